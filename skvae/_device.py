@@ -1,0 +1,84 @@
+"""Device resolution: the estimator's `device` parameter to a torch.device."""
+
+import warnings
+
+import torch
+
+
+def resolve_device(device):
+    """Map the `device` parameter to an available :class:`torch.device`.
+
+    ``"auto"`` is CUDA when ``torch.cuda.is_available()``, else the CPU. An
+    explicit device that does not exist here is a ``ValueError`` naming the
+    parameter, never a torch error later in the fit.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
+        ) from None
+    if resolved.type == "cpu":
+        return resolved
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this "
+                "machine; use device='auto' or device='cpu'."
+            )
+        index = 0 if resolved.index is None else resolved.index
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only {torch.cuda.device_count()} "
+                "CUDA device(s) are visible."
+            )
+        return torch.device("cuda", index)
+    if resolved.type == "mps" and torch.backends.mps.is_available():
+        return resolved
+    raise ValueError(
+        f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}, "
+        "which is not available on this machine."
+    )
+
+
+def restore_device(device_name):
+    """The device a loaded model should live on: its own if present, else the CPU.
+
+    A model fitted on a GPU must load on a machine without one (as skorch's
+    pickles do), with a warning rather than an error.
+    """
+    device = torch.device(device_name)
+    if device.type == "cuda" and (
+        not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()
+    ):
+        warnings.warn(
+            f"This model was fitted on {device_name!r}, which is not available here; "
+            "it is loaded on the CPU.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return torch.device("cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return torch.device("cpu")
+    return device
+
+
+#: Fraction of the free GPU memory the training data may take when moved once.
+_DEVICE_DATA_FRACTION = 0.5
+
+
+def place_training_data(array, device):
+    """The training data as a tensor: on `device` once, or pinned on the host.
+
+    On CUDA the whole array moves to the GPU once per fit when it takes at most
+    half of the free GPU memory; otherwise it stays in pinned host memory and
+    the training loop copies one minibatch at a time (non-blocking).
+    """
+    tensor = torch.from_numpy(array)
+    if device.type == "cuda":
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+        if tensor.nbytes > _DEVICE_DATA_FRACTION * free_bytes:
+            return tensor.pin_memory()
+    return tensor.to(device)

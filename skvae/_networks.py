@@ -1,0 +1,93 @@
+"""The torch networks: an MLP trunk with linear heads, for encoder and decoder.
+
+Pure torch: no scikit-learn, no device choice, no global RNG. Weights are
+initialised from an explicit :class:`torch.Generator`, so that a seeded fit is
+repeatable without touching ``torch.manual_seed``.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+}
+
+# exp(-30) .. exp(20) covers every sensible posterior variance; the clamp keeps
+# exp() finite when a badly scaled batch pushes the head far out.
+LOG_VARIANCE_RANGE = (-30.0, 20.0)
+
+
+def _linear(in_features, out_features, generator):
+    """``nn.Linear`` with PyTorch's default initialisation, drawn from `generator`."""
+    # skip_init builds the layer without touching the global RNG.
+    layer = nn.utils.skip_init(nn.Linear, in_features, out_features)
+    bound = 1.0 / math.sqrt(in_features)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+def _trunk(in_features, hidden_layer_sizes, activation, generator):
+    layers = []
+    for width in hidden_layer_sizes:
+        layers += [_linear(in_features, width, generator), ACTIVATIONS[activation]()]
+        in_features = width
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """q(z | x) = N(mean(x), diag exp(log_variance(x))): trunk H, then two heads.
+
+    ``mean = H W1 + b1`` and ``log_variance = H W2 + b2``.
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, latent_dim, activation, generator):
+        super().__init__()
+        self.trunk = _trunk(n_features, hidden_layer_sizes, activation, generator)
+        self.mean_head = _linear(hidden_layer_sizes[-1], latent_dim, generator)
+        self.log_variance_head = _linear(hidden_layer_sizes[-1], latent_dim, generator)
+
+    def forward(self, x):
+        hidden = self.trunk(x)
+        return self.mean_head(hidden), self.log_variance_head(hidden).clamp(*LOG_VARIANCE_RANGE)
+
+    def mean(self, x):
+        """The posterior mean alone: what ``transform`` needs."""
+        return self.mean_head(self.trunk(x))
+
+
+class Decoder(nn.Module):
+    """p(x | z): trunk H over z, then one linear head per likelihood parameter."""
+
+    def __init__(self, latent_dim, hidden_layer_sizes, n_features, n_heads, activation, generator):
+        super().__init__()
+        self.trunk = _trunk(latent_dim, hidden_layer_sizes, activation, generator)
+        self.heads = nn.ModuleList(
+            _linear(hidden_layer_sizes[-1], n_features, generator) for _ in range(n_heads)
+        )
+
+    def forward(self, z):
+        hidden = self.trunk(z)
+        return tuple(head(hidden) for head in self.heads)
+
+
+def build_networks(spec, generator):
+    """Encoder and decoder from a spec dict (see ``VAETransformer._network_spec``).
+
+    The decoder mirrors the encoder: its hidden layers are the encoder's in
+    reverse order.
+    """
+    hidden = tuple(spec["hidden_layer_sizes"])
+    encoder = Encoder(spec["n_features"], hidden, spec["latent_dim"], spec["activation"], generator)
+    decoder = Decoder(
+        spec["latent_dim"], hidden[::-1], spec["n_features"], spec["n_heads"], spec["activation"], generator
+    )
+    return encoder, decoder

@@ -1,0 +1,59 @@
+r"""The variational objectives, per row, in nats.
+
+Notation: prior p(z) = N(0, I); encoder q(z|x) = N(mu, diag sigma^2) with
+``log_variance = log sigma^2``; decoder p(x|z) given by a likelihood object.
+
+- :func:`reparameterize`: z = mu + sigma * eps, eps ~ N(0, I). The factor is
+  the standard deviation sigma = Sigma^{1/2} = exp(log_variance / 2) (some
+  notes misprint it as Sigma^{-1/2}; ``tests/test_objectives.py`` checks the
+  sample moments).
+- :func:`kl_to_standard_normal`: KL(q || p) in closed form.
+- :func:`negative_elbo`: -E_q[log p(x|z)] + beta * KL, one reparameterised
+  sample for the expectation. This is the training loss.
+- :func:`importance_weighted_bound`: log (1/K) sum_k p(x, z_k) / q(z_k|x)
+  (Burda et al., 2016), which increases with K towards log p(x).
+"""
+
+import math
+
+import torch
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def reparameterize(mean, log_variance, noise):
+    """z = mu + sigma * eps, with sigma the standard deviation exp(log_variance / 2)."""
+    return mean + torch.exp(0.5 * log_variance) * noise
+
+
+def kl_to_standard_normal(mean, log_variance):
+    """KL(N(mu, diag sigma^2) || N(0, I)) = 1/2 sum(mu^2 + sigma^2 - 1 - log sigma^2)."""
+    return 0.5 * (mean.square() + log_variance.exp() - 1.0 - log_variance).sum(-1)
+
+
+def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0):
+    """Per-row -ELBO = -log p(x | z) + beta * KL(q(z|x) || p(z)), z reparameterised.
+
+    `noise` is eps ~ N(0, I) of shape (n_rows, latent_dim), drawn by the caller
+    so that training and scoring control their own randomness.
+    """
+    mean, log_variance = encoder(x)
+    z = reparameterize(mean, log_variance, noise)
+    reconstruction = likelihood.log_prob(x, decoder(z))
+    return beta * kl_to_standard_normal(mean, log_variance) - reconstruction
+
+
+def importance_weighted_bound(encoder, decoder, likelihood, x, noise):
+    """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
+
+    `noise` has shape (K, n_rows, latent_dim). With K = 1 this is a one-sample
+    ELBO estimate; it is non-decreasing in expectation as K grows.
+    """
+    mean, log_variance = encoder(x)
+    z = reparameterize(mean, log_variance, noise)
+    log_likelihood = likelihood.log_prob(x, decoder(z))
+    log_prior = -0.5 * (LOG_2PI + z.square()).sum(-1)
+    # log q(z|x) written with eps = (z - mu) / sigma, which is exactly `noise`.
+    log_posterior = -0.5 * (LOG_2PI + log_variance + noise.square()).sum(-1)
+    log_weights = log_likelihood + log_prior - log_posterior
+    return torch.logsumexp(log_weights, dim=0) - math.log(noise.shape[0])

@@ -1,0 +1,54 @@
+"""Per-epoch progress output for ``verbose``.
+
+- ``verbose=0``: silent.
+- ``verbose=1``: on a terminal, a tqdm progress bar whose postfix shows the
+  training loss (and the validation score with early stopping); when stderr
+  is not a terminal (a log file, a CI job), at most about ten plain lines per
+  fit, so logs are not flooded.
+- ``verbose>=2``: one line per epoch, as scikit-learn's MLP prints.
+"""
+
+import sys
+
+from tqdm.auto import tqdm
+
+
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class EpochReporter:
+    """Shows the progress of one call to ``fit``/``partial_fit``."""
+
+    def __init__(self, verbose, n_epochs, stream=None):
+        self.verbose = verbose
+        self.n_epochs = n_epochs
+        self.stream = sys.stderr if stream is None else stream
+        self._bar = None
+        if verbose == 1 and _is_terminal(self.stream):
+            self._bar = tqdm(total=n_epochs, unit="epoch", file=self.stream, leave=False)
+        self._line_every = max(1, n_epochs // 10)
+
+    def update(self, epoch, loss, validation_score=None):
+        """Report the end of `epoch` (1-based, counted over the estimator's life)."""
+        if not self.verbose:
+            return
+        fields = {"loss": f"{loss:.4f}"}
+        if validation_score is not None:
+            fields["validation score"] = f"{validation_score:.4f}"
+        if self._bar is not None:
+            self._bar.set_postfix(fields, refresh=False)
+            self._bar.update(1)
+            return
+        if self.verbose >= 2 or epoch % self._line_every == 0:
+            text = ", ".join(f"{key} = {value}" for key, value in fields.items())
+            print(f"Iteration {epoch}, {text}", file=self.stream)
+
+    def close(self, message=None):
+        if self._bar is not None:
+            self._bar.close()
+        if self.verbose and message:
+            print(message, file=self.stream)

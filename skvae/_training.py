@@ -1,0 +1,217 @@
+"""The training loop: epochs of index-sliced minibatches, stopping rules, best weights.
+
+Everything that decides *when* training stops lives here:
+
+- :class:`StoppingRule`, scikit-learn MLP's rule: stop once the monitored loss
+  has failed to improve on the best loss by at least ``tol`` for
+  ``n_iter_no_change`` consecutive epochs. It monitors the training loss, or
+  with ``early_stopping=True`` the negative validation ELBO, in which case the
+  weights of the best validation epoch are restored at the end.
+- ``max_iter`` epochs without meeting the rule: a ``ConvergenceWarning``.
+- A non-finite epoch loss (divergence): the weights from before that epoch
+  are restored and training stops with a ``ConvergenceWarning``; if it
+  happens in the very first epoch of a fresh model there are no good weights
+  to keep, and fitting fails with a ``ValueError``.
+- ``KeyboardInterrupt`` (Ctrl-C): training stops with a warning and keeps the
+  best weights so far, as scikit-learn's MLP does; ``warm_start=True`` or
+  ``partial_fit`` continue from there.
+
+Speed: the data sits on the device (moved once by the caller), batches are
+gathered with one index per batch, and the loss reaches the host once per
+epoch, not once per batch.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from ._objectives import negative_elbo
+
+
+class StoppingRule:
+    """Counts epochs whose loss fails to beat the best loss by at least `tol`."""
+
+    def __init__(self, tol, n_iter_no_change, best_loss=math.inf):
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.best_loss = best_loss
+        self.n_epochs_without_improvement = 0
+
+    def update(self, loss):
+        """Record an epoch's loss; return True if it is the best so far."""
+        if loss > self.best_loss - self.tol:
+            self.n_epochs_without_improvement += 1
+        else:
+            self.n_epochs_without_improvement = 0
+        improved = loss < self.best_loss
+        if improved:
+            self.best_loss = loss
+        return improved
+
+    @property
+    def should_stop(self):
+        return self.n_epochs_without_improvement >= self.n_iter_no_change
+
+
+@dataclass
+class TrainingLog:
+    """What one call of :meth:`Trainer.run` did, in nats per row of raw data."""
+
+    losses: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    stop_reason: str = "max_iter"
+
+
+def _snapshot(modules):
+    return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in modules]
+
+
+def _restore(modules, snapshot):
+    for module, state in zip(modules, snapshot):
+        module.load_state_dict(state)
+
+
+class Trainer:
+    """Runs epochs of Adam steps on the negative ELBO.
+
+    Parameters
+    ----------
+    encoder, decoder : torch.nn.Module
+    likelihood : a likelihood from :mod:`skvae._likelihoods`
+    optimizer : torch.optim.Optimizer over both networks' parameters
+    batch_size : int
+    beta : float
+        Weight of the KL term in the training loss.
+    shuffle_generator : torch.Generator on the CPU, for the epoch permutations.
+    noise_generator : torch.Generator on the training device, for eps.
+    loss_offset : float
+        sum(log scale) of the data standardization, added to every reported
+        loss so that losses are in nats of the raw data.
+    """
+
+    def __init__(self, encoder, decoder, likelihood, optimizer, *, batch_size, beta,
+                 shuffle_generator, noise_generator, loss_offset=0.0):
+        self.encoder = encoder
+        self.decoder = decoder
+        self.likelihood = likelihood
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.beta = beta
+        self.shuffle_generator = shuffle_generator
+        self.noise_generator = noise_generator
+        self.loss_offset = loss_offset
+        self.latent_dim = encoder.mean_head.out_features
+        self.device = encoder.mean_head.weight.device
+
+    @property
+    def _modules(self):
+        return (self.encoder, self.decoder)
+
+    def train_step(self, x):
+        """One Adam step on a batch; returns the batch's summed loss (a device tensor)."""
+        noise = torch.randn(
+            (x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device
+        )
+        loss = negative_elbo(self.encoder, self.decoder, self.likelihood, x, noise, self.beta).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach() * x.shape[0]
+
+    def run_epoch(self, X):
+        """One pass over X in shuffled minibatches; the mean loss per row (one host sync)."""
+        n_rows = X.shape[0]
+        order = torch.randperm(n_rows, generator=self.shuffle_generator).to(X.device)
+        total = torch.zeros((), device=self.device)
+        for start in range(0, n_rows, self.batch_size):
+            batch = X[order[start : start + self.batch_size]]
+            total += self.train_step(batch.to(self.device, non_blocking=True))
+        return float(total) / n_rows + self.loss_offset
+
+    def validation_score(self, validation):
+        """Mean ELBO (beta = 1) of the held-out rows, with noise fixed for the whole fit."""
+        X_valid, noise = validation
+        total = 0.0
+        with torch.inference_mode():
+            for start in range(0, X_valid.shape[0], 4096):
+                stop = start + 4096
+                total += float(
+                    negative_elbo(
+                        self.encoder, self.decoder, self.likelihood,
+                        X_valid[start:stop], noise[start:stop],
+                    ).sum()
+                )
+        return -(total / X_valid.shape[0] + self.loss_offset)
+
+    def run(self, X, n_epochs, *, rule=None, validation=None, reporter=None,
+            first_epoch=1, fresh=False):
+        """Train for up to `n_epochs` epochs; returns a :class:`TrainingLog`.
+
+        `rule` (a :class:`StoppingRule`, or None for exactly `n_epochs`
+        epochs) monitors the training loss, or the negative validation score
+        when `validation` = (X_valid, noise) is given.
+        """
+        log = TrainingLog()
+        best = None
+        epoch = first_epoch - 1
+        before_epoch = _snapshot(self._modules)
+        try:
+            for epoch in range(first_epoch, first_epoch + n_epochs):
+                if epoch > first_epoch:
+                    before_epoch = _snapshot(self._modules)
+                loss = self.run_epoch(X)
+                if not math.isfinite(loss):
+                    _restore(self._modules, before_epoch)
+                    self._diverged(epoch, loss, no_good_weights=fresh and not log.losses)
+                    log.stop_reason = "diverged"
+                    break
+                log.losses.append(loss)
+                monitored = loss
+                if validation is not None:
+                    score = self.validation_score(validation)
+                    log.validation_scores.append(score)
+                    monitored = -score
+                if reporter is not None:
+                    reporter.update(epoch, loss, log.validation_scores[-1] if validation else None)
+                if rule is not None:
+                    if rule.update(monitored) and validation is not None:
+                        best = _snapshot(self._modules)
+                    if rule.should_stop:
+                        log.stop_reason = "converged"
+                        break
+        except KeyboardInterrupt:
+            # Mid-epoch weights are a partial update: keep the last whole epoch.
+            _restore(self._modules, before_epoch)
+            log.stop_reason = "interrupted"
+            warnings.warn(
+                f"Training interrupted by the user during epoch {epoch}; the model "
+                "keeps the best weights so far.",
+                UserWarning,
+                stacklevel=4,
+            )
+        if best is not None:
+            _restore(self._modules, best)
+        if rule is not None and log.stop_reason == "max_iter":
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return log
+
+    def _diverged(self, epoch, loss, no_good_weights):
+        message = (
+            f"The training loss became {loss} in epoch {epoch}. This usually means "
+            "learning_rate is too large for this data, or the data holds extreme values."
+        )
+        if no_good_weights:
+            raise ValueError(message + " No finite epoch was reached, so there is no model to keep.")
+        warnings.warn(
+            message + " Training stopped and the model keeps the weights of the last good epoch.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )

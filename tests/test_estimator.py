@@ -1,0 +1,190 @@
+"""VAETransformer's own behaviour beyond scikit-learn's generic checks."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skvae import VAETransformer, _row_noise
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(300, 2))
+    return np.tanh(latent @ rng.normal(size=(2, 5))) + 0.1 * rng.normal(size=(300, 5))
+
+
+def _small(**params):
+    defaults = dict(latent_dim=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    return VAETransformer(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _small().fit(data)
+
+
+def test_fitted_attributes(fitted, data):
+    assert fitted.n_features_in_ == 5
+    assert fitted.n_iter_ == 5 == len(fitted.loss_curve_)
+    assert fitted.best_loss_ == min(fitted.loss_curve_)
+    assert fitted.validation_scores_ is None and fitted.best_validation_score_ is None
+    assert fitted.device_ == "cpu"
+    assert isinstance(fitted.encoder_, torch.nn.Module) and isinstance(fitted.decoder_, torch.nn.Module)
+    assert all(np.isfinite(fitted.loss_curve_))
+
+
+def test_outputs_are_numpy_in_the_input_dtype(fitted, data):
+    for dtype in (np.float32, np.float64):
+        X = data.astype(dtype)
+        for result in (fitted.transform(X), fitted.score_samples(X), fitted.inverse_transform(fitted.transform(X))):
+            assert type(result) is np.ndarray and result.dtype == dtype
+    assert isinstance(fitted.score(data), float)
+    assert fitted.sample(3).dtype == np.float64
+
+
+def test_float32_and_float64_inference_agree(fitted, data):
+    np.testing.assert_allclose(fitted.transform(data.astype(np.float32)), fitted.transform(data), atol=1e-5)
+
+
+def test_transform_is_the_posterior_mean(fitted, data):
+    x = torch.as_tensor((data - fitted._data_shift) / fitted._data_scale, dtype=torch.float32)
+    with torch.no_grad():
+        mean, _ = fitted.encoder_(x)
+    np.testing.assert_allclose(fitted.transform(data), mean.numpy(), atol=1e-5)
+
+
+def test_score_samples_is_deterministic_and_tightens_with_importance_samples(fitted, data):
+    np.testing.assert_array_equal(fitted.score_samples(data), fitted.score_samples(data))
+    elbo = fitted.score(data)
+    iwae = [fitted.score(data, n_importance=k) for k in (5, 50)]
+    assert elbo < iwae[0] < iwae[1]
+
+
+def test_score_is_the_elbo_whatever_beta(data):
+    # beta weights the KL term during training only; scores are always the true ELBO.
+    vae = _small(beta=4.0).fit(data)
+    vae_as_beta_one = _small(beta=1.0).fit(data)
+    assert vae.score(data) != vae_as_beta_one.score(data)
+    eps = torch.as_tensor(_row_noise.standard_normal(_row_noise.row_keys(data, vae._seed), 1, 2)[0])
+    with torch.inference_mode():
+        networks = vae._networks(np.float64)
+        x = networks.standardize(torch.as_tensor(data))
+        mean, log_variance = networks.encoder(x)
+        kl = 0.5 * (mean**2 + log_variance.exp() - 1 - log_variance).sum(-1)
+        z = mean + torch.exp(0.5 * log_variance) * eps
+        reconstruction = networks.likelihood.log_prob(x, networks.decoder(z))
+        expected = reconstruction - kl - np.log(vae._data_scale).sum()
+    np.testing.assert_allclose(vae.score_samples(data), expected.numpy(), rtol=1e-10)
+
+
+def test_sample_draws_from_the_model(fitted):
+    draws = fitted.sample(4000, random_state=1)
+    means = fitted.sample(4000, random_state=1, return_mean=True)
+    assert draws.shape == means.shape == (4000, 5)
+    assert draws.var(0).sum() > means.var(0).sum()  # observation noise on top of the mean
+    np.testing.assert_array_equal(draws, fitted.sample(4000, random_state=1))
+    assert not np.array_equal(draws, fitted.sample(4000, random_state=2))
+
+
+def test_bernoulli_samples_are_binary_and_means_are_probabilities():
+    X = (np.random.default_rng(0).uniform(size=(100, 6)) > 0.5).astype(float)
+    vae = _small(likelihood="bernoulli").fit(X)
+    assert set(np.unique(vae.sample(50, random_state=0))) <= {0.0, 1.0}
+    probabilities = vae.inverse_transform(vae.transform(X))
+    assert probabilities.min() > 0 and probabilities.max() < 1
+
+
+def test_inverse_transform_reconstructs(data):
+    vae = VAETransformer(latent_dim=2, random_state=0, max_iter=100).fit(data)
+    reconstruction = vae.inverse_transform(vae.transform(data))
+    assert np.mean((reconstruction - data) ** 2) < 0.2 * np.mean((data - data.mean(0)) ** 2)
+
+
+def test_random_state_repeats_the_fit_and_leaves_global_rngs_alone(data):
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    first, second = _small(random_state=7).fit(data), _small(random_state=7).fit(data)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    for a, b in zip(first.encoder_.state_dict().values(), second.encoder_.state_dict().values()):
+        assert torch.equal(a, b)
+    assert first.loss_curve_ == second.loss_curve_
+    assert _small(random_state=8).fit(data).loss_curve_ != first.loss_curve_
+
+
+def test_early_stopping_records_validation_scores(data):
+    vae = _small(early_stopping=True, max_iter=30, n_iter_no_change=3, tol=10.0).fit(data)
+    assert vae.best_loss_ is None
+    assert len(vae.validation_scores_) == vae.n_iter_ == len(vae.loss_curve_)
+    assert vae.best_validation_score_ == max(vae.validation_scores_)
+    # tol=10 nats cannot be met, so the rule stops after n_iter_no_change + 1 epochs.
+    assert vae.n_iter_ == 4
+
+
+def test_convergence_warning_at_max_iter(data):
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        _small(max_iter=2, n_iter_no_change=50).fit(data)
+
+
+def test_warm_start_continues_and_partial_fit_appends(data):
+    vae = _small(warm_start=True).fit(data)
+    weights = vae.encoder_.mean_head.weight.detach().clone()
+    vae.fit(data)
+    assert vae.n_iter_ == 10 and len(vae.loss_curve_) == 10
+    assert not torch.equal(weights, vae.encoder_.mean_head.weight)
+    vae.partial_fit(data)
+    assert vae.n_iter_ == 11
+
+    cold = _small().fit(data)
+    cold.fit(data)
+    assert cold.n_iter_ == 5
+
+
+def test_continuing_with_a_changed_architecture_is_refused(data):
+    vae = _small(warm_start=True).fit(data)
+    vae.set_params(latent_dim=3)
+    with pytest.raises(ValueError, match="latent_dim=2.*latent_dim=3"):
+        vae.fit(data)
+
+
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("tpu", "'device' parameter"),
+        ("not a device", "'device' parameter"),
+        pytest.param(
+            "cuda", "CUDA is not available",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present"),
+        ),
+    ],
+)
+def test_unknown_device_is_a_clear_error_at_fit(data, device, message):
+    vae = _small(device=device)  # __init__ only stores it
+    with pytest.raises(ValueError, match=message):
+        vae.fit(data)
+
+
+def test_device_auto_resolves_to_what_is_available(fitted):
+    assert fitted.device_ == ("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
+def test_impossible_network_size_is_a_value_error_naming_the_parameter(data):
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        _small(hidden_layer_sizes=(10**12,)).fit(data)
+
+
+def test_feature_names_out(fitted):
+    np.testing.assert_array_equal(fitted.get_feature_names_out(), ["vaetransformer0", "vaetransformer1"])
+
+
+def test_set_output_pandas(data):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(data, columns=list("abcde"))
+    out = _small().set_output(transform="pandas").fit_transform(frame)
+    assert list(out.columns) == ["vaetransformer0", "vaetransformer1"]
+    assert list(out.index) == list(frame.index)

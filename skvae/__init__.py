@@ -1,7 +1,8 @@
 """skvae: the variational autoencoder as a scikit-learn estimator on PyTorch."""
 
-from ._estimator import VAETransformer
-
 __version__ = "0.1.0"
 
-__all__ = ["VAETransformer", "__version__"]
+from ._estimator import VAETransformer  # noqa: E402
+from ._persistence import load, save  # noqa: E402
+
+__all__ = ["VAETransformer", "load", "save", "__version__"]

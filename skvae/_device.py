@@ -70,15 +70,18 @@ _DEVICE_DATA_FRACTION = 0.5
 
 
 def place_training_data(array, device):
-    """The training data as a tensor: on `device` once, or pinned on the host.
+    """The training data as a tensor: on `device` once, or left on the host.
 
     On CUDA the whole array moves to the GPU once per fit when it takes at most
-    half of the free GPU memory; otherwise it stays in pinned host memory and
-    the training loop copies one minibatch at a time (non-blocking).
+    half of the free GPU memory; otherwise it stays where it is, shared with
+    `array`, and the training loop copies one minibatch at a time. It is not
+    pinned: pinning copies the whole array into page-locked memory (the very
+    case of data too large for the GPU), and a minibatch gathered from a
+    pinned tensor is a new, pageable tensor anyway.
     """
     tensor = torch.from_numpy(array)
     if device.type == "cuda":
         free_bytes, _ = torch.cuda.mem_get_info(device)
         if tensor.nbytes > _DEVICE_DATA_FRACTION * free_bytes:
-            return tensor.pin_memory()
+            return tensor
     return tensor.to(device)

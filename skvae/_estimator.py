@@ -19,11 +19,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _row_noise
 from ._device import place_training_data, resolve_device, restore_device
-from ._inference import InferenceCache, InferenceNetworks, map_row_batches, networks_in_dtype
+from ._inference import (
+    InferenceCache,
+    InferenceNetworks,
+    is_plain_float_matrix,
+    map_row_batches,
+    networks_in_dtype,
+)
 from ._likelihoods import LIKELIHOODS
 from ._networks import ACTIVATIONS, build_networks
 from ._progress import EpochReporter
-from ._training import StoppingRule, Trainer
+from ._training import StoppingRule, Trainer, make_adam
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 _STATE_FIELDS = ("encoder_", "decoder_", "optimizer_")
@@ -46,7 +52,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     bound), so that ``GridSearchCV`` can select ``latent_dim`` by held-out
     likelihood.
 
-    Read more in the user guide (``docs/user_guide.rst``).
+    Read more in the :ref:`User Guide <user_guide>`.
 
     Parameters
     ----------
@@ -130,7 +136,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when they are all strings.
 
     n_iter_ : int
@@ -169,7 +175,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     >>> from sklearn.datasets import load_digits
     >>> from skvae import VAETransformer
     >>> X, _ = load_digits(return_X_y=True)
-    >>> vae = VAETransformer(latent_dim=2, max_iter=5, random_state=0)
+    >>> vae = VAETransformer(latent_dim=2, likelihood="bernoulli", max_iter=5, random_state=0)
     >>> Z = vae.fit_transform(X / 16)
     >>> Z.shape
     (1797, 2)
@@ -184,7 +190,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "beta": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        # Adam's first step is 10 * learning_rate in float32: torch fails beyond ~3.4e37.
+        "learning_rate": [Interval(Real, 0, 1e37, closed="right")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -294,16 +301,24 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         validation = None if X_valid is None else self._validation_data(X_valid, trainer)
         n_epochs = 1 if incremental else self.max_iter
         reporter = EpochReporter(self.verbose, n_epochs)
-        log = trainer.run(
-            place_training_data(self._standardized_float32(X_train), trainer.device),
-            n_epochs,
-            rule=None if incremental else self._stopping_rule(use_validation),
-            validation=validation,
-            reporter=reporter,
-            first_epoch=self.n_iter_ + 1,
-            fresh=fresh,
-        )
-        reporter.close(f"Training stopped after epoch {self.n_iter_ + len(log.losses)}: {log.stop_reason}.")
+        try:
+            log = trainer.run(
+                place_training_data(self._standardized_float32(X_train), trainer.device),
+                n_epochs,
+                rule=None if incremental else self._stopping_rule(use_validation),
+                validation=validation,
+                reporter=reporter,
+                first_epoch=self.n_iter_ + 1,
+                fresh=fresh,
+            )
+        except ValueError:
+            if fresh:
+                # Not one finite epoch: initial weights are no model, so stay unfitted.
+                del self.encoder_, self.decoder_, self.optimizer_
+            raise
+        # partial_fit runs one epoch by definition: no stopping to report.
+        summary = f"Training stopped after epoch {self.n_iter_ + len(log.losses)}: {log.stop_reason}."
+        reporter.close(None if incremental else summary)
         self._record(log, use_validation)
         self._inference_cache.clear()
         return self
@@ -360,7 +375,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _new_optimizer(self):
         parameters = [*self.encoder_.parameters(), *self.decoder_.parameters()]
-        return torch.optim.Adam(parameters, lr=self.learning_rate)
+        return make_adam(parameters, self.learning_rate)
 
     def _check_continuation(self, spec):
         """warm_start and partial_fit continue a model: its architecture must be unchanged."""
@@ -486,7 +501,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             Decoder means in the units of the training data (for
             ``likelihood="bernoulli"``, probabilities).
         """
@@ -581,7 +596,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows, float64, in the units of the training data.
         """
         check_is_fitted(self)
@@ -605,7 +620,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_input(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # A plain float ndarray needs no conversion: checking it directly keeps
+        # one-row transform as fast as PCA's (see is_plain_float_matrix).
+        if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         LIKELIHOODS[self.likelihood]().check_data(X)
         return X
 

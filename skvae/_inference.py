@@ -43,16 +43,35 @@ class InferenceNetworks:
         self.scale = torch.as_tensor(data_scale, dtype=dtype, device=self.device)
         # log|d x_std / d x|: turns densities of standardized data into densities of x.
         self.log_jacobian = -float(np.sum(np.log(data_scale)))
+        # encoder.mean's layers in order, called through `forward`: nn.Module's
+        # call machinery (hooks, which these private networks never have)
+        # costs more than the arithmetic when transforming a single row.
+        self._mean_layers = (*encoder.trunk, encoder.mean_head)
 
     def as_tensor(self, array):
-        # torch.tensor copies, so read-only inputs (memmaps) are safe.
-        return torch.tensor(array, dtype=self.dtype).to(self.device, non_blocking=True)
+        """`array` as a tensor in the networks' dtype on their device.
+
+        Every computation here makes new tensors from its input, so a
+        writable, contiguous array is shared rather than copied (a copy costs
+        as much as a whole small network on one row); read-only arrays
+        (memmaps) and strided views are copied, since torch can only share
+        writable, positively strided memory.
+        """
+        if array.flags.writeable and array.flags.c_contiguous:
+            tensor = torch.from_numpy(array)
+        else:
+            tensor = torch.tensor(array)
+        return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)
 
     def standardize(self, x):
         return (x - self.shift) / self.scale
 
     def encode_mean(self, x):
-        return self.encoder.mean(self.standardize(x))
+        """``encoder.mean`` of the standardized rows, layer by layer."""
+        x = self.standardize(x)
+        for layer in self._mean_layers:
+            x = layer.forward(x)
+        return x
 
     def decode_mean(self, z):
         return self.likelihood.mean(self.decoder(z)) * self.scale + self.shift
@@ -95,6 +114,26 @@ class InferenceCache:
             return self._networks[dtype]
 
 
+def is_plain_float_matrix(X, n_features):
+    """Whether X is a finite float32/float64 ndarray of shape (n >= 1, n_features).
+
+    For exactly such input, scikit-learn's ``validate_data(reset=False)``
+    converts nothing and checks only the shape and finiteness tested here, yet
+    spends tens of microseconds looking for dataframes: more than the networks
+    take on one row. Anything else (lists, dataframes, other dtypes or byte
+    orders, subclasses such as memmaps, a wrong shape, NaN or inf) answers
+    False and goes through ``validate_data``, which converts it or raises its
+    usual error.
+    """
+    if type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != n_features:
+        return False
+    if X.dtype != np.float64 and X.dtype != np.float32:
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Finite sum means every value is finite; an overflowing sum just takes the slow path.
+        return bool(np.isfinite(np.add.reduce(X, axis=None)))
+
+
 def networks_in_dtype(encoder, decoder, dtype):
     """`encoder` and `decoder` themselves if already in `dtype`, else copies cast to it."""
     if encoder.mean_head.weight.dtype == dtype:
@@ -108,10 +147,45 @@ def map_row_batches(function, X, out_shape_tail, row_width):
     Returns a NumPy array of shape (n_rows, *out_shape_tail) in X's dtype,
     written batch by batch so that memory is the output plus one batch.
     """
-    out = np.empty((X.shape[0], *out_shape_tail), dtype=X.dtype)
     step = rows_per_batch(row_width)
     with torch.inference_mode():
-        for start in range(0, X.shape[0], step):
-            stop = start + step
-            out[start:stop] = function(X[start:stop]).cpu().numpy()
+        if X.shape[0] <= step:  # one batch (a single row, say): no copy into a separate output
+            out = function(X).cpu().numpy().astype(X.dtype, copy=False)
+        else:
+            out = np.empty((X.shape[0], *out_shape_tail), dtype=X.dtype)
+            for start in range(0, X.shape[0], step):
+                stop = start + step
+                out[start:stop] = function(X[start:stop]).cpu().numpy()
+    _refuse_overflow(out, step)
     return out
+
+
+def _acceptable_rows(block):
+    """Per row of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
+
+    -inf is the honest score of a row whose density underflows (an extreme
+    outlier); NaN and +inf in any output are overflow.
+    """
+    if block.ndim == 1:
+        return block < np.inf  # False for NaN and +inf only
+    return np.isfinite(block.reshape(block.shape[0], -1)).all(axis=1)
+
+
+def _refuse_overflow(out, step):
+    """NaN or inf is never an answer: overflow inside the networks is reported instead.
+
+    Checked `step` rows at a time, so the check's masks stay batch-sized.
+    """
+    bad_rows = []
+    for start in range(0, out.shape[0], step):
+        block = out[start : start + step]
+        if (block < np.inf).all() if block.ndim == 1 else np.isfinite(block).all():
+            continue  # the common case, decided without a per-row pass
+        bad_rows.extend(start + np.flatnonzero(~_acceptable_rows(block)))
+    if bad_rows:
+        hint = " float64 input has a far wider range than float32." if out.dtype == np.float32 else ""
+        raise ValueError(
+            f"The fitted networks overflowed on {len(bad_rows)} of {out.shape[0]} rows "
+            f"(the first is row {bad_rows[0]}): their values are too extreme for {out.dtype} "
+            f"arithmetic, typically far outside the range of the training data.{hint}"
+        )

@@ -49,8 +49,17 @@ class GaussianLikelihood:
     @staticmethod
     def data_shift_scale(X):
         """Per-feature mean and standard deviation (1 for constant features)."""
-        shift = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
+        # Beyond ~1e154 the sums of squares overflow, below ~1e-154 they
+        # underflow: such features get their moments from X / max|X|.
+        magnitude = np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
+        extreme = (magnitude > 1e150) | ((magnitude > 0) & (magnitude < 1e-150))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            shift = X.mean(axis=0, dtype=np.float64)
+            scale = X.std(axis=0, dtype=np.float64)
+        if extreme.any():
+            unit = X[:, extreme] / magnitude[extreme]
+            shift[extreme] = unit.mean(axis=0, dtype=np.float64) * magnitude[extreme]
+            scale[extreme] = unit.std(axis=0, dtype=np.float64) * magnitude[extreme]
         # A constant feature keeps unit scale, as StandardScaler does.
         scale[~(scale > np.finfo(np.float64).tiny * 1e3)] = 1.0
         return shift, scale

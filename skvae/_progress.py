@@ -13,6 +13,11 @@ import sys
 from tqdm.auto import tqdm
 
 
+# tqdm's default format without the rate (epoch/s): the loss and validation
+# score then fit an 80-column terminal next to a bar of useful length.
+_BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} epochs [{elapsed}<{remaining}{postfix}]"
+
+
 def _is_terminal(stream):
     try:
         return stream.isatty()
@@ -29,8 +34,10 @@ class EpochReporter:
         self.stream = sys.stderr if stream is None else stream
         self._bar = None
         if verbose == 1 and _is_terminal(self.stream):
-            self._bar = tqdm(total=n_epochs, unit="epoch", file=self.stream, leave=False)
-        self._line_every = max(1, n_epochs // 10)
+            self._bar = tqdm(total=n_epochs, unit="epoch", file=self.stream, leave=False,
+                             bar_format=_BAR_FORMAT)
+        # Ceiling division: floor would print every epoch for 10 < n_epochs < 20.
+        self._line_every = max(1, -(-n_epochs // 10))
 
     def update(self, epoch, loss, validation_score=None):
         """Report the end of `epoch` (1-based, counted over the estimator's life)."""

@@ -17,8 +17,13 @@ Everything that decides *when* training stops lives here:
   ``partial_fit`` continue from there.
 
 Speed: the data sits on the device (moved once by the caller), batches are
-gathered with one index per batch, and the loss reaches the host once per
-epoch, not once per batch.
+gathered with one index per batch, the loss reaches the host once per epoch,
+not once per batch, and Adam's update is torch's fused kernel where the
+installed torch has one for the device (:func:`make_adam`; on the CPU since
+torch 2.4), which updates every parameter in one pass instead of a dozen
+elementwise passes. A snapshot of the weights per epoch (for divergence
+restores) costs well under a millisecond against an epoch's hundreds, so it
+stays.
 """
 
 import math
@@ -63,6 +68,21 @@ class TrainingLog:
     losses: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     stop_reason: str = "max_iter"
+
+
+def make_adam(parameters, learning_rate):
+    """``torch.optim.Adam`` over `parameters`, fused where this torch supports it.
+
+    The fused kernel computes the same update as the default implementation
+    (to rounding) in one pass over the parameters. Older torch versions, or
+    devices without a fused kernel, refuse ``fused=True`` in the constructor;
+    then the default implementation is used.
+    """
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=learning_rate, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(parameters, lr=learning_rate)
 
 
 def _snapshot(modules):
@@ -163,8 +183,12 @@ class Trainer:
                 if epoch > first_epoch:
                     before_epoch = _snapshot(self._modules)
                 loss = self.run_epoch(X)
-                if not math.isfinite(loss):
+                # The last step of an epoch can break the weights after its loss was taken.
+                if not (math.isfinite(loss) and self._weights_finite()):
                     _restore(self._modules, before_epoch)
+                    # Adam's moments hold the non-finite gradients: keeping them
+                    # would break the restored weights again on the next step.
+                    self.optimizer.state.clear()
                     self._diverged(epoch, loss, no_good_weights=fresh and not log.losses)
                     log.stop_reason = "diverged"
                     break
@@ -203,9 +227,15 @@ class Trainer:
             )
         return log
 
+    def _weights_finite(self):
+        # One concatenation: a few kernels and one host sync, whatever the depth.
+        flat = torch.cat([p.detach().reshape(-1) for module in self._modules for p in module.parameters()])
+        return bool(flat.isfinite().all())
+
     def _diverged(self, epoch, loss, no_good_weights):
+        what = f"The training loss became {loss}" if not math.isfinite(loss) else "The weights became non-finite"
         message = (
-            f"The training loss became {loss} in epoch {epoch}. This usually means "
+            f"{what} in epoch {epoch}. This usually means "
             "learning_rate is too large for this data, or the data holds extreme values."
         )
         if no_good_weights:

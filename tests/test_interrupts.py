@@ -1,0 +1,160 @@
+"""Ctrl-C during fit: a warning, and a usable model with the best weights so far."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+import skvae
+import skvae._training
+from skvae import VAETransformer
+from skvae._likelihoods import GaussianLikelihood
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), batch_size=8, random_state=0)
+N_ROWS = 40
+STEPS_PER_EPOCH = N_ROWS // SMALL["batch_size"]
+
+
+def _data():
+    return np.random.RandomState(0).randn(N_ROWS, 4)
+
+
+def _interrupt_epoch(monkeypatch, epoch):
+    """Ctrl-C at the start of the `epoch`-th epoch run from now on."""
+    real_run_epoch = skvae._training.Trainer.run_epoch
+    calls = {"n": 0}
+
+    def run_epoch(self, X):
+        calls["n"] += 1
+        if calls["n"] == epoch:
+            raise KeyboardInterrupt
+        return real_run_epoch(self, X)
+
+    monkeypatch.setattr(skvae._training.Trainer, "run_epoch", run_epoch)
+
+
+def _interrupt_step(monkeypatch, step):
+    """Ctrl-C after `step` Adam steps from now on: in the middle of an epoch."""
+    real_train_step = skvae._training.Trainer.train_step
+    calls = {"n": 0}
+
+    def train_step(self, x):
+        calls["n"] += 1
+        if calls["n"] > step:
+            raise KeyboardInterrupt
+        return real_train_step(self, x)
+
+    monkeypatch.setattr(skvae._training.Trainer, "train_step", train_step)
+
+
+def _same_weights(a, b):
+    return all(
+        torch.equal(p, q)
+        for net in ("encoder_", "decoder_")
+        for p, q in zip(getattr(a, net).parameters(), getattr(b, net).parameters())
+    )
+
+
+def test_interrupt_between_epochs_keeps_the_finished_epochs(monkeypatch):
+    X = _data()
+    reference = VAETransformer(**SMALL, max_iter=3).fit(X)
+    _interrupt_epoch(monkeypatch, 4)
+    estimator = VAETransformer(**SMALL, max_iter=50)
+    with pytest.warns(UserWarning, match="Training interrupted by the user during epoch 4.*best weights so far"):
+        estimator.fit(X)
+    assert estimator.n_iter_ == 3
+    assert estimator.loss_curve_ == reference.loss_curve_
+    assert estimator.best_loss_ == min(reference.loss_curve_)
+    assert _same_weights(estimator, reference)
+    assert np.all(np.isfinite(estimator.transform(X)))
+    assert np.isfinite(estimator.score(X))
+
+
+def test_interrupt_mid_epoch_rolls_back_the_partial_epoch(monkeypatch):
+    X = _data()
+    reference = VAETransformer(**SMALL, max_iter=3).fit(X)
+    _interrupt_step(monkeypatch, 3 * STEPS_PER_EPOCH + 2)  # two steps into epoch 4
+    estimator = VAETransformer(**SMALL, max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted by the user during epoch 4"):
+        estimator.fit(X)
+    assert estimator.n_iter_ == 3
+    assert _same_weights(estimator, reference)
+
+
+def test_warm_start_continues_after_an_interrupt(monkeypatch):
+    X = _data()
+    _interrupt_epoch(monkeypatch, 4)
+    estimator = VAETransformer(**SMALL, max_iter=50, warm_start=True)
+    with pytest.warns(UserWarning, match="interrupted"):
+        estimator.fit(X)
+    interrupted_curve = list(estimator.loss_curve_)
+    monkeypatch.undo()
+    estimator.set_params(max_iter=4).fit(X)
+    assert estimator.n_iter_ == 3 + 4
+    assert len(estimator.loss_curve_) == 3 + 4
+    assert estimator.loss_curve_[:3] == interrupted_curve
+    assert np.all(np.isfinite(estimator.loss_curve_))
+    assert np.all(np.isfinite(estimator.transform(X)))
+
+
+def test_interrupt_with_early_stopping_restores_the_best_validation_epoch(monkeypatch):
+    X = _data()
+    params = dict(SMALL, early_stopping=True, validation_fraction=0.25, learning_rate=0.05)
+    reference = VAETransformer(**params, max_iter=8).fit(X)
+    best_epoch = int(np.argmax(reference.validation_scores_)) + 1
+    assert best_epoch < 8, "the best epoch must not be the last, or restoring it proves nothing"
+    _interrupt_epoch(monkeypatch, 9)
+    estimator = VAETransformer(**params, max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted by the user during epoch 9"):
+        estimator.fit(X)
+    assert estimator.n_iter_ == 8
+    assert estimator.validation_scores_ == reference.validation_scores_
+    assert estimator.best_validation_score_ == max(reference.validation_scores_)
+    # Both runs end on the best validation epoch's weights, not on epoch 8's:
+    # the weights a run stopped at that epoch ends with.
+    assert _same_weights(estimator, reference)
+    assert _same_weights(estimator, VAETransformer(**params, max_iter=best_epoch).fit(X))
+
+
+def test_interrupt_in_partial_fit_keeps_the_model(monkeypatch):
+    X = _data()
+    estimator = VAETransformer(**SMALL, max_iter=2).fit(X)
+    before = estimator.transform(X)
+    _interrupt_step(monkeypatch, 1)
+    with pytest.warns(UserWarning, match="interrupted by the user during epoch 3"):
+        estimator.partial_fit(X)
+    assert estimator.n_iter_ == 2
+    np.testing.assert_array_equal(estimator.transform(X), before)
+
+
+def test_interrupt_in_the_first_epoch_leaves_the_initial_model(monkeypatch):
+    X = _data()
+    _interrupt_step(monkeypatch, 1)
+    estimator = VAETransformer(**SMALL, max_iter=5, warm_start=True)
+    with pytest.warns(UserWarning, match="interrupted by the user during epoch 1"):
+        estimator.fit(X)
+    assert estimator.n_iter_ == 0
+    assert estimator.loss_curve_ == []
+    untrained = VAETransformer(**SMALL, max_iter=1)
+    untrained._initialize(X, untrained._new_network_spec(4), GaussianLikelihood())
+    assert _same_weights(estimator, untrained)
+    assert np.all(np.isfinite(estimator.transform(X)))
+    monkeypatch.undo()
+    estimator.fit(X)
+    assert estimator.n_iter_ == 5
+
+
+def test_interrupted_model_survives_save_and_load(monkeypatch):
+    X = _data()
+    _interrupt_epoch(monkeypatch, 3)
+    estimator = VAETransformer(**SMALL, max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted"):
+        estimator.fit(X)
+    buffer = io.BytesIO()
+    skvae.save(estimator, buffer)
+    restored = skvae.load(io.BytesIO(buffer.getvalue()))
+    assert restored.n_iter_ == 2
+    np.testing.assert_array_equal(restored.transform(X), estimator.transform(X))

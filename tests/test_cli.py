@@ -1,0 +1,265 @@
+"""The command line: python -m skvae (skvae/_cli.py, skvae/_demo.py)."""
+
+import io
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import skvae
+from skvae import VAETransformer
+from skvae._cli import main, read_csv
+
+COMMANDS = ("demo", "fit", "transform", "sample", "score")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FAST_FIT = ["--latent-dim", "2", "--max-iter", "3", "--hidden-layer-sizes", "8", "--batch-size", "16", "-q"]
+
+
+def _fast_vae():
+    """The estimator FAST_FIT describes, to compare the command line against."""
+    return VAETransformer(latent_dim=2, max_iter=3, hidden_layer_sizes=(8,), batch_size=16, random_state=0)
+
+
+@pytest.fixture
+def data(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 4)) * [1.0, 10.0, 0.1, 3.0]
+    path = tmp_path / "data.csv"
+    np.savetxt(path, X, delimiter=",", fmt="%.17g", header="a,b,c,d", comments="")
+    return X, path
+
+
+@pytest.fixture
+def model_path(data, tmp_path):
+    _, csv = data
+    path = tmp_path / "model.skvae"
+    assert main(["fit", str(csv), "--out", str(path), *FAST_FIT]) == 0
+    return path
+
+
+def _read_output(path):
+    with open(path) as file:
+        header = file.readline().strip().split(",")
+    return header, np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+
+
+# --------------------------------------------------------------- help
+
+
+def test_help_lists_the_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command}\s+\S", out, flags=re.MULTILINE), command
+    assert "python -m skvae demo --out demo/" in out
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "skvae", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout and "transform" in result.stdout
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "commands:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert f"usage: python -m skvae {command}" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------- demo
+
+
+def test_demo_writes_four_pictures_and_prints_scores(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--max-iter", "2", "-q"]) == 0
+    report = capsys.readouterr().out
+    for name in ("samples", "reconstructions", "latent_space", "loss_curve"):
+        picture = out / f"{name}.png"
+        content = picture.read_bytes()
+        assert content.startswith(PNG_SIGNATURE), name
+        assert len(content) > 5000, name
+    held_out = re.search(r"ELBO, 450 held-out images\s+(-?\d+\.\d+)", report)
+    assert held_out, report
+    model = skvae.load(out / "model.skvae")
+    assert model.n_iter_ == 2
+    # The printed score is the saved model's held-out score.
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    _, X_test = train_test_split(X / 16, test_size=0.25, stratify=y, random_state=0)
+    assert float(held_out.group(1)) == pytest.approx(model.score(X_test), abs=0.006)
+    vae_accuracy = re.search(r"VAETransformer\(latent_dim=2\) \+ LogisticRegression\s+(\d\.\d{3})", report)
+    pca_accuracy = re.search(r"PCA\(n_components=2\) \+ LogisticRegression\s+(\d\.\d{3})", report)
+    assert vae_accuracy and pca_accuracy, report
+    assert 0.1 < float(pca_accuracy.group(1)) <= 1.0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_demo_pictures_have_the_expected_content(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    from skvae._demo import run_demo
+
+    results = run_demo(tmp_path, latent_dim=3, max_iter=2, verbose=0, stream=io.StringIO())
+    assert results.n_iter == 2
+    samples = image.imread(results.files["samples"])
+    # A 10 x 10 grid of digits: roughly square and large enough to see.
+    assert samples.shape[0] > 300 and 0.8 < samples.shape[1] / samples.shape[0] < 1.2
+    assert np.ptp(samples[..., :3]) > 0.5  # not a blank canvas
+
+
+def test_demo_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    # A None entry in sys.modules makes `import matplotlib...` raise ImportError.
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "pip install 'skvae[plot]'" in err
+    assert "Traceback" not in err
+    assert not out.exists()  # it failed before fitting anything
+
+
+def test_demo_rejects_a_latent_dim_larger_than_the_images(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--latent-dim", "65"]) == 1
+    assert "latent_dim must be between 1 and 64" in capsys.readouterr().err
+
+
+# ------------------------------------------------- fit, transform, sample, score
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_then_transform_round_trip(data, tmp_path, capsys):
+    X, csv = data
+    model_path = tmp_path / "model.skvae"
+    assert main(["fit", str(csv), "--out", str(model_path), *FAST_FIT]) == 0
+    report = capsys.readouterr().out
+    assert "Fitted 40 rows x 4 features" in report and str(model_path) in report
+
+    model = skvae.load(model_path)
+    reference = _fast_vae().fit(X)
+    # The options reached the estimator: same parameters, same fit.
+    assert model.get_params() == reference.get_params()
+    np.testing.assert_array_equal(model.loss_curve_, reference.loss_curve_)
+
+    latent_csv = tmp_path / "latent.csv"
+    assert main(["transform", str(model_path), str(csv), "--out", str(latent_csv)]) == 0
+    header, Z = _read_output(latent_csv)
+    assert header == ["vaetransformer0", "vaetransformer1"]
+    np.testing.assert_array_equal(Z, reference.transform(X))  # repr round-trips float64 exactly
+
+
+def test_transform_writes_to_standard_output_and_reads_standard_input(data, model_path, monkeypatch, capsys):
+    X, csv = data
+    monkeypatch.setattr(sys, "stdin", io.StringIO(csv.read_text()))
+    assert main(["transform", str(model_path), "-"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "vaetransformer0,vaetransformer1"
+    Z = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    np.testing.assert_array_equal(Z, skvae.load(model_path).transform(X))
+
+
+def test_sample_writes_rows_from_the_model(model_path, tmp_path):
+    out = tmp_path / "generated.csv"
+    assert main(["sample", str(model_path), "-n", "7", "--random-state", "3", "--out", str(out)]) == 0
+    header, X_new = _read_output(out)
+    model = skvae.load(model_path)
+    assert header == ["x0", "x1", "x2", "x3"]
+    np.testing.assert_array_equal(X_new, model.sample(7, random_state=3))
+    assert main(["sample", str(model_path), "-n", "7", "--random-state", "3", "--mean", "--out", str(out)]) == 0
+    np.testing.assert_array_equal(_read_output(out)[1], model.sample(7, random_state=3, return_mean=True))
+
+
+def test_score_writes_per_row_scores(data, model_path, tmp_path, capsys):
+    X, csv = data
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(model_path), str(csv), "--n-importance", "4", "--out", str(out)]) == 0
+    header, scores = _read_output(out)
+    model = skvae.load(model_path)
+    expected = model.score_samples(X, n_importance=4)
+    assert header == ["score"]
+    np.testing.assert_array_equal(scores[:, 0], expected)
+    assert f"Mean score of 40 rows: {expected.mean():.4f} nats per row" in capsys.readouterr().out
+
+
+def test_read_csv_detects_a_header(tmp_path):
+    with_header = tmp_path / "h.csv"
+    with_header.write_text('"x","y"\n1,2\n3.5,-4e-3\n')
+    X, header = read_csv(str(with_header))
+    assert header == ["x", "y"]
+    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.5, -4e-3]])
+    without_header = tmp_path / "n.csv"
+    without_header.write_text("1,2\n3,4\n")
+    X, header = read_csv(str(without_header))
+    assert header is None and X.shape == (2, 2)
+
+
+# --------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["demo", "--max-iter", "0"], "--max-iter: expected a positive integer, got '0'"),
+        (["demo", "--latent-dim", "two"], "--latent-dim: expected a positive integer, got 'two'"),
+        (["fit", "data.csv"], "the following arguments are required: --out"),
+        (["fit", "data.csv", "--out", "m", "--hidden-layer-sizes", "12,x"], "comma-separated positive integers"),
+        (["fit", "data.csv", "--out", "m", "--likelihood", "poisson"], "invalid choice: 'poisson'"),
+        (["sample", "model.skvae", "-n", "-3"], "expected a positive integer, got '-3'"),
+    ],
+)
+def test_bad_arguments_fail_with_usage(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m skvae" in err
+    assert message in err
+
+
+def test_missing_files_are_named(tmp_path, model_path, capsys):
+    assert main(["transform", str(tmp_path / "absent.skvae"), "data.csv"]) == 1
+    assert "skvae transform: error: no such model file" in capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "m")]) == 1
+    assert "skvae fit: error: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty"),
+        ("a,b,c,d\n", "has a header line but no rows"),
+        ("1,2,3,4\n5,oops,7,8\n", "could not convert string 'oops'"),
+        ("1,2,3,4\n5,6,7\n", "cannot read"),
+        ("1,2,3\n4,5,6\n", "X has 3 features, but VAETransformer is expecting 4 features"),
+        ("1,2,3,nan\n", "NaN"),
+    ],
+)
+def test_bad_data_gets_a_clear_error(content, message, tmp_path, model_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content)
+    assert main(["transform", str(model_path), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("skvae transform: error: ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_model_is_refused(data, capsys):
+    _, csv = data
+    assert main(["sample", str(csv)]) == 1
+    assert "is not a skvae model file" in capsys.readouterr().err
+
+
+def test_bernoulli_fit_on_data_outside_0_1_explains(data, tmp_path, capsys):
+    _, csv = data
+    assert main(["fit", str(csv), "--out", str(tmp_path / "m"), "--likelihood", "bernoulli", "-q"]) == 1
+    assert "likelihood='bernoulli' requires every value of X to lie in [0, 1]" in capsys.readouterr().err

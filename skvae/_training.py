@@ -97,6 +97,10 @@ def _restore(modules, snapshot):
 class Trainer:
     """Runs epochs of Adam steps on the negative ELBO.
 
+    Warnings are raised with the stack levels of a call from
+    ``VAETransformer.fit``/``partial_fit`` (through scikit-learn's
+    ``_fit_context`` wrapper), so that they point at the user's line.
+
     Parameters
     ----------
     encoder, decoder : torch.nn.Module
@@ -214,7 +218,7 @@ class Trainer:
                 f"Training interrupted by the user during epoch {epoch}; the model "
                 "keeps the best weights so far.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         if best is not None:
             _restore(self._modules, best)
@@ -223,7 +227,7 @@ class Trainer:
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return log
 
@@ -243,5 +247,5 @@ class Trainer:
         warnings.warn(
             message + " Training stopped and the model keeps the weights of the last good epoch.",
             ConvergenceWarning,
-            stacklevel=5,
+            stacklevel=6,
         )

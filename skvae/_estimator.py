@@ -69,7 +69,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         Observation model p(x | z). ``"gaussian"``: diagonal Gaussian with
-        learned mean and learned variance (floored at 1e-3 of each feature's
+        learned mean and learned variance (floored at 3e-3 of each feature's
         variance, so scores stay finite). ``"bernoulli"``: independent
         Bernoullis; every value of X must lie in [0, 1].
 

@@ -43,10 +43,16 @@ class InferenceNetworks:
         self.scale = torch.as_tensor(data_scale, dtype=dtype, device=self.device)
         # log|d x_std / d x|: turns densities of standardized data into densities of x.
         self.log_jacobian = -float(np.sum(np.log(data_scale)))
-        # encoder.mean's layers in order, called through `forward`: nn.Module's
-        # call machinery (hooks, which these private networks never have)
-        # costs more than the arithmetic when transforming a single row.
-        self._mean_layers = (*encoder.trunk, encoder.mean_head)
+        # encoder.mean as a flat list of steps: (weight, bias) for F.linear, or a
+        # module's `forward`. nn.Module's call machinery (hooks, which these
+        # private networks never have) and attribute lookups cost more than the
+        # arithmetic when transforming a single row. The tensors are the
+        # modules' own, updated in place by training; the cache is cleared on
+        # every fit anyway.
+        self._mean_steps = tuple(
+            (layer.weight, layer.bias) if type(layer) is torch.nn.Linear else layer.forward
+            for layer in (*encoder.trunk, encoder.mean_head)
+        )
 
     def as_tensor(self, array):
         """`array` as a tensor in the networks' dtype on their device.
@@ -61,6 +67,8 @@ class InferenceNetworks:
             tensor = torch.from_numpy(array)
         else:
             tensor = torch.tensor(array)
+        if tensor.dtype == self.dtype and tensor.device == self.device:
+            return tensor
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)
 
     def standardize(self, x):
@@ -69,8 +77,8 @@ class InferenceNetworks:
     def encode_mean(self, x):
         """``encoder.mean`` of the standardized rows, layer by layer."""
         x = self.standardize(x)
-        for layer in self._mean_layers:
-            x = layer.forward(x)
+        for step in self._mean_steps:
+            x = torch.nn.functional.linear(x, *step) if type(step) is tuple else step(x)
         return x
 
     def decode_mean(self, z):

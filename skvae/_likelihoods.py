@@ -25,9 +25,12 @@ LOG_2PI = math.log(2.0 * math.pi)
 #: feature's training variance (the networks see standardized data). Without a
 #: floor, a feature the decoder can predict exactly (a constant or duplicated
 #: column) drives its variance to zero and the log-likelihood to +infinity.
-#: 1e-3 means no feature is modelled more precisely than 3% of its standard
-#: deviation, which costs nothing on real data and keeps every score finite.
-VARIANCE_FLOOR = 1e-3
+#: 3e-3 means no feature is modelled more precisely than 5.5% of its standard
+#: deviation. benchmarks/defaults_study.py chose it: against 1e-3 it raised
+#: digits' 2-D feature accuracy by 7 points and breast cancer's held-out ELBO
+#: by 1 nat, left the known-truth gap unchanged (1e-2 worsened it), and
+#: halved fit times, since nearly-constant pixels stop chasing zero variance.
+VARIANCE_FLOOR = 3e-3
 
 
 class GaussianLikelihood:

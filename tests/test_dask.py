@@ -13,21 +13,14 @@ from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer
 
-N_FEATURES, TRUE_LATENT_DIM = 10, 2
+from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian
+
 BLOCK_ROWS, N_BLOCKS, EPOCHS = 1024, 4, 30
 SMALL = dict(hidden_layer_sizes=(32,), batch_size=128, learning_rate=3e-3)
 
 # As in test_streaming.py, which derives it: streamed and in-memory fits with
 # the same number of epochs agree within this many nats per row.
 STREAMING_TOLERANCE = 0.1
-
-
-def linear_gaussian(n_rows, seed):
-    """Rows of x = W z + 0.3 eps: 2 latent dimensions in 10 features."""
-    loadings = np.random.default_rng(0).normal(size=(TRUE_LATENT_DIM, N_FEATURES))
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(n_rows, TRUE_LATENT_DIM))
-    return (z @ loadings + 0.3 * rng.normal(size=(n_rows, N_FEATURES))).astype(np.float32)
 
 
 def test_import_skvae_does_not_import_dask():

@@ -15,16 +15,9 @@ from sklearn.decomposition import PCA
 
 from skvae import VAETransformer
 
-N_FEATURES, TRUE_LATENT_DIM = 10, 2
+from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian
+
 BATCH_SIZE = 128
-
-
-def linear_gaussian(n_rows, seed):
-    """Rows of x = W z + 0.3 eps, with W fixed and z, eps standard normal."""
-    loadings = np.random.default_rng(0).normal(size=(TRUE_LATENT_DIM, N_FEATURES))
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(n_rows, TRUE_LATENT_DIM))
-    return (z @ loadings + 0.3 * rng.normal(size=(n_rows, N_FEATURES))).astype(np.float32)
 
 
 def adam_steps(model):

@@ -1,0 +1,13 @@
+"""Data shared by the streaming and Dask tests."""
+
+import numpy as np
+
+N_FEATURES, TRUE_LATENT_DIM = 10, 2
+
+
+def linear_gaussian(n_rows, seed):
+    """Rows of x = W z + 0.3 eps: 2 latent dimensions in 10 features, W fixed, z and eps standard normal."""
+    loadings = np.random.default_rng(0).normal(size=(TRUE_LATENT_DIM, N_FEATURES))
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n_rows, TRUE_LATENT_DIM))
+    return (z @ loadings + 0.3 * rng.normal(size=(n_rows, N_FEATURES))).astype(np.float32)

@@ -624,7 +624,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # one-row transform as fast as PCA's (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        LIKELIHOODS[self.likelihood]().check_data(X)
+        # The fitted likelihood, not the parameter, which set_params may have changed since.
+        LIKELIHOODS[self._network_spec["likelihood"]]().check_data(X)
         return X
 
     def _row_width(self):

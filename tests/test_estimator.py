@@ -188,3 +188,12 @@ def test_set_output_pandas(data):
     out = _small().set_output(transform="pandas").fit_transform(frame)
     assert list(out.columns) == ["vaetransformer0", "vaetransformer1"]
     assert list(out.index) == list(frame.index)
+
+
+def test_inference_follows_the_fitted_likelihood_not_a_changed_parameter(fitted, data):
+    # data lies outside [0, 1]: it is valid for the fitted Gaussian model, and a
+    # later set_params only matters at the next fit.
+    changed = _small().fit(data).set_params(likelihood="bernoulli")
+    np.testing.assert_array_equal(changed.transform(data), fitted.transform(data))
+    with pytest.raises(ValueError, match="bernoulli"):
+        changed.fit(data)

@@ -234,8 +234,9 @@ def raw_forward(vae, X, batch_rows):
     """The encoder mean of X by a hand-written batched forward pass of skvae's own networks."""
     encoder = vae.encoder_
     device = encoder.mean_head.weight.device
-    shift = torch.as_tensor(vae._data_shift, dtype=torch.float32, device=device)
-    scale = torch.as_tensor(vae._data_scale, dtype=torch.float32, device=device)
+    columns = vae._schema.columns
+    shift = torch.as_tensor([c["shift"] for c in columns], dtype=torch.float32, device=device)
+    scale = torch.as_tensor([c["scale"] for c in columns], dtype=torch.float32, device=device)
     out = np.empty((X.shape[0], encoder.mean_head.out_features), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, X.shape[0], batch_rows):

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from ._likelihoods import LIKELIHOODS
+from ._likelihoods import KINDS
 from ._networks import ACTIVATIONS
 
 EXAMPLES = """\
@@ -314,7 +314,7 @@ def build_parser():
                      help="widths of the encoder's hidden layers (default: 128,64)")
     fit.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS),
                      help="hidden-layer activation (default: %(default)s)")
-    fit.add_argument("--likelihood", default="gaussian", choices=sorted(LIKELIHOODS),
+    fit.add_argument("--likelihood", default="auto", choices=["auto", *KINDS],
                      help="observation model; bernoulli needs values in [0, 1] (default: %(default)s)")
     fit.add_argument("--beta", type=float, default=1.0, metavar="BETA", help="weight of the KL term (default: %(default)s)")
     fit.add_argument("--batch-size", type=_positive_int, default=128, metavar="N", help="rows per minibatch (default: %(default)s)")

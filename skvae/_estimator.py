@@ -1,5 +1,6 @@
-"""VAETransformer: the scikit-learn face of the VAE. NumPy in, NumPy out."""
+"""VAETransformer: the scikit-learn face of the VAE. NumPy or pandas in, the same out."""
 
+import contextlib
 import math
 import numbers
 from numbers import Integral, Real
@@ -22,13 +23,17 @@ from ._device import place_training_data, resolve_device, restore_device
 from ._inference import (
     InferenceCache,
     InferenceNetworks,
+    draw_chunks,
     is_plain_float_matrix,
     map_row_batches,
     networks_in_dtype,
+    rows_per_batch,
+    split_missing,
 )
-from ._likelihoods import LIKELIHOODS
+from ._likelihoods import KINDS
 from ._networks import ACTIVATIONS, build_networks
 from ._progress import EpochReporter
+from ._schema import TableSchema, is_dataframe
 from ._training import StoppingRule, Trainer, make_adam
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
@@ -39,12 +44,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
     The generative model is a standard normal prior p(z) = N(0, I) on a
-    ``latent_dim``-dimensional z and a decoder network p(x | z): a diagonal
-    Gaussian with learned mean and per-feature variance (``"gaussian"``), or
-    independent Bernoullis for data in [0, 1] (``"bernoulli"``). An encoder
-    network q(z | x) = N(mu(x), diag sigma(x)^2) is fitted jointly by
+    ``latent_dim``-dimensional z and a decoder network p(x | z) that factorises
+    over the columns, each column with its own observation model (see
+    ``likelihood``): a Gaussian with learned mean and variance for reals, a
+    softmax for categories, a negative binomial or Poisson for counts, ... An
+    encoder network q(z | x) = N(mu(x), diag sigma(x)^2) is fitted jointly by
     maximising the evidence lower bound (ELBO) with Adam on minibatches,
     using the reparameterisation z = mu + sigma * eps, eps ~ N(0, I).
+
+    X may be a NumPy array or a pandas DataFrame of mixed dtypes (numbers,
+    booleans, categories, strings), and may have missing cells (NaN, None,
+    ``pd.NA``): a missing cell drops out of log p(x | z), and the encoder sees
+    the observed values and which cells are missing. A model fitted on a
+    DataFrame returns DataFrames of the same schema from ``sample`` and
+    ``inverse_transform``.
 
     ``transform`` returns the posterior mean mu(x): a nonlinear, probabilistic
     counterpart of :class:`~sklearn.decomposition.PCA`. ``score_samples``
@@ -67,11 +80,30 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     activation : {"relu", "tanh", "logistic", "elu", "gelu", "identity"}, default="relu"
         Activation of the hidden layers.
 
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Observation model p(x | z). ``"gaussian"``: diagonal Gaussian with
-        learned mean and learned variance (floored at 3e-3 of each feature's
-        variance, so scores stay finite). ``"bernoulli"``: independent
-        Bernoullis; every value of X must lie in [0, 1].
+    likelihood : str or dict, default="auto"
+        Observation model p(x_j | z) of each column. One of ``"auto"``,
+        ``"gaussian"``, ``"lognormal"``, ``"bernoulli"``, ``"categorical"``,
+        ``"poisson"``, ``"negative_binomial"`` for every column, or a dict
+        from column name (or position) to one of them, the columns it does not
+        name being ``"auto"``: for example ``{"year": "categorical"}``.
+        ``"auto"`` decides from the dtype: bool, category, object and string
+        columns are categorical; integer columns whose values are
+        non-negative with variance at least their mean are negative binomial
+        counts, other integers and floats Gaussian; every column of a NumPy
+        array is Gaussian. ``"gaussian"``: learned mean and variance (floored
+        at 3e-3 of the column's variance, so scores stay finite).
+        ``"lognormal"``: positive reals, Gaussian in log x. ``"bernoulli"``:
+        values in [0, 1] (pixels). ``"categorical"``: a softmax over the
+        categories seen in fit. ``"poisson"``/``"negative_binomial"``:
+        non-negative integer counts, the latter with one learned dispersion
+        per column (as scVI).
+
+    handle_unknown : {"error", "ignore"}, default="error"
+        What ``transform``, ``score_samples`` and later ``partial_fit`` calls
+        do with a category not seen in the first fit: raise a ValueError
+        naming the column and values, or (``"ignore"``) treat the cell as
+        missing, as :class:`~sklearn.preprocessing.OneHotEncoder` treats it as
+        all zeros.
 
     beta : float, default=1.0
         Weight of the KL term in the training loss (beta-VAE; 1 is the ELBO).
@@ -134,7 +166,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         The device the networks live on.
 
     n_features_in_ : int
-        Number of features seen during ``fit``.
+        Number of features (columns) seen during ``fit``.
+
+    column_kinds_ : dict
+        The observation model chosen for each column, by column name (or
+        position for arrays).
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when they are all strings.
@@ -181,13 +217,24 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     (1797, 2)
     >>> bool(vae.score(X / 16) < 0)
     True
+
+    A table with text and a missing cell:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"size": [1.0, 2.5, None, 3.1] * 25, "colour": ["red", "blue", "red", "green"] * 25})
+    >>> vae = VAETransformer(latent_dim=2, max_iter=5, random_state=0).fit(df)
+    >>> vae.column_kinds_
+    {'size': 'gaussian', 'colour': 'categorical'}
+    >>> list(vae.sample(3).dtypes.astype(str))
+    ['float64', 'object']
     """
 
     _parameter_constraints: dict = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": [StrOptions({"auto", *KINDS}), dict],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         # Adam's first step is 10 * learning_rate in float32: torch fails beyond ~3.4e37.
@@ -208,7 +255,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         latent_dim=10,
         hidden_layer_sizes=(128, 64),
         activation="relu",
-        likelihood="gaussian",
+        likelihood="auto",
+        handle_unknown="error",
         beta=1.0,
         batch_size=128,
         learning_rate=1e-3,
@@ -226,6 +274,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.likelihood = likelihood
+        self.handle_unknown = handle_unknown
         self.beta = beta
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -247,8 +296,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data; a DataFrame may mix numeric, boolean, categorical
+            and string columns. Missing cells (NaN, None, ``pd.NA``) are allowed.
         y : None
             Ignored.
 
@@ -257,21 +307,23 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : VAETransformer
             The fitted estimator.
         """
-        continuing = self.warm_start and self.__sklearn_is_fitted__()
-        X = validate_data(self, X, reset=not continuing, dtype=[np.float64, np.float32])
-        return self._fit(X, incremental=False)
+        with self._transaction():
+            continuing = self.warm_start and self.__sklearn_is_fitted__()
+            X = self._validate_table(X, reset=not continuing)
+            return self._fit(X, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch (one shuffled pass in minibatches) over X.
 
-        The first call initialises the model; later calls continue it, with
-        the optimizer state kept, and append one entry to ``loss_curve_``.
-        ``early_stopping`` and ``max_iter`` do not apply.
+        The first call initialises the model, including the column schema
+        (kinds, scaling, category sets), which later calls keep; later calls
+        continue it, with the optimizer state kept, and append one entry to
+        ``loss_curve_``. ``early_stopping`` and ``max_iter`` do not apply.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
             A block of training data.
         y : None
             Ignored.
@@ -281,29 +333,50 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : VAETransformer
             The updated estimator.
         """
-        first_call = not self.__sklearn_is_fitted__()
-        X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
-        return self._fit(X, incremental=True)
+        with self._transaction():
+            X = self._validate_table(X, reset=not self.__sklearn_is_fitted__())
+            return self._fit(X, incremental=True)
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """A refused or failed fit leaves the estimator exactly as it was.
+
+        Fitting assigns attributes as it goes (scikit-learn's validation sets
+        ``n_features_in_`` first); restoring the attribute dict on any
+        exception undoes all of it. A fresh fit builds new networks, so the
+        old ones are untouched; a continued fit changes the networks only by
+        completed training epochs.
+        """
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def _fit(self, X, incremental):
-        likelihood = LIKELIHOODS[self.likelihood]()
-        likelihood.check_data(X)
-        spec = self._new_network_spec(X.shape[1])
         fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
+        schema = TableSchema.fit(X, self.likelihood) if fresh else self._schema
+        if not fresh:
+            schema.check_likelihood_parameter(self.likelihood)
+        encoded = schema.encode(schema.raw_values(X, self._handle_unknown(fresh)))
+        likelihood = schema.likelihood()
+        spec = self._new_network_spec(likelihood)
         if fresh:
-            self._initialize(X, spec, likelihood)
+            self._initialize(schema, spec)
         else:
             self._check_continuation(spec)
         use_validation = self.early_stopping and not incremental
-        X_train, X_valid = self._split_validation(X) if use_validation else (X, None)
+        train, valid = self._split_validation(encoded) if use_validation else (encoded, None)
 
         trainer = self._trainer(likelihood)
-        validation = None if X_valid is None else self._validation_data(X_valid, trainer)
+        validation = None if valid is None else self._validation_data(valid, trainer)
         n_epochs = 1 if incremental else self.max_iter
         reporter = EpochReporter(self.verbose, n_epochs)
         try:
             log = trainer.run(
-                place_training_data(self._standardized_float32(X_train), trainer.device),
+                self._training_data(train, trainer.device),
                 n_epochs,
                 rule=None if incremental else self._stopping_rule(use_validation),
                 validation=validation,
@@ -323,14 +396,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._inference_cache.clear()
         return self
 
-    def _new_network_spec(self, n_features):
+    def _handle_unknown(self, fresh):
+        # The first fit defines the categories; nothing can be unknown to it.
+        return "error" if fresh else self.handle_unknown
+
+    def _new_network_spec(self, likelihood):
         return {
-            "n_features": int(n_features),
+            "n_inputs": int(likelihood.input_width),
+            "n_params": int(likelihood.n_params),
+            "n_free": int(likelihood.n_free),
             "latent_dim": int(self.latent_dim),
             "hidden_layer_sizes": list(self._hidden_layer_sizes()),
             "activation": self.activation,
-            "likelihood": self.likelihood,
-            "n_heads": LIKELIHOODS[self.likelihood].n_heads,
         }
 
     def _hidden_layer_sizes(self):
@@ -347,11 +424,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return tuple(int(s) for s in sizes)
 
-    def _initialize(self, X, spec, likelihood):
-        """Resolve device and seed, fix the data scaling, build networks and optimizer."""
+    def _initialize(self, schema, spec):
+        """Resolve device and seed, keep the schema, build networks and optimizer."""
         self.device_ = str(resolve_device(self.device))
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._data_shift, self._data_scale = likelihood.data_shift_scale(X)
+        self._schema = schema
         self._network_spec = spec
         self._inference_cache = InferenceCache()
         self.encoder_, self.decoder_ = self._build_networks(spec)
@@ -406,33 +483,41 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return Trainer(
             self.encoder_,
             self.decoder_,
-            likelihood,
+            likelihood.to(torch.device(self.device_), torch.float32),
             self.optimizer_,
             batch_size=self.batch_size,
             beta=self.beta,
             shuffle_generator=shuffle,
             noise_generator=noise,
-            loss_offset=float(np.sum(np.log(self._data_scale))),
         )
 
-    def _split_validation(self, X):
-        if X.shape[0] < 2:
+    def _split_validation(self, encoded):
+        if encoded.shape[0] < 2:
             raise ValueError(
                 f"early_stopping=True needs at least 2 samples to hold out a validation set; "
-                f"got n_samples={X.shape[0]}."
+                f"got n_samples={encoded.shape[0]}."
             )
-        n_valid = max(1, int(round(self.validation_fraction * X.shape[0])))
-        n_valid = min(n_valid, X.shape[0] - 1)
-        return train_test_split(X, test_size=n_valid, random_state=self._seed + self.n_iter_)
+        n_valid = max(1, int(round(self.validation_fraction * encoded.shape[0])))
+        n_valid = min(n_valid, encoded.shape[0] - 1)
+        return train_test_split(encoded, test_size=n_valid, random_state=self._seed + self.n_iter_)
 
-    def _validation_data(self, X_valid, trainer):
-        x = torch.from_numpy(self._standardized_float32(X_valid)).to(trainer.device)
+    @staticmethod
+    def _training_data(encoded, device):
+        """(values, observed or None) as float32/bool tensors, placed on the device once."""
+        values, observed = split_missing(encoded)
+        values = place_training_data(np.ascontiguousarray(values, dtype=np.float32), device)
+        if observed is not None:
+            observed = place_training_data(np.ascontiguousarray(observed), device)
+        return values, observed
+
+    def _validation_data(self, encoded, trainer):
+        values, observed = self._training_data(encoded, trainer.device)
         noise = torch.randn(
-            (x.shape[0], self._network_spec["latent_dim"]),
+            (values.shape[0], self._network_spec["latent_dim"]),
             generator=trainer.noise_generator,
             device=trainer.device,
         )
-        return x, noise
+        return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
 
     def _stopping_rule(self, use_validation):
         if use_validation:
@@ -440,19 +525,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             best = self.best_loss_ if self.best_loss_ is not None else math.inf
         return StoppingRule(self.tol, self.n_iter_no_change, best_loss=best)
-
-    def _standardized_float32(self, X):
-        """(X - shift) / scale as float32, computed in float64 chunk by chunk.
-
-        Standardizing before the cast keeps features like 1e6 + small noise
-        intact; chunking keeps the float64 temporary bounded.
-        """
-        out = np.empty(X.shape, dtype=np.float32)
-        step = max(1, 2**22 // max(1, X.shape[1]))
-        for start in range(0, X.shape[0], step):
-            chunk = X[start : start + step]
-            out[start : start + step] = (chunk - self._data_shift) / self._data_scale
-        return out
 
     def _record(self, log, use_validation):
         self.n_iter_ += len(log.losses)
@@ -469,27 +541,35 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def __sklearn_is_fitted__(self):
         return hasattr(self, "encoder_")
 
+    @property
+    def column_kinds_(self):
+        check_is_fitted(self)
+        return dict(zip(self._schema.names, self._schema.kinds))
+
     def transform(self, X):
         """Encode X as the posterior means mu(x).
 
+        A row with no observed cell gets the prior mean, 0: nothing was seen
+        to move the posterior away from the prior.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Data to encode; may have missing cells.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, latent_dim)
             Posterior means, in the dtype of X (float32 or float64).
         """
-        X = self._validate_input(X)
-        networks = self._networks(X.dtype)
-        return map_row_batches(
-            lambda rows: networks.encode_mean(networks.as_tensor(rows)),
-            X,
-            (self._network_spec["latent_dim"],),
-            self._row_width(),
-        )
+        encoded = self._encode_input(X)
+        networks = self._networks(encoded.dtype)
+
+        def encode_rows(batch):
+            codes = networks.encode_mean(*networks.batch(batch.values))
+            return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
+
+        return map_row_batches(encode_rows, encoded, (self._network_spec["latent_dim"],), self._row_width())
 
     def inverse_transform(self, X):
         """Decode latent vectors to the decoder's mean E[x | z].
@@ -501,9 +581,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, `n_features_in_`)
-            Decoder means in the units of the training data (for
-            ``likelihood="bernoulli"``, probabilities).
+        X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            Decoder means in the units of the training data: E[x | z] for real
+            and count columns (rounded for integer columns; for
+            ``"bernoulli"``, probabilities), the most probable category for
+            categorical ones. A DataFrame of the training schema when the
+            model was fitted on a DataFrame.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -514,20 +597,30 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"expects latent_dim={latent_dim} features."
             )
         networks = self._networks(Z.dtype)
-        return map_row_batches(
-            lambda rows: networks.decode_mean(networks.as_tensor(rows)),
+        values = map_row_batches(
+            lambda rows: networks.decode_point(networks.as_tensor(rows)),
             Z,
             (self.n_features_in_,),
             self._row_width(),
         )
+        return self._schema.decode(values, dtype=Z.dtype)
 
     def score_samples(self, X, n_importance=1):
-        """Per-row lower bound on log p(x), in nats.
+        """Per-row lower bound on log p(x), in nats (greater is better).
 
         With ``n_importance=1``, the ELBO: a one-sample reparameterised
         estimate of E_q[log p(x | z)] minus the closed-form KL(q(z|x) || p(z)).
         With ``n_importance=K > 1``, the importance-weighted bound of Burda et
-        al. with K samples, which tightens towards log p(x) as K grows.
+        al. with K samples, which tightens towards log p(x) as K grows; memory
+        stays bounded whatever K is.
+
+        The number adds, over a row's columns, the log-density of each real
+        column (in the column's units, so it may be positive) and the
+        log-probability of each discrete one. A missing cell drops out: the
+        score of an incomplete row bounds the log-likelihood of its observed
+        cells, log p(x_observed); a row with no observed cell scores exactly 0
+        (log 1). Scores of rows with different missing cells are therefore
+        not on one scale.
 
         The Monte Carlo noise of each row is a function of the row's values and
         the fitted seed, so a row's score does not depend on the other rows in
@@ -535,7 +628,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
             Data to score.
         n_importance : int, default=1
             Number of importance samples K.
@@ -545,28 +638,32 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         scores : ndarray of shape (n_samples,)
             Lower bounds on log p(x), greater is better.
         """
-        if isinstance(n_importance, bool) or not isinstance(n_importance, numbers.Integral) or n_importance < 1:
-            raise ValueError(f"n_importance must be a positive integer; got {n_importance!r}.")
-        n_importance = int(n_importance)
-        X = self._validate_input(X)
-        networks = self._networks(X.dtype)
-        latent_dim = self._network_spec["latent_dim"]
+        n_importance = _check_n_importance(n_importance)
+        encoded = self._encode_input(X)
+        networks = self._networks(encoded.dtype)
+        latent_dim, row_width = self._network_spec["latent_dim"], self._row_width()
 
-        def score_rows(rows):
-            eps = _row_noise.standard_normal(_row_noise.row_keys(rows, self._seed), n_importance, latent_dim)
-            x, noise = networks.as_tensor(rows), networks.as_tensor(eps)
+        def score_rows(batch):
+            x, observed = networks.batch(batch.values)
             if n_importance == 1:
-                return networks.elbo(x, noise[0])
-            return networks.importance_weighted_bound(x, noise)
+                scores = networks.elbo(x, observed, networks.as_tensor(batch.noise(1, latent_dim)[0]))
+            else:
+                chunks = (
+                    networks.as_tensor(batch.noise(size, latent_dim, first_draw=start))
+                    for start, size in draw_chunks(n_importance, row_width, x.shape[0])
+                )
+                scores = networks.importance_weighted_bound(x, observed, chunks, n_importance)
+            # log p(nothing observed) = log 1, exactly: no bound needed.
+            return scores.masked_fill(networks.as_tensor(batch.empty), 0.0)
 
-        return map_row_batches(score_rows, X, (), n_importance * self._row_width())
+        return map_row_batches(score_rows, encoded, (), self._draws_width(n_importance))
 
     def score(self, X, y=None, n_importance=1):
         """Mean of :meth:`score_samples`: the average ELBO per row, in nats.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
             Data to score.
         y : None
             Ignored.
@@ -592,12 +689,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             (so an int ``random_state`` repeats the same draws, as
             ``GaussianMixture.sample`` does).
         return_mean : bool, default=False
-            Return the decoder mean E[x | z] instead of a draw from p(x | z).
+            Return the decoder mean E[x | z] (as ``inverse_transform``)
+            instead of a draw from p(x | z).
 
         Returns
         -------
-        X : ndarray of shape (n_samples, `n_features_in_`)
-            Generated rows, float64, in the units of the training data.
+        X : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            Generated rows in the units of the training data: float64 for a
+            model fitted on an array; a DataFrame with the training columns,
+            dtypes and categories for one fitted on a DataFrame.
         """
         check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
@@ -612,26 +712,94 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             z = torch.randn((rows.shape[0], self._network_spec["latent_dim"]), generator=latent_generator,
                             dtype=torch.float64).to(networks.device)
             if return_mean:
-                return networks.decode_mean(z)
+                return networks.decode_point(z)
             return networks.decode_sample(z, noise_generator)
 
         placeholder = np.broadcast_to(np.empty((1, 0)), (int(n_samples), 0))
-        return map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width())
+        values = map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width())
+        return self._schema.decode(values)
 
-    def _validate_input(self, X):
+    # ------------------------------------------- per-cell and imputation hooks
+
+    def _column_log_likelihood(self, X, n_samples=16):
+        """E_q[log p(x_ij | z)] per cell, in nats (NaN for missing cells).
+
+        A row's cells add up, minus KL(q(z|x) || p(z)), to its ELBO (averaged
+        over `n_samples` draws of z): how much each column makes the row
+        likely or unlikely. The draws are the row's own, as in ``score_samples``.
+        """
+        n_samples = _check_n_importance(n_samples, "n_samples")
+        encoded = self._encode_input(X)
+        networks = self._networks(encoded.dtype)
+        latent_dim = self._network_spec["latent_dim"]
+
+        def cells(batch):
+            x, observed = networks.batch(batch.values)
+            return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, latent_dim)))
+
+        return map_row_batches(cells, encoded, (self.n_features_in_,), self._draws_width(n_samples),
+                               nan_is_missing=True)
+
+    def _reconstruct(self, X, n_importance=100, random_state=None):
+        """Every cell of X predicted from its row's observed cells (MIWAE), as decoded values.
+
+        With ``random_state=None``, the self-normalised importance-weighted
+        conditional mean (the most probable category for categories) over
+        ``n_importance`` samples of q(z | x_observed). Otherwise one draw from
+        the approximate conditional p(x_missing | x_observed), by
+        sampling-importance-resampling, seeded by `random_state`.
+
+        Observed cells are predicted too; callers keep them as they were.
+        """
+        n_importance = _check_n_importance(n_importance)
+        encoded = self._encode_input(X)
+        networks = self._networks(encoded.dtype)
+        latent_dim = self._network_spec["latent_dim"]
+        generator = None
+        if random_state is not None:
+            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+            generator = torch.Generator(device=networks.device).manual_seed(int(seed))
+
+        def reconstruct(batch):
+            x, observed = networks.batch(batch.values)
+            return networks.impute(x, observed, networks.as_tensor(batch.noise(n_importance, latent_dim)), generator)
+
+        return map_row_batches(reconstruct, encoded, (self.n_features_in_,),
+                               self._draws_width(n_importance), out_dtype=np.float64)
+
+    # ------------------------------------------------------------ validation
+
+    def _validate_table(self, X, reset):
+        """Feature count and names checked, X as a numeric array or a DataFrame (not yet encoded)."""
+        if is_dataframe(X):
+            X = validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] < 1:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+            if X.shape[1] < 1:
+                raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+            return X
+        # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
+        # the schema's message saying it is not one.
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
+
+    def _encode_input(self, X):
+        """X checked, as rows that are encoded batch by batch (in X's float dtype, NaN where missing)."""
         check_is_fitted(self)
         # A plain float ndarray needs no conversion: checking it directly keeps
         # one-row transform as fast as PCA's (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
-            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        # The fitted likelihood, not the parameter, which set_params may have changed since.
-        LIKELIHOODS[self._network_spec["likelihood"]]().check_data(X)
-        return X
+            X = self._validate_table(X, reset=False)
+        return _EncodedRows(X, self._schema, self.handle_unknown, _float_dtype(X), self._seed)
 
     def _row_width(self):
         """Elements one row needs in the widest layer: sizes inference batches."""
         spec = self._network_spec
-        return max(spec["n_features"] * spec["n_heads"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+        return max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+
+    def _draws_width(self, n_draws):
+        """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""
+        width = self._row_width()
+        return min(n_draws, rows_per_batch(width)) * width
 
     def _networks(self, dtype):
         """The fitted networks in `dtype` (float32 or float64), cached until the next fit."""
@@ -639,8 +807,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         def build(dtype):
             encoder, decoder = networks_in_dtype(self.encoder_, self.decoder_, dtype)
-            likelihood = LIKELIHOODS[self._network_spec["likelihood"]]()
-            return InferenceNetworks(encoder, decoder, likelihood, self._data_shift, self._data_scale, dtype)
+            return InferenceNetworks(encoder, decoder, self._schema.likelihood(), dtype)
 
         return self._inference_cache.get(dtype, build)
 
@@ -651,12 +818,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = True
         return tags
 
     # ----------------------------------------------------------- pickling
 
     def __getstate__(self):
-        """Plain state: networks and optimizer as CPU tensors, so a GPU model loads anywhere."""
+        """Plain state: networks and optimizer as CPU tensors, the schema as a dict."""
         # BaseEstimator may hand back self.__dict__ itself: copy before editing.
         state = dict(super().__getstate__())
         state.pop("_inference_cache", None)
@@ -664,10 +832,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             state["encoder_"] = _to_cpu(self.encoder_.state_dict())
             state["decoder_"] = _to_cpu(self.decoder_.state_dict())
             state["optimizer_"] = _to_cpu(self.optimizer_.state_dict())
+        if "_schema" in state:
+            state["_schema"] = self._schema.to_dict()
         return state
 
     def __setstate__(self, state):
         torch_state = {name: state.pop(name) for name in _STATE_FIELDS if name in state}
+        if "_schema" in state:
+            state = {**state, "_schema": TableSchema.from_dict(state["_schema"])}
         super().__setstate__(state)
         self._inference_cache = InferenceCache()
         if torch_state:
@@ -681,6 +853,52 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.decoder_.load_state_dict(torch_state["decoder_"])
         self.optimizer_ = self._new_optimizer()
         self.optimizer_.load_state_dict(torch_state["optimizer_"])
+
+
+def _check_n_importance(value, name="n_importance"):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def _float_dtype(X):
+    """float32 for float32 arrays (and all-float32 DataFrames), float64 otherwise."""
+    dtypes = list(X.dtypes) if is_dataframe(X) else [X.dtype]
+    return np.float32 if all(np.dtype(d) == np.float32 for d in dtypes if isinstance(d, np.dtype)) and all(
+        isinstance(d, np.dtype) for d in dtypes) else np.float64
+
+
+class _EncodedRows:
+    """Validated input that inference reads in row slices, each encoded on demand.
+
+    Encoding the whole input at once would hold float64 copies of it; slice by
+    slice, memory stays bounded by the batch (see :mod:`skvae._inference`).
+    """
+
+    def __init__(self, X, schema, handle_unknown, dtype, seed):
+        self.X, self.schema, self.handle_unknown, self.seed = X, schema, handle_unknown, seed
+        self.dtype = np.dtype(dtype)
+        self.shape = (X.shape[0], len(schema.columns))
+
+    def __getitem__(self, rows):
+        X = self.X.iloc[rows] if is_dataframe(self.X) else self.X[rows]
+        raw = self.schema.raw_values(X, self.handle_unknown)
+        # Keyed on the values in the user's units (codes for categories): the
+        # same row gets the same noise whether it came as float32 or float64.
+        keys = _row_noise.row_keys(raw, self.seed)
+        values = self.schema.encode(raw).astype(self.dtype, copy=False)
+        return _EncodedBatch(values, keys, np.isnan(values).all(axis=1))
+
+
+class _EncodedBatch:
+    """One slice of encoded rows, with the keys of their Monte Carlo noise."""
+
+    def __init__(self, values, keys, empty):
+        self.values, self.keys, self.empty = values, keys, empty
+
+    def noise(self, n_draws, latent_dim, first_draw=0):
+        """eps of shape (n_draws, rows, latent_dim), a function of each row alone."""
+        return _row_noise.standard_normal(self.keys, n_draws, latent_dim, first_draw)
 
 
 def _to_cpu(value):

@@ -1,25 +1,32 @@
-"""Inference: the fitted networks applied to NumPy arrays in bounded batches.
+"""Inference: the fitted networks applied to encoded NumPy arrays in bounded batches.
 
 Two rules shape this module:
 
 - **Bounded memory.** Inputs are processed in batches whose size is chosen so
   that no intermediate tensor exceeds :data:`MAX_BATCH_ELEMENTS` elements; the
-  only allocation that grows with the input is the output array itself.
+  only allocation that grows with the input is the output array itself. That
+  holds for importance sampling too: K samples are walked through in chunks
+  with a running log-sum-exp, whatever K is.
 - **Exact in the input's dtype.** float32 matrix products differ in the last
   bits with the batch size, and scikit-learn requires a row's result not to
   depend on which rows share its call (checked at 1e-7). So float64 input runs
   through a float64 copy of the networks, float32 input through the float32
   training networks. The copies live in an :class:`InferenceCache` that the
   estimator clears whenever training changes the weights.
+
+Arrays reach this module already encoded by :mod:`skvae._schema`: one matrix
+per call, NaN where a cell is missing; :func:`split_missing` turns it into
+values and the observed mask.
 """
 
 import copy
+import math
 import threading
 
 import numpy as np
 import torch
 
-from ._objectives import importance_weighted_bound, kl_to_standard_normal, reparameterize
+from ._objectives import encode, importance_log_weights, kl_to_standard_normal, reparameterize
 
 #: Largest number of elements in one intermediate tensor (32 MiB in float64).
 MAX_BATCH_ELEMENTS = 2**22
@@ -30,19 +37,34 @@ def rows_per_batch(row_width):
     return max(1, MAX_BATCH_ELEMENTS // max(1, row_width))
 
 
-class InferenceNetworks:
-    """The fitted encoder/decoder in one dtype on one device, in the user's units."""
+def as_array(array, dtype):
+    """`array` as a C-contiguous, native-byte-order ndarray of `dtype`: what torch can share.
 
-    def __init__(self, encoder, decoder, likelihood, data_shift, data_scale, dtype):
+    The one layout normalisation for arrays entering torch: negative strides,
+    Fortran order, strided views and foreign byte orders are copied once here;
+    an array already in shape is returned as it is.
+    """
+    return np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("="))
+
+
+def split_missing(encoded):
+    """(values with missing cells zeroed, observed mask or None when nothing is missing)."""
+    missing = np.isnan(encoded)
+    if not missing.any():
+        return encoded, None
+    return np.where(missing, 0, encoded).astype(encoded.dtype, copy=False), ~missing
+
+
+class InferenceNetworks:
+    """The fitted encoder/decoder and likelihood in one dtype on one device."""
+
+    def __init__(self, encoder, decoder, likelihood, dtype):
         self.encoder = encoder
         self.decoder = decoder
-        self.likelihood = likelihood
         self.device = encoder.mean_head.weight.device
         self.dtype = dtype
-        self.shift = torch.as_tensor(data_shift, dtype=dtype, device=self.device)
-        self.scale = torch.as_tensor(data_scale, dtype=dtype, device=self.device)
-        # log|d x_std / d x|: turns densities of standardized data into densities of x.
-        self.log_jacobian = -float(np.sum(np.log(data_scale)))
+        self.likelihood = likelihood.to(self.device, dtype)
+        self.latent_dim = encoder.mean_head.out_features
         # encoder.mean as a flat list of steps: (weight, bias) for F.linear, or a
         # module's `forward`. nn.Module's call machinery (hooks, which these
         # private networks never have) and attribute lookups cost more than the
@@ -55,52 +77,67 @@ class InferenceNetworks:
         )
 
     def as_tensor(self, array):
-        """`array` as a tensor in the networks' dtype on their device.
-
-        Every computation here makes new tensors from its input, so a
-        writable, contiguous array is shared rather than copied (a copy costs
-        as much as a whole small network on one row); read-only arrays
-        (memmaps) and strided views are copied, since torch can only share
-        writable, positively strided memory.
-        """
-        if array.flags.writeable and array.flags.c_contiguous:
-            tensor = torch.from_numpy(array)
-        else:
-            tensor = torch.tensor(array)
-        if tensor.dtype == self.dtype and tensor.device == self.device:
-            return tensor
+        """`array` as a tensor in the networks' dtype on their device (shared where possible)."""
+        tensor = torch.from_numpy(as_array(array, array.dtype))
+        if tensor.dtype == torch.bool or (tensor.dtype == self.dtype and tensor.device == self.device):
+            return tensor.to(self.device, non_blocking=True)
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)
 
-    def standardize(self, x):
-        return (x - self.shift) / self.scale
+    def batch(self, encoded_rows):
+        """Encoded rows (NaN where missing) as (values, observed or None) tensors."""
+        values, observed = split_missing(encoded_rows)
+        return self.as_tensor(values), None if observed is None else self.as_tensor(observed)
 
-    def encode_mean(self, x):
-        """``encoder.mean`` of the standardized rows, layer by layer."""
-        x = self.standardize(x)
+    def encode_mean(self, x, observed=None):
+        """The posterior mean mu(x), layer by layer."""
+        h = self.likelihood.encoder_input(x, observed)
         for step in self._mean_steps:
-            x = torch.nn.functional.linear(x, *step) if type(step) is tuple else step(x)
-        return x
+            h = torch.nn.functional.linear(h, *step) if type(step) is tuple else step(h)
+        return h
 
-    def decode_mean(self, z):
-        return self.likelihood.mean(self.decoder(z)) * self.scale + self.shift
+    def decode_point(self, z):
+        """E[x | z] per cell (the most probable level for categories), in user units."""
+        return self.likelihood.point(self.decoder(z))
 
     def decode_sample(self, z, generator):
-        return self.likelihood.sample(self.decoder(z), generator) * self.scale + self.shift
+        return self.likelihood.sample(self.decoder(z), generator)
 
-    def elbo(self, x, noise):
-        """Per-row ELBO in nats of x: one reparameterised sample, closed-form KL."""
-        x = self.standardize(x)
-        mean, log_variance = self.encoder(x)
+    def elbo(self, x, observed, noise):
+        """Per-row ELBO in nats: one reparameterised sample, closed-form KL."""
+        mean, log_variance = encode(self.encoder, self.likelihood, x, observed)
         z = reparameterize(mean, log_variance, noise)
-        reconstruction = self.likelihood.log_prob(x, self.decoder(z))
-        return reconstruction - kl_to_standard_normal(mean, log_variance) + self.log_jacobian
+        reconstruction = self.likelihood.log_prob(x, self.decoder(z), observed)
+        return reconstruction - kl_to_standard_normal(mean, log_variance)
 
-    def importance_weighted_bound(self, x, noise):
-        """Per-row importance-weighted bound in nats of x, noise of shape (K, n, q)."""
-        bound = importance_weighted_bound(
-            self.encoder, self.decoder, self.likelihood, self.standardize(x), noise
-        )
-        return bound + self.log_jacobian
+    def importance_weighted_bound(self, x, observed, noise_chunks, n_importance):
+        """log (1/K) sum_k w_k per row, over noise chunks of shape (k, n, q), running log-sum-exp."""
+        total = torch.full((x.shape[0],), -math.inf, dtype=x.dtype, device=x.device)
+        for noise in noise_chunks:
+            log_weights, _ = importance_log_weights(self.encoder, self.decoder, self.likelihood, x, noise, observed)
+            total = torch.logaddexp(total, torch.logsumexp(log_weights, dim=0))
+        return total - math.log(n_importance)
+
+    def cell_log_likelihood(self, x, observed, noise):
+        """E_q[log p(x_ij | z)] per cell over the K samples in `noise` (NaN where missing)."""
+        mean, log_variance = encode(self.encoder, self.likelihood, x, observed)
+        z = reparameterize(mean, log_variance, noise)
+        return self.likelihood.cell_log_prob(x, self.decoder(z), observed).mean(0)
+
+    def impute(self, x, observed, noise, generator=None):
+        """Per cell, the self-normalised importance-weighted conditional mean (MIWAE).
+
+        With a `generator`, instead one draw of x from p(x | z_k), z_k chosen by
+        sampling-importance-resampling: a draw from the approximate conditional
+        of the missing cells given the observed ones.
+        """
+        log_weights, decoded = importance_log_weights(self.encoder, self.decoder, self.likelihood, x, noise, observed)
+        weights = torch.softmax(log_weights, dim=0)
+        if generator is None:
+            return self.likelihood.point(decoded, weights)
+        chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
+        rows = torch.arange(x.shape[0], device=x.device)
+        params, free = decoded
+        return self.likelihood.sample((params[chosen, rows], free), generator)
 
 
 class InferenceCache:
@@ -149,44 +186,57 @@ def networks_in_dtype(encoder, decoder, dtype):
     return copy.deepcopy(encoder).to(dtype), copy.deepcopy(decoder).to(dtype)
 
 
-def map_row_batches(function, X, out_shape_tail, row_width):
+def draw_chunks(n_draws, row_width, n_rows):
+    """Split K draws into chunks so that (chunk * n_rows * row_width) stays within the batch bound."""
+    chunk = max(1, min(n_draws, MAX_BATCH_ELEMENTS // max(1, row_width * n_rows)))
+    return [(start, min(chunk, n_draws - start)) for start in range(0, n_draws, chunk)]
+
+
+def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_is_missing=False):
     """Apply `function(X_batch) -> tensor` to bounded batches of rows of X.
 
-    Returns a NumPy array of shape (n_rows, *out_shape_tail) in X's dtype,
-    written batch by batch so that memory is the output plus one batch.
+    Returns a NumPy array of shape (n_rows, *out_shape_tail) in `out_dtype`
+    (X's dtype by default), written batch by batch so that memory is the
+    output plus one batch. NaN or inf in the output is refused as overflow,
+    except NaN where `nan_is_missing` says it marks a missing cell.
     """
+    out_dtype = X.dtype if out_dtype is None else np.dtype(out_dtype)
     step = rows_per_batch(row_width)
     with torch.inference_mode():
         if X.shape[0] <= step:  # one batch (a single row, say): no copy into a separate output
-            out = function(X).cpu().numpy().astype(X.dtype, copy=False)
+            out = function(X[0 : X.shape[0]]).cpu().numpy().astype(out_dtype, copy=False)
         else:
-            out = np.empty((X.shape[0], *out_shape_tail), dtype=X.dtype)
+            out = np.empty((X.shape[0], *out_shape_tail), dtype=out_dtype)
             for start in range(0, X.shape[0], step):
                 stop = start + step
                 out[start:stop] = function(X[start:stop]).cpu().numpy()
-    _refuse_overflow(out, step)
+    _refuse_overflow(out, step, nan_is_missing)
     return out
 
 
-def _acceptable_rows(block):
+def _acceptable_rows(block, nan_is_missing=False):
     """Per row of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
 
     -inf is the honest score of a row whose density underflows (an extreme
-    outlier); NaN and +inf in any output are overflow.
+    outlier); NaN and +inf in any output are overflow, unless NaN marks a
+    missing cell.
     """
     if block.ndim == 1:
         return block < np.inf  # False for NaN and +inf only
-    return np.isfinite(block.reshape(block.shape[0], -1)).all(axis=1)
+    flat = block.reshape(block.shape[0], -1)
+    if nan_is_missing:
+        return (np.isfinite(flat) | np.isnan(flat)).all(axis=1)
+    return np.isfinite(flat).all(axis=1)
 
 
-def _refuse_overflow(out, step):
+def _refuse_overflow(out, step, nan_is_missing=False):
     """NaN or inf is never an answer: overflow inside the networks is reported instead.
 
     Checked `step` rows at a time, so the check's masks stay batch-sized.
     """
     bad_rows = []
     for start in range(0, out.shape[0], step):
-        bad_rows.extend(start + np.flatnonzero(~_acceptable_rows(out[start : start + step])))
+        bad_rows.extend(start + np.flatnonzero(~_acceptable_rows(out[start : start + step], nan_is_missing)))
     if bad_rows:
         hint = " float64 input has a far wider range than float32." if out.dtype == np.float32 else ""
         raise ValueError(

@@ -1,129 +1,437 @@
-"""Observation models p(x | z): what the decoder's outputs mean.
+r"""Observation models p(x | z): one likelihood *block* per column kind.
 
-Each likelihood is a small stateless class with the same four verbs:
+p(x | z) factorises over the columns of a table. Columns of one kind are
+batched into one block, so that a block's log-density is a few vectorised
+kernels whatever the number of its columns:
 
-- ``n_heads``: how many linear heads the decoder needs (one tensor each),
-- ``log_prob(x, params)``: log p(x | z) per row, summed over features,
-- ``mean(params)``: E[x | z], what ``inverse_transform`` returns,
-- ``sample(params, generator)``: a draw x ~ p(x | z).
+==================== ============================== ======================
+kind                 p(x_j | z)                     decoder outputs / col
+==================== ============================== ======================
+``gaussian``         N(mean, var), var floored      2 (mean, raw variance)
+``lognormal``        log x ~ N(mean, var), floored  2
+``bernoulli``        Bernoulli(sigmoid(logit))      1
+``categorical``      Categorical(softmax(logits))   L (one per level)
+``poisson``          Poisson(exp(log_rate))         1
+``negative_binomial`` NB(mean, dispersion theta_j)   1 (+1 free parameter)
+==================== ============================== ======================
 
-Each also owns the fixed affine map between the user's units and the units
-the networks see (``data_shift_scale``), so that a score is always a density
-of the data as the user gave it. The estimator looks a likelihood up by name
-in :data:`LIKELIHOODS` instead of branching on the string.
+Every block speaks the same verbs, over the *encoded* values that
+:mod:`skvae._schema` makes from the user's table (standardized reals, the
+logarithm of positive reals, category codes, raw counts):
+
+- ``cell_log_prob(x, params, free)``: log p(x_ij | z) per cell, **in nats of
+  the data as the user gave it** (each block adds the log-Jacobian of its
+  encoding), so scores are densities or probabilities of the raw table;
+- ``encoder_input(x)``: what the encoder sees of the block (one-hot codes for
+  categories, log counts for counts);
+- ``point(params, free, weights)``: the weighted average over samples of the
+  decoder's conditional mean (the mode for categories), in the user's units;
+  with one sample and weight 1 it is E[x | z], what ``inverse_transform``
+  returns; with self-normalised importance weights it is MIWAE's imputation;
+- ``sample(params, free, generator)``: a draw x ~ p(x | z), in user units.
+
+:class:`CompositeLikelihood` puts the blocks side by side. A cell that is
+missing (``observed`` False) simply drops out of log p(x | z): its log-density
+is multiplied by zero, never evaluated on a stand-in value that could leak
+into the gradient.
 """
 
 import math
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
 LOG_2PI = math.log(2.0 * math.pi)
 
-#: Smallest variance the Gaussian decoder can output, in units of each
-#: feature's training variance (the networks see standardized data). Without a
-#: floor, a feature the decoder can predict exactly (a constant or duplicated
-#: column) drives its variance to zero and the log-likelihood to +infinity.
-#: 3e-3 means no feature is modelled more precisely than 5.5% of its standard
-#: deviation. benchmarks/defaults_study.py chose it: against 1e-3 it raised
-#: digits' 2-D feature accuracy by 7 points and breast cancer's held-out ELBO
-#: by 1 nat, left the known-truth gap unchanged (1e-2 worsened it), and
-#: halved fit times, since nearly-constant pixels stop chasing zero variance.
+#: Smallest variance the Gaussian (and log-normal) decoder can output, in
+#: units of each feature's training variance (the networks see standardized
+#: data). Without a floor, a feature the decoder can predict exactly (a
+#: constant or duplicated column) drives its variance to zero and the
+#: log-likelihood to +infinity. 3e-3 means no feature is modelled more
+#: precisely than 5.5% of its standard deviation. benchmarks/defaults_study.py
+#: chose it: against 1e-3 it raised digits' 2-D feature accuracy by 7 points
+#: and breast cancer's held-out ELBO by 1 nat, left the known-truth gap
+#: unchanged (1e-2 worsened it), and halved fit times.
 VARIANCE_FLOOR = 3e-3
 
+#: Range of a log-rate (Poisson) or log-mean (negative binomial): exp(20) is
+#: about 5e8 events per cell, far beyond any count float32 holds exactly.
+LOG_RATE_RANGE = (-20.0, 20.0)
 
-class GaussianLikelihood:
-    """Diagonal Gaussian p(x | z) = N(mean(z), diag var(z)).
 
-    Both the mean and the per-feature variance are decoder heads. The variance
-    head is made positive by ``softplus`` and floored by :data:`VARIANCE_FLOOR`.
-    The networks see standardized features; the estimator adds the
-    log-Jacobian of that map, ``-sum(log scale)``, so that scores are densities
-    of the raw data.
+class Block:
+    """Columns of one kind: their positions, their encoding constants, their verbs.
+
+    Parameters
+    ----------
+    columns : list of int
+        Positions of the block's columns in the encoded table.
+    stats : dict of str -> 1-D tensor
+        Per-column encoding constants (``shift``, ``scale``, ...), as
+        :mod:`skvae._schema` fitted them.
     """
 
-    name = "gaussian"
-    n_heads = 2
+    kind = None
+    #: Decoder outputs per column; free parameters (independent of z) per column.
+    params_per_column = 1
+    free_per_column = 0
 
-    def check_data(self, X):
-        """Every finite real array is valid Gaussian data."""
+    def __init__(self, columns, stats=None):
+        self.columns = list(columns)
+        self.stats = dict(stats or {})
 
-    @staticmethod
-    def data_shift_scale(X):
-        """Per-feature mean and standard deviation (1 for constant features)."""
-        # Beyond ~1e154 the sums of squares overflow, below ~1e-154 they
-        # underflow: such features get their moments from X / max|X|.
-        magnitude = np.maximum(X.max(axis=0), -X.min(axis=0)).astype(np.float64)
-        extreme = (magnitude > 1e150) | ((magnitude > 0) & (magnitude < 1e-150))
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            shift = X.mean(axis=0, dtype=np.float64)
-            scale = X.std(axis=0, dtype=np.float64)
-        if extreme.any():
-            unit = X[:, extreme] / magnitude[extreme]
-            shift[extreme] = unit.mean(axis=0, dtype=np.float64) * magnitude[extreme]
-            scale[extreme] = unit.std(axis=0, dtype=np.float64) * magnitude[extreme]
-        # A constant feature keeps unit scale, as StandardScaler does.
-        scale[~(scale > np.finfo(np.float64).tiny * 1e3)] = 1.0
-        return shift, scale
+    @property
+    def n_columns(self):
+        return len(self.columns)
 
-    @staticmethod
-    def variance(raw_variance):
-        return VARIANCE_FLOOR + F.softplus(raw_variance)
+    @property
+    def n_params(self):
+        return self.params_per_column * self.n_columns
 
-    def log_prob(self, x, params):
-        mean, raw_variance = params
-        variance = self.variance(raw_variance)
-        return -0.5 * (LOG_2PI + torch.log(variance) + (x - mean).square() / variance).sum(-1)
+    @property
+    def n_free(self):
+        return self.free_per_column * self.n_columns
 
-    @staticmethod
-    def mean(params):
-        return params[0]
+    @property
+    def input_width(self):
+        return self.n_columns
 
-    def sample(self, params, generator):
-        mean, raw_variance = params
+    def to(self, device, dtype):
+        """A copy whose constants live on `device` in `dtype`."""
+        return type(self)(self.columns, {k: v.to(device=device, dtype=dtype) for k, v in self.stats.items()})
+
+    def encoder_input(self, x):
+        return x
+
+    def point(self, params, free, weights):
+        """sum_k weights[k] * E[x | z_k], in user units; `params` has a leading K axis."""
+        return (weights.unsqueeze(-1) * self.conditional_mean(params, free)).sum(0)
+
+
+class GaussianBlock(Block):
+    """Diagonal Gaussian on standardized reals: x_std ~ N(mean, VARIANCE_FLOOR + softplus(raw)).
+
+    The networks see (x - shift) / scale; ``- log scale`` per cell turns the
+    density of the standardized value into a density of x.
+    """
+
+    kind = "gaussian"
+    params_per_column = 2
+
+    def _mean_variance(self, params):
+        k = self.n_columns
+        return params[..., :k], VARIANCE_FLOOR + F.softplus(params[..., k:])
+
+    def standardized_log_prob(self, x, params):
+        mean, variance = self._mean_variance(params)
+        return -0.5 * (LOG_2PI + torch.log(variance) + (x - mean).square() / variance)
+
+    def cell_log_prob(self, x, params, free):
+        return self.standardized_log_prob(x, params) - self.stats["log_scale"]
+
+    def conditional_mean(self, params, free):
+        mean, _ = self._mean_variance(params)
+        return mean * self.stats["scale"] + self.stats["shift"]
+
+    def sample(self, params, free, generator):
+        mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        return mean + torch.sqrt(self.variance(raw_variance)) * noise
+        return (mean + variance.sqrt() * noise) * self.stats["scale"] + self.stats["shift"]
 
 
-class BernoulliLikelihood:
-    """Independent Bernoulli p(x | z) with logits from the decoder.
+class LogNormalBlock(GaussianBlock):
+    """Positive reals whose logarithm is Gaussian: the encoded value is the standardized log x.
 
-    Data must lie in [0, 1]. Values strictly between 0 and 1 (grey-level image
-    intensities) are scored with the same cross-entropy formula, as is standard
-    for VAEs on images; the result is then a bound on an unnormalised density.
+    log p(x) = log N(u; mean, var) - log scale - log x, with u = (log x - shift) / scale.
     """
 
-    name = "bernoulli"
-    n_heads = 1
+    kind = "lognormal"
 
-    def check_data(self, X):
-        low, high = float(np.min(X)), float(np.max(X))
-        if low < 0.0 or high > 1.0:
-            raise ValueError(
-                "likelihood='bernoulli' requires every value of X to lie in "
-                f"[0, 1]; got values in [{low:g}, {high:g}]. Rescale the features "
-                "(e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."
-            )
+    def cell_log_prob(self, x, params, free):
+        log_x = x * self.stats["scale"] + self.stats["shift"]
+        return super().cell_log_prob(x, params, free) - log_x
+
+    def conditional_mean(self, params, free):
+        mean, variance = self._mean_variance(params)
+        scale, shift = self.stats["scale"], self.stats["shift"]
+        return torch.exp(mean * scale + shift + 0.5 * variance * scale.square())
+
+    def sample(self, params, free, generator):
+        return torch.exp(super().sample(params, free, generator))
+
+
+class BernoulliBlock(Block):
+    """Independent Bernoullis with logits from the decoder, for data in [0, 1].
+
+    Values strictly between 0 and 1 (grey levels) are scored with the same
+    cross-entropy, as is standard for VAEs on images; the score is then a
+    bound on an unnormalised density.
+    """
+
+    kind = "bernoulli"
+
+    def cell_log_prob(self, x, params, free):
+        return -F.binary_cross_entropy_with_logits(params, x.expand_as(params), reduction="none")
+
+    def conditional_mean(self, params, free):
+        return torch.sigmoid(params)
+
+    def sample(self, params, free, generator):
+        return torch.bernoulli(torch.sigmoid(params), generator=generator)
+
+
+class CategoricalBlock(Block):
+    """Columns with the same number of levels L, each a softmax over its L logits.
+
+    Encoded values are level codes 0..L-1 (as floats); the encoder sees them
+    one-hot. Columns with different L go to different blocks, so a block is
+    one (n, columns, L) tensor and no logit is padded.
+    """
+
+    kind = "categorical"
+
+    def __init__(self, columns, stats=None, n_levels=None):
+        super().__init__(columns, stats)
+        self.n_levels = int(n_levels if n_levels is not None else self.stats.pop("n_levels"))
+
+    def to(self, device, dtype):
+        return type(self)(self.columns, {k: v.to(device=device, dtype=dtype) for k, v in self.stats.items()},
+                          n_levels=self.n_levels)
+
+    @property
+    def params_per_column(self):
+        return self.n_levels
+
+    @property
+    def input_width(self):
+        return self.n_columns * self.n_levels
+
+    def _log_probabilities(self, params):
+        logits = params.unflatten(-1, (self.n_columns, self.n_levels))
+        return torch.log_softmax(logits, dim=-1)
+
+    def encoder_input(self, x):
+        return F.one_hot(x.long(), self.n_levels).flatten(-2).to(x.dtype)
+
+    def cell_log_prob(self, x, params, free):
+        log_probabilities = self._log_probabilities(params)
+        codes = x.long().expand(log_probabilities.shape[:-1]).unsqueeze(-1)
+        return log_probabilities.gather(-1, codes).squeeze(-1)
+
+    def point(self, params, free, weights):
+        """The most probable level under the weighted mixture of the K decoders."""
+        probabilities = self._log_probabilities(params).exp()
+        mixture = (weights[..., None, None] * probabilities).sum(0)
+        return mixture.argmax(-1).to(params.dtype)
+
+    def sample(self, params, free, generator):
+        probabilities = self._log_probabilities(params).exp()
+        flat = probabilities.reshape(-1, self.n_levels)
+        codes = torch.multinomial(flat, 1, generator=generator)
+        return codes.reshape(probabilities.shape[:-1]).to(params.dtype)
+
+
+class PoissonBlock(Block):
+    """Counts x ~ Poisson(exp(log_rate)); the encoder sees standardized log1p(x)."""
+
+    kind = "poisson"
+
+    def encoder_input(self, x):
+        return (torch.log1p(x) - self.stats["input_shift"]) / self.stats["input_scale"]
+
+    def _log_mean(self, params):
+        return params.clamp(*LOG_RATE_RANGE)
+
+    def cell_log_prob(self, x, params, free):
+        log_rate = self._log_mean(params)
+        return x * log_rate - log_rate.exp() - torch.lgamma(x + 1.0)
+
+    def conditional_mean(self, params, free):
+        return self._log_mean(params).exp()
+
+    def sample(self, params, free, generator):
+        return torch.poisson(self.conditional_mean(params, free), generator=generator)
+
+
+class NegativeBinomialBlock(PoissonBlock):
+    r"""Overdispersed counts: NB with mean mu(z) and one inverse dispersion theta_j per column.
+
+    As scVI's ``dispersion="gene"``: theta_j = softplus(free_j) is a learned
+    parameter of the column, not an output of the decoder.
+    log p(x) = lgamma(x + theta) - lgamma(theta) - lgamma(x + 1)
+    + theta log(theta / (theta + mu)) + x log(mu / (theta + mu)).
+    """
+
+    kind = "negative_binomial"
+    free_per_column = 1
 
     @staticmethod
-    def data_shift_scale(X):
-        """Bernoulli data is modelled as given."""
-        n_features = X.shape[1]
-        return np.zeros(n_features), np.ones(n_features)
+    def _theta(free):
+        return F.softplus(free) + 1e-4
 
-    @staticmethod
-    def log_prob(x, params):
-        (logits,) = params
-        return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+    def cell_log_prob(self, x, params, free):
+        log_mean = self._log_mean(params)
+        theta = self._theta(free)
+        log_theta_mean = torch.logaddexp(torch.log(theta), log_mean)
+        return (
+            torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1.0)
+            + theta * (torch.log(theta) - log_theta_mean)
+            + x * (log_mean - log_theta_mean)
+        )
 
-    @staticmethod
-    def mean(params):
-        return torch.sigmoid(params[0])
+    def sample(self, params, free, generator):
+        # NB as a Poisson-Gamma mixture: rate ~ Gamma(theta, theta / mu).
+        mean = self.conditional_mean(params, free)
+        theta = self._theta(free).expand_as(mean)
+        gamma = _standard_gamma(theta, generator)
+        return torch.poisson(gamma * mean / theta, generator=generator)
 
-    @staticmethod
-    def sample(params, generator):
-        return torch.bernoulli(torch.sigmoid(params[0]), generator=generator)
+
+def _standard_gamma(shape, generator):
+    """Gamma(shape, 1) draws from `generator` (Marsaglia-Tsang, vectorised, a few rounds).
+
+    ``torch._standard_gamma`` takes no generator; an estimator's draws must not
+    touch torch's global RNG.
+    """
+    boost = shape < 1
+    alpha = torch.where(boost, shape + 1.0, shape)
+    d = alpha - 1.0 / 3.0
+    c = 1.0 / torch.sqrt(9.0 * d)
+    result = torch.full_like(alpha, float("nan"))
+    pending = torch.ones_like(alpha, dtype=torch.bool)
+    for _ in range(64):  # each round accepts > 95% of what is left
+        normal = torch.randn(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
+        uniform = torch.rand(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
+        v = (1.0 + c * normal) ** 3
+        accept = pending & (v > 0) & (torch.log(uniform) < 0.5 * normal.square() + d - d * v + d * torch.log(v.clamp_min(1e-30)))
+        result = torch.where(accept, d * v, result)
+        pending = pending & ~accept
+        if not bool(pending.any()):
+            break
+    result = torch.where(pending, alpha, result)  # the mean, for the vanishing remainder
+    uniform = torch.rand(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
+    return torch.where(boost, result * uniform.clamp_min(1e-30) ** (1.0 / shape.clamp_min(1e-30)), result)
 
 
-LIKELIHOODS = {cls.name: cls for cls in (GaussianLikelihood, BernoulliLikelihood)}
+BLOCKS = {
+    cls.kind: cls
+    for cls in (GaussianBlock, LogNormalBlock, BernoulliBlock, CategoricalBlock, PoissonBlock, NegativeBinomialBlock)
+}
+#: The observation models a column can have.
+KINDS = tuple(BLOCKS)
+
+
+class CompositeLikelihood:
+    """p(x | z) = prod over blocks of p(x_block | z), with missing cells dropped.
+
+    Parameters
+    ----------
+    blocks : list of Block
+        Disjoint column sets covering the encoded table.
+    n_columns : int
+        Width of the encoded table.
+    mask_columns : list of int
+        Columns whose missingness the encoder sees as an extra 0/1 input
+        (those that had missing cells in the training data).
+    """
+
+    def __init__(self, blocks, n_columns, mask_columns=()):
+        self.blocks = list(blocks)
+        self.n_columns = int(n_columns)
+        self.mask_columns = list(mask_columns)
+        offset = free_offset = 0
+        self._param_slices, self._free_slices = [], []
+        for block in self.blocks:
+            self._param_slices.append(slice(offset, offset + block.n_params))
+            self._free_slices.append(slice(free_offset, free_offset + block.n_free))
+            offset += block.n_params
+            free_offset += block.n_free
+        self.n_params, self.n_free = offset, free_offset
+        self._column_index = [_column_selector(block.columns, self.n_columns) for block in self.blocks]
+        self._mask_index = _column_selector(self.mask_columns, self.n_columns)
+
+    @property
+    def input_width(self):
+        return sum(block.input_width for block in self.blocks) + len(self.mask_columns)
+
+    def to(self, device, dtype):
+        blocks = [block.to(device, dtype) for block in self.blocks]
+        return CompositeLikelihood(blocks, self.n_columns, self.mask_columns)
+
+    def _parts(self, x, decoded):
+        params, free = decoded
+        for block, columns, params_slice, free_slice in zip(
+            self.blocks, self._column_index, self._param_slices, self._free_slices
+        ):
+            yield block, columns, x[..., columns], params[..., params_slice], free[free_slice]
+
+    def encoder_input(self, x, observed=None):
+        """The encoder's view of a batch: each block's encoding, missing cells zeroed, plus the mask."""
+        parts = []
+        for block, columns in zip(self.blocks, self._column_index):
+            part = block.encoder_input(x[..., columns])
+            if observed is not None:
+                seen = observed[..., columns]
+                if part.shape[-1] != seen.shape[-1]:  # one-hot: repeat each column's flag per level
+                    seen = seen.repeat_interleave(part.shape[-1] // seen.shape[-1], dim=-1)
+                part = part * seen
+            parts.append(part)
+        if self.mask_columns:
+            seen = torch.ones_like(x[..., self._mask_index]) if observed is None else observed[..., self._mask_index]
+            parts.append(seen.to(x.dtype))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def log_prob(self, x, decoded, observed=None):
+        """log p(x_observed | z) per row, summed over observed cells."""
+        total = 0.0
+        for block, columns, x_block, params, free in self._parts(x, decoded):
+            cells = block.cell_log_prob(x_block, params, free)
+            if observed is not None:
+                cells = torch.where(observed[..., columns], cells, 0.0)
+            total = total + cells.sum(-1)
+        return total
+
+    def cell_log_prob(self, x, decoded, observed=None):
+        """log p(x_ij | z) per cell in table order, NaN where a cell is missing."""
+        params = decoded[0]
+        out = params.new_full((*params.shape[:-1], self.n_columns), float("nan"))
+        for block, columns, x_block, block_params, free in self._parts(x, decoded):
+            cells = block.cell_log_prob(x_block, block_params, free)
+            if observed is not None:
+                cells = torch.where(observed[..., columns], cells, float("nan"))
+            out[..., columns] = cells
+        return out
+
+    def point(self, decoded, weights=None):
+        """Per cell, the weighted conditional mean (mode for categories) over K decodings.
+
+        `decoded` has a leading K axis when `weights` (K, n) is given; without
+        weights it is one decoding and the result is E[x | z].
+        """
+        params, free = decoded
+        if weights is None:
+            params = params.unsqueeze(0)
+            weights = params.new_ones(params.shape[:-1])
+        out = params.new_empty((*params.shape[1:-1], self.n_columns))
+        for block, columns, params_slice, free_slice in zip(
+            self.blocks, self._column_index, self._param_slices, self._free_slices
+        ):
+            out[..., columns] = block.point(params[..., params_slice], free[free_slice], weights)
+        return out
+
+    def sample(self, decoded, generator):
+        params, free = decoded
+        out = params.new_empty((*params.shape[:-1], self.n_columns))
+        for block, columns, params_slice, free_slice in zip(
+            self.blocks, self._column_index, self._param_slices, self._free_slices
+        ):
+            out[..., columns] = block.sample(params[..., params_slice], free[free_slice], generator)
+        return out
+
+
+def _column_selector(columns, n_columns):
+    """A slice where `columns` is a contiguous run (a view, no copy), else an index list."""
+    columns = list(columns)
+    if columns and columns == list(range(columns[0], columns[0] + len(columns))):
+        return slice(columns[0], columns[0] + len(columns))
+    return torch.tensor(columns, dtype=torch.long) if columns else slice(0, 0)

@@ -49,9 +49,9 @@ class Encoder(nn.Module):
     ``mean = H W1 + b1`` and ``log_variance = H W2 + b2``.
     """
 
-    def __init__(self, n_features, hidden_layer_sizes, latent_dim, activation, generator):
+    def __init__(self, n_inputs, hidden_layer_sizes, latent_dim, activation, generator):
         super().__init__()
-        self.trunk = _trunk(n_features, hidden_layer_sizes, activation, generator)
+        self.trunk = _trunk(n_inputs, hidden_layer_sizes, activation, generator)
         self.mean_head = _linear(hidden_layer_sizes[-1], latent_dim, generator)
         self.log_variance_head = _linear(hidden_layer_sizes[-1], latent_dim, generator)
 
@@ -65,18 +65,21 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """p(x | z): trunk H over z, then one linear head per likelihood parameter."""
+    """p(x | z): trunk H over z, one linear head for every likelihood parameter.
 
-    def __init__(self, latent_dim, hidden_layer_sizes, n_features, n_heads, activation, generator):
+    ``forward`` returns ``(params, free)``: the head's output, sliced by the
+    likelihood blocks, and the free per-column parameters that do not depend
+    on z (a negative binomial's dispersion, as scVI's ``dispersion="gene"``).
+    """
+
+    def __init__(self, latent_dim, hidden_layer_sizes, n_params, n_free, activation, generator):
         super().__init__()
         self.trunk = _trunk(latent_dim, hidden_layer_sizes, activation, generator)
-        self.heads = nn.ModuleList(
-            _linear(hidden_layer_sizes[-1], n_features, generator) for _ in range(n_heads)
-        )
+        self.head = _linear(hidden_layer_sizes[-1], n_params, generator)
+        self.free = nn.Parameter(torch.zeros(n_free))
 
     def forward(self, z):
-        hidden = self.trunk(z)
-        return tuple(head(hidden) for head in self.heads)
+        return self.head(self.trunk(z)), self.free
 
 
 def build_networks(spec, generator):
@@ -86,8 +89,18 @@ def build_networks(spec, generator):
     reverse order.
     """
     hidden = tuple(spec["hidden_layer_sizes"])
-    encoder = Encoder(spec["n_features"], hidden, spec["latent_dim"], spec["activation"], generator)
-    decoder = Decoder(
-        spec["latent_dim"], hidden[::-1], spec["n_features"], spec["n_heads"], spec["activation"], generator
-    )
+    encoder = Encoder(spec["n_inputs"], hidden, spec["latent_dim"], spec["activation"], generator)
+    decoder = Decoder(spec["latent_dim"], hidden[::-1], spec["n_params"], spec["n_free"], spec["activation"], generator)
     return encoder, decoder
+
+
+def count_parameters(spec):
+    """Number of weights the spec's networks hold, computed without building them."""
+    hidden = list(spec["hidden_layer_sizes"])
+
+    def mlp(widths):
+        return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+
+    encoder = mlp([spec["n_inputs"], *hidden]) + 2 * (hidden[-1] + 1) * spec["latent_dim"]
+    decoder = mlp([spec["latent_dim"], *hidden[::-1]]) + (hidden[0] + 1) * spec["n_params"] + spec["n_free"]
+    return encoder + decoder

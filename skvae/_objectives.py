@@ -31,29 +31,46 @@ def kl_to_standard_normal(mean, log_variance):
     return 0.5 * (mean.square() + log_variance.exp() - 1.0 - log_variance).sum(-1)
 
 
-def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0):
-    """Per-row -ELBO = -log p(x | z) + beta * KL(q(z|x) || p(z)), z reparameterised.
+def encode(encoder, likelihood, x, observed=None):
+    """q(z|x) of a batch: the encoder applied to the likelihood's view of it (with the mask)."""
+    return encoder(likelihood.encoder_input(x, observed))
+
+
+def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=None):
+    """Per-row -ELBO = -log p(x_obs | z) + beta * KL(q(z|x) || p(z)), z reparameterised.
 
     `noise` is eps ~ N(0, I) of shape (n_rows, latent_dim), drawn by the caller
-    so that training and scoring control their own randomness.
+    so that training and scoring control their own randomness. `observed`
+    (bool, like x, or None for complete data) drops missing cells from the
+    likelihood.
     """
-    mean, log_variance = encoder(x)
+    mean, log_variance = encode(encoder, likelihood, x, observed)
     z = reparameterize(mean, log_variance, noise)
-    reconstruction = likelihood.log_prob(x, decoder(z))
+    reconstruction = likelihood.log_prob(x, decoder(z), observed)
     return beta * kl_to_standard_normal(mean, log_variance) - reconstruction
 
 
-def importance_weighted_bound(encoder, decoder, likelihood, x, noise):
-    """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
+def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None):
+    """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings.
 
-    `noise` has shape (K, n_rows, latent_dim). With K = 1 this is a one-sample
-    ELBO estimate; it is non-decreasing in expectation as K grows.
+    `noise` has shape (K, n_rows, latent_dim); the weights have shape (K, n_rows).
     """
-    mean, log_variance = encoder(x)
+    mean, log_variance = encode(encoder, likelihood, x, observed)
     z = reparameterize(mean, log_variance, noise)
-    log_likelihood = likelihood.log_prob(x, decoder(z))
+    decoded = decoder(z)
+    log_likelihood = likelihood.log_prob(x, decoded, observed)
     log_prior = -0.5 * (LOG_2PI + z.square()).sum(-1)
     # log q(z|x) written with eps = (z - mu) / sigma, which is exactly `noise`.
     log_posterior = -0.5 * (LOG_2PI + log_variance + noise.square()).sum(-1)
-    log_weights = log_likelihood + log_prior - log_posterior
+    return log_likelihood + log_prior - log_posterior, decoded
+
+
+def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None):
+    """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
+
+    `noise` has shape (K, n_rows, latent_dim). With K = 1 this is a one-sample
+    ELBO estimate; it is non-decreasing in expectation as K grows. Missing
+    cells drop out of p(x | z): the bound is then on log p(x_observed).
+    """
+    log_weights, _ = importance_log_weights(encoder, decoder, likelihood, x, noise, observed)
     return torch.logsumexp(log_weights, dim=0) - math.log(noise.shape[0])

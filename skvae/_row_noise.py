@@ -31,8 +31,11 @@ def _splitmix64(x):
 
 def row_keys(X, seed):
     """One uint64 key per row: a hash of the row's float64 values and `seed`."""
-    # + 0.0 maps -0.0 to 0.0, so equal values give equal keys.
-    words = (np.asarray(X, dtype=np.float64) + 0.0).view(np.uint64)
+    # + 0.0 maps -0.0 to 0.0, so equal values give equal keys; every NaN
+    # (a missing cell) is given the same bits.
+    values = np.asarray(X, dtype=np.float64) + 0.0
+    values[np.isnan(values)] = np.nan
+    words = values.view(np.uint64)
     column_salt = _splitmix64(np.arange(words.shape[1], dtype=np.uint64))
     mixed = _splitmix64(words ^ column_salt).sum(axis=1, dtype=np.uint64)
     return _splitmix64(mixed ^ np.uint64(seed))
@@ -44,11 +47,14 @@ def _uniform_open(keys, counters):
     return (bits.astype(np.float64) + 1.0) * _TWO_POW_MINUS_53
 
 
-def standard_normal(keys, n_draws, dim):
-    """eps of shape (n_draws, len(keys), dim), N(0, 1), a pure function of the keys."""
-    n_values = n_draws * dim
-    counters = np.arange(2 * n_values, dtype=np.uint64)
-    radius = np.sqrt(-2.0 * np.log(_uniform_open(keys, counters[:n_values])))
-    angle = 2.0 * np.pi * _uniform_open(keys, counters[n_values:])
+def standard_normal(keys, n_draws, dim, first_draw=0):
+    """eps of shape (n_draws, len(keys), dim), N(0, 1), a pure function of the keys.
+
+    Draw d of a row is the same whether it is drawn alone or among others:
+    ``first_draw`` lets a caller walk through K draws in bounded chunks.
+    """
+    cells = (np.uint64(first_draw * dim) + np.arange(n_draws * dim, dtype=np.uint64)) * np.uint64(2)
+    radius = np.sqrt(-2.0 * np.log(_uniform_open(keys, cells)))
+    angle = 2.0 * np.pi * _uniform_open(keys, cells + np.uint64(1))
     normal = radius * np.cos(angle)
     return normal.reshape(len(keys), n_draws, dim).transpose(1, 0, 2)

@@ -104,20 +104,20 @@ class Trainer:
     Parameters
     ----------
     encoder, decoder : torch.nn.Module
-    likelihood : a likelihood from :mod:`skvae._likelihoods`
+    likelihood : CompositeLikelihood from :mod:`skvae._likelihoods`
     optimizer : torch.optim.Optimizer over both networks' parameters
     batch_size : int
     beta : float
         Weight of the KL term in the training loss.
     shuffle_generator : torch.Generator on the CPU, for the epoch permutations.
     noise_generator : torch.Generator on the training device, for eps.
-    loss_offset : float
-        sum(log scale) of the data standardization, added to every reported
-        loss so that losses are in nats of the raw data.
+
+    Losses are in nats of the data as the user gave it: the likelihood blocks
+    include the log-Jacobians of their encodings.
     """
 
     def __init__(self, encoder, decoder, likelihood, optimizer, *, batch_size, beta,
-                 shuffle_generator, noise_generator, loss_offset=0.0):
+                 shuffle_generator, noise_generator):
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
@@ -126,7 +126,6 @@ class Trainer:
         self.beta = beta
         self.shuffle_generator = shuffle_generator
         self.noise_generator = noise_generator
-        self.loss_offset = loss_offset
         self.latent_dim = encoder.mean_head.out_features
         self.device = encoder.mean_head.weight.device
 
@@ -134,30 +133,41 @@ class Trainer:
     def _modules(self):
         return (self.encoder, self.decoder)
 
-    def train_step(self, x):
-        """One Adam step on a batch; returns the batch's summed loss (a device tensor)."""
+    def train_step(self, x, observed=None):
+        """One Adam step on a batch; returns the batch's summed loss (a device tensor).
+
+        `observed` (bool, like x) marks the cells that are there; None means all.
+        """
         noise = torch.randn(
             (x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device
         )
-        loss = negative_elbo(self.encoder, self.decoder, self.likelihood, x, noise, self.beta).mean()
+        loss = negative_elbo(
+            self.encoder, self.decoder, self.likelihood, x, noise, self.beta, observed
+        ).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         return loss.detach() * x.shape[0]
 
-    def run_epoch(self, X):
-        """One pass over X in shuffled minibatches; the mean loss per row (one host sync)."""
+    def run_epoch(self, data):
+        """One pass over `data` = (X, observed or None) in shuffled minibatches.
+
+        Returns the mean loss per row (one host sync per epoch).
+        """
+        X, observed = data
         n_rows = X.shape[0]
         order = torch.randperm(n_rows, generator=self.shuffle_generator).to(X.device)
         total = torch.zeros((), device=self.device)
         for start in range(0, n_rows, self.batch_size):
-            batch = X[order[start : start + self.batch_size]]
-            total += self.train_step(batch.to(self.device, non_blocking=True))
-        return float(total) / n_rows + self.loss_offset
+            index = order[start : start + self.batch_size]
+            batch = X[index].to(self.device, non_blocking=True)
+            mask = None if observed is None else observed[index].to(self.device, non_blocking=True)
+            total += self.train_step(batch, mask)
+        return float(total) / n_rows
 
     def validation_score(self, validation):
         """Mean ELBO (beta = 1) of the held-out rows, with noise fixed for the whole fit."""
-        X_valid, noise = validation
+        X_valid, observed, noise = validation
         total = 0.0
         with torch.inference_mode():
             for start in range(0, X_valid.shape[0], 4096):
@@ -166,17 +176,19 @@ class Trainer:
                     negative_elbo(
                         self.encoder, self.decoder, self.likelihood,
                         X_valid[start:stop], noise[start:stop],
+                        observed=None if observed is None else observed[start:stop],
                     ).sum()
                 )
-        return -(total / X_valid.shape[0] + self.loss_offset)
+        return -(total / X_valid.shape[0])
 
-    def run(self, X, n_epochs, *, rule=None, validation=None, reporter=None,
+    def run(self, data, n_epochs, *, rule=None, validation=None, reporter=None,
             first_epoch=1, fresh=False):
         """Train for up to `n_epochs` epochs; returns a :class:`TrainingLog`.
 
-        `rule` (a :class:`StoppingRule`, or None for exactly `n_epochs`
-        epochs) monitors the training loss, or the negative validation score
-        when `validation` = (X_valid, noise) is given.
+        `data` is (X, observed or None). `rule` (a :class:`StoppingRule`, or
+        None for exactly `n_epochs` epochs) monitors the training loss, or the
+        negative validation score when `validation` = (X_valid, observed,
+        noise) is given.
         """
         log = TrainingLog()
         best = None
@@ -186,7 +198,7 @@ class Trainer:
             for epoch in range(first_epoch, first_epoch + n_epochs):
                 if epoch > first_epoch:
                     before_epoch = _snapshot(self._modules)
-                loss = self.run_epoch(X)
+                loss = self.run_epoch(data)
                 # The last step of an epoch can break the weights after its loss was taken.
                 if not (math.isfinite(loss) and self._weights_finite()):
                     _restore(self._modules, before_epoch)

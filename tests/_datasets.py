@@ -11,3 +11,10 @@ def linear_gaussian(n_rows, seed):
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n_rows, TRUE_LATENT_DIM))
     return (z @ loadings + 0.3 * rng.normal(size=(n_rows, N_FEATURES))).astype(np.float32)
+
+
+def shift_scale(estimator):
+    """The fitted standardization of an all-Gaussian model: per-column shift and scale."""
+    columns = estimator._schema.columns
+    return (np.array([c["shift"] for c in columns], dtype=np.float64),
+            np.array([c["scale"] for c in columns], dtype=np.float64))

@@ -213,7 +213,7 @@ def test_read_csv_detects_a_header(tmp_path):
         (["demo", "--latent-dim", "two"], "--latent-dim: expected a positive integer, got 'two'"),
         (["fit", "data.csv"], "the following arguments are required: --out"),
         (["fit", "data.csv", "--out", "m", "--hidden-layer-sizes", "12,x"], "comma-separated positive integers"),
-        (["fit", "data.csv", "--out", "m", "--likelihood", "poisson"], "invalid choice: 'poisson'"),
+        (["fit", "data.csv", "--out", "m", "--likelihood", "zebra"], "invalid choice: 'zebra'"),
         (["sample", "model.skvae", "-n", "-3"], "expected a positive integer, got '-3'"),
     ],
 )
@@ -240,7 +240,6 @@ def test_missing_files_are_named(tmp_path, model_path, capsys):
         ("1,2,3,4\n5,oops,7,8\n", "could not convert string 'oops'"),
         ("1,2,3,4\n5,6,7\n", "cannot read"),
         ("1,2,3\n4,5,6\n", "X has 3 features, but VAETransformer is expecting 4 features"),
-        ("1,2,3,nan\n", "NaN"),
     ],
 )
 def test_bad_data_gets_a_clear_error(content, message, tmp_path, model_path, capsys):
@@ -262,4 +261,4 @@ def test_a_file_that_is_not_a_model_is_refused(data, capsys):
 def test_bernoulli_fit_on_data_outside_0_1_explains(data, tmp_path, capsys):
     _, csv = data
     assert main(["fit", str(csv), "--out", str(tmp_path / "m"), "--likelihood", "bernoulli", "-q"]) == 1
-    assert "likelihood='bernoulli' requires every value of X to lie in [0, 1]" in capsys.readouterr().err
+    assert "likelihood='bernoulli' requires every value of column 0 to lie in [0, 1]" in capsys.readouterr().err

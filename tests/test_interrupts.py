@@ -9,7 +9,7 @@ import torch
 import skvae
 import skvae._training
 from skvae import VAETransformer
-from skvae._likelihoods import GaussianLikelihood
+from skvae._schema import TableSchema
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -41,11 +41,11 @@ def _interrupt_step(monkeypatch, step):
     real_train_step = skvae._training.Trainer.train_step
     calls = {"n": 0}
 
-    def train_step(self, x):
+    def train_step(self, *batch):
         calls["n"] += 1
         if calls["n"] > step:
             raise KeyboardInterrupt
-        return real_train_step(self, x)
+        return real_train_step(self, *batch)
 
     monkeypatch.setattr(skvae._training.Trainer, "train_step", train_step)
 
@@ -139,7 +139,8 @@ def test_interrupt_in_the_first_epoch_leaves_the_initial_model(monkeypatch):
     assert estimator.n_iter_ == 0
     assert estimator.loss_curve_ == []
     untrained = VAETransformer(**SMALL, max_iter=1)
-    untrained._initialize(X, untrained._new_network_spec(4), GaussianLikelihood())
+    schema = TableSchema.fit(X)
+    untrained._initialize(schema, untrained._new_network_spec(schema.likelihood()))
     assert _same_weights(estimator, untrained)
     assert np.all(np.isfinite(estimator.transform(X)))
     monkeypatch.undo()

@@ -14,6 +14,8 @@ from scipy import stats
 
 from skvae import VAETransformer
 
+from _datasets import shift_scale
+
 N_FEATURES, LATENT_DIM, NOISE_VARIANCE = 6, 2, 0.3
 
 
@@ -51,15 +53,16 @@ def ppca():
         enc.log_variance_head.bias.copy_(torch.as_tensor(np.log(np.diag(posterior_cov))))
         dec.trunk[0].weight.copy_(torch.as_tensor(np.eye(N_FEATURES, LATENT_DIM)))
         dec.trunk[0].bias.zero_()
-        mean_head, variance_head = dec.heads
-        mean_head.weight.copy_(torch.as_tensor(np.hstack([A, np.zeros((N_FEATURES, N_FEATURES - LATENT_DIM))])))
-        mean_head.bias.copy_(torch.as_tensor(c))
-        variance_head.weight.zero_()
-        variance_head.bias.fill_(float(_softplus_inverse(NOISE_VARIANCE - VARIANCE_FLOOR)))
+        # The decoder's head: N_FEATURES means, then N_FEATURES raw variances.
+        head = dec.head
+        head.weight[:N_FEATURES].copy_(torch.as_tensor(np.hstack([A, np.zeros((N_FEATURES, N_FEATURES - LATENT_DIM))])))
+        head.bias[:N_FEATURES].copy_(torch.as_tensor(c))
+        head.weight[N_FEATURES:].zero_()
+        head.bias[N_FEATURES:].fill_(float(_softplus_inverse(NOISE_VARIANCE - VARIANCE_FLOOR)))
     vae._inference_cache.clear()
 
     # The same model in the user's units: x = shift + scale * x_standardized.
-    shift, scale = vae._data_shift, vae._data_scale
+    shift, scale = shift_scale(vae)
     true_density = stats.multivariate_normal(
         shift + scale * c, np.diag(scale) @ (A @ A.T + NOISE_VARIANCE * np.eye(N_FEATURES)) @ np.diag(scale)
     )

@@ -8,7 +8,7 @@ import torch
 from scipy import stats
 
 from skvae import _row_noise
-from skvae._likelihoods import BernoulliLikelihood, GaussianLikelihood
+from skvae._likelihoods import CompositeLikelihood, GaussianBlock
 from skvae._objectives import (
     importance_weighted_bound,
     kl_to_standard_normal,
@@ -58,25 +58,40 @@ def test_kl_is_zero_exactly_at_the_prior():
 
 
 class _Linear(torch.nn.Module):
-    """A fixed affine map returning a tuple of heads, standing in for the networks."""
+    """A fixed affine map standing in for a network: the encoder's two heads, or the decoder's output."""
 
-    def __init__(self, weights, biases):
+    def __init__(self, weights, biases, decoder=False):
         super().__init__()
-        self.weights, self.biases = weights, biases
+        self.weights, self.biases, self.decoder = weights, biases, decoder
 
     def forward(self, x):
-        return tuple(x @ w + b for w, b in zip(self.weights, self.biases))
+        heads = tuple(x @ w + b for w, b in zip(self.weights, self.biases))
+        return (torch.cat(heads, dim=-1), torch.zeros(0, dtype=x.dtype)) if self.decoder else heads
+
+
+def _gaussian(n_columns):
+    stats = {name: torch.full((n_columns,), value, dtype=torch.float64)
+             for name, value in (("shift", 0.0), ("scale", 1.0), ("log_scale", 0.0))}
+    return CompositeLikelihood([GaussianBlock(range(n_columns), stats)], n_columns)
+
+
+def _networks(seed):
+    encoder = _Linear([_normal((4, 2), seed), 0.1 * _normal((4, 2), seed + 1)], [_normal((2,), seed + 2), _normal((2,), seed + 3)])
+    decoder = _Linear([_normal((2, 4), seed + 4), _normal((2, 4), seed + 5)], [_normal((4,), seed + 6), _normal((4,), seed + 7)], decoder=True)
+    return encoder, decoder
 
 
 def test_negative_elbo_is_reconstruction_plus_beta_kl():
+    from skvae._likelihoods import VARIANCE_FLOOR
+
     x, noise = _normal((6, 4), 5), _normal((6, 2), 6)
-    encoder = _Linear([_normal((4, 2), 7), 0.1 * _normal((4, 2), 8)], [_normal((2,), 9), _normal((2,), 10)])
-    decoder = _Linear([_normal((2, 4), 11), _normal((2, 4), 12)], [_normal((4,), 13), _normal((4,), 14)])
-    likelihood = GaussianLikelihood()
+    encoder, decoder = _networks(7)
+    likelihood = _gaussian(4)
     mean, log_variance = encoder(x)
     z = mean + torch.exp(0.5 * log_variance) * noise
-    variance = likelihood.variance(decoder(z)[1])
-    log_px = torch.distributions.Normal(decoder(z)[0], variance.sqrt()).log_prob(x).sum(-1)
+    params, _ = decoder(z)
+    variance = VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 4:])
+    log_px = torch.distributions.Normal(params[:, :4], variance.sqrt()).log_prob(x).sum(-1)
     kl = torch.distributions.kl_divergence(
         torch.distributions.Normal(mean, torch.exp(0.5 * log_variance)), torch.distributions.Normal(0.0, 1.0)
     ).sum(-1)
@@ -86,17 +101,28 @@ def test_negative_elbo_is_reconstruction_plus_beta_kl():
         )
 
 
-def test_bernoulli_log_prob_matches_torch_distribution():
-    logits = _normal((5, 7), 15)
-    x = torch.bernoulli(torch.full((5, 7), 0.4, dtype=torch.float64), generator=torch.Generator().manual_seed(0))
-    expected = torch.distributions.Bernoulli(logits=logits).log_prob(x).sum(-1)
-    torch.testing.assert_close(BernoulliLikelihood.log_prob(x, (logits,)), expected)
+def test_missing_cells_drop_out_of_the_elbo():
+    x, noise = _normal((6, 4), 40), _normal((6, 2), 41)
+    encoder, decoder = _networks(42)
+    likelihood = _gaussian(4)
+    observed = torch.ones(6, 4, dtype=torch.bool)
+    observed[:, 2] = False
+    changed = x.clone()
+    changed[:, 2] = 1e6  # whatever stands in a missing cell never reaches the loss
+    torch.testing.assert_close(
+        negative_elbo(encoder, decoder, likelihood, x * observed, noise, observed=observed),
+        negative_elbo(encoder, decoder, likelihood, changed * observed, noise, observed=observed),
+    )
+    full = negative_elbo(encoder, decoder, likelihood, x, noise, beta=0.0)
+    assert not torch.allclose(full, negative_elbo(encoder, decoder, likelihood, x * observed, noise, beta=0.0, observed=observed))
 
 
 def test_gaussian_variance_never_falls_below_the_floor():
     from skvae._likelihoods import VARIANCE_FLOOR
 
-    variance = GaussianLikelihood.variance(torch.tensor([-1e4, -50.0, 0.0, 50.0], dtype=torch.float64))
+    block = GaussianBlock([0, 1, 2, 3], {"shift": torch.zeros(4, dtype=torch.float64), "scale": torch.ones(4, dtype=torch.float64)})
+    raw = torch.tensor([[0.0, 0.0, 0.0, 0.0, -1e4, -50.0, 0.0, 50.0]], dtype=torch.float64)
+    _, variance = block._mean_variance(raw)
     assert float(variance.min()) >= VARIANCE_FLOOR
     assert torch.isfinite(variance).all()
 
@@ -104,9 +130,8 @@ def test_gaussian_variance_never_falls_below_the_floor():
 def test_importance_weighted_bound_with_one_sample_is_the_single_sample_elbo():
     x = _normal((6, 4), 16)
     noise = _normal((1, 6, 2), 17)
-    encoder = _Linear([_normal((4, 2), 18), 0.1 * _normal((4, 2), 19)], [_normal((2,), 20), _normal((2,), 21)])
-    decoder = _Linear([_normal((2, 4), 22), _normal((2, 4), 23)], [_normal((4,), 24), _normal((4,), 25)])
-    likelihood = GaussianLikelihood()
+    encoder, decoder = _networks(18)
+    likelihood = _gaussian(4)
     mean, log_variance = encoder(x)
     z = reparameterize(mean, log_variance, noise[0])
     log_p = likelihood.log_prob(x, decoder(z)) + torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
@@ -143,10 +168,3 @@ class TestRowNoise:
         assert len(keys) == 4
         # The same values in float32 and float64 give the same key.
         assert _row_noise.row_keys(row.astype(np.float32), 0)[0] == _row_noise.row_keys(row, 0)[0]
-
-
-@pytest.mark.parametrize("likelihood", [GaussianLikelihood(), BernoulliLikelihood()])
-def test_likelihood_sample_mean_matches_mean(likelihood):
-    params = tuple(_normal((1, 3), 30 + i).expand(100_000, 3) for i in range(likelihood.n_heads))
-    draws = likelihood.sample(params, torch.Generator().manual_seed(0))
-    np.testing.assert_allclose(draws.mean(0), likelihood.mean(params)[0], atol=0.02)

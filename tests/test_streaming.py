@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 
 from skvae import VAETransformer
 
-from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian
+from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian, shift_scale
 
 BATCH_SIZE = 128
 
@@ -54,7 +54,7 @@ def test_optimizer_state_persists_across_calls(stream):
 def test_each_call_appends_one_epoch_and_keeps_the_data_scaling(stream):
     model = VAETransformer(latent_dim=2, hidden_layer_sizes=(16,), batch_size=BATCH_SIZE, random_state=0)
     model.partial_fit(stream[0])
-    shift, scale = model._data_shift.copy(), model._data_scale.copy()
+    shift, scale = shift_scale(model)
     for n_calls, block in enumerate(stream[1:] + stream, start=2):
         previous = list(model.loss_curve_)
         model.partial_fit(block)
@@ -65,8 +65,8 @@ def test_each_call_appends_one_epoch_and_keeps_the_data_scaling(stream):
     assert model.loss_curve_[-1] < model.loss_curve_[0]
     assert model.best_loss_ == min(model.loss_curve_)
     # The standardization is fixed by the first block, so later blocks see the same units.
-    np.testing.assert_array_equal(model._data_shift, shift)
-    np.testing.assert_array_equal(model._data_scale, scale)
+    np.testing.assert_array_equal(shift_scale(model)[0], shift)
+    np.testing.assert_array_equal(shift_scale(model)[1], scale)
 
 
 def test_partial_fit_ignores_max_iter_and_early_stopping(stream):

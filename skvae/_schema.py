@@ -1,0 +1,624 @@
+"""The column schema: a user's table <-> the numbers the networks see, and back.
+
+A :class:`TableSchema` is fitted once, on the first ``fit``/``partial_fit``
+data. It decides each column's observation model (its *kind*, see
+:data:`skvae._likelihoods.KINDS`), fixes the constants of its encoding, and
+then does three things:
+
+- ``encode(X)``: a DataFrame or array to one float64 matrix of *encoded
+  values* (standardized reals, standardized log of positive reals, category
+  codes, raw counts) with NaN where a cell is missing;
+- ``likelihood()``: the :class:`~skvae._likelihoods.CompositeLikelihood` of
+  those columns, whose blocks carry the same constants, so that scores are in
+  nats of the table as the user gave it;
+- ``decode(values)``: decoded values (user units, codes for categories) back
+  to a DataFrame with the training columns, dtypes and category sets, or to an
+  ndarray when the model was fitted on one.
+
+The automatic choice of a column's kind (``likelihood="auto"``), from its
+pandas dtype:
+
+========================================== =====================
+dtype                                       kind
+========================================== =====================
+bool, category, object or string            ``categorical``
+integer, all values >= 0, variance >= mean  ``negative_binomial``
+other integer                               ``gaussian`` (rounded back)
+float                                       ``gaussian``
+========================================== =====================
+
+An integer column is a count only where a count model can fit its spread: a
+year column (2007..2009, variance far below its mean) would get a Poisson or
+negative binomial far wider than the data, so it is modelled as a real and
+rounded back. Every column of a NumPy array is ``gaussian`` under ``"auto"``.
+An explicit ``likelihood`` (one kind for every column, or a dict from column
+name or position to kind) overrides the rule.
+
+Missing cells (NaN, None, ``pd.NA``) are kept as NaN in the encoded values;
+the model drops them from the likelihood and shows the encoder the mask.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+from ._likelihoods import BLOCKS, KINDS, CompositeLikelihood
+
+#: A categorical column with more levels than this is refused: its softmax
+#: head would dominate the network (and its memory) while modelling what is
+#: usually an identifier. Drop such a column, or encode it yourself.
+MAX_CATEGORIES = 1000
+
+_CATEGORICAL = "categorical"
+_COUNT_KINDS = ("poisson", "negative_binomial")
+
+
+def is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def _label(column):
+    """A column label as the user wrote it, for messages."""
+    return repr(column)
+
+
+class TableSchema:
+    """The fitted description of a table's columns (see the module docstring).
+
+    Parameters
+    ----------
+    columns : list of dict
+        One entry per column: ``name`` (the label), ``kind``, ``dtype`` (the
+        pandas or NumPy dtype to decode to), and the kind's constants
+        (``shift``/``scale``; ``categories``; ``input_shift``/``input_scale``).
+    is_dataframe : bool
+        Whether the model was fitted on a DataFrame (so outputs are DataFrames).
+    mask_columns : list of int
+        Columns that had missing cells at fit: the encoder sees their mask.
+    """
+
+    def __init__(self, columns, is_dataframe, mask_columns=()):
+        self.columns = columns
+        self.is_dataframe = bool(is_dataframe)
+        self.mask_columns = [int(c) for c in mask_columns]
+
+    # ------------------------------------------------------------ fitting
+
+    @classmethod
+    def fit(cls, X, likelihood="auto"):
+        """Detect the kinds of X's columns, fit their constants; returns the schema."""
+        frame = is_dataframe(X)
+        names = list(X.columns) if frame else list(range(X.shape[1]))
+        kinds = _requested_kinds(likelihood, names, frame)
+        columns = []
+        for position, name in enumerate(names):
+            values = X.iloc[:, position] if frame else X[:, position]
+            columns.append(_fit_column(name, values, kinds[position], frame))
+        schema = cls(columns, frame)
+        raw = schema.raw_values(X, handle_unknown="error")
+        schema._fit_constants(raw)
+        schema.mask_columns = [
+            j for j, column in enumerate(columns)
+            if column["kind"] != _CATEGORICAL and np.isnan(raw[:, j]).any()
+        ]
+        return schema
+
+    def _fit_constants(self, raw):
+        for j, column in enumerate(self.columns):
+            values = raw[:, j]
+            values = values[~np.isnan(values)]
+            kind = column["kind"]
+            if values.size == 0:
+                raise ValueError(
+                    f"Column {_label(column['name'])} has no observed value: there is nothing to "
+                    "model. Drop it (VAEImputer drops or keeps such columns, see keep_empty_features)."
+                )
+            if kind == "gaussian":
+                column["shift"], column["scale"] = _shift_scale(values)
+            elif kind == "lognormal":
+                column["shift"], column["scale"] = _shift_scale(np.log(values))
+            elif kind in _COUNT_KINDS:
+                column["input_shift"], column["input_scale"] = _shift_scale(np.log1p(values))
+
+    def check_likelihood_parameter(self, likelihood):
+        """Continuing a fit keeps the schema: refuse a ``likelihood`` that now asks for other kinds."""
+        requested = _requested_kinds(likelihood, self.names, self.is_dataframe)
+        changed = [
+            f"{_label(name)}: {kind!r} -> {want!r}"
+            for name, kind, want in zip(self.names, self.kinds, requested)
+            if want != "auto" and want != kind
+        ]
+        if changed:
+            raise ValueError(
+                "Cannot continue training: likelihood now asks for other column kinds than the "
+                f"fitted model has ({'; '.join(changed[:5])}). Set warm_start=False (or start a new "
+                "estimator) to refit."
+            )
+
+    # ------------------------------------------------------------ encoding
+
+    @property
+    def names(self):
+        return [column["name"] for column in self.columns]
+
+    @property
+    def kinds(self):
+        return [column["kind"] for column in self.columns]
+
+    def raw_values(self, X, handle_unknown="error"):
+        """X as a float64 matrix in user units, category codes for categories, NaN for missing."""
+        n_rows = X.shape[0]
+        raw = np.empty((n_rows, len(self.columns)), dtype=np.float64)
+        if not is_dataframe(X):
+            numeric = [j for j, c in enumerate(self.columns) if c["kind"] != _CATEGORICAL]
+            raw[:, numeric] = X[:, numeric]
+            for j in (j for j, c in enumerate(self.columns) if c["kind"] == _CATEGORICAL):
+                raw[:, j] = _category_codes(X[:, j], self.columns[j], handle_unknown)
+            _check_numeric_ranges(raw, self.columns, numeric)
+            return raw
+        numeric = []
+        for j, column in enumerate(self.columns):
+            series = X.iloc[:, j]
+            if column["kind"] == _CATEGORICAL:
+                raw[:, j] = _category_codes(series.to_numpy(dtype=object), column, handle_unknown)
+            else:
+                raw[:, j] = _numeric_column(series, column["name"])
+                numeric.append(j)
+        _check_numeric_ranges(raw, self.columns, numeric)
+        return raw
+
+    def encode(self, raw):
+        """Encoded values for the networks (float64, NaN where missing) from :meth:`raw_values`.
+
+        Works in place: `raw` becomes the encoded values.
+        """
+        encoded = raw  # raw_values made a fresh array: standardized in place
+        for kind in ("gaussian", "lognormal"):
+            cols = [j for j, c in enumerate(self.columns) if c["kind"] == kind]
+            if not cols:
+                continue
+            shift, scale = self._constants(cols, "shift", "scale")
+            values = encoded[:, cols]
+            if kind == "lognormal":
+                values = np.log(values)
+            encoded[:, cols] = _standardize(values, shift, scale)
+        return encoded
+
+    def _constants(self, cols, *names):
+        return tuple(np.array([self.columns[j][name] for j in cols], dtype=np.float64) for name in names)
+
+    # ------------------------------------------------------------ the model
+
+    def likelihood(self):
+        """The composite likelihood of these columns (float64 constants, on the CPU)."""
+        blocks = []
+        for kind, cols in self._blocks():
+            stats = {}
+            if kind in ("gaussian", "lognormal"):
+                stats = dict(zip(("shift", "scale"), self._constants(cols, "shift", "scale")))
+                # In float64 here: a scale of 1e300 overflows float32, its logarithm does not.
+                stats["log_scale"] = np.log(stats["scale"])
+            elif kind in _COUNT_KINDS:
+                stats = dict(zip(("input_shift", "input_scale"),
+                                 self._constants(cols, "input_shift", "input_scale")))
+            # float64: the networks' copy in each dtype is made by CompositeLikelihood.to.
+            stats = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in stats.items()}
+            if kind == _CATEGORICAL:
+                n_levels = len(self.columns[cols[0]]["categories"])
+                blocks.append(BLOCKS[kind](cols, stats, n_levels=n_levels))
+            else:
+                blocks.append(BLOCKS[kind](cols, stats))
+        return CompositeLikelihood(blocks, len(self.columns), self.mask_columns)
+
+    def _blocks(self):
+        """(kind, column positions) per block; categories grouped by their number of levels."""
+        groups = {}
+        for j, column in enumerate(self.columns):
+            key = column["kind"]
+            if key == _CATEGORICAL:
+                key = (key, len(column["categories"]))
+            groups.setdefault(key, []).append(j)
+        return [(key[0] if isinstance(key, tuple) else key, cols) for key, cols in groups.items()]
+
+    # ------------------------------------------------------------ decoding
+
+    def decode(self, values, dtype=np.float64):
+        """Decoded values (user units, codes for categories) to the user's kind of table.
+
+        A DataFrame with the training columns, dtypes and categories when the
+        model was fitted on one; otherwise an ndarray in `dtype`, categories
+        given by their (numeric) values.
+        """
+        if not self.is_dataframe:
+            categorical = any(column["kind"] == _CATEGORICAL for column in self.columns)
+            out = values.astype(dtype, copy=categorical)
+            for j, column in enumerate(self.columns):
+                if column["kind"] == _CATEGORICAL:
+                    out[:, j] = np.asarray(column["categories"], dtype=np.float64)[values[:, j].astype(np.intp)]
+            return out
+        import pandas as pd
+
+        data = {}
+        for j, column in enumerate(self.columns):
+            data[j] = _decode_column(values[:, j], column)
+        frame = pd.DataFrame(data)
+        frame.columns = pd.Index(self.names) if self.names else frame.columns
+        return frame
+
+    # ------------------------------------------------------------ persistence
+
+    def to_dict(self):
+        return {"columns": self.columns, "is_dataframe": self.is_dataframe, "mask_columns": self.mask_columns}
+
+    @classmethod
+    def from_dict(cls, state):
+        """Rebuild a schema from :meth:`to_dict`, refusing anything malformed with a ValueError."""
+        if not isinstance(state, dict) or set(state) != {"columns", "is_dataframe", "mask_columns"}:
+            raise ValueError("the column schema is malformed")
+        columns = state["columns"]
+        if not isinstance(columns, list) or not columns:
+            raise ValueError("the column schema has no columns")
+        for column in columns:
+            _check_column_entry(column)
+        mask_columns = state["mask_columns"]
+        if not isinstance(mask_columns, list) or not all(
+            isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(columns) for j in mask_columns
+        ):
+            raise ValueError("the column schema's mask columns are malformed")
+        return cls(columns, bool(state["is_dataframe"]), mask_columns)
+
+
+# ---------------------------------------------------------------- detection
+
+
+def _requested_kinds(likelihood, names, frame):
+    """One kind (or "auto") per column from the ``likelihood`` parameter."""
+    if isinstance(likelihood, str):
+        return [likelihood] * len(names)
+    kinds = ["auto"] * len(names)
+    unknown = []
+    for key, kind in likelihood.items():
+        if kind not in ("auto", *KINDS):
+            raise ValueError(
+                f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}."
+            )
+        if key in names and not (isinstance(key, bool)):
+            kinds[names.index(key)] = kind
+        elif isinstance(key, numbers.Integral) and not isinstance(key, bool) and -len(names) <= key < len(names):
+            kinds[key] = kind
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ValueError(
+            f"likelihood names columns {unknown!r} that X does not have; X's columns are "
+            f"{names if frame else f'positions 0..{len(names) - 1}'}."
+        )
+    return kinds
+
+
+def _fit_column(name, values, kind, frame):
+    """The column's entry before its constants: name, kind, dtype, categories."""
+    if frame:
+        dtype = values.dtype
+        kind = _auto_kind(name, values) if kind == "auto" else kind
+        entry = {"name": _json_label(name), "kind": kind, "dtype": str(dtype)}
+        categorical_dtype = getattr(dtype, "categories", None) is not None
+        if kind == _CATEGORICAL:
+            if categorical_dtype:
+                categories = list(dtype.categories)
+                entry["ordered"] = bool(dtype.ordered)
+            else:
+                observed = values[values.notna()].to_numpy(dtype=object)
+                categories = _sorted_unique(observed, name)
+            entry["categories"] = [_json_scalar(c, name) for c in categories]
+        elif categorical_dtype or _is_text(values):
+            raise ValueError(
+                f"Column {_label(name)} holds categories but likelihood asks for {kind!r}; "
+                "only 'categorical' models a column of text or categories."
+            )
+    else:
+        kind = "gaussian" if kind == "auto" else kind
+        entry = {"name": int(name), "kind": kind, "dtype": "float64"}
+        if kind == _CATEGORICAL:
+            column = np.asarray(values, dtype=np.float64)
+            entry["categories"] = [float(v) for v in np.unique(column[~np.isnan(column)])]
+    if kind == _CATEGORICAL and len(entry["categories"]) > MAX_CATEGORIES:
+        raise ValueError(
+            f"Column {_label(name)} has {len(entry['categories'])} distinct categories, more than "
+            f"skvae models ({MAX_CATEGORIES}): it looks like an identifier or free text. Drop it, "
+            "or encode it yourself (e.g. as a number)."
+        )
+    return entry
+
+
+def _auto_kind(name, series):
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return _CATEGORICAL
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        observed = series[series.notna()]
+        is_text = observed.map(lambda v: isinstance(v, (str, bool, np.bool_))).to_numpy(dtype=bool)
+        if is_text.all():
+            return _CATEGORICAL
+        if not is_text.any() and observed.map(_is_real_number).all():
+            return "gaussian"
+        _refuse_mixed(name, observed, is_text)
+    if pd.api.types.is_integer_dtype(dtype):
+        values = series.dropna().to_numpy(dtype=np.float64)
+        if values.size and values.min() >= 0 and values.var() >= values.mean():
+            return "negative_binomial"
+        return "gaussian"
+    if pd.api.types.is_float_dtype(dtype):
+        return "gaussian"
+    raise ValueError(
+        f"Column {_label(name)} has dtype {dtype}, which skvae cannot model: use numbers, "
+        "booleans, categories or strings (convert dates to numbers, e.g. days since a date)."
+    )
+
+
+def _is_real_number(value):
+    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_text(series):
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return True
+    if pd.api.types.is_object_dtype(dtype):
+        return bool(series.dropna().map(lambda v: isinstance(v, str)).any())
+    return False
+
+
+def _refuse_mixed(name, observed, is_text):
+    text = observed[is_text].iloc[0]
+    other = observed[~is_text].iloc[0]
+    raise ValueError(
+        f"Column {_label(name)} mixes text and other values (for example {text!r} and {other!r}). "
+        "Make it one type: .astype(str) to model it as categories, or pd.to_numeric(..., "
+        "errors='coerce') to model it as numbers with the text as missing."
+    )
+
+
+def _sorted_unique(values, name):
+    """Distinct observed values, sorted (numbers and bools before text would not compare)."""
+    unique = list(dict.fromkeys(values.tolist()))
+    try:
+        return sorted(unique)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in unique})
+        raise ValueError(
+            f"Column {_label(name)} mixes values of types {kinds} that cannot be ordered as one "
+            "set of categories; convert it with .astype(str)."
+        ) from None
+
+
+def _json_label(name):
+    if isinstance(name, (str, int)) and not isinstance(name, bool):
+        return name
+    if isinstance(name, np.integer):
+        return int(name)
+    raise ValueError(f"Column labels must be strings or integers; got {name!r} ({type(name).__name__}).")
+
+
+def _json_scalar(value, name):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(
+        f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
+        "categories must be strings, numbers or booleans."
+    )
+
+
+# ------------------------------------------------------------------ encoding
+
+
+def _numeric_column(series, name):
+    import pandas as pd
+
+    try:
+        values = pd.to_numeric(series, errors="raise")
+    except (TypeError, ValueError):
+        bad = series[series.notna()].map(lambda v: not _is_real_number(v))
+        example = series[series.notna()][bad].iloc[0] if bad.any() else None
+        raise ValueError(
+            f"Column {_label(name)} was fitted as numbers, but holds {example!r}."
+        ) from None
+    if pd.api.types.is_bool_dtype(values.dtype):
+        values = values.astype("float64")
+    return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _category_codes(values, column, handle_unknown):
+    """Codes 0..L-1 of the column's categories; NaN for missing (and unknown, if ignored)."""
+    import pandas as pd
+
+    categories = column["categories"]
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    lookup = {_category_key(c): i for i, c in enumerate(categories)}
+    codes = np.full(len(values), np.nan)
+    present = np.flatnonzero(~missing)
+    if not present.size:
+        return codes
+    distinct, inverse = _unique_inverse(np.asarray(values, dtype=object)[present])
+    mapped = np.array([lookup.get(_category_key(v), -1) for v in distinct], dtype=np.float64)
+    unknown = [v for v, m in zip(distinct, mapped) if m < 0]
+    if unknown and handle_unknown == "error":
+        raise ValueError(
+            f"Column {_label(column['name'])} holds categories not seen during fit: "
+            f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
+            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. Set handle_unknown='ignore' "
+            "to treat them as missing cells."
+        )
+    mapped[mapped < 0] = np.nan
+    codes[present] = mapped[inverse]
+    return codes
+
+
+def _category_key(value):
+    """Equal keys for values pandas and NumPy consider equal (1 == 1.0 == np.int64(1); True stays True)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", float(value))
+    return (type(value).__name__, value)
+
+
+def _unique_inverse(values):
+    """Distinct values (first-seen order) and, per value, its index among them: one dict pass."""
+    index = {}
+    inverse = np.empty(len(values), dtype=np.intp)
+    distinct = []
+    for i, value in enumerate(values.tolist()):
+        key = _category_key(value)
+        position = index.get(key)
+        if position is None:
+            position = index[key] = len(distinct)
+            distinct.append(value)
+        inverse[i] = position
+    return distinct, inverse
+
+
+def _check_numeric_ranges(raw, columns, numeric):
+    """Infinity is never a missing value, and each kind has its domain."""
+    if not numeric:
+        return
+    block = raw[:, numeric]
+    infinite = np.isinf(block)
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise ValueError(
+            f"X contains an infinite value ({float(block[row, col])!r} in column "
+            f"{_label(columns[numeric[col]]['name'])}, row {row}). Infinity is not a missing "
+            "value: use NaN (or None) for missing cells, or remove the row."
+        )
+    for j in numeric:
+        kind = columns[j]["kind"]
+        values = raw[:, j]
+        values = values[~np.isnan(values)]
+        if not values.size:
+            continue
+        name = _label(columns[j]["name"])
+        if kind == "bernoulli" and (values.min() < 0 or values.max() > 1):
+            bad = values[(values < 0) | (values > 1)][0]
+            raise ValueError(
+                f"likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; "
+                f"found {float(bad)!r}. Rescale the features (e.g. MinMaxScaler(clip=True)) or use "
+                "likelihood='gaussian'."
+            )
+        if kind == "lognormal" and values.min() <= 0:
+            raise ValueError(
+                f"likelihood='lognormal' requires every value of column {name} to be positive; "
+                f"found {float(values[values <= 0][0])!r}."
+            )
+        if kind in _COUNT_KINDS and (values.min() < 0 or not np.all(values == np.round(values))):
+            bad = values[(values < 0) | (values != np.round(values))][0]
+            raise ValueError(
+                f"likelihood={kind!r} requires every value of column {name} to be a non-negative "
+                f"integer count; found {float(bad)!r}."
+            )
+        if kind in _COUNT_KINDS and values.max() > 2**24:
+            raise ValueError(
+                f"likelihood={kind!r}: column {name} holds the count {float(values.max())!r}, beyond "
+                "2**24, which float32 cannot hold exactly; model it as 'gaussian' or 'lognormal'."
+            )
+
+
+def _shift_scale(values):
+    """Mean and standard deviation (1 for a constant), safe at the extremes of float64.
+
+    Beyond ~1e154 sums of squares overflow and below ~1e-154 they underflow:
+    such columns get their moments from values / max|values|.
+    """
+    magnitude = float(np.max(np.abs(values)))
+    if magnitude > 1e150 or 0 < magnitude < 1e-150:
+        unit = values / magnitude
+        shift, scale = float(unit.mean()) * magnitude, float(unit.std()) * magnitude
+    else:
+        shift, scale = float(values.mean()), float(values.std())
+    # A constant column keeps unit scale, as StandardScaler does.
+    if not scale > np.finfo(np.float64).tiny * 1e3:
+        scale = 1.0
+    return shift, scale
+
+
+def _standardize(values, shift, scale):
+    """(values - shift) / scale; where the difference overflows, values / scale - shift / scale."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (values - shift) / scale
+        overflowed = ~np.isfinite(out) & np.isfinite(values)
+        if overflowed.any():
+            alternative = values / scale - shift / scale
+            out[overflowed] = alternative[overflowed]
+    return out
+
+
+# ------------------------------------------------------------------ decoding
+
+
+def _decode_column(values, column):
+    import pandas as pd
+
+    kind, dtype = column["kind"], column["dtype"]
+    if kind == _CATEGORICAL:
+        categories = column["categories"]
+        codes = np.where(np.isnan(values), -1, values).astype(np.intp)
+        if dtype == "category":
+            return pd.Categorical.from_codes(codes, categories=categories, ordered=column.get("ordered", False))
+        lookup = np.array(categories + [None], dtype=object)
+        decoded = pd.Series(lookup[codes], dtype=object)
+        return _as_dtype(decoded, dtype)
+    series = pd.Series(values, dtype=np.float64)
+    if _is_integer_dtype_name(dtype):
+        info = np.iinfo(np.dtype(dtype.lower())) if dtype.lower() in _INT_NAMES else np.iinfo(np.int64)
+        series = series.round().clip(info.min, info.max)
+    return _as_dtype(series, dtype)
+
+
+_INT_NAMES = {f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)}
+
+
+def _is_integer_dtype_name(dtype):
+    return dtype.lower() in _INT_NAMES
+
+
+def _as_dtype(series, dtype):
+    try:
+        return series.astype(dtype)
+    except (TypeError, ValueError):
+        return series
+
+
+def _check_column_entry(column):
+    if not isinstance(column, dict):
+        raise ValueError("a column of the schema is not a mapping")
+    name, kind, dtype = column.get("name"), column.get("kind"), column.get("dtype")
+    if not (isinstance(name, (str, int)) and not isinstance(name, bool)):
+        raise ValueError(f"the schema has a column label {name!r} that is not a string or integer")
+    if kind not in KINDS:
+        raise ValueError(f"the schema has a column of unknown kind {kind!r}")
+    if not isinstance(dtype, str):
+        raise ValueError(f"column {name!r} of the schema has no dtype")
+    numbers_needed = {"gaussian": ("shift", "scale"), "lognormal": ("shift", "scale"),
+                      "poisson": ("input_shift", "input_scale"),
+                      "negative_binomial": ("input_shift", "input_scale")}.get(kind, ())
+    for key in numbers_needed:
+        value = column.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise ValueError(f"column {name!r} of the schema has an invalid {key} {value!r}")
+        if key.endswith("scale") and not value > 0:
+            raise ValueError(f"column {name!r} of the schema has a non-positive {key} {value!r}")
+    if kind == _CATEGORICAL:
+        categories = column.get("categories")
+        if not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CATEGORIES or not all(
+            isinstance(c, (str, int, float, bool)) for c in categories
+        ):
+            raise ValueError(f"column {name!r} of the schema has malformed categories")

@@ -1,0 +1,145 @@
+"""Each likelihood block against torch.distributions, in the user's units; draws and means agree."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skvae._likelihoods import (
+    BernoulliBlock,
+    CategoricalBlock,
+    CompositeLikelihood,
+    GaussianBlock,
+    LogNormalBlock,
+    NegativeBinomialBlock,
+    PoissonBlock,
+    VARIANCE_FLOOR,
+)
+
+D = torch.float64
+
+
+def _normal(shape, seed):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=D)
+
+
+def _t(values):
+    return torch.tensor(values, dtype=D)
+
+
+def _scaled(block_cls, shift, scale):
+    return block_cls([0, 1], {"shift": _t(shift), "scale": _t(scale), "log_scale": torch.log(_t(scale))})
+
+
+def test_gaussian_is_a_density_of_the_raw_values():
+    block = _scaled(GaussianBlock, [10.0, -3.0], [2.0, 0.5])
+    params = _normal((5, 4), 0)
+    raw = _normal((5, 2), 1) * 3 + 4
+    encoded = (raw - block.stats["shift"]) / block.stats["scale"]
+    mean = params[:, :2] * block.stats["scale"] + block.stats["shift"]
+    sd = (VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 2:])).sqrt() * block.stats["scale"]
+    expected = torch.distributions.Normal(mean, sd).log_prob(raw)
+    torch.testing.assert_close(block.cell_log_prob(encoded, params, None), expected)
+
+
+def test_lognormal_is_a_density_of_the_raw_values():
+    block = _scaled(LogNormalBlock, [1.0, 0.5], [0.7, 2.0])
+    params = _normal((5, 4), 2)
+    raw = torch.exp(_normal((5, 2), 3))
+    encoded = (torch.log(raw) - block.stats["shift"]) / block.stats["scale"]
+    mu = params[:, :2] * block.stats["scale"] + block.stats["shift"]
+    sd = (VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 2:])).sqrt() * block.stats["scale"]
+    expected = torch.distributions.LogNormal(mu, sd).log_prob(raw)
+    torch.testing.assert_close(block.cell_log_prob(encoded, params, None), expected)
+
+
+def test_bernoulli_matches_torch():
+    block = BernoulliBlock([0, 1, 2])
+    logits = _normal((5, 3), 4)
+    x = torch.bernoulli(torch.full((5, 3), 0.4, dtype=D), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(block.cell_log_prob(x, logits, None), torch.distributions.Bernoulli(logits=logits).log_prob(x))
+
+
+def test_categorical_matches_torch_per_column():
+    block = CategoricalBlock([0, 1], n_levels=3)
+    logits = _normal((5, 6), 5)
+    codes = _t([[0, 2], [1, 1], [2, 0], [0, 0], [1, 2]])
+    expected = torch.distributions.Categorical(logits=logits.reshape(5, 2, 3)).log_prob(codes.long())
+    torch.testing.assert_close(block.cell_log_prob(codes, logits, None), expected)
+    one_hot = block.encoder_input(codes)
+    assert one_hot.shape == (5, 6)
+    torch.testing.assert_close(one_hot.reshape(5, 2, 3).argmax(-1).to(D), codes)
+
+
+def test_poisson_and_negative_binomial_match_torch():
+    counts = _t([[0, 3], [7, 1], [2, 40]])
+    log_mean = _normal((3, 2), 6)
+    poisson = PoissonBlock([0, 1], {"input_shift": _t([0, 0]), "input_scale": _t([1, 1])})
+    torch.testing.assert_close(
+        poisson.cell_log_prob(counts, log_mean, None), torch.distributions.Poisson(log_mean.exp()).log_prob(counts)
+    )
+    free = _t([0.3, -1.0])
+    nb = NegativeBinomialBlock([0, 1], {"input_shift": _t([0, 0]), "input_scale": _t([1, 1])})
+    theta = torch.nn.functional.softplus(free) + 1e-4
+    mean = log_mean.exp()
+    # torch's NB counts failures with total_count theta and success probability mean / (mean + theta).
+    expected = torch.distributions.NegativeBinomial(total_count=theta, probs=mean / (mean + theta)).log_prob(counts)
+    torch.testing.assert_close(nb.cell_log_prob(counts, log_mean, free), expected)
+
+
+@pytest.mark.parametrize("block, params, free", [
+    (_scaled(GaussianBlock, [5.0, -1.0], [2.0, 0.1]), _normal((1, 4), 7), torch.zeros(0, dtype=D)),
+    (_scaled(LogNormalBlock, [0.2, 1.0], [0.3, 0.2]), _normal((1, 4), 8) * 0.3, torch.zeros(0, dtype=D)),
+    (BernoulliBlock([0, 1]), _normal((1, 2), 9), torch.zeros(0, dtype=D)),
+    (PoissonBlock([0, 1], {}), _t([[1.0, 2.5]]), torch.zeros(0, dtype=D)),
+    (NegativeBinomialBlock([0, 1], {}), _t([[1.0, 2.5]]), _t([0.5, 2.0])),
+])
+def test_sample_mean_matches_conditional_mean(block, params, free):
+    params = params.expand(200_000, params.shape[1])
+    draws = block.sample(params, free, torch.Generator().manual_seed(0))
+    mean = block.conditional_mean(params, free)[0]
+    np.testing.assert_allclose(draws.mean(0), mean, rtol=0.03, atol=0.01)
+
+
+def test_categorical_draws_follow_the_softmax():
+    block = CategoricalBlock([0], n_levels=3)
+    logits = _t([[0.0, 1.0, -1.0]]).expand(100_000, 3)
+    draws = block.sample(logits, None, torch.Generator().manual_seed(0))
+    frequencies = np.bincount(draws[:, 0].long().numpy(), minlength=3) / 100_000
+    np.testing.assert_allclose(frequencies, torch.softmax(logits[0], -1).numpy(), atol=0.01)
+
+
+def test_composite_drops_missing_cells_and_scatters_columns_in_order():
+    gaussian = GaussianBlock([0, 2], _scaled(GaussianBlock, [0, 0], [1, 1]).stats)
+    categorical = CategoricalBlock([1], n_levels=2)
+    likelihood = CompositeLikelihood([gaussian, categorical], 3, mask_columns=[0])
+    x = _t([[0.5, 1.0, -0.3], [1.5, 0.0, 0.2]])
+    params = _normal((2, 6), 10)
+    decoded = (params, torch.zeros(0, dtype=D))
+    cells = likelihood.cell_log_prob(x, decoded)
+    torch.testing.assert_close(cells[:, [0, 2]], gaussian.cell_log_prob(x[:, [0, 2]], params[:, :4], None))
+    torch.testing.assert_close(cells[:, 1], categorical.cell_log_prob(x[:, [1]], params[:, 4:], None)[:, 0])
+    torch.testing.assert_close(likelihood.log_prob(x, decoded), cells.sum(-1))
+    observed = torch.tensor([[True, False, True], [False, True, True]])
+    masked = likelihood.cell_log_prob(x, decoded, observed)
+    assert math.isnan(masked[0, 1]) and math.isnan(masked[1, 0])
+    torch.testing.assert_close(likelihood.log_prob(x, decoded, observed), masked.nan_to_num(0.0).sum(-1))
+    # The encoder sees the gaussian values, the one-hot category and the mask of column 0.
+    view = likelihood.encoder_input(x * observed, observed)
+    assert view.shape == (2, 2 + 2 + 1)
+    torch.testing.assert_close(view[:, -1], _t([1.0, 0.0]))
+    torch.testing.assert_close(view[0, 2:4], _t([0.0, 0.0]))  # a missing category is no level at all
+
+
+def test_importance_weighted_point_averages_means_and_votes_categories():
+    gaussian = GaussianBlock([0], {"shift": _t([1.0]), "scale": _t([2.0]), "log_scale": torch.log(_t([2.0]))})
+    categorical = CategoricalBlock([1], n_levels=3)
+    likelihood = CompositeLikelihood([gaussian, categorical], 2)
+    params = torch.stack([_t([[0.0, 0.0, 5.0, 0.0, 0.0]]), _t([[1.0, 0.0, 0.0, 0.0, 2.0]])])  # (K=2, n=1, 5)
+    weights = _t([[0.25], [0.75]])
+    point = likelihood.point((params, torch.zeros(0, dtype=D)), weights)
+    assert point.shape == (1, 2)
+    torch.testing.assert_close(point[0, 0], _t(0.25 * 1.0 + 0.75 * 3.0))
+    p0, p1 = torch.softmax(params[0, 0, 2:], -1), torch.softmax(params[1, 0, 2:], -1)
+    assert int(point[0, 1]) == int((0.25 * p0 + 0.75 * p1).argmax())

@@ -264,9 +264,13 @@ def tables_quick():
 
 
 def _has(name):
-    import importlib.util
+    import importlib
 
-    return importlib.util.find_spec(name) is not None
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 def test_tables_quick_run(tables_quick):

@@ -5,6 +5,8 @@ Usage::
     python benchmarks/run_all.py                 # full run (10-30 minutes on 2 busy CPU cores)
     python benchmarks/run_all.py --quick         # smoke run at tiny sizes (about a minute)
     python benchmarks/run_all.py --only speed --threads 1 --out /tmp/bench
+    python benchmarks/run_all.py --only tables       # synthetic tables vs TVAE: tables.md
+    python benchmarks/run_all.py --only imputation   # VAEImputer vs scikit-learn's imputers: imputation.md
 
 The device is CUDA when ``torch.cuda.is_available()``, else the CPU.
 """
@@ -20,20 +22,25 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 import torch  # noqa: E402
 
+from benchmarks import imputation as imputation_benchmarks  # noqa: E402
 from benchmarks import quality as quality_benchmarks  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks import speed as speed_benchmarks  # noqa: E402
+from benchmarks import tables as tables_benchmarks  # noqa: E402
 from benchmarks._common import benchmark_device, machine_description  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+#: Benchmarks that write their own Markdown and JSON (OUT/<name>.md, OUT/<name>.json).
+SEPARATE = {"tables": tables_benchmarks, "imputation": imputation_benchmarks}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the code paths, not the numbers")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    parser.add_argument("--only", choices=("speed", "quality"),
-                        help="run one half only; the other half is kept from OUT/results.json if there")
+    parser.add_argument("--only", choices=("speed", "quality") + tuple(SEPARATE),
+                        help="run one part only; speed or quality keeps the other half from OUT/results.json, "
+                             "tables and imputation write their own tables.md / imputation.md")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for every contender (default: torch's own choice)")
     parser.add_argument("--no-skorch", action="store_true", help="leave skorch out of the training comparison")
@@ -45,6 +52,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.only in SEPARATE:
+        return SEPARATE[args.only].main((["--quick"] if args.quick else []) + ["--out", str(args.out)])
     device = benchmark_device()
     args.out.mkdir(parents=True, exist_ok=True)
     machine = machine_description(device)
@@ -82,10 +91,26 @@ def main(argv=None):
     if (args.out / "DEFAULTS_STUDY.md").exists():
         markdown += ("\nEvidence for the default parameters (several seeds per setting): "
                      "[DEFAULTS_STUDY.md](DEFAULTS_STUDY.md), from `python benchmarks/defaults_study.py`.\n")
+    if args.only is None:
+        markdown += _separate_benchmarks(args)
     (args.out / "RESULTS.md").write_text(markdown, encoding="utf-8")
     (args.out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable), encoding="utf-8")
     print(f"wrote {args.out / 'RESULTS.md'} in {results['seconds']:.0f} s", flush=True)
     return results
+
+
+def _separate_benchmarks(args):
+    """Run the benchmarks with their own reports (they need the bench extra); links for RESULTS.md."""
+    links = []
+    for name, module in SEPARATE.items():
+        print(f"{name} benchmarks ...", flush=True)
+        try:
+            module.main((["--quick"] if args.quick else []) + ["--out", str(args.out)])
+        except ImportError as error:  # ctgan, sdmetrics, palmerpenguins: `pip install -e ".[bench]"`
+            print(f"{name} benchmarks skipped: {error}", flush=True)
+            continue
+        links.append(f"[{name}.md]({name}.md)")
+    return ("\nSynthetic tables and imputation: " + ", ".join(links) + ".\n") if links else ""
 
 
 def _command(args):

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -180,9 +181,14 @@ def test_run_all_writes_results(tiny_results, tmp_path, monkeypatch):
     speed_result, quality_result = tiny_results
     monkeypatch.setattr(run_all.speed_benchmarks, "run", lambda **kwargs: speed_result)
     monkeypatch.setattr(run_all.quality_benchmarks, "run", lambda **kwargs: quality_result)
+    separate = []
+    for name in ("tables", "imputation"):
+        monkeypatch.setitem(run_all.SEPARATE, name, type("Fake", (), {"main": staticmethod(separate.append)}))
     run_all.main(["--quick", "--out", str(tmp_path)])
     markdown = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "Smoke run" in markdown and "torch" in markdown
+    assert separate == [["--quick", "--out", str(tmp_path)]] * 2
+    assert "[tables.md](tables.md)" in markdown and "[imputation.md](imputation.md)" in markdown
     saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert set(saved) >= {"machine", "speed", "quality"}
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -191,3 +197,174 @@ def test_run_all_writes_results(tiny_results, tmp_path, monkeypatch):
     for name in pngs:
         assert f"({name})" in markdown
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------------------------- run_all wiring
+
+def test_run_all_only_separate_benchmark_delegates(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setitem(run_all.SEPARATE, "tables", type("Fake", (), {"main": staticmethod(calls.append)}))
+    run_all.main(["--only", "tables", "--quick", "--out", str(tmp_path)])
+    assert calls == [["--quick", "--out", str(tmp_path)]]
+
+
+# --------------------------------------------------------------------------------------------- tables.py
+
+def _tables_module():
+    for name in ("sdmetrics", "palmerpenguins", "statsmodels"):
+        pytest.importorskip(name)
+    from benchmarks import tables
+
+    return tables
+
+
+def test_fidelity_scores_are_one_for_the_real_rows_and_drop_without_dependence():
+    tables = _tables_module()
+    df, _ = tables.load_penguins()
+    shapes, per_column = tables.column_shapes(df, df)
+    pairs, per_pair = tables.column_pair_trends(df, df)
+    assert shapes == pytest.approx(1.0) and pairs == pytest.approx(1.0)
+    assert len(per_column) == 8 and len(per_pair) == 8 * 7 // 2
+    shuffled = tables.like(tables.fit_independent(df, 0)(len(df), 0), df)
+    _, shuffled_pairs = tables.column_pair_trends(df, shuffled)
+    # species decides flipper length: the independent rows lose that pair, not the marginals.
+    assert shuffled_pairs["species / flipper_length_mm"] < 0.8
+    assert tables.column_shapes(df, shuffled)[0] > 0.9
+
+
+def test_like_casts_to_the_real_dtypes_and_drops_unknown_categories():
+    tables = _tables_module()
+    real = pd.DataFrame({"c": pd.Categorical(["a", "b"]), "x": [1.0, 2.0]})
+    synthetic = pd.DataFrame({"c": ["a", "z"], "x": ["3", "4.5"]})
+    out = tables.like(synthetic, real)
+    assert list(out["c"].cat.categories) == ["a", "b"] and out["c"].isna().tolist() == [False, True]
+    assert out["x"].tolist() == [3.0, 4.5]
+
+
+class _StandInVAE:
+    """The skvae API the tables benchmark calls (fit on a DataFrame, sample, score), by bootstrap."""
+
+    def __init__(self, train, seed):
+        from benchmarks import tables
+
+        self._sample = tables.fit_independent(train, seed)
+
+    def sample(self, n, random_state=None):
+        return self._sample(n, random_state)
+
+    def score(self, df):
+        return -1.5
+
+
+@pytest.fixture(scope="module")
+def tables_quick():
+    tables = _tables_module()
+    methods = tables.METHODS if _has("ctgan") else tuple(m for m in tables.METHODS if m != "TVAE")
+    return tables, tables.run(quick=True, methods=methods)
+
+
+def _has(name):
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+def test_tables_quick_run(tables_quick):
+    tables, result = tables_quick
+    summary = result["tables"]["penguins"]["summary"]
+    assert summary["real rows"]["accuracy"][0] > 0.9
+    # Sampling each column on its own keeps the marginals and loses what predicts the species.
+    assert summary["independent"]["shapes"][0] > 0.9
+    assert summary["independent"]["accuracy"][0] < summary["real rows"]["accuracy"][0] - 0.3
+    vae = summary["skvae"]
+    assert vae["status"] == "ok" or vae["status"].startswith("not available")
+    markdown = tables.markdown(result)
+    assert "## penguins" in markdown and "## Targets" in markdown
+
+
+def test_tables_fill_the_skvae_row_when_the_api_exists(monkeypatch):
+    tables = _tables_module()
+    monkeypatch.setattr(tables, "fit_skvae", lambda train, seed, params: _StandInVAE(train, seed))
+    monkeypatch.setattr(tables, "fit_tvae", lambda train, epochs, seed: tables.fit_independent(train, seed))
+    result = tables.run(quick=True)
+    summary = result["tables"]["penguins"]["summary"]
+    assert summary["skvae"]["status"] == "ok" and summary["skvae"]["heldout_loglik"][0] == -1.5
+    assert summary["fit_time_ratio_skvae_tvae"] > 0
+    names = [name for name, _, _ in tables.targets(result)]
+    assert "penguins: skvae shapes >= 0.95" in names and "penguins: skvae pairs >= TVAE's" in names
+    assert any(name.startswith("penguins: fit time skvae / TVAE") for name in names)
+
+
+# --------------------------------------------------------------------------------------------- imputation.py
+
+def _imputation_module():
+    pytest.importorskip("palmerpenguins")
+    from benchmarks import imputation
+
+    return imputation
+
+
+def test_masks():
+    imputation = _imputation_module()
+    X, _ = imputation.breast_cancer_standardized()
+    assert imputation.mcar_mask(X.shape, 0.5, 0).mean() == pytest.approx(0.5, abs=0.02)
+    assert not np.array_equal(imputation.mcar_mask(X.shape, 0.5, 0), imputation.mcar_mask(X.shape, 0.5, 1))
+    mask = imputation.mnar_mask(X, 0)
+    hidden_columns = mask.any(0)
+    assert hidden_columns.sum() == X.shape[1] // 2
+    assert np.all(X[mask] > 0)  # standardized: above the column mean
+    assert np.all(X[:, hidden_columns][~mask[:, hidden_columns]] <= 0)
+
+
+def test_ordinal_imputer_returns_known_categories():
+    imputation = _imputation_module()
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    df = imputation.penguins_complete().iloc[:80]
+    missing = df.mask(pd.DataFrame(imputation.mcar_mask(df.shape, 0.3, 0), columns=df.columns))
+    missing["year"] = missing["year"].astype(float)
+    completed = imputation._ordinal_imputer(lambda: IterativeImputer(max_iter=2, random_state=0))(missing)
+    assert not completed.isna().any().any()
+    for column in ("species", "island", "sex"):
+        assert set(completed[column]) <= set(df[column].cat.categories)
+
+
+@pytest.fixture(scope="module")
+def imputation_quick():
+    imputation = _imputation_module()
+    return imputation, imputation.run(quick=True)
+
+
+def test_imputation_quick_run(imputation_quick):
+    imputation, result = imputation_quick
+    mcar = result["numeric"]["MCAR 50%"]["summary"]
+    assert mcar["mean"]["mse"][0] > mcar["IterativeImputer (BayesianRidge)"]["mse"][0]
+    assert result["categories"]["summary"]["SimpleImputer (most frequent / mean)"]["category_accuracy"][0] < 0.9
+    down = result["downstream"]["summary"]
+    assert down["complete X + LogisticRegression (ceiling)"]["accuracy"][0] > 0.85
+    vae = mcar[imputation.VAE]
+    assert vae["status"] == "ok" or vae["status"].startswith("not available")
+    markdown = imputation.markdown(result)
+    assert "MCAR 50%" in markdown and "## Downstream" in markdown
+
+
+def test_imputation_fills_the_vae_rows_when_an_imputer_exists(monkeypatch):
+    imputation = _imputation_module()
+    from sklearn.impute import KNNImputer
+
+    monkeypatch.setattr(imputation, "vae_imputer", lambda seed, params=None: KNNImputer())
+    X, _ = imputation.breast_cancer_standardized()
+    scenario = imputation.numeric_scenario(X[:120], "mcar", 0.5, seeds=(0,), quick=True)
+    assert scenario["summary"][imputation.VAE]["mse"] == scenario["summary"]["KNNImputer (5 neighbours)"]["mse"]
+    assert scenario["time_ratio_vae_missforest"] > 0
+    checks = imputation.targets({"numeric": {"MCAR 50%": scenario}})
+    names = [name for name, _, _ in checks]
+    assert names[0] == "MCAR 50%: VAEImputer MSE <= 0.27"
+    assert names[1].startswith("MCAR 50%: VAEImputer MSE below the best peer")
+    assert names[2] == "MCAR 50%: fit+transform time VAEImputer / missForest-style <= 3.0"
+    assert checks[1][2] is False  # the stand-in ties KNNImputer, so it cannot be below the best peer

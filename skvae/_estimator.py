@@ -682,6 +682,44 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.optimizer_ = self._new_optimizer()
         self.optimizer_.load_state_dict(torch_state["optimizer_"])
 
+    # ------------------------------------------- per-column likelihoods
+    # One self-contained hunk for today's whole-array Gaussian and Bernoulli
+    # likelihoods; the composite per-column likelihoods of the core replace it.
+
+    def _column_log_likelihood(self, X, n_samples=1):
+        """Monte Carlo E_q[log p(x_j | z)] of every cell, in nats of the user's units.
+
+        Each cell's term includes the log-Jacobian ``-log(scale_j)`` of its
+        column's standardization, so that for ``n_samples=1`` a row's terms
+        minus KL(q(z|x) || p(z)) sum to its ELBO from ``score_samples``
+        (the same row-keyed noise is used). Returns an ndarray of shape
+        (n_samples_rows, n_features_in_) in the dtype of X.
+        """
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        n_samples = int(n_samples)
+        X = self._validate_input(X)
+        networks = self._networks(X.dtype)
+        likelihood_name = self._network_spec["likelihood"]
+        latent_dim = self._network_spec["latent_dim"]
+        log_scale = torch.log(networks.scale)
+
+        def cells(rows):
+            eps = _row_noise.standard_normal(_row_noise.row_keys(rows, self._seed), n_samples, latent_dim)
+            x = networks.standardize(networks.as_tensor(rows))
+            mean, log_variance = networks.encoder(x)
+            params = networks.decoder(mean + torch.exp(0.5 * log_variance) * networks.as_tensor(eps))
+            if likelihood_name == "gaussian":
+                variance = networks.likelihood.variance(params[1])
+                log_p = -0.5 * (math.log(2 * math.pi) + torch.log(variance) + (x - params[0]).square() / variance)
+            else:  # bernoulli
+                log_p = -torch.nn.functional.binary_cross_entropy_with_logits(
+                    params[0], x.expand_as(params[0]), reduction="none"
+                )
+            return log_p.mean(0) - log_scale
+
+        return map_row_batches(cells, X, (self.n_features_in_,), n_samples * self._row_width())
+
 
 def _to_cpu(value):
     """A copy of a (nested) state dict with every tensor on the CPU."""

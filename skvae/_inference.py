@@ -66,7 +66,7 @@ class InferenceNetworks:
         if array.flags.writeable and array.flags.c_contiguous:
             tensor = torch.from_numpy(array)
         else:
-            tensor = torch.tensor(array)
+            tensor = torch.from_numpy(np.array(array, order="C"))  # torch.tensor refuses negative strides
         if tensor.dtype == self.dtype and tensor.device == self.device:
             return tensor
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)

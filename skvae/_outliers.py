@@ -28,6 +28,11 @@ from ._estimator import VAETransformer
 #: that separate an anomalous cell from a typical one.
 COLUMN_SAMPLES = 16
 
+#: Scores closer than this many float epsilons (relative) count as ties: the
+#: networks' batched arithmetic gives identical rows scores that differ in
+#: the last bit or two.
+TIE_ULPS = 64
+
 #: Tukey's fence: ``contamination="auto"`` flags scores below Q1 - 1.5 IQR.
 TUKEY_FACTOR = 1.5
 
@@ -331,6 +336,7 @@ def _bound_parameters(params):
 
 def _threshold(scores, contamination):
     """``offset_`` from the training scores (see the ``contamination`` parameter)."""
+    rounding = TIE_ULPS * np.finfo(scores.dtype).eps
     finite = scores[np.isfinite(scores)]
     # A -inf score (a density that underflows) would make interpolation NaN;
     # below every finite score it stays below the threshold either way.
@@ -338,9 +344,13 @@ def _threshold(scores, contamination):
     scores = np.maximum(np.asarray(scores, dtype=np.float64), lowest)
     if contamination == "auto":
         q1, q3 = np.percentile(scores, [25, 75])
-        return float(q1 - TUKEY_FACTOR * (q3 - q1))
-    offset = float(np.percentile(scores, 100 * contamination))
-    if not np.any(scores < offset):
+        offset = float(q1 - TUKEY_FACTOR * (q3 - q1))
+    else:
+        offset = float(np.percentile(scores, 100 * contamination))
+    # Equal rows score equal only up to the rounding of batched matrix
+    # products; scores that close to the threshold are ties, and ties are inliers.
+    offset -= rounding * max(1.0, abs(offset), float(np.median(np.abs(finite))) if finite.size else 0.0)
+    if contamination != "auto" and not np.any(scores < offset):
         warnings.warn(
             f"contamination={contamination} flags no training row: the lowest "
             f"{max(1, int(contamination * len(scores)))} of the {len(scores)} training scores tie with "

@@ -53,10 +53,10 @@ def test_split_evaluation_and_report(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         split = outliers.evaluate_split(X_train, X_test, odd, quick=True, seed=0)
-    assert {"skvae ELBO (defaults)", "IsolationForest", "PCA reconstruction error"} <= set(split)
+    assert {outliers.DEFAULTS, "IsolationForest", "PCA reconstruction error"} <= set(split)
     for result in split.values():
         assert 0 <= result["auc"] <= 1 and result["fit_seconds"] > 0
-    assert 0 <= split["skvae ELBO (defaults)"]["auto_false_positive_rate"] <= 1
+    assert 0 <= split[outliers.DEFAULTS]["auto_false_positive_rate"] <= 1
     summary = outliers.summarize({"a": split, "b": split})
     assert summary["methods"]["IsolationForest"]["fit_time_ratio"] == 1.0
     text = outliers.markdown({"toy": summary}, {"CPU": "test"}, quick=True, command="x", seconds=1.0)

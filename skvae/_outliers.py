@@ -100,7 +100,9 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         VAE scores the rows it was fitted on higher than new ones; for a
         known false-alarm rate, set ``offset_`` from the scores of held-out
         normal rows instead.
-        Scores that tie with ``offset_`` count as inliers.
+        Scores that tie with ``offset_`` (up to the rounding of the networks'
+        arithmetic) count as inliers, so rows identical to all the training
+        rows are never flagged.
 
     n_importance : int, default=10
         Importance samples K per row. 1: the ELBO. K > 1: the

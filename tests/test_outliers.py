@@ -259,5 +259,6 @@ def test_score_columns_keeps_a_dataframes_labels(fitted):
     detector = VAEOutlierDetector(**SMALL).fit(frame)
     explained = detector.score_columns(frame)
     assert list(explained.columns) == list("wxyz") and list(explained.index) == list(frame.index)
-    np.testing.assert_array_equal(explained.to_numpy(), detector.score_columns(X))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(explained.to_numpy(), detector.score_columns(X))
     assert isinstance(fitted[0].score_columns(fitted[1]), np.ndarray)

@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from ._estimator import VAETransformer  # noqa: E402
+from ._outliers import VAEOutlierDetector  # noqa: E402
 from ._persistence import load, save  # noqa: E402
 
-__all__ = ["VAETransformer", "load", "save", "__version__"]
+__all__ = ["VAETransformer", "VAEOutlierDetector", "load", "save", "__version__"]

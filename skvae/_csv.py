@@ -264,8 +264,9 @@ def columns_for_model(table, model):
 
     A model fitted on named columns gets those columns by name (other columns
     are left out); a file without a header line is taken to hold the model's
-    columns in order. A model fitted on an unnamed array gets the table as it
-    is.
+    columns in order, unless the model was fitted on such a file too (its
+    names are then x0, x1, ..., positions that select columns as names do).
+    A model fitted on an unnamed array gets the table as it is.
 
     Returns
     -------
@@ -279,7 +280,8 @@ def columns_for_model(table, model):
         # Fitted on an array: columns are matched by position.
         return frame.to_numpy(), []
     names = [str(name) for name in names]
-    if not table.has_header:
+    fitted_without_header = names == [f"x{i}" for i in range(len(names))]
+    if not table.has_header and not fitted_without_header:
         if frame.shape[1] != len(names):
             raise CommandError(
                 f"{table.name} has no header line and {frame.shape[1]} columns, but the model was fitted "

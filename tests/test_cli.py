@@ -282,3 +282,197 @@ def test_bernoulli_fit_on_data_outside_0_1_explains(data, tmp_path, capsys):
     _, csv = data
     assert main(["fit", str(csv), "--out", str(tmp_path / "m"), "--likelihood", "bernoulli", "-q"]) == 1
     assert "likelihood='bernoulli' requires every value of X to lie in [0, 1]" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- real CSV files
+
+
+def _sklearn_csv(name):
+    from importlib.resources import files
+
+    return str(files("sklearn.datasets") / "data" / name)
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """A CSV file with named feature columns, a label and an id, as tables come."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["height", "width", "depth"])
+    frame.insert(0, "id", np.arange(40))
+    frame["label"] = rng.integers(0, 3, 40)
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    return frame, path
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_scikit_learns_wine_csv_fits_with_its_label_dropped(tmp_path, capsys):
+    # Its first line is counts and class names, not a header of its 14 columns.
+    wine = _sklearn_csv("wine_data.csv")
+    assert main(["fit", wine, "--out", str(tmp_path / "m"), *FAST_FIT]) == 1
+    err = capsys.readouterr().err
+    assert "the header (line 1) names 5 columns but line 2 has 14 values" in err
+    assert "--skip-rows 1" in err
+
+    model_path = tmp_path / "wine.skvae"
+    assert main(["fit", wine, "--skip-rows", "1", "--drop", "x13", "--out", str(model_path), *FAST_FIT]) == 0
+    model = skvae.load(model_path)
+    assert list(model.feature_names_in_) == [f"x{i}" for i in range(13)]
+    # transform picks the 13 fitted columns and says it left the label out.
+    assert main(["transform", str(model_path), wine, "--skip-rows", "1", "--out", str(tmp_path / "z.csv")]) == 0
+    assert "leaving out column(s) the model was not fitted on: x13" in capsys.readouterr().err
+    assert _read_output(tmp_path / "z.csv")[1].shape == (178, 2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_names_are_kept_and_columns_chosen_by_name(labelled, tmp_path, capsys):
+    frame, csv = labelled
+    model_path = tmp_path / "model.skvae"
+    assert main(["fit", str(csv), "--drop", "id,label", "--out", str(model_path), *FAST_FIT]) == 0
+    model = skvae.load(model_path)
+    assert list(model.feature_names_in_) == ["height", "width", "depth"]
+
+    # A file with the columns in another order, and extra ones: picked by name.
+    shuffled = tmp_path / "shuffled.csv"
+    frame[["label", "depth", "height", "id", "width"]].to_csv(shuffled, index=False)
+    latent = tmp_path / "latent.csv"
+    assert main(["transform", str(model_path), str(shuffled), "--out", str(latent)]) == 0
+    assert "leaving out column(s) the model was not fitted on: label, id" in capsys.readouterr().err
+    _, Z = _read_output(latent)
+    np.testing.assert_array_equal(Z, model.transform(_frame(csv)[["height", "width", "depth"]]))
+
+    # Generated and decoded rows carry the training names.
+    generated = tmp_path / "generated.csv"
+    assert main(["sample", str(model_path), "-n", "3", "--out", str(generated)]) == 0
+    assert _read_output(generated)[0] == ["height", "width", "depth"]
+    decoded = tmp_path / "decoded.csv"
+    assert main(["inverse", str(model_path), str(latent), "--out", str(decoded)]) == 0
+    header, X_decoded = _read_output(decoded)
+    assert header == ["height", "width", "depth"]
+    np.testing.assert_array_equal(X_decoded, model.inverse_transform(Z))
+
+    # --columns chooses and orders.
+    assert main(["fit", str(csv), "--columns", "width,height", "--out", str(model_path), *FAST_FIT]) == 0
+    assert list(skvae.load(model_path).feature_names_in_) == ["width", "height"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--drop", "label,colour"], "--drop: {name} has no column 'colour'; its columns are 'id', 'height'"),
+        (["--columns", "height,size,mass"], "--columns: {name} has no column 'size', 'mass'; its columns are"),
+        (["--columns", "height,height"], "--columns: column 'height' is named more than once"),
+        (["--columns", "id,label", "--drop", "id,label"], "no columns of {name} are left to use"),
+    ],
+)
+def test_unknown_columns_are_named(argv, message, labelled, tmp_path, capsys):
+    _, csv = labelled
+    assert main(["fit", str(csv), *argv, "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert message.format(name=csv) in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_transform_names_the_fitted_columns_a_file_lacks(labelled, tmp_path, capsys):
+    frame, csv = labelled
+    model_path = tmp_path / "model.skvae"
+    skvae.save(VAETransformer(max_iter=1, random_state=0).fit(frame[["height", "width"]]), model_path)
+    partial = tmp_path / "partial.csv"
+    frame[["id", "width"]].to_csv(partial, index=False)
+    assert main(["score", str(model_path), str(partial)]) == 1
+    assert "has no column 'height', which the model was fitted on; its columns are 'id', 'width'" in (
+        capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("method", ["gzip", "bz2", "xz", "zip"])
+@pytest.mark.parametrize("suffix", [".csv", ".data"])  # recognised by content, whatever the name
+def test_compressed_files_are_read(method, suffix, labelled, tmp_path):
+    frame, csv = labelled
+    path = tmp_path / f"data{suffix}"
+    options = {"archive_name": "data.csv"} if method == "zip" else {}
+    frame.to_csv(path, index=False, compression={"method": method, **options})
+    assert path.read_bytes()[:2] != b"id"
+    table = read_table(str(path))
+    assert list(table.frame.columns) == list(frame.columns)
+    np.testing.assert_array_equal(table.frame.to_numpy(), _frame(csv).to_numpy())
+
+
+def test_compressed_output_by_extension(model_path, tmp_path):
+    out = tmp_path / "generated.csv.gz"
+    assert main(["sample", str(model_path), "-n", "4", "--random-state", "0", "--out", str(out)]) == 0
+    assert out.read_bytes()[:2] == b"\x1f\x8b"
+    table = read_table(str(out))
+    np.testing.assert_array_equal(table.frame.to_numpy(), skvae.load(model_path).sample(4, random_state=0))
+
+
+def test_line_numbers_count_skipped_and_blank_lines(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("exported by a tool\n\na,b\n1,2\n\n3,4\n")
+    table = read_table(str(path), skip_rows=1)
+    assert list(table.frame.columns) == ["a", "b"]
+    assert [table.where(row) for row in range(2)] == ["line 4", "line 6"]
+
+
+def _strict_fit(self, X, y=None):
+    """VAETransformer.fit as it was before it took text and missing cells: numbers only."""
+    from sklearn.utils.validation import validate_data
+
+    validate_data(self, X, dtype=np.float64)
+    raise AssertionError("the data should have been refused")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        # Column names and 1-based file lines, whatever scikit-learn's message said.
+        ("a,b,c\n1,2,3\n4,,6\n7,8,nan\n",
+         "{name} has 2 missing value(s) (empty or NaN cells), the first in column 'b' at line 3; "
+         "this model does not accept missing values."),
+        ("a,b,kind\n1,2,3\n4,5,large\n",
+         "{name}: column 'kind' holds text ('large' at line 3), and this model takes numbers only. "
+         "Leave it out with --drop kind"),
+        ("a,b\n1,2\n4,inf\n", "{name}: column 'b' holds an infinite value at line 3."),
+    ],
+)
+def test_refused_cells_are_named_by_column_and_line(content, message, tmp_path, monkeypatch, capsys):
+    # Whether the estimator accepts text or missing cells is its business; when
+    # it refuses them, the command line says where they are in one line.
+    monkeypatch.setattr(VAETransformer, "fit", _strict_fit)
+    path = tmp_path / "cells.csv"
+    path.write_text(content)
+    assert main(["fit", str(path), "--out", str(tmp_path / "m"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("skvae fit: error: ")
+    assert message.format(name=path) in err
+    assert err.count("\n") == 1
+    assert "HistGradientBoosting" not in err
+
+
+def test_a_multi_line_message_is_printed_on_one_line(data, monkeypatch, capsys):
+    _, csv = data
+
+    def refuse(self, X, y=None):
+        raise ValueError("Input X is odd.\nAdvice that runs on\nfor lines.")
+
+    monkeypatch.setattr(VAETransformer, "fit", refuse)
+    assert main(["fit", str(csv), "--out", "m", "-q"]) == 1
+    assert capsys.readouterr().err == "skvae fit: error: Input X is odd. Advice that runs on for lines.\n"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_positive_score_is_explained(data, tmp_path, capsys):
+    # Millimetre-scale data in metres: densities far above 1, log-densities positive.
+    X, _ = data
+    small = tmp_path / "small.csv"
+    np.savetxt(small, X * 1e-4, delimiter=",", header="a,b,c,d", comments="")
+    assert main(["fit", str(small), "--out", str(tmp_path / "m"), *FAST_FIT]) == 0
+    report = capsys.readouterr().out
+    score = float(re.search(r"Training score: (-?\d+\.\d+) nats per row, the average ELBO", report).group(1))
+    assert score > 0
+    assert "positive because densities of continuous data can exceed 1" in report
+    assert main(["score", str(tmp_path / "m"), str(small)]) == 0
+    assert "positive because densities" in capsys.readouterr().out

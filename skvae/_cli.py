@@ -81,6 +81,7 @@ def run_demo_command(args, out, err):
             run_demo(
                 args.out,
                 latent_dim=args.latent_dim,
+                generator_latent_dim=args.generator_latent_dim,
                 max_iter=args.max_iter,
                 random_state=args.random_state,
                 device=args.device,
@@ -311,14 +312,18 @@ def build_parser():
 
     demo = commands.add_parser(
         "demo", help="fit a VAE to the bundled digits and draw pictures (seconds to a minute on a CPU)",
-        description="Fit a VAE to scikit-learn's bundled 8x8 digits and write four pictures to "
-                    "--out: generated digits, reconstructions, the latent space and the loss curve. "
+        description="Fit two VAEs to scikit-learn's bundled 8x8 digits and write four pictures to "
+                    "--out: generated digits and reconstructions (an 8-D model), the latent space and "
+                    "the loss curve (a 2-D model). "
                     "Prints the held-out score and a classification accuracy against PCA. "
                     "Needs matplotlib (pip install 'skvae[plot]').",
     )
     demo.add_argument("--out", default="skvae-demo", metavar="DIR",
                       help="folder for the pictures, created if needed (default: %(default)s)")
     _add_training_options(demo, latent_dim=2, max_iter=300)
+    demo.add_argument("--generator-latent-dim", type=_positive_int, default=8, metavar="N",
+                      help="latent dimension of the model that generates and reconstructs digits "
+                           "(default: %(default)s); --latent-dim is that of the map and the classifier")
     demo.set_defaults(run=run_demo_command)
 
     fit = commands.add_parser(

@@ -92,7 +92,7 @@ def test_demo_writes_four_pictures_and_prints_scores(tmp_path, capsys):
         content = picture.read_bytes()
         assert content.startswith(PNG_SIGNATURE), name
         assert len(content) > 5000, name
-    held_out = re.search(r"ELBO, 450 held-out images\s+(-?\d+\.\d+)", report)
+    held_out = re.search(r"8-D model: ELBO, 450 held-out images\s+(-?\d+\.\d+)", report)
     assert held_out, report
     model = skvae.load(out / "model.skvae")
     assert model.n_iter_ == 2

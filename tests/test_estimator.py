@@ -9,6 +9,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAETransformer, _row_noise
 
+# The fits here run a few epochs on purpose (behaviour, not quality, is under
+# test); the warning that they stopped before converging is expected.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @pytest.fixture(scope="module")
 def data():

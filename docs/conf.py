@@ -21,6 +21,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax from a Python package, copied into the site: the equations
+    # render offline, with no request to a CDN.
+    "sphinx-mathjax-offline",
     "numpydoc",
 ]
 
@@ -37,7 +40,16 @@ default_role = "literal"
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skvae {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+# No left sidebar: on most pages the theme would show an empty "Section
+# Navigation" there, and everywhere it squeezes the code blocks into
+# sideways scrolling at 1280 px. The top bar, the section index pages and the
+# previous/next links navigate instead.
+html_sidebars = {"**": []}
+# "fit()" rather than "VAETransformer.fit()" in the on-this-page list, which
+# otherwise runs wider than its column on the API page.
+toc_object_entries_show_parents = "hide"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,

@@ -5,18 +5,20 @@ Commands:
 - ``demo``: fit a VAE to scikit-learn's bundled digits and draw pictures.
 - ``fit``: fit a VAE to a CSV file and save it with :func:`skvae.save`.
 - ``transform``: encode a CSV file with a saved model (latent means).
+- ``inverse``: decode latent codes back to rows.
 - ``sample``: generate rows from a saved model.
 - ``score``: per-row ELBO (or importance-weighted bound) of a CSV file.
 
 Models are read and written with :func:`skvae.save` / :func:`skvae.load`,
-a format that holds no code. CSV files are numbers separated by commas, with
-an optional header line (recognised because it does not parse as numbers);
-``-`` reads standard input or writes standard output.
+a format that holds no code. CSV files are read with pandas into DataFrames
+(see :mod:`skvae._csv`): the model keeps the header's column names
+(``feature_names_in_``), later commands pick those columns by name, and
+generated rows are written under them. ``-`` reads standard input or writes
+standard output.
 """
 
 import argparse
 import contextlib
-import io
 import sys
 import time
 import warnings
@@ -24,104 +26,21 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
 from ._likelihoods import KINDS
 from ._networks import ACTIVATIONS
 
 EXAMPLES = """\
 examples:
   python -m skvae demo --out demo/
-  python -m skvae fit data.csv --out model.skvae --latent-dim 5
+  python -m skvae fit data.csv --drop label --out model.skvae --latent-dim 5
   python -m skvae transform model.skvae data.csv --out latent.csv
+  python -m skvae inverse model.skvae latent.csv --out reconstructed.csv
   python -m skvae sample model.skvae -n 100 --out generated.csv
   python -m skvae score model.skvae new.csv --out scores.csv
 
 Run 'python -m skvae COMMAND --help' for the options of a command.
 """
-
-
-class CommandError(Exception):
-    """A problem the user can fix (bad file, bad value): printed without a traceback."""
-
-
-# ----------------------------------------------------------------- CSV I/O
-
-
-def read_csv(path, stdin=None):
-    """Read a numeric CSV file into a float64 array of shape (n_rows, n_columns).
-
-    Parameters
-    ----------
-    path : str
-        File path, or ``"-"`` for standard input.
-    stdin : text file, optional
-        Where ``"-"`` reads from (``sys.stdin`` by default).
-
-    Returns
-    -------
-    X : ndarray of shape (n_rows, n_columns)
-        The numbers; a first line that does not parse as numbers is taken as a
-        header and skipped.
-    header : list of str or None
-        The column names of the header line, if there was one.
-    """
-    if path == "-":
-        text = (sys.stdin if stdin is None else stdin).read()
-        name = "standard input"
-    else:
-        name = path
-        try:
-            with open(path, encoding="utf-8") as file:
-                text = file.read()
-        except FileNotFoundError:
-            raise CommandError(f"no such file: {path}") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise CommandError(f"cannot read {path}: {error}") from None
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip()), None)
-    if first is None:
-        raise CommandError(f"{name} is empty: expected rows of comma-separated numbers.")
-    fields = [field.strip().strip('"').strip("'") for field in first.split(",")]
-    header = None if all(_is_number(field) for field in fields) else fields
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            X = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1 if header else 0,
-                           dtype=np.float64, ndmin=2)
-    except ValueError as error:
-        raise CommandError(f"cannot read {name} as comma-separated numbers: {error}") from None
-    if X.shape[0] == 0:
-        raise CommandError(f"{name} has a header line but no rows of data.")
-    return X, header
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def write_csv(path, array, header, stdout=None):
-    """Write a 1-D or 2-D array as CSV with a header line; ``"-"`` is standard output.
-
-    Values are written with ``repr``: the shortest text that reads back as the
-    same float64.
-    """
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim == 1:
-        array = array[:, None]
-    lines = [",".join(header)]
-    lines += [",".join(map(repr, row)) for row in array.tolist()]
-    text = "\n".join(lines) + "\n"
-    if path == "-":
-        (sys.stdout if stdout is None else stdout).write(text)
-        return
-    try:
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(text)
-    except OSError as error:
-        raise CommandError(f"cannot write {path}: {error}") from None
 
 
 # ---------------------------------------------------------------- commands
@@ -162,6 +81,7 @@ def run_demo_command(args, out, err):
             run_demo(
                 args.out,
                 latent_dim=args.latent_dim,
+                generator_latent_dim=args.generator_latent_dim,
                 max_iter=args.max_iter,
                 random_state=args.random_state,
                 device=args.device,
@@ -177,7 +97,7 @@ def run_fit_command(args, out, err):
     from ._estimator import VAETransformer
     from ._persistence import save
 
-    X, _ = read_csv(args.data)
+    table = select_columns(_read(args), columns=args.columns, drop=args.drop)
     model = VAETransformer(
         latent_dim=args.latent_dim,
         hidden_layer_sizes=args.hidden_layer_sizes,
@@ -192,52 +112,118 @@ def run_fit_command(args, out, err):
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     )
+    n_rows, n_columns = table.frame.shape
+    print(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: "
+          f"{_column_list(table.frame.columns)}", file=out)
     start = time.perf_counter()
-    with _tidy_warnings("skvae fit", err):
-        model.fit(X)
+    hint = " Leave it out with --drop {column}, or choose the columns with --columns."
+    with _tidy_warnings("skvae fit", err), _refusals_explained(table, hint=hint):
+        model.fit(table.frame)
     seconds = time.perf_counter() - start
     save(model, args.out)
-    print(
-        f"Fitted {X.shape[0]} rows x {X.shape[1]} features in {seconds:.1f} s "
-        f"({model.n_iter_} epochs on {model.device_}).",
-        file=out,
-    )
+    epochs = "1 epoch" if model.n_iter_ == 1 else f"{model.n_iter_} epochs"
+    print(f"Fitted in {seconds:.1f} s ({epochs} on {model.device_}).", file=out)
     if model.best_validation_score_ is not None:
-        print(f"Best validation score: {model.best_validation_score_:.4f} nats per row (ELBO).", file=out)
-    print(f"Training score: {model.score(X):.4f} nats per row (ELBO, greater is better).", file=out)
+        print(f"Best validation score: {_score_phrase(model.best_validation_score_)}", file=out)
+    with _refusals_explained(table):
+        training_score = model.score(table.frame)
+    print(f"Training score: {_score_phrase(training_score)}", file=out)
     print(f"Saved the model to {args.out}", file=out)
     return 0
 
 
 def run_transform_command(args, out, err):
     model = _load_model(args.model)
-    X, _ = read_csv(args.data)
-    Z = model.transform(X)
-    write_csv(args.out, Z, list(model.get_feature_names_out()), stdout=out)
+    table = _read(args)
+    X = _model_input(model, table, err, "skvae transform")
+    with _refusals_explained(table):
+        Z = model.transform(X)
+    write_table(args.out, Z, list(model.get_feature_names_out()), stdout=out)
+    return 0
+
+
+def run_inverse_command(args, out, err):
+    model = _load_model(args.model)
+    table = _read(args)
+    codes = table.frame
+    latent_names = [str(name) for name in model.get_feature_names_out()]
+    if table.has_header and set(latent_names) <= set(codes.columns):
+        codes = codes[latent_names]  # e.g. the output of 'transform', extra columns aside
+    with _refusals_explained(table):
+        X = model.inverse_transform(codes.to_numpy())
+    write_table(args.out, X, _training_columns(model), stdout=out)
     return 0
 
 
 def run_sample_command(args, out, err):
     model = _load_model(args.model)
     X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
-    names = getattr(model, "feature_names_in_", None)
-    header = list(names) if names is not None else [f"x{i}" for i in range(model.n_features_in_)]
-    write_csv(args.out, X, header, stdout=out)
+    write_table(args.out, X, _training_columns(model), stdout=out)
     return 0
 
 
 def run_score_command(args, out, err):
     model = _load_model(args.model)
-    X, _ = read_csv(args.data)
-    scores = model.score_samples(X, n_importance=args.n_importance)
+    table = _read(args)
+    X = _model_input(model, table, err, "skvae score")
+    with _refusals_explained(table):
+        scores = model.score_samples(X, n_importance=args.n_importance)
     if args.out is not None:
-        write_csv(args.out, scores, ["score"], stdout=out)
+        write_table(args.out, scores, ["score"], stdout=out)
     # With the scores on standard output, the summary goes to stderr.
     summary_stream = err if args.out == "-" else out
     bound = "ELBO" if args.n_importance == 1 else f"importance-weighted bound, K={args.n_importance}"
-    print(f"Mean score of {X.shape[0]} rows: {float(np.mean(scores)):.4f} nats per row ({bound}).",
+    print(f"Mean score of {len(scores)} rows: {_score_phrase(float(np.mean(scores)), bound)}",
           file=summary_stream)
     return 0
+
+
+def _read(args):
+    return read_table(args.data, header=args.header, skip_rows=args.skip_rows)
+
+
+def _model_input(model, table, err, prefix):
+    X, ignored = columns_for_model(table, model)
+    if ignored:
+        print(f"{prefix}: note: leaving out column(s) the model was not fitted on: "
+              f"{_column_list(ignored)}", file=err)
+    return X
+
+
+def _training_columns(model):
+    """Names for generated or decoded rows: those of the training data, else x0, x1, ..."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return [f"x{i}" for i in range(model.n_features_in_)]
+    return [str(name) for name in names]
+
+
+def _column_list(names, limit=12):
+    names = [str(name) for name in names]
+    if len(names) > limit:
+        names = names[: limit - 1] + [f"... ({len(names) - limit} more)", names[-1]]
+    return ", ".join(names)
+
+
+def _score_phrase(score, bound="ELBO"):
+    """A score in words: the number alone reads like a sign error when it is positive."""
+    phrase = (f"{score:.4f} nats per row, the average {bound}: a lower bound on the average "
+              f"log-likelihood log p(x), greater is better.")
+    if score > 0:
+        phrase += " It is positive because densities of continuous data can exceed 1."
+    return phrase
+
+
+@contextlib.contextmanager
+def _refusals_explained(table, hint=""):
+    """Turn the estimator's refusal of some cells into one line naming the column and line."""
+    try:
+        yield
+    except ValueError as error:
+        explained = explain_refusal(error, table, hint=hint)
+        if explained is None:
+            raise
+        raise explained from None
 
 
 # ------------------------------------------------------------------ parser
@@ -263,6 +249,40 @@ def _layer_sizes(text):
             f"expected comma-separated positive integers such as 128,64; got {text!r}"
         )
     return sizes
+
+
+def _column_names(text):
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names such as a,b,c; got {text!r}")
+    return names
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _add_reading_options(parser, *, choose_columns=False):
+    reading = parser.add_argument_group("reading the CSV file")
+    header = reading.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const="yes", default="auto",
+                        help="the first line holds column names (default: it does when one of its fields "
+                             "is neither a number nor empty)")
+    header.add_argument("--no-header", dest="header", action="store_const", const="no",
+                        help="the first line is data; columns are named x0, x1, ...")
+    reading.add_argument("--skip-rows", type=_non_negative_int, default=0, metavar="N",
+                         help="ignore the first N lines of the file (default: 0)")
+    if choose_columns:
+        reading.add_argument("--columns", type=_column_names, default=None, metavar="A,B,C",
+                             help="use only these columns, in this order")
+        reading.add_argument("--drop", type=_column_names, default=None, metavar="A,B",
+                             help="leave these columns out (a label, an id)")
 
 
 def _add_training_options(parser, *, latent_dim, max_iter):
@@ -292,22 +312,29 @@ def build_parser():
 
     demo = commands.add_parser(
         "demo", help="fit a VAE to the bundled digits and draw pictures (seconds to a minute on a CPU)",
-        description="Fit a VAE to scikit-learn's bundled 8x8 digits and write four pictures to "
-                    "--out: generated digits, reconstructions, the latent space and the loss curve. "
+        description="Fit two VAEs to scikit-learn's bundled 8x8 digits and write four pictures to "
+                    "--out: generated digits and reconstructions (an 8-D model), the latent space and "
+                    "the loss curve (a 2-D model). "
                     "Prints the held-out score and a classification accuracy against PCA. "
                     "Needs matplotlib (pip install 'skvae[plot]').",
     )
     demo.add_argument("--out", default="skvae-demo", metavar="DIR",
                       help="folder for the pictures, created if needed (default: %(default)s)")
     _add_training_options(demo, latent_dim=2, max_iter=300)
+    demo.add_argument("--generator-latent-dim", type=_positive_int, default=8, metavar="N",
+                      help="latent dimension of the model that generates and reconstructs digits "
+                           "(default: %(default)s); --latent-dim is that of the map and the classifier")
     demo.set_defaults(run=run_demo_command)
 
     fit = commands.add_parser(
         "fit", help="fit a VAE to a CSV file and save the model",
-        description="Fit a VAETransformer to the rows of a numeric CSV file and save it with "
-                    "skvae.save (a file format that holds no code).",
+        description="Fit a VAETransformer to the rows of a CSV file and save it with skvae.save "
+                    "(a file format that holds no code). The model keeps the header's column names: "
+                    "later commands pick those columns by name. Files may be compressed "
+                    "(.gz, .bz2, .xz, .zip).",
     )
     fit.add_argument("data", metavar="DATA.csv", help="training data ('-' reads standard input)")
+    _add_reading_options(fit, choose_columns=True)
     fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model, e.g. model.skvae")
     _add_training_options(fit, latent_dim=10, max_iter=200)
     fit.add_argument("--hidden-layer-sizes", type=_layer_sizes, default=(128, 64), metavar="N,N",
@@ -325,16 +352,31 @@ def build_parser():
 
     transform = commands.add_parser(
         "transform", help="encode a CSV file with a saved model",
-        description="Write the latent means mu(x) of each row of DATA.csv.",
+        description="Write the latent means mu(x) of each row of DATA.csv. The model's columns are "
+                    "picked by name; other columns are left out.",
     )
     transform.add_argument("model", metavar="MODEL", help="a model written by 'fit' or skvae.save")
     transform.add_argument("data", metavar="DATA.csv", help="rows to encode ('-' reads standard input)")
     transform.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
+    _add_reading_options(transform)
     transform.set_defaults(run=run_transform_command)
+
+    inverse = commands.add_parser(
+        "inverse", help="decode latent codes (the output of 'transform') back to rows",
+        description="Write the decoder means E[x | z] of each row of latent codes in CODES.csv, "
+                    "under the column names of the training data.",
+    )
+    inverse.add_argument("model", metavar="MODEL", help="a model written by 'fit' or skvae.save")
+    inverse.add_argument("data", metavar="CODES.csv", help="latent codes, one column per latent dimension "
+                                                          "('-' reads standard input)")
+    inverse.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
+    _add_reading_options(inverse)
+    inverse.set_defaults(run=run_inverse_command)
 
     sample = commands.add_parser(
         "sample", help="generate rows from a saved model",
-        description="Draw z from the prior N(0, I), then x from the decoder p(x | z).",
+        description="Draw z from the prior N(0, I), then x from the decoder p(x | z). The rows are "
+                    "written under the column names of the training data.",
     )
     sample.add_argument("model", metavar="MODEL", help="a model written by 'fit' or skvae.save")
     sample.add_argument("-n", "--n-samples", type=_positive_int, default=10, metavar="N",
@@ -346,14 +388,16 @@ def build_parser():
 
     score = commands.add_parser(
         "score", help="per-row log-likelihood bound of a CSV file (e.g. for anomaly detection)",
-        description="Print the mean ELBO of the rows of DATA.csv in nats (greater is better), and "
-                    "with --out write each row's score: low scores are unusual rows.",
+        description="Print the mean ELBO of the rows of DATA.csv in nats per row (a lower bound on "
+                    "log p(x); greater is better), and with --out write each row's score: low scores "
+                    "are unusual rows.",
     )
     score.add_argument("model", metavar="MODEL", help="a model written by 'fit' or skvae.save")
     score.add_argument("data", metavar="DATA.csv", help="rows to score ('-' reads standard input)")
     score.add_argument("--n-importance", type=_positive_int, default=1, metavar="K",
                        help="importance samples; K > 1 gives the tighter bound of Burda et al. (default: 1)")
     score.add_argument("--out", default=None, metavar="CSV", help="write the per-row scores ('-' for standard output)")
+    _add_reading_options(score)
     score.set_defaults(run=run_score_command)
     return parser
 
@@ -392,7 +436,8 @@ def main(argv=None, stdout=None, stderr=None):
         # Problems with the input (scikit-learn's validation errors are
         # ValueErrors): one line, no traceback. Anything else is a bug and
         # keeps its traceback.
-        print(f"{prefix}: error: {error}", file=err)
+        # Scikit-learn's messages may run on with advice on further lines.
+        print(f"{prefix}: error: {' '.join(str(error).split())}", file=err)
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=err)
         return 130

@@ -12,6 +12,10 @@ from skvae._likelihoods import VARIANCE_FLOOR
 
 from _datasets import shift_scale
 
+# The fits here run a few epochs on purpose (behaviour, not quality, is under
+# test); the warning that they stopped before converging is expected.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @pytest.fixture(scope="module")
 def data():

@@ -1,0 +1,394 @@
+"""CSV files for the command line: read them into pandas DataFrames, write results back.
+
+Reading keeps what a user expects of a table: the header's column names, each
+column's type as pandas infers it, and where each row came from (its line in
+the file), so that a problem can be reported as "column 'b', line 4". Files
+may be compressed (gzip, bz2, xz or zip, recognised by their first bytes,
+whatever their name). A refused file raises :class:`CommandError` with one
+line that names the problem.
+"""
+
+import bz2
+import csv
+import gzip
+import io
+import lzma
+import sys
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class CommandError(Exception):
+    """A problem the user can fix (bad file, bad value): printed without a traceback."""
+
+
+#: First bytes of the compressed formats pandas and Python read.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "zip"),
+)
+#: Cells that pandas reads as missing; they say nothing about a line being a header.
+_MISSING_TOKENS = {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "-1.#ind", "1.#qnan", "-1.#qnan",
+                   "1.#ind", "#n/a n/a", "#na", "-na"}
+
+
+@dataclass
+class Table:
+    """A CSV file read into a DataFrame.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The rows, one column per field, with the types pandas infers.
+    name : str
+        How messages name the file ("data.csv", "standard input").
+    lines : list of int or None
+        The 1-based line of the file each row starts on (None where the rows
+        could not be matched to lines).
+    has_header : bool
+        Whether the column names came from a header line (otherwise they are
+        ``x0``, ``x1``, ..., scikit-learn's names for unnamed columns).
+    """
+
+    frame: object
+    name: str
+    lines: list
+    has_header: bool
+
+    def where(self, row):
+        """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
+        if self.lines is None:
+            return f"data row {row + 1}"
+        return f"line {self.lines[row]}"
+
+
+def read_table(path, *, header="auto", skip_rows=0, stdin=None):
+    """Read a CSV file into a :class:`Table`.
+
+    Parameters
+    ----------
+    path : str
+        File path, or ``"-"`` for standard input. Compressed files are
+        recognised by their first bytes.
+    header : {"auto", "yes", "no"}, default="auto"
+        Whether the first line (after `skip_rows`) holds column names. With
+        "auto" it does when one of its fields is neither a number nor empty:
+        a file whose first row of data holds text needs "no".
+    skip_rows : int, default=0
+        Lines at the start of the file to ignore (a title, a line of counts).
+    stdin : file, optional
+        Where ``"-"`` reads from (``sys.stdin`` by default).
+
+    Returns
+    -------
+    table : Table
+    """
+    import pandas as pd
+
+    raw, name = _read_bytes(path, stdin)
+    text = _decode(_decompress(raw, name), name)
+    records = _records(text, skip_rows, name)
+    if not records:
+        what = "is empty" if skip_rows == 0 else f"has nothing after the {skip_rows} skipped line(s)"
+        raise CommandError(f"{name} {what}: expected rows of comma-separated values.")
+    first_line, first_fields = records[0]
+    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields))
+    rows = records[1:] if has_header else records
+    if not rows:
+        raise CommandError(f"{name} has a header line but no rows of data.")
+    _check_widths(records, has_header, name)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
+            skipinitialspace=True, float_precision="round_trip",
+        )
+    except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
+        raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None
+    if has_header:
+        frame.columns = [str(column).strip() for column in frame.columns]
+    else:
+        frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+    lines = [line for line, _ in rows] if len(rows) == len(frame) else None
+    return Table(frame=frame, name=name, lines=lines, has_header=has_header)
+
+
+def _read_bytes(path, stdin):
+    if path == "-":
+        stream = sys.stdin if stdin is None else stdin
+        data = getattr(stream, "buffer", stream).read()
+        return (data.encode("utf-8") if isinstance(data, str) else data), "standard input"
+    try:
+        with open(path, "rb") as file:
+            return file.read(), path
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a folder, not a CSV file") from None
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _decompress(data, name):
+    for magic, method in _MAGIC:
+        if data.startswith(magic):
+            break
+    else:
+        return data
+    try:
+        if method == "gzip":
+            return gzip.decompress(data)
+        if method == "bz2":
+            return bz2.decompress(data)
+        if method == "xz":
+            return lzma.decompress(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) != 1:
+                raise CommandError(f"{name} is a zip archive of {len(members)} files; expected exactly one CSV file.")
+            return archive.read(members[0])
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as error:
+        raise CommandError(f"cannot decompress {name} ({method}): {error}") from None
+
+
+def _decode(data, name):
+    try:
+        return data.decode("utf-8-sig")  # -sig: drop the byte-order mark spreadsheet programs write
+    except UnicodeDecodeError as error:
+        raise CommandError(
+            f"{name} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); "
+            "save it as UTF-8 CSV."
+        ) from None
+
+
+def _records(text, skip_rows, name):
+    """The non-blank records of the file after `skip_rows` lines: (first line number, fields)."""
+    lines = io.StringIO(text, newline=None)
+    for _ in range(skip_rows):
+        lines.readline()
+    reader = csv.reader(lines, skipinitialspace=True, strict=True)
+    records = []
+    line_number = skip_rows
+    try:
+        for fields in reader:
+            start = line_number + 1
+            line_number = skip_rows + reader.line_num
+            if len(fields) > 1 or fields and fields[0].strip():  # pandas skips blank lines too
+                records.append((start, fields))
+    except csv.Error as error:
+        raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
+    return records
+
+
+def _looks_like_header(fields):
+    return any(field.strip().lower() not in _MISSING_TOKENS and not _is_number(field) for field in fields)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_widths(records, has_header, name):
+    """Every row has as many fields as the first; pandas would pad short rows with NaN."""
+    expected_line, expected_fields = records[0]
+    width = len(expected_fields)
+    for line, fields in records[1:]:
+        if len(fields) != width:
+            if has_header and line == records[1][0]:
+                raise CommandError(
+                    f"{name}: the header (line {expected_line}) names {width} columns but line {line} has "
+                    f"{len(fields)} values. If line {expected_line} is not a header, skip it with "
+                    f"--skip-rows {expected_line}."
+                )
+            raise CommandError(f"{name}: line {line} has {len(fields)} values, but line {expected_line} has {width}.")
+
+
+def _first_line(error):
+    return str(error).strip().splitlines()[0].removeprefix("Error tokenizing data. C error: ")
+
+
+# ------------------------------------------------------------ selecting
+
+
+def select_columns(table, columns=None, drop=None):
+    """The table restricted to `columns` (in that order) and without `drop`.
+
+    Parameters
+    ----------
+    table : Table
+    columns, drop : list of str, optional
+        Column names; an unknown name raises :class:`CommandError` listing
+        the file's columns.
+    """
+    frame = table.frame
+    if columns is not None:
+        _check_known(columns, frame.columns, table, "--columns")
+        frame = frame[list(columns)]
+    if drop is not None:
+        _check_known(drop, frame.columns, table, "--drop")
+        frame = frame.drop(columns=list(drop))
+    if frame.shape[1] == 0:
+        raise CommandError(f"no columns of {table.name} are left to use.")
+    return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header)
+
+
+def _check_known(names, available, table, option):
+    unknown = [name for name in names if name not in set(available)]
+    if unknown:
+        raise CommandError(
+            f"{option}: {table.name} has no column {_names(unknown)}; its columns are {_names(available, 20)}"
+            + ("" if table.has_header else " (it has no header line, so columns are named by position)")
+            + "."
+        )
+    repeated = sorted({name for name in names if list(names).count(name) > 1})
+    if repeated:
+        raise CommandError(f"{option}: column {_names(repeated)} is named more than once.")
+
+
+def _names(names, limit=None):
+    names = [repr(str(name)) for name in names]
+    if limit is not None and len(names) > limit:
+        names = names[: limit - 1] + [f"... ({len(names) - limit + 1} more)", names[-1]]
+    return ", ".join(names)
+
+
+def columns_for_model(table, model):
+    """The columns of `table` that `model` was fitted on, in its order.
+
+    A model fitted on named columns gets those columns by name (other columns
+    are left out); a file without a header line is taken to hold the model's
+    columns in order, unless the model was fitted on such a file too (its
+    names are then x0, x1, ..., positions that select columns as names do).
+    A model fitted on an unnamed array gets the table as it is.
+
+    Returns
+    -------
+    X : pandas.DataFrame or ndarray
+    ignored : list of str
+        The table's columns that the model does not use.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    frame = table.frame
+    if names is None:
+        # Fitted on an array: columns are matched by position.
+        return frame.to_numpy(), []
+    names = [str(name) for name in names]
+    fitted_without_header = names == [f"x{i}" for i in range(len(names))]
+    if not table.has_header and not fitted_without_header:
+        if frame.shape[1] != len(names):
+            raise CommandError(
+                f"{table.name} has no header line and {frame.shape[1]} columns, but the model was fitted "
+                f"on {len(names)}: {_names(names, 20)}."
+            )
+        return frame.set_axis(names, axis=1), []
+    missing = [name for name in names if name not in set(frame.columns)]
+    if missing:
+        raise CommandError(
+            f"{table.name} has no column {_names(missing, 10)}, which the model was fitted on; "
+            f"its columns are {_names(frame.columns, 20)}."
+        )
+    ignored = [column for column in frame.columns if column not in set(names)]
+    return frame[names], ignored
+
+
+# ------------------------------------------------------- explaining refusals
+
+
+def explain_refusal(error, table, *, hint=""):
+    """A one-line :class:`CommandError` for an estimator's refusal of `table`'s cells, or None.
+
+    Scikit-learn's validation messages ("Input X contains NaN." and a
+    paragraph of advice, "could not convert string to float") name neither
+    the column nor the line; this names both, for the first offending cell.
+
+    Parameters
+    ----------
+    error : ValueError
+        What the estimator raised.
+    table : Table
+        The data it was given.
+    hint : str, optional
+        Appended to the message about a text column, with ``{column}``
+        replaced by the column's name (e.g. how to leave it out).
+    """
+    import pandas as pd
+
+    message = str(error)
+    frame = table.frame
+    if "convert" in message or ("dtype" in message and "object" in message):
+        for column in frame.columns:
+            values = frame[column]
+            if pd.api.types.is_numeric_dtype(values):
+                continue
+            text = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+            if text.any():
+                row = int(np.flatnonzero(text.to_numpy())[0])
+                return CommandError(
+                    f"{table.name}: column {str(column)!r} holds text ({str(values.iloc[row])!r} at "
+                    f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
+                )
+    if "NaN" in message or "missing" in message:
+        missing = frame.isna().to_numpy()
+        if missing.any():
+            row, col = (int(i[0]) for i in np.nonzero(missing))
+            return CommandError(
+                f"{table.name} has {int(missing.sum())} missing value(s) (empty or NaN cells), the first in "
+                f"column {str(frame.columns[col])!r} at {table.where(row)}; this model does not "
+                f"accept missing values."
+            )
+    if "infinity" in message:
+        numeric = frame.select_dtypes("number")
+        infinite = np.isinf(numeric.to_numpy(dtype=np.float64))
+        if infinite.any():
+            row, col = (int(i[0]) for i in np.nonzero(infinite))
+            return CommandError(
+                f"{table.name}: column {str(numeric.columns[col])!r} holds an infinite value at "
+                f"{table.where(row)}."
+            )
+    return None
+
+
+# ------------------------------------------------------------ writing
+
+
+def write_table(path, result, columns, stdout=None):
+    """Write a result as CSV with a header line; ``"-"`` is standard output.
+
+    Parameters
+    ----------
+    path : str
+        Output file; a name ending in .gz, .bz2, .xz or .zip is compressed.
+    result : pandas.DataFrame or array-like of shape (n,) or (n, k)
+        A DataFrame is written with its own columns; an array gets `columns`.
+    columns : list of str
+        Names for the columns of an array result.
+    stdout : text file, optional
+        Where ``"-"`` writes (``sys.stdout`` by default).
+
+    Floats are written as the shortest text that reads back as the same value.
+    """
+    import pandas as pd
+
+    if isinstance(result, pd.DataFrame):
+        frame = result
+    else:
+        array = np.asarray(result)
+        if array.ndim == 1:
+            array = array[:, None]
+        if len(columns) != array.shape[1]:
+            columns = [f"x{i}" for i in range(array.shape[1])]
+        frame = pd.DataFrame(array, columns=list(columns))
+    if path == "-":
+        (sys.stdout if stdout is None else stdout).write(frame.to_csv(index=False))
+        return
+    try:
+        frame.to_csv(path, index=False, compression="infer")
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None

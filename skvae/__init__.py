@@ -1,9 +1,10 @@
 """skvae: the variational autoencoder as a scikit-learn estimator on PyTorch."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from ._estimator import VAETransformer  # noqa: E402
+from ._imputer import VAEImputer  # noqa: E402
 from ._outliers import VAEOutlierDetector  # noqa: E402
 from ._persistence import load, save  # noqa: E402
 
-__all__ = ["VAETransformer", "VAEOutlierDetector", "load", "save", "__version__"]
+__all__ = ["VAETransformer", "VAEImputer", "VAEOutlierDetector", "load", "save", "__version__"]

@@ -10,7 +10,6 @@ reaches the detector without an edit here.
 """
 
 import contextlib
-import inspect
 import sys
 import warnings
 from numbers import Integral, Real
@@ -21,6 +20,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
+from ._faces import (
+    VAE_PARAMETER_NAMES,
+    bound_parameters,
+    face_signature,
+    init_signature,
+    vae_from,
+    with_vae_parameters_doc,
+)
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -36,24 +43,7 @@ TIE_ULPS = 64
 #: Tukey's fence: ``contamination="auto"`` flags scores below Q1 - 1.5 IQR.
 TUKEY_FACTOR = 1.5
 
-_VAE_PARAMETERS = tuple(
-    parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-    for name, parameter in inspect.signature(VAETransformer.__init__).parameters.items()
-    if name != "self"
-)
-_OWN_PARAMETERS = (
-    inspect.Parameter("contamination", inspect.Parameter.KEYWORD_ONLY, default="auto"),
-    inspect.Parameter("n_importance", inspect.Parameter.KEYWORD_ONLY, default=10),
-)
-_SIGNATURE = inspect.Signature([*_VAE_PARAMETERS, *_OWN_PARAMETERS])
-_VAE_PARAMETER_NAMES = tuple(parameter.name for parameter in _VAE_PARAMETERS)
-
-
-def _vae_parameters_doc():
-    """The Parameters section of VAETransformer's docstring, as it stands."""
-    doc = VAETransformer.__doc__
-    start = doc.index("----------\n", doc.index("    Parameters\n")) + len("----------\n")
-    return doc[start : doc.index("    Attributes\n")].strip("\n")
+_SIGNATURE = face_signature((("contamination", "auto"), ("n_importance", 10)))
 
 
 class VAEOutlierDetector(OutlierMixin, BaseEstimator):
@@ -164,12 +154,10 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     def __init__(self, **params):
         # The signature is VAETransformer's plus this class's own (see
         # __signature__ below), which is what get_params, clone and repr read.
-        for name, value in _bound_parameters(params).items():
+        for name, value in bound_parameters(_SIGNATURE, params).items():
             setattr(self, name, value)
 
-    __init__.__signature__ = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *_SIGNATURE.parameters.values()]
-    )
+    __init__.__signature__ = init_signature(_SIGNATURE)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -298,7 +286,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         """
         continuing = self.warm_start and hasattr(self, "vae_")
         vae = self.vae_ if continuing else VAETransformer()
-        vae.set_params(**{name: getattr(self, name) for name in _VAE_PARAMETER_NAMES})
+        vae.set_params(**{name: getattr(self, name) for name in VAE_PARAMETER_NAMES})
         vae.fit(X)
         scores = vae.score_samples(X, n_importance=self.n_importance)
         offset = _threshold(scores, self.contamination)
@@ -329,21 +317,14 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        vae_tags = VAETransformer(**{name: getattr(self, name) for name in _VAE_PARAMETER_NAMES}).__sklearn_tags__()
+        vae_tags = vae_from(self).__sklearn_tags__()
         # What the detector accepts is what its VAE accepts.
         tags.input_tags = vae_tags.input_tags
         tags.non_deterministic = vae_tags.non_deterministic
         return tags
 
 
-VAEOutlierDetector.__doc__ = VAEOutlierDetector.__doc__.replace("    {vae_parameters}", _vae_parameters_doc())
-
-
-def _bound_parameters(params):
-    """Every parameter with its value: `params` over the defaults. Unknown names raise TypeError."""
-    bound = _SIGNATURE.bind(**params)
-    bound.apply_defaults()
-    return bound.arguments
+VAEOutlierDetector.__doc__ = with_vae_parameters_doc(VAEOutlierDetector.__doc__)
 
 
 def _threshold(scores, contamination):

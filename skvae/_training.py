@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ._objectives import negative_elbo
+from ._objectives import importance_weighted_bound, negative_elbo
 
 
 class StoppingRule:
@@ -111,13 +111,17 @@ class Trainer:
         Weight of the KL term in the training loss.
     shuffle_generator : torch.Generator on the CPU, for the epoch permutations.
     noise_generator : torch.Generator on the training device, for eps.
+    n_importance : int
+        1 trains on the ELBO (with KL weight `beta`); K > 1 on the
+        importance-weighted bound with K samples (IWAE; MIWAE on incomplete data).
 
     Losses are in nats of the data as the user gave it: the likelihood blocks
     include the log-Jacobians of their encodings.
     """
 
     def __init__(self, encoder, decoder, likelihood, optimizer, *, batch_size, beta,
-                 shuffle_generator, noise_generator):
+                 shuffle_generator, noise_generator, n_importance=1):
+        self.n_importance = n_importance
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
@@ -138,12 +142,14 @@ class Trainer:
 
         `observed` (bool, like x) marks the cells that are there; None means all.
         """
-        noise = torch.randn(
-            (x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device
-        )
-        loss = negative_elbo(
-            self.encoder, self.decoder, self.likelihood, x, noise, self.beta, observed
-        ).mean()
+        if self.n_importance == 1:
+            noise = torch.randn((x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device)
+            loss = negative_elbo(self.encoder, self.decoder, self.likelihood, x, noise, self.beta, observed).mean()
+        else:
+            noise = torch.randn(
+                (self.n_importance, x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device
+            )
+            loss = -importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise, observed).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -166,20 +172,26 @@ class Trainer:
         return float(total) / n_rows
 
     def validation_score(self, validation):
-        """Mean ELBO (beta = 1) of the held-out rows, with noise fixed for the whole fit."""
+        """Mean held-out bound per row, with noise fixed for the whole fit.
+
+        The bound the model is trained on: the ELBO (beta = 1), or with
+        ``n_importance`` > 1 the importance-weighted bound, which IWAE
+        training raises while its ELBO may fall.
+        """
         X_valid, observed, noise = validation
         total = 0.0
         with torch.inference_mode():
             for start in range(0, X_valid.shape[0], 4096):
-                stop = start + 4096
-                total += float(
-                    negative_elbo(
-                        self.encoder, self.decoder, self.likelihood,
-                        X_valid[start:stop], noise[start:stop],
-                        observed=None if observed is None else observed[start:stop],
-                    ).sum()
-                )
-        return -(total / X_valid.shape[0])
+                rows = slice(start, start + 4096)
+                mask = None if observed is None else observed[rows]
+                if noise.dim() == 3:
+                    bound = importance_weighted_bound(
+                        self.encoder, self.decoder, self.likelihood, X_valid[rows], noise[:, rows], mask)
+                else:
+                    bound = -negative_elbo(
+                        self.encoder, self.decoder, self.likelihood, X_valid[rows], noise[rows], observed=mask)
+                total += float(bound.sum())
+        return total / X_valid.shape[0]
 
     def run(self, data, n_epochs, *, rule=None, validation=None, reporter=None,
             first_epoch=1, fresh=False):

@@ -7,10 +7,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator, parametrize_with_checks
 
-from skvae import VAEOutlierDetector, VAETransformer
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
 
-@parametrize_with_checks([VAETransformer(), VAEOutlierDetector()])
+@parametrize_with_checks([VAETransformer(), VAEImputer(), VAEOutlierDetector()])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

@@ -1,0 +1,111 @@
+"""VAEImputer: scikit-learn's imputer contract on mixed, incomplete tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from skvae import VAEImputer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(32,), batch_size=32, max_iter=100, random_state=0, n_importance=20)
+
+
+def _correlated(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    return z @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(n, 6))
+
+
+def _mask(shape, fraction=0.3, seed=1):
+    return np.random.default_rng(seed).random(shape) < fraction
+
+
+def test_fills_every_hole_keeps_observed_cells_bit_for_bit_and_beats_the_mean():
+    X = _correlated()
+    hidden = _mask(X.shape)
+    X_missing = np.where(hidden, np.nan, X)
+    filled = VAEImputer(**SMALL).fit_transform(X_missing)
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~hidden], X_missing[~hidden])
+    mean_error = np.mean((SimpleImputer().fit_transform(X_missing)[hidden] - X[hidden]) ** 2)
+    vae_error = np.mean((filled[hidden] - X[hidden]) ** 2)
+    assert vae_error < 0.5 * mean_error
+
+
+def test_other_markers_and_no_copy():
+    X = np.round(np.abs(_correlated()) * 10)
+    hidden = _mask(X.shape)
+    X_marked = np.where(hidden, -1.0, X)
+    imputer = VAEImputer(**SMALL, missing_values=-1, copy=False).fit(X_marked)
+    out = imputer.transform(X_marked)
+    assert out is X_marked and not np.any(out == -1)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        imputer.transform(np.where(hidden, np.nan, X))
+
+
+def test_categories_are_filled_with_a_category_and_the_table_comes_back_as_it_was():
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 3, size=300)
+    frame = pd.DataFrame({
+        "size": np.array([1.0, 4.0, 9.0])[group] + rng.normal(size=300) * 0.2,
+        "colour": pd.Series(np.array(["red", "green", "blue"])[group], dtype=object),
+        "n": rng.integers(0, 5, size=300),
+    })
+    holes = frame.copy()
+    hidden = _mask((300,), 0.25)
+    holes.loc[hidden, "colour"] = None
+    size_hidden = _mask((300,), 0.25, seed=2)
+    holes.loc[size_hidden, "size"] = np.nan
+    filled = VAEImputer(**SMALL).fit_transform(holes)
+    assert isinstance(filled, pd.DataFrame) and list(filled.columns) == list(frame.columns)
+    assert list(filled.dtypes) == list(holes.dtypes)
+    assert not filled.isna().any().any()
+    assert set(filled["colour"]) <= {"red", "green", "blue"}
+    pd.testing.assert_frame_equal(filled[holes.notna().all(axis=1)], holes[holes.notna().all(axis=1)])
+    # The category follows the size it goes with, where the size was observed.
+    rows = hidden & ~size_hidden
+    assert (filled.loc[rows, "colour"] == frame.loc[rows, "colour"]).mean() > 0.9
+
+
+def test_empty_features_and_the_indicator():
+    X = _correlated()
+    X[_mask(X.shape)] = np.nan
+    X[:, 4] = np.nan
+    dropped = VAEImputer(**SMALL).fit(X)
+    assert dropped.transform(X).shape == (300, 5)
+    assert list(dropped.get_feature_names_out()) == ["x0", "x1", "x2", "x3", "x5"]
+    kept = VAEImputer(**SMALL, keep_empty_features=True, add_indicator=True).fit(X)
+    out = kept.transform(X)
+    assert out.shape == (300, 12)
+    np.testing.assert_array_equal(out[:, 4], 0.0)
+    np.testing.assert_array_equal(out[:, 6:], np.isnan(X).astype(float))
+    assert kept.get_feature_names_out()[6] == "missingindicator_x0"
+
+
+def test_multiple_imputation_draws_vary_with_the_seed_and_centre_on_the_single_imputation():
+    X = _correlated()
+    X_missing = np.where(_mask(X.shape), np.nan, X)
+    single = VAEImputer(**SMALL).fit(X_missing)
+    centre = single.transform(X_missing)
+    draws = []
+    for seed in range(8):
+        drawer = VAEImputer(**{**SMALL, "random_state": 0}, sample_posterior=True).fit(X_missing)
+        drawer.set_params(random_state=seed)
+        draws.append(drawer.transform(X_missing))
+    holes = np.isnan(X_missing)
+    assert not np.allclose(draws[0][holes], draws[1][holes])
+    np.testing.assert_array_equal(draws[0][~holes], X_missing[~holes])
+    spread = np.mean(np.abs(np.mean(draws, axis=0)[holes] - centre[holes]))
+    assert spread < np.std(X[holes])
+
+
+def test_in_a_pipeline_with_a_classifier():
+    X = _correlated()
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    X[_mask(X.shape)] = np.nan
+    model = make_pipeline(VAEImputer(**SMALL), LogisticRegression()).fit(X, y)
+    assert model.score(X, y) > 0.8

@@ -1,0 +1,191 @@
+"""Mixed DataFrames: column kinds, the schema round trip, scores, unknown categories, bad tables."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+
+from skvae import VAETransformer
+from skvae._objectives import kl_to_standard_normal
+from skvae._schema import MAX_CATEGORIES
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(16,), max_iter=15, random_state=0)
+
+
+def _table(n=240, seed=0):
+    """Numbers tied to a category, a count, an integer year, a boolean, text and a category dtype."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 3, size=n)
+    return pd.DataFrame({
+        "size": np.array([1.0, 4.0, 9.0])[group] + rng.normal(size=n) * 0.3,
+        "visits": rng.negative_binomial(2, 0.2, size=n),
+        "year": rng.integers(2007, 2010, size=n),
+        "member": rng.random(n) < 0.3,
+        "colour": np.array(["red", "green", "blue"])[group],
+        "grade": pd.Categorical(np.array(["a", "b", "c"])[group], categories=["a", "b", "c", "d"], ordered=True),
+    })
+
+
+@pytest.fixture(scope="module")
+def table():
+    return _table()
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    return VAETransformer(**SMALL).fit(table)
+
+
+def test_column_kinds_follow_the_documented_dtype_rules(fitted):
+    assert fitted.column_kinds_ == {
+        "size": "gaussian",
+        "visits": "negative_binomial",  # non-negative integers, variance above the mean
+        "year": "gaussian",  # integers with a variance far below the mean: not counts
+        "member": "categorical",
+        "colour": "categorical",
+        "grade": "categorical",
+    }
+
+
+def test_an_explicit_likelihood_overrides_the_rule(table):
+    vae = VAETransformer(**SMALL, likelihood={"year": "categorical", "visits": "poisson"}).fit(table)
+    assert vae.column_kinds_["year"] == "categorical" and vae.column_kinds_["visits"] == "poisson"
+    assert set(vae.sample(200)["year"]) <= set(table["year"])
+
+
+def test_sample_and_inverse_transform_return_the_training_schema(fitted, table):
+    for out in (fitted.sample(300, random_state=1), fitted.inverse_transform(fitted.transform(table))):
+        assert isinstance(out, pd.DataFrame)
+        assert list(out.columns) == list(table.columns)
+        assert list(out.dtypes) == list(table.dtypes)
+        assert set(out["colour"]) <= set(table["colour"])
+        assert list(out["grade"].cat.categories) == ["a", "b", "c", "d"] and out["grade"].cat.ordered
+        assert (out["visits"] >= 0).all()
+    assert fitted.sample(5, random_state=3).equals(fitted.sample(5, random_state=3))
+
+
+def test_arrays_in_give_arrays_out(table):
+    X = table[["size", "year"]].to_numpy(dtype=float)
+    vae = VAETransformer(**SMALL).fit(X)
+    assert type(vae.sample(3)) is np.ndarray and type(vae.inverse_transform(vae.transform(X))) is np.ndarray
+
+
+def test_whole_array_count_likelihoods(table):
+    counts = np.random.default_rng(1).poisson(3.0, size=(200, 4)).astype(float)
+    for kind in ("poisson", "negative_binomial"):
+        vae = VAETransformer(**SMALL, likelihood=kind).fit(counts)
+        draws = vae.sample(500)
+        assert np.all(draws >= 0) and np.all(draws == np.round(draws))
+        # Counts are discrete: a probability, so the bound is below 0 nats.
+        assert vae.score(counts) < 0
+    with pytest.raises(ValueError, match=r"likelihood='poisson' requires every value of column 2 to be a non-negative integer count; found \d+\.5\."):
+        VAETransformer(**SMALL, likelihood="poisson").fit(np.c_[counts[:, :2], counts[:, 2] + 0.5])
+
+
+def test_discrete_columns_score_probabilities(table):
+    vae = VAETransformer(**SMALL).fit(table[["colour", "member", "grade"]])
+    # log-probabilities of discrete cells are <= 0 and the KL is >= 0.
+    assert np.all(vae.score_samples(table[["colour", "member", "grade"]], n_importance=1) <= 0)
+
+
+def test_score_is_the_sum_of_cell_terms_minus_kl(fitted, table):
+    cells = fitted._column_log_likelihood(table, n_samples=1)
+    networks = fitted._networks(np.float64)
+    encoded = torch.from_numpy(fitted._schema.encode(fitted._schema.raw_values(table)))
+    with torch.no_grad():
+        mean, log_variance = networks.encoder(networks.likelihood.encoder_input(encoded))
+    expected = cells.sum(1) - kl_to_standard_normal(mean, log_variance).numpy()
+    np.testing.assert_allclose(fitted.score_samples(table), expected, rtol=1e-10)
+
+
+def test_unknown_categories_are_refused_or_treated_as_missing(fitted, table):
+    new = table.head(4).copy()
+    new.loc[1, "colour"] = "purple"
+    with pytest.raises(ValueError, match=r"Column 'colour' holds categories not seen during fit: \['purple'\]"):
+        fitted.transform(new)
+    lenient = VAETransformer(**SMALL, handle_unknown="ignore").fit(table)
+    as_missing = new.copy()
+    as_missing.loc[1, "colour"] = None
+    np.testing.assert_array_equal(lenient.score_samples(new), lenient.score_samples(as_missing))
+    np.testing.assert_array_equal(lenient.transform(new), lenient.transform(as_missing))
+
+
+@pytest.mark.parametrize("change", ["reorder", "rename", "drop"])
+def test_changed_columns_at_transform_are_refused(fitted, table, change):
+    columns = list(table.columns)
+    bad = {"reorder": table[columns[::-1]], "rename": table.rename(columns={"size": "length"}),
+           "drop": table.drop(columns="year")}[change]
+    with pytest.raises(ValueError, match="feature names|features"):
+        fitted.transform(bad)
+
+
+BAD_TABLES = {
+    "empty-column": (pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [None, None, None]}), "Column 'b' has no observed value"),
+    "many-levels": (pd.DataFrame({"id": [f"u{i}" for i in range(MAX_CATEGORIES + 1)]}),
+                    f"Column 'id' has {MAX_CATEGORIES + 1} distinct categories.*looks like an identifier"),
+    "mixed-object": (pd.DataFrame({"a": pd.Series([1, "x", 2.5, "y"], dtype=object)}),
+                     r"Column 'a' mixes text and other values \(for example 'x' and 1\)"),
+    "dates": (pd.DataFrame({"when": pd.date_range("2020-01-01", periods=4)}), "Column 'when' has dtype datetime64"),
+    "text-as-gaussian": (pd.DataFrame({"a": ["x", "y", "x"]}), None),
+}
+
+
+@pytest.mark.parametrize("name", BAD_TABLES)
+def test_bad_tables_get_a_clear_error(name):
+    X, message = BAD_TABLES[name]
+    if name == "text-as-gaussian":
+        X, message, params = X, "Column 'a' holds categories but likelihood asks for 'gaussian'", {"likelihood": "gaussian"}
+    else:
+        params = {}
+    vae = VAETransformer(**SMALL, **params)
+    with pytest.raises(ValueError, match=message):
+        vae.fit(X)
+    assert not vae.__sklearn_is_fitted__()
+
+
+def test_a_single_category_column_is_modelled():
+    X = pd.DataFrame({"a": np.arange(30.0), "b": ["only"] * 30})
+    vae = VAETransformer(**SMALL).fit(X)
+    assert set(vae.sample(20)["b"]) == {"only"}
+    assert np.all(np.isfinite(vae.score_samples(X)))
+
+
+def test_grid_search_pickle_and_set_output_on_a_table(table):
+    search = GridSearchCV(VAETransformer(**SMALL), {"latent_dim": [1, 3]}, cv=2).fit(table)
+    assert search.best_params_["latent_dim"] in (1, 3)
+    vae = VAETransformer(**SMALL).set_output(transform="pandas").fit(table)
+    Z = vae.transform(table)
+    assert list(Z.columns) == list(vae.get_feature_names_out()) == ["vaetransformer0", "vaetransformer1"]
+    restored = pickle.loads(pickle.dumps(vae))
+    pd.testing.assert_frame_equal(restored.transform(table), Z)
+    pd.testing.assert_frame_equal(restored.sample(7, random_state=2), vae.sample(7, random_state=2))
+
+
+def test_partial_fit_keeps_the_first_blocks_schema(table):
+    vae = VAETransformer(**SMALL)
+    vae.partial_fit(table.iloc[:120])
+    kinds = vae.column_kinds_
+    vae.partial_fit(table.iloc[120:])
+    assert vae.column_kinds_ == kinds and vae.n_iter_ == 2
+    unseen = table.iloc[:5].assign(colour="violet")
+    with pytest.raises(ValueError, match="not seen during fit"):
+        vae.partial_fit(unseen)
+    assert vae.n_iter_ == 2
+
+
+def test_integer_and_nullable_columns_round_trip():
+    X = pd.DataFrame({
+        "n": pd.array([1, 5, None, 7] * 20, dtype="Int64"),
+        "flag": pd.array([True, False, None, True] * 20, dtype="boolean"),
+        "label": pd.array(["x", "y", None, "x"] * 20, dtype="string"),
+    })
+    vae = VAETransformer(**SMALL).fit(X)
+    out = vae.sample(50)
+    assert list(out.dtypes) == list(X.dtypes)
+    assert not out.isna().any().any()

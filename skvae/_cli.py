@@ -8,6 +8,8 @@ Commands:
 - ``inverse``: decode latent codes back to rows.
 - ``sample``: generate rows from a saved model.
 - ``score``: per-row ELBO (or importance-weighted bound) of a CSV file.
+- ``impute``: fill the empty cells of a CSV file (a :class:`~skvae.VAEImputer`
+  fitted to the file itself).
 
 Models are read and written with :func:`skvae.save` / :func:`skvae.load`,
 a format that holds no code. CSV files are read with pandas into DataFrames
@@ -38,6 +40,7 @@ examples:
   python -m skvae inverse model.skvae latent.csv --out reconstructed.csv
   python -m skvae sample model.skvae -n 100 --out generated.csv
   python -m skvae score model.skvae new.csv --out scores.csv
+  python -m skvae impute holes.csv --drop id --out completed.csv
 
 Run 'python -m skvae COMMAND --help' for the options of a command.
 """
@@ -175,6 +178,26 @@ def run_score_command(args, out, err):
     bound = "ELBO" if args.n_importance == 1 else f"importance-weighted bound, K={args.n_importance}"
     print(f"Mean score of {len(scores)} rows: {_score_phrase(float(np.mean(scores)), bound)}",
           file=summary_stream)
+    return 0
+
+
+def run_impute_command(args, out, err):
+    from ._imputer import VAEImputer
+
+    table = _read(args)
+    chosen = select_columns(table, columns=args.columns, drop=args.drop)
+    imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
+                         device=args.device, keep_empty_features=True, sample_posterior=args.draw)
+    n_missing = int(chosen.frame.isna().to_numpy().sum())
+    print(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): "
+          f"{_column_list(chosen.frame.columns)}", file=err if args.out == "-" else out)
+    hint = " Leave it out with --drop {column}, or choose the columns with --columns."
+    with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, hint=hint):
+        completed = imputer.fit_transform(chosen.frame)
+    # Columns left out of the model come back as they were, in the file's order.
+    frame = table.frame.copy()
+    frame[list(chosen.frame.columns)] = completed
+    write_table(args.out, frame, list(frame.columns), stdout=out)
     return 0
 
 
@@ -399,6 +422,22 @@ def build_parser():
     score.add_argument("--out", default=None, metavar="CSV", help="write the per-row scores ('-' for standard output)")
     _add_reading_options(score)
     score.set_defaults(run=run_score_command)
+
+    impute = commands.add_parser(
+        "impute", help="fill the empty cells of a CSV file",
+        description="Fit a VAEImputer (MIWAE) to the observed cells of DATA.csv and write the file with "
+                    "every empty (or NaN) cell filled: the importance-weighted conditional mean of the "
+                    "cell given the rest of its row, or a category for text columns. Observed cells are "
+                    "written as they were; columns left out with --columns/--drop are copied unchanged.",
+    )
+    impute.add_argument("data", metavar="DATA.csv", help="rows with empty cells ('-' reads standard input)")
+    _add_reading_options(impute, choose_columns=True)
+    impute.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
+    _add_training_options(impute, latent_dim=10, max_iter=500)
+    impute.add_argument("--draw", action="store_true",
+                        help="fill with a draw from the conditional distribution (multiple imputation; vary "
+                             "--random-state) instead of the conditional mean")
+    impute.set_defaults(run=run_impute_command)
     return parser
 
 

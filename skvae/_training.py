@@ -246,7 +246,9 @@ class Trainer:
             )
         if best is not None:
             _restore(self._modules, best)
-        if rule is not None and log.stop_reason == "max_iter":
+        # A rule whose patience is the whole budget asks for a fixed number of
+        # epochs (VAEImputer's default): reaching it is no failure to converge.
+        if rule is not None and log.stop_reason == "max_iter" and rule.n_iter_no_change < n_epochs:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
                 "optimization hasn't converged yet.",

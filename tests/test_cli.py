@@ -476,3 +476,27 @@ def test_a_positive_score_is_explained(data, tmp_path, capsys):
     assert "positive because densities of continuous data can exceed 1" in report
     assert main(["score", str(tmp_path / "m"), str(small)]) == 0
     assert "positive because densities" in capsys.readouterr().out
+
+
+def test_impute_fills_empty_cells_and_copies_the_rest(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=120)
+    lines = ["a,b,kind,id"]
+    for i, value in enumerate(z):
+        a = "" if i % 7 == 3 else repr(float(value))
+        b = "" if i % 5 == 1 else repr(float(2 * value))
+        kind = "" if i % 11 == 2 else ("high" if value > 0 else "low")
+        lines.append(f"{a},{b},{kind},{i}")
+    path = tmp_path / "holes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "completed.csv"
+    assert main(["impute", str(path), "--drop", "id", "--max-iter", "40", "--out", str(out), "-q"]) == 0
+    import pandas as pd
+
+    before, after = pd.read_csv(path), pd.read_csv(out)
+    assert list(after.columns) == ["a", "b", "kind", "id"] and not after.isna().any().any()
+    observed = before.notna()
+    for column in before.columns:
+        assert (after[column][observed[column]] == before[column][observed[column]]).all()
+    assert set(after["kind"]) <= {"high", "low"}
+    assert "Imputing" in capsys.readouterr().out

@@ -8,7 +8,8 @@ a ValueError naming the first field that does not:
 
 - every key is a constructor parameter or a field of the schema, and none
   shadows an attribute of the class (a method, a property);
-- the parameters pass the class's ``_parameter_constraints``;
+- the parameters of a fitted state pass the class's ``_parameter_constraints``
+  (an unfitted one's are validated by ``fit``, as in scikit-learn);
 - an unfitted state holds no fitted field; a fitted one holds all the
   required fields of :data:`FITTED_FIELDS`, each of its declared type, shape
   and range (weights finite, scales positive, devices among 'cpu', 'cuda',
@@ -73,7 +74,6 @@ def check_state(cls, state):
     fields = cls._fitted_state_fields
     params = cls._get_param_names()
     _check_keys(cls, state, params, fields)
-    _check_params(cls, state, params)
     restored = dict(state)
     for key, field in fields.items():
         if key in state:
@@ -82,10 +82,13 @@ def check_state(cls, state):
                 restored[key] = field.restore(state[key], key)
     required = [key for key, field in fields.items() if field.required]
     if not any(key in state for key in required):
-        return restored  # unfitted
+        # Unfitted: as in scikit-learn, parameters are validated by fit, so an
+        # estimator with a parameter still to be corrected pickles (joblib workers).
+        return restored
     missing = [key for key in required if key not in state]
     if missing:
         raise InvalidState(f"the fitted state lacks {missing}.")
+    _check_params(cls, state, params)
     for cross_check in CROSS_CHECKS:
         cross_check(restored)
     return restored

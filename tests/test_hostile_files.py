@@ -763,3 +763,10 @@ def test_fuzz_setstate_fields(fitted, name, value):
     except ValueError:
         return
     estimator.transform(_data())
+
+
+def test_unfitted_estimator_with_a_bad_parameter_pickles_and_fit_refuses_it():
+    """As in scikit-learn, parameters are validated by fit: joblib workers get the estimator, fit names the error."""
+    estimator = pickle.loads(pickle.dumps(VAETransformer(latent_dim=True)))
+    with pytest.raises(ValueError, match="'latent_dim' parameter of VAETransformer must be"):
+        estimator.fit(_data())

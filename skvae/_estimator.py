@@ -31,13 +31,27 @@ from ._inference import (
     split_missing,
 )
 from ._likelihoods import KINDS
+from ._memory import check_networks_fit
 from ._networks import ACTIVATIONS, build_networks
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
+from ._state import FITTED_FIELDS, check_state
 from ._training import StoppingRule, Trainer, make_adam
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 _STATE_FIELDS = ("encoder_", "decoder_", "optimizer_")
+# Adam's implementation choice is the machine's, not the model's (see _restore_torch_state).
+_ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
+
+
+class _Int(Interval):
+    """An integer Interval that refuses bools: ``latent_dim=True`` is a mistake, not 1."""
+
+    def __init__(self, low, high, closed):
+        super().__init__(Integral, low, high, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
 
 class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -106,8 +120,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         all zeros.
 
     beta : float, default=1.0
-        Weight of the KL term in the training loss (beta-VAE; 1 is the ELBO).
-        Scores always report the true ELBO, whatever ``beta``.
+        Weight of the KL term in the training loss (beta-VAE; 1 is the ELBO),
+        at most 1e12. Scores always report the true ELBO, whatever ``beta``.
+        The bound is float32's: Adam squares ``beta`` times the KL gradient,
+        which overflows float32 (3.4e38) from ``beta`` around 1e21 and stops
+        training; 1e12 leaves nine orders of magnitude for the gradient.
 
     n_importance_train : int, default=1
         Samples of z per row in the training objective. 1: the ELBO (with
@@ -238,23 +255,25 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     """
 
     _parameter_constraints: dict = {
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "latent_dim": [_Int(1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", _Int(1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "likelihood": [StrOptions({"auto", *KINDS}), dict],
         "handle_unknown": [StrOptions({"error", "ignore"})],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "n_importance_train": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        # See the docstring: beyond ~1e21 Adam's second moment overflows float32.
+        "beta": [Interval(Real, 0, 1e12, closed="both")],
+        "n_importance_train": [_Int(1, None, closed="left")],
+        "batch_size": [_Int(1, None, closed="left")],
         # Adam's first step is 10 * learning_rate in float32: torch fails beyond ~3.4e37.
         "learning_rate": [Interval(Real, 0, 1e37, closed="right")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [_Int(1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [_Int(1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "device": [str, torch.device],
-        "random_state": ["random_state"],
+        "random_state": [_Int(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
+        # scikit-learn's convention: verbose=True is allowed, as in every sklearn estimator.
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
@@ -443,7 +462,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _initialize(self, schema, spec):
         """Resolve device and seed, keep the schema, build networks and optimizer."""
-        self.device_ = str(resolve_device(self.device))
+        device = str(resolve_device(self.device))
+        # Before allocating: a spec far beyond memory is refused at once, not after swapping.
+        check_networks_fit(spec, device)
+        self.device_ = device
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._schema = schema
         self._network_spec = spec
@@ -855,10 +877,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             state["_schema"] = self._schema.to_dict()
         return state
 
+    #: The schema of the fitted state (see skvae._state); a subclass adding state extends it.
+    _fitted_state_fields = FITTED_FIELDS
+
     def __setstate__(self, state):
+        """Restore a state from ``__getstate__``, refusing one that does not hang together.
+
+        Pickle, joblib, ``copy.deepcopy`` and :func:`skvae.load` all come here,
+        so one schema (:mod:`skvae._state`) guards them all: a ValueError names
+        the first inconsistency, and nothing is restored.
+        """
+        state = check_state(type(self), state)
         torch_state = {name: state.pop(name) for name in _STATE_FIELDS if name in state}
-        if "_schema" in state:
-            state = {**state, "_schema": TableSchema.from_dict(state["_schema"])}
         super().__setstate__(state)
         self._inference_cache = InferenceCache()
         if torch_state:
@@ -867,11 +897,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _restore_torch_state(self, torch_state):
         """Rebuild the networks and optimizer from CPU state dicts onto an available device."""
         self.device_ = str(restore_device(self.device_))
+        check_networks_fit(self._network_spec, self.device_)
         self.encoder_, self.decoder_ = self._build_networks(self._network_spec)
         self.encoder_.load_state_dict(torch_state["encoder_"])
         self.decoder_.load_state_dict(torch_state["decoder_"])
         self.optimizer_ = self._new_optimizer()
+        implementation = {flag: self.optimizer_.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
         self.optimizer_.load_state_dict(torch_state["optimizer_"])
+        # Whether Adam runs fused is chosen for this machine's torch and device,
+        # not stored: a GPU model's choice may not exist on the CPU loading it.
+        self.optimizer_.param_groups[0].update(implementation)
 
 
 def _check_n_importance(value, name="n_importance"):

@@ -94,13 +94,54 @@ def build_networks(spec, generator):
     return encoder, decoder
 
 
+def parameter_shapes(spec):
+    """The (name, shape) of every parameter of ``build_networks(spec)``, without building them.
+
+    Two lazy iterators, encoder then decoder, each in the order of the
+    module's ``parameters()`` and ``state_dict()``. Checking a model file's
+    tensors against them, or counting the parameters before allocating any,
+    costs no memory whatever widths the spec declares.
+    ``tests/test_hostile_files.py`` checks them against the built modules.
+    """
+    hidden = tuple(spec["hidden_layer_sizes"])
+    latent_dim = spec["latent_dim"]
+    encoder = _linear_shapes("trunk", spec["n_inputs"], hidden, _trunk_indices(hidden))
+    encoder_heads = (
+        _linear_shapes(head, hidden[-1], (latent_dim,), (None,)) for head in ("mean_head", "log_variance_head")
+    )
+    decoder = _linear_shapes("trunk", latent_dim, hidden[::-1], _trunk_indices(hidden))
+    decoder_head = _linear_shapes("head", hidden[0], (spec["n_params"],), (None,))
+    # A module's own parameters come before its children's: ``free`` first.
+    decoder_free = iter([("free", (spec["n_free"],))])
+    return _chain(encoder, *encoder_heads), _chain(decoder_free, decoder, decoder_head)
+
+
 def count_parameters(spec):
-    """Number of weights the spec's networks hold, computed without building them."""
-    hidden = list(spec["hidden_layer_sizes"])
+    """(number of parameter tensors, number of scalar parameters) of ``build_networks(spec)``.
 
-    def mlp(widths):
-        return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    Computed from the spec alone (:func:`parameter_shapes`), without building anything.
+    """
+    n_tensors = n_values = 0
+    for shapes in parameter_shapes(spec):
+        for _, shape in shapes:
+            n_tensors += 1
+            n_values += math.prod(shape)
+    return n_tensors, n_values
 
-    encoder = mlp([spec["n_inputs"], *hidden]) + 2 * (hidden[-1] + 1) * spec["latent_dim"]
-    decoder = mlp([spec["latent_dim"], *hidden[::-1]]) + (hidden[0] + 1) * spec["n_params"] + spec["n_free"]
-    return encoder + decoder
+
+def _trunk_indices(hidden):
+    # A trunk is Sequential(Linear, activation, Linear, activation, ...).
+    return range(0, 2 * len(hidden), 2)
+
+
+def _linear_shapes(prefix, in_features, widths, indices):
+    for width, index in zip(widths, indices):
+        name = prefix if index is None else f"{prefix}.{index}"
+        yield f"{name}.weight", (width, in_features)
+        yield f"{name}.bias", (width,)
+        in_features = width
+
+
+def _chain(*iterators):
+    for iterator in iterators:
+        yield from iterator

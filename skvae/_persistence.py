@@ -1,70 +1,119 @@
 """Safe persistence: :func:`save` and :func:`load`, a format that never unpickles.
 
 A pickle (and so a joblib file) runs arbitrary code when it is loaded, so a
-model file from someone else is a program from someone else. The skvae format
-holds data only:
+model file from someone else is a program from someone else. A skvae model
+file (``format_version`` 2) is one `safetensors <https://huggingface.co/docs/safetensors>`_
+file, which holds data only:
 
-- ``skvae.json``: the format name (``"skvae"``) and ``format_version``, the
-  skvae version that wrote it, the estimator's constructor parameters
-  (``get_params()``), its fitted non-tensor state, and the SHA-256 of the
-  arrays member;
-- ``arrays.npz``: every tensor of the encoder, decoder and optimizer state
-  dicts and every NumPy array of the fitted state, written by ``np.savez`` and
-  read back with ``np.load(..., allow_pickle=False)``.
+- its tensors are every tensor of the encoder, decoder and optimizer state
+  dicts and every NumPy array of the fitted state, named by where they sit
+  in the state (``encoder_.trunk.0.weight``, ``optimizer_.state.0.exp_avg``);
+- its string metadata holds ``format`` (``"skvae"``), ``format_version``,
+  ``skvae_version``, ``estimator`` (the class name), ``state`` (a JSON
+  document of the estimator's ``__getstate__``: parameters and fitted
+  attributes, with each tensor or array replaced by a reference to its name)
+  and ``sha256``, a digest of the JSON document and of every tensor's name,
+  dtype, shape and bytes.
 
-Both live in a plain zip archive. The state is the one ``pickle`` uses
-(``VAETransformer.__getstate__`` / ``__setstate__``), so the two cannot drift
-apart. JSON values that are not plain JSON (tuples, dicts with integer keys,
-arrays, tensors, NumPy scalars, ``RandomState`` instances, ``torch.device``)
+Why safetensors: its reader (a small, fuzzed, widely used Rust library)
+checks the header's declared length, dtypes, shapes and byte offsets against
+the file's own size before anything is allocated, never unpickles, and has
+no compression, so a small file cannot declare (or inflate to) gigabytes.
+The file opens in any safetensors tool. The zip archive of format_version 1
+needed a hand-written reader over ``zipfile`` and ``np.load``, whose
+failures (zlib errors, unsupported zip versions, members declaring sizes far
+beyond the file) were not ValueErrors; format 1 files are refused with a
+message saying so.
+
+The state is the one ``pickle`` uses (``__getstate__`` / ``__setstate__``),
+and :func:`load` restores it through ``__setstate__``, which checks it
+against the one schema of :mod:`skvae._state`: an inconsistent or hostile
+state is refused with a ValueError naming the field, whether it comes from a
+pickle or a file. :func:`save` checks the same schema before writing, so it
+writes only what :func:`load` reads.
+
+JSON values that are not plain JSON (tuples, dicts with integer keys,
+tensors, arrays, NumPy scalars, ``RandomState`` instances, ``torch.device``)
 are written as one-key objects whose key starts with ``$``; :func:`load`
-accepts only the tags listed in this module.
+accepts only the tags listed in this module, and JSON nested deeper than
+:data:`_MAX_NESTING` levels.
 
-The digest detects corrupted or altered array bytes even where the zip's own
-CRC was recomputed. It is a checksum, not a signature: whoever can edit the
-file can also edit the digest. What makes loading safe is that nothing in the
-file is ever executed.
+The digest detects corrupted or altered bytes (safetensors has no checksum
+of its own). It is a checksum, not a signature: whoever can edit the file can
+also edit the digest. What makes loading safe is that nothing in the file is
+ever executed, and every declared size is checked before it is used.
+
+Which classes :func:`save` writes and :func:`load` rebuilds is
+:data:`LOADABLE_ESTIMATORS`, a registry by class name; a subclass is refused
+by both, since loading it would need its code.
 """
 
 import hashlib
 import io
 import json
+import math
 import os
+import struct
 import uuid
-import zipfile
 
 import numpy as np
+import safetensors
+import safetensors.numpy
 import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
+from ._state import InvalidState, check_state
 
 FORMAT_NAME = "skvae"
 #: Bumped whenever a file written by this version cannot be read by the previous one.
-FORMAT_VERSION = 1
-METADATA_MEMBER = "skvae.json"
-ARRAYS_MEMBER = "arrays.npz"
-#: skvae.json of a real model is a few kB; refusing huge ones bounds what a
-#: hostile archive (a zip bomb) can make :func:`load` decompress.
-_MAX_METADATA_BYTES = 64 * 2**20
+FORMAT_VERSION = 2
+#: The estimators save writes and load rebuilds, by the class name stored in
+#: the file: one line per class. A class here needs ``_fitted_state_fields``
+#: (its state schema, see :mod:`skvae._state`) and a ``__setstate__`` that
+#: checks its state with :func:`skvae._state.check_state`, as
+#: VAETransformer's does; ``tests/test_hostile_files.py`` then runs every
+#: registered class through the round trip.
+LOADABLE_ESTIMATORS = {
+    "VAETransformer": VAETransformer,
+}
+#: skvae's public estimators that save does not write yet, with what to do
+#: instead. Every public estimator is in one of the two tables (tested).
+NOT_SAVEABLE = {
+    "VAEImputer": (
+        "pickle or joblib it instead (and load such files only from sources you trust), "
+        "or save its fitted VAETransformer, imputer.vae_"
+    ),
+    "VAEOutlierDetector": (
+        "pickle or joblib it instead (and load such files only from sources you trust), "
+        "or save its fitted VAETransformer, detector.vae_"
+    ),
+}
 
-# The fitted state a model file must hold: the networks and the optimizer.
-_TORCH_STATE = ("encoder_", "decoder_", "optimizer_")
-# Real-number dtypes an array or scalar may have in a file; object, string and
-# void dtypes are refused so that no reader ever needs pickle.
+#: The deepest nesting of a real state is 6 (optimizer_ -> param_groups ->
+#: group -> betas); this bounds what decoding a hostile document can recurse.
+_MAX_NESTING = 32
+# The safetensors dtypes a skvae file may hold: numbers only.
+_DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1"}
 _NUMERIC_KINDS = frozenset("biuf")
+_METADATA_KEYS = ("format", "format_version", "skvae_version", "estimator", "state", "sha256")
+_PICKLE_PROTOCOL_BYTE = b"\x80"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def save(estimator, path):
-    """Save a fitted :class:`~skvae.VAETransformer` to `path` in the skvae format.
+    """Save a fitted skvae estimator to `path` in the skvae format.
 
     Unlike ``pickle``/``joblib``, the file holds no code: :func:`load` reads
-    it back with ``json`` and ``np.load(allow_pickle=False)`` only, so a model
-    file can be shared and loaded from untrusted sources.
+    it back without unpickling, so a model file can be shared and loaded from
+    untrusted sources. The format is a safetensors file (see
+    :mod:`skvae._persistence`).
 
     Parameters
     ----------
     estimator : VAETransformer
-        A fitted estimator.
+        A fitted estimator of a class :func:`load` can rebuild: one of
+        skvae's public estimators, not a subclass.
     path : str, os.PathLike or binary file object
         Where to write. A path is written through a temporary file in the same
         folder and renamed at the end, so an interrupted save never leaves a
@@ -73,29 +122,33 @@ def save(estimator, path):
     Raises
     ------
     TypeError
-        If `estimator` is not a VAETransformer, or holds state the format
-        cannot represent.
+        If `estimator` is not one of skvae's public estimators (a subclass
+        included), if `path` is not a path or a binary file object, or if the
+        estimator holds state the format cannot represent.
     sklearn.exceptions.NotFittedError
         If `estimator` is not fitted.
+    ValueError
+        If the estimator's state is inconsistent (``load`` would refuse it).
 
     See Also
     --------
     load : Read the file back.
     """
-    if not isinstance(estimator, VAETransformer):
-        raise TypeError(f"skvae.save expects a VAETransformer; got {type(estimator).__name__}.")
+    _check_saveable(estimator)
     check_is_fitted(estimator)
-    payload = _encode_estimator(estimator)
+    data = _encode_estimator(estimator)
     if hasattr(path, "write"):
-        _write_archive(path, *payload)
+        if isinstance(path, io.TextIOBase):
+            raise TypeError("skvae.save needs a binary file object (opened with 'wb'); got a text-mode file.")
+        path.write(data)
         return
-    path = os.path.abspath(os.fspath(path))
+    path = os.path.abspath(_fspath(path, "save"))
     # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
     # and a model file is usually meant to be shared.
     temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
     try:
         with open(temporary, "xb") as file:
-            _write_archive(file, *payload)
+            _write(file, data)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -104,16 +157,19 @@ def save(estimator, path):
 
 
 def load(path):
-    """Load a :class:`~skvae.VAETransformer` written by :func:`save`.
+    """Load an estimator written by :func:`save`.
 
-    Nothing in the file is executed: the metadata is JSON, the arrays are read
-    with ``allow_pickle=False``. A model saved on a GPU loads on a machine
-    without one, on the CPU, with a warning.
+    Nothing in the file is executed, and every size it declares is checked
+    against the file's own size and against the network spec before memory
+    is allocated for it. The state is checked against the same schema as
+    unpickling. A model saved on a GPU loads on a machine without one, on the
+    CPU, with a warning.
 
     Parameters
     ----------
     path : str, os.PathLike or binary file object
-        The file to read.
+        The file to read. To read a model held in memory as bytes, pass
+        ``io.BytesIO(data)``.
 
     Returns
     -------
@@ -123,63 +179,106 @@ def load(path):
 
     Raises
     ------
+    TypeError
+        If `path` is not a path or a binary file object (bytes included).
     ValueError
-        If the file is not a zip archive (a pickle or joblib file, for
-        instance), is truncated or corrupted, is not a skvae file, was written
-        by a newer skvae format, or its arrays do not match their SHA-256
-        digest. The message says which.
+        If the file is not a skvae model file (a pickle, joblib or zip file,
+        for instance), is truncated or corrupted, was written in another
+        ``format_version``, holds a class skvae does not load, does not match
+        its SHA-256 digest, describes an inconsistent state, or describes
+        networks larger than the memory available. The message says which.
+    OSError
+        If the file cannot be read (``FileNotFoundError``, for instance).
 
     See Also
     --------
     save : Write a fitted estimator.
     """
-    name = _display_name(path)
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    data, name = _read_bytes(path)
+    tensors = _deserialize(data, name)
+    metadata = _read_metadata(data, name)
+    del data
+    cls = _check_metadata(metadata, name)
+    arrays = _as_arrays(tensors, name)
+    del tensors
+    digest = _digest(metadata["state"], arrays)
+    if digest != metadata["sha256"]:
         raise ValueError(
-            f"{name} is not a skvae model file: it is not a zip archive, or it is truncated. "
-            "(pickle and joblib files are refused: loading them would run code.)"
+            f"{name} is corrupted or was altered after saving: its SHA-256 digest is {digest}, "
+            f"but the file records {metadata['sha256']}."
+        )
+    document = _parse_state(metadata["state"], name)
+    state = _Decoder(arrays, name).decode(document)
+    if not isinstance(state, dict):
+        raise ValueError(f"{name} is corrupted: its state is not a JSON object.")
+    estimator = cls.__new__(cls)
+    try:
+        estimator.__setstate__(state)
+    # The schema refuses what torch would; torch's own errors stay ValueErrors should one slip by.
+    except (InvalidState, RuntimeError, TypeError, KeyError, IndexError) as error:
+        raise ValueError(
+            f"{name} (written by skvae {metadata['skvae_version']}) does not describe a valid "
+            f"{cls.__name__}: {error}"
         ) from None
-    with archive:
-        metadata = _read_metadata(archive, name)
-        arrays = _read_arrays(archive, name, metadata["arrays_sha256"])
-    return _decode_estimator(metadata, arrays, name)
+    except ValueError as error:  # a valid model this machine cannot hold
+        raise ValueError(f"{name} cannot be loaded here: {error}") from None
+    return estimator
 
 
 # ------------------------------------------------------------------ writing
 
 
+def _check_saveable(estimator):
+    cls = type(estimator)
+    if LOADABLE_ESTIMATORS.get(cls.__name__) is cls:
+        return
+    if cls.__name__ in NOT_SAVEABLE and cls.__module__.split(".")[0] == "skvae":
+        raise TypeError(f"skvae.save does not write {cls.__name__} models yet: {NOT_SAVEABLE[cls.__name__]}.")
+    names = " or ".join(LOADABLE_ESTIMATORS)
+    if isinstance(estimator, tuple(LOADABLE_ESTIMATORS.values())):
+        raise TypeError(
+            f"skvae.save writes skvae's own estimators ({names}), which skvae.load rebuilds; got "
+            f"{cls.__module__}.{cls.__qualname__}, a subclass, which load could not rebuild without its "
+            "code. Save an instance of the skvae class, or pickle the subclass (trusted files only)."
+        )
+    raise TypeError(f"skvae.save expects a {names}; got {cls.__name__}.")
+
+
 def _encode_estimator(estimator):
-    """(metadata dict, npz bytes) for a fitted estimator."""
+    """The bytes of a skvae file for a fitted estimator."""
     from . import __version__
 
     state = estimator.__getstate__()
-    param_names = set(estimator._get_param_names())
     encoder = _Encoder()
-    # Both in the attribute order of the estimator, which load restores.
-    params = {key: encoder.encode(value, key) for key, value in state.items() if key in param_names}
-    fitted_state = {key: encoder.encode(value, key) for key, value in state.items() if key not in param_names}
-    buffer = io.BytesIO()
-    np.savez(buffer, **encoder.arrays)
-    arrays_bytes = buffer.getvalue()
+    # Encoding first: a value the format cannot hold is a TypeError, whatever else is wrong.
+    document = json.dumps({key: encoder.encode(value, key) for key, value in state.items()}, allow_nan=False)
+    try:
+        check_state(type(estimator), state)
+    except ValueError as error:
+        raise ValueError(f"skvae.save refuses a state skvae.load would refuse: {error}") from None
     metadata = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": str(FORMAT_VERSION),
         "skvae_version": __version__,
         "estimator": type(estimator).__name__,
-        "params": params,
-        "state": fitted_state,
-        "arrays_sha256": hashlib.sha256(arrays_bytes).hexdigest(),
+        "state": document,
+        "sha256": _digest(document, encoder.arrays),
     }
-    return metadata, arrays_bytes
+    return safetensors.numpy.save(encoder.arrays, metadata=metadata)
 
 
-def _write_archive(file, metadata, arrays_bytes):
-    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, allow_nan=True))
-        # Float weights barely compress; storing them keeps save and load fast.
-        archive.writestr(ARRAYS_MEMBER, arrays_bytes, compress_type=zipfile.ZIP_STORED)
+def _write(file, data):
+    file.write(data)
+
+
+def _digest(document, arrays):
+    """SHA-256 of the JSON document and of every array's name, dtype, shape and bytes."""
+    sha = hashlib.sha256(document.encode("utf-8"))
+    for key in sorted(arrays):
+        array = arrays[key]
+        sha.update(f"\0{key}\0{array.dtype.str}\0{array.shape}\0".encode())
+        sha.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    return sha.hexdigest()
 
 
 class _Encoder:
@@ -188,41 +287,49 @@ class _Encoder:
     def __init__(self):
         self.arrays = {}
 
-    def _store(self, array):
-        key = f"a{len(self.arrays)}"
-        self.arrays[key] = array
+    def _store(self, array, where):
+        key, n = where, 1
+        while key in self.arrays:
+            n += 1
+            key = f"{where}#{n}"
+        # safetensors stores little-endian C-ordered bytes.
+        self.arrays[key] = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
         return key
 
     def encode(self, value, where):
         # Exact types: NumPy scalars subclassing float go to the "$scalar" tag.
-        if value is None or type(value) in (bool, int, float, str):
+        if value is None or type(value) in (bool, int, str):
             return value
+        if type(value) is float:
+            # JSON has no inf or nan (tol=inf is a valid parameter).
+            return value if np.isfinite(value) else {"$float": repr(value)}
         if isinstance(value, torch.Tensor):
             array = value.detach().cpu().numpy()
             _check_numeric(array.dtype, where)
-            return {"$tensor": self._store(array)}
+            return {"$tensor": self._store(array, where)}
         if isinstance(value, np.ndarray):
             if value.dtype == object and all(isinstance(v, str) for v in value.flat):
                 # feature_names_in_ is an object array of str.
-                return {"$str_array": [value.shape, value.ravel().tolist()]}
+                return {"$str_array": [list(value.shape), value.ravel().tolist()]}
             _check_numeric(value.dtype, where)
-            return {"$array": self._store(value)}
+            return {"$array": self._store(value, where)}
         if isinstance(value, np.generic):
             _check_numeric(value.dtype, where)
-            return {"$scalar": [value.dtype.str, value.item()]}
+            return {"$scalar": [value.dtype.str, repr(value.item())]}
         if isinstance(value, np.random.RandomState):
             bit_generator, keys, position, has_gauss, cached_gaussian = value.get_state()
-            return {"$random_state": [bit_generator, self._store(keys), position, has_gauss, cached_gaussian]}
+            keys = self._store(keys, f"{where}.keys")
+            return {"$random_state": [bit_generator, keys, position, has_gauss, cached_gaussian]}
         if isinstance(value, torch.device):
             return {"$device": str(value)}
         if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v, where) for v in value]}
+            return {"$tuple": [self.encode(v, f"{where}.{i}") for i, v in enumerate(value)]}
         if isinstance(value, list):
-            return [self.encode(v, where) for v in value]
+            return [self.encode(v, f"{where}.{i}") for i, v in enumerate(value)]
         if isinstance(value, dict):
             if all(isinstance(k, str) and not k.startswith("$") for k in value):
-                return {k: self.encode(v, f"{where}[{k!r}]") for k, v in value.items()}
-            return {"$items": [[self.encode(k, where), self.encode(v, f"{where}[{k!r}]")] for k, v in value.items()]}
+                return {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}
+            return {"$items": [[self.encode(k, where), self.encode(v, f"{where}.{k}")] for k, v in value.items()]}
         raise TypeError(
             f"skvae.save cannot store {where} of type {type(value).__name__}; the skvae format "
             "holds numbers, strings, lists, dicts and arrays only."
@@ -230,79 +337,143 @@ class _Encoder:
 
 
 def _check_numeric(dtype, where):
-    if np.dtype(dtype).kind not in _NUMERIC_KINDS:
-        raise TypeError(f"skvae.save cannot store {where} of dtype {dtype}: only numeric arrays are allowed.")
+    dtype = np.dtype(dtype)
+    if dtype.kind not in _NUMERIC_KINDS or dtype.newbyteorder("<").str not in _DTYPES.values():
+        raise TypeError(f"skvae.save cannot store {where} of dtype {dtype}: only plain numeric arrays are allowed.")
 
 
 # ------------------------------------------------------------------ reading
 
 
-def _display_name(path):
-    if hasattr(path, "read"):
-        return repr(getattr(path, "name", "the file object"))
-    return repr(os.fspath(path))
-
-
-def _read_member(archive, member, name, limit=None):
+def _fspath(path, verb):
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"skvae.{verb} expects a path (str or os.PathLike) or a binary file object; got "
+            f"{type(path).__name__}. To {'read' if verb == 'load' else 'write'} bytes in memory, "
+            "pass an io.BytesIO."
+        )
     try:
-        info = archive.getinfo(member)
-    except KeyError:
-        raise ValueError(
-            f"{name} is a zip archive but not a skvae model file: it has no {member!r} member."
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"skvae.{verb} expects a path (str or os.PathLike) or a binary file object; got {type(path).__name__}."
         ) from None
-    if limit is not None and info.file_size > limit:
-        raise ValueError(f"{name} is not a valid skvae model file: {member!r} is implausibly large.")
-    try:
-        return archive.read(member)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as error:
-        raise ValueError(f"{name} is corrupted: member {member!r} cannot be read ({error}).") from None
 
 
-def _read_metadata(archive, name):
-    raw = _read_member(archive, METADATA_MEMBER, name, limit=_MAX_METADATA_BYTES)
+def _read_bytes(path):
+    """The whole file and its name for messages. Memory is the file's own size."""
+    if hasattr(path, "read"):
+        data = path.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(
+                "skvae.load needs a binary file object (opened with 'rb'); its read() returned "
+                f"{type(data).__name__}."
+            )
+        return bytes(data), repr(getattr(path, "name", "the file object"))
+    path = _fspath(path, "load")
+    with open(path, "rb") as file:
+        return file.read(), repr(path)
+
+
+def _deserialize(data, name):
     try:
-        metadata = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError(f"{name} is corrupted: {METADATA_MEMBER} is not valid JSON.") from None
+        return safetensors.deserialize(data)
+    except safetensors.SafetensorError as error:
+        if data.startswith(_ZIP_MAGIC):
+            reason = (
+                "it is a zip archive. skvae format_version 1 files (skvae 0.1.0) were zip archives, as are "
+                f"torch.save files; this skvae reads format_version {FORMAT_VERSION} only"
+            )
+        elif data.startswith(_PICKLE_PROTOCOL_BYTE):
+            reason = "it is a pickle (or joblib) file; pickle and joblib files are refused: loading them would run code"
+        else:
+            reason = f"it is not a safetensors file, or it is truncated ({error})"
+        raise ValueError(f"{name} is not a skvae model file: {reason}.") from None
+
+
+def _read_metadata(data, name):
+    # deserialize() has validated the header: its length, JSON and offsets.
+    (length,) = struct.unpack("<Q", data[:8])
+    try:
+        header = json.loads(data[8 : 8 + length])
+    except (ValueError, RecursionError):
+        raise ValueError(f"{name} is corrupted: its header is not valid JSON.") from None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         found = metadata.get("format") if isinstance(metadata, dict) else None
         raise ValueError(
-            f"{name} is not a skvae model file: its format is {found!r}, expected {FORMAT_NAME!r}."
-        )
-    version = metadata.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{name} is corrupted: format_version is {version!r}, expected a positive integer.")
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{name} was written in skvae format_version {version} (by skvae "
-            f"{metadata.get('skvae_version', 'unknown')}); this skvae reads format_version "
-            f"{FORMAT_VERSION} and older. Upgrade skvae to load it."
-        )
-    for key, kind in (("params", dict), ("state", dict), ("arrays_sha256", str)):
-        if not isinstance(metadata.get(key), kind):
-            raise ValueError(f"{name} is corrupted: {METADATA_MEMBER} lacks a valid {key!r} entry.")
-    if metadata.get("estimator") != VAETransformer.__name__:
-        raise ValueError(
-            f"{name} holds a {metadata.get('estimator')!r}, but skvae.load reads VAETransformer models."
+            f"{name} is a safetensors file but not a skvae model file: its format is {found!r}, "
+            f"expected {FORMAT_NAME!r}."
         )
     return metadata
 
 
-def _read_arrays(archive, name, expected_digest):
-    raw = _read_member(archive, ARRAYS_MEMBER, name)
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != expected_digest:
+def _check_metadata(metadata, name):
+    """The estimator class the file holds, after checking its version and entries."""
+    version = metadata.get("format_version")
+    if not isinstance(version, str) or not version.isdigit() or len(version) > 6:
+        raise ValueError(f"{name} is corrupted: format_version is {version!r}, expected a positive integer.")
+    writer = metadata.get("skvae_version", "unknown")
+    if int(version) > FORMAT_VERSION:
         raise ValueError(
-            f"{name} is corrupted or was altered after saving: the SHA-256 digest of "
-            f"{ARRAYS_MEMBER} is {digest}, but the file records {expected_digest}."
+            f"{name} was written in skvae format_version {int(version)} (by skvae {writer}); this skvae reads "
+            f"format_version {FORMAT_VERSION}. Upgrade skvae to load it."
         )
-    try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile) as error:
+    if int(version) < FORMAT_VERSION:
         raise ValueError(
-            f"{name} is corrupted: {ARRAYS_MEMBER} cannot be read ({type(error).__name__}: {error})."
-        ) from None
+            f"{name} was written in skvae format_version {int(version)} (by skvae {writer}); this skvae reads "
+            f"format_version {FORMAT_VERSION} only. Load it with the skvae version that wrote it."
+        )
+    missing = [key for key in _METADATA_KEYS if not isinstance(metadata.get(key), str)]
+    if missing:
+        raise ValueError(f"{name} is corrupted: its metadata lacks {missing}.")
+    cls = LOADABLE_ESTIMATORS.get(metadata["estimator"])
+    if cls is None:
+        raise ValueError(
+            f"{name} holds a {metadata['estimator']!r}, but skvae.load reads "
+            f"{' and '.join(LOADABLE_ESTIMATORS)} models."
+        )
+    return cls
+
+
+def _as_arrays(tensors, name):
+    arrays = {}
+    for key, tensor in tensors:
+        dtype = _DTYPES.get(tensor["dtype"])
+        if dtype is None:
+            raise ValueError(
+                f"{name} is corrupted: tensor {key!r} has dtype {tensor['dtype']}, which skvae files never hold."
+            )
+        # Shapes and byte lengths were checked by safetensors. No copy, unless
+        # this safetensors hands out read-only bytes (torch wants writable memory).
+        array = np.frombuffer(tensor["data"], dtype=dtype).reshape(tensor["shape"])
+        arrays[key] = array if array.flags.writeable else array.copy()
+    return arrays
+
+
+def _parse_state(text, name):
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError(f"{name} is corrupted: its state is not valid JSON.") from None
+    if _too_deep(document):
+        raise ValueError(
+            f"{name} is corrupted: its state is nested more than {_MAX_NESTING} levels deep "
+            "(a skvae state nests 6)."
+        )
+    return document
+
+
+def _too_deep(document):
+    """Whether lists and dicts nest deeper than _MAX_NESTING; no recursion (a hostile document may be deep)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth > _MAX_NESTING:
+                return True
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 class _Corrupted(ValueError):
@@ -321,11 +492,8 @@ class _Decoder:
 
     def _array(self, key):
         if not isinstance(key, str) or key not in self.arrays:
-            self._fail(f"it refers to an array {key!r} that {ARRAYS_MEMBER} does not hold")
-        array = self.arrays[key]
-        if array.dtype.kind not in _NUMERIC_KINDS:
-            self._fail(f"array {key!r} has the non-numeric dtype {array.dtype}")
-        return array
+            self._fail(f"it refers to an array {key!r} that the file does not hold")
+        return self.arrays[key]
 
     def decode(self, value):
         if isinstance(value, list):
@@ -338,41 +506,56 @@ class _Decoder:
         if len(value) != 1:
             self._fail(f"a tagged value has extra keys {sorted(value)}")
         (tag,) = tags
-        body = value[tag]
         decoder = self._TAGS.get(tag)
         if decoder is None:
             self._fail(f"unknown value tag {tag!r}")
         try:
-            return decoder(self, body)
+            return decoder(self, value[tag])
         except _Corrupted:
             raise
-        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as error:
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError, RuntimeError) as error:
             self._fail(f"malformed {tag!r} value ({error})")
 
     def _tensor(self, key):
-        # copy(): a tensor must own writable memory, not a view of the npz buffer.
-        return torch.from_numpy(self._array(key).copy())
+        return torch.from_numpy(self._array(key))
 
     def _plain_array(self, key):
+        # A copy: the array must own its memory, not share the file's buffer.
         return self._array(key).copy()
 
     def _str_array(self, body):
         shape, values = body
-        if not all(isinstance(v, str) for v in values):
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise TypeError("a string array holds a non-string")
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+            raise TypeError(f"a string array has the shape {shape!r}")
+        if math.prod(shape) != len(values):
+            raise ValueError(f"shape {shape} does not hold {len(values)} strings")
         return np.array(values, dtype=object).reshape(shape)
 
     def _scalar(self, body):
-        dtype, number = body
-        dtype = np.dtype(dtype)
-        if dtype.kind not in _NUMERIC_KINDS or not isinstance(number, (bool, int, float)):
-            raise TypeError(f"not a numeric scalar: {dtype}, {number!r}")
-        return dtype.type(number)
+        dtype, text = body
+        if dtype not in _DTYPES.values() or not isinstance(text, str):
+            raise TypeError(f"not a numeric scalar: {dtype!r}, {text!r}")
+        return np.dtype(dtype).type(float(text) if dtype[1] == "f" else int(text))
+
+    def _float(self, body):
+        if body not in ("inf", "-inf", "nan"):
+            raise ValueError(f"{body!r} is not a non-finite float")
+        return float(body)
 
     def _random_state(self, body):
         bit_generator, keys, position, has_gauss, cached_gaussian = body
+        keys = self._array(keys)
+        # numpy does not check the position, and reads out of bounds past 624.
+        if bit_generator != "MT19937" or keys.shape != (624,) or keys.dtype != np.uint32:
+            raise ValueError("not an MT19937 state of 624 uint32 keys")
+        if type(position) is not int or not 0 <= position <= 624 or has_gauss not in (0, 1):
+            raise ValueError(f"position {position!r} or has_gauss {has_gauss!r} out of range")
+        if type(cached_gaussian) is not float:
+            raise TypeError("the cached Gaussian is not a float")
         random_state = np.random.RandomState()
-        random_state.set_state((bit_generator, self._array(keys), position, has_gauss, cached_gaussian))
+        random_state.set_state((bit_generator, keys.copy(), position, has_gauss, cached_gaussian))
         return random_state
 
     def _device(self, body):
@@ -386,6 +569,8 @@ class _Decoder:
         return tuple(self.decode(v) for v in body)
 
     def _items(self, body):
+        if not isinstance(body, list) or not all(isinstance(pair, list) and len(pair) == 2 for pair in body):
+            raise TypeError("items are not a list of pairs")
         return {self.decode(k): self.decode(v) for k, v in body}
 
     _TAGS = {
@@ -393,31 +578,9 @@ class _Decoder:
         "$array": _plain_array,
         "$str_array": _str_array,
         "$scalar": _scalar,
+        "$float": _float,
         "$random_state": _random_state,
         "$device": _device,
         "$tuple": _tuple,
         "$items": _items,
     }
-
-
-def _decode_estimator(metadata, arrays, name):
-    decoder = _Decoder(arrays, name)
-    params = decoder.decode(metadata["params"])
-    state = decoder.decode(metadata["state"])
-    unknown = sorted(set(params) - set(VAETransformer._get_param_names()))
-    if unknown:
-        raise ValueError(
-            f"{name} was saved with parameters {unknown} that this skvae's VAETransformer "
-            "does not have; load it with the skvae version that saved it "
-            f"({metadata.get('skvae_version', 'unknown')})."
-        )
-    missing = [key for key in _TORCH_STATE if key not in state]
-    if missing:
-        raise ValueError(f"{name} is corrupted: the fitted state lacks {missing}.")
-    estimator = VAETransformer.__new__(VAETransformer)
-    try:
-        estimator.__setstate__({**params, **state})
-        estimator._validate_params()
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
-        raise ValueError(f"{name} does not describe a valid VAETransformer: {error}") from None
-    return estimator

@@ -123,7 +123,7 @@ BAD_PARAMS = [
     ({"learning_rate": 0.0}, "'learning_rate' parameter .* Got 0.0"),
     ({"learning_rate": float("nan")}, "'learning_rate' parameter .* Got nan"),
     ({"learning_rate": 1e38}, "'learning_rate' parameter .* range \\(0.0, 1e\\+37\\]. Got 1e\\+38"),
-    ({"beta": -1.0}, "'beta' parameter .* must be a float in the range \\[0.0, inf\\). Got -1.0"),
+    ({"beta": -1.0}, "'beta' parameter .* must be a float in the range \\[0.0, 1000000000000.0\\]. Got -1.0"),
     ({"beta": float("inf")}, "'beta' parameter .* Got inf"),
     ({"max_iter": 0}, "'max_iter' parameter .* Got 0"),
     ({"tol": -1e-3}, "'tol' parameter .* Got -0.001"),

@@ -1,0 +1,540 @@
+"""The state of an estimator: one schema, checked by unpickling and by :func:`skvae.load`.
+
+``__getstate__`` hands out a dict of attributes; ``__setstate__`` (pickle,
+joblib, ``copy.deepcopy``) and :func:`skvae.load` hand one back. Whatever its
+origin (a corrupted file, a hostile one, a pickle from another skvae version),
+:func:`check_state` accepts it only if it hangs together, and otherwise raises
+a ValueError naming the first field that does not:
+
+- every key is a constructor parameter or a field of the schema, and none
+  shadows an attribute of the class (a method, a property);
+- the parameters of a fitted state pass the class's ``_parameter_constraints``
+  (an unfitted one's are validated by ``fit``, as in scikit-learn);
+- an unfitted state holds no fitted field; a fitted one holds all the
+  required fields of :data:`FITTED_FIELDS`, each of its declared type, shape
+  and range (weights finite, scales positive, devices among 'cpu', 'cuda',
+  'cuda:N', 'mps'; the column schema a well-formed
+  :meth:`skvae._schema.TableSchema.to_dict` with finite constants and
+  distinct, finite categories);
+- the fields agree with each other (:data:`CROSS_CHECKS`): ``n_features_in_``
+  with the schema's columns and the feature names; the network spec's input
+  and output widths with those of the schema's likelihood; the weights' names
+  and shapes with the spec; the optimizer state with the weights; the loss
+  history with ``n_iter_``.
+
+A field may name a ``restore`` function: :func:`check_state` returns the
+state with such fields rebuilt (the schema's dict becomes a ``TableSchema``),
+and the cross-checks see the rebuilt values.
+
+Shapes are compared against :func:`skvae._networks.parameter_shapes`, which
+derives them from the spec without allocating anything, so a spec that
+declares enormous layers is refused before any network is built.
+
+A new fitted attribute is one row of :data:`FITTED_FIELDS` (and a cross-check
+if it must agree with others). An estimator class names its table in
+``_fitted_state_fields``; a subclass that adds state extends it.
+"""
+
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+
+from ._likelihoods import KINDS
+from ._networks import ACTIVATIONS, parameter_shapes
+from ._schema import MAX_CATEGORIES, TableSchema
+
+
+class InvalidState(ValueError):
+    """A state that does not describe a valid estimator."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One fitted attribute: its check, whether every fitted state has it, how to rebuild it."""
+
+    check: Callable
+    required: bool = True
+    #: ``restore(value, name)``: the attribute from its checked state value (None: the value itself).
+    restore: Callable = None
+
+
+def check_state(cls, state):
+    """The state, its restorable fields rebuilt, if it is a valid state of an instance of `cls`.
+
+    Raises :class:`InvalidState` otherwise. `state` itself is not changed.
+    """
+    if not isinstance(state, dict) or not all(isinstance(key, str) for key in state):
+        raise InvalidState(f"the state of a {cls.__name__} must be a dict with str keys; got {_kind(state)}.")
+    fields = cls._fitted_state_fields
+    params = cls._get_param_names()
+    _check_keys(cls, state, params, fields)
+    restored = dict(state)
+    for key, field in fields.items():
+        if key in state:
+            field.check(state[key], key)
+            if field.restore is not None:
+                restored[key] = field.restore(state[key], key)
+    required = [key for key, field in fields.items() if field.required]
+    if not any(key in state for key in required):
+        # Unfitted: as in scikit-learn, parameters are validated by fit, so an
+        # estimator with a parameter still to be corrected pickles (joblib workers).
+        return restored
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise InvalidState(f"the fitted state lacks {missing}.")
+    _check_params(cls, state, params)
+    for cross_check in CROSS_CHECKS:
+        cross_check(restored)
+    return restored
+
+
+def _check_keys(cls, state, params, fields):
+    known = set(params) | set(fields)
+    for key in state:
+        if key not in known and hasattr(cls, key):
+            raise InvalidState(
+                f"the state key {key!r} would shadow the attribute {cls.__name__}.{key}; "
+                "a state holds parameters and fitted attributes only."
+            )
+    unknown = sorted(set(state) - known)
+    if unknown:
+        raise InvalidState(f"unknown state keys {unknown}: {cls.__name__} has no such parameters or fitted attributes.")
+    missing = [name for name in params if name not in state]
+    if missing:
+        raise InvalidState(f"the state lacks the parameters {missing}.")
+
+
+def _check_params(cls, state, params):
+    try:
+        validate_parameter_constraints(
+            cls._parameter_constraints, {name: state[name] for name in params}, caller_name=cls.__name__
+        )
+    except InvalidParameterError as error:
+        raise InvalidState(str(error)) from None
+
+
+# ------------------------------------------------------------------ field checks
+
+
+def _kind(value):
+    return type(value).__name__
+
+
+def _shown(value):
+    """The offending value as the user would write it, abridged when long."""
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return f"a {_kind(value)} of dtype {value.dtype} and shape {tuple(value.shape)}"
+    text = repr(value)
+    if len(text) <= 80:
+        return text
+    size = f" of length {len(value)}" if isinstance(value, (list, dict, tuple, str)) else ""
+    return f"a {_kind(value)}{size} starting {text[:60]}..."
+
+
+def _fail(name, expected, value):
+    raise InvalidState(f"{name} must be {expected}; got {_shown(value)}.")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _int_at_least(low):
+    def check(value, name):
+        if not _is_int(value) or value < low:
+            _fail(name, f"an int >= {low}", value)
+
+    return check
+
+
+def _int_in(low, high):
+    def check(value, name):
+        if not _is_int(value) or not low <= value <= high:
+            _fail(name, f"an int in [{low}, {high}]", value)
+
+    return check
+
+
+def _finite_float(value, name):
+    if not _is_real(value) or not math.isfinite(value):
+        _fail(name, "a finite float", value)
+
+
+def _optional(check):
+    def optional_check(value, name):
+        if value is not None:
+            check(value, name)
+
+    return optional_check
+
+
+def _list_of(check):
+    def list_check(value, name):
+        if not isinstance(value, list):
+            _fail(name, "a list", value)
+        for i, item in enumerate(value):
+            check(item, f"{name}[{i}]")
+
+    return list_check
+
+
+def _string_vector(value, name):
+    if (
+        not isinstance(value, np.ndarray)
+        or value.dtype != object
+        or value.ndim != 1
+        or not all(isinstance(item, str) for item in value)
+    ):
+        raise InvalidState(f"{name} must be a 1-D object array of str.")
+
+
+# 'cuda:N' and 'mps:N' with a plausible index; 'meta', 'cpu:0x', ... are refused.
+_DEVICE_NAME = re.compile(r"cpu|(cuda|mps)(:\d{1,4})?")
+
+
+def _device_name(value, name):
+    if not isinstance(value, str) or not _DEVICE_NAME.fullmatch(value):
+        _fail(name, "one of 'cpu', 'cuda', 'cuda:N', 'mps'", value)
+
+
+def _one_of(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        _fail(name, f"one of {sorted(options)}", value)
+
+
+_SPEC_CHECKS = {
+    "n_inputs": _int_at_least(1),
+    "n_params": _int_at_least(1),
+    "n_free": _int_at_least(0),
+    "latent_dim": _int_at_least(1),
+    "hidden_layer_sizes": None,  # below
+    "activation": lambda v, name: _one_of(v, name, ACTIVATIONS),
+}
+
+
+def _network_spec(value, name):
+    if not isinstance(value, dict) or set(value) != set(_SPEC_CHECKS):
+        keys = sorted(value) if isinstance(value, dict) else _kind(value)
+        raise InvalidState(f"{name} must be a dict with the keys {sorted(_SPEC_CHECKS)}; got {keys}.")
+    sizes = value["hidden_layer_sizes"]
+    if not isinstance(sizes, list) or not sizes or not all(_is_int(s) and s >= 1 for s in sizes):
+        _fail(f"{name}['hidden_layer_sizes']", "a non-empty list of positive ints", sizes)
+    for key, check in _SPEC_CHECKS.items():
+        if check is not None:
+            check(value[key], f"{name}[{key!r}]")
+
+
+# The keys of a schema column (TableSchema.to_dict): the constants each kind needs, and the optional ones.
+_COLUMN_CONSTANTS = {
+    "gaussian": ("shift", "scale"),
+    "lognormal": ("shift", "scale"),
+    "bernoulli": (),
+    "categorical": ("categories",),
+    "poisson": ("input_shift", "input_scale"),
+    "negative_binomial": ("input_shift", "input_scale"),
+}
+_COLUMN_OPTIONAL = {"categorical": ("ordered",)}
+# A pandas or NumPy dtype name ("float64", "Int64", "category", "string[pyarrow]", "datetime64[ns, UTC]").
+_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
+
+
+def _table_schema(value, name):
+    """A TableSchema.to_dict() whose every number is finite: what from_dict leaves unchecked, first."""
+    if not isinstance(value, dict) or set(value) != {"columns", "is_dataframe", "mask_columns"}:
+        keys = sorted(value, key=str) if isinstance(value, dict) else _kind(value)
+        raise InvalidState(f"{name} must be a dict with the keys ['columns', 'is_dataframe', 'mask_columns']; got {keys}.")
+    if not isinstance(value["is_dataframe"], bool):
+        _fail(f"{name}['is_dataframe']", "a bool", value["is_dataframe"])
+    columns = value["columns"]
+    if not isinstance(columns, list) or not columns:
+        _fail(f"{name}['columns']", "a non-empty list", columns)
+    for j, column in enumerate(columns):
+        _schema_column(column, f"{name}['columns'][{j}]")
+    mask = value["mask_columns"]
+    if not isinstance(mask, list) or not all(_is_int(j) for j in mask) or mask != sorted(set(mask)):
+        _fail(f"{name}['mask_columns']", "a sorted list of distinct column positions", mask)
+
+
+def _schema_column(column, name):
+    if not isinstance(column, dict) or column.get("kind") not in _COLUMN_CONSTANTS:
+        kind = column.get("kind") if isinstance(column, dict) else None
+        raise InvalidState(f"{name} must be a column with a kind among {list(KINDS)}; got kind {kind!r}.")
+    kind = column["kind"]
+    allowed = {"name", "kind", "dtype", *_COLUMN_CONSTANTS[kind], *_COLUMN_OPTIONAL.get(kind, ())}
+    unknown = sorted(set(column) - allowed, key=str)
+    if unknown:
+        raise InvalidState(f"{name} (a {kind!r} column) has unknown entries {unknown}.")
+    missing = sorted({"name", "dtype", *_COLUMN_CONSTANTS[kind]} - set(column))
+    if missing:
+        raise InvalidState(f"{name} (a {kind!r} column) lacks {missing}.")
+    if not isinstance(column["dtype"], str) or not _DTYPE_NAME.fullmatch(column["dtype"]):
+        _fail(f"{name}['dtype']", "a dtype name", column["dtype"])
+    for key in _COLUMN_CONSTANTS[kind]:
+        if key == "categories":
+            _categories(column[key], f"{name}['categories']")
+        elif key.endswith("scale"):
+            if not _is_real(column[key]) or not (math.isfinite(column[key]) and column[key] > 0):
+                _fail(f"{name}[{key!r}]", "a positive finite float", column[key])
+        else:
+            _finite_float(column[key], f"{name}[{key!r}]")
+    if "ordered" in column and not isinstance(column["ordered"], bool):
+        _fail(f"{name}['ordered']", "a bool", column["ordered"])
+
+
+def _categories(value, name):
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_CATEGORIES:
+        _fail(name, f"a list of 1 to {MAX_CATEGORIES} categories", value)
+    for i, category in enumerate(value):
+        # NaN is a missing cell, never a category (pandas agrees); infinity can be a label.
+        if not isinstance(category, (str, bool, numbers.Real)) or (
+            isinstance(category, float) and math.isnan(category)
+        ):
+            _fail(f"{name}[{i}]", "a string, bool or number other than NaN", category)
+    # Equal categories (1 and 1.0 included) would make a value's code ambiguous.
+    keys = {(type(c) is bool, c) for c in value}
+    if len(keys) != len(value):
+        raise InvalidState(f"{name} holds a category twice.")
+
+
+def _rebuild_schema(value, name):
+    try:
+        return TableSchema.from_dict(value)
+    except (ValueError, TypeError) as error:
+        raise InvalidState(f"{name}: {error}.") from None
+
+
+def _tensor(value, name, shape=None, nonnegative=False):
+    if not isinstance(value, torch.Tensor) or value.layout != torch.strided:
+        _fail(name, "a tensor", value)
+    if value.device.type != "cpu" or value.dtype != torch.float32:
+        raise InvalidState(f"{name} must be a float32 CPU tensor; got {value.dtype} on {value.device}.")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise InvalidState(f"{name} has shape {tuple(value.shape)}, expected {tuple(shape)}.")
+    if not bool(torch.isfinite(value).all()):
+        raise InvalidState(f"{name} holds non-finite values (NaN or infinity).")
+    if nonnegative and bool((value < 0).any()):
+        raise InvalidState(f"{name} holds negative values.")
+
+
+def _tensor_dict(value, name):
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        _fail(name, "a dict of str to tensors", value)
+    for key, tensor in value.items():
+        _tensor(tensor, f"{name}[{key!r}]")
+
+
+# Adam's options as skvae creates it (make_adam: lr only, the rest torch's
+# defaults). Flags skvae never sets must be off: amsgrad would need state the
+# schema does not hold, capturable and differentiable need devices and
+# autograd skvae does not use. fused and foreach are this machine's choice and
+# are reset on loading (VAETransformer._restore_torch_state).
+def _flag(expected=None, optional=False):
+    def check(value, name):
+        if isinstance(value, bool) and (expected is None or value == expected):
+            return
+        if optional and value is None:
+            return
+        _fail(name, "False" if expected is False else "a bool" + (" or None" if optional else ""), value)
+
+    return check
+
+
+def _fraction(value, name):
+    if not _is_real(value) or not 0.0 <= value < 1.0:
+        _fail(name, "a float in [0, 1)", value)
+
+
+def _betas(value, name):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        _fail(name, "a pair of floats in [0, 1)", value)
+    for i, beta in enumerate(value):
+        _fraction(beta, f"{name}[{i}]")
+
+
+def _nonnegative_float(value, name):
+    if not _is_real(value) or not (math.isfinite(value) and value >= 0):
+        _fail(name, "a finite float >= 0", value)
+
+
+def _learning_rate(value, name):
+    if not _is_real(value) or not (math.isfinite(value) and 0 < value <= 1e37):
+        _fail(name, "a float in (0, 1e37]", value)
+
+
+ADAM_OPTIONS = {
+    "lr": _learning_rate,
+    "betas": _betas,
+    "eps": _nonnegative_float,
+    "weight_decay": _nonnegative_float,
+    "amsgrad": _flag(False),
+    "maximize": _flag(False),
+    "capturable": _flag(False),
+    "differentiable": _flag(False),
+    "decoupled_weight_decay": _flag(),
+    "foreach": _flag(optional=True),
+    "fused": _flag(optional=True),
+}
+
+
+def _adam_state(value, name):
+    if not isinstance(value, dict) or set(value) != {"state", "param_groups"}:
+        _fail(name, "an Adam state dict with the keys 'state' and 'param_groups'", value)
+    groups = value["param_groups"]
+    if not isinstance(groups, list) or len(groups) != 1 or not isinstance(groups[0], dict):
+        _fail(f"{name}['param_groups']", "a list of one dict", groups)
+    group = groups[0]
+    unknown = sorted(set(group) - set(ADAM_OPTIONS) - {"params"})
+    if unknown:
+        raise InvalidState(f"{name}['param_groups'][0] has unknown Adam options {unknown}.")
+    if "params" not in group or not isinstance(group["params"], list):
+        raise InvalidState(f"{name}['param_groups'][0] lacks its 'params' list.")
+    for key, check in ADAM_OPTIONS.items():
+        if key in group:
+            check(group[key], f"{name}['param_groups'][0][{key!r}]")
+    state = value["state"]
+    if not isinstance(state, dict) or not all(_is_int(key) for key in state):
+        _fail(f"{name}['state']", "a dict with int keys", state)
+    for key, entry in state.items():
+        where = f"{name}['state'][{key}]"
+        if not isinstance(entry, dict) or set(entry) != {"step", "exp_avg", "exp_avg_sq"}:
+            _fail(where, "a dict with the keys 'step', 'exp_avg', 'exp_avg_sq'", entry)
+        _tensor(entry["step"], f"{where}['step']", shape=(), nonnegative=True)
+        _tensor(entry["exp_avg"], f"{where}['exp_avg']")
+        _tensor(entry["exp_avg_sq"], f"{where}['exp_avg_sq']", nonnegative=True)
+
+
+def _output_config(value, name):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        _fail(name, "a dict of str to str", value)
+
+
+#: The fitted attributes of a VAETransformer. Optional fields may appear in
+#: an unfitted state too (``set_output`` before ``fit``).
+FITTED_FIELDS = {
+    "n_features_in_": Field(_int_at_least(1)),
+    "feature_names_in_": Field(_string_vector, required=False),
+    "device_": Field(_device_name),
+    "_seed": Field(_int_in(0, np.iinfo(np.int32).max)),
+    "_schema": Field(_table_schema, restore=_rebuild_schema),
+    "_network_spec": Field(_network_spec),
+    "encoder_": Field(_tensor_dict),
+    "decoder_": Field(_tensor_dict),
+    "optimizer_": Field(_adam_state),
+    "n_iter_": Field(_int_at_least(0)),
+    "loss_curve_": Field(_list_of(_finite_float)),
+    "best_loss_": Field(_optional(_finite_float)),
+    "validation_scores_": Field(_optional(_list_of(_finite_float))),
+    "best_validation_score_": Field(_optional(_finite_float)),
+    "_sklearn_output_config": Field(_output_config, required=False),
+}
+
+
+# ------------------------------------------------------------------ cross-checks
+
+
+def _features_agree(state):
+    n_features, schema = state["n_features_in_"], state["_schema"]
+    lengths = {"the column schema's number of columns": len(schema.columns)}
+    if "feature_names_in_" in state:
+        lengths["len(feature_names_in_)"] = len(state["feature_names_in_"])
+    for what, length in lengths.items():
+        if length != n_features:
+            raise InvalidState(f"n_features_in_ is {n_features}, but {what} is {length}.")
+    if "feature_names_in_" in state:
+        if not schema.is_dataframe or schema.names != list(state["feature_names_in_"]):
+            raise InvalidState("the column schema's column names differ from feature_names_in_.")
+    elif not schema.is_dataframe and schema.names != list(range(n_features)):
+        raise InvalidState(
+            f"the column schema of an array must name its columns 0..{n_features - 1}; got {_shown(schema.names)}."
+        )
+
+
+def _schema_matches_spec(state):
+    # The spec's widths are what the weights were built for; the schema's
+    # likelihood is what reads them. A file where they disagree would fail (or
+    # silently misread columns) at the first transform.
+    spec = state["_network_spec"]
+    try:
+        likelihood = state["_schema"].likelihood()
+    except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as error:
+        raise InvalidState(f"the column schema does not describe a model: {error}") from None
+    for key, implied in (
+        ("n_inputs", likelihood.input_width),
+        ("n_params", likelihood.n_params),
+        ("n_free", likelihood.n_free),
+    ):
+        if spec[key] != implied:
+            raise InvalidState(f"_network_spec[{key!r}] is {spec[key]}, but the column schema implies {implied}.")
+
+
+def _weights_match_spec(state):
+    for name, expected in zip(("encoder_", "decoder_"), parameter_shapes(state["_network_spec"])):
+        _match_shapes(name, state[name], expected)
+
+
+def _match_shapes(name, tensors, expected):
+    # Walks both in step and stops at the first difference, so a spec declaring
+    # a million layers costs as much as the file's own tensors, no more.
+    actual = iter(tensors.items())
+    for expected_name, shape in expected:
+        key, tensor = next(actual, (None, None))
+        if key is None:
+            raise InvalidState(f"{name} lacks {expected_name!r}, which the network spec implies.")
+        if key != expected_name:
+            raise InvalidState(f"{name} holds {key!r} where the network spec implies {expected_name!r}.")
+        if tuple(tensor.shape) != shape:
+            raise InvalidState(
+                f"{name}[{key!r}] has shape {tuple(tensor.shape)}, but the network spec implies {shape}."
+            )
+    extra = next(actual, None)
+    if extra is not None:
+        raise InvalidState(f"{name} holds {extra[0]!r}, which the network spec does not have.")
+
+
+def _optimizer_matches_weights(state):
+    shapes = [tuple(t.shape) for t in (*state["encoder_"].values(), *state["decoder_"].values())]
+    optimizer = state["optimizer_"]
+    params = optimizer["param_groups"][0]["params"]
+    if params != list(range(len(shapes))):
+        raise InvalidState(
+            f"optimizer_ must cover the {len(shapes)} network parameters as params 0..{len(shapes) - 1}; "
+            f"got {params[:10]!r}{'...' if len(params) > 10 else ''}."
+        )
+    for key, entry in optimizer["state"].items():
+        if not 0 <= key < len(shapes):
+            raise InvalidState(f"optimizer_ has state for parameter {key}, but the networks have {len(shapes)}.")
+        for moment in ("exp_avg", "exp_avg_sq"):
+            if tuple(entry[moment].shape) != shapes[key]:
+                raise InvalidState(
+                    f"optimizer_['state'][{key}][{moment!r}] has shape {tuple(entry[moment].shape)}, "
+                    f"but parameter {key} has shape {shapes[key]}."
+                )
+
+
+def _history_agrees(state):
+    if len(state["loss_curve_"]) != state["n_iter_"]:
+        raise InvalidState(
+            f"loss_curve_ has {len(state['loss_curve_'])} entries, but n_iter_ is {state['n_iter_']}."
+        )
+    scores = state["validation_scores_"]
+    if scores is not None and len(scores) > state["n_iter_"]:
+        raise InvalidState(f"validation_scores_ has {len(scores)} entries, more than n_iter_={state['n_iter_']}.")
+
+
+CROSS_CHECKS = (
+    _features_agree,
+    _schema_matches_spec,
+    _weights_match_spec,
+    _optimizer_matches_weights,
+    _history_agrees,
+)

@@ -140,7 +140,15 @@ def test_early_stopping_records_validation_scores(data):
 
 def test_convergence_warning_at_max_iter(data):
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
-        _small(max_iter=2, n_iter_no_change=50).fit(data)
+        _small(max_iter=3, n_iter_no_change=2, tol=0.0).fit(data)
+
+
+def test_no_convergence_warning_for_a_fixed_budget(data):
+    # Patience as long as the budget: the rule cannot stop, so max_iter is the plan.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        vae = _small(max_iter=3, n_iter_no_change=3).fit(data)
+    assert vae.n_iter_ == 3
 
 
 def test_warm_start_continues_and_partial_fit_appends(data):

@@ -67,7 +67,8 @@ def test_shell_block_runs_line_by_line(tmp_path, monkeypatch, capsys):
         result = subprocess.run([sys.executable, *words[1:]], cwd=tmp_path, env=_environment(),
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"{line}\n{result.stderr[-3000:]}"
-    for name in ("wine.csv", "model.skvae", "latent.csv", "reconstructed.csv", "generated.csv", "scores.csv"):
+    for name in ("wine.csv", "model.skvae", "latent.csv", "reconstructed.csv", "generated.csv", "scores.csv",
+                 "completed.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
     header = (tmp_path / "generated.csv").read_text().splitlines()[0]
     assert header.startswith("alcohol,malic_acid,") and "target" not in header

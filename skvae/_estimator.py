@@ -25,6 +25,7 @@ from ._inference import (
     is_plain_float_matrix,
     map_row_batches,
     networks_in_dtype,
+    to_tensor,
 )
 from ._likelihoods import LIKELIHOODS
 from ._networks import ACTIVATIONS, build_networks
@@ -426,7 +427,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return train_test_split(X, test_size=n_valid, random_state=self._seed + self.n_iter_)
 
     def _validation_data(self, X_valid, trainer):
-        x = torch.from_numpy(self._standardized_float32(X_valid)).to(trainer.device)
+        x = to_tensor(self._standardized_float32(X_valid)).to(trainer.device)
         noise = torch.randn(
             (x.shape[0], self._network_spec["latent_dim"]),
             generator=trainer.noise_generator,

@@ -11,6 +11,10 @@ Two rules shape this module:
   through a float64 copy of the networks, float32 input through the float32
   training networks. The copies live in an :class:`InferenceCache` that the
   estimator clears whenever training changes the weights.
+
+Every NumPy array enters torch through :func:`to_tensor`, whatever its memory
+layout (negative strides, Fortran order, views, read-only, byte order,
+memmaps), so that no layout reaches a torch function that refuses it.
 """
 
 import copy
@@ -28,6 +32,25 @@ MAX_BATCH_ELEMENTS = 2**22
 def rows_per_batch(row_width):
     """How many rows fit a batch when each row needs `row_width` elements."""
     return max(1, MAX_BATCH_ELEMENTS // max(1, row_width))
+
+
+def to_tensor(array):
+    """The one door from NumPy into torch: a CPU tensor for any layout NumPy allows.
+
+    Every array that enters torch in skvae passes here. ``torch.from_numpy``
+    shares memory, which is what a writable, C-contiguous array in native
+    byte order gets: skvae never writes into its inputs, and a copy costs as
+    much as a whole small network on one row. Every other layout is copied
+    into a fresh C-contiguous native-order array first, because torch refuses
+    negative strides (``X[::-1]``) and non-native byte order, warns about
+    read-only memory (read-only memmaps, frozen arrays), and strided views
+    (Fortran order, ``X[:, ::2]``) would make every layer pay for the
+    scattered reads. NumPy subclasses (``np.memmap``) are read as plain arrays.
+    """
+    array = np.asarray(array)
+    if not (array.flags.c_contiguous and array.flags.writeable and array.dtype.isnative):
+        array = np.array(array, dtype=array.dtype.newbyteorder("="), order="C", copy=True)
+    return torch.from_numpy(array)
 
 
 class InferenceNetworks:
@@ -55,18 +78,8 @@ class InferenceNetworks:
         )
 
     def as_tensor(self, array):
-        """`array` as a tensor in the networks' dtype on their device.
-
-        Every computation here makes new tensors from its input, so a
-        writable, contiguous array is shared rather than copied (a copy costs
-        as much as a whole small network on one row); read-only arrays
-        (memmaps) and strided views are copied, since torch can only share
-        writable, positively strided memory.
-        """
-        if array.flags.writeable and array.flags.c_contiguous:
-            tensor = torch.from_numpy(array)
-        else:
-            tensor = torch.tensor(array)
+        """`array` (any NumPy layout) as a tensor in the networks' dtype on their device."""
+        tensor = to_tensor(array)
         if tensor.dtype == self.dtype and tensor.device == self.device:
             return tensor
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)

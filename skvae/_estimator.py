@@ -25,11 +25,13 @@ from ._inference import (
     is_plain_float_matrix,
     map_row_batches,
     networks_in_dtype,
+    rows_per_batch,
     to_tensor,
 )
 from ._likelihoods import LIKELIHOODS
 from ._networks import ACTIVATIONS, build_networks
 from ._progress import EpochReporter
+from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
 from ._training import StoppingRule, Trainer, make_adam
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
@@ -102,6 +104,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
+
+    n_jobs : int or None, default=None
+        CPU threads torch uses inside ``fit``, ``partial_fit`` and inference
+        (ignored on a GPU). ``None``: automatic. skvae takes as many threads
+        as the work of one step can keep busy, within the cores this process
+        may use (CPU affinity, cgroup quota), ``OMP_NUM_THREADS`` and the
+        limits of ``threadpoolctl`` or joblib's workers, and while training
+        it keeps whichever of one thread or that many is measured faster, so
+        that a busy machine does not stall every step at a thread barrier.
+        ``-1``: every usable core; ``k >= 1``: exactly k threads (``-2``: all
+        but one, as in joblib). torch's own setting is restored after every
+        call. See :ref:`the user guide <threads>`.
 
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU;
@@ -198,6 +212,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -218,6 +233,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        n_jobs=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -235,6 +251,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -260,7 +277,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         continuing = self.warm_start and self.__sklearn_is_fitted__()
         X = validate_data(self, X, reset=not continuing, dtype=[np.float64, np.float32])
-        return self._fit(X, incremental=False)
+        with torch_threads(self._thread_plan(X.shape[1], self.batch_size)[0]):
+            return self._fit(X, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -284,7 +302,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         first_call = not self.__sklearn_is_fitted__()
         X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
-        return self._fit(X, incremental=True)
+        with torch_threads(self._thread_plan(X.shape[1], self.batch_size)[0]):
+            return self._fit(X, incremental=True)
 
     def _fit(self, X, incremental):
         likelihood = LIKELIHOODS[self.likelihood]()
@@ -402,8 +421,24 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         noise = torch.Generator(device=self.device_).manual_seed(int(noise_seed))
         return shuffle, noise
 
+    def _thread_plan(self, n_features, n_rows):
+        """(threads, tune) for steps of `n_rows` rows: n_jobs, or the policy of skvae._threads.
+
+        None threads (torch left alone) off the CPU, where the GPU does the work.
+        """
+        fitted = self.__sklearn_is_fitted__()
+        device = self.device_ if fitted else str(resolve_device(self.device))
+        if device != "cpu":
+            return None, False
+        spec = self._network_spec if fitted else self._new_network_spec(n_features)
+        widths = [spec["n_features"], *spec["hidden_layer_sizes"], spec["latent_dim"]]
+        weights = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * 2 + widths[-2] * widths[-1]
+        weights += widths[1] * widths[0] * (spec["n_heads"] - 1)  # the decoder's extra output heads
+        return resolve_n_jobs(self.n_jobs, n_rows * weights)
+
     def _trainer(self, likelihood):
         shuffle, noise = self._generators()
+        n_threads, tune = self._thread_plan(self._network_spec["n_features"], self.batch_size)
         return Trainer(
             self.encoder_,
             self.decoder_,
@@ -414,6 +449,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             shuffle_generator=shuffle,
             noise_generator=noise,
             loss_offset=float(np.sum(np.log(self._data_scale))),
+            thread_tuner=ThreadTuner(n_threads) if tune else None,
         )
 
     def _split_validation(self, X):
@@ -490,6 +526,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             X,
             (self._network_spec["latent_dim"],),
             self._row_width(),
+            self._inference_threads(X.shape[0]),
         )
 
     def inverse_transform(self, X):
@@ -520,6 +557,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Z,
             (self.n_features_in_,),
             self._row_width(),
+            self._inference_threads(Z.shape[0]),
         )
 
     def score_samples(self, X, n_importance=1):
@@ -560,7 +598,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 return networks.elbo(x, noise[0])
             return networks.importance_weighted_bound(x, noise)
 
-        return map_row_batches(score_rows, X, (), n_importance * self._row_width())
+        return map_row_batches(score_rows, X, (), n_importance * self._row_width(),
+                               self._inference_threads(X.shape[0] * n_importance))
 
     def score(self, X, y=None, n_importance=1):
         """Mean of :meth:`score_samples`: the average ELBO per row, in nats.
@@ -617,7 +656,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             return networks.decode_sample(z, noise_generator)
 
         placeholder = np.broadcast_to(np.empty((1, 0)), (int(n_samples), 0))
-        return map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width())
+        return map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width(),
+                               self._inference_threads(int(n_samples)))
 
     def _validate_input(self, X):
         check_is_fitted(self)
@@ -633,6 +673,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """Elements one row needs in the widest layer: sizes inference batches."""
         spec = self._network_spec
         return max(spec["n_features"] * spec["n_heads"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+
+    def _inference_threads(self, n_rows):
+        """CPU threads for inference on `n_rows` rows, sized by the largest batch."""
+        return self._thread_plan(self.n_features_in_, min(n_rows, rows_per_batch(self._row_width())))[0]
 
     def _networks(self, dtype):
         """The fitted networks in `dtype` (float32 or float64), cached until the next fit."""

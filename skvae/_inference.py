@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ._objectives import importance_weighted_bound, kl_to_standard_normal, reparameterize
+from ._threads import torch_threads
 
 #: Largest number of elements in one intermediate tensor (32 MiB in float64).
 MAX_BATCH_ELEMENTS = 2**22
@@ -162,14 +163,15 @@ def networks_in_dtype(encoder, decoder, dtype):
     return copy.deepcopy(encoder).to(dtype), copy.deepcopy(decoder).to(dtype)
 
 
-def map_row_batches(function, X, out_shape_tail, row_width):
+def map_row_batches(function, X, out_shape_tail, row_width, n_threads=None):
     """Apply `function(X_batch) -> tensor` to bounded batches of rows of X.
 
     Returns a NumPy array of shape (n_rows, *out_shape_tail) in X's dtype,
     written batch by batch so that memory is the output plus one batch.
+    torch runs on `n_threads` CPU threads meanwhile (None: as it is).
     """
     step = rows_per_batch(row_width)
-    with torch.inference_mode():
+    with torch.inference_mode(), torch_threads(n_threads):
         if X.shape[0] <= step:  # one batch (a single row, say): no copy into a separate output
             out = function(X).cpu().numpy().astype(X.dtype, copy=False)
         else:

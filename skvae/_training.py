@@ -114,10 +114,12 @@ class Trainer:
     loss_offset : float
         sum(log scale) of the data standardization, added to every reported
         loss so that losses are in nats of the raw data.
+    thread_tuner : :class:`skvae._threads.ThreadTuner` or None
+        Chooses torch's CPU thread count step by step; None leaves it alone.
     """
 
     def __init__(self, encoder, decoder, likelihood, optimizer, *, batch_size, beta,
-                 shuffle_generator, noise_generator, loss_offset=0.0):
+                 shuffle_generator, noise_generator, loss_offset=0.0, thread_tuner=None):
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
@@ -127,6 +129,7 @@ class Trainer:
         self.shuffle_generator = shuffle_generator
         self.noise_generator = noise_generator
         self.loss_offset = loss_offset
+        self.thread_tuner = thread_tuner
         self.latent_dim = encoder.mean_head.out_features
         self.device = encoder.mean_head.weight.device
 
@@ -152,7 +155,11 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         for start in range(0, n_rows, self.batch_size):
             batch = X[order[start : start + self.batch_size]]
+            if self.thread_tuner is not None:
+                self.thread_tuner.before_step()
             total += self.train_step(batch.to(self.device, non_blocking=True))
+            if self.thread_tuner is not None:
+                self.thread_tuner.after_step()
         return float(total) / n_rows + self.loss_offset
 
     def validation_score(self, validation):

@@ -117,6 +117,7 @@ def fit_skvae(X, config):
         tol=0.0,
         n_iter_no_change=config["epochs"] + 1,
         device=config["device"],
+        n_jobs=config.get("n_jobs"),
         random_state=0,
     )
     with warnings.catch_warnings():

@@ -32,7 +32,8 @@ from ._likelihoods import LIKELIHOODS
 from ._networks import ACTIVATIONS, build_networks
 from ._progress import EpochReporter
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
-from ._training import StoppingRule, Trainer, make_adam
+from ._training import LR_DECAYS, StoppingRule, Trainer, make_adam, patience_epochs
+from ._training import use_validation as wants_validation
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 _STATE_FIELDS = ("encoder_", "decoder_", "optimizer_")
@@ -91,19 +92,26 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     tol : float, default=1e-3
         Improvement, in nats per row, that counts as progress for the
-        stopping rule: training stops once the training loss (or, with
-        ``early_stopping``, the validation loss) has not improved by ``tol``
-        for ``n_iter_no_change`` consecutive epochs.
+        stopping rule. Once the training loss (or, with validation, the
+        negative validation ELBO) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs, the learning rate is divided
+        by 5; at the third such plateau training stops (scikit-learn MLP's
+        ``learning_rate="adaptive"`` rule).
 
     n_iter_no_change : int, default=10
-        Number of epochs without improvement before training stops.
+        Number of epochs without improvement that make a plateau; at least
+        as many epochs as 200 optimizer steps take, so that data with few
+        steps per epoch is not stopped on noise.
 
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,
         and restore the weights of the best validation epoch at the end.
+        ``"auto"`` does so when the data are small enough to overfit:
+        at most 10,000 rows, and at least 20 of them held out (so from 200
+        rows at the default ``validation_fraction``).
 
     validation_fraction : float, default=0.1
-        Fraction of rows held out when ``early_stopping=True``.
+        Fraction of rows held out when validation is on.
 
     n_jobs : int or None, default=None
         CPU threads torch uses inside ``fit``, ``partial_fit`` and inference
@@ -163,14 +171,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         in nats) after each epoch.
 
     best_loss_ : float or None
-        Smallest training loss reached; None with ``early_stopping``.
+        Smallest training loss reached; None when the last fit used validation.
 
     validation_scores_ : list of float or None
-        With ``early_stopping``, the mean ELBO of the held-out rows after each
-        epoch (nats, greater is better); None otherwise.
+        When the last fit used validation (see ``early_stopping``), the mean
+        ELBO of the held-out rows after each epoch (nats, greater is better);
+        None otherwise.
 
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; None without ``early_stopping``.
+        Best of ``validation_scores_``; None without validation.
 
     See Also
     --------
@@ -210,7 +219,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device],
@@ -231,7 +240,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         max_iter=200,
         tol=1e-3,
         n_iter_no_change=10,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_jobs=None,
         device="auto",
@@ -314,7 +323,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             self._initialize(X, spec, likelihood)
         else:
             self._check_continuation(spec)
-        use_validation = self.early_stopping and not incremental
+        use_validation = not incremental and wants_validation(
+            self.early_stopping, X.shape[0], self.validation_fraction)
         X_train, X_valid = self._split_validation(X) if use_validation else (X, None)
 
         trainer = self._trainer(likelihood)
@@ -325,7 +335,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             log = trainer.run(
                 place_training_data(self._standardized_float32(X_train), trainer.device),
                 n_epochs,
-                rule=None if incremental else self._stopping_rule(use_validation),
+                rule=None if incremental else self._stopping_rule(use_validation, X_train.shape[0]),
                 validation=validation,
                 reporter=reporter,
                 first_epoch=self.n_iter_ + 1,
@@ -471,12 +481,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         return x, noise
 
-    def _stopping_rule(self, use_validation):
+    def _stopping_rule(self, use_validation, n_rows):
         if use_validation:
             best = -self.best_validation_score_ if self.best_validation_score_ is not None else math.inf
         else:
             best = self.best_loss_ if self.best_loss_ is not None else math.inf
-        return StoppingRule(self.tol, self.n_iter_no_change, best_loss=best)
+        patience = patience_epochs(self.n_iter_no_change, math.ceil(n_rows / self.batch_size))
+        return StoppingRule(self.tol, patience, best_loss=best, lr_decays=LR_DECAYS)
 
     def _standardized_float32(self, X):
         """(X - shift) / scale as float32, computed in float64 chunk by chunk.

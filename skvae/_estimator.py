@@ -107,7 +107,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,
         and restore the weights of the best validation epoch at the end.
         ``"auto"`` does so when the data are small enough to overfit:
-        at most 10,000 rows, and at least 20 of them held out (so from 200
+        at most 10,000 rows, and at least 50 of them held out (so from 500
         rows at the default ``validation_fraction``).
 
     validation_fraction : float, default=0.1

@@ -23,8 +23,9 @@ The policy (``n_jobs=None``):
    :data:`WORK_PER_THREAD` multiply-adds of one step, so a small network on a
    small batch runs on one thread, where it is fastest anyway.
 4. **Measured, during training** (:class:`ThreadTuner`): when 1-3 allow more
-   than one thread, the training loop times short blocks of steps on one
-   thread and on the allowed number, keeps the faster, and measures again
+   than one thread and at least two cores are idle (the kernel's count of
+   runnable tasks), the training loop times short blocks of steps on one
+   thread and on the allowed number, keeps the faster, and looks again
    every :data:`REPROBE_SECONDS`, since another process may start or stop.
 
 ``n_jobs=-1`` uses every usable core, ``n_jobs=k`` exactly k threads (as in
@@ -130,6 +131,21 @@ def environment_limit():
     return max(1, limit)
 
 
+def idle_cores():
+    """Usable cores minus the other tasks running right now (the kernel's runnable count).
+
+    ``/proc/loadavg``'s fourth field counts the runnable tasks at this
+    instant, the reading one included. Where it is missing (not Linux), all
+    usable cores count as idle.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as file:
+            running = int(file.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return usable_cores()
+    return max(0, usable_cores() - (running - 1))
+
+
 def threads_for_work(multiply_adds):
     """Threads that a step of `multiply_adds` multiply-adds can keep busy (at least 1)."""
     return max(1, int(multiply_adds // WORK_PER_THREAD))
@@ -218,19 +234,31 @@ class ThreadTuner:
     a pair, which wakes or parks the pool, is not timed) until each has
     :data:`PROBE_STEPS` timed steps or one is :data:`CLEAR_LOSS` times slower,
     keeps the one with the smaller median step time, and measures again
-    after :data:`REPROBE_SECONDS`. Steps are synchronous on the
+    after :data:`REPROBE_SECONDS`. When fewer than two cores are idle at the
+    start of a measurement (:func:`idle_cores`), it takes one thread without
+    measuring: there, one step on several threads costs many on one. Steps are synchronous on the
     CPU, so a step's wall time is its cost.
     """
 
-    def __init__(self, n_threads, clock=time.perf_counter):
+    def __init__(self, n_threads, clock=time.perf_counter, idle_cores=None):
         self.candidates = (n_threads, 1)
         self.clock = clock
+        self.idle_cores = idle_cores or (lambda: globals()["idle_cores"]())
         self.chosen = n_threads
-        self._times = {n: [] for n in self.candidates}
-        self._probing = True
+        self._times = {}
+        self._probing = False
         self._step = 0
-        self._probe_ended = None
+        self._probe_ended = -math.inf  # the first step starts a measurement
         self._started = None
+
+    def _start_probe(self):
+        # On a busy machine a step on several threads costs many steps on one
+        # (a thread waits a time slice at every barrier): not worth measuring.
+        if self.idle_cores() < 2:
+            self.chosen, self._probing, self._probe_ended = 1, False, self.clock()
+            return
+        self._probing, self._step = True, 0
+        self._times = {n: [] for n in self.candidates}
 
     @property
     def _current(self):
@@ -241,8 +269,7 @@ class ThreadTuner:
 
     def before_step(self):
         if not self._probing and self.clock() - self._probe_ended > REPROBE_SECONDS:
-            self._probing, self._step = True, 0
-            self._times = {n: [] for n in self.candidates}
+            self._start_probe()
         set_threads(self._current)
         self._started = self.clock()
 

@@ -17,8 +17,8 @@ def _data(n_rows, seed=0):
 
 
 @pytest.mark.parametrize("n_samples, expected", [
-    (150, False),     # 15 held-out rows: their ELBO is noise
-    (200, True),
+    (200, False),     # 20 held-out rows: worth more as training rows
+    (500, True),
     (10_000, True),
     (10_001, False),  # enough rows per weight not to overfit: the training loss decides
 ])
@@ -29,7 +29,7 @@ def test_auto_validation_is_for_data_small_enough_to_overfit(n_samples, expected
 
 
 def test_auto_validation_counts_held_out_rows_not_rows():
-    assert use_validation("auto", 100, 0.2) is True
+    assert use_validation("auto", 250, 0.2) is True
     assert use_validation("auto", 1000, 0.01) is False
 
 
@@ -61,9 +61,9 @@ def test_plateaus_lower_the_learning_rate_twice_then_stop():
 def test_default_fit_on_small_data_monitors_held_out_rows():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = VAETransformer(**TINY, max_iter=3).fit(_data(300))
-        off = VAETransformer(**TINY, max_iter=3, early_stopping=False).fit(_data(300))
-        tiny = VAETransformer(**TINY, max_iter=3).fit(_data(100))
+        model = VAETransformer(**TINY, max_iter=3).fit(_data(600))
+        off = VAETransformer(**TINY, max_iter=3, early_stopping=False).fit(_data(600))
+        tiny = VAETransformer(**TINY, max_iter=3).fit(_data(300))
     assert len(model.validation_scores_) == 3 and model.best_loss_ is None
     assert off.validation_scores_ is None and off.best_loss_ is not None
     assert tiny.validation_scores_ is None
@@ -73,7 +73,8 @@ def test_learning_rate_is_the_parameter_again_when_training_continues():
     X = _data(300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = VAETransformer(**TINY, max_iter=400, n_iter_no_change=1, tol=10.0, learning_rate=1e-2).fit(X)
+        model = VAETransformer(**TINY, max_iter=400, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
+                               early_stopping=True).fit(X)
     # tol=10 nats: after the first epoch (an improvement on inf) none counts, so
     # three plateaus of 67 epochs (200 steps of 3 rows-batches) follow: two decays, then the stop.
     assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3)

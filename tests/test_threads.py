@@ -98,6 +98,7 @@ def test_large_steps_measure_one_thread_against_several(monkeypatch, threads_in_
     monkeypatch.setattr(_threads, "WORK_PER_THREAD", 1)
     monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the suite's own limit
+    monkeypatch.setattr(_threads, "idle_cores", lambda: 2)
     _quiet_fit(VAETransformer(max_iter=1, batch_size=8, random_state=0))
     # The probe runs both counts, then one of them for the rest of the epoch.
     assert set(threads_in_steps[: 4 * _threads.PROBE_STEPS]) == {1, 2}
@@ -179,7 +180,7 @@ def _run_steps(tuner, clock, n_steps):
 @pytest.mark.parametrize("costs, winner", [({1: 1e-3, 2: 6e-4}, 2), ({1: 1e-3, 2: 4e-3}, 1), ({1: 1e-3, 2: 1.1e-3}, 1)])
 def test_tuner_keeps_the_faster_count(costs, winner, torch_threads_restored):
     clock = FakeClock(costs)
-    tuner = _threads.ThreadTuner(2, clock=clock)
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
     with _threads.torch_threads(2):
         chosen = _run_steps(tuner, clock, 30)
     assert tuner.chosen == winner
@@ -188,7 +189,7 @@ def test_tuner_keeps_the_faster_count(costs, winner, torch_threads_restored):
 
 def test_tuner_gives_up_a_clear_loser_early_and_measures_again(torch_threads_restored):
     clock = FakeClock({1: 1e-3, 2: 4e-3})
-    tuner = _threads.ThreadTuner(2, clock=clock)
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
     with _threads.torch_threads(2):
         # Pairs of steps, the second of each timed: one timed step each is enough at 4x.
         assert _run_steps(tuner, clock, 4) == [2, 2, 1, 1]
@@ -264,3 +265,19 @@ def test_overlapping_calls_on_a_process_wide_setting_restore_the_users_value(mon
     assert seen_in_b == [2]
     assert setting["value"] == 4
     assert _threads.current_threads() == 4
+
+
+def test_tuner_does_not_measure_several_threads_on_a_busy_machine(torch_threads_restored):
+    clock = FakeClock({1: 1e-3, 2: 2e-2})
+    idle = {"cores": 1}
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: idle["cores"])
+    with _threads.torch_threads(2):
+        assert set(_run_steps(tuner, clock, 10)) == {1}
+        idle["cores"] = 2  # the other process ended: the next look measures
+        clock.now += _threads.REPROBE_SECONDS
+        assert 2 in _run_steps(tuner, clock, 4)
+
+
+def test_idle_cores_reads_the_runnable_count(monkeypatch):
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 4)
+    assert 0 <= _threads.idle_cores() <= 4

@@ -24,9 +24,19 @@ def _mib(n_bytes):
     return f"{n_bytes / 2**20:,.1f} MiB"
 
 
-def targets(speed=None, quality=None):
+#: Thread policy: skvae's training throughput / the hand-written loop at its best thread count.
+THREAD_TARGETS = {"idle": 0.95, "busy": 0.9}
+
+
+def targets(speed=None, quality=None, threads=None):
     """A list of (target, measured, met) for every target the results can decide."""
     checks = []
+    if threads:
+        for network, result in threads["training"].items():
+            for condition, threshold in THREAD_TARGETS.items():
+                ratio = result[condition]["ratios"]["skvae / best hand-written"]
+                checks.append((f"fit throughput {condition} ({network}): skvae / hand-written at its best "
+                               f"thread count >= {threshold}", f"{ratio:.2f}", ratio >= threshold))
     if speed:
         ratios = speed["training"]["ratios"]
         for name, threshold in SPEED_TARGETS.items():
@@ -130,6 +140,36 @@ def speed_markdown(speed):
     return "\n".join(parts)
 
 
+def threads_markdown(threads):
+    """Tables of the thread-policy benchmark (:mod:`benchmarks.threads`)."""
+    parts = [
+        "### Training throughput idle and beside a busy core",
+        f"{threads['cores']} usable cores. *busy*: one extra process spinning on one core throughout. "
+        "The reference of each round is the hand-written loop at its faster thread count in that round; "
+        "ratios are medians of per-round ratios.",
+    ]
+    for network, result in threads["training"].items():
+        config = result["config"]
+        rows = []
+        for condition in ("idle", "busy"):
+            medians = result[condition]["median_rows_per_second"]
+            rows += [(condition, name, f"{value:,.0f}") for name, value in medians.items()]
+            rows += [(condition, f"**{name}**", f"**{value:.2f}**")
+                     for name, value in result[condition]["ratios"].items()]
+        parts += ["", f"{network}: {config['n_rows']:,} rows, batch {config['batch_size']}, "
+                  f"{config['epochs']} epochs per fit.", "",
+                  _table(["condition", "contender", "rows / s (median), or ratio"], rows)]
+    tasks = threads["tasks"]
+    rows = []
+    for condition in ("idle", "busy"):
+        rows += [(condition, name, f"{value:.1f} s") for name, value in tasks[condition]["median_seconds"].items()]
+        rows += [(condition, name, f"{value:.2f}x") for name, value in tasks[condition]["ratios"].items()]
+    parts += ["", f"### Whole tasks (max_iter={tasks['config']['max_iter']}): skvae's policy against "
+              "`n_jobs=-1` (every core, torch's default)", "",
+              _table(["condition", "task", "median seconds, or ratio"], rows)]
+    return "\n".join(parts)
+
+
 def quality_markdown(quality):
     kt = quality["known_truth"]
     config = kt["config"]
@@ -202,7 +242,7 @@ def readme_summary(machine, speed=None, quality=None):
     return "\n".join([_table(["benchmark", "skvae"], rows), "", machine_line])
 
 
-def results_markdown(machine, speed=None, quality=None, quick=False, command=""):
+def results_markdown(machine, speed=None, quality=None, quick=False, command="", threads=None):
     """The whole RESULTS.md text."""
     parts = ["# skvae benchmark results", ""]
     if quick:
@@ -210,12 +250,14 @@ def results_markdown(machine, speed=None, quality=None, quick=False, command="")
     parts += [f"Produced by {command}." if command else "", "", "## Machine", "",
               _table(["", ""], list(machine.items())), ""]
     parts += ["## Results (README summary)", "", readme_summary(machine, speed, quality), ""]
-    checks = targets(speed, quality)
+    checks = targets(speed, quality, threads)
     if checks:
         parts += ["## Targets", "", _table(["target", "measured", "met"],
                                            [(t, m, "yes" if ok else "**no**") for t, m, ok in checks]), ""]
     if speed:
         parts += ["## Speed", "", speed_markdown(speed), ""]
+    if threads:
+        parts += ["## Thread policy", "", threads_markdown(threads), ""]
     if quality:
         parts += ["## Statistical quality", "", quality_markdown(quality), ""]
     return "\n".join(parts)

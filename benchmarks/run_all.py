@@ -27,20 +27,22 @@ from benchmarks import quality as quality_benchmarks  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks import speed as speed_benchmarks  # noqa: E402
 from benchmarks import tables as tables_benchmarks  # noqa: E402
+from benchmarks import threads as threads_benchmarks  # noqa: E402
 from benchmarks._common import benchmark_device, machine_description  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 #: Benchmarks that write their own Markdown and JSON (OUT/<name>.md, OUT/<name>.json).
 SEPARATE = {"tables": tables_benchmarks, "imputation": imputation_benchmarks}
+PARTS = ("speed", "quality", "threads")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the code paths, not the numbers")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    parser.add_argument("--only", choices=("speed", "quality") + tuple(SEPARATE),
-                        help="run one part only; speed or quality keeps the other half from OUT/results.json, "
-                             "tables and imputation write their own tables.md / imputation.md")
+    parser.add_argument("--only", choices=PARTS + tuple(SEPARATE),
+                        help="run one part only; speed, quality or threads keeps the others from "
+                             "OUT/results.json, tables and imputation write their own tables.md / imputation.md")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for every contender (default: torch's own choice)")
     parser.add_argument("--no-skorch", action="store_true", help="leave skorch out of the training comparison")
@@ -69,11 +71,15 @@ def main(argv=None):
         print("quality benchmarks ...", flush=True)
         results["quality"] = quality_benchmarks.run(quick=args.quick)
         results["runs"]["quality"] = run_note
+    if args.only in (None, "threads"):
+        print("thread policy benchmarks (idle and beside a busy core) ...", flush=True)
+        results["threads"] = threads_benchmarks.run(quick=args.quick)
+        results["runs"]["threads"] = run_note
     results["seconds"] = time.perf_counter() - started
     previous_path = args.out / "results.json"
     if args.only and previous_path.exists():
         previous = json.loads(previous_path.read_text(encoding="utf-8"))
-        for half in ("speed", "quality"):
+        for half in PARTS:
             if half not in results and half in previous and previous.get("quick") == args.quick:
                 results[half] = previous[half]
                 results["runs"][half] = dict(previous.get("runs", {}).get(half, {}), kept_from_previous_run=True)
@@ -84,7 +90,7 @@ def main(argv=None):
         for half, note in results["runs"].items()
     )
     markdown = report.results_markdown(machine, results.get("speed"), results.get("quality"),
-                                       quick=args.quick, command=how)
+                                       quick=args.quick, command=how, threads=results.get("threads"))
     if not args.no_plots:
         images = report.plots(args.out, results.get("speed"), results.get("quality"))
         markdown += "\n## Plots\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in images) + "\n"

@@ -113,10 +113,12 @@ def fit_skvae(X, config):
         batch_size=config["batch_size"],
         learning_rate=config["learning_rate"],
         max_iter=config["epochs"],
-        # No stopping rule: every contender runs the same number of epochs.
+        # No stopping rule and no held-out rows: every contender runs the same epochs on the same rows.
         tol=0.0,
+        early_stopping=False,
         n_iter_no_change=config["epochs"] + 1,
         device=config["device"],
+        n_jobs=config.get("n_jobs"),
         random_state=0,
     )
     with warnings.catch_warnings():

@@ -369,8 +369,11 @@ def build_parser():
     fit.add_argument("--beta", type=float, default=1.0, metavar="BETA", help="weight of the KL term (default: %(default)s)")
     fit.add_argument("--batch-size", type=_positive_int, default=128, metavar="N", help="rows per minibatch (default: %(default)s)")
     fit.add_argument("--learning-rate", type=float, default=1e-3, metavar="RATE", help="Adam step size (default: %(default)s)")
-    fit.add_argument("--early-stopping", action="store_true",
-                     help="hold out 10%% of the rows and keep the weights of the best validation epoch")
+    fit.add_argument("--early-stopping", dest="early_stopping", action="store_const", const=True, default="auto",
+                     help="hold out 10%% of the rows and keep the weights of the best validation epoch "
+                          "(default: only on data small enough to overfit, early_stopping='auto')")
+    fit.add_argument("--no-early-stopping", dest="early_stopping", action="store_const", const=False,
+                     help="never hold out rows; stop on the training loss")
     fit.set_defaults(run=run_fit_command)
 
     transform = commands.add_parser(

@@ -4,6 +4,8 @@ import warnings
 
 import torch
 
+from ._inference import to_tensor
+
 
 def resolve_device(device):
     """Map the `device` parameter to an available :class:`torch.device`.
@@ -79,7 +81,7 @@ def place_training_data(array, device):
     case of data too large for the GPU), and a minibatch gathered from a
     pinned tensor is a new, pageable tensor anyway.
     """
-    tensor = torch.from_numpy(array)
+    tensor = to_tensor(array)
     if device.type == "cuda":
         free_bytes, _ = torch.cuda.mem_get_info(device)
         if tensor.nbytes > _DEVICE_DATA_FRACTION * free_bytes:

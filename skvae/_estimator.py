@@ -32,11 +32,13 @@ from ._inference import (
 )
 from ._likelihoods import KINDS
 from ._memory import check_networks_fit
-from ._networks import ACTIVATIONS, build_networks
+from ._networks import ACTIVATIONS, build_networks, count_parameters
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
 from ._state import FITTED_FIELDS, check_state
-from ._training import StoppingRule, Trainer, make_adam
+from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
+from ._training import LR_DECAYS, StoppingRule, Trainer, make_adam, patience_epochs
+from ._training import use_validation as wants_validation
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 _STATE_FIELDS = ("encoder_", "decoder_", "optimizer_")
@@ -144,19 +146,38 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     tol : float, default=1e-3
         Improvement, in nats per row, that counts as progress for the
-        stopping rule: training stops once the training loss (or, with
-        ``early_stopping``, the validation loss) has not improved by ``tol``
-        for ``n_iter_no_change`` consecutive epochs.
+        stopping rule. Once the training loss (or, with validation, the
+        negative validation ELBO) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs, the learning rate is divided
+        by 5; at the third such plateau training stops (scikit-learn MLP's
+        ``learning_rate="adaptive"`` rule).
 
     n_iter_no_change : int, default=10
-        Number of epochs without improvement before training stops.
+        Number of epochs without improvement that make a plateau; at least
+        as many epochs as 200 optimizer steps take, so that data with few
+        steps per epoch is not stopped on noise.
 
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,
         and restore the weights of the best validation epoch at the end.
+        ``"auto"`` does so when the data are small enough to overfit:
+        at most 10,000 rows, and at least 50 of them held out (so from 500
+        rows at the default ``validation_fraction``).
 
     validation_fraction : float, default=0.1
-        Fraction of rows held out when ``early_stopping=True``.
+        Fraction of rows held out when validation is on.
+
+    n_jobs : int or None, default=None
+        CPU threads torch uses inside ``fit``, ``partial_fit`` and inference
+        (ignored on a GPU). ``None``: automatic. skvae takes as many threads
+        as the work of one step can keep busy, within the cores this process
+        may use (CPU affinity, cgroup quota), ``OMP_NUM_THREADS`` and the
+        limits of ``threadpoolctl`` or joblib's workers, and while training
+        it keeps whichever of one thread or that many is measured faster, so
+        that a busy machine does not stall every step at a thread barrier.
+        ``-1``: every usable core; ``k >= 1``: exactly k threads (``-2``: all
+        but one, as in joblib). torch's own setting is restored after every
+        call. See :ref:`the user guide <threads>`.
 
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU;
@@ -208,15 +229,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         in nats) after each epoch.
 
     best_loss_ : float or None
-        Smallest training loss reached; None with ``early_stopping``.
+        Smallest training loss reached; None when the last fit used validation.
 
     validation_scores_ : list of float or None
-        With ``early_stopping``, the mean ELBO of the held-out rows after each
-        epoch (nats, greater is better; the importance-weighted bound with
-        ``n_importance_train > 1``); None otherwise.
+        When the last fit used validation (see ``early_stopping``), the mean
+        ELBO of the held-out rows after each epoch (nats, greater is better;
+        the importance-weighted bound with ``n_importance_train > 1``); None
+        otherwise.
 
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; None without ``early_stopping``.
+        Best of ``validation_scores_``; None without validation.
 
     See Also
     --------
@@ -269,8 +291,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "max_iter": [_Int(1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [_Int(1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device],
         "random_state": [_Int(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
         # scikit-learn's convention: verbose=True is allowed, as in every sklearn estimator.
@@ -292,8 +315,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         max_iter=200,
         tol=1e-3,
         n_iter_no_change=10,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
+        n_jobs=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -313,6 +337,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -340,7 +365,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         with self._transaction():
             continuing = self.warm_start and self.__sklearn_is_fitted__()
             X = self._validate_table(X, reset=not continuing)
-            return self._fit(X, incremental=False)
+            with torch_threads(self._thread_plan(X.shape[1], self.batch_size)[0]):
+                return self._fit(X, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -365,7 +391,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         with self._transaction():
             X = self._validate_table(X, reset=not self.__sklearn_is_fitted__())
-            return self._fit(X, incremental=True)
+            with torch_threads(self._thread_plan(X.shape[1], self.batch_size)[0]):
+                return self._fit(X, incremental=True)
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -403,7 +430,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             self._initialize(schema, spec)
         else:
             self._check_continuation(spec)
-        use_validation = self.early_stopping and not incremental
+        use_validation = not incremental and wants_validation(
+            self.early_stopping, encoded.shape[0], self.validation_fraction)
         train, valid = self._split_validation(encoded) if use_validation else (encoded, None)
 
         trainer = self._trainer(likelihood)
@@ -414,7 +442,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             log = trainer.run(
                 self._training_data(train, trainer.device),
                 n_epochs,
-                rule=None if incremental else self._stopping_rule(use_validation),
+                rule=None if incremental else self._stopping_rule(use_validation, train.shape[0]),
                 validation=validation,
                 reporter=reporter,
                 first_epoch=self.n_iter_ + 1,
@@ -517,8 +545,27 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         noise = torch.Generator(device=self.device_).manual_seed(int(noise_seed))
         return shuffle, noise
 
+    def _thread_plan(self, n_columns, n_rows):
+        """(threads, tune) for steps of `n_rows` rows: n_jobs, or the policy of skvae._threads.
+
+        The work of a step is its multiply-adds, about one per weight and row:
+        the fitted networks', or before the first fit an estimate from the
+        data's `n_columns`. None threads (torch left alone) off the CPU, where
+        the GPU does the work.
+        """
+        fitted = self.__sklearn_is_fitted__()
+        device = self.device_ if fitted else str(resolve_device(self.device))
+        if device != "cpu":
+            return None, False
+        spec = self._network_spec if fitted else {
+            "n_inputs": int(n_columns), "n_params": 2 * int(n_columns), "n_free": 0,
+            "latent_dim": int(self.latent_dim), "hidden_layer_sizes": list(self._hidden_layer_sizes()),
+        }
+        return resolve_n_jobs(self.n_jobs, n_rows * count_parameters(spec)[1])
+
     def _trainer(self, likelihood):
         shuffle, noise = self._generators()
+        n_threads, tune = self._thread_plan(self._network_spec["n_inputs"], self.batch_size)
         return Trainer(
             self.encoder_,
             self.decoder_,
@@ -529,6 +576,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             shuffle_generator=shuffle,
             noise_generator=noise,
             n_importance=self.n_importance_train,
+            thread_tuner=ThreadTuner(n_threads) if tune else None,
         )
 
     def _split_validation(self, encoded):
@@ -560,12 +608,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
 
-    def _stopping_rule(self, use_validation):
+    def _stopping_rule(self, use_validation, n_rows):
         if use_validation:
             best = -self.best_validation_score_ if self.best_validation_score_ is not None else math.inf
         else:
             best = self.best_loss_ if self.best_loss_ is not None else math.inf
-        return StoppingRule(self.tol, self.n_iter_no_change, best_loss=best)
+        patience = patience_epochs(self.n_iter_no_change, math.ceil(n_rows / self.batch_size))
+        return StoppingRule(self.tol, patience, best_loss=best, lr_decays=LR_DECAYS)
 
     def _record(self, log, use_validation):
         self.n_iter_ += len(log.losses)
@@ -610,7 +659,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             codes = networks.encode_mean(*networks.batch(batch.values))
             return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
 
-        return map_row_batches(encode_rows, encoded, (self._network_spec["latent_dim"],), self._row_width())
+        return map_row_batches(encode_rows, encoded, (self._network_spec["latent_dim"],), self._row_width(),
+                               n_threads=self._inference_threads(encoded.shape[0]))
 
     def inverse_transform(self, X):
         """Decode latent vectors to the decoder's mean E[x | z].
@@ -643,6 +693,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Z,
             (self.n_features_in_,),
             self._row_width(),
+            self._inference_threads(Z.shape[0]),
         )
         return self._schema.decode(values, dtype=Z.dtype)
 
@@ -697,7 +748,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             # log p(nothing observed) = log 1, exactly: no bound needed.
             return scores.masked_fill(networks.as_tensor(batch.empty), 0.0)
 
-        return map_row_batches(score_rows, encoded, (), self._draws_width(n_importance))
+        return map_row_batches(score_rows, encoded, (), self._draws_width(n_importance),
+                               n_threads=self._inference_threads(encoded.shape[0] * n_importance))
 
     def score(self, X, y=None, n_importance=1):
         """Mean of :meth:`score_samples`: the average ELBO per row, in nats.
@@ -757,7 +809,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             return networks.decode_sample(z, noise_generator)
 
         placeholder = np.broadcast_to(np.empty((1, 0)), (int(n_samples), 0))
-        values = map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width())
+        values = map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width(),
+                                 n_threads=self._inference_threads(int(n_samples)))
         return self._schema.decode(values)
 
     # ------------------------------------------- per-cell and imputation hooks
@@ -841,6 +894,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""
         width = self._row_width()
         return min(n_draws, rows_per_batch(width)) * width
+
+    def _inference_threads(self, n_rows):
+        """CPU threads for inference on `n_rows` rows, sized by the largest batch."""
+        return self._thread_plan(self.n_features_in_, min(n_rows, rows_per_batch(self._row_width())))[0]
 
     def _networks(self, dtype):
         """The fitted networks in `dtype` (float32 or float64), cached until the next fit."""

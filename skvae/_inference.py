@@ -16,7 +16,10 @@ Two rules shape this module:
 
 Arrays reach this module already encoded by :mod:`skvae._schema`: one matrix
 per call, NaN where a cell is missing; :func:`split_missing` turns it into
-values and the observed mask.
+values and the observed mask. Every NumPy array enters torch through
+:func:`to_tensor`, whatever its memory layout (negative strides, Fortran order,
+views, read-only, byte order, memmaps), so that no layout reaches a torch
+function that refuses it.
 """
 
 import copy
@@ -27,6 +30,7 @@ import numpy as np
 import torch
 
 from ._objectives import encode, importance_log_weights, kl_to_standard_normal, reparameterize
+from ._threads import torch_threads
 
 #: Largest number of elements in one intermediate tensor (32 MiB in float64).
 MAX_BATCH_ELEMENTS = 2**22
@@ -37,14 +41,23 @@ def rows_per_batch(row_width):
     return max(1, MAX_BATCH_ELEMENTS // max(1, row_width))
 
 
-def as_array(array, dtype):
-    """`array` as a C-contiguous, native-byte-order ndarray of `dtype`: what torch can share.
+def to_tensor(array):
+    """The one door from NumPy into torch: a CPU tensor for any layout NumPy allows.
 
-    The one layout normalisation for arrays entering torch: negative strides,
-    Fortran order, strided views and foreign byte orders are copied once here;
-    an array already in shape is returned as it is.
+    Every array that enters torch in skvae passes here. ``torch.from_numpy``
+    shares memory, which is what a writable, C-contiguous array in native
+    byte order gets: skvae never writes into its inputs, and a copy costs as
+    much as a whole small network on one row. Every other layout is copied
+    into a fresh C-contiguous native-order array first, because torch refuses
+    negative strides (``X[::-1]``) and non-native byte order, warns about
+    read-only memory (read-only memmaps, frozen arrays), and strided views
+    (Fortran order, ``X[:, ::2]``) would make every layer pay for the
+    scattered reads. NumPy subclasses (``np.memmap``) are read as plain arrays.
     """
-    return np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("="))
+    array = np.asarray(array)
+    if not (array.flags.c_contiguous and array.flags.writeable and array.dtype.isnative):
+        array = np.array(array, dtype=array.dtype.newbyteorder("="), order="C", copy=True)
+    return torch.from_numpy(array)
 
 
 def split_missing(encoded):
@@ -77,8 +90,8 @@ class InferenceNetworks:
         )
 
     def as_tensor(self, array):
-        """`array` as a tensor in the networks' dtype on their device (shared where possible)."""
-        tensor = torch.from_numpy(as_array(array, array.dtype))
+        """`array` (any NumPy layout) as a tensor in the networks' dtype on their device."""
+        tensor = to_tensor(array)
         if tensor.dtype == torch.bool or (tensor.dtype == self.dtype and tensor.device == self.device):
             return tensor.to(self.device, non_blocking=True)
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)
@@ -192,17 +205,18 @@ def draw_chunks(n_draws, row_width, n_rows):
     return [(start, min(chunk, n_draws - start)) for start in range(0, n_draws, chunk)]
 
 
-def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_is_missing=False):
+def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_is_missing=False, n_threads=None):
     """Apply `function(X_batch) -> tensor` to bounded batches of rows of X.
 
     Returns a NumPy array of shape (n_rows, *out_shape_tail) in `out_dtype`
     (X's dtype by default), written batch by batch so that memory is the
     output plus one batch. NaN or inf in the output is refused as overflow,
-    except NaN where `nan_is_missing` says it marks a missing cell.
+    except NaN where `nan_is_missing` says it marks a missing cell. torch
+    runs on `n_threads` CPU threads meanwhile (None: as it is).
     """
     out_dtype = X.dtype if out_dtype is None else np.dtype(out_dtype)
     step = rows_per_batch(row_width)
-    with torch.inference_mode():
+    with torch.inference_mode(), torch_threads(n_threads):
         if X.shape[0] <= step:  # one batch (a single row, say): no copy into a separate output
             out = function(X[0 : X.shape[0]]).cpu().numpy().astype(out_dtype, copy=False)
         else:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repo root on the path
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import quality, report, run_all, speed  # noqa: E402
+from benchmarks import quality, report, run_all, speed, threads  # noqa: E402
 from benchmarks._common import RoundRobin  # noqa: E402
 
 TINY = dict(n_rows=150, n_features=12, hidden_layer_sizes=(8,), latent_dim=2, batch_size=64)
@@ -176,9 +176,10 @@ def test_targets_and_markdown(tiny_results):
         assert heading in markdown
 
 
-def test_run_all_writes_results(tiny_results, tmp_path, monkeypatch):
+def test_run_all_writes_results(tiny_results, tiny_threads_result, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     speed_result, quality_result = tiny_results
+    monkeypatch.setattr(run_all.threads_benchmarks, "run", lambda **kwargs: tiny_threads_result)
     monkeypatch.setattr(run_all.speed_benchmarks, "run", lambda **kwargs: speed_result)
     monkeypatch.setattr(run_all.quality_benchmarks, "run", lambda **kwargs: quality_result)
     separate = []
@@ -190,7 +191,8 @@ def test_run_all_writes_results(tiny_results, tmp_path, monkeypatch):
     assert separate == [["--quick", "--out", str(tmp_path)]] * 2
     assert "[tables.md](tables.md)" in markdown and "[imputation.md](imputation.md)" in markdown
     saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    assert set(saved) >= {"machine", "speed", "quality"}
+    assert set(saved) >= {"machine", "speed", "quality", "threads"}
+    assert "## Thread policy" in markdown
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert pngs == ["inference.png", "loss_curves.png", "quality_known_truth.png", "real_data_accuracy.png",
                     "training_throughput.png"]
@@ -368,3 +370,22 @@ def test_imputation_fills_the_vae_rows_when_an_imputer_exists(monkeypatch):
     assert names[1].startswith("MCAR 50%: VAEImputer MSE below the best peer")
     assert names[2] == "MCAR 50%: fit+transform time VAEImputer / missForest-style <= 3.0"
     assert checks[1][2] is False  # the stand-in ties KNNImputer, so it cannot be below the best peer
+
+@pytest.fixture(scope="module")
+def tiny_threads_result():
+    network = {"tiny": dict(n_rows=150, n_features=12, hidden_layer_sizes=(8,), latent_dim=2, epochs=1)}
+    return {"cores": 2, "training": threads.training_under_load(n_rounds=1, networks=network, cores=2),
+            "tasks": threads.whole_tasks_under_load(n_rounds=1, max_iter=1, cores=2, tasks=["demo fit"])}
+
+
+def test_thread_benchmarks_structure(tiny_threads_result):
+    result = tiny_threads_result["training"]["tiny"]
+    for condition in ("idle", "busy"):
+        assert set(result[condition]["rows_per_second"]) == {
+            "hand-written, 1 thread", "hand-written, 2 threads", "skvae", "skvae, n_jobs=-1"}
+        assert _finite_positive(result[condition]["ratios"].values())
+        assert set(tiny_threads_result["tasks"][condition]["median_seconds"]) == {
+            "demo fit, skvae", "demo fit, n_jobs=-1"}
+    checks = report.targets(threads=tiny_threads_result)
+    assert [name.split(" (")[0] for name, _, _ in checks] == ["fit throughput idle", "fit throughput busy"]
+    assert "### Training throughput idle and beside a busy core" in report.threads_markdown(tiny_threads_result)

@@ -1,0 +1,291 @@
+"""How many CPU threads torch may use inside one skvae call, and putting it back after.
+
+Why skvae chooses at all: torch runs as many OpenMP threads as the machine
+has cores, and every matrix product ends at a barrier where all of them
+meet. skvae's steps are small (128 rows through layers ~100 wide), so a step
+is over in well under a millisecond, and when any other process holds a core,
+the thread scheduled behind it keeps the others waiting at each barrier for a
+time slice: a fit then runs many times slower than on one thread (the
+project measured 77.7 s against 4.6 s for the README demo beside a busy
+process on 2 cores).
+
+The policy (``n_jobs=None``):
+
+1. **The machine's limits** (:func:`usable_cores`): the CPUs this process may
+   run on (``os.sched_getaffinity``) and the cgroup CPU quota (containers,
+   ``docker --cpus``), whichever is smaller.
+2. **The environment's limits** (:func:`environment_limit`): ``OMP_NUM_THREADS``
+   and the current torch setting of the calling thread, which is where
+   ``threadpoolctl.threadpool_limits``, joblib's workers (they start with
+   ``OMP_NUM_THREADS`` set to their share of the cores) and the user's own
+   ``torch.set_num_threads`` show up.
+3. **The work** (:func:`threads_for_work`): one thread per
+   :data:`WORK_PER_THREAD` multiply-adds of one step, so a small network on a
+   small batch runs on one thread, where it is fastest anyway.
+4. **Measured, during training** (:class:`ThreadTuner`): when 1-3 allow more
+   than one thread and at least two cores are idle (the kernel's count of
+   runnable tasks), the training loop times short blocks of steps on one
+   thread and on the allowed number, keeps the faster, and looks again
+   every :data:`REPROBE_SECONDS`, since another process may start or stop.
+
+``n_jobs=-1`` uses every usable core, ``n_jobs=k`` exactly k threads (as in
+joblib, ``-2`` is all but one), with no measuring.
+
+**Leaving torch as it was.** :func:`torch_threads` sets torch's intra-op
+thread count for the duration of a call and restores it after. With torch's
+OpenMP backend (the usual CPU build) the count is per Python thread once that
+thread has used torch, so calls from different threads do not see each
+other's setting and each restores its own thread's value. With a
+process-wide backend (torch's native thread pool), overlapping calls from
+several threads share one setting: the first to enter saves the user's value
+and the last to leave restores it, so that an earlier exit never puts back a
+value another call had set. Either way, one lock and one count per scope
+(thread or process) do it.
+
+Thread counts do not change the arithmetic of torch's CPU matrix products on
+the builds tested (MKL / oneDNN partition rows and columns, not the sums), so
+an int ``random_state`` still repeats a fit bit for bit; ``n_jobs`` fixed to
+an int removes the timing from the picture altogether.
+"""
+
+import contextlib
+import functools
+import math
+import os
+import threading
+import time
+
+import torch
+
+#: Multiply-adds of one forward step that justify one more thread. Below
+#: ~1e7 (a batch of 128 through ~80k weights) a step lasts well under a
+#: millisecond and a second thread costs more in barriers than it saves.
+WORK_PER_THREAD = 10_000_000
+
+#: Seconds between two measurements of one thread against several.
+REPROBE_SECONDS = 5.0
+
+#: Steps timed per candidate thread count in one measurement (each after an untimed
+#: step that wakes or parks the thread pool).
+PROBE_STEPS = 2
+
+#: A candidate this many times slower than the other after one timed step each
+#: loses at once: under load the slow count costs several steps' time per step.
+CLEAR_LOSS = 1.5
+
+
+def _cgroup_cpu_quota(root="/sys/fs/cgroup"):
+    """The cgroup CPU limit in cores (may be fractional), or None when unlimited."""
+    candidates = (
+        (f"{root}/cpu.max", None),  # cgroup v2: "<quota> <period>" or "max <period>"
+        (f"{root}/cpu/cpu.cfs_quota_us", f"{root}/cpu/cpu.cfs_period_us"),  # v1
+    )
+    for quota_path, period_path in candidates:
+        try:
+            with open(quota_path, encoding="ascii") as file:
+                fields = file.read().split()
+            if period_path is not None:
+                with open(period_path, encoding="ascii") as file:
+                    fields.append(file.read().strip())
+        except (OSError, ValueError):
+            continue
+        if len(fields) < 2 or fields[0] in ("max", "-1"):
+            return None
+        try:
+            quota, period = int(fields[0]), int(fields[1])
+        except ValueError:
+            return None
+        return quota / period if quota > 0 and period > 0 else None
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_cgroup_cpu_quota():
+    # Read once per process: a container's quota is fixed when it starts.
+    return _cgroup_cpu_quota()
+
+
+def usable_cores():
+    """CPUs this process may use: its affinity mask, capped by the cgroup quota (at least 1)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    quota = _cached_cgroup_cpu_quota()
+    if quota is not None:
+        # A quota of 1.5 cores still lets 2 threads run half the time each:
+        # rounding up is what joblib's cpu_count does too.
+        cores = min(cores, math.ceil(quota))
+    return max(1, cores)
+
+
+def environment_limit():
+    """Threads the environment allows: OMP_NUM_THREADS and the calling thread's torch setting."""
+    limit = current_threads()
+    try:
+        omp = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+    except ValueError:
+        omp = None
+    if omp is not None and omp >= 1:
+        limit = min(limit, omp)
+    return max(1, limit)
+
+
+def idle_cores():
+    """Usable cores minus the other tasks running right now (the kernel's runnable count).
+
+    ``/proc/loadavg``'s fourth field counts the runnable tasks at this
+    instant, the reading one included. Where it is missing (not Linux), all
+    usable cores count as idle.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as file:
+            running = int(file.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return usable_cores()
+    return max(0, usable_cores() - (running - 1))
+
+
+def threads_for_work(multiply_adds):
+    """Threads that a step of `multiply_adds` multiply-adds can keep busy (at least 1)."""
+    return max(1, int(multiply_adds // WORK_PER_THREAD))
+
+
+def resolve_n_jobs(n_jobs, multiply_adds):
+    """The thread count for a call: the automatic policy for None, else scikit-learn's n_jobs.
+
+    Returns ``(threads, tune)``: `tune` says whether training should measure
+    one thread against `threads` (only the automatic policy does).
+    """
+    if n_jobs is None:
+        threads = threads_for_work(multiply_adds)
+        if threads > 1:  # else no limit can matter: one-row transforms stay fast
+            threads = min(threads, usable_cores(), environment_limit())
+        return threads, threads > 1
+    if n_jobs < 0:
+        return max(1, usable_cores() + 1 + n_jobs), False
+    return int(n_jobs), False
+
+
+# --------------------------------------------------------- setting and restoring
+
+def _backend_is_per_thread():
+    """Whether torch's intra-op count is per Python thread (the OpenMP backend)."""
+    try:
+        return "parallel backend: OpenMP" in torch.__config__.parallel_info()
+    except Exception:  # an unusual build: assume the stricter, process-wide case
+        return False
+
+
+_PER_THREAD = _backend_is_per_thread()
+_lock = threading.Lock()
+#: scope (thread id, or None for the process) -> [number of calls inside, the value to restore]
+_scopes = {}
+
+
+def _scope():
+    return threading.get_ident() if _PER_THREAD else None
+
+
+def current_threads():
+    """The value the user set (or torch's default), even while skvae calls are running."""
+    with _lock:
+        entry = _scopes.get(_scope())
+        return entry[1] if entry is not None else torch.get_num_threads()
+
+
+def set_threads(n_threads):
+    """Set torch's intra-op threads inside a :func:`torch_threads` block (for the tuner)."""
+    if torch.get_num_threads() != n_threads:
+        torch.set_num_threads(n_threads)
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """torch runs on `n_threads` intra-op threads inside the block, as the user had it after.
+
+    Reentrant and safe from several Python threads (see the module
+    docstring). `n_threads=None` leaves torch's setting alone.
+    """
+    if n_threads is None:
+        yield
+        return
+    scope = _scope()
+    with _lock:
+        entry = _scopes.setdefault(scope, [0, torch.get_num_threads()])
+        entry[0] += 1
+        set_threads(n_threads)
+    try:
+        yield
+    finally:
+        with _lock:
+            entry[0] -= 1
+            if entry[0] == 0:
+                del _scopes[scope]
+                set_threads(entry[1])
+
+
+class ThreadTuner:
+    """Keeps training on whichever of 1 or `n_threads` threads is faster right now.
+
+    The training loop calls :meth:`before_step` and :meth:`after_step` around
+    each optimizer step. The tuner alternates the two counts in pairs of
+    steps (interleaved, so that a burst of load hits both; the first step of
+    a pair, which wakes or parks the pool, is not timed) until each has
+    :data:`PROBE_STEPS` timed steps or one is :data:`CLEAR_LOSS` times slower,
+    keeps the one with the smaller median step time, and measures again
+    after :data:`REPROBE_SECONDS`. When fewer than two cores are idle at the
+    start of a measurement (:func:`idle_cores`), it takes one thread without
+    measuring: there, one step on several threads costs many on one. Steps are synchronous on the
+    CPU, so a step's wall time is its cost.
+    """
+
+    def __init__(self, n_threads, clock=time.perf_counter, idle_cores=None):
+        self.candidates = (n_threads, 1)
+        self.clock = clock
+        self.idle_cores = idle_cores or (lambda: globals()["idle_cores"]())
+        self.chosen = n_threads
+        self._times = {}
+        self._probing = False
+        self._step = 0
+        self._probe_ended = -math.inf  # the first step starts a measurement
+        self._started = None
+
+    def _start_probe(self):
+        # On a busy machine a step on several threads costs many steps on one
+        # (a thread waits a time slice at every barrier): not worth measuring.
+        if self.idle_cores() < 2:
+            self.chosen, self._probing, self._probe_ended = 1, False, self.clock()
+            return
+        self._probing, self._step = True, 0
+        self._times = {n: [] for n in self.candidates}
+
+    @property
+    def _current(self):
+        if self._probing:
+            # Pairs of steps per candidate: the first step after a change pays for waking threads.
+            return self.candidates[(self._step // 2) % 2]
+        return self.chosen
+
+    def before_step(self):
+        if not self._probing and self.clock() - self._probe_ended > REPROBE_SECONDS:
+            self._start_probe()
+        set_threads(self._current)
+        self._started = self.clock()
+
+    def after_step(self):
+        elapsed = self.clock() - self._started
+        if not self._probing:
+            return
+        if self._step % 2 == 1:  # the second step of a pair: threads already awake
+            self._times[self._current].append(elapsed)
+        self._step += 1
+        counts = [len(times) for times in self._times.values()]
+        if min(counts) == 0:
+            return
+        medians = {n: sorted(t)[len(t) // 2] for n, t in self._times.items()}
+        fast, slow = sorted(self.candidates, key=lambda n: (medians[n], n))
+        if min(counts) >= PROBE_STEPS or medians[slow] > CLEAR_LOSS * medians[fast]:
+            self.chosen = fast
+            self._probing = False
+            self._probe_ended = self.clock()

@@ -1,0 +1,91 @@
+"""The stopping rule: when validation is on, how long a plateau is, the learning-rate schedule."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from skvae import VAETransformer, _training
+from skvae._training import StoppingRule, patience_epochs, use_validation
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), random_state=0)
+
+
+def _data(n_rows, seed=0):
+    return np.random.default_rng(seed).standard_normal((n_rows, 4))
+
+
+@pytest.mark.parametrize("n_samples, expected", [
+    (200, False),     # 20 held-out rows: worth more as training rows
+    (500, True),
+    (10_000, True),
+    (10_001, False),  # enough rows per weight not to overfit: the training loss decides
+])
+def test_auto_validation_is_for_data_small_enough_to_overfit(n_samples, expected):
+    assert use_validation("auto", n_samples, 0.1) is expected
+    assert use_validation(True, n_samples, 0.1) is True
+    assert use_validation(False, n_samples, 0.1) is False
+
+
+def test_auto_validation_counts_held_out_rows_not_rows():
+    assert use_validation("auto", 250, 0.2) is True
+    assert use_validation("auto", 1000, 0.01) is False
+
+
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 200), (2, 100), (20, 10), (40, 10), (1000, 10)])
+def test_patience_is_at_least_min_patience_steps(steps_per_epoch, expected):
+    assert _training.MIN_PATIENCE_STEPS == 200
+    assert patience_epochs(10, steps_per_epoch) == expected
+
+
+def test_plateaus_lower_the_learning_rate_twice_then_stop():
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([parameter], lr=1e-3)
+    rule = StoppingRule(tol=0.1, n_iter_no_change=2, lr_decays=2)
+    learning_rates, stopped_at = [], None
+    for epoch, loss in enumerate([5.0, 4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]):
+        rule.update(loss)
+        if rule.should_stop and not rule.on_plateau(optimizer):
+            stopped_at = epoch
+            break
+        learning_rates.append(optimizer.param_groups[0]["lr"])
+    # Plateau after epochs 2-3 (no gain of 0.1 for 2 epochs), progress at epoch 4,
+    # plateaus at 5-6 and 7-8; the third one stops.
+    assert learning_rates[:3] == [1e-3, 1e-3, 1e-3]
+    assert learning_rates[3] == pytest.approx(2e-4)
+    assert learning_rates[6] == pytest.approx(4e-5)
+    assert stopped_at == 8
+
+
+def test_default_fit_on_small_data_monitors_held_out_rows():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = VAETransformer(**TINY, max_iter=3).fit(_data(600))
+        off = VAETransformer(**TINY, max_iter=3, early_stopping=False).fit(_data(600))
+        tiny = VAETransformer(**TINY, max_iter=3).fit(_data(300))
+    assert len(model.validation_scores_) == 3 and model.best_loss_ is None
+    assert off.validation_scores_ is None and off.best_loss_ is not None
+    assert tiny.validation_scores_ is None
+
+
+def test_learning_rate_is_the_parameter_again_when_training_continues():
+    X = _data(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = VAETransformer(**TINY, max_iter=400, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
+                               early_stopping=True).fit(X)
+    # tol=10 nats: after the first epoch (an improvement on inf) none counts, so
+    # three plateaus of 67 epochs (200 steps of 3 rows-batches) follow: two decays, then the stop.
+    assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3)
+    assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 25)
+    model.partial_fit(X)
+    assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2)
+
+
+def test_small_data_is_not_stopped_on_noise():
+    # 200 rows: 2 steps per epoch with validation off; 10 epochs would be 20 steps.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = VAETransformer(**TINY, max_iter=50, early_stopping=False, tol=10.0).fit(_data(200))
+    assert model.n_iter_ == 50  # a plateau takes 100 epochs here, more than max_iter

@@ -1,0 +1,283 @@
+"""The thread policy (skvae._threads): what it chooses, and that torch is left as it was found."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from skvae import VAETransformer, _threads
+from skvae._training import Trainer
+
+X = np.random.default_rng(0).standard_normal((300, 6))
+LARGE_WORK = 10**12  # multiply-adds of one step that would keep any machine busy
+
+
+@pytest.fixture
+def torch_threads_restored():
+    """Run a test with torch's setting as it may be for users (2 threads), then put the suite's back."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield 2
+    torch.set_num_threads(saved)
+
+
+def _quiet_fit(model, data=X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(data)
+
+
+@pytest.fixture
+def threads_in_steps(monkeypatch):
+    """torch's thread count at every training step of the test."""
+    seen = []
+    original = Trainer.train_step
+
+    def recording(self, x):
+        seen.append(torch.get_num_threads())
+        return original(self, x)
+
+    monkeypatch.setattr(Trainer, "train_step", recording)
+    return seen
+
+
+# ------------------------------------------------------ torch is left as found
+
+@pytest.mark.parametrize("user_threads", [1, 2, 3])
+def test_every_public_method_restores_torch_threads(user_threads, torch_threads_restored):
+    torch.set_num_threads(user_threads)
+    model = VAETransformer(latent_dim=2, max_iter=2, random_state=0, n_jobs=2 if user_threads != 2 else 1)
+    calls = {
+        "fit": lambda: _quiet_fit(model),
+        "partial_fit": lambda: model.partial_fit(X),
+        "fit_transform": lambda: model.fit_transform(X),
+        "transform": lambda: model.transform(X),
+        "inverse_transform": lambda: model.inverse_transform(np.zeros((3, 2))),
+        "score_samples": lambda: model.score_samples(X, n_importance=3),
+        "sample": lambda: model.sample(5),
+    }
+    for name, call in calls.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+        assert torch.get_num_threads() == user_threads, name
+
+
+def test_failed_fit_restores_torch_threads(torch_threads_restored):
+    model = VAETransformer(learning_rate=1e30, max_iter=3, random_state=0, n_jobs=1)
+    with pytest.raises(ValueError):
+        _quiet_fit(model, X * 1e30)
+    assert torch.get_num_threads() == torch_threads_restored
+
+
+# --------------------------------------------------------------- what it chooses
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_n_jobs_sets_the_training_threads(n_jobs, threads_in_steps, torch_threads_restored):
+    _quiet_fit(VAETransformer(max_iter=1, n_jobs=n_jobs, random_state=0))
+    assert set(threads_in_steps) == {n_jobs}
+
+
+def test_n_jobs_minus_one_uses_every_usable_core(monkeypatch, threads_in_steps, torch_threads_restored):
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 3)
+    _quiet_fit(VAETransformer(max_iter=1, n_jobs=-1, random_state=0))
+    assert set(threads_in_steps) == {3}
+    assert _threads.resolve_n_jobs(-2, 1) == (2, False)
+
+
+def test_small_steps_train_on_one_thread(threads_in_steps, torch_threads_restored):
+    # A batch of 128 through a (128, 64) network on 6 features: far below WORK_PER_THREAD.
+    _quiet_fit(VAETransformer(max_iter=2, random_state=0))
+    assert set(threads_in_steps) == {1}
+
+
+def test_large_steps_measure_one_thread_against_several(monkeypatch, threads_in_steps, torch_threads_restored):
+    monkeypatch.setattr(_threads, "WORK_PER_THREAD", 1)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the suite's own limit
+    monkeypatch.setattr(_threads, "idle_cores", lambda: 2)
+    _quiet_fit(VAETransformer(max_iter=1, batch_size=8, random_state=0))
+    # The probe runs both counts, then one of them for the rest of the epoch.
+    assert set(threads_in_steps[: 4 * _threads.PROBE_STEPS]) == {1, 2}
+    assert len(set(threads_in_steps[4 * _threads.PROBE_STEPS :])) == 1
+
+
+def test_automatic_policy_respects_the_machine_and_environment(monkeypatch, torch_threads_restored):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 8)
+    torch.set_num_threads(4)
+    assert _threads.resolve_n_jobs(None, LARGE_WORK) == (4, True)  # the user's torch setting
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert _threads.resolve_n_jobs(None, LARGE_WORK) == (3, True)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
+    assert _threads.resolve_n_jobs(None, LARGE_WORK) == (2, True)
+    # threadpoolctl's limit (what joblib's workers and users set) reaches torch's OpenMP.
+    with threadpool_limits(1):
+        assert _threads.resolve_n_jobs(None, LARGE_WORK) == (1, False)
+    assert _threads.resolve_n_jobs(None, 2 * _threads.WORK_PER_THREAD - 1) == (1, False)
+
+
+def test_usable_cores_follow_affinity_and_cgroup_quota(monkeypatch, tmp_path):
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5})
+    monkeypatch.setattr(_threads, "_cached_cgroup_cpu_quota", lambda: None)
+    assert _threads.usable_cores() == 6
+    monkeypatch.setattr(_threads, "_cached_cgroup_cpu_quota", lambda: 1.5)
+    assert _threads.usable_cores() == 2
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {3})
+    assert _threads.usable_cores() == 1
+
+
+@pytest.mark.parametrize("files, cores", [
+    ({"cpu.max": "150000 100000\n"}, 1.5),
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.0),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),
+])
+def test_cgroup_quota_is_read_from_v1_and_v2_files(tmp_path, files, cores):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _threads._cgroup_cpu_quota(str(tmp_path)) == cores
+
+
+def test_invalid_n_jobs_is_refused():
+    with pytest.raises(ValueError, match="n_jobs"):
+        VAETransformer(n_jobs=0).fit(X)
+    with pytest.raises(ValueError, match="n_jobs"):
+        VAETransformer(n_jobs=1.5).fit(X)
+
+
+# ------------------------------------------------------------------ the tuner
+
+class FakeClock:
+    """A clock that advances by the cost of each step at the thread count torch has."""
+
+    def __init__(self, seconds_per_step):
+        self.now = 0.0
+        self.seconds_per_step = seconds_per_step
+
+    def __call__(self):
+        return self.now
+
+    def step(self):
+        self.now += self.seconds_per_step[torch.get_num_threads()]
+
+
+def _run_steps(tuner, clock, n_steps):
+    chosen = []
+    for _ in range(n_steps):
+        tuner.before_step()
+        clock.step()
+        tuner.after_step()
+        chosen.append(torch.get_num_threads())
+    return chosen
+
+
+@pytest.mark.parametrize("costs, winner", [({1: 1e-3, 2: 6e-4}, 2), ({1: 1e-3, 2: 4e-3}, 1), ({1: 1e-3, 2: 1.1e-3}, 1)])
+def test_tuner_keeps_the_faster_count(costs, winner, torch_threads_restored):
+    clock = FakeClock(costs)
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
+    with _threads.torch_threads(2):
+        chosen = _run_steps(tuner, clock, 30)
+    assert tuner.chosen == winner
+    assert set(chosen[-10:]) == {winner}
+
+
+def test_tuner_gives_up_a_clear_loser_early_and_measures_again(torch_threads_restored):
+    clock = FakeClock({1: 1e-3, 2: 4e-3})
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
+    with _threads.torch_threads(2):
+        # Pairs of steps, the second of each timed: one timed step each is enough at 4x.
+        assert _run_steps(tuner, clock, 4) == [2, 2, 1, 1]
+        assert tuner.chosen == 1
+        assert set(_run_steps(tuner, clock, 20)) == {1}
+        # Load gone: after REPROBE_SECONDS the tuner measures again and switches back.
+        clock.seconds_per_step = {1: 1e-3, 2: 5e-4}
+        clock.now += _threads.REPROBE_SECONDS
+        chosen = _run_steps(tuner, clock, 4 * _threads.PROBE_STEPS + 5)
+    assert tuner.chosen == 2 and chosen[-1] == 2
+
+
+# ----------------------------------------------------------------- concurrency
+
+def test_concurrent_inference_is_correct_and_restores_each_threads_setting(torch_threads_restored):
+    model = _quiet_fit(VAETransformer(latent_dim=2, max_iter=2, random_state=0, n_jobs=1))
+    expected_z, expected_scores = model.transform(X), model.score_samples(X)
+    errors, barrier = [], threading.Barrier(4)
+
+    def worker(own_threads):
+        try:
+            # torch initialises a thread's count on its first use, from the count
+            # set last in any thread: initialise first, so that own_threads sticks.
+            torch.get_num_threads()
+            torch.set_num_threads(own_threads)
+            barrier.wait()
+            for _ in range(20):
+                np.testing.assert_array_equal(model.transform(X), expected_z)
+                np.testing.assert_array_equal(model.score_samples(X), expected_scores)
+            # With a per-thread backend each thread keeps its own value; with a
+            # process-wide one, whatever was set last. Either way not skvae's 1.
+            if _threads._PER_THREAD:
+                assert torch.get_num_threads() == own_threads
+        except Exception as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in (2, 3, 2, 3)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert not errors, errors
+    assert torch.get_num_threads() == torch_threads_restored
+
+
+def test_overlapping_calls_on_a_process_wide_setting_restore_the_users_value(monkeypatch):
+    """Process-wide backend (torch's native pool): the last call to leave restores, not the first."""
+    setting = {"value": 4}
+    monkeypatch.setattr(_threads, "_PER_THREAD", False)
+    monkeypatch.setattr(_threads.torch, "get_num_threads", lambda: setting["value"])
+    monkeypatch.setattr(_threads.torch, "set_num_threads", lambda n: setting.update(value=n))
+    a_entered, b_entered, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen_in_b = []
+
+    def call_a():
+        with _threads.torch_threads(1):
+            a_entered.set()
+            b_entered.wait()
+        a_left.set()
+
+    def call_b():
+        a_entered.wait()
+        with _threads.torch_threads(2):
+            b_entered.set()
+            a_left.wait()
+            seen_in_b.append(setting["value"])  # A's exit must not restore 4 under B's feet
+
+    threads = [threading.Thread(target=call_a), threading.Thread(target=call_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen_in_b == [2]
+    assert setting["value"] == 4
+    assert _threads.current_threads() == 4
+
+
+def test_tuner_does_not_measure_several_threads_on_a_busy_machine(torch_threads_restored):
+    clock = FakeClock({1: 1e-3, 2: 2e-2})
+    idle = {"cores": 1}
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: idle["cores"])
+    with _threads.torch_threads(2):
+        assert set(_run_steps(tuner, clock, 10)) == {1}
+        idle["cores"] = 2  # the other process ended: the next look measures
+        clock.now += _threads.REPROBE_SECONDS
+        assert 2 in _run_steps(tuner, clock, 4)
+
+
+def test_idle_cores_reads_the_runnable_count(monkeypatch):
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 4)
+    assert 0 <= _threads.idle_cores() <= 4

@@ -693,7 +693,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Z,
             (self.n_features_in_,),
             self._row_width(),
-            self._inference_threads(Z.shape[0]),
+            n_threads=self._inference_threads(Z.shape[0]),
         )
         return self._schema.decode(values, dtype=Z.dtype)
 
@@ -832,7 +832,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, latent_dim)))
 
         return map_row_batches(cells, encoded, (self.n_features_in_,), self._draws_width(n_samples),
-                               nan_is_missing=True)
+                               nan_is_missing=True, n_threads=self._inference_threads(encoded.shape[0] * n_samples))
 
     def _reconstruct(self, X, n_importance=100, random_state=None):
         """Every cell of X predicted from its row's observed cells (MIWAE), as decoded values.
@@ -858,8 +858,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             x, observed = networks.batch(batch.values)
             return networks.impute(x, observed, networks.as_tensor(batch.noise(n_importance, latent_dim)), generator)
 
-        return map_row_batches(reconstruct, encoded, (self.n_features_in_,),
-                               self._draws_width(n_importance), out_dtype=np.float64)
+        return map_row_batches(reconstruct, encoded, (self.n_features_in_,), self._draws_width(n_importance),
+                               out_dtype=np.float64, n_threads=self._inference_threads(encoded.shape[0] * n_importance))
 
     # ------------------------------------------------------------ validation
 

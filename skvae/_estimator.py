@@ -614,7 +614,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             best = self.best_loss_ if self.best_loss_ is not None else math.inf
         patience = patience_epochs(self.n_iter_no_change, math.ceil(n_rows / self.batch_size))
-        return StoppingRule(self.tol, patience, best_loss=best, lr_decays=LR_DECAYS)
+        return StoppingRule(self.tol, patience, best_loss=best, lr_decays=LR_DECAYS,
+                            fixed_budget=self.n_iter_no_change >= self.max_iter)
 
     def _record(self, log, use_validation):
         self.n_iter_ += len(log.losses)

@@ -84,7 +84,10 @@ class StoppingRule:
     times, counting restarts), and then training stops.
     """
 
-    def __init__(self, tol, n_iter_no_change, best_loss=math.inf, lr_decays=0):
+    def __init__(self, tol, n_iter_no_change, best_loss=math.inf, lr_decays=0, fixed_budget=False):
+        # A fixed budget (VAEImputer's default: patience as long as max_iter)
+        # asks for max_iter epochs: reaching them is no failure to converge.
+        self.fixed_budget = fixed_budget
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.best_loss = best_loss
@@ -309,9 +312,7 @@ class Trainer:
             )
         if best is not None:
             _restore(self._modules, best)
-        # A rule whose patience is the whole budget asks for a fixed number of
-        # epochs (VAEImputer's default): reaching it is no failure to converge.
-        if rule is not None and log.stop_reason == "max_iter" and rule.n_iter_no_change < n_epochs:
+        if rule is not None and log.stop_reason == "max_iter" and not rule.fixed_budget:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
                 "optimization hasn't converged yet.",

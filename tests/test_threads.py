@@ -36,9 +36,9 @@ def threads_in_steps(monkeypatch):
     seen = []
     original = Trainer.train_step
 
-    def recording(self, x):
+    def recording(self, *batch):
         seen.append(torch.get_num_threads())
-        return original(self, x)
+        return original(self, *batch)
 
     monkeypatch.setattr(Trainer, "train_step", recording)
     return seen

@@ -40,6 +40,31 @@ def bound_parameters(signature, params):
     return bound.arguments
 
 
+class VAEFace:
+    """A public face over a VAETransformer: ``__init__`` takes the VAE's parameters and the face's own.
+
+    A subclass names its own parameters in ``_OWN_PARAMETERS`` ((name,
+    default) pairs; a pair may override a VAE parameter's default). Its
+    ``__init__`` only stores the arguments, as scikit-learn requires, and its
+    signature, which ``get_params``, ``clone`` and ``repr`` read, is the VAE's
+    plus its own.
+    """
+
+    _OWN_PARAMETERS = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        signature = face_signature(cls._OWN_PARAMETERS)
+
+        def __init__(self, **params):
+            for name, value in bound_parameters(signature, params).items():
+                setattr(self, name, value)
+
+        __init__.__signature__ = init_signature(signature)
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__
+
+
 def vae_from(face):
     """An unfitted VAETransformer with the face's VAE parameters."""
     return VAETransformer(**{name: getattr(face, name) for name in VAE_PARAMETER_NAMES})

@@ -29,17 +29,10 @@ from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
-from ._faces import (
-    VAE_PARAMETER_NAMES,
-    bound_parameters,
-    face_signature,
-    init_signature,
-    vae_from,
-    with_vae_parameters_doc,
-)
+from ._faces import VAEFace, vae_from, with_vae_parameters_doc
 from ._schema import is_dataframe
 
-_SIGNATURE = face_signature((
+_OWN_PARAMETERS = ((
     ("missing_values", np.nan),
     ("add_indicator", False),
     ("keep_empty_features", False),
@@ -58,7 +51,7 @@ _SIGNATURE = face_signature((
 ))
 
 
-class VAEImputer(TransformerMixin, BaseEstimator):
+class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
     A :class:`VAETransformer` is fitted to X with its missing cells left out
@@ -140,6 +133,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     False
     """
 
+    _OWN_PARAMETERS = _OWN_PARAMETERS
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "missing_values": [MissingValues()],
@@ -149,14 +143,6 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         "sample_posterior": ["boolean"],
         "n_importance": [Interval(Integral, 1, None, closed="left")],
     }
-
-    def __init__(self, **params):
-        # The signature is VAETransformer's plus this class's own (see
-        # __signature__ below), which is what get_params, clone and repr read.
-        for name, value in bound_parameters(_SIGNATURE, params).items():
-            setattr(self, name, value)
-
-    __init__.__signature__ = init_signature(_SIGNATURE)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -20,14 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
-from ._faces import (
-    VAE_PARAMETER_NAMES,
-    bound_parameters,
-    face_signature,
-    init_signature,
-    vae_from,
-    with_vae_parameters_doc,
-)
+from ._faces import VAE_PARAMETER_NAMES, VAEFace, vae_from, with_vae_parameters_doc
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -43,10 +36,10 @@ TIE_ULPS = 64
 #: Tukey's fence: ``contamination="auto"`` flags scores below Q1 - 1.5 IQR.
 TUKEY_FACTOR = 1.5
 
-_SIGNATURE = face_signature((("contamination", "auto"), ("n_importance", 10)))
+_OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10))
 
 
-class VAEOutlierDetector(OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
     """Outlier detection by the likelihood of a variational autoencoder.
 
     A :class:`VAETransformer` is fitted to the training rows; a row's score
@@ -145,19 +138,12 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     array([ 1, -1])
     """
 
+    _OWN_PARAMETERS = _OWN_PARAMETERS
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "n_importance": [Interval(Integral, 1, None, closed="left")],
     }
-
-    def __init__(self, **params):
-        # The signature is VAETransformer's plus this class's own (see
-        # __signature__ below), which is what get_params, clone and repr read.
-        for name, value in bound_parameters(_SIGNATURE, params).items():
-            setattr(self, name, value)
-
-    __init__.__signature__ = init_signature(_SIGNATURE)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

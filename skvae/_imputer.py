@@ -46,6 +46,7 @@ _OWN_PARAMETERS = ((
     # epochs reached 0.30, while stopping on the held-out bound stopped early
     # (0.36): the training loss of IWAE is too noisy for the rule.
     ("n_importance_train", 20),
+    ("early_stopping", False),
     ("max_iter", 500),
     ("n_iter_no_change", 500),
 ))

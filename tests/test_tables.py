@@ -1,7 +1,6 @@
 """Mixed DataFrames: column kinds, the schema round trip, scores, unknown categories, bad tables."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd

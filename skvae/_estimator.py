@@ -976,8 +976,7 @@ def _check_n_importance(value, name="n_importance"):
 def _float_dtype(X):
     """float32 for float32 arrays (and all-float32 DataFrames), float64 otherwise."""
     dtypes = list(X.dtypes) if is_dataframe(X) else [X.dtype]
-    return np.float32 if all(np.dtype(d) == np.float32 for d in dtypes if isinstance(d, np.dtype)) and all(
-        isinstance(d, np.dtype) for d in dtypes) else np.float64
+    return np.float32 if all(dtype == np.float32 for dtype in dtypes) else np.float64
 
 
 class _EncodedRows:

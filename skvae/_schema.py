@@ -152,7 +152,8 @@ class TableSchema:
         raw = np.empty((n_rows, len(self.columns)), dtype=np.float64)
         if not is_dataframe(X):
             numeric = [j for j, c in enumerate(self.columns) if c["kind"] != _CATEGORICAL]
-            raw[:, numeric] = X[:, numeric]
+            # One copy of X, not a fancy-indexed copy and then another.
+            raw[...] = X
             for j in (j for j, c in enumerate(self.columns) if c["kind"] == _CATEGORICAL):
                 raw[:, j] = _category_codes(X[:, j], self.columns[j], handle_unknown)
             _check_numeric_ranges(raw, self.columns, numeric)
@@ -578,7 +579,7 @@ def _decode_column(values, column):
         return _as_dtype(decoded, dtype)
     series = pd.Series(values, dtype=np.float64)
     if _is_integer_dtype_name(dtype):
-        info = np.iinfo(np.dtype(dtype.lower())) if dtype.lower() in _INT_NAMES else np.iinfo(np.int64)
+        info = np.iinfo(np.dtype(dtype.lower()))
         series = series.round().clip(info.min, info.max)
     return _as_dtype(series, dtype)
 

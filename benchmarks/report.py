@@ -5,6 +5,7 @@ Every function takes the dicts that :mod:`benchmarks.speed` and
 checked here, so RESULTS.md states plainly which are met.
 """
 
+import statistics
 from pathlib import Path
 
 #: (description, value, threshold, higher_is_better) per target, filled by :func:`targets`.
@@ -47,6 +48,10 @@ def targets(speed=None, quality=None, threads=None):
         checks.append(("one-row transform time skvae / PCA(20) <= 1", f"{single:.2f}", single <= 1.0))
         bulk = speed["bulk"]["ratio"]
         checks.append(("bulk transform throughput skvae / raw torch >= 0.9", f"{bulk:.2f}", bulk >= 0.9))
+        if "float64" in speed:
+            for method, result in speed["float64"]["methods"].items():
+                checks.append((f"{method} time on float64 / on float32 input <= 1.2", f"{result['ratio']:.2f}",
+                               result["ratio"] <= 1.2))
         rows = speed["memory"]["rows"]
         small, large = rows[0], rows[-1]
         growth = large["working_set_bytes"] - small["working_set_bytes"]
@@ -129,6 +134,11 @@ def speed_markdown(speed):
              f"raw torch, {bulk['config']['batch_rows']}-row batches: "
              f"{bulk['median_rows_per_second']['raw torch']:,.0f}",
              f"{bulk['ratio']:.2f} (throughput)"),
+            *((f"`{method}` of {speed['float64']['config']['n_rows']:,} float64 rows (seconds)",
+               f"{statistics.median(result['seconds']['float64']):.2f}",
+               f"the same rows as float32: {statistics.median(result['seconds']['float32']):.2f}",
+               f"{result['ratio']:.2f} (time)")
+              for method, result in speed.get("float64", {}).get("methods", {}).items()),
         ]),
         "",
         "### Peak memory of one bulk `transform` (float32 input, fresh process per size)",
@@ -214,6 +224,9 @@ def readme_summary(machine, speed=None, quality=None):
             rows.append(("`fit` throughput vs skorch `NeuralNet`", f"{ratios['skvae / skorch']:.2f}x"))
         rows.append(("one-row `transform` time vs `PCA(20).transform`", f"{speed['single_row']['ratio']:.2f}x"))
         rows.append(("bulk `transform` throughput vs raw torch forward", f"{speed['bulk']['ratio']:.2f}x"))
+        if "float64" in speed:
+            rows.append(("float64 input time vs float32 (`transform`, `score_samples`)", ", ".join(
+                f"{result['ratio']:.2f}x" for result in speed["float64"]["methods"].values())))
         largest = speed["memory"]["rows"][-1]
         rows.append((f"peak memory added by `transform` of {largest['n_rows']:,} rows "
                      f"({_mib(largest['input_bytes'])} in, {_mib(largest['output_bytes'])} out)",

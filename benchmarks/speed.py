@@ -267,6 +267,34 @@ def bulk_transform_throughput(n_rows=100_000, n_features=784, hidden_layer_sizes
     }
 
 
+def float64_inference_ratio(n_rows=100_000, n_features=784, hidden_layer_sizes=(256, 128), latent_dim=20,
+                            n_rounds=5, device="cpu"):
+    """Seconds of ``transform`` and ``score_samples`` on float64 input over the same on float32 input.
+
+    The same rows in both dtypes, timed in rotating order in the same rounds;
+    a ratio of 1 means float64 input costs nothing extra. Also the largest
+    difference between the two dtypes' results.
+    """
+    vae, _, _ = _fitted_pair(n_features, hidden_layer_sizes, latent_dim, device)
+    X64 = low_rank_data(n_rows, n_features, seed=1).astype(np.float64)
+    X32 = X64.astype(np.float32)
+    ratios, gaps = {}, {}
+    for method in ("transform", "score_samples"):
+        function = getattr(vae, method)
+        gaps[method] = float(np.max(np.abs(function(X64[:1000]) - function(X32[:1000]))))
+        rounds = RoundRobin().run({
+            "float64": lambda: timed(lambda: function(X64), device),
+            "float32": lambda: timed(lambda: function(X32), device),
+        }, n_rounds)
+        ratios[method] = {"seconds": rounds.values, "ratio": rounds.ratio("float64", "float32")}
+    return {
+        "config": {"n_rows": n_rows, "n_features": n_features, "hidden_layer_sizes": tuple(hidden_layer_sizes),
+                   "latent_dim": latent_dim, "n_rounds": n_rounds, "device": device},
+        "methods": ratios,
+        "largest_difference": gaps,
+    }
+
+
 def transform_peak_memory(row_counts=(100_000, 1_000_000), n_features=784, device="cpu", timeout=900):
     """Peak extra resident memory of one bulk ``transform``, in a fresh child process per size.
 
@@ -295,11 +323,13 @@ def run(quick=False, device="cpu", include_skorch=True):
                                             include_skorch=include_skorch),
             "single_row": single_row_latency(64, (32, 16), 4, n_calls=5, n_rounds=2, device=device),
             "bulk": bulk_transform_throughput(2000, 64, (32, 16), 4, batch_rows=512, n_rounds=1, device=device),
+            "float64": float64_inference_ratio(2000, 64, (32, 16), 4, n_rounds=1, device=device),
             "memory": transform_peak_memory((2000, 20000), 64, device=device),
         }
     return {
         "training": training_throughput(device=device, include_skorch=include_skorch, epochs=3, n_rounds=7),
         "single_row": single_row_latency(device=device),
         "bulk": bulk_transform_throughput(device=device),
+        "float64": float64_inference_ratio(device=device),
         "memory": transform_peak_memory(device=device),
     }

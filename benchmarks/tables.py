@@ -392,7 +392,7 @@ def markdown(result, machine=None, command=""):
         parts.append(_table(["method", "column shapes", "column-pair trends", "efficacy accuracy",
                              "efficacy macro F1", "held-out log-lik (nats/row)", "fit seconds"], rows))
         ratio = summary.get("fit_time_ratio_skvae_tvae")
-        parts += ["", f"Fit time skvae / TVAE (median of per-seed ratios, same run): "
+        parts += ["", "Fit time skvae / TVAE (median of per-seed ratios, same run): "
                   + (f"{ratio:.2f}" if ratio is not None else "n/a"), ""]
     checks = targets(result)
     if checks:

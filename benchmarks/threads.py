@@ -32,7 +32,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression

@@ -26,7 +26,6 @@ from ._inference import (
     draw_chunks,
     is_plain_float_matrix,
     map_row_batches,
-    networks_in_dtype,
     rows_per_batch,
     split_missing,
 )
@@ -901,12 +900,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self._thread_plan(self.n_features_in_, min(n_rows, rows_per_batch(self._row_width())))[0]
 
     def _networks(self, dtype):
-        """The fitted networks in `dtype` (float32 or float64), cached until the next fit."""
+        """The fitted networks for data in `dtype` (float32 or float64), cached until the next fit."""
         dtype = _TORCH_DTYPES[np.dtype(dtype)]
 
         def build(dtype):
-            encoder, decoder = networks_in_dtype(self.encoder_, self.decoder_, dtype)
-            return InferenceNetworks(encoder, decoder, self._schema.likelihood(), dtype)
+            return InferenceNetworks(self.encoder_, self.decoder_, self._schema.likelihood(), dtype)
 
         return self._inference_cache.get(dtype, build)
 

@@ -7,12 +7,19 @@ Two rules shape this module:
   only allocation that grows with the input is the output array itself. That
   holds for importance sampling too: K samples are walked through in chunks
   with a running log-sum-exp, whatever K is.
-- **Exact in the input's dtype.** float32 matrix products differ in the last
-  bits with the batch size, and scikit-learn requires a row's result not to
-  depend on which rows share its call (checked at 1e-7). So float64 input runs
-  through a float64 copy of the networks, float32 input through the float32
-  training networks. The copies live in an :class:`InferenceCache` that the
-  estimator clears whenever training changes the weights.
+- **A row's result does not depend on its batch, at float32 speed.**
+  scikit-learn requires a row's result not to depend on which rows share
+  its call (checked at 1e-7). The networks run in float32, their training
+  dtype, whatever the input's dtype: float64 copies of them cost 1.2-1.6x the
+  time (3.3x on other machines). Row independence comes from the shapes
+  instead: every network call gets a row count padded to a multiple of
+  :data:`ROW_MULTIPLE`, because matrix products of 1-3 rows take another
+  kernel whose float32 sums differ in the last bits, while for padded row
+  counts each row's bits were found identical whatever the batch (every
+  activation, 1 and 2 threads). Everything outside the networks (the
+  encoding constants, the likelihood, the importance weights) runs in the
+  input's dtype, so float64 data at float64 scales (up to 1.7e308) stay
+  exact where the arithmetic needs it.
 
 Arrays reach this module already encoded by :mod:`skvae._schema`: one matrix
 per call, NaN where a cell is missing; :func:`split_missing` turns it into
@@ -32,8 +39,13 @@ import torch
 from ._objectives import encode, importance_log_weights, kl_to_standard_normal, reparameterize
 from ._threads import torch_threads
 
-#: Largest number of elements in one intermediate tensor (32 MiB in float64).
-MAX_BATCH_ELEMENTS = 2**22
+#: Largest number of elements in one intermediate tensor (4 MiB in float64).
+#: Also a speed setting: batches this small keep the elementwise work of the
+#: likelihood (and the host's encoding) in cache. On 784 features, against
+#: 2**22, 100,000-row ``transform`` took half the time and ``score_samples``
+#: two thirds; 2**18 was slower again (per-batch overhead). See
+#: ``float64_inference_ratio`` in benchmarks/speed.py.
+MAX_BATCH_ELEMENTS = 2**19
 
 
 def rows_per_batch(row_width):
@@ -68,29 +80,99 @@ def split_missing(encoded):
     return np.where(missing, 0, encoded).astype(encoded.dtype, copy=False), ~missing
 
 
-class InferenceNetworks:
-    """The fitted encoder/decoder and likelihood in one dtype on one device."""
+#: Every network call gets a row count padded to a multiple of this (see the
+#: module docstring). 8 sufficed on the machines measured; 16 leaves room for
+#: CPUs whose matrix kernels work on taller tiles, at the cost of at most 15
+#: padding rows, which a one-row ``transform`` does not notice.
+ROW_MULTIPLE = 16
 
-    def __init__(self, encoder, decoder, likelihood, dtype):
+
+#: Rows whose network input exceeds this in magnitude go through float64
+#: copies of the networks instead. In-distribution inputs are standardized
+#: (|h| below ~10); a row a thousand billion standard deviations out could
+#: overflow float32 (3.4e38) a few layers later, where float64 still returns
+#: the finite code or the -inf score it returned before float32 inference.
+#: The choice depends on the row alone, so rows stay independent of their batch.
+FLOAT32_SAFE = 1e12
+
+
+class _LayerStack:
+    """One dtype's encoder and decoder as the three functions inference calls."""
+
+    def __init__(self, encoder, decoder):
+        self.dtype = encoder.mean_head.weight.dtype
         self.encoder = encoder
-        self.decoder = decoder
-        self.device = encoder.mean_head.weight.device
-        self.dtype = dtype
-        self.likelihood = likelihood.to(self.device, dtype)
-        self.latent_dim = encoder.mean_head.out_features
+        self._decoder = decoder
         # encoder.mean as a flat list of steps: (weight, bias) for F.linear, or a
         # module's `forward`. nn.Module's call machinery (hooks, which these
         # private networks never have) and attribute lookups cost more than the
-        # arithmetic when transforming a single row. The tensors are the
-        # modules' own, updated in place by training; the cache is cleared on
-        # every fit anyway.
+        # arithmetic when transforming a single row.
         self._mean_steps = tuple(
             (layer.weight, layer.bias) if type(layer) is torch.nn.Linear else layer.forward
             for layer in (*encoder.trunk, encoder.mean_head)
         )
 
+    def mean(self, h):
+        for step in self._mean_steps:
+            h = torch.nn.functional.linear(h, *step) if type(step) is tuple else step(h)
+        return h
+
+    def decoder(self, z):
+        return self._decoder.head(self._decoder.trunk(z))
+
+
+class InferenceNetworks:
+    """The fitted encoder/decoder applied to data in `dtype` on their device.
+
+    The networks are the training ones (float32, updated in place by
+    training; the estimator clears the cache on every fit), called on padded
+    row counts (see the module docstring); the likelihood and everything
+    around the networks work in `dtype`.
+    """
+
+    def __init__(self, encoder, decoder, likelihood, dtype):
+        self.device = encoder.mean_head.weight.device
+        self.dtype = dtype
+        self.likelihood = likelihood.to(self.device, dtype)
+        self.latent_dim = encoder.mean_head.out_features
+        self._narrow = _LayerStack(encoder, decoder)
+        self._wide = None
+        self._wide_lock = threading.Lock()
+
+    def encoder(self, h):
+        """(mean, log_variance) of q(z | x) for the encoder input `h`, in `dtype`."""
+        return self._run("encoder", h)
+
+    def decoder(self, z):
+        """(params, free) of p(x | z), in `dtype`; `free` does not depend on z."""
+        return self._run("decoder", z), self._narrow._decoder.free.to(self.dtype)
+
+    def _run(self, part, h):
+        """``part`` of the networks on h, row by row as if each row came alone, in `dtype`.
+
+        `h` may have leading sample axes (K, n, width); its rows are
+        flattened and run on the float32 networks, except rows beyond
+        FLOAT32_SAFE, which run on float64 copies.
+        """
+        lead, width = h.shape[:-1], h.shape[-1]
+        rows = h.reshape(-1, width)
+        out = _on_padded_rows(self._narrow, part, rows)
+        extreme = rows.abs().amax(-1) > FLOAT32_SAFE if rows.numel() else None
+        if extreme is not None and bool(extreme.any()):
+            wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
+            out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
+        out = tuple(o.reshape(*lead, -1).to(self.dtype) for o in out)
+        return out if len(out) > 1 else out[0]
+
+    def _wide_stack(self):
+        with self._wide_lock:
+            if self._wide is None:
+                narrow = self._narrow
+                self._wide = _LayerStack(copy.deepcopy(narrow.encoder).double(), copy.deepcopy(narrow._decoder).double())
+            return self._wide
+
     def as_tensor(self, array):
-        """`array` (any NumPy layout) as a tensor in the networks' dtype on their device."""
+        """`array` (any NumPy layout) as a tensor in `dtype` on the networks' device."""
         tensor = to_tensor(array)
         if tensor.dtype == torch.bool or (tensor.dtype == self.dtype and tensor.device == self.device):
             return tensor.to(self.device, non_blocking=True)
@@ -102,11 +184,8 @@ class InferenceNetworks:
         return self.as_tensor(values), None if observed is None else self.as_tensor(observed)
 
     def encode_mean(self, x, observed=None):
-        """The posterior mean mu(x), layer by layer."""
-        h = self.likelihood.encoder_input(x, observed)
-        for step in self._mean_steps:
-            h = torch.nn.functional.linear(h, *step) if type(step) is tuple else step(h)
-        return h
+        """The posterior mean mu(x)."""
+        return self._run("mean", self.likelihood.encoder_input(x, observed))
 
     def decode_point(self, z):
         """E[x | z] per cell (the most probable level for categories), in user units."""
@@ -153,8 +232,30 @@ class InferenceNetworks:
         return self.likelihood.sample((params[chosen, rows], free), generator)
 
 
+def _parts(out):
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _on_padded_rows(stack, part, rows):
+    """``part`` of a :class:`_LayerStack` on `rows` (in its dtype), their count padded to a multiple of ROW_MULTIPLE.
+
+    Returns a tuple of outputs cut back to the rows given.
+    """
+    n_rows, width = rows.shape
+    rows = rows.to(stack.dtype)
+    padding = -n_rows % ROW_MULTIPLE
+    if padding:
+        rows = torch.cat((rows, rows.new_zeros((padding, width))))
+    return tuple(out[:n_rows] for out in _parts(getattr(stack, part)(rows)))
+
+
 class InferenceCache:
-    """Thread-safe map dtype -> :class:`InferenceNetworks`, filled on first use."""
+    """Thread-safe map dtype -> :class:`InferenceNetworks`, filled on first use.
+
+    What it saves is the likelihood's constants placed on the device in each
+    dtype, and the flattened layer list: a one-row ``transform`` pays for
+    neither.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -190,13 +291,6 @@ def is_plain_float_matrix(X, n_features):
     with np.errstate(over="ignore", invalid="ignore"):
         # Finite sum means every value is finite; an overflowing sum just takes the slow path.
         return bool(np.isfinite(np.add.reduce(X, axis=None)))
-
-
-def networks_in_dtype(encoder, decoder, dtype):
-    """`encoder` and `decoder` themselves if already in `dtype`, else copies cast to it."""
-    if encoder.mean_head.weight.dtype == dtype:
-        return encoder, decoder
-    return copy.deepcopy(encoder).to(dtype), copy.deepcopy(decoder).to(dtype)
 
 
 def draw_chunks(n_draws, row_width, n_rows):

@@ -180,6 +180,8 @@ class TableSchema:
             if not cols:
                 continue
             shift, scale = self._constants(cols, "shift", "scale")
+            if cols == list(range(cols[0], cols[0] + len(cols))):  # a view, not a fancy-indexed copy
+                cols = slice(cols[0], cols[0] + len(cols))
             values = encoded[:, cols]
             if kind == "lognormal":
                 values = np.log(values)
@@ -489,10 +491,15 @@ def _unique_inverse(values):
 
 
 def _check_numeric_ranges(raw, columns, numeric):
-    """Infinity is never a missing value, and each kind has its domain."""
+    """Infinity is never a missing value, and each kind has its domain.
+
+    Vectorised over each kind's columns (NaN compares False, so missing cells
+    pass): a Gaussian column has no domain to check, and a wide array must
+    not pay a Python loop per column on every inference batch.
+    """
     if not numeric:
         return
-    block = raw[:, numeric]
+    block = raw if len(numeric) == raw.shape[1] else raw[:, numeric]
     infinite = np.isinf(block)
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
@@ -501,36 +508,37 @@ def _check_numeric_ranges(raw, columns, numeric):
             f"{_label(columns[numeric[col]]['name'])}, row {row}). Infinity is not a missing "
             "value: use NaN (or None) for missing cells, or remove the row."
         )
-    for j in numeric:
-        kind = columns[j]["kind"]
-        values = raw[:, j]
-        values = values[~np.isnan(values)]
-        if not values.size:
+    for kind, outside, message in _DOMAINS:
+        cols = [j for j in numeric if columns[j]["kind"] == kind]
+        if not cols:
             continue
-        name = _label(columns[j]["name"])
-        if kind == "bernoulli" and (values.min() < 0 or values.max() > 1):
-            bad = values[(values < 0) | (values > 1)][0]
-            raise ValueError(
-                f"likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; "
-                f"found {float(bad)!r}. Rescale the features (e.g. MinMaxScaler(clip=True)) or use "
-                "likelihood='gaussian'."
-            )
-        if kind == "lognormal" and values.min() <= 0:
-            raise ValueError(
-                f"likelihood='lognormal' requires every value of column {name} to be positive; "
-                f"found {float(values[values <= 0][0])!r}."
-            )
-        if kind in _COUNT_KINDS and (values.min() < 0 or not np.all(values == np.round(values))):
-            bad = values[(values < 0) | (values != np.round(values))][0]
-            raise ValueError(
-                f"likelihood={kind!r} requires every value of column {name} to be a non-negative "
-                f"integer count; found {float(bad)!r}."
-            )
-        if kind in _COUNT_KINDS and values.max() > 2**24:
-            raise ValueError(
-                f"likelihood={kind!r}: column {name} holds the count {float(values.max())!r}, beyond "
-                "2**24, which float32 cannot hold exactly; model it as 'gaussian' or 'lognormal'."
-            )
+        values = raw[:, cols]
+        with np.errstate(invalid="ignore"):
+            bad = outside(values)
+        if bad.any():
+            col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
+            raise ValueError(message.format(kind=kind, name=_label(columns[cols[col]]["name"]),
+                                            value=float(values[row, col])))
+
+
+def _is_not_count(values):
+    return (values < 0) | (values != np.round(values)) & ~np.isnan(values)
+
+
+#: (kind, bad-cell test, message) for every kind whose values have a domain, in the order checked.
+_DOMAINS = (
+    ("bernoulli", lambda v: (v < 0) | (v > 1),
+     "likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; found {value!r}. "
+     "Rescale the features (e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."),
+    ("lognormal", lambda v: v <= 0,
+     "likelihood='lognormal' requires every value of column {name} to be positive; found {value!r}."),
+    *((kind, _is_not_count,
+       "likelihood={kind!r} requires every value of column {name} to be a non-negative integer count; "
+       "found {value!r}.") for kind in _COUNT_KINDS),
+    *((kind, lambda v: v > 2**24,
+       "likelihood={kind!r}: column {name} holds the count {value!r}, beyond 2**24, which float32 "
+       "cannot hold exactly; model it as 'gaussian' or 'lognormal'.") for kind in _COUNT_KINDS),
+)
 
 
 def _shift_scale(values):

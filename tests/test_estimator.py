@@ -60,6 +60,37 @@ def test_float32_and_float64_inference_agree(fitted, data):
     np.testing.assert_allclose(fitted.transform(data.astype(np.float32)), fitted.transform(data), atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["transform", "score_samples"])
+def test_a_rows_bits_do_not_depend_on_its_batch(fitted, data, dtype, method):
+    # The float32 networks see padded row counts: one to three rows would
+    # otherwise take another matrix kernel, with other last bits.
+    X = data.astype(dtype)
+    full = getattr(fitted, method)(X)
+    for rows in (slice(0, 1), slice(1, 3), slice(7, 10), slice(3, 20), slice(290, 300)):
+        np.testing.assert_array_equal(getattr(fitted, method)(X[rows]), full[rows])
+    np.testing.assert_array_equal(getattr(fitted, method)(X[::-1]), full[::-1])
+
+
+def test_float64_input_runs_the_training_networks_without_a_float64_copy(fitted, data):
+    fitted.transform(data), fitted.score_samples(data)
+    networks = fitted._networks(np.float64)
+    assert networks._wide is None  # no float64 copy built for ordinary rows
+    assert all(p.dtype == torch.float32 for p in fitted.encoder_.parameters())
+
+
+def test_rows_beyond_float32_range_are_computed_in_float64_alone_or_in_a_batch(fitted, data):
+    X = data[:6].copy()
+    X[2] = 1e30  # standardized, beyond FLOAT32_SAFE: float32 layers could overflow
+    Z = fitted.transform(X)
+    assert np.all(np.isfinite(Z))
+    np.testing.assert_array_equal(Z[2:3], fitted.transform(X[2:3]))
+    np.testing.assert_array_equal(np.delete(Z, 2, axis=0), fitted.transform(np.delete(X, 2, axis=0)))
+    scores = fitted.score_samples(X)
+    assert scores[2] < -1e50 and np.all(np.isfinite(np.delete(scores, 2)))
+    np.testing.assert_array_equal(np.delete(scores, 2), fitted.score_samples(np.delete(X, 2, axis=0)))
+
+
 def test_transform_is_the_posterior_mean(fitted, data):
     shift, scale = shift_scale(fitted)
     x = torch.as_tensor((data - shift) / scale, dtype=torch.float32)

@@ -111,7 +111,9 @@ def test_exact_posterior_makes_every_bound_equal_log_px(ppca):
     # n_importance=1 the score is the ELBO with a closed-form KL, tested below.)
     for n_importance in (2, 7):
         bound = vae.score_samples(X[:500], n_importance=n_importance)
-        np.testing.assert_allclose(bound, log_px[:500], rtol=0, atol=1e-6)
+        # The networks run in float32 at inference (skvae._inference), so the
+        # weights agree with p(x) to float32 rounding: about one part in 1e7.
+        np.testing.assert_allclose(bound, log_px[:500], rtol=1e-6, atol=1e-6)
 
 
 def test_incomplete_rows_are_bounded_by_the_log_likelihood_of_their_observed_cells(ppca):

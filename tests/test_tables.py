@@ -87,6 +87,25 @@ def test_whole_array_count_likelihoods(table):
         VAETransformer(**SMALL, likelihood="poisson").fit(np.c_[counts[:, :2], counts[:, 2] + 0.5])
 
 
+@pytest.mark.parametrize("kind, bad, message", [
+    ("bernoulli", 1.5, r"likelihood='bernoulli' requires every value of column 2 to lie in \[0, 1\]; found 1\.5\."),
+    ("lognormal", -2.0, r"likelihood='lognormal' requires every value of column 2 to be positive; found -2\.0\."),
+    ("poisson", -1.0, r"likelihood='poisson' requires every value of column 2 to be a non-negative integer count"),
+    ("negative_binomial", 2.0**25, r"column 2 holds the count 33554432\.0, beyond 2\*\*24"),
+])
+def test_a_value_outside_its_kinds_domain_is_named_with_its_column(kind, bad, message):
+    # Missing cells are no violation; the first column with a bad value is named.
+    X = np.random.default_rng(0).integers(1, 2, size=(30, 4)).astype(float)
+    X[0, 1] = np.nan
+    X[5, 2] = bad
+    X[9, 3] = bad
+    with pytest.raises(ValueError, match=message):
+        VAETransformer(**SMALL, likelihood=kind).fit(X)
+    fitted = VAETransformer(**SMALL, likelihood=kind).fit(np.where(np.isnan(X), 1.0, 1.0))
+    with pytest.raises(ValueError, match=message):
+        fitted.transform(X)
+
+
 def test_discrete_columns_score_probabilities(table):
     vae = VAETransformer(**SMALL).fit(table[["colour", "member", "grade"]])
     # log-probabilities of discrete cells are <= 0 and the KL is >= 0.

@@ -13,6 +13,9 @@ Everything that decides *when* training stops lives here:
   small enough to overfit, :func:`use_validation`) the negative validation
   ELBO, in which case the weights of the best validation epoch are restored
   at the end.
+- The end of the budget: over the last quarter of ``max_iter`` the learning
+  rate is annealed (:func:`budget_anneal_factor`), so that a fit that runs
+  out of epochs ends on settled weights rather than on minibatch noise.
 - ``max_iter`` epochs without meeting the rule: a ``ConvergenceWarning``.
 - A non-finite epoch loss (divergence): the weights from before that epoch
   are restored and training stops with a ``ConvergenceWarning``; if it
@@ -32,6 +35,7 @@ restores) costs well under a millisecond against an epoch's hundreds, so it
 stays.
 """
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -62,6 +66,18 @@ MIN_PATIENCE_STEPS = 200
 LR_DECAY_FACTOR = 5.0
 LR_DECAYS = 2
 
+#: A fit that runs into its budget still ends settled: over the last
+#: BUDGET_ANNEAL_FRACTION of the ``max_iter`` epochs of one ``fit`` call the
+#: learning rate follows a half cosine down to BUDGET_ANNEAL_FLOOR times its
+#: value. Small data never reach a plateau (200 rows: 2 steps per epoch), so
+#: without it the model kept the last epoch's minibatch noise: on 200 rows of
+#: the known-truth data the final held-out ELBO was 0.35-0.41 nat below the
+#: best epoch's; annealed, 0.01-0.05, and 0.15 nat higher, at the same cost
+#: (benchmarks/stopping_study.py). Fits that stop on a plateau earlier never
+#: reach it.
+BUDGET_ANNEAL_FRACTION = 0.25
+BUDGET_ANNEAL_FLOOR = 0.1
+
 
 def use_validation(early_stopping, n_samples, validation_fraction):
     """Whether a fit monitors held-out rows: `early_stopping` as a bool, or the "auto" rule."""
@@ -69,6 +85,33 @@ def use_validation(early_stopping, n_samples, validation_fraction):
         return bool(early_stopping)
     held_out = round(validation_fraction * n_samples)
     return AUTO_VALIDATION_MIN_HELD_OUT <= held_out and n_samples <= AUTO_VALIDATION_MAX_ROWS
+
+
+def budget_anneal_factor(epochs_done, n_epochs):
+    """Learning-rate multiplier for epoch `epochs_done` + 1 of a budget of `n_epochs` epochs."""
+    start = (1.0 - BUDGET_ANNEAL_FRACTION) * n_epochs
+    progress = (epochs_done + 1 - start) / (BUDGET_ANNEAL_FRACTION * n_epochs)
+    if progress <= 0:
+        return 1.0
+    return BUDGET_ANNEAL_FLOOR + (1.0 - BUDGET_ANNEAL_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+@contextlib.contextmanager
+def scaled_learning_rate(optimizer, factor):
+    """The optimizer's learning rates times `factor` inside, exactly as they were after.
+
+    The stored rates stay the unscaled ones, so a plateau's decay and a later
+    ``warm_start`` or ``partial_fit`` see them, not the annealed ones.
+    """
+    saved = [group["lr"] for group in optimizer.param_groups]
+    if factor != 1.0:
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] * factor
+    try:
+        yield
+    finally:
+        for group, lr in zip(optimizer.param_groups, saved):
+            group["lr"] = lr
 
 
 def patience_epochs(n_iter_no_change, steps_per_epoch):
@@ -276,7 +319,10 @@ class Trainer:
             for epoch in range(first_epoch, first_epoch + n_epochs):
                 if epoch > first_epoch:
                     before_epoch = _snapshot(self._modules)
-                loss = self.run_epoch(data)
+                # partial_fit (no rule) is one epoch of a budget only the user knows.
+                factor = 1.0 if rule is None else budget_anneal_factor(epoch - first_epoch, n_epochs)
+                with scaled_learning_rate(self.optimizer, factor):
+                    loss = self.run_epoch(data)
                 # The last step of an epoch can break the weights after its loss was taken.
                 if not (math.isfinite(loss) and self._weights_finite()):
                     _restore(self._modules, before_epoch)

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from skvae import VAETransformer, _training
-from skvae._training import StoppingRule, patience_epochs, use_validation
+from skvae._training import (
+    BUDGET_ANNEAL_FLOOR,
+    StoppingRule,
+    budget_anneal_factor,
+    patience_epochs,
+    use_validation,
+)
 
 TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), random_state=0)
 
@@ -89,3 +95,29 @@ def test_small_data_is_not_stopped_on_noise():
         warnings.simplefilter("ignore")
         model = VAETransformer(**TINY, max_iter=50, early_stopping=False, tol=10.0).fit(_data(200))
     assert model.n_iter_ == 50  # a plateau takes 100 epochs here, more than max_iter
+
+
+def test_the_last_quarter_of_the_budget_anneals_the_learning_rate():
+    factors = [budget_anneal_factor(done, 200) for done in range(200)]
+    assert factors[:150] == [1.0] * 150
+    assert all(a > b for a, b in zip(factors[150:], factors[151:]))
+    assert factors[-1] == pytest.approx(BUDGET_ANNEAL_FLOOR)
+
+
+def test_a_fit_ends_annealed_and_keeps_its_learning_rate(monkeypatch):
+    seen = []
+    run_epoch = _training.Trainer.run_epoch
+
+    def recording(self, data):
+        seen.append(self.optimizer.param_groups[0]["lr"])
+        return run_epoch(self, data)
+
+    monkeypatch.setattr(_training.Trainer, "run_epoch", recording)
+    X = _data(200)
+    model = VAETransformer(**TINY, max_iter=8, learning_rate=1e-2, early_stopping=False, n_iter_no_change=10**6).fit(X)
+    assert seen[:6] == [1e-2] * 6
+    assert seen[6] == pytest.approx(1e-2 * (1 + BUDGET_ANNEAL_FLOOR) / 2)
+    assert seen[7] == pytest.approx(1e-2 * BUDGET_ANNEAL_FLOOR)
+    assert model.optimizer_.param_groups[0]["lr"] == 1e-2
+    model.partial_fit(X)  # one epoch of the user's own schedule: not annealed
+    assert seen[8] == 1e-2

@@ -157,8 +157,9 @@ class InferenceNetworks:
         lead, width = h.shape[:-1], h.shape[-1]
         rows = h.reshape(-1, width)
         out = _on_padded_rows(self._narrow, part, rows)
-        extreme = rows.abs().amax(-1) > FLOAT32_SAFE if rows.numel() else None
-        if extreme is not None and bool(extreme.any()):
+        beyond = rows.abs() > FLOAT32_SAFE
+        if bool(beyond.any()):
+            extreme = beyond.any(-1)
             wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
             out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
         out = tuple(o.reshape(*lead, -1).to(self.dtype) for o in out)
@@ -241,11 +242,11 @@ def _on_padded_rows(stack, part, rows):
 
     Returns a tuple of outputs cut back to the rows given.
     """
-    n_rows, width = rows.shape
+    n_rows = rows.shape[0]
     rows = rows.to(stack.dtype)
     padding = -n_rows % ROW_MULTIPLE
     if padding:
-        rows = torch.cat((rows, rows.new_zeros((padding, width))))
+        rows = torch.nn.functional.pad(rows, (0, 0, 0, padding))
     return tuple(out[:n_rows] for out in _parts(getattr(stack, part)(rows)))
 
 

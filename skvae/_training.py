@@ -88,9 +88,13 @@ def use_validation(early_stopping, n_samples, validation_fraction):
 
 
 def budget_anneal_factor(epochs_done, n_epochs):
-    """Learning-rate multiplier for epoch `epochs_done` + 1 of a budget of `n_epochs` epochs."""
+    """Learning-rate multiplier for the epoch after `epochs_done` of a budget of `n_epochs` epochs.
+
+    Taken at the epoch's start, so a one-epoch fit is exactly one epoch of
+    ``partial_fit``, and the last epoch of a long budget runs close to the floor.
+    """
     start = (1.0 - BUDGET_ANNEAL_FRACTION) * n_epochs
-    progress = (epochs_done + 1 - start) / (BUDGET_ANNEAL_FRACTION * n_epochs)
+    progress = (epochs_done - start) / (BUDGET_ANNEAL_FRACTION * n_epochs)
     if progress <= 0:
         return 1.0
     return BUDGET_ANNEAL_FLOOR + (1.0 - BUDGET_ANNEAL_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))

@@ -18,3 +18,16 @@ def shift_scale(estimator):
     columns = estimator._schema.columns
     return (np.array([c["shift"] for c in columns], dtype=np.float64),
             np.array([c["scale"] for c in columns], dtype=np.float64))
+
+
+def first_epochs_of_a_long_fit(estimator, X, monkeypatch):
+    """`estimator` fitted for its max_iter epochs at the constant learning rate of a long budget's first epochs.
+
+    A fit anneals its learning rate over the last quarter of max_iter, so a
+    3-epoch fit is not the first 3 epochs of a 50-epoch fit; this one is.
+    """
+    import skvae._training
+
+    with monkeypatch.context() as patch:
+        patch.setattr(skvae._training, "BUDGET_ANNEAL_FLOOR", 1.0)
+        return estimator.fit(X)

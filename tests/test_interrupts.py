@@ -11,6 +11,8 @@ import skvae._training
 from skvae import VAETransformer
 from skvae._schema import TableSchema
 
+from _datasets import first_epochs_of_a_long_fit
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), batch_size=8, random_state=0)
@@ -60,7 +62,7 @@ def _same_weights(a, b):
 
 def test_interrupt_between_epochs_keeps_the_finished_epochs(monkeypatch):
     X = _data()
-    reference = VAETransformer(**SMALL, max_iter=3).fit(X)
+    reference = first_epochs_of_a_long_fit(VAETransformer(**SMALL, max_iter=3), X, monkeypatch)
     _interrupt_epoch(monkeypatch, 4)
     estimator = VAETransformer(**SMALL, max_iter=50)
     with pytest.warns(UserWarning, match="Training interrupted by the user during epoch 4.*best weights so far"):
@@ -75,7 +77,7 @@ def test_interrupt_between_epochs_keeps_the_finished_epochs(monkeypatch):
 
 def test_interrupt_mid_epoch_rolls_back_the_partial_epoch(monkeypatch):
     X = _data()
-    reference = VAETransformer(**SMALL, max_iter=3).fit(X)
+    reference = first_epochs_of_a_long_fit(VAETransformer(**SMALL, max_iter=3), X, monkeypatch)
     _interrupt_step(monkeypatch, 3 * STEPS_PER_EPOCH + 2)  # two steps into epoch 4
     estimator = VAETransformer(**SMALL, max_iter=50)
     with pytest.warns(UserWarning, match="interrupted by the user during epoch 4"):
@@ -103,7 +105,7 @@ def test_warm_start_continues_after_an_interrupt(monkeypatch):
 def test_interrupt_with_early_stopping_restores_the_best_validation_epoch(monkeypatch):
     X = _data()
     params = dict(SMALL, early_stopping=True, validation_fraction=0.25, learning_rate=0.05)
-    reference = VAETransformer(**params, max_iter=8).fit(X)
+    reference = first_epochs_of_a_long_fit(VAETransformer(**params, max_iter=8), X, monkeypatch)
     best_epoch = int(np.argmax(reference.validation_scores_)) + 1
     assert best_epoch < 8, "the best epoch must not be the last, or restoring it proves nothing"
     _interrupt_epoch(monkeypatch, 9)
@@ -116,7 +118,8 @@ def test_interrupt_with_early_stopping_restores_the_best_validation_epoch(monkey
     # Both runs end on the best validation epoch's weights, not on epoch 8's:
     # the weights a run stopped at that epoch ends with.
     assert _same_weights(estimator, reference)
-    assert _same_weights(estimator, VAETransformer(**params, max_iter=best_epoch).fit(X))
+    assert _same_weights(estimator, first_epochs_of_a_long_fit(VAETransformer(**params, max_iter=best_epoch), X,
+                                                               monkeypatch))
 
 
 def test_interrupt_in_partial_fit_keeps_the_model(monkeypatch):

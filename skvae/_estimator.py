@@ -153,7 +153,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     n_iter_no_change : int, default=10
         Number of epochs without improvement that make a plateau; at least
-        as many epochs as 200 optimizer steps take, so that data with few
+        as many epochs as 700 optimizer steps take, so that data with few
         steps per epoch is not stopped on noise.
 
     early_stopping : "auto" or bool, default="auto"

@@ -38,6 +38,7 @@ Missing cells (NaN, None, ``pd.NA``) are kept as NaN in the encoded values;
 the model drops them from the likelihood and shows the encoder the mask.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -83,6 +84,32 @@ class TableSchema:
         self.is_dataframe = bool(is_dataframe)
         self.mask_columns = [int(c) for c in mask_columns]
 
+    @functools.cached_property
+    def _positions(self):
+        """Column positions per kind, and of every non-categorical column, found once.
+
+        Inference reads them on every batch; a Python pass over 784 column
+        dicts cost more than the networks on one row.
+        """
+        by_kind = {}
+        for j, column in enumerate(self.columns):
+            by_kind.setdefault(column["kind"], []).append(j)
+        numeric = [j for j, column in enumerate(self.columns) if column["kind"] != _CATEGORICAL]
+        return by_kind, numeric
+
+    @functools.cached_property
+    def _standardization(self):
+        """(kind, columns as a slice or positions, shift, scale) per standardized kind, after fitting."""
+        out = []
+        for kind in ("gaussian", "lognormal"):
+            cols = self._positions[0].get(kind)
+            if cols:
+                shift, scale = self._constants(cols, "shift", "scale")
+                if cols == list(range(cols[0], cols[0] + len(cols))):  # a view, not a fancy-indexed copy
+                    cols = slice(cols[0], cols[0] + len(cols))
+                out.append((kind, cols, shift, scale))
+        return out
+
     # ------------------------------------------------------------ fitting
 
     @classmethod
@@ -120,6 +147,7 @@ class TableSchema:
                 column["shift"], column["scale"] = _shift_scale(np.log(values))
             elif kind in _COUNT_KINDS:
                 column["input_shift"], column["input_scale"] = _shift_scale(np.log1p(values))
+        self.__dict__.pop("_standardization", None)  # built from the constants just set
 
     def check_likelihood_parameter(self, likelihood):
         """Continuing a fit keeps the schema: refuse a ``likelihood`` that now asks for other kinds."""
@@ -150,23 +178,21 @@ class TableSchema:
         """X as a float64 matrix in user units, category codes for categories, NaN for missing."""
         n_rows = X.shape[0]
         raw = np.empty((n_rows, len(self.columns)), dtype=np.float64)
+        by_kind, numeric = self._positions
         if not is_dataframe(X):
-            numeric = [j for j, c in enumerate(self.columns) if c["kind"] != _CATEGORICAL]
             # One copy of X, not a fancy-indexed copy and then another.
             raw[...] = X
-            for j in (j for j, c in enumerate(self.columns) if c["kind"] == _CATEGORICAL):
+            for j in by_kind.get(_CATEGORICAL, ()):
                 raw[:, j] = _category_codes(X[:, j], self.columns[j], handle_unknown)
-            _check_numeric_ranges(raw, self.columns, numeric)
+            _check_numeric_ranges(raw, self.columns, numeric, by_kind)
             return raw
-        numeric = []
         for j, column in enumerate(self.columns):
             series = X.iloc[:, j]
             if column["kind"] == _CATEGORICAL:
                 raw[:, j] = _category_codes(series.to_numpy(dtype=object), column, handle_unknown)
             else:
                 raw[:, j] = _numeric_column(series, column["name"])
-                numeric.append(j)
-        _check_numeric_ranges(raw, self.columns, numeric)
+        _check_numeric_ranges(raw, self.columns, numeric, by_kind)
         return raw
 
     def encode(self, raw):
@@ -175,13 +201,7 @@ class TableSchema:
         Works in place: `raw` becomes the encoded values.
         """
         encoded = raw  # raw_values made a fresh array: standardized in place
-        for kind in ("gaussian", "lognormal"):
-            cols = [j for j, c in enumerate(self.columns) if c["kind"] == kind]
-            if not cols:
-                continue
-            shift, scale = self._constants(cols, "shift", "scale")
-            if cols == list(range(cols[0], cols[0] + len(cols))):  # a view, not a fancy-indexed copy
-                cols = slice(cols[0], cols[0] + len(cols))
+        for kind, cols, shift, scale in self._standardization:
             values = encoded[:, cols]
             if kind == "lognormal":
                 values = np.log(values)
@@ -490,7 +510,7 @@ def _unique_inverse(values):
     return distinct, inverse
 
 
-def _check_numeric_ranges(raw, columns, numeric):
+def _check_numeric_ranges(raw, columns, numeric, by_kind):
     """Infinity is never a missing value, and each kind has its domain.
 
     Vectorised over each kind's columns (NaN compares False, so missing cells
@@ -509,7 +529,7 @@ def _check_numeric_ranges(raw, columns, numeric):
             "value: use NaN (or None) for missing cells, or remove the row."
         )
     for kind, outside, message in _DOMAINS:
-        cols = [j for j in numeric if columns[j]["kind"] == kind]
+        cols = by_kind.get(kind)
         if not cols:
             continue
         values = raw[:, cols]

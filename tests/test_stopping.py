@@ -40,9 +40,9 @@ def test_auto_validation_counts_held_out_rows_not_rows():
     assert use_validation("auto", 1000, 0.01) is False
 
 
-@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 200), (2, 100), (20, 10), (40, 10), (1000, 10)])
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 700), (2, 350), (36, 20), (70, 10), (1000, 10)])
 def test_patience_is_at_least_min_patience_steps(steps_per_epoch, expected):
-    assert _training.MIN_PATIENCE_STEPS == 200
+    assert _training.MIN_PATIENCE_STEPS == 700
     assert patience_epochs(10, steps_per_epoch) == expected
 
 
@@ -80,10 +80,11 @@ def test_learning_rate_is_the_parameter_again_when_training_continues():
     X = _data(300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = VAETransformer(**TINY, max_iter=400, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
+        model = VAETransformer(**TINY, max_iter=1000, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
                                early_stopping=True).fit(X)
-    # tol=10 nats: after the first epoch (an improvement on inf) none counts, so
-    # three plateaus of 67 epochs (200 steps of 3 rows-batches) follow: two decays, then the stop.
+    # tol=10 nats: after the first epoch (an improvement on inf) none counts, so three
+    # plateaus of 234 epochs (700 steps of 3 row-batches) follow: two decays, then the
+    # stop, before the annealing of the budget's last quarter would begin.
     assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3)
     assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 25)
     model.partial_fit(X)
@@ -95,7 +96,7 @@ def test_small_data_is_not_stopped_on_noise():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = VAETransformer(**TINY, max_iter=50, early_stopping=False, tol=10.0).fit(_data(200))
-    assert model.n_iter_ == 50  # a plateau takes 100 epochs here, more than max_iter
+    assert model.n_iter_ == 50  # a plateau takes 350 epochs here, more than max_iter
 
 
 def test_the_last_quarter_of_the_budget_anneals_the_learning_rate():

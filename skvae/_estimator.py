@@ -652,7 +652,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X_new : ndarray of shape (n_samples, latent_dim)
             Posterior means, in the dtype of X (float32 or float64).
         """
-        encoded = self._encode_input(X)
+        encoded = self._encode_input(X, with_noise=False)
         networks = self._networks(encoded.dtype)
 
         def encode_rows(batch):
@@ -876,14 +876,19 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # the schema's message saying it is not one.
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
 
-    def _encode_input(self, X):
-        """X checked, as rows that are encoded batch by batch (in X's float dtype, NaN where missing)."""
+    def _encode_input(self, X, with_noise=True):
+        """X checked, as rows that are encoded batch by batch (in X's float dtype, NaN where missing).
+
+        `with_noise`: whether the batches carry their rows' Monte Carlo noise
+        keys (``transform`` needs none, and hashing 784 values per row costs
+        as much as the networks on one row).
+        """
         check_is_fitted(self)
         # A plain float ndarray needs no conversion: checking it directly keeps
         # one-row transform as fast as PCA's (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
             X = self._validate_table(X, reset=False)
-        return _EncodedRows(X, self._schema, self.handle_unknown, _float_dtype(X), self._seed)
+        return _EncodedRows(X, self._schema, self.handle_unknown, _float_dtype(X), self._seed if with_noise else None)
 
     def _row_width(self):
         """Elements one row needs in the widest layer: sizes inference batches."""
@@ -985,6 +990,7 @@ class _EncodedRows:
     """
 
     def __init__(self, X, schema, handle_unknown, dtype, seed):
+        # seed None: the batches carry no noise keys (inference without sampling).
         self.X, self.schema, self.handle_unknown, self.seed = X, schema, handle_unknown, seed
         self.dtype = np.dtype(dtype)
         self.shape = (X.shape[0], len(schema.columns))
@@ -994,7 +1000,7 @@ class _EncodedRows:
         raw = self.schema.raw_values(X, self.handle_unknown)
         # Keyed on the values in the user's units (codes for categories): the
         # same row gets the same noise whether it came as float32 or float64.
-        keys = _row_noise.row_keys(raw, self.seed)
+        keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
         values = self.schema.encode(raw).astype(self.dtype, copy=False)
         return _EncodedBatch(values, keys, np.isnan(values).all(axis=1))
 

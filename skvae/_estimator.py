@@ -160,8 +160,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,
         and restore the weights of the best validation epoch at the end.
         ``"auto"`` does so when the data are small enough to overfit:
-        at most 10,000 rows, and at least 50 of them held out (so from 500
-        rows at the default ``validation_fraction``).
+        at most 10,000 rows, at least 10 weights of the networks per row,
+        and at least 50 rows held out (so from 500 rows at the default
+        ``validation_fraction``).
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when validation is on.
@@ -430,7 +431,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             self._check_continuation(spec)
         use_validation = not incremental and wants_validation(
-            self.early_stopping, encoded.shape[0], self.validation_fraction)
+            self.early_stopping, encoded.shape[0], self.validation_fraction, count_parameters(spec)[1])
         train, valid = self._split_validation(encoded) if use_validation else (encoded, None)
 
         trainer = self._trainer(likelihood)

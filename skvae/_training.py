@@ -49,6 +49,12 @@ from ._objectives import importance_weighted_bound, negative_elbo
 #: Validation-based stopping under ``early_stopping="auto"``: up to this many
 #: rows, where a (128, 64) network has enough weights per row to overfit...
 AUTO_VALIDATION_MAX_ROWS = 10_000
+#: ...and where the networks have at least this many weights per row. The
+#: known-truth data (20 features, 5,000 rows, 6 weights per row) do not
+#: overfit, and validation cost them 0.1 nat of held-out ELBO (the rows it
+#: takes from training) against the whole budget on every row; digits (30 per
+#: row) and the 4,000 28x28 images of issue 12 (75 per row) do overfit.
+AUTO_VALIDATION_MIN_WEIGHTS_PER_ROW = 10
 #: ...and from this many held-out rows (500 rows at validation_fraction=0.1).
 #: On 200 rows (20 held out) validation cost 0.85 nat of held-out ELBO against
 #: the training-loss rule in benchmarks/stopping_study.py: the rows it takes
@@ -85,12 +91,16 @@ BUDGET_ANNEAL_FRACTION = 0.25
 BUDGET_ANNEAL_FLOOR = 0.1
 
 
-def use_validation(early_stopping, n_samples, validation_fraction):
-    """Whether a fit monitors held-out rows: `early_stopping` as a bool, or the "auto" rule."""
+def use_validation(early_stopping, n_samples, validation_fraction, n_weights):
+    """Whether a fit monitors held-out rows: `early_stopping` as a bool, or the "auto" rule.
+
+    `n_weights` is the number of the networks' parameters.
+    """
     if early_stopping != "auto":
         return bool(early_stopping)
     held_out = round(validation_fraction * n_samples)
-    return AUTO_VALIDATION_MIN_HELD_OUT <= held_out and n_samples <= AUTO_VALIDATION_MAX_ROWS
+    return (AUTO_VALIDATION_MIN_HELD_OUT <= held_out and n_samples <= AUTO_VALIDATION_MAX_ROWS
+            and n_weights >= AUTO_VALIDATION_MIN_WEIGHTS_PER_ROW * n_samples)
 
 
 def budget_anneal_factor(epochs_done, n_epochs):

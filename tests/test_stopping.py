@@ -23,21 +23,23 @@ def _data(n_rows, seed=0):
     return np.random.default_rng(seed).standard_normal((n_rows, 4))
 
 
-@pytest.mark.parametrize("n_samples, expected", [
-    (200, False),     # 20 held-out rows: worth more as training rows
-    (500, True),
-    (10_000, True),
-    (10_001, False),  # enough rows per weight not to overfit: the training loss decides
+@pytest.mark.parametrize("n_samples, n_weights, expected", [
+    (200, 10**6, False),     # 20 held-out rows: worth more as training rows
+    (500, 10**6, True),
+    (10_000, 10**6, True),
+    (10_001, 10**6, False),  # enough rows not to overfit: the training loss decides
+    (5_000, 30_000, False),  # 6 weights per row: too few to overfit
+    (5_000, 50_000, True),
 ])
-def test_auto_validation_is_for_data_small_enough_to_overfit(n_samples, expected):
-    assert use_validation("auto", n_samples, 0.1) is expected
-    assert use_validation(True, n_samples, 0.1) is True
-    assert use_validation(False, n_samples, 0.1) is False
+def test_auto_validation_is_for_data_small_enough_to_overfit(n_samples, n_weights, expected):
+    assert use_validation("auto", n_samples, 0.1, n_weights) is expected
+    assert use_validation(True, n_samples, 0.1, n_weights) is True
+    assert use_validation(False, n_samples, 0.1, n_weights) is False
 
 
 def test_auto_validation_counts_held_out_rows_not_rows():
-    assert use_validation("auto", 250, 0.2) is True
-    assert use_validation("auto", 1000, 0.01) is False
+    assert use_validation("auto", 250, 0.2, 10**6) is True
+    assert use_validation("auto", 1000, 0.01, 10**6) is False
 
 
 @pytest.mark.parametrize("steps_per_epoch, expected", [(1, 700), (2, 350), (36, 20), (70, 10), (1000, 10)])
@@ -66,14 +68,17 @@ def test_plateaus_lower_the_learning_rate_twice_then_stop():
 
 
 def test_default_fit_on_small_data_monitors_held_out_rows():
+    wide = dict(TINY, hidden_layer_sizes=(64, 64))  # 9,612 weights: over 10 per row of 600
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = VAETransformer(**TINY, max_iter=3).fit(_data(600))
-        off = VAETransformer(**TINY, max_iter=3, early_stopping=False).fit(_data(600))
-        tiny = VAETransformer(**TINY, max_iter=3).fit(_data(300))
+        model = VAETransformer(**wide, max_iter=3).fit(_data(600))
+        off = VAETransformer(**wide, max_iter=3, early_stopping=False).fit(_data(600))
+        tiny = VAETransformer(**wide, max_iter=3).fit(_data(300))
+        narrow = VAETransformer(**TINY, max_iter=3).fit(_data(600))  # under one weight per row
     assert len(model.validation_scores_) == 3 and model.best_loss_ is None
     assert off.validation_scores_ is None and off.best_loss_ is not None
     assert tiny.validation_scores_ is None
+    assert narrow.validation_scores_ is None
 
 
 def test_learning_rate_is_the_parameter_again_when_training_continues():

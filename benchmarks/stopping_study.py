@@ -6,11 +6,12 @@ Usage: ``python benchmarks/stopping_study.py [--quick] [--seeds N] [--out DIR]``
 Rules compared (everything else at the defaults):
 
 - ``defaults``: the library's rule (``early_stopping="auto"``, patience of at
-  least 200 steps, learning rate divided by 5 at the first two plateaus);
+  least 700 steps, learning rate divided by 5 at the first two plateaus, and
+  annealed over the last quarter of ``max_iter``);
 - ``previous rule``: the rule before it (training loss, ``tol=1e-3``, 10
   epochs of patience, constant learning rate), by switching the new parts off;
 - ``fixed epochs``: ``max_iter`` epochs and no stopping rule, the loop a
-  PyTorch user writes.
+  PyTorch user writes (with the library's end-of-budget annealing).
 
 After every epoch the held-out ELBO of a fixed test set is recorded (its
 time is not counted). *Best* is the best held-out ELBO any epoch of any rule
@@ -54,9 +55,9 @@ QUALITY_MARGIN = 0.1  # nats
 
 @contextlib.contextmanager
 def previous_rule():
-    """The rule before this study: no step-based patience, no learning-rate decay."""
-    saved = _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS
-    _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS = 0, 0
+    """The rule of 0.1.0: no step-based patience, no learning-rate decay or annealing."""
+    saved = _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS, _training.BUDGET_ANNEAL_FLOOR
+    _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS, _training.BUDGET_ANNEAL_FLOOR = 0, 0, 1.0
     import skvae._estimator as estimator_module
 
     saved_decays = estimator_module.LR_DECAYS
@@ -64,7 +65,7 @@ def previous_rule():
     try:
         yield
     finally:
-        _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS = saved
+        _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS, _training.BUDGET_ANNEAL_FLOOR = saved
         estimator_module.LR_DECAYS = saved_decays
 
 

@@ -56,9 +56,6 @@ SETTINGS = {
     "defaults": ({}, contextlib.nullcontext),
     "no annealing at the end of the budget": (
         {}, lambda: module_constant(_training, "BUDGET_ANNEAL_FLOOR", 1.0)),
-    "early_stopping=True": ({"early_stopping": True}, contextlib.nullcontext),
-    "early_stopping=False": ({"early_stopping": False}, contextlib.nullcontext),
-    "batch_size=32": ({"batch_size": 32}, contextlib.nullcontext),
     "minimum patience 200 steps (previous)": ({}, lambda: module_constant(_training, "MIN_PATIENCE_STEPS", 200)),
 }
 

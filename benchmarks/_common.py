@@ -6,6 +6,7 @@ that rotates from round to round, and results are reported as the median over
 rounds of the per-round ratio to a reference measured in the same round.
 """
 
+import contextlib
 import os
 import platform
 import statistics
@@ -116,3 +117,14 @@ def low_rank_data(n_rows, n_features, rank=20, noise=0.5, seed=0, dtype=np.float
     X = rng.standard_normal((n_rows, rank)) @ rng.standard_normal((rank, n_features))
     X += noise * rng.standard_normal((n_rows, n_features))
     return X.astype(dtype, copy=False)
+
+
+@contextlib.contextmanager
+def module_constant(module, name, value):
+    """Temporarily replace a module constant that is not a parameter (the variance floor, say)."""
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)

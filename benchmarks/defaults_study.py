@@ -36,17 +36,8 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from benchmarks import quality  # noqa: E402
+from benchmarks._common import module_constant  # noqa: E402
 from skvae import VAETransformer, _training  # noqa: E402
-
-@contextlib.contextmanager
-def module_constant(module, name, value):
-    """Temporarily replace a module constant that is not a parameter (the variance floor, say)."""
-    saved = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, saved)
 
 
 #: label -> (VAETransformer parameters, context manager factory for the fit).

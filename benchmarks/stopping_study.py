@@ -48,6 +48,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from benchmarks import quality  # noqa: E402
+from benchmarks._common import module_constant  # noqa: E402
 from skvae import VAETransformer, _training  # noqa: E402
 
 QUALITY_MARGIN = 0.1  # nats
@@ -56,17 +57,12 @@ QUALITY_MARGIN = 0.1  # nats
 @contextlib.contextmanager
 def previous_rule():
     """The rule of 0.1.0: no step-based patience, no learning-rate decay or annealing."""
-    saved = _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS, _training.BUDGET_ANNEAL_FLOOR
-    _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS, _training.BUDGET_ANNEAL_FLOOR = 0, 0, 1.0
     import skvae._estimator as estimator_module
 
-    saved_decays = estimator_module.LR_DECAYS
-    estimator_module.LR_DECAYS = 0
-    try:
+    # The estimator imported LR_DECAYS by name: its copy is set too.
+    with module_constant(_training, "MIN_PATIENCE_STEPS", 0), module_constant(_training, "LR_DECAYS", 0), \
+            module_constant(_training, "BUDGET_ANNEAL_FLOOR", 1.0), module_constant(estimator_module, "LR_DECAYS", 0):
         yield
-    finally:
-        _training.MIN_PATIENCE_STEPS, _training.LR_DECAYS, _training.BUDGET_ANNEAL_FLOOR = saved
-        estimator_module.LR_DECAYS = saved_decays
 
 
 RULES = {

@@ -13,10 +13,10 @@ Two rules shape this module:
   dtype, whatever the input's dtype: float64 copies of them cost 1.2-1.6x the
   time (3.3x on other machines). Row independence comes from the shapes
   instead: every network call gets a row count padded to a multiple of
-  :data:`ROW_MULTIPLE`, because matrix products of 1-3 rows take another
-  kernel whose float32 sums differ in the last bits, while for padded row
-  counts each row's bits were found identical whatever the batch (every
-  activation, 1 and 2 threads). Everything outside the networks (the
+  :data:`ROW_MULTIPLE`, because matrix products of 1-3 rows, and of row
+  counts that are not a multiple of 4, take other kernels whose float32 sums
+  differ in the last bits, while for padded row counts each row's bits were
+  found identical whatever the batch (every activation, 1 and 2 threads). Everything outside the networks (the
   encoding constants, the likelihood, the importance weights) runs in the
   input's dtype, so float64 data at float64 scales (up to 1.7e308) stay
   exact where the arithmetic needs it.
@@ -81,9 +81,10 @@ def split_missing(encoded):
 
 
 #: Every network call gets a row count padded to a multiple of this (see the
-#: module docstring). 8 sufficed on the machines measured; 16 leaves room for
-#: CPUs whose matrix kernels work on taller tiles, at the cost of at most 15
-#: padding rows, which a one-row ``transform`` does not notice.
+#: module docstring). 4 sufficed on the (AVX2) machine measured; 16 leaves room
+#: for CPUs whose matrix kernels work on taller tiles. The padding costs a
+#: one-row ``transform`` on 784 features about 130 us of 540 (of which 16
+#: against 8 rows costs 25 us): the price of rows that do not depend on their batch.
 ROW_MULTIPLE = 16
 
 
@@ -103,6 +104,7 @@ class _LayerStack:
         self.dtype = encoder.mean_head.weight.dtype
         self.encoder = encoder
         self._decoder = decoder
+        self.free = decoder.free
         # encoder.mean as a flat list of steps: (weight, bias) for F.linear, or a
         # module's `forward`. nn.Module's call machinery (hooks, which these
         # private networks never have) and attribute lookups cost more than the
@@ -145,7 +147,7 @@ class InferenceNetworks:
 
     def decoder(self, z):
         """(params, free) of p(x | z), in `dtype`; `free` does not depend on z."""
-        return self._run("decoder", z), self._narrow._decoder.free.to(self.dtype)
+        return self._run("decoder", z), self._narrow.free.to(self.dtype)
 
     def _run(self, part, h):
         """``part`` of the networks on h, row by row as if each row came alone, in `dtype`.
@@ -169,7 +171,8 @@ class InferenceNetworks:
         with self._wide_lock:
             if self._wide is None:
                 narrow = self._narrow
-                self._wide = _LayerStack(copy.deepcopy(narrow.encoder).double(), copy.deepcopy(narrow._decoder).double())
+                self._wide = _LayerStack(copy.deepcopy(narrow.encoder).double(),
+                                         copy.deepcopy(narrow._decoder).double())
             return self._wide
 
     def as_tensor(self, array):

@@ -542,7 +542,8 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
 
 
 def _is_not_count(values):
-    return (values < 0) | (values != np.round(values)) & ~np.isnan(values)
+    # NaN (a missing cell) differs from its own rounding: not a violation.
+    return (values < 0) | ((values != np.round(values)) & ~np.isnan(values))
 
 
 #: (kind, bad-cell test, message) for every kind whose values have a domain, in the order checked.

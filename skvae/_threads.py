@@ -131,19 +131,42 @@ def environment_limit():
     return max(1, limit)
 
 
-def idle_cores():
-    """Usable cores minus the other tasks running right now (the kernel's runnable count).
+def _own_running_threads(task_root="/proc/self/task"):
+    """Threads of this process in the kernel's running state (``R``), at least 1 (the reader)."""
+    running = 0
+    try:
+        tasks = os.listdir(task_root)
+    except OSError:
+        return 1
+    for task in tasks:
+        try:
+            with open(f"{task_root}/{task}/stat", encoding="ascii", errors="replace") as file:
+                stat = file.read()
+        except OSError:  # the thread ended while we listed
+            continue
+        # The state follows the command name, which is in parentheses and may hold spaces.
+        state = stat[stat.rfind(")") + 2:stat.rfind(")") + 3]
+        running += state == "R"
+    return max(1, running)
+
+
+def idle_cores(loadavg_path="/proc/loadavg", own_running=_own_running_threads):
+    """Usable cores minus the runnable tasks of other processes right now.
 
     ``/proc/loadavg``'s fourth field counts the runnable tasks at this
-    instant, the reading one included. Where it is missing (not Linux), all
-    usable cores count as idle.
+    instant. This process's own running threads are taken out of it: right
+    after a step, torch's OpenMP workers still spin at their barrier and
+    count as runnable, and counting them made an idle machine look busy
+    (the tuner then never measured more than one thread). Where the file is
+    missing (not Linux), all usable cores count as idle.
     """
     try:
-        with open("/proc/loadavg", encoding="ascii") as file:
+        with open(loadavg_path, encoding="ascii") as file:
             running = int(file.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return usable_cores()
-    return max(0, usable_cores() - (running - 1))
+    others = max(0, running - own_running())
+    return max(0, usable_cores() - others)
 
 
 def threads_for_work(multiply_adds):

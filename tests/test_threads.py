@@ -281,3 +281,26 @@ def test_tuner_does_not_measure_several_threads_on_a_busy_machine(torch_threads_
 def test_idle_cores_reads_the_runnable_count(monkeypatch):
     monkeypatch.setattr(_threads, "usable_cores", lambda: 4)
     assert 0 <= _threads.idle_cores() <= 4
+
+
+@pytest.mark.parametrize("runnable, own, idle", [
+    (2, 2, 2),  # only this process's threads run (its OpenMP worker still spinning): idle
+    (3, 2, 1),  # one other task runs
+    (5, 1, 0),  # the machine is full
+    (1, 3, 2),  # the instant counts may disagree: never more idle than usable
+])
+def test_idle_cores_leaves_out_this_processs_own_threads(monkeypatch, tmp_path, runnable, own, idle):
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(f"0.50 0.40 0.30 {runnable}/120 4242\n")
+    assert _threads.idle_cores(str(loadavg), own_running=lambda: own) == idle
+
+
+def test_own_running_threads_counts_the_running_state(tmp_path):
+    states = {"100": "R", "101": "S", "102": "R", "103": "D"}
+    for task, state in states.items():
+        (tmp_path / task).mkdir()
+        # A command name with a space and a parenthesis, as the kernel allows.
+        (tmp_path / task / "stat").write_text(f"{task} (py thr) x) {state} 1 2 3\n")
+    assert _threads._own_running_threads(str(tmp_path)) == 2
+    assert _threads._own_running_threads(str(tmp_path / "absent")) == 1

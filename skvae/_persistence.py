@@ -97,7 +97,6 @@ _MAX_NESTING = 32
 _DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1"}
 _NUMERIC_KINDS = frozenset("biuf")
 _METADATA_KEYS = ("format", "format_version", "skvae_version", "estimator", "state", "sha256")
-_PICKLE_PROTOCOL_BYTE = b"\x80"
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -198,15 +197,15 @@ def load(path):
     tensors = _deserialize(data, name)
     metadata = _read_metadata(data, name)
     del data
-    cls = _check_metadata(metadata, name)
+    missing = [key for key in _METADATA_KEYS if not isinstance(metadata.get(key), str)]
+    if missing:
+        raise ValueError(f"{name} is corrupted: its metadata lacks {missing}.")
     arrays = _as_arrays(tensors, name)
     del tensors
-    digest = _digest(metadata["state"], arrays)
-    if digest != metadata["sha256"]:
-        raise ValueError(
-            f"{name} is corrupted or was altered after saving: its SHA-256 digest is {digest}, "
-            f"but the file records {metadata['sha256']}."
-        )
+    # The digest first: no field of the file (its format_version included) is
+    # believed before the file is known to be as it was written.
+    _check_digest(metadata, arrays, name)
+    cls = _check_metadata(metadata, name)
     document = _parse_state(metadata["state"], name)
     state = _Decoder(arrays, name).decode(document)
     if not isinstance(state, dict):
@@ -262,8 +261,8 @@ def _encode_estimator(estimator):
         "skvae_version": __version__,
         "estimator": type(estimator).__name__,
         "state": document,
-        "sha256": _digest(document, encoder.arrays),
     }
+    metadata["sha256"] = file_digest(metadata, encoder.arrays)
     return safetensors.numpy.save(encoder.arrays, metadata=metadata)
 
 
@@ -271,14 +270,66 @@ def _write(file, data):
     file.write(data)
 
 
-def _digest(document, arrays):
-    """SHA-256 of the JSON document and of every array's name, dtype, shape and bytes."""
-    sha = hashlib.sha256(document.encode("utf-8"))
+#: The metadata fields the digest of a file covers, besides the state and the arrays.
+DIGESTED_FIELDS = ("format", "format_version", "skvae_version", "estimator")
+#: skvae 0.2.0's digest covered the state and arrays only; the fields such a file may hold.
+_LEGACY_FIELDS = {"format": FORMAT_NAME, "format_version": "2", "skvae_version": "0.2.0",
+                  "estimator": "VAETransformer"}
+
+
+def file_digest(metadata, arrays):
+    """SHA-256 of the metadata fields load trusts, the state document and every array."""
+    sha = hashlib.sha256()
+    for key in DIGESTED_FIELDS:
+        sha.update(f"{key}\0{metadata[key]}\0".encode("utf-8"))
+    return _digest(metadata["state"], arrays, sha)
+
+
+def _digest(document, arrays, sha=None):
+    """SHA-256 of the JSON document and of every array's name, dtype, shape and bytes.
+
+    Alone, the digest skvae 0.2.0 wrote; :func:`file_digest` adds the metadata fields.
+    """
+    sha = hashlib.sha256() if sha is None else sha
+    sha.update(document.encode("utf-8"))
     for key in sorted(arrays):
         array = arrays[key]
         sha.update(f"\0{key}\0{array.dtype.str}\0{array.shape}\0".encode())
         sha.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return sha.hexdigest()
+
+
+def _check_digest(metadata, arrays, name):
+    """Refuse a file whose digest does not match what it holds: it is corrupted or was altered.
+
+    Files of skvae 0.2.0 digest the state and arrays only; they are taken only
+    with exactly the fields 0.2.0 wrote, so that a damaged field of theirs (a
+    format_version of 3, say) is called corruption, not a newer format.
+    """
+    recorded = metadata["sha256"]
+    digest = file_digest(metadata, arrays)
+    if digest == recorded:
+        return
+    legacy = all(metadata[key] == value for key, value in _LEGACY_FIELDS.items())
+    if legacy and _digest(metadata["state"], arrays) == recorded:
+        return
+    raise ValueError(
+        f"{name} is corrupted or was altered after saving: its SHA-256 digest is {digest}, "
+        f"but the file records {recorded}."
+    )
+
+
+def _looks_like_pickle(data):
+    """Whether `data` is a whole pickle (what joblib and pickle write), by its opening and its STOP byte.
+
+    Byte 0 alone says little: it is the low byte of a safetensors header's
+    length, 0x80 in one file in 32. A pickle of protocol 2 or later opens with
+    PROTO (0x80) and its protocol number, protocols 4 and 5 then a FRAME
+    (0x95), and it ends with STOP ('.').
+    """
+    if len(data) < 3 or data[0] != 0x80 or data[1] not in (2, 3, 4, 5) or not data.endswith(b"."):
+        return False
+    return data[1] < 4 or data[2] == 0x95
 
 
 class _Encoder:
@@ -384,10 +435,10 @@ def _deserialize(data, name):
                 "it is a zip archive. skvae format_version 1 files (skvae 0.1.0) were zip archives, as are "
                 f"torch.save files; this skvae reads format_version {FORMAT_VERSION} only"
             )
-        elif data.startswith(_PICKLE_PROTOCOL_BYTE):
+        elif _looks_like_pickle(data):
             reason = "it is a pickle (or joblib) file; pickle and joblib files are refused: loading them would run code"
         else:
-            reason = f"it is not a safetensors file, or it is truncated ({error})"
+            reason = f"it is not a safetensors file, or it is truncated or corrupt ({error})"
         raise ValueError(f"{name} is not a skvae model file: {reason}.") from None
 
 
@@ -399,7 +450,8 @@ def _read_metadata(data, name):
     except (ValueError, RecursionError):
         raise ValueError(f"{name} is corrupted: its header is not valid JSON.") from None
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+    # A file with a digest is taken for a skvae file whose format field the digest will vouch for.
+    if not isinstance(metadata, dict) or (metadata.get("format") != FORMAT_NAME and "sha256" not in metadata):
         found = metadata.get("format") if isinstance(metadata, dict) else None
         raise ValueError(
             f"{name} is a safetensors file but not a skvae model file: its format is {found!r}, "
@@ -409,7 +461,12 @@ def _read_metadata(data, name):
 
 
 def _check_metadata(metadata, name):
-    """The estimator class the file holds, after checking its version and entries."""
+    """The estimator class the file holds, after checking its format, version and entries."""
+    if metadata["format"] != FORMAT_NAME:
+        raise ValueError(
+            f"{name} is a safetensors file but not a skvae model file: its format is {metadata['format']!r}, "
+            f"expected {FORMAT_NAME!r}."
+        )
     version = metadata.get("format_version")
     if not isinstance(version, str) or not version.isdigit() or len(version) > 6:
         raise ValueError(f"{name} is corrupted: format_version is {version!r}, expected a positive integer.")
@@ -424,9 +481,6 @@ def _check_metadata(metadata, name):
             f"{name} was written in skvae format_version {int(version)} (by skvae {writer}); this skvae reads "
             f"format_version {FORMAT_VERSION} only. Load it with the skvae version that wrote it."
         )
-    missing = [key for key in _METADATA_KEYS if not isinstance(metadata.get(key), str)]
-    if missing:
-        raise ValueError(f"{name} is corrupted: its metadata lacks {missing}.")
     cls = LOADABLE_ESTIMATORS.get(metadata["estimator"])
     if cls is None:
         raise ValueError(

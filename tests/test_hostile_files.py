@@ -34,7 +34,7 @@ from skvae import VAETransformer
 from skvae import _memory
 from skvae._networks import build_networks, count_parameters, parameter_shapes
 from skvae._likelihoods import KINDS
-from skvae._persistence import FORMAT_VERSION, LOADABLE_ESTIMATORS, NOT_SAVEABLE, _digest, _Encoder
+from skvae._persistence import FORMAT_VERSION, LOADABLE_ESTIMATORS, NOT_SAVEABLE, _Encoder, file_digest
 from skvae._schema import TableSchema
 from skvae._state import FITTED_FIELDS
 
@@ -71,8 +71,8 @@ def _file_from_state(state, estimator="VAETransformer", version=FORMAT_VERSION):
         "skvae_version": skvae.__version__,
         "estimator": estimator,
         "state": document,
-        "sha256": _digest(document, encoder.arrays),
     }
+    metadata["sha256"] = file_digest(metadata, encoder.arrays)
     return safetensors.numpy.save(encoder.arrays, metadata=metadata)
 
 
@@ -84,8 +84,8 @@ def _file_from_document(document, arrays):
         "skvae_version": skvae.__version__,
         "estimator": "VAETransformer",
         "state": text,
-        "sha256": _digest(text, arrays),
     }
+    metadata["sha256"] = file_digest(metadata, arrays)
     return safetensors.numpy.save(arrays, metadata=metadata)
 
 

@@ -101,11 +101,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``"poisson"``, ``"negative_binomial"`` for every column, or a dict
         from column name (or position) to one of them, the columns it does not
         name being ``"auto"``: for example ``{"year": "categorical"}``.
-        ``"auto"`` decides from the dtype: bool, category, object and string
-        columns are categorical; integer columns whose values are
-        non-negative with variance at least their mean are negative binomial
-        counts, other integers and floats Gaussian; every column of a NumPy
-        array is Gaussian. ``"gaussian"``: learned mean and variance (floored
+        ``"auto"`` decides from the dtype and values: bool, category, object
+        and string columns, and numeric columns with two distinct values or
+        at most 10 (each seen 3 times on average), are categorical; whole
+        numbers that look like counts (non-negative, median at most 20,
+        variance at least the mean) are negative binomial; other numbers are
+        Gaussian (decoded to whole numbers when they were whole); every
+        column of a NumPy array is Gaussian. Decoded values stay inside each
+        column's observed range and keep its decimals (a decoding rule: the
+        scores are the model's density). See the user guide.
+        ``"gaussian"``: learned mean and variance (floored
         at 3e-3 of the column's variance, so scores stay finite).
         ``"lognormal"``: positive reals, Gaussian in log x. ``"bernoulli"``:
         values in [0, 1] (pixels). ``"categorical"``: a softmax over the
@@ -268,7 +273,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     A table with text and a missing cell:
 
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"size": [1.0, 2.5, None, 3.1] * 25, "colour": ["red", "blue", "red", "green"] * 25})
+    >>> sizes = [1.0 + 0.37 * i if i % 4 else None for i in range(100)]
+    >>> df = pd.DataFrame({"size": sizes, "colour": ["red", "blue", "red", "green"] * 25})
     >>> vae = VAETransformer(latent_dim=2, max_iter=5, random_state=0).fit(df)
     >>> vae.column_kinds_
     {'size': 'gaussian', 'colour': 'categorical'}

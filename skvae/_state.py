@@ -243,7 +243,11 @@ _COLUMN_CONSTANTS = {
     "poisson": ("input_shift", "input_scale"),
     "negative_binomial": ("input_shift", "input_scale"),
 }
-_COLUMN_OPTIONAL = {"categorical": ("ordered",)}
+# Every numeric kind may record its observed range and decimals (files of 0.2.0 did not).
+_NUMERIC_OPTIONAL = ("min", "max", "decimals")
+_COLUMN_OPTIONAL = {"categorical": ("ordered",), **{kind: _NUMERIC_OPTIONAL for kind in
+                                                    ("gaussian", "lognormal", "bernoulli", "poisson",
+                                                     "negative_binomial")}}
 # A pandas or NumPy dtype name ("float64", "Int64", "category", "string[pyarrow]", "datetime64[ns, UTC]").
 _DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
 
@@ -289,6 +293,17 @@ def _schema_column(column, name):
             _finite_float(column[key], f"{name}[{key!r}]")
     if "ordered" in column and not isinstance(column["ordered"], bool):
         _fail(f"{name}['ordered']", "a bool", column["ordered"])
+    if ("min" in column) != ("max" in column):
+        raise InvalidState(f"{name} records one end of its range only.")
+    if "min" in column:
+        _finite_float(column["min"], f"{name}['min']")
+        _finite_float(column["max"], f"{name}['max']")
+        if not column["min"] <= column["max"]:
+            raise InvalidState(f"{name} has a range whose min {column['min']!r} exceeds its max {column['max']!r}.")
+    if "decimals" in column and column["decimals"] is not None and not (
+        _is_int(column["decimals"]) and 0 <= column["decimals"] <= 15
+    ):
+        _fail(f"{name}['decimals']", "None or an integer from 0 to 15", column["decimals"])
 
 
 def _categories(value, name):

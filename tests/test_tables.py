@@ -45,7 +45,7 @@ def test_column_kinds_follow_the_documented_dtype_rules(fitted):
     assert fitted.column_kinds_ == {
         "size": "gaussian",
         "visits": "negative_binomial",  # non-negative integers, variance above the mean
-        "year": "gaussian",  # integers with a variance far below the mean: not counts
+        "year": "categorical",  # three distinct integers: a handful of values, each seen often
         "member": "categorical",
         "colour": "categorical",
         "grade": "categorical",

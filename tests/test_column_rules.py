@@ -1,0 +1,135 @@
+"""The typing rule of likelihood="auto" and the decoding rules (range, precision, integers), by family."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAETransformer
+from skvae._schema import AUTO_MAX_LEVELS, MAX_COUNT, TableSchema, _decode_column
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+
+
+def _kind(series):
+    return TableSchema.fit(pd.DataFrame({"x": series})).kinds[0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("values", [(0, 1), (1, 2), (-5, 7), (0.0, 1.0), (2.5, 3.5)])
+def test_two_valued_columns_are_categorical(values, seed):
+    rng = np.random.default_rng(seed)
+    column = pd.Series(rng.choice(values, size=rng.integers(20, 300)))
+    assert _kind(column) == "categorical"
+
+
+@pytest.mark.parametrize("n_levels", range(3, AUTO_MAX_LEVELS + 1))
+def test_a_handful_of_distinct_numbers_is_categorical(n_levels):
+    rng = np.random.default_rng(n_levels)
+    levels = rng.choice(np.arange(1000), size=n_levels, replace=False)
+    assert _kind(pd.Series(rng.choice(levels, size=40 * n_levels))) == "categorical"
+    # The same values as floats with decimals: still a lookup, still categorical.
+    assert _kind(pd.Series(rng.choice(levels / 7.0, size=40 * n_levels))) == "categorical"
+
+
+@pytest.mark.parametrize("low, high", [(1000, 4000), (18, 90), (5_000, 500_000)])
+def test_integer_measurements_are_gaussian_not_counts(low, high):
+    rng = np.random.default_rng(low)
+    assert _kind(pd.Series(rng.integers(low, high, size=500))) == "gaussian"
+
+
+@pytest.mark.parametrize("mean", [3.0, 6.0, 12.0])
+def test_small_overdispersed_whole_numbers_are_counts(mean):
+    rng = np.random.default_rng(1)
+    values = rng.negative_binomial(1.0, 1.0 / (1.0 + mean), size=2000)
+    assert len(np.unique(values)) > AUTO_MAX_LEVELS
+    assert _kind(pd.Series(values)) == "negative_binomial"
+
+
+def test_auto_never_picks_a_kind_the_fit_refuses():
+    rng = np.random.default_rng(0)
+    values = rng.negative_binomial(1.0, 0.3, size=300).astype(np.int64)
+    values[0] = MAX_COUNT * 4  # one value beyond what the count kinds hold
+    frame = pd.DataFrame({"x": values, "y": rng.normal(size=300)})
+    vae = VAETransformer(**SMALL).fit(frame)
+    assert vae.column_kinds_["x"] == "gaussian"
+
+
+@pytest.mark.parametrize("offset", [2**53, 2**60, 2**63 - 20])
+def test_integer_ids_beyond_float_precision_stay_distinct_categories(offset):
+    ids = np.array([offset + k for k in range(4)], dtype=np.int64)
+    frame = pd.DataFrame({"id": np.repeat(ids, 30), "y": np.arange(120.0)})
+    vae = VAETransformer(**SMALL).fit(frame)
+    assert vae.column_kinds_["id"] == "categorical"
+    sampled = vae.sample(200, random_state=0)["id"]
+    assert sampled.dtype == np.int64 and set(sampled) <= set(ids.tolist())
+    assert len(vae._schema.columns[0]["categories"]) == 4
+
+
+def _mixed_table(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    share = rng.uniform(0, 1, size=n)
+    return pd.DataFrame({
+        "share": np.round(share, 3),                                   # in [0, 1], 3 decimals
+        "amount": np.round(np.exp(rng.normal(3, 1, size=n)), 2),      # non-negative, 2 decimals
+        "price": (1000 + 3000 * share + rng.normal(0, 100, size=n)).round().astype(np.int64),
+        "whole": np.round(rng.normal(50, 15, size=n)),                 # float64 of whole numbers
+    })
+
+
+@pytest.fixture(scope="module")
+def mixed_model():
+    table = _mixed_table()
+    return table, VAETransformer(**SMALL).fit(table)
+
+
+def test_samples_stay_in_each_columns_observed_range(mixed_model):
+    table, vae = mixed_model
+    for return_mean in (False, True):
+        sampled = vae.sample(2000, random_state=1, return_mean=return_mean)
+        for name in table:
+            assert sampled[name].min() >= table[name].min() and sampled[name].max() <= table[name].max(), name
+
+
+def test_decoded_values_keep_each_columns_precision(mixed_model):
+    table, vae = mixed_model
+    sampled = vae.sample(500, random_state=2)
+    assert sampled["price"].dtype == np.int64
+    assert sampled["whole"].dtype == np.float64 and np.array_equal(sampled["whole"], np.round(sampled["whole"]))
+    np.testing.assert_array_equal(sampled["amount"], np.round(sampled["amount"], 2))
+    np.testing.assert_array_equal(sampled["share"], np.round(sampled["share"], 3))
+    reconstructed = vae.inverse_transform(vae.transform(table))
+    np.testing.assert_array_equal(reconstructed["share"], np.round(reconstructed["share"], 3))
+
+
+def test_imputed_cells_are_valid_for_their_column():
+    table = _mixed_table(seed=3)
+    rng = np.random.default_rng(4)
+    holes = table.mask(rng.random(table.shape) < 0.2)
+    filled = VAEImputer(**{**SMALL, "max_iter": 5}, n_importance=10).fit_transform(holes)
+    assert not filled.isna().any().any()
+    for name in table:
+        assert filled[name].min() >= holes[name].min() and filled[name].max() <= holes[name].max(), name
+    assert np.array_equal(filled["whole"], np.round(filled["whole"]))
+    np.testing.assert_array_equal(filled["amount"], np.round(filled["amount"], 2))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "uint64"])
+def test_integer_decoding_saturates_instead_of_wrapping(dtype):
+    info = np.iinfo(dtype)
+    column = {"kind": "gaussian", "dtype": dtype}
+    decoded = _decode_column(np.array([1e30, -1e30, 3.6, -0.4 if info.min == 0 else -3.6]), column)
+    assert decoded.dtype == np.dtype(dtype)
+    assert decoded.iloc[0] > 0 and decoded.iloc[0] >= info.max - 2048
+    assert decoded.iloc[1] == info.min
+    assert decoded.iloc[2] == 4  # rounded, not truncated
+
+
+def test_scores_are_unchanged_by_the_decoding_rules(mixed_model):
+    # Range and precision are decoding rules: the density, and so the score, is the model's.
+    table, vae = mixed_model
+    scores = vae.score_samples(table)
+    assert np.all(np.isfinite(scores))
+    state = vae._schema.columns[0]
+    assert {"min", "max", "decimals"} <= set(state)

@@ -105,7 +105,7 @@ def run_fit_command(args, out, err):
         latent_dim=args.latent_dim,
         hidden_layer_sizes=args.hidden_layer_sizes,
         activation=args.activation,
-        likelihood=args.likelihood,
+        likelihood=_likelihood_parameter(args.likelihood),
         beta=args.beta,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -126,6 +126,8 @@ def run_fit_command(args, out, err):
     save(model, args.out)
     epochs = "1 epoch" if model.n_iter_ == 1 else f"{model.n_iter_} epochs"
     print(f"Fitted in {seconds:.1f} s ({epochs} on {model.device_}).", file=out)
+    kinds = ", ".join(f"{name}: {kind}" for name, kind in model.column_kinds_.items())
+    print(f"Column kinds: {kinds} (set one with --likelihood COLUMN=KIND).", file=out)
     if model.best_validation_score_ is not None:
         print(f"Best validation score: {_score_phrase(model.best_validation_score_)}", file=out)
     with _refusals_explained(table):
@@ -221,11 +223,9 @@ def _training_columns(model):
     return [str(name) for name in names]
 
 
-def _column_list(names, limit=12):
-    names = [str(name) for name in names]
-    if len(names) > limit:
-        names = names[: limit - 1] + [f"... ({len(names) - limit} more)", names[-1]]
-    return ", ".join(names)
+def _column_list(names):
+    """Every name: hiding one to save a line leaves the user guessing which."""
+    return ", ".join(str(name) for name in names)
 
 
 def _score_phrase(score, bound="ELBO"):
@@ -308,6 +308,41 @@ def _add_reading_options(parser, *, choose_columns=False):
                              help="leave these columns out (a label, an id)")
 
 
+def _defaults(estimator_name):
+    """The estimator's own defaults: the command line restates none of them."""
+    from . import VAEImputer, VAETransformer
+
+    return {"transformer": VAETransformer, "imputer": VAEImputer}[estimator_name]().get_params()
+
+
+def _likelihood_option(text):
+    """``KIND`` for every column, or ``COLUMN=KIND`` for one (the option repeats)."""
+    if "=" in text:
+        column, _, kind = text.rpartition("=")
+        column, kind = column.strip(), kind.strip()
+        if not column:
+            raise argparse.ArgumentTypeError(f"expected COLUMN=KIND; got {text!r}")
+    else:
+        column, kind = None, text.strip()
+    if kind not in ("auto", *KINDS):
+        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} in {text!r}; choose from {', '.join(['auto', *KINDS])}")
+    return column, kind
+
+
+def _likelihood_parameter(options):
+    """The estimator's ``likelihood`` from the repeated --likelihood options."""
+    if not options:
+        return "auto"
+    everywhere = [kind for column, kind in options if column is None]
+    per_column = {column: kind for column, kind in options if column is not None}
+    if len(everywhere) > 1:
+        raise CommandError(f"--likelihood names a kind for every column twice ({', '.join(everywhere)}).")
+    if everywhere and per_column:
+        raise CommandError("--likelihood KIND (every column) and --likelihood COLUMN=KIND cannot be combined; "
+                           "name each column instead.")
+    return everywhere[0] if everywhere else per_column
+
+
 def _add_training_options(parser, *, latent_dim, max_iter):
     parser.add_argument("--latent-dim", type=_positive_int, default=latent_dim, metavar="N",
                         help="dimension of the latent space (default: %(default)s)")
@@ -359,16 +394,24 @@ def build_parser():
     fit.add_argument("data", metavar="DATA.csv", help="training data ('-' reads standard input)")
     _add_reading_options(fit, choose_columns=True)
     fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model, e.g. model.skvae")
-    _add_training_options(fit, latent_dim=10, max_iter=200)
-    fit.add_argument("--hidden-layer-sizes", type=_layer_sizes, default=(128, 64), metavar="N,N",
-                     help="widths of the encoder's hidden layers (default: 128,64)")
-    fit.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS),
+    transformer = _defaults("transformer")
+    _add_training_options(fit, latent_dim=transformer["latent_dim"], max_iter=transformer["max_iter"])
+    layers = ",".join(str(width) for width in transformer["hidden_layer_sizes"])
+    fit.add_argument("--hidden-layer-sizes", type=_layer_sizes, default=tuple(transformer["hidden_layer_sizes"]),
+                     metavar="N,N", help=f"widths of the encoder's hidden layers (default: {layers})")
+    fit.add_argument("--activation", default=transformer["activation"], choices=sorted(ACTIVATIONS),
                      help="hidden-layer activation (default: %(default)s)")
-    fit.add_argument("--likelihood", default="auto", choices=["auto", *KINDS],
-                     help="observation model; bernoulli needs values in [0, 1] (default: %(default)s)")
-    fit.add_argument("--beta", type=float, default=1.0, metavar="BETA", help="weight of the KL term (default: %(default)s)")
-    fit.add_argument("--batch-size", type=_positive_int, default=128, metavar="N", help="rows per minibatch (default: %(default)s)")
-    fit.add_argument("--learning-rate", type=float, default=1e-3, metavar="RATE", help="Adam step size (default: %(default)s)")
+    fit.add_argument("--likelihood", type=_likelihood_option, action="append", default=None,
+                     metavar="[COLUMN=]KIND",
+                     help=f"observation model of every column (KIND) or of one (COLUMN=KIND; repeat the option), "
+                          f"KIND among {', '.join(['auto', *KINDS])}; bernoulli needs values in [0, 1] "
+                          "(default: auto, chosen per column from its values; fit prints the kinds)")
+    fit.add_argument("--beta", type=float, default=transformer["beta"], metavar="BETA",
+                     help="weight of the KL term (default: %(default)s)")
+    fit.add_argument("--batch-size", type=_positive_int, default=transformer["batch_size"], metavar="N",
+                     help="rows per minibatch (default: %(default)s)")
+    fit.add_argument("--learning-rate", type=float, default=transformer["learning_rate"], metavar="RATE",
+                     help="Adam step size (default: %(default)s)")
     fit.add_argument("--early-stopping", dest="early_stopping", action="store_const", const=True, default="auto",
                      help="hold out 10%% of the rows and keep the weights of the best validation epoch "
                           "(default: only on data small enough to overfit, early_stopping='auto')")
@@ -436,7 +479,8 @@ def build_parser():
     impute.add_argument("data", metavar="DATA.csv", help="rows with empty cells ('-' reads standard input)")
     _add_reading_options(impute, choose_columns=True)
     impute.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
-    _add_training_options(impute, latent_dim=10, max_iter=500)
+    imputer = _defaults("imputer")
+    _add_training_options(impute, latent_dim=imputer["latent_dim"], max_iter=imputer["max_iter"])
     impute.add_argument("--draw", action="store_true",
                         help="fill with a draw from the conditional distribution (multiple imputation; vary "
                              "--random-state) instead of the conditional mean")

@@ -66,6 +66,23 @@ class Table:
         return f"line {self.lines[row]}"
 
 
+def _exact_float_option():
+    """pandas' option for floats parsed to the nearest double, as ``float()`` parses them.
+
+    pandas 3 parses so by default and deprecates ``float_precision``; earlier
+    versions need ``float_precision="round_trip"`` (their default can be off
+    by one unit in the last place).
+    """
+    import pandas as pd
+
+    major = int(pd.__version__.split(".")[0])
+    return {} if major >= 3 else {"float_precision": "round_trip"}
+
+
+#: read_csv's keyword for exact floats on this pandas.
+EXACT_FLOATS = _exact_float_option()
+
+
 def read_table(path, *, header="auto", skip_rows=0, stdin=None):
     """Read a CSV file into a :class:`Table`.
 
@@ -104,7 +121,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None):
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, float_precision="round_trip",
+            skipinitialspace=True, **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
         raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None

@@ -132,27 +132,41 @@ class TableSchema:
         return schema
 
     def _fit_constants(self, raw):
-        for j, column in enumerate(self.columns):
-            values = raw[:, j]
-            values = values[~np.isnan(values)]
-            kind = column["kind"]
-            if values.size == 0:
-                raise ValueError(
-                    f"Column {_label(column['name'])} has no observed value: there is nothing to "
-                    "model. Drop it (VAEImputer drops or keeps such columns, see keep_empty_features)."
-                )
-            # A Bernoulli column's support is [0, 1] whatever was seen (pixel
-            # intensities, 0/1 draws), and its decoded value is a probability.
-            if kind not in (_CATEGORICAL, "bernoulli"):
-                column["min"], column["max"] = float(values.min()), float(values.max())
-                column["decimals"] = _decimals(values)
-            if kind == "gaussian":
-                column["shift"], column["scale"] = _shift_scale(values)
-            elif kind == "lognormal":
-                column["shift"], column["scale"] = _shift_scale(np.log(values))
-            elif kind in _COUNT_KINDS:
-                column["input_shift"], column["input_scale"] = _shift_scale(np.log1p(values))
+        """Each column's constants, computed per kind over all its columns at once.
+
+        A Python pass per column cost a fifth of a short fit on 784 columns;
+        the extremes of float64 (see _shift_scale) are the only per-column path.
+        """
+        observed = ~np.isnan(raw)
+        empty = np.flatnonzero(~observed.any(axis=0))
+        if empty.size:
+            raise ValueError(
+                f"Column {_label(self.columns[empty[0]]['name'])} has no observed value: there is nothing to "
+                "model. Drop it (VAEImputer drops or keeps such columns, see keep_empty_features)."
+            )
+        by_kind, _ = self._positions
+        # A Bernoulli column's support is [0, 1] whatever was seen (pixel
+        # intensities, 0/1 draws), and its decoded value is a probability.
+        ranged = [j for kind, cols in by_kind.items() if kind not in (_CATEGORICAL, "bernoulli") for j in cols]
+        if ranged:
+            block = raw[:, ranged]
+            lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
+            for j, low, high, decimals in zip(ranged, lows, highs, _decimals(block)):
+                self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
+        for kind, names, transform in (("gaussian", ("shift", "scale"), None),
+                                       ("lognormal", ("shift", "scale"), np.log),
+                                       *((kind, ("input_shift", "input_scale"), np.log1p) for kind in _COUNT_KINDS)):
+            cols = by_kind.get(kind)
+            if not cols:
+                continue
+            block = raw[:, cols]
+            if transform is not None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    block = transform(block)
+            for j, shift, scale in zip(cols, *_shift_scale_columns(block)):
+                self.columns[j][names[0]], self.columns[j][names[1]] = shift, scale
         self.__dict__.pop("_standardization", None)  # built from the constants just set
+        self.__dict__.pop("_ranges_and_precisions", None)
 
     def check_likelihood_parameter(self, likelihood):
         """Continuing a fit keeps the schema: refuse a ``likelihood`` that now asks for other kinds."""
@@ -635,18 +649,41 @@ _DOMAINS = (
 MAX_DECIMALS = 6
 
 
-def _decimals(values):
-    """The fewest decimals (0 to MAX_DECIMALS) that write every value exactly; None if none do.
+def _decimals(block):
+    """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
 
     Values read from text with d decimals round to themselves at d; a whole-number
     column (counts, or a float column of whole numbers) has 0, so it decodes to
-    whole numbers.
+    whole numbers. Missing cells (NaN) do not count.
     """
+    decimals = [None] * block.shape[1]
+    undecided = np.arange(block.shape[1])
     with np.errstate(over="ignore", invalid="ignore"):
-        for decimals in range(MAX_DECIMALS + 1):
-            if np.array_equal(np.round(values, decimals), values):
-                return decimals
-    return None
+        for d in range(MAX_DECIMALS + 1):
+            values = block[:, undecided]
+            exact = ((np.round(values, d) == values) | np.isnan(values)).all(axis=0)
+            for j in undecided[exact]:
+                decimals[j] = d
+            undecided = undecided[~exact]
+            if not undecided.size:
+                break
+    return decimals
+
+
+def _shift_scale_columns(block):
+    """(shifts, scales) of each column's observed values, as :func:`_shift_scale` computes them."""
+    # Overflow at the extremes is expected here: those columns are redone one by one below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        magnitude = np.nanmax(np.abs(block), axis=0)
+        shifts, scales = np.nanmean(block, axis=0), np.nanstd(block, axis=0)
+    shifts, scales = [float(v) for v in shifts], [float(v) for v in scales]
+    for j in np.flatnonzero((magnitude > 1e150) | ((magnitude > 0) & (magnitude < 1e-150))
+                            | ~np.isfinite(np.asarray(shifts)) | ~np.isfinite(np.asarray(scales))):
+        column = block[:, j]
+        shifts[j], scales[j] = _shift_scale(column[~np.isnan(column)])
+    # A constant column keeps unit scale, as StandardScaler does.
+    scales = [scale if scale > np.finfo(np.float64).tiny * 1e3 else 1.0 for scale in scales]
+    return shifts, scales
 
 
 def _shift_scale(values):

@@ -18,7 +18,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _row_noise
+from . import _conditional, _row_noise
+from ._conditional import DEFAULT_N_IMPORTANCE
 from ._device import place_training_data, resolve_device, restore_device
 from ._inference import (
     InferenceCache,
@@ -777,7 +778,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
-    def sample(self, n_samples=1, random_state=None, return_mean=False):
+    def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
+               n_importance=DEFAULT_N_IMPORTANCE):
         """Draw from the generative model: z ~ N(0, I), then x ~ p(x | z).
 
         Parameters
@@ -790,7 +792,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             ``GaussianMixture.sample`` does).
         return_mean : bool, default=False
             Return the decoder mean E[x | z] (as ``inverse_transform``)
-            instead of a draw from p(x | z).
+            instead of a draw from p(x | z); with ``given``, the
+            importance-weighted conditional mean E[x_free | x_given].
+        given : dict, DataFrame, ndarray or None, default=None
+            Conditions: a dict {column: value} that every row meets, or a
+            DataFrame with one row of conditions per sampled row (NaN: free;
+            ``n_samples`` then is its row count or left at 1), or for a model
+            fitted on an array a 2-D array of the same kind. Given cells come
+            back exactly; the others are drawn from the model's conditional
+            p(x_free | x_given) by sampling-importance-resampling over
+            ``n_importance`` samples of q(z | x_given): exact as
+            ``n_importance`` grows, at ``n_importance`` decoder passes per row.
+            See the user guide.
+        n_importance : int, default=500
+            Importance samples per row for ``given`` (ignored without it).
 
         Returns
         -------
@@ -803,6 +818,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
+        if given is not None:
+            n_importance = _conditional.check_n_importance(n_importance)
+            table, given_mask = _conditional.condition_table(self, n_samples, given)
+            values = _conditional.draw(self, table, n_importance, rng, return_mean)
+            return _conditional.with_given_cells(self, values, table, given_mask)
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
         networks = self._networks(np.float64)
         latent_generator = torch.Generator().manual_seed(int(latent_seed))

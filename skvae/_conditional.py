@@ -1,0 +1,157 @@
+"""Conditional sampling: rows drawn from p(x_free | x_given) of a fitted VAE.
+
+``VAETransformer.sample(n, given=...)`` fixes some cells of each row and draws
+the others from the model's conditional distribution. The given cells play
+the part of observed cells and the free ones of missing cells, so the
+machinery is MIWAE's (see :mod:`skvae._inference`): K importance samples
+z_k ~ q(z | x_given) are weighted by w_k ∝ p(x_given | z_k) p(z_k) / q(z_k | x_given),
+one z_k is picked in proportion to w_k (sampling-importance-resampling) and
+the free cells are drawn from p(x | z_k). As K grows the draw's distribution
+tends to the model's exact conditional; each row costs K decoder passes.
+With ``return_mean=True`` each row gets the weighted conditional mean
+(the most probable category for categories) instead of a draw.
+
+Each row gets its own K fresh importance samples from the call's generator,
+so rows with the same conditions are independent draws.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+from ._inference import map_row_batches
+from ._schema import is_dataframe
+
+#: Importance samples per row by default: enough that the draws of a small
+#: table's conditionals match rejection sampling within sampling noise (tests).
+DEFAULT_N_IMPORTANCE = 500
+
+
+def condition_table(vae, n_samples, given):
+    """The rows to complete: given cells set, free cells missing, in the model's columns.
+
+    Returns (table, given_mask): a DataFrame (or float array for an array
+    model) of the model's columns, and a boolean array of the given cells.
+    """
+    import pandas as pd
+
+    names = list(vae.feature_names_in_) if hasattr(vae, "feature_names_in_") else list(range(vae.n_features_in_))
+    if isinstance(given, dict):
+        _check_known(given.keys(), names)
+        n_rows = _n_rows(n_samples)
+        frame = pd.DataFrame({name: pd.Series([given[name]] * n_rows, dtype=object) if name in given
+                              else np.full(n_rows, np.nan) for name in names})
+    elif is_dataframe(given):
+        _check_known(given.columns, names)
+        if n_samples not in (1, len(given)):
+            raise ValueError(
+                f"given is a DataFrame of {len(given)} rows of conditions, one per sampled row; "
+                f"n_samples={n_samples!r} must be {len(given)} (or left at 1)."
+            )
+        if len(given) < 1:
+            raise ValueError("given is a DataFrame without rows: there is nothing to sample.")
+        frame = pd.DataFrame({name: given[name].reset_index(drop=True) if name in given.columns
+                              else np.full(len(given), np.nan) for name in names})
+    elif isinstance(given, np.ndarray) and given.ndim == 2 and not hasattr(vae, "feature_names_in_"):
+        if given.shape[1] != len(names):
+            raise ValueError(f"given has {given.shape[1]} columns; the model has {len(names)}.")
+        if n_samples not in (1, given.shape[0]):
+            raise ValueError(f"given has {given.shape[0]} rows of conditions; n_samples={n_samples!r} must "
+                             f"be {given.shape[0]} (or left at 1).")
+        frame = pd.DataFrame(np.asarray(given, dtype=np.float64))
+    else:
+        raise TypeError(
+            "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
+            f"model fitted on an array a 2-D array; got {type(given).__name__}."
+        )
+    given_mask = frame.notna().to_numpy()
+    if vae._schema.is_dataframe:
+        # The model's dtypes, so that categories and numbers are read as at fit.
+        for name, dtype in zip(names, _fitted_dtypes(vae)):
+            if dtype is not None:
+                frame[name] = _as_fitted(frame[name], dtype, name)
+        return frame, given_mask
+    return frame.to_numpy(dtype=np.float64), given_mask
+
+
+def draw(vae, table, n_importance, random_state, return_mean):
+    """Decoded values (user units, codes for categories) of every cell, free cells drawn.
+
+    `table` comes from :func:`condition_table`; `random_state` is a seeded
+    ``numpy.random.RandomState``.
+    """
+    encoded = vae._encode_input(table, with_noise=False)
+    networks = vae._networks(encoded.dtype)
+    latent_dim = vae._network_spec["latent_dim"]
+    noise_seed, pick_seed = random_state.randint(np.iinfo(np.int32).max, size=2)
+    noise_generator = torch.Generator().manual_seed(int(noise_seed))
+    pick_generator = None if return_mean else torch.Generator(device=networks.device).manual_seed(int(pick_seed))
+
+    def complete(batch):
+        x, observed = networks.batch(batch.values)
+        noise = torch.randn((n_importance, x.shape[0], latent_dim), generator=noise_generator, dtype=torch.float64)
+        return networks.impute(x, observed, networks.as_tensor(noise.numpy()), pick_generator)
+
+    return map_row_batches(complete, encoded, (vae.n_features_in_,), vae._draws_width(n_importance),
+                           out_dtype=np.float64, n_threads=vae._inference_threads(encoded.shape[0] * n_importance))
+
+
+def with_given_cells(vae, values, table, given_mask):
+    """The decoded rows, with every given cell exactly as the user gave it.
+
+    Given categories are put back as their codes before decoding (so they come
+    back as the fitted category); given numbers after it, since decoding
+    clips to the observed range and rounds to the column's decimals, and a
+    condition is the user's, not the model's.
+    """
+    schema = vae._schema
+    raw = schema.raw_values(table, handle_unknown="error")
+    categorical = np.array([column["kind"] == "categorical" for column in schema.columns])
+    values = np.array(values, copy=True)
+    values[given_mask & categorical] = raw[given_mask & categorical]
+    decoded = schema.decode(values)
+    numeric_given = given_mask & ~categorical
+    if not numeric_given.any():
+        return decoded
+    if not is_dataframe(decoded):
+        decoded[numeric_given] = raw[numeric_given]
+        return decoded
+    for j in np.flatnonzero(numeric_given.any(axis=0)):
+        rows = numeric_given[:, j]
+        column = decoded.iloc[:, j].to_numpy(copy=True)
+        column[rows] = np.asarray(table.iloc[:, j])[rows].astype(column.dtype)
+        decoded.iloc[:, j] = column
+    return decoded
+
+
+def check_n_importance(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"n_importance must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def _n_rows(n_samples):
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+    return int(n_samples)
+
+
+def _check_known(keys, names):
+    unknown = [key for key in keys if key not in names]
+    if unknown:
+        raise ValueError(f"given names columns {unknown!r} the model does not have; its columns are {names}.")
+
+
+def _fitted_dtypes(vae):
+    return [column["dtype"] for column in vae._schema.columns]
+
+
+def _as_fitted(series, dtype, name):
+    """A column of conditions in the fitted dtype where it converts; as given otherwise (the schema then says why)."""
+    if dtype in ("category",) or series.isna().all():
+        return series
+    try:
+        return series.astype(dtype) if not series.isna().any() else series
+    except (TypeError, ValueError):
+        return series

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _conditional, _row_noise
 from ._conditional import DEFAULT_N_IMPORTANCE
 from ._device import place_training_data, resolve_device, restore_device
+from ._input import as_plain_input
 from ._inference import (
     InferenceCache,
     InferenceNetworks,
@@ -892,6 +893,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_table(self, X, reset):
         """Feature count and names checked, X as a numeric array or a DataFrame (not yet encoded)."""
+        X = as_plain_input(X)
         if is_dataframe(X):
             X = validate_data(self, X, reset=reset, skip_check_array=True)
             if X.shape[0] < 1:

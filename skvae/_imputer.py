@@ -30,6 +30,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 
 from ._estimator import VAETransformer
 from ._faces import VAEFace, vae_from, with_vae_parameters_doc
+from ._input import as_plain_input
 from ._schema import is_dataframe
 
 _OWN_PARAMETERS = ((
@@ -200,6 +201,8 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ helpers
 
     def _validate(self, X, reset):
+        # Masked cells are missing cells: they get the placeholder the imputer looks for.
+        X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
             return validate_data(self, X, reset=reset, skip_check_array=True)
         return validate_data(

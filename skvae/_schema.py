@@ -477,6 +477,15 @@ def _is_text(series):
 
 
 def _refuse_mixed(name, observed, is_text):
+    numbers = observed.map(_is_real_number).to_numpy(dtype=bool)
+    if (~is_text & ~numbers).any():
+        odd = observed[~is_text & ~numbers].iloc[0]
+        raise ValueError(
+            f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
+            "skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
+            "pd.to_numeric(...) or .astype(float) for numbers (Decimal), days since a date for dates "
+            "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
+        )
     text = observed[is_text].iloc[0]
     other = observed[~is_text].iloc[0]
     raise ValueError(
@@ -736,10 +745,32 @@ def _decode_column(values, column):
         decoded = pd.Series(lookup[codes], dtype=object)
         return _as_dtype(decoded, dtype)
     series = pd.Series(values, dtype=np.float64)
-    if _is_integer_dtype_name(dtype):
-        low, high = _float_bounds(np.dtype(dtype.lower()))
+    integer = _integer_numpy_dtype(dtype)
+    if integer is not None:
+        low, high = _float_bounds(integer)
         series = series.round().clip(low, high)
     return _as_dtype(series, dtype)
+
+
+def _integer_numpy_dtype(dtype):
+    """The NumPy integer type behind a dtype name (int64, Int64, int64[pyarrow], Sparse[int64, 0]); None if not integer."""
+    import pandas as pd
+
+    if _is_integer_dtype_name(dtype):
+        return np.dtype(dtype.lower())
+    try:
+        pandas_dtype = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError, ImportError):
+        return None
+    if not pd.api.types.is_integer_dtype(pandas_dtype) or pd.api.types.is_bool_dtype(pandas_dtype):
+        return None
+    numpy_dtype = getattr(pandas_dtype, "numpy_dtype", None)
+    if numpy_dtype is None and isinstance(pandas_dtype, pd.SparseDtype):
+        numpy_dtype = pandas_dtype.subtype
+    try:
+        return np.dtype(numpy_dtype if numpy_dtype is not None else pandas_dtype)
+    except TypeError:
+        return None
 
 
 def _float_bounds(integer_dtype):

@@ -1,0 +1,50 @@
+"""One input adapter at the entry of every face: what users hand in, as the faces expect it.
+
+scikit-learn's validation converts a ``numpy.ma`` masked array with
+``np.asarray``, which drops the mask: the hidden values would be fitted,
+scored and handed back by the imputer as if observed. pandas' sparse columns
+would be densified by truncation in some paths. This module turns such input
+into the plain form every face validates (a float array, or a DataFrame of
+dense columns) once, before anything else reads it.
+"""
+
+import numpy as np
+
+from ._schema import is_dataframe
+
+
+def as_plain_input(X, missing=np.nan):
+    """X with masked cells as `missing` (NaN by default) and sparse columns dense.
+
+    Anything else comes back as it is: validation decides what it accepts.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        return _unmasked(X, missing)
+    if is_dataframe(X):
+        return _dense_frame(X)
+    return X
+
+
+def _unmasked(X, missing):
+    mask = np.ma.getmaskarray(X)
+    data = np.ma.getdata(X)
+    if not mask.any():
+        return np.asarray(data)
+    if data.dtype.kind in "biuf" and (isinstance(missing, float) and np.isnan(missing)):
+        out = data.astype(np.float64 if data.dtype.kind != "f" else data.dtype, copy=True)
+    else:
+        out = data.astype(object, copy=True)
+    out[mask] = missing
+    return out
+
+
+def _dense_frame(X):
+    import pandas as pd
+
+    sparse = [name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
+    if not sparse:
+        return X
+    X = X.copy()
+    for name in sparse:
+        X[name] = X[name].sparse.to_dense()
+    return X

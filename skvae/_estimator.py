@@ -47,7 +47,7 @@ _STATE_FIELDS = ("encoder_", "decoder_", "optimizer_")
 _ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
 
 
-class _Int(Interval):
+class IntNotBool(Interval):
     """An integer Interval that refuses bools: ``latent_dim=True`` is a mistake, not 1."""
 
     def __init__(self, low, high, closed):
@@ -285,25 +285,25 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     """
 
     _parameter_constraints: dict = {
-        "latent_dim": [_Int(1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", _Int(1, None, closed="left")],
+        "latent_dim": [IntNotBool(1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", IntNotBool(1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "likelihood": [StrOptions({"auto", *KINDS}), dict],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         # See the docstring: beyond ~1e21 Adam's second moment overflows float32.
         "beta": [Interval(Real, 0, 1e12, closed="both")],
-        "n_importance_train": [_Int(1, None, closed="left")],
-        "batch_size": [_Int(1, None, closed="left")],
+        "n_importance_train": [IntNotBool(1, None, closed="left")],
+        "batch_size": [IntNotBool(1, None, closed="left")],
         # Adam's first step is 10 * learning_rate in float32: torch fails beyond ~3.4e37.
         "learning_rate": [Interval(Real, 0, 1e37, closed="right")],
-        "max_iter": [_Int(1, None, closed="left")],
+        "max_iter": [IntNotBool(1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [_Int(1, None, closed="left")],
+        "n_iter_no_change": [IntNotBool(1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device],
-        "random_state": [_Int(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
+        "random_state": [IntNotBool(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
         # scikit-learn's convention: verbose=True is allowed, as in every sklearn estimator.
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -862,7 +862,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return map_row_batches(cells, encoded, (self.n_features_in_,), self._draws_width(n_samples),
                                nan_is_missing=True, n_threads=self._inference_threads(encoded.shape[0] * n_samples))
 
-    def _reconstruct(self, X, n_importance=100, random_state=None):
+    def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
         """Every cell of X predicted from its row's observed cells (MIWAE), as decoded values.
 
         With ``random_state=None``, the self-normalised importance-weighted
@@ -872,6 +872,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         sampling-importance-resampling, seeded by `random_state`.
 
         Observed cells are predicted too; callers keep them as they were.
+        With `random_state` and ``n_draws=m > 1``: m draws per row from the
+        same importance samples, shape (n_rows, m, n_features).
         """
         n_importance = _check_n_importance(n_importance)
         encoded = self._encode_input(X)
@@ -884,10 +886,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         def reconstruct(batch):
             x, observed = networks.batch(batch.values)
-            return networks.impute(x, observed, networks.as_tensor(batch.noise(n_importance, latent_dim)), generator)
+            return networks.impute(x, observed, networks.as_tensor(batch.noise(n_importance, latent_dim)), generator,
+                                   n_draws=n_draws)
 
-        return map_row_batches(reconstruct, encoded, (self.n_features_in_,), self._draws_width(n_importance),
-                               out_dtype=np.float64, n_threads=self._inference_threads(encoded.shape[0] * n_importance))
+        width = self.n_features_in_ * (n_draws if generator is not None else 1)
+        values = map_row_batches(reconstruct, encoded, (width,), self._draws_width(max(n_importance, n_draws)),
+                                 out_dtype=np.float64,
+                                 n_threads=self._inference_threads(encoded.shape[0] * n_importance))
+        return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
 
     # ------------------------------------------------------------ validation
 

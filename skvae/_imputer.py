@@ -28,8 +28,9 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._estimator import VAETransformer
-from ._faces import VAEFace, vae_from, with_vae_parameters_doc
+from ._estimator import IntNotBool, VAETransformer
+from ._transaction import transaction
+from ._faces import VAE_PARAMETER_NAMES, VAEFace, vae_from, with_vae_parameters_doc
 from ._input import as_plain_input
 from ._schema import is_dataframe
 
@@ -143,7 +144,8 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
         "keep_empty_features": ["boolean"],
         "copy": ["boolean"],
         "sample_posterior": ["boolean"],
-        "n_importance": [Interval(Integral, 1, None, closed="left")],
+        # Not Interval(Integral): n_importance=True is a mistake, not 1.
+        "n_importance": [IntNotBool(1, None, closed="left")],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -162,16 +164,28 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
         self : VAEImputer
             The fitted imputer.
         """
+        with transaction(self):
+            return self._fit(X)
+
+    def _fit(self, X):
         X = self._validate(X, reset=True)
         missing = self._missing_mask(X)
         empty = missing.all(axis=0)
-        vae = vae_from(self).fit(self._with_nan(X, missing, ~empty))
+        continuing = self.warm_start and hasattr(self, "vae_")
+        vae = self.vae_ if continuing else vae_from(self)
+        if continuing:
+            vae.set_params(**{name: getattr(self, name) for name in VAE_PARAMETER_NAMES})
+        vae.fit(self._with_nan(X, missing, ~empty))
         indicator = None
         if self.add_indicator:
             indicator = MissingIndicator(missing_values=1, features="missing-only", error_on_new=False)
             indicator.fit(missing.astype(np.int8))
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
+        # Successive draws (transform with sample_posterior=True) advance this
+        # generator: new draws each call, the same sequence after each fit with
+        # an int random_state, as IterativeImputer's.
+        self._draws = check_random_state(self.random_state)
         self.n_iter_ = vae.n_iter_
         return self
 
@@ -195,8 +209,48 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features
-        filled = self._filled(X, missing, kept)
+        random_state = self._draws.randint(np.iinfo(np.int32).max) if self.sample_posterior else None
+        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, random_state)
+        filled = self._filled(X, missing, kept, values)
         return self._with_indicator(filled, missing, X)
+
+    def multiple_imputations(self, X, n_imputations=5):
+        """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
+
+        Multiple imputation in one importance-sampling pass: the draws of
+        each row share its ``n_importance`` samples of q(z | x_observed) and
+        are resampled independently from them (sampling-importance-
+        resampling), so they cost about one ``transform``, not m. They are
+        reproducible from ``random_state``, and successive calls give new
+        draws, as successive ``transform`` calls with
+        ``sample_posterior=True`` do. Pool the analyses of the copies with
+        Rubin's rules (see the user guide).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Data to complete.
+        n_imputations : int, default=5
+            Number of completed copies m.
+
+        Returns
+        -------
+        imputations : list of {ndarray, DataFrame}
+            m completed copies of X, each as :meth:`transform` returns one.
+        """
+        check_is_fitted(self)
+        if isinstance(n_imputations, bool) or not isinstance(n_imputations, Integral) or n_imputations < 1:
+            raise ValueError(f"n_imputations must be a positive integer; got {n_imputations!r}.")
+        X = self._validate(X, reset=False)
+        missing = self._missing_mask(X)
+        kept = ~self._empty_features
+        seed = self._draws.randint(np.iinfo(np.int32).max)
+        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, seed,
+                                        n_draws=int(n_imputations))
+        if values.ndim == 2:
+            values = values[:, None, :]
+        return [self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :]), missing, X)
+                for k in range(int(n_imputations))]
 
     # ------------------------------------------------------------ helpers
 
@@ -213,7 +267,8 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""
         if not is_dataframe(X):
-            return _get_mask(X, self.missing_values)
+            # None and pandas.NA mark NaN cells in a float array (validation made them NaN).
+            return _get_mask(X, np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         na = X.isna().to_numpy()
         if _nan_is_missing(self.missing_values):
             return na
@@ -232,12 +287,8 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
             return X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns])
         return np.where(missing, np.nan, X)[:, columns]
 
-    def _filled(self, X, missing, kept):
-        """X with missing cells of the kept columns imputed; empty columns dropped or zeroed."""
-        random_state = None
-        if self.sample_posterior:
-            random_state = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, random_state)
+    def _filled(self, X, missing, kept, values):
+        """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed."""
         predicted = self.vae_._schema.decode(values)
         kept_columns = np.flatnonzero(kept)
         if is_dataframe(X):

@@ -219,21 +219,28 @@ class InferenceNetworks:
         z = reparameterize(mean, log_variance, noise)
         return self.likelihood.cell_log_prob(x, self.decoder(z), observed).mean(0)
 
-    def impute(self, x, observed, noise, generator=None):
+    def impute(self, x, observed, noise, generator=None, n_draws=1):
         """Per cell, the self-normalised importance-weighted conditional mean (MIWAE).
 
-        With a `generator`, instead one draw of x from p(x | z_k), z_k chosen by
+        With a `generator`, instead a draw of x from p(x | z_k), z_k chosen by
         sampling-importance-resampling: a draw from the approximate conditional
-        of the missing cells given the observed ones.
+        of the missing cells given the observed ones. With ``n_draws=m > 1``,
+        m such draws per row from the same importance samples (one pass),
+        as (rows, m * columns): draw after draw.
         """
         log_weights, decoded = importance_log_weights(self.encoder, self.decoder, self.likelihood, x, noise, observed)
         weights = torch.softmax(log_weights, dim=0)
         if generator is None:
             return self.likelihood.point(decoded, weights)
-        chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
-        rows = torch.arange(x.shape[0], device=x.device)
         params, free = decoded
-        return self.likelihood.sample((params[chosen, rows], free), generator)
+        rows = torch.arange(x.shape[0], device=x.device)
+        if n_draws == 1:
+            chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
+            return self.likelihood.sample((params[chosen, rows], free), generator)
+        chosen = torch.multinomial(weights.T, n_draws, replacement=True, generator=generator)  # (rows, m)
+        picked = params[chosen, rows[:, None]]  # (rows, m, params)
+        draws = self.likelihood.sample((picked.reshape(-1, picked.shape[-1]), free), generator)
+        return draws.reshape(x.shape[0], -1)
 
 
 def _parts(out):

@@ -19,7 +19,8 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._estimator import VAETransformer
+from ._estimator import IntNotBool, VAETransformer
+from ._transaction import transaction
 from ._faces import VAE_PARAMETER_NAMES, VAEFace, vae_from, with_vae_parameters_doc
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
@@ -142,7 +143,8 @@ class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
-        "n_importance": [Interval(Integral, 1, None, closed="left")],
+        # Not Interval(Integral): n_importance=True is a mistake, not 1.
+        "n_importance": [IntNotBool(1, None, closed="left")],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -161,7 +163,8 @@ class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
         self : VAEOutlierDetector
             The fitted detector.
         """
-        self._fit(X)
+        with transaction(self):
+            self._fit(X)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -182,7 +185,8 @@ class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             -1 for outliers, +1 for inliers.
         """
-        return _labels(self._fit(X) - self.offset_)
+        with transaction(self):
+            return _labels(self._fit(X) - self.offset_)
 
     def score_samples(self, X):
         """Lower bound on log p(x) per row, in nats: the lower, the more abnormal.

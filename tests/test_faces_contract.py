@@ -1,0 +1,133 @@
+"""The imputer and the detector: refused calls change nothing, parameters, warm start, multiple imputation."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+
+
+def _data(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 1))
+    return np.hstack([z, 2 * z, -z, z ** 2]) + 0.1 * rng.normal(size=(n, 4))
+
+
+def _holes(X, seed=1, share=0.2):
+    X = X.copy()
+    X[np.random.default_rng(seed).random(X.shape) < share] = np.nan
+    return X
+
+
+def _snapshot(estimator):
+    state = copy.deepcopy({k: v for k, v in vars(estimator).items() if k != "vae_"})
+    vae = getattr(estimator, "vae_", None)
+    return state, (None if vae is None else (vae.get_params(), copy.deepcopy(vae.encoder_.state_dict())))
+
+
+def _same(a, b):
+    (state_a, vae_a), (state_b, vae_b) = a, b
+    assert state_a.keys() == state_b.keys()
+    if vae_a is None:
+        return
+    assert vae_a[0] == vae_b[0]
+    for key in vae_a[1]:
+        assert vae_a[1][key].equal(vae_b[1][key])
+
+
+@pytest.mark.parametrize("bad_call", [
+    lambda est, X: est.set_params(latent_dim=3, warm_start=True).fit(X),    # architecture change refused
+    lambda est, X: est.fit(X[:, :3]),                                        # refused later by transform? no: a refit
+    lambda est, X: est.set_params(n_importance=True).fit(X),                 # a bool is not a count
+    lambda est, X: est.fit(np.full_like(X, np.nan)),                         # nothing observed
+])
+@pytest.mark.parametrize("face", [VAEImputer, VAEOutlierDetector])
+def test_a_refused_call_changes_nothing(face, bad_call):
+    X = _holes(_data())
+    estimator = face(**SMALL).fit(X)
+    before = _snapshot(estimator)
+    outputs = estimator.transform(X) if face is VAEImputer else estimator.score_samples(X)
+    params = estimator.get_params()
+    try:
+        bad_call(estimator, X)
+    except (ValueError, TypeError):
+        estimator.set_params(**params)
+        _same(before, _snapshot(estimator))
+        again = estimator.transform(X) if face is VAEImputer else estimator.score_samples(X)
+        np.testing.assert_array_equal(again, outputs)
+        return
+    # Not refused (refitting on other columns is a new fit): then it must be a working estimator.
+    assert estimator.n_features_in_ in (3, 4)
+
+
+@pytest.mark.parametrize("face", [VAEImputer, VAEOutlierDetector])
+def test_n_importance_refuses_bools_before_any_training(face):
+    estimator = face(**SMALL, n_importance=True)
+    with pytest.raises(ValueError, match="n_importance"):
+        estimator.fit(_holes(_data()))
+    assert not hasattr(estimator, "vae_")
+
+
+@pytest.mark.parametrize("marker", [None, pd.NA])
+def test_none_and_na_markers_impute_nan_cells_of_an_array(marker):
+    X = _holes(_data())
+    filled = VAEImputer(**SMALL, missing_values=marker, n_importance=5).fit_transform(X)
+    assert not np.isnan(filled).any()
+
+
+def test_warm_start_continues_the_imputers_vae():
+    X = _holes(_data())
+    imputer = VAEImputer(**SMALL, warm_start=True).fit(X)
+    vae = imputer.vae_
+    imputer.fit(X)
+    assert imputer.vae_ is vae and vae.n_iter_ == 2 * SMALL["max_iter"]
+    cold = VAEImputer(**SMALL).fit(X)
+    first = cold.vae_
+    cold.fit(X)
+    assert cold.vae_ is not first and cold.vae_.n_iter_ == SMALL["max_iter"]
+
+
+def test_successive_posterior_draws_are_new_and_reproducible():
+    X = _holes(_data())
+    missing = np.isnan(X)
+    imputer = VAEImputer(**SMALL, sample_posterior=True, n_importance=20).fit(X)
+    first, second = imputer.transform(X), imputer.transform(X)
+    assert not np.array_equal(first[missing], second[missing])
+    np.testing.assert_array_equal(first[~missing], X[~missing])
+    again = VAEImputer(**SMALL, sample_posterior=True, n_importance=20).fit(X)
+    np.testing.assert_array_equal(again.transform(X), first)
+    np.testing.assert_array_equal(again.transform(X), second)
+
+
+def test_multiple_imputations_in_one_pass():
+    X = _holes(_data())
+    missing = np.isnan(X)
+    imputer = VAEImputer(**SMALL, n_importance=50).fit(X)
+    draws = imputer.multiple_imputations(X, n_imputations=4)
+    assert len(draws) == 4
+    for completed in draws:
+        assert not np.isnan(completed).any()
+        np.testing.assert_array_equal(completed[~missing], X[~missing])
+    assert len({completed[missing].tobytes() for completed in draws}) == 4
+    # Their spread is the conditional's: around the single imputation (the conditional mean).
+    mean = imputer.transform(X)[missing]
+    stacked = np.stack([completed[missing] for completed in draws])
+    assert np.abs(stacked.mean(axis=0) - mean).mean() < np.abs(stacked - mean).mean() * 1.5
+    again = VAEImputer(**SMALL, n_importance=50).fit(X).multiple_imputations(X, n_imputations=4)
+    for a, b in zip(draws, again):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="n_imputations"):
+        imputer.multiple_imputations(X, n_imputations=0)
+
+
+def test_multiple_imputations_of_a_table_keep_its_schema():
+    penguins = pytest.importorskip("palmerpenguins").load_penguins()
+    imputer = VAEImputer(**SMALL, n_importance=20).fit(penguins)
+    for completed in imputer.multiple_imputations(penguins, n_imputations=2):
+        assert completed.isna().sum().sum() == 0 and completed.dtypes.equals(penguins.dtypes)

@@ -311,6 +311,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def __init__(
         self,
+        *,
         latent_dim=10,
         hidden_layer_sizes=(128, 64),
         activation="relu",

@@ -30,7 +30,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 
 from ._estimator import IntNotBool, VAETransformer
 from ._transaction import transaction
-from ._faces import VAE_PARAMETER_NAMES, VAEFace, vae_from, with_vae_parameters_doc
+from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
 from ._input import as_plain_input
 from ._schema import is_dataframe
 
@@ -54,7 +54,7 @@ _OWN_PARAMETERS = ((
 ))
 
 
-class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
+class VAEImputer(TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
     A :class:`VAETransformer` is fitted to X with its missing cells left out
@@ -137,6 +137,61 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
     """
 
     _OWN_PARAMETERS = _OWN_PARAMETERS
+
+    def __init__(
+        self,
+        *,
+        latent_dim=10,
+        hidden_layer_sizes=(128, 64),
+        activation='relu',
+        likelihood='auto',
+        handle_unknown='error',
+        beta=1.0,
+        batch_size=128,
+        learning_rate=0.001,
+        tol=0.001,
+        validation_fraction=0.1,
+        n_jobs=None,
+        device='auto',
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        copy=True,
+        sample_posterior=False,
+        n_importance=100,
+        n_importance_train=20,
+        early_stopping=False,
+        max_iter=500,
+        n_iter_no_change=500,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.handle_unknown = handle_unknown
+        self.beta = beta
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.copy = copy
+        self.sample_posterior = sample_posterior
+        self.n_importance = n_importance
+        self.n_importance_train = n_importance_train
+        self.early_stopping = early_stopping
+        self.max_iter = max_iter
+        self.n_iter_no_change = n_iter_no_change
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "missing_values": [MissingValues()],
@@ -352,7 +407,7 @@ class VAEImputer(VAEFace, TransformerMixin, BaseEstimator):
         return tags
 
 
-VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__)
+VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS)
 
 
 def _nan_is_missing(missing_values):

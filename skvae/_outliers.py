@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import IntNotBool, VAETransformer
 from ._transaction import transaction
-from ._faces import VAE_PARAMETER_NAMES, VAEFace, vae_from, with_vae_parameters_doc
+from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -40,7 +40,7 @@ TUKEY_FACTOR = 1.5
 _OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10))
 
 
-class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(OutlierMixin, BaseEstimator):
     """Outlier detection by the likelihood of a variational autoencoder.
 
     A :class:`VAETransformer` is fitted to the training rows; a row's score
@@ -140,6 +140,53 @@ class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
     """
 
     _OWN_PARAMETERS = _OWN_PARAMETERS
+
+    def __init__(
+        self,
+        *,
+        latent_dim=10,
+        hidden_layer_sizes=(128, 64),
+        activation='relu',
+        likelihood='auto',
+        handle_unknown='error',
+        beta=1.0,
+        n_importance_train=1,
+        batch_size=128,
+        learning_rate=0.001,
+        max_iter=200,
+        tol=0.001,
+        n_iter_no_change=10,
+        early_stopping='auto',
+        validation_fraction=0.1,
+        n_jobs=None,
+        device='auto',
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        contamination='auto',
+        n_importance=10,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.handle_unknown = handle_unknown
+        self.beta = beta
+        self.n_importance_train = n_importance_train
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.contamination = contamination
+        self.n_importance = n_importance
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
@@ -314,7 +361,7 @@ class VAEOutlierDetector(VAEFace, OutlierMixin, BaseEstimator):
         return tags
 
 
-VAEOutlierDetector.__doc__ = with_vae_parameters_doc(VAEOutlierDetector.__doc__)
+VAEOutlierDetector.__doc__ = with_vae_parameters_doc(VAEOutlierDetector.__doc__, _OWN_PARAMETERS)
 
 
 def _threshold(scores, contamination):

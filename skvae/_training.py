@@ -44,6 +44,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from ._objectives import importance_weighted_bound, negative_elbo
+from ._warnings import warn
 
 
 #: Validation-based stopping under ``early_stopping="auto"``: up to this many
@@ -371,20 +372,18 @@ class Trainer:
             # Mid-epoch weights are a partial update: keep the last whole epoch.
             _restore(self._modules, before_epoch)
             log.stop_reason = "interrupted"
-            warnings.warn(
+            warn(
                 f"Training interrupted by the user during epoch {epoch}; the model "
                 "keeps the best weights so far.",
                 UserWarning,
-                stacklevel=5,
             )
         if best is not None:
             _restore(self._modules, best)
         if rule is not None and log.stop_reason == "max_iter" and not rule.fixed_budget:
-            warnings.warn(
+            warn(
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=5,
             )
         return log
 
@@ -401,8 +400,7 @@ class Trainer:
         )
         if no_good_weights:
             raise ValueError(message + " No finite epoch was reached, so there is no model to keep.")
-        warnings.warn(
+        warn(
             message + " Training stopped and the model keeps the weights of the last good epoch.",
             ConvergenceWarning,
-            stacklevel=6,
         )

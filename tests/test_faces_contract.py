@@ -131,3 +131,28 @@ def test_multiple_imputations_of_a_table_keep_its_schema():
     imputer = VAEImputer(**SMALL, n_importance=20).fit(penguins)
     for completed in imputer.multiple_imputations(penguins, n_imputations=2):
         assert completed.isna().sum().sum() == 0 and completed.dtypes.equals(penguins.dtypes)
+
+
+def test_a_convergence_warning_names_the_users_line(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "user.py"
+    script.write_text(
+        "import warnings\n"
+        "import numpy as np\n"
+        "from sklearn.model_selection import GridSearchCV\n"
+        "from skvae import VAEOutlierDetector, VAETransformer\n"
+        "X = np.random.default_rng(0).normal(size=(60, 3))\n"
+        "warnings.simplefilter('default')\n"
+        "VAEOutlierDetector(max_iter=2, n_iter_no_change=1).fit(X)\n"
+        "GridSearchCV(VAETransformer(max_iter=2, n_iter_no_change=1), {'latent_dim': [1, 2]}, cv=2).fit(X)\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "ConvergenceWarning" in line]
+    # Every copy names the user's own line: the detector's fit (7) or the search's (8), never skvae's
+    # or scikit-learn's or joblib's code. (scikit-learn's search resets the warning registry per fit,
+    # so its line may show once per fit.)
+    assert lines and {line.split(": ConvergenceWarning")[0] for line in lines} == {f"{script}:7", f"{script}:8"}

@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import lzma
+import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -108,12 +109,15 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None):
 
     raw, name = _read_bytes(path, stdin)
     text = _decode(_decompress(raw, name), name)
-    records = _records(text, skip_rows, name)
+    separator, decimal = _dialect(text, skip_rows)
+    records = _records(text, skip_rows, name, separator)
     if not records:
         what = "is empty" if skip_rows == 0 else f"has nothing after the {skip_rows} skipped line(s)"
         raise CommandError(f"{name} {what}: expected rows of comma-separated values.")
     first_line, first_fields = records[0]
-    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields))
+    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields, decimal))
+    if has_header:
+        _refuse_duplicate_names(first_fields, first_line, name)
     rows = records[1:] if has_header else records
     if not rows:
         raise CommandError(f"{name} has a header line but no rows of data.")
@@ -121,7 +125,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None):
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, **EXACT_FLOATS,
+            skipinitialspace=True, sep=separator, decimal=decimal, **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
         raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None
@@ -181,12 +185,51 @@ def _decode(data, name):
         ) from None
 
 
-def _records(text, skip_rows, name):
+#: The separators a file may use; the sniffer picks among these only.
+SEPARATORS = ",;\t|"
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def _dialect(text, skip_rows):
+    """The file's separator and decimal mark, from its first lines.
+
+    Python's ``csv.Sniffer`` chooses the separator among ``SEPARATORS`` (the
+    one whose count is the same on every sampled line); a file it cannot
+    decide is read as comma-separated, whose errors then name the line. Where
+    the separator is not a comma and numbers are written with a decimal comma
+    (``3,14`` in a semicolon file, as spreadsheets in many locales write),
+    the decimal mark is the comma.
+    """
+    lines = [line for line in text.splitlines()[skip_rows:skip_rows + 50] if line.strip()]
+    sample = "\n".join(lines)
+    try:
+        separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter if len(lines) > 1 else ","
+    except csv.Error:
+        separator = ","
+    decimal = "."
+    if separator != ",":
+        fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
+        if any(_DECIMAL_COMMA.match(field) for field in fields):
+            decimal = ","
+    return separator, decimal
+
+
+def _refuse_duplicate_names(fields, line, name):
+    names = [field.strip() for field in fields]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CommandError(
+            f"{name}: the header (line {line}) names the column(s) {', '.join(map(repr, duplicates))} more than "
+            "once; a model keeps each column by its name, so rename them."
+        )
+
+
+def _records(text, skip_rows, name, separator=","):
     """The non-blank records of the file after `skip_rows` lines: (first line number, fields)."""
     lines = io.StringIO(text, newline=None)
     for _ in range(skip_rows):
         lines.readline()
-    reader = csv.reader(lines, skipinitialspace=True, strict=True)
+    reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=True)
     records = []
     line_number = skip_rows
     try:
@@ -200,13 +243,13 @@ def _records(text, skip_rows, name):
     return records
 
 
-def _looks_like_header(fields):
-    return any(field.strip().lower() not in _MISSING_TOKENS and not _is_number(field) for field in fields)
+def _looks_like_header(fields, decimal="."):
+    return any(field.strip().lower() not in _MISSING_TOKENS and not _is_number(field, decimal) for field in fields)
 
 
-def _is_number(text):
+def _is_number(text, decimal="."):
     try:
-        float(text)
+        float(text.replace(",", ".") if decimal == "," else text)
     except ValueError:
         return False
     return True

@@ -553,3 +553,33 @@ def test_the_commands_defaults_are_the_estimators(capsys):
     assert f"epochs (default: {VAETransformer().max_iter})" in fit_help
     assert main(["impute", "--help"]) == 0
     assert f"epochs (default: {VAEImputer().max_iter})" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ dialects
+
+
+@pytest.mark.parametrize("separator, decimal_comma", [
+    (",", False), (";", False), ("\t", False), ("|", False), (";", True), ("\t", True), ("|", True),
+])
+def test_the_separator_and_decimal_mark_are_sniffed(tmp_path, separator, decimal_comma):
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(30, 2)).round(3)
+    colours = rng.choice(["red", "blue"], size=30)
+    lines = [separator.join(["size", "weight", "colour"])]
+    for (a, b), colour in zip(values, colours):
+        numbers = [f"{a}", f"{b}"]
+        if decimal_comma:
+            numbers = [n.replace(".", ",") for n in numbers]
+        lines.append(separator.join([*numbers, colour]))
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(str(path))
+    assert list(table.frame.columns) == ["size", "weight", "colour"]
+    np.testing.assert_array_equal(table.frame[["size", "weight"]].to_numpy(), values)
+
+
+def test_duplicate_header_names_are_refused(tmp_path, capsys):
+    path = tmp_path / "dup.csv"
+    path.write_text("a,b,a\n1,2,3\n4,5,6\n")
+    assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT]) == 1
+    assert "'a' more than once" in capsys.readouterr().err

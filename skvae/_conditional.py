@@ -126,9 +126,9 @@ def with_given_cells(vae, values, table, given_mask):
 
 
 def check_n_importance(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"n_importance must be a positive integer; got {value!r}.")
-    return int(value)
+    from ._estimator import _check_n_importance
+
+    return _check_n_importance(value)
 
 
 def _n_rows(n_samples):

@@ -733,7 +733,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Data to score.
         n_importance : int, default=1
-            Number of importance samples K.
+            Number of importance samples K, at most 100,000 (a row costs K
+            decoder passes; the bound's gap to log p(x) shrinks like 1/K).
 
         Returns
         -------
@@ -1006,9 +1007,22 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.optimizer_.param_groups[0].update(implementation)
 
 
+#: The most importance samples per row a call takes. The bound's gap to log p(x)
+#: shrinks like 1/K, so far below this K it is under the estimate's own noise;
+#: each row costs K decoder passes, and Ctrl-C is only seen between batches, so
+#: K = 10**9 would hold one row for minutes that cannot be interrupted.
+MAX_N_IMPORTANCE = 100_000
+
+
 def _check_n_importance(value, name="n_importance"):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    if value > MAX_N_IMPORTANCE:
+        raise ValueError(
+            f"{name}={value!r} is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row costs "
+            f"{name} decoder passes and cannot be interrupted mid-row, while the bound it buys changes less "
+            "than its own Monte Carlo noise long before. Use at most 100000."
+        )
     return int(value)
 
 

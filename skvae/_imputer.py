@@ -28,7 +28,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._estimator import IntNotBool, VAETransformer
+from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer
 from ._transaction import transaction
 from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
 from ._input import as_plain_input
@@ -200,7 +200,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         "copy": ["boolean"],
         "sample_posterior": ["boolean"],
         # Not Interval(Integral): n_importance=True is a mistake, not 1.
-        "n_importance": [IntNotBool(1, None, closed="left")],
+        "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._estimator import IntNotBool, VAETransformer
+from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer
 from ._transaction import transaction
 from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
 
@@ -191,7 +191,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         **VAETransformer._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         # Not Interval(Integral): n_importance=True is a mistake, not 1.
-        "n_importance": [IntNotBool(1, None, closed="left")],
+        "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -156,3 +156,25 @@ def test_a_convergence_warning_names_the_users_line(tmp_path):
     # or scikit-learn's or joblib's code. (scikit-learn's search resets the warning registry per fit,
     # so its line may show once per fit.)
     assert lines and {line.split(": ConvergenceWarning")[0] for line in lines} == {f"{script}:7", f"{script}:8"}
+
+
+def test_huge_importance_sample_counts_are_refused_at_once():
+    import time
+
+    from skvae import VAETransformer
+    from skvae._estimator import MAX_N_IMPORTANCE
+
+    X = _data()
+    vae = VAETransformer(**SMALL).fit(X)
+    start = time.perf_counter()
+    for call in (lambda: vae.score_samples(X[:1], n_importance=10**9),
+                 lambda: vae.score(X, n_importance=MAX_N_IMPORTANCE + 1),
+                 lambda: vae.sample(2, given={0: 1.0}, n_importance=10**9)):
+        with pytest.raises(ValueError, match="at most 100000"):
+            call()
+    assert time.perf_counter() - start < 5  # refused, not run
+    for face in (VAEImputer, VAEOutlierDetector):
+        estimator = face(**SMALL, n_importance=10**6)
+        with pytest.raises(ValueError, match="n_importance"):
+            estimator.fit(_holes(X))
+        assert not hasattr(estimator, "vae_")

@@ -903,6 +903,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """Feature count and names checked, X as a numeric array or a DataFrame (not yet encoded)."""
         X = as_plain_input(X)
         if is_dataframe(X):
+            if not reset:
+                self._check_same_columns(X)
             X = validate_data(self, X, reset=reset, skip_check_array=True)
             if X.shape[0] < 1:
                 raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
@@ -911,7 +913,28 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             return X
         # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
         # the schema's message saying it is not one.
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
+        try:
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
+        except ValueError as error:
+            raise ValueError(_text_in_array_message(X, error)) from None
+
+    def _check_same_columns(self, X):
+        """A DataFrame with other column labels than at fit is refused, not read by position.
+
+        scikit-learn checks the names only when they are all strings; a table
+        with integer labels (or mixed ones) would otherwise be read column by
+        column in whatever order it comes.
+        """
+        schema = getattr(self, "_schema", None)
+        if schema is None or not schema.is_dataframe:
+            return
+        given = list(X.columns)
+        if given != schema.names and not all(isinstance(name, str) for name in schema.names + given):
+            raise ValueError(
+                f"X has the columns {given[:10]!r}{' ...' if len(given) > 10 else ''}, but the model was fitted on "
+                f"{schema.names[:10]!r}{' ...' if len(schema.names) > 10 else ''}: pass the same columns in the "
+                "same order (columns are matched by label, never by position)."
+            )
 
     def _encode_input(self, X, with_noise=True):
         """X checked, as rows that are encoded batch by batch (in X's float dtype, NaN where missing).
@@ -1005,6 +1028,22 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         # Whether Adam runs fused is chosen for this machine's torch and device,
         # not stored: a GPU model's choice may not exist on the CPU loading it.
         self.optimizer_.param_groups[0].update(implementation)
+
+
+def _text_in_array_message(X, error):
+    """validate_data's message, with the column and value when an array holds text."""
+    array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype == object else None
+    if array is None or array.ndim != 2:
+        return str(error)
+    for j in range(array.shape[1]):
+        for i, value in enumerate(array[:, j]):
+            if isinstance(value, (str, bytes)):
+                try:
+                    float(value)
+                except ValueError:
+                    return (f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. Pass the "
+                            "table as a pandas DataFrame, whose text columns are modelled as categories.")
+    return str(error)
 
 
 #: The most importance samples per row a call takes. The bound's gap to log p(x)

@@ -28,7 +28,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer
+from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer, _text_in_array_message
 from ._transaction import transaction
 from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
 from ._input import as_plain_input
@@ -314,10 +314,13 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
             return validate_data(self, X, reset=reset, skip_check_array=True)
-        return validate_data(
-            self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
-            ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
-        )
+        try:
+            return validate_data(
+                self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
+                ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
+            )
+        except ValueError as error:
+            raise ValueError(_text_in_array_message(X, error)) from None
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""

@@ -536,14 +536,24 @@ def _numeric_column(series, name):
     try:
         values = pd.to_numeric(series, errors="raise")
     except (TypeError, ValueError):
-        bad = series[series.notna()].map(lambda v: not _is_real_number(v))
-        example = series[series.notna()][bad].iloc[0] if bad.any() else None
-        raise ValueError(
-            f"Column {_label(name)} was fitted as numbers, but holds {example!r}."
-        ) from None
+        raise ValueError(_not_a_number_message(series, name)) from None
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("float64")
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _not_a_number_message(series, name):
+    """Names the first cell that is not a number: its value and its row (0-based position)."""
+    import pandas as pd
+
+    present = series.notna().to_numpy()
+    coerced = pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").notna().to_numpy()
+    bad = np.flatnonzero(present & ~coerced)
+    if not bad.size:
+        return f"Column {_label(name)} was fitted as numbers, but holds values that are not numbers."
+    row = int(bad[0])
+    return (f"Column {_label(name)} was fitted as numbers, but holds {series.iloc[row]!r} in row {row} "
+            f"({bad.size} such cell{'s' if bad.size > 1 else ''}).")
 
 
 def _category_codes(values, column, handle_unknown):

@@ -70,3 +70,38 @@ def test_integer_extension_columns_come_back_as_integers(dtype):
     assert column.min() >= values.min() and column.max() <= values.max()
     reconstructed = vae.inverse_transform(vae.transform(frame))["n"].astype("float64")
     assert np.array_equal(reconstructed, np.round(reconstructed))
+
+
+@pytest.fixture(scope="module")
+def table_model():
+    frame = pd.DataFrame({"x": np.arange(60.0) * 1.37, "t": ["y", "z", "w"] * 20})
+    return frame, VAETransformer(**SMALL).fit(frame)
+
+
+@pytest.mark.parametrize("row", [0, 7, 59])
+@pytest.mark.parametrize("bad", ["oops", "1,5", "n/a-ish"])
+def test_the_bad_cell_of_a_numeric_column_is_quoted_with_its_row(table_model, row, bad):
+    frame, vae = table_model
+    column = frame["x"].astype(object)
+    column.iloc[row] = bad
+    with pytest.raises(ValueError, match=rf"Column 'x' was fitted as numbers, but holds '{bad}' in row {row}"):
+        vae.transform(frame.assign(x=column))
+
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer])
+def test_an_array_with_text_says_to_pass_the_dataframe(table_model, face):
+    frame, vae = table_model
+    estimator = vae if face is VAETransformer else VAEImputer(**SMALL)
+    call = estimator.transform if face is VAETransformer else estimator.fit_transform
+    with pytest.raises(ValueError, match=r"X holds text \('y' in column 1, row 0\).*pandas DataFrame"):
+        call(frame.to_numpy())
+
+
+@pytest.mark.parametrize("order", [[1, 0], [1, 2], [0, 1, 2]])
+def test_integer_column_labels_are_matched_by_label_not_position(order):
+    frame = pd.DataFrame({0: np.arange(60.0), 1: np.arange(60.0) ** 0.5})
+    vae = VAETransformer(**SMALL).fit(frame)
+    other = frame.rename(columns={1: 2}) if 2 in order else frame
+    with pytest.raises(ValueError, match="matched by label, never by position"):
+        vae.transform(other[[c for c in order if c in other.columns]] if order != [0, 1, 2] else other.assign(**{"3": 1.0}))
+    np.testing.assert_array_equal(vae.transform(frame), vae.transform(frame.copy()))

@@ -186,7 +186,7 @@ def run_score_command(args, out, err):
 def run_impute_command(args, out, err):
     from ._imputer import VAEImputer
 
-    table = _read(args)
+    table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True)
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
                          device=args.device, keep_empty_features=True, sample_posterior=args.draw)
@@ -196,11 +196,32 @@ def run_impute_command(args, out, err):
     hint = " Leave it out with --drop {column}, or choose the columns with --columns."
     with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, hint=hint):
         completed = imputer.fit_transform(chosen.frame)
-    # Columns left out of the model come back as they were, in the file's order.
-    frame = table.frame.copy()
-    frame[list(chosen.frame.columns)] = completed
-    write_table(args.out, frame, list(frame.columns), stdout=out)
+    write_table(args.out, _observed_as_read(table, chosen, completed), list(table.frame.columns), stdout=out)
     return 0
+
+
+def _observed_as_read(table, chosen, completed):
+    """The file's cells as written, with the empty cells of the modelled columns filled.
+
+    Observed cells are copied as text (``1`` stays ``1``, ``2.50`` stays
+    ``2.50``); a fill is written as the shortest text of its value, whole
+    numbers without a decimal point (the imputer's fills keep each column's
+    decimals, so a column of whole numbers gets whole fills).
+    """
+    cells = table.cells.copy()
+    for name in chosen.frame.columns:
+        holes = chosen.frame[name].isna().to_numpy()
+        if holes.any():
+            cells.loc[holes, name] = [_cell_text(value) for value in completed[name].to_numpy()[holes]]
+    return cells
+
+
+def _cell_text(value):
+    if isinstance(value, (float, np.floating)) and float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
 
 
 def _read(args):

@@ -53,12 +53,17 @@ class Table:
     has_header : bool
         Whether the column names came from a header line (otherwise they are
         ``x0``, ``x1``, ..., scikit-learn's names for unnamed columns).
+    cells : pandas.DataFrame or None
+        With ``read_table(..., keep_text=True)``: every cell as written in the
+        file (strings), so that a command can write observed cells back as
+        they were read.
     """
 
     frame: object
     name: str
     lines: list
     has_header: bool
+    cells: object = None
 
     def where(self, row):
         """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
@@ -84,7 +89,7 @@ def _exact_float_option():
 EXACT_FLOATS = _exact_float_option()
 
 
-def read_table(path, *, header="auto", skip_rows=0, stdin=None):
+def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False):
     """Read a CSV file into a :class:`Table`.
 
     Parameters
@@ -134,7 +139,14 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None):
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
-    return Table(frame=frame, name=name, lines=lines, has_header=has_header)
+    cells = None
+    if keep_text:
+        cells = pd.read_csv(
+            io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
+            skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
+        )
+        cells.columns = frame.columns
+    return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells)
 
 
 def _read_bytes(path, stdin):

@@ -583,3 +583,30 @@ def test_duplicate_header_names_are_refused(tmp_path, capsys):
     path.write_text("a,b,a\n1,2,3\n4,5,6\n")
     assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT]) == 1
     assert "'a' more than once" in capsys.readouterr().err
+
+
+def test_impute_writes_observed_cells_as_read_and_whole_fills_for_whole_columns(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 80
+    count = rng.integers(0, 40, size=n)
+    price = (rng.normal(10, 2, size=n)).round(2)
+    colour = rng.choice(["red", "blue"], size=n)
+    lines = ["count,price,colour,id"]
+    for i in range(n):
+        c = "" if i % 9 == 0 else str(count[i])
+        p = "" if i % 7 == 0 else f"{price[i]:.2f}"  # trailing zeros kept in the file: 9.50
+        lines.append(f"{c},{p},{colour[i]},{i:04d}")
+    source = tmp_path / "holes.csv"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(source), "--drop", "id", "--max-iter", "3", "--out", str(out), "-q"]) == 0, \
+        capsys.readouterr().err
+    written = out.read_text().splitlines()
+    assert written[0] == lines[0]
+    for before, after in zip(lines[1:], written[1:]):
+        b, a = before.split(","), after.split(",")
+        for cell_before, cell_after in zip(b, a):
+            if cell_before:
+                assert cell_after == cell_before  # exactly as read: no 1 -> 1.0, no 9.50 -> 9.5, id keeps 0007
+        assert a[0] and float(a[0]).is_integer() and "." not in a[0]  # whole fills of a whole column
+        assert a[1] and len(a[1].split(".")[-1]) <= 2

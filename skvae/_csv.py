@@ -139,6 +139,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
+    _refuse_stray_text(frame, name, lines, decimal)
     cells = None
     if keep_text:
         cells = pd.read_csv(
@@ -224,6 +225,39 @@ def _dialect(text, skip_rows):
         if any(_DECIMAL_COMMA.match(field) for field in fields):
             decimal = ","
     return separator, decimal
+
+
+#: A text column whose cells are numbers but for at most this share is a column of
+#: numbers with a typing slip, not a column of categories.
+STRAY_TEXT_SHARE = 0.05
+
+
+def _refuse_stray_text(frame, name, lines, decimal):
+    """A column of numbers with a few text cells is an error naming the file, column, line and value.
+
+    Read as text, it would be modelled as categories, one per distinct
+    number: what the Python API refuses for the same column.
+    """
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        present = series[series.notna()]
+        if present.empty:
+            continue
+        numeric = present.map(lambda value: isinstance(value, str) and _is_number(value, decimal)).to_numpy(dtype=bool)
+        n_text = int((~numeric).sum())
+        # Ten numbers at least: in a handful of cells one word is not a slip but a category.
+        if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):
+            row = int(np.flatnonzero(series.notna().to_numpy())[np.flatnonzero(~numeric)[0]])
+            where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+            raise CommandError(
+                f"{name}, column {column!r}, {where}: {present.iloc[np.flatnonzero(~numeric)[0]]!r} is not a "
+                f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "
+                "mark it missing."
+            )
 
 
 def _refuse_duplicate_names(fields, line, name):

@@ -610,3 +610,16 @@ def test_impute_writes_observed_cells_as_read_and_whole_fills_for_whole_columns(
                 assert cell_after == cell_before  # exactly as read: no 1 -> 1.0, no 9.50 -> 9.5, id keeps 0007
         assert a[0] and float(a[0]).is_integer() and "." not in a[0]  # whole fills of a whole column
         assert a[1] and len(a[1].split(".")[-1]) <= 2
+
+
+@pytest.mark.parametrize("position", [0, 17, 38])
+@pytest.mark.parametrize("bad", ["oops", "12..5", "n/a?"])
+def test_a_stray_text_cell_in_a_numeric_column_is_refused_with_file_column_line_and_value(tmp_path, capsys,
+                                                                                         position, bad):
+    values = [f"{v:.2f}" for v in np.random.default_rng(position).normal(size=40)]
+    values[position] = bad
+    path = tmp_path / "stray.csv"
+    path.write_text("a,b\n" + "\n".join(f"{v},{i}" for i, v in enumerate(values)) + "\n")
+    assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT]) == 1
+    err = capsys.readouterr().err
+    assert f"column 'a', line {position + 2}: '{bad}' is not a number" in err and "stray.csv" in err

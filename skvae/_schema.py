@@ -314,11 +314,21 @@ class TableSchema:
         (bounded, lows, highs), by_decimals = self._ranges_and_precisions
         if not bounded:
             return values
-        values = np.array(values, dtype=np.float64, copy=True)
+        # In place, column block by column block: decoding a million rows must
+        # not hold a second copy of them (tests/test_memory.py).
+        values = values if values.dtype.kind == "f" and values.flags.writeable else values.astype(np.float64)
         with np.errstate(invalid="ignore"):
-            values[:, bounded] = np.clip(values[:, bounded], lows, highs)
+            if len(bounded) == values.shape[1]:
+                np.clip(values, lows, highs, out=values)
+            else:
+                for j, low, high in zip(bounded, lows, highs):
+                    np.clip(values[:, j], low, high, out=values[:, j])
             for decimals, cols in by_decimals.items():
-                values[:, cols] = np.round(values[:, cols], decimals)
+                if len(cols) == values.shape[1]:
+                    np.round(values, decimals, out=values)
+                else:
+                    for j in cols:
+                        np.round(values[:, j], decimals, out=values[:, j])
         return values
 
     # ------------------------------------------------------------ persistence

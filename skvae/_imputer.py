@@ -336,7 +336,9 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                 f"Input X contains NaN (in column {column!r}) but missing_values={self.missing_values!r}: "
                 "set missing_values=np.nan, or fill the NaN first."
             )
-        return X.eq(self.missing_values).to_numpy()
+        # Nullable columns (pandas "string", Int64) compare to a pandas BooleanArray, with NA where the
+        # cell is NA; as a plain bool array those cells are simply not the placeholder.
+        return X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
 
     @staticmethod
     def _with_nan(X, missing, columns):

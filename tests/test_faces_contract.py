@@ -178,3 +178,14 @@ def test_huge_importance_sample_counts_are_refused_at_once():
         with pytest.raises(ValueError, match="n_importance"):
             estimator.fit(_holes(X))
         assert not hasattr(estimator, "vae_")
+
+
+@pytest.mark.parametrize("dtype", ["string", "object", "category"])
+def test_a_text_placeholder_on_a_frame_with_a_text_column(dtype):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=60).round(2).astype(object),
+                          "t": pd.Series(rng.choice(["a", "b", "?"], 60)).astype(dtype)})
+    frame.loc[::5, "x"] = "?"
+    out = VAEImputer(**SMALL, missing_values="?", n_importance=5).fit_transform(frame)
+    assert not (out == "?").any().any() and set(out["t"]) <= {"a", "b"}
+    assert out.loc[1, "x"] == frame.loc[1, "x"]

@@ -88,6 +88,7 @@ def test_raw_forward_matches_transform():
     np.testing.assert_allclose(speed.raw_forward(vae, X, batch_rows=100), vae.transform(X), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_memory_probe_reports_sizes():
     result = speed.transform_peak_memory((300,), 16)
     (row,) = result["rows"]

@@ -62,6 +62,7 @@ def test_help_lists_the_commands(capsys):
     assert "python -m skvae demo --out demo/" in out
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "skvae", "--help"], capture_output=True, text=True,
                             timeout=120)

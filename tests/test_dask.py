@@ -15,6 +15,8 @@ from skvae import VAETransformer
 
 from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian
 
+pytestmark = pytest.mark.slow  # the quick set (-m 'not slow') leaves this module out
+
 BLOCK_ROWS, N_BLOCKS, EPOCHS = 1024, 4, 30
 SMALL = dict(hidden_layer_sizes=(32,), batch_size=128, learning_rate=3e-3)
 

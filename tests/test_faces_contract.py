@@ -133,6 +133,7 @@ def test_multiple_imputations_of_a_table_keep_its_schema():
         assert completed.isna().sum().sum() == 0 and completed.dtypes.equals(penguins.dtypes)
 
 
+@pytest.mark.slow
 def test_a_convergence_warning_names_the_users_line(tmp_path):
     import subprocess
     import sys

@@ -71,6 +71,7 @@ def test_categories_are_filled_with_a_category_and_the_table_comes_back_as_it_wa
     assert (filled.loc[rows, "colour"] == frame.loc[rows, "colour"]).mean() > 0.9
 
 
+@pytest.mark.slow
 def test_empty_features_and_the_indicator():
     X = _correlated()
     X[_mask(X.shape)] = np.nan
@@ -86,6 +87,7 @@ def test_empty_features_and_the_indicator():
     assert kept.get_feature_names_out()[6] == "missingindicator_x0"
 
 
+@pytest.mark.slow
 def test_multiple_imputation_draws_vary_with_the_seed_and_centre_on_the_single_imputation():
     X = _correlated()
     X_missing = np.where(_mask(X.shape), np.nan, X)

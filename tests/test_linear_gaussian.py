@@ -161,6 +161,7 @@ def test_elbo_of_a_wrong_encoder_is_below_log_px_by_the_exact_gap(ppca):
         _perturb_encoder(vae, -mean_shift, -log_variance_shift)
 
 
+@pytest.mark.slow
 def test_fitted_vae_on_linear_gaussian_data_brackets_the_true_likelihood():
     """End to end: trained by `fit`, scored on held-out rows of known density."""
     rng = np.random.default_rng(3)

@@ -16,6 +16,8 @@ import pytest
 
 from skvae._inference import MAX_BATCH_ELEMENTS
 
+pytestmark = pytest.mark.slow  # the quick set (-m 'not slow') leaves this module out
+
 N_FEATURES, LATENT_DIM = 100, 2
 ROWS = (200_000, 1_000_000)
 

@@ -9,6 +9,8 @@ from sklearn.utils.estimator_checks import estimator_checks_generator, parametri
 
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
+pytestmark = pytest.mark.slow  # the quick set (-m 'not slow') leaves this module out
+
 
 @parametrize_with_checks([VAETransformer(), VAEImputer(), VAEOutlierDetector()])
 def test_sklearn_compatible_estimator(estimator, check):

@@ -81,6 +81,7 @@ def test_default_fit_on_small_data_monitors_held_out_rows():
     assert narrow.validation_scores_ is None
 
 
+@pytest.mark.slow
 def test_learning_rate_is_the_parameter_again_when_training_continues():
     X = _data(300)
     with warnings.catch_warnings():

@@ -118,6 +118,7 @@ STREAMING_TOLERANCE = 0.1
 DISTANCE_TO_OPTIMUM = 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("seed", [0, 1])
 def test_streamed_model_scores_like_the_in_memory_fit(seed):

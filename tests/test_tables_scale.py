@@ -10,7 +10,7 @@ import pytest
 
 from skvae import VAEOutlierDetector, VAETransformer
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"), pytest.mark.slow]
 
 SMALL = dict(latent_dim=2, hidden_layer_sizes=(16,), max_iter=10, random_state=0)
 

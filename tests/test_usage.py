@@ -30,6 +30,7 @@ def test_pipeline_with_a_classifier():
     assert pipeline.named_steps["vae"].transform(X_test[:3]).shape == (3, 5)
 
 
+@pytest.mark.slow
 def test_grid_search_selects_the_true_latent_dimension():
     # Three latent factors: one latent dimension cannot explain the data, and
     # the held-out ELBO (greater is better) must say so.

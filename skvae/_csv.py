@@ -458,6 +458,26 @@ def explain_refusal(error, table, *, hint=""):
                 f"{table.name}: column {str(numeric.columns[col])!r} holds an infinite value at "
                 f"{table.where(row)}."
             )
+    return _with_file_and_line(message, table)
+
+
+def _with_file_and_line(message, table):
+    """skvae's own message about one cell ("... in row 7", an unseen category), with the file and the line.
+
+    skvae's messages quote the bad value and its 0-based row position; the
+    command line says which file and which 1-based line that is.
+    """
+    first = message.strip().splitlines()[0] if message.strip() else message
+    match = re.search(r"\brow (\d+)\b", first)
+    if match and "olumn" in first and int(match.group(1)) < len(table.frame):
+        where = table.where(int(match.group(1)))
+        return CommandError(f"{table.name}: {first[:match.start()]}{where}{first[match.end():]}")
+    unseen = re.match(r"Column '(.+?)' holds categories not seen during fit: \[(.+?)[,\]]", first)
+    if unseen and unseen.group(1) in table.frame.columns:
+        column, value = unseen.group(1), unseen.group(2).strip().strip("'\"")
+        rows = np.flatnonzero(table.frame[column].astype(str).to_numpy() == value)
+        if rows.size:
+            return CommandError(f"{table.name}, {table.where(int(rows[0]))}: {first}")
     return None
 
 

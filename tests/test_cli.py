@@ -624,3 +624,27 @@ def test_a_stray_text_cell_in_a_numeric_column_is_refused_with_file_column_line_
     assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT]) == 1
     err = capsys.readouterr().err
     assert f"column 'a', line {position + 2}: '{bad}' is not a number" in err and "stray.csv" in err
+
+
+@pytest.mark.parametrize("command", ["transform", "score"])
+@pytest.mark.parametrize("bad, expected", [
+    ("oops", "holds 'oops' in line {line}"),
+    ("purple", "line {line}: Column 'colour' holds categories not seen during fit: ['purple']"),
+])
+def test_transform_and_score_name_the_file_line_and_value(tmp_path, capsys, command, bad, expected):
+    rng = np.random.default_rng(0)
+    rows = [f"{v:.3f},{c}" for v, c in zip(rng.normal(size=40), rng.choice(["red", "blue"], size=40))]
+    train = tmp_path / "train.csv"
+    train.write_text("size,colour\n" + "\n".join(rows) + "\n")
+    model = tmp_path / "m.skvae"
+    assert main(["fit", str(train), "--out", str(model), *FAST_FIT]) == 0
+    capsys.readouterr()
+    broken = list(rows[:8])  # under ten numbers: the model, not the reader, refuses the cell
+    position = 5
+    size, colour = broken[position].split(",")
+    broken[position] = f"{bad},{colour}" if bad == "oops" else f"{size},{bad}"
+    new = tmp_path / "new.csv"
+    new.write_text("size,colour\n" + "\n".join(broken) + "\n")
+    assert main([command, str(model), str(new), "--out", str(tmp_path / "out.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "new.csv" in err and expected.format(line=position + 2) in err and err.count("\n") == 1

@@ -139,6 +139,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
+    _quoted_decimal_commas_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal)
     cells = None
     if keep_text:
@@ -230,6 +231,25 @@ def _dialect(text, skip_rows):
 #: A text column whose cells are numbers but for at most this share is a column of
 #: numbers with a typing slip, not a column of categories.
 STRAY_TEXT_SHARE = 0.05
+
+
+def _quoted_decimal_commas_as_numbers(frame, decimal):
+    """Text columns whose every cell is a number with a decimal comma ("3,14", quoted in a comma file) as numbers."""
+    import pandas as pd
+
+    if decimal == ",":
+        return  # pandas has read them already
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        present = series[series.notna()]
+        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+            continue
+        text = present.str.strip()
+        if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or re.fullmatch(r"[-+]?\d+", value))).all() \
+                and text.str.contains(",").any():
+            frame[column] = pd.to_numeric(series.str.strip().str.replace(",", ".", regex=False))
 
 
 def _refuse_stray_text(frame, name, lines, decimal):

@@ -648,3 +648,12 @@ def test_transform_and_score_name_the_file_line_and_value(tmp_path, capsys, comm
     assert main([command, str(model), str(new), "--out", str(tmp_path / "out.csv")]) == 1
     err = capsys.readouterr().err
     assert "new.csv" in err and expected.format(line=position + 2) in err and err.count("\n") == 1
+
+
+def test_quoted_decimal_commas_in_a_comma_file_are_numbers(tmp_path):
+    values = np.random.default_rng(0).normal(size=20).round(2)
+    path = tmp_path / "quoted.csv"
+    path.write_text("a,b\n" + "\n".join(f'"{str(v).replace(".", ",")}",{i}' for i, v in enumerate(values)) + "\n")
+    frame = read_table(str(path)).frame
+    assert frame["a"].dtype == np.float64
+    np.testing.assert_array_equal(frame["a"].to_numpy(), values)

@@ -153,40 +153,6 @@ def test_a_convergence_warning_names_the_users_line(tmp_path):
                             env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "ConvergenceWarning" in line]
-    # Every copy names the user's own line: the detector's fit (7) or the search's (8), never skvae's
-    # or scikit-learn's or joblib's code. (scikit-learn's search resets the warning registry per fit,
-    # so its line may show once per fit.)
-    assert lines and {line.split(": ConvergenceWarning")[0] for line in lines} == {f"{script}:7", f"{script}:8"}
-
-
-def test_huge_importance_sample_counts_are_refused_at_once():
-    import time
-
-    from skvae import VAETransformer
-    from skvae._estimator import MAX_N_IMPORTANCE
-
-    X = _data()
-    vae = VAETransformer(**SMALL).fit(X)
-    start = time.perf_counter()
-    for call in (lambda: vae.score_samples(X[:1], n_importance=10**9),
-                 lambda: vae.score(X, n_importance=MAX_N_IMPORTANCE + 1),
-                 lambda: vae.sample(2, given={0: 1.0}, n_importance=10**9)):
-        with pytest.raises(ValueError, match="at most 100000"):
-            call()
-    assert time.perf_counter() - start < 5  # refused, not run
-    for face in (VAEImputer, VAEOutlierDetector):
-        estimator = face(**SMALL, n_importance=10**6)
-        with pytest.raises(ValueError, match="n_importance"):
-            estimator.fit(_holes(X))
-        assert not hasattr(estimator, "vae_")
-
-
-@pytest.mark.parametrize("dtype", ["string", "object", "category"])
-def test_a_text_placeholder_on_a_frame_with_a_text_column(dtype):
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"x": rng.normal(size=60).round(2).astype(object),
-                          "t": pd.Series(rng.choice(["a", "b", "?"], 60)).astype(dtype)})
-    frame.loc[::5, "x"] = "?"
-    out = VAEImputer(**SMALL, missing_values="?", n_importance=5).fit_transform(frame)
-    assert not (out == "?").any().any() and set(out["t"]) <= {"a", "b"}
-    assert out.loc[1, "x"] == frame.loc[1, "x"]
+    # Each warning names the user's own line, the detector's fit (7) or the search's (8), once per line,
+    # though scikit-learn's search runs each of its four fits under a fresh catch_warnings().
+    assert [line.split(": ConvergenceWarning")[0] for line in lines] == [f"{script}:7", f"{script}:8"], result.stderr

@@ -1032,7 +1032,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
 def _text_in_array_message(X, error):
     """validate_data's message, with the column and value when an array holds text."""
-    array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype == object else None
+    array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
     if array is None or array.ndim != 2:
         return str(error)
     for j in range(array.shape[1]):

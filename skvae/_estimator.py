@@ -38,25 +38,6 @@ class _Int(Interval):
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
 
-def _model_attribute(field):
-    """A fitted attribute read from (and written to) the model core; absent before fit."""
-    name = STATE_FIELDS[field]
-
-    def get(self):
-        try:
-            return getattr(self.__dict__["_model"], name)
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {field!r}") from None
-
-    def set(self, value):
-        try:
-            setattr(self.__dict__["_model"], name, value)
-        except KeyError:
-            raise AttributeError(f"{field!r} is set by fit; fit the estimator first.") from None
-
-    return property(get, set, doc=f"The fitted model's ``{name}`` (see the class docstring).")
-
-
 class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
@@ -612,6 +593,20 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             X = self._validate_table(X, reset=False)
         return X
 
+    # The fitted attributes of the pickled state (encoder_, n_iter_, _schema, ...)
+    # are the core's: read from it, and written to this estimator's own copy of it.
+    def __getattr__(self, name):
+        model = self.__dict__.get("_model")
+        if model is None or name not in STATE_FIELDS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(model, STATE_FIELDS[name])
+
+    def __setattr__(self, name, value):
+        if name in STATE_FIELDS and "_model" in self.__dict__:
+            self._model = self._model.replaced(STATE_FIELDS[name], value)
+        else:
+            super().__setattr__(name, value)
+
     @property
     def _n_features_out(self):
         return self._model.latent_dim
@@ -649,11 +644,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         super().__setstate__(state)
         if model is not None:
             self._model = model
-
-
-for _field in STATE_FIELDS:
-    setattr(VAETransformer, _field, _model_attribute(_field))
-del _field
 
 
 def _check_n_importance(value, name="n_importance"):

@@ -16,6 +16,7 @@ No scikit-learn here: parameters arrive as a plain dict (the face's
 ``get_params()``, already validated) and randomness as integer seeds.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -175,6 +176,13 @@ class VAEModel:
         # Whether Adam runs fused is chosen for this machine's torch and device,
         # not stored: a GPU model's choice may not exist on the CPU loading it.
         model.optimizer.param_groups[0].update(implementation)
+        model.inference_cache = InferenceCache()
+        return model
+
+    def replaced(self, name, value):
+        """A shallow copy with attribute `name` set to `value` (and its own inference cache)."""
+        model = copy.copy(self)
+        setattr(model, name, value)
         model.inference_cache = InferenceCache()
         return model
 

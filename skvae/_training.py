@@ -375,7 +375,7 @@ class Trainer:
                 f"Training interrupted by the user during epoch {epoch}; the model "
                 "keeps the best weights so far.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=8,
             )
         if best is not None:
             _restore(self._modules, best)
@@ -384,7 +384,7 @@ class Trainer:
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=8,
             )
         return log
 
@@ -404,5 +404,5 @@ class Trainer:
         warnings.warn(
             message + " Training stopped and the model keeps the weights of the last good epoch.",
             ConvergenceWarning,
-            stacklevel=6,
+            stacklevel=9,
         )

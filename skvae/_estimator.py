@@ -547,7 +547,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X = self._validate_input(X)
         return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
-    def _reconstruct(self, X, n_importance=100, random_state=None):
+    def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
         """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
 
         With ``random_state=None``, the self-normalised importance-weighted
@@ -556,13 +556,16 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         the approximate conditional p(x_missing | x_observed), by
         sampling-importance-resampling, seeded by `random_state`.
         ``self._schema.decode`` turns the result into the user's units.
+        With `random_state` and ``n_draws=m > 1``: m draws per row from the
+        same importance samples, shape (n_rows, m, n_features).
 
         Observed cells are predicted too; callers keep them as they were.
         """
         n_importance = _check_n_importance(n_importance)
         X = self._validate_input(X)
         seed = None if random_state is None else check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
+        return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs,
+                                       n_draws=n_draws)
 
     # ------------------------------------------------------------ validation
 

@@ -328,7 +328,7 @@ class VAEModel:
 
     def transform(self, X, *, handle_unknown, n_jobs):
         """Posterior means mu(x), shape (n_rows, latent_dim), in X's float dtype; 0 for an empty row."""
-        encoded = self._rows(X, handle_unknown, with_noise=False)
+        encoded = self.rows(X, handle_unknown, with_noise=False)
         networks = self.networks(encoded.dtype)
 
         def encode_rows(batch):
@@ -336,22 +336,22 @@ class VAEModel:
             # Nothing was seen to move the posterior away from the prior.
             return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
 
-        return map_row_batches(encode_rows, encoded, (self.latent_dim,), self._row_width(),
-                               n_threads=self._inference_threads(n_jobs, encoded.shape[0]))
+        return map_row_batches(encode_rows, encoded, (self.latent_dim,), self.row_width(),
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0]))
 
     def decode_mean(self, Z, *, n_jobs):
         """E[x | z] for latent rows `Z` (a float ndarray), decoded to the training data's units."""
         networks = self.networks(Z.dtype)
         values = map_row_batches(lambda rows: networks.decode_point(networks.as_tensor(rows)), Z,
-                                 (self.n_features,), self._row_width(),
-                                 n_threads=self._inference_threads(n_jobs, Z.shape[0]))
+                                 (self.n_features,), self.row_width(),
+                                 n_threads=self.inference_threads(n_jobs, Z.shape[0]))
         return self.schema.decode(values, dtype=Z.dtype)
 
     def score_samples(self, X, n_importance, *, handle_unknown, n_jobs):
         """Per-row ELBO (`n_importance` 1) or importance-weighted bound, in nats; 0 for an empty row."""
-        encoded = self._rows(X, handle_unknown)
+        encoded = self.rows(X, handle_unknown)
         networks = self.networks(encoded.dtype)
-        latent_dim, row_width = self.latent_dim, self._row_width()
+        latent_dim, row_width = self.latent_dim, self.row_width()
 
         def score_rows(batch):
             x, observed = networks.batch(batch.values)
@@ -366,8 +366,8 @@ class VAEModel:
             # log p(nothing observed) = log 1, exactly: no bound needed.
             return scores.masked_fill(networks.as_tensor(batch.empty), 0.0)
 
-        return map_row_batches(score_rows, encoded, (), self._draws_width(n_importance),
-                               n_threads=self._inference_threads(n_jobs, encoded.shape[0] * n_importance))
+        return map_row_batches(score_rows, encoded, (), self.draws_width(n_importance),
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
 
     def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs):
         """`n_samples` rows from z ~ N(0, I), x ~ p(x | z) (or E[x | z]), decoded."""
@@ -383,58 +383,63 @@ class VAEModel:
             return networks.decode_sample(z, noise_generator)
 
         placeholder = np.broadcast_to(np.empty((1, 0)), (n_samples, 0))
-        values = map_row_batches(generate, placeholder, (self.n_features,), self._row_width(),
-                                 n_threads=self._inference_threads(n_jobs, n_samples))
+        values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
+                                 n_threads=self.inference_threads(n_jobs, n_samples))
         return self.schema.decode(values)
 
     def column_log_likelihood(self, X, n_samples, *, handle_unknown, n_jobs):
         """E_q[log p(x_ij | z)] per cell over `n_samples` draws of the row's own noise (NaN where missing)."""
-        encoded = self._rows(X, handle_unknown)
+        encoded = self.rows(X, handle_unknown)
         networks = self.networks(encoded.dtype)
 
         def cells(batch):
             x, observed = networks.batch(batch.values)
             return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, self.latent_dim)))
 
-        return map_row_batches(cells, encoded, (self.n_features,), self._draws_width(n_samples), nan_is_missing=True,
-                               n_threads=self._inference_threads(n_jobs, encoded.shape[0] * n_samples))
+        return map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples), nan_is_missing=True,
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples))
 
-    def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs):
+    def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs, n_draws=1):
         """Every cell predicted from its row's observed cells, encoded (float64).
 
-        `seed` None: the importance-weighted conditional mean; an int: one
-        draw by sampling-importance-resampling (see InferenceNetworks.impute).
+        `seed` None: the importance-weighted conditional mean; an int: a
+        draw by sampling-importance-resampling (see InferenceNetworks.impute),
+        or with ``n_draws=m > 1`` m draws per row from the same importance
+        samples, shape (n_rows, m, n_features).
         """
-        encoded = self._rows(X, handle_unknown)
+        encoded = self.rows(X, handle_unknown)
         networks = self.networks(encoded.dtype)
         generator = None if seed is None else torch.Generator(device=networks.device).manual_seed(int(seed))
+        draws = {} if n_draws == 1 else {"n_draws": n_draws}
 
         def reconstruct(batch):
             x, observed = networks.batch(batch.values)
             noise = networks.as_tensor(batch.noise(n_importance, self.latent_dim))
-            return networks.impute(x, observed, noise, generator)
+            return networks.impute(x, observed, noise, generator, **draws)
 
-        return map_row_batches(reconstruct, encoded, (self.n_features,), self._draws_width(n_importance),
-                               out_dtype=np.float64,
-                               n_threads=self._inference_threads(n_jobs, encoded.shape[0] * n_importance))
+        width = self.n_features * (n_draws if generator is not None else 1)
+        values = map_row_batches(reconstruct, encoded, (width,), self.draws_width(max(n_importance, n_draws)),
+                                 out_dtype=np.float64,
+                                 n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
+        return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
 
-    def _rows(self, X, handle_unknown, with_noise=True):
+    def rows(self, X, handle_unknown, with_noise=True):
         """X as rows encoded batch by batch (`with_noise`: carrying their noise keys)."""
         return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None)
 
-    def _row_width(self):
+    def row_width(self):
         """Elements one row needs in the widest layer: sizes inference batches."""
         spec = self.spec
         return max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
 
-    def _draws_width(self, n_draws):
+    def draws_width(self, n_draws):
         """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""
-        width = self._row_width()
+        width = self.row_width()
         return min(n_draws, rows_per_batch(width)) * width
 
-    def _inference_threads(self, n_jobs, n_rows):
+    def inference_threads(self, n_jobs, n_rows):
         """CPU threads for inference on `n_rows` rows, sized by the largest batch."""
-        return self.thread_plan(n_jobs, min(n_rows, rows_per_batch(self._row_width())))[0]
+        return self.thread_plan(n_jobs, min(n_rows, rows_per_batch(self.row_width())))[0]
 
 
 def new_seed(random_state):

@@ -81,9 +81,10 @@ def draw(vae, table, n_importance, random_state, return_mean):
     `table` comes from :func:`condition_table`; `random_state` is a seeded
     ``numpy.random.RandomState``.
     """
-    encoded = vae._encode_input(table, with_noise=False)
-    networks = vae._networks(encoded.dtype)
-    latent_dim = vae._network_spec["latent_dim"]
+    model = vae._model
+    encoded = model.rows(vae._validate_input(table), vae.handle_unknown, with_noise=False)
+    networks = model.networks(encoded.dtype)
+    latent_dim = model.latent_dim
     noise_seed, pick_seed = random_state.randint(np.iinfo(np.int32).max, size=2)
     noise_generator = torch.Generator().manual_seed(int(noise_seed))
     pick_generator = None if return_mean else torch.Generator(device=networks.device).manual_seed(int(pick_seed))
@@ -93,8 +94,9 @@ def draw(vae, table, n_importance, random_state, return_mean):
         noise = torch.randn((n_importance, x.shape[0], latent_dim), generator=noise_generator, dtype=torch.float64)
         return networks.impute(x, observed, networks.as_tensor(noise.numpy()), pick_generator)
 
-    return map_row_batches(complete, encoded, (vae.n_features_in_,), vae._draws_width(n_importance),
-                           out_dtype=np.float64, n_threads=vae._inference_threads(encoded.shape[0] * n_importance))
+    return map_row_batches(complete, encoded, (vae.n_features_in_,), model.draws_width(n_importance),
+                           out_dtype=np.float64,
+                           n_threads=model.inference_threads(vae.n_jobs, encoded.shape[0] * n_importance))
 
 
 def with_given_cells(vae, values, table, given_mask):

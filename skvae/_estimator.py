@@ -1,50 +1,29 @@
-"""VAETransformer: the scikit-learn face of the VAE. NumPy or pandas in, the same out."""
+"""VAETransformer: the scikit-learn face of the VAE. NumPy or pandas in, the same out.
 
-import contextlib
-import math
+The face validates parameters and input, calls the model core
+(:class:`skvae._model.VAEModel`) once, and shapes the result. It holds no
+torch: the networks, their training and their inference live in the core.
+"""
+
 import numbers
 from numbers import Integral, Real
 
 import numpy as np
-import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _conditional, _row_noise
+from . import _conditional
 from ._conditional import DEFAULT_N_IMPORTANCE
-from ._device import place_training_data, resolve_device, restore_device
 from ._input import as_plain_input
-from ._inference import (
-    InferenceCache,
-    InferenceNetworks,
-    draw_chunks,
-    is_plain_float_matrix,
-    map_row_batches,
-    rows_per_batch,
-    split_missing,
-)
+from ._inference import is_plain_float_matrix
 from ._likelihoods import KINDS
-from ._memory import check_networks_fit
-from ._networks import ACTIVATIONS, build_networks, count_parameters
-from ._progress import EpochReporter
-from ._schema import TableSchema, is_dataframe
+from ._model import DEVICE_TYPE, STATE_FIELDS, VAEModel, fit_model, new_seed
+from ._networks import ACTIVATIONS
+from ._schema import is_dataframe
 from ._state import FITTED_FIELDS, check_state
-from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
-from ._training import LR_DECAYS, StoppingRule, Trainer, make_adam, patience_epochs
-from ._training import use_validation as wants_validation
-
-_TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
-_STATE_FIELDS = ("encoder_", "decoder_", "optimizer_")
-# Adam's implementation choice is the machine's, not the model's (see _restore_torch_state).
-_ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
+from ._transaction import transactional
 
 
 class IntNotBool(Interval):
@@ -302,7 +281,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
-        "device": [str, torch.device],
+        "device": [str, DEVICE_TYPE],
         "random_state": [IntNotBool(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
         # scikit-learn's convention: verbose=True is allowed, as in every sklearn estimator.
         "verbose": ["verbose"],
@@ -354,6 +333,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     # ------------------------------------------------------------------ fit
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to X by maximising the ELBO.
@@ -371,12 +351,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : VAETransformer
             The fitted estimator.
         """
-        with self._transaction():
-            continuing = self.warm_start and self.__sklearn_is_fitted__()
-            X = self._validate_table(X, reset=not continuing)
-            with torch_threads(self._thread_plan(X.shape[1], self.batch_size)[0]):
-                return self._fit(X, incremental=False)
+        continuing = self.warm_start and self.__sklearn_is_fitted__()
+        return self._fit(self._validate_table(X, reset=not continuing), incremental=False)
 
+    @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch (one shuffled pass in minibatches) over X.
@@ -398,253 +376,42 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : VAETransformer
             The updated estimator.
         """
-        with self._transaction():
-            X = self._validate_table(X, reset=not self.__sklearn_is_fitted__())
-            with torch_threads(self._thread_plan(X.shape[1], self.batch_size)[0]):
-                return self._fit(X, incremental=True)
-
-    @contextlib.contextmanager
-    def _transaction(self):
-        """A refused or failed fit leaves the estimator exactly as it was.
-
-        Fitting assigns attributes as it goes (scikit-learn's validation sets
-        ``n_features_in_`` first); restoring the attribute dict on any
-        exception undoes all of it. A fresh fit builds new networks, so the
-        old ones are untouched; a continued fit changes the networks only by
-        completed training epochs.
-        """
-        saved = dict(self.__dict__)
-        try:
-            yield
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        return self._fit(self._validate_table(X, reset=not self.__sklearn_is_fitted__()), incremental=True)
 
     def _fit(self, X, incremental):
+        """Hand validated X to the core: a new model, or the fitted one continued."""
+        params = self._training_params()
+        fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
+        seed = new_seed(check_random_state(self.random_state)) if fresh else None
+        self._model = fit_model(None if fresh else self._model, X, params, incremental=incremental, seed=seed)
+        return self
+
+    def _training_params(self):
+        """The parameters as the core reads them, checked where they depend on each other."""
         if self.n_importance_train > 1 and self.beta != 1:
             raise ValueError(
                 f"beta={self.beta!r} weights the KL term of the ELBO, but n_importance_train="
                 f"{self.n_importance_train} trains on the importance-weighted bound, which has none: "
                 "set beta=1 or n_importance_train=1."
             )
-        fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
-        schema = TableSchema.fit(X, self.likelihood) if fresh else self._schema
-        if not fresh:
-            schema.check_likelihood_parameter(self.likelihood)
-        encoded = schema.encode(schema.raw_values(X, self._handle_unknown(fresh)))
-        likelihood = schema.likelihood()
-        spec = self._new_network_spec(likelihood)
-        if fresh:
-            self._initialize(schema, spec)
-        else:
-            self._check_continuation(spec)
-        use_validation = not incremental and wants_validation(
-            self.early_stopping, encoded.shape[0], self.validation_fraction, count_parameters(spec)[1])
-        train, valid = self._split_validation(encoded) if use_validation else (encoded, None)
-
-        trainer = self._trainer(likelihood)
-        validation = None if valid is None else self._validation_data(valid, trainer)
-        n_epochs = 1 if incremental else self.max_iter
-        reporter = EpochReporter(self.verbose, n_epochs)
-        try:
-            log = trainer.run(
-                self._training_data(train, trainer.device),
-                n_epochs,
-                rule=None if incremental else self._stopping_rule(use_validation, train.shape[0]),
-                validation=validation,
-                reporter=reporter,
-                first_epoch=self.n_iter_ + 1,
-                fresh=fresh,
-            )
-        except ValueError:
-            if fresh:
-                # Not one finite epoch: initial weights are no model, so stay unfitted.
-                del self.encoder_, self.decoder_, self.optimizer_
-            raise
-        # partial_fit runs one epoch by definition: no stopping to report.
-        summary = f"Training stopped after epoch {self.n_iter_ + len(log.losses)}: {log.stop_reason}."
-        reporter.close(None if incremental else summary)
-        self._record(log, use_validation)
-        self._inference_cache.clear()
-        return self
-
-    def _handle_unknown(self, fresh):
-        # The first fit defines the categories; nothing can be unknown to it.
-        return "error" if fresh else self.handle_unknown
-
-    def _new_network_spec(self, likelihood):
-        return {
-            "n_inputs": int(likelihood.input_width),
-            "n_params": int(likelihood.n_params),
-            "n_free": int(likelihood.n_free),
-            "latent_dim": int(self.latent_dim),
-            "hidden_layer_sizes": list(self._hidden_layer_sizes()),
-            "activation": self.activation,
-        }
-
-    def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral):
-            sizes = (sizes,)
-        sizes = tuple(sizes)
-        if not sizes or not all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
-        ):
+        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+        if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
             raise ValueError(
                 "hidden_layer_sizes must be a non-empty sequence of positive integers; "
                 f"got {self.hidden_layer_sizes!r}."
             )
-        return tuple(int(s) for s in sizes)
-
-    def _initialize(self, schema, spec):
-        """Resolve device and seed, keep the schema, build networks and optimizer."""
-        device = str(resolve_device(self.device))
-        # Before allocating: a spec far beyond memory is refused at once, not after swapping.
-        check_networks_fit(spec, device)
-        self.device_ = device
-        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._schema = schema
-        self._network_spec = spec
-        self._inference_cache = InferenceCache()
-        self.encoder_, self.decoder_ = self._build_networks(spec)
-        self.optimizer_ = self._new_optimizer()
-        self.n_iter_ = 0
-        self.loss_curve_ = []
-        self.best_loss_ = None
-        self.validation_scores_ = None
-        self.best_validation_score_ = None
-
-    def _build_networks(self, spec):
-        generator = torch.Generator().manual_seed(self._seed)
-        try:
-            encoder, decoder = build_networks(spec, generator)
-            return encoder.to(self.device_), decoder.to(self.device_)
-        except (RuntimeError, MemoryError) as error:
-            raise ValueError(
-                f"Could not build the networks with hidden_layer_sizes={self.hidden_layer_sizes!r}, "
-                f"latent_dim={self.latent_dim!r} on device={self.device_!r}: {error}"
-            ) from None
-
-    def _new_optimizer(self):
-        parameters = [*self.encoder_.parameters(), *self.decoder_.parameters()]
-        return make_adam(parameters, self.learning_rate)
-
-    def _check_continuation(self, spec):
-        """warm_start and partial_fit continue a model: its architecture must be unchanged."""
-        changed = [k for k in spec if spec[k] != self._network_spec[k]]
-        if changed:
-            was = ", ".join(f"{k}={self._network_spec[k]!r}" for k in changed)
-            now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
-            raise ValueError(
-                f"Cannot continue training: the fitted model has {was} but the parameters "
-                f"now ask for {now}. Set warm_start=False (or start a new estimator) to refit."
-            )
-        for group in self.optimizer_.param_groups:
-            group["lr"] = self.learning_rate
-
-    def _generators(self):
-        """Fresh generators for this call, derived from the fitted seed and n_iter_.
-
-        Deriving them (rather than storing generator objects) keeps the
-        estimator picklable and makes warm-started runs repeatable too.
-        """
-        shuffle_seed, noise_seed = np.random.SeedSequence([self._seed, self.n_iter_]).generate_state(2)
-        shuffle = torch.Generator().manual_seed(int(shuffle_seed))
-        noise = torch.Generator(device=self.device_).manual_seed(int(noise_seed))
-        return shuffle, noise
-
-    def _thread_plan(self, n_columns, n_rows):
-        """(threads, tune) for steps of `n_rows` rows: n_jobs, or the policy of skvae._threads.
-
-        The work of a step is its multiply-adds, about one per weight and row:
-        the fitted networks', or before the first fit an estimate from the
-        data's `n_columns`. None threads (torch left alone) off the CPU, where
-        the GPU does the work.
-        """
-        fitted = self.__sklearn_is_fitted__()
-        device = self.device_ if fitted else str(resolve_device(self.device))
-        if device != "cpu":
-            return None, False
-        spec = self._network_spec if fitted else {
-            "n_inputs": int(n_columns), "n_params": 2 * int(n_columns), "n_free": 0,
-            "latent_dim": int(self.latent_dim), "hidden_layer_sizes": list(self._hidden_layer_sizes()),
-        }
-        return resolve_n_jobs(self.n_jobs, n_rows * count_parameters(spec)[1])
-
-    def _trainer(self, likelihood):
-        shuffle, noise = self._generators()
-        n_threads, tune = self._thread_plan(self._network_spec["n_inputs"], self.batch_size)
-        return Trainer(
-            self.encoder_,
-            self.decoder_,
-            likelihood.to(torch.device(self.device_), torch.float32),
-            self.optimizer_,
-            batch_size=self.batch_size,
-            beta=self.beta,
-            shuffle_generator=shuffle,
-            noise_generator=noise,
-            n_importance=self.n_importance_train,
-            thread_tuner=ThreadTuner(n_threads) if tune else None,
-        )
-
-    def _split_validation(self, encoded):
-        if encoded.shape[0] < 2:
-            raise ValueError(
-                f"early_stopping=True needs at least 2 samples to hold out a validation set; "
-                f"got n_samples={encoded.shape[0]}."
-            )
-        n_valid = max(1, int(round(self.validation_fraction * encoded.shape[0])))
-        n_valid = min(n_valid, encoded.shape[0] - 1)
-        return train_test_split(encoded, test_size=n_valid, random_state=self._seed + self.n_iter_)
-
-    @staticmethod
-    def _training_data(encoded, device):
-        """(values, observed or None) as float32/bool tensors, placed on the device once."""
-        values, observed = split_missing(encoded)
-        values = place_training_data(np.ascontiguousarray(values, dtype=np.float32), device)
-        if observed is not None:
-            observed = place_training_data(np.ascontiguousarray(observed), device)
-        return values, observed
-
-    def _validation_data(self, encoded, trainer):
-        values, observed = self._training_data(encoded, trainer.device)
-        draws = () if trainer.n_importance == 1 else (trainer.n_importance,)
-        noise = torch.randn(
-            (*draws, values.shape[0], self._network_spec["latent_dim"]),
-            generator=trainer.noise_generator,
-            device=trainer.device,
-        )
-        return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
-
-    def _stopping_rule(self, use_validation, n_rows):
-        if use_validation:
-            best = -self.best_validation_score_ if self.best_validation_score_ is not None else math.inf
-        else:
-            best = self.best_loss_ if self.best_loss_ is not None else math.inf
-        patience = patience_epochs(self.n_iter_no_change, math.ceil(n_rows / self.batch_size))
-        return StoppingRule(self.tol, patience, best_loss=best, lr_decays=LR_DECAYS,
-                            fixed_budget=self.n_iter_no_change >= self.max_iter)
-
-    def _record(self, log, use_validation):
-        self.n_iter_ += len(log.losses)
-        self.loss_curve_.extend(log.losses)
-        if use_validation:
-            self.validation_scores_ = (self.validation_scores_ or []) + log.validation_scores
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
-            self.best_loss_ = None
-        elif self.loss_curve_:
-            self.best_loss_ = min(self.loss_curve_)
+        return {**self.get_params(deep=False), "hidden_layer_sizes": tuple(int(s) for s in sizes)}
 
     # ------------------------------------------------------------ inference
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "encoder_")
+        return "_model" in self.__dict__
 
     @property
     def column_kinds_(self):
         check_is_fitted(self)
-        return dict(zip(self._schema.names, self._schema.kinds))
+        return self._model.column_kinds
 
     def transform(self, X):
         """Encode X as the posterior means mu(x).
@@ -662,15 +429,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X_new : ndarray of shape (n_samples, latent_dim)
             Posterior means, in the dtype of X (float32 or float64).
         """
-        encoded = self._encode_input(X, with_noise=False)
-        networks = self._networks(encoded.dtype)
-
-        def encode_rows(batch):
-            codes = networks.encode_mean(*networks.batch(batch.values))
-            return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
-
-        return map_row_batches(encode_rows, encoded, (self._network_spec["latent_dim"],), self._row_width(),
-                               n_threads=self._inference_threads(encoded.shape[0]))
+        X = self._validate_input(X)
+        return self._model.transform(X, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
     def inverse_transform(self, X):
         """Decode latent vectors to the decoder's mean E[x | z].
@@ -691,21 +451,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
-        latent_dim = self._network_spec["latent_dim"]
+        latent_dim = self._model.latent_dim
         if Z.shape[1] != latent_dim:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform of {type(self).__name__} "
                 f"expects latent_dim={latent_dim} features."
             )
-        networks = self._networks(Z.dtype)
-        values = map_row_batches(
-            lambda rows: networks.decode_point(networks.as_tensor(rows)),
-            Z,
-            (self.n_features_in_,),
-            self._row_width(),
-            n_threads=self._inference_threads(Z.shape[0]),
-        )
-        return self._schema.decode(values, dtype=Z.dtype)
+        return self._model.decode_mean(Z, n_jobs=self.n_jobs)
 
     def score_samples(self, X, n_importance=1):
         """Per-row lower bound on log p(x), in nats (greater is better).
@@ -742,25 +494,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             Lower bounds on log p(x), greater is better.
         """
         n_importance = _check_n_importance(n_importance)
-        encoded = self._encode_input(X)
-        networks = self._networks(encoded.dtype)
-        latent_dim, row_width = self._network_spec["latent_dim"], self._row_width()
-
-        def score_rows(batch):
-            x, observed = networks.batch(batch.values)
-            if n_importance == 1:
-                scores = networks.elbo(x, observed, networks.as_tensor(batch.noise(1, latent_dim)[0]))
-            else:
-                chunks = (
-                    networks.as_tensor(batch.noise(size, latent_dim, first_draw=start))
-                    for start, size in draw_chunks(n_importance, row_width, x.shape[0])
-                )
-                scores = networks.importance_weighted_bound(x, observed, chunks, n_importance)
-            # log p(nothing observed) = log 1, exactly: no bound needed.
-            return scores.masked_fill(networks.as_tensor(batch.empty), 0.0)
-
-        return map_row_batches(score_rows, encoded, (), self._draws_width(n_importance),
-                               n_threads=self._inference_threads(encoded.shape[0] * n_importance))
+        X = self._validate_input(X)
+        return self._model.score_samples(X, n_importance, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
     def score(self, X, y=None, n_importance=1):
         """Mean of :meth:`score_samples`: the average ELBO per row, in nats.
@@ -818,8 +553,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             dtypes and categories for one fitted on a DataFrame.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        n_samples = _check_count(n_samples, "n_samples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if given is not None:
             n_importance = _conditional.check_n_importance(n_importance)
@@ -827,21 +561,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
             return _conditional.with_given_cells(self, values, table, given_mask)
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        networks = self._networks(np.float64)
-        latent_generator = torch.Generator().manual_seed(int(latent_seed))
-        noise_generator = torch.Generator(device=networks.device).manual_seed(int(noise_seed))
-
-        def generate(rows):
-            z = torch.randn((rows.shape[0], self._network_spec["latent_dim"]), generator=latent_generator,
-                            dtype=torch.float64).to(networks.device)
-            if return_mean:
-                return networks.decode_point(z)
-            return networks.decode_sample(z, noise_generator)
-
-        placeholder = np.broadcast_to(np.empty((1, 0)), (int(n_samples), 0))
-        values = map_row_batches(generate, placeholder, (self.n_features_in_,), self._row_width(),
-                                 n_threads=self._inference_threads(int(n_samples)))
-        return self._schema.decode(values)
+        return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs)
 
     # ------------------------------------------- per-cell and imputation hooks
 
@@ -853,49 +573,30 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         likely or unlikely. The draws are the row's own, as in ``score_samples``.
         """
         n_samples = _check_n_importance(n_samples, "n_samples")
-        encoded = self._encode_input(X)
-        networks = self._networks(encoded.dtype)
-        latent_dim = self._network_spec["latent_dim"]
-
-        def cells(batch):
-            x, observed = networks.batch(batch.values)
-            return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, latent_dim)))
-
-        return map_row_batches(cells, encoded, (self.n_features_in_,), self._draws_width(n_samples),
-                               nan_is_missing=True, n_threads=self._inference_threads(encoded.shape[0] * n_samples))
+        X = self._validate_input(X)
+        return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
     def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
-        """Every cell of X predicted from its row's observed cells (MIWAE), as decoded values.
+        """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
 
         With ``random_state=None``, the self-normalised importance-weighted
         conditional mean (the most probable category for categories) over
         ``n_importance`` samples of q(z | x_observed). Otherwise one draw from
         the approximate conditional p(x_missing | x_observed), by
         sampling-importance-resampling, seeded by `random_state`.
+        ``self._schema.decode`` turns the result into the user's units.
+        With `random_state` and ``n_draws=m > 1``: m draws per row from the
+        same importance samples, shape (n_rows, m, n_features).
 
         Observed cells are predicted too; callers keep them as they were.
         With `random_state` and ``n_draws=m > 1``: m draws per row from the
         same importance samples, shape (n_rows, m, n_features).
         """
         n_importance = _check_n_importance(n_importance)
-        encoded = self._encode_input(X)
-        networks = self._networks(encoded.dtype)
-        latent_dim = self._network_spec["latent_dim"]
-        generator = None
-        if random_state is not None:
-            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-            generator = torch.Generator(device=networks.device).manual_seed(int(seed))
-
-        def reconstruct(batch):
-            x, observed = networks.batch(batch.values)
-            return networks.impute(x, observed, networks.as_tensor(batch.noise(n_importance, latent_dim)), generator,
-                                   n_draws=n_draws)
-
-        width = self.n_features_in_ * (n_draws if generator is not None else 1)
-        values = map_row_batches(reconstruct, encoded, (width,), self._draws_width(max(n_importance, n_draws)),
-                                 out_dtype=np.float64,
-                                 n_threads=self._inference_threads(encoded.shape[0] * n_importance))
-        return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
+        X = self._validate_input(X)
+        seed = None if random_state is None else check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs,
+                                       n_draws=n_draws)
 
     # ------------------------------------------------------------ validation
 
@@ -936,46 +637,32 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 "same order (columns are matched by label, never by position)."
             )
 
-    def _encode_input(self, X, with_noise=True):
-        """X checked, as rows that are encoded batch by batch (in X's float dtype, NaN where missing).
-
-        `with_noise`: whether the batches carry their rows' Monte Carlo noise
-        keys (``transform`` needs none, and hashing 784 values per row costs
-        as much as the networks on one row).
-        """
+    def _validate_input(self, X):
+        """X checked against the fitted model, for inference."""
         check_is_fitted(self)
         # A plain float ndarray needs no conversion: checking it directly keeps
         # one-row transform as fast as PCA's (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
             X = self._validate_table(X, reset=False)
-        return _EncodedRows(X, self._schema, self.handle_unknown, _float_dtype(X), self._seed if with_noise else None)
+        return X
 
-    def _row_width(self):
-        """Elements one row needs in the widest layer: sizes inference batches."""
-        spec = self._network_spec
-        return max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+    # The fitted attributes of the pickled state (encoder_, n_iter_, _schema, ...)
+    # are the core's: read from it, and written to this estimator's own copy of it.
+    def __getattr__(self, name):
+        model = self.__dict__.get("_model")
+        if model is None or name not in STATE_FIELDS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(model, STATE_FIELDS[name])
 
-    def _draws_width(self, n_draws):
-        """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""
-        width = self._row_width()
-        return min(n_draws, rows_per_batch(width)) * width
-
-    def _inference_threads(self, n_rows):
-        """CPU threads for inference on `n_rows` rows, sized by the largest batch."""
-        return self._thread_plan(self.n_features_in_, min(n_rows, rows_per_batch(self._row_width())))[0]
-
-    def _networks(self, dtype):
-        """The fitted networks for data in `dtype` (float32 or float64), cached until the next fit."""
-        dtype = _TORCH_DTYPES[np.dtype(dtype)]
-
-        def build(dtype):
-            return InferenceNetworks(self.encoder_, self.decoder_, self._schema.likelihood(), dtype)
-
-        return self._inference_cache.get(dtype, build)
+    def __setattr__(self, name, value):
+        if name in STATE_FIELDS and "_model" in self.__dict__:
+            self._model = self._model.replaced(STATE_FIELDS[name], value)
+        else:
+            super().__setattr__(name, value)
 
     @property
     def _n_features_out(self):
-        return self._network_spec["latent_dim"]
+        return self._model.latent_dim
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -986,16 +673,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     # ----------------------------------------------------------- pickling
 
     def __getstate__(self):
-        """Plain state: networks and optimizer as CPU tensors, the schema as a dict."""
+        """0.2.0's plain state: the core's fields (networks and optimizer as CPU tensors, the schema as a dict)."""
         # BaseEstimator may hand back self.__dict__ itself: copy before editing.
         state = dict(super().__getstate__())
-        state.pop("_inference_cache", None)
-        if "encoder_" in state:
-            state["encoder_"] = _to_cpu(self.encoder_.state_dict())
-            state["decoder_"] = _to_cpu(self.decoder_.state_dict())
-            state["optimizer_"] = _to_cpu(self.optimizer_.state_dict())
-        if "_schema" in state:
-            state["_schema"] = self._schema.to_dict()
+        model = state.pop("_model", None)
+        if model is not None:
+            state.update(model.state())
         return state
 
     #: The schema of the fitted state (see skvae._state); a subclass adding state extends it.
@@ -1009,25 +692,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         the first inconsistency, and nothing is restored.
         """
         state = check_state(type(self), state)
-        torch_state = {name: state.pop(name) for name in _STATE_FIELDS if name in state}
+        model_state = {field: state.pop(field) for field in STATE_FIELDS if field in state}
+        model = VAEModel.from_state(model_state) if model_state else None
         super().__setstate__(state)
-        self._inference_cache = InferenceCache()
-        if torch_state:
-            self._restore_torch_state(torch_state)
-
-    def _restore_torch_state(self, torch_state):
-        """Rebuild the networks and optimizer from CPU state dicts onto an available device."""
-        self.device_ = str(restore_device(self.device_))
-        check_networks_fit(self._network_spec, self.device_)
-        self.encoder_, self.decoder_ = self._build_networks(self._network_spec)
-        self.encoder_.load_state_dict(torch_state["encoder_"])
-        self.decoder_.load_state_dict(torch_state["decoder_"])
-        self.optimizer_ = self._new_optimizer()
-        implementation = {flag: self.optimizer_.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
-        self.optimizer_.load_state_dict(torch_state["optimizer_"])
-        # Whether Adam runs fused is chosen for this machine's torch and device,
-        # not stored: a GPU model's choice may not exist on the CPU loading it.
-        self.optimizer_.param_groups[0].update(implementation)
+        if model is not None:
+            self._model = model
 
 
 def _text_in_array_message(X, error):
@@ -1053,9 +722,14 @@ def _text_in_array_message(X, error):
 MAX_N_IMPORTANCE = 100_000
 
 
-def _check_n_importance(value, name="n_importance"):
+def _check_count(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def _check_n_importance(value, name="n_importance"):
+    value = _check_count(value, name)
     if value > MAX_N_IMPORTANCE:
         raise ValueError(
             f"{name}={value!r} is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row costs "
@@ -1063,54 +737,3 @@ def _check_n_importance(value, name="n_importance"):
             "than its own Monte Carlo noise long before. Use at most 100000."
         )
     return int(value)
-
-
-def _float_dtype(X):
-    """float32 for float32 arrays (and all-float32 DataFrames), float64 otherwise."""
-    dtypes = list(X.dtypes) if is_dataframe(X) else [X.dtype]
-    return np.float32 if all(dtype == np.float32 for dtype in dtypes) else np.float64
-
-
-class _EncodedRows:
-    """Validated input that inference reads in row slices, each encoded on demand.
-
-    Encoding the whole input at once would hold float64 copies of it; slice by
-    slice, memory stays bounded by the batch (see :mod:`skvae._inference`).
-    """
-
-    def __init__(self, X, schema, handle_unknown, dtype, seed):
-        # seed None: the batches carry no noise keys (inference without sampling).
-        self.X, self.schema, self.handle_unknown, self.seed = X, schema, handle_unknown, seed
-        self.dtype = np.dtype(dtype)
-        self.shape = (X.shape[0], len(schema.columns))
-
-    def __getitem__(self, rows):
-        X = self.X.iloc[rows] if is_dataframe(self.X) else self.X[rows]
-        raw = self.schema.raw_values(X, self.handle_unknown)
-        # Keyed on the values in the user's units (codes for categories): the
-        # same row gets the same noise whether it came as float32 or float64.
-        keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
-        values = self.schema.encode(raw).astype(self.dtype, copy=False)
-        return _EncodedBatch(values, keys, np.isnan(values).all(axis=1))
-
-
-class _EncodedBatch:
-    """One slice of encoded rows, with the keys of their Monte Carlo noise."""
-
-    def __init__(self, values, keys, empty):
-        self.values, self.keys, self.empty = values, keys, empty
-
-    def noise(self, n_draws, latent_dim, first_draw=0):
-        """eps of shape (n_draws, rows, latent_dim), a function of each row alone."""
-        return _row_noise.standard_normal(self.keys, n_draws, latent_dim, first_draw)
-
-
-def _to_cpu(value):
-    """A copy of a (nested) state dict with every tensor on the CPU."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().clone()
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
-    return value

@@ -30,13 +30,12 @@ function that refuses it.
 """
 
 import copy
-import math
 import threading
 
 import numpy as np
 import torch
 
-from ._objectives import encode, importance_log_weights, kl_to_standard_normal, reparameterize
+from ._objectives import elbo, encode, importance_log_weights, importance_weighted_bound, reparameterize
 from ._threads import torch_threads
 
 #: Largest number of elements in one intermediate tensor (4 MiB in float64).
@@ -199,19 +198,13 @@ class InferenceNetworks:
         return self.likelihood.sample(self.decoder(z), generator)
 
     def elbo(self, x, observed, noise):
-        """Per-row ELBO in nats: one reparameterised sample, closed-form KL."""
-        mean, log_variance = encode(self.encoder, self.likelihood, x, observed)
-        z = reparameterize(mean, log_variance, noise)
-        reconstruction = self.likelihood.log_prob(x, self.decoder(z), observed)
-        return reconstruction - kl_to_standard_normal(mean, log_variance)
+        """Per-row ELBO in nats (:func:`skvae._objectives.elbo`): one reparameterised sample, closed-form KL."""
+        return elbo(self.encoder, self.decoder, self.likelihood, x, noise, observed)
 
     def importance_weighted_bound(self, x, observed, noise_chunks, n_importance):
-        """log (1/K) sum_k w_k per row, over noise chunks of shape (k, n, q), running log-sum-exp."""
-        total = torch.full((x.shape[0],), -math.inf, dtype=x.dtype, device=x.device)
-        for noise in noise_chunks:
-            log_weights, _ = importance_log_weights(self.encoder, self.decoder, self.likelihood, x, noise, observed)
-            total = torch.logaddexp(total, torch.logsumexp(log_weights, dim=0))
-        return total - math.log(n_importance)
+        """log (1/K) sum_k w_k per row over noise chunks of shape (k, n, q) (:mod:`skvae._objectives`)."""
+        return importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise_chunks, observed,
+                                         n_importance)
 
     def cell_log_likelihood(self, x, observed, noise):
         """E_q[log p(x_ij | z)] per cell over the K samples in `noise` (NaN where missing)."""

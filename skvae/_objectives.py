@@ -9,9 +9,14 @@ Notation: prior p(z) = N(0, I); encoder q(z|x) = N(mu, diag sigma^2) with
   sample moments).
 - :func:`kl_to_standard_normal`: KL(q || p) in closed form.
 - :func:`negative_elbo`: -E_q[log p(x|z)] + beta * KL, one reparameterised
-  sample for the expectation. This is the training loss.
+  sample for the expectation. This is the training loss; :func:`elbo`
+  (scores) is its negative at beta = 1.
 - :func:`importance_weighted_bound`: log (1/K) sum_k p(x, z_k) / q(z_k|x)
   (Burda et al., 2016), which increases with K towards log p(x).
+
+Training (:mod:`skvae._training`) and inference (:mod:`skvae._inference`)
+both call these functions: the encoder and decoder they pass are the
+training modules, or inference's padded-row wrappers of the same weights.
 """
 
 import math
@@ -50,6 +55,14 @@ def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=Non
     return beta * kl_to_standard_normal(mean, log_variance) - reconstruction
 
 
+def elbo(encoder, decoder, likelihood, x, noise, observed=None):
+    """Per-row ELBO = log p(x_obs | z) - KL(q(z|x) || p(z)): the training loss at beta = 1, negated.
+
+    Negation is exact in floating point, so scores and training agree to the bit.
+    """
+    return -negative_elbo(encoder, decoder, likelihood, x, noise, observed=observed)
+
+
 def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None):
     """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings.
 
@@ -65,12 +78,21 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
     return log_likelihood + log_prior - log_posterior, decoded
 
 
-def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None):
+def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None):
     """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
 
-    `noise` has shape (K, n_rows, latent_dim). With K = 1 this is a one-sample
-    ELBO estimate; it is non-decreasing in expectation as K grows. Missing
-    cells drop out of p(x | z): the bound is then on log p(x_observed).
+    `noise` has shape (K, n_rows, latent_dim), or is an iterable of such
+    chunks that together hold `n_importance` = K draws: inference walks any K
+    in chunks of bounded memory with a running log-sum-exp, and a single
+    chunk gives the same bits as the whole tensor. With K = 1 this is a
+    one-sample ELBO estimate; it is non-decreasing in expectation as K grows.
+    Missing cells drop out of p(x | z): the bound is then on log p(x_observed).
     """
-    log_weights, _ = importance_log_weights(encoder, decoder, likelihood, x, noise, observed)
-    return torch.logsumexp(log_weights, dim=0) - math.log(noise.shape[0])
+    if isinstance(noise, torch.Tensor):
+        noise, n_importance = (noise,), noise.shape[0]
+    total = None
+    for chunk in noise:
+        log_weights, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed)
+        chunk_total = torch.logsumexp(log_weights, dim=0)
+        total = chunk_total if total is None else torch.logaddexp(total, chunk_total)
+    return total - math.log(n_importance)

@@ -74,7 +74,7 @@ def test_a_rows_bits_do_not_depend_on_its_batch(fitted, data, dtype, method):
 
 def test_float64_input_runs_the_training_networks_without_a_float64_copy(fitted, data):
     fitted.transform(data), fitted.score_samples(data)
-    networks = fitted._networks(np.float64)
+    networks = fitted._model.networks(np.float64)
     assert networks._wide is None  # no float64 copy built for ordinary rows
     assert all(p.dtype == torch.float32 for p in fitted.encoder_.parameters())
 
@@ -113,7 +113,7 @@ def test_score_is_the_elbo_whatever_beta(data):
     assert vae.score(data) != vae_as_beta_one.score(data)
     eps = torch.as_tensor(_row_noise.standard_normal(_row_noise.row_keys(data, vae._seed), 1, 2)[0])
     with torch.inference_mode():
-        networks = vae._networks(np.float64)
+        networks = vae._model.networks(np.float64)
         shift, scale = shift_scale(vae)
         x = torch.as_tensor((data - shift) / scale)
         mean, log_variance = networks.encoder(x)

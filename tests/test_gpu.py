@@ -13,7 +13,7 @@ import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvae
-import skvae._estimator
+import skvae._model
 from skvae import VAETransformer
 from skvae._device import place_training_data, resolve_device
 
@@ -172,7 +172,7 @@ def test_data_too_large_for_the_gpu_is_streamed_with_the_same_result(monkeypatch
     # Report 1 kB free: the 12 kB of training data cannot move to the GPU.
     total = torch.cuda.mem_get_info()[1]
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1024, total))
-    monkeypatch.setattr(skvae._estimator, "place_training_data", recording_place)
+    monkeypatch.setattr(skvae._model, "place_training_data", recording_place)
     streamed = VAETransformer(device="cuda", **SMALL).fit(X)
 
     assert placed and all(tensor.device.type == "cpu" for tensor in placed)

@@ -109,7 +109,7 @@ def test_extreme_new_rows_raise_instead_of_returning_nan():
     with torch.no_grad():
         # All-positive first layer: ten values of 3e38 sum past float32's range.
         estimator.encoder_.trunk[0].weight.fill_(1.0)
-    estimator._inference_cache.clear()
+    estimator._model.inference_cache.clear()
     extreme = np.full((3, 10), 3e38, dtype=np.float32)
     extreme[0] = X[0]
     for method in ("transform", "score_samples"):

@@ -34,6 +34,7 @@ from skvae import VAETransformer
 from skvae import _memory
 from skvae._networks import build_networks, count_parameters, parameter_shapes
 from skvae._likelihoods import KINDS
+from skvae._model import network_spec
 from skvae._persistence import FORMAT_VERSION, LOADABLE_ESTIMATORS, NOT_SAVEABLE, _Encoder, file_digest
 from skvae._schema import TableSchema
 from skvae._state import FITTED_FIELDS
@@ -581,7 +582,7 @@ def test_loading_applies_the_same_memory_estimate(fitted, monkeypatch, good_file
 def _spec(X, **params):
     """The network spec a VAETransformer with `params` would build for X."""
     estimator = VAETransformer(**params)
-    return estimator._new_network_spec(TableSchema.fit(X, estimator.likelihood).likelihood())
+    return network_spec(TableSchema.fit(X, estimator.likelihood).likelihood(), estimator._training_params())
 
 
 def test_memory_estimate_covers_what_training_allocates():

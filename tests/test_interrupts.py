@@ -9,6 +9,7 @@ import torch
 import skvae
 import skvae._training
 from skvae import VAETransformer
+from skvae._model import VAEModel, network_spec, new_seed
 from skvae._schema import TableSchema
 
 from _datasets import first_epochs_of_a_long_fit
@@ -143,7 +144,8 @@ def test_interrupt_in_the_first_epoch_leaves_the_initial_model(monkeypatch):
     assert estimator.loss_curve_ == []
     untrained = VAETransformer(**SMALL, max_iter=1)
     schema = TableSchema.fit(X)
-    untrained._initialize(schema, untrained._new_network_spec(schema.likelihood()))
+    spec = network_spec(schema.likelihood(), untrained._training_params())
+    untrained._model = VAEModel(schema, spec, "cpu", new_seed(np.random.RandomState(SMALL["random_state"])), 1e-3)
     assert _same_weights(estimator, untrained)
     assert np.all(np.isfinite(estimator.transform(X)))
     monkeypatch.undo()

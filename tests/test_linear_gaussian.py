@@ -67,7 +67,7 @@ def ppca():
         head.bias[:N_FEATURES].copy_(torch.as_tensor(c))
         head.weight[N_FEATURES:].zero_()
         head.bias[N_FEATURES:].fill_(float(_softplus_inverse(NOISE_VARIANCE - VARIANCE_FLOOR)))
-    vae._inference_cache.clear()
+    vae._model.inference_cache.clear()
 
     # The same model in the user's units: x = shift + scale * x_standardized.
     shift, scale = shift_scale(vae)
@@ -92,7 +92,7 @@ def _perturb_encoder(vae, mean_shift, log_variance_shift):
     with torch.no_grad():
         vae.encoder_.mean_head.bias.add_(mean_shift)
         vae.encoder_.log_variance_head.bias.add_(log_variance_shift)
-    vae._inference_cache.clear()
+    vae._model.inference_cache.clear()
 
 
 def _exact_elbo(model, mean_shift, log_variance_shift):

@@ -114,7 +114,7 @@ def test_discrete_columns_score_probabilities(table):
 
 def test_score_is_the_sum_of_cell_terms_minus_kl(fitted, table):
     cells = fitted._column_log_likelihood(table, n_samples=1)
-    networks = fitted._networks(np.float64)
+    networks = fitted._model.networks(np.float64)
     encoded = torch.from_numpy(fitted._schema.encode(fitted._schema.raw_values(table)))
     with torch.no_grad():
         mean, log_variance = networks.encoder(networks.likelihood.encoder_input(encoded))

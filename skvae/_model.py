@@ -1,0 +1,507 @@
+"""The model core: one object owns the fitted schema, the networks, their training and their inference.
+
+The scikit-learn faces (:class:`skvae.VAETransformer`, and through it the
+imputer and the outlier detector) validate their input and parameters, call
+one method of a :class:`VAEModel`, and shape its result. Everything below
+that line lives here or in the modules this one calls:
+
+- the column schema and the likelihood blocks (:mod:`skvae._schema`,
+  :mod:`skvae._likelihoods`),
+- the networks (:mod:`skvae._networks`) on a device (:mod:`skvae._device`),
+- training (:mod:`skvae._training`, with the objectives of
+  :mod:`skvae._objectives`),
+- inference in bounded batches (:mod:`skvae._inference`, the same objectives).
+
+No scikit-learn here: parameters arrive as a plain dict (the face's
+``get_params()``, already validated) and randomness as integer seeds.
+"""
+
+import copy
+import math
+
+import numpy as np
+import torch
+
+from . import _row_noise
+from ._device import place_training_data, resolve_device, restore_device
+from ._inference import (
+    InferenceCache,
+    InferenceNetworks,
+    draw_chunks,
+    map_row_batches,
+    rows_per_batch,
+    split_missing,
+)
+from ._memory import check_networks_fit
+from ._networks import build_networks, count_parameters
+from ._progress import EpochReporter
+from ._schema import TableSchema, is_dataframe
+from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
+from ._training import LR_DECAYS, StoppingRule, Trainer, make_adam, patience_epochs, use_validation
+
+#: The type a ``device`` parameter may have besides a string (for the faces' constraints).
+DEVICE_TYPE = torch.device
+
+_TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+# Adam's implementation choice is the machine's, not the model's (see VAEModel.from_state).
+_ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
+_INT32_MAX = np.iinfo(np.int32).max
+
+#: The estimator's pickled fields that a :class:`VAEModel` holds, and its
+#: attribute for each (see :data:`skvae._state.FITTED_FIELDS`), in 0.2.0's order.
+STATE_FIELDS = {
+    "device_": "device",
+    "_seed": "seed",
+    "_schema": "schema",
+    "_network_spec": "spec",
+    "encoder_": "encoder",
+    "decoder_": "decoder",
+    "optimizer_": "optimizer",
+    "n_iter_": "n_iter",
+    "loss_curve_": "loss_curve",
+    "best_loss_": "best_loss",
+    "validation_scores_": "validation_scores",
+    "best_validation_score_": "best_validation_score",
+}
+_TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_")
+
+
+def network_spec(likelihood, params):
+    """The architecture of the networks for `likelihood` and the face's `params` (a plain dict)."""
+    return {
+        "n_inputs": int(likelihood.input_width),
+        "n_params": int(likelihood.n_params),
+        "n_free": int(likelihood.n_free),
+        "latent_dim": int(params["latent_dim"]),
+        "hidden_layer_sizes": [int(size) for size in params["hidden_layer_sizes"]],
+        "activation": params["activation"],
+    }
+
+
+def fit_model(model, X, params, *, incremental, seed=None):
+    """Train on validated X: a new model when `model` is None (seeded by `seed`), else `model` in place.
+
+    `params` are the face's parameters, validated, with ``hidden_layer_sizes``
+    as a tuple of ints. `incremental`: one epoch without stopping rule or
+    validation (``partial_fit``). Returns the trained model. A new model is
+    returned only on success, so a failed fresh fit leaves the caller's model
+    as it was; a continued one changes only by completed epochs.
+    """
+    fresh = model is None
+    if fresh:
+        schema = TableSchema.fit(X, params["likelihood"])
+        # The first fit defines the categories; nothing can be unknown to it.
+        encoded = schema.encode(schema.raw_values(X, "error"))
+        spec = network_spec(schema.likelihood(), params)
+        model = VAEModel(schema, spec, str(resolve_device(params["device"])), seed, params["learning_rate"])
+    else:
+        model.schema.check_likelihood_parameter(params["likelihood"])
+        encoded = model.schema.encode(model.schema.raw_values(X, params["handle_unknown"]))
+        model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"])
+    n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
+    with torch_threads(n_threads):
+        model.train(encoded, params, incremental=incremental, fresh=fresh,
+                    thread_tuner=ThreadTuner(n_threads) if tune else None)
+    return model
+
+
+class VAEModel:
+    """A fitted VAE: schema, networks, optimizer, training history; trains and infers.
+
+    Parameters
+    ----------
+    schema : TableSchema
+        The fitted column schema (encoding, kinds, likelihood blocks).
+    spec : dict
+        The network architecture (:func:`network_spec`).
+    device : str
+        Where the networks live.
+    seed : int
+        Seeds the initial weights, every training step's randomness (with
+        ``n_iter``) and every row's Monte Carlo noise in inference.
+    learning_rate : float
+        Adam's step size.
+    """
+
+    def __init__(self, schema, spec, device, seed, learning_rate):
+        # Before allocating: a spec far beyond memory is refused at once, not after swapping.
+        check_networks_fit(spec, device)
+        self.schema, self.spec, self.device, self.seed = schema, spec, device, int(seed)
+        self.encoder, self.decoder = self._build_networks()
+        self.optimizer = make_adam([*self.encoder.parameters(), *self.decoder.parameters()], learning_rate)
+        self.n_iter = 0
+        self.loss_curve = []
+        self.best_loss = None
+        self.validation_scores = None
+        self.best_validation_score = None
+        self.inference_cache = InferenceCache()
+
+    def _build_networks(self):
+        generator = torch.Generator().manual_seed(self.seed)
+        try:
+            encoder, decoder = build_networks(self.spec, generator)
+            return encoder.to(self.device), decoder.to(self.device)
+        except (RuntimeError, MemoryError) as error:
+            raise ValueError(
+                f"Could not build the networks with hidden_layer_sizes={tuple(self.spec['hidden_layer_sizes'])!r}, "
+                f"latent_dim={self.spec['latent_dim']!r} on device={self.device!r}: {error}"
+            ) from None
+
+    # ------------------------------------------------------------ state
+
+    def state(self):
+        """The model's part of the estimator's pickled state: plain values and CPU state dicts."""
+        state = {field: getattr(self, name) for field, name in STATE_FIELDS.items()}
+        state["_schema"] = self.schema.to_dict()
+        for field in _TORCH_FIELDS:
+            state[field] = _to_cpu(state[field].state_dict())
+        return state
+
+    @classmethod
+    def from_state(cls, state):
+        """The model of a checked state (:func:`skvae._state.check_state`), on an available device."""
+        model = cls.__new__(cls)
+        for field, name in STATE_FIELDS.items():
+            if field not in _TORCH_FIELDS:
+                setattr(model, name, state[field])
+        model.device = str(restore_device(model.device))
+        check_networks_fit(model.spec, model.device)
+        model.encoder, model.decoder = model._build_networks()
+        model.encoder.load_state_dict(state["encoder_"])
+        model.decoder.load_state_dict(state["decoder_"])
+        # The learning rate comes with the optimizer's state.
+        model.optimizer = make_adam([*model.encoder.parameters(), *model.decoder.parameters()], 1e-3)
+        implementation = {flag: model.optimizer.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
+        model.optimizer.load_state_dict(state["optimizer_"])
+        # Whether Adam runs fused is chosen for this machine's torch and device,
+        # not stored: a GPU model's choice may not exist on the CPU loading it.
+        model.optimizer.param_groups[0].update(implementation)
+        model.inference_cache = InferenceCache()
+        return model
+
+    def replaced(self, name, value):
+        """A shallow copy with attribute `name` set to `value` (and its own inference cache)."""
+        model = copy.copy(self)
+        setattr(model, name, value)
+        model.inference_cache = InferenceCache()
+        return model
+
+    @property
+    def n_features(self):
+        return len(self.schema.columns)
+
+    @property
+    def latent_dim(self):
+        return self.spec["latent_dim"]
+
+    @property
+    def column_kinds(self):
+        return dict(zip(self.schema.names, self.schema.kinds))
+
+    # ------------------------------------------------------------ training
+
+    def check_continuation(self, spec, learning_rate):
+        """warm_start and partial_fit continue a model: its architecture must be unchanged."""
+        changed = [k for k in spec if spec[k] != self.spec[k]]
+        if changed:
+            was = ", ".join(f"{k}={self.spec[k]!r}" for k in changed)
+            now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
+            raise ValueError(
+                f"Cannot continue training: the fitted model has {was} but the parameters "
+                f"now ask for {now}. Set warm_start=False (or start a new estimator) to refit."
+            )
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+
+    def thread_plan(self, n_jobs, n_rows):
+        """(threads, tune) for steps of `n_rows` rows: `n_jobs`, or the policy of skvae._threads.
+
+        The work of a step is its multiply-adds, about one per weight and row.
+        None threads (torch left alone) off the CPU, where the GPU does the work.
+        """
+        if self.device != "cpu":
+            return None, False
+        return resolve_n_jobs(n_jobs, n_rows * count_parameters(self.spec)[1])
+
+    def train(self, encoded, params, *, incremental, fresh, thread_tuner=None):
+        """Train on `encoded` rows (the schema's encoding, NaN where missing) and record the history."""
+        with_validation = not incremental and use_validation(
+            params["early_stopping"], encoded.shape[0], params["validation_fraction"], count_parameters(self.spec)[1])
+        train, valid = self._split_validation(encoded, params["validation_fraction"]) if with_validation \
+            else (encoded, None)
+        trainer = self._trainer(params, thread_tuner)
+        n_epochs = 1 if incremental else params["max_iter"]
+        reporter = EpochReporter(params["verbose"], n_epochs)
+        log = trainer.run(
+            _training_data(train, trainer.device),
+            n_epochs,
+            rule=None if incremental else self._stopping_rule(params, with_validation, train.shape[0]),
+            validation=None if valid is None else self._validation_data(valid, trainer),
+            reporter=reporter,
+            first_epoch=self.n_iter + 1,
+            fresh=fresh,
+        )
+        # partial_fit runs one epoch by definition: no stopping to report.
+        summary = f"Training stopped after epoch {self.n_iter + len(log.losses)}: {log.stop_reason}."
+        reporter.close(None if incremental else summary)
+        self._record(log, with_validation)
+        self.inference_cache.clear()
+
+    def _generators(self):
+        """Fresh generators for this call, derived from the seed and n_iter.
+
+        Deriving them (rather than storing generator objects) keeps the model
+        picklable and makes warm-started runs repeatable too.
+        """
+        shuffle_seed, noise_seed = np.random.SeedSequence([self.seed, self.n_iter]).generate_state(2)
+        shuffle = torch.Generator().manual_seed(int(shuffle_seed))
+        noise = torch.Generator(device=self.device).manual_seed(int(noise_seed))
+        return shuffle, noise
+
+    def _trainer(self, params, thread_tuner):
+        shuffle, noise = self._generators()
+        return Trainer(
+            self.encoder,
+            self.decoder,
+            self.schema.likelihood().to(torch.device(self.device), torch.float32),
+            self.optimizer,
+            batch_size=params["batch_size"],
+            beta=params["beta"],
+            shuffle_generator=shuffle,
+            noise_generator=noise,
+            n_importance=params["n_importance_train"],
+            thread_tuner=thread_tuner,
+        )
+
+    def _split_validation(self, encoded, validation_fraction):
+        """(train, valid) rows, shuffled: the split of ``sklearn.model_selection.train_test_split``."""
+        n_rows = encoded.shape[0]
+        if n_rows < 2:
+            raise ValueError(
+                f"early_stopping=True needs at least 2 samples to hold out a validation set; got n_samples={n_rows}."
+            )
+        n_valid = min(max(1, int(round(validation_fraction * n_rows))), n_rows - 1)
+        # The permutation train_test_split(random_state=seed) draws, so that fits repeat 0.2.0's.
+        order = np.random.RandomState(self.seed + self.n_iter).permutation(n_rows)
+        return encoded[order[n_valid:]], encoded[order[:n_valid]]
+
+    def _validation_data(self, encoded, trainer):
+        values, observed = _training_data(encoded, trainer.device)
+        draws = () if trainer.n_importance == 1 else (trainer.n_importance,)
+        noise = torch.randn((*draws, values.shape[0], self.latent_dim),
+                            generator=trainer.noise_generator, device=trainer.device)
+        return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
+
+    def _stopping_rule(self, params, with_validation, n_rows):
+        if with_validation:
+            best = -self.best_validation_score if self.best_validation_score is not None else math.inf
+        else:
+            best = self.best_loss if self.best_loss is not None else math.inf
+        patience = patience_epochs(params["n_iter_no_change"], math.ceil(n_rows / params["batch_size"]))
+        return StoppingRule(params["tol"], patience, best_loss=best, lr_decays=LR_DECAYS,
+                            fixed_budget=params["n_iter_no_change"] >= params["max_iter"])
+
+    def _record(self, log, with_validation):
+        self.n_iter += len(log.losses)
+        self.loss_curve.extend(log.losses)
+        if with_validation:
+            self.validation_scores = (self.validation_scores or []) + log.validation_scores
+            self.best_validation_score = max(self.validation_scores, default=None)
+            self.best_loss = None
+        elif self.loss_curve:
+            self.best_loss = min(self.loss_curve)
+
+    # ------------------------------------------------------------ inference
+    #
+    # X arrives validated by the face (a float array or a DataFrame of the
+    # fitted columns); `handle_unknown` and `n_jobs` are the face's current
+    # parameters, which may have changed since the fit.
+
+    def networks(self, dtype):
+        """The fitted networks for data in `dtype` (float32 or float64), cached until the next fit."""
+        dtype = _TORCH_DTYPES[np.dtype(dtype)]
+
+        def build(dtype):
+            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype)
+
+        return self.inference_cache.get(dtype, build)
+
+    def transform(self, X, *, handle_unknown, n_jobs):
+        """Posterior means mu(x), shape (n_rows, latent_dim), in X's float dtype; 0 for an empty row."""
+        encoded = self.rows(X, handle_unknown, with_noise=False)
+        networks = self.networks(encoded.dtype)
+
+        def encode_rows(batch):
+            codes = networks.encode_mean(*networks.batch(batch.values))
+            # Nothing was seen to move the posterior away from the prior.
+            return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
+
+        return map_row_batches(encode_rows, encoded, (self.latent_dim,), self.row_width(),
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0]))
+
+    def decode_mean(self, Z, *, n_jobs):
+        """E[x | z] for latent rows `Z` (a float ndarray), decoded to the training data's units."""
+        networks = self.networks(Z.dtype)
+        values = map_row_batches(lambda rows: networks.decode_point(networks.as_tensor(rows)), Z,
+                                 (self.n_features,), self.row_width(),
+                                 n_threads=self.inference_threads(n_jobs, Z.shape[0]))
+        return self.schema.decode(values, dtype=Z.dtype)
+
+    def score_samples(self, X, n_importance, *, handle_unknown, n_jobs):
+        """Per-row ELBO (`n_importance` 1) or importance-weighted bound, in nats; 0 for an empty row."""
+        encoded = self.rows(X, handle_unknown)
+        networks = self.networks(encoded.dtype)
+        latent_dim, row_width = self.latent_dim, self.row_width()
+
+        def score_rows(batch):
+            x, observed = networks.batch(batch.values)
+            if n_importance == 1:
+                scores = networks.elbo(x, observed, networks.as_tensor(batch.noise(1, latent_dim)[0]))
+            else:
+                chunks = (
+                    networks.as_tensor(batch.noise(size, latent_dim, first_draw=start))
+                    for start, size in draw_chunks(n_importance, row_width, x.shape[0])
+                )
+                scores = networks.importance_weighted_bound(x, observed, chunks, n_importance)
+            # log p(nothing observed) = log 1, exactly: no bound needed.
+            return scores.masked_fill(networks.as_tensor(batch.empty), 0.0)
+
+        return map_row_batches(score_rows, encoded, (), self.draws_width(n_importance),
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
+
+    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs):
+        """`n_samples` rows from z ~ N(0, I), x ~ p(x | z) (or E[x | z]), decoded."""
+        networks = self.networks(np.float64)
+        latent_generator = torch.Generator().manual_seed(int(latent_seed))
+        noise_generator = torch.Generator(device=networks.device).manual_seed(int(noise_seed))
+
+        def generate(rows):
+            z = torch.randn((rows.shape[0], self.latent_dim), generator=latent_generator,
+                            dtype=torch.float64).to(networks.device)
+            if return_mean:
+                return networks.decode_point(z)
+            return networks.decode_sample(z, noise_generator)
+
+        placeholder = np.broadcast_to(np.empty((1, 0)), (n_samples, 0))
+        values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
+                                 n_threads=self.inference_threads(n_jobs, n_samples))
+        return self.schema.decode(values)
+
+    def column_log_likelihood(self, X, n_samples, *, handle_unknown, n_jobs):
+        """E_q[log p(x_ij | z)] per cell over `n_samples` draws of the row's own noise (NaN where missing)."""
+        encoded = self.rows(X, handle_unknown)
+        networks = self.networks(encoded.dtype)
+
+        def cells(batch):
+            x, observed = networks.batch(batch.values)
+            return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, self.latent_dim)))
+
+        return map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples), nan_is_missing=True,
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples))
+
+    def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs, n_draws=1):
+        """Every cell predicted from its row's observed cells, encoded (float64).
+
+        `seed` None: the importance-weighted conditional mean; an int: a
+        draw by sampling-importance-resampling (see InferenceNetworks.impute),
+        or with ``n_draws=m > 1`` m draws per row from the same importance
+        samples, shape (n_rows, m, n_features).
+        """
+        encoded = self.rows(X, handle_unknown)
+        networks = self.networks(encoded.dtype)
+        generator = None if seed is None else torch.Generator(device=networks.device).manual_seed(int(seed))
+        draws = {} if n_draws == 1 else {"n_draws": n_draws}
+
+        def reconstruct(batch):
+            x, observed = networks.batch(batch.values)
+            noise = networks.as_tensor(batch.noise(n_importance, self.latent_dim))
+            return networks.impute(x, observed, noise, generator, **draws)
+
+        width = self.n_features * (n_draws if generator is not None else 1)
+        values = map_row_batches(reconstruct, encoded, (width,), self.draws_width(max(n_importance, n_draws)),
+                                 out_dtype=np.float64,
+                                 n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
+        return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
+
+    def rows(self, X, handle_unknown, with_noise=True):
+        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys)."""
+        return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None)
+
+    def row_width(self):
+        """Elements one row needs in the widest layer: sizes inference batches."""
+        spec = self.spec
+        return max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+
+    def draws_width(self, n_draws):
+        """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""
+        width = self.row_width()
+        return min(n_draws, rows_per_batch(width)) * width
+
+    def inference_threads(self, n_jobs, n_rows):
+        """CPU threads for inference on `n_rows` rows, sized by the largest batch."""
+        return self.thread_plan(n_jobs, min(n_rows, rows_per_batch(self.row_width())))[0]
+
+
+def new_seed(random_state):
+    """The model seed drawn from a NumPy RandomState."""
+    return int(random_state.randint(_INT32_MAX))
+
+
+def _training_data(encoded, device):
+    """(values, observed or None) as float32/bool tensors, placed on the device once."""
+    values, observed = split_missing(encoded)
+    values = place_training_data(np.ascontiguousarray(values, dtype=np.float32), device)
+    if observed is not None:
+        observed = place_training_data(np.ascontiguousarray(observed), device)
+    return values, observed
+
+
+def _float_dtype(X):
+    """float32 for float32 arrays (and all-float32 DataFrames), float64 otherwise."""
+    dtypes = list(X.dtypes) if is_dataframe(X) else [X.dtype]
+    return np.float32 if all(dtype == np.float32 for dtype in dtypes) else np.float64
+
+
+class EncodedRows:
+    """Validated input that inference reads in row slices, each encoded on demand.
+
+    Encoding the whole input at once would hold float64 copies of it; slice by
+    slice, memory stays bounded by the batch (see :mod:`skvae._inference`).
+    """
+
+    def __init__(self, X, schema, handle_unknown, dtype, seed):
+        # seed None: the batches carry no noise keys (inference without sampling).
+        self.X, self.schema, self.handle_unknown, self.seed = X, schema, handle_unknown, seed
+        self.dtype = np.dtype(dtype)
+        self.shape = (X.shape[0], len(schema.columns))
+
+    def __getitem__(self, rows):
+        X = self.X.iloc[rows] if is_dataframe(self.X) else self.X[rows]
+        raw = self.schema.raw_values(X, self.handle_unknown)
+        # Keyed on the values in the user's units (codes for categories): the
+        # same row gets the same noise whether it came as float32 or float64.
+        keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
+        values = self.schema.encode(raw).astype(self.dtype, copy=False)
+        return _EncodedBatch(values, keys, np.isnan(values).all(axis=1))
+
+
+class _EncodedBatch:
+    """One slice of encoded rows, with the keys of their Monte Carlo noise."""
+
+    def __init__(self, values, keys, empty):
+        self.values, self.keys, self.empty = values, keys, empty
+
+    def noise(self, n_draws, latent_dim, first_draw=0):
+        """eps of shape (n_draws, rows, latent_dim), a function of each row alone."""
+        return _row_noise.standard_normal(self.keys, n_draws, latent_dim, first_draw)
+
+
+def _to_cpu(value):
+    """A copy of a (nested) state dict with every tensor on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value

@@ -818,11 +818,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             dtypes and categories for one fitted on a DataFrame.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        n_samples = _check_count(n_samples, "n_samples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if given is not None:
-            n_importance = _conditional.check_n_importance(n_importance)
+            n_importance = _check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
             return _conditional.with_given_cells(self, values, table, given_mask)
@@ -1053,9 +1052,15 @@ def _text_in_array_message(X, error):
 MAX_N_IMPORTANCE = 100_000
 
 
-def _check_n_importance(value, name="n_importance"):
+def _check_count(value, name):
+    """`value` as an int if it is a positive integer (bools are not), else a ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def _check_n_importance(value, name="n_importance"):
+    value = _check_count(value, name)
     if value > MAX_N_IMPORTANCE:
         raise ValueError(
             f"{name}={value!r} is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row costs "

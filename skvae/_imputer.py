@@ -90,9 +90,11 @@ class VAEImputer(TransformerMixin, BaseEstimator):
 
     sample_posterior : bool, default=False
         Fill with one draw from the approximate conditional distribution of
-        the missing cells given the observed ones (multiple imputation: call
-        ``transform`` with different ``random_state`` values), instead of the
-        importance-weighted conditional mean.
+        the missing cells given the observed ones, instead of the
+        importance-weighted conditional mean. Successive ``transform`` calls
+        give successive independent draws, reproducible from ``random_state``
+        (multiple imputation); :meth:`multiple_imputations` gives m of them
+        in one pass.
 
     n_importance : int, default=100
         Importance samples K of z per row behind each imputation.

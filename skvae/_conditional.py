@@ -15,8 +15,6 @@ Each row gets its own K fresh importance samples from the call's generator,
 so rows with the same conditions are independent draws.
 """
 
-import numbers
-
 import numpy as np
 import torch
 
@@ -39,7 +37,7 @@ def condition_table(vae, n_samples, given):
     names = list(vae.feature_names_in_) if hasattr(vae, "feature_names_in_") else list(range(vae.n_features_in_))
     if isinstance(given, dict):
         _check_known(given.keys(), names)
-        n_rows = _n_rows(n_samples)
+        n_rows = n_samples  # validated by sample
         frame = pd.DataFrame({name: pd.Series([given[name]] * n_rows, dtype=object) if name in given
                               else np.full(n_rows, np.nan) for name in names})
     elif is_dataframe(given):
@@ -68,9 +66,8 @@ def condition_table(vae, n_samples, given):
     given_mask = frame.notna().to_numpy()
     if vae._schema.is_dataframe:
         # The model's dtypes, so that categories and numbers are read as at fit.
-        for name, dtype in zip(names, _fitted_dtypes(vae)):
-            if dtype is not None:
-                frame[name] = _as_fitted(frame[name], dtype, name)
+        for name, column in zip(names, vae._schema.columns):
+            frame[name] = _as_fitted(frame[name], column["dtype"])
         return frame, given_mask
     return frame.to_numpy(dtype=np.float64), given_mask
 
@@ -127,33 +124,20 @@ def with_given_cells(vae, values, table, given_mask):
     return decoded
 
 
-def check_n_importance(value):
-    from ._estimator import _check_n_importance
-
-    return _check_n_importance(value)
-
-
-def _n_rows(n_samples):
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
-    return int(n_samples)
-
-
 def _check_known(keys, names):
     unknown = [key for key in keys if key not in names]
     if unknown:
         raise ValueError(f"given names columns {unknown!r} the model does not have; its columns are {names}.")
 
 
-def _fitted_dtypes(vae):
-    return [column["dtype"] for column in vae._schema.columns]
+def _as_fitted(series, dtype):
+    """A column of conditions in the fitted dtype where it converts; as given otherwise (the schema then says why).
 
-
-def _as_fitted(series, dtype, name):
-    """A column of conditions in the fitted dtype where it converts; as given otherwise (the schema then says why)."""
-    if dtype in ("category",) or series.isna().all():
+    A column with free (missing) cells stays as given: an integer dtype cannot hold them.
+    """
+    if dtype == "category" or series.isna().any():
         return series
     try:
-        return series.astype(dtype) if not series.isna().any() else series
+        return series.astype(dtype)
     except (TypeError, ValueError):
         return series

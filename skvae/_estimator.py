@@ -556,7 +556,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_samples = _check_count(n_samples, "n_samples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if given is not None:
-            n_importance = _conditional.check_n_importance(n_importance)
+            n_importance = _check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
             return _conditional.with_given_cells(self, values, table, given_mask)
@@ -585,8 +585,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         the approximate conditional p(x_missing | x_observed), by
         sampling-importance-resampling, seeded by `random_state`.
         ``self._schema.decode`` turns the result into the user's units.
-        With `random_state` and ``n_draws=m > 1``: m draws per row from the
-        same importance samples, shape (n_rows, m, n_features).
 
         Observed cells are predicted too; callers keep them as they were.
         With `random_state` and ``n_draws=m > 1``: m draws per row from the
@@ -723,6 +721,7 @@ MAX_N_IMPORTANCE = 100_000
 
 
 def _check_count(value, name):
+    """`value` as an int if it is a positive integer (bools are not), else a ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     return int(value)

@@ -32,6 +32,18 @@ def vae_from(face):
     return VAETransformer(**{name: getattr(face, name) for name in VAE_PARAMETER_NAMES})
 
 
+def vae_to_fit(face):
+    """The VAE a face's fit trains: its fitted ``vae_`` with the face's parameters when warm-starting, else a new one.
+
+    The parameters are set on the fitted VAE before it trains, so its own
+    continuation check refuses an architecture change; the face's
+    transaction then puts the old parameters back.
+    """
+    if not (face.warm_start and hasattr(face, "vae_")):
+        return vae_from(face)
+    return face.vae_.set_params(**{name: getattr(face, name) for name in VAE_PARAMETER_NAMES})
+
+
 def with_vae_parameters_doc(doc, own_parameters=()):
     """`doc` with ``{vae_parameters}`` replaced by the Parameters section of VAETransformer's docstring.
 

@@ -17,7 +17,6 @@ its likelihood). It fills each missing cell from the row's observed cells:
 Observed cells are returned exactly as they came in.
 """
 
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -25,14 +24,20 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
-from sklearn.utils._param_validation import Interval, MissingValues
+from sklearn.utils._param_validation import MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer, _text_in_array_message
-from ._transaction import transaction
-from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
+from ._estimator import (
+    MAX_N_IMPORTANCE,
+    IntNotBool,
+    VAETransformer,
+    _check_count,
+    _text_in_array_message,
+)
+from ._faces import vae_to_fit, with_vae_parameters_doc
 from ._input import as_plain_input
 from ._schema import is_dataframe
+from ._transaction import transaction
 
 _OWN_PARAMETERS = ((
     ("missing_values", np.nan),
@@ -85,9 +90,11 @@ class VAEImputer(TransformerMixin, BaseEstimator):
 
     sample_posterior : bool, default=False
         Fill with one draw from the approximate conditional distribution of
-        the missing cells given the observed ones (multiple imputation: call
-        ``transform`` with different ``random_state`` values), instead of the
-        importance-weighted conditional mean.
+        the missing cells given the observed ones, instead of the
+        importance-weighted conditional mean. Successive ``transform`` calls
+        give successive independent draws, reproducible from ``random_state``
+        (multiple imputation); :meth:`multiple_imputations` gives m of them
+        in one pass.
 
     n_importance : int, default=100
         Importance samples K of z per row behind each imputation.
@@ -143,16 +150,16 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         *,
         latent_dim=10,
         hidden_layer_sizes=(128, 64),
-        activation='relu',
-        likelihood='auto',
-        handle_unknown='error',
+        activation="relu",
+        likelihood="auto",
+        handle_unknown="error",
         beta=1.0,
         batch_size=128,
         learning_rate=0.001,
         tol=0.001,
         validation_fraction=0.1,
         n_jobs=None,
-        device='auto',
+        device="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -192,6 +199,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.max_iter = max_iter
         self.n_iter_no_change = n_iter_no_change
+
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "missing_values": [MissingValues()],
@@ -226,10 +234,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=True)
         missing = self._missing_mask(X)
         empty = missing.all(axis=0)
-        continuing = self.warm_start and hasattr(self, "vae_")
-        vae = self.vae_ if continuing else vae_from(self)
-        if continuing:
-            vae.set_params(**{name: getattr(self, name) for name in VAE_PARAMETER_NAMES})
+        vae = vae_to_fit(self)
         vae.fit(self._with_nan(X, missing, ~empty))
         indicator = None
         if self.add_indicator:
@@ -261,13 +266,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             indicator columns are appended. A DataFrame when X is one.
         """
         check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        missing = self._missing_mask(X)
-        kept = ~self._empty_features
-        random_state = self._draws.randint(np.iinfo(np.int32).max) if self.sample_posterior else None
-        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, random_state)
-        filled = self._filled(X, missing, kept, values)
-        return self._with_indicator(filled, missing, X)
+        X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
+        return self._with_indicator(self._filled(X, missing, kept, values), missing, X)
 
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
@@ -294,20 +294,23 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             m completed copies of X, each as :meth:`transform` returns one.
         """
         check_is_fitted(self)
-        if isinstance(n_imputations, bool) or not isinstance(n_imputations, Integral) or n_imputations < 1:
-            raise ValueError(f"n_imputations must be a positive integer; got {n_imputations!r}.")
-        X = self._validate(X, reset=False)
-        missing = self._missing_mask(X)
-        kept = ~self._empty_features
-        seed = self._draws.randint(np.iinfo(np.int32).max)
-        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, seed,
-                                        n_draws=int(n_imputations))
+        n_imputations = _check_count(n_imputations, "n_imputations")
+        X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
         return [self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :]), missing, X)
-                for k in range(int(n_imputations))]
+                for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
+
+    def _reconstructed(self, X, *, draw, n_draws=1):
+        """(X validated, missing cells, kept columns, the VAE's predictions); `draw` takes the next seed."""
+        X = self._validate(X, reset=False)
+        missing = self._missing_mask(X)
+        kept = ~self._empty_features
+        seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
+        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, seed, n_draws=n_draws)
+        return X, missing, kept, values
 
     def _validate(self, X, reset):
         # Masked cells are missing cells: they get the placeholder the imputer looks for.

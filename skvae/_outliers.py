@@ -12,7 +12,7 @@ reaches the detector without an edit here.
 import contextlib
 import sys
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
@@ -20,8 +20,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer
+from ._faces import vae_from, vae_to_fit, with_vae_parameters_doc
 from ._transaction import transaction
-from ._faces import VAE_PARAMETER_NAMES, vae_from, with_vae_parameters_doc
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -146,9 +146,9 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         *,
         latent_dim=10,
         hidden_layer_sizes=(128, 64),
-        activation='relu',
-        likelihood='auto',
-        handle_unknown='error',
+        activation="relu",
+        likelihood="auto",
+        handle_unknown="error",
         beta=1.0,
         n_importance_train=1,
         batch_size=128,
@@ -156,14 +156,14 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         max_iter=200,
         tol=0.001,
         n_iter_no_change=10,
-        early_stopping='auto',
+        early_stopping="auto",
         validation_fraction=0.1,
         n_jobs=None,
-        device='auto',
+        device="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
-        contamination='auto',
+        contamination="auto",
         n_importance=10,
     ):
         self.latent_dim = latent_dim
@@ -187,6 +187,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.contamination = contamination
         self.n_importance = n_importance
+
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
@@ -321,9 +322,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         Everything is computed before anything is assigned, so a refused
         call leaves a fitted detector as it was.
         """
-        continuing = self.warm_start and hasattr(self, "vae_")
-        vae = self.vae_ if continuing else VAETransformer()
-        vae.set_params(**{name: getattr(self, name) for name in VAE_PARAMETER_NAMES})
+        vae = vae_to_fit(self)
         vae.fit(X)
         scores = vae.score_samples(X, n_importance=self.n_importance)
         offset = _threshold(scores, self.contamination)

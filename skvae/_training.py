@@ -37,7 +37,6 @@ stays.
 
 import contextlib
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import torch

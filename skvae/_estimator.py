@@ -652,6 +652,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(model, STATE_FIELDS[name])
 
+    def __dir__(self):
+        # Tools find fitted attributes with dir(): dask-ml keys its Incremental
+        # tasks by them, so leaving them out made successive passes look alike.
+        fitted = STATE_FIELDS if "_model" in self.__dict__ else ()
+        return sorted(set(super().__dir__()) | set(fitted))
+
     def __setattr__(self, name, value):
         if name in STATE_FIELDS and "_model" in self.__dict__:
             self._model = self._model.replaced(STATE_FIELDS[name], value)

@@ -303,7 +303,8 @@ class VAEModel:
 
     def _record(self, log, with_validation):
         self.n_iter += len(log.losses)
-        self.loss_curve.extend(log.losses)
+        # Rebound, not extended: a copy.copy of the estimator shares the list.
+        self.loss_curve = [*self.loss_curve, *log.losses]
         if with_validation:
             self.validation_scores = (self.validation_scores or []) + log.validation_scores
             self.best_validation_score = max(self.validation_scores, default=None)

@@ -1,5 +1,6 @@
 """Persistence: skvae.save/load (no unpickling, integrity checks), pickle and joblib."""
 
+import copy
 import io
 import json
 import os
@@ -641,3 +642,21 @@ def test_a_flipped_format_version_is_corruption_not_a_newer_format():
     with pytest.raises(ValueError, match="corrupted or was altered after saving") as error:
         skvae.load(io.BytesIO(flipped))
     assert "Upgrade" not in str(error.value)
+
+
+@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))])
+def test_training_a_copy_leaves_the_original_as_it_was(copier):
+    X = _data()
+    original = _fitted()
+    before = pickle.dumps(original)
+    trained = copier(original).partial_fit(X)
+    assert trained.n_iter_ == original.n_iter_ + 1 and len(trained.loss_curve_) == len(original.loss_curve_) + 1
+    _assert_same_state(pickle.loads(before).__getstate__(), original.__getstate__())
+
+
+def test_dir_lists_the_fitted_attributes_tools_look_for():
+    # dask-ml keys Incremental's tasks by the attributes dir() lists that end in "_".
+    model = _fitted()
+    listed = {name for name in dir(model) if name.endswith("_") and not name.startswith("_")}
+    assert {"n_iter_", "loss_curve_", "encoder_", "decoder_", "n_features_in_"} <= listed
+    assert "n_iter_" not in dir(VAETransformer())

@@ -30,6 +30,14 @@ logarithm of positive reals, category codes, raw counts):
   returns; with self-normalised importance weights it is MIWAE's imputation;
 - ``sample(params, free, generator)``: a draw x ~ p(x | z), in user units.
 
+Each block class is the whole of its kind: besides those verbs it names the
+kind, lists the entries a column of the kind keeps in the fitted schema
+(``constants``, ``optional_entries``), fits them (``fit_constants``), encodes
+the column (``encode``), states its domain (``domain``) and builds its block
+from the fitted entries (``from_constants``). :mod:`skvae._schema` and
+:mod:`skvae._state` ask the class; adding a kind is one class here and its
+line in :data:`BLOCKS`.
+
 :class:`CompositeLikelihood` puts the blocks side by side. A cell that is
 missing (``observed`` False) simply drops out of log p(x | z): its log-density
 is multiplied by zero, never evaluated on a stand-in value that could leak
@@ -38,8 +46,11 @@ into the gradient.
 
 import math
 
+import numpy as np
 import torch
 from torch.nn import functional as F
+
+from ._moments import shift_scale_columns, standardize
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -47,16 +58,21 @@ LOG_2PI = math.log(2.0 * math.pi)
 #: units of each feature's training variance (the networks see standardized
 #: data). Without a floor, a feature the decoder can predict exactly (a
 #: constant or duplicated column) drives its variance to zero and the
-#: log-likelihood to +infinity. 3e-3 means no feature is modelled more
-#: precisely than 5.5% of its standard deviation. benchmarks/defaults_study.py
-#: chose it: against 1e-3 it raised digits' 2-D feature accuracy by 7 points
-#: and breast cancer's held-out ELBO by 1 nat, left the known-truth gap
-#: unchanged (1e-2 worsened it), and halved fit times.
+#: log-likelihood to +infinity: no feature is modelled more precisely than
+#: 5.5% of its standard deviation. benchmarks/README.md ("defaults study")
+#: has the measurements that chose the value.
 VARIANCE_FLOOR = 3e-3
 
 #: Range of a log-rate (Poisson) or log-mean (negative binomial): exp(20) is
 #: about 5e8 events per cell, far beyond any count float32 holds exactly.
 LOG_RATE_RANGE = (-20.0, 20.0)
+
+#: The largest count the count kinds model exactly (float32 holds integers up to 2**24).
+MAX_COUNT = 2**24
+
+#: Schema entries every numeric kind may record: the observed range and the
+#: decimals that decoding keeps (files of skvae 0.2.0 have none).
+RANGE_ENTRIES = ("min", "max", "decimals")
 
 
 class Block:
@@ -75,10 +91,52 @@ class Block:
     #: Decoder outputs per column; free parameters (independent of z) per column.
     params_per_column = 1
     free_per_column = 0
+    #: Entries a column of this kind keeps in the fitted schema, fitted by
+    #: :meth:`fit_constants`; positive ones end in "scale".
+    constants = ()
+    #: Entries a column may keep besides, and whether fit records the range
+    #: and decimals that decoding keeps to.
+    optional_entries = RANGE_ENTRIES
+    keeps_range = True
+    #: (test, message) pairs: a value for which a test is True lies outside
+    #: the kind's domain; the message may use {kind}, {name} and {value}.
+    domain = ()
 
     def __init__(self, columns, stats=None):
         self.columns = list(columns)
         self.stats = dict(stats or {})
+
+    # ------------------------------------------------- the column's side
+
+    @classmethod
+    def fit_constants(cls, values):
+        """The kind's constants of the columns of `values` (rows x columns, NaN where missing).
+
+        Returns a dict from entry name to one value per column.
+        """
+        return {}
+
+    @classmethod
+    def block_constants(cls, entries):
+        """The constants a block of the columns with schema entries `entries` needs, as float64 arrays."""
+        return {name: np.array([entry[name] for entry in entries], dtype=np.float64) for name in cls.constants}
+
+    @classmethod
+    def encode(cls, values, constants):
+        """The encoded values the networks see, from values in user units (see the module docstring)."""
+        return values
+
+    @classmethod
+    def from_constants(cls, columns, constants):
+        """The block of the columns at positions `columns`, from :meth:`block_constants` (float64, CPU)."""
+        return cls(columns, {name: torch.as_tensor(value, dtype=torch.float64) for name, value in constants.items()})
+
+    @classmethod
+    def group(cls, entry):
+        """Columns of a kind whose entries give the same group share one block."""
+        return cls.kind
+
+    # ------------------------------------------------- the model's side
 
     @property
     def n_columns(self):
@@ -117,6 +175,28 @@ class GaussianBlock(Block):
 
     kind = "gaussian"
     params_per_column = 2
+    constants = ("shift", "scale")
+
+    @staticmethod
+    def _standardized_quantity(values):
+        """What is standardized: the value itself (its logarithm for the log-normal)."""
+        return values
+
+    @classmethod
+    def fit_constants(cls, values):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift, scale = shift_scale_columns(cls._standardized_quantity(values))
+        return {"shift": shift, "scale": scale}
+
+    @classmethod
+    def encode(cls, values, constants):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return standardize(cls._standardized_quantity(values), constants["shift"], constants["scale"])
+
+    @classmethod
+    def from_constants(cls, columns, constants):
+        # The log in float64: a scale of 1e300 overflows float32, its logarithm does not.
+        return super().from_constants(columns, {**constants, "log_scale": np.log(constants["scale"])})
 
     def _mean_variance(self, params):
         k = self.n_columns
@@ -154,6 +234,9 @@ class LogNormalBlock(GaussianBlock):
     """
 
     kind = "lognormal"
+    domain = ((lambda values: values <= 0,
+               "likelihood='lognormal' requires every value of column {name} to be positive; found {value!r}."),)
+    _standardized_quantity = staticmethod(np.log)
 
     def cell_log_prob(self, x, params, free):
         log_x = x * self.stats["scale"] + self.stats["shift"]
@@ -177,6 +260,12 @@ class BernoulliBlock(Block):
     """
 
     kind = "bernoulli"
+    # The support is [0, 1] whatever was seen (pixel intensities, 0/1 draws),
+    # and the decoded value is a probability: no range is kept.
+    keeps_range = False
+    domain = ((lambda values: (values < 0) | (values > 1),
+               "likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; found {value!r}. "
+               "Rescale the features (e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."),)
 
     def cell_log_prob(self, x, params, free):
         return -F.binary_cross_entropy_with_logits(params, x.expand_as(params), reduction="none")
@@ -197,6 +286,24 @@ class CategoricalBlock(Block):
     """
 
     kind = "categorical"
+    # Levels, not numbers: the schema turns labels into codes (see
+    # skvae._schema._category_codes) and back.
+    constants = ("categories",)
+    optional_entries = ("ordered",)
+    keeps_range = False
+
+    @classmethod
+    def block_constants(cls, entries):
+        return {"n_levels": len(entries[0]["categories"])}
+
+    @classmethod
+    def from_constants(cls, columns, constants):
+        return cls(columns, n_levels=constants["n_levels"])
+
+    @classmethod
+    def group(cls, entry):
+        # One block per number of levels: a block is one (n, columns, levels) tensor, unpadded.
+        return cls.kind, len(entry["categories"])
 
     def __init__(self, columns, stats=None, n_levels=None):
         super().__init__(columns, stats)
@@ -243,6 +350,21 @@ class PoissonBlock(Block):
     """Counts x ~ Poisson(exp(log_rate)); the encoder sees standardized log1p(x)."""
 
     kind = "poisson"
+    constants = ("input_shift", "input_scale")
+    domain = (
+        (lambda values: (values < 0) | ((values != np.round(values)) & ~np.isnan(values)),
+         "likelihood={kind!r} requires every value of column {name} to be a non-negative integer count; "
+         "found {value!r}."),
+        (lambda values: values > MAX_COUNT,
+         "likelihood={kind!r}: column {name} holds the count {value!r}, beyond 2**24, which float32 "
+         "cannot hold exactly; model it as 'gaussian' or 'lognormal'."),
+    )
+
+    @classmethod
+    def fit_constants(cls, values):
+        with np.errstate(invalid="ignore"):
+            shift, scale = shift_scale_columns(np.log1p(values))
+        return {"input_shift": shift, "input_scale": scale}
 
     def encoder_input(self, x):
         return (torch.log1p(x) - self.stats["input_shift"]) / self.stats["input_scale"]

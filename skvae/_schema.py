@@ -15,24 +15,14 @@ then does three things:
   to a DataFrame with the training columns, dtypes and category sets, or to an
   ndarray when the model was fitted on one.
 
-The automatic choice of a column's kind (``likelihood="auto"``), from its
-pandas dtype:
-
-========================================== =====================
-dtype                                       kind
-========================================== =====================
-bool, category, object or string            ``categorical``
-integer, all values >= 0, variance >= mean  ``negative_binomial``
-other integer                               ``gaussian`` (rounded back)
-float                                       ``gaussian``
-========================================== =====================
-
-An integer column is a count only where a count model can fit its spread: a
-year column (2007..2009, variance far below its mean) would get a Poisson or
-negative binomial far wider than the data, so it is modelled as a real and
-rounded back. Every column of a NumPy array is ``gaussian`` under ``"auto"``.
-An explicit ``likelihood`` (one kind for every column, or a dict from column
-name or position to kind) overrides the rule.
+What a kind needs of a column (its constants, domain and encoding) is its
+block class's (:mod:`skvae._likelihoods`); the schema decides the kinds,
+turns labels into codes and back, and keeps the decoding rules (observed
+range, decimals, dtype). The automatic choice of a kind (``likelihood="auto"``)
+is :func:`_auto_kind`, documented with its reasons on the estimator's
+``likelihood`` parameter. Every column of a NumPy array is ``gaussian`` under
+``"auto"``; an explicit ``likelihood`` (one kind, or a dict from column name
+or position to kind) overrides the rule.
 
 Missing cells (NaN, None, ``pd.NA``) are kept as NaN in the encoded values;
 the model drops them from the likelihood and shows the encoder the mask.
@@ -44,7 +34,7 @@ import numbers
 import numpy as np
 import torch
 
-from ._likelihoods import BLOCKS, KINDS, CompositeLikelihood
+from ._likelihoods import BLOCKS, KINDS, MAX_COUNT, Block, CompositeLikelihood
 
 #: A categorical column with more levels than this is refused: its softmax
 #: head would dominate the network (and its memory) while modelling what is
@@ -52,7 +42,6 @@ from ._likelihoods import BLOCKS, KINDS, CompositeLikelihood
 MAX_CATEGORIES = 1000
 
 _CATEGORICAL = "categorical"
-_COUNT_KINDS = ("poisson", "negative_binomial")
 
 
 def is_dataframe(X):
@@ -98,16 +87,21 @@ class TableSchema:
         return by_kind, numeric
 
     @functools.cached_property
-    def _standardization(self):
-        """(kind, columns as a slice or positions, shift, scale) per standardized kind, after fitting."""
+    def _groups(self):
+        """(kind's class, columns as a slice or positions, block constants) per block, after fitting.
+
+        Encoding reads them on every batch, so they are found once.
+        """
+        groups = {}
+        for j, column in enumerate(self.columns):
+            kind = BLOCKS[column["kind"]]
+            groups.setdefault((kind, kind.group(column)), []).append(j)
         out = []
-        for kind in ("gaussian", "lognormal"):
-            cols = self._positions[0].get(kind)
-            if cols:
-                shift, scale = self._constants(cols, "shift", "scale")
-                if cols == list(range(cols[0], cols[0] + len(cols))):  # a view, not a fancy-indexed copy
-                    cols = slice(cols[0], cols[0] + len(cols))
-                out.append((kind, cols, shift, scale))
+        for (kind, _), cols in groups.items():
+            constants = kind.block_constants([self.columns[j] for j in cols])
+            if cols == list(range(cols[0], cols[0] + len(cols))):  # a view, not a fancy-indexed copy
+                cols = slice(cols[0], cols[0] + len(cols))
+            out.append((kind, cols, constants))
         return out
 
     # ------------------------------------------------------------ fitting
@@ -134,8 +128,9 @@ class TableSchema:
     def _fit_constants(self, raw):
         """Each column's constants, computed per kind over all its columns at once.
 
-        A Python pass per column cost a fifth of a short fit on 784 columns;
-        the extremes of float64 (see _shift_scale) are the only per-column path.
+        A Python pass per column would cost a fifth of a short fit on 784
+        columns; the extremes of float64 (skvae._moments) are the only
+        per-column path.
         """
         observed = ~np.isnan(raw)
         empty = np.flatnonzero(~observed.any(axis=0))
@@ -145,27 +140,17 @@ class TableSchema:
                 "model. Drop it (VAEImputer drops or keeps such columns, see keep_empty_features)."
             )
         by_kind, _ = self._positions
-        # A Bernoulli column's support is [0, 1] whatever was seen (pixel
-        # intensities, 0/1 draws), and its decoded value is a probability.
-        ranged = [j for kind, cols in by_kind.items() if kind not in (_CATEGORICAL, "bernoulli") for j in cols]
+        ranged = [j for kind, cols in by_kind.items() if BLOCKS[kind].keeps_range for j in cols]
         if ranged:
             block = raw[:, ranged]
             lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
             for j, low, high, decimals in zip(ranged, lows, highs, _decimals(block)):
                 self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
-        for kind, names, transform in (("gaussian", ("shift", "scale"), None),
-                                       ("lognormal", ("shift", "scale"), np.log),
-                                       *((kind, ("input_shift", "input_scale"), np.log1p) for kind in _COUNT_KINDS)):
-            cols = by_kind.get(kind)
-            if not cols:
-                continue
-            block = raw[:, cols]
-            if transform is not None:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    block = transform(block)
-            for j, shift, scale in zip(cols, *_shift_scale_columns(block)):
-                self.columns[j][names[0]], self.columns[j][names[1]] = shift, scale
-        self.__dict__.pop("_standardization", None)  # built from the constants just set
+        for kind, cols in by_kind.items():
+            for name, values in BLOCKS[kind].fit_constants(raw[:, cols]).items():
+                for j, value in zip(cols, values):
+                    self.columns[j][name] = value
+        self.__dict__.pop("_groups", None)  # built from the constants just set
         self.__dict__.pop("_ranges_and_precisions", None)
 
     def check_likelihood_parameter(self, likelihood):
@@ -219,49 +204,23 @@ class TableSchema:
 
         Works in place: `raw` becomes the encoded values.
         """
-        encoded = raw  # raw_values made a fresh array: standardized in place
-        for kind, cols, shift, scale in self._standardization:
-            values = encoded[:, cols]
-            if kind == "lognormal":
-                values = np.log(values)
-            encoded[:, cols] = _standardize(values, shift, scale)
+        encoded = raw  # raw_values made a fresh array: encoded in place
+        for kind, cols, constants in self._groups:
+            if kind.encode is not Block.encode:
+                encoded[:, cols] = kind.encode(encoded[:, cols], constants)
         return encoded
-
-    def _constants(self, cols, *names):
-        return tuple(np.array([self.columns[j][name] for j in cols], dtype=np.float64) for name in names)
 
     # ------------------------------------------------------------ the model
 
     def likelihood(self):
-        """The composite likelihood of these columns (float64 constants, on the CPU)."""
-        blocks = []
-        for kind, cols in self._blocks():
-            stats = {}
-            if kind in ("gaussian", "lognormal"):
-                stats = dict(zip(("shift", "scale"), self._constants(cols, "shift", "scale")))
-                # In float64 here: a scale of 1e300 overflows float32, its logarithm does not.
-                stats["log_scale"] = np.log(stats["scale"])
-            elif kind in _COUNT_KINDS:
-                stats = dict(zip(("input_shift", "input_scale"),
-                                 self._constants(cols, "input_shift", "input_scale")))
-            # float64: the networks' copy in each dtype is made by CompositeLikelihood.to.
-            stats = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in stats.items()}
-            if kind == _CATEGORICAL:
-                n_levels = len(self.columns[cols[0]]["categories"])
-                blocks.append(BLOCKS[kind](cols, stats, n_levels=n_levels))
-            else:
-                blocks.append(BLOCKS[kind](cols, stats))
-        return CompositeLikelihood(blocks, len(self.columns), self.mask_columns)
+        """The composite likelihood of these columns (float64 constants, on the CPU).
 
-    def _blocks(self):
-        """(kind, column positions) per block; categories grouped by their number of levels."""
-        groups = {}
-        for j, column in enumerate(self.columns):
-            key = column["kind"]
-            if key == _CATEGORICAL:
-                key = (key, len(column["categories"]))
-            groups.setdefault(key, []).append(j)
-        return [(key[0] if isinstance(key, tuple) else key, cols) for key, cols in groups.items()]
+        The networks' copy in each dtype is made by ``CompositeLikelihood.to``.
+        """
+        blocks = [kind.from_constants(cols if isinstance(cols, list) else list(range(cols.start, cols.stop)),
+                                      constants)
+                  for kind, cols, constants in self._groups]
+        return CompositeLikelihood(blocks, len(self.columns), self.mask_columns)
 
     # ------------------------------------------------------------ decoding
 
@@ -345,7 +304,8 @@ class TableSchema:
         if not isinstance(columns, list) or not columns:
             raise ValueError("the column schema has no columns")
         for column in columns:
-            _check_column_entry(column)
+            if not isinstance(column, dict) or column.get("kind") not in KINDS:
+                raise ValueError("a column of the schema has no known kind")
         mask_columns = state["mask_columns"]
         if not isinstance(mask_columns, list) or not all(
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(columns) for j in mask_columns
@@ -450,8 +410,6 @@ AUTO_ROWS_PER_LEVEL = 3
 #: them puts its mass far from the data's (a price's 1% quantile sampled at 15
 #: for a real 1,239), while a Gaussian decoded to whole numbers fits them.
 AUTO_MAX_COUNT_MEDIAN = 20
-#: The largest count the count kinds model exactly (float32 holds integers up to 2**24).
-MAX_COUNT = 2**24
 
 
 def _numeric_auto_kind(series):
@@ -640,38 +598,15 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
             f"{_label(columns[numeric[col]]['name'])}, row {row}). Infinity is not a missing "
             "value: use NaN (or None) for missing cells, or remove the row."
         )
-    for kind, outside, message in _DOMAINS:
-        cols = by_kind.get(kind)
-        if not cols:
-            continue
-        values = raw[:, cols]
-        with np.errstate(invalid="ignore"):
-            bad = outside(values)
-        if bad.any():
-            col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
-            raise ValueError(message.format(kind=kind, name=_label(columns[cols[col]]["name"]),
-                                            value=float(values[row, col])))
-
-
-def _is_not_count(values):
-    # NaN (a missing cell) differs from its own rounding: not a violation.
-    return (values < 0) | ((values != np.round(values)) & ~np.isnan(values))
-
-
-#: (kind, bad-cell test, message) for every kind whose values have a domain, in the order checked.
-_DOMAINS = (
-    ("bernoulli", lambda v: (v < 0) | (v > 1),
-     "likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; found {value!r}. "
-     "Rescale the features (e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."),
-    ("lognormal", lambda v: v <= 0,
-     "likelihood='lognormal' requires every value of column {name} to be positive; found {value!r}."),
-    *((kind, _is_not_count,
-       "likelihood={kind!r} requires every value of column {name} to be a non-negative integer count; "
-       "found {value!r}.") for kind in _COUNT_KINDS),
-    *((kind, lambda v: v > MAX_COUNT,
-       "likelihood={kind!r}: column {name} holds the count {value!r}, beyond 2**24, which float32 "
-       "cannot hold exactly; model it as 'gaussian' or 'lognormal'.") for kind in _COUNT_KINDS),
-)
+    for kind, cols in by_kind.items():
+        for outside, message in BLOCKS[kind].domain:
+            values = raw[:, cols]
+            with np.errstate(invalid="ignore"):
+                bad = outside(values)
+            if bad.any():
+                col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
+                raise ValueError(message.format(kind=kind, name=_label(columns[cols[col]]["name"]),
+                                                value=float(values[row, col])))
 
 
 #: Decimals a column keeps at most: beyond, values are measured, not written, to a precision.
@@ -702,51 +637,6 @@ def _decimals(block):
             if not undecided.size:
                 break
     return decimals
-
-
-def _shift_scale_columns(block):
-    """(shifts, scales) of each column's observed values, as :func:`_shift_scale` computes them."""
-    # Overflow at the extremes is expected here: those columns are redone one by one below.
-    with np.errstate(over="ignore", invalid="ignore"):
-        magnitude = np.nanmax(np.abs(block), axis=0)
-        shifts, scales = np.nanmean(block, axis=0), np.nanstd(block, axis=0)
-    shifts, scales = [float(v) for v in shifts], [float(v) for v in scales]
-    for j in np.flatnonzero((magnitude > 1e150) | ((magnitude > 0) & (magnitude < 1e-150))
-                            | ~np.isfinite(np.asarray(shifts)) | ~np.isfinite(np.asarray(scales))):
-        column = block[:, j]
-        shifts[j], scales[j] = _shift_scale(column[~np.isnan(column)])
-    # A constant column keeps unit scale, as StandardScaler does.
-    scales = [scale if scale > np.finfo(np.float64).tiny * 1e3 else 1.0 for scale in scales]
-    return shifts, scales
-
-
-def _shift_scale(values):
-    """Mean and standard deviation (1 for a constant), safe at the extremes of float64.
-
-    Beyond ~1e154 sums of squares overflow and below ~1e-154 they underflow:
-    such columns get their moments from values / max|values|.
-    """
-    magnitude = float(np.max(np.abs(values)))
-    if magnitude > 1e150 or 0 < magnitude < 1e-150:
-        unit = values / magnitude
-        shift, scale = float(unit.mean()) * magnitude, float(unit.std()) * magnitude
-    else:
-        shift, scale = float(values.mean()), float(values.std())
-    # A constant column keeps unit scale, as StandardScaler does.
-    if not scale > np.finfo(np.float64).tiny * 1e3:
-        scale = 1.0
-    return shift, scale
-
-
-def _standardize(values, shift, scale):
-    """(values - shift) / scale; where the difference overflows, values / scale - shift / scale."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = (values - shift) / scale
-        overflowed = ~np.isfinite(out) & np.isfinite(values)
-        if overflowed.any():
-            alternative = values / scale - shift / scale
-            out[overflowed] = alternative[overflowed]
-    return out
 
 
 # ------------------------------------------------------------------ decoding
@@ -818,30 +708,3 @@ def _as_dtype(series, dtype):
         return series.astype(dtype)
     except (TypeError, ValueError):
         return series
-
-
-def _check_column_entry(column):
-    if not isinstance(column, dict):
-        raise ValueError("a column of the schema is not a mapping")
-    name, kind, dtype = column.get("name"), column.get("kind"), column.get("dtype")
-    if not (isinstance(name, (str, int)) and not isinstance(name, bool)):
-        raise ValueError(f"the schema has a column label {name!r} that is not a string or integer")
-    if kind not in KINDS:
-        raise ValueError(f"the schema has a column of unknown kind {kind!r}")
-    if not isinstance(dtype, str):
-        raise ValueError(f"column {name!r} of the schema has no dtype")
-    numbers_needed = {"gaussian": ("shift", "scale"), "lognormal": ("shift", "scale"),
-                      "poisson": ("input_shift", "input_scale"),
-                      "negative_binomial": ("input_shift", "input_scale")}.get(kind, ())
-    for key in numbers_needed:
-        value = column.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise ValueError(f"column {name!r} of the schema has an invalid {key} {value!r}")
-        if key.endswith("scale") and not value > 0:
-            raise ValueError(f"column {name!r} of the schema has a non-positive {key} {value!r}")
-    if kind == _CATEGORICAL:
-        categories = column.get("categories")
-        if not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CATEGORIES or not all(
-            isinstance(c, (str, int, float, bool)) for c in categories
-        ):
-            raise ValueError(f"column {name!r} of the schema has malformed categories")

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
-from ._likelihoods import KINDS
+from ._likelihoods import BLOCKS, KINDS
 from ._networks import ACTIVATIONS, parameter_shapes
 from ._schema import MAX_CATEGORIES, TableSchema
 
@@ -234,20 +234,6 @@ def _network_spec(value, name):
             check(value[key], f"{name}[{key!r}]")
 
 
-# The keys of a schema column (TableSchema.to_dict): the constants each kind needs, and the optional ones.
-_COLUMN_CONSTANTS = {
-    "gaussian": ("shift", "scale"),
-    "lognormal": ("shift", "scale"),
-    "bernoulli": (),
-    "categorical": ("categories",),
-    "poisson": ("input_shift", "input_scale"),
-    "negative_binomial": ("input_shift", "input_scale"),
-}
-# Every numeric kind may record its observed range and decimals (files of 0.2.0 did not).
-_NUMERIC_OPTIONAL = ("min", "max", "decimals")
-_COLUMN_OPTIONAL = {"categorical": ("ordered",), **{kind: _NUMERIC_OPTIONAL for kind in
-                                                    ("gaussian", "lognormal", "bernoulli", "poisson",
-                                                     "negative_binomial")}}
 # A pandas or NumPy dtype name ("float64", "Int64", "category", "string[pyarrow]", "datetime64[ns, UTC]").
 _DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
 
@@ -270,20 +256,22 @@ def _table_schema(value, name):
 
 
 def _schema_column(column, name):
-    if not isinstance(column, dict) or column.get("kind") not in _COLUMN_CONSTANTS:
+    if not isinstance(column, dict) or column.get("kind") not in BLOCKS:
         kind = column.get("kind") if isinstance(column, dict) else None
         raise InvalidState(f"{name} must be a column with a kind among {list(KINDS)}; got kind {kind!r}.")
     kind = column["kind"]
-    allowed = {"name", "kind", "dtype", *_COLUMN_CONSTANTS[kind], *_COLUMN_OPTIONAL.get(kind, ())}
+    # The kind's class names the entries its columns keep (skvae._likelihoods).
+    constants, optional = BLOCKS[kind].constants, BLOCKS[kind].optional_entries
+    allowed = {"name", "kind", "dtype", *constants, *optional}
     unknown = sorted(set(column) - allowed, key=str)
     if unknown:
         raise InvalidState(f"{name} (a {kind!r} column) has unknown entries {unknown}.")
-    missing = sorted({"name", "dtype", *_COLUMN_CONSTANTS[kind]} - set(column))
+    missing = sorted({"name", "dtype", *constants} - set(column))
     if missing:
         raise InvalidState(f"{name} (a {kind!r} column) lacks {missing}.")
     if not isinstance(column["dtype"], str) or not _DTYPE_NAME.fullmatch(column["dtype"]):
         _fail(f"{name}['dtype']", "a dtype name", column["dtype"])
-    for key in _COLUMN_CONSTANTS[kind]:
+    for key in constants:
         if key == "categories":
             _categories(column[key], f"{name}['categories']")
         elif key.endswith("scale"):

@@ -7,6 +7,9 @@ import pytest
 import torch
 
 from skvae._likelihoods import (
+    BLOCKS,
+    KINDS,
+    RANGE_ENTRIES,
     BernoulliBlock,
     CategoricalBlock,
     CompositeLikelihood,
@@ -143,3 +146,44 @@ def test_importance_weighted_point_averages_means_and_votes_categories():
     torch.testing.assert_close(point[0, 0], _t(0.25 * 1.0 + 0.75 * 3.0))
     p0, p1 = torch.softmax(params[0, 0, 2:], -1), torch.softmax(params[1, 0, 2:], -1)
     assert int(point[0, 1]) == int((0.25 * p0 + 0.75 * p1).argmax())
+
+
+# ---------------------------------------------------------------- kinds own their entries
+
+_KIND_DATA = {
+    "gaussian": [0.5, -1.25, 3.0, 2.0],
+    "lognormal": [0.5, 1.25, 3.0, 2.0],
+    "bernoulli": [0.0, 1.0, 1.0, 0.25],
+    "categorical": [1.0, 2.0, 2.0, 7.0],
+    "poisson": [0.0, 3.0, 1.0, 8.0],
+    "negative_binomial": [0.0, 3.0, 1.0, 8.0],
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_kind_class_decides_the_schema_entries_its_columns_keep(kind):
+    from skvae._schema import TableSchema
+    from skvae._state import InvalidState, _schema_column
+
+    cls = BLOCKS[kind]
+    schema = TableSchema.fit(np.array([_KIND_DATA[kind]]).T, likelihood=kind)
+    entry = schema.columns[0]
+    assert set(entry) - {"name", "kind", "dtype"} == set(cls.constants) | (set(RANGE_ENTRIES) if cls.keeps_range else set())
+    _schema_column(entry, "column")  # the state's check accepts what the kind wrote
+    for name in cls.constants:
+        with pytest.raises(InvalidState, match=name):
+            _schema_column({key: value for key, value in entry.items() if key != name}, "column")
+    with pytest.raises(InvalidState, match="unknown entries"):
+        _schema_column({**entry, "not_an_entry": 1.0}, "column")
+    # The block built from the kind's constants is the one the composite likelihood holds.
+    (block,) = schema.likelihood().blocks
+    assert type(block) is cls and block.columns == [0]
+
+
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if BLOCKS[kind].domain])
+def test_a_kind_class_states_its_domain(kind):
+    from skvae._schema import TableSchema
+
+    schema = TableSchema.fit(np.array([_KIND_DATA[kind]]).T, likelihood=kind)
+    with pytest.raises(ValueError, match=rf"likelihood=.*{kind}.*column 0.*-2\.5"):
+        schema.raw_values(np.array([[-2.5]]))

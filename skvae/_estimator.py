@@ -12,31 +12,20 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _conditional
 from ._conditional import DEFAULT_N_IMPORTANCE
-from ._input import as_plain_input
+from ._core_backed import CoreBacked
 from ._inference import is_plain_float_matrix
 from ._likelihoods import KINDS
-from ._model import DEVICE_TYPE, STATE_FIELDS, VAEModel, fit_model, new_seed
+from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
-from ._schema import is_dataframe
-from ._state import FITTED_FIELDS, check_state
 from ._transaction import transactional
+from ._validation import IntNotBool, check_count, check_n_importance, validate_table
 
 
-class IntNotBool(Interval):
-    """An integer Interval that refuses bools: ``latent_dim=True`` is a mistake, not 1."""
-
-    def __init__(self, low, high, closed):
-        super().__init__(Integral, low, high, closed=closed)
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
-
-
-class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
     The generative model is a standard normal prior p(z) = N(0, I) on a
@@ -493,7 +482,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         scores : ndarray of shape (n_samples,)
             Lower bounds on log p(x), greater is better.
         """
-        n_importance = _check_n_importance(n_importance)
+        n_importance = check_n_importance(n_importance)
         X = self._validate_input(X)
         return self._model.score_samples(X, n_importance, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
@@ -553,10 +542,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             dtypes and categories for one fitted on a DataFrame.
         """
         check_is_fitted(self)
-        n_samples = _check_count(n_samples, "n_samples")
+        n_samples = check_count(n_samples, "n_samples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if given is not None:
-            n_importance = _check_n_importance(n_importance)
+            n_importance = check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
             return _conditional.with_given_cells(self, values, table, given_mask)
@@ -572,7 +561,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         over `n_samples` draws of z): how much each column makes the row
         likely or unlikely. The draws are the row's own, as in ``score_samples``.
         """
-        n_samples = _check_n_importance(n_samples, "n_samples")
+        n_samples = check_n_importance(n_samples, "n_samples")
         X = self._validate_input(X)
         return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
@@ -590,7 +579,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         With `random_state` and ``n_draws=m > 1``: m draws per row from the
         same importance samples, shape (n_rows, m, n_features).
         """
-        n_importance = _check_n_importance(n_importance)
+        n_importance = check_n_importance(n_importance)
         X = self._validate_input(X)
         seed = None if random_state is None else check_random_state(random_state).randint(np.iinfo(np.int32).max)
         return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs,
@@ -600,40 +589,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _validate_table(self, X, reset):
         """Feature count and names checked, X as a numeric array or a DataFrame (not yet encoded)."""
-        X = as_plain_input(X)
-        if is_dataframe(X):
-            if not reset:
-                self._check_same_columns(X)
-            X = validate_data(self, X, reset=reset, skip_check_array=True)
-            if X.shape[0] < 1:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
-            if X.shape[1] < 1:
-                raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
-            return X
-        # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
-        # the schema's message saying it is not one.
-        try:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
-        except ValueError as error:
-            raise ValueError(_text_in_array_message(X, error)) from None
-
-    def _check_same_columns(self, X):
-        """A DataFrame with other column labels than at fit is refused, not read by position.
-
-        scikit-learn checks the names only when they are all strings; a table
-        with integer labels (or mixed ones) would otherwise be read column by
-        column in whatever order it comes.
-        """
-        schema = getattr(self, "_schema", None)
-        if schema is None or not schema.is_dataframe:
-            return
-        given = list(X.columns)
-        if given != schema.names and not all(isinstance(name, str) for name in schema.names + given):
-            raise ValueError(
-                f"X has the columns {given[:10]!r}{' ...' if len(given) > 10 else ''}, but the model was fitted on "
-                f"{schema.names[:10]!r}{' ...' if len(schema.names) > 10 else ''}: pass the same columns in the "
-                "same order (columns are matched by label, never by position)."
-            )
+        return validate_table(self, X, reset, getattr(self, "_schema", None))
 
     def _validate_input(self, X):
         """X checked against the fitted model, for inference."""
@@ -644,26 +600,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             X = self._validate_table(X, reset=False)
         return X
 
-    # The fitted attributes of the pickled state (encoder_, n_iter_, _schema, ...)
-    # are the core's: read from it, and written to this estimator's own copy of it.
-    def __getattr__(self, name):
-        model = self.__dict__.get("_model")
-        if model is None or name not in STATE_FIELDS:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(model, STATE_FIELDS[name])
-
-    def __dir__(self):
-        # Tools find fitted attributes with dir(): dask-ml keys its Incremental
-        # tasks by them, so leaving them out made successive passes look alike.
-        fitted = STATE_FIELDS if "_model" in self.__dict__ else ()
-        return sorted(set(super().__dir__()) | set(fitted))
-
-    def __setattr__(self, name, value):
-        if name in STATE_FIELDS and "_model" in self.__dict__:
-            self._model = self._model.replaced(STATE_FIELDS[name], value)
-        else:
-            super().__setattr__(name, value)
-
     @property
     def _n_features_out(self):
         return self._model.latent_dim
@@ -673,72 +609,3 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
         return tags
-
-    # ----------------------------------------------------------- pickling
-
-    def __getstate__(self):
-        """0.2.0's plain state: the core's fields (networks and optimizer as CPU tensors, the schema as a dict)."""
-        # BaseEstimator may hand back self.__dict__ itself: copy before editing.
-        state = dict(super().__getstate__())
-        model = state.pop("_model", None)
-        if model is not None:
-            state.update(model.state())
-        return state
-
-    #: The schema of the fitted state (see skvae._state); a subclass adding state extends it.
-    _fitted_state_fields = FITTED_FIELDS
-
-    def __setstate__(self, state):
-        """Restore a state from ``__getstate__``, refusing one that does not hang together.
-
-        Pickle, joblib, ``copy.deepcopy`` and :func:`skvae.load` all come here,
-        so one schema (:mod:`skvae._state`) guards them all: a ValueError names
-        the first inconsistency, and nothing is restored.
-        """
-        state = check_state(type(self), state)
-        model_state = {field: state.pop(field) for field in STATE_FIELDS if field in state}
-        model = VAEModel.from_state(model_state) if model_state else None
-        super().__setstate__(state)
-        if model is not None:
-            self._model = model
-
-
-def _text_in_array_message(X, error):
-    """validate_data's message, with the column and value when an array holds text."""
-    array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
-    if array is None or array.ndim != 2:
-        return str(error)
-    for j in range(array.shape[1]):
-        for i, value in enumerate(array[:, j]):
-            if isinstance(value, (str, bytes)):
-                try:
-                    float(value)
-                except ValueError:
-                    return (f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. Pass the "
-                            "table as a pandas DataFrame, whose text columns are modelled as categories.")
-    return str(error)
-
-
-#: The most importance samples per row a call takes. The bound's gap to log p(x)
-#: shrinks like 1/K, so far below this K it is under the estimate's own noise;
-#: each row costs K decoder passes, and Ctrl-C is only seen between batches, so
-#: K = 10**9 would hold one row for minutes that cannot be interrupted.
-MAX_N_IMPORTANCE = 100_000
-
-
-def _check_count(value, name):
-    """`value` as an int if it is a positive integer (bools are not), else a ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
-
-
-def _check_n_importance(value, name="n_importance"):
-    value = _check_count(value, name)
-    if value > MAX_N_IMPORTANCE:
-        raise ValueError(
-            f"{name}={value!r} is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row costs "
-            f"{name} decoder passes and cannot be interrupted mid-row, while the bound it buys changes less "
-            "than its own Monte Carlo noise long before. Use at most 100000."
-        )
-    return int(value)

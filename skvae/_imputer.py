@@ -27,17 +27,12 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._estimator import (
-    MAX_N_IMPORTANCE,
-    IntNotBool,
-    VAETransformer,
-    _check_count,
-    _text_in_array_message,
-)
+from ._estimator import VAETransformer
 from ._faces import vae_to_fit, with_vae_parameters_doc
 from ._input import as_plain_input
 from ._schema import is_dataframe
 from ._transaction import transaction
+from ._validation import MAX_N_IMPORTANCE, IntNotBool, check_count, text_in_array_message
 
 _OWN_PARAMETERS = ((
     ("missing_values", np.nan),
@@ -294,7 +289,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             m completed copies of X, each as :meth:`transform` returns one.
         """
         check_is_fitted(self)
-        n_imputations = _check_count(n_imputations, "n_imputations")
+        n_imputations = check_count(n_imputations, "n_imputations")
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
@@ -323,7 +318,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                 ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
             )
         except ValueError as error:
-            raise ValueError(_text_in_array_message(X, error)) from None
+            raise ValueError(text_in_array_message(X, error)) from None
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""

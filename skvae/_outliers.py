@@ -19,9 +19,10 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer
+from ._estimator import VAETransformer
 from ._faces import vae_from, vae_to_fit, with_vae_parameters_doc
 from ._transaction import transaction
+from ._validation import MAX_N_IMPORTANCE, IntNotBool
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is

@@ -32,7 +32,6 @@ import functools
 import numbers
 
 import numpy as np
-import torch
 
 from ._likelihoods import BLOCKS, KINDS, MAX_COUNT, Block, CompositeLikelihood
 

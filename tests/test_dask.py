@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer
 
-from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian
+from _datasets import N_FEATURES, linear_gaussian
 
 pytestmark = pytest.mark.slow  # the quick set (-m 'not slow') leaves this module out
 

@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 
 from skvae import VAETransformer
 
-from _datasets import N_FEATURES, TRUE_LATENT_DIM, linear_gaussian, shift_scale
+from _datasets import TRUE_LATENT_DIM, linear_gaussian, shift_scale
 
 BATCH_SIZE = 128
 

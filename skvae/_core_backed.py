@@ -1,0 +1,60 @@
+"""The face's side of the model core: fitted attributes and the pickled state.
+
+A face that owns a :class:`skvae._model.VAEModel` as ``_model`` answers the
+fitted attributes of its pickled state (``encoder_``, ``n_iter_``,
+``_schema``, ...; :data:`skvae._model.STATE_FIELDS`) from the core, and
+pickles to 0.2.0's plain state, checked by :mod:`skvae._state` on the way in.
+"""
+
+from ._model import STATE_FIELDS, VAEModel
+from ._state import FITTED_FIELDS, check_state
+
+
+class CoreBacked:
+    """Mixin (before BaseEstimator) for a face whose fitted state is a model core."""
+
+    # Read from the core, and written to this estimator's own copy of it, so
+    # that estimators sharing a core (copy.copy) never change each other.
+    def __getattr__(self, name):
+        model = self.__dict__.get("_model")
+        if model is None or name not in STATE_FIELDS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(model, STATE_FIELDS[name])
+
+    def __dir__(self):
+        # Tools find fitted attributes with dir(): dask-ml keys its Incremental
+        # tasks by them, so leaving them out made successive passes look alike.
+        fitted = STATE_FIELDS if "_model" in self.__dict__ else ()
+        return sorted(set(super().__dir__()) | set(fitted))
+
+    def __setattr__(self, name, value):
+        if name in STATE_FIELDS and "_model" in self.__dict__:
+            self._model = self._model.replaced(STATE_FIELDS[name], value)
+        else:
+            super().__setattr__(name, value)
+
+    def __getstate__(self):
+        """0.2.0's plain state: the core's fields (networks and optimizer as CPU tensors, the schema as a dict)."""
+        # BaseEstimator may hand back self.__dict__ itself: copy before editing.
+        state = dict(super().__getstate__())
+        model = state.pop("_model", None)
+        if model is not None:
+            state.update(model.state())
+        return state
+
+    #: The schema of the fitted state (see skvae._state); a subclass adding state extends it.
+    _fitted_state_fields = FITTED_FIELDS
+
+    def __setstate__(self, state):
+        """Restore a state from ``__getstate__``, refusing one that does not hang together.
+
+        Pickle, joblib, ``copy.deepcopy`` and :func:`skvae.load` all come here,
+        so one schema (:mod:`skvae._state`) guards them all: a ValueError names
+        the first inconsistency, and nothing is restored.
+        """
+        state = check_state(type(self), state)
+        model_state = {field: state.pop(field) for field in STATE_FIELDS if field in state}
+        model = VAEModel.from_state(model_state) if model_state else None
+        super().__setstate__(state)
+        if model is not None:
+            self._model = model

@@ -1,0 +1,107 @@
+"""Checks every face shares: parameter constraints, counts, and the input table.
+
+A face validates its input here once per call, then hands the model core
+(:mod:`skvae._model`) a float array or a DataFrame of the fitted columns.
+"""
+
+import numbers
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
+
+from ._input import as_plain_input
+from ._schema import is_dataframe
+
+#: The most importance samples per row a call takes. The bound's gap to log p(x)
+#: shrinks like 1/K, so far below this K it is under the estimate's own noise;
+#: each row costs K decoder passes, and Ctrl-C is only seen between batches, so
+#: K = 10**9 would hold one row for minutes that cannot be interrupted.
+MAX_N_IMPORTANCE = 100_000
+
+
+class IntNotBool(Interval):
+    """An integer Interval that refuses bools: ``latent_dim=True`` is a mistake, not 1."""
+
+    def __init__(self, low, high, closed):
+        super().__init__(Integral, low, high, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def check_count(value, name):
+    """`value` as an int if it is a positive integer (bools are not), else a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def check_n_importance(value, name="n_importance"):
+    """A count of importance samples per row, at most MAX_N_IMPORTANCE."""
+    value = check_count(value, name)
+    if value > MAX_N_IMPORTANCE:
+        raise ValueError(
+            f"{name}={value!r} is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row costs "
+            f"{name} decoder passes and cannot be interrupted mid-row, while the bound it buys changes less "
+            "than its own Monte Carlo noise long before. Use at most 100000."
+        )
+    return value
+
+
+def validate_table(estimator, X, reset, schema=None):
+    """X with its feature count and names checked against `estimator`: a numeric array or a DataFrame.
+
+    `schema` is the fitted one (None before a fit); the table is not yet encoded.
+    """
+    X = as_plain_input(X)
+    if is_dataframe(X):
+        if not reset:
+            check_same_columns(schema, X)
+        X = validate_data(estimator, X, reset=reset, skip_check_array=True)
+        if X.shape[0] < 1:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+        if X.shape[1] < 1:
+            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+        return X
+    # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
+    # the schema's message saying it is not one.
+    try:
+        return validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
+    except ValueError as error:
+        raise ValueError(text_in_array_message(X, error)) from None
+
+
+def check_same_columns(schema, X):
+    """A DataFrame with other column labels than at fit is refused, not read by position.
+
+    scikit-learn checks the names only when they are all strings; a table
+    with integer labels (or mixed ones) would otherwise be read column by
+    column in whatever order it comes.
+    """
+    if schema is None or not schema.is_dataframe:
+        return
+    given = list(X.columns)
+    if given != schema.names and not all(isinstance(name, str) for name in schema.names + given):
+        raise ValueError(
+            f"X has the columns {given[:10]!r}{' ...' if len(given) > 10 else ''}, but the model was fitted on "
+            f"{schema.names[:10]!r}{' ...' if len(schema.names) > 10 else ''}: pass the same columns in the "
+            "same order (columns are matched by label, never by position)."
+        )
+
+
+def text_in_array_message(X, error):
+    """validate_data's message, with the column and value when an array holds text."""
+    array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
+    if array is None or array.ndim != 2:
+        return str(error)
+    for j in range(array.shape[1]):
+        for i, value in enumerate(array[:, j]):
+            if isinstance(value, (str, bytes)):
+                try:
+                    float(value)
+                except ValueError:
+                    return (f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. Pass the "
+                            "table as a pandas DataFrame, whose text columns are modelled as categories.")
+    return str(error)

@@ -1,4 +1,4 @@
-"""Column moments and standardization that hold at the extremes of float64.
+"""Column statistics: moments and standardization safe at the extremes of float64, and decimals.
 
 The Gaussian kinds encode a column as (x - shift) / scale, the count kinds
 show the encoder log1p(x) standardized the same way. Columns of 1e300 or of
@@ -51,3 +51,33 @@ def standardize(values, shift, scale):
             alternative = values / scale - shift / scale
             out[overflowed] = alternative[overflowed]
     return out
+
+
+#: Decimals a column keeps at most: beyond, values are measured, not written, to a precision.
+MAX_DECIMALS = 6
+
+
+def decimals(block):
+    """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
+
+    Values read from text with d decimals round to themselves at d; a whole-number
+    column (counts, or a float column of whole numbers) has 0, so it decodes to
+    whole numbers. Missing cells (NaN) do not count.
+    """
+    found = [None] * block.shape[1]
+    undecided = np.arange(block.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for d in range(MAX_DECIMALS + 1):
+            # Most measured columns fail on their first rows: test the rest only where those pass.
+            head = block[:64, undecided]
+            candidates = undecided[((np.round(head, d) == head) | np.isnan(head)).all(axis=0)]
+            values = block[:, candidates]
+            exact = np.zeros(undecided.size, dtype=bool)
+            exact[np.searchsorted(undecided, candidates)] = (
+                (np.round(values, d) == values) | np.isnan(values)).all(axis=0)
+            for j in undecided[exact]:
+                found[j] = d
+            undecided = undecided[~exact]
+            if not undecided.size:
+                break
+    return found

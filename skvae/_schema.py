@@ -34,6 +34,7 @@ import numbers
 import numpy as np
 
 from ._likelihoods import BLOCKS, KINDS, MAX_COUNT, Block, CompositeLikelihood
+from ._moments import decimals as _decimals
 
 #: A categorical column with more levels than this is refused: its softmax
 #: head would dominate the network (and its memory) while modelling what is
@@ -606,36 +607,6 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
                 col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
                 raise ValueError(message.format(kind=kind, name=_label(columns[cols[col]]["name"]),
                                                 value=float(values[row, col])))
-
-
-#: Decimals a column keeps at most: beyond, values are measured, not written, to a precision.
-MAX_DECIMALS = 6
-
-
-def _decimals(block):
-    """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
-
-    Values read from text with d decimals round to themselves at d; a whole-number
-    column (counts, or a float column of whole numbers) has 0, so it decodes to
-    whole numbers. Missing cells (NaN) do not count.
-    """
-    decimals = [None] * block.shape[1]
-    undecided = np.arange(block.shape[1])
-    with np.errstate(over="ignore", invalid="ignore"):
-        for d in range(MAX_DECIMALS + 1):
-            # Most measured columns fail on their first rows: test the rest only where those pass.
-            head = block[:64, undecided]
-            candidates = undecided[((np.round(head, d) == head) | np.isnan(head)).all(axis=0)]
-            values = block[:, candidates]
-            exact = np.zeros(undecided.size, dtype=bool)
-            exact[np.searchsorted(undecided, candidates)] = (
-                (np.round(values, d) == values) | np.isnan(values)).all(axis=0)
-            for j in undecided[exact]:
-                decimals[j] = d
-            undecided = undecided[~exact]
-            if not undecided.size:
-                break
-    return decimals
 
 
 # ------------------------------------------------------------------ decoding

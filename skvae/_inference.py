@@ -10,8 +10,8 @@ Two rules shape this module:
 - **A row's result does not depend on its batch, at float32 speed.**
   scikit-learn requires a row's result not to depend on which rows share
   its call (checked at 1e-7). The networks run in float32, their training
-  dtype, whatever the input's dtype: float64 copies of them cost 1.2-1.6x the
-  time (3.3x on other machines). Row independence comes from the shapes
+  dtype, whatever the input's dtype: float64 copies of them cost far more
+  time (benchmarks/README.md, "Numbers behind the code"). Row independence comes from the shapes
   instead: every network call gets a row count padded to a multiple of
   :data:`ROW_MULTIPLE`, because matrix products of 1-3 rows, and of row
   counts that are not a multiple of 4, take other kernels whose float32 sums
@@ -80,10 +80,10 @@ def split_missing(encoded):
 
 
 #: Every network call gets a row count padded to a multiple of this (see the
-#: module docstring). 4 sufficed on the (AVX2) machine measured; 16 leaves room
-#: for CPUs whose matrix kernels work on taller tiles. The padding costs a
-#: one-row ``transform`` on 784 features about 130 us of 540 (of which 16
-#: against 8 rows costs 25 us): the price of rows that do not depend on their batch.
+#: module docstring). 16 leaves room for CPUs whose matrix kernels work on
+#: taller tiles than the machines tried; what the padding costs a one-row
+#: ``transform`` is the price of rows that do not depend on their batch
+#: (benchmarks/README.md, "Numbers behind the code").
 ROW_MULTIPLE = 16
 
 

@@ -5,9 +5,8 @@ has cores, and every matrix product ends at a barrier where all of them
 meet. skvae's steps are small (128 rows through layers ~100 wide), so a step
 is over in well under a millisecond, and when any other process holds a core,
 the thread scheduled behind it keeps the others waiting at each barrier for a
-time slice: a fit then runs many times slower than on one thread (the
-project measured 77.7 s against 4.6 s for the README demo beside a busy
-process on 2 cores).
+time slice: a fit then runs many times slower than on one thread
+(benchmarks/README.md, "Numbers behind the code").
 
 The policy (``n_jobs=None``):
 

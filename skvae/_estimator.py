@@ -340,8 +340,7 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         self : VAETransformer
             The fitted estimator.
         """
-        continuing = self.warm_start and self.__sklearn_is_fitted__()
-        return self._fit(self._validate_table(X, reset=not continuing), incremental=False)
+        return self._fit(self._validate_training_table(X), incremental=False)
 
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
@@ -366,6 +365,24 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
             The updated estimator.
         """
         return self._fit(self._validate_table(X, reset=not self.__sklearn_is_fitted__()), incremental=True)
+
+    @transactional
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_and_score(self, X, n_importance, n_samples):
+        """``fit(X)``, then the training rows' scores and per-cell log-likelihoods, X validated once.
+
+        The outlier detector's fit: its threshold and its typical cells come
+        from the training rows (see ``score_samples``, ``_column_log_likelihood``).
+        """
+        X = self._validate_training_table(X)
+        self._fit(X, incremental=False)
+        options = {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
+        return (self._model.score_samples(X, n_importance, **options),
+                self._model.column_log_likelihood(X, n_samples, **options))
+
+    def _validate_training_table(self, X):
+        continuing = self.warm_start and self.__sklearn_is_fitted__()
+        return self._validate_table(X, reset=not continuing)
 
     def _fit(self, X, incremental):
         """Hand validated X to the core: a new model, or the fitted one continued."""

@@ -89,9 +89,8 @@ def fit_model(model, X, params, *, incremental, seed=None):
     """
     fresh = model is None
     if fresh:
-        schema = TableSchema.fit(X, params["likelihood"])
-        # The first fit defines the categories; nothing can be unknown to it.
-        encoded = schema.encode(schema.raw_values(X, "error"))
+        schema, raw = TableSchema.fit_with_raw_values(X, params["likelihood"])
+        encoded = schema.encode(raw)
         spec = network_spec(schema.likelihood(), params)
         model = VAEModel(schema, spec, str(resolve_device(params["device"])), seed, params["learning_rate"])
     else:

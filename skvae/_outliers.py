@@ -324,10 +324,9 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         call leaves a fitted detector as it was.
         """
         vae = vae_to_fit(self)
-        vae.fit(X)
-        scores = vae.score_samples(X, n_importance=self.n_importance)
+        scores, cells = vae._fit_and_score(X, self.n_importance, COLUMN_SAMPLES)
         offset = _threshold(scores, self.contamination)
-        typical = np.nanmedian(vae._column_log_likelihood(X, n_samples=COLUMN_SAMPLES), axis=0)
+        typical = np.nanmedian(cells, axis=0)
 
         self.vae_ = vae
         self._n_importance = self.n_importance

@@ -109,6 +109,11 @@ class TableSchema:
     @classmethod
     def fit(cls, X, likelihood="auto"):
         """Detect the kinds of X's columns, fit their constants; returns the schema."""
+        return cls.fit_with_raw_values(X, likelihood)[0]
+
+    @classmethod
+    def fit_with_raw_values(cls, X, likelihood="auto"):
+        """The fitted schema and X's :meth:`raw_values`, read once for both."""
         frame = is_dataframe(X)
         names = list(X.columns) if frame else list(range(X.shape[1]))
         kinds = _requested_kinds(likelihood, names, frame)
@@ -123,7 +128,7 @@ class TableSchema:
             j for j, column in enumerate(columns)
             if column["kind"] != _CATEGORICAL and np.isnan(raw[:, j]).any()
         ]
-        return schema
+        return schema, raw
 
     def _fit_constants(self, raw):
         """Each column's constants, computed per kind over all its columns at once.

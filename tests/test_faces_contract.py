@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skvae import VAEImputer, VAEOutlierDetector
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -156,3 +156,34 @@ def test_a_convergence_warning_names_the_users_line(tmp_path):
     # Each warning names the user's own line, the detector's fit (7) or the search's (8), once per line,
     # though scikit-learn's search runs each of its four fits under a fresh catch_warnings().
     assert [line.split(": ConvergenceWarning")[0] for line in lines] == [f"{script}:7", f"{script}:8"], result.stderr
+
+
+@pytest.mark.parametrize("face", ["transformer", "imputer", "detector"])
+def test_a_fit_validates_the_table_once_and_reads_it_once_per_pass(face, monkeypatch):
+    import skvae._model
+    import skvae._schema
+    import skvae._validation
+
+    calls = {}
+
+    def counted(owner, name):
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    counted(skvae._schema.TableSchema, "raw_values")
+    counted(skvae._validation, "validate_data")
+    counted(skvae._model.VAEModel, "thread_plan")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.rand(120), "b": rng.choice(["x", "y", "z"], 120)})
+    X.loc[::7, "a"] = np.nan
+    estimator = {"transformer": VAETransformer, "imputer": VAEImputer, "detector": VAEOutlierDetector}[face]
+    estimator(max_iter=2, random_state=0).fit(X)
+    # The detector passes over its training rows twice more (scores, typical
+    # cells), each pass encoding its batch and sizing its threads.
+    passes = 3 if face == "detector" else 1
+    assert calls == {"raw_values": passes, "validate_data": 1, "thread_plan": passes}

@@ -22,7 +22,7 @@ from ._likelihoods import KINDS
 from ._model import DEVICE_TYPE, STATE_FIELDS, VAEModel, fit_model, new_seed
 from ._networks import ACTIVATIONS
 from ._schema import is_dataframe
-from ._state import FITTED_FIELDS, check_state
+from ._state import CROSS_CHECKS, FITTED_FIELDS, check_state
 from ._transaction import transactional
 
 
@@ -681,6 +681,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     #: The schema of the fitted state (see skvae._state); a subclass adding state extends it.
     _fitted_state_fields = FITTED_FIELDS
+    _state_cross_checks = CROSS_CHECKS
 
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together.

@@ -44,6 +44,21 @@ def vae_to_fit(face):
     return face.vae_.set_params(**{name: getattr(face, name) for name in VAE_PARAMETER_NAMES})
 
 
+def plain_face_state(face_state):
+    """A copy of a face's ``__dict__`` (`face_state`) with its fitted VAE as the VAE's own state.
+
+    One path for the model wherever it sits: the VAE's state is the one its
+    own pickling and :func:`skvae.save` write, and the face's
+    ``__setstate__`` rebuilds it through ``VAETransformer.__setstate__``,
+    which checks it (see :mod:`skvae._state`).
+    """
+    # BaseEstimator may hand back the __dict__ itself: copy before editing.
+    state = dict(face_state)
+    if "vae_" in state:
+        state["vae_"] = state["vae_"].__getstate__()
+    return state
+
+
 def with_vae_parameters_doc(doc, own_parameters=()):
     """`doc` with ``{vae_parameters}`` replaced by the Parameters section of VAETransformer's docstring.
 

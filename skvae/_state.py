@@ -610,6 +610,8 @@ def _indicator_state(value, name):
         _fail(name, "None or a dict with the keys 'features' and 'n_features'", value)
     _int_at_least(1)(value["n_features"], f"{name}['n_features']")
     _positions(value["features"], f"{name}['features']")
+    if value["features"] and value["features"][-1] >= value["n_features"]:
+        raise InvalidState(f"{name} marks columns {_shown(value['features'])} of {value['n_features']}.")
 
 
 def _rebuild_indicator(value, name):
@@ -698,10 +700,9 @@ def _imputer_columns_agree(state):
             raise InvalidState("vae_'s column names differ from the imputer's kept feature_names_in_.")
     indicator = state["indicator_"]
     if indicator is not None:
-        features, width = indicator.features_, indicator.n_features_in_
-        if width != n_features or (len(features) and not 0 <= min(features) <= max(features) < n_features):
+        if indicator.n_features_in_ != n_features:
             raise InvalidState(
-                f"indicator_ marks columns {list(features)[:10]} of {width}, but the imputer has {n_features}."
+                f"indicator_ reads {indicator.n_features_in_} columns, but n_features_in_ is {n_features}."
             )
 
 

@@ -18,6 +18,7 @@ import inspect
 import re
 
 from ._estimator import VAETransformer
+from ._state import check_state
 
 VAE_PARAMETERS = tuple(
     parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
@@ -57,6 +58,21 @@ def plain_face_state(face_state):
     if "vae_" in state:
         state["vae_"] = state["vae_"].__getstate__()
     return state
+
+
+def face_from_state(cls, state):
+    """A face's checked state (:func:`skvae._state.check_state`) with its VAE rebuilt from the VAE's own state.
+
+    The VAE is built last, through ``VAETransformer.__setstate__``, once the
+    face's whole state is known to hang together: a refused state allocates
+    no networks.
+    """
+    restored = check_state(cls, state)
+    if isinstance(state.get("vae_"), dict):
+        vae = VAETransformer.__new__(VAETransformer)
+        vae.__setstate__(state["vae_"])
+        restored["vae_"] = vae
+    return restored
 
 
 def with_vae_parameters_doc(doc, own_parameters=()):

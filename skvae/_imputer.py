@@ -34,10 +34,10 @@ from ._estimator import (
     _check_count,
     _text_in_array_message,
 )
-from ._faces import plain_face_state, vae_to_fit, with_vae_parameters_doc
+from ._faces import face_from_state, plain_face_state, vae_to_fit, with_vae_parameters_doc
 from ._input import as_plain_input
 from ._schema import is_dataframe
-from ._state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS, check_state
+from ._state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
 from ._transaction import transaction
 
 _OWN_PARAMETERS = ((
@@ -434,7 +434,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
 
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together (see skvae._state)."""
-        state = check_state(type(self), state)
+        state = face_from_state(type(self), state)
         super().__setstate__(state)
         if "vae_" in state and "_draws" not in state:
             # A pickle of skvae 0.2.0: successive draws start where a fit starts them.

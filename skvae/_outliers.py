@@ -20,8 +20,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import MAX_N_IMPORTANCE, IntNotBool, VAETransformer
-from ._faces import plain_face_state, vae_from, vae_to_fit, with_vae_parameters_doc
-from ._state import DETECTOR_CROSS_CHECKS, DETECTOR_FIELDS, check_state
+from ._faces import face_from_state, plain_face_state, vae_from, vae_to_fit, with_vae_parameters_doc
+from ._state import DETECTOR_CROSS_CHECKS, DETECTOR_FIELDS
 from ._transaction import transaction
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
@@ -364,7 +364,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together (see skvae._state)."""
-        super().__setstate__(check_state(type(self), state))
+        super().__setstate__(face_from_state(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -38,8 +38,9 @@ subclass that adds state extends them.
 The imputer and the detector have their own tables (:data:`IMPUTER_FIELDS`,
 :data:`DETECTOR_FIELDS`). Their fitted VAE, ``vae_``, is held in their state
 as the VAETransformer's own state dict and rebuilt through
-``VAETransformer.__setstate__``, so that it is checked by this same schema,
-whether it comes from a pickle or a file; the imputer's missing-value
+``VAETransformer.__setstate__`` (:func:`skvae._faces.face_from_state`), so
+that it is checked by this same schema, whether it comes from a pickle or a
+file; the imputer's missing-value
 indicator is held as the positions of its features.
 """
 
@@ -576,24 +577,34 @@ def _vae_state(value, name):
     from ._estimator import VAETransformer  # here: _estimator imports this module
 
     if isinstance(value, dict):
-        return  # checked as it is rebuilt, by VAETransformer.__setstate__
+        return  # checked by _checked_vae_state
     if type(value) is not VAETransformer or "_model" not in vars(value):
         _fail(name, "the state of a fitted VAETransformer", value)
 
 
-def _rebuild_vae(value, name):
+def _checked_vae_state(value, name):
+    """A VAE state dict checked by the VAETransformer's own schema (its schema rebuilt, no networks built).
+
+    The face's ``__setstate__`` builds the VAE from it (see
+    :func:`skvae._faces.face_from_state`); checking alone, as :func:`skvae.save`
+    does, builds no networks.
+    """
     from ._estimator import VAETransformer
 
     if not isinstance(value, dict):
         return value
-    vae = VAETransformer.__new__(VAETransformer)
     try:
-        vae.__setstate__(value)
+        checked = check_state(VAETransformer, value)
     except InvalidState as error:
         raise InvalidState(f"{name}: {error}") from None
-    if "_model" not in vars(vae):
+    if "n_features_in_" not in checked:
         raise InvalidState(f"{name} is the state of an unfitted VAETransformer; a fitted face holds a fitted one.")
-    return vae
+    return checked
+
+
+def _vae_attribute(vae, key):
+    """A fitted attribute of ``vae_``, a VAETransformer or its checked state; None if it has none."""
+    return vae.get(key) if isinstance(vae, dict) else getattr(vae, key, None)
 
 
 def _positions(value, name):
@@ -657,7 +668,7 @@ def _n_importance(value, name):
 _FACE_FIELDS = {
     "n_features_in_": Field(_int_at_least(1)),
     "feature_names_in_": Field(_string_vector, required=False),
-    "vae_": Field(_vae_state, restore=_rebuild_vae),
+    "vae_": Field(_vae_state, restore=_checked_vae_state),
     "n_iter_": Field(_int_at_least(0)),
 }
 
@@ -686,17 +697,18 @@ def _imputer_columns_agree(state):
     if len(empty) != n_features:
         raise InvalidState(f"n_features_in_ is {n_features}, but _empty_features has {len(empty)} entries.")
     vae = state["vae_"]
-    kept = int((~empty).sum())
-    if vae.n_features_in_ != kept:
+    kept, vae_features = int((~empty).sum()), _vae_attribute(vae, "n_features_in_")
+    if vae_features != kept:
         raise InvalidState(
             f"the imputer keeps {kept} of its {n_features} columns (those not empty at fit), but vae_ "
-            f"was fitted on {vae.n_features_in_}."
+            f"was fitted on {vae_features}."
         )
     names = state.get("feature_names_in_")
     if names is not None:
         if len(names) != n_features:
             raise InvalidState(f"n_features_in_ is {n_features}, but len(feature_names_in_) is {len(names)}.")
-        if not vae._schema.is_dataframe or list(vae._schema.names) != list(names[~empty]):
+        schema = _vae_attribute(vae, "_schema")
+        if not schema.is_dataframe or list(schema.names) != list(names[~empty]):
             raise InvalidState("vae_'s column names differ from the imputer's kept feature_names_in_.")
     indicator = state["indicator_"]
     if indicator is not None:
@@ -708,9 +720,10 @@ def _imputer_columns_agree(state):
 
 def _detector_columns_agree(state):
     n_features, vae = state["n_features_in_"], state["vae_"]
-    if vae.n_features_in_ != n_features:
-        raise InvalidState(f"n_features_in_ is {n_features}, but vae_ was fitted on {vae.n_features_in_}.")
-    names, vae_names = state.get("feature_names_in_"), getattr(vae, "feature_names_in_", None)
+    vae_features = _vae_attribute(vae, "n_features_in_")
+    if vae_features != n_features:
+        raise InvalidState(f"n_features_in_ is {n_features}, but vae_ was fitted on {vae_features}.")
+    names, vae_names = state.get("feature_names_in_"), _vae_attribute(vae, "feature_names_in_")
     if (names is None) != (vae_names is None) or (names is not None and list(names) != list(vae_names)):
         raise InvalidState("feature_names_in_ differs from vae_.feature_names_in_.")
     typical = state["typical_column_log_likelihood_"]

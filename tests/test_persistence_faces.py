@@ -5,6 +5,7 @@ import io
 import json
 import pickle
 import struct
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -271,6 +272,9 @@ def test_tampered_face_files_are_refused(imputer_file, detector_file):
      "keeps 3 of its 4 columns .* but vae_ was fitted on 4"),
     (lambda m, s, a: s["vae_"].update(n_iter_=-1), "vae_: n_iter_ must be an int >= 0"),
     (lambda m, s, a: s["vae_"].pop("encoder_"), "vae_: the fitted state lacks \\['encoder_'\\]"),
+    # A declared network of 10**9 units is refused by its shapes before anything is allocated.
+    (lambda m, s, a: s["vae_"]["_network_spec"].update(hidden_layer_sizes=[10**9]),
+     "vae_: encoder_\\['trunk.0.weight'\\] has shape \\(8, .*\\), but the network spec implies \\(1000000000, "),
     (lambda m, s, a: s["indicator_"].update(features=[0, 9]), "indicator_ marks columns \\[0, 9\\] of 4"),
     (lambda m, s, a: s["indicator_"].update(features=[2, 0]), "indicator_\\['features'\\] must be a sorted list"),
     (lambda m, s, a: s.update(feature_names_in_={"$str_array": [[4], ["size", "count", "label", "colour"]]}),
@@ -343,3 +347,38 @@ def test_saving_does_not_change_the_face():
     before = pickle.loads(pickle.dumps(imputer))
     _saved(imputer)
     _assert_same_attributes(before, imputer)
+
+
+# ------------------------------------------------------------- devices
+
+
+@pytest.mark.parametrize("face", [VAEImputer, VAEOutlierDetector])
+@pytest.mark.parametrize("round_trip", ["pickle", "skvae"])
+def test_face_fitted_on_gpu_loads_on_cpu(face, round_trip, monkeypatch):
+    X = _array()
+    estimator = face(**SMALL).fit(X)
+    output = "transform" if face is VAEImputer else "score_samples"
+    expected = getattr(estimator, output)(X)
+    estimator.vae_.device_ = "cuda"  # what a GPU fit records; the tensors are written from the CPU either way
+    with warnings.catch_warnings():
+        # Saving checks the VAE's state without rebuilding its networks (which would warn here).
+        warnings.simplefilter("error")
+        data = pickle.dumps(estimator) if round_trip == "pickle" else _saved(estimator)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="fitted on 'cuda', which is not available here; it is loaded on the CPU"):
+        restored = pickle.loads(data) if round_trip == "pickle" else _loaded(data)
+    assert restored.vae_.device_ == "cpu"
+    np.testing.assert_array_equal(getattr(restored, output)(X), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("face", [VAEImputer, VAEOutlierDetector])
+def test_real_gpu_faces_round_trip(face):
+    X = _table()
+    original = face(**{**SMALL, "device": "cuda"}).fit(X)
+    restored = _loaded(_saved(original))
+    assert restored.vae_.device_ == original.vae_.device_
+    _assert_same_attributes(original, restored)
+    output = "transform" if face is VAEImputer else "score_samples"
+    expected, got = getattr(original, output)(X), getattr(restored, output)(X)
+    np.testing.assert_array_equal(np.asarray(got, dtype=object), np.asarray(expected, dtype=object))

@@ -40,8 +40,9 @@ The imputer and the detector have their own tables (:data:`IMPUTER_FIELDS`,
 as the VAETransformer's own state dict and rebuilt through
 ``VAETransformer.__setstate__`` (:func:`skvae._faces.face_from_state`), so
 that it is checked by this same schema, whether it comes from a pickle or a
-file; the imputer's missing-value
-indicator is held as the positions of its features.
+file, and its networks are built only once the whole state hangs together.
+The imputer's missing-value indicator is held as the positions of its
+features, and its empty columns as a list of bools.
 """
 
 import math

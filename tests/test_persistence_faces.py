@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import safetensors.numpy
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
 import skvae
@@ -307,7 +309,8 @@ def test_typical_log_likelihoods_of_the_wrong_shape_are_refused(detector_file):
         key = state["typical_column_log_likelihood_"]["$array"]
         arrays[key] = arrays[key][:3].copy()
 
-    _refused(_forged(detector_file, change), "typical_column_log_likelihood_ has shape \\(3,\\), but n_features_in_ is 4")
+    _refused(_forged(detector_file, change),
+             "typical_column_log_likelihood_ has shape \\(3,\\), but n_features_in_ is 4")
 
 
 def test_a_file_claiming_another_class_is_refused(imputer_file, detector_file):
@@ -382,3 +385,26 @@ def test_real_gpu_faces_round_trip(face):
     output = "transform" if face is VAEImputer else "score_samples"
     expected, got = getattr(original, output)(X), getattr(restored, output)(X)
     np.testing.assert_array_equal(np.asarray(got, dtype=object), np.asarray(expected, dtype=object))
+
+
+# ------------------------------------------------------------- fuzzing
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, 10**6),
+       flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3))
+def test_damaged_face_files_give_a_value_error_or_the_same_face(imputer_file, detector_file, cut, flips):
+    """Truncations always, byte flips unless they land in the header's JSON whitespace (then it loads unchanged)."""
+    for data in (imputer_file, detector_file):
+        with pytest.raises(ValueError):
+            _loaded(data[: cut % len(data)])
+        damaged = bytearray(data)
+        for position, mask in flips:
+            damaged[position % len(damaged)] ^= mask
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                restored = _loaded(bytes(damaged))
+            except ValueError:
+                continue
+        _assert_same_attributes(_loaded(data), restored)

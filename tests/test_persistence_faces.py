@@ -47,6 +47,22 @@ def _table(n=80, seed=0):
     return table
 
 
+def _nullable_table(n=80, seed=0):
+    """pandas' nullable and extension dtypes, each with missing cells."""
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame({
+        "count": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+        "word": pd.array(rng.choice(["x", "y"], n), dtype="string"),
+        "small": rng.normal(size=n).astype("float32"),
+        "grade": pd.Categorical(rng.choice(["p", "q", "r"], n), ordered=True),
+    })
+    table.loc[::5, "count"] = pd.NA
+    table.loc[2::7, "word"] = pd.NA
+    table.loc[1::6, "small"] = np.nan
+    table.loc[3::8, "grade"] = np.nan
+    return table
+
+
 def _saved(estimator):
     buffer = io.BytesIO()
     skvae.save(estimator, buffer)
@@ -117,6 +133,7 @@ IMPUTERS = {
     "array-draws": (dict(sample_posterior=True), _array),
     "table-indicator": (dict(add_indicator=True), _table),
     "table-draws": (dict(sample_posterior=True, n_importance=7), _table),
+    "nullable-table-draws-RandomState": (dict(sample_posterior=True), _nullable_table),
 }
 
 
@@ -124,9 +141,11 @@ IMPUTERS = {
 def test_imputer_round_trip_is_exact_and_keeps_every_attribute(case):
     params, make = IMPUTERS[case]
     X = make()
+    if case.endswith("RandomState"):
+        params = dict(params, random_state=np.random.RandomState(3))
     if case.startswith("array") and "empty" in case:
         X[:, 2] = np.nan  # a column empty at fit: dropped from the VAE, kept (zeros) in the output
-    imputer = VAEImputer(**SMALL, **params).fit(X)
+    imputer = VAEImputer(**{**SMALL, **params}).fit(X)
     imputer.transform(X)  # the generator of successive draws has moved on before saving
     data = _saved(imputer)
     pickled = pickle.loads(pickle.dumps(imputer))
@@ -162,7 +181,7 @@ def test_successive_draws_differ_and_the_loaded_copy_continues_them():
     np.testing.assert_array_equal(restored.transform(X), second)
 
 
-@pytest.mark.parametrize("make", [_array, _table], ids=["array", "table"])
+@pytest.mark.parametrize("make", [_array, _table, _nullable_table], ids=["array", "table", "nullable-table"])
 @pytest.mark.parametrize("contamination", ["auto", 0.1])
 def test_detector_round_trip_is_exact_and_keeps_every_attribute(make, contamination):
     X = make()

@@ -49,15 +49,23 @@ Run 'python -m skvae COMMAND --help' for the options of a command.
 # ---------------------------------------------------------------- commands
 
 
-def _load_model(path):
+def _load_model(path, command):
+    from ._estimator import VAETransformer
     from ._persistence import load
 
     try:
-        return load(path)
+        model = load(path)
     except FileNotFoundError:
         raise CommandError(f"no such model file: {path}") from None
     except OSError as error:
         raise CommandError(f"cannot read model {path}: {error}") from None
+    # skvae.save also writes imputers and detectors; these commands encode, decode and score with a VAE.
+    if type(model) is not VAETransformer:
+        raise CommandError(
+            f"{path} holds a {type(model).__name__}, but 'skvae {command}' needs a VAETransformer model "
+            "(written by 'skvae fit', or by skvae.save of a VAETransformer such as the face's vae_)."
+        )
+    return model
 
 
 @contextlib.contextmanager
@@ -138,7 +146,7 @@ def run_fit_command(args, out, err):
 
 
 def run_transform_command(args, out, err):
-    model = _load_model(args.model)
+    model = _load_model(args.model, "transform")
     table = _read(args)
     X = _model_input(model, table, err, "skvae transform")
     with _refusals_explained(table):
@@ -148,7 +156,7 @@ def run_transform_command(args, out, err):
 
 
 def run_inverse_command(args, out, err):
-    model = _load_model(args.model)
+    model = _load_model(args.model, "inverse")
     table = _read(args)
     codes = table.frame
     latent_names = [str(name) for name in model.get_feature_names_out()]
@@ -161,14 +169,14 @@ def run_inverse_command(args, out, err):
 
 
 def run_sample_command(args, out, err):
-    model = _load_model(args.model)
+    model = _load_model(args.model, "sample")
     X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
     write_table(args.out, X, _training_columns(model), stdout=out)
     return 0
 
 
 def run_score_command(args, out, err):
-    model = _load_model(args.model)
+    model = _load_model(args.model, "score")
     table = _read(args)
     X = _model_input(model, table, err, "skvae score")
     with _refusals_explained(table):

@@ -7,7 +7,7 @@ pickles to 0.2.0's plain state, checked by :mod:`skvae._state` on the way in.
 """
 
 from ._model import STATE_FIELDS, VAEModel
-from ._state import FITTED_FIELDS, check_state
+from ._state import CROSS_CHECKS, FITTED_FIELDS, check_state
 
 
 class CoreBacked:
@@ -44,6 +44,7 @@ class CoreBacked:
 
     #: The schema of the fitted state (see skvae._state); a subclass adding state extends it.
     _fitted_state_fields = FITTED_FIELDS
+    _state_cross_checks = CROSS_CHECKS
 
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together.

@@ -18,6 +18,7 @@ import inspect
 import re
 
 from ._estimator import VAETransformer
+from ._state import check_state
 
 VAE_PARAMETERS = tuple(
     parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
@@ -42,6 +43,36 @@ def vae_to_fit(face):
     if not (face.warm_start and hasattr(face, "vae_")):
         return vae_from(face)
     return face.vae_.set_params(**{name: getattr(face, name) for name in VAE_PARAMETER_NAMES})
+
+
+def plain_face_state(face_state):
+    """A copy of a face's ``__dict__`` (`face_state`) with its fitted VAE as the VAE's own state.
+
+    One path for the model wherever it sits: the VAE's state is the one its
+    own pickling and :func:`skvae.save` write, and the face's
+    ``__setstate__`` rebuilds it through ``VAETransformer.__setstate__``,
+    which checks it (see :mod:`skvae._state`).
+    """
+    # BaseEstimator may hand back the __dict__ itself: copy before editing.
+    state = dict(face_state)
+    if "vae_" in state:
+        state["vae_"] = state["vae_"].__getstate__()
+    return state
+
+
+def face_from_state(cls, state):
+    """A face's checked state (:func:`skvae._state.check_state`) with its VAE rebuilt from the VAE's own state.
+
+    The VAE is built last, through ``VAETransformer.__setstate__``, once the
+    face's whole state is known to hang together: a refused state allocates
+    no networks.
+    """
+    restored = check_state(cls, state)
+    if isinstance(state.get("vae_"), dict):
+        vae = VAETransformer.__new__(VAETransformer)
+        vae.__setstate__(state["vae_"])
+        restored["vae_"] = vae
+    return restored
 
 
 def with_vae_parameters_doc(doc, own_parameters=()):

@@ -28,9 +28,10 @@ from sklearn.utils._param_validation import MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
-from ._faces import vae_to_fit, with_vae_parameters_doc
+from ._faces import face_from_state, plain_face_state, vae_to_fit, with_vae_parameters_doc
 from ._input import as_plain_input
 from ._schema import is_dataframe
+from ._state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
 from ._transaction import transaction
 from ._validation import MAX_N_IMPORTANCE, IntNotBool, check_count, text_in_array_message
 
@@ -231,10 +232,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         empty = missing.all(axis=0)
         vae = vae_to_fit(self)
         vae.fit(self._with_nan(X, missing, ~empty))
-        indicator = None
-        if self.add_indicator:
-            indicator = MissingIndicator(missing_values=1, features="missing-only", error_on_new=False)
-            indicator.fit(missing.astype(np.int8))
+        indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
         # Successive draws (transform with sample_posterior=True) advance this
@@ -409,8 +407,52 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = _nan_is_missing(self.missing_values)
         return tags
 
+    # ----------------------------------------------------------- pickling
+
+    #: The schema of the fitted state (see skvae._state).
+    _fitted_state_fields = IMPUTER_FIELDS
+    _state_cross_checks = IMPUTER_CROSS_CHECKS
+
+    def __getstate__(self):
+        """Plain values only: the VAE's own state, the indicator's features, the empty columns as bools.
+
+        The state pickle, joblib, ``copy`` and :func:`skvae.save` write.
+        """
+        state = plain_face_state(super().__getstate__())
+        indicator = state.get("indicator_")
+        if indicator is not None:
+            state["indicator_"] = {"features": [int(j) for j in indicator.features_],
+                                   "n_features": int(indicator.n_features_in_)}
+        if "_empty_features" in state:
+            state["_empty_features"] = [bool(flag) for flag in state["_empty_features"]]
+        return state
+
+    def __setstate__(self, state):
+        """Restore a state from ``__getstate__``, refusing one that does not hang together (see skvae._state)."""
+        state = face_from_state(type(self), state)
+        super().__setstate__(state)
+        if "vae_" in state and "_draws" not in state:
+            # A pickle of skvae 0.2.0: successive draws start where a fit starts them.
+            self._draws = check_random_state(self.random_state)
+
 
 VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS)
+
+
+def _new_indicator():
+    """The unfitted indicator of ``add_indicator``: it reads a 0/1 matrix of missing cells."""
+    return MissingIndicator(missing_values=1, features="missing-only", error_on_new=False)
+
+
+def fitted_indicator(features, n_features):
+    """The indicator a fit leaves when `features` (positions) of `n_features` columns had missing cells.
+
+    Rebuilt from those positions by fitting on one row missing exactly there,
+    so a loaded imputer's indicator is the one its fit made.
+    """
+    pattern = np.zeros((1, n_features), dtype=np.int8)
+    pattern[0, list(features)] = 1
+    return _new_indicator().fit(pattern)
 
 
 def _nan_is_missing(missing_values):

@@ -20,7 +20,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
-from ._faces import vae_from, vae_to_fit, with_vae_parameters_doc
+from ._faces import face_from_state, plain_face_state, vae_from, vae_to_fit, with_vae_parameters_doc
+from ._state import DETECTOR_CROSS_CHECKS, DETECTOR_FIELDS
 from ._transaction import transaction
 from ._validation import MAX_N_IMPORTANCE, IntNotBool
 
@@ -350,6 +351,20 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         if _is_table(X):
             validate_data(self, X, reset=False, skip_check_array=True)
+
+    # ----------------------------------------------------------- pickling
+
+    #: The schema of the fitted state (see skvae._state).
+    _fitted_state_fields = DETECTOR_FIELDS
+    _state_cross_checks = DETECTOR_CROSS_CHECKS
+
+    def __getstate__(self):
+        """Plain values only, the VAE as its own state: what pickle, joblib, ``copy`` and :func:`skvae.save` write."""
+        return plain_face_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        """Restore a state from ``__getstate__``, refusing one that does not hang together (see skvae._state)."""
+        super().__setstate__(face_from_state(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -15,6 +15,15 @@ file, which holds data only:
   and ``sha256``, a digest of the JSON document and of every tensor's name,
   dtype, shape and bytes.
 
+The imputer's and the detector's state holds their fitted VAE as that
+VAETransformer's own state (``vae_``, its tensors named
+``vae_.encoder_.trunk.0.weight``, ...), beside their own fitted attributes:
+one encoding and one check for the model, whichever face holds it. Adding
+them to the registry did not change the format: ``format_version`` counts
+changes a reader of the previous version would misread, and an older skvae
+refuses an imputer's or a detector's file by its class name, before reading
+its state.
+
 Why safetensors: its reader (a small, fuzzed, widely used Rust library)
 checks the header's declared length, dtypes, shapes and byte offsets against
 the file's own size before anything is allocated, never unpickles, and has
@@ -33,7 +42,8 @@ pickle or a file. :func:`save` checks the same schema before writing, so it
 writes only what :func:`load` reads.
 
 JSON values that are not plain JSON (tuples, dicts with integer keys,
-tensors, arrays, NumPy scalars, ``RandomState`` instances, ``torch.device``)
+tensors, arrays, NumPy scalars, ``RandomState`` instances, ``torch.device``,
+``pandas.NA`` as the imputer's ``missing_values``)
 are written as one-key objects whose key starts with ``$``; :func:`load`
 accepts only the tags listed in this module, and JSON nested deeper than
 :data:`_MAX_NESTING` levels.
@@ -63,6 +73,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
+from ._imputer import VAEImputer
+from ._outliers import VAEOutlierDetector
 from ._state import InvalidState, check_state
 
 FORMAT_NAME = "skvae"
@@ -76,22 +88,17 @@ FORMAT_VERSION = 2
 #: registered class through the round trip.
 LOADABLE_ESTIMATORS = {
     "VAETransformer": VAETransformer,
+    "VAEImputer": VAEImputer,
+    "VAEOutlierDetector": VAEOutlierDetector,
 }
-#: skvae's public estimators that save does not write yet, with what to do
-#: instead. Every public estimator is in one of the two tables (tested).
-NOT_SAVEABLE = {
-    "VAEImputer": (
-        "pickle or joblib it instead (and load such files only from sources you trust), "
-        "or save its fitted VAETransformer, imputer.vae_"
-    ),
-    "VAEOutlierDetector": (
-        "pickle or joblib it instead (and load such files only from sources you trust), "
-        "or save its fitted VAETransformer, detector.vae_"
-    ),
-}
+#: skvae's public estimators that save does not write yet, by class name, with
+#: what to do instead (for instance "pickle it (trusted files only)"). Every
+#: public estimator is in one of the two tables (tested); today all are saved.
+NOT_SAVEABLE = {}
 
-#: The deepest nesting of a real state is 6 (optimizer_ -> param_groups ->
-#: group -> betas); this bounds what decoding a hostile document can recurse.
+#: The deepest nesting of a real state is 7 (a face's vae_ -> optimizer_ ->
+#: param_groups -> group -> betas); this bounds what decoding a hostile
+#: document can recurse.
 _MAX_NESTING = 32
 # The safetensors dtypes a skvae file may hold: numbers only.
 _DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1"}
@@ -110,9 +117,12 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : VAETransformer
+    estimator : VAETransformer, VAEImputer or VAEOutlierDetector
         A fitted estimator of a class :func:`load` can rebuild: one of
-        skvae's public estimators, not a subclass.
+        skvae's public estimators, not a subclass. An imputer or a detector
+        is written with its fitted VAE, its own fitted attributes and, for
+        the imputer, the generator of its successive ``sample_posterior``
+        draws, so that the loaded one continues them.
     path : str, os.PathLike or binary file object
         Where to write. A path is written through a temporary file in the same
         folder and renamed at the end, so an interrupted save never leaves a
@@ -172,9 +182,10 @@ def load(path):
 
     Returns
     -------
-    estimator : VAETransformer
-        The fitted estimator, with the parameters, fitted attributes, network
-        weights and optimizer state it was saved with.
+    estimator : VAETransformer, VAEImputer or VAEOutlierDetector
+        The fitted estimator, of the class that was saved, with the
+        parameters, fitted attributes, network weights and optimizer state it
+        was saved with.
 
     Raises
     ------
@@ -233,14 +244,14 @@ def _check_saveable(estimator):
         return
     if cls.__name__ in NOT_SAVEABLE and cls.__module__.split(".")[0] == "skvae":
         raise TypeError(f"skvae.save does not write {cls.__name__} models yet: {NOT_SAVEABLE[cls.__name__]}.")
-    names = " or ".join(LOADABLE_ESTIMATORS)
+    names = ", ".join(LOADABLE_ESTIMATORS)
     if isinstance(estimator, tuple(LOADABLE_ESTIMATORS.values())):
         raise TypeError(
             f"skvae.save writes skvae's own estimators ({names}), which skvae.load rebuilds; got "
             f"{cls.__module__}.{cls.__qualname__}, a subclass, which load could not rebuild without its "
             "code. Save an instance of the skvae class, or pickle the subclass (trusted files only)."
         )
-    raise TypeError(f"skvae.save expects a {names}; got {cls.__name__}.")
+    raise TypeError(f"skvae.save expects one of skvae's estimators ({names}); got {cls.__name__}.")
 
 
 def _encode_estimator(estimator):
@@ -373,6 +384,8 @@ class _Encoder:
             return {"$random_state": [bit_generator, keys, position, has_gauss, cached_gaussian]}
         if isinstance(value, torch.device):
             return {"$device": str(value)}
+        if type(value).__name__ == "NAType" and type(value).__module__.startswith("pandas"):
+            return {"$pandas_na": None}
         if isinstance(value, tuple):
             return {"$tuple": [self.encode(v, f"{where}.{i}") for i, v in enumerate(value)]}
         if isinstance(value, list):
@@ -485,7 +498,7 @@ def _check_metadata(metadata, name):
     if cls is None:
         raise ValueError(
             f"{name} holds a {metadata['estimator']!r}, but skvae.load reads "
-            f"{' and '.join(LOADABLE_ESTIMATORS)} models."
+            f"{', '.join(LOADABLE_ESTIMATORS)} models."
         )
     return cls
 
@@ -513,7 +526,7 @@ def _parse_state(text, name):
     if _too_deep(document):
         raise ValueError(
             f"{name} is corrupted: its state is nested more than {_MAX_NESTING} levels deep "
-            "(a skvae state nests 6)."
+            "(a skvae state nests 7)."
         )
     return document
 
@@ -617,6 +630,13 @@ class _Decoder:
             raise TypeError("a device is not a string")
         return torch.device(body)
 
+    def _pandas_na(self, body):
+        if body is not None:
+            raise ValueError("pandas.NA carries no value")
+        import pandas  # a file holding pandas.NA was written with pandas
+
+        return pandas.NA
+
     def _tuple(self, body):
         if not isinstance(body, list):
             raise TypeError("a tuple is not a list")
@@ -635,6 +655,7 @@ class _Decoder:
         "$float": _float,
         "$random_state": _random_state,
         "$device": _device,
+        "$pandas_na": _pandas_na,
         "$tuple": _tuple,
         "$items": _items,
     }

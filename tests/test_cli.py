@@ -657,3 +657,17 @@ def test_quoted_decimal_commas_in_a_comma_file_are_numbers(tmp_path):
     frame = read_table(str(path)).frame
     assert frame["a"].dtype == np.float64
     np.testing.assert_array_equal(frame["a"].to_numpy(), values)
+
+
+@pytest.mark.parametrize("face", ["VAEImputer", "VAEOutlierDetector"])
+def test_a_saved_imputer_or_detector_is_refused_by_the_vae_commands(face, data, tmp_path, capsys):
+    """skvae.save writes every face; the commands that encode, decode and score need a VAETransformer."""
+    X, csv = data
+    model = getattr(skvae, face)(latent_dim=2, max_iter=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
+    path = tmp_path / "face.skvae"
+    skvae.save(model, path)
+    for argv in (["transform", str(path), str(csv)], ["sample", str(path)], ["score", str(path), str(csv)],
+                 ["inverse", str(path), str(csv)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert f"holds a {face}, but 'skvae {argv[0]}' needs a VAETransformer model" in err, err

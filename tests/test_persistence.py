@@ -217,7 +217,8 @@ def test_unfitted_estimator_is_not_saved(tmp_path):
 def test_only_vae_transformers_are_saved(tmp_path):
     from sklearn.decomposition import PCA
 
-    with pytest.raises(TypeError, match="expects a VAETransformer; got PCA"):
+    with pytest.raises(TypeError, match="expects one of skvae's estimators \\(VAETransformer, VAEImputer, "
+                       "VAEOutlierDetector\\); got PCA"):
         skvae.save(PCA().fit(_data()), tmp_path / "model.skvae")
 
 

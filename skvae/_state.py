@@ -58,6 +58,7 @@ from sklearn.utils._param_validation import InvalidParameterError, validate_para
 from ._likelihoods import BLOCKS, KINDS
 from ._networks import ACTIVATIONS, parameter_shapes
 from ._schema import MAX_CATEGORIES, TableSchema
+from ._validation import MAX_N_IMPORTANCE
 
 
 class InvalidState(ValueError):
@@ -649,8 +650,6 @@ def _float_vector(value, name):
 
 
 def _n_importance(value, name):
-    from ._estimator import MAX_N_IMPORTANCE
-
     _int_in(1, MAX_N_IMPORTANCE)(value, name)
 
 

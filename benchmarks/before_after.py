@@ -66,7 +66,9 @@ print(json.dumps(out))
 
 def _run(tree, case):
     env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
-    result = subprocess.run([sys.executable, "-c", CHILD, case], env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", CHILD, case], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{case} on {tree} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

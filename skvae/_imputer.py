@@ -256,11 +256,13 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             X with its missing cells filled, observed cells unchanged; columns
             missing in every row of ``fit`` are dropped (or filled with 0,
             with ``keep_empty_features=True``), and with ``add_indicator`` the
-            indicator columns are appended. A DataFrame when X is one.
+            indicator columns are appended. A DataFrame when X is one (with
+            its dtypes); an integer array keeps its dtype, with whole fills.
         """
         check_is_fitted(self)
+        dtype = _integer_dtype(X)
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return self._with_indicator(self._filled(X, missing, kept, values), missing, X)
+        return self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X)
 
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
@@ -288,10 +290,11 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_imputations = check_count(n_imputations, "n_imputations")
+        dtype = _integer_dtype(X)
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
-        return [self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :]), missing, X)
+        return [self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :], dtype), missing, X)
                 for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
@@ -343,8 +346,13 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             return X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns])
         return np.where(missing, np.nan, X)[:, columns]
 
-    def _filled(self, X, missing, kept, values):
-        """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed."""
+    def _filled(self, X, missing, kept, values, integer_dtype=None):
+        """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed.
+
+        An integer array (its placeholder a number, such as -1) comes back in
+        its dtype: validation made it float, and its fills are whole numbers,
+        since a column of whole numbers decodes to whole numbers.
+        """
         predicted = self.vae_._schema.decode(values)
         kept_columns = np.flatnonzero(kept)
         if is_dataframe(X):
@@ -364,10 +372,12 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                     out.iloc[:, j] = 0
                 else:
                     out[:, j] = 0.0
-            return out
-        if kept.all():
-            return out
-        return out.iloc[:, kept_columns] if is_dataframe(out) else out[:, kept_columns]
+        elif not kept.all():
+            out = out.iloc[:, kept_columns] if is_dataframe(out) else out[:, kept_columns]
+        if integer_dtype is not None and not is_dataframe(out):
+            # Rounded: a kind without decimals (bernoulli) fills a probability.
+            out = np.rint(out).astype(integer_dtype)
+        return out
 
     def _with_indicator(self, filled, missing, X):
         if self.indicator_ is None:
@@ -458,3 +468,9 @@ def fitted_indicator(features, n_features):
 def _nan_is_missing(missing_values):
     """Whether the placeholder is NaN-like (NaN, None or pandas.NA): cells validation lets through."""
     return missing_values is None or is_scalar_nan(missing_values) or type(missing_values).__name__ == "NAType"
+
+
+def _integer_dtype(X):
+    """X's dtype if X is an integer ndarray (one that :meth:`VAEImputer.transform` returns as it came), else None."""
+    dtype = getattr(X, "dtype", None)
+    return dtype if isinstance(X, np.ndarray) and dtype.kind in "iu" else None

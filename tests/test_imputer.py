@@ -47,6 +47,21 @@ def test_other_markers_and_no_copy():
         imputer.transform(np.where(hidden, np.nan, X))
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16])
+def test_an_integer_array_comes_back_in_its_dtype_with_whole_fills_in_range(dtype):
+    X = np.round(np.abs(_correlated()) * 10).astype(dtype)
+    hidden = _mask(X.shape)
+    X_marked = np.where(hidden, 999, X).astype(dtype)
+    imputer = VAEImputer(**{**SMALL, "max_iter": 5}, missing_values=999, add_indicator=True).fit(X_marked)
+    for out in (imputer.transform(X_marked), *imputer.multiple_imputations(X_marked, 2)):
+        assert out.dtype == dtype
+        filled = out[:, :X.shape[1]]
+        np.testing.assert_array_equal(filled[~hidden], X[~hidden])
+        observed = np.where(hidden, np.nan, X)
+        assert (filled >= np.nanmin(observed, axis=0)).all() and (filled <= np.nanmax(observed, axis=0)).all()
+        np.testing.assert_array_equal(out[:, X.shape[1]:], hidden.astype(dtype))
+
+
 def test_categories_are_filled_with_a_category_and_the_table_comes_back_as_it_was():
     rng = np.random.default_rng(0)
     group = rng.integers(0, 3, size=300)

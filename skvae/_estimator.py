@@ -67,22 +67,26 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
 
     likelihood : str or dict, default="auto"
         Observation model p(x_j | z) of each column. One of ``"auto"``,
-        ``"gaussian"``, ``"lognormal"``, ``"bernoulli"``, ``"categorical"``,
-        ``"poisson"``, ``"negative_binomial"`` for every column, or a dict
+        ``"gaussian"``, ``"lognormal"``, ``"inflated_gaussian"``,
+        ``"bernoulli"``, ``"categorical"``, ``"poisson"``,
+        ``"negative_binomial"`` for every column, or a dict
         from column name (or position) to one of them, the columns it does not
         name being ``"auto"``: for example ``{"year": "categorical"}``.
         ``"auto"`` decides from the dtype and values: bool, category, object
         and string columns, and numeric columns with two distinct values or
         at most 10 (each seen 3 times on average), are categorical; whole
         numbers that look like counts (non-negative, median at most 20,
-        variance at least the mean) are negative binomial; other numbers are
+        variance at least the mean) are negative binomial; numbers with 10%
+        of their values on one value are inflated Gaussians; other numbers are
         Gaussian (decoded to whole numbers when they were whole); every
         column of a NumPy array is Gaussian. Decoded values stay inside each
         column's observed range and keep its decimals (a decoding rule: the
         scores are the model's density). See the user guide.
         ``"gaussian"``: learned mean and variance (floored
         at 3e-3 of the column's variance, so scores stay finite).
-        ``"lognormal"``: positive reals, Gaussian in log x. ``"bernoulli"``:
+        ``"lognormal"``: positive reals, Gaussian in log x.
+        ``"inflated_gaussian"``: a point mass at the column's most frequent
+        value (zeros, a bound) plus a Gaussian. ``"bernoulli"``:
         values in [0, 1] (pixels). ``"categorical"``: a softmax over the
         categories seen in fit. ``"poisson"``/``"negative_binomial"``:
         non-negative integer counts, the latter with one learned dispersion

@@ -9,6 +9,8 @@ kind                 p(x_j | z)                     decoder outputs / col
 ==================== ============================== ======================
 ``gaussian``         N(mean, var), var floored      2 (mean, raw variance)
 ``lognormal``        log x ~ N(mean, var), floored  2
+``inflated_gaussian`` P(x = spike) = pi, else        3 (logit pi, mean,
+                     N(mean, var), floored          raw variance)
 ``bernoulli``        Bernoulli(sigmoid(logit))      1
 ``categorical``      Categorical(softmax(logits))   L (one per level)
 ``poisson``          Poisson(exp(log_rate))         1
@@ -251,6 +253,70 @@ class LogNormalBlock(GaussianBlock):
         return torch.exp(super().sample(params, free, generator))
 
 
+class InflatedGaussianBlock(GaussianBlock):
+    r"""A point mass at one value (the *spike*: zeros of a debt column, a bound) plus a Gaussian.
+
+    p(x) = pi if x is the spike, else (1 - pi) N(x; mean, var), with pi =
+    sigmoid(logit) from the decoder. The law is a mixture of a discrete and a
+    continuous part, so it sums to one as pi + (1 - pi) * 1: a spike cell
+    scores a log-probability, any other cell a log-density in the column's
+    units, as a categorical and a Gaussian column do side by side. The
+    Gaussian's constants are the moments of the values off the spike, so
+    the networks see those standardized; the spike is encoded by the same
+    arithmetic, so an encoded value is the spike exactly when the value was.
+    """
+
+    kind = "inflated_gaussian"
+    params_per_column = 3
+    constants = ("spike", "shift", "scale")
+
+    @classmethod
+    def fit_constants(cls, values):
+        spikes = [_mode(column[~np.isnan(column)]) for column in values.T]
+        off_spike = np.where(values == np.asarray(spikes), np.nan, values)
+        # A column that is all spike keeps the spike's moments (a unit scale).
+        empty = np.isnan(off_spike).all(axis=0)
+        off_spike[:, empty] = values[:, empty]
+        return {"spike": spikes, **super().fit_constants(off_spike)}
+
+    @classmethod
+    def block_constants(cls, entries):
+        constants = super().block_constants(entries)
+        constants["encoded_spike"] = cls.encode(constants["spike"], constants)
+        return constants
+
+    def _mean_variance(self, params):
+        return super()._mean_variance(params[..., self.n_columns:])
+
+    def _spike_log_odds(self, params):
+        return params[..., :self.n_columns]
+
+    def cell_log_prob(self, x, params, free):
+        logit = self._spike_log_odds(params)
+        at_spike = x == self.stats["encoded_spike"]
+        continuous = F.logsigmoid(-logit) + super().cell_log_prob(x, params, free)
+        return torch.where(at_spike, F.logsigmoid(logit), continuous)
+
+    def conditional_mean(self, params, free):
+        spike_probability = torch.sigmoid(self._spike_log_odds(params))
+        continuous = super().conditional_mean(params, free)
+        return spike_probability * self.stats["spike"] + (1 - spike_probability) * continuous
+
+    def sample(self, params, free, generator):
+        continuous = super().sample(params, free, generator)
+        spike_probability = torch.sigmoid(self._spike_log_odds(params))
+        at_spike = torch.bernoulli(spike_probability, generator=generator).bool()
+        return torch.where(at_spike, self.stats["spike"].to(continuous.dtype).expand_as(continuous), continuous)
+
+
+def _mode(values):
+    """The most frequent value (the smallest of ties); NaN for no values."""
+    if not values.size:
+        return float("nan")
+    distinct, counts = np.unique(values, return_counts=True)
+    return float(distinct[np.argmax(counts)])
+
+
 class BernoulliBlock(Block):
     """Independent Bernoullis with logits from the decoder, for data in [0, 1].
 
@@ -445,7 +511,8 @@ def _standard_gamma(shape, generator):
 
 BLOCKS = {
     cls.kind: cls
-    for cls in (GaussianBlock, LogNormalBlock, BernoulliBlock, CategoricalBlock, PoissonBlock, NegativeBinomialBlock)
+    for cls in (GaussianBlock, LogNormalBlock, InflatedGaussianBlock, BernoulliBlock, CategoricalBlock, PoissonBlock,
+                NegativeBinomialBlock)
 }
 #: The observation models a column can have.
 KINDS = tuple(BLOCKS)

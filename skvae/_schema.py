@@ -415,6 +415,12 @@ AUTO_ROWS_PER_LEVEL = 3
 #: them puts its mass far from the data's (a price's 1% quantile sampled at 15
 #: for a real 1,239), while a Gaussian decoded to whole numbers fits them.
 AUTO_MAX_COUNT_MEDIAN = 20
+#: A column with at least this share of its values on one value (zeros of a
+#: debt column, a bound, a default) is an inflated Gaussian: no continuous
+#: law puts mass on one point, and the empirical distribution's jump of size
+#: p there keeps any Gaussian at a Kolmogorov-Smirnov distance of at least
+#: p / 2, so from p = 0.1 the column's shape score could not reach 0.95.
+AUTO_MIN_SPIKE_SHARE = 0.1
 
 
 def _numeric_auto_kind(series):
@@ -431,6 +437,9 @@ def _numeric_auto_kind(series):
     if (whole and values.min() >= 0 and values.max() <= MAX_COUNT and np.median(values) <= AUTO_MAX_COUNT_MEDIAN
             and values.var() >= values.mean()):
         return "negative_binomial"
+    _, counts = np.unique(values, return_counts=True)
+    if counts.max() >= AUTO_MIN_SPIKE_SHARE * values.size:
+        return "inflated_gaussian"
     return "gaussian"
 
 

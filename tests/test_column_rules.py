@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from skvae import VAEImputer, VAETransformer
-from skvae._schema import AUTO_MAX_LEVELS, MAX_COUNT, TableSchema, _decode_column
+from skvae._schema import AUTO_MAX_LEVELS, AUTO_MIN_SPIKE_SHARE, MAX_COUNT, TableSchema, _decode_column
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -47,13 +47,40 @@ def test_small_overdispersed_whole_numbers_are_counts(mean):
     assert _kind(pd.Series(values)) == "negative_binomial"
 
 
+@pytest.mark.parametrize("spike", [0.0, 100.0, -2.5])
+def test_a_measurement_piled_on_one_value_is_an_inflated_gaussian(spike):
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(5, 1, size=1000).round(2) + 200
+    on_spike = rng.random(1000) < 2 * AUTO_MIN_SPIKE_SHARE
+    assert _kind(pd.Series(values)) == "gaussian"
+    assert _kind(pd.Series(np.where(on_spike, spike, values))) == "inflated_gaussian"
+    # Below the share, one repeated value is not a point mass of the column.
+    rare = rng.random(1000) < AUTO_MIN_SPIKE_SHARE / 3
+    assert _kind(pd.Series(np.where(rare, spike, values))) == "gaussian"
+
+
+def test_samples_and_fills_keep_a_point_mass_where_a_gaussian_smears_it():
+    rng = np.random.default_rng(0)
+    n = 800
+    income = rng.normal(50, 10, size=n).round(1)
+    debt = np.where(rng.random(n) < 0.6, 0.0, (rng.lognormal(7, 1, size=n) + 20 * income).round(2))
+    frame = pd.DataFrame({"income": income, "debt": debt})
+    vae = VAETransformer(random_state=0, max_iter=60).fit(frame)
+    assert vae.column_kinds_ == {"income": "gaussian", "debt": "inflated_gaussian"}
+    sampled = vae.sample(4000, random_state=0)["debt"]
+    assert abs((sampled == 0).mean() - 0.6) < 0.06 and sampled.min() >= 0
+    smeared = VAETransformer(random_state=0, max_iter=60, likelihood="gaussian").fit(frame)
+    assert (smeared.sample(4000, random_state=0)["debt"] == 0).mean() < 0.5 * (sampled == 0).mean()
+    assert np.isfinite(vae.score_samples(frame)).all()
+
+
 def test_auto_never_picks_a_kind_the_fit_refuses():
     rng = np.random.default_rng(0)
     values = rng.negative_binomial(1.0, 0.3, size=300).astype(np.int64)
     values[0] = MAX_COUNT * 4  # one value beyond what the count kinds hold
     frame = pd.DataFrame({"x": values, "y": rng.normal(size=300)})
     vae = VAETransformer(**SMALL).fit(frame)
-    assert vae.column_kinds_["x"] == "gaussian"
+    assert vae.column_kinds_["x"] in ("gaussian", "inflated_gaussian")  # a continuous kind, not a count
 
 
 @pytest.mark.parametrize("offset", [2**53, 2**60, 2**63 - 20])

@@ -14,6 +14,7 @@ from skvae._likelihoods import (
     CategoricalBlock,
     CompositeLikelihood,
     GaussianBlock,
+    InflatedGaussianBlock,
     LogNormalBlock,
     NegativeBinomialBlock,
     PoissonBlock,
@@ -55,6 +56,40 @@ def test_lognormal_is_a_density_of_the_raw_values():
     sd = (VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 2:])).sqrt() * block.stats["scale"]
     expected = torch.distributions.LogNormal(mu, sd).log_prob(raw)
     torch.testing.assert_close(block.cell_log_prob(encoded, params, None), expected)
+
+
+def _inflated(spike, shift, scale):
+    constants = {"spike": np.array(spike), "shift": np.array(shift), "scale": np.array(scale)}
+    return InflatedGaussianBlock.from_constants([0, 1], InflatedGaussianBlock.block_constants(
+        [{name: float(values[j]) for name, values in constants.items()} for j in range(2)]))
+
+
+def test_inflated_gaussian_is_a_mass_at_its_spike_and_a_density_elsewhere():
+    block = _inflated([0.0, 5.0], [10.0, -3.0], [2.0, 0.5])
+    params = _normal((5, 6), 5)
+    raw = _normal((5, 2), 6) * 3 + 4
+    raw[::2] = torch.tensor([0.0, 5.0], dtype=D)  # rows 0, 2, 4 sit on the spikes
+    encoded = (raw - block.stats["shift"]) / block.stats["scale"]
+    spike_probability = torch.sigmoid(params[:, :2])
+    mean = params[:, 2:4] * block.stats["scale"] + block.stats["shift"]
+    sd = (VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 4:])).sqrt() * block.stats["scale"]
+    expected = torch.where(raw == torch.tensor([0.0, 5.0], dtype=D), torch.log(spike_probability),
+                           torch.log1p(-spike_probability) + torch.distributions.Normal(mean, sd).log_prob(raw))
+    torch.testing.assert_close(block.cell_log_prob(encoded, params, None), expected)
+
+
+def test_inflated_gaussian_sums_to_one_and_samples_its_spike_as_often_as_it_says():
+    block = _inflated([0.0, 5.0], [10.0, -3.0], [2.0, 0.5])
+    params = _t([[0.3, -1.0, 0.2, -0.4, 0.1, 0.5]])
+    grid = torch.linspace(-60, 60, 200_001, dtype=D)[:, None].expand(-1, 2)
+    encoded = (grid - block.stats["shift"]) / block.stats["scale"]
+    density = block.cell_log_prob(encoded, params.expand(len(grid), -1), None).exp()
+    continuous = torch.trapezoid(density, grid, dim=0)
+    spikes = block.cell_log_prob(block.stats["encoded_spike"][None], params, None).exp()[0]
+    torch.testing.assert_close(continuous + spikes, torch.ones(2, dtype=D), atol=1e-4, rtol=0)
+    draws = block.sample(params.expand(40_000, -1), None, torch.Generator().manual_seed(0))
+    share = (draws == torch.tensor([0.0, 5.0], dtype=D)).double().mean(0)
+    torch.testing.assert_close(share, spikes, atol=0.01, rtol=0)
 
 
 def test_bernoulli_matches_torch():
@@ -153,6 +188,7 @@ def test_importance_weighted_point_averages_means_and_votes_categories():
 _KIND_DATA = {
     "gaussian": [0.5, -1.25, 3.0, 2.0],
     "lognormal": [0.5, 1.25, 3.0, 2.0],
+    "inflated_gaussian": [0.0, 0.0, 3.0, 2.0],
     "bernoulli": [0.0, 1.0, 1.0, 0.25],
     "categorical": [1.0, 2.0, 2.0, 7.0],
     "poisson": [0.0, 3.0, 1.0, 8.0],

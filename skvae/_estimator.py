@@ -527,7 +527,7 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
     def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
-               n_importance=DEFAULT_N_IMPORTANCE):
+               n_importance=DEFAULT_N_IMPORTANCE, with_missing=False):
         """Draw from the generative model: z ~ N(0, I), then x ~ p(x | z).
 
         Parameters
@@ -554,6 +554,13 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
             See the user guide.
         n_importance : int, default=500
             Importance samples per row for ``given`` (ignored without it).
+        with_missing : bool, default=False
+            Give the sampled rows missing cells as the first fit's table had
+            them: each row takes one of its patterns of missing cells, at the
+            pattern's frequency, so each column's missing rate and which cells
+            go missing together are reproduced; which rows get holes does not
+            depend on their values. By default every cell is drawn. Not with
+            ``given``.
 
         Returns
         -------
@@ -565,13 +572,17 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
+        if with_missing and given is not None:
+            raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:
             n_importance = check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
             return _conditional.with_given_cells(self, values, table, given_mask)
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs)
+        missing = self._model.schema.draw_missing(n_samples, rng) if with_missing else None
+        return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,
+                                  missing=missing)
 
     # ------------------------------------------- per-cell and imputation hooks
 

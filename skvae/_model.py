@@ -369,8 +369,8 @@ class VAEModel:
         return map_row_batches(score_rows, encoded, (), self.draws_width(n_importance),
                                n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
 
-    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs):
-        """`n_samples` rows from z ~ N(0, I), x ~ p(x | z) (or E[x | z]), decoded."""
+    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None):
+        """`n_samples` rows from z ~ N(0, I), x ~ p(x | z) (or E[x | z]), decoded; NaN where `missing`."""
         networks = self.networks(np.float64)
         latent_generator = torch.Generator().manual_seed(int(latent_seed))
         noise_generator = torch.Generator(device=networks.device).manual_seed(int(noise_seed))
@@ -385,6 +385,8 @@ class VAEModel:
         placeholder = np.broadcast_to(np.empty((1, 0)), (n_samples, 0))
         values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
                                  n_threads=self.inference_threads(n_jobs, n_samples))
+        if missing is not None:
+            values[missing] = np.nan
         return self.schema.decode(values)
 
     def column_log_likelihood(self, X, n_samples, *, handle_unknown, n_jobs):

@@ -66,12 +66,17 @@ class TableSchema:
         Whether the model was fitted on a DataFrame (so outputs are DataFrames).
     mask_columns : list of int
         Columns that had missing cells at fit: the encoder sees their mask.
+    missing_patterns : list of [list of int, int] or None
+        The fit's patterns of missing cells, as (missing column positions,
+        rows) pairs, most frequent first: what ``sample(with_missing=True)``
+        reproduces. None for schemas of files that did not record them.
     """
 
-    def __init__(self, columns, is_dataframe, mask_columns=()):
+    def __init__(self, columns, is_dataframe, mask_columns=(), missing_patterns=None):
         self.columns = columns
         self.is_dataframe = bool(is_dataframe)
         self.mask_columns = [int(c) for c in mask_columns]
+        self.missing_patterns = missing_patterns
 
     @functools.cached_property
     def _positions(self):
@@ -128,6 +133,7 @@ class TableSchema:
             j for j, column in enumerate(columns)
             if column["kind"] != _CATEGORICAL and np.isnan(raw[:, j]).any()
         ]
+        schema.missing_patterns = _missing_patterns(np.isnan(raw))
         return schema, raw
 
     def _fit_constants(self, raw):
@@ -297,13 +303,40 @@ class TableSchema:
 
     # ------------------------------------------------------------ persistence
 
+    # ------------------------------------------------------------ missing cells
+
+    def draw_missing(self, n_rows, random_state):
+        """A (n_rows, columns) mask of missing cells, each row's pattern drawn from the fit's patterns.
+
+        Reproduces each column's missing rate and which cells go missing
+        together, independently of the row's values.
+        """
+        if self.missing_patterns is None:
+            raise ValueError(
+                "This model does not know the missing cells of its training table (it was saved by skvae 0.3 or "
+                "earlier): refit it to sample with_missing=True."
+            )
+        mask = np.zeros((n_rows, len(self.columns)), dtype=bool)
+        counts = np.array([count for _, count in self.missing_patterns], dtype=np.float64)
+        chosen = random_state.choice(len(counts), size=n_rows, p=counts / counts.sum())
+        for k, (positions, _) in enumerate(self.missing_patterns):
+            if positions:
+                mask[np.ix_(np.flatnonzero(chosen == k), positions)] = True
+        return mask
+
+    # ------------------------------------------------------------ persistence
+
     def to_dict(self):
-        return {"columns": self.columns, "is_dataframe": self.is_dataframe, "mask_columns": self.mask_columns}
+        state = {"columns": self.columns, "is_dataframe": self.is_dataframe, "mask_columns": self.mask_columns}
+        if self.missing_patterns is not None:
+            state["missing_patterns"] = self.missing_patterns
+        return state
 
     @classmethod
     def from_dict(cls, state):
         """Rebuild a schema from :meth:`to_dict`, refusing anything malformed with a ValueError."""
-        if not isinstance(state, dict) or set(state) != {"columns", "is_dataframe", "mask_columns"}:
+        if not isinstance(state, dict) or not {"columns", "is_dataframe", "mask_columns"} <= set(state) <= {
+                "columns", "is_dataframe", "mask_columns", "missing_patterns"}:
             raise ValueError("the column schema is malformed")
         columns = state["columns"]
         if not isinstance(columns, list) or not columns:
@@ -316,7 +349,23 @@ class TableSchema:
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(columns) for j in mask_columns
         ):
             raise ValueError("the column schema's mask columns are malformed")
-        return cls(columns, bool(state["is_dataframe"]), mask_columns)
+        return cls(columns, bool(state["is_dataframe"]), mask_columns, state.get("missing_patterns"))
+
+
+#: At most this many patterns of missing cells are kept, the most frequent:
+#: a wide table with scattered holes can have as many patterns as rows, and the
+#: rare ones change no column's missing rate by more than their share.
+MAX_MISSING_PATTERNS = 1000
+
+
+def _missing_patterns(missing):
+    """The distinct rows of the missing-cell mask with their counts, most frequent first (see TableSchema)."""
+    columns = np.flatnonzero(missing.any(axis=0))
+    if not columns.size:
+        return [[[], int(missing.shape[0])]]
+    patterns, counts = np.unique(missing[:, columns], axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:MAX_MISSING_PATTERNS]
+    return [[columns[patterns[k]].tolist(), int(counts[k])] for k in order]
 
 
 # ---------------------------------------------------------------- detection

@@ -57,7 +57,7 @@ from sklearn.utils._param_validation import InvalidParameterError, validate_para
 
 from ._likelihoods import BLOCKS, KINDS
 from ._networks import ACTIVATIONS, parameter_shapes
-from ._schema import MAX_CATEGORIES, TableSchema
+from ._schema import MAX_CATEGORIES, MAX_MISSING_PATTERNS, TableSchema
 from ._validation import MAX_N_IMPORTANCE
 
 
@@ -251,9 +251,11 @@ _DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
 
 def _table_schema(value, name):
     """A TableSchema.to_dict() whose every number is finite: what from_dict leaves unchecked, first."""
-    if not isinstance(value, dict) or set(value) != {"columns", "is_dataframe", "mask_columns"}:
+    required, optional = {"columns", "is_dataframe", "mask_columns"}, {"missing_patterns"}
+    if not isinstance(value, dict) or not required <= set(value) <= required | optional:
         keys = sorted(value, key=str) if isinstance(value, dict) else _kind(value)
-        raise InvalidState(f"{name} must be a dict with the keys ['columns', 'is_dataframe', 'mask_columns']; got {keys}.")
+        raise InvalidState(f"{name} must be a dict with the keys ['columns', 'is_dataframe', 'mask_columns'] "
+                           f"(and optionally 'missing_patterns'); got {keys}.")
     if not isinstance(value["is_dataframe"], bool):
         _fail(f"{name}['is_dataframe']", "a bool", value["is_dataframe"])
     columns = value["columns"]
@@ -264,6 +266,21 @@ def _table_schema(value, name):
     mask = value["mask_columns"]
     if not isinstance(mask, list) or not all(_is_int(j) for j in mask) or mask != sorted(set(mask)):
         _fail(f"{name}['mask_columns']", "a sorted list of distinct column positions", mask)
+    if "missing_patterns" in value:
+        _missing_patterns(value["missing_patterns"], len(columns), f"{name}['missing_patterns']")
+
+
+def _missing_patterns(value, n_columns, name):
+    """[[missing column positions, rows], ...]: distinct sorted patterns within the table, positive counts."""
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_MISSING_PATTERNS:
+        _fail(name, f"a list of 1 to {MAX_MISSING_PATTERNS} patterns", value)
+    seen = set()
+    for k, pattern in enumerate(value):
+        if not (isinstance(pattern, list) and len(pattern) == 2 and isinstance(pattern[0], list)
+                and all(_is_int(j) and 0 <= j < n_columns for j in pattern[0]) and pattern[0] == sorted(set(pattern[0]))
+                and _is_int(pattern[1]) and pattern[1] >= 1 and tuple(pattern[0]) not in seen):
+            _fail(f"{name}[{k}]", "a new [sorted distinct column positions, positive row count] pair", pattern)
+        seen.add(tuple(pattern[0]))
 
 
 def _schema_column(column, name):

@@ -207,3 +207,48 @@ def test_integer_and_nullable_columns_round_trip():
     out = vae.sample(50)
     assert list(out.dtypes) == list(X.dtypes)
     assert not out.isna().any().any()
+
+
+# ------------------------------------------------------- samples with missing cells
+
+
+def _holey_table(n=3000, seed=0):
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame({"a": rng.randn(n), "b": rng.randn(n), "c": rng.choice(["x", "y", "z"], n).astype(object),
+                          "d": rng.randint(0, 50, n).astype(float)})
+    together = rng.rand(n) < 0.2
+    frame.loc[together, ["a", "c"]] = np.nan  # a and c go missing together
+    frame.loc[rng.rand(n) < 0.1, "b"] = np.nan
+    return frame
+
+
+def test_samples_reproduce_the_missing_rates_and_which_cells_go_missing_together():
+    frame = _holey_table()
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(16,), max_iter=3, random_state=0).fit(frame)
+    assert not vae.sample(500, random_state=0).isna().any().any()  # the default draws every cell
+    sampled = vae.sample(20_000, random_state=0, with_missing=True)
+    np.testing.assert_allclose(sampled.isna().mean(), frame.isna().mean(), atol=0.01)
+    np.testing.assert_allclose((sampled.a.isna() & sampled.c.isna()).mean(),
+                               (frame.a.isna() & frame.c.isna()).mean(), atol=0.01)
+    assert (sampled.a.isna() == sampled.c.isna()).all()
+    assert list(sampled.dtypes) == list(frame.dtypes)
+    again = pickle.loads(pickle.dumps(vae)).sample(50, random_state=3, with_missing=True)
+    pd.testing.assert_frame_equal(again, vae.sample(50, random_state=3, with_missing=True))
+    with pytest.raises(ValueError, match="with_missing.*given"):
+        vae.sample(5, with_missing=True, given={"c": "x"})
+
+
+@pytest.mark.parametrize("patterns, problem", [
+    ([], "a list of 1 to"),
+    ([[[0], 3], [[0], 2]], "new"),
+    ([[[1, 0], 3]], "sorted"),
+    ([[[0], 0]], "positive row count"),
+    ([[[7], 2]], "column positions"),
+])
+def test_a_state_with_malformed_missing_patterns_is_refused(patterns, problem):
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=1, random_state=0).fit(_holey_table(200))
+    state = vae.__getstate__()
+    state["_schema"] = {**state["_schema"], "missing_patterns": patterns}
+    with pytest.raises(ValueError, match="missing_patterns") as refused:
+        VAETransformer().__setstate__(state)
+    assert problem in str(refused.value)

@@ -153,6 +153,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         activation="relu",
         likelihood="auto",
         handle_unknown="error",
+        missing_mechanism="ignorable",
         beta=1.0,
         batch_size=128,
         learning_rate=0.001,
@@ -179,6 +180,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         self.activation = activation
         self.likelihood = likelihood
         self.handle_unknown = handle_unknown
+        self.missing_mechanism = missing_mechanism
         self.beta = beta
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -352,7 +354,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
 
     def _filled(self, X, missing, kept, values):
         """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed."""
-        predicted = self.vae_._schema.decode(values)
+        predicted = self.vae_._decode_reconstruction(values)
         kept_columns = np.flatnonzero(kept)
         if is_dataframe(X):
             out = X.copy() if self.copy else X

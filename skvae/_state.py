@@ -19,7 +19,9 @@ a ValueError naming the first field that does not:
 - the fields agree with each other (:data:`CROSS_CHECKS`): ``n_features_in_``
   with the schema's columns and the feature names; the network spec's input
   and output widths with those of the schema's likelihood; the weights' names
-  and shapes with the spec; the optimizer state with the weights; the loss
+  and shapes with the spec; the missingness mechanism's parameters (when the
+  model has one) with the schema's columns; the optimizer state with the
+  weights and those parameters; the loss
   history with ``n_iter_``.
 
 A field may name a ``restore`` function: :func:`check_state` returns the
@@ -46,6 +48,7 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from ._likelihoods import KINDS
+from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
 from ._schema import MAX_CATEGORIES, TableSchema
 
@@ -451,6 +454,8 @@ FITTED_FIELDS = {
     "validation_scores_": Field(_optional(_list_of(_finite_float))),
     "best_validation_score_": Field(_optional(_finite_float)),
     "_sklearn_output_config": Field(_output_config, required=False),
+    # The self-masking mechanism's parameters; absent for an ignorable one (and in files before it).
+    "missingness_": Field(_tensor_dict, required=False),
 }
 
 
@@ -516,13 +521,23 @@ def _match_shapes(name, tensors, expected):
         raise InvalidState(f"{name} holds {extra[0]!r}, which the network spec does not have.")
 
 
+def _mechanism_matches_schema(state):
+    if "missingness_" not in state:
+        return
+    # The module holds no other state than its parameters: its columns follow from the schema.
+    expected = {name: tuple(parameter.shape)
+                for name, parameter in SelfMasking.for_likelihood(state["_schema"].likelihood()).named_parameters()}
+    _match_shapes("missingness_", state["missingness_"], expected.items())
+
+
 def _optimizer_matches_weights(state):
-    shapes = [tuple(t.shape) for t in (*state["encoder_"].values(), *state["decoder_"].values())]
+    weights = (*state["encoder_"].values(), *state["decoder_"].values(), *state.get("missingness_", {}).values())
+    shapes = [tuple(t.shape) for t in weights]
     optimizer = state["optimizer_"]
     params = optimizer["param_groups"][0]["params"]
     if params != list(range(len(shapes))):
         raise InvalidState(
-            f"optimizer_ must cover the {len(shapes)} network parameters as params 0..{len(shapes) - 1}; "
+            f"optimizer_ must cover the {len(shapes)} model parameters as params 0..{len(shapes) - 1}; "
             f"got {params[:10]!r}{'...' if len(params) > 10 else ''}."
         )
     for key, entry in optimizer["state"].items():
@@ -550,6 +565,7 @@ CROSS_CHECKS = (
     _features_agree,
     _schema_matches_spec,
     _weights_match_spec,
+    _mechanism_matches_schema,
     _optimizer_matches_weights,
     _history_agrees,
 )

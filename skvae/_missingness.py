@@ -1,0 +1,131 @@
+r"""The missingness mechanism p(s | x): which cells are missing, given the values.
+
+An estimator's ``missing_mechanism`` names one of two models of the mask s
+(s_j = 1 where cell j is missing):
+
+- ``"ignorable"`` (no module here: ``None``). The mask carries no information
+  about the missing values (missing at random), so p(s | x) drops out of the
+  likelihood of the observed cells: training maximises a bound on
+  log p(x_obs) and imputation is MIWAE's (Mattei & Frellsen, 2019).
+- ``"self_masking"``: :class:`SelfMasking`, not-MIWAE's self-masking logistic
+  model (Ipsen, Mattei & Frellsen, ICLR 2021). Per column j,
+  P(s_j = 1 | x_j) = sigmoid(a_j (x_j - b_j)), with x_j in the column's
+  encoded units (standardised, or the standardised logarithm of a
+  ``"lognormal"`` column) and one trainable pair (a_j, b_j) per column:
+  a_j > 0 means large values go missing more often, a_j < 0 small ones.
+
+The self-masking columns are those whose encoded value is Gaussian
+(``"gaussian"`` and ``"lognormal"`` columns) and that had missing cells in the
+first fit. The other columns stay ignorable: a categorical, count or
+Bernoulli value has no reparameterised draw to carry the mechanism's gradient
+to the decoder.
+
+With the mechanism, the objective is the importance-weighted bound on
+log p(x_obs, s) (:mod:`skvae._objectives`): per importance sample k,
+z_k ~ q(z | x_obs, s), x_mis,k ~ p(x_mis | z_k) drawn by reparameterisation
+(mean + standard deviation * eps), and
+
+    log w_k = log p(x_obs | z_k) + log p(s | x_obs, x_mis,k) + log p(z_k) - log q(z_k | x_obs, s).
+
+The draws' eps are the trailing :attr:`SelfMasking.noise_width` entries of
+each draw's noise, after the ``latent_dim`` entries of z: a self-masking
+model's noise has ``latent_dim + noise_width`` entries per draw, so a row's
+draws stay a function of the row alone (:mod:`skvae._row_noise`).
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._likelihoods import _column_selector
+
+#: The values of the estimators' ``missing_mechanism`` parameter.
+MECHANISMS = ("ignorable", "self_masking")
+
+
+class SelfMasking(nn.Module):
+    """P(s_j = missing | x_j) = sigmoid(slope_j * (x_j - threshold_j)) per self-masking column.
+
+    Parameters
+    ----------
+    normal_columns : list of int
+        Table positions of the columns with a Gaussian encoded value
+        (``CompositeLikelihood.normal_columns``), in the likelihood's order.
+    mask_columns : list of int
+        Table positions of the columns that had missing cells in the first fit.
+
+    The trainable ``slope`` (a_j) and ``threshold`` (b_j) start at 0: every
+    cell missing with probability 1/2 whatever its value, until the data say
+    otherwise.
+    """
+
+    def __init__(self, normal_columns, mask_columns):
+        super().__init__()
+        masked = set(mask_columns)
+        positions = [i for i, column in enumerate(normal_columns) if column in masked]
+        #: Table positions of the self-masking columns.
+        self.columns = [normal_columns[i] for i in positions]
+        self._positions = _column_selector(positions, len(normal_columns))
+        self._table_columns = _column_selector(self.columns, max(self.columns, default=0) + 1)
+        self.slope = nn.Parameter(torch.zeros(len(positions)))
+        self.threshold = nn.Parameter(torch.zeros(len(positions)))
+
+    @classmethod
+    def for_likelihood(cls, likelihood):
+        """The mechanism of a table's likelihood (``CompositeLikelihood``)."""
+        return cls(likelihood.normal_columns, likelihood.mask_columns)
+
+    @property
+    def noise_width(self):
+        """Standard normal entries per draw and row for the draws of the missing values."""
+        return len(self.columns)
+
+    def log_prob(self, likelihood, x, observed, decoded, noise):
+        """(log p(s | x_obs, x_mis) per draw and row, the draws x_mis in encoded units).
+
+        `decoded` holds K decodings (K, n, ...) of p(x | z_k); `noise` the
+        draws' eps (K, n, noise_width). The draws have shape (K, n,
+        noise_width), one per self-masking column (the observed cells' draws
+        are unused). `observed` None: every cell observed.
+        """
+        if not self.columns:
+            return noise.new_zeros(noise.shape[:-1]), noise
+        mean, deviation = likelihood.encoded_normal(decoded)
+        draws = mean[..., self._positions] + deviation[..., self._positions] * noise
+        slope, threshold = self.slope, self.threshold
+        values = x[..., self._table_columns]
+        logits_if_observed = -slope * (values - threshold)
+        if observed is None:
+            return F.logsigmoid(logits_if_observed).sum(-1), draws
+        seen = observed[..., self._table_columns]
+        logits = slope * (torch.where(seen, values, draws) - threshold)
+        return torch.where(seen, F.logsigmoid(-logits), F.logsigmoid(logits)).sum(-1), draws
+
+    def user_units(self, likelihood, decoded, draws):
+        """Draws of the self-masking columns (K, n, noise_width) in the columns' units."""
+        mean, _ = likelihood.encoded_normal(decoded)
+        full = mean.clone()
+        full[..., self._positions] = draws
+        return likelihood.normal_user_units(full)[..., self._positions]
+
+
+def build_missingness(missing_mechanism, likelihood):
+    """The mechanism module for the estimators' `missing_mechanism` (None when ignorable)."""
+    if missing_mechanism == "ignorable":
+        return None
+    if missing_mechanism == "self_masking":
+        return SelfMasking.for_likelihood(likelihood)
+    raise ValueError(f"missing_mechanism must be one of {MECHANISMS}; got {missing_mechanism!r}.")
+
+
+def mechanism_name(missingness):
+    """The ``missing_mechanism`` value a (fitted) mechanism module stands for."""
+    return "ignorable" if missingness is None else "self_masking"
+
+
+def split_noise(noise, missingness):
+    """(eps of z, eps of the missing values' draws or None): a draw's noise split after ``latent_dim``."""
+    if missingness is None:
+        return noise, None
+    latent_dim = noise.shape[-1] - missingness.noise_width
+    return noise[..., :latent_dim], noise[..., latent_dim:]

@@ -42,6 +42,14 @@ from ._likelihoods import _column_selector
 #: The values of the estimators' ``missing_mechanism`` parameter.
 MECHANISMS = ("ignorable", "self_masking")
 
+#: a_j and b_j are this multiple of their trainable parameters. Adam moves
+#: each parameter by about the learning rate per step, whatever its gradient's
+#: scale: at 1e-3 a slope takes a thousand steps to reach 1, more than a fit
+#: of a few hundred rows makes, while the networks' weights need no such
+#: travel. Scaled by 10 the mechanism keeps up with the networks, with one
+#: Adam parameter group for all.
+RATE = 10.0
+
 
 class SelfMasking(nn.Module):
     """P(s_j = missing | x_j) = sigmoid(slope_j * (x_j - threshold_j)) per self-masking column.
@@ -54,9 +62,14 @@ class SelfMasking(nn.Module):
     mask_columns : list of int
         Table positions of the columns that had missing cells in the first fit.
 
-    The trainable ``slope`` (a_j) and ``threshold`` (b_j) start at 0: every
-    cell missing with probability 1/2 whatever its value, until the data say
-    otherwise.
+    Trained as logit P(s_j = 1 | x_j) = a_j x_j + c_j, the same family with
+    b_j = -c_j / a_j: in the form a_j (x_j - b_j), a column whose slope
+    starts near 0 needs a far threshold to fit its share of missing cells,
+    and a far threshold turns the slope's gradient into one more intercept,
+    a trap the fits were seen to fall in. a_j and c_j (:attr:`slope`,
+    :attr:`intercept`) are :data:`RATE` times the trainable ``slope_raw`` and
+    ``intercept_raw``, which start at 0: every cell missing with probability
+    1/2 whatever its value, until the data say otherwise.
     """
 
     def __init__(self, normal_columns, mask_columns):
@@ -67,8 +80,23 @@ class SelfMasking(nn.Module):
         self.columns = [normal_columns[i] for i in positions]
         self._positions = _column_selector(positions, len(normal_columns))
         self._table_columns = _column_selector(self.columns, max(self.columns, default=0) + 1)
-        self.slope = nn.Parameter(torch.zeros(len(positions)))
-        self.threshold = nn.Parameter(torch.zeros(len(positions)))
+        self.slope_raw = nn.Parameter(torch.zeros(len(positions)))
+        self.intercept_raw = nn.Parameter(torch.zeros(len(positions)))
+
+    @property
+    def slope(self):
+        """a_j per self-masking column: > 0 where large values go missing more often."""
+        return RATE * self.slope_raw
+
+    @property
+    def intercept(self):
+        """c_j = -a_j b_j per self-masking column: the logit of P(missing) at the column's mean."""
+        return RATE * self.intercept_raw
+
+    @property
+    def threshold(self):
+        """b_j per self-masking column, in encoded units: where P(missing) is 1/2 (infinite where a_j = 0)."""
+        return -self.intercept / self.slope
 
     @classmethod
     def for_likelihood(cls, likelihood):
@@ -92,13 +120,12 @@ class SelfMasking(nn.Module):
             return noise.new_zeros(noise.shape[:-1]), noise
         mean, deviation = likelihood.encoded_normal(decoded)
         draws = mean[..., self._positions] + deviation[..., self._positions] * noise
-        slope, threshold = self.slope, self.threshold
+        slope, intercept = self.slope, self.intercept
         values = x[..., self._table_columns]
-        logits_if_observed = -slope * (values - threshold)
         if observed is None:
-            return F.logsigmoid(logits_if_observed).sum(-1), draws
+            return F.logsigmoid(-(slope * values + intercept)).sum(-1), draws
         seen = observed[..., self._table_columns]
-        logits = slope * (torch.where(seen, values, draws) - threshold)
+        logits = slope * torch.where(seen, values, draws) + intercept
         return torch.where(seen, F.logsigmoid(-logits), F.logsigmoid(logits)).sum(-1), draws
 
     def user_units(self, likelihood, decoded, draws):

@@ -504,6 +504,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         (log 1). Scores of rows with different missing cells are therefore
         not on one scale.
 
+        With ``missing_mechanism="self_masking"`` the number is a bound on
+        log p(x_observed, s): the density of the observed cells plus the
+        log-probability of the row's pattern s of missing cells under the
+        fitted mechanism (a complete row included, whose pattern is "nothing
+        missing"), estimated with one reparameterised draw of each missing
+        self-masking cell per sample. A row with no observed cell then scores
+        log p(s), below 0. Such scores compare with scores of the same
+        mechanism only.
+
         The Monte Carlo noise of each row is a function of the row's values and
         the fitted seed, so a row's score does not depend on the other rows in
         the call, their order, or the batch size.

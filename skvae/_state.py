@@ -53,6 +53,10 @@ from ._networks import ACTIVATIONS, parameter_shapes
 from ._schema import MAX_CATEGORIES, TableSchema
 
 
+#: Parameters added since 0.2.0, with the value a state without them stands for.
+ADDED_PARAMETERS = {"missing_mechanism": "ignorable"}
+
+
 class InvalidState(ValueError):
     """A state that does not describe a valid estimator."""
 
@@ -76,6 +80,8 @@ def check_state(cls, state):
         raise InvalidState(f"the state of a {cls.__name__} must be a dict with str keys; got {_kind(state)}.")
     fields = cls._fitted_state_fields
     params = cls._get_param_names()
+    # A state from before a parameter existed (an older file or pickle) meant its default.
+    state = {**{name: default for name, default in ADDED_PARAMETERS.items() if name in params}, **state}
     _check_keys(cls, state, params, fields)
     restored = dict(state)
     for key, field in fields.items():
@@ -537,7 +543,7 @@ def _optimizer_matches_weights(state):
     params = optimizer["param_groups"][0]["params"]
     if params != list(range(len(shapes))):
         raise InvalidState(
-            f"optimizer_ must cover the {len(shapes)} model parameters as params 0..{len(shapes) - 1}; "
+            f"optimizer_ must cover the {len(shapes)} network parameters as params 0..{len(shapes) - 1}; "
             f"got {params[:10]!r}{'...' if len(params) > 10 else ''}."
         )
     for key, entry in optimizer["state"].items():

@@ -169,3 +169,20 @@ def test_hostile_mechanism_state_is_refused(fitted):
     state["missingness_"] = {**state["missingness_"], "slope_raw": torch.zeros(5)}
     with pytest.raises(ValueError, match="missingness_"):
         VAETransformer.__new__(VAETransformer).__setstate__(state)
+
+
+def test_command_line_takes_the_mechanism(tmp_path, capsys):
+    from skvae._cli import main
+
+    X, hidden = self_masked(4, n_rows=80)
+    source = tmp_path / "data.csv"
+    np.savetxt(source, np.where(hidden, np.nan, X), delimiter=",", header="a,b,c,d", comments="", fmt="%.6g")
+    model, out = tmp_path / "model.skvae", tmp_path / "filled.csv"
+    assert main(["fit", str(source), "--out", str(model), "--max-iter", "2", "--missing-mechanism", "self_masking",
+                 "-q"]) == 0
+    assert skvae.load(model).missing_mechanism == "self_masking"
+    assert skvae.load(model).missingness_.columns == [0, 1]
+    assert main(["impute", str(source), "--max-iter", "2", "--missing-mechanism", "self_masking", "--out", str(out),
+                 "-q"]) == 0
+    assert main(["impute", str(source), "--missing-mechanism", "mnar", "-q"]) == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -186,3 +186,20 @@ def test_command_line_takes_the_mechanism(tmp_path, capsys):
                  "-q"]) == 0
     assert main(["impute", str(source), "--missing-mechanism", "mnar", "-q"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_mechanism_moves_with_the_device(monkeypatch):
+    X, hidden = self_masked(5, n_rows=200)
+    X_missing = np.where(hidden, np.nan, X)
+    imputer = small_imputer(missing_mechanism="self_masking", device="cuda", max_iter=5).fit(X_missing)
+    assert all(p.is_cuda for p in imputer.vae_.missingness_.parameters())
+    expected = imputer.transform(X_missing)
+    assert np.isfinite(expected).all()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="not available here"):
+        restored = pickle.loads(pickle.dumps(imputer))
+    assert not any(p.is_cuda for p in restored.vae_.missingness_.parameters())
+    np.testing.assert_allclose(restored.transform(X_missing), expected, rtol=1e-5, atol=1e-6)

@@ -508,23 +508,23 @@ def _weights_match_spec(state):
         _match_shapes(name, state[name], expected)
 
 
-def _match_shapes(name, tensors, expected):
+def _match_shapes(name, tensors, expected, source="the network spec"):
     # Walks both in step and stops at the first difference, so a spec declaring
     # a million layers costs as much as the file's own tensors, no more.
     actual = iter(tensors.items())
     for expected_name, shape in expected:
         key, tensor = next(actual, (None, None))
         if key is None:
-            raise InvalidState(f"{name} lacks {expected_name!r}, which the network spec implies.")
+            raise InvalidState(f"{name} lacks {expected_name!r}, which {source} implies.")
         if key != expected_name:
-            raise InvalidState(f"{name} holds {key!r} where the network spec implies {expected_name!r}.")
+            raise InvalidState(f"{name} holds {key!r} where {source} implies {expected_name!r}.")
         if tuple(tensor.shape) != shape:
             raise InvalidState(
-                f"{name}[{key!r}] has shape {tuple(tensor.shape)}, but the network spec implies {shape}."
+                f"{name}[{key!r}] has shape {tuple(tensor.shape)}, but {source} implies {shape}."
             )
     extra = next(actual, None)
     if extra is not None:
-        raise InvalidState(f"{name} holds {extra[0]!r}, which the network spec does not have.")
+        raise InvalidState(f"{name} holds {extra[0]!r}, which {source} does not have.")
 
 
 def _mechanism_matches_schema(state):
@@ -533,7 +533,8 @@ def _mechanism_matches_schema(state):
     # The module holds no other state than its parameters: its columns follow from the schema.
     expected = {name: tuple(parameter.shape)
                 for name, parameter in SelfMasking.for_likelihood(state["_schema"].likelihood()).named_parameters()}
-    _match_shapes("missingness_", state["missingness_"], expected.items())
+    _match_shapes("missingness_", state["missingness_"], expected.items(),
+                  source="the column schema (its Gaussian columns with missing cells)")
 
 
 def _optimizer_matches_weights(state):

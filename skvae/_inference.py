@@ -229,31 +229,31 @@ class InferenceNetworks:
         draws x_mis,k (or, resampling, the draw x_mis,k of the chosen k): the
         weights depend on the draws, so the decoder's means would not do.
         """
-        log_weights, decoded, value_draws = importance_log_weights(
+        log_weights, decoded, missing_draws = importance_log_weights(
             self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)
         weights = torch.softmax(log_weights, dim=0)
-        if value_draws is not None:
-            columns = missingness.columns
-            value_draws = missingness.user_units(self.likelihood, decoded, value_draws)  # (K, n, m)
         if generator is None:
             point = self.likelihood.point(decoded, weights)
-            if value_draws is not None:
-                point[:, columns] = (weights.unsqueeze(-1) * value_draws).sum(0)
+            if missingness is not None:
+                point[:, missingness.columns] = missingness.weighted_fill(self.likelihood, decoded, missing_draws,
+                                                                          weights)
             return point
         params, free = decoded
         rows = torch.arange(x.shape[0], device=x.device)
         if n_draws == 1:
             chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
             sample = self.likelihood.sample((params[chosen, rows], free), generator)
-            if value_draws is not None:
-                sample[:, columns] = value_draws[chosen, rows]
+            if missingness is not None:
+                sample[:, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
+                                                                       chosen, generator)
             return sample
         chosen = torch.multinomial(weights.T, n_draws, replacement=True, generator=generator)  # (rows, m)
         picked = params[chosen, rows[:, None]]  # (rows, m, params)
         draws = self.likelihood.sample((picked.reshape(-1, picked.shape[-1]), free), generator)
-        if value_draws is not None:
+        if missingness is not None:
             draws = draws.reshape(x.shape[0], n_draws, -1)
-            draws[:, :, columns] = value_draws[chosen, rows[:, None]]
+            draws[:, :, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
+                                                                     chosen, generator)
         return draws.reshape(x.shape[0], -1)
 
 

@@ -485,7 +485,10 @@ class VAEModel:
     def row_width(self):
         """Elements one row needs in the widest layer: sizes inference batches."""
         spec = self.spec
-        return max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+        width = max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+        if self.missingness is None:
+            return width
+        return max(width, self.missingness.row_width)
 
     def draws_width(self, n_draws):
         """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""

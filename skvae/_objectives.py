@@ -82,9 +82,9 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
 
     `noise` has shape (K, n_rows, latent_dim), with `missingness` (K, n_rows,
     latent_dim + its noise_width); the weights have shape (K, n_rows). With
-    `missingness`, each weight also holds log p(s | x_obs, x_mis,k) at the
-    draw x_mis,k ~ p(x_mis | z_k), and the third value is those draws (K,
-    n_rows, noise_width) in encoded units; without, it is None.
+    `missingness`, each weight also holds its estimate of log p(s | x_obs,
+    z_k) from draws x_mis ~ p(x_mis | z_k), and the third value is those
+    draws (:class:`skvae._missingness.MissingDraws`); without, it is None.
     """
     noise, value_noise = split_noise(noise, missingness)
     mean, log_variance = encode(encoder, likelihood, x, observed)

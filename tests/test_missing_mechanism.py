@@ -208,3 +208,13 @@ def test_mechanism_moves_with_the_device(monkeypatch):
         restored = pickle.loads(pickle.dumps(imputer))
     assert not any(p.is_cuda for p in restored.vae_.missingness_.parameters())
     np.testing.assert_allclose(restored.transform(X_missing), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_rows_results_do_not_depend_on_its_batch(fitted):
+    _, _, X_missing, imputers = fitted
+    vae = imputers["self_masking"].vae_
+    rows = X_missing[[5, 3, 400]]
+    np.testing.assert_allclose(vae.score_samples(rows, n_importance=30),
+                               vae.score_samples(X_missing, n_importance=30)[[5, 3, 400]], rtol=1e-7)
+    np.testing.assert_allclose(vae._reconstruct(rows), vae._reconstruct(X_missing)[[5, 3, 400]], rtol=1e-7)
+    assert np.isfinite(vae.score_samples(rows.astype(np.float32))).all()  # float32 inference runs the mechanism too

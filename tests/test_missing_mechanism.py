@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
@@ -218,3 +219,10 @@ def test_a_rows_results_do_not_depend_on_its_batch(fitted):
                                vae.score_samples(X_missing, n_importance=30)[[5, 3, 400]], rtol=1e-7)
     np.testing.assert_allclose(vae._reconstruct(rows), vae._reconstruct(X_missing)[[5, 3, 400]], rtol=1e-7)
     assert np.isfinite(vae.score_samples(rows.astype(np.float32))).all()  # float32 inference runs the mechanism too
+
+
+@pytest.mark.slow
+@parametrize_with_checks([VAETransformer(missing_mechanism="self_masking"),
+                          VAEImputer(missing_mechanism="self_masking")])
+def test_sklearn_checks_with_self_masking(estimator, check):
+    check(estimator)

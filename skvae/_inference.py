@@ -224,10 +224,11 @@ class InferenceNetworks:
         m such draws per row from the same importance samples (one pass),
         as (rows, m * columns): draw after draw.
 
-        With `missingness` (not-MIWAE), the weights hold log p(s | x_obs,
-        x_mis,k) too, and a self-masking column gets the weighted mean of the
-        draws x_mis,k (or, resampling, the draw x_mis,k of the chosen k): the
-        weights depend on the draws, so the decoder's means would not do.
+        With `missingness` (not-MIWAE), the weights hold the estimate of
+        log p(s | x_obs, z_k) from the draws x_mis,km too, and a self-masking
+        column gets the weighted mean of those draws (or, resampling, one of
+        the chosen sample's draws; :class:`skvae._missingness.SelfMasking`):
+        the weights depend on the draws, so the decoder's means would not do.
         """
         log_weights, decoded, missing_draws = importance_log_weights(
             self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)

@@ -14,6 +14,11 @@ its likelihood). It fills each missing cell from the row's observed cells:
   sampling-importance-resampling over the same K samples, as
   :class:`~sklearn.impute.IterativeImputer` draws with ``sample_posterior=True``.
 
+With ``missing_mechanism="self_masking"`` the VAE also learns how likely
+each numeric cell is to be missing given its own value (not-MIWAE, see
+:mod:`skvae._missingness`), the weights include that probability, and the
+fills of those columns are weighted draws of the missing values.
+
 Observed cells are returned exactly as they came in.
 """
 

@@ -226,3 +226,13 @@ def test_a_rows_results_do_not_depend_on_its_batch(fitted):
                           VAEImputer(missing_mechanism="self_masking")])
 def test_sklearn_checks_with_self_masking(estimator, check):
     check(estimator)
+
+
+def test_outlier_detector_takes_the_mechanism():
+    X, hidden = self_masked(6, n_rows=200)
+    X_missing = np.where(hidden, np.nan, X)
+    detector = VAEOutlierDetector(missing_mechanism="self_masking", latent_dim=1, hidden_layer_sizes=(8,),
+                                  max_iter=3, random_state=0).fit(X_missing)
+    assert detector.vae_.missingness_.columns == [0, 1]
+    assert np.isfinite(detector.score_samples(X_missing)).all()
+    assert set(np.unique(detector.predict(X_missing))) <= {-1, 1}

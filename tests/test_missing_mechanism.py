@@ -94,7 +94,7 @@ def test_default_is_ignorable_and_unchanged():
         assert cls().missing_mechanism == "ignorable"
     X, hidden = self_masked(1, n_rows=200)
     X_missing = np.where(hidden, np.nan, X)
-    params = dict(latent_dim=1, hidden_layer_sizes=(8,), max_iter=3, random_state=0, n_jobs=1)
+    params = {"latent_dim": 1, "hidden_layer_sizes": (8,), "max_iter": 3, "random_state": 0, "n_jobs": 1}
     default = VAETransformer(**params).fit(X_missing)
     explicit = VAETransformer(missing_mechanism="ignorable", **params).fit(X_missing)
     assert default.missingness_ is None

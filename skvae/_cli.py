@@ -30,6 +30,7 @@ from sklearn.exceptions import NotFittedError
 
 from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
 from ._likelihoods import KINDS
+from ._missingness import MECHANISMS
 from ._networks import ACTIVATIONS
 
 EXAMPLES = """\
@@ -114,6 +115,7 @@ def run_fit_command(args, out, err):
         hidden_layer_sizes=args.hidden_layer_sizes,
         activation=args.activation,
         likelihood=_likelihood_parameter(args.likelihood),
+        missing_mechanism=args.missing_mechanism,
         beta=args.beta,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -197,7 +199,8 @@ def run_impute_command(args, out, err):
     table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True)
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
-                         device=args.device, keep_empty_features=True, sample_posterior=args.draw)
+                         device=args.device, keep_empty_features=True, sample_posterior=args.draw,
+                         missing_mechanism=args.missing_mechanism)
     n_missing = int(chosen.frame.isna().to_numpy().sum())
     print(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): "
           f"{_column_list(chosen.frame.columns)}", file=err if args.out == "-" else out)
@@ -372,9 +375,15 @@ def _likelihood_parameter(options):
     return everywhere[0] if everywhere else per_column
 
 
-def _add_training_options(parser, *, latent_dim, max_iter):
+def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):
+    """The options of the commands that fit; `missing_mechanism` (its default) for those that model missing cells."""
     parser.add_argument("--latent-dim", type=_positive_int, default=latent_dim, metavar="N",
                         help="dimension of the latent space (default: %(default)s)")
+    if missing_mechanism is not None:
+        parser.add_argument("--missing-mechanism", default=missing_mechanism, choices=MECHANISMS,
+                            help="how cells came to be empty: 'ignorable' (at random given the rest of the row) or "
+                                 "'self_masking' (a number's chance to be missing depends on its own value, e.g. "
+                                 "large values go unreported; not-MIWAE) (default: %(default)s)")
     parser.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
                         help="maximum number of epochs (default: %(default)s)")
     parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
@@ -424,7 +433,8 @@ def build_parser():
     _add_reading_options(fit, choose_columns=True)
     fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the model, e.g. model.skvae")
     transformer = _defaults("transformer")
-    _add_training_options(fit, latent_dim=transformer["latent_dim"], max_iter=transformer["max_iter"])
+    _add_training_options(fit, latent_dim=transformer["latent_dim"], max_iter=transformer["max_iter"],
+                          missing_mechanism=transformer["missing_mechanism"])
     layers = ",".join(str(width) for width in transformer["hidden_layer_sizes"])
     fit.add_argument("--hidden-layer-sizes", type=_layer_sizes, default=tuple(transformer["hidden_layer_sizes"]),
                      metavar="N,N", help=f"widths of the encoder's hidden layers (default: {layers})")
@@ -509,7 +519,8 @@ def build_parser():
     _add_reading_options(impute, choose_columns=True)
     impute.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
     imputer = _defaults("imputer")
-    _add_training_options(impute, latent_dim=imputer["latent_dim"], max_iter=imputer["max_iter"])
+    _add_training_options(impute, latent_dim=imputer["latent_dim"], max_iter=imputer["max_iter"],
+                          missing_mechanism=imputer["missing_mechanism"])
     impute.add_argument("--draw", action="store_true",
                         help="fill with a draw from the conditional distribution (multiple imputation; vary "
                              "--random-state) instead of the conditional mean")

@@ -14,6 +14,11 @@ its likelihood). It fills each missing cell from the row's observed cells:
   sampling-importance-resampling over the same K samples, as
   :class:`~sklearn.impute.IterativeImputer` draws with ``sample_posterior=True``.
 
+With ``missing_mechanism="self_masking"`` the VAE also learns how likely
+each numeric cell is to be missing given its own value (not-MIWAE, see
+:mod:`skvae._missingness`), the weights include that probability, and the
+fills of those columns are weighted draws of the missing values.
+
 Observed cells are returned exactly as they came in.
 """
 
@@ -149,6 +154,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         activation="relu",
         likelihood="auto",
         handle_unknown="error",
+        missing_mechanism="ignorable",
         beta=1.0,
         batch_size=128,
         learning_rate=0.001,
@@ -175,6 +181,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         self.activation = activation
         self.likelihood = likelihood
         self.handle_unknown = handle_unknown
+        self.missing_mechanism = missing_mechanism
         self.beta = beta
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -353,7 +360,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         its dtype: validation made it float, and its fills are whole numbers,
         since a column of whole numbers decodes to whole numbers.
         """
-        predicted = self.vae_._schema.decode(values)
+        predicted = self.vae_._decode_reconstruction(values)
         kept_columns = np.flatnonzero(kept)
         if is_dataframe(X):
             out = X.copy() if self.copy else X

@@ -131,10 +131,13 @@ class InferenceNetworks:
     around the networks work in `dtype`.
     """
 
-    def __init__(self, encoder, decoder, likelihood, dtype):
+    def __init__(self, encoder, decoder, likelihood, dtype, missingness=None):
         self.device = encoder.mean_head.weight.device
         self.dtype = dtype
         self.likelihood = likelihood.to(self.device, dtype)
+        #: The fitted missingness mechanism in `dtype` (None: ignorable), for
+        #: the calls that model the mask: scores and imputation.
+        self.missingness = None if missingness is None else copy.deepcopy(missingness).to(self.device, dtype)
         self.latent_dim = encoder.mean_head.out_features
         self._narrow = _LayerStack(encoder, decoder)
         self._wide = None
@@ -197,14 +200,14 @@ class InferenceNetworks:
     def decode_sample(self, z, generator):
         return self.likelihood.sample(self.decoder(z), generator)
 
-    def elbo(self, x, observed, noise):
+    def elbo(self, x, observed, noise, missingness=None):
         """Per-row ELBO in nats (:func:`skvae._objectives.elbo`): one reparameterised sample, closed-form KL."""
-        return elbo(self.encoder, self.decoder, self.likelihood, x, noise, observed)
+        return elbo(self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)
 
-    def importance_weighted_bound(self, x, observed, noise_chunks, n_importance):
+    def importance_weighted_bound(self, x, observed, noise_chunks, n_importance, missingness=None):
         """log (1/K) sum_k w_k per row over noise chunks of shape (k, n, q) (:mod:`skvae._objectives`)."""
         return importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise_chunks, observed,
-                                         n_importance)
+                                         n_importance, missingness)
 
     def cell_log_likelihood(self, x, observed, noise):
         """E_q[log p(x_ij | z)] per cell over the K samples in `noise` (NaN where missing)."""
@@ -212,7 +215,7 @@ class InferenceNetworks:
         z = reparameterize(mean, log_variance, noise)
         return self.likelihood.cell_log_prob(x, self.decoder(z), observed).mean(0)
 
-    def impute(self, x, observed, noise, generator=None, n_draws=1):
+    def impute(self, x, observed, noise, generator=None, n_draws=1, missingness=None):
         """Per cell, the self-normalised importance-weighted conditional mean (MIWAE).
 
         With a `generator`, instead a draw of x from p(x | z_k), z_k chosen by
@@ -220,19 +223,38 @@ class InferenceNetworks:
         of the missing cells given the observed ones. With ``n_draws=m > 1``,
         m such draws per row from the same importance samples (one pass),
         as (rows, m * columns): draw after draw.
+
+        With `missingness` (not-MIWAE), the weights hold the estimate of
+        log p(s | x_obs, z_k) from the draws x_mis,km too, and a self-masking
+        column gets the weighted mean of those draws (or, resampling, one of
+        the chosen sample's draws; :class:`skvae._missingness.SelfMasking`):
+        the weights depend on the draws, so the decoder's means would not do.
         """
-        log_weights, decoded = importance_log_weights(self.encoder, self.decoder, self.likelihood, x, noise, observed)
+        log_weights, decoded, missing_draws = importance_log_weights(
+            self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)
         weights = torch.softmax(log_weights, dim=0)
         if generator is None:
-            return self.likelihood.point(decoded, weights)
+            point = self.likelihood.point(decoded, weights)
+            if missingness is not None:
+                point[:, missingness.columns] = missingness.weighted_fill(self.likelihood, decoded, missing_draws,
+                                                                          weights)
+            return point
         params, free = decoded
         rows = torch.arange(x.shape[0], device=x.device)
         if n_draws == 1:
             chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
-            return self.likelihood.sample((params[chosen, rows], free), generator)
+            sample = self.likelihood.sample((params[chosen, rows], free), generator)
+            if missingness is not None:
+                sample[:, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
+                                                                       chosen, generator)
+            return sample
         chosen = torch.multinomial(weights.T, n_draws, replacement=True, generator=generator)  # (rows, m)
         picked = params[chosen, rows[:, None]]  # (rows, m, params)
         draws = self.likelihood.sample((picked.reshape(-1, picked.shape[-1]), free), generator)
+        if missingness is not None:
+            draws = draws.reshape(x.shape[0], n_draws, -1)
+            draws[:, :, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
+                                                                     chosen, generator)
         return draws.reshape(x.shape[0], -1)
 
 

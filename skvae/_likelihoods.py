@@ -223,6 +223,15 @@ class GaussianBlock(Block):
         mean, _ = self._mean_variance(params)
         return mean * self.stats["scale"] + self.stats["shift"]
 
+    def encoded_normal(self, params):
+        """(mean, standard deviation) of the encoded value per cell: what a reparameterised draw needs."""
+        mean, variance = self._mean_variance(params)
+        return mean, variance.sqrt()
+
+    def user_units(self, encoded):
+        """Encoded values (standardized) in the column's units."""
+        return encoded * self.stats["scale"] + self.stats["shift"]
+
     def sample(self, params, free, generator):
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
@@ -248,6 +257,9 @@ class LogNormalBlock(GaussianBlock):
         mean, variance = self._mean_variance(params)
         scale, shift = self.stats["scale"], self.stats["shift"]
         return torch.exp(mean * scale + shift + 0.5 * variance * scale.square())
+
+    def user_units(self, encoded):
+        return torch.exp(super().user_units(encoded))
 
     def sample(self, params, free, generator):
         return torch.exp(super().sample(params, free, generator))
@@ -561,6 +573,30 @@ class CompositeLikelihood:
             self.blocks, self._column_index, self._param_slices, self._free_slices
         ):
             yield block, columns, x[..., columns], params[..., params_slice], free[free_slice]
+
+    @property
+    def normal_columns(self):
+        """Table positions of the columns whose encoded value is Gaussian (``gaussian``, ``lognormal``), in block order."""
+        return [column for block in self.blocks if isinstance(block, GaussianBlock) for column in block.columns]
+
+    def encoded_normal(self, decoded):
+        """(mean, standard deviation) of the encoded values of :attr:`normal_columns`, shape (..., n_normal)."""
+        means, deviations = [], []
+        for block, params_slice in zip(self.blocks, self._param_slices):
+            if isinstance(block, GaussianBlock):
+                mean, deviation = block.encoded_normal(decoded[0][..., params_slice])
+                means.append(mean)
+                deviations.append(deviation)
+        return torch.cat(means, dim=-1), torch.cat(deviations, dim=-1)
+
+    def normal_user_units(self, encoded):
+        """Encoded values of :attr:`normal_columns` (..., n_normal) in the columns' units."""
+        parts, start = [], 0
+        for block in self.blocks:
+            if isinstance(block, GaussianBlock):
+                parts.append(block.user_units(encoded[..., start : start + block.n_columns]))
+                start += block.n_columns
+        return torch.cat(parts, dim=-1)
 
     def encoder_input(self, x, observed=None):
         """The encoder's view of a batch: each block's encoding, missing cells zeroed, plus the mask."""

@@ -33,6 +33,7 @@ from ._inference import (
     split_missing,
 )
 from ._memory import check_networks_fit
+from ._missingness import build_missingness, mechanism_name
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
@@ -62,8 +63,10 @@ STATE_FIELDS = {
     "best_loss_": "best_loss",
     "validation_scores_": "validation_scores",
     "best_validation_score_": "best_validation_score",
+    # Only in the state of a model with a missingness mechanism (not ignorable).
+    "missingness_": "missingness",
 }
-_TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_")
+_TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_", "missingness_")
 
 
 def network_spec(likelihood, params):
@@ -92,11 +95,13 @@ def fit_model(model, X, params, *, incremental, seed=None):
         schema, raw = TableSchema.fit_with_raw_values(X, params["likelihood"])
         encoded = schema.encode(raw)
         spec = network_spec(schema.likelihood(), params)
-        model = VAEModel(schema, spec, str(resolve_device(params["device"])), seed, params["learning_rate"])
+        model = VAEModel(schema, spec, str(resolve_device(params["device"])), seed, params["learning_rate"],
+                         params["missing_mechanism"])
     else:
         model.schema.check_likelihood_parameter(params["likelihood"])
         encoded = model.schema.encode(model.schema.raw_values(X, params["handle_unknown"]))
-        model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"])
+        model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
+                                 params["missing_mechanism"])
     n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
     with torch_threads(n_threads):
         model.train(encoded, params, incremental=incremental, fresh=fresh,
@@ -120,14 +125,18 @@ class VAEModel:
         ``n_iter``) and every row's Monte Carlo noise in inference.
     learning_rate : float
         Adam's step size.
+    missing_mechanism : {"ignorable", "self_masking"}, default="ignorable"
+        The model of the missingness mask (:mod:`skvae._missingness`),
+        trained jointly with the networks.
     """
 
-    def __init__(self, schema, spec, device, seed, learning_rate):
+    def __init__(self, schema, spec, device, seed, learning_rate, missing_mechanism="ignorable"):
         # Before allocating: a spec far beyond memory is refused at once, not after swapping.
         check_networks_fit(spec, device)
         self.schema, self.spec, self.device, self.seed = schema, spec, device, int(seed)
         self.encoder, self.decoder = self._build_networks()
-        self.optimizer = make_adam([*self.encoder.parameters(), *self.decoder.parameters()], learning_rate)
+        self.missingness = self._build_missingness(missing_mechanism)
+        self.optimizer = make_adam(self._parameters(), learning_rate)
         self.n_iter = 0
         self.loss_curve = []
         self.best_loss = None
@@ -146,14 +155,43 @@ class VAEModel:
                 f"latent_dim={self.spec['latent_dim']!r} on device={self.device!r}: {error}"
             ) from None
 
+    def _build_missingness(self, missing_mechanism):
+        missingness = build_missingness(missing_mechanism, self.schema.likelihood())
+        return None if missingness is None else missingness.to(self.device)
+
+    def _parameters(self):
+        """What Adam trains, in the optimizer state's order: encoder, decoder, then the mechanism."""
+        modules = (self.encoder, self.decoder) if self.missingness is None else (
+            self.encoder, self.decoder, self.missingness)
+        return [parameter for module in modules for parameter in module.parameters()]
+
+    @property
+    def missing_mechanism(self):
+        """The fitted ``missing_mechanism``: "ignorable" or "self_masking"."""
+        return mechanism_name(self.missingness)
+
+    @property
+    def self_masked_columns(self):
+        """Table positions of the columns the mechanism models (none when ignorable)."""
+        return () if self.missingness is None else tuple(self.missingness.columns)
+
+    @property
+    def noise_width(self):
+        """Standard normal entries per row and draw in the bounds: z's, then the mechanism's draws."""
+        return self.latent_dim + (0 if self.missingness is None else self.missingness.noise_width)
+
     # ------------------------------------------------------------ state
 
     def state(self):
         """The model's part of the estimator's pickled state: plain values and CPU state dicts."""
         state = {field: getattr(self, name) for field, name in STATE_FIELDS.items()}
         state["_schema"] = self.schema.to_dict()
+        if self.missingness is None:
+            # An ignorable model's state is 0.2.0's: no entry for the mechanism.
+            del state["missingness_"]
         for field in _TORCH_FIELDS:
-            state[field] = _to_cpu(state[field].state_dict())
+            if field in state:
+                state[field] = _to_cpu(state[field].state_dict())
         return state
 
     @classmethod
@@ -168,8 +206,12 @@ class VAEModel:
         model.encoder, model.decoder = model._build_networks()
         model.encoder.load_state_dict(state["encoder_"])
         model.decoder.load_state_dict(state["decoder_"])
+        model.missingness = None
+        if "missingness_" in state:
+            model.missingness = model._build_missingness("self_masking")
+            model.missingness.load_state_dict(state["missingness_"])
         # The learning rate comes with the optimizer's state.
-        model.optimizer = make_adam([*model.encoder.parameters(), *model.decoder.parameters()], 1e-3)
+        model.optimizer = make_adam(model._parameters(), 1e-3)
         implementation = {flag: model.optimizer.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
         model.optimizer.load_state_dict(state["optimizer_"])
         # Whether Adam runs fused is chosen for this machine's torch and device,
@@ -199,8 +241,14 @@ class VAEModel:
 
     # ------------------------------------------------------------ training
 
-    def check_continuation(self, spec, learning_rate):
-        """warm_start and partial_fit continue a model: its architecture must be unchanged."""
+    def check_continuation(self, spec, learning_rate, missing_mechanism="ignorable"):
+        """warm_start and partial_fit continue a model: its architecture and mechanism must be unchanged."""
+        if missing_mechanism != self.missing_mechanism:
+            raise ValueError(
+                f"Cannot continue training: the fitted model has missing_mechanism={self.missing_mechanism!r} "
+                f"but the parameters now ask for {missing_mechanism!r}. Set warm_start=False (or start a new "
+                "estimator) to refit."
+            )
         changed = [k for k in spec if spec[k] != self.spec[k]]
         if changed:
             was = ", ".join(f"{k}={self.spec[k]!r}" for k in changed)
@@ -270,6 +318,7 @@ class VAEModel:
             noise_generator=noise,
             n_importance=params["n_importance_train"],
             thread_tuner=thread_tuner,
+            missingness=self.missingness,
         )
 
     def _split_validation(self, encoded, validation_fraction):
@@ -287,7 +336,7 @@ class VAEModel:
     def _validation_data(self, encoded, trainer):
         values, observed = _training_data(encoded, trainer.device)
         draws = () if trainer.n_importance == 1 else (trainer.n_importance,)
-        noise = torch.randn((*draws, values.shape[0], self.latent_dim),
+        noise = torch.randn((*draws, values.shape[0], self.noise_width),
                             generator=trainer.noise_generator, device=trainer.device)
         return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
 
@@ -322,7 +371,7 @@ class VAEModel:
         dtype = _TORCH_DTYPES[np.dtype(dtype)]
 
         def build(dtype):
-            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype)
+            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype, self.missingness)
 
         return self.inference_cache.get(dtype, build)
 
@@ -348,21 +397,27 @@ class VAEModel:
         return self.schema.decode(values, dtype=Z.dtype)
 
     def score_samples(self, X, n_importance, *, handle_unknown, n_jobs):
-        """Per-row ELBO (`n_importance` 1) or importance-weighted bound, in nats; 0 for an empty row."""
+        """Per-row ELBO (`n_importance` 1) or importance-weighted bound, in nats; 0 for an empty row.
+
+        With a missingness mechanism the bound is on log p(x_observed, s),
+        the mask included; an empty row then scores its bound too.
+        """
         encoded = self.rows(X, handle_unknown)
         networks = self.networks(encoded.dtype)
-        latent_dim, row_width = self.latent_dim, self.row_width()
+        noise_width, row_width, missingness = self.noise_width, self.row_width(), networks.missingness
 
         def score_rows(batch):
             x, observed = networks.batch(batch.values)
             if n_importance == 1:
-                scores = networks.elbo(x, observed, networks.as_tensor(batch.noise(1, latent_dim)[0]))
+                scores = networks.elbo(x, observed, networks.as_tensor(batch.noise(1, noise_width)[0]), missingness)
             else:
                 chunks = (
-                    networks.as_tensor(batch.noise(size, latent_dim, first_draw=start))
+                    networks.as_tensor(batch.noise(size, noise_width, first_draw=start))
                     for start, size in draw_chunks(n_importance, row_width, x.shape[0])
                 )
-                scores = networks.importance_weighted_bound(x, observed, chunks, n_importance)
+                scores = networks.importance_weighted_bound(x, observed, chunks, n_importance, missingness)
+            if missingness is not None:
+                return scores
             # log p(nothing observed) = log 1, exactly: no bound needed.
             return scores.masked_fill(networks.as_tensor(batch.empty), 0.0)
 
@@ -416,8 +471,8 @@ class VAEModel:
 
         def reconstruct(batch):
             x, observed = networks.batch(batch.values)
-            noise = networks.as_tensor(batch.noise(n_importance, self.latent_dim))
-            return networks.impute(x, observed, noise, generator, **draws)
+            noise = networks.as_tensor(batch.noise(n_importance, self.noise_width))
+            return networks.impute(x, observed, noise, generator, missingness=networks.missingness, **draws)
 
         width = self.n_features * (n_draws if generator is not None else 1)
         values = map_row_batches(reconstruct, encoded, (width,), self.draws_width(max(n_importance, n_draws)),
@@ -432,7 +487,10 @@ class VAEModel:
     def row_width(self):
         """Elements one row needs in the widest layer: sizes inference batches."""
         spec = self.spec
-        return max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+        width = max(spec["n_inputs"], spec["n_params"], spec["latent_dim"], *spec["hidden_layer_sizes"])
+        if self.missingness is None:
+            return width
+        return max(width, self.missingness.row_width)
 
     def draws_width(self, n_draws):
         """Row width when each row carries `n_draws` samples (at most a batch's worth at once)."""

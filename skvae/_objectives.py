@@ -14,6 +14,12 @@ Notation: prior p(z) = N(0, I); encoder q(z|x) = N(mu, diag sigma^2) with
 - :func:`importance_weighted_bound`: log (1/K) sum_k p(x, z_k) / q(z_k|x)
   (Burda et al., 2016), which increases with K towards log p(x).
 
+Each takes a `missingness` module (:mod:`skvae._missingness`; None for an
+ignorable mechanism, the default). With one, the likelihood term of each
+draw also holds log p(s | x_obs, x_mis) at a reparameterised draw x_mis of
+the missing values, and the bounds are on log p(x_obs, s) (not-MIWAE); the
+noise then carries the draws' eps after those of z.
+
 Training (:mod:`skvae._training`) and inference (:mod:`skvae._inference`)
 both call these functions: the encoder and decoder they pass are the
 training modules, or inference's padded-row wrappers of the same weights.
@@ -22,6 +28,8 @@ training modules, or inference's padded-row wrappers of the same weights.
 import math
 
 import torch
+
+from ._missingness import split_noise
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -41,44 +49,60 @@ def encode(encoder, likelihood, x, observed=None):
     return encoder(likelihood.encoder_input(x, observed))
 
 
-def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=None):
+def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=None, missingness=None):
     """Per-row -ELBO = -log p(x_obs | z) + beta * KL(q(z|x) || p(z)), z reparameterised.
 
     `noise` is eps ~ N(0, I) of shape (n_rows, latent_dim), drawn by the caller
     so that training and scoring control their own randomness. `observed`
     (bool, like x, or None for complete data) drops missing cells from the
-    likelihood.
+    likelihood. With `missingness`, -log p(s | x_obs, x_mis) at one draw of
+    the missing values joins the reconstruction term, and `noise` has the
+    draw's eps after z's.
     """
+    noise, value_noise = split_noise(noise, missingness)
     mean, log_variance = encode(encoder, likelihood, x, observed)
     z = reparameterize(mean, log_variance, noise)
-    reconstruction = likelihood.log_prob(x, decoder(z), observed)
+    decoded = decoder(z)
+    reconstruction = likelihood.log_prob(x, decoded, observed)
+    if missingness is not None:
+        reconstruction = reconstruction + missingness.log_prob(likelihood, x, observed, decoded, value_noise)[0]
     return beta * kl_to_standard_normal(mean, log_variance) - reconstruction
 
 
-def elbo(encoder, decoder, likelihood, x, noise, observed=None):
+def elbo(encoder, decoder, likelihood, x, noise, observed=None, missingness=None):
     """Per-row ELBO = log p(x_obs | z) - KL(q(z|x) || p(z)): the training loss at beta = 1, negated.
 
     Negation is exact in floating point, so scores and training agree to the bit.
     """
-    return -negative_elbo(encoder, decoder, likelihood, x, noise, observed=observed)
+    return -negative_elbo(encoder, decoder, likelihood, x, noise, observed=observed, missingness=missingness)
 
 
-def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None):
-    """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings.
+def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None, missingness=None):
+    """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings and draws.
 
-    `noise` has shape (K, n_rows, latent_dim); the weights have shape (K, n_rows).
+    `noise` has shape (K, n_rows, latent_dim), with `missingness` (K, n_rows,
+    latent_dim + its noise_width); the weights have shape (K, n_rows). With
+    `missingness`, each weight also holds its estimate of log p(s | x_obs,
+    z_k) from draws x_mis ~ p(x_mis | z_k), and the third value is those
+    draws (:class:`skvae._missingness.MissingDraws`); without, it is None.
     """
+    noise, value_noise = split_noise(noise, missingness)
     mean, log_variance = encode(encoder, likelihood, x, observed)
     z = reparameterize(mean, log_variance, noise)
     decoded = decoder(z)
     log_likelihood = likelihood.log_prob(x, decoded, observed)
+    draws = None
+    if missingness is not None:
+        log_mechanism, draws = missingness.log_prob(likelihood, x, observed, decoded, value_noise)
+        log_likelihood = log_likelihood + log_mechanism
     log_prior = -0.5 * (LOG_2PI + z.square()).sum(-1)
     # log q(z|x) written with eps = (z - mu) / sigma, which is exactly `noise`.
     log_posterior = -0.5 * (LOG_2PI + log_variance + noise.square()).sum(-1)
-    return log_likelihood + log_prior - log_posterior, decoded
+    return log_likelihood + log_prior - log_posterior, decoded, draws
 
 
-def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None):
+def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None,
+                              missingness=None):
     """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
 
     `noise` has shape (K, n_rows, latent_dim), or is an iterable of such
@@ -86,13 +110,14 @@ def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=N
     in chunks of bounded memory with a running log-sum-exp, and a single
     chunk gives the same bits as the whole tensor. With K = 1 this is a
     one-sample ELBO estimate; it is non-decreasing in expectation as K grows.
-    Missing cells drop out of p(x | z): the bound is then on log p(x_observed).
+    Missing cells drop out of p(x | z): the bound is then on log p(x_observed),
+    or with `missingness` on log p(x_observed, s).
     """
     if isinstance(noise, torch.Tensor):
         noise, n_importance = (noise,), noise.shape[0]
     total = None
     for chunk in noise:
-        log_weights, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed)
+        log_weights, _, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed, missingness)
         chunk_total = torch.logsumexp(log_weights, dim=0)
         total = chunk_total if total is None else torch.logaddexp(total, chunk_total)
     return total - math.log(n_importance)

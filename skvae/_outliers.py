@@ -151,6 +151,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         activation="relu",
         likelihood="auto",
         handle_unknown="error",
+        missing_mechanism="ignorable",
         beta=1.0,
         n_importance_train=1,
         batch_size=128,
@@ -173,6 +174,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         self.activation = activation
         self.likelihood = likelihood
         self.handle_unknown = handle_unknown
+        self.missing_mechanism = missing_mechanism
         self.beta = beta
         self.n_importance_train = n_importance_train
         self.batch_size = batch_size

@@ -235,14 +235,17 @@ class TableSchema:
 
     # ------------------------------------------------------------ decoding
 
-    def decode(self, values, dtype=np.float64):
+    def decode(self, values, dtype=np.float64, beyond_range=()):
         """Decoded values (user units, codes for categories) to the user's kind of table.
 
         A DataFrame with the training columns, dtypes and categories when the
         model was fitted on one; otherwise an ndarray in `dtype`, categories
-        given by their (numeric) values.
+        given by their (numeric) values. The columns at positions
+        `beyond_range` keep their precision but not their observed range
+        (imputations under a self-masking mechanism, which are expected
+        where the observed values are not).
         """
-        values = self._within_range_and_precision(values)
+        values = self._within_range_and_precision(values, beyond_range)
         if not self.is_dataframe:
             categorical = any(column["kind"] == _CATEGORICAL for column in self.columns)
             out = values.astype(dtype, copy=categorical)
@@ -272,7 +275,7 @@ class TableSchema:
                 by_decimals.setdefault(self.columns[j]["decimals"], []).append(j)
         return (bounded, lows, highs), by_decimals
 
-    def _within_range_and_precision(self, values):
+    def _within_range_and_precision(self, values, beyond_range=()):
         """Decoded numbers inside each column's observed range, at its observed precision.
 
         A decoding rule, not part of the model: the likelihood (and so every
@@ -284,11 +287,14 @@ class TableSchema:
         (bounded, lows, highs), by_decimals = self._ranges_and_precisions
         if not bounded:
             return values
+        if beyond_range:
+            keep = [i for i, j in enumerate(bounded) if j not in set(beyond_range)]
+            bounded, lows, highs = [bounded[i] for i in keep], lows[keep], highs[keep]
         # In place, column block by column block: decoding a million rows must
         # not hold a second copy of them (tests/test_memory.py).
         values = values if values.dtype.kind == "f" and values.flags.writeable else values.astype(np.float64)
         with np.errstate(invalid="ignore"):
-            if len(bounded) == values.shape[1]:
+            if bounded and len(bounded) == values.shape[1]:
                 np.clip(values, lows, highs, out=values)
             else:
                 for j, low, high in zip(bounded, lows, highs):

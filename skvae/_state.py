@@ -19,7 +19,9 @@ a ValueError naming the first field that does not:
 - the fields agree with each other (:data:`CROSS_CHECKS`): ``n_features_in_``
   with the schema's columns and the feature names; the network spec's input
   and output widths with those of the schema's likelihood; the weights' names
-  and shapes with the spec; the optimizer state with the weights; the loss
+  and shapes with the spec; the missingness mechanism's parameters (when the
+  model has one) with the schema's columns; the optimizer state with the
+  weights and those parameters; the loss
   history with ``n_iter_``.
 
 A field may name a ``restore`` function: :func:`check_state` returns the
@@ -56,9 +58,14 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from ._likelihoods import BLOCKS, KINDS
+from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
 from ._schema import MAX_CATEGORIES, MAX_MISSING_PATTERNS, TableSchema
 from ._validation import MAX_N_IMPORTANCE
+
+
+#: Parameters added since 0.2.0, with the value a state without them stands for.
+ADDED_PARAMETERS = {"missing_mechanism": "ignorable"}
 
 
 class InvalidState(ValueError):
@@ -84,6 +91,8 @@ def check_state(cls, state):
         raise InvalidState(f"the state of a {cls.__name__} must be a dict with str keys; got {_kind(state)}.")
     fields = cls._fitted_state_fields
     params = cls._get_param_names()
+    # A state from before a parameter existed (an older file or pickle) meant its default.
+    state = {**{name: default for name, default in ADDED_PARAMETERS.items() if name in params}, **state}
     _check_keys(cls, state, params, fields)
     restored = dict(state)
     for key, field in fields.items():
@@ -467,6 +476,8 @@ FITTED_FIELDS = {
     "validation_scores_": Field(_optional(_list_of(_finite_float))),
     "best_validation_score_": Field(_optional(_finite_float)),
     "_sklearn_output_config": Field(_output_config, required=False),
+    # The self-masking mechanism's parameters; absent for an ignorable one (and in files before it).
+    "missingness_": Field(_tensor_dict, required=False),
 }
 
 
@@ -513,27 +524,38 @@ def _weights_match_spec(state):
         _match_shapes(name, state[name], expected)
 
 
-def _match_shapes(name, tensors, expected):
+def _match_shapes(name, tensors, expected, source="the network spec"):
     # Walks both in step and stops at the first difference, so a spec declaring
     # a million layers costs as much as the file's own tensors, no more.
     actual = iter(tensors.items())
     for expected_name, shape in expected:
         key, tensor = next(actual, (None, None))
         if key is None:
-            raise InvalidState(f"{name} lacks {expected_name!r}, which the network spec implies.")
+            raise InvalidState(f"{name} lacks {expected_name!r}, which {source} implies.")
         if key != expected_name:
-            raise InvalidState(f"{name} holds {key!r} where the network spec implies {expected_name!r}.")
+            raise InvalidState(f"{name} holds {key!r} where {source} implies {expected_name!r}.")
         if tuple(tensor.shape) != shape:
             raise InvalidState(
-                f"{name}[{key!r}] has shape {tuple(tensor.shape)}, but the network spec implies {shape}."
+                f"{name}[{key!r}] has shape {tuple(tensor.shape)}, but {source} implies {shape}."
             )
     extra = next(actual, None)
     if extra is not None:
-        raise InvalidState(f"{name} holds {extra[0]!r}, which the network spec does not have.")
+        raise InvalidState(f"{name} holds {extra[0]!r}, which {source} does not have.")
+
+
+def _mechanism_matches_schema(state):
+    if "missingness_" not in state:
+        return
+    # The module holds no other state than its parameters: its columns follow from the schema.
+    expected = {name: tuple(parameter.shape)
+                for name, parameter in SelfMasking.for_likelihood(state["_schema"].likelihood()).named_parameters()}
+    _match_shapes("missingness_", state["missingness_"], expected.items(),
+                  source="the column schema (its Gaussian columns with missing cells)")
 
 
 def _optimizer_matches_weights(state):
-    shapes = [tuple(t.shape) for t in (*state["encoder_"].values(), *state["decoder_"].values())]
+    weights = (*state["encoder_"].values(), *state["decoder_"].values(), *state.get("missingness_", {}).values())
+    shapes = [tuple(t.shape) for t in weights]
     optimizer = state["optimizer_"]
     params = optimizer["param_groups"][0]["params"]
     if params != list(range(len(shapes))):
@@ -566,6 +588,7 @@ CROSS_CHECKS = (
     _features_agree,
     _schema_matches_spec,
     _weights_match_spec,
+    _mechanism_matches_schema,
     _optimizer_matches_weights,
     _history_agrees,
 )

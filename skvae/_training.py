@@ -239,14 +239,18 @@ class Trainer:
         importance-weighted bound with K samples (IWAE; MIWAE on incomplete data).
     thread_tuner : :class:`skvae._threads.ThreadTuner` or None
         Chooses torch's CPU thread count step by step; None leaves it alone.
+    missingness : :class:`skvae._missingness.SelfMasking` or None
+        The missingness mechanism trained jointly (its parameters are in
+        `optimizer`); None: ignorable.
 
     Losses are in nats of the data as the user gave it: the likelihood blocks
     include the log-Jacobians of their encodings.
     """
 
     def __init__(self, encoder, decoder, likelihood, optimizer, *, batch_size, beta,
-                 shuffle_generator, noise_generator, n_importance=1, thread_tuner=None):
+                 shuffle_generator, noise_generator, n_importance=1, thread_tuner=None, missingness=None):
         self.n_importance = n_importance
+        self.missingness = missingness
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
@@ -257,11 +261,14 @@ class Trainer:
         self.noise_generator = noise_generator
         self.thread_tuner = thread_tuner
         self.latent_dim = encoder.mean_head.out_features
+        #: Noise entries per row and draw: z's, then the missing values' draws.
+        self.noise_width = self.latent_dim + (0 if missingness is None else missingness.noise_width)
         self.device = encoder.mean_head.weight.device
 
     @property
     def _modules(self):
-        return (self.encoder, self.decoder)
+        return (self.encoder, self.decoder) if self.missingness is None else (
+            self.encoder, self.decoder, self.missingness)
 
     def train_step(self, x, observed=None):
         """One Adam step on a batch; returns the batch's summed loss (a device tensor).
@@ -269,13 +276,15 @@ class Trainer:
         `observed` (bool, like x) marks the cells that are there; None means all.
         """
         if self.n_importance == 1:
-            noise = torch.randn((x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device)
-            loss = negative_elbo(self.encoder, self.decoder, self.likelihood, x, noise, self.beta, observed).mean()
+            noise = torch.randn((x.shape[0], self.noise_width), generator=self.noise_generator, device=self.device)
+            loss = negative_elbo(self.encoder, self.decoder, self.likelihood, x, noise, self.beta, observed,
+                                 self.missingness).mean()
         else:
             noise = torch.randn(
-                (self.n_importance, x.shape[0], self.latent_dim), generator=self.noise_generator, device=self.device
+                (self.n_importance, x.shape[0], self.noise_width), generator=self.noise_generator, device=self.device
             )
-            loss = -importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise, observed).mean()
+            loss = -importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise, observed,
+                                              missingness=self.missingness).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -316,10 +325,12 @@ class Trainer:
                 mask = None if observed is None else observed[rows]
                 if noise.dim() == 3:
                     bound = importance_weighted_bound(
-                        self.encoder, self.decoder, self.likelihood, X_valid[rows], noise[:, rows], mask)
+                        self.encoder, self.decoder, self.likelihood, X_valid[rows], noise[:, rows], mask,
+                        missingness=self.missingness)
                 else:
                     bound = -negative_elbo(
-                        self.encoder, self.decoder, self.likelihood, X_valid[rows], noise[rows], observed=mask)
+                        self.encoder, self.decoder, self.likelihood, X_valid[rows], noise[rows], observed=mask,
+                        missingness=self.missingness)
                 total += float(bound.sum())
         return total / X_valid.shape[0]
 

@@ -277,7 +277,9 @@ def test_tampered_face_files_are_refused(imputer_file, detector_file):
         assert any(key.startswith("vae_.encoder_.") for key in arrays)
         # A flipped bit in the middle of the weights, in the metadata, and truncations.
         flipped = bytearray(data)
-        flipped[-len(flipped) // 3] ^= 0x10
+        # safetensors: an 8-byte header length, the JSON header, then the tensors' bytes.
+        data_start = 8 + int.from_bytes(data[:8], "little")
+        flipped[(data_start + len(flipped)) // 2] ^= 0x10
         _refused(bytes(flipped), "corrupted or was altered after saving")
         # The face's own n_iter_ in the state document (JSON inside the header's JSON, so escaped).
         edited = data.replace(b'"n_iter_\\": 3', b'"n_iter_\\": 4', 1)

@@ -493,7 +493,7 @@ def run(quick=False, seeds=(0, 1, 2), vae_params=None, datasets=None, scenarios=
         max_rows=MAX_ROWS):
     """Every part of the imputation benchmark; a JSON-able dict.
 
-    `quick`: at most 100 rows per data set, one mask, three scenarios, tiny peers and ``max_iter=3`` for
+    `quick`: at most 100 rows per data set, one mask, three scenarios, tiny peers and ``max_iter=20`` for
     the VAE. A data set whose package is missing is listed under ``skipped_datasets``.
     """
     names = list(DATASETS) if datasets is None else list(datasets)
@@ -504,7 +504,7 @@ def run(quick=False, seeds=(0, 1, 2), vae_params=None, datasets=None, scenarios=
         seeds = tuple(seeds)[:1]
         if scenarios is None:
             labels = ["MCAR 50%", "MAR", "MNAR self-masking"]
-        vae_params = {"max_iter": 3, **(vae_params or {})}
+        vae_params = {"max_iter": 20, **(vae_params or {})}
         n_splits = 2
     self_masking = has_missing_mechanism()
     out = {"config": {"seeds": list(seeds), "quick": quick, "vae_params": vae_params or {}, "max_rows": max_rows,

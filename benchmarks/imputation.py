@@ -490,11 +490,12 @@ def downstream(X, y, rate=0.5, seeds=(0, 1, 2), n_splits=5, quick=False, vae_par
 # --------------------------------------------------------------------------------------------- run and report
 
 def run(quick=False, seeds=(0, 1, 2), vae_params=None, datasets=None, scenarios=None, downstream_part=True,
-        max_rows=MAX_ROWS):
+        max_rows=MAX_ROWS, on_progress=None):
     """Every part of the imputation benchmark; a JSON-able dict.
 
     `quick`: at most 100 rows per data set, one mask, three scenarios, tiny peers and ``max_iter=20`` for
-    the VAE. A data set whose package is missing is listed under ``skipped_datasets``.
+    the VAE. A data set whose package is missing is listed under ``skipped_datasets``. `on_progress` is
+    called with the partial result after each data set (a long run keeps what it has measured).
     """
     names = list(DATASETS) if datasets is None else list(datasets)
     labels = list(SCENARIOS) if scenarios is None else list(scenarios)
@@ -524,7 +525,12 @@ def run(quick=False, seeds=(0, 1, 2), vae_params=None, datasets=None, scenarios=
             print(f"imputation: {name}, {label} ...", flush=True)
             entry["scenarios"][label] = impute_scenario(df, kind, rate, seeds, quick, vae_params,
                                                         self_masking and kind == "mnar")
+            summary = entry["scenarios"][label]["summary"]
+            print("    " + "; ".join(f"{n}: {v['rmse'][0]:.3f}, {v['seconds'][0]:.1f} s" if "rmse" in v else
+                                     f"{n}: {v.get('status')}" for n, v in summary.items()), flush=True)
         out["datasets"][name] = entry
+        if on_progress is not None:
+            on_progress(out)
     if downstream_part:
         print("imputation: downstream ...", flush=True)
         X, y = breast_cancer_standardized()
@@ -685,20 +691,45 @@ def main(argv=None):
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), help="default: all")
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS, help="seeded subsample of larger tables")
     parser.add_argument("--no-downstream", action="store_true", help="skip the downstream classification part")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="merge imputation.json files of runs over different data sets into OUT; no run")
     args = parser.parse_args(argv)
     from benchmarks._common import machine_description
 
+    command = "python benchmarks/imputation.py" + " ".join([""] + (argv if argv is not None else sys.argv[1:]))
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        result = merge([json.loads(Path(path).read_text(encoding="utf-8")) for path in args.merge])
+        write(result, args.out, result.get("machine"), command)
+        return result
     machine = machine_description("cpu")
     result = run(quick=args.quick, seeds=tuple(args.seeds), datasets=args.datasets, scenarios=args.scenarios,
-                 downstream_part=not args.no_downstream, max_rows=args.max_rows)
+                 downstream_part=not args.no_downstream, max_rows=args.max_rows,
+                 on_progress=lambda partial: write({**partial, "machine": machine}, args.out, machine, command))
     result["machine"] = machine
-    command = "python benchmarks/imputation.py" + " ".join(
-        [""] + (argv if argv is not None else sys.argv[1:]))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "imputation.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    (args.out / "imputation.md").write_text(markdown(result, machine, command), encoding="utf-8")
+    write(result, args.out, machine, command)
     print(f"wrote {args.out / 'imputation.md'}", flush=True)
     return result
+
+
+def write(result, out, machine, command):
+    (out / "imputation.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (out / "imputation.md").write_text(markdown(result, machine, command), encoding="utf-8")
+
+
+def merge(results):
+    """One result from runs over different data sets (run side by side): data sets, skips and the
+    downstream part of each, the first run's configuration and machine."""
+    merged = {**results[0], "datasets": {}, "skipped_datasets": {}}
+    for result in results:
+        merged["datasets"].update(result["datasets"])
+        merged["skipped_datasets"].update(result.get("skipped_datasets", {}))
+        if "downstream" in result:
+            merged["downstream"] = result["downstream"]
+    for name in merged["datasets"]:
+        merged["skipped_datasets"].pop(name, None)
+    merged["config"]["merged_from"] = [r["config"] for r in results]
+    return merged
 
 
 if __name__ == "__main__":

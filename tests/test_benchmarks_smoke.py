@@ -418,6 +418,19 @@ def test_imputation_quick_run(imputation_quick):
     assert "## penguins" in markdown and "Accuracy on hidden category cells" in markdown
 
 
+def test_imputation_merges_runs_over_different_data_sets(imputation_quick):
+    imputation, result = imputation_quick
+    names = list(result["datasets"])
+    first = {**result, "datasets": {n: result["datasets"][n] for n in names[:1]},
+             "skipped_datasets": {names[1]: "run elsewhere"}}
+    first.pop("downstream")
+    second = {**result, "datasets": {n: result["datasets"][n] for n in names[1:]}}
+    merged = imputation.merge([first, second])
+    assert list(merged["datasets"]) == names and merged["downstream"] == result["downstream"]
+    assert names[1] not in merged["skipped_datasets"]
+    assert imputation.targets(merged) == imputation.targets(result)
+
+
 class _MeanStandIn:
     """Stands in for VAEImputer: fills with column means, takes any keyword (missing_mechanism too)."""
 

@@ -167,7 +167,7 @@ def describe_columns(df):
     for column in numeric:
         values = df[column].to_numpy(float)
         if np.all(values == np.round(values)):
-            discrete[column] = int(len(np.unique(values)))
+            discrete[column] = len(np.unique(values))
     return {"categorical": categorical_columns(df), "numeric": numeric, "discrete": discrete}
 
 
@@ -618,6 +618,17 @@ def _describe(entry):
     return text
 
 
+def _grid(entry, key, digits=3):
+    """One data set's table: imputers by scenarios."""
+    from benchmarks.report import _table
+
+    labels = list(entry["scenarios"])
+    names = list(dict.fromkeys(n for s in entry["scenarios"].values() for n in s["summary"]))
+    return _table(["imputer"] + labels,
+                  [[n] + [_cell(entry["scenarios"][s]["summary"].get(n, {"status": ""}), key, digits)
+                          for s in labels] for n in names])
+
+
 def markdown(result, machine=None, command=""):
     from benchmarks.report import _table
 
@@ -626,19 +637,19 @@ def markdown(result, machine=None, command=""):
     if config["quick"]:
         parts += ["**Smoke run (`--quick`): tiny sizes, numbers are not meaningful.**", ""]
     parts += [f"Produced by `{command}`." if command else "", "",
-              f"Masks from seeds {config['seeds']}; mean +- std over masks where there are several. At most "
-              f"{config['max_rows']} rows per data set. Protocol: `benchmarks/imputation.py`. RMSE in units of "
-              "each column's standard deviation over hidden numeric cells (lower is better); category accuracy "
-              "over hidden category cells (higher is better); time is fit+transform relative to missForest-style "
-              "on the same mask.", ""]
+              (f"Masks from seeds {config['seeds']}; mean +- std over masks where there are several. At most "
+               f"{config['max_rows']} rows per data set. Protocol: `benchmarks/imputation.py`. RMSE in units of "
+               "each column's standard deviation over hidden numeric cells (lower is better); category accuracy "
+               "over hidden category cells (higher is better); time is fit+transform relative to "
+               "missForest-style on the same mask."), ""]
     if machine:
         parts += ["Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), ""]
     for name, why in result.get("skipped_datasets", {}).items():
         parts += [f"Data set `{name}` skipped: {why}.", ""]
     rows = comparisons(result)
     parts += ["## VAEImputer against the best peer of the same run", "",
-              "Bold: VAEImputer loses. Off support: share of VAEImputer's numeric fills outside the column's "
-              "observed range or fractional in a whole-valued column.", ""]
+              ("Bold: VAEImputer loses. Off support: share of VAEImputer's numeric fills outside the column's "
+               "observed range or fractional in a whole-valued column."), ""]
     header = ["data set", "scenario", "RMSE: VAEImputer vs best peer", "category accuracy: VAEImputer vs best peer",
               "time VAEImputer / missForest", "off support"]
     if config.get("self_masking_row"):
@@ -655,25 +666,18 @@ def markdown(result, machine=None, command=""):
     parts.append(_table(header, table))
     for dataset, entry in result["datasets"].items():
         parts += ["", f"## {dataset} ({_describe(entry)})", ""]
-        labels = list(entry["scenarios"])
-        names = list(dict.fromkeys(n for s in entry["scenarios"].values() for n in s["summary"]))
-
-        def grid(key, digits=3):
-            return _table(["imputer"] + labels,
-                          [[n] + [_cell(entry["scenarios"][s]["summary"].get(n, {"status": ""}), key, digits)
-                                  for s in labels] for n in names])
-
-        parts += ["RMSE on hidden numeric cells:", "", grid("rmse")]
+        parts += ["RMSE on hidden numeric cells:", "", _grid(entry, "rmse")]
         if entry["columns"]["categorical"]:
             parts += ["", "Accuracy on hidden category cells (MNAR hides numbers only):", "",
-                      grid("category_accuracy")]
+                      _grid(entry, "category_accuracy")]
         parts += ["", "Fit+transform time / missForest-style's (median over masks):", "",
-                  grid("time_vs_missforest", 2)]
+                  _grid(entry, "time_vs_missforest", 2)]
     down = result.get("downstream")
     if down:
-        parts += ["", f"## Downstream: breast cancer, {int(100 * down['rate'])}% MCAR in X, "
-                  f"stratified {down['n_splits']}-fold accuracy", ""]
-        parts.append(_table(["model", "accuracy"], [(name, _cell(s, "accuracy")) for name, s in down["summary"].items()]))
+        parts += ["", (f"## Downstream: breast cancer, {int(100 * down['rate'])}% MCAR in X, "
+                       f"stratified {down['n_splits']}-fold accuracy"), ""]
+        parts.append(_table(["model", "accuracy"],
+                            [(name, _cell(s, "accuracy")) for name, s in down["summary"].items()]))
     checks = targets(result)
     if checks:
         met = sum(ok for _, _, ok in checks)

@@ -724,7 +724,7 @@ def write(result, out, machine, command):
 def merge(results):
     """One result from runs over different data sets (run side by side): data sets, skips and the
     downstream part of each, the first run's configuration and machine."""
-    merged = {**results[0], "datasets": {}, "skipped_datasets": {}}
+    merged = {**results[0], "config": dict(results[0]["config"]), "datasets": {}, "skipped_datasets": {}}
     for result in results:
         merged["datasets"].update(result["datasets"])
         merged["skipped_datasets"].update(result.get("skipped_datasets", {}))

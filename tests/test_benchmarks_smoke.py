@@ -429,6 +429,7 @@ def test_imputation_merges_runs_over_different_data_sets(imputation_quick):
     assert list(merged["datasets"]) == names and merged["downstream"] == result["downstream"]
     assert names[1] not in merged["skipped_datasets"]
     assert imputation.targets(merged) == imputation.targets(result)
+    assert json.loads(json.dumps(merged))["config"]["merged_from"][1] == result["config"]
 
 
 class _MeanStandIn:

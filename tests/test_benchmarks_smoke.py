@@ -313,19 +313,61 @@ def _imputation_module():
     return imputation
 
 
-def test_masks():
+def test_mcar_and_self_masking_masks():
     imputation = _imputation_module()
     X, _ = imputation.breast_cancer_standardized()
     assert imputation.mcar_mask(X.shape, 0.5, 0).mean() == pytest.approx(0.5, abs=0.02)
     assert not np.array_equal(imputation.mcar_mask(X.shape, 0.5, 0), imputation.mcar_mask(X.shape, 0.5, 1))
-    mask = imputation.mnar_mask(X, 0)
+    mask = imputation.mnar_mask(X, 0, probability=0.7)
     hidden_columns = mask.any(0)
     assert hidden_columns.sum() == X.shape[1] // 2
-    assert np.all(X[mask] > 0)  # standardized: above the column mean
-    assert np.all(X[:, hidden_columns][~mask[:, hidden_columns]] <= 0)
+    assert np.all(X[mask] > 0)  # standardized: only values above the column mean are hidden
+    above = X[:, hidden_columns] > 0
+    assert mask[:, hidden_columns][above].mean() == pytest.approx(0.7, abs=0.03)
+    assert not mask[:, ~hidden_columns].any()
 
 
-def test_ordinal_imputer_returns_known_categories():
+def test_mar_mask_depends_on_an_always_observed_column():
+    imputation = _imputation_module()
+    X, _ = imputation.breast_cancer_standardized()
+    mask = imputation.mar_mask(X, 0.4, seed=0)
+    complete = ~mask.any(0)
+    assert complete.sum() == X.shape[1] // 2
+    for j in np.flatnonzero(~complete):
+        assert mask[:, j].mean() == pytest.approx(0.4, abs=0.08)
+        # The logistic model of one complete column: hidden and kept rows differ there.
+        gaps = [abs(X[mask[:, j], d].mean() - X[~mask[:, j], d].mean()) for d in np.flatnonzero(complete)]
+        assert max(gaps) > 0.8
+
+
+def test_masks_on_a_mixed_table_hide_categories_only_completely_or_at_random():
+    imputation = _imputation_module()
+    df = imputation.penguins_complete()
+    categorical = [list(df.columns).index(c) for c in imputation.categorical_columns(df)]
+    mnar = imputation.scenario_mask(df, "mnar", 0.7, 0)
+    assert not mnar[:, categorical].any() and mnar.any()
+    mar = imputation.scenario_mask(df, "mar", 0.4, 0)
+    complete = np.flatnonzero(~mar.any(0))
+    assert complete.size and not set(complete) & set(categorical)  # drivers are numeric columns
+    assert mar[:, categorical].any()
+
+
+def test_score_fill_by_hand():
+    imputation = _imputation_module()
+    df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "c": pd.Categorical(["a", "b", "a", "b"])})
+    mask = np.array([[False, False], [True, True], [True, True], [False, False]])
+    completed = pd.DataFrame({"x": [0.0, 1.5, 10.0, 3.0], "c": pd.Categorical(["a", "b", "b", "b"])})
+    scores = imputation.score_fill(df, completed, mask, ["x"], ["c"])
+    sd = df["x"].std(ddof=0)
+    assert scores["rmse"] == pytest.approx(np.sqrt(((0.5 / sd) ** 2 + (8.0 / sd) ** 2) / 2))
+    assert scores["category_accuracy"] == 0.5
+    # 1.5 is fractional in a whole-valued column, 10 is above the observed maximum.
+    assert scores["off_support"] == 1.0
+    assert imputation.score_fill(df, df, mask, ["x"], ["c"]) == {"rmse": 0.0, "off_support": 0.0,
+                                                                 "category_accuracy": 1.0}
+
+
+def test_imputing_on_codes_returns_known_categories():
     imputation = _imputation_module()
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401
     from sklearn.impute import IterativeImputer
@@ -333,10 +375,12 @@ def test_ordinal_imputer_returns_known_categories():
     df = imputation.penguins_complete().iloc[:80]
     missing = df.mask(pd.DataFrame(imputation.mcar_mask(df.shape, 0.3, 0), columns=df.columns))
     missing["year"] = missing["year"].astype(float)
-    completed = imputation._ordinal_imputer(lambda: IterativeImputer(max_iter=2, random_state=0))(missing)
+    completed = imputation.on_codes(lambda: IterativeImputer(max_iter=2, random_state=0))(missing)
     assert not completed.isna().any().any()
     for column in ("species", "island", "sex"):
         assert set(completed[column]) <= set(df[column].cat.categories)
+    observed = missing["bill_length_mm"].notna()
+    np.testing.assert_allclose(completed["bill_length_mm"][observed], df["bill_length_mm"][observed])
 
 
 @pytest.fixture(scope="module")
@@ -347,34 +391,88 @@ def imputation_quick():
 
 def test_imputation_quick_run(imputation_quick):
     imputation, result = imputation_quick
-    mcar = result["numeric"]["MCAR 50%"]["summary"]
-    assert mcar["mean"]["mse"][0] > mcar["IterativeImputer (BayesianRidge)"]["mse"][0]
-    assert result["categories"]["summary"]["SimpleImputer (most frequent / mean)"]["category_accuracy"][0] < 0.9
+    assert {"breast cancer", "diabetes", "penguins"} <= set(result["datasets"])
+    for name in ("randhie", "fair", "anes96"):
+        assert (name in result["datasets"]) != (name in result["skipped_datasets"])
+    mcar = result["datasets"]["breast cancer"]["scenarios"]["MCAR 50%"]["summary"]
+    assert mcar[imputation.MEAN]["rmse"][0] > mcar[imputation.ITERATIVE]["rmse"][0]
+    assert mcar[imputation.MISSFOREST]["time_vs_missforest"] == 1.0
+    miceforest = mcar[imputation.MICEFOREST]
+    if imputation._has("miceforest"):
+        assert miceforest["status"] == "ok" and miceforest["rmse"][0] < mcar[imputation.MEAN]["rmse"][0]
+    else:
+        assert miceforest["status"].startswith("skipped: miceforest is not installed")
+    penguins = result["datasets"]["penguins"]["scenarios"]["MCAR 50%"]["summary"]
+    assert penguins[imputation.MEAN]["category_accuracy"][0] < 0.6
+    assert penguins[imputation.MISSFOREST]["category_accuracy"][0] > penguins[imputation.MEAN]["category_accuracy"][0]
+    assert "category_accuracy" not in result["datasets"]["penguins"]["scenarios"]["MNAR self-masking"]["summary"][
+        imputation.MEAN]
     down = result["downstream"]["summary"]
     assert down["complete X + LogisticRegression (ceiling)"]["accuracy"][0] > 0.85
-    # skvae ships with the benchmark: its row must be filled, and beat filling with the mean.
+    # skvae ships with the benchmark: its rows must be filled, and beat filling with the mean.
     vae = mcar[imputation.VAE]
     assert vae["status"] == "ok", vae["status"]
-    assert np.isfinite(vae["mse"][0]) and vae["mse"][0] < mcar["mean"]["mse"][0]
+    assert np.isfinite(vae["rmse"][0]) and vae["rmse"][0] < mcar[imputation.MEAN]["rmse"][0]
     markdown = imputation.markdown(result)
-    assert "MCAR 50%" in markdown and "## Downstream" in markdown
+    assert "## VAEImputer against the best peer of the same run" in markdown and "## Downstream" in markdown
+    assert "## penguins" in markdown and "Accuracy on hidden category cells" in markdown
 
 
-def test_imputation_fills_the_vae_rows_when_an_imputer_exists(monkeypatch):
+def test_imputation_merges_runs_over_different_data_sets(imputation_quick):
+    imputation, result = imputation_quick
+    names = list(result["datasets"])
+    first = {**result, "datasets": {n: result["datasets"][n] for n in names[:1]},
+             "skipped_datasets": {names[1]: "run elsewhere"}}
+    first.pop("downstream")
+    second = {**result, "datasets": {n: result["datasets"][n] for n in names[1:]}}
+    merged = imputation.merge([first, second])
+    assert list(merged["datasets"]) == names and merged["downstream"] == result["downstream"]
+    assert names[1] not in merged["skipped_datasets"]
+    assert imputation.targets(merged) == imputation.targets(result)
+    assert json.loads(json.dumps(merged))["config"]["merged_from"][1] == result["config"]
+
+
+class _MeanStandIn:
+    """Stands in for VAEImputer: fills with column means, takes any keyword (missing_mechanism too)."""
+
+    def __init__(self, **params):
+        self.params = params
+
+    def fit_transform(self, df):
+        from sklearn.impute import SimpleImputer
+
+        return SimpleImputer().fit_transform(df)
+
+
+def test_imputation_compares_the_vae_rows_with_the_best_peer(monkeypatch):
     imputation = _imputation_module()
-    from sklearn.impute import KNNImputer
-
-    monkeypatch.setattr(imputation, "vae_imputer", lambda seed, params=None: KNNImputer())
-    X, _ = imputation.breast_cancer_standardized()
-    scenario = imputation.numeric_scenario(X[:120], "mcar", 0.5, seeds=(0,), quick=True)
-    assert scenario["summary"][imputation.VAE]["mse"] == scenario["summary"]["KNNImputer (5 neighbours)"]["mse"]
-    assert scenario["time_ratio_vae_missforest"] > 0
-    checks = imputation.targets({"numeric": {"MCAR 50%": scenario}})
+    made = []
+    monkeypatch.setattr(imputation, "vae_imputer",
+                        lambda seed, params=None: made.append(params or {}) or _MeanStandIn(**(params or {})))
+    monkeypatch.setattr(imputation, "has_missing_mechanism", lambda: True)
+    df = imputation.load_breast_cancer_table(120)
+    result = {"config": {"quick": True, "seeds": [0], "max_rows": 120, "self_masking_row": True},
+              "datasets": {"breast cancer": {
+                  "n_rows": 120, "n_columns": 30, "columns": imputation.describe_columns(df),
+                  "scenarios": {label: imputation.impute_scenario(df, *imputation.SCENARIOS[label], seeds=(0,),
+                                                                  quick=True)
+                                for label in ("MCAR 50%", "MNAR self-masking")}}}}
+    scenarios = result["datasets"]["breast cancer"]["scenarios"]
+    mcar = scenarios["MCAR 50%"]["summary"]
+    assert mcar[imputation.VAE]["rmse"] == mcar[imputation.MEAN]["rmse"]
+    assert imputation.VAE_SELF_MASKING not in mcar
+    assert scenarios["MNAR self-masking"]["summary"][imputation.VAE_SELF_MASKING]["status"] == "ok"
+    assert {"missing_mechanism": "self_masking"} in made
+    assert scenarios["MCAR 50%"]["time_ratio_vae_missforest"] > 0
+    checks = imputation.targets(result)
     names = [name for name, _, _ in checks]
-    assert names[0] == "MCAR 50%: VAEImputer MSE <= 0.27"
-    assert names[1].startswith("MCAR 50%: VAEImputer MSE below the best peer")
-    assert names[2] == "MCAR 50%: fit+transform time VAEImputer / missForest-style <= 3.0"
-    assert checks[1][2] is False  # the stand-in ties KNNImputer, so it cannot be below the best peer
+    assert names[0].startswith("breast cancer, MCAR 50%: VAEImputer RMSE <= best peer's (")
+    assert "breast cancer, MCAR 50%: VAEImputer MSE (RMSE squared) <= 0.27" in names
+    assert "breast cancer, MNAR self-masking: fit+transform time VAEImputer / missForest-style <= 2.0" in names
+    assert checks[0][2] is False  # mean filling cannot match the best peer
+    markdown = imputation.markdown(result)
+    assert "RMSE, self-masking VAEImputer" in markdown and "**" in markdown
+
 
 @pytest.fixture(scope="module")
 def tiny_threads_result():

@@ -22,6 +22,7 @@ from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
+from ._schema import is_dataframe
 from ._transaction import transactional
 from ._validation import IntNotBool, check_count, check_n_importance, validate_table
 
@@ -421,7 +422,9 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         params = self._training_params()
         fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         seed = new_seed(check_random_state(self.random_state)) if fresh else None
-        self._model = fit_model(None if fresh else self._model, X, params, incremental=incremental, seed=seed)
+        model = fit_model(None if fresh else self._model, X, params, incremental=incremental, seed=seed)
+        _fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs)
+        self._model = model
         return self
 
     def _training_params(self):
@@ -564,8 +567,8 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
     def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
-               n_importance=DEFAULT_N_IMPORTANCE, with_missing=False):
-        """Draw from the generative model: z ~ N(0, I), then x ~ p(x | z).
+               n_importance=DEFAULT_N_IMPORTANCE, with_missing=False, latent="aggregate"):
+        """Draw rows: z from the training rows' latent law (or the prior), then x ~ p(x | z).
 
         Parameters
         ----------
@@ -598,6 +601,16 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
             go missing together are reproduced; which rows get holes does not
             depend on their values. By default every cell is drawn. Not with
             ``given``.
+        latent : {"aggregate", "prior"}, default="aggregate"
+            Where z comes from. ``"aggregate"``: a Gaussian mixture (up to 10
+            components) that ``fit`` fitted to the posterior means of its
+            rows, the aggregate posterior, which leaves out the regions of
+            the prior no training row maps to, so that samples do not combine
+            values in ways never seen (a species on an island where it does
+            not live). ``"prior"``: N(0, I), draws from the model p(x)
+            itself, whose density ``score_samples`` bounds. Models saved by
+            skvae 0.3 and earlier have no mixture and draw from the prior.
+            ``given`` always conditions the model itself.
 
         Returns
         -------
@@ -609,6 +622,8 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples")
         rng = check_random_state(self.random_state if random_state is None else random_state)
+        if latent not in ("aggregate", "prior"):
+            raise ValueError(f"latent must be 'aggregate' or 'prior'; got {latent!r}.")
         if with_missing and given is not None:
             raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:
@@ -619,7 +634,7 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
         missing = self._model.schema.draw_missing(n_samples, rng) if with_missing else None
         return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,
-                                  missing=missing)
+                                  missing=missing, prior=latent == "prior")
 
     # ------------------------------------------- per-cell and imputation hooks
 
@@ -687,3 +702,33 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
         return tags
+
+
+#: The latent mixture of ``sample`` has up to this many components, each for
+#: at least LATENT_MIXTURE_ROWS_PER_COMPONENT training rows, and is fitted on
+#: at most LATENT_MIXTURE_MAX_ROWS of them (a subsample on larger data).
+LATENT_MIXTURE_COMPONENTS = 10
+LATENT_MIXTURE_ROWS_PER_COMPONENT = 20
+LATENT_MIXTURE_MAX_ROWS = 10_000
+
+
+def _fit_latent_mixture(model, X, handle_unknown, n_jobs):
+    """Fit the Gaussian mixture ``sample`` draws z from to the posterior means of X's rows.
+
+    Fewer rows than one component's worth leave the model without a mixture:
+    its samples come from the prior.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    if X.shape[0] < LATENT_MIXTURE_ROWS_PER_COMPONENT:
+        model.latent_mixture = None
+        return
+    rng = np.random.RandomState(model.seed)
+    if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
+        rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
+        X = X.iloc[rows] if is_dataframe(X) else X[rows]
+    codes = model.transform(X, handle_unknown=handle_unknown, n_jobs=n_jobs).astype(np.float64)
+    n_components = int(np.clip(len(codes) // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
+    # reg_covar keeps a collapsed latent dimension's variance positive (its codes are all ~0).
+    mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=rng).fit(codes)
+    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

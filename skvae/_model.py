@@ -65,6 +65,8 @@ STATE_FIELDS = {
     "best_validation_score_": "best_validation_score",
     # Only in the state of a model with a missingness mechanism (not ignorable).
     "missingness_": "missingness",
+    # Only in the state of a model fitted since skvae 0.4 (see set_latent_mixture).
+    "_latent_mixture": "latent_mixture",
 }
 _TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_", "missingness_")
 
@@ -136,6 +138,7 @@ class VAEModel:
         self.schema, self.spec, self.device, self.seed = schema, spec, device, int(seed)
         self.encoder, self.decoder = self._build_networks()
         self.missingness = self._build_missingness(missing_mechanism)
+        self.latent_mixture = None
         self.optimizer = make_adam(self._parameters(), learning_rate)
         self.n_iter = 0
         self.loss_curve = []
@@ -189,6 +192,8 @@ class VAEModel:
         if self.missingness is None:
             # An ignorable model's state is 0.2.0's: no entry for the mechanism.
             del state["missingness_"]
+        if self.latent_mixture is None:
+            del state["_latent_mixture"]
         for field in _TORCH_FIELDS:
             if field in state:
                 state[field] = _to_cpu(state[field].state_dict())
@@ -200,7 +205,8 @@ class VAEModel:
         model = cls.__new__(cls)
         for field, name in STATE_FIELDS.items():
             if field not in _TORCH_FIELDS:
-                setattr(model, name, state[field])
+                # check_state made sure the required fields are there.
+                setattr(model, name, state.get(field))
         model.device = str(restore_device(model.device))
         check_networks_fit(model.spec, model.device)
         model.encoder, model.decoder = model._build_networks()
@@ -424,15 +430,45 @@ class VAEModel:
         return map_row_batches(score_rows, encoded, (), self.draws_width(n_importance),
                                n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
 
-    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None):
-        """`n_samples` rows from z ~ N(0, I), x ~ p(x | z) (or E[x | z]), decoded; NaN where `missing`."""
+    # ------------------------------------------------------------ the latent law of samples
+
+    def set_latent_mixture(self, weights, means, covariances):
+        """Sample z from this Gaussian mixture (fitted to the training rows' codes) instead of the prior.
+
+        The VAE's prior N(0, I) has regions no training row's posterior
+        covers; decoded, they give rows unlike any seen, such as a species on
+        an island where it never lives. A mixture fitted to the posterior
+        means of the training rows, the aggregate posterior, has no such
+        holes (Ghosh et al., 2020, "From variational to deterministic
+        autoencoders", ex-post density estimation). Scores stay the model's.
+        """
+        # Kept in float32, as every tensor of the state (and of a file) is.
+        self.latent_mixture = {
+            "weights": torch.as_tensor(weights, dtype=torch.float32),
+            "means": torch.as_tensor(means, dtype=torch.float32),
+            "scale_trils": torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64)).float(),
+        }
+
+    def _draw_latent(self, n_rows, generator, prior):
+        """z for `n_rows` samples: from the prior, or from the latent mixture where there is one."""
+        eps = torch.randn((n_rows, self.latent_dim), generator=generator, dtype=torch.float64)
+        if prior or self.latent_mixture is None:
+            return eps
+        weights, means, trils = (self.latent_mixture[key].double() for key in ("weights", "means", "scale_trils"))
+        components = torch.multinomial(weights, n_rows, replacement=True, generator=generator)
+        return means[components] + (trils[components] @ eps[:, :, None])[:, :, 0]
+
+    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None, prior=False):
+        """`n_samples` rows from z (the latent mixture, or N(0, I) with `prior`), x ~ p(x | z) (or E[x | z]).
+
+        Decoded; NaN where `missing`.
+        """
         networks = self.networks(np.float64)
         latent_generator = torch.Generator().manual_seed(int(latent_seed))
         noise_generator = torch.Generator(device=networks.device).manual_seed(int(noise_seed))
 
         def generate(rows):
-            z = torch.randn((rows.shape[0], self.latent_dim), generator=latent_generator,
-                            dtype=torch.float64).to(networks.device)
+            z = self._draw_latent(rows.shape[0], latent_generator, prior).to(networks.device)
             if return_mean:
                 return networks.decode_point(z)
             return networks.decode_sample(z, noise_generator)

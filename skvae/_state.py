@@ -460,6 +460,23 @@ def _output_config(value, name):
 
 #: The fitted attributes of a VAETransformer. Optional fields may appear in
 #: an unfitted state too (``set_output`` before ``fit``).
+def _latent_mixture_state(value, name):
+    """{"weights": (k,), "means": (k, d), "scale_trils": (k, d, d)}: a proper Gaussian mixture."""
+    if not isinstance(value, dict) or set(value) != {"weights", "means", "scale_trils"}:
+        _fail(name, "a dict of 'weights', 'means' and 'scale_trils'", value)
+    for key, tensor in value.items():
+        _tensor(tensor, f"{name}[{key!r}]")
+    weights, means, trils = value["weights"], value["means"], value["scale_trils"]
+    k = weights.shape[0] if weights.dim() == 1 else -1
+    if k < 1 or means.dim() != 2 or means.shape[0] != k or tuple(trils.shape) != (k, means.shape[1], means.shape[1]):
+        raise InvalidState(f"{name} has weights, means and scale_trils of shapes {tuple(weights.shape)}, "
+                           f"{tuple(means.shape)} and {tuple(trils.shape)}: not (k,), (k, d) and (k, d, d).")
+    if not (weights > 0).all() or abs(float(weights.double().sum()) - 1) > 1e-5:
+        raise InvalidState(f"{name}['weights'] must be positive and sum to 1.")
+    if not torch.equal(trils, torch.tril(trils)) or not (torch.diagonal(trils, dim1=-2, dim2=-1) > 0).all():
+        raise InvalidState(f"{name}['scale_trils'] must be lower triangular with a positive diagonal.")
+
+
 FITTED_FIELDS = {
     "n_features_in_": Field(_int_at_least(1)),
     "feature_names_in_": Field(_string_vector, required=False),
@@ -478,6 +495,7 @@ FITTED_FIELDS = {
     "_sklearn_output_config": Field(_output_config, required=False),
     # The self-masking mechanism's parameters; absent for an ignorable one (and in files before it).
     "missingness_": Field(_tensor_dict, required=False),
+    "_latent_mixture": Field(_latent_mixture_state, required=False),
 }
 
 
@@ -553,6 +571,13 @@ def _mechanism_matches_schema(state):
                   source="the column schema (its Gaussian columns with missing cells)")
 
 
+def _mixture_matches_latent(state):
+    mixture = state.get("_latent_mixture")
+    if mixture is not None and mixture["means"].shape[1] != state["_network_spec"]["latent_dim"]:
+        raise InvalidState(f"_latent_mixture has means of dimension {mixture['means'].shape[1]}, but the network "
+                           f"spec's latent_dim is {state['_network_spec']['latent_dim']}.")
+
+
 def _optimizer_matches_weights(state):
     weights = (*state["encoder_"].values(), *state["decoder_"].values(), *state.get("missingness_", {}).values())
     shapes = [tuple(t.shape) for t in weights]
@@ -589,6 +614,7 @@ CROSS_CHECKS = (
     _schema_matches_spec,
     _weights_match_spec,
     _mechanism_matches_schema,
+    _mixture_matches_latent,
     _optimizer_matches_weights,
     _history_agrees,
 )

@@ -55,7 +55,7 @@ def test_draws_match_rejection_sampling_from_the_model(model, level):
     # SIR draws must match within sampling noise (4 standard errors) plus a small
     # allowance for the finite number of importance samples.
     _, vae = model
-    unconditional = vae.sample(15000, random_state=3)
+    unconditional = vae.sample(15000, random_state=3, latent="prior")  # the model itself, which given conditions
     kept = unconditional[unconditional["c"] == level]
     assert len(kept) > 1000
     conditional = vae.sample(3000, given={"c": level}, random_state=4)

@@ -5,7 +5,6 @@ The face validates parameters and input, calls the model core
 torch: the networks, their training and their inference live in the core.
 """
 
-import numbers
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,17 +16,18 @@ from sklearn.utils.validation import check_is_fitted
 from . import _conditional
 from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
+from ._face_hooks import FaceHooks
 from ._inference import is_plain_float_matrix
 from ._likelihoods import KINDS
+from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
-from ._schema import is_dataframe
 from ._transaction import transactional
-from ._validation import IntNotBool, check_count, check_n_importance, validate_table
+from ._validation import IntNotBool, check_count, check_n_importance, training_params, validate_table
 
 
-class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
     The generative model is a standard normal prior p(z) = N(0, I) on a
@@ -399,50 +399,19 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         """
         return self._fit(self._validate_table(X, reset=not self.__sklearn_is_fitted__()), incremental=True)
 
-    @transactional
-    @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_and_score(self, X, n_importance, n_samples):
-        """``fit(X)``, then the training rows' scores and per-cell log-likelihoods, X validated once.
-
-        The outlier detector's fit: its threshold and its typical cells come
-        from the training rows (see ``score_samples``, ``_column_log_likelihood``).
-        """
-        X = self._validate_training_table(X)
-        self._fit(X, incremental=False)
-        options = {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
-        return (self._model.score_samples(X, n_importance, **options),
-                self._model.column_log_likelihood(X, n_samples, **options))
-
     def _validate_training_table(self, X):
         continuing = self.warm_start and self.__sklearn_is_fitted__()
         return self._validate_table(X, reset=not continuing)
 
     def _fit(self, X, incremental):
         """Hand validated X to the core: a new model, or the fitted one continued."""
-        params = self._training_params()
+        params = training_params(self)
         fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         seed = new_seed(check_random_state(self.random_state)) if fresh else None
         model = fit_model(None if fresh else self._model, X, params, incremental=incremental, seed=seed)
-        _fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs)
+        fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs)
         self._model = model
         return self
-
-    def _training_params(self):
-        """The parameters as the core reads them, checked where they depend on each other."""
-        if self.n_importance_train > 1 and self.beta != 1:
-            raise ValueError(
-                f"beta={self.beta!r} weights the KL term of the ELBO, but n_importance_train="
-                f"{self.n_importance_train} trains on the importance-weighted bound, which has none: "
-                "set beta=1 or n_importance_train=1."
-            )
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
-        if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive integers; "
-                f"got {self.hidden_layer_sizes!r}."
-            )
-        return {**self.get_params(deep=False), "hidden_layer_sizes": tuple(int(s) for s in sizes)}
 
     # ------------------------------------------------------------ inference
 
@@ -636,48 +605,6 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,
                                   missing=missing, prior=latent == "prior")
 
-    # ------------------------------------------- per-cell and imputation hooks
-
-    def _column_log_likelihood(self, X, n_samples=16):
-        """E_q[log p(x_ij | z)] per cell, in nats (NaN for missing cells).
-
-        A row's cells add up, minus KL(q(z|x) || p(z)), to its ELBO (averaged
-        over `n_samples` draws of z): how much each column makes the row
-        likely or unlikely. The draws are the row's own, as in ``score_samples``.
-        """
-        n_samples = check_n_importance(n_samples, "n_samples")
-        X = self._validate_input(X)
-        return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
-
-    def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
-        """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
-
-        With ``random_state=None``, the self-normalised importance-weighted
-        conditional mean (the most probable category for categories) over
-        ``n_importance`` samples of q(z | x_observed). Otherwise one draw from
-        the approximate conditional p(x_missing | x_observed), by
-        sampling-importance-resampling, seeded by `random_state`.
-        ``self._schema.decode`` turns the result into the user's units.
-
-        Observed cells are predicted too; callers keep them as they were.
-        With `random_state` and ``n_draws=m > 1``: m draws per row from the
-        same importance samples, shape (n_rows, m, n_features).
-        """
-        n_importance = check_n_importance(n_importance)
-        X = self._validate_input(X)
-        seed = None if random_state is None else check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs,
-                                       n_draws=n_draws)
-
-    def _decode_reconstruction(self, values):
-        """What :meth:`_reconstruct` returned, in the user's units (``self._schema.decode``).
-
-        A self-masking column's fills keep the column's precision but may
-        leave its observed range: the mechanism puts the missing values where
-        the observed ones are not (above them, when large values go missing).
-        """
-        return self._schema.decode(values, beyond_range=self._model.self_masked_columns)
-
     # ------------------------------------------------------------ validation
 
     def _validate_table(self, X, reset):
@@ -702,33 +629,3 @@ class VAETransformer(CoreBacked, ClassNamePrefixFeaturesOutMixin, TransformerMix
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
         return tags
-
-
-#: The latent mixture of ``sample`` has up to this many components, each for
-#: at least LATENT_MIXTURE_ROWS_PER_COMPONENT training rows, and is fitted on
-#: at most LATENT_MIXTURE_MAX_ROWS of them (a subsample on larger data).
-LATENT_MIXTURE_COMPONENTS = 10
-LATENT_MIXTURE_ROWS_PER_COMPONENT = 20
-LATENT_MIXTURE_MAX_ROWS = 10_000
-
-
-def _fit_latent_mixture(model, X, handle_unknown, n_jobs):
-    """Fit the Gaussian mixture ``sample`` draws z from to the posterior means of X's rows.
-
-    Fewer rows than one component's worth leave the model without a mixture:
-    its samples come from the prior.
-    """
-    from sklearn.mixture import GaussianMixture
-
-    if X.shape[0] < LATENT_MIXTURE_ROWS_PER_COMPONENT:
-        model.latent_mixture = None
-        return
-    rng = np.random.RandomState(model.seed)
-    if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
-        rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
-        X = X.iloc[rows] if is_dataframe(X) else X[rows]
-    codes = model.transform(X, handle_unknown=handle_unknown, n_jobs=n_jobs).astype(np.float64)
-    n_components = int(np.clip(len(codes) // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
-    # reg_covar keeps a collapsed latent dimension's variance positive (its codes are all ~0).
-    mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=rng).fit(codes)
-    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

@@ -33,12 +33,22 @@ from sklearn.utils._param_validation import MissingValues
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
-from ._faces import face_from_state, plain_face_state, vae_to_fit, with_vae_parameters_doc
+from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
+from ._faces import (
+    face_from_state,
+    plain_face_state,
+    vae_to_fit,
+    with_vae_parameters_doc,
+)
 from ._input import as_plain_input
 from ._schema import is_dataframe
-from ._state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
 from ._transaction import transaction
-from ._validation import MAX_N_IMPORTANCE, IntNotBool, check_count, text_in_array_message
+from ._validation import (
+    MAX_N_IMPORTANCE,
+    IntNotBool,
+    check_count,
+    text_in_array_message,
+)
 
 _OWN_PARAMETERS = ((
     ("missing_values", np.nan),

@@ -20,8 +20,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
-from ._faces import face_from_state, plain_face_state, vae_from, vae_to_fit, with_vae_parameters_doc
-from ._state import DETECTOR_CROSS_CHECKS, DETECTOR_FIELDS
+from ._face_state import DETECTOR_CROSS_CHECKS, DETECTOR_FIELDS
+from ._faces import (
+    face_from_state,
+    plain_face_state,
+    vae_from,
+    vae_to_fit,
+    with_vae_parameters_doc,
+)
 from ._transaction import transaction
 from ._validation import MAX_N_IMPORTANCE, IntNotBool
 

@@ -105,3 +105,21 @@ def text_in_array_message(X, error):
                     return (f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. Pass the "
                             "table as a pandas DataFrame, whose text columns are modelled as categories.")
     return str(error)
+
+
+def training_params(estimator):
+    """`estimator`'s parameters as the core reads them, checked where they depend on each other."""
+    if estimator.n_importance_train > 1 and estimator.beta != 1:
+        raise ValueError(
+            f"beta={estimator.beta!r} weights the KL term of the ELBO, but n_importance_train="
+            f"{estimator.n_importance_train} trains on the importance-weighted bound, which has none: "
+            "set beta=1 or n_importance_train=1."
+        )
+    sizes = estimator.hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
+    if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a non-empty sequence of positive integers; "
+            f"got {estimator.hidden_layer_sizes!r}."
+        )
+    return {**estimator.get_params(deep=False), "hidden_layer_sizes": tuple(int(s) for s in sizes)}

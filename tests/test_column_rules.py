@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from skvae import VAEImputer, VAETransformer
-from skvae._schema import AUTO_MAX_LEVELS, AUTO_MIN_SPIKE_SHARE, MAX_COUNT, TableSchema, _decode_column
+from skvae._column_types import AUTO_MAX_LEVELS, AUTO_MIN_SPIKE_SHARE
+from skvae._likelihoods import MAX_COUNT
+from skvae._schema import TableSchema, _decode_column
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -37,6 +37,7 @@ from skvae._likelihoods import KINDS
 from skvae._model import network_spec
 from skvae._persistence import FORMAT_VERSION, LOADABLE_ESTIMATORS, NOT_SAVEABLE, _Encoder, file_digest
 from skvae._schema import TableSchema
+from skvae._validation import training_params
 from skvae._state import FITTED_FIELDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -591,7 +592,7 @@ def test_loading_applies_the_same_memory_estimate(fitted, monkeypatch, good_file
 def _spec(X, **params):
     """The network spec a VAETransformer with `params` would build for X."""
     estimator = VAETransformer(**params)
-    return network_spec(TableSchema.fit(X, estimator.likelihood).likelihood(), estimator._training_params())
+    return network_spec(TableSchema.fit(X, estimator.likelihood).likelihood(), training_params(estimator))
 
 
 def test_memory_estimate_covers_what_training_allocates():

@@ -11,6 +11,7 @@ import skvae._training
 from skvae import VAETransformer
 from skvae._model import VAEModel, network_spec, new_seed
 from skvae._schema import TableSchema
+from skvae._validation import training_params
 
 from _datasets import first_epochs_of_a_long_fit
 
@@ -144,7 +145,7 @@ def test_interrupt_in_the_first_epoch_leaves_the_initial_model(monkeypatch):
     assert estimator.loss_curve_ == []
     untrained = VAETransformer(**SMALL, max_iter=1)
     schema = TableSchema.fit(X)
-    spec = network_spec(schema.likelihood(), untrained._training_params())
+    spec = network_spec(schema.likelihood(), training_params(untrained))
     untrained._model = VAEModel(schema, spec, "cpu", new_seed(np.random.RandomState(SMALL["random_state"])), 1e-3)
     assert _same_weights(estimator, untrained)
     assert np.all(np.isfinite(estimator.transform(X)))

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer
 from skvae._objectives import kl_to_standard_normal
-from skvae._schema import MAX_CATEGORIES
+from skvae._column_types import MAX_CATEGORIES
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

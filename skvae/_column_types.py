@@ -1,0 +1,213 @@
+"""Which observation model each column gets: the ``likelihood`` parameter and the rule of ``"auto"``.
+
+:class:`skvae._schema.TableSchema` asks :func:`requested_kinds` for the kinds
+a ``likelihood`` parameter names, and :func:`fit_column` for each column's
+schema entry before its constants: its label, kind, dtype and categories.
+The rule of ``"auto"`` (:func:`_auto_kind`) decides from the dtype and the
+values; its constants carry their reasons.
+"""
+
+import numbers
+
+import numpy as np
+
+from ._likelihoods import KINDS, MAX_COUNT
+
+#: A categorical column with more levels than this is refused: its softmax
+#: head would dominate the network (and its memory) while modelling what is
+#: usually an identifier. Drop such a column, or encode it yourself.
+MAX_CATEGORIES = 1000
+
+_CATEGORICAL = "categorical"
+
+
+def _label(column):
+    """A column label as the user wrote it, for messages."""
+    return repr(column)
+
+
+def requested_kinds(likelihood, names, frame):
+    """One kind (or "auto") per column from the ``likelihood`` parameter."""
+    if isinstance(likelihood, str):
+        return [likelihood] * len(names)
+    kinds = ["auto"] * len(names)
+    unknown = []
+    for key, kind in likelihood.items():
+        if kind not in ("auto", *KINDS):
+            raise ValueError(
+                f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}."
+            )
+        if key in names and not (isinstance(key, bool)):
+            kinds[names.index(key)] = kind
+        elif isinstance(key, numbers.Integral) and not isinstance(key, bool) and -len(names) <= key < len(names):
+            kinds[key] = kind
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ValueError(
+            f"likelihood names columns {unknown!r} that X does not have; X's columns are "
+            f"{names if frame else f'positions 0..{len(names) - 1}'}."
+        )
+    return kinds
+
+
+def fit_column(name, values, kind, frame):
+    """The column's entry before its constants: name, kind, dtype, categories."""
+    if frame:
+        dtype = values.dtype
+        kind = _auto_kind(name, values) if kind == "auto" else kind
+        entry = {"name": _json_label(name), "kind": kind, "dtype": str(dtype)}
+        categorical_dtype = getattr(dtype, "categories", None) is not None
+        if kind == _CATEGORICAL:
+            if categorical_dtype:
+                categories = list(dtype.categories)
+                entry["ordered"] = bool(dtype.ordered)
+            else:
+                observed = values[values.notna()].to_numpy(dtype=object)
+                categories = _sorted_unique(observed, name)
+            entry["categories"] = [_json_scalar(c, name) for c in categories]
+        elif categorical_dtype or _is_text(values):
+            raise ValueError(
+                f"Column {_label(name)} holds categories but likelihood asks for {kind!r}; "
+                "only 'categorical' models a column of text or categories."
+            )
+    else:
+        kind = "gaussian" if kind == "auto" else kind
+        entry = {"name": int(name), "kind": kind, "dtype": "float64"}
+        if kind == _CATEGORICAL:
+            column = np.asarray(values, dtype=np.float64)
+            entry["categories"] = [float(v) for v in np.unique(column[~np.isnan(column)])]
+    if kind == _CATEGORICAL and len(entry["categories"]) > MAX_CATEGORIES:
+        raise ValueError(
+            f"Column {_label(name)} has {len(entry['categories'])} distinct categories, more than "
+            f"skvae models ({MAX_CATEGORIES}): it looks like an identifier or free text. Drop it, "
+            "or encode it yourself (e.g. as a number)."
+        )
+    return entry
+
+
+def _auto_kind(name, series):
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return _CATEGORICAL
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        observed = series[series.notna()]
+        is_text = observed.map(lambda v: isinstance(v, (str, bool, np.bool_))).to_numpy(dtype=bool)
+        if is_text.all():
+            return _CATEGORICAL
+        if not is_text.any() and observed.map(_is_real_number).all():
+            return "gaussian"
+        _refuse_mixed(name, observed, is_text)
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+        return _numeric_auto_kind(series)
+    raise ValueError(
+        f"Column {_label(name)} has dtype {dtype}, which skvae cannot model: use numbers, "
+        "booleans, categories or strings (convert dates to numbers, e.g. days since a date)."
+    )
+
+
+#: At most this many distinct values (seen at least AUTO_ROWS_PER_LEVEL times each on
+#: average) make a numeric column categorical under "auto": a 0/1 dummy, a
+#: 1-5 rating or a lookup column is a few values, and a softmax reproduces
+#: them exactly where a Gaussian smears them over thousands of values.
+AUTO_MAX_LEVELS = 10
+AUTO_ROWS_PER_LEVEL = 3
+#: A column of whole numbers is a count only while its median is this small:
+#: prices, ages and amounts are whole numbers too, but a negative binomial on
+#: them puts its mass far from the data's (a price's 1% quantile sampled at 15
+#: for a real 1,239), while a Gaussian decoded to whole numbers fits them.
+AUTO_MAX_COUNT_MEDIAN = 20
+#: A column with at least this share of its values on one value (zeros of a
+#: debt column, a bound, a default) is an inflated Gaussian: no continuous
+#: law puts mass on one point, and the empirical distribution's jump of size
+#: p there keeps any Gaussian at a Kolmogorov-Smirnov distance of at least
+#: p / 2, so from p = 0.1 the column's shape score could not reach 0.95.
+AUTO_MIN_SPIKE_SHARE = 0.1
+
+
+def _numeric_auto_kind(series):
+    """The kind "auto" picks for a column of numbers (see the ``likelihood`` parameter)."""
+    values = series.dropna().to_numpy(dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return "gaussian"
+    # Exact distinct values for integers beyond 2**53, where float64 would merge neighbours.
+    n_distinct = int(series.dropna().nunique())
+    if n_distinct <= 2 or (n_distinct <= AUTO_MAX_LEVELS and values.size >= AUTO_ROWS_PER_LEVEL * n_distinct):
+        return _CATEGORICAL
+    whole = bool(np.all(values == np.round(values)))
+    if (whole and values.min() >= 0 and values.max() <= MAX_COUNT and np.median(values) <= AUTO_MAX_COUNT_MEDIAN
+            and values.var() >= values.mean()):
+        return "negative_binomial"
+    _, counts = np.unique(values, return_counts=True)
+    if counts.max() >= AUTO_MIN_SPIKE_SHARE * values.size:
+        return "inflated_gaussian"
+    return "gaussian"
+
+
+def _is_real_number(value):
+    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_text(series):
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return True
+    if pd.api.types.is_object_dtype(dtype):
+        return bool(series.dropna().map(lambda v: isinstance(v, str)).any())
+    return False
+
+
+def _refuse_mixed(name, observed, is_text):
+    numbers = observed.map(_is_real_number).to_numpy(dtype=bool)
+    if (~is_text & ~numbers).any():
+        odd = observed[~is_text & ~numbers].iloc[0]
+        raise ValueError(
+            f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
+            "skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
+            "pd.to_numeric(...) or .astype(float) for numbers (Decimal), days since a date for dates "
+            "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
+        )
+    text = observed[is_text].iloc[0]
+    other = observed[~is_text].iloc[0]
+    raise ValueError(
+        f"Column {_label(name)} mixes text and other values (for example {text!r} and {other!r}). "
+        "Make it one type: .astype(str) to model it as categories, or pd.to_numeric(..., "
+        "errors='coerce') to model it as numbers with the text as missing."
+    )
+
+
+def _sorted_unique(values, name):
+    """Distinct observed values, sorted (numbers and bools before text would not compare)."""
+    unique = list(dict.fromkeys(values.tolist()))
+    try:
+        return sorted(unique)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in unique})
+        raise ValueError(
+            f"Column {_label(name)} mixes values of types {kinds} that cannot be ordered as one "
+            "set of categories; convert it with .astype(str)."
+        ) from None
+
+
+def _json_label(name):
+    if isinstance(name, (str, int)) and not isinstance(name, bool):
+        return name
+    if isinstance(name, np.integer):
+        return int(name)
+    raise ValueError(f"Column labels must be strings or integers; got {name!r} ({type(name).__name__}).")
+
+
+def _json_scalar(value, name):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(
+        f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
+        "categories must be strings, numbers or booleans."
+    )

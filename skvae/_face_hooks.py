@@ -1,0 +1,72 @@
+"""The private hooks through which VAEImputer and VAEOutlierDetector use their VAETransformer.
+
+Each validates its input with the transformer's own checks, calls the model
+core once and returns what the other face needs: per-cell log-likelihoods,
+MIWAE reconstructions (and their decoding), and a fit with the training
+rows' scores.
+"""
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+
+from ._transaction import transactional
+from ._validation import check_n_importance
+
+
+class FaceHooks:
+    """Mixin of :class:`skvae.VAETransformer` (before BaseEstimator): the hooks of the other faces."""
+
+    @transactional
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_and_score(self, X, n_importance, n_samples):
+        """``fit(X)``, then the training rows' scores and per-cell log-likelihoods, X validated once.
+
+        The outlier detector's fit: its threshold and its typical cells come
+        from the training rows (see ``score_samples``, ``_column_log_likelihood``).
+        """
+        X = self._validate_training_table(X)
+        self._fit(X, incremental=False)
+        options = {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
+        return (self._model.score_samples(X, n_importance, **options),
+                self._model.column_log_likelihood(X, n_samples, **options))
+
+    def _column_log_likelihood(self, X, n_samples=16):
+        """E_q[log p(x_ij | z)] per cell, in nats (NaN for missing cells).
+
+        A row's cells add up, minus KL(q(z|x) || p(z)), to its ELBO (averaged
+        over `n_samples` draws of z): how much each column makes the row
+        likely or unlikely. The draws are the row's own, as in ``score_samples``.
+        """
+        n_samples = check_n_importance(n_samples, "n_samples")
+        X = self._validate_input(X)
+        return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
+
+    def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
+        """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
+
+        With ``random_state=None``, the self-normalised importance-weighted
+        conditional mean (the most probable category for categories) over
+        ``n_importance`` samples of q(z | x_observed). Otherwise one draw from
+        the approximate conditional p(x_missing | x_observed), by
+        sampling-importance-resampling, seeded by `random_state`.
+        ``self._schema.decode`` turns the result into the user's units.
+
+        Observed cells are predicted too; callers keep them as they were.
+        With `random_state` and ``n_draws=m > 1``: m draws per row from the
+        same importance samples, shape (n_rows, m, n_features).
+        """
+        n_importance = check_n_importance(n_importance)
+        X = self._validate_input(X)
+        seed = None if random_state is None else check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs,
+                                       n_draws=n_draws)
+
+    def _decode_reconstruction(self, values):
+        """What :meth:`_reconstruct` returned, in the user's units (``self._schema.decode``).
+
+        A self-masking column's fills keep the column's precision but may
+        leave its observed range: the mechanism puts the missing values where
+        the observed ones are not (above them, when large values go missing).
+        """
+        return self._schema.decode(values, beyond_range=self._model.self_masked_columns)

@@ -1,0 +1,190 @@
+"""The state of the faces that hold a VAE: VAEImputer's and VAEOutlierDetector's fields and checks.
+
+The schema of :mod:`skvae._state`, extended: a face's own fitted attributes,
+and its VAE checked by the transformer's schema.
+"""
+
+import numpy as np
+
+from ._state import (
+    Field,
+    InvalidState,
+    _fail,
+    _finite_float,
+    _int_at_least,
+    _int_in,
+    _is_int,
+    _output_config,
+    _shown,
+    _string_vector,
+    check_state,
+)
+from ._validation import MAX_N_IMPORTANCE
+
+# A face (VAEImputer, VAEOutlierDetector) holds a fitted VAETransformer,
+# ``vae_``. Its state holds that VAE's own state dict (the transformer's
+# ``__getstate__``), rebuilt by the transformer's ``__setstate__``: one schema
+# for the model, wherever it sits. Pickles written before faces had a plain
+# state hold the VAETransformer itself, already checked by its unpickling.
+
+
+def _vae_state(value, name):
+    from ._estimator import VAETransformer  # here: _estimator imports this module
+
+    if isinstance(value, dict):
+        return  # checked by _checked_vae_state
+    if type(value) is not VAETransformer or "_model" not in vars(value):
+        _fail(name, "the state of a fitted VAETransformer", value)
+
+
+def _checked_vae_state(value, name):
+    """A VAE state dict checked by the VAETransformer's own schema (its schema rebuilt, no networks built).
+
+    The face's ``__setstate__`` builds the VAE from it (see
+    :func:`skvae._faces.face_from_state`); checking alone, as :func:`skvae.save`
+    does, builds no networks.
+    """
+    from ._estimator import VAETransformer
+
+    if not isinstance(value, dict):
+        return value
+    try:
+        checked = check_state(VAETransformer, value)
+    except InvalidState as error:
+        raise InvalidState(f"{name}: {error}") from None
+    if "n_features_in_" not in checked:
+        raise InvalidState(f"{name} is the state of an unfitted VAETransformer; a fitted face holds a fitted one.")
+    return checked
+
+
+def _vae_attribute(vae, key):
+    """A fitted attribute of ``vae_``, a VAETransformer or its checked state; None if it has none."""
+    return vae.get(key) if isinstance(vae, dict) else getattr(vae, key, None)
+
+
+def _positions(value, name):
+    if not isinstance(value, list) or not all(_is_int(j) and j >= 0 for j in value) or value != sorted(set(value)):
+        _fail(name, "a sorted list of distinct column positions", value)
+
+
+def _indicator_state(value, name):
+    from sklearn.impute import MissingIndicator
+
+    if value is None or isinstance(value, MissingIndicator):
+        return
+    if not isinstance(value, dict) or set(value) != {"features", "n_features"}:
+        _fail(name, "None or a dict with the keys 'features' and 'n_features'", value)
+    _int_at_least(1)(value["n_features"], f"{name}['n_features']")
+    _positions(value["features"], f"{name}['features']")
+    if value["features"] and value["features"][-1] >= value["n_features"]:
+        raise InvalidState(f"{name} marks columns {_shown(value['features'])} of {value['n_features']}.")
+
+
+def _rebuild_indicator(value, name):
+    if not isinstance(value, dict):
+        return value
+    from ._imputer import fitted_indicator  # here: _imputer imports this module
+
+    return fitted_indicator(value["features"], value["n_features"])
+
+
+def _empty_features(value, name):
+    if isinstance(value, np.ndarray):  # pickles written before faces had a plain state
+        if value.dtype != bool or value.ndim != 1:
+            _fail(name, "a 1-D bool array", value)
+        return
+    if not isinstance(value, list) or not all(type(flag) is bool for flag in value):
+        _fail(name, "a list of bools", value)
+
+
+def _bool_array(value, name):
+    return np.array(value, dtype=bool)
+
+
+def _random_state(value, name):
+    if not isinstance(value, np.random.RandomState):
+        _fail(name, "a numpy RandomState", value)
+
+
+def _float_vector(value, name):
+    if not isinstance(value, np.ndarray) or value.dtype != np.float64 or value.ndim != 1:
+        _fail(name, "a 1-D float64 array", value)
+    # NaN is a column without observed training cells; infinity is no median of log-likelihoods.
+    if np.isinf(value).any():
+        raise InvalidState(f"{name} holds infinite values.")
+
+
+def _n_importance(value, name):
+    _int_in(1, MAX_N_IMPORTANCE)(value, name)
+
+
+_FACE_FIELDS = {
+    "n_features_in_": Field(_int_at_least(1)),
+    "feature_names_in_": Field(_string_vector, required=False),
+    "vae_": Field(_vae_state, restore=_checked_vae_state),
+    "n_iter_": Field(_int_at_least(0)),
+}
+
+#: The fitted attributes of a VAEImputer.
+IMPUTER_FIELDS = {
+    **_FACE_FIELDS,
+    "indicator_": Field(_indicator_state, restore=_rebuild_indicator),
+    "_empty_features": Field(_empty_features, restore=_bool_array),
+    # Pickles of skvae 0.2.0 have no generator of successive draws; their
+    # __setstate__ starts one as fit would.
+    "_draws": Field(_random_state, required=False),
+    "_sklearn_output_config": Field(_output_config, required=False),
+}
+
+#: The fitted attributes of a VAEOutlierDetector.
+DETECTOR_FIELDS = {
+    **_FACE_FIELDS,
+    "_n_importance": Field(_n_importance),
+    "offset_": Field(_finite_float),
+    "typical_column_log_likelihood_": Field(_float_vector),
+}
+
+
+def _imputer_columns_agree(state):
+    n_features, empty = state["n_features_in_"], state["_empty_features"]
+    if len(empty) != n_features:
+        raise InvalidState(f"n_features_in_ is {n_features}, but _empty_features has {len(empty)} entries.")
+    vae = state["vae_"]
+    kept, vae_features = int((~empty).sum()), _vae_attribute(vae, "n_features_in_")
+    if vae_features != kept:
+        raise InvalidState(
+            f"the imputer keeps {kept} of its {n_features} columns (those not empty at fit), but vae_ "
+            f"was fitted on {vae_features}."
+        )
+    names = state.get("feature_names_in_")
+    if names is not None:
+        if len(names) != n_features:
+            raise InvalidState(f"n_features_in_ is {n_features}, but len(feature_names_in_) is {len(names)}.")
+        schema = _vae_attribute(vae, "_schema")
+        if not schema.is_dataframe or list(schema.names) != list(names[~empty]):
+            raise InvalidState("vae_'s column names differ from the imputer's kept feature_names_in_.")
+    indicator = state["indicator_"]
+    if indicator is not None:
+        if indicator.n_features_in_ != n_features:
+            raise InvalidState(
+                f"indicator_ reads {indicator.n_features_in_} columns, but n_features_in_ is {n_features}."
+            )
+
+
+def _detector_columns_agree(state):
+    n_features, vae = state["n_features_in_"], state["vae_"]
+    vae_features = _vae_attribute(vae, "n_features_in_")
+    if vae_features != n_features:
+        raise InvalidState(f"n_features_in_ is {n_features}, but vae_ was fitted on {vae_features}.")
+    names, vae_names = state.get("feature_names_in_"), _vae_attribute(vae, "feature_names_in_")
+    if (names is None) != (vae_names is None) or (names is not None and list(names) != list(vae_names)):
+        raise InvalidState("feature_names_in_ differs from vae_.feature_names_in_.")
+    typical = state["typical_column_log_likelihood_"]
+    if typical.shape != (n_features,):
+        raise InvalidState(
+            f"typical_column_log_likelihood_ has shape {typical.shape}, but n_features_in_ is {n_features}."
+        )
+
+
+IMPUTER_CROSS_CHECKS = (_imputer_columns_agree,)
+DETECTOR_CROSS_CHECKS = (_detector_columns_agree,)

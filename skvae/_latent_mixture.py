@@ -5,6 +5,7 @@ it after each fit (scikit-learn's GaussianMixture stays out of the core).
 """
 
 import numpy as np
+from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 
 from ._schema import is_dataframe
@@ -33,5 +34,7 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     codes = model.transform(X, handle_unknown=handle_unknown, n_jobs=n_jobs).astype(np.float64)
     n_components = int(np.clip(len(codes) // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
     # reg_covar keeps a collapsed latent dimension's variance positive (its codes are all ~0).
-    mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=rng).fit(codes)
+    # The codes are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
+    with config_context(array_api_dispatch=False):
+        mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=rng).fit(codes)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

@@ -103,6 +103,9 @@ class Block:
     #: (test, message) pairs: a value for which a test is True lies outside
     #: the kind's domain; the message may use {kind}, {name} and {value}.
     domain = ()
+    #: Whether a draw of the value is mean + deviation * eps (a Gaussian in
+    #: the encoded units): what the self-masking mechanism needs of a column.
+    reparameterised_draws = False
 
     def __init__(self, columns, stats=None):
         self.columns = list(columns)
@@ -178,6 +181,7 @@ class GaussianBlock(Block):
     kind = "gaussian"
     params_per_column = 2
     constants = ("shift", "scale")
+    reparameterised_draws = True
 
     @staticmethod
     def _standardized_quantity(values):
@@ -281,6 +285,8 @@ class InflatedGaussianBlock(GaussianBlock):
     kind = "inflated_gaussian"
     params_per_column = 3
     constants = ("spike", "shift", "scale")
+    # The spike is a discrete part: no reparameterised draw, so no self-masking.
+    reparameterised_draws = False
 
     @classmethod
     def fit_constants(cls, values):
@@ -577,13 +583,13 @@ class CompositeLikelihood:
     @property
     def normal_columns(self):
         """Table positions of the columns whose encoded value is Gaussian (``gaussian``, ``lognormal``), in block order."""
-        return [column for block in self.blocks if isinstance(block, GaussianBlock) for column in block.columns]
+        return [column for block in self.blocks if block.reparameterised_draws for column in block.columns]
 
     def encoded_normal(self, decoded):
         """(mean, standard deviation) of the encoded values of :attr:`normal_columns`, shape (..., n_normal)."""
         means, deviations = [], []
         for block, params_slice in zip(self.blocks, self._param_slices):
-            if isinstance(block, GaussianBlock):
+            if block.reparameterised_draws:
                 mean, deviation = block.encoded_normal(decoded[0][..., params_slice])
                 means.append(mean)
                 deviations.append(deviation)
@@ -593,7 +599,7 @@ class CompositeLikelihood:
         """Encoded values of :attr:`normal_columns` (..., n_normal) in the columns' units."""
         parts, start = [], 0
         for block in self.blocks:
-            if isinstance(block, GaussianBlock):
+            if block.reparameterised_draws:
                 parts.append(block.user_units(encoded[..., start : start + block.n_columns]))
                 start += block.n_columns
         return torch.cat(parts, dim=-1)

@@ -146,6 +146,21 @@ def test_categorical_and_count_columns_stay_ignorable():
     assert np.isfinite(vae.score_samples(frame)).all()
 
 
+def test_a_column_with_a_point_mass_stays_ignorable():
+    # Its spike is a discrete part, which no reparameterised draw reaches.
+    pd = pytest.importorskip("pandas")
+    X, hidden = self_masked(3, n_rows=120)
+    debt = np.where(X[:, 2] > 0, 0.0, np.abs(X[:, 2]))
+    debt[hidden[:, 1]] = np.nan
+    frame = pd.DataFrame({"a": np.where(hidden[:, 0], np.nan, X[:, 0]), "debt": debt})
+    vae = VAETransformer(missing_mechanism="self_masking", latent_dim=1, hidden_layer_sizes=(8,), max_iter=2,
+                         random_state=0).fit(frame)
+    assert vae.column_kinds_["debt"] == "inflated_gaussian" and vae.missingness_.columns == [0]
+    filled = VAEImputer(missing_mechanism="self_masking", latent_dim=1, hidden_layer_sizes=(8,), max_iter=2,
+                        random_state=0).fit_transform(frame)
+    assert not filled.isna().any().any() and (filled["debt"] >= 0).all()
+
+
 def test_round_trips_keep_the_mechanism_and_the_predictions(fitted, tmp_path):
     _, _, X_missing, imputers = fitted
     imputer = imputers["self_masking"]

@@ -118,6 +118,10 @@ AUTO_ROWS_PER_LEVEL = 3
 #: prices, ages and amounts are whole numbers too, but a negative binomial on
 #: them puts its mass far from the data's (a price's 1% quantile sampled at 15
 #: for a real 1,239), while a Gaussian decoded to whole numbers fits them.
+#: A count is also skewed to the right (its mean at least its median, as for
+#: every Poisson and negative binomial): coded answers such as an income
+#: bracket 1-24 bunch at the top, and a negative binomial fitted to them
+#: sampled a column shape of 0.64 where a Gaussian gave 0.92 (anes96).
 AUTO_MAX_COUNT_MEDIAN = 20
 #: A column with at least this share of its values on one value (zeros of a
 #: debt column, a bound, a default) is an inflated Gaussian: no continuous
@@ -138,8 +142,9 @@ def _numeric_auto_kind(series):
     if n_distinct <= 2 or (n_distinct <= AUTO_MAX_LEVELS and values.size >= AUTO_ROWS_PER_LEVEL * n_distinct):
         return _CATEGORICAL
     whole = bool(np.all(values == np.round(values)))
-    if (whole and values.min() >= 0 and values.max() <= MAX_COUNT and np.median(values) <= AUTO_MAX_COUNT_MEDIAN
-            and values.var() >= values.mean()):
+    median = np.median(values)
+    if (whole and values.min() >= 0 and values.max() <= MAX_COUNT and median <= AUTO_MAX_COUNT_MEDIAN
+            and values.var() >= values.mean() >= median):
         return "negative_binomial"
     _, counts = np.unique(values, return_counts=True)
     if counts.max() >= AUTO_MIN_SPIKE_SHARE * values.size:

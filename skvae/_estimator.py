@@ -78,7 +78,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         and string columns, and numeric columns with two distinct values or
         at most 10 (each seen 3 times on average), are categorical; whole
         numbers that look like counts (non-negative, median at most 20,
-        variance at least the mean) are negative binomial; numbers with 10%
+        variance at least the mean, mean at least the median) are negative
+        binomial; numbers with 10%
         of their values on one value are inflated Gaussians; other numbers are
         Gaussian (decoded to whole numbers when they were whole); every
         column of a NumPy array is Gaussian. Decoded values stay inside each

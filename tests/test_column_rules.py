@@ -76,6 +76,15 @@ def test_samples_and_fills_keep_a_point_mass_where_a_gaussian_smears_it():
     assert np.isfinite(vae.score_samples(frame)).all()
 
 
+def test_coded_answers_bunched_at_the_top_are_not_counts():
+    # An income bracket 1-24, most answers high: whole, small, overdispersed, but skewed to the left.
+    rng = np.random.default_rng(2)
+    brackets = np.clip(np.round(24 - rng.gamma(2.0, 4.0, size=900)), 1, 24).astype(np.int64)
+    assert len(np.unique(brackets)) > AUTO_MAX_LEVELS and brackets.var() >= brackets.mean() > 0
+    assert brackets.mean() < np.median(brackets)
+    assert _kind(pd.Series(brackets)) in ("gaussian", "inflated_gaussian")
+
+
 def test_auto_never_picks_a_kind_the_fit_refuses():
     rng = np.random.default_rng(0)
     values = rng.negative_binomial(1.0, 0.3, size=300).astype(np.int64)

@@ -69,7 +69,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     likelihood : str or dict, default="auto"
         Observation model p(x_j | z) of each column. One of ``"auto"``,
-        ``"gaussian"``, ``"lognormal"``, ``"inflated_gaussian"``,
+        ``"gaussian"``, ``"quantile_normal"``, ``"lognormal"``, ``"inflated_gaussian"``,
         ``"bernoulli"``, ``"categorical"``, ``"poisson"``,
         ``"negative_binomial"`` for every column, or a dict
         from column name (or position) to one of them, the columns it does not
@@ -81,12 +81,15 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         variance at least the mean, mean at least the median) are negative
         binomial; numbers with 10%
         of their values on one value are inflated Gaussians; other numbers are
-        Gaussian (decoded to whole numbers when they were whole); every
+        quantile-normal (Gaussian from 50 values down) (decoded to whole numbers when they were whole); every
         column of a NumPy array is Gaussian. Decoded values stay inside each
         column's observed range and keep its decimals (a decoding rule: the
         scores are the model's density). See the user guide.
         ``"gaussian"``: learned mean and variance (floored
         at 3e-3 of the column's variance, so scores stay finite).
+        ``"quantile_normal"``: Gaussian in the column's own quantile-normal
+        transform (a density of x with its log-Jacobian), so that decoded
+        values follow the column's marginal, skewed or multimodal.
         ``"lognormal"``: positive reals, Gaussian in log x.
         ``"inflated_gaussian"``: a point mass at the column's most frequent
         value (zeros, a bound) plus a Gaussian. ``"bernoulli"``:
@@ -109,7 +112,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         objective and ``score_samples`` bound log p(x_observed).
         ``"self_masking"``: a cell's chance of being missing depends on its
         own value (missing not at random; not-MIWAE, Ipsen, Mattei &
-        Frellsen, 2021). For each ``"gaussian"`` or ``"lognormal"`` column
+        Frellsen, 2021). For each ``"gaussian"``, ``"quantile_normal"`` or ``"lognormal"`` column
         with missing cells in the first fit, P(missing | x_j) =
         sigmoid(a_j (x_j - b_j)) with x_j in the column's standardised units
         and a_j, b_j learned jointly with the VAE (``missingness_``); the
@@ -278,7 +281,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
     >>> df = pd.DataFrame({"size": sizes, "colour": ["red", "blue", "red", "green"] * 25})
     >>> vae = VAETransformer(latent_dim=2, max_iter=5, random_state=0).fit(df)
     >>> vae.column_kinds_
-    {'size': 'gaussian', 'colour': 'categorical'}
+    {'size': 'quantile_normal', 'colour': 'categorical'}
     >>> vae.sample(3).dtypes.equals(df.dtypes)
     True
     """

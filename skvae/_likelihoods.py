@@ -103,6 +103,8 @@ class Block:
     #: (test, message) pairs: a value for which a test is True lies outside
     #: the kind's domain; the message may use {kind}, {name} and {value}.
     domain = ()
+    #: Constants that are lists (of increasing floats) rather than one number.
+    list_constants = ()
     #: Whether a draw of the value is mean + deviation * eps (a Gaussian in
     #: the encoded units): what the self-masking mechanism needs of a column.
     reparameterised_draws = False
@@ -140,6 +142,11 @@ class Block:
     def group(cls, entry):
         """Columns of a kind whose entries give the same group share one block."""
         return cls.kind
+
+    @classmethod
+    def entry_problem(cls, entry):
+        """What is wrong with a column's schema entry beyond each constant's own check, or None."""
+        return None
 
     # ------------------------------------------------- the model's side
 
@@ -267,6 +274,131 @@ class LogNormalBlock(GaussianBlock):
 
     def sample(self, params, free, generator):
         return torch.exp(super().sample(params, free, generator))
+
+
+class QuantileNormalBlock(GaussianBlock):
+    r"""A Gaussian on the column's own quantile-normal transform u = g(x), scored as a density of x.
+
+    g is the piecewise-linear map through the knots (x_k, Phi^{-1}(F(x_k))),
+    x_k up to 101 quantiles of the fitted values and F their empirical
+    distribution function, extended linearly beyond the end knots: a
+    monotone bijection of the real line, so p(x) = N(g(x); mean, var) g'(x)
+    is a density that integrates to one, with the log-Jacobian log g'(x)
+    constant on each segment. The networks see u, standard normal over the
+    training rows whatever the column's shape (skewed, bimodal, heavy
+    tailed), and decoded values g^{-1}(u) follow its marginal as the Gaussian
+    copula's do. E[x | z] is replaced by g^{-1}(mean), the conditional median.
+    """
+
+    kind = "quantile_normal"
+    constants = ("knots", "knot_scores")
+    list_constants = ("knots", "knot_scores")
+    # u is Gaussian given z, so u = mean + deviation * eps: the self-masking
+    # mechanism works on u, a monotone transform of x.
+    reparameterised_draws = True
+    #: Knots at most: quantile levels 0, 1/100, ..., 1 of the fitted values.
+    MAX_KNOTS = 101
+
+    @classmethod
+    def fit_constants(cls, values):
+        from scipy.special import ndtri
+
+        knots, scores = [], []
+        for column in values.T:
+            observed = np.sort(column[~np.isnan(column)])
+            # Observed values only ("lower"), so that each knot holds data and F rises strictly.
+            x = np.unique(np.quantile(observed, np.linspace(0, 1, cls.MAX_KNOTS), method="lower"))
+            if x.size < 2:  # a constant column: a unit slope around its value
+                x, u = np.array([x[0] - 1.0, x[0] + 1.0]), np.array([-1.0, 1.0])
+            else:
+                below = np.searchsorted(observed, x, side="left")
+                at_most = np.searchsorted(observed, x, side="right")
+                u = ndtri((below + at_most) / (2.0 * observed.size))
+            knots.append(x.tolist())
+            scores.append(u.tolist())
+        return {"knots": knots, "knot_scores": scores}
+
+    @classmethod
+    def entry_problem(cls, entry):
+        x, u = entry["knots"], entry["knot_scores"]
+        if len(x) != len(u) or not 2 <= len(x) <= cls.MAX_KNOTS:
+            return f"has {len(x)} knots and {len(u)} knot scores: 2 to {cls.MAX_KNOTS} each, as many of both"
+        if not (np.all(np.diff(x) > 0) and np.all(np.diff(u) > 0)):
+            return "has knots or knot scores that do not increase"
+        return None
+
+    @classmethod
+    def block_constants(cls, entries):
+        """Knots padded with +inf to the block's longest, and each column's slope du/dx per segment.
+
+        ``slopes[:, i]`` is the slope for a value above i knots: the first
+        segment's below the first knot, the last one's above the last.
+        """
+        width = max(len(entry["knots"]) for entry in entries)
+        x = np.full((len(entries), width), np.inf)
+        u = np.full((len(entries), width), np.inf)
+        slopes = np.empty((len(entries), width + 1))
+        for j, entry in enumerate(entries):
+            k = len(entry["knots"])
+            x[j, :k], u[j, :k] = entry["knots"], entry["knot_scores"]
+            inner = np.diff(u[j, :k]) / np.diff(x[j, :k])
+            slopes[j] = inner[-1]
+            slopes[j, 0], slopes[j, 1:k] = inner[0], inner
+        return {"knots": x, "knot_scores": u, "slopes": slopes}
+
+    @classmethod
+    def encode(cls, values, constants):
+        out = np.empty_like(values, dtype=np.float64)
+        for j in range(values.shape[1]):
+            out[:, j] = _piecewise_linear(values[:, j], constants["knots"][j], constants["knot_scores"][j],
+                                          constants["slopes"][j])
+        return out
+
+    @classmethod
+    def from_constants(cls, columns, constants):
+        stats = {**constants, "log_slopes": np.log(constants["slopes"])}
+        return cls(columns, {name: torch.as_tensor(value, dtype=torch.float64) for name, value in stats.items()})
+
+    def _segments(self, u):
+        """Per cell, how many of its column's knot scores lie at or below u (0 .. knots)."""
+        flat = u.reshape(-1, self.n_columns).T.contiguous()
+        index = torch.searchsorted(self.stats["knot_scores"].contiguous(), flat, right=True)
+        return index  # (columns, cells per column)
+
+    def _per_cell(self, table, index, like):
+        return table.gather(1, index).T.reshape(like.shape)
+
+    def cell_log_prob(self, x, params, free):
+        log_slopes = self._per_cell(self.stats["log_slopes"], self._segments(x), x)
+        return self.standardized_log_prob(x, params).add_(log_slopes)
+
+    def user_units(self, encoded):
+        """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope."""
+        index = self._segments(encoded)
+        anchor = (index - 1).clamp_min(0)
+        x0 = self._per_cell(self.stats["knots"], anchor, encoded)
+        u0 = self._per_cell(self.stats["knot_scores"], anchor, encoded)
+        return x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
+
+    def conditional_mean(self, params, free):
+        mean, _ = self._mean_variance(params)
+        return self.user_units(mean)
+
+    def sample(self, params, free, generator):
+        mean, variance = self._mean_variance(params)
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return self.user_units(mean + variance.sqrt() * noise)
+
+
+def _piecewise_linear(values, knots, scores, slopes):
+    """g(values) for one column: interpolation through (knots, scores), linear beyond the ends (NaN stays NaN)."""
+    finite = np.isfinite(knots)
+    x, u = knots[finite], scores[finite]
+    out = np.interp(values, x, u)
+    below, above = values < x[0], values > x[-1]
+    out[below] = u[0] + (values[below] - x[0]) * slopes[0]
+    out[above] = u[-1] + (values[above] - x[-1]) * slopes[-1]
+    return out
 
 
 class InflatedGaussianBlock(GaussianBlock):
@@ -529,8 +661,8 @@ def _standard_gamma(shape, generator):
 
 BLOCKS = {
     cls.kind: cls
-    for cls in (GaussianBlock, LogNormalBlock, InflatedGaussianBlock, BernoulliBlock, CategoricalBlock, PoissonBlock,
-                NegativeBinomialBlock)
+    for cls in (GaussianBlock, LogNormalBlock, QuantileNormalBlock, InflatedGaussianBlock, BernoulliBlock,
+                CategoricalBlock, PoissonBlock, NegativeBinomialBlock)
 }
 #: The observation models a column can have.
 KINDS = tuple(BLOCKS)
@@ -582,7 +714,7 @@ class CompositeLikelihood:
 
     @property
     def normal_columns(self):
-        """Table positions of the columns whose encoded value is Gaussian (``gaussian``, ``lognormal``), in block order."""
+        """Table positions of the columns whose encoded value is Gaussian (``gaussian``, ``quantile_normal``, ``lognormal``), in block order."""
         return [column for block in self.blocks if block.reparameterised_draws for column in block.columns]
 
     def encoded_normal(self, decoded):

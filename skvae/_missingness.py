@@ -15,7 +15,7 @@ An estimator's ``missing_mechanism`` names one of two models of the mask s
   a_j > 0 means large values go missing more often, a_j < 0 small ones.
 
 The self-masking columns are those whose encoded value is Gaussian
-(``"gaussian"`` and ``"lognormal"`` columns) and that had missing cells in the
+(``"gaussian"``, ``"quantile_normal"`` and ``"lognormal"`` columns, in their encoded units) and that had missing cells in the
 first fit. The other columns stay ignorable: a categorical, count or
 Bernoulli value has no reparameterised draw to carry the mechanism's gradient
 to the decoder.

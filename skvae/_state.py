@@ -311,13 +311,20 @@ def _schema_column(column, name):
     if not isinstance(column["dtype"], str) or not _DTYPE_NAME.fullmatch(column["dtype"]):
         _fail(f"{name}['dtype']", "a dtype name", column["dtype"])
     for key in constants:
-        if key == "categories":
+        if key in BLOCKS[kind].list_constants:
+            value = column[key]
+            if not isinstance(value, list) or not all(_is_real(v) and math.isfinite(v) for v in value):
+                _fail(f"{name}[{key!r}]", "a list of finite floats", value)
+        elif key == "categories":
             _categories(column[key], f"{name}['categories']")
         elif key.endswith("scale"):
             if not _is_real(column[key]) or not (math.isfinite(column[key]) and column[key] > 0):
                 _fail(f"{name}[{key!r}]", "a positive finite float", column[key])
         else:
             _finite_float(column[key], f"{name}[{key!r}]")
+    problem = BLOCKS[kind].entry_problem(column)
+    if problem is not None:
+        raise InvalidState(f"{name} (a {kind!r} column) {problem}.")
     if "ordered" in column and not isinstance(column["ordered"], bool):
         _fail(f"{name}['ordered']", "a bool", column["ordered"])
     if ("min" in column) != ("max" in column):

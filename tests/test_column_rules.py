@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from skvae import VAEImputer, VAETransformer
-from skvae._column_types import AUTO_MAX_LEVELS, AUTO_MIN_SPIKE_SHARE
+from skvae._column_types import AUTO_MAX_LEVELS, AUTO_MIN_QUANTILE_ROWS, AUTO_MIN_SPIKE_SHARE
 from skvae._likelihoods import MAX_COUNT
 from skvae._schema import TableSchema, _decode_column
 
@@ -36,9 +36,11 @@ def test_a_handful_of_distinct_numbers_is_categorical(n_levels):
 
 
 @pytest.mark.parametrize("low, high", [(1000, 4000), (18, 90), (5_000, 500_000)])
-def test_integer_measurements_are_gaussian_not_counts(low, high):
+def test_integer_measurements_are_continuous_not_counts(low, high):
     rng = np.random.default_rng(low)
-    assert _kind(pd.Series(rng.integers(low, high, size=500))) == "gaussian"
+    assert _kind(pd.Series(rng.integers(low, high, size=500))) == "quantile_normal"
+    # Too few values to pin quantiles down: a plain Gaussian.
+    assert _kind(pd.Series(rng.integers(low, high, size=AUTO_MIN_QUANTILE_ROWS - 1))) == "gaussian"
 
 
 @pytest.mark.parametrize("mean", [3.0, 6.0, 12.0])
@@ -54,11 +56,11 @@ def test_a_measurement_piled_on_one_value_is_an_inflated_gaussian(spike):
     rng = np.random.default_rng(3)
     values = rng.lognormal(5, 1, size=1000).round(2) + 200
     on_spike = rng.random(1000) < 2 * AUTO_MIN_SPIKE_SHARE
-    assert _kind(pd.Series(values)) == "gaussian"
+    assert _kind(pd.Series(values)) == "quantile_normal"
     assert _kind(pd.Series(np.where(on_spike, spike, values))) == "inflated_gaussian"
     # Below the share, one repeated value is not a point mass of the column.
     rare = rng.random(1000) < AUTO_MIN_SPIKE_SHARE / 3
-    assert _kind(pd.Series(np.where(rare, spike, values))) == "gaussian"
+    assert _kind(pd.Series(np.where(rare, spike, values))) == "quantile_normal"
 
 
 def test_samples_and_fills_keep_a_point_mass_where_a_gaussian_smears_it():
@@ -68,7 +70,7 @@ def test_samples_and_fills_keep_a_point_mass_where_a_gaussian_smears_it():
     debt = np.where(rng.random(n) < 0.6, 0.0, (rng.lognormal(7, 1, size=n) + 20 * income).round(2))
     frame = pd.DataFrame({"income": income, "debt": debt})
     vae = VAETransformer(random_state=0, max_iter=60).fit(frame)
-    assert vae.column_kinds_ == {"income": "gaussian", "debt": "inflated_gaussian"}
+    assert vae.column_kinds_ == {"income": "quantile_normal", "debt": "inflated_gaussian"}
     sampled = vae.sample(4000, random_state=0)["debt"]
     assert abs((sampled == 0).mean() - 0.6) < 0.06 and sampled.min() >= 0
     smeared = VAETransformer(random_state=0, max_iter=60, likelihood="gaussian").fit(frame)
@@ -82,7 +84,7 @@ def test_coded_answers_bunched_at_the_top_are_not_counts():
     brackets = np.clip(np.round(24 - rng.gamma(2.0, 4.0, size=900)), 1, 24).astype(np.int64)
     assert len(np.unique(brackets)) > AUTO_MAX_LEVELS and brackets.var() >= brackets.mean() > 0
     assert brackets.mean() < np.median(brackets)
-    assert _kind(pd.Series(brackets)) in ("gaussian", "inflated_gaussian")
+    assert _kind(pd.Series(brackets)) in ("quantile_normal", "inflated_gaussian")
 
 
 def test_auto_never_picks_a_kind_the_fit_refuses():

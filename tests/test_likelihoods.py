@@ -189,6 +189,7 @@ _KIND_DATA = {
     "gaussian": [0.5, -1.25, 3.0, 2.0],
     "lognormal": [0.5, 1.25, 3.0, 2.0],
     "inflated_gaussian": [0.0, 0.0, 3.0, 2.0],
+    "quantile_normal": [0.5, -1.25, 3.0, 2.0],
     "bernoulli": [0.0, 1.0, 1.0, 0.25],
     "categorical": [1.0, 2.0, 2.0, 7.0],
     "poisson": [0.0, 3.0, 1.0, 8.0],

@@ -505,7 +505,7 @@ def test_mixed_table_with_missing_cells_round_trips(penguins, penguin_model, rou
     _assert_same_state(restored.__getstate__(), original.__getstate__())
     assert restored._schema.to_dict() == original._schema.to_dict()
     assert restored.column_kinds_ == original.column_kinds_
-    assert set(restored.column_kinds_.values()) == {"categorical", "gaussian", "negative_binomial"}
+    assert set(restored.column_kinds_.values()) == {"categorical", "quantile_normal", "negative_binomial"}
     _assert_same_table_outputs(original, restored, penguins)
     # The generated table has the training table's dtypes, categories included.
     pd.testing.assert_series_equal(restored.sample(5).dtypes, penguins.dtypes)
@@ -561,8 +561,10 @@ def _schema_column(column_name, /, **changes):
         (_schema_column("island", ordered="yes"), r"\['ordered'\] must be a bool; got 'yes'"),
         (_schema_column("clutch", input_scale={"$float": "inf"}), r"\['input_scale'\] must be a positive finite float; got inf"),
         (_schema_column("clutch", input_shift={"$float": "nan"}), r"\['input_shift'\] must be a finite float; got nan"),
-        (_schema_column("body_mass_g", shift={"$float": "nan"}), r"\['shift'\] must be a finite float; got nan"),
-        (_schema_column("body_mass_g", scale=-800.0), r"\['scale'\] must be a positive finite float; got -800.0"),
+        (_schema_column("body_mass_g", knots=lambda k: [k[0], {"$float": "nan"}, *k[2:]]),
+         r"\['knots'\] must be a list of finite floats"),
+        (_schema_column("body_mass_g", knot_scores=lambda u: u[::-1]), "knots or knot scores that do not increase"),
+        (_schema_column("body_mass_g", knot_scores=lambda u: u[:-1]), "knots and .* knot scores: 2 to 101 each"),
         (_schema_column("clutch", kind="poisson"), r"_network_spec\['n_free'\] is 1, but the column schema implies 0"),
         (_schema_column("sex", name="gender"), "column names differ from feature_names_in_"),
         (_set(["_schema", "mask_columns"], [2, 3, 4, 5]), r"_network_spec\['n_inputs'\] is 23, but the column schema implies 22"),
@@ -572,7 +574,7 @@ def _schema_column(column_name, /, **changes):
     ],
     ids=["category-nan", "category-twice", "category-equal-numbers", "category-dropped", "category-added",
          "no-categories", "categories-tuple", "category-list", "ordered-string", "count-scale-inf",
-         "count-shift-nan", "shift-nan", "scale-negative", "kind-vs-free-weights", "renamed-column",
+         "count-shift-nan", "knots-nan", "knot-scores-decreasing", "knots-unequal", "kind-vs-free-weights", "renamed-column",
          "mask-dropped", "is-dataframe-int", "columns-not-a-list", "no-schema"],
 )
 def test_corrupted_schema_in_the_file_is_refused(penguin_model, change, message):

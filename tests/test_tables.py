@@ -43,7 +43,7 @@ def fitted(table):
 
 def test_column_kinds_follow_the_documented_dtype_rules(fitted):
     assert fitted.column_kinds_ == {
-        "size": "gaussian",
+        "size": "quantile_normal",  # a measurement: its own quantile-normal transform
         "visits": "negative_binomial",  # non-negative integers, variance above the mean
         "year": "categorical",  # three distinct integers: a handful of values, each seen often
         "member": "categorical",

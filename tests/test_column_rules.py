@@ -87,6 +87,21 @@ def test_coded_answers_bunched_at_the_top_are_not_counts():
     assert _kind(pd.Series(brackets)) in ("quantile_normal", "inflated_gaussian")
 
 
+def test_samples_follow_a_bimodal_skewed_marginal_where_a_gaussian_smooths_it():
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": np.concatenate([rng.normal(0, 1, 500), rng.normal(6, 0.5, 500)]),
+                          "y": rng.lognormal(0, 1, 1000)})
+    shapes = {}
+    for likelihood in ("auto", "gaussian"):
+        vae = VAETransformer(random_state=0, max_iter=50, likelihood=likelihood).fit(frame)
+        sampled = vae.sample(3000, random_state=0)
+        shapes[likelihood] = [1 - ks_2samp(frame[c], sampled[c]).statistic for c in frame]
+    assert vae.column_kinds_ == {"x": "gaussian", "y": "gaussian"}
+    assert min(shapes["auto"]) > 0.93 and max(shapes["gaussian"]) < 0.9
+
+
 def test_auto_never_picks_a_kind_the_fit_refuses():
     rng = np.random.default_rng(0)
     values = rng.negative_binomial(1.0, 0.3, size=300).astype(np.int64)

@@ -15,6 +15,7 @@ from skvae._likelihoods import (
     CompositeLikelihood,
     GaussianBlock,
     InflatedGaussianBlock,
+    QuantileNormalBlock,
     LogNormalBlock,
     NegativeBinomialBlock,
     PoissonBlock,
@@ -90,6 +91,35 @@ def test_inflated_gaussian_sums_to_one_and_samples_its_spike_as_often_as_it_says
     draws = block.sample(params.expand(40_000, -1), None, torch.Generator().manual_seed(0))
     share = (draws == torch.tensor([0.0, 5.0], dtype=D)).double().mean(0)
     torch.testing.assert_close(share, spikes, atol=0.01, rtol=0)
+
+
+def _quantile_block(values):
+    entry = {name: per_column[0] for name, per_column in QuantileNormalBlock.fit_constants(values[:, None]).items()}
+    constants = QuantileNormalBlock.block_constants([entry])
+    return QuantileNormalBlock.from_constants([0], constants), constants
+
+
+def test_quantile_normal_is_a_density_of_x_that_sums_to_one_and_decodes_through_its_inverse():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 1, 400), rng.lognormal(2, 0.5, 400), [np.nan]])  # skewed, bimodal
+    block, constants = _quantile_block(values)
+    params = _t([[0.4, -0.7]])
+    grid = np.linspace(-40, 120, 400_001)[:, None]
+    u = torch.as_tensor(QuantileNormalBlock.encode(grid, constants))
+    density = block.cell_log_prob(u, params.expand(len(grid), -1), None).exp()[:, 0]
+    # The density jumps at each knot, where the trapezoid rule errs by up to a step times the jump.
+    torch.testing.assert_close(torch.trapezoid(density, torch.as_tensor(grid[:, 0])), _t(1.0), atol=1e-4, rtol=0)
+    # Against the change of variables written out: N(g(x); m, v) * g'(x), g' by finite differences.
+    x = np.array([[-3.0], [0.1], [5.0], [9.0], [60.0]])
+    h = 1e-6
+    slope = (QuantileNormalBlock.encode(x + h, constants) - QuantileNormalBlock.encode(x - h, constants)) / (2 * h)
+    sd = float(np.sqrt(VARIANCE_FLOOR + np.log1p(np.exp(-0.7))))
+    expected = torch.distributions.Normal(0.4, sd).log_prob(torch.as_tensor(QuantileNormalBlock.encode(x, constants)))
+    got = block.cell_log_prob(torch.as_tensor(QuantileNormalBlock.encode(x, constants)), params.expand(5, -1), None)
+    torch.testing.assert_close(got, expected + torch.as_tensor(np.log(slope)), atol=0, rtol=1e-6)  # finite differences
+    # g^{-1}(g(x)) = x, inside the knots and beyond them.
+    back = block.user_units(torch.as_tensor(QuantileNormalBlock.encode(x, constants)))
+    torch.testing.assert_close(back, torch.as_tensor(x))
 
 
 def test_bernoulli_matches_torch():

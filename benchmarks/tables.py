@@ -692,6 +692,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--tables", nargs="+", choices=list(TABLES), default=None)
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for every contender (default: torch's own choice for TVAE, "
+                             "skvae's thread policy for skvae)")
     parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
                         help="write the report from these runs' tables.json (one table per process) and stop")
     args = parser.parse_args(argv)
@@ -703,12 +706,17 @@ def main(argv=None):
     else:
         from benchmarks._common import machine_description
 
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         machine = machine_description("cpu")
         result = run(quick=args.quick, seeds=tuple(args.seeds), tables=args.tables, methods=tuple(args.methods))
         result["machine"] = machine
         command = "python benchmarks/tables.py" + (" --quick" if args.quick else
                                                    f" --seeds {' '.join(map(str, args.seeds))}") \
-            + (f" --tables {' '.join(args.tables)}" if args.tables else "")
+            + (f" --tables {' '.join(args.tables)}" if args.tables else "") \
+            + (f" --threads {args.threads}" if args.threads else "")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "tables.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     (args.out / "tables.md").write_text(markdown(result, machine, command), encoding="utf-8")

@@ -602,6 +602,25 @@ def targets(result):
     return checks
 
 
+def _skvae_details(table):
+    """skvae's weakest column shapes, its out-of-range and fractional cells by column, its worst unseen pairs."""
+    runs = [r for r in table.get("runs", {}).get("skvae", []) if r.get("status") == "ok"]
+    if not runs:
+        return ""
+    run = runs[0]
+    parts = []
+    shapes = sorted(run.get("shapes_per_column", {}).items(), key=lambda kv: kv[1])[:3]
+    if shapes:
+        parts.append("lowest column shapes " + ", ".join(f"`{c}` {v:.3f}" for c, v in shapes))
+    for key, label in (("out_of_range_per_column", "cells outside the training range"),
+                       ("non_integer_per_column", "fractional cells in integer columns"),
+                       ("impossible_pairs_worst", "unseen-pair rate by pair")):
+        values = {c: v for c, v in run.get(key, {}).items() if v}
+        if values:
+            parts.append(label + " " + ", ".join(f"`{c}` {v:.3g}" for c, v in values.items()))
+    return "; ".join(parts)
+
+
 def _efficacy_name(table):
     return "efficacy (R²)" if table.get("task") == "regression" else "efficacy (accuracy)"
 
@@ -655,6 +674,9 @@ def markdown(result, machine=None, command=""):
         parts.append(_table(["method", "column shapes", "column-pair trends", _efficacy_name(table), "DCR ratio",
                              "DCR-OP", "impossible pairs", "out of range", "non-integer",
                              "held-out log-lik (nats/row)", "fit time / TVAE"], rows))
+        details = _skvae_details(table)
+        if details:
+            parts += ["", "skvae in detail (first seed): " + details + "."]
         mine = [(target, measured, "met" if ok else "**missed**") for t, target, measured, ok in checks if t == name]
         if mine:
             parts += ["", f"Targets for skvae on {name}:", "", _table(["target", "measured", "met"], mine)]

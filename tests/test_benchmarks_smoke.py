@@ -296,7 +296,7 @@ def test_tables_quick_run(tables_quick):
     assert np.isfinite(vae["dcr_ratio"][0]) and 0 <= vae["impossible_pair_rate"][0] <= 1
     markdown = tables.markdown(result)
     assert "## penguins" in markdown and "Targets for skvae on penguins" in markdown
-    assert "## Summary of targets" in markdown
+    assert "## Summary of targets" in markdown and "skvae in detail (first seed): lowest column shapes" in markdown
 
 
 def test_tables_fill_the_skvae_row_when_the_api_exists(monkeypatch):

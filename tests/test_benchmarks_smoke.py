@@ -213,8 +213,9 @@ def test_run_all_only_separate_benchmark_delegates(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------------------------- tables.py
 
-def _tables_module():
-    for name in ("sdmetrics", "palmerpenguins", "statsmodels"):
+def _tables_module(*needs):
+    """benchmarks.tables; skips unless the bench extra (or only the packages in `needs`) is installed."""
+    for name in needs or ("sdmetrics", "palmerpenguins", "statsmodels"):
         pytest.importorskip(name)
     from benchmarks import tables
 
@@ -325,7 +326,7 @@ def _result_with(vae, tvae, copula, holdout_rate=0.0, task="classification"):
 
 
 def test_targets_compare_with_the_better_peer_and_the_issue_thresholds():
-    tables = _tables_module()
+    tables = _tables_module("pandas")
     vae = {"shapes": [0.95, 0], "pairs": [0.90, 0], "efficacy": [0.70, 0], "dcr_ratio": [0.85, 0],
            "fit_time_ratio_tvae": 0.4, "out_of_range_cells": [3, 0], "impossible_pair_rate": [0.01, 0]}
     tvae = {"pairs": [0.95, 0], "efficacy": [0.60, 0]}
@@ -343,7 +344,7 @@ def test_targets_compare_with_the_better_peer_and_the_issue_thresholds():
 
 
 def test_impossible_pair_rate_counts_rows_with_an_unseen_combination():
-    tables = _tables_module()
+    tables = _tables_module("pandas")
     train = pd.DataFrame({"species": pd.Categorical(["a", "a", "b", "b"]),
                           "island": pd.Categorical(["x", "y", "y", "y"]),
                           "dummy": np.array([0, 1, 0, 0], dtype="int64"),
@@ -363,7 +364,7 @@ def test_impossible_pair_rate_counts_rows_with_an_unseen_combination():
 
 
 def test_support_violations_count_cells_outside_the_range_and_fractions_in_integer_columns():
-    tables = _tables_module()
+    tables = _tables_module("pandas")
     train = pd.DataFrame({"n": np.array([0, 5, 10], dtype="int64"), "x": [0.0, 0.5, 1.0],
                           "c": pd.Categorical(["u", "v", "u"])})
     rows = pd.DataFrame({"n": [-1.0, 3.5, 10.0, 11.0], "x": [1.0, 1.2, np.nan, -0.1], "c": ["u"] * 4})
@@ -409,7 +410,7 @@ def test_efficacy_is_r2_for_a_numeric_target():
 
 
 def test_merge_joins_tables_run_in_separate_processes(tmp_path):
-    tables = _tables_module()
+    tables = _tables_module("pandas")
     first = {"config": {"seeds": [0]}, "machine": {"CPU": "x"}, "tables": {"a": {"n": 1}}}
     second = {"config": {"seeds": [0]}, "tables": {"b": {"n": 2}}}
     paths = []

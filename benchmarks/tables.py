@@ -191,7 +191,7 @@ def column_pair_trends(real, synthetic, num_discrete_bins=10):
                 pair = [first, second]
                 numbers = [c for c in pair if not is_categorical(real[c])]
                 if len(numbers) == 2:
-                    score = CorrelationSimilarity.compute(real[pair], synthetic[pair], coefficient="Pearson")
+                    score = _correlation_similarity(CorrelationSimilarity, real[pair], synthetic[pair])
                 else:
                     score = ContingencySimilarity.compute(real[pair], synthetic[pair],
                                                           continuous_column_names=numbers or None,
@@ -199,6 +199,19 @@ def column_pair_trends(real, synthetic, num_discrete_bins=10):
                 per_pair[f"{first} / {second}"] = float(score)
     finite = [v for v in per_pair.values() if np.isfinite(v)]
     return float(np.mean(finite)), per_pair
+
+
+def _correlation_similarity(metric, real, synthetic):
+    """SDMetrics' CorrelationSimilarity; a constant synthetic column counts as correlation 0.
+
+    A generator that collapses a column onto one value (TVAE drops rare values) makes the correlation
+    undefined and SDMetrics raise; scoring that pair as if the synthetic correlation were 0 charges the
+    collapse to the generator instead of dropping the pair from the mean.
+    """
+    if synthetic.nunique().min() < 2 <= real.nunique().min():
+        real_r = real.iloc[:, 0].corr(real.iloc[:, 1])
+        return 1.0 - abs(real_r) / 2.0
+    return metric.compute(real, synthetic, coefficient="Pearson")
 
 
 def _plain(data):
@@ -450,7 +463,10 @@ def evaluate_table(df, target, seed, tvae_epochs=300, skvae_params=None, methods
             elif method == "skvae":
                 vae = fitted[method]
                 synthetic = vae.sample(n, random_state=seed)
-                entry["heldout_loglik"] = float(vae.score(test))
+                try:
+                    entry["heldout_loglik"] = float(vae.score(test))
+                except Exception as error:  # noqa: BLE001 -- a refused score must not hide the sample's scores
+                    entry["heldout_loglik_status"] = _not_available(error)
             else:
                 synthetic = fitted[method](n, seed)
                 if getattr(fitted[method], "sdtypes", None):  # the copula's detected metadata
@@ -609,6 +625,8 @@ def _skvae_details(table):
         return ""
     run = runs[0]
     parts = []
+    if "heldout_loglik_status" in run:
+        parts.append("held-out `score` " + run["heldout_loglik_status"])
     shapes = sorted(run.get("shapes_per_column", {}).items(), key=lambda kv: kv[1])[:3]
     if shapes:
         parts.append("lowest column shapes " + ", ".join(f"`{c}` {v:.3f}" for c, v in shapes))

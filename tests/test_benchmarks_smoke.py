@@ -236,6 +236,16 @@ def test_fidelity_scores_are_one_for_the_real_rows_and_drop_without_dependence()
     assert tables.column_shapes(df, shuffled)[0] > 0.9
 
 
+def test_pair_trends_charge_a_collapsed_column_to_the_generator():
+    tables = _tables_module()
+    x = np.arange(100.0)
+    real = pd.DataFrame({"x": x, "y": 2 * x, "rare": (x % 50 == 0).astype("int64")})
+    collapsed = real.assign(rare=0)  # every rare value dropped: correlation with it is undefined
+    _, per_pair = tables.column_pair_trends(real, collapsed)
+    r = real["x"].corr(real["rare"])
+    assert per_pair["x / rare"] == pytest.approx(1 - abs(r) / 2) and per_pair["x / y"] == pytest.approx(1.0)
+
+
 def test_like_casts_to_the_real_dtypes_and_drops_unknown_categories():
     tables = _tables_module()
     real = pd.DataFrame({"c": pd.Categorical(["a", "b"]), "x": [1.0, 2.0]})

@@ -741,8 +741,10 @@ def main(argv=None):
     if args.merge:
         result = merge(args.merge)
         machine = result.get("machine")
+        threads = (machine or {}).get("torch threads")
         command = "python benchmarks/tables.py --seeds " + " ".join(map(str, result["config"]["seeds"])) \
-            + " --tables T (one process per table), then --merge"
+            + " --tables T` (one process per table" + (f", {threads} torch threads" if threads else "") \
+            + "), then `--merge"
     else:
         from benchmarks._common import machine_description
 

@@ -300,6 +300,8 @@ def test_tables_quick_run(tables_quick):
     assert table["holdout_impossible_pair_rate"] < 0.05 < independent["impossible_pair_rate"][0]
     assert independent["out_of_range_cells"][0] == 0 and independent["non_integer_cells"][0] == 0
     assert independent["dcr_ratio"][0] > 0.9
+    # penguins' rows are all distinct measurements: neither new real rows nor a bootstrap of columns copy one.
+    assert table["holdout_exact_copy_rate"] == 0 and independent["exact_copy_rate"][0] == 0
     # skvae ships with the benchmark: its row must be filled, with real numbers.
     vae = summary["skvae"]
     assert vae["status"] == "ok", vae["status"]

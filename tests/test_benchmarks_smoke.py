@@ -213,8 +213,9 @@ def test_run_all_only_separate_benchmark_delegates(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------------------------- tables.py
 
-def _tables_module():
-    for name in ("sdmetrics", "palmerpenguins", "statsmodels"):
+def _tables_module(*needs):
+    """benchmarks.tables; skips unless the bench extra (or only the packages in `needs`) is installed."""
+    for name in needs or ("sdmetrics", "palmerpenguins", "statsmodels"):
         pytest.importorskip(name)
     from benchmarks import tables
 
@@ -233,6 +234,16 @@ def test_fidelity_scores_are_one_for_the_real_rows_and_drop_without_dependence()
     # species decides flipper length: the independent rows lose that pair, not the marginals.
     assert shuffled_pairs["species / flipper_length_mm"] < 0.8
     assert tables.column_shapes(df, shuffled)[0] > 0.9
+
+
+def test_pair_trends_charge_a_collapsed_column_to_the_generator():
+    tables = _tables_module()
+    x = np.arange(100.0)
+    real = pd.DataFrame({"x": x, "y": 2 * x, "rare": (x % 50 == 0).astype("int64")})
+    collapsed = real.assign(rare=0)  # every rare value dropped: correlation with it is undefined
+    _, per_pair = tables.column_pair_trends(real, collapsed)
+    r = real["x"].corr(real["rare"])
+    assert per_pair["x / rare"] == pytest.approx(1 - abs(r) / 2) and per_pair["x / y"] == pytest.approx(1.0)
 
 
 def test_like_casts_to_the_real_dtypes_and_drops_unknown_categories():
@@ -278,30 +289,148 @@ def _has(name):
 
 def test_tables_quick_run(tables_quick):
     tables, result = tables_quick
-    summary = result["tables"]["penguins"]["summary"]
+    table = result["tables"]["penguins"]
+    summary = table["summary"]
     assert summary["real rows"]["accuracy"][0] > 0.9
-    # Sampling each column on its own keeps the marginals and loses what predicts the species.
-    assert summary["independent"]["shapes"][0] > 0.9
-    assert summary["independent"]["accuracy"][0] < summary["real rows"]["accuracy"][0] - 0.3
+    # Sampling each column on its own keeps the marginals and loses what predicts the species ...
+    independent = summary["independent"]
+    assert independent["shapes"][0] > 0.9
+    assert independent["accuracy"][0] < summary["real rows"]["accuracy"][0] - 0.3
+    # ... and pairs species with islands where they never live (Gentoo only on Biscoe), which new real rows don't.
+    assert table["holdout_impossible_pair_rate"] < 0.05 < independent["impossible_pair_rate"][0]
+    assert independent["out_of_range_cells"][0] == 0 and independent["non_integer_cells"][0] == 0
+    assert independent["dcr_ratio"][0] > 0.9
+    # penguins' rows are all distinct measurements: neither new real rows nor a bootstrap of columns copy one.
+    assert table["holdout_exact_copy_rate"] == 0 and independent["exact_copy_rate"][0] == 0
     # skvae ships with the benchmark: its row must be filled, with real numbers.
     vae = summary["skvae"]
     assert vae["status"] == "ok", vae["status"]
     assert 0 < vae["shapes"][0] <= 1 and np.isfinite(vae["heldout_loglik"][0])
+    assert np.isfinite(vae["dcr_ratio"][0]) and 0 <= vae["impossible_pair_rate"][0] <= 1
     markdown = tables.markdown(result)
-    assert "## penguins" in markdown and "## Targets" in markdown
+    assert "## penguins" in markdown and "Targets for skvae on penguins" in markdown
+    assert "## Summary of targets" in markdown and "skvae in detail (first seed): lowest column shapes" in markdown
 
 
 def test_tables_fill_the_skvae_row_when_the_api_exists(monkeypatch):
     tables = _tables_module()
     monkeypatch.setattr(tables, "fit_skvae", lambda train, seed, params: _StandInVAE(train, seed))
     monkeypatch.setattr(tables, "fit_tvae", lambda train, epochs, seed: tables.fit_independent(train, seed))
+    monkeypatch.setattr(tables, "fit_copula", lambda train, seed: tables.fit_independent(train, seed))
     result = tables.run(quick=True)
     summary = result["tables"]["penguins"]["summary"]
     assert summary["skvae"]["status"] == "ok" and summary["skvae"]["heldout_loglik"][0] == -1.5
-    assert summary["fit_time_ratio_skvae_tvae"] > 0
-    names = [name for name, _, _ in tables.targets(result)]
-    assert "penguins: skvae shapes >= 0.95" in names and "penguins: skvae pairs >= TVAE's" in names
-    assert any(name.startswith("penguins: fit time skvae / TVAE") for name in names)
+    assert summary["fit_time_ratio_skvae_tvae"] > 0 and summary["copula"]["fit_time_ratio_tvae"] > 0
+    checks = {target: (measured, met) for table, target, measured, met in tables.targets(result)}
+    assert {"column shapes >= 0.94", "column-pair trends >= the better of TVAE and copula",
+            "efficacy (accuracy) >= the better of TVAE and copula", "DCR ratio >= 0.9",
+            "fit time <= 0.5 x TVAE's", "no value outside a column's training range",
+            "impossible-pair rate <= the held-out real rows'"} <= set(checks)
+    # The stand-in is a bootstrap of the training rows: inside the range, but with impossible pairs.
+    assert checks["no value outside a column's training range"][1]
+    assert not checks["impossible-pair rate <= the held-out real rows'"][1]
+
+
+def _result_with(vae, tvae, copula, holdout_rate=0.0, task="classification"):
+    summary = {"skvae": {"status": "ok", **vae}, "TVAE": {"status": "ok", **tvae},
+               "copula": {"status": "ok", **copula}}
+    return {"tables": {"t": {"summary": summary, "task": task, "holdout_impossible_pair_rate": holdout_rate}}}
+
+
+def test_targets_compare_with_the_better_peer_and_the_issue_thresholds():
+    tables = _tables_module("pandas")
+    vae = {"shapes": [0.95, 0], "pairs": [0.90, 0], "efficacy": [0.70, 0], "dcr_ratio": [0.85, 0],
+           "fit_time_ratio_tvae": 0.4, "out_of_range_cells": [3, 0], "impossible_pair_rate": [0.01, 0]}
+    tvae = {"pairs": [0.95, 0], "efficacy": [0.60, 0]}
+    copula = {"pairs": [0.85, 0], "efficacy": [0.65, 0]}
+    checks = {target: (measured, met) for _, target, measured, met in
+              tables.targets(_result_with(vae, tvae, copula, holdout_rate=0.02, task="regression"))}
+    assert checks["column shapes >= 0.94"][1]
+    assert not checks["column-pair trends >= the better of TVAE and copula"][1]  # TVAE's 0.95 is the bar
+    assert "(TVAE)" in checks["column-pair trends >= the better of TVAE and copula"][0]
+    assert checks["efficacy (R²) >= the better of TVAE and copula"][1]  # the copula's 0.65 is the bar
+    assert not checks["DCR ratio >= 0.9"][1]
+    assert checks["fit time <= 0.5 x TVAE's"][1]
+    assert not checks["no value outside a column's training range"][1]
+    assert checks["impossible-pair rate <= the held-out real rows'"][1]
+
+
+def test_impossible_pair_rate_counts_rows_with_an_unseen_combination():
+    tables = _tables_module("pandas")
+    train = pd.DataFrame({"species": pd.Categorical(["a", "a", "b", "b"]),
+                          "island": pd.Categorical(["x", "y", "y", "y"]),
+                          "dummy": np.array([0, 1, 0, 0], dtype="int64"),
+                          "size": [1.5, 2.5, 3.5, 4.5]})
+    assert tables.discrete_columns(train) == ["species", "island", "dummy"]
+    rows = pd.DataFrame({"species": ["a", "b", "b", None, "b"],
+                         "island": ["x", "x", "y", "x", "y"],
+                         "dummy": [0.2, 0.0, 1.0, 0.0, 0.0],  # rounded: 0, 0, 1, 0, 0
+                         "size": [9.0, 9.0, 9.0, 9.0, 9.0]})
+    rate, per_pair = tables.impossible_pair_rate(rows, train)
+    # row 1: (b, x) unseen; row 2: (b, 1) unseen; row 3: species missing, (x, 0) seen; rows 0 and 4 seen.
+    assert rate == pytest.approx(2 / 5)
+    assert per_pair["species / island"] == pytest.approx(1 / 5)
+    assert per_pair["species / dummy"] == pytest.approx(1 / 5) and per_pair["island / dummy"] == 0
+    assert tables.impossible_pair_rate(train, train)[0] == 0
+    assert np.isnan(tables.impossible_pair_rate(rows, train[["species", "size"]])[0])
+
+
+def test_support_violations_count_cells_outside_the_range_and_fractions_in_integer_columns():
+    tables = _tables_module("pandas")
+    train = pd.DataFrame({"n": np.array([0, 5, 10], dtype="int64"), "x": [0.0, 0.5, 1.0],
+                          "c": pd.Categorical(["u", "v", "u"])})
+    rows = pd.DataFrame({"n": [-1.0, 3.5, 10.0, 11.0], "x": [1.0, 1.2, np.nan, -0.1], "c": ["u"] * 4})
+    out_of_range, non_integer = tables.support_violations(rows, train)
+    assert out_of_range == {"n": 2, "x": 2} and non_integer == {"n": 1}
+
+
+def test_dcr_ratio_is_zero_for_copies_and_one_for_new_real_rows():
+    tables = _tables_module()
+    df, _ = tables.load_penguins()
+    train, holdout = df.iloc[::2].reset_index(drop=True), df.iloc[1::2].reset_index(drop=True)
+    copies = tables.dcr_scores(train, train, holdout)
+    assert copies["dcr_ratio"] == 0 and copies["exact_copies"] == len(train)
+    assert copies["dcr_overfitting_protection"] == 0
+    fresh = tables.dcr_scores(holdout, train, holdout)
+    assert fresh["dcr_ratio"] == pytest.approx(1.0) and fresh["exact_copies"] == 0
+
+
+def test_bundled_tables_load_capped_with_the_column_kinds_the_benchmark_needs():
+    tables = _tables_module()
+    assert len(tables.TABLES) >= 5
+    for name, load in tables.TABLES.items():
+        df, target = load()
+        assert 100 < len(df) <= tables.MAX_ROWS and target in df.columns, name
+        assert not df.isna().any().any(), name
+    randhie, _ = tables.load_randhie()
+    for dummy in ("idp", "hlthg", "hlthf", "hlthp"):
+        assert pd.api.types.is_integer_dtype(randhie[dummy]) and set(randhie[dummy]) == {0, 1}
+    # health is good, fair or poor, never two at once: a pair TVAE or skvae can break.
+    assert ((randhie["hlthg"] + randhie["hlthf"] + randhie["hlthp"]) <= 1).all()
+    star98, _ = tables.load_star98()
+    assert pd.api.types.is_integer_dtype(star98["NABOVE"]) and star98["NABOVE"].max() > 5000
+
+
+def test_efficacy_is_r2_for_a_numeric_target():
+    tables = _tables_module()
+    df, target = tables.load_star98()
+    train, test = df.iloc[::3].reset_index(drop=True), df.iloc[1::3].reset_index(drop=True)
+    real = tables.efficacy(train, test, target)
+    assert set(real) == {"efficacy", "r2"} and real["efficacy"] > 0.5
+    shuffled = train.assign(**{target: np.random.default_rng(0).permutation(train[target].to_numpy())})
+    assert tables.efficacy(shuffled, test, target)["r2"] < real["r2"] - 0.3
+
+
+def test_merge_joins_tables_run_in_separate_processes(tmp_path):
+    tables = _tables_module("pandas")
+    first = {"config": {"seeds": [0]}, "machine": {"CPU": "x"}, "tables": {"a": {"n": 1}}}
+    second = {"config": {"seeds": [0]}, "tables": {"b": {"n": 2}}}
+    paths = []
+    for i, result in enumerate((first, second)):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps(result), encoding="utf-8")
+    merged = tables.merge(paths)
+    assert set(merged["tables"]) == {"a", "b"} and merged["machine"] == {"CPU": "x"}
 
 
 # --------------------------------------------------------------------------------------------- imputation.py

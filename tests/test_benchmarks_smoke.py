@@ -621,3 +621,18 @@ def test_thread_benchmarks_structure(tiny_threads_result):
     checks = report.targets(threads=tiny_threads_result)
     assert [name.split(" (")[0] for name, _, _ in checks] == ["fit throughput idle", "fit throughput busy"]
     assert "### Training throughput idle and beside a busy core" in report.threads_markdown(tiny_threads_result)
+
+
+def test_the_readme_block_is_rewritten_from_a_result_and_nothing_else(tmp_path):
+    tables = _tables_module("pandas")
+    summary = {"skvae": {"shapes": [0.9441, 0.0], "pairs": [0.8935, 0.0], "efficacy": [0.96, 0.0],
+                         "dcr_ratio": [1.35, 0.0], "impossible_pair_rate": [0.03, 0.0], "fit_time_ratio_tvae": 0.161},
+               "TVAE": {"shapes": [0.9024, 0.0]}}
+    result = {"config": {"seeds": [0]}, "tables": {"penguins": {"task": "classification", "summary": summary}}}
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{tables.README_BEGIN}\nold numbers\n{tables.README_END}\nafter\n", encoding="utf-8")
+    tables.write_readme(readme, result)
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("before\n") and text.endswith("\nafter\n") and "old numbers" not in text
+    assert "| penguins | column shapes | 0.944 | 0.902 |  |  |" in text
+    assert "| fit time / TVAE | 0.16 | 1 |  |  |" in text

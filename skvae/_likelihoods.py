@@ -9,6 +9,8 @@ kind                 p(x_j | z)                     decoder outputs / col
 ==================== ============================== ======================
 ``gaussian``         N(mean, var), var floored      2 (mean, raw variance)
 ``lognormal``        log x ~ N(mean, var), floored  2
+``quantile_normal``  g(x) ~ N(mean, var), g the     2
+                     column's quantile-normal map
 ``inflated_gaussian`` P(x = spike) = pi, else        3 (logit pi, mean,
                      N(mean, var), floored          raw variance)
 ``bernoulli``        Bernoulli(sigmoid(logit))      1

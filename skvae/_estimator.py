@@ -92,7 +92,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         values follow the column's marginal, skewed or multimodal.
         ``"lognormal"``: positive reals, Gaussian in log x.
         ``"inflated_gaussian"``: a point mass at the column's most frequent
-        value (zeros, a bound) plus a Gaussian. ``"bernoulli"``:
+        value (zeros, a bound) plus a quantile-normal part. ``"bernoulli"``:
         values in [0, 1] (pixels). ``"categorical"``: a softmax over the
         categories seen in fit. ``"poisson"``/``"negative_binomial"``:
         non-negative integer counts, the latter with one learned dispersion

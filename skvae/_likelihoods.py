@@ -403,22 +403,22 @@ def _piecewise_linear(values, knots, scores, slopes):
     return out
 
 
-class InflatedGaussianBlock(GaussianBlock):
-    r"""A point mass at one value (the *spike*: zeros of a debt column, a bound) plus a Gaussian.
+class InflatedGaussianBlock(QuantileNormalBlock):
+    r"""A point mass at one value (the *spike*: zeros of a debt column, a bound) plus a continuous part.
 
-    p(x) = pi if x is the spike, else (1 - pi) N(x; mean, var), with pi =
-    sigmoid(logit) from the decoder. The law is a mixture of a discrete and a
-    continuous part, so it sums to one as pi + (1 - pi) * 1: a spike cell
-    scores a log-probability, any other cell a log-density in the column's
-    units, as a categorical and a Gaussian column do side by side. The
-    Gaussian's constants are the moments of the values off the spike, so
-    the networks see those standardized; the spike is encoded by the same
-    arithmetic, so an encoded value is the spike exactly when the value was.
+    p(x) = pi if x is the spike, else (1 - pi) N(g(x); mean, var) g'(x), with
+    pi = sigmoid(logit) from the decoder and g the quantile-normal map of the
+    values off the spike (:class:`QuantileNormalBlock`). The law is a
+    mixture of a discrete and a continuous part, so it sums to one as
+    pi + (1 - pi) * 1: a spike cell scores a log-probability, any other cell
+    a log-density in the column's units, as a categorical and a Gaussian
+    column do side by side. The spike is encoded by the same arithmetic as
+    the data, so an encoded value is the spike's exactly when the value was.
     """
 
     kind = "inflated_gaussian"
     params_per_column = 3
-    constants = ("spike", "shift", "scale")
+    constants = ("spike", "knots", "knot_scores")
     # The spike is a discrete part: no reparameterised draw, so no self-masking.
     reparameterised_draws = False
 
@@ -426,7 +426,7 @@ class InflatedGaussianBlock(GaussianBlock):
     def fit_constants(cls, values):
         spikes = [_mode(column[~np.isnan(column)]) for column in values.T]
         off_spike = np.where(values == np.asarray(spikes), np.nan, values)
-        # A column that is all spike keeps the spike's moments (a unit scale).
+        # A column that is all spike gets a unit slope around it.
         empty = np.isnan(off_spike).all(axis=0)
         off_spike[:, empty] = values[:, empty]
         return {"spike": spikes, **super().fit_constants(off_spike)}
@@ -434,7 +434,8 @@ class InflatedGaussianBlock(GaussianBlock):
     @classmethod
     def block_constants(cls, entries):
         constants = super().block_constants(entries)
-        constants["encoded_spike"] = cls.encode(constants["spike"], constants)
+        constants["spike"] = np.array([entry["spike"] for entry in entries], dtype=np.float64)
+        constants["encoded_spike"] = cls.encode(constants["spike"][None, :], constants)[0]
         return constants
 
     def _mean_variance(self, params):

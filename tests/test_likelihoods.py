@@ -59,38 +59,44 @@ def test_lognormal_is_a_density_of_the_raw_values():
     torch.testing.assert_close(block.cell_log_prob(encoded, params, None), expected)
 
 
-def _inflated(spike, shift, scale):
-    constants = {"spike": np.array(spike), "shift": np.array(shift), "scale": np.array(scale)}
-    return InflatedGaussianBlock.from_constants([0, 1], InflatedGaussianBlock.block_constants(
-        [{name: float(values[j]) for name, values in constants.items()} for j in range(2)]))
+def _inflated(values):
+    entry = {name: per_column[0]
+             for name, per_column in InflatedGaussianBlock.fit_constants(np.asarray(values)[:, None]).items()}
+    constants = InflatedGaussianBlock.block_constants([entry])
+    return InflatedGaussianBlock.from_constants([0], constants), constants, entry
 
 
-def test_inflated_gaussian_is_a_mass_at_its_spike_and_a_density_elsewhere():
-    block = _inflated([0.0, 5.0], [10.0, -3.0], [2.0, 0.5])
-    params = _normal((5, 6), 5)
-    raw = _normal((5, 2), 6) * 3 + 4
-    raw[::2] = torch.tensor([0.0, 5.0], dtype=D)  # rows 0, 2, 4 sit on the spikes
-    encoded = (raw - block.stats["shift"]) / block.stats["scale"]
-    spike_probability = torch.sigmoid(params[:, :2])
-    mean = params[:, 2:4] * block.stats["scale"] + block.stats["shift"]
-    sd = (VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 4:])).sqrt() * block.stats["scale"]
-    expected = torch.where(raw == torch.tensor([0.0, 5.0], dtype=D), torch.log(spike_probability),
-                           torch.log1p(-spike_probability) + torch.distributions.Normal(mean, sd).log_prob(raw))
-    torch.testing.assert_close(block.cell_log_prob(encoded, params, None), expected)
+def _debts(seed=0):
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(600) < 0.4, 0.0, rng.lognormal(3, 1, 600))  # 40% exact zeros
+
+
+def test_inflated_gaussian_is_a_mass_at_its_spike_and_the_quantile_density_elsewhere():
+    block, constants, entry = _inflated(_debts())
+    assert entry["spike"] == 0.0
+    continuous = QuantileNormalBlock.from_constants([0], QuantileNormalBlock.block_constants([entry]))
+    x = np.array([[0.0], [3.0], [0.0], [25.0], [400.0]])
+    u = torch.as_tensor(InflatedGaussianBlock.encode(x, constants))
+    params = _normal((5, 3), 5)
+    logit = params[:, :1]
+    expected = torch.where(torch.as_tensor(x) == 0.0, torch.nn.functional.logsigmoid(logit),
+                           torch.nn.functional.logsigmoid(-logit) + continuous.cell_log_prob(u, params[:, 1:], None))
+    torch.testing.assert_close(block.cell_log_prob(u, params, None), expected)
 
 
 def test_inflated_gaussian_sums_to_one_and_samples_its_spike_as_often_as_it_says():
-    block = _inflated([0.0, 5.0], [10.0, -3.0], [2.0, 0.5])
-    params = _t([[0.3, -1.0, 0.2, -0.4, 0.1, 0.5]])
-    grid = torch.linspace(-60, 60, 200_001, dtype=D)[:, None].expand(-1, 2)
-    encoded = (grid - block.stats["shift"]) / block.stats["scale"]
-    density = block.cell_log_prob(encoded, params.expand(len(grid), -1), None).exp()
-    continuous = torch.trapezoid(density, grid, dim=0)
-    spikes = block.cell_log_prob(block.stats["encoded_spike"][None], params, None).exp()[0]
-    torch.testing.assert_close(continuous + spikes, torch.ones(2, dtype=D), atol=1e-4, rtol=0)
+    block, constants, _ = _inflated(_debts())
+    params = _t([[0.3, 0.2, -0.4]])
+    grid = np.linspace(-200, 3000, 400_001)[:, None]
+    grid = grid[grid[:, 0] != 0.0]  # the continuous part: every value but the spike
+    u = torch.as_tensor(InflatedGaussianBlock.encode(grid, constants))
+    density = block.cell_log_prob(u, params.expand(len(grid), -1), None).exp()[:, 0]
+    spike = block.cell_log_prob(torch.as_tensor(constants["encoded_spike"])[None], params, None).exp()[0, 0]
+    # The density jumps at each knot, where the trapezoid rule errs by up to a step times the jump.
+    torch.testing.assert_close(torch.trapezoid(density, torch.as_tensor(grid[:, 0])) + spike, _t(1.0),
+                               atol=1e-3, rtol=0)
     draws = block.sample(params.expand(40_000, -1), None, torch.Generator().manual_seed(0))
-    share = (draws == torch.tensor([0.0, 5.0], dtype=D)).double().mean(0)
-    torch.testing.assert_close(share, spikes, atol=0.01, rtol=0)
+    torch.testing.assert_close((draws == 0.0).double().mean(), spike, atol=0.01, rtol=0)
 
 
 def _quantile_block(values):

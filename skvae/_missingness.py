@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._likelihoods import _column_selector
+from ._composite import _column_selector
 
 #: Draws of the missing values per importance sample (see SelfMasking.log_prob).
 #: Each draw costs a few elementwise operations on the decoder's output, against

@@ -518,6 +518,7 @@ def imputation_quick():
     return imputation, imputation.run(quick=True)
 
 
+@pytest.mark.slow  # a whole quick benchmark run (every imputer on every data set)
 def test_imputation_quick_run(imputation_quick):
     imputation, result = imputation_quick
     assert {"breast cancer", "diabetes", "penguins"} <= set(result["datasets"])
@@ -547,6 +548,7 @@ def test_imputation_quick_run(imputation_quick):
     assert "## penguins" in markdown and "Accuracy on hidden category cells" in markdown
 
 
+@pytest.mark.slow
 def test_imputation_merges_runs_over_different_data_sets(imputation_quick):
     imputation, result = imputation_quick
     names = list(result["datasets"])

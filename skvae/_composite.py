@@ -1,0 +1,149 @@
+"""The likelihood of a table: its column blocks side by side.
+
+:class:`CompositeLikelihood` holds one block per kind and column group (see
+:mod:`skvae._likelihoods`). A cell that is missing (``observed`` False) simply
+drops out of log p(x | z): its log-density is multiplied by zero, never
+evaluated on a stand-in value that could leak into the gradient.
+"""
+
+import torch
+
+
+class CompositeLikelihood:
+    """p(x | z) = prod over blocks of p(x_block | z), with missing cells dropped.
+
+    Parameters
+    ----------
+    blocks : list of Block
+        Disjoint column sets covering the encoded table.
+    n_columns : int
+        Width of the encoded table.
+    mask_columns : list of int
+        Columns whose missingness the encoder sees as an extra 0/1 input
+        (those that had missing cells in the training data).
+    """
+
+    def __init__(self, blocks, n_columns, mask_columns=()):
+        self.blocks = list(blocks)
+        self.n_columns = int(n_columns)
+        self.mask_columns = list(mask_columns)
+        offset = free_offset = 0
+        self._param_slices, self._free_slices = [], []
+        for block in self.blocks:
+            self._param_slices.append(slice(offset, offset + block.n_params))
+            self._free_slices.append(slice(free_offset, free_offset + block.n_free))
+            offset += block.n_params
+            free_offset += block.n_free
+        self.n_params, self.n_free = offset, free_offset
+        self._column_index = [_column_selector(block.columns, self.n_columns) for block in self.blocks]
+        self._mask_index = _column_selector(self.mask_columns, self.n_columns)
+
+    @property
+    def input_width(self):
+        return sum(block.input_width for block in self.blocks) + len(self.mask_columns)
+
+    def to(self, device, dtype):
+        blocks = [block.to(device, dtype) for block in self.blocks]
+        return CompositeLikelihood(blocks, self.n_columns, self.mask_columns)
+
+    def _parts(self, x, decoded):
+        params, free = decoded
+        for block, columns, params_slice, free_slice in zip(
+            self.blocks, self._column_index, self._param_slices, self._free_slices
+        ):
+            yield block, columns, x[..., columns], params[..., params_slice], free[free_slice]
+
+    @property
+    def normal_columns(self):
+        """Table positions of the columns whose encoded value is Gaussian (``gaussian``, ``quantile_normal``, ``lognormal``), in block order."""
+        return [column for block in self.blocks if block.reparameterised_draws for column in block.columns]
+
+    def encoded_normal(self, decoded):
+        """(mean, standard deviation) of the encoded values of :attr:`normal_columns`, shape (..., n_normal)."""
+        means, deviations = [], []
+        for block, params_slice in zip(self.blocks, self._param_slices):
+            if block.reparameterised_draws:
+                mean, deviation = block.encoded_normal(decoded[0][..., params_slice])
+                means.append(mean)
+                deviations.append(deviation)
+        return torch.cat(means, dim=-1), torch.cat(deviations, dim=-1)
+
+    def normal_user_units(self, encoded):
+        """Encoded values of :attr:`normal_columns` (..., n_normal) in the columns' units."""
+        parts, start = [], 0
+        for block in self.blocks:
+            if block.reparameterised_draws:
+                parts.append(block.user_units(encoded[..., start : start + block.n_columns]))
+                start += block.n_columns
+        return torch.cat(parts, dim=-1)
+
+    def encoder_input(self, x, observed=None):
+        """The encoder's view of a batch: each block's encoding, missing cells zeroed, plus the mask."""
+        parts = []
+        for block, columns in zip(self.blocks, self._column_index):
+            part = block.encoder_input(x[..., columns])
+            if observed is not None:
+                seen = observed[..., columns]
+                if part.shape[-1] != seen.shape[-1]:  # one-hot: repeat each column's flag per level
+                    seen = seen.repeat_interleave(part.shape[-1] // seen.shape[-1], dim=-1)
+                part = part * seen
+            parts.append(part)
+        if self.mask_columns:
+            seen = torch.ones_like(x[..., self._mask_index]) if observed is None else observed[..., self._mask_index]
+            parts.append(seen.to(x.dtype))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def log_prob(self, x, decoded, observed=None):
+        """log p(x_observed | z) per row, summed over observed cells."""
+        total = 0.0
+        for block, columns, x_block, params, free in self._parts(x, decoded):
+            cells = block.cell_log_prob(x_block, params, free)
+            if observed is not None:
+                cells = torch.where(observed[..., columns], cells, 0.0)
+            total = total + cells.sum(-1)
+        return total
+
+    def cell_log_prob(self, x, decoded, observed=None):
+        """log p(x_ij | z) per cell in table order, NaN where a cell is missing."""
+        params = decoded[0]
+        out = params.new_full((*params.shape[:-1], self.n_columns), float("nan"))
+        for block, columns, x_block, block_params, free in self._parts(x, decoded):
+            cells = block.cell_log_prob(x_block, block_params, free)
+            if observed is not None:
+                cells = torch.where(observed[..., columns], cells, float("nan"))
+            out[..., columns] = cells
+        return out
+
+    def point(self, decoded, weights=None):
+        """Per cell, the weighted conditional mean (mode for categories) over K decodings.
+
+        `decoded` has a leading K axis when `weights` (K, n) is given; without
+        weights it is one decoding and the result is E[x | z].
+        """
+        params, free = decoded
+        if weights is None:
+            params = params.unsqueeze(0)
+            weights = params.new_ones(params.shape[:-1])
+        out = params.new_empty((*params.shape[1:-1], self.n_columns))
+        for block, columns, params_slice, free_slice in zip(
+            self.blocks, self._column_index, self._param_slices, self._free_slices
+        ):
+            out[..., columns] = block.point(params[..., params_slice], free[free_slice], weights)
+        return out
+
+    def sample(self, decoded, generator):
+        params, free = decoded
+        out = params.new_empty((*params.shape[:-1], self.n_columns))
+        for block, columns, params_slice, free_slice in zip(
+            self.blocks, self._column_index, self._param_slices, self._free_slices
+        ):
+            out[..., columns] = block.sample(params[..., params_slice], free[free_slice], generator)
+        return out
+
+
+def _column_selector(columns, n_columns):
+    """A slice where `columns` is a contiguous run (a view, no copy), else an index list."""
+    columns = list(columns)
+    if columns and columns == list(range(columns[0], columns[0] + len(columns))):
+        return slice(columns[0], columns[0] + len(columns))
+    return torch.tensor(columns, dtype=torch.long) if columns else slice(0, 0)

@@ -22,6 +22,8 @@ import skvae
 from skvae import VAETransformer
 from skvae._persistence import DIGESTED_FIELDS, FORMAT_VERSION, file_digest
 
+from _equality import assert_same
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SMALL = dict(latent_dim=2, hidden_layer_sizes=(6, 4), max_iter=3, batch_size=16)
@@ -33,31 +35,6 @@ def _data(n_rows=40, n_features=5, seed=0):
 
 def _fitted(**params):
     return VAETransformer(**{**SMALL, "random_state": 0, **params}).fit(_data())
-
-
-def _assert_same_state(a, b, where="state"):
-    """Recursive equality of __getstate__ values: tensors bit for bit, arrays with dtype."""
-    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
-    if isinstance(a, torch.Tensor):
-        assert a.dtype == b.dtype and torch.equal(a, b), where
-    elif isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype and a.shape == b.shape, where
-        assert np.array_equal(a, b), where
-    elif isinstance(a, np.random.RandomState):
-        state_a, state_b = a.get_state(), b.get_state()
-        assert state_a[0] == state_b[0] and np.array_equal(state_a[1], state_b[1]), where
-        assert state_a[2:] == state_b[2:], where
-    elif isinstance(a, dict):
-        # Attribute order is not state: __setstate__ itself re-adds the networks last.
-        assert sorted(a) == sorted(b), where
-        for key in a:
-            _assert_same_state(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _assert_same_state(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, where
 
 
 def _assert_same_outputs(original, restored, X):
@@ -128,8 +105,8 @@ def test_save_load_round_trip_is_exact(tmp_path, params):
     restored = skvae.load(path)
 
     assert type(restored) is VAETransformer
-    _assert_same_state(restored.get_params(), original.get_params(), "params")
-    _assert_same_state(restored.__getstate__(), original.__getstate__())
+    assert_same(restored.get_params(), original.get_params(), "params")
+    assert_same(restored.__getstate__(), original.__getstate__())
     _assert_same_outputs(original, restored, X)
 
 
@@ -153,7 +130,7 @@ def test_partial_fit_after_load_continues_exactly():
     assert restored.n_iter_ == original.n_iter_ == SMALL["max_iter"] + 1
     assert len(restored.loss_curve_) == SMALL["max_iter"] + 1
     # The Adam moments were restored too, so the next step is the same step.
-    _assert_same_state(restored.__getstate__(), original.__getstate__())
+    assert_same(restored.__getstate__(), original.__getstate__())
 
 
 def test_warm_start_fit_after_load_grows_history():
@@ -386,7 +363,7 @@ def test_pickle_round_trip_is_exact():
     X = _data()
     original = _fitted()
     restored = pickle.loads(pickle.dumps(original))
-    _assert_same_state(restored.__getstate__(), original.__getstate__())
+    assert_same(restored.__getstate__(), original.__getstate__())
     _assert_same_outputs(original, restored, X)
 
 
@@ -395,7 +372,7 @@ def test_joblib_round_trip_is_exact(tmp_path):
     original = VAETransformer(**SMALL, likelihood="bernoulli", random_state=0).fit(X)
     joblib.dump(original, tmp_path / "model.joblib")
     restored = joblib.load(tmp_path / "model.joblib")
-    _assert_same_state(restored.__getstate__(), original.__getstate__())
+    assert_same(restored.__getstate__(), original.__getstate__())
     _assert_same_outputs(original, restored, X)
 
 
@@ -500,9 +477,9 @@ def test_mixed_table_with_missing_cells_round_trips(penguins, penguin_model, rou
     data = _save_to_bytes(original) if round_trip == "skvae" else pickle.dumps(original)
     restored = skvae.load(io.BytesIO(data)) if round_trip == "skvae" else pickle.loads(data)
 
-    _assert_same_state(restored.get_params(), original.get_params(), "params")
+    assert_same(restored.get_params(), original.get_params(), "params")
     assert restored.get_params()["likelihood"] == {"year": "categorical"}
-    _assert_same_state(restored.__getstate__(), original.__getstate__())
+    assert_same(restored.__getstate__(), original.__getstate__())
     assert restored._schema.to_dict() == original._schema.to_dict()
     assert restored.column_kinds_ == original.column_kinds_
     assert set(restored.column_kinds_.values()) == {"categorical", "quantile_normal", "negative_binomial"}
@@ -512,7 +489,7 @@ def test_mixed_table_with_missing_cells_round_trips(penguins, penguin_model, rou
     # And it goes on learning from where it was.
     restored.partial_fit(penguins)
     original_copy = pickle.loads(pickle.dumps(original)).partial_fit(penguins)
-    _assert_same_state(restored.__getstate__(), original_copy.__getstate__())
+    assert_same(restored.__getstate__(), original_copy.__getstate__())
 
 
 @pytest.mark.parametrize(
@@ -654,7 +631,7 @@ def test_training_a_copy_leaves_the_original_as_it_was(copier):
     before = pickle.dumps(original)
     trained = copier(original).partial_fit(X)
     assert trained.n_iter_ == original.n_iter_ + 1 and len(trained.loss_curve_) == len(original.loss_curve_) + 1
-    _assert_same_state(pickle.loads(before).__getstate__(), original.__getstate__())
+    assert_same(pickle.loads(before).__getstate__(), original.__getstate__())
 
 
 def test_dir_lists_the_fitted_attributes_tools_look_for():

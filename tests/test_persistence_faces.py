@@ -20,6 +20,8 @@ import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 from skvae._persistence import file_digest
 
+from _equality import assert_same
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0)
@@ -88,40 +90,13 @@ def _forged(data, change):
     return safetensors.numpy.save(arrays, metadata=metadata)
 
 
-def _assert_same(a, b, where):
-    """Equality of attribute values: arrays with dtype, generators by state, estimators by their attributes."""
-    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
-    if isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype and a.shape == b.shape, where
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), where
-    elif isinstance(a, np.random.RandomState):
-        state_a, state_b = a.get_state(), b.get_state()
-        assert state_a[0] == state_b[0] and np.array_equal(state_a[1], state_b[1]) and state_a[2:] == state_b[2:], where
-    elif isinstance(a, torch.Tensor):
-        assert a.dtype == b.dtype and torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert sorted(a, key=str) == sorted(b, key=str), where
-        for key in a:
-            _assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _assert_same(x, y, f"{where}[{i}]")
-    elif hasattr(a, "get_params"):  # the imputer's MissingIndicator
-        _assert_same(vars(a), vars(b), where)
-    elif isinstance(a, float) and np.isnan(a):
-        assert np.isnan(b), where
-    else:
-        assert a == b or a is b, where
-
-
 def _assert_same_attributes(original, restored):
     """Every attribute but the VAE equal; the VAE equal by its own state (weights, optimizer, schema)."""
     mine, theirs = dict(vars(original)), dict(vars(restored))
     vae_a, vae_b = mine.pop("vae_", None), theirs.pop("vae_", None)
-    _assert_same(mine, theirs, type(original).__name__)
+    assert_same(mine, theirs, type(original).__name__)
     if vae_a is not None:
-        _assert_same(vae_a.__getstate__(), vae_b.__getstate__(), "vae_")
+        assert_same(vae_a.__getstate__(), vae_b.__getstate__(), "vae_")
 
 
 # ------------------------------------------------------------- round trips

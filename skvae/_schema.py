@@ -207,7 +207,8 @@ class TableSchema:
         """
         encoded = raw  # raw_values made a fresh array: encoded in place
         for kind, cols, constants in self._groups:
-            if kind.encode is not Block.encode:
+            # A classmethod is a new bound method at each lookup: compare the functions.
+            if kind.encode.__func__ is not Block.encode.__func__:
                 encoded[:, cols] = kind.encode(encoded[:, cols], constants)
         return encoded
 
@@ -312,13 +313,11 @@ class TableSchema:
                 "This model does not know the missing cells of its training table (it was saved by skvae 0.3 or "
                 "earlier): refit it to sample with_missing=True."
             )
-        mask = np.zeros((n_rows, len(self.columns)), dtype=bool)
-        counts = np.array([count for _, count in self.missing_patterns], dtype=np.float64)
-        chosen = random_state.choice(len(counts), size=n_rows, p=counts / counts.sum())
+        patterns = np.zeros((len(self.missing_patterns), len(self.columns)), dtype=bool)
         for k, (positions, _) in enumerate(self.missing_patterns):
-            if positions:
-                mask[np.ix_(np.flatnonzero(chosen == k), positions)] = True
-        return mask
+            patterns[k, positions] = True
+        counts = np.array([count for _, count in self.missing_patterns], dtype=np.float64)
+        return patterns[random_state.choice(len(counts), size=n_rows, p=counts / counts.sum())]
 
     # ------------------------------------------------------------ persistence
 

@@ -50,7 +50,7 @@ class FaceHooks:
         ``n_importance`` samples of q(z | x_observed). Otherwise one draw from
         the approximate conditional p(x_missing | x_observed), by
         sampling-importance-resampling, seeded by `random_state`.
-        ``self._schema.decode`` turns the result into the user's units.
+        :meth:`_decode_reconstruction` turns the result into the user's units.
 
         Observed cells are predicted too; callers keep them as they were.
         With `random_state` and ``n_draws=m > 1``: m draws per row from the

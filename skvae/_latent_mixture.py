@@ -7,6 +7,7 @@ it after each fit (scikit-learn's GaussianMixture stays out of the core).
 import numpy as np
 from sklearn import config_context
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from ._schema import is_dataframe
 
@@ -15,7 +16,8 @@ from ._schema import is_dataframe
 #: at most LATENT_MIXTURE_MAX_ROWS of them (a subsample on larger data).
 LATENT_MIXTURE_COMPONENTS = 10
 LATENT_MIXTURE_ROWS_PER_COMPONENT = 20
-LATENT_MIXTURE_MAX_ROWS = 10_000
+LATENT_MIXTURE_MAX_ROWS = 2_000
+# Why 2,000 rows and full covariances: benchmarks/README.md, "Numbers behind the code".
 
 
 def fit_latent_mixture(model, X, handle_unknown, n_jobs):
@@ -35,6 +37,8 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     n_components = int(np.clip(len(codes) // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
     # reg_covar keeps a collapsed latent dimension's variance positive (its codes are all ~0).
     # The codes are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
-    with config_context(array_api_dispatch=False):
+    # One BLAS thread: the matrices are latent_dim wide, where OpenBLAS's threads cost more
+    # than they save (benchmarks/README.md, "Numbers behind the code").
+    with config_context(array_api_dispatch=False), threadpool_limits(limits=1, user_api="blas"):
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=rng).fit(codes)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

@@ -25,7 +25,8 @@ The policy (``n_jobs=None``):
    than one thread and at least two cores are idle (the kernel's count of
    runnable tasks), the training loop times short blocks of steps on one
    thread and on the allowed number, keeps the faster, and looks again
-   every :data:`REPROBE_SECONDS`, since another process may start or stop.
+   after :data:`FIRST_REPROBE_SECONDS`, then at doubling gaps up to every
+   :data:`REPROBE_SECONDS`, since another process may start or stop.
 
 ``n_jobs=-1`` uses every usable core, ``n_jobs=k`` exactly k threads (as in
 joblib, ``-2`` is all but one), with no measuring.
@@ -51,6 +52,7 @@ import contextlib
 import functools
 import math
 import os
+import statistics
 import threading
 import time
 
@@ -65,12 +67,26 @@ WORK_PER_THREAD = 10_000_000
 REPROBE_SECONDS = 5.0
 
 #: Steps timed per candidate thread count in one measurement (each after an untimed
-#: step that wakes or parks the thread pool).
-PROBE_STEPS = 2
+#: step that wakes or parks the thread pool). Three, so that the median is a middle
+#: value: with two, the "median" was the slower step, and one slow step (a fit's
+#: second step still pays for first allocations) sent an idle machine to one thread.
+PROBE_STEPS = 3
 
-#: A candidate this many times slower than the other after one timed step each
-#: loses at once: under load the slow count costs several steps' time per step.
+#: Untimed steps on the allowed count before a fit's first measurement: the first
+#: steps allocate and fault in memory, and their times say nothing about threads.
+WARMUP_STEPS = 2
+
+#: Seconds before the second measurement of a fit; the gap then doubles up to
+#: REPROBE_SECONDS, so that a short fit can still correct a first decision made
+#: during a burst of load.
+FIRST_REPROBE_SECONDS = 1.0
+
+#: A candidate this many times slower than the other after CLEAR_LOSS_STEPS timed
+#: steps each loses at once: under load the slow count costs several steps' time
+#: per step. Two steps, not one: a single slow step (a burst of load, late
+#: allocations) is common and would decide the measurement on its own.
 CLEAR_LOSS = 1.5
+CLEAR_LOSS_STEPS = 2
 
 
 def _cgroup_cpu_quota(root="/sys/fs/cgroup"):
@@ -256,7 +272,9 @@ class ThreadTuner:
     a pair, which wakes or parks the pool, is not timed) until each has
     :data:`PROBE_STEPS` timed steps or one is :data:`CLEAR_LOSS` times slower,
     keeps the one with the smaller median step time, and measures again
-    after :data:`REPROBE_SECONDS`. When fewer than two cores are idle at the
+    after :data:`FIRST_REPROBE_SECONDS`, then at doubling gaps up to
+    :data:`REPROBE_SECONDS`. The first :data:`WARMUP_STEPS` steps of a fit
+    are not measured. When fewer than two cores are idle at the
     start of a measurement (:func:`idle_cores`), it takes one thread without
     measuring: there, one step on several threads costs many on one. Steps are synchronous on the
     CPU, so a step's wall time is its cost.
@@ -270,7 +288,9 @@ class ThreadTuner:
         self._times = {}
         self._probing = False
         self._step = 0
-        self._probe_ended = -math.inf  # the first step starts a measurement
+        self._warmup_left = WARMUP_STEPS
+        self._probe_ended = -math.inf  # the first step after the warm-up starts a measurement
+        self._reprobe_seconds = FIRST_REPROBE_SECONDS
         self._started = None
 
     def _start_probe(self):
@@ -290,7 +310,15 @@ class ThreadTuner:
         return self.chosen
 
     def before_step(self):
-        if not self._probing and self.clock() - self._probe_ended > REPROBE_SECONDS:
+        if self._warmup_left == WARMUP_STEPS and self.idle_cores() < 2:
+            # Busy from the start: no warm-up on several threads either.
+            self._warmup_left = 0
+            self._start_probe()
+        elif self._warmup_left:
+            self._warmup_left -= 1
+        elif not self._probing and self.clock() - self._probe_ended > self._reprobe_seconds:
+            if self._probe_ended > -math.inf:  # not the first measurement: the next gap is longer
+                self._reprobe_seconds = min(2 * self._reprobe_seconds, REPROBE_SECONDS)
             self._start_probe()
         set_threads(self._current)
         self._started = self.clock()
@@ -303,9 +331,9 @@ class ThreadTuner:
             self._times[self._current].append(elapsed)
         self._step += 1
         counts = [len(times) for times in self._times.values()]
-        if min(counts) == 0:
+        if min(counts) < CLEAR_LOSS_STEPS:
             return
-        medians = {n: sorted(t)[len(t) // 2] for n, t in self._times.items()}
+        medians = {n: statistics.median(t) for n, t in self._times.items()}
         fast, slow = sorted(self.candidates, key=lambda n: (medians[n], n))
         if min(counts) >= PROBE_STEPS or medians[slow] > CLEAR_LOSS * medians[fast]:
             self.chosen = fast

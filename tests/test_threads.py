@@ -100,9 +100,11 @@ def test_large_steps_measure_one_thread_against_several(monkeypatch, threads_in_
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the suite's own limit
     monkeypatch.setattr(_threads, "idle_cores", lambda: 2)
     _quiet_fit(VAETransformer(max_iter=1, batch_size=8, random_state=0))
-    # The probe runs both counts, then one of them for the rest of the epoch.
-    assert set(threads_in_steps[: 4 * _threads.PROBE_STEPS]) == {1, 2}
-    assert len(set(threads_in_steps[4 * _threads.PROBE_STEPS :])) == 1
+    # Warm-up steps on the allowed count, the probe over both counts, then one of them.
+    warmup, probe = _threads.WARMUP_STEPS, 4 * _threads.PROBE_STEPS
+    assert set(threads_in_steps[:warmup]) == {2}
+    assert set(threads_in_steps[warmup : warmup + probe]) == {1, 2}
+    assert len(set(threads_in_steps[warmup + probe :])) == 1
 
 
 def test_automatic_policy_respects_the_machine_and_environment(monkeypatch, torch_threads_restored):
@@ -187,12 +189,49 @@ def test_tuner_keeps_the_faster_count(costs, winner, torch_threads_restored):
     assert set(chosen[-10:]) == {winner}
 
 
+def test_one_slow_step_does_not_decide_the_measurement(torch_threads_restored):
+    # Two threads are faster, but their first timed step is slowed (a burst of load, late
+    # allocations): the median of PROBE_STEPS timed steps must still pick two threads.
+    class OneSlowStep(FakeClock):
+        def step(self):
+            super().step()
+            if torch.get_num_threads() == 2 and not self.slowed and self.steps_on_two == 1:
+                self.now += 1.3e-3
+                self.slowed = True
+            self.steps_on_two += torch.get_num_threads() == 2
+
+    clock = OneSlowStep({1: 1e-3, 2: 6e-4})
+    clock.slowed, clock.steps_on_two = False, -_threads.WARMUP_STEPS
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
+    with _threads.torch_threads(2):
+        _run_steps(tuner, clock, _threads.WARMUP_STEPS + 4 * _threads.PROBE_STEPS + 2)
+    assert clock.slowed
+    assert tuner.chosen == 2
+
+
+def test_a_short_fit_measures_again_sooner_than_a_long_one(torch_threads_restored):
+    clock = FakeClock({1: 1e-3, 2: 6e-4})
+    tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
+    gaps = []  # from the end of one measurement to the start of the next
+    real_start = tuner._start_probe
+    tuner._start_probe = lambda: (gaps.append(clock.now - tuner._probe_ended), real_start())
+    with _threads.torch_threads(2):
+        for _ in range(200):
+            _run_steps(tuner, clock, 1)
+            clock.now += 0.25
+    gaps = np.array(gaps[1:])  # the first measurement follows the warm-up
+    assert _threads.FIRST_REPROBE_SECONDS <= gaps[0] < _threads.REPROBE_SECONDS
+    assert np.all(np.diff(gaps) >= -1e-9) and gaps[-1] >= _threads.REPROBE_SECONDS
+
+
 def test_tuner_gives_up_a_clear_loser_early_and_measures_again(torch_threads_restored):
     clock = FakeClock({1: 1e-3, 2: 4e-3})
     tuner = _threads.ThreadTuner(2, clock=clock, idle_cores=lambda: 2)
     with _threads.torch_threads(2):
-        # Pairs of steps, the second of each timed: one timed step each is enough at 4x.
-        assert _run_steps(tuner, clock, 4) == [2, 2, 1, 1]
+        # Warm-up steps are not measured; then pairs of steps, the second of each
+        # timed: CLEAR_LOSS_STEPS timed steps each are enough at 4x.
+        probe = [2, 2, 1, 1] * _threads.CLEAR_LOSS_STEPS
+        assert _run_steps(tuner, clock, _threads.WARMUP_STEPS + len(probe)) == [2] * _threads.WARMUP_STEPS + probe
         assert tuner.chosen == 1
         assert set(_run_steps(tuner, clock, 20)) == {1}
         # Load gone: after REPROBE_SECONDS the tuner measures again and switches back.

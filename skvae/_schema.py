@@ -119,11 +119,12 @@ class TableSchema:
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
         schema._fit_constants(raw)
+        missing = np.isnan(raw)
+        has_missing = missing.any(axis=0)
         schema.mask_columns = [
-            j for j, column in enumerate(columns)
-            if column["kind"] != _CATEGORICAL and np.isnan(raw[:, j]).any()
+            j for j, column in enumerate(columns) if column["kind"] != _CATEGORICAL and has_missing[j]
         ]
-        schema.missing_patterns = _missing_patterns(np.isnan(raw))
+        schema.missing_patterns = _missing_patterns(missing)
         return schema, raw
 
     def _fit_constants(self, raw):
@@ -143,12 +144,12 @@ class TableSchema:
         by_kind, _ = self._positions
         ranged = [j for kind, cols in by_kind.items() if BLOCKS[kind].keeps_range for j in cols]
         if ranged:
-            block = raw[:, ranged]
+            block = _columns(raw, ranged)
             lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
             for j, low, high, decimals in zip(ranged, lows, highs, _decimals(block)):
                 self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
         for kind, cols in by_kind.items():
-            for name, values in BLOCKS[kind].fit_constants(raw[:, cols]).items():
+            for name, values in BLOCKS[kind].fit_constants(_columns(raw, cols)).items():
                 for j, value in zip(cols, values):
                     self.columns[j][name] = value
         self.__dict__.pop("_groups", None)  # built from the constants just set
@@ -546,3 +547,10 @@ def _as_dtype(series, dtype):
         return series.astype(dtype)
     except (TypeError, ValueError):
         return series
+
+
+def _columns(raw, positions):
+    """raw[:, positions], without copying when that is every column in order (a plain array's usual case)."""
+    if len(positions) == raw.shape[1] and all(j == position for j, position in enumerate(positions)):
+        return raw
+    return raw[:, positions]

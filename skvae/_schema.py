@@ -412,11 +412,25 @@ def _category_codes(values, column, handle_unknown):
             f"Column {_label(column['name'])} holds categories not seen during fit: "
             f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
             f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. Set handle_unknown='ignore' "
-            "to treat them as missing cells."
+            f"to treat them as missing cells.{_numeric_levels_hint(column)}"
         )
     mapped[mapped < 0] = np.nan
     codes[present] = mapped[inverse]
     return codes
+
+
+def _numeric_levels_hint(column):
+    """For numbers typed as categories by ``likelihood="auto"``: how to model them as numbers instead."""
+    try:
+        numeric = np.dtype(column["dtype"]).kind in "iuf"
+    except TypeError:  # pandas' own dtypes (category, string, nullable integers)
+        numeric = column["dtype"] in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+                                      "Float32", "Float64")
+    if not numeric:
+        return ""
+    return (f" The column holds numbers with few distinct values, which likelihood='auto' models as "
+            f"categories; to model it as numbers, fit with likelihood={{{column['name']!r}: 'gaussian'}} "
+            "(or 'quantile_normal').")
 
 
 def _category_key(value):

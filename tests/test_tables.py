@@ -185,6 +185,24 @@ def test_grid_search_pickle_and_set_output_on_a_table(table):
     pd.testing.assert_frame_equal(restored.sample(7, random_state=2), vae.sample(7, random_state=2))
 
 
+@pytest.mark.parametrize("dtype", ["int64", "float64", "Int64"])
+def test_an_unseen_level_of_a_few_valued_numeric_column_says_how_to_model_it_as_numbers(dtype):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"level": rng.integers(1, 5, 200), "x": rng.standard_normal(200)}).astype({"level": dtype})
+    vae = VAETransformer(**SMALL).fit(frame)
+    assert vae.column_kinds_["level"] == "categorical"
+    new = frame.head(3).copy()
+    new.loc[0, "level"] = 7
+    with pytest.raises(ValueError, match=r"not seen during fit: \[7(\.0)?\].*likelihood=\{'level': 'gaussian'\}"):
+        vae.score_samples(new)
+    # A true category column gets no such hint.
+    colours = frame.assign(level=frame["level"].map({1: "a", 2: "b", 3: "c", 4: "d"}))
+    fitted = VAETransformer(**SMALL).fit(colours)
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        fitted.transform(colours.head(2).assign(level="z"))
+    assert "gaussian" not in str(error.value)
+
+
 def test_partial_fit_keeps_the_first_blocks_schema(table):
     vae = VAETransformer(**SMALL)
     vae.partial_fit(table.iloc[:120])

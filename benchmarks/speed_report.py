@@ -218,6 +218,13 @@ def table(summary, trees):
     return "\n".join(lines)
 
 
+def describe(tree):
+    """The tree's commit (and its version tag, if any) for the report, else its path."""
+    result = subprocess.run(["git", "-C", str(tree), "describe", "--always", "--tags", "--dirty"],
+                            capture_output=True, text=True)
+    return f"commit {result.stdout.strip()}" if result.returncode == 0 else str(tree)
+
+
 def write_readme(readme, text):
     content = Path(readme).read_text()
     if README_START not in content or README_END not in content:
@@ -241,7 +248,7 @@ def main(argv=None):
     results, loops = measure(trees, args.rounds, args.cases)
     summary = medians(results)
     load = Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else "n/a"
-    header = (f"Before: `{args.before}`, after: `{args.after}`; {args.rounds} rounds, trees in alternating order, "
+    header = (f"Before: {describe(args.before)}, after: {describe(args.after)}; {args.rounds} rounds, trees in alternating order, "
               f"each round idle and beside one busy core; {os.cpu_count()} CPUs ({platform.processor() or 'cpu'}), "
               f"load average at the end {load}; {time.time() - start:.0f} s. Medians over rounds. Training "
               "ratios are throughputs (above 1: skvae is faster); time ratios are skvae's time over the "

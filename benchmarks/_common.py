@@ -10,6 +10,8 @@ import contextlib
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -128,3 +130,18 @@ def module_constant(module, name, value):
         yield
     finally:
         setattr(module, name, saved)
+
+
+@contextlib.contextmanager
+def busy_core(busy=True):
+    """One extra process spinning on one core for the duration (nothing when `busy` is False)."""
+    if not busy:
+        yield
+        return
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # let it reach the scheduler before timing starts
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()

@@ -37,7 +37,6 @@ Writes ``results/SPEED_REPORT.md`` and ``results/speed_report.json``; with
 """
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -46,6 +45,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import busy_core  # noqa: E402
 
 CHILD = r'''
 import hashlib, inspect, json, os, sys, time, warnings
@@ -130,21 +134,6 @@ print(json.dumps(out))
 CASES = ("fit784", "fit30", "infer", "grid")
 CONDITIONS = ("idle", "busy")
 README_START, README_END = "<!-- speed-report:start -->", "<!-- speed-report:end -->"
-
-
-@contextlib.contextmanager
-def busy_core(busy):
-    """One extra process spinning on one core for the duration (nothing when `busy` is False)."""
-    if not busy:
-        yield
-        return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.2)  # let it reach the scheduler before timing starts
-        yield
-    finally:
-        spinner.kill()
-        spinner.wait()
 
 
 def run_child(tree, case):

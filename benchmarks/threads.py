@@ -27,9 +27,7 @@ settings: the README demo's fit (a pipeline of a Bernoulli VAE with
 
 import contextlib
 import statistics
-import subprocess
 import sys
-import time
 import warnings
 
 import torch
@@ -41,7 +39,7 @@ from sklearn.pipeline import make_pipeline
 from skvae import VAETransformer
 from skvae._threads import usable_cores
 
-from ._common import RoundRobin, low_rank_data, timed
+from ._common import RoundRobin, busy_core, low_rank_data, timed
 from .speed import fit_hand_written, fit_skvae
 
 NETWORKS = {
@@ -50,21 +48,6 @@ NETWORKS = {
     "64 features, hidden (128, 64)": dict(n_rows=1797, n_features=64, hidden_layer_sizes=(128, 64),
                                           latent_dim=10, epochs=5),
 }
-
-
-@contextlib.contextmanager
-def busy_core(busy=True):
-    """One extra process spinning on one core for the duration (nothing when `busy` is False)."""
-    if not busy:
-        yield
-        return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.2)  # let it reach the scheduler before timing starts
-        yield
-    finally:
-        spinner.kill()
-        spinner.wait()
 
 
 @contextlib.contextmanager

@@ -3,11 +3,11 @@
 Run from the repository root: ``python -m benchmarks.threads_idle_fix N_ROUNDS``.
 """
 import json, statistics, sys
-import torch
 from skvae import _threads
 from benchmarks._common import RoundRobin, low_rank_data, timed
 from benchmarks.speed import fit_hand_written, fit_skvae
-from benchmarks.threads import NETWORKS, _config, busy_core, torch_threads_set_to
+from benchmarks._common import busy_core
+from benchmarks.threads import NETWORKS, _config, torch_threads_set_to
 
 new_idle = _threads.idle_cores
 def old_idle():  # main's rule: every runnable task but the reader counts as another's

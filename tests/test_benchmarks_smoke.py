@@ -638,3 +638,27 @@ def test_the_readme_block_is_rewritten_from_a_result_and_nothing_else(tmp_path):
     assert text.startswith("before\n") and text.endswith("\nafter\n") and "old numbers" not in text
     assert "| penguins | column shapes | 0.944 | 0.902 |  |  |" in text
     assert "| fit time / TVAE | 0.16 | 1 |  |  |" in text
+
+
+def test_speed_report_ratios_table_and_readme_section(tmp_path):
+    from benchmarks import speed_report
+
+    run = {"hand 1": 2.0, "hand 2": 1.0, "skvae None": 1.25, "skvae 1": 2.5, "skvae 2": 0.8, "cores": 2}
+    ratios = speed_report.ratios("fit784", run)
+    assert ratios == {"policy vs best loop": pytest.approx(0.8), "1 thread vs loop on 1": pytest.approx(0.8),
+                      "2 threads vs loop on 2": pytest.approx(1.25)}
+    infer = {"one_row skvae": 3e-4, "one_row PCA": 1e-4, "transform 100k s": 2.0}
+    summary = {condition: {"infer": {"before": speed_report.ratios("infer", {**infer, "transform 100k s": 2.0}),
+                                     "after": speed_report.ratios("infer", {**infer, "transform 100k s": 1.5})}}
+               for condition in speed_report.CONDITIONS}
+    text = speed_report.table(summary, None)
+    assert "| infer | one-row transform time / PCA's | 3.00 | 3.00 | 3.00 | 3.00 |" in text
+    assert "| infer | transform 100k time, after / before | 1 | 0.75 | 1 | 0.75 |" in text
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"head\n{speed_report.README_START}\nold\n{speed_report.README_END}\ntail\n")
+    speed_report.write_readme(readme, "new table")
+    assert readme.read_text() == f"head\n{speed_report.README_START}\nnew table\n{speed_report.README_END}\ntail\n"
+    readme.write_text("no markers")
+    with pytest.raises(SystemExit, match="markers"):
+        speed_report.write_readme(readme, "x")

@@ -17,7 +17,9 @@ from ._schema import is_dataframe
 LATENT_MIXTURE_COMPONENTS = 10
 LATENT_MIXTURE_ROWS_PER_COMPONENT = 20
 LATENT_MIXTURE_MAX_ROWS = 2_000
-# Why 2,000 rows and full covariances: benchmarks/README.md, "Numbers behind the code".
+#: EM stops when the mean log-likelihood per code gains less than this.
+LATENT_MIXTURE_TOL = 1e-2
+# Why 2,000 rows, full covariances and this tolerance: benchmarks/README.md, "Numbers behind the code".
 
 
 def fit_latent_mixture(model, X, handle_unknown, n_jobs):
@@ -40,5 +42,6 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     # One BLAS thread: the matrices are latent_dim wide, where OpenBLAS's threads cost more
     # than they save (benchmarks/README.md, "Numbers behind the code").
     with config_context(array_api_dispatch=False), threadpool_limits(limits=1, user_api="blas"):
-        mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=rng).fit(codes)
+        mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
+                                  random_state=rng).fit(codes)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

@@ -576,8 +576,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
             ``given``.
         latent : {"aggregate", "prior"}, default="aggregate"
             Where z comes from. ``"aggregate"``: a Gaussian mixture (up to 10
-            components) that ``fit`` fitted to the posterior means of its
-            rows, the aggregate posterior, which leaves out the regions of
+            components) that ``fit`` fitted to draws from the posteriors
+            q(z | x) of its rows, the aggregate posterior, which leaves out the regions of
             the prior no training row maps to, so that samples do not combine
             values in ways never seen (a species on an island where it does
             not live). ``"prior"``: N(0, I), draws from the model p(x)

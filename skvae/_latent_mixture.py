@@ -1,8 +1,19 @@
-"""The latent law of ``sample``: a Gaussian mixture fitted to the training rows' codes.
+"""The latent law of ``sample``: a Gaussian mixture fitted to the aggregate posterior of the training rows.
 
 See :meth:`skvae._model.VAEModel.set_latent_mixture` for why; the face fits
 it after each fit (scikit-learn's GaussianMixture stays out of the core).
+
+The mixture is fitted to draws z ~ q(z | x) of the training rows, not to
+their posterior means: the decoder was trained on such draws, and where a
+latent dimension is only weakly used (posterior standard deviations near the
+prior's 1 while the means vary a little), a mixture of the means alone is far
+narrower than what the decoder saw and sends samples to the middle of the
+latent space, whose decodings are blurred (on anes96 this doubled the
+share of impossible category pairs; benchmarks/README.md, "Numbers behind
+the code").
 """
+
+import math
 
 import numpy as np
 from sklearn import config_context
@@ -17,13 +28,15 @@ from ._schema import is_dataframe
 LATENT_MIXTURE_COMPONENTS = 10
 LATENT_MIXTURE_ROWS_PER_COMPONENT = 20
 LATENT_MIXTURE_MAX_ROWS = 2_000
-#: EM stops when the mean log-likelihood per code gains less than this.
+#: Draws from q(z | x) per row: enough for LATENT_MIXTURE_MAX_ROWS draws in all, at most this many.
+LATENT_MIXTURE_MAX_DRAWS_PER_ROW = 5
+#: EM stops when the mean log-likelihood per draw gains less than this.
 LATENT_MIXTURE_TOL = 1e-2
-# Why 2,000 rows, full covariances and this tolerance: benchmarks/README.md, "Numbers behind the code".
+# Why these numbers, and full covariances: benchmarks/README.md, "Numbers behind the code".
 
 
 def fit_latent_mixture(model, X, handle_unknown, n_jobs):
-    """Fit the Gaussian mixture ``sample`` draws z from to the posterior means of X's rows.
+    """Fit the Gaussian mixture ``sample`` draws z from to draws from the posteriors of X's rows.
 
     Fewer rows than one component's worth leave the model without a mixture:
     its samples come from the prior.
@@ -35,13 +48,22 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
         rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
         X = X.iloc[rows] if is_dataframe(X) else X[rows]
-    codes = model.transform(X, handle_unknown=handle_unknown, n_jobs=n_jobs).astype(np.float64)
-    n_components = int(np.clip(len(codes) // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
-    # reg_covar keeps a collapsed latent dimension's variance positive (its codes are all ~0).
-    # The codes are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
+    draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)
+    n_components = int(np.clip(X.shape[0] // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
+    # reg_covar keeps a collapsed latent dimension's variance positive.
+    # The draws are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
     # One BLAS thread: the matrices are latent_dim wide, where OpenBLAS's threads cost more
     # than they save (benchmarks/README.md, "Numbers behind the code").
     with config_context(array_api_dispatch=False), threadpool_limits(limits=1, user_api="blas"):
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
-                                  random_state=rng).fit(codes)
+                                  random_state=rng).fit(draws)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)
+
+
+def _posterior_draws(model, X, handle_unknown, n_jobs, rng):
+    """z = mu(x) + sigma(x) * eps for each row of X, a few draws per row on small tables."""
+    means, deviations = (part.astype(np.float64) for part in
+                         model.posterior(X, handle_unknown=handle_unknown, n_jobs=n_jobs))
+    per_row = int(np.clip(math.ceil(LATENT_MIXTURE_MAX_ROWS / X.shape[0]), 1, LATENT_MIXTURE_MAX_DRAWS_PER_ROW))
+    noise = rng.standard_normal((per_row, *means.shape))
+    return (means + deviations * noise).reshape(-1, means.shape[1])

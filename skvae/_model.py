@@ -394,6 +394,24 @@ class VAEModel:
         return map_row_batches(encode_rows, encoded, (self.latent_dim,), self.row_width(),
                                n_threads=self.inference_threads(n_jobs, encoded.shape[0]))
 
+    def posterior(self, X, *, handle_unknown, n_jobs):
+        """(means, standard deviations) of q(z | x) per row, each (n_rows, latent_dim), in X's float dtype.
+
+        A row with no observed cell gets the prior's, (0, 1).
+        """
+        encoded = self.rows(X, handle_unknown, with_noise=False)
+        networks = self.networks(encoded.dtype)
+        latent_dim = self.latent_dim
+
+        def posterior_rows(batch):
+            mean, log_variance = networks.encoder(networks.likelihood.encoder_input(*networks.batch(batch.values)))
+            empty = networks.as_tensor(batch.empty)[:, None]
+            return torch.cat([mean.masked_fill(empty, 0.0), (0.5 * log_variance).exp().masked_fill(empty, 1.0)], -1)
+
+        both = map_row_batches(posterior_rows, encoded, (2 * latent_dim,), self.row_width(),
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0]))
+        return both[:, :latent_dim], both[:, latent_dim:]
+
     def decode_mean(self, Z, *, n_jobs):
         """E[x | z] for latent rows `Z` (a float ndarray), decoded to the training data's units."""
         networks = self.networks(Z.dtype)
@@ -433,14 +451,16 @@ class VAEModel:
     # ------------------------------------------------------------ the latent law of samples
 
     def set_latent_mixture(self, weights, means, covariances):
-        """Sample z from this Gaussian mixture (fitted to the training rows' codes) instead of the prior.
+        """Sample z from this Gaussian mixture (fitted to the training rows' posteriors) instead of the prior.
 
         The VAE's prior N(0, I) has regions no training row's posterior
         covers; decoded, they give rows unlike any seen, such as a species on
-        an island where it never lives. A mixture fitted to the posterior
-        means of the training rows, the aggregate posterior, has no such
-        holes (Ghosh et al., 2020, "From variational to deterministic
-        autoencoders", ex-post density estimation). Scores stay the model's.
+        an island where it never lives. A mixture fitted to draws from the
+        training rows' posteriors q(z | x), the aggregate posterior, has no
+        such holes (Ghosh et al., 2020, "From variational to deterministic
+        autoencoders", ex-post density estimation; see
+        :func:`skvae._latent_mixture.fit_latent_mixture`). Scores stay the
+        model's.
         """
         # Kept in float32, as every tensor of the state (and of a file) is.
         self.latent_mixture = {

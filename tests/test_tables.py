@@ -292,9 +292,29 @@ def test_aggregate_samples_combine_categories_as_the_data_do_where_prior_samples
         for latent in rates:
             rates[latent].append(_impossible_share(vae.sample(3000, random_state=0, latent=latent), penguins,
                                                    ["species", "island"]))
-    # Measured: 1.5-3% of aggregate samples against 8-11% of prior samples pair a
-    # species with an island it never lives on.
-    assert np.mean(rates["aggregate"]) < 0.5 * np.mean(rates["prior"])
+    # Measured on all of penguins, seeds 0 and 1: 3.9% and 7.0% of aggregate samples
+    # against 8.3% and 11.2% of prior samples pair a species with an island it never
+    # lives on. (A mixture of the posterior means, before 0.5, gave 1.5-3% here but
+    # doubled anes96's impossible pairs: benchmarks/README.md.)
+    assert np.mean(rates["aggregate"]) < 0.7 * np.mean(rates["prior"])
+    assert all(aggregate < prior for aggregate, prior in zip(rates["aggregate"], rates["prior"]))
+
+
+def test_the_latent_mixture_spreads_as_the_aggregate_posterior_not_as_the_posterior_means():
+    frame = _holey_table(400)
+    vae = VAETransformer(latent_dim=3, hidden_layer_sizes=(16,), max_iter=3, random_state=0).fit(frame)
+    means, deviations = vae._model.posterior(frame, handle_unknown="error", n_jobs=None)
+    # Law of total variance: the aggregate posterior's variance per dimension is the
+    # variance of the means plus the mean posterior variance.
+    expected = means.var(axis=0) + (deviations ** 2).mean(axis=0)
+    mixture = {key: value.double().numpy() for key, value in vae._latent_mixture.items()}
+    covariances = mixture["scale_trils"] @ mixture["scale_trils"].transpose(0, 2, 1)
+    weights, centres = mixture["weights"], mixture["means"]
+    overall = centres.T @ weights
+    variance = (weights[:, None] * (np.diagonal(covariances, axis1=1, axis2=2) + centres ** 2)).sum(0) - overall ** 2
+    assert (deviations.mean(axis=0) > 0.3).all()  # a briefly trained model: wide posteriors
+    np.testing.assert_allclose(variance, expected, rtol=0.2)
+    assert (variance > 1.5 * means.var(axis=0)).all()
 
 
 def test_the__latent_mixtureis_fitted_kept_and_checked():

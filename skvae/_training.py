@@ -17,10 +17,10 @@ Everything that decides *when* training stops lives here:
   that a few hundred rows (two steps per epoch) are not held for 350 epochs
   per plateau, more than the whole budget.
 - The budget: ``max_iter`` epochs, or with ``max_iter="auto"``
-  (:func:`budget_epochs`) :data:`AUTO_BUDGET_STEPS` optimizer steps, and at
-  least :data:`AUTO_MIN_EPOCHS` epochs, so that small tables, with few steps
-  per epoch, get the epochs their three plateaus need and large ones keep
-  their epochs.
+  (:func:`budget_epochs`) :data:`AUTO_BUDGET_STEPS` optimizer steps, within
+  :data:`AUTO_MIN_EPOCHS` and :data:`AUTO_MAX_EPOCHS` epochs, so that small
+  tables, with few steps per epoch, get the epochs their three plateaus need
+  and large ones keep their epochs.
 - The end of the budget: over the last quarter of ``max_iter`` the learning
   rate is annealed (:func:`budget_anneal_factor`), so that a fit that runs
   out of epochs ends on settled weights rather than on minibatch noise.
@@ -85,12 +85,16 @@ MIN_PATIENCE_STEPS = 700
 #: per plateau, and its three plateaus could not end a fit of any affordable
 #: budget: every default fit on the tables benchmark ran into ``max_iter``.
 #: The cap chosen in benchmarks/budget_study.py (see benchmarks/README.md).
-MAX_PATIENCE_EPOCHS = 30
+MAX_PATIENCE_EPOCHS = 20
 
 #: ``max_iter="auto"``: a budget of this many optimizer steps...
-AUTO_BUDGET_STEPS = 3000
-#: ...and at least this many epochs (the budget of large data, as before).
+AUTO_BUDGET_STEPS = 4000
+#: ...and at least this many epochs (the budget of large data, as before)...
 AUTO_MIN_EPOCHS = 200
+#: ...and at most this many: a small table whose rule does not fire must not
+#: train into overfitting (212 rows for 1,500 epochs lost 59 nats per held-out
+#: row in benchmarks/budget_study.py) nor for 8 times its old time.
+AUTO_MAX_EPOCHS = 600
 
 #: On a plateau the learning rate is divided by LR_DECAY_FACTOR, up to
 #: LR_DECAYS times, before training stops: the smaller steps average out
@@ -167,11 +171,11 @@ def patience_epochs(n_iter_no_change, steps_per_epoch):
 def budget_epochs(max_iter, steps_per_epoch):
     """The epochs of one ``fit``: `max_iter`, or for ``"auto"`` :data:`AUTO_BUDGET_STEPS` steps' worth.
 
-    ``"auto"`` gives at least :data:`AUTO_MIN_EPOCHS` epochs.
+    ``"auto"`` gives at least :data:`AUTO_MIN_EPOCHS` epochs and at most :data:`AUTO_MAX_EPOCHS`.
     """
     if max_iter != "auto":
         return max_iter
-    return max(AUTO_MIN_EPOCHS, math.ceil(AUTO_BUDGET_STEPS / max(1, steps_per_epoch)))
+    return min(max(AUTO_MIN_EPOCHS, math.ceil(AUTO_BUDGET_STEPS / max(1, steps_per_epoch))), AUTO_MAX_EPOCHS)
 
 
 class StoppingRule:

@@ -146,11 +146,12 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (passes over the data) per ``fit``.
-        ``"auto"``: a budget that adapts to the data's size, 3,000 optimizer
+        ``"auto"``: a budget that adapts to the data's size, 4,000 optimizer
         steps (``ceil(n_rows / batch_size)`` per epoch, training rows only)
-        but at least 200 epochs: 1,500 epochs on 250 rows, 200 from 1,920
-        rows. The stopping rule ends a default fit well before it on
-        tables of a few hundred to a few thousand rows.
+        within 200 and 600 epochs: 600 epochs up to 768 rows, 400 at 1,280,
+        200 from about 2,500. Small tables need more epochs, as an epoch of a few
+        hundred rows is two steps; the stopping rule ends a default fit well
+        inside this budget on the tables benchmark's tables.
 
     tol : float, default=1e-3
         Improvement, in nats per row, that counts as progress for the
@@ -163,8 +164,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
     n_iter_no_change : int, default=10
         Number of epochs without improvement that make a plateau;
         lengthened to as many epochs as 700 optimizer steps take, but to at
-        most 30 epochs, so that data with few steps per epoch is not stopped
-        on noise and a plateau still fits in the budget.
+        most 20 epochs, so that data with few steps per epoch is not stopped
+        on noise and three plateaus still fit in the budget.
 
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,

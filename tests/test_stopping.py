@@ -46,9 +46,9 @@ def test_auto_validation_counts_held_out_rows_not_rows():
     assert use_validation("auto", 1000, 0.01, 10**6) is False
 
 
-@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 30), (2, 30), (24, 30), (36, 20), (70, 10), (1000, 10)])
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 20), (2, 20), (35, 20), (50, 14), (70, 10), (1000, 10)])
 def test_patience_is_at_least_min_patience_steps_within_a_cap(steps_per_epoch, expected):
-    assert (_training.MIN_PATIENCE_STEPS, _training.MAX_PATIENCE_EPOCHS) == (700, 30)
+    assert (_training.MIN_PATIENCE_STEPS, _training.MAX_PATIENCE_EPOCHS) == (700, 20)
     assert patience_epochs(10, steps_per_epoch) == expected
 
 
@@ -57,9 +57,10 @@ def test_the_patience_cap_does_not_shorten_n_iter_no_change():
     assert patience_epochs(500, 1000) == 500
 
 
-@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 3000), (2, 1500), (11, 273), (15, 200), (1000, 200)])
-def test_the_auto_budget_is_a_number_of_steps_and_at_least_200_epochs(steps_per_epoch, expected):
-    assert (_training.AUTO_BUDGET_STEPS, _training.AUTO_MIN_EPOCHS) == (3000, 200)
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 600), (2, 600), (7, 572), (10, 400), (15, 267),
+                                                       (20, 200), (1000, 200)])
+def test_the_auto_budget_is_a_number_of_steps_within_200_and_600_epochs(steps_per_epoch, expected):
+    assert (_training.AUTO_BUDGET_STEPS, _training.AUTO_MIN_EPOCHS, _training.AUTO_MAX_EPOCHS) == (4000, 200, 600)
     assert budget_epochs("auto", steps_per_epoch) == expected
     assert budget_epochs(7, steps_per_epoch) == 7  # an int is the budget, whatever the data
 
@@ -105,7 +106,7 @@ def test_learning_rate_is_the_parameter_again_when_training_continues():
         model = VAETransformer(**TINY, max_iter=1000, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
                                early_stopping=True).fit(X)
     # tol=10 nats: after the first epoch (an improvement on inf) none counts, so three
-    # plateaus of 30 epochs (700 steps of 3 row-batches would be 234: capped) follow:
+    # plateaus of 20 epochs (700 steps of 3 row-batches would be 234: capped) follow:
     # two decays, then the stop, before the annealing of the budget's last quarter would begin.
     assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3)
     assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 25)
@@ -117,10 +118,10 @@ def test_small_data_is_not_stopped_on_noise():
     # 200 rows: 2 steps per epoch with validation off; 10 epochs would be 20 steps.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = VAETransformer(**TINY, max_iter=80, early_stopping=False, tol=10.0).fit(_data(200))
+        model = VAETransformer(**TINY, max_iter=50, early_stopping=False, tol=10.0).fit(_data(200))
     # tol=10: no epoch after the first improves. Plateaus of n_iter_no_change=10 epochs
-    # would stop the fit at epoch 31; they take 30 epochs here, so the third would end at 91.
-    assert model.n_iter_ == 80
+    # would stop the fit at epoch 31; they take 20 epochs here, so the third would end at 61.
+    assert model.n_iter_ == 50
 
 
 @pytest.mark.parametrize("n_rows", [150, 250])
@@ -139,7 +140,7 @@ def test_a_default_fit_on_a_small_table_ends_by_its_stopping_rule(n_rows):
         model = VAETransformer(random_state=0).fit(table)
     assert model.max_iter == "auto"
     assert model.n_iter_ < budget_epochs("auto", 2)
-    # Not stopped by n_iter_no_change alone: three plateaus of 30 epochs at least.
+    # Not stopped by n_iter_no_change alone: three plateaus of 20 epochs at least.
     assert model.n_iter_ > 3 * patience_epochs(10, 2)
 
 

@@ -84,7 +84,9 @@ MIN_PATIENCE_STEPS = 700
 #: cap a table of a few hundred rows (two steps per epoch) waited 350 epochs
 #: per plateau, and its three plateaus could not end a fit of any affordable
 #: budget: every default fit on the tables benchmark ran into ``max_iter``.
-#: The cap chosen in benchmarks/budget_study.py (see benchmarks/README.md).
+#: A longer cap let small tables, monitored on their training loss, train on
+#: into overfitting; a shorter one stopped them before they had converged
+#: (benchmarks/budget_study.py; the numbers in benchmarks/README.md).
 MAX_PATIENCE_EPOCHS = 20
 
 #: ``max_iter="auto"``: a budget of this many optimizer steps...
@@ -92,8 +94,8 @@ AUTO_BUDGET_STEPS = 4000
 #: ...and at least this many epochs (the budget of large data, as before)...
 AUTO_MIN_EPOCHS = 200
 #: ...and at most this many: a small table whose rule does not fire must not
-#: train into overfitting (212 rows for 1,500 epochs lost 59 nats per held-out
-#: row in benchmarks/budget_study.py) nor for 8 times its old time.
+#: train on into overfitting, nor for many times the old budget's time
+#: (benchmarks/README.md, budget_study.py).
 AUTO_MAX_EPOCHS = 600
 
 #: On a plateau the learning rate is divided by LR_DECAY_FACTOR, up to

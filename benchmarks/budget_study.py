@@ -19,8 +19,8 @@ For every table of :mod:`benchmarks.tables` (same loaders, same 70 / 30 split, s
 - *shapes* and *pairs*: SDMetrics' column shapes and column-pair trends (the definitions of
   :mod:`benchmarks.tables`) of 2,000 sampled rows against the training rows, when sdmetrics is installed.
 
-Configurations: ``before`` is the rule before this study (``max_iter=200`` epochs, patience of at least
-700 steps without a cap); ``after`` the library's defaults. ``--config`` adds candidates: lower-case keys
+Configurations: ``before`` is the rule before this study (``max_iter=200`` epochs, which keeps the patience
+of at least 700 steps without a cap); ``after`` the library's defaults (``max_iter="auto"``). ``--config`` adds candidates: lower-case keys
 are estimator parameters, upper-case keys constants of :mod:`skvae._training` (``MIN_PATIENCE_STEPS``,
 ``MAX_PATIENCE_EPOCHS``, ``AUTO_BUDGET_STEPS``, ``AUTO_MIN_EPOCHS``, ...), set for that fit only.
 """
@@ -53,7 +53,8 @@ N_SAMPLES = 2000
 
 #: name -> (estimator parameters, constants of skvae._training)
 CONFIGS = {
-    "before": ({"max_iter": 200}, {"MAX_PATIENCE_EPOCHS": 10**9}),
+    # An int max_iter keeps the patience of the step floor whole.
+    "before": ({"max_iter": 200}, {}),
     "after": ({}, {}),
 }
 
@@ -99,7 +100,8 @@ def fit_one(train, test, seed, params, overrides, with_sdmetrics):
         n_train = train.shape[0] if model.validation_scores_ is None else \
             train.shape[0] - min(max(1, round(model.validation_fraction * train.shape[0])), train.shape[0] - 1)
         budget = _training.budget_epochs(model.max_iter, math.ceil(n_train / model.batch_size))
-        patience = _training.patience_epochs(model.n_iter_no_change, math.ceil(n_train / model.batch_size))
+        patience = _training.patience_epochs(model.n_iter_no_change, math.ceil(n_train / model.batch_size),
+                                             auto_budget=model.max_iter == "auto")
     hit_budget = any(issubclass(w.category, ConvergenceWarning) and "maximum iterations" in str(w.message)
                      for w in caught)
     entry = {"seconds": seconds, "n_iter": int(model.n_iter_), "budget": int(budget), "patience": int(patience),

@@ -163,9 +163,10 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     n_iter_no_change : int, default=10
         Number of epochs without improvement that make a plateau;
-        lengthened to as many epochs as 700 optimizer steps take, but to at
-        most 20 epochs, so that data with few steps per epoch is not stopped
-        on noise and three plateaus still fit in the budget.
+        lengthened to as many epochs as 700 optimizer steps take, so that
+        data with few steps per epoch is not stopped on noise; with
+        ``max_iter="auto"`` to at most 20 epochs, so that three plateaus
+        fit in the budget.
 
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,

@@ -360,7 +360,8 @@ class VAEModel:
             best = -self.best_validation_score if self.best_validation_score is not None else math.inf
         else:
             best = self.best_loss if self.best_loss is not None else math.inf
-        patience = patience_epochs(params["n_iter_no_change"], steps_per_epoch)
+        patience = patience_epochs(params["n_iter_no_change"], steps_per_epoch,
+                                   auto_budget=params["max_iter"] == "auto")
         return StoppingRule(params["tol"], patience, best_loss=best, lr_decays=LR_DECAYS,
                             fixed_budget=params["n_iter_no_change"] >= n_epochs)
 

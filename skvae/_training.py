@@ -12,10 +12,10 @@ Everything that decides *when* training stops lives here:
   loss, or with validation (``early_stopping=True``, or ``"auto"`` on data
   small enough to overfit, :func:`use_validation`) the negative validation
   ELBO, in which case the weights of the best validation epoch are restored
-  at the end. The step floor lengthens a plateau to at most
-  :data:`MAX_PATIENCE_EPOCHS` epochs: a floor that grows with the table, so
-  that a few hundred rows (two steps per epoch) are not held for 350 epochs
-  per plateau, more than the whole budget.
+  at the end. Under ``max_iter="auto"`` the step floor lengthens a plateau
+  to at most :data:`MAX_PATIENCE_EPOCHS` epochs: a floor that grows with the
+  table, so that a few hundred rows (two steps per epoch) are not held for
+  350 epochs per plateau, more than the whole budget.
 - The budget: ``max_iter`` epochs, or with ``max_iter="auto"``
   (:func:`budget_epochs`) :data:`AUTO_BUDGET_STEPS` optimizer steps, within
   :data:`AUTO_MIN_EPOCHS` and :data:`AUTO_MAX_EPOCHS` epochs, so that small
@@ -80,7 +80,8 @@ AUTO_VALIDATION_MIN_HELD_OUT = 50
 #: Large data (over 700 / n_iter_no_change = 70 steps per epoch) keep
 #: n_iter_no_change epochs.
 MIN_PATIENCE_STEPS = 700
-#: ...but the floor lengthens a plateau to at most this many epochs. Without a
+#: ...but under ``max_iter="auto"`` the floor lengthens a plateau to at most
+#: this many epochs (an int ``max_iter`` keeps the floor whole). Without a
 #: cap a table of a few hundred rows (two steps per epoch) waited 350 epochs
 #: per plateau, and its three plateaus could not end a fit of any affordable
 #: budget: every default fit on the tables benchmark ran into ``max_iter``.
@@ -160,13 +161,19 @@ def scaled_learning_rate(optimizer, factor):
             group["lr"] = lr
 
 
-def patience_epochs(n_iter_no_change, steps_per_epoch):
+def patience_epochs(n_iter_no_change, steps_per_epoch, *, auto_budget):
     """Epochs without improvement before a plateau.
 
     ``n_iter_no_change``, or as many epochs as :data:`MIN_PATIENCE_STEPS`
-    steps take but at most :data:`MAX_PATIENCE_EPOCHS`, whichever is longer.
+    steps take, whichever is longer. Under an `auto_budget`
+    (``max_iter="auto"``) the steps count for at most
+    :data:`MAX_PATIENCE_EPOCHS` epochs, so that three plateaus fit in the
+    budget; an int ``max_iter`` is the user's budget, and keeps the rule it
+    had.
     """
-    from_steps = min(math.ceil(MIN_PATIENCE_STEPS / max(1, steps_per_epoch)), MAX_PATIENCE_EPOCHS)
+    from_steps = math.ceil(MIN_PATIENCE_STEPS / max(1, steps_per_epoch))
+    if auto_budget:
+        from_steps = min(from_steps, MAX_PATIENCE_EPOCHS)
     return max(n_iter_no_change, from_steps)
 
 

@@ -49,12 +49,17 @@ def test_auto_validation_counts_held_out_rows_not_rows():
 @pytest.mark.parametrize("steps_per_epoch, expected", [(1, 20), (2, 20), (35, 20), (50, 14), (70, 10), (1000, 10)])
 def test_patience_is_at_least_min_patience_steps_within_a_cap(steps_per_epoch, expected):
     assert (_training.MIN_PATIENCE_STEPS, _training.MAX_PATIENCE_EPOCHS) == (700, 20)
-    assert patience_epochs(10, steps_per_epoch) == expected
+    assert patience_epochs(10, steps_per_epoch, auto_budget=True) == expected
+
+
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 700), (2, 350), (36, 20), (70, 10), (1000, 10)])
+def test_an_int_budget_keeps_the_whole_step_floor(steps_per_epoch, expected):
+    assert patience_epochs(10, steps_per_epoch, auto_budget=False) == expected
 
 
 def test_the_patience_cap_does_not_shorten_n_iter_no_change():
-    assert patience_epochs(50, 2) == 50
-    assert patience_epochs(500, 1000) == 500
+    assert patience_epochs(50, 2, auto_budget=True) == 50
+    assert patience_epochs(500, 1000, auto_budget=True) == 500
 
 
 @pytest.mark.parametrize("steps_per_epoch, expected", [(1, 600), (2, 600), (7, 572), (10, 400), (15, 267),
@@ -106,9 +111,9 @@ def test_learning_rate_is_the_parameter_again_when_training_continues():
         model = VAETransformer(**TINY, max_iter=1000, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
                                early_stopping=True).fit(X)
     # tol=10 nats: after the first epoch (an improvement on inf) none counts, so three
-    # plateaus of 20 epochs (700 steps of 3 row-batches would be 234: capped) follow:
+    # plateaus of 234 epochs (700 steps of 3 row-batches; max_iter is an int) follow:
     # two decays, then the stop, before the annealing of the budget's last quarter would begin.
-    assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3)
+    assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3, auto_budget=False)
     assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 25)
     model.partial_fit(X)
     assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2)
@@ -119,9 +124,12 @@ def test_small_data_is_not_stopped_on_noise():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = VAETransformer(**TINY, max_iter=50, early_stopping=False, tol=10.0).fit(_data(200))
+        auto = VAETransformer(**TINY, early_stopping=False, tol=10.0).fit(_data(200))
     # tol=10: no epoch after the first improves. Plateaus of n_iter_no_change=10 epochs
-    # would stop the fit at epoch 31; they take 20 epochs here, so the third would end at 61.
+    # would stop a fit at epoch 31. With an int max_iter a plateau takes 350 epochs here,
+    # more than max_iter; with "auto", 20, so the third ends at epoch 61.
     assert model.n_iter_ == 50
+    assert auto.n_iter_ == 1 + 3 * 20
 
 
 @pytest.mark.parametrize("n_rows", [150, 250])
@@ -141,7 +149,7 @@ def test_a_default_fit_on_a_small_table_ends_by_its_stopping_rule(n_rows):
     assert model.max_iter == "auto"
     assert model.n_iter_ < budget_epochs("auto", 2)
     # Not stopped by n_iter_no_change alone: three plateaus of 20 epochs at least.
-    assert model.n_iter_ > 3 * patience_epochs(10, 2)
+    assert model.n_iter_ > 3 * patience_epochs(10, 2, auto_budget=True)
 
 
 def test_max_iter_is_an_int_or_auto():

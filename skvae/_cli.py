@@ -294,6 +294,10 @@ def _positive_int(text):
     return value
 
 
+def _max_iter(text):
+    return "auto" if text == "auto" else _positive_int(text)
+
+
 def _layer_sizes(text):
     try:
         sizes = tuple(int(part) for part in text.split(","))
@@ -384,8 +388,9 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
                             help="how cells came to be empty: 'ignorable' (at random given the rest of the row) or "
                                  "'self_masking' (a number's chance to be missing depends on its own value, e.g. "
                                  "large values go unreported; not-MIWAE) (default: %(default)s)")
-    parser.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
-                        help="maximum number of epochs (default: %(default)s)")
+    parser.add_argument("--max-iter", type=_max_iter, default=max_iter, metavar="N",
+                        help="maximum number of epochs (default: %(default)s); 'auto': a budget that grows "
+                             "as the table shrinks")
     parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
                         help="seed for a repeatable fit (default: %(default)s)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",

@@ -38,7 +38,15 @@ from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
-from ._training import LR_DECAYS, StoppingRule, Trainer, make_adam, patience_epochs, use_validation
+from ._training import (
+    LR_DECAYS,
+    StoppingRule,
+    Trainer,
+    budget_epochs,
+    make_adam,
+    patience_epochs,
+    use_validation,
+)
 
 #: The type a ``device`` parameter may have besides a string (for the faces' constraints).
 DEVICE_TYPE = torch.device
@@ -283,12 +291,13 @@ class VAEModel:
         train, valid = self._split_validation(encoded, params["validation_fraction"]) if with_validation \
             else (encoded, None)
         trainer = self._trainer(params, thread_tuner)
-        n_epochs = 1 if incremental else params["max_iter"]
+        steps_per_epoch = math.ceil(train.shape[0] / params["batch_size"])
+        n_epochs = 1 if incremental else budget_epochs(params["max_iter"], steps_per_epoch)
         reporter = EpochReporter(params["verbose"], n_epochs)
         log = trainer.run(
             _training_data(train, trainer.device),
             n_epochs,
-            rule=None if incremental else self._stopping_rule(params, with_validation, train.shape[0]),
+            rule=None if incremental else self._stopping_rule(params, with_validation, steps_per_epoch, n_epochs),
             validation=None if valid is None else self._validation_data(valid, trainer),
             reporter=reporter,
             first_epoch=self.n_iter + 1,
@@ -346,14 +355,15 @@ class VAEModel:
                             generator=trainer.noise_generator, device=trainer.device)
         return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
 
-    def _stopping_rule(self, params, with_validation, n_rows):
+    def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs):
         if with_validation:
             best = -self.best_validation_score if self.best_validation_score is not None else math.inf
         else:
             best = self.best_loss if self.best_loss is not None else math.inf
-        patience = patience_epochs(params["n_iter_no_change"], math.ceil(n_rows / params["batch_size"]))
+        patience = patience_epochs(params["n_iter_no_change"], steps_per_epoch,
+                                   auto_budget=params["max_iter"] == "auto")
         return StoppingRule(params["tol"], patience, best_loss=best, lr_decays=LR_DECAYS,
-                            fixed_budget=params["n_iter_no_change"] >= params["max_iter"])
+                            fixed_budget=params["n_iter_no_change"] >= n_epochs)
 
     def _record(self, log, with_validation):
         self.n_iter += len(log.losses)

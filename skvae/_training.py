@@ -12,7 +12,15 @@ Everything that decides *when* training stops lives here:
   loss, or with validation (``early_stopping=True``, or ``"auto"`` on data
   small enough to overfit, :func:`use_validation`) the negative validation
   ELBO, in which case the weights of the best validation epoch are restored
-  at the end.
+  at the end. Under ``max_iter="auto"`` the step floor lengthens a plateau
+  to at most :data:`MAX_PATIENCE_EPOCHS` epochs: a floor that grows with the
+  table, so that a few hundred rows (two steps per epoch) are not held for
+  350 epochs per plateau, more than the whole budget.
+- The budget: ``max_iter`` epochs, or with ``max_iter="auto"``
+  (:func:`budget_epochs`) :data:`AUTO_BUDGET_STEPS` optimizer steps, within
+  :data:`AUTO_MIN_EPOCHS` and :data:`AUTO_MAX_EPOCHS` epochs, so that small
+  tables, with few steps per epoch, get the epochs their three plateaus need
+  and large ones keep their epochs.
 - The end of the budget: over the last quarter of ``max_iter`` the learning
   rate is annealed (:func:`budget_anneal_factor`), so that a fit that runs
   out of epochs ends on settled weights rather than on minibatch noise.
@@ -72,6 +80,24 @@ AUTO_VALIDATION_MIN_HELD_OUT = 50
 #: Large data (over 700 / n_iter_no_change = 70 steps per epoch) keep
 #: n_iter_no_change epochs.
 MIN_PATIENCE_STEPS = 700
+#: ...but under ``max_iter="auto"`` the floor lengthens a plateau to at most
+#: this many epochs (an int ``max_iter`` keeps the floor whole). Without a
+#: cap a table of a few hundred rows (two steps per epoch) waited 350 epochs
+#: per plateau, and its three plateaus could not end a fit of any affordable
+#: budget: every default fit on the tables benchmark ran into ``max_iter``.
+#: A longer cap let small tables, monitored on their training loss, train on
+#: into overfitting; a shorter one stopped them before they had converged
+#: (benchmarks/budget_study.py; the numbers in benchmarks/README.md).
+MAX_PATIENCE_EPOCHS = 20
+
+#: ``max_iter="auto"``: a budget of this many optimizer steps...
+AUTO_BUDGET_STEPS = 4000
+#: ...and at least this many epochs (the budget of large data, as before)...
+AUTO_MIN_EPOCHS = 200
+#: ...and at most this many: a small table whose rule does not fire must not
+#: train on into overfitting, nor for many times the old budget's time
+#: (benchmarks/README.md, budget_study.py).
+AUTO_MAX_EPOCHS = 600
 
 #: On a plateau the learning rate is divided by LR_DECAY_FACTOR, up to
 #: LR_DECAYS times, before training stops: the smaller steps average out
@@ -135,9 +161,30 @@ def scaled_learning_rate(optimizer, factor):
             group["lr"] = lr
 
 
-def patience_epochs(n_iter_no_change, steps_per_epoch):
-    """Epochs without improvement before a plateau: n_iter_no_change, or MIN_PATIENCE_STEPS steps."""
-    return max(n_iter_no_change, math.ceil(MIN_PATIENCE_STEPS / max(1, steps_per_epoch)))
+def patience_epochs(n_iter_no_change, steps_per_epoch, *, auto_budget):
+    """Epochs without improvement before a plateau.
+
+    ``n_iter_no_change``, or as many epochs as :data:`MIN_PATIENCE_STEPS`
+    steps take, whichever is longer. Under an `auto_budget`
+    (``max_iter="auto"``) the steps count for at most
+    :data:`MAX_PATIENCE_EPOCHS` epochs, so that three plateaus fit in the
+    budget; an int ``max_iter`` is the user's budget, and keeps the rule it
+    had.
+    """
+    from_steps = math.ceil(MIN_PATIENCE_STEPS / max(1, steps_per_epoch))
+    if auto_budget:
+        from_steps = min(from_steps, MAX_PATIENCE_EPOCHS)
+    return max(n_iter_no_change, from_steps)
+
+
+def budget_epochs(max_iter, steps_per_epoch):
+    """The epochs of one ``fit``: `max_iter`, or for ``"auto"`` :data:`AUTO_BUDGET_STEPS` steps' worth.
+
+    ``"auto"`` gives at least :data:`AUTO_MIN_EPOCHS` epochs and at most :data:`AUTO_MAX_EPOCHS`.
+    """
+    if max_iter != "auto":
+        return max_iter
+    return min(max(AUTO_MIN_EPOCHS, math.ceil(AUTO_BUDGET_STEPS / max(1, steps_per_epoch))), AUTO_MAX_EPOCHS)
 
 
 class StoppingRule:

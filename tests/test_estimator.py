@@ -168,7 +168,7 @@ def test_early_stopping_records_validation_scores(data):
     assert vae.best_validation_score_ == max(vae.validation_scores_)
     # tol=10 nats cannot be met after the first epoch: three plateaus (two
     # learning-rate decays, then the stop) of at least 700 steps of 2 batches each.
-    assert vae.n_iter_ == min(30, 1 + 3 * patience_epochs(3, 2))
+    assert vae.n_iter_ == min(30, 1 + 3 * patience_epochs(3, 2, auto_budget=False))
 
 
 def test_convergence_warning_at_max_iter(data):

@@ -4,14 +4,18 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import VAETransformer, _training
 from skvae._training import (
     BUDGET_ANNEAL_FLOOR,
     StoppingRule,
     budget_anneal_factor,
+    budget_epochs,
     patience_epochs,
     use_validation,
 )
@@ -42,10 +46,28 @@ def test_auto_validation_counts_held_out_rows_not_rows():
     assert use_validation("auto", 1000, 0.01, 10**6) is False
 
 
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 20), (2, 20), (35, 20), (50, 14), (70, 10), (1000, 10)])
+def test_patience_is_at_least_min_patience_steps_within_a_cap(steps_per_epoch, expected):
+    assert (_training.MIN_PATIENCE_STEPS, _training.MAX_PATIENCE_EPOCHS) == (700, 20)
+    assert patience_epochs(10, steps_per_epoch, auto_budget=True) == expected
+
+
 @pytest.mark.parametrize("steps_per_epoch, expected", [(1, 700), (2, 350), (36, 20), (70, 10), (1000, 10)])
-def test_patience_is_at_least_min_patience_steps(steps_per_epoch, expected):
-    assert _training.MIN_PATIENCE_STEPS == 700
-    assert patience_epochs(10, steps_per_epoch) == expected
+def test_an_int_budget_keeps_the_whole_step_floor(steps_per_epoch, expected):
+    assert patience_epochs(10, steps_per_epoch, auto_budget=False) == expected
+
+
+def test_the_patience_cap_does_not_shorten_n_iter_no_change():
+    assert patience_epochs(50, 2, auto_budget=True) == 50
+    assert patience_epochs(500, 1000, auto_budget=True) == 500
+
+
+@pytest.mark.parametrize("steps_per_epoch, expected", [(1, 600), (2, 600), (7, 572), (10, 400), (15, 267),
+                                                       (20, 200), (1000, 200)])
+def test_the_auto_budget_is_a_number_of_steps_within_200_and_600_epochs(steps_per_epoch, expected):
+    assert (_training.AUTO_BUDGET_STEPS, _training.AUTO_MIN_EPOCHS, _training.AUTO_MAX_EPOCHS) == (4000, 200, 600)
+    assert budget_epochs("auto", steps_per_epoch) == expected
+    assert budget_epochs(7, steps_per_epoch) == 7  # an int is the budget, whatever the data
 
 
 def test_plateaus_lower_the_learning_rate_twice_then_stop():
@@ -89,9 +111,9 @@ def test_learning_rate_is_the_parameter_again_when_training_continues():
         model = VAETransformer(**TINY, max_iter=1000, n_iter_no_change=1, tol=10.0, learning_rate=1e-2,
                                early_stopping=True).fit(X)
     # tol=10 nats: after the first epoch (an improvement on inf) none counts, so three
-    # plateaus of 234 epochs (700 steps of 3 row-batches) follow: two decays, then the
-    # stop, before the annealing of the budget's last quarter would begin.
-    assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3)
+    # plateaus of 234 epochs (700 steps of 3 row-batches; max_iter is an int) follow:
+    # two decays, then the stop, before the annealing of the budget's last quarter would begin.
+    assert model.n_iter_ == 1 + 3 * patience_epochs(1, 3, auto_budget=False)
     assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 25)
     model.partial_fit(X)
     assert model.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2)
@@ -102,7 +124,37 @@ def test_small_data_is_not_stopped_on_noise():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = VAETransformer(**TINY, max_iter=50, early_stopping=False, tol=10.0).fit(_data(200))
-    assert model.n_iter_ == 50  # a plateau takes 350 epochs here, more than max_iter
+        auto = VAETransformer(**TINY, early_stopping=False, tol=10.0).fit(_data(200))
+    # tol=10: no epoch after the first improves. Plateaus of n_iter_no_change=10 epochs
+    # would stop a fit at epoch 31. With an int max_iter a plateau takes 350 epochs here,
+    # more than max_iter; with "auto", 20, so the third ends at epoch 61.
+    assert model.n_iter_ == 50
+    assert auto.n_iter_ == 1 + 3 * 20
+
+
+@pytest.mark.parametrize("n_rows", [150, 250])
+def test_a_default_fit_on_a_small_table_ends_by_its_stopping_rule(n_rows):
+    # The tables benchmark's small tables: a few hundred rows of mixed columns, 2 steps per epoch.
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((n_rows, 2))
+    table = pd.DataFrame({
+        "length": 40 + 5 * z[:, 0] + rng.standard_normal(n_rows),
+        "depth": 17 - 2 * z[:, 0] + 0.5 * rng.standard_normal(n_rows),
+        "mass": np.round(4000 + 600 * z[:, 1] + 200 * rng.standard_normal(n_rows)),
+        "kind": pd.Categorical(np.where(z[:, 0] + 0.3 * rng.standard_normal(n_rows) > 0, "a", "b")),
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = VAETransformer(random_state=0).fit(table)
+    assert model.max_iter == "auto"
+    assert model.n_iter_ < budget_epochs("auto", 2)
+    # Not stopped by n_iter_no_change alone: three plateaus of 20 epochs at least.
+    assert model.n_iter_ > 3 * patience_epochs(10, 2, auto_budget=True)
+
+
+def test_max_iter_is_an_int_or_auto():
+    with pytest.raises(InvalidParameterError, match="max_iter"):
+        VAETransformer(**TINY, max_iter="never").fit(_data(20))
 
 
 def test_the_last_quarter_of_the_budget_anneals_the_learning_rate():

@@ -236,12 +236,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", choices=list(protocol.DATASETS), default=DEFAULT_DATASETS)
     parser.add_argument("--scenarios", nargs="+", choices=list(protocol.SCENARIOS), default=DEFAULT_SCENARIOS)
-    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=DEFAULT_CONFIGS)
+    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
+                        help=f"names from CONFIGS ({', '.join(CONFIGS)}) or of --extra")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=JSON",
+                        help='another configuration: its name, "=", then the keyword arguments of _config '
+                             'as JSON, e.g. \'K=5, 200 epochs={"n_importance_train": 5, "max_iter": 200}\'')
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--max-rows", type=int, default=protocol.MAX_ROWS)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON", help="join the cases of earlier runs")
     args = parser.parse_args(argv)
+    for extra in args.extra:
+        name, _, arguments = extra.partition("={")  # names hold "=" themselves ("K=5")
+        CONFIGS[name] = _config(**json.loads("{" + arguments))
+    unknown = sorted(set(args.configs) - set(CONFIGS))
+    if unknown:
+        parser.error(f"unknown configurations {unknown}; known: {list(CONFIGS)}")
     from benchmarks._common import machine_description
 
     command = "python benchmarks/imputer_budget_study.py" + " ".join(

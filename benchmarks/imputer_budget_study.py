@@ -52,15 +52,18 @@ CONFIGS = {
     "K=20, 100 epochs": _config(max_iter=100),
     "K=5, 500 epochs": _config(n_importance_train=5),
     "K=10, 100 epochs": _config(n_importance_train=10, max_iter=100),
+    "K=10, 50 epochs": _config(n_importance_train=10, max_iter=50),
     "K=5, 100 epochs": _config(n_importance_train=5, max_iter=100, n_importance=(100, 1000)),
     "K=5, 50 epochs": _config(n_importance_train=5, max_iter=50),
+    "K=5, 100 epochs, hidden (64, 32)": _config(n_importance_train=5, max_iter=100, hidden_layer_sizes=[64, 32]),
     "K=5, 100 epochs, batch 256": _config(n_importance_train=5, max_iter=100, batch_size=256),
     "K=5, 100 epochs, mean of 3 fits": _config(n_fits=3, n_importance_train=5, max_iter=100),
     "K=20, stopping rule (10 epochs, 700 steps)": _config(n_iter_no_change=10),
     "K=20, validation stopping": _config(n_iter_no_change=10, early_stopping=True),
 }
 #: Run unless --configs names others: the cheap ones (the 500-epoch rows cost 5-20 times as much).
-DEFAULT_CONFIGS = ["K=20, 100 epochs", "K=10, 100 epochs", "K=5, 100 epochs", "K=5, 50 epochs"]
+DEFAULT_CONFIGS = ["K=20, 100 epochs", "K=10, 50 epochs", "K=5, 100 epochs", "K=5, 50 epochs",
+                   "K=5, 100 epochs, hidden (64, 32)", "K=5, 100 epochs, mean of 3 fits"]
 DEFAULT_DATASETS = ["diabetes", "randhie", "fair", "breast cancer"]
 DEFAULT_SCENARIOS = ["MCAR 20%", "MCAR 50%"]
 PEERS = (protocol.MEAN, protocol.KNN, protocol.ITERATIVE, protocol.MISSFOREST)
@@ -72,7 +75,10 @@ def _vae_fits(config, missing, seed):
 
     fits = []
     for member in range(config["n_fits"]):
-        imputer = skvae.VAEImputer(**config["params"], random_state=seed + 1000 * member)
+        params = dict(config["params"])
+        if "hidden_layer_sizes" in params:  # JSON has lists, the estimator tuples
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        imputer = skvae.VAEImputer(**params, random_state=seed + 1000 * member)
         start = time.perf_counter()
         protocol._quietly(imputer.fit, missing)
         fits.append((imputer, time.perf_counter() - start))

@@ -14,7 +14,7 @@ transform as a ratio to missForest-style's in the same case. miceforest is left 
 environment); its RMSE is in ``results/imputation.md``.
 
 Configurations (``CONFIGS``) vary what the imputer's fixed training budget is made of: the epochs
-(``max_iter``), the importance samples of the training bound (``n_importance_train``, K), the batch size,
+(``max_iter``, or a number of optimizer steps that sets it from the table's rows), the importance samples of the training bound (``n_importance_train``, K), the batch size,
 and the stopping rule. A configuration with ``n_fits`` M > 1 averages the fills of M fits with different
 seeds (the most frequent fill for a category); one with several ``n_importance`` values fits once and
 times each transform separately (the row's time is the fit plus that transform).
@@ -22,6 +22,7 @@ times each transform separately (the row's time is the fit plus that transform).
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -42,8 +43,13 @@ BEFORE = {"n_importance_train": 20, "max_iter": 500, "n_iter_no_change": 500, "e
           "batch_size": 128}
 
 
-def _config(n_fits=1, n_importance=(100,), **params):
-    return {"params": {**BEFORE, **params}, "n_fits": n_fits, "n_importance": list(n_importance)}
+def _config(n_fits=1, n_importance=(100,), steps=None, **params):
+    """`steps`: a budget of optimizer steps instead of epochs (max_iter set per table from its rows)."""
+    return {"params": {**BEFORE, **params}, "n_fits": n_fits, "n_importance": list(n_importance), "steps": steps}
+
+
+def _epochs_for_steps(steps, n_rows, batch_size):
+    return max(1, math.ceil(steps / math.ceil(n_rows / batch_size)))
 
 
 #: name -> configuration: VAEImputer parameters over BEFORE, fits averaged, transform's importance samples.
@@ -55,6 +61,8 @@ CONFIGS = {
     "K=10, 50 epochs": _config(n_importance_train=10, max_iter=50),
     "K=5, 100 epochs": _config(n_importance_train=5, max_iter=100, n_importance=(100, 1000)),
     "K=5, 50 epochs": _config(n_importance_train=5, max_iter=50),
+    "K=5, 800 steps": _config(n_importance_train=5, steps=800),
+    "K=10, 400 steps": _config(n_importance_train=10, steps=400),
     "K=5, 100 epochs, hidden (64, 32)": _config(n_importance_train=5, max_iter=100, hidden_layer_sizes=[64, 32]),
     "K=5, 100 epochs, batch 256": _config(n_importance_train=5, max_iter=100, batch_size=256),
     "K=5, 100 epochs, mean of 3 fits": _config(n_fits=3, n_importance_train=5, max_iter=100),
@@ -62,22 +70,30 @@ CONFIGS = {
     "K=20, validation stopping": _config(n_iter_no_change=10, early_stopping=True),
 }
 #: Run unless --configs names others: the cheap ones (the 500-epoch rows cost 5-20 times as much).
-DEFAULT_CONFIGS = ["K=20, 100 epochs", "K=10, 50 epochs", "K=5, 100 epochs", "K=5, 50 epochs",
-                   "K=5, 100 epochs, hidden (64, 32)", "K=5, 100 epochs, mean of 3 fits"]
-DEFAULT_DATASETS = ["diabetes", "randhie", "fair", "breast cancer"]
+DEFAULT_CONFIGS = ["K=20, 100 epochs", "K=10, 50 epochs", "K=10, 400 steps", "K=5, 100 epochs", "K=5, 800 steps",
+                   "K=5, 50 epochs", "K=5, 100 epochs, batch 256", "K=5, 100 epochs, hidden (64, 32)",
+                   "K=5, 100 epochs, mean of 3 fits"]
+DEFAULT_DATASETS = ["diabetes", "penguins", "randhie", "fair", "breast cancer"]
 DEFAULT_SCENARIOS = ["MCAR 20%", "MCAR 50%"]
 PEERS = (protocol.MEAN, protocol.KNN, protocol.ITERATIVE, protocol.MISSFOREST)
 
 
-def _vae_fits(config, missing, seed):
-    """[(fitted imputer, fit seconds)] for the configuration's fits (seeds seed, seed + 1000, ...)."""
+def _resolved(config, n_rows):
+    """The configuration's VAEImputer parameters for a table of `n_rows` rows."""
+    params = dict(config["params"])
+    if config.get("steps"):
+        params["max_iter"] = _epochs_for_steps(config["steps"], n_rows, params["batch_size"])
+    if "hidden_layer_sizes" in params:  # JSON has lists, the estimator tuples
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    return params
+
+
+def _vae_fits(params, n_fits, missing, seed):
+    """[(fitted imputer, fit seconds)] for `n_fits` fits (seeds seed, seed + 1000, ...)."""
     import skvae
 
     fits = []
-    for member in range(config["n_fits"]):
-        params = dict(config["params"])
-        if "hidden_layer_sizes" in params:  # JSON has lists, the estimator tuples
-            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    for member in range(n_fits):
         imputer = skvae.VAEImputer(**params, random_state=seed + 1000 * member)
         start = time.perf_counter()
         protocol._quietly(imputer.fit, missing)
@@ -98,8 +114,8 @@ def _averaged(filled, categorical):
 
 
 def run_vae(config, missing, seed, categorical):
-    """{n_importance: (completed table, seconds)} of one configuration on one incomplete table."""
-    fits = _vae_fits(config, missing, seed)
+    """{n_importance: (completed table, seconds, epochs)} of one configuration on one incomplete table."""
+    fits = _vae_fits(_resolved(config, len(missing)), config["n_fits"], missing, seed)
     fit_seconds = sum(seconds for _, seconds in fits)
     out = {}
     for n_importance in config["n_importance"]:
@@ -125,15 +141,28 @@ def run_case(df, kind, rate, seed, config_names):
         completed = peers[name](missing)
         rows[name] = {"seconds": time.perf_counter() - start,
                       **protocol.score_fill(df, completed, mask, columns["numeric"], columns["categorical"])}
+    # A configuration that resolves to one already run on this table (800 steps on 1,000 rows are 100
+    # epochs) takes its rows instead of running again.
+    already = {}
     for name in config_names:
         config = CONFIGS[name]
+        key = json.dumps([_resolved(config, len(missing)), config["n_fits"]], sort_keys=True)
+        label = (lambda n: name) if len(config["n_importance"]) == 1 else (lambda n: f"{name}, n_importance={n}")
+        if key in already and set(config["n_importance"]) <= set(already[key][1]):
+            first, produced = already[key]
+            for n_importance in config["n_importance"]:
+                rows[label(n_importance)] = {**produced[n_importance], "config": config, "same_as": first}
+            print(f"    {name}: as {first}", flush=True)
+            continue
+        produced = {}
         for n_importance, (completed, seconds, epochs) in run_vae(config, missing, seed,
                                                                    columns["categorical"]).items():
-            label = name if len(config["n_importance"]) == 1 else f"{name}, n_importance={n_importance}"
-            rows[label] = {"seconds": seconds, "epochs": epochs, "config": config,
-                           **protocol.score_fill(df, completed, mask, columns["numeric"], columns["categorical"])}
-        print(f"    {name}: " + ", ".join(f"{label} {row['rmse']:.3f} / {row['seconds']:.1f} s"
-                                          for label, row in rows.items() if label.startswith(name)), flush=True)
+            rows[label(n_importance)] = produced[n_importance] = {
+                "seconds": seconds, "epochs": epochs, "config": config,
+                **protocol.score_fill(df, completed, mask, columns["numeric"], columns["categorical"])}
+        already.setdefault(key, (name, produced))
+        print(f"    {name}: " + ", ".join(f"n_importance={n}: RMSE {row['rmse']:.3f}, {row['seconds']:.1f} s"
+                                          for n, row in produced.items()), flush=True)
     reference = rows[protocol.MISSFOREST]["seconds"]
     for row in rows.values():
         row["time_vs_missforest"] = row["seconds"] / reference

@@ -43,9 +43,11 @@ BEFORE = {"n_importance_train": 20, "max_iter": 500, "n_iter_no_change": 500, "e
           "batch_size": 128}
 
 
-def _config(n_fits=1, n_importance=(100,), steps=None, **params):
-    """`steps`: a budget of optimizer steps instead of epochs (max_iter set per table from its rows)."""
-    return {"params": {**BEFORE, **params}, "n_fits": n_fits, "n_importance": list(n_importance), "steps": steps}
+def _config(n_fits=1, n_importance=(100,), steps=None, steps_per_column=None, **params):
+    """`steps`: a budget of optimizer steps instead of epochs (max_iter set per table from its rows);
+    `steps_per_column`: that many steps per column of the table."""
+    return {"params": {**BEFORE, **params}, "n_fits": n_fits, "n_importance": list(n_importance), "steps": steps,
+            "steps_per_column": steps_per_column}
 
 
 def _epochs_for_steps(steps, n_rows, batch_size):
@@ -66,6 +68,13 @@ CONFIGS = {
     "K=5, 100 epochs, hidden (64, 32)": _config(n_importance_train=5, max_iter=100, hidden_layer_sizes=[64, 32]),
     "K=5, 100 epochs, batch 256": _config(n_importance_train=5, max_iter=100, batch_size=256),
     "K=5, 100 epochs, mean of 3 fits": _config(n_fits=3, n_importance_train=5, max_iter=100),
+    "K=5, 80 steps per column": _config(n_importance_train=5, steps_per_column=80),
+    "K=10, 80 steps per column": _config(n_importance_train=10, steps_per_column=80),
+    "K=20, 80 steps per column": _config(n_importance_train=20, steps_per_column=80),
+    "K=5, 160 steps per column": _config(n_importance_train=5, steps_per_column=160),
+    "K=5, 80 steps per column, learning rate 2e-3": _config(n_importance_train=5, steps_per_column=80,
+                                                            learning_rate=0.002),
+    "defaults (max_iter=\"auto\")": _config(n_importance_train=10, max_iter="auto"),
     "K=20, stopping rule (10 epochs, 700 steps)": _config(n_iter_no_change=10),
     "K=20, validation stopping": _config(n_iter_no_change=10, early_stopping=True),
 }
@@ -78,11 +87,12 @@ DEFAULT_SCENARIOS = ["MCAR 20%", "MCAR 50%"]
 PEERS = (protocol.MEAN, protocol.KNN, protocol.ITERATIVE, protocol.MISSFOREST)
 
 
-def _resolved(config, n_rows):
-    """The configuration's VAEImputer parameters for a table of `n_rows` rows."""
+def _resolved(config, shape):
+    """The configuration's VAEImputer parameters for a table of `shape` (rows, columns)."""
     params = dict(config["params"])
-    if config.get("steps"):
-        params["max_iter"] = _epochs_for_steps(config["steps"], n_rows, params["batch_size"])
+    steps = config.get("steps") or (config.get("steps_per_column") or 0) * shape[1]
+    if steps:
+        params["max_iter"] = _epochs_for_steps(steps, shape[0], params["batch_size"])
     if "hidden_layer_sizes" in params:  # JSON has lists, the estimator tuples
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     return params
@@ -115,7 +125,7 @@ def _averaged(filled, categorical):
 
 def run_vae(config, missing, seed, categorical):
     """{n_importance: (completed table, seconds, epochs)} of one configuration on one incomplete table."""
-    fits = _vae_fits(_resolved(config, len(missing)), config["n_fits"], missing, seed)
+    fits = _vae_fits(_resolved(config, missing.shape), config["n_fits"], missing, seed)
     fit_seconds = sum(seconds for _, seconds in fits)
     out = {}
     for n_importance in config["n_importance"]:
@@ -146,7 +156,7 @@ def run_case(df, kind, rate, seed, config_names):
     already = {}
     for name in config_names:
         config = CONFIGS[name]
-        key = json.dumps([_resolved(config, len(missing)), config["n_fits"]], sort_keys=True)
+        key = json.dumps([_resolved(config, missing.shape), config["n_fits"]], sort_keys=True)
         label = (lambda n: name) if len(config["n_importance"]) == 1 else (lambda n: f"{name}, n_importance={n}")
         if key in already and set(config["n_importance"]) <= set(already[key][1]):
             first, produced = already[key]

@@ -294,6 +294,15 @@ def _positive_int(text):
     return value
 
 
+def _positive_int_or_auto(text):
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
+
+
 def _layer_sizes(text):
     try:
         sizes = tuple(int(part) for part in text.split(","))
@@ -384,7 +393,9 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
                             help="how cells came to be empty: 'ignorable' (at random given the rest of the row) or "
                                  "'self_masking' (a number's chance to be missing depends on its own value, e.g. "
                                  "large values go unreported; not-MIWAE) (default: %(default)s)")
-    parser.add_argument("--max-iter", type=_positive_int, default=max_iter, metavar="N",
+    # The imputer's "auto" budget (about 800 optimizer steps) is the one default that is not a number.
+    parser.add_argument("--max-iter", type=_positive_int if max_iter != "auto" else _positive_int_or_auto,
+                        default=max_iter, metavar="N",
                         help="maximum number of epochs (default: %(default)s)")
     parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
                         help="seed for a repeatable fit (default: %(default)s)")

@@ -235,8 +235,6 @@ def markdown(result, machine=None, command=""):
               "miceforest is not run here). Bold ratio: within the target of 2."), ""]
     if machine:
         parts += ["Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), ""]
-    header = ["configuration"] + [_case_label(case) for case in cases]
-
     def cell(case, label):
         row = case["rows"].get(label)
         if row is None or "rmse" not in row:
@@ -246,8 +244,13 @@ def markdown(result, machine=None, command=""):
         ratio = row["time_vs_missforest"]
         return f"{rmse} / " + (f"**{ratio:.2f}**" if ratio <= protocol.TARGET_TIME_RATIO else f"{ratio:.2f}")
 
-    table = [[label] + [cell(case, label) for case in cases] for label in PEERS + tuple(names)]
-    parts += ["## RMSE / time ratio per case", "", _table(header, table), ""]
+    parts += ["## RMSE / time ratio per case", ""]
+    for dataset in dict.fromkeys(case["dataset"] for case in cases):
+        mine = [case for case in cases if case["dataset"] == dataset]
+        shown = [label for label in PEERS + tuple(names) if any(label in case["rows"] for case in mine)]
+        parts += [f"### {dataset} ({mine[0]['shape'][0]} x {mine[0]['shape'][1]})", "", _table(
+            ["configuration"] + [_case_label(case) for case in mine],
+            [[label] + [cell(case, label) for case in mine] for label in shown]), ""]
     parts += ["## Per configuration: mean RMSE gap to the best peer, worst time ratio", "",
               ("Gap: the configuration's RMSE minus the best peer's, averaged over the cases it ran (negative: "
                "better than every peer). Epochs: the ones each fit trained."), ""]
@@ -269,6 +272,20 @@ def markdown(result, machine=None, command=""):
                         if "category_accuracy" in case["rows"].get(label, {}) else "" for case in accuracy]
              for label in PEERS + tuple(names)])]
     return "\n".join(parts) + "\n"
+
+
+def merge_cases(parts):
+    """The cases of several runs, one per (data set, scenario, seed): the rows of every run, each
+    configuration's time ratio to the missForest-style of its own run (the peers' scores agree)."""
+    merged = {}
+    for part in parts:
+        for case in part["cases"]:
+            key = (case["dataset"], case["scenario"], case["seed"])
+            if key not in merged:
+                merged[key] = {**case, "rows": dict(case["rows"])}
+            else:
+                merged[key]["rows"].update({k: v for k, v in case["rows"].items() if k not in PEERS})
+    return list(merged.values())
 
 
 def write(result, out, machine, command):
@@ -304,8 +321,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     if args.merge:
         parts = [json.loads(Path(path).read_text(encoding="utf-8")) for path in args.merge]
-        result = {"config": {"merged_from": [p["config"] for p in parts]},
-                  "cases": [case for p in parts for case in p["cases"]]}
+        result = {"config": {"merged_from": [p["config"] for p in parts]}, "cases": merge_cases(parts)}
         write(result, args.out, parts[0].get("machine"), command)
         return result
     machine = machine_description("cpu")

@@ -503,6 +503,19 @@ def test_impute_fills_empty_cells_and_copies_the_rest(tmp_path, capsys):
     assert "Imputing" in capsys.readouterr().out
 
 
+
+@pytest.mark.parametrize("max_iter, accepted", [("auto", True), ("3", True), ("often", False), ("0", False)])
+def test_impute_takes_an_epoch_count_or_auto_and_fit_only_an_epoch_count(tmp_path, capsys, max_iter, accepted):
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{'' if i % 4 == 1 else 2 * i}\n" for i in range(40)))
+    out = tmp_path / "completed.csv"
+    assert main(["impute", str(path), "--max-iter", max_iter, "--out", str(out), "-q"]) == (0 if accepted else 2)
+    assert out.exists() == accepted
+    if not accepted:
+        assert "--max-iter" in capsys.readouterr().err
+    assert main(["fit", str(path), "--max-iter", "auto", "--out", str(tmp_path / "m.skvae")]) == 2
+
+
 # ------------------------------------------------------ column kinds
 
 

@@ -59,17 +59,16 @@ _OWN_PARAMETERS = ((
     ("sample_posterior", False),
     ("n_importance", 100),
     # The VAE's training, as MIWAE trains for imputation: the importance-weighted
-    # bound, for a fixed budget. The budget is counted in optimizer steps, per
-    # column (max_iter="auto", AUTO_STEPS_PER_COLUMN): imputation error fell
-    # with the number of steps more than with K at the same cost, a step's cost
-    # is mostly fixed (it grows slowly with K), and a wide table needs more
-    # steps than a narrow one, where a budget in epochs had made small tables
-    # undertrained and 1,000-row narrow tables slow. K=10 rather than 5: on the
-    # widest table it kept the 500-epoch fit's accuracy, which K=5 lost
-    # (benchmarks/imputer_budget_study.py; numbers in benchmarks/README.md). The stopping
-    # rule's patience (at least 700 steps, three plateaus) cannot stop within
-    # such a budget, and with IWAE's noisy training loss it had stopped early
-    # at a worse fit: the budget is fixed.
+    # bound, for a fixed budget counted in optimizer steps per column
+    # (max_iter="auto", AUTO_STEPS_PER_COLUMN). A step costs about the same
+    # whatever the table's rows, so a budget in epochs had made small tables
+    # undertrained and 1,000-row narrow tables slow, and a wide table needs
+    # more steps than a narrow one. K=10: at this budget it kept the 500-epoch
+    # fit's accuracy on the widest table, which K=5 lost, for about 1.5 times
+    # K=5's time (benchmarks/imputer_budget_study.py; numbers in
+    # benchmarks/README.md). The stopping rule's patience (at least 700 steps,
+    # three plateaus) cannot stop within such a budget, and with IWAE's noisy
+    # training loss it had stopped early at a worse fit: the budget is fixed.
     ("n_importance_train", 10),
     ("early_stopping", False),
     ("max_iter", "auto"),

@@ -295,7 +295,12 @@ def _positive_int(text):
 
 
 def _max_iter(text):
-    return "auto" if text == "auto" else _positive_int(text)
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}") from None
 
 
 def _layer_sizes(text):
@@ -389,8 +394,8 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
                                  "'self_masking' (a number's chance to be missing depends on its own value, e.g. "
                                  "large values go unreported; not-MIWAE) (default: %(default)s)")
     parser.add_argument("--max-iter", type=_max_iter, default=max_iter, metavar="N",
-                        help="maximum number of epochs (default: %(default)s); 'auto': a budget that grows "
-                             "as the table shrinks")
+                        help="maximum number of epochs (default: %(default)s); 'auto': a budget from the "
+                             "table's size")
     parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
                         help="seed for a repeatable fit (default: %(default)s)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",

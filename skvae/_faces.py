@@ -80,7 +80,7 @@ def with_vae_parameters_doc(doc, own_parameters=()):
 
     A VAE parameter the face gives another default (``own_parameters``) is
     documented with the face's default, the one its signature has: a reader
-    of ``help(VAEImputer)`` must see ``max_iter=500``, not the transformer's.
+    of ``help(VAEImputer)`` must see ``n_importance_train=10``, not the transformer's.
     """
     vae_doc = VAETransformer.__doc__
     start = vae_doc.index("----------\n", vae_doc.index("    Parameters\n")) + len("----------\n")

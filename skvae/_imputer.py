@@ -22,6 +22,7 @@ fills of those columns are weighted draws of the missing values.
 Observed cells are returned exactly as they came in.
 """
 
+import math
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -29,7 +30,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
-from sklearn.utils._param_validation import MissingValues
+from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
@@ -58,16 +59,34 @@ _OWN_PARAMETERS = ((
     ("sample_posterior", False),
     ("n_importance", 100),
     # The VAE's training, as MIWAE trains for imputation: the importance-weighted
-    # bound with K=20, for a fixed budget of epochs. On breast cancer with half
-    # the cells hidden (benchmarks/imputation.py) the ELBO with the default
-    # stopping rule stopped after ~150 epochs at an MSE of 0.35; K=20 for 500
-    # epochs reached 0.30, while stopping on the held-out bound stopped early
-    # (0.36): the training loss of IWAE is too noisy for the rule.
-    ("n_importance_train", 20),
+    # bound, for a fixed budget counted in optimizer steps per column
+    # (max_iter="auto", AUTO_STEPS_PER_COLUMN). A step costs about the same
+    # whatever the table's rows, so a budget in epochs had made small tables
+    # undertrained and 1,000-row narrow tables slow, and a wide table needs
+    # more steps than a narrow one. K=10: at this budget it kept the 500-epoch
+    # fit's accuracy on the widest table, which K=5 lost, for about 1.5 times
+    # K=5's time (benchmarks/imputer_budget_study.py; numbers in
+    # benchmarks/README.md). The stopping rule's patience (at least 700 steps,
+    # three plateaus) cannot stop within such a budget, and with IWAE's noisy
+    # training loss it had stopped early at a worse fit: the budget is fixed.
+    ("n_importance_train", 10),
     ("early_stopping", False),
-    ("max_iter", 500),
+    ("max_iter", "auto"),
     ("n_iter_no_change", 500),
 ))
+
+#: ``max_iter="auto"``: as many epochs as make about this many optimizer steps
+#: per column of the table (at most AUTO_MAX_EPOCHS, for tables of few rows).
+AUTO_STEPS_PER_COLUMN = 80
+AUTO_MAX_EPOCHS = 500
+
+
+def budget_epochs(max_iter, n_rows, n_columns, batch_size):
+    """The epochs a fit trains on an (`n_rows`, `n_columns`) table: `max_iter`, or those ``"auto"`` sets."""
+    if max_iter != "auto":
+        return max_iter
+    steps_per_epoch = math.ceil(n_rows / batch_size)
+    return max(1, min(AUTO_MAX_EPOCHS, math.ceil(AUTO_STEPS_PER_COLUMN * n_columns / steps_per_epoch)))
 
 
 class VAEImputer(TransformerMixin, BaseEstimator):
@@ -181,9 +200,9 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         copy=True,
         sample_posterior=False,
         n_importance=100,
-        n_importance_train=20,
+        n_importance_train=10,
         early_stopping=False,
-        max_iter=500,
+        max_iter="auto",
         n_iter_no_change=500,
     ):
         self.latent_dim = latent_dim
@@ -222,6 +241,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         "sample_posterior": ["boolean"],
         # Not Interval(Integral): n_importance=True is a mistake, not 1.
         "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
+        "max_iter": [*VAETransformer._parameter_constraints["max_iter"], StrOptions({"auto"})],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -248,6 +268,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         missing = self._missing_mask(X)
         empty = missing.all(axis=0)
         vae = vae_to_fit(self)
+        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int((~empty).sum()), self.batch_size))
         vae.fit(self._with_nan(X, missing, ~empty))
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
@@ -463,7 +484,21 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             self._draws = check_random_state(self.random_state)
 
 
-VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS)
+_TRANSFORMERS_MAX_ITER = """
+    max_iter : int, default="auto"
+        Maximum number of epochs (passes over the data) per ``fit``.
+"""
+_MAX_ITER = f"""
+    max_iter : int or "auto", default="auto"
+        Number of epochs (passes over the data) per ``fit``. ``"auto"``: as
+        many as make about {AUTO_STEPS_PER_COLUMN} optimizer steps of
+        ``batch_size`` rows per column (at most {AUTO_MAX_EPOCHS} epochs): a
+        table of few rows trains as long as one of many, and a wide table,
+        with more to learn, longer than a narrow one. With
+        ``n_iter_no_change >= max_iter`` (the default) the budget is fixed.
+"""
+VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS).replace(
+    _TRANSFORMERS_MAX_ITER, _MAX_ITER)
 
 
 def _new_indicator():

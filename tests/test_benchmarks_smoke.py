@@ -662,3 +662,29 @@ def test_speed_report_ratios_table_and_readme_section(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(SystemExit, match="markers"):
         speed_report.write_readme(readme, "x")
+
+
+# --------------------------------------------------------------------------------------------- imputer_budget_study.py
+
+def test_imputer_budget_study_times_configurations_against_missforest_and_merges_runs(tmp_path):
+    from benchmarks import imputer_budget_study as study
+
+    config = study._config(n_importance_train=2, steps_per_column=2, hidden_layer_sizes=[8], latent_dim=1)
+    assert study._resolved(config, (300, 5))["max_iter"] == 4  # 10 steps of 128 rows: 3 per epoch
+    study.CONFIGS["tiny"] = config
+    try:
+        runs = []
+        for seed in (0, 1):
+            out = tmp_path / f"run{seed}"
+            runs.append(study.main(["--datasets", "diabetes", "--scenarios", "MCAR 20%", "--configs", "tiny",
+                                    "--seeds", str(seed), "--max-rows", "30", "--out", str(out)]))
+            assert (out / "IMPUTER_STUDY.md").exists()
+    finally:
+        del study.CONFIGS["tiny"]
+    rows = runs[0]["cases"][0]["rows"]
+    assert rows["missForest-style (ExtraTrees, 5 iter)"]["time_vs_missforest"] == 1.0
+    assert rows["tiny"]["rmse"] > 0 and rows["tiny"]["epochs"] == [study._epochs_for_steps(22, 30, 128)]
+    merged = study.main(["--merge", str(tmp_path / "run0" / "imputer_study.json"),
+                         str(tmp_path / "run1" / "imputer_study.json"), "--out", str(tmp_path)])
+    assert [case["seed"] for case in merged["cases"]] == [0, 1]
+    assert "| tiny |" in (tmp_path / "IMPUTER_STUDY.md").read_text()

@@ -229,7 +229,7 @@ def test_read_table_detects_a_header(tmp_path):
     "argv, message",
     [
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["demo", "--max-iter", "0"], "--max-iter: expected a positive integer, got '0'"),
+        (["demo", "--max-iter", "0"], "--max-iter: expected a positive integer or 'auto', got '0'"),
         (["demo", "--latent-dim", "two"], "--latent-dim: expected a positive integer, got 'two'"),
         (["fit", "data.csv"], "the following arguments are required: --out"),
         (["fit", "data.csv", "--out", "m", "--hidden-layer-sizes", "12,x"], "comma-separated positive integers"),
@@ -501,6 +501,27 @@ def test_impute_fills_empty_cells_and_copies_the_rest(tmp_path, capsys):
         assert (after[column][observed[column]] == before[column][observed[column]]).all()
     assert set(after["kind"]) <= {"high", "low"}
     assert "Imputing" in capsys.readouterr().out
+
+
+
+@pytest.mark.parametrize("max_iter, accepted", [("auto", True), ("3", True), ("often", False), ("0", False)])
+def test_impute_and_fit_take_an_epoch_count_or_auto(tmp_path, capsys, max_iter, accepted):
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{'' if i % 4 == 1 else 2 * i}\n" for i in range(40)))
+    out = tmp_path / "completed.csv"
+    assert main(["impute", str(path), "--max-iter", max_iter, "--out", str(out), "-q"]) == (0 if accepted else 2)
+    assert out.exists() == accepted
+    if not accepted:
+        assert "--max-iter" in capsys.readouterr().err
+    # fit's default is the transformer's "auto" budget; parsing is all that is checked here.
+    from skvae._cli import build_parser
+
+    if accepted:
+        parsed = build_parser().parse_args(["fit", str(path), "--max-iter", max_iter, "--out", "m.skvae"])
+        assert parsed.max_iter == (max_iter if max_iter == "auto" else int(max_iter))
+    else:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["fit", str(path), "--max-iter", max_iter, "--out", "m.skvae"])
 
 
 # ------------------------------------------------------ column kinds

@@ -124,3 +124,25 @@ def test_in_a_pipeline_with_a_classifier():
     X[_mask(X.shape)] = np.nan
     model = make_pipeline(VAEImputer(**SMALL), LogisticRegression()).fit(X, y)
     assert model.score(X, y) > 0.8
+
+
+def test_the_auto_budget_is_a_number_of_steps_per_column_whatever_the_rows():
+    from skvae._imputer import AUTO_STEPS_PER_COLUMN
+
+    tiny = dict(latent_dim=1, hidden_layer_sizes=(8,), batch_size=64, n_importance=5, random_state=0)
+    steps = {}
+    for n_rows, n_columns in ((256, 2), (512, 2), (256, 4)):
+        X = np.where(_mask((n_rows, n_columns)), np.nan, _correlated(n_rows)[:, :n_columns])
+        imputer = VAEImputer(**tiny).fit(X)
+        assert imputer.max_iter == "auto" and isinstance(imputer.vae_.max_iter, int)
+        steps[n_rows, n_columns] = imputer.n_iter_ * -(-n_rows // 64)
+    # Twice the rows: half the epochs, the same steps; twice the columns: twice the steps.
+    assert steps[256, 2] == steps[512, 2] == AUTO_STEPS_PER_COLUMN * 2
+    assert steps[256, 4] == 2 * steps[256, 2]
+
+
+def test_an_integer_max_iter_is_the_number_of_epochs_and_a_bad_one_is_refused():
+    X = np.where(_mask((100, 3)), np.nan, _correlated(100)[:, :3])
+    assert VAEImputer(**{**SMALL, "max_iter": 7}).fit(X).n_iter_ == 7
+    with pytest.raises(ValueError, match="max_iter"):
+        VAEImputer(max_iter="often").fit(X)

@@ -7,6 +7,7 @@ rounds of the per-round ratio to a reference measured in the same round.
 """
 
 import contextlib
+import json
 import os
 import platform
 import statistics
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -145,3 +147,18 @@ def busy_core(busy=True):
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def run_in_tree(tree, code, *args, drop_env=()):
+    """Run Python `code` with `args` in a child process importing skvae from source `tree`.
+
+    Returns the JSON object the child printed on its last line of output;
+    `drop_env` names environment variables the child must not inherit.
+    """
+    env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+    for name in drop_env:
+        env.pop(name, None)
+    result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} on {tree} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

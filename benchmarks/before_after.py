@@ -21,11 +21,14 @@ Writes ``results/BEFORE_AFTER.md`` and ``results/before_after.json``.
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import run_in_tree  # noqa: E402
 
 CHILD = r'''
 import json, sys, time, warnings, hashlib
@@ -64,14 +67,6 @@ print(json.dumps(out))
 '''
 
 
-def _run(tree, case):
-    env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
-    result = subprocess.run([sys.executable, "-c", CHILD, case], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{case} on {tree} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True)
@@ -85,7 +80,7 @@ def main(argv=None):
         for case in cases:
             order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
             for side in order:
-                runs[case][side].append(_run(getattr(args, side), case))
+                runs[case][side].append(run_in_tree(getattr(args, side), CHILD, case))
     rows = []
     for case in cases:
         before, after = runs[case]["before"], runs[case]["after"]

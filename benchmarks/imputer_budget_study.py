@@ -34,6 +34,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import imputation as protocol  # noqa: E402
+from skvae._training import epochs_for_steps  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -51,7 +52,7 @@ def _config(n_fits=1, n_importance=(100,), steps=None, steps_per_column=None, **
 
 
 def _epochs_for_steps(steps, n_rows, batch_size):
-    return max(1, math.ceil(steps / math.ceil(n_rows / batch_size)))
+    return epochs_for_steps(steps, math.ceil(n_rows / batch_size))
 
 
 #: name -> configuration: VAEImputer parameters over BEFORE, fits averaged, transform's importance samples.

@@ -49,7 +49,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import busy_core  # noqa: E402
+from benchmarks._common import busy_core, run_in_tree  # noqa: E402
 
 CHILD = r'''
 import hashlib, inspect, json, os, sys, time, warnings
@@ -136,15 +136,6 @@ CONDITIONS = ("idle", "busy")
 README_START, README_END = "<!-- speed-report:start -->", "<!-- speed-report:end -->"
 
 
-def run_child(tree, case):
-    env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
-    env.pop("OMP_NUM_THREADS", None)  # the policy reads the machine, not a caller's limit
-    result = subprocess.run([sys.executable, "-c", CHILD, case], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{case} on {tree} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def ratios(case, run):
     """The ratios of one child's measurements (throughput ratios: above 1, skvae is faster)."""
     if case in ("fit784", "fit30"):
@@ -171,7 +162,8 @@ def measure(trees, rounds, cases):
                 for case in cases:
                     sides = list(trees) if round_ % 2 == 0 else list(trees)[::-1]
                     for side in sides:
-                        run = run_child(trees[side], case)
+                        # The policy reads the machine, not a caller's limit.
+                        run = run_in_tree(trees[side], CHILD, case, drop_env=("OMP_NUM_THREADS",))
                         loops[side] = run["loop_source"]
                         results[condition][case][side].append({"raw": run, "ratios": ratios(case, run)})
                         print(f"round {round_} {condition} {case} {side}: "
@@ -188,7 +180,7 @@ def medians(results):
             for condition, by_case in results.items()}
 
 
-def table(summary, trees):
+def table(summary):
     """The Markdown table: one line per ratio, before and after, idle and busy."""
     lines = ["| case | ratio | idle: before | idle: after | busy: before | busy: after |",
              "| --- | --- | --- | --- | --- | --- |"]
@@ -243,7 +235,7 @@ def main(argv=None):
               "ratios are throughputs (above 1: skvae is faster); time ratios are skvae's time over the "
               "reference's (below 1: skvae is faster). The hand-written loop is "
               + ("the same code in both trees." if len(set(loops.values())) == 1 else "DIFFERENT in the two trees."))
-    text = header + "\n\n" + table(summary, trees)
+    text = header + "\n\n" + table(summary)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed_report.json").write_text(json.dumps({"summary": summary, "runs": results, "trees": trees,

@@ -43,6 +43,7 @@ from ._faces import (
 )
 from ._input import as_plain_input
 from ._schema import is_dataframe
+from ._training import epochs_for_steps
 from ._transaction import transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
@@ -85,8 +86,7 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     """The epochs a fit trains on an (`n_rows`, `n_columns`) table: `max_iter`, or those ``"auto"`` sets."""
     if max_iter != "auto":
         return max_iter
-    steps_per_epoch = math.ceil(n_rows / batch_size)
-    return max(1, min(AUTO_MAX_EPOCHS, math.ceil(AUTO_STEPS_PER_COLUMN * n_columns / steps_per_epoch)))
+    return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
 class VAEImputer(TransformerMixin, BaseEstimator):

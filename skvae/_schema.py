@@ -421,12 +421,13 @@ def _category_codes(values, column, handle_unknown):
 
 def _numeric_levels_hint(column):
     """For numbers typed as categories by ``likelihood="auto"``: how to model them as numbers instead."""
-    try:
-        numeric = np.dtype(column["dtype"]).kind in "iuf"
-    except TypeError:  # pandas' own dtypes (category, string, nullable integers)
-        numeric = column["dtype"] in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
-                                      "Float32", "Float64")
-    if not numeric:
+    import pandas as pd
+
+    try:  # NumPy and pandas dtype names alike (int64, Int64, Float64, int64[pyarrow], category)
+        dtype = pd.api.types.pandas_dtype(column["dtype"])
+    except (TypeError, ValueError):
+        return ""
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         return ""
     return (f" The column holds numbers with few distinct values, which likelihood='auto' models as "
             f"categories; to model it as numbers, fit with likelihood={{{column['name']!r}: 'gaussian'}} "

@@ -297,10 +297,13 @@ class ThreadTuner:
         # On a busy machine a step on several threads costs many steps on one
         # (a thread waits a time slice at every barrier): not worth measuring.
         if self.idle_cores() < 2:
-            self.chosen, self._probing, self._probe_ended = 1, False, self.clock()
+            self._take_one_thread()
             return
         self._probing, self._step = True, 0
         self._times = {n: [] for n in self.candidates}
+
+    def _take_one_thread(self):
+        self.chosen, self._probing, self._probe_ended = 1, False, self.clock()
 
     @property
     def _current(self):
@@ -313,7 +316,7 @@ class ThreadTuner:
         if self._warmup_left == WARMUP_STEPS and self.idle_cores() < 2:
             # Busy from the start: no warm-up on several threads either.
             self._warmup_left = 0
-            self._start_probe()
+            self._take_one_thread()
         elif self._warmup_left:
             self._warmup_left -= 1
         elif not self._probing and self.clock() - self._probe_ended > self._reprobe_seconds:

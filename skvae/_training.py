@@ -177,6 +177,12 @@ def patience_epochs(n_iter_no_change, steps_per_epoch, *, auto_budget):
     return max(n_iter_no_change, from_steps)
 
 
+def epochs_for_steps(steps, steps_per_epoch, *, low=1, high=None):
+    """The epochs that make `steps` optimizer steps at `steps_per_epoch`, held within [`low`, `high`]."""
+    epochs = max(low, math.ceil(steps / max(1, steps_per_epoch)))
+    return epochs if high is None else min(epochs, high)
+
+
 def budget_epochs(max_iter, steps_per_epoch):
     """The epochs of one ``fit``: `max_iter`, or for ``"auto"`` :data:`AUTO_BUDGET_STEPS` steps' worth.
 
@@ -184,7 +190,7 @@ def budget_epochs(max_iter, steps_per_epoch):
     """
     if max_iter != "auto":
         return max_iter
-    return min(max(AUTO_MIN_EPOCHS, math.ceil(AUTO_BUDGET_STEPS / max(1, steps_per_epoch))), AUTO_MAX_EPOCHS)
+    return epochs_for_steps(AUTO_BUDGET_STEPS, steps_per_epoch, low=AUTO_MIN_EPOCHS, high=AUTO_MAX_EPOCHS)
 
 
 class StoppingRule:

@@ -651,7 +651,7 @@ def test_speed_report_ratios_table_and_readme_section(tmp_path):
     summary = {condition: {"infer": {"before": speed_report.ratios("infer", {**infer, "transform 100k s": 2.0}),
                                      "after": speed_report.ratios("infer", {**infer, "transform 100k s": 1.5})}}
                for condition in speed_report.CONDITIONS}
-    text = speed_report.table(summary, None)
+    text = speed_report.table(summary)
     assert "| infer | one-row transform time / PCA's | 3.00 | 3.00 | 3.00 | 3.00 |" in text
     assert "| infer | transform 100k time, after / before | 1 | 0.75 | 1 | 0.75 |" in text
 

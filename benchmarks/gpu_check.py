@@ -19,7 +19,10 @@ Cases:
 """
 
 import argparse
+import cProfile
+import io
 import json
+import pstats
 import platform
 import tempfile
 import time
@@ -114,6 +117,30 @@ def _faces(device):
     return out, seconds
 
 
+def _profile(function, top=25):
+    """`function()` under cProfile: the `top` entries by own time, as text."""
+    profile = cProfile.Profile()
+    profile.enable()
+    function()
+    torch.cuda.synchronize() if torch.cuda.is_available() else None
+    profile.disable()
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(top)
+    return text.getvalue()
+
+
+def _profiles(device):
+    """Where a fit and a bulk transform spend their time on `device` (the training case's network)."""
+    X = speed.low_rank_data(5000, 784, seed=0)
+    config = dict(hidden_layer_sizes=(256, 128), latent_dim=20, batch_size=128, device=device, random_state=0)
+    VAETransformer(**config, max_iter=1).fit(X)  # warm-up: CUDA context, kernels
+    fit = _profile(lambda: VAETransformer(**config, max_iter=3, early_stopping=False).fit(X))
+    model = VAETransformer(**config, max_iter=1).fit(X)
+    bulk = speed.low_rank_data(100_000, 784, seed=1)
+    model.transform(bulk[:1000])
+    return {"fit": fit, "transform_100k": _profile(lambda: model.transform(bulk))}
+
+
 def _run_case(results, name, function):
     start = time.perf_counter()
     try:
@@ -156,6 +183,10 @@ def main(argv=None):
         _run_case(results, "float64", lambda: speed.float64_inference_ratio(n_rounds=3, device=device))
         _run_case(results, "single_row", lambda: speed.single_row_latency(n_calls=100, n_rounds=5, device=device))
     _run_case(results, "faces", lambda: _faces_on_both(device))
+    _run_case(results, "profiles", lambda: _profiles(device))
+    if results["profiles"]["ok"]:
+        for name, text in results["profiles"]["result"].items():
+            (args.out / f"profile_{name}.txt").write_text(text)
     (args.out / "gpu_check.json").write_text(json.dumps(results, indent=2, default=str))
     failed = [name for name, entry in results.items() if isinstance(entry, dict) and entry.get("ok") is False]
     print("failed cases:", failed or "none")

@@ -15,7 +15,9 @@ def resolve_device(device):
     parameter, never a torch error later in the fit.
     """
     if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        # The same name as an explicit device="cuda" gets ("cuda:0"), so that
+        # `device_` does not depend on how the GPU was asked for.
+        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError, ValueError):

@@ -16,7 +16,9 @@ Two rules shape this module:
   :data:`ROW_MULTIPLE`, because matrix products of 1-3 rows, and of row
   counts that are not a multiple of 4, take other kernels whose float32 sums
   differ in the last bits, while for padded row counts each row's bits were
-  found identical whatever the batch (every activation, 1 and 2 threads). Everything outside the networks (the
+  found identical whatever the batch (every activation, 1 and 2 threads). On
+  a GPU every call runs on blocks of exactly :data:`GPU_ROW_BLOCK` rows
+  instead, because cuBLAS chooses its kernel from the whole shape. Everything outside the networks (the
   encoding constants, the likelihood, the importance weights) runs in the
   input's dtype, so float64 data at float64 scales (up to 1.7e308) stay
   exact where the arithmetic needs it.
@@ -45,7 +47,6 @@ from ._threads import torch_threads
 #: two thirds; 2**18 was slower again (per-batch overhead). See
 #: ``float64_inference_ratio`` in benchmarks/speed.py.
 MAX_BATCH_ELEMENTS = 2**19
-
 
 def rows_per_batch(row_width):
     """How many rows fit a batch when each row needs `row_width` elements."""
@@ -85,6 +86,16 @@ def split_missing(encoded):
 #: ``transform`` is the price of rows that do not depend on their batch
 #: (benchmarks/README.md, "Numbers behind the code").
 ROW_MULTIPLE = 16
+
+
+#: Rows per network call on a GPU. cuBLAS picks its kernel (tiling, split-K)
+#: from the whole matrix shape, so padding to ROW_MULTIPLE is not enough
+#: there: calls of different row counts summed a row's products in different
+#: orders (seen on an H200: codes differing in the 6th digit between a row
+#: alone and in a batch). Every call of exactly this many rows takes one
+#: kernel, and a row's result is the same whatever shares its block; a GPU
+#: computes a block this size in about the time of one row.
+GPU_ROW_BLOCK = 1024
 
 
 #: Rows whose network input exceeds this in magnitude go through float64
@@ -215,7 +226,7 @@ class InferenceNetworks:
         z = reparameterize(mean, log_variance, noise)
         return self.likelihood.cell_log_prob(x, self.decoder(z), observed).mean(0)
 
-    def impute(self, x, observed, noise, generator=None, n_draws=1, missingness=None):
+    def impute(self, x, observed, noise, generator=None, n_draws=1, missingness=None, prior_share=0.0):
         """Per cell, the self-normalised importance-weighted conditional mean (MIWAE).
 
         With a `generator`, instead a draw of x from p(x | z_k), z_k chosen by
@@ -229,9 +240,11 @@ class InferenceNetworks:
         column gets the weighted mean of those draws (or, resampling, one of
         the chosen sample's draws; :class:`skvae._missingness.SelfMasking`):
         the weights depend on the draws, so the decoder's means would not do.
+        `prior_share` > 0: a defensive proposal (see
+        :func:`skvae._objectives.importance_log_weights`).
         """
         log_weights, decoded, missing_draws = importance_log_weights(
-            self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)
+            self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness, prior_share)
         weights = torch.softmax(log_weights, dim=0)
         if generator is None:
             point = self.likelihood.point(decoded, weights)
@@ -265,14 +278,27 @@ def _parts(out):
 def _on_padded_rows(stack, part, rows):
     """``part`` of a :class:`_LayerStack` on `rows` (in its dtype), their count padded to a multiple of ROW_MULTIPLE.
 
+    On a GPU, instead, in blocks of exactly :data:`GPU_ROW_BLOCK` rows.
     Returns a tuple of outputs cut back to the rows given.
     """
     n_rows = rows.shape[0]
     rows = rows.to(stack.dtype)
+    if rows.device.type != "cpu" and n_rows:
+        return _on_fixed_blocks(stack, part, rows)
     padding = -n_rows % ROW_MULTIPLE
     if padding:
         rows = torch.nn.functional.pad(rows, (0, 0, 0, padding))
     return tuple(out[:n_rows] for out in _parts(getattr(stack, part)(rows)))
+
+
+def _on_fixed_blocks(stack, part, rows):
+    """``part`` on `rows` in blocks of exactly GPU_ROW_BLOCK rows (the last padded); outputs cut back."""
+    n_rows = rows.shape[0]
+    padding = -n_rows % GPU_ROW_BLOCK
+    if padding:
+        rows = torch.nn.functional.pad(rows, (0, 0, 0, padding))
+    blocks = [_parts(getattr(stack, part)(block)) for block in rows.split(GPU_ROW_BLOCK)]
+    return tuple(torch.cat(outputs)[:n_rows] for outputs in zip(*blocks))
 
 
 class InferenceCache:

@@ -77,8 +77,16 @@ def elbo(encoder, decoder, likelihood, x, noise, observed=None, missingness=None
     return -negative_elbo(encoder, decoder, likelihood, x, noise, observed=observed, missingness=missingness)
 
 
-def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None, missingness=None):
+def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None, missingness=None,
+                           prior_share=0.0):
     """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings and draws.
+
+    With ``prior_share`` = a > 0, the proposal is instead the defensive
+    mixture a N(0, I) + (1 - a) q(z | x) (Hesterberg, 1995): the first
+    round(a K) samples are drawn from the prior, and every weight divides by
+    the mixture's density. Weights are then bounded by p(x_obs | z) / a, so
+    an encoder that is overconfident about rows it never saw (a few given
+    cells, say) cannot leave the true posterior's mass unsampled.
 
     `noise` has shape (K, n_rows, latent_dim), with `missingness` (K, n_rows,
     latent_dim + its noise_width); the weights have shape (K, n_rows). With
@@ -89,6 +97,9 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
     noise, value_noise = split_noise(noise, missingness)
     mean, log_variance = encode(encoder, likelihood, x, observed)
     z = reparameterize(mean, log_variance, noise)
+    n_from_prior = round(prior_share * noise.shape[0])
+    if n_from_prior:
+        z = torch.cat([noise[:n_from_prior], z[n_from_prior:]])
     decoded = decoder(z)
     log_likelihood = likelihood.log_prob(x, decoded, observed)
     draws = None
@@ -96,6 +107,12 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
         log_mechanism, draws = missingness.log_prob(likelihood, x, observed, decoded, value_noise)
         log_likelihood = log_likelihood + log_mechanism
     log_prior = -0.5 * (LOG_2PI + z.square()).sum(-1)
+    if n_from_prior:
+        standardized = (z - mean) * torch.exp(-0.5 * log_variance)
+        log_posterior = -0.5 * (LOG_2PI + log_variance + standardized.square()).sum(-1)
+        log_proposal = torch.logaddexp(math.log(prior_share) + log_prior,
+                                       math.log1p(-prior_share) + log_posterior)
+        return log_likelihood + log_prior - log_proposal, decoded, draws
     # log q(z|x) written with eps = (z - mu) / sigma, which is exactly `noise`.
     log_posterior = -0.5 * (LOG_2PI + log_variance + noise.square()).sum(-1)
     return log_likelihood + log_prior - log_posterior, decoded, draws

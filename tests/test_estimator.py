@@ -42,7 +42,7 @@ def test_fitted_attributes(fitted, data):
     assert fitted.n_iter_ == 5 == len(fitted.loss_curve_)
     assert fitted.best_loss_ == min(fitted.loss_curve_)
     assert fitted.validation_scores_ is None and fitted.best_validation_score_ is None
-    assert fitted.device_ == "cpu"
+    assert fitted.device_ == ("cuda:0" if torch.cuda.is_available() else "cpu")
     assert isinstance(fitted.encoder_, torch.nn.Module) and isinstance(fitted.decoder_, torch.nn.Module)
     assert all(np.isfinite(fitted.loss_curve_))
 
@@ -93,10 +93,10 @@ def test_rows_beyond_float32_range_are_computed_in_float64_alone_or_in_a_batch(f
 
 def test_transform_is_the_posterior_mean(fitted, data):
     shift, scale = shift_scale(fitted)
-    x = torch.as_tensor((data - shift) / scale, dtype=torch.float32)
+    x = torch.as_tensor((data - shift) / scale, dtype=torch.float32, device=fitted.device_)
     with torch.no_grad():
         mean, _ = fitted.encoder_(x)
-    np.testing.assert_allclose(fitted.transform(data), mean.numpy(), atol=1e-5)
+    np.testing.assert_allclose(fitted.transform(data), mean.cpu().numpy(), atol=1e-5)
 
 
 def test_score_samples_is_deterministic_and_tightens_with_importance_samples(fitted, data):
@@ -114,17 +114,18 @@ def test_score_is_the_elbo_whatever_beta(data):
     eps = torch.as_tensor(_row_noise.standard_normal(_row_noise.row_keys(data, vae._seed), 1, 2)[0])
     with torch.inference_mode():
         networks = vae._model.networks(np.float64)
-        shift, scale = shift_scale(vae)
-        x = torch.as_tensor((data - shift) / scale)
+        eps = eps.to(networks.device)
+        shift, scale = (torch.as_tensor(v, device=networks.device) for v in shift_scale(vae))
+        x = (torch.as_tensor(data, device=networks.device) - shift) / scale
         mean, log_variance = networks.encoder(x)
         kl = 0.5 * (mean**2 + log_variance.exp() - 1 - log_variance).sum(-1)
         z = mean + torch.exp(0.5 * log_variance) * eps
         params, _ = networks.decoder(z)
         variance = VARIANCE_FLOOR + torch.nn.functional.softplus(params[:, 5:])
         reconstruction = torch.distributions.Normal(params[:, :5] * scale + shift, variance.sqrt() * scale).log_prob(
-            torch.as_tensor(data)).sum(-1)
+            torch.as_tensor(data, device=networks.device)).sum(-1)
         expected = reconstruction - kl
-    np.testing.assert_allclose(vae.score_samples(data), expected.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(vae.score_samples(data), expected.cpu().numpy(), rtol=1e-10)
 
 
 def test_sample_draws_from_the_model(fitted):

@@ -80,7 +80,7 @@ def test_variance_floor_holds_a_constant_column():
     X = _constant_and_duplicated(32)
     estimator = VAETransformer(**SMALL, learning_rate=3e-2, max_iter=40, tol=0.0, n_iter_no_change=40).fit(X)
     with torch.no_grad():
-        Z = torch.from_numpy(estimator.transform(X.astype(np.float32)))
+        Z = torch.from_numpy(estimator.transform(X.astype(np.float32))).to(estimator.device_)
         params, _ = estimator.decoder_(Z)
         variance = VARIANCE_FLOOR + F.softplus(params[:, X.shape[1]:])
     constant_columns = [2, 3]

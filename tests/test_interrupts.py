@@ -56,7 +56,7 @@ def _interrupt_step(monkeypatch, step):
 
 def _same_weights(a, b):
     return all(
-        torch.equal(p, q)
+        torch.equal(p.cpu(), q.cpu())
         for net in ("encoder_", "decoder_")
         for p, q in zip(getattr(a, net).parameters(), getattr(b, net).parameters())
     )

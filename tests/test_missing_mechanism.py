@@ -59,9 +59,9 @@ def test_self_masking_imputes_hidden_large_values_better_than_ignorable(fitted):
 def test_learned_mechanism_says_large_values_go_missing(fitted):
     mechanism = fitted[3]["self_masking"].vae_.missingness_
     assert mechanism.columns == [0, 1]  # the complete columns 2 and 3 have none
-    slope = mechanism.slope.detach().numpy()
+    slope = mechanism.slope.detach().cpu().numpy()
     assert (slope > 0.5).all(), slope
-    assert np.isfinite(mechanism.threshold.detach().numpy()).all()
+    assert np.isfinite(mechanism.threshold.detach().cpu().numpy()).all()
 
 
 def test_draws_and_multiple_imputations_follow_the_mechanism(fitted):
@@ -215,7 +215,7 @@ def test_command_line_takes_the_mechanism(tmp_path, capsys):
 def test_mechanism_moves_with_the_device(monkeypatch):
     X, hidden = self_masked(5, n_rows=200)
     X_missing = np.where(hidden, np.nan, X)
-    imputer = small_imputer(missing_mechanism="self_masking", device="cuda", max_iter=5).fit(X_missing)
+    imputer = small_imputer(missing_mechanism="self_masking", device="cuda").set_params(max_iter=5).fit(X_missing)
     assert all(p.is_cuda for p in imputer.vae_.missingness_.parameters())
     expected = imputer.transform(X_missing)
     assert np.isfinite(expected).all()

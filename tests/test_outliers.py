@@ -220,10 +220,10 @@ def test_fraction_smaller_than_one_row_flags_the_lowest_row():
 
 def _kl(vae, X):
     networks = vae._model.networks(np.float64)
-    encoded = torch.from_numpy(vae._schema.encode(vae._schema.raw_values(X)))
+    encoded = networks.as_tensor(vae._schema.encode(vae._schema.raw_values(X)))
     with torch.no_grad():
         mean, log_variance = networks.encoder(networks.likelihood.encoder_input(encoded))
-        return kl_to_standard_normal(mean, log_variance).numpy()
+        return kl_to_standard_normal(mean, log_variance).cpu().numpy()
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])

@@ -179,7 +179,7 @@ def test_file_is_a_plain_safetensors_file(tmp_path):
     assert metadata["skvae_version"] == skvae.__version__
     assert metadata["estimator"] == "VAETransformer"
     assert json.loads(metadata["state"])["latent_dim"] == SMALL["latent_dim"]
-    np.testing.assert_array_equal(weight, estimator.encoder_.mean_head.weight.detach().numpy())
+    np.testing.assert_array_equal(weight, estimator.encoder_.mean_head.weight.detach().cpu().numpy())
 
 
 # ------------------------------------------------------------- refusals

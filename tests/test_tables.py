@@ -115,10 +115,10 @@ def test_discrete_columns_score_probabilities(table):
 def test_score_is_the_sum_of_cell_terms_minus_kl(fitted, table):
     cells = fitted._column_log_likelihood(table, n_samples=1)
     networks = fitted._model.networks(np.float64)
-    encoded = torch.from_numpy(fitted._schema.encode(fitted._schema.raw_values(table)))
+    encoded = networks.as_tensor(fitted._schema.encode(fitted._schema.raw_values(table)))
     with torch.no_grad():
         mean, log_variance = networks.encoder(networks.likelihood.encoder_input(encoded))
-    expected = cells.sum(1) - kl_to_standard_normal(mean, log_variance).numpy()
+    expected = cells.sum(1) - kl_to_standard_normal(mean, log_variance).cpu().numpy()
     np.testing.assert_allclose(fitted.score_samples(table), expected, rtol=1e-10)
 
 

@@ -1,4 +1,7 @@
-"""The thread policy (skvae._threads): what it chooses, and that torch is left as it was found."""
+"""The thread policy (skvae._threads): what it chooses, and that torch is left as it was found.
+
+Threads are a CPU matter: every model here trains on the CPU (on a GPU the policy leaves torch alone).
+"""
 
 import threading
 import warnings
@@ -49,7 +52,7 @@ def threads_in_steps(monkeypatch):
 @pytest.mark.parametrize("user_threads", [1, 2, 3])
 def test_every_public_method_restores_torch_threads(user_threads, torch_threads_restored):
     torch.set_num_threads(user_threads)
-    model = VAETransformer(latent_dim=2, max_iter=2, random_state=0, n_jobs=2 if user_threads != 2 else 1)
+    model = VAETransformer(device="cpu", latent_dim=2, max_iter=2, random_state=0, n_jobs=2 if user_threads != 2 else 1)
     calls = {
         "fit": lambda: _quiet_fit(model),
         "partial_fit": lambda: model.partial_fit(X),
@@ -67,7 +70,7 @@ def test_every_public_method_restores_torch_threads(user_threads, torch_threads_
 
 
 def test_failed_fit_restores_torch_threads(torch_threads_restored):
-    model = VAETransformer(learning_rate=1e30, max_iter=3, random_state=0, n_jobs=1)
+    model = VAETransformer(device="cpu", learning_rate=1e30, max_iter=3, random_state=0, n_jobs=1)
     with pytest.raises(ValueError):
         _quiet_fit(model, X * 1e30)
     assert torch.get_num_threads() == torch_threads_restored
@@ -77,20 +80,20 @@ def test_failed_fit_restores_torch_threads(torch_threads_restored):
 
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])
 def test_n_jobs_sets_the_training_threads(n_jobs, threads_in_steps, torch_threads_restored):
-    _quiet_fit(VAETransformer(max_iter=1, n_jobs=n_jobs, random_state=0))
+    _quiet_fit(VAETransformer(device="cpu", max_iter=1, n_jobs=n_jobs, random_state=0))
     assert set(threads_in_steps) == {n_jobs}
 
 
 def test_n_jobs_minus_one_uses_every_usable_core(monkeypatch, threads_in_steps, torch_threads_restored):
     monkeypatch.setattr(_threads, "usable_cores", lambda: 3)
-    _quiet_fit(VAETransformer(max_iter=1, n_jobs=-1, random_state=0))
+    _quiet_fit(VAETransformer(device="cpu", max_iter=1, n_jobs=-1, random_state=0))
     assert set(threads_in_steps) == {3}
     assert _threads.resolve_n_jobs(-2, 1) == (2, False)
 
 
 def test_small_steps_train_on_one_thread(threads_in_steps, torch_threads_restored):
     # A batch of 128 through a (128, 64) network on 6 features: far below WORK_PER_THREAD.
-    _quiet_fit(VAETransformer(max_iter=2, random_state=0))
+    _quiet_fit(VAETransformer(device="cpu", max_iter=2, random_state=0))
     assert set(threads_in_steps) == {1}
 
 
@@ -99,7 +102,7 @@ def test_large_steps_measure_one_thread_against_several(monkeypatch, threads_in_
     monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the suite's own limit
     monkeypatch.setattr(_threads, "idle_cores", lambda: 2)
-    _quiet_fit(VAETransformer(max_iter=1, batch_size=8, random_state=0))
+    _quiet_fit(VAETransformer(device="cpu", max_iter=1, batch_size=8, random_state=0))
     # Warm-up steps on the allowed count, the probe over both counts, then one of them.
     warmup, probe = _threads.WARMUP_STEPS, 4 * _threads.PROBE_STEPS
     assert set(threads_in_steps[:warmup]) == {2}
@@ -148,9 +151,9 @@ def test_cgroup_quota_is_read_from_v1_and_v2_files(tmp_path, files, cores):
 
 def test_invalid_n_jobs_is_refused():
     with pytest.raises(ValueError, match="n_jobs"):
-        VAETransformer(n_jobs=0).fit(X)
+        VAETransformer(device="cpu", n_jobs=0).fit(X)
     with pytest.raises(ValueError, match="n_jobs"):
-        VAETransformer(n_jobs=1.5).fit(X)
+        VAETransformer(device="cpu", n_jobs=1.5).fit(X)
 
 
 # ------------------------------------------------------------------ the tuner
@@ -244,7 +247,7 @@ def test_tuner_gives_up_a_clear_loser_early_and_measures_again(torch_threads_res
 # ----------------------------------------------------------------- concurrency
 
 def test_concurrent_inference_is_correct_and_restores_each_threads_setting(torch_threads_restored):
-    model = _quiet_fit(VAETransformer(latent_dim=2, max_iter=2, random_state=0, n_jobs=1))
+    model = _quiet_fit(VAETransformer(device="cpu", latent_dim=2, max_iter=2, random_state=0, n_jobs=1))
     expected_z, expected_scores = model.transform(X), model.score_samples(X)
     errors, barrier = [], threading.Barrier(4)
 

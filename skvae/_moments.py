@@ -45,7 +45,11 @@ def _unit_if_constant(scale):
 def standardize(values, shift, scale):
     """(values - shift) / scale; where the difference overflows, values / scale - shift / scale."""
     with np.errstate(over="ignore", invalid="ignore"):
-        out = (values - shift) / scale
+        out = values - shift
+        out /= scale
+        # One pass where nothing overflowed (the rule): the full test only otherwise.
+        if np.isfinite(np.add.reduce(out, axis=None)):
+            return out
         overflowed = ~np.isfinite(out) & np.isfinite(values)
         if overflowed.any():
             alternative = values / scale - shift / scale

@@ -75,12 +75,6 @@ LOG_RATE_RANGE = (-20.0, 20.0)
 #: The largest count the count kinds model exactly (float32 holds integers up to 2**24).
 MAX_COUNT = 2**24
 
-#: Nodes of the Gauss-Hermite rule that averages a quantile-normal column's
-#: decoded value g^{-1}(u) over its Gaussian u (E[x | z]): g^{-1} is piecewise
-#: linear and linear in its tails, which few nodes integrate closely; each
-#: node costs one decoding of the cells.
-MEAN_QUADRATURE_NODES = 5
-
 #: Schema entries every numeric kind may record: the observed range and the
 #: decimals that decoding keeps (files of skvae 0.2.0 have none).
 RANGE_ENTRIES = ("min", "max", "decimals")
@@ -296,10 +290,7 @@ class QuantileNormalBlock(GaussianBlock):
     constant on each segment. The networks see u, standard normal over the
     training rows whatever the column's shape (skewed, bimodal, heavy
     tailed), and decoded values g^{-1}(u) follow its marginal as the Gaussian
-    copula's do. E[x | z] = E[g^{-1}(u)], u ~ N(mean, var), is computed by
-    Gauss-Hermite quadrature (:data:`MEAN_QUADRATURE_NODES` nodes): g^{-1}(mean),
-    the conditional median, lies below the mean of a right-skewed column,
-    and a point value (an imputer's fill) scored by squared error wants the mean.
+    copula's do. E[x | z] is replaced by g^{-1}(mean), the conditional median.
     """
 
     kind = "quantile_normal"
@@ -393,24 +384,13 @@ class QuantileNormalBlock(GaussianBlock):
         return x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
 
     def conditional_mean(self, params, free):
-        """E[g^{-1}(u)] for u ~ N(mean, var): the quadrature's weighted decodings of mean + node * sd."""
-        mean, variance = self._mean_variance(params)
-        nodes, weights = _normal_quadrature(mean.dtype, mean.device)
-        shape = (-1,) + (1,) * mean.dim()
-        decoded = self.user_units(mean + variance.sqrt() * nodes.reshape(shape))
-        return (weights.reshape(shape) * decoded).sum(0)
+        mean, _ = self._mean_variance(params)
+        return self.user_units(mean)
 
     def sample(self, params, free, generator):
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return self.user_units(mean + variance.sqrt() * noise)
-
-
-def _normal_quadrature(dtype, device):
-    """Nodes and weights (summing to one) of the MEAN_QUADRATURE_NODES-point Gauss-Hermite rule for N(0, 1)."""
-    nodes, weights = np.polynomial.hermite_e.hermegauss(MEAN_QUADRATURE_NODES)
-    return (torch.as_tensor(nodes, dtype=dtype, device=device),
-            torch.as_tensor(weights / weights.sum(), dtype=dtype, device=device))
 
 
 def _piecewise_linear(values, knots, scores, slopes):

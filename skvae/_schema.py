@@ -33,7 +33,13 @@ import functools
 import numpy as np
 
 from ._column_types import _label, fit_column, requested_kinds
-from ._likelihoods import BLOCKS, KINDS, Block, CompositeLikelihood, numeric_level_values
+from ._likelihoods import (
+    BLOCKS,
+    KINDS,
+    Block,
+    CompositeLikelihood,
+    numeric_level_values,
+)
 from ._moments import decimals as _decimals
 
 _CATEGORICAL = "categorical"

@@ -9,7 +9,8 @@ one z_k is picked in proportion to w_k (sampling-importance-resampling) and
 the free cells are drawn from p(x | z_k). As K grows the draw's distribution
 tends to the model's exact conditional; each row costs K decoder passes.
 With ``return_mean=True`` each row gets the weighted conditional mean
-(the most probable category for categories) instead of a draw.
+(for a categorical column, the level nearest it when the levels are
+numbers, the most probable one when they are labels) instead of a draw.
 
 Each row gets its own K fresh importance samples from the call's generator,
 so rows with the same conditions are independent draws.

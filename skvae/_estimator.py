@@ -467,9 +467,13 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             Decoder means in the units of the training data: E[x | z] for real
             and count columns (rounded for integer columns; for
-            ``"bernoulli"``, probabilities), the most probable category for
-            categorical ones. A DataFrame of the training schema when the
-            model was fitted on a DataFrame.
+            ``"bernoulli"``, probabilities); for categorical columns, the
+            level nearest E[x | z] when the levels are numbers (an int or
+            float column, such as a 1-5 rating that ``likelihood="auto"``
+            models as categories), the most probable level when they are
+            labels (text, booleans, a pandas ``category`` dtype). A
+            DataFrame of the training schema when the model was fitted on a
+            DataFrame.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -560,9 +564,10 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
             (so an int ``random_state`` repeats the same draws, as
             ``GaussianMixture.sample`` does).
         return_mean : bool, default=False
-            Return the decoder mean E[x | z] (as ``inverse_transform``)
-            instead of a draw from p(x | z); with ``given``, the
-            importance-weighted conditional mean E[x_free | x_given].
+            Return the decoder mean E[x | z] (as ``inverse_transform``,
+            whose categorical columns are described there) instead of a
+            draw from p(x | z); with ``given``, the importance-weighted
+            conditional mean E[x_free | x_given].
         given : dict, DataFrame, ndarray or None, default=None
             Conditions: a dict {column: value} that every row meets, or a
             DataFrame with one row of conditions per sampled row (NaN: free;

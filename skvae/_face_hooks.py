@@ -46,7 +46,8 @@ class FaceHooks:
         """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
 
         With ``random_state=None``, the self-normalised importance-weighted
-        conditional mean (the most probable category for categories) over
+        conditional mean (for categories, the level nearest it where the levels
+        are numbers, the most probable one where they are labels) over
         ``n_importance`` samples of q(z | x_observed). Otherwise one draw from
         the approximate conditional p(x_missing | x_observed), by
         sampling-importance-resampling, seeded by `random_state`.

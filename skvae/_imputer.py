@@ -8,7 +8,10 @@ its likelihood). It fills each missing cell from the row's observed cells:
   importance-weighted conditional mean of Mattei & Frellsen (2019),
   sum_k w_k E[x_missing | z_k] with z_k ~ q(z | x_observed) and
   w_k proportional to p(x_observed | z_k) p(z_k) / q(z_k | x_observed); for a
-  categorical column, the category with the highest weighted probability;
+  categorical column of numbers (an int or float column that
+  ``likelihood="auto"`` models as categories, a 1-5 rating), the seen level
+  nearest that mean, the least squared error a seen level can make; for a
+  column of labels, the category with the highest weighted probability;
 - multiple imputation (``sample_posterior=True``): one draw from the
   approximate conditional p(x_missing | x_observed), by
   sampling-importance-resampling over the same K samples, as

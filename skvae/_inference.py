@@ -205,7 +205,7 @@ class InferenceNetworks:
         return self._run("mean", self.likelihood.encoder_input(x, observed))
 
     def decode_point(self, z):
-        """E[x | z] per cell (the most probable level for categories), in user units."""
+        """E[x | z] per cell, in user units (for categories, see ``CategoricalBlock.point``)."""
         return self.likelihood.point(self.decoder(z))
 
     def decode_sample(self, z, generator):

@@ -29,7 +29,9 @@ logarithm of positive reals, category codes, raw counts):
 - ``encoder_input(x)``: what the encoder sees of the block (one-hot codes for
   categories, log counts for counts);
 - ``point(params, free, weights)``: the weighted average over samples of the
-  decoder's conditional mean (the mode for categories), in the user's units;
+  decoder's conditional mean, in the user's units (for categories, the level
+  nearest that mean when the levels are numbers, the most probable level
+  when they are labels: :meth:`CategoricalBlock.point`);
   with one sample and weight 1 it is E[x | z], what ``inverse_transform``
   returns; with self-normalised importance weights it is MIWAE's imputation;
 - ``sample(params, free, generator)``: a draw x ~ p(x | z), in user units.
@@ -501,6 +503,11 @@ class CategoricalBlock(Block):
     Encoded values are level codes 0..L-1 (as floats); the encoder sees them
     one-hot. Columns with different L go to different blocks, so a block is
     one (n, columns, L) tensor and no logit is padded.
+
+    The block keeps each column's level values (``level_values``, columns x
+    L, NaN for a column of labels; see :func:`numeric_level_values`): the
+    point value of a column of numbers is the level nearest its conditional
+    mean, of a column of labels its most probable level (:meth:`point`).
     """
 
     kind = "categorical"
@@ -512,11 +519,18 @@ class CategoricalBlock(Block):
 
     @classmethod
     def block_constants(cls, entries):
-        return {"n_levels": len(entries[0]["categories"])}
+        n_levels = len(entries[0]["categories"])
+        level_values = np.full((len(entries), n_levels), np.nan)
+        for j, entry in enumerate(entries):
+            values = numeric_level_values(entry)
+            if values is not None:
+                level_values[j] = values
+        return {"n_levels": n_levels, "level_values": level_values}
 
     @classmethod
     def from_constants(cls, columns, constants):
-        return cls(columns, n_levels=constants["n_levels"])
+        level_values = torch.as_tensor(constants["level_values"], dtype=torch.float64)
+        return cls(columns, {"level_values": level_values}, n_levels=constants["n_levels"])
 
     @classmethod
     def group(cls, entry):
@@ -552,16 +566,59 @@ class CategoricalBlock(Block):
         return log_probabilities.gather(-1, codes).squeeze(-1)
 
     def point(self, params, free, weights):
-        """The most probable level under the weighted mixture of the K decoders."""
+        """One level per cell under the weighted mixture of the K decoders' probabilities.
+
+        For a column of labels, the most probable level: the fill that is
+        right most often. For a column of numbers, the level nearest the
+        mixture's mean sum_c p_c v_c: with mean m and variance s^2, a fill c
+        is off by E[(x - c)^2] = s^2 + (m - c)^2 on average, so among the
+        seen levels the one nearest m errs least in squared error, and
+        rounds the mean to a value the column can hold; the most probable
+        level can lie far from m (the top of a bimodal 1-7 scale whose mass
+        splits between its ends). Ties go to the lower level.
+        """
         probabilities = self._log_probabilities(params).exp()
         mixture = (weights[..., None, None] * probabilities).sum(0)
-        return mixture.argmax(-1).to(params.dtype)
+        most_probable = mixture.argmax(-1)
+        level_values = self.stats.get("level_values")
+        if level_values is None:
+            return most_probable.to(params.dtype)
+        is_number = ~torch.isnan(level_values[:, 0])
+        values = level_values.nan_to_num().to(mixture.dtype)
+        mean = (mixture * values).sum(-1, keepdim=True) / mixture.sum(-1, keepdim=True)
+        nearest = (values - mean).abs_().argmin(-1)
+        return torch.where(is_number, nearest, most_probable).to(params.dtype)
 
     def sample(self, params, free, generator):
         probabilities = self._log_probabilities(params).exp()
         flat = probabilities.reshape(-1, self.n_levels)
         codes = torch.multinomial(flat, 1, generator=generator)
         return codes.reshape(probabilities.shape[:-1]).to(params.dtype)
+
+
+def numeric_level_values(entry):
+    """The levels of a categorical column's schema entry as float64 numbers, or None for labels.
+
+    Levels are numbers when the user gave the column as numbers: a numeric
+    (not boolean) dtype, as a NumPy array's columns and a DataFrame's int or
+    float columns that ``likelihood="auto"`` models as categories (a 1-5
+    rating, a 0/1 dummy), and every level a real number. Text, booleans,
+    object columns and a pandas ``category`` dtype (whatever its levels, the
+    user's declaration that they are labels) are labels.
+    """
+    import pandas as pd
+
+    try:  # NumPy and pandas dtype names alike (int64, Int64, Float64, int64[pyarrow], category)
+        dtype = pd.api.types.pandas_dtype(entry["dtype"])
+    except (TypeError, ValueError, ImportError):
+        return None
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    categories = entry["categories"]
+    if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in categories):
+        return None
+    values = np.array(categories, dtype=np.float64)
+    return values if np.isfinite(values).all() else None
 
 
 class PoissonBlock(Block):

@@ -33,7 +33,13 @@ import functools
 import numpy as np
 
 from ._column_types import _label, fit_column, requested_kinds
-from ._likelihoods import BLOCKS, KINDS, Block, CompositeLikelihood
+from ._likelihoods import (
+    BLOCKS,
+    KINDS,
+    Block,
+    CompositeLikelihood,
+    numeric_level_values,
+)
 from ._moments import decimals as _decimals
 
 _CATEGORICAL = "categorical"
@@ -421,13 +427,7 @@ def _category_codes(values, column, handle_unknown):
 
 def _numeric_levels_hint(column):
     """For numbers typed as categories by ``likelihood="auto"``: how to model them as numbers instead."""
-    import pandas as pd
-
-    try:  # NumPy and pandas dtype names alike (int64, Int64, Float64, int64[pyarrow], category)
-        dtype = pd.api.types.pandas_dtype(column["dtype"])
-    except (TypeError, ValueError):
-        return ""
-    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+    if numeric_level_values(column) is None:
         return ""
     return (f" The column holds numbers with few distinct values, which likelihood='auto' models as "
             f"categories; to model it as numbers, fit with likelihood={{{column['name']!r}: 'gaussian'}} "

@@ -86,6 +86,52 @@ def test_categories_are_filled_with_a_category_and_the_table_comes_back_as_it_wa
     assert (filled.loc[rows, "colour"] == frame.loc[rows, "colour"]).mean() > 0.9
 
 
+def _bimodal_scale_table(n=600, seed=0):
+    """Two correlated numbers and a 1-7 scale independent of them: 1 with probability 0.6, 7 with 0.3.
+
+    The scale's conditional law given the rest is its marginal, whose mode (1) lies far from its mean
+    (3.1): the least squared error a seen level can make is 3's.
+    """
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    scale = rng.choice(np.arange(1, 8), size=n, p=[0.6, 0.02, 0.02, 0.02, 0.02, 0.02, 0.3])
+    frame = pd.DataFrame({"a": z + 0.1 * rng.normal(size=n), "b": -z + 0.1 * rng.normal(size=n),
+                          "scale": scale.astype(np.int64)})
+    return frame, np.random.default_rng(seed + 1).random(n) < 0.3
+
+
+def test_a_scale_of_numbers_is_filled_with_the_seen_level_nearest_its_conditional_mean():
+    frame, hidden = _bimodal_scale_table()
+    holes = frame.astype({"scale": "Int64"})
+    holes.loc[hidden, "scale"] = pd.NA
+    imputer = VAEImputer(**SMALL).fit(holes)
+    assert imputer.vae_.column_kinds_["scale"] == "categorical"
+    filled = imputer.transform(holes)
+    assert filled["scale"].dtype == "Int64"
+    fills = filled["scale"].to_numpy(dtype=np.int64)[hidden]
+    observed = frame["scale"].to_numpy()[~hidden]
+    assert set(fills) <= set(observed)
+    # The model's conditional means scatter around the column's mean: every fill is one of the two
+    # levels around it, never the mode.
+    levels = np.unique(observed)
+    around_mean = {levels[levels <= observed.mean()].max(), levels[levels >= observed.mean()].min()}
+    assert around_mean == {3, 4}
+    assert set(fills) <= around_mean, np.unique(fills, return_counts=True)
+    truth = frame["scale"].to_numpy()[hidden]
+    mode = np.bincount(observed).argmax()
+    assert np.mean((fills - truth) ** 2) < 0.7 * np.mean((mode - truth) ** 2)
+
+
+def test_a_scale_of_labels_is_filled_with_its_most_probable_label():
+    frame, hidden = _bimodal_scale_table()
+    labels = frame.assign(scale=frame["scale"].map(dict(zip(range(1, 8), "abcdefg"))).astype(object))
+    labels.loc[hidden, "scale"] = None
+    filled = VAEImputer(**SMALL).fit_transform(labels)
+    fills = filled["scale"].to_numpy(dtype=object)[hidden]
+    assert filled["scale"].dtype == object and set(fills) <= set("abcdefg")
+    assert np.mean(fills == "a") >= 0.9, np.unique(fills, return_counts=True)
+
+
 @pytest.mark.slow
 def test_empty_features_and_the_indicator():
     X = _correlated()

@@ -219,6 +219,36 @@ def test_importance_weighted_point_averages_means_and_votes_categories():
     assert int(point[0, 1]) == int((0.25 * p0 + 0.75 * p1).argmax())
 
 
+def test_categorical_point_of_numbers_is_the_level_nearest_the_mean_and_of_labels_the_mode():
+    numbers = {"name": "rating", "kind": "categorical", "dtype": "int64", "categories": [1, 4, 7]}
+    floats = {"name": "score", "kind": "categorical", "dtype": "float64", "categories": [0.0, 1.0, 10.0]}
+    labels = {"name": "colour", "kind": "categorical", "dtype": "object", "categories": ["a", "b", "c"]}
+    declared = {"name": "code", "kind": "categorical", "dtype": "category", "categories": [1, 4, 7]}
+    entries = [numbers, floats, labels, declared]
+    block = CategoricalBlock.from_constants([0, 1, 2, 3], CategoricalBlock.block_constants(entries)).to("cpu", D)
+    # Two decodings (K=2) whose weighted mixture is (0.45, 0.2, 0.35) in every column: the mode is the
+    # first level, the mean of 1, 4, 7 is 3.7 (nearest 4), the mean of 0, 1, 10 is 3.7 (nearest 1).
+    first, second = torch.log(_t([0.7, 0.2, 0.1])), torch.log(_t([0.2, 0.2, 0.6]))
+    params = torch.stack([first.repeat(4), second.repeat(4)]).unsqueeze(1)  # (K=2, n=1, 4 columns x 3)
+    point = block.point(params, None, _t([[0.5], [0.5]]))
+    torch.testing.assert_close(point, _t([[1.0, 1.0, 0.0, 0.0]]))
+    # With mass at the top, the nearest level and the mode agree: the rule changes only what it should.
+    top = torch.log(_t([0.1, 0.1, 0.8])).repeat(4).reshape(1, 1, 12)
+    torch.testing.assert_close(block.point(top, None, _t([[1.0]])), _t([[2.0, 2.0, 2.0, 2.0]]))
+
+
+def test_numeric_level_values_are_numbers_the_user_gave_as_numbers():
+    from skvae._likelihoods import numeric_level_values
+
+    np.testing.assert_array_equal(numeric_level_values({"dtype": "Int64", "categories": [0, 2, 5]}), [0, 2, 5])
+    np.testing.assert_array_equal(numeric_level_values({"dtype": "float64", "categories": [0.5, 2.0]}), [0.5, 2])
+    for entry in ({"dtype": "object", "categories": ["low", "high"]},
+                  {"dtype": "bool", "categories": [False, True]},
+                  {"dtype": "category", "categories": [1, 2, 3]},
+                  {"dtype": "float64", "categories": [1.0, float("inf")]}):
+        assert numeric_level_values(entry) is None, entry
+
+
 # ---------------------------------------------------------------- kinds own their entries
 
 _KIND_DATA = {

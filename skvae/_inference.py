@@ -248,7 +248,7 @@ class InferenceNetworks:
         weights = torch.softmax(log_weights, dim=0)
         if generator is None:
             point = self.likelihood.point(decoded, weights)
-            if missingness is not None:
+            if missingness is not None and missingness.columns:
                 point[:, missingness.columns] = missingness.weighted_fill(self.likelihood, decoded, missing_draws,
                                                                           weights)
             return point
@@ -257,14 +257,14 @@ class InferenceNetworks:
         if n_draws == 1:
             chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
             sample = self.likelihood.sample((params[chosen, rows], free), generator)
-            if missingness is not None:
+            if missingness is not None and missingness.columns:
                 sample[:, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
                                                                        chosen, generator)
             return sample
         chosen = torch.multinomial(weights.T, n_draws, replacement=True, generator=generator)  # (rows, m)
         picked = params[chosen, rows[:, None]]  # (rows, m, params)
         draws = self.likelihood.sample((picked.reshape(-1, picked.shape[-1]), free), generator)
-        if missingness is not None:
+        if missingness is not None and missingness.columns:
             draws = draws.reshape(x.shape[0], n_draws, -1)
             draws[:, :, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
                                                                      chosen, generator)

@@ -47,6 +47,7 @@ from ._training import (
     patience_epochs,
     use_validation,
 )
+from ._warnings import warn
 
 #: The type a ``device`` parameter may have besides a string (for the faces' constraints).
 DEVICE_TYPE = torch.device
@@ -146,6 +147,12 @@ class VAEModel:
         self.schema, self.spec, self.device, self.seed = schema, spec, device, int(seed)
         self.encoder, self.decoder = self._build_networks()
         self.missingness = self._build_missingness(missing_mechanism)
+        if self.missingness is not None and not self.missingness.columns:
+            warn(
+                "missing_mechanism='self_masking' models no column of this table: it applies to columns of the "
+                "'gaussian', 'quantile_normal' and 'lognormal' kinds that have missing cells "
+                f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one.",
+                UserWarning)
         self.latent_mixture = None
         self.optimizer = make_adam(self._parameters(), learning_rate)
         self.n_iter = 0

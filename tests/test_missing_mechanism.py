@@ -4,6 +4,7 @@ import io
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -251,3 +252,22 @@ def test_outlier_detector_takes_the_mechanism():
     assert detector.vae_.missingness_.columns == [0, 1]
     assert np.isfinite(detector.score_samples(X_missing)).all()
     assert set(np.unique(detector.predict(X_missing))) <= {-1, 1}
+
+
+def test_self_masking_without_a_gaussian_column_warns_and_imputes_as_ignorable():
+    # Only categorical (few-valued) and count columns: no column the mechanism can model.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"rating": rng.integers(1, 6, 300), "code": rng.integers(0, 4, 300),
+                      "member": rng.integers(0, 2, 300)}).astype(float)
+    X_missing = X.mask(rng.random(X.shape) < 0.2)
+    with pytest.warns(UserWarning, match="self_masking' models no column of this table"):
+        imputer = small_imputer(missing_mechanism="self_masking").set_params(max_iter=5).fit(X_missing)
+    assert "gaussian" not in imputer.vae_.column_kinds_.values()
+    assert imputer.vae_.missingness_.columns == []
+    filled = imputer.transform(X_missing)
+    assert filled.notna().all().all()
+    observed = X_missing.notna().to_numpy()
+    np.testing.assert_array_equal(filled.to_numpy()[observed], X.to_numpy()[observed])
+    drawn = imputer.set_params(sample_posterior=True).transform(X_missing)
+    assert drawn.notna().all().all()
+    assert len(imputer.multiple_imputations(X_missing, n_imputations=2)) == 2

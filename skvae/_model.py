@@ -55,6 +55,11 @@ _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torc
 # Adam's implementation choice is the machine's, not the model's (see VAEModel.from_state).
 _ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
 _INT32_MAX = np.iinfo(np.int32).max
+#: Rounds of redrawing the samples that pair discrete values never seen
+#: together (see VAEModel.sample): each round redraws only the rows still
+#: holding one, so a share r of such rows costs about r / (1 - r) more draws,
+#: and after 20 rounds r**20 of them are left (below 1e-6 for r = 0.5).
+MAX_PAIR_REDRAWS = 20
 
 #: The estimator's pickled fields that a :class:`VAEModel` holds, and its
 #: attribute for each (see :data:`skvae._state.FITTED_FIELDS`), in 0.2.0's order.
@@ -109,13 +114,18 @@ def fit_model(model, X, params, *, incremental, seed=None):
                          params["missing_mechanism"])
     else:
         model.schema.check_likelihood_parameter(params["likelihood"])
-        encoded = model.schema.encode(model.schema.raw_values(X, params["handle_unknown"]))
+        raw = model.schema.raw_values(X, params["handle_unknown"])
+        seen_pairs = model.schema.seen_pairs_with(raw)
+        encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
                                  params["missing_mechanism"])
     n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
     with torch_threads(n_threads):
         model.train(encoded, params, incremental=incremental, fresh=fresh,
                     thread_tuner=ThreadTuner(n_threads) if tune else None)
+    if not fresh:
+        # After training: a refused or failed continuation leaves the record as it was.
+        model.schema.set_seen_pairs(seen_pairs)
     return model
 
 
@@ -488,10 +498,17 @@ class VAEModel:
         components = torch.multinomial(weights, n_rows, replacement=True, generator=generator)
         return means[components] + (trils[components] @ eps[:, :, None])[:, :, 0]
 
-    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None, prior=False):
+    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None, prior=False,
+               seen_pairs_only=False):
         """`n_samples` rows from z (the latent mixture, or N(0, I) with `prior`), x ~ p(x | z) (or E[x | z]).
 
-        Decoded; NaN where `missing`.
+        Decoded; NaN where `missing`. With `seen_pairs_only`, a row that
+        pairs two discrete values never seen together in training
+        (:meth:`TableSchema.unseen_pair_rows`, missing cells not counting)
+        is drawn again, z and x afresh, for up to :data:`MAX_PAIR_REDRAWS`
+        rounds; rows still holding such a pair after the last round are kept
+        as drawn. The kept rows are then draws of the model conditioned on
+        holding seen pairs only (rejection sampling), up to those rows.
         """
         networks = self.networks(np.float64)
         latent_generator = torch.Generator().manual_seed(int(latent_seed))
@@ -503,11 +520,23 @@ class VAEModel:
                 return networks.decode_point(z)
             return networks.decode_sample(z, noise_generator)
 
-        placeholder = np.broadcast_to(np.empty((1, 0)), (n_samples, 0))
-        values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
-                                 n_threads=self.inference_threads(n_jobs, n_samples))
-        if missing is not None:
-            values[missing] = np.nan
+        def draw(n_rows, holes):
+            placeholder = np.broadcast_to(np.empty((1, 0)), (n_rows, 0))
+            values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
+                                     n_threads=self.inference_threads(n_jobs, n_rows))
+            if holes is not None:
+                values[holes] = np.nan
+            return values
+
+        values = draw(n_samples, missing)
+        if seen_pairs_only:
+            redraw = np.flatnonzero(self.schema.unseen_pair_rows(values))
+            for _ in range(MAX_PAIR_REDRAWS):
+                if not redraw.size:
+                    break
+                fresh = draw(redraw.size, None if missing is None else missing[redraw])
+                values[redraw] = fresh
+                redraw = redraw[self.schema.unseen_pair_rows(fresh)]
         return self.schema.decode(values)
 
     def column_log_likelihood(self, X, n_samples, *, handle_unknown, n_jobs):

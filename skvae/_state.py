@@ -262,11 +262,11 @@ _DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
 
 def _table_schema(value, name):
     """A TableSchema.to_dict() whose every number is finite: what from_dict leaves unchecked, first."""
-    required, optional = {"columns", "is_dataframe", "mask_columns"}, {"missing_patterns"}
+    required, optional = {"columns", "is_dataframe", "mask_columns"}, {"missing_patterns", "seen_pairs"}
     if not isinstance(value, dict) or not required <= set(value) <= required | optional:
         keys = sorted(value, key=str) if isinstance(value, dict) else _kind(value)
         raise InvalidState(f"{name} must be a dict with the keys ['columns', 'is_dataframe', 'mask_columns'] "
-                           f"(and optionally 'missing_patterns'); got {keys}.")
+                           f"(and optionally 'missing_patterns', 'seen_pairs'); got {keys}.")
     if not isinstance(value["is_dataframe"], bool):
         _fail(f"{name}['is_dataframe']", "a bool", value["is_dataframe"])
     columns = value["columns"]

@@ -185,3 +185,86 @@ def _to_hex(bits):
 
 def _from_hex(mask, size):
     return np.unpackbits(np.frombuffer(bytes.fromhex(mask), dtype=np.uint8))[:size].astype(bool)
+
+
+# ------------------------------------------------------------------ keeping samples to the seen pairs
+
+#: Raking sweeps at most: each sweep matches every ruled column's level shares
+#: in turn, and stops early once no share is off by more than RAKING_TOL.
+RAKING_SWEEPS = 20
+RAKING_TOL = 1e-3
+
+
+def ruled_columns(table, columns):
+    """(positions, levels) of the columns in at least one recorded pair, in table order."""
+    levels = discrete_levels(columns)
+    positions = sorted(set(table.first.tolist()) | set(table.second.tolist()))
+    return np.array(positions, dtype=np.intp), np.array([levels[j] for j in positions], dtype=np.int64)
+
+
+def level_shares(values, positions, levels):
+    """Per ruled column, the share of each of its levels among all rows, then of the rest (a list of arrays).
+
+    The rest is the rows where the column holds no level: a missing cell (so
+    that keeping to these shares keeps the missing rate too) or, from
+    ``return_mean``, a Bernoulli probability.
+    """
+    codes = _binned_codes(values, positions, levels)
+    return [np.bincount(codes[:, k], minlength=count + 1) / codes.shape[0] for k, count in enumerate(levels)]
+
+
+def raking_weights(values, positions, levels, shares):
+    """Row weights giving each ruled column of `values` the `shares` of :func:`level_shares`.
+
+    Iterative proportional fitting; a level absent from `values` cannot be
+    given its share.
+    """
+    codes = _binned_codes(values, positions, levels)
+    weights = np.ones(values.shape[0])
+    for _ in range(RAKING_SWEEPS):
+        worst = 0.0
+        for k, count in enumerate(levels):
+            current = np.bincount(codes[:, k], weights=weights, minlength=count + 1)
+            current /= current.sum()
+            worst = max(worst, float(np.abs(current - shares[k]).max()))
+            weights *= np.divide(shares[k], current, out=np.ones(count + 1), where=current > 0)[codes[:, k]]
+        if worst < RAKING_TOL:
+            break
+    return weights
+
+
+def _binned_codes(values, positions, levels):
+    """Level codes of the ruled columns, with L (one past the last level) where a column holds no level."""
+    codes = _codes(values[:, positions], levels)
+    return np.where(codes >= 0, codes, levels)
+
+
+def weighted_choice(weights, n_rows, random_state):
+    """Sorted positions of `n_rows` distinct rows, each row drawn with probability in proportion to its weight.
+
+    Inclusion probabilities n w_i / sum(w), those above 1 set to 1 and the
+    rest scaled up until they sum to `n_rows`, then systematic sampling: one
+    uniform start, `n_rows` equally spaced points on the cumulative
+    probabilities. (Drawing rows one after another with probabilities in
+    proportion to their weights would flatten the weights when `n_rows` is
+    a large share of the rows, as here.)
+    """
+    probabilities = np.asarray(weights, dtype=np.float64).copy()
+    if not probabilities.sum() > 0:
+        probabilities[:] = 1.0
+    full = np.zeros(probabilities.shape[0], dtype=bool)
+    for _ in range(probabilities.shape[0]):
+        free = probabilities[~full].sum()
+        probabilities[~full] *= (n_rows - full.sum()) / free if free > 0 else 0.0
+        over = ~full & (probabilities >= 1.0)
+        if not over.any():
+            break
+        full |= over
+        probabilities[full] = 1.0
+    if (n_rows - full.sum()) > 0 and not probabilities[~full].sum() > 0:
+        # Too few rows of positive weight: the rest are drawn evenly.
+        probabilities[~full] = (n_rows - full.sum()) / max((~full).sum(), 1)
+    cumulative = np.cumsum(probabilities)
+    points = random_state.random_sample() + np.arange(n_rows)
+    chosen = np.searchsorted(cumulative, points * (cumulative[-1] / n_rows), side="right")
+    return np.minimum(chosen, probabilities.shape[0] - 1)

@@ -593,22 +593,25 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
             skvae 0.3 and earlier have no mixture and draw from the prior.
             ``given`` always conditions the model itself.
         seen_pairs_only : bool, default=True
-            With ``latent="aggregate"``: redraw (z and x afresh) every row
-            that pairs two discrete values never seen together in a training
-            row, such as two mutually exclusive 0/1 dummies both set, for up
-            to 20 rounds; a row still holding such a pair after the last
-            round is kept as drawn. ``fit`` records, for pairs of categorical
-            columns (and of Bernoulli columns of 0/1 values), the
-            combinations its rows hold with both cells observed, where the
-            pair has at most 400 combinations and at least 5 rows per
-            combination (so that an unseen one is not merely rare), among
-            the first 64 such columns; a missing cell (``with_missing``)
-            never counts. The rows are then draws of the model conditioned
-            on holding seen pairs only. Ignored with ``latent="prior"``,
-            whose draws are the model's own p(x), and with ``given``, whose
-            draws are the model's conditional, whatever the conditions ask
-            for (a combination never seen included). Models saved by earlier
-            versions of skvae recorded no pairs and draw as they did.
+            With ``latent="aggregate"``, keep to the pairs of discrete values
+            seen together in training: a row that pairs two values never
+            seen together in a training row (two mutually exclusive 0/1
+            dummies both set) is drawn again, z and x afresh, up to 20
+            rounds, and the kept rows are weighted back to the model's own
+            share of each level (rejection alone would lower it), at up to
+            three times the draws where some row breaks the rule. ``fit``
+            records, for pairs of categorical columns (and of Bernoulli
+            columns of 0s and 1s), the combinations its rows hold with both
+            cells observed, where the pair has at most 400 combinations and
+            at least 5 rows per combination (so that an unseen one is not
+            merely rare), among the first 64 such columns; a missing cell
+            (``with_missing``) never counts. A row still holding an unseen
+            pair is kept only where too few rows hold none. Ignored with
+            ``latent="prior"``, whose draws are the model's own p(x), and
+            with ``given``, whose draws are the model's conditional, whatever
+            the conditions ask for (a combination never seen included).
+            Models saved by earlier versions of skvae recorded no pairs and
+            draw as they did. See the user guide.
 
         Returns
         -------

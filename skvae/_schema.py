@@ -317,7 +317,7 @@ class TableSchema:
         """Per row of decoded `values` (codes for categories, NaN where missing), whether it pairs
         two discrete values never seen together in training (:mod:`skvae._seen_pairs`).
 
-        All False for a schema that recorded no pairs (a file of skvae 0.5 or earlier).
+        All False for a schema that recorded no pairs (a file of an earlier skvae).
         """
         table = self._seen_pair_table
         if table is None:

@@ -5,8 +5,10 @@ including ones the data never show (a penguin species on an island where it
 does not live, two mutually exclusive 0/1 dummies both set). ``fit`` records,
 for pairs of the model's discrete columns, which combinations of their levels
 the training rows hold with both cells observed; ``sample`` (with the default
-``latent="aggregate"``) redraws the rows holding any other combination (see
-:meth:`skvae._model.VAEModel.sample`).
+``latent="aggregate"``) redraws the rows holding any other combination and
+weights the kept rows back to the model's share of each level (see
+:meth:`skvae._model.VAEModel._keep_seen_pairs`, which uses the helpers at the
+end of this module).
 
 Discrete columns are the ``categorical`` ones (levels: their category codes)
 and the ``bernoulli`` ones whose observed training values are all 0 or 1.
@@ -44,6 +46,9 @@ MAX_PAIR_COMBINATIONS = 400
 ROWS_PER_COMBINATION = 5
 #: Rows checked at once times the pairs: bounds the check's temporary arrays.
 _CHUNK_CELLS = 1 << 20
+#: Passes setting inclusion probabilities above 1 to 1 (each sets at least one;
+#: a handful suffice unless the weights are wild, which then are met in part).
+_MAX_CAPPING_PASSES = 100
 
 _DISCRETE_KINDS = ("categorical", "bernoulli")
 
@@ -76,25 +81,30 @@ def fit_seen_pairs(columns, raw):
     positions = sorted(levels)[:MAX_PAIR_COLUMNS]
     if len(positions) < 2:
         return []
-    codes = _codes(raw[:, positions], np.array([levels[j] for j in positions]))
     counts = np.array([levels[j] for j in positions], dtype=np.int64)
+    # A missing cell gets the slot after the last level: every row is counted without a mask
+    # (a pass fewer over rows x pairs), and that slot's counts are dropped.
+    slots = counts + 1
+    codes = _codes(raw[:, positions], counts)
+    codes = np.where(codes >= 0, codes, counts)
     record = []
     for a in range(len(positions) - 1):
         partners = a + 1 + np.flatnonzero(counts[a] * counts[a + 1:] <= MAX_PAIR_COMBINATIONS)
         if not partners.size:
             continue
-        sizes = counts[a] * counts[partners]
+        sizes = slots[a] * slots[partners]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         combinations = np.zeros(int(sizes.sum()), dtype=np.int64)
-        for start in range(0, codes.shape[0], max(1, _CHUNK_CELLS // partners.size)):
-            block = codes[start:start + max(1, _CHUNK_CELLS // partners.size)]
-            first, second = block[:, a, None], block[:, partners]
-            both = (first >= 0) & (second >= 0)
-            index = offsets + first * counts[partners] + second
-            combinations += np.bincount(index[both], minlength=combinations.size)
+        step = max(1, _CHUNK_CELLS // partners.size)
+        for start in range(0, codes.shape[0], step):
+            block = codes[start:start + step]
+            index = block[:, partners] + offsets
+            index += block[:, a, None] * slots[partners]
+            combinations += np.bincount(index.ravel(), minlength=combinations.size)
         for k, b in enumerate(partners):
-            table = combinations[offsets[k]:offsets[k] + sizes[k]]
-            if table.sum() >= ROWS_PER_COMBINATION * sizes[k] and not table.all():
+            table = combinations[offsets[k]:offsets[k] + sizes[k]].reshape(slots[a], slots[b])
+            table = table[:counts[a], :counts[b]].ravel()
+            if table.sum() >= ROWS_PER_COMBINATION * table.size and not table.all():
                 record.append([int(positions[a]), int(positions[b]), _to_hex(table > 0)])
     return record
 
@@ -253,7 +263,7 @@ def weighted_choice(weights, n_rows, random_state):
     if not probabilities.sum() > 0:
         probabilities[:] = 1.0
     full = np.zeros(probabilities.shape[0], dtype=bool)
-    for _ in range(probabilities.shape[0]):
+    for _ in range(_MAX_CAPPING_PASSES):
         free = probabilities[~full].sum()
         probabilities[~full] *= (n_rows - full.sum()) / free if free > 0 else 0.0
         over = ~full & (probabilities >= 1.0)
@@ -264,6 +274,7 @@ def weighted_choice(weights, n_rows, random_state):
     if (n_rows - full.sum()) > 0 and not probabilities[~full].sum() > 0:
         # Too few rows of positive weight: the rest are drawn evenly.
         probabilities[~full] = (n_rows - full.sum()) / max((~full).sum(), 1)
+    np.minimum(probabilities, 1.0, out=probabilities)
     cumulative = np.cumsum(probabilities)
     points = random_state.random_sample() + np.arange(n_rows)
     chosen = np.searchsorted(cumulative, points * (cumulative[-1] / n_rows), side="right")

@@ -564,7 +564,7 @@ class VAEModel:
            fewer than n rows hold none.
         """
         schema = self.schema
-        table = schema._seen_pair_table
+        table = schema.seen_pair_table
         if table is None or not len(table):
             return
         positions, levels = ruled_columns(table, schema.columns)

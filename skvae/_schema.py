@@ -310,7 +310,8 @@ class TableSchema:
     # ------------------------------------------------------------ seen pairs of discrete values
 
     @functools.cached_property
-    def _seen_pair_table(self):
+    def seen_pair_table(self):
+        """The record of seen pairs as a :class:`~skvae._seen_pairs.SeenPairs`, built once; None without one."""
         return None if self.seen_pairs is None else SeenPairs(self.seen_pairs, self.columns)
 
     def unseen_pair_rows(self, values):
@@ -319,7 +320,7 @@ class TableSchema:
 
         All False for a schema that recorded no pairs (a file of an earlier skvae).
         """
-        table = self._seen_pair_table
+        table = self.seen_pair_table
         if table is None:
             return np.zeros(values.shape[0], dtype=bool)
         return table.unseen_rows(values)
@@ -331,13 +332,13 @@ class TableSchema:
         combinations to the pairs the first fit recorded; which pairs are
         recorded stays the first fit's choice.
         """
-        table = self._seen_pair_table
+        table = self.seen_pair_table
         return None if table is None else table.record_with(raw)
 
     def set_seen_pairs(self, record):
         """Replace the record of seen pairs (from :meth:`seen_pairs_with`)."""
         self.seen_pairs = record
-        self.__dict__.pop("_seen_pair_table", None)
+        self.__dict__.pop("seen_pair_table", None)
 
     # ------------------------------------------------------------ missing cells
 

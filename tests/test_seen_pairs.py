@@ -217,3 +217,20 @@ def test_bernoulli_columns_of_zeros_and_ones_are_discrete_and_wide_tables_are_ca
     wide = (rng.rand(400, MAX_PAIR_COLUMNS + 6) < 0.02).astype(float)
     record = VAETransformer(**{**BRIEF, "likelihood": "bernoulli", "max_iter": 1}).fit(wide)._model.schema.seen_pairs
     assert record and max(j for _, j, _ in record) < MAX_PAIR_COLUMNS
+
+
+def test_the_weighted_choice_includes_each_row_in_proportion_to_its_weight():
+    from skvae._seen_pairs import weighted_choice
+
+    weights = np.array([0.0, 1.0, 1.0, 2.0, 4.0, 8.0, 0.5, 3.5])
+    n_rows, rounds = 4, 4000
+    random_state = np.random.RandomState(0)
+    included = np.zeros(len(weights))
+    for _ in range(rounds):
+        chosen = weighted_choice(weights, n_rows, random_state)
+        assert len(set(chosen.tolist())) == n_rows and (np.diff(chosen) > 0).all()
+        included[chosen] += 1
+    # 8 is above the total's quarter: its row is always in, and the others share the other 3 rows.
+    expected = np.minimum(1.0, weights * 3 / (weights.sum() - 8.0))
+    expected[5] = 1.0
+    np.testing.assert_allclose(included / rounds, expected, atol=0.03)

@@ -35,7 +35,7 @@ import numpy as np
 from ._column_types import _label, fit_column, requested_kinds
 from ._likelihoods import BLOCKS, KINDS, Block, CompositeLikelihood
 from ._moments import decimals as _decimals
-from ._seen_pairs import SeenPairs, check_seen_pairs, fit_seen_pairs
+from ._seen_pairs import SeenPairs, fit_seen_pairs
 
 _CATEGORICAL = "categorical"
 
@@ -386,10 +386,10 @@ class TableSchema:
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(columns) for j in mask_columns
         ):
             raise ValueError("the column schema's mask columns are malformed")
-        seen_pairs = state.get("seen_pairs")
-        if seen_pairs is not None:
-            check_seen_pairs(seen_pairs, columns)
-        return cls(columns, bool(state["is_dataframe"]), mask_columns, state.get("missing_patterns"), seen_pairs)
+        # The seen pairs are checked against the columns by check_seen_pairs, once the columns
+        # are known to agree with the networks (skvae._state's cross-checks).
+        return cls(columns, bool(state["is_dataframe"]), mask_columns, state.get("missing_patterns"),
+                   state.get("seen_pairs"))
 
 
 #: At most this many patterns of missing cells are kept, the most frequent:

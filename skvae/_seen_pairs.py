@@ -62,17 +62,19 @@ def discrete_levels(columns, raw=None):
     of a Bernoulli column was one).
     """
     levels = {}
+    bernoulli = []
     for j, column in enumerate(columns):
         if column["kind"] == "categorical":
             levels[j] = len(column["categories"])
         elif column["kind"] == "bernoulli":
-            if raw is not None:
-                values = raw[:, j]
-                values = values[~np.isnan(values)]
-                if not np.all((values == 0) | (values == 1)):
-                    continue
-            levels[j] = 2
-    return levels
+            bernoulli.append(j)
+    if bernoulli and raw is not None:
+        # One pass over the Bernoulli columns at once: a table of pixels has hundreds.
+        block = raw[:, bernoulli]
+        zero_one = ((block == 0) | (block == 1) | np.isnan(block)).all(axis=0)
+        bernoulli = [j for j, keep in zip(bernoulli, zero_one) if keep]
+    levels.update({j: 2 for j in bernoulli})
+    return dict(sorted(levels.items()))
 
 
 def fit_seen_pairs(columns, raw):

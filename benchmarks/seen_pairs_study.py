@@ -21,9 +21,18 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.tables import (TABLES, column_pair_trends, column_shapes, dcr_scores,  # noqa: E402
-                               distances_to_closest_record, efficacy, fit_skvae, impossible_pair_rate,
-                               is_classification, like)
+from benchmarks.tables import (
+    TABLES,
+    column_pair_trends,
+    column_shapes,
+    dcr_scores,
+    distances_to_closest_record,
+    efficacy,
+    fit_skvae,
+    impossible_pair_rate,
+    is_classification,
+    like,
+)
 
 SCORES = ("shapes", "pairs", "efficacy", "dcr_ratio", "impossible_pairs")
 

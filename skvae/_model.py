@@ -575,7 +575,8 @@ class VAEModel:
                 continue
             holes = None if missing is None else missing[start:start + step]
             extra = POOL_FACTOR - 1
-            pool = np.concatenate([chunk, draw(extra * len(chunk), None if holes is None else np.tile(holes, (extra, 1)))])
+            extra_holes = None if holes is None else np.tile(holes, (extra, 1))
+            pool = np.concatenate([chunk, draw(extra * len(chunk), extra_holes)])
             pool_holes = None if holes is None else np.tile(holes, (POOL_FACTOR, 1))
             shares = level_shares(pool, positions, levels)
             redraw = np.flatnonzero(schema.unseen_pair_rows(pool))

@@ -10,12 +10,17 @@ import pytest
 
 import skvae
 from skvae import VAEImputer, VAETransformer
-from skvae._seen_pairs import MAX_PAIR_COLUMNS, ROWS_PER_COMBINATION, SeenPairs, fit_seen_pairs
+from skvae._seen_pairs import (
+    MAX_PAIR_COLUMNS,
+    ROWS_PER_COMBINATION,
+    SeenPairs,
+    fit_seen_pairs,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # Briefly trained on purpose: such a model pairs values freely, so the rule has work to do.
-BRIEF = dict(latent_dim=2, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+BRIEF = {"latent_dim": 2, "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0}
 # Trained a little longer: half its rows hold an unseen pair, and 20 rounds of redrawing
 # leave 0.5**21 of 3000 rows, 0.001 rows, with one.
 SHORT = {**BRIEF, "max_iter": 30}

@@ -70,6 +70,9 @@ def test_samples_hold_no_pair_unseen_in_training(fitted, table):
     assert _unseen_share(kept, table) == 0
     assert (kept[["good", "fair", "poor"]].sum(axis=1) <= 1).all()
     assert not kept.loc[kept.species == "Gentoo", "island"].ne("Biscoe").any()
+    means = fitted.sample(1000, random_state=0, return_mean=True)  # each row's most probable categories
+    assert _unseen_share(fitted.sample(1000, random_state=0, return_mean=True, seen_pairs_only=False), table) > 0
+    assert _unseen_share(means, table) == 0
 
 
 def test_samples_keep_the_models_shares_of_each_level(fitted, table):

@@ -552,7 +552,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
     def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
-               n_importance=DEFAULT_N_IMPORTANCE, with_missing=False, latent="aggregate"):
+               n_importance=DEFAULT_N_IMPORTANCE, with_missing=False, latent="aggregate", seen_pairs_only=True):
         """Draw rows: z from the training rows' latent law (or the prior), then x ~ p(x | z).
 
         Parameters
@@ -597,6 +597,26 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
             itself, whose density ``score_samples`` bounds. Models saved by
             skvae 0.3 and earlier have no mixture and draw from the prior.
             ``given`` always conditions the model itself.
+        seen_pairs_only : bool, default=True
+            With ``latent="aggregate"``, keep to the pairs of discrete values
+            seen together in training: a row that pairs two values never
+            seen together in a training row (two mutually exclusive 0/1
+            dummies both set) is drawn again, z and x afresh, up to 20
+            rounds, and the kept rows are weighted back to the model's own
+            share of each level (rejection alone would lower it), at up to
+            three times the draws where some row breaks the rule. ``fit``
+            records, for pairs of categorical columns (and of Bernoulli
+            columns of 0s and 1s), the combinations its rows hold with both
+            cells observed, where the pair has at most 400 combinations and
+            at least 5 rows per combination (so that an unseen one is not
+            merely rare), among the first 64 such columns; a missing cell
+            (``with_missing``) never counts. A row still holding an unseen
+            pair is kept only where too few rows hold none. Ignored with
+            ``latent="prior"``, whose draws are the model's own p(x), and
+            with ``given``, whose draws are the model's conditional, whatever
+            the conditions ask for (a combination never seen included).
+            Models saved by earlier versions of skvae recorded no pairs and
+            draw as they did. See the user guide.
 
         Returns
         -------
@@ -610,6 +630,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if latent not in ("aggregate", "prior"):
             raise ValueError(f"latent must be 'aggregate' or 'prior'; got {latent!r}.")
+        if not isinstance(seen_pairs_only, (bool, np.bool_)):
+            raise ValueError(f"seen_pairs_only must be True or False; got {seen_pairs_only!r}.")
         if with_missing and given is not None:
             raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:
@@ -620,7 +642,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
         missing = self._model.schema.draw_missing(n_samples, rng) if with_missing else None
         return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,
-                                  missing=missing, prior=latent == "prior")
+                                  missing=missing, prior=latent == "prior",
+                                  seen_pairs_only=bool(seen_pairs_only) and latent == "aggregate")
 
     # ------------------------------------------------------------ validation
 

@@ -37,6 +37,7 @@ from ._missingness import build_missingness, mechanism_name
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
+from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
 from ._training import (
     LR_DECAYS,
@@ -56,6 +57,18 @@ _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torc
 # Adam's implementation choice is the machine's, not the model's (see VAEModel.from_state).
 _ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
 _INT32_MAX = np.iinfo(np.int32).max
+#: Rounds of redrawing the samples that pair discrete values never seen
+#: together (see VAEModel._keep_seen_pairs): each round redraws only the rows
+#: still holding one, so a share r of such rows costs about r / (1 - r) more
+#: draws, and after 20 rounds r**21 of them are left (below 1e-6 for r = 0.5).
+MAX_PAIR_REDRAWS = 20
+#: Rows times columns per chunk of samples kept to the seen pairs: the chunk's
+#: extra draws are held at once, and its level shares are estimated on it.
+SAMPLE_CHUNK_CELLS = 1 << 22
+#: Rows drawn per sample kept to the seen pairs, where a chunk holds an unseen
+#: pair: the kept rows are chosen among them, and a row is chosen at most
+#: once, so a row's weight counts in full up to this many times the mean.
+POOL_FACTOR = 3
 
 #: The estimator's pickled fields that a :class:`VAEModel` holds, and its
 #: attribute for each (see :data:`skvae._state.FITTED_FIELDS`), in 0.2.0's order.
@@ -110,13 +123,18 @@ def fit_model(model, X, params, *, incremental, seed=None):
                          params["missing_mechanism"])
     else:
         model.schema.check_likelihood_parameter(params["likelihood"])
-        encoded = model.schema.encode(model.schema.raw_values(X, params["handle_unknown"]))
+        raw = model.schema.raw_values(X, params["handle_unknown"])
+        seen_pairs = model.schema.seen_pairs_with(raw)
+        encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
                                  params["missing_mechanism"])
     n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
     with torch_threads(n_threads):
         model.train(encoded, params, incremental=incremental, fresh=fresh,
                     thread_tuner=ThreadTuner(n_threads) if tune else None)
+    if not fresh:
+        # After training: a refused or failed continuation leaves the record as it was.
+        model.schema.set_seen_pairs(seen_pairs)
     return model
 
 
@@ -495,10 +513,13 @@ class VAEModel:
         components = torch.multinomial(weights, n_rows, replacement=True, generator=generator)
         return means[components] + (trils[components] @ eps[:, :, None])[:, :, 0]
 
-    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None, prior=False):
+    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None, prior=False,
+               seen_pairs_only=False):
         """`n_samples` rows from z (the latent mixture, or N(0, I) with `prior`), x ~ p(x | z) (or E[x | z]).
 
-        Decoded; NaN where `missing`.
+        Decoded; NaN where `missing`. With `seen_pairs_only`, rows keep to the
+        pairs of discrete values seen together in training (see
+        :meth:`_keep_seen_pairs`).
         """
         networks = self.networks(np.float64)
         latent_generator = torch.Generator().manual_seed(int(latent_seed))
@@ -510,12 +531,72 @@ class VAEModel:
                 return networks.decode_point(z)
             return networks.decode_sample(z, noise_generator)
 
-        placeholder = np.broadcast_to(np.empty((1, 0)), (n_samples, 0))
-        values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
-                                 n_threads=self.inference_threads(n_jobs, n_samples))
-        if missing is not None:
-            values[missing] = np.nan
+        def draw(n_rows, holes):
+            placeholder = np.broadcast_to(np.empty((1, 0)), (n_rows, 0))
+            values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
+                                     n_threads=self.inference_threads(n_jobs, n_rows))
+            if holes is not None:
+                values[holes] = np.nan
+            return values
+
+        values = draw(n_samples, missing)
+        if seen_pairs_only:
+            # The selection's generator comes from the latent one: one random_state repeats every draw.
+            selection = np.random.RandomState(int(torch.randint(_INT32_MAX, (1,), generator=latent_generator)))
+            self._keep_seen_pairs(values, draw, missing, selection)
         return self.schema.decode(values)
+
+    def _keep_seen_pairs(self, values, draw, missing, selection):
+        """Replace, in place, rows of `values` that pair discrete values never seen together in training.
+
+        Chunk by chunk of rows (bounding memory), where a chunk of n rows
+        holds such a row (:meth:`TableSchema.unseen_pair_rows`; a missing
+        cell never counts):
+
+        1. 2n more rows are drawn, with the same missing cells;
+        2. each of the 3n rows holding an unseen pair is drawn again (z and
+           x afresh), up to :data:`MAX_PAIR_REDRAWS` rounds, which alone
+           would give the model's draws conditioned on seen pairs (rejection
+           sampling);
+        3. rejection lowers the share of the levels that unseen pairs
+           involve (rejecting rows with two exclusive dummies set lowers
+           both dummies' share of ones), so the rows get weights, found by
+           iterative proportional fitting, that give each column of a
+           recorded pair the shares of its levels in the 3n first draws,
+           the model's own;
+        4. n of the 3n rows are drawn with probabilities in proportion to
+           those weights, without replacement, in their order (a row's
+           probability is at most 1: weights beyond 3 times the mean are not
+           fully met); rows still holding an unseen pair are drawn only if
+           fewer than n rows hold none.
+        """
+        schema = self.schema
+        table = schema.seen_pair_table
+        if table is None or not len(table):
+            return
+        positions, levels = ruled_columns(table, schema.columns)
+        step = max(1, SAMPLE_CHUNK_CELLS // max(self.n_features, 1))
+        for start in range(0, values.shape[0], step):
+            chunk = values[start:start + step]
+            if not schema.unseen_pair_rows(chunk).any():
+                continue
+            holes = None if missing is None else missing[start:start + step]
+            extra = POOL_FACTOR - 1
+            extra_holes = None if holes is None else np.tile(holes, (extra, 1))
+            pool = np.concatenate([chunk, draw(extra * len(chunk), extra_holes)])
+            pool_holes = None if holes is None else np.tile(holes, (POOL_FACTOR, 1))
+            shares = level_shares(pool, positions, levels)
+            redraw = np.flatnonzero(schema.unseen_pair_rows(pool))
+            for _ in range(MAX_PAIR_REDRAWS):
+                if not redraw.size:
+                    break
+                fresh = draw(redraw.size, None if pool_holes is None else pool_holes[redraw])
+                pool[redraw] = fresh
+                redraw = redraw[schema.unseen_pair_rows(fresh)]
+            weights = raking_weights(pool, positions, levels, shares)
+            if len(pool) - redraw.size >= len(chunk):
+                weights[redraw] = 0.0
+            chunk[...] = pool[weighted_choice(weights, len(chunk), selection)]
 
     def column_log_likelihood(self, X, n_samples, *, handle_unknown, n_jobs):
         """E_q[log p(x_ij | z)] per cell over `n_samples` draws of the row's own noise (NaN where missing)."""

@@ -41,6 +41,7 @@ from ._likelihoods import (
     numeric_level_values,
 )
 from ._moments import decimals as _decimals
+from ._seen_pairs import SeenPairs, fit_seen_pairs
 
 _CATEGORICAL = "categorical"
 
@@ -66,13 +67,19 @@ class TableSchema:
         The fit's patterns of missing cells, as (missing column positions,
         rows) pairs, most frequent first: what ``sample(with_missing=True)``
         reproduces. None for schemas of files that did not record them.
+    seen_pairs : list of [int, int, str] or None
+        The combinations of levels that pairs of discrete columns showed
+        together in training rows (:mod:`skvae._seen_pairs`): what
+        ``sample`` keeps to. None for schemas of files that did not record
+        them.
     """
 
-    def __init__(self, columns, is_dataframe, mask_columns=(), missing_patterns=None):
+    def __init__(self, columns, is_dataframe, mask_columns=(), missing_patterns=None, seen_pairs=None):
         self.columns = columns
         self.is_dataframe = bool(is_dataframe)
         self.mask_columns = [int(c) for c in mask_columns]
         self.missing_patterns = missing_patterns
+        self.seen_pairs = seen_pairs
 
     @functools.cached_property
     def _positions(self):
@@ -131,6 +138,7 @@ class TableSchema:
             j for j, column in enumerate(columns) if column["kind"] != _CATEGORICAL and has_missing[j]
         ]
         schema.missing_patterns = _missing_patterns(missing)
+        schema.seen_pairs = fit_seen_pairs(columns, raw)
         return schema, raw
 
     def _fit_constants(self, raw):
@@ -305,7 +313,38 @@ class TableSchema:
                         np.round(values[:, j], decimals, out=values[:, j])
         return values
 
-    # ------------------------------------------------------------ persistence
+    # ------------------------------------------------------------ seen pairs of discrete values
+
+    @functools.cached_property
+    def seen_pair_table(self):
+        """The record of seen pairs as a :class:`~skvae._seen_pairs.SeenPairs`, built once; None without one."""
+        return None if self.seen_pairs is None else SeenPairs(self.seen_pairs, self.columns)
+
+    def unseen_pair_rows(self, values):
+        """Per row of decoded `values` (codes for categories, NaN where missing), whether it pairs
+        two discrete values never seen together in training (:mod:`skvae._seen_pairs`).
+
+        All False for a schema that recorded no pairs (a file of an earlier skvae).
+        """
+        table = self.seen_pair_table
+        if table is None:
+            return np.zeros(values.shape[0], dtype=bool)
+        return table.unseen_rows(values)
+
+    def seen_pairs_with(self, raw):
+        """The record of seen pairs with the combinations of `raw` (:meth:`raw_values`) added; None if none.
+
+        Continued training (``warm_start``, ``partial_fit``) adds its rows'
+        combinations to the pairs the first fit recorded; which pairs are
+        recorded stays the first fit's choice.
+        """
+        table = self.seen_pair_table
+        return None if table is None else table.record_with(raw)
+
+    def set_seen_pairs(self, record):
+        """Replace the record of seen pairs (from :meth:`seen_pairs_with`)."""
+        self.seen_pairs = record
+        self.__dict__.pop("seen_pair_table", None)
 
     # ------------------------------------------------------------ missing cells
 
@@ -332,13 +371,15 @@ class TableSchema:
         state = {"columns": self.columns, "is_dataframe": self.is_dataframe, "mask_columns": self.mask_columns}
         if self.missing_patterns is not None:
             state["missing_patterns"] = self.missing_patterns
+        if self.seen_pairs is not None:
+            state["seen_pairs"] = self.seen_pairs
         return state
 
     @classmethod
     def from_dict(cls, state):
         """Rebuild a schema from :meth:`to_dict`, refusing anything malformed with a ValueError."""
         if not isinstance(state, dict) or not {"columns", "is_dataframe", "mask_columns"} <= set(state) <= {
-                "columns", "is_dataframe", "mask_columns", "missing_patterns"}:
+                "columns", "is_dataframe", "mask_columns", "missing_patterns", "seen_pairs"}:
             raise ValueError("the column schema is malformed")
         columns = state["columns"]
         if not isinstance(columns, list) or not columns:
@@ -351,7 +392,10 @@ class TableSchema:
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(columns) for j in mask_columns
         ):
             raise ValueError("the column schema's mask columns are malformed")
-        return cls(columns, bool(state["is_dataframe"]), mask_columns, state.get("missing_patterns"))
+        # The seen pairs are checked against the columns by check_seen_pairs, once the columns
+        # are known to agree with the networks (skvae._state's cross-checks).
+        return cls(columns, bool(state["is_dataframe"]), mask_columns, state.get("missing_patterns"),
+                   state.get("seen_pairs"))
 
 
 #: At most this many patterns of missing cells are kept, the most frequent:

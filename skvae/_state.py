@@ -20,7 +20,8 @@ a ValueError naming the first field that does not:
   with the schema's columns and the feature names; the network spec's input
   and output widths with those of the schema's likelihood; the weights' names
   and shapes with the spec; the missingness mechanism's parameters (when the
-  model has one) with the schema's columns; the optimizer state with the
+  model has one) with the schema's columns; the schema's seen pairs with
+  its discrete columns and their levels; the optimizer state with the
   weights and those parameters; the loss
   history with ``n_iter_``.
 
@@ -65,6 +66,7 @@ from ._likelihoods import BLOCKS, KINDS
 from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
 from ._schema import MAX_MISSING_PATTERNS, TableSchema
+from ._seen_pairs import check_seen_pairs
 
 #: Parameters added since 0.2.0, with the value a state without them stands for.
 ADDED_PARAMETERS = {"missing_mechanism": "ignorable"}
@@ -262,11 +264,11 @@ _DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
 
 def _table_schema(value, name):
     """A TableSchema.to_dict() whose every number is finite: what from_dict leaves unchecked, first."""
-    required, optional = {"columns", "is_dataframe", "mask_columns"}, {"missing_patterns"}
+    required, optional = {"columns", "is_dataframe", "mask_columns"}, {"missing_patterns", "seen_pairs"}
     if not isinstance(value, dict) or not required <= set(value) <= required | optional:
         keys = sorted(value, key=str) if isinstance(value, dict) else _kind(value)
         raise InvalidState(f"{name} must be a dict with the keys ['columns', 'is_dataframe', 'mask_columns'] "
-                           f"(and optionally 'missing_patterns'); got {keys}.")
+                           f"(and optionally 'missing_patterns', 'seen_pairs'); got {keys}.")
     if not isinstance(value["is_dataframe"], bool):
         _fail(f"{name}['is_dataframe']", "a bool", value["is_dataframe"])
     columns = value["columns"]
@@ -618,9 +620,19 @@ def _history_agrees(state):
         raise InvalidState(f"validation_scores_ has {len(scores)} entries, more than n_iter_={state['n_iter_']}.")
 
 
+def _seen_pairs_match_schema(state):
+    seen_pairs = state["_schema"].seen_pairs
+    if seen_pairs is not None:
+        try:
+            check_seen_pairs(seen_pairs, state["_schema"].columns)
+        except ValueError as error:
+            raise InvalidState(f"_schema['seen_pairs']: {error}.") from None
+
+
 CROSS_CHECKS = (
     _features_agree,
     _schema_matches_spec,
+    _seen_pairs_match_schema,
     _weights_match_spec,
     _mechanism_matches_schema,
     _mixture_matches_latent,

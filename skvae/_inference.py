@@ -96,6 +96,12 @@ ROW_MULTIPLE = 16
 FLOAT32_SAFE = 1e12
 
 
+#: In-place versions of the activations: the output of the product before
+#: them is fresh, so nothing else sees it, and the same kernels write the same
+#: bits without allocating another tensor.
+_IN_PLACE_ACTIVATIONS = {torch.nn.ReLU: torch.relu_, torch.nn.Tanh: torch.tanh_, torch.nn.Sigmoid: torch.sigmoid_}
+
+
 class _LayerStack:
     """One dtype's encoder and decoder as the three functions inference calls."""
 
@@ -104,18 +110,22 @@ class _LayerStack:
         self.encoder = encoder
         self._decoder = decoder
         self.free = decoder.free
-        # encoder.mean as a flat list of steps: (weight, bias) for F.linear, or a
-        # module's `forward`. nn.Module's call machinery (hooks, which these
-        # private networks never have) and attribute lookups cost more than the
-        # arithmetic when transforming a single row.
+        # encoder.mean as a flat list of steps: (bias, transposed weight) for
+        # torch.addmm, which is what F.linear calls on rows, without its
+        # per-call transpose; an activation's in-place function or its
+        # module's `forward`; identities dropped. nn.Module's call machinery
+        # (hooks, which these private networks never have), attribute lookups
+        # and allocations cost more than the arithmetic on a single row. The
+        # transposed weights are views: training updates them in place.
         self._mean_steps = tuple(
-            (layer.weight, layer.bias) if type(layer) is torch.nn.Linear else layer.forward
-            for layer in (*encoder.trunk, encoder.mean_head)
+            (layer.bias, layer.weight.t()) if type(layer) is torch.nn.Linear
+            else _IN_PLACE_ACTIVATIONS.get(type(layer), layer.forward)
+            for layer in (*encoder.trunk, encoder.mean_head) if type(layer) is not torch.nn.Identity
         )
 
     def mean(self, h):
         for step in self._mean_steps:
-            h = torch.nn.functional.linear(h, *step) if type(step) is tuple else step(h)
+            h = torch.addmm(step[0], h, step[1]) if type(step) is tuple else step(h)
         return h
 
     def decoder(self, z):
@@ -159,14 +169,17 @@ class InferenceNetworks:
         FLOAT32_SAFE, which run on float64 copies.
         """
         lead, width = h.shape[:-1], h.shape[-1]
-        rows = h.reshape(-1, width)
+        rows = h if h.dim() == 2 else h.reshape(-1, width)
         out = _on_padded_rows(self._narrow, part, rows)
-        beyond = rows.abs() > FLOAT32_SAFE
-        if bool(beyond.any()):
-            extreme = beyond.any(-1)
-            wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
-            out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
-        out = tuple(o.reshape(*lead, -1).to(self.dtype) for o in out)
+        # One reduction to rule out extreme rows: the largest |value| (NaN if any is NaN, then checked cell by cell).
+        if not float(torch.linalg.vector_norm(rows, float("inf"))) <= FLOAT32_SAFE:
+            extreme = (rows.abs() > FLOAT32_SAFE).any(-1)
+            if bool(extreme.any()):
+                wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
+                out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
+        if h.dim() != 2:
+            out = tuple(o.reshape(*lead, -1) for o in out)
+        out = tuple(o.to(self.dtype) for o in out)
         return out if len(out) > 1 else out[0]
 
     def _wide_stack(self):
@@ -268,10 +281,14 @@ def _on_padded_rows(stack, part, rows):
     Returns a tuple of outputs cut back to the rows given.
     """
     n_rows = rows.shape[0]
-    rows = rows.to(stack.dtype)
     padding = -n_rows % ROW_MULTIPLE
-    if padding:
-        rows = torch.nn.functional.pad(rows, (0, 0, 0, padding))
+    if padding or rows.dtype != stack.dtype:
+        # The cast to the networks' dtype and the padding in one new tensor.
+        padded = rows.new_empty((n_rows + padding, rows.shape[1]), dtype=stack.dtype)
+        padded[:n_rows] = rows
+        if padding:
+            padded[n_rows:] = 0
+        rows = padded
     return tuple(out[:n_rows] for out in _parts(getattr(stack, part)(rows)))
 
 
@@ -370,7 +387,9 @@ def _refuse_overflow(out, step, nan_is_missing=False):
     """
     bad_rows = []
     for start in range(0, out.shape[0], step):
-        bad_rows.extend(start + np.flatnonzero(~_acceptable_rows(out[start : start + step], nan_is_missing)))
+        acceptable = _acceptable_rows(out[start : start + step], nan_is_missing)
+        if not acceptable.all():
+            bad_rows.extend(start + np.flatnonzero(~acceptable))
     if bad_rows:
         hint = " float64 input has a far wider range than float32." if out.dtype == np.float32 else ""
         raise ValueError(

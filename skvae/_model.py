@@ -17,6 +17,7 @@ No scikit-learn here: parameters arrive as a plain dict (the face's
 """
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -282,12 +283,17 @@ class VAEModel:
         """
         if self.device != "cpu":
             return None, False
-        return resolve_n_jobs(n_jobs, n_rows * count_parameters(self.spec)[1])
+        return resolve_n_jobs(n_jobs, n_rows * self.n_weights)
+
+    @functools.cached_property
+    def n_weights(self):
+        """Scalar parameters of the networks: a fixed spec's, counted once, not on every one-row call."""
+        return count_parameters(self.spec)[1]
 
     def train(self, encoded, params, *, incremental, fresh, thread_tuner=None):
         """Train on `encoded` rows (the schema's encoding, NaN where missing) and record the history."""
         with_validation = not incremental and use_validation(
-            params["early_stopping"], encoded.shape[0], params["validation_fraction"], count_parameters(self.spec)[1])
+            params["early_stopping"], encoded.shape[0], params["validation_fraction"], self.n_weights)
         train, valid = self._split_validation(encoded, params["validation_fraction"]) if with_validation \
             else (encoded, None)
         trainer = self._trainer(params, thread_tuner)
@@ -398,6 +404,8 @@ class VAEModel:
 
         def encode_rows(batch):
             codes = networks.encode_mean(*networks.batch(batch.values))
+            if not batch.empty.any():
+                return codes
             # Nothing was seen to move the posterior away from the prior.
             return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
 

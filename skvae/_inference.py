@@ -193,8 +193,8 @@ class InferenceNetworks:
     def as_tensor(self, array):
         """`array` (any NumPy layout) as a tensor in `dtype` on the networks' device."""
         tensor = to_tensor(array)
-        if tensor.dtype == torch.bool or (tensor.dtype == self.dtype and tensor.device == self.device):
-            return tensor.to(self.device, non_blocking=True)
+        if tensor.dtype == torch.bool or tensor.dtype == self.dtype:
+            return tensor if tensor.device == self.device else tensor.to(self.device, non_blocking=True)
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)
 
     def batch(self, encoded_rows):
@@ -365,8 +365,8 @@ def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_
     return out
 
 
-def _acceptable_rows(block, nan_is_missing=False):
-    """Per row of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
+def _acceptable_cells(block, nan_is_missing=False):
+    """Per cell of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
 
     -inf is the honest score of a row whose density underflows (an extreme
     outlier); NaN and +inf in any output are overflow, unless NaN marks a
@@ -374,10 +374,9 @@ def _acceptable_rows(block, nan_is_missing=False):
     """
     if block.ndim == 1:
         return block < np.inf  # False for NaN and +inf only
-    flat = block.reshape(block.shape[0], -1)
     if nan_is_missing:
-        return (np.isfinite(flat) | np.isnan(flat)).all(axis=1)
-    return np.isfinite(flat).all(axis=1)
+        return ~np.isinf(block)
+    return np.isfinite(block)
 
 
 def _refuse_overflow(out, step, nan_is_missing=False):
@@ -387,9 +386,10 @@ def _refuse_overflow(out, step, nan_is_missing=False):
     """
     bad_rows = []
     for start in range(0, out.shape[0], step):
-        acceptable = _acceptable_rows(out[start : start + step], nan_is_missing)
+        acceptable = _acceptable_cells(out[start : start + step], nan_is_missing)
         if not acceptable.all():
-            bad_rows.extend(start + np.flatnonzero(~acceptable))
+            rows_ok = acceptable.reshape(acceptable.shape[0], -1).all(axis=1)
+            bad_rows.extend(start + np.flatnonzero(~rows_ok))
     if bad_rows:
         hint = " float64 input has a far wider range than float32." if out.dtype == np.float32 else ""
         raise ValueError(

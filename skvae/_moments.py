@@ -46,8 +46,6 @@ def standardize(values, shift, scale):
     """(values - shift) / scale; where the difference overflows, values / scale - shift / scale."""
     with np.errstate(over="ignore", invalid="ignore"):
         out = (values - shift) / scale
-        if np.isfinite(out).all():  # the usual case: one check (missing cells, NaN, stay NaN below)
-            return out
         overflowed = ~np.isfinite(out) & np.isfinite(values)
         if overflowed.any():
             alternative = values / scale - shift / scale

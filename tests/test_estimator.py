@@ -257,8 +257,9 @@ def test_inference_follows_the_fitted_likelihood_not_a_changed_parameter(fitted,
 def test_one_row_transform_runs_the_encoder_modules_arithmetic(data, activation, dtype):
     # transform's layer list (addmm on transposed weight views, in-place
     # activations) must give the bits of the encoder module's own forward on
-    # the same padded float32 rows, a row alone as in a batch of rows.
-    model = _small(activation=activation, hidden_layer_sizes=(16, 8), max_iter=2).fit(data)
+    # the same padded float32 rows, a row alone as in a batch of rows (CPU:
+    # rows padded to a multiple of ROW_MULTIPLE).
+    model = _small(activation=activation, hidden_layer_sizes=(16, 8), max_iter=2, device="cpu").fit(data)
     X = data[:40].astype(dtype)
     full = model.transform(X)
     for row in (0, 17, 39):
@@ -274,7 +275,7 @@ def test_one_row_transform_runs_the_encoder_modules_arithmetic(data, activation,
 def test_the_transposed_weight_views_follow_training_in_place(data):
     # The inference cache keeps views of the training weights: a continued
     # fit changes what they compute, even if the cache were not cleared.
-    model = _small(warm_start=True, max_iter=2).fit(data)
+    model = _small(warm_start=True, max_iter=2, device="cpu").fit(data)
     networks = model._model.networks(np.float64)
     model.partial_fit(data)
     rows = torch.from_numpy(data[:16].astype(np.float32))

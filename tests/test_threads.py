@@ -70,7 +70,7 @@ def test_every_public_method_restores_torch_threads(user_threads, torch_threads_
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_row_transform_restores_torch_threads(user_threads, dtype, torch_threads_restored):
     # The automatic policy runs a one-row call on one thread: the user's count comes back after it.
-    model = VAETransformer(latent_dim=2, max_iter=2, random_state=0)
+    model = VAETransformer(device="cpu", latent_dim=2, max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X)

@@ -171,12 +171,10 @@ class InferenceNetworks:
         lead, width = h.shape[:-1], h.shape[-1]
         rows = h if h.dim() == 2 else h.reshape(-1, width)
         out = _on_padded_rows(self._narrow, part, rows)
-        # One reduction to rule out extreme rows: the largest |value| (NaN if any is NaN, then checked cell by cell).
-        if not float(torch.linalg.vector_norm(rows, float("inf"))) <= FLOAT32_SAFE:
-            extreme = (rows.abs() > FLOAT32_SAFE).any(-1)
-            if bool(extreme.any()):
-                wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
-                out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
+        extreme = _extreme_rows(rows)
+        if extreme is not None:
+            wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
+            out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
         if h.dim() != 2:
             out = tuple(o.reshape(*lead, -1) for o in out)
         out = tuple(o.to(self.dtype) for o in out)
@@ -273,6 +271,22 @@ class InferenceNetworks:
 
 def _parts(out):
     return out if isinstance(out, tuple) else (out,)
+
+
+def _extreme_rows(rows):
+    """Per row of `rows`, whether a value exceeds FLOAT32_SAFE in magnitude; None where none does.
+
+    The usual answer costs one reduction (a bulk call's (min, max) is cheaper
+    than any elementwise test); a NaN anywhere fails it, and then the cells
+    are tested one by one, where NaN counts as not extreme.
+    """
+    if not rows.numel():
+        return None
+    low, high = torch.aminmax(rows)
+    if -FLOAT32_SAFE <= float(low) and float(high) <= FLOAT32_SAFE:
+        return None
+    extreme = (rows.abs() > FLOAT32_SAFE).any(-1)
+    return extreme if bool(extreme.any()) else None
 
 
 def _on_padded_rows(stack, part, rows):

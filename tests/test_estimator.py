@@ -290,3 +290,15 @@ def test_an_empty_row_gets_the_prior_mean_alone_and_in_a_batch(fitted, data):
     np.testing.assert_array_equal(Z[3], 0.0)
     np.testing.assert_array_equal(fitted.transform(X[3:4]), Z[3:4])
     np.testing.assert_array_equal(fitted.transform(X[:3]), Z[:3])
+
+
+def test_extreme_rows_are_found_by_magnitude_whatever_else_the_batch_holds():
+    from skvae._inference import FLOAT32_SAFE, _extreme_rows
+
+    rows = torch.zeros((4, 3), dtype=torch.float64)
+    assert _extreme_rows(rows) is None and _extreme_rows(rows[:0]) is None
+    rows[1, 2] = -2 * FLOAT32_SAFE
+    rows[3, 0] = np.nan  # a NaN is not extreme, and does not hide the row that is
+    assert _extreme_rows(rows).tolist() == [False, True, False, False]
+    rows[1, 2] = FLOAT32_SAFE  # at the bound: still float32's
+    assert _extreme_rows(rows) is None

@@ -403,8 +403,9 @@ class VAEModel:
         networks = self.networks(encoded.dtype)
 
         def encode_rows(batch):
-            codes = networks.encode_mean(*networks.batch(batch.values))
-            if not batch.empty.any():
+            values, observed = networks.batch(batch.values)
+            codes = networks.encode_mean(values, observed)
+            if observed is None or not batch.empty.any():  # no missing cell, so no empty row
                 return codes
             # Nothing was seen to move the posterior away from the prior.
             return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
@@ -616,14 +617,19 @@ class EncodedRows:
         # same row gets the same noise whether it came as float32 or float64.
         keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
         values = self.schema.encode(raw).astype(self.dtype, copy=False)
-        return _EncodedBatch(values, keys, np.isnan(values).all(axis=1))
+        return _EncodedBatch(values, keys)
 
 
 class _EncodedBatch:
     """One slice of encoded rows, with the keys of their Monte Carlo noise."""
 
-    def __init__(self, values, keys, empty):
-        self.values, self.keys, self.empty = values, keys, empty
+    def __init__(self, values, keys):
+        self.values, self.keys = values, keys
+
+    @functools.cached_property
+    def empty(self):
+        """Per row, whether no cell is observed (computed where a call asks)."""
+        return np.isnan(self.values).all(axis=1)
 
     def noise(self, n_draws, latent_dim, first_draw=0):
         """eps of shape (n_draws, rows, latent_dim), a function of each row alone."""

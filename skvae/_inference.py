@@ -116,9 +116,10 @@ class _LayerStack:
         # module's `forward`; identities dropped. nn.Module's call machinery
         # (hooks, which these private networks never have), attribute lookups
         # and allocations cost more than the arithmetic on a single row. The
-        # transposed weights are views: training updates them in place.
+        # detached, transposed weights share the parameters' memory: training
+        # updates them in place, and they carry no autograd history.
         self._mean_steps = tuple(
-            (layer.bias, layer.weight.t()) if type(layer) is torch.nn.Linear
+            (layer.bias.detach(), layer.weight.detach().t()) if type(layer) is torch.nn.Linear
             else _IN_PLACE_ACTIVATIONS.get(type(layer), layer.forward)
             for layer in (*encoder.trunk, encoder.mean_head) if type(layer) is not torch.nn.Identity
         )

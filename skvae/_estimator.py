@@ -653,9 +653,12 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     def _validate_input(self, X):
         """X checked against the fitted model, for inference."""
-        check_is_fitted(self)
-        # A plain float ndarray needs no conversion: checking it directly keeps
-        # one-row transform as fast as PCA's (see is_plain_float_matrix).
+        # check_is_fitted only to raise its error: its tag lookups cost as much
+        # as a small network's one-row pass.
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)
+        # A plain float ndarray needs no conversion: checking it directly spares
+        # a one-row transform validate_data's dataframe probing (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
             X = self._validate_table(X, reset=False)
         return X

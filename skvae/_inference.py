@@ -107,6 +107,12 @@ GPU_ROW_BLOCK = 1024
 FLOAT32_SAFE = 1e12
 
 
+#: In-place versions of the activations: the output of the product before
+#: them is fresh, so nothing else sees it, and the same kernels write the same
+#: bits without allocating another tensor.
+_IN_PLACE_ACTIVATIONS = {torch.nn.ReLU: torch.relu_, torch.nn.Tanh: torch.tanh_, torch.nn.Sigmoid: torch.sigmoid_}
+
+
 class _LayerStack:
     """One dtype's encoder and decoder as the three functions inference calls."""
 
@@ -115,18 +121,23 @@ class _LayerStack:
         self.encoder = encoder
         self._decoder = decoder
         self.free = decoder.free
-        # encoder.mean as a flat list of steps: (weight, bias) for F.linear, or a
-        # module's `forward`. nn.Module's call machinery (hooks, which these
-        # private networks never have) and attribute lookups cost more than the
-        # arithmetic when transforming a single row.
+        # encoder.mean as a flat list of steps: (bias, transposed weight) for
+        # torch.addmm, which is what F.linear calls on rows, without its
+        # per-call transpose; an activation's in-place function or its
+        # module's `forward`; identities dropped. nn.Module's call machinery
+        # (hooks, which these private networks never have), attribute lookups
+        # and allocations cost more than the arithmetic on a single row. The
+        # detached, transposed weights share the parameters' memory: training
+        # updates them in place, and they carry no autograd history.
         self._mean_steps = tuple(
-            (layer.weight, layer.bias) if type(layer) is torch.nn.Linear else layer.forward
-            for layer in (*encoder.trunk, encoder.mean_head)
+            (layer.bias.detach(), layer.weight.detach().t()) if type(layer) is torch.nn.Linear
+            else _IN_PLACE_ACTIVATIONS.get(type(layer), layer.forward)
+            for layer in (*encoder.trunk, encoder.mean_head) if type(layer) is not torch.nn.Identity
         )
 
     def mean(self, h):
         for step in self._mean_steps:
-            h = torch.nn.functional.linear(h, *step) if type(step) is tuple else step(h)
+            h = torch.addmm(step[0], h, step[1]) if type(step) is tuple else step(h)
         return h
 
     def decoder(self, z):
@@ -170,14 +181,15 @@ class InferenceNetworks:
         FLOAT32_SAFE, which run on float64 copies.
         """
         lead, width = h.shape[:-1], h.shape[-1]
-        rows = h.reshape(-1, width)
+        rows = h if h.dim() == 2 else h.reshape(-1, width)
         out = _on_padded_rows(self._narrow, part, rows)
-        beyond = rows.abs() > FLOAT32_SAFE
-        if bool(beyond.any()):
-            extreme = beyond.any(-1)
+        extreme = _extreme_rows(rows)
+        if extreme is not None:
             wide = _on_padded_rows(self._wide_stack(), part, rows[extreme])
             out = tuple(o.to(torch.float64).index_put((extreme,), w) for o, w in zip(out, wide))
-        out = tuple(o.reshape(*lead, -1).to(self.dtype) for o in out)
+        if h.dim() != 2:
+            out = tuple(o.reshape(*lead, -1) for o in out)
+        out = tuple(o.to(self.dtype) for o in out)
         return out if len(out) > 1 else out[0]
 
     def _wide_stack(self):
@@ -191,8 +203,8 @@ class InferenceNetworks:
     def as_tensor(self, array):
         """`array` (any NumPy layout) as a tensor in `dtype` on the networks' device."""
         tensor = to_tensor(array)
-        if tensor.dtype == torch.bool or (tensor.dtype == self.dtype and tensor.device == self.device):
-            return tensor.to(self.device, non_blocking=True)
+        if tensor.dtype == torch.bool or tensor.dtype == self.dtype:
+            return tensor if tensor.device == self.device else tensor.to(self.device, non_blocking=True)
         return tensor.to(device=self.device, dtype=self.dtype, non_blocking=True)
 
     def batch(self, encoded_rows):
@@ -275,6 +287,22 @@ def _parts(out):
     return out if isinstance(out, tuple) else (out,)
 
 
+def _extreme_rows(rows):
+    """Per row of `rows`, whether a value exceeds FLOAT32_SAFE in magnitude; None where none does.
+
+    The usual answer costs one reduction (a bulk call's (min, max) is cheaper
+    than any elementwise test); a NaN anywhere fails it, and then the cells
+    are tested one by one, where NaN counts as not extreme.
+    """
+    if not rows.numel():
+        return None
+    low, high = torch.aminmax(rows)
+    if -FLOAT32_SAFE <= float(low) and float(high) <= FLOAT32_SAFE:
+        return None
+    extreme = (rows.abs() > FLOAT32_SAFE).any(-1)
+    return extreme if bool(extreme.any()) else None
+
+
 def _on_padded_rows(stack, part, rows):
     """``part`` of a :class:`_LayerStack` on `rows` (in its dtype), their count padded to a multiple of ROW_MULTIPLE.
 
@@ -282,12 +310,16 @@ def _on_padded_rows(stack, part, rows):
     Returns a tuple of outputs cut back to the rows given.
     """
     n_rows = rows.shape[0]
-    rows = rows.to(stack.dtype)
     if rows.device.type != "cpu" and n_rows:
-        return _on_fixed_blocks(stack, part, rows)
+        return _on_fixed_blocks(stack, part, rows.to(stack.dtype))
     padding = -n_rows % ROW_MULTIPLE
-    if padding:
-        rows = torch.nn.functional.pad(rows, (0, 0, 0, padding))
+    if padding or rows.dtype != stack.dtype:
+        # The cast to the networks' dtype and the padding in one new tensor.
+        padded = rows.new_empty((n_rows + padding, rows.shape[1]), dtype=stack.dtype)
+        padded[:n_rows] = rows
+        if padding:
+            padded[n_rows:] = 0
+        rows = padded
     return tuple(out[:n_rows] for out in _parts(getattr(stack, part)(rows)))
 
 
@@ -374,8 +406,8 @@ def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_
     return out
 
 
-def _acceptable_rows(block, nan_is_missing=False):
-    """Per row of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
+def _acceptable_cells(block, nan_is_missing=False):
+    """Per cell of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
 
     -inf is the honest score of a row whose density underflows (an extreme
     outlier); NaN and +inf in any output are overflow, unless NaN marks a
@@ -383,10 +415,9 @@ def _acceptable_rows(block, nan_is_missing=False):
     """
     if block.ndim == 1:
         return block < np.inf  # False for NaN and +inf only
-    flat = block.reshape(block.shape[0], -1)
     if nan_is_missing:
-        return (np.isfinite(flat) | np.isnan(flat)).all(axis=1)
-    return np.isfinite(flat).all(axis=1)
+        return ~np.isinf(block)
+    return np.isfinite(block)
 
 
 def _refuse_overflow(out, step, nan_is_missing=False):
@@ -396,7 +427,10 @@ def _refuse_overflow(out, step, nan_is_missing=False):
     """
     bad_rows = []
     for start in range(0, out.shape[0], step):
-        bad_rows.extend(start + np.flatnonzero(~_acceptable_rows(out[start : start + step], nan_is_missing)))
+        acceptable = _acceptable_cells(out[start : start + step], nan_is_missing)
+        if not acceptable.all():
+            rows_ok = acceptable.reshape(acceptable.shape[0], -1).all(axis=1)
+            bad_rows.extend(start + np.flatnonzero(~rows_ok))
     if bad_rows:
         hint = " float64 input has a far wider range than float32." if out.dtype == np.float32 else ""
         raise ValueError(

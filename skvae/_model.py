@@ -17,6 +17,7 @@ No scikit-learn here: parameters arrive as a plain dict (the face's
 """
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -307,12 +308,17 @@ class VAEModel:
         """
         if self.device != "cpu":
             return None, False
-        return resolve_n_jobs(n_jobs, n_rows * count_parameters(self.spec)[1])
+        return resolve_n_jobs(n_jobs, n_rows * self.n_weights)
+
+    @functools.cached_property
+    def n_weights(self):
+        """Scalar parameters of the networks: a fixed spec's, counted once, not on every one-row call."""
+        return count_parameters(self.spec)[1]
 
     def train(self, encoded, params, *, incremental, fresh, thread_tuner=None):
         """Train on `encoded` rows (the schema's encoding, NaN where missing) and record the history."""
         with_validation = not incremental and use_validation(
-            params["early_stopping"], encoded.shape[0], params["validation_fraction"], count_parameters(self.spec)[1])
+            params["early_stopping"], encoded.shape[0], params["validation_fraction"], self.n_weights)
         train, valid = self._split_validation(encoded, params["validation_fraction"]) if with_validation \
             else (encoded, None)
         trainer = self._trainer(params, thread_tuner)
@@ -422,7 +428,10 @@ class VAEModel:
         networks = self.networks(encoded.dtype)
 
         def encode_rows(batch):
-            codes = networks.encode_mean(*networks.batch(batch.values))
+            values, observed = networks.batch(batch.values)
+            codes = networks.encode_mean(values, observed)
+            if observed is None or not batch.empty.any():  # no missing cell, so no empty row
+                return codes
             # Nothing was seen to move the posterior away from the prior.
             return codes.masked_fill(networks.as_tensor(batch.empty)[:, None], 0.0)
 
@@ -696,14 +705,19 @@ class EncodedRows:
         # same row gets the same noise whether it came as float32 or float64.
         keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
         values = self.schema.encode(raw).astype(self.dtype, copy=False)
-        return _EncodedBatch(values, keys, np.isnan(values).all(axis=1))
+        return _EncodedBatch(values, keys)
 
 
 class _EncodedBatch:
     """One slice of encoded rows, with the keys of their Monte Carlo noise."""
 
-    def __init__(self, values, keys, empty):
-        self.values, self.keys, self.empty = values, keys, empty
+    def __init__(self, values, keys):
+        self.values, self.keys = values, keys
+
+    @functools.cached_property
+    def empty(self):
+        """Per row, whether no cell is observed (computed where a call asks)."""
+        return np.isnan(self.values).all(axis=1)
 
     def noise(self, n_draws, latent_dim, first_draw=0):
         """eps of shape (n_draws, rows, latent_dim), a function of each row alone."""

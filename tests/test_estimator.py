@@ -251,3 +251,55 @@ def test_inference_follows_the_fitted_likelihood_not_a_changed_parameter(fitted,
     np.testing.assert_array_equal(changed.transform(data), fitted.transform(data))
     with pytest.raises(ValueError, match="bernoulli"):
         changed.fit(data)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "gelu", "identity"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_row_transform_runs_the_encoder_modules_arithmetic(data, activation, dtype):
+    # transform's layer list (addmm on transposed weight views, in-place
+    # activations) must give the bits of the encoder module's own forward on
+    # the same padded float32 rows, a row alone as in a batch of rows (CPU:
+    # rows padded to a multiple of ROW_MULTIPLE).
+    model = _small(activation=activation, hidden_layer_sizes=(16, 8), max_iter=2, device="cpu").fit(data)
+    X = data[:40].astype(dtype)
+    full = model.transform(X)
+    for row in (0, 17, 39):
+        np.testing.assert_array_equal(model.transform(X[row : row + 1]), full[row : row + 1])
+    encoded = model._model.rows(X, "error", with_noise=False)[0:40].values
+    padded = torch.zeros((48, X.shape[1]), dtype=torch.float32)
+    padded[:40] = torch.from_numpy(encoded)
+    with torch.inference_mode():
+        expected = model.encoder_.mean(padded)[:40].to(torch.from_numpy(full).dtype).numpy()
+    np.testing.assert_array_equal(full, expected)
+
+
+def test_the_transposed_weight_views_follow_training_in_place(data):
+    # The inference cache keeps views of the training weights: a continued
+    # fit changes what they compute, even if the cache were not cleared.
+    model = _small(warm_start=True, max_iter=2, device="cpu").fit(data)
+    networks = model._model.networks(np.float64)
+    model.partial_fit(data)
+    rows = torch.from_numpy(data[:16].astype(np.float32))
+    with torch.inference_mode():
+        np.testing.assert_array_equal(networks._narrow.mean(rows).numpy(), model.encoder_.mean(rows).numpy())
+
+
+def test_an_empty_row_gets_the_prior_mean_alone_and_in_a_batch(fitted, data):
+    X = data[:5].copy()
+    X[3] = np.nan
+    Z = fitted.transform(X)
+    np.testing.assert_array_equal(Z[3], 0.0)
+    np.testing.assert_array_equal(fitted.transform(X[3:4]), Z[3:4])
+    np.testing.assert_array_equal(fitted.transform(X[:3]), Z[:3])
+
+
+def test_extreme_rows_are_found_by_magnitude_whatever_else_the_batch_holds():
+    from skvae._inference import FLOAT32_SAFE, _extreme_rows
+
+    rows = torch.zeros((4, 3), dtype=torch.float64)
+    assert _extreme_rows(rows) is None and _extreme_rows(rows[:0]) is None
+    rows[1, 2] = -2 * FLOAT32_SAFE
+    rows[3, 0] = np.nan  # a NaN is not extreme, and does not hide the row that is
+    assert _extreme_rows(rows).tolist() == [False, True, False, False]
+    rows[1, 2] = FLOAT32_SAFE  # at the bound: still float32's
+    assert _extreme_rows(rows) is None

@@ -69,6 +69,20 @@ def test_every_public_method_restores_torch_threads(user_threads, torch_threads_
         assert torch.get_num_threads() == user_threads, name
 
 
+@pytest.mark.parametrize("user_threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_row_transform_restores_torch_threads(user_threads, dtype, torch_threads_restored):
+    # The automatic policy runs a one-row call on one thread: the user's count comes back after it.
+    model = VAETransformer(device="cpu", latent_dim=2, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X)
+    torch.set_num_threads(user_threads)
+    for _ in range(3):
+        model.transform(X[:1].astype(dtype))
+        assert torch.get_num_threads() == user_threads
+
+
 def test_failed_fit_restores_torch_threads(torch_threads_restored):
     model = VAETransformer(device="cpu", learning_rate=1e30, max_iter=3, random_state=0, n_jobs=1)
     with pytest.raises(ValueError):

@@ -164,6 +164,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run on any machine)")
+    parser.add_argument("--inference-only", action="store_true", help="only the bulk and one-row inference cases")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     warnings.simplefilter("ignore")
@@ -172,6 +173,11 @@ def main(argv=None):
                            "cuda": torch.version.cuda, "device": device,
                            "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
                            "skvae": skvae.__version__, "cpu_threads": torch.get_num_threads()}}
+    if args.inference_only:
+        _run_case(results, "bulk_transform", lambda: speed.bulk_transform_throughput(n_rounds=3, device=device))
+        _run_case(results, "single_row", lambda: speed.single_row_latency(n_calls=100, n_rounds=5, device=device))
+        (args.out / "gpu_check.json").write_text(json.dumps(results, indent=2, default=str))
+        return 0 if all(entry.get("ok", True) for entry in results.values() if isinstance(entry, dict)) else 1
     if args.quick:
         sizes = dict(n_rows=1000, n_features=64, hidden_layer_sizes=(32, 16), latent_dim=4)
         _run_case(results, "training", lambda: speed.training_throughput(

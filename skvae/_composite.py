@@ -58,6 +58,39 @@ class CompositeLikelihood:
         """Table positions of the columns whose encoded value is Gaussian (``gaussian``, ``quantile_normal``, ``lognormal``), in block order."""
         return [column for block in self.blocks if block.reparameterised_draws for column in block.columns]
 
+    @property
+    def numeric_level_parts(self):
+        """Per categorical column whose levels are numbers: (table position, block index, index in block, level values).
+
+        In block order; the level values are a float64 tensor of the
+        column's L levels (see :func:`skvae._likelihoods.numeric_level_values`).
+        """
+        parts = []
+        for b, block in enumerate(self.blocks):
+            level_values = block.stats.get("level_values") if block.kind == "categorical" else None
+            if level_values is None:
+                continue
+            for i, column in enumerate(block.columns):
+                if not torch.isnan(level_values[i]).any():
+                    parts.append((column, b, i, level_values[i]))
+        return parts
+
+    def block_log_probabilities(self, b, decoded):
+        """Log-probabilities (..., block's columns, L) of the levels of categorical block `b`."""
+        return self.blocks[b].log_probabilities(decoded[0][..., self._param_slices[b]])
+
+    def tilt_levels(self, b, decoded, log_factors):
+        """`decoded` with the logits of categorical block `b` shifted by `log_factors` (block's columns, L).
+
+        Shifting logit c by log f_c turns the softmax p_c into p_c f_c / sum p f:
+        the level distribution reweighted by f (a copy; `decoded` is unchanged).
+        """
+        params, free = decoded
+        params = params.clone()
+        shape = params[..., self._param_slices[b]].shape
+        params[..., self._param_slices[b]] += log_factors.reshape(-1).to(params.dtype).expand(shape)
+        return params, free
+
     def encoded_normal(self, decoded):
         """(mean, standard deviation) of the encoded values of :attr:`normal_columns`, shape (..., n_normal)."""
         means, deviations = [], []

@@ -258,6 +258,8 @@ class InferenceNetworks:
         log_weights, decoded, missing_draws = importance_log_weights(
             self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness, prior_share)
         weights = torch.softmax(log_weights, dim=0)
+        if missingness is not None and missingness.level_columns:
+            decoded = missingness.tilted(self.likelihood, decoded)
         if generator is None:
             point = self.likelihood.point(decoded, weights)
             if missingness is not None and missingness.columns:

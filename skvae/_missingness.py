@@ -14,11 +14,25 @@ An estimator's ``missing_mechanism`` names one of two models of the mask s
   ``"lognormal"`` column) and one trainable pair (a_j, b_j) per column:
   a_j > 0 means large values go missing more often, a_j < 0 small ones.
 
-The self-masking columns are those whose encoded value is Gaussian
-(``"gaussian"``, ``"quantile_normal"`` and ``"lognormal"`` columns, in their encoded units) and that had missing cells in the
-first fit. The other columns stay ignorable: a categorical, count or
-Bernoulli value has no reparameterised draw to carry the mechanism's gradient
-to the decoder.
+The self-masking columns are those whose value the mechanism can be given:
+
+- *continuous* columns that had missing cells in the first fit, whose
+  encoded value is Gaussian (``"gaussian"``, ``"quantile_normal"`` and
+  ``"lognormal"`` columns, in their encoded units): a missing value is
+  drawn by reparameterisation, as below;
+- *level* columns, every categorical column whose levels are numbers (a
+  1-5 rating, a 0/1 dummy, a count of a few values; the levels standardised
+  over the column's levels): the missing value's L possible levels are
+  summed over exactly, p(s_j = 1 | z) = sum_c p(x_j = c | z)
+  sigmoid(a_j v_c + c_j), so no draw is needed and the gradient reaches the
+  decoder's logits directly. Every such column, holes or not: the schema
+  records which columns had holes only where the encoder sees a mask
+  (a categorical cell's one-hot is its own mask), and a column without
+  holes simply learns P(missing) near 0.
+
+The other columns stay ignorable: a count, Bernoulli, zero-inflated or
+labelled categorical value has neither a reparameterised draw nor numeric
+levels to sum over.
 
 With the mechanism, the objective is the importance-weighted bound on
 log p(x_obs, s) (:mod:`skvae._objectives`): per importance sample k,
@@ -28,8 +42,9 @@ eps), and
 
     log w_k = log p(x_obs | z_k) + log (1/M) sum_m p(s | x_obs, x_mis,km) + log p(z_k) - log q(z_k | x_obs, s).
 
-The inner average is an unbiased estimate of p(s | x_obs, z_k), so this is
-still a lower bound (M = 1 is not-MIWAE's own). The draws' eps are the
+The inner average is an unbiased estimate of the continuous columns' part of
+p(s | x_obs, z_k), and the level columns' part is exact, so this is still a
+lower bound (M = 1 is not-MIWAE's own). The draws' eps are the
 trailing :attr:`SelfMasking.noise_width` entries of each sample's noise,
 after the ``latent_dim`` entries of z, so that a row's draws stay a function
 of the row alone (:mod:`skvae._row_noise`).
@@ -84,17 +99,43 @@ class SelfMasking(nn.Module):
     1/2 whatever its value, until the data say otherwise.
     """
 
-    def __init__(self, normal_columns, mask_columns):
+    def __init__(self, normal_columns, mask_columns, level_parts=()):
         super().__init__()
         masked = set(mask_columns)
         positions = [i for i, column in enumerate(normal_columns) if column in masked]
-        #: Table positions of the self-masking columns.
+        #: Table positions of the continuous self-masking columns (drawn by reparameterisation).
         self.columns = [normal_columns[i] for i in positions]
         self._n_normal = len(normal_columns)
         self._positions = _column_selector(positions, len(normal_columns))
         self._table_columns = _column_selector(self.columns, max(self.columns, default=0) + 1)
-        self.slope_raw = nn.Parameter(torch.zeros(len(positions)))
-        self.intercept_raw = nn.Parameter(torch.zeros(len(positions)))
+        self._level_groups = self._group_levels(
+            [part for part in level_parts if len(part[3]) > 1], len(self.columns))
+        #: Table positions of the level self-masking columns (summed over exactly), in block order.
+        self.level_columns = [column for group in self._level_groups for column in group.columns]
+        n_columns = len(self.columns) + len(self.level_columns)
+        self.slope_raw = nn.Parameter(torch.zeros(n_columns))
+        self.intercept_raw = nn.Parameter(torch.zeros(n_columns))
+
+    def _group_levels(self, level_parts, start):
+        """One :class:`_LevelGroup` per categorical block, its level values buffers of this module."""
+        groups = []
+        for b in sorted({part[1] for part in level_parts}):
+            parts = [part for part in level_parts if part[1] == b]
+            values = torch.stack([part[3] for part in parts]).to(torch.float64)
+            # Standardised over each column's levels: slopes on one scale for a 0/1 dummy and a 1-7 rating.
+            values = (values - values.mean(-1, keepdim=True)) / values.std(-1, correction=0, keepdim=True)
+            name = f"_level_values_{len(groups)}"
+            # Not persistent: rebuilt from the schema, so files keep only the trainable pairs.
+            self.register_buffer(name, values.to(torch.get_default_dtype()), persistent=False)
+            groups.append(_LevelGroup(b, [part[2] for part in parts], [part[0] for part in parts], name,
+                                      slice(start, start + len(parts))))
+            start += len(parts)
+        return groups
+
+    @property
+    def all_columns(self):
+        """Table positions of every self-masking column: the continuous ones, then the level ones."""
+        return self.columns + self.level_columns
 
     @property
     def slope(self):
@@ -112,9 +153,17 @@ class SelfMasking(nn.Module):
         return -self.intercept / self.slope
 
     @classmethod
-    def for_likelihood(cls, likelihood):
-        """The mechanism of a table's likelihood (``CompositeLikelihood``)."""
-        return cls(likelihood.normal_columns, likelihood.mask_columns)
+    def for_likelihood(cls, likelihood, n_parameters=None):
+        """The mechanism of a table's likelihood (``CompositeLikelihood``).
+
+        `n_parameters`: the length of a saved ``slope_raw``. A file of skvae
+        0.6.0 or older has a pair per continuous column only (level columns
+        were ignorable then), and stays that model.
+        """
+        mechanism = cls(likelihood.normal_columns, likelihood.mask_columns, likelihood.numeric_level_parts)
+        if n_parameters is not None and n_parameters == len(mechanism.columns) != len(mechanism.all_columns):
+            mechanism = cls(likelihood.normal_columns, likelihood.mask_columns)
+        return mechanism
 
     @property
     def row_width(self):
@@ -135,6 +184,13 @@ class SelfMasking(nn.Module):
         x_mis,km ~ p(x_mis | z_k): unbiased, so the bounds stay bounds, and
         with less variance than one draw. `observed` None: every cell observed.
         """
+        continuous, draws = self._continuous_log_prob(likelihood, x, observed, decoded, noise)
+        if self._level_groups:
+            continuous = continuous + self._level_log_prob(likelihood, x, observed, decoded)
+        return continuous, draws
+
+    def _continuous_log_prob(self, likelihood, x, observed, decoded, noise):
+        """The continuous columns' part of :meth:`log_prob`, estimated from the draws."""
         mean, deviation = likelihood.encoded_normal(decoded) if self.columns else (None, None)
         draws = noise.unflatten(-1, (DRAWS_PER_SAMPLE, len(self.columns)))  # (K, n, M, m)
         if not self.columns:
@@ -142,7 +198,8 @@ class SelfMasking(nn.Module):
             return inner[..., 0], MissingDraws(draws, inner)
         draws = (mean[..., self._positions].unsqueeze(-2)
                  + deviation[..., self._positions].unsqueeze(-2) * draws)
-        slope, intercept = self.slope, self.intercept
+        n_columns = len(self.columns)
+        slope, intercept = self.slope[:n_columns], self.intercept[:n_columns]
         values = x[..., self._table_columns].unsqueeze(-2)
         if observed is None:
             log_observed = F.logsigmoid(-(slope * values + intercept)).sum(-1)  # (n, 1)
@@ -152,6 +209,45 @@ class SelfMasking(nn.Module):
         logits = slope * torch.where(seen, values, draws) + intercept
         inner = torch.where(seen, F.logsigmoid(-logits), F.logsigmoid(logits)).sum(-1)  # (K, n, M)
         return torch.logsumexp(inner, dim=-1) - math.log(DRAWS_PER_SAMPLE), MissingDraws(draws, inner)
+
+    def _level_logits(self, group):
+        """logit P(s_j = 1 | x_j = level c) of a group's columns, (columns, L)."""
+        values = getattr(self, group.values)
+        return self.slope[group.parameters, None] * values + self.intercept[group.parameters, None]
+
+    def _level_log_prob(self, likelihood, x, observed, decoded):
+        """The level columns' part of :meth:`log_prob`: exact, (K, n) or (n,) like the decodings.
+
+        An observed cell contributes log P(s_j = 0 | its level); a missing
+        one log sum_c p(x_j = c | z) P(s_j = 1 | c).
+        """
+        total = 0.0
+        for group in self._level_groups:
+            logits = self._level_logits(group)  # (m, L)
+            codes = x[..., group.columns].long().clamp_(0, logits.shape[-1] - 1)  # (n, m); missing cells hold a stand-in
+            level_logits = logits.expand(*codes.shape, -1).gather(-1, codes.unsqueeze(-1)).squeeze(-1)
+            log_observed = F.logsigmoid(-level_logits)  # (n, m)
+            if observed is None:
+                total = total + log_observed.sum(-1)
+                continue
+            log_levels = likelihood.block_log_probabilities(group.block, decoded)[..., group.positions, :]
+            log_missing = torch.logsumexp(log_levels + F.logsigmoid(logits), dim=-1)  # (K, n, m)
+            total = total + torch.where(observed[..., group.columns], log_observed, log_missing).sum(-1)
+        return total
+
+    def tilted(self, likelihood, decoded):
+        """`decoded` with each level column's p(x_j = c | z) reweighted by P(s_j = 1 | c).
+
+        For a missing cell that is p(x_j = c | z, s_j = 1), the distribution
+        its fill and draws come from (observed cells keep their values, so
+        the tilt of theirs is never used).
+        """
+        for group in self._level_groups:
+            block = likelihood.blocks[group.block]
+            factors = decoded[0].new_zeros((block.n_columns, block.n_levels))
+            factors[group.positions] = F.logsigmoid(self._level_logits(group)).to(factors.dtype)
+            decoded = likelihood.tilt_levels(group.block, decoded, factors)
+        return decoded
 
     def _user_units(self, likelihood, decoded, draws):
         """The draws (K, n, M, m) of the self-masking columns in the columns' units."""
@@ -179,6 +275,16 @@ class SelfMasking(nn.Module):
         return values[chosen, rows, picked]
 
 
+class _LevelGroup(NamedTuple):
+    """Level self-masking columns of one categorical block."""
+
+    block: int  # the block's index in the likelihood
+    positions: list  # the columns' indices in the block
+    columns: list  # their table positions
+    values: str  # the name of the buffer of their standardised level values (m, L)
+    parameters: slice  # their (slope, intercept) pairs in the mechanism's vectors
+
+
 class MissingDraws(NamedTuple):
     """The draws x_mis,km (K, n, M, m) in encoded units and log p(s | x_obs, x_mis,km) (K, n, M)."""
 
@@ -186,12 +292,15 @@ class MissingDraws(NamedTuple):
     inner_log_probs: torch.Tensor
 
 
-def build_missingness(missing_mechanism, likelihood):
-    """The mechanism module for the estimators' `missing_mechanism` (None when ignorable)."""
+def build_missingness(missing_mechanism, likelihood, n_parameters=None):
+    """The mechanism module for the estimators' `missing_mechanism` (None when ignorable).
+
+    `n_parameters`: see :meth:`SelfMasking.for_likelihood` (loading a file).
+    """
     if missing_mechanism == "ignorable":
         return None
     if missing_mechanism == "self_masking":
-        return SelfMasking.for_likelihood(likelihood)
+        return SelfMasking.for_likelihood(likelihood, n_parameters)
     raise ValueError(f"missing_mechanism must be one of {MECHANISMS}; got {missing_mechanism!r}.")
 
 

@@ -166,10 +166,11 @@ class VAEModel:
         self.schema, self.spec, self.device, self.seed = schema, spec, device, int(seed)
         self.encoder, self.decoder = self._build_networks()
         self.missingness = self._build_missingness(missing_mechanism)
-        if self.missingness is not None and not self.missingness.columns:
+        if self.missingness is not None and not self.missingness.all_columns:
             warn(
                 "missing_mechanism='self_masking' models no column of this table: it applies to columns of the "
-                "'gaussian', 'quantile_normal' and 'lognormal' kinds that have missing cells "
+                "'gaussian', 'quantile_normal' and 'lognormal' kinds, and 'categorical' columns whose levels are "
+                "numbers, that have missing cells "
                 f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one.",
                 UserWarning)
         self.latent_mixture = None
@@ -192,8 +193,8 @@ class VAEModel:
                 f"latent_dim={self.spec['latent_dim']!r} on device={self.device!r}: {error}"
             ) from None
 
-    def _build_missingness(self, missing_mechanism):
-        missingness = build_missingness(missing_mechanism, self.schema.likelihood())
+    def _build_missingness(self, missing_mechanism, n_parameters=None):
+        missingness = build_missingness(missing_mechanism, self.schema.likelihood(), n_parameters)
         return None if missingness is None else missingness.to(self.device)
 
     def _parameters(self):
@@ -248,7 +249,8 @@ class VAEModel:
         model.decoder.load_state_dict(state["decoder_"])
         model.missingness = None
         if "missingness_" in state:
-            model.missingness = model._build_missingness("self_masking")
+            model.missingness = model._build_missingness(
+                "self_masking", n_parameters=len(state["missingness_"]["slope_raw"]))
             model.missingness.load_state_dict(state["missingness_"])
         # The learning rate comes with the optimizer's state.
         model.optimizer = make_adam(model._parameters(), 1e-3)

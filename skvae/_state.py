@@ -576,10 +576,13 @@ def _mechanism_matches_schema(state):
     if "missingness_" not in state:
         return
     # The module holds no other state than its parameters: its columns follow from the schema.
-    expected = {name: tuple(parameter.shape)
-                for name, parameter in SelfMasking.for_likelihood(state["_schema"].likelihood()).named_parameters()}
+    # A file of skvae 0.6.0 or older pairs only the continuous columns (see SelfMasking.for_likelihood).
+    saved = state["missingness_"].get("slope_raw")
+    n_parameters = saved.shape[0] if getattr(saved, "ndim", None) == 1 else None
+    mechanism = SelfMasking.for_likelihood(state["_schema"].likelihood(), n_parameters)
+    expected = {name: tuple(parameter.shape) for name, parameter in mechanism.named_parameters()}
     _match_shapes("missingness_", state["missingness_"], expected.items(),
-                  source="the column schema (its Gaussian columns with missing cells)")
+                  source="the column schema (its continuous and numeric-level columns with missing cells)")
 
 
 def _mixture_matches_latent(state):

@@ -254,16 +254,17 @@ def test_outlier_detector_takes_the_mechanism():
     assert set(np.unique(detector.predict(X_missing))) <= {-1, 1}
 
 
-def test_self_masking_without_a_gaussian_column_warns_and_imputes_as_ignorable():
-    # Only categorical (few-valued) and count columns: no column the mechanism can model.
+def test_self_masking_without_a_modelable_column_warns_and_imputes_as_ignorable():
+    # Only labelled categories: no column the mechanism can model.
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"rating": rng.integers(1, 6, 300), "code": rng.integers(0, 4, 300),
-                      "member": rng.integers(0, 2, 300)}).astype(float)
+    X = pd.DataFrame({"colour": pd.Categorical(rng.choice(["red", "green", "blue"], 300)),
+                      "size": pd.Categorical(rng.choice(["S", "M", "L", "XL"], 300)),
+                      "member": pd.Categorical(rng.choice(["yes", "no"], 300))})
     X_missing = X.mask(rng.random(X.shape) < 0.2)
     with pytest.warns(UserWarning, match="self_masking' models no column of this table"):
         imputer = small_imputer(missing_mechanism="self_masking").set_params(max_iter=5).fit(X_missing)
     assert "gaussian" not in imputer.vae_.column_kinds_.values()
-    assert imputer.vae_.missingness_.columns == []
+    assert imputer.vae_.missingness_.all_columns == []
     filled = imputer.transform(X_missing)
     assert filled.notna().all().all()
     observed = X_missing.notna().to_numpy()
@@ -271,3 +272,98 @@ def test_self_masking_without_a_gaussian_column_warns_and_imputes_as_ignorable()
     drawn = imputer.set_params(sample_posterior=True).transform(X_missing)
     assert drawn.notna().all().all()
     assert len(imputer.multiple_imputations(X_missing, n_imputations=2)) == 2
+
+
+def self_masked_levels(seed, n_rows=600):
+    """A 1-7 rating and a 0/1 dummy driven by one factor with two Gaussian columns; high levels hidden (p = 0.7)."""
+    rng = np.random.default_rng(seed)
+    factor = rng.standard_normal(n_rows)
+    rating = np.clip(np.round(4 + 1.6 * factor + 0.5 * rng.standard_normal(n_rows)), 1, 7)
+    dummy = (factor + 0.5 * rng.standard_normal(n_rows) > 0).astype(float)
+    X = pd.DataFrame({"rating": rating, "dummy": dummy,
+                      "u": factor + 0.4 * rng.standard_normal(n_rows), "v": factor + 0.4 * rng.standard_normal(n_rows)})
+    hidden = np.zeros(X.shape, dtype=bool)
+    hidden[:, :2] = (X.to_numpy()[:, :2] > X.to_numpy()[:, :2].mean(0)) & (rng.random((n_rows, 2)) < 0.7)
+    return X, hidden
+
+
+@pytest.fixture(scope="module")
+def fitted_levels():
+    X, hidden = self_masked_levels(0)
+    X_missing = X.mask(hidden)
+    imputers = {mechanism: small_imputer(missing_mechanism=mechanism).fit(X_missing)
+                for mechanism in ("ignorable", "self_masking")}
+    return X, hidden, X_missing, imputers
+
+
+def test_numeric_level_columns_are_self_masked_and_their_high_levels_recovered(fitted_levels):
+    X, hidden, X_missing, imputers = fitted_levels
+    imputer = imputers["self_masking"]
+    assert imputer.vae_.column_kinds_["rating"] == imputer.vae_.column_kinds_["dummy"] == "categorical"
+    assert sorted(imputer.vae_.missingness_.level_columns) == [0, 1]
+    # The learned mechanism: higher levels go missing more often.
+    mechanism = imputer.vae_.missingness_
+    slopes = mechanism.slope.detach().numpy()[len(mechanism.columns):]
+    assert (slopes > 0.5).all(), slopes
+    truth = X.to_numpy()
+    fills = {m: imputers[m].transform(X_missing).to_numpy() for m in imputers}
+    ignorable, self_masking = (_rmse(fills[m], truth, hidden) for m in ("ignorable", "self_masking"))
+    assert self_masking < RMSE_RATIO * ignorable, (self_masking, ignorable)
+    # Fills stay seen levels.
+    for j in (0, 1):
+        assert set(np.unique(fills["self_masking"][hidden[:, j], j])) <= set(np.unique(truth[~hidden[:, j], j]))
+    drawn = imputer.set_params(sample_posterior=True).transform(X_missing).to_numpy()
+    imputer.set_params(sample_posterior=False)
+    assert drawn[hidden[:, 0], 0].mean() > fills["ignorable"][hidden[:, 0], 0].mean()
+
+
+def test_level_part_of_the_mechanism_is_the_exact_sum_over_levels(fitted_levels):
+    # log p(s | x_obs, z) of a level column, against a brute-force sum over its levels.
+    X, hidden, X_missing, imputers = fitted_levels
+    vae = imputers["self_masking"].vae_
+    mechanism = vae.missingness_
+    likelihood = vae._model.schema.likelihood()
+    schema = vae._model.schema
+    x = torch.as_tensor(schema.encode(schema.raw_values(X_missing)))
+    observed = ~torch.isnan(x)
+    x = torch.nan_to_num(x).float()
+    torch.manual_seed(0)
+    params = torch.randn(x.shape[0], likelihood.n_params)
+    decoded = (params, torch.zeros(likelihood.n_free))
+    computed = mechanism._level_log_prob(likelihood, x, observed, decoded).detach()
+    expected = torch.zeros(x.shape[0], dtype=torch.float64)
+    slope, intercept = mechanism.slope.detach().double(), mechanism.intercept.detach().double()
+    for k, (column, b, i, levels) in enumerate(p for p in likelihood.numeric_level_parts if p[0] in
+                                              mechanism.level_columns):
+        position = len(mechanism.columns) + mechanism.level_columns.index(column)
+        v = (levels - levels.mean()) / levels.std(correction=0)
+        p_missing = torch.sigmoid(slope[position] * v + intercept[position])
+        probabilities = likelihood.block_log_probabilities(b, decoded)[:, i, :].double().exp()
+        for row in range(x.shape[0]):
+            if observed[row, column]:
+                expected[row] += torch.log1p(-p_missing[int(x[row, column])])
+            else:
+                expected[row] += torch.log((probabilities[row] * p_missing).sum())
+    np.testing.assert_allclose(computed.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
+    # And the tilt is Bayes' rule: p(c | z, s = 1) proportional to p(c | z) P(s = 1 | c).
+    tilted = mechanism.tilted(likelihood, decoded)
+    column, b, i, levels = next(p for p in likelihood.numeric_level_parts if p[0] == mechanism.level_columns[0])
+    position = len(mechanism.columns)
+    v = (levels - levels.mean()) / levels.std(correction=0)
+    prior = likelihood.block_log_probabilities(b, decoded)[:, i, :].double().exp()
+    posterior = prior * torch.sigmoid(slope[position] * v + intercept[position])
+    posterior /= posterior.sum(-1, keepdim=True)
+    np.testing.assert_allclose(likelihood.block_log_probabilities(b, tilted)[:, i, :].double().exp().detach().numpy(),
+                               posterior.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_files_of_the_continuous_only_mechanism_keep_their_model(fitted_levels):
+    # skvae 0.6.0 paired only the continuous columns; its files must load as that model.
+    from skvae._missingness import SelfMasking
+
+    likelihood = fitted_levels[3]["self_masking"].vae_._model.schema.likelihood()
+    current = SelfMasking.for_likelihood(likelihood)
+    assert current.level_columns
+    old = SelfMasking.for_likelihood(likelihood, n_parameters=len(current.columns))
+    assert old.level_columns == [] and old.columns == current.columns
+    assert SelfMasking.for_likelihood(likelihood, n_parameters=len(current.all_columns)).level_columns

@@ -113,16 +113,20 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         ``"self_masking"``: a cell's chance of being missing depends on its
         own value (missing not at random; not-MIWAE, Ipsen, Mattei &
         Frellsen, 2021). For each ``"gaussian"``, ``"quantile_normal"`` or ``"lognormal"`` column
-        with missing cells in the first fit, P(missing | x_j) =
-        sigmoid(a_j (x_j - b_j)) with x_j in the column's standardised units
-        and a_j, b_j learned jointly with the VAE (``missingness_``); the
+        with missing cells in the first fit, and each ``"categorical"``
+        column whose levels are numbers (a rating, a 0/1 dummy),
+        P(missing | x_j) = sigmoid(a_j (x_j - b_j)) with x_j in the column's
+        standardised units (of its levels, for a categorical column, whose
+        missing value is summed over exactly) and a_j, b_j learned jointly
+        with the VAE (``missingness_``); the
         objective and ``score_samples`` then bound log p(x_observed, s), s
         the pattern of missing cells, and imputations move towards where the
         mechanism says the missing values lie, beyond the observed range if
         need be. Choose it when values go missing because of what they are
         (a sensor saturates, high incomes go unreported); it costs a little
-        more per step and needs the mask to carry the signal. Categorical,
-        count and Bernoulli columns stay ignorable. See the user guide.
+        more per step and needs the mask to carry the signal. Labelled
+        categorical, count, Bernoulli and zero-inflated columns stay
+        ignorable. See the user guide.
 
     beta : float, default=1.0
         Weight of the KL term in the training loss (beta-VAE; 1 is the ELBO),
@@ -254,8 +258,9 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     missingness_ : torch.nn.Module or None
         With ``missing_mechanism="self_masking"``, the fitted mechanism: its
-        ``columns`` (positions of the self-masking columns), ``slope`` (a_j)
-        and ``threshold`` (b_j); None for an ignorable one.
+        ``columns`` and ``level_columns`` (positions of the continuous and
+        the numeric-level self-masking columns), ``slope`` (a_j) and
+        ``threshold`` (b_j), in that order; None for an ignorable one.
 
     See Also
     --------

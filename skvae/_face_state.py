@@ -114,6 +114,25 @@ def _float_vector(value, name):
         raise InvalidState(f"{name} holds infinite values.")
 
 
+def _refinement_state(value, name):
+    """None, or the arrays of :func:`skvae._refinement.fit_refinement`, each of its shape and finite."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or set(value) != {"columns", "mean", "scale", "coef", "intercept"}:
+        _fail(name, "None or a dict with the keys 'columns', 'mean', 'scale', 'coef' and 'intercept'", value)
+    _positions(value["columns"], f"{name}['columns']")
+    arrays = {key: value[key] for key in ("mean", "scale", "coef", "intercept")}
+    for key, array in arrays.items():
+        if not isinstance(array, np.ndarray) or array.dtype != np.float64 or not np.isfinite(array).all():
+            _fail(f"{name}[{key!r}]", "a finite float64 array", array)
+    n_refined, width = len(value["columns"]), arrays["mean"].shape
+    if not n_refined or arrays["mean"].ndim != 1 or arrays["scale"].shape != width \
+            or arrays["coef"].shape != (n_refined, *width) or arrays["intercept"].shape != (n_refined,):
+        raise InvalidState(f"{name} has arrays of inconsistent shapes for {n_refined} refined columns.")
+    if (arrays["scale"] <= 0).any():
+        raise InvalidState(f"{name}['scale'] holds values that are not positive.")
+
+
 def _n_importance(value, name):
     _int_in(1, MAX_N_IMPORTANCE)(value, name)
 
@@ -134,6 +153,8 @@ IMPUTER_FIELDS = {
     # __setstate__ starts one as fit would.
     "_draws": Field(_random_state, required=False),
     "_sklearn_output_config": Field(_output_config, required=False),
+    # Imputers of skvae 0.6.0 and older have no refinement (their refinement parameter reads None).
+    "_refinement": Field(_refinement_state, required=False),
 }
 
 #: The fitted attributes of a VAEOutlierDetector.
@@ -163,6 +184,17 @@ def _imputer_columns_agree(state):
         schema = _vae_attribute(vae, "_schema")
         if not schema.is_dataframe or list(schema.names) != list(names[~empty]):
             raise InvalidState("vae_'s column names differ from the imputer's kept feature_names_in_.")
+    refinement = state.get("_refinement")
+    if refinement is not None:
+        from ._refinement import REFINED_KINDS, design_width
+
+        columns = _vae_attribute(vae, "_schema").columns
+        if refinement["columns"][-1] >= len(columns) or any(
+                columns[j]["kind"] not in REFINED_KINDS for j in refinement["columns"]):
+            raise InvalidState("_refinement refines columns that are not continuous columns of vae_.")
+        if refinement["mean"].shape != (design_width(columns),):
+            raise InvalidState(f"_refinement's design has {refinement['mean'].shape[0]} columns, but vae_'s "
+                               f"schema implies {design_width(columns)}.")
     indicator = state["indicator_"]
     if indicator is not None:
         if indicator.n_features_in_ != n_features:

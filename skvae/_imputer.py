@@ -45,6 +45,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._input import as_plain_input
+from ._refinement import fit_refinement, refine
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
 from ._transaction import transaction
@@ -62,6 +63,7 @@ _OWN_PARAMETERS = ((
     ("copy", True),
     ("sample_posterior", False),
     ("n_importance", 100),
+    ("refinement", "linear"),
     # The VAE's training, as MIWAE trains for imputation: the importance-weighted
     # bound, for a fixed budget counted in optimizer steps per column
     # (max_iter="auto", AUTO_STEPS_PER_COLUMN). A step costs about the same
@@ -131,6 +133,19 @@ class VAEImputer(TransformerMixin, BaseEstimator):
 
     n_importance : int, default=100
         Importance samples K of z per row behind each imputation.
+
+    refinement : {"linear"} or None, default="linear"
+        ``"linear"``: fit, after the VAE, one Bayesian ridge regression per
+        continuous column (``"gaussian"``, ``"quantile_normal"``,
+        ``"lognormal"``) on every other column of the training table
+        completed by the VAE, and fill that column's missing cells with the
+        average of the VAE's fill and the regression's prediction; the VAE's
+        bottleneck blurs near-linear relations that a regression keeps.
+        Only point fills under the ignorable mechanism are refined: draws
+        (``sample_posterior=True``, :meth:`multiple_imputations`), fills of
+        other kinds, tables wider than 256 design columns and
+        ``missing_mechanism="self_masking"`` keep the VAE's own. None: the
+        VAE's fills alone. See the user guide.
 
     {vae_parameters}
 
@@ -203,6 +218,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         copy=True,
         sample_posterior=False,
         n_importance=100,
+        refinement="linear",
         n_importance_train=10,
         early_stopping=False,
         max_iter="auto",
@@ -230,6 +246,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         self.copy = copy
         self.sample_posterior = sample_posterior
         self.n_importance = n_importance
+        self.refinement = refinement
         self.n_importance_train = n_importance_train
         self.early_stopping = early_stopping
         self.max_iter = max_iter
@@ -244,6 +261,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         "sample_posterior": ["boolean"],
         # Not Interval(Integral): n_importance=True is a mistake, not 1.
         "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
+        "refinement": [StrOptions({"linear"}), None],
         "max_iter": [*VAETransformer._parameter_constraints["max_iter"], StrOptions({"auto"})],
     }
 
@@ -274,8 +292,10 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int((~empty).sum()), self.batch_size))
         vae.fit(self._with_nan(X, missing, ~empty))
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
+        refinement = self._fit_refinement(vae, X, missing, ~empty)
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
+        self._refinement = refinement
         # Successive draws (transform with sample_posterior=True) advance this
         # generator: new draws each call, the same sequence after each fit with
         # an int random_state, as IterativeImputer's.
@@ -341,13 +361,36 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ helpers
 
     def _reconstructed(self, X, *, draw, n_draws=1):
-        """(X validated, missing cells, kept columns, the VAE's predictions); `draw` takes the next seed."""
+        """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
-        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, seed, n_draws=n_draws)
+        vae_input = self._with_nan(X, missing, kept)
+        values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws)
+        refinement = getattr(self, "_refinement", None)
+        if not draw and refinement is not None:
+            completed, _ = self._completed(self.vae_, vae_input, values)
+            values = refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)
         return X, missing, kept, values
+
+    def _fit_refinement(self, vae, X, missing, kept):
+        """The linear refinement's state (:mod:`skvae._refinement`), or None where it does not apply."""
+        if self.refinement is None or self.missing_mechanism != "ignorable":
+            return None
+        vae_input = self._with_nan(X, missing, kept)
+        # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
+        values = vae._model.reconstruct(vae_input, self.n_importance, None, handle_unknown=vae.handle_unknown,
+                                        n_jobs=vae.n_jobs)
+        completed, observed = self._completed(vae, vae_input, values)
+        return fit_refinement(completed, observed, vae._schema.columns)
+
+    @staticmethod
+    def _completed(vae, vae_input, values):
+        """(The VAE's validated input in user units, category codes, its missing cells from `values`; the observed cells)."""
+        raw = vae._schema.raw_values(vae_input, handle_unknown=vae.handle_unknown)
+        observed = ~np.isnan(raw)
+        return np.where(observed, raw, values), observed
 
     def _validate(self, X, reset):
         # Masked cells are missing cells: they get the placeholder the imputer looks for.

@@ -69,7 +69,9 @@ from ._schema import MAX_MISSING_PATTERNS, TableSchema
 from ._seen_pairs import check_seen_pairs
 
 #: Parameters added since 0.2.0, with the value a state without them stands for.
-ADDED_PARAMETERS = {"missing_mechanism": "ignorable"}
+ADDED_PARAMETERS = {"missing_mechanism": "ignorable",
+                    # VAEImputer's files of skvae 0.6.0 and older fill with the VAE alone.
+                    "refinement": None}
 
 
 class InvalidState(ValueError):

@@ -182,9 +182,14 @@ def test_a_fit_validates_the_table_once_and_reads_it_once_per_pass(face, monkeyp
     X = pd.DataFrame({"a": rng.rand(120), "b": rng.choice(["x", "y", "z"], 120)})
     X.loc[::7, "a"] = np.nan
     estimator = {"transformer": VAETransformer, "imputer": VAEImputer, "detector": VAEOutlierDetector}[face]
-    estimator(max_iter=2, random_state=0).fit(X)
+    # n_importance=5 for the imputer: a pass of K samples per row reads the table in slices of bounded
+    # memory, so with its default K=100 the refinement's pass reads these 120 rows in several.
+    estimator(max_iter=2, random_state=0, **({"n_importance": 5} if face == "imputer" else {})).fit(X)
     # After training, one pass encodes the rows for the latent mixture of
-    # sample(); the detector passes twice more (scores, typical cells). Each
-    # pass encodes its batch and sizes its threads.
-    passes = 4 if face == "detector" else 2
-    assert calls == {"raw_values": passes, "validate_data": 1, "thread_plan": passes}
+    # sample(); the detector passes twice more (scores, typical cells), the
+    # imputer once more (the fills its linear refinement is fitted on), and
+    # reads the table once more to complete it with them. Each pass encodes
+    # its batch and sizes its threads.
+    passes = {"transformer": 2, "imputer": 3, "detector": 4}[face]
+    reads = passes + (face == "imputer")
+    assert calls == {"raw_values": reads, "validate_data": 1, "thread_plan": passes}

@@ -1,0 +1,122 @@
+r"""The imputer's linear refinement of its point fills (``VAEImputer(refinement="linear")``).
+
+The VAE predicts a missing cell through its latent bottleneck: with most of a
+row observed, the conditional mean of a continuous column given the others
+is often close to linear, and a bottleneck of ``latent_dim`` units blurs what
+a regression on every other column keeps (IterativeImputer's edge at low
+missingness). The refinement adds that regression, fitted once after the VAE:
+
+1. complete the training table with the VAE's fills (importance-weighted
+   conditional means);
+2. per continuous column j (kinds :data:`REFINED_KINDS`), fit a
+   :class:`sklearn.linear_model.BayesianRidge` of x_j on every other column
+   of the completed table (numbers standardised, categories one-hot), on the
+   rows where x_j was observed;
+3. a missing cell of column j is filled with
+   (1 - :data:`LINEAR_SHARE`) * the VAE's fill + :data:`LINEAR_SHARE` * the
+   regression's prediction from the row completed by the VAE, and then
+   decoded as every fill is (kept in the column's range and precision).
+
+Draws (``sample_posterior=True``, ``multiple_imputations``) are never
+refined: they are draws from the model's conditional, and a blend would
+shrink their spread. Columns of other kinds (categories, counts, 0/1,
+zero-inflated) keep the VAE's fills, which are valid values of theirs.
+
+The state (:func:`fit_refinement`) is plain arrays: the refined columns'
+positions, the design's standardisation and one coefficient row and
+intercept per refined column.
+"""
+
+import numpy as np
+
+#: Weight of the regression's prediction in a refined fill. Measured on six
+#: bundled tables (breast cancer, diabetes, fair, randhie, anes96, penguins),
+#: MCAR 20/50/80 % and MAR, one mask each: the plain average lowered the RMSE
+#: of the hidden cells in 20 of 24 cases (breast cancer MCAR 20 %: 0.490 to
+#: 0.416, IterativeImputer 0.417), where the regression alone (weight 1) lost
+#: to the VAE at 80 % and under MAR (breast cancer MCAR 80 %: 0.704 to 0.733):
+#: with most cells missing the regression reads mostly the VAE's own fills.
+LINEAR_SHARE = 0.5
+
+#: The kinds whose fills are refined: continuous values a blend keeps valid.
+REFINED_KINDS = ("gaussian", "quantile_normal", "lognormal")
+
+#: Widest design (columns after one-hot encoding) the refinement fits: a
+#: regression per column costs O(rows * width^2) each, and wide tables
+#: (images, spectra) are where the VAE's bottleneck is the better model.
+MAX_FEATURES = 256
+
+#: Fewest observed cells a column needs for its regression.
+MIN_ROWS = 10
+
+
+def _design(completed, columns):
+    """The regression design of a completed table (user units, category codes): numbers, then one-hot codes per category.
+
+    Returns the design (n_rows, width) and each table column's first design column.
+    """
+    parts, starts, start = [], [], 0
+    for j, column in enumerate(columns):
+        starts.append(start)
+        if column["kind"] == "categorical":
+            n_levels = len(column["categories"])
+            codes = np.clip(completed[:, j], 0, n_levels - 1).astype(np.intp)
+            parts.append(np.eye(n_levels)[codes])
+            start += n_levels
+        else:
+            parts.append(completed[:, j : j + 1])
+            start += 1
+    return np.hstack(parts), starts
+
+
+def design_width(columns):
+    """Width of :func:`_design` for the schema's columns."""
+    return sum(len(c["categories"]) if c["kind"] == "categorical" else 1 for c in columns)
+
+
+def fit_refinement(completed, observed, columns):
+    """The refinement's state for a completed training table, or None when no column qualifies.
+
+    Parameters
+    ----------
+    completed : ndarray of shape (n_rows, n_columns)
+        The training table in user units (category codes), missing cells
+        filled by the VAE.
+    observed : ndarray of bool, same shape
+        Which cells were observed.
+    columns : list of dict
+        The VAE's column schema (``skvae._schema.ColumnSchema.columns``).
+    """
+    from sklearn.linear_model import BayesianRidge
+
+    refined = [j for j, column in enumerate(columns)
+               if column["kind"] in REFINED_KINDS and observed[:, j].sum() >= MIN_ROWS]
+    if not refined or design_width(columns) > MAX_FEATURES:
+        return None
+    design, starts = _design(completed, columns)
+    mean, scale = design.mean(0), design.std(0)
+    scale[scale == 0] = 1.0
+    standardized = (design - mean) / scale
+    coef = np.zeros((len(refined), design.shape[1]))
+    intercept = np.zeros(len(refined))
+    for i, j in enumerate(refined):
+        rows = observed[:, j]
+        others = np.delete(standardized[rows], starts[j], axis=1)
+        model = BayesianRidge().fit(others, completed[rows, j])
+        coef[i] = np.insert(model.coef_, starts[j], 0.0)
+        intercept[i] = model.intercept_
+    return {"columns": refined, "mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
+
+
+def refine(values, completed, missing, refinement, columns):
+    """`values` (the VAE's point fills, user units) with the refined columns' missing cells blended; in place.
+
+    `completed` is the table with its missing cells filled by `values`;
+    `missing` marks the cells to fill.
+    """
+    design, _ = _design(completed, columns)
+    predicted = ((design - refinement["mean"]) / refinement["scale"]) @ refinement["coef"].T + refinement["intercept"]
+    for i, j in enumerate(refinement["columns"]):
+        rows = missing[:, j]
+        values[rows, j] = (1.0 - LINEAR_SHARE) * values[rows, j] + LINEAR_SHARE * predicted[rows, i]
+    return values

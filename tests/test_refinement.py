@@ -1,0 +1,120 @@
+"""VAEImputer(refinement="linear"): the VAE's point fills blended with a regression on the completed table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import skvae
+from skvae import VAEImputer
+from skvae._refinement import MAX_FEATURES
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(latent_dim=1, hidden_layer_sizes=(32,), batch_size=32, max_iter=60, random_state=0, n_importance=20)
+
+
+def two_factor_table(n=400, seed=0):
+    """Six columns driven by two factors: a one-unit bottleneck cannot hold both, a regression can."""
+    rng = np.random.default_rng(seed)
+    factors = rng.standard_normal((n, 2))
+    X = factors @ rng.normal(size=(2, 6)) + 0.1 * rng.standard_normal((n, 6))
+    hidden = rng.random(X.shape) < 0.15
+    return X, hidden
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, hidden = two_factor_table()
+    X_missing = np.where(hidden, np.nan, X)
+    return X, hidden, X_missing, {r: VAEImputer(refinement=r, **SMALL).fit(X_missing) for r in (None, "linear")}
+
+
+def _rmse(filled, X, hidden):
+    return float(np.sqrt(np.mean((filled[hidden] - X[hidden]) ** 2)))
+
+
+def test_refined_fills_recover_what_the_bottleneck_blurs(fitted):
+    X, hidden, X_missing, imputers = fitted
+    plain = _rmse(imputers[None].transform(X_missing), X, hidden)
+    refined = _rmse(imputers["linear"].transform(X_missing), X, hidden)
+    assert refined < 0.8 * plain, (refined, plain)
+    assert imputers["linear"]._refinement["columns"] == list(range(6))
+    assert imputers[None]._refinement is None
+
+
+def test_refinement_leaves_the_vae_draws_and_observed_cells_alone(fitted):
+    X, hidden, X_missing, imputers = fitted
+    filled = imputers["linear"].transform(X_missing)
+    np.testing.assert_array_equal(filled[~hidden], X_missing[~hidden])
+    # The same VAE (the refinement is fitted after it), so the same draws.
+    draws = [VAEImputer(refinement=r, sample_posterior=True, **SMALL).fit(X_missing).transform(X_missing)
+             for r in (None, "linear")]
+    np.testing.assert_array_equal(draws[0], draws[1])
+    copies = [VAEImputer(refinement=r, **SMALL).fit(X_missing).multiple_imputations(X_missing, 2)
+              for r in (None, "linear")]
+    for a, b in zip(*copies):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_only_continuous_columns_are_refined_and_fills_stay_valid():
+    rng = np.random.default_rng(1)
+    X, hidden = two_factor_table(seed=1)
+    frame = pd.DataFrame(X[:, :4], columns=["a", "b", "c", "d"])
+    frame["rating"] = np.clip(np.round(3 + X[:, 4]), 1, 5)
+    frame["count"] = np.round(np.abs(X[:, 5]) * 3).astype("int64")
+    frame["colour"] = pd.Categorical(np.where(X[:, 0] > 0, "red", "blue"))
+    missing = frame.mask(rng.random(frame.shape) < 0.15)
+    imputer = VAEImputer(refinement="linear", **SMALL).fit(missing)
+    kinds = imputer.vae_.column_kinds_
+    refined = {frame.columns[j] for j in imputer._refinement["columns"]}
+    assert refined == {c for c, kind in kinds.items() if kind in ("gaussian", "quantile_normal", "lognormal")}
+    assert refined and "rating" not in refined and "colour" not in refined
+    filled = imputer.transform(missing)
+    assert set(filled["rating"]) <= set(frame["rating"])
+    assert (filled["count"] == np.round(filled["count"])).all() and (filled["count"] >= 0).all()
+    for column in refined:  # within the observed range, as every ignorable fill
+        assert filled[column].between(missing[column].min(), missing[column].max()).all()
+
+
+def test_refinement_is_off_where_it_does_not_apply():
+    X, hidden = two_factor_table(n=200)
+    X_missing = np.where(hidden, np.nan, X)
+    masking = VAEImputer(refinement="linear", missing_mechanism="self_masking", **{**SMALL, "max_iter": 3})
+    assert masking.fit(X_missing)._refinement is None
+    wide = np.hstack([X_missing] * (MAX_FEATURES // 6 + 1))
+    assert VAEImputer(refinement="linear", **{**SMALL, "max_iter": 2}).fit(wide)._refinement is None
+    with pytest.raises(ValueError, match="refinement"):
+        VAEImputer(refinement="ridge").fit(X_missing)
+
+
+def test_files_keep_the_refinement_and_old_states_fill_with_the_vae_alone(fitted, tmp_path):
+    X, hidden, X_missing, imputers = fitted
+    imputer = imputers["linear"]
+    path = tmp_path / "imputer.skvae"
+    skvae.save(imputer, path)
+    loaded = skvae.load(path)
+    np.testing.assert_array_equal(loaded.transform(X_missing), imputer.transform(X_missing))
+    # A state of skvae 0.6.0: no refinement parameter, no fitted refinement.
+    state = imputer.__getstate__()
+    old = {k: v for k, v in state.items() if k not in ("refinement", "_refinement")}
+    restored = VAEImputer.__new__(VAEImputer)
+    restored.__setstate__(old)
+    assert restored.refinement is None
+    np.testing.assert_array_equal(restored.transform(X_missing), imputers[None].transform(X_missing))
+
+
+@pytest.mark.parametrize("tamper", ["shape", "kind", "nan"])
+def test_hostile_refinement_states_are_refused(fitted, tamper):
+    imputer = fitted[3]["linear"]
+    state = imputer.__getstate__()
+    refinement = {k: (v.copy() if isinstance(v, np.ndarray) else list(v)) for k, v in state["_refinement"].items()}
+    if tamper == "shape":
+        refinement["coef"] = refinement["coef"][:, :-1]
+    elif tamper == "kind":
+        refinement["columns"] = [0, 1, 2, 3, 4, 5, 6]
+        refinement["coef"] = np.vstack([refinement["coef"], refinement["coef"][:1]])
+        refinement["intercept"] = np.append(refinement["intercept"], 0.0)
+    else:
+        refinement["mean"][0] = np.nan
+    with pytest.raises(ValueError, match="_refinement"):
+        VAEImputer.__new__(VAEImputer).__setstate__({**state, "_refinement": refinement})

@@ -5,12 +5,10 @@ The face validates parameters and input, calls the model core
 torch: the networks, their training and their inference live in the core.
 """
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _conditional
@@ -24,7 +22,8 @@ from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
 from ._transaction import transactional
-from ._validation import IntNotBool, check_count, check_n_importance, training_params, validate_table
+from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag, check_n_importance,
+                          check_seed, training_params, validate_table)
 
 
 class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -302,17 +301,18 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "missing_mechanism": [StrOptions(set(MECHANISMS))],
         # See the docstring: beyond ~1e21 Adam's second moment overflows float32.
-        "beta": [Interval(Real, 0, 1e12, closed="both")],
-        "n_importance_train": [IntNotBool(1, None, closed="left")],
+        "beta": [RealNotBool(0, 1e12, closed="both")],
+        # One step holds n_importance_train decoder passes per row: the cap of every importance count.
+        "n_importance_train": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
         "batch_size": [IntNotBool(1, None, closed="left")],
         # Adam's first step is 10 * learning_rate in float32: torch fails beyond ~3.4e37.
-        "learning_rate": [Interval(Real, 0, 1e37, closed="right")],
+        "learning_rate": [RealNotBool(0, 1e37, closed="right")],
         "max_iter": [IntNotBool(1, None, closed="left"), StrOptions({"auto"})],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [RealNotBool(0, None, closed="left")],
         "n_iter_no_change": [IntNotBool(1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [RealNotBool(0, 1, closed="neither")],
+        "n_jobs": [IntNotBool(None, -1, closed="right"), IntNotBool(1, None, closed="left"), None],
         "device": [str, DEVICE_TYPE],
         "random_state": [IntNotBool(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
         # scikit-learn's convention: verbose=True is allowed, as in every sklearn estimator.
@@ -627,11 +627,13 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         """
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples")
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        if latent not in ("aggregate", "prior"):
+        rng = check_seed(self.random_state if random_state is None else random_state)
+        if not isinstance(latent, str) or latent not in ("aggregate", "prior"):
             raise ValueError(f"latent must be 'aggregate' or 'prior'; got {latent!r}.")
-        if not isinstance(seen_pairs_only, (bool, np.bool_)):
-            raise ValueError(f"seen_pairs_only must be True or False; got {seen_pairs_only!r}.")
+        return_mean = check_flag(return_mean, "return_mean")
+        with_missing = check_flag(with_missing, "with_missing")
+        seen_pairs_only = check_flag(seen_pairs_only, "seen_pairs_only")
+        self._model.check_sample_fits(n_samples)
         if with_missing and given is not None:
             raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:

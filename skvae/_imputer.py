@@ -45,6 +45,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._input import as_plain_input
+from ._memory import check_host_allocation
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
 from ._transaction import transaction
@@ -331,6 +332,11 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_imputations = check_count(n_imputations, "n_imputations")
+        n_rows, n_columns = np.shape(X)[:2] if np.ndim(X) == 2 else (1, 1)
+        # The m copies and the draws they come from, float64, before the draws advance the generator.
+        check_host_allocation(2 * 8 * n_imputations * n_rows * max(n_columns, 1),
+                              f"Returning n_imputations={n_imputations!r} copies of X",
+                              "Ask for fewer imputations, or impute X in parts.")
         dtype = _integer_dtype(X)
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:

@@ -54,6 +54,45 @@ def check_networks_fit(spec, device):
     )
 
 
+def check_step_fits(spec, rows_per_step, n_importance, device):
+    """Raise ValueError if one training step of `rows_per_step` rows and `n_importance` samples cannot fit on `device`.
+
+    The networks' weights are :func:`check_networks_fit`'s; a step's
+    activations grow with ``rows x n_importance`` (the decoder runs once per
+    sample of z), which ``n_importance_train`` can make far larger than any
+    network: refused here, before the first batch allocates it.
+    """
+    widths = sum(spec["hidden_layer_sizes"])
+    per_sample = widths + spec["latent_dim"] + spec["n_params"] + spec["n_inputs"]
+    per_row = widths + 2 * spec["latent_dim"] + 2 * spec["n_inputs"]
+    # Forward values, their gradients and the activation's saved input: about 3 float32 copies.
+    needed = 3 * 4 * rows_per_step * (n_importance * per_sample + per_row)
+    available = available_bytes(device)
+    if available is None or needed <= available:
+        return
+    raise ValueError(
+        f"One training step of batch_size={rows_per_step!r} rows with n_importance_train={n_importance!r} "
+        f"samples each needs about {_human(needed)} of activations on device={str(device)!r}, more than the "
+        f"{_human(available)} of memory available there. Lower n_importance_train or batch_size (or "
+        "hidden_layer_sizes)."
+    )
+
+
+def check_host_allocation(n_bytes, what, advice):
+    """Raise ValueError if an array of `n_bytes` (`what`, for the message) cannot fit in the host's memory.
+
+    NumPy would raise MemoryError (or the OS kill the process) only after the
+    request reached the allocator; a count such as ``n_samples=10**12`` is a
+    usage error, and says which argument to lower.
+    """
+    available = _host_available_bytes()
+    if available is None or n_bytes <= available:
+        return
+    raise ValueError(
+        f"{what} needs about {_human(n_bytes)}, more than the {_human(available)} of memory available. {advice}"
+    )
+
+
 def available_bytes(device):
     """Bytes that can be allocated on `device` now, or None where that cannot be read."""
     device = torch.device(device)

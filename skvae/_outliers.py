@@ -12,11 +12,10 @@ reaches the detector without an edit here.
 import contextlib
 import sys
 import warnings
-from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
@@ -29,7 +28,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._transaction import transaction
-from ._validation import MAX_N_IMPORTANCE, IntNotBool
+from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -202,7 +201,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
-        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), RealNotBool(0, 0.5, closed="right")],
         # Not Interval(Integral): n_importance=True is a mistake, not 1.
         "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
     }

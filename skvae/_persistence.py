@@ -58,6 +58,7 @@ Which classes :func:`save` writes and :func:`load` rebuilds is
 by both, since loading it would need its code.
 """
 
+import errno
 import hashlib
 import io
 import json
@@ -152,6 +153,7 @@ def save(estimator, path):
         path.write(data)
         return
     path = os.path.abspath(_fspath(path, "save"))
+    _check_destination(path)
     # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
     # and a model file is usually meant to be shared.
     temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
@@ -409,6 +411,21 @@ def _check_numeric(dtype, where):
 # ------------------------------------------------------------------ reading
 
 
+def _check_destination(path):
+    """Refuse, before anything is written, a `path` that names a folder or lies in a missing one.
+
+    The errors name `path` and its folder; otherwise they would come from the
+    temporary file beside it (a name the user never gave) or from the rename.
+    """
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path, not a folder "
+                                f"(for example {os.path.join(path, 'model.skvae')!r})", path)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
+                                "(create it first)", folder)
+
+
 def _fspath(path, verb):
     if isinstance(path, (bytes, bytearray, memoryview)):
         raise TypeError(
@@ -427,6 +444,9 @@ def _fspath(path, verb):
 def _read_bytes(path):
     """The whole file and its name for messages. Memory is the file's own size."""
     if hasattr(path, "read"):
+        # Checked before reading: a text-mode file fails to decode a model's bytes with a UnicodeDecodeError.
+        if isinstance(path, io.TextIOBase):
+            raise TypeError("skvae.load needs a binary file object (opened with 'rb'); got a text-mode file.")
         data = path.read()
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(

@@ -5,10 +5,11 @@ A face validates its input here once per call, then hands the model core
 """
 
 import numbers
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from ._input import as_plain_input
@@ -29,6 +30,37 @@ class IntNotBool(Interval):
 
     def is_satisfied_by(self, val):
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+class RealNotBool(Interval):
+    """A real Interval that refuses bools: ``learning_rate=True`` is a mistake, not 1.0."""
+
+    def __init__(self, low, high, closed):
+        super().__init__(Real, low, high, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def check_flag(value, name):
+    """`value` as a bool if it is one (Python's or NumPy's), else a ValueError naming `name`.
+
+    A truthy string such as ``"no"`` would otherwise switch the option on.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def check_seed(random_state, name="random_state"):
+    """``check_random_state(random_state)``, its refusal a ValueError that names `name`."""
+    try:
+        return check_random_state(random_state)
+    except ValueError as error:
+        raise ValueError(
+            f"{name} must be None, an int in [0, 2**32 - 1] or a numpy.random.RandomState; got "
+            f"{random_state!r} ({error})."
+        ) from None
 
 
 def check_count(value, name):
@@ -116,6 +148,13 @@ def training_params(estimator):
             "set beta=1 or n_importance_train=1."
         )
     sizes = estimator.hidden_layer_sizes
+    # A set or a dict is array-like to scikit-learn, but has no order of layers.
+    if isinstance(sizes, np.ndarray) and sizes.ndim != 1 or not isinstance(sizes, (numbers.Integral, list, tuple,
+                                                                                     np.ndarray)):
+        raise ValueError(
+            "hidden_layer_sizes must be an int or a list, tuple or 1-D array of positive integers (the layers "
+            f"in order); got {sizes!r}."
+        )
     sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
     if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
         raise ValueError(

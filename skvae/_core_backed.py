@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 
 from ._model import STATE_FIELDS, VAEModel
 from ._state import CROSS_CHECKS, FITTED_FIELDS, check_state
+from ._torch_scope import with_torch_defaults
 
 
 class CoreBacked:
@@ -41,6 +42,7 @@ class CoreBacked:
         else:
             super().__setattr__(name, value)
 
+    @with_torch_defaults
     def __getstate__(self):
         """0.2.0's plain state: the core's fields (networks and optimizer as CPU tensors, the schema as a dict)."""
         # BaseEstimator may hand back self.__dict__ itself: copy before editing.
@@ -54,6 +56,7 @@ class CoreBacked:
     _fitted_state_fields = FITTED_FIELDS
     _state_cross_checks = CROSS_CHECKS
 
+    @with_torch_defaults
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together.
 

@@ -21,6 +21,7 @@ from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
+from ._torch_scope import with_torch_defaults
 from ._transaction import transactional
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag, check_n_importance,
                           check_seed, training_params, validate_table)
@@ -367,6 +368,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     # ------------------------------------------------------------------ fit
 
+    @with_torch_defaults
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -387,6 +389,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         """
         return self._fit(self._validate_training_table(X), incremental=False)
 
+    @with_torch_defaults
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -435,6 +438,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         check_is_fitted(self)
         return self._model.column_kinds
 
+    @with_torch_defaults
     def transform(self, X):
         """Encode X as the posterior means mu(x).
 
@@ -454,6 +458,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         X = self._validate_input(X)
         return self._model.transform(X, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
+    @with_torch_defaults
     def inverse_transform(self, X):
         """Decode latent vectors to the decoder's mean E[x | z].
 
@@ -485,6 +490,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
             )
         return self._model.decode_mean(Z, n_jobs=self.n_jobs)
 
+    @with_torch_defaults
     def score_samples(self, X, n_importance=1):
         """Per-row lower bound on log p(x), in nats (greater is better).
 
@@ -551,6 +557,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         """
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
+    @with_torch_defaults
     def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
                n_importance=DEFAULT_N_IMPORTANCE, with_missing=False, latent="aggregate", seen_pairs_only=True):
         """Draw rows: z from the training rows' latent law (or the prior), then x ~ p(x | z).

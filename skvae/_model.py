@@ -94,6 +94,22 @@ STATE_FIELDS = {
 _TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_", "missingness_")
 
 
+def _without_inference_tensors(value):
+    """`value` (a state dict, nested) with tensors made under ``torch.inference_mode`` cloned to normal ones.
+
+    Unpickling inside the user's inference mode makes every tensor of the state
+    an inference tensor; Adam's step counters, kept as they are by
+    ``load_state_dict``, could then never be updated in place (the next fit fails).
+    """
+    if isinstance(value, torch.Tensor):
+        return value.clone() if value.is_inference() else value
+    if isinstance(value, dict):
+        return {key: _without_inference_tensors(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_inference_tensors(item) for item in value)
+    return value
+
+
 def network_spec(likelihood, params):
     """The architecture of the networks for `likelihood` and the face's `params` (a plain dict)."""
     return {
@@ -249,6 +265,7 @@ class VAEModel:
         model.device = str(restore_device(model.device))
         check_networks_fit(model.spec, model.device)
         model.encoder, model.decoder = model._build_networks()
+        state = {field: _without_inference_tensors(state[field]) for field in _TORCH_FIELDS if field in state}
         model.encoder.load_state_dict(state["encoder_"])
         model.decoder.load_state_dict(state["decoder_"])
         model.missingness = None

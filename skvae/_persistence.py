@@ -444,10 +444,14 @@ def _fspath(path, verb):
 def _read_bytes(path):
     """The whole file and its name for messages. Memory is the file's own size."""
     if hasattr(path, "read"):
-        # Checked before reading: a text-mode file fails to decode a model's bytes with a UnicodeDecodeError.
-        if isinstance(path, io.TextIOBase):
-            raise TypeError("skvae.load needs a binary file object (opened with 'rb'); got a text-mode file.")
-        data = path.read()
+        try:
+            data = path.read()
+        except UnicodeDecodeError:
+            # A model file opened in text mode: its bytes are not text.
+            raise TypeError(
+                "skvae.load needs a binary file object (opened with 'rb'); its read() returned str, decoding "
+                "the file as text, which a model file is not."
+            ) from None
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(
                 "skvae.load needs a binary file object (opened with 'rb'); its read() returned "

@@ -62,7 +62,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Widths of the encoder's hidden layers; the decoder uses them in
-        reverse order.
+        reverse order. A list, tuple or 1-D array of positive integers, or
+        one int for a single layer (a set or dict has no order: refused).
 
     activation : {"relu", "tanh", "logistic", "elu", "gelu", "identity"}, default="relu"
         Activation of the hidden layers.
@@ -137,6 +138,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         samples, a tighter objective that fits a better model p(x) at K times
         the decoder's cost per step (MIWAE trains so on incomplete data);
         ``beta`` must then be 1, since that bound has no separate KL term.
+        At most 100,000, and a step of ``batch_size`` rows times K samples
+        must fit in the device's memory (refused before training otherwise).
 
     batch_size : int, default=128
         Rows per minibatch; the last batch of an epoch may be smaller.
@@ -187,8 +190,9 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         limits of ``threadpoolctl`` or joblib's workers, and while training
         it keeps whichever of one thread or that many is measured faster, so
         that a busy machine does not stall every step at a thread barrier.
-        ``-1``: every usable core; ``k >= 1``: exactly k threads (``-2``: all
-        but one, as in joblib). torch's own setting is restored after every
+        ``-1``: every usable core; ``k >= 1``: exactly k threads, at most 16
+        per CPU of the machine (more is refused: OpenMP aborts the process
+        when it cannot create them) (``-2``: all but one, as in joblib). torch's own setting is restored after every
         call. See :ref:`the user guide <threads>`.
 
     device : str or torch.device, default="auto"

@@ -139,6 +139,10 @@ def save(estimator, path):
         If `estimator` is not fitted.
     ValueError
         If the estimator's state is inconsistent (``load`` would refuse it).
+    OSError
+        If `path` is a folder (``IsADirectoryError``) or lies in a folder that
+        does not exist (``FileNotFoundError``), both checked before anything
+        is written, or if the file cannot be written.
 
     See Also
     --------

@@ -48,7 +48,7 @@ from ._input import as_plain_input
 from ._memory import check_host_allocation
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
-from ._transaction import transaction
+from ._transaction import AtomicSetParams, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -93,7 +93,7 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
-class VAEImputer(TransformerMixin, BaseEstimator):
+class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
     A :class:`VAETransformer` is fitted to X with its missing cells left out

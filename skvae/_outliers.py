@@ -27,7 +27,7 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
-from ._transaction import transaction
+from ._transaction import AtomicSetParams, transaction
 from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
@@ -49,7 +49,7 @@ TUKEY_FACTOR = 1.5
 _OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10), ("max_iter", 200))
 
 
-class VAEOutlierDetector(OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
     """Outlier detection by the likelihood of a variational autoencoder.
 
     A :class:`VAETransformer` is fitted to the training rows; a row's score

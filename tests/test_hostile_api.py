@@ -123,6 +123,26 @@ def test_likelihood_twice_for_one_dataframe_column_is_refused():
 # ---------------------------------------------------------------- call order
 
 
+@pytest.mark.parametrize("cls", FACES)
+def test_set_params_with_an_unknown_name_sets_nothing(cls):
+    estimator = cls(**TINY)
+    with pytest.raises(ValueError, match="Invalid parameter 'not_a_parameter'"):
+        estimator.set_params(latent_dim=5, not_a_parameter=1)
+    assert estimator.latent_dim == TINY["latent_dim"]
+
+
+@pytest.mark.parametrize("cls", FACES)
+def test_set_params_with_a_bad_value_fails_at_fit_and_keeps_the_fitted_model(cls):
+    X = _data(cls)
+    estimator = cls(**TINY).fit(X)
+    state = copy.deepcopy(estimator.__getstate__())
+    estimator.set_params(latent_dim=-3)
+    with pytest.raises(ValueError, match="'latent_dim' parameter"):
+        estimator.fit(X)
+    state["latent_dim"] = -3
+    assert_same(estimator.__getstate__(), state)
+
+
 @pytest.mark.parametrize("name", ["encoder_", "n_iter_", "column_kinds_", "n_features_in_"])
 def test_fitted_attributes_before_fit_are_not_fitted_errors(name):
     estimator = VAETransformer(**TINY)

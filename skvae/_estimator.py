@@ -193,8 +193,9 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         that a busy machine does not stall every step at a thread barrier.
         ``-1``: every usable core; ``k >= 1``: exactly k threads, at most 16
         per CPU of the machine (more is refused: OpenMP aborts the process
-        when it cannot create them) (``-2``: all but one, as in joblib). torch's own setting is restored after every
-        call. See :ref:`the user guide <threads>`.
+        when it cannot create them); ``-2``: all but one, as in joblib.
+        torch's own setting is restored after every call. See
+        :ref:`the user guide <threads>`.
 
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU;

@@ -332,9 +332,12 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_imputations = check_count(n_imputations, "n_imputations")
-        n_rows, n_columns = np.shape(X)[:2] if np.ndim(X) == 2 else (1, 1)
+        try:
+            n_cells = math.prod(np.shape(X)[:2])
+        except (ValueError, TypeError):  # ragged or odd input: validation below says what is wrong with it
+            n_cells = 1
         # The m copies and the draws they come from, float64, before the draws advance the generator.
-        check_host_allocation(2 * 8 * n_imputations * n_rows * max(n_columns, 1),
+        check_host_allocation(2 * 8 * n_imputations * n_cells,
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
         dtype = _integer_dtype(X)

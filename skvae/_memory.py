@@ -13,8 +13,13 @@ weight, its gradient, Adam's two moments, and the copy of the weights kept
 per epoch to restore after a divergence. Each parameter tensor adds
 :data:`BYTES_PER_TENSOR` of bookkeeping (modules, tensor objects, optimizer
 state entries; measured at about 5 kB per tensor with torch 2.13), which is
-what a spec of a million one-unit layers costs. Activations are not counted:
-they scale with ``batch_size``, which the caller can lower.
+what a spec of a million one-unit layers costs. Activations are not counted
+there: they scale with ``batch_size``, which the caller can lower. One training
+step's activations are checked apart (:func:`check_step_fits`), as
+``n_importance_train`` multiplies them by up to 100,000; and arrays a call
+returns whose size a count argument sets (``sample(n_samples=10**12)``) are
+checked against the host's memory (:func:`check_host_allocation`), so that the
+count is refused by name rather than by NumPy's MemoryError.
 
 Available memory is the host's ``MemAvailable`` (lowered to the cgroup's
 remaining limit inside a container) for the CPU and MPS, and the free memory
@@ -30,6 +35,8 @@ from ._networks import count_parameters
 
 BYTES_PER_PARAMETER = 5 * 4
 BYTES_PER_TENSOR = 8 * 2**10
+#: Below this, an output array is not checked against the host's free memory.
+ALWAYS_AFFORDABLE_BYTES = 64 * 2**20
 
 
 def network_bytes(spec):
@@ -85,6 +92,8 @@ def check_host_allocation(n_bytes, what, advice):
     request reached the allocator; a count such as ``n_samples=10**12`` is a
     usage error, and says which argument to lower.
     """
+    if n_bytes <= ALWAYS_AFFORDABLE_BYTES:  # spares the everyday call reading /proc
+        return
     available = _host_available_bytes()
     if available is None or n_bytes <= available:
         return

@@ -224,7 +224,8 @@ def load(path):
     _check_digest(metadata, arrays, name)
     cls = _check_metadata(metadata, name)
     document = _parse_state(metadata["state"], name)
-    state = _Decoder(arrays, name).decode(document)
+    decoder = _Decoder(arrays, name)
+    state = decoder.decode(document)
     if not isinstance(state, dict):
         raise ValueError(f"{name} is corrupted: its state is not a JSON object.")
     estimator = cls.__new__(cls)
@@ -238,6 +239,8 @@ def load(path):
         ) from None
     except ValueError as error:  # a valid model this machine cannot hold
         raise ValueError(f"{name} cannot be loaded here: {error}") from None
+    # After the state's own checks, whose message (a field missing) explains an orphaned array better.
+    decoder.check_all_used()
     return estimator
 
 
@@ -581,6 +584,13 @@ class _Decoder:
     def __init__(self, arrays, name):
         self.arrays = arrays
         self.name = name
+        self.used = set()
+
+    def check_all_used(self):
+        """Refuse a file holding arrays its state never refers to: save writes none, so someone added them."""
+        unused = sorted(set(self.arrays) - self.used)
+        if unused:
+            self._fail(f"it holds arrays its state never refers to ({unused[:5]}{' ...' if len(unused) > 5 else ''})")
 
     def _fail(self, what):
         raise _Corrupted(f"{self.name} is corrupted: {what}.")
@@ -588,6 +598,7 @@ class _Decoder:
     def _array(self, key):
         if not isinstance(key, str) or key not in self.arrays:
             self._fail(f"it refers to an array {key!r} that the file does not hold")
+        self.used.add(key)
         return self.arrays[key]
 
     def decode(self, value):

@@ -8,8 +8,8 @@ import numbers
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 from ._input import as_plain_input
@@ -53,7 +53,13 @@ def check_flag(value, name):
 
 
 def check_seed(random_state, name="random_state"):
-    """``check_random_state(random_state)``, its refusal a ValueError that names `name`."""
+    """``check_random_state(random_state)``, its refusal a ValueError that names `name`.
+
+    A bool is refused too: check_random_state would seed with True as 1.
+    """
+    if isinstance(random_state, (bool, np.bool_)):
+        raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy.random.RandomState; got "
+                         f"{random_state!r}.")
     try:
         return check_random_state(random_state)
     except ValueError as error:

@@ -8,6 +8,7 @@ unfitted, fitted keeps its state) and torch's global settings untouched.
 
 import copy
 import io
+import json
 import os
 import pickle
 
@@ -18,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
-from skvae import _memory, _threads
+from skvae import _memory, _persistence, _threads
 from skvae._cli import main
 
 from _equality import assert_same
@@ -176,7 +177,7 @@ def test_sample_flags_must_be_bools(fitted, name):
     _refused_call(fitted, lambda: fitted.sample(2, **{name: "no"}), ValueError, f"{name} must be True or False")
 
 
-@pytest.mark.parametrize("random_state", [np.random.default_rng(0), -1, "seed", 1.5])
+@pytest.mark.parametrize("random_state", [np.random.default_rng(0), -1, "seed", 1.5, True])
 def test_sample_random_state_is_named(fitted, random_state):
     _refused_call(fitted, lambda: fitted.sample(2, random_state=random_state), ValueError, "random_state must be")
 
@@ -260,6 +261,20 @@ def test_load_from_a_text_mode_file_is_a_type_error(fitted, tmp_path):
     skvae.save(fitted, path)
     with open(path, encoding="utf-8") as text, pytest.raises(TypeError, match="binary file object"):
         skvae.load(text)
+
+
+def test_load_refuses_arrays_the_state_never_refers_to(fitted):
+    # An added tensor with a recomputed digest: the digest is a checksum, not a signature.
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    buffer = io.BytesIO()
+    skvae.save(fitted, buffer)
+    arrays = safetensors_numpy.load(buffer.getvalue())
+    metadata = json.loads(buffer.getvalue()[8:8 + int.from_bytes(buffer.getvalue()[:8], "little")])["__metadata__"]
+    arrays["smuggled"] = np.zeros(3, dtype=np.float32)
+    metadata["sha256"] = _persistence.file_digest(metadata, arrays)
+    tampered = safetensors_numpy.save(arrays, metadata=metadata)
+    with pytest.raises(ValueError, match=r"never refers to \(\['smuggled'\]\)"):
+        skvae.load(io.BytesIO(tampered))
 
 
 # ---------------------------------------------------------------- command line

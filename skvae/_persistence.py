@@ -42,7 +42,7 @@ pickle or a file. :func:`save` checks the same schema before writing, so it
 writes only what :func:`load` reads.
 
 JSON values that are not plain JSON (tuples, dicts with integer keys,
-tensors, arrays, NumPy scalars, ``RandomState`` instances, ``torch.device``,
+tensors, arrays, NumPy scalars and bools, ``RandomState`` instances, ``torch.device``,
 ``pandas.NA`` as the imputer's ``missing_values``)
 are written as one-key objects whose key starts with ``$``; :func:`load`
 accepts only the tags listed in this module, and JSON nested deeper than
@@ -384,6 +384,9 @@ class _Encoder:
                 return {"$str_array": [list(value.shape), value.ravel().tolist()]}
             _check_numeric(value.dtype, where)
             return {"$array": self._store(value, where)}
+        if isinstance(value, np.bool_):
+            # A parameter the "boolean" constraint accepts (warm_start=np.True_); not a numeric scalar.
+            return {"$np_bool": bool(value)}
         if isinstance(value, np.generic):
             _check_numeric(value.dtype, where)
             return {"$scalar": [value.dtype.str, repr(value.item())]}
@@ -645,6 +648,11 @@ class _Decoder:
             raise TypeError(f"not a numeric scalar: {dtype!r}, {text!r}")
         return np.dtype(dtype).type(float(text) if dtype[1] == "f" else int(text))
 
+    def _np_bool(self, body):
+        if type(body) is not bool:
+            raise TypeError(f"not a bool: {body!r}")
+        return np.bool_(body)
+
     def _float(self, body):
         if body not in ("inf", "-inf", "nan"):
             raise ValueError(f"{body!r} is not a non-finite float")
@@ -691,6 +699,7 @@ class _Decoder:
         "$array": _plain_array,
         "$str_array": _str_array,
         "$scalar": _scalar,
+        "$np_bool": _np_bool,
         "$float": _float,
         "$random_state": _random_state,
         "$device": _device,

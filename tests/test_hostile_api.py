@@ -263,6 +263,23 @@ def test_load_from_a_text_mode_file_is_a_type_error(fitted, tmp_path):
         skvae.load(text)
 
 
+@pytest.mark.parametrize("cls, params", [
+    (VAETransformer, {"device": "cpu:0"}),
+    (VAETransformer, {"device": torch.device("cpu", 1)}),
+    (VAETransformer, {"warm_start": np.False_, "early_stopping": np.True_, "verbose": np.False_}),
+    (VAEImputer, {"add_indicator": np.True_, "sample_posterior": np.True_}),
+], ids=["cpu:0", "cpu-index", "numpy-bools", "imputer-numpy-bools"])
+def test_accepted_parameters_save_pickle_and_copy(cls, params):
+    # What fit accepts, save must write: "cpu:0" once became a device_ no state check knew.
+    estimator = cls(**{**TINY, **params}).fit(_data(cls))
+    assert estimator.vae_.device_ == "cpu" if cls is VAEImputer else estimator.device_ == "cpu"
+    buffer = io.BytesIO()
+    skvae.save(estimator, buffer)
+    loaded = skvae.load(io.BytesIO(buffer.getvalue()))
+    for copied in (loaded, pickle.loads(pickle.dumps(estimator)), copy.deepcopy(estimator)):
+        assert {name: copied.get_params()[name] for name in params} == params
+
+
 def test_load_refuses_arrays_the_state_never_refers_to(fitted):
     # An added tensor with a recomputed digest: the digest is a checksum, not a signature.
     safetensors_numpy = pytest.importorskip("safetensors.numpy")

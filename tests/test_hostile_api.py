@@ -38,8 +38,9 @@ def _data(cls=VAETransformer, n_rows=20):
 
 
 def _torch_state():
-    return (torch.get_num_threads(), torch.get_default_dtype(), torch.random.get_rng_state(), torch.is_grad_enabled(),
-            torch.is_inference_mode_enabled(), torch.are_deterministic_algorithms_enabled())
+    return (torch.get_num_threads(), torch.get_default_dtype(), torch.random.get_rng_state(),
+            torch.is_grad_enabled(), torch.is_inference_mode_enabled(), torch.are_deterministic_algorithms_enabled(),
+            torch.get_default_device())
 
 
 def _assert_torch_state(before):
@@ -191,13 +192,17 @@ def test_multiple_imputations_beyond_memory_leaves_the_generator_alone():
 # ---------------------------------------------------------------- torch's global state
 
 
-@pytest.fixture(params=["float64-default", "no-grad", "inference-mode"])
+@pytest.fixture(params=["float64-default", "meta-default-device", "no-grad", "inference-mode"])
 def user_torch_setting(request):
     """A torch setting the user may hold around a call, set and put back by the test."""
     if request.param == "float64-default":
         torch.set_default_dtype(torch.float64)
         yield
         torch.set_default_dtype(torch.float32)
+    elif request.param == "meta-default-device":
+        torch.set_default_device("meta")
+        yield
+        torch.set_default_device("cpu")
     elif request.param == "no-grad":
         with torch.no_grad():
             yield

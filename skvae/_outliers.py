@@ -28,7 +28,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._transaction import AtomicSetParams, transaction
-from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool
+from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_n_importance
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -334,7 +334,8 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
         call leaves a fitted detector as it was.
         """
         vae = vae_to_fit(self)
-        scores, cells = vae._fit_and_score(X, self.n_importance, COLUMN_SAMPLES)
+        # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
+        scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
         offset = _threshold(scores, self.contamination)
         typical = np.nanmedian(cells, axis=0)
 

@@ -104,6 +104,9 @@ _MAX_NESTING = 32
 # The safetensors dtypes a skvae file may hold: numbers only.
 _DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1"}
 _NUMERIC_KINDS = frozenset("biuf")
+#: The dtypes of a NumPy scalar (a parameter such as latent_dim=np.int16(2)),
+#: written as text: every fixed-size number, not only those of the tensors.
+_SCALAR_DTYPES = frozenset(_DTYPES.values()) | {"|i1", "<i2", "<u2", "<u8", "<f2"}
 _METADATA_KEYS = ("format", "format_version", "skvae_version", "estimator", "state", "sha256")
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -388,8 +391,11 @@ class _Encoder:
             # A parameter the "boolean" constraint accepts (warm_start=np.True_); not a numeric scalar.
             return {"$np_bool": bool(value)}
         if isinstance(value, np.generic):
-            _check_numeric(value.dtype, where)
-            return {"$scalar": [value.dtype.str, repr(value.item())]}
+            dtype = value.dtype.newbyteorder("<") if value.dtype.byteorder == ">" else value.dtype
+            if dtype.str not in _SCALAR_DTYPES:
+                raise TypeError(f"skvae.save cannot store {where} of dtype {value.dtype}: only NumPy scalars of "
+                                "fixed-size integer or float dtypes (up to 64 bits) are allowed.")
+            return {"$scalar": [dtype.str, repr(value.item())]}
         if isinstance(value, np.random.RandomState):
             bit_generator, keys, position, has_gauss, cached_gaussian = value.get_state()
             keys = self._store(keys, f"{where}.keys")
@@ -644,7 +650,7 @@ class _Decoder:
 
     def _scalar(self, body):
         dtype, text = body
-        if dtype not in _DTYPES.values() or not isinstance(text, str):
+        if dtype not in _SCALAR_DTYPES or not isinstance(text, str):
             raise TypeError(f"not a numeric scalar: {dtype!r}, {text!r}")
         return np.dtype(dtype).type(float(text) if dtype[1] == "f" else int(text))
 

@@ -29,7 +29,7 @@ class IntNotBool(Interval):
         super().__init__(Integral, low, high, closed=closed)
 
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(_as_python(val))
 
 
 class RealNotBool(Interval):
@@ -39,7 +39,13 @@ class RealNotBool(Interval):
         super().__init__(Real, low, high, closed=closed)
 
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(_as_python(val))
+
+
+def _as_python(val):
+    # Compared as Python numbers: np.float16(0.5) against the bound 1e12 overflows
+    # (a RuntimeWarning), and NumPy integers may wrap against 2**32 - 1.
+    return val.item() if isinstance(val, (np.integer, np.floating)) else val
 
 
 def check_flag(value, name):
@@ -167,4 +173,7 @@ def training_params(estimator):
             "hidden_layer_sizes must be a non-empty sequence of positive integers; "
             f"got {estimator.hidden_layer_sizes!r}."
         )
-    return {**estimator.get_params(deep=False), "hidden_layer_sizes": tuple(int(s) for s in sizes)}
+    # NumPy scalars as Python numbers: np.int8(8) is a valid batch_size, but arithmetic on it wraps or overflows.
+    params = {name: value.item() if isinstance(value, np.generic) else value
+              for name, value in estimator.get_params(deep=False).items()}
+    return {**params, "hidden_layer_sizes": tuple(int(s) for s in sizes)}

@@ -375,7 +375,15 @@ def _likelihood_parameter(options):
     if not options:
         return "auto"
     everywhere = [kind for column, kind in options if column is None]
-    per_column = {column: kind for column, kind in options if column is not None}
+    per_column = {}
+    for column, kind in options:
+        if column is None:
+            continue
+        if column in per_column:
+            # Not the last one silently: either may be the one the user meant.
+            raise CommandError(f"--likelihood names column {column!r} twice ({column}={per_column[column]} and "
+                               f"{column}={kind}); give each column one kind.")
+        per_column[column] = kind
     if len(everywhere) > 1:
         raise CommandError(f"--likelihood names a kind for every column twice ({', '.join(everywhere)}).")
     if everywhere and per_column:
@@ -574,6 +582,10 @@ def main(argv=None, stdout=None, stderr=None):
         # keeps its traceback.
         # Scikit-learn's messages may run on with advice on further lines.
         print(f"{prefix}: error: {' '.join(str(error).split())}", file=err)
+    except MemoryError as error:
+        # A limit of this machine, not a bug: the library refuses the sizes it can foresee, NumPy the rest.
+        print(f"{prefix}: error: not enough memory ({' '.join(str(error).split()) or 'MemoryError'}); "
+              "use fewer rows or a smaller model.", file=err)
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=err)
         return 130

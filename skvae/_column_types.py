@@ -32,23 +32,53 @@ def requested_kinds(likelihood, names, frame):
         return [likelihood] * len(names)
     kinds = ["auto"] * len(names)
     unknown = []
+    named_by = {}
     for key, kind in likelihood.items():
-        if kind not in ("auto", *KINDS):
+        if not isinstance(kind, str) or kind not in ("auto", *KINDS):
             raise ValueError(
                 f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}."
             )
-        if key in names and not (isinstance(key, bool)):
-            kinds[names.index(key)] = kind
-        elif isinstance(key, numbers.Integral) and not isinstance(key, bool) and -len(names) <= key < len(names):
-            kinds[key] = kind
-        else:
+        position = _position(key, names)
+        if position is None:
             unknown.append(key)
+            continue
+        if position in named_by:
+            # {0: ..., -3: ...} or a label and its position: one would silently win.
+            raise ValueError(
+                f"likelihood names column {names[position]!r} twice ({named_by[position]!r} and {key!r}); "
+                "give each column one kind."
+            )
+        named_by[position] = key
+        kinds[position] = kind
     if unknown:
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
             f"{names if frame else f'positions 0..{len(names) - 1}'}."
         )
     return kinds
+
+
+def _position(key, names):
+    """The position of the column `key` names: by label, else by (possibly negative) position; None if neither.
+
+    A label matches only a key of its own sort: ``0.0`` or ``True`` equal ``0``
+    and ``1`` in Python, but name no integer-labelled column.
+    """
+    if not isinstance(key, (bool, np.bool_)):
+        for position, name in enumerate(names):
+            if (isinstance(key, numbers.Integral) == isinstance(name, numbers.Integral)
+                    and not isinstance(name, (bool, np.bool_)) and _equal(key, name)):
+                return position
+    if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)) and -len(names) <= key < len(names):
+        return int(key) % len(names)
+    return None
+
+
+def _equal(key, name):
+    try:
+        return bool(key == name)
+    except (TypeError, ValueError):  # an array-like key compares element-wise
+        return False
 
 
 def fit_column(name, values, kind, frame):

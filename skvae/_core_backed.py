@@ -6,8 +6,11 @@ fitted attributes of its pickled state (``encoder_``, ``n_iter_``,
 pickles to 0.2.0's plain state, checked by :mod:`skvae._state` on the way in.
 """
 
+from sklearn.exceptions import NotFittedError
+
 from ._model import STATE_FIELDS, VAEModel
 from ._state import CROSS_CHECKS, FITTED_FIELDS, check_state
+from ._torch_scope import with_torch_defaults
 
 
 class CoreBacked:
@@ -17,6 +20,12 @@ class CoreBacked:
     # that estimators sharing a core (copy.copy) never change each other.
     def __getattr__(self, name):
         model = self.__dict__.get("_model")
+        if model is None and _is_fitted_attribute(type(self), name):
+            # NotFittedError is an AttributeError: hasattr() still answers False.
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet: {name} is set by fit. Call 'fit' with "
+                "appropriate arguments before using this attribute."
+            )
         if model is None or name not in STATE_FIELDS:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(model, STATE_FIELDS[name])
@@ -33,6 +42,7 @@ class CoreBacked:
         else:
             super().__setattr__(name, value)
 
+    @with_torch_defaults
     def __getstate__(self):
         """0.2.0's plain state: the core's fields (networks and optimizer as CPU tensors, the schema as a dict)."""
         # BaseEstimator may hand back self.__dict__ itself: copy before editing.
@@ -46,6 +56,7 @@ class CoreBacked:
     _fitted_state_fields = FITTED_FIELDS
     _state_cross_checks = CROSS_CHECKS
 
+    @with_torch_defaults
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together.
 
@@ -59,3 +70,14 @@ class CoreBacked:
         super().__setstate__(state)
         if model is not None:
             self._model = model
+
+
+def _is_fitted_attribute(cls, name):
+    """Whether `name` is a fitted attribute of `cls`: one of the core's, or a property such as ``column_kinds_``.
+
+    A property that raises NotFittedError (an AttributeError) before fit
+    lands here too, and must keep its message rather than become "no attribute".
+    """
+    if name in STATE_FIELDS or name == "n_features_in_":
+        return not name.startswith("_")
+    return name.endswith("_") and not name.startswith("_") and isinstance(getattr(cls, name, None), property)

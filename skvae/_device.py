@@ -25,7 +25,9 @@ def resolve_device(device):
             f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
         ) from None
     if resolved.type == "cpu":
-        return resolved
+        # torch accepts "cpu:0" (any index: there is one CPU device); the state
+        # records the device by name, and "cpu:0" is no name a saved model has.
+        return torch.device("cpu")
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(
@@ -40,7 +42,7 @@ def resolve_device(device):
             )
         return torch.device("cuda", index)
     if resolved.type == "mps" and torch.backends.mps.is_available():
-        return resolved
+        return torch.device("mps")
     raise ValueError(
         f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}, "
         "which is not available on this machine."

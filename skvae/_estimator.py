@@ -5,12 +5,10 @@ The face validates parameters and input, calls the model core
 torch: the networks, their training and their inference live in the core.
 """
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _conditional
@@ -23,11 +21,14 @@ from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
-from ._transaction import transactional
-from ._validation import IntNotBool, check_count, check_n_importance, training_params, validate_table
+from ._torch_scope import with_torch_defaults
+from ._transaction import AtomicSetParams, transactional
+from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag, check_n_importance,
+                          check_seed, training_params, validate_table)
 
 
-class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                     BaseEstimator):
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
     The generative model is a standard normal prior p(z) = N(0, I) on a
@@ -62,7 +63,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Widths of the encoder's hidden layers; the decoder uses them in
-        reverse order.
+        reverse order. A list, tuple or 1-D array of positive integers, or
+        one int for a single layer (a set or dict has no order: refused).
 
     activation : {"relu", "tanh", "logistic", "elu", "gelu", "identity"}, default="relu"
         Activation of the hidden layers.
@@ -141,6 +143,8 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         samples, a tighter objective that fits a better model p(x) at K times
         the decoder's cost per step (MIWAE trains so on incomplete data);
         ``beta`` must then be 1, since that bound has no separate KL term.
+        At most 100,000, and a step of ``batch_size`` rows times K samples
+        must fit in the device's memory (refused before training otherwise).
 
     batch_size : int, default=128
         Rows per minibatch; the last batch of an epoch may be smaller.
@@ -191,9 +195,11 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         limits of ``threadpoolctl`` or joblib's workers, and while training
         it keeps whichever of one thread or that many is measured faster, so
         that a busy machine does not stall every step at a thread barrier.
-        ``-1``: every usable core; ``k >= 1``: exactly k threads (``-2``: all
-        but one, as in joblib). torch's own setting is restored after every
-        call. See :ref:`the user guide <threads>`.
+        ``-1``: every usable core; ``k >= 1``: exactly k threads, at most 16
+        per CPU of the machine (more is refused: OpenMP aborts the process
+        when it cannot create them); ``-2``: all but one, as in joblib.
+        torch's own setting is restored after every call. See
+        :ref:`the user guide <threads>`.
 
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU;
@@ -307,17 +313,18 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "missing_mechanism": [StrOptions(set(MECHANISMS))],
         # See the docstring: beyond ~1e21 Adam's second moment overflows float32.
-        "beta": [Interval(Real, 0, 1e12, closed="both")],
-        "n_importance_train": [IntNotBool(1, None, closed="left")],
+        "beta": [RealNotBool(0, 1e12, closed="both")],
+        # One step holds n_importance_train decoder passes per row: the cap of every importance count.
+        "n_importance_train": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
         "batch_size": [IntNotBool(1, None, closed="left")],
         # Adam's first step is 10 * learning_rate in float32: torch fails beyond ~3.4e37.
-        "learning_rate": [Interval(Real, 0, 1e37, closed="right")],
+        "learning_rate": [RealNotBool(0, 1e37, closed="right")],
         "max_iter": [IntNotBool(1, None, closed="left"), StrOptions({"auto"})],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [RealNotBool(0, None, closed="left")],
         "n_iter_no_change": [IntNotBool(1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_jobs": [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [RealNotBool(0, 1, closed="neither")],
+        "n_jobs": [IntNotBool(None, -1, closed="right"), IntNotBool(1, None, closed="left"), None],
         "device": [str, DEVICE_TYPE],
         "random_state": [IntNotBool(0, 2**32 - 1, closed="both"), np.random.RandomState, None],
         # scikit-learn's convention: verbose=True is allowed, as in every sklearn estimator.
@@ -372,6 +379,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
 
     # ------------------------------------------------------------------ fit
 
+    @with_torch_defaults
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -392,6 +400,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         """
         return self._fit(self._validate_training_table(X), incremental=False)
 
+    @with_torch_defaults
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -440,6 +449,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         check_is_fitted(self)
         return self._model.column_kinds
 
+    @with_torch_defaults
     def transform(self, X):
         """Encode X as the posterior means mu(x).
 
@@ -459,6 +469,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         X = self._validate_input(X)
         return self._model.transform(X, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
+    @with_torch_defaults
     def inverse_transform(self, X):
         """Decode latent vectors to the decoder's mean E[x | z].
 
@@ -490,6 +501,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
             )
         return self._model.decode_mean(Z, n_jobs=self.n_jobs)
 
+    @with_torch_defaults
     def score_samples(self, X, n_importance=1):
         """Per-row lower bound on log p(x), in nats (greater is better).
 
@@ -556,6 +568,7 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         """
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
+    @with_torch_defaults
     def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
                n_importance=DEFAULT_N_IMPORTANCE, with_missing=False, latent="aggregate", seen_pairs_only=True):
         """Draw rows: z from the training rows' latent law (or the prior), then x ~ p(x | z).
@@ -632,11 +645,13 @@ class VAETransformer(CoreBacked, FaceHooks, ClassNamePrefixFeaturesOutMixin, Tra
         """
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples")
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        if latent not in ("aggregate", "prior"):
+        rng = check_seed(self.random_state if random_state is None else random_state)
+        if not isinstance(latent, str) or latent not in ("aggregate", "prior"):
             raise ValueError(f"latent must be 'aggregate' or 'prior'; got {latent!r}.")
-        if not isinstance(seen_pairs_only, (bool, np.bool_)):
-            raise ValueError(f"seen_pairs_only must be True or False; got {seen_pairs_only!r}.")
+        return_mean = check_flag(return_mean, "return_mean")
+        with_missing = check_flag(with_missing, "with_missing")
+        seen_pairs_only = check_flag(seen_pairs_only, "seen_pairs_only")
+        self._model.check_sample_fits(n_samples)
         if with_missing and given is not None:
             raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:

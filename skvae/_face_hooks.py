@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 
+from ._torch_scope import with_torch_defaults
 from ._transaction import transactional
 from ._validation import check_n_importance
 
@@ -17,6 +18,7 @@ from ._validation import check_n_importance
 class FaceHooks:
     """Mixin of :class:`skvae.VAETransformer` (before BaseEstimator): the hooks of the other faces."""
 
+    @with_torch_defaults
     @transactional
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit_and_score(self, X, n_importance, n_samples):
@@ -31,6 +33,7 @@ class FaceHooks:
         return (self._model.score_samples(X, n_importance, **options),
                 self._model.column_log_likelihood(X, n_samples, **options))
 
+    @with_torch_defaults
     def _column_log_likelihood(self, X, n_samples=16):
         """E_q[log p(x_ij | z)] per cell, in nats (NaN for missing cells).
 
@@ -42,6 +45,7 @@ class FaceHooks:
         X = self._validate_input(X)
         return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
+    @with_torch_defaults
     def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
         """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
 

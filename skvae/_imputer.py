@@ -45,10 +45,11 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._input import as_plain_input
+from ._memory import check_host_allocation
 from ._refinement import fit_refinement, refine
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
-from ._transaction import transaction
+from ._transaction import AtomicSetParams, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -94,7 +95,7 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
-class VAEImputer(TransformerMixin, BaseEstimator):
+class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
     A :class:`VAETransformer` is fitted to X with its missing cells left out
@@ -351,6 +352,14 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_imputations = check_count(n_imputations, "n_imputations")
+        try:
+            n_cells = math.prod(np.shape(X)[:2])
+        except (ValueError, TypeError):  # ragged or odd input: validation below says what is wrong with it
+            n_cells = 1
+        # The m copies and the draws they come from, float64, before the draws advance the generator.
+        check_host_allocation(2 * 8 * n_imputations * n_cells,
+                              f"Returning n_imputations={n_imputations!r} copies of X",
+                              "Ask for fewer imputations, or impute X in parts.")
         dtype = _integer_dtype(X)
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:

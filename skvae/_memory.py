@@ -13,8 +13,13 @@ weight, its gradient, Adam's two moments, and the copy of the weights kept
 per epoch to restore after a divergence. Each parameter tensor adds
 :data:`BYTES_PER_TENSOR` of bookkeeping (modules, tensor objects, optimizer
 state entries; measured at about 5 kB per tensor with torch 2.13), which is
-what a spec of a million one-unit layers costs. Activations are not counted:
-they scale with ``batch_size``, which the caller can lower.
+what a spec of a million one-unit layers costs. Activations are not counted
+there: they scale with ``batch_size``, which the caller can lower. One training
+step's activations are checked apart (:func:`check_step_fits`), as
+``n_importance_train`` multiplies them by up to 100,000; and arrays a call
+returns whose size a count argument sets (``sample(n_samples=10**12)``) are
+checked against the host's memory (:func:`check_host_allocation`), so that the
+count is refused by name rather than by NumPy's MemoryError.
 
 Available memory is the host's ``MemAvailable`` (lowered to the cgroup's
 remaining limit inside a container) for the CPU and MPS, and the free memory
@@ -30,6 +35,8 @@ from ._networks import count_parameters
 
 BYTES_PER_PARAMETER = 5 * 4
 BYTES_PER_TENSOR = 8 * 2**10
+#: Below this, an output array is not checked against the host's free memory.
+ALWAYS_AFFORDABLE_BYTES = 64 * 2**20
 
 
 def network_bytes(spec):
@@ -51,6 +58,47 @@ def check_networks_fit(spec, device):
         f"their {n_values:,} parameters need about {_human(needed)} to train (weights, gradients and "
         f"Adam's state), more than the {_human(available)} of memory available there. "
         "Use smaller hidden_layer_sizes or latent_dim."
+    )
+
+
+def check_step_fits(spec, rows_per_step, n_importance, device):
+    """Raise ValueError if one training step of `rows_per_step` rows and `n_importance` samples cannot fit on `device`.
+
+    The networks' weights are :func:`check_networks_fit`'s; a step's
+    activations grow with ``rows x n_importance`` (the decoder runs once per
+    sample of z), which ``n_importance_train`` can make far larger than any
+    network: refused here, before the first batch allocates it.
+    """
+    widths = sum(spec["hidden_layer_sizes"])
+    per_sample = widths + spec["latent_dim"] + spec["n_params"] + spec["n_inputs"]
+    per_row = widths + 2 * spec["latent_dim"] + 2 * spec["n_inputs"]
+    # Forward values, their gradients and the activation's saved input: about 3 float32 copies.
+    needed = 3 * 4 * rows_per_step * (n_importance * per_sample + per_row)
+    available = available_bytes(device)
+    if available is None or needed <= available:
+        return
+    raise ValueError(
+        f"One training step of batch_size={rows_per_step!r} rows with n_importance_train={n_importance!r} "
+        f"samples each needs about {_human(needed)} of activations on device={str(device)!r}, more than the "
+        f"{_human(available)} of memory available there. Lower n_importance_train or batch_size (or "
+        "hidden_layer_sizes)."
+    )
+
+
+def check_host_allocation(n_bytes, what, advice):
+    """Raise ValueError if an array of `n_bytes` (`what`, for the message) cannot fit in the host's memory.
+
+    NumPy would raise MemoryError (or the OS kill the process) only after the
+    request reached the allocator; a count such as ``n_samples=10**12`` is a
+    usage error, and says which argument to lower.
+    """
+    if n_bytes <= ALWAYS_AFFORDABLE_BYTES:  # spares the everyday call reading /proc
+        return
+    available = _host_available_bytes()
+    if available is None or n_bytes <= available:
+        return
+    raise ValueError(
+        f"{what} needs about {_human(n_bytes)}, more than the {_human(available)} of memory available. {advice}"
     )
 
 

@@ -33,7 +33,7 @@ from ._inference import (
     rows_per_batch,
     split_missing,
 )
-from ._memory import check_networks_fit
+from ._memory import check_host_allocation, check_networks_fit, check_step_fits
 from ._missingness import build_missingness, mechanism_name
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
@@ -94,6 +94,22 @@ STATE_FIELDS = {
 _TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_", "missingness_")
 
 
+def _without_inference_tensors(value):
+    """`value` (a state dict, nested) with tensors made under ``torch.inference_mode`` cloned to normal ones.
+
+    Unpickling inside the user's inference mode makes every tensor of the state
+    an inference tensor; Adam's step counters, kept as they are by
+    ``load_state_dict``, could then never be updated in place (the next fit fails).
+    """
+    if isinstance(value, torch.Tensor):
+        return value.clone() if value.is_inference() else value
+    if isinstance(value, dict):
+        return {key: _without_inference_tensors(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_inference_tensors(item) for item in value)
+    return value
+
+
 def network_spec(likelihood, params):
     """The architecture of the networks for `likelihood` and the face's `params` (a plain dict)."""
     return {
@@ -120,8 +136,11 @@ def fit_model(model, X, params, *, incremental, seed=None):
         schema, raw = TableSchema.fit_with_raw_values(X, params["likelihood"])
         encoded = schema.encode(raw)
         spec = network_spec(schema.likelihood(), params)
-        model = VAEModel(schema, spec, str(resolve_device(params["device"])), seed, params["learning_rate"],
-                         params["missing_mechanism"])
+        device = str(resolve_device(params["device"]))
+        # The networks first: an oversized spec is the reason to report, not the step it would take.
+        check_networks_fit(spec, device)
+        check_step_fits(spec, min(params["batch_size"], len(encoded)), params["n_importance_train"], device)
+        model = VAEModel(schema, spec, device, seed, params["learning_rate"], params["missing_mechanism"])
     else:
         model.schema.check_likelihood_parameter(params["likelihood"])
         raw = model.schema.raw_values(X, params["handle_unknown"])
@@ -129,6 +148,8 @@ def fit_model(model, X, params, *, incremental, seed=None):
         encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
                                  params["missing_mechanism"])
+        check_step_fits(model.spec, min(params["batch_size"], len(encoded)), params["n_importance_train"],
+                        model.device)
     n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
     with torch_threads(n_threads):
         model.train(encoded, params, incremental=incremental, fresh=fresh,
@@ -245,6 +266,7 @@ class VAEModel:
         model.device = str(restore_device(model.device))
         check_networks_fit(model.spec, model.device)
         model.encoder, model.decoder = model._build_networks()
+        state = {field: _without_inference_tensors(state[field]) for field in _TORCH_FIELDS if field in state}
         model.encoder.load_state_dict(state["encoder_"])
         model.decoder.load_state_dict(state["decoder_"])
         model.missingness = None
@@ -648,6 +670,17 @@ class VAEModel:
     def rows(self, X, handle_unknown, with_noise=True):
         """X as rows encoded batch by batch (`with_noise`: carrying their noise keys)."""
         return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None)
+
+    def check_sample_fits(self, n_rows):
+        """Refuse (ValueError) drawing `n_rows` rows whose arrays cannot fit in the host's memory.
+
+        A row is held as latent codes, decoder outputs, encoded values and
+        decoded float64 cells before it is returned.
+        """
+        spec = self.spec
+        per_row = 2 * spec["latent_dim"] + spec["n_params"] + spec["n_inputs"] + 2 * self.n_features
+        check_host_allocation(8 * n_rows * per_row, f"Drawing n_samples={n_rows!r} rows",
+                              "Ask for fewer rows, or draw them in several calls.")
 
     def row_width(self):
         """Elements one row needs in the widest layer: sizes inference batches."""

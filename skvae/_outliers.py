@@ -12,11 +12,10 @@ reaches the detector without an edit here.
 import contextlib
 import sys
 import warnings
-from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
@@ -28,8 +27,8 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
-from ._transaction import transaction
-from ._validation import MAX_N_IMPORTANCE, IntNotBool
+from ._transaction import AtomicSetParams, transaction
+from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_n_importance
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -50,7 +49,7 @@ TUKEY_FACTOR = 1.5
 _OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10), ("max_iter", 200))
 
 
-class VAEOutlierDetector(OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
     """Outlier detection by the likelihood of a variational autoencoder.
 
     A :class:`VAETransformer` is fitted to the training rows; a row's score
@@ -202,7 +201,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
-        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), RealNotBool(0, 0.5, closed="right")],
         # Not Interval(Integral): n_importance=True is a mistake, not 1.
         "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
     }
@@ -335,7 +334,8 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         call leaves a fitted detector as it was.
         """
         vae = vae_to_fit(self)
-        scores, cells = vae._fit_and_score(X, self.n_importance, COLUMN_SAMPLES)
+        # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
+        scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
         offset = _threshold(scores, self.contamination)
         typical = np.nanmedian(cells, axis=0)
 

@@ -42,7 +42,7 @@ pickle or a file. :func:`save` checks the same schema before writing, so it
 writes only what :func:`load` reads.
 
 JSON values that are not plain JSON (tuples, dicts with integer keys,
-tensors, arrays, NumPy scalars, ``RandomState`` instances, ``torch.device``,
+tensors, arrays, NumPy scalars and bools, ``RandomState`` instances, ``torch.device``,
 ``pandas.NA`` as the imputer's ``missing_values``)
 are written as one-key objects whose key starts with ``$``; :func:`load`
 accepts only the tags listed in this module, and JSON nested deeper than
@@ -58,6 +58,7 @@ Which classes :func:`save` writes and :func:`load` rebuilds is
 by both, since loading it would need its code.
 """
 
+import errno
 import hashlib
 import io
 import json
@@ -103,6 +104,9 @@ _MAX_NESTING = 32
 # The safetensors dtypes a skvae file may hold: numbers only.
 _DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1"}
 _NUMERIC_KINDS = frozenset("biuf")
+#: The dtypes of a NumPy scalar (a parameter such as latent_dim=np.int16(2)),
+#: written as text: every fixed-size number, not only those of the tensors.
+_SCALAR_DTYPES = frozenset(_DTYPES.values()) | {"|i1", "<i2", "<u2", "<u8", "<f2"}
 _METADATA_KEYS = ("format", "format_version", "skvae_version", "estimator", "state", "sha256")
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -138,6 +142,10 @@ def save(estimator, path):
         If `estimator` is not fitted.
     ValueError
         If the estimator's state is inconsistent (``load`` would refuse it).
+    OSError
+        If `path` is a folder (``IsADirectoryError``) or lies in a folder that
+        does not exist (``FileNotFoundError``), both checked before anything
+        is written, or if the file cannot be written.
 
     See Also
     --------
@@ -152,6 +160,7 @@ def save(estimator, path):
         path.write(data)
         return
     path = os.path.abspath(_fspath(path, "save"))
+    _check_destination(path)
     # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
     # and a model file is usually meant to be shared.
     temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
@@ -218,7 +227,8 @@ def load(path):
     _check_digest(metadata, arrays, name)
     cls = _check_metadata(metadata, name)
     document = _parse_state(metadata["state"], name)
-    state = _Decoder(arrays, name).decode(document)
+    decoder = _Decoder(arrays, name)
+    state = decoder.decode(document)
     if not isinstance(state, dict):
         raise ValueError(f"{name} is corrupted: its state is not a JSON object.")
     estimator = cls.__new__(cls)
@@ -232,6 +242,8 @@ def load(path):
         ) from None
     except ValueError as error:  # a valid model this machine cannot hold
         raise ValueError(f"{name} cannot be loaded here: {error}") from None
+    # After the state's own checks, whose message (a field missing) explains an orphaned array better.
+    decoder.check_all_used()
     return estimator
 
 
@@ -375,9 +387,15 @@ class _Encoder:
                 return {"$str_array": [list(value.shape), value.ravel().tolist()]}
             _check_numeric(value.dtype, where)
             return {"$array": self._store(value, where)}
+        if isinstance(value, np.bool_):
+            # A parameter the "boolean" constraint accepts (warm_start=np.True_); not a numeric scalar.
+            return {"$np_bool": bool(value)}
         if isinstance(value, np.generic):
-            _check_numeric(value.dtype, where)
-            return {"$scalar": [value.dtype.str, repr(value.item())]}
+            dtype = value.dtype.newbyteorder("<") if value.dtype.byteorder == ">" else value.dtype
+            if dtype.str not in _SCALAR_DTYPES:
+                raise TypeError(f"skvae.save cannot store {where} of dtype {value.dtype}: only NumPy scalars of "
+                                "fixed-size integer or float dtypes (up to 64 bits) are allowed.")
+            return {"$scalar": [dtype.str, repr(value.item())]}
         if isinstance(value, np.random.RandomState):
             bit_generator, keys, position, has_gauss, cached_gaussian = value.get_state()
             keys = self._store(keys, f"{where}.keys")
@@ -409,6 +427,21 @@ def _check_numeric(dtype, where):
 # ------------------------------------------------------------------ reading
 
 
+def _check_destination(path):
+    """Refuse, before anything is written, a `path` that names a folder or lies in a missing one.
+
+    The errors name `path` and its folder; otherwise they would come from the
+    temporary file beside it (a name the user never gave) or from the rename.
+    """
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path, not a folder "
+                                f"(for example {os.path.join(path, 'model.skvae')!r})", path)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
+                                "(create it first)", folder)
+
+
 def _fspath(path, verb):
     if isinstance(path, (bytes, bytearray, memoryview)):
         raise TypeError(
@@ -427,7 +460,14 @@ def _fspath(path, verb):
 def _read_bytes(path):
     """The whole file and its name for messages. Memory is the file's own size."""
     if hasattr(path, "read"):
-        data = path.read()
+        try:
+            data = path.read()
+        except UnicodeDecodeError:
+            # A model file opened in text mode: its bytes are not text.
+            raise TypeError(
+                "skvae.load needs a binary file object (opened with 'rb'); its read() returned str, decoding "
+                "the file as text, which a model file is not."
+            ) from None
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(
                 "skvae.load needs a binary file object (opened with 'rb'); its read() returned "
@@ -553,6 +593,13 @@ class _Decoder:
     def __init__(self, arrays, name):
         self.arrays = arrays
         self.name = name
+        self.used = set()
+
+    def check_all_used(self):
+        """Refuse a file holding arrays its state never refers to: save writes none, so someone added them."""
+        unused = sorted(set(self.arrays) - self.used)
+        if unused:
+            self._fail(f"it holds arrays its state never refers to ({unused[:5]}{' ...' if len(unused) > 5 else ''})")
 
     def _fail(self, what):
         raise _Corrupted(f"{self.name} is corrupted: {what}.")
@@ -560,6 +607,7 @@ class _Decoder:
     def _array(self, key):
         if not isinstance(key, str) or key not in self.arrays:
             self._fail(f"it refers to an array {key!r} that the file does not hold")
+        self.used.add(key)
         return self.arrays[key]
 
     def decode(self, value):
@@ -602,9 +650,14 @@ class _Decoder:
 
     def _scalar(self, body):
         dtype, text = body
-        if dtype not in _DTYPES.values() or not isinstance(text, str):
+        if dtype not in _SCALAR_DTYPES or not isinstance(text, str):
             raise TypeError(f"not a numeric scalar: {dtype!r}, {text!r}")
         return np.dtype(dtype).type(float(text) if dtype[1] == "f" else int(text))
+
+    def _np_bool(self, body):
+        if type(body) is not bool:
+            raise TypeError(f"not a bool: {body!r}")
+        return np.bool_(body)
 
     def _float(self, body):
         if body not in ("inf", "-inf", "nan"):
@@ -652,6 +705,7 @@ class _Decoder:
         "$array": _plain_array,
         "$str_array": _str_array,
         "$scalar": _scalar,
+        "$np_bool": _np_bool,
         "$float": _float,
         "$random_state": _random_state,
         "$device": _device,

@@ -189,6 +189,12 @@ def threads_for_work(multiply_adds):
     return max(1, int(multiply_adds // WORK_PER_THREAD))
 
 
+#: Oversubscribing a few threads per CPU is the user's choice (``n_jobs=k`` is
+#: exact); beyond this many, ``n_jobs`` is refused: torch's OpenMP runtime aborts
+#: the whole process (no exception) when asked for a million threads.
+MAX_THREADS_PER_CPU = 16
+
+
 def resolve_n_jobs(n_jobs, multiply_adds):
     """The thread count for a call: the automatic policy for None, else scikit-learn's n_jobs.
 
@@ -202,6 +208,13 @@ def resolve_n_jobs(n_jobs, multiply_adds):
         return threads, threads > 1
     if n_jobs < 0:
         return max(1, usable_cores() + 1 + n_jobs), False
+    limit = MAX_THREADS_PER_CPU * (os.cpu_count() or 1)
+    if n_jobs > limit:
+        raise ValueError(
+            f"n_jobs={n_jobs!r} asks for more threads than this machine's {os.cpu_count() or 1} CPU(s) can run "
+            f"(at most {limit}: more only wait at each step's barrier, and OpenMP aborts the process when it "
+            "cannot create them). Use n_jobs=-1 for every usable core, or None to let skvae choose."
+        )
     return int(n_jobs), False
 
 

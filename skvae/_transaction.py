@@ -48,3 +48,16 @@ def transactional(method):
             return method(self, *args, **kwargs)
 
     return wrapper
+
+
+class AtomicSetParams:
+    """Mixin (before BaseEstimator): ``set_params`` sets every parameter or, when one is refused, none.
+
+    scikit-learn's ``set_params`` sets the parameters in the order given and
+    raises at the first unknown name, keeping those set before it:
+    ``set_params(latent_dim=5, nope=1)`` would raise and yet change ``latent_dim``.
+    """
+
+    def set_params(self, **params):
+        with transaction(self):
+            return super().set_params(**params)

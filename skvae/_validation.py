@@ -5,9 +5,10 @@ A face validates its input here once per call, then hands the model core
 """
 
 import numbers
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
@@ -28,7 +29,50 @@ class IntNotBool(Interval):
         super().__init__(Integral, low, high, closed=closed)
 
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(_as_python(val))
+
+
+class RealNotBool(Interval):
+    """A real Interval that refuses bools: ``learning_rate=True`` is a mistake, not 1.0."""
+
+    def __init__(self, low, high, closed):
+        super().__init__(Real, low, high, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(_as_python(val))
+
+
+def _as_python(val):
+    # Compared as Python numbers: np.float16(0.5) against the bound 1e12 overflows
+    # (a RuntimeWarning), and NumPy integers may wrap against 2**32 - 1.
+    return val.item() if isinstance(val, (np.integer, np.floating)) else val
+
+
+def check_flag(value, name):
+    """`value` as a bool if it is one (Python's or NumPy's), else a ValueError naming `name`.
+
+    A truthy string such as ``"no"`` would otherwise switch the option on.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def check_seed(random_state, name="random_state"):
+    """``check_random_state(random_state)``, its refusal a ValueError that names `name`.
+
+    A bool is refused too: check_random_state would seed with True as 1.
+    """
+    if isinstance(random_state, (bool, np.bool_)):
+        raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy.random.RandomState; got "
+                         f"{random_state!r}.")
+    try:
+        return check_random_state(random_state)
+    except ValueError as error:
+        raise ValueError(
+            f"{name} must be None, an int in [0, 2**32 - 1] or a numpy.random.RandomState; got "
+            f"{random_state!r} ({error})."
+        ) from None
 
 
 def check_count(value, name):
@@ -116,10 +160,20 @@ def training_params(estimator):
             "set beta=1 or n_importance_train=1."
         )
     sizes = estimator.hidden_layer_sizes
+    # A set or a dict is array-like to scikit-learn, but has no order of layers.
+    if isinstance(sizes, np.ndarray) and sizes.ndim != 1 or not isinstance(sizes, (numbers.Integral, list, tuple,
+                                                                                     np.ndarray)):
+        raise ValueError(
+            "hidden_layer_sizes must be an int or a list, tuple or 1-D array of positive integers (the layers "
+            f"in order); got {sizes!r}."
+        )
     sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
     if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
         raise ValueError(
             "hidden_layer_sizes must be a non-empty sequence of positive integers; "
             f"got {estimator.hidden_layer_sizes!r}."
         )
-    return {**estimator.get_params(deep=False), "hidden_layer_sizes": tuple(int(s) for s in sizes)}
+    # NumPy scalars as Python numbers: np.int8(8) is a valid batch_size, but arithmetic on it wraps or overflows.
+    params = {name: value.item() if isinstance(value, np.generic) else value
+              for name, value in estimator.get_params(deep=False).items()}
+    return {**params, "hidden_layer_sizes": tuple(int(s) for s in sizes)}

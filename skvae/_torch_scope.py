@@ -1,0 +1,80 @@
+"""torch's global defaults as skvae needs them inside a call, and as the user left them after.
+
+skvae's networks, optimizer and data are float32 tensors that need
+gradients while training. Four of torch's settings would otherwise leak in
+from the caller and break a call deep inside torch: the default dtype
+(``torch.set_default_dtype(torch.float64)`` builds float64 layers that then
+meet float32 data: "mat1 and mat2 must have the same dtype"), the default
+device (``torch.set_default_device("meta")`` builds layers without data),
+grad mode (``torch.no_grad()`` or ``torch.set_grad_enabled(False)`` around a
+fit: "element 0 of tensors does not require grad") and inference mode
+(tensors made under ``torch.inference_mode()`` cannot be saved for
+backward). :func:`torch_defaults`
+sets them for the duration of one public call and puts them back after,
+whether the call returns or raises.
+
+The default device, grad and inference mode are per Python thread in torch,
+so plain context managers restore them. The default dtype is process-wide: as with the thread
+count of :mod:`skvae._threads`, the first call to enter saves the user's value
+and the last to leave restores it, so that overlapping calls from several
+threads never restore a value another call had set.
+"""
+
+import contextlib
+import functools
+import threading
+
+import torch
+
+_DTYPE = torch.float32
+_lock = threading.Lock()
+#: [number of calls inside, the user's default dtype to restore]
+_dtype_scope = [0, None]
+
+
+@contextlib.contextmanager
+def _default_dtype():
+    with _lock:
+        if _dtype_scope[0] == 0:
+            _dtype_scope[1] = torch.get_default_dtype()
+        _dtype_scope[0] += 1
+        if torch.get_default_dtype() != _DTYPE:
+            torch.set_default_dtype(_DTYPE)
+    try:
+        yield
+    finally:
+        with _lock:
+            _dtype_scope[0] -= 1
+            if _dtype_scope[0] == 0 and torch.get_default_dtype() != _dtype_scope[1]:
+                torch.set_default_dtype(_dtype_scope[1])
+
+
+def _default_device():
+    """The CPU as torch's default device inside the block, where the caller set another one.
+
+    skvae creates tensors on the CPU and moves them to its device explicitly;
+    ``torch.set_default_device("meta")`` (or "cuda") would put them elsewhere.
+    The context is a torch function mode, which costs every torch call a
+    Python dispatch: entered only when the default is not the CPU already.
+    """
+    if torch.get_default_device().type == "cpu":
+        return contextlib.nullcontext()
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def torch_defaults():
+    """float32 default dtype on the CPU, grad mode on and inference mode off inside the block; the caller's after."""
+    with _default_dtype(), _default_device(), torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+def with_torch_defaults(method):
+    """Decorate a public method that reaches torch so that it runs under :func:`torch_defaults`."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with torch_defaults():
+            return method(*args, **kwargs)
+
+    return wrapper

@@ -47,6 +47,7 @@ from ._faces import (
 from ._input import as_plain_input
 from ._memory import check_host_allocation
 from ._refinement import fit_refinement, refine
+from ._torch_scope import with_torch_defaults
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
 from ._transaction import AtomicSetParams, transaction
@@ -383,6 +384,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             values = refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)
         return X, missing, kept, values
 
+    @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _fit_refinement(self, vae, X, missing, kept):
         """The linear refinement's state (:mod:`skvae._refinement`), or None where it does not apply."""
         if self.refinement is None or self.missing_mechanism != "ignorable":

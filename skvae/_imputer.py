@@ -44,7 +44,7 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
-from ._input import as_plain_input
+from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
 from ._transaction import transaction
@@ -52,6 +52,7 @@ from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
     check_count,
+    check_frame,
     text_in_array_message,
 )
 
@@ -301,9 +302,10 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             its dtypes); an integer array keeps its dtype, with whole fills.
         """
         check_is_fitted(self)
-        dtype = _integer_dtype(X)
+        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X)
+        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
+                                  sparse)
 
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
@@ -331,11 +333,13 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_imputations = check_count(n_imputations, "n_imputations")
-        dtype = _integer_dtype(X)
+        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
-        return [self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :], dtype), missing, X)
+        return [with_sparse_dtypes(
+                    self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :], dtype), missing, X),
+                    sparse)
                 for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
@@ -345,14 +349,25 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features
+        # The VAE checks the cells themselves (unknown categories, numbers out of
+        # a column's domain) only after the seed is drawn: a refused call puts
+        # the generator back, so it changes nothing.
+        draws_before = self._draws.get_state() if draw else None
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
-        values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, seed, n_draws=n_draws)
+        try:
+            values = self.vae_._reconstruct(self._with_nan(X, missing, kept), self.n_importance, seed,
+                                            n_draws=n_draws)
+        except BaseException:
+            if draw:
+                self._draws.set_state(draws_before)
+            raise
         return X, missing, kept, values
 
     def _validate(self, X, reset):
         # Masked cells are missing cells: they get the placeholder the imputer looks for.
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
+            check_frame(X)
             return validate_data(self, X, reset=reset, skip_check_array=True)
         try:
             return validate_data(

@@ -57,20 +57,36 @@ def validate_table(estimator, X, reset, schema=None):
     """
     X = as_plain_input(X)
     if is_dataframe(X):
+        check_frame(X)
         if not reset:
             check_same_columns(schema, X)
-        X = validate_data(estimator, X, reset=reset, skip_check_array=True)
-        if X.shape[0] < 1:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
-        if X.shape[1] < 1:
-            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
-        return X
+        return validate_data(estimator, X, reset=reset, skip_check_array=True)
     # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
     # the schema's message saying it is not one.
     try:
         return validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
     except ValueError as error:
         raise ValueError(text_in_array_message(X, error)) from None
+
+
+def check_frame(X):
+    """A DataFrame with at least one row and one column, its column labels unique.
+
+    A DataFrame skips scikit-learn's array checks (its columns keep their
+    dtypes), so the counts are checked here; and a duplicated label would
+    reach narwhals' error inside scikit-learn, or make ``X[name]`` a frame.
+    """
+    columns = X.columns
+    if not columns.is_unique:
+        duplicated = list(dict.fromkeys(columns[columns.duplicated()].tolist()))
+        raise ValueError(
+            f"X has duplicated column names {duplicated[:10]!r}{' ...' if len(duplicated) > 10 else ''}: each "
+            "column must have its own label (rename or drop the duplicates)."
+        )
+    if X.shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+    if X.shape[1] < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
 
 
 def check_same_columns(schema, X):

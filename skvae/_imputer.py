@@ -411,6 +411,15 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         """
         predicted = self.vae_._decode_reconstruction(values)
         kept_columns = np.flatnonzero(kept)
+        # The fills come in the fit's form (a DataFrame after a fit on one), X in the
+        # caller's: scikit-learn lets a model fitted on a DataFrame transform an
+        # array and the other way round (with a warning about feature names).
+        if is_dataframe(predicted) and not is_dataframe(X):
+            predicted = predicted.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif is_dataframe(X) and not is_dataframe(predicted):
+            import pandas as pd
+
+            predicted = pd.DataFrame(predicted)
         if is_dataframe(X):
             out = X.copy() if self.copy else X
             for k, j in enumerate(kept_columns):

@@ -175,6 +175,8 @@ def with_given_cells(vae, values, table, given_mask):
     clips to the observed range and rounds to the column's decimals, and a
     condition is the user's, not the model's.
     """
+    import pandas as pd
+
     schema = vae._schema
     raw = schema.raw_values(table, handle_unknown="error")
     categorical = np.array([column["kind"] == "categorical" for column in schema.columns])
@@ -191,7 +193,8 @@ def with_given_cells(vae, values, table, given_mask):
         rows = numeric_given[:, j]
         column = decoded.iloc[:, j].to_numpy(copy=True)
         column[rows] = np.asarray(table.iloc[:, j])[rows].astype(column.dtype)
-        decoded.iloc[:, j] = column
+        # Set as a whole column in the decoded dtype: a sparse column takes no item assignment.
+        decoded.isetitem(j, pd.Series(column, index=decoded.index).astype(decoded.dtypes.iloc[j]))
     return decoded
 
 

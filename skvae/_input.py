@@ -44,10 +44,18 @@ def _dense_frame(X):
     sparse = [name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
     if not sparse:
         return X
+    dtypes = {name: str(X[name].dtype) for name in sparse}
     X = X.copy()
     for name in sparse:
         X[name] = X[name].sparse.to_dense()
+    # The schema decodes to the dtypes the user's columns had (sample, inverse_transform).
+    X.attrs[SPARSE_DTYPES] = dtypes
     return X
+
+
+#: Key of the dense copy's ``attrs`` that holds {label: sparse dtype name} of the columns
+#: :func:`as_plain_input` densified (read by :meth:`skvae._schema.TableSchema.fit`).
+SPARSE_DTYPES = "skvae_sparse_dtypes"
 
 
 def sparse_dtypes(X):

@@ -125,10 +125,14 @@ class TableSchema:
         frame = is_dataframe(X)
         names = list(X.columns) if frame else list(range(X.shape[1]))
         kinds = requested_kinds(likelihood, names, frame)
+        # Columns that came in sparse are read dense (skvae._input) and decode sparse again.
+        sparse = X.attrs.get("skvae_sparse_dtypes", {}) if frame else {}
         columns = []
         for position, name in enumerate(names):
             values = X.iloc[:, position] if frame else X[:, position]
             columns.append(fit_column(name, values, kinds[position], frame))
+            if name in sparse:
+                columns[-1]["dtype"] = sparse[name]
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
         schema._fit_constants(raw)

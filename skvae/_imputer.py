@@ -367,7 +367,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         # Masked cells are missing cells: they get the placeholder the imputer looks for.
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
-            check_frame(X)
+            check_frame(X, estimator=None if reset else self)
             return validate_data(self, X, reset=reset, skip_check_array=True)
         try:
             return validate_data(

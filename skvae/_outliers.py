@@ -362,7 +362,7 @@ class VAEOutlierDetector(OutlierMixin, BaseEstimator):
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         if _is_table(X):
             if is_dataframe(X):
-                check_frame(X)
+                check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
 
     # ----------------------------------------------------------- pickling

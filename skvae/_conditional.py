@@ -116,7 +116,7 @@ def _check_values(schema, table, given_mask):
     """
     from ._schema import _float_bounds, _integer_numpy_dtype
 
-    raw = schema.raw_values(table, handle_unknown="error")
+    raw = schema.raw_values(table, handle_unknown="condition")
     if not schema.is_dataframe:
         return
     for j, column in enumerate(schema.columns):

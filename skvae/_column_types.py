@@ -108,8 +108,13 @@ def fit_column(name, values, kind, frame):
             column = np.asarray(values, dtype=np.float64)
             entry["categories"] = [float(v) for v in np.unique(column[~np.isnan(column)])]
     if kind == _CATEGORICAL and len(entry["categories"]) > MAX_CATEGORIES:
+        declared = ""
+        if frame and getattr(values.dtype, "categories", None) is not None:
+            # A category dtype's unused categories are levels too: say so, since few may be used.
+            declared = (f" (declared by its category dtype, {int(values.nunique())} of them observed; "
+                        ".cat.remove_unused_categories() keeps the observed ones)")
         raise ValueError(
-            f"Column {_label(name)} has {len(entry['categories'])} distinct categories, more than "
+            f"Column {_label(name)} has {len(entry['categories'])} distinct categories{declared}, more than "
             f"skvae models ({MAX_CATEGORIES}): it looks like an identifier or free text. Drop it, "
             "or encode it yourself (e.g. as a number)."
         )

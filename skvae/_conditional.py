@@ -38,27 +38,35 @@ def condition_table(vae, n_samples, given):
     names = list(vae.feature_names_in_) if hasattr(vae, "feature_names_in_") else list(range(vae.n_features_in_))
     if isinstance(given, dict):
         _check_known(given.keys(), names)
+        _check_dict_values(given)
         n_rows = n_samples  # validated by sample
         frame = pd.DataFrame({name: pd.Series([given[name]] * n_rows, dtype=object) if name in given
                               else np.full(n_rows, np.nan) for name in names})
     elif is_dataframe(given):
         _check_known(given.columns, names)
+        if len(given) < 1:
+            raise ValueError("given is a DataFrame without rows: there is nothing to sample.")
+        if not given.columns.is_unique:
+            raise ValueError(f"given has duplicated columns {list(given.columns[given.columns.duplicated()])!r}.")
         if n_samples not in (1, len(given)):
             raise ValueError(
                 f"given is a DataFrame of {len(given)} rows of conditions, one per sampled row; "
                 f"n_samples={n_samples!r} must be {len(given)} (or left at 1)."
             )
-        if len(given) < 1:
-            raise ValueError("given is a DataFrame without rows: there is nothing to sample.")
         frame = pd.DataFrame({name: given[name].reset_index(drop=True) if name in given.columns
                               else np.full(len(given), np.nan) for name in names})
     elif isinstance(given, np.ndarray) and given.ndim == 2 and not hasattr(vae, "feature_names_in_"):
         if given.shape[1] != len(names):
             raise ValueError(f"given has {given.shape[1]} columns; the model has {len(names)}.")
+        if given.shape[0] < 1:
+            raise ValueError("given is an array without rows: there is nothing to sample.")
         if n_samples not in (1, given.shape[0]):
             raise ValueError(f"given has {given.shape[0]} rows of conditions; n_samples={n_samples!r} must "
                              f"be {given.shape[0]} (or left at 1).")
-        frame = pd.DataFrame(np.asarray(given, dtype=np.float64))
+        if given.dtype.kind not in "biufO":
+            raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
+                             "(NaN: free).")
+        frame = pd.DataFrame(given)
     else:
         raise TypeError(
             "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
@@ -69,8 +77,61 @@ def condition_table(vae, n_samples, given):
         # The model's dtypes, so that categories and numbers are read as at fit.
         for name, column in zip(names, vae._schema.columns):
             frame[name] = _as_fitted(frame[name], column["dtype"])
-        return frame, given_mask
-    return frame.to_numpy(dtype=np.float64), given_mask
+    else:
+        try:
+            frame = frame.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("given holds values that are not numbers; a model fitted on an array takes "
+                             "numbers (NaN: free).") from None
+    _check_values(vae._schema, frame, given_mask)
+    return frame, given_mask
+
+
+def _check_dict_values(given):
+    """A dict's value conditions every row: a missing one (NaN, None, pd.NA) conditions nothing.
+
+    A DataFrame of conditions marks its free cells so; in a dict it is a
+    mistake (the column would silently be drawn), so the column is left out
+    instead.
+    """
+    import pandas as pd
+
+    for name, value in given.items():
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            raise ValueError(
+                f"given[{name!r}] is {value!r}, a missing value: a dict of conditions gives each column one "
+                "value for every row. Leave the column out of given to draw it."
+            )
+
+
+def _check_values(schema, table, given_mask):
+    """Refuse, before any draw, conditions the model cannot read or the output cannot hold.
+
+    The schema reads the table as it reads any input (text in a numeric
+    column, unknown categories, infinity: errors naming the column), unknown
+    categories refused whatever ``handle_unknown`` says, since a condition is
+    never a missing cell. A given cell comes back exactly, so a column
+    fitted as integers refuses a fraction or a number beyond its dtype
+    instead of returning it rounded or wrapped.
+    """
+    from ._schema import _float_bounds, _integer_numpy_dtype
+
+    raw = schema.raw_values(table, handle_unknown="condition")
+    if not schema.is_dataframe:
+        return
+    for j, column in enumerate(schema.columns):
+        integer = _integer_numpy_dtype(column["dtype"]) if column["kind"] != "categorical" else None
+        if integer is None or not given_mask[:, j].any():
+            continue
+        values = raw[given_mask[:, j], j]
+        low, high = _float_bounds(integer)
+        bad = (values != np.round(values)) | (values < low) | (values > high)
+        if bad.any():
+            raise ValueError(
+                f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[bad][0])!r}, "
+                "which that dtype cannot hold (a given cell comes back exactly): give a whole number in "
+                f"[{int(low)}, {int(high)}]."
+            )
 
 
 #: Share of the importance samples drawn from the prior N(0, I) rather than
@@ -114,6 +175,8 @@ def with_given_cells(vae, values, table, given_mask):
     clips to the observed range and rounds to the column's decimals, and a
     condition is the user's, not the model's.
     """
+    import pandas as pd
+
     schema = vae._schema
     raw = schema.raw_values(table, handle_unknown="error")
     categorical = np.array([column["kind"] == "categorical" for column in schema.columns])
@@ -130,7 +193,8 @@ def with_given_cells(vae, values, table, given_mask):
         rows = numeric_given[:, j]
         column = decoded.iloc[:, j].to_numpy(copy=True)
         column[rows] = np.asarray(table.iloc[:, j])[rows].astype(column.dtype)
-        decoded.iloc[:, j] = column
+        # Set as a whole column in the decoded dtype: a sparse column takes no item assignment.
+        decoded.isetitem(j, pd.Series(column, index=decoded.index).astype(decoded.dtypes.iloc[j]))
     return decoded
 
 
@@ -148,6 +212,13 @@ def _as_fitted(series, dtype):
     if dtype == "category" or series.isna().any():
         return series
     try:
-        return series.astype(dtype)
-    except (TypeError, ValueError):
+        converted = series.astype(dtype)
+    except (TypeError, ValueError, OverflowError):
         return series
+    # Only a conversion that keeps every value: "False" as a bool is True, 2.5 as an int is 2.
+    # As given, the schema reads such a value and says why it cannot be the condition.
+    try:
+        kept = bool((converted.astype(object) == series.astype(object)).all())
+    except (TypeError, ValueError):
+        kept = False
+    return converted if kept else series

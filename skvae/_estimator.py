@@ -21,6 +21,7 @@ from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
+from ._schema import is_dataframe
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, transactional
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag, check_n_importance,
@@ -589,7 +590,8 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         given : dict, DataFrame, ndarray or None, default=None
             Conditions: a dict {column: value} that every row meets, or a
             DataFrame with one row of conditions per sampled row (NaN: free;
-            ``n_samples`` then is its row count or left at 1), or for a model
+            ``n_samples`` then is its row count or left at 1; the rows come
+            back with its index), or for a model
             fitted on an array a 2-D array of the same kind. Given cells come
             back exactly; the others are drawn from the model's conditional
             p(x_free | x_given) by sampling-importance-resampling over
@@ -658,7 +660,10 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
             n_importance = check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
-            return _conditional.with_given_cells(self, values, table, given_mask)
+            out = _conditional.with_given_cells(self, values, table, given_mask)
+            if is_dataframe(given) and is_dataframe(out):
+                out.index = given.index  # row i completes the conditions of given's row i
+            return out
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
         missing = self._model.schema.draw_missing(n_samples, rng) if with_missing else None
         return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,

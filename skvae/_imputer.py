@@ -44,7 +44,7 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
-from ._input import as_plain_input
+from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
 from ._refinement import fit_refinement, refine
 from ._torch_scope import with_torch_defaults
@@ -55,6 +55,7 @@ from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
     check_count,
+    check_frame,
     text_in_array_message,
 )
 
@@ -323,9 +324,10 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             its dtypes); an integer array keeps its dtype, with whole fills.
         """
         check_is_fitted(self)
-        dtype = _integer_dtype(X)
+        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X)
+        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
+                                  sparse)
 
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
@@ -361,11 +363,13 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         check_host_allocation(2 * 8 * n_imputations * n_cells,
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
-        dtype = _integer_dtype(X)
+        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
-        return [self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :], dtype), missing, X)
+        return [with_sparse_dtypes(
+                    self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :], dtype), missing, X),
+                    sparse)
                 for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
@@ -375,9 +379,18 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features
+        # The VAE checks the cells themselves (unknown categories, numbers out of
+        # a column's domain) only after the seed is drawn: a refused call puts
+        # the generator back, so it changes nothing.
+        draws_before = self._draws.get_state() if draw else None
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
         vae_input = self._with_nan(X, missing, kept)
-        values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws)
+        try:
+            values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws)
+        except BaseException:
+            if draw:
+                self._draws.set_state(draws_before)
+            raise
         refinement = getattr(self, "_refinement", None)
         if not draw and refinement is not None:
             completed, _ = self._completed(self.vae_, vae_input, values)
@@ -407,6 +420,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         # Masked cells are missing cells: they get the placeholder the imputer looks for.
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
+            check_frame(X, estimator=None if reset else self)
             return validate_data(self, X, reset=reset, skip_check_array=True)
         try:
             return validate_data(
@@ -450,6 +464,15 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         """
         predicted = self.vae_._decode_reconstruction(values)
         kept_columns = np.flatnonzero(kept)
+        # The fills come in the fit's form (a DataFrame after a fit on one), X in the
+        # caller's: scikit-learn lets a model fitted on a DataFrame transform an
+        # array and the other way round (with a warning about feature names).
+        if is_dataframe(predicted) and not is_dataframe(X):
+            predicted = predicted.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif is_dataframe(X) and not is_dataframe(predicted):
+            import pandas as pd
+
+            predicted = pd.DataFrame(predicted)
         if is_dataframe(X):
             out = X.copy() if self.copy else X
             for k, j in enumerate(kept_columns):

@@ -268,12 +268,20 @@ class InferenceNetworks:
             return point
         params, free = decoded
         rows = torch.arange(x.shape[0], device=x.device)
+        # A row whose weights overflowed (values far beyond the training range) has no
+        # distribution to resample from: torch.multinomial would fail with its own
+        # error. It resamples from even weights and comes back NaN, which
+        # map_row_batches reports as the overflow it is, as for the mean.
+        overflowed = ~torch.isfinite(weights).all(dim=0)
+        if overflowed.any():
+            weights = torch.where(overflowed, 1.0 / weights.shape[0], weights)
         if n_draws == 1:
             chosen = torch.multinomial(weights.T, 1, generator=generator).squeeze(-1)
             sample = self.likelihood.sample((params[chosen, rows], free), generator)
             if missingness is not None and missingness.columns:
                 sample[:, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
                                                                        chosen, generator)
+            sample[overflowed] = torch.nan
             return sample
         chosen = torch.multinomial(weights.T, n_draws, replacement=True, generator=generator)  # (rows, m)
         picked = params[chosen, rows[:, None]]  # (rows, m, params)
@@ -282,7 +290,9 @@ class InferenceNetworks:
             draws = draws.reshape(x.shape[0], n_draws, -1)
             draws[:, :, missingness.columns] = missingness.resampled(self.likelihood, decoded, missing_draws,
                                                                      chosen, generator)
-        return draws.reshape(x.shape[0], -1)
+        draws = draws.reshape(x.shape[0], -1)
+        draws[overflowed] = torch.nan
+        return draws
 
 
 def _parts(out):

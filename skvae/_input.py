@@ -44,7 +44,36 @@ def _dense_frame(X):
     sparse = [name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
     if not sparse:
         return X
+    dtypes = {name: str(X[name].dtype) for name in sparse}
     X = X.copy()
     for name in sparse:
         X[name] = X[name].sparse.to_dense()
+    # The schema decodes to the dtypes the user's columns had (sample, inverse_transform).
+    X.attrs[SPARSE_DTYPES] = dtypes
     return X
+
+
+#: Key of the dense copy's ``attrs`` that holds {label: sparse dtype name} of the columns
+#: :func:`as_plain_input` densified (read by :meth:`skvae._schema.TableSchema.fit`).
+SPARSE_DTYPES = "skvae_sparse_dtypes"
+
+
+def sparse_dtypes(X):
+    """{label: dtype} of X's pandas sparse columns ({} for anything else): what :func:`with_sparse_dtypes` restores."""
+    if not is_dataframe(X):
+        return {}
+    import pandas as pd
+
+    return {name: dtype for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)}
+
+
+def with_sparse_dtypes(frame, dtypes):
+    """`frame` with the columns that came in sparse (:func:`sparse_dtypes`) sparse again.
+
+    :func:`as_plain_input` densified them for validation; a result that lives
+    in the input's columns (the imputer's) comes back in the input's dtypes.
+    """
+    if not dtypes or not is_dataframe(frame):
+        return frame
+    present = {name: dtype for name, dtype in dtypes.items() if name in frame.columns}
+    return frame.astype(present) if present else frame

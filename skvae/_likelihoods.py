@@ -312,7 +312,7 @@ class QuantileNormalBlock(GaussianBlock):
             # Observed values only ("lower"), so that each knot holds data and F rises strictly.
             x = np.unique(np.quantile(observed, np.linspace(0, 1, cls.MAX_KNOTS), method="lower"))
             if x.size < 2:  # a constant column: a unit slope around its value
-                x, u = np.array([x[0] - 1.0, x[0] + 1.0]), np.array([-1.0, 1.0])
+                x, u = _around(x[0]), np.array([-1.0, 1.0])
             else:
                 below = np.searchsorted(observed, x, side="left")
                 at_most = np.searchsorted(observed, x, side="right")
@@ -391,6 +391,22 @@ class QuantileNormalBlock(GaussianBlock):
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return self.user_units(mean + variance.sqrt() * noise)
+
+
+def _around(value):
+    """Two knots around `value`, one unit apart on each side, or further where a unit is below float64's spacing.
+
+    At 2**62 a float64 step is 1024: ``value +- 1.0`` would be two equal
+    knots, an infinite slope and a NaN loss. At the top of float64's range
+    the upper knot stays at the value, which still makes the knots increase.
+    """
+    half = max(1.0, 4 * float(np.spacing(abs(value))))
+    low, high = value - half, value + half
+    if not np.isfinite(high):
+        low, high = value - 2 * half, value
+    if not np.isfinite(low):
+        low, high = value, value + 2 * half
+    return np.array([low, high])
 
 
 def _piecewise_linear(values, knots, scores, slopes):

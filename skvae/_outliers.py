@@ -27,8 +27,9 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
+from ._schema import is_dataframe
 from ._transaction import AtomicSetParams, transaction
-from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_n_importance
+from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_n_importance
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -360,6 +361,8 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         if _is_table(X):
+            if is_dataframe(X):
+                check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
 
     # ----------------------------------------------------------- pickling

@@ -125,10 +125,14 @@ class TableSchema:
         frame = is_dataframe(X)
         names = list(X.columns) if frame else list(range(X.shape[1]))
         kinds = requested_kinds(likelihood, names, frame)
+        # Columns that came in sparse are read dense (skvae._input) and decode sparse again.
+        sparse = X.attrs.get("skvae_sparse_dtypes", {}) if frame else {}
         columns = []
         for position, name in enumerate(names):
             values = X.iloc[:, position] if frame else X[:, position]
             columns.append(fit_column(name, values, kinds[position], frame))
+            if name in sparse:
+                columns[-1]["dtype"] = sparse[name]
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
         schema._fit_constants(raw)
@@ -195,7 +199,12 @@ class TableSchema:
         return [column["kind"] for column in self.columns]
 
     def raw_values(self, X, handle_unknown="error"):
-        """X as a float64 matrix in user units, category codes for categories, NaN for missing."""
+        """X as a float64 matrix in user units, category codes for categories, NaN for missing.
+
+        `handle_unknown`: "error" or "condition" (refuse unknown categories;
+        the message for a condition of ``sample(given=...)`` does not offer
+        ``handle_unknown='ignore'``) or "ignore" (they become NaN).
+        """
         n_rows = X.shape[0]
         raw = np.empty((n_rows, len(self.columns)), dtype=np.float64)
         by_kind, numeric = self._positions
@@ -457,12 +466,15 @@ def _category_codes(values, column, handle_unknown):
     distinct, inverse = _unique_inverse(np.asarray(values, dtype=object)[present])
     mapped = np.array([lookup.get(_category_key(v), -1) for v in distinct], dtype=np.float64)
     unknown = [v for v, m in zip(distinct, mapped) if m < 0]
-    if unknown and handle_unknown == "error":
+    if unknown and handle_unknown in ("error", "condition"):
+        # A condition of sample(given=...) is never a missing cell, whatever handle_unknown says.
+        remedy = ("Set handle_unknown='ignore' to treat them as missing cells." if handle_unknown == "error"
+                  else "A condition must be one of the known categories.")
         raise ValueError(
             f"Column {_label(column['name'])} holds categories not seen during fit: "
             f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
-            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. Set handle_unknown='ignore' "
-            f"to treat them as missing cells.{_numeric_levels_hint(column)}"
+            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. {remedy}"
+            f"{_numeric_levels_hint(column)}"
         )
     mapped[mapped < 0] = np.nan
     codes[present] = mapped[inverse]

@@ -101,20 +101,50 @@ def validate_table(estimator, X, reset, schema=None):
     """
     X = as_plain_input(X)
     if is_dataframe(X):
+        check_frame(X, estimator=None if reset else estimator)
         if not reset:
             check_same_columns(schema, X)
-        X = validate_data(estimator, X, reset=reset, skip_check_array=True)
-        if X.shape[0] < 1:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
-        if X.shape[1] < 1:
-            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
-        return X
+        return validate_data(estimator, X, reset=reset, skip_check_array=True)
     # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
     # the schema's message saying it is not one.
     try:
         return validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
     except ValueError as error:
         raise ValueError(text_in_array_message(X, error)) from None
+
+
+def check_frame(X, estimator=None):
+    """A DataFrame with at least one row and one column, its column labels unique.
+
+    A DataFrame skips scikit-learn's array checks (its columns keep their
+    dtypes), so the counts are checked here; and a duplicated label would
+    reach narwhals' error inside scikit-learn, or make ``X[name]`` a frame.
+    With a fitted `estimator`, the fitted columns in another order are
+    refused naming both orders (scikit-learn's message names neither).
+    """
+    columns = X.columns
+    if not columns.is_unique:
+        duplicated = list(dict.fromkeys(columns[columns.duplicated()].tolist()))
+        raise ValueError(
+            f"X has duplicated column names {duplicated[:10]!r}{' ...' if len(duplicated) > 10 else ''}: each "
+            "column must have its own label (rename or drop the duplicates)."
+        )
+    if X.shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+    if X.shape[1] < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None:
+        given = list(columns)
+        fitted = list(fitted)
+        if given != fitted and len(given) == len(fitted) and set(given) == set(fitted):
+            moved = [name for name, want in zip(given, fitted) if name != want]
+            raise ValueError(
+                "The feature names should match those that were passed during fit. Feature names must be in "
+                f"the same order as they were in fit: columns {moved[:10]!r}{' ...' if len(moved) > 10 else ''} "
+                f"are out of place (X has {given[:10]!r}{' ...' if len(given) > 10 else ''}; fit had "
+                f"{fitted[:10]!r}{' ...' if len(fitted) > 10 else ''}). Reorder them, e.g. X[model.feature_names_in_]."
+            )
 
 
 def check_same_columns(schema, X):

@@ -92,7 +92,8 @@ def fit_refinement(completed, observed, columns):
 
     refined = [j for j, column in enumerate(columns)
                if column["kind"] in REFINED_KINDS and observed[:, j].sum() >= MIN_ROWS]
-    if not refined or design_width(columns) > MAX_FEATURES:
+    # A one-column table has nothing to regress on.
+    if not refined or not 1 < design_width(columns) <= MAX_FEATURES:
         return None
     design, starts = _design(completed, columns)
     mean, scale = design.mean(0), design.std(0)

@@ -81,6 +81,8 @@ def test_refinement_is_off_where_it_does_not_apply():
     X_missing = np.where(hidden, np.nan, X)
     masking = VAEImputer(refinement="linear", missing_mechanism="self_masking", **{**SMALL, "max_iter": 3})
     assert masking.fit(X_missing)._refinement is None
+    single = VAEImputer(refinement="linear", **{**SMALL, "max_iter": 2}).fit(X_missing[:, :1])
+    assert single._refinement is None and not np.isnan(single.transform(X_missing[:, :1])).any()
     wide = np.hstack([X_missing] * (MAX_FEATURES // 6 + 1))
     assert VAEImputer(refinement="linear", **{**SMALL, "max_iter": 2}).fit(wide)._refinement is None
     with pytest.raises(ValueError, match="refinement"):

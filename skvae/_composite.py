@@ -75,6 +75,11 @@ class CompositeLikelihood:
                     parts.append((column, b, i, level_values[i]))
         return parts
 
+    def block_logits(self, b, decoded):
+        """The logits (..., block's columns, L) of categorical block `b`, unnormalised (a view)."""
+        block = self.blocks[b]
+        return decoded[0][..., self._param_slices[b]].unflatten(-1, (block.n_columns, block.n_levels))
+
     def block_log_probabilities(self, b, decoded):
         """Log-probabilities (..., block's columns, L) of the levels of categorical block `b`."""
         return self.blocks[b].log_probabilities(decoded[0][..., self._param_slices[b]])

@@ -230,8 +230,11 @@ class SelfMasking(nn.Module):
             if observed is None:
                 total = total + log_observed.sum(-1)
                 continue
-            log_levels = likelihood.block_log_probabilities(group.block, decoded)[..., group.positions, :]
-            log_missing = torch.logsumexp(log_levels + F.logsigmoid(logits), dim=-1)  # (K, n, m)
+            # log sum_c softmax(l)_c f_c = logsumexp(l + log f) - logsumexp(l), on the group's columns
+            # only: no normalised copy of the whole block (the likelihood makes its own).
+            level_scores = likelihood.block_logits(group.block, decoded)[..., group.positions, :]
+            log_missing = (torch.logsumexp(level_scores + F.logsigmoid(logits), dim=-1)
+                           - torch.logsumexp(level_scores, dim=-1))  # (K, n, m)
             total = total + torch.where(observed[..., group.columns], log_observed, log_missing).sum(-1)
         return total
 

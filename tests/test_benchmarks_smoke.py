@@ -698,3 +698,19 @@ def test_refinement_study_compares_the_fills_with_and_without_it():
     row = refinement_study.study("diabetes", "MCAR 20%", 0, params=dict(max_iter=3, n_importance=5), max_rows=80)
     assert row["refined columns"] == 9  # diabetes' continuous columns; sex is a 0/1 category
     assert row["None: rmse"] > 0 and row["linear: rmse"] > 0 and row["None: rmse"] != row["linear: rmse"]
+
+
+# --------------------------------------------------------------------------------------------- valid_fills_study.py
+
+def test_valid_fills_puts_each_peer_fill_on_the_columns_support():
+    pd = pytest.importorskip("pandas")
+    from benchmarks.valid_fills_study import valid_fills
+
+    missing = pd.DataFrame({"rating": [1.0, 3.0, 5.0, np.nan], "count": [0.0, 40.0, 17.0, np.nan],
+                            "x": [0.5, 1.5, 2.5, np.nan]})
+    filled = missing.fillna({"rating": 3.9, "count": 41.6, "x": 7.0})
+    filled.loc[0, "count"] = -2.4
+    out = valid_fills(filled, missing, ["rating", "count", "x"], {"rating": 3, "count": 3})
+    assert out["rating"].tolist() == [1.0, 3.0, 5.0, 3.0]  # nearest seen level (3.9 is nearer 3 than 5)
+    assert out["count"].tolist() == [0.0, 40.0, 17.0, 40.0]  # rounded, within the observed range
+    assert out["x"].tolist() == [0.5, 1.5, 2.5, 2.5]  # clipped

@@ -148,7 +148,8 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         (``sample_posterior=True``, :meth:`multiple_imputations`), fills of
         other kinds, tables wider than 256 design columns and
         ``missing_mechanism="self_masking"`` keep the VAE's own. None: the
-        VAE's fills alone. See the user guide.
+        VAE's fills alone (set on a fitted imputer, from the next
+        ``transform`` on). See the user guide.
 
     {vae_parameters}
 
@@ -391,7 +392,9 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             if draw:
                 self._draws.set_state(draws_before)
             raise
-        refinement = getattr(self, "_refinement", None)
+        # Read at each call, as sample_posterior is: set_params(refinement=None) on a fitted imputer
+        # fills with the VAE alone, without a refit.
+        refinement = getattr(self, "_refinement", None) if self.refinement is not None else None
         if not draw and refinement is not None:
             completed, _ = self._completed(self.vae_, vae_input, values)
             values = refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)

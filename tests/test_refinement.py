@@ -42,6 +42,19 @@ def test_refined_fills_recover_what_the_bottleneck_blurs(fitted):
     assert imputers[None]._refinement is None
 
 
+def test_refinement_none_on_a_fitted_imputer_fills_with_the_vae_alone(fitted):
+    X, hidden, X_missing, imputers = fitted
+    imputer = imputers["linear"]
+    refined = imputer.transform(X_missing)
+    try:
+        plain = imputer.set_params(refinement=None).transform(X_missing)
+    finally:
+        imputer.set_params(refinement="linear")
+    np.testing.assert_array_equal(plain, imputers[None].transform(X_missing))
+    assert not np.array_equal(plain, refined)
+    np.testing.assert_array_equal(imputer.transform(X_missing), refined)
+
+
 def test_refinement_leaves_the_vae_draws_and_observed_cells_alone(fitted):
     X, hidden, X_missing, imputers = fitted
     filled = imputers["linear"].transform(X_missing)

@@ -80,10 +80,6 @@ class CompositeLikelihood:
         block = self.blocks[b]
         return decoded[0][..., self._param_slices[b]].unflatten(-1, (block.n_columns, block.n_levels))
 
-    def block_log_probabilities(self, b, decoded):
-        """Log-probabilities (..., block's columns, L) of the levels of categorical block `b`."""
-        return self.blocks[b].log_probabilities(decoded[0][..., self._param_slices[b]])
-
     def tilt_levels(self, b, decoded, log_factors):
         """`decoded` with the logits of categorical block `b` shifted by `log_factors` (block's columns, L).
 

@@ -569,7 +569,7 @@ class CategoricalBlock(Block):
     def input_width(self):
         return self.n_columns * self.n_levels
 
-    def log_probabilities(self, params):
+    def _log_probabilities(self, params):
         logits = params.unflatten(-1, (self.n_columns, self.n_levels))
         return torch.log_softmax(logits, dim=-1)
 
@@ -577,7 +577,7 @@ class CategoricalBlock(Block):
         return F.one_hot(x.long(), self.n_levels).flatten(-2).to(x.dtype)
 
     def cell_log_prob(self, x, params, free):
-        log_probabilities = self.log_probabilities(params)
+        log_probabilities = self._log_probabilities(params)
         codes = x.long().expand(log_probabilities.shape[:-1]).unsqueeze(-1)
         return log_probabilities.gather(-1, codes).squeeze(-1)
 
@@ -593,7 +593,7 @@ class CategoricalBlock(Block):
         level can lie far from m (the top of a bimodal 1-7 scale whose mass
         splits between its ends). Ties go to the lower level.
         """
-        probabilities = self.log_probabilities(params).exp()
+        probabilities = self._log_probabilities(params).exp()
         mixture = (weights[..., None, None] * probabilities).sum(0)
         most_probable = mixture.argmax(-1)
         level_values = self.stats.get("level_values")
@@ -606,7 +606,7 @@ class CategoricalBlock(Block):
         return torch.where(is_number, nearest, most_probable).to(params.dtype)
 
     def sample(self, params, free, generator):
-        probabilities = self.log_probabilities(params).exp()
+        probabilities = self._log_probabilities(params).exp()
         flat = probabilities.reshape(-1, self.n_levels)
         codes = torch.multinomial(flat, 1, generator=generator)
         return codes.reshape(probabilities.shape[:-1]).to(params.dtype)

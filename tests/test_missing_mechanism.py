@@ -338,7 +338,7 @@ def test_level_part_of_the_mechanism_is_the_exact_sum_over_levels(fitted_levels)
         position = len(mechanism.columns) + mechanism.level_columns.index(column)
         v = (levels - levels.mean()) / levels.std(correction=0)
         p_missing = torch.sigmoid(slope[position] * v + intercept[position])
-        probabilities = likelihood.block_log_probabilities(b, decoded)[:, i, :].double().exp()
+        probabilities = torch.log_softmax(likelihood.block_logits(b, decoded), -1)[:, i, :].double().exp()
         for row in range(x.shape[0]):
             if observed[row, column]:
                 expected[row] += torch.log1p(-p_missing[int(x[row, column])])
@@ -350,10 +350,10 @@ def test_level_part_of_the_mechanism_is_the_exact_sum_over_levels(fitted_levels)
     column, b, i, levels = next(p for p in likelihood.numeric_level_parts if p[0] == mechanism.level_columns[0])
     position = len(mechanism.columns)
     v = (levels - levels.mean()) / levels.std(correction=0)
-    prior = likelihood.block_log_probabilities(b, decoded)[:, i, :].double().exp()
+    prior = torch.log_softmax(likelihood.block_logits(b, decoded), -1)[:, i, :].double().exp()
     posterior = prior * torch.sigmoid(slope[position] * v + intercept[position])
     posterior /= posterior.sum(-1, keepdim=True)
-    np.testing.assert_allclose(likelihood.block_log_probabilities(b, tilted)[:, i, :].double().exp().detach().numpy(),
+    np.testing.assert_allclose(torch.log_softmax(likelihood.block_logits(b, tilted), -1)[:, i, :].double().exp().detach().numpy(),
                                posterior.numpy(), rtol=1e-4, atol=1e-6)
 
 

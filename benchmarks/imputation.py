@@ -223,6 +223,14 @@ def mar_mask(X, rate, seed, drivers_from=None):
     return mask
 
 
+def hidden(df, kind, rate, seed, numeric):
+    """(mask, `df` with the masked cells missing): one mask of a scenario; `numeric` columns become float."""
+    mask = scenario_mask(df, kind, rate, seed)
+    missing = df.mask(mask)
+    missing[numeric] = missing[numeric].astype(float)
+    return mask, missing
+
+
 def scenario_mask(df, kind, rate, seed):
     """The hidden cells of a DataFrame (or array) under a scenario of `SCENARIOS`."""
     if kind == "mcar":
@@ -397,9 +405,7 @@ def impute_scenario(df, kind, rate, seeds, quick=False, vae_params=None, self_ma
         self_masking = kind == "mnar" and has_missing_mechanism()
     runs = {}
     for index, seed in enumerate(seeds):
-        mask = scenario_mask(df, kind, rate, seed)
-        missing = df.mask(mask)
-        missing[columns["numeric"]] = missing[columns["numeric"]].astype(float)
+        mask, missing = hidden(df, kind, rate, seed, columns["numeric"])
         contenders = imputers(seed, quick, vae_params, self_masking)
         for name in _rotated(list(contenders), index):
             entry = runs.setdefault(name, [])
@@ -684,6 +690,23 @@ def markdown(result, machine=None, command=""):
         parts += ["", f"## Targets ({met} of {len(checks)} met)", "", _table(
             ["target", "measured", "met"], [(t, m, "yes" if ok else "**no**") for t, m, ok in checks])]
     return "\n".join(parts) + "\n"
+
+
+def study_main(study, doc, datasets, scenarios, argv=None):
+    """The command line of a study over this benchmark's cases: one printed line per scenario and table.
+
+    `study(name, scenario, seed)` returns the line's dict; `doc` is the
+    study's module docstring; `datasets` and `scenarios` the defaults.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=datasets)
+    parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=scenarios)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    for scenario in args.scenarios:
+        for name in args.datasets:
+            print(name, scenario, study(name, scenario, args.seed), flush=True)
 
 
 def main(argv=None):

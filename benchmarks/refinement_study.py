@@ -13,15 +13,13 @@ Prints one line per table and scenario; the numbers in ``skvae/_refinement.py``
 and the user guide come from its run on seed 0.
 """
 
-import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.imputation import DATASETS, SCENARIOS, describe_columns, scenario_mask, score_fill  # noqa: E402
+from benchmarks.imputation import DATASETS, SCENARIOS, describe_columns, hidden, score_fill, study_main  # noqa: E402
 
 
 def study(name, scenario, seed, params=None, max_rows=1000):
@@ -30,10 +28,7 @@ def study(name, scenario, seed, params=None, max_rows=1000):
 
     df = DATASETS[name][0](max_rows)
     columns = describe_columns(df)
-    kind, rate = SCENARIOS[scenario]
-    mask = scenario_mask(df, kind, rate, seed)
-    missing = df.mask(mask)
-    missing[columns["numeric"]] = missing[columns["numeric"]].astype(float)
+    mask, missing = hidden(df, *SCENARIOS[scenario], seed, columns["numeric"])
     result = {}
     for refinement in (None, "linear"):
         start = time.perf_counter()
@@ -47,17 +42,7 @@ def study(name, scenario, seed, params=None, max_rows=1000):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
-    parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS),
-                        default=["MCAR 20%", "MCAR 50%", "MCAR 80%", "MAR"])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    for scenario in args.scenarios:
-        for name in args.datasets:
-            print(name, scenario, study(name, scenario, args.seed), flush=True)
-
+    study_main(study, __doc__, list(DATASETS), ["MCAR 20%", "MCAR 50%", "MCAR 80%", "MAR"])
 
 if __name__ == "__main__":
     main()

@@ -17,9 +17,7 @@ valid fills. Needs the peers' environment (miceforest: pandas < 3) only for
 miceforest, which it skips where missing.
 """
 
-import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +32,10 @@ from benchmarks.imputation import (  # noqa: E402
     MISSFOREST,
     SCENARIOS,
     describe_columns,
+    hidden,
     imputers,
-    scenario_mask,
     score_fill,
+    study_main,
 )
 
 #: Whole-valued columns with at most this many distinct observed values are
@@ -62,10 +61,7 @@ def valid_fills(filled, missing, numeric, discrete):
 def study(name, scenario, seed, max_rows=1000):
     df = DATASETS[name][0](max_rows)
     columns = describe_columns(df)
-    kind, rate = SCENARIOS[scenario]
-    mask = scenario_mask(df, kind, rate, seed)
-    missing = df.mask(mask)
-    missing[columns["numeric"]] = missing[columns["numeric"]].astype(float)
+    mask, missing = hidden(df, *SCENARIOS[scenario], seed, columns["numeric"])
     contenders = imputers(seed)
     row = {}
     for peer in PEERS:
@@ -78,17 +74,7 @@ def study(name, scenario, seed, max_rows=1000):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS),
-                        default=["diabetes", "randhie", "fair", "anes96"])
-    parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=["MCAR 20%", "MCAR 80%"])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    for scenario in args.scenarios:
-        for name in args.datasets:
-            print(name, scenario, study(name, scenario, args.seed), flush=True)
-
+    study_main(study, __doc__, ["diabetes", "randhie", "fair", "anes96"], ["MCAR 20%", "MCAR 80%"])
 
 if __name__ == "__main__":
     main()

@@ -513,6 +513,12 @@ class BernoulliBlock(Block):
         return torch.bernoulli(torch.sigmoid(params), generator=generator)
 
 
+#: Below this many levels a categorical block's CPU log-softmax runs over its
+#: leading dimension (see CategoricalBlock._log_probabilities); measured
+#: crossover on an AVX2 machine: 12 levels 2.9x faster, 16 levels 1.5x slower.
+SHORT_SOFTMAX = 16
+
+
 class CategoricalBlock(Block):
     """Columns with the same number of levels L, each a softmax over its L logits.
 
@@ -571,6 +577,16 @@ class CategoricalBlock(Block):
 
     def _log_probabilities(self, params):
         logits = params.unflatten(-1, (self.n_columns, self.n_levels))
+        if logits.device.type == "cpu" and self.n_levels < SHORT_SOFTMAX:
+            # torch's CPU log_softmax over a last dimension shorter than a
+            # vector register runs one short row at a time; over the leading
+            # dimension the same sums run vectorised across rows and columns:
+            # 2-4x faster forward and backward for a table's few-level columns
+            # (10 samples x 128 rows x 3 columns x 6 levels: 304 -> 130 us),
+            # slower from about 16 levels on. Rows stay independent of their
+            # batch: every row goes through the same vector lanes once the
+            # rows are padded (skvae._inference.ROW_MULTIPLE).
+            return torch.log_softmax(logits.movedim(-1, 0), 0).movedim(0, -1)
         return torch.log_softmax(logits, dim=-1)
 
     def encoder_input(self, x):

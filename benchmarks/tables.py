@@ -723,15 +723,37 @@ def _table(header, rows):
 
 
 def merge(paths):
-    """One result from several runs' tables.json (tables run in separate processes); later files win."""
+    """One result from several runs' tables.json (tables or seeds run in separate processes).
+
+    A table met in several files keeps every file's runs, one per seed, and
+    its summary is computed again over all of them (mean +- std over seeds);
+    its held-out rates become the mean over the files' seeds.
+    """
     merged = None
     for path in paths:
         result = json.loads(Path(path).read_text(encoding="utf-8"))
         if merged is None:
             merged = result
-        else:
-            merged["tables"].update(result["tables"])
+            continue
+        merged["config"]["seeds"] = sorted(set(merged["config"]["seeds"]) | set(result["config"]["seeds"]))
+        for name, table in result["tables"].items():
+            if name not in merged["tables"]:
+                merged["tables"][name] = table
+                continue
+            _merge_seeds(merged["tables"][name], table)
     return merged
+
+
+def _merge_seeds(into, table):
+    """Add `table`'s runs (other seeds of the same table) to `into`; weighted rates, summary again."""
+    n_before = max(len(runs) for runs in into["runs"].values())
+    n_added = max(len(runs) for runs in table["runs"].values())
+    for key in ("holdout_impossible_pair_rate", "holdout_exact_copy_rate"):
+        if into.get(key) is not None and table.get(key) is not None:
+            into[key] = (into[key] * n_before + table[key] * n_added) / (n_before + n_added)
+    for method, runs in table["runs"].items():
+        into["runs"].setdefault(method, []).extend(runs)
+    into["summary"] = summarize(into["runs"])
 
 
 #: The README's table lies between these lines; ``--readme PATH`` rewrites it from a run.
@@ -790,7 +812,7 @@ def main(argv=None):
         machine = result.get("machine")
         threads = (machine or {}).get("torch threads")
         command = "python benchmarks/tables.py --seeds " + " ".join(map(str, result["config"]["seeds"])) \
-            + " --tables T` (one process per table" + (f", {threads} torch threads" if threads else "") \
+            + " --tables T` (one process per table and seed" + (f", {threads} torch threads" if threads else "") \
             + "), then `--merge"
     else:
         from benchmarks._common import machine_description

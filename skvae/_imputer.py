@@ -141,9 +141,11 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         ``"linear"``: fit, after the VAE, one Bayesian ridge regression per
         continuous column (``"gaussian"``, ``"quantile_normal"``,
         ``"lognormal"``) on every other column of the training table
-        completed by the VAE, and fill that column's missing cells with the
-        average of the VAE's fill and the regression's prediction; the VAE's
-        bottleneck blurs near-linear relations that a regression keeps.
+        completed by the VAE, and fill that column's missing cells with a
+        blend of the VAE's fill and the regression's prediction, the
+        regression weighted by the row's observed share of cells (from 1/2
+        to 3/4); the VAE's bottleneck blurs near-linear relations that a
+        regression keeps.
         Only point fills under the ignorable mechanism are refined: draws
         (``sample_posterior=True``, :meth:`multiple_imputations`), fills of
         other kinds, tables wider than 256 design columns and

@@ -133,3 +133,21 @@ def test_hostile_refinement_states_are_refused(fitted, tamper):
         refinement["mean"][0] = np.nan
     with pytest.raises(ValueError, match="_refinement"):
         VAEImputer.__new__(VAEImputer).__setstate__({**state, "_refinement": refinement})
+
+
+def test_the_regression_weighs_more_where_more_of_the_row_is_observed():
+    # Four gaussian columns; the regression predicts column 0 as 10 * column 1 + 1.
+    from skvae._refinement import LINEAR_SHARE, refine
+
+    columns = [{"kind": "gaussian"}] * 4
+    refinement = {"columns": [0], "mean": np.zeros(4), "scale": np.ones(4),
+                  "coef": np.array([[0.0, 10.0, 0.0, 0.0]]), "intercept": np.array([1.0])}
+    completed = np.array([[0.0, 1.0, 5.0, 5.0]] * 3)
+    missing = np.array([[True, False, False, False],   # 3 of 4 observed: weight 3/4
+                        [True, True, False, False],    # 2 of 4: weight 1/2
+                        [True, True, True, True]])     # none: weight 1/2, the floor
+    vae_fill = np.zeros((3, 4))
+    filled = refine(vae_fill.copy(), completed, missing, refinement, columns)
+    low, high = LINEAR_SHARE
+    np.testing.assert_allclose(filled[:, 0], [high * 11.0, low * 11.0, low * 11.0])
+    np.testing.assert_array_equal(filled[:, 1:], vae_fill[:, 1:])

@@ -714,3 +714,16 @@ def test_valid_fills_puts_each_peer_fill_on_the_columns_support():
     assert out["rating"].tolist() == [1.0, 3.0, 5.0, 3.0]  # nearest seen level (3.9 is nearer 3 than 5)
     assert out["count"].tolist() == [0.0, 40.0, 17.0, 40.0]  # rounded, within the observed range
     assert out["x"].tolist() == [0.5, 1.5, 2.5, 2.5]  # clipped
+
+
+# --------------------------------------------------------------------------------------------- refinement_weight_study.py
+
+def test_refinement_weight_study_scores_each_weight_on_one_fit():
+    from benchmarks import refinement_weight_study
+    from skvae import _refinement
+
+    row = refinement_weight_study.study("diabetes", "MCAR 20%", 0, params=dict(max_iter=3, n_importance=5), max_rows=80)
+    assert set(row) == set(refinement_weight_study.WEIGHTS)
+    assert all(value > 0 for value in row.values())
+    assert row["1/2"] != row["3/4"]  # the weight reaches the fills
+    assert _refinement.LINEAR_SHARE == refinement_weight_study.WEIGHTS["share in [1/2, 3/4]"]  # patched back

@@ -46,7 +46,7 @@ from ._faces import (
 )
 from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
-from ._refinement import fit_refinement, refine
+from ._refinement import fit_refinement, refine, refinement_applies
 from ._torch_scope import with_torch_defaults
 from ._schema import is_dataframe
 from ._training import epochs_for_steps
@@ -288,17 +288,58 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             The fitted imputer.
         """
         with transaction(self):
-            return self._fit(X)
+            self._fit(X)
+        return self
 
-    def _fit(self, X):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit the VAE to the observed cells of X, then impute every missing cell of X.
+
+        The same result as ``fit(X).transform(X)``, for one importance-sampling
+        pass over X instead of two: the point fills that fit the refinement
+        are the ones returned.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Data with missing cells.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_imputed : {ndarray, DataFrame} of shape (n_samples, n_features_out)
+            As :meth:`transform` returns it.
+        """
+        if self.sample_posterior:
+            # A draw advances the fitted generator, which only fit creates.
+            return self.fit(X).transform(X)
+        with transaction(self):
+            dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+            X, missing, kept, vae_input, values = self._fit(X, keep_fills=True)
+            values = self._refined(vae_input, missing, kept, values)
+            return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
+                                      sparse)
+
+    def _fit(self, X, keep_fills=False):
+        """Fit; (validated X, its missing cells, the kept columns, the VAE's input, its point fills or None).
+
+        The point fills of X (one importance-sampling pass) are computed when
+        the refinement needs them or `keep_fills` asks for them.
+        """
         X = self._validate(X, reset=True)
         missing = self._missing_mask(X)
         empty = missing.all(axis=0)
+        kept = ~empty
         vae = vae_to_fit(self)
-        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int((~empty).sum()), self.batch_size))
-        vae.fit(self._with_nan(X, missing, ~empty))
+        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size))
+        vae_input = self._with_nan(X, missing, kept)
+        vae.fit(vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
-        refinement = self._fit_refinement(vae, X, missing, ~empty)
+        refines = (self.refinement is not None and self.missing_mechanism == "ignorable"
+                   and refinement_applies(vae._schema.columns))
+        values = self._point_fills(vae, vae_input) if refines or keep_fills else None
+        refinement = self._fit_refinement(vae, vae_input, values) if refines else None
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
         self._refinement = refinement
@@ -307,7 +348,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         # an int random_state, as IterativeImputer's.
         self._draws = check_random_state(self.random_state)
         self.n_iter_ = vae.n_iter_
-        return self
+        return X, missing, kept, vae_input, values
 
     def transform(self, X):
         """Impute every missing cell of X.
@@ -394,23 +435,29 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             if draw:
                 self._draws.set_state(draws_before)
             raise
+        if not draw:
+            values = self._refined(vae_input, missing, kept, values)
+        return X, missing, kept, values
+
+    def _refined(self, vae_input, missing, kept, values):
+        """The point fills `values` with the refinement's blend, where there is one."""
         # Read at each call, as sample_posterior is: set_params(refinement=None) on a fitted imputer
         # fills with the VAE alone, without a refit.
         refinement = getattr(self, "_refinement", None) if self.refinement is not None else None
-        if not draw and refinement is not None:
-            completed, _ = self._completed(self.vae_, vae_input, values)
-            values = refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)
-        return X, missing, kept, values
+        if refinement is None:
+            return values
+        completed, _ = self._completed(self.vae_, vae_input, values)
+        return refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
-    def _fit_refinement(self, vae, X, missing, kept):
-        """The linear refinement's state (:mod:`skvae._refinement`), or None where it does not apply."""
-        if self.refinement is None or self.missing_mechanism != "ignorable":
-            return None
-        vae_input = self._with_nan(X, missing, kept)
+    def _point_fills(self, vae, vae_input):
+        """The VAE's point fills of its own training input, as transform computes them."""
         # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
-        values = vae._model.reconstruct(vae_input, self.n_importance, None, handle_unknown=vae.handle_unknown,
-                                        n_jobs=vae.n_jobs)
+        return vae._model.reconstruct(vae_input, self.n_importance, None, handle_unknown=vae.handle_unknown,
+                                      n_jobs=vae.n_jobs)
+
+    def _fit_refinement(self, vae, vae_input, values):
+        """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input."""
         completed, observed = self._completed(vae, vae_input, values)
         return fit_refinement(completed, observed, vae._schema.columns)
 

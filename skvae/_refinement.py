@@ -84,6 +84,11 @@ def design_width(columns):
     return sum(len(c["categories"]) if c["kind"] == "categorical" else 1 for c in columns)
 
 
+def refinement_applies(columns):
+    """Whether a schema has a column to refine and a design :func:`fit_refinement` fits (before any data pass)."""
+    return any(column["kind"] in REFINED_KINDS for column in columns) and 1 < design_width(columns) <= MAX_FEATURES
+
+
 def fit_refinement(completed, observed, columns):
     """The refinement's state for a completed training table, or None when no column qualifies.
 

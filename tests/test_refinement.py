@@ -151,3 +151,30 @@ def test_the_regression_weighs_more_where_more_of_the_row_is_observed():
     low, high = LINEAR_SHARE
     np.testing.assert_allclose(filled[:, 0], [high * 11.0, low * 11.0, low * 11.0])
     np.testing.assert_array_equal(filled[:, 1:], vae_fill[:, 1:])
+
+
+@pytest.mark.parametrize("refinement", ["linear", None])
+def test_fit_transform_is_fit_then_transform_in_one_pass_over_x(fitted, refinement):
+    from unittest import mock
+
+    from skvae._model import VAEModel
+
+    X, hidden, X_missing, _ = fitted
+    params = {**SMALL, "max_iter": 5, "refinement": refinement}
+    with mock.patch.object(VAEModel, "reconstruct", autospec=True, side_effect=VAEModel.reconstruct) as passes:
+        once = VAEImputer(**params).fit_transform(X_missing)
+    assert passes.call_count == 1
+    np.testing.assert_array_equal(once, VAEImputer(**params).fit(X_missing).transform(X_missing))
+
+
+def test_fit_makes_no_pass_over_x_where_nothing_is_refined():
+    from unittest import mock
+
+    from skvae._model import VAEModel
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.integers(0, 3, 200).astype(float), "b": rng.integers(0, 4, 200).astype(float)})
+    table.iloc[::7, 0] = np.nan
+    with mock.patch.object(VAEModel, "reconstruct", autospec=True, side_effect=VAEModel.reconstruct) as passes:
+        imputer = VAEImputer(**{**SMALL, "max_iter": 3}).fit(table)
+    assert imputer._refinement is None and passes.call_count == 0

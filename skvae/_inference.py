@@ -212,6 +212,19 @@ class InferenceNetworks:
         values, observed = split_missing(encoded_rows)
         return self.as_tensor(values), None if observed is None else self.as_tensor(observed)
 
+    def mean_of_plain_rows(self, rows):
+        """The posterior mean of standardized float64 NumPy rows (finite, far within FLOAT32_SAFE), as NumPy float32.
+
+        What :meth:`encode_mean` computes for such rows of an all-Gaussian
+        model without mask inputs, with the cast and the padding done by
+        NumPy in one write: the same float32 values in the same padded shape
+        reach the same float32 networks, so the bits are the same.
+        """
+        n_rows = rows.shape[0]
+        padded = np.zeros((n_rows + -n_rows % ROW_MULTIPLE, rows.shape[1]), dtype=np.float32)
+        padded[:n_rows] = rows
+        return self._narrow.mean(torch.from_numpy(padded))[:n_rows].numpy()
+
     def encode_mean(self, x, observed=None):
         """The posterior mean mu(x)."""
         return self._run("mean", self.likelihood.encoder_input(x, observed))

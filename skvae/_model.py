@@ -26,15 +26,19 @@ import torch
 from . import _row_noise
 from ._device import place_training_data, resolve_device, restore_device
 from ._inference import (
+    FLOAT32_SAFE,
     InferenceCache,
     InferenceNetworks,
     draw_chunks,
     map_row_batches,
     rows_per_batch,
     split_missing,
+    _refuse_overflow,
 )
+from ._likelihoods import GaussianBlock
 from ._memory import check_host_allocation, check_networks_fit, check_step_fits
 from ._missingness import build_missingness, mechanism_name
+from ._moments import standardize
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
@@ -55,6 +59,10 @@ from ._warnings import warn
 DEVICE_TYPE = torch.device
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+#: Largest standardized magnitude :meth:`VAEModel._transform_plain` takes: far
+#: below FLOAT32_SAFE, so that no rounding to float32 can move a row across it.
+_PLAIN_BOUND = FLOAT32_SAFE / 2
 # Adam's implementation choice is the machine's, not the model's (see VAEModel.from_state).
 _ADAM_IMPLEMENTATION_FLAGS = ("fused", "foreach")
 _INT32_MAX = np.iinfo(np.int32).max
@@ -448,6 +456,9 @@ class VAEModel:
 
     def transform(self, X, *, handle_unknown, n_jobs):
         """Posterior means mu(x), shape (n_rows, latent_dim), in X's float dtype; 0 for an empty row."""
+        codes = self._transform_plain(X, n_jobs)
+        if codes is not None:
+            return codes
         encoded = self.rows(X, handle_unknown, with_noise=False)
         networks = self.networks(encoded.dtype)
 
@@ -461,6 +472,42 @@ class VAEModel:
 
         return map_row_batches(encode_rows, encoded, (self.latent_dim,), self.row_width(),
                                n_threads=self.inference_threads(n_jobs, encoded.shape[0]))
+
+    def _transform_plain(self, X, n_jobs):
+        """:meth:`transform` of one batch of plain float rows of an all-Gaussian model, or None where it does not apply.
+
+        A one-row ``transform`` is mostly fixed cost: the general path's
+        per-kind encoding, tensor conversions, padding and checks took longer
+        than the network itself (benchmarks/results/PROFILE.md, "One-row
+        transform"). For the commonest case (a float ndarray, every column
+        Gaussian, no missingness inputs, the CPU), this path standardizes in
+        NumPy, casts and pads on the NumPy side in one write, and runs the
+        float32 encoder on the same padded shape. Every step is the general
+        path's arithmetic, so each row's bits are the same on both paths (and
+        so whatever its batch). Anything else answers None: other kinds,
+        DataFrames, missing or infinite cells, values near FLOAT32_SAFE
+        (whose rows may need the float64 networks), several batches.
+        """
+        if type(X) is not np.ndarray or self.device != "cpu" or X.ndim != 2 or X.shape[0] < 1:
+            return None
+        groups = self.schema._groups
+        if len(groups) != 1 or groups[0][0] is not GaussianBlock or self.schema.mask_columns:
+            return None
+        _, columns, constants = groups[0]
+        if columns != slice(0, X.shape[1]) or X.dtype not in _TORCH_DTYPES:
+            return None
+        if X.shape[0] > rows_per_batch(self.row_width()):  # bulk: the general path's bounded batches
+            return None
+        encoded = standardize(X, constants["shift"], constants["scale"])
+        # NaN fails both tests; the bound keeps far from FLOAT32_SAFE, where the
+        # general path decides in X's dtype which rows need float64 networks.
+        if not (-_PLAIN_BOUND <= encoded.min() and encoded.max() <= _PLAIN_BOUND):
+            return None
+        networks = self.networks(X.dtype)
+        with torch.inference_mode(), torch_threads(self.inference_threads(n_jobs, X.shape[0])):
+            codes = networks.mean_of_plain_rows(encoded).astype(X.dtype, copy=False)
+        _refuse_overflow(codes, X.shape[0])
+        return codes
 
     def posterior(self, X, *, handle_unknown, n_jobs):
         """(means, standard deviations) of q(z | x) per row, each (n_rows, latent_dim), in X's float dtype.

@@ -72,6 +72,31 @@ def test_a_rows_bits_do_not_depend_on_its_batch(fitted, data, dtype, method):
     np.testing.assert_array_equal(getattr(fitted, method)(X[::-1]), full[::-1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_plain_array_path_gives_the_general_paths_bits(fitted, data, dtype, monkeypatch):
+    # transform of a few plain float rows of an all-Gaussian model skips the
+    # general encoding (VAEModel._transform_plain); it must not change a bit.
+    X = data.astype(dtype)
+    model = fitted._model
+    assert model._transform_plain(X[:3], None) is not None  # the path is taken
+    fast = [fitted.transform(X[start : start + n]) for n in range(1, 40) for start in (0, 5)]
+    monkeypatch.setattr(type(model), "_transform_plain", lambda self, X, n_jobs: None)
+    general = [fitted.transform(X[start : start + n]) for n in range(1, 40) for start in (0, 5)]
+    for a, b in zip(fast, general):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_plain_array_path_leaves_missing_and_extreme_rows_to_the_general_path(fitted, data):
+    model = fitted._model
+    X = data[:4].copy()
+    X[1, 2] = np.nan
+    assert model._transform_plain(X, None) is None
+    X[1, 2] = 1e30
+    assert model._transform_plain(X, None) is None
+    assert model._transform_plain(data[:4].tolist(), None) is None
+
+
 def test_float64_input_runs_the_training_networks_without_a_float64_copy(fitted, data):
     fitted.transform(data), fitted.score_samples(data)
     networks = fitted._model.networks(np.float64)

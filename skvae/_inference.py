@@ -16,7 +16,13 @@ Two rules shape this module:
   :data:`ROW_MULTIPLE`, because matrix products of 1-3 rows, and of row
   counts that are not a multiple of 4, take other kernels whose float32 sums
   differ in the last bits, while for padded row counts each row's bits were
-  found identical whatever the batch (every activation, 1 and 2 threads). On
+  found identical whatever the batch (every activation, on one thread).
+  Known limit: on several threads the matrix library may split a product's
+  sums across threads for few rows and not for many (seen at 784 features
+  on 2 threads: a row's bits in a call of 16-64 rows differed from its bits
+  in a call of 336; on one thread they agree), so with ``n_jobs`` above 1 a
+  row agrees with itself across batches to float32 rounding (about 1e-7
+  relative, what scikit-learn checks), not always to the bit. On
   a GPU every call runs on blocks of exactly :data:`GPU_ROW_BLOCK` rows
   instead, because cuBLAS chooses its kernel from the whole shape. Everything outside the networks (the
   encoding constants, the likelihood, the importance weights) runs in the

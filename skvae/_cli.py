@@ -235,6 +235,25 @@ def _cell_text(value):
     return str(value)
 
 
+def _check_output_path(path):
+    """Refuse an --out the command could not write, before the work: a fit may take minutes.
+
+    The write itself still reports what this cannot foresee (a full disk).
+    """
+    import os
+
+    if path is None or path == "-":
+        return
+    if os.path.isdir(path):
+        raise CommandError(f"cannot write {path}: it is a folder; give a file name inside it, for example "
+                           f"{os.path.join(path, 'out')!r} (with the extension the command writes).")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError(f"cannot write {path}: its folder {folder} does not exist (create it first).")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
+
+
 def _read(args):
     return read_table(args.data, header=args.header, skip_rows=args.skip_rows)
 
@@ -575,6 +594,8 @@ def main(argv=None, stdout=None, stderr=None):
         return 2
     prefix = f"skvae {args.command}"
     try:
+        if args.command != "demo":
+            _check_output_path(getattr(args, "out", None))
         return args.run(args, out, err)
     except (CommandError, ValueError, NotFittedError, OSError) as error:
         # Problems with the input (scikit-learn's validation errors are

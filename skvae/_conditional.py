@@ -35,7 +35,9 @@ def condition_table(vae, n_samples, given):
     """
     import pandas as pd
 
-    names = list(vae.feature_names_in_) if hasattr(vae, "feature_names_in_") else list(range(vae.n_features_in_))
+    # The fitted labels, also where scikit-learn keeps none (a DataFrame with integer labels):
+    # a condition names its column by label, as the columns of a DataFrame of conditions do.
+    names = list(vae._schema.names)
     if isinstance(given, dict):
         _check_known(given.keys(), names)
         _check_dict_values(given)
@@ -66,7 +68,7 @@ def condition_table(vae, n_samples, given):
         if given.dtype.kind not in "biufO":
             raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
                              "(NaN: free).")
-        frame = pd.DataFrame(given)
+        frame = pd.DataFrame(given, columns=names)
     else:
         raise TypeError(
             "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
@@ -211,8 +213,13 @@ def _as_fitted(series, dtype):
     """
     if dtype == "category" or series.isna().any():
         return series
+    import warnings
+
     try:
-        converted = series.astype(dtype)
+        with warnings.catch_warnings():
+            # A conversion that drops something (complex to real) warns; the check below refuses it.
+            warnings.simplefilter("ignore")
+            converted = series.astype(dtype)
     except (TypeError, ValueError, OverflowError):
         return series
     # Only a conversion that keeps every value: "False" as a bool is True, 2.5 as an int is 2.

@@ -56,6 +56,7 @@ from ._validation import (
     IntNotBool,
     check_count,
     check_frame,
+    check_array_dtype,
     text_in_array_message,
 )
 
@@ -425,13 +426,16 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
             return validate_data(self, X, reset=reset, skip_check_array=True)
+        check_array_dtype(X)
         try:
             return validate_data(
                 self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
                 ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
             )
-        except ValueError as error:
-            raise ValueError(text_in_array_message(X, error)) from None
+        except (TypeError, ValueError, OverflowError) as error:
+            if not _nan_is_missing(self.missing_values):
+                _refuse_nan_cells(X, self.missing_values)
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(X, error)) from None
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""
@@ -603,6 +607,26 @@ def fitted_indicator(features, n_features):
 def _nan_is_missing(missing_values):
     """Whether the placeholder is NaN-like (NaN, None or pandas.NA): cells validation lets through."""
     return missing_values is None or is_scalar_nan(missing_values) or type(missing_values).__name__ == "NAType"
+
+
+def _refuse_nan_cells(X, missing_values):
+    """With a placeholder other than NaN, NaN cells are neither observed nor missing: say so, naming a column.
+
+    scikit-learn's message for them suggests estimators that handle NaN natively, which is beside the point.
+    """
+    try:
+        array = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return
+    if array.ndim != 2:
+        return
+    nan = np.isnan(array)
+    if nan.any():
+        row, column = np.argwhere(nan)[0]
+        raise ValueError(
+            f"Input X contains NaN (in column {column}, row {row}) but missing_values={missing_values!r}: set "
+            "missing_values=np.nan, or fill the NaN first."
+        )
 
 
 def _integer_dtype(X):

@@ -32,7 +32,7 @@ import functools
 
 import numpy as np
 
-from ._column_types import _label, fit_column, requested_kinds
+from ._column_types import _label, fit_column, requested_kinds, short_repr
 from ._likelihoods import (
     BLOCKS,
     KINDS,
@@ -429,10 +429,21 @@ def _missing_patterns(missing):
 def _numeric_column(series, name):
     import pandas as pd
 
+    dtype = series.dtype
+    if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)) or pd.api.types.is_complex_dtype(dtype):
+        # pd.to_numeric reads dates and durations as nanoseconds, and complex numbers
+        # pass as they are: a column fitted as numbers would take them without a word.
+        raise ValueError(
+            f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
+            "was fitted on (dates and durations to numbers, e.g. days)."
+        )
     try:
         values = pd.to_numeric(series, errors="raise")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(_not_a_number_message(series, name)) from None
+    if pd.api.types.is_complex_dtype(values.dtype):
+        raise ValueError(_not_a_number_message(series, name))
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("float64")
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -443,13 +454,25 @@ def _not_a_number_message(series, name):
     import pandas as pd
 
     present = series.notna().to_numpy()
-    coerced = pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").notna().to_numpy()
-    bad = np.flatnonzero(present & ~coerced)
+    bad = np.flatnonzero(present & ~series.map(_is_a_real_number).to_numpy(dtype=bool))
     if not bad.size:
         return f"Column {_label(name)} was fitted as numbers, but holds values that are not numbers."
     row = int(bad[0])
-    return (f"Column {_label(name)} was fitted as numbers, but holds {series.iloc[row]!r} in row {row} "
+    return (f"Column {_label(name)} was fitted as numbers, but holds {short_repr(series.iloc[row])} in row {row} "
             f"({bad.size} such cell{'s' if bad.size > 1 else ''}).")
+
+
+def _is_a_real_number(value):
+    """Whether pd.to_numeric reads `value` as a finite-width real number (missing cells aside)."""
+    import pandas as pd
+
+    try:
+        number = pd.to_numeric(pd.Series([value], dtype=object), errors="raise")
+        if pd.api.types.is_complex_dtype(number.dtype):
+            return False
+        return not np.isnan(number.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)[0])
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _category_codes(values, column, handle_unknown):

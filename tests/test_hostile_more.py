@@ -1,0 +1,145 @@
+"""More hostile input: families of failures the earlier sweeps did not cover.
+
+Each test states the contract for a whole family (every estimator, every
+entry point that reads the input), not for the one example that showed it.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+from skvae._cli import main
+
+SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+FACE = dict(max_iter=2, random_state=0)
+
+
+def _table(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 5, n), "c": rng.choice(["x", "y", "z"], n)})
+
+
+def _array(n=40, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 3))
+
+
+# ------------------------------------------------------------------ pandas.NA in object arrays
+
+
+def _na_array():
+    return np.array([[1.0, pd.NA, 2.0], [2.0, 3.0, pd.NA], [1.5, 2.0, 3.0], [pd.NA, 1.0, 1.0], [0.5, 0.2, 0.1]],
+                    dtype=object)
+
+
+@pytest.mark.parametrize("container", [np.asarray, lambda a: a.tolist()], ids=["object array", "nested list"])
+def test_pandas_na_in_an_object_array_is_a_missing_cell_like_none(container):
+    """pd.NA is a documented missing cell; in an object array NumPy's float conversion refused it."""
+    with_na = container(_na_array())
+    with_none = container(np.where(pd.isna(_na_array()), None, _na_array()))
+    imputer = VAEImputer(**FACE).fit(with_none)
+    np.testing.assert_array_equal(imputer.transform(with_na), imputer.transform(with_none))
+
+    vae = VAETransformer(**SMALL).fit(with_na)
+    np.testing.assert_array_equal(vae.transform(with_na), vae.transform(with_none))
+    np.testing.assert_array_equal(vae.score_samples(with_na), vae.score_samples(with_none))
+
+    detector = VAEOutlierDetector(**FACE).fit(with_none)
+    np.testing.assert_array_equal(detector.score_samples(with_na), detector.score_samples(with_none))
+
+
+@pytest.mark.parametrize("cell, named", [({}, "dict"), (pd.NaT, "NaTType"), (10**400, "int"), ([1.0], "list")])
+@pytest.mark.parametrize("face", ["vae", "imputer", "detector"])
+def test_a_cell_that_is_no_number_in_an_array_is_named(cell, named, face):
+    """An object array holding a dict, NaT or an int beyond float64 is refused naming the cell, not by NumPy."""
+    X = np.empty((3, 3), dtype=object)
+    X[:] = 1.0
+    X[1, 2] = cell
+    estimator = {"vae": VAETransformer(**SMALL), "imputer": VAEImputer(**FACE),
+                 "detector": VAEOutlierDetector(**FACE)}[face]
+    with pytest.raises((TypeError, ValueError), match=f"of type {named} in column 2, row 1"):
+        estimator.fit(X)
+    fitted = estimator.fit(_array())
+    before = fitted.get_params()
+    with pytest.raises((TypeError, ValueError), match=f"of type {named} in column 2, row 1"):
+        fitted.transform(X) if face != "detector" else fitted.score_samples(X)
+    assert fitted.get_params() == before
+
+
+# ------------------------------------------------------------------ dates, durations, complex numbers
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[D]", "timedelta64[s]", "complex128"])
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_an_array_of_dates_durations_or_complex_numbers_is_refused(dtype, face):
+    """NumPy reads dates as days since 1970 without a word: an array of them is refused, as a column is."""
+    X = np.arange(12).reshape(4, 3).astype(dtype)
+    with pytest.raises(ValueError, match="dates|durations|Complex data not supported"):
+        face(**FACE).fit(X)
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series(pd.to_timedelta(np.arange(40), unit="D")),
+    pd.Series(pd.date_range("2020-01-01", periods=40)),
+    pd.Series(pd.period_range("2020-01-01", periods=40)),
+    pd.Series(np.arange(40) + 1j),
+    pd.Series([1 + 1j] * 40, dtype=object),
+    pd.Series([pd.Timestamp("2020-01-01")] * 40, dtype=object),
+    pd.Series([10**400] * 40, dtype=object),
+], ids=["timedelta", "datetime", "period", "complex", "complex objects", "timestamp objects", "huge int"])
+def test_a_numeric_column_refuses_values_that_are_no_real_numbers_after_fit(column):
+    """A column fitted as numbers took dates as nanoseconds and dropped imaginary parts; now it names them."""
+    table = _table()
+    vae = VAETransformer(**SMALL).fit(table)
+    imputer = VAEImputer(**FACE).fit(table.mask(np.random.default_rng(1).random(table.shape) < 0.1))
+    bad = table.assign(a=column.to_numpy() if column.dtype != object else column)
+    before = vae.transform(table)
+    for call in (vae.transform, vae.score_samples, imputer.transform,
+                 lambda X: vae.sample(given=X.iloc[:2][["a"]])):
+        with pytest.raises(ValueError, match="Column 'a'"):
+            call(bad)
+    np.testing.assert_array_equal(vae.transform(table), before)
+
+
+# ------------------------------------------------------------------ conditions on integer labels
+
+
+def test_conditions_name_the_columns_of_a_table_with_integer_labels():
+    """scikit-learn keeps no feature names for integer labels; given read them as positions 0..n-1."""
+    table = _table().set_axis([5, 6, 7], axis=1)
+    vae = VAETransformer(**SMALL).fit(table)
+    drawn = vae.sample(4, given={7: "y", 5: 0.25})
+    assert list(drawn.columns) == [5, 6, 7]
+    assert (drawn[7] == "y").all() and (drawn[5] == 0.25).all()
+
+    conditions = pd.DataFrame({5: [0.1, np.nan], 7: ["x", "z"]}, index=["p", "q"])
+    drawn = vae.sample(given=conditions)
+    assert list(drawn.index) == ["p", "q"] and list(drawn[7]) == ["x", "z"] and drawn.loc["p", 5] == 0.1
+
+    with pytest.raises(ValueError, match=r"given names columns \[0\] the model does not have; its columns are "
+                                         r"\[5, 6, 7\]"):
+        vae.sample(2, given={0: 0.1})
+
+
+# ------------------------------------------------------------------ the command line's output path
+
+
+@pytest.mark.parametrize("command", ["fit", "impute", "sample"])
+@pytest.mark.parametrize("where", ["missing folder", "folder"])
+def test_the_command_line_refuses_an_output_it_cannot_write_before_the_work(tmp_path, command, where):
+    """An --out in a missing folder (or a folder itself) failed only after a fit of possibly minutes."""
+    import io
+
+    data = tmp_path / "data.csv"
+    _table().mask(np.random.default_rng(0).random((40, 3)) < 0.1).to_csv(data, index=False)
+    model = tmp_path / "model.skvae"
+    assert main(["fit", str(data), "--out", str(model), "--max-iter", "2", "-q"],
+                stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    out = tmp_path / "nowhere" / "out.csv" if where == "missing folder" else tmp_path
+    argv = {"fit": ["fit", str(data), "--max-iter", "2", "-q"], "impute": ["impute", str(data), "--max-iter", "2"],
+            "sample": ["sample", str(model), "-n", "3"]}[command] + ["--out", str(out)]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert main(argv, stdout=stdout, stderr=stderr) == 1
+    assert f"cannot write {out}" in stderr.getvalue()
+    assert ("does not exist" if where == "missing folder" else "is a folder") in stderr.getvalue()
+    assert "Fitting" not in stdout.getvalue() and "Imputing" not in stdout.getvalue()

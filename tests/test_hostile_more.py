@@ -143,3 +143,23 @@ def test_the_command_line_refuses_an_output_it_cannot_write_before_the_work(tmp_
     assert f"cannot write {out}" in stderr.getvalue()
     assert ("does not exist" if where == "missing folder" else "is a folder") in stderr.getvalue()
     assert "Fitting" not in stdout.getvalue() and "Imputing" not in stdout.getvalue()
+
+
+# ------------------------------------------------------------------ float32 data and the saved state
+
+
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "DataFrame"])
+def test_a_detector_fitted_on_float32_data_saves_and_loads(tmp_path, as_frame):
+    """Its typical cell log-likelihoods followed X's dtype, and skvae.save refused the float32 copy."""
+    import skvae
+
+    X = _array().astype(np.float32)
+    X = pd.DataFrame(X, columns=["a", "b", "c"]) if as_frame else X
+    detector = VAEOutlierDetector(**FACE).fit(X)
+    assert detector.typical_column_log_likelihood_.dtype == np.float64
+    skvae.save(detector, tmp_path / "detector.skvae")
+    loaded = skvae.load(tmp_path / "detector.skvae")
+    np.testing.assert_array_equal(loaded.score_samples(X), detector.score_samples(X))
+    cells = detector.score_columns(X)
+    assert (cells.dtypes == np.float32).all() if as_frame else cells.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(loaded.score_columns(X)), np.asarray(cells))

@@ -487,7 +487,9 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
                 if rows.any():
                     out.iloc[rows, j] = predicted.iloc[rows, k].to_numpy()
         else:
-            out = X if (X.dtype.kind == "f" and not self.copy) else np.array(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
+            # In place only where possible: a read-only array (a memory map, a shared buffer) is filled in a copy.
+            in_place = X.dtype.kind == "f" and not self.copy and X.flags.writeable
+            out = X if in_place else np.array(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
             for k, j in enumerate(kept_columns):
                 rows = missing[:, j]
                 out[rows, j] = predicted[rows, k]

@@ -163,3 +163,22 @@ def test_a_detector_fitted_on_float32_data_saves_and_loads(tmp_path, as_frame):
     cells = detector.score_columns(X)
     assert (cells.dtypes == np.float32).all() if as_frame else cells.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(loaded.score_columns(X)), np.asarray(cells))
+
+
+# ------------------------------------------------------------------ copy=False on arrays it cannot write
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_copy_false_fills_a_read_only_array_in_a_copy(dtype):
+    """copy=False imputes in place "where possible"; a read-only array raised NumPy's assignment error."""
+    X = _array().astype(dtype)
+    X[np.random.default_rng(1).random(X.shape) < 0.15] = np.nan
+    frozen = X.copy()
+    frozen.setflags(write=False)
+    imputer = VAEImputer(copy=False, **FACE).fit(frozen)
+    filled = imputer.transform(frozen)
+    assert filled.dtype == dtype and not np.isnan(filled).any()
+    np.testing.assert_array_equal(np.isnan(frozen), np.isnan(X))  # untouched
+    writable = X.copy()
+    np.testing.assert_array_equal(imputer.transform(writable), filled)
+    assert not np.isnan(writable).any()  # a writable one is still filled in place

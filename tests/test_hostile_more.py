@@ -182,3 +182,24 @@ def test_copy_false_fills_a_read_only_array_in_a_copy(dtype):
     writable = X.copy()
     np.testing.assert_array_equal(imputer.transform(writable), filled)
     assert not np.isnan(writable).any()  # a writable one is still filled in place
+
+
+# ------------------------------------------------------------------ the imputer's refinement near float64's limits
+
+
+@pytest.mark.parametrize("magnitude", [1e308, 1e200, 1e-200])
+def test_the_imputers_linear_refinement_fits_values_near_the_limits_of_float64(magnitude):
+    """The VAE models such columns; the refinement's means and BayesianRidge overflowed and failed on NaN."""
+    rng = np.random.default_rng(0)
+    n = 60
+    base = rng.uniform(0.5, 1.0, n) * rng.choice([-1.0, 1.0], n)
+    table = pd.DataFrame({"a": base * magnitude, "b": rng.normal(size=n), "c": (base / 2 + rng.normal(size=n) / 100) * magnitude})
+    holes = table.mask(rng.random(table.shape) < 0.2)
+    imputer = VAEImputer(**FACE).fit(holes)
+    assert imputer._refinement is not None
+    filled = imputer.transform(holes)
+    assert np.isfinite(filled.to_numpy()).all()
+    observed = holes.notna().to_numpy()
+    np.testing.assert_array_equal(filled.to_numpy()[observed], holes.to_numpy()[observed])
+    for name in table.columns:  # fills stay inside each column's observed range
+        assert holes[name].min() <= filled[name].min() and filled[name].max() <= holes[name].max()

@@ -203,3 +203,49 @@ def test_the_imputers_linear_refinement_fits_values_near_the_limits_of_float64(m
     np.testing.assert_array_equal(filled.to_numpy()[observed], holes.to_numpy()[observed])
     for name in table.columns:  # fills stay inside each column's observed range
         assert holes[name].min() <= filled[name].min() and filled[name].max() <= holes[name].max()
+
+
+# ------------------------------------------------------------------ fills into columns of another dtype than at fit
+
+
+def _column_variants(holes):
+    """X at transform with one column in a dtype other than at fit (the fills must still go in)."""
+    subset = holes.assign(c=pd.Categorical(holes["c"].where(holes["c"] == "x"), categories=["x"]))  # lacks "z"
+    half = holes.assign(a=holes["a"].astype(np.float16))
+    nullable = holes.assign(a=pd.array(np.round(holes["a"] * 10), dtype="Int64"))  # fitted as reals
+    return {"category subset": (subset, "c"), "float16": (half, "a"), "Int64 for reals": (nullable, "a")}
+
+
+@pytest.mark.parametrize("variant", ["category subset", "float16", "Int64 for reals"])
+@pytest.mark.parametrize("call", ["transform", "multiple_imputations"])
+def test_the_imputer_fills_columns_whose_dtype_cannot_hold_the_fills(variant, call):
+    """pandas refused the assignment (a category the column lacks, a lossy float16): a TypeError from pandas."""
+    rng = np.random.default_rng(0)
+    table = _table(60)
+    table["c"] = rng.choice(["x", "y", "z"], 60, p=[0.1, 0.1, 0.8])
+    holes = table.mask(rng.random(table.shape) < 0.2)
+    imputer = VAEImputer(**FACE).fit(holes)
+    X, name = _column_variants(holes)[variant]
+    before = X.copy()
+    out = imputer.transform(X) if call == "transform" else imputer.multiple_imputations(X, 2)[0]
+    assert list(out.columns) == list(X.columns) and out.index.equals(X.index)
+    assert out.notna().all().all()
+    observed = X[name].notna().to_numpy()
+    assert (out[name][observed].astype(object) == X[name][observed].astype(object)).all()
+    pd.testing.assert_frame_equal(X, before)  # copy=True: X untouched
+    if variant == "category subset":
+        assert isinstance(out[name].dtype, pd.CategoricalDtype)
+        assert set(out[name]) <= {"x", "y", "z"}
+    if variant == "float16":
+        assert out[name].dtype == np.float16 and np.isfinite(out[name].to_numpy()).all()
+
+
+@pytest.mark.parametrize("dtype", ["category", "str", "boolean"])
+def test_kept_empty_features_are_zero_whatever_the_columns_dtype(dtype):
+    """keep_empty_features fills a column empty at fit with 0; a category, str or boolean column refused 0."""
+    table = _table().assign(e=pd.Series([None] * 40, dtype=object))
+    imputer = VAEImputer(keep_empty_features=True, **FACE).fit(table)
+    X = table.assign(e=pd.Series([None] * 40, dtype=object).astype(dtype))
+    out = imputer.transform(X)
+    assert list(out.columns) == ["a", "b", "c", "e"]
+    assert (out["e"].astype(object) == 0).all()

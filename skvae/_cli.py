@@ -201,13 +201,21 @@ def run_impute_command(args, out, err):
     imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
                          device=args.device, keep_empty_features=True, sample_posterior=args.draw,
                          missing_mechanism=args.missing_mechanism)
-    n_missing = int(chosen.frame.isna().to_numpy().sum())
+    holes = chosen.frame.isna().to_numpy()
+    empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
+    n_missing = int(holes[:, ~holes.all(axis=0)].sum())
     print(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): "
           f"{_column_list(chosen.frame.columns)}", file=err if args.out == "-" else out)
     hint = " Leave it out with --drop {column}, or choose the columns with --columns."
+    if empty:
+        print(f"skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
+              f"learn from: {_column_list(empty)}", file=err)
     with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, hint=hint):
         completed = imputer.fit_transform(chosen.frame)
-    write_table(args.out, _observed_as_read(table, chosen, completed), list(table.frame.columns), stdout=out)
+    written = _observed_as_read(table, chosen, completed)
+    if table.header is not None:
+        written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
+    write_table(args.out, written, list(written.columns), stdout=out)
     return 0
 
 
@@ -222,7 +230,8 @@ def _observed_as_read(table, chosen, completed):
     cells = table.cells.copy()
     for name in chosen.frame.columns:
         holes = chosen.frame[name].isna().to_numpy()
-        if holes.any():
+        # A column empty in every row stays empty: the imputer's keep_empty_features 0 would be made up.
+        if holes.any() and not holes.all():
             cells.loc[holes, name] = [_cell_text(value) for value in completed[name].to_numpy()[holes]]
     return cells
 

@@ -249,3 +249,49 @@ def test_kept_empty_features_are_zero_whatever_the_columns_dtype(dtype):
     out = imputer.transform(X)
     assert list(out.columns) == ["a", "b", "c", "e"]
     assert (out["e"].astype(object) == 0).all()
+
+
+# ------------------------------------------------------------------ the command line and columns empty in every row
+
+
+def _run(argv):
+    import io
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = main(argv, stdout=stdout, stderr=stderr)
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.mark.parametrize("header, rows", [
+    ("a,b,", ["1,2,", "3,,", "5,6,", "7,8,", "2,3,", "4,1,"]),  # a delimiter at the end of each line
+    ("a,,c", ["1,,2", "3,,", "5,,6", "7,,8", "2,,3", "4,,1"]),  # an unnamed empty column inside
+    ("a,e,c", ["1,,2", "3,,", "5,,6", "7,,8", "2,,3", "4,,1"]),  # a named one
+])
+def test_impute_leaves_a_column_empty_in_every_row_empty_and_keeps_the_header(tmp_path, header, rows):
+    """Such a column was filled with made-up zeros (keep_empty_features) and its empty name became 'Unnamed: i'."""
+    data = tmp_path / "data.csv"
+    data.write_text("\n".join([header, *rows]) + "\n")
+    status, out, err = _run(["impute", str(data), "--max-iter", "2"])
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == header
+    written = [line.split(",") for line in lines[1:]]
+    given = [row.split(",") for row in rows]
+    empty = [j for j in range(3) if all(not row[j] for row in given)]
+    assert len(empty) == 1 and all(not row[empty[0]] for row in written)  # still empty
+    for row, original in zip(written, given):  # observed cells as written, holes of the other columns filled
+        assert all(cell for j, cell in enumerate(row) if j not in empty)
+        assert all(cell == value for cell, value in zip(row, original) if value)
+    assert "leaving empty" in err
+
+
+def test_fit_names_a_column_empty_in_every_row_and_how_to_leave_it_out(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,\n1,2,\n3,4,\n5,6,\n")
+    status, _, err = _run(["fit", str(data), "--out", str(tmp_path / "m.skvae"), "--max-iter", "2", "-q"])
+    assert status == 1
+    assert "column 'Unnamed: 2' is empty in every row (a delimiter at the end of each line" in err
+    assert "--drop Unnamed: 2" in err
+    status, _, err = _run(["fit", str(data), "--out", str(tmp_path / "m.skvae"), "--max-iter", "2", "-q",
+                           "--drop", "Unnamed: 2"])
+    assert status == 0, err

@@ -430,8 +430,9 @@ def _numeric_column(series, name):
     import pandas as pd
 
     dtype = series.dtype
-    if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
-            or pd.api.types.is_string_dtype(dtype)) or pd.api.types.is_complex_dtype(dtype):
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) or pd.api.types.is_complex_dtype(dtype)
+            or _is_arrow_time(dtype)):
         # pd.to_numeric reads dates and durations as nanoseconds, and complex numbers
         # pass as they are: a column fitted as numbers would take them without a word.
         raise ValueError(
@@ -447,6 +448,16 @@ def _numeric_column(series, name):
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("float64")
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _is_arrow_time(dtype):
+    """Whether `dtype` is a pyarrow date, time or duration (pandas' checks above miss some of them)."""
+    pyarrow_dtype = getattr(dtype, "pyarrow_dtype", None)
+    if pyarrow_dtype is None:
+        return False
+    import pyarrow as pa
+
+    return bool(pa.types.is_temporal(pyarrow_dtype))
 
 
 def _not_a_number_message(series, name):

@@ -86,7 +86,9 @@ def test_an_array_of_dates_durations_or_complex_numbers_is_refused(dtype, face):
     pd.Series([1 + 1j] * 40, dtype=object),
     pd.Series([pd.Timestamp("2020-01-01")] * 40, dtype=object),
     pd.Series([10**400] * 40, dtype=object),
-], ids=["timedelta", "datetime", "period", "complex", "complex objects", "timestamp objects", "huge int"])
+    pd.Series(pd.date_range("2020-01-01", periods=40)).astype("timestamp[ns][pyarrow]"),
+], ids=["timedelta", "datetime", "period", "complex", "complex objects", "timestamp objects", "huge int",
+        "pyarrow timestamp"])
 def test_a_numeric_column_refuses_values_that_are_no_real_numbers_after_fit(column):
     """A column fitted as numbers took dates as nanoseconds and dropped imaginary parts; now it names them."""
     table = _table()
@@ -99,6 +101,16 @@ def test_a_numeric_column_refuses_values_that_are_no_real_numbers_after_fit(colu
         with pytest.raises(ValueError, match="Column 'a'"):
             call(bad)
     np.testing.assert_array_equal(vae.transform(table), before)
+
+
+def test_a_numeric_column_still_reads_numbers_in_other_containers():
+    """The refusal above is of dates, durations and complex numbers, not of numbers held otherwise."""
+    table = _table()
+    vae = VAETransformer(**SMALL).fit(table)
+    expected = vae.transform(table)
+    for column in (pd.Categorical(table["a"]), table["a"].astype("Float64"), table["a"].astype("double[pyarrow]"),
+                   table["a"].astype(object), table["a"].astype(str)):
+        np.testing.assert_allclose(vae.transform(table.assign(a=column)), expected, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ conditions on integer labels

@@ -29,6 +29,7 @@ the model drops them from the likelihood and shows the encoder the mask.
 """
 
 import functools
+import re
 
 import numpy as np
 
@@ -131,7 +132,7 @@ class TableSchema:
         for position, name in enumerate(names):
             values = X.iloc[:, position] if frame else X[:, position]
             columns.append(fit_column(name, values, kinds[position], frame))
-            if name in sparse:
+            if name in sparse and dtype_from_name(sparse[name]) is not None:
                 columns[-1]["dtype"] = sparse[name]
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
@@ -606,15 +607,50 @@ def _decode_column(values, column):
     return _as_dtype(series, dtype)
 
 
+_SPARSE_NAME = re.compile(r"Sparse\[([A-Za-z0-9_]+), ([A-Za-z0-9_.+-]+)\]")
+
+
+def dtype_from_name(name):
+    """The pandas or NumPy dtype a schema's dtype name stands for; None where it names none.
+
+    pandas reads back the names of its sparse dtypes only with their default
+    fill value (``Sparse[float64, nan]``): ``Sparse[float64, 0.0]``, the usual
+    sparse float, is parsed here from its subtype and fill value.
+    """
+    import pandas as pd
+
+    try:
+        return pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError, ImportError):
+        pass
+    match = _SPARSE_NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        return None
+    try:
+        subtype = np.dtype(match.group(1))
+        text = match.group(2)
+        if text in ("nan", "NaN"):
+            fill = np.nan
+        elif text in ("True", "False"):
+            fill = text == "True"
+        elif text == "None":
+            fill = None
+        else:
+            fill = float(text) if subtype.kind == "f" or any(c in text for c in ".en") else int(text)
+        dtype = pd.SparseDtype(subtype, fill)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return dtype if str(dtype) == name else None
+
+
 def _integer_numpy_dtype(dtype):
     """The NumPy integer type behind a dtype name (int64, Int64, int64[pyarrow], Sparse[int64, 0]); None if not integer."""
     import pandas as pd
 
     if _is_integer_dtype_name(dtype):
         return np.dtype(dtype.lower())
-    try:
-        pandas_dtype = pd.api.types.pandas_dtype(dtype)
-    except (TypeError, ValueError, ImportError):
+    pandas_dtype = dtype_from_name(dtype)
+    if pandas_dtype is None:
         return None
     if not pd.api.types.is_integer_dtype(pandas_dtype) or pd.api.types.is_bool_dtype(pandas_dtype):
         return None
@@ -649,7 +685,7 @@ def _is_integer_dtype_name(dtype):
 
 def _as_dtype(series, dtype):
     try:
-        return series.astype(dtype)
+        return series.astype(dtype_from_name(dtype) or dtype)
     except (TypeError, ValueError):
         return series
 

@@ -307,3 +307,50 @@ def test_fit_names_a_column_empty_in_every_row_and_how_to_leave_it_out(tmp_path)
     status, _, err = _run(["fit", str(data), "--out", str(tmp_path / "m.skvae"), "--max-iter", "2", "-q",
                            "--drop", "Unnamed: 2"])
     assert status == 0, err
+
+
+# ------------------------------------------------------------------ sparse columns with a fill value of their own
+
+
+@pytest.mark.parametrize("dtype", [pd.SparseDtype(float, 0.0), pd.SparseDtype(float, -1.5), pd.SparseDtype(int, 5)],
+                         ids=str)
+def test_sparse_columns_with_a_non_default_fill_value_save_and_come_back_sparse(tmp_path, dtype):
+    """pandas cannot read back the name 'Sparse[float64, 0.0]': outputs came back dense, and skvae.save,
+    pickle and copy refused the fitted state ("must be a dtype name")."""
+    import copy
+    import pickle
+
+    import skvae
+
+    rng = np.random.default_rng(0)
+    values = np.where(rng.random(60) < 0.5, dtype.fill_value, rng.integers(0, 50, 60))
+    table = pd.DataFrame({"a": rng.normal(size=60), "s": pd.Series(values).astype(dtype)})
+    vae = VAETransformer(**SMALL).fit(table)
+    assert vae.sample(3).dtypes["s"] == dtype
+    assert vae.inverse_transform(np.zeros((2, 2))).dtypes["s"] == dtype
+    assert vae.sample(3, given={"s": 7}, n_importance=5).dtypes["s"] == dtype
+    skvae.save(vae, tmp_path / "vae.skvae")
+    for restored in (skvae.load(tmp_path / "vae.skvae"), pickle.loads(pickle.dumps(vae)), copy.deepcopy(vae)):
+        pd.testing.assert_frame_equal(restored.sample(4, random_state=1), vae.sample(4, random_state=1))
+        np.testing.assert_array_equal(restored.transform(table), vae.transform(table))
+
+    holes = table.copy()
+    holes["a"] = holes["a"].mask(rng.random(60) < 0.2)
+    imputer = VAEImputer(**FACE).fit(holes)
+    assert imputer.transform(holes).dtypes["s"] == dtype
+    skvae.save(imputer, tmp_path / "imputer.skvae")
+    pd.testing.assert_frame_equal(skvae.load(tmp_path / "imputer.skvae").transform(holes), imputer.transform(holes))
+
+
+@pytest.mark.parametrize("dtype, beyond", [(np.float16, 1e6), ("Float32", 1e39), ("float[pyarrow]", -1e39)])
+def test_a_condition_beyond_a_narrow_float_dtype_is_refused_not_returned_infinite(dtype, beyond):
+    """A given cell comes back in the column's dtype: float16 turned 1e6 into inf without a word."""
+    table = _table().assign(a=lambda t: t["a"].astype(dtype))
+    vae = VAETransformer(**SMALL).fit(table)
+    import re
+
+    name = dtype if isinstance(dtype, str) else "float16"
+    with pytest.raises(ValueError, match=re.escape(f"given sets column 'a', fitted as {name}, to ")):
+        vae.sample(2, given={"a": beyond}, n_importance=5)
+    drawn = vae.sample(2, given={"a": 0.5}, n_importance=5)
+    assert drawn.dtypes["a"] == table.dtypes["a"] and (drawn["a"].astype(float) == 0.5).all()

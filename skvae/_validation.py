@@ -204,8 +204,8 @@ def text_in_array_message(X, error):
                     float(value)
                 except (TypeError, ValueError, OverflowError):
                     return (f"X holds {short_repr(value)} of type {type(value).__name__} in column {j}, row {i}: "
-                            "an array must hold numbers that float64 can hold (NaN, None or pandas.NA for a "
-                            "missing cell).")
+                            "each cell of an array is read with float(), whose argument must be a string or a "
+                            "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
     return str(error)
 
 

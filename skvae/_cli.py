@@ -201,13 +201,21 @@ def run_impute_command(args, out, err):
     imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
                          device=args.device, keep_empty_features=True, sample_posterior=args.draw,
                          missing_mechanism=args.missing_mechanism)
-    n_missing = int(chosen.frame.isna().to_numpy().sum())
+    holes = chosen.frame.isna().to_numpy()
+    empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
+    n_missing = int(holes[:, ~holes.all(axis=0)].sum())
     print(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): "
           f"{_column_list(chosen.frame.columns)}", file=err if args.out == "-" else out)
     hint = " Leave it out with --drop {column}, or choose the columns with --columns."
+    if empty:
+        print(f"skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
+              f"learn from: {_column_list(empty)}", file=err)
     with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, hint=hint):
         completed = imputer.fit_transform(chosen.frame)
-    write_table(args.out, _observed_as_read(table, chosen, completed), list(table.frame.columns), stdout=out)
+    written = _observed_as_read(table, chosen, completed)
+    if table.header is not None:
+        written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
+    write_table(args.out, written, list(written.columns), stdout=out)
     return 0
 
 
@@ -222,7 +230,8 @@ def _observed_as_read(table, chosen, completed):
     cells = table.cells.copy()
     for name in chosen.frame.columns:
         holes = chosen.frame[name].isna().to_numpy()
-        if holes.any():
+        # A column empty in every row stays empty: the imputer's keep_empty_features 0 would be made up.
+        if holes.any() and not holes.all():
             cells.loc[holes, name] = [_cell_text(value) for value in completed[name].to_numpy()[holes]]
     return cells
 
@@ -233,6 +242,25 @@ def _cell_text(value):
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     return str(value)
+
+
+def _check_output_path(path):
+    """Refuse an --out the command could not write, before the work: a fit may take minutes.
+
+    The write itself still reports what this cannot foresee (a full disk).
+    """
+    import os
+
+    if path is None or path == "-":
+        return
+    if os.path.isdir(path):
+        raise CommandError(f"cannot write {path}: it is a folder; give a file name inside it, for example "
+                           f"{os.path.join(path, 'out')!r} (with the extension the command writes).")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError(f"cannot write {path}: its folder {folder} does not exist (create it first).")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
 
 
 def _read(args):
@@ -575,6 +603,8 @@ def main(argv=None, stdout=None, stderr=None):
         return 2
     prefix = f"skvae {args.command}"
     try:
+        if args.command != "demo":
+            _check_output_path(getattr(args, "out", None))
         return args.run(args, out, err)
     except (CommandError, ValueError, NotFittedError, OSError) as error:
         # Problems with the input (scikit-learn's validation errors are

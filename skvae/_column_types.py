@@ -26,6 +26,12 @@ def _label(column):
     return repr(column)
 
 
+def short_repr(value, limit=60):
+    """repr(value), cut to `limit` characters for a message (an int of 400 digits is one value)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 5]}...{text[-2:]}"
+
+
 def requested_kinds(likelihood, names, frame):
     """One kind (or "auto") per column from the ``likelihood`` parameter."""
     if isinstance(likelihood, str):

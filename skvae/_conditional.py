@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._inference import map_row_batches
-from ._schema import is_dataframe
+from ._schema import dtype_from_name, is_dataframe
 
 #: Importance samples per row by default: enough that the draws of a small
 #: table's conditionals match rejection sampling within sampling noise (tests).
@@ -35,7 +35,9 @@ def condition_table(vae, n_samples, given):
     """
     import pandas as pd
 
-    names = list(vae.feature_names_in_) if hasattr(vae, "feature_names_in_") else list(range(vae.n_features_in_))
+    # The fitted labels, also where scikit-learn keeps none (a DataFrame with integer labels):
+    # a condition names its column by label, as the columns of a DataFrame of conditions do.
+    names = list(vae._schema.names)
     if isinstance(given, dict):
         _check_known(given.keys(), names)
         _check_dict_values(given)
@@ -66,7 +68,7 @@ def condition_table(vae, n_samples, given):
         if given.dtype.kind not in "biufO":
             raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
                              "(NaN: free).")
-        frame = pd.DataFrame(given)
+        frame = pd.DataFrame(given, columns=names)
     else:
         raise TypeError(
             "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
@@ -120,6 +122,8 @@ def _check_values(schema, table, given_mask):
     if not schema.is_dataframe:
         return
     for j, column in enumerate(schema.columns):
+        if column["kind"] != "categorical" and given_mask[:, j].any():
+            _check_float_range(column, raw[given_mask[:, j], j])
         integer = _integer_numpy_dtype(column["dtype"]) if column["kind"] != "categorical" else None
         if integer is None or not given_mask[:, j].any():
             continue
@@ -132,6 +136,27 @@ def _check_values(schema, table, given_mask):
                 "which that dtype cannot hold (a given cell comes back exactly): give a whole number in "
                 f"[{int(low)}, {int(high)}]."
             )
+
+
+def _check_float_range(column, values):
+    """A condition beyond the range of a column's narrower float dtype (float16, float32) would come back infinite."""
+    import pandas as pd
+
+    dtype = dtype_from_name(column["dtype"])
+    numpy_dtype = getattr(dtype, "numpy_dtype", None) or getattr(dtype, "subtype", None) or dtype
+    try:
+        numpy_dtype = np.dtype(numpy_dtype)
+    except TypeError:
+        return
+    if numpy_dtype.kind != "f" or numpy_dtype.itemsize >= 8 or not pd.api.types.is_float_dtype(dtype):
+        return
+    largest = float(np.finfo(numpy_dtype).max)
+    beyond = np.abs(values) > largest
+    if beyond.any():
+        raise ValueError(
+            f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[beyond][0])!r}, "
+            f"beyond the largest value that dtype holds ({largest:g}): the sampled rows could only hold infinity."
+        )
 
 
 #: Share of the importance samples drawn from the prior N(0, I) rather than
@@ -211,8 +236,13 @@ def _as_fitted(series, dtype):
     """
     if dtype == "category" or series.isna().any():
         return series
+    import warnings
+
     try:
-        converted = series.astype(dtype)
+        with warnings.catch_warnings():
+            # A conversion that drops something (complex to real) warns; the check below refuses it.
+            warnings.simplefilter("ignore")
+            converted = series.astype(dtype_from_name(dtype) or dtype)
     except (TypeError, ValueError, OverflowError):
         return series
     # Only a conversion that keeps every value: "False" as a bool is True, 2.5 as an int is 2.

@@ -57,6 +57,10 @@ class Table:
         With ``read_table(..., keep_text=True)``: every cell as written in the
         file (strings), so that a command can write observed cells back as
         they were read.
+    header : list of str or None
+        The header line's fields as written (stripped), one per column of
+        `frame`; pandas names an empty one ``Unnamed: i`` in `frame`. None
+        without a header line.
     """
 
     frame: object
@@ -64,6 +68,7 @@ class Table:
     lines: list
     has_header: bool
     cells: object = None
+    header: list = None
 
     def where(self, row):
         """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
@@ -157,7 +162,10 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
             skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
         )
         cells.columns = frame.columns
-    return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells)
+    header_fields = [field.strip() for field in first_fields] if has_header else None
+    if header_fields is not None and len(header_fields) != frame.shape[1]:
+        header_fields = None
+    return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields)
 
 
 def _read_bytes(path, stdin):
@@ -371,7 +379,11 @@ def select_columns(table, columns=None, drop=None):
         frame = frame.drop(columns=list(drop))
     if frame.shape[1] == 0:
         raise CommandError(f"no columns of {table.name} are left to use.")
-    return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header)
+    header = None
+    if table.header is not None:
+        by_name = dict(zip(table.frame.columns, table.header))
+        header = [by_name[name] for name in frame.columns]
+    return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header, header=header)
 
 
 def _check_known(names, available, table, option):
@@ -469,6 +481,14 @@ def explain_refusal(error, table, *, hint=""):
                     f"{table.name}: column {str(column)!r} holds text ({str(values.iloc[row])!r} at "
                     f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
                 )
+    empty = re.match(r"Column '(.+?)' has no observed value", message)
+    if empty and empty.group(1) in frame.columns:
+        column = empty.group(1)
+        position = list(frame.columns).index(column)
+        unnamed = table.header is not None and position < len(table.header) and not table.header[position]
+        why = " (a delimiter at the end of each line makes such a column)" if unnamed else ""
+        return CommandError(f"{table.name}: column {column!r} is empty in every row{why}: there is nothing to "
+                            f"model.{hint.format(column=column)}")
     if "NaN" in message or "missing" in message:
         missing = frame.isna().to_numpy()
         if missing.any():

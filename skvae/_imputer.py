@@ -56,6 +56,7 @@ from ._validation import (
     IntNotBool,
     check_count,
     check_frame,
+    check_array_dtype,
     text_in_array_message,
 )
 
@@ -474,13 +475,16 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
             return validate_data(self, X, reset=reset, skip_check_array=True)
+        check_array_dtype(X)
         try:
             return validate_data(
                 self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
                 ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
             )
-        except ValueError as error:
-            raise ValueError(text_in_array_message(X, error)) from None
+        except (TypeError, ValueError, OverflowError) as error:
+            if not _nan_is_missing(self.missing_values):
+                _refuse_nan_cells(X, self.missing_values)
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(X, error)) from None
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""
@@ -530,16 +534,18 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             for k, j in enumerate(kept_columns):
                 rows = missing[:, j]
                 if rows.any():
-                    out.iloc[rows, j] = predicted.iloc[rows, k].to_numpy()
+                    _set_fills(out, j, rows, predicted.iloc[rows, k].to_numpy())
         else:
-            out = X if (X.dtype.kind == "f" and not self.copy) else np.array(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
+            # In place only where possible: a read-only array (a memory map, a shared buffer) is filled in a copy.
+            in_place = X.dtype.kind == "f" and not self.copy and X.flags.writeable
+            out = X if in_place else np.array(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
             for k, j in enumerate(kept_columns):
                 rows = missing[:, j]
                 out[rows, j] = predicted[rows, k]
         if self.keep_empty_features:
             for j in np.flatnonzero(~kept):
                 if is_dataframe(out):
-                    out.iloc[:, j] = 0
+                    _set_fills(out, j, np.ones(len(out), dtype=bool), np.zeros(len(out), dtype=np.int64))
                 else:
                     out[:, j] = 0.0
         elif not kept.all():
@@ -652,6 +658,73 @@ def fitted_indicator(features, n_features):
 def _nan_is_missing(missing_values):
     """Whether the placeholder is NaN-like (NaN, None or pandas.NA): cells validation lets through."""
     return missing_values is None or is_scalar_nan(missing_values) or type(missing_values).__name__ == "NAType"
+
+
+def _set_fills(frame, j, rows, fills):
+    """Set `fills` into the `rows` of `frame`'s column `j`, in the column's dtype where it holds them.
+
+    X's column at transform may have another dtype than at fit (a category
+    dtype without the filled category, float16, a nullable integer for a
+    column fitted as reals): pandas then refuses the assignment. Such a
+    column gains the categories it lacks, takes the fills rounded to its
+    float dtype, or else widens to a dtype that holds both.
+    """
+    import warnings
+
+    import pandas as pd
+
+    column = frame.iloc[:, j]
+    try:
+        frame.iloc[rows, j] = fills
+        return
+    except (TypeError, ValueError):
+        pass
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        new = [value for value in pd.unique(pd.Series(fills, dtype=object)) if value not in dtype.categories]
+        widened = column.cat.add_categories(new)
+    elif pd.api.types.is_float_dtype(dtype):
+        with warnings.catch_warnings(), np.errstate(over="ignore"):
+            warnings.simplefilter("ignore")
+            rounded = pd.Series(fills).astype(dtype)
+        numbers = pd.to_numeric(pd.Series(fills), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        kept = rounded.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.array_equal(np.isfinite(kept), np.isfinite(numbers)):
+            fills, widened = rounded.to_numpy(), column
+        else:  # beyond the dtype's range (float16's 65504): float64
+            widened = column.astype(np.float64)
+    else:
+        widened = column.astype(object)
+    values = widened.to_numpy(copy=True)
+    values[rows] = fills
+    series = pd.Series(values, index=frame.index, name=column.name)
+    if isinstance(dtype, pd.CategoricalDtype):
+        series = series.astype(widened.dtype)
+    elif widened.dtype == object:
+        series = series.infer_objects()
+    else:
+        series = series.astype(widened.dtype)
+    frame.isetitem(j, series)
+
+
+def _refuse_nan_cells(X, missing_values):
+    """With a placeholder other than NaN, NaN cells are neither observed nor missing: say so, naming a column.
+
+    scikit-learn's message for them suggests estimators that handle NaN natively, which is beside the point.
+    """
+    try:
+        array = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return
+    if array.ndim != 2:
+        return
+    nan = np.isnan(array)
+    if nan.any():
+        row, column = np.argwhere(nan)[0]
+        raise ValueError(
+            f"Input X contains NaN (in column {column}, row {row}) but missing_values={missing_values!r}: set "
+            "missing_values=np.nan, or fill the NaN first."
+        )
 
 
 def _integer_dtype(X):

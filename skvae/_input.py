@@ -16,13 +16,41 @@ from ._schema import is_dataframe
 def as_plain_input(X, missing=np.nan):
     """X with masked cells as `missing` (NaN by default) and sparse columns dense.
 
+    An object array (or a nested list) holding ``pd.NA`` gets `missing` there:
+    pandas.NA is a missing cell, as None is, but NumPy's float conversion
+    refuses it with a TypeError that names neither the cell nor the problem.
     Anything else comes back as it is: validation decides what it accepts.
     """
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
     if is_dataframe(X):
         return _dense_frame(X)
-    return X
+    return _na_as_missing(X, missing)
+
+
+def _na_as_missing(X, missing):
+    """An object array or nested list with its ``pd.NA`` cells as `missing`; X itself when it has none."""
+    if isinstance(X, np.ndarray):
+        if X.dtype != object:
+            return X
+        array = X
+    elif isinstance(X, (list, tuple)):
+        try:
+            array = np.asarray(X, dtype=object)
+        except (TypeError, ValueError):  # ragged: validation says what is wrong with it
+            return X
+    else:
+        return X
+    if array.size == 0:
+        return X
+    import pandas as pd
+
+    is_na = np.frompyfunc(lambda value: value is pd.NA, 1, 1)(array).astype(bool)
+    if not is_na.any():
+        return X
+    out = array.copy()
+    out[is_na] = missing
+    return out
 
 
 def _unmasked(X, missing):

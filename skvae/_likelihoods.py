@@ -640,9 +640,11 @@ def numeric_level_values(entry):
     """
     import pandas as pd
 
-    try:  # NumPy and pandas dtype names alike (int64, Int64, Float64, int64[pyarrow], category)
-        dtype = pd.api.types.pandas_dtype(entry["dtype"])
-    except (TypeError, ValueError, ImportError):
+    from ._schema import dtype_from_name  # (skvae._schema imports this module)
+
+    # NumPy and pandas dtype names alike (int64, Int64, Float64, int64[pyarrow], category, Sparse[float64, 0.0])
+    dtype = dtype_from_name(entry["dtype"])
+    if dtype is None:
         return None
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         return None

@@ -324,7 +324,7 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
         self._validate_input(X)
         with _names_checked_once():
             cells = self.vae_._column_log_likelihood(X, n_samples=n_samples)
-        return _like_input(cells - self.typical_column_log_likelihood_, X)
+        return _like_input((cells - self.typical_column_log_likelihood_).astype(cells.dtype, copy=False), X)
 
     # ------------------------------------------------------------ helpers
 
@@ -338,7 +338,9 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
         offset = _threshold(scores, self.contamination)
-        typical = np.nanmedian(cells, axis=0)
+        # float64 whatever X's dtype: the fitted state (skvae.save, skvae._face_state) keeps it so,
+        # and a float32 copy of it made a detector fitted on float32 data one save refused.
+        typical = np.nanmedian(cells, axis=0).astype(np.float64)
 
         self.vae_ = vae
         self._n_importance = self.n_importance

@@ -110,18 +110,60 @@ def fit_refinement(completed, observed, columns):
     if not refined or not 1 < design_width(columns) <= MAX_FEATURES:
         return None
     design, starts = _design(completed, columns)
-    mean, scale = design.mean(0), design.std(0)
-    scale[scale == 0] = 1.0
-    standardized = (design - mean) / scale
+    mean, scale = _moments(design)
+    standardized = _standardized(design, mean, scale)
     coef = np.zeros((len(refined), design.shape[1]))
     intercept = np.zeros(len(refined))
+    fitted = np.zeros(len(refined), dtype=bool)
     for i, j in enumerate(refined):
         rows = observed[:, j]
         others = np.delete(standardized[rows], starts[j], axis=1)
-        model = BayesianRidge().fit(others, completed[rows, j])
-        coef[i] = np.insert(model.coef_, starts[j], 0.0)
-        intercept[i] = model.intercept_
-    return {"columns": refined, "mean": mean, "scale": scale, "coef": coef, "intercept": intercept}
+        target = completed[rows, j]
+        # BayesianRidge squares the target: beyond about 1e150 (or below 1e-150) its
+        # variance overflows (underflows) and it fails on its own NaN. A power of two
+        # rescales exactly; the regression is refitted in those units and scaled back.
+        peak = float(np.max(np.abs(target)))
+        unit = 2.0 ** np.round(np.log2(peak)) if peak > 0 and not 1e-100 < peak < 1e100 else 1.0
+        model = BayesianRidge().fit(others, target / unit)
+        with np.errstate(over="ignore", invalid="ignore"):
+            row, offset = np.insert(model.coef_, starts[j], 0.0) * unit, model.intercept_ * unit
+        if np.all(np.isfinite(row)) and np.isfinite(offset):
+            coef[i], intercept[i], fitted[i] = row, offset, True
+    if not fitted.any():
+        return None
+    # A column whose regression does not fit in float64 keeps the VAE's fills.
+    return {"columns": [j for j, keep in zip(refined, fitted) if keep], "mean": mean, "scale": scale,
+            "coef": coef[fitted], "intercept": intercept[fitted]}
+
+
+def _moments(design):
+    """Each design column's mean and standard deviation (1 where it is constant), also near float64's limits.
+
+    ``design.mean(0)`` of values near 1e308 overflows to infinity; such a
+    column's moments are taken in units of its largest magnitude instead.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, scale = design.mean(0), design.std(0)
+    bad = ~(np.isfinite(mean) & np.isfinite(scale))
+    if bad.any():
+        block = design[:, bad]
+        peak = np.abs(block).max(0)
+        peak[peak == 0] = 1.0
+        unit = block / peak
+        mean[bad], scale[bad] = peak * unit.mean(0), peak * unit.std(0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def _standardized(design, mean, scale):
+    """(design - mean) / scale, computed as design / scale - mean / scale where the difference overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        standardized = (design - mean) / scale
+    bad = ~np.isfinite(standardized)
+    if bad.any():
+        with np.errstate(over="ignore", invalid="ignore"):
+            standardized[bad] = (design / scale - mean / scale)[bad]
+    return standardized
 
 
 def refine(values, completed, missing, refinement, columns):
@@ -131,9 +173,12 @@ def refine(values, completed, missing, refinement, columns):
     `missing` marks the cells to fill.
     """
     design, _ = _design(completed, columns)
-    predicted = ((design - refinement["mean"]) / refinement["scale"]) @ refinement["coef"].T + refinement["intercept"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        predicted = (_standardized(design, refinement["mean"], refinement["scale"]) @ refinement["coef"].T
+                     + refinement["intercept"])
     weight = np.clip(1.0 - missing.mean(axis=1), *LINEAR_SHARE)  # the row's observed share, see LINEAR_SHARE
     for i, j in enumerate(refinement["columns"]):
-        rows = missing[:, j]
+        # A prediction beyond float64 (a row far outside the training rows) leaves the VAE's fill.
+        rows = missing[:, j] & np.isfinite(predicted[:, i])
         values[rows, j] = (1.0 - weight[rows]) * values[rows, j] + weight[rows] * predicted[rows, i]
     return values

@@ -29,10 +29,11 @@ the model drops them from the likelihood and shows the encoder the mask.
 """
 
 import functools
+import re
 
 import numpy as np
 
-from ._column_types import _label, fit_column, requested_kinds
+from ._column_types import _label, fit_column, requested_kinds, short_repr
 from ._likelihoods import (
     BLOCKS,
     KINDS,
@@ -131,7 +132,7 @@ class TableSchema:
         for position, name in enumerate(names):
             values = X.iloc[:, position] if frame else X[:, position]
             columns.append(fit_column(name, values, kinds[position], frame))
-            if name in sparse:
+            if name in sparse and dtype_from_name(sparse[name]) is not None:
                 columns[-1]["dtype"] = sparse[name]
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
@@ -429,13 +430,35 @@ def _missing_patterns(missing):
 def _numeric_column(series, name):
     import pandas as pd
 
+    dtype = series.dtype
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) or pd.api.types.is_complex_dtype(dtype)
+            or _is_arrow_time(dtype)):
+        # pd.to_numeric reads dates and durations as nanoseconds, and complex numbers
+        # pass as they are: a column fitted as numbers would take them without a word.
+        raise ValueError(
+            f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
+            "was fitted on (dates and durations to numbers, e.g. days)."
+        )
     try:
         values = pd.to_numeric(series, errors="raise")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(_not_a_number_message(series, name)) from None
+    if pd.api.types.is_complex_dtype(values.dtype):
+        raise ValueError(_not_a_number_message(series, name))
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("float64")
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _is_arrow_time(dtype):
+    """Whether `dtype` is a pyarrow date, time or duration (pandas' checks above miss some of them)."""
+    pyarrow_dtype = getattr(dtype, "pyarrow_dtype", None)
+    if pyarrow_dtype is None:
+        return False
+    import pyarrow as pa
+
+    return bool(pa.types.is_temporal(pyarrow_dtype))
 
 
 def _not_a_number_message(series, name):
@@ -443,13 +466,25 @@ def _not_a_number_message(series, name):
     import pandas as pd
 
     present = series.notna().to_numpy()
-    coerced = pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").notna().to_numpy()
-    bad = np.flatnonzero(present & ~coerced)
+    bad = np.flatnonzero(present & ~series.map(_is_a_real_number).to_numpy(dtype=bool))
     if not bad.size:
         return f"Column {_label(name)} was fitted as numbers, but holds values that are not numbers."
     row = int(bad[0])
-    return (f"Column {_label(name)} was fitted as numbers, but holds {series.iloc[row]!r} in row {row} "
+    return (f"Column {_label(name)} was fitted as numbers, but holds {short_repr(series.iloc[row])} in row {row} "
             f"({bad.size} such cell{'s' if bad.size > 1 else ''}).")
+
+
+def _is_a_real_number(value):
+    """Whether pd.to_numeric reads `value` as a finite-width real number (missing cells aside)."""
+    import pandas as pd
+
+    try:
+        number = pd.to_numeric(pd.Series([value], dtype=object), errors="raise")
+        if pd.api.types.is_complex_dtype(number.dtype):
+            return False
+        return not np.isnan(number.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)[0])
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _category_codes(values, column, handle_unknown):
@@ -572,15 +607,50 @@ def _decode_column(values, column):
     return _as_dtype(series, dtype)
 
 
+_SPARSE_NAME = re.compile(r"Sparse\[([A-Za-z0-9_]+), ([A-Za-z0-9_.+-]+)\]")
+
+
+def dtype_from_name(name):
+    """The pandas or NumPy dtype a schema's dtype name stands for; None where it names none.
+
+    pandas reads back the names of its sparse dtypes only with their default
+    fill value (``Sparse[float64, nan]``): ``Sparse[float64, 0.0]``, the usual
+    sparse float, is parsed here from its subtype and fill value.
+    """
+    import pandas as pd
+
+    try:
+        return pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError, ImportError):
+        pass
+    match = _SPARSE_NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        return None
+    try:
+        subtype = np.dtype(match.group(1))
+        text = match.group(2)
+        if text in ("nan", "NaN"):
+            fill = np.nan
+        elif text in ("True", "False"):
+            fill = text == "True"
+        elif text == "None":
+            fill = None
+        else:
+            fill = float(text) if subtype.kind == "f" or any(c in text for c in ".en") else int(text)
+        dtype = pd.SparseDtype(subtype, fill)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return dtype if str(dtype) == name else None
+
+
 def _integer_numpy_dtype(dtype):
     """The NumPy integer type behind a dtype name (int64, Int64, int64[pyarrow], Sparse[int64, 0]); None if not integer."""
     import pandas as pd
 
     if _is_integer_dtype_name(dtype):
         return np.dtype(dtype.lower())
-    try:
-        pandas_dtype = pd.api.types.pandas_dtype(dtype)
-    except (TypeError, ValueError, ImportError):
+    pandas_dtype = dtype_from_name(dtype)
+    if pandas_dtype is None:
         return None
     if not pd.api.types.is_integer_dtype(pandas_dtype) or pd.api.types.is_bool_dtype(pandas_dtype):
         return None
@@ -615,7 +685,7 @@ def _is_integer_dtype_name(dtype):
 
 def _as_dtype(series, dtype):
     try:
-        return series.astype(dtype)
+        return series.astype(dtype_from_name(dtype) or dtype)
     except (TypeError, ValueError):
         return series
 

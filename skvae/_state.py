@@ -261,7 +261,7 @@ def _network_spec(value, name):
 
 
 # A pandas or NumPy dtype name ("float64", "Int64", "category", "string[pyarrow]", "datetime64[ns, UTC]").
-_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :]{0,63}")
+_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :.+-]{0,63}")  # "." "+" "-": Sparse[float64, -1.5e-05]
 
 
 def _table_schema(value, name):

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
+from ._column_types import short_repr
 from ._input import as_plain_input
 from ._schema import is_dataframe
 
@@ -107,10 +108,11 @@ def validate_table(estimator, X, reset, schema=None):
         return validate_data(estimator, X, reset=reset, skip_check_array=True)
     # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
     # the schema's message saying it is not one.
+    check_array_dtype(X)
     try:
         return validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
-    except ValueError as error:
-        raise ValueError(text_in_array_message(X, error)) from None
+    except (TypeError, ValueError, OverflowError) as error:
+        raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(X, error)) from None
 
 
 def check_frame(X, estimator=None):
@@ -165,9 +167,28 @@ def check_same_columns(schema, X):
         )
 
 
+def check_array_dtype(X):
+    """Refuse an array of dates or durations before NumPy reads it as numbers.
+
+    ``np.asarray(dates, dtype=float)`` gives days (or nanoseconds) since 1970
+    without a word; a DataFrame column of these dtypes is refused by the
+    schema the same way. (scikit-learn refuses complex arrays itself.)
+    """
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":
+        what = {"m": "durations", "M": "dates"}[dtype.kind]
+        raise ValueError(
+            f"X is an array of {what} ({dtype}), which skvae cannot model: an array must hold real numbers. "
+            "Convert it first (dates to numbers, e.g. days since a date)."
+        )
+
+
 def text_in_array_message(X, error):
-    """validate_data's message, with the column and value when an array holds text."""
-    array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
+    """validate_data's message, with the column and value when an array holds text or other non-numbers."""
+    try:
+        array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
+    except (TypeError, ValueError):  # ragged nested lists
+        return str(error)
     if array is None or array.ndim != 2:
         return str(error)
     for j in range(array.shape[1]):
@@ -178,6 +199,13 @@ def text_in_array_message(X, error):
                 except ValueError:
                     return (f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. Pass the "
                             "table as a pandas DataFrame, whose text columns are modelled as categories.")
+            elif value is not None:
+                try:
+                    float(value)
+                except (TypeError, ValueError, OverflowError):
+                    return (f"X holds {short_repr(value)} of type {type(value).__name__} in column {j}, row {i}: "
+                            "each cell of an array is read with float(), whose argument must be a string or a "
+                            "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
     return str(error)
 
 

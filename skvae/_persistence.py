@@ -450,11 +450,15 @@ def _fspath(path, verb):
             "pass an io.BytesIO."
         )
     try:
-        return os.fspath(path)
+        path = os.fspath(path)
     except TypeError:
         raise TypeError(
             f"skvae.{verb} expects a path (str or os.PathLike) or a binary file object; got {type(path).__name__}."
         ) from None
+    if not path:
+        # abspath("") is the working folder: the error would name a folder the user never gave.
+        raise ValueError(f"skvae.{verb} needs a file path; got an empty one.")
+    return path
 
 
 def _read_bytes(path):

@@ -354,3 +354,15 @@ def test_a_condition_beyond_a_narrow_float_dtype_is_refused_not_returned_infinit
         vae.sample(2, given={"a": beyond}, n_importance=5)
     drawn = vae.sample(2, given={"a": 0.5}, n_importance=5)
     assert drawn.dtypes["a"] == table.dtypes["a"] and (drawn["a"].astype(float) == 0.5).all()
+
+
+def test_save_and_load_refuse_an_empty_path_before_touching_the_working_folder(tmp_path, monkeypatch):
+    import skvae
+
+    monkeypatch.chdir(tmp_path)
+    model = VAETransformer(max_iter=1, random_state=0).fit(np.random.default_rng(0).normal(size=(20, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        skvae.save(model, "")
+    with pytest.raises(ValueError, match="empty"):
+        skvae.load("")
+    assert list(tmp_path.iterdir()) == []

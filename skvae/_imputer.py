@@ -319,8 +319,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
             dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
             X, missing, kept, vae_input, values = self._fit(X, keep_fills=True)
             values = self._refined(vae_input, missing, kept, values)
-            return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
-                                      sparse)
+            return self._output(X, missing, kept, values, dtype, sparse)
 
     def _fit(self, X, keep_fills=False):
         """Fit; (validated X, its missing cells, the kept columns, the VAE's input, its point fills or None).
@@ -371,8 +370,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
-                                  sparse)
+        return self._output(X, missing, kept, values, dtype, sparse)
 
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
@@ -412,10 +410,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
-        return [with_sparse_dtypes(
-                    self._with_indicator(self._filled(X.copy(), missing, kept, values[:, k, :], dtype), missing, X),
-                    sparse)
-                for k in range(n_imputations)]
+        return [self._output(X.copy(), missing, kept, values[:, k, :], dtype, sparse) for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
 
@@ -439,6 +434,11 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         if not draw:
             values = self._refined(vae_input, missing, kept, values)
         return X, missing, kept, values
+
+    def _output(self, X, missing, kept, values, dtype, sparse):
+        """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes."""
+        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
+                                  sparse)
 
     def _refined(self, vae_input, missing, kept, values):
         """The point fills `values` with the refinement's blend, where there is one."""

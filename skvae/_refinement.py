@@ -85,7 +85,10 @@ def design_width(columns):
 
 
 def refinement_applies(columns):
-    """Whether a schema has a column to refine and a design :func:`fit_refinement` fits (before any data pass)."""
+    """Whether a schema has a column to refine and a design :func:`fit_refinement` fits (before any data pass).
+
+    A one-column table has nothing to regress on; see MAX_FEATURES for the upper bound.
+    """
     return any(column["kind"] in REFINED_KINDS for column in columns) and 1 < design_width(columns) <= MAX_FEATURES
 
 
@@ -106,8 +109,7 @@ def fit_refinement(completed, observed, columns):
 
     refined = [j for j, column in enumerate(columns)
                if column["kind"] in REFINED_KINDS and observed[:, j].sum() >= MIN_ROWS]
-    # A one-column table has nothing to regress on.
-    if not refined or not 1 < design_width(columns) <= MAX_FEATURES:
+    if not refined or not refinement_applies(columns):
         return None
     design, starts = _design(completed, columns)
     mean, scale = _moments(design)

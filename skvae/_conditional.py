@@ -188,7 +188,7 @@ def draw(vae, table, n_importance, random_state, return_mean):
                                prior_share=DEFENSIVE_PRIOR_SHARE)
 
     return map_row_batches(complete, encoded, (vae.n_features_in_,), model.draws_width(n_importance),
-                           out_dtype=np.float64,
+                           out_dtype=np.float64, sequential=True,
                            n_threads=model.inference_threads(vae.n_jobs, encoded.shape[0] * n_importance))
 
 

@@ -17,12 +17,15 @@ Two rules shape this module:
   counts that are not a multiple of 4, take other kernels whose float32 sums
   differ in the last bits, while for padded row counts each row's bits were
   found identical whatever the batch (every activation, on one thread).
-  Known limit: on several threads the matrix library may split a product's
-  sums across threads for few rows and not for many (seen at 784 features
-  on 2 threads: a row's bits in a call of 16-64 rows differed from its bits
-  in a call of 336; on one thread they agree), so with ``n_jobs`` above 1 a
-  row agrees with itself across batches to float32 rounding (about 1e-7
-  relative, what scikit-learn checks), not always to the bit. On
+  On several threads the matrix library splits a product's sums across
+  threads for some row counts and not for others (seen at 784 features on
+  2 threads: a row's bits in a call of 16-64 rows differed from its bits in
+  a call of 336, by about 1e-7 relative; on one thread they agree), so
+  every product runs on one thread: the parallelism is across blocks of
+  rows instead, each block on its own Python thread with one intra-op
+  thread (:func:`map_row_batches`). Calls that draw from a generator in
+  call order (sampling) cannot be split that way and keep torch's threads;
+  their rows depend on the call anyway. On
   a GPU every call runs on blocks of exactly :data:`GPU_ROW_BLOCK` rows
   instead, because cuBLAS chooses its kernel from the whole shape. Everything outside the networks (the
   encoding constants, the likelihood, the importance weights) runs in the
@@ -38,13 +41,15 @@ function that refuses it.
 """
 
 import copy
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from ._objectives import elbo, encode, importance_log_weights, importance_weighted_bound, reparameterize
-from ._threads import torch_threads
+from ._threads import one_thread_for_this_thread, torch_threads
 
 #: Largest number of elements in one intermediate tensor (4 MiB in float64).
 #: Also a speed setting: batches this small keep the elementwise work of the
@@ -219,7 +224,7 @@ class InferenceNetworks:
         return self.as_tensor(values), None if observed is None else self.as_tensor(observed)
 
     def mean_of_plain_rows(self, rows):
-        """The posterior mean of standardized float64 NumPy rows (finite, far within FLOAT32_SAFE), as NumPy float32.
+        """The posterior mean of standardized float64 NumPy rows (finite, far within FLOAT32_SAFE), a float32 tensor.
 
         What :meth:`encode_mean` computes for such rows of an all-Gaussian
         model without mask inputs, with the cast and the padding done by
@@ -229,7 +234,7 @@ class InferenceNetworks:
         n_rows = rows.shape[0]
         padded = np.zeros((n_rows + -n_rows % ROW_MULTIPLE, rows.shape[1]), dtype=np.float32)
         padded[:n_rows] = rows
-        return self._narrow.mean(torch.from_numpy(padded))[:n_rows].numpy()
+        return self._narrow.mean(torch.from_numpy(padded))[:n_rows]
 
     def encode_mean(self, x, observed=None):
         """The posterior mean mu(x)."""
@@ -414,27 +419,100 @@ def draw_chunks(n_draws, row_width, n_rows):
     return [(start, min(chunk, n_draws - start)) for start in range(0, n_draws, chunk)]
 
 
-def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_is_missing=False, n_threads=None):
+def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_is_missing=False, n_threads=None,
+                    sequential=False):
     """Apply `function(X_batch) -> tensor` to bounded batches of rows of X.
 
     Returns a NumPy array of shape (n_rows, *out_shape_tail) in `out_dtype`
     (X's dtype by default), written batch by batch so that memory is the
-    output plus one batch. NaN or inf in the output is refused as overflow,
-    except NaN where `nan_is_missing` says it marks a missing cell. torch
-    runs on `n_threads` CPU threads meanwhile (None: as it is).
+    output plus one batch per thread. NaN or inf in the output is refused as
+    overflow, except NaN where `nan_is_missing` says it marks a missing cell.
+
+    `n_threads` above 1 (only ever given on the CPU) runs blocks of rows
+    (:func:`row_blocks`) on that many Python threads, each with one torch
+    intra-op thread, so that a row's bits do not depend on the thread count
+    or on its batch (see the module docstring). With `sequential` (a
+    `function` that draws from a generator in call order) the batches run in
+    order on one Python thread and torch gets the `n_threads` intra-op
+    threads instead. None leaves torch's setting alone (a GPU).
     """
     out_dtype = X.dtype if out_dtype is None else np.dtype(out_dtype)
     step = rows_per_batch(row_width)
-    with torch.inference_mode(), torch_threads(n_threads):
+    parallel = n_threads is not None and n_threads > 1 and not sequential
+    if parallel:
+        step = row_blocks(X.shape[0], step, n_threads)
+    with torch.inference_mode(), torch_threads(1 if parallel else n_threads):
         if X.shape[0] <= step:  # one batch (a single row, say): no copy into a separate output
             out = function(X[0 : X.shape[0]]).cpu().numpy().astype(out_dtype, copy=False)
         else:
             out = np.empty((X.shape[0], *out_shape_tail), dtype=out_dtype)
-            for start in range(0, X.shape[0], step):
-                stop = start + step
-                out[start:stop] = function(X[start:stop]).cpu().numpy()
+
+            def write(start):
+                out[start : start + step] = function(X[start : start + step]).cpu().numpy()
+
+            if parallel:
+                _on_threads(write, range(0, X.shape[0], step), n_threads)
+            else:
+                for start in range(0, X.shape[0], step):
+                    write(start)
     _refuse_overflow(out, step, nan_is_missing)
     return out
+
+
+def row_blocks(n_rows, step, n_threads):
+    """Rows per block when `n_rows` rows are shared by `n_threads` threads, batches at most `step` rows.
+
+    At least one block per thread where the rows allow it, each a multiple
+    of ROW_MULTIPLE (the padding a block would get anyway); `n_rows` or
+    fewer rows mean one block.
+    """
+    share = -(-n_rows // n_threads)
+    return max(ROW_MULTIPLE, min(step, share + -share % ROW_MULTIPLE))
+
+
+def _on_threads(work, starts, n_threads):
+    """`work(start)` for each start, on a pool of `n_threads` Python threads with one torch intra-op thread each.
+
+    The first exception is raised once every block has finished.
+    """
+    # Grad mode is per thread: each task sets it for itself.
+    def run(start):
+        with torch.inference_mode():
+            work(start)
+
+    pool = _row_pool(n_threads)
+    blocks = [pool.submit(run, start) for start in starts]
+    try:
+        for block in blocks:
+            block.result()
+    finally:
+        for block in blocks:
+            block.cancel()
+        for block in blocks:
+            if not block.cancelled():
+                block.exception()  # waits: no block writes into `out` after the call returns
+
+
+_row_pools = {}
+_row_pools_lock = threading.Lock()
+
+
+def _row_pool(n_threads):
+    """The process's pool of `n_threads` threads for blocks of rows, started on first use.
+
+    Kept between calls because a new thread pays for its OpenMP and MKL
+    setup on its first product: a fresh pool per call cost 3 ms on two
+    threads, more than the products of a 200-row ``transform`` at 784
+    features. Keyed by process too, since a forked child has the pool's
+    object but not its threads.
+    """
+    key = (os.getpid(), n_threads)
+    with _row_pools_lock:
+        pool = _row_pools.get(key)
+        if pool is None:
+            pool = _row_pools[key] = ThreadPoolExecutor(n_threads, thread_name_prefix="skvae-rows",
+                                                        initializer=one_thread_for_this_thread)
+        return pool
 
 
 def _acceptable_cells(block, nan_is_missing=False):

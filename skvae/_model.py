@@ -33,7 +33,6 @@ from ._inference import (
     map_row_batches,
     rows_per_batch,
     split_missing,
-    _refuse_overflow,
 )
 from ._likelihoods import GaussianBlock
 from ._memory import check_host_allocation, check_networks_fit, check_step_fits
@@ -504,10 +503,8 @@ class VAEModel:
         if not (-_PLAIN_BOUND <= encoded.min() and encoded.max() <= _PLAIN_BOUND):
             return None
         networks = self.networks(X.dtype)
-        with torch.inference_mode(), torch_threads(self.inference_threads(n_jobs, X.shape[0])):
-            codes = networks.mean_of_plain_rows(encoded).astype(X.dtype, copy=False)
-        _refuse_overflow(codes, X.shape[0])
-        return codes
+        return map_row_batches(networks.mean_of_plain_rows, encoded, (self.latent_dim,), self.row_width(),
+                               out_dtype=X.dtype, n_threads=self.inference_threads(n_jobs, X.shape[0]))
 
     def posterior(self, X, *, handle_unknown, n_jobs):
         """(means, standard deviations) of q(z | x) per row, each (n_rows, latent_dim), in X's float dtype.
@@ -614,7 +611,7 @@ class VAEModel:
         def draw(n_rows, holes):
             placeholder = np.broadcast_to(np.empty((1, 0)), (n_rows, 0))
             values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
-                                     n_threads=self.inference_threads(n_jobs, n_rows))
+                                     n_threads=self.inference_threads(n_jobs, n_rows), sequential=True)
             if holes is not None:
                 values[holes] = np.nan
             return values
@@ -710,7 +707,7 @@ class VAEModel:
 
         width = self.n_features * (n_draws if generator is not None else 1)
         values = map_row_batches(reconstruct, encoded, (width,), self.draws_width(max(n_importance, n_draws)),
-                                 out_dtype=np.float64,
+                                 out_dtype=np.float64, sequential=generator is not None,
                                  n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
         return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
 

@@ -42,10 +42,22 @@ and the last to leave restores it, so that an earlier exit never puts back a
 value another call had set. Either way, one lock and one count per scope
 (thread or process) do it.
 
-Thread counts do not change the arithmetic of torch's CPU matrix products on
-the builds tested (MKL / oneDNN partition rows and columns, not the sums), so
-an int ``random_state`` still repeats a fit bit for bit; ``n_jobs`` fixed to
-an int removes the timing from the picture altogether.
+**Thread counts and the bits.** On several threads torch's CPU matrix
+library splits the sums of some products across threads: on this 2-core
+machine, a 784-wide layer's product gave other last bits on 2 threads than
+on 1 for 16-64 rows, and the same bits for 128 rows and more. So:
+
+- inference never runs a product on several threads: where it has more than
+  one, it spreads blocks of rows over them, each on one intra-op thread
+  (:func:`skvae._inference.map_row_batches`), and a row's result is the
+  same whatever the thread count and its batch;
+- training runs its steps on the chosen count, and a wide network's short
+  steps (the last batch of an epoch) may differ in the last bits between
+  counts. With ``n_jobs`` an int, an int ``random_state`` repeats a fit bit
+  for bit on a machine; with ``n_jobs=None`` it does as long as the policy
+  chooses the same count, which for the usual small networks is always one
+  thread (30 features: identical fits on 1 and 2 threads; 784 features:
+  codes 2e-7 apart after 3 epochs).
 """
 
 import contextlib
@@ -249,6 +261,18 @@ def set_threads(n_threads):
     """Set torch's intra-op threads inside a :func:`torch_threads` block (for the tuner)."""
     if torch.get_num_threads() != n_threads:
         torch.set_num_threads(n_threads)
+
+
+def one_thread_for_this_thread():
+    """One torch intra-op thread for the calling thread from now on, where that is per thread (OpenMP).
+
+    For skvae's own worker threads (:func:`skvae._inference.map_row_batches`),
+    which never give the setting back. Where the count is process-wide, the
+    caller of those workers holds :func:`torch_threads` (1) around them instead,
+    and this does nothing.
+    """
+    if _PER_THREAD:
+        torch.set_num_threads(1)
 
 
 @contextlib.contextmanager

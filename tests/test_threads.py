@@ -11,6 +11,8 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
+from sklearn.base import clone
+
 from skvae import VAETransformer, _threads
 from skvae._training import Trainer
 
@@ -360,3 +362,80 @@ def test_own_running_threads_counts_the_running_state(tmp_path):
         (tmp_path / task / "stat").write_text(f"{task} (py thr) x) {state} 1 2 3\n")
     assert _threads._own_running_threads(str(tmp_path)) == 2
     assert _threads._own_running_threads(str(tmp_path / "absent")) == 1
+
+
+# ------------------------------------------------- rows on several threads
+
+WIDE = np.random.default_rng(1).random((400, 784))
+
+
+@pytest.fixture(scope="module")
+def wide_model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VAETransformer(device="cpu", max_iter=2, random_state=0, n_jobs=1).fit(WIDE)
+
+
+def test_wide_rows_are_bit_identical_whatever_the_batch_and_the_threads(wide_model, torch_threads_restored):
+    # At 784 features on 2 threads the matrix library split the sums of
+    # 16-64-row products differently from a 336-row product's; every product
+    # now runs on one thread, with the threads spread over blocks of rows.
+    model = clone(wide_model)  # n_jobs is read at each call
+    model.__dict__.update(wide_model.__dict__)
+    codes, scores = model.transform(WIDE), model.score_samples(WIDE)
+    for n_jobs in (1, 2):
+        model.set_params(n_jobs=n_jobs)
+        np.testing.assert_array_equal(model.transform(WIDE), codes)
+        np.testing.assert_array_equal(model.score_samples(WIDE), scores)
+        for n_rows in (1, 5, 16, 33, 64, 200):
+            np.testing.assert_array_equal(model.transform(WIDE[:n_rows]), codes[:n_rows])
+            np.testing.assert_array_equal(model.score_samples(WIDE[:n_rows]), scores[:n_rows])
+        np.testing.assert_array_equal(model.transform(WIDE[::-1])[::-1], codes)
+
+
+def test_blocks_of_rows_leave_new_threads_torch_default(wide_model, torch_threads_restored):
+    # The pool's threads take one intra-op thread each; torch gives a new
+    # thread the count set last anywhere, which must stay the user's.
+    def fresh_thread_count():
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return seen[0]
+
+    before = fresh_thread_count()
+    copy = clone(wide_model).set_params(n_jobs=2)
+    copy.__dict__.update({**wide_model.__dict__, "n_jobs": 2})
+    copy.transform(np.tile(WIDE, (3, 1)))
+    assert fresh_thread_count() == before
+    assert torch.get_num_threads() == torch_threads_restored
+
+
+def test_an_error_in_one_block_is_raised_and_the_pool_still_serves(torch_threads_restored):
+    from skvae._inference import map_row_batches
+
+    def fails_on_the_second_block(rows):
+        if rows[0, 0] >= 100:
+            raise ArithmeticError("block at row 100")
+        return torch.as_tensor(rows * 2)
+
+    rows = np.arange(400, dtype=np.float64)[:, None]
+    with pytest.raises(ArithmeticError, match="row 100"):
+        map_row_batches(fails_on_the_second_block, rows, (1,), 5000, n_threads=2)
+    doubled = map_row_batches(lambda block: torch.as_tensor(block * 2), rows, (1,), 5000, n_threads=2)
+    np.testing.assert_array_equal(doubled, rows * 2)
+    assert torch.get_num_threads() == torch_threads_restored
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_blocks_of_rows_run_in_a_forked_child(wide_model):
+    # A forked child inherits the parent's pool object but not its threads.
+    import multiprocessing
+
+    two = clone(wide_model)
+    two.__dict__.update({**wide_model.__dict__, "n_jobs": 2})
+    two.transform(WIDE)  # the parent's pool exists before the fork
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as children:
+        codes = children.apply_async(two.transform, (WIDE,)).get(timeout=120)
+    np.testing.assert_array_equal(codes, wide_model.transform(WIDE))

@@ -471,18 +471,23 @@ def row_blocks(n_rows, step, n_threads):
 
 
 def _on_threads(work, starts, n_threads):
-    """`work(start)` for each start, on a pool of `n_threads` Python threads with one torch intra-op thread each.
+    """`work(start)` for each start: the first here, the others on a pool of `n_threads - 1` threads.
 
-    The first exception is raised once every block has finished.
+    Every thread runs one torch intra-op thread (the caller's is set by
+    :func:`map_row_batches`). The calling thread takes a block itself
+    rather than wait: handing every block to the pool cost a 200-row
+    ``transform`` at 784 features half a millisecond more. The first
+    exception is raised once every block has finished.
     """
     # Grad mode is per thread: each task sets it for itself.
     def run(start):
         with torch.inference_mode():
             work(start)
 
-    pool = _row_pool(n_threads)
-    blocks = [pool.submit(run, start) for start in starts]
+    pool = _row_pool(n_threads - 1)
+    blocks = [pool.submit(run, start) for start in starts[1:]]
     try:
+        work(starts[0])
         for block in blocks:
             block.result()
     finally:

@@ -463,39 +463,52 @@ def row_blocks(n_rows, step, n_threads):
     """Rows per block when `n_rows` rows are shared by `n_threads` threads, batches at most `step` rows.
 
     At least one block per thread where the rows allow it, each a multiple
-    of ROW_MULTIPLE (the padding a block would get anyway); `n_rows` or
-    fewer rows mean one block.
+    of ROW_MULTIPLE (the padding a block would get anyway): ROW_MULTIPLE
+    rows or fewer make one block.
     """
     share = -(-n_rows // n_threads)
     return max(ROW_MULTIPLE, min(step, share + -share % ROW_MULTIPLE))
 
 
 def _on_threads(work, starts, n_threads):
-    """`work(start)` for each start: the first here, the others on a pool of `n_threads - 1` threads.
+    """`work(start)` for each start, shared by the calling thread and a pool of `n_threads - 1` threads.
 
-    Every thread runs one torch intra-op thread (the caller's is set by
-    :func:`map_row_batches`). The calling thread takes a block itself
-    rather than wait: handing every block to the pool cost a 200-row
-    ``transform`` at 784 features half a millisecond more. The first
-    exception is raised once every block has finished.
+    Each thread takes the next block when it finishes one, so that a slower
+    thread (beside another process's work) takes fewer. Every thread runs
+    one torch intra-op thread (the caller's is set by
+    :func:`map_row_batches`). The calling thread works too rather than wait:
+    handing every block to the pool cost a 200-row ``transform`` at 784
+    features half a millisecond more. After an exception no new block
+    starts, and the first exception is raised once the running ones have
+    finished (none writes into the output after the call returns).
     """
-    # Grad mode is per thread: each task sets it for itself.
-    def run(start):
-        with torch.inference_mode():
-            work(start)
+    remaining, lock, failed = iter(starts), threading.Lock(), threading.Event()
+
+    def take():
+        with lock:
+            return None if failed.is_set() else next(remaining, None)
+
+    def drain():
+        try:
+            while (start := take()) is not None:
+                work(start)
+        except BaseException:
+            failed.set()
+            raise
+
+    def drain_in_worker():
+        with torch.inference_mode():  # grad mode is per thread
+            drain()
 
     pool = _row_pool(n_threads - 1)
-    blocks = [pool.submit(run, start) for start in starts[1:]]
+    helpers = [pool.submit(drain_in_worker) for _ in range(min(n_threads, len(starts)) - 1)]
     try:
-        work(starts[0])
-        for block in blocks:
-            block.result()
+        drain()
     finally:
-        for block in blocks:
-            block.cancel()
-        for block in blocks:
-            if not block.cancelled():
-                block.exception()  # waits: no block writes into `out` after the call returns
+        errors = [helper.exception() for helper in helpers]  # waits for each
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 _row_pools = {}

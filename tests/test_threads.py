@@ -4,6 +4,7 @@ Threads are a CPU matter: every model here trains on the CPU (on a GPU the polic
 """
 
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -439,3 +440,39 @@ def test_blocks_of_rows_run_in_a_forked_child(wide_model):
     with context.Pool(1) as children:
         codes = children.apply_async(two.transform, (WIDE,)).get(timeout=120)
     np.testing.assert_array_equal(codes, wide_model.transform(WIDE))
+
+
+def test_blocks_are_shared_by_the_caller_and_the_pool(torch_threads_restored):
+    from skvae._inference import map_row_batches
+
+    seen = []
+
+    def slow_double(block):
+        seen.append(threading.get_ident())
+        time.sleep(0.005)  # long enough that the other thread takes blocks meanwhile
+        return torch.as_tensor(block * 2)
+
+    rows = np.arange(40 * 16, dtype=np.float64)[:, None]
+    doubled = map_row_batches(slow_double, rows, (1,), 2**19 // 16, n_threads=2)
+    np.testing.assert_array_equal(doubled, rows * 2)
+    by_thread = {ident: seen.count(ident) for ident in set(seen)}
+    assert threading.get_ident() in by_thread and len(by_thread) == 2
+    assert min(by_thread.values()) >= 10, by_thread  # each takes a share, not one block
+
+
+def test_no_block_starts_after_one_fails(torch_threads_restored):
+    from skvae._inference import map_row_batches
+
+    calls = []
+
+    def fails_first(block):
+        calls.append(block[0, 0])
+        if block[0, 0] == 0:
+            raise ArithmeticError("first block")
+        time.sleep(0.002)
+        return torch.as_tensor(block)
+
+    rows = np.arange(100 * 16, dtype=np.float64)[:, None]
+    with pytest.raises(ArithmeticError, match="first block"):
+        map_row_batches(fails_first, rows, (1,), 2**19 // 16, n_threads=2)
+    assert len(calls) < 10

@@ -459,6 +459,15 @@ def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_
     return out
 
 
+#: Least work (multiply-adds: rows x the networks' weights) per block of
+#: rows handed to another thread. On 2 idle cores, a 784-wide model's
+#: transform (321,332 weights): 64 rows took 0.37 ms on one thread and 0.60
+#: ms in two blocks, 200 rows 0.86 and 1.06 ms, 600 rows 3.40 and 2.25 ms
+#: (benchmarks/README.md, "Numbers behind the code"): below a few hundred
+#: rows the hand-off costs more than the second thread saves.
+BLOCK_WORK = 50_000_000
+
+
 def row_blocks(n_rows, step, n_threads):
     """Rows per block when `n_rows` rows are shared by `n_threads` threads, batches at most `step` rows.
 

@@ -26,6 +26,7 @@ import torch
 from . import _row_noise
 from ._device import place_training_data, resolve_device, restore_device
 from ._inference import (
+    BLOCK_WORK,
     FLOAT32_SAFE,
     InferenceCache,
     InferenceNetworks,
@@ -42,7 +43,7 @@ from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
-from ._threads import ThreadTuner, resolve_n_jobs, threads_for_work, torch_threads
+from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
 from ._training import (
     LR_DECAYS,
     StoppingRule,
@@ -742,18 +743,16 @@ class VAEModel:
     def inference_threads(self, n_jobs, n_rows):
         """CPU threads for inference on `n_rows` rows, sized by the largest batch.
 
-        An int `n_jobs` is a ceiling here: the threads share a call's rows in
-        blocks, and a block handed to another thread costs a wake-up (tenths
-        of a millisecond), so a call takes one thread per
-        :data:`~skvae._threads.WORK_PER_THREAD` multiply-adds at most, as
-        the automatic policy does (32 rows at 784 features took 0.39 ms on
-        two threads against 0.27 ms on one).
+        Never more than one per :data:`~skvae._inference.BLOCK_WORK`
+        multiply-adds, whatever `n_jobs` says (an int is a ceiling here): the
+        threads share a call's rows in blocks, and handing a block to
+        another thread costs more than a small block's products.
         """
         batch_rows = min(n_rows, rows_per_batch(self.row_width()))
         threads = self.thread_plan(n_jobs, batch_rows)[0]
         if threads is None or threads == 1:
             return threads
-        return min(threads, threads_for_work(batch_rows * self.n_weights))
+        return min(threads, max(1, batch_rows * self.n_weights // BLOCK_WORK))
 
 
 def new_seed(random_state):

@@ -6,6 +6,16 @@ scored and handed back by the imputer as if observed. pandas' sparse columns
 would be densified by truncation in some paths. This module turns such input
 into the plain form every face validates (a float array, or a DataFrame of
 dense columns) once, before anything else reads it.
+
+Other dataframes (a pyarrow ``Table`` or ``RecordBatch``, a polars
+``DataFrame``, anything with the dataframe interchange protocol's
+``__dataframe__``) are read as the pandas DataFrame they convert to
+(:func:`as_pandas_frame`): their column names become ``feature_names_in_``
+and their text columns categories, as a pandas DataFrame's do. Read as
+arrays (scikit-learn's ``np.asarray``), a table with a text column was
+refused as "an array must hold numbers" and a numeric one kept only the names
+scikit-learn happened to find. Results that are tables (``inverse_transform``,
+``sample``, the imputer's) come back as pandas DataFrames.
 """
 
 import numpy as np
@@ -19,13 +29,70 @@ def as_plain_input(X, missing=np.nan):
     An object array (or a nested list) holding ``pd.NA`` gets `missing` there:
     pandas.NA is a missing cell, as None is, but NumPy's float conversion
     refuses it with a TypeError that names neither the cell nor the problem.
+    Another library's dataframe is converted to pandas (:func:`as_pandas_frame`).
     Anything else comes back as it is: validation decides what it accepts.
     """
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
+    X = as_pandas_frame(X)
     if is_dataframe(X):
         return _dense_frame(X)
     return _na_as_missing(X, missing)
+
+
+def as_pandas_frame(X, name="X"):
+    """X as a pandas DataFrame when it is another library's dataframe; anything else as it is.
+
+    The library's own ``to_pandas()`` is preferred (pyarrow, polars: it keeps
+    a pyarrow table's stored index and its dictionary columns as categories);
+    an object with only the interchange protocol's ``__dataframe__`` goes
+    through ``pandas.api.interchange.from_dataframe``. A dataframe that does
+    not convert is refused with a TypeError naming `name` and its type,
+    rather than read as an array of whatever ``np.asarray`` makes of it.
+    pandas DataFrames, and the lazy frames that already look like one to
+    skvae (dask's), are left as they are.
+    """
+    if is_dataframe(X) or not _is_other_dataframe(X):
+        return X
+    import pandas as pd
+
+    kind = f"{type(X).__module__.partition('.')[0]}.{type(X).__name__}"
+    try:
+        if callable(getattr(X, "to_pandas", None)):
+            frame = X.to_pandas()
+        else:
+            import warnings
+
+            with warnings.catch_warnings():
+                # pandas 3 deprecates the protocol for users; reading it here is skvae's call, not theirs.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", message=".*[Ii]nterchange [Pp]rotocol.*")
+                frame = pd.api.interchange.from_dataframe(X)
+    except Exception as error:  # whatever the other library raises: say which conversion failed
+        raise TypeError(
+            f"{name} is a {kind}, a dataframe that skvae reads as a pandas DataFrame, but converting it failed "
+            f"({type(error).__name__}: {error}). Convert it yourself (e.g. {name}.to_pandas()) and pass that."
+        ) from None
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{name} is a {kind}, which converts to a {type(frame).__name__}, not a table: pass a 2-D table "
+            "(a DataFrame) or a 2-D array."
+        )
+    return frame
+
+
+def _is_other_dataframe(X):
+    """Whether X is a dataframe of another library: the interchange protocol, or a ``to_pandas`` with columns.
+
+    A 1-D column (a pyarrow ChunkedArray, a polars Series) has ``to_pandas``
+    but neither ``__dataframe__`` nor column names: it is left to validation,
+    which asks for a 2-D table.
+    """
+    if isinstance(X, (np.ndarray, list, tuple)) or X is None:
+        return False
+    if hasattr(X, "__dataframe__"):
+        return True
+    return callable(getattr(X, "to_pandas", None)) and (hasattr(X, "column_names") or hasattr(X, "columns"))
 
 
 def _na_as_missing(X, missing):

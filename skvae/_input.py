@@ -34,6 +34,7 @@ def as_plain_input(X, missing=np.nan):
     """
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
+    _refuse_mappings(X)
     X = as_pandas_frame(X)
     if is_dataframe(X):
         return _dense_frame(X)
@@ -44,19 +45,24 @@ def as_pandas_frame(X, name="X"):
     """X as a pandas DataFrame when it is another library's dataframe; anything else as it is.
 
     The library's own ``to_pandas()`` is preferred (pyarrow, polars: it keeps
-    a pyarrow table's stored index and its dictionary columns as categories);
-    an object with only the interchange protocol's ``__dataframe__`` goes
-    through ``pandas.api.interchange.from_dataframe``. A dataframe that does
-    not convert is refused with a TypeError naming `name` and its type,
-    rather than read as an array of whatever ``np.asarray`` makes of it.
-    pandas DataFrames, and the lazy frames that already look like one to
-    skvae (dask's), are left as they are.
+    a pyarrow table's stored index and its dictionary columns as
+    categories); an object with only the interchange protocol's
+    ``__dataframe__`` goes through ``pandas.api.interchange.from_dataframe``,
+    and one with only the Arrow PyCapsule stream (``__arrow_c_stream__``)
+    through pyarrow. A dataframe that does not convert is refused with a
+    TypeError naming `name` and its type, rather than read as an array of
+    whatever ``np.asarray`` makes of it. pandas DataFrames, and the lazy
+    frames that already look like one to skvae (dask's), are left as they
+    are; so is a single column (a pyarrow ChunkedArray), which validation
+    refuses as it refuses any 1-D input.
     """
     if is_dataframe(X) or not _is_other_dataframe(X):
         return X
     import pandas as pd
 
     kind = f"{type(X).__module__.partition('.')[0]}.{type(X).__name__}"
+    if not callable(getattr(X, "to_pandas", None)) and not hasattr(X, "__dataframe__"):
+        return _from_arrow_stream(X, name, kind)
     try:
         if callable(getattr(X, "to_pandas", None)):
             frame = X.to_pandas()
@@ -73,6 +79,8 @@ def as_pandas_frame(X, name="X"):
             f"{name} is a {kind}, a dataframe that skvae reads as a pandas DataFrame, but converting it failed "
             f"({type(error).__name__}: {error}). Convert it yourself (e.g. {name}.to_pandas()) and pass that."
         ) from None
+    if isinstance(frame, pd.Series):
+        return X
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
             f"{name} is a {kind}, which converts to a {type(frame).__name__}, not a table: pass a 2-D table "
@@ -82,17 +90,54 @@ def as_pandas_frame(X, name="X"):
 
 
 def _is_other_dataframe(X):
-    """Whether X is a dataframe of another library: the interchange protocol, or a ``to_pandas`` with columns.
+    """Whether X may be another library's dataframe: a dataframe or Arrow protocol, or ``to_pandas`` with columns.
 
-    A 1-D column (a pyarrow ChunkedArray, a polars Series) has ``to_pandas``
-    but neither ``__dataframe__`` nor column names: it is left to validation,
-    which asks for a 2-D table.
+    A 1-D column (a polars Series) has ``to_pandas`` but neither protocol nor
+    column names: it is left to validation, which asks for a 2-D table.
     """
     if isinstance(X, (np.ndarray, list, tuple)) or X is None:
         return False
-    if hasattr(X, "__dataframe__"):
+    if hasattr(X, "__dataframe__") or hasattr(X, "__arrow_c_stream__"):
         return True
     return callable(getattr(X, "to_pandas", None)) and (hasattr(X, "column_names") or hasattr(X, "columns"))
+
+
+def _from_arrow_stream(X, name, kind):
+    """A DataFrame from an object with only the Arrow PyCapsule stream (``__arrow_c_stream__``).
+
+    pyarrow reads the stream; a stream of one column type, not of records
+    (a chunked array), is no table: refused, as NumPy would make an object
+    array of the object itself.
+    """
+    try:
+        import pyarrow
+    except ImportError:
+        raise TypeError(
+            f"{name} is a {kind}, an Arrow table (__arrow_c_stream__), which skvae reads with pyarrow: install "
+            f"pyarrow, or convert {name} to a pandas DataFrame yourself."
+        ) from None
+    try:
+        table = pyarrow.table(X)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError) as error:
+        raise TypeError(f"{name} is a {kind}, an Arrow stream that is not a table ({error}): pass a 2-D table "
+                        "(a DataFrame) or a 2-D array.") from None
+    return table.to_pandas()
+
+
+def _refuse_mappings(X):
+    """A dict of columns, or a list of dicts (records), is refused naming what to pass instead.
+
+    NumPy makes an object array of the dicts themselves, whose error
+    ("float() argument must be ... not 'dict'") names neither X nor the fix.
+    """
+    from collections.abc import Mapping
+
+    if isinstance(X, Mapping):
+        raise TypeError(f"X is a {type(X).__name__} (of columns?), not a table: pass pandas.DataFrame(X), whose "
+                        "keys become the column names.")
+    if isinstance(X, (list, tuple)) and X and isinstance(X[0], Mapping):
+        raise TypeError(f"X is a {type(X).__name__} of {type(X[0]).__name__}s (records?), not a table: pass "
+                        "pandas.DataFrame(X), whose keys become the column names.")
 
 
 def _na_as_missing(X, missing):

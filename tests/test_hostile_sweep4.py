@@ -76,6 +76,16 @@ class InterchangeOnly:
         return self._frame.__dataframe__(nan_as_null=nan_as_null, allow_copy=allow_copy)
 
 
+class ArrowStreamOnly:
+    """A table with nothing but the Arrow PyCapsule stream (``__arrow_c_stream__``), as duckdb or nanoarrow give."""
+
+    def __init__(self, table):
+        self._table = table
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self._table.__arrow_c_stream__(requested_schema)
+
+
 class FailingFrame:
     """A dataframe-like whose conversion raises, as another library's may (a missing optional dependency)."""
 
@@ -93,7 +103,8 @@ def _converters():
     except ImportError:
         return converters
     return converters + [pytest.param(_arrow, id="pyarrow-table"),
-                         pytest.param(lambda frame: _arrow(frame).to_batches()[0], id="pyarrow-record-batch")]
+                         pytest.param(lambda frame: _arrow(frame).to_batches()[0], id="pyarrow-record-batch"),
+                         pytest.param(lambda frame: ArrowStreamOnly(_arrow(frame)), id="arrow-stream")]
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -161,6 +172,26 @@ def test_a_one_column_array_of_another_library_is_not_taken_for_a_table():
     vae = VAETransformer(**TINY).fit(_table()[["x"]].to_numpy())
     with pytest.raises(ValueError, match="2D array"):
         vae.transform(pyarrow.chunked_array([[0.5, 1.5]]))
+    with pytest.raises(TypeError, match="ArrowStreamOnly, an Arrow stream that is not a table"):
+        vae.transform(ArrowStreamOnly(pyarrow.chunked_array([[0.5, 1.5]])))
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("change, message", [
+    (lambda X: X.to_dict(orient="list"), r"X is a dict \(of columns\?\), not a table: pass pandas.DataFrame\(X\)"),
+    (lambda X: X.to_dict(orient="records"), r"X is a list of dicts \(records\?\), not a table"),
+], ids=["dict-of-columns", "records"])
+def test_a_dict_of_columns_or_a_list_of_records_is_refused_naming_the_fix(face, change, message):
+    # NumPy made an object array of the dicts: "float() argument must be ... not 'dict'".
+    X = _table()
+    model = face(**TINY).fit(X)
+    before = _answer(model, X)
+    method = model.decision_function if face is VAEOutlierDetector else model.transform
+    with pytest.raises(TypeError, match=message):
+        method(change(X))
+    with pytest.raises(TypeError, match=message):
+        face(**TINY).fit(change(X))
+    _assert_same(_answer(model, X), before)
 
 
 # ---------------------------------------------------------------- the index of returned tables

@@ -4,8 +4,9 @@ Reading keeps what a user expects of a table: the header's column names, each
 column's type as pandas infers it, and where each row came from (its line in
 the file), so that a problem can be reported as "column 'b', line 4". Files
 may be compressed (gzip, bz2, xz or zip, recognised by their first bytes,
-whatever their name). A refused file raises :class:`CommandError` with one
-line that names the problem.
+whatever their name; one named as compressed whose bytes are not is refused).
+An empty cell is a missing cell, in every command alike. A refused file
+raises :class:`CommandError` with one line that names the problem.
 """
 
 import bz2

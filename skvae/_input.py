@@ -130,8 +130,12 @@ def _refuse_mappings(X):
     NumPy makes an object array of the dicts themselves, whose error
     ("float() argument must be ... not 'dict'") names neither X nor the fix.
     """
+    import sys
     from collections.abc import Mapping
 
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(X):
+        return  # a dok_array is a dict too: validation gives its message about sparse input
     if isinstance(X, Mapping):
         raise TypeError(f"X is a {type(X).__name__} (of columns?), not a table: pass pandas.DataFrame(X), whose "
                         "keys become the column names.")

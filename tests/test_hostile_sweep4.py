@@ -497,3 +497,10 @@ def test_an_empty_cell_of_a_csv_file_is_missing_at_fit_and_at_every_later_comman
     scores = tmp_path / "scores.csv"
     assert main(["score", str(model), str(path), "--out", str(scores)], stdout=io.StringIO()) == 0
     np.testing.assert_allclose(pd.read_csv(scores)["score"], vae.score_samples(table.frame), rtol=1e-12)
+
+
+def test_a_sparse_dok_array_is_not_taken_for_a_dict_of_columns():
+    # scipy's dok_array is a dict subclass: it keeps the message about sparse input.
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        VAETransformer(**TINY).fit(sparse.dok_array(np.eye(4)))

@@ -21,6 +21,7 @@ standard output.
 
 import argparse
 import contextlib
+import csv
 import sys
 import time
 import warnings
@@ -126,8 +127,8 @@ def run_fit_command(args, out, err):
         verbose=0 if args.quiet else 1,
     )
     n_rows, n_columns = table.frame.shape
-    print(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: "
-          f"{_column_list(table.frame.columns)}", file=out)
+    print(_wrapped(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: ",
+                   _column_items(table.frame.columns)), file=out)
     start = time.perf_counter()
     hint = " Leave it out with --drop {column}, or choose the columns with --columns."
     with _tidy_warnings("skvae fit", err), _refusals_explained(table, hint=hint):
@@ -136,8 +137,7 @@ def run_fit_command(args, out, err):
     save(model, args.out)
     epochs = "1 epoch" if model.n_iter_ == 1 else f"{model.n_iter_} epochs"
     print(f"Fitted in {seconds:.1f} s ({epochs} on {model.device_}).", file=out)
-    kinds = ", ".join(f"{name}: {kind}" for name, kind in model.column_kinds_.items())
-    print(f"Column kinds: {kinds} (set one with --likelihood COLUMN=KIND).", file=out)
+    print(_kinds_report(model.column_kinds_), file=out)
     if model.best_validation_score_ is not None:
         print(f"Best validation score: {_score_phrase(model.best_validation_score_)}", file=out)
     with _refusals_explained(table):
@@ -204,12 +204,12 @@ def run_impute_command(args, out, err):
     holes = chosen.frame.isna().to_numpy()
     empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
     n_missing = int(holes[:, ~holes.all(axis=0)].sum())
-    print(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): "
-          f"{_column_list(chosen.frame.columns)}", file=err if args.out == "-" else out)
+    print(_wrapped(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): ",
+                   _column_items(chosen.frame.columns)), file=err if args.out == "-" else out)
     hint = " Leave it out with --drop {column}, or choose the columns with --columns."
     if empty:
-        print(f"skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
-              f"learn from: {_column_list(empty)}", file=err)
+        print(_wrapped("skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
+                       "learn from: ", _column_items(empty)), file=err)
     with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, hint=hint):
         completed = imputer.fit_transform(chosen.frame)
     written = _observed_as_read(table, chosen, completed)
@@ -270,8 +270,8 @@ def _read(args):
 def _model_input(model, table, err, prefix):
     X, ignored = columns_for_model(table, model)
     if ignored:
-        print(f"{prefix}: note: leaving out column(s) the model was not fitted on: "
-              f"{_column_list(ignored)}", file=err)
+        print(_wrapped(f"{prefix}: note: leaving out column(s) the model was not fitted on: ",
+                       _column_items(ignored)), file=err)
     return X
 
 
@@ -283,9 +283,76 @@ def _training_columns(model):
     return [str(name) for name in names]
 
 
-def _column_list(names):
-    """Every name: hiding one to save a line leaves the user guessing which."""
-    return ", ".join(str(name) for name in names)
+#: A report names every column of a table of at most this many; a wider one is summarised.
+LIST_LIMIT = 20
+#: Names shown of a summarised list: the first ones, then the last one.
+LIST_HEAD = 8
+#: A name longer than this is cut in a report (an error message still names it whole).
+NAME_LIMIT = 40
+#: A report line longer than LINE_LIMIT characters is wrapped, between names, at WRAP_WIDTH.
+LINE_LIMIT = 160
+WRAP_WIDTH = 100
+
+
+def _column_items(names):
+    """The names a report shows: every one of a narrow table, the first ones and the last of a wide one.
+
+    Every name of a narrow table: hiding one to save a line leaves the user
+    guessing which. A table of hundreds of columns (pixels, one-hot
+    dummies) made a line of thousands of characters, which no terminal shows
+    readably; there the count says how many are not shown, and the first
+    and last names tell where the list runs.
+    """
+    names = [_short_name(name) for name in names]
+    if len(names) <= LIST_LIMIT:
+        return names
+    return [*names[:LIST_HEAD], f"... ({len(names) - LIST_HEAD - 1} more) ...", names[-1]]
+
+
+def _short_name(name):
+    text = str(name)
+    return text if len(text) <= NAME_LIMIT else f"{text[:NAME_LIMIT - 3]}..."
+
+
+def _wrapped(prefix, items, suffix=""):
+    """``prefix`` and the comma-separated `items`, then `suffix`: one line, or lines broken between items.
+
+    A line of up to LINE_LIMIT characters stays whole (a long file path
+    makes many such lines); a longer one is broken before an item that
+    would pass WRAP_WIDTH, never inside one, the following lines indented.
+    """
+    one_line = prefix + ", ".join(items) + suffix
+    if len(one_line) <= LINE_LIMIT:
+        return one_line
+    lines, current, fresh = [], prefix, True  # fresh: no item on the current line yet
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else suffix)
+        if not fresh and len(current) + 1 + len(piece) > WRAP_WIDTH:
+            lines.append(current)
+            current, fresh = "    ", True
+        current += piece if fresh else " " + piece
+        fresh = False
+    lines.append(current)
+    return "\n".join(lines)
+
+
+def _kinds_report(column_kinds):
+    """The column kinds 'fit' chose: each column's for a narrow table, a line per kind for a wide one.
+
+    Per kind, a wide table's report stays a few lines whatever its width,
+    with the count of each kind; ``column_kinds_`` of the saved model lists
+    every column.
+    """
+    if len(column_kinds) <= LIST_LIMIT:
+        pairs = [f"{_short_name(name)}: {kind}" for name, kind in column_kinds.items()]
+        return _wrapped("Column kinds: ", pairs, " (set one with --likelihood COLUMN=KIND).")
+    by_kind = {}
+    for name, kind in column_kinds.items():
+        by_kind.setdefault(kind, []).append(name)
+    lines = [f"Column kinds of the {len(column_kinds)} columns (set one with --likelihood COLUMN=KIND):"]
+    for kind, names in sorted(by_kind.items(), key=lambda item: -len(item[1])):
+        lines.append(_wrapped(f"  {kind} ({len(names)}): ", _column_items(names)))
+    return "\n".join(lines)
 
 
 def _score_phrase(score, bound="ELBO"):
@@ -344,9 +411,27 @@ def _layer_sizes(text):
 
 
 def _column_names(text):
-    names = [name.strip() for name in text.split(",")]
-    if not all(names):
-        raise argparse.ArgumentTypeError(f"expected comma-separated column names such as a,b,c; got {text!r}")
+    """Comma-separated column names, quoted as in a CSV line where a name holds a comma.
+
+    ``--columns 'a,"b,c",d'`` names a, ``b,c`` and d (a quote inside a quoted
+    name is doubled, as CSV doubles it), as the file's own header writes such
+    names; the option may also be repeated, each value adding its names.
+    Names are stripped, as the header's are, so spaces around a quoted name
+    do not matter; an unbalanced quote is refused rather than read as the
+    rest of the value.
+    """
+    if text.count('"') % 2:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the column names {text!r}: a double quote is not closed; write the names "
+            'comma-separated, a name that holds a comma (or a quote, doubled) in double quotes, e.g. a,"b,c"'
+        )
+    rows = list(csv.reader([text], skipinitialspace=True))
+    names = [name.strip() for name in rows[0]] if rows else []
+    if not names or not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated column names such as a,b,c (a name with a comma in double quotes: "
+            f'a,"b,c"); got {text!r}'
+        )
     return names
 
 
@@ -371,10 +456,12 @@ def _add_reading_options(parser, *, choose_columns=False):
     reading.add_argument("--skip-rows", type=_non_negative_int, default=0, metavar="N",
                          help="ignore the first N lines of the file (default: 0)")
     if choose_columns:
-        reading.add_argument("--columns", type=_column_names, default=None, metavar="A,B,C",
-                             help="use only these columns, in this order")
-        reading.add_argument("--drop", type=_column_names, default=None, metavar="A,B",
-                             help="leave these columns out (a label, an id)")
+        reading.add_argument("--columns", type=_column_names, action="extend", default=None, metavar="A,B,C",
+                             help="use only these columns, in this order; a name that holds a comma goes in "
+                                  'double quotes, as in a CSV header (--columns \'a,"b,c"\'), and the option '
+                                  "may be repeated, each adding its names")
+        reading.add_argument("--drop", type=_column_names, action="extend", default=None, metavar="A,B",
+                             help="leave these columns out (a label, an id); names as for --columns")
 
 
 def _defaults(estimator_name):

@@ -4,8 +4,9 @@ Reading keeps what a user expects of a table: the header's column names, each
 column's type as pandas infers it, and where each row came from (its line in
 the file), so that a problem can be reported as "column 'b', line 4". Files
 may be compressed (gzip, bz2, xz or zip, recognised by their first bytes,
-whatever their name). A refused file raises :class:`CommandError` with one
-line that names the problem.
+whatever their name; one named as compressed whose bytes are not is refused).
+An empty cell is a missing cell, in every command alike. A refused file
+raises :class:`CommandError` with one line that names the problem.
 """
 
 import bz2
@@ -16,6 +17,7 @@ import lzma
 import re
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,11 +186,38 @@ def _read_bytes(path, stdin):
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
 
 
+#: What a file's name says it holds: the suffixes pandas' ``compression="infer"`` writes.
+_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
+
+
+def _named_compression(name):
+    """The compression a file's name announces (``data.csv.gz``: gzip), or None."""
+    lower = name.lower()
+    return next((method for suffix, method in _SUFFIXES.items() if lower.endswith(suffix)), None)
+
+
 def _decompress(data, name):
+    """The file's bytes, decompressed when they start as a compressed format does.
+
+    The first bytes decide, not the name: a compressed file named ``.csv``
+    is read. A file named as compressed (``.gz``) whose bytes are no format
+    skvae reads is refused, naming what it starts with: read as text, a
+    damaged or mislabelled archive made a column of garbage or a "header
+    without rows" of NUL bytes.
+    """
     for magic, method in _MAGIC:
         if data.startswith(magic):
             break
     else:
+        named = _named_compression(name)
+        if named is not None and not data:
+            raise CommandError(f"{name} is empty: a {named} file has at least its header; was it copied whole?")
+        if named is not None:
+            raise CommandError(
+                f"{name} is named as a {named} file but is not {named}-compressed (it starts with bytes "
+                f"{data[:4].hex(' ')}{_looks_like(data)}). Rename it if it is a plain "
+                f"CSV file, or decompress it with the tool that made it."
+            )
         return data
     try:
         if method == "gzip":
@@ -202,18 +231,60 @@ def _decompress(data, name):
             if len(members) != 1:
                 raise CommandError(f"{name} is a zip archive of {len(members)} files; expected exactly one CSV file.")
             return archive.read(members[0])
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as error:
-        raise CommandError(f"cannot decompress {name} ({method}): {error}") from None
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error, RuntimeError,
+            NotImplementedError, ValueError) as error:
+        # zlib.error is a corrupt deflate stream (gzip, zip), RuntimeError an encrypted zip member,
+        # NotImplementedError a zip method zipfile lacks: each is a damaged or unreadable file.
+        raise CommandError(f"cannot decompress {name} ({method}): {_damage(error)}") from None
+
+
+def _looks_like(data):
+    """What a file's first bytes suggest, for a message: ", which looks like text" or a format skvae does not read."""
+    others = ((b"\x28\xb5\x2f\xfd", "zstd-compressed data"), (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+              (b"Rar!", "a RAR archive"), (b"\x04\x22\x4d\x18", "LZ4-compressed data"),
+              (b"PAR1", "a Parquet file"), (b"\xd0\xcf\x11\xe0", "an old Excel file"))
+    for magic, what in others:
+        if data.startswith(magic):
+            return f", which is how {what} starts"
+    try:
+        text = data[:64].decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    return ", which looks like text" if text and "\x00" not in text else ""
+
+
+def _damage(error):
+    """A decompressor's complaint in words: most say only where the stream broke."""
+    text = str(error) or type(error).__name__
+    if isinstance(error, EOFError) or "end-of-stream" in text or "ended before" in text:
+        return f"the file is truncated ({text})"
+    if isinstance(error, RuntimeError) and "encrypted" in text:
+        return f"the archive is encrypted ({text}); decompress it first"
+    if "Not a gzipped file" in text:
+        return f"the file has data after its compressed stream, or is damaged ({text})"
+    return f"the file is damaged ({text})"
 
 
 def _decode(data, name):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CommandError(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8 "
+                           "CSV.")
     try:
-        return data.decode("utf-8-sig")  # -sig: drop the byte-order mark spreadsheet programs write
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CommandError(
             f"{name} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); "
             "save it as UTF-8 CSV."
         ) from None
+    # The byte-order mark spreadsheet programs write; twice where a file went through two of them.
+    # Left in, it would become part of the first column's name, a difference no message shows.
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        offset = text.index("\x00")
+        raise CommandError(f"{name} holds NUL bytes (the first at character {offset}): it is binary data, not CSV "
+                           "text (a spreadsheet's own format, or a file compressed in a format skvae does not "
+                           "read?).")
+    return text
 
 
 #: The separators a file may use; the sniffer picks among these only.

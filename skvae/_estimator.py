@@ -16,6 +16,7 @@ from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
 from ._face_hooks import FaceHooks
 from ._inference import is_plain_float_matrix
+from ._input import as_pandas_frame
 from ._likelihoods import KINDS
 from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
@@ -490,9 +491,12 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
             models as categories), the most probable level when they are
             labels (text, booleans, a pandas ``category`` dtype). A
             DataFrame of the training schema when the model was fitted on a
-            DataFrame.
+            DataFrame, with the index of X when X is a DataFrame of codes
+            (as ``transform`` gives them under
+            ``set_output(transform="pandas")``): row i decodes X's row i.
         """
         check_is_fitted(self)
+        X = as_pandas_frame(X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         latent_dim = self._model.latent_dim
         if Z.shape[1] != latent_dim:
@@ -500,7 +504,10 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
                 f"X has {Z.shape[1]} features, but inverse_transform of {type(self).__name__} "
                 f"expects latent_dim={latent_dim} features."
             )
-        return self._model.decode_mean(Z, n_jobs=self.n_jobs)
+        out = self._model.decode_mean(Z, n_jobs=self.n_jobs)
+        if is_dataframe(X) and is_dataframe(out):
+            out.index = X.index  # row i decodes X's row i (as sample(given=DataFrame) keeps given's index)
+        return out
 
     @with_torch_defaults
     def score_samples(self, X, n_importance=1):
@@ -657,6 +664,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         if with_missing and given is not None:
             raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:
+            given = as_pandas_frame(given, "given")  # a pyarrow or polars table of conditions, as a DataFrame
             n_importance = check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)

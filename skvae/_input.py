@@ -6,6 +6,16 @@ scored and handed back by the imputer as if observed. pandas' sparse columns
 would be densified by truncation in some paths. This module turns such input
 into the plain form every face validates (a float array, or a DataFrame of
 dense columns) once, before anything else reads it.
+
+Other dataframes (a pyarrow ``Table`` or ``RecordBatch``, a polars
+``DataFrame``, anything with the dataframe interchange protocol's
+``__dataframe__``) are read as the pandas DataFrame they convert to
+(:func:`as_pandas_frame`): their column names become ``feature_names_in_``
+and their text columns categories, as a pandas DataFrame's do. Read as
+arrays (scikit-learn's ``np.asarray``), a table with a text column was
+refused as "an array must hold numbers" and a numeric one kept only the names
+scikit-learn happened to find. Results that are tables (``inverse_transform``,
+``sample``, the imputer's) come back as pandas DataFrames.
 """
 
 import numpy as np
@@ -19,13 +29,119 @@ def as_plain_input(X, missing=np.nan):
     An object array (or a nested list) holding ``pd.NA`` gets `missing` there:
     pandas.NA is a missing cell, as None is, but NumPy's float conversion
     refuses it with a TypeError that names neither the cell nor the problem.
+    Another library's dataframe is converted to pandas (:func:`as_pandas_frame`).
     Anything else comes back as it is: validation decides what it accepts.
     """
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
+    _refuse_mappings(X)
+    X = as_pandas_frame(X)
     if is_dataframe(X):
         return _dense_frame(X)
     return _na_as_missing(X, missing)
+
+
+def as_pandas_frame(X, name="X"):
+    """X as a pandas DataFrame when it is another library's dataframe; anything else as it is.
+
+    The library's own ``to_pandas()`` is preferred (pyarrow, polars: it keeps
+    a pyarrow table's stored index and its dictionary columns as
+    categories); an object with only the interchange protocol's
+    ``__dataframe__`` goes through ``pandas.api.interchange.from_dataframe``,
+    and one with only the Arrow PyCapsule stream (``__arrow_c_stream__``)
+    through pyarrow. A dataframe that does not convert is refused with a
+    TypeError naming `name` and its type, rather than read as an array of
+    whatever ``np.asarray`` makes of it. pandas DataFrames, and the lazy
+    frames that already look like one to skvae (dask's), are left as they
+    are; so is a single column (a pyarrow ChunkedArray), which validation
+    refuses as it refuses any 1-D input.
+    """
+    if is_dataframe(X) or not _is_other_dataframe(X):
+        return X
+    import pandas as pd
+
+    kind = f"{type(X).__module__.partition('.')[0]}.{type(X).__name__}"
+    if not callable(getattr(X, "to_pandas", None)) and not hasattr(X, "__dataframe__"):
+        return _from_arrow_stream(X, name, kind)
+    try:
+        if callable(getattr(X, "to_pandas", None)):
+            frame = X.to_pandas()
+        else:
+            import warnings
+
+            with warnings.catch_warnings():
+                # pandas 3 deprecates the protocol for users; reading it here is skvae's call, not theirs.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", message=".*[Ii]nterchange [Pp]rotocol.*")
+                frame = pd.api.interchange.from_dataframe(X)
+    except Exception as error:  # whatever the other library raises: say which conversion failed
+        raise TypeError(
+            f"{name} is a {kind}, a dataframe that skvae reads as a pandas DataFrame, but converting it failed "
+            f"({type(error).__name__}: {error}). Convert it yourself (e.g. {name}.to_pandas()) and pass that."
+        ) from None
+    if isinstance(frame, pd.Series):
+        return X
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{name} is a {kind}, which converts to a {type(frame).__name__}, not a table: pass a 2-D table "
+            "(a DataFrame) or a 2-D array."
+        )
+    return frame
+
+
+def _is_other_dataframe(X):
+    """Whether X may be another library's dataframe: a dataframe or Arrow protocol, or ``to_pandas`` with columns.
+
+    A 1-D column (a polars Series) has ``to_pandas`` but neither protocol nor
+    column names: it is left to validation, which asks for a 2-D table.
+    """
+    if isinstance(X, (np.ndarray, list, tuple)) or X is None:
+        return False
+    if hasattr(X, "__dataframe__") or hasattr(X, "__arrow_c_stream__"):
+        return True
+    return callable(getattr(X, "to_pandas", None)) and (hasattr(X, "column_names") or hasattr(X, "columns"))
+
+
+def _from_arrow_stream(X, name, kind):
+    """A DataFrame from an object with only the Arrow PyCapsule stream (``__arrow_c_stream__``).
+
+    pyarrow reads the stream; a stream of one column type, not of records
+    (a chunked array), is no table: refused, as NumPy would make an object
+    array of the object itself.
+    """
+    try:
+        import pyarrow
+    except ImportError:
+        raise TypeError(
+            f"{name} is a {kind}, an Arrow table (__arrow_c_stream__), which skvae reads with pyarrow: install "
+            f"pyarrow, or convert {name} to a pandas DataFrame yourself."
+        ) from None
+    try:
+        table = pyarrow.table(X)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError) as error:
+        raise TypeError(f"{name} is a {kind}, an Arrow stream that is not a table ({error}): pass a 2-D table "
+                        "(a DataFrame) or a 2-D array.") from None
+    return table.to_pandas()
+
+
+def _refuse_mappings(X):
+    """A dict of columns, or a list of dicts (records), is refused naming what to pass instead.
+
+    NumPy makes an object array of the dicts themselves, whose error
+    ("float() argument must be ... not 'dict'") names neither X nor the fix.
+    """
+    import sys
+    from collections.abc import Mapping
+
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(X):
+        return  # a dok_array is a dict too: validation gives its message about sparse input
+    if isinstance(X, Mapping):
+        raise TypeError(f"X is a {type(X).__name__} (of columns?), not a table: pass pandas.DataFrame(X), whose "
+                        "keys become the column names.")
+    if isinstance(X, (list, tuple)) and X and isinstance(X[0], Mapping):
+        raise TypeError(f"X is a {type(X).__name__} of {type(X[0]).__name__}s (records?), not a table: pass "
+                        "pandas.DataFrame(X), whose keys become the column names.")
 
 
 def _na_as_missing(X, missing):

@@ -27,6 +27,7 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
+from ._input import as_pandas_frame
 from ._schema import is_dataframe
 from ._transaction import AtomicSetParams, transaction
 from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_n_importance
@@ -262,7 +263,7 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
             The ELBO (``n_importance=1``) or importance-weighted bound of
             each row, with the ``n_importance`` of the last ``fit``.
         """
-        self._validate_input(X)
+        X = self._validate_input(X)
         with _names_checked_once():
             return self.vae_.score_samples(X, n_importance=self._n_importance)
 
@@ -321,7 +322,7 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
             A DataFrame with X's index and columns when X is one. Missing
             cells, where the VAE accepts them, are NaN.
         """
-        self._validate_input(X)
+        X = self._validate_input(X)
         with _names_checked_once():
             cells = self.vae_._column_log_likelihood(X, n_samples=n_samples)
         return _like_input((cells - self.typical_column_log_likelihood_).astype(cells.dtype, copy=False), X)
@@ -357,15 +358,20 @@ class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
     def _validate_input(self, X):
         """Check fittedness, feature count and names here, so errors name this class.
 
-        X itself goes to the VAE unconverted: the VAE decides which inputs
-        (dtypes, dataframes, missing cells) it accepts.
+        Returns X for the VAE: another library's dataframe as the pandas
+        DataFrame it converts to (so that its names are checked here as a
+        pandas DataFrame's are, and ``score_columns`` returns one), anything
+        else unconverted: the VAE decides which inputs (dtypes, missing
+        cells) it accepts.
         """
         check_is_fitted(self)
+        X = as_pandas_frame(X)
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         if _is_table(X):
             if is_dataframe(X):
                 check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
+        return X
 
     # ----------------------------------------------------------- pickling
 

@@ -55,7 +55,7 @@ BAD_FIT_INPUT = [
     ("objects", np.array([[1.0, "x"], [2.0, 3.0]], dtype=object), ValueError, r"X holds text \('x' in column 1, row 0\)"),
     ("complex", _data() + 1j, ValueError, "Complex data not supported"),
     ("ragged", [[1.0, 2.0], [3.0]], ValueError, "inhomogeneous shape"),
-    ("dict", {"a": 1.0}, TypeError, "float.. argument must be a string or a real number, not 'dict'"),
+    ("dict", {"a": 1.0}, TypeError, r"X is a dict \(of columns\?\), not a table: pass pandas.DataFrame\(X\)"),
     ("sparse-csr", sp.csr_matrix(_data()), TypeError, "Sparse data was passed for X, but dense data is required"),
     ("sparse-coo", sp.coo_array(_data()), TypeError, "Sparse data was passed for X, but dense data is required"),
 ]

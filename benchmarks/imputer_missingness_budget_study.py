@@ -123,8 +123,8 @@ def study(name, scenario, seed, factors=FACTORS, params=None, max_rows=1000, tim
             start = time.perf_counter()
             imputers(seed)[MISSFOREST](missing)
             row["missforest"].append(round(time.perf_counter() - start, 2))
-        imputer = VAEImputer(**{"random_state": seed, **(params or {}),
-                                "max_iter": fixed_epochs(factor, len(df), df.shape[1], steps_per_column=steps_per_column)})
+        epochs = fixed_epochs(factor, len(df), df.shape[1], steps_per_column=steps_per_column)
+        imputer = VAEImputer(**{"random_state": seed, **(params or {}), "max_iter": epochs})
         start = time.perf_counter()
         filled = imputer.fit_transform(missing)
         seconds = time.perf_counter() - start
@@ -193,7 +193,8 @@ def main(argv=None):
     from skvae import VAEImputer
 
     warm = DATASETS[cases[0][0]][0](1000)  # the first fit's one-time costs kept out of the timings
-    VAEImputer(max_iter=2).fit_transform(hidden(warm, *SCENARIOS[cases[0][1]], 99, describe_columns(warm)["numeric"])[1])
+    warm_case = hidden(warm, *SCENARIOS[cases[0][1]], 99, describe_columns(warm)["numeric"])
+    VAEImputer(max_iter=2).fit_transform(warm_case[1])
     for name, scenario in cases:
         for seed in args.seeds:
             print(json.dumps(study(name, scenario, seed, args.factors)), flush=True)

@@ -729,7 +729,7 @@ def test_refinement_weight_study_scores_each_weight_on_one_fit():
     assert _refinement.LINEAR_SHARE == refinement_weight_study.WEIGHTS["share in [1/2, 3/4]"]  # patched back
 
 
-# --------------------------------------------------------------------------------------------- imputer_missingness_budget_study.py
+# ------------------------------------------------------------------------------ imputer_missingness_budget_study.py
 
 def test_imputer_missingness_budget_study_scales_the_fixed_budget_and_summarizes():
     from benchmarks import imputer_missingness_budget_study as study

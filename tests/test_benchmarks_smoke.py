@@ -727,3 +727,20 @@ def test_refinement_weight_study_scores_each_weight_on_one_fit():
     assert all(value > 0 for value in row.values())
     assert row["1/2"] != row["3/4"]  # the weight reaches the fills
     assert _refinement.LINEAR_SHARE == refinement_weight_study.WEIGHTS["share in [1/2, 3/4]"]  # patched back
+
+
+# ------------------------------------------------------------------------------ imputer_missingness_budget_study.py
+
+def test_imputer_missingness_budget_study_scales_the_fixed_budget_and_summarizes():
+    from benchmarks import imputer_missingness_budget_study as study
+
+    # 80 rows of 11 columns at 2 steps per column: 22 epochs of one step; half the factor, half the epochs.
+    assert study.fixed_epochs(1.0, 80, 11, steps_per_column=2) == 22
+    assert study.fixed_epochs(0.5, 80, 11, steps_per_column=2) == 11
+    assert study.fixed_epochs(1.0, 1000, 10) == 100  # 0.8.0's "auto": 800 steps of 8 per epoch
+    row = study.study("diabetes", "MCAR 80%", 0, factors=(1.0, 0.5), params=dict(n_importance=5), max_rows=80,
+                      timing=False, steps_per_column=2)
+    assert row["epochs"] == 22 and 0.15 < row["observed"] < 0.25 and row["missforest"] == []
+    assert row["1.0"][0] > 0 and row["0.5"][0] > 0 and row["1.0"] != row["0.5"]
+    lines = study.summarize([{**row, "missforest": [1.0]}])
+    assert "diabetes MCAR 80%" in lines[2] and "0.5:" in lines[2]

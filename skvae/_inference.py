@@ -514,7 +514,11 @@ def _on_threads(work, starts, n_threads):
     try:
         drain()
     finally:
-        errors = [helper.exception() for helper in helpers]  # waits for each
+        # Every block is taken once drain returns: a helper that has not started would find none, and
+        # waiting for it could wait on a pool busy with this very call (a call made from a pool thread).
+        for helper in helpers:
+            helper.cancel()
+        errors = [helper.exception() for helper in helpers if not helper.cancelled()]  # waits for each
     for error in errors:
         if error is not None:
             raise error

@@ -476,3 +476,22 @@ def test_no_block_starts_after_one_fails(torch_threads_restored):
     with pytest.raises(ArithmeticError, match="first block"):
         map_row_batches(fails_first, rows, (1,), 2**19 // 16, n_threads=2)
     assert len(calls) < 10
+
+
+def test_blocks_called_from_a_pool_thread_do_not_wait_for_that_thread(torch_threads_restored):
+    # A call made on the pool's only thread hands blocks to that same, busy pool: the caller takes
+    # them all itself and must not wait for a helper that can only start once it returns.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skvae import _inference
+
+    rows = np.arange(40 * 16, dtype=np.float64)[:, None]
+
+    def doubled():
+        return _inference.map_row_batches(lambda block: torch.as_tensor(block * 2), rows, (1,), 2**19 // 16,
+                                          n_threads=2)
+
+    pool = _inference._row_pool(1)
+    np.testing.assert_array_equal(pool.submit(doubled).result(timeout=60), rows * 2)
+    with ThreadPoolExecutor(1) as other:  # and from an unrelated thread, as before
+        np.testing.assert_array_equal(other.submit(doubled).result(timeout=60), rows * 2)

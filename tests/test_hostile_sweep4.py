@@ -40,13 +40,22 @@ def _table(seed=0, holes=False):
     return frame
 
 
+def _reading(model):
+    """The method that reads X with a fitted face: the detector's decision_function, the others' transform."""
+    return model.decision_function if isinstance(model, VAEOutlierDetector) else model.transform
+
+
 def _answer(model, X):
     """What a fitted face gives for X: compared before and after a refused call."""
-    if isinstance(model, VAEOutlierDetector):
-        return model.decision_function(X)
-    if isinstance(model, VAEImputer):
-        return model.transform(X)
-    return model.transform(X)
+    return _reading(model)(X)
+
+
+def _assert_refused_and_unchanged(model, X, bad, error, message):
+    """Reading `bad` with the fitted `model` raises `error` matching `message`; its answer for X is as before."""
+    before = _answer(model, X)
+    with pytest.raises(error, match=message):
+        _reading(model)(bad)
+    _assert_same(_answer(model, X), before)
 
 
 def _assert_same(answer, expected):
@@ -159,12 +168,7 @@ def test_conditions_given_as_another_librarys_dataframe_are_read_as_pandas(conve
 def test_a_refused_dataframe_of_another_library_names_the_problem_and_changes_nothing(face, change, error, message):
     pytest.importorskip("pyarrow")
     X = _table()
-    model = face(**TINY).fit(X)
-    before = _answer(model, X)
-    method = model.decision_function if face is VAEOutlierDetector else model.transform
-    with pytest.raises(error, match=message):
-        method(change(X))
-    _assert_same(_answer(model, X), before)
+    _assert_refused_and_unchanged(face(**TINY).fit(X), X, change(X), error, message)
 
 
 def test_a_one_column_array_of_another_library_is_not_taken_for_a_table():
@@ -184,14 +188,9 @@ def test_a_one_column_array_of_another_library_is_not_taken_for_a_table():
 def test_a_dict_of_columns_or_a_list_of_records_is_refused_naming_the_fix(face, change, message):
     # NumPy made an object array of the dicts: "float() argument must be ... not 'dict'".
     X = _table()
-    model = face(**TINY).fit(X)
-    before = _answer(model, X)
-    method = model.decision_function if face is VAEOutlierDetector else model.transform
-    with pytest.raises(TypeError, match=message):
-        method(change(X))
+    _assert_refused_and_unchanged(face(**TINY).fit(X), X, change(X), TypeError, message)
     with pytest.raises(TypeError, match=message):
         face(**TINY).fit(change(X))
-    _assert_same(_answer(model, X), before)
 
 
 # ---------------------------------------------------------------- the index of returned tables

@@ -590,7 +590,11 @@ class CategoricalBlock(Block):
         return torch.log_softmax(logits, dim=-1)
 
     def encoder_input(self, x):
-        return F.one_hot(x.long(), self.n_levels).flatten(-2).to(x.dtype)
+        # A comparison with the levels, not F.one_hot: that checks the codes'
+        # range by reading their minimum and maximum back to the host, two
+        # waits for the device per block and batch. Codes come from the schema.
+        one_hot = x.long().unsqueeze(-1) == torch.arange(self.n_levels, device=x.device)
+        return one_hot.flatten(-2).to(x.dtype)
 
     def cell_log_prob(self, x, params, free):
         log_probabilities = self._log_probabilities(params)

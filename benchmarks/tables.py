@@ -404,6 +404,24 @@ def fit_skvae(train, seed, params):
     return model
 
 
+def heldout_score(vae, train, test):
+    """skvae's mean held-out log-likelihood per row, and how many held-out cells it read as missing.
+
+    A column that ``likelihood="auto"`` models as categories (a few distinct
+    numbers, as randhie's ``physlm``) can meet a value in the held-out rows
+    that training never saw; ``handle_unknown="ignore"`` scores such a cell
+    as missing (it drops out of the row's log-likelihood), and the count says
+    how many there were. ``handle_unknown`` is read at each call.
+    """
+    unseen = sum(int((~test[column].isin(train[column].dropna().unique()) & test[column].notna()).sum())
+                 for column, kind in vae.column_kinds_.items() if kind == "categorical")
+    saved = vae.handle_unknown
+    try:
+        return float(vae.set_params(handle_unknown="ignore").score(test)), unseen
+    finally:
+        vae.set_params(handle_unknown=saved)
+
+
 def _timed(function):
     start = time.perf_counter()
     value = function()
@@ -465,7 +483,7 @@ def evaluate_table(df, target, seed, tvae_epochs=300, skvae_params=None, methods
                 vae = fitted[method]
                 synthetic = vae.sample(n, random_state=seed)
                 try:
-                    entry["heldout_loglik"] = float(vae.score(test))
+                    entry["heldout_loglik"], entry["heldout_unseen_cells"] = heldout_score(vae, train, test)
                 except Exception as error:  # noqa: BLE001 -- a refused score must not hide the sample's scores
                     entry["heldout_loglik_status"] = _not_available(error)
             else:
@@ -629,6 +647,9 @@ def _skvae_details(table):
     parts = []
     if "heldout_loglik_status" in run:
         parts.append("held-out `score` " + run["heldout_loglik_status"])
+    if run.get("heldout_unseen_cells"):
+        parts.append(f"held-out `score` read {run['heldout_unseen_cells']} cells of values never seen in a "
+                     "column modelled as categories as missing (`handle_unknown='ignore'`)")
     shapes = sorted(run.get("shapes_per_column", {}).items(), key=lambda kv: kv[1])[:3]
     if shapes:
         parts.append("lowest column shapes " + ", ".join(f"`{c}` {v:.3f}" for c, v in shapes))

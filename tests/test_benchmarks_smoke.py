@@ -355,6 +355,24 @@ def test_targets_compare_with_the_better_peer_and_the_issue_thresholds():
     assert checks["impossible-pair rate <= the held-out real rows'"][1]
 
 
+def test_heldout_score_reads_values_unseen_in_a_categorical_column_as_missing():
+    tables = _tables_module("pandas")
+    from skvae import VAETransformer
+
+    rng = np.random.RandomState(0)
+    train = pd.DataFrame({"share": rng.choice([0.0, 0.25, 1.0], 60), "x": rng.normal(size=60)})
+    test = pd.DataFrame({"share": [0.0, 0.5, 1.0], "x": [0.1, -0.2, 0.3]})  # 0.5: never seen
+    vae = VAETransformer(random_state=0, max_iter=2).fit(train)
+    assert vae.column_kinds_["share"] == "categorical"
+    with pytest.raises(ValueError, match="not seen during fit"):
+        vae.score(test)
+    score, unseen = tables.heldout_score(vae, train, test)
+    assert unseen == 1 and np.isfinite(score)
+    assert vae.handle_unknown == "error"  # the model is left as it was
+    as_missing = test.assign(share=[0.0, np.nan, 1.0])
+    assert score == pytest.approx(vae.score(as_missing))
+
+
 def test_impossible_pair_rate_counts_rows_with_an_unseen_combination():
     tables = _tables_module("pandas")
     train = pd.DataFrame({"species": pd.Categorical(["a", "a", "b", "b"]),

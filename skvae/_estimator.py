@@ -25,8 +25,8 @@ from ._networks import ACTIVATIONS
 from ._schema import is_dataframe
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, transactional
-from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag, check_n_importance,
-                          check_seed, training_params, validate_table)
+from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
+                          check_inference_parameters, check_n_importance, check_seed, training_params, validate_table)
 
 
 class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -496,6 +496,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
             ``set_output(transform="pandas")``): row i decodes X's row i.
         """
         check_is_fitted(self)
+        check_inference_parameters(self)
         X = as_pandas_frame(X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         latent_dim = self._model.latent_dim
@@ -653,6 +654,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
             dtypes and categories for one fitted on a DataFrame.
         """
         check_is_fitted(self)
+        check_inference_parameters(self)
         n_samples = check_count(n_samples, "n_samples")
         rng = check_seed(self.random_state if random_state is None else random_state)
         if not isinstance(latent, str) or latent not in ("aggregate", "prior"):
@@ -690,6 +692,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         # as a small network's one-row pass.
         if not self.__sklearn_is_fitted__():
             check_is_fitted(self)
+        check_inference_parameters(self)  # set_params after fit reaches them here unchecked
         # A plain float ndarray needs no conversion: checking it directly spares
         # a one-row transform validate_data's dataframe probing (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):

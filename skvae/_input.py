@@ -56,7 +56,10 @@ def as_pandas_frame(X, name="X"):
     are; so is a single column (a pyarrow ChunkedArray), which validation
     refuses as it refuses any 1-D input.
     """
-    if is_dataframe(X) or not _is_other_dataframe(X):
+    if is_dataframe(X):
+        return X
+    _refuse_series(X, name)
+    if not _is_other_dataframe(X):
         return X
     import pandas as pd
 
@@ -87,6 +90,25 @@ def as_pandas_frame(X, name="X"):
             "(a DataFrame) or a 2-D array."
         )
     return frame
+
+
+def _refuse_series(X, name):
+    """A pandas Series is refused as one column or one row, naming the DataFrame to pass instead.
+
+    It has the Arrow stream protocol, so it was read as a stream and refused
+    as "an Arrow stream that is not a table", which names neither the Series
+    nor the fix.
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(X, pd.Series):
+        return
+    instead = f"{name}.to_frame() for one column, {name}.to_frame().T for one row"
+    if name == "given":
+        instead += ", or a dict of conditions, given.to_dict()"
+    raise ValueError(f"{name} is a pandas Series, one column or one row of a table, where skvae expects a 2-D table: "
+                     f"pass a DataFrame ({instead}).")
 
 
 def _is_other_dataframe(X):

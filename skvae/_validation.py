@@ -9,7 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import validate_data
 
 from ._column_types import short_repr
@@ -47,6 +47,33 @@ def _as_python(val):
     # Compared as Python numbers: np.float16(0.5) against the bound 1e12 overflows
     # (a RuntimeWarning), and NumPy integers may wrap against 2**32 - 1.
     return val.item() if isinstance(val, (np.integer, np.floating)) else val
+
+
+#: The parameters a fitted VAETransformer reads at every inference call, not only at fit.
+INFERENCE_PARAMETERS = ("handle_unknown", "n_jobs")
+
+
+def check_inference_parameters(estimator):
+    """Check the parameters inference reads (INFERENCE_PARAMETERS) against `estimator`'s constraints.
+
+    ``fit`` validates every parameter, but one set by ``set_params`` after
+    fit reaches ``transform``, ``score_samples``, ``sample`` and
+    ``inverse_transform`` unchecked: ``handle_unknown="bogus"`` read unknown
+    categories as missing cells without a word, ``n_jobs=0`` failed in
+    torch's ``set_num_threads``. The refusal is scikit-learn's
+    InvalidParameterError, as at fit. The common values pass without building
+    scikit-learn's constraint objects, which would cost a one-row call as
+    much as its network pass; anything else goes to the full check.
+    """
+    handle_unknown, n_jobs = estimator.handle_unknown, estimator.n_jobs
+    if (isinstance(handle_unknown, str) and handle_unknown in ("error", "ignore")
+            and (n_jobs is None or type(n_jobs) is int and n_jobs != 0)):
+        return
+    validate_parameter_constraints(
+        {name: estimator._parameter_constraints[name] for name in INFERENCE_PARAMETERS},
+        {name: getattr(estimator, name) for name in INFERENCE_PARAMETERS},
+        caller_name=type(estimator).__name__,
+    )
 
 
 def check_flag(value, name):

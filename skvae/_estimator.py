@@ -16,7 +16,7 @@ from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
 from ._face_hooks import FaceHooks
 from ._inference import is_plain_float_matrix
-from ._input import as_pandas_frame
+from ._input import as_pandas_frame, refuse_non_tables
 from ._likelihoods import KINDS
 from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
@@ -497,6 +497,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         """
         check_is_fitted(self)
         check_inference_parameters(self)
+        refuse_non_tables(X)
         X = as_pandas_frame(X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         latent_dim = self._model.latent_dim

@@ -34,6 +34,7 @@ def as_plain_input(X, missing=np.nan):
     """
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
+    refuse_non_tables(X)
     _refuse_mappings(X)
     X = as_pandas_frame(X)
     if is_dataframe(X):
@@ -56,6 +57,7 @@ def as_pandas_frame(X, name="X"):
     are; so is a single column (a pyarrow ChunkedArray), which validation
     refuses as it refuses any 1-D input.
     """
+    X = _host_array(X)
     if is_dataframe(X):
         return X
     _refuse_series(X, name)
@@ -90,6 +92,48 @@ def as_pandas_frame(X, name="X"):
             "(a DataFrame) or a 2-D array."
         )
     return frame
+
+
+class NotATableError(TypeError, ValueError):
+    """Input that holds no table (see :func:`refuse_non_tables`).
+
+    Both a TypeError and a ValueError, as scikit-learn's InvalidParameterError
+    is: scikit-learn raised a ValueError for some of these inputs (a string)
+    and a TypeError for others (a set, a generator), so a caller catching
+    either keeps working.
+    """
+
+
+def refuse_non_tables(X, name="X"):
+    """Text, a set or an iterator (a generator) is refused naming its type: it holds no table.
+
+    scikit-learn reads a string as one number to convert ("could not
+    convert string to float"), and a set or a generator as one object to
+    pass to float(): none of its messages says that X is not a table. (None
+    is left to scikit-learn, whose "Expected 2D array, got scalar array"
+    says so.)
+    """
+    from collections.abc import Iterator
+
+    if isinstance(X, (str, bytes, set, frozenset, Iterator)):
+        raise NotATableError(f"{name} is a {type(X).__name__}, not a table: pass a 2-D array (a NumPy array, a list "
+                             "of rows) or a pandas DataFrame.")
+
+
+def _host_array(X):
+    """A torch tensor as the NumPy array it holds (detached, on the host); anything else as it is.
+
+    NumPy reads a CPU tensor through ``__array__``, but one that requires
+    grad or lives on a GPU makes it raise torch's RuntimeError or TypeError
+    ("Use tensor.detach().numpy() instead"): a tensor of values is input
+    like any array.
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
+    return X
 
 
 def _refuse_series(X, name):

@@ -212,9 +212,12 @@ def check_array_dtype(X):
 
 def text_in_array_message(X, error):
     """validate_data's message, with the column and value when an array holds text or other non-numbers."""
+    ragged = _ragged_message(X)
+    if ragged:
+        return f"{ragged} ({error})"
     try:
         array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
-    except (TypeError, ValueError):  # ragged nested lists
+    except (TypeError, ValueError):  # nested deeper than rows of cells
         return str(error)
     if array is None or array.ndim != 2:
         return str(error)
@@ -234,6 +237,19 @@ def text_in_array_message(X, error):
                             "each cell of an array is read with float(), whose argument must be a string or a "
                             "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
     return str(error)
+
+
+def _ragged_message(X):
+    """For a list of rows of different lengths, which rows differ (NumPy's message names neither X nor a row)."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
+    lengths = [len(row) if hasattr(row, "__len__") and not isinstance(row, (str, bytes)) else None for row in X]
+    odd = next((i for i, length in enumerate(lengths) if length != lengths[0]), None)
+    if odd is None:
+        return None
+    shown = lambda length: "a single value" if length is None else f"{length} value{'s' * (length != 1)}"  # noqa: E731
+    return (f"X is a {type(X).__name__} of rows of different lengths (row 0 has {shown(lengths[0])}, row {odd} has "
+            f"{shown(lengths[odd])}): every row must hold one value per column (NaN or None for a missing cell).")
 
 
 def training_params(estimator):

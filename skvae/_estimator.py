@@ -16,7 +16,7 @@ from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
 from ._face_hooks import FaceHooks
 from ._inference import is_plain_float_matrix
-from ._input import as_pandas_frame, refuse_non_tables
+from ._input import as_pandas_frame, as_plain_input
 from ._likelihoods import KINDS
 from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
@@ -497,8 +497,9 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         """
         check_is_fitted(self)
         check_inference_parameters(self)
-        refuse_non_tables(X)
-        X = as_pandas_frame(X)
+        # The adapter every other input passes: a masked code as NaN (refused below, not decoded as the
+        # value under the mask), pd.NA likewise, another library's table or a tensor as its values.
+        X = as_plain_input(X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         latent_dim = self._model.latent_dim
         if Z.shape[1] != latent_dim:

@@ -277,3 +277,21 @@ def test_a_tensor_that_requires_grad_is_read_as_its_values(cls):
         given[0, 1] = 0.5
         drawn = model.sample(given=torch.tensor(given, requires_grad=True))
         assert drawn.shape == (1, 3) and drawn[0, 1] == 0.5
+
+
+# ---------------------------------------------------------------- latent codes pass the input adapter
+
+
+@pytest.mark.parametrize("fitted_on", ["array", "DataFrame"])
+@pytest.mark.parametrize("codes", [
+    np.ma.array([[0.5, 1.0], [0.0, -1.0]], mask=[[False, True], [False, False]]),
+    np.array([[0.5, pd.NA], [0.0, -1.0]], dtype=object),
+    [[0.5, pd.NA], [0.0, -1.0]],
+], ids=["masked", "pd.NA-object-array", "pd.NA-list"])
+def test_a_missing_latent_code_is_refused_not_decoded(fitted_on, codes):
+    # A masked cell was decoded as the value under the mask, pd.NA failed in float().
+    model = VAETransformer(**TINY).fit(_array() if fitted_on == "array" else _table())
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        model.inverse_transform(codes)
+    unmasked = np.ma.array([[0.5, 1.0]], mask=[[False, False]])
+    _assert_same(model.inverse_transform(unmasked), model.inverse_transform(np.array([[0.5, 1.0]])))

@@ -23,14 +23,15 @@ from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
 from ._schema import is_dataframe
+from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, transactional
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
                           check_inference_parameters, check_n_importance, check_seed, training_params, validate_table)
 
 
-class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                     BaseEstimator):
+class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin,
+                     TransformerMixin, BaseEstimator):
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
     The generative model is a standard normal prior p(z) = N(0, I) on a

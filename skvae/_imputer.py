@@ -49,6 +49,7 @@ from ._memory import check_host_allocation
 from ._refinement import fit_refinement, refine, refinement_applies
 from ._torch_scope import with_torch_defaults
 from ._schema import is_dataframe
+from ._state import PicklesValidParameters
 from ._training import epochs_for_steps
 from ._transaction import AtomicSetParams, transaction
 from ._validation import (
@@ -98,7 +99,7 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
-class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
+class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
     A :class:`VAETransformer` is fitted to X with its missing cells left out

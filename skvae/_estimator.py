@@ -335,6 +335,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         "warm_start": ["boolean"],
     }
 
+    #: Read at every inference call, not only by fit: checked there too (check_inference_parameters).
+    _inference_parameters = ("handle_unknown", "n_jobs")
+
     def __init__(
         self,
         *,

@@ -58,6 +58,7 @@ from ._validation import (
     check_count,
     check_frame,
     check_array_dtype,
+    check_inference_parameters,
     text_in_array_message,
 )
 
@@ -273,6 +274,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         "max_iter": [*VAETransformer._parameter_constraints["max_iter"], StrOptions({"auto"})],
     }
 
+    #: Read at every transform, not only by fit: checked there too (check_inference_parameters).
+    _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement")
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to the observed cells of X.
@@ -417,6 +421,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     def _reconstructed(self, X, *, draw, n_draws=1):
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
+        check_inference_parameters(self)
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features

@@ -49,31 +49,31 @@ def _as_python(val):
     return val.item() if isinstance(val, (np.integer, np.floating)) else val
 
 
-#: The parameters a fitted VAETransformer reads at every inference call, not only at fit.
-INFERENCE_PARAMETERS = ("handle_unknown", "n_jobs")
+#: The usual values of parameters read at every inference call: they pass without building
+#: scikit-learn's constraint objects, which would cost a one-row call as much as its network pass.
+_USUAL_VALUES = {
+    "handle_unknown": lambda value: isinstance(value, str) and value in ("error", "ignore"),
+    "n_jobs": lambda value: value is None or type(value) is int and value != 0,
+}
 
 
 def check_inference_parameters(estimator):
-    """Check the parameters inference reads (INFERENCE_PARAMETERS) against `estimator`'s constraints.
+    """Check the parameters `estimator` reads at every inference call (its ``_inference_parameters``).
 
     ``fit`` validates every parameter, but one set by ``set_params`` after
-    fit reaches ``transform``, ``score_samples``, ``sample`` and
-    ``inverse_transform`` unchecked: ``handle_unknown="bogus"`` read unknown
-    categories as missing cells without a word, ``n_jobs=0`` failed in
-    torch's ``set_num_threads``. The refusal is scikit-learn's
-    InvalidParameterError, as at fit. The common values pass without building
-    scikit-learn's constraint objects, which would cost a one-row call as
-    much as its network pass; anything else goes to the full check.
+    fit reaches ``transform``, ``score_samples``, ``sample``, ... unchecked:
+    ``handle_unknown="bogus"`` read unknown categories as missing cells
+    without a word, ``n_jobs=0`` failed in torch's ``set_num_threads``, the
+    imputer's ``sample_posterior="no"`` (a truthy string) drew its fills.
+    The refusal is scikit-learn's InvalidParameterError, as at fit, against
+    the estimator's own constraints.
     """
-    handle_unknown, n_jobs = estimator.handle_unknown, estimator.n_jobs
-    if (isinstance(handle_unknown, str) and handle_unknown in ("error", "ignore")
-            and (n_jobs is None or type(n_jobs) is int and n_jobs != 0)):
+    names = type(estimator)._inference_parameters
+    values = {name: getattr(estimator, name) for name in names}
+    if all(name in _USUAL_VALUES and _USUAL_VALUES[name](value) for name, value in values.items()):
         return
-    validate_parameter_constraints(
-        {name: estimator._parameter_constraints[name] for name in INFERENCE_PARAMETERS},
-        {name: getattr(estimator, name) for name in INFERENCE_PARAMETERS},
-        caller_name=type(estimator).__name__,
-    )
+    validate_parameter_constraints({name: estimator._parameter_constraints[name] for name in names}, values,
+                                   caller_name=type(estimator).__name__)
 
 
 def check_flag(value, name):

@@ -154,6 +154,31 @@ def test_parameters_set_after_fit_are_checked_by_inference(call, name, value):
     np.testing.assert_allclose(model.transform(unknown), model.transform(missing))
 
 
+IMPUTER_CALLS = {
+    "transform": lambda model, X: model.transform(X),
+    "multiple_imputations": lambda model, X: model.multiple_imputations(X, 2),
+}
+
+
+@pytest.mark.parametrize("call", list(IMPUTER_CALLS), ids=list(IMPUTER_CALLS))
+@pytest.mark.parametrize("name, value", [
+    ("sample_posterior", "no"), ("sample_posterior", 1), ("copy", "no"), ("refinement", "bogus"),
+    ("refinement", True), ("missing_values", [np.nan]), ("n_importance", True),
+], ids=str)
+def test_imputer_parameters_set_after_fit_are_checked_by_transform(call, name, value):
+    # sample_posterior="no" (truthy) drew the fills, refinement="bogus" blended them, without a word.
+    X = _array()
+    X[::4, 0] = np.nan
+    model = VAEImputer(**TINY).fit(X)
+    before = model.transform(X)
+    draws = model._draws.get_state()[1].copy()
+    model.set_params(**{name: value})
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of VAEImputer must be"):
+        IMPUTER_CALLS[call](model, X)
+    np.testing.assert_array_equal(model._draws.get_state()[1], draws)
+    np.testing.assert_array_equal(model.set_params(**{name: VAEImputer().get_params()[name]}).transform(X), before)
+
+
 # ---------------------------------------------------------------- cells that cannot be categories
 
 

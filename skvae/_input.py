@@ -253,7 +253,10 @@ def _dense_frame(X):
 
     sparse = [name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
     if not sparse:
-        return X
+        # Only the marker this call sets is read: pandas carries attrs through copies and astype, so a
+        # table densified by the user after an imputer's output still held it, and a model fitted on it
+        # decoded the dense columns as sparse.
+        return _without_marker(X)
     dtypes = {name: str(X[name].dtype) for name in sparse}
     X = X.copy()
     for name in sparse:
@@ -266,6 +269,15 @@ def _dense_frame(X):
 #: Key of the dense copy's ``attrs`` that holds {label: sparse dtype name} of the columns
 #: :func:`as_plain_input` densified (read by :meth:`skvae._schema.TableSchema.fit`).
 SPARSE_DTYPES = "skvae_sparse_dtypes"
+
+
+def _without_marker(frame):
+    """`frame`, or a shallow copy of it without skvae's marker (SPARSE_DTYPES) in its ``attrs``."""
+    if SPARSE_DTYPES not in getattr(frame, "attrs", {}):
+        return frame
+    frame = frame.copy(deep=False)
+    frame.attrs = {key: value for key, value in frame.attrs.items() if key != SPARSE_DTYPES}
+    return frame
 
 
 def sparse_dtypes(X):
@@ -281,9 +293,13 @@ def with_sparse_dtypes(frame, dtypes):
     """`frame` with the columns that came in sparse (:func:`sparse_dtypes`) sparse again.
 
     :func:`as_plain_input` densified them for validation; a result that lives
-    in the input's columns (the imputer's) comes back in the input's dtypes.
+    in the input's columns (the imputer's) comes back in the input's dtypes,
+    without the dense copy's marker, which is skvae's, not the user's.
     """
-    if not dtypes or not is_dataframe(frame):
+    if not is_dataframe(frame):
+        return frame
+    frame = _without_marker(frame)
+    if not dtypes:
         return frame
     present = {name: dtype for name, dtype in dtypes.items() if name in frame.columns}
     return frame.astype(present) if present else frame

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 
+import skvae
 import skvae._model
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
@@ -393,3 +394,38 @@ def test_a_dense_column_is_decoded_dense_whatever_the_tables_attrs_say(source):
     assert model.sample(3).dtypes["x"] == np.float64
     assert model.inverse_transform(model.transform(table)).dtypes["x"] == np.float64
     assert table.attrs[MARKER] == {"x": "Sparse[float64, nan]"}  # the user's table is left as it was
+
+
+# ---------------------------------------------------------------- save and load name an unusable file object or folder
+
+
+def _closed():
+    buffer = io.BytesIO()
+    buffer.close()
+    return buffer
+
+
+@pytest.mark.parametrize("cls", FACES)
+@pytest.mark.parametrize("verb", ["save", "load"])
+def test_a_closed_file_object_or_one_open_the_other_way_is_named(cls, verb, tmp_path):
+    model = cls(**TINY).fit(_array())
+    call = (lambda file: skvae.save(model, file)) if verb == "save" else skvae.load
+    with pytest.raises(ValueError, match=f"skvae.{verb} got a closed file object: it cannot be .* Pass an open one"):
+        call(_closed())
+    path = tmp_path / "model.skvae"
+    skvae.save(model, path)
+    # Opened for the other operation: io's bare "write" / "read" named neither the call nor the fix.
+    with open(path, "rb" if verb == "save" else "ab") as other_way:
+        with pytest.raises(io.UnsupportedOperation, match=f"skvae.{verb} got a file object that is not open for "
+                                                          f"{'writing' if verb == 'save' else 'reading'}"):
+            call(other_way)
+    assert skvae.load(path).n_features_in_ == 3  # the file was not touched
+
+
+def test_save_into_a_folder_that_is_a_file_names_it(tmp_path):
+    model = VAETransformer(**TINY).fit(_array())
+    blocker = tmp_path / "model.skvae"
+    blocker.write_bytes(b"not a folder")
+    with pytest.raises(NotADirectoryError, match="skvae.save cannot write .*inner.skvae': its folder is a file"):
+        skvae.save(model, blocker / "inner.skvae")
+    assert blocker.read_bytes() == b"not a folder"

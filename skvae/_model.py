@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import _row_noise
-from ._device import place_training_data, resolve_device, restore_device
+from ._device import place_training_data, resolve_device, restore_device, runs_on
 from ._inference import (
     BLOCK_WORK,
     FLOAT32_SAFE,
@@ -316,14 +316,20 @@ class VAEModel:
     def check_continuation(self, spec, learning_rate, missing_mechanism="ignorable", device="auto"):
         """warm_start and partial_fit continue a model: its architecture, mechanism and device must be unchanged.
 
-        ``device="auto"`` continues where the networks live (a model fitted
-        on the CPU and loaded on a GPU machine keeps training on the CPU); an
-        explicit `device` is resolved as a fresh fit resolves it, so that one
-        that does not exist here, or is not the networks', is refused rather
-        than ignored.
+        ``device="auto"`` continues where the networks live, and so does a
+        device of a kind skvae runs on that this machine lacks (``"cuda"``
+        for a model fitted on a GPU and loaded on the CPU, as the load
+        warned). A `device` that names no such device (``"garbage"``) is
+        refused as a fresh fit refuses it, and one that exists here but is
+        not the networks' is refused rather than ignored.
         """
         if not (isinstance(device, str) and device == "auto"):
-            wanted = str(resolve_device(device))
+            try:
+                wanted = str(resolve_device(device))
+            except ValueError:
+                if not runs_on(device):
+                    raise
+                wanted = self.device
             if wanted != self.device:
                 raise ValueError(
                     f"Cannot continue training: the fitted model lives on {self.device!r} but the parameters now "

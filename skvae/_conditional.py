@@ -19,6 +19,7 @@ so rows with the same conditions are independent draws.
 import numpy as np
 import torch
 
+from ._column_types import _equal
 from ._inference import map_row_batches
 from ._schema import dtype_from_name, is_dataframe
 
@@ -224,7 +225,21 @@ def with_given_cells(vae, values, table, given_mask):
 
 
 def _check_known(keys, names):
-    unknown = [key for key in keys if key not in names]
+    """Each key names a fitted column by its label, of the label's own sort.
+
+    ``True`` and ``1.0`` equal ``1`` in Python, so ``key in names`` took
+    them for the column labelled (or, for an array, at position) 1; the
+    ``likelihood`` parameter refuses them so (see
+    :func:`skvae._column_types._position`), and so does a condition.
+    """
+    import numbers
+
+    def names_a_column(key):
+        return not isinstance(key, (bool, np.bool_)) and any(
+            isinstance(key, numbers.Integral) == isinstance(name, numbers.Integral) and _equal(key, name)
+            for name in names)
+
+    unknown = [key for key in keys if not names_a_column(key)]
     if unknown:
         raise ValueError(f"given names columns {unknown!r} the model does not have; its columns are {names}.")
 

@@ -49,6 +49,14 @@ def resolve_device(device):
     )
 
 
+def runs_on(device):
+    """Whether `device` names a device of a kind skvae runs on (CPU, CUDA, MPS), available here or not."""
+    try:
+        return torch.device(device).type in ("cpu", "cuda", "mps")
+    except (RuntimeError, TypeError, ValueError):
+        return False
+
+
 def restore_device(device_name):
     """The device a loaded model should live on: its own if present, else the CPU.
 

@@ -16,21 +16,22 @@ from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
 from ._face_hooks import FaceHooks
 from ._inference import is_plain_float_matrix
-from ._input import as_pandas_frame
+from ._input import as_pandas_frame, as_plain_input
 from ._likelihoods import KINDS
 from ._latent_mixture import fit_latent_mixture
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
 from ._schema import is_dataframe
+from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, transactional
-from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag, check_n_importance,
-                          check_seed, training_params, validate_table)
+from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
+                          check_inference_parameters, check_n_importance, check_seed, training_params, validate_table)
 
 
-class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                     BaseEstimator):
+class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin,
+                     TransformerMixin, BaseEstimator):
     r"""Variational autoencoder (Kingma & Welling, 2014) as a scikit-learn transformer.
 
     The generative model is a standard normal prior p(z) = N(0, I) on a
@@ -334,6 +335,9 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         "warm_start": ["boolean"],
     }
 
+    #: Read at every inference call, not only by fit: checked there too (check_inference_parameters).
+    _inference_parameters = ("handle_unknown", "n_jobs")
+
     def __init__(
         self,
         *,
@@ -496,7 +500,10 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
             ``set_output(transform="pandas")``): row i decodes X's row i.
         """
         check_is_fitted(self)
-        X = as_pandas_frame(X)
+        check_inference_parameters(self)
+        # The adapter every other input passes: a masked code as NaN (refused below, not decoded as the
+        # value under the mask), pd.NA likewise, another library's table or a tensor as its values.
+        X = as_plain_input(X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         latent_dim = self._model.latent_dim
         if Z.shape[1] != latent_dim:
@@ -653,6 +660,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
             dtypes and categories for one fitted on a DataFrame.
         """
         check_is_fitted(self)
+        check_inference_parameters(self)
         n_samples = check_count(n_samples, "n_samples")
         rng = check_seed(self.random_state if random_state is None else random_state)
         if not isinstance(latent, str) or latent not in ("aggregate", "prior"):
@@ -690,6 +698,7 @@ class VAETransformer(CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeat
         # as a small network's one-row pass.
         if not self.__sklearn_is_fitted__():
             check_is_fitted(self)
+        check_inference_parameters(self)  # set_params after fit reaches them here unchecked
         # A plain float ndarray needs no conversion: checking it directly spares
         # a one-row transform validate_data's dataframe probing (see is_plain_float_matrix).
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):

@@ -49,6 +49,7 @@ from ._memory import check_host_allocation
 from ._refinement import fit_refinement, refine, refinement_applies
 from ._torch_scope import with_torch_defaults
 from ._schema import is_dataframe
+from ._state import PicklesValidParameters
 from ._training import epochs_for_steps
 from ._transaction import AtomicSetParams, transaction
 from ._validation import (
@@ -57,6 +58,7 @@ from ._validation import (
     check_count,
     check_frame,
     check_array_dtype,
+    check_inference_parameters,
     text_in_array_message,
 )
 
@@ -98,7 +100,7 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
-class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
+class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
     A :class:`VAETransformer` is fitted to X with its missing cells left out
@@ -272,6 +274,9 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
         "max_iter": [*VAETransformer._parameter_constraints["max_iter"], StrOptions({"auto"})],
     }
 
+    #: Read at every transform, not only by fit: checked there too (check_inference_parameters).
+    _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement")
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to the observed cells of X.
@@ -416,6 +421,7 @@ class VAEImputer(AtomicSetParams, TransformerMixin, BaseEstimator):
 
     def _reconstructed(self, X, *, draw, n_draws=1):
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
+        check_inference_parameters(self)
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features

@@ -34,6 +34,7 @@ def as_plain_input(X, missing=np.nan):
     """
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
+    refuse_non_tables(X)
     _refuse_mappings(X)
     X = as_pandas_frame(X)
     if is_dataframe(X):
@@ -56,7 +57,11 @@ def as_pandas_frame(X, name="X"):
     are; so is a single column (a pyarrow ChunkedArray), which validation
     refuses as it refuses any 1-D input.
     """
-    if is_dataframe(X) or not _is_other_dataframe(X):
+    X = _host_array(X)
+    if is_dataframe(X):
+        return X
+    _refuse_series(X, name)
+    if not _is_other_dataframe(X):
         return X
     import pandas as pd
 
@@ -87,6 +92,67 @@ def as_pandas_frame(X, name="X"):
             "(a DataFrame) or a 2-D array."
         )
     return frame
+
+
+class NotATableError(TypeError, ValueError):
+    """Input that holds no table (see :func:`refuse_non_tables`).
+
+    Both a TypeError and a ValueError, as scikit-learn's InvalidParameterError
+    is: scikit-learn raised a ValueError for some of these inputs (a string)
+    and a TypeError for others (a set, a generator), so a caller catching
+    either keeps working.
+    """
+
+
+def refuse_non_tables(X, name="X"):
+    """Text, a set or an iterator (a generator) is refused naming its type: it holds no table.
+
+    scikit-learn reads a string as one number to convert ("could not
+    convert string to float"), and a set or a generator as one object to
+    pass to float(): none of its messages says that X is not a table. (None
+    is left to scikit-learn, whose "Expected 2D array, got scalar array"
+    says so.)
+    """
+    from collections.abc import Iterator
+
+    if isinstance(X, (str, bytes, set, frozenset, Iterator)):
+        raise NotATableError(f"{name} is a {type(X).__name__}, not a table: pass a 2-D array (a NumPy array, a list "
+                             "of rows) or a pandas DataFrame.")
+
+
+def _host_array(X):
+    """A torch tensor as the NumPy array it holds (detached, on the host); anything else as it is.
+
+    NumPy reads a CPU tensor through ``__array__``, but one that requires
+    grad or lives on a GPU makes it raise torch's RuntimeError or TypeError
+    ("Use tensor.detach().numpy() instead"): a tensor of values is input
+    like any array.
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
+    return X
+
+
+def _refuse_series(X, name):
+    """A pandas Series is refused as one column or one row, naming the DataFrame to pass instead.
+
+    It has the Arrow stream protocol, so it was read as a stream and refused
+    as "an Arrow stream that is not a table", which names neither the Series
+    nor the fix.
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(X, pd.Series):
+        return
+    instead = f"{name}.to_frame() for one column, {name}.to_frame().T for one row"
+    if name == "given":
+        instead += ", or a dict of conditions, given.to_dict()"
+    raise ValueError(f"{name} is a pandas Series, one column or one row of a table, where skvae expects a 2-D table: "
+                     f"pass a DataFrame ({instead}).")
 
 
 def _is_other_dataframe(X):
@@ -187,7 +253,10 @@ def _dense_frame(X):
 
     sparse = [name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
     if not sparse:
-        return X
+        # Only the marker this call sets is read: pandas carries attrs through copies and astype, so a
+        # table densified by the user after an imputer's output still held it, and a model fitted on it
+        # decoded the dense columns as sparse.
+        return _without_marker(X)
     dtypes = {name: str(X[name].dtype) for name in sparse}
     X = X.copy()
     for name in sparse:
@@ -200,6 +269,15 @@ def _dense_frame(X):
 #: Key of the dense copy's ``attrs`` that holds {label: sparse dtype name} of the columns
 #: :func:`as_plain_input` densified (read by :meth:`skvae._schema.TableSchema.fit`).
 SPARSE_DTYPES = "skvae_sparse_dtypes"
+
+
+def _without_marker(frame):
+    """`frame`, or a shallow copy of it without skvae's marker (SPARSE_DTYPES) in its ``attrs``."""
+    if SPARSE_DTYPES not in getattr(frame, "attrs", {}):
+        return frame
+    frame = frame.copy(deep=False)
+    frame.attrs = {key: value for key, value in frame.attrs.items() if key != SPARSE_DTYPES}
+    return frame
 
 
 def sparse_dtypes(X):
@@ -215,9 +293,13 @@ def with_sparse_dtypes(frame, dtypes):
     """`frame` with the columns that came in sparse (:func:`sparse_dtypes`) sparse again.
 
     :func:`as_plain_input` densified them for validation; a result that lives
-    in the input's columns (the imputer's) comes back in the input's dtypes.
+    in the input's columns (the imputer's) comes back in the input's dtypes,
+    without the dense copy's marker, which is skvae's, not the user's.
     """
-    if not dtypes or not is_dataframe(frame):
+    if not is_dataframe(frame):
+        return frame
+    frame = _without_marker(frame)
+    if not dtypes:
         return frame
     present = {name: dtype for name, dtype in dtypes.items() if name in frame.columns}
     return frame.astype(present) if present else frame

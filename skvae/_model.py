@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import _row_noise
-from ._device import place_training_data, resolve_device, restore_device
+from ._device import place_training_data, resolve_device, restore_device, runs_on
 from ._inference import (
     BLOCK_WORK,
     FLOAT32_SAFE,
@@ -155,7 +155,7 @@ def fit_model(model, X, params, *, incremental, seed=None):
         seen_pairs = model.schema.seen_pairs_with(raw)
         encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
-                                 params["missing_mechanism"])
+                                 params["missing_mechanism"], params["device"])
         check_step_fits(model.spec, min(params["batch_size"], len(encoded)), params["n_importance_train"],
                         model.device)
     n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
@@ -313,8 +313,29 @@ class VAEModel:
 
     # ------------------------------------------------------------ training
 
-    def check_continuation(self, spec, learning_rate, missing_mechanism="ignorable"):
-        """warm_start and partial_fit continue a model: its architecture and mechanism must be unchanged."""
+    def check_continuation(self, spec, learning_rate, missing_mechanism="ignorable", device="auto"):
+        """warm_start and partial_fit continue a model: its architecture, mechanism and device must be unchanged.
+
+        ``device="auto"`` continues where the networks live, and so does a
+        device of a kind skvae runs on that this machine lacks (``"cuda"``
+        for a model fitted on a GPU and loaded on the CPU, as the load
+        warned). A `device` that names no such device (``"garbage"``) is
+        refused as a fresh fit refuses it, and one that exists here but is
+        not the networks' is refused rather than ignored.
+        """
+        if not (isinstance(device, str) and device == "auto"):
+            try:
+                wanted = str(resolve_device(device))
+            except ValueError:
+                if not runs_on(device):
+                    raise
+                wanted = self.device
+            if wanted != self.device:
+                raise ValueError(
+                    f"Cannot continue training: the fitted model lives on {self.device!r} but the parameters now "
+                    f"ask for device={device!r}. Set device={self.device!r} (or 'auto') to continue, or "
+                    "warm_start=False (or start a new estimator) to refit there."
+                )
         if missing_mechanism != self.missing_mechanism:
             raise ValueError(
                 f"Cannot continue training: the fitted model has missing_mechanism={self.missing_mechanism!r} "

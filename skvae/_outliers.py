@@ -29,6 +29,7 @@ from ._faces import (
 )
 from ._input import as_pandas_frame
 from ._schema import is_dataframe
+from ._state import PicklesValidParameters
 from ._transaction import AtomicSetParams, transaction
 from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_n_importance
 
@@ -51,7 +52,7 @@ TUKEY_FACTOR = 1.5
 _OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10), ("max_iter", 200))
 
 
-class VAEOutlierDetector(AtomicSetParams, OutlierMixin, BaseEstimator):
+class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, BaseEstimator):
     """Outlier detection by the likelihood of a variational autoencoder.
 
     A :class:`VAETransformer` is fitted to the training rows; a row's score

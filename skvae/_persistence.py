@@ -157,6 +157,7 @@ def save(estimator, path):
     if hasattr(path, "write"):
         if isinstance(path, io.TextIOBase):
             raise TypeError("skvae.save needs a binary file object (opened with 'wb'); got a text-mode file.")
+        _check_open(path, "save", "written to", "wb")
         path.write(data)
         return
     path = os.path.abspath(_fspath(path, "save"))
@@ -437,9 +438,28 @@ def _check_destination(path):
         raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path, not a folder "
                                 f"(for example {os.path.join(path, 'model.skvae')!r})", path)
     folder = os.path.dirname(path)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(errno.ENOTDIR, f"skvae.save cannot write {path!r}: its folder is a file",
+                                 folder)
     if not os.path.isdir(folder):
         raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
                                 "(create it first)", folder)
+
+
+def _check_open(file, verb, done, mode):
+    """Refuse a file object that is closed, or not open for what `verb` does, naming skvae.`verb`.
+
+    Otherwise io's own "I/O operation on closed file" or a bare "write"
+    (io.UnsupportedOperation) names neither the call nor the fix.
+    """
+    if getattr(file, "closed", False):
+        raise ValueError(f"skvae.{verb} got a closed file object: it cannot be {done}. Pass an open one (opened "
+                         f"with {mode!r}) or a path.")
+    can = getattr(file, "writable" if verb == "save" else "readable", None)
+    if callable(can) and not can():
+        raise io.UnsupportedOperation(f"skvae.{verb} got a file object that is not open for "
+                                      f"{'writing' if verb == 'save' else 'reading'}: open it with {mode!r}, or "
+                                      "pass a path.")
 
 
 def _fspath(path, verb):
@@ -464,6 +484,7 @@ def _fspath(path, verb):
 def _read_bytes(path):
     """The whole file and its name for messages. Memory is the file's own size."""
     if hasattr(path, "read"):
+        _check_open(path, "load", "read from", "rb")
         try:
             data = path.read()
         except UnicodeDecodeError:

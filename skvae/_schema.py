@@ -498,7 +498,7 @@ def _category_codes(values, column, handle_unknown):
     present = np.flatnonzero(~missing)
     if not present.size:
         return codes
-    distinct, inverse = _unique_inverse(np.asarray(values, dtype=object)[present])
+    distinct, inverse = _unique_inverse(np.asarray(values, dtype=object)[present], column["name"], present)
     mapped = np.array([lookup.get(_category_key(v), -1) for v in distinct], dtype=np.float64)
     unknown = [v for v, m in zip(distinct, mapped) if m < 0]
     if unknown and handle_unknown in ("error", "condition"):
@@ -540,14 +540,27 @@ def _category_key(value):
     return (type(value).__name__, value)
 
 
-def _unique_inverse(values):
-    """Distinct values (first-seen order) and, per value, its index among them: one dict pass."""
+def _unique_inverse(values, name, rows):
+    """Distinct values (first-seen order) and, per value, its index among them: one dict pass.
+
+    A cell that cannot be a category (a list, dict, set or array: unhashable)
+    is refused naming the column `name` and its row (``rows[i]`` is the row
+    of ``values[i]``), as fit refuses such a column; a dict lookup would
+    raise "unhashable type", whatever ``handle_unknown`` says.
+    """
     index = {}
     inverse = np.empty(len(values), dtype=np.intp)
     distinct = []
     for i, value in enumerate(values.tolist()):
         key = _category_key(value)
-        position = index.get(key)
+        try:
+            position = index.get(key)
+        except TypeError:
+            raise ValueError(
+                f"Column {_label(name)} holds {short_repr(value)} of type {type(value).__name__} in row "
+                f"{int(rows[i])}, which cannot be a category: the column was fitted as categories (text, "
+                "numbers, booleans). Convert such cells (e.g. .astype(str)) or set them missing."
+            ) from None
         if position is None:
             position = index[key] = len(distinct)
             distinct.append(value)

@@ -78,6 +78,38 @@ class InvalidState(ValueError):
     """A state that does not describe a valid estimator."""
 
 
+class PicklesValidParameters:
+    """Mixin of the public estimators (before BaseEstimator): a fitted one pickles only with valid parameters.
+
+    ``set_params`` does not validate (scikit-learn's rule: fit does), but
+    unpickling a fitted state checks its parameters (:func:`check_state`):
+    a fitted estimator given an invalid value after fit was pickled (pickle,
+    joblib) without a word into bytes that no unpickling could read, and
+    ``copy.deepcopy`` failed on the way back in. The refusal comes on the
+    way out instead, naming the parameter, as :func:`skvae.save` refuses it.
+    An unfitted estimator pickles whatever its parameters, as
+    :func:`check_state` lets it back in (joblib workers, then fit's error).
+    """
+
+    def __reduce_ex__(self, protocol):
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(self)
+        except NotFittedError:
+            return super().__reduce_ex__(protocol)
+        cls = type(self)
+        try:
+            _check_params(cls, self.get_params(deep=False), cls._get_param_names())
+        except InvalidState as error:
+            raise ValueError(
+                f"This fitted {cls.__name__} cannot be pickled or deep-copied: unpickling checks its parameters "
+                f"and would refuse them. {error} Set a valid value with set_params first."
+            ) from None
+        return super().__reduce_ex__(protocol)
+
+
 @dataclass(frozen=True)
 class Field:
     """One fitted attribute: its check, whether every fitted state has it, how to rebuild it."""

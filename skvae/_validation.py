@@ -9,7 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import validate_data
 
 from ._column_types import short_repr
@@ -47,6 +47,33 @@ def _as_python(val):
     # Compared as Python numbers: np.float16(0.5) against the bound 1e12 overflows
     # (a RuntimeWarning), and NumPy integers may wrap against 2**32 - 1.
     return val.item() if isinstance(val, (np.integer, np.floating)) else val
+
+
+#: The usual values of parameters read at every inference call: they pass without building
+#: scikit-learn's constraint objects, which would cost a one-row call as much as its network pass.
+_USUAL_VALUES = {
+    "handle_unknown": lambda value: isinstance(value, str) and value in ("error", "ignore"),
+    "n_jobs": lambda value: value is None or type(value) is int and value != 0,
+}
+
+
+def check_inference_parameters(estimator):
+    """Check the parameters `estimator` reads at every inference call (its ``_inference_parameters``).
+
+    ``fit`` validates every parameter, but one set by ``set_params`` after
+    fit reaches ``transform``, ``score_samples``, ``sample``, ... unchecked:
+    ``handle_unknown="bogus"`` read unknown categories as missing cells
+    without a word, ``n_jobs=0`` failed in torch's ``set_num_threads``, the
+    imputer's ``sample_posterior="no"`` (a truthy string) drew its fills.
+    The refusal is scikit-learn's InvalidParameterError, as at fit, against
+    the estimator's own constraints.
+    """
+    names = type(estimator)._inference_parameters
+    values = {name: getattr(estimator, name) for name in names}
+    if all(name in _USUAL_VALUES and _USUAL_VALUES[name](value) for name, value in values.items()):
+        return
+    validate_parameter_constraints({name: estimator._parameter_constraints[name] for name in names}, values,
+                                   caller_name=type(estimator).__name__)
 
 
 def check_flag(value, name):
@@ -185,9 +212,12 @@ def check_array_dtype(X):
 
 def text_in_array_message(X, error):
     """validate_data's message, with the column and value when an array holds text or other non-numbers."""
+    ragged = _ragged_message(X)
+    if ragged:
+        return f"{ragged} ({error})"
     try:
         array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
-    except (TypeError, ValueError):  # ragged nested lists
+    except (TypeError, ValueError):  # nested deeper than rows of cells
         return str(error)
     if array is None or array.ndim != 2:
         return str(error)
@@ -207,6 +237,19 @@ def text_in_array_message(X, error):
                             "each cell of an array is read with float(), whose argument must be a string or a "
                             "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
     return str(error)
+
+
+def _ragged_message(X):
+    """For a list of rows of different lengths, which rows differ (NumPy's message names neither X nor a row)."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
+    lengths = [len(row) if hasattr(row, "__len__") and not isinstance(row, (str, bytes)) else None for row in X]
+    odd = next((i for i, length in enumerate(lengths) if length != lengths[0]), None)
+    if odd is None:
+        return None
+    shown = lambda length: "a single value" if length is None else f"{length} value{'s' * (length != 1)}"  # noqa: E731
+    return (f"X is a {type(X).__name__} of rows of different lengths (row 0 has {shown(lengths[0])}, row {odd} has "
+            f"{shown(lengths[odd])}): every row must hold one value per column (NaN or None for a missing cell).")
 
 
 def training_params(estimator):

@@ -4,6 +4,12 @@ Each validates its input with the transformer's own checks, calls the model
 core once and returns what the other face needs: per-cell log-likelihoods,
 MIWAE reconstructions (and their decoding), and a fit with the training
 rows' scores.
+
+The options every inference call reads (``handle_unknown``, ``n_jobs``) are
+the calling face's: a hook takes them as `options`, so that a face's
+``set_params(handle_unknown=...)`` after fit takes effect as the
+transformer's own does, and its fitted ``vae_`` is never changed by a call.
+Without `options` a hook reads the transformer's own parameters.
 """
 
 import numpy as np
@@ -29,12 +35,23 @@ class FaceHooks:
         """
         X = self._validate_training_table(X)
         self._fit(X, incremental=False)
-        options = {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
+        options = self._inference_options()
         return (self._model.score_samples(X, n_importance, **options),
                 self._model.column_log_likelihood(X, n_samples, **options))
 
+    def _inference_options(self, options=None):
+        """The options of an inference call: `options` (a face's), else this transformer's own."""
+        return {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs} if options is None else options
+
     @with_torch_defaults
-    def _column_log_likelihood(self, X, n_samples=16):
+    def _score_samples(self, X, n_importance, options=None):
+        """``score_samples`` with the calling face's options."""
+        n_importance = check_n_importance(n_importance)
+        X = self._validate_input(X)
+        return self._model.score_samples(X, n_importance, **self._inference_options(options))
+
+    @with_torch_defaults
+    def _column_log_likelihood(self, X, n_samples=16, options=None):
         """E_q[log p(x_ij | z)] per cell, in nats (NaN for missing cells).
 
         A row's cells add up, minus KL(q(z|x) || p(z)), to its ELBO (averaged
@@ -43,10 +60,10 @@ class FaceHooks:
         """
         n_samples = check_n_importance(n_samples, "n_samples")
         X = self._validate_input(X)
-        return self._model.column_log_likelihood(X, n_samples, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
+        return self._model.column_log_likelihood(X, n_samples, **self._inference_options(options))
 
     @with_torch_defaults
-    def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1):
+    def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1, options=None):
         """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
 
         With ``random_state=None``, the self-normalised importance-weighted
@@ -64,8 +81,7 @@ class FaceHooks:
         n_importance = check_n_importance(n_importance)
         X = self._validate_input(X)
         seed = None if random_state is None else check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        return self._model.reconstruct(X, n_importance, seed, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs,
-                                       n_draws=n_draws)
+        return self._model.reconstruct(X, n_importance, seed, n_draws=n_draws, **self._inference_options(options))
 
     def _decode_reconstruction(self, values):
         """What :meth:`_reconstruct` returned, in the user's units (``self._schema.decode``).

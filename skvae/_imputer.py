@@ -275,7 +275,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     }
 
     #: Read at every transform, not only by fit: checked there too (check_inference_parameters).
-    _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement")
+    _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement",
+                             "handle_unknown", "n_jobs")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -432,7 +433,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
         vae_input = self._with_nan(X, missing, kept)
         try:
-            values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws)
+            values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
+                                            options=self._inference_options())
         except BaseException:
             if draw:
                 self._draws.set_state(draws_before)
@@ -453,25 +455,28 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         refinement = getattr(self, "_refinement", None) if self.refinement is not None else None
         if refinement is None:
             return values
-        completed, _ = self._completed(self.vae_, vae_input, values)
+        completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
         return refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _point_fills(self, vae, vae_input):
         """The VAE's point fills of its own training input, as transform computes them."""
         # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
-        return vae._model.reconstruct(vae_input, self.n_importance, None, handle_unknown=vae.handle_unknown,
-                                      n_jobs=vae.n_jobs)
+        return vae._model.reconstruct(vae_input, self.n_importance, None, **self._inference_options())
 
     def _fit_refinement(self, vae, vae_input, values):
         """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input."""
-        completed, observed = self._completed(vae, vae_input, values)
+        completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
         return fit_refinement(completed, observed, vae._schema.columns)
 
+    def _inference_options(self):
+        """The options the VAE's inference reads, from this imputer's parameters (see skvae._face_hooks)."""
+        return {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
+
     @staticmethod
-    def _completed(vae, vae_input, values):
+    def _completed(vae, vae_input, values, handle_unknown):
         """(The VAE's validated input in user units, category codes, its missing cells from `values`; the observed cells)."""
-        raw = vae._schema.raw_values(vae_input, handle_unknown=vae.handle_unknown)
+        raw = vae._schema.raw_values(vae_input, handle_unknown=handle_unknown)
         observed = ~np.isnan(raw)
         return np.where(observed, raw, values), observed
 

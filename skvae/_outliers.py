@@ -31,7 +31,8 @@ from ._input import as_pandas_frame
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._transaction import AtomicSetParams, transaction
-from ._validation import MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_n_importance
+from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_inference_parameters,
+                          check_n_importance)
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -266,7 +267,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         X = self._validate_input(X)
         with _names_checked_once():
-            return self.vae_.score_samples(X, n_importance=self._n_importance)
+            return self.vae_._score_samples(X, self._n_importance, self._inference_options())
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -325,7 +326,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         X = self._validate_input(X)
         with _names_checked_once():
-            cells = self.vae_._column_log_likelihood(X, n_samples=n_samples)
+            cells = self.vae_._column_log_likelihood(X, n_samples=n_samples, options=self._inference_options())
         return _like_input((cells - self.typical_column_log_likelihood_).astype(cells.dtype, copy=False), X)
 
     # ------------------------------------------------------------ helpers
@@ -366,6 +367,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         cells) it accepts.
         """
         check_is_fitted(self)
+        check_inference_parameters(self)
         X = as_pandas_frame(X)
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         if _is_table(X):
@@ -373,6 +375,13 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
                 check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
         return X
+
+    #: Read at every inference call, not only by fit: checked there too (check_inference_parameters).
+    _inference_parameters = ("handle_unknown", "n_jobs")
+
+    def _inference_options(self):
+        """The options the VAE's inference reads, from this detector's parameters (see skvae._face_hooks)."""
+        return {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
 
     # ----------------------------------------------------------- pickling
 

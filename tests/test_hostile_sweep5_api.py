@@ -424,3 +424,50 @@ def test_save_into_a_folder_that_is_a_file_names_it(tmp_path):
     with pytest.raises(NotADirectoryError, match="skvae.save cannot write .*inner.skvae': its folder is a file"):
         skvae.save(model, blocker / "inner.skvae")
     assert blocker.read_bytes() == b"not a folder"
+
+
+# ---------------------------------------------------------------- the imputer's and the detector's inference options
+
+FACE_READS = {
+    "imputer transform": (VAEImputer, lambda model, X: model.transform(X)),
+    "detector score_samples": (VAEOutlierDetector, lambda model, X: model.score_samples(X)),
+    "detector score_columns": (VAEOutlierDetector, lambda model, X: model.score_columns(X)),
+}
+
+
+@pytest.mark.parametrize("case", list(FACE_READS))
+@pytest.mark.parametrize("fitted_with, set_to", [("error", "ignore"), ("ignore", "error")])
+def test_a_faces_handle_unknown_set_after_fit_applies_as_the_transformers_does(case, fitted_with, set_to):
+    # The imputer and the detector read their fitted VAE's handle_unknown, not their own: a value set after
+    # fit was ignored (an imputer fitted with "ignore" and set to "error" kept reading unknown categories as missing).
+    cls, read = FACE_READS[case]
+    table = _table()
+    model = cls(**TINY, handle_unknown=fitted_with).fit(table)
+    unknown = table.assign(c=["s"] + list(table["c"][1:]))
+    model.set_params(handle_unknown=set_to)
+    if set_to == "error":
+        with pytest.raises(ValueError, match="not seen during fit"):
+            read(model, unknown)
+    else:
+        as_missing = read(model, table.assign(c=[None] + list(table["c"][1:])))
+        out = read(model, unknown)
+        if case == "imputer transform":
+            # An observed cell stays as given; the VAE read it as missing, so the other rows are as before.
+            assert out["c"][0] == "s"
+            pd.testing.assert_frame_equal(out.iloc[1:], as_missing.iloc[1:])
+        else:
+            np.testing.assert_allclose(np.asarray(out, dtype=float), np.asarray(as_missing, dtype=float))
+    assert model.vae_.handle_unknown == fitted_with  # a call leaves the fitted VAE as it was
+
+
+@pytest.mark.parametrize("case", list(FACE_READS))
+@pytest.mark.parametrize("n_jobs", [0, "2", 1.5])
+def test_a_faces_n_jobs_set_after_fit_is_checked_and_used(case, n_jobs):
+    cls, read = FACE_READS[case]
+    table = _table()
+    model = cls(**TINY).fit(table)
+    before = np.asarray(read(model, table), dtype=object)
+    with pytest.raises(ValueError, match=f"The 'n_jobs' parameter of {cls.__name__} must be"):
+        read(model.set_params(n_jobs=n_jobs), table)
+    assert model.vae_.n_jobs is None
+    np.testing.assert_array_equal(np.asarray(read(model.set_params(n_jobs=2), table), dtype=object), before)

@@ -47,11 +47,14 @@ class CompositeLikelihood:
         return CompositeLikelihood(blocks, self.n_columns, self.mask_columns)
 
     def _parts(self, x, decoded):
+        # One split, not a slice per block: autograd then joins the blocks' gradients in one
+        # concatenation, where each slice's backward wrote its part into a zero tensor of the
+        # whole width and the parts were summed (bit for bit the same gradient).
         params, free = decoded
-        for block, columns, params_slice, free_slice in zip(
-            self.blocks, self._column_index, self._param_slices, self._free_slices
-        ):
-            yield block, columns, x[..., columns], params[..., params_slice], free[free_slice]
+        block_params = params.split([block.n_params for block in self.blocks], dim=-1)
+        block_free = free.split([block.n_free for block in self.blocks])
+        for block, columns, own_params, own_free in zip(self.blocks, self._column_index, block_params, block_free):
+            yield block, columns, x[..., columns], own_params, own_free
 
     @property
     def normal_columns(self):

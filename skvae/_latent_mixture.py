@@ -52,9 +52,11 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     n_components = int(np.clip(X.shape[0] // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
     # reg_covar keeps a collapsed latent dimension's variance positive.
     # The draws are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
-    # One BLAS thread: the matrices are latent_dim wide, where OpenBLAS's threads cost more
-    # than they save (benchmarks/README.md, "Numbers behind the code").
-    with config_context(array_api_dispatch=False), threadpool_limits(limits=1, user_api="blas"):
+    # One thread for BLAS and OpenMP alike: the matrices are latent_dim wide, where OpenBLAS's
+    # threads cost more than they save, and the k-means that starts EM runs on scikit-learn's
+    # OpenMP threads, which right after training waited on torch's for a second or more
+    # (benchmarks/README.md, "Numbers behind the code").
+    with config_context(array_api_dispatch=False), threadpool_limits(limits=1):
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

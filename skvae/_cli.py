@@ -110,12 +110,15 @@ def run_fit_command(args, out, err):
     from ._estimator import VAETransformer
     from ._persistence import save
 
-    table = select_columns(_read(args), columns=args.columns, drop=args.drop)
+    read = _read(args)
+    table = select_columns(read, columns=args.columns, drop=args.drop)
+    likelihood = _likelihood_parameter(args.likelihood)
+    _check_likelihood_columns(likelihood, table, read)
     model = VAETransformer(
         latent_dim=args.latent_dim,
         hidden_layer_sizes=args.hidden_layer_sizes,
         activation=args.activation,
-        likelihood=_likelihood_parameter(args.likelihood),
+        likelihood=likelihood,
         missing_mechanism=args.missing_mechanism,
         beta=args.beta,
         batch_size=args.batch_size,
@@ -244,15 +247,29 @@ def _cell_text(value):
     return str(value)
 
 
-def _check_output_path(path):
+def _check_output_path(path, inputs=()):
     """Refuse an --out the command could not write, before the work: a fit may take minutes.
 
-    The write itself still reports what this cannot foresee (a full disk).
+    An --out that is one of the command's own input files (`inputs`: the
+    data, the model), by any name (a link, ``./``), is refused too: writing
+    it would replace the data or the model the command reads, a loss no
+    message after the fact repairs. The write itself still reports what this
+    cannot foresee (a full disk).
     """
     import os
 
     if path is None or path == "-":
         return
+    for option, source in inputs:
+        if source is None or source == "-":
+            continue
+        try:
+            same = os.path.samefile(path, source)
+        except OSError:  # either does not exist (yet): nothing to replace
+            continue
+        if same and os.path.isfile(source):
+            raise CommandError(f"--out {path} is the {option} file this command reads ({source}); writing it would "
+                               "replace it. Write to another file (and rename it afterwards if you mean to).")
     if os.path.isdir(path):
         raise CommandError(f"cannot write {path}: it is a folder; give a file name inside it, for example "
                            f"{os.path.join(path, 'out')!r} (with the extension the command writes).")
@@ -507,6 +524,27 @@ def _likelihood_parameter(options):
     return everywhere[0] if everywhere else per_column
 
 
+def _check_likelihood_columns(likelihood, table, read):
+    """Every column --likelihood COLUMN=KIND names is one 'fit' models, checked before the fit.
+
+    The estimator's own refusal names neither the option nor the file, and
+    says "X does not have" a column the file has where --columns or --drop
+    left it out.
+    """
+    if not isinstance(likelihood, dict):
+        return
+    unknown = [column for column in likelihood if column not in set(table.frame.columns)]
+    if not unknown:
+        return
+    column = unknown[0]
+    chosen = ", ".join(repr(str(name)) for name in _column_items(table.frame.columns))
+    if column in set(read.frame.columns):
+        raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
+                           f"out by --columns/--drop; the columns fitted are {chosen}.")
+    raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
+                       f"the columns fitted are {chosen}.")
+
+
 def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):
     """The options of the commands that fit; `missing_mechanism` (its default) for those that model missing cells."""
     parser.add_argument("--latent-dim", type=_positive_int, default=latent_dim, metavar="N",
@@ -526,11 +564,60 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
+class _Once:
+    """An option that takes one value refuses a second occurrence (argparse would keep the last silently).
+
+    ``--out a.skvae ... --out b.skvae`` or ``--latent-dim 2 ... --latent-dim 8``
+    is a slip (a command line edited in place, a script appending a default);
+    whichever one argparse kept, the other was meant by someone. So are two
+    options setting one parameter two ways (``--early-stopping
+    --no-early-stopping``). Options that add names (``--columns``,
+    ``--drop``, ``--likelihood``) repeat by design and are not of this kind.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_options_given", {})
+        shown = option_string if values is None or isinstance(values, bool) or self.nargs == 0 else \
+            f"{option_string} {values}"
+        if self.dest in given:
+            previous, previous_action = given[self.dest]
+            if previous_action is self:  # -n 2 ... --n-samples 3 too
+                message = f"given twice ({previous} and {shown}); give it once"
+            else:
+                message = f"cannot be combined with {previous}, given before it; give one of them"
+            raise argparse.ArgumentError(self, message)
+        given[self.dest] = (shown, self)
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _OnceStore(_Once, argparse._StoreAction):
+    pass
+
+
+class _OnceStoreConst(_Once, argparse._StoreConstAction):
+    pass
+
+
+class _OnceStoreTrue(_Once, argparse._StoreTrueAction):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """The parser of the command line and of each command: single-valued options are given once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _OnceStore)
+        self.register("action", "store", _OnceStore)
+        self.register("action", "store_const", _OnceStoreConst)
+        self.register("action", "store_true", _OnceStoreTrue)
+
+
 def build_parser():
     """The argparse parser of ``python -m skvae``."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m skvae",
         description="skvae: the variational autoencoder as a scikit-learn estimator.",
         epilog=EXAMPLES,
@@ -691,7 +778,8 @@ def main(argv=None, stdout=None, stderr=None):
     prefix = f"skvae {args.command}"
     try:
         if args.command != "demo":
-            _check_output_path(getattr(args, "out", None))
+            inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
+            _check_output_path(getattr(args, "out", None), inputs)
         return args.run(args, out, err)
     except (CommandError, ValueError, NotFittedError, OSError) as error:
         # Problems with the input (scikit-learn's validation errors are

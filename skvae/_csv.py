@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import lzma
+import os
 import re
 import sys
 import zipfile
@@ -21,6 +22,8 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._files import replace_file
 
 
 class CommandError(Exception):
@@ -155,6 +158,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
+    _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal)
     cells = None
@@ -321,6 +325,49 @@ def _dialect(text, skip_rows):
 STRAY_TEXT_SHARE = 0.05
 
 
+def _grouped_numbers_as_numbers(frame, name, lines, decimal):
+    """Text columns of numbers written with thousands separators as numbers; an ambiguous one is refused.
+
+    ``"1,234,567"`` or ``"1,234.5"`` (quoted in a comma file) and
+    ``1.234,5`` in a file of decimal commas are numbers with thousands
+    separators; read as text, the column was modelled as categories, one per
+    distinct number. Where every grouped cell has a single group and no
+    decimals (``"5,000"``), the separator may as well be a decimal mark (5.0
+    or 5000?): the column is refused, naming a cell, rather than read either
+    way (it was read as decimal commas, 5.0).
+    """
+    import pandas as pd
+
+    group = "," if decimal == "." else "."
+    grouped = re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?")
+    ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}")
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        present = series[series.notna()]
+        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+            continue
+        text = present.str.strip()
+        is_grouped = text.map(lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
+        is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
+        if not is_grouped.any() or not (is_grouped | is_plain).all():
+            continue
+        if all(ambiguous.fullmatch(value) for value in text[is_grouped]):
+            first = int(np.flatnonzero(is_grouped)[0])
+            row = int(np.flatnonzero(series.notna().to_numpy())[first])
+            where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+            cell = text.iloc[first]
+            mark = "comma" if group == "," else "point"
+            raise CommandError(
+                f"{name}, column {column!r}, {where}: {cell!r} may be a number with a thousands separator "
+                f"({cell.replace(group, '')}) or with a decimal {mark} ({cell.replace(group, '.')}), "
+                "and no cell of the column tells which. Write the numbers without thousands separators."
+            )
+        numbers = series.str.strip().str.replace(group, "", regex=False)
+        frame[column] = pd.to_numeric(numbers.str.replace(decimal, ".", regex=False) if decimal != "." else numbers)
+
+
 def _quoted_decimal_commas_as_numbers(frame, decimal):
     """Text columns whose every cell is a number with a decimal comma ("3,14", quoted in a comma file) as numbers."""
     import pandas as pd
@@ -386,6 +433,11 @@ def _records(text, skip_rows, name, separator=","):
     reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=True)
     records = []
     line_number = skip_rows
+    # The csv module's field limit (128 KiB) is no limit of the file's, which pandas reads whatever its
+    # fields' length: a long text cell was refused as "field larger than field limit". The whole text is
+    # in memory already, so no field can be longer than it.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, min(len(text) + 1, sys.maxsize)))
     try:
         for fields in reader:
             start = line_number + 1
@@ -394,6 +446,8 @@ def _records(text, skip_rows, name, separator=","):
                 records.append((start, fields))
     except csv.Error as error:
         raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
+    finally:
+        csv.field_size_limit(limit)
     return records
 
 
@@ -446,7 +500,16 @@ def select_columns(table, columns=None, drop=None):
         _check_known(columns, frame.columns, table, "--columns")
         frame = frame[list(columns)]
     if drop is not None:
-        _check_known(drop, frame.columns, table, "--drop")
+        # Against the file's columns: a name --columns left out is in the file, and saying it is not misleads.
+        _check_known(drop, table.frame.columns, table, "--drop")
+        if columns is not None:
+            both = [name for name in drop if name in set(columns)]
+            if both:
+                raise CommandError(f"--columns and --drop both name {_names(both)}; keep it with --columns or "
+                                   "leave it out with --drop, not both.")
+            unchosen = [name for name in drop if name not in set(columns)]
+            raise CommandError(f"--drop names {_names(unchosen)}, which --columns leaves out already (it chooses "
+                               f"{_names(columns, 20)}); give --columns or --drop, not both.")
         frame = frame.drop(columns=list(drop))
     if frame.shape[1] == 0:
         raise CommandError(f"no columns of {table.name} are left to use.")
@@ -619,6 +682,8 @@ def write_table(path, result, columns, stdout=None):
         Where ``"-"`` writes (``sys.stdout`` by default).
 
     Floats are written as the shortest text that reads back as the same value.
+    A file is written whole or not at all (see :func:`skvae._files.replace_file`):
+    a failure half-way leaves an existing file as it was.
     """
     import pandas as pd
 
@@ -634,7 +699,14 @@ def write_table(path, result, columns, stdout=None):
     if path == "-":
         (sys.stdout if stdout is None else stdout).write(frame.to_csv(index=False))
         return
+    named = _named_compression(path)
+    compression = named
+    if named == "zip":
+        # The archive's one member is named after the file, not after the temporary file written first.
+        member = os.path.basename(path)[: -len(".zip")] or "data.csv"
+        compression = {"method": "zip", "archive_name": member}
     try:
-        frame.to_csv(path, index=False, compression="infer")
+        # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.
+        replace_file(path, lambda target: frame.to_csv(target, index=False, compression=compression))
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None

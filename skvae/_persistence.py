@@ -65,7 +65,6 @@ import json
 import math
 import os
 import struct
-import uuid
 
 import numpy as np
 import safetensors
@@ -74,6 +73,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
+from ._files import replace_file
 from ._imputer import VAEImputer
 from ._outliers import VAEOutlierDetector
 from ._state import InvalidState, check_state
@@ -130,7 +130,11 @@ def save(estimator, path):
     path : str, os.PathLike or binary file object
         Where to write. A path is written through a temporary file in the same
         folder and renamed at the end, so an interrupted save never leaves a
-        truncated model behind (an existing file stays intact).
+        truncated model behind (an existing file stays intact until the new
+        one is complete, then is replaced). A symbolic link is written
+        through (the file it points to is replaced, the link stays), and a
+        destination that is not a regular file (a named pipe,
+        ``/dev/stdout``) is written into directly.
 
     Raises
     ------
@@ -161,17 +165,13 @@ def save(estimator, path):
         return
     path = os.path.abspath(_fspath(path, "save"))
     _check_destination(path)
-    # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
-    # and a model file is usually meant to be shared.
-    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
+
+    def write(target):
+        # "wb" where the destination itself is written (a pipe, /dev/stdout): "xb" refuses what exists.
+        with open(target, "wb" if os.path.exists(target) else "xb") as file:
             _write(file, data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+
+    replace_file(path, write)
 
 
 def load(path):
@@ -487,7 +487,10 @@ def _deserialize(data, name):
     try:
         return safetensors.deserialize(data)
     except safetensors.SafetensorError as error:
-        if data.startswith(_ZIP_MAGIC):
+        if not data:
+            # safetensors says "header too small": a save that never ran, or a copy that did not finish.
+            reason = "it is empty (0 bytes), as a save that never ran or a copy that did not finish leaves a file"
+        elif data.startswith(_ZIP_MAGIC):
             reason = (
                 "it is a zip archive. skvae format_version 1 files (skvae 0.1.0) were zip archives, as are "
                 f"torch.save files; this skvae reads format_version {FORMAT_VERSION} only"

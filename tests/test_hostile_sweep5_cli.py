@@ -1,0 +1,294 @@
+"""Hostile input, fifth sweep: the command line's options, its output files, CSV cells and saved model files.
+
+Each family failed once (see the commit that added its tests): the tests pin
+the mechanism, not the example, so each runs over the commands, options or
+files the mechanism serves.
+"""
+
+import fcntl
+import io
+import os
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import skvae
+from skvae import VAETransformer
+from skvae._cli import main
+from skvae._csv import CommandError, read_table, write_table
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(4,), max_iter=2, batch_size=16, random_state=0)
+FAST_FIT = ["--latent-dim", "2", "--max-iter", "2", "--hidden-layer-sizes", "4", "--batch-size", "16", "-q"]
+N = 30
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A CSV file of three numeric columns and a model fitted on it: paths of both."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(N, 3)).round(3), columns=["a", "b", "c"])
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    model = tmp_path / "model.skvae"
+    skvae.save(VAETransformer(**TINY).fit(frame), model)
+    return data, model
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _one_line_error(err, prefix):
+    """A refused command says why in one line starting with `prefix`, without a traceback."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(prefix), err
+    return lines[0]
+
+
+# ---------------------------------------------- an output that is an input
+
+
+@pytest.mark.parametrize("command, option", [
+    ("fit {data} --out {data}", "data"),
+    ("fit {data} --out {link}", "data"),
+    ("impute {data} --out {data} --max-iter 2", "data"),
+    ("transform {model} {data} --out {model}", "model"),
+    ("transform {model} {data} --out {data}", "data"),
+    ("inverse {model} {data} --out {model}", "model"),
+    ("score {model} {data} --out {data}", "data"),
+    ("sample {model} --out {model}", "model"),
+    ("sample {model} --out {dotted}", "model"),
+])
+def test_an_output_that_is_an_input_file_is_refused_and_left_as_it_was(files, tmp_path, command, option):
+    """--out naming the command's own data or model file (by any name) replaced it: a fit saved over its CSV."""
+    data, model = files
+    link = tmp_path / "other-name.csv"
+    os.link(data, link)  # a second name of the same file
+    dotted = tmp_path / "." / model.name
+    argv = command.format(data=data, model=model, link=link, dotted=dotted).split()
+    before = {path: path.read_bytes() for path in (data, model)}
+    status, _, err = _run([*argv, *(FAST_FIT if argv[0] == "fit" else [])])
+    assert status == 1
+    line = _one_line_error(err, f"skvae {argv[0]}: error: --out ")
+    assert f"the {option} file this command reads" in line
+    assert {path: path.read_bytes() for path in (data, model)} == before
+
+
+# ------------------------------------------- a write that fails half-way
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt(), _Interrupted()])
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz", "out.csv.zip"])
+def test_a_write_that_fails_half_way_leaves_the_existing_output_as_it_was(tmp_path, monkeypatch, failure, name):
+    """write_table wrote into the output itself: a full disk or ^C half-way left a truncated file in its place."""
+    path = tmp_path / name
+    path.write_bytes(b"the previous result\n")
+    original = pd.DataFrame.to_csv
+
+    def half_then_fail(frame, target, **kwargs):
+        original(frame.iloc[:1], target, **kwargs)  # some rows reach the file, then the write fails
+        raise failure
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    with pytest.raises((CommandError, KeyboardInterrupt, _Interrupted)):
+        write_table(str(path), np.arange(6.0).reshape(3, 2), ["p", "q"])
+    assert path.read_bytes() == b"the previous result\n"
+    assert sorted(os.listdir(tmp_path)) == [name]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz", "out.csv.zip"])
+def test_a_finished_write_replaces_the_output_and_keeps_its_compression(tmp_path, monkeypatch, name):
+    """The temporary file's name must not decide the compression (nor a zip member's name): the output's does."""
+    path = tmp_path / name
+    path.write_bytes(b"the previous result\n")
+    original = pd.DataFrame.to_csv
+    targets = []
+
+    def recording(frame, target, **kwargs):
+        targets.append(str(target))
+        return original(frame, target, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", recording)
+    write_table(str(path), np.arange(6.0).reshape(3, 2), ["p", "q"])
+    assert targets and targets[0] != str(path)  # written beside the output, then renamed
+    monkeypatch.undo()
+    np.testing.assert_array_equal(pd.read_csv(path).to_numpy(), np.arange(6.0).reshape(3, 2))
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+# ------------------------------- save through a link, into a pipe or device
+
+
+def _model():
+    frame = pd.DataFrame(np.random.default_rng(1).normal(size=(N, 2)), columns=["a", "b"])
+    return VAETransformer(**TINY).fit(frame)
+
+
+def test_save_through_a_symbolic_link_replaces_the_file_it_points_to(tmp_path):
+    """save renamed its temporary file onto the link: the link became a file, what it pointed to stayed old."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    target = folder / "current.skvae"
+    target.write_bytes(b"an older model")
+    link = tmp_path / "model.skvae"
+    link.symlink_to(target)
+    model = _model()
+    skvae.save(model, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    loaded = skvae.load(target)
+    np.testing.assert_array_equal(loaded.encoder_.trunk[0].weight.detach().numpy(),
+                                  model.encoder_.trunk[0].weight.detach().numpy())
+    assert sorted(os.listdir(folder)) == ["current.skvae"]
+
+
+def test_save_into_a_named_pipe_writes_the_pipe_and_leaves_it_a_pipe(tmp_path):
+    """save renamed a regular file onto the pipe: the pipe was gone and its reader never got the model."""
+    pipe = tmp_path / "model.pipe"
+    os.mkfifo(pipe)
+    model = _model()
+    expected = io.BytesIO()
+    skvae.save(model, expected)
+    # Opened read-write, a pipe has a reader at once (the open does not wait) and no end of file.
+    end = os.open(pipe, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        fcntl.fcntl(end, fcntl.F_SETPIPE_SZ, max(len(expected.getvalue()) + 4096, 65536))
+        skvae.save(model, pipe)
+        assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+        received = os.read(end, len(expected.getvalue()) + 1)
+    finally:
+        os.close(end)
+    assert len(received) == len(expected.getvalue())
+    loaded = skvae.load(io.BytesIO(received))
+    np.testing.assert_array_equal(loaded.encoder_.trunk[0].weight.detach().numpy(),
+                                  model.encoder_.trunk[0].weight.detach().numpy())
+
+
+# ------------------------------------------------ options given twice
+
+
+@pytest.mark.parametrize("command, repeated, message", [
+    ("fit {data}", ["--out", "{a}", "--out", "{b}"], "argument --out: given twice"),
+    ("fit {data} --out {a}", ["--latent-dim", "2", "--latent-dim=3"], "argument --latent-dim: given twice"),
+    ("fit {data} --out {a}", ["--early-stopping", "--no-early-stopping"],
+     "argument --no-early-stopping: cannot be combined with --early-stopping"),
+    ("fit {data} --out {a}", ["--header", "--header"], "argument --header: given twice"),
+    ("sample {model} --out {a}", ["-n", "2", "--n-samples", "3"], "argument -n/--n-samples: given twice"),
+    ("sample {model} --out {a}", ["--random-state", "1", "--random-state", "2"], "given twice"),
+    ("transform {model} {data}", ["--out", "{a}", "--out", "{b}"], "argument --out: given twice"),
+    ("score {model} {data} --out {a}", ["--n-importance", "2", "--n-importance", "3"], "given twice"),
+    ("impute {data} --out {a}", ["--max-iter", "2", "--max-iter", "3"], "argument --max-iter: given twice"),
+])
+def test_an_option_that_takes_one_value_given_twice_is_refused(files, tmp_path, command, repeated, message):
+    """argparse kept the last one silently: --out a --out b saved to b only, whichever the user meant."""
+    data, model = files
+    names = dict(data=data, model=model, a=tmp_path / "a.out", b=tmp_path / "b.out")
+    argv = [*command.format(**names).split(), *(part.format(**names) for part in repeated)]
+    status, _, err = _run([*argv, *(FAST_FIT if argv[0] == "fit" else [])])
+    assert status == 2
+    assert message in err and "Traceback" not in err
+    assert not names["a"].exists() and not names["b"].exists()
+
+
+# ------------------------------------- columns that --likelihood, --drop name
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--likelihood", "zz=gaussian"], "--likelihood zz=gaussian: {data} has no column 'zz'"),
+    (["--likelihood", "a=categorical", "--drop", "a"], "--likelihood a=categorical: column 'a' of {data} is left out"),
+    (["--likelihood", "c=gaussian", "--columns", "a,b"], "--likelihood c=gaussian: column 'c' of {data} is left out"),
+])
+def test_likelihood_of_a_column_not_fitted_names_the_option_before_fitting(files, tmp_path, options, message):
+    """The estimator's refusal came after 'Fitting ...', named no option, and said X lacks a column the file has."""
+    data, _ = files
+    out = tmp_path / "m.skvae"
+    status, report, err = _run(["fit", data, "--out", out, *FAST_FIT, *options])
+    assert status == 1
+    assert message.format(data=data) in _one_line_error(err, "skvae fit: error: ")
+    assert "Fitting" not in report and not out.exists()
+
+
+@pytest.mark.parametrize("command", ["fit", "impute"])
+@pytest.mark.parametrize("options, message", [
+    (["--columns", "a,b", "--drop", "c"], "--drop names 'c', which --columns leaves out already"),
+    (["--columns", "a,b", "--drop", "a"], "--columns and --drop both name 'a'"),
+])
+def test_columns_and_drop_naming_one_column_say_so(files, tmp_path, command, options, message):
+    """--columns a,b --drop a fitted b alone silently; --drop c said the file had no column c, which it has."""
+    data, _ = files
+    out = tmp_path / "out"
+    extra = FAST_FIT if command == "fit" else ["--max-iter", "2"]
+    status, _, err = _run([command, data, "--out", out, *extra, *options])
+    assert status == 1
+    assert message in _one_line_error(err, f"skvae {command}: error: ")
+    assert not out.exists()
+
+
+# ------------------------------------------------------ cells of a CSV file
+
+
+@pytest.mark.parametrize("where", ["header", "cell"])
+def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path, where):
+    """Python's csv module stops at 128 KiB a field, which no CSV file or pandas imposes: the file was refused."""
+    long = "w" * 200_000
+    path = tmp_path / "long.csv"
+    if where == "header":
+        path.write_text(f"a,{long}\n1,2\n3,4\n")
+    else:
+        path.write_text(f"a,b\n1,{long}\n3,short\n")
+    frame = read_table(str(path)).frame
+    assert frame.shape == (2, 2)
+    assert (long in frame.columns) if where == "header" else frame["b"].iloc[0] == long
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('a,b\n"1,234,567",1\n"12,345",2\n5,3\n', [1234567, 12345, 5]),
+    ('a,b\n"1,234.5",1\n"12,345",2\n"",3\n', [1234.5, 12345.0, np.nan]),
+    ('a,b\n"-1,000,000",1\n"+2,000",2\n7.5,3\n', [-1e6, 2000.0, 7.5]),
+    ("a;b\n1.234,5;1\n2.345,5;2\n1,5;3\n", [1234.5, 2345.5, 1.5]),
+    ("a;b\n1.234.567;1\n2,5;2\n3;3\n", [1234567.0, 2.5, 3.0]),
+])
+def test_numbers_with_thousands_separators_are_numbers(tmp_path, text, expected):
+    """They were text, so the column was modelled as categories, one per distinct number."""
+    path = tmp_path / "grouped.csv"
+    path.write_text(text)
+    column = read_table(str(path)).frame["a"]
+    assert pd.api.types.is_numeric_dtype(column.dtype)
+    np.testing.assert_array_equal(column.to_numpy(dtype=float), np.array(expected, dtype=float))
+
+
+@pytest.mark.parametrize("text, cell, line", [
+    ('a,b\n"1,234",1\n"12,345",2\n"5,000",3\n', "'1,234'", 2),
+    ('a,b\n7,1\n"5,000",2\n8,3\n', "'5,000'", 3),
+    ("a;b\n2,5;1\n1.234;2\n3;3\n", "'1.234'", 3),
+])
+def test_a_separator_that_may_mark_thousands_or_decimals_is_refused(tmp_path, text, cell, line):
+    """"5,000" was read as 5.0 (a decimal comma) where it may as well be 5000: a silently wrong number."""
+    path = tmp_path / "ambiguous.csv"
+    path.write_text(text)
+    with pytest.raises(CommandError, match=rf"column 'a', line {line}: {cell} may be a number with a thousands "):
+        read_table(str(path))
+
+
+# ------------------------------------------------------------ model files
+
+
+def test_an_empty_model_file_is_called_empty(files, tmp_path):
+    """A 0-byte file (a save that never ran) was 'not a safetensors file ... (header too small)'."""
+    empty = tmp_path / "empty.skvae"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"is empty \(0 bytes\)"):
+        skvae.load(empty)
+    status, _, err = _run(["sample", empty])
+    assert status == 1
+    assert "is empty (0 bytes)" in _one_line_error(err, "skvae sample: error: ")

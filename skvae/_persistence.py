@@ -489,7 +489,8 @@ def _deserialize(data, name):
     except safetensors.SafetensorError as error:
         if not data:
             # safetensors says "header too small": a save that never ran, or a copy that did not finish.
-            reason = "it is empty (0 bytes), as a save that never ran or a copy that did not finish leaves a file"
+            reason = ("it is not a safetensors file, or it is truncated: it is empty (0 bytes), as a save that "
+                      "never ran or a copy that did not finish leaves a file")
         elif data.startswith(_ZIP_MAGIC):
             reason = (
                 "it is a zip archive. skvae format_version 1 files (skvae 0.1.0) were zip archives, as are "

@@ -55,6 +55,10 @@ def _load_model(path, command):
     from ._estimator import VAETransformer
     from ._persistence import load
 
+    if path == "-":
+        # Standard input is the data's: a model is one binary file, read by its path.
+        raise CommandError(f"'skvae {command}' reads the model from a file, not from standard input ('-'); give "
+                           "the path of a model written by 'skvae fit' or skvae.save.")
     try:
         model = load(path)
     except FileNotFoundError:
@@ -167,6 +171,13 @@ def run_inverse_command(args, out, err):
     latent_names = [str(name) for name in model.get_feature_names_out()]
     if table.has_header and set(latent_names) <= set(codes.columns):
         codes = codes[latent_names]  # e.g. the output of 'transform', extra columns aside
+    elif codes.shape[1] != len(latent_names):
+        # The estimator's "X has 3 features" names neither the file nor the columns it expected.
+        raise CommandError(
+            f"{table.name} has {codes.shape[1]} column(s) ({', '.join(map(repr, _column_items(codes.columns)))}), "
+            f"but the model's codes have {len(latent_names)}: {', '.join(map(repr, _column_items(latent_names)))} "
+            "(the columns 'skvae transform' writes)."
+        )
     with _refusals_explained(table):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, X, _training_columns(model), stdout=out)

@@ -292,3 +292,28 @@ def test_an_empty_model_file_is_called_empty(files, tmp_path):
     status, _, err = _run(["sample", empty])
     assert status == 1
     assert "is empty (0 bytes)" in _one_line_error(err, "skvae sample: error: ")
+
+
+@pytest.mark.parametrize("command", ["transform {data}", "inverse {data}", "score {data}", "sample"])
+def test_a_model_named_as_standard_input_says_models_are_read_from_files(files, command):
+    """'-' as the model was 'no such model file: -', as if a file of that name were missing."""
+    data, _ = files
+    argv = command.format(data=data).split()
+    status, _, err = _run([argv[0], "-", *argv[1:]])
+    assert status == 1
+    assert "reads the model from a file, not from standard input" in _one_line_error(err, f"skvae {argv[0]}: error: ")
+
+
+# ------------------------------------------------------ codes for 'inverse'
+
+
+@pytest.mark.parametrize("text", ["p,q,r\n1,2,3\n", "1,2,3\n4,5,6\n", "vaetransformer0\n1\n"])
+def test_codes_of_the_wrong_width_name_the_file_and_the_columns_expected(files, tmp_path, text):
+    """The estimator's 'X has 3 features, but ... expects latent_dim=2' named neither the file nor the columns."""
+    _, model = files
+    codes = tmp_path / "codes.csv"
+    codes.write_text(text)
+    status, _, err = _run(["inverse", model, codes])
+    assert status == 1
+    line = _one_line_error(err, f"skvae inverse: error: {codes} has ")
+    assert "'vaetransformer0', 'vaetransformer1'" in line

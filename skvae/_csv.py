@@ -623,7 +623,9 @@ def explain_refusal(error, table, *, hint=""):
         why = " (a delimiter at the end of each line makes such a column)" if unnamed else ""
         return CommandError(f"{table.name}: column {column!r} is empty in every row{why}: there is nothing to "
                             f"model.{hint.format(column=column)}")
-    if "NaN" in message or "missing" in message:
+    # Not the refusal of an infinite value, whose advice ("Infinity is not a missing value: use NaN") has
+    # both words: a file with empty cells besides was told its model "does not accept missing values".
+    if ("NaN" in message or "missing" in message) and "infinite value" not in message:
         missing = frame.isna().to_numpy()
         if missing.any():
             row, col = (int(i[0]) for i in np.nonzero(missing))

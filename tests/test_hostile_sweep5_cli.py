@@ -317,3 +317,42 @@ def test_codes_of_the_wrong_width_name_the_file_and_the_columns_expected(files, 
     assert status == 1
     line = _one_line_error(err, f"skvae inverse: error: {codes} has ")
     assert "'vaetransformer0', 'vaetransformer1'" in line
+
+
+# ----------------------------------------------------------- infinite cells
+
+
+def _column_with(cells):
+    return "a,b\n" + "".join(f"{cell},{i % 3}\n" for i, cell in enumerate(cells))
+
+
+_MANY = [f"{v:.3f}" for v in np.random.default_rng(2).normal(size=30)]
+
+
+@pytest.mark.parametrize("cells, options, line", [
+    (["inf", "1", "2", "1", "2", "1"], [], 2),  # few distinct numbers: a categorical column under "auto"
+    (["1", "2", "1", "-inf", "2", "1"], ["--likelihood", "a=categorical"], 5),
+    (["1e400", "1", "2", "1"], [], 2),  # an overflow is read as inf
+    ([*_MANY[:4], "", *_MANY[5:7], "inf", *_MANY[8:]], [], 9),  # besides an empty cell
+])
+def test_an_infinite_cell_is_refused_naming_its_line_whatever_the_columns_kind(tmp_path, cells, options, line):
+    """inf became a category of its own (a model of it was saved), or the refusal blamed the empty cells."""
+    path = tmp_path / "inf.csv"
+    path.write_text(_column_with(cells))
+    out = tmp_path / "m.skvae"
+    status, _, err = _run(["fit", path, "--out", out, *FAST_FIT, *options])
+    assert status == 1
+    message = _one_line_error(err, "skvae fit: error: ")
+    assert "infinite value" in message and f"column 'a', line {line})" in message
+    assert "does not accept missing values" not in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("X, likelihood", [
+    (pd.DataFrame({"a": [1.0, np.inf, 1.0, 2.0], "b": ["p", "q", "p", "q"]}), "auto"),
+    (pd.DataFrame({"a": pd.array([1.0, -np.inf, 2.0], dtype=object), "b": [1.0, 2.0, 3.0]}), {"a": "categorical"}),
+    (np.array([[np.inf, 1.0], [1.0, 2.0], [2.0, 1.0]]), "categorical"),
+])
+def test_infinity_is_no_category_of_a_numeric_column(X, likelihood):
+    with pytest.raises(ValueError, match=r"X contains an infinite value \(-?inf in column "):
+        VAETransformer(**TINY, likelihood=likelihood).fit(X)

@@ -114,6 +114,11 @@ def run_fit_command(args, out, err):
     from ._estimator import VAETransformer
     from ._persistence import save
 
+    if args.out == "-":
+        # '-' is standard output for the commands that write CSV; skvae.save would make a file named "-",
+        # and a binary model amid fit's report on standard output would be neither.
+        raise CommandError("--out -: 'skvae fit' writes a model file, not standard output; give a file name "
+                           "such as model.skvae.")
     read = _read(args)
     table = select_columns(read, columns=args.columns, drop=args.drop)
     likelihood = _likelihood_parameter(args.likelihood)

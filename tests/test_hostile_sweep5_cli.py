@@ -174,6 +174,18 @@ def test_save_into_a_named_pipe_writes_the_pipe_and_leaves_it_a_pipe(tmp_path):
                                   model.encoder_.trunk[0].weight.detach().numpy())
 
 
+def test_save_into_a_device_writes_the_device_and_leaves_it_a_device(tmp_path):
+    """save renamed a regular file onto the device node: as root, `skvae.save(model, "/dev/null")` replaced /dev/null."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a second /dev/null, in a folder of the test's own
+    except PermissionError:
+        pytest.skip("making a device node needs root; only root could replace one by renaming onto it")
+    skvae.save(_model(), node)
+    assert stat.S_ISCHR(os.stat(node).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["null"]
+
+
 # ------------------------------------------------ options given twice
 
 
@@ -356,3 +368,13 @@ def test_an_infinite_cell_is_refused_naming_its_line_whatever_the_columns_kind(t
 def test_infinity_is_no_category_of_a_numeric_column(X, likelihood):
     with pytest.raises(ValueError, match=r"X contains an infinite value \(-?inf in column "):
         VAETransformer(**TINY, likelihood=likelihood).fit(X)
+
+
+def test_fit_to_standard_output_is_refused_rather_than_saved_as_a_file_named_dash(files, tmp_path, monkeypatch):
+    """'-' is standard output for CSV outputs; fit --out - saved the model to a file named '-' and said so."""
+    data, _ = files
+    monkeypatch.chdir(tmp_path)
+    status, report, err = _run(["fit", data, "--out", "-", *FAST_FIT])
+    assert status == 1
+    assert "writes a model file, not standard output" in _one_line_error(err, "skvae fit: error: --out -: ")
+    assert not (tmp_path / "-").exists() and "Fitting" not in report

@@ -144,7 +144,9 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
         _refuse_duplicate_names(first_fields, first_line, name)
     rows = records[1:] if has_header else records
     if not rows:
-        raise CommandError(f"{name} has a header line but no rows of data.")
+        guess = (f" If line {first_line} is data, not column names, give --no-header."
+                 if header == "auto" else "")
+        raise CommandError(f"{name} has a header line but no rows of data.{guess}")
     _check_widths(records, has_header, name)
     try:
         frame = pd.read_csv(
@@ -445,6 +447,12 @@ def _records(text, skip_rows, name, separator=","):
             if len(fields) > 1 or fields and fields[0].strip():  # pandas skips blank lines too
                 records.append((start, fields))
     except csv.Error as error:
+        if "unexpected end of data" in str(error) and '"' in text:
+            # The file ended inside quotes: the line to fix is where the quote opened, not the file's last.
+            opened = line_number + 1
+            raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}: a double "
+                               f"quote opened in the record starting on line {opened} is never closed (the file ends inside it); close it, or double a quote "
+                               'meant as a character ("").') from None
         raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
     finally:
         csv.field_size_limit(limit)

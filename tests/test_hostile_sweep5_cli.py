@@ -378,3 +378,31 @@ def test_fit_to_standard_output_is_refused_rather_than_saved_as_a_file_named_das
     assert status == 1
     assert "writes a model file, not standard output" in _one_line_error(err, "skvae fit: error: --out -: ")
     assert not (tmp_path / "-").exists() and "Fitting" not in report
+
+
+# ------------------------------------------------- quotes and header guesses
+
+
+@pytest.mark.parametrize("text, skip, line", [
+    ('a,b\n1,"2\n3,4\n5,6\n', 0, 2),
+    ('a,b\n1,2\n3,4\n5,"6\n', 0, 4),
+    ('title\na,b\n1,"2\n3,4\n', 1, 3),
+])
+def test_a_quote_never_closed_names_the_line_it_opened_on(tmp_path, text, skip, line):
+    """The message named the file's last line ('unexpected end of data'), not the line with the stray quote."""
+    path = tmp_path / "quote.csv"
+    path.write_text(text)
+    with pytest.raises(CommandError, match=rf"double quote opened in the record starting on line {line} is never "
+                                           r"closed"):
+        read_table(str(path), skip_rows=skip)
+
+
+@pytest.mark.parametrize("command", ["transform", "score"])
+def test_a_headerless_one_line_file_taken_for_a_header_says_how_to_read_it_as_data(files, tmp_path, command):
+    """A single line holding text was 'a header line but no rows of data', with no word of --no-header."""
+    _, model = files
+    path = tmp_path / "one.csv"
+    path.write_text("1.5,x,2\n")
+    status, _, err = _run([command, model, path])
+    assert status == 1
+    assert "give --no-header" in _one_line_error(err, f"skvae {command}: error: {path} has a header line but no rows")

@@ -707,7 +707,15 @@ def write_table(path, result, columns, stdout=None):
             columns = [f"x{i}" for i in range(array.shape[1])]
         frame = pd.DataFrame(array, columns=list(columns))
     if path == "-":
-        (sys.stdout if stdout is None else stdout).write(frame.to_csv(index=False))
+        stream = sys.stdout if stdout is None else stdout
+        if stream is None:
+            # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
+            raise CommandError("cannot write standard output: it is closed; give a file with --out.")
+        try:
+            stream.write(frame.to_csv(index=False))
+            stream.flush()  # here, where a full disk or a closed pipe can still be reported
+        except OSError as error:
+            raise CommandError(f"cannot write standard output: {error.strerror or error}") from None
         return
     named = _named_compression(path)
     compression = named

@@ -406,3 +406,40 @@ def test_a_headerless_one_line_file_taken_for_a_header_says_how_to_read_it_as_da
     status, _, err = _run([command, model, path])
     assert status == 1
     assert "give --no-header" in _one_line_error(err, f"skvae {command}: error: {path} has a header line but no rows")
+
+
+# ------------------------------------------------------- standard output
+
+
+class _FullStream(io.StringIO):
+    """Standard output on a full disk (`> /dev/full`): every write fails."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+
+_WRITING_TO_STDOUT = ["transform {model} {data}", "sample {model} -n 3", "score {model} {data} --out -"]
+
+
+@pytest.mark.parametrize("command", _WRITING_TO_STDOUT)
+def test_a_closed_standard_output_is_one_line_error(files, monkeypatch, command):
+    """With stdout closed (`command >&-`) Python's sys.stdout is None: writing the rows was an AttributeError."""
+    data, model = files
+    argv = command.format(data=data, model=model).split()
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stdout", None)
+    status = main(argv, stdout=None, stderr=err)
+    assert status == 1
+    assert "cannot write standard output: it is closed" in _one_line_error(err.getvalue(), f"skvae {argv[0]}: error: ")
+
+
+@pytest.mark.parametrize("command", _WRITING_TO_STDOUT)
+def test_a_full_standard_output_names_standard_output(files, command):
+    """The message was '[Errno 28] No space left on device', naming no file or stream."""
+    data, model = files
+    argv = command.format(data=data, model=model).split()
+    err = io.StringIO()
+    status = main(argv, stdout=_FullStream(), stderr=err)
+    assert status == 1
+    line = _one_line_error(err.getvalue(), f"skvae {argv[0]}: error: ")
+    assert "cannot write standard output: No space left on device" in line

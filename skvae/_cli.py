@@ -289,6 +289,10 @@ def _check_output_path(path, inputs=()):
     if os.path.isdir(path):
         raise CommandError(f"cannot write {path}: it is a folder; give a file name inside it, for example "
                            f"{os.path.join(path, 'out')!r} (with the extension the command writes).")
+    if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        # Written as a folder's name; the write would make a file of that name without the separator.
+        raise CommandError(f"cannot write {path}: it ends with a path separator, so it names a folder, which does "
+                           "not exist; give a file name (create the folder first to write inside it).")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CommandError(f"cannot write {path}: its folder {folder} does not exist (create it first).")

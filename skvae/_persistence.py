@@ -147,7 +147,8 @@ def save(estimator, path):
     ValueError
         If the estimator's state is inconsistent (``load`` would refuse it).
     OSError
-        If `path` is a folder (``IsADirectoryError``) or lies in a folder that
+        If `path` is a folder or ends with a path separator, naming one
+        (``IsADirectoryError``), or lies in a folder that
         does not exist (``FileNotFoundError``), both checked before anything
         is written, or if the file cannot be written.
 
@@ -163,7 +164,13 @@ def save(estimator, path):
             raise TypeError("skvae.save needs a binary file object (opened with 'wb'); got a text-mode file.")
         path.write(data)
         return
-    path = os.path.abspath(_fspath(path, "save"))
+    given = _fspath(path, "save")
+    if given.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)) and not os.path.isdir(given):
+        # abspath drops the slash: "models/" would become a file named "models" instead of a folder's file.
+        raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
+                                f"so it names a folder, which does not exist (for example {given}model.skvae, "
+                                "once the folder is created)", given)
+    path = os.path.abspath(given)
     _check_destination(path)
 
     def write(target):

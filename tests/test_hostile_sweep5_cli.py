@@ -81,6 +81,25 @@ def test_an_output_that_is_an_input_file_is_refused_and_left_as_it_was(files, tm
     assert {path: path.read_bytes() for path in (data, model)} == before
 
 
+@pytest.mark.parametrize("command", ["fit {data} --out {out}", "sample {model} --out {out}",
+                                     "transform {model} {data} --out {out}", "impute {data} --out {out} --max-iter 2"])
+def test_an_output_named_as_a_folder_that_does_not_exist_is_refused(files, tmp_path, command):
+    """--out results/ wrote a file named 'results' (the slash dropped), where a folder was meant."""
+    data, model = files
+    out = f"{tmp_path / 'results'}{os.sep}"
+    argv = command.format(data=data, model=model, out=out).split()
+    status, report, err = _run([*argv, *(FAST_FIT if argv[0] == "fit" else [])])
+    assert status == 1
+    assert "ends with a path separator, so it names a folder" in _one_line_error(err, f"skvae {argv[0]}: error: ")
+    assert not (tmp_path / "results").exists() and "Fitting" not in report
+
+
+def test_save_to_a_path_named_as_a_folder_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(IsADirectoryError, match="ends with a path separator, so it names a folder"):
+        skvae.save(_model(), f"{tmp_path / 'models'}{os.sep}")
+    assert not (tmp_path / "models").exists()
+
+
 # ------------------------------------------- a write that fails half-way
 
 

@@ -22,6 +22,7 @@ standard output.
 import argparse
 import contextlib
 import csv
+import re
 import sys
 import time
 import warnings
@@ -119,11 +120,8 @@ def run_fit_command(args, out, err):
         # and a binary model amid fit's report on standard output would be neither.
         raise CommandError("--out -: 'skvae fit' writes a model file, not standard output; give a file name "
                            "such as model.skvae.")
-    read = _read(args)
-    table = select_columns(read, columns=args.columns, drop=args.drop)
     likelihood = _likelihood_parameter(args.likelihood)
-    _check_likelihood_columns(likelihood, table, read)
-    model = VAETransformer(
+    model = _checked_parameters(VAETransformer(
         latent_dim=args.latent_dim,
         hidden_layer_sizes=args.hidden_layer_sizes,
         activation=args.activation,
@@ -137,7 +135,10 @@ def run_fit_command(args, out, err):
         device=args.device,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
-    )
+    ))
+    read = _read(args)
+    table = select_columns(read, columns=args.columns, drop=args.drop)
+    _check_likelihood_columns(likelihood, table, read)
     n_rows, n_columns = table.frame.shape
     print(_wrapped(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: ",
                    _column_items(table.frame.columns)), file=out)
@@ -215,11 +216,11 @@ def run_score_command(args, out, err):
 def run_impute_command(args, out, err):
     from ._imputer import VAEImputer
 
+    imputer = _checked_parameters(VAEImputer(
+        latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state, device=args.device,
+        keep_empty_features=True, sample_posterior=args.draw, missing_mechanism=args.missing_mechanism))
     table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True)
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
-    imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
-                         device=args.device, keep_empty_features=True, sample_posterior=args.draw,
-                         missing_mechanism=args.missing_mechanism)
     holes = chosen.frame.isna().to_numpy()
     empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
     n_missing = int(holes[:, ~holes.all(axis=0)].sum())
@@ -236,6 +237,35 @@ def run_impute_command(args, out, err):
         written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
     write_table(args.out, written, list(written.columns), stdout=out)
     return 0
+
+
+def _checked_parameters(estimator):
+    """`estimator`, its parameters checked before the file is read; a refusal names the option.
+
+    The estimator checks them when it fits: after a large file was read and
+    "Fitting ..." printed, in the words of the Python API ("The 'beta'
+    parameter of VAETransformer must be ..."), which name no option.
+    """
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from ._device import resolve_device
+
+    try:
+        estimator._validate_params()
+        resolve_device(estimator.device)  # 'cuda' on a machine without one, too
+    except (InvalidParameterError, ValueError) as error:
+        raise CommandError(_as_options(str(error))) from None
+    return estimator
+
+
+def _as_options(message):
+    """An estimator's message about its parameters, naming the command-line options that set them."""
+    message = re.sub(r"The '(\w+)' parameter(?: of \w+)?", lambda match: _option(match.group(1)), message)
+    return re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
+
+
+def _option(parameter):
+    return "--" + parameter.replace("_", "-")
 
 
 def _observed_as_read(table, chosen, completed):

@@ -462,3 +462,36 @@ def test_a_full_standard_output_names_standard_output(files, command):
     assert status == 1
     line = _one_line_error(err.getvalue(), f"skvae {argv[0]}: error: ")
     assert "cannot write standard output: No space left on device" in line
+
+
+# ------------------------------------------------ parameters out of range
+
+
+@pytest.mark.parametrize("command", ["fit", "impute"])
+@pytest.mark.parametrize("option, value, message", [
+    ("--random-state", "-1", "--random-state must be an int in the range"),
+    ("--random-state", str(2**40), "--random-state must be an int in the range"),
+    ("--device", "nowhere", "--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    ("--device", "cuda:63", "--device cuda:63 "),
+])
+def test_an_option_out_of_range_is_refused_by_its_name_before_the_file_is_read(files, tmp_path, command, option,
+                                                                               value, message):
+    """The refusal came from the fit, after the file was read, as "The 'random_state' parameter of ..."."""
+    data, _ = files
+    out = tmp_path / "out"
+    extra = FAST_FIT if command == "fit" else ["--max-iter", "2"]
+    status, report, err = _run([command, data, "--out", out, *extra, option, value])
+    assert status == 1
+    assert message in _one_line_error(err, f"skvae {command}: error: ")
+    assert "Fitting" not in report and "Imputing" not in report and not out.exists()
+
+
+@pytest.mark.parametrize("option, value", [("--beta", "nan"), ("--beta", "-1"), ("--learning-rate", "0"),
+                                           ("--learning-rate", "inf")])
+def test_a_fit_option_out_of_range_is_refused_by_its_name_before_the_file_is_read(files, tmp_path, option, value):
+    data, _ = files
+    out = tmp_path / "m.skvae"
+    status, report, err = _run(["fit", data, "--out", out, *FAST_FIT, option, value])
+    assert status == 1
+    assert f"{option} must be a float in the range" in _one_line_error(err, "skvae fit: error: ")
+    assert "Fitting" not in report and not out.exists()

@@ -13,6 +13,9 @@ destination are not replaced by the rename:
   terminal, ``/dev/stdout``, ``/dev/null``) is written into directly: a
   rename would replace the device or pipe itself (as root, even
   ``/dev/null``), and the reader waiting on the pipe would wait forever.
+
+A file replaced keeps its permission bits (not its other names: a hard
+link to the old file still reads the old contents).
 """
 
 import os
@@ -46,6 +49,10 @@ def replace_file(path, write):
     temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)}.{uuid.uuid4().hex}.tmp")
     try:
         write(temporary)
+        if mode is not None:
+            # The file replaced keeps its permissions: a model made private (0600) must not become readable
+            # by everyone (the umask's 0644) because it was saved again.
+            os.chmod(temporary, stat.S_IMODE(mode))
         os.replace(temporary, real)
     except BaseException:
         if os.path.exists(temporary):

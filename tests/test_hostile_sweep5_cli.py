@@ -495,3 +495,20 @@ def test_a_fit_option_out_of_range_is_refused_by_its_name_before_the_file_is_rea
     assert status == 1
     assert f"{option} must be a float in the range" in _one_line_error(err, "skvae fit: error: ")
     assert "Fitting" not in report and not out.exists()
+
+
+# ------------------------------------------ permissions of a replaced file
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_a_saved_over_model_keeps_its_permissions(tmp_path, mode):
+    """The new file had the umask's 0644: a model made private (0600) became readable by everyone when saved again.
+
+    (The CLI's CSV outputs share the mechanism, skvae._files.replace_file.)
+    """
+    path = tmp_path / "model.skvae"
+    path.write_bytes(b"old")
+    os.chmod(path, mode)
+    skvae.save(_model(), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert path.read_bytes() != b"old"

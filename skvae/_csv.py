@@ -133,7 +133,10 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
 
     raw, name = _read_bytes(path, stdin)
     text = _decode(_decompress(raw, name), name)
-    separator, decimal = _dialect(text, skip_rows)
+    declared = _declared_separator(text, skip_rows)
+    if declared is not None:
+        skip_rows += 1  # the directive is no row of the table
+    separator, decimal = _dialect(text, skip_rows, declared)
     records = _records(text, skip_rows, name, separator)
     if not records:
         what = "is empty" if skip_rows == 0 else f"has nothing after the {skip_rows} skipped line(s)"
@@ -298,7 +301,23 @@ SEPARATORS = ",;\t|"
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 
-def _dialect(text, skip_rows):
+_SEPARATOR_DIRECTIVE = re.compile(r'\s*"?sep=(.)"?\s*')
+
+
+def _declared_separator(text, skip_rows):
+    """The separator a first line ``sep=;`` declares (as Excel writes and reads it), or None.
+
+    Read as data, the directive became a header ("sep=", "Unnamed: 1") over
+    rows of whole lines, and a model of that was fitted without a word.
+    """
+    lines = text.splitlines()
+    if len(lines) <= skip_rows:
+        return None
+    match = _SEPARATOR_DIRECTIVE.fullmatch(lines[skip_rows])
+    return match.group(1) if match and not match.group(1).isalnum() else None
+
+
+def _dialect(text, skip_rows, declared=None):
     """The file's separator and decimal mark, from its first lines.
 
     Python's ``csv.Sniffer`` chooses the separator among ``SEPARATORS`` (the
@@ -314,6 +333,8 @@ def _dialect(text, skip_rows):
         separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter if len(lines) > 1 else ","
     except csv.Error:
         separator = ","
+    if declared is not None:
+        separator = declared  # a first line "sep=;" says so
     decimal = "."
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
@@ -420,6 +441,11 @@ def _refuse_stray_text(frame, name, lines, decimal):
 def _refuse_duplicate_names(fields, line, name):
     names = [field.strip() for field in fields]
     duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates == [""]:
+        raise CommandError(
+            f"{name}: the header (line {line}) has {names.count('')} empty column names; a model keeps each column "
+            "by its name, so name them (delimiters at the end of each line make such columns: remove them)."
+        )
     if duplicates:
         raise CommandError(
             f"{name}: the header (line {line}) names the column(s) {', '.join(map(repr, duplicates))} more than "

@@ -512,3 +512,31 @@ def test_a_saved_over_model_keeps_its_permissions(tmp_path, mode):
     skvae.save(_model(), path)
     assert stat.S_IMODE(os.stat(path).st_mode) == mode
     assert path.read_bytes() != b"old"
+
+
+# --------------------------------------------- the header's first line
+
+
+@pytest.mark.parametrize("text, skip, lines", [
+    ("sep=;\na;b\n1;2\n3;4\n5;6\n", 0, [3, 4, 5]),
+    ('"sep=,"\na,b\n1,2\n3,4\n5,6\n', 0, [3, 4, 5]),
+    ("sep=|\r\na|b\r\n1|2\r\n3|4\r\n5|6\r\n", 0, [3, 4, 5]),
+    ("a title\nsep=;\na;b\n1;2\n3;4\n5;6\n", 1, [4, 5, 6]),
+])
+def test_excels_separator_line_declares_the_separator_and_is_no_row(tmp_path, text, skip, lines):
+    """'sep=;' became a header ('sep=', 'Unnamed: 1') over rows of whole lines, and a model of that was fitted."""
+    path = tmp_path / "excel.csv"
+    path.write_text(text)
+    table = read_table(str(path), skip_rows=skip)
+    assert list(table.frame.columns) == ["a", "b"]
+    np.testing.assert_array_equal(table.frame.to_numpy(), [[1, 2], [3, 4], [5, 6]])
+    assert table.lines == lines
+
+
+@pytest.mark.parametrize("header", ["a,b,,", "a,,b,", ",,a,b"])
+def test_a_header_with_several_empty_names_says_they_are_empty(tmp_path, header):
+    """It said the header named the column '' more than once, which reads as a quoting slip, not empty names."""
+    path = tmp_path / "empty-names.csv"
+    path.write_text(header + "\n" + "1,2,,\n3,4,,\n")
+    with pytest.raises(CommandError, match=r"the header \(line 1\) has 2 empty column names"):
+        read_table(str(path))

@@ -64,6 +64,7 @@ import io
 import json
 import math
 import os
+import stat
 import struct
 
 import numpy as np
@@ -194,7 +195,9 @@ def load(path):
     ----------
     path : str, os.PathLike or binary file object
         The file to read. To read a model held in memory as bytes, pass
-        ``io.BytesIO(data)``.
+        ``io.BytesIO(data)``. A path that is no regular file (a named pipe,
+        a device) is read as far as the file's header declares, not to its
+        end, which a stream may never reach.
 
     Returns
     -------
@@ -487,7 +490,57 @@ def _read_bytes(path):
         return bytes(data), repr(getattr(path, "name", "the file object"))
     path = _fspath(path, "load")
     with open(path, "rb") as file:
-        return file.read(), repr(path)
+        if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return file.read(), repr(path)
+        return _read_declared(file, repr(path)), repr(path)
+
+
+#: The longest header safetensors reads (its own limit): a stream declaring more is no model file.
+_MAX_HEADER_BYTES = 100_000_000
+
+
+def _read_declared(file, name):
+    """A model file from a stream (a named pipe, a device): the bytes its header declares, never more.
+
+    A regular file is read whole, its size known; a stream has no size and
+    may have no end. ``skvae.load("/dev/zero")`` or a pipe fed by a program
+    that never stops read until memory ran out, and a pipe whose writer
+    stays open after the model waited for it forever. So a stream is read
+    as far as the safetensors header (its length, then its tensors' byte
+    offsets) says the file goes; whatever is short or malformed in what was
+    read is refused as usual by :func:`_deserialize`.
+    """
+    from ._memory import check_host_allocation
+
+    head = _read_exactly(file, 8)
+    if len(head) < 8:
+        return head
+    (length,) = struct.unpack("<Q", head)
+    if length > _MAX_HEADER_BYTES:
+        raise ValueError(f"{name} is not a skvae model file: its first bytes declare a header of {length:,} "
+                         "bytes, more than a safetensors file has.")
+    header = _read_exactly(file, length)
+    try:
+        entries = json.loads(header)
+        end = max((int(entry["data_offsets"][1]) for key, entry in entries.items() if key != "__metadata__"),
+                  default=0)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        return head + header  # not a safetensors header: _deserialize says so
+    check_host_allocation(max(end, 0), f"Reading the model {name}, whose header declares {end:,} bytes of tensors,",
+                          "It is damaged, or not a skvae model file.")
+    return head + header + _read_exactly(file, max(end, 0))
+
+
+def _read_exactly(file, n_bytes):
+    """Up to `n_bytes` from `file`: a pipe returns what its writer has written so far, so read until done."""
+    parts, left = [], n_bytes
+    while left > 0:
+        part = file.read(min(left, 1 << 24))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _deserialize(data, name):

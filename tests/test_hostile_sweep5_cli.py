@@ -540,3 +540,52 @@ def test_a_header_with_several_empty_names_says_they_are_empty(tmp_path, header)
     path.write_text(header + "\n" + "1,2,,\n3,4,,\n")
     with pytest.raises(CommandError, match=r"the header \(line 1\) has 2 empty column names"):
         read_table(str(path))
+
+
+# ------------------------------------------------- a model read from a pipe
+
+
+def _load_from_a_pipe_left_open(tmp_path, payload):
+    """skvae.load of a named pipe whose writer writes `payload` and stays open (at most 10 s).
+
+    Returns (what load returned or raised, whether the writer was still open when it did).
+    """
+    import threading
+
+    pipe = tmp_path / "model.pipe"
+    os.mkfifo(pipe)
+    done = threading.Event()
+
+    def writer():
+        with open(pipe, "wb") as end:
+            end.write(payload)
+            end.flush()
+            done.wait(10)  # a writer that has not finished (a program still running, a stream with no end)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        result = skvae.load(pipe)
+    except ValueError as error:
+        result = error
+    still_open = not done.is_set() and thread.is_alive()
+    done.set()
+    thread.join(15)
+    return result, still_open
+
+
+def test_a_model_from_a_pipe_is_read_as_far_as_its_header_declares(tmp_path):
+    """load read a pipe to its end: a writer that stays open (or never ends, /dev/zero) kept it waiting or growing."""
+    model = _model()
+    data = io.BytesIO()
+    skvae.save(model, data)
+    loaded, still_open = _load_from_a_pipe_left_open(tmp_path, data.getvalue())
+    assert still_open
+    np.testing.assert_array_equal(loaded.encoder_.trunk[0].weight.detach().numpy(),
+                                  model.encoder_.trunk[0].weight.detach().numpy())
+
+
+def test_a_stream_declaring_an_impossible_header_is_refused_at_once(tmp_path):
+    refused, still_open = _load_from_a_pipe_left_open(tmp_path, (10**15).to_bytes(8, "little") + b"{")
+    assert still_open
+    assert isinstance(refused, ValueError) and "declare a header of 1,000,000,000,000,000 bytes" in str(refused)

@@ -16,6 +16,7 @@ import io
 import lzma
 import os
 import re
+import stat
 import sys
 import zipfile
 import zlib
@@ -182,17 +183,46 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
 def _read_bytes(path, stdin):
     if path == "-":
         stream = sys.stdin if stdin is None else stdin
-        data = getattr(stream, "buffer", stream).read()
+        source = getattr(stream, "buffer", stream)
+        data = _read_stream(source) if hasattr(source, "read1") else source.read()
         return (data.encode("utf-8") if isinstance(data, str) else data), "standard input"
     try:
         with open(path, "rb") as file:
-            return file.read(), path
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return file.read(), path
+            return _read_stream(file), path
     except FileNotFoundError:
         raise CommandError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise CommandError(f"{path} is a folder, not a CSV file") from None
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+#: Bytes of a stream looked at before the rest is read.
+_STREAM_PEEK = 1 << 16
+
+
+def _read_stream(file):
+    """A stream's bytes (a named pipe, a device), stopping early at binary data.
+
+    A stream may have no end: ``/dev/zero`` or ``/dev/urandom``, or a pipe
+    from a program printing binary data, was read until memory ran out
+    before its first bytes were refused as NUL bytes or not UTF-8. So the
+    first bytes are looked at first: binary data that no compressed format
+    starts with is returned as it is, for :func:`_decode` to refuse, and
+    only text is read on.
+    """
+    first = file.read1(_STREAM_PEEK)  # what the stream has now: read() would wait for all of it
+    if not any(first.startswith(magic) for magic, _ in _MAGIC):
+        if b"\x00" in first:
+            return first
+        try:
+            first.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start < len(first) - 3:  # not a character cut at the peek's end
+                return first
+    return first + file.read()
 
 
 #: What a file's name says it holds: the suffixes pandas' ``compression="infer"`` writes.

@@ -589,3 +589,34 @@ def test_a_stream_declaring_an_impossible_header_is_refused_at_once(tmp_path):
     refused, still_open = _load_from_a_pipe_left_open(tmp_path, (10**15).to_bytes(8, "little") + b"{")
     assert still_open
     assert isinstance(refused, ValueError) and "declare a header of 1,000,000,000,000,000 bytes" in str(refused)
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"\x00" * 60_000, "holds NUL bytes"),  # less than a pipe holds: the writer waits with the stream open
+    (b"\xda\x91\x07\xff" * 15_000, "is not UTF-8 text"),
+])
+def test_binary_data_from_a_stream_is_refused_without_reading_to_its_end(tmp_path, payload, message):
+    """fit /dev/zero (or a pipe of binary data) read until memory ran out before refusing the first bytes."""
+    import threading
+
+    pipe = tmp_path / "data.pipe"
+    os.mkfifo(pipe)
+    done = threading.Event()
+
+    def writer():
+        try:
+            with open(pipe, "wb") as end:
+                end.write(payload)
+                end.flush()
+                done.wait(10)  # the stream goes on
+        except BrokenPipeError:  # the reader stopped reading, as it should
+            pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    with pytest.raises(CommandError, match=message):
+        read_table(str(pipe))
+    still_open = thread.is_alive()  # the writer has not finished: the read did not wait for the stream's end
+    done.set()
+    thread.join(15)
+    assert still_open

@@ -162,7 +162,7 @@ def run_fit_command(args, out, err):
 
 def run_transform_command(args, out, err):
     model = _load_model(args.model, "transform")
-    table = _read(args)
+    table = _read(args, model)
     X = _model_input(model, table, err, "skvae transform")
     with _refusals_explained(table):
         Z = model.transform(X)
@@ -199,7 +199,7 @@ def run_sample_command(args, out, err):
 
 def run_score_command(args, out, err):
     model = _load_model(args.model, "score")
-    table = _read(args)
+    table = _read(args, model)
     X = _model_input(model, table, err, "skvae score")
     with _refusals_explained(table):
         scores = model.score_samples(X, n_importance=args.n_importance)
@@ -330,8 +330,11 @@ def _check_output_path(path, inputs=()):
         raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
 
 
-def _read(args):
-    return read_table(args.data, header=args.header, skip_rows=args.skip_rows)
+def _read(args, model=None):
+    # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
+    names = getattr(model, "feature_names_in_", None)
+    return read_table(args.data, header=args.header, skip_rows=args.skip_rows,
+                      names=None if names is None else [str(name) for name in names])
 
 
 def _model_input(model, table, err, prefix):

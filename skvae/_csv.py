@@ -109,7 +109,7 @@ def _exact_float_option():
 EXACT_FLOATS = _exact_float_option()
 
 
-def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False):
+def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None):
     """Read a CSV file into a :class:`Table`.
 
     Parameters
@@ -125,6 +125,12 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
         Lines at the start of the file to ignore (a title, a line of counts).
     stdin : file, optional
         Where ``"-"`` reads from (``sys.stdin`` by default).
+    names : list of str, optional
+        The column names a header of this file would hold (a model's): with
+        ``header="auto"``, a first line of these names, each once, is the
+        header even where all of them are numbers (a model fitted with
+        ``--header`` on columns named ``1,2,3``), which the guess would take
+        for a row of data.
 
     Returns
     -------
@@ -143,7 +149,8 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
         what = "is empty" if skip_rows == 0 else f"has nothing after the {skip_rows} skipped line(s)"
         raise CommandError(f"{name} {what}: expected rows of comma-separated values.")
     first_line, first_fields = records[0]
-    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields, decimal))
+    has_header = header == "yes" or (header == "auto" and (
+        _looks_like_header(first_fields, decimal) or _names_of(first_fields, names)))
     if has_header:
         _refuse_duplicate_names(first_fields, first_line, name)
     rows = records[1:] if has_header else records
@@ -513,6 +520,14 @@ def _records(text, skip_rows, name, separator=","):
     finally:
         csv.field_size_limit(limit)
     return records
+
+
+def _names_of(fields, names):
+    """Whether `fields` are the column `names` (in any order, each once): a header, whatever they look like."""
+    if not names:
+        return False
+    stripped = [field.strip() for field in fields]
+    return len(stripped) == len(set(stripped)) and set(stripped) == {str(name) for name in names}
 
 
 def _looks_like_header(fields, decimal="."):

@@ -620,3 +620,25 @@ def test_binary_data_from_a_stream_is_refused_without_reading_to_its_end(tmp_pat
     done.set()
     thread.join(15)
     assert still_open
+
+
+# ----------------------------------------------- a header of numbers
+
+
+@pytest.mark.parametrize("command", ["transform", "score"])
+@pytest.mark.parametrize("header", ["1,2,3", "3,1,2", "2020,2021,2022"])
+def test_a_header_of_numbers_the_model_was_fitted_on_is_its_header(tmp_path, command, header):
+    """Without --header again, the line of names (numbers) was read as a row of data: one row too many, made up."""
+    rng = np.random.default_rng(3)
+    path = tmp_path / "numbers.csv"
+    path.write_text(header + "\n" + "".join(f"{a:.4f},{b:.4f},{c:.4f}\n" for a, b, c in rng.normal(size=(N, 3))))
+    model = tmp_path / "m.skvae"
+    assert _run(["fit", path, "--header", "--out", model, *FAST_FIT])[0] == 0
+    results = {}
+    for option in ([], ["--header"]):
+        out = tmp_path / f"out{len(option)}.csv"
+        status, _, err = _run([command, model, path, "--out", out, *option])
+        assert status == 0, err
+        results[len(option)] = pd.read_csv(out)
+    assert len(results[0]) == N
+    pd.testing.assert_frame_equal(results[0], results[1])

@@ -268,6 +268,22 @@ def _option(parameter):
     return "--" + parameter.replace("_", "-")
 
 
+def _command_line_advice(message):
+    """The estimator's advice in a message, in the command line's terms.
+
+    The estimators advise Python parameters (``handle_unknown='ignore'``,
+    ``likelihood={'year': 'gaussian'}``), which the command line has not or
+    spells as options.
+    """
+    message = message.replace(
+        "Set handle_unknown='ignore' to treat them as missing cells.",
+        "Leave such a cell empty to have it treated as a missing cell.")
+    return re.sub(
+        r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
+        lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
+        message)
+
+
 def _observed_as_read(table, chosen, completed):
     """The file's cells as written, with the empty cells of the modelled columns filled.
 
@@ -839,7 +855,7 @@ def main(argv=None, stdout=None, stderr=None):
         # ValueErrors): one line, no traceback. Anything else is a bug and
         # keeps its traceback.
         # Scikit-learn's messages may run on with advice on further lines.
-        print(f"{prefix}: error: {' '.join(str(error).split())}", file=err)
+        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()))}", file=err)
     except MemoryError as error:
         # A limit of this machine, not a bug: the library refuses the sizes it can foresee, NumPy the rest.
         print(f"{prefix}: error: not enough memory ({' '.join(str(error).split()) or 'MemoryError'}); "

@@ -642,3 +642,22 @@ def test_a_header_of_numbers_the_model_was_fitted_on_is_its_header(tmp_path, com
         results[len(option)] = pd.read_csv(out)
     assert len(results[0]) == N
     pd.testing.assert_frame_equal(results[0], results[1])
+
+
+# ---------------------------------------- advice in the command line's terms
+
+
+@pytest.mark.parametrize("command", ["transform", "score"])
+def test_advice_on_an_unseen_category_names_no_python_parameter(tmp_path, command):
+    """The advice was handle_unknown='ignore' and likelihood={'a': 'gaussian'}, which the command line lacks."""
+    path = tmp_path / "levels.csv"
+    path.write_text("a,b\n" + "".join(f"{i % 4}.5,{i * 0.37:.2f}\n" for i in range(N)))
+    model = tmp_path / "m.skvae"
+    assert _run(["fit", path, "--out", model, *FAST_FIT])[0] == 0
+    later = tmp_path / "later.csv"
+    later.write_text("a,b\n3.0,1\n")
+    status, _, err = _run([command, model, later])
+    assert status == 1
+    line = _one_line_error(err, f"skvae {command}: error: {later}, line 2: Column 'a' holds categories not seen")
+    assert "handle_unknown" not in line and "likelihood={" not in line
+    assert "--likelihood a=gaussian" in line and "Leave such a cell empty" in line

@@ -340,10 +340,20 @@ def _check_output_path(path, inputs=()):
         raise CommandError(f"cannot write {path}: it ends with a path separator, so it names a folder, which does "
                            "not exist; give a file name (create the folder first to write inside it).")
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CommandError(f"cannot write {path}: {folder} is a file, not a folder.")
     if not os.path.isdir(folder):
         raise CommandError(f"cannot write {path}: its folder {folder} does not exist (create it first).")
     if not os.access(folder, os.W_OK):
         raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # not every system or file system says
+        longest = None
+    name = os.path.basename(os.path.abspath(path))
+    if longest is not None and len(os.fsencode(name)) > longest:
+        raise CommandError(f"cannot write {path}: its name is {len(os.fsencode(name))} bytes long, more than the "
+                           f"{longest} this file system allows; give a shorter one.")
 
 
 def _read(args, model=None):

@@ -46,7 +46,9 @@ def replace_file(path, write):
         return
     # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
     # and an output file is usually meant to be shared.
-    temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)}.{uuid.uuid4().hex}.tmp")
+    # The name's start only: a name near the file system's limit (255 bytes) left no room for the suffix,
+    # and a valid --out failed with "File name too long" naming the temporary file.
+    temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)[:64]}.{uuid.uuid4().hex}.tmp")
     try:
         write(temporary)
         if mode is not None:

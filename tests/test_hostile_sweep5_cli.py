@@ -661,3 +661,42 @@ def test_advice_on_an_unseen_category_names_no_python_parameter(tmp_path, comman
     line = _one_line_error(err, f"skvae {command}: error: {later}, line 2: Column 'a' holds categories not seen")
     assert "handle_unknown" not in line and "likelihood={" not in line
     assert "--likelihood a=gaussian" in line and "Leave such a cell empty" in line
+
+
+# ------------------------------------------------- long names, odd folders
+
+
+def test_save_to_a_name_near_the_file_systems_limit_works(tmp_path):
+    """The temporary file's name added ~40 characters to the model's: a valid 240-character name failed."""
+    path = tmp_path / ("m" * 234 + ".skvae")
+    skvae.save(_model(), path)
+    assert skvae.load(path).n_features_in_ == 2
+    assert sorted(os.listdir(tmp_path)) == [path.name]
+
+
+def test_fit_to_a_name_near_the_file_systems_limit_works(files, tmp_path):
+    data, _ = files
+    out = tmp_path / ("m" * 234 + ".skvae")
+    status, _, err = _run(["fit", data, "--out", out, *FAST_FIT])
+    assert status == 0, err
+    assert out.exists()
+
+
+@pytest.mark.parametrize("command", ["fit {data} --out {out}", "sample {model} --out {out}"])
+def test_a_name_too_long_for_the_file_system_is_refused_before_the_work(files, tmp_path, command):
+    """It failed after the fit, naming the temporary file ('File name too long: .mmm...tmp')."""
+    data, model = files
+    out = tmp_path / ("m" * 300 + ".out")
+    argv = command.format(data=data, model=model, out=out).split()
+    status, report, err = _run([*argv, *(FAST_FIT if argv[0] == "fit" else [])])
+    assert status == 1
+    line = _one_line_error(err, f"skvae {argv[0]}: error: cannot write {out}: its name is 304 bytes long")
+    assert ".tmp" not in line and "Fitting" not in report
+
+
+def test_an_output_inside_a_file_says_the_file_is_no_folder(files, tmp_path):
+    """It said the folder did not exist, while it exists as a file."""
+    data, model = files
+    status, _, err = _run(["sample", model, "--out", data / "rows.csv"])
+    assert status == 1
+    assert f"{data} is a file, not a folder" in _one_line_error(err, "skvae sample: error: ")

@@ -288,17 +288,34 @@ def _observed_as_read(table, chosen, completed):
     """The file's cells as written, with the empty cells of the modelled columns filled.
 
     Observed cells are copied as text (``1`` stays ``1``, ``2.50`` stays
-    ``2.50``); a fill is written as the shortest text of its value, whole
-    numbers without a decimal point (the imputer's fills keep each column's
-    decimals, so a column of whole numbers gets whole fills).
+    ``2.50``); a fill is written as the column writes the same value where
+    it holds it (``true`` in a column of ``true``/``false``, not ``True``),
+    else as the shortest text of its value, whole numbers without a decimal
+    point (the imputer's fills keep each column's decimals, so a column of
+    whole numbers gets whole fills).
     """
     cells = table.cells.copy()
     for name in chosen.frame.columns:
         holes = chosen.frame[name].isna().to_numpy()
         # A column empty in every row stays empty: the imputer's keep_empty_features 0 would be made up.
         if holes.any() and not holes.all():
-            cells.loc[holes, name] = [_cell_text(value) for value in completed[name].to_numpy()[holes]]
+            # A fill the column holds already is written as the column writes it: a column of "true"/"false"
+            # got "True" fills, and one of "2.50" got "2.5".
+            spelling = {}
+            for value, text in zip(chosen.frame[name].to_numpy()[~holes], table.cells[name].to_numpy()[~holes]):
+                spelling.setdefault(_value_key(value), str(text).strip())
+            cells.loc[holes, name] = [spelling.get(_value_key(value), _cell_text(value))
+                                      for value in completed[name].to_numpy()[holes]]
     return cells
+
+
+def _value_key(value):
+    """A dict key under which equal cell values meet, a bool never meeting the number 1 or 0."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("bool", bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return ("number", float(value))
+    return ("text", str(value))
 
 
 def _cell_text(value):

@@ -700,3 +700,22 @@ def test_an_output_inside_a_file_says_the_file_is_no_folder(files, tmp_path):
     status, _, err = _run(["sample", model, "--out", data / "rows.csv"])
     assert status == 1
     assert f"{data} is a file, not a folder" in _one_line_error(err, "skvae sample: error: ")
+
+
+# ------------------------------------------- fills written as the column writes
+
+
+@pytest.mark.parametrize("true, false", [("true", "false"), ("TRUE", "FALSE"), ("True", "false")])
+def test_imputed_booleans_are_spelled_as_the_column_spells_them(tmp_path, true, false):
+    """Fills were written 'True'/'False' in a column of 'true'/'false': two spellings in one column."""
+    rows = [f"{i * 0.3:.1f},{true if i % 3 else false}" for i in range(N)]
+    rows[4] = rows[4].split(",")[0] + ","
+    rows[9] = rows[9].split(",")[0] + ","
+    path = tmp_path / "flags.csv"
+    path.write_text("a,b\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "filled.csv"
+    status, _, err = _run(["impute", path, "--out", out, "--max-iter", "2"])
+    assert status == 0, err
+    column = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
+    assert column[4] in (true, false) and column[9] in (true, false)
+    assert set(column) <= {true, false}

@@ -514,8 +514,8 @@ def _records(text, skip_rows, name, separator=","):
             # The file ended inside quotes: the line to fix is where the quote opened, not the file's last.
             opened = line_number + 1
             raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}: a double "
-                               f"quote opened in the record starting on line {opened} is never closed (the file ends inside it); close it, or double a quote "
-                               'meant as a character ("").') from None
+                               f"quote opened in the record starting on line {opened} is never closed (the file "
+                               'ends inside it); close it, or double a quote meant as a character ("").') from None
         raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
     finally:
         csv.field_size_limit(limit)

@@ -194,7 +194,7 @@ def test_save_into_a_named_pipe_writes_the_pipe_and_leaves_it_a_pipe(tmp_path):
 
 
 def test_save_into_a_device_writes_the_device_and_leaves_it_a_device(tmp_path):
-    """save renamed a regular file onto the device node: as root, `skvae.save(model, "/dev/null")` replaced /dev/null."""
+    """save renamed a regular file onto the device node: as root, skvae.save(model, "/dev/null") replaced it."""
     node = tmp_path / "null"
     try:
         os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a second /dev/null, in a folder of the test's own

@@ -36,14 +36,15 @@ def replace_file(path, write):
         returns), or the destination itself where it is not a regular file.
         It must create the file it is given.
     """
-    real = os.path.realpath(path)  # through symbolic links: the file the user means, not the link
     try:
-        mode = os.stat(real).st_mode
+        mode = os.stat(path).st_mode  # through symbolic links
     except FileNotFoundError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        write(real)
+        # By the name given: /dev/stdout on a pipe resolves to "/proc/<pid>/fd/pipe:[...]", no path at all.
+        write(path)
         return
+    real = os.path.realpath(path)  # through symbolic links: the file the user means, not the link
     # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
     # and an output file is usually meant to be shared.
     # The name's start only: a name near the file system's limit (255 bytes) left no room for the suffix,

@@ -193,6 +193,24 @@ def test_save_into_a_named_pipe_writes_the_pipe_and_leaves_it_a_pipe(tmp_path):
                                   model.encoder_.trunk[0].weight.detach().numpy())
 
 
+def test_save_through_a_link_to_a_named_pipe_writes_the_pipe(tmp_path):
+    """As /dev/stdout is a link to the process's pipe: save replaced the link with a file, the reader got nothing."""
+    pipe = tmp_path / "model.pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "stdout"
+    link.symlink_to(pipe)
+    model = _model()
+    end = os.open(pipe, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        fcntl.fcntl(end, fcntl.F_SETPIPE_SZ, 1 << 20)
+        skvae.save(model, link)
+        assert link.is_symlink() and stat.S_ISFIFO(os.stat(pipe).st_mode)
+        received = os.read(end, 1 << 20)
+    finally:
+        os.close(end)
+    assert skvae.load(io.BytesIO(received)).n_features_in_ == 2
+
+
 def test_save_into_a_device_writes_the_device_and_leaves_it_a_device(tmp_path):
     """save renamed a regular file onto the device node: as root, skvae.save(model, "/dev/null") replaced it."""
     node = tmp_path / "null"

@@ -572,13 +572,14 @@ def _load_from_a_pipe_left_open(tmp_path, payload):
 
     pipe = tmp_path / "model.pipe"
     os.mkfifo(pipe)
-    done = threading.Event()
+    done, closing = threading.Event(), threading.Event()
 
     def writer():
         with open(pipe, "wb") as end:
             end.write(payload)
             end.flush()
             done.wait(10)  # a writer that has not finished (a program still running, a stream with no end)
+            closing.set()  # before the end of file a reader waiting for it gets
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
@@ -586,7 +587,7 @@ def _load_from_a_pipe_left_open(tmp_path, payload):
         result = skvae.load(pipe)
     except ValueError as error:
         result = error
-    still_open = not done.is_set() and thread.is_alive()
+    still_open = not closing.is_set()
     done.set()
     thread.join(15)
     return result, still_open
@@ -619,7 +620,7 @@ def test_binary_data_from_a_stream_is_refused_without_reading_to_its_end(tmp_pat
 
     pipe = tmp_path / "data.pipe"
     os.mkfifo(pipe)
-    done = threading.Event()
+    done, closing = threading.Event(), threading.Event()
 
     def writer():
         try:
@@ -627,6 +628,7 @@ def test_binary_data_from_a_stream_is_refused_without_reading_to_its_end(tmp_pat
                 end.write(payload)
                 end.flush()
                 done.wait(10)  # the stream goes on
+                closing.set()  # before the end of file a reader waiting for it gets
         except BrokenPipeError:  # the reader stopped reading, as it should
             pass
 
@@ -634,7 +636,7 @@ def test_binary_data_from_a_stream_is_refused_without_reading_to_its_end(tmp_pat
     thread.start()
     with pytest.raises(CommandError, match=message):
         read_table(str(pipe))
-    still_open = thread.is_alive()  # the writer has not finished: the read did not wait for the stream's end
+    still_open = not closing.is_set()  # the read did not wait for the stream's end
     done.set()
     thread.join(15)
     assert still_open

@@ -22,6 +22,7 @@ standard output.
 import argparse
 import contextlib
 import csv
+import re
 import sys
 import time
 import warnings
@@ -55,6 +56,10 @@ def _load_model(path, command):
     from ._estimator import VAETransformer
     from ._persistence import load
 
+    if path == "-":
+        # Standard input is the data's: a model is one binary file, read by its path.
+        raise CommandError(f"'skvae {command}' reads the model from a file, not from standard input ('-'); give "
+                           "the path of a model written by 'skvae fit' or skvae.save.")
     try:
         model = load(path)
     except FileNotFoundError:
@@ -110,12 +115,17 @@ def run_fit_command(args, out, err):
     from ._estimator import VAETransformer
     from ._persistence import save
 
-    table = select_columns(_read(args), columns=args.columns, drop=args.drop)
-    model = VAETransformer(
+    if args.out == "-":
+        # '-' is standard output for the commands that write CSV; skvae.save would make a file named "-",
+        # and a binary model amid fit's report on standard output would be neither.
+        raise CommandError("--out -: 'skvae fit' writes a model file, not standard output; give a file name "
+                           "such as model.skvae.")
+    likelihood = _likelihood_parameter(args.likelihood)
+    model = _checked_parameters(VAETransformer(
         latent_dim=args.latent_dim,
         hidden_layer_sizes=args.hidden_layer_sizes,
         activation=args.activation,
-        likelihood=_likelihood_parameter(args.likelihood),
+        likelihood=likelihood,
         missing_mechanism=args.missing_mechanism,
         beta=args.beta,
         batch_size=args.batch_size,
@@ -125,7 +135,10 @@ def run_fit_command(args, out, err):
         device=args.device,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
-    )
+    ))
+    read = _read(args)
+    table = select_columns(read, columns=args.columns, drop=args.drop)
+    _check_likelihood_columns(likelihood, table, read)
     n_rows, n_columns = table.frame.shape
     print(_wrapped(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: ",
                    _column_items(table.frame.columns)), file=out)
@@ -149,7 +162,7 @@ def run_fit_command(args, out, err):
 
 def run_transform_command(args, out, err):
     model = _load_model(args.model, "transform")
-    table = _read(args)
+    table = _read(args, model)
     X = _model_input(model, table, err, "skvae transform")
     with _refusals_explained(table):
         Z = model.transform(X)
@@ -164,6 +177,13 @@ def run_inverse_command(args, out, err):
     latent_names = [str(name) for name in model.get_feature_names_out()]
     if table.has_header and set(latent_names) <= set(codes.columns):
         codes = codes[latent_names]  # e.g. the output of 'transform', extra columns aside
+    elif codes.shape[1] != len(latent_names):
+        # The estimator's "X has 3 features" names neither the file nor the columns it expected.
+        raise CommandError(
+            f"{table.name} has {codes.shape[1]} column(s) ({', '.join(map(repr, _column_items(codes.columns)))}), "
+            f"but the model's codes have {len(latent_names)}: {', '.join(map(repr, _column_items(latent_names)))} "
+            "(the columns 'skvae transform' writes)."
+        )
     with _refusals_explained(table):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, X, _training_columns(model), stdout=out)
@@ -179,7 +199,7 @@ def run_sample_command(args, out, err):
 
 def run_score_command(args, out, err):
     model = _load_model(args.model, "score")
-    table = _read(args)
+    table = _read(args, model)
     X = _model_input(model, table, err, "skvae score")
     with _refusals_explained(table):
         scores = model.score_samples(X, n_importance=args.n_importance)
@@ -196,11 +216,11 @@ def run_score_command(args, out, err):
 def run_impute_command(args, out, err):
     from ._imputer import VAEImputer
 
+    imputer = _checked_parameters(VAEImputer(
+        latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state, device=args.device,
+        keep_empty_features=True, sample_posterior=args.draw, missing_mechanism=args.missing_mechanism))
     table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True)
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
-    imputer = VAEImputer(latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state,
-                         device=args.device, keep_empty_features=True, sample_posterior=args.draw,
-                         missing_mechanism=args.missing_mechanism)
     holes = chosen.frame.isna().to_numpy()
     empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
     n_missing = int(holes[:, ~holes.all(axis=0)].sum())
@@ -219,21 +239,83 @@ def run_impute_command(args, out, err):
     return 0
 
 
+def _checked_parameters(estimator):
+    """`estimator`, its parameters checked before the file is read; a refusal names the option.
+
+    The estimator checks them when it fits: after a large file was read and
+    "Fitting ..." printed, in the words of the Python API ("The 'beta'
+    parameter of VAETransformer must be ..."), which name no option.
+    """
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from ._device import resolve_device
+
+    try:
+        estimator._validate_params()
+        resolve_device(estimator.device)  # 'cuda' on a machine without one, too
+    except (InvalidParameterError, ValueError) as error:
+        raise CommandError(_as_options(str(error))) from None
+    return estimator
+
+
+def _as_options(message):
+    """An estimator's message about its parameters, naming the command-line options that set them."""
+    message = re.sub(r"The '(\w+)' parameter(?: of \w+)?", lambda match: _option(match.group(1)), message)
+    return re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
+
+
+def _option(parameter):
+    return "--" + parameter.replace("_", "-")
+
+
+def _command_line_advice(message):
+    """The estimator's advice in a message, in the command line's terms.
+
+    The estimators advise Python parameters (``handle_unknown='ignore'``,
+    ``likelihood={'year': 'gaussian'}``), which the command line has not or
+    spells as options.
+    """
+    message = message.replace(
+        "Set handle_unknown='ignore' to treat them as missing cells.",
+        "Leave such a cell empty to have it treated as a missing cell.")
+    return re.sub(
+        r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
+        lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
+        message)
+
+
 def _observed_as_read(table, chosen, completed):
     """The file's cells as written, with the empty cells of the modelled columns filled.
 
     Observed cells are copied as text (``1`` stays ``1``, ``2.50`` stays
-    ``2.50``); a fill is written as the shortest text of its value, whole
-    numbers without a decimal point (the imputer's fills keep each column's
-    decimals, so a column of whole numbers gets whole fills).
+    ``2.50``); a fill is written as the column writes the same value where
+    it holds it (``true`` in a column of ``true``/``false``, not ``True``),
+    else as the shortest text of its value, whole numbers without a decimal
+    point (the imputer's fills keep each column's decimals, so a column of
+    whole numbers gets whole fills).
     """
     cells = table.cells.copy()
     for name in chosen.frame.columns:
         holes = chosen.frame[name].isna().to_numpy()
         # A column empty in every row stays empty: the imputer's keep_empty_features 0 would be made up.
         if holes.any() and not holes.all():
-            cells.loc[holes, name] = [_cell_text(value) for value in completed[name].to_numpy()[holes]]
+            # A fill the column holds already is written as the column writes it: a column of "true"/"false"
+            # got "True" fills, and one of "2.50" got "2.5".
+            spelling = {}
+            for value, text in zip(chosen.frame[name].to_numpy()[~holes], table.cells[name].to_numpy()[~holes]):
+                spelling.setdefault(_value_key(value), str(text).strip())
+            cells.loc[holes, name] = [spelling.get(_value_key(value), _cell_text(value))
+                                      for value in completed[name].to_numpy()[holes]]
     return cells
+
+
+def _value_key(value):
+    """A dict key under which equal cell values meet, a bool never meeting the number 1 or 0."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("bool", bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return ("number", float(value))
+    return ("text", str(value))
 
 
 def _cell_text(value):
@@ -244,27 +326,58 @@ def _cell_text(value):
     return str(value)
 
 
-def _check_output_path(path):
+def _check_output_path(path, inputs=()):
     """Refuse an --out the command could not write, before the work: a fit may take minutes.
 
-    The write itself still reports what this cannot foresee (a full disk).
+    An --out that is one of the command's own input files (`inputs`: the
+    data, the model), by any name (a link, ``./``), is refused too: writing
+    it would replace the data or the model the command reads, a loss no
+    message after the fact repairs. The write itself still reports what this
+    cannot foresee (a full disk).
     """
     import os
 
     if path is None or path == "-":
         return
+    for option, source in inputs:
+        if source is None or source == "-":
+            continue
+        try:
+            same = os.path.samefile(path, source)
+        except OSError:  # either does not exist (yet): nothing to replace
+            continue
+        if same and os.path.isfile(source):
+            raise CommandError(f"--out {path} is the {option} file this command reads ({source}); writing it would "
+                               "replace it. Write to another file (and rename it afterwards if you mean to).")
     if os.path.isdir(path):
         raise CommandError(f"cannot write {path}: it is a folder; give a file name inside it, for example "
                            f"{os.path.join(path, 'out')!r} (with the extension the command writes).")
+    if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        # Written as a folder's name; the write would make a file of that name without the separator.
+        raise CommandError(f"cannot write {path}: it ends with a path separator, so it names a folder, which does "
+                           "not exist; give a file name (create the folder first to write inside it).")
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CommandError(f"cannot write {path}: {folder} is a file, not a folder.")
     if not os.path.isdir(folder):
         raise CommandError(f"cannot write {path}: its folder {folder} does not exist (create it first).")
     if not os.access(folder, os.W_OK):
         raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # not every system or file system says
+        longest = None
+    name = os.path.basename(os.path.abspath(path))
+    if longest is not None and len(os.fsencode(name)) > longest:
+        raise CommandError(f"cannot write {path}: its name is {len(os.fsencode(name))} bytes long, more than the "
+                           f"{longest} this file system allows; give a shorter one.")
 
 
-def _read(args):
-    return read_table(args.data, header=args.header, skip_rows=args.skip_rows)
+def _read(args, model=None):
+    # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
+    names = getattr(model, "feature_names_in_", None)
+    return read_table(args.data, header=args.header, skip_rows=args.skip_rows,
+                      names=None if names is None else [str(name) for name in names])
 
 
 def _model_input(model, table, err, prefix):
@@ -507,6 +620,27 @@ def _likelihood_parameter(options):
     return everywhere[0] if everywhere else per_column
 
 
+def _check_likelihood_columns(likelihood, table, read):
+    """Every column --likelihood COLUMN=KIND names is one 'fit' models, checked before the fit.
+
+    The estimator's own refusal names neither the option nor the file, and
+    says "X does not have" a column the file has where --columns or --drop
+    left it out.
+    """
+    if not isinstance(likelihood, dict):
+        return
+    unknown = [column for column in likelihood if column not in set(table.frame.columns)]
+    if not unknown:
+        return
+    column = unknown[0]
+    chosen = ", ".join(repr(str(name)) for name in _column_items(table.frame.columns))
+    if column in set(read.frame.columns):
+        raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
+                           f"out by --columns/--drop; the columns fitted are {chosen}.")
+    raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
+                       f"the columns fitted are {chosen}.")
+
+
 def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):
     """The options of the commands that fit; `missing_mechanism` (its default) for those that model missing cells."""
     parser.add_argument("--latent-dim", type=_positive_int, default=latent_dim, metavar="N",
@@ -526,11 +660,60 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
+class _Once:
+    """An option that takes one value refuses a second occurrence (argparse would keep the last silently).
+
+    ``--out a.skvae ... --out b.skvae`` or ``--latent-dim 2 ... --latent-dim 8``
+    is a slip (a command line edited in place, a script appending a default);
+    whichever one argparse kept, the other was meant by someone. So are two
+    options setting one parameter two ways (``--early-stopping
+    --no-early-stopping``). Options that add names (``--columns``,
+    ``--drop``, ``--likelihood``) repeat by design and are not of this kind.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_options_given", {})
+        shown = option_string if values is None or isinstance(values, bool) or self.nargs == 0 else \
+            f"{option_string} {values}"
+        if self.dest in given:
+            previous, previous_action = given[self.dest]
+            if previous_action is self:  # -n 2 ... --n-samples 3 too
+                message = f"given twice ({previous} and {shown}); give it once"
+            else:
+                message = f"cannot be combined with {previous}, given before it; give one of them"
+            raise argparse.ArgumentError(self, message)
+        given[self.dest] = (shown, self)
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _OnceStore(_Once, argparse._StoreAction):
+    pass
+
+
+class _OnceStoreConst(_Once, argparse._StoreConstAction):
+    pass
+
+
+class _OnceStoreTrue(_Once, argparse._StoreTrueAction):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """The parser of the command line and of each command: single-valued options are given once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _OnceStore)
+        self.register("action", "store", _OnceStore)
+        self.register("action", "store_const", _OnceStoreConst)
+        self.register("action", "store_true", _OnceStoreTrue)
+
+
 def build_parser():
     """The argparse parser of ``python -m skvae``."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m skvae",
         description="skvae: the variational autoencoder as a scikit-learn estimator.",
         epilog=EXAMPLES,
@@ -691,14 +874,15 @@ def main(argv=None, stdout=None, stderr=None):
     prefix = f"skvae {args.command}"
     try:
         if args.command != "demo":
-            _check_output_path(getattr(args, "out", None))
+            inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
+            _check_output_path(getattr(args, "out", None), inputs)
         return args.run(args, out, err)
     except (CommandError, ValueError, NotFittedError, OSError) as error:
         # Problems with the input (scikit-learn's validation errors are
         # ValueErrors): one line, no traceback. Anything else is a bug and
         # keeps its traceback.
         # Scikit-learn's messages may run on with advice on further lines.
-        print(f"{prefix}: error: {' '.join(str(error).split())}", file=err)
+        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()))}", file=err)
     except MemoryError as error:
         # A limit of this machine, not a bug: the library refuses the sizes it can foresee, NumPy the rest.
         print(f"{prefix}: error: not enough memory ({' '.join(str(error).split()) or 'MemoryError'}); "

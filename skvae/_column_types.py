@@ -99,6 +99,7 @@ def fit_column(name, values, kind, frame):
                 categories = list(dtype.categories)
                 entry["ordered"] = bool(dtype.ordered)
             else:
+                _refuse_infinite(name, values)
                 observed = values[values.notna()].to_numpy(dtype=object)
                 categories = _sorted_unique(observed, name)
             entry["categories"] = [_json_scalar(c, name) for c in categories]
@@ -112,6 +113,7 @@ def fit_column(name, values, kind, frame):
         entry = {"name": int(name), "kind": kind, "dtype": "float64"}
         if kind == _CATEGORICAL:
             column = np.asarray(values, dtype=np.float64)
+            _refuse_infinite(name, column)
             entry["categories"] = [float(v) for v in np.unique(column[~np.isnan(column)])]
     if kind == _CATEGORICAL and len(entry["categories"]) > MAX_CATEGORIES:
         declared = ""
@@ -125,6 +127,33 @@ def fit_column(name, values, kind, frame):
             "or encode it yourself (e.g. as a number)."
         )
     return entry
+
+
+def _refuse_infinite(name, values):
+    """Infinity is no category of a column of numbers, as it is no value of a numeric kind.
+
+    A few distinct numbers make a categorical column under "auto", and an
+    infinite one (``inf`` in a CSV file, an overflow such as ``1e400``)
+    became a level of its own, while the same cell among more numbers is
+    refused: the policy of :func:`skvae._schema` ("Infinity is not a missing
+    value"), in its words, so that the command line names the cell's line.
+    """
+    import pandas as pd
+
+    if isinstance(values, pd.Series):
+        if not (pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_object_dtype(values.dtype)):
+            return
+        cells = values.to_numpy(dtype=object)
+        infinite = np.array([isinstance(v, (float, np.floating)) and bool(np.isinf(v)) for v in cells], dtype=bool)
+    else:
+        cells = np.asarray(values, dtype=np.float64)
+        infinite = np.isinf(cells)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise ValueError(
+            f"X contains an infinite value ({float(cells[row])!r} in column {_label(name)}, row {row}). "
+            "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row."
+        )
 
 
 def _auto_kind(name, series):

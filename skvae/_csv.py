@@ -14,13 +14,17 @@ import csv
 import gzip
 import io
 import lzma
+import os
 import re
+import stat
 import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._files import replace_file
 
 
 class CommandError(Exception):
@@ -105,7 +109,7 @@ def _exact_float_option():
 EXACT_FLOATS = _exact_float_option()
 
 
-def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False):
+def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None):
     """Read a CSV file into a :class:`Table`.
 
     Parameters
@@ -121,6 +125,12 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
         Lines at the start of the file to ignore (a title, a line of counts).
     stdin : file, optional
         Where ``"-"`` reads from (``sys.stdin`` by default).
+    names : list of str, optional
+        The column names a header of this file would hold (a model's): with
+        ``header="auto"``, a first line of these names, each once, is the
+        header even where all of them are numbers (a model fitted with
+        ``--header`` on columns named ``1,2,3``), which the guess would take
+        for a row of data.
 
     Returns
     -------
@@ -130,18 +140,24 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
 
     raw, name = _read_bytes(path, stdin)
     text = _decode(_decompress(raw, name), name)
-    separator, decimal = _dialect(text, skip_rows)
+    declared = _declared_separator(text, skip_rows)
+    if declared is not None:
+        skip_rows += 1  # the directive is no row of the table
+    separator, decimal = _dialect(text, skip_rows, declared)
     records = _records(text, skip_rows, name, separator)
     if not records:
         what = "is empty" if skip_rows == 0 else f"has nothing after the {skip_rows} skipped line(s)"
         raise CommandError(f"{name} {what}: expected rows of comma-separated values.")
     first_line, first_fields = records[0]
-    has_header = header == "yes" or (header == "auto" and _looks_like_header(first_fields, decimal))
+    has_header = header == "yes" or (header == "auto" and (
+        _looks_like_header(first_fields, decimal) or _names_of(first_fields, names)))
     if has_header:
         _refuse_duplicate_names(first_fields, first_line, name)
     rows = records[1:] if has_header else records
     if not rows:
-        raise CommandError(f"{name} has a header line but no rows of data.")
+        guess = (f" If line {first_line} is data, not column names, give --no-header."
+                 if header == "auto" else "")
+        raise CommandError(f"{name} has a header line but no rows of data.{guess}")
     _check_widths(records, has_header, name)
     try:
         frame = pd.read_csv(
@@ -155,6 +171,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
+    _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal)
     cells = None
@@ -173,17 +190,46 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False)
 def _read_bytes(path, stdin):
     if path == "-":
         stream = sys.stdin if stdin is None else stdin
-        data = getattr(stream, "buffer", stream).read()
+        source = getattr(stream, "buffer", stream)
+        data = _read_stream(source) if hasattr(source, "read1") else source.read()
         return (data.encode("utf-8") if isinstance(data, str) else data), "standard input"
     try:
         with open(path, "rb") as file:
-            return file.read(), path
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return file.read(), path
+            return _read_stream(file), path
     except FileNotFoundError:
         raise CommandError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise CommandError(f"{path} is a folder, not a CSV file") from None
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+#: Bytes of a stream looked at before the rest is read.
+_STREAM_PEEK = 1 << 16
+
+
+def _read_stream(file):
+    """A stream's bytes (a named pipe, a device), stopping early at binary data.
+
+    A stream may have no end: ``/dev/zero`` or ``/dev/urandom``, or a pipe
+    from a program printing binary data, was read until memory ran out
+    before its first bytes were refused as NUL bytes or not UTF-8. So the
+    first bytes are looked at first: binary data that no compressed format
+    starts with is returned as it is, for :func:`_decode` to refuse, and
+    only text is read on.
+    """
+    first = file.read1(_STREAM_PEEK)  # what the stream has now: read() would wait for all of it
+    if not any(first.startswith(magic) for magic, _ in _MAGIC):
+        if b"\x00" in first:
+            return first
+        try:
+            first.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start < len(first) - 3:  # not a character cut at the peek's end
+                return first
+    return first + file.read()
 
 
 #: What a file's name says it holds: the suffixes pandas' ``compression="infer"`` writes.
@@ -292,7 +338,23 @@ SEPARATORS = ",;\t|"
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 
-def _dialect(text, skip_rows):
+_SEPARATOR_DIRECTIVE = re.compile(r'\s*"?sep=(.)"?\s*')
+
+
+def _declared_separator(text, skip_rows):
+    """The separator a first line ``sep=;`` declares (as Excel writes and reads it), or None.
+
+    Read as data, the directive became a header ("sep=", "Unnamed: 1") over
+    rows of whole lines, and a model of that was fitted without a word.
+    """
+    lines = text.splitlines()
+    if len(lines) <= skip_rows:
+        return None
+    match = _SEPARATOR_DIRECTIVE.fullmatch(lines[skip_rows])
+    return match.group(1) if match and not match.group(1).isalnum() else None
+
+
+def _dialect(text, skip_rows, declared=None):
     """The file's separator and decimal mark, from its first lines.
 
     Python's ``csv.Sniffer`` chooses the separator among ``SEPARATORS`` (the
@@ -308,6 +370,8 @@ def _dialect(text, skip_rows):
         separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter if len(lines) > 1 else ","
     except csv.Error:
         separator = ","
+    if declared is not None:
+        separator = declared  # a first line "sep=;" says so
     decimal = "."
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
@@ -319,6 +383,49 @@ def _dialect(text, skip_rows):
 #: A text column whose cells are numbers but for at most this share is a column of
 #: numbers with a typing slip, not a column of categories.
 STRAY_TEXT_SHARE = 0.05
+
+
+def _grouped_numbers_as_numbers(frame, name, lines, decimal):
+    """Text columns of numbers written with thousands separators as numbers; an ambiguous one is refused.
+
+    ``"1,234,567"`` or ``"1,234.5"`` (quoted in a comma file) and
+    ``1.234,5`` in a file of decimal commas are numbers with thousands
+    separators; read as text, the column was modelled as categories, one per
+    distinct number. Where every grouped cell has a single group and no
+    decimals (``"5,000"``), the separator may as well be a decimal mark (5.0
+    or 5000?): the column is refused, naming a cell, rather than read either
+    way (it was read as decimal commas, 5.0).
+    """
+    import pandas as pd
+
+    group = "," if decimal == "." else "."
+    grouped = re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?")
+    ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}")
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        present = series[series.notna()]
+        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+            continue
+        text = present.str.strip()
+        is_grouped = text.map(lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
+        is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
+        if not is_grouped.any() or not (is_grouped | is_plain).all():
+            continue
+        if all(ambiguous.fullmatch(value) for value in text[is_grouped]):
+            first = int(np.flatnonzero(is_grouped)[0])
+            row = int(np.flatnonzero(series.notna().to_numpy())[first])
+            where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+            cell = text.iloc[first]
+            mark = "comma" if group == "," else "point"
+            raise CommandError(
+                f"{name}, column {column!r}, {where}: {cell!r} may be a number with a thousands separator "
+                f"({cell.replace(group, '')}) or with a decimal {mark} ({cell.replace(group, '.')}), "
+                "and no cell of the column tells which. Write the numbers without thousands separators."
+            )
+        numbers = series.str.strip().str.replace(group, "", regex=False)
+        frame[column] = pd.to_numeric(numbers.str.replace(decimal, ".", regex=False) if decimal != "." else numbers)
 
 
 def _quoted_decimal_commas_as_numbers(frame, decimal):
@@ -371,6 +478,11 @@ def _refuse_stray_text(frame, name, lines, decimal):
 def _refuse_duplicate_names(fields, line, name):
     names = [field.strip() for field in fields]
     duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates == [""]:
+        raise CommandError(
+            f"{name}: the header (line {line}) has {names.count('')} empty column names; a model keeps each column "
+            "by its name, so name them (delimiters at the end of each line make such columns: remove them)."
+        )
     if duplicates:
         raise CommandError(
             f"{name}: the header (line {line}) names the column(s) {', '.join(map(repr, duplicates))} more than "
@@ -386,6 +498,11 @@ def _records(text, skip_rows, name, separator=","):
     reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=True)
     records = []
     line_number = skip_rows
+    # The csv module's field limit (128 KiB) is no limit of the file's, which pandas reads whatever its
+    # fields' length: a long text cell was refused as "field larger than field limit". The whole text is
+    # in memory already, so no field can be longer than it.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, min(len(text) + 1, sys.maxsize)))
     try:
         for fields in reader:
             start = line_number + 1
@@ -393,8 +510,24 @@ def _records(text, skip_rows, name, separator=","):
             if len(fields) > 1 or fields and fields[0].strip():  # pandas skips blank lines too
                 records.append((start, fields))
     except csv.Error as error:
+        if "unexpected end of data" in str(error) and '"' in text:
+            # The file ended inside quotes: the line to fix is where the quote opened, not the file's last.
+            opened = line_number + 1
+            raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}: a double "
+                               f"quote opened in the record starting on line {opened} is never closed (the file "
+                               'ends inside it); close it, or double a quote meant as a character ("").') from None
         raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
+    finally:
+        csv.field_size_limit(limit)
     return records
+
+
+def _names_of(fields, names):
+    """Whether `fields` are the column `names` (in any order, each once): a header, whatever they look like."""
+    if not names:
+        return False
+    stripped = [field.strip() for field in fields]
+    return len(stripped) == len(set(stripped)) and set(stripped) == {str(name) for name in names}
 
 
 def _looks_like_header(fields, decimal="."):
@@ -446,7 +579,16 @@ def select_columns(table, columns=None, drop=None):
         _check_known(columns, frame.columns, table, "--columns")
         frame = frame[list(columns)]
     if drop is not None:
-        _check_known(drop, frame.columns, table, "--drop")
+        # Against the file's columns: a name --columns left out is in the file, and saying it is not misleads.
+        _check_known(drop, table.frame.columns, table, "--drop")
+        if columns is not None:
+            both = [name for name in drop if name in set(columns)]
+            if both:
+                raise CommandError(f"--columns and --drop both name {_names(both)}; keep it with --columns or "
+                                   "leave it out with --drop, not both.")
+            unchosen = [name for name in drop if name not in set(columns)]
+            raise CommandError(f"--drop names {_names(unchosen)}, which --columns leaves out already (it chooses "
+                               f"{_names(columns, 20)}); give --columns or --drop, not both.")
         frame = frame.drop(columns=list(drop))
     if frame.shape[1] == 0:
         raise CommandError(f"no columns of {table.name} are left to use.")
@@ -560,7 +702,9 @@ def explain_refusal(error, table, *, hint=""):
         why = " (a delimiter at the end of each line makes such a column)" if unnamed else ""
         return CommandError(f"{table.name}: column {column!r} is empty in every row{why}: there is nothing to "
                             f"model.{hint.format(column=column)}")
-    if "NaN" in message or "missing" in message:
+    # Not the refusal of an infinite value, whose advice ("Infinity is not a missing value: use NaN") has
+    # both words: a file with empty cells besides was told its model "does not accept missing values".
+    if ("NaN" in message or "missing" in message) and "infinite value" not in message:
         missing = frame.isna().to_numpy()
         if missing.any():
             row, col = (int(i[0]) for i in np.nonzero(missing))
@@ -619,6 +763,8 @@ def write_table(path, result, columns, stdout=None):
         Where ``"-"`` writes (``sys.stdout`` by default).
 
     Floats are written as the shortest text that reads back as the same value.
+    A file is written whole or not at all (see :func:`skvae._files.replace_file`):
+    a failure half-way leaves an existing file as it was.
     """
     import pandas as pd
 
@@ -632,9 +778,24 @@ def write_table(path, result, columns, stdout=None):
             columns = [f"x{i}" for i in range(array.shape[1])]
         frame = pd.DataFrame(array, columns=list(columns))
     if path == "-":
-        (sys.stdout if stdout is None else stdout).write(frame.to_csv(index=False))
+        stream = sys.stdout if stdout is None else stdout
+        if stream is None:
+            # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
+            raise CommandError("cannot write standard output: it is closed; give a file with --out.")
+        try:
+            stream.write(frame.to_csv(index=False))
+            stream.flush()  # here, where a full disk or a closed pipe can still be reported
+        except OSError as error:
+            raise CommandError(f"cannot write standard output: {error.strerror or error}") from None
         return
+    named = _named_compression(path)
+    compression = named
+    if named == "zip":
+        # The archive's one member is named after the file, not after the temporary file written first.
+        member = os.path.basename(path)[: -len(".zip")] or "data.csv"
+        compression = {"method": "zip", "archive_name": member}
     try:
-        frame.to_csv(path, index=False, compression="infer")
+        # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.
+        replace_file(path, lambda target: frame.to_csv(target, index=False, compression=compression))
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None

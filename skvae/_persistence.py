@@ -64,8 +64,8 @@ import io
 import json
 import math
 import os
+import stat
 import struct
-import uuid
 
 import numpy as np
 import safetensors
@@ -74,6 +74,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
+from ._files import replace_file
 from ._imputer import VAEImputer
 from ._outliers import VAEOutlierDetector
 from ._state import InvalidState, check_state
@@ -130,7 +131,11 @@ def save(estimator, path):
     path : str, os.PathLike or binary file object
         Where to write. A path is written through a temporary file in the same
         folder and renamed at the end, so an interrupted save never leaves a
-        truncated model behind (an existing file stays intact).
+        truncated model behind (an existing file stays intact until the new
+        one is complete, then is replaced). A symbolic link is written
+        through (the file it points to is replaced, the link stays), and a
+        destination that is not a regular file (a named pipe,
+        ``/dev/stdout``) is written into directly.
 
     Raises
     ------
@@ -143,7 +148,8 @@ def save(estimator, path):
     ValueError
         If the estimator's state is inconsistent (``load`` would refuse it).
     OSError
-        If `path` is a folder (``IsADirectoryError``) or lies in a folder that
+        If `path` is a folder or ends with a path separator, naming one
+        (``IsADirectoryError``), or lies in a folder that
         does not exist (``FileNotFoundError``), both checked before anything
         is written, or if the file cannot be written.
 
@@ -160,19 +166,21 @@ def save(estimator, path):
         _check_open(path, "save", "written to", "wb")
         path.write(data)
         return
-    path = os.path.abspath(_fspath(path, "save"))
+    given = _fspath(path, "save")
+    if given.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)) and not os.path.isdir(given):
+        # abspath drops the slash: "models/" would become a file named "models" instead of a folder's file.
+        raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
+                                f"so it names a folder, which does not exist (for example {given}model.skvae, "
+                                "once the folder is created)", given)
+    path = os.path.abspath(given)
     _check_destination(path)
-    # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
-    # and a model file is usually meant to be shared.
-    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
+
+    def write(target):
+        # "wb" where the destination itself is written (a pipe, /dev/stdout): "xb" refuses what exists.
+        with open(target, "wb" if os.path.exists(target) else "xb") as file:
             _write(file, data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+
+    replace_file(path, write)
 
 
 def load(path):
@@ -188,7 +196,9 @@ def load(path):
     ----------
     path : str, os.PathLike or binary file object
         The file to read. To read a model held in memory as bytes, pass
-        ``io.BytesIO(data)``.
+        ``io.BytesIO(data)``. A path that is no regular file (a named pipe,
+        a device) is read as far as the file's header declares, not to its
+        end, which a stream may never reach.
 
     Returns
     -------
@@ -501,14 +511,68 @@ def _read_bytes(path):
         return bytes(data), repr(getattr(path, "name", "the file object"))
     path = _fspath(path, "load")
     with open(path, "rb") as file:
-        return file.read(), repr(path)
+        if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return file.read(), repr(path)
+        return _read_declared(file, repr(path)), repr(path)
+
+
+#: The longest header safetensors reads (its own limit): a stream declaring more is no model file.
+_MAX_HEADER_BYTES = 100_000_000
+
+
+def _read_declared(file, name):
+    """A model file from a stream (a named pipe, a device): the bytes its header declares, never more.
+
+    A regular file is read whole, its size known; a stream has no size and
+    may have no end. ``skvae.load("/dev/zero")`` or a pipe fed by a program
+    that never stops read until memory ran out, and a pipe whose writer
+    stays open after the model waited for it forever. So a stream is read
+    as far as the safetensors header (its length, then its tensors' byte
+    offsets) says the file goes; whatever is short or malformed in what was
+    read is refused as usual by :func:`_deserialize`.
+    """
+    from ._memory import check_host_allocation
+
+    head = _read_exactly(file, 8)
+    if len(head) < 8:
+        return head
+    (length,) = struct.unpack("<Q", head)
+    if length > _MAX_HEADER_BYTES:
+        raise ValueError(f"{name} is not a skvae model file: its first bytes declare a header of {length:,} "
+                         "bytes, more than a safetensors file has.")
+    header = _read_exactly(file, length)
+    try:
+        entries = json.loads(header)
+        end = max((int(entry["data_offsets"][1]) for key, entry in entries.items() if key != "__metadata__"),
+                  default=0)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        return head + header  # not a safetensors header: _deserialize says so
+    check_host_allocation(max(end, 0), f"Reading the model {name}, whose header declares {end:,} bytes of tensors,",
+                          "It is damaged, or not a skvae model file.")
+    return head + header + _read_exactly(file, max(end, 0))
+
+
+def _read_exactly(file, n_bytes):
+    """Up to `n_bytes` from `file`: a pipe returns what its writer has written so far, so read until done."""
+    parts, left = [], n_bytes
+    while left > 0:
+        part = file.read(min(left, 1 << 24))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _deserialize(data, name):
     try:
         return safetensors.deserialize(data)
     except safetensors.SafetensorError as error:
-        if data.startswith(_ZIP_MAGIC):
+        if not data:
+            # safetensors says "header too small": a save that never ran, or a copy that did not finish.
+            reason = ("it is not a safetensors file, or it is truncated: it is empty (0 bytes), as a save that "
+                      "never ran or a copy that did not finish leaves a file")
+        elif data.startswith(_ZIP_MAGIC):
             reason = (
                 "it is a zip archive. skvae format_version 1 files (skvae 0.1.0) were zip archives, as are "
                 f"torch.save files; this skvae reads format_version {FORMAT_VERSION} only"

@@ -365,7 +365,8 @@ def test_names_are_kept_and_columns_chosen_by_name(labelled, tmp_path, capsys):
         (["--drop", "label,colour"], "--drop: {name} has no column 'colour'; its columns are 'id', 'height'"),
         (["--columns", "height,size,mass"], "--columns: {name} has no column 'size', 'mass'; its columns are"),
         (["--columns", "height,height"], "--columns: column 'height' is named more than once"),
-        (["--columns", "id,label", "--drop", "id,label"], "no columns of {name} are left to use"),
+        (["--columns", "id,label", "--drop", "id,label"], "--columns and --drop both name 'id', 'label'"),
+        (["--drop", "id,height,width,depth,label"], "no columns of {name} are left to use"),
     ],
 )
 def test_unknown_columns_are_named(argv, message, labelled, tmp_path, capsys):

@@ -1,0 +1,63 @@
+"""Writing an output file whole or not at all: :func:`replace_file`.
+
+:func:`skvae.save` and the command line's CSV outputs both write through a
+temporary file beside the destination and rename it at the end, so that a
+write that fails or is interrupted half-way leaves no truncated file, and an
+existing file stays as it was until the new one is complete. Two kinds of
+destination are not replaced by the rename:
+
+- a symbolic link is written through, as the shell's ``>`` writes through
+  it: renaming onto the link would replace the link itself with a regular
+  file and leave the file it points to unchanged;
+- a destination that exists but is not a regular file (a named pipe, a
+  terminal, ``/dev/stdout``, ``/dev/null``) is written into directly: a
+  rename would replace the device or pipe itself (as root, even
+  ``/dev/null``), and the reader waiting on the pipe would wait forever.
+
+A file replaced keeps its permission bits (not its other names: a hard
+link to the old file still reads the old contents).
+"""
+
+import os
+import stat
+import uuid
+
+
+def replace_file(path, write):
+    """Have ``write(target)`` write the file at `path`, whole or not at all.
+
+    Parameters
+    ----------
+    path : str
+        The destination; its folder must exist.
+    write : callable
+        Called once with the path to write: a temporary file in the
+        destination's folder (renamed onto the destination once `write`
+        returns), or the destination itself where it is not a regular file.
+        It must create the file it is given.
+    """
+    try:
+        mode = os.stat(path).st_mode  # through symbolic links
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        # By the name given: /dev/stdout on a pipe resolves to "/proc/<pid>/fd/pipe:[...]", no path at all.
+        write(path)
+        return
+    real = os.path.realpath(path)  # through symbolic links: the file the user means, not the link
+    # Not tempfile.mkstemp: its files are private (0600) whatever the umask,
+    # and an output file is usually meant to be shared.
+    # The name's start only: a name near the file system's limit (255 bytes) left no room for the suffix,
+    # and a valid --out failed with "File name too long" naming the temporary file.
+    temporary = os.path.join(os.path.dirname(real), f".{os.path.basename(real)[:64]}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(temporary)
+        if mode is not None:
+            # The file replaced keeps its permissions: a model made private (0600) must not become readable
+            # by everyone (the umask's 0644) because it was saved again.
+            os.chmod(temporary, stat.S_IMODE(mode))
+        os.replace(temporary, real)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -141,10 +141,21 @@ def _refuse_infinite(name, values):
     import pandas as pd
 
     if isinstance(values, pd.Series):
-        if not (pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_object_dtype(values.dtype)):
+        if pd.api.types.is_float_dtype(values.dtype):
+            cells = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            infinite = np.isinf(cells)
+        elif pd.api.types.is_object_dtype(values.dtype):
+            # The distinct values first (a hash table, not a Python pass over every row of a text column).
+            try:
+                distinct = values.dropna().unique()
+            except TypeError:  # unhashable cells: refused with their own message later
+                return
+            if not any(isinstance(v, (float, np.floating)) and np.isinf(v) for v in distinct):
+                return
+            cells = values.to_numpy(dtype=object)
+            infinite = np.array([isinstance(v, (float, np.floating)) and bool(np.isinf(v)) for v in cells], dtype=bool)
+        else:
             return
-        cells = values.to_numpy(dtype=object)
-        infinite = np.array([isinstance(v, (float, np.floating)) and bool(np.isinf(v)) for v in cells], dtype=bool)
     else:
         cells = np.asarray(values, dtype=np.float64)
         infinite = np.isinf(cells)

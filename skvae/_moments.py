@@ -18,7 +18,9 @@ def shift_scale_columns(block):
     with np.errstate(over="ignore", invalid="ignore"):
         # NumPy's nan-functions copy the block: about twice the time where nothing is missing.
         complete = not np.isnan(block).any()
-        magnitude = (np.max if complete else np.nanmax)(np.abs(block), axis=0)
+        high = (np.max if complete else np.nanmax)(block, axis=0)
+        low = (np.min if complete else np.nanmin)(block, axis=0)
+        magnitude = np.maximum(np.abs(high), np.abs(low))
         shifts = (np.mean if complete else np.nanmean)(block, axis=0)
         scales = (np.std if complete else np.nanstd)(block, axis=0)
     shifts, scales = [float(v) for v in shifts], [float(v) for v in scales]
@@ -26,18 +28,35 @@ def shift_scale_columns(block):
                             | ~np.isfinite(np.asarray(shifts)) | ~np.isfinite(np.asarray(scales))):
         column = block[:, j]
         shifts[j], scales[j] = shift_scale(column[~np.isnan(column)])
+    for j in np.flatnonzero(high == low):
+        shifts[j], scales[j] = _constant(high[j])
     return shifts, [_unit_if_constant(scale) for scale in scales]
 
 
 def shift_scale(values):
     """Mean and standard deviation (1 for a constant), safe at the extremes of float64."""
-    magnitude = float(np.max(np.abs(values)))
+    high, low = float(np.max(values)), float(np.min(values))
+    if high == low:
+        return _constant(high)
+    magnitude = max(abs(high), abs(low))
     if magnitude > _EXTREME or 0 < magnitude < 1 / _EXTREME:
         unit = values / magnitude
         shift, scale = float(unit.mean()) * magnitude, float(unit.std()) * magnitude
     else:
         shift, scale = float(values.mean()), float(values.std())
     return shift, _unit_if_constant(scale)
+
+
+def _constant(value):
+    """(shift, scale) of a column whose observed values all equal ``value``: (value, 1), exactly.
+
+    Summed in floating point, the mean of equal values can miss them by an
+    ulp and their standard deviation come out 1e-17 instead of 0 (ten copies
+    of -0.132): a scale of 1e-17 turned any other value at transform into
+    1e16 standard deviations (latent codes of 1e15, scores of -1e32) and made
+    training fit rounding noise. Compared, not summed, equal values are exact.
+    """
+    return float(value), 1.0
 
 
 def _unit_if_constant(scale):

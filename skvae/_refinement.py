@@ -153,6 +153,10 @@ def _moments(design):
         peak[peak == 0] = 1.0
         unit = block / peak
         mean[bad], scale[bad] = peak * unit.mean(0), peak * unit.std(0)
+    # Equal values are a constant column however their sums round (their
+    # std can come out 1e-17, not 0): compared exactly, as in _moments.shift_scale_columns.
+    constant = design.max(0) == design.min(0)
+    mean[constant], scale[constant] = design[0, constant], 1.0
     scale[scale == 0] = 1.0
     return mean, scale
 

@@ -185,8 +185,27 @@ def _auto_kind(name, series):
         return _numeric_auto_kind(series)
     raise ValueError(
         f"Column {_label(name)} has dtype {dtype}, which skvae cannot model: use numbers, "
-        "booleans, categories or strings (convert dates to numbers, e.g. days since a date)."
+        f"booleans, categories or strings ({_conversion_hint(name, dtype)})."
     )
+
+
+def _conversion_hint(name, dtype):
+    """How to turn a column of this non-numeric dtype into numbers, as a pandas expression."""
+    import pandas as pd
+
+    column = f"X[{name!r}]"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return f"convert dates to numbers, e.g. days since a date: ({column} - {column}.min()).dt.days"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
+    if isinstance(dtype, pd.PeriodDtype):
+        return (f"convert periods to numbers, e.g. periods since the first: "
+                f"({column} - {column}.min()).apply(lambda offset: offset.n)")
+    if isinstance(dtype, pd.IntervalDtype):
+        return f"convert intervals to numbers, e.g. their midpoints: {column}.array.mid"
+    if pd.api.types.is_complex_dtype(dtype):
+        return f"split complex numbers into two columns: {column}.to_numpy().real and .imag"
+    return f"convert it with {column}.astype(float) or .astype(str)"
 
 
 #: At most this many distinct values (seen at least AUTO_ROWS_PER_LEVEL times each on

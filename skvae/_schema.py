@@ -509,11 +509,32 @@ def _category_codes(values, column, handle_unknown):
             f"Column {_label(column['name'])} holds categories not seen during fit: "
             f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
             f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. {remedy}"
-            f"{_numeric_levels_hint(column)}"
+            f"{_same_text_hint(column, unknown)}{_numeric_levels_hint(column)}"
         )
     mapped[mapped < 0] = np.nan
     codes[present] = mapped[inverse]
     return codes
+
+
+def _same_text_hint(column, unknown):
+    """Where an unseen label is a known category written as another type (``'1'`` for ``1``): say so.
+
+    A table read from text (CSV, JSON, a web form) brings the labels of
+    categories fitted as numbers back as strings: the two lists look alike
+    in the message, and only their quotes tell the reason.
+    """
+    known = {str(c): c for c in column["categories"]}
+    pairs = [(v, known[str(v)]) for v in unknown if str(v) in known]
+    if not pairs:
+        return ""
+    value, category = pairs[0]
+    target = column["name"]
+    # astype(bool) makes every non-empty string True, "False" included: booleans are mapped.
+    conversion = (f"X[{target!r}].map({{'True': True, 'False': False}})" if isinstance(category, (bool, np.bool_))
+                  else f"X[{target!r}].astype({type(category).__name__})")
+    return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
+            f"({type(category).__name__}) written as another type: convert the column to the "
+            f"labels of fit, e.g. {conversion}.")
 
 
 def _numeric_levels_hint(column):

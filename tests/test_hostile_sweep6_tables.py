@@ -3,8 +3,10 @@
 Each family failed once (see the commit that added its tests): a column whose
 observed values are all equal got a standard deviation of 1e-17 from rounding
 (not 0), so any other value at transform became 1e16 standard deviations
-(latent codes of 1e15, scores of -1e32). The tests pin the mechanism over the
-faces and methods it serves.
+(latent codes of 1e15, scores of -1e32); a category fitted as 1 and given as
+'1' (a table read back from text) was refused with two lists that differ only
+in quotes; a column of durations, periods or intervals was told to "convert
+dates". The tests pin the mechanism over the faces and methods it serves.
 """
 
 import numpy as np
@@ -63,3 +65,57 @@ def test_a_constant_column_at_fit_keeps_other_values_at_transform_in_proportion(
     # Values a few units from the constant are a few (unit-scale) units off,
     # not 1e16 standard deviations.
     assert np.abs(out).max() < 1e4
+
+
+# --- a category label of another type names the type, and the conversion ---------------
+
+
+
+def _call(estimator, method, X):
+    if method == "sample":
+        return estimator.sample(given=X[["c"]], random_state=0)
+    return getattr(estimator, method)(X)
+
+
+@pytest.mark.parametrize("fitted, given, conversion", [
+    (pd.Categorical([1, 2] * (N // 2)), ["1"], "X['c'].astype(int)"),
+    ([1, 2], ["2"], "X['c'].astype(int)"),
+    (["1", "2"], [1], "X['c'].astype(str)"),
+    ([1.5, 2.5], ["1.5"], "X['c'].astype(float)"),
+    ([True, False], ["False"], "X['c'].map({'True': True, 'False': False})"),
+])
+@pytest.mark.parametrize("face, method", [(VAETransformer, "transform"), (VAETransformer, "sample"),
+                                          (VAEImputer, "transform"), (VAEOutlierDetector, "score_samples")])
+def test_a_known_category_written_as_another_type_is_named_with_its_conversion(face, method, fitted, given,
+                                                                                conversion):
+    # Numbers as labels are categories by dtype (under likelihood="auto" so are strings and bools).
+    labels = fitted if isinstance(fitted, pd.Categorical) else pd.Categorical((fitted * N)[:N])
+    table = pd.DataFrame({"a": np.random.default_rng(1).normal(size=N), "c": labels})
+    estimator = face(**TINY).fit(table)
+    with pytest.raises(ValueError, match="written as another type") as refused:
+        _call(estimator, method, pd.DataFrame({"a": [0.0], "c": given}))
+    assert conversion in str(refused.value)
+
+
+# --- a column of a dtype skvae cannot model says how to make it numbers --------------------
+
+@pytest.mark.parametrize("column, conversion", [
+    (pd.date_range("2020", periods=N), "(X['when'] - X['when'].min()).dt.days"),
+    (pd.date_range("2020", periods=N, tz="UTC"), "(X['when'] - X['when'].min()).dt.days"),
+    (pd.to_timedelta(np.arange(N), "D"), "X['when'].dt.total_seconds()"),
+    (pd.period_range("2020", periods=N, freq="D"), "(X['when'] - X['when'].min()).apply(lambda offset: offset.n)"),
+    (pd.interval_range(0, N), "X['when'].array.mid"),
+    (pd.array(np.arange(N) + 1j), "X['when'].to_numpy().real and .imag"),
+])
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_a_column_of_dates_durations_periods_intervals_or_complex_numbers_names_its_conversion(face, column,
+                                                                                             conversion):
+    table = pd.DataFrame({"a": np.random.default_rng(2).normal(size=N), "when": column})
+    with pytest.raises(ValueError, match="Column 'when' has dtype") as refused:
+        face(**TINY).fit(table)
+    assert conversion in str(refused.value)
+    # The advice is runnable as given.
+    X = table
+    if "real and" not in conversion:
+        converted = eval(conversion)  # noqa: S307 - the message's own expression, on the test's table
+        assert pd.api.types.is_numeric_dtype(pd.Series(converted).dtype)

@@ -178,7 +178,26 @@ class Block:
 
     def point(self, params, free, weights):
         """sum_k weights[k] * E[x | z_k], in user units; `params` has a leading K axis."""
-        return (weights.unsqueeze(-1) * self.conditional_mean(params, free)).sum(0)
+        means = self.conditional_mean(params, free)
+        # Weights summing to 1 + an ulp can carry means at float64's top (saturated,
+        # see _saturated) one ulp beyond it: that is float64's top, not an overflow.
+        return _saturated((weights.unsqueeze(-1) * means).sum(0), torch.isfinite(means).all(0))
+
+
+def _saturated(values, finite_inputs):
+    """`values` clamped to the dtype's finite range where they came from finite inputs.
+
+    A finite standardized value times a column's scale can pass float64's
+    largest number (a column of +-1.7e308 has a scale of 1.7e308: a mean 1.1
+    standard deviations out is 1.9e308), as exp can of a finite log. Such a
+    value is beyond every value the column holds, and decoding clamps it into
+    the column's observed range anyway; as inf it was refused as the networks'
+    overflow (and fit of VAEImputer on such a table failed on its own training
+    rows). Non-finite inputs, a real overflow inside the networks, stay as
+    they are, to be reported.
+    """
+    largest = torch.finfo(values.dtype).max
+    return torch.where(finite_inputs, values.clamp(-largest, largest), values)
 
 
 class GaussianBlock(Block):
@@ -235,7 +254,7 @@ class GaussianBlock(Block):
 
     def conditional_mean(self, params, free):
         mean, _ = self._mean_variance(params)
-        return mean * self.stats["scale"] + self.stats["shift"]
+        return GaussianBlock.user_units(self, mean)
 
     def encoded_normal(self, params):
         """(mean, standard deviation) of the encoded value per cell: what a reparameterised draw needs."""
@@ -243,13 +262,13 @@ class GaussianBlock(Block):
         return mean, variance.sqrt()
 
     def user_units(self, encoded):
-        """Encoded values (standardized) in the column's units."""
-        return encoded * self.stats["scale"] + self.stats["shift"]
+        """Encoded values (standardized) in the column's units, saturated at the dtype's largest."""
+        return _saturated(encoded * self.stats["scale"] + self.stats["shift"], torch.isfinite(encoded))
 
     def sample(self, params, free, generator):
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        return (mean + variance.sqrt() * noise) * self.stats["scale"] + self.stats["shift"]
+        return GaussianBlock.user_units(self, mean + variance.sqrt() * noise)
 
 
 class LogNormalBlock(GaussianBlock):
@@ -270,13 +289,16 @@ class LogNormalBlock(GaussianBlock):
     def conditional_mean(self, params, free):
         mean, variance = self._mean_variance(params)
         scale, shift = self.stats["scale"], self.stats["shift"]
-        return torch.exp(mean * scale + shift + 0.5 * variance * scale.square())
+        log_mean = mean * scale + shift + 0.5 * variance * scale.square()
+        return _saturated(torch.exp(log_mean), torch.isfinite(log_mean))
 
     def user_units(self, encoded):
-        return torch.exp(super().user_units(encoded))
+        log_x = super().user_units(encoded)
+        return _saturated(torch.exp(log_x), torch.isfinite(log_x))
 
     def sample(self, params, free, generator):
-        return torch.exp(super().sample(params, free, generator))
+        log_x = super().sample(params, free, generator)
+        return _saturated(torch.exp(log_x), torch.isfinite(log_x))
 
 
 class QuantileNormalBlock(GaussianBlock):

@@ -6,7 +6,9 @@ observed values are all equal got a standard deviation of 1e-17 from rounding
 (latent codes of 1e15, scores of -1e32); a category fitted as 1 and given as
 '1' (a table read back from text) was refused with two lists that differ only
 in quotes; a column of durations, periods or intervals was told to "convert
-dates". The tests pin the mechanism over the faces and methods it serves.
+dates"; a table with values near +-1.7e308 failed VAEImputer's fit on its own
+rows (a decoded mean a little beyond float64's top was refused as the
+networks' overflow, and the refinement's unit rounded to 2**1024). The tests pin the mechanism over the faces and methods it serves.
 """
 
 import numpy as np
@@ -119,3 +121,60 @@ def test_a_column_of_dates_durations_periods_intervals_or_complex_numbers_names_
     if "real and" not in conversion:
         converted = eval(conversion)  # noqa: S307 - the message's own expression, on the test's table
         assert pd.api.types.is_numeric_dtype(pd.Series(converted).dtype)
+
+
+# --- values at float64's top: a decoded value beyond it is its top, not an overflow ---------
+
+def _at_the_top(likelihood, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, 3))
+    if likelihood == "lognormal":
+        X[:, 2] = np.where(rng.random(N) < 0.5, 1.7e308, 1e-300)
+    else:
+        X[:, 2] = np.where(rng.random(N) < 0.5, 1.7e308, -1.7e308)
+    return X, {2: likelihood}
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "lognormal"])
+@pytest.mark.parametrize("sample_posterior", [False, True])
+def test_the_imputer_fits_and_fills_a_column_at_the_top_of_float64(likelihood, sample_posterior):
+    X, likelihoods = _at_the_top(likelihood)
+    holes = X.copy()
+    holes[:6, 2] = np.nan
+    # Fit imputes its own training rows (for the refinement), and failed there.
+    imputer = VAEImputer(likelihood=likelihoods, sample_posterior=sample_posterior, **TINY).fit(X)
+    filled = imputer.transform(holes)[:6, 2]
+    assert np.all(np.isfinite(filled))
+    assert np.all((X[:, 2].min() <= filled) & (filled <= X[:, 2].max()))
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "lognormal"])
+@pytest.mark.parametrize("method", ["sample", "inverse_transform"])
+def test_generated_values_at_the_top_of_float64_stay_in_the_columns_range(likelihood, method):
+    X, likelihoods = _at_the_top(likelihood)
+    transformer = VAETransformer(likelihood=likelihoods, **TINY).fit(X)
+    if method == "sample":
+        out = transformer.sample(300, random_state=0)
+    else:
+        out = transformer.inverse_transform(10 * transformer.transform(X))  # codes beyond the fitted ones
+    assert np.all(np.isfinite(out[:, 2]))
+    assert np.all((X[:, 2].min() <= out[:, 2]) & (out[:, 2] <= X[:, 2].max()))
+
+
+def test_an_overflow_inside_the_networks_is_still_refused():
+    """Saturation is for finite values beyond the dtype's top: a non-finite network output stays an error."""
+    import torch
+
+    from skvae._likelihoods import _saturated
+
+    values = torch.tensor([np.inf, -np.inf, np.nan, 1.0], dtype=torch.float64)
+    out = _saturated(values, torch.tensor([False, True, False, True]))
+    assert out[0] == np.inf and out[1] == -np.finfo(np.float64).max
+    assert torch.isnan(out[2]) and out[3] == 1.0
+
+
+def test_the_linear_refinement_fits_a_column_at_the_top_of_float64():
+    """Its power-of-two unit was rounded to 2**1024 = inf there: the column silently kept the VAE's fills."""
+    X, likelihoods = _at_the_top("gaussian")
+    imputer = VAEImputer(likelihood=likelihoods, **TINY).fit(X)
+    assert 2 in imputer._refinement["columns"]

@@ -694,7 +694,7 @@ def _set_fills(frame, j, rows, fills):
     if isinstance(dtype, pd.CategoricalDtype):
         new = [value for value in pd.unique(pd.Series(fills, dtype=object)) if value not in dtype.categories]
         widened = column.cat.add_categories(new)
-    elif pd.api.types.is_float_dtype(dtype):
+    elif pd.api.types.is_float_dtype(dtype) and _all_numbers(fills):
         with warnings.catch_warnings(), np.errstate(over="ignore"):
             warnings.simplefilter("ignore")
             rounded = pd.Series(fills).astype(dtype)
@@ -716,6 +716,21 @@ def _set_fills(frame, j, rows, fills):
     else:
         series = series.astype(widened.dtype)
     frame.isetitem(j, series)
+
+
+def _all_numbers(fills):
+    """Whether every fill is a number (not a label: a string, or a bool, which a float column would make 0.0 or 1.0).
+
+    A column of labels at fit arrives as floats at transform where every cell
+    of it is missing (an all-NaN column is float64): its fills are labels, and
+    the column widens to hold them; cast to float, 'y' raised pandas' own
+    "could not convert string to float" and True became 1.0.
+    """
+    fills = np.asarray(fills)
+    if fills.dtype.kind in "iuf":
+        return True
+    return all(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+               for value in fills.tolist() if value is not None and value == value)
 
 
 def _refuse_nan_cells(X, missing_values):

@@ -8,7 +8,10 @@ observed values are all equal got a standard deviation of 1e-17 from rounding
 in quotes; a column of durations, periods or intervals was told to "convert
 dates"; a table with values near +-1.7e308 failed VAEImputer's fit on its own
 rows (a decoded mean a little beyond float64's top was refused as the
-networks' overflow, and the refinement's unit rounded to 2**1024). The tests pin the mechanism over the faces and methods it serves.
+networks' overflow, and the refinement's unit rounded to 2**1024); a column of
+labels missing in every row at transform (pandas makes it float64) crashed
+VAEImputer with pandas' "could not convert string to float", or turned True
+into 1.0. The tests pin the mechanism over the faces and methods it serves.
 """
 
 import numpy as np
@@ -178,3 +181,21 @@ def test_the_linear_refinement_fits_a_column_at_the_top_of_float64():
     X, likelihoods = _at_the_top("gaussian")
     imputer = VAEImputer(likelihood=likelihoods, **TINY).fit(X)
     assert 2 in imputer._refinement["columns"]
+
+
+# --- a column of labels missing in every row at transform (so float64) gets labels ---------
+
+@pytest.mark.parametrize("labels", [
+    pd.Categorical(["x", "y"] * (N // 2)),
+    np.array(["p", "q"] * (N // 2), dtype=object),
+    np.array([True, False] * (N // 2)),
+])
+def test_the_imputer_fills_labels_into_a_column_missing_in_every_row_at_transform(labels):
+    rng = np.random.default_rng(4)
+    fitted = pd.DataFrame({"a": rng.normal(size=N), "label": labels})
+    empty = fitted.copy()
+    empty["label"] = np.nan  # pandas makes a column of only NaN float64
+    filled = VAEImputer(**TINY).fit(fitted).transform(empty)["label"]
+    assert set(filled.tolist()) <= set(pd.Series(labels).tolist())
+    # True == 1.0: the labels must come back as labels, not as the floats of the column at transform.
+    assert not any(isinstance(value, float) for value in filled.tolist())

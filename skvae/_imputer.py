@@ -545,7 +545,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             for k, j in enumerate(kept_columns):
                 rows = missing[:, j]
                 if rows.any():
-                    _set_fills(out, j, rows, predicted.iloc[rows, k].to_numpy())
+                    _set_fills(out, j, rows, predicted.iloc[rows, k].to_numpy(), predicted.dtypes.iloc[k])
         else:
             # In place only where possible: a read-only array (a memory map, a shared buffer) is filled in a copy.
             in_place = X.dtype.kind == "f" and not self.copy and X.flags.writeable
@@ -671,14 +671,17 @@ def _nan_is_missing(missing_values):
     return missing_values is None or is_scalar_nan(missing_values) or type(missing_values).__name__ == "NAType"
 
 
-def _set_fills(frame, j, rows, fills):
+def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     """Set `fills` into the `rows` of `frame`'s column `j`, in the column's dtype where it holds them.
 
     X's column at transform may have another dtype than at fit (a category
     dtype without the filled category, float16, a nullable integer for a
     column fitted as reals): pandas then refuses the assignment. Such a
     column gains the categories it lacks, takes the fills rounded to its
-    float dtype, or else widens to a dtype that holds both.
+    float dtype, or else widens to a dtype that holds both. A column missing
+    in every row has no values of its own, only the dtype pandas gave its NaN
+    (float64): where that cannot hold the fills (labels), it comes back in
+    `fitted_dtype`, the column's dtype at fit (a category keeps its categories).
     """
     import warnings
 
@@ -705,6 +708,12 @@ def _set_fills(frame, j, rows, fills):
         else:  # beyond the dtype's range (float16's 65504): float64
             widened = column.astype(np.float64)
     else:
+        if rows.all() and fitted_dtype is not None:
+            try:
+                frame.isetitem(j, pd.Series(fills, index=frame.index, name=column.name).astype(fitted_dtype))
+                return
+            except (TypeError, ValueError):
+                pass
         widened = column.astype(object)
     values = widened.to_numpy(copy=True)
     values[rows] = fills

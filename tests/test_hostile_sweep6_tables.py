@@ -186,7 +186,7 @@ def test_the_linear_refinement_fits_a_column_at_the_top_of_float64():
 # --- a column of labels missing in every row at transform (so float64) gets labels ---------
 
 @pytest.mark.parametrize("labels", [
-    pd.Categorical(["x", "y"] * (N // 2)),
+    pd.Categorical(["x", "y"] * (N // 2), categories=["x", "y", "z"]),
     np.array(["p", "q"] * (N // 2), dtype=object),
     np.array([True, False] * (N // 2)),
 ])
@@ -199,3 +199,5 @@ def test_the_imputer_fills_labels_into_a_column_missing_in_every_row_at_transfor
     assert set(filled.tolist()) <= set(pd.Series(labels).tolist())
     # True == 1.0: the labels must come back as labels, not as the floats of the column at transform.
     assert not any(isinstance(value, float) for value in filled.tolist())
+    if isinstance(labels, pd.Categorical):  # with nothing of its own, the column has the fit's dtype
+        assert filled.dtype == fitted["label"].dtype

@@ -680,14 +680,19 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     column gains the categories it lacks, takes the fills rounded to its
     float dtype, or else widens to a dtype that holds both. A column missing
     in every row has no values of its own, only the dtype pandas gave its NaN
-    (float64): where that cannot hold the fills (labels), it comes back in
-    `fitted_dtype`, the column's dtype at fit (a category keeps its categories).
+    (float64) or its pd.NA (object): where float64 cannot hold the fills
+    (labels), and always for object, it comes back in `fitted_dtype`, the
+    column's dtype at fit (a category keeps its categories, Int64 stays Int64).
     """
     import warnings
 
     import pandas as pd
 
     column = frame.iloc[:, j]
+    # A column of only pd.NA or None is object: it holds any fill, and would keep
+    # integers as Python objects; with no value of its own it takes the fit's dtype.
+    if column.dtype == object and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
+        return
     try:
         frame.iloc[rows, j] = fills
         return
@@ -708,12 +713,8 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
         else:  # beyond the dtype's range (float16's 65504): float64
             widened = column.astype(np.float64)
     else:
-        if rows.all() and fitted_dtype is not None:
-            try:
-                frame.isetitem(j, pd.Series(fills, index=frame.index, name=column.name).astype(fitted_dtype))
-                return
-            except (TypeError, ValueError):
-                pass
+        if rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
+            return
         widened = column.astype(object)
     values = widened.to_numpy(copy=True)
     values[rows] = fills
@@ -725,6 +726,19 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     else:
         series = series.astype(widened.dtype)
     frame.isetitem(j, series)
+
+
+def _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
+    """Replace `frame`'s column `j` by `fills` in `fitted_dtype`; whether that could be done."""
+    import pandas as pd
+
+    if fitted_dtype is None:
+        return False
+    try:
+        frame.isetitem(j, pd.Series(fills, index=frame.index, name=frame.columns[j]).astype(fitted_dtype))
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _all_numbers(fills):

@@ -11,7 +11,8 @@ rows (a decoded mean a little beyond float64's top was refused as the
 networks' overflow, and the refinement's unit rounded to 2**1024); a column of
 labels missing in every row at transform (pandas makes it float64) crashed
 VAEImputer with pandas' "could not convert string to float", or turned True
-into 1.0. The tests pin the mechanism over the faces and methods it serves.
+into 1.0, and a column of only pd.NA (object to pandas) came back object, not
+Int64, Float32, boolean or its categories. The tests pin the mechanism over the faces and methods it serves.
 """
 
 import numpy as np
@@ -201,3 +202,22 @@ def test_the_imputer_fills_labels_into_a_column_missing_in_every_row_at_transfor
     assert not any(isinstance(value, float) for value in filled.tolist())
     if isinstance(labels, pd.Categorical):  # with nothing of its own, the column has the fit's dtype
         assert filled.dtype == fitted["label"].dtype
+
+
+@pytest.mark.parametrize("column", [
+    pd.array(np.arange(N) % 7, dtype="Int64"),
+    pd.array(np.linspace(0, 1, N), dtype="Float32"),
+    pd.array([True, False] * (N // 2), dtype="boolean"),
+    pd.Categorical(["x", "y"] * (N // 2), categories=["x", "y", "z"]),
+])
+def test_a_column_of_only_pd_na_at_transform_comes_back_in_its_dtype_at_fit(column):
+    """pandas makes a column of only pd.NA object: its integers came back as Python objects."""
+    rng = np.random.default_rng(5)
+    fitted = pd.DataFrame({"a": rng.normal(size=N), "col": column})
+    empty = fitted.copy()
+    empty["col"] = pd.NA
+    assert empty["col"].dtype == object
+    filled = VAEImputer(**TINY).fit(fitted).transform(empty)
+    assert filled["col"].dtype == fitted["col"].dtype
+    assert filled["col"].notna().all()
+    assert filled.index.equals(empty.index)

@@ -15,6 +15,10 @@ thread would, at the n-th.
 """
 
 import io
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -150,3 +154,57 @@ def test_a_fit_under_a_float64_default_gives_the_same_bits(call_id, float64_defa
     result = CALLS[call_id][2](_estimator(call_id, X), X)
     torch.set_default_dtype(torch.float32)
     _assert_same_result(result, CALLS[call_id][2](_estimator(call_id, X), X))
+
+
+# ---------------------------------------------------------------- BLAS threads, process-wide too
+
+#: Two fits held in their latent mixture's EM until both are there, the second let finish last: the order
+#: that once left BLAS on one thread for good (the second fit saved the first's limit of 1 as the user's
+#: value and restored it last). Run in a fresh interpreter: OpenBLAS started on one thread (the suite's
+#: OMP_NUM_THREADS=1) does not report a limit set from another thread the same way.
+_OVERLAPPING_FITS = r"""
+import json, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+import numpy as np, threadpoolctl
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer, _latent_mixture
+
+def blas_threads():
+    return sorted({info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"})
+
+barrier, first_done = threading.Barrier(2), threading.Event()
+
+class HeldGaussianMixture(_latent_mixture.GaussianMixture):
+    def fit(self, X, y=None):
+        arrival = barrier.wait(timeout=60)
+        if arrival == 1:
+            first_done.wait(timeout=60)
+        try:
+            return super().fit(X, y)
+        finally:
+            if arrival == 0:
+                first_done.set()
+
+_latent_mixture.GaussianMixture = HeldGaussianMixture
+cls = {"transformer": VAETransformer, "imputer": VAEImputer, "detector": VAEOutlierDetector}[sys.argv[1]]
+X = np.random.default_rng(0).normal(size=(24, 3))
+tiny = dict(latent_dim=2, hidden_layer_sizes=(4,), max_iter=2, random_state=0, batch_size=16, device="cpu")
+before = blas_threads()
+with ThreadPoolExecutor(2) as pool:
+    for future in [pool.submit(getattr(cls(**tiny), sys.argv[2]), X) for _ in range(2)]:
+        future.result(timeout=120)
+print(json.dumps({"before": before, "after": blas_threads()}))
+"""
+
+
+@pytest.mark.parametrize("face, method", [("transformer", "fit"), ("transformer", "partial_fit"),
+                                          ("imputer", "fit"), ("detector", "fit")])
+def test_overlapping_fits_leave_blas_threads_as_the_user_had_them(face, method):
+    env = {name: value for name, value in os.environ.items() if name != "OMP_NUM_THREADS"}
+    env["OPENBLAS_NUM_THREADS"] = "2"  # the user's setting, whatever the machine
+    result = subprocess.run([sys.executable, "-c", _OVERLAPPING_FITS, face, method], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    threads = json.loads(result.stdout.splitlines()[-1])
+    if threads["before"] != [2]:
+        pytest.skip(f"BLAS threads the user set are not visible to threadpoolctl here: {threads['before']}")
+    assert threads["after"] == [2]

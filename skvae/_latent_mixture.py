@@ -18,9 +18,9 @@ import math
 import numpy as np
 from sklearn import config_context
 from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
 from ._schema import is_dataframe
+from ._threads import one_blas_and_openmp_thread
 
 #: The latent mixture of ``sample`` has up to this many components, each for
 #: at least LATENT_MIXTURE_ROWS_PER_COMPONENT training rows, and is fitted on
@@ -55,8 +55,9 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     # One thread for BLAS and OpenMP alike: the matrices are latent_dim wide, where OpenBLAS's
     # threads cost more than they save, and the k-means that starts EM runs on scikit-learn's
     # OpenMP threads, which right after training waited on torch's for a second or more
-    # (benchmarks/README.md, "Numbers behind the code").
-    with config_context(array_api_dispatch=False), threadpool_limits(limits=1):
+    # (benchmarks/README.md, "Numbers behind the code"). BLAS's count is process-wide: see
+    # one_blas_and_openmp_thread for overlapping fits.
+    with config_context(array_api_dispatch=False), one_blas_and_openmp_thread():
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)

@@ -58,6 +58,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._composite import _column_selector
+from ._torch_scope import DTYPE
 
 #: Draws of the missing values per importance sample (see SelfMasking.log_prob).
 #: Each draw costs a few elementwise operations on the decoder's output, against
@@ -113,8 +114,8 @@ class SelfMasking(nn.Module):
         #: Table positions of the level self-masking columns (summed over exactly), in block order.
         self.level_columns = [column for group in self._level_groups for column in group.columns]
         n_columns = len(self.columns) + len(self.level_columns)
-        self.slope_raw = nn.Parameter(torch.zeros(n_columns))
-        self.intercept_raw = nn.Parameter(torch.zeros(n_columns))
+        self.slope_raw = nn.Parameter(torch.zeros(n_columns, dtype=DTYPE))
+        self.intercept_raw = nn.Parameter(torch.zeros(n_columns, dtype=DTYPE))
 
     def _group_levels(self, level_parts, start):
         """One :class:`_LevelGroup` per categorical block, its level values buffers of this module."""
@@ -126,7 +127,7 @@ class SelfMasking(nn.Module):
             values = (values - values.mean(-1, keepdim=True)) / values.std(-1, correction=0, keepdim=True)
             name = f"_level_values_{len(groups)}"
             # Not persistent: rebuilt from the schema, so files keep only the trainable pairs.
-            self.register_buffer(name, values.to(torch.get_default_dtype()), persistent=False)
+            self.register_buffer(name, values.to(DTYPE), persistent=False)
             groups.append(_LevelGroup(b, [part[2] for part in parts], [part[0] for part in parts], name,
                                       slice(start, start + len(parts))))
             start += len(parts)

@@ -44,6 +44,7 @@ from ._progress import EpochReporter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
+from ._torch_scope import DTYPE
 from ._training import (
     LR_DECAYS,
     StoppingRule,
@@ -436,7 +437,7 @@ class VAEModel:
         values, observed = _training_data(encoded, trainer.device)
         draws = () if trainer.n_importance == 1 else (trainer.n_importance,)
         noise = torch.randn((*draws, values.shape[0], self.noise_width),
-                            generator=trainer.noise_generator, device=trainer.device)
+                            generator=trainer.noise_generator, device=trainer.device, dtype=DTYPE)
         return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
 
     def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs):

@@ -10,6 +10,8 @@ import math
 import torch
 from torch import nn
 
+from ._torch_scope import DTYPE
+
 ACTIVATIONS = {
     "identity": nn.Identity,
     "logistic": nn.Sigmoid,
@@ -27,7 +29,7 @@ LOG_VARIANCE_RANGE = (-30.0, 20.0)
 def _linear(in_features, out_features, generator):
     """``nn.Linear`` with PyTorch's default initialisation, drawn from `generator`."""
     # skip_init builds the layer without touching the global RNG.
-    layer = nn.utils.skip_init(nn.Linear, in_features, out_features)
+    layer = nn.utils.skip_init(nn.Linear, in_features, out_features, dtype=DTYPE)
     bound = 1.0 / math.sqrt(in_features)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
@@ -76,7 +78,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.trunk = _trunk(latent_dim, hidden_layer_sizes, activation, generator)
         self.head = _linear(hidden_layer_sizes[-1], n_params, generator)
-        self.free = nn.Parameter(torch.zeros(n_free))
+        self.free = nn.Parameter(torch.zeros(n_free, dtype=DTYPE))
 
     def forward(self, z):
         return self.head(self.trunk(z)), self.free

@@ -69,6 +69,7 @@ import threading
 import time
 
 import torch
+from threadpoolctl import threadpool_limits
 
 #: Multiply-adds of one forward step that justify one more thread. Below
 #: ~1e7 (a batch of 128 through ~80k weights) a step lasts well under a
@@ -298,6 +299,40 @@ def torch_threads(n_threads):
             if entry[0] == 0:
                 del _scopes[scope]
                 set_threads(entry[1])
+
+
+_blas_lock = threading.Lock()
+#: [number of calls inside :func:`one_blas_and_openmp_thread`, the limiter that puts the user's BLAS threads back]
+_blas_scope = [0, None]
+
+
+@contextlib.contextmanager
+def one_blas_and_openmp_thread():
+    """One BLAS and one OpenMP thread for NumPy and scikit-learn inside the block, as the user had them after.
+
+    OpenMP's count is per thread (``omp_set_num_threads`` sets the calling
+    thread's), so a plain limit restores it. BLAS's (OpenBLAS, MKL) is
+    process-wide: as for torch's count under a process-wide backend, the
+    first call to enter saves the user's values and the last to leave
+    restores them. A plain ``threadpool_limits`` in each call, as skvae once
+    had, let two overlapping fits leave BLAS on one thread for good: the
+    second saved the first's limit as "the user's" and put it back last.
+    Other threads' BLAS runs on one thread while a block is open, as it does
+    inside scikit-learn's own k-means.
+    """
+    with _blas_lock:
+        if _blas_scope[0] == 0:
+            _blas_scope[1] = threadpool_limits(limits=1, user_api="blas")
+        _blas_scope[0] += 1
+    try:
+        with threadpool_limits(limits=1, user_api="openmp"):
+            yield
+    finally:
+        with _blas_lock:
+            _blas_scope[0] -= 1
+            if _blas_scope[0] == 0:
+                _blas_scope[1].restore_original_limits()
+                _blas_scope[1] = None
 
 
 class ThreadTuner:

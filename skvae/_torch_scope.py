@@ -9,44 +9,27 @@ device (``torch.set_default_device("meta")`` builds layers without data),
 grad mode (``torch.no_grad()`` or ``torch.set_grad_enabled(False)`` around a
 fit: "element 0 of tensors does not require grad") and inference mode
 (tensors made under ``torch.inference_mode()`` cannot be saved for
-backward). :func:`torch_defaults`
-sets them for the duration of one public call and puts them back after,
-whether the call returns or raises.
+backward).
 
-The default device, grad and inference mode are per Python thread in torch,
-so plain context managers restore them. The default dtype is process-wide: as with the thread
-count of :mod:`skvae._threads`, the first call to enter saves the user's value
-and the last to leave restores it, so that overlapping calls from several
-threads never restore a value another call had set.
+The default device, grad and inference mode are per Python thread in torch:
+:func:`torch_defaults` sets them for the duration of one public call and
+puts them back after, whether the call returns or raises.
+
+The default dtype is process-wide, so it is never set: every tensor skvae
+creates names its dtype (:data:`DTYPE`). Setting it for the duration of a
+call, as skvae once did, changed it under the caller's other threads (their
+``torch.zeros`` came out float32 while a fit ran beside them), and a thread
+that set its own default during a fit broke that fit halfway ("mat1 and mat2
+must have the same dtype") or had its setting undone when the fit ended.
 """
 
 import contextlib
 import functools
-import threading
 
 import torch
 
-_DTYPE = torch.float32
-_lock = threading.Lock()
-#: [number of calls inside, the user's default dtype to restore]
-_dtype_scope = [0, None]
-
-
-@contextlib.contextmanager
-def _default_dtype():
-    with _lock:
-        if _dtype_scope[0] == 0:
-            _dtype_scope[1] = torch.get_default_dtype()
-        _dtype_scope[0] += 1
-        if torch.get_default_dtype() != _DTYPE:
-            torch.set_default_dtype(_DTYPE)
-    try:
-        yield
-    finally:
-        with _lock:
-            _dtype_scope[0] -= 1
-            if _dtype_scope[0] == 0 and torch.get_default_dtype() != _dtype_scope[1]:
-                torch.set_default_dtype(_dtype_scope[1])
+#: The dtype of skvae's networks, data and draws, passed to every tensor skvae creates (see the module docstring).
+DTYPE = torch.float32
 
 
 def _default_device():
@@ -83,8 +66,8 @@ def _default_is_cpu():
 
 @contextlib.contextmanager
 def torch_defaults():
-    """float32 default dtype on the CPU, grad mode on and inference mode off inside the block; the caller's after."""
-    with _default_dtype(), _default_device(), torch.inference_mode(False), torch.enable_grad():
+    """The CPU as default device, grad mode on and inference mode off inside the block; the caller's after."""
+    with _default_device(), torch.inference_mode(False), torch.enable_grad():
         yield
 
 

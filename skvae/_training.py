@@ -51,6 +51,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from ._objectives import importance_weighted_bound, negative_elbo
+from ._torch_scope import DTYPE
 from ._warnings import warn
 
 
@@ -329,12 +330,14 @@ class Trainer:
         `observed` (bool, like x) marks the cells that are there; None means all.
         """
         if self.n_importance == 1:
-            noise = torch.randn((x.shape[0], self.noise_width), generator=self.noise_generator, device=self.device)
+            noise = torch.randn((x.shape[0], self.noise_width), generator=self.noise_generator, device=self.device,
+                                dtype=DTYPE)
             loss = negative_elbo(self.encoder, self.decoder, self.likelihood, x, noise, self.beta, observed,
                                  self.missingness).mean()
         else:
             noise = torch.randn(
-                (self.n_importance, x.shape[0], self.noise_width), generator=self.noise_generator, device=self.device
+                (self.n_importance, x.shape[0], self.noise_width), generator=self.noise_generator, device=self.device,
+                dtype=DTYPE,
             )
             loss = -importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise, observed,
                                               missingness=self.missingness).mean()
@@ -351,7 +354,7 @@ class Trainer:
         X, observed = data
         n_rows = X.shape[0]
         order = torch.randperm(n_rows, generator=self.shuffle_generator).to(X.device)
-        total = torch.zeros((), device=self.device)
+        total = torch.zeros((), device=self.device, dtype=DTYPE)
         for start in range(0, n_rows, self.batch_size):
             index = order[start : start + self.batch_size]
             batch = X[index].to(self.device, non_blocking=True)

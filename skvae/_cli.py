@@ -22,6 +22,7 @@ standard output.
 import argparse
 import contextlib
 import csv
+import os
 import re
 import sys
 import time
@@ -844,6 +845,30 @@ def build_parser():
     return parser
 
 
+#: The exit status when the output's reader went away: a process ended by SIGPIPE's, as shells report it.
+BROKEN_PIPE_STATUS = 128 + 13
+
+
+def _drop_standard_output(out):
+    """Point the process's standard output at the null device when `out` is it.
+
+    Python flushes ``sys.stdout`` at exit; into the closed pipe that flush
+    raised BrokenPipeError again, and the interpreter printed "Exception
+    ignored ... BrokenPipeError" after the command had stopped quietly.
+    """
+    if out is not sys.stdout:
+        return
+    try:
+        descriptor = out.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file descriptor (a test's StringIO)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+
+
 def main(argv=None, stdout=None, stderr=None):
     """Run the command line; returns the exit status (0 on success).
 
@@ -858,7 +883,8 @@ def main(argv=None, stdout=None, stderr=None):
     -------
     status : int
         0 on success, 1 when the command failed (the message says why), 2 for
-        bad arguments, 130 when interrupted.
+        bad arguments, 130 when interrupted, 141 (128 + SIGPIPE) without a
+        message when the reader of the output stopped reading (``| head``).
     """
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
@@ -877,6 +903,11 @@ def main(argv=None, stdout=None, stderr=None):
             inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
             _check_output_path(getattr(args, "out", None), inputs)
         return args.run(args, out, err)
+    except BrokenPipeError:
+        # The reader of the output stopped reading (`skvae sample m.skvae | head`): as other Unix tools,
+        # stop without a word, with the status of a process ended by SIGPIPE (128 + 13).
+        _drop_standard_output(out)
+        return BROKEN_PIPE_STATUS
     except (CommandError, ValueError, NotFittedError, OSError) as error:
         # Problems with the input (scikit-learn's validation errors are
         # ValueErrors): one line, no traceback. Anything else is a bug and

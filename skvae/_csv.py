@@ -785,6 +785,8 @@ def write_table(path, result, columns, stdout=None):
         try:
             stream.write(frame.to_csv(index=False))
             stream.flush()  # here, where a full disk or a closed pipe can still be reported
+        except BrokenPipeError:
+            raise  # the reader stopped reading: the command line ends quietly (skvae._cli.main)
         except OSError as error:
             raise CommandError(f"cannot write standard output: {error.strerror or error}") from None
         return
@@ -797,5 +799,7 @@ def write_table(path, result, columns, stdout=None):
     try:
         # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.
         replace_file(path, lambda target: frame.to_csv(target, index=False, compression=compression))
+    except BrokenPipeError:
+        raise  # --out a named pipe whose reader stopped reading: ends quietly, as standard output does
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None

@@ -739,3 +739,52 @@ def test_imputed_booleans_are_spelled_as_the_column_spells_them(tmp_path, true, 
     column = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]
     assert column[4] in (true, false) and column[9] in (true, false)
     assert set(column) <= {true, false}
+
+
+# ----------------------------------------------- the reader of the output stops reading
+
+
+class _ClosedPipe(io.StringIO):
+    """Standard output whose reader went away: every write raises EPIPE, as a pipe's does after `head` exits."""
+
+    def __init__(self, descriptor=None):
+        super().__init__()
+        self.descriptor = descriptor
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        if self.descriptor is None:
+            raise io.UnsupportedOperation("fileno")
+        return self.descriptor
+
+
+def _fitted_model_file(tmp_path):
+    data = tmp_path / "d.csv"
+    rng = np.random.default_rng(0)
+    data.write_text("a,b\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in rng.normal(size=(N, 2))))
+    model = tmp_path / "m.skvae"
+    assert _run(["fit", data, "--out", model, *FAST_FIT])[0] == 0
+    return model
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
+    """`skvae sample m.skvae | head -1`: "error: cannot write standard output: Broken pipe" and status 1 before."""
+    model = _fitted_model_file(tmp_path)
+    err = io.StringIO()
+    status = main(["sample", str(model), "-n", "50"], _ClosedPipe(), err)
+    assert status == 141 and err.getvalue() == ""
+
+
+def test_a_closed_pipe_on_the_process_output_is_pointed_at_the_null_device(tmp_path, monkeypatch):
+    """Python flushes sys.stdout at exit: into the closed pipe that printed "Exception ignored ... BrokenPipeError"."""
+    model = _fitted_model_file(tmp_path)
+    descriptor = os.open(tmp_path / "stands-for-the-pipe", os.O_WRONLY | os.O_CREAT)
+    try:
+        stdout = _ClosedPipe(descriptor)
+        monkeypatch.setattr("sys.stdout", stdout)
+        assert main(["sample", str(model), "-n", "50"], None, io.StringIO()) == 141
+        assert os.fstat(descriptor).st_rdev == os.stat(os.devnull).st_rdev  # now the null device
+    finally:
+        os.close(descriptor)

@@ -76,8 +76,9 @@ LOG_RATE_RANGE = (-20.0, 20.0)
 MAX_COUNT = 2**24
 
 #: Schema entries every numeric kind may record: the observed range and the
-#: decimals that decoding keeps (files of skvae 0.2.0 have none).
-RANGE_ENTRIES = ("min", "max", "decimals")
+#: decimals that decoding keeps (files of skvae 0.2.0 have none), or where a
+#: column has no decimals, its significant digits (files before 0.10.0 have none).
+RANGE_ENTRIES = ("min", "max", "decimals", "digits")
 
 
 class Block:

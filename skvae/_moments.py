@@ -107,3 +107,52 @@ def decimals(block):
             if not undecided.size:
                 break
     return found
+
+
+#: Significant digits a column without decimals keeps at most (values written as 9.417e-06, 1.2e+20):
+#: beyond, as beyond MAX_DECIMALS, its values are measured, not written, to a precision.
+MAX_DIGITS = 6
+#: 10 ** k is exact in float64 up to this k: the rounding below reproduces a written value exactly.
+_EXACT_POWER = 22
+
+
+def round_significant(values, digits, out=None):
+    """`values` rounded to `digits` significant digits; zeros, NaN and infinities stay as they are.
+
+    A value written with that many digits (``9.417e-06``, read from text)
+    rounds to itself: the power of ten is applied by a multiplication or a
+    division by an exact power (10**k, k <= 22), never by a rounded one.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values) if out is None else out
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shift = (digits - 1) - np.floor(np.log10(np.abs(values)))
+        usable = np.isfinite(shift) & (np.abs(shift) <= _EXACT_POWER)
+        power = 10.0 ** np.where(usable, np.abs(shift), 0.0)
+        up = np.round(values * power) / power
+        down = np.round(values / power) * power
+        rounded = np.where(shift >= 0, up, down)
+    np.copyto(out, np.where(usable & np.isfinite(rounded), rounded, values))
+    return out
+
+
+def significant_digits(block, decimals):
+    """Per column of `block` without `decimals`, the fewest significant digits (1 to MAX_DIGITS) that write every value.
+
+    None where the column has decimals (they decide its precision) or no
+    such number of digits writes all its values (a measured column).
+    Missing cells do not count.
+    """
+    found = [None] * block.shape[1]
+    for j in range(block.shape[1]):
+        if decimals[j] is not None:
+            continue
+        column = block[:, j]
+        column = column[np.isfinite(column) & (column != 0)]
+        for d in range(1, MAX_DIGITS + 1):
+            # Most measured columns fail on their first values: test the rest only where those pass.
+            if np.array_equal(round_significant(column[:64], d), column[:64]) and np.array_equal(
+                    round_significant(column, d), column):
+                found[j] = d
+                break
+    return found

@@ -42,6 +42,8 @@ from ._likelihoods import (
     numeric_level_values,
 )
 from ._moments import decimals as _decimals
+from ._moments import round_significant
+from ._moments import significant_digits as _digits
 from ._seen_pairs import SeenPairs, fit_seen_pairs
 
 _CATEGORICAL = "categorical"
@@ -165,8 +167,12 @@ class TableSchema:
         if ranged:
             block = _columns(raw, ranged)
             lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
-            for j, low, high, decimals in zip(ranged, lows, highs, _decimals(block)):
+            places = _decimals(block)
+            for j, low, high, decimals, digits in zip(ranged, lows, highs, places, _digits(block, places)):
                 self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
+                self.columns[j].pop("digits", None)
+                if digits is not None:  # recorded only where it decides (no decimals), as files before 0.10 lack it
+                    self.columns[j]["digits"] = digits
         for kind, cols in by_kind.items():
             for name, values in BLOCKS[kind].fit_constants(_columns(raw, cols)).items():
                 for j, value in zip(cols, values):
@@ -280,16 +286,18 @@ class TableSchema:
 
     @functools.cached_property
     def _ranges_and_precisions(self):
-        """(columns, lows, highs) and {decimals: columns} of the numeric columns that recorded them."""
+        """(columns, lows, highs), {decimals: columns} and {significant digits: columns} of the numeric columns."""
         _, numeric = self._positions
         bounded = [j for j in numeric if "min" in self.columns[j]]
         lows = np.array([self.columns[j]["min"] for j in bounded], dtype=np.float64)
         highs = np.array([self.columns[j]["max"] for j in bounded], dtype=np.float64)
-        by_decimals = {}
+        by_decimals, by_digits = {}, {}
         for j in bounded:
             if self.columns[j].get("decimals") is not None:
                 by_decimals.setdefault(self.columns[j]["decimals"], []).append(j)
-        return (bounded, lows, highs), by_decimals
+            elif self.columns[j].get("digits") is not None:
+                by_digits.setdefault(self.columns[j]["digits"], []).append(j)
+        return (bounded, lows, highs), by_decimals, by_digits
 
     def _within_range_and_precision(self, values, beyond_range=()):
         """Decoded numbers inside each column's observed range, at its observed precision.
@@ -297,10 +305,11 @@ class TableSchema:
         A decoding rule, not part of the model: the likelihood (and so every
         score) is the model's density on the whole real line, while generated
         and imputed values stay where the column's values were seen and keep
-        its decimals (whole numbers stay whole). Files of skvae 0.2.0 recorded
-        neither, and decode as they did.
+        its decimals (whole numbers stay whole), or where it has none, its
+        significant digits (``digits``: values written as 9.417e-06 keep four).
+        Files of skvae 0.2.0 recorded neither, and decode as they did.
         """
-        (bounded, lows, highs), by_decimals = self._ranges_and_precisions
+        (bounded, lows, highs), by_decimals, by_digits = self._ranges_and_precisions
         if not bounded:
             return values
         if beyond_range:
@@ -321,6 +330,13 @@ class TableSchema:
                 else:
                     for j in cols:
                         np.round(values[:, j], decimals, out=values[:, j])
+            # A column written in significant digits (9.417e-06) keeps them, as one of decimals keeps those.
+            for digits, cols in by_digits.items():
+                for j in cols:
+                    values[:, j] = round_significant(values[:, j], digits)
+            if by_decimals or by_digits:
+                # -0.004 rounded to 2 decimals is -0.0, which a file writes as "-0.0": +0.0 makes it 0.0.
+                values += 0.0
         return values
 
     # ------------------------------------------------------------ seen pairs of discrete values

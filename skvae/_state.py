@@ -374,6 +374,8 @@ def _schema_column(column, name):
         _is_int(column["decimals"]) and 0 <= column["decimals"] <= 15
     ):
         _fail(f"{name}['decimals']", "None or an integer from 0 to 15", column["decimals"])
+    if "digits" in column and not (_is_int(column["digits"]) and 1 <= column["digits"] <= 15):
+        _fail(f"{name}['digits']", "an integer from 1 to 15", column["digits"])
 
 
 def _categories(value, name):

@@ -158,6 +158,43 @@ def test_decoded_values_keep_each_columns_precision(mixed_model):
     np.testing.assert_array_equal(reconstructed["share"], np.round(reconstructed["share"], 3))
 
 
+def test_a_column_written_in_significant_digits_keeps_them():
+    """Values written as 9.417e-06 have no decimals below MAX_DECIMALS: samples came back with 17 digits."""
+    from skvae._moments import round_significant
+
+    rng = np.random.default_rng(5)
+    tiny = np.array([float(f"{value:.4g}") for value in rng.lognormal(size=200) * 1e-5])  # 4 significant digits
+    table = pd.DataFrame({"tiny": tiny, "x": rng.normal(size=200)})
+    vae = VAETransformer(**SMALL).fit(table)
+    columns = {column["name"]: column for column in vae._schema.columns}
+    assert columns["tiny"]["digits"] == 4 and "digits" not in columns["x"]  # x: measured, all 17 digits
+    sampled = vae.sample(300, random_state=0)
+    np.testing.assert_array_equal(sampled["tiny"], round_significant(sampled["tiny"], 4))
+    assert not np.array_equal(sampled["x"], round_significant(sampled["x"], 6))
+    assert max(len(repr(value)) for value in sampled["tiny"]) <= len("1.234e-05")
+    holes = table.mask(rng.random(table.shape) < 0.2)
+    filled = VAEImputer(**{**SMALL, "max_iter": 5}, n_importance=10).fit_transform(holes)
+    np.testing.assert_array_equal(filled["tiny"], round_significant(filled["tiny"], 4))
+
+
+def test_rounding_to_significant_digits_reproduces_written_values():
+    from skvae._moments import round_significant, significant_digits
+
+    written = np.array([9.417e-06, -3.5e-09, 1.2e20, 7.0, 0.0, np.nan, -np.inf])
+    np.testing.assert_array_equal(round_significant(written, 4), written)
+    np.testing.assert_array_equal(round_significant(np.array([1.23456e-7, 98765.4]), 3), [1.23e-7, 98800.0])
+    block = np.c_[written[:5], [0.5, 0.25, 0.125, 1.0, 2.0], np.random.default_rng(0).normal(size=5)]
+    assert significant_digits(block, [None, 3, None]) == [4, None, None]  # decimals decide the second
+
+
+def test_rounded_values_are_never_negative_zero():
+    """-0.004 rounded to 2 decimals is -0.0, which a CSV file showed as "-0.0"."""
+    rng = np.random.default_rng(6)
+    table = pd.DataFrame({"y": np.round(rng.normal(0, 0.05, size=300), 2), "x": rng.normal(size=300)})
+    sampled = VAETransformer(**SMALL).fit(table).sample(3000, random_state=0)["y"]
+    assert (sampled == 0).any() and not np.signbit(sampled[sampled == 0]).any()
+
+
 def test_imputed_cells_are_valid_for_their_column():
     table = _mixed_table(seed=3)
     rng = np.random.default_rng(4)

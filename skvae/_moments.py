@@ -114,6 +114,9 @@ def decimals(block):
 MAX_DIGITS = 6
 #: 10 ** k is exact in float64 up to this k: the rounding below reproduces a written value exactly.
 _EXACT_POWER = 22
+#: Magnitudes a column's values must lie within for significant digits to be recorded: there every
+#: count of digits up to MAX_DIGITS rounds with an exact power of ten.
+_DIGITS_RANGE = (1e-15, 1e15)
 
 
 def round_significant(values, digits, out=None):
@@ -149,6 +152,10 @@ def significant_digits(block, decimals):
             continue
         column = block[:, j]
         column = column[np.isfinite(column) & (column != 0)]
+        magnitude = np.abs(column)
+        if not column.size or magnitude.min() < _DIGITS_RANGE[0] or magnitude.max() > _DIGITS_RANGE[1]:
+            # Beyond, round_significant leaves values as they are: every count of digits would "write" them.
+            continue
         for d in range(1, MAX_DIGITS + 1):
             # Most measured columns fail on their first values: test the rest only where those pass.
             if np.array_equal(round_significant(column[:64], d), column[:64]) and np.array_equal(

@@ -183,8 +183,13 @@ def test_rounding_to_significant_digits_reproduces_written_values():
     written = np.array([9.417e-06, -3.5e-09, 1.2e20, 7.0, 0.0, np.nan, -np.inf])
     np.testing.assert_array_equal(round_significant(written, 4), written)
     np.testing.assert_array_equal(round_significant(np.array([1.23456e-7, 98765.4]), 3), [1.23e-7, 98800.0])
-    block = np.c_[written[:5], [0.5, 0.25, 0.125, 1.0, 2.0], np.random.default_rng(0).normal(size=5)]
+    block = np.c_[[9.417e-06, -3.5e-09, 1.2e10, 7.0, 0.0], [0.5, 0.25, 0.125, 1.0, 2.0],
+                  np.random.default_rng(0).normal(size=5)]
     assert significant_digits(block, [None, 3, None]) == [4, None, None]  # decimals decide the second
+    # Beyond 1e15 (or below 1e-15) the rounding cannot apply: no digits, rather than one that "writes" them all.
+    huge = np.array([[1.5e300], [2.5e280], [1e16]])
+    assert significant_digits(huge, [None]) == [None]
+    assert significant_digits(np.array([[1e-20], [3e-3]]), [None]) == [None]
 
 
 def test_rounded_values_are_never_negative_zero():

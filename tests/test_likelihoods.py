@@ -271,8 +271,15 @@ def test_a_kind_class_decides_the_schema_entries_its_columns_keep(kind):
     cls = BLOCKS[kind]
     schema = TableSchema.fit(np.array([_KIND_DATA[kind]]).T, likelihood=kind)
     entry = schema.columns[0]
-    assert set(entry) - {"name", "kind", "dtype"} == set(cls.constants) | (set(RANGE_ENTRIES) if cls.keeps_range else set())
+    # "digits" is written only where a column has no decimals (these columns have some).
+    ranged = set(RANGE_ENTRIES) - {"digits"} if cls.keeps_range else set()
+    assert set(entry) - {"name", "kind", "dtype"} == set(cls.constants) | ranged
     _schema_column(entry, "column")  # the state's check accepts what the kind wrote
+    if cls.keeps_range:
+        _schema_column({**entry, "decimals": None, "digits": 4}, "column")
+        for digits in (0, 16, 2.5, "4", True):
+            with pytest.raises(InvalidState, match="digits"):
+                _schema_column({**entry, "decimals": None, "digits": digits}, "column")
     for name in cls.constants:
         with pytest.raises(InvalidState, match=name):
             _schema_column({key: value for key, value in entry.items() if key != name}, "column")

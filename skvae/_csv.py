@@ -385,6 +385,26 @@ def _dialect(text, skip_rows, declared=None):
 STRAY_TEXT_SHARE = 0.05
 
 
+def _text_columns(frame):
+    """(label, column, its present cells stripped) of each column of `frame` whose every present cell is text."""
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        present = series[series.notna()]
+        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+            continue
+        yield column, series, present.str.strip()
+
+
+def _cell_location(series, position, lines):
+    """Where the `position`-th present cell of `series` is: its file line, or its row where lines are unknown."""
+    row = int(np.flatnonzero(series.notna().to_numpy())[position])
+    return f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+
+
 def _grouped_numbers_as_numbers(frame, name, lines, decimal):
     """Text columns of numbers written with thousands separators as numbers; an ambiguous one is refused.
 
@@ -401,22 +421,14 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
     group = "," if decimal == "." else "."
     grouped = re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?")
     ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}")
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-            continue
-        present = series[series.notna()]
-        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
-            continue
-        text = present.str.strip()
+    for column, series, text in _text_columns(frame):
         is_grouped = text.map(lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
         is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
         if not is_grouped.any() or not (is_grouped | is_plain).all():
             continue
         if all(ambiguous.fullmatch(value) for value in text[is_grouped]):
             first = int(np.flatnonzero(is_grouped)[0])
-            row = int(np.flatnonzero(series.notna().to_numpy())[first])
-            where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+            where = _cell_location(series, first, lines)
             cell = text.iloc[first]
             mark = "comma" if group == "," else "point"
             raise CommandError(
@@ -434,14 +446,7 @@ def _quoted_decimal_commas_as_numbers(frame, decimal):
 
     if decimal == ",":
         return  # pandas has read them already
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-            continue
-        present = series[series.notna()]
-        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
-            continue
-        text = present.str.strip()
+    for column, series, text in _text_columns(frame):
         if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or re.fullmatch(r"[-+]?\d+", value))).all() \
                 and text.str.contains(",").any():
             frame[column] = pd.to_numeric(series.str.strip().str.replace(",", ".", regex=False))
@@ -466,8 +471,7 @@ def _refuse_stray_text(frame, name, lines, decimal):
         n_text = int((~numeric).sum())
         # Ten numbers at least: in a handful of cells one word is not a slip but a category.
         if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):
-            row = int(np.flatnonzero(series.notna().to_numpy())[np.flatnonzero(~numeric)[0]])
-            where = f"line {lines[row]}" if lines is not None else f"row {row + 1}"
+            where = _cell_location(series, int(np.flatnonzero(~numeric)[0]), lines)
             raise CommandError(
                 f"{name}, column {column!r}, {where}: {present.iloc[np.flatnonzero(~numeric)[0]]!r} is not a "
                 f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "

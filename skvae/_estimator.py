@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _conditional
 from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
-from ._face_hooks import FaceHooks
+from ._face_hooks import INFERENCE_OPTIONS, FaceHooks
 from ._inference import is_plain_float_matrix
 from ._input import as_pandas_frame, as_plain_input
 from ._likelihoods import KINDS
@@ -336,7 +336,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
     }
 
     #: Read at every inference call, not only by fit: checked there too (check_inference_parameters).
-    _inference_parameters = ("handle_unknown", "n_jobs")
+    _inference_parameters = INFERENCE_OPTIONS
 
     def __init__(
         self,

@@ -21,6 +21,15 @@ from ._transaction import transactional
 from ._validation import check_n_importance
 
 
+#: The parameters every face's inference calls read, passed to a hook as its `options`.
+INFERENCE_OPTIONS = ("handle_unknown", "n_jobs")
+
+
+def inference_options(face):
+    """The options of an inference call, from `face`'s parameters (see the module docstring)."""
+    return {name: getattr(face, name) for name in INFERENCE_OPTIONS}
+
+
 class FaceHooks:
     """Mixin of :class:`skvae.VAETransformer` (before BaseEstimator): the hooks of the other faces."""
 
@@ -41,7 +50,7 @@ class FaceHooks:
 
     def _inference_options(self, options=None):
         """The options of an inference call: `options` (a face's), else this transformer's own."""
-        return {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs} if options is None else options
+        return inference_options(self) if options is None else options
 
     @with_torch_defaults
     def _score_samples(self, X, n_importance, options=None):

@@ -37,6 +37,7 @@ from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
+from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
 from ._faces import (
     face_from_state,
@@ -276,7 +277,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     #: Read at every transform, not only by fit: checked there too (check_inference_parameters).
     _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement",
-                             "handle_unknown", "n_jobs")
+                             *INFERENCE_OPTIONS)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -434,7 +435,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         vae_input = self._with_nan(X, missing, kept)
         try:
             values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
-                                            options=self._inference_options())
+                                            options=inference_options(self))
         except BaseException:
             if draw:
                 self._draws.set_state(draws_before)
@@ -462,16 +463,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def _point_fills(self, vae, vae_input):
         """The VAE's point fills of its own training input, as transform computes them."""
         # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
-        return vae._model.reconstruct(vae_input, self.n_importance, None, **self._inference_options())
+        return vae._model.reconstruct(vae_input, self.n_importance, None, **inference_options(self))
 
     def _fit_refinement(self, vae, vae_input, values):
         """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input."""
         completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
         return fit_refinement(completed, observed, vae._schema.columns)
-
-    def _inference_options(self):
-        """The options the VAE's inference reads, from this imputer's parameters (see skvae._face_hooks)."""
-        return {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
 
     @staticmethod
     def _completed(vae, vae_input, values, handle_unknown):

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import VAETransformer
+from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import DETECTOR_CROSS_CHECKS, DETECTOR_FIELDS
 from ._faces import (
     face_from_state,
@@ -267,7 +268,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         X = self._validate_input(X)
         with _names_checked_once():
-            return self.vae_._score_samples(X, self._n_importance, self._inference_options())
+            return self.vae_._score_samples(X, self._n_importance, inference_options(self))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -326,7 +327,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         X = self._validate_input(X)
         with _names_checked_once():
-            cells = self.vae_._column_log_likelihood(X, n_samples=n_samples, options=self._inference_options())
+            cells = self.vae_._column_log_likelihood(X, n_samples=n_samples, options=inference_options(self))
         return _like_input((cells - self.typical_column_log_likelihood_).astype(cells.dtype, copy=False), X)
 
     # ------------------------------------------------------------ helpers
@@ -377,11 +378,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         return X
 
     #: Read at every inference call, not only by fit: checked there too (check_inference_parameters).
-    _inference_parameters = ("handle_unknown", "n_jobs")
-
-    def _inference_options(self):
-        """The options the VAE's inference reads, from this detector's parameters (see skvae._face_hooks)."""
-        return {"handle_unknown": self.handle_unknown, "n_jobs": self.n_jobs}
+    _inference_parameters = INFERENCE_OPTIONS
 
     # ----------------------------------------------------------- pickling
 

@@ -547,7 +547,9 @@ class CategoricalBlock(Block):
 
     Encoded values are level codes 0..L-1 (as floats); the encoder sees them
     one-hot. Columns with different L go to different blocks, so a block is
-    one (n, columns, L) tensor and no logit is padded.
+    one (n, columns, L) tensor and no logit is padded; the table's likelihood
+    sums the blocks of few levels in one padded evaluation
+    (:class:`skvae._composite._ShortCategoricals`), with the same values.
 
     The block keeps each column's level values (``level_values``, columns x
     L, NaN for a column of labels; see :func:`numeric_level_values`): the
@@ -598,9 +600,14 @@ class CategoricalBlock(Block):
     def input_width(self):
         return self.n_columns * self.n_levels
 
+    @property
+    def short(self):
+        """Whether the CPU takes this block's log-softmax over the leading dimension (fewer than SHORT_SOFTMAX levels)."""
+        return self.n_levels < SHORT_SOFTMAX
+
     def _log_probabilities(self, params):
         logits = params.unflatten(-1, (self.n_columns, self.n_levels))
-        if logits.device.type == "cpu" and self.n_levels < SHORT_SOFTMAX:
+        if logits.device.type == "cpu" and self.short:
             # torch's CPU log_softmax over a last dimension shorter than a
             # vector register runs one short row at a time; over the leading
             # dimension the same sums run vectorised across rows and columns:

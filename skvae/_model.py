@@ -380,7 +380,7 @@ class VAEModel:
         n_epochs = 1 if incremental else budget_epochs(params["max_iter"], steps_per_epoch)
         reporter = EpochReporter(params["verbose"], n_epochs)
         log = trainer.run(
-            _training_data(train, trainer.device),
+            trainer.training_rows(*_training_data(train, trainer.device)),
             n_epochs,
             rule=None if incremental else self._stopping_rule(params, with_validation, steps_per_epoch, n_epochs),
             validation=None if valid is None else self._validation_data(valid, trainer),
@@ -438,7 +438,8 @@ class VAEModel:
         draws = () if trainer.n_importance == 1 else (trainer.n_importance,)
         noise = torch.randn((*draws, values.shape[0], self.noise_width),
                             generator=trainer.noise_generator, device=trainer.device, dtype=DTYPE)
-        return values.to(trainer.device), None if observed is None else observed.to(trainer.device), noise
+        values, observed = values.to(trainer.device), None if observed is None else observed.to(trainer.device)
+        return (*trainer.training_rows(values, observed), noise)
 
     def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs):
         if with_validation:

@@ -44,12 +44,17 @@ def kl_to_standard_normal(mean, log_variance):
     return 0.5 * (mean.square() + log_variance.exp() - 1.0 - log_variance).sum(-1)
 
 
-def encode(encoder, likelihood, x, observed=None):
-    """q(z|x) of a batch: the encoder applied to the likelihood's view of it (with the mask)."""
-    return encoder(likelihood.encoder_input(x, observed))
+def encode(encoder, likelihood, x, observed=None, encoder_input=None):
+    """q(z|x) of a batch: the encoder applied to the likelihood's view of it (with the mask).
+
+    `encoder_input`, where given, is that view already computed
+    (``likelihood.encoder_input(x, observed)``, a function of each row alone).
+    """
+    return encoder(likelihood.encoder_input(x, observed) if encoder_input is None else encoder_input)
 
 
-def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=None, missingness=None):
+def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=None, missingness=None,
+                  encoder_input=None):
     """Per-row -ELBO = -log p(x_obs | z) + beta * KL(q(z|x) || p(z)), z reparameterised.
 
     `noise` is eps ~ N(0, I) of shape (n_rows, latent_dim), drawn by the caller
@@ -57,10 +62,11 @@ def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=Non
     (bool, like x, or None for complete data) drops missing cells from the
     likelihood. With `missingness`, -log p(s | x_obs, x_mis) at one draw of
     the missing values joins the reconstruction term, and `noise` has the
-    draw's eps after z's.
+    draw's eps after z's. `encoder_input`: the likelihood's encoder view of
+    these rows where the caller computed it once (training), else None.
     """
     noise, value_noise = split_noise(noise, missingness)
-    mean, log_variance = encode(encoder, likelihood, x, observed)
+    mean, log_variance = encode(encoder, likelihood, x, observed, encoder_input)
     z = reparameterize(mean, log_variance, noise)
     decoded = decoder(z)
     reconstruction = likelihood.log_prob(x, decoded, observed)
@@ -78,7 +84,7 @@ def elbo(encoder, decoder, likelihood, x, noise, observed=None, missingness=None
 
 
 def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None, missingness=None,
-                           prior_share=0.0):
+                           prior_share=0.0, encoder_input=None):
     """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings and draws.
 
     With ``prior_share`` = a > 0, the proposal is instead the defensive
@@ -95,7 +101,7 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
     draws (:class:`skvae._missingness.MissingDraws`); without, it is None.
     """
     noise, value_noise = split_noise(noise, missingness)
-    mean, log_variance = encode(encoder, likelihood, x, observed)
+    mean, log_variance = encode(encoder, likelihood, x, observed, encoder_input)
     z = reparameterize(mean, log_variance, noise)
     n_from_prior = round(prior_share * noise.shape[0])
     if n_from_prior:
@@ -119,7 +125,7 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
 
 
 def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None,
-                              missingness=None):
+                              missingness=None, encoder_input=None):
     """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
 
     `noise` has shape (K, n_rows, latent_dim), or is an iterable of such
@@ -134,7 +140,8 @@ def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=N
         noise, n_importance = (noise,), noise.shape[0]
     total = None
     for chunk in noise:
-        log_weights, _, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed, missingness)
+        log_weights, _, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed, missingness,
+                                                   encoder_input=encoder_input)
         chunk_total = torch.logsumexp(log_weights, dim=0)
         total = chunk_total if total is None else torch.logaddexp(total, chunk_total)
     return total - math.log(n_importance)

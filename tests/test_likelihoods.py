@@ -206,6 +206,58 @@ def test_composite_drops_missing_cells_and_scatters_columns_in_order():
     torch.testing.assert_close(view[0, 2:4], _t([0.0, 0.0]))  # a missing category is no level at all
 
 
+def _categorical_table(n_rows, seed):
+    """A table of categorical blocks of 3, 2 and 20 levels around a Gaussian column, codes and a mask."""
+    blocks = [CategoricalBlock([0, 3], n_levels=3), GaussianBlock([1], _scaled(GaussianBlock, [0], [1]).stats),
+              CategoricalBlock([2], n_levels=2), CategoricalBlock([4], n_levels=20)]
+    likelihood = CompositeLikelihood(blocks, 5)
+    rng = np.random.default_rng(seed)
+    x = _t(np.column_stack([rng.integers(0, 3, n_rows), rng.normal(size=n_rows), rng.integers(0, 2, n_rows),
+                            rng.integers(0, 3, n_rows), rng.integers(0, 20, n_rows)]))
+    observed = torch.as_tensor(rng.random((n_rows, 5)) > 0.2)
+    return likelihood, x, observed
+
+
+@pytest.mark.parametrize("leading", [(), (3,)])
+def test_short_categorical_blocks_evaluated_together_give_each_blocks_values_and_gradients(leading):
+    likelihood, x, observed = _categorical_table(32, 0)
+    assert likelihood._categoricals.members == [0, 2]  # 20 levels take the last-dimension softmax alone
+    params = _normal((*leading, 32, likelihood.n_params), 1).requires_grad_(True)
+    decoded = (params, torch.zeros(0, dtype=D))
+    together = likelihood.log_prob(x, decoded, observed)
+    by_block = sum(torch.where(observed[:, block.columns], block.cell_log_prob(x[:, block.columns], part, None),
+                               0.0).sum(-1)
+                   for block, part in zip(likelihood.blocks, params.split([b.n_params for b in likelihood.blocks],
+                                                                          -1)))
+    (gradient,) = torch.autograd.grad(together.sum(), params)
+    (expected,) = torch.autograd.grad(by_block.sum(), params)
+    # 32 rows fill whole vector lanes: the same sums, the same bits.
+    assert torch.equal(together, by_block) and torch.equal(gradient, expected)
+    # A padded level is no level: no probability, no gradient.
+    assert torch.isfinite(together).all() and torch.isfinite(gradient).all()
+
+
+def test_training_computes_the_encoders_view_once_and_only_where_it_is_not_the_data():
+    from skvae._training import ENCODER_INPUT_BYTES, Trainer
+
+    likelihood, x, observed = _categorical_table(40, 2)
+    likelihood = likelihood.to(torch.device("cpu"), torch.float32)
+    x = x.float()
+    encoder = torch.nn.Module()
+    encoder.mean_head = torch.nn.Linear(2, 2)
+    trainer = Trainer(encoder, None, likelihood, None, batch_size=8, beta=1.0, shuffle_generator=None,
+                      noise_generator=None)
+    _, _, view = trainer.training_rows(x, observed)
+    assert torch.equal(view, likelihood.encoder_input(x, observed))
+    assert torch.equal(view[5:9], likelihood.encoder_input(x[5:9], observed[5:9]))  # a row's view is its own
+    gaussian = CompositeLikelihood([GaussianBlock([0, 1], _scaled(GaussianBlock, [0, 0], [1, 1]).stats)], 2)
+    trainer.likelihood = gaussian.to(torch.device("cpu"), torch.float32)
+    assert trainer.training_rows(x[:, :2], None)[2] is None  # the view is the data itself
+    many = torch.zeros((ENCODER_INPUT_BYTES // (4 * likelihood.input_width) + 1, 5))
+    trainer.likelihood = likelihood
+    assert trainer.training_rows(many, None)[2] is None  # too large to hold twice: computed per batch
+
+
 def test_importance_weighted_point_averages_means_and_votes_categories():
     gaussian = GaussianBlock([0], {"shift": _t([1.0]), "scale": _t([2.0]), "log_scale": torch.log(_t([2.0]))})
     categorical = CategoricalBlock([1], n_levels=3)

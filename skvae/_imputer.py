@@ -52,7 +52,7 @@ from ._torch_scope import with_torch_defaults
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._training import epochs_for_steps
-from ._transaction import AtomicSetParams, transaction
+from ._transaction import AtomicSetParams, reads_state, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -357,6 +357,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         self.n_iter_ = vae.n_iter_
         return X, missing, kept, vae_input, values
 
+    @reads_state
     def transform(self, X):
         """Impute every missing cell of X.
 
@@ -379,6 +380,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
         return self._output(X, missing, kept, values, dtype, sparse)
 
+    @reads_state
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
 

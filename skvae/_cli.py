@@ -281,7 +281,7 @@ def _command_line_advice(message):
     """
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
-        "Leave such a cell empty to have it treated as a missing cell.")
+        "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
     return re.sub(
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",

@@ -456,6 +456,11 @@ def _numeric_column(series, name):
             f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
             "was fitted on (dates and durations to numbers, e.g. days)."
         )
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # Numbers already: converted by their dtype. pd.to_numeric refuses some numeric dtypes
+        # (pyarrow's halffloat: "FloatingArray does not support np.float16"), and a column
+        # fitted as numbers was then refused as holding "values that are not numbers".
+        return series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     try:
         values = pd.to_numeric(series, errors="raise")
     except (TypeError, ValueError, OverflowError):

@@ -24,7 +24,14 @@ Each family below failed once (see the commit that added its tests):
   and nothing said so. Now they are text in a column of text (and still
   missing in a column of numbers, which cannot hold text), the commands
   that learn from a file name the words kept, and ``--missing-values``
-  names texts that are missing in every column.
+  names texts that are missing in every column (a refused unknown category
+  says so too).
+- **A numeric dtype pd.to_numeric refuses** (``skvae._schema``): a
+  ``halffloat[pyarrow]`` column was classed as numbers and then refused at
+  fit as holding "values that are not numbers"; numbers are now converted by
+  their dtype. pyarrow's dictionary (categories) and duration columns were
+  told to ``.astype(float) or .astype(str)``; they are told
+  ``.astype('category')`` and ``.dt.total_seconds()``.
 - **Another thread during a call** (``skvae._transaction``): a call wrote
   its attributes one by one, so a pickle, ``copy.deepcopy`` or
   :func:`skvae.save` taken while a ``fit`` ran in another thread held half
@@ -63,6 +70,55 @@ def _run(argv):
     out, err = io.StringIO(), io.StringIO()
     status = main([str(arg) for arg in argv], out, err)
     return status, out.getvalue(), err.getvalue()
+
+
+# --- a numeric dtype is read as numbers by its dtype ----------------------------------
+
+def _halffloat_table(n=40):
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=n).astype(np.float16).astype(object)
+    values[[3, 7]] = None
+    half = pd.arrays.ArrowExtensionArray(pa.array(list(values), type=pa.float16()))
+    return pd.DataFrame({"x": rng.normal(size=n), "h": half})
+
+
+@pytest.mark.parametrize("face, method", [(VAETransformer, "inverse"), (VAETransformer, "sample"),
+                                          (VAEImputer, "transform"), (VAEOutlierDetector, "score_samples")])
+def test_a_pyarrow_halffloat_column_is_numbers_at_fit_and_after(face, method):
+    # pd.to_numeric refuses halffloat[pyarrow]; fit called the column "values that are not numbers".
+    X = _halffloat_table()
+    estimator = face(**TINY).fit(X)
+    if method == "score_samples":
+        assert np.isfinite(estimator.score_samples(X)).all()
+        return
+    out = {"inverse": lambda: estimator.inverse_transform(estimator.transform(X)),
+           "sample": lambda: estimator.sample(5, random_state=0),
+           "transform": lambda: estimator.transform(X)}[method]()
+    assert out["h"].dtype == X["h"].dtype and out["h"].notna().all()
+    if method == "transform":
+        observed = X["h"].notna()
+        assert out["h"][observed].equals(X["h"][observed])
+
+
+@pytest.mark.parametrize("arrow_type, values, advice", [
+    ("dictionary", ["a", "b"] * 10, ".astype('category')"),
+    ("duration", [1, 2] * 10, ".dt.total_seconds()"),
+])
+def test_a_pyarrow_column_of_categories_or_durations_is_refused_with_its_conversion(arrow_type, values, advice):
+    import pyarrow as pa
+
+    array = (pa.array(values).dictionary_encode() if arrow_type == "dictionary"
+             else pa.array(values, type=pa.duration("s")))
+    X = pd.DataFrame({"x": np.arange(20.0), "v": pd.arrays.ArrowExtensionArray(array)})
+    for face in (VAETransformer, VAEImputer, VAEOutlierDetector):
+        with pytest.raises(ValueError, match="Column 'v'") as refusal:
+            face(**TINY).fit(X)
+        assert advice in str(refusal.value)
+    # The advice runs, and what it makes fits.
+    converted = X["v"].astype("category") if arrow_type == "dictionary" else X["v"].dt.total_seconds()
+    assert VAETransformer(**TINY).fit(X.assign(v=converted)).n_features_in_ == 2
 
 
 # --- a word pandas reads as missing is text in a column of text ------------------------
@@ -129,6 +185,17 @@ def test_impute_keeps_such_words_and_fills_them_only_when_told_they_are_missing(
     assert status == 0 and "note: read as text" not in err
     written = pd.read_csv(out, keep_default_na=False, dtype=str)
     assert set(written["country"]) <= {"DE", "FR", "IT"}  # every NA cell filled with a country
+
+
+def test_such_a_word_unseen_at_fit_is_an_unknown_category_whose_refusal_names_missing_values(tmp_path):
+    fitted, data, model = tmp_path / "fit.csv", tmp_path / "new.csv", tmp_path / "model.skvae"
+    fitted.write_text("c,g\n" + "".join(f"{['DE', 'FR'][i % 2]},{i / 10}\n" for i in range(30)))
+    data.write_text("c,g\n" + "".join(f"{['DE', 'NA'][i % 2]},{i / 10}\n" for i in range(6)))
+    assert _run(["fit", fitted, "--out", model, *FAST_FIT])[0] == 0
+    status, _, err = _run(["score", model, data])
+    assert status != 0 and "['NA']" in err and "--missing-values" in err
+    status, out, _ = _run(["score", model, data, "--missing-values", "NA"])
+    assert status == 0 and "Mean score of 6 rows" in out
 
 
 # --- another thread sees a call's state before or after, never halfway ------------------

@@ -32,6 +32,11 @@ Each family below failed once (see the commit that added its tests):
   their dtype. pyarrow's dictionary (categories) and duration columns were
   told to ``.astype(float) or .astype(str)``; they are told
   ``.astype('category')`` and ``.dt.total_seconds()``.
+- **Booleans given as 0/1** (``skvae._schema._same_text_hint``): a boolean
+  column given at transform as Int64 or float 0/1 (or a 0/1 column as
+  booleans) was refused as unseen categories with no word of why, where
+  ``'1'`` for ``1`` was named as the same label in another type; now it is,
+  with a conversion that keeps missing cells missing.
 - **Another thread during a call** (``skvae._transaction``): a call wrote
   its attributes one by one, so a pickle, ``copy.deepcopy`` or
   :func:`skvae.save` taken while a ``fit`` ran in another thread held half
@@ -119,6 +124,37 @@ def test_a_pyarrow_column_of_categories_or_durations_is_refused_with_its_convers
     # The advice runs, and what it makes fits.
     converted = X["v"].astype("category") if arrow_type == "dictionary" else X["v"].dt.total_seconds()
     assert VAETransformer(**TINY).fit(X.assign(v=converted)).n_features_in_ == 2
+
+
+# --- booleans given as 0/1, or 0/1 as booleans, are named with their conversion ------------
+
+def _flag_table(n=40):
+    rng = np.random.default_rng(0)
+    flags = pd.array(rng.integers(0, 2, n).astype(bool), dtype="boolean")
+    flags[[2, 5]] = pd.NA
+    return pd.DataFrame({"x": rng.normal(size=n), "f": flags, "d": rng.integers(0, 2, n)})
+
+
+@pytest.mark.parametrize("column, given, conversion", [
+    ("f", lambda f: f.astype("Int64"), "X['f'].map({0: False, 1: True})"),
+    ("f", lambda f: f.astype("Float64").astype(float), "X['f'].map({0: False, 1: True})"),
+    ("d", lambda d: d.astype(bool), "X['d'].map({False: 0, True: 1})"),
+])
+@pytest.mark.parametrize("face, method", [(VAETransformer, "transform"), (VAEImputer, "transform"),
+                                          (VAEOutlierDetector, "score_samples")])
+def test_booleans_given_as_numbers_or_numbers_as_booleans_are_named_with_their_conversion(
+        face, method, column, given, conversion):
+    X = _flag_table()
+    estimator = face(**TINY).fit(X)
+    expected = getattr(estimator, method)(X)
+    changed = X.assign(**{column: given(X[column])})
+    with pytest.raises(ValueError, match="written as another type") as refusal:
+        getattr(estimator, method)(changed)
+    assert conversion in str(refusal.value)
+    # The conversion named gives the labels of fit back, and the result of the table fitted.
+    advised = changed.assign(**{column: eval(conversion, {"X": changed})})
+    np.testing.assert_array_equal(np.asarray(getattr(estimator, method)(advised), dtype=object),
+                                  np.asarray(expected, dtype=object))
 
 
 # --- a word pandas reads as missing is text in a column of text ------------------------

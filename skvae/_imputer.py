@@ -670,6 +670,21 @@ def _nan_is_missing(missing_values):
     return missing_values is None or is_scalar_nan(missing_values) or type(missing_values).__name__ == "NAType"
 
 
+def _as_the_columns_integers(observed, fills):
+    """Whole-number fills as Python ints where an object column's observed cells are all integers.
+
+    An object column holds its values as Python objects, so no dtype says
+    they are integers: the fills, whole numbers decoded as floats, came back
+    as 144.0 amid 143 and 150, another type in one column.
+    """
+    present = observed[observed.notna()]
+    if present.empty or not all(isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+                                for value in present):
+        return fills
+    return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
+                     for value in fills], dtype=object)
+
+
 def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     """Set `fills` into the `rows` of `frame`'s column `j`, in the column's dtype where it holds them.
 
@@ -692,6 +707,8 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     # integers as Python objects; with no value of its own it takes the fit's dtype.
     if column.dtype == object and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
         return
+    if column.dtype == object:
+        fills = _as_the_columns_integers(column[~rows], fills)
     try:
         frame.iloc[rows, j] = fills
         return

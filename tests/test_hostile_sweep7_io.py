@@ -37,6 +37,9 @@ Each family below failed once (see the commit that added its tests):
   booleans) was refused as unseen categories with no word of why, where
   ``'1'`` for ``1`` was named as the same label in another type; now it is,
   with a conversion that keeps missing cells missing.
+- **An object column of integers** (``skvae._imputer._set_fills``): no
+  dtype says its cells are integers, and ``VAEImputer`` filled it with
+  floats (144.0 amid 143 and 150); it now fills such a column with ints.
 - **Another thread during a call** (``skvae._transaction``): a call wrote
   its attributes one by one, so a pickle, ``copy.deepcopy`` or
   :func:`skvae.save` taken while a ``fit`` ran in another thread held half
@@ -155,6 +158,25 @@ def test_booleans_given_as_numbers_or_numbers_as_booleans_are_named_with_their_c
     advised = changed.assign(**{column: eval(conversion, {"X": changed})})
     np.testing.assert_array_equal(np.asarray(getattr(estimator, method)(advised), dtype=object),
                                   np.asarray(expected, dtype=object))
+
+
+# --- an object column of integers is filled with integers -------------------------------
+
+@pytest.mark.parametrize("call", ["transform", "fit_transform", "multiple_imputations"])
+def test_an_object_column_of_integers_is_filled_with_integers(call):
+    rng = np.random.default_rng(0)
+    counts = pd.Series([int(v) for v in rng.integers(0, 300, 40)], dtype=object)
+    counts[[3, 7, 11]] = None
+    X = pd.DataFrame({"x": rng.normal(size=40), "n": counts})
+    imputer = VAEImputer(**TINY)
+    outs = {"transform": lambda: [imputer.fit(X).transform(X)],
+            "fit_transform": lambda: [imputer.fit_transform(X)],
+            "multiple_imputations": lambda: imputer.fit(X).multiple_imputations(X, 2)}[call]()
+    for out in outs:
+        assert out["n"].dtype == object and out["n"].notna().all()
+        # 144, not 144.0: the column's own type, as its other cells have it.
+        assert {type(value) for value in out["n"]} == {int}
+        assert out["n"][X["n"].notna()].equals(X["n"][X["n"].notna()])
 
 
 # --- a word pandas reads as missing is text in a column of text ------------------------

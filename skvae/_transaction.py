@@ -27,10 +27,13 @@ reading, together with each other, and wait for a running write. Both are
 re-entrant in a thread (a fit scores its own rows; a call copies its own
 estimator), and a waiting write goes before new reads, so a stream of
 ``transform`` calls cannot hold a refit off for ever.
+A forked child starts with the locks free: the thread that held one in the
+parent is not in the child to release it.
 """
 
 import contextlib
 import functools
+import os
 import threading
 import weakref
 
@@ -90,6 +93,17 @@ class StateLock:
 #: (kept out of the estimator's attributes, which pickling and ``clone`` read).
 _state_locks = weakref.WeakKeyDictionary()
 _state_locks_guard = threading.Lock()
+
+
+def _forget_state_locks():
+    # A forked child has one thread: a lock another thread of the parent held would never be released.
+    global _state_locks, _state_locks_guard
+    _state_locks = weakref.WeakKeyDictionary()
+    _state_locks_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_state_locks)
 
 
 def state_lock(estimator):

@@ -47,13 +47,17 @@ Each family below failed once (see the commit that added its tests):
   lacks [...]"), and ``transform`` during a refit on other columns checked
   X against the new names and encoded it with the old networks, silently.
   Now each estimator's state-changing calls hold a readers-writer lock for
-  writing, and inference and pickling hold it for reading.
+  writing, and inference and pickling hold it for reading; a forked child
+  starts with no lock held.
 """
 
 import copy
 import io
+import os
 import pickle
+import signal
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -347,6 +351,46 @@ def test_sample_while_a_refit_runs_in_another_thread_draws_from_one_model(monkey
     during = _during_fit(monkeypatch, lambda: estimator.sample(5, random_state=0))
     estimator.fit(other)
     pd.testing.assert_frame_equal(during(), estimator.sample(5, random_state=0))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_while_another_thread_holds_the_lock_uses_the_estimator():
+    from skvae._transaction import state_lock
+
+    first, _ = _frames()
+    estimator = VAETransformer(**TINY).fit(first)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with state_lock(estimator).writing():
+            held.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: the thread holding the lock was not forked with it
+            code = 1
+            try:
+                estimator.transform(first)
+                code = 0
+            finally:
+                os._exit(code)
+        for _ in range(600):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child waited for a lock no thread of it holds")
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+        holder.join()
 
 
 def test_the_state_lock_shares_reads_and_orders_writes():

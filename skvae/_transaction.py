@@ -37,6 +37,7 @@ import os
 import threading
 import weakref
 
+
 class StateLock:
     """A re-entrant readers-writer lock: many readers or one writer (who may also read)."""
 

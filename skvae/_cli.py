@@ -140,6 +140,7 @@ def run_fit_command(args, out, err):
     read = _read(args)
     table = select_columns(read, columns=args.columns, drop=args.drop)
     _check_likelihood_columns(likelihood, table, read)
+    _note_missing_words(table, err, "skvae fit")
     n_rows, n_columns = table.frame.shape
     print(_wrapped(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: ",
                    _column_items(table.frame.columns)), file=out)
@@ -220,8 +221,10 @@ def run_impute_command(args, out, err):
     imputer = _checked_parameters(VAEImputer(
         latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state, device=args.device,
         keep_empty_features=True, sample_posterior=args.draw, missing_mechanism=args.missing_mechanism))
-    table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True)
+    table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True,
+                       missing_values=args.missing_values or ())
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
+    _note_missing_words(chosen, err, "skvae impute")
     holes = chosen.frame.isna().to_numpy()
     empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
     n_missing = int(holes[:, ~holes.all(axis=0)].sum())
@@ -278,7 +281,7 @@ def _command_line_advice(message):
     """
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
-        "Leave such a cell empty to have it treated as a missing cell.")
+        "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
     return re.sub(
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
@@ -378,7 +381,21 @@ def _read(args, model=None):
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
     names = getattr(model, "feature_names_in_", None)
     return read_table(args.data, header=args.header, skip_rows=args.skip_rows,
-                      names=None if names is None else [str(name) for name in names])
+                      names=None if names is None else [str(name) for name in names],
+                      missing_values=args.missing_values or ())
+
+
+def _note_missing_words(table, err, prefix):
+    """Name the text columns whose words pandas would read as missing (``NA``) and skvae keeps as text.
+
+    Either reading may be what the file means (Namibia's code, or R's
+    missing value): the user is told which was taken and how to have the other.
+    """
+    if table.missing_words:
+        items = [f"{column!r} ({', '.join(repr(word) for word in words)})"
+                 for column, words in table.missing_words.items()]
+        print(_wrapped(f"{prefix}: note: read as text, not as missing cells, in column(s) of text: ", items)
+              + f"\n{prefix}: note: give --missing-values WORD,... to read such words as missing cells.", file=err)
 
 
 def _model_input(model, table, err, prefix):
@@ -549,6 +566,16 @@ def _column_names(text):
     return names
 
 
+def _missing_texts(text):
+    """``--missing-values``: texts as ``--columns`` writes names, with a message that speaks of texts."""
+    try:
+        return _column_names(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f'expected comma-separated texts such as NA,null (a text with a comma in double quotes); got {text!r}'
+        ) from None
+
+
 def _non_negative_int(text):
     try:
         value = int(text)
@@ -569,6 +596,11 @@ def _add_reading_options(parser, *, choose_columns=False):
                         help="the first line is data; columns are named x0, x1, ...")
     reading.add_argument("--skip-rows", type=_non_negative_int, default=0, metavar="N",
                          help="ignore the first N lines of the file (default: 0)")
+    reading.add_argument("--missing-values", type=_missing_texts, action="extend", default=None, metavar="A,B",
+                         help="texts that mark a missing cell in every column, besides the empty cell (e.g. "
+                              "NA,null; quoted and repeated as --columns). Without it, NA, N/A, null, None, NaN "
+                              "and the like are missing cells in a column of numbers and text in a column of "
+                              "text (NA: Namibia)")
     if choose_columns:
         reading.add_argument("--columns", type=_column_names, action="extend", default=None, metavar="A,B,C",
                              help="use only these columns, in this order; a name that holds a comma goes in "

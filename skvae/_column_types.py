@@ -194,6 +194,15 @@ def _conversion_hint(name, dtype):
     import pandas as pd
 
     column = f"X[{name!r}]"
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is not None:
+        import pyarrow as pa
+
+        # pandas' checks below miss pyarrow's dictionary (its categories) and duration types.
+        if pa.types.is_dictionary(arrow):
+            return f"it holds categories in pyarrow's dictionary encoding: convert it with {column}.astype('category')"
+        if pa.types.is_duration(arrow):
+            return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return f"convert dates to numbers, e.g. days since a date: ({column} - {column}.min()).dt.days"
     if pd.api.types.is_timedelta64_dtype(dtype):

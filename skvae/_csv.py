@@ -5,8 +5,15 @@ column's type as pandas infers it, and where each row came from (its line in
 the file), so that a problem can be reported as "column 'b', line 4". Files
 may be compressed (gzip, bz2, xz or zip, recognised by their first bytes,
 whatever their name; one named as compressed whose bytes are not is refused).
-An empty cell is a missing cell, in every command alike. A refused file
-raises :class:`CommandError` with one line that names the problem.
+An empty cell is a missing cell, in every command alike; so, in a column of
+numbers, is a word pandas reads as missing (``NA``, ``N/A``, ``null``,
+``None``, ``NaN``, ...), since such a column cannot hold text. In a column
+of text the same words are text: ``NA`` is Namibia's country code, ``None``
+an answer, and reading them as missing lost them without a word (a column
+of country codes was fitted without Namibia, and ``impute`` overwrote its
+cells). ``missing_values`` names texts that mark missing cells in every
+column (``--missing-values NA,null``). A refused file raises
+:class:`CommandError` with one line that names the problem.
 """
 
 import bz2
@@ -67,6 +74,10 @@ class Table:
         The header line's fields as written (stripped), one per column of
         `frame`; pandas names an empty one ``Unnamed: i`` in `frame`. None
         without a header line.
+    missing_words : dict
+        For each text column holding words pandas reads as missing (``NA``,
+        ``None``) that were kept as text, those words, sorted: what a
+        command tells the user, who may mean them as missing cells.
     """
 
     frame: object
@@ -75,6 +86,7 @@ class Table:
     has_header: bool
     cells: object = None
     header: list = None
+    missing_words: dict = None
 
     def where(self, row):
         """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
@@ -109,7 +121,7 @@ def _exact_float_option():
 EXACT_FLOATS = _exact_float_option()
 
 
-def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None):
+def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None, missing_values=()):
     """Read a CSV file into a :class:`Table`.
 
     Parameters
@@ -131,6 +143,11 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         header even where all of them are numbers (a model fitted with
         ``--header`` on columns named ``1,2,3``), which the guess would take
         for a row of data.
+    missing_values : collection of str, default=()
+        Texts that mark a missing cell in every column, besides the empty
+        cell. Without them, the words pandas reads as missing (``NA``,
+        ``null``, ``None``, ...) are missing in a column of numbers and text
+        in a column of text (see the module's docstring).
 
     Returns
     -------
@@ -162,7 +179,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, sep=separator, decimal=decimal, **EXACT_FLOATS,
+            skipinitialspace=True, sep=separator, decimal=decimal, na_values=list(missing_values), **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
         raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None
@@ -175,16 +192,47 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _quoted_decimal_commas_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal)
     cells = None
-    if keep_text:
+    holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
+    if keep_text or holed_text:
         cells = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
             skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
         )
         cells.columns = frame.columns
+    missing_words = _missing_words_as_text(frame, cells, holed_text, missing_values)
+    if not keep_text:
+        cells = None
     header_fields = [field.strip() for field in first_fields] if has_header else None
     if header_fields is not None and len(header_fields) != frame.shape[1]:
         header_fields = None
-    return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields)
+    return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields,
+                 missing_words=missing_words)
+
+
+def _missing_words_as_text(frame, cells, columns, missing_values):
+    """Put back, in each text column of `columns`, the cells pandas read as missing but that hold a word.
+
+    pandas reads ``NA``, ``N/A``, ``null``, ``None``, ``NaN`` and a dozen
+    more as missing in every column. In a column of numbers that is what
+    they mean; in a column of text they may be values (the country code
+    ``NA``), and there reading them as missing lost data without a word.
+    Only the empty cell and the texts of `missing_values` are missing in a
+    text column. Returns the words kept, by column, for the command to name.
+    """
+    missing = set(missing_values)
+    kept = {}
+    for column in columns:
+        series = frame[column]
+        written = cells[column].to_numpy(dtype=object)
+        holes = series.isna().to_numpy()
+        words = np.array([holes[row] and written[row].strip() != "" and written[row] not in missing
+                          for row in range(len(written))], dtype=bool)
+        if words.any():
+            restored = series.astype(object).to_numpy(copy=True)
+            restored[words] = written[words]
+            frame[column] = type(series)(restored, index=series.index, name=series.name).astype(series.dtype)
+            kept[column] = sorted(set(written[words]))
+    return kept
 
 
 def _read_bytes(path, stdin):
@@ -600,7 +648,9 @@ def select_columns(table, columns=None, drop=None):
     if table.header is not None:
         by_name = dict(zip(table.frame.columns, table.header))
         header = [by_name[name] for name in frame.columns]
-    return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header, header=header)
+    missing_words = {name: words for name, words in (table.missing_words or {}).items() if name in set(frame.columns)}
+    return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header, header=header,
+                 missing_words=missing_words)
 
 
 def _check_known(names, available, table, option):

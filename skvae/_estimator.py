@@ -25,7 +25,7 @@ from ._networks import ACTIVATIONS
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
-from ._transaction import AtomicSetParams, transactional
+from ._transaction import AtomicSetParams, reads_state, transactional
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
                           check_inference_parameters, check_n_importance, check_seed, training_params, validate_table)
 
@@ -456,6 +456,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         return self._model.column_kinds
 
     @with_torch_defaults
+    @reads_state
     def transform(self, X):
         """Encode X as the posterior means mu(x).
 
@@ -476,6 +477,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         return self._model.transform(X, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
     @with_torch_defaults
+    @reads_state
     def inverse_transform(self, X):
         """Decode latent vectors to the decoder's mean E[x | z].
 
@@ -517,6 +519,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         return out
 
     @with_torch_defaults
+    @reads_state
     def score_samples(self, X, n_importance=1):
         """Per-row lower bound on log p(x), in nats (greater is better).
 
@@ -564,6 +567,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         X = self._validate_input(X)
         return self._model.score_samples(X, n_importance, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
 
+    @reads_state
     def score(self, X, y=None, n_importance=1):
         """Mean of :meth:`score_samples`: the average ELBO per row, in nats.
 
@@ -584,6 +588,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
     @with_torch_defaults
+    @reads_state
     def sample(self, n_samples=1, random_state=None, return_mean=False, *, given=None,
                n_importance=DEFAULT_N_IMPORTANCE, with_missing=False, latent="aggregate", seen_pairs_only=True):
         """Draw rows: z from the training rows' latent law (or the prior), then x ~ p(x | z).

@@ -17,7 +17,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 
 from ._torch_scope import with_torch_defaults
-from ._transaction import transactional
+from ._transaction import reads_state, transactional
 from ._validation import check_n_importance
 
 
@@ -53,6 +53,7 @@ class FaceHooks:
         return inference_options(self) if options is None else options
 
     @with_torch_defaults
+    @reads_state
     def _score_samples(self, X, n_importance, options=None):
         """``score_samples`` with the calling face's options."""
         n_importance = check_n_importance(n_importance)
@@ -60,6 +61,7 @@ class FaceHooks:
         return self._model.score_samples(X, n_importance, **self._inference_options(options))
 
     @with_torch_defaults
+    @reads_state
     def _column_log_likelihood(self, X, n_samples=16, options=None):
         """E_q[log p(x_ij | z)] per cell, in nats (NaN for missing cells).
 
@@ -72,6 +74,7 @@ class FaceHooks:
         return self._model.column_log_likelihood(X, n_samples, **self._inference_options(options))
 
     @with_torch_defaults
+    @reads_state
     def _reconstruct(self, X, n_importance=100, random_state=None, n_draws=1, options=None):
         """Every cell of X predicted from its row's observed cells (MIWAE), as encoded values.
 

@@ -52,7 +52,7 @@ from ._torch_scope import with_torch_defaults
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._training import epochs_for_steps
-from ._transaction import AtomicSetParams, transaction
+from ._transaction import AtomicSetParams, reads_state, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -357,6 +357,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         self.n_iter_ = vae.n_iter_
         return X, missing, kept, vae_input, values
 
+    @reads_state
     def transform(self, X):
         """Impute every missing cell of X.
 
@@ -379,6 +380,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
         return self._output(X, missing, kept, values, dtype, sparse)
 
+    @reads_state
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
 
@@ -668,6 +670,21 @@ def _nan_is_missing(missing_values):
     return missing_values is None or is_scalar_nan(missing_values) or type(missing_values).__name__ == "NAType"
 
 
+def _as_the_columns_integers(observed, fills):
+    """Whole-number fills as Python ints where an object column's observed cells are all integers.
+
+    An object column holds its values as Python objects, so no dtype says
+    they are integers: the fills, whole numbers decoded as floats, came back
+    as 144.0 amid 143 and 150, another type in one column.
+    """
+    present = observed[observed.notna()]
+    if present.empty or not all(isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+                                for value in present):
+        return fills
+    return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
+                     for value in fills], dtype=object)
+
+
 def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     """Set `fills` into the `rows` of `frame`'s column `j`, in the column's dtype where it holds them.
 
@@ -690,6 +707,8 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     # integers as Python objects; with no value of its own it takes the fit's dtype.
     if column.dtype == object and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
         return
+    if column.dtype == object:
+        fills = _as_the_columns_integers(column[~rows], fills)
     try:
         frame.iloc[rows, j] = fills
         return

@@ -31,7 +31,7 @@ from ._faces import (
 from ._input import as_pandas_frame
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
-from ._transaction import AtomicSetParams, transaction
+from ._transaction import AtomicSetParams, reads_state, transaction
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_inference_parameters,
                           check_n_importance)
 
@@ -252,6 +252,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         with transaction(self):
             return _labels(self._fit(X) - self.offset_)
 
+    @reads_state
     def score_samples(self, X):
         """Lower bound on log p(x) per row, in nats: the lower, the more abnormal.
 
@@ -270,6 +271,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         with _names_checked_once():
             return self.vae_._score_samples(X, self._n_importance, inference_options(self))
 
+    @reads_state
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
 
@@ -285,6 +287,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         return self.score_samples(X) - self.offset_
 
+    @reads_state
     def predict(self, X):
         """Label rows: -1 for outliers, +1 for inliers.
 
@@ -300,6 +303,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         return _labels(self.decision_function(X))
 
+    @reads_state
     def score_columns(self, X, n_samples=COLUMN_SAMPLES):
         """Each cell's contribution to its row's score, in nats, centred on typical rows.
 

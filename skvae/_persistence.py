@@ -157,9 +157,13 @@ def save(estimator, path):
     --------
     load : Read the file back.
     """
+    from ._transaction import state_lock
+
     _check_saveable(estimator)
-    check_is_fitted(estimator)
-    data = _encode_estimator(estimator)
+    # As pickling does: a fit running in another thread has written part of its state (skvae._transaction).
+    with state_lock(estimator).reading():
+        check_is_fitted(estimator)
+        data = _encode_estimator(estimator)
     if hasattr(path, "write"):
         if isinstance(path, io.TextIOBase):
             raise TypeError("skvae.save needs a binary file object (opened with 'wb'); got a text-mode file.")

@@ -456,6 +456,11 @@ def _numeric_column(series, name):
             f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
             "was fitted on (dates and durations to numbers, e.g. days)."
         )
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # Numbers already: converted by their dtype. pd.to_numeric refuses some numeric dtypes
+        # (pyarrow's halffloat: "FloatingArray does not support np.float16"), and a column
+        # fitted as numbers was then refused as holding "values that are not numbers".
+        return series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     try:
         values = pd.to_numeric(series, errors="raise")
     except (TypeError, ValueError, OverflowError):
@@ -537,17 +542,37 @@ def _same_text_hint(column, unknown):
 
     A table read from text (CSV, JSON, a web form) brings the labels of
     categories fitted as numbers back as strings: the two lists look alike
-    in the message, and only their quotes tell the reason.
+    in the message, and only their quotes tell the reason. A column of
+    booleans given as 0/1 (a nullable boolean cast to Int64 or float by a
+    merge or a model's output), or 0/1 given as booleans, is the same slip.
     """
     known = {str(c): c for c in column["categories"]}
-    pairs = [(v, known[str(v)]) for v in unknown if str(v) in known]
+    flags = {_category_key(c)[1]: c for c in column["categories"] if _category_key(c)[0] == "bool"}
+    numbers = {_category_key(c)[1]: c for c in column["categories"] if _category_key(c)[0] == "number"}
+    pairs = []
+    for value in unknown:
+        key = _category_key(value)
+        if str(value) in known:
+            pairs.append((value, known[str(value)]))
+        elif key[0] == "number" and key[1] in (0, 1) and bool(key[1]) in flags:
+            pairs.append((value, flags[bool(key[1])]))
+        elif key[0] == "bool" and int(key[1]) in numbers:
+            pairs.append((value, numbers[int(key[1])]))
     if not pairs:
         return ""
     value, category = pairs[0]
     target = column["name"]
-    # astype(bool) makes every non-empty string True, "False" included: booleans are mapped.
-    conversion = (f"X[{target!r}].map({{'True': True, 'False': False}})" if isinstance(category, (bool, np.bool_))
-                  else f"X[{target!r}].astype({type(category).__name__})")
+    given_number = _category_key(value)[0] == "number"
+    if isinstance(category, (bool, np.bool_)) and given_number:
+        # astype(bool) makes NaN True: the two numbers are mapped, a missing cell stays missing.
+        conversion = f"X[{target!r}].map({{0: False, 1: True}})"
+    elif isinstance(category, (bool, np.bool_)):
+        # astype(bool) makes every non-empty string True, "False" included: booleans are mapped.
+        conversion = f"X[{target!r}].map({{'True': True, 'False': False}})"
+    elif isinstance(value, (bool, np.bool_)):
+        conversion = f"X[{target!r}].map({{False: 0, True: 1}})"
+    else:
+        conversion = f"X[{target!r}].astype({type(category).__name__})"
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
             f"({type(category).__name__}) written as another type: convert the column to the "
             f"labels of fit, e.g. {conversion}.")

@@ -92,6 +92,13 @@ class PicklesValidParameters:
     """
 
     def __reduce_ex__(self, protocol):
+        from ._transaction import state_lock
+
+        # A call running in another thread (a fit) has written part of its state: wait for its end.
+        with state_lock(self).reading():
+            return self._checked_reduce_ex(protocol)
+
+    def _checked_reduce_ex(self, protocol):
         from sklearn.exceptions import NotFittedError
         from sklearn.utils.validation import check_is_fitted
 

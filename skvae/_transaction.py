@@ -11,10 +11,109 @@ optimizer, so the old ones are never touched and restoring the references is
 enough; a continued fit (``warm_start``, ``partial_fit``) changes the
 networks in place only by completed training epochs, which is the documented
 meaning of interrupting one. Validation therefore runs before any training.
+
+**Other threads see a call's state before or after, never halfway.** A
+call writes its attributes one after another (``fit`` sets
+``n_features_in_`` when it validates X, the model when training ends). So,
+while a ``fit`` ran in one thread, another thread's pickle (a checkpoint,
+``copy.deepcopy``, :func:`skvae.save`) held half a state, which pickling
+wrote without a word and unpickling refused ("the fitted state lacks
+[...]"); and during a refit on other columns, ``transform`` checked X
+against the new column names and encoded it with the old networks: a
+column ``p`` went into the network of ``x``, silently. So each estimator
+has a readers-writer lock (:func:`state_lock`): a state-changing call holds
+it for writing from start to end; inference and pickling hold it for
+reading, together with each other, and wait for a running write. Both are
+re-entrant in a thread (a fit scores its own rows; a call copies its own
+estimator), and a waiting write goes before new reads, so a stream of
+``transform`` calls cannot hold a refit off for ever.
+A forked child starts with the locks free: the thread that held one in the
+parent is not in the child to release it.
 """
 
 import contextlib
 import functools
+import os
+import threading
+import weakref
+
+
+class StateLock:
+    """A re-entrant readers-writer lock: many readers or one writer (who may also read)."""
+
+    def __init__(self):
+        self._condition = threading.Condition(threading.Lock())
+        self._writer = None
+        self._write_depth = 0
+        self._waiting_writers = 0
+        self._readers = {}  # thread ident -> depth
+
+    @contextlib.contextmanager
+    def writing(self):
+        me = threading.get_ident()
+        with self._condition:
+            self._waiting_writers += 1
+            try:
+                # A thread reading may write once it reads alone (a call inside a read; none does today).
+                while not (self._writer in (None, me) and set(self._readers) <= {me}):
+                    self._condition.wait()
+            finally:
+                self._waiting_writers -= 1
+            self._writer = me
+            self._write_depth += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._write_depth -= 1
+                if self._write_depth == 0:
+                    self._writer = None
+                self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def reading(self):
+        me = threading.get_ident()
+        with self._condition:
+            # A thread already reading or writing reads on (waiting would wait for itself);
+            # others let a waiting writer go first.
+            if not (self._writer == me or me in self._readers):
+                while self._writer is not None or self._waiting_writers:
+                    self._condition.wait()
+            self._readers[me] = self._readers.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers[me] -= 1
+                if self._readers[me] == 0:
+                    del self._readers[me]
+                self._condition.notify_all()
+
+
+#: Each estimator's lock, held by a weak reference so that it goes with the estimator
+#: (kept out of the estimator's attributes, which pickling and ``clone`` read).
+_state_locks = weakref.WeakKeyDictionary()
+_state_locks_guard = threading.Lock()
+
+
+def _forget_state_locks():
+    # A forked child has one thread: a lock another thread of the parent held would never be released.
+    global _state_locks, _state_locks_guard
+    _state_locks = weakref.WeakKeyDictionary()
+    _state_locks_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_state_locks)
+
+
+def state_lock(estimator):
+    """The :class:`StateLock` of `estimator`: its state-changing calls write, inference and pickling read."""
+    with _state_locks_guard:
+        lock = _state_locks.get(estimator)
+        if lock is None:
+            lock = _state_locks[estimator] = StateLock()
+        return lock
 
 
 def _owned_estimators(estimator):
@@ -28,15 +127,27 @@ def _owned_estimators(estimator):
 
 @contextlib.contextmanager
 def transaction(estimator):
-    """Restore `estimator` (and the estimators it owns) if the block raises."""
-    saved = [(owned, dict(vars(owned))) for owned in _owned_estimators(estimator)]
-    try:
-        yield
-    except BaseException:
-        for owned, state in saved:
-            owned.__dict__.clear()
-            owned.__dict__.update(state)
-        raise
+    """Restore `estimator` (and the estimators it owns) if the block raises; hold its state lock throughout."""
+    with state_lock(estimator).writing():
+        saved = [(owned, dict(vars(owned))) for owned in _owned_estimators(estimator)]
+        try:
+            yield
+        except BaseException:
+            for owned, state in saved:
+                owned.__dict__.clear()
+                owned.__dict__.update(state)
+            raise
+
+
+def reads_state(method):
+    """Decorate a public method that reads the fitted state: it runs while no call changes it."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with state_lock(self).reading():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def transactional(method):

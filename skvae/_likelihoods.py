@@ -355,34 +355,51 @@ class QuantileNormalBlock(GaussianBlock):
 
     @classmethod
     def block_constants(cls, entries):
-        """Knots padded with +inf to the block's longest, and each column's slope du/dx per segment.
+        """Knots in each column's unit, padded with +inf to the block's longest, and the slopes du/dx per segment.
 
         ``slopes[:, i]`` is the slope for a value above i knots: the first
-        segment's below the first knot, the last one's above the last.
+        segment's below the first knot, the last one's above the last. Knots,
+        slopes and the values they map are in units of ``unit`` (x / unit):
+        2, since halving is exact, so the difference of two halves is the
+        exact half of their difference, finite where the difference itself
+        overflows: knots (or an inflated column's spike and its knots) at
+        -1.7e308 and 1.7e308 differed by inf, so a slope of 0, a log-Jacobian
+        of -inf, a spike encoded as -inf, and training failed. The map is the
+        same, bit for bit, as in whole units, except where halving would round
+        (values below 1e-307): a column whose knots it would merge keeps a
+        unit of 1.
         """
         width = max(len(entry["knots"]) for entry in entries)
         x = np.full((len(entries), width), np.inf)
         u = np.full((len(entries), width), np.inf)
         slopes = np.empty((len(entries), width + 1))
+        units = np.ones(len(entries))
         for j, entry in enumerate(entries):
             k = len(entry["knots"])
-            x[j, :k], u[j, :k] = entry["knots"], entry["knot_scores"]
+            knots = np.asarray(entry["knots"], dtype=np.float64)
+            units[j] = 2.0 if np.all(np.diff(knots / 2.0) > 0) else 1.0
+            x[j, :k], u[j, :k] = knots / units[j], entry["knot_scores"]
             inner = np.diff(u[j, :k]) / np.diff(x[j, :k])
             slopes[j] = inner[-1]
             slopes[j, 0], slopes[j, 1:k] = inner[0], inner
-        return {"knots": x, "knot_scores": u, "slopes": slopes}
+        return {"knots": x, "knot_scores": u, "slopes": slopes, "unit": units}
 
     @classmethod
     def encode(cls, values, constants):
         out = np.empty_like(values, dtype=np.float64)
         for j in range(values.shape[1]):
-            out[:, j] = _piecewise_linear(values[:, j], constants["knots"][j], constants["knot_scores"][j],
-                                          constants["slopes"][j])
+            out[:, j] = _piecewise_linear(values[:, j] / constants["unit"][j], constants["knots"][j],
+                                          constants["knot_scores"][j], constants["slopes"][j])
         return out
 
     @classmethod
     def from_constants(cls, columns, constants):
-        stats = {**constants, "log_slopes": np.log(constants["slopes"])}
+        # du/dx = (du / d(x / unit)) / unit, exact for a unit of 2 unless the quotient is subnormal.
+        units = constants["unit"][:, None]
+        per_unit = constants["slopes"] / units
+        log_slopes = np.where(per_unit > np.finfo(np.float64).tiny, np.log(per_unit),
+                              np.log(constants["slopes"]) - np.log(units))
+        stats = {**constants, "log_slopes": log_slopes}
         return cls(columns, {name: torch.as_tensor(value, dtype=torch.float64) for name, value in stats.items()})
 
     def _segments(self, u):
@@ -399,12 +416,19 @@ class QuantileNormalBlock(GaussianBlock):
         return self.standardized_log_prob(x, params).add_(log_slopes)
 
     def user_units(self, encoded):
-        """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope."""
+        """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope.
+
+        Saturated at the dtype's largest, as :meth:`GaussianBlock.user_units`:
+        beyond the last knot of a column reaching 1.7e308 a finite u lies
+        beyond float64's range, a value decoding clamps into the observed
+        range anyway, not the networks' overflow.
+        """
         index = self._segments(encoded)
         anchor = (index - 1).clamp_min(0)
         x0 = self._per_cell(self.stats["knots"], anchor, encoded)
         u0 = self._per_cell(self.stats["knot_scores"], anchor, encoded)
-        return x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
+        scaled = x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
+        return _saturated(scaled * self.stats["unit"].to(scaled.dtype), torch.isfinite(encoded))
 
     def conditional_mean(self, params, free):
         mean, _ = self._mean_variance(params)

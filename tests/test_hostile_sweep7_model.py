@@ -1,0 +1,100 @@
+"""Hostile input, seventh sweep: the model's newer features (per-column kinds, conditional sampling, options).
+
+Each family failed once (see the commit that added its tests): a
+``quantile_normal`` (or ``inflated_gaussian``) column whose values span
+-1.7e308 to 1.7e308 failed training (two adjacent knots differed by more
+than float64's largest number, so the segment's slope was 0, its
+log-Jacobian -inf and the loss inf; an inflated column's spike at -1.7e308
+beyond knots at 1.7e308 was encoded as -inf), and such a column's draws beyond its
+last knot were refused as the networks' overflow (its inverse map did not
+saturate at float64's top as the Gaussian's does); the linear refinement
+skipped a column holding float64's largest value itself (log2 of it rounds
+to 1024, a unit of 2**1024 = inf). The tests pin the mechanism over the
+faces, kinds and methods it serves.
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+from skvae._likelihoods import InflatedGaussianBlock, QuantileNormalBlock
+from skvae._refinement import fit_refinement
+
+from _equality import assert_same
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(4,), max_iter=3, batch_size=16, random_state=0)
+N = 40
+LARGEST = float(np.finfo(np.float64).max)
+
+
+def _unchanged(estimator):
+    """A snapshot of the fitted state, for :func:`assert_same` after a refused call."""
+    return copy.deepcopy(estimator.__getstate__())
+
+
+# --- a quantile-normal column spanning float64's whole range -----------------------------
+
+def _spanning_the_range(seed=0, holes=False):
+    rng = np.random.default_rng(seed)
+    values = np.where(rng.random(N) < 0.5, 1.7e308, -1.7e308)
+    if holes:  # a third knot in the middle: each segment fits, the end slopes carry draws beyond 1.7e308
+        values[::3] = 5.0
+        values[1::7] = np.nan
+    return pd.DataFrame({"wide": values, "b": rng.normal(size=N)})
+
+
+@pytest.mark.parametrize("kind", [QuantileNormalBlock, InflatedGaussianBlock])
+def test_the_quantile_maps_slopes_are_finite_where_adjacent_knots_span_the_range(kind):
+    entries = [{"knots": [-1.7e308, 1.7e308], "knot_scores": [-1.0, 1.0], "spike": 0.0},
+               {"knots": [-LARGEST, 0.0, LARGEST], "knot_scores": [-1.0, 0.0, 1.0], "spike": 0.0},
+               {"knots": [1.0, 2.0], "knot_scores": [-1.0, 1.0], "spike": 0.0}]
+    constants = kind.block_constants(entries)
+    assert np.all(np.isfinite(constants["slopes"])) and np.all(constants["slopes"] > 0)
+    values = np.array([[-1.7e308, -LARGEST, 1.0], [0.0, 1e308, 1.5], [1.7e308, LARGEST, 2.0]])
+    encoded = kind.encode(values, constants)
+    assert np.all(np.isfinite(encoded))
+    block = kind.from_constants(list(range(3)), constants)
+    assert np.all(np.isfinite(block.stats["log_slopes"].numpy()))
+    import torch
+
+    back = QuantileNormalBlock.user_units(block, torch.as_tensor(encoded)).numpy()
+    np.testing.assert_allclose(back, values, rtol=1e-12)
+
+
+@pytest.mark.parametrize("likelihood", ["quantile_normal", "inflated_gaussian"])
+@pytest.mark.parametrize("holes", [False, True])
+def test_a_quantile_column_spanning_float64s_range_fits_scores_and_samples(likelihood, holes):
+    X = _spanning_the_range(holes=holes)
+    transformer = VAETransformer(likelihood={"wide": likelihood}, **TINY).fit(X)
+    assert np.all(np.isfinite(transformer.score_samples(X)))
+    for out in (transformer.sample(200, random_state=0), transformer.sample(5, given={"b": 0.0}, random_state=0),
+                transformer.inverse_transform(10 * transformer.transform(X))):
+        wide = out["wide"].to_numpy()
+        assert np.all((np.nanmin(X["wide"]) <= wide) & (wide <= np.nanmax(X["wide"])))
+
+
+@pytest.mark.parametrize("face", [VAEImputer, VAEOutlierDetector])
+def test_the_other_faces_fit_a_quantile_column_spanning_float64s_range(face):
+    X = _spanning_the_range(holes=True)
+    fitted = face(likelihood={"wide": "quantile_normal"}, **TINY).fit(X)
+    if face is VAEImputer:
+        filled = fitted.transform(X)["wide"].to_numpy()
+        assert np.all(np.isfinite(filled))
+        assert np.all((np.nanmin(X["wide"]) <= filled) & (filled <= np.nanmax(X["wide"])))
+    else:
+        assert np.all(np.isfinite(fitted.score_samples(X)))
+
+
+def test_the_linear_refinement_fits_a_column_holding_float64s_largest_value():
+    """log2 of the largest float64 rounds to 1024: the power-of-two unit was 2**1024 = inf."""
+    rng = np.random.default_rng(0)
+    completed = rng.normal(size=(N, 3))
+    completed[:, 2] = np.where(completed[:, 0] > 0, LARGEST, -LARGEST / 2)
+    columns = [{"kind": "gaussian", "name": j} for j in range(3)]
+    refinement = fit_refinement(completed, np.ones_like(completed, dtype=bool), columns)
+    assert 2 in refinement["columns"]

@@ -365,9 +365,10 @@ class QuantileNormalBlock(GaussianBlock):
         overflows: knots (or an inflated column's spike and its knots) at
         -1.7e308 and 1.7e308 differed by inf, so a slope of 0, a log-Jacobian
         of -inf, a spike encoded as -inf, and training failed. The map is the
-        same, bit for bit, as in whole units, except where halving would round
-        (values below 1e-307): a column whose knots it would merge keeps a
-        unit of 1.
+        same, bit for bit, as in whole units. Where halves do not serve (knots
+        1e-323 apart: a slope of inf, or halving merges them), the unit is
+        the power of two nearest the largest knot's magnitude (see
+        :func:`_knot_unit`).
         """
         width = max(len(entry["knots"]) for entry in entries)
         x = np.full((len(entries), width), np.inf)
@@ -377,7 +378,7 @@ class QuantileNormalBlock(GaussianBlock):
         for j, entry in enumerate(entries):
             k = len(entry["knots"])
             knots = np.asarray(entry["knots"], dtype=np.float64)
-            units[j] = 2.0 if np.all(np.diff(knots / 2.0) > 0) else 1.0
+            units[j] = _knot_unit(knots, np.asarray(entry["knot_scores"], dtype=np.float64))
             x[j, :k], u[j, :k] = knots / units[j], entry["knot_scores"]
             inner = np.diff(u[j, :k]) / np.diff(x[j, :k])
             slopes[j] = inner[-1]
@@ -394,10 +395,13 @@ class QuantileNormalBlock(GaussianBlock):
 
     @classmethod
     def from_constants(cls, columns, constants):
-        # du/dx = (du / d(x / unit)) / unit, exact for a unit of 2 unless the quotient is subnormal.
+        # du/dx = (du / d(x / unit)) / unit: as the quotient where it is a normal number (bit for bit
+        # as in whole units), as a difference of logarithms where it is not (subnormal or inf).
         units = constants["unit"][:, None]
-        per_unit = constants["slopes"] / units
-        log_slopes = np.where(per_unit > np.finfo(np.float64).tiny, np.log(per_unit),
+        with np.errstate(over="ignore"):
+            per_unit = constants["slopes"] / units
+        ordinary = (per_unit > np.finfo(np.float64).tiny) & np.isfinite(per_unit)
+        log_slopes = np.where(ordinary, np.log(np.where(ordinary, per_unit, 1.0)),
                               np.log(constants["slopes"]) - np.log(units))
         stats = {**constants, "log_slopes": log_slopes}
         return cls(columns, {name: torch.as_tensor(value, dtype=torch.float64) for name, value in stats.items()})
@@ -438,6 +442,31 @@ class QuantileNormalBlock(GaussianBlock):
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return self.user_units(mean + variance.sqrt() * noise)
+
+
+def _knot_unit(knots, scores):
+    """The power of two whose multiples the quantile map's knots are taken in: 2, or the largest knot's scale.
+
+    In halves, knots at -1.7e308 and 1.7e308 differ by a finite number (see
+    :meth:`QuantileNormalBlock.block_constants`). Knots closer than about
+    1e-308 (subnormal values: 0 and 5e-324) have a slope du/dx of inf, a
+    log-Jacobian of inf and a training loss of -inf; in units of the largest
+    knot's power of two they are ordinary numbers (scaling by a power of two
+    is exact for them). The first unit whose knots increase and whose slopes
+    are finite and positive; 2 where neither is (such a table's fit reports
+    its loss).
+    """
+    peak = float(np.max(np.abs(knots)))
+    candidates = [2.0]
+    if peak > 0:
+        candidates.append(float(np.ldexp(1.0, np.frexp(peak)[1] - 1)))
+    for unit in candidates:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scaled = knots / unit
+            slopes = np.diff(scores) / np.diff(scaled)
+        if np.all(np.isfinite(scaled)) and np.all(np.isfinite(slopes)) and np.all(slopes > 0):
+            return unit
+    return 2.0
 
 
 def _around(value):

@@ -5,7 +5,9 @@ Each family failed once (see the commit that added its tests): a
 -1.7e308 to 1.7e308 failed training (two adjacent knots differed by more
 than float64's largest number, so the segment's slope was 0, its
 log-Jacobian -inf and the loss inf; an inflated column's spike at -1.7e308
-beyond knots at 1.7e308 was encoded as -inf), and such a column's draws beyond its
+beyond knots at 1.7e308 was encoded as -inf; knots 5e-324 apart, a column
+of subnormal values, had a slope of inf and a loss of -inf), and such a
+column's draws beyond its
 last knot were refused as the networks' overflow (its inverse map did not
 saturate at float64's top as the Gaussian's does); the linear refinement
 skipped a column holding float64's largest value itself (log2 of it rounds
@@ -52,18 +54,26 @@ def _spanning_the_range(seed=0, holes=False):
 def test_the_quantile_maps_slopes_are_finite_where_adjacent_knots_span_the_range(kind):
     entries = [{"knots": [-1.7e308, 1.7e308], "knot_scores": [-1.0, 1.0], "spike": 0.0},
                {"knots": [-LARGEST, 0.0, LARGEST], "knot_scores": [-1.0, 0.0, 1.0], "spike": 0.0},
-               {"knots": [1.0, 2.0], "knot_scores": [-1.0, 1.0], "spike": 0.0}]
+               {"knots": [1.0, 2.0], "knot_scores": [-1.0, 1.0], "spike": 0.0},
+               {"knots": [0.0, 5e-324, 1e-323], "knot_scores": [-1.0, 0.0, 1.0], "spike": 0.0}]
     constants = kind.block_constants(entries)
     assert np.all(np.isfinite(constants["slopes"])) and np.all(constants["slopes"] > 0)
-    values = np.array([[-1.7e308, -LARGEST, 1.0], [0.0, 1e308, 1.5], [1.7e308, LARGEST, 2.0]])
+    values = np.array([[-1.7e308, -LARGEST, 1.0, 0.0], [0.0, 1e308, 1.5, 5e-324], [1.7e308, LARGEST, 2.0, 1e-323]])
     encoded = kind.encode(values, constants)
     assert np.all(np.isfinite(encoded))
-    block = kind.from_constants(list(range(3)), constants)
+    block = kind.from_constants(list(range(4)), constants)
     assert np.all(np.isfinite(block.stats["log_slopes"].numpy()))
     import torch
 
     back = QuantileNormalBlock.user_units(block, torch.as_tensor(encoded)).numpy()
-    np.testing.assert_allclose(back, values, rtol=1e-12)
+    np.testing.assert_allclose(back, values, rtol=1e-12, atol=0)
+
+
+def test_a_quantile_column_of_subnormal_values_fits_and_keeps_them_apart():
+    X = pd.DataFrame({"tiny": np.resize([0.0, 5e-324, 1e-323], N), "b": np.random.default_rng(0).normal(size=N)})
+    transformer = VAETransformer(likelihood={"tiny": "quantile_normal"}, **TINY).fit(X)
+    assert np.all(np.isfinite(transformer.score_samples(X)))
+    assert set(transformer.sample(100, random_state=0)["tiny"]) <= {0.0, 5e-324, 1e-323}
 
 
 @pytest.mark.parametrize("likelihood", ["quantile_normal", "inflated_gaussian"])

@@ -66,7 +66,12 @@ def condition_table(vae, n_samples, given):
         if n_samples not in (1, given.shape[0]):
             raise ValueError(f"given has {given.shape[0]} rows of conditions; n_samples={n_samples!r} must "
                              f"be {given.shape[0]} (or left at 1).")
-        if given.dtype.kind not in "biufO":
+        if given.dtype.kind == "b":
+            # A boolean array has no NaN, so it would give every cell, as 0.0 and 1.0: it is a mask
+            # of the cells meant to be given, not their values.
+            raise ValueError("given is a boolean array: conditions are the given cells' values, NaN where a cell "
+                             "is free (np.where(mask, values, np.nan) for a mask of the given cells).")
+        if given.dtype.kind not in "iufO":
             raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
                              "(NaN: free).")
         frame = pd.DataFrame(given, columns=names)

@@ -11,8 +11,11 @@ column's draws beyond its
 last knot were refused as the networks' overflow (its inverse map did not
 saturate at float64's top as the Gaussian's does); the linear refinement
 skipped a column holding float64's largest value itself (log2 of it rounds
-to 1024, a unit of 2**1024 = inf). The tests pin the mechanism over the
-faces, kinds and methods it serves.
+to 1024, a unit of 2**1024 = inf); ``sample`` accepted any
+``n_importance`` (-1, 2.5, None) without ``given``, and took a boolean array
+(a mask of the cells meant to be given) as conditions giving every cell as
+0.0 or 1.0. The tests pin the mechanism over the faces, kinds and methods it
+serves.
 """
 
 import copy
@@ -108,3 +111,27 @@ def test_the_linear_refinement_fits_a_column_holding_float64s_largest_value():
     columns = [{"kind": "gaussian", "name": j} for j in range(3)]
     refinement = fit_refinement(completed, np.ones_like(completed, dtype=bool), columns)
     assert 2 in refinement["columns"]
+
+
+# --- sample's options: each is checked whether or not the call uses it ---------------------
+
+@pytest.mark.parametrize("n_importance", [0, -1, 2.5, True, None, 10**6])
+@pytest.mark.parametrize("with_given", [False, True])
+def test_sample_refuses_a_bad_n_importance_with_or_without_given(n_importance, with_given):
+    """Without ``given``, n_importance=-1 was accepted in silence (as "ignored")."""
+    transformer = VAETransformer(**TINY).fit(np.random.default_rng(0).normal(size=(N, 3)))
+    before = _unchanged(transformer)
+    given = {0: 1.0} if with_given else None
+    with pytest.raises(ValueError, match="n_importance"):
+        transformer.sample(2, given=given, n_importance=n_importance)
+    assert_same(before, transformer.__getstate__())
+
+
+@pytest.mark.parametrize("mask", [np.array([[True, False, False]] * 2), np.zeros((2, 3), dtype=bool)])
+def test_a_boolean_array_is_no_array_of_conditions(mask):
+    """A boolean array has no free (NaN) cell: it gave every cell, as 0.0 and 1.0, where it meant a mask."""
+    transformer = VAETransformer(**TINY).fit(np.random.default_rng(0).normal(size=(N, 3)))
+    before = _unchanged(transformer)
+    with pytest.raises(ValueError, match="boolean array.*NaN where a cell is free"):
+        transformer.sample(2, given=mask)
+    assert_same(before, transformer.__getstate__())

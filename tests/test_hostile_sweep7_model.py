@@ -14,7 +14,10 @@ skipped a column holding float64's largest value itself (log2 of it rounds
 to 1024, a unit of 2**1024 = inf); ``sample`` accepted any
 ``n_importance`` (-1, 2.5, None) without ``given``, and took a boolean array
 (a mask of the cells meant to be given) as conditions giving every cell as
-0.0 or 1.0. The tests pin the mechanism over the faces, kinds and methods it
+0.0 or 1.0; a given whole number was judged and put back through float64,
+so a uint64 column's own 2**64 - 1 was refused (with a range that left it
+out) and a nullable integer column of conditions with free cells gave
+2**62 + 1 back as 2**62. The tests pin the mechanism over the faces, kinds and methods it
 serves.
 """
 
@@ -134,4 +137,42 @@ def test_a_boolean_array_is_no_array_of_conditions(mask):
     before = _unchanged(transformer)
     with pytest.raises(ValueError, match="boolean array.*NaN where a cell is free"):
         transformer.sample(2, given=mask)
+    assert_same(before, transformer.__getstate__())
+
+
+# --- a given whole number comes back exactly, up to its dtype's limits ----------------------
+
+def _whole_numbers(dtype, top):
+    values = np.resize(np.array([top, 5, 7, 9, 11, 13, 17, 19, 23, 29, 31, 37], dtype=object), N)
+    table = pd.DataFrame({"a": pd.array(values.tolist(), dtype=dtype), "b": np.random.default_rng(0).normal(size=N)})
+    return VAETransformer(likelihood={"a": "gaussian"}, **TINY).fit(table)
+
+
+INTEGER_LIMITS = [("uint64", 2**64 - 1), ("int64", 2**63 - 1), ("UInt64", 2**64 - 1), ("Int64", 2**63 - 1),
+                  ("Int64", 2**62 + 1)]
+
+
+@pytest.mark.parametrize(("dtype", "top"), INTEGER_LIMITS)
+@pytest.mark.parametrize("form", ["dict", "numpy scalar", "frame with free cells"])
+def test_a_given_whole_number_comes_back_exactly_up_to_its_dtypes_limit(dtype, top, form):
+    """float64 rounds 2**64 - 1 to 2**64: the column's own largest value was refused as beyond uint64
+    (with a range that left it out), and a nullable column with free cells was read as float64, so a
+    given 2**62 + 1 came back as 2**62 (2**63 - 1 as -2**63)."""
+    transformer = _whole_numbers(dtype, top)
+    nullable = "U" if dtype.lower().startswith("u") else ""
+    given = {"dict": {"a": top},
+             "numpy scalar": {"a": np.uint64(top) if nullable else np.int64(top)},
+             "frame with free cells": pd.DataFrame({"a": pd.array([top, None], dtype=f"{nullable}Int64")})}[form]
+    out = transformer.sample(given=given, random_state=0)
+    assert int(out["a"].iloc[0]) == top
+    assert str(out["a"].dtype) == dtype
+
+
+@pytest.mark.parametrize(("dtype", "top"), INTEGER_LIMITS[:4])
+def test_a_given_number_beyond_an_integer_dtype_is_refused_with_the_dtypes_range(dtype, top):
+    transformer = _whole_numbers(dtype, top)
+    before = _unchanged(transformer)
+    for beyond in (top + 1, float(top)):  # float(2**64 - 1) is 2**64
+        with pytest.raises(ValueError, match=rf"cannot hold .*\[-?\d+, {top}\]"):
+            transformer.sample(given={"a": beyond})
     assert_same(before, transformer.__getstate__())

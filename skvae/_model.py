@@ -785,7 +785,11 @@ def new_seed(random_state):
 def _training_data(encoded, device):
     """(values, observed or None) as float32/bool tensors, placed on the device once."""
     values, observed = split_missing(encoded)
-    values = place_training_data(np.ascontiguousarray(values, dtype=np.float32), device)
+    # A value beyond float32's range (a continued fit's row far outside the first fit's scaling)
+    # becomes inf: training reports the divergence it causes, in its own words.
+    with np.errstate(over="ignore"):
+        values = np.ascontiguousarray(values, dtype=np.float32)
+    values = place_training_data(values, device)
     if observed is not None:
         observed = place_training_data(np.ascontiguousarray(observed), device)
     return values, observed

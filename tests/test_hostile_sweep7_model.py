@@ -17,7 +17,11 @@ to 1024, a unit of 2**1024 = inf); ``sample`` accepted any
 0.0 or 1.0; a given whole number was judged and put back through float64,
 so a uint64 column's own 2**64 - 1 was refused (with a range that left it
 out) and a nullable integer column of conditions with free cells gave
-2**62 + 1 back as 2**62. The tests pin the mechanism over the faces, kinds and methods it
+2**62 + 1 back as 2**62; a continued fit (``warm_start``, ``partial_fit``)
+on a row far outside the first fit's scaling (1e50 where it saw values near
+1) failed after training, in the Gaussian mixture of the latent draws that
+``sample`` uses (covariances not positive definite, or infinite), with
+scikit-learn's, torch's or SciPy's error. The tests pin the mechanism over the faces, kinds and methods it
 serves.
 """
 
@@ -176,3 +180,30 @@ def test_a_given_number_beyond_an_integer_dtype_is_refused_with_the_dtypes_range
         with pytest.raises(ValueError, match=rf"cannot hold .*\[-?\d+, {top}\]"):
             transformer.sample(given={"a": beyond})
     assert_same(before, transformer.__getstate__())
+
+
+# --- a continued fit on a row far outside the first fit's scaling -----------------------------
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+@pytest.mark.parametrize("far", [1e50, 1e120])
+def test_a_continued_fit_on_a_row_far_outside_the_first_fits_scale_keeps_a_latent_mixture(face, far):
+    """The row's latent draws (1e48 and beyond) broke the mixture ``sample`` draws from, after training:
+    its covariances were not positive definite, or infinite, and the fit failed with another library's error."""
+    X = np.random.default_rng(0).normal(size=(N, 3))
+    fitted = face(warm_start=True, **TINY).fit(X)
+    far_out = X.copy()
+    far_out[0, 0] = far
+    fitted.fit(far_out)
+    vae = fitted if face is VAETransformer else fitted.vae_
+    assert vae._model.latent_mixture is not None
+    assert np.all(np.isfinite(vae.sample(50, random_state=0)))
+
+
+def test_partial_fit_on_a_row_at_the_top_of_float64_keeps_a_latent_mixture():
+    X = np.random.default_rng(0).normal(size=(N, 3))
+    transformer = VAETransformer(**TINY).fit(X)
+    far_out = X.copy()
+    far_out[0, 0] = 1.7e308
+    transformer.partial_fit(far_out)
+    assert transformer._model.latent_mixture is not None
+    assert np.all(np.isfinite(transformer.sample(50, random_state=0)))

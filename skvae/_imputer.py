@@ -36,6 +36,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from ._column_types import requested_kinds
 from ._estimator import VAETransformer
 from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
@@ -339,7 +340,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         empty = missing.all(axis=0)
         kept = ~empty
         vae = vae_to_fit(self)
-        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size))
+        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size),
+                       likelihood=_kept_likelihood(self.likelihood, X, kept))
         vae_input = self._with_nan(X, missing, kept)
         vae.fit(vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
@@ -650,6 +652,26 @@ VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS
 def _new_indicator():
     """The unfitted indicator of ``add_indicator``: it reads a 0/1 matrix of missing cells."""
     return MissingIndicator(missing_values=1, features="missing-only", error_on_new=False)
+
+
+def _kept_likelihood(likelihood, X, kept):
+    """The ``likelihood`` parameter in the VAE's columns: X's `kept` ones, without those missing in every row.
+
+    A dict names X's columns, by label or position; the VAE sees only the
+    kept ones, so a position named another column there ({1: "poisson"}
+    modelled X's third column when its second was empty), and a column left
+    out was "a column X does not have". Each kind is named here by its
+    column's label (by its position among the kept columns, for an array);
+    a kind for a column left out has nothing to model and is dropped.
+    Unknown keys are refused in X's terms.
+    """
+    if not isinstance(likelihood, dict):
+        return likelihood
+    frame = is_dataframe(X)
+    names = list(X.columns) if frame else list(range(X.shape[1]))
+    kinds = requested_kinds(likelihood, names, frame)
+    return {(names[column] if frame else position): kinds[column]
+            for position, column in enumerate(np.flatnonzero(kept)) if kinds[column] != "auto"}
 
 
 def fitted_indicator(features, n_features):

@@ -21,7 +21,11 @@ out) and a nullable integer column of conditions with free cells gave
 on a row far outside the first fit's scaling (1e50 where it saw values near
 1) failed after training, in the Gaussian mixture of the latent draws that
 ``sample`` uses (covariances not positive definite, or infinite), with
-scikit-learn's, torch's or SciPy's error. The tests pin the mechanism over the faces, kinds and methods it
+scikit-learn's, torch's or SciPy's error; VAEImputer handed its
+``likelihood`` unchanged to a VAE that sees X without its empty columns, so a
+position named another column ({1: "poisson"} on X's empty second column set
+the third's kind) and a label or position of X was "a column X does not
+have". The tests pin the mechanism over the faces, kinds and methods it
 serves.
 """
 
@@ -207,3 +211,34 @@ def test_partial_fit_on_a_row_at_the_top_of_float64_keeps_a_latent_mixture():
     transformer.partial_fit(far_out)
     assert transformer._model.latent_mixture is not None
     assert np.all(np.isfinite(transformer.sample(50, random_state=0)))
+
+
+# --- VAEImputer's likelihood names the user's columns, not the VAE's --------------------------
+
+def _with_an_empty_column(frame):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=N), "empty": np.nan, "count": rng.poisson(30, N).astype(float)})
+    return X if frame else X.to_numpy()
+
+
+@pytest.mark.parametrize("frame", [True, False])
+@pytest.mark.parametrize("key", ["label", "position", "negative position"])
+def test_the_imputers_likelihood_names_the_columns_of_x_when_one_is_empty(frame, key):
+    """The VAE sees X without its empty columns: {2: 'poisson'} was "a column X does not have", and
+    {1: 'poisson'} (the empty column) set the third column's kind in silence."""
+    X = _with_an_empty_column(frame)
+    name = {"label": "count" if frame else 2, "position": 2, "negative position": -1}[key]
+    imputer = VAEImputer(likelihood={name: "poisson"}, **TINY).fit(X)
+    assert list(imputer.vae_.column_kinds_.values()) == ["gaussian", "poisson"]
+    empty_named = VAEImputer(likelihood={"empty" if frame else 1: "poisson"}, **TINY).fit(X)
+    assert "poisson" not in empty_named.vae_.column_kinds_.values()  # nothing to model there
+
+
+@pytest.mark.parametrize("frame", [True, False])
+def test_the_imputer_refuses_a_likelihood_key_in_terms_of_x(frame):
+    X = _with_an_empty_column(frame)
+    imputer = VAEImputer(**TINY)
+    with pytest.raises(ValueError, match=r"names columns \[3\] that X does not have; X's columns are "
+                                         + (r"\['x', 'empty', 'count'\]" if frame else r"positions 0\.\.2")):
+        imputer.set_params(likelihood={3: "poisson"}).fit(X)
+    assert not hasattr(imputer, "vae_")

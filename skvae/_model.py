@@ -708,7 +708,8 @@ class VAEModel:
             return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, self.latent_dim)))
 
         return map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples), nan_is_missing=True,
-                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples))
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples),
+                               log_densities=True)
 
     def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs, n_draws=1):
         """Every cell predicted from its row's observed cells, encoded (float64).

@@ -25,7 +25,9 @@ scikit-learn's, torch's or SciPy's error; VAEImputer handed its
 ``likelihood`` unchanged to a VAE that sees X without its empty columns, so a
 position named another column ({1: "poisson"} on X's empty second column set
 the third's kind) and a label or position of X was "a column X does not
-have". The tests pin the mechanism over the faces, kinds and methods it
+have"; ``score_columns`` refused a row with a cell of 1e300 as the networks'
+overflow, where ``score_samples`` scored the same row -inf (a log-density
+that underflows). The tests pin the mechanism over the faces, kinds and methods it
 serves.
 """
 
@@ -242,3 +244,20 @@ def test_the_imputer_refuses_a_likelihood_key_in_terms_of_x(frame):
                                          + (r"\['x', 'empty', 'count'\]" if frame else r"positions 0\.\.2")):
         imputer.set_params(likelihood={3: "poisson"}).fit(X)
     assert not hasattr(imputer, "vae_")
+
+
+# --- a far-out cell's log-likelihood is -inf in score_columns, as its row's score is ---------
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "quantile_normal"])
+def test_score_columns_gives_a_far_out_cell_minus_infinity_as_score_samples_gives_its_row(likelihood):
+    """score_samples scored the row -inf (its density underflows); score_columns refused it as overflow."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=N), "q": rng.normal(size=N), "c": rng.choice(["a", "b"], N)})
+    detector = VAEOutlierDetector(likelihood={"q": likelihood}, **TINY).fit(X)
+    far = X.head(3).copy()
+    far.loc[1, "q"] = 1e300
+    assert detector.score_samples(far)[1] == -np.inf
+    cells = detector.score_columns(far)
+    assert cells.loc[1, "q"] == -np.inf
+    assert not cells.isna().any().any() and not (cells == np.inf).any().any()
+    np.testing.assert_array_equal(cells.drop(index=1).to_numpy(), detector.score_columns(X.head(3)).drop(index=1))

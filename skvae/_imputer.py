@@ -340,6 +340,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         empty = missing.all(axis=0)
         kept = ~empty
         vae = vae_to_fit(self)
+        if vae is getattr(self, "vae_", None):
+            self._check_same_empty_features(X, empty)
         vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size),
                        likelihood=_kept_likelihood(self.likelihood, X, kept))
         vae_input = self._with_nan(X, missing, kept)
@@ -358,6 +360,28 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         self._draws = check_random_state(self.random_state)
         self.n_iter_ = vae.n_iter_
         return X, missing, kept, vae_input, values
+
+    def _check_same_empty_features(self, X, empty):
+        """A continued fit (``warm_start``) needs the first fit's columns missing in every row, and no others.
+
+        The VAE models only the other columns: a column that was empty and
+        now holds values (or the reverse) changes the VAE's columns, which it
+        refused as feature names "unseen at fit time" while X had the same
+        columns as before.
+        """
+        previous = np.asarray(self._empty_features, dtype=bool)
+        if previous.shape != empty.shape or np.array_equal(previous, empty):
+            return  # a different column count is refused with its own message
+        names = list(X.columns) if is_dataframe(X) else list(range(X.shape[1]))
+        filled = [names[j] for j in np.flatnonzero(previous & ~empty)]
+        emptied = [names[j] for j in np.flatnonzero(empty & ~previous)]
+        changes = [f"{filled!r}, missing in every row of the first fit, hold values now" if filled else "",
+                   f"{emptied!r}, modelled by the first fit, are missing in every row now" if emptied else ""]
+        raise ValueError(
+            f"Cannot continue training: columns {' and '.join(change for change in changes if change)}; the VAE "
+            "models only the columns with observed values, so its columns would change. Set warm_start=False (or "
+            "start a new imputer) to refit."
+        )
 
     def transform(self, X):
         """Impute every missing cell of X.

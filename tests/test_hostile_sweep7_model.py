@@ -25,7 +25,8 @@ scikit-learn's, torch's or SciPy's error; VAEImputer handed its
 ``likelihood`` unchanged to a VAE that sees X without its empty columns, so a
 position named another column ({1: "poisson"} on X's empty second column set
 the third's kind) and a label or position of X was "a column X does not
-have"; ``score_columns`` refused a row with a cell of 1e300 as the networks'
+have" (and a warm start whose empty columns changed was told of feature
+names "unseen at fit time" while X had the same columns); ``score_columns`` refused a row with a cell of 1e300 as the networks'
 overflow, where ``score_samples`` scored the same row -inf (a log-density
 that underflows). The tests pin the mechanism over the faces, kinds and methods it
 serves.
@@ -261,3 +262,22 @@ def test_score_columns_gives_a_far_out_cell_minus_infinity_as_score_samples_give
     assert cells.loc[1, "q"] == -np.inf
     assert not cells.isna().any().any() and not (cells == np.inf).any().any()
     np.testing.assert_array_equal(cells.drop(index=1).to_numpy(), detector.score_columns(X.head(3)).drop(index=1))
+
+
+@pytest.mark.parametrize("frame", [True, False])
+@pytest.mark.parametrize("change", ["filled", "emptied"])
+def test_a_warm_started_imputer_refuses_other_empty_columns_by_name(frame, change):
+    """The VAE's own check said feature names were "unseen at fit time" while X had the same columns."""
+    X = _with_an_empty_column(frame)
+    other = X.copy()
+    if frame:
+        other["empty"] = 1.0
+    else:
+        other[:, 1] = 1.0
+    first, then = (X, other) if change == "filled" else (other, X)
+    imputer = VAEImputer(warm_start=True, **TINY).fit(first)
+    before = _unchanged(imputer)
+    label = "'empty'" if frame else "1"
+    with pytest.raises(ValueError, match=rf"Cannot continue training: columns \[{label}\].*warm_start=False"):
+        imputer.fit(then)
+    assert_same(before, imputer.__getstate__())

@@ -529,7 +529,20 @@ class InflatedGaussianBlock(QuantileNormalBlock):
         constants = super().block_constants(entries)
         constants["spike"] = np.array([entry["spike"] for entry in entries], dtype=np.float64)
         constants["encoded_spike"] = cls.encode(constants["spike"][None, :], constants)[0]
+        # What the encoder sees of a spike cell: its encoded value, brought to within one unit of
+        # the knot scores (the continuous part's training values lie between the first and the last).
+        # Encoded along the continuous part's slope, a spike far from its values is far out: 0 beside
+        # values of 1e6 +- 1 was -4e5, -1.7e308 beside 1.7e308 was -4e15, and such inputs sent the
+        # training loss to 1e9 (1e29), the latent codes to 1e4 and Adam's moments to infinity.
+        scores = constants["knot_scores"]
+        lowest = scores[:, 0]
+        highest = np.array([row[np.isfinite(row)][-1] for row in scores])
+        constants["spike_input"] = np.clip(constants["encoded_spike"], lowest - 1.0, highest + 1.0)
         return constants
+
+    def encoder_input(self, x):
+        at_spike = x == self.stats["encoded_spike"]
+        return torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
 
     def _mean_variance(self, params):
         return super()._mean_variance(params[..., self.n_columns:])
@@ -540,7 +553,10 @@ class InflatedGaussianBlock(QuantileNormalBlock):
     def cell_log_prob(self, x, params, free):
         logit = self._spike_log_odds(params)
         at_spike = x == self.stats["encoded_spike"]
-        continuous = F.logsigmoid(-logit) + super().cell_log_prob(x, params, free)
+        # The continuous part is not taken at a spike cell; computed there at a far-out encoded spike,
+        # its gradient (0 times an infinite square) would be NaN.
+        off_spike = torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
+        continuous = F.logsigmoid(-logit) + super().cell_log_prob(off_spike, params, free)
         return torch.where(at_spike, F.logsigmoid(logit), continuous)
 
     def conditional_mean(self, params, free):

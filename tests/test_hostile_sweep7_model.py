@@ -28,7 +28,11 @@ the third's kind) and a label or position of X was "a column X does not
 have" (and a warm start whose empty columns changed was told of feature
 names "unseen at fit time" while X had the same columns); ``score_columns`` refused a row with a cell of 1e300 as the networks'
 overflow, where ``score_samples`` scored the same row -inf (a log-density
-that underflows). The tests pin the mechanism over the faces, kinds and methods it
+that underflows); an ``inflated_gaussian`` column's spike far from its
+continuous values (0 beside values of 1e6 +- 1) reached the encoder as its
+encoding along the continuous part's slope, -4e5 standard units, so the
+training loss was 1e9 and the latent codes 1e4 (at float64's ends, Adam's
+moments were infinite and ``skvae.save`` refused the model). The tests pin the mechanism over the faces, kinds and methods it
 serves.
 """
 
@@ -281,3 +285,22 @@ def test_a_warm_started_imputer_refuses_other_empty_columns_by_name(frame, chang
     with pytest.raises(ValueError, match=rf"Cannot continue training: columns \[{label}\].*warm_start=False"):
         imputer.fit(then)
     assert_same(before, imputer.__getstate__())
+
+
+# --- an inflated column's spike far from its continuous values -----------------------------
+
+@pytest.mark.parametrize(("spike", "values"), [(0.0, lambda rng: 1e6 + rng.normal(size=N)),
+                                               (-1.7e308, lambda rng: np.full(N, 1.7e308))])
+def test_an_inflated_columns_far_spike_reaches_the_encoder_within_its_continuous_range(spike, values):
+    """Encoded along the continuous part's slope, 0 beside values of 1e6 +- 1 was -4e5 standard units:
+    the encoder saw it as such, the training loss was 1e9 (1e29 at float64's ends) and the latent codes 1e4."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": np.where(rng.random(N) < 0.5, spike, values(rng)), "b": rng.normal(size=N)})
+    transformer = VAETransformer(likelihood={"a": "inflated_gaussian"}, **TINY).fit(X)
+    # Nats per row of the column's density: at float64's ends a continuous cell's log-density is about -670.
+    assert max(transformer.loss_curve_) < 1e4
+    assert np.all(np.abs(transformer.transform(X)) < 10)
+    for state in transformer._model.optimizer.state_dict()["state"].values():
+        assert all(np.isfinite(tensor.numpy()).all() for tensor in state.values() if tensor.ndim)
+    sampled = transformer.sample(200, random_state=0)["a"]
+    assert (sampled == spike).any() and (sampled != spike).any()

@@ -1,39 +1,39 @@
-"""Hostile input, seventh sweep: the model's newer features (per-column kinds, conditional sampling, options).
+"""Hostile input, seventh sweep: the model's newer features (column kinds, conditional sampling, options).
 
 Each family failed once (see the commit that added its tests): a
 ``quantile_normal`` (or ``inflated_gaussian``) column whose values span
 -1.7e308 to 1.7e308 failed training (two adjacent knots differed by more
 than float64's largest number, so the segment's slope was 0, its
 log-Jacobian -inf and the loss inf; an inflated column's spike at -1.7e308
-beyond knots at 1.7e308 was encoded as -inf; knots 5e-324 apart, a column
-of subnormal values, had a slope of inf and a loss of -inf), and such a
-column's draws beyond its
-last knot were refused as the networks' overflow (its inverse map did not
-saturate at float64's top as the Gaussian's does); the linear refinement
-skipped a column holding float64's largest value itself (log2 of it rounds
-to 1024, a unit of 2**1024 = inf); ``sample`` accepted any
-``n_importance`` (-1, 2.5, None) without ``given``, and took a boolean array
-(a mask of the cells meant to be given) as conditions giving every cell as
-0.0 or 1.0; a given whole number was judged and put back through float64,
-so a uint64 column's own 2**64 - 1 was refused (with a range that left it
-out) and a nullable integer column of conditions with free cells gave
-2**62 + 1 back as 2**62; a continued fit (``warm_start``, ``partial_fit``)
-on a row far outside the first fit's scaling (1e50 where it saw values near
-1) failed after training, in the Gaussian mixture of the latent draws that
-``sample`` uses (covariances not positive definite, or infinite), with
-scikit-learn's, torch's or SciPy's error; VAEImputer handed its
-``likelihood`` unchanged to a VAE that sees X without its empty columns, so a
-position named another column ({1: "poisson"} on X's empty second column set
-the third's kind) and a label or position of X was "a column X does not
-have" (and a warm start whose empty columns changed was told of feature
-names "unseen at fit time" while X had the same columns); ``score_columns`` refused a row with a cell of 1e300 as the networks'
+beyond knots at 1.7e308 was encoded as -inf; knots 5e-324 apart, a column of
+subnormal values, had a slope of inf and a loss of -inf), and such a
+column's draws beyond its last knot were refused as the networks' overflow
+(its inverse map did not saturate at float64's top as the Gaussian's does);
+the linear refinement skipped a column holding float64's largest value
+itself (log2 of it rounds to 1024, a unit of 2**1024 = inf); ``sample``
+accepted any ``n_importance`` (-1, 2.5, None) without ``given``, and took a
+boolean array (a mask of the cells meant to be given) as conditions giving
+every cell as 0.0 or 1.0; a given whole number was judged and put back
+through float64, so a uint64 column's own 2**64 - 1 was refused (with a
+range that left it out) and a nullable integer column of conditions with
+free cells gave 2**62 + 1 back as 2**62; a continued fit (``warm_start``,
+``partial_fit``) on a row far outside the first fit's scaling (1e50 where it
+saw values near 1) failed after training, in the Gaussian mixture of the
+latent draws that ``sample`` uses (covariances not positive definite, or
+infinite), with scikit-learn's, torch's or SciPy's error; VAEImputer handed
+its ``likelihood`` unchanged to a VAE that sees X without its empty columns,
+so a position named another column ({1: "poisson"} on X's empty second
+column set the third's kind) and a label or position of X was "a column X
+does not have" (and a warm start whose empty columns changed was told of
+feature names "unseen at fit time" while X had the same columns);
+``score_columns`` refused a row with a cell of 1e300 as the networks'
 overflow, where ``score_samples`` scored the same row -inf (a log-density
 that underflows); an ``inflated_gaussian`` column's spike far from its
 continuous values (0 beside values of 1e6 +- 1) reached the encoder as its
 encoding along the continuous part's slope, -4e5 standard units, so the
 training loss was 1e9 and the latent codes 1e4 (at float64's ends, Adam's
-moments were infinite and ``skvae.save`` refused the model). The tests pin the mechanism over the faces, kinds and methods it
-serves.
+moments were infinite and ``skvae.save`` refused the model). The tests pin
+the mechanism over the faces, kinds and methods it serves.
 """
 
 import copy

@@ -66,7 +66,12 @@ def condition_table(vae, n_samples, given):
         if n_samples not in (1, given.shape[0]):
             raise ValueError(f"given has {given.shape[0]} rows of conditions; n_samples={n_samples!r} must "
                              f"be {given.shape[0]} (or left at 1).")
-        if given.dtype.kind not in "biufO":
+        if given.dtype.kind == "b":
+            # A boolean array has no NaN, so it would give every cell, as 0.0 and 1.0: it is a mask
+            # of the cells meant to be given, not their values.
+            raise ValueError("given is a boolean array: conditions are the given cells' values, NaN where a cell "
+                             "is free (np.where(mask, values, np.nan) for a mask of the given cells).")
+        if given.dtype.kind not in "iufO":
             raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
                              "(NaN: free).")
         frame = pd.DataFrame(given, columns=names)
@@ -132,11 +137,27 @@ def _check_values(schema, table, given_mask):
         low, high = _float_bounds(integer)
         bad = (values != np.round(values)) | (values < low) | (values > high)
         if bad.any():
+            # As float64, 2**64 - 1 is 2**64, beyond uint64: a whole number is judged by its exact value
+            # (the column's own largest value was refused, with a range that left it out).
+            cells = table.iloc[np.flatnonzero(given_mask[:, j])[bad], j].to_numpy(dtype=object)
+            bad[bad] = ~np.array([_holds_exactly(integer, cell) for cell in cells], dtype=bool)
+        if bad.any():
+            info = np.iinfo(integer)
             raise ValueError(
                 f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[bad][0])!r}, "
                 "which that dtype cannot hold (a given cell comes back exactly): give a whole number in "
-                f"[{int(low)}, {int(high)}]."
+                f"[{int(info.min)}, {int(info.max)}]."
             )
+
+
+def _holds_exactly(integer_dtype, cell):
+    """Whether `cell` is a whole number (a Python or NumPy integer, not a bool) within `integer_dtype`'s range."""
+    import numbers
+
+    if isinstance(cell, (bool, np.bool_)) or not isinstance(cell, numbers.Integral):
+        return False
+    info = np.iinfo(integer_dtype)
+    return int(info.min) <= int(cell) <= int(info.max)
 
 
 def _check_float_range(column, values):
@@ -218,7 +239,9 @@ def with_given_cells(vae, values, table, given_mask):
     for j in np.flatnonzero(numeric_given.any(axis=0)):
         rows = numeric_given[:, j]
         column = decoded.iloc[:, j].to_numpy(copy=True)
-        column[rows] = np.asarray(table.iloc[:, j])[rows].astype(column.dtype)
+        # As objects: NumPy reads a nullable column with free (NA) cells as float64, which
+        # turned a given 2**64 - 1 into 2**64 and so 0 in uint64 (2**63 - 1: -2**63 in int64).
+        column[rows] = table.iloc[:, j].to_numpy(dtype=object)[rows].astype(column.dtype)
         # Set as a whole column in the decoded dtype: a sparse column takes no item assignment.
         decoded.isetitem(j, pd.Series(column, index=decoded.index).astype(decoded.dtypes.iloc[j]))
     return decoded

@@ -618,7 +618,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             ``n_importance`` grows, at ``n_importance`` decoder passes per row.
             See the user guide.
         n_importance : int, default=500
-            Importance samples per row for ``given`` (ignored without it).
+            Importance samples per row for ``given`` (checked, but not used,
+            without it).
         with_missing : bool, default=False
             Give the sampled rows missing cells as the first fit's table had
             them: each row takes one of its patterns of missing cells, at the
@@ -673,12 +674,13 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         return_mean = check_flag(return_mean, "return_mean")
         with_missing = check_flag(with_missing, "with_missing")
         seen_pairs_only = check_flag(seen_pairs_only, "seen_pairs_only")
+        # Checked with or without given: n_importance=-1 is a mistake either way, not a setting to ignore.
+        n_importance = check_n_importance(n_importance)
         self._model.check_sample_fits(n_samples)
         if with_missing and given is not None:
             raise ValueError("with_missing=True draws whole rows' missing cells; it does not combine with given.")
         if given is not None:
             given = as_pandas_frame(given, "given")  # a pyarrow or polars table of conditions, as a DataFrame
-            n_importance = check_n_importance(n_importance)
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             values = _conditional.draw(self, table, n_importance, rng, return_mean)
             out = _conditional.with_given_cells(self, values, table, given_mask)

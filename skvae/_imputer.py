@@ -36,6 +36,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from ._column_types import requested_kinds
 from ._estimator import VAETransformer
 from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
@@ -339,7 +340,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         empty = missing.all(axis=0)
         kept = ~empty
         vae = vae_to_fit(self)
-        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size))
+        if vae is getattr(self, "vae_", None):
+            self._check_same_empty_features(X, empty)
+        vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size),
+                       likelihood=_kept_likelihood(self.likelihood, X, kept))
         vae_input = self._with_nan(X, missing, kept)
         vae.fit(vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
@@ -356,6 +360,28 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         self._draws = check_random_state(self.random_state)
         self.n_iter_ = vae.n_iter_
         return X, missing, kept, vae_input, values
+
+    def _check_same_empty_features(self, X, empty):
+        """A continued fit (``warm_start``) needs the first fit's columns missing in every row, and no others.
+
+        The VAE models only the other columns: a column that was empty and
+        now holds values (or the reverse) changes the VAE's columns, which it
+        refused as feature names "unseen at fit time" while X had the same
+        columns as before.
+        """
+        previous = np.asarray(self._empty_features, dtype=bool)
+        if previous.shape != empty.shape or np.array_equal(previous, empty):
+            return  # a different column count is refused with its own message
+        names = list(X.columns) if is_dataframe(X) else list(range(X.shape[1]))
+        filled = [names[j] for j in np.flatnonzero(previous & ~empty)]
+        emptied = [names[j] for j in np.flatnonzero(empty & ~previous)]
+        changes = [f"{filled!r}, missing in every row of the first fit, hold values now" if filled else "",
+                   f"{emptied!r}, modelled by the first fit, are missing in every row now" if emptied else ""]
+        raise ValueError(
+            f"Cannot continue training: columns {' and '.join(change for change in changes if change)}; the VAE "
+            "models only the columns with observed values, so its columns would change. Set warm_start=False (or "
+            "start a new imputer) to refit."
+        )
 
     @reads_state
     def transform(self, X):
@@ -652,6 +678,26 @@ VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS
 def _new_indicator():
     """The unfitted indicator of ``add_indicator``: it reads a 0/1 matrix of missing cells."""
     return MissingIndicator(missing_values=1, features="missing-only", error_on_new=False)
+
+
+def _kept_likelihood(likelihood, X, kept):
+    """The ``likelihood`` parameter in the VAE's columns: X's `kept` ones, without those missing in every row.
+
+    A dict names X's columns, by label or position; the VAE sees only the
+    kept ones, so a position named another column there ({1: "poisson"}
+    modelled X's third column when its second was empty), and a column left
+    out was "a column X does not have". Each kind is named here by its
+    column's label (by its position among the kept columns, for an array);
+    a kind for a column left out has nothing to model and is dropped.
+    Unknown keys are refused in X's terms.
+    """
+    if not isinstance(likelihood, dict):
+        return likelihood
+    frame = is_dataframe(X)
+    names = list(X.columns) if frame else list(range(X.shape[1]))
+    kinds = requested_kinds(likelihood, names, frame)
+    return {(names[column] if frame else position): kinds[column]
+            for position, column in enumerate(np.flatnonzero(kept)) if kinds[column] != "auto"}
 
 
 def fitted_indicator(features, n_features):

@@ -420,13 +420,15 @@ def draw_chunks(n_draws, row_width, n_rows):
 
 
 def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_is_missing=False, n_threads=None,
-                    sequential=False):
+                    sequential=False, log_densities=False):
     """Apply `function(X_batch) -> tensor` to bounded batches of rows of X.
 
     Returns a NumPy array of shape (n_rows, *out_shape_tail) in `out_dtype`
     (X's dtype by default), written batch by batch so that memory is the
     output plus one batch per thread. NaN or inf in the output is refused as
-    overflow, except NaN where `nan_is_missing` says it marks a missing cell.
+    overflow, except NaN where `nan_is_missing` says it marks a missing cell,
+    and -inf where `log_densities` says the output is log-densities (per row,
+    as a 1-D output always is, or per cell).
 
     `n_threads` above 1 (only ever given on the CPU) runs blocks of rows
     (:func:`row_blocks`) on that many Python threads, each with one torch
@@ -455,7 +457,7 @@ def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_
             else:
                 for start in range(0, X.shape[0], step):
                     write(start)
-    _refuse_overflow(out, step, nan_is_missing)
+    _refuse_overflow(out, step, nan_is_missing, log_densities)
     return out
 
 
@@ -546,28 +548,31 @@ def _row_pool(n_threads):
         return pool
 
 
-def _acceptable_cells(block, nan_is_missing=False):
-    """Per cell of `block`: no NaN or inf, except -inf in a 1-D (log-density) block.
+def _acceptable_cells(block, nan_is_missing=False, log_densities=False):
+    """Per cell of `block`: no NaN or inf, except -inf in a 1-D (log-density) block or where `log_densities`.
 
     -inf is the honest score of a row whose density underflows (an extreme
-    outlier); NaN and +inf in any output are overflow, unless NaN marks a
-    missing cell.
+    outlier), and of a cell's log-likelihood likewise (a cell of 1e300 in a
+    column fitted near 1: ``score_columns`` refused the row as the networks'
+    overflow where ``score_samples`` scored it -inf); NaN and +inf in any
+    output are overflow, unless NaN marks a missing cell.
     """
     if block.ndim == 1:
         return block < np.inf  # False for NaN and +inf only
-    if nan_is_missing:
-        return ~np.isinf(block)
-    return np.isfinite(block)
+    acceptable = ~np.isinf(block) if nan_is_missing else np.isfinite(block)
+    if log_densities:
+        acceptable |= block == -np.inf
+    return acceptable
 
 
-def _refuse_overflow(out, step, nan_is_missing=False):
+def _refuse_overflow(out, step, nan_is_missing=False, log_densities=False):
     """NaN or inf is never an answer: overflow inside the networks is reported instead.
 
     Checked `step` rows at a time, so the check's masks stay batch-sized.
     """
     bad_rows = []
     for start in range(0, out.shape[0], step):
-        acceptable = _acceptable_cells(out[start : start + step], nan_is_missing)
+        acceptable = _acceptable_cells(out[start : start + step], nan_is_missing, log_densities)
         if not acceptable.all():
             rows_ok = acceptable.reshape(acceptable.shape[0], -1).all(axis=1)
             bad_rows.extend(start + np.flatnonzero(~rows_ok))

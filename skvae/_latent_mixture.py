@@ -32,6 +32,17 @@ LATENT_MIXTURE_MAX_ROWS = 2_000
 LATENT_MIXTURE_MAX_DRAWS_PER_ROW = 5
 #: EM stops when the mean log-likelihood per draw gains less than this.
 LATENT_MIXTURE_TOL = 1e-2
+#: Rows whose draws reach beyond this magnitude (10,000 prior standard
+#: deviations: the KL term alone would cost such a row 5e7 nats, so a trained
+#: encoder maps none of its rows there) are left out of the mixture. Only a
+#: row far outside the scaling that a continued fit keeps from the first one
+#: (a value of 1e50 where the first fit saw values near 1) is mapped so far,
+#: and it broke the mixture: a component holding it with ordinary rows had a
+#: covariance too ill-conditioned for the 1e-4 regularisation to keep it
+#: positive definite in float64, and beyond 1e150 the squares were infinite;
+#: the fit failed after training, with scikit-learn's, torch's or SciPy's
+#: error ("array must not contain infs or NaNs").
+LATENT_MIXTURE_MAX_ABS = 1e4
 # Why these numbers, and full covariances: benchmarks/README.md, "Numbers behind the code".
 
 
@@ -48,8 +59,16 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
         rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
         X = X.iloc[rows] if is_dataframe(X) else X[rows]
-    draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)
-    n_components = int(np.clip(X.shape[0] // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
+    draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)  # (draws per row, rows, latent_dim)
+    within = (np.abs(draws) <= LATENT_MIXTURE_MAX_ABS).all(axis=(0, 2))  # False for NaN too
+    if not within.all():
+        draws = draws[:, within]
+    n_rows = draws.shape[1]
+    if n_rows < LATENT_MIXTURE_ROWS_PER_COMPONENT:
+        model.latent_mixture = None
+        return
+    draws = draws.reshape(-1, draws.shape[2])
+    n_components = int(np.clip(n_rows // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
     # reg_covar keeps a collapsed latent dimension's variance positive.
     # The draws are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
     # One thread for BLAS and OpenMP alike: the matrices are latent_dim wide, where OpenBLAS's
@@ -64,9 +83,10 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
 
 
 def _posterior_draws(model, X, handle_unknown, n_jobs, rng):
-    """z = mu(x) + sigma(x) * eps for each row of X, a few draws per row on small tables."""
+    """z = mu(x) + sigma(x) * eps for each row of X, a few draws per row on small tables: (draws, rows, latent_dim)."""
     means, deviations = (part.astype(np.float64) for part in
                          model.posterior(X, handle_unknown=handle_unknown, n_jobs=n_jobs))
     per_row = int(np.clip(math.ceil(LATENT_MIXTURE_MAX_ROWS / X.shape[0]), 1, LATENT_MIXTURE_MAX_DRAWS_PER_ROW))
     noise = rng.standard_normal((per_row, *means.shape))
-    return (means + deviations * noise).reshape(-1, means.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):  # a row mapped beyond float64 is left out by the caller
+        return means + deviations * noise

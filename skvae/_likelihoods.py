@@ -355,34 +355,55 @@ class QuantileNormalBlock(GaussianBlock):
 
     @classmethod
     def block_constants(cls, entries):
-        """Knots padded with +inf to the block's longest, and each column's slope du/dx per segment.
+        """Knots in each column's unit, padded with +inf to the block's longest, and the slopes du/dx per segment.
 
         ``slopes[:, i]`` is the slope for a value above i knots: the first
-        segment's below the first knot, the last one's above the last.
+        segment's below the first knot, the last one's above the last. Knots,
+        slopes and the values they map are in units of ``unit`` (x / unit):
+        2, since halving is exact, so the difference of two halves is the
+        exact half of their difference, finite where the difference itself
+        overflows: knots (or an inflated column's spike and its knots) at
+        -1.7e308 and 1.7e308 differed by inf, so a slope of 0, a log-Jacobian
+        of -inf, a spike encoded as -inf, and training failed. The map is the
+        same, bit for bit, as in whole units. Where halves do not serve (knots
+        1e-323 apart: a slope of inf, or halving merges them), the unit is
+        the power of two nearest the largest knot's magnitude (see
+        :func:`_knot_unit`).
         """
         width = max(len(entry["knots"]) for entry in entries)
         x = np.full((len(entries), width), np.inf)
         u = np.full((len(entries), width), np.inf)
         slopes = np.empty((len(entries), width + 1))
+        units = np.ones(len(entries))
         for j, entry in enumerate(entries):
             k = len(entry["knots"])
-            x[j, :k], u[j, :k] = entry["knots"], entry["knot_scores"]
+            knots = np.asarray(entry["knots"], dtype=np.float64)
+            units[j] = _knot_unit(knots, np.asarray(entry["knot_scores"], dtype=np.float64))
+            x[j, :k], u[j, :k] = knots / units[j], entry["knot_scores"]
             inner = np.diff(u[j, :k]) / np.diff(x[j, :k])
             slopes[j] = inner[-1]
             slopes[j, 0], slopes[j, 1:k] = inner[0], inner
-        return {"knots": x, "knot_scores": u, "slopes": slopes}
+        return {"knots": x, "knot_scores": u, "slopes": slopes, "unit": units}
 
     @classmethod
     def encode(cls, values, constants):
         out = np.empty_like(values, dtype=np.float64)
         for j in range(values.shape[1]):
-            out[:, j] = _piecewise_linear(values[:, j], constants["knots"][j], constants["knot_scores"][j],
-                                          constants["slopes"][j])
+            out[:, j] = _piecewise_linear(values[:, j] / constants["unit"][j], constants["knots"][j],
+                                          constants["knot_scores"][j], constants["slopes"][j])
         return out
 
     @classmethod
     def from_constants(cls, columns, constants):
-        stats = {**constants, "log_slopes": np.log(constants["slopes"])}
+        # du/dx = (du / d(x / unit)) / unit: as the quotient where it is a normal number (bit for bit
+        # as in whole units), as a difference of logarithms where it is not (subnormal or inf).
+        units = constants["unit"][:, None]
+        with np.errstate(over="ignore"):
+            per_unit = constants["slopes"] / units
+        ordinary = (per_unit > np.finfo(np.float64).tiny) & np.isfinite(per_unit)
+        log_slopes = np.where(ordinary, np.log(np.where(ordinary, per_unit, 1.0)),
+                              np.log(constants["slopes"]) - np.log(units))
+        stats = {**constants, "log_slopes": log_slopes}
         return cls(columns, {name: torch.as_tensor(value, dtype=torch.float64) for name, value in stats.items()})
 
     def _segments(self, u):
@@ -399,12 +420,19 @@ class QuantileNormalBlock(GaussianBlock):
         return self.standardized_log_prob(x, params).add_(log_slopes)
 
     def user_units(self, encoded):
-        """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope."""
+        """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope.
+
+        Saturated at the dtype's largest, as :meth:`GaussianBlock.user_units`:
+        beyond the last knot of a column reaching 1.7e308 a finite u lies
+        beyond float64's range, a value decoding clamps into the observed
+        range anyway, not the networks' overflow.
+        """
         index = self._segments(encoded)
         anchor = (index - 1).clamp_min(0)
         x0 = self._per_cell(self.stats["knots"], anchor, encoded)
         u0 = self._per_cell(self.stats["knot_scores"], anchor, encoded)
-        return x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
+        scaled = x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
+        return _saturated(scaled * self.stats["unit"].to(scaled.dtype), torch.isfinite(encoded))
 
     def conditional_mean(self, params, free):
         mean, _ = self._mean_variance(params)
@@ -414,6 +442,31 @@ class QuantileNormalBlock(GaussianBlock):
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return self.user_units(mean + variance.sqrt() * noise)
+
+
+def _knot_unit(knots, scores):
+    """The power of two whose multiples the quantile map's knots are taken in: 2, or the largest knot's scale.
+
+    In halves, knots at -1.7e308 and 1.7e308 differ by a finite number (see
+    :meth:`QuantileNormalBlock.block_constants`). Knots closer than about
+    1e-308 (subnormal values: 0 and 5e-324) have a slope du/dx of inf, a
+    log-Jacobian of inf and a training loss of -inf; in units of the largest
+    knot's power of two they are ordinary numbers (scaling by a power of two
+    is exact for them). The first unit whose knots increase and whose slopes
+    are finite and positive; 2 where neither is (such a table's fit reports
+    its loss).
+    """
+    peak = float(np.max(np.abs(knots)))
+    candidates = [2.0]
+    if peak > 0:
+        candidates.append(float(np.ldexp(1.0, np.frexp(peak)[1] - 1)))
+    for unit in candidates:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scaled = knots / unit
+            slopes = np.diff(scores) / np.diff(scaled)
+        if np.all(np.isfinite(scaled)) and np.all(np.isfinite(slopes)) and np.all(slopes > 0):
+            return unit
+    return 2.0
 
 
 def _around(value):
@@ -476,7 +529,20 @@ class InflatedGaussianBlock(QuantileNormalBlock):
         constants = super().block_constants(entries)
         constants["spike"] = np.array([entry["spike"] for entry in entries], dtype=np.float64)
         constants["encoded_spike"] = cls.encode(constants["spike"][None, :], constants)[0]
+        # What the encoder sees of a spike cell: its encoded value, brought to within one unit of
+        # the knot scores (the continuous part's training values lie between the first and the last).
+        # Encoded along the continuous part's slope, a spike far from its values is far out: 0 beside
+        # values of 1e6 +- 1 was -4e5, -1.7e308 beside 1.7e308 was -4e15, and such inputs sent the
+        # training loss to 1e9 (1e29), the latent codes to 1e4 and Adam's moments to infinity.
+        scores = constants["knot_scores"]
+        lowest = scores[:, 0]
+        highest = np.array([row[np.isfinite(row)][-1] for row in scores])
+        constants["spike_input"] = np.clip(constants["encoded_spike"], lowest - 1.0, highest + 1.0)
         return constants
+
+    def encoder_input(self, x):
+        at_spike = x == self.stats["encoded_spike"]
+        return torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
 
     def _mean_variance(self, params):
         return super()._mean_variance(params[..., self.n_columns:])
@@ -487,7 +553,10 @@ class InflatedGaussianBlock(QuantileNormalBlock):
     def cell_log_prob(self, x, params, free):
         logit = self._spike_log_odds(params)
         at_spike = x == self.stats["encoded_spike"]
-        continuous = F.logsigmoid(-logit) + super().cell_log_prob(x, params, free)
+        # The continuous part is not taken at a spike cell; computed there at a far-out encoded spike,
+        # its gradient (0 times an infinite square) would be NaN.
+        off_spike = torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
+        continuous = F.logsigmoid(-logit) + super().cell_log_prob(off_spike, params, free)
         return torch.where(at_spike, F.logsigmoid(logit), continuous)
 
     def conditional_mean(self, params, free):

@@ -709,7 +709,8 @@ class VAEModel:
             return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, self.latent_dim)))
 
         return map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples), nan_is_missing=True,
-                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples))
+                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples),
+                               log_densities=True)
 
     def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs, n_draws=1):
         """Every cell predicted from its row's observed cells, encoded (float64).
@@ -786,7 +787,11 @@ def new_seed(random_state):
 def _training_data(encoded, device):
     """(values, observed or None) as float32/bool tensors, placed on the device once."""
     values, observed = split_missing(encoded)
-    values = place_training_data(np.ascontiguousarray(values, dtype=np.float32), device)
+    # A value beyond float32's range (a continued fit's row far outside the first fit's scaling)
+    # becomes inf: training reports the divergence it causes, in its own words.
+    with np.errstate(over="ignore"):
+        values = np.ascontiguousarray(values, dtype=np.float32)
+    values = place_training_data(values, device)
     if observed is not None:
         observed = place_training_data(np.ascontiguousarray(observed), device)
     return values, observed

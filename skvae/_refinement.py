@@ -124,9 +124,10 @@ def fit_refinement(completed, observed, columns):
         # BayesianRidge squares the target: beyond about 1e150 (or below 1e-150) its
         # variance overflows (underflows) and it fails on its own NaN. A power of two
         # rescales exactly; the regression is refitted in those units and scaled back.
-        # Rounded down: above 2**1023.5 a rounded exponent is 1024, a unit of inf.
+        # The exponent is read off exactly (frexp): log2 of float64's largest rounds to 1024,
+        # and 2**1024 was a unit of inf, so such a column silently kept the VAE's fills.
         peak = float(np.max(np.abs(target)))
-        unit = 2.0 ** np.floor(np.log2(peak)) if peak > 0 and not 1e-100 < peak < 1e100 else 1.0
+        unit = np.ldexp(1.0, np.frexp(peak)[1] - 1) if peak > 0 and not 1e-100 < peak < 1e100 else 1.0
         model = BayesianRidge().fit(others, target / unit)
         with np.errstate(over="ignore", invalid="ignore"):
             row, offset = np.insert(model.coef_, starts[j], 0.0) * unit, model.intercept_ * unit

@@ -138,7 +138,8 @@ def fit_model(model, X, params, *, incremental, seed=None):
     as a tuple of ints. `incremental`: one epoch without stopping rule or
     validation (``partial_fit``). Returns the trained model. A new model is
     returned only on success, so a failed fresh fit leaves the caller's model
-    as it was; a continued one changes only by completed epochs.
+    as it was; a continued one trains `model` in place, and the call's
+    transaction puts it back if the call fails (:meth:`VAEModel.rollback_point`).
     """
     fresh = model is None
     if fresh:
@@ -232,6 +233,33 @@ class VAEModel:
         modules = (self.encoder, self.decoder) if self.missingness is None else (
             self.encoder, self.decoder, self.missingness)
         return [parameter for module in modules for parameter in module.parameters()]
+
+    def rollback_point(self):
+        """What a call may change in place (weights, Adam's state, the record), for :meth:`roll_back`.
+
+        A continued fit (``warm_start``, ``partial_fit``) trains this model in
+        place, and the work after training can still fail (the latent
+        mixture; the imputer's and the detector's scoring of their rows): the
+        call's transaction (:mod:`skvae._transaction`) then puts it back.
+        """
+        with torch.no_grad():
+            weights = [parameter.detach().clone() for parameter in self._parameters()]
+        return dict(vars(self)), dict(vars(self.schema)), weights, copy.deepcopy(self.optimizer.state_dict())
+
+    def roll_back(self, point):
+        """Put back the state of :meth:`rollback_point` (its networks and optimizer, refilled in place)."""
+        fields, schema_fields, weights, optimizer_state = point
+        vars(self).clear()
+        vars(self).update(fields)
+        vars(self.schema).clear()
+        vars(self.schema).update(schema_fields)
+        with torch.no_grad():
+            for parameter, saved in zip(self._parameters(), weights):
+                parameter.copy_(saved)
+        implementation = {flag: self.optimizer.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
+        self.optimizer.load_state_dict(optimizer_state)
+        self.optimizer.param_groups[0].update(implementation)
+        self.inference_cache.clear()
 
     @property
     def missing_mechanism(self):

@@ -10,7 +10,9 @@ Why dicts and not deep copies: a fresh fit builds new networks and a new
 optimizer, so the old ones are never touched and restoring the references is
 enough; a continued fit (``warm_start``, ``partial_fit``) changes the
 networks in place only by completed training epochs, which is the documented
-meaning of interrupting one. Validation therefore runs before any training.
+meaning of interrupting one, unless the call then fails: the model's
+``rollback_point`` (weights, Adam's state, its record) is taken at the start
+and put back. Validation runs before any training.
 
 **Other threads see a call's state before or after, never halfway.** A
 call writes its attributes one after another (``fit`` sets
@@ -141,15 +143,24 @@ def _owned_estimators(estimator):
 
 @contextlib.contextmanager
 def transaction(estimator):
-    """Restore `estimator` (and the estimators it owns) if the block raises; hold its state lock throughout."""
+    """Restore `estimator` (and the estimators it owns) if the block raises; hold its state lock throughout.
+
+    Attributes are restored by reference; what a call changes in place (a
+    fitted model's networks and optimizer, trained further by a continued
+    fit) is put back by the holder's own ``rollback_point`` / ``roll_back``.
+    """
     with state_lock(estimator).writing():
         saved = [(owned, dict(vars(owned))) for owned in _owned_estimators(estimator)]
+        points = [(value, value.rollback_point()) for owned, state in saved for value in state.values()
+                  if hasattr(value, "rollback_point")]
         try:
             yield
         except BaseException:
             for owned, state in saved:
                 owned.__dict__.clear()
                 owned.__dict__.update(state)
+            for value, point in points:
+                value.roll_back(point)
             raise
 
 

@@ -165,3 +165,39 @@ def test_interrupted_model_survives_save_and_load(monkeypatch):
     restored = skvae.load(io.BytesIO(buffer.getvalue()))
     assert restored.n_iter_ == 2
     np.testing.assert_array_equal(restored.transform(X), estimator.transform(X))
+
+
+# ------------------------------------------------------------ a continued fit that fails after training
+
+
+def _trained_state(estimator):
+    model = estimator._model
+    weights = [p.detach().clone() for p in model._parameters()]
+    adam = {i: {k: v.clone() for k, v in state.items()} for i, state in model.optimizer.state_dict()["state"].items()}
+    return weights, adam, model.n_iter, list(model.loss_curve)
+
+
+@pytest.mark.parametrize("call", ["warm_start", "partial_fit"])
+def test_a_continued_fit_that_fails_after_training_leaves_weights_and_adams_state_as_they_were(monkeypatch, call):
+    # Training runs its epochs in place; the latent mixture after it fails: the call must change nothing.
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    estimator = VAETransformer(latent_dim=2, hidden_layer_sizes=(4,), max_iter=3, batch_size=16, random_state=0,
+                               warm_start=call == "warm_start").fit(X)
+    weights, adam, n_iter, curve = _trained_state(estimator)
+    scores = estimator.score_samples(X)
+
+    def broken_mixture(*args, **kwargs):
+        raise RuntimeError("mixture failed")
+
+    monkeypatch.setattr(skvae._estimator, "fit_latent_mixture", broken_mixture)
+    with pytest.raises(RuntimeError, match="mixture failed"):
+        estimator.fit(X) if call == "warm_start" else estimator.partial_fit(X)
+    after_weights, after_adam, after_n_iter, after_curve = _trained_state(estimator)
+    assert (after_n_iter, after_curve) == (n_iter, curve)
+    assert all(torch.equal(a, b) for a, b in zip(weights, after_weights))
+    assert adam.keys() == after_adam.keys()
+    assert all(torch.equal(adam[i][k], after_adam[i][k]) for i in adam for k in adam[i])
+    np.testing.assert_array_equal(estimator.score_samples(X), scores)
+    monkeypatch.undo()
+    estimator.partial_fit(X)  # and it trains on from there
+    assert estimator.n_iter_ == n_iter + 1

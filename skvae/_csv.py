@@ -223,10 +223,9 @@ def _missing_words_as_text(frame, cells, columns, missing_values):
     kept = {}
     for column in columns:
         series = frame[column]
-        written = cells[column].to_numpy(dtype=object)
-        holes = series.isna().to_numpy()
-        words = np.array([holes[row] and written[row].strip() != "" and written[row] not in missing
-                          for row in range(len(written))], dtype=bool)
+        text = cells[column]
+        written = text.to_numpy(dtype=object)
+        words = (series.isna() & text.str.strip().ne("") & ~text.isin(missing)).to_numpy(dtype=bool)
         if words.any():
             restored = series.astype(object).to_numpy(copy=True)
             restored[words] = written[words]

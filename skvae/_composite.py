@@ -194,10 +194,12 @@ class _ShortCategoricals:
     training step's 270 operations. Here their logits are gathered into one
     (..., columns, most levels) tensor in one indexing operation, the levels a
     column lacks set to -inf, and one log-softmax and one gather give every
-    column's log-probability. Bit for bit the blocks' values and gradients:
-    over the leading dimension (the short-softmax layout, see
-    :meth:`skvae._likelihoods.CategoricalBlock._log_probabilities`) a -inf
-    level adds an exact zero to each sum, and its gradient is zero.
+    column's log-probability. Over the leading dimension (the short-softmax
+    layout, see :meth:`skvae._likelihoods.CategoricalBlock._log_probabilities`)
+    a -inf level adds an exact zero to each sum and gets a zero gradient, so
+    values and gradients are the blocks' own, bit for bit where the rows fill
+    whole vector lanes (a multiple of 16 rows, as inference pads them); the
+    last, partial batch of a training epoch can round in the last bit.
     """
 
     def __init__(self, likelihood, members):

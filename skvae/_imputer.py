@@ -339,6 +339,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         missing = self._missing_mask(X)
         empty = missing.all(axis=0)
         kept = ~empty
+        if not kept.any():
+            # Every column is dropped as empty: the VAE would be handed a table
+            # of no columns and refuse a shape (n, 0) the caller never gave.
+            raise ValueError(
+                f"X has no observed value in any column (its {X.shape[0]} row(s) are missing in all "
+                f"{X.shape[1]} column(s)): there is nothing to learn the imputations from. Fit on rows "
+                "with observed values."
+            )
         vae = vae_to_fit(self)
         if vae is getattr(self, "vae_", None):
             self._check_same_empty_features(X, empty)

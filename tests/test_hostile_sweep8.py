@@ -1,0 +1,68 @@
+"""Hostile input, eighth sweep: the outlier detector, multiple imputation, tiny tables and importance-weighted scores.
+
+Swept and found sound: ``contamination`` (0 and values above 0.5 refused by
+name, 0.5, float32, tiny fractions; one, two or three training rows),
+``fit_predict`` against ``fit().predict()``, ``predict``,
+``decision_function``, ``score_samples`` and ``score_columns`` on rows with
+missing cells, unseen categories (refused, or missing cells with
+``handle_unknown="ignore"``), rows missing in every cell and duplicates;
+``multiple_imputations`` with m of 0, 1, 2.0, True, None or 10**12 (refused
+by name, the generator untouched), draws that differ from each other and
+from call to call, in the fitted dtypes (categorical, Int64, boolean, bool);
+``random_state`` of every refused type; tables of 1 to 3 rows, a
+categorical column of one level, every column categorical, every row
+identical, column names that are empty, hold a newline or are not ASCII,
+2,000 columns of 5 rows, through fit, transform, score, sample, impute and
+detect; ``score_samples`` with ``n_importance`` of 1, 5 and 50 on a mixed
+table with missing cells (finite, equal for a row alone, in its batch or
+in another order, and ``score`` their mean).
+
+Each family below failed once (see the commit that added its tests):
+
+- **A table with no observed cell** (VAEImputer): fitting on rows that
+  are missing in every column (one all-missing row, a column of NaN beside
+  a column of None) failed with scikit-learn's "Found array with 0
+  feature(s) (shape=(3, 0))", a shape the caller never gave: every column
+  was dropped as empty and the VAE was handed nothing. Now the fit is
+  refused naming the cause, and a fitted imputer keeps its state.
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer
+
+from _equality import assert_same
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(4,), max_iter=3, batch_size=16, random_state=0)
+
+
+# --- a table with no observed cell ---------------------------------------------------------
+
+_NOTHING_OBSERVED = {
+    "ndarray": np.full((3, 2), np.nan),
+    "frame": pd.DataFrame({"a": [np.nan] * 3, "b": [None] * 3}),
+    "one row": pd.DataFrame({"a": [np.nan], "b": pd.Categorical([None], categories=["x"])}),
+}
+
+
+@pytest.mark.parametrize("keep_empty_features", [False, True])
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+@pytest.mark.parametrize("case", sorted(_NOTHING_OBSERVED))
+def test_an_imputer_refuses_a_table_with_no_observed_cell_by_name(case, method, keep_empty_features):
+    X = _NOTHING_OBSERVED[case]
+    with pytest.raises(ValueError, match="no observed value in any column"):
+        getattr(VAEImputer(keep_empty_features=keep_empty_features, **TINY), method)(X)
+
+
+def test_a_refused_fit_on_a_table_with_no_observed_cell_leaves_a_fitted_imputer_as_it_was():
+    imputer = VAEImputer(**TINY).fit(pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [2.0, 4.0, np.nan]}))
+    before = copy.deepcopy(imputer.__getstate__())
+    with pytest.raises(ValueError, match="no observed value in any column"):
+        imputer.fit(pd.DataFrame({"a": [np.nan] * 3, "b": [np.nan] * 3}))
+    assert_same(imputer.__getstate__(), before)

@@ -25,6 +25,15 @@ Each family below failed once (see the commit that added its tests):
   feature(s) (shape=(3, 0))", a shape the caller never gave: every column
   was dropped as empty and the VAE was handed nothing. Now the fit is
   refused naming the cause, and a fitted imputer keeps its state.
+- **A column kept empty** (VAEImputer, ``keep_empty_features=True``): a
+  column missing in every row of fit was set to 0 in every row at
+  transform, its observed cells too (SimpleImputer and IterativeImputer,
+  which the docstring cites, fill only the missing ones), and a boolean
+  column's zeros came back int64, the one dtype lost (Int64 and float32
+  kept theirs): pandas refused 0 in it and the column was widened to object
+  and inferred as integers. Now only the missing cells are filled, with 0
+  in the column's own dtype where that dtype holds 0 as itself (False in a
+  boolean column), and 0 as a number only where it does not (labels).
 """
 
 import copy
@@ -66,3 +75,35 @@ def test_a_refused_fit_on_a_table_with_no_observed_cell_leaves_a_fitted_imputer_
     with pytest.raises(ValueError, match="no observed value in any column"):
         imputer.fit(pd.DataFrame({"a": [np.nan] * 3, "b": [np.nan] * 3}))
     assert_same(imputer.__getstate__(), before)
+
+
+
+# --- a column kept empty: its observed cells kept, its zeros in its own dtype --------------
+
+@pytest.mark.parametrize("sample_posterior", [False, True])
+@pytest.mark.parametrize("dtype, given, zero", [("boolean", True, False), ("Int64", 7, 0), ("float32", 2.5, 0.0),
+                                                ("UInt8", 3, 0), ("float64", -1.5, 0.0)])
+def test_a_kept_empty_column_keeps_its_observed_cells_and_is_zero_in_its_own_dtype(dtype, given, zero,
+                                                                                 sample_posterior):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.normal(size=20), "b": rng.choice(["x", "y"], 20),
+                          "e": pd.Series([None] * 20, dtype=object)})
+    imputer = VAEImputer(keep_empty_features=True, sample_posterior=sample_posterior, **TINY).fit(table)
+    # The column empty at fit holds values in some rows now.
+    X = table.assign(e=pd.Series([given if i % 3 == 0 else None for i in range(20)], dtype=object).astype(dtype))
+    observed = X["e"].notna().to_numpy()
+    for out in [imputer.transform(X), *imputer.multiple_imputations(X, 2)]:
+        assert out["e"].dtype == X["e"].dtype
+        values = out["e"].astype(object).to_numpy()
+        assert (values[observed] == given).all()
+        assert all(value == zero and type(value) is type(pd.Series([zero], dtype=dtype).astype(object)[0])
+                   for value in values[~observed])
+
+
+def test_a_kept_empty_column_of_an_array_keeps_its_observed_cells():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=20), np.full(20, np.nan)])
+    imputer = VAEImputer(keep_empty_features=True, **TINY).fit(X)
+    X[::3, 1] = 4.0
+    for out in [imputer.transform(X), *imputer.multiple_imputations(X, 2)]:
+        np.testing.assert_array_equal(out[:, 1], np.where(np.arange(20) % 3 == 0, 4.0, 0.0))

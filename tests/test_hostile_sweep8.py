@@ -24,7 +24,9 @@ Each family below failed once (see the commit that added its tests):
   a column of None) failed with scikit-learn's "Found array with 0
   feature(s) (shape=(3, 0))", a shape the caller never gave: every column
   was dropped as empty and the VAE was handed nothing. Now the fit is
-  refused naming the cause, and a fitted imputer keeps its state.
+  refused naming the cause, and a fitted imputer keeps its state; ``skvae
+  impute`` on a file of empty cells said "this model does not accept
+  missing values" (its refusal translation matched the word "missing").
 - **A column kept empty** (VAEImputer, ``keep_empty_features=True``): a
   column missing in every row of fit was set to 0 in every row at
   transform, its observed cells too (SimpleImputer and IterativeImputer,
@@ -37,12 +39,14 @@ Each family below failed once (see the commit that added its tests):
 """
 
 import copy
+import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from skvae import VAEImputer
+from skvae._cli import main
 
 from _equality import assert_same
 
@@ -76,6 +80,19 @@ def test_a_refused_fit_on_a_table_with_no_observed_cell_leaves_a_fitted_imputer_
         imputer.fit(pd.DataFrame({"a": [np.nan] * 3, "b": [np.nan] * 3}))
     assert_same(imputer.__getstate__(), before)
 
+
+
+
+def test_impute_on_a_file_of_empty_cells_says_so(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("a,b\n,\n,\n,\n")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = main(["impute", str(path), "--max-iter", "2", "--out", str(tmp_path / "out.csv")],
+                  stdout=stdout, stderr=stderr)
+    assert status == 1
+    assert "every cell is empty: there is nothing to learn the imputations from" in stderr.getvalue()
+    assert "does not accept missing values" not in stderr.getvalue()
+    assert not (tmp_path / "out.csv").exists()
 
 
 # --- a column kept empty: its observed cells kept, its zeros in its own dtype --------------

@@ -755,6 +755,10 @@ def explain_refusal(error, table, *, hint=""):
         why = " (a delimiter at the end of each line makes such a column)" if unnamed else ""
         return CommandError(f"{table.name}: column {column!r} is empty in every row{why}: there is nothing to "
                             f"model.{hint.format(column=column)}")
+    # Before the missing-value clause below, whose "this model does not accept missing values"
+    # was the answer of `skvae impute` to a file of empty cells (its refusal names "missing").
+    if "has no observed value in any column" in message:
+        return CommandError(f"{table.name}: every cell is empty: there is nothing to learn the imputations from.")
     # Not the refusal of an infinite value, whose advice ("Infinity is not a missing value: use NaN") has
     # both words: a file with empty cells besides was told its model "does not accept missing values".
     if ("NaN" in message or "missing" in message) and "infinite value" not in message:

@@ -124,8 +124,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     keep_empty_features : bool, default=False
         Whether to keep features that are missing in every row of ``fit``
-        (filled with 0, as :class:`~sklearn.impute.SimpleImputer` does); by
-        default they are dropped from the output.
+        (their missing cells filled with 0, in the column's dtype where it
+        holds 0, such as False, and their observed cells kept, as
+        :class:`~sklearn.impute.SimpleImputer` does); by default they are
+        dropped from the output.
 
     copy : bool, default=True
         Whether to impute a copy of X; with False, a float ndarray is
@@ -339,6 +341,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         missing = self._missing_mask(X)
         empty = missing.all(axis=0)
         kept = ~empty
+        if not kept.any():
+            # Every column is dropped as empty: the VAE would be handed a table
+            # of no columns and refuse a shape (n, 0) the caller never gave.
+            raise ValueError(
+                f"X has no observed value in any column (its {X.shape[0]} row(s) are missing in all "
+                f"{X.shape[1]} column(s)): there is nothing to learn the imputations from. Fit on rows "
+                "with observed values."
+            )
         vae = vae_to_fit(self)
         if vae is getattr(self, "vae_", None):
             self._check_same_empty_features(X, empty)
@@ -579,11 +589,16 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 rows = missing[:, j]
                 out[rows, j] = predicted[rows, k]
         if self.keep_empty_features:
+            # Only the missing cells, as SimpleImputer does: a column empty at fit may hold values
+            # now, and an imputer keeps what it is given (they were overwritten with 0).
             for j in np.flatnonzero(~kept):
+                rows = missing[:, j]
+                if not rows.any():
+                    continue
                 if is_dataframe(out):
-                    _set_fills(out, j, np.ones(len(out), dtype=bool), np.zeros(len(out), dtype=np.int64))
+                    _set_fills(out, j, rows, _zeros_in_dtype(out.iloc[:, j].dtype, int(rows.sum())))
                 else:
-                    out[:, j] = 0.0
+                    out[rows, j] = 0.0
         elif not kept.all():
             out = out.iloc[:, kept_columns] if is_dataframe(out) else out[:, kept_columns]
         if integer_dtype is not None and not is_dataframe(out):
@@ -729,6 +744,26 @@ def _as_the_columns_integers(observed, fills):
         return fills
     return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
                      for value in fills], dtype=object)
+
+
+def _zeros_in_dtype(dtype, n):
+    """`n` zeros in `dtype` where it holds 0 as itself (False in a boolean column), else as int64.
+
+    pandas refuses an integer in a boolean column, which was then widened to
+    object and came back int64; a column of labels (category, str) holds no
+    0 of its own and takes the number, as SimpleImputer fills it.
+    """
+    import pandas as pd
+
+    zeros = np.zeros(n, dtype=np.int64)
+    try:
+        converted = pd.Series(zeros).astype(dtype)
+    except (TypeError, ValueError):
+        return zeros
+    values = converted.astype(object)
+    if values.isna().any() or not (values == 0).all() or any(isinstance(value, str) for value in values):
+        return zeros
+    return converted.to_numpy()
 
 
 def _set_fills(frame, j, rows, fills, fitted_dtype=None):

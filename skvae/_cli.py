@@ -32,6 +32,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
+from ._files import destination_problem
 from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._networks import ACTIVATIONS
@@ -353,18 +354,18 @@ def _check_output_path(path, inputs=()):
         if same and os.path.isfile(source):
             raise CommandError(f"--out {path} is the {option} file this command reads ({source}); writing it would "
                                "replace it. Write to another file (and rename it afterwards if you mean to).")
-    if os.path.isdir(path):
-        raise CommandError(f"cannot write {path}: it is a folder; give a file name inside it, for example "
-                           f"{os.path.join(path, 'out')!r} (with the extension the command writes).")
-    if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        # Written as a folder's name; the write would make a file of that name without the separator.
-        raise CommandError(f"cannot write {path}: it ends with a path separator, so it names a folder, which does "
-                           "not exist; give a file name (create the folder first to write inside it).")
+    problem = destination_problem(path)
+    if problem is not None:
+        kind, folder = problem
+        raise CommandError(f"cannot write {path}: " + {
+            "folder": f"it is a folder; give a file name inside it, for example {os.path.join(path, 'out')!r} "
+                      "(with the extension the command writes).",
+            "separator": "it ends with a path separator, so it names a folder, which does not exist; give a file "
+                         "name (create the folder first to write inside it).",
+            "folder is a file": f"{folder} is a file, not a folder.",
+            "no folder": f"its folder {folder} does not exist (create it first).",
+        }[kind])
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise CommandError(f"cannot write {path}: {folder} is a file, not a folder.")
-    if not os.path.isdir(folder):
-        raise CommandError(f"cannot write {path}: its folder {folder} does not exist (create it first).")
     if not os.access(folder, os.W_OK):
         raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
     try:

@@ -1,4 +1,4 @@
-"""Writing an output file whole or not at all: :func:`replace_file`.
+"""Writing an output file whole or not at all: :func:`replace_file`, after :func:`destination_problem`.
 
 :func:`skvae.save` and the command line's CSV outputs both write through a
 temporary file beside the destination and rename it at the end, so that a
@@ -61,3 +61,25 @@ def replace_file(path, write):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def destination_problem(path):
+    """What stops a file being written at `path`, known before any work: (problem, folder), or None.
+
+    `problem` is ``"folder"`` (`path` is a folder), ``"separator"`` (it ends
+    with a path separator, so it names a folder, and none is there: the write
+    would make a file of that name without the separator), ``"folder is a
+    file"`` or ``"no folder"`` (its folder, given as `folder`, is a file or
+    does not exist). :func:`skvae.save` and the command line's ``--out`` each
+    phrase these in their own terms.
+    """
+    if os.path.isdir(path):
+        return "folder", path
+    if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        return "separator", path
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        return "folder is a file", folder
+    if not os.path.isdir(folder):
+        return "no folder", folder
+    return None

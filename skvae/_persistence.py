@@ -74,7 +74,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
-from ._files import replace_file
+from ._files import destination_problem, replace_file
 from ._imputer import VAEImputer
 from ._outliers import VAEOutlierDetector
 from ._state import InvalidState, check_state
@@ -171,13 +171,9 @@ def save(estimator, path):
         path.write(data)
         return
     given = _fspath(path, "save")
-    if given.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)) and not os.path.isdir(given):
-        # abspath drops the slash: "models/" would become a file named "models" instead of a folder's file.
-        raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
-                                f"so it names a folder, which does not exist (for example {given}model.skvae, "
-                                "once the folder is created)", given)
+    # Before abspath, which drops a trailing slash: "models/" would become a file named "models".
+    _check_destination(given)
     path = os.path.abspath(given)
-    _check_destination(path)
 
     def write(target):
         # "wb" where the destination itself is written (a pipe, /dev/stdout): "xb" refuses what exists.
@@ -442,22 +438,30 @@ def _check_numeric(dtype, where):
 # ------------------------------------------------------------------ reading
 
 
-def _check_destination(path):
-    """Refuse, before anything is written, a `path` that names a folder or lies in a missing one.
+def _check_destination(given):
+    """Refuse, before anything is written, a path `given` that names a folder or lies in a missing one.
 
-    The errors name `path` and its folder; otherwise they would come from the
-    temporary file beside it (a name the user never gave) or from the rename.
+    The errors name the path and its folder; otherwise they would come from
+    the temporary file beside it (a name the user never gave) or from the
+    rename.
     """
-    if os.path.isdir(path):
+    problem = destination_problem(given)
+    if problem is None:
+        return
+    kind, folder = problem
+    path = os.path.abspath(given)
+    if kind == "folder":
         raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path, not a folder "
                                 f"(for example {os.path.join(path, 'model.skvae')!r})", path)
-    folder = os.path.dirname(path)
-    if os.path.exists(folder) and not os.path.isdir(folder):
+    if kind == "separator":
+        raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
+                                f"so it names a folder, which does not exist (for example {given}model.skvae, "
+                                "once the folder is created)", given)
+    if kind == "folder is a file":
         raise NotADirectoryError(errno.ENOTDIR, f"skvae.save cannot write {path!r}: its folder is a file",
                                  folder)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
-                                "(create it first)", folder)
+    raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
+                            "(create it first)", folder)
 
 
 def _check_open(file, verb, done, mode):

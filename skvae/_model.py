@@ -256,9 +256,7 @@ class VAEModel:
         with torch.no_grad():
             for parameter, saved in zip(self._parameters(), weights):
                 parameter.copy_(saved)
-        implementation = {flag: self.optimizer.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
-        self.optimizer.load_state_dict(optimizer_state)
-        self.optimizer.param_groups[0].update(implementation)
+        _load_adam_state(self.optimizer, optimizer_state)
         self.inference_cache.clear()
 
     @property
@@ -313,11 +311,7 @@ class VAEModel:
             model.missingness.load_state_dict(state["missingness_"])
         # The learning rate comes with the optimizer's state.
         model.optimizer = make_adam(model._parameters(), 1e-3)
-        implementation = {flag: model.optimizer.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
-        model.optimizer.load_state_dict(state["optimizer_"])
-        # Whether Adam runs fused is chosen for this machine's torch and device,
-        # not stored: a GPU model's choice may not exist on the CPU loading it.
-        model.optimizer.param_groups[0].update(implementation)
+        _load_adam_state(model.optimizer, state["optimizer_"])
         model.inference_cache = InferenceCache()
         return model
 
@@ -810,6 +804,17 @@ class VAEModel:
 def new_seed(random_state):
     """The model seed drawn from a NumPy RandomState."""
     return int(random_state.randint(_INT32_MAX))
+
+
+def _load_adam_state(optimizer, state):
+    """Load Adam's `state` (moments, steps, learning rate) into `optimizer`, keeping its implementation flags.
+
+    Whether Adam runs fused is chosen for this machine's torch and device,
+    not stored: a GPU model's choice may not exist on the CPU loading it.
+    """
+    implementation = {flag: optimizer.param_groups[0].get(flag) for flag in _ADAM_IMPLEMENTATION_FLAGS}
+    optimizer.load_state_dict(state)
+    optimizer.param_groups[0].update(implementation)
 
 
 def _training_data(encoded, device):

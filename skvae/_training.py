@@ -389,7 +389,7 @@ class Trainer:
             index = order[start : start + self.batch_size]
             batch = X[index].to(self.device, non_blocking=True)
             mask = None if observed is None else observed[index].to(self.device, non_blocking=True)
-            view = None if inputs is None else inputs[index].to(self.device, non_blocking=True)
+            view = None if inputs is None else inputs[index]  # on the device: training_rows made it there
             if self.thread_tuner is not None:
                 self.thread_tuner.before_step()
             total += self.train_step(batch, mask, view)

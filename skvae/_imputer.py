@@ -153,10 +153,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         regression weighted by the row's observed share of cells (from 1/2
         to 3/4); the VAE's bottleneck blurs near-linear relations that a
         regression keeps.
-        Only point fills under the ignorable mechanism are refined: draws
-        (``sample_posterior=True``, :meth:`multiple_imputations`), fills of
-        other kinds, tables wider than 256 design columns and
-        ``missing_mechanism="self_masking"`` keep the VAE's own. None: the
+        Only point fills are refined, under either ``missing_mechanism``:
+        draws (``sample_posterior=True``, :meth:`multiple_imputations`),
+        fills of other kinds and tables wider than 256 design columns keep
+        the VAE's own. None: the
         VAE's fills alone (set on a fitted imputer, from the next
         ``transform`` on). See the user guide.
 
@@ -357,7 +357,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         vae_input = self._with_nan(X, missing, kept)
         vae.fit(vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
-        refines = (self.refinement is not None and self.missing_mechanism == "ignorable"
+        refines = (self.refinement is not None
                    and refinement_applies(vae._schema.columns))
         values = self._point_fills(vae, vae_input) if refines or keep_fills else None
         refinement = self._fit_refinement(vae, vae_input, values) if refines else None

@@ -18,6 +18,23 @@ missingness). The refinement adds that regression, fitted once after the VAE:
    :data:`LINEAR_SHARE` (from 1/2 to 3/4), and then decoded as every fill
    is (kept in the column's range and precision).
 
+The same refinement applies under ``missing_mechanism="self_masking"``,
+blending the not-MIWAE fills. A regression fitted on the observed cells of a
+self-masked column is fitted on a selected sample (the high values are the
+ones hidden), and its predictions of the hidden cells lean toward the observed
+ones; the bias grows with the regression's residual spread. Measured anyway
+on the imputation benchmark's self-masking scenario (three masks), the
+blend lowered the RMSE on breast cancer from 0.669 / 0.926 / 0.837 to
+0.491 / 0.525 / 0.503 (IterativeImputer: 0.526 / 0.543 / 0.555) and on
+penguins from 0.884 / 0.476 / 0.472 to 0.870 / 0.418 / 0.454, and raised it on
+diabetes from 0.721 / 0.622 / 0.603 to 0.777 / 0.804 / 0.787 (the best peer:
+0.986 / 0.940 / 0.959); the tables of few continuous columns were unchanged.
+Weighting the regression by its R² (power 1/2, 1 or 2) kept diabetes nearer
+the plain fills but lost breast cancer's second mask to IterativeImputer;
+fitting it on every row of the completed table lost on breast cancer. The
+plain blend, the rule of the ignorable mechanism, won every measured case
+against every peer, so no separate rule.
+
 Draws (``sample_posterior=True``, ``multiple_imputations``) are never
 refined: they are draws from the model's conditional, and a blend would
 shrink their spread. Columns of other kinds (categories, counts, 0/1,

@@ -271,13 +271,32 @@ def make_adam(parameters, learning_rate):
         return torch.optim.Adam(parameters, lr=learning_rate)
 
 
-def _snapshot(modules):
-    return [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in modules]
+class _FlatWeights:
+    """The trained modules' parameters, copied to and from one flat tensor.
 
+    The epoch loop keeps the weights before each epoch (to undo one that
+    breaks them), checks them after it, and keeps the best ones so far. A
+    ``state_dict`` clone and a finiteness check cost about 170 µs of Python
+    per epoch over the modules' tensors, a few per cent of a small table's
+    epoch; one concatenation into a kept buffer does both in one kernel, and
+    the check reads the copy. Adam and ``load_state_dict`` write the
+    parameters in place, so the flat views taken here stay theirs for the
+    whole run (the modules' buffers are constants, never trained).
+    """
 
-def _restore(modules, snapshot):
-    for module, state in zip(modules, snapshot):
-        module.load_state_dict(state)
+    def __init__(self, modules):
+        self._parameters = [p for module in modules for p in module.parameters()]
+        self._flat_views = [p.detach().view(-1) for p in self._parameters]
+
+    def copy(self, out=None):
+        """The parameters, concatenated (into `out` where given)."""
+        return torch.cat(self._flat_views, out=out)
+
+    def load(self, flat):
+        """Write a :meth:`copy` back into the parameters."""
+        with torch.no_grad():
+            for parameter, chunk in zip(self._parameters, flat.split([p.numel() for p in self._parameters])):
+                parameter.copy_(chunk.view_as(parameter))
 
 
 class Trainer:
@@ -435,18 +454,19 @@ class Trainer:
         log = TrainingLog()
         best = None
         epoch = first_epoch - 1
-        before_epoch = _snapshot(self._modules)
+        weights = _FlatWeights(self._modules)
+        before_epoch = weights.copy()
+        after_epoch = torch.empty_like(before_epoch)
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):
-                if epoch > first_epoch:
-                    before_epoch = _snapshot(self._modules)
                 # partial_fit (no rule) is one epoch of a budget only the user knows.
                 factor = 1.0 if rule is None else budget_anneal_factor(epoch - first_epoch, n_epochs)
                 with scaled_learning_rate(self.optimizer, factor):
                     loss = self.run_epoch(data)
+                weights.copy(out=after_epoch)
                 # The last step of an epoch can break the weights after its loss was taken.
-                if not (math.isfinite(loss) and self._weights_finite()):
-                    _restore(self._modules, before_epoch)
+                if not (math.isfinite(loss) and bool(after_epoch.isfinite().all())):
+                    weights.load(before_epoch)
                     # Adam's moments hold the non-finite gradients: keeping them
                     # would break the restored weights again on the next step.
                     self.optimizer.state.clear()
@@ -463,13 +483,14 @@ class Trainer:
                     reporter.update(epoch, loss, log.validation_scores[-1] if validation else None)
                 if rule is not None:
                     if rule.update(monitored) and validation is not None:
-                        best = _snapshot(self._modules)
+                        best = weights.copy(out=best)
                     if rule.should_stop and not rule.on_plateau(self.optimizer):
                         log.stop_reason = "converged"
                         break
+                before_epoch, after_epoch = after_epoch, before_epoch
         except KeyboardInterrupt:
             # Mid-epoch weights are a partial update: keep the last whole epoch.
-            _restore(self._modules, before_epoch)
+            weights.load(before_epoch)
             log.stop_reason = "interrupted"
             warn(
                 f"Training interrupted by the user during epoch {epoch}; the model "
@@ -477,7 +498,7 @@ class Trainer:
                 UserWarning,
             )
         if best is not None:
-            _restore(self._modules, best)
+            weights.load(best)
         if rule is not None and log.stop_reason == "max_iter" and not rule.fixed_budget:
             warn(
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
@@ -485,11 +506,6 @@ class Trainer:
                 ConvergenceWarning,
             )
         return log
-
-    def _weights_finite(self):
-        # One concatenation: a few kernels and one host sync, whatever the depth.
-        flat = torch.cat([p.detach().reshape(-1) for module in self._modules for p in module.parameters()])
-        return bool(flat.isfinite().all())
 
     def _diverged(self, epoch, loss, no_good_weights):
         what = f"The training loss became {loss}" if not math.isfinite(loss) else "The weights became non-finite"

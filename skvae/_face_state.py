@@ -118,9 +118,13 @@ def _refinement_state(value, name):
     """None, or the arrays of :func:`skvae._refinement.fit_refinement`, each of its shape and finite."""
     if value is None:
         return
-    if not isinstance(value, dict) or set(value) != {"columns", "mean", "scale", "coef", "intercept"}:
-        _fail(name, "None or a dict with the keys 'columns', 'mean', 'scale', 'coef' and 'intercept'", value)
+    keys = {"columns", "mean", "scale", "coef", "intercept"}
+    # States of skvae 0.10.0 and older have no level indicators.
+    if not isinstance(value, dict) or set(value) not in (keys, keys | {"level_columns", "levels"}):
+        _fail(name, "None or a dict with the keys 'columns', 'mean', 'scale', 'coef' and 'intercept', "
+              "and optionally 'level_columns' and 'levels'", value)
     _positions(value["columns"], f"{name}['columns']")
+    _level_indicators(value, name)
     arrays = {key: value[key] for key in ("mean", "scale", "coef", "intercept")}
     for key, array in arrays.items():
         if not isinstance(array, np.ndarray) or array.dtype != np.float64 or not np.isfinite(array).all():
@@ -131,6 +135,22 @@ def _refinement_state(value, name):
         raise InvalidState(f"{name} has arrays of inconsistent shapes for {n_refined} refined columns.")
     if (arrays["scale"] <= 0).any():
         raise InvalidState(f"{name}['scale'] holds values that are not positive.")
+
+
+def _level_indicators(value, name):
+    """A refinement's level columns: increasing positions, each with a strictly increasing finite float64 vector."""
+    from ._refinement import MIN_LEVELS
+
+    columns, levels = value.get("level_columns", []), value.get("levels", [])
+    if not isinstance(columns, list) or not isinstance(levels, list) or len(columns) != len(levels):
+        raise InvalidState(f"{name}['level_columns'] and {name}['levels'] are not two lists of one length.")
+    if columns:
+        _positions(columns, f"{name}['level_columns']")
+    for values in levels:
+        if not isinstance(values, np.ndarray) or values.dtype != np.float64 or values.ndim != 1 \
+                or len(values) < MIN_LEVELS or not np.isfinite(values).all() or (np.diff(values) <= 0).any():
+            _fail(f"{name}['levels']", f"finite, strictly increasing 1-D float64 arrays of at least {MIN_LEVELS} "
+                  "values", values)
 
 
 def _n_importance(value, name):
@@ -192,9 +212,14 @@ def _imputer_columns_agree(state):
         if refinement["columns"][-1] >= len(columns) or any(
                 columns[j]["kind"] not in REFINED_KINDS for j in refinement["columns"]):
             raise InvalidState("_refinement refines columns that are not continuous columns of vae_.")
-        if refinement["mean"].shape != (design_width(columns),):
+        level_columns = refinement.get("level_columns", [])
+        if level_columns and (level_columns[-1] >= len(columns) or any(
+                columns[j]["kind"] == "categorical" for j in level_columns)):
+            raise InvalidState("_refinement has level indicators of columns that are not numeric columns of vae_.")
+        width = design_width(columns) + sum(len(values) for values in refinement.get("levels", []))
+        if refinement["mean"].shape != (width,):
             raise InvalidState(f"_refinement's design has {refinement['mean'].shape[0]} columns, but vae_'s "
-                               f"schema implies {design_width(columns)}.")
+                               f"schema and its level indicators imply {width}.")
     indicator = state["indicator_"]
     if indicator is not None:
         if indicator.n_features_in_ != n_features:

@@ -11,7 +11,10 @@ missingness). The refinement adds that regression, fitted once after the VAE:
 2. per continuous column j (kinds :data:`REFINED_KINDS`), fit a
    :class:`sklearn.linear_model.BayesianRidge` of x_j on every other column
    of the completed table (numbers standardised, categories one-hot), on the
-   rows where x_j was observed;
+   rows where x_j was observed; numeric columns of few values (3 to
+   :data:`MAX_LEVELS`) are offered also as indicators of their levels, and
+   each regression keeps them where its evidence says so (see
+   :data:`MAX_LEVELS`);
 3. a missing cell of column j in a row with observed share o of its cells
    is filled with (1 - w) * the VAE's fill + w * the regression's
    prediction from the row completed by the VAE, w = o clipped to
@@ -76,24 +79,81 @@ MAX_FEATURES = 256
 #: Fewest observed cells a column needs for its regression.
 MIN_ROWS = 10
 
+#: Most (and fewest) distinct observed values of a numeric column whose
+#: levels the regressions are also offered as indicators. Real tables hold
+#: lookups: one value per level of another column (an advertising budget per
+#: month, a fee per tariff), which trees copy and a straight line through the
+#: level's number cannot. Each refined column's regression is fitted with and
+#: without the other columns' indicators and keeps the design of higher
+#: evidence (BayesianRidge's log marginal likelihood), so a measurement that
+#: merely comes rounded (an age in years) keeps its straight line. On a
+#: table of computer prices with an advertising column set by the month
+#: (MCAR 20 %, one mask) the month's and the budget's RMSE fell from 0.487 and
+#: 1.054 to 0.380 and 0.551 (missForest-style 0.468 and 0.705), the table's
+#: from 0.917 to 0.862; at 50 % from 0.995 to 0.966 (IterativeImputer 0.970);
+#: under self-masking from 1.421 to 1.269. Without the evidence test, 64
+#: levels cost diabetes (age and s6 have 58 and 56) 0.02-0.035 in every
+#: scenario; with it, its fills stayed as they were, as did those of the
+#: imputation benchmark's other tables (see benchmarks/README.md). Two levels
+#: need no indicator: the number is one.
+MAX_LEVELS = 64
+MIN_LEVELS = 3
 
-def _design(completed, columns):
-    """The regression design of a completed table (user units, category codes): numbers, then one-hot codes per category.
 
-    Returns the design (n_rows, width) and each table column's first design column.
+def _design(completed, columns, levels=()):
+    """The regression design of a completed table (user units, category codes).
+
+    Numbers, then one-hot codes per category, then an indicator per level of
+    each ``(column, levels)`` in `levels` (a value that is none of them, such
+    as a fill between two levels, has none set). Returns the design
+    (n_rows, width) and the table column each design column comes from.
     """
-    parts, starts, start = [], [], 0
+    parts, owners = [], []
     for j, column in enumerate(columns):
-        starts.append(start)
         if column["kind"] == "categorical":
             n_levels = len(column["categories"])
             codes = np.clip(completed[:, j], 0, n_levels - 1).astype(np.intp)
             parts.append(np.eye(n_levels)[codes])
-            start += n_levels
+            owners += [j] * n_levels
         else:
             parts.append(completed[:, j : j + 1])
-            start += 1
-    return np.hstack(parts), starts
+            owners.append(j)
+    for j, values in levels:
+        parts.append(_indicators(completed[:, j], values))
+        owners += [j] * len(values)
+    return np.hstack(parts), np.asarray(owners)
+
+
+def _indicators(column, values):
+    """(n_rows, len(values)): 1 where a cell of `column` equals that value of the sorted `values`."""
+    codes = np.clip(np.searchsorted(values, column), 0, len(values) - 1)
+    out = np.zeros((len(column), len(values)))
+    hit = values[codes] == column
+    out[np.flatnonzero(hit), codes[hit]] = 1.0
+    return out
+
+
+def _level_columns(completed, observed, columns):
+    """``[(column, its sorted distinct observed values)]`` of the numeric columns with few values.
+
+    From MIN_LEVELS to MAX_LEVELS values each, in column order, while the
+    design stays within MAX_FEATURES.
+    """
+    room = MAX_FEATURES - design_width(columns)
+    out = []
+    for j, column in enumerate(columns):
+        if column["kind"] == "categorical":
+            continue
+        values = np.unique(completed[observed[:, j], j])
+        if MIN_LEVELS <= len(values) <= min(MAX_LEVELS, room):
+            out.append((j, values))
+            room -= len(values)
+    return out
+
+
+def _state_levels(refinement):
+    """The refinement state's ``(column, values)`` pairs (none in states of skvae 0.10.0 and older)."""
+    return list(zip(refinement.get("level_columns", ()), refinement.get("levels", ())))
 
 
 def design_width(columns):
@@ -122,21 +182,23 @@ def fit_refinement(completed, observed, columns):
     columns : list of dict
         The VAE's column schema (``skvae._schema.ColumnSchema.columns``).
     """
-    from sklearn.linear_model import BayesianRidge
-
     refined = [j for j, column in enumerate(columns)
                if column["kind"] in REFINED_KINDS and observed[:, j].sum() >= MIN_ROWS]
     if not refined or not refinement_applies(columns):
         return None
-    design, starts = _design(completed, columns)
+    levels = _level_columns(completed, observed, columns)
+    design, owners = _design(completed, columns, levels)
     mean, scale = _moments(design)
     standardized = _standardized(design, mean, scale)
     coef = np.zeros((len(refined), design.shape[1]))
     intercept = np.zeros(len(refined))
     fitted = np.zeros(len(refined), dtype=bool)
+    plain = np.arange(design.shape[1]) < design_width(columns)
     for i, j in enumerate(refined):
         rows = observed[:, j]
-        others = np.delete(standardized[rows], starts[j], axis=1)
+        others = owners != j
+        # Without level columns there is one design, and no evidence to compute.
+        candidates = [others & plain, others] if levels else [others]
         target = completed[rows, j]
         # BayesianRidge squares the target: beyond about 1e150 (or below 1e-150) its
         # variance overflows (underflows) and it fails on its own NaN. A power of two
@@ -145,16 +207,35 @@ def fit_refinement(completed, observed, columns):
         # and 2**1024 was a unit of inf, so such a column silently kept the VAE's fills.
         peak = float(np.max(np.abs(target)))
         unit = np.ldexp(1.0, np.frexp(peak)[1] - 1) if peak > 0 and not 1e-100 < peak < 1e100 else 1.0
-        model = BayesianRidge().fit(others, target / unit)
+        kept, model = _regression(standardized[rows], target / unit, candidates)
+        row = np.zeros(design.shape[1])
+        row[kept] = model.coef_
         with np.errstate(over="ignore", invalid="ignore"):
-            row, offset = np.insert(model.coef_, starts[j], 0.0) * unit, model.intercept_ * unit
+            row, offset = row * unit, model.intercept_ * unit
         if np.all(np.isfinite(row)) and np.isfinite(offset):
             coef[i], intercept[i], fitted[i] = row, offset, True
     if not fitted.any():
         return None
     # A column whose regression does not fit in float64 keeps the VAE's fills.
     return {"columns": [j for j, keep in zip(refined, fitted) if keep], "mean": mean, "scale": scale,
-            "coef": coef[fitted], "intercept": intercept[fitted]}
+            "coef": coef[fitted], "intercept": intercept[fitted],
+            "level_columns": [j for j, _ in levels], "levels": [values for _, values in levels]}
+
+
+def _regression(design, target, candidates):
+    """(design columns kept, BayesianRidge of `target` on them), of the candidate of highest evidence.
+
+    `candidates` are boolean masks over the design's columns, the plainest
+    first: it is kept unless another's log marginal likelihood is higher.
+    """
+    from sklearn.linear_model import BayesianRidge
+
+    best = None
+    for kept in candidates:
+        model = BayesianRidge(compute_score=len(candidates) > 1).fit(design[:, kept], target)
+        if best is None or model.scores_[-1] > best[1].scores_[-1]:
+            best = kept, model
+    return best
 
 
 def _moments(design):
@@ -197,7 +278,7 @@ def refine(values, completed, missing, refinement, columns):
     `completed` is the table with its missing cells filled by `values`;
     `missing` marks the cells to fill.
     """
-    design, _ = _design(completed, columns)
+    design, _ = _design(completed, columns, _state_levels(refinement))
     with np.errstate(over="ignore", invalid="ignore"):
         predicted = (_standardized(design, refinement["mean"], refinement["scale"]) @ refinement["coef"].T
                      + refinement["intercept"])

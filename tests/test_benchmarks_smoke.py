@@ -718,6 +718,18 @@ def test_refinement_study_compares_the_fills_with_and_without_it():
     assert row["None: rmse"] > 0 and row["linear: rmse"] > 0 and row["None: rmse"] != row["linear: rmse"]
 
 
+def test_refinement_levels_study_fits_with_and_without_the_level_indicators():
+    from benchmarks import refinement_levels_study as study
+
+    table = study.computers(200)
+    assert table["ads"].groupby(table["trend"]).nunique().max() == 1  # the lookup
+    row = study.study("computers", "MCAR 20%", 0, params=dict(max_iter=3, n_importance=5), max_rows=200,
+                      per_column=True)
+    assert set(row["ignorable, with level indicators per column"]) == set(table.columns)
+    assert row["ignorable, with level indicators"] != row["ignorable, without"]
+    assert row["best peer"].split()[-1].replace(".", "").isdigit()
+
+
 # --------------------------------------------------------------------------------------------- valid_fills_study.py
 
 def test_valid_fills_puts_each_peer_fill_on_the_columns_support():

@@ -6,6 +6,7 @@ import pytest
 
 import skvae
 from skvae import VAEImputer
+from skvae import _refinement
 from skvae._refinement import MAX_FEATURES
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -105,6 +106,38 @@ def test_self_masking_fills_are_refined_too():
     assert refined < 0.8 * plain, (refined, plain)
 
 
+def lookup_table(n=600, seed=0):
+    """A month (30 levels), a budget set by the month (a lookup no line through the month's number fits), a linear pair."""
+    rng = np.random.default_rng(seed)
+    month = rng.integers(1, 31, n)
+    a = rng.standard_normal(n)
+    frame = pd.DataFrame({"month": month, "budget": rng.integers(40, 340, 31)[month], "a": a,
+                          "b": 2 * a + 0.3 * rng.standard_normal(n)})
+    return frame, rng.random(frame.shape) < 0.2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lookups_are_refined_through_level_indicators(seed, monkeypatch):
+    frame, hidden = lookup_table(seed=seed)
+    missing = frame.mask(hidden)
+    imputer = VAEImputer(**SMALL).fit(missing)
+    state = imputer._refinement
+    assert state["level_columns"] == [0, 1]  # month and budget: 30 values each
+    indicators = np.arange(state["coef"].shape[1]) >= 4
+    by_column = dict(zip(state["columns"], state["coef"]))
+    # The budget's regression keeps the month's indicators; b, a line in a, does not take any.
+    assert np.abs(by_column[1][indicators]).max() > 0
+    assert not by_column[3][indicators].any()
+
+    def budget_rmse(filled):
+        return float(np.sqrt(np.mean((filled["budget"] - frame["budget"])[hidden[:, 1]] ** 2)))
+
+    monkeypatch.setattr(_refinement, "MAX_LEVELS", 0)
+    plain = VAEImputer(**SMALL).fit(missing)
+    assert plain._refinement["level_columns"] == []
+    assert budget_rmse(imputer.transform(missing)) < 0.7 * budget_rmse(plain.transform(missing))
+
+
 def test_refinement_is_off_where_it_does_not_apply():
     X, hidden = two_factor_table(n=200)
     X_missing = np.where(hidden, np.nan, X)
@@ -147,6 +180,46 @@ def test_hostile_refinement_states_are_refused(fitted, tamper):
         refinement["mean"][0] = np.nan
     with pytest.raises(ValueError, match="_refinement"):
         VAEImputer.__new__(VAEImputer).__setstate__({**state, "_refinement": refinement})
+
+
+@pytest.fixture(scope="module")
+def lookup_imputer():
+    frame, hidden = lookup_table()
+    missing = frame.mask(hidden)
+    return missing, VAEImputer(**SMALL).fit(missing)
+
+
+def test_level_indicators_survive_files_and_hostile_ones_are_refused(lookup_imputer, tmp_path):
+    missing, imputer = lookup_imputer
+    path = tmp_path / "imputer.skvae"
+    skvae.save(imputer, path)
+    pd.testing.assert_frame_equal(skvae.load(path).transform(missing), imputer.transform(missing))
+    state = imputer.__getstate__()
+    for tamper, match in [("unsorted", "strictly increasing"), ("no such column", "not numeric columns"),
+                          ("width", "imply"), ("unpaired", "one length")]:
+        refinement = {**state["_refinement"], "levels": [v.copy() for v in state["_refinement"]["levels"]]}
+        if tamper == "unsorted":
+            refinement["levels"][0] = refinement["levels"][0][::-1]
+        elif tamper == "no such column":
+            refinement["level_columns"] = [0, 4]
+        elif tamper == "width":
+            refinement["levels"][0] = refinement["levels"][0][:-1]
+        else:
+            refinement["level_columns"] = [0]
+        with pytest.raises(ValueError, match=match):
+            VAEImputer.__new__(VAEImputer).__setstate__({**state, "_refinement": refinement})
+
+
+def test_states_without_level_indicators_still_load(fitted):
+    """An imputer file of skvae 0.10.0: its refinement has no 'level_columns' nor 'levels'."""
+    X, hidden, X_missing, imputers = fitted
+    imputer = imputers["linear"]
+    state = imputer.__getstate__()
+    assert state["_refinement"]["level_columns"] == []  # continuous columns: nothing of few values
+    old = {k: v for k, v in state["_refinement"].items() if k not in ("level_columns", "levels")}
+    restored = VAEImputer.__new__(VAEImputer)
+    restored.__setstate__({**state, "_refinement": old})
+    np.testing.assert_array_equal(restored.transform(X_missing), imputer.transform(X_missing))
 
 
 def test_the_regression_weighs_more_where_more_of_the_row_is_observed():

@@ -108,6 +108,10 @@ def fit_column(name, values, kind, frame):
                 f"Column {_label(name)} holds categories but likelihood asks for {kind!r}; "
                 "only 'categorical' models a column of text or categories."
             )
+        elif dtype == object and holds_only_integers(values):
+            # No dtype says an object column holds integers: without this record its
+            # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
+            entry[CELL_TYPE] = "int"
     else:
         kind = "gaussian" if kind == "auto" else kind
         entry = {"name": int(name), "kind": kind, "dtype": "float64"}
@@ -127,6 +131,29 @@ def fit_column(name, values, kind, frame):
             "or encode it yourself (e.g. as a number)."
         )
     return entry
+
+
+#: The schema entry of a numeric column of dtype object that records its cells' Python
+#: type (only ``"int"``: every observed cell an integer), which decoding restores.
+#: Schemas written before it lack it and decode such a column as floats, as they did.
+CELL_TYPE = "cell_type"
+
+
+def holds_only_integers(cells):
+    """Whether every observed cell of the Series `cells` is an integer (Python or NumPy, not a bool), and one is."""
+    present = cells[cells.notna()]
+    return not present.empty and all(
+        isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) for value in present)
+
+
+def whole_numbers_as_ints(values):
+    """`values` as an object array, each whole float a Python int (NaN and fractions kept as they are).
+
+    How a column of integers held as objects gets its decoded values back
+    as integers (:mod:`skvae._schema`; the imputer's fills likewise).
+    """
+    return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
+                     for value in np.asarray(values, dtype=object).tolist()], dtype=object)
 
 
 def _refuse_infinite(name, values):

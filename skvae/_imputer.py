@@ -36,7 +36,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._column_types import requested_kinds
+from ._column_types import holds_only_integers, requested_kinds, whole_numbers_as_ints
 from ._estimator import VAETransformer
 from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
@@ -736,14 +736,14 @@ def _as_the_columns_integers(observed, fills):
 
     An object column holds its values as Python objects, so no dtype says
     they are integers: the fills, whole numbers decoded as floats, came back
-    as 144.0 amid 143 and 150, another type in one column.
+    as 144.0 amid 143 and 150, another type in one column. The fitted schema
+    records such a column (skvae._column_types.CELL_TYPE) and decodes it to
+    integers; this covers X's column at transform, which may be of integers
+    held as objects where the fit's was not, and models saved before the record.
     """
-    present = observed[observed.notna()]
-    if present.empty or not all(isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-                                for value in present):
+    if not holds_only_integers(observed):
         return fills
-    return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
-                     for value in fills], dtype=object)
+    return whole_numbers_as_ints(fills)
 
 
 def _zeros_in_dtype(dtype, n):

@@ -33,7 +33,7 @@ import re
 
 import numpy as np
 
-from ._column_types import _label, fit_column, requested_kinds, short_repr
+from ._column_types import CELL_TYPE, _label, fit_column, requested_kinds, short_repr, whole_numbers_as_ints
 from ._likelihoods import (
     BLOCKS,
     KINDS,
@@ -675,6 +675,9 @@ def _decode_column(values, column):
         decoded = pd.Series(lookup[codes], dtype=object)
         return _as_dtype(decoded, dtype)
     series = pd.Series(values, dtype=np.float64)
+    if column.get(CELL_TYPE) == "int":
+        # An object column of integers: its values come back as integers, as the user gave them.
+        return pd.Series(whole_numbers_as_ints(series.round().to_numpy()), dtype=object)
     integer = _integer_numpy_dtype(dtype)
     if integer is not None:
         low, high = _float_bounds(integer)

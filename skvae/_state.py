@@ -61,7 +61,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from ._column_types import MAX_CATEGORIES
+from ._column_types import CELL_TYPE, MAX_CATEGORIES
 from ._likelihoods import BLOCKS, KINDS
 from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
@@ -383,6 +383,12 @@ def _schema_column(column, name):
         _fail(f"{name}['decimals']", "None or an integer from 0 to 15", column["decimals"])
     if "digits" in column and not (_is_int(column["digits"]) and 1 <= column["digits"] <= 15):
         _fail(f"{name}['digits']", "an integer from 1 to 15", column["digits"])
+    if CELL_TYPE in column:
+        if column[CELL_TYPE] != "int":
+            _fail(f"{name}[{CELL_TYPE!r}]", "'int'", column[CELL_TYPE])
+        if column["dtype"] != "object":
+            # Only an object column's cells have a type of their own: another dtype decodes to itself.
+            raise InvalidState(f"{name} records {CELL_TYPE!r} but has dtype {column['dtype']!r}, not object.")
 
 
 def _categories(value, name):

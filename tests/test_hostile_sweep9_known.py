@@ -16,8 +16,17 @@ Each family below failed once (see the commit that added its tests):
   shares the one conversion; a schema without the record (a model saved
   before it) loads and decodes floats as it did, and a malformed record is
   refused on loading.
+- **A condition far outside a column's range** (``skvae._conditional``):
+  ``sample(given={"a": 1e300})`` on a column of values near 50 failed with
+  the networks' "overflowed on 3 of 3 rows", naming neither ``given`` nor
+  the column, and a ``RandomState`` passed as ``random_state`` had moved
+  on. Decided: a number beyond the range is answered by the model's
+  extrapolation (as before); one the networks overflow on is refused naming
+  ``given``, the column, the value and the fitted range, and the refused
+  call leaves the generator where it was.
 """
 
+import copy
 import io
 import pickle
 
@@ -28,6 +37,8 @@ import pytest
 import skvae
 from skvae import VAEImputer, VAETransformer
 from skvae._state import InvalidState
+
+from _equality import assert_same
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -133,3 +144,51 @@ def test_the_imputer_fills_an_object_column_of_integers_with_none_observed_at_tr
     filled = imputer.transform(X)
     _assert_integers_as_objects(filled["n"])
     assert filled["n"][X["n"].notna()].equals(X["n"][X["n"].notna()])
+
+
+# --- a condition far outside a column's range is named ---------------------------------------
+
+@pytest.fixture(scope="module")
+def ranged_model():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.uniform(1, 100, 60).round(1), "b": rng.normal(size=60),
+                      "c": rng.choice(["x", "y"], 60)})
+    return VAETransformer(**TINY).fit(X), X
+
+
+@pytest.mark.parametrize("return_mean", [False, True])
+@pytest.mark.parametrize("value", [1e300, -1e300, 1e200])
+def test_a_condition_the_networks_overflow_on_is_refused_naming_given_and_the_column(ranged_model, value,
+                                                                                  return_mean):
+    model, X = ranged_model
+    state = copy.deepcopy(model.__getstate__())
+    seeds = np.random.RandomState(7)
+    with pytest.raises(ValueError, match=r"given sets column 'a' to -?1e\+[23]00, far outside the range it was "
+                                         r"fitted on \(\[1\.\d+, 99\.\d+\]\).*overflows"):
+        model.sample(3, given={"a": value, "c": "x"}, random_state=seeds, return_mean=return_mean)
+    # A refused call changes nothing: the caller's generator, the estimator.
+    assert seeds.randint(10**9) == np.random.RandomState(7).randint(10**9)
+    assert_same(model.__getstate__(), state)
+
+
+def test_an_overflowing_condition_in_a_frame_of_conditions_names_its_row(ranged_model):
+    model, _ = ranged_model
+    given = pd.DataFrame({"a": [50.0, np.nan, 1e300], "b": [np.nan, 0.0, 0.0]})
+    with pytest.raises(ValueError, match=r"given sets column 'a' to 1e\+300.* in 1 of 3 sampled rows "
+                                         r"\(the first is row 2\)"):
+        model.sample(given=given, random_state=0)
+
+
+def test_an_overflowing_condition_of_an_array_model_is_named_by_position():
+    rng = np.random.default_rng(1)
+    model = VAETransformer(**TINY).fit(np.column_stack([rng.uniform(1, 100, 40), rng.normal(size=40)]))
+    with pytest.raises(ValueError, match="given sets column 1 to 1e\\+300"):
+        model.sample(2, given=np.array([[np.nan, 1e300], [np.nan, 1e300]]), random_state=0)
+
+
+def test_a_condition_beyond_the_range_that_the_networks_compute_is_answered(ranged_model):
+    model, X = ranged_model
+    # Ten times the largest value: the model's extrapolation, the given cell exact, the free ones in range.
+    out = model.sample(20, given={"a": 1000.0}, random_state=0)
+    assert (out["a"] == 1000.0).all()
+    assert out["b"].between(X["b"].min(), X["b"].max()).all() and set(out["c"]) <= {"x", "y"}

@@ -80,7 +80,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         from column name (or position) to one of them, the columns it does not
         name being ``"auto"``: for example ``{"year": "categorical"}``.
         ``"auto"`` decides from the dtype and values: bool, category, object
-        and string columns, and numeric columns with two distinct values or
+        and string columns, pyarrow dictionary columns of labels (they come
+        back in their dtype), and numeric columns with two distinct values or
         at most 10 (each seen 3 times on average), are categorical; whole
         numbers that look like counts (non-negative, median at most 20,
         variance at least the mean, mean at least the median) are negative

@@ -300,7 +300,8 @@ def _network_spec(value, name):
 
 
 # A pandas or NumPy dtype name ("float64", "Int64", "category", "string[pyarrow]", "datetime64[ns, UTC]").
-_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :.+-]{0,63}")  # "." "+" "-": Sparse[float64, -1.5e-05]
+# "." "+" "-": Sparse[float64, -1.5e-05]; "<", "=", ">": dictionary<values=large_string, indices=int32, ordered=0>[pyarrow]
+_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :.+<=>-]{0,79}")
 
 
 def _table_schema(value, name):

@@ -87,6 +87,30 @@ def _equal(key, name):
         return False
 
 
+def arrow_dictionary(dtype):
+    """The pyarrow dictionary type of a column of categories in pyarrow's dictionary encoding
+    (``pd.ArrowDtype(pa.dictionary(...))``) whose values skvae models as labels; None for any other dtype.
+
+    Such a column is accepted as pandas' ``category`` dtype is: its values
+    (text, numbers, booleans) are labels, and decoding rebuilds the
+    dictionary type from the fitted categories, so the column comes back in
+    its dtype exactly (see :func:`skvae._schema._decode_column`). A
+    dictionary of other values (dates, say) has no label skvae keeps, and
+    is refused with a conversion (:func:`_conversion_hint`).
+    """
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is None:
+        return None
+    import pyarrow as pa
+
+    if not pa.types.is_dictionary(arrow):
+        return None
+    value = arrow.value_type
+    labels = (pa.types.is_string(value) or pa.types.is_large_string(value) or pa.types.is_integer(value)
+              or pa.types.is_floating(value) or pa.types.is_boolean(value))
+    return arrow if labels else None
+
+
 def fit_column(name, values, kind, frame):
     """The column's entry before its constants: name, kind, dtype, categories."""
     if frame:
@@ -94,8 +118,15 @@ def fit_column(name, values, kind, frame):
         kind = _auto_kind(name, values) if kind == "auto" else kind
         entry = {"name": _json_label(name), "kind": kind, "dtype": str(dtype)}
         categorical_dtype = getattr(dtype, "categories", None) is not None
+        dictionary = arrow_dictionary(dtype) is not None
         if kind == _CATEGORICAL:
-            if categorical_dtype:
+            if dictionary:
+                # The observed values, sorted, as for text: a dictionary is an encoding of the
+                # cells, which may keep values no row holds any longer (after a filter), and
+                # no declaration of levels as a category dtype's categories are.
+                observed = values[values.notna()].to_numpy(dtype=object)
+                categories = _sorted_unique(observed, name)
+            elif categorical_dtype:
                 categories = list(dtype.categories)
                 entry["ordered"] = bool(dtype.ordered)
             else:
@@ -103,11 +134,15 @@ def fit_column(name, values, kind, frame):
                 observed = values[values.notna()].to_numpy(dtype=object)
                 categories = _sorted_unique(observed, name)
             entry["categories"] = [_json_scalar(c, name) for c in categories]
-        elif categorical_dtype or _is_text(values):
+        elif categorical_dtype or dictionary or _is_text(values):
             raise ValueError(
                 f"Column {_label(name)} holds categories but likelihood asks for {kind!r}; "
                 "only 'categorical' models a column of text or categories."
             )
+        elif dtype == object and holds_only_integers(values):
+            # No dtype says an object column holds integers: without this record its
+            # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
+            entry[CELL_TYPE] = "int"
     else:
         kind = "gaussian" if kind == "auto" else kind
         entry = {"name": int(name), "kind": kind, "dtype": "float64"}
@@ -127,6 +162,29 @@ def fit_column(name, values, kind, frame):
             "or encode it yourself (e.g. as a number)."
         )
     return entry
+
+
+#: The schema entry of a numeric column of dtype object that records its cells' Python
+#: type (only ``"int"``: every observed cell an integer), which decoding restores.
+#: Schemas written before it lack it and decode such a column as floats, as they did.
+CELL_TYPE = "cell_type"
+
+
+def holds_only_integers(cells):
+    """Whether every observed cell of the Series `cells` is an integer (Python or NumPy, not a bool), and one is."""
+    present = cells[cells.notna()]
+    return not present.empty and all(
+        isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) for value in present)
+
+
+def whole_numbers_as_ints(values):
+    """`values` as an object array, each whole float a Python int (NaN and fractions kept as they are).
+
+    How a column of integers held as objects gets its decoded values back
+    as integers (:mod:`skvae._schema`; the imputer's fills likewise).
+    """
+    return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
+                     for value in np.asarray(values, dtype=object).tolist()], dtype=object)
 
 
 def _refuse_infinite(name, values):
@@ -171,7 +229,7 @@ def _auto_kind(name, series):
     import pandas as pd
 
     dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or arrow_dictionary(dtype):
         return _CATEGORICAL
     if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
         observed = series[series.notna()]
@@ -200,7 +258,9 @@ def _conversion_hint(name, dtype):
 
         # pandas' checks below miss pyarrow's dictionary (its categories) and duration types.
         if pa.types.is_dictionary(arrow):
-            return f"it holds categories in pyarrow's dictionary encoding: convert it with {column}.astype('category')"
+            # A dictionary of text, numbers or booleans is modelled (arrow_dictionary); of anything else, not.
+            return (f"it holds categories of {arrow.value_type} in pyarrow's dictionary encoding, which are "
+                    f"neither text, numbers nor booleans: convert them to text with {column}.astype(str)")
         if pa.types.is_duration(arrow):
             return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
     if pd.api.types.is_datetime64_any_dtype(dtype):

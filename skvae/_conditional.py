@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._column_types import _equal
-from ._inference import map_row_batches
+from ._inference import NetworkOverflow, map_row_batches
 from ._schema import dtype_from_name, is_dataframe
 
 #: Importance samples per row by default: enough that the draws of a small
@@ -189,11 +189,12 @@ def _check_float_range(column, values):
 DEFENSIVE_PRIOR_SHARE = 0.5
 
 
-def draw(vae, table, n_importance, random_state, return_mean):
+def draw(vae, table, given_mask, n_importance, random_state, return_mean):
     """Decoded values (user units, codes for categories) of every cell, free cells drawn.
 
-    `table` comes from :func:`condition_table`; `random_state` is a seeded
-    ``numpy.random.RandomState``.
+    `table` and `given_mask` come from :func:`condition_table`;
+    `random_state` is a seeded ``numpy.random.RandomState``. A condition
+    the networks overflow on is refused naming it (:func:`_overflowing_condition`).
     """
     model = vae._model
     encoded = model.rows(vae._validate_input(table), vae.handle_unknown, with_noise=False)
@@ -209,9 +210,57 @@ def draw(vae, table, n_importance, random_state, return_mean):
         return networks.impute(x, observed, networks.as_tensor(noise.numpy()), pick_generator,
                                prior_share=DEFENSIVE_PRIOR_SHARE)
 
-    return map_row_batches(complete, encoded, (vae.n_features_in_,), model.draws_width(n_importance),
-                           out_dtype=np.float64, sequential=True,
-                           n_threads=model.inference_threads(vae.n_jobs, encoded.shape[0] * n_importance))
+    try:
+        return map_row_batches(complete, encoded, (vae.n_features_in_,), model.draws_width(n_importance),
+                               out_dtype=np.float64, sequential=True,
+                               n_threads=model.inference_threads(vae.n_jobs, encoded.shape[0] * n_importance))
+    except NetworkOverflow as overflow:
+        message = _overflowing_condition(vae._schema, table, given_mask, overflow.rows, np.dtype(encoded.dtype))
+        if message is None:
+            raise
+        raise ValueError(message) from None
+
+
+def _overflowing_condition(schema, table, given_mask, rows, dtype):
+    """Why the networks overflowed on `rows`: the given number farthest beyond its column's range; None if none is.
+
+    A condition is refused only where the networks cannot compute with it,
+    not by a distance from the fitted range: a value beyond the range is a
+    question the model answers by extrapolation (its conditional, free cells
+    still decoded within their observed ranges), while one that overflows
+    the arithmetic (1e300 in a column of values near 50: its squared
+    standardized distance is beyond float64) leaves every importance weight
+    infinite or NaN, and no distribution to draw from. The networks
+    reported "overflowed" without a word of ``given``; the cause is named
+    here, in the caller's terms. Which cell: among the given numbers outside
+    their column's observed range (any given number, for a model whose file
+    recorded no range), the one farthest out in the units the networks see.
+    """
+    rows = np.asarray(rows)
+    subset = table.iloc[rows] if is_dataframe(table) else table[rows]
+    raw = schema.raw_values(subset, handle_unknown="condition")
+    with np.errstate(all="ignore"):
+        distance = np.abs(schema.encode(raw.copy()))
+    distance[np.isnan(distance)] = np.inf  # an encoding that itself overflowed is as far out as it gets
+    suspects = np.zeros_like(given_mask[rows])
+    for j, column in enumerate(schema.columns):
+        if column["kind"] == "categorical":
+            continue
+        values = raw[:, j]
+        beyond = (values < column["min"]) | (values > column["max"]) if "min" in column else np.ones(len(rows), bool)
+        suspects[:, j] = given_mask[rows, j] & beyond
+    if not suspects.any():
+        return None
+    row, j = np.unravel_index(np.argmax(np.where(suspects, distance, -1.0)), suspects.shape)
+    column = schema.columns[j]
+    fitted = (f"far outside the range it was fitted on ([{column['min']:.6g}, {column['max']:.6g}])"
+              if "min" in column else "far outside the values it was fitted on")
+    return (
+        f"given sets column {column['name']!r} to {float(raw[row, j])!r}, {fitted}: the networks' {dtype} "
+        f"arithmetic overflows on it in {len(rows)} of {len(given_mask)} sampled rows (the first is row "
+        f"{int(rows[0])}), so the model has no conditional distribution to draw from there. Give a value "
+        "nearer that range."
+    )
 
 
 def with_given_cells(vae, values, table, given_mask):

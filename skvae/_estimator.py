@@ -80,7 +80,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         from column name (or position) to one of them, the columns it does not
         name being ``"auto"``: for example ``{"year": "categorical"}``.
         ``"auto"`` decides from the dtype and values: bool, category, object
-        and string columns, and numeric columns with two distinct values or
+        and string columns, pyarrow dictionary columns of labels (they come
+        back in their dtype), and numeric columns with two distinct values or
         at most 10 (each seen 3 times on average), are categorical; whole
         numbers that look like counts (non-negative, median at most 20,
         variance at least the mean, mean at least the median) are negative
@@ -616,7 +617,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             p(x_free | x_given) by sampling-importance-resampling over
             ``n_importance`` samples of q(z | x_given): exact as
             ``n_importance`` grows, at ``n_importance`` decoder passes per row.
-            See the user guide.
+            A number beyond a column's fitted range is answered by the model's
+            extrapolation; one so far out that the networks overflow on it
+            (1e300 in a column near 50) is refused, naming it. See the user
+            guide.
         n_importance : int, default=500
             Importance samples per row for ``given`` (checked, but not used,
             without it).
@@ -682,7 +686,14 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         if given is not None:
             given = as_pandas_frame(given, "given")  # a pyarrow or polars table of conditions, as a DataFrame
             table, given_mask = _conditional.condition_table(self, n_samples, given)
-            values = _conditional.draw(self, table, n_importance, rng, return_mean)
+            # A condition the networks overflow on is refused after the draw's seeds are taken:
+            # the caller's generator (a RandomState given, or the estimator's) is put back.
+            seeds_before = rng.get_state()
+            try:
+                values = _conditional.draw(self, table, given_mask, n_importance, rng, return_mean)
+            except BaseException:
+                rng.set_state(seeds_before)
+                raise
             out = _conditional.with_given_cells(self, values, table, given_mask)
             if is_dataframe(given) and is_dataframe(out):
                 out.index = given.index  # row i completes the conditions of given's row i

@@ -36,7 +36,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._column_types import requested_kinds
+from ._column_types import arrow_dictionary, holds_only_integers, requested_kinds, whole_numbers_as_ints
 from ._estimator import VAETransformer
 from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
@@ -50,7 +50,7 @@ from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
 from ._refinement import fit_refinement, refine, refinement_applies
 from ._torch_scope import with_torch_defaults
-from ._schema import is_dataframe
+from ._schema import as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._training import epochs_for_steps
 from ._transaction import AtomicSetParams, reads_state, transaction
@@ -736,14 +736,14 @@ def _as_the_columns_integers(observed, fills):
 
     An object column holds its values as Python objects, so no dtype says
     they are integers: the fills, whole numbers decoded as floats, came back
-    as 144.0 amid 143 and 150, another type in one column.
+    as 144.0 amid 143 and 150, another type in one column. The fitted schema
+    records such a column (skvae._column_types.CELL_TYPE) and decodes it to
+    integers; this covers X's column at transform, which may be of integers
+    held as objects where the fit's was not, and models saved before the record.
     """
-    present = observed[observed.notna()]
-    if present.empty or not all(isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-                                for value in present):
+    if not holds_only_integers(observed):
         return fills
-    return np.array([int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
-                     for value in fills], dtype=object)
+    return whole_numbers_as_ints(fills)
 
 
 def _zeros_in_dtype(dtype, n):
@@ -790,6 +790,8 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
         return
     if column.dtype == object:
         fills = _as_the_columns_integers(column[~rows], fills)
+    if arrow_dictionary(column.dtype) is not None and _set_in_arrow_dictionary(frame, j, rows, fills):
+        return
     try:
         frame.iloc[rows, j] = fills
         return
@@ -825,12 +827,39 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     frame.isetitem(j, series)
 
 
+def _set_in_arrow_dictionary(frame, j, rows, fills):
+    """Set `fills` into the `rows` of `frame`'s column `j`, of a pyarrow dictionary dtype; whether that could be done.
+
+    pandas sets labels into such a column only where they are text: numbers
+    failed inside pyarrow ("NumPyConverter doesn't implement ..."), with an
+    error no caller expects. The column is encoded anew, in its dtype.
+    """
+    import pandas as pd
+
+    column = frame.iloc[:, j]
+    labels = column.to_numpy(dtype=object, na_value=None, copy=True)
+    labels[rows] = fills
+    try:
+        series = as_arrow_dictionary(labels, column.dtype)
+    except ValueError:
+        return False
+    frame.isetitem(j, pd.Series(series.array, index=frame.index, name=column.name))
+    return True
+
+
 def _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
     """Replace `frame`'s column `j` by `fills` in `fitted_dtype`; whether that could be done."""
     import pandas as pd
 
     if fitted_dtype is None:
         return False
+    if arrow_dictionary(fitted_dtype) is not None:
+        try:
+            series = as_arrow_dictionary(fills, fitted_dtype)
+        except ValueError:
+            return False
+        frame.isetitem(j, pd.Series(series.array, index=frame.index, name=frame.columns[j]))
+        return True
     try:
         frame.isetitem(j, pd.Series(fills, index=frame.index, name=frame.columns[j]).astype(fitted_dtype))
     except (TypeError, ValueError):

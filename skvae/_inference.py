@@ -565,6 +565,19 @@ def _acceptable_cells(block, nan_is_missing=False, log_densities=False):
     return acceptable
 
 
+class NetworkOverflow(ValueError):
+    """The networks' arithmetic overflowed on some rows (`rows`: their positions, in order).
+
+    A ValueError, as it always was; its own class lets a caller that knows
+    which of its inputs can be extreme (``sample(given=...)``'s conditions)
+    name them instead.
+    """
+
+    def __init__(self, message, rows):
+        super().__init__(message)
+        self.rows = rows
+
+
 def _refuse_overflow(out, step, nan_is_missing=False, log_densities=False):
     """NaN or inf is never an answer: overflow inside the networks is reported instead.
 
@@ -578,8 +591,9 @@ def _refuse_overflow(out, step, nan_is_missing=False, log_densities=False):
             bad_rows.extend(start + np.flatnonzero(~rows_ok))
     if bad_rows:
         hint = " float64 input has a far wider range than float32." if out.dtype == np.float32 else ""
-        raise ValueError(
+        raise NetworkOverflow(
             f"The fitted networks overflowed on {len(bad_rows)} of {out.shape[0]} rows "
             f"(the first is row {bad_rows[0]}): their values are too extreme for {out.dtype} "
-            f"arithmetic, typically far outside the range of the training data.{hint}"
+            f"arithmetic, typically far outside the range of the training data.{hint}",
+            [int(row) for row in bad_rows],
         )

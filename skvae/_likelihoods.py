@@ -101,8 +101,9 @@ class Block:
     #: :meth:`fit_constants`; positive ones end in "scale".
     constants = ()
     #: Entries a column may keep besides, and whether fit records the range
-    #: and decimals that decoding keeps to.
-    optional_entries = RANGE_ENTRIES
+    #: and decimals that decoding keeps to. "cell_type": the Python type of
+    #: an object column's cells (skvae._column_types.CELL_TYPE).
+    optional_entries = (*RANGE_ENTRIES, "cell_type")
     keeps_range = True
     #: (test, message) pairs: a value for which a test is True lies outside
     #: the kind's domain; the message may use {kind}, {name} and {value}.

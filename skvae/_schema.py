@@ -33,7 +33,7 @@ import re
 
 import numpy as np
 
-from ._column_types import _label, fit_column, requested_kinds, short_repr
+from ._column_types import CELL_TYPE, _label, fit_column, requested_kinds, short_repr, whole_numbers_as_ints
 from ._likelihoods import (
     BLOCKS,
     KINDS,
@@ -671,16 +671,69 @@ def _decode_column(values, column):
         codes = np.where(np.isnan(values), -1, values).astype(np.intp)
         if dtype == "category":
             return pd.Categorical.from_codes(codes, categories=categories, ordered=column.get("ordered", False))
+        dictionary = _arrow_dictionary_column(codes, categories, dtype)
+        if dictionary is not None:
+            return dictionary
         lookup = np.array(categories + [None], dtype=object)
         decoded = pd.Series(lookup[codes], dtype=object)
         return _as_dtype(decoded, dtype)
     series = pd.Series(values, dtype=np.float64)
+    if column.get(CELL_TYPE) == "int":
+        # An object column of integers: its values come back as integers, as the user gave them.
+        return pd.Series(whole_numbers_as_ints(series.round().to_numpy()), dtype=object)
     integer = _integer_numpy_dtype(dtype)
     if integer is not None:
         low, high = _float_bounds(integer)
         series = series.round().clip(low, high)
     return _as_dtype(series, dtype)
 
+
+def _arrow_dictionary_column(codes, categories, dtype):
+    """Codes (-1: missing) as a column of pyarrow's dictionary type `dtype` names; None for another dtype.
+
+    Built from the codes and the fitted categories as its dictionary, so
+    every value is exact: a cast from labels (``astype``) is not implemented
+    by pyarrow for dictionaries of numbers.
+    """
+    if not dtype.startswith("dictionary<"):
+        return None
+    pandas_dtype = dtype_from_name(dtype)
+    if pandas_dtype is None:
+        return None
+    import pandas as pd
+    import pyarrow as pa
+
+    arrow = pandas_dtype.pyarrow_dtype
+    indices = pa.array(np.where(codes < 0, 0, codes), type=arrow.index_type, mask=codes < 0)
+    array = pa.DictionaryArray.from_arrays(indices, pa.array(categories, type=arrow.value_type),
+                                           ordered=arrow.ordered)
+    return pd.Series(pd.arrays.ArrowExtensionArray(array))
+
+
+def as_arrow_dictionary(labels, dtype):
+    """`labels` (None, NaN or ``pd.NA``: missing) as a Series of `dtype`, a pyarrow dictionary ``pd.ArrowDtype``.
+
+    pandas cannot set or cast labels into such a column when they are
+    numbers (pyarrow: "NumPyConverter doesn't implement <dictionary<...>>
+    conversion"); encoded here. Raises ValueError where a label is not of
+    the dictionary's value type.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    arrow = dtype.pyarrow_dtype
+    try:
+        values = pa.array(list(labels), type=arrow.value_type, from_pandas=True)
+        encoded = values.dictionary_encode()
+        array = pa.DictionaryArray.from_arrays(encoded.indices.cast(arrow.index_type), encoded.dictionary,
+                                               ordered=arrow.ordered)
+    except (pa.ArrowException, TypeError) as error:
+        raise ValueError(f"the labels do not make a column of {dtype}: {error}") from None
+    return pd.Series(pd.arrays.ArrowExtensionArray(array))
+
+
+#: pandas' name of a pyarrow dictionary dtype, which pandas does not read back.
+_DICTIONARY_NAME = re.compile(r"dictionary<values=([a-z0-9_]+), indices=([a-z0-9]+), ordered=([01])>\[pyarrow\]")
 
 _SPARSE_NAME = re.compile(r"Sparse\[([A-Za-z0-9_]+), ([A-Za-z0-9_.+-]+)\]")
 
@@ -698,6 +751,9 @@ def dtype_from_name(name):
         return pd.api.types.pandas_dtype(name)
     except (TypeError, ValueError, ImportError):
         pass
+    dictionary = _DICTIONARY_NAME.fullmatch(name) if isinstance(name, str) else None
+    if dictionary is not None:
+        return _arrow_dictionary_dtype(*dictionary.groups())
     match = _SPARSE_NAME.fullmatch(name) if isinstance(name, str) else None
     if match is None:
         return None
@@ -716,6 +772,21 @@ def dtype_from_name(name):
     except (TypeError, ValueError, OverflowError):
         return None
     return dtype if str(dtype) == name else None
+
+
+def _arrow_dictionary_dtype(values, indices, ordered):
+    """``pd.ArrowDtype(pa.dictionary(indices, values, ordered))`` from their names; None where pyarrow knows none."""
+    import pandas as pd
+
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    try:
+        arrow = pa.dictionary(pa.type_for_alias(indices), pa.type_for_alias(values), ordered == "1")
+    except (TypeError, ValueError, KeyError, pa.ArrowException):
+        return None
+    return pd.ArrowDtype(arrow)
 
 
 def _integer_numpy_dtype(dtype):

@@ -61,7 +61,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from ._column_types import MAX_CATEGORIES
+from ._column_types import CELL_TYPE, MAX_CATEGORIES
 from ._likelihoods import BLOCKS, KINDS
 from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
@@ -300,7 +300,8 @@ def _network_spec(value, name):
 
 
 # A pandas or NumPy dtype name ("float64", "Int64", "category", "string[pyarrow]", "datetime64[ns, UTC]").
-_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :.+-]{0,63}")  # "." "+" "-": Sparse[float64, -1.5e-05]
+# "." "+" "-": Sparse[float64, -1.5e-05]; "<", "=", ">": dictionary<values=large_string, indices=int32, ordered=0>[pyarrow]
+_DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :.+<=>-]{0,79}")
 
 
 def _table_schema(value, name):
@@ -383,6 +384,12 @@ def _schema_column(column, name):
         _fail(f"{name}['decimals']", "None or an integer from 0 to 15", column["decimals"])
     if "digits" in column and not (_is_int(column["digits"]) and 1 <= column["digits"] <= 15):
         _fail(f"{name}['digits']", "an integer from 1 to 15", column["digits"])
+    if CELL_TYPE in column:
+        if column[CELL_TYPE] != "int":
+            _fail(f"{name}[{CELL_TYPE!r}]", "'int'", column[CELL_TYPE])
+        if column["dtype"] != "object":
+            # Only an object column's cells have a type of their own: another dtype decodes to itself.
+            raise InvalidState(f"{name} records {CELL_TYPE!r} but has dtype {column['dtype']!r}, not object.")
 
 
 def _categories(value, name):

@@ -329,7 +329,17 @@ def _numeric_auto_kind(series):
 
 
 def _is_real_number(value):
-    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
+    """Whether a cell of an object column is a number skvae reads as one.
+
+    The test is the encoder's (skvae._schema: pd.to_numeric), not Python's
+    ``numbers.Real``: a ``Fraction`` is a Real that pd.to_numeric refuses, so
+    a column of them was classed as numbers and then refused at its own fit
+    as "fitted as numbers, but holds Fraction(1, 3)". It is now refused as a
+    type skvae cannot model, with the conversion, as a ``Decimal`` is.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.integer, np.floating))
 
 
 def _is_text(series):
@@ -350,7 +360,7 @@ def _refuse_mixed(name, observed, is_text):
         raise ValueError(
             f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
             "skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
-            "pd.to_numeric(...) or .astype(float) for numbers (Decimal), days since a date for dates "
+            ".astype(float) for numbers (Decimal, Fraction), days since a date for dates "
             "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
         )
     text = observed[is_text].iloc[0]

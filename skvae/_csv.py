@@ -359,9 +359,9 @@ def _damage(error):
 
 
 def _decode(data, name):
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CommandError(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8 "
-                           "CSV.")
+    encoding = _wide_encoding(data)
+    if encoding is not None:
+        raise CommandError(f"{name} is {encoding}; save it as UTF-8 CSV.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -378,6 +378,31 @@ def _decode(data, name):
                            "text (a spreadsheet's own format, or a file compressed in a format skvae does not "
                            "read?).")
     return text
+
+
+def _wide_encoding(data):
+    """The UTF-16 or UTF-32 encoding `data` is in, in words; None for none.
+
+    UTF-32's little-endian mark begins with UTF-16's (FF FE), so it is
+    checked first: such a file was called UTF-16. A file without a mark
+    (Windows' "Unicode" without BOM, a UTF-16-LE export) was called binary
+    data for its NUL bytes; text in UTF-16 has a NUL in every other byte of
+    ASCII characters, which binary data rarely does.
+    """
+    marks = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+             (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+    for mark, encoding in marks:
+        if data.startswith(mark):
+            return f"{encoding} text (it starts with a {encoding} byte-order mark)"
+    head = data[:4096]
+    half = len(head) // 2 * 2
+    if half >= 4:
+        for order, nuls, text in (("little-endian", head[1:half:2], head[0:half:2]),
+                                  ("big-endian", head[0:half:2], head[1:half:2])):
+            # Most, not all: a character beyond Latin-1 (CJK, a euro sign) has no NUL byte.
+            if nuls.count(0) >= 0.75 * len(nuls) and 0 not in text:
+                return f"UTF-16 text without a byte-order mark ({order}: a NUL byte after each character's)"
+    return None
 
 
 #: The separators a file may use; the sniffer picks among these only.

@@ -1,0 +1,139 @@
+"""Hostile input, ninth sweep: cells of unusual Python types, look-alike labels and names, typeset numbers, text encodings.
+
+Swept and found sound: int8 and uint8 columns sampled and decoded far
+beyond their range (clipped to the type, never wrapped); float16 arrays
+(fit, transform, imputed in float16); a column of one value 2**53 + 1 (int64
+and Int64 with a missing cell, imputed exactly); a column constant but for a
+missing cell; -0.0; a nullable boolean or an object column of booleans with
+missing cells, imputed as booleans; 100,000-character labels; labels ``"nan"``
+and ``""`` (kept as labels, not missing cells); complex, datetime (with a
+time zone), bytes and Decimal columns refused by name with a conversion;
+columns reordered, added or dropped at transform, a DataFrame fitted and an
+array given, refused by name; ``get_feature_names_out`` equal to the columns
+of ``set_output(transform="pandas")``; ``inverse_transform`` of the wrong
+width, 1-D, NaN, infinite or of no rows refused as PCA's is; a pickled or
+deep-copied unfitted estimator; an invalid ``set_params`` on a fitted
+estimator reaching no inference; ``warm_start`` with another ``latent_dim``
+refused naming both; ``partial_fit`` on a column given in another dtype (text
+numbers, a category) or as 0/1 for labels; a Series, a 1-D array, a list of
+dicts, a dict of lists, tuple and duplicate column labels refused by name;
+CSV files with CRLF or CR line ends, a UTF-16 byte-order mark.
+
+Each family below failed once (see the commit that added its tests):
+
+- **A number type pandas does not read** (``skvae._column_types``): a
+  column of ``fractions.Fraction`` was classed as numbers (a Fraction is a
+  ``numbers.Real``) and then refused at its own fit as "fitted as numbers,
+  but holds Fraction(1, 3)"; a column is numbers now where its cells are
+  what the encoder reads as numbers, and Fractions (complex numbers held
+  as objects too) are refused by type with the conversion, as Decimals are.
+- **A label in another Unicode normal form** (``skvae._schema``): ``'café'``
+  written as ``e`` + U+0301 at transform, fitted as U+00E9, was refused as
+  "categories not seen during fit: ['café']. Known categories: ['café',
+  ...]", two lists that look alike. Labels are still not normalised
+  (OneHotEncoder does not: two spellings are two labels), and the message
+  now says the label is the known one in another normal form, with the
+  code points and a conversion.
+- **A file in UTF-32 or in UTF-16 without a byte-order mark** (the CLI's
+  reader): UTF-32 was called UTF-16 (its little-endian mark begins with
+  UTF-16's), and UTF-16 without a mark was called "binary data, not CSV
+  text" for its NUL bytes; each is now named, with the fix (save as UTF-8).
+"""
+
+import fractions
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import skvae
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+from skvae._cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(4,), max_iter=3, batch_size=16, random_state=0)
+FACES = [VAETransformer, VAEImputer, VAEOutlierDetector]
+FAST_FIT = ["--latent-dim", "2", "--max-iter", "2", "--hidden-layer-sizes", "4", "--batch-size", "16", "-q"]
+
+
+# --- a number type pandas does not read -----------------------------------------------------
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("cells, type_name", [
+    ([fractions.Fraction(1, 3), fractions.Fraction(1, 2)] * 4, "Fraction"),
+    ([fractions.Fraction(1, 3), 0.5, None, 2] * 2, "Fraction"),
+    (np.array([np.complex128(1 + 2j), np.complex128(3)] * 4, dtype=object), "complex128"),
+])
+def test_a_column_of_numbers_pandas_does_not_read_is_refused_by_type_at_fit(face, cells, type_name):
+    X = pd.DataFrame({"a": pd.Series(list(cells), dtype=object), "b": np.arange(8.0)})
+    with pytest.raises(ValueError, match=f"Column 'a' holds values of type {type_name}") as error:
+        face(**TINY).fit(X)
+    assert "fitted as numbers" not in str(error.value) and ".astype(float)" in str(error.value)
+
+
+def test_a_refused_column_of_fractions_leaves_a_fitted_estimator_as_it_was():
+    X = pd.DataFrame({"a": np.arange(8.0), "b": np.arange(8.0) ** 2})
+    model = VAETransformer(**TINY).fit(X)
+    before = model.transform(X)
+    with pytest.raises(ValueError, match="type Fraction"):
+        model.fit(X.assign(a=[fractions.Fraction(k, 3) for k in range(8)]))
+    np.testing.assert_array_equal(model.transform(X), before)
+
+
+# --- a label in another Unicode normal form -------------------------------------------------
+
+@pytest.mark.parametrize("fitted, given, form", [("caf\u00e9", "cafe\u0301", "NFC"), ("cafe\u0301", "caf\u00e9", "NFD"),
+                                                 ("\uac00", "\u1100\u1161", "NFC")])
+@pytest.mark.parametrize("face", FACES)
+def test_a_label_in_another_unicode_normal_form_is_named_as_the_known_one(face, fitted, given, form):
+    X = pd.DataFrame({"a": [fitted, "tea"] * 4, "b": np.arange(8.0)})
+    model = face(**TINY).fit(X)
+    method = "transform" if face is not VAEOutlierDetector else "score_samples"
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        getattr(model, method)(pd.DataFrame({"a": [given], "b": [1.0]}))
+    message = str(error.value)
+    assert "another Unicode normal form" in message and ascii(given) in message and ascii(fitted) in message
+    assert f"unicodedata.normalize({form!r}" in message
+
+
+def test_the_normal_form_hint_names_no_label_that_differs_otherwise():
+    X = pd.DataFrame({"a": ["caf\u00e9", "tea"] * 4, "b": np.arange(8.0)})
+    model = VAETransformer(**TINY).fit(X)
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        model.transform(pd.DataFrame({"a": ["cafe"], "b": [1.0]}))
+    assert "normal form" not in str(error.value)
+
+
+# --- a file in UTF-32 or in UTF-16 without a byte-order mark ----------------------------------
+
+_TEXT = "a,b\n" + "".join(f"{k},{k * k}\n" for k in range(20))
+
+
+@pytest.mark.parametrize("encoding, message", [
+    ("utf-32", "is UTF-32 text"), ("utf-32-be", "is UTF-32 text"), ("utf-16", "is UTF-16 text"),
+    ("utf-16-le", "UTF-16 text without a byte-order mark (little-endian"),
+    ("utf-16-be", "UTF-16 text without a byte-order mark (big-endian"),
+])
+def test_a_file_in_a_wide_unicode_encoding_is_named(tmp_path, encoding, message):
+    path = tmp_path / "wide.csv"
+    data = _TEXT.encode(encoding)
+    if encoding == "utf-32-be":
+        data = b"\x00\x00\xfe\xff" + data
+    path.write_bytes(data)
+    err = io.StringIO()
+    assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT],
+                stdout=io.StringIO(), stderr=err) == 1
+    assert message in err.getvalue() and "save it as UTF-8" in err.getvalue()
+    assert "binary data" not in err.getvalue()
+    assert not (tmp_path / "m.skvae").exists()
+
+
+def test_binary_data_with_nul_bytes_is_still_called_binary(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"a,b\n1,\x002\n3,4\n")
+    err = io.StringIO()
+    assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT],
+                stdout=io.StringIO(), stderr=err) == 1
+    assert "holds NUL bytes" in err.getvalue()

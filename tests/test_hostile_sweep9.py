@@ -8,15 +8,22 @@ missing cell; -0.0; a nullable boolean or an object column of booleans with
 missing cells, imputed as booleans; 100,000-character labels; labels ``"nan"``
 and ``""`` (kept as labels, not missing cells); complex, datetime (with a
 time zone), bytes and Decimal columns refused by name with a conversion;
-columns reordered, added or dropped at transform, a DataFrame fitted and an
-array given, refused by name; ``get_feature_names_out`` equal to the columns
+columns reordered, added or dropped at transform, and an array holding text
+after a fit on a DataFrame, refused by name (an array of numbers warns, as
+scikit-learn does); ``get_feature_names_out`` equal to the columns
 of ``set_output(transform="pandas")``; ``inverse_transform`` of the wrong
 width, 1-D, NaN, infinite or of no rows refused as PCA's is; a pickled or
 deep-copied unfitted estimator; an invalid ``set_params`` on a fitted
 estimator reaching no inference; ``warm_start`` with another ``latent_dim``
 refused naming both; ``partial_fit`` on a column given in another dtype (text
-numbers, a category) or as 0/1 for labels; a Series, a 1-D array, a list of
-dicts, a dict of lists, tuple and duplicate column labels refused by name;
+numbers, a category) or as 0/1 for labels; Pipeline, cross_val_score,
+GridSearchCV(n_jobs=2) and ColumnTransformer with set_output("pandas") on a
+table of nullable Int16, UInt16, Float32, boolean, string, ordered and
+number categoricals with missing cells (each dtype kept, observed cells
+kept), categories reordered or given as text at transform, int column
+labels (x0.. under set_output, as SimpleImputer); a Series, a 1-D array, a
+list of dicts, a dict of lists, tuple and duplicate column labels refused by
+name;
 CSV files with CRLF or CR line ends, a UTF-16 byte-order mark.
 
 Each family below failed once (see the commit that added its tests):
@@ -34,6 +41,13 @@ Each family below failed once (see the commit that added its tests):
   (OneHotEncoder does not: two spellings are two labels), and the message
   now says the label is the known one in another normal form, with the
   code points and a conversion.
+- **X in the other form than at fit, imputed** (``skvae._imputer``):
+  scikit-learn lets a model fitted on a DataFrame transform an array (and
+  the other way round) with a warning about feature names; VAEImputer gave
+  it, then handed X in the caller's form to its VAE, which gave it again
+  naming VAETransformer, an estimator the caller never made. The VAE now
+  gets X in the form it was fitted on (the same cells): one warning, naming
+  VAEImputer, and the same fills.
 - **A file in UTF-32 or in UTF-16 without a byte-order mark** (the CLI's
   reader): UTF-32 was called UTF-16 (its little-endian mark begins with
   UTF-16's), and UTF-16 without a mark was called "binary data, not CSV
@@ -137,3 +151,41 @@ def test_binary_data_with_nul_bytes_is_still_called_binary(tmp_path):
     assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT],
                 stdout=io.StringIO(), stderr=err) == 1
     assert "holds NUL bytes" in err.getvalue()
+
+
+# --- the other form of X than at fit: one warning, naming the caller's estimator ----------------
+
+def _feature_name_warnings(call):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [str(w.message) for w in caught if "feature names" in str(w.message)]
+
+
+@pytest.mark.parametrize("fitted_on", ["frame", "array"])
+@pytest.mark.parametrize("method", ["transform", "multiple_imputations"])
+def test_an_imputer_given_x_in_the_other_form_warns_once_naming_itself(fitted_on, method):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=20), "b": rng.normal(size=20)}).mask(rng.random((20, 2)) < 0.2)
+    imputer = VAEImputer(**TINY).fit(frame if fitted_on == "frame" else frame.to_numpy())
+    X = frame.to_numpy() if fitted_on == "frame" else frame
+    same_form = frame if fitted_on == "frame" else frame.to_numpy()
+    call = (lambda data: imputer.transform(data)) if method == "transform" else (
+        lambda data: imputer.multiple_imputations(data, 2)[0])
+    seed_state = imputer._draws.get_state()
+    result, messages = _feature_name_warnings(lambda: call(X))
+    assert len(messages) == 1 and "VAEImputer" in messages[0], messages
+    assert type(result) is type(X)  # the caller's form comes back
+    imputer._draws.set_state(seed_state)
+    expected = call(same_form)
+    np.testing.assert_array_equal(np.asarray(result, dtype=np.float64), np.asarray(expected, dtype=np.float64))
+
+
+def test_an_imputer_given_an_array_for_labels_still_names_the_cells():
+    rng = np.random.default_rng(0)
+    imputer = VAEImputer(**TINY).fit(pd.DataFrame({"a": rng.normal(size=20), "c": rng.choice(["x", "y"], 20)}))
+    with pytest.warns(UserWarning, match="valid feature names"), \
+            pytest.raises(ValueError, match="Column 'c' holds categories not seen during fit"):
+        imputer.transform(np.c_[rng.normal(size=3), [1.0, 2.0, np.nan]])

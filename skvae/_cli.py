@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from ._column_types import look_alike_hint
 from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
 from ._files import destination_problem
 from ._likelihoods import KINDS
@@ -672,7 +673,7 @@ def _check_likelihood_columns(likelihood, table, read):
         raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
                            f"out by --columns/--drop; the columns fitted are {chosen}.")
     raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
-                       f"the columns fitted are {chosen}.")
+                       f"the columns fitted are {chosen}.{look_alike_hint([column], table.frame.columns)}")
 
 
 def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):

@@ -59,7 +59,7 @@ def requested_kinds(likelihood, names, frame):
     if unknown:
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
-            f"{names if frame else f'positions 0..{len(names) - 1}'}."
+            f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
         )
     return kinds
 
@@ -402,3 +402,39 @@ def _json_scalar(value, name):
         f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
         "categories must be strings, numbers or booleans."
     )
+
+
+def look_alike_names(given, fitted):
+    """(given name, fitted name) pairs: names that read alike but differ (see :func:`_visible_key`).
+
+    Only names of `given` that `fitted` lacks, and names of `fitted` that
+    `given` lacks, are paired.
+    """
+    fitted_set, given_set = set(fitted), set(given)
+    missing = {}
+    for name in fitted:
+        if isinstance(name, str) and name not in given_set:
+            missing.setdefault(_visible_key(name), name)
+    return [(name, missing[_visible_key(name)]) for name in given
+            if isinstance(name, str) and name not in fitted_set and _visible_key(name) in missing]
+
+
+def look_alike_hint(unknown, available):
+    """For a message refusing names `available` lacks: which of them are available ones written otherwise; "" if none."""
+    pairs = look_alike_names(list(unknown), list(available))
+    return f" Names are matched exactly: {look_alike_text(pairs)}." if pairs else ""
+
+
+def look_alike_text(pairs, limit=5):
+    """The pairs of :func:`look_alike_names` in words, each name with its code points."""
+    shown = "; ".join(f"{name!r} ({ascii(name)}) for {want!r} ({ascii(want)})" for name, want in pairs[:limit])
+    return (f"{shown}{' ...' if len(pairs) > limit else ''} (another Unicode normal form, spaces around the "
+            "name, or invisible characters)")
+
+
+def _visible_key(name):
+    """`name` as it reads: NFC, without spaces around it and characters that do not show (Cf, e.g. U+200B)."""
+    import unicodedata
+
+    name = unicodedata.normalize("NFC", name)
+    return "".join(c for c in name if unicodedata.category(c) != "Cf").strip()

@@ -677,13 +677,19 @@ def select_columns(table, columns=None, drop=None):
                  missing_words=missing_words)
 
 
+def _look_alike_hint(unknown, available):
+    from ._column_types import look_alike_hint
+
+    return look_alike_hint([str(name) for name in unknown], [str(name) for name in available])
+
+
 def _check_known(names, available, table, option):
     unknown = [name for name in names if name not in set(available)]
     if unknown:
         raise CommandError(
             f"{option}: {table.name} has no column {_names(unknown)}; its columns are {_names(available, 20)}"
             + ("" if table.has_header else " (it has no header line, so columns are named by position)")
-            + "."
+            + "." + _look_alike_hint(unknown, available)
         )
     repeated = sorted({name for name in names if list(names).count(name) > 1})
     if repeated:
@@ -728,9 +734,16 @@ def columns_for_model(table, model):
         return frame.set_axis(names, axis=1), []
     missing = [name for name in names if name not in set(frame.columns)]
     if missing:
+        # A header that names a fitted column in other code points reads as that name in
+        # both lists of the message (the file's 'café' against the model's 'café').
+        from ._column_types import look_alike_names, look_alike_text
+
+        pairs = look_alike_names([str(column) for column in frame.columns], names)
+        alike = (f" The file writes the model's names with other characters: {look_alike_text(pairs)}; "
+                 "rename them in the file." if pairs else "")
         raise CommandError(
             f"{table.name} has no column {_names(missing, 10)}, which the model was fitted on; "
-            f"its columns are {_names(frame.columns, 20)}."
+            f"its columns are {_names(frame.columns, 20)}.{alike}"
         )
     ignored = [column for column in frame.columns if column not in set(names)]
     return frame[names], ignored

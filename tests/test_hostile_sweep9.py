@@ -41,6 +41,16 @@ Each family below failed once (see the commit that added its tests):
   (OneHotEncoder does not: two spellings are two labels), and the message
   now says the label is the known one in another normal form, with the
   code points and a conversion.
+- **A column name written with other characters** (``skvae._validation``,
+  ``skvae._column_types``, the CLI): a DataFrame at transform whose column
+  is a fitted one in another Unicode normal form, with spaces around it or
+  an invisible character (U+200B, U+FEFF) got scikit-learn's "unseen at fit
+  time: café; seen at fit time, yet now missing: café"; ``likelihood`` and
+  ``sample(given=...)`` naming such a column, and the CLI's ``--likelihood``,
+  ``--columns``, ``--drop`` and a file at ``transform`` whose header writes
+  the name otherwise, listed two names that read alike. Names are still
+  matched exactly (as scikit-learn matches them); each message now names
+  the pairs with their code points (and at transform, the rename).
 - **X in the other form than at fit, imputed** (``skvae._imputer``):
   scikit-learn lets a model fitted on a DataFrame transform an array (and
   the other way round) with a warning about feature names; VAEImputer gave
@@ -189,3 +199,64 @@ def test_an_imputer_given_an_array_for_labels_still_names_the_cells():
     with pytest.warns(UserWarning, match="valid feature names"), \
             pytest.raises(ValueError, match="Column 'c' holds categories not seen during fit"):
         imputer.transform(np.c_[rng.normal(size=3), [1.0, 2.0, np.nan]])
+
+
+# --- a column name written with other characters ------------------------------------------------
+
+_LOOK_ALIKE = [("caf\u00e9", "cafe\u0301"), ("cafe\u0301", "caf\u00e9"), ("price", "price "), ("price", " price"),
+               ("b", "b\u200b"), ("b", "\ufeffb")]
+
+
+@pytest.mark.parametrize("fitted, given", _LOOK_ALIKE)
+@pytest.mark.parametrize("face", FACES)
+def test_a_column_name_in_other_characters_at_transform_is_named_with_its_code_points(face, fitted, given):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({fitted: rng.normal(size=12), "other": rng.normal(size=12)})
+    model = face(**TINY).fit(X)
+    method = "transform" if face is not VAEOutlierDetector else "score_samples"
+    with pytest.raises(ValueError, match="The feature names should match") as error:
+        getattr(model, method)(X.rename(columns={fitted: given}))
+    message = str(error.value)
+    assert ascii(given) in message and ascii(fitted) in message and "other characters" in message
+    assert f"X.rename(columns={ascii({given: fitted})})" in message
+
+
+def test_a_column_name_that_reads_otherwise_keeps_scikit_learns_message():
+    X = pd.DataFrame({"caf\u00e9": np.arange(12.0), "other": np.arange(12.0) ** 2})
+    model = VAETransformer(**TINY).fit(X)
+    with pytest.raises(ValueError, match="Feature names unseen at fit time") as error:
+        model.transform(X.rename(columns={"caf\u00e9": "Caf\u00e9"}))
+    assert "other characters" not in str(error.value)
+
+
+@pytest.mark.parametrize("where", ["likelihood", "given"])
+def test_a_parameter_naming_a_column_in_other_characters_says_so(where):
+    X = pd.DataFrame({"cafe\u0301": np.arange(12.0), "other": np.arange(12.0) ** 2})
+    with pytest.raises(ValueError, match="Names are matched exactly") as error:
+        if where == "likelihood":
+            VAETransformer(likelihood={"caf\u00e9": "gaussian"}, **TINY).fit(X)
+        else:
+            VAETransformer(**TINY).fit(X).sample(2, given={"caf\u00e9": 1.0})
+    assert ascii("caf\u00e9") in str(error.value) and ascii("cafe\u0301") in str(error.value)
+
+
+@pytest.mark.parametrize("option", ["--likelihood", "--columns", "--drop", "transform"])
+def test_the_command_line_names_a_column_written_with_other_characters(tmp_path, option):
+    fitted, written = "caf\u00e9", "cafe\u0301"
+    rows = "".join(f"{k},{k * k % 7}\n" for k in range(12))
+    (tmp_path / "nfd.csv").write_text(f"{written},b\n{rows}", encoding="utf-8")
+    err = io.StringIO()
+    if option == "transform":
+        (tmp_path / "nfc.csv").write_text(f"{fitted},b\n{rows}", encoding="utf-8")
+        assert main(["fit", str(tmp_path / "nfc.csv"), "--out", str(tmp_path / "m.skvae"), *FAST_FIT],
+                    stdout=io.StringIO(), stderr=io.StringIO()) == 0
+        status = main(["transform", str(tmp_path / "m.skvae"), str(tmp_path / "nfd.csv")],
+                      stdout=io.StringIO(), stderr=err)
+    else:
+        value = {"--likelihood": f"{fitted}=gaussian", "--columns": f"{fitted},b", "--drop": fitted}[option]
+        status = main(["fit", str(tmp_path / "nfd.csv"), "--out", str(tmp_path / "m.skvae"), option, value,
+                       *FAST_FIT], stdout=io.StringIO(), stderr=err)
+        assert not (tmp_path / "m.skvae").exists()
+    assert status == 1
+    assert ascii(fitted) in err.getvalue() and ascii(written) in err.getvalue()
+    assert "other characters" in err.getvalue() or "Names are matched exactly" in err.getvalue()

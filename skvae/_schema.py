@@ -33,7 +33,15 @@ import re
 
 import numpy as np
 
-from ._column_types import CELL_TYPE, _label, fit_column, requested_kinds, short_repr, whole_numbers_as_ints
+from ._column_types import (
+    CELL_TYPE,
+    _label,
+    _visible_key,
+    fit_column,
+    requested_kinds,
+    short_repr,
+    whole_numbers_as_ints,
+)
 from ._likelihoods import (
     BLOCKS,
     KINDS,
@@ -601,6 +609,18 @@ def _same_characters_hint(column, unknown):
                     f"({ascii(value)} for {ascii(category)}, another Unicode normal form): "
                     f"normalise the column as at fit, e.g. X[{column['name']!r}].map(lambda s: "
                     f"unicodedata.normalize({form!r}, s) if isinstance(s, str) else s).")
+    # Spaces around a label, or a zero-width space, show only as a gap (or not at all) in the lists.
+    visible = {}
+    for category in column["categories"]:
+        if isinstance(category, str):
+            visible.setdefault(_visible_key(category), category)
+    pairs = {value: visible[_visible_key(value)] for value in unknown
+             if isinstance(value, str) and _visible_key(value) in visible}
+    if pairs:
+        value, category = next(iter(pairs.items()))
+        return (f" {value!r} is the known category {category!r} written with other characters "
+                f"({ascii(value)} for {ascii(category)}: spaces around it, or characters that do not show): "
+                f"give the labels of fit, e.g. X[{column['name']!r}].replace({ascii(pairs)}).")
     return ""
 
 

@@ -40,7 +40,8 @@ Each family below failed once (see the commit that added its tests):
   ...]", two lists that look alike. Labels are still not normalised
   (OneHotEncoder does not: two spellings are two labels), and the message
   now says the label is the known one in another normal form, with the
-  code points and a conversion.
+  code points and a conversion; a label with spaces around it or a
+  zero-width character is named the same way, with a replacement.
 - **A column name written with other characters** (``skvae._validation``,
   ``skvae._column_types``, the CLI): a DataFrame at transform whose column
   is a fitted one in another Unicode normal form, with spaces around it or
@@ -260,3 +261,13 @@ def test_the_command_line_names_a_column_written_with_other_characters(tmp_path,
     assert status == 1
     assert ascii(fitted) in err.getvalue() and ascii(written) in err.getvalue()
     assert "other characters" in err.getvalue() or "Names are matched exactly" in err.getvalue()
+
+
+@pytest.mark.parametrize("given", ["tea ", " tea", "tea\u200b", "\ufefftea"])
+def test_a_label_with_spaces_or_invisible_characters_is_named_as_the_known_one(given):
+    X = pd.DataFrame({"a": ["caf\u00e9", "tea"] * 4, "b": np.arange(8.0)})
+    model = VAEImputer(**TINY).fit(X)
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        model.transform(pd.DataFrame({"a": [given, None], "b": [1.0, 2.0]}))
+    message = str(error.value)
+    assert "written with other characters" in message and f".replace({ascii({given: 'tea'})})" in message

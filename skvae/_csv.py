@@ -190,6 +190,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
+    _typeset_numbers_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal)
     cells = None
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
@@ -522,6 +523,42 @@ def _quoted_decimal_commas_as_numbers(frame, decimal):
         if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or re.fullmatch(r"[-+]?\d+", value))).all() \
                 and text.str.contains(",").any():
             frame[column] = pd.to_numeric(series.str.strip().str.replace(",", ".", regex=False))
+
+
+_ASCII_NUMBER = {".": re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"),
+                 ",": re.compile(r"[-+]?(\d+,?\d*|,\d+)([eE][-+]?\d+)?")}
+
+
+def _typeset_numbers_as_numbers(frame, decimal):
+    """Text columns whose every cell is a number as typeset text writes it (U+2212 minus, full-width digits) as numbers.
+
+    pandas reads only ASCII signs and digits: a column of temperatures copied
+    from a web page or a word processor (``−3.5``, with the minus sign
+    U+2212) was read as text and modelled as categories, one per distinct
+    number, without a word; its positive cells were numbers, so it was not
+    even refused as a column of numbers with stray text. Only characters
+    that mean one thing are read: the minus sign, and what Unicode's NFKC
+    form maps to ASCII (full-width digits and signs, a no-break space around
+    the number). A unit (``%``, ``$``) is left as text: 5% may mean 5 or
+    0.05, and a few such labels may be categories.
+    """
+    import unicodedata
+
+    import pandas as pd
+
+    def plain(value):
+        return unicodedata.normalize("NFKC", value).replace("\u2212", "-").strip()
+
+    pattern = _ASCII_NUMBER[decimal]
+    for column, series, text in _text_columns(frame):
+        if series[series.notna()].map(lambda value: value.isascii()).all():
+            continue  # pandas' reading stands: nothing typeset here
+        numbers = text.map(plain)
+        if numbers.map(lambda value: bool(pattern.fullmatch(value))).all():
+            if decimal == ",":
+                numbers = numbers.str.replace(",", ".", regex=False)
+            values = pd.to_numeric(numbers)
+            frame[column] = values.reindex(series.index)
 
 
 def _refuse_stray_text(frame, name, lines, decimal):

@@ -59,6 +59,15 @@ Each family below failed once (see the commit that added its tests):
   naming VAETransformer, an estimator the caller never made. The VAE now
   gets X in the form it was fitted on (the same cells): one warning, naming
   VAEImputer, and the same fills.
+- **Numbers as typeset text writes them** (the CLI's reader): a column of
+  numbers written with the minus sign U+2212 (copied from a web page or a
+  word processor), in full-width digits, or with no-break spaces around
+  them was read by pandas as text and modelled as categories, one per
+  distinct number, without a word (its positive cells were numbers, so it
+  was not refused as numbers with stray text either). Such a column is now
+  read as numbers: only characters that mean one thing are read (U+2212,
+  and what NFKC maps to ASCII); ``impute`` writes its observed cells as
+  they were. A unit (5%, $5) stays text: 5% may mean 5 or 0.05.
 - **A file in UTF-32 or in UTF-16 without a byte-order mark** (the CLI's
   reader): UTF-32 was called UTF-16 (its little-endian mark begins with
   UTF-16's), and UTF-16 without a mark was called "binary data, not CSV
@@ -271,3 +280,62 @@ def test_a_label_with_spaces_or_invisible_characters_is_named_as_the_known_one(g
         model.transform(pd.DataFrame({"a": [given, None], "b": [1.0, 2.0]}))
     message = str(error.value)
     assert "written with other characters" in message and f".replace({ascii({given: 'tea'})})" in message
+
+
+# --- numbers as typeset text writes them (the CLI's reader) -------------------------------------
+
+_TYPESET = {
+    "minus sign": lambda v: f"{v:.2f}".replace("-", "\u2212"),
+    "full-width": lambda v: f"{v:.2f}".translate(str.maketrans("0123456789.-", "\uff10\uff11\uff12\uff13\uff14"
+                                                                               "\uff15\uff16\uff17\uff18\uff19\uff0e\uff0d")),
+    "no-break space": lambda v: f"\u00a0{v:.2f}\u00a0",
+}
+
+
+# (A file of full-width numbers with decimal commas is read with '.': the dialect is guessed from ASCII cells.)
+@pytest.mark.parametrize("style, separator, decimal", [(style, ",", ".") for style in sorted(_TYPESET)]
+                         + [("minus sign", ";", ","), ("no-break space", ";", ",")])
+def test_a_column_of_typeset_numbers_is_read_as_numbers(tmp_path, style, separator, decimal):
+    from skvae._csv import read_table
+
+    values = np.round(np.random.default_rng(0).normal(size=30) * 10, 2)
+    cells = [_TYPESET[style](v).replace(".", decimal) for v in values]
+    cells[3] = ""  # a missing cell stays missing
+    path = tmp_path / "typeset.csv"
+    path.write_text(f"a{separator}b\n" + "".join(f"{c}{separator}{k % 3}\n" for k, c in enumerate(cells)),
+                    encoding="utf-8")
+    frame = read_table(str(path)).frame
+    assert frame["a"].dtype == np.float64
+    expected = values.copy()
+    expected[3] = np.nan
+    np.testing.assert_array_equal(frame["a"].to_numpy(), expected)
+
+
+def test_a_model_fitted_on_typeset_numbers_models_them_as_numbers_and_impute_keeps_the_cells(tmp_path):
+    values = np.round(np.random.default_rng(0).normal(size=30) * 10, 2)
+    cells = [_TYPESET["minus sign"](v) for v in values]
+    cells[5] = ""
+    path = tmp_path / "typeset.csv"
+    path.write_text("a,b\n" + "".join(f"{c},{k % 3}\n" for k, c in enumerate(cells)), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["fit", str(path), "--out", str(tmp_path / "m.skvae"), *FAST_FIT[:-1]],
+                stdout=out, stderr=io.StringIO()) == 0
+    assert "a: categorical" not in out.getvalue()
+    assert skvae.load(tmp_path / "m.skvae").column_kinds_["a"] != "categorical"
+    written = io.StringIO()
+    assert main(["impute", str(path), "--latent-dim", "2", "--max-iter", "2", "-q"],
+                stdout=written, stderr=io.StringIO()) == 0
+    lines = written.getvalue().splitlines()[1:]
+    assert [line.split(",")[0] for k, line in enumerate(lines) if k != 5] == [c for k, c in enumerate(cells) if k != 5]
+    assert lines[5].split(",")[0] != ""
+
+
+@pytest.mark.parametrize("cells", [["5%", "10%", "15%"] * 10, ["$5", "$10", "$15"] * 10, ["caf\u00e9", "tea"] * 15,
+                                   ["\u22125", "x", "3"] * 10])
+def test_text_that_is_not_all_typeset_numbers_stays_text(tmp_path, cells):
+    from skvae._csv import read_table
+
+    path = tmp_path / "text.csv"
+    path.write_text("a,b\n" + "".join(f"{c},{k}\n" for k, c in enumerate(cells)), encoding="utf-8")
+    frame = read_table(str(path)).frame
+    assert frame["a"].tolist() == cells

@@ -284,6 +284,13 @@ def _command_line_advice(message):
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
         "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
+    # A label written with other characters: the Python conversion, as what to do with the file.
+    message = re.sub(
+        r"normalise the column as at fit, e\.g\. X\[.+?\]\.map\(lambda s: unicodedata\.normalize\('(\w+)', s\) "
+        r"if isinstance\(s, str\) else s\)\.",
+        lambda match: f"write the file's labels in Unicode normal form {match.group(1)}, as at fit.", message)
+    message = re.sub(r"give the labels of fit, e\.g\. X\[.+?\]\.replace\(\{.*?\}\)\.",
+                     "write the labels in the file as at fit.", message)
     return re.sub(
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",

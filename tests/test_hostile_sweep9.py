@@ -41,7 +41,8 @@ Each family below failed once (see the commit that added its tests):
   (OneHotEncoder does not: two spellings are two labels), and the message
   now says the label is the known one in another normal form, with the
   code points and a conversion; a label with spaces around it or a
-  zero-width character is named the same way, with a replacement.
+  zero-width character is named the same way, with a replacement (the
+  command line says what to write in the file instead).
 - **A column name written with other characters** (``skvae._validation``,
   ``skvae._column_types``, the CLI): a DataFrame at transform whose column
   is a fitted one in another Unicode normal form, with spaces around it or
@@ -339,3 +340,17 @@ def test_text_that_is_not_all_typeset_numbers_stays_text(tmp_path, cells):
     path.write_text("a,b\n" + "".join(f"{c},{k}\n" for k, c in enumerate(cells)), encoding="utf-8")
     frame = read_table(str(path)).frame
     assert frame["a"].tolist() == cells
+
+
+@pytest.mark.parametrize("written, advice", [("cafe\u0301", "write the file's labels in Unicode normal form NFC"),
+                                             ('"caf\u00e9 "', "write the labels in the file as at fit")])
+def test_the_command_line_names_a_label_written_with_other_characters_in_its_terms(tmp_path, written, advice):
+    (tmp_path / "fit.csv").write_text("c,b\n" + "".join(f"{c},{k}\n" for k, c in enumerate(["caf\u00e9", "tea"] * 4)),
+                                      encoding="utf-8")
+    (tmp_path / "new.csv").write_text(f"c,b\n{written},1\ntea,2\n", encoding="utf-8")
+    assert main(["fit", str(tmp_path / "fit.csv"), "--out", str(tmp_path / "m.skvae"), *FAST_FIT],
+                stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    err = io.StringIO()
+    assert main(["transform", str(tmp_path / "m.skvae"), str(tmp_path / "new.csv")],
+                stdout=io.StringIO(), stderr=err) == 1
+    assert advice in err.getvalue() and "X[" not in err.getvalue()

@@ -289,7 +289,7 @@ def _command_line_advice(message):
         r"normalise the column as at fit, e\.g\. X\[.+?\]\.map\(lambda s: unicodedata\.normalize\('(\w+)', s\) "
         r"if isinstance\(s, str\) else s\)\.",
         lambda match: f"write the file's labels in Unicode normal form {match.group(1)}, as at fit.", message)
-    message = re.sub(r"give the labels of fit, e\.g\. X\[.+?\]\.replace\(\{.*?\}\)\.",
+    message = re.sub(r"give the labels of fit instead, e\.g\. with \.replace\(\{.*?\}\) on the column\.",
                      "write the labels in the file as at fit.", message)
     return re.sub(
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",

@@ -620,7 +620,7 @@ def _same_characters_hint(column, unknown):
         value, category = next(iter(pairs.items()))
         return (f" {value!r} is the known category {category!r} written with other characters "
                 f"({ascii(value)} for {ascii(category)}: spaces around it, or characters that do not show): "
-                f"give the labels of fit, e.g. X[{column['name']!r}].replace({ascii(pairs)}).")
+                f"give the labels of fit instead, e.g. with .replace({ascii(pairs)}) on the column.")
     return ""
 
 

@@ -420,7 +420,7 @@ def look_alike_names(given, fitted):
 
 
 def look_alike_hint(unknown, available):
-    """For a message refusing names `available` lacks: which of them are available ones written otherwise; "" if none."""
+    """For a message refusing names `available` lacks: which are available ones written otherwise ("" if none)."""
     pairs = look_alike_names(list(unknown), list(available))
     return f" Names are matched exactly: {look_alike_text(pairs)}." if pairs else ""
 

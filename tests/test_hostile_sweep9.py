@@ -1,4 +1,4 @@
-"""Hostile input, ninth sweep: cells of unusual Python types, look-alike labels and names, typeset numbers, text encodings.
+"""Hostile input, ninth sweep: unusual Python cells, look-alike labels and names, typeset numbers, encodings.
 
 Swept and found sound: int8 and uint8 columns sampled and decoded far
 beyond their range (clipped to the type, never wrapped); float16 arrays
@@ -287,8 +287,9 @@ def test_a_label_with_spaces_or_invisible_characters_is_named_as_the_known_one(g
 
 _TYPESET = {
     "minus sign": lambda v: f"{v:.2f}".replace("-", "\u2212"),
-    "full-width": lambda v: f"{v:.2f}".translate(str.maketrans("0123456789.-", "\uff10\uff11\uff12\uff13\uff14"
-                                                                               "\uff15\uff16\uff17\uff18\uff19\uff0e\uff0d")),
+    # NFKC maps U+FF10..U+FF19 to 0..9, U+FF0E to '.' and U+FF0D to '-'.
+    "full-width": lambda v: f"{v:.2f}".translate(
+        str.maketrans("0123456789.-", "".join(map(chr, range(0xFF10, 0xFF1A))) + "\uff0e\uff0d")),
     "no-break space": lambda v: f"\u00a0{v:.2f}\u00a0",
 }
 

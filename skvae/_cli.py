@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from ._column_types import look_alike_hint
 from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
 from ._files import destination_problem
 from ._likelihoods import KINDS
@@ -283,6 +284,13 @@ def _command_line_advice(message):
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
         "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
+    # A label written with other characters: the Python conversion, as what to do with the file.
+    message = re.sub(
+        r"normalise the column as at fit, e\.g\. X\[.+?\]\.map\(lambda s: unicodedata\.normalize\('(\w+)', s\) "
+        r"if isinstance\(s, str\) else s\)\.",
+        lambda match: f"write the file's labels in Unicode normal form {match.group(1)}, as at fit.", message)
+    message = re.sub(r"give the labels of fit instead, e\.g\. with \.replace\(\{.*?\}\) on the column\.",
+                     "write the labels in the file as at fit.", message)
     return re.sub(
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
@@ -672,7 +680,7 @@ def _check_likelihood_columns(likelihood, table, read):
         raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
                            f"out by --columns/--drop; the columns fitted are {chosen}.")
     raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
-                       f"the columns fitted are {chosen}.")
+                       f"the columns fitted are {chosen}.{look_alike_hint([column], table.frame.columns)}")
 
 
 def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):

@@ -59,7 +59,7 @@ def requested_kinds(likelihood, names, frame):
     if unknown:
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
-            f"{names if frame else f'positions 0..{len(names) - 1}'}."
+            f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
         )
     return kinds
 
@@ -329,7 +329,17 @@ def _numeric_auto_kind(series):
 
 
 def _is_real_number(value):
-    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
+    """Whether a cell of an object column is a number skvae reads as one.
+
+    The test is the encoder's (skvae._schema: pd.to_numeric), not Python's
+    ``numbers.Real``: a ``Fraction`` is a Real that pd.to_numeric refuses, so
+    a column of them was classed as numbers and then refused at its own fit
+    as "fitted as numbers, but holds Fraction(1, 3)". It is now refused as a
+    type skvae cannot model, with the conversion, as a ``Decimal`` is.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.integer, np.floating))
 
 
 def _is_text(series):
@@ -350,7 +360,7 @@ def _refuse_mixed(name, observed, is_text):
         raise ValueError(
             f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
             "skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
-            "pd.to_numeric(...) or .astype(float) for numbers (Decimal), days since a date for dates "
+            ".astype(float) for numbers (Decimal, Fraction), days since a date for dates "
             "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
         )
     text = observed[is_text].iloc[0]
@@ -392,3 +402,39 @@ def _json_scalar(value, name):
         f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
         "categories must be strings, numbers or booleans."
     )
+
+
+def look_alike_names(given, fitted):
+    """(given name, fitted name) pairs: names that read alike but differ (see :func:`_visible_key`).
+
+    Only names of `given` that `fitted` lacks, and names of `fitted` that
+    `given` lacks, are paired.
+    """
+    fitted_set, given_set = set(fitted), set(given)
+    missing = {}
+    for name in fitted:
+        if isinstance(name, str) and name not in given_set:
+            missing.setdefault(_visible_key(name), name)
+    return [(name, missing[_visible_key(name)]) for name in given
+            if isinstance(name, str) and name not in fitted_set and _visible_key(name) in missing]
+
+
+def look_alike_hint(unknown, available):
+    """For a message refusing names `available` lacks: which are available ones written otherwise ("" if none)."""
+    pairs = look_alike_names(list(unknown), list(available))
+    return f" Names are matched exactly: {look_alike_text(pairs)}." if pairs else ""
+
+
+def look_alike_text(pairs, limit=5):
+    """The pairs of :func:`look_alike_names` in words, each name with its code points."""
+    shown = "; ".join(f"{name!r} ({ascii(name)}) for {want!r} ({ascii(want)})" for name, want in pairs[:limit])
+    return (f"{shown}{' ...' if len(pairs) > limit else ''} (another Unicode normal form, spaces around the "
+            "name, or invisible characters)")
+
+
+def _visible_key(name):
+    """`name` as it reads: NFC, without spaces around it and characters that do not show (Cf, e.g. U+200B)."""
+    import unicodedata
+
+    name = unicodedata.normalize("NFC", name)
+    return "".join(c for c in name if unicodedata.category(c) != "Cf").strip()

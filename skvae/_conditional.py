@@ -19,7 +19,7 @@ so rows with the same conditions are independent draws.
 import numpy as np
 import torch
 
-from ._column_types import _equal
+from ._column_types import _equal, look_alike_hint
 from ._inference import NetworkOverflow, map_row_batches
 from ._schema import dtype_from_name, is_dataframe
 
@@ -313,7 +313,8 @@ def _check_known(keys, names):
 
     unknown = [key for key in keys if not names_a_column(key)]
     if unknown:
-        raise ValueError(f"given names columns {unknown!r} the model does not have; its columns are {names}.")
+        raise ValueError(f"given names columns {unknown!r} the model does not have; its columns are {names}."
+                         f"{look_alike_hint(unknown, names)}")
 
 
 def _as_fitted(series, dtype):

@@ -190,6 +190,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
+    _typeset_numbers_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal)
     cells = None
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
@@ -359,9 +360,9 @@ def _damage(error):
 
 
 def _decode(data, name):
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CommandError(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8 "
-                           "CSV.")
+    encoding = _wide_encoding(data)
+    if encoding is not None:
+        raise CommandError(f"{name} is {encoding}; save it as UTF-8 CSV.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -378,6 +379,31 @@ def _decode(data, name):
                            "text (a spreadsheet's own format, or a file compressed in a format skvae does not "
                            "read?).")
     return text
+
+
+def _wide_encoding(data):
+    """The UTF-16 or UTF-32 encoding `data` is in, in words; None for none.
+
+    UTF-32's little-endian mark begins with UTF-16's (FF FE), so it is
+    checked first: such a file was called UTF-16. A file without a mark
+    (Windows' "Unicode" without BOM, a UTF-16-LE export) was called binary
+    data for its NUL bytes; text in UTF-16 has a NUL in every other byte of
+    ASCII characters, which binary data rarely does.
+    """
+    marks = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+             (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+    for mark, encoding in marks:
+        if data.startswith(mark):
+            return f"{encoding} text (it starts with a {encoding} byte-order mark)"
+    head = data[:4096]
+    half = len(head) // 2 * 2
+    if half >= 4:
+        for order, nuls, text in (("little-endian", head[1:half:2], head[0:half:2]),
+                                  ("big-endian", head[0:half:2], head[1:half:2])):
+            # Most, not all: a character beyond Latin-1 (CJK, a euro sign) has no NUL byte.
+            if nuls.count(0) >= 0.75 * len(nuls) and 0 not in text:
+                return f"UTF-16 text without a byte-order mark ({order}: a NUL byte after each character's)"
+    return None
 
 
 #: The separators a file may use; the sniffer picks among these only.
@@ -497,6 +523,42 @@ def _quoted_decimal_commas_as_numbers(frame, decimal):
         if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or re.fullmatch(r"[-+]?\d+", value))).all() \
                 and text.str.contains(",").any():
             frame[column] = pd.to_numeric(series.str.strip().str.replace(",", ".", regex=False))
+
+
+_ASCII_NUMBER = {".": re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"),
+                 ",": re.compile(r"[-+]?(\d+,?\d*|,\d+)([eE][-+]?\d+)?")}
+
+
+def _typeset_numbers_as_numbers(frame, decimal):
+    """Text columns whose every cell is a number as typeset text writes it (U+2212 minus, full-width digits) as numbers.
+
+    pandas reads only ASCII signs and digits: a column of temperatures copied
+    from a web page or a word processor (``−3.5``, with the minus sign
+    U+2212) was read as text and modelled as categories, one per distinct
+    number, without a word; its positive cells were numbers, so it was not
+    even refused as a column of numbers with stray text. Only characters
+    that mean one thing are read: the minus sign, and what Unicode's NFKC
+    form maps to ASCII (full-width digits and signs, a no-break space around
+    the number). A unit (``%``, ``$``) is left as text: 5% may mean 5 or
+    0.05, and a few such labels may be categories.
+    """
+    import unicodedata
+
+    import pandas as pd
+
+    def plain(value):
+        return unicodedata.normalize("NFKC", value).replace("\u2212", "-").strip()
+
+    pattern = _ASCII_NUMBER[decimal]
+    for column, series, text in _text_columns(frame):
+        if series[series.notna()].map(lambda value: value.isascii()).all():
+            continue  # pandas' reading stands: nothing typeset here
+        numbers = text.map(plain)
+        if numbers.map(lambda value: bool(pattern.fullmatch(value))).all():
+            if decimal == ",":
+                numbers = numbers.str.replace(",", ".", regex=False)
+            values = pd.to_numeric(numbers)
+            frame[column] = values.reindex(series.index)
 
 
 def _refuse_stray_text(frame, name, lines, decimal):
@@ -652,13 +714,19 @@ def select_columns(table, columns=None, drop=None):
                  missing_words=missing_words)
 
 
+def _look_alike_hint(unknown, available):
+    from ._column_types import look_alike_hint
+
+    return look_alike_hint([str(name) for name in unknown], [str(name) for name in available])
+
+
 def _check_known(names, available, table, option):
     unknown = [name for name in names if name not in set(available)]
     if unknown:
         raise CommandError(
             f"{option}: {table.name} has no column {_names(unknown)}; its columns are {_names(available, 20)}"
             + ("" if table.has_header else " (it has no header line, so columns are named by position)")
-            + "."
+            + "." + _look_alike_hint(unknown, available)
         )
     repeated = sorted({name for name in names if list(names).count(name) > 1})
     if repeated:
@@ -703,9 +771,16 @@ def columns_for_model(table, model):
         return frame.set_axis(names, axis=1), []
     missing = [name for name in names if name not in set(frame.columns)]
     if missing:
+        # A header that names a fitted column in other code points reads as that name in
+        # both lists of the message (the file's 'café' against the model's 'café').
+        from ._column_types import look_alike_names, look_alike_text
+
+        pairs = look_alike_names([str(column) for column in frame.columns], names)
+        alike = (f" The file writes the model's names with other characters: {look_alike_text(pairs)}; "
+                 "rename them in the file." if pairs else "")
         raise CommandError(
             f"{table.name} has no column {_names(missing, 10)}, which the model was fitted on; "
-            f"its columns are {_names(frame.columns, 20)}."
+            f"its columns are {_names(frame.columns, 20)}.{alike}"
         )
     ignored = [column for column in frame.columns if column not in set(names)]
     return frame[names], ignored

@@ -470,7 +470,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # the generator back, so it changes nothing.
         draws_before = self._draws.get_state() if draw else None
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
-        vae_input = self._with_nan(X, missing, kept)
+        vae_input = self._in_the_vaes_form(self._with_nan(X, missing, kept))
         try:
             values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
                                             options=inference_options(self))
@@ -556,6 +556,27 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if is_dataframe(X):
             return X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns])
         return np.where(missing, np.nan, X)[:, columns]
+
+    def _in_the_vaes_form(self, vae_input):
+        """`vae_input` as vae_ was fitted: a DataFrame with its column names, or an array.
+
+        scikit-learn lets a model fitted on a DataFrame transform an array and
+        the other way round, with a warning about feature names: this
+        imputer's validation gave it, and vae_, handed X in the caller's form,
+        gave it a second time, naming VAETransformer, an estimator the caller
+        never made. The cells are unchanged; the schema still checks them.
+        """
+        schema = self.vae_._schema
+        if schema.is_dataframe and not is_dataframe(vae_input):
+            import pandas as pd
+
+            return pd.DataFrame(vae_input, columns=pd.Index(schema.names, dtype=object))
+        if not schema.is_dataframe and is_dataframe(vae_input):
+            try:
+                return vae_input.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):  # cells that are no numbers: the schema names them
+                return vae_input
+        return vae_input
 
     def _filled(self, X, missing, kept, values, integer_dtype=None):
         """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed.

@@ -33,7 +33,15 @@ import re
 
 import numpy as np
 
-from ._column_types import CELL_TYPE, _label, fit_column, requested_kinds, short_repr, whole_numbers_as_ints
+from ._column_types import (
+    CELL_TYPE,
+    _label,
+    _visible_key,
+    fit_column,
+    requested_kinds,
+    short_repr,
+    whole_numbers_as_ints,
+)
 from ._likelihoods import (
     BLOCKS,
     KINDS,
@@ -559,7 +567,7 @@ def _same_text_hint(column, unknown):
         elif key[0] == "bool" and int(key[1]) in numbers:
             pairs.append((value, numbers[int(key[1])]))
     if not pairs:
-        return ""
+        return _same_characters_hint(column, unknown)
     value, category = pairs[0]
     target = column["name"]
     given_number = _category_key(value)[0] == "number"
@@ -576,6 +584,44 @@ def _same_text_hint(column, unknown):
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
             f"({type(category).__name__}) written as another type: convert the column to the "
             f"labels of fit, e.g. {conversion}.")
+
+
+def _same_characters_hint(column, unknown):
+    """Where an unseen label is a known one in another Unicode normal form (``'e' + U+0301`` for ``'é'``): say so.
+
+    The two print alike, in the message's lists too, so the refusal read as
+    "'café' not seen; known: ['café', ...]". Labels are not normalised here,
+    as OneHotEncoder does not: two spellings are two labels, and only the
+    caller knows whether their data meant one.
+    """
+    import unicodedata
+
+    known = {}
+    for category in column["categories"]:
+        if isinstance(category, str):
+            known.setdefault(unicodedata.normalize("NFC", category), category)
+    for value in unknown:
+        if isinstance(value, str) and unicodedata.normalize("NFC", value) in known:
+            category = known[unicodedata.normalize("NFC", value)]
+            form = next(form for form in ("NFC", "NFD", "NFKC", "NFKD")
+                        if unicodedata.normalize(form, category) == category)
+            return (f" {value!r} is the known category {category!r} written with other code points "
+                    f"({ascii(value)} for {ascii(category)}, another Unicode normal form): "
+                    f"normalise the column as at fit, e.g. X[{column['name']!r}].map(lambda s: "
+                    f"unicodedata.normalize({form!r}, s) if isinstance(s, str) else s).")
+    # Spaces around a label, or a zero-width space, show only as a gap (or not at all) in the lists.
+    visible = {}
+    for category in column["categories"]:
+        if isinstance(category, str):
+            visible.setdefault(_visible_key(category), category)
+    pairs = {value: visible[_visible_key(value)] for value in unknown
+             if isinstance(value, str) and _visible_key(value) in visible}
+    if pairs:
+        value, category = next(iter(pairs.items()))
+        return (f" {value!r} is the known category {category!r} written with other characters "
+                f"({ascii(value)} for {ascii(category)}: spaces around it, or characters that do not show): "
+                f"give the labels of fit instead, e.g. with .replace({ascii(pairs)}) on the column.")
+    return ""
 
 
 def _numeric_levels_hint(column):

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import validate_data
 
-from ._column_types import short_repr
+from ._column_types import look_alike_names, look_alike_text, short_repr
 from ._input import as_plain_input
 from ._schema import is_dataframe
 
@@ -174,6 +174,28 @@ def check_frame(X, estimator=None):
                 f"are out of place (X has {given[:10]!r}{' ...' if len(given) > 10 else ''}; fit had "
                 f"{fitted[:10]!r}{' ...' if len(fitted) > 10 else ''}). Reorder them, e.g. X[model.feature_names_in_]."
             )
+        if given != fitted:
+            _refuse_look_alike_names(given, fitted)
+
+
+def _refuse_look_alike_names(given, fitted):
+    """Refuse X's columns that are fitted ones written with characters that do not show.
+
+    scikit-learn lists the unseen and the missing names without quotes, so
+    'café' (e + U+0301) against 'café' (U+00E9), 'price ' against 'price' or a
+    name with a zero-width space read "unseen: café; missing: café". Names
+    are still matched exactly, as scikit-learn matches them: only the caller
+    knows which spelling their data meant.
+    """
+    pairs = look_alike_names(given, fitted)
+    if pairs:
+        raise ValueError(
+            "The feature names should match those that were passed during fit. X names columns as fit did, but "
+            f"written with other characters: {look_alike_text(pairs)}. Rename them: "
+            f"X.rename(columns={ascii(dict(pairs))})."
+        )
+
+
 
 
 def check_same_columns(schema, X):

@@ -99,6 +99,13 @@ MIN_ROWS = 10
 MAX_LEVELS = 64
 MIN_LEVELS = 3
 
+#: Most rows a column's regression is fitted on (a random subset beyond).
+#: A BayesianRidge costs O(rows * width^2) and each column with level columns
+#: fits two; on 100,000 rows of a 150-column design one fit took 4 s, on
+#: 20,000 rows 0.3 s, and at most 256 coefficients are well estimated from
+#: 10,000 rows.
+MAX_REGRESSION_ROWS = 10_000
+
 
 def _design(completed, columns, levels=()):
     """The regression design of a completed table (user units, category codes).
@@ -194,8 +201,9 @@ def fit_refinement(completed, observed, columns):
     intercept = np.zeros(len(refined))
     fitted = np.zeros(len(refined), dtype=bool)
     plain = np.arange(design.shape[1]) < design_width(columns)
+    sampler = np.random.default_rng(0)  # a fixed subsample: the same refinement for the same table
     for i, j in enumerate(refined):
-        rows = observed[:, j]
+        rows = _regression_rows(observed[:, j], sampler)
         others = owners != j
         # Without level columns there is one design, and no evidence to compute.
         candidates = [others & plain, others] if levels else [others]
@@ -220,6 +228,14 @@ def fit_refinement(completed, observed, columns):
     return {"columns": [j for j, keep in zip(refined, fitted) if keep], "mean": mean, "scale": scale,
             "coef": coef[fitted], "intercept": intercept[fitted],
             "level_columns": [j for j, _ in levels], "levels": [values for _, values in levels]}
+
+
+def _regression_rows(observed, sampler):
+    """The rows a column's regression is fitted on: its observed ones, at most MAX_REGRESSION_ROWS of them."""
+    rows = np.flatnonzero(observed)
+    if len(rows) > MAX_REGRESSION_ROWS:
+        rows = np.sort(sampler.choice(rows, MAX_REGRESSION_ROWS, replace=False))
+    return rows
 
 
 def _regression(design, target, candidates):

@@ -138,6 +138,22 @@ def test_lookups_are_refined_through_level_indicators(seed, monkeypatch):
     assert budget_rmse(imputer.transform(missing)) < 0.7 * budget_rmse(plain.transform(missing))
 
 
+def test_regressions_of_large_tables_are_fitted_on_a_fixed_subset_of_rows(fitted, monkeypatch):
+    """Beyond MAX_REGRESSION_ROWS observed cells a column's regression reads a subset: its cost stays bounded."""
+    from unittest import mock
+
+    from sklearn.linear_model import BayesianRidge
+
+    X, hidden, X_missing, imputers = fitted
+    monkeypatch.setattr(_refinement, "MAX_REGRESSION_ROWS", 60)
+    with mock.patch.object(BayesianRidge, "fit", autospec=True, side_effect=BayesianRidge.fit) as fits:
+        subset = [VAEImputer(**SMALL).fit(X_missing) for _ in range(2)]
+    assert {call.args[1].shape[0] for call in fits.call_args_list} == {60}
+    np.testing.assert_array_equal(subset[0]._refinement["coef"], subset[1]._refinement["coef"])
+    plain = _rmse(imputers[None].transform(X_missing), X, hidden)
+    assert _rmse(subset[0].transform(X_missing), X, hidden) < 0.8 * plain
+
+
 def test_refinement_is_off_where_it_does_not_apply():
     X, hidden = two_factor_table(n=200)
     X_missing = np.where(hidden, np.nan, X)

@@ -148,7 +148,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         ``"linear"``: fit, after the VAE, one Bayesian ridge regression per
         continuous column (``"gaussian"``, ``"quantile_normal"``,
         ``"lognormal"``) on every other column of the training table
-        completed by the VAE, and fill that column's missing cells with a
+        completed by the VAE (numeric columns of 3 to 64 values also as
+        indicators of their levels, where the regression's evidence keeps
+        them: lookups), and fill that column's missing cells with a
         blend of the VAE's fill and the regression's prediction, the
         regression weighted by the row's observed share of cells (from 1/2
         to 3/4); the VAE's bottleneck blurs near-linear relations that a

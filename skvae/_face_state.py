@@ -206,7 +206,7 @@ def _imputer_columns_agree(state):
             raise InvalidState("vae_'s column names differ from the imputer's kept feature_names_in_.")
     refinement = state.get("_refinement")
     if refinement is not None:
-        from ._refinement import REFINED_KINDS, design_width
+        from ._refinement import REFINED_KINDS, state_design_width
 
         columns = _vae_attribute(vae, "_schema").columns
         if refinement["columns"][-1] >= len(columns) or any(
@@ -216,7 +216,7 @@ def _imputer_columns_agree(state):
         if level_columns and (level_columns[-1] >= len(columns) or any(
                 columns[j]["kind"] == "categorical" for j in level_columns)):
             raise InvalidState("_refinement has level indicators of columns that are not numeric columns of vae_.")
-        width = design_width(columns) + sum(len(values) for values in refinement.get("levels", []))
+        width = state_design_width(refinement, columns)
         if refinement["mean"].shape != (width,):
             raise InvalidState(f"_refinement's design has {refinement['mean'].shape[0]} columns, but vae_'s "
                                f"schema and its level indicators imply {width}.")

@@ -43,9 +43,10 @@ refined: they are draws from the model's conditional, and a blend would
 shrink their spread. Columns of other kinds (categories, counts, 0/1,
 zero-inflated) keep the VAE's fills, which are valid values of theirs.
 
-The state (:func:`fit_refinement`) is plain arrays: the refined columns'
-positions, the design's standardisation and one coefficient row and
-intercept per refined column.
+The state (:func:`fit_refinement`) is plain arrays and lists: the refined
+columns' positions, the design's standardisation, one coefficient row and
+intercept per refined column, and the level columns' positions with their
+levels.
 """
 
 import numpy as np
@@ -161,6 +162,11 @@ def _level_columns(completed, observed, columns):
 def _state_levels(refinement):
     """The refinement state's ``(column, values)`` pairs (none in states of skvae 0.10.0 and older)."""
     return list(zip(refinement.get("level_columns", ()), refinement.get("levels", ())))
+
+
+def state_design_width(refinement, columns):
+    """Width of the design a refinement state was fitted on: the schema's columns and its level indicators."""
+    return design_width(columns) + sum(len(values) for _, values in _state_levels(refinement))
 
 
 def design_width(columns):

@@ -185,3 +185,70 @@ def test_a_fit_ends_annealed_and_keeps_its_learning_rate(monkeypatch):
     assert model.optimizer_.param_groups[0]["lr"] == 1e-2
     model.partial_fit(X)  # one epoch of the user's own schedule: not annealed
     assert seen[12] == 1e-2
+
+
+def _adam_run(optimizer_class, lr_schedule, clear_at=None):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3))
+    optimizer = optimizer_class(net.parameters(), lr=1e-2, fused=True)
+    data = torch.randn(40, 5)
+    for step, lr in enumerate(lr_schedule):
+        optimizer.param_groups[0]["lr"] = lr
+        if step == clear_at:
+            optimizer.state.clear()
+        optimizer.zero_grad(set_to_none=True)
+        net(data).pow(2).mean().backward()
+        optimizer.step()
+    return [p.detach().clone() for p in net.parameters()], optimizer
+
+
+def test_the_direct_adam_step_is_bit_identical_to_torchs():
+    # Learning-rate changes (plateaus, the budget's annealing) and a cleared
+    # state (a divergence restore) on the way; the direct step must make
+    # exactly the update torch's fused Adam makes.
+    schedule = [1e-2] * 20 + [2e-3] * 20 + [4e-4] * 10
+    ours, optimizer = _adam_run(_training._DirectAdam, schedule, clear_at=30)
+    theirs, reference = _adam_run(torch.optim.Adam, schedule, clear_at=30)
+    for mine, reference_weights in zip(ours, theirs):
+        assert torch.equal(mine, reference_weights)
+    for (mine, state), (_, reference_state) in zip(optimizer.state.items(), reference.state.items()):
+        for key in ("step", "exp_avg", "exp_avg_sq"):
+            assert torch.equal(state[key], reference_state[key])
+    assert isinstance(_training.make_adam([torch.nn.Parameter(torch.ones(2))], 1e-3), torch.optim.Adam)
+
+
+def test_the_direct_adam_step_falls_back_where_torchs_options_or_hooks_apply():
+    parameter = torch.nn.Parameter(torch.ones(3))
+    optimizer = _training._DirectAdam([parameter], lr=1e-2, fused=True)
+    parameter.grad = torch.ones(3)
+    assert optimizer._direct_arguments() is None  # no state yet: Adam.step creates it
+    optimizer.step()
+    assert optimizer._direct_arguments() is not None
+    calls = []
+    handle = optimizer.register_step_pre_hook(lambda *args: calls.append(1))
+    assert optimizer._direct_arguments() is None
+    optimizer.step()
+    assert calls == [1]
+    handle.remove()
+    optimizer.param_groups[0]["weight_decay"] = 0.1
+    assert optimizer._direct_arguments() is None
+    optimizer.param_groups[0]["weight_decay"] = 0.0
+    parameter.grad = None
+    assert optimizer._direct_arguments() is None
+
+
+def test_the_direct_adam_step_leaves_parameters_without_gradients_alone():
+    # The decoder's `free` is empty and gradient-less where no column has a free parameter.
+    used, unused = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.zeros(0))
+    optimizer = _training._DirectAdam([used, unused], lr=1e-2, fused=True)
+    reference_parameter = torch.nn.Parameter(torch.ones(3))
+    reference = torch.optim.Adam([reference_parameter, torch.nn.Parameter(torch.zeros(0))], lr=1e-2, fused=True)
+    for step in range(3):
+        for parameter in (used, reference_parameter):
+            parameter.grad = torch.full((3,), float(step + 1))
+        if step:
+            assert optimizer._direct_arguments() is not None
+        optimizer.step()
+        reference.step()
+    assert torch.equal(used, reference_parameter)
+    assert unused not in optimizer.state

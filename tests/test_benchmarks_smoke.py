@@ -774,3 +774,23 @@ def test_imputer_missingness_budget_study_scales_the_fixed_budget_and_summarizes
     assert row["1.0"][0] > 0 and row["0.5"][0] > 0 and row["1.0"] != row["0.5"]
     lines = study.summarize([{**row, "missforest": [1.0]}])
     assert "diabetes MCAR 80%" in lines[2] and "0.5:" in lines[2]
+
+
+def test_table_defaults_study_reports_each_setting_and_whether_the_fit_ended_by_its_rule(monkeypatch):
+    from benchmarks import table_defaults_study
+
+    tables = _tables_module()
+    # A budget of 11 epochs (just over the patience, so reaching it is a failure to converge,
+    # not a fixed budget): the fit ends at it, and the study must say so.
+    real_evaluate = tables.evaluate_table
+
+    def short_fits(df, target, seed, skvae_params=None, methods=None):
+        return real_evaluate(df, target, seed, skvae_params={**skvae_params, "max_iter": 11}, methods=methods)
+
+    monkeypatch.setattr(tables, "evaluate_table", short_fits)
+    lines = list(table_defaults_study.study([(0.001, 128), (0.002, 256)], [0], ["penguins"]))
+    assert [(line["learning_rate"], line["batch_size"]) for line in lines] == [(0.001, 128), (0.002, 256)]
+    for line in lines:
+        assert line["table"] == "penguins" and line["rows"] == 333
+        assert 0 < line["shapes"] <= 1 and np.isfinite(line["heldout_loglik"]) and line["fit_seconds"] > 0
+        assert line["ended_at_budget"] is True

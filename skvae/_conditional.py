@@ -221,6 +221,64 @@ def draw(vae, table, given_mask, n_importance, random_state, return_mean):
         raise ValueError(message) from None
 
 
+def _farthest_out(schema, table, mask, rows, handle_unknown):
+    """(row within `rows`, column, raw values of `rows`, suspects) of the masked number farthest beyond its range.
+
+    None when no masked number of `rows` lies outside its column's observed
+    range (any masked number counts, for a model whose file recorded no
+    range). "Farthest" is in the units the networks see (the encoding).
+    """
+    subset = table.iloc[rows] if is_dataframe(table) else table[rows]
+    raw = schema.raw_values(subset, handle_unknown=handle_unknown)
+    with np.errstate(all="ignore"):
+        distance = np.abs(schema.encode(raw.copy()))
+    distance[np.isnan(distance)] = np.inf  # an encoding that itself overflowed is as far out as it gets
+    suspects = np.zeros((len(rows), len(schema.columns)), dtype=bool)
+    for j, column in enumerate(schema.columns):
+        if column["kind"] == "categorical":
+            continue
+        values = raw[:, j]
+        with np.errstate(invalid="ignore"):
+            beyond = ((values < column["min"]) | (values > column["max"]) if "min" in column
+                      else np.ones(len(rows), bool))
+        suspects[:, j] = mask[rows, j] & beyond
+    if not suspects.any():
+        return None
+    row, j = np.unravel_index(np.argmax(np.where(suspects, distance, -1.0)), suspects.shape)
+    return row, j, raw, suspects
+
+
+def overflowing_cells(schema, table, rows, n_rows, handle_unknown):
+    """Why the networks overflowed on `rows` of `table` (a model's own input), naming columns and rows; None if unknown.
+
+    The imputer's counterpart of :func:`_overflowing_condition` (hostile
+    sweep 10): ``VAEImputer.transform`` on a row holding 1e300 in a column
+    fitted on values near 1 said only "overflowed on 1 of 40 rows", naming
+    no column. The observed numbers outside their fitted ranges on the
+    overflowing rows are named, the farthest first.
+    """
+    rows = np.asarray(rows)
+    subset = table.iloc[rows] if is_dataframe(table) else table[rows]
+    observed = ~np.isnan(schema.raw_values(subset, handle_unknown=handle_unknown))
+    mask = np.zeros((n_rows, len(schema.columns)), dtype=bool)
+    mask[rows] = observed
+    found = _farthest_out(schema, table, mask, rows, handle_unknown)
+    if found is None:
+        return None
+    row, j, raw, suspects = found
+    column = schema.columns[j]
+    names = [repr(schema.columns[k]["name"]) for k in np.flatnonzero(suspects.any(axis=0))]
+    shown = ", ".join(str(int(r)) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+    fitted = (f"the range it was fitted on ([{column['min']:.6g}, {column['max']:.6g}])"
+              if "min" in column else "the values it was fitted on")
+    return (
+        f"The fitted networks' arithmetic overflowed on {len(rows)} of {n_rows} rows (rows {shown}), "
+        f"which hold values far outside their columns' fitted ranges (column{'s' if len(names) > 1 else ''} "
+        f"{', '.join(names)}): for example column {column['name']!r} holds {float(raw[row, j])!r} in row "
+        f"{int(rows[row])}, far outside {fitted}. Check those values (units, a sentinel such as 1e300)."
+    )
+
+
 def _overflowing_condition(schema, table, given_mask, rows, dtype):
     """Why the networks overflowed on `rows`: the given number farthest beyond its column's range; None if none is.
 
@@ -237,21 +295,10 @@ def _overflowing_condition(schema, table, given_mask, rows, dtype):
     recorded no range), the one farthest out in the units the networks see.
     """
     rows = np.asarray(rows)
-    subset = table.iloc[rows] if is_dataframe(table) else table[rows]
-    raw = schema.raw_values(subset, handle_unknown="condition")
-    with np.errstate(all="ignore"):
-        distance = np.abs(schema.encode(raw.copy()))
-    distance[np.isnan(distance)] = np.inf  # an encoding that itself overflowed is as far out as it gets
-    suspects = np.zeros_like(given_mask[rows])
-    for j, column in enumerate(schema.columns):
-        if column["kind"] == "categorical":
-            continue
-        values = raw[:, j]
-        beyond = (values < column["min"]) | (values > column["max"]) if "min" in column else np.ones(len(rows), bool)
-        suspects[:, j] = given_mask[rows, j] & beyond
-    if not suspects.any():
+    found = _farthest_out(schema, table, given_mask, rows, "condition")
+    if found is None:
         return None
-    row, j = np.unravel_index(np.argmax(np.where(suspects, distance, -1.0)), suspects.shape)
+    row, j, raw, _ = found
     column = schema.columns[j]
     fitted = (f"far outside the range it was fitted on ([{column['min']:.6g}, {column['max']:.6g}])"
               if "min" in column else "far outside the values it was fitted on")

@@ -36,6 +36,8 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from ._conditional import overflowing_cells
+from ._inference import NetworkOverflow
 from ._column_types import arrow_dictionary, holds_only_integers, requested_kinds, whole_numbers_as_ints
 from ._estimator import VAETransformer
 from ._face_hooks import INFERENCE_OPTIONS, inference_options
@@ -476,9 +478,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         try:
             values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
                                             options=inference_options(self))
-        except BaseException:
+        except BaseException as error:
             if draw:
                 self._draws.set_state(draws_before)
+            if isinstance(error, NetworkOverflow):
+                message = overflowing_cells(self.vae_._schema, vae_input, error.rows, len(missing),
+                                            self.handle_unknown)
+                if message is not None:
+                    raise NetworkOverflow(message, error.rows) from None
             raise
         if not draw:
             values = self._refined(vae_input, missing, kept, values)

@@ -57,6 +57,7 @@ def as_pandas_frame(X, name="X"):
     are; so is a single column (a pyarrow ChunkedArray), which validation
     refuses as it refuses any 1-D input.
     """
+    _refuse_lazy_frame(X, name)
     X = _host_array(X)
     if is_dataframe(X):
         return X
@@ -92,6 +93,19 @@ def as_pandas_frame(X, name="X"):
             "(a DataFrame) or a 2-D array."
         )
     return frame
+
+
+def _refuse_lazy_frame(X, name):
+    """A polars LazyFrame is refused, told to ``.collect()`` it (hostile sweep 10).
+
+    Decided: refused rather than collected, since collecting runs the
+    caller's whole query (perhaps a scan of files larger than memory) as a
+    side effect of a call that reads a table; before, np.asarray made
+    "setting an array element with a sequence" of it.
+    """
+    if type(X).__name__ == "LazyFrame" and type(X).__module__.partition(".")[0] == "polars":
+        raise TypeError(f"{name} is a polars LazyFrame, a query rather than a table: pass {name}.collect() "
+                        "(a polars DataFrame) instead.")
 
 
 class NotATableError(TypeError, ValueError):

@@ -221,31 +221,37 @@ def draw(vae, table, given_mask, n_importance, random_state, return_mean):
         raise ValueError(message) from None
 
 
-def _farthest_out(schema, table, mask, rows, handle_unknown):
-    """(row within `rows`, column, raw values of `rows`, suspects) of the masked number farthest beyond its range.
-
-    None when no masked number of `rows` lies outside its column's observed
-    range (any masked number counts, for a model whose file recorded no
-    range). "Farthest" is in the units the networks see (the encoding).
-    """
+def _raw_rows(schema, table, rows, handle_unknown):
+    """The raw values of `rows` of `table` (a DataFrame or an array), as the schema reads them."""
     subset = table.iloc[rows] if is_dataframe(table) else table[rows]
-    raw = schema.raw_values(subset, handle_unknown=handle_unknown)
+    return schema.raw_values(subset, handle_unknown=handle_unknown)
+
+
+def _farthest_out(schema, raw, mask):
+    """(row, column, suspects) of the masked number of `raw` farthest beyond its column's range.
+
+    `raw` holds the raw values of some rows and `mask` (the same shape) marks
+    the cells to consider. None when no masked number lies outside its
+    column's observed range (any masked number counts, for a model whose
+    file recorded no range). "Farthest" is in the units the networks see
+    (the encoding).
+    """
     with np.errstate(all="ignore"):
         distance = np.abs(schema.encode(raw.copy()))
     distance[np.isnan(distance)] = np.inf  # an encoding that itself overflowed is as far out as it gets
-    suspects = np.zeros((len(rows), len(schema.columns)), dtype=bool)
+    suspects = np.zeros(raw.shape, dtype=bool)
     for j, column in enumerate(schema.columns):
         if column["kind"] == "categorical":
             continue
         values = raw[:, j]
         with np.errstate(invalid="ignore"):
             beyond = ((values < column["min"]) | (values > column["max"]) if "min" in column
-                      else np.ones(len(rows), bool))
-        suspects[:, j] = mask[rows, j] & beyond
+                      else np.ones(len(values), bool))
+        suspects[:, j] = mask[:, j] & beyond
     if not suspects.any():
         return None
     row, j = np.unravel_index(np.argmax(np.where(suspects, distance, -1.0)), suspects.shape)
-    return row, j, raw, suspects
+    return row, j, suspects
 
 
 def overflowing_cells(schema, table, rows, n_rows, handle_unknown):
@@ -258,14 +264,11 @@ def overflowing_cells(schema, table, rows, n_rows, handle_unknown):
     overflowing rows are named, the farthest first.
     """
     rows = np.asarray(rows)
-    subset = table.iloc[rows] if is_dataframe(table) else table[rows]
-    observed = ~np.isnan(schema.raw_values(subset, handle_unknown=handle_unknown))
-    mask = np.zeros((n_rows, len(schema.columns)), dtype=bool)
-    mask[rows] = observed
-    found = _farthest_out(schema, table, mask, rows, handle_unknown)
+    raw = _raw_rows(schema, table, rows, handle_unknown)
+    found = _farthest_out(schema, raw, ~np.isnan(raw))
     if found is None:
         return None
-    row, j, raw, suspects = found
+    row, j, suspects = found
     column = schema.columns[j]
     names = [repr(schema.columns[k]["name"]) for k in np.flatnonzero(suspects.any(axis=0))]
     shown = ", ".join(str(int(r)) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
@@ -295,10 +298,11 @@ def _overflowing_condition(schema, table, given_mask, rows, dtype):
     recorded no range), the one farthest out in the units the networks see.
     """
     rows = np.asarray(rows)
-    found = _farthest_out(schema, table, given_mask, rows, "condition")
+    raw = _raw_rows(schema, table, rows, "condition")
+    found = _farthest_out(schema, raw, given_mask[rows])
     if found is None:
         return None
-    row, j, raw, _ = found
+    row, j, _ = found
     column = schema.columns[j]
     fitted = (f"far outside the range it was fitted on ([{column['min']:.6g}, {column['max']:.6g}])"
               if "min" in column else "far outside the values it was fitted on")

@@ -528,6 +528,10 @@ def _numeric_column(series, name):
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+#: pandas' inferred types of object columns that hold only numbers, booleans or text (or nothing).
+_PLAIN_INFERRED = frozenset({"empty", "integer", "floating", "mixed-integer-float", "boolean", "string"})
+
+
 def _refuse_unmodelled_cells(series, name):
     """Cells of a type that fit refuses (``decimal.Decimal``) are refused here too, naming the column and row.
 
@@ -538,8 +542,15 @@ def _refuse_unmodelled_cells(series, name):
     (``.astype(float)``). Text, booleans and real numbers go on to
     pd.to_numeric as before.
     """
+    import pandas as pd
+
     from ._column_types import _is_real_number
 
+    # The cell-by-cell scan runs only where pandas' C-level inference sees
+    # something beyond numbers, booleans and text: columns of plain numbers
+    # pass at transform without a Python loop over their rows.
+    if pd.api.types.infer_dtype(series, skipna=True) in _PLAIN_INFERRED:
+        return
     cells = series.to_numpy(dtype=object)
     present = ~np.asarray(series.isna(), dtype=bool)
     for row in np.flatnonzero(present):

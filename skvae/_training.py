@@ -283,7 +283,7 @@ class _DirectAdam(torch.optim.Adam):
     amsgrad, maximize, capturable or differentiable, one device and dtype,
     no hooks) makes the same two calls that
     ``torch.optim.adam._fused_adam`` makes, so the weights are bit-identical
-    (``tests/test_training.py``); anything else, and the first step, which
+    (``tests/test_stopping.py``); anything else, and the first step, which
     creates the state, go through ``Adam.step``.
     """
 

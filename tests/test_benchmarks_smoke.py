@@ -784,7 +784,10 @@ def test_table_defaults_study_reports_each_setting_and_whether_the_fit_ended_by_
     # not a fixed budget): the fit ends at it, and the study must say so.
     real_evaluate = tables.evaluate_table
 
+    asked = []
+
     def short_fits(df, target, seed, skvae_params=None, methods=None):
+        asked.append(dict(skvae_params))
         return real_evaluate(df, target, seed, skvae_params={**skvae_params, "max_iter": 11}, methods=methods)
 
     monkeypatch.setattr(tables, "evaluate_table", short_fits)
@@ -793,4 +796,12 @@ def test_table_defaults_study_reports_each_setting_and_whether_the_fit_ended_by_
     for line in lines:
         assert line["table"] == "penguins" and line["rows"] == 333
         assert 0 < line["shapes"] <= 1 and np.isfinite(line["heldout_loglik"]) and line["fit_seconds"] > 0
-        assert line["ended_at_budget"] is True
+        assert line["ended_at_budget"] is True and line["epochs"] == 11 and line["tol"] is None
+    # --tol reaches every fit; --peers fits them once, on the first setting's splits.
+    lines = list(table_defaults_study.study([(0.001, 128), (0.002, 256)], [0], ["penguins"], peers=("copula",),
+                                            tol=1e6))
+    assert [line.get("method") for line in lines] == ["copula", None, None]
+    assert 0 < lines[0]["shapes"] <= 1 and lines[0]["fit_seconds"] > 0
+    assert all(line["tol"] == 1e6 for line in lines[1:])
+    assert [params.get("tol") for params in asked] == [None, None, 1e6, 1e6]
+    assert tables.fit_skvae.__name__ == "fit_skvae"  # the study's spy is gone

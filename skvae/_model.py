@@ -471,7 +471,8 @@ class VAEModel:
         patience = patience_epochs(params["n_iter_no_change"], steps_per_epoch,
                                    auto_budget=params["max_iter"] == "auto")
         return StoppingRule(params["tol"], patience, best_loss=best, lr_decays=LR_DECAYS,
-                            fixed_budget=params["n_iter_no_change"] >= n_epochs)
+                            fixed_budget=params["n_iter_no_change"] >= n_epochs,
+                            auto_budget=params["max_iter"] == "auto")
 
     def _record(self, log, with_validation):
         self.n_iter += len(log.losses)

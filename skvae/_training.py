@@ -212,10 +212,13 @@ class StoppingRule:
     times, counting restarts), and then training stops.
     """
 
-    def __init__(self, tol, n_iter_no_change, best_loss=math.inf, lr_decays=0, fixed_budget=False):
+    def __init__(self, tol, n_iter_no_change, best_loss=math.inf, lr_decays=0, fixed_budget=False,
+                 auto_budget=False):
         # A fixed budget (VAEImputer's default: patience as long as max_iter)
         # asks for max_iter epochs: reaching them is no failure to converge.
         self.fixed_budget = fixed_budget
+        # max_iter="auto": the warning at the budget says where its epochs came from.
+        self.auto_budget = auto_budget
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.best_loss = best_loss
@@ -580,9 +583,12 @@ class Trainer:
         if best is not None:
             weights.load(best)
         if rule is not None and log.stop_reason == "max_iter" and not rule.fixed_budget:
+            # scikit-learn MLP's words first (users filter on them), then what to do about it.
+            origin = "the budget max_iter='auto' gives data of this size; " if rule.auto_budget else ""
             warn(
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
-                "optimization hasn't converged yet.",
+                f"optimization hasn't converged yet ({origin}an int max_iter above {n_epochs} "
+                "trains longer).",
                 ConvergenceWarning,
             )
         return log

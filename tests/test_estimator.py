@@ -198,8 +198,22 @@ def test_early_stopping_records_validation_scores(data):
 
 
 def test_convergence_warning_at_max_iter(data):
-    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+    with pytest.warns(ConvergenceWarning, match="maximum iterations") as caught:
         _small(max_iter=3, n_iter_no_change=2, tol=0.0).fit(data)
+    message = str(caught[0].message)
+    assert "an int max_iter above 3 trains longer" in message and "'auto'" not in message
+
+
+def test_the_warning_at_an_auto_budget_says_where_its_epochs_came_from(data, monkeypatch):
+    from skvae import _training
+
+    # A 15-epoch auto budget, so that the rule (three plateaus of at least 10 epochs) cannot end it.
+    monkeypatch.setattr(_training, "AUTO_MIN_EPOCHS", 15)
+    monkeypatch.setattr(_training, "AUTO_BUDGET_STEPS", 1)
+    with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(15\) reached") as caught:
+        vae = _small(max_iter="auto", tol=0.0).fit(data)
+    assert vae.n_iter_ == 15
+    assert "the budget max_iter='auto' gives data of this size; an int max_iter above 15" in str(caught[0].message)
 
 
 def test_no_convergence_warning_for_a_fixed_budget(data):

@@ -3,6 +3,7 @@
 import warnings
 
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 
 from ._inference import to_tensor
 
@@ -12,7 +13,8 @@ def resolve_device(device):
 
     ``"auto"`` is CUDA when ``torch.cuda.is_available()``, else the CPU. An
     explicit device that does not exist here is a ``ValueError`` naming the
-    parameter, never a torch error later in the fit.
+    parameter, never a torch error later in the fit: scikit-learn's
+    InvalidParameterError (a ValueError), as for every other parameter.
     """
     if isinstance(device, str) and device == "auto":
         # The same name as an explicit device="cuda" gets ("cuda:0"), so that
@@ -21,7 +23,7 @@ def resolve_device(device):
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
         ) from None
     if resolved.type == "cpu":
@@ -30,20 +32,20 @@ def resolve_device(device):
         return torch.device("cpu")
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise InvalidParameterError(
                 f"device={device!r} was requested but CUDA is not available on this "
                 "machine; use device='auto' or device='cpu'."
             )
         index = 0 if resolved.index is None else resolved.index
         if index >= torch.cuda.device_count():
-            raise ValueError(
+            raise InvalidParameterError(
                 f"device={device!r} was requested but only {torch.cuda.device_count()} "
                 "CUDA device(s) are visible."
             )
         return torch.device("cuda", index)
     if resolved.type == "mps" and torch.backends.mps.is_available():
         return torch.device("mps")
-    raise ValueError(
+    raise InvalidParameterError(
         f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}, "
         "which is not available on this machine."
     )

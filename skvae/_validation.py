@@ -9,7 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
 from sklearn.utils.validation import validate_data
 
 from ._column_types import look_alike_names, look_alike_text, short_repr
@@ -286,13 +286,15 @@ def training_params(estimator):
     # A set or a dict is array-like to scikit-learn, but has no order of layers.
     if isinstance(sizes, np.ndarray) and sizes.ndim != 1 or not isinstance(sizes, (numbers.Integral, list, tuple,
                                                                                      np.ndarray)):
-        raise ValueError(
+        # InvalidParameterError as for every other parameter (a ValueError and a TypeError): a caller
+        # catching scikit-learn's refusal of a parameter catches this one too.
+        raise InvalidParameterError(
             "hidden_layer_sizes must be an int or a list, tuple or 1-D array of positive integers (the layers "
             f"in order); got {sizes!r}."
         )
     sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
     if not sizes or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
-        raise ValueError(
+        raise InvalidParameterError(
             "hidden_layer_sizes must be a non-empty sequence of positive integers; "
             f"got {estimator.hidden_layer_sizes!r}."
         )

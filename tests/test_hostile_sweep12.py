@@ -1,0 +1,119 @@
+"""Hostile use, twelfth sweep: parameter values as a demanding scikit-learn user writes them, method order, integration.
+
+Swept and found sound: NumPy integer and float scalars for every numeric
+parameter; bools, floats, ``inf``, ``nan``, ``-0.0`` and ``10**30`` where an
+int is expected (refused by name, or clipped where the parameter is a
+budget: ``batch_size``, ``max_iter``, ``n_iter_no_change``, ``verbose``); a
+``latent_dim`` or a layer of ``10**30`` refused by the size of the networks;
+every method before fit (NotFittedError); columns reordered, added, dropped
+or renamed at ``transform``, ``partial_fit``, ``predict`` and the imputer's
+``transform``; ``warm_start`` after ``set_params`` of ``latent_dim``,
+``hidden_layer_sizes``, ``likelihood``, ``activation``, ``missing_mechanism``
+(refused naming both values) or of the same layers as a list or an array
+(continued); ``sample`` with 0, negative, float, bool, ``None``, text and
+huge ``n_samples``, with every kind of ``random_state``; ``score_samples``
+and ``score`` with ``n_importance`` at and beyond its cap; ``inverse_transform``
+of the wrong width, NaN, inf, 1-D or 3-D; clone, deepcopy, pickle and joblib
+of fitted and unfitted estimators alone and in a Pipeline or
+ColumnTransformer; ``set_output`` pandas and polars; GridSearchCV with
+``n_jobs=2``; cross_val_score; ``estimator_html_repr`` and ``repr`` of odd
+parameters; metadata routing on (no ``set_fit_request``: ``fit`` takes no
+metadata, as PCA's).
+
+Each family below failed once (see the commit that added its tests):
+
+- **A refused ``hidden_layer_sizes`` or ``device`` was a plain ValueError**
+  (``skvae._validation.training_params``, ``skvae._device.resolve_device``):
+  every other parameter is refused with scikit-learn's InvalidParameterError,
+  which a caller (or a search) catches as the refusal of a parameter; these
+  two are now refused with it too, their messages unchanged.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu")
+CLASSES = [VAETransformer, VAEImputer, VAEOutlierDetector]
+
+
+def _array():
+    return np.random.RandomState(0).randn(24, 3)
+
+
+def _frame():
+    return pd.DataFrame(_array(), columns=["a", "b", "c"])
+
+
+def _output(model, X):
+    return model.score_samples(X) if isinstance(model, VAEOutlierDetector) else model.transform(X)
+
+
+# ---------------------------------------------------------------- parameters refused as scikit-learn refuses them
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("sizes", [(), [], (0,), (8, -1), (8.0,), np.array([8.0]), (True,), np.array([[8]]), {8},
+                                   {8: 1}, ((8,),)], ids=repr)
+def test_a_refused_hidden_layer_sizes_is_an_invalid_parameter_error(cls, sizes):
+    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes must be "):
+        cls(**{**TINY, "hidden_layer_sizes": sizes}).fit(_array())
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_refused_hidden_layer_sizes_on_a_fitted_estimator_changes_nothing(cls):
+    model = cls(**TINY).fit(_array())
+    before, attributes = _output(model, _array()), model.n_features_in_
+    model.set_params(hidden_layer_sizes=(), warm_start=True)
+    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes must be a non-empty sequence"):
+        model.fit(_array())
+    np.testing.assert_array_equal(_output(model, _array()), before)
+    assert model.n_features_in_ == attributes
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("device", ["CPU", " cpu", "cpu ", "Auto", "", "cuda:abc", "tpu"])
+def test_a_device_that_names_no_device_is_an_invalid_parameter_error(cls, device):
+    with pytest.raises(InvalidParameterError, match=f"'device' parameter must be .*; got {device!r}"):
+        cls(**{**TINY, "device": device}).fit(_array())
+
+
+def test_a_device_this_machine_lacks_is_an_invalid_parameter_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InvalidParameterError, match="device='cuda' was requested but CUDA is not available"):
+        VAETransformer(**{**TINY, "device": "cuda"}).fit(_array())
+
+
+def test_a_search_with_error_score_raise_raises_the_parameters_refusal():
+    search = GridSearchCV(VAETransformer(**TINY), {"hidden_layer_sizes": [(8,), ()]}, cv=2, error_score="raise")
+    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes must be a non-empty sequence"):
+        search.fit(_array())
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("name, value", [
+    ("likelihood", "Auto"), ("likelihood", " auto"), ("likelihood", "GAUSSIAN"), ("activation", "Relu"),
+    ("max_iter", "Auto"), ("early_stopping", "Auto"), ("early_stopping", 1), ("handle_unknown", "Ignore"),
+    ("missing_mechanism", "Ignorable"), ("learning_rate", -0.0), ("validation_fraction", -0.0),
+    ("n_jobs", -0.0), ("latent_dim", np.float32(2.0)), ("latent_dim", float("inf")), ("latent_dim", np.array(2)),
+    ("batch_size", np.float64(8.0)), ("random_state", 10**30), ("random_state", np.random.default_rng(0)),
+    ("beta", float("nan")), ("tol", float("inf")), ("warm_start", "False"), ("verbose", "1"),
+])
+def test_parameter_values_written_otherwise_are_refused_by_name(cls, name, value):
+    # Strings are not case- or space-folded: scikit-learn's StrOptions does not fold them either.
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of {cls.__name__} must be"):
+        cls(**{**TINY, name: value}).fit(_array())
+
+
+@pytest.mark.parametrize("name, value", [("beta", -0.0), ("tol", -0.0), ("latent_dim", np.uint8(2)),
+                                         ("batch_size", 10**30), ("max_iter", np.int64(2)),
+                                         ("random_state", np.uint32(2**32 - 1)), ("early_stopping", np.bool_(False))])
+def test_parameter_values_that_mean_a_valid_one_fit(name, value):
+    model = VAETransformer(**{**TINY, name: value}).fit(_array())
+    Z = model.transform(_array())
+    assert type(Z) is np.ndarray and Z.shape == (24, 2) and np.isfinite(Z).all()

@@ -27,7 +27,8 @@ from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, reads_state, transactional
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
-                          check_inference_parameters, check_n_importance, check_seed, training_params, validate_table)
+                          check_inference_parameters, check_input_features, check_n_importance, check_seed,
+                          training_params, validate_table)
 
 
 class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin,
@@ -455,6 +456,23 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
     def column_kinds_(self):
         check_is_fitted(self)
         return self._model.column_kinds
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: ``vaetransformer0``, ..., one per latent dimension.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked: None, or the names of the columns seen in fit
+            (``feature_names_in_`` when fit saw a DataFrame).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        check_input_features(self, input_features)
+        return super().get_feature_names_out(input_features)
 
     @with_torch_defaults
     @reads_state

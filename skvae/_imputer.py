@@ -63,6 +63,7 @@ from ._validation import (
     check_frame,
     check_array_dtype,
     check_inference_parameters,
+    check_input_features,
     text_in_array_message,
 )
 
@@ -659,10 +660,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         -------
         feature_names_out : ndarray of str objects
         """
-        from sklearn.utils.validation import _check_feature_names_in
-
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = check_input_features(self, input_features)
         kept = names if self.keep_empty_features else names[~self._empty_features]
         if self.indicator_ is None:
             return kept

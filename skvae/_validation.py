@@ -10,7 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 from ._column_types import look_alike_names, look_alike_text, short_repr
 from ._input import as_plain_input
@@ -120,6 +120,38 @@ def check_n_importance(value, name="n_importance"):
             "than its own Monte Carlo noise long before. Use at most 100000."
         )
     return value
+
+
+def check_input_features(estimator, input_features):
+    """`input_features` of ``get_feature_names_out`` checked against the fitted columns; the names to use.
+
+    scikit-learn's own check read a string as one 0-d name (a TypeError,
+    ``len() of unsized object``, from an estimator fitted on an array), took
+    a column of names as rows, and said only that names which differ "are
+    not equal": the refusal here is a ValueError saying what was expected.
+    """
+    if input_features is None:
+        return _check_feature_names_in(estimator, None)
+    expected = getattr(estimator, "feature_names_in_", None)
+    wanted = (f"its feature_names_in_ {short_repr(list(expected), 200)}" if expected is not None
+              else f"{estimator.n_features_in_} column names")
+    names = None if isinstance(input_features, (str, bytes, dict, set)) else np.asarray(input_features, dtype=object)
+    if names is None or names.ndim != 1 or not all(isinstance(name, str) for name in names):
+        raise ValueError(
+            f"input_features must be None or a list of {wanted} (one str per column {type(estimator).__name__} "
+            f"was fitted on); got {short_repr(input_features)}."
+        )
+    if len(names) != estimator.n_features_in_:
+        raise ValueError(
+            f"input_features has {len(names)} names, but {type(estimator).__name__} was fitted on "
+            f"{estimator.n_features_in_} columns: pass None or {wanted}."
+        )
+    if expected is not None and not np.array_equal(names, expected):
+        raise ValueError(
+            f"input_features {list(names)!r} are not the columns {type(estimator).__name__} was fitted on: "
+            f"pass None or {wanted}, in that order."
+        )
+    return names
 
 
 def validate_table(estimator, X, reset, schema=None):

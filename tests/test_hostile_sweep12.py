@@ -27,12 +27,19 @@ Each family below failed once (see the commit that added its tests):
   every other parameter is refused with scikit-learn's InvalidParameterError,
   which a caller (or a search) catches as the refusal of a parameter; these
   two are now refused with it too, their messages unchanged.
+- **``get_feature_names_out`` with odd ``input_features``**
+  (``skvae._validation.check_input_features``): a string on an estimator fitted
+  on an array was a TypeError ``len() of unsized object`` from inside
+  scikit-learn, a column of names was taken as names, and names that
+  differ from the fitted columns were refused without saying which were
+  expected.
 """
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -117,3 +124,47 @@ def test_parameter_values_that_mean_a_valid_one_fit(name, value):
     model = VAETransformer(**{**TINY, name: value}).fit(_array())
     Z = model.transform(_array())
     assert type(Z) is np.ndarray and Z.shape == (24, 2) and np.isfinite(Z).all()
+
+
+# ---------------------------------------------------------------- get_feature_names_out and its input_features
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, VAEImputer])
+@pytest.mark.parametrize("input_features", ["abc", b"abc", 3, np.array([["x0", "x1", "x2"]]),
+                                            np.array([["x0"], ["x1"], ["x2"]]), [0, 1, 2], {"x0", "x1", "x2"}],
+                         ids=repr)
+def test_input_features_that_are_no_list_of_names_are_refused_by_name(cls, input_features):
+    model = cls(**TINY).fit(_array())
+    with pytest.raises(ValueError, match=r"input_features must be None or a list of 3 column names \(one str per "
+                                         rf"column {cls.__name__} was fitted on\); got "):
+        model.get_feature_names_out(input_features)
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, VAEImputer])
+def test_input_features_of_another_length_say_how_many(cls):
+    model = cls(**TINY).fit(_array())
+    with pytest.raises(ValueError, match=f"input_features has 2 names, but {cls.__name__} was fitted on 3 columns"):
+        model.get_feature_names_out(["x0", "x1"])
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, VAEImputer])
+@pytest.mark.parametrize("input_features", [["c", "b", "a"], ["x0", "x1", "x2"], ["a", "b"]], ids=repr)
+def test_input_features_other_than_the_fitted_columns_name_them(cls, input_features):
+    model = cls(**TINY).fit(_frame())
+    with pytest.raises(ValueError, match=r"pass None or its feature_names_in_ \['a', 'b', 'c'\]"):
+        model.get_feature_names_out(input_features)
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, VAEImputer])
+@pytest.mark.parametrize("fitted_on", ["array", "frame"])
+def test_the_fitted_columns_as_input_features_give_the_default_names(cls, fitted_on):
+    model = cls(**TINY).fit(_array() if fitted_on == "array" else _frame())
+    names = ["x0", "x1", "x2"] if fitted_on == "array" else ["a", "b", "c"]
+    for input_features in (names, tuple(names), np.array(names), pd.Index(names)):
+        assert list(model.get_feature_names_out(input_features)) == list(model.get_feature_names_out())
+
+
+@pytest.mark.parametrize("cls", [VAETransformer, VAEImputer])
+def test_get_feature_names_out_before_fit_is_not_fitted(cls):
+    with pytest.raises(NotFittedError):
+        cls(**TINY).get_feature_names_out(["x0", "x1", "x2"])

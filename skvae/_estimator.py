@@ -28,7 +28,7 @@ from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, reads_state, transactional
 from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
                           check_inference_parameters, check_input_features, check_n_importance, check_seed,
-                          training_params, validate_table)
+                          text_in_array_message, training_params, validate_table)
 
 
 class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin,
@@ -525,7 +525,12 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         # The adapter every other input passes: a masked code as NaN (refused below, not decoded as the
         # value under the mask), pd.NA likewise, another library's table or a tensor as its values.
         X = as_plain_input(X)
-        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        try:
+            Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        except (TypeError, ValueError, OverflowError) as error:
+            # NumPy's "could not convert string to float" names no cell, and a code is never text.
+            raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(
+                X, error, fix="inverse_transform decodes latent codes, the numbers transform returns.")) from None
         latent_dim = self._model.latent_dim
         if Z.shape[1] != latent_dim:
             raise ValueError(

@@ -264,8 +264,16 @@ def check_array_dtype(X):
         )
 
 
-def text_in_array_message(X, error):
-    """validate_data's message, with the column and value when an array holds text or other non-numbers."""
+#: What to do about text in an array of data: the advice of text_in_array_message by default.
+_TEXT_IN_DATA = "Pass the table as a pandas DataFrame, whose text columns are modelled as categories."
+
+
+def text_in_array_message(X, error, fix=_TEXT_IN_DATA):
+    """validate_data's message, with the column and value when an array holds text or other non-numbers.
+
+    `fix` is the advice after the cell is named: the DataFrame of categories
+    for data, another for input that can only be numbers (latent codes).
+    """
     ragged = _ragged_message(X)
     if ragged:
         return f"{ragged} ({error})"
@@ -281,8 +289,7 @@ def text_in_array_message(X, error):
                 try:
                     float(value)
                 except ValueError:
-                    return (f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. Pass the "
-                            "table as a pandas DataFrame, whose text columns are modelled as categories.")
+                    return f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. {fix}"
             elif value is not None:
                 try:
                     float(value)

@@ -101,7 +101,7 @@ def test_bad_input_to_a_fitted_model(fitted, method, X, message):
         (_data(5, 1), ValueError, "X has 1 features, but inverse_transform of VAETransformer expects latent_dim=2"),
         (np.zeros(2), ValueError, "Expected 2D array, got 1D array"),
         (np.full((2, 2), np.nan), ValueError, "Input X contains NaN"),
-        (np.array([["a", "b"]]), ValueError, "could not convert string to float"),
+        (np.array([["a", "b"]]), ValueError, r"X holds text \(.a. in column 0, row 0\): an array must hold numbers"),
         (sp.csr_matrix(np.ones((2, 2))), TypeError, "Sparse data was passed"),
     ],
     ids=["too-wide", "too-narrow", "1-d", "nan", "strings", "sparse"],

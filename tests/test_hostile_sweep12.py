@@ -33,6 +33,8 @@ Each family below failed once (see the commit that added its tests):
   scikit-learn, a column of names was taken as names, and names that
   differ from the fitted columns were refused without saying which were
   expected.
+- **``inverse_transform`` of text** said only NumPy's ``could not convert
+  string to float``; it names the cell now, as ``transform`` does.
 """
 
 import numpy as np
@@ -168,3 +170,27 @@ def test_the_fitted_columns_as_input_features_give_the_default_names(cls, fitted
 def test_get_feature_names_out_before_fit_is_not_fitted(cls):
     with pytest.raises(NotFittedError):
         cls(**TINY).get_feature_names_out(["x0", "x1", "x2"])
+
+
+# ---------------------------------------------------------------- inverse_transform of what is no latent code
+
+
+@pytest.mark.parametrize("fitted_on", ["array", "frame"])
+def test_inverse_transform_of_text_names_the_cell_and_changes_nothing(fitted_on):
+    X = _array() if fitted_on == "array" else _frame()
+    model = VAETransformer(**TINY).fit(X)
+    Z = model.transform(X)
+    decoded = model.inverse_transform(Z)
+    with pytest.raises(ValueError, match=r"X holds text \('a' in column 1, row 0\): an array must hold numbers. "
+                                         "inverse_transform decodes latent codes"):
+        model.inverse_transform(np.array([["0.5", "a"]]))
+    np.testing.assert_array_equal(model.transform(X), Z)
+    if fitted_on == "frame":
+        pd.testing.assert_frame_equal(model.inverse_transform(Z), decoded)
+    else:
+        np.testing.assert_array_equal(model.inverse_transform(Z), decoded)
+
+
+def test_inverse_transform_of_text_numbers_reads_them_as_numbers():
+    model = VAETransformer(**TINY).fit(_array())
+    np.testing.assert_array_equal(model.inverse_transform([["0.5", "-1"]]), model.inverse_transform([[0.5, -1.0]]))

@@ -10,6 +10,7 @@ values; its constants carry their reasons.
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS, MAX_COUNT
 
@@ -41,7 +42,8 @@ def requested_kinds(likelihood, names, frame):
     named_by = {}
     for key, kind in likelihood.items():
         if not isinstance(kind, str) or kind not in ("auto", *KINDS):
-            raise ValueError(
+            # scikit-learn's refusal of a parameter, as a kind given for every column (likelihood="Gaussian") gets.
+            raise InvalidParameterError(
                 f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}."
             )
         position = _position(key, names)

@@ -26,7 +26,9 @@ Each family below failed once (see the commit that added its tests):
   (``skvae._validation.training_params``, ``skvae._device.resolve_device``):
   every other parameter is refused with scikit-learn's InvalidParameterError,
   which a caller (or a search) catches as the refusal of a parameter; these
-  two are now refused with it too, their messages unchanged.
+  two are now refused with it too, their messages unchanged; so is a kind
+  no column has in a ``likelihood`` dict (``{"a": "Gaussian"}``,
+  ``skvae._column_types.requested_kinds``), as ``likelihood="Gaussian"`` was.
 - **``get_feature_names_out`` with odd ``input_features``**
   (``skvae._validation.check_input_features``): a string on an estimator fitted
   on an array was a TypeError ``len() of unsized object`` from inside
@@ -117,6 +119,17 @@ def test_parameter_values_written_otherwise_are_refused_by_name(cls, name, value
     # Strings are not case- or space-folded: scikit-learn's StrOptions does not fold them either.
     with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of {cls.__name__} must be"):
         cls(**{**TINY, name: value}).fit(_array())
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("kind", ["Gaussian", " gaussian", None, 1, ["gaussian"]], ids=repr)
+def test_a_likelihood_dict_with_a_kind_no_column_has_is_an_invalid_parameter_error(cls, kind):
+    model = cls(**TINY).fit(_frame())
+    before = _output(model, _frame())
+    model.set_params(likelihood={"a": kind})
+    with pytest.raises(InvalidParameterError, match=r"likelihood\['a'\] must be one of \['auto', 'gaussian', "):
+        model.fit(_frame())
+    np.testing.assert_array_equal(_output(model, _frame()), before)
 
 
 @pytest.mark.parametrize("name, value", [("beta", -0.0), ("tol", -0.0), ("latent_dim", np.uint8(2)),

@@ -516,12 +516,33 @@ def _read_bytes(path):
                 "skvae.load needs a binary file object (opened with 'rb'); its read() returned "
                 f"{type(data).__name__}."
             )
-        return bytes(data), repr(getattr(path, "name", "the file object"))
+        name = repr(getattr(path, "name", "the file object"))
+        if not data:
+            _refuse_exhausted(path, name)
+        return bytes(data), name
     path = _fspath(path, "load")
     with open(path, "rb") as file:
         if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             return file.read(), repr(path)
         return _read_declared(file, repr(path)), repr(path)
+
+
+def _refuse_exhausted(file, name):
+    """Refuse a file object that read nothing because it stands past its bytes, not because it has none.
+
+    ``skvae.save(model, buffer)`` leaves ``buffer`` at its end: loading it
+    without ``seek(0)`` read nothing, and the message for an empty file
+    ("a save that never ran") sent the user after a save that had worked.
+    """
+    try:
+        position = file.tell()
+    except (OSError, AttributeError, ValueError):  # a pipe or a socket has no position
+        return
+    if isinstance(position, int) and position > 0:
+        raise ValueError(
+            f"skvae.load read nothing from {name}: it stands at byte {position:,}, past what it holds (a save, "
+            "or an earlier read, leaves a file object at its end). Call its seek(0) first."
+        )
 
 
 #: The longest header safetensors reads (its own limit): a stream declaring more is no model file.

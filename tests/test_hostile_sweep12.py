@@ -37,7 +37,14 @@ Each family below failed once (see the commit that added its tests):
   expected.
 - **``inverse_transform`` of text** said only NumPy's ``could not convert
   string to float``; it names the cell now, as ``transform`` does.
+- **``skvae.load`` of a file object left at its end** (``skvae._persistence``):
+  loading the buffer ``skvae.save`` had just written, without ``seek(0)``,
+  was refused as "empty (0 bytes), as a save that never ran", sending the
+  user after a save that had worked; it now says where the object stands
+  and to seek back.
 """
+
+import io
 
 import numpy as np
 import pandas as pd
@@ -47,6 +54,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
 TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu")
@@ -207,3 +215,32 @@ def test_inverse_transform_of_text_names_the_cell_and_changes_nothing(fitted_on)
 def test_inverse_transform_of_text_numbers_reads_them_as_numbers():
     model = VAETransformer(**TINY).fit(_array())
     np.testing.assert_array_equal(model.inverse_transform([["0.5", "-1"]]), model.inverse_transform([[0.5, -1.0]]))
+
+
+# ---------------------------------------------------------------- skvae.load of a file object
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_load_of_a_buffer_left_at_its_end_says_to_seek_back(cls):
+    model = cls(**TINY).fit(_array())
+    buffer = io.BytesIO()
+    skvae.save(model, buffer)
+    with pytest.raises(ValueError, match=r"skvae.load read nothing from 'the file object': it stands at byte "
+                                         r"[\d,]+, past what it holds .* Call its seek\(0\) first."):
+        skvae.load(buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(_output(skvae.load(buffer), _array()), _output(model, _array()))
+
+
+def test_load_of_a_file_read_to_its_end_names_it(tmp_path):
+    path = tmp_path / "model.skvae"
+    skvae.save(VAETransformer(**TINY).fit(_array()), path)
+    with open(path, "rb") as file:
+        skvae.load(file)
+        with pytest.raises(ValueError, match=f"skvae.load read nothing from {str(path)!r}: it stands at byte"):
+            skvae.load(file)
+
+
+def test_load_of_an_empty_buffer_is_still_called_empty():
+    with pytest.raises(ValueError, match=r"'the file object' is not a skvae model file: .* it is empty \(0 bytes\)"):
+        skvae.load(io.BytesIO())

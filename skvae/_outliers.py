@@ -342,6 +342,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         Everything is computed before anything is assigned, so a refused
         call leaves a fitted detector as it was.
         """
+        _refuse_empty(X, self)
         vae = vae_to_fit(self)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
@@ -376,6 +377,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         X = as_pandas_frame(X)
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         if _is_table(X):
+            _refuse_empty(X, self)
             if is_dataframe(X):
                 check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
@@ -447,6 +449,23 @@ def _is_table(X):
         except (TypeError, ValueError):  # ragged nested lists
             return False
     return len(shape) == 2
+
+
+def _refuse_empty(X, estimator):
+    """Refuse a table of no rows or no columns naming `estimator`, as scikit-learn's check_array words it.
+
+    The VAE inside checks it too, but its refusal named VAETransformer, a
+    class the user never called. A DataFrame (of any library) is left to
+    check_frame, whose message speaks of its rows and columns.
+    """
+    if hasattr(X, "columns") or not _is_table(X):
+        return
+    shape = getattr(X, "shape", None)
+    n_rows, n_columns = shape if shape is not None else np.asarray(X, dtype=object).shape
+    for count, what in ((n_rows, "sample"), (n_columns, "feature")):
+        if count == 0:
+            raise ValueError(f"Found array with 0 {what}(s) (shape=({n_rows}, {n_columns})) while a minimum of 1 is "
+                             f"required by {type(estimator).__name__}.")
 
 
 def _labels(decision):

@@ -342,7 +342,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         Everything is computed before anything is assigned, so a refused
         call leaves a fitted detector as it was.
         """
-        _refuse_empty(X, self)
+        _check_shape(X, self)
         vae = vae_to_fit(self)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
@@ -376,8 +376,8 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         check_inference_parameters(self)
         X = as_pandas_frame(X)
         # Input that is not a table gets the VAE's own message ("Reshape your data").
+        _check_shape(X, self)
         if _is_table(X):
-            _refuse_empty(X, self)
             if is_dataframe(X):
                 check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
@@ -451,21 +451,30 @@ def _is_table(X):
     return len(shape) == 2
 
 
-def _refuse_empty(X, estimator):
-    """Refuse a table of no rows or no columns naming `estimator`, as scikit-learn's check_array words it.
+def _check_shape(X, estimator):
+    """Refuse an array of more than 2 dimensions, no rows or no columns naming `estimator`, in check_array's words.
 
-    The VAE inside checks it too, but its refusal named VAETransformer, a
+    The VAE inside checks them too, but its refusal named VAETransformer, a
     class the user never called. A DataFrame (of any library) is left to
-    check_frame, whose message speaks of its rows and columns.
+    check_frame, whose message speaks of its rows and columns; a 1-D array
+    or ragged rows to the VAE, whose messages name no class.
     """
-    if hasattr(X, "columns") or not _is_table(X):
+    if hasattr(X, "columns"):
         return
     shape = getattr(X, "shape", None)
-    n_rows, n_columns = shape if shape is not None else np.asarray(X, dtype=object).shape
-    for count, what in ((n_rows, "sample"), (n_columns, "feature")):
-        if count == 0:
-            raise ValueError(f"Found array with 0 {what}(s) (shape=({n_rows}, {n_columns})) while a minimum of 1 is "
-                             f"required by {type(estimator).__name__}.")
+    if shape is None:
+        try:
+            shape = np.asarray(X, dtype=object).shape
+        except (TypeError, ValueError):  # ragged nested lists
+            return
+    name = type(estimator).__name__
+    if len(shape) > 2:
+        raise ValueError(f"Found array with dim {len(shape)}, while dim <= 2 is required by {name}.")
+    if len(shape) == 2:
+        for count, what in ((shape[0], "sample"), (shape[1], "feature")):
+            if count == 0:
+                raise ValueError(f"Found array with 0 {what}(s) (shape=({shape[0]}, {shape[1]})) while a minimum "
+                                 f"of 1 is required by {name}.")
 
 
 def _labels(decision):

@@ -42,10 +42,10 @@ Each family below failed once (see the commit that added its tests):
   was refused as "empty (0 bytes), as a save that never ran", sending the
   user after a save that had worked; it now says where the object stands
   and to seek back.
-- **An empty table given to ``VAEOutlierDetector``** (``skvae._outliers``):
-  no rows or no columns at ``fit``, ``fit_predict``, ``score_samples``,
-  ``decision_function`` or ``predict`` was refused "as required by
-  VAETransformer", the VAE inside; it names the detector now.
+- **An empty or 3-D table given to ``VAEOutlierDetector``** (``skvae._outliers``):
+  no rows, no columns or a third dimension at ``fit``, ``fit_predict``,
+  ``score_samples``, ``decision_function`` or ``predict`` was refused "as
+  required by VAETransformer", the VAE inside; it names the detector now.
 """
 
 import io
@@ -256,12 +256,12 @@ def test_load_of_an_empty_buffer_is_still_called_empty():
 @pytest.mark.parametrize("method", ["fit", "fit_predict", "score_samples", "decision_function", "predict"])
 @pytest.mark.parametrize("X, what", [(np.zeros((0, 3)), r"0 sample\(s\) \(shape=\(0, 3\)\)"),
                                      (np.zeros((2, 0)), r"0 feature\(s\) \(shape=\(2, 0\)\)"),
-                                     ([[]], r"0 feature\(s\) \(shape=\(1, 0\)\)")], ids=["no-rows", "no-columns", "[[]]"])
+                                     ([[]], r"0 feature\(s\) \(shape=\(1, 0\)\)"),
+                                     (np.zeros((1, 2, 3)), "dim 3,")], ids=["no-rows", "no-columns", "[[]]", "3-d"])
 def test_an_empty_table_refused_by_the_detector_names_the_detector(method, X, what):
     model = VAEOutlierDetector(**TINY).fit(_array())
     offset, scores = model.offset_, model.score_samples(_array())
-    with pytest.raises(ValueError, match=f"Found array with {what} while a minimum of 1 is required by "
-                                         "VAEOutlierDetector."):
+    with pytest.raises(ValueError, match=f"Found array with {what} while .* required by VAEOutlierDetector."):
         getattr(model, method)(X)
     assert model.offset_ == offset
     np.testing.assert_array_equal(model.score_samples(_array()), scores)

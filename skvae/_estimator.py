@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _conditional
+from ._column_types import short_repr
 from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
 from ._face_hooks import INFERENCE_OPTIONS, FaceHooks
@@ -525,6 +526,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         # The adapter every other input passes: a masked code as NaN (refused below, not decoded as the
         # value under the mask), pd.NA likewise, another library's table or a tensor as its values.
         X = as_plain_input(X)
+        if is_dataframe(X):
+            self._check_code_columns(X.columns)
         try:
             Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         except (TypeError, ValueError, OverflowError) as error:
@@ -745,6 +748,25 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         if hasattr(self, "feature_names_in_") or not is_plain_float_matrix(X, self.n_features_in_):
             X = self._validate_table(X, reset=False)
         return X
+
+    def _check_code_columns(self, columns):
+        """Refuse a DataFrame of codes whose columns are this model's code names, but not all of them in order.
+
+        Codes are read by position, as PCA reads them; so the output of
+        ``transform`` under ``set_output(transform="pandas")`` with its
+        columns reordered or selected decoded each dimension as another,
+        without a word. Columns named otherwise (another library's names,
+        numbers) are still read by position.
+        """
+        names = [str(name) for name in self.get_feature_names_out()]
+        labels = list(columns)
+        if labels == names or not any(isinstance(label, str) and label in names for label in labels):
+            return
+        raise ValueError(
+            f"X's columns {short_repr(labels, 200)} name some of the latent codes {short_repr(names, 200)}, but are "
+            "not all of them in their order: inverse_transform reads the codes by position. Pass "
+            f"X[{short_repr(names, 200)}]."
+        )
 
     @property
     def _n_features_out(self):

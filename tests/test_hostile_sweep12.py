@@ -37,6 +37,12 @@ Each family below failed once (see the commit that added its tests):
   expected.
 - **``inverse_transform`` of text** said only NumPy's ``could not convert
   string to float``; it names the cell now, as ``transform`` does.
+- **``inverse_transform`` of the codes with their columns reordered**
+  (``VAETransformer._check_code_columns``): the output of ``transform``
+  under ``set_output(transform="pandas")``, its columns reordered or some
+  renamed, was decoded by position, each latent dimension as another,
+  without a word; a DataFrame whose columns name some of the codes must
+  now name all of them in order (other names are still read by position).
 - **``skvae.load`` of a file object left at its end** (``skvae._persistence``):
   loading the buffer ``skvae.save`` had just written, without ``seek(0)``,
   was refused as "empty (0 bytes), as a save that never ran", sending the
@@ -49,6 +55,7 @@ Each family below failed once (see the commit that added its tests):
 """
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -214,6 +221,26 @@ def test_inverse_transform_of_text_names_the_cell_and_changes_nothing(fitted_on)
         pd.testing.assert_frame_equal(model.inverse_transform(Z), decoded)
     else:
         np.testing.assert_array_equal(model.inverse_transform(Z), decoded)
+
+
+@pytest.mark.parametrize("fitted_on", ["array", "frame"])
+@pytest.mark.parametrize("columns", [["vaetransformer1", "vaetransformer0"], ["vaetransformer0", "z1"]], ids=repr)
+def test_inverse_transform_of_codes_with_their_columns_out_of_order_is_refused(fitted_on, columns):
+    model = VAETransformer(**TINY).set_output(transform="pandas").fit(_array() if fitted_on == "array" else _frame())
+    Z = model.transform(_array() if fitted_on == "array" else _frame())
+    decoded = model.inverse_transform(Z)
+    shuffled = Z[columns] if set(columns) <= set(Z.columns) else Z.set_axis(columns, axis=1)
+    with pytest.raises(ValueError, match=re.escape(
+            f"X's columns {columns!r} name some of the latent codes ['vaetransformer0', 'vaetransformer1'], but are "
+            "not all of them in their order: inverse_transform reads the codes by position.")):
+        model.inverse_transform(shuffled)
+    # Codes named otherwise are read by position, as PCA reads them.
+    for other in (["p", "q"], [0, 1]):
+        again = model.inverse_transform(Z.set_axis(other, axis=1))
+        if fitted_on == "frame":
+            pd.testing.assert_frame_equal(again, decoded)
+        else:
+            np.testing.assert_array_equal(again, decoded)
 
 
 def test_inverse_transform_of_text_numbers_reads_them_as_numbers():

@@ -160,6 +160,37 @@ def test_parameter_values_that_mean_a_valid_one_fit(name, value):
     assert type(Z) is np.ndarray and Z.shape == (24, 2) and np.isfinite(Z).all()
 
 
+# ---------------------------------------------------------------- warm_start after set_params
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("change, named", [
+    ({"hidden_layer_sizes": (9,)}, r"hidden_layer_sizes=\[8\] but the parameters now ask for hidden_layer_sizes=\[9\]"),
+    ({"hidden_layer_sizes": [8, 4]}, r"hidden_layer_sizes=\[8\] but the parameters now ask for "
+                                     r"hidden_layer_sizes=\[8, 4\]"),
+    ({"activation": "tanh"}, "activation='relu' but the parameters now ask for activation='tanh'"),
+    ({"likelihood": "lognormal"}, "likelihood now asks for other column kinds than the fitted model has"),
+    ({"missing_mechanism": "self_masking"}, "missing_mechanism='ignorable' but the parameters now ask for"),
+], ids=["layers", "layers-list", "activation", "likelihood", "mechanism"])
+def test_a_warm_start_after_changing_the_architecture_is_refused_and_changes_nothing(cls, change, named):
+    model = cls(**TINY, warm_start=True).fit(_array())
+    before, n_iter = _output(model, _array()), model.n_iter_
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=f"Cannot continue training: .*{named}.*Set warm_start=False"):
+        model.fit(_array())
+    np.testing.assert_array_equal(_output(model, _array()), before)
+    assert model.n_iter_ == n_iter
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("sizes", [[8], np.array([8]), 8, np.int64(8), (np.int64(8),)], ids=repr)
+def test_a_warm_start_with_the_same_layers_written_otherwise_continues(cls, sizes):
+    model = cls(**TINY, warm_start=True).fit(_array())
+    n_iter = model.n_iter_
+    model.set_params(hidden_layer_sizes=sizes).fit(_array())
+    assert model.n_iter_ > n_iter
+
+
 # ---------------------------------------------------------------- get_feature_names_out and its input_features
 
 

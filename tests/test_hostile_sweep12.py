@@ -2,8 +2,9 @@
 
 Swept and found sound: NumPy integer and float scalars for every numeric
 parameter; bools, floats, ``inf``, ``nan``, ``-0.0`` and ``10**30`` where an
-int is expected (refused by name, or clipped where the parameter is a
-budget: ``batch_size``, ``max_iter``, ``n_iter_no_change``, ``verbose``); a
+int is expected (refused by name; ``10**30`` accepted where any size is
+meaningful: ``batch_size``, capped at the rows, ``max_iter``,
+``n_iter_no_change``, ``verbose``); a
 ``latent_dim`` or a layer of ``10**30`` refused by the size of the networks;
 every method before fit (NotFittedError); columns reordered, added, dropped
 or renamed at ``transform``, ``partial_fit``, ``predict`` and the imputer's
@@ -11,14 +12,18 @@ or renamed at ``transform``, ``partial_fit``, ``predict`` and the imputer's
 ``hidden_layer_sizes``, ``likelihood``, ``activation``, ``missing_mechanism``
 (refused naming both values) or of the same layers as a list or an array
 (continued); ``sample`` with 0, negative, float, bool, ``None``, text and
-huge ``n_samples``, with every kind of ``random_state``; ``score_samples``
+huge ``n_samples``, with every kind of ``random_state`` (a refused call
+leaves a RandomState given to it where it was); ``score_samples``
 and ``score`` with ``n_importance`` at and beyond its cap; ``inverse_transform``
 of the wrong width, NaN, inf, 1-D or 3-D; clone, deepcopy, pickle and joblib
 of fitted and unfitted estimators alone and in a Pipeline or
 ColumnTransformer; ``set_output`` pandas and polars; GridSearchCV with
 ``n_jobs=2``; cross_val_score; ``estimator_html_repr`` and ``repr`` of odd
 parameters; metadata routing on (no ``set_fit_request``: ``fit`` takes no
-metadata, as PCA's).
+metadata, as PCA's; ``score``'s ``n_importance`` routed by
+``set_score_request``); a saved, pickled or deep-copied estimator keeps its
+``set_output``; ``fit_transform`` and ``fit_predict`` equal ``fit`` then
+``transform`` or ``predict``; no call mutates its X.
 
 Each family below failed once (see the commit that added its tests):
 
@@ -323,3 +328,27 @@ def test_an_empty_table_refused_by_the_detector_names_the_detector(method, X, wh
         getattr(model, method)(X)
     assert model.offset_ == offset
     np.testing.assert_array_equal(model.score_samples(_array()), scores)
+
+
+# ---------------------------------------------------------------- a refused sample leaves the user's generator alone
+
+
+def _generator_state(generator):
+    name, keys, position, has_gauss, cached = generator.get_state()
+    return name, keys.copy(), position, has_gauss, cached
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"n_samples": 0}, {"n_samples": -1}, {"n_samples": 2.0}, {"n_samples": True}, {"n_samples": 10**30},
+    {"n_samples": 2, "given": {5: 1.0}}, {"n_samples": 2, "given": {0: "a"}}, {"n_samples": 2, "given": {0: np.inf}},
+    {"n_samples": 2, "latent": "Prior"}, {"n_samples": 2, "with_missing": 1},
+    {"n_samples": 2, "given": {0: 1.0}, "n_importance": 0},
+], ids=repr)
+def test_a_refused_sample_leaves_the_users_generator_alone(kwargs):
+    model = VAETransformer(**TINY).fit(_array())
+    generator = np.random.RandomState(5)
+    before = _generator_state(generator)
+    with pytest.raises(ValueError):
+        model.sample(random_state=generator, **kwargs)
+    after = _generator_state(generator)
+    assert before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:]

@@ -29,6 +29,7 @@ the model drops them from the likelihood and shows the encoder the mask.
 """
 
 import functools
+import numbers
 import re
 
 import numpy as np
@@ -443,6 +444,23 @@ MAX_MISSING_PATTERNS = 1000
 EXACT_FLOAT_INTEGER = 2**53
 
 
+def _inexact_python_integers(series):
+    """The integer cells of an object column beyond 2**53 in magnitude (Python ints of any size), as a list.
+
+    An object column of Python ints (ids past int64, 2**70) reaches the
+    model as float64 like an int64 column, and its last digits go the same
+    way; pandas' C-level type inference decides first whether the column
+    holds integers at all, so other object columns pay no per-cell loop.
+    """
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("integer", "mixed-integer-float"):
+        return []
+    return [value for value in series.dropna()
+            if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+            and abs(int(value)) > EXACT_FLOAT_INTEGER]
+
+
 def _warn_inexact_integers(X, names, columns, frame):
     """Warn, naming the column, when an integer column holds values float64 cannot hold exactly.
 
@@ -463,24 +481,31 @@ def _warn_inexact_integers(X, names, columns, frame):
             continue
         values = X.iloc[:, position] if frame else X[:, position]
         dtype = getattr(values, "dtype", None)
-        integer = _integer_numpy_dtype(str(dtype)) if dtype is not None else None
-        if integer is None or (np.iinfo(integer).max <= EXACT_FLOAT_INTEGER
-                               and np.iinfo(integer).min >= -EXACT_FLOAT_INTEGER):
-            continue
-        series = pd.Series(values) if not frame else values
-        series = series.dropna()
-        if not len(series):
-            continue
-        observed = series.to_numpy(dtype=integer)
-        big = observed[(observed > EXACT_FLOAT_INTEGER) | (observed < -EXACT_FLOAT_INTEGER)] if \
-            np.iinfo(integer).min < 0 else observed[observed > EXACT_FLOAT_INTEGER]
-        if big.size:
+        if dtype == object:
+            big = _inexact_python_integers(pd.Series(values) if not frame else values)
+        else:
+            integer = _integer_numpy_dtype(str(dtype)) if dtype is not None else None
+            if integer is None or (np.iinfo(integer).max <= EXACT_FLOAT_INTEGER
+                                   and np.iinfo(integer).min >= -EXACT_FLOAT_INTEGER):
+                continue
+            series = pd.Series(values) if not frame else values
+            series = series.dropna()
+            if not len(series):
+                continue
+            observed = series.to_numpy(dtype=integer)
+            big = observed[(observed > EXACT_FLOAT_INTEGER) | (observed < -EXACT_FLOAT_INTEGER)] if \
+                np.iinfo(integer).min < 0 else observed[observed > EXACT_FLOAT_INTEGER]
+        if len(big):
             from ._warnings import warn
 
             example = int(big[0])
+            try:
+                rounded = f"{example} as {int(np.float64(example))}"
+            except OverflowError:  # beyond float64's range: refused as such elsewhere, still worth saying here
+                rounded = f"{example} beyond float64's range"
             warn(f"Column {_label(name)} holds integers beyond 2**53 (for example {example}), which float64 cannot "
                  f"hold exactly: skvae models it in float64, so its encoded, sampled and decoded values are rounded "
-                 f"to the nearest float64 ({example} as {int(np.float64(example))}). Subtract an offset, or model "
+                 f"to the nearest float64 ({rounded}). Subtract an offset, or model "
                  "the column as categories (likelihood='categorical'), to keep every digit.", UserWarning)
 
 

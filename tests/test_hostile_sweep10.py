@@ -172,6 +172,26 @@ def test_integers_float64_cannot_hold_warn_naming_the_column_and_decode_in_their
     assert model.inverse_transform(model.transform(df))["ids"].dtype == values.dtype
 
 
+@pytest.mark.parametrize("cells", [
+    [2**70 + i for i in range(40)],
+    [-(2**60)] + [1.5] * 39,
+    [None, 2**53 + 1] + list(range(38)),
+], ids=["python-ints-past-int64", "a-big-int-among-floats", "with-a-missing-cell"])
+def test_object_columns_of_python_integers_float64_cannot_hold_warn_too(cells):
+    # Object columns reach the model as float64 like int64 columns: the same rounding, the same warning.
+    df = pd.DataFrame({"ids": pd.Series(cells, dtype=object), "b": np.random.RandomState(0).randn(40)})
+    with pytest.warns(UserWarning, match=r"Column 'ids' holds integers beyond 2\*\*53 \(for example -?\d+\)"):
+        VAETransformer(**TINY).fit(df)
+
+
+def test_object_columns_within_float64s_exact_range_or_of_text_do_not_warn():
+    df = pd.DataFrame({"n": pd.Series([2**53 - i for i in range(40)], dtype=object),
+                       "t": pd.Series(["x", "y"] * 20, dtype=object), "f": pd.Series([1e300] * 40, dtype=object)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        VAETransformer(**TINY).fit(df)
+
+
 def test_integers_within_float64s_exact_range_do_not_warn():
     df = pd.DataFrame({"n": np.arange(40, dtype=np.int64) + 2**52, "m": np.arange(40, dtype=np.uint64)})
     with warnings.catch_warnings():

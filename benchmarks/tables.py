@@ -500,6 +500,7 @@ def evaluate_table(df, target, seed, tvae_epochs=300, skvae_params=None, methods
                 synthetic = fit_independent(train, seed)(n, seed)
             elif method == "skvae":
                 vae = fitted[method]
+                entry["epochs"] = int(vae.n_iter_)  # what table_defaults_study reports
                 synthetic = vae.sample(n, random_state=seed)
                 try:
                     entry["heldout_loglik"], entry["heldout_unseen_cells"] = heldout_score(vae, train, test)

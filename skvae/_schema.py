@@ -461,6 +461,14 @@ def _inexact_python_integers(series):
             and abs(int(value)) > EXACT_FLOAT_INTEGER]
 
 
+def _inexact_numpy_integers(series, integer):
+    """The cells of an integer column of NumPy dtype `integer` beyond 2**53 in magnitude, as an array."""
+    observed = series.dropna().to_numpy(dtype=integer)
+    if np.iinfo(integer).min < 0:
+        return observed[(observed > EXACT_FLOAT_INTEGER) | (observed < -EXACT_FLOAT_INTEGER)]
+    return observed[observed > EXACT_FLOAT_INTEGER]
+
+
 def _warn_inexact_integers(X, names, columns, frame):
     """Warn, naming the column, when an integer column holds values float64 cannot hold exactly.
 
@@ -471,7 +479,8 @@ def _warn_inexact_integers(X, names, columns, frame):
     (2**63 + 5 as 2**63). Such a column is still fitted (the model is of its
     values' magnitude, not their last digits), with a UserWarning that names
     the column, an example value and the rounding, so nothing is lost
-    silently. Categorical columns keep their values exactly and are not
+    silently. Object columns of Python ints (of any size) are warned about
+    alike. Categorical columns keep their values exactly and are not
     warned about.
     """
     import pandas as pd
@@ -481,20 +490,13 @@ def _warn_inexact_integers(X, names, columns, frame):
             continue
         values = X.iloc[:, position] if frame else X[:, position]
         dtype = getattr(values, "dtype", None)
-        if dtype == object:
-            big = _inexact_python_integers(pd.Series(values) if not frame else values)
-        else:
+        if dtype != object:
             integer = _integer_numpy_dtype(str(dtype)) if dtype is not None else None
             if integer is None or (np.iinfo(integer).max <= EXACT_FLOAT_INTEGER
                                    and np.iinfo(integer).min >= -EXACT_FLOAT_INTEGER):
                 continue
-            series = pd.Series(values) if not frame else values
-            series = series.dropna()
-            if not len(series):
-                continue
-            observed = series.to_numpy(dtype=integer)
-            big = observed[(observed > EXACT_FLOAT_INTEGER) | (observed < -EXACT_FLOAT_INTEGER)] if \
-                np.iinfo(integer).min < 0 else observed[observed > EXACT_FLOAT_INTEGER]
+        series = values if frame else pd.Series(values)
+        big = _inexact_python_integers(series) if dtype == object else _inexact_numpy_integers(series, integer)
         if len(big):
             from ._warnings import warn
 

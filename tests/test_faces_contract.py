@@ -188,8 +188,10 @@ def test_a_fit_validates_the_table_once_and_reads_it_once_per_pass(face, monkeyp
     # After training, one pass encodes the rows for the latent mixture of
     # sample(); the detector passes twice more (scores, typical cells), the
     # imputer once more (the fills its linear refinement is fitted on), and
-    # reads the table once more to complete it with them. Each pass encodes
-    # its batch and sizes its threads.
+    # reads the table once more to complete it with them (a table with a
+    # spiked column or one of few numbers pays one more pass for the
+    # refinement's check; this one has none). Each pass encodes its batch and
+    # sizes its threads.
     passes = {"transformer": 2, "imputer": 3, "detector": 4}[face]
     reads = passes + (face == "imputer")
     assert calls == {"raw_values": reads, "validate_data": 1, "thread_plan": passes}

@@ -70,7 +70,7 @@ def test_refinement_leaves_the_vae_draws_and_observed_cells_alone(fitted):
         np.testing.assert_array_equal(a, b)
 
 
-def test_only_continuous_columns_are_refined_and_fills_stay_valid():
+def test_continuous_columns_and_columns_of_numbers_are_refined_and_fills_stay_valid():
     rng = np.random.default_rng(1)
     X, hidden = two_factor_table(seed=1)
     frame = pd.DataFrame(X[:, :4], columns=["a", "b", "c", "d"])
@@ -80,14 +80,74 @@ def test_only_continuous_columns_are_refined_and_fills_stay_valid():
     missing = frame.mask(rng.random(frame.shape) < 0.15)
     imputer = VAEImputer(refinement="linear", **SMALL).fit(missing)
     kinds = imputer.vae_.column_kinds_
+    assert kinds["rating"] == "categorical"
     refined = {frame.columns[j] for j in imputer._refinement["columns"]}
-    assert refined == {c for c, kind in kinds.items() if kind in ("gaussian", "quantile_normal", "lognormal")}
-    assert refined and "rating" not in refined and "colour" not in refined
+    continuous = {c for c, kind in kinds.items() if kind in _refinement.REFINED_KINDS}
+    of_numbers = {c for c, kind in kinds.items() if kind == "categorical" and c != "colour"}
+    # Columns of numbers keep their blend where the check says so (the rating, set by the factors, does).
+    assert "rating" in of_numbers and continuous | {"rating"} <= refined <= continuous | of_numbers
+    assert "colour" not in refined
     filled = imputer.transform(missing)
     assert set(filled["rating"]) <= set(frame["rating"])
     assert (filled["count"] == np.round(filled["count"])).all() and (filled["count"] >= 0).all()
-    for column in refined:  # within the observed range, as every ignorable fill
+    for column in continuous:  # within the observed range, as every ignorable fill
         assert filled[column].between(missing[column].min(), missing[column].max()).all()
+
+
+def test_a_column_of_few_numbers_is_refined_onto_its_levels():
+    """A column of six sizes set by both factors: modelled as categorical, refined in its units, put on a level."""
+    X, hidden = two_factor_table(n=600, seed=3)
+    sizes = np.array([2.0, 4.0, 8.0, 16.0, 24.0, 32.0])
+    frame = pd.DataFrame(X[:, :5], columns=list("abcde"))
+    frame["ram"] = sizes[np.digitize(X[:, 5], np.quantile(X[:, 5], [0.15, 0.35, 0.6, 0.8, 0.93]))]
+    missing = frame.mask(hidden[:600])
+    imputers = {r: VAEImputer(refinement=r, **SMALL).fit(missing) for r in (None, "linear")}
+    assert imputers["linear"].vae_.column_kinds_["ram"] == "categorical"
+    assert 5 in imputers["linear"]._refinement["columns"]
+    rows = hidden[:600, 5]
+    errors = {}
+    for r, imputer in imputers.items():
+        filled = imputer.transform(missing)["ram"]
+        assert set(filled) <= set(sizes)
+        errors[r] = float(np.sqrt(np.mean((filled[rows] - frame["ram"][rows]) ** 2)))
+    assert errors["linear"] < 0.85 * errors[None], errors
+
+
+def test_a_checked_column_keeps_its_blend_only_where_it_beat_the_vae():
+    """The check compares the two fills on hidden cells: a blend that does worse there is dropped."""
+    columns = [{"name": "size", "kind": "categorical", "dtype": "float64", "categories": [1.0, 2.0, 4.0]},
+               {"name": "a", "kind": "gaussian", "dtype": "float64"}]
+    truth = np.array([[0.0, 0.0], [2.0, 1.0], [1.0, 2.0], [0.0, 3.0]])  # size codes, a values
+    check = np.zeros(truth.shape, dtype=bool)
+    check[:, 0] = True
+    state = {"columns": [0, 1], "mean": np.zeros(4), "scale": np.ones(4), "coef": np.zeros((2, 4)),
+             "intercept": np.array([4.0, 0.0]), "level_columns": [], "levels": []}
+    completed = truth.copy()
+    # The VAE's fills are right; the regression predicts 4 everywhere: level 4 (code 2) after the blend.
+    earned = _refinement.keep_earned(state, truth, check, truth.copy(), completed, check, columns)
+    assert earned["columns"] == [1] and earned["coef"].shape == (1, 4)
+    # The VAE's fills all wrong (size 4) and the regression predicting 1: the blend (weight 1/2 to 3/4 on
+    # 1) lands on level 2, nearer the truth (sizes 1, 4, 2, 1) in squared error than the VAE's 4s.
+    wrong = truth.copy()
+    wrong[:, 0] = 2.0
+    state["intercept"] = np.array([1.0, 0.0])
+    earned = _refinement.keep_earned(state, truth, check, wrong, np.where(check, wrong, truth), check, columns)
+    assert earned["columns"] == [0, 1]
+    # The unchecked continuous column stays refined whatever the check says; none left gives None.
+    assert _refinement.keep_earned({**state, "columns": [0], "coef": np.zeros((1, 4)), "intercept": np.array([4.0])},
+                                   truth, check, truth.copy(), completed, check, columns) is None
+
+
+def test_the_check_hides_cells_of_its_own_draw_not_a_users_seeded_mask():
+    """A benchmark's mask drawn as default_rng(0).random(shape) < rate must not be the check's own cells."""
+    shape = (500, 4)
+    observed = ~(np.random.default_rng(0).random(shape) < 0.2)
+    columns = [{"name": c, "kind": "inflated_gaussian", "dtype": "float64"} for c in "abcd"]
+    cells = _refinement.check_cells({"columns": [0, 1, 2, 3]}, observed, columns)
+    assert not (cells & ~observed).any()
+    share = cells.sum(0) / observed.sum(0)
+    assert np.all(np.abs(share - _refinement.CHECK_SHARE) < 0.06), share
+    assert _refinement.check_cells({"columns": [0]}, observed, [{"name": "a", "kind": "gaussian"}]) is None
 
 
 def test_self_masking_fills_are_refined_too():
@@ -276,7 +336,9 @@ def test_fit_makes_no_pass_over_x_where_nothing_is_refined():
     from skvae._model import VAEModel
 
     rng = np.random.default_rng(0)
-    table = pd.DataFrame({"a": rng.integers(0, 3, 200).astype(float), "b": rng.integers(0, 4, 200).astype(float)})
+    # 0/1 and labels: no continuous column, no column of three or more numbers.
+    table = pd.DataFrame({"a": rng.integers(0, 2, 200).astype(float),
+                          "b": pd.Categorical(rng.choice(["x", "y", "z", "w"], 200))})
     table.iloc[::7, 0] = np.nan
     with mock.patch.object(VAEModel, "reconstruct", autospec=True, side_effect=VAEModel.reconstruct) as passes:
         imputer = VAEImputer(**{**SMALL, "max_iter": 3}).fit(table)

@@ -73,8 +73,8 @@ import numpy as np
 #: A regression fitted leak-free (on cells hidden from the VAE's completion
 #: of their rows) was worse in 8 of 10 cases: not adopted. A higher cap (0.9
 #: or 1), measured again with the checked columns on the benchmark's eight
-#: tables at MCAR 20 % and 50 % and MAR (seed 0), moved the RMSE by -0.0015 to
-#: +0.0023 (better in 7 of 24 cases, worse in 9): kept at 3/4.
+#: tables at MCAR 20 % and 50 % and MAR (seed 0), moved the RMSE by -0.0013 to
+#: +0.0023 (better in 7 of 24 cases, worse in 11): kept at 3/4.
 LINEAR_SHARE = (0.5, 0.75)
 
 #: The kinds whose fills are refined: continuous values a blend keeps valid.

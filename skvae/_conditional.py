@@ -81,6 +81,14 @@ def condition_table(vae, n_samples, given):
             f"model fitted on an array a 2-D array; got {type(given).__name__}."
         )
     given_mask = frame.notna().to_numpy()
+    from ._schema import _refuse_unmodelled_cells
+
+    for name, column in zip(names, vae._schema.columns):
+        if frame[name].dtype == object and column["kind"] != "categorical":
+            # Hostile sweep 13: a Decimal condition was converted to the fitted float (1.5 given,
+            # 1.1 refused as unequal to its float), where fit and transform refuse Decimal cells
+            # in a column of numbers. (A categorical column names a cell that is no label itself.)
+            _refuse_unmodelled_cells(frame[name], name)
     if vae._schema.is_dataframe:
         # The model's dtypes, so that categories and numbers are read as at fit.
         for name, column in zip(names, vae._schema.columns):

@@ -87,11 +87,53 @@ def as_pandas_frame(X, name="X"):
         ) from None
     if isinstance(frame, pd.Series):
         return X
+    if isinstance(frame, pd.DataFrame):
+        frame = _nullable_integers_kept(X, frame)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
             f"{name} is a {kind}, which converts to a {type(frame).__name__}, not a table: pass a 2-D table "
             "(a DataFrame) or a 2-D array."
         )
+    return frame
+
+
+def _nullable_integers_kept(X, frame):
+    """Integer and boolean columns with nulls in pandas' nullable dtypes, not float64 or object (sweep 13).
+
+    ``to_pandas()`` of a polars DataFrame or a pyarrow table makes an integer
+    column with a null float64 and a boolean one object: a UInt64 column's
+    2**63 + 14 came back 2**63 (its observed cells changed, without the
+    warning an integer column gets), and integers were imputed and sampled
+    as floats. Such a column is now read as pandas' own conversion of the
+    same column (``UInt64``, ``Int8``, ``boolean``), exact, as a pandas
+    DataFrame of nullable dtypes is.
+    """
+    import pandas as pd
+
+    arrow = None
+    try:
+        if type(X).__module__.partition(".")[0] == "polars" and callable(getattr(X, "to_arrow", None)):
+            arrow = X.to_arrow()
+        elif type(X).__module__.partition(".")[0] == "pyarrow" and hasattr(X, "schema"):
+            arrow = X
+    except Exception:  # a conversion the other library refuses: the frame as it came
+        return frame
+    if arrow is None or not frame.columns.is_unique:
+        return frame
+    import pyarrow as pa
+
+    names = list(arrow.schema.names)
+    for position, field in enumerate(arrow.schema):
+        if names.count(field.name) != 1 or field.name not in frame.columns:
+            continue
+        column = arrow.column(position)
+        if column.null_count == 0 or not (pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)):
+            continue
+        nullable = pd.api.types.pandas_dtype("boolean" if pa.types.is_boolean(field.type)
+                                             else str(field.type).replace("u", "U").replace("int", "Int")
+                                             if str(field.type).startswith("u") else str(field.type).capitalize())
+        frame[field.name] = pd.Series(column.to_pandas(types_mapper={field.type: nullable}.get).array,
+                                      index=frame.index, name=field.name)
     return frame
 
 
@@ -160,6 +202,14 @@ def _refuse_series(X, name):
     import sys
 
     pd = sys.modules.get("pandas")
+    library = type(X).__module__.partition(".")[0]
+    if library in ("polars", "pyarrow") and type(X).__name__ in ("Series", "ChunkedArray") or (
+            library == "pyarrow" and type(X).__name__.endswith("Array")):
+        # One column of another library (hostile sweep 13): a polars Series reached
+        # pandas as its dtype and failed with "'Float64' object has no attribute 'kind'".
+        raise ValueError(f"{name} is a {library} {type(X).__name__}, one column, where skvae expects a 2-D table "
+                         "(a DataFrame or 2D array): "
+                         f"pass a DataFrame of it ({name}.to_frame() for polars, or a table of one column).")
     if pd is None or not isinstance(X, pd.Series):
         return
     instead = f"{name}.to_frame() for one column, {name}.to_frame().T for one row"

@@ -150,16 +150,16 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     refinement : {"linear"} or None, default="linear"
         ``"linear"``: fit, after the VAE, one Bayesian ridge regression per
         continuous column (``"gaussian"``, ``"quantile_normal"``,
-        ``"lognormal"``, ``"inflated_gaussian"``) and per categorical column
-        of 3 or more numbers (filled with the level nearest the blend) on
-        every other column of the training table
+        ``"lognormal"``, ``"inflated_gaussian"``), per count column and per
+        categorical column of 3 or more numbers (filled with the level
+        nearest the blend) on every other column of the training table
         completed by the VAE (numeric columns of 3 to 64 values also as
         indicators of their levels, where the regression's evidence keeps
         them: lookups), and fill that column's missing cells with a
         blend of the VAE's fill and the regression's prediction, the
         regression weighted by the row's observed share of cells (from 1/2
         to 3/4); the VAE's bottleneck blurs near-linear relations that a
-        regression keeps. Spiked and categorical columns keep the blend only
+        regression keeps. Spiked, count and categorical columns keep the blend only
         where it beat the VAE on a fifth of their observed cells, hidden for
         that check after the fit.
         Only point fills are refined, under either ``missing_mechanism``:

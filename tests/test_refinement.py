@@ -138,6 +138,24 @@ def test_a_checked_column_keeps_its_blend_only_where_it_beat_the_vae():
                                    truth, check, truth.copy(), completed, check, columns) is None
 
 
+def test_a_count_column_is_checked_and_its_blend_kept_where_it_wins():
+    columns = [{"name": "visits", "kind": "negative_binomial", "dtype": "int64"},
+               {"name": "a", "kind": "gaussian", "dtype": "float64"}]
+    assert _refinement.is_refined(columns[0]) and _refinement.is_checked(columns[0])
+    assert not _refinement.is_checked(columns[1])
+    truth = np.array([[0.0, 0.0], [3.0, 1.0], [1.0, 2.0], [0.0, 3.0]])
+    check = np.zeros(truth.shape, dtype=bool)
+    check[:, 0] = True
+    state = {"columns": [0, 1], "mean": np.zeros(2), "scale": np.ones(2), "coef": np.zeros((2, 2)),
+             "intercept": np.array([1.0, 0.0]), "level_columns": [], "levels": []}
+    vae_far = truth.copy()
+    vae_far[:, 0] = 5.0  # the VAE's conditional means far off; the regression's 1 is nearer every truth
+    earned = _refinement.keep_earned(state, truth, check, vae_far, np.where(check, vae_far, truth), check, columns)
+    assert earned["columns"] == [0, 1]
+    earned = _refinement.keep_earned(state, truth, check, truth.copy(), truth.copy(), check, columns)
+    assert earned["columns"] == [1]
+
+
 def test_the_check_hides_cells_of_its_own_draw_not_a_users_seeded_mask():
     """A benchmark's mask drawn as default_rng(0).random(shape) < rate must not be the check's own cells."""
     shape = (500, 4)

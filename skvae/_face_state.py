@@ -211,7 +211,8 @@ def _imputer_columns_agree(state):
         columns = _vae_attribute(vae, "_schema").columns
         if refinement["columns"][-1] >= len(columns) or any(
                 not is_refined(columns[j]) for j in refinement["columns"]):
-            raise InvalidState("_refinement refines columns that are not continuous columns of vae_.")
+            raise InvalidState("_refinement refines columns of vae_ whose kinds are not refined (continuous, "
+                               "count or few-number columns).")
         level_columns = refinement.get("level_columns", [])
         if level_columns and (level_columns[-1] >= len(columns) or any(
                 columns[j]["kind"] == "categorical" for j in level_columns)):

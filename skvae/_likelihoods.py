@@ -178,6 +178,25 @@ class Block:
     def encoder_input(self, x):
         return x
 
+    def cell_log_prob(self, x, params, free):
+        """log p(x_ij | z) per cell: :meth:`cell_log_variable` plus :meth:`cell_log_constant`."""
+        constant = self.cell_log_constant(x)
+        variable = self.cell_log_variable(x, params, free)
+        return variable if constant is None else variable + constant
+
+    def cell_log_variable(self, x, params, free):
+        """The terms of log p(x_ij | z) that depend on the model's outputs: all that training differentiates."""
+        raise NotImplementedError
+
+    def cell_log_constant(self, x):
+        """The terms of log p(x_ij | z) that depend on the data alone (log-Jacobians, -log x!), or None.
+
+        Training takes their sum over the training rows once per fit
+        (:meth:`skvae._training.Trainer.training_rows`) rather than once per
+        step: they carry no gradient.
+        """
+        return None
+
     def point(self, params, free, weights):
         """sum_k weights[k] * E[x | z_k], in user units; `params` has a leading K axis."""
         means = self.conditional_mean(params, free)
@@ -236,8 +255,11 @@ class GaussianBlock(Block):
         return super().from_constants(columns, {**constants, "log_scale": np.log(constants["scale"])})
 
     def _mean_variance(self, params):
-        k = self.n_columns
-        return params[..., :k], F.softplus(params[..., k:]).add_(VARIANCE_FLOOR)
+        # The last two groups of n_columns outputs, whatever precedes them (an inflated column's
+        # spike logits). One split, not two slices: its backward is one concatenation, where each
+        # slice's wrote its part into a zero tensor of the whole width and autograd summed them.
+        mean, raw = params.split(self.n_columns, dim=-1)[-2:]
+        return mean, F.softplus(raw).add_(VARIANCE_FLOOR)
 
     def standardized_log_prob(self, x, params):
         """-1/2 (log 2 pi + log var + (x - mean)^2 / var), per cell.
@@ -251,8 +273,11 @@ class GaussianBlock(Block):
         squared_error = (x - mean).square_().div_(variance)
         return torch.log(variance).add_(LOG_2PI).add_(squared_error).mul_(-0.5)
 
-    def cell_log_prob(self, x, params, free):
-        return self.standardized_log_prob(x, params).sub_(self.stats["log_scale"])
+    def cell_log_variable(self, x, params, free):
+        return self.standardized_log_prob(x, params)
+
+    def cell_log_constant(self, x):
+        return (-self.stats["log_scale"]).expand_as(x)
 
     def conditional_mean(self, params, free):
         mean, _ = self._mean_variance(params)
@@ -284,9 +309,9 @@ class LogNormalBlock(GaussianBlock):
                "likelihood='lognormal' requires every value of column {name} to be positive; found {value!r}."),)
     _standardized_quantity = staticmethod(np.log)
 
-    def cell_log_prob(self, x, params, free):
+    def cell_log_constant(self, x):
         log_x = x * self.stats["scale"] + self.stats["shift"]
-        return super().cell_log_prob(x, params, free) - log_x
+        return super().cell_log_constant(x) - log_x
 
     def conditional_mean(self, params, free):
         mean, variance = self._mean_variance(params)
@@ -416,9 +441,9 @@ class QuantileNormalBlock(GaussianBlock):
     def _per_cell(self, table, index, like):
         return table.gather(1, index).T.reshape(like.shape)
 
-    def cell_log_prob(self, x, params, free):
-        log_slopes = self._per_cell(self.stats["log_slopes"], self._segments(x), x)
-        return self.standardized_log_prob(x, params).add_(log_slopes)
+    def cell_log_constant(self, x):
+        """log g'(x), the log-Jacobian of the quantile-normal map: constant on each segment."""
+        return self._per_cell(self.stats["log_slopes"], self._segments(x), x)
 
     def user_units(self, encoded):
         """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope.
@@ -545,20 +570,26 @@ class InflatedGaussianBlock(QuantileNormalBlock):
         at_spike = x == self.stats["encoded_spike"]
         return torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
 
-    def _mean_variance(self, params):
-        return super()._mean_variance(params[..., self.n_columns:])
-
     def _spike_log_odds(self, params):
-        return params[..., :self.n_columns]
+        return params.split(self.n_columns, dim=-1)[0]
 
-    def cell_log_prob(self, x, params, free):
-        logit = self._spike_log_odds(params)
+    def _off_spike(self, x):
+        """(whether each cell is at the spike, the values with spike cells moved among the continuous part's)."""
         at_spike = x == self.stats["encoded_spike"]
         # The continuous part is not taken at a spike cell; computed there at a far-out encoded spike,
         # its gradient (0 times an infinite square) would be NaN.
-        off_spike = torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
-        continuous = F.logsigmoid(-logit) + super().cell_log_prob(off_spike, params, free)
+        return at_spike, torch.where(at_spike, self.stats["spike_input"].to(x.dtype), x)
+
+    def cell_log_variable(self, x, params, free):
+        # One split into the spike's logits and the continuous part's (mean, variance) outputs.
+        logit, continuous_params = params.split([self.n_columns, 2 * self.n_columns], dim=-1)
+        at_spike, off_spike = self._off_spike(x)
+        continuous = F.logsigmoid(-logit) + self.standardized_log_prob(off_spike, continuous_params)
         return torch.where(at_spike, F.logsigmoid(logit), continuous)
+
+    def cell_log_constant(self, x):
+        at_spike, off_spike = self._off_spike(x)
+        return super().cell_log_constant(off_spike).masked_fill(at_spike, 0.0)
 
     def conditional_mean(self, params, free):
         spike_probability = torch.sigmoid(self._spike_log_odds(params))
@@ -596,7 +627,7 @@ class BernoulliBlock(Block):
                "likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; found {value!r}. "
                "Rescale the features (e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."),)
 
-    def cell_log_prob(self, x, params, free):
+    def cell_log_variable(self, x, params, free):
         return -F.binary_cross_entropy_with_logits(params, x.expand_as(params), reduction="none")
 
     def conditional_mean(self, params, free):
@@ -696,7 +727,7 @@ class CategoricalBlock(Block):
         one_hot = x.long().unsqueeze(-1) == torch.arange(self.n_levels, device=x.device)
         return one_hot.flatten(-2).to(x.dtype)
 
-    def cell_log_prob(self, x, params, free):
+    def cell_log_variable(self, x, params, free):
         log_probabilities = self._log_probabilities(params)
         codes = x.long().expand(log_probabilities.shape[:-1]).unsqueeze(-1)
         return log_probabilities.gather(-1, codes).squeeze(-1)
@@ -785,9 +816,12 @@ class PoissonBlock(Block):
     def _log_mean(self, params):
         return params.clamp(*LOG_RATE_RANGE)
 
-    def cell_log_prob(self, x, params, free):
+    def cell_log_variable(self, x, params, free):
         log_rate = self._log_mean(params)
-        return x * log_rate - log_rate.exp() - torch.lgamma(x + 1.0)
+        return x * log_rate - log_rate.exp()
+
+    def cell_log_constant(self, x):
+        return -torch.lgamma(x + 1.0)
 
     def conditional_mean(self, params, free):
         return self._log_mean(params).exp()
@@ -812,12 +846,12 @@ class NegativeBinomialBlock(PoissonBlock):
     def _theta(free):
         return F.softplus(free) + 1e-4
 
-    def cell_log_prob(self, x, params, free):
+    def cell_log_variable(self, x, params, free):
         log_mean = self._log_mean(params)
         theta = self._theta(free)
         log_theta_mean = torch.logaddexp(torch.log(theta), log_mean)
         return (
-            torch.lgamma(x + theta) - torch.lgamma(theta) - torch.lgamma(x + 1.0)
+            torch.lgamma(x + theta) - torch.lgamma(theta)
             + theta * (torch.log(theta) - log_theta_mean)
             + x * (log_mean - log_theta_mean)
         )

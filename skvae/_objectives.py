@@ -54,7 +54,7 @@ def encode(encoder, likelihood, x, observed=None, encoder_input=None):
 
 
 def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=None, missingness=None,
-                  encoder_input=None):
+                  encoder_input=None, constants=True):
     """Per-row -ELBO = -log p(x_obs | z) + beta * KL(q(z|x) || p(z)), z reparameterised.
 
     `noise` is eps ~ N(0, I) of shape (n_rows, latent_dim), drawn by the caller
@@ -64,12 +64,15 @@ def negative_elbo(encoder, decoder, likelihood, x, noise, beta=1.0, observed=Non
     the missing values joins the reconstruction term, and `noise` has the
     draw's eps after z's. `encoder_input`: the likelihood's encoder view of
     these rows where the caller computed it once (training), else None.
+    ``constants=False`` leaves out the likelihood's terms that depend on the
+    data alone (``likelihood.log_constant``): training adds their sum once
+    per epoch instead of computing them at every step.
     """
     noise, value_noise = split_noise(noise, missingness)
     mean, log_variance = encode(encoder, likelihood, x, observed, encoder_input)
     z = reparameterize(mean, log_variance, noise)
     decoded = decoder(z)
-    reconstruction = likelihood.log_prob(x, decoded, observed)
+    reconstruction = likelihood.log_prob(x, decoded, observed, constants=constants)
     if missingness is not None:
         reconstruction = reconstruction + missingness.log_prob(likelihood, x, observed, decoded, value_noise)[0]
     return beta * kl_to_standard_normal(mean, log_variance) - reconstruction
@@ -84,7 +87,7 @@ def elbo(encoder, decoder, likelihood, x, noise, observed=None, missingness=None
 
 
 def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None, missingness=None,
-                           prior_share=0.0, encoder_input=None):
+                           prior_share=0.0, encoder_input=None, constants=True):
     """log p(x_obs | z_k) + log p(z_k) - log q(z_k | x) for K samples; also the K decodings and draws.
 
     With ``prior_share`` = a > 0, the proposal is instead the defensive
@@ -107,7 +110,7 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
     if n_from_prior:
         z = torch.cat([noise[:n_from_prior], z[n_from_prior:]])
     decoded = decoder(z)
-    log_likelihood = likelihood.log_prob(x, decoded, observed)
+    log_likelihood = likelihood.log_prob(x, decoded, observed, constants=constants)
     draws = None
     if missingness is not None:
         log_mechanism, draws = missingness.log_prob(likelihood, x, observed, decoded, value_noise)
@@ -125,7 +128,7 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
 
 
 def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None,
-                              missingness=None, encoder_input=None):
+                              missingness=None, encoder_input=None, constants=True):
     """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
 
     `noise` has shape (K, n_rows, latent_dim), or is an iterable of such
@@ -134,14 +137,15 @@ def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=N
     chunk gives the same bits as the whole tensor. With K = 1 this is a
     one-sample ELBO estimate; it is non-decreasing in expectation as K grows.
     Missing cells drop out of p(x | z): the bound is then on log p(x_observed),
-    or with `missingness` on log p(x_observed, s).
+    or with `missingness` on log p(x_observed, s). ``constants=False``: as
+    :func:`negative_elbo` (the data-only terms are the same in every weight).
     """
     if isinstance(noise, torch.Tensor):
         noise, n_importance = (noise,), noise.shape[0]
     total = None
     for chunk in noise:
         log_weights, _, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed, missingness,
-                                                   encoder_input=encoder_input)
+                                                   encoder_input=encoder_input, constants=constants)
         chunk_total = torch.logsumexp(log_weights, dim=0)
         total = chunk_total if total is None else torch.logaddexp(total, chunk_total)
     return total - math.log(n_importance)

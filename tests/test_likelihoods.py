@@ -225,10 +225,12 @@ def test_short_categorical_blocks_evaluated_together_give_each_blocks_values_and
     params = _normal((*leading, 32, likelihood.n_params), 1).requires_grad_(True)
     decoded = (params, torch.zeros(0, dtype=D))
     together = likelihood.log_prob(x, decoded, observed)
-    by_block = sum(torch.where(observed[:, block.columns], block.cell_log_prob(x[:, block.columns], part, None),
-                               0.0).sum(-1)
-                   for block, part in zip(likelihood.blocks, params.split([b.n_params for b in likelihood.blocks],
-                                                                          -1)))
+    # Each block on its own, side by side in block order and summed once, as log_prob sums them.
+    by_block = torch.cat([torch.where(observed[:, block.columns], block.cell_log_prob(x[:, block.columns], part, None),
+                                      0.0)
+                          for block, part in zip(likelihood.blocks,
+                                                 params.split([b.n_params for b in likelihood.blocks], -1))],
+                         dim=-1).sum(-1)
     (gradient,) = torch.autograd.grad(together.sum(), params)
     (expected,) = torch.autograd.grad(by_block.sum(), params)
     # 32 rows fill whole vector lanes: the same sums, the same bits.
@@ -247,7 +249,7 @@ def test_training_computes_the_encoders_view_once_and_only_where_it_is_not_the_d
     encoder.mean_head = torch.nn.Linear(2, 2)
     trainer = Trainer(encoder, None, likelihood, None, batch_size=8, beta=1.0, shuffle_generator=None,
                       noise_generator=None)
-    _, _, view = trainer.training_rows(x, observed)
+    _, _, view, _ = trainer.training_rows(x, observed)
     assert torch.equal(view, likelihood.encoder_input(x, observed))
     assert torch.equal(view[5:9], likelihood.encoder_input(x[5:9], observed[5:9]))  # a row's view is its own
     gaussian = CompositeLikelihood([GaussianBlock([0, 1], _scaled(GaussianBlock, [0, 0], [1, 1]).stats)], 2)
@@ -256,6 +258,73 @@ def test_training_computes_the_encoders_view_once_and_only_where_it_is_not_the_d
     many = torch.zeros((ENCODER_INPUT_BYTES // (4 * likelihood.input_width) + 1, 5))
     trainer.likelihood = likelihood
     assert trainer.training_rows(many, None)[2] is None  # too large to hold twice: computed per batch
+
+
+def _every_kind_table(n_rows, seed):
+    """A composite likelihood with one block of each kind that has data-only terms (and a categorical), float64."""
+    rng = np.random.default_rng(seed)
+    debts = _debts(seed)[:n_rows]
+    inflated, inflated_constants, _ = _inflated(_debts(seed + 1))
+    quantile, quantile_constants = _quantile_block(rng.lognormal(1, 1, 300))
+    blocks = [
+        GaussianBlock([0], {"shift": _t([1.0]), "scale": _t([3.0]), "log_scale": torch.log(_t([3.0]))}),
+        LogNormalBlock([1], {"shift": _t([0.5]), "scale": _t([2.0]), "log_scale": torch.log(_t([2.0]))}),
+        QuantileNormalBlock([2], quantile.stats),
+        InflatedGaussianBlock([3], inflated.stats),
+        PoissonBlock([4], {"input_shift": _t([0.0]), "input_scale": _t([1.0])}),
+        NegativeBinomialBlock([5], {"input_shift": _t([0.0]), "input_scale": _t([1.0])}),
+        CategoricalBlock([6], n_levels=3),
+    ]
+    likelihood = CompositeLikelihood(blocks, 7, mask_columns=[2])
+    x = _t(np.column_stack([
+        rng.normal(size=n_rows), rng.normal(size=n_rows),
+        QuantileNormalBlock.encode(rng.lognormal(1, 1, (n_rows, 1)), quantile_constants)[:, 0],
+        InflatedGaussianBlock.encode(debts[:, None], inflated_constants)[:, 0],
+        rng.poisson(3.0, n_rows), rng.poisson(7.0, n_rows), rng.integers(0, 3, n_rows),
+    ]))
+    observed = torch.as_tensor(rng.random((n_rows, 7)) > 0.25)
+    return likelihood, x, observed
+
+
+def test_log_prob_is_its_variable_terms_plus_its_data_only_terms_with_the_same_gradient():
+    likelihood, x, observed = _every_kind_table(40, 3)
+    assert (x[:, 3] == likelihood.blocks[3].stats["encoded_spike"]).any()  # spike cells take the discrete part
+    params = _normal((40, likelihood.n_params), 4).requires_grad_(True)
+    free = _t([0.3]).requires_grad_(True)
+    for mask in (None, observed):
+        whole = likelihood.log_prob(x, (params, free), mask)
+        variable = likelihood.log_prob(x, (params, free), mask, constants=False)
+        constant = likelihood.log_constant(x, mask)
+        assert not constant.requires_grad and (constant != 0).all()
+        torch.testing.assert_close(variable + constant, whole)
+        # Per cell, as scoring reads it: each block's terms add up to its log-density.
+        cells = likelihood.cell_log_prob(x, (params, free), mask)
+        torch.testing.assert_close(cells.nan_to_num(0.0).sum(-1), whole)
+        gradients = torch.autograd.grad(whole.sum(), (params, free))
+        torch.testing.assert_close(torch.autograd.grad(variable.sum(), (params, free)), gradients, rtol=0, atol=0)
+
+
+def test_training_loss_adds_the_data_only_terms_once_per_epoch(monkeypatch):
+    """A fit's epoch losses are those of steps that take every term, and so are its weights."""
+    import pandas as pd
+
+    import skvae._training as training
+    from skvae import VAETransformer
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"price": rng.lognormal(7, 0.4, 300).round(), "debt": np.where(rng.random(300) < 0.4, 0.0,
+                                                                                         rng.lognormal(3, 1, 300)),
+                          "visits": rng.poisson(4, 300).astype(float), "kind": rng.choice(list("abc"), 300)})
+    table.iloc[::7, 0] = np.nan
+    fast = VAETransformer(max_iter=3, random_state=0, n_jobs=1).fit(table)
+
+    real_negative_elbo = training.negative_elbo
+    monkeypatch.setattr(training, "negative_elbo", lambda *a, **k: real_negative_elbo(*a, **{**k, "constants": True}))
+    monkeypatch.setattr(training.Trainer, "_log_constant", lambda self, X, observed: torch.zeros(()))
+    every_step = VAETransformer(max_iter=3, random_state=0, n_jobs=1).fit(table)
+    assert abs(fast.loss_curve_[0]) > 1.0
+    np.testing.assert_allclose(fast.loss_curve_, every_step.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(fast.transform(table), every_step.transform(table), rtol=1e-4, atol=1e-5)
 
 
 def test_importance_weighted_point_averages_means_and_votes_categories():

@@ -820,3 +820,26 @@ def test_table_defaults_study_reports_each_setting_and_whether_the_fit_ended_by_
     assert 0 < lines[0]["shapes"] <= 1 and lines[0]["fit_seconds"] > 0
     assert all(line["tol"] == 1e6 for line in lines[1:])
     assert [params.get("tol") for params in asked] == [None, None, 1e6, 1e6]
+
+
+def test_fit_time_report_pairs_each_round_with_tvaes_and_marks_fits_that_ran_into_their_budget(tmp_path, monkeypatch):
+    from benchmarks import fit_time
+
+    calls = []
+
+    def fake_fit(contender, tree, name):
+        calls.append((contender, name))
+        round_index = calls.count((contender, name)) - 1
+        seconds = {"TVAE": 10.0, "skvae": 4.0}[contender] * (1 + round_index)  # a slower second round
+        return {"seconds": seconds} if contender == "TVAE" else {"seconds": seconds, "epochs": 200, "rule": False}
+
+    monkeypatch.setattr(fit_time, "_fit", fake_fit)
+    monkeypatch.setattr(fit_time, "RESULTS", tmp_path)
+    results = fit_time.measure(["fair"], rounds=2, before=None, conditions=["idle"])
+    # Each round times both contenders, in rotating order; the ratio is per round, so the load drift cancels.
+    assert calls == [("skvae", "fair"), ("TVAE", "fair"), ("TVAE", "fair"), ("skvae", "fair")]
+    assert results["idle"]["fair"]["skvae / TVAE"] == pytest.approx(0.4)
+    fit_time.write(results, {"CPU": "test", "CPU cores (visible)": "2"}, 2, None)
+    report = (tmp_path / "FIT_TIME.md").read_text()
+    assert "| fair | 0.40 | 200 (budget), 200 (budget) |" in report
+    assert json.loads((tmp_path / "fit_time.json").read_text())["results"]["idle"]["fair"]["skvae / TVAE"] == 0.4

@@ -84,12 +84,11 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``"auto"`` decides from the dtype and values: bool, category, object
         and string columns, pyarrow dictionary columns of labels (they come
         back in their dtype), and numeric columns with two distinct values or
-        at most 10 (each seen 3 times on average), are categorical; whole
-        numbers that look like counts (non-negative, median at most 20,
-        variance at least the mean, mean at least the median) are negative
-        binomial; numbers with 10%
-        of their values on one value are inflated Gaussians; other numbers are
-        quantile-normal (Gaussian from 50 values down) (decoded to whole numbers when they were whole); every
+        at most 10 (each seen 3 times on average), are categorical; numbers
+        with 10% of their values on one value are inflated Gaussians; other
+        numbers are quantile-normal (Gaussian from 50 values down), decoded
+        to whole numbers when they were whole (counts too: ``"auto"`` picks
+        no count model, see the user guide); every
         column of a NumPy array is Gaussian. Decoded values stay inside each
         column's observed range and keep its decimals (a decoding rule: the
         scores are the model's density). See the user guide.

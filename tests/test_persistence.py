@@ -448,7 +448,8 @@ def penguins():
 @pytest.fixture(scope="module")
 def penguin_model(penguins):
     return VAETransformer(
-        **SMALL, random_state=0, likelihood={"year": "categorical"}, handle_unknown="ignore"
+        **SMALL, random_state=0, likelihood={"year": "categorical", "clutch": "negative_binomial"},
+        handle_unknown="ignore"
     ).fit(penguins)
 
 
@@ -478,7 +479,7 @@ def test_mixed_table_with_missing_cells_round_trips(penguins, penguin_model, rou
     restored = skvae.load(io.BytesIO(data)) if round_trip == "skvae" else pickle.loads(data)
 
     assert_same(restored.get_params(), original.get_params(), "params")
-    assert restored.get_params()["likelihood"] == {"year": "categorical"}
+    assert restored.get_params()["likelihood"] == {"year": "categorical", "clutch": "negative_binomial"}
     assert_same(restored.__getstate__(), original.__getstate__())
     assert restored._schema.to_dict() == original._schema.to_dict()
     assert restored.column_kinds_ == original.column_kinds_

@@ -44,7 +44,7 @@ def fitted(table):
 def test_column_kinds_follow_the_documented_dtype_rules(fitted):
     assert fitted.column_kinds_ == {
         "size": "quantile_normal",  # a measurement: its own quantile-normal transform
-        "visits": "negative_binomial",  # non-negative integers, variance above the mean
+        "visits": "quantile_normal",  # a count: decoded back to whole numbers, no count model under "auto"
         "year": "categorical",  # three distinct integers: a handful of values, each seen often
         "member": "categorical",
         "colour": "categorical",

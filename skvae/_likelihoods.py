@@ -25,7 +25,12 @@ logarithm of positive reals, category codes, raw counts):
 
 - ``cell_log_prob(x, params, free)``: log p(x_ij | z) per cell, **in nats of
   the data as the user gave it** (each block adds the log-Jacobian of its
-  encoding), so scores are densities or probabilities of the raw table;
+  encoding), so scores are densities or probabilities of the raw table. It is
+  the sum of ``cell_log_variable(x, params, free)``, the terms that depend on
+  the decoder's outputs, and ``cell_log_constant(x)``, those that depend on
+  the data alone (the log-Jacobian, a count's -log x!; None where there are
+  none): a training step differentiates the first only, and training adds
+  the second's sum once per fit (:meth:`skvae._training.Trainer.training_rows`);
 - ``encoder_input(x)``: what the encoder sees of the block (one-hot codes for
   categories, log counts for counts);
 - ``point(params, free, weights)``: the weighted average over samples of the

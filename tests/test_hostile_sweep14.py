@@ -1,0 +1,139 @@
+"""Hostile input, fourteenth sweep.
+
+Each family below failed once (see the commit that added its tests):
+
+- **An infinite condition** (``skvae._conditional._refuse_infinite``):
+  ``sample(given={"a": np.inf})`` (or a DataFrame or array of conditions
+  holding inf) was refused as "X contains an infinite value ... use NaN
+  (or None) for missing cells", naming X, which the caller never passed,
+  with advice a dict of conditions refuses. It now names ``given``, the
+  column and the row of the conditions.
+- **NumPy dates and durations held as objects** (``skvae._validation.check_array_dtype``):
+  ``float()`` reads ``np.datetime64('2020-01-01')`` as 18262.0, so an object
+  array (or a list of rows) holding one was fitted, transformed and decoded
+  without a word, while an array of dates and a ``datetime.datetime`` cell
+  are refused. Such a cell is now refused naming its column and row;
+  ``inverse_transform`` refuses an array of dates as codes too.
+- **A structured array** (``check_array_dtype``): NumPy's "Cannot cast
+  array data from dtype([('a', '<f8'), ...])" named neither X nor the fix;
+  it is now refused naming its fields and ``pandas.DataFrame(X)``.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu")
+
+
+def _frame(n=30, seed=0):
+    rng = np.random.RandomState(seed)
+    return pd.DataFrame({"a": rng.randn(n), "b": rng.randn(n), "c": list("xyz") * (n // 3)})
+
+
+def _array(n=30, seed=0):
+    return np.random.RandomState(seed).randn(n, 3)
+
+
+# ------------------------------------------------------------------ infinite conditions
+
+
+@pytest.fixture(scope="module")
+def frame_model():
+    return VAETransformer(**TINY).fit(_frame())
+
+
+@pytest.fixture(scope="module")
+def array_model():
+    return VAETransformer(**TINY).fit(_array())
+
+
+@pytest.mark.parametrize("given, column, row", [
+    ({"a": np.inf}, "'a'", 0),
+    ({"b": -np.inf}, "'b'", 0),
+    ({"a": float("1e400")}, "'a'", 0),
+    (pd.DataFrame({"a": [1.0, np.inf]}), "'a'", 1),
+    (pd.DataFrame({"b": pd.Series([np.nan, -np.inf], dtype=object)}), "'b'", 1),
+])
+def test_an_infinite_condition_names_given_not_x(frame_model, given, column, row):
+    n = len(given) if isinstance(given, pd.DataFrame) else 2
+    with pytest.raises(ValueError, match=f"given sets column {column} to -?inf \\(row {row} of the conditions\\)") as info:
+        frame_model.sample(n, given=given)
+    assert "X contains" not in str(info.value)
+
+
+@pytest.mark.parametrize("given", [{1: np.inf}, np.array([[np.nan, np.inf, np.nan]])])
+def test_an_infinite_condition_of_an_array_model_names_its_position(array_model, given):
+    with pytest.raises(ValueError, match="given sets column 1 to inf"):
+        array_model.sample(1, given=given)
+
+
+def test_finite_conditions_still_come_back_exactly(frame_model):
+    out = frame_model.sample(3, given={"a": 1e3, "c": "y"})
+    assert (out["a"] == 1e3).all() and (out["c"] == "y").all()
+
+
+# ------------------------------------------------------------------ NumPy dates held as objects
+
+
+@pytest.mark.parametrize("cell, what", [(np.datetime64("2020-01-01"), "a date"),
+                                        (np.timedelta64(3, "D"), "a duration"),
+                                        (np.datetime64("2020-01-01T10:00", "ns"), "a date")])
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+@pytest.mark.parametrize("container", [np.array, lambda X: X.tolist()])
+def test_a_numpy_date_held_as_an_object_is_refused_at_fit(cell, what, face, container):
+    X = _array().astype(object)
+    X[4, 2] = cell
+    with pytest.raises(ValueError, match=f"in column 2, row 4, {what}, which skvae cannot model"):
+        face(**TINY).fit(container(X))
+
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_a_numpy_date_held_as_an_object_is_refused_after_fit_and_changes_nothing(face):
+    fitted = face(**TINY).fit(_array())
+    before = fitted.get_params()
+    X = _array(5).astype(object)
+    X[1, 0] = np.datetime64("1999-12-31")
+    call = fitted.transform if hasattr(fitted, "transform") else fitted.score_samples
+    with pytest.raises(ValueError, match="in column 0, row 1, a date"):
+        call(X)
+    assert fitted.get_params() == before
+    call(_array(5))  # still usable
+
+
+@pytest.mark.parametrize("codes", [np.array([[1, 2]], dtype="datetime64[D]"),
+                                   np.array([[np.datetime64("2020-01-01"), 0.0]], dtype=object),
+                                   [[np.timedelta64(1, "D"), 0.0]]])
+def test_inverse_transform_refuses_dates_as_codes(array_model, codes):
+    with pytest.raises(ValueError, match="date|duration"):
+        array_model.inverse_transform(codes)
+
+
+def test_an_object_array_of_numbers_and_missing_cells_still_fits():
+    X = _array().astype(object)
+    X[0, 0] = None
+    X[1, 1] = "2.5"
+    model = VAETransformer(**TINY).fit(X)
+    assert model.transform(X).shape == (30, 2)
+
+
+# ------------------------------------------------------------------ structured arrays
+
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_a_structured_array_is_refused_naming_its_fields_and_the_dataframe(face):
+    X = np.zeros(10, dtype=[("height", "f8"), ("weight", "f8")])
+    with pytest.raises(TypeError, match=r"structured array \(fields \['height', 'weight'\]\).*pandas.DataFrame\(X\)"):
+        face(**TINY).fit(X)
+    # the advice works
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X["height"] = np.arange(10.0)
+        X["weight"] = np.arange(10.0) ** 2
+        assert list(face(**TINY).fit(pd.DataFrame(X)).feature_names_in_) == ["height", "weight"]

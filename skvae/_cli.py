@@ -386,6 +386,27 @@ def _check_output_path(path, inputs=()):
                            f"{longest} this file system allows; give a shorter one.")
 
 
+def _refuse_empty_paths(args):
+    """An empty file or folder name (``--out ''``, a quoted variable left unset) is refused before the work.
+
+    Hostile sweep 14: an empty --out reached open() after the work ("cannot
+    write : Is a directory" once impute had fitted; fit said "skvae.save
+    needs a file path", a Python function), demo wrote into the working
+    folder, and an empty DATA or MODEL was "no such file: " with no name.
+    """
+    out = getattr(args, "out", None)
+    if out == "":
+        wanted = "folder such as demo/" if args.command == "demo" else (
+            "file name such as model.skvae" if args.command == "fit" else "file name such as out.csv, or - for "
+            "standard output")
+        raise CommandError(f"--out '' is empty: give a {wanted}.")
+    if getattr(args, "model", None) == "":
+        raise CommandError("MODEL '' is empty: give the path of a model written by 'skvae fit' or skvae.save.")
+    if getattr(args, "data", None) == "":
+        what = "CODES.csv" if args.command == "inverse" else "DATA.csv"
+        raise CommandError(f"{what} '' is empty: give the path of a CSV file, or - to read standard input.")
+
+
 def _read(args, model=None):
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
     names = getattr(model, "feature_names_in_", None)
@@ -940,6 +961,7 @@ def main(argv=None, stdout=None, stderr=None):
         return 2
     prefix = f"skvae {args.command}"
     try:
+        _refuse_empty_paths(args)
         if args.command != "demo":
             inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
             _check_output_path(getattr(args, "out", None), inputs)

@@ -17,15 +17,25 @@ Each family below failed once (see the commit that added its tests):
 - **A structured array** (``check_array_dtype``): NumPy's "Cannot cast
   array data from dtype([('a', '<f8'), ...])" named neither X nor the fix;
   it is now refused naming its fields and ``pandas.DataFrame(X)``.
+- **An empty path on the command line** (``skvae._cli._refuse_empty_paths``):
+  ``--out ''`` was "cannot write : Is a directory" after the work (impute
+  fitted first), "skvae.save needs a file path" for fit (a Python
+  function), and demo wrote its pictures into the working folder; an empty
+  DATA.csv or MODEL was "no such file: " with no name. Each is now refused
+  before any work, naming the argument.
 """
 
+import io
+import os
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+from skvae._cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -137,3 +147,48 @@ def test_a_structured_array_is_refused_naming_its_fields_and_the_dataframe(face)
         X["height"] = np.arange(10.0)
         X["weight"] = np.arange(10.0) ** 2
         assert list(face(**TINY).fit(pd.DataFrame(X)).feature_names_in_) == ["height", "weight"]
+
+
+# ------------------------------------------------------------------ empty paths on the command line
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def cli_files(tmp_path):
+    frame = pd.DataFrame(np.random.RandomState(0).randn(12, 2).round(3), columns=["a", "b"])
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    holes = tmp_path / "holes.csv"
+    frame.mask(np.eye(12, 2, dtype=bool)).to_csv(holes, index=False)
+    model = tmp_path / "model.skvae"
+    skvae.save(VAETransformer(**TINY).fit(frame), model)
+    return {"data": data, "holes": holes, "model": model}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "{data}", "--max-iter", "2", "--out", ""], "--out '' is empty: give a file name such as model.skvae"),
+    (["impute", "{holes}", "--max-iter", "2", "--out", ""], "--out '' is empty: give a file name"),
+    (["transform", "{model}", "{data}", "--out", ""], "--out '' is empty"),
+    (["sample", "{model}", "--out", ""], "--out '' is empty"),
+    (["score", "{model}", "{data}", "--out", ""], "--out '' is empty"),
+    (["demo", "--out", ""], "--out '' is empty: give a folder"),
+    (["fit", "", "--out", "{tmp}/m.skvae"], "DATA.csv '' is empty"),
+    (["impute", "", "--out", "{tmp}/o.csv"], "DATA.csv '' is empty"),
+    (["transform", "", "{data}"], "MODEL '' is empty"),
+    (["inverse", "{model}", ""], "CODES.csv '' is empty"),
+])
+def test_an_empty_path_is_refused_by_name_before_the_work(cli_files, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    names = {key: str(value) for key, value in cli_files.items()}
+    status, out, err = _run([arg.format(tmp=tmp_path, **names) for arg in argv])
+    assert status == 1
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert message in err
+    assert "Fitting" not in out and "Imputing" not in out + err  # refused before the work
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written, not even into the working folder

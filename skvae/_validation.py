@@ -240,12 +240,37 @@ def check_same_columns(schema, X):
     if schema is None or not schema.is_dataframe:
         return
     given = list(X.columns)
-    if given != schema.names and not all(isinstance(name, str) for name in schema.names + given):
+    if not _same_labels(given, schema.names) and not all(isinstance(name, str) for name in schema.names + given):
         raise ValueError(
             f"X has the columns {given[:10]!r}{' ...' if len(given) > 10 else ''}, but the model was fitted on "
             f"{schema.names[:10]!r}{' ...' if len(schema.names) > 10 else ''}: pass the same columns in the "
             "same order (columns are matched by label, never by position)."
         )
+
+
+def _same_labels(given, fitted):
+    """Whether the labels are the fitted ones, each of its own sort: an int label is no bool or float one.
+
+    Hostile sweep 14: ``[False, True] == [0, 1]`` and ``[0.0, 1.0] == [0, 1]``
+    in Python, so a table with those labels was read as the columns of a
+    model fitted on 0 and 1 (and the imputer returned it under its own
+    labels), where a condition keyed by True or 1.0 names no column.
+    """
+    import numbers
+
+    def sort(label):
+        return (isinstance(label, (bool, np.bool_)), isinstance(label, numbers.Integral),
+                isinstance(label, numbers.Real))
+
+    return len(given) == len(fitted) and all(
+        sort(a) == sort(b) and _equal_labels(a, b) for a, b in zip(given, fitted))
+
+
+def _equal_labels(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # an array-like label compares element-wise
+        return False
 
 
 def check_array_dtype(X):

@@ -23,6 +23,12 @@ Each family below failed once (see the commit that added its tests):
   function), and demo wrote its pictures into the working folder; an empty
   DATA.csv or MODEL was "no such file: " with no name. Each is now refused
   before any work, naming the argument.
+- **Column labels of another sort** (``skvae._validation.check_same_columns``):
+  ``[False, True] == [0, 1]`` and ``[0.0, 1.0] == [0, 1]`` in Python, so a
+  table with those labels was transformed, scored and imputed as the columns
+  of a model fitted on 0 and 1 (the imputer returned them under the new
+  labels), while a condition keyed by True or 1.0 names no column (sweep 5).
+  Such a table is now refused, naming both sets of labels.
 """
 
 import io
@@ -147,6 +153,34 @@ def test_a_structured_array_is_refused_naming_its_fields_and_the_dataframe(face)
         X["height"] = np.arange(10.0)
         X["weight"] = np.arange(10.0) ** 2
         assert list(face(**TINY).fit(pd.DataFrame(X)).feature_names_in_) == ["height", "weight"]
+
+
+# ------------------------------------------------------------------ labels of another sort
+
+
+@pytest.mark.parametrize("labels", [[False, True], [0.0, 1.0], [np.float32(0), 1], [0, np.True_]], ids=repr)
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_labels_equal_to_the_fitted_integers_but_of_another_sort_are_refused(labels, face):
+    X = pd.DataFrame(_array(30)[:, :2])
+    X.iloc[0, 0] = np.nan
+    fitted = face(**TINY).fit(X)
+    before = fitted.get_params()
+    other = X.set_axis(pd.Index(labels, dtype=object), axis=1)
+    call = fitted.transform if hasattr(fitted, "transform") else fitted.score_samples
+    with pytest.raises(ValueError, match=r"X has the columns \[.*\], but the model was fitted on \[0, 1\]"):
+        call(other)
+    assert fitted.get_params() == before
+    # the same integers, Python's or NumPy's, are the fitted labels
+    assert len(call(X.set_axis(pd.Index([np.int64(0), np.int8(1)], dtype=object), axis=1))) == 30
+
+
+def test_a_frame_of_conditions_and_a_frame_of_codes_keep_their_own_label_rules():
+    X = pd.DataFrame(_array(30))
+    model = VAETransformer(**TINY).fit(X)
+    with pytest.raises(ValueError, match="given names columns"):
+        model.sample(given=pd.DataFrame({1.0: [0.5]}))
+    out = model.sample(given=pd.DataFrame({np.int64(1): [0.5]}))
+    assert out.iloc[0, 1] == 0.5
 
 
 # ------------------------------------------------------------------ empty paths on the command line

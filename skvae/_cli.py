@@ -339,7 +339,12 @@ def _cell_text(value):
     return str(value)
 
 
-def _check_output_path(path, inputs=()):
+#: Names of compressions and archives that skvae neither writes nor reads (it writes gzip, bz2, xz and zip).
+_UNWRITTEN_SUFFIXES = (".zst", ".zstd", ".lz4", ".br", ".7z", ".rar", ".tar", ".tgz", ".tar.gz", ".tar.bz2",
+                       ".tar.xz", ".tbz2", ".txz")
+
+
+def _check_output_path(path, inputs=(), writes_model=False):
     """Refuse an --out the command could not write, before the work: a fit may take minutes.
 
     An --out that is one of the command's own input files (`inputs`: the
@@ -352,6 +357,14 @@ def _check_output_path(path, inputs=()):
 
     if path is None or path == "-":
         return
+    unwritten = next((suffix for suffix in _UNWRITTEN_SUFFIXES if path.lower().endswith(suffix)), None)
+    if unwritten is not None:
+        # Hostile sweep 14: such a name got plain CSV text (a model: its plain file) under a name that
+        # announces a compression or archive skvae neither writes nor reads back.
+        instead = ("give the model a name such as model.skvae" if writes_model else
+                   "name it .csv, or .csv.gz, .csv.bz2, .csv.xz or .csv.zip to compress it")
+        raise CommandError(f"cannot write {path}: skvae does not write {unwritten} files, and would write "
+                           f"something else under that name; {instead}.")
     for option, source in inputs:
         if source is None or source == "-":
             continue
@@ -964,7 +977,7 @@ def main(argv=None, stdout=None, stderr=None):
         _refuse_empty_paths(args)
         if args.command != "demo":
             inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
-            _check_output_path(getattr(args, "out", None), inputs)
+            _check_output_path(getattr(args, "out", None), inputs, writes_model=args.command == "fit")
         return args.run(args, out, err)
     except BrokenPipeError:
         # The reader of the output stopped reading (`skvae sample m.skvae | head`): as other Unix tools,

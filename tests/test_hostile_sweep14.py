@@ -29,8 +29,19 @@ Each family below failed once (see the commit that added its tests):
   of a model fitted on 0 and 1 (the imputer returned them under the new
   labels), while a condition keyed by True or 1.0 names no column (sweep 5).
   Such a table is now refused, naming both sets of labels.
+- **The name a gzip output stores** (``skvae._csv.write_table``): gzip
+  keeps the name of the file it compressed, which was the temporary file's
+  (``.out.csv.gz.<hex>.tmp``), so ``gunzip -N`` (and extractors that name
+  what they extract by it) made a hidden ``.tmp`` file. It is now the
+  destination's name without ``.gz``.
+- **An --out named as a compression skvae does not write** (``skvae._cli._check_output_path``):
+  ``--out out.csv.zst`` (or ``.tar.gz``, ``.7z``...) got plain CSV text
+  (gzip text for ``.tar.gz``) under a name announcing a format skvae
+  neither writes nor reads back. It is refused before the work, naming the
+  suffixes it does write.
 """
 
+import gzip
 import io
 import os
 import warnings
@@ -226,3 +237,43 @@ def test_an_empty_path_is_refused_by_name_before_the_work(cli_files, tmp_path, m
     assert message in err
     assert "Fitting" not in out and "Imputing" not in out + err  # refused before the work
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, not even into the working folder
+
+
+# ------------------------------------------------------------------ compressed outputs
+
+
+def _stored_gzip_name(path):
+    """The original file name a gzip file's header holds (FNAME), or None."""
+    data = open(path, "rb").read()
+    assert data[:2] == b"\x1f\x8b"
+    if not data[3] & 0x08:
+        return None
+    end = data.index(b"\0", 10)
+    return data[10:end].decode("latin-1")
+
+
+@pytest.mark.parametrize("name, stored", [("out.csv.gz", "out.csv"), ("out.gzip", "out"), ("OUT.CSV.GZ", "OUT.CSV")])
+def test_a_gzip_output_stores_its_own_name_not_the_temporary_files(cli_files, tmp_path, name, stored):
+    out = tmp_path / name
+    status, _, err = _run(["sample", cli_files["model"], "-n", "3", "--out", out])
+    assert status == 0, err
+    assert _stored_gzip_name(out) == stored
+    text = gzip.decompress(out.read_bytes()).decode()
+    assert text.splitlines()[0] == "a,b" and len(text.splitlines()) == 4
+    assert not [entry for entry in os.listdir(tmp_path) if entry.endswith(".tmp")]
+    # and the file reads back as data
+    status, _, err = _run(["score", cli_files["model"], out])
+    assert status == 0, err
+
+
+@pytest.mark.parametrize("name", ["out.csv.zst", "out.tar.gz", "out.tgz", "out.7z", "out.tar", "OUT.ZST"])
+@pytest.mark.parametrize("command", [["sample", "{model}"], ["transform", "{model}", "{data}"],
+                                     ["impute", "{holes}", "--max-iter", "2"], ["fit", "{data}", "--max-iter", "2"]])
+def test_an_output_named_as_a_format_skvae_does_not_write_is_refused_before_the_work(cli_files, tmp_path, name,
+                                                                                      command):
+    names = {key: str(value) for key, value in cli_files.items()}
+    status, out, err = _run([arg.format(**names) for arg in command] + ["--out", tmp_path / name])
+    assert status == 1
+    assert f"cannot write {tmp_path / name}: skvae does not write ." in err
+    assert ("model.skvae" in err) == (command[0] == "fit")
+    assert "Fitting" not in out and not (tmp_path / name).exists()

@@ -39,6 +39,12 @@ Each family below failed once (see the commit that added its tests):
   (gzip text for ``.tar.gz``) under a name announcing a format skvae
   neither writes nor reads back. It is refused before the work, naming the
   suffixes it does write.
+- **partial_fit's advice after a changed parameter** (``skvae._model.fit_model``):
+  ``set_params(latent_dim=3).partial_fit(X)`` (or another likelihood,
+  activation, missing_mechanism) was refused with "Set warm_start=False ...
+  to refit", but partial_fit continues whatever warm_start says: following
+  the advice gave the same refusal. partial_fit's refusal now says to call
+  fit.
 """
 
 import gzip
@@ -192,6 +198,28 @@ def test_a_frame_of_conditions_and_a_frame_of_codes_keep_their_own_label_rules()
         model.sample(given=pd.DataFrame({1.0: [0.5]}))
     out = model.sample(given=pd.DataFrame({np.int64(1): [0.5]}))
     assert out.iloc[0, 1] == 0.5
+
+
+# ------------------------------------------------------------------ partial_fit's advice
+
+
+@pytest.mark.parametrize("change", [{"latent_dim": 3}, {"activation": "tanh"}, {"likelihood": "quantile_normal"},
+                                    {"missing_mechanism": "self_masking"}], ids=lambda change: next(iter(change)))
+def test_partial_fit_refusing_a_changed_parameter_says_to_call_fit(change):
+    X = pd.DataFrame(_array())
+    X.iloc[0, 0] = np.nan
+    model = VAETransformer(**TINY).fit(X)
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=r"Cannot continue training: .*Call fit \(with warm_start=False\)") as info:
+        model.partial_fit(X)
+    assert "Set warm_start=False" not in str(info.value)
+    # the advice works: fit refits with the new parameter
+    model.set_params(warm_start=False).fit(X)
+    model.partial_fit(X)
+    # warm_start's own refusal keeps its advice
+    model.set_params(warm_start=True, latent_dim=5)
+    with pytest.raises(ValueError, match="Set warm_start=False"):
+        model.fit(X)
 
 
 # ------------------------------------------------------------------ empty paths on the command line

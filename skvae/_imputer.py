@@ -580,12 +580,34 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # cell is NA; as a plain bool array those cells are simply not the placeholder.
         return X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
 
-    @staticmethod
-    def _with_nan(X, missing, columns):
+    def _with_nan(self, X, missing, columns):
         """X's `columns` with its missing cells as NaN, for the VAE."""
         if is_dataframe(X):
-            return X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns])
+            return self._without_placeholder_category(X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns]))
         return np.where(missing, np.nan, X)[:, columns]
+
+    def _without_placeholder_category(self, frame):
+        """`frame` with ``missing_values`` no longer a category of its category columns.
+
+        Hostile sweep 14: a category dtype keeps its declared categories,
+        the placeholder's too once its cells are masked, so the VAE fitted it
+        as a level (never observed) and could fill a missing cell with it:
+        ``missing_values=-1`` on ``pd.Categorical([-1, 1, 2])`` gave back -1,
+        a cell that reads as still missing.
+        """
+        import pandas as pd
+
+        if _nan_is_missing(self.missing_values):
+            return frame
+        placeholder = self.missing_values
+        for position, dtype in enumerate(frame.dtypes):
+            if isinstance(dtype, pd.CategoricalDtype) and any(
+                    _same_placeholder(category, placeholder) for category in dtype.categories):
+                categories = [category for category in dtype.categories
+                              if not _same_placeholder(category, placeholder)]
+                # `frame` is mask()'s new table, not the caller's: set in place.
+                frame.isetitem(position, frame.iloc[:, position].cat.set_categories(categories))
+        return frame
 
     def _in_the_vaes_form(self, vae_input):
         """`vae_input` as vae_ was fitted: a DataFrame with its column names, or an array.
@@ -813,6 +835,14 @@ def _zeros_in_dtype(dtype, n):
     if values.isna().any() or not (values == 0).all() or any(isinstance(value, str) for value in values):
         return zeros
     return converted.to_numpy()
+
+
+def _same_placeholder(category, placeholder):
+    """Whether a category is the imputer's placeholder, as ``Series.eq`` (its mask) reads it."""
+    try:
+        return bool(category == placeholder) and isinstance(category, str) == isinstance(placeholder, str)
+    except (TypeError, ValueError):
+        return False
 
 
 def _set_fills(frame, j, rows, fills, fitted_dtype=None):

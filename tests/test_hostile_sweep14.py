@@ -45,6 +45,12 @@ Each family below failed once (see the commit that added its tests):
   to refit", but partial_fit continues whatever warm_start says: following
   the advice gave the same refusal. partial_fit's refusal now says to call
   fit.
+- **The imputer's placeholder as a category** (``skvae._imputer.VAEImputer._with_nan``):
+  with ``missing_values=-1`` on a category column whose categories hold -1,
+  the masked cells' category stayed declared, the VAE modelled it as a
+  level and filled missing cells with it: the output held -1, which reads
+  as still missing. The placeholder is no category of the VAE's input now;
+  the output keeps the column's dtype.
 """
 
 import gzip
@@ -220,6 +226,27 @@ def test_partial_fit_refusing_a_changed_parameter_says_to_call_fit(change):
     model.set_params(warm_start=True, latent_dim=5)
     with pytest.raises(ValueError, match="Set warm_start=False"):
         model.fit(X)
+
+
+# ------------------------------------------------------------------ the imputer's placeholder as a category
+
+
+@pytest.mark.parametrize("categories, placeholder", [([-1, 1, 2], -1), ([-1.0, 1.5, 2.5], -1), (["?", "x", "y"], "?"),
+                                                     ([0, 1, 2], 0)])
+def test_the_imputer_never_fills_with_its_placeholder_category(categories, placeholder):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.randn(60), "k": pd.Categorical(list(categories) * 20)})
+    X.loc[::7, "a"] = placeholder if not isinstance(placeholder, str) else X.loc[::7, "a"]
+    imputer = VAEImputer(missing_values=placeholder, **TINY)
+    for seed in range(3):
+        out = imputer.set_params(random_state=seed).fit_transform(X)
+        assert not (out["k"] == placeholder).any()
+        assert out["k"].dtype == X["k"].dtype  # the column's own dtype, the placeholder's category included
+        assert placeholder not in imputer.vae_._schema.columns[1]["categories"]
+        again = imputer.transform(X)
+        assert not (again["k"] == placeholder).any()
+    # the caller's table is untouched
+    assert (X["k"] == placeholder).sum() == 20
 
 
 # ------------------------------------------------------------------ empty paths on the command line

@@ -105,6 +105,20 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
+class _MissingValuesNotBool(MissingValues):
+    """scikit-learn's missing_values constraint, less bools (hostile sweep 14).
+
+    ``missing_values=True`` is an Integral, and True == 1.0: every 1.0 of a
+    numeric column was imputed as a missing cell (False: every 0.0).
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return super().__str__().replace("an instance of 'int'", "an instance of 'int' (not a bool)", 1)
+
+
 class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
@@ -276,7 +290,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
-        "missing_values": [MissingValues()],
+        "missing_values": [_MissingValuesNotBool()],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "copy": ["boolean"],
@@ -551,6 +565,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
             return validate_data(self, X, reset=reset, skip_check_array=True)
+        if isinstance(self.missing_values, str):
+            # Hostile sweep 14: an array is read as numbers, so no cell ever equals a text placeholder:
+            # nothing was imputed, without a word (or its placeholder cells were refused as text).
+            raise ValueError(
+                f"missing_values={self.missing_values!r} is text, but X is an array, whose cells skvae reads "
+                "as numbers: no cell can be that placeholder. Pass a pandas DataFrame (its text columns may "
+                f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
+            )
         check_array_dtype(X)
         try:
             return validate_data(

@@ -51,6 +51,16 @@ Each family below failed once (see the commit that added its tests):
   level and filled missing cells with it: the output held -1, which reads
   as still missing. The placeholder is no category of the VAE's input now;
   the output keeps the column's dtype.
+- **A text placeholder for an array** (``VAEImputer._validate``): an
+  array is read as numbers, so ``missing_values='?'`` matched no cell and
+  nothing was imputed, without a word (an object array holding '?' was
+  refused as "X holds text '?'", the placeholder the caller declared).
+  It is refused now, naming missing_values and the two ways out.
+- **A bool placeholder** (``VAEImputer._parameter_constraints``):
+  ``missing_values=True`` passed scikit-learn's constraint (a bool is an
+  int), and True == 1.0, so every 1.0 of a numeric column was imputed
+  (False: every 0.0). It is an InvalidParameterError now, as other
+  parameters refuse bools.
 """
 
 import gzip
@@ -247,6 +257,37 @@ def test_the_imputer_never_fills_with_its_placeholder_category(categories, place
         assert not (again["k"] == placeholder).any()
     # the caller's table is untouched
     assert (X["k"] == placeholder).sum() == 20
+
+
+@pytest.mark.parametrize("X", [np.array([[1.0, 2.0], [3.0, 4.0]] * 5),
+                               np.array([[1.0, "?"], [3.0, 4.0]] * 5, dtype=object),
+                               [[1.0, "?"], [3.0, 4.0]] * 5], ids=["floats", "object array", "list"])
+def test_a_text_placeholder_for_an_array_is_refused_naming_missing_values(X):
+    with pytest.raises(ValueError, match=r"missing_values='\?' is text, but X is an array"):
+        VAEImputer(missing_values="?", **TINY).fit(X)
+    # after a fit on a DataFrame, an array at transform is refused the same way, changing nothing
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0] * 4, "c": ["x", "?", "y"] * 4})
+    imputer = VAEImputer(missing_values="?", **TINY).fit(frame)
+    draws = imputer._draws.get_state()[1].copy()
+    with pytest.raises(ValueError, match=r"missing_values='\?' is text"):
+        imputer.transform(np.asarray(X, dtype=object)[:, :1])
+    assert np.array_equal(imputer._draws.get_state()[1], draws)
+    assert (imputer.transform(frame)["c"] != "?").all()
+
+
+@pytest.mark.parametrize("placeholder", [True, False, np.True_])
+def test_a_bool_placeholder_is_an_invalid_parameter(placeholder):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X = np.array([[1.0, 0.0], [2.0, 3.0]] * 5)
+    with pytest.raises(InvalidParameterError, match=r"'missing_values' parameter .*not a bool.*Got (np\.)?(True|False)"):
+        VAEImputer(missing_values=placeholder, **TINY).fit(X)
+    fitted = VAEImputer(missing_values=1, **TINY).fit(X)
+    fitted.set_params(missing_values=placeholder)
+    with pytest.raises(InvalidParameterError, match="missing_values"):
+        fitted.transform(X)
+    # the number itself is a placeholder
+    assert VAEImputer(missing_values=0, **TINY).fit_transform(X)[:, 1].min() != 0
 
 
 # ------------------------------------------------------------------ empty paths on the command line

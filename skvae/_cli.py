@@ -274,13 +274,15 @@ def _option(parameter):
     return "--" + parameter.replace("_", "-")
 
 
-def _command_line_advice(message):
+def _command_line_advice(message, command=None):
     """The estimator's advice in a message, in the command line's terms.
 
     The estimators advise Python parameters (``handle_unknown='ignore'``,
     ``likelihood={'year': 'gaussian'}``), which the command line has not or
-    spells as options.
+    spells as options. `command` (``"fit"``, ``"impute"``) decides which
+    options a refusal of the networks' size can name.
     """
+    message = _memory_advice(message, command)
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
         "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
@@ -295,6 +297,34 @@ def _command_line_advice(message):
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
         message)
+
+
+def _memory_advice(message, command):
+    """A refusal of the networks' or a training step's size, naming the options of `command`.
+
+    Hostile sweep 14: "Use smaller hidden_layer_sizes or latent_dim" named
+    Python parameters, one of which impute has no option for.
+    """
+    if not message.startswith(("Could not build the networks", "One training step of")):
+        return message
+    # impute has no option for its hidden layers: they are named as what they are.
+    hidden = "hidden layers " if command == "impute" else "--hidden-layer-sizes "
+    message = re.sub(r"hidden_layer_sizes=\(([\d, ]+?),?\)",
+                     lambda match: hidden + match.group(1).replace(" ", ""), message)
+    message = re.sub(r"\b(latent_dim|batch_size)=(\d+)", lambda match: f"{_option(match.group(1))} {match.group(2)}",
+                     message)
+    message = re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
+    if command == "fit":
+        return (message.replace("Use smaller hidden_layer_sizes or latent_dim.",
+                                "Use a smaller --hidden-layer-sizes or --latent-dim.")
+                .replace("Lower n_importance_train or batch_size (or hidden_layer_sizes).",
+                         "Lower --batch-size (or --hidden-layer-sizes)."))
+    if command == "impute":
+        return (message.replace("Use smaller hidden_layer_sizes or latent_dim.",
+                                "Use a smaller --latent-dim, or fewer columns (--columns, --drop).")
+                .replace("Lower n_importance_train or batch_size (or hidden_layer_sizes).",
+                         "Impute fewer columns (--columns, --drop)."))
+    return message
 
 
 def _observed_as_read(table, chosen, completed):
@@ -989,7 +1019,7 @@ def main(argv=None, stdout=None, stderr=None):
         # ValueErrors): one line, no traceback. Anything else is a bug and
         # keeps its traceback.
         # Scikit-learn's messages may run on with advice on further lines.
-        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()))}", file=err)
+        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()), args.command)}", file=err)
     except MemoryError as error:
         # A limit of this machine, not a bug: the library refuses the sizes it can foresee, NumPy the rest.
         print(f"{prefix}: error: not enough memory ({' '.join(str(error).split()) or 'MemoryError'}); "

@@ -61,6 +61,11 @@ Each family below failed once (see the commit that added its tests):
   int), and True == 1.0, so every 1.0 of a numeric column was imputed
   (False: every 0.0). It is an InvalidParameterError now, as other
   parameters refuse bools.
+- **The command line's refusal of networks too large** (``skvae._cli._memory_advice``):
+  ``fit --hidden-layer-sizes 200000,200000`` and ``impute --latent-dim
+  100000000`` were told to "use smaller hidden_layer_sizes or latent_dim",
+  Python parameters, one of which impute has no option for. The message now
+  names the options of the command.
 """
 
 import gzip
@@ -373,3 +378,33 @@ def test_an_output_named_as_a_format_skvae_does_not_write_is_refused_before_the_
     assert f"cannot write {tmp_path / name}: skvae does not write ." in err
     assert ("model.skvae" in err) == (command[0] == "fit")
     assert "Fitting" not in out and not (tmp_path / name).exists()
+
+
+# ------------------------------------------------------------------ networks too large, in the command line's terms
+
+
+@pytest.mark.parametrize("argv, named, advice", [
+    (["fit", "{data}", "--max-iter", "1", "--hidden-layer-sizes", "1000000,1000000", "--out", "{tmp}/m.skvae"],
+     "--hidden-layer-sizes 1000000,1000000, --latent-dim 10", "Use a smaller --hidden-layer-sizes or --latent-dim."),
+    (["impute", "{holes}", "--max-iter", "1", "--latent-dim", "1000000000", "--out", "{tmp}/o.csv"],
+     "hidden layers 128,64, --latent-dim 1000000000", "Use a smaller --latent-dim, or fewer columns"),
+])
+def test_networks_too_large_are_refused_in_the_options_of_the_command(cli_files, tmp_path, argv, named, advice):
+    names = {key: str(value) for key, value in cli_files.items()}
+    status, _, err = _run([arg.format(tmp=tmp_path, **names) for arg in argv])
+    assert status == 1
+    assert named in err and advice in err and "--device" in err
+    assert "hidden_layer_sizes" not in err and "latent_dim" not in err
+
+
+def test_a_training_step_too_large_names_the_options_of_the_command():
+    from skvae._cli import _memory_advice
+
+    message = ("One training step of batch_size=128 rows with n_importance_train=10 samples each needs about "
+               "1.0 TiB of activations on device='cpu', more than the 20.0 GiB of memory available there. Lower "
+               "n_importance_train or batch_size (or hidden_layer_sizes).")
+    fit = _memory_advice(message, "fit")
+    assert "--batch-size 128" in fit and "--device cpu" in fit and fit.endswith("Lower --batch-size (or "
+                                                                                "--hidden-layer-sizes).")
+    assert _memory_advice(message, "impute").endswith("Impute fewer columns (--columns, --drop).")
+    assert _memory_advice("Column 'a' has latent_dim=3", "fit") == "Column 'a' has latent_dim=3"  # other messages

@@ -184,8 +184,8 @@ def run_inverse_command(args, out, err):
     elif codes.shape[1] != len(latent_names):
         # The estimator's "X has 3 features" names neither the file nor the columns it expected.
         raise CommandError(
-            f"{table.name} has {codes.shape[1]} column(s) ({', '.join(map(repr, _column_items(codes.columns)))}), "
-            f"but the model's codes have {len(latent_names)}: {', '.join(map(repr, _column_items(latent_names)))} "
+            f"{table.name} has {codes.shape[1]} column(s) ({', '.join(_column_items(codes.columns, quoted=True))}), "
+            f"but the model's codes have {len(latent_names)}: {', '.join(_column_items(latent_names, quoted=True))} "
             "(the columns 'skvae transform' writes)."
         )
     with _refusals_explained(table):
@@ -498,24 +498,33 @@ LINE_LIMIT = 160
 WRAP_WIDTH = 100
 
 
-def _column_items(names):
+def _column_items(names, quoted=False):
     """The names a report shows: every one of a narrow table, the first ones and the last of a wide one.
 
     Every name of a narrow table: hiding one to save a line leaves the user
     guessing which. A table of hundreds of columns (pixels, one-hot
     dummies) made a line of thousands of characters, which no terminal shows
     readably; there the count says how many are not shown, and the first
-    and last names tell where the list runs.
+    and last names tell where the list runs. `quoted`: each name in quotes
+    (the count is not a name).
     """
-    names = [_short_name(name) for name in names]
+    names = [_short_name(name, quoted) for name in names]
     if len(names) <= LIST_LIMIT:
         return names
     return [*names[:LIST_HEAD], f"... ({len(names) - LIST_HEAD - 1} more) ...", names[-1]]
 
 
-def _short_name(name):
+def _short_name(name, quoted=False):
+    """`name` as a report shows it: cut to NAME_LIMIT characters, in quotes when `quoted`.
+
+    Hostile sweep 14: a name holding a line break (a quoted header field
+    may) broke the report's line, and a tab or another control character
+    hid where the name ends: such a name is shown quoted and escaped.
+    """
     text = str(name)
-    return text if len(text) <= NAME_LIMIT else f"{text[:NAME_LIMIT - 3]}..."
+    escaped = quoted or not text.isprintable()
+    text = text if len(text) <= NAME_LIMIT else f"{text[:NAME_LIMIT - 3]}..."
+    return repr(text) if escaped else text
 
 
 def _wrapped(prefix, items, suffix=""):
@@ -739,7 +748,7 @@ def _check_likelihood_columns(likelihood, table, read):
     if not unknown:
         return
     column = unknown[0]
-    chosen = ", ".join(repr(str(name)) for name in _column_items(table.frame.columns))
+    chosen = ", ".join(_column_items(table.frame.columns, quoted=True))
     if column in set(read.frame.columns):
         raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
                            f"out by --columns/--drop; the columns fitted are {chosen}.")

@@ -66,6 +66,11 @@ Each family below failed once (see the commit that added its tests):
   100000000`` were told to "use smaller hidden_layer_sizes or latent_dim",
   Python parameters, one of which impute has no option for. The message now
   names the options of the command.
+- **A column name holding a line break or a tab in a report** (``skvae._cli._short_name``):
+  a quoted header field ``"a<newline>b"`` broke fit's "Fitting ..." and
+  "Column kinds: ..." lines in two (the second starting "b: inflated_gaussian",
+  which reads as a column b), and a tab hid where a name ends. Such a name
+  is shown quoted and escaped (``'a\\nb'``); other names as before.
 """
 
 import gzip
@@ -408,3 +413,20 @@ def test_a_training_step_too_large_names_the_options_of_the_command():
                                                                                 "--hidden-layer-sizes).")
     assert _memory_advice(message, "impute").endswith("Impute fewer columns (--columns, --drop).")
     assert _memory_advice("Column 'a' has latent_dim=3", "fit") == "Column 'a' has latent_dim=3"  # other messages
+
+
+# ------------------------------------------------------------------ names with line breaks in reports
+
+
+def test_a_column_name_with_a_line_break_keeps_the_reports_lines_whole(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text('"a\nb","c\td",e\n' + "".join(f"{i},{i % 3},{i * 2}\n" for i in range(12)))
+    status, out, err = _run(["fit", data, "--max-iter", "2", "--out", tmp_path / "m.skvae"])
+    assert status == 0, err
+    fitting = next(line for line in out.splitlines() if line.startswith("Fitting"))
+    assert fitting.endswith("'a\\nb', 'c\\td', e")
+    kinds = next(line for line in out.splitlines() if line.startswith("Column kinds"))
+    assert "'a\\nb': " in kinds and "'c\\td': " in kinds and " e: " in kinds
+    assert not any(line.startswith("b: ") for line in out.splitlines())
+    # the model keeps the names as written
+    assert list(skvae.load(tmp_path / "m.skvae").feature_names_in_) == ["a\nb", "c\td", "e"]

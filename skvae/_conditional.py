@@ -74,7 +74,9 @@ def condition_table(vae, n_samples, given):
         if given.dtype.kind not in "iufO":
             raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
                              "(NaN: free).")
-        frame = pd.DataFrame(given, columns=names)
+        # An object array stays object: pandas made a column of NumPy dates datetime64, which then
+        # read as seconds since 1970 and came back as the condition (hostile sweep 14).
+        frame = pd.DataFrame(given, columns=names, dtype=object if given.dtype == object else None)
     else:
         raise TypeError(
             "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
@@ -95,13 +97,25 @@ def condition_table(vae, n_samples, given):
             frame[name] = _as_fitted(frame[name], column["dtype"])
     else:
         try:
-            frame = frame.to_numpy(dtype=np.float64)
+            # pd.NA and None are free cells, as NaN (NumPy refuses float(pd.NA)).
+            frame = frame.where(frame.notna(), np.nan).to_numpy(dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError("given holds values that are not numbers; a model fitted on an array takes "
-                             "numbers (NaN: free).") from None
+            raise ValueError(f"given holds values that are not numbers ({_first_non_number(frame)}); a model "
+                             "fitted on an array takes numbers (NaN: free).") from None
     _refuse_infinite(vae._schema, frame, given_mask)
     _check_values(vae._schema, frame, given_mask)
     return frame, given_mask
+
+
+def _first_non_number(frame):
+    """The first cell of `frame` that float() refuses, with its column and row, for a message."""
+    for column in frame.columns:
+        for row, cell in enumerate(frame[column]):
+            try:
+                float(cell)
+            except (TypeError, ValueError):
+                return f"{cell!r} in column {column!r}, row {row} of the conditions"
+    return "a cell float() refuses"
 
 
 def _refuse_infinite(schema, table, given_mask):

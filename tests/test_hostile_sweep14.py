@@ -71,6 +71,14 @@ Each family below failed once (see the commit that added its tests):
   "Column kinds: ..." lines in two (the second starting "b: inflated_gaussian",
   which reads as a column b), and a tab hid where a name ends. Such a name
   is shown quoted and escaped (``'a\\nb'``); other names as before.
+- **An object array of conditions** (``skvae._conditional.condition_table``):
+  for a model fitted on an array, ``given=np.array([[np.datetime64('2020-01-01'),
+  np.nan]], dtype=object)`` became a datetime64 column in pandas, read as
+  seconds since 1970, and came back as the "given" 1577836800.0; a pd.NA
+  (a free cell, as None is) was refused as "not numbers", and a text cell
+  was refused naming neither the cell nor its column. Dates are refused by
+  type now, as in a dict of conditions, pd.NA is free, and a text cell is
+  named with its column and row.
 """
 
 import gzip
@@ -430,3 +438,28 @@ def test_a_column_name_with_a_line_break_keeps_the_reports_lines_whole(tmp_path)
     assert not any(line.startswith("b: ") for line in out.splitlines())
     # the model keeps the names as written
     assert list(skvae.load(tmp_path / "m.skvae").feature_names_in_) == ["a\nb", "c\td", "e"]
+
+
+# ------------------------------------------------------------------ object arrays of conditions
+
+
+def test_an_object_array_of_conditions_refuses_numpy_dates(array_model):
+    given = np.array([[np.nan, np.datetime64("2020-01-01"), np.nan]], dtype=object)
+    with pytest.raises(ValueError, match="Column 1 holds values of type datetime64"):
+        array_model.sample(1, given=given)
+
+
+@pytest.mark.parametrize("free", [None, pd.NA, np.nan], ids=repr)
+def test_missing_cells_of_an_object_array_of_conditions_are_free(array_model, free):
+    given = np.array([[free, 0.5, free], [1.5, free, free]], dtype=object)
+    out = array_model.sample(given=given, n_samples=2)
+    assert out[0, 1] == 0.5 and out[1, 0] == 1.5 and np.isfinite(out).all()
+
+
+def test_a_text_condition_of_an_array_model_is_named(array_model):
+    given = np.array([[np.nan, np.nan, np.nan], [np.nan, "abc", np.nan]], dtype=object)
+    with pytest.raises(ValueError, match=r"given holds values that are not numbers \('abc' in column 1, row 1 of "
+                                         r"the conditions\)"):
+        array_model.sample(2, given=given)
+    with pytest.raises(ValueError, match=r"not numbers \('abc' in column 2, row 0"):
+        array_model.sample(2, given={2: "abc"})

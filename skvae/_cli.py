@@ -283,6 +283,11 @@ def _command_line_advice(message, command=None):
     options a refusal of the networks' size can name.
     """
     message = _memory_advice(message, command)
+    # Hostile sweep 14: the schema's words for an array or a DataFrame X ("use NaN (or None)") told a
+    # file's user to write Python values into it; a file's missing cell is an empty one.
+    message = message.replace(": X contains an infinite value (", " holds an infinite value (").replace(
+        "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row.",
+        "Infinity is not a missing value: leave a missing cell empty, or remove the line.")
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
         "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")

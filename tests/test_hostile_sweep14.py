@@ -79,6 +79,11 @@ Each family below failed once (see the commit that added its tests):
   was refused naming neither the cell nor its column. Dates are refused by
   type now, as in a dict of conditions, pd.NA is free, and a text cell is
   named with its column and row.
+- **An infinite cell of a CSV file** (``skvae._cli._command_line_advice``):
+  the command line passed on the schema's words, "data.csv: X contains an
+  infinite value ... use NaN (or None) for missing cells, or remove the
+  row", telling a file's user to write Python values into it. It now says
+  the file holds it, and that a missing cell is an empty one.
 """
 
 import gzip
@@ -463,3 +468,20 @@ def test_a_text_condition_of_an_array_model_is_named(array_model):
         array_model.sample(2, given=given)
     with pytest.raises(ValueError, match=r"not numbers \('abc' in column 2, row 0"):
         array_model.sample(2, given={2: "abc"})
+
+
+# ------------------------------------------------------------------ infinite cells of a file
+
+
+@pytest.mark.parametrize("cell", ["inf", "-Infinity", "1e400"])
+@pytest.mark.parametrize("command", [["fit", "--max-iter", "2"], ["impute", "--max-iter", "2"], ["score", "{model}"]])
+def test_an_infinite_cell_of_a_file_is_refused_in_the_files_terms(cli_files, tmp_path, cell, command):
+    path = tmp_path / "inf.csv"
+    path.write_text("a,b\n1.5,\n" + f"{cell},2.5\n" + "".join(f"{i / 3},{i}\n" for i in range(8)))
+    argv = [arg.format(model=cli_files["model"]) for arg in command]
+    argv = [argv[0], *argv[1:], path] if command[0] == "score" else [argv[0], path, *argv[1:]]
+    status, _, err = _run([*argv, "--out", tmp_path / "out.csv" if command[0] != "fit" else tmp_path / "m.skvae"])
+    assert status == 1
+    assert f"{path} holds an infinite value (" in err and "column 'a', line 3)" in err
+    assert "leave a missing cell empty, or remove the line" in err
+    assert "X contains" not in err and "NaN (or None)" not in err

@@ -288,6 +288,9 @@ def _command_line_advice(message, command=None):
     message = message.replace(": X contains an infinite value (", " holds an infinite value (").replace(
         "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row.",
         "Infinity is not a missing value: leave a missing cell empty, or remove the line.")
+    message = message.replace(": X holds text (", " holds text (").replace(
+        "an array must hold numbers. inverse_transform decodes latent codes, the numbers transform returns.",
+        "latent codes are numbers, as 'skvae transform' writes them.")
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
         "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")

@@ -83,7 +83,10 @@ Each family below failed once (see the commit that added its tests):
   the command line passed on the schema's words, "data.csv: X contains an
   infinite value ... use NaN (or None) for missing cells, or remove the
   row", telling a file's user to write Python values into it. It now says
-  the file holds it, and that a missing cell is an empty one.
+  the file holds it, and that a missing cell is an empty one. A text cell
+  in a file of latent codes was "X holds text ... an array must hold
+  numbers. inverse_transform decodes latent codes"; it is said in the
+  command line's terms too.
 """
 
 import gzip
@@ -485,3 +488,12 @@ def test_an_infinite_cell_of_a_file_is_refused_in_the_files_terms(cli_files, tmp
     assert f"{path} holds an infinite value (" in err and "column 'a', line 3)" in err
     assert "leave a missing cell empty, or remove the line" in err
     assert "X contains" not in err and "NaN (or None)" not in err
+
+
+def test_a_text_cell_in_a_file_of_codes_is_refused_in_the_command_lines_terms(cli_files, tmp_path):
+    codes = tmp_path / "codes.csv"
+    codes.write_text("vaetransformer0,vaetransformer1\n0.1,0.2\n0.1,abc\n")
+    status, _, err = _run(["inverse", cli_files["model"], codes])
+    assert status == 1
+    assert f"{codes} holds text ('abc' in column 1, line 3): latent codes are numbers" in err
+    assert "X holds" not in err and "inverse_transform" not in err

@@ -621,14 +621,18 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
         if _nan_is_missing(self.missing_values):
             return frame
-        placeholder = self.missing_values
         for position, dtype in enumerate(frame.dtypes):
-            if isinstance(dtype, pd.CategoricalDtype) and any(
-                    _same_placeholder(category, placeholder) for category in dtype.categories):
-                categories = [category for category in dtype.categories
-                              if not _same_placeholder(category, placeholder)]
+            if not isinstance(dtype, pd.CategoricalDtype):
+                continue
+            column = frame.iloc[:, position]
+            # The categories the mask read as the placeholder (the column's own comparison: True == 1 is
+            # no match there), and only where no cell left holds one: a cell is never dropped.
+            placeholder = pd.Series(pd.Categorical(dtype.categories, dtype=dtype)).eq(self.missing_values)
+            placeholder = placeholder.to_numpy(dtype=bool, na_value=False) & ~np.asarray(
+                dtype.categories.isin(column.dropna().unique()))
+            if placeholder.any():
                 # `frame` is mask()'s new table, not the caller's: set in place.
-                frame.isetitem(position, frame.iloc[:, position].cat.set_categories(categories))
+                frame.isetitem(position, column.cat.remove_categories(list(dtype.categories[placeholder])))
         return frame
 
     def _in_the_vaes_form(self, vae_input):
@@ -857,14 +861,6 @@ def _zeros_in_dtype(dtype, n):
     if values.isna().any() or not (values == 0).all() or any(isinstance(value, str) for value in values):
         return zeros
     return converted.to_numpy()
-
-
-def _same_placeholder(category, placeholder):
-    """Whether a category is the imputer's placeholder, as ``Series.eq`` (its mask) reads it."""
-    try:
-        return bool(category == placeholder) and isinstance(category, str) == isinstance(placeholder, str)
-    except (TypeError, ValueError):
-        return False
 
 
 def _set_fills(frame, j, rows, fills, fitted_dtype=None):

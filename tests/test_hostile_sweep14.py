@@ -316,6 +316,16 @@ def test_a_bool_placeholder_is_an_invalid_parameter(placeholder):
     assert VAEImputer(missing_values=0, **TINY).fit_transform(X)[:, 1].min() != 0
 
 
+def test_a_category_the_placeholder_does_not_mask_keeps_its_cells():
+    # True == 1 in Python, but a column of booleans holds no cell the placeholder 1 masks: no True is lost.
+    X = pd.DataFrame({"a": np.arange(20.0), "k": pd.Categorical([True, False] * 10)})
+    X.loc[0, "a"] = 1
+    imputer = VAEImputer(missing_values=1, **TINY).fit(X)
+    assert imputer.vae_._schema.columns[1]["categories"] == [False, True]
+    out = imputer.transform(X)
+    assert out["k"].tolist() == X["k"].tolist()
+
+
 # ------------------------------------------------------------------ empty paths on the command line
 
 

@@ -87,6 +87,11 @@ Each family below failed once (see the commit that added its tests):
   in a file of latent codes was "X holds text ... an array must hold
   numbers. inverse_transform decodes latent codes"; it is said in the
   command line's terms too.
+- **A torch tensor of bfloat16** (``skvae._input._host_array``): a tensor
+  is read as its NumPy array, but NumPy has no bfloat16 (nor float8), and
+  torch's "Got unsupported ScalarType BFloat16" reached the caller from fit,
+  transform, inverse_transform and given. Such a tensor is read as
+  float32, which holds each of its values exactly.
 """
 
 import gzip
@@ -507,3 +512,27 @@ def test_a_text_cell_in_a_file_of_codes_is_refused_in_the_command_lines_terms(cl
     assert status == 1
     assert f"{codes} holds text ('abc' in column 1, line 3): latent codes are numbers" in err
     assert "X holds" not in err and "inverse_transform" not in err
+
+
+# ------------------------------------------------------------------ tensors of float dtypes NumPy lacks
+
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_a_bfloat16_tensor_is_read_as_its_float32_values(face):
+    torch = pytest.importorskip("torch")
+    X = torch.tensor(_array(20), dtype=torch.bfloat16)
+    values = X.float().numpy()
+    fitted = face(**TINY).fit(X)
+    out = fitted.transform(X) if hasattr(fitted, "transform") else fitted.score_samples(X)
+    assert isinstance(out, np.ndarray) and np.isfinite(out).all()
+    reference = face(**TINY).fit(values)
+    expected = reference.transform(values) if hasattr(reference, "transform") else reference.score_samples(values)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_bfloat16_codes_and_conditions_are_read_too(array_model):
+    torch = pytest.importorskip("torch")
+    decoded = array_model.inverse_transform(torch.zeros(2, 2, dtype=torch.bfloat16))
+    assert isinstance(decoded, np.ndarray) and decoded.shape == (2, 3)
+    out = array_model.sample(given=torch.tensor([[0.5, float("nan"), float("nan")]], dtype=torch.bfloat16))
+    assert isinstance(out, np.ndarray) and out[0, 0] == 0.5

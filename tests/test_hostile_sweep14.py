@@ -49,7 +49,9 @@ Each family below failed once (see the commit that added its tests):
   with ``missing_values=-1`` on a category column whose categories hold -1,
   the masked cells' category stayed declared, the VAE modelled it as a
   level and filled missing cells with it: the output held -1, which reads
-  as still missing. The placeholder is no category of the VAE's input now;
+  as still missing. The placeholder is no category of the VAE's input now
+  (only a category the column's own comparison reads as the placeholder and
+  no cell holds: True == 1, but a column of booleans keeps its True cells);
   the output keeps the column's dtype.
 - **A text placeholder for an array** (``VAEImputer._validate``): an
   array is read as numbers, so ``missing_values='?'`` matched no cell and
@@ -92,6 +94,17 @@ Each family below failed once (see the commit that added its tests):
   torch's "Got unsupported ScalarType BFloat16" reached the caller from fit,
   transform, inverse_transform and given. Such a tensor is read as
   float32, which holds each of its values exactly.
+
+Found, not changed: ``Decimal`` and ``Fraction`` cells of an object NumPy
+array (or a list of rows) are read with float(), as documented for arrays,
+while a DataFrame column of them is refused (sweep 10); a detector scores a
+row with no observed cell 0.0, the log-likelihood of nothing, above any
+complete row, so it is never flagged; ``contamination`` set after a
+detector's fit is ignored until the next fit (``offset_`` is fitted, as
+IsolationForest's is); a CSV cell ``1e400`` is refused as "inf in column
+'a'", not by its text; ``skvae inverse`` names a text cell's column by
+position; categories of an extension dtype (``Int64``, ``string[pyarrow]``)
+come back from ``sample`` with categories of the NumPy dtype (values equal).
 """
 
 import gzip

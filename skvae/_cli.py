@@ -184,8 +184,8 @@ def run_inverse_command(args, out, err):
     elif codes.shape[1] != len(latent_names):
         # The estimator's "X has 3 features" names neither the file nor the columns it expected.
         raise CommandError(
-            f"{table.name} has {codes.shape[1]} column(s) ({', '.join(map(repr, _column_items(codes.columns)))}), "
-            f"but the model's codes have {len(latent_names)}: {', '.join(map(repr, _column_items(latent_names)))} "
+            f"{table.name} has {codes.shape[1]} column(s) ({', '.join(_column_items(codes.columns, quoted=True))}), "
+            f"but the model's codes have {len(latent_names)}: {', '.join(_column_items(latent_names, quoted=True))} "
             "(the columns 'skvae transform' writes)."
         )
     with _refusals_explained(table):
@@ -274,13 +274,23 @@ def _option(parameter):
     return "--" + parameter.replace("_", "-")
 
 
-def _command_line_advice(message):
+def _command_line_advice(message, command=None):
     """The estimator's advice in a message, in the command line's terms.
 
     The estimators advise Python parameters (``handle_unknown='ignore'``,
     ``likelihood={'year': 'gaussian'}``), which the command line has not or
-    spells as options.
+    spells as options. `command` (``"fit"``, ``"impute"``) decides which
+    options a refusal of the networks' size can name.
     """
+    message = _memory_advice(message, command)
+    # Hostile sweep 14: the schema's words for an array or a DataFrame X ("use NaN (or None)") told a
+    # file's user to write Python values into it; a file's missing cell is an empty one.
+    message = message.replace(": X contains an infinite value (", " holds an infinite value (").replace(
+        "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row.",
+        "Infinity is not a missing value: leave a missing cell empty, or remove the line.")
+    message = message.replace(": X holds text (", " holds text (").replace(
+        "an array must hold numbers. inverse_transform decodes latent codes, the numbers transform returns.",
+        "latent codes are numbers, as 'skvae transform' writes them.")
     message = message.replace(
         "Set handle_unknown='ignore' to treat them as missing cells.",
         "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
@@ -295,6 +305,34 @@ def _command_line_advice(message):
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
         message)
+
+
+def _memory_advice(message, command):
+    """A refusal of the networks' or a training step's size, naming the options of `command`.
+
+    Hostile sweep 14: "Use smaller hidden_layer_sizes or latent_dim" named
+    Python parameters, one of which impute has no option for.
+    """
+    if not message.startswith(("Could not build the networks", "One training step of")):
+        return message
+    # impute has no option for its hidden layers: they are named as what they are.
+    hidden = "hidden layers " if command == "impute" else "--hidden-layer-sizes "
+    message = re.sub(r"hidden_layer_sizes=\(([\d, ]+?),?\)",
+                     lambda match: hidden + match.group(1).replace(" ", ""), message)
+    message = re.sub(r"\b(latent_dim|batch_size)=(\d+)", lambda match: f"{_option(match.group(1))} {match.group(2)}",
+                     message)
+    message = re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
+    if command == "fit":
+        return (message.replace("Use smaller hidden_layer_sizes or latent_dim.",
+                                "Use a smaller --hidden-layer-sizes or --latent-dim.")
+                .replace("Lower n_importance_train or batch_size (or hidden_layer_sizes).",
+                         "Lower --batch-size (or --hidden-layer-sizes)."))
+    if command == "impute":
+        return (message.replace("Use smaller hidden_layer_sizes or latent_dim.",
+                                "Use a smaller --latent-dim, or fewer columns (--columns, --drop).")
+                .replace("Lower n_importance_train or batch_size (or hidden_layer_sizes).",
+                         "Impute fewer columns (--columns, --drop)."))
+    return message
 
 
 def _observed_as_read(table, chosen, completed):
@@ -339,7 +377,12 @@ def _cell_text(value):
     return str(value)
 
 
-def _check_output_path(path, inputs=()):
+#: Names of compressions and archives that skvae neither writes nor reads (it writes gzip, bz2, xz and zip).
+_UNWRITTEN_SUFFIXES = (".zst", ".zstd", ".lz4", ".br", ".7z", ".rar", ".tar", ".tgz", ".tar.gz", ".tar.bz2",
+                       ".tar.xz", ".tbz2", ".txz")
+
+
+def _check_output_path(path, inputs=(), writes_model=False):
     """Refuse an --out the command could not write, before the work: a fit may take minutes.
 
     An --out that is one of the command's own input files (`inputs`: the
@@ -352,6 +395,14 @@ def _check_output_path(path, inputs=()):
 
     if path is None or path == "-":
         return
+    unwritten = next((suffix for suffix in _UNWRITTEN_SUFFIXES if path.lower().endswith(suffix)), None)
+    if unwritten is not None:
+        # Hostile sweep 14: such a name got plain CSV text (a model: its plain file) under a name that
+        # announces a compression or archive skvae neither writes nor reads back.
+        instead = ("give the model a name such as model.skvae" if writes_model else
+                   "name it .csv, or .csv.gz, .csv.bz2, .csv.xz or .csv.zip to compress it")
+        raise CommandError(f"cannot write {path}: skvae does not write {unwritten} files, and would write "
+                           f"something else under that name; {instead}.")
     for option, source in inputs:
         if source is None or source == "-":
             continue
@@ -384,6 +435,27 @@ def _check_output_path(path, inputs=()):
     if longest is not None and len(os.fsencode(name)) > longest:
         raise CommandError(f"cannot write {path}: its name is {len(os.fsencode(name))} bytes long, more than the "
                            f"{longest} this file system allows; give a shorter one.")
+
+
+def _refuse_empty_paths(args):
+    """An empty file or folder name (``--out ''``, a quoted variable left unset) is refused before the work.
+
+    Hostile sweep 14: an empty --out reached open() after the work ("cannot
+    write : Is a directory" once impute had fitted; fit said "skvae.save
+    needs a file path", a Python function), demo wrote into the working
+    folder, and an empty DATA or MODEL was "no such file: " with no name.
+    """
+    out = getattr(args, "out", None)
+    if out == "":
+        wanted = "folder such as demo/" if args.command == "demo" else (
+            "file name such as model.skvae" if args.command == "fit" else "file name such as out.csv, or - for "
+            "standard output")
+        raise CommandError(f"--out '' is empty: give a {wanted}.")
+    if getattr(args, "model", None) == "":
+        raise CommandError("MODEL '' is empty: give the path of a model written by 'skvae fit' or skvae.save.")
+    if getattr(args, "data", None) == "":
+        what = "CODES.csv" if args.command == "inverse" else "DATA.csv"
+        raise CommandError(f"{what} '' is empty: give the path of a CSV file, or - to read standard input.")
 
 
 def _read(args, model=None):
@@ -434,24 +506,33 @@ LINE_LIMIT = 160
 WRAP_WIDTH = 100
 
 
-def _column_items(names):
+def _column_items(names, quoted=False):
     """The names a report shows: every one of a narrow table, the first ones and the last of a wide one.
 
     Every name of a narrow table: hiding one to save a line leaves the user
     guessing which. A table of hundreds of columns (pixels, one-hot
     dummies) made a line of thousands of characters, which no terminal shows
     readably; there the count says how many are not shown, and the first
-    and last names tell where the list runs.
+    and last names tell where the list runs. `quoted`: each name in quotes
+    (the count is not a name).
     """
-    names = [_short_name(name) for name in names]
+    names = [_short_name(name, quoted) for name in names]
     if len(names) <= LIST_LIMIT:
         return names
     return [*names[:LIST_HEAD], f"... ({len(names) - LIST_HEAD - 1} more) ...", names[-1]]
 
 
-def _short_name(name):
+def _short_name(name, quoted=False):
+    """`name` as a report shows it: cut to NAME_LIMIT characters, in quotes when `quoted`.
+
+    Hostile sweep 14: a name holding a line break (a quoted header field
+    may) broke the report's line, and a tab or another control character
+    hid where the name ends: such a name is shown quoted and escaped.
+    """
     text = str(name)
-    return text if len(text) <= NAME_LIMIT else f"{text[:NAME_LIMIT - 3]}..."
+    escaped = quoted or not text.isprintable()
+    text = text if len(text) <= NAME_LIMIT else f"{text[:NAME_LIMIT - 3]}..."
+    return repr(text) if escaped else text
 
 
 def _wrapped(prefix, items, suffix=""):
@@ -675,7 +756,7 @@ def _check_likelihood_columns(likelihood, table, read):
     if not unknown:
         return
     column = unknown[0]
-    chosen = ", ".join(repr(str(name)) for name in _column_items(table.frame.columns))
+    chosen = ", ".join(_column_items(table.frame.columns, quoted=True))
     if column in set(read.frame.columns):
         raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
                            f"out by --columns/--drop; the columns fitted are {chosen}.")
@@ -940,9 +1021,10 @@ def main(argv=None, stdout=None, stderr=None):
         return 2
     prefix = f"skvae {args.command}"
     try:
+        _refuse_empty_paths(args)
         if args.command != "demo":
             inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
-            _check_output_path(getattr(args, "out", None), inputs)
+            _check_output_path(getattr(args, "out", None), inputs, writes_model=args.command == "fit")
         return args.run(args, out, err)
     except BrokenPipeError:
         # The reader of the output stopped reading (`skvae sample m.skvae | head`): as other Unix tools,
@@ -954,7 +1036,7 @@ def main(argv=None, stdout=None, stderr=None):
         # ValueErrors): one line, no traceback. Anything else is a bug and
         # keeps its traceback.
         # Scikit-learn's messages may run on with advice on further lines.
-        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()))}", file=err)
+        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()), args.command)}", file=err)
     except MemoryError as error:
         # A limit of this machine, not a bug: the library refuses the sizes it can foresee, NumPy the rest.
         print(f"{prefix}: error: not enough memory ({' '.join(str(error).split()) or 'MemoryError'}); "

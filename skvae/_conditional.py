@@ -74,7 +74,9 @@ def condition_table(vae, n_samples, given):
         if given.dtype.kind not in "iufO":
             raise ValueError(f"given is an array of {given.dtype}; a model fitted on an array takes numbers "
                              "(NaN: free).")
-        frame = pd.DataFrame(given, columns=names)
+        # An object array stays object: pandas made a column of NumPy dates datetime64, which then
+        # read as seconds since 1970 and came back as the condition (hostile sweep 14).
+        frame = pd.DataFrame(given, columns=names, dtype=object if given.dtype == object else None)
     else:
         raise TypeError(
             "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
@@ -95,12 +97,47 @@ def condition_table(vae, n_samples, given):
             frame[name] = _as_fitted(frame[name], column["dtype"])
     else:
         try:
-            frame = frame.to_numpy(dtype=np.float64)
+            # pd.NA and None are free cells, as NaN (NumPy refuses float(pd.NA)).
+            frame = frame.where(frame.notna(), np.nan).to_numpy(dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError("given holds values that are not numbers; a model fitted on an array takes "
-                             "numbers (NaN: free).") from None
+            raise ValueError(f"given holds values that are not numbers ({_first_non_number(frame)}); a model "
+                             "fitted on an array takes numbers (NaN: free).") from None
+    _refuse_infinite(vae._schema, frame, given_mask)
     _check_values(vae._schema, frame, given_mask)
     return frame, given_mask
+
+
+def _first_non_number(frame):
+    """The first cell of `frame` that float() refuses, with its column and row, for a message."""
+    for column in frame.columns:
+        for row, cell in enumerate(frame[column]):
+            try:
+                float(cell)
+            except (TypeError, ValueError):
+                return f"{cell!r} in column {column!r}, row {row} of the conditions"
+    return "a cell float() refuses"
+
+
+def _refuse_infinite(schema, table, given_mask):
+    """An infinite condition is refused as a condition (hostile sweep 14).
+
+    The schema refused it as input: "X contains an infinite value ... use
+    NaN (or None) for missing cells", naming X, which the caller never
+    passed, and advice a dict of conditions refuses (a NaN condition).
+    """
+    for j, column in enumerate(schema.columns):
+        if column["kind"] == "categorical" or not given_mask[:, j].any():
+            continue  # a categorical column refuses infinity as a category it does not know
+        rows = np.flatnonzero(given_mask[:, j])
+        cells = table[rows, j] if isinstance(table, np.ndarray) else table.iloc[rows, j]
+        values = _as_floats(cells)
+        infinite = np.isinf(values)
+        if infinite.any():
+            raise ValueError(
+                f"given sets column {column['name']!r} to {float(values[infinite][0])!r} (row "
+                f"{int(rows[infinite][0])} of the conditions), an infinite value: a condition is finite. Leave "
+                "the column out of given (NaN in a DataFrame or array of conditions) to draw it."
+            )
 
 
 def _check_dict_values(given):
@@ -118,6 +155,25 @@ def _check_dict_values(given):
                 f"given[{name!r}] is {value!r}, a missing value: a dict of conditions gives each column one "
                 "value for every row. Leave the column out of given to draw it."
             )
+
+
+def _as_floats(cells):
+    """`cells` as float64 where each reads as a number, NaN where not (the schema says why later)."""
+    import pandas as pd
+
+    cells = np.asarray(cells)
+    if cells.dtype.kind in "biuf":
+        return cells.astype(np.float64)
+    if not pd.api.types.is_object_dtype(cells.dtype):
+        cells = cells.astype(object)
+
+    def read(cell):
+        try:
+            return float(cell)
+        except (TypeError, ValueError, OverflowError):  # text, a huge int: not infinity
+            return np.nan
+
+    return np.frompyfunc(read, 1, 1)(cells).astype(np.float64)
 
 
 def _check_values(schema, table, given_mask):

@@ -928,9 +928,23 @@ def write_table(path, result, columns, stdout=None):
         # The archive's one member is named after the file, not after the temporary file written first.
         member = os.path.basename(path)[: -len(".zip")] or "data.csv"
         compression = {"method": "zip", "archive_name": member}
+    def write(target):
+        if named != "gzip":
+            frame.to_csv(target, index=False, compression=compression)
+            return
+        # Hostile sweep 14: gzip stores the name of the file it compresses, which was the temporary
+        # file's (".out.csv.gz.<hex>.tmp"): gunzip -N, and extractors that name what they extract
+        # by it, made a hidden .tmp file. The stored name is now the destination's.
+        stored = os.path.basename(path)
+        stored = stored[: -len(next(suffix for suffix in (".gzip", ".gz") if stored.lower().endswith(suffix)))]
+        # GzipFile stores its filename less a final ".gz" (only that, lower case, once).
+        with open(target, "wb") as raw, gzip.GzipFile(filename=stored + ".gz", mode="wb", fileobj=raw) as packed:
+            with io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
+                frame.to_csv(text, index=False)
+
     try:
         # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.
-        replace_file(path, lambda target: frame.to_csv(target, index=False, compression=compression))
+        replace_file(path, write)
     except BrokenPipeError:
         raise  # --out a named pipe whose reader stopped reading: ends quietly, as standard output does
     except OSError as error:

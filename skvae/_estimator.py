@@ -27,7 +27,7 @@ from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, reads_state, transactional
-from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_count, check_flag,
+from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_array_dtype, check_count, check_flag,
                           check_inference_parameters, check_input_features, check_n_importance, check_seed,
                           text_in_array_message, training_params, validate_table)
 
@@ -527,6 +527,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         X = as_plain_input(X)
         if is_dataframe(X):
             self._check_code_columns(X.columns)
+        else:
+            check_array_dtype(X)  # a code is never a date: NumPy would read one as days since 1970
         try:
             Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         except (TypeError, ValueError, OverflowError) as error:

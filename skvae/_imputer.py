@@ -105,6 +105,20 @@ def budget_epochs(max_iter, n_rows, n_columns, batch_size):
     return epochs_for_steps(AUTO_STEPS_PER_COLUMN * n_columns, math.ceil(n_rows / batch_size), high=AUTO_MAX_EPOCHS)
 
 
+class _MissingValuesNotBool(MissingValues):
+    """scikit-learn's missing_values constraint, less bools (hostile sweep 14).
+
+    ``missing_values=True`` is an Integral, and True == 1.0: every 1.0 of a
+    numeric column was imputed as a missing cell (False: every 0.0).
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return super().__str__().replace("an instance of 'int'", "an instance of 'int' (not a bool)", 1)
+
+
 class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a variational autoencoder (MIWAE).
 
@@ -276,7 +290,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
-        "missing_values": [MissingValues()],
+        "missing_values": [_MissingValuesNotBool()],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "copy": ["boolean"],
@@ -551,6 +565,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
             return validate_data(self, X, reset=reset, skip_check_array=True)
+        if isinstance(self.missing_values, str):
+            # Hostile sweep 14: an array is read as numbers, so no cell ever equals a text placeholder:
+            # nothing was imputed, without a word (or its placeholder cells were refused as text).
+            raise ValueError(
+                f"missing_values={self.missing_values!r} is text, but X is an array, whose cells skvae reads "
+                "as numbers: no cell can be that placeholder. Pass a pandas DataFrame (its text columns may "
+                f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
+            )
         check_array_dtype(X)
         try:
             return validate_data(
@@ -580,12 +602,38 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # cell is NA; as a plain bool array those cells are simply not the placeholder.
         return X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
 
-    @staticmethod
-    def _with_nan(X, missing, columns):
+    def _with_nan(self, X, missing, columns):
         """X's `columns` with its missing cells as NaN, for the VAE."""
         if is_dataframe(X):
-            return X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns])
+            return self._without_placeholder_category(X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns]))
         return np.where(missing, np.nan, X)[:, columns]
+
+    def _without_placeholder_category(self, frame):
+        """`frame` with ``missing_values`` no longer a category of its category columns.
+
+        Hostile sweep 14: a category dtype keeps its declared categories,
+        the placeholder's too once its cells are masked, so the VAE fitted it
+        as a level (never observed) and could fill a missing cell with it:
+        ``missing_values=-1`` on ``pd.Categorical([-1, 1, 2])`` gave back -1,
+        a cell that reads as still missing.
+        """
+        import pandas as pd
+
+        if _nan_is_missing(self.missing_values):
+            return frame
+        for position, dtype in enumerate(frame.dtypes):
+            if not isinstance(dtype, pd.CategoricalDtype):
+                continue
+            column = frame.iloc[:, position]
+            # The categories the mask read as the placeholder (the column's own comparison: True == 1 is
+            # no match there), and only where no cell left holds one: a cell is never dropped.
+            placeholder = pd.Series(pd.Categorical(dtype.categories, dtype=dtype)).eq(self.missing_values)
+            placeholder = placeholder.to_numpy(dtype=bool, na_value=False) & ~np.asarray(
+                dtype.categories.isin(column.dropna().unique()))
+            if placeholder.any():
+                # `frame` is mask()'s new table, not the caller's: set in place.
+                frame.isetitem(position, column.cat.remove_categories(list(dtype.categories[placeholder])))
+        return frame
 
     def _in_the_vaes_form(self, vae_input):
         """`vae_input` as vae_ was fitted: a DataFrame with its column names, or an array.

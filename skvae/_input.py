@@ -58,7 +58,7 @@ def as_pandas_frame(X, name="X"):
     refuses as it refuses any 1-D input.
     """
     _refuse_lazy_frame(X, name)
-    X = _host_array(X)
+    X = _host_array(X, name)
     if is_dataframe(X):
         return X
     _refuse_series(X, name)
@@ -176,20 +176,30 @@ def refuse_non_tables(X, name="X"):
                              "of rows) or a pandas DataFrame.")
 
 
-def _host_array(X):
+def _host_array(X, name="X"):
     """A torch tensor as the NumPy array it holds (detached, on the host); anything else as it is.
 
     NumPy reads a CPU tensor through ``__array__``, but one that requires
     grad or lives on a GPU makes it raise torch's RuntimeError or TypeError
     ("Use tensor.detach().numpy() instead"): a tensor of values is input
-    like any array.
+    like any array. A float dtype NumPy has not (bfloat16, float8) is read
+    as float32, which holds each of its values exactly; before (hostile
+    sweep 14), torch's "Got unsupported ScalarType BFloat16" named neither
+    `name` nor the fix.
     """
     import sys
 
     torch = sys.modules.get("torch")
-    if torch is not None and isinstance(X, torch.Tensor):
-        return X.detach().cpu().numpy()
-    return X
+    if torch is None or not isinstance(X, torch.Tensor):
+        return X
+    tensor = X.detach().cpu()
+    try:
+        return tensor.numpy()
+    except TypeError:
+        if tensor.is_floating_point():
+            return tensor.float().numpy()
+        raise TypeError(f"{name} is a torch tensor of {tensor.dtype}, which NumPy cannot hold: convert it to a "
+                        f"dtype NumPy reads first (e.g. {name}.float()).") from None
 
 
 def _refuse_series(X, name):

@@ -152,12 +152,16 @@ def fit_model(model, X, params, *, incremental, seed=None):
         check_step_fits(spec, min(params["batch_size"], len(encoded)), params["n_importance_train"], device)
         model = VAEModel(schema, spec, device, seed, params["learning_rate"], params["missing_mechanism"])
     else:
-        model.schema.check_likelihood_parameter(params["likelihood"])
+        # Hostile sweep 14: partial_fit continues whatever warm_start says, so "set warm_start=False"
+        # led back to the same refusal there.
+        refit = ("Call fit (with warm_start=False) or start a new estimator to refit" if incremental
+                 else "Set warm_start=False (or start a new estimator) to refit")
+        model.schema.check_likelihood_parameter(params["likelihood"], refit)
         raw = model.schema.raw_values(X, params["handle_unknown"])
         seen_pairs = model.schema.seen_pairs_with(raw)
         encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
-                                 params["missing_mechanism"], params["device"])
+                                 params["missing_mechanism"], params["device"], refit)
         check_step_fits(model.spec, min(params["batch_size"], len(encoded)), params["n_importance_train"],
                         model.device)
     n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
@@ -336,7 +340,8 @@ class VAEModel:
 
     # ------------------------------------------------------------ training
 
-    def check_continuation(self, spec, learning_rate, missing_mechanism="ignorable", device="auto"):
+    def check_continuation(self, spec, learning_rate, missing_mechanism="ignorable", device="auto",
+                           refit="Set warm_start=False (or start a new estimator) to refit"):
         """warm_start and partial_fit continue a model: its architecture, mechanism and device must be unchanged.
 
         ``device="auto"`` continues where the networks live, and so does a
@@ -344,7 +349,8 @@ class VAEModel:
         for a model fitted on a GPU and loaded on the CPU, as the load
         warned). A `device` that names no such device (``"garbage"``) is
         refused as a fresh fit refuses it, and one that exists here but is
-        not the networks' is refused rather than ignored.
+        not the networks' is refused rather than ignored. `refit` is the
+        advice that ends a refusal: how the caller's method refits instead.
         """
         if not (isinstance(device, str) and device == "auto"):
             try:
@@ -357,13 +363,12 @@ class VAEModel:
                 raise ValueError(
                     f"Cannot continue training: the fitted model lives on {self.device!r} but the parameters now "
                     f"ask for device={device!r}. Set device={self.device!r} (or 'auto') to continue, or "
-                    "warm_start=False (or start a new estimator) to refit there."
+                    f"{refit[0].lower()}{refit[1:]} there."
                 )
         if missing_mechanism != self.missing_mechanism:
             raise ValueError(
                 f"Cannot continue training: the fitted model has missing_mechanism={self.missing_mechanism!r} "
-                f"but the parameters now ask for {missing_mechanism!r}. Set warm_start=False (or start a new "
-                "estimator) to refit."
+                f"but the parameters now ask for {missing_mechanism!r}. {refit}."
             )
         changed = [k for k in spec if spec[k] != self.spec[k]]
         if changed:
@@ -371,7 +376,7 @@ class VAEModel:
             now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
             raise ValueError(
                 f"Cannot continue training: the fitted model has {was} but the parameters "
-                f"now ask for {now}. Set warm_start=False (or start a new estimator) to refit."
+                f"now ask for {now}. {refit}."
             )
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate

@@ -190,8 +190,12 @@ class TableSchema:
         self.__dict__.pop("_groups", None)  # built from the constants just set
         self.__dict__.pop("_ranges_and_precisions", None)
 
-    def check_likelihood_parameter(self, likelihood):
-        """Continuing a fit keeps the schema: refuse a ``likelihood`` that now asks for other kinds."""
+    def check_likelihood_parameter(self, likelihood,
+                                   refit="Set warm_start=False (or start a new estimator) to refit"):
+        """Continuing a fit keeps the schema: refuse a ``likelihood`` that now asks for other kinds.
+
+        `refit` ends the message: how the caller's method refits instead.
+        """
         requested = requested_kinds(likelihood, self.names, self.is_dataframe)
         changed = [
             f"{_label(name)}: {kind!r} -> {want!r}"
@@ -201,8 +205,7 @@ class TableSchema:
         if changed:
             raise ValueError(
                 "Cannot continue training: likelihood now asks for other column kinds than the "
-                f"fitted model has ({'; '.join(changed[:5])}). Set warm_start=False (or start a new "
-                "estimator) to refit."
+                f"fitted model has ({'; '.join(changed[:5])}). {refit}."
             )
 
     # ------------------------------------------------------------ encoding

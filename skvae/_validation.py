@@ -240,12 +240,37 @@ def check_same_columns(schema, X):
     if schema is None or not schema.is_dataframe:
         return
     given = list(X.columns)
-    if given != schema.names and not all(isinstance(name, str) for name in schema.names + given):
+    if not _same_labels(given, schema.names) and not all(isinstance(name, str) for name in schema.names + given):
         raise ValueError(
             f"X has the columns {given[:10]!r}{' ...' if len(given) > 10 else ''}, but the model was fitted on "
             f"{schema.names[:10]!r}{' ...' if len(schema.names) > 10 else ''}: pass the same columns in the "
             "same order (columns are matched by label, never by position)."
         )
+
+
+def _same_labels(given, fitted):
+    """Whether the labels are the fitted ones, each of its own sort: an int label is no bool or float one.
+
+    Hostile sweep 14: ``[False, True] == [0, 1]`` and ``[0.0, 1.0] == [0, 1]``
+    in Python, so a table with those labels was read as the columns of a
+    model fitted on 0 and 1 (and the imputer returned it under its own
+    labels), where a condition keyed by True or 1.0 names no column.
+    """
+    import numbers
+
+    def sort(label):
+        return (isinstance(label, (bool, np.bool_)), isinstance(label, numbers.Integral),
+                isinstance(label, numbers.Real))
+
+    return len(given) == len(fitted) and all(
+        sort(a) == sort(b) and _equal_labels(a, b) for a, b in zip(given, fitted))
+
+
+def _equal_labels(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # an array-like label compares element-wise
+        return False
 
 
 def check_array_dtype(X):
@@ -255,6 +280,11 @@ def check_array_dtype(X):
     without a word; a DataFrame column of these dtypes is refused by the
     schema the same way. (scikit-learn refuses complex arrays itself.)
     """
+    if isinstance(X, (list, tuple)):
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):  # ragged: validation says what is wrong with it
+            return
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
         what = {"m": "durations", "M": "dates"}[dtype.kind]
@@ -262,6 +292,27 @@ def check_array_dtype(X):
             f"X is an array of {what} ({dtype}), which skvae cannot model: an array must hold real numbers. "
             "Convert it first (dates to numbers, e.g. days since a date)."
         )
+    if isinstance(dtype, np.dtype) and dtype.names:
+        # Hostile sweep 14: NumPy's "Cannot cast array data from dtype([('a', '<f8'), ...])" named
+        # neither X nor the fix; a structured array is a table whose fields are its columns.
+        raise TypeError(
+            f"X is a structured array (fields {list(dtype.names)[:10]!r}), a table of named fields rather than "
+            "a 2-D array: pass pandas.DataFrame(X), whose columns are the fields."
+        )
+    if isinstance(X, np.ndarray) and dtype == object and X.size:
+        # Hostile sweep 14: float() reads a NumPy date or duration held as an object as days (or
+        # seconds) since 1970, so an object array holding one was fitted without a word, where an
+        # array of dates, and a datetime.datetime cell, are refused.
+        dated = np.frompyfunc(lambda cell: isinstance(cell, (np.datetime64, np.timedelta64)), 1, 1)(X).astype(bool)
+        if dated.any():
+            position = tuple(int(i) for i in np.argwhere(dated)[0])
+            cell = X[position]
+            where = f"in column {position[1]}, row {position[0]}" if len(position) == 2 else f"at {position}"
+            raise ValueError(
+                f"X holds {cell!r} {where}, a {'duration' if isinstance(cell, np.timedelta64) else 'date'}, "
+                "which skvae cannot model: an array must hold real numbers. Convert it first (dates to numbers, "
+                "e.g. days since a date)."
+            )
 
 
 #: What to do about text in an array of data: the advice of text_in_array_message by default.

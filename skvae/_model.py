@@ -466,8 +466,8 @@ class VAEModel:
         noise = torch.randn((*draws, values.shape[0], self.noise_width),
                             generator=trainer.noise_generator, device=trainer.device, dtype=DTYPE)
         values, observed = values.to(trainer.device), None if observed is None else observed.to(trainer.device)
-        values, observed, inputs, _ = trainer.training_rows(values, observed)
-        return values, observed, inputs, noise
+        # The view only: validation scores take every term of the likelihood, data-only ones included.
+        return values, observed, trainer.encoder_view(values, observed), noise
 
     def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs):
         if with_validation:

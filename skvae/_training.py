@@ -457,15 +457,18 @@ class Trainer:
         computes its own), and where it is X itself (all-Gaussian columns
         without a mask).
         """
-        log_constant = self._log_constant(X, observed)
+        return X, observed, self.encoder_view(X, observed), self._log_constant(X, observed)
+
+    def encoder_view(self, X, observed):
+        """The encoder's view of X computed once, or None (see :meth:`training_rows`): also validation's."""
         too_large = X.shape[0] * self.likelihood.input_width * X.element_size() > ENCODER_INPUT_BYTES
         if too_large or X.device != self.device:
-            return X, observed, None, log_constant
+            return None
         with torch.no_grad():
             inputs = self.likelihood.encoder_input(X, observed)
         # A view of all of X (x[..., 0:width] of one Gaussian block) is X: no second gather per batch.
         same = (inputs.data_ptr(), inputs.shape, inputs.stride()) == (X.data_ptr(), X.shape, X.stride())
-        return X, observed, None if same else inputs, log_constant
+        return None if same else inputs
 
     def _log_constant(self, X, observed):
         """Sum over the rows of the likelihood's data-only log terms, in blocks of rows moved to the device."""

@@ -350,6 +350,9 @@ class QuantileNormalBlock(GaussianBlock):
     kind = "quantile_normal"
     constants = ("knots", "knot_scores")
     list_constants = ("knots", "knot_scores")
+    #: A *heaped* column (:func:`_heaps`) also keeps its values and the scores
+    #: between them, from which draws are decoded (see :meth:`sample`).
+    optional_entries = (*Block.optional_entries, "heaps", "heap_scores")
     # u is Gaussian given z, so u = mean + deviation * eps: the self-masking
     # mechanism works on u, a monotone transform of x.
     reparameterised_draws = True
@@ -373,7 +376,10 @@ class QuantileNormalBlock(GaussianBlock):
                 u = ndtri((below + at_most) / (2.0 * observed.size))
             knots.append(x.tolist())
             scores.append(u.tolist())
-        return {"knots": knots, "knot_scores": scores}
+        heaped = [_heaps(column[~np.isnan(column)]) for column in values.T]
+        return {"knots": knots, "knot_scores": scores,
+                "heaps": [None if h is None else h[0] for h in heaped],
+                "heap_scores": [None if h is None else h[1] for h in heaped]}
 
     @classmethod
     def entry_problem(cls, entry):
@@ -382,6 +388,18 @@ class QuantileNormalBlock(GaussianBlock):
             return f"has {len(x)} knots and {len(u)} knot scores: 2 to {cls.MAX_KNOTS} each, as many of both"
         if not (np.all(np.diff(x) > 0) and np.all(np.diff(u) > 0)):
             return "has knots or knot scores that do not increase"
+        if (entry.get("heaps") is None) != (entry.get("heap_scores") is None):
+            return "records one of 'heaps' and 'heap_scores' without the other"
+        if entry.get("heaps") is not None:
+            heaps, between = entry["heaps"], entry["heap_scores"]
+            if not (isinstance(heaps, list) and isinstance(between, list) and 2 <= len(heaps) <= MAX_HEAPS
+                    and len(between) == len(heaps) - 1
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                            for v in heaps + between)):
+                return (f"has heaps {heaps!r} and heap scores {between!r}: lists of 2 to {MAX_HEAPS} finite "
+                        "floats and one fewer")
+            if not (np.all(np.diff(heaps) > 0) and np.all(np.diff(between) > 0)):
+                return "has heaps or heap scores that do not increase"
         return None
 
     @classmethod
@@ -414,7 +432,21 @@ class QuantileNormalBlock(GaussianBlock):
             inner = np.diff(u[j, :k]) / np.diff(x[j, :k])
             slopes[j] = inner[-1]
             slopes[j, 0], slopes[j, 1:k] = inner[0], inner
-        return {"knots": x, "knot_scores": u, "slopes": slopes, "unit": units}
+        constants = {"knots": x, "knot_scores": u, "slopes": slopes, "unit": units}
+        if any(entry.get("heaps") is not None for entry in entries):
+            # Per column its heaps (padded with the last) and the scores between them (padded with +inf,
+            # so that no score beyond a column's own is ever below a u); a column without heaps has
+            # none (a NaN heap and no score), and keeps the interpolating inverse.
+            height = max(len(entry.get("heaps") or ()) for entry in entries)
+            heaps = np.full((len(entries), height), np.nan)
+            between = np.full((len(entries), height - 1), np.inf)
+            for j, entry in enumerate(entries):
+                if entry.get("heaps") is not None:
+                    k = len(entry["heaps"])
+                    heaps[j, :k], heaps[j, k:] = entry["heaps"], entry["heaps"][-1]
+                    between[j, : k - 1] = entry["heap_scores"]
+            constants.update(heaps=heaps, heap_scores=between)
+        return constants
 
     @classmethod
     def encode(cls, values, constants):
@@ -470,9 +502,57 @@ class QuantileNormalBlock(GaussianBlock):
         return self.user_units(mean)
 
     def sample(self, params, free, generator):
+        """A draw u ~ N(mean, var) decoded as g^{-1}(u), or for a heaped column as the heap that u falls on.
+
+        A heaped column (:func:`_heaps`) decodes u to the value x_k whose
+        interval of the training values' distribution function holds Phi(u)
+        (the step inverse of F, as a bootstrap of the marginal draws): the
+        interpolating inverse put draws between the heaps (9, 11, 13 years of
+        schooling between 8, 10, 12), in proportions of neither. Decoding
+        only: the likelihood, and so every score, is the same density of x.
+        """
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        return self.user_units(mean + variance.sqrt() * noise)
+        encoded = mean + variance.sqrt() * noise
+        return self._on_heaps(encoded, self.user_units(encoded))
+
+    def _on_heaps(self, encoded, values):
+        """`values` with the cells of heaped columns replaced by the heap their encoded value falls on."""
+        if "heaps" not in self.stats:
+            return values
+        between = self.stats["heap_scores"]
+        flat = encoded.reshape(-1, self.n_columns).T.contiguous()
+        index = torch.searchsorted(between.contiguous(), flat.to(between.dtype), right=False)
+        index = index.clamp_max(self.stats["heaps"].shape[1] - 1)
+        heaps = self._per_cell(self.stats["heaps"], index, encoded).to(values.dtype)
+        keep = torch.isnan(heaps) | torch.isnan(encoded)
+        return torch.where(keep, values, heaps)
+
+
+#: Most values a column may hold to count as heaped, and fewest rows per value on average (see :func:`_heaps`).
+MAX_HEAPS = 100
+MIN_ROWS_PER_HEAP = 10
+
+
+def _heaps(observed):
+    """(distinct values, the normal scores between them) of a *heaped* column's observed values, or None.
+
+    Heaped: at most MAX_HEAPS distinct values, each held by MIN_ROWS_PER_HEAP
+    rows or more on average (years of schooling on 8, 10, 12, 16; hard
+    disks of 80, 120, 170, 210, 240 MB). Such a column's draws are decoded to
+    the value whose interval [F(x_k-), F(x_k)] of the empirical distribution
+    function holds Phi(u): the score between x_k and x_k+1 is Phi^{-1}(F(x_k)).
+    A column of rarer values (a measurement, money) keeps the interpolating
+    inverse: its draws are new values, not copies of training values.
+    benchmarks/results/HEAPED_STUDY.md has the measurements.
+    """
+    from scipy.special import ndtri
+
+    distinct, counts = np.unique(observed, return_counts=True)
+    if not 2 <= distinct.size <= MAX_HEAPS or observed.size < MIN_ROWS_PER_HEAP * distinct.size:
+        return None
+    between = ndtri(np.cumsum(counts)[:-1] / observed.size)
+    return distinct.tolist(), between.tolist()
 
 
 def _knot_unit(knots, scores):

@@ -186,7 +186,10 @@ class TableSchema:
         for kind, cols in by_kind.items():
             for name, values in BLOCKS[kind].fit_constants(_columns(raw, cols)).items():
                 for j, value in zip(cols, values):
-                    self.columns[j][name] = value
+                    if value is None:  # an optional entry this column has none of (a quantile map's heaps)
+                        self.columns[j].pop(name, None)
+                    else:
+                        self.columns[j][name] = value
         self.__dict__.pop("_groups", None)  # built from the constants just set
         self.__dict__.pop("_ranges_and_precisions", None)
 

@@ -418,3 +418,92 @@ def test_a_kind_class_states_its_domain(kind):
     schema = TableSchema.fit(np.array([_KIND_DATA[kind]]).T, likelihood=kind)
     with pytest.raises(ValueError, match=rf"likelihood=.*{kind}.*column 0.*-2\.5"):
         schema.raw_values(np.array([[-2.5]]))
+
+
+# ---------------------------------------------------------------- heaped columns decode to their heaps
+
+_HEAPS = np.array([8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 6.0, 9.0, 11.0, 13.0])
+_HEAP_MASSES = np.array([0.12, 0.10, 0.38, 0.10, 0.15, 0.05, 0.02, 0.02, 0.02, 0.02, 0.02])
+
+
+def _heaped_values(n=2000, seed=0):
+    """Years of schooling: most rows on 8, 10, 12, 14, 16, a few between (exact masses, shuffled)."""
+    counts = np.round(_HEAP_MASSES * n).astype(int)
+    return np.random.default_rng(seed).permutation(np.repeat(_HEAPS, counts))
+
+
+def _unit_normal_params(n, n_columns=1):
+    """Decoder outputs for u ~ N(0, 1) in every column: mean 0, softplus(raw) + floor = 1."""
+    raw = math.log(math.expm1(1.0 - VARIANCE_FLOOR))
+    return torch.cat([torch.zeros(n, n_columns, dtype=D), torch.full((n, n_columns), raw, dtype=D)], dim=1)
+
+
+def test_a_heaped_column_draws_its_heaps_in_their_proportions_and_scores_as_before():
+    values = _heaped_values()
+    entry = {name: per_column[0] for name, per_column in QuantileNormalBlock.fit_constants(values[:, None]).items()}
+    assert entry["heaps"] == sorted(_HEAPS.tolist()) and len(entry["heap_scores"]) == len(_HEAPS) - 1
+    block = QuantileNormalBlock.from_constants([0], QuantileNormalBlock.block_constants([entry]))
+    draws = block.sample(_unit_normal_params(200_000), None, torch.Generator().manual_seed(0))[:, 0].numpy()
+    # Every draw is a heap, each heap as often as in the training values (u ~ N(0, 1) is their own law).
+    heaps, counts = np.unique(draws, return_counts=True)
+    np.testing.assert_array_equal(heaps, np.sort(_HEAPS))
+    expected = np.array([np.mean(values == h) for h in heaps])
+    np.testing.assert_allclose(counts / draws.size, expected, atol=0.005)
+    # The interpolating inverse (the same column without its heaps) puts most draws between them.
+    plain = {key: value for key, value in entry.items() if not key.startswith("heap")}
+    interpolating = QuantileNormalBlock.from_constants([0], QuantileNormalBlock.block_constants([plain]))
+    between = interpolating.sample(_unit_normal_params(200_000), None, torch.Generator().manual_seed(0))
+    assert np.mean(np.isin(np.round(between[:, 0].numpy()), _HEAPS, invert=True)) > 0.02
+    assert np.mean(np.isin(between[:, 0].numpy(), _HEAPS)) < 0.01
+    # Decoding only: the density of x is the same.
+    u = torch.as_tensor(QuantileNormalBlock.encode(values[:50, None], QuantileNormalBlock.block_constants([entry])))
+    params = _normal((50, 2), 3)
+    torch.testing.assert_close(block.cell_log_prob(u, params, None), interpolating.cell_log_prob(u, params, None))
+
+
+def test_only_columns_of_few_values_each_held_by_many_rows_are_heaped():
+    rng = np.random.default_rng(1)
+    heaped = _heaped_values(2000)
+    continuous = rng.normal(size=2000)
+    sparse = rng.permutation(np.arange(90.0).repeat(6))  # 90 values of 6 rows each: not heaps
+    sparse = np.concatenate([sparse, np.full(2000 - sparse.size, np.nan)])  # (counted over observed rows)
+    constants = QuantileNormalBlock.fit_constants(np.column_stack([heaped, continuous, sparse]))
+    assert constants["heaps"][0] is not None
+    assert constants["heaps"][1] is None and constants["heaps"][2] is None
+    # In one block, the column without heaps keeps the interpolating inverse.
+    entries = [{name: per_column[j] for name, per_column in constants.items() if per_column[j] is not None}
+               for j in range(3)]
+    block = QuantileNormalBlock.from_constants([0, 1, 2], QuantileNormalBlock.block_constants(entries))
+    draws = block.sample(_unit_normal_params(20_000, 3), None, torch.Generator().manual_seed(1)).numpy()
+    assert np.isin(draws[:, 0], _HEAPS).all()
+    assert np.unique(draws[:, 1]).size == draws.shape[0]
+    assert np.mean(np.isin(draws[:, 2], sparse)) < 0.01
+    assert QuantileNormalBlock.fit_constants(np.tile(sparse[:540], 2)[:, None])["heaps"][0] is not None  # 12 each
+
+
+def test_an_inflated_column_draws_its_spike_or_the_heaps_off_it():
+    values = np.concatenate([np.zeros(3000), _heaped_values(2000)])
+    entry = {name: per_column[0] for name, per_column in InflatedGaussianBlock.fit_constants(values[:, None]).items()}
+    assert entry["spike"] == 0.0 and entry["heaps"] == sorted(_HEAPS.tolist())
+    block = InflatedGaussianBlock.from_constants([0], InflatedGaussianBlock.block_constants([entry]))
+    params = torch.cat([torch.zeros(100_000, 1, dtype=D), _unit_normal_params(100_000)], dim=1)
+    draws = block.sample(params, None, torch.Generator().manual_seed(2))[:, 0].numpy()
+    assert np.isin(draws, np.concatenate([[0.0], _HEAPS])).all()
+    off = draws[draws != 0]
+    expected = np.array([np.mean(values[values != 0] == h) for h in np.sort(_HEAPS)])
+    np.testing.assert_allclose(np.unique(off, return_counts=True)[1] / off.size, expected, atol=0.01)
+
+
+def test_the_state_check_refuses_heaps_that_do_not_fit_together():
+    from skvae._schema import TableSchema
+    from skvae._state import InvalidState, _schema_column
+
+    schema = TableSchema.fit(_heaped_values()[:, None], likelihood="quantile_normal")
+    entry = schema.columns[0]
+    _schema_column(entry, "column")
+    for broken in ({"heap_scores": entry["heap_scores"][:-1]}, {"heaps": entry["heaps"][::-1]},
+                   {"heaps": [float("nan")] * len(entry["heaps"])}):
+        with pytest.raises(InvalidState, match="heap"):
+            _schema_column({**entry, **broken}, "column")
+    with pytest.raises(InvalidState, match="heap"):
+        _schema_column({key: value for key, value in entry.items() if key != "heap_scores"}, "column")

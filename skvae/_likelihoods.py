@@ -345,6 +345,8 @@ class QuantileNormalBlock(GaussianBlock):
     training rows whatever the column's shape (skewed, bimodal, heavy
     tailed), and decoded values g^{-1}(u) follow its marginal as the Gaussian
     copula's do. E[x | z] is replaced by g^{-1}(mean), the conditional median.
+    Draws of a heaped column (few values, many rows each: :func:`_heaps`)
+    are decoded by the step inverse of F instead, onto its values.
     """
 
     kind = "quantile_normal"
@@ -544,7 +546,14 @@ def _heaps(observed):
     function holds Phi(u): the score between x_k and x_k+1 is Phi^{-1}(F(x_k)).
     A column of rarer values (a measurement, money) keeps the interpolating
     inverse: its draws are new values, not copies of training values.
-    benchmarks/results/HEAPED_STUDY.md has the measurements.
+    Measured (benchmarks/results/HEAPED_STUDY.md): sampled column shapes
+    rose on 19 of 29 tables of real_tables_sweep.py's draw and fell on none
+    (an income 0.87 to 0.96), and on 9 of 12 tables chosen for years of
+    schooling and incomes (years of education 0.85 to 0.96); on the
+    tables benchmark (3 seeds) shapes rose on four of eight tables (credit
+    scoring 0.968 to 0.981, computers 0.977 to 0.982), pairs held or rose,
+    and the DCR ratio fell by up to 5% (credit scoring 1.13 to 1.08), still
+    above 1 on every table and seed.
     """
     from scipy.special import ndtri
 

@@ -36,8 +36,9 @@ numbers from version to version):
 * column-pair trends -- mean over pairs of ``CorrelationSimilarity`` (Pearson; 1 - |r_real - r_synth| / 2)
   for two numbers and ``ContingencySimilarity`` (1 - total variation distance of the joint table) for pairs
   with a category, numbers binned into SDMetrics' 10 bins of the real column's range;
-* machine-learning efficacy -- ``HistGradientBoostingClassifier`` (accuracy, macro F1) or
-  ``HistGradientBoostingRegressor`` (R²) as the target needs (native categorical splits from the category
+* machine-learning efficacy -- ``HistGradientBoostingClassifier`` (accuracy, macro F1, and ROC AUC: of the
+  second class for two classes, one-vs-rest macro for more; the column-models issue reports its binary tables
+  by AUC) or ``HistGradientBoostingRegressor`` (R²) as the target needs (native categorical splits from the category
   dtype, ``random_state=0``), trained on the synthetic rows, scored on the real held-out rows. Gradient
   boosting needs no scaling or encoding choices that could favour one generator;
 * distance to closest record (DCR) -- SDMetrics' ``calculate_dcr`` (the distance behind its
@@ -289,15 +290,44 @@ def efficacy(train, test, target, seed=0):
         return {"efficacy": r2, "r2": r2}
     y_train = labelled[target].astype(object)
     y_test = test[target].astype(object)
+    classes = sorted(pd.unique(y_test), key=str)
     if y_train.nunique() < 2:  # a generator that collapsed onto one class: that class is its prediction
         predicted = np.full(len(test), y_train.iloc[0] if len(y_train) else None, dtype=object)
+        probabilities = (y_train.iloc[0] == np.asarray(classes, dtype=object)).astype(float)[None, :].repeat(
+            len(test), axis=0) if len(y_train) else np.full((len(test), len(classes)), 1 / len(classes))
     else:
         model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
         model.fit(labelled.drop(columns=target), y_train)
-        predicted = model.predict(test.drop(columns=target))
+        X_test = test.drop(columns=target)
+        predicted = model.predict(X_test)
+        # A class the synthetic rows lack has probability 0: the real rows' classes are the AUC's.
+        fitted = list(model.classes_)
+        scores = model.predict_proba(X_test)
+        probabilities = np.column_stack([scores[:, fitted.index(c)] if c in fitted else np.zeros(len(test))
+                                         for c in classes])
     accuracy = float(accuracy_score(y_test, predicted))
     return {"efficacy": accuracy, "accuracy": accuracy,
-            "macro_f1": float(f1_score(y_test, predicted, average="macro"))}
+            "macro_f1": float(f1_score(y_test, predicted, average="macro")),
+            "auc": _roc_auc(y_test, probabilities, classes)}
+
+
+def _roc_auc(y_true, probabilities, classes):
+    """ROC AUC of the real held-out labels: of the second class for two, else one-vs-rest macro (the issue's measure).
+
+    The column-models issue reports efficacy on its binary tables as AUC, which, unlike accuracy, reads the
+    classifier's ranking of every row, not only which side of 0.5 it falls.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y_true = np.asarray(y_true, dtype=object)
+    if len(classes) < 2:
+        return float("nan")
+    if len(classes) == 2:
+        return float(roc_auc_score(y_true == classes[1], probabilities[:, 1]))
+    totals = probabilities.sum(axis=1, keepdims=True)
+    probabilities = np.where(totals > 0, probabilities / np.where(totals > 0, totals, 1), 1 / len(classes))
+    return float(roc_auc_score(y_true, probabilities, multi_class="ovr", average="macro",
+                               labels=np.asarray(classes, dtype=object)))
 
 
 def sdmetrics_metadata(df):
@@ -598,7 +628,7 @@ def run(quick=False, seeds=(0, 1), tables=None, tvae_epochs=None, skvae_params=N
     tvae_epochs = tvae_epochs or 300
     out = {"config": {"seeds": list(seeds), "tvae_epochs": tvae_epochs, "skvae_params": skvae_params or {},
                       "quick": quick, "max_rows": MAX_ROWS,
-                      "efficacy": "HistGradientBoostingClassifier (accuracy) or HistGradientBoostingRegressor "
+                      "efficacy": "HistGradientBoostingClassifier (accuracy; ROC AUC beside it) or HistGradientBoostingRegressor "
                                   "(R²), categorical_features='from_dtype'",
                       "split": "70/30, stratified on a categorical target", "methods": list(methods)},
            "tables": {}}
@@ -629,7 +659,7 @@ def run(quick=False, seeds=(0, 1), tables=None, tvae_epochs=None, skvae_params=N
     return out
 
 
-SUMMARY_KEYS = ("shapes", "pairs", "efficacy", "accuracy", "macro_f1", "r2", "dcr_ratio",
+SUMMARY_KEYS = ("shapes", "pairs", "efficacy", "accuracy", "macro_f1", "auc", "r2", "dcr_ratio",
                 "dcr_overfitting_protection", "exact_copies", "exact_copy_rate", "impossible_pair_rate", "out_of_range_cells",
                 "non_integer_cells", "heldout_loglik", "fit_seconds")
 
@@ -682,8 +712,9 @@ def targets(result):
         checks.append((name, f"column shapes >= {TARGETS['shapes']}", f"{vae['shapes'][0]:.3f}",
                        vae["shapes"][0] >= TARGETS["shapes"]))
         peers = {m: summary[m] for m in ("TVAE", "copula") if summary.get(m, {}).get("status") == "ok"}
-        for key, label in (("pairs", "column-pair trends"), ("efficacy", _efficacy_name(table))):
-            if peers and key in vae:
+        for key, label in (("pairs", "column-pair trends"), ("efficacy", _efficacy_name(table)),
+                           ("auc", "efficacy (ROC AUC)")):
+            if peers and key in vae and all(key in peer for peer in peers.values()):
                 best_method = max(peers, key=lambda m: peers[m][key][0])
                 best = peers[best_method][key][0]
                 checks.append((name, f"{label} >= the better of TVAE and copula",
@@ -778,17 +809,17 @@ def markdown(result, machine=None, command=""):
         for method in config["methods"]:
             entry = summary.get(method, {})
             if entry.get("status") != "ok":
-                rows.append((method, entry.get("status", "not run")) + ("",) * 11)
+                rows.append((method, entry.get("status", "not run")) + ("",) * 12)
                 continue
             ratio = entry.get("fit_time_ratio_tvae")
             rows.append((method, _cell(entry, "shapes"), _cell(entry, "pairs"), _cell(entry, "efficacy"),
-                         _cell(entry, "dcr_ratio", 2), _cell(entry, "dcr_overfitting_protection", 2),
+                         _cell(entry, "auc"), _cell(entry, "dcr_ratio", 2), _cell(entry, "dcr_overfitting_protection", 2),
                          _cell(entry, "exact_copy_rate"),
                          _cell(entry, "impossible_pair_rate"), _cell(entry, "out_of_range_cells", 0),
                          _cell(entry, "non_integer_cells", 0), _cell(entry, "heldout_loglik", 2),
                          "1" if method == "TVAE" and "fit_seconds" in entry
                          else (f"{ratio:.2f}" if ratio is not None else "")))
-        parts.append(_table(["method", "column shapes", "column-pair trends", _efficacy_name(table), "DCR ratio",
+        parts.append(_table(["method", "column shapes", "column-pair trends", _efficacy_name(table), "ROC AUC", "DCR ratio",
                              "DCR-OP", "exact copies", "impossible pairs", "out of range", "non-integer",
                              "held-out log-lik (nats/row)", "fit time / TVAE"], rows))
         details = _skvae_details(table)
@@ -865,8 +896,10 @@ def readme_table(result):
         summary = table["summary"]
         efficacy = "accuracy" if table["task"] == "classification" else "R²"
         for key, label in (("shapes", "column shapes"), ("pairs", "column-pair trends"),
-                           ("efficacy", f"efficacy ({efficacy})"), ("dcr_ratio", "DCR ratio"),
+                           ("efficacy", f"efficacy ({efficacy})"), ("auc", "efficacy (ROC AUC)"), ("dcr_ratio", "DCR ratio"),
                            ("impossible_pair_rate", "impossible pairs"), ("fit_time_ratio_tvae", "fit time / TVAE")):
+            if key == "auc" and "auc" not in summary.get("skvae", {}):
+                continue  # runs from before the benchmark measured AUC
             cells = [score(summary, method, key) for method in ("skvae", "TVAE", "copula", "independent")]
             lines.append(f"| {name if key == 'shapes' else ''} | {label} | " + " | ".join(cells) + " |")
     seeds = result["config"]["seeds"]

@@ -453,6 +453,24 @@ def test_efficacy_is_r2_for_a_numeric_target():
     assert tables.efficacy(shuffled, test, target)["r2"] < real["r2"] - 0.3
 
 
+def test_efficacy_reports_roc_auc_for_a_class_target():
+    """AUC reads the classifier's ranking: high from real rows, about 0.5 from shuffled labels or one class."""
+    tables = _tables_module()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    df = pd.DataFrame({"x": x, "noise": rng.normal(size=600),
+                       "y": pd.Categorical(np.where(x + 0.3 * rng.normal(size=600) > 0, "yes", "no"))})
+    train, test = df.iloc[:400].reset_index(drop=True), df.iloc[400:].reset_index(drop=True)
+    real = tables.efficacy(train, test, "y")
+    assert {"efficacy", "accuracy", "macro_f1", "auc"} <= set(real) and real["auc"] > 0.9
+    shuffled = train.assign(y=rng.permutation(train["y"].to_numpy()))
+    assert abs(tables.efficacy(shuffled, test, "y")["auc"] - 0.5) < 0.15
+    one_class = train.assign(y=pd.Categorical(["yes"] * len(train)))
+    assert tables.efficacy(one_class, test, "y")["auc"] == 0.5
+    three = df.assign(y=pd.Categorical(np.digitize(x, [-0.5, 0.5]).astype(str)))
+    assert tables.efficacy(three.iloc[:400], three.iloc[400:].reset_index(drop=True), "y")["auc"] > 0.9
+
+
 def test_merge_joins_tables_run_in_separate_processes(tmp_path):
     tables = _tables_module("pandas")
     first = {"config": {"seeds": [0]}, "machine": {"CPU": "x"}, "tables": {"a": {"n": 1}}}

@@ -188,10 +188,35 @@ def run_inverse_command(args, out, err):
             f"but the model's codes have {len(latent_names)}: {', '.join(_column_items(latent_names, quoted=True))} "
             "(the columns 'skvae transform' writes)."
         )
+    _refuse_text_codes(codes, table)
     with _refusals_explained(table):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, X, _training_columns(model), stdout=out)
     return 0
+
+
+def _refuse_text_codes(codes, table):
+    """Refuse a text cell of a file of latent codes, naming its column as the file does, and its line.
+
+    Hostile sweep 15: the codes reach inverse_transform as an array, whose
+    refusal named the column by its position among the codes ("column 1"),
+    which is not the file's own when its columns were selected or reordered.
+    """
+    import pandas as pd
+
+    for column in codes.columns:
+        series = codes[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        text = series.notna() & pd.to_numeric(series.astype(object), errors="coerce").isna()
+        if pd.api.types.is_bool_dtype(series.dtype):
+            text = series.notna()
+        if text.any():
+            row = int(np.flatnonzero(text.to_numpy(dtype=bool))[0])
+            raise CommandError(
+                f"{table.name}: column {str(column)!r} holds text ({str(series.iloc[row])!r} at {table.where(row)}): "
+                "latent codes are numbers, as 'skvae transform' writes them."
+            )
 
 
 def run_sample_command(args, out, err):

@@ -100,7 +100,14 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         normal rows instead.
         Scores that tie with ``offset_`` (up to the rounding of the networks'
         arithmetic) count as inliers, so rows identical to all the training
-        rows are never flagged.
+        rows are never flagged. Training rows with no observed cell take no
+        part in the threshold (see ``score_samples``).
+        Read by ``fit`` only, as IsolationForest's and LocalOutlierFactor's
+        ``contamination`` are: set on a fitted detector (``set_params``), it
+        takes effect at the next ``fit``, and until then ``offset_``,
+        ``decision_function`` and ``predict`` keep the fitted threshold. To
+        move the threshold without refitting, set ``offset_`` yourself (e.g.
+        a quantile of ``score_samples`` of held-out rows).
 
     n_importance : int, default=10
         Importance samples K per row. 1: the ELBO. K > 1: the
@@ -250,7 +257,10 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             -1 for outliers, +1 for inliers.
         """
         with transaction(self):
-            return _labels(self._fit(X) - self.offset_)
+            scores = self._fit(X)
+            # Refused after the fit, which the transaction then undoes: the rows predict refuses.
+            _refuse_empty_rows(self._empty_rows(X), "fit_predict", self.handle_unknown)
+            return _labels(scores - self.offset_)
 
     @reads_state
     def score_samples(self, X):
@@ -266,10 +276,21 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         scores : ndarray of shape (n_samples,)
             The ELBO (``n_importance=1``) or importance-weighted bound of
             each row, with the ``n_importance`` of the last ``fit``.
+
+        Raises
+        ------
+        ValueError
+            Where a row has no observed cell (every cell missing, or
+            ignored as an unseen category under ``handle_unknown="ignore"``)
+            and the mechanism is ignorable: its score would be log 1 = 0,
+            above every row with an observed cell, so it was never flagged,
+            an "inlier" nothing was seen of. The call names such rows (as do
+            ``decision_function``, ``predict`` and ``fit_predict``); drop
+            them first. ``fit`` accepts them and leaves them out of
+            ``offset_``. Under ``missing_mechanism="self_masking"`` such a row
+            scores log p(s), the probability of its pattern, and is scored.
         """
-        X = self._validate_input(X)
-        with _names_checked_once():
-            return self.vae_._score_samples(X, self._n_importance, inference_options(self))
+        return self._scores(X, "score_samples")
 
     @reads_state
     def decision_function(self, X):
@@ -285,7 +306,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         decision : ndarray of shape (n_samples,)
             Shifted scores; negative values are outliers.
         """
-        return self.score_samples(X) - self.offset_
+        return self._scores(X, "decision_function") - self.offset_
 
     @reads_state
     def predict(self, X):
@@ -301,7 +322,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         labels : ndarray of shape (n_samples,)
             -1 where ``decision_function`` is negative, +1 elsewhere.
         """
-        return _labels(self.decision_function(X))
+        return _labels(self._scores(X, "predict") - self.offset_)
 
     @reads_state
     def score_columns(self, X, n_samples=COLUMN_SAMPLES):
@@ -346,7 +367,12 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         vae = vae_to_fit(self)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
-        offset = _threshold(scores, self.contamination)
+        # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
+        # others (score_samples refuses such rows). Its cells' terms are all NaN.
+        judged = ~np.isnan(cells).all(axis=1) if cells.shape[1] else np.ones(len(scores), dtype=bool)
+        if vae._model.missingness is not None:
+            judged[:] = True  # under a missingness mechanism such a row scores log p(s), a real score
+        offset = _threshold(scores[judged] if judged.any() else scores, self.contamination)
         # float64 whatever X's dtype: the fitted state (skvae.save, skvae._face_state) keeps it so,
         # and a float32 copy of it made a detector fitted on float32 data one save refused.
         typical = np.nanmedian(cells, axis=0).astype(np.float64)
@@ -362,6 +388,26 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return scores
+
+    def _scores(self, X, method):
+        """score_samples for `method`, which names the call in a refusal of rows with no observed cell."""
+        X = self._validate_input(X)
+        with _names_checked_once():
+            scores = self.vae_._score_samples(X, self._n_importance, inference_options(self))
+            # After scoring, which validated X: the VAE's refusals of its cells come first.
+            _refuse_empty_rows(self._empty_rows(X), method, self.handle_unknown)
+        return scores
+
+    def _empty_rows(self, X):
+        """Per row of X, whether it has no observed cell and so no score (always False under self-masking).
+
+        X has been validated by the VAE (score_samples, fit) before this is asked.
+        """
+        model = self.vae_._model
+        if model.missingness is not None:
+            return np.zeros(len(X), dtype=bool)  # such a row scores log p(s), its pattern's probability
+        X = self.vae_._validate_input(X)
+        return model.empty_rows(X, handle_unknown=self.handle_unknown)
 
     def _validate_input(self, X):
         """Check fittedness, feature count and names here, so errors name this class.
@@ -438,6 +484,29 @@ def _threshold(scores, contamination):
             stacklevel=5,  # _threshold, _fit, fit, _fit_context, the caller
         )
     return offset
+
+
+#: How handle_unknown="ignore" makes a row empty, for the refusal of such rows.
+_IGNORED = " (a category unseen at fit, ignored under handle_unknown='ignore', counts as missing)"
+
+
+def _refuse_empty_rows(empty, method, handle_unknown="error"):
+    """Refuse (ValueError) the rows where `empty` is True: rows with no observed cell (see ``score_samples``).
+
+    Under the ignorable mechanism such a row scores log 1 = 0, above any
+    row with an observed cell, so it was never flagged: an "inlier" nothing
+    was seen of. It is neither; the caller decides what it is.
+    """
+    empty = np.flatnonzero(empty)
+    if empty.size:
+        shown = ", ".join(str(int(i)) for i in empty[:10]) + (", ..." if empty.size > 10 else "")
+        raise ValueError(
+            f"VAEOutlierDetector.{method}: {empty.size} row{'s' * (empty.size > 1)} of X "
+            f"({'rows' if empty.size > 1 else 'row'} {shown}) {'have' if empty.size > 1 else 'has'} no observed "
+            f"cell{_IGNORED if handle_unknown == 'ignore' else ''}, so there is nothing to score: such a row is "
+            "neither an inlier nor an outlier. Drop it first "
+            "(e.g. X.dropna(how='all')), or label it yourself."
+        )
 
 
 def _is_table(X):

@@ -380,7 +380,7 @@ def _observed_as_read(table, chosen, completed):
             spelling = {}
             for value, text in zip(chosen.frame[name].to_numpy()[~holes], table.cells[name].to_numpy()[~holes]):
                 spelling.setdefault(_value_key(value), str(text).strip())
-            cells.loc[holes, name] = [spelling.get(_value_key(value), _cell_text(value))
+            cells.loc[holes, name] = [spelling.get(_value_key(value), _cell_text(value, table.decimal))
                                       for value in completed[name].to_numpy()[holes]]
     return cells
 
@@ -394,11 +394,17 @@ def _value_key(value):
     return ("text", str(value))
 
 
-def _cell_text(value):
+def _cell_text(value, decimal="."):
+    """A fill's text; with the file's decimal mark, as its observed cells write theirs.
+
+    Hostile sweep 15: a file of decimal commas (``1,5;2,25``) got fills
+    written ``0.244`` beside observed cells ``1,624`` in one column, which
+    no reader takes as one column of numbers.
+    """
     if isinstance(value, (float, np.floating)) and float(value).is_integer() and abs(value) < 2**53:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return repr(float(value))
+        return repr(float(value)).replace(".", decimal)
     return str(value)
 
 

@@ -78,6 +78,9 @@ class Table:
         For each text column holding words pandas reads as missing (``NA``,
         ``None``) that were kept as text, those words, sorted: what a
         command tells the user, who may mean them as missing cells.
+    decimal : str
+        The file's decimal mark, "." or "," (a file of ``1,5;2,25`` lines),
+        which a command writing numbers back into its cells keeps.
     """
 
     frame: object
@@ -87,6 +90,7 @@ class Table:
     cells: object = None
     header: list = None
     missing_words: dict = None
+    decimal: str = "."
 
     def where(self, row):
         """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
@@ -209,7 +213,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     if header_fields is not None and len(header_fields) != frame.shape[1]:
         header_fields = None
     return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields,
-                 missing_words=missing_words)
+                 missing_words=missing_words, decimal=decimal)
 
 
 def _missing_words_as_text(frame, cells, columns, missing_values):
@@ -744,7 +748,7 @@ def select_columns(table, columns=None, drop=None):
         header = [by_name[name] for name in frame.columns]
     missing_words = {name: words for name, words in (table.missing_words or {}).items() if name in set(frame.columns)}
     return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header, header=header,
-                 missing_words=missing_words)
+                 missing_words=missing_words, decimal=table.decimal)
 
 
 def _look_alike_hint(unknown, available):

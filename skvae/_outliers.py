@@ -257,10 +257,9 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             -1 for outliers, +1 for inliers.
         """
         with transaction(self):
-            scores = self._fit(X)
-            # Refused after the fit, which the transaction then undoes: the rows predict refuses.
-            _refuse_empty_rows(self._empty_rows(X), "fit_predict", self.handle_unknown)
-            return _labels(scores - self.offset_)
+            scores, empty = self._fit(X)
+            # Flagged as predict flags them: nothing of such a row was seen.
+            return _labels(_flag_empty_rows(scores, empty, "fit_predict", self.handle_unknown, stacklevel=4) - self.offset_)
 
     @reads_state
     def score_samples(self, X):
@@ -277,18 +276,16 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             The ELBO (``n_importance=1``) or importance-weighted bound of
             each row, with the ``n_importance`` of the last ``fit``.
 
-        Raises
-        ------
-        ValueError
-            Where a row has no observed cell (every cell missing, or
-            ignored as an unseen category under ``handle_unknown="ignore"``)
-            and the mechanism is ignorable: its score would be log 1 = 0,
-            above every row with an observed cell, so it was never flagged,
-            an "inlier" nothing was seen of. The call names such rows (as do
-            ``decision_function``, ``predict`` and ``fit_predict``); drop
-            them first. ``fit`` accepts them and leaves them out of
-            ``offset_``. Under ``missing_mechanism="self_masking"`` such a row
-            scores log p(s), the probability of its pattern, and is scored.
+        A row with no observed cell (every cell missing, or ignored as an
+        unseen category under ``handle_unknown="ignore"``) scores ``-inf``,
+        with a UserWarning naming it, so that ``decision_function`` is
+        ``-inf`` and ``predict`` flags it (-1): under the ignorable mechanism
+        its bound is log 1 = 0, above every row with an observed cell, so it
+        was never flagged, an "inlier" nothing was seen of. Drop such rows
+        first (``X.dropna(how="all")``) to leave them unlabelled. ``fit``
+        accepts them and leaves them out of ``offset_``. Under
+        ``missing_mechanism="self_masking"`` such a row scores log p(s), the
+        probability of its pattern, as any other row.
         """
         return self._scores(X, "score_samples")
 
@@ -369,10 +366,10 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
         # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
         # others (score_samples refuses such rows). Its cells' terms are all NaN.
-        judged = ~np.isnan(cells).all(axis=1) if cells.shape[1] else np.ones(len(scores), dtype=bool)
+        empty = np.isnan(cells).all(axis=1) if cells.shape[1] else np.zeros(len(scores), dtype=bool)
         if vae._model.missingness is not None:
-            judged[:] = True  # under a missingness mechanism such a row scores log p(s), a real score
-        offset = _threshold(scores[judged] if judged.any() else scores, self.contamination)
+            empty[:] = False  # under a missingness mechanism such a row scores log p(s), a real score
+        offset = _threshold(scores[~empty] if not empty.all() else scores, self.contamination)
         # float64 whatever X's dtype: the fitted state (skvae.save, skvae._face_state) keeps it so,
         # and a float32 copy of it made a detector fitted on float32 data one save refused.
         typical = np.nanmedian(cells, axis=0).astype(np.float64)
@@ -387,16 +384,16 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             self.feature_names_in_ = vae.feature_names_in_
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return scores
+        return scores, empty
 
     def _scores(self, X, method):
-        """score_samples for `method`, which names the call in a refusal of rows with no observed cell."""
+        """score_samples for `method`, which names the call in the warning about rows with no observed cell."""
         X = self._validate_input(X)
         with _names_checked_once():
             scores = self.vae_._score_samples(X, self._n_importance, inference_options(self))
             # After scoring, which validated X: the VAE's refusals of its cells come first.
-            _refuse_empty_rows(self._empty_rows(X), method, self.handle_unknown)
-        return scores
+            empty = self._empty_rows(X)
+        return _flag_empty_rows(scores, empty, method, self.handle_unknown)
 
     def _empty_rows(self, X):
         """Per row of X, whether it has no observed cell and so no score (always False under self-masking).
@@ -486,27 +483,33 @@ def _threshold(scores, contamination):
     return offset
 
 
-#: How handle_unknown="ignore" makes a row empty, for the refusal of such rows.
+#: How handle_unknown="ignore" makes a row empty, for the warning about such rows.
 _IGNORED = " (a category unseen at fit, ignored under handle_unknown='ignore', counts as missing)"
 
 
-def _refuse_empty_rows(empty, method, handle_unknown="error"):
-    """Refuse (ValueError) the rows where `empty` is True: rows with no observed cell (see ``score_samples``).
+def _flag_empty_rows(scores, empty, method, handle_unknown="error", stacklevel=5):
+    """`scores` with -inf where `empty` (rows with no observed cell), with a UserWarning naming them.
 
-    Under the ignorable mechanism such a row scores log 1 = 0, above any
-    row with an observed cell, so it was never flagged: an "inlier" nothing
-    was seen of. It is neither; the caller decides what it is.
+    Hostile sweep 15: under the ignorable mechanism such a row scored
+    log 1 = 0, above any row with an observed cell, so it was never flagged:
+    a silent "inlier" nothing was seen of. -inf flags it (predict -1) and
+    keeps the batch's other rows scored; the warning says which rows and why.
     """
-    empty = np.flatnonzero(empty)
-    if empty.size:
-        shown = ", ".join(str(int(i)) for i in empty[:10]) + (", ..." if empty.size > 10 else "")
-        raise ValueError(
-            f"VAEOutlierDetector.{method}: {empty.size} row{'s' * (empty.size > 1)} of X "
-            f"({'rows' if empty.size > 1 else 'row'} {shown}) {'have' if empty.size > 1 else 'has'} no observed "
-            f"cell{_IGNORED if handle_unknown == 'ignore' else ''}, so there is nothing to score: such a row is "
-            "neither an inlier nor an outlier. Drop it first "
-            "(e.g. X.dropna(how='all')), or label it yourself."
-        )
+    rows = np.flatnonzero(empty)
+    if not rows.size:
+        return scores
+    scores = np.array(scores, copy=True)
+    scores[rows] = -np.inf
+    shown = ", ".join(str(int(i)) for i in rows[:10]) + (", ..." if rows.size > 10 else "")
+    warnings.warn(
+        f"VAEOutlierDetector.{method}: {rows.size} row{'s' * (rows.size > 1)} of X "
+        f"({'rows' if rows.size > 1 else 'row'} {shown}) {'have' if rows.size > 1 else 'has'} no observed "
+        f"cell{_IGNORED if handle_unknown == 'ignore' else ''}: nothing of such a row was seen, so it is scored "
+        "-inf and flagged as an outlier. Drop such rows first (e.g. X.dropna(how='all')) to leave them unlabelled.",
+        UserWarning,
+        stacklevel=stacklevel,  # this function, _scores, the method, reads_state's wrapper, the caller
+    )
+    return scores
 
 
 def _is_table(X):

@@ -185,6 +185,16 @@ def check_frame(X, estimator=None):
     refused naming both orders (scikit-learn's message names neither).
     """
     columns = X.columns
+    # Hostile sweep 15: a column labelled None (which pandas may hold as NaN) reached scikit-learn's
+    # "your input has ['float', 'str'] as feature name types", naming a type the caller never gave.
+    unlabelled = [j for j, label in enumerate(columns) if _is_missing_label(label)]
+    if unlabelled:
+        raise ValueError(
+            f"X's column{'s' * (len(unlabelled) > 1)} at position{'s' * (len(unlabelled) > 1)} "
+            f"{', '.join(map(str, unlabelled[:10]))}{' ...' if len(unlabelled) > 10 else ''} "
+            f"{'have' if len(unlabelled) > 1 else 'has'} no label (None or NaN): each column must be named by a "
+            "string (or every column by an integer). Name them, e.g. X.columns = [...]."
+        )
     if not columns.is_unique:
         duplicated = list(dict.fromkeys(columns[columns.duplicated()].tolist()))
         raise ValueError(
@@ -209,6 +219,16 @@ def check_frame(X, estimator=None):
             )
         if given != fitted:
             _refuse_look_alike_names(given, fitted)
+
+
+def _is_missing_label(label):
+    """Whether a column label is None or NaN (a float NaN, np.nan, pd.NA)."""
+    if label is None:
+        return True
+    try:
+        return bool(label != label) or type(label).__name__ == "NAType"
+    except (TypeError, ValueError):
+        return False
 
 
 def _refuse_look_alike_names(given, fitted):

@@ -7,13 +7,14 @@ Part 1, what sweep 14 found but left:
   while a DataFrame column and a condition of them are refused (sweeps 10
   and 13). Decided: refused on every path, naming the column and row; the
   caller decides how an exact number is rounded.
-- **A row with no observed cell in the detector** (``skvae._outliers._refuse_empty_rows``):
+- **A row with no observed cell in the detector** (``skvae._outliers._flag_empty_rows``):
   it scored log 1 = 0, above every observed row, so it was never flagged,
-  a silent "inlier" nothing was seen of. ``score_samples``,
-  ``decision_function``, ``predict`` and ``fit_predict`` refuse such rows
-  now, naming them; ``fit`` accepts them and sets ``offset_`` from the
-  other rows (it had counted their zeros). Under ``self_masking`` such a row
-  scores log p(s) and is scored as before.
+  a silent "inlier" nothing was seen of. It scores -inf now, with a
+  UserWarning naming the rows, so ``decision_function`` is -inf and
+  ``predict`` / ``fit_predict`` flag it (a refusal would have refused the
+  batch's other rows too); ``fit`` accepts such rows and sets ``offset_``
+  from the others (it had counted their zeros). Under ``self_masking`` such
+  a row scores log p(s) and is scored as before.
 - **contamination set after fit**: decided not changed, as IsolationForest
   and LocalOutlierFactor (``offset_`` is fitted): documented in the
   parameter's docstring, tested below.
@@ -34,6 +35,7 @@ import copy
 import decimal
 import fractions
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -121,23 +123,28 @@ def detector():
     return VAEOutlierDetector(**TINY).fit(X)
 
 
-@pytest.mark.parametrize("method", ["score_samples", "decision_function", "predict"])
-def test_the_detector_refuses_a_row_with_no_observed_cell(detector, method):
+@pytest.mark.parametrize("method, flagged", [("score_samples", -np.inf), ("decision_function", -np.inf),
+                                             ("predict", -1)])
+def test_the_detector_flags_a_row_with_no_observed_cell_with_a_warning(detector, method, flagged):
     X = _array(4, seed=1)
     X[[1, 3]] = np.nan
     before = _state(detector)
-    with pytest.raises(ValueError, match=rf"VAEOutlierDetector.{method}: 2 rows of X \(rows 1, 3\) have no "
-                                         "observed cell.*neither an inlier nor an outlier"):
-        getattr(detector, method)(X)
+    with pytest.warns(UserWarning, match=rf"VAEOutlierDetector.{method}: 2 rows of X \(rows 1, 3\) have no "
+                                         "observed cell: .* scored -inf and flagged as an outlier"):
+        out = getattr(detector, method)(X)
+    assert (out[[1, 3]] == flagged).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the other rows are scored as they are alone, without a warning
+        np.testing.assert_array_equal(out[[0, 2]], getattr(detector, method)(X[[0, 2]]))
     assert_same(_state(detector), before)
-    assert len(getattr(detector, method)(X[[0, 2]])) == 2  # rows with an observed cell are scored
 
 
 def test_the_detector_names_the_row_of_a_dataframe_and_an_ignored_category():
     detector = VAEOutlierDetector(handle_unknown="ignore", **TINY).fit(_frame())
     X = pd.DataFrame({"a": [0.0, np.nan], "b": [0.0, np.nan], "c": ["x", "never seen"]})
-    with pytest.raises(ValueError, match=r"row 1\) has no observed cell \(a category unseen at fit"):
-        detector.predict(X)
+    with pytest.warns(UserWarning, match=r"row 1\) has no observed cell \(a category unseen at fit"):
+        assert list(detector.predict(X))[1] == -1
 
 
 def test_fit_leaves_empty_rows_out_of_the_threshold():
@@ -151,13 +158,14 @@ def test_fit_leaves_empty_rows_out_of_the_threshold():
     assert np.isfinite(full.offset_)
 
 
-def test_fit_predict_with_an_empty_row_is_refused_and_changes_nothing(detector):
-    before = _state(detector)
+def test_fit_predict_flags_an_empty_row_as_predict_does():
     X = _array(40, seed=2)
     X[7] = np.nan
-    with pytest.raises(ValueError, match=r"VAEOutlierDetector.fit_predict: 1 row of X \(row 7\)"):
-        detector.fit_predict(X)
-    assert_same(_state(detector), before)
+    with pytest.warns(UserWarning, match=r"VAEOutlierDetector.fit_predict: 1 row of X \(row 7\)"):
+        labels = VAEOutlierDetector(**TINY).fit_predict(X)
+    assert labels[7] == -1
+    with pytest.warns(UserWarning, match="no observed cell"):
+        np.testing.assert_array_equal(VAEOutlierDetector(**TINY).fit(X).predict(X), labels)
 
 
 def test_under_self_masking_an_empty_row_is_scored_by_its_pattern():
@@ -271,3 +279,325 @@ def test_a_malformed_categories_dtype_in_a_state_is_refused():
     model._schema.columns[1]["categories_dtype"] = 8
     with pytest.raises(Exception, match="categories_dtype"):
         pickle.loads(pickle.dumps(model))
+
+
+# ================================================================== Part 2: new families
+
+
+# ------------------------------------------------------------------ column labels
+
+
+@pytest.mark.parametrize("labels, positions", [([None, "b", "c"], "position 0"), (["a", np.nan, "c"], "position 1"),
+                                               ([None, None, "c"], "positions 0, 1")], ids=repr)
+@pytest.mark.parametrize("face", FACES)
+def test_a_column_without_a_label_is_refused_by_position(face, labels, positions):
+    X = _frame()
+    X.columns = pd.Index(labels, dtype=object)
+    with pytest.raises(ValueError, match=f"X's columns? at {positions} ha(s|ve) no label \\(None or NaN\\)"):
+        face(**TINY).fit(X)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_column_without_a_label_after_fit_is_refused_and_changes_nothing(face):
+    fitted = face(**TINY).fit(_frame())
+    before = _state(fitted)
+    X = _frame(6)
+    X.columns = pd.Index(["a", None, "c"], dtype=object)
+    with pytest.raises(ValueError, match="X's column at position 1 has no label"):
+        _call(fitted)(X)
+    assert_same(_state(fitted), before)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (["a", "a", "c"], r"duplicated column names \['a'\]"),
+    (pd.MultiIndex.from_tuples([("g", "a"), ("g", "b"), ("h", "c")]), r"strings or integers; got \('g', 'a'\)"),
+    ([0, "b", "c"], "convert them all to strings"),
+], ids=["duplicated", "multiindex", "mixed"])
+def test_other_labels_keep_their_refusals(labels, message):
+    X = _frame()
+    X.columns = labels
+    with pytest.raises((TypeError, ValueError), match=message):
+        VAETransformer(**TINY).fit(X)
+
+
+def test_an_empty_string_is_a_label():
+    X = _frame().rename(columns={"a": ""})
+    model = VAETransformer(**TINY).fit(X)
+    assert list(model.feature_names_in_) == ["", "b", "c"]
+    assert list(model.sample(2).columns) == ["", "b", "c"]
+
+
+# ------------------------------------------------------------------ indexes kept
+
+
+def test_a_non_default_or_duplicated_index_is_kept_in_every_table_output():
+    X = _frame()
+    X.index = pd.Index([7] * 10 + list(range(20)), name="id")
+    model = VAETransformer(**TINY).fit(X).set_output(transform="pandas")
+    codes = model.transform(X)
+    assert codes.index.equals(X.index)
+    assert model.inverse_transform(codes).index.equals(X.index)
+    holed = X.copy()
+    holed.iloc[3, 0] = np.nan
+    assert VAEImputer(**TINY).fit(holed).transform(holed).index.equals(X.index)
+    assert VAEOutlierDetector(**TINY).fit(X).score_columns(X).index.equals(X.index)
+    given = pd.DataFrame({"a": [0.5, 1.5]}, index=["p", "q"])
+    assert list(model.sample(given=given).index) == ["p", "q"]
+
+
+def test_set_output_polars_gives_a_polars_table():
+    pl = pytest.importorskip("polars")
+    model = VAETransformer(**TINY).fit(_frame()).set_output(transform="polars")
+    assert isinstance(model.transform(_frame()), pl.DataFrame)
+    imputer = VAEImputer(**TINY).set_output(transform="polars")
+    holed = _frame()
+    holed.iloc[0, 0] = np.nan
+    out = imputer.fit_transform(holed)
+    assert isinstance(out, pl.DataFrame) and out.null_count().sum_horizontal()[0] == 0
+
+
+# ------------------------------------------------------------------ conditions refused in given's terms
+
+
+@pytest.fixture(scope="module")
+def frame_model():
+    return VAETransformer(**TINY).fit(_frame())
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"a": "hello"}, r"^given: Column 'a' was fitted as numbers, but holds 'hello'\.$"),
+    ({"a": [1, 2]}, r"^given: Column 'a' holds values of type list \(\[1, 2\]\)"),
+    (pd.DataFrame({"a": [1.0, "x"]}), r"^given: Column 'a' was fitted as numbers, but holds 'x' in row 1 of the "
+                                      r"conditions"),
+    ({"c": "w"}, r"^given: Column 'c' holds categories not seen during fit: \['w'\]"),
+], ids=["text", "list", "frame-text", "unseen"])
+def test_a_condition_the_schema_refuses_is_named_as_given(frame_model, given, message):
+    n = len(given) if isinstance(given, pd.DataFrame) else 3
+    with pytest.raises(ValueError, match=message) as info:
+        frame_model.sample(n, given=given)
+    assert "such cells" not in str(info.value)
+
+
+def test_conditions_given_names_keep_their_own_messages(frame_model):
+    with pytest.raises(ValueError, match=r"^given names columns \['zz'\] the model does not have"):
+        frame_model.sample(2, given={"zz": 1})
+    with pytest.raises(ValueError, match=r"^given sets column 'a' to inf"):
+        frame_model.sample(2, given={"a": np.inf})
+
+
+# ------------------------------------------------------------------ sparse, dtypes and missing cells
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_scipy_sparse_matrix_is_refused_with_the_conversion(face):
+    sparse = pytest.importorskip("scipy.sparse")
+    X = sparse.random(30, 3, density=0.5, format="csr", random_state=0)
+    with pytest.raises(TypeError, match=r"Sparse data was passed.*\.toarray\(\)"):
+        face(**TINY).fit(X)
+    fitted = face(**TINY).fit(X.toarray())
+    with pytest.raises(TypeError, match=r"\.toarray\(\)"):
+        _call(fitted)(X)
+
+
+def test_a_pandas_sparse_column_comes_back_in_its_dtype():
+    values = np.where(np.arange(30) % 3 == 0, 0.0, np.random.RandomState(0).randn(30))
+    X = pd.DataFrame({"s": pd.arrays.SparseArray(values, fill_value=0.0), "b": np.arange(30.0)})
+    model = VAETransformer(**TINY).fit(X)
+    assert model.sample(3)["s"].dtype == X["s"].dtype
+    assert model.inverse_transform(model.transform(X))["s"].dtype == X["s"].dtype
+
+
+@pytest.mark.parametrize("column, message", [
+    (pd.date_range("2020", periods=30, tz="Europe/Paris"), r"datetime64\[.*Europe/Paris\].*days since a date"),
+    (np.random.RandomState(0).randn(30) + 1j, r"complex128.*\.real and \.imag"),
+    ([b"x", b"y", b"z"] * 10, r"values of type bytes.*\.astype\(str\)"),
+], ids=["tz-dates", "complex", "bytes"])
+@pytest.mark.parametrize("face", FACES)
+def test_columns_of_unmodelled_types_are_refused_by_name(face, column, message):
+    X = _frame().assign(t=column)
+    with pytest.raises(ValueError, match=f"Column 't' .*{message}"):
+        face(**TINY).fit(X)
+
+
+def test_a_float16_table_comes_back_in_float16():
+    X = pd.DataFrame(_array().astype(np.float16), columns=["a", "b", "c"])
+    model = VAETransformer(**TINY).fit(X)
+    assert (model.sample(2).dtypes == np.float16).all()
+    assert model.transform(X).shape == (30, 2)
+
+
+@pytest.mark.parametrize("missing", [np.nan, pd.NA, None], ids=repr)
+@pytest.mark.parametrize("dtype", [object, "category", "string"])
+def test_every_missing_marker_of_a_category_column_is_a_hole_the_imputer_fills(missing, dtype):
+    X = _frame().astype({"c": dtype})
+    X.loc[[1, 4], "c"] = missing
+    out = VAEImputer(**TINY).fit_transform(X)
+    assert out["c"].notna().all() and set(out["c"]) <= {"x", "y", "z"}
+    assert out["c"].dtype == X["c"].dtype
+    model = VAETransformer(**TINY).fit(X)
+    assert np.isfinite(model.transform(X)).all()
+
+
+# ------------------------------------------------------------------ the caller's input is never changed
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("kind", ["frame", "float64", "float32"])
+def test_no_face_changes_the_callers_input_by_default(face, kind):
+    X = _frame() if kind == "frame" else _array().astype(kind)
+    if kind == "frame":
+        X.loc[[2, 5], "a"] = np.nan
+        X.loc[7, "c"] = None
+    else:
+        X[[1, 3], 0] = np.nan
+    original = X.copy()
+    fitted = face(**TINY).fit(X)
+    for method in ("transform", "fit_transform", "score_samples", "predict", "fit_predict", "decision_function",
+                   "score_columns"):
+        if hasattr(fitted, method):
+            getattr(fitted, method)(X)
+            pd.testing.assert_frame_equal(pd.DataFrame(X), pd.DataFrame(original))
+
+
+@pytest.mark.parametrize("kind", ["frame", "float64"])
+def test_the_imputer_with_copy_false_fills_x_in_place_as_documented(kind):
+    X = _frame() if kind == "frame" else _array()
+    if kind == "frame":
+        X.loc[[2, 5], "a"] = np.nan
+    else:
+        X[[1, 3], 0] = np.nan
+    imputer = VAEImputer(copy=False, **TINY).fit(X.copy())
+    out = imputer.transform(X)
+    assert out is X and not pd.DataFrame(X).isna().any().any()
+    assert "a pandas DataFrame are imputed" in VAEImputer.__doc__
+
+
+def test_the_imputer_with_copy_false_leaves_a_refused_table_as_it_was():
+    imputer = VAEImputer(copy=False, **TINY).fit(_frame())
+    X = _frame(6)
+    X.loc[0, "a"] = np.nan
+    X.loc[1, "c"] = "never seen"
+    original = X.copy()
+    with pytest.raises(ValueError, match="not seen during fit"):
+        imputer.transform(X)
+    pd.testing.assert_frame_equal(X, original)
+
+
+# ------------------------------------------------------------------ parameters of NumPy types, pickling
+
+
+@pytest.mark.parametrize("seed", [np.int64(3), np.int8(3), np.uint32(3)], ids=repr)
+def test_a_numpy_integer_random_state_is_that_integer(seed):
+    X = _array()
+    a = VAETransformer(**{**TINY, "random_state": seed}).fit(X).transform(X)
+    b = VAETransformer(**{**TINY, "random_state": 3}).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", [np.random.default_rng(0), True, -1, 2**40], ids=repr)
+def test_a_random_state_scikit_learn_does_not_take_is_refused_by_name(seed):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="The 'random_state' parameter of VAETransformer"):
+        VAETransformer(**{**TINY, "random_state": seed}).fit(_array())
+
+
+@pytest.mark.parametrize("n_jobs", [np.int64(2), np.int8(-1)], ids=repr)
+def test_a_numpy_integer_n_jobs_is_taken(n_jobs):
+    X = _array()
+    a = VAETransformer(**{**TINY, "n_jobs": n_jobs}).fit(X).transform(X)
+    np.testing.assert_array_equal(a, VAETransformer(**TINY).fit(X).transform(X))
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_pickling_and_cloning_keep_what_they_should(face):
+    from sklearn.base import clone
+
+    unfitted = pickle.loads(pickle.dumps(face(**TINY)))
+    # repr: missing_values=np.nan is a parameter, and NaN equals nothing
+    assert repr(unfitted.get_params()) == repr(face(**TINY).get_params()) and not hasattr(unfitted, "n_features_in_")
+    fitted = face(**TINY).fit(_array())
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(_call(again)(_array(5)), _call(fitted)(_array(5)))
+    cloned = clone(fitted)
+    assert repr(cloned.get_params()) == repr(fitted.get_params()) and not hasattr(cloned, "n_features_in_")
+
+
+# ------------------------------------------------------------------ zero rows after fit (decided: refused)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_zero_rows_after_fit_are_refused_as_scikit_learn_refuses_them(face):
+    fitted = face(**TINY).fit(_frame())
+    before = _state(fitted)
+    with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
+        _call(fitted)(_frame().iloc[:0])
+    assert_same(_state(fitted), before)
+
+
+# ------------------------------------------------------------------ the command line's files
+
+
+def _write_rows(path, header, rows, separator=",", newline="\n", encoding="utf-8"):
+    with open(path, "w", encoding=encoding, newline="") as file:
+        file.write(separator.join(header) + newline)
+        for row in rows:
+            file.write(separator.join(row) + newline)
+
+
+def _rows(n=30, decimal="."):
+    frame = _frame(n, seed=1).round(3)
+    return [(f"{a:.3f}".replace(".", decimal), f"{b:.3f}".replace(".", decimal), c)
+            for a, b, c in frame.itertuples(index=False)]
+
+
+@pytest.mark.parametrize("dialect", [dict(encoding="utf-8-sig"), dict(newline="\r\n"),
+                                     dict(separator=";", decimal=",")], ids=["bom", "crlf", "semicolon"])
+def test_a_file_in_another_dialect_transforms_as_the_plain_file(cli_model, tmp_path, capsys, dialect):
+    decimal_mark = dialect.pop("decimal", ".")
+    plain, other = tmp_path / "plain.csv", tmp_path / "other.csv"
+    _write_rows(plain, ["a", "b", "c"], _rows())
+    _write_rows(other, ["a", "b", "c"], _rows(decimal=decimal_mark), **dialect)
+    assert main(["transform", str(cli_model), str(plain), "--out", str(tmp_path / "p.csv")]) == 0
+    assert main(["transform", str(cli_model), str(other), "--out", str(tmp_path / "o.csv")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "p.csv").read_text() == (tmp_path / "o.csv").read_text()
+
+
+def test_the_imputer_writes_a_fill_with_the_files_decimal_comma(tmp_path, capsys):
+    rows = _rows(decimal=",")
+    rows[2] = ("",) + rows[2][1:]
+    data = tmp_path / "semi.csv"
+    _write_rows(data, ["a", "b", "c"], rows, separator=";")
+    out = tmp_path / "out.csv"
+    status, _, err = _run(["impute", data, "--max-iter", "2", "--out", out], capsys)
+    assert status == 0, err
+    filled = pd.read_csv(out, dtype=str)["a"]
+    assert filled.str.contains(",").all() and not filled.str.contains(r"\.").any()
+    # and the output reads back as one column of numbers
+    assert main(["impute", str(out), "--max-iter", "2", "--out", str(tmp_path / "again.csv")]) == 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,a,c\n1,2,x\n", r"names the column\(s\) 'a' more than once"),
+    ("a,b,c\n", "has a header line but no rows of data"),
+    ('a,b,c\n"1,000",2,x\n', "thousands separator"),
+], ids=["repeated-name", "header-only", "ambiguous-thousands"])
+def test_a_file_the_command_line_cannot_read_is_refused_by_name(cli_model, tmp_path, capsys, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    status, out, err = _run(["transform", cli_model, path, "--out", tmp_path / "o.csv"], capsys)
+    assert status == 1 and re.search(message, err)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_quoted_numbers_with_thousands_separators_are_read_as_numbers(cli_model, tmp_path, capsys):
+    rows = [(f'"{1000 + 37 * i:,}.50"', f"{i / 7:.3f}", "xyz"[i % 3]) for i in range(30)]
+    path = tmp_path / "thousands.csv"
+    _write_rows(path, ["a", "b", "c"], rows)
+    plain = tmp_path / "plain.csv"
+    _write_rows(plain, ["a", "b", "c"], [(f"{1000 + 37 * i}.50", f"{i / 7:.3f}", "xyz"[i % 3]) for i in range(30)])
+    assert main(["transform", str(cli_model), str(path), "--out", str(tmp_path / "t.csv")]) == 0
+    assert main(["transform", str(cli_model), str(plain), "--out", str(tmp_path / "p.csv")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "t.csv").read_text() == (tmp_path / "p.csv").read_text()

@@ -118,7 +118,7 @@ def fit_column(name, values, kind, frame):
     if frame:
         dtype = values.dtype
         kind = _auto_kind(name, values) if kind == "auto" else kind
-        entry = {"name": _json_label(name), "kind": kind, "dtype": str(dtype)}
+        entry = {"name": _json_label(name), "kind": kind, "dtype": dtype_name(dtype)}
         categorical_dtype = getattr(dtype, "categories", None) is not None
         dictionary = arrow_dictionary(dtype) is not None
         if kind == _CATEGORICAL:
@@ -169,6 +169,22 @@ def fit_column(name, values, kind, frame):
     return entry
 
 
+def dtype_name(dtype):
+    """The name the schema keeps for `dtype`: one that pandas reads back as `dtype`.
+
+    pandas names both storages of its string dtype "string", which reads
+    back as the default storage (pyarrow where it is installed): a
+    ``string[python]`` column came back from ``sample`` and
+    ``inverse_transform`` as ``string[pyarrow]`` (hostile sweep 15).
+    """
+    import pandas as pd
+
+    name = str(dtype)
+    if isinstance(dtype, pd.StringDtype) and name == "string":
+        return f"string[{dtype.storage}]"
+    return name
+
+
 #: The schema entry of a category column whose categories' dtype is not the one pandas
 #: infers from their values (Int64, string, boolean, float32, int8): decoding restores it.
 CATEGORIES_DTYPE = "categories_dtype"
@@ -191,9 +207,7 @@ def categories_dtype(dtype):
         inferred = pd.Index(list(dtype.categories)).dtype
     except (TypeError, ValueError):
         return None
-    name = str(kept)
-    if isinstance(kept, pd.StringDtype) and name == "string":
-        name = f"string[{kept.storage}]"  # "string" reads back as the default storage, which may differ
+    name = dtype_name(kept)
     if inferred == kept or dtype_from_name(name) != kept:
         return None  # pandas infers it back, or could not read its name back
     return name

@@ -28,7 +28,9 @@ Part 1, what sweep 14 found but left:
   a category column whose categories are Int64, string, boolean, float32 or
   int8 came back from ``sample`` and ``inverse_transform`` with categories
   of the dtype pandas infers (int64, str, bool, float64); the schema keeps
-  the categories' dtype now (the imputer kept it already).
+  the categories' dtype now (the imputer kept it already). A column of
+  ``string[python]`` came back as ``string[pyarrow]`` (pandas names both
+  "string"): the schema names the storage (``_column_types.dtype_name``).
 """
 
 import copy
@@ -601,3 +603,25 @@ def test_quoted_numbers_with_thousands_separators_are_read_as_numbers(cli_model,
     assert main(["transform", str(cli_model), str(plain), "--out", str(tmp_path / "p.csv")]) == 0
     capsys.readouterr()
     assert (tmp_path / "t.csv").read_text() == (tmp_path / "p.csv").read_text()
+
+
+# ------------------------------------------------------------------ the string dtype's storage
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_a_string_column_comes_back_in_its_own_storage(storage, tmp_path):
+    if storage == "pyarrow":
+        pytest.importorskip("pyarrow")
+    dtype = pd.StringDtype(storage)
+    X = _frame().astype({"c": dtype})
+    model = VAETransformer(**TINY).fit(X)
+    assert model.sample(3)["c"].dtype == dtype
+    assert model.inverse_transform(model.transform(X))["c"].dtype == dtype
+    assert model.sample(2, given={"c": "y"})["c"].dtype == dtype
+    skvae.save(model, tmp_path / "m.skvae")
+    assert skvae.load(tmp_path / "m.skvae").sample(2)["c"].dtype == dtype
+    # the other storage is the same column of text
+    other = "python" if storage == "pyarrow" else "pyarrow"
+    if other == "pyarrow":
+        pytest.importorskip("pyarrow")
+    np.testing.assert_array_equal(model.transform(X.astype({"c": pd.StringDtype(other)})), model.transform(X))

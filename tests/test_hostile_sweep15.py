@@ -31,6 +31,34 @@ Part 1, what sweep 14 found but left:
   the categories' dtype now (the imputer kept it already). A column of
   ``string[python]`` came back as ``string[pyarrow]`` (pandas names both
   "string"): the schema names the storage (``_column_types.dtype_name``).
+
+Part 2, new families:
+
+- **A column labelled None or NaN** (``skvae._validation.check_frame``):
+  scikit-learn's refusal said the input had "['float', 'str'] as feature
+  name types", naming a type the caller never gave. Refused now by position.
+- **A condition the schema refuses** (``skvae._conditional._in_conditions_terms``):
+  ``given={"a": "hello"}`` was "Column 'a' was fitted as numbers, but holds
+  'hello' in row 0 (2 such cells)": the rows and count of the dict's copies,
+  one per sampled row, and no word of given. Said of given now; a DataFrame
+  of conditions names its row "of the conditions".
+- **Fills in a file of decimal commas** (``skvae._cli._cell_text``):
+  ``skvae impute`` wrote ``0.244`` beside observed ``"1,624"`` in one column;
+  fills take the file's decimal mark now.
+- **copy=False** (``VAEImputer``): a DataFrame was filled in place, while the
+  docstring spoke of a float ndarray only; documented (behaviour kept, as
+  the code meant it). With the default copy=True no face changes its input.
+
+Found, not changed (tested as they are): a table of 0 rows after ``fit`` is
+refused ("Found array with 0 sample(s)"), as scikit-learn's estimators refuse
+it at transform and predict, and as sweeps 8, 12 and 13 decided; a scipy
+sparse matrix is refused with scikit-learn's advice (``.toarray()``), while
+a pandas sparse column is modelled and comes back in its dtype;
+``random_state`` takes NumPy integers and a RandomState, and refuses a
+``np.random.Generator`` with scikit-learn's message (scikit-learn's
+constraint); a bool condition for a column of numbers is 1.0/0.0, as a bool
+cell of such a column in X is; ``skvae impute`` writes a comma-separated
+file whatever the input's separator (observed cells as written, quoted).
 """
 
 import copy

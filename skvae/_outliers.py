@@ -403,6 +403,8 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         model = self.vae_._model
         if model.missingness is not None:
             return np.zeros(len(X), dtype=bool)  # such a row scores log p(s), its pattern's probability
+        if _has_no_missing_cell(X, self.handle_unknown):
+            return np.zeros(len(X), dtype=bool)  # the usual case, without a second pass over X
         X = self.vae_._validate_input(X)
         return model.empty_rows(X, handle_unknown=self.handle_unknown)
 
@@ -485,6 +487,16 @@ def _threshold(scores, contamination):
 
 #: How handle_unknown="ignore" makes a row empty, for the warning about such rows.
 _IGNORED = " (a category unseen at fit, ignored under handle_unknown='ignore', counts as missing)"
+
+
+def _has_no_missing_cell(X, handle_unknown):
+    """Whether X (a plain float array or a pandas DataFrame) visibly has no missing cell; False if unsure."""
+    if type(X) is np.ndarray and X.dtype.kind == "f":
+        return not np.isnan(X).any()
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(X, pandas.DataFrame) and handle_unknown != "ignore":
+        return not X.isna().to_numpy().any()
+    return False
 
 
 def _flag_empty_rows(scores, empty, method, handle_unknown="error", stacklevel=5):

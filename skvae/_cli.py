@@ -188,10 +188,35 @@ def run_inverse_command(args, out, err):
             f"but the model's codes have {len(latent_names)}: {', '.join(_column_items(latent_names, quoted=True))} "
             "(the columns 'skvae transform' writes)."
         )
+    _refuse_text_codes(codes, table)
     with _refusals_explained(table):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, X, _training_columns(model), stdout=out)
     return 0
+
+
+def _refuse_text_codes(codes, table):
+    """Refuse a text cell of a file of latent codes, naming its column as the file does, and its line.
+
+    Hostile sweep 15: the codes reach inverse_transform as an array, whose
+    refusal named the column by its position among the codes ("column 1"),
+    which is not the file's own when its columns were selected or reordered.
+    """
+    import pandas as pd
+
+    for column in codes.columns:
+        series = codes[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        text = series.notna() & pd.to_numeric(series.astype(object), errors="coerce").isna()
+        if pd.api.types.is_bool_dtype(series.dtype):
+            text = series.notna()
+        if text.any():
+            row = int(np.flatnonzero(text.to_numpy(dtype=bool))[0])
+            raise CommandError(
+                f"{table.name}: column {str(column)!r} holds text ({str(series.iloc[row])!r} at {table.where(row)}): "
+                "latent codes are numbers, as 'skvae transform' writes them."
+            )
 
 
 def run_sample_command(args, out, err):
@@ -355,7 +380,7 @@ def _observed_as_read(table, chosen, completed):
             spelling = {}
             for value, text in zip(chosen.frame[name].to_numpy()[~holes], table.cells[name].to_numpy()[~holes]):
                 spelling.setdefault(_value_key(value), str(text).strip())
-            cells.loc[holes, name] = [spelling.get(_value_key(value), _cell_text(value))
+            cells.loc[holes, name] = [spelling.get(_value_key(value), _cell_text(value, table.decimal))
                                       for value in completed[name].to_numpy()[holes]]
     return cells
 
@@ -369,11 +394,17 @@ def _value_key(value):
     return ("text", str(value))
 
 
-def _cell_text(value):
+def _cell_text(value, decimal="."):
+    """A fill's text; with the file's decimal mark, as its observed cells write theirs.
+
+    Hostile sweep 15: a file of decimal commas (``1,5;2,25``) got fills
+    written ``0.244`` beside observed cells ``1,624`` in one column, which
+    no reader takes as one column of numbers.
+    """
     if isinstance(value, (float, np.floating)) and float(value).is_integer() and abs(value) < 2**53:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return repr(float(value))
+        return repr(float(value)).replace(".", decimal)
     return str(value)
 
 

@@ -118,7 +118,7 @@ def fit_column(name, values, kind, frame):
     if frame:
         dtype = values.dtype
         kind = _auto_kind(name, values) if kind == "auto" else kind
-        entry = {"name": _json_label(name), "kind": kind, "dtype": str(dtype)}
+        entry = {"name": _json_label(name), "kind": kind, "dtype": dtype_name(dtype)}
         categorical_dtype = getattr(dtype, "categories", None) is not None
         dictionary = arrow_dictionary(dtype) is not None
         if kind == _CATEGORICAL:
@@ -131,6 +131,9 @@ def fit_column(name, values, kind, frame):
             elif categorical_dtype:
                 categories = list(dtype.categories)
                 entry["ordered"] = bool(dtype.ordered)
+                kept = categories_dtype(dtype)
+                if kept is not None:
+                    entry[CATEGORIES_DTYPE] = kept
             else:
                 _refuse_infinite(name, values)
                 observed = values[values.notna()].to_numpy(dtype=object)
@@ -164,6 +167,50 @@ def fit_column(name, values, kind, frame):
             "or encode it yourself (e.g. as a number)."
         )
     return entry
+
+
+def dtype_name(dtype):
+    """The name the schema keeps for `dtype`: one that pandas reads back as `dtype`.
+
+    pandas names both storages of its string dtype "string", which reads
+    back as the default storage (pyarrow where it is installed): a
+    ``string[python]`` column came back from ``sample`` and
+    ``inverse_transform`` as ``string[pyarrow]`` (hostile sweep 15).
+    """
+    import pandas as pd
+
+    name = str(dtype)
+    if isinstance(dtype, pd.StringDtype) and name == "string":
+        return f"string[{dtype.storage}]"
+    return name
+
+
+#: The schema entry of a category column whose categories' dtype is not the one pandas
+#: infers from their values (Int64, string, boolean, float32, int8): decoding restores it.
+CATEGORIES_DTYPE = "categories_dtype"
+
+
+def categories_dtype(dtype):
+    """The name of a category dtype's categories' dtype where pandas would not infer it back; else None.
+
+    The schema keeps categories as JSON values, from which pandas infers
+    int64, float64, bool or str: ``sample`` and ``inverse_transform`` gave a
+    column whose dtype differed from the one fitted (Int64 categories came
+    back int64), though every value was equal.
+    """
+    import pandas as pd
+
+    from ._schema import dtype_from_name
+
+    kept = dtype.categories.dtype
+    try:
+        inferred = pd.Index(list(dtype.categories)).dtype
+    except (TypeError, ValueError):
+        return None
+    name = dtype_name(kept)
+    if inferred == kept or dtype_from_name(name) != kept:
+        return None  # pandas infers it back, or could not read its name back
+    return name
 
 
 #: The schema entry of a numeric column of dtype object that records its cells' Python

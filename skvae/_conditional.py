@@ -16,6 +16,9 @@ Each row gets its own K fresh importance samples from the call's generator,
 so rows with the same conditions are independent draws.
 """
 
+import contextlib
+import re
+
 import numpy as np
 import torch
 
@@ -83,6 +86,39 @@ def condition_table(vae, n_samples, given):
             f"model fitted on an array a 2-D array; got {type(given).__name__}."
         )
     given_mask = frame.notna().to_numpy()
+    with _in_conditions_terms(isinstance(given, dict)):
+        frame = _read_conditions(vae, names, frame, given_mask)
+    return frame, given_mask
+
+
+@contextlib.contextmanager
+def _in_conditions_terms(from_dict):
+    """The schema's refusal of a cell, said of ``given`` (hostile sweep 15).
+
+    The schema speaks of its input ("Column 'a' was fitted as numbers, but
+    holds 'hello' in row 0 (2 such cells)"): of a dict of conditions, which
+    has no rows, the row and the count were those of its copies, one per
+    sampled row; of a DataFrame of conditions, the row did not say whose.
+    """
+    try:
+        yield
+    except ValueError as error:
+        message = str(error)
+        if message.startswith("given"):
+            raise
+        if from_dict:
+            message = re.sub(r",? (?:in|at) row \d+", "", message)
+            message = re.sub(r" \(\d+ such cells?\)", "", message)
+            message = re.sub(r" \(for example (.+?)\)", r" (\1)", message)
+        else:
+            message = re.sub(r"\b(in|at) row (\d+)", r"\1 row \2 of the conditions", message)
+        raise type(error)(f"given: {message}") from None
+
+
+def _read_conditions(vae, names, frame, given_mask):
+    """`frame` of conditions read in the model's dtypes, its cells checked (see condition_table)."""
+    import pandas as pd
+
     from ._schema import _refuse_unmodelled_cells
 
     for name, column in zip(names, vae._schema.columns):
@@ -104,7 +140,7 @@ def condition_table(vae, n_samples, given):
                              "fitted on an array takes numbers (NaN: free).") from None
     _refuse_infinite(vae._schema, frame, given_mask)
     _check_values(vae._schema, frame, given_mask)
-    return frame, given_mask
+    return frame
 
 
 def _first_non_number(frame):

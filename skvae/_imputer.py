@@ -147,8 +147,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         dropped from the output.
 
     copy : bool, default=True
-        Whether to impute a copy of X; with False, a float ndarray is
-        imputed in place where possible.
+        Whether to impute a copy of X; with True, X is never changed. With
+        False, a writeable float ndarray and a pandas DataFrame are imputed
+        in place (their missing cells are set in X, which is what is
+        returned unless ``add_indicator`` appends columns or an empty
+        column is dropped);
+        any other input (an integer or read-only array, a list, another
+        library's table) is imputed in a copy. A refused call changes
+        nothing either way.
 
     sample_posterior : bool, default=False
         Fill with one draw from the approximate conditional distribution of

@@ -756,7 +756,7 @@ class CategoricalBlock(Block):
     # Levels, not numbers: the schema turns labels into codes (see
     # skvae._schema._category_codes) and back.
     constants = ("categories",)
-    optional_entries = ("ordered",)
+    optional_entries = ("ordered", "categories_dtype")
     keeps_range = False
 
     @classmethod

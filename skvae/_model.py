@@ -765,6 +765,16 @@ class VAEModel:
                                  n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
         return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
 
+    def empty_rows(self, X, *, handle_unknown, n_jobs=None, step=4096):
+        """Per row of X, whether it has no observed cell (an unknown category ignored counts as missing).
+
+        Read slice by slice, as inference reads X, so memory stays bounded.
+        """
+        encoded = self.rows(X, handle_unknown, with_noise=False)
+        n_rows = encoded.shape[0]
+        return np.concatenate([encoded[slice(start, start + step)].empty for start in range(0, n_rows, step)]
+                              or [np.zeros(0, dtype=bool)])
+
     def rows(self, X, handle_unknown, with_noise=True):
         """X as rows encoded batch by batch (`with_noise`: carrying their noise keys)."""
         return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None)

@@ -100,7 +100,14 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         normal rows instead.
         Scores that tie with ``offset_`` (up to the rounding of the networks'
         arithmetic) count as inliers, so rows identical to all the training
-        rows are never flagged.
+        rows are never flagged. Training rows with no observed cell take no
+        part in the threshold (see ``score_samples``).
+        Read by ``fit`` only, as IsolationForest's and LocalOutlierFactor's
+        ``contamination`` are: set on a fitted detector (``set_params``), it
+        takes effect at the next ``fit``, and until then ``offset_``,
+        ``decision_function`` and ``predict`` keep the fitted threshold. To
+        move the threshold without refitting, set ``offset_`` yourself (e.g.
+        a quantile of ``score_samples`` of held-out rows).
 
     n_importance : int, default=10
         Importance samples K per row. 1: the ELBO. K > 1: the
@@ -250,7 +257,9 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             -1 for outliers, +1 for inliers.
         """
         with transaction(self):
-            return _labels(self._fit(X) - self.offset_)
+            scores, empty = self._fit(X)
+            # Flagged as predict flags them: nothing of such a row was seen.
+            return _labels(_flag_empty_rows(scores, empty, "fit_predict", self.handle_unknown, stacklevel=4) - self.offset_)
 
     @reads_state
     def score_samples(self, X):
@@ -266,10 +275,19 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         scores : ndarray of shape (n_samples,)
             The ELBO (``n_importance=1``) or importance-weighted bound of
             each row, with the ``n_importance`` of the last ``fit``.
+
+        A row with no observed cell (every cell missing, or ignored as an
+        unseen category under ``handle_unknown="ignore"``) scores ``-inf``,
+        with a UserWarning naming it, so that ``decision_function`` is
+        ``-inf`` and ``predict`` flags it (-1): under the ignorable mechanism
+        its bound is log 1 = 0, above every row with an observed cell, so it
+        was never flagged, an "inlier" nothing was seen of. Drop such rows
+        first (``X.dropna(how="all")``) to leave them unlabelled. ``fit``
+        accepts them and leaves them out of ``offset_``. Under
+        ``missing_mechanism="self_masking"`` such a row scores log p(s), the
+        probability of its pattern, as any other row.
         """
-        X = self._validate_input(X)
-        with _names_checked_once():
-            return self.vae_._score_samples(X, self._n_importance, inference_options(self))
+        return self._scores(X, "score_samples")
 
     @reads_state
     def decision_function(self, X):
@@ -285,7 +303,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         decision : ndarray of shape (n_samples,)
             Shifted scores; negative values are outliers.
         """
-        return self.score_samples(X) - self.offset_
+        return self._scores(X, "decision_function") - self.offset_
 
     @reads_state
     def predict(self, X):
@@ -301,7 +319,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         labels : ndarray of shape (n_samples,)
             -1 where ``decision_function`` is negative, +1 elsewhere.
         """
-        return _labels(self.decision_function(X))
+        return _labels(self._scores(X, "predict") - self.offset_)
 
     @reads_state
     def score_columns(self, X, n_samples=COLUMN_SAMPLES):
@@ -346,7 +364,12 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         vae = vae_to_fit(self)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
-        offset = _threshold(scores, self.contamination)
+        # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
+        # others (score_samples refuses such rows). Its cells' terms are all NaN.
+        empty = np.isnan(cells).all(axis=1) if cells.shape[1] else np.zeros(len(scores), dtype=bool)
+        if vae._model.missingness is not None:
+            empty[:] = False  # under a missingness mechanism such a row scores log p(s), a real score
+        offset = _threshold(scores[~empty] if not empty.all() else scores, self.contamination)
         # float64 whatever X's dtype: the fitted state (skvae.save, skvae._face_state) keeps it so,
         # and a float32 copy of it made a detector fitted on float32 data one save refused.
         typical = np.nanmedian(cells, axis=0).astype(np.float64)
@@ -361,7 +384,29 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             self.feature_names_in_ = vae.feature_names_in_
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return scores
+        return scores, empty
+
+    def _scores(self, X, method):
+        """score_samples for `method`, which names the call in the warning about rows with no observed cell."""
+        X = self._validate_input(X)
+        with _names_checked_once():
+            scores = self.vae_._score_samples(X, self._n_importance, inference_options(self))
+            # After scoring, which validated X: the VAE's refusals of its cells come first.
+            empty = self._empty_rows(X)
+        return _flag_empty_rows(scores, empty, method, self.handle_unknown)
+
+    def _empty_rows(self, X):
+        """Per row of X, whether it has no observed cell and so no score (always False under self-masking).
+
+        X has been validated by the VAE (score_samples, fit) before this is asked.
+        """
+        model = self.vae_._model
+        if model.missingness is not None:
+            return np.zeros(len(X), dtype=bool)  # such a row scores log p(s), its pattern's probability
+        if _has_no_missing_cell(X, self.handle_unknown):
+            return np.zeros(len(X), dtype=bool)  # the usual case, without a second pass over X
+        X = self.vae_._validate_input(X)
+        return model.empty_rows(X, handle_unknown=self.handle_unknown)
 
     def _validate_input(self, X):
         """Check fittedness, feature count and names here, so errors name this class.
@@ -438,6 +483,45 @@ def _threshold(scores, contamination):
             stacklevel=5,  # _threshold, _fit, fit, _fit_context, the caller
         )
     return offset
+
+
+#: How handle_unknown="ignore" makes a row empty, for the warning about such rows.
+_IGNORED = " (a category unseen at fit, ignored under handle_unknown='ignore', counts as missing)"
+
+
+def _has_no_missing_cell(X, handle_unknown):
+    """Whether X (a plain float array or a pandas DataFrame) visibly has no missing cell; False if unsure."""
+    if type(X) is np.ndarray and X.dtype.kind == "f":
+        return not np.isnan(X).any()
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(X, pandas.DataFrame) and handle_unknown != "ignore":
+        return not X.isna().to_numpy().any()
+    return False
+
+
+def _flag_empty_rows(scores, empty, method, handle_unknown="error", stacklevel=5):
+    """`scores` with -inf where `empty` (rows with no observed cell), with a UserWarning naming them.
+
+    Hostile sweep 15: under the ignorable mechanism such a row scored
+    log 1 = 0, above any row with an observed cell, so it was never flagged:
+    a silent "inlier" nothing was seen of. -inf flags it (predict -1) and
+    keeps the batch's other rows scored; the warning says which rows and why.
+    """
+    rows = np.flatnonzero(empty)
+    if not rows.size:
+        return scores
+    scores = np.array(scores, copy=True)
+    scores[rows] = -np.inf
+    shown = ", ".join(str(int(i)) for i in rows[:10]) + (", ..." if rows.size > 10 else "")
+    warnings.warn(
+        f"VAEOutlierDetector.{method}: {rows.size} row{'s' * (rows.size > 1)} of X "
+        f"({'rows' if rows.size > 1 else 'row'} {shown}) {'have' if rows.size > 1 else 'has'} no observed "
+        f"cell{_IGNORED if handle_unknown == 'ignore' else ''}: nothing of such a row was seen, so it is scored "
+        "-inf and flagged as an outlier. Drop such rows first (e.g. X.dropna(how='all')) to leave them unlabelled.",
+        UserWarning,
+        stacklevel=stacklevel,  # this function, _scores, the method, reads_state's wrapper, the caller
+    )
+    return scores
 
 
 def _is_table(X):

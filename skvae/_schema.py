@@ -35,6 +35,7 @@ import re
 import numpy as np
 
 from ._column_types import (
+    CATEGORIES_DTYPE,
     CELL_TYPE,
     _label,
     _visible_key,
@@ -833,6 +834,14 @@ def _decode_column(values, column):
         categories = column["categories"]
         codes = np.where(np.isnan(values), -1, values).astype(np.intp)
         if dtype == "category":
+            kept = dtype_from_name(column.get(CATEGORIES_DTYPE, ""))
+            if kept is not None:
+                # The categories' own dtype (Int64, string, float32), which pandas does not infer
+                # from their JSON values: the column comes back with the dtype it was fitted with.
+                try:
+                    categories = pd.Index(categories, dtype=kept)
+                except (TypeError, ValueError):
+                    pass
             return pd.Categorical.from_codes(codes, categories=categories, ordered=column.get("ordered", False))
         dictionary = _arrow_dictionary_column(codes, categories, dtype)
         if dictionary is not None:

@@ -371,6 +371,9 @@ def _schema_column(column, name):
         raise InvalidState(f"{name} (a {kind!r} column) {problem}.")
     if "ordered" in column and not isinstance(column["ordered"], bool):
         _fail(f"{name}['ordered']", "a bool", column["ordered"])
+    if "categories_dtype" in column and not (isinstance(column["categories_dtype"], str)
+                                             and _DTYPE_NAME.fullmatch(column["categories_dtype"])):
+        _fail(f"{name}['categories_dtype']", "a dtype name", column["categories_dtype"])
     if ("min" in column) != ("max" in column):
         raise InvalidState(f"{name} records one end of its range only.")
     if "min" in column:

@@ -4,6 +4,7 @@ A face validates its input here once per call, then hands the model core
 (:mod:`skvae._model`) a float array or a DataFrame of the fitted columns.
 """
 
+import decimal
 import numbers
 from numbers import Integral, Real
 
@@ -184,6 +185,16 @@ def check_frame(X, estimator=None):
     refused naming both orders (scikit-learn's message names neither).
     """
     columns = X.columns
+    # Hostile sweep 15: a column labelled None (which pandas may hold as NaN) reached scikit-learn's
+    # "your input has ['float', 'str'] as feature name types", naming a type the caller never gave.
+    unlabelled = [j for j, label in enumerate(columns) if _is_missing_label(label)]
+    if unlabelled:
+        raise ValueError(
+            f"X's column{'s' * (len(unlabelled) > 1)} at position{'s' * (len(unlabelled) > 1)} "
+            f"{', '.join(map(str, unlabelled[:10]))}{' ...' if len(unlabelled) > 10 else ''} "
+            f"{'have' if len(unlabelled) > 1 else 'has'} no label (None or NaN): each column must be named by a "
+            "string (or every column by an integer). Name them, e.g. X.columns = [...]."
+        )
     if not columns.is_unique:
         duplicated = list(dict.fromkeys(columns[columns.duplicated()].tolist()))
         raise ValueError(
@@ -208,6 +219,16 @@ def check_frame(X, estimator=None):
             )
         if given != fitted:
             _refuse_look_alike_names(given, fitted)
+
+
+def _is_missing_label(label):
+    """Whether a column label is None or NaN (a float NaN, np.nan, pd.NA)."""
+    if label is None:
+        return True
+    try:
+        return bool(label != label) or type(label).__name__ == "NAType"
+    except (TypeError, ValueError):
+        return False
 
 
 def _refuse_look_alike_names(given, fitted):
@@ -303,16 +324,32 @@ def check_array_dtype(X):
         # Hostile sweep 14: float() reads a NumPy date or duration held as an object as days (or
         # seconds) since 1970, so an object array holding one was fitted without a word, where an
         # array of dates, and a datetime.datetime cell, are refused.
-        dated = np.frompyfunc(lambda cell: isinstance(cell, (np.datetime64, np.timedelta64)), 1, 1)(X).astype(bool)
-        if dated.any():
-            position = tuple(int(i) for i in np.argwhere(dated)[0])
+        # Hostile sweep 15: float() reads a Decimal or a Fraction to the nearest double, where a
+        # DataFrame column (and a condition) of them is refused (sweep 10): the two paths agree now,
+        # and the caller, not skvae, decides how an exact number is rounded.
+        odd = np.frompyfunc(_unmodelled_cell, 1, 1)(X).astype(bool)
+        if odd.any():
+            position = tuple(int(i) for i in np.argwhere(odd)[0])
             cell = X[position]
             where = f"in column {position[1]}, row {position[0]}" if len(position) == 2 else f"at {position}"
+            if isinstance(cell, (np.datetime64, np.timedelta64)):
+                raise ValueError(
+                    f"X holds {cell!r} {where}, a {'duration' if isinstance(cell, np.timedelta64) else 'date'}, "
+                    "which skvae cannot model: an array must hold real numbers. Convert it first (dates to "
+                    "numbers, e.g. days since a date)."
+                )
             raise ValueError(
-                f"X holds {cell!r} {where}, a {'duration' if isinstance(cell, np.timedelta64) else 'date'}, "
-                "which skvae cannot model: an array must hold real numbers. Convert it first (dates to numbers, "
-                "e.g. days since a date)."
+                f"X holds {short_repr(cell)} {where}, of type {type(cell).__name__}, which skvae does not round "
+                "for you (as a DataFrame column of them is refused): an array must hold floats or integers. "
+                "Convert it first, e.g. X.astype(float)."
             )
+
+
+def _unmodelled_cell(cell):
+    """Whether an object array's cell is a date, a duration or an exact number (Decimal, Fraction)."""
+    if isinstance(cell, (np.datetime64, np.timedelta64, decimal.Decimal)):
+        return True
+    return isinstance(cell, numbers.Real) and not isinstance(cell, (int, float, np.number, np.bool_))
 
 
 #: What to do about text in an array of data: the advice of text_in_array_message by default.

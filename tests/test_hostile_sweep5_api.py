@@ -200,7 +200,9 @@ def test_a_cell_that_cannot_be_a_category_is_named_whatever_handle_unknown_says(
 def test_a_condition_that_cannot_be_a_category_is_named(cell, form):
     model = VAETransformer(**TINY).fit(_table())
     given = {"c": cell} if form == "dict" else pd.DataFrame({"c": pd.Series(["p", cell], dtype=object)})
-    with pytest.raises(ValueError, match=f"Column 'c' holds .* of type {type(cell).__name__} in row"):
+    # Sweep 15: said of given; a dict has no rows, a DataFrame's row is the conditions' row.
+    where = ", which cannot" if form == "dict" else " in row 1 of the conditions"
+    with pytest.raises(ValueError, match=f"^given: Column 'c' holds .* of type {type(cell).__name__}{where}"):
         model.sample(2, given=given)
 
 

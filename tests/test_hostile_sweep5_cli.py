@@ -392,7 +392,11 @@ def test_an_infinite_cell_is_refused_naming_its_line_whatever_the_columns_kind(t
     status, _, err = _run(["fit", path, "--out", out, *FAST_FIT, *options])
     assert status == 1
     message = _one_line_error(err, "skvae fit: error: ")
-    assert "infinite value" in message and f"column 'a', line {line})" in message
+    if "1e400" in cells:
+        # Sweep 15: an overflow is refused by its text, before it is read as inf.
+        assert f"column 'a', line {line}: '1e400' overflows float64" in message
+    else:
+        assert "infinite value" in message and f"column 'a', line {line})" in message
     assert "does not accept missing values" not in message
     assert not out.exists()
 

@@ -682,8 +682,10 @@ def summarize(per_method):
     for method in FITTED:
         if method == "TVAE" or method not in per_method:
             continue
+        # A run without a time (a rerun of skvae alone, spliced beside older peers' runs) has no ratio.
         ratios = [b["fit_seconds"] / a["fit_seconds"] for a, b in zip(tvae, per_method[method])
-                  if a.get("status") == "ok" and b.get("status") == "ok"]
+                  if a.get("status") == "ok" and b.get("status") == "ok"
+                  and a.get("fit_seconds") and b.get("fit_seconds")]
         if method in summary and summary[method].get("status") == "ok":
             summary[method]["fit_time_ratio_tvae"] = float(np.median(ratios)) if ratios else None
     skvae_entry = summary.get("skvae", {})

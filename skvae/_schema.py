@@ -31,6 +31,7 @@ the model drops them from the likelihood and shows the encoder the mask.
 import functools
 import numbers
 import re
+import sys
 
 import numpy as np
 
@@ -617,7 +618,12 @@ def _not_a_number_message(series, name):
     if not bad.size:
         return f"Column {_label(name)} was fitted as numbers, but holds values that are not numbers."
     row = int(bad[0])
-    return (f"Column {_label(name)} was fitted as numbers, but holds {short_repr(series.iloc[row])} in row {row} "
+    value = series.iloc[row]
+    # Sweep 15 found a Python int beyond float64 (10**400) named only by its digits.
+    why = (f", a whole number of {len(str(abs(value)))} digits, beyond float64's range (about 1.8e308)"
+           if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max
+           else "")
+    return (f"Column {_label(name)} was fitted as numbers, but holds {short_repr(value)} in row {row}{why} "
             f"({bad.size} such cell{'s' if bad.size > 1 else ''}).")
 
 

@@ -653,3 +653,20 @@ def test_a_string_column_comes_back_in_its_own_storage(storage, tmp_path):
     if other == "pyarrow":
         pytest.importorskip("pyarrow")
     np.testing.assert_array_equal(model.transform(X.astype({"c": pd.StringDtype(other)})), model.transform(X))
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_an_integer_beyond_float64_is_named_as_such_in_given_and_in_x(sign):
+    """A Python int of 401 digits was refused by its digits alone; the message now says it overflows float64."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    vae = VAETransformer(max_iter=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"given: Column 'a' .*a whole number of 401 digits, beyond float64's range"):
+        vae.sample(2, given={"a": sign * 10**400})
+    bad = pd.DataFrame({"a": pd.Series([1.0, sign * 10**400], dtype=object), "b": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"in row 1, a whole number of 401 digits, beyond float64's range"):
+        vae.transform(bad)
+    # An ordinary non-number keeps its old message, without the clause.
+    with pytest.raises(ValueError) as caught:
+        vae.sample(2, given={"a": "x"})
+    assert "float64's range" not in str(caught.value)

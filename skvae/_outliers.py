@@ -365,7 +365,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
         # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
-        # others (score_samples refuses such rows). Its cells' terms are all NaN.
+        # others (score_samples flags such rows with -inf). Its cells' terms are all NaN.
         empty = np.isnan(cells).all(axis=1) if cells.shape[1] else np.zeros(len(scores), dtype=bool)
         if vae._model.missingness is not None:
             empty[:] = False  # under a missingness mechanism such a row scores log p(s), a real score

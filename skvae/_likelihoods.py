@@ -474,9 +474,12 @@ class QuantileNormalBlock(GaussianBlock):
 
     def _segments(self, u):
         """Per cell, how many of its column's knot scores lie at or below u (0 .. knots)."""
+        return self._search(self.stats["knot_scores"], u, right=True)
+
+    def _search(self, table, u, right):
+        """Per cell of u, its position among its column's row of the sorted `table`: (columns, cells per column)."""
         flat = u.reshape(-1, self.n_columns).T.contiguous()
-        index = torch.searchsorted(self.stats["knot_scores"].contiguous(), flat, right=True)
-        return index  # (columns, cells per column)
+        return torch.searchsorted(table.contiguous(), flat.to(table.dtype), right=right)
 
     def _per_cell(self, table, index, like):
         return table.gather(1, index).T.reshape(like.shape)
@@ -548,9 +551,7 @@ class QuantileNormalBlock(GaussianBlock):
         """`values` with the cells of heaped columns replaced by the heap their encoded value falls on."""
         if "heaps" not in self.stats:
             return values
-        between = self.stats["heap_scores"]
-        flat = encoded.reshape(-1, self.n_columns).T.contiguous()
-        index = torch.searchsorted(between.contiguous(), flat.to(between.dtype), right=False)
+        index = self._search(self.stats["heap_scores"], encoded, right=False)
         index = index.clamp_max(self.stats["heaps"].shape[1] - 1)
         heaps = self._per_cell(self.stats["heaps"], index, encoded).to(values.dtype)
         keep = torch.isnan(heaps) | torch.isnan(encoded)

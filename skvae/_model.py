@@ -765,7 +765,7 @@ class VAEModel:
                                  n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
         return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
 
-    def empty_rows(self, X, *, handle_unknown, n_jobs=None, step=4096):
+    def empty_rows(self, X, *, handle_unknown, step=4096):
         """Per row of X, whether it has no observed cell (an unknown category ignored counts as missing).
 
         Read slice by slice, as inference reads X, so memory stays bounded.

@@ -277,8 +277,6 @@ def _same_labels(given, fitted):
     model fitted on 0 and 1 (and the imputer returned it under its own
     labels), where a condition keyed by True or 1.0 names no column.
     """
-    import numbers
-
     def sort(label):
         return (isinstance(label, (bool, np.bool_)), isinstance(label, numbers.Integral),
                 isinstance(label, numbers.Real))

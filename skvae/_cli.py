@@ -641,7 +641,8 @@ def _positive_int(text):
     return value
 
 
-def _max_iter(text):
+def _int_or_auto(text):
+    """An option's positive integer, or ``auto`` (``--max-iter``, ``--batch-size``)."""
     if text == "auto":
         return text
     try:
@@ -804,7 +805,7 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
                             help="how cells came to be empty: 'ignorable' (at random given the rest of the row) or "
                                  "'self_masking' (a number's chance to be missing depends on its own value, e.g. "
                                  "large values go unreported; not-MIWAE) (default: %(default)s)")
-    parser.add_argument("--max-iter", type=_max_iter, default=max_iter, metavar="N",
+    parser.add_argument("--max-iter", type=_int_or_auto, default=max_iter, metavar="N",
                         help="maximum number of epochs (default: %(default)s); 'auto': a budget from the "
                              "table's size")
     parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
@@ -917,8 +918,9 @@ def build_parser():
                           "(default: auto, chosen per column from its values; fit prints the kinds)")
     fit.add_argument("--beta", type=float, default=transformer["beta"], metavar="BETA",
                      help="weight of the KL term (default: %(default)s)")
-    fit.add_argument("--batch-size", type=_positive_int, default=transformer["batch_size"], metavar="N",
-                     help="rows per minibatch (default: %(default)s)")
+    fit.add_argument("--batch-size", type=_int_or_auto, default=transformer["batch_size"], metavar="N",
+                     help="rows per minibatch, or auto: 128, or 512 from 2,048 rows "
+                          "(default: %(default)s)")
     fit.add_argument("--learning-rate", type=float, default=transformer["learning_rate"], metavar="RATE",
                      help="Adam step size (default: %(default)s)")
     fit.add_argument("--early-stopping", dest="early_stopping", action="store_const", const=True, default="auto",

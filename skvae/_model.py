@@ -49,6 +49,7 @@ from ._training import (
     LR_DECAYS,
     StoppingRule,
     Trainer,
+    batch_rows,
     budget_epochs,
     make_adam,
     patience_epochs,
@@ -142,6 +143,8 @@ def fit_model(model, X, params, *, incremental, seed=None):
     transaction puts it back if the call fails (:meth:`VAEModel.rollback_point`).
     """
     fresh = model is None
+    # The rows of this call decide an "auto" batch, as they decide an "auto" budget.
+    params = {**params, "batch_size": batch_rows(params["batch_size"], X.shape[0])}
     if fresh:
         schema, raw = TableSchema.fit_with_raw_values(X, params["likelihood"])
         encoded = schema.encode(raw)

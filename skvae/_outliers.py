@@ -51,7 +51,10 @@ TUKEY_FACTOR = 1.5
 
 #: The detector keeps the epoch budget its benchmark (benchmarks/outliers.py)
 #: was measured with, rather than the transformer's ``max_iter="auto"``.
-_OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10), ("max_iter", 200))
+#: batch_size stays 128, the batch the detector's defaults were measured with
+#: (benchmarks/outliers.py, max_iter=200); the transformer's "auto" batch was
+#: measured on the tables benchmark's synthetic-data scores only.
+_OWN_PARAMETERS = (("contamination", "auto"), ("n_importance", 10), ("max_iter", 200), ("batch_size", 128))
 
 
 class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, BaseEstimator):

@@ -118,7 +118,7 @@ BAD_PARAMS = [
     ({"latent_dim": -3}, "'latent_dim' parameter .* must be an int in the range \\[1, inf\\). Got -3"),
     ({"latent_dim": 2.5}, "'latent_dim' parameter .* must be an int in the range \\[1, inf\\). Got 2.5"),
     ({"latent_dim": "2"}, "'latent_dim' parameter .* must be an int"),
-    ({"batch_size": 0}, "'batch_size' parameter .* must be an int in the range \\[1, inf\\). Got 0"),
+    ({"batch_size": 0}, "'batch_size' parameter .* must be an int in the range \\[1, inf\\) or a str among {'auto'}. Got 0"),
     ({"learning_rate": -0.1}, "'learning_rate' parameter .* must be a float in the range \\(0.0, 1e\\+37\\]. Got -0.1"),
     ({"learning_rate": 0.0}, "'learning_rate' parameter .* Got 0.0"),
     ({"learning_rate": float("nan")}, "'learning_rate' parameter .* Got nan"),

@@ -44,8 +44,8 @@ def test_parameters_are_the_vaes_plus_its_own():
     vae_defaults = VAETransformer().get_params()
     params = VAEOutlierDetector().get_params()
     assert set(params) == set(vae_defaults) | {"contamination", "n_importance"}
-    # The detector keeps the 200-epoch budget its benchmark measured, not "auto".
-    own_defaults = {"max_iter": 200}
+    # The detector keeps the 200-epoch budget and the 128-row batch its benchmark measured, not "auto".
+    own_defaults = {"max_iter": 200, "batch_size": 128}
     assert {name: params[name] for name in vae_defaults} == {**vae_defaults, **own_defaults}
     assert params["contamination"] == "auto" and params["n_importance"] == 10
     signature = inspect.signature(VAEOutlierDetector)

@@ -252,3 +252,25 @@ def test_the_direct_adam_step_leaves_parameters_without_gradients_alone():
         reference.step()
     assert torch.equal(used, reference_parameter)
     assert unused not in optimizer.state
+
+
+@pytest.mark.parametrize("n_rows, expected", [(10, 128), (1400, 128), (2047, 128), (2048, 512), (60000, 512)])
+def test_an_auto_batch_is_128_rows_or_512_from_2048_rows(n_rows, expected):
+    assert _training.batch_rows("auto", n_rows) == expected
+    assert _training.batch_rows(64, n_rows) == 64
+
+
+@pytest.mark.parametrize("batch_size, n_rows, steps", [("auto", 300, 3), ("auto", 2047, 16), ("auto", 2048, 4),
+                                                       (128, 2048, 16)])
+def test_a_fit_takes_its_batch_from_its_rows(monkeypatch, batch_size, n_rows, steps):
+    seen = []
+    train_step = _training.Trainer.train_step
+
+    def counting(self, *args, **kwargs):
+        seen.append(self.batch_size)
+        return train_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(_training.Trainer, "train_step", counting)
+    VAETransformer(**TINY, batch_size=batch_size, max_iter=1, early_stopping=False).fit(_data(n_rows))
+    assert len(seen) == steps
+    assert set(seen) == {_training.batch_rows(batch_size, n_rows)}

@@ -155,10 +155,17 @@ def run_in_tree(tree, code, *args, drop_env=()):
     Returns the JSON object the child printed on its last line of output;
     `drop_env` names environment variables the child must not inherit.
     """
-    env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+    tree = Path(tree).resolve()
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     for name in drop_env:
         env.pop(name, None)
-    result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+    # In the tree's folder: `python -c` puts the working folder first on sys.path, ahead of PYTHONPATH, so
+    # a child started from a checkout imported that checkout's skvae whatever `tree` said (every before /
+    # after run of speed_report.py, before_after.py and fit_time.py until 2026-12-05 measured one tree).
+    preamble = ("import skvae as _skvae, pathlib as _pathlib\n"
+                f"assert _pathlib.Path(_skvae.__file__).resolve().is_relative_to({str(tree)!r}), _skvae.__file__\n")
+    result = subprocess.run([sys.executable, "-c", preamble + code, *args], env=env, cwd=tree,
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} on {tree} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, sys, time, warnings
 warnings.simplefilter("ignore")
+# skvae from the contender's tree (run_in_tree) before ROOT goes first on sys.path for `benchmarks`.
+import skvae
 sys.path.insert(0, sys.argv[3])
 from sklearn.model_selection import train_test_split
 from benchmarks.tables import TABLES, fit_tvae, is_classification

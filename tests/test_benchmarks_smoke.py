@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not p
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import quality, report, run_all, speed, threads  # noqa: E402
-from benchmarks._common import RoundRobin  # noqa: E402
+from benchmarks._common import RoundRobin, run_in_tree  # noqa: E402
 
 TINY = dict(n_rows=150, n_features=12, hidden_layer_sizes=(8,), latent_dim=2, batch_size=64)
 
@@ -861,3 +861,15 @@ def test_fit_time_report_pairs_each_round_with_tvaes_and_marks_fits_that_ran_int
     report = (tmp_path / "FIT_TIME.md").read_text()
     assert "| fair | 0.40 | 200 (budget), 200 (budget) |" in report
     assert json.loads((tmp_path / "fit_time.json").read_text())["results"]["idle"]["fair"]["skvae / TVAE"] == 0.4
+
+
+def test_a_child_run_in_a_tree_imports_that_trees_skvae(tmp_path, monkeypatch):
+    # `python -c` puts the working folder first on sys.path: started from this checkout, a child meant for
+    # another tree had imported this checkout's skvae (every before/after run until 2026-12-05).
+    (tmp_path / "skvae").mkdir()
+    (tmp_path / "skvae" / "__init__.py").write_text("WHICH = 'the other tree'\n")
+    monkeypatch.chdir(ROOT)
+    code = "import json, skvae; print(json.dumps({'which': skvae.WHICH, 'file': skvae.__file__}))"
+    run = run_in_tree(tmp_path, code)
+    assert run["which"] == "the other tree"
+    assert Path(run["file"]).resolve().parent.parent == tmp_path.resolve()

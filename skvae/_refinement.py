@@ -81,6 +81,20 @@ from ._likelihoods import numeric_level_values
 #: +0.0023 (better in 7 of 24 cases, worse in 11): kept at 3/4.
 LINEAR_SHARE = (0.5, 0.75)
 
+#: Passes of the blend. The first reads the other columns as the VAE fills
+#: them; each later pass reads them as the pass before refined them (the
+#: fixed point IterativeImputer's rounds approach), in the rows with more than
+#: half of their cells observed: where most of a row is fills, the regressions
+#: read mostly their own predictions. Measured on the imputation benchmark
+#: (seed 0; 1 -> 3 passes, every pass on every row): breast cancer MCAR 20 %
+#: 0.398 -> 0.383, 50 % 0.506 -> 0.499, MAR 0.495 -> 0.487, self-masking
+#: 0.572 -> 0.555; diabetes MCAR 20 % 0.706 -> 0.704, self-masking 0.987 ->
+#: 0.968, MAR 0.806 -> 0.807; computers 0.001-0.004 lower; fair, anes96,
+#: randhie, credit card and penguins within 0.002; but MCAR 80 % higher on
+#: diabetes (0.981 -> 0.990), credit card (0.982 -> 0.986) and penguins
+#: (0.850 -> 0.853), whose rows keep a fifth of their cells: hence the rows.
+REFINEMENT_PASSES = 3
+
 #: The kinds whose fills are refined unchecked: continuous values a blend keeps valid.
 REFINED_KINDS = ("gaussian", "quantile_normal", "lognormal")
 
@@ -414,20 +428,34 @@ def refine(values, completed, missing, refinement, columns):
     """`values` (the VAE's point fills, user units) with the refined columns' missing cells blended; in place.
 
     `completed` is the table with its missing cells filled by `values`;
-    `missing` marks the cells to fill.
+    `missing` marks the cells to fill. The blend is taken REFINEMENT_PASSES
+    times in the rows mostly observed, each pass reading the other refined
+    columns' fills of the pass before (see REFINEMENT_PASSES).
     """
+    observed_share = 1.0 - missing.mean(axis=1)
+    weight = np.clip(observed_share, *LINEAR_SHARE)  # see LINEAR_SHARE
+    vae_fills = values.copy()
+    rows_of_pass = np.ones(len(values), dtype=bool)
+    for _ in range(REFINEMENT_PASSES):
+        predicted = _predictions(completed, refinement, columns)
+        for i, j in enumerate(refinement["columns"]):
+            # A prediction beyond float64 (a row far outside the training rows) leaves the VAE's fill.
+            rows = rows_of_pass & missing[:, j] & np.isfinite(predicted[:, i])
+            blend = ((1.0 - weight[rows]) * _in_units(vae_fills[rows, j], columns[j])
+                     + weight[rows] * predicted[rows, i])
+            levels = _numeric_levels(columns[j])
+            values[rows, j] = blend if levels is None else _nearest_level(blend, levels)
+        rows_of_pass = observed_share > 0.5
+        completed = np.where(missing, values, completed)
+    return values
+
+
+def _predictions(completed, refinement, columns):
+    """(n_rows, n_refined): each refined column's regression prediction from the `completed` table."""
     design, _ = _design(completed, columns, _state_levels(refinement))
     with np.errstate(over="ignore", invalid="ignore"):
-        predicted = (_standardized(design, refinement["mean"], refinement["scale"]) @ refinement["coef"].T
-                     + refinement["intercept"])
-    weight = np.clip(1.0 - missing.mean(axis=1), *LINEAR_SHARE)  # the row's observed share, see LINEAR_SHARE
-    for i, j in enumerate(refinement["columns"]):
-        # A prediction beyond float64 (a row far outside the training rows) leaves the VAE's fill.
-        rows = missing[:, j] & np.isfinite(predicted[:, i])
-        blend = (1.0 - weight[rows]) * _in_units(values[rows, j], columns[j]) + weight[rows] * predicted[rows, i]
-        levels = _numeric_levels(columns[j])
-        values[rows, j] = blend if levels is None else _nearest_level(blend, levels)
-    return values
+        return (_standardized(design, refinement["mean"], refinement["scale"]) @ refinement["coef"].T
+                + refinement["intercept"])
 
 
 def _in_units(cells, column):

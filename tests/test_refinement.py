@@ -334,6 +334,25 @@ def test_the_regression_weighs_more_where_more_of_the_row_is_observed():
     np.testing.assert_array_equal(filled[:, 1:], vae_fill[:, 1:])
 
 
+def test_later_passes_read_the_refined_fills_in_rows_mostly_observed():
+    # Column 0 is predicted as 10 * column 1 + 1, column 1 as 2 * column 2; the VAE filled zeros.
+    from skvae._refinement import REFINEMENT_PASSES, refine
+
+    assert REFINEMENT_PASSES >= 2
+    columns = [{"kind": "gaussian"}] * 5
+    refinement = {"columns": [0, 1], "mean": np.zeros(5), "scale": np.ones(5),
+                  "coef": np.array([[0.0, 10.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0, 0.0]]),
+                  "intercept": np.array([1.0, 0.0])}
+    missing = np.array([[True, True, False, False, False],   # 3 of 5 observed: weight 0.6, passes
+                        [True, True, True, False, False]])   # 2 of 5: weight 1/2, one pass
+    completed = np.where(missing, 0.0, np.array([[0.0, 0.0, 1.0, 1.0, 1.0]] * 2))
+    filled = refine(np.zeros((2, 5)), completed, missing, refinement, columns)
+    # Row 0: column 1 = 0.6 * 2 = 1.2; column 0 first 0.6 * 1, then 0.6 * (10 * 1.2 + 1), the VAE's 0 the other part.
+    np.testing.assert_allclose(filled[0, :2], [0.6 * 13.0, 1.2])
+    # Row 1: one pass from the VAE's fills (column 2 filled 0): column 0 = 0.5 * 1, column 1 = 0.5 * 0.
+    np.testing.assert_allclose(filled[1, :3], [0.5, 0.0, 0.0])
+
+
 @pytest.mark.parametrize("refinement", ["linear", None])
 def test_fit_transform_is_fit_then_transform_in_one_pass_over_x(fitted, refinement):
     from unittest import mock

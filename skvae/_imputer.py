@@ -50,7 +50,7 @@ from ._faces import (
 )
 from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
-from ._refinement import check_cells, fit_refinement, keep_earned, refine, refinement_applies
+from ._refinement import check_cells, fit_refinement, keep_earned, passes_for, refine, refinement_applies
 from ._torch_scope import with_torch_defaults
 from ._schema import as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
@@ -532,7 +532,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if refinement is None:
             return values
         completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
-        return refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns)
+        return refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns,
+                      passes_for(self.vae_.missing_mechanism))
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _point_fills(self, vae, vae_input):
@@ -559,7 +560,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         fills = self._point_fills(vae, self._with_nan(X, hidden, kept))
         # completed holds the observed values, the checked cells' truth among them.
         return keep_earned(refinement, completed, check, fills, np.where(check, fills, completed),
-                           ~observed | check, columns)
+                           ~observed | check, columns, passes_for(vae.missing_mechanism))
 
     @staticmethod
     def _completed(vae, vae_input, values, handle_unknown):

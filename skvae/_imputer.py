@@ -181,8 +181,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         them: lookups), and fill that column's missing cells with a
         blend of the VAE's fill and the regression's prediction, the
         regression weighted by the row's observed share of cells (from 1/2
-        to 3/4); the VAE's bottleneck blurs near-linear relations that a
-        regression keeps. Spiked, count and categorical columns keep the blend only
+        to 3/4), three times in rows more than half observed (each pass
+        reading the other columns' refined fills; once under
+        ``missing_mechanism="self_masking"``); the VAE's bottleneck blurs
+        near-linear relations that a regression keeps. Spiked, count and categorical columns keep the blend only
         where it beat the VAE on a fifth of their observed cells, hidden for
         that check after the fit.
         Only point fills are refined, under either ``missing_mechanism``:

@@ -919,7 +919,7 @@ def build_parser():
     fit.add_argument("--beta", type=float, default=transformer["beta"], metavar="BETA",
                      help="weight of the KL term (default: %(default)s)")
     fit.add_argument("--batch-size", type=_int_or_auto, default=transformer["batch_size"], metavar="N",
-                     help="rows per minibatch, or auto: 128, or 512 from 2,048 rows "
+                     help="rows per minibatch, or auto: 128, or 512 for 2,048 to 10,240 rows "
                           "(default: %(default)s)")
     fit.add_argument("--learning-rate", type=float, default=transformer["learning_rate"], metavar="RATE",
                      help="Adam step size (default: %(default)s)")

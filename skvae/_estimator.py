@@ -154,10 +154,11 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
     batch_size : int or "auto", default="auto"
         Rows per minibatch; the last batch of an epoch may be smaller.
         ``"auto"``: 128, or 512 where ``fit`` (or one ``partial_fit`` call)
-        is given 2,048 rows or more. A step of a table's small networks costs
-        about the same at 128 rows and at 512, so large tables train in
-        fewer steps; tables of up to 1,400 rows fitted best with 128 (see
-        the user guide).
+        is given 2,048 to 10,240 rows. A step of a table's small networks
+        costs about the same at 128 rows and at 512, so such tables train in
+        fewer steps; tables of up to 1,400 rows fitted best with 128, and
+        beyond 10,240 rows 512-row fits end at the 200-epoch floor of
+        ``max_iter="auto"``, undertrained (see the user guide).
 
     learning_rate : float, default=1e-3
         Adam's step size.
@@ -167,8 +168,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``"auto"``: a budget that adapts to the data's size, 4,000 optimizer
         steps (``ceil(n_rows / batch_size)`` per epoch, training rows only)
         within 200 and 600 epochs: 600 epochs up to 768 rows, 400 at 1,280,
-        250 at 2,047; with ``batch_size="auto"``'s 512 rows from 2,048, 600
-        again up to 3,072 rows, 400 at 5,120, 200 from 10,240. Small
+        250 at 2,047; with ``batch_size="auto"``'s 512 rows from 2,048 to
+        10,240 rows, 600 again up to 3,072 rows, 400 at 5,120, 200 at 10,240;
+        beyond, 128 rows and 200 epochs. Small
         tables need more epochs, as an epoch of a few hundred rows is two
         steps; the stopping rule ends a default fit well inside this budget
         on the tables benchmark's tables.

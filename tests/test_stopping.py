@@ -254,8 +254,9 @@ def test_the_direct_adam_step_leaves_parameters_without_gradients_alone():
     assert unused not in optimizer.state
 
 
-@pytest.mark.parametrize("n_rows, expected", [(10, 128), (1400, 128), (2047, 128), (2048, 512), (60000, 512)])
-def test_an_auto_batch_is_128_rows_or_512_from_2048_rows(n_rows, expected):
+@pytest.mark.parametrize("n_rows, expected", [(10, 128), (1400, 128), (2047, 128), (2048, 512), (10240, 512),
+                                              (10241, 128), (60000, 128)])
+def test_an_auto_batch_is_512_rows_from_2048_to_10240_rows_else_128(n_rows, expected):
     assert _training.batch_rows("auto", n_rows) == expected
     assert _training.batch_rows(64, n_rows) == 64
 

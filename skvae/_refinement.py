@@ -174,7 +174,7 @@ def check_cells(refinement, observed, columns):
     return cells
 
 
-def keep_earned(refinement, truth, check, fills, completed, missing, columns, passes=1):
+def keep_earned(refinement, truth, check, fills, completed, missing, columns, passes=REFINEMENT_PASSES):
     """`refinement` without the checked columns whose blend did not beat the VAE on the `check` cells; None if empty.
 
     `fills` are the VAE's point fills of the table with the `check` cells

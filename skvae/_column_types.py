@@ -268,10 +268,13 @@ def _refuse_infinite(name, values):
         infinite = np.isinf(cells)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
-        raise ValueError(
-            f"X contains an infinite value ({float(cells[row])!r} in column {_label(name)}, row {row}). "
-            "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row."
-        )
+        raise ValueError(infinite_value_message(cells[row], name, row))
+
+
+def infinite_value_message(value, name, row):
+    """The refusal of an infinite cell of X, at fit (here) and at inference (the schema's)."""
+    return (f"X contains an infinite value ({float(value)!r} in column {_label(name)}, row {row}). "
+            "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row.")
 
 
 def _auto_kind(name, series):

@@ -41,6 +41,7 @@ from ._column_types import (
     _label,
     _visible_key,
     fit_column,
+    infinite_value_message,
     requested_kinds,
     short_repr,
     whole_numbers_as_ints,
@@ -813,11 +814,7 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
     infinite = np.isinf(block)
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
-        raise ValueError(
-            f"X contains an infinite value ({float(block[row, col])!r} in column "
-            f"{_label(columns[numeric[col]]['name'])}, row {row}). Infinity is not a missing "
-            "value: use NaN (or None) for missing cells, or remove the row."
-        )
+        raise ValueError(infinite_value_message(block[row, col], columns[numeric[col]]["name"], row))
     for kind, cols in by_kind.items():
         for outside, message in BLOCKS[kind].domain:
             values = raw[:, cols]

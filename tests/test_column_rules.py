@@ -238,3 +238,36 @@ def test_scores_are_unchanged_by_the_decoding_rules(mixed_model):
     assert np.all(np.isfinite(scores))
     state = vae._schema.columns[0]
     assert {"min", "max", "decimals"} <= set(state)
+
+
+def _digits_column_by_column(block, decimals):
+    """The definition, one column at a time: the fewest digits (1-6) that write every counted cell."""
+    from skvae._moments import MAX_DIGITS, round_significant
+
+    found = []
+    for j in range(block.shape[1]):
+        column = block[:, j][np.isfinite(block[:, j]) & (block[:, j] != 0)]
+        if decimals[j] is not None or not column.size or np.abs(column).min() < 1e-15 or np.abs(column).max() > 1e15:
+            found.append(None)
+            continue
+        found.append(next((d for d in range(1, MAX_DIGITS + 1)
+                           if np.array_equal(round_significant(column, d), column)), None))
+    return found
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_significant_digits_of_all_columns_at_once_are_each_columns_own(seed):
+    from skvae._moments import significant_digits
+
+    rng = np.random.default_rng(seed)
+    n_rows, width = int(rng.integers(1, 200)), int(rng.integers(1, 30))
+    scaled = rng.normal(size=(n_rows, width)) * 10.0 ** rng.integers(-8, 8, size=width)
+    block = np.column_stack([np.round(scaled[:, j], int(rng.integers(0, 6))) for j in range(width)])
+    block[rng.random(block.shape) < 0.1] = np.nan
+    block[rng.random(block.shape) < 0.1] = 0.0
+    # A column that passes on its first 64 rows and fails after them must not be taken for a written one.
+    if n_rows > 70:
+        block[:64, 0] = np.round(block[:64, 0], 2)
+        block[70, 0] = np.pi
+    decimals = [None if rng.random() < 0.8 else 2 for _ in range(width)]
+    assert significant_digits(block, decimals) == _digits_column_by_column(block, decimals)

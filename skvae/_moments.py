@@ -139,6 +139,15 @@ def round_significant(values, digits, out=None):
     return out
 
 
+def _within_digits_range(values, counted):
+    """Per column, whether its counted values' magnitudes all lie within _DIGITS_RANGE (and some are counted)."""
+    magnitude = np.abs(values)
+    if counted is None:
+        return magnitude.min(axis=0) >= _DIGITS_RANGE[0] and magnitude.max(axis=0) <= _DIGITS_RANGE[1]
+    return (counted.any(axis=0) & (np.where(counted, magnitude, np.inf).min(axis=0) >= _DIGITS_RANGE[0])
+            & (np.where(counted, magnitude, 0.0).max(axis=0) <= _DIGITS_RANGE[1]))
+
+
 def significant_digits(block, decimals):
     """Per column of `block` without `decimals`, the fewest significant digits (1 to MAX_DIGITS) that write every value.
 
@@ -150,17 +159,15 @@ def significant_digits(block, decimals):
     columns = np.array([j for j in range(block.shape[1]) if decimals[j] is None], dtype=np.intp)
     if not columns.size:
         return found
-    values = block[:, columns]
-    counted = np.isfinite(values) & (values != 0)
-    magnitude = np.abs(np.where(counted, values, 1.0))
-    # Beyond the range, round_significant leaves values as they are: every count of digits would "write" them.
-    in_range = (counted.any(axis=0) & (np.where(counted, magnitude, np.inf).min(axis=0) >= _DIGITS_RANGE[0])
-                & (np.where(counted, magnitude, 0.0).max(axis=0) <= _DIGITS_RANGE[1]))
-    undecided = np.flatnonzero(in_range)
-    # Most measured columns fail on their first rows: all columns are screened there at once (a wide
-    # array's columns had cost a Python loop of six roundings each, 0.19 s of a 784-column fit), and
-    # only those that pass are tested whole. A column written with d digits passes any screen at d.
-    head, head_counted = values[:64], counted[:64]
+    # Most measured columns fail on their first rows: all columns are screened there at once, and only
+    # those that pass are read whole (a wide array's columns had cost a Python loop of six roundings
+    # each, 0.19 s of a 784-column fit, and whole-array passes 0.2 s more). A column written with d
+    # digits passes any screen at d.
+    head = np.asarray(block[:64, columns], dtype=np.float64)
+    head_counted = np.isfinite(head) & (head != 0)
+    # Beyond the range, round_significant leaves values as they are: every count of digits would "write"
+    # them. A head out of range puts its whole column out of range.
+    undecided = np.flatnonzero(_within_digits_range(head, head_counted) | ~head_counted.any(axis=0))
     for d in range(1, MAX_DIGITS + 1):
         if not undecided.size:
             break
@@ -168,10 +175,12 @@ def significant_digits(block, decimals):
                   | ~head_counted[:, undecided]).all(axis=0)
         decided = np.zeros(undecided.size, dtype=bool)
         for k in np.flatnonzero(screen):
-            position = undecided[k]
-            column = values[counted[:, position], position]
-            if np.array_equal(round_significant(column, d), column):
-                found[columns[position]] = d
+            column = np.asarray(block[:, columns[undecided[k]]], dtype=np.float64)
+            column = column[np.isfinite(column) & (column != 0)]
+            if not column.size or not _within_digits_range(column, None):
+                decided[k] = True  # no digits to record
+            elif np.array_equal(round_significant(column, d), column):
+                found[columns[undecided[k]]] = d
                 decided[k] = True
         undecided = undecided[~decided]
     return found

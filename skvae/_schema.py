@@ -494,6 +494,11 @@ def _warn_inexact_integers(X, names, columns, frame):
     """
     import pandas as pd
 
+    if not frame and X.dtype != object:
+        integer = _integer_numpy_dtype(str(X.dtype))
+        if integer is None or (np.iinfo(integer).max <= EXACT_FLOAT_INTEGER
+                               and np.iinfo(integer).min >= -EXACT_FLOAT_INTEGER):
+            return  # one dtype for every column, and it holds no inexact integer
     for position, (name, column) in enumerate(zip(names, columns)):
         if column["kind"] == _CATEGORICAL:
             continue

@@ -113,11 +113,20 @@ def arrow_dictionary(dtype):
     return arrow if labels else None
 
 
+#: A text column typed by ``likelihood="auto"`` is warned about as an identifier
+#: (or free text, or dates written as text) when it has at least this many
+#: distinct values...
+IDENTIFIER_MIN_LEVELS = 20
+#: ...and more distinct values than this share of its observed rows.
+IDENTIFIER_LEVEL_SHARE = 0.5
+
+
 def fit_column(name, values, kind, frame):
     """The column's entry before its constants: name, kind, dtype, categories."""
     if frame:
         dtype = values.dtype
-        kind = _auto_kind(name, values) if kind == "auto" else kind
+        typed_here = kind == "auto"
+        kind = _auto_kind(name, values) if typed_here else kind
         entry = {"name": _json_label(name), "kind": kind, "dtype": dtype_name(dtype)}
         categorical_dtype = getattr(dtype, "categories", None) is not None
         dictionary = arrow_dictionary(dtype) is not None
@@ -155,6 +164,8 @@ def fit_column(name, values, kind, frame):
             column = np.asarray(values, dtype=np.float64)
             _refuse_infinite(name, column)
             entry["categories"] = [float(v) for v in np.unique(column[~np.isnan(column)])]
+    if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:
+        _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
     if kind == _CATEGORICAL and len(entry["categories"]) > MAX_CATEGORIES:
         declared = ""
         if frame and getattr(values.dtype, "categories", None) is not None:
@@ -167,6 +178,34 @@ def fit_column(name, values, kind, frame):
             "or encode it yourself (e.g. as a number)."
         )
     return entry
+
+
+def _warn_if_identifier(name, n_levels, n_observed):
+    """Warn where a text column has about as many distinct values as rows: an identifier, free text or dates.
+
+    Decided (issue 20, "IDs and dates as text"): such a column was modelled
+    without a word as a category of one or two rows a level, which the model
+    cannot learn (its softmax head spends the network on it) and whose
+    samples are the training rows' own values (real identifiers, copied).
+    It is still fitted, as a column of text is a category by the typing
+    rule, since a short table of rare labels is legitimate; a column of a
+    category dtype was declared so by its user and is not warned about, nor
+    one the user typed with ``likelihood``. Above MAX_CATEGORIES levels it is
+    refused.
+    """
+    if n_levels < IDENTIFIER_MIN_LEVELS or n_levels <= IDENTIFIER_LEVEL_SHARE * n_observed:
+        return
+    from ._warnings import warn
+
+    warn(
+        f"Column {_label(name)} holds {n_levels} distinct values in {n_observed} observed rows: it looks like an "
+        "identifier, free text or dates written as text. It is modelled as a category of that many levels, "
+        "which the model cannot learn from so few rows each, and sample() draws its values from the training "
+        "rows' (copies of real ones). Drop the column, or convert it before fitting (dates to numbers, e.g. "
+        f"days since a date); to keep it, type it categorical yourself: likelihood={{{_label(name)}: 'categorical'}} "
+        f"(on the command line, --likelihood {name}=categorical) or a category dtype.",
+        UserWarning,
+    )
 
 
 def dtype_name(dtype):

@@ -865,6 +865,9 @@ def _zeros_in_dtype(dtype, n):
     import pandas as pd
 
     zeros = np.zeros(n, dtype=np.int64)
+    if isinstance(dtype, pd.CategoricalDtype) and not (dtype.categories == 0).any():
+        # pandas 3 casts a value a category dtype lacks to NaN with a deprecation warning; pandas 4 refuses it.
+        return zeros
     try:
         converted = pd.Series(zeros).astype(dtype)
     except (TypeError, ValueError):

@@ -192,6 +192,7 @@ def _host_array(X, name="X"):
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(X, torch.Tensor):
         return X
+    _refuse_tensor_without_array(X, name)
     tensor = X.detach().cpu()
     try:
         return tensor.numpy()
@@ -200,6 +201,35 @@ def _host_array(X, name="X"):
             return tensor.float().numpy()
         raise TypeError(f"{name} is a torch tensor of {tensor.dtype}, which NumPy cannot hold: convert it to a "
                         f"dtype NumPy reads first (e.g. {name}.float()).") from None
+
+
+def _refuse_tensor_without_array(tensor, name):
+    """Refuse a torch tensor that holds no NumPy array of its values, naming `name`, what it is and the fix.
+
+    Hostile sweep 16: a sparse tensor reached the caller as torch's "can't
+    convert Sparse layout tensor to numpy", a meta tensor as a
+    NotImplementedError ("Cannot copy out of meta tensor"), a nested tensor
+    as a RuntimeError asking to file an issue with torch, and a quantized
+    one as "Got unsupported ScalarType QInt8" with the advice ``.float()``,
+    which fails on it too: none named `name`, and two were not even a
+    ValueError or TypeError. Each is refused by what it is, before torch
+    tries to copy it.
+    """
+    import torch  # imported already: whoever made the tensor did
+
+    if tensor.is_nested:
+        raise TypeError(f"{name} is a nested torch tensor (rows of different lengths), not a 2-D table: pad it to one "
+                        f"width first (torch.nested.to_padded_tensor({name}, float('nan')) marks the padding as "
+                        "missing cells).")
+    if tensor.layout != torch.strided:
+        raise TypeError(f"{name} is a torch tensor of layout {tensor.layout}, which skvae does not read: pass "
+                        f"{name}.to_dense().")
+    if tensor.device.type == "meta":
+        raise ValueError(f"{name} is a torch tensor on the 'meta' device, which has a shape but no values: pass a "
+                         "tensor that holds data.")
+    if tensor.is_quantized:
+        raise TypeError(f"{name} is a quantized torch tensor ({tensor.dtype}): pass {name}.dequantize(), the real "
+                        "numbers it stands for.")
 
 
 def _refuse_series(X, name):
@@ -287,6 +317,13 @@ def _refuse_mappings(X):
 def _na_as_missing(X, missing):
     """An object array or nested list with its ``pd.NA`` cells as `missing`; X itself when it has none."""
     if isinstance(X, np.ndarray):
+        if X.dtype.kind == "T":
+            # Hostile sweep 16: NumPy 2's variable-width strings (StringDType) are text as an object
+            # array's str cells are, but validation missed them: a text cell was NumPy's "could not
+            # convert string to float: 'abc'", naming neither X nor the cell, and a missing cell (the
+            # dtype's na_object) "Arrays with missing data cannot be converted to a non-nullable
+            # type". As objects, its text is named by cell and its missing cells are missing.
+            X = X.astype(object)
         if X.dtype != object:
             return X
         array = X

@@ -60,6 +60,7 @@ def as_pandas_frame(X, name="X"):
     _refuse_lazy_frame(X, name)
     X = _host_array(X, name)
     if is_dataframe(X):
+        _refuse_unimplemented_arrow_columns(X, name)
         return X
     _refuse_series(X, name)
     if not _is_other_dataframe(X):
@@ -89,12 +90,49 @@ def as_pandas_frame(X, name="X"):
         return X
     if isinstance(frame, pd.DataFrame):
         frame = _nullable_integers_kept(X, frame)
+        _refuse_unimplemented_arrow_columns(frame, name)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
             f"{name} is a {kind}, which converts to a {type(frame).__name__}, not a table: pass a 2-D table "
             "(a DataFrame) or a 2-D array."
         )
     return frame
+
+
+#: The pyarrow type to cast a column of a type pandas does not implement to, by the type's name.
+_IMPLEMENTED_ARROW_TYPE = {"string_view": "pa.string()", "binary_view": "pa.binary()"}
+
+
+def _refuse_unimplemented_arrow_columns(frame, name):
+    """Refuse a column of an Arrow type pandas holds but does not implement, naming it and a cast that works.
+
+    Hostile sweep 16: ``pd.ArrowDtype(pa.string_view())`` (also ``binary_view``,
+    ``list_view``, ``run_end_encoded``, ``month_day_nano_interval``) makes a
+    column whose dtype raises pandas' NotImplementedError on every type check
+    (``dtype.type``): fit failed with "NotImplementedError: string_view" from
+    inside pandas, and transform with pyarrow's "Function 'array_filter' has no
+    kernel matching input types (string_view, bool)", neither a ValueError nor
+    naming the column. pandas' own ``astype`` fails on such a column too, so the
+    advice is a cast in pyarrow.
+    """
+    import pandas as pd
+
+    if not any(isinstance(dtype, pd.ArrowDtype) for dtype in getattr(frame, "dtypes", ())):
+        return
+    for column, dtype in frame.dtypes.items():
+        if not isinstance(dtype, pd.ArrowDtype):
+            continue
+        try:
+            dtype.type  # noqa: B018 (pandas raises here for the types it does not implement)
+        except NotImplementedError:
+            arrow = dtype.pyarrow_dtype
+            target = _IMPLEMENTED_ARROW_TYPE.get(str(arrow), "a type pandas implements")
+            # A ValueError, as the schema's refusal of a column of a dtype skvae cannot model.
+            raise ValueError(
+                f"Column {column!r} of {name} has dtype {dtype}, an Arrow type pandas holds but does not implement "
+                f"(its own astype and filters fail on it): cast it in pyarrow first, e.g. {name}[{column!r}] = "
+                f"pd.arrays.ArrowExtensionArray(pa.array({name}[{column!r}]).cast({target}))."
+            ) from None
 
 
 def _nullable_integers_kept(X, frame):

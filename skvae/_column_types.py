@@ -214,13 +214,21 @@ def dtype_name(dtype):
     pandas names both storages of its string dtype "string", which reads
     back as the default storage (pyarrow where it is installed): a
     ``string[python]`` column came back from ``sample`` and
-    ``inverse_transform`` as ``string[pyarrow]`` (hostile sweep 15).
+    ``inverse_transform`` as ``string[pyarrow]`` (hostile sweep 15); and
+    pyarrow's string ArrowDtype shares the name "string[pyarrow]" (sweep 16).
     """
     import pandas as pd
 
     name = str(dtype)
     if isinstance(dtype, pd.StringDtype) and name == "string":
         return f"string[{dtype.storage}]"
+    if isinstance(dtype, pd.ArrowDtype) and name == "string[pyarrow]":
+        # Hostile sweep 16: pyarrow's string type in pandas (``pd.ArrowDtype(pa.string())``) is
+        # also named "string[pyarrow]", which pandas reads back as its own StringDtype("pyarrow"):
+        # such a column came back from ``sample`` and ``inverse_transform`` in another dtype (the
+        # imputer, which fills the column in place, kept it). "utf8" is pyarrow's other name of
+        # the type, which pandas reads back as the ArrowDtype.
+        return "utf8[pyarrow]"
     return name
 
 

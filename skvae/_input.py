@@ -60,6 +60,7 @@ def as_pandas_frame(X, name="X"):
     _refuse_lazy_frame(X, name)
     X = _host_array(X, name)
     if is_dataframe(X):
+        _refuse_unimplemented_arrow_columns(X, name)
         return X
     _refuse_series(X, name)
     if not _is_other_dataframe(X):
@@ -89,12 +90,49 @@ def as_pandas_frame(X, name="X"):
         return X
     if isinstance(frame, pd.DataFrame):
         frame = _nullable_integers_kept(X, frame)
+        _refuse_unimplemented_arrow_columns(frame, name)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
             f"{name} is a {kind}, which converts to a {type(frame).__name__}, not a table: pass a 2-D table "
             "(a DataFrame) or a 2-D array."
         )
     return frame
+
+
+#: The pyarrow type to cast a column of a type pandas does not implement to, by the type's name.
+_IMPLEMENTED_ARROW_TYPE = {"string_view": "pa.string()", "binary_view": "pa.binary()"}
+
+
+def _refuse_unimplemented_arrow_columns(frame, name):
+    """Refuse a column of an Arrow type pandas holds but does not implement, naming it and a cast that works.
+
+    Hostile sweep 16: ``pd.ArrowDtype(pa.string_view())`` (also ``binary_view``,
+    ``list_view``, ``run_end_encoded``, ``month_day_nano_interval``) makes a
+    column whose dtype raises pandas' NotImplementedError on every type check
+    (``dtype.type``): fit failed with "NotImplementedError: string_view" from
+    inside pandas, and transform with pyarrow's "Function 'array_filter' has no
+    kernel matching input types (string_view, bool)", neither a ValueError nor
+    naming the column. pandas' own ``astype`` fails on such a column too, so the
+    advice is a cast in pyarrow.
+    """
+    import pandas as pd
+
+    if not any(isinstance(dtype, pd.ArrowDtype) for dtype in getattr(frame, "dtypes", ())):
+        return
+    for column, dtype in frame.dtypes.items():
+        if not isinstance(dtype, pd.ArrowDtype):
+            continue
+        try:
+            dtype.type  # noqa: B018 (pandas raises here for the types it does not implement)
+        except NotImplementedError:
+            arrow = dtype.pyarrow_dtype
+            target = _IMPLEMENTED_ARROW_TYPE.get(str(arrow), "a type pandas implements")
+            # A ValueError, as the schema's refusal of a column of a dtype skvae cannot model.
+            raise ValueError(
+                f"Column {column!r} of {name} has dtype {dtype}, an Arrow type pandas holds but does not implement "
+                f"(its own astype and filters fail on it): cast it in pyarrow first, e.g. {name}[{column!r}] = "
+                f"pd.arrays.ArrowExtensionArray(pa.array({name}[{column!r}]).cast({target}))."
+            ) from None
 
 
 def _nullable_integers_kept(X, frame):
@@ -192,6 +230,7 @@ def _host_array(X, name="X"):
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(X, torch.Tensor):
         return X
+    _refuse_tensor_without_array(X, name)
     tensor = X.detach().cpu()
     try:
         return tensor.numpy()
@@ -200,6 +239,35 @@ def _host_array(X, name="X"):
             return tensor.float().numpy()
         raise TypeError(f"{name} is a torch tensor of {tensor.dtype}, which NumPy cannot hold: convert it to a "
                         f"dtype NumPy reads first (e.g. {name}.float()).") from None
+
+
+def _refuse_tensor_without_array(tensor, name):
+    """Refuse a torch tensor that holds no NumPy array of its values, naming `name`, what it is and the fix.
+
+    Hostile sweep 16: a sparse tensor reached the caller as torch's "can't
+    convert Sparse layout tensor to numpy", a meta tensor as a
+    NotImplementedError ("Cannot copy out of meta tensor"), a nested tensor
+    as a RuntimeError asking to file an issue with torch, and a quantized
+    one as "Got unsupported ScalarType QInt8" with the advice ``.float()``,
+    which fails on it too: none named `name`, and two were not even a
+    ValueError or TypeError. Each is refused by what it is, before torch
+    tries to copy it.
+    """
+    import torch  # imported already: whoever made the tensor did
+
+    if tensor.is_nested:
+        raise TypeError(f"{name} is a nested torch tensor (rows of different lengths), not a 2-D table: pad it to one "
+                        f"width first (torch.nested.to_padded_tensor({name}, float('nan')) marks the padding as "
+                        "missing cells).")
+    if tensor.layout != torch.strided:
+        raise TypeError(f"{name} is a torch tensor of layout {tensor.layout}, which skvae does not read: pass "
+                        f"{name}.to_dense().")
+    if tensor.device.type == "meta":
+        raise ValueError(f"{name} is a torch tensor on the 'meta' device, which has a shape but no values: pass a "
+                         "tensor that holds data.")
+    if tensor.is_quantized:
+        raise TypeError(f"{name} is a quantized torch tensor ({tensor.dtype}): pass {name}.dequantize(), the real "
+                        "numbers it stands for.")
 
 
 def _refuse_series(X, name):
@@ -287,6 +355,13 @@ def _refuse_mappings(X):
 def _na_as_missing(X, missing):
     """An object array or nested list with its ``pd.NA`` cells as `missing`; X itself when it has none."""
     if isinstance(X, np.ndarray):
+        if X.dtype.kind == "T":
+            # Hostile sweep 16: NumPy 2's variable-width strings (StringDType) are text as an object
+            # array's str cells are, but validation missed them: a text cell was NumPy's "could not
+            # convert string to float: 'abc'", naming neither X nor the cell, and a missing cell (the
+            # dtype's na_object) "Arrays with missing data cannot be converted to a non-nullable
+            # type". As objects, its text is named by cell and its missing cells are missing.
+            X = X.astype(object)
         if X.dtype != object:
             return X
         array = X

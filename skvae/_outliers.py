@@ -363,6 +363,10 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         Everything is computed before anything is assigned, so a refused
         call leaves a fitted detector as it was.
         """
+        # As _check_input reads it (hostile sweep 16): _check_shape reads X.shape, which a nested torch
+        # tensor answers with torch's RuntimeError "NestedTensorImpl doesn't support sizes" before the
+        # VAE's input adapter could refuse it by name.
+        X = as_pandas_frame(X)
         _check_shape(X, self)
         vae = vae_to_fit(self)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.

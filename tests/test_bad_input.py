@@ -53,7 +53,7 @@ BAD_FIT_INPUT = [
     ("strings", np.array([["a", "b"], ["c", "d"]]), ValueError, r"X holds text \('a' in column 0, row 0\).*DataFrame"),
     ("bytes", np.array([[b"a", b"b"]]), ValueError, r"X holds text \(b'a' in column 0, row 0\)"),
     ("objects", np.array([[1.0, "x"], [2.0, 3.0]], dtype=object), ValueError, r"X holds text \('x' in column 1, row 0\)"),
-    ("complex", _data() + 1j, ValueError, "Complex data not supported"),
+    ("complex", _data() + 1j, ValueError, r"X is an array of complex numbers \(complex128\).*\.real and \.imag"),
     ("ragged", [[1.0, 2.0], [3.0]], ValueError, "inhomogeneous shape"),
     ("dict", {"a": 1.0}, TypeError, r"X is a dict \(of columns\?\), not a table: pass pandas.DataFrame\(X\)"),
     ("sparse-csr", sp.csr_matrix(_data()), TypeError, "Sparse data was passed for X, but dense data is required"),

@@ -319,8 +319,9 @@ def check_array_dtype(X):
         # named neither X nor a way out, where a DataFrame column of complex numbers is refused by
         # name with a conversion (sweep 9).
         raise ValueError(
-            f"X is an array of complex numbers ({dtype}), which skvae cannot model: an array must hold real "
-            "numbers. Pass X.real if the imaginary parts are 0, or split each complex column into two, its .real "
+            # "Complex data not supported" first: scikit-learn's own words, which its check_complex_data asks for.
+            f"Complex data not supported: X is an array of complex numbers ({dtype}), which skvae cannot model: an "
+            "array must hold real numbers. Pass X.real if the imaginary parts are 0, or split each complex column into two, its .real "
             "and .imag (np.hstack([X.real, X.imag]))."
         )
     if isinstance(dtype, np.dtype) and dtype.names:

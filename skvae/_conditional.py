@@ -477,6 +477,8 @@ def _as_fitted(series, dtype):
         return series
     import warnings
 
+    import pandas as pd
+
     try:
         with warnings.catch_warnings():
             # A conversion that drops something (complex to real) warns; the check below refuses it.
@@ -490,4 +492,19 @@ def _as_fitted(series, dtype):
         kept = bool((converted.astype(object) == series.astype(object)).all())
     except (TypeError, ValueError):
         kept = False
+    # Hostile sweep 17: True == 1 in Python, so given={"b": 1} on a bool column became True and
+    # given={"i": True} on an integer column 1, while transform refuses those very cells ("1 (int) is
+    # the known category True (bool) written as another type"). A bool read as a number, or a
+    # number as a bool, is no value kept: as given, the schema refuses it as transform does.
+    if kept and pd.api.types.is_bool_dtype(converted.dtype) != _all_booleans(series):
+        kept = False
     return converted if kept else series
+
+
+def _all_booleans(series):
+    """Whether every cell of `series` is a bool (its dtype bool or boolean, or objects that are each a bool)."""
+    import pandas as pd
+
+    if series.dtype != object:
+        return pd.api.types.is_bool_dtype(series.dtype)
+    return all(isinstance(cell, (bool, np.bool_)) for cell in series)

@@ -612,7 +612,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             )
         # Nullable columns (pandas "string", Int64) compare to a pandas BooleanArray, with NA where the
         # cell is NA; as a plain bool array those cells are simply not the placeholder.
-        return X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
+        mask = X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
+        # Hostile sweep 17: False == 0 and True == 1 in pandas, so missing_values=0 (or 1, 0.0, 1.0)
+        # took every False (True) of a bool, boolean or object column of booleans for a missing
+        # cell and overwrote it with an imputed label, without a word. The parameter refuses a bool
+        # placeholder (sweep 14) for the converse reason; a boolean cell is never a number's placeholder.
+        return mask & ~_boolean_cells(X)
 
     def _with_nan(self, X, missing, columns):
         """X's `columns` with its missing cells as NaN, for the VAE."""
@@ -833,6 +838,19 @@ def fitted_indicator(features, n_features):
     pattern = np.zeros((1, n_features), dtype=np.int8)
     pattern[0, list(features)] = 1
     return _new_indicator().fit(pattern)
+
+
+def _boolean_cells(X):
+    """Boolean (n_samples, n_features): the cells of DataFrame X that are booleans (bool, boolean, or bool objects)."""
+    import pandas as pd
+
+    cells = np.zeros(X.shape, dtype=bool)
+    for j, dtype in enumerate(X.dtypes):
+        if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+            cells[:, j] = True
+        elif dtype == object:
+            cells[:, j] = [isinstance(cell, (bool, np.bool_)) for cell in X.iloc[:, j]]
+    return cells
 
 
 def _nan_is_missing(missing_values):

@@ -617,6 +617,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # took every False (True) of a bool, boolean or object column of booleans for a missing
         # cell and overwrote it with an imputed label, without a word. The parameter refuses a bool
         # placeholder (sweep 14) for the converse reason; a boolean cell is never a number's placeholder.
+        if isinstance(self.missing_values, str):
+            return mask  # text equals no boolean: no cell to spare, and no pass over object columns
         return mask & ~_boolean_cells(X)
 
     def _with_nan(self, X, missing, columns):

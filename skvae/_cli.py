@@ -308,6 +308,15 @@ def _command_line_advice(message, command=None):
     options a refusal of the networks' size can name.
     """
     message = _memory_advice(message, command)
+    # Hostile sweep 16: sample's and score's refusals of a size named the Python parameters
+    # ("Drawing n_samples=10**14 rows ...", "n_importance=10**8 is more than ..."), not the options.
+    # Only in the command that has the option: elsewhere such a name is not the user's to set.
+    if command == "sample":
+        message = re.sub(r"\bDrawing n_samples=(\d+) rows", r"Drawing \1 rows (-n \1)", message)
+        message = re.sub(r"\bn_samples=(\d+)", r"-n \1", message)
+    if command == "score":
+        message = re.sub(r"\bn_importance=(\d+)", r"--n-importance \1", message)
+        message = re.sub(r"\bn_importance\b", "--n-importance", message)
     # Hostile sweep 14: the schema's words for an array or a DataFrame X ("use NaN (or None)") told a
     # file's user to write Python values into it; a file's missing cell is an empty one.
     message = message.replace(": X contains an infinite value (", " holds an infinite value (").replace(

@@ -414,7 +414,10 @@ def _wide_encoding(data):
 
 #: The separators a file may use; the sniffer picks among these only.
 SEPARATORS = ",;\t|"
-_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+# re.ASCII throughout: ``\d`` is any Unicode digit otherwise (Arabic-Indic ``١٢``), which these patterns
+# passed to pandas' conversion, whose "Unable to parse string '١٢' at position 20" named no file, column or
+# line (hostile sweep 16). Such a cell is text, refused as a stray cell in a column of numbers.
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$", re.ASCII)
 
 
 _SEPARATOR_DIRECTIVE = re.compile(r'\s*"?sep=(.)"?\s*')
@@ -498,8 +501,8 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
     import pandas as pd
 
     group = "," if decimal == "." else "."
-    grouped = re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?")
-    ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}")
+    grouped = re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+    ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}", re.ASCII)
     for column, series, text in _text_columns(frame):
         is_grouped = text.map(lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
         is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
@@ -526,13 +529,14 @@ def _quoted_decimal_commas_as_numbers(frame, decimal):
     if decimal == ",":
         return  # pandas has read them already
     for column, series, text in _text_columns(frame):
-        if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or re.fullmatch(r"[-+]?\d+", value))).all() \
+        whole = re.compile(r"[-+]?\d+", re.ASCII)
+        if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or whole.fullmatch(value))).all() \
                 and text.str.contains(",").any():
             frame[column] = pd.to_numeric(series.str.strip().str.replace(",", ".", regex=False))
 
 
-_ASCII_NUMBER = {".": re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"),
-                 ",": re.compile(r"[-+]?(\d+,?\d*|,\d+)([eE][-+]?\d+)?")}
+_ASCII_NUMBER = {".": re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII),
+                 ",": re.compile(r"[-+]?(\d+,?\d*|,\d+)([eE][-+]?\d+)?", re.ASCII)}
 
 
 def _typeset_numbers_as_numbers(frame, decimal):
@@ -587,10 +591,14 @@ def _refuse_stray_text(frame, name, lines, decimal):
         # Ten numbers at least: in a handful of cells one word is not a slip but a category.
         if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):
             where = _cell_location(series, int(np.flatnonzero(~numeric)[0]), lines)
+            cell = present.iloc[np.flatnonzero(~numeric)[0]]
+            # A NaN in a spelling pandas does not read as missing (NAN, +nan): the option that reads it so.
+            named = (f" (or give --missing-values {cell.strip()} to read such cells as missing)"
+                     if _is_nan_spelling(cell) else "")
             raise CommandError(
-                f"{name}, column {column!r}, {where}: {present.iloc[np.flatnonzero(~numeric)[0]]!r} is not a "
+                f"{name}, column {column!r}, {where}: {cell!r} is not a "
                 f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "
-                "mark it missing."
+                f"mark it missing{named}."
             )
 
 
@@ -644,7 +652,10 @@ def _records(text, skip_rows, name, separator=","):
     """The non-blank records of the file after `skip_rows` lines: (first line number, fields)."""
     lines = io.StringIO(text, newline=None)
     for _ in range(skip_rows):
-        lines.readline()
+        # Hostile sweep 16: up to the file's end, not to `skip_rows`: --skip-rows 10**20 (a slip, or a
+        # count of bytes for lines) counted to it one empty read at a time, and the command never ended.
+        if not lines.readline():
+            break
     reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=True)
     records = []
     line_number = skip_rows
@@ -684,12 +695,41 @@ def _looks_like_header(fields, decimal="."):
     return any(field.strip().lower() not in _MISSING_TOKENS and not _is_number(field, decimal) for field in fields)
 
 
-def _is_number(text, decimal="."):
+def _is_nan_spelling(text):
+    """Whether Python's ``float()`` reads `text` as NaN (``NAN``, ``+nan``)."""
     try:
-        float(text.replace(",", ".") if decimal == "," else text)
+        return np.isnan(float(text))
     except ValueError:
         return False
-    return True
+
+
+def _is_number(text, decimal="."):
+    """Whether the reader reads `text` as a number: pandas' ASCII numbers, or a typeset one it converts.
+
+    Hostile sweep 16: this was Python's ``float()``, which reads spellings
+    pandas leaves as text: digit groups with underscores (``1_000``), NaN in
+    any case (``NAN``, ``+nan``) and digits of other scripts (``١٢``). So a
+    column of numbers holding one such cell was read as text, but the check
+    for a stray text cell counted the cell as a number, found none, and the
+    column was modelled as categories, one per distinct number, without a
+    word (``impute`` left a ``NAN`` cell as it was, reporting 0 empty
+    cells). A NaN left as text is one pandas did not read as missing: no
+    number. Typeset characters (U+2212, full-width digits) still count, as
+    :func:`_typeset_numbers_as_numbers` reads them.
+    """
+    import math
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKC", text).replace("\u2212", "-").strip()
+    if decimal == ",":
+        plain = plain.replace(",", ".")
+    if not plain.isascii() or "_" in plain:
+        return False
+    try:
+        value = float(plain)
+    except ValueError:
+        return False
+    return not math.isnan(value)
 
 
 def _check_widths(records, has_header, name):

@@ -164,8 +164,6 @@ def fit_column(name, values, kind, frame):
             column = np.asarray(values, dtype=np.float64)
             _refuse_infinite(name, column)
             entry["categories"] = [float(v) for v in np.unique(column[~np.isnan(column)])]
-    if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:
-        _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
     if kind == _CATEGORICAL and len(entry["categories"]) > MAX_CATEGORIES:
         declared = ""
         if frame and getattr(values.dtype, "categories", None) is not None:
@@ -177,6 +175,9 @@ def fit_column(name, values, kind, frame):
             f"skvae models ({MAX_CATEGORIES}): it looks like an identifier or free text. Drop it, "
             "or encode it yourself (e.g. as a number)."
         )
+    # After the refusal above: a column refused is not also warned about.
+    if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:
+        _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
     return entry
 
 

@@ -90,3 +90,12 @@ def test_the_command_line_shows_the_warning_with_its_option(tmp_path):
     assert "skvae fit: warning: Column 'id' holds 60 distinct values" in shown.stderr
     quiet = subprocess.run(command + ["--likelihood", "id=categorical"], capture_output=True, text=True)
     assert quiet.returncode == 0 and "looks like an identifier" not in quiet.stderr
+
+
+def test_a_column_refused_for_its_levels_is_not_also_warned_about():
+    df = _table(1001)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"Column 'id' has 1001 distinct categories"):
+            VAETransformer(**TINY).fit(df)
+    assert not [w for w in caught if "looks like an identifier" in str(w.message)]

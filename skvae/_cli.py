@@ -22,6 +22,7 @@ standard output.
 import argparse
 import contextlib
 import csv
+import math
 import os
 import re
 import sys
@@ -650,6 +651,43 @@ def _positive_int(text):
     return value
 
 
+#: The seeds scikit-learn's random_state takes (NumPy's RandomState): 0 to 2**32 - 1.
+_MAX_SEED = 2**32 - 1
+
+
+def _seed(text):
+    """``--random-state``: an integer from 0 to 2**32 - 1, refused in the option's terms (hostile sweep 16).
+
+    As a plain int, -1 reached the estimator and was refused in Python's
+    terms ("random_state must be None, an int ... or a numpy.random.RandomState").
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed, an integer from 0 to {_MAX_SEED}, got {text!r}")
+    return value
+
+
+def _real(text):
+    """A float option (``--beta``, ``--learning-rate``), refusing a number float64 cannot hold as written.
+
+    Hostile sweep 16: ``--learning-rate 1e-400`` reads as 0.0 and was refused
+    as "Got 0.0", a value the command line never held; 1e400 reads as inf.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    written_nonzero = any(c in "123456789" for c in text.lower().split("e")[0])
+    if value == 0.0 and written_nonzero:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small for a float64: it reads as 0.0")
+    if math.isinf(value) and "inf" not in text.lower():
+        raise argparse.ArgumentTypeError(f"{text!r} is too large for a float64: it reads as infinity")
+    return value
+
+
 def _int_or_auto(text):
     """An option's positive integer, or ``auto`` (``--max-iter``, ``--batch-size``)."""
     if text == "auto":
@@ -817,7 +855,7 @@ def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=Non
     parser.add_argument("--max-iter", type=_int_or_auto, default=max_iter, metavar="N",
                         help="maximum number of epochs (default: %(default)s); 'auto': a budget from the "
                              "table's size")
-    parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
+    parser.add_argument("--random-state", type=_seed, default=0, metavar="SEED",
                         help="seed for a repeatable fit (default: %(default)s)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",
                         help="'auto' (CUDA if available), 'cpu', 'cuda' or 'cuda:N' (default: %(default)s)")
@@ -925,12 +963,12 @@ def build_parser():
                      help=f"observation model of every column (KIND) or of one (COLUMN=KIND; repeat the option), "
                           f"KIND among {', '.join(['auto', *KINDS])}; bernoulli needs values in [0, 1] "
                           "(default: auto, chosen per column from its values; fit prints the kinds)")
-    fit.add_argument("--beta", type=float, default=transformer["beta"], metavar="BETA",
+    fit.add_argument("--beta", type=_real, default=transformer["beta"], metavar="BETA",
                      help="weight of the KL term (default: %(default)s)")
     fit.add_argument("--batch-size", type=_int_or_auto, default=transformer["batch_size"], metavar="N",
                      help="rows per minibatch, or auto: 128, or 512 for 2,048 to 10,240 rows "
                           "(default: %(default)s)")
-    fit.add_argument("--learning-rate", type=float, default=transformer["learning_rate"], metavar="RATE",
+    fit.add_argument("--learning-rate", type=_real, default=transformer["learning_rate"], metavar="RATE",
                      help="Adam step size (default: %(default)s)")
     fit.add_argument("--early-stopping", dest="early_stopping", action="store_const", const=True, default="auto",
                      help="hold out 10%% of the rows and keep the weights of the best validation epoch "
@@ -971,7 +1009,7 @@ def build_parser():
     sample.add_argument("-n", "--n-samples", type=_positive_int, default=10, metavar="N",
                         help="number of rows (default: %(default)s)")
     sample.add_argument("--mean", action="store_true", help="write the decoder means E[x | z] instead of draws")
-    sample.add_argument("--random-state", type=int, default=None, metavar="SEED", help="seed for repeatable draws")
+    sample.add_argument("--random-state", type=_seed, default=None, metavar="SEED", help="seed for repeatable draws")
     sample.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
     sample.set_defaults(run=run_sample_command)
 

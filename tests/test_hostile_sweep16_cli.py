@@ -209,3 +209,43 @@ def test_a_digit_of_another_script_is_a_stray_cell_named_by_line(tmp_path, lines
     assert status == 1
     assert "line 22" in err and "Unable to parse" not in err
     assert not (tmp_path / "m.skvae").exists()
+
+
+# ------------------------------------------------------------ seeds and float options in the option's terms
+
+
+@pytest.fixture
+def fitted(tmp_path):
+    data = _numbers_with(1.0, tmp_path / "d.csv")
+    model = tmp_path / "m.skvae"
+    assert _run(["fit", data, "--out", model, "--max-iter", 1, "-q"])[0] == 0
+    return data, model
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "1.5", "abc"])
+def test_a_seed_out_of_range_is_refused_as_the_option_not_as_python(fitted, tmp_path, seed):
+    data, model = fitted
+    for argv in (["sample", model, "-n", 2, "--random-state", seed],
+                 ["fit", data, "--out", tmp_path / "n.skvae", "--max-iter", 1, "-q", "--random-state", seed]):
+        status, _, err = _run(argv)
+        assert status == 2
+        assert f"argument --random-state: expected a seed, an integer from 0 to 4294967295, got {seed!r}" in err
+        assert "RandomState" not in err
+    assert not (tmp_path / "n.skvae").exists()
+
+
+def test_the_largest_seed_is_taken(fitted):
+    _, model = fitted
+    status, out, _ = _run(["sample", model, "-n", 2, "--random-state", 2**32 - 1])
+    assert status == 0 and len(out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("option", ["--learning-rate", "--beta"])
+@pytest.mark.parametrize("text, says", [("1e-400", "is too small for a float64: it reads as 0.0"),
+                                        ("1e400", "is too large for a float64: it reads as infinity")])
+def test_a_number_float64_cannot_hold_is_refused_quoting_its_text(fitted, tmp_path, option, text, says):
+    data, _ = fitted
+    status, _, err = _run(["fit", data, "--out", tmp_path / "n.skvae", "--max-iter", 1, "-q", option, text])
+    assert status == 2
+    assert f"argument {option}: {text!r} {says}" in err
+    assert "Got 0.0" not in err and "Got inf" not in err

@@ -617,9 +617,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # took every False (True) of a bool, boolean or object column of booleans for a missing
         # cell and overwrote it with an imputed label, without a word. The parameter refuses a bool
         # placeholder (sweep 14) for the converse reason; a boolean cell is never a number's placeholder.
-        if isinstance(self.missing_values, str):
-            return mask  # text equals no boolean: no cell to spare, and no pass over object columns
-        return mask & ~_boolean_cells(X)
+        return _without_boolean_cells(X, mask)
 
     def _with_nan(self, X, missing, columns):
         """X's `columns` with its missing cells as NaN, for the VAE."""
@@ -842,17 +840,22 @@ def fitted_indicator(features, n_features):
     return _new_indicator().fit(pattern)
 
 
-def _boolean_cells(X):
-    """Boolean (n_samples, n_features): the cells of DataFrame X that are booleans (bool, boolean, or bool objects)."""
+def _without_boolean_cells(X, mask):
+    """`mask` (cells of DataFrame X equal to the placeholder) less the cells that are booleans; in place.
+
+    Only the columns with a matched cell are read: a text placeholder matches
+    no boolean, and most columns match nothing, so object columns are not
+    walked cell by cell for nothing.
+    """
     import pandas as pd
 
-    cells = np.zeros(X.shape, dtype=bool)
-    for j, dtype in enumerate(X.dtypes):
+    for j in np.flatnonzero(mask.any(axis=0)):
+        dtype = X.dtypes.iloc[j]
         if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-            cells[:, j] = True
+            mask[:, j] = False
         elif dtype == object:
-            cells[:, j] = [isinstance(cell, (bool, np.bool_)) for cell in X.iloc[:, j]]
-    return cells
+            mask[:, j] &= ~np.fromiter((isinstance(cell, (bool, np.bool_)) for cell in X.iloc[:, j]), bool, len(X))
+    return mask
 
 
 def _nan_is_missing(missing_values):

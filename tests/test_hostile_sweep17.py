@@ -26,7 +26,7 @@ of objects holding None, of text, lists and 1-D arrays for an array model.
 
 Each family below failed once (see the commit that added its tests):
 
-- **A numeric placeholder matching booleans** (``skvae._imputer._boolean_cells``):
+- **A numeric placeholder matching booleans** (``skvae._imputer._without_boolean_cells``):
   ``False == 0`` and ``True == 1`` in pandas, so ``VAEImputer(missing_values=0)``
   (or 1, 0.0, 1.0) on a DataFrame took every False (True) of a ``bool``,
   ``boolean`` or object column of booleans for a missing cell, and filled it

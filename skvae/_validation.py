@@ -321,8 +321,8 @@ def check_array_dtype(X):
         raise ValueError(
             # "Complex data not supported" first: scikit-learn's own words, which its check_complex_data asks for.
             f"Complex data not supported: X is an array of complex numbers ({dtype}), which skvae cannot model: an "
-            "array must hold real numbers. Pass X.real if the imaginary parts are 0, or split each complex column into two, its .real "
-            "and .imag (np.hstack([X.real, X.imag]))."
+            "array must hold real numbers. Pass X.real if the imaginary parts are 0, or split each complex "
+            "column into two, its .real and .imag (np.hstack([X.real, X.imag]))."
         )
     if isinstance(dtype, np.dtype) and dtype.names:
         # Hostile sweep 14: NumPy's "Cannot cast array data from dtype([('a', '<f8'), ...])" named

@@ -33,7 +33,15 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from ._column_types import look_alike_hint
-from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
+from ._csv import (
+    CommandError,
+    codes_as_numbers,
+    columns_for_model,
+    explain_refusal,
+    read_table,
+    select_columns,
+    write_table,
+)
 from ._files import destination_problem
 from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
@@ -143,7 +151,10 @@ def run_fit_command(args, out, err):
     read = _read(args)
     table = select_columns(read, columns=args.columns, drop=args.drop)
     _check_likelihood_columns(likelihood, table, read)
+    table = codes_as_numbers(table, _declared_numbers(likelihood, table.frame.columns))
     _note_missing_words(table, err, "skvae fit")
+    _note_codes(table, err, "skvae fit", "give --likelihood COLUMN=gaussian (or another kind of numbers) to "
+                                         "model one as numbers.")
     n_rows, n_columns = table.frame.shape
     print(_wrapped(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: ",
                    _column_items(table.frame.columns)), file=out)
@@ -253,6 +264,7 @@ def run_impute_command(args, out, err):
                        missing_values=args.missing_values or ())
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     _note_missing_words(chosen, err, "skvae impute")
+    _note_codes(chosen, err, "skvae impute", "their empty cells are filled with codes seen in the column.")
     holes = chosen.frame.isna().to_numpy()
     empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
     n_missing = int(holes[:, ~holes.all(axis=0)].sum())
@@ -518,6 +530,29 @@ def _note_missing_words(table, err, prefix):
                  for column, words in table.missing_words.items()]
         print(_wrapped(f"{prefix}: note: read as text, not as missing cells, in column(s) of text: ", items)
               + f"\n{prefix}: note: give --missing-values WORD,... to read such words as missing cells.", file=err)
+
+
+def _note_codes(table, err, prefix, advice):
+    """Name the columns of digits with leading zeros read as text codes, and how to have numbers instead."""
+    if table.codes:
+        items = [f"{column!r} ({_padded_code(table.frame[column])})" for column in table.codes]
+        print(_wrapped(f"{prefix}: note: read as text codes, keeping their leading zeros, column(s) of digits: ",
+                       items) + f"\n{prefix}: note: {advice}", file=err)
+
+
+def _padded_code(series):
+    """The first code of `series` written with a leading zero: the example a note shows."""
+    codes = series.dropna()
+    return codes[codes.str.match(r"0\d")].iloc[0]
+
+
+def _declared_numbers(likelihood, columns):
+    """The columns --likelihood gives a kind of numbers (every column for --likelihood KIND)."""
+    if isinstance(likelihood, dict):
+        return [column for column, kind in likelihood.items() if kind != "categorical"]
+    if likelihood in (None, "auto", "categorical"):
+        return []
+    return list(columns)
 
 
 def _model_input(model, table, err, prefix):

@@ -27,7 +27,7 @@ import stat
 import sys
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -81,6 +81,9 @@ class Table:
     decimal : str
         The file's decimal mark, "." or "," (a file of ``1,5;2,25`` lines),
         which a command writing numbers back into its cells keeps.
+    codes : list
+        The columns of digits written with leading zeros (``02134``) that
+        were read as text, keeping the zeros (see :func:`_codes_as_text`).
     """
 
     frame: object
@@ -91,6 +94,7 @@ class Table:
     header: list = None
     missing_words: dict = None
     decimal: str = "."
+    codes: list = None
 
     def where(self, row):
         """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
@@ -198,6 +202,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _refuse_stray_text(frame, name, lines, decimal)
     if len(rows) == len(frame):
         _refuse_overflowing_numbers(frame, name, rows)
+    codes = _codes_as_text(frame, text, skip_rows, has_header, separator)
     cells = None
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
     if keep_text or holed_text:
@@ -213,7 +218,78 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     if header_fields is not None and len(header_fields) != frame.shape[1]:
         header_fields = None
     return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields,
-                 missing_words=missing_words, decimal=decimal)
+                 missing_words=missing_words, decimal=decimal, codes=codes)
+
+
+#: A code: digits only, the first a zero followed by more digits (``02134``, ``007``), not ``0`` or ``0.5``.
+_DIGITS = re.compile(r"\d+", re.ASCII)
+_LEADING_ZERO = re.compile(r"0\d+", re.ASCII)
+
+
+def _codes_as_text(frame, text, skip_rows, has_header, separator):
+    """Read as text each column of whole numbers written as digits, some with leading zeros; return their names.
+
+    Zip codes (``02134``), account, county or product codes are digit strings
+    whose leading zeros are part of the value. pandas reads them as integers:
+    the zeros were lost in every file a command wrote (``sample`` wrote
+    ``2134``), and the codes were modelled as magnitudes. Decided: a column
+    whose every present cell is digits only, one of them at least with a
+    leading zero, is text, as written (stripped). Zero-padded numbers
+    (months ``01`` to ``12``) are read so too; the command line lets a fit
+    model such a column as numbers (``--likelihood COLUMN=KIND``, see
+    :func:`codes_as_numbers`), and a model that saw the column as numbers
+    reads it as numbers again (:func:`columns_for_model`).
+    """
+    import pandas as pd
+
+    candidates = [position for position, column in enumerate(frame.columns)
+                  if _whole_numbers(frame[column])]
+    if not candidates:
+        return []
+    raw = pd.read_csv(
+        io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
+        skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
+        usecols=candidates,
+    )
+    if len(raw) != len(frame):
+        return []  # rows not matched one to one: pandas' reading stands
+    codes = []
+    for position, column in zip(candidates, raw.columns):
+        label = frame.columns[position]
+        present = frame[label].notna().to_numpy()
+        written = raw[column].str.strip()[present]
+        if written.map(lambda value: bool(_DIGITS.fullmatch(value))).all() \
+                and written.map(lambda value: bool(_LEADING_ZERO.fullmatch(value))).any():
+            frame[label] = written.reindex(frame.index).astype(object).where(pd.Series(present, index=frame.index))
+            codes.append(label)
+    return codes
+
+
+def _whole_numbers(series):
+    """Whether `series` is of numbers, every present one whole (an integer column, or one with holes)."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        return False
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return True
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = values[~np.isnan(values)]
+    return present.size > 0 and bool(np.all(np.isfinite(present) & (present == np.round(present))))
+
+
+def codes_as_numbers(table, columns):
+    """`table` with its code columns among `columns` read as numbers, as pandas reads them."""
+    import pandas as pd
+
+    chosen = [column for column in (table.codes or ()) if column in set(columns) and column in table.frame.columns]
+    if not chosen:
+        return table
+    frame = table.frame.copy()
+    for column in chosen:
+        frame[column] = pd.to_numeric(frame[column])
+    codes = [column for column in table.codes if column not in set(chosen)]
+    return replace(table, frame=frame, codes=codes)
 
 
 def _missing_words_as_text(frame, cells, columns, missing_values):
@@ -443,8 +519,8 @@ def _dialect(text, skip_rows, declared=None):
     one whose count is the same on every sampled line); a file it cannot
     decide is read as comma-separated, whose errors then name the line. Where
     the separator is not a comma and numbers are written with a decimal comma
-    (``3,14`` in a semicolon file, as spreadsheets in many locales write),
-    the decimal mark is the comma.
+    (``3,14`` or ``1.234,5`` in a semicolon file, as spreadsheets in many
+    locales write), the decimal mark is the comma.
     """
     lines = [line for line in text.splitlines()[skip_rows:skip_rows + 50] if line.strip()]
     sample = "\n".join(lines)
@@ -457,7 +533,8 @@ def _dialect(text, skip_rows, declared=None):
     decimal = "."
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
-        if any(_DECIMAL_COMMA.match(field) for field in fields):
+        grouped = _grouped_number(",")  # 1.234,5: a decimal comma after thousands points
+        if any(_DECIMAL_COMMA.match(field) or grouped.fullmatch(field) and "," in field for field in fields):
             decimal = ","
     return separator, decimal
 
@@ -501,7 +578,7 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
     import pandas as pd
 
     group = "," if decimal == "." else "."
-    grouped = re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+    grouped = _grouped_number(decimal)
     ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}", re.ASCII)
     for column, series, text in _text_columns(frame):
         is_grouped = text.map(lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
@@ -520,6 +597,19 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
             )
         numbers = series.str.strip().str.replace(group, "", regex=False)
         frame[column] = pd.to_numeric(numbers.str.replace(decimal, ".", regex=False) if decimal != "." else numbers)
+
+
+def _grouped_number(decimal):
+    """The pattern of a number with thousands separators in a file of `decimal` points (``1,234,567.5``)."""
+    group = "," if decimal == "." else "."
+    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+
+
+def _written_number(value, decimal):
+    """Whether the reader takes text `value` for a number: plain, with thousands separators, or a quoted decimal comma."""
+    value = value.strip()
+    return (_is_number(value, decimal) or bool(_grouped_number(decimal).fullmatch(value))
+            or (decimal == "." and bool(_DECIMAL_COMMA.match(value))))
 
 
 def _quoted_decimal_commas_as_numbers(frame, decimal):
@@ -586,7 +676,8 @@ def _refuse_stray_text(frame, name, lines, decimal):
         present = series[series.notna()]
         if present.empty:
             continue
-        numeric = present.map(lambda value: isinstance(value, str) and _is_number(value, decimal)).to_numpy(dtype=bool)
+        # Numbers as the readers above take them: one stray word stopped them, leaving the column text.
+        numeric = present.map(lambda value: isinstance(value, str) and _written_number(value, decimal)).to_numpy(dtype=bool)
         n_text = int((~numeric).sum())
         # Ten numbers at least: in a handful of cells one word is not a slip but a category.
         if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):
@@ -787,8 +878,9 @@ def select_columns(table, columns=None, drop=None):
         by_name = dict(zip(table.frame.columns, table.header))
         header = [by_name[name] for name in frame.columns]
     missing_words = {name: words for name, words in (table.missing_words or {}).items() if name in set(frame.columns)}
+    codes = [name for name in (table.codes or ()) if name in set(frame.columns)]
     return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header, header=header,
-                 missing_words=missing_words, decimal=table.decimal)
+                 missing_words=missing_words, decimal=table.decimal, codes=codes)
 
 
 def _look_alike_hint(unknown, available):
@@ -836,7 +928,7 @@ def columns_for_model(table, model):
     frame = table.frame
     if names is None:
         # Fitted on an array: columns are matched by position.
-        return frame.to_numpy(), []
+        return _as_fitted(frame, table.codes, model).to_numpy(), []
     names = [str(name) for name in names]
     fitted_without_header = names == [f"x{i}" for i in range(len(names))]
     if not table.has_header and not fitted_without_header:
@@ -845,7 +937,8 @@ def columns_for_model(table, model):
                 f"{table.name} has no header line and {frame.shape[1]} columns, but the model was fitted "
                 f"on {len(names)}: {_names(names, 20)}."
             )
-        return frame.set_axis(names, axis=1), []
+        return _as_fitted(frame.set_axis(names, axis=1), [names[list(frame.columns).index(code)]
+                                                          for code in table.codes or ()], model), []
     missing = [name for name in names if name not in set(frame.columns)]
     if missing:
         # A header that names a fitted column in other code points reads as that name in
@@ -860,7 +953,40 @@ def columns_for_model(table, model):
             f"its columns are {_names(frame.columns, 20)}.{alike}"
         )
     ignored = [column for column in frame.columns if column not in set(names)]
-    return frame[names], ignored
+    return _as_fitted(frame[names], table.codes, model), ignored
+
+
+def _as_fitted(frame, codes, model):
+    """`frame` (the model's columns, in its order) with each column of digits read as the model saw it.
+
+    A column of codes with leading zeros is text (:func:`_codes_as_text`),
+    but the model may have seen it as numbers: fitted by an earlier skvae,
+    which read every such column so, or on a file whose codes had no
+    leading zero; the other way round, a model fitted on codes as text
+    gets a file whose codes happen to have none, which pandas reads as
+    integers. Either way the column is read as the model saw it.
+    """
+    import pandas as pd
+
+    columns = getattr(getattr(model, "_schema", None), "columns", None)
+    if columns is None or len(columns) != frame.shape[1]:
+        return frame
+    frame = frame.copy()
+    for position, (label, column) in enumerate(zip(frame.columns, columns)):
+        series = frame.iloc[:, position]
+        is_code = label in set(codes or ())
+        if is_code and column["kind"] != "categorical":
+            frame[label] = pd.to_numeric(series)
+        elif not is_code and column["kind"] == "categorical" and _whole_numbers(series) and _digit_levels(column):
+            present = series.notna()
+            frame[label] = series.astype(object).where(~present, series[present].map(lambda value: str(int(value))))
+    return frame
+
+
+def _digit_levels(column):
+    """Whether every category of a fitted column is text of digits (codes read from a file)."""
+    categories = column.get("categories") or []
+    return bool(categories) and all(isinstance(level, str) and _DIGITS.fullmatch(level) for level in categories)
 
 
 # ------------------------------------------------------- explaining refusals

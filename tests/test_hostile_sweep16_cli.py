@@ -40,12 +40,11 @@ Each family below failed once (see the commit that added its tests):
   n_samples=... rows needs ...", ``score --n-importance 10**8`` was
   "n_importance=... is more than skvae takes"; the options are named now.
 
-Found, not changed: a column of quoted decimal commas (``"1,5"`` in a
-comma file), or of numbers with thousands separators (``"1,234.5"``), with
-one stray word is modelled as categories, as the stray-text
-check reads cells with the file's decimal point; a column of codes written with leading zeros (zip
-codes ``02134``) is read as integers, as pandas reads it, and fitted as
-numbers (``sample`` writes ``2134``); see the sweep's report.
+Found then, fixed since (``tests/test_csv_codes.py``): a column of quoted decimal commas (``"1,5"`` in a
+comma file), or of numbers with thousands separators (``"1,234.5"``), with one stray word was modelled as
+categories, as the stray-text check read cells with the file's decimal point; a column of codes written
+with leading zeros (zip codes ``02134``) was read as integers and fitted as numbers (``sample`` wrote
+``2134``).
 """
 
 import io

@@ -46,6 +46,7 @@ from ._files import destination_problem
 from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._networks import ACTIVATIONS
+from ._refusals import said
 
 EXAMPLES = """\
 examples:
@@ -160,7 +161,7 @@ def run_fit_command(args, out, err):
                    _column_items(table.frame.columns)), file=out)
     start = time.perf_counter()
     hint = " Leave it out with --drop {column}, or choose the columns with --columns."
-    with _tidy_warnings("skvae fit", err), _refusals_explained(table, hint=hint):
+    with _tidy_warnings("skvae fit", err), _refusals_explained(table, "fit", hint=hint):
         model.fit(table.frame)
     seconds = time.perf_counter() - start
     save(model, args.out)
@@ -169,7 +170,7 @@ def run_fit_command(args, out, err):
     print(_kinds_report(model.column_kinds_), file=out)
     if model.best_validation_score_ is not None:
         print(f"Best validation score: {_score_phrase(model.best_validation_score_)}", file=out)
-    with _refusals_explained(table):
+    with _refusals_explained(table, "fit"):
         training_score = model.score(table.frame)
     print(f"Training score: {_score_phrase(training_score)}", file=out)
     print(f"Saved the model to {args.out}", file=out)
@@ -180,7 +181,7 @@ def run_transform_command(args, out, err):
     model = _load_model(args.model, "transform")
     table = _read(args, model)
     X = _model_input(model, table, err, "skvae transform")
-    with _refusals_explained(table):
+    with _refusals_explained(table, "transform"):
         Z = model.transform(X)
     write_table(args.out, Z, list(model.get_feature_names_out()), stdout=out)
     return 0
@@ -201,7 +202,7 @@ def run_inverse_command(args, out, err):
             "(the columns 'skvae transform' writes)."
         )
     _refuse_text_codes(codes, table)
-    with _refusals_explained(table):
+    with _refusals_explained(table, "inverse"):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, X, _training_columns(model), stdout=out)
     return 0
@@ -242,7 +243,7 @@ def run_score_command(args, out, err):
     model = _load_model(args.model, "score")
     table = _read(args, model)
     X = _model_input(model, table, err, "skvae score")
-    with _refusals_explained(table):
+    with _refusals_explained(table, "score"):
         scores = model.score_samples(X, n_importance=args.n_importance)
     if args.out is not None:
         write_table(args.out, scores, ["score"], stdout=out)
@@ -274,7 +275,7 @@ def run_impute_command(args, out, err):
     if empty:
         print(_wrapped("skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
                        "learn from: ", _column_items(empty)), file=err)
-    with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, hint=hint):
+    with _tidy_warnings("skvae impute", err), _refusals_explained(chosen, "impute", hint=hint):
         completed = imputer.fit_transform(chosen.frame)
     written = _observed_as_read(table, chosen, completed)
     if table.header is not None:
@@ -312,74 +313,80 @@ def _option(parameter):
     return "--" + parameter.replace("_", "-")
 
 
-def _command_line_advice(message, command=None):
-    """The estimator's advice in a message, in the command line's terms.
+class _CommandLineWords:
+    """How a command says a refusal's terms (:mod:`skvae._refusals`): its options, its file.
 
     The estimators advise Python parameters (``handle_unknown='ignore'``,
-    ``likelihood={'year': 'gaussian'}``), which the command line has not or
-    spells as options. `command` (``"fit"``, ``"impute"``) decides which
-    options a refusal of the networks' size can name.
+    ``likelihood={'year': 'gaussian'}``, ``hidden_layer_sizes=(256, 128)``),
+    which the command line has not, or spells as options. A parameter is
+    named by the option of `command` that sets it (``--hidden-layer-sizes
+    256,128``; ``sample -n 10``), and only there: elsewhere it is not the
+    user's to set, and keeps its Python name (or, for the hidden layers
+    ``impute`` has no option for, is named as what it is). A piece of advice
+    is said in the command's words where it has its own; the data refused
+    is the file `table` was read from.
     """
-    message = _memory_advice(message, command)
-    # Hostile sweep 16: sample's and score's refusals of a size named the Python parameters
-    # ("Drawing n_samples=10**14 rows ...", "n_importance=10**8 is more than ..."), not the options.
-    # Only in the command that has the option: elsewhere such a name is not the user's to set.
-    if command == "sample":
-        message = re.sub(r"\bDrawing n_samples=(\d+) rows", r"Drawing \1 rows (-n \1)", message)
-        message = re.sub(r"\bn_samples=(\d+)", r"-n \1", message)
-    if command == "score":
-        message = re.sub(r"\bn_importance=(\d+)", r"--n-importance \1", message)
-        message = re.sub(r"\bn_importance\b", "--n-importance", message)
-    # Hostile sweep 14: the schema's words for an array or a DataFrame X ("use NaN (or None)") told a
-    # file's user to write Python values into it; a file's missing cell is an empty one.
-    message = message.replace(": X contains an infinite value (", " holds an infinite value (").replace(
-        "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row.",
-        "Infinity is not a missing value: leave a missing cell empty, or remove the line.")
-    message = message.replace(": X holds text (", " holds text (").replace(
-        "an array must hold numbers. inverse_transform decodes latent codes, the numbers transform returns.",
-        "latent codes are numbers, as 'skvae transform' writes them.")
-    message = message.replace(
-        "Set handle_unknown='ignore' to treat them as missing cells.",
-        "Leave such a cell empty, or name its text with --missing-values, to have it treated as a missing cell.")
-    # A label written with other characters: the Python conversion, as what to do with the file.
-    message = re.sub(
-        r"normalise the column as at fit, e\.g\. X\[.+?\]\.map\(lambda s: unicodedata\.normalize\('(\w+)', s\) "
-        r"if isinstance\(s, str\) else s\)\.",
-        lambda match: f"write the file's labels in Unicode normal form {match.group(1)}, as at fit.", message)
-    message = re.sub(r"give the labels of fit instead, e\.g\. with \.replace\(\{.*?\}\) on the column\.",
-                     "write the labels in the file as at fit.", message)
-    return re.sub(
-        r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
-        lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",
-        message)
+
+    #: Advice said alike in every command: the file's user writes cells, not Python values.
+    ADVICE = {
+        "ignore_unknown": lambda: "Leave such a cell empty, or name its text with --missing-values, to have it "
+                                  "treated as a missing cell.",
+        "infinite_cell": lambda: "Infinity is not a missing value: leave a missing cell empty, or remove the line.",
+        "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
+        "rename_labels": lambda: "write the labels in the file as at fit.",
+        "model_as_numbers": lambda column: f"fit with --likelihood {column}=gaussian (or {column}=quantile_normal)",
+    }
+    #: Advice that names the options of the command that can follow it (other commands: the Python words).
+    COMMAND_ADVICE = {
+        ("smaller_networks", "fit"): "Use a smaller --hidden-layer-sizes or --latent-dim.",
+        ("smaller_networks", "impute"): "Use a smaller --latent-dim, or fewer columns (--columns, --drop).",
+        ("smaller_step", "fit"): "Lower --batch-size (or --hidden-layer-sizes).",
+        ("smaller_step", "impute"): "Impute fewer columns (--columns, --drop).",
+    }
+    #: Parameters a command has no option for, named as what they are.
+    PLAIN = {"hidden_layer_sizes": "hidden layers {}"}
+
+    def __init__(self, command, table=None):
+        self.command, self.table = command, table
+        self.options = _command_options(command)
+
+    def __call__(self, term):
+        return getattr(self, f"_{term.kind}")(**term.fields)
+
+    def _parameter(self, name, value=None):
+        option = self.options.get(name)
+        if option is None:
+            return None if value is None or name not in self.PLAIN else self.PLAIN[name].format(_option_value(value))
+        return option if value is None else f"{option} {_option_value(value)}"
+
+    def _count(self, name, value, unit):
+        option = self.options.get(name)
+        return None if option is None else f"{value} {unit} ({option} {value})"
+
+    def _advice(self, key, **fields):
+        if (key, self.command) in self.COMMAND_ADVICE:
+            return self.COMMAND_ADVICE[key, self.command]
+        return self.ADVICE[key](**fields) if key in self.ADVICE else None
+
+    def _subject(self):
+        return None if self.table is None else f"{self.table.name} holds"
 
 
-def _memory_advice(message, command):
-    """A refusal of the networks' or a training step's size, naming the options of `command`.
+def _command_options(command):
+    """{parameter: the first option string of `command` that sets it}, e.g. {"n_samples": "-n"}."""
+    parser = build_parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    sub = commands.choices.get(command)
+    if sub is None:
+        return {}
+    return {action.dest: action.option_strings[0] for action in sub._actions if action.option_strings}
 
-    Hostile sweep 14: "Use smaller hidden_layer_sizes or latent_dim" named
-    Python parameters, one of which impute has no option for.
-    """
-    if not message.startswith(("Could not build the networks", "One training step of")):
-        return message
-    # impute has no option for its hidden layers: they are named as what they are.
-    hidden = "hidden layers " if command == "impute" else "--hidden-layer-sizes "
-    message = re.sub(r"hidden_layer_sizes=\(([\d, ]+?),?\)",
-                     lambda match: hidden + match.group(1).replace(" ", ""), message)
-    message = re.sub(r"\b(latent_dim|batch_size)=(\d+)", lambda match: f"{_option(match.group(1))} {match.group(2)}",
-                     message)
-    message = re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
-    if command == "fit":
-        return (message.replace("Use smaller hidden_layer_sizes or latent_dim.",
-                                "Use a smaller --hidden-layer-sizes or --latent-dim.")
-                .replace("Lower n_importance_train or batch_size (or hidden_layer_sizes).",
-                         "Lower --batch-size (or --hidden-layer-sizes)."))
-    if command == "impute":
-        return (message.replace("Use smaller hidden_layer_sizes or latent_dim.",
-                                "Use a smaller --latent-dim, or fewer columns (--columns, --drop).")
-                .replace("Lower n_importance_train or batch_size (or hidden_layer_sizes).",
-                         "Impute fewer columns (--columns, --drop)."))
-    return message
+
+def _option_value(value):
+    """A parameter's value as the option is written: ``256,128`` for a tuple, ``cpu`` for a string."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 def _observed_as_read(table, chosen, completed):
@@ -662,12 +669,12 @@ def _score_phrase(score, bound="ELBO"):
 
 
 @contextlib.contextmanager
-def _refusals_explained(table, hint=""):
-    """Turn the estimator's refusal of some cells into one line naming the column and line."""
+def _refusals_explained(table, command, hint=""):
+    """Turn the estimator's refusal of some cells into one line naming the column and line, in `command`'s terms."""
     try:
         yield
     except ValueError as error:
-        explained = explain_refusal(error, table, hint=hint)
+        explained = explain_refusal(error, table, hint=hint, words=_CommandLineWords(command, table))
         if explained is None:
             raise
         raise explained from None
@@ -1151,7 +1158,7 @@ def main(argv=None, stdout=None, stderr=None):
         # ValueErrors): one line, no traceback. Anything else is a bug and
         # keeps its traceback.
         # Scikit-learn's messages may run on with advice on further lines.
-        print(f"{prefix}: error: {_command_line_advice(' '.join(str(error).split()), args.command)}", file=err)
+        print(f"{prefix}: error: {' '.join(said(error, _CommandLineWords(args.command)).split())}", file=err)
     except MemoryError as error:
         # A limit of this machine, not a bug: the library refuses the sizes it can foresee, NumPy the rest.
         print(f"{prefix}: error: not enough memory ({' '.join(str(error).split()) or 'MemoryError'}); "

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS
+from ._refusals import Refusal, advice, subject
 
 #: A categorical column with more levels than this is refused: its softmax
 #: head would dominate the network (and its memory) while modelling what is
@@ -316,13 +317,14 @@ def _refuse_infinite(name, values):
         infinite = np.isinf(cells)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
-        raise ValueError(infinite_value_message(cells[row], name, row))
+        raise infinite_value_refusal(cells[row], name, row)
 
 
-def infinite_value_message(value, name, row):
+def infinite_value_refusal(value, name, row):
     """The refusal of an infinite cell of X, at fit (here) and at inference (the schema's)."""
-    return (f"X contains an infinite value ({float(value)!r} in column {_label(name)}, row {row}). "
-            "Infinity is not a missing value: use NaN (or None) for missing cells, or remove the row.")
+    return Refusal(subject("X contains"), f" an infinite value ({float(value)!r} in column {_label(name)}, row {row}). ",
+                   advice("infinite_cell", "Infinity is not a missing value: use NaN (or None) for missing cells, "
+                                           "or remove the row."))
 
 
 def _auto_kind(name, series):

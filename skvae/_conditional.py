@@ -117,7 +117,6 @@ def _in_conditions_terms(from_dict):
 
 def _read_conditions(vae, names, frame, given_mask):
     """`frame` of conditions read in the model's dtypes, its cells checked (see condition_table)."""
-    import pandas as pd
 
     from ._schema import _refuse_unmodelled_cells
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._files import replace_file
+from ._refusals import Refusal, said
 
 
 class CommandError(Exception):
@@ -992,7 +993,7 @@ def _digit_levels(column):
 # ------------------------------------------------------- explaining refusals
 
 
-def explain_refusal(error, table, *, hint=""):
+def explain_refusal(error, table, *, hint="", words=None):
     """A one-line :class:`CommandError` for an estimator's refusal of `table`'s cells, or None.
 
     Scikit-learn's validation messages ("Input X contains NaN." and a
@@ -1008,10 +1009,13 @@ def explain_refusal(error, table, *, hint=""):
     hint : str, optional
         Appended to the message about a text column, with ``{column}``
         replaced by the column's name (e.g. how to leave it out).
+    words : callable, optional
+        How the command says a :class:`~skvae._refusals.Refusal`'s terms
+        (its options, this file); without it, as the Python API says them.
     """
     import pandas as pd
 
-    message = str(error)
+    message = str(error)  # what is recognised below: scikit-learn's and skvae's own words
     frame = table.frame
     if "convert" in message or ("dtype" in message and "object" in message):
         for column in frame.columns:
@@ -1057,20 +1061,24 @@ def explain_refusal(error, table, *, hint=""):
                 f"{table.name}: column {str(numeric.columns[col])!r} holds an infinite value at "
                 f"{table.where(row)}."
             )
-    return _with_file_and_line(message, table)
+    # A refusal said of this file names it itself ("data.csv holds an infinite value"): no prefix.
+    names_file = words is not None and isinstance(error, Refusal) and error.has("subject")
+    return _with_file_and_line(message if words is None else said(error, words), table,
+                               prefix="" if names_file else f"{table.name}: ")
 
 
-def _with_file_and_line(message, table):
+def _with_file_and_line(message, table, prefix):
     """skvae's own message about one cell ("... in row 7", an unseen category), with the file and the line.
 
     skvae's messages quote the bad value and its 0-based row position; the
-    command line says which file and which 1-based line that is.
+    command line says which file (`prefix`, ``"data.csv: "``) and which
+    1-based line that is.
     """
     first = message.strip().splitlines()[0] if message.strip() else message
     match = re.search(r"\brow (\d+)\b", first)
     if match and "olumn" in first and int(match.group(1)) < len(table.frame):
         where = table.where(int(match.group(1)))
-        return CommandError(f"{table.name}: {first[:match.start()]}{where}{first[match.end():]}")
+        return CommandError(f"{prefix}{first[:match.start()]}{where}{first[match.end():]}")
     unseen = re.match(r"Column '(.+?)' holds categories not seen during fit: \[(.+?)[,\]]", first)
     if unseen and unseen.group(1) in table.frame.columns:
         column, value = unseen.group(1), unseen.group(2).strip().strip("'\"")

@@ -6,7 +6,12 @@ torch: the networks, their training and their inference live in the core.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -18,8 +23,8 @@ from ._core_backed import CoreBacked
 from ._face_hooks import INFERENCE_OPTIONS, FaceHooks
 from ._inference import is_plain_float_matrix
 from ._input import as_pandas_frame, as_plain_input
-from ._likelihoods import KINDS
 from ._latent_mixture import fit_latent_mixture
+from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
@@ -27,9 +32,21 @@ from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, reads_state, transactional
-from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_array_dtype, check_count, check_flag,
-                          check_inference_parameters, check_input_features, check_n_importance, check_seed,
-                          text_in_array_message, training_params, validate_table)
+from ._validation import (
+    MAX_N_IMPORTANCE,
+    IntNotBool,
+    RealNotBool,
+    check_array_dtype,
+    check_count,
+    check_flag,
+    check_inference_parameters,
+    check_input_features,
+    check_n_importance,
+    check_seed,
+    text_in_array_message,
+    training_params,
+    validate_table,
+)
 
 
 class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetParams, ClassNamePrefixFeaturesOutMixin,

@@ -20,7 +20,6 @@ from ._torch_scope import with_torch_defaults
 from ._transaction import reads_state, transactional
 from ._validation import check_n_importance
 
-
 #: The parameters every face's inference calls read, passed to a hook as its `options`.
 INFERENCE_OPTIONS = ("handle_unknown", "n_jobs")
 

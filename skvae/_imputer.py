@@ -36,9 +36,13 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from ._column_types import (
+    arrow_dictionary,
+    holds_only_integers,
+    requested_kinds,
+    whole_numbers_as_ints,
+)
 from ._conditional import overflowing_cells
-from ._inference import NetworkOverflow
-from ._column_types import arrow_dictionary, holds_only_integers, requested_kinds, whole_numbers_as_ints
 from ._estimator import VAETransformer
 from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
@@ -48,20 +52,28 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
+from ._inference import NetworkOverflow
 from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
-from ._refinement import check_cells, fit_refinement, keep_earned, passes_for, refine, refinement_applies
-from ._torch_scope import with_torch_defaults
+from ._refinement import (
+    check_cells,
+    fit_refinement,
+    keep_earned,
+    passes_for,
+    refine,
+    refinement_applies,
+)
 from ._schema import as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
+from ._torch_scope import with_torch_defaults
 from ._training import epochs_for_steps
 from ._transaction import AtomicSetParams, reads_state, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
+    check_array_dtype,
     check_count,
     check_frame,
-    check_array_dtype,
     check_inference_parameters,
     check_input_features,
     text_in_array_message,

@@ -48,7 +48,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from ._objectives import elbo, encode, importance_log_weights, importance_weighted_bound, reparameterize
+from ._objectives import (
+    elbo,
+    encode,
+    importance_log_weights,
+    importance_weighted_bound,
+    reparameterize,
+)
 from ._threads import one_thread_for_this_thread, torch_threads
 
 #: Largest number of elements in one intermediate tensor (4 MiB in float64).

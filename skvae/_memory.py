@@ -32,6 +32,7 @@ import os
 import torch
 
 from ._networks import count_parameters
+from ._refusals import Refusal, advice, parameter
 
 BYTES_PER_PARAMETER = 5 * 4
 BYTES_PER_TENSOR = 8 * 2**10
@@ -51,14 +52,18 @@ def check_networks_fit(spec, device):
     available = available_bytes(device)
     if available is None or needed <= available:
         return
-    raise ValueError(
-        f"Could not build the networks with hidden_layer_sizes={tuple(spec['hidden_layer_sizes'])!r}, "
-        f"latent_dim={spec['latent_dim']!r} for {spec['n_inputs']!r} inputs and {spec['n_params']!r} outputs "
-        f"on device={str(device)!r}: "
-        f"their {n_values:,} parameters need about {_human(needed)} to train (weights, gradients and "
-        f"Adam's state), more than the {_human(available)} of memory available there. "
-        "Use smaller hidden_layer_sizes or latent_dim."
+    raise Refusal(
+        "Could not build the networks with ", *networks_terms(spec["hidden_layer_sizes"], spec["latent_dim"]),
+        f" for {spec['n_inputs']!r} inputs and {spec['n_params']!r} outputs on ", parameter("device", str(device)),
+        f": their {n_values:,} parameters need about {_human(needed)} to train (weights, gradients and "
+        f"Adam's state), more than the {_human(available)} of memory available there. ",
+        advice("smaller_networks", "Use smaller hidden_layer_sizes or latent_dim."),
     )
+
+
+def networks_terms(hidden_layer_sizes, latent_dim):
+    """The parameters of a refusal of networks: ``hidden_layer_sizes=(256, 128), latent_dim=10``."""
+    return parameter("hidden_layer_sizes", tuple(hidden_layer_sizes)), ", ", parameter("latent_dim", latent_dim)
 
 
 def check_step_fits(spec, rows_per_step, n_importance, device):
@@ -77,16 +82,19 @@ def check_step_fits(spec, rows_per_step, n_importance, device):
     available = available_bytes(device)
     if available is None or needed <= available:
         return
-    raise ValueError(
-        f"One training step of batch_size={rows_per_step!r} rows with n_importance_train={n_importance!r} "
-        f"samples each needs about {_human(needed)} of activations on device={str(device)!r}, more than the "
-        f"{_human(available)} of memory available there. Lower n_importance_train or batch_size (or "
-        "hidden_layer_sizes)."
+    raise Refusal(
+        "One training step of ", parameter("batch_size", rows_per_step), " rows with ",
+        parameter("n_importance_train", n_importance), f" samples each needs about {_human(needed)} of "
+        "activations on ", parameter("device", str(device)), f", more than the {_human(available)} of memory "
+        "available there. ", advice("smaller_step", "Lower n_importance_train or batch_size (or hidden_layer_sizes)."),
     )
 
 
-def check_host_allocation(n_bytes, what, advice):
-    """Raise ValueError if an array of `n_bytes` (`what`, for the message) cannot fit in the host's memory.
+def check_host_allocation(n_bytes, what, remedy):
+    """Raise a Refusal if an array of `n_bytes` cannot fit in the host's memory.
+
+    `what` (a string, or a tuple of refusal parts) says what asked for it,
+    `remedy` what to do.
 
     NumPy would raise MemoryError (or the OS kill the process) only after the
     request reached the allocator; a count such as ``n_samples=10**12`` is a
@@ -97,9 +105,9 @@ def check_host_allocation(n_bytes, what, advice):
     available = _host_available_bytes()
     if available is None or n_bytes <= available:
         return
-    raise ValueError(
-        f"{what} needs about {_human(n_bytes)}, more than the {_human(available)} of memory available. {advice}"
-    )
+    what = what if isinstance(what, tuple) else (what,)
+    raise Refusal(*what, f" needs about {_human(n_bytes)}, more than the {_human(available)} of memory "
+                  f"available. {remedy}")
 
 
 def available_bytes(device):

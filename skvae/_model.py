@@ -36,11 +36,17 @@ from ._inference import (
     split_missing,
 )
 from ._likelihoods import GaussianBlock
-from ._memory import check_host_allocation, check_networks_fit, check_step_fits
+from ._memory import (
+    check_host_allocation,
+    check_networks_fit,
+    check_step_fits,
+    networks_terms,
+)
 from ._missingness import build_missingness, mechanism_name
 from ._moments import standardize
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
+from ._refusals import Refusal, count, parameter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
@@ -226,9 +232,10 @@ class VAEModel:
             encoder, decoder = build_networks(self.spec, generator)
             return encoder.to(self.device), decoder.to(self.device)
         except (RuntimeError, MemoryError) as error:
-            raise ValueError(
-                f"Could not build the networks with hidden_layer_sizes={tuple(self.spec['hidden_layer_sizes'])!r}, "
-                f"latent_dim={self.spec['latent_dim']!r} on device={self.device!r}: {error}"
+            raise Refusal(
+                "Could not build the networks with ",
+                *networks_terms(self.spec["hidden_layer_sizes"], self.spec["latent_dim"]),
+                " on ", parameter("device", self.device), f": {error}",
             ) from None
 
     def _build_missingness(self, missing_mechanism, n_parameters=None):
@@ -790,7 +797,7 @@ class VAEModel:
         """
         spec = self.spec
         per_row = 2 * spec["latent_dim"] + spec["n_params"] + spec["n_inputs"] + 2 * self.n_features
-        check_host_allocation(8 * n_rows * per_row, f"Drawing n_samples={n_rows!r} rows",
+        check_host_allocation(8 * n_rows * per_row, ("Drawing ", count("n_samples", n_rows, "rows")),
                               "Ask for fewer rows, or draw them in several calls.")
 
     def row_width(self):

@@ -32,8 +32,14 @@ from ._input import as_pandas_frame
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._transaction import AtomicSetParams, reads_state, transaction
-from ._validation import (MAX_N_IMPORTANCE, IntNotBool, RealNotBool, check_frame, check_inference_parameters,
-                          check_n_importance)
+from ._validation import (
+    MAX_N_IMPORTANCE,
+    IntNotBool,
+    RealNotBool,
+    check_frame,
+    check_inference_parameters,
+    check_n_importance,
+)
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is

@@ -12,7 +12,6 @@ import sys
 
 from tqdm.auto import tqdm
 
-
 # tqdm's default format without the rate (epoch/s): the loss and validation
 # score then fit an 80-column terminal next to a bar of useful length.
 _BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} epochs [{elapsed}<{remaining}{postfix}]"

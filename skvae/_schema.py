@@ -41,7 +41,7 @@ from ._column_types import (
     _label,
     _visible_key,
     fit_column,
-    infinite_value_message,
+    infinite_value_refusal,
     requested_kinds,
     short_repr,
     whole_numbers_as_ints,
@@ -56,6 +56,7 @@ from ._likelihoods import (
 from ._moments import decimals as _decimals
 from ._moments import round_significant
 from ._moments import significant_digits as _digits
+from ._refusals import Refusal, advice
 from ._seen_pairs import SeenPairs, fit_seen_pairs
 
 _CATEGORICAL = "categorical"
@@ -617,7 +618,6 @@ def _is_arrow_time(dtype):
 
 def _not_a_number_message(series, name):
     """Names the first cell that is not a number: its value and its row (0-based position)."""
-    import pandas as pd
 
     present = series.notna().to_numpy()
     bad = np.flatnonzero(present & ~series.map(_is_a_real_number).to_numpy(dtype=bool))
@@ -662,13 +662,13 @@ def _category_codes(values, column, handle_unknown):
     unknown = [v for v, m in zip(distinct, mapped) if m < 0]
     if unknown and handle_unknown in ("error", "condition"):
         # A condition of sample(given=...) is never a missing cell, whatever handle_unknown says.
-        remedy = ("Set handle_unknown='ignore' to treat them as missing cells." if handle_unknown == "error"
-                  else "A condition must be one of the known categories.")
-        raise ValueError(
+        remedy = (advice("ignore_unknown", "Set handle_unknown='ignore' to treat them as missing cells.")
+                  if handle_unknown == "error" else "A condition must be one of the known categories.")
+        raise Refusal(
             f"Column {_label(column['name'])} holds categories not seen during fit: "
             f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
-            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. {remedy}"
-            f"{_same_text_hint(column, unknown)}{_numeric_levels_hint(column)}"
+            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. ", remedy,
+            *_same_text_hint(column, unknown), *_numeric_levels_hint(column),
         )
     mapped[mapped < 0] = np.nan
     codes[present] = mapped[inverse]
@@ -683,6 +683,7 @@ def _same_text_hint(column, unknown):
     in the message, and only their quotes tell the reason. A column of
     booleans given as 0/1 (a nullable boolean cast to Int64 or float by a
     merge or a model's output), or 0/1 given as booleans, is the same slip.
+    Returns the refusal's parts that say so (:mod:`skvae._refusals`), or none.
     """
     known = {str(c): c for c in column["categories"]}
     flags = {_category_key(c)[1]: c for c in column["categories"] if _category_key(c)[0] == "bool"}
@@ -713,7 +714,7 @@ def _same_text_hint(column, unknown):
         conversion = f"X[{target!r}].astype({type(category).__name__})"
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
             f"({type(category).__name__}) written as another type: convert the column to the "
-            f"labels of fit, e.g. {conversion}.")
+            f"labels of fit, e.g. {conversion}.",)
 
 
 def _same_characters_hint(column, unknown):
@@ -722,7 +723,7 @@ def _same_characters_hint(column, unknown):
     The two print alike, in the message's lists too, so the refusal read as
     "'café' not seen; known: ['café', ...]". Labels are not normalised here,
     as OneHotEncoder does not: two spellings are two labels, and only the
-    caller knows whether their data meant one.
+    caller knows whether their data meant one. Returns refusal parts, or none.
     """
     import unicodedata
 
@@ -736,9 +737,9 @@ def _same_characters_hint(column, unknown):
             form = next(form for form in ("NFC", "NFD", "NFKC", "NFKD")
                         if unicodedata.normalize(form, category) == category)
             return (f" {value!r} is the known category {category!r} written with other code points "
-                    f"({ascii(value)} for {ascii(category)}, another Unicode normal form): "
-                    f"normalise the column as at fit, e.g. X[{column['name']!r}].map(lambda s: "
-                    f"unicodedata.normalize({form!r}, s) if isinstance(s, str) else s).")
+                    f"({ascii(value)} for {ascii(category)}, another Unicode normal form): ",
+                    advice("normalise_labels", f"normalise the column as at fit, e.g. X[{column['name']!r}].map("
+                           f"lambda s: unicodedata.normalize({form!r}, s) if isinstance(s, str) else s).", form=form))
     # Spaces around a label, or a zero-width space, show only as a gap (or not at all) in the lists.
     visible = {}
     for category in column["categories"]:
@@ -749,18 +750,20 @@ def _same_characters_hint(column, unknown):
     if pairs:
         value, category = next(iter(pairs.items()))
         return (f" {value!r} is the known category {category!r} written with other characters "
-                f"({ascii(value)} for {ascii(category)}: spaces around it, or characters that do not show): "
-                f"give the labels of fit instead, e.g. with .replace({ascii(pairs)}) on the column.")
-    return ""
+                f"({ascii(value)} for {ascii(category)}: spaces around it, or characters that do not show): ",
+                advice("rename_labels", f"give the labels of fit instead, e.g. with .replace({ascii(pairs)}) on the "
+                       "column."))
+    return ()
 
 
 def _numeric_levels_hint(column):
-    """For numbers typed as categories by ``likelihood="auto"``: how to model them as numbers instead."""
+    """For numbers typed as categories by ``likelihood="auto"``: how to model them as numbers (refusal parts)."""
     if numeric_level_values(column) is None:
-        return ""
-    return (f" The column holds numbers with few distinct values, which likelihood='auto' models as "
-            f"categories; to model it as numbers, fit with likelihood={{{column['name']!r}: 'gaussian'}} "
-            "(or 'quantile_normal').")
+        return ()
+    return (" The column holds numbers with few distinct values, which likelihood='auto' models as "
+            "categories; to model it as numbers, ",
+            advice("model_as_numbers", f"fit with likelihood={{{column['name']!r}: 'gaussian'}} (or 'quantile_normal')",
+                   column=column["name"]), ".")
 
 
 def _category_key(value):
@@ -819,7 +822,7 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
     infinite = np.isinf(block)
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
-        raise ValueError(infinite_value_message(block[row, col], columns[numeric[col]]["name"], row))
+        raise infinite_value_refusal(block[row, col], columns[numeric[col]]["name"], row)
     for kind, cols in by_kind.items():
         for outside, message in BLOCKS[kind].domain:
             values = raw[:, cols]

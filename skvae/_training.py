@@ -62,7 +62,6 @@ from ._objectives import importance_weighted_bound, negative_elbo
 from ._torch_scope import DTYPE
 from ._warnings import warn
 
-
 #: The encoder's view of the training rows is computed once per fit where it
 #: takes at most this many bytes (:meth:`Trainer.training_rows`). Per batch it
 #: was a sixth of a table's forward pass: about 25 small operations (one-hot

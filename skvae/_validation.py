@@ -10,11 +10,16 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 from ._column_types import look_alike_names, look_alike_text, short_repr
 from ._input import as_plain_input
+from ._refusals import Refusal, parameter
 from ._schema import is_dataframe
 
 #: The most importance samples per row a call takes. The bound's gap to log p(x)
@@ -115,10 +120,10 @@ def check_n_importance(value, name="n_importance"):
     """A count of importance samples per row, at most MAX_N_IMPORTANCE."""
     value = check_count(value, name)
     if value > MAX_N_IMPORTANCE:
-        raise ValueError(
-            f"{name}={value!r} is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row costs "
-            f"{name} decoder passes and cannot be interrupted mid-row, while the bound it buys changes less "
-            "than its own Monte Carlo noise long before. Use at most 100000."
+        raise Refusal(
+            parameter(name, value), f" is more than skvae takes ({MAX_N_IMPORTANCE:,} samples per row): each row "
+            "costs ", parameter(name), " decoder passes and cannot be interrupted mid-row, while the bound it buys "
+            "changes less than its own Monte Carlo noise long before. Use at most 100000."
         )
     return value
 

@@ -63,7 +63,7 @@ Each family below failed once (see the commit that added its tests):
   int), and True == 1.0, so every 1.0 of a numeric column was imputed
   (False: every 0.0). It is an InvalidParameterError now, as other
   parameters refuse bools.
-- **The command line's refusal of networks too large** (``skvae._cli._memory_advice``):
+- **The command line's refusal of networks too large** (now ``skvae._cli._CommandLineWords``):
   ``fit --hidden-layer-sizes 200000,200000`` and ``impute --latent-dim
   100000000`` were told to "use smaller hidden_layer_sizes or latent_dim",
   Python parameters, one of which impute has no option for. The message now
@@ -81,7 +81,7 @@ Each family below failed once (see the commit that added its tests):
   was refused naming neither the cell nor its column. Dates are refused by
   type now, as in a dict of conditions, pd.NA is free, and a text cell is
   named with its column and row.
-- **An infinite cell of a CSV file** (``skvae._cli._command_line_advice``):
+- **An infinite cell of a CSV file** (now ``skvae._cli._CommandLineWords``):
   the command line passed on the schema's words, "data.csv: X contains an
   infinite value ... use NaN (or None) for missing cells, or remove the
   row", telling a file's user to write Python values into it. It now says
@@ -446,17 +446,24 @@ def test_networks_too_large_are_refused_in_the_options_of_the_command(cli_files,
     assert "hidden_layer_sizes" not in err and "latent_dim" not in err
 
 
-def test_a_training_step_too_large_names_the_options_of_the_command():
-    from skvae._cli import _memory_advice
+def test_a_training_step_too_large_names_the_options_of_the_command(monkeypatch):
+    from skvae import _memory
+    from skvae._cli import _CommandLineWords
+    from skvae._refusals import Refusal, said
 
-    message = ("One training step of batch_size=128 rows with n_importance_train=10 samples each needs about "
-               "1.0 TiB of activations on device='cpu', more than the 20.0 GiB of memory available there. Lower "
-               "n_importance_train or batch_size (or hidden_layer_sizes).")
-    fit = _memory_advice(message, "fit")
+    monkeypatch.setattr(_memory, "available_bytes", lambda device: 2**20)
+    spec = {"hidden_layer_sizes": (128, 64), "latent_dim": 10, "n_params": 20, "n_inputs": 10}
+    with pytest.raises(Refusal) as caught:
+        _memory.check_step_fits(spec, 128, 10, "cpu")
+    assert str(caught.value).startswith("One training step of batch_size=128 rows with n_importance_train=10 ")
+    assert str(caught.value).endswith("Lower n_importance_train or batch_size (or hidden_layer_sizes).")
+    fit = said(caught.value, _CommandLineWords("fit"))
     assert "--batch-size 128" in fit and "--device cpu" in fit and fit.endswith("Lower --batch-size (or "
                                                                                 "--hidden-layer-sizes).")
-    assert _memory_advice(message, "impute").endswith("Impute fewer columns (--columns, --drop).")
-    assert _memory_advice("Column 'a' has latent_dim=3", "fit") == "Column 'a' has latent_dim=3"  # other messages
+    # impute has no --batch-size: the size keeps its name there.
+    impute = said(caught.value, _CommandLineWords("impute"))
+    assert "batch_size=128" in impute and impute.endswith("Impute fewer columns (--columns, --drop).")
+    assert said(ValueError("Column 'a' has latent_dim=3"), _CommandLineWords("fit")) == "Column 'a' has latent_dim=3"
 
 
 # ------------------------------------------------------------------ names with line breaks in reports

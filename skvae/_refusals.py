@@ -1,0 +1,96 @@
+"""Refusals built from their parts, which each face says in its own terms.
+
+skvae refuses bad input with one message that says what is wrong and what to
+do about it. What to do depends on who asks: the Python API names its
+parameters (``handle_unknown='ignore'``, ``likelihood={'year': 'gaussian'}``,
+``hidden_layer_sizes=(256, 128)``), the command line its options
+(``--likelihood year=gaussian``, ``--hidden-layer-sizes 256,128``) and its
+files. A :class:`Refusal` keeps the parts of its message: plain text, and
+:class:`Term` s, each of which says what it is (a parameter and its value, a
+piece of advice, the data refused). ``str()`` of a refusal is the Python
+API's message; a face says the same parts in its own words with
+:meth:`Refusal.said`, and where it has no words for a term, the Python
+API's stand. So the command line never rewrites a message by matching its
+text (which broke silently whenever a message was reworded).
+"""
+
+__all__ = ["Refusal", "Term", "advice", "count", "parameter", "said", "subject"]
+
+_NO_VALUE = object()
+
+
+class Term:
+    """A part of a refusal that a face may say in its own words.
+
+    Parameters
+    ----------
+    kind : str
+        What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
+        ``"subject"``.
+    python : str
+        The Python API's words for it.
+    **fields
+        What another face needs to say it (a parameter's name and value, an
+        advice's key and the column it is about).
+    """
+
+    def __init__(self, kind, python, **fields):
+        self.kind, self.python, self.fields = kind, python, fields
+
+    def __str__(self):
+        return self.python
+
+    def __repr__(self):
+        return f"Term({self.kind!r}, {self.python!r}, **{self.fields!r})"
+
+
+def parameter(name, value=_NO_VALUE):
+    """A parameter, with the value the refused call gave it (``hidden_layer_sizes=(256, 128)``) or alone."""
+    if value is _NO_VALUE:
+        return Term("parameter", name, name=name)
+    return Term("parameter", f"{name}={value!r}", name=name, value=value)
+
+
+def count(name, value, unit):
+    """A count a parameter set, with its unit: ``n_samples=10 rows``."""
+    return Term("count", f"{name}={value!r} {unit}", name=name, value=value, unit=unit)
+
+
+def advice(key, python, **fields):
+    """A piece of advice, `key` naming which (a face looks its own words up by it)."""
+    return Term("advice", python, key=key, **fields)
+
+
+def subject(python):
+    """The data refused, as the Python API says it ("X contains"): a face with a file names the file."""
+    return Term("subject", python)
+
+
+class Refusal(ValueError):
+    """A ValueError whose message is kept as its parts (text and :class:`Term` s).
+
+    ``str(refusal)`` joins the parts in the Python API's words. A refusal
+    re-raised with a new message (``type(error)(f"given: {error}")``) is one
+    part of plain text: its terms are then the Python API's, as written.
+    """
+
+    def __init__(self, *parts):
+        self.parts = tuple(parts)
+        super().__init__("".join(str(part) for part in self.parts))
+
+    def said(self, words):
+        """The message, each term in `words(term)`'s words (None: the Python API's)."""
+        text = []
+        for part in self.parts:
+            said_so = words(part) if isinstance(part, Term) else None
+            text.append(str(part) if said_so is None else said_so)
+        return "".join(text)
+
+    def has(self, kind):
+        """Whether a term of `kind` is among the parts."""
+        return any(isinstance(part, Term) and part.kind == kind for part in self.parts)
+
+
+def said(error, words):
+    """`error`'s message: a :class:`Refusal`'s in `words`, any other exception's as raised."""
+    return error.said(words) if isinstance(error, Refusal) else str(error)

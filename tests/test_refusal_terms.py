@@ -1,0 +1,81 @@
+"""Refusals said in each face's terms (``skvae._refusals``).
+
+The library builds a refusal from its parts; ``str()`` is the Python API's
+message, naming parameters, and the command line says the same parts with
+its options and its file's lines. These tests pin both wordings of the
+refusals whose advice differs by face.
+"""
+
+import io
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAETransformer
+from skvae._cli import main
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("refusals")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"c": rng.choice(["a", "b"], 60), "year": rng.choice([2001, 2002, 2003], 60),
+                          "v": np.round(rng.random(60), 3)})
+    data = folder / "data.csv"
+    frame.to_csv(data, index=False)
+    model = folder / "m.skvae"
+    assert _run(["fit", data, "--out", model, "--max-iter", 2, "--random-state", 0])[0] == 0
+    vae = VAETransformer(max_iter=2, random_state=0).fit(frame)
+    return folder, model, vae
+
+
+def test_unseen_category(fitted):
+    folder, model, vae = fitted
+    with pytest.raises(ValueError, match=r"Set handle_unknown='ignore' to treat them as missing cells\.$"):
+        vae.transform(pd.DataFrame({"c": ["z"], "year": [2001], "v": [0.5]}))
+    path = folder / "new.csv"
+    path.write_text("c,year,v\nz,2001,0.5\n")
+    status, _, err = _run(["transform", model, path])
+    assert status == 1
+    assert err == ("skvae transform: error: new.csv, line 2: Column 'c' holds categories not seen during fit: "
+                   "['z']. Known categories: ['a', 'b']. Leave such a cell empty, or name its text with "
+                   "--missing-values, to have it treated as a missing cell.\n").replace("new.csv", str(path))
+
+
+def test_unseen_number_of_a_column_typed_categorical(fitted):
+    folder, model, vae = fitted
+    with pytest.raises(ValueError, match=r"fit with likelihood=\{'year': 'gaussian'\} \(or 'quantile_normal'\)"):
+        vae.transform(pd.DataFrame({"c": ["a"], "year": [2009], "v": [0.5]}))
+    path = folder / "year.csv"
+    path.write_text("c,year,v\na,2009,0.5\n")
+    status, _, err = _run(["transform", model, path])
+    assert status == 1
+    assert err.endswith("to model it as numbers, fit with --likelihood year=gaussian (or year=quantile_normal).\n")
+    assert "handle_unknown" not in err and "likelihood={" not in err
+
+
+def test_too_many_rows_to_draw(fitted):
+    folder, model, vae = fitted
+    with pytest.raises(ValueError, match=r"^Drawing n_samples=100000000000000 rows needs about .*Ask for fewer rows"):
+        vae.sample(10**14)
+    status, _, err = _run(["sample", model, "-n", 10**14])
+    assert status == 1
+    assert err.startswith("skvae sample: error: Drawing 100000000000000 rows (-n 100000000000000) needs about ")
+    assert "n_samples" not in err
+
+
+def test_refusals_pickle_with_their_message(fitted):
+    _, _, vae = fitted
+    with pytest.raises(ValueError) as caught:
+        vae.sample(10**14)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is type(caught.value)
+    assert str(again) == str(caught.value)

@@ -324,7 +324,7 @@ class _CommandLineWords:
     user's to set, and keeps its Python name (or, for the hidden layers
     ``impute`` has no option for, is named as what it is). A piece of advice
     is said in the command's words where it has its own; the data refused
-    is the file `table` was read from.
+    is the file `table` was read from, and a row of it its line there.
     """
 
     #: Advice said alike in every command: the file's user writes cells, not Python values.
@@ -370,6 +370,20 @@ class _CommandLineWords:
 
     def _subject(self):
         return None if self.table is None else f"{self.table.name} holds"
+
+    def _row(self, row, lead):
+        if self.table is None or row >= len(self.table.frame):
+            return None
+        return f"{lead}{self.table.where(row)}"
+
+    def _such_cells(self, count):
+        return None
+
+    def _example(self):
+        return None
+
+    def _cell(self, column, value):
+        return None
 
 
 def _command_options(command):

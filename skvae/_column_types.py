@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS
 from ._refusals import Refusal, advice, subject
+from ._refusals import row as refused_row
 
 #: A categorical column with more levels than this is refused: its softmax
 #: head would dominate the network (and its memory) while modelling what is
@@ -322,9 +323,9 @@ def _refuse_infinite(name, values):
 
 def infinite_value_refusal(value, name, row):
     """The refusal of an infinite cell of X, at fit (here) and at inference (the schema's)."""
-    return Refusal(subject("X contains"), f" an infinite value ({float(value)!r} in column {_label(name)}, row {row}). ",
-                   advice("infinite_cell", "Infinity is not a missing value: use NaN (or None) for missing cells, "
-                                           "or remove the row."))
+    return Refusal(subject("X contains"), f" an infinite value ({float(value)!r} in column {_label(name)}, ",
+                   refused_row(row), "). ", advice("infinite_cell", "Infinity is not a missing value: use NaN (or None) "
+                                                                     "for missing cells, or remove the row."))
 
 
 def _auto_kind(name, series):

@@ -17,13 +17,14 @@ so rows with the same conditions are independent draws.
 """
 
 import contextlib
-import re
 
 import numpy as np
 import torch
 
 from ._column_types import _equal, look_alike_hint
 from ._inference import NetworkOverflow, map_row_batches
+from ._refusals import row as refused_row
+from ._refusals import said
 from ._schema import dtype_from_name, is_dataframe
 
 #: Importance samples per row by default: enough that the draws of a small
@@ -99,20 +100,27 @@ def _in_conditions_terms(from_dict):
     holds 'hello' in row 0 (2 such cells)"): of a dict of conditions, which
     has no rows, the row and the count were those of its copies, one per
     sampled row; of a DataFrame of conditions, the row did not say whose.
+    The refusal's row, count and example terms are said as ``given``'s
+    (:func:`_condition_words`).
     """
     try:
         yield
     except ValueError as error:
-        message = str(error)
-        if message.startswith("given"):
+        if str(error).startswith("given"):
             raise
-        if from_dict:
-            message = re.sub(r",? (?:in|at) row \d+", "", message)
-            message = re.sub(r" \(\d+ such cells?\)", "", message)
-            message = re.sub(r" \(for example (.+?)\)", r" (\1)", message)
-        else:
-            message = re.sub(r"\b(in|at) row (\d+)", r"\1 row \2 of the conditions", message)
-        raise type(error)(f"given: {message}") from None
+        raise type(error)(f"given: {said(error, _condition_words(from_dict))}") from None
+
+
+def _condition_words(from_dict):
+    """How ``given`` says a refusal's terms: a dict has no rows (nor copies to count); a DataFrame's rows are its own."""
+    def words(term):
+        if from_dict and term.kind in ("row", "such_cells", "example"):
+            return ""
+        if term.kind == "row":
+            return f"{term.fields['lead']}row {term.fields['row']} of the conditions"
+        return None
+
+    return words
 
 
 def _read_conditions(vae, names, frame, given_mask):
@@ -376,8 +384,8 @@ def overflowing_cells(schema, table, rows, n_rows, handle_unknown):
     return (
         f"The fitted networks' arithmetic overflowed on {len(rows)} of {n_rows} rows (rows {shown}), "
         f"which hold values far outside their columns' fitted ranges (column{'s' if len(names) > 1 else ''} "
-        f"{', '.join(names)}): for example column {column['name']!r} holds {float(raw[row, j])!r} in row "
-        f"{int(rows[row])}, far outside {fitted}. Check those values (units, a sentinel such as 1e300)."
+        f"{', '.join(names)}): for example column {column['name']!r} holds {float(raw[row, j])!r}",
+        refused_row(rows[row], " in "), f", far outside {fitted}. Check those values (units, a sentinel such as 1e300).",
     )
 
 

@@ -993,7 +993,7 @@ def _digit_levels(column):
 # ------------------------------------------------------- explaining refusals
 
 
-def explain_refusal(error, table, *, hint="", words=None):
+def explain_refusal(error, table, *, words, hint=""):
     """A one-line :class:`CommandError` for an estimator's refusal of `table`'s cells, or None.
 
     Scikit-learn's validation messages ("Input X contains NaN." and a
@@ -1009,9 +1009,9 @@ def explain_refusal(error, table, *, hint="", words=None):
     hint : str, optional
         Appended to the message about a text column, with ``{column}``
         replaced by the column's name (e.g. how to leave it out).
-    words : callable, optional
+    words : callable
         How the command says a :class:`~skvae._refusals.Refusal`'s terms
-        (its options, this file); without it, as the Python API says them.
+        (its options; a row as this file's line).
     """
     import pandas as pd
 
@@ -1061,27 +1061,27 @@ def explain_refusal(error, table, *, hint="", words=None):
                 f"{table.name}: column {str(numeric.columns[col])!r} holds an infinite value at "
                 f"{table.where(row)}."
             )
+    if not isinstance(error, Refusal):
+        return None
     # A refusal said of this file names it itself ("data.csv holds an infinite value"): no prefix.
-    names_file = words is not None and isinstance(error, Refusal) and error.has("subject")
-    return _with_file_and_line(message if words is None else said(error, words), table,
-                               prefix="" if names_file else f"{table.name}: ")
+    return _with_file_and_line(error, said(error, words), table, prefix="" if error.has("subject") else f"{table.name}: ")
 
 
-def _with_file_and_line(message, table, prefix):
-    """skvae's own message about one cell ("... in row 7", an unseen category), with the file and the line.
+def _with_file_and_line(refusal, message, table, prefix):
+    """skvae's refusal of one cell, said of the file (`message`: with its row said as the line), with the line.
 
-    skvae's messages quote the bad value and its 0-based row position; the
-    command line says which file (`prefix`, ``"data.csv: "``) and which
-    1-based line that is.
+    skvae's refusals name the bad value and its 0-based row (a ``row`` term,
+    which the command's words say as the file's 1-based line); one of an
+    unseen category names its column and value (a ``cell`` term), whose
+    first line in the file is found here. `prefix` names the file
+    (``"data.csv: "``) where the message does not.
     """
     first = message.strip().splitlines()[0] if message.strip() else message
-    match = re.search(r"\brow (\d+)\b", first)
-    if match and "olumn" in first and int(match.group(1)) < len(table.frame):
-        where = table.where(int(match.group(1)))
-        return CommandError(f"{prefix}{first[:match.start()]}{where}{first[match.end():]}")
-    unseen = re.match(r"Column '(.+?)' holds categories not seen during fit: \[(.+?)[,\]]", first)
-    if unseen and unseen.group(1) in table.frame.columns:
-        column, value = unseen.group(1), unseen.group(2).strip().strip("'\"")
+    if refusal.has("row"):
+        return CommandError(f"{prefix}{first}")
+    unseen = refusal.term("cell")
+    if unseen is not None and unseen.fields["column"] in table.frame.columns:
+        column, value = unseen.fields["column"], str(unseen.fields["value"])
         rows = np.flatnonzero(table.frame[column].astype(str).to_numpy() == value)
         if rows.size:
             return CommandError(f"{table.name}, {table.where(int(rows[0]))}: {first}")

@@ -43,7 +43,7 @@ from ._validation import (
     check_input_features,
     check_n_importance,
     check_seed,
-    text_in_array_message,
+    text_in_array_refusal,
     training_params,
     validate_table,
 )
@@ -559,8 +559,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         except (TypeError, ValueError, OverflowError) as error:
             # NumPy's "could not convert string to float" names no cell, and a code is never text.
-            raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(
-                X, error, fix="inverse_transform decodes latent codes, the numbers transform returns.")) from None
+            raise text_in_array_refusal(
+                X, error, fix="inverse_transform decodes latent codes, the numbers transform returns.") from None
         latent_dim = self._model.latent_dim
         if Z.shape[1] != latent_dim:
             raise ValueError(

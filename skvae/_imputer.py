@@ -76,7 +76,7 @@ from ._validation import (
     check_frame,
     check_inference_parameters,
     check_input_features,
-    text_in_array_message,
+    text_in_array_refusal,
 )
 
 _OWN_PARAMETERS = ((
@@ -606,7 +606,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         except (TypeError, ValueError, OverflowError) as error:
             if not _nan_is_missing(self.missing_values):
                 _refuse_nan_cells(X, self.missing_values)
-            raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(X, error)) from None
+            raise text_in_array_refusal(X, error) from None
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""

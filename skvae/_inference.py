@@ -55,6 +55,7 @@ from ._objectives import (
     importance_weighted_bound,
     reparameterize,
 )
+from ._refusals import Refusal
 from ._threads import one_thread_for_this_thread, torch_threads
 
 #: Largest number of elements in one intermediate tensor (4 MiB in float64).
@@ -571,16 +572,16 @@ def _acceptable_cells(block, nan_is_missing=False, log_densities=False):
     return acceptable
 
 
-class NetworkOverflow(ValueError):
+class NetworkOverflow(Refusal):
     """The networks' arithmetic overflowed on some rows (`rows`: their positions, in order).
 
     A ValueError, as it always was; its own class lets a caller that knows
     which of its inputs can be extreme (``sample(given=...)``'s conditions)
-    name them instead.
+    name them instead. `message`: text, or a tuple of refusal parts.
     """
 
-    def __init__(self, message, rows):
-        super().__init__(message)
+    def __init__(self, message, rows=()):
+        super().__init__(*(message if isinstance(message, tuple) else (message,)))
         self.rows = rows
 
 

@@ -14,7 +14,8 @@ API's stand. So the command line never rewrites a message by matching its
 text (which broke silently whenever a message was reworded).
 """
 
-__all__ = ["Refusal", "Term", "advice", "count", "parameter", "said", "subject"]
+__all__ = ["Refusal", "Term", "TypeRefusal", "advice", "cell", "count", "example", "parameter", "row", "said",
+           "subject", "such_cells"]
 
 _NO_VALUE = object()
 
@@ -26,7 +27,7 @@ class Term:
     ----------
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
-        ``"subject"``.
+        ``"subject"``, ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``.
     python : str
         The Python API's words for it.
     **fields
@@ -66,6 +67,26 @@ def subject(python):
     return Term("subject", python)
 
 
+def row(position, lead=""):
+    """Where a refused cell is: the row at 0-based `position`, after `lead` (" in row 7"; a file says its line)."""
+    return Term("row", f"{lead}row {int(position)}", row=int(position), lead=lead)
+
+
+def such_cells(n_cells):
+    """How many cells share the refused one's problem: `` (3 such cells)``."""
+    return Term("such_cells", f" ({n_cells} such cell{'s' if n_cells > 1 else ''})", count=n_cells)
+
+
+def example():
+    """The words before a value shown as one of several (``for example``)."""
+    return Term("example", "for example ")
+
+
+def cell(column, value):
+    """The refused cell's column and value, unsaid: a face with the data can find its row (an unseen category)."""
+    return Term("cell", "", column=column, value=value)
+
+
 class Refusal(ValueError):
     """A ValueError whose message is kept as its parts (text and :class:`Term` s).
 
@@ -88,7 +109,15 @@ class Refusal(ValueError):
 
     def has(self, kind):
         """Whether a term of `kind` is among the parts."""
-        return any(isinstance(part, Term) and part.kind == kind for part in self.parts)
+        return self.term(kind) is not None
+
+    def term(self, kind):
+        """The first term of `kind` among the parts, or None."""
+        return next((part for part in self.parts if isinstance(part, Term) and part.kind == kind), None)
+
+
+class TypeRefusal(Refusal, TypeError):
+    """A :class:`Refusal` of a value of the wrong type (a TypeError too, as scikit-learn's checks expect)."""
 
 
 def said(error, words):

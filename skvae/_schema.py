@@ -56,7 +56,8 @@ from ._likelihoods import (
 from ._moments import decimals as _decimals
 from ._moments import round_significant
 from ._moments import significant_digits as _digits
-from ._refusals import Refusal, advice
+from ._refusals import Refusal, advice, cell, example, such_cells
+from ._refusals import row as refused_row
 from ._seen_pairs import SeenPairs, fit_seen_pairs
 
 _CATEGORICAL = "categorical"
@@ -562,9 +563,9 @@ def _numeric_column(series, name):
     try:
         values = pd.to_numeric(series, errors="raise")
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(_not_a_number_message(series, name)) from None
+        raise _not_a_number_refusal(series, name) from None
     if pd.api.types.is_complex_dtype(values.dtype):
-        raise ValueError(_not_a_number_message(series, name))
+        raise _not_a_number_refusal(series, name)
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("float64")
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -599,10 +600,10 @@ def _refuse_unmodelled_cells(series, name):
         value = cells[row]
         if isinstance(value, (str, bool, np.bool_)) or _is_real_number(value):
             continue
-        raise ValueError(
-            f"Column {_label(name)} holds values of type {type(value).__name__} (for example {short_repr(value)} in "
-            f"row {int(row)}), which skvae cannot model: it models numbers, booleans, categories and text. "
-            "Convert the column: .astype(float) for numbers (Decimal, Fraction)."
+        raise Refusal(
+            f"Column {_label(name)} holds values of type {type(value).__name__} (", example(), short_repr(value),
+            refused_row(row, " in "), "), which skvae cannot model: it models numbers, booleans, categories and "
+            "text. Convert the column: .astype(float) for numbers (Decimal, Fraction)."
         )
 
 
@@ -616,21 +617,21 @@ def _is_arrow_time(dtype):
     return bool(pa.types.is_temporal(pyarrow_dtype))
 
 
-def _not_a_number_message(series, name):
+def _not_a_number_refusal(series, name):
     """Names the first cell that is not a number: its value and its row (0-based position)."""
 
     present = series.notna().to_numpy()
     bad = np.flatnonzero(present & ~series.map(_is_a_real_number).to_numpy(dtype=bool))
     if not bad.size:
-        return f"Column {_label(name)} was fitted as numbers, but holds values that are not numbers."
+        return Refusal(f"Column {_label(name)} was fitted as numbers, but holds values that are not numbers.")
     row = int(bad[0])
     value = series.iloc[row]
     # Sweep 15 found a Python int beyond float64 (10**400) named only by its digits.
     why = (f", a whole number of {len(str(abs(value)))} digits, beyond float64's range (about 1.8e308)"
            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max
            else "")
-    return (f"Column {_label(name)} was fitted as numbers, but holds {short_repr(value)} in row {row}{why} "
-            f"({bad.size} such cell{'s' if bad.size > 1 else ''}).")
+    return Refusal(f"Column {_label(name)} was fitted as numbers, but holds {short_repr(value)}",
+                   refused_row(row, " in "), why, such_cells(bad.size), ".")
 
 
 def _is_a_real_number(value):
@@ -667,7 +668,7 @@ def _category_codes(values, column, handle_unknown):
         raise Refusal(
             f"Column {_label(column['name'])} holds categories not seen during fit: "
             f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
-            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. ", remedy,
+            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. ", remedy, cell(column["name"], unknown[0]),
             *_same_text_hint(column, unknown), *_numeric_levels_hint(column),
         )
     mapped[mapped < 0] = np.nan
@@ -797,10 +798,10 @@ def _unique_inverse(values, name, rows):
         try:
             position = index.get(key)
         except TypeError:
-            raise ValueError(
-                f"Column {_label(name)} holds {short_repr(value)} of type {type(value).__name__} in row "
-                f"{int(rows[i])}, which cannot be a category: the column was fitted as categories (text, "
-                "numbers, booleans). Convert such cells (e.g. .astype(str)) or set them missing."
+            raise Refusal(
+                f"Column {_label(name)} holds {short_repr(value)} of type {type(value).__name__}",
+                refused_row(rows[i], " in "), ", which cannot be a category: the column was fitted as categories "
+                "(text, numbers, booleans). Convert such cells (e.g. .astype(str)) or set them missing."
             ) from None
         if position is None:
             position = index[key] = len(distinct)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 from ._column_types import look_alike_names, look_alike_text, short_repr
 from ._input import as_plain_input
-from ._refusals import Refusal, parameter
+from ._refusals import Refusal, TypeRefusal, parameter, row
 from ._schema import is_dataframe
 
 #: The most importance samples per row a call takes. The bound's gap to log p(x)
@@ -177,7 +177,7 @@ def validate_table(estimator, X, reset, schema=None):
     try:
         return validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
     except (TypeError, ValueError, OverflowError) as error:
-        raise (TypeError if isinstance(error, TypeError) else ValueError)(text_in_array_message(X, error)) from None
+        raise text_in_array_refusal(X, error) from None
 
 
 def check_frame(X, estimator=None):
@@ -347,15 +347,15 @@ def check_array_dtype(X):
         if odd.any():
             position = tuple(int(i) for i in np.argwhere(odd)[0])
             cell = X[position]
-            where = f"in column {position[1]}, row {position[0]}" if len(position) == 2 else f"at {position}"
+            where = (f"in column {position[1]}, ", row(position[0])) if len(position) == 2 else (f"at {position}",)
             if isinstance(cell, (np.datetime64, np.timedelta64)):
-                raise ValueError(
-                    f"X holds {cell!r} {where}, a {'duration' if isinstance(cell, np.timedelta64) else 'date'}, "
+                raise Refusal(
+                    f"X holds {cell!r} ", *where, f", a {'duration' if isinstance(cell, np.timedelta64) else 'date'}, "
                     "which skvae cannot model: an array must hold real numbers. Convert it first (dates to "
                     "numbers, e.g. days since a date)."
                 )
-            raise ValueError(
-                f"X holds {short_repr(cell)} {where}, of type {type(cell).__name__}, which skvae does not round "
+            raise Refusal(
+                f"X holds {short_repr(cell)} ", *where, f", of type {type(cell).__name__}, which skvae does not round "
                 "for you (as a DataFrame column of them is refused): an array must hold floats or integers. "
                 "Convert it first, e.g. X.astype(float)."
             )
@@ -368,40 +368,45 @@ def _unmodelled_cell(cell):
     return isinstance(cell, numbers.Real) and not isinstance(cell, (int, float, np.number, np.bool_))
 
 
-#: What to do about text in an array of data: the advice of text_in_array_message by default.
+#: What to do about text in an array of data: the advice of text_in_array_refusal by default.
 _TEXT_IN_DATA = "Pass the table as a pandas DataFrame, whose text columns are modelled as categories."
 
 
-def text_in_array_message(X, error, fix=_TEXT_IN_DATA):
-    """validate_data's message, with the column and value when an array holds text or other non-numbers.
+def text_in_array_refusal(X, error, fix=_TEXT_IN_DATA):
+    """validate_data's refusal `error`, naming the column, row and value when an array holds text or other non-numbers.
 
     `fix` is the advice after the cell is named: the DataFrame of categories
-    for data, another for input that can only be numbers (latent codes).
+    for data, another for input that can only be numbers (latent codes). A
+    :class:`~skvae._refusals.TypeRefusal` where `error` is a TypeError.
     """
+    return (TypeRefusal if isinstance(error, TypeError) else Refusal)(*_text_in_array_parts(X, error, fix))
+
+
+def _text_in_array_parts(X, error, fix):
     ragged = _ragged_message(X)
     if ragged:
-        return f"{ragged} ({error})"
+        return (f"{ragged} ({error})",)
     try:
         array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
     except (TypeError, ValueError):  # nested deeper than rows of cells
-        return str(error)
+        return (str(error),)
     if array is None or array.ndim != 2:
-        return str(error)
+        return (str(error),)
     for j in range(array.shape[1]):
         for i, value in enumerate(array[:, j]):
             if isinstance(value, (str, bytes)):
                 try:
                     float(value)
                 except ValueError:
-                    return f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. {fix}"
+                    return (f"X holds text ({value!r} in column {j}, ", row(i), f"): an array must hold numbers. {fix}")
             elif value is not None:
                 try:
                     float(value)
                 except (TypeError, ValueError, OverflowError):
-                    return (f"X holds {short_repr(value)} of type {type(value).__name__} in column {j}, row {i}: "
-                            "each cell of an array is read with float(), whose argument must be a string or a "
+                    return (f"X holds {short_repr(value)} of type {type(value).__name__} in column {j}, ", row(i),
+                            ": each cell of an array is read with float(), whose argument must be a string or a "
                             "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
-    return str(error)
+    return (str(error),)
 
 
 def _ragged_message(X):

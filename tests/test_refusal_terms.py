@@ -79,3 +79,36 @@ def test_refusals_pickle_with_their_message(fitted):
     again = pickle.loads(pickle.dumps(caught.value))
     assert type(again) is type(caught.value)
     assert str(again) == str(caught.value)
+
+
+def test_a_cell_refusal_names_the_line_of_the_file(fitted):
+    folder, model, vae = fitted
+    frame = pd.DataFrame({"c": ["a", "b"], "year": [2001, 2002], "v": [0.5, "x"]})
+    with pytest.raises(ValueError, match=r"^Column 'v' was fitted as numbers, but holds 'x' in row 1 \(1 such cell\)\.$"):
+        vae.transform(frame)
+    path = folder / "text.csv"
+    path.write_text("c,year,v\na,2001,0.5\nb,2002,x\n")
+    status, _, err = _run(["transform", model, path])
+    assert status == 1
+    assert f"{path}: Column 'v' was fitted as numbers, but holds 'x' in line 3 (1 such cell)." in err
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({"v": "x"}, r"^given: Column 'v' was fitted as numbers, but holds 'x'\.$"),
+    (pd.DataFrame({"v": [0.5, "x"]}),
+     r"^given: Column 'v' was fitted as numbers, but holds 'x' in row 1 of the conditions \(1 such cell\)\.$"),
+])
+def test_a_condition_refusal_is_said_of_the_conditions(fitted, given, expected):
+    _, _, vae = fitted
+    with pytest.raises(ValueError, match=expected):
+        vae.sample(2, given=given, random_state=0)
+
+
+def test_refusal_of_a_type_is_a_type_error():
+    from skvae._refusals import Refusal, TypeRefusal, row, said
+
+    refusal = TypeRefusal("X holds ", row(3, "in "), ".")
+    assert isinstance(refusal, TypeError) and isinstance(refusal, ValueError) and isinstance(refusal, Refusal)
+    assert str(refusal) == "X holds in row 3."
+    assert said(refusal, lambda term: "in line 5" if term.kind == "row" else None) == "X holds in line 5."
+    assert said(ValueError("row 3"), lambda term: "never") == "row 3"

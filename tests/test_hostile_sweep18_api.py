@@ -1,0 +1,65 @@
+"""Hostile use, eighteenth sweep: refused calls against the caller's generators, odd parameters and tables.
+
+(Docstring completed below as the sweep goes.)
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+
+FACES = [VAETransformer, VAEImputer, VAEOutlierDetector]
+TINY = dict(latent_dim=1, hidden_layer_sizes=(4,), max_iter=2, device="cpu")
+
+
+def _table(n=12, seed=0):
+    rng = np.random.RandomState(seed)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(list("xyz"), n)})
+
+
+def _refusals():
+    X = _table()
+    return {
+        "infinite cell": (X.assign(a=[np.inf] + [0.0] * (len(X) - 1)), {}),
+        "date column": (X.assign(a=pd.Timestamp("2020-01-01")), {}),
+        "likelihood the column cannot have": (X, {"likelihood": {"c": "gaussian"}}),
+    }
+
+
+def _next_draw(rng):
+    return rng.randint(2**31 - 1, size=4).tolist()
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("refusal", list(_refusals()))
+def test_refused_fit_leaves_a_given_randomstate_where_it_was(face, refusal):
+    X, params = _refusals()[refusal]
+    rng = np.random.RandomState(5)
+    with pytest.raises(ValueError):
+        face(**TINY, **params, random_state=rng).fit(X)
+    assert _next_draw(rng) == _next_draw(np.random.RandomState(5))
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.__name__)
+def test_refused_fit_leaves_numpys_global_generator_where_it_was(face):
+    X, params = _refusals()["infinite cell"]
+    np.random.seed(11)
+    with pytest.raises(ValueError):
+        face(**TINY, **params, random_state=None).fit(X)
+    after = _next_draw(np.random)
+    np.random.seed(11)
+    assert after == _next_draw(np.random)
+
+
+def test_fit_after_a_refused_fit_equals_the_fit_without_it():
+    X, _ = _refusals()["infinite cell"]
+    good = _table()
+    rng = np.random.RandomState(3)
+    vae = VAETransformer(**TINY, random_state=rng)
+    with pytest.raises(ValueError):
+        vae.fit(X)
+    first = vae.fit(good).transform(good)
+    second = VAETransformer(**TINY, random_state=np.random.RandomState(3)).fit(good).transform(good)
+    np.testing.assert_array_equal(first, second)
+    assert vae.loss_curve_ == VAETransformer(**TINY, random_state=np.random.RandomState(3)).fit(good).loss_curve_

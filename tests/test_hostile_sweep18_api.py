@@ -63,3 +63,45 @@ def test_fit_after_a_refused_fit_equals_the_fit_without_it():
     second = VAETransformer(**TINY, random_state=np.random.RandomState(3)).fit(good).transform(good)
     np.testing.assert_array_equal(first, second)
     assert vae.loss_curve_ == VAETransformer(**TINY, random_state=np.random.RandomState(3)).fit(good).loss_curve_
+
+
+def _params(estimator):
+    # NaN (the imputer's missing_values) is not equal to itself.
+    return {k: "nan" if isinstance(v, float) and np.isnan(v) else v for k, v in estimator.get_params().items()}
+
+
+def _round_trip(estimator):
+    import io
+
+    import skvae
+
+    buffer = io.BytesIO()
+    skvae.save(estimator, buffer)
+    buffer.seek(0)
+    return skvae.load(buffer)
+
+
+@pytest.mark.parametrize("face, params", [
+    (VAETransformer, {"activation": np.str_("tanh")}),
+    (VAETransformer, {"handle_unknown": np.str_("ignore"), "missing_mechanism": np.str_("ignorable")}),
+    (VAETransformer, {"likelihood": {"c": np.str_("categorical")}, "batch_size": np.str_("auto")}),
+    (VAETransformer, {"device": np.str_("cpu"), "early_stopping": np.str_("auto")}),
+    (VAEImputer, {"refinement": np.str_("linear")}),
+    (VAEOutlierDetector, {"contamination": np.str_("auto")}),
+], ids=lambda v: getattr(v, "__name__", None) or ",".join(v))
+def test_numpy_string_parameters_are_saved(face, params):
+    X = _table()
+    fitted = face(**{**TINY, "random_state": 0, **params}).fit(X)
+    loaded = _round_trip(fitted)
+    assert _params(loaded) == _params(fitted)
+    method = "score_samples" if face is VAEOutlierDetector else "transform"
+    np.testing.assert_array_equal(np.asarray(getattr(loaded, method)(X)), np.asarray(getattr(fitted, method)(X)))
+
+
+def test_numpy_string_placeholder_is_saved():
+    X = _table()
+    X["c"] = X["c"].where(X.index % 3 > 0, "?")
+    fitted = VAEImputer(**TINY, random_state=0, missing_values=np.str_("?")).fit(X)
+    loaded = _round_trip(fitted)
+    assert loaded.missing_values == "?"
+    pd.testing.assert_frame_equal(loaded.transform(X), fitted.transform(X))

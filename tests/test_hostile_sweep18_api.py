@@ -105,3 +105,36 @@ def test_numpy_string_placeholder_is_saved():
     loaded = _round_trip(fitted)
     assert loaded.missing_values == "?"
     pd.testing.assert_frame_equal(loaded.transform(X), fitted.transform(X))
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("learning_rate", [1e6, 1e37])
+def test_a_learning_rate_that_breaks_the_first_epochs_weights_is_refused_by_name(face, learning_rate):
+    # One batch per epoch: the first epoch's loss is taken before its one step, whose weights
+    # the second epoch's first step finds non-finite. They were kept as "the last good epoch"
+    # (a model scoring -1e51) or failed later as the networks' overflow on the training rows.
+    X = _table(20)
+    estimator = face(**{**TINY, "max_iter": 5, "random_state": 0, "learning_rate": learning_rate})
+    with pytest.raises(ValueError, match="learning_rate is too large"):
+        estimator.fit(X)
+    assert not hasattr(estimator, "n_features_in_")
+
+
+def test_a_divergence_keeps_weights_a_step_scored_finite(monkeypatch):
+    # The fit that diverges at epoch 3 keeps a model whose scores are those of a sound model.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = _table(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for learning_rate in (1e-3, 3.0, 1e3):
+            try:
+                vae = VAETransformer(**{**TINY, "max_iter": 6, "random_state": 0, "batch_size": 20,
+                                        "learning_rate": learning_rate}).fit(X)
+            except ValueError as error:
+                assert "learning_rate is too large" in str(error)
+                continue
+            assert np.all(np.isfinite(vae.loss_curve_))
+            assert np.isfinite(vae.score(X))

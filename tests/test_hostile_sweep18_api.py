@@ -138,3 +138,16 @@ def test_a_divergence_keeps_weights_a_step_scored_finite(monkeypatch):
                 continue
             assert np.all(np.isfinite(vae.loss_curve_))
             assert np.isfinite(vae.score(X))
+
+
+@pytest.mark.parametrize("call", ["fit max_iter=1", "partial_fit"])
+def test_networks_broken_by_the_last_step_are_named_as_training_broke_them(call):
+    # No later epoch scores the last step's weights: the latent mixture's pass over the
+    # training rows finds them overflowing. That was "far outside the range of the training
+    # data", said of the training rows themselves.
+    X = _table(40)
+    vae = VAETransformer(**{**TINY, "max_iter": 1, "random_state": 0, "learning_rate": 1e37})
+    with pytest.raises(ValueError, match="training rows.*learning_rate") as caught:
+        vae.fit(X) if call.startswith("fit") else vae.partial_fit(X)
+    assert "far outside the range of the training data" not in str(caught.value)
+    assert not hasattr(vae, "n_features_in_")

@@ -11,7 +11,7 @@ fit: "element 0 of tensors does not require grad") and inference mode
 (tensors made under ``torch.inference_mode()`` cannot be saved for
 backward).
 
-The default device, grad and inference mode are per Python thread in torch:
+The default device, grad and inference mode (and autocast, :func:`_no_autocast`) are per Python thread in torch:
 :func:`torch_defaults` sets them for the duration of one public call and
 puts them back after, whether the call returns or raises.
 
@@ -64,10 +64,42 @@ def _default_is_cpu():
     return torch.get_default_device().type == "cpu"
 
 
+#: The device types skvae runs on (skvae._device), whose autocast :func:`_no_autocast` turns off.
+_AUTOCAST_DEVICE_TYPES = ("cpu", "cuda")
+
+
+def _no_autocast():
+    """Autocast off inside the block for the device types where the caller turned it on.
+
+    Hostile sweep 18: ``torch.autocast`` is per thread, as grad mode is. Under
+    a caller's ``torch.autocast("cpu", dtype=torch.bfloat16)`` (around their
+    own model, with skvae as a step of it) every fit trained and every call
+    inferred in bfloat16 or float16: other results than the same call
+    outside it, without a word, and an array model's ``transform`` failed
+    with NumPy's "Got unsupported ScalarType BFloat16". skvae's precision is
+    its own (float32 networks, float64 where a call needs it). Entered only
+    where autocast is on: the check costs a fraction of a microsecond.
+    """
+    enabled = [device for device in _AUTOCAST_DEVICE_TYPES if _autocast_enabled(device)]
+    if not enabled:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    for device in enabled:
+        stack.enter_context(torch.autocast(device, enabled=False))
+    return stack
+
+
+def _autocast_enabled(device):
+    try:
+        return torch.is_autocast_enabled(device)
+    except TypeError:  # torch before 2.4: one function per device type
+        return torch.is_autocast_cpu_enabled() if device == "cpu" else torch.is_autocast_enabled()
+
+
 @contextlib.contextmanager
 def torch_defaults():
-    """The CPU as default device, grad mode on and inference mode off inside the block; the caller's after."""
-    with _default_device(), torch.inference_mode(False), torch.enable_grad():
+    """The CPU as default device, grad mode on, inference mode and autocast off inside the block; the caller's after."""
+    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _no_autocast():
         yield
 
 

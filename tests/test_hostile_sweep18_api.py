@@ -151,3 +151,43 @@ def test_networks_broken_by_the_last_step_are_named_as_training_broke_them(call)
         vae.fit(X) if call.startswith("fit") else vae.partial_fit(X)
     assert "far outside the range of the training data" not in str(caught.value)
     assert not hasattr(vae, "n_features_in_")
+
+
+def _every_call(face, X):
+    """Fit, then each inference call of the face: their outputs, as NumPy arrays."""
+    estimator = face(**TINY, random_state=0).fit(X)
+    if face is VAETransformer:
+        codes = estimator.transform(X)
+        given = {"c": "x"} if isinstance(X, pd.DataFrame) else {0: 0.5}
+        outputs = [codes, estimator.score_samples(X, n_importance=3), estimator.inverse_transform(codes),
+                   estimator.sample(3, random_state=1), estimator.sample(2, given=given, random_state=1)]
+        estimator.partial_fit(X)
+        outputs.append(estimator.transform(X))
+    elif face is VAEImputer:
+        outputs = [estimator.transform(X), *estimator.multiple_imputations(X, 2)]
+    else:
+        outputs = [estimator.score_samples(X), estimator.predict(X), estimator.score_columns(X)]
+    return [np.asarray(pd.DataFrame(out).astype(str)) for out in outputs]
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("data", ["DataFrame", "array"])
+def test_a_callers_autocast_reaches_no_call(face, dtype, data):
+    # torch.autocast is the caller's thread's setting, as grad mode is: inside it the networks ran
+    # in bfloat16 or float16, so every result differed from the same call outside it, and an
+    # array model's transform failed with NumPy's "Got unsupported ScalarType BFloat16".
+    import torch
+
+    X = _table(24)
+    if face is VAEImputer:
+        X.loc[[1, 5], "a"] = np.nan
+        X.loc[[2], "c"] = None
+    if data == "array":
+        X = X[["a", "b"]].to_numpy()
+    expected = _every_call(face, X)
+    with torch.autocast("cpu", dtype=getattr(torch, dtype)):
+        got = _every_call(face, X)
+        assert torch.is_autocast_enabled("cpu")  # the caller's setting, as it was
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a, b)

@@ -316,6 +316,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement",
                              *INFERENCE_OPTIONS)
 
+    @with_torch_defaults
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to the observed cells of X.
@@ -336,6 +337,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             self._fit(X)
         return self
 
+    @with_torch_defaults
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit the VAE to the observed cells of X, then impute every missing cell of X.
@@ -427,6 +429,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             "start a new imputer) to refit."
         )
 
+    @with_torch_defaults
     @reads_state
     def transform(self, X):
         """Impute every missing cell of X.
@@ -450,6 +453,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
         return self._output(X, missing, kept, values, dtype, sparse)
 
+    @with_torch_defaults
     @reads_state
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).

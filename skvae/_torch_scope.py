@@ -1,4 +1,4 @@
-"""torch's global defaults as skvae needs them inside a call, and as the user left them after.
+"""torch's global defaults (and NumPy's error handling) as skvae needs them inside a call, and as the user left them after.
 
 skvae's networks, optimizer and data are float32 tensors that need
 gradients while training. Four of torch's settings would otherwise leak in
@@ -26,6 +26,7 @@ must have the same dtype") or had its setting undone when the fit ended.
 import contextlib
 import functools
 
+import numpy as np
 import torch
 
 #: The dtype of skvae's networks, data and draws, passed to every tensor skvae creates (see the module docstring).
@@ -96,10 +97,31 @@ def _autocast_enabled(device):
         return torch.is_autocast_cpu_enabled() if device == "cpu" else torch.is_autocast_enabled()
 
 
+#: NumPy's own floating-point error handling (``np.geterr()`` of a fresh process), the one skvae's arithmetic
+#: is written and tested for: underflow to 0 is silent, the rest warns where it is not handled.
+_NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
+
+
+def _numpy_errors():
+    """NumPy's default error handling inside the block, where the caller set another.
+
+    Hostile sweep 18: ``np.seterr(all="raise")`` (a debugging habit) reached
+    skvae's own arithmetic: a column of subnormal values, or one holding
+    1e300, failed ``fit`` with NumPy's bare ``FloatingPointError: underflow
+    encountered in square`` (the column's scaling), an underflow that is 0
+    by design. NumPy's error state is per thread (a context variable), as
+    torch's grad mode is, so it is set for the call and put back after.
+    """
+    if np.geterr() == _NUMPY_ERRORS:
+        return contextlib.nullcontext()
+    return np.errstate(**_NUMPY_ERRORS)
+
+
 @contextlib.contextmanager
 def torch_defaults():
-    """The CPU as default device, grad mode on, inference mode and autocast off inside the block; the caller's after."""
-    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _no_autocast():
+    """The CPU as default device, grad mode on, inference mode and autocast off, NumPy's error handling
+    its default, inside the block; the caller's after."""
+    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _no_autocast(), _numpy_errors():
         yield
 
 

@@ -191,3 +191,21 @@ def test_a_callers_autocast_reaches_no_call(face, dtype, data):
         assert torch.is_autocast_enabled("cpu")  # the caller's setting, as it was
     for a, b in zip(expected, got):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("face", FACES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("cells", ["near float64's top", "subnormal"])
+def test_a_callers_numpy_error_state_reaches_no_call(face, cells):
+    # np.seterr(all="raise") (a debugging habit) made skvae's own NumPy arithmetic on such
+    # columns fail with NumPy's FloatingPointError ("underflow encountered in square" in the
+    # column scaling), naming nothing the caller gave.
+    X = _table(24)
+    X["b"] = np.r_[1e300, -1e300, X["b"].to_numpy()[2:]] if cells.startswith("near") else np.arange(24) * 5e-324
+    if face is VAEImputer:
+        X.loc[[1, 5], "a"] = np.nan
+    expected = _every_call(face, X)
+    with np.errstate(all="raise"):
+        got = _every_call(face, X)
+        assert np.geterr() == {"divide": "raise", "over": "raise", "under": "raise", "invalid": "raise"}
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a, b)

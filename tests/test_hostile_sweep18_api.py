@@ -209,3 +209,28 @@ def test_a_callers_numpy_error_state_reaches_no_call(face, cells):
         assert np.geterr() == {"divide": "raise", "over": "raise", "under": "raise", "invalid": "raise"}
     for a, b in zip(expected, got):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_call_that_fails_setting_torchs_threads_leaves_later_calls_putting_them_back():
+    # torch_threads counted the call in before setting the threads, and a setting that failed
+    # (n_jobs=0 under scikit-learn's skip_parameter_validation: torch's "set_num_threads
+    # expects a positive integer") never counted it out: every later call then saw "another
+    # call still running" and left torch on its own thread count, not the caller's.
+    import sklearn
+    import torch
+
+    users = torch.get_num_threads()
+    X = _table()
+    with sklearn.config_context(skip_parameter_validation=True):
+        with pytest.raises(Exception):
+            VAETransformer(**TINY, n_jobs=0).fit(X)
+    assert torch.get_num_threads() == users
+    for n_jobs in (1, 2):
+        VAETransformer(**TINY, n_jobs=n_jobs).fit(X)
+        assert torch.get_num_threads() == users
+    torch.set_num_threads(users + 1)
+    try:
+        VAETransformer(**TINY, n_jobs=1).fit(X)
+        assert torch.get_num_threads() == users + 1
+    finally:
+        torch.set_num_threads(users)

@@ -389,7 +389,7 @@ def text_in_array_message(X, error, fix=_TEXT_IN_DATA):
                     float(value)
                 except ValueError:
                     return f"X holds text ({value!r} in column {j}, row {i}): an array must hold numbers. {fix}"
-            elif value is not None:
+            elif not _is_missing_cell(value):
                 try:
                     float(value)
                 except (TypeError, ValueError, OverflowError):
@@ -397,6 +397,16 @@ def text_in_array_message(X, error, fix=_TEXT_IN_DATA):
                             "each cell of an array is read with float(), whose argument must be a string or a "
                             "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
     return str(error)
+
+
+def _is_missing_cell(value):
+    """None or pd.NA: a missing cell, which validation's own message reports, not a non-number.
+
+    Hostile sweep 18: pd.NA (a nullable column of latent codes given to
+    ``inverse_transform``) was named a value float() cannot read, with the
+    advice that pandas.NA marks a missing cell: the very cell refused.
+    """
+    return value is None or type(value).__name__ == "NAType"
 
 
 def _ragged_message(X):

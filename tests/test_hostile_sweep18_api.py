@@ -234,3 +234,15 @@ def test_a_call_that_fails_setting_torchs_threads_leaves_later_calls_putting_the
         assert torch.get_num_threads() == users + 1
     finally:
         torch.set_num_threads(users)
+
+
+@pytest.mark.parametrize("dtype", ["Float64", "Int64"])
+def test_a_missing_code_in_a_nullable_column_is_refused_as_a_missing_code(dtype):
+    # inverse_transform refuses a missing code ("Input X contains NaN.", as PCA's); one held as
+    # pd.NA in a nullable column was named a value float() cannot read, "(NaN, None or
+    # pandas.NA for a missing cell)": the very marker refused, called the allowed one.
+    vae = VAETransformer(**{**TINY, "latent_dim": 2}, random_state=0).fit(_table())
+    codes = pd.DataFrame({"vaetransformer0": pd.array([1, None], dtype=dtype), "vaetransformer1": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="contains NaN") as caught:
+        vae.inverse_transform(codes)
+    assert "NAType" not in str(caught.value)

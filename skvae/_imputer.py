@@ -26,6 +26,7 @@ Observed cells are returned exactly as they came in.
 """
 
 import math
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -64,6 +65,8 @@ from ._validation import (
     check_array_dtype,
     check_inference_parameters,
     check_input_features,
+    check_n_importance,
+    is_plain_real,
     text_in_array_message,
 )
 
@@ -116,6 +119,10 @@ class _MissingValuesNotBool(MissingValues):
     """
 
     def is_satisfied_by(self, val):
+        # A number NumPy cannot test (fractions.Fraction) is refused by name: scikit-learn's check
+        # failed on it with NumPy's "ufunc 'isnan' not supported" (skvae._validation.is_plain_real).
+        if isinstance(val, Real) and not is_plain_real(val):
+            return False
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
     def __str__(self):
@@ -545,7 +552,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def _point_fills(self, vae, vae_input):
         """The VAE's point fills of its own training input, as transform computes them."""
         # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
-        return vae._model.reconstruct(vae_input, self.n_importance, None, **inference_options(self))
+        # n_importance as a Python int, as vae_._reconstruct passes it (hostile sweep 18): the model
+        # multiplies it by the rows, and np.uint8(200) overflowed there ("out of bounds for uint8").
+        return vae._model.reconstruct(vae_input, check_n_importance(self.n_importance), None,
+                                      **inference_options(self))
 
     def _fit_refinement(self, vae, vae_input, values, X, missing, kept):
         """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input.

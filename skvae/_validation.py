@@ -41,7 +41,18 @@ class RealNotBool(Interval):
         super().__init__(Real, low, high, closed=closed)
 
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(_as_python(val))
+        return not isinstance(val, (bool, np.bool_)) and is_plain_real(val) and super().is_satisfied_by(_as_python(val))
+
+
+def is_plain_real(val):
+    """Whether `val` is a real number NumPy can test (a Python or NumPy int or float).
+
+    Hostile sweep 18: ``fractions.Fraction`` is a ``numbers.Real``, so
+    scikit-learn's Interval went on to ``np.isnan`` of it, whose TypeError
+    ("ufunc 'isnan' not supported for the input types") named no parameter.
+    Such a value is refused as the parameter's own InvalidParameterError.
+    """
+    return isinstance(val, (int, float, np.integer, np.floating))
 
 
 def _as_python(val):

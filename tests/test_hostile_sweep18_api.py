@@ -246,3 +246,31 @@ def test_a_missing_code_in_a_nullable_column_is_refused_as_a_missing_code(dtype)
     with pytest.raises(ValueError, match="contains NaN") as caught:
         vae.inverse_transform(codes)
     assert "NAType" not in str(caught.value)
+
+
+@pytest.mark.parametrize("n_importance", [np.uint8(200), np.int8(100), np.uint16(60000)])
+def test_imputer_takes_a_small_numpy_integer_n_importance(n_importance):
+    # The fit's own point fills passed n_importance to the model as given, where the thread
+    # plan multiplied it by the rows: NumPy's "Python integer 10000000 out of bounds for uint8".
+    X = _table()
+    X.loc[[1, 5], "a"] = np.nan
+    expected = VAEImputer(**TINY, random_state=0, n_importance=int(n_importance)).fit_transform(X)
+    got = VAEImputer(**TINY, random_state=0, n_importance=n_importance).fit_transform(X)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("face, name", [
+    (VAETransformer, "beta"), (VAETransformer, "learning_rate"), (VAETransformer, "tol"),
+    (VAETransformer, "validation_fraction"), (VAEOutlierDetector, "contamination"), (VAEImputer, "missing_values"),
+])
+def test_a_fraction_parameter_is_refused_by_name(face, name):
+    # fractions.Fraction is a numbers.Real, so scikit-learn's Interval went on to np.isnan(it):
+    # NumPy's "ufunc 'isnan' not supported for the input types", naming no parameter.
+    from fractions import Fraction
+
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    estimator = face(**TINY, **{name: Fraction(1, 10)})
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter .*Fraction"):
+        estimator.fit(_table())
+    assert not hasattr(estimator, "n_features_in_")

@@ -274,3 +274,21 @@ def test_a_fraction_parameter_is_refused_by_name(face, name):
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter .*Fraction"):
         estimator.fit(_table())
     assert not hasattr(estimator, "n_features_in_")
+
+
+@pytest.mark.parametrize("nat", ["pd.NaT", "np.datetime64('NaT')", "np.timedelta64('NaT')"])
+def test_nat_among_numbers_is_a_missing_cell(nat):
+    # NaT is a missing value to pandas (isna), and the column's typing passed over it as one,
+    # but the encoding's pd.to_numeric refused it: fit said "Column 'd' was fitted as numbers,
+    # but holds values that are not numbers", during the fit itself, naming no cell. A NaT
+    # among strings was a missing cell already; so it is among numbers.
+    marker = eval(nat)
+    X = _table(20)
+    X["d"] = pd.Series([1.0, marker, 2.5, 4.0] * 5, dtype=object).to_numpy()
+    expected_X = X.assign(d=pd.Series([1.0, None, 2.5, 4.0] * 5, dtype=object).to_numpy())
+    vae = VAETransformer(**TINY, random_state=0).fit(X)
+    reference = VAETransformer(**TINY, random_state=0).fit(expected_X)
+    np.testing.assert_array_equal(vae.transform(X), reference.transform(expected_X))
+    filled = VAEImputer(**TINY, random_state=0).fit_transform(X)
+    assert filled["d"].notna().all()
+    pd.testing.assert_frame_equal(filled, VAEImputer(**TINY, random_state=0).fit_transform(expected_X))

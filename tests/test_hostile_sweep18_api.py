@@ -1,6 +1,116 @@
-"""Hostile use, eighteenth sweep: refused calls against the caller's generators, odd parameters and tables.
+"""Hostile use, eighteenth sweep: refused calls and the caller's global state, odd parameters, training breakdowns.
 
-(Docstring completed below as the sweep goes.)
+Swept and found sound: a refused ``partial_fit`` (new column, infinity,
+unseen category, a step too large for memory after ``set_params`` of the
+learning rate) leaves ``loss_curve_``, Adam's learning rate and every later
+result bit for bit as without it; ``partial_fit`` and ``warm_start`` from a
+DataFrame to an array and back, with float32, Int64 or category columns,
+reordered, added or dropped columns (refused by name); ``set_params`` of
+each training parameter between continued fits; NumPy integer, float and
+bool scalars, tuples, lists and arrays (empty, 2-D, of floats, text or
+bools) for every parameter; ``likelihood`` dicts by label, position
+(negative too), NumPy integers and strings, unknown columns, twice-named
+columns and kinds a column cannot have; tables of 1e300, subnormals,
+constants, one observed cell, 2**60 and uint64 integers, float16, nullable
+Int64/Float64/boolean with pd.NA, ordered categories with unused levels,
+categories of dates/intervals/tuples (refused by name), object columns of
+NumPy scalars, duplicate, MultiIndex, string, date and float row indexes
+(kept by every output, ``set_output`` pandas, the imputer's indicator and
+empty columns included); a row scored, transformed and imputed alone as in
+its batch (to the last bit but for one ulp in the imputer's fills);
+``sample``, ``score_samples``, ``multiple_imputations`` and
+``score_columns`` counts of every type; ``given`` dicts of NumPy scalars,
+lists, Series, tensors and NaT; Pipeline and ColumnTransformer with
+``set_output(transform="pandas")``, GridSearchCV with ``error_score="raise"``,
+clone, pickle, joblib and deepcopy at every stage; ``torch.no_grad``,
+``inference_mode``, a float64 default dtype, ``set_flush_denormal`` and a
+default device around every call; scikit-learn's ``assume_finite``; pandas'
+``future.infer_string`` off; ``skvae.save``/``load`` of odd paths and objects.
+
+Each family below failed once (see the commit that added its tests):
+
+- **A refused fit moved the caller's generator** (``skvae._transaction._generator_states``):
+  a fresh fit draws its seed from ``random_state`` before X is validated, so
+  a fit refused for an infinite cell, a date column or a likelihood the
+  column cannot have advanced a ``RandomState`` passed to it (or NumPy's
+  global one under ``random_state=None``): the caller's next draws and the
+  next fit differed from a run without the refused call. A call that raises
+  now puts back every generator the estimator holds.
+- **NumPy strings as parameters could not be saved** (``skvae._persistence._Encoder``):
+  ``activation=np.str_("tanh")`` (or a likelihood dict of ``np.str_`` kinds,
+  ``missing_values=np.str_("?")``, ...) fitted, but ``skvae.save`` refused it
+  "of dtype <U4". Stored as the str it is.
+- **Divergence kept the broken weights as "the last good epoch"** (``skvae._training.Trainer.run``):
+  an epoch's loss is taken before each step, so the weights after its last
+  step are first scored by the next epoch's first step. With one batch per
+  epoch, ``learning_rate=1e6`` kept a model scoring -1e51 under a warning
+  calling its weights good, and ``1e37`` failed after training with the
+  networks' overflow "far outside the range of the training data". Where
+  the diverging epoch's first step is already non-finite, the epoch before
+  it is undone too; a fresh fit left with none is refused, naming
+  ``learning_rate``.
+- **A last step that broke the networks** (``skvae._latent_mixture.fit_latent_mixture``):
+  with no later epoch to score it (``max_iter=1``, ``partial_fit``), the
+  latent mixture's pass over the training rows met the overflow and blamed
+  the data; it now says training left the networks overflowing on their own
+  training rows, naming ``learning_rate`` (and the continued-fit case).
+- **A caller's ``torch.autocast``** (``skvae._torch_scope._no_autocast``): per
+  thread, as grad mode is, and left on: every call ran in bfloat16 or
+  float16 (other results, without a word), and an array model's
+  ``transform`` failed with "Got unsupported ScalarType BFloat16". Turned
+  off inside each call, the caller's setting left as it was.
+- **A caller's ``np.seterr(all="raise")``** (``skvae._torch_scope._numpy_errors``):
+  a column of subnormals, or one holding 1e300, failed ``fit`` with NumPy's
+  bare FloatingPointError (an underflow that is 0 by design). Each public
+  call of every face now runs under NumPy's default error handling.
+- **A refused thread setting lost the caller's count** (``skvae._threads.torch_threads``):
+  ``n_jobs=0`` under scikit-learn's ``skip_parameter_validation`` failed in
+  torch's ``set_num_threads`` after the call had been counted in, and was
+  never counted out: every later call then left torch on its own count.
+- **pd.NA among latent codes** (``skvae._validation.text_in_array_message``):
+  ``inverse_transform`` of a nullable column of codes holding pd.NA named
+  it "a value float() cannot read ... (NaN, None or pandas.NA for a missing
+  cell)"; it is refused as a NaN code is ("Input X contains NaN.").
+- **Parameters NumPy cannot take** (``skvae._imputer._point_fills``,
+  ``skvae._validation.is_plain_real``): ``VAEImputer(n_importance=np.uint8(200))``
+  overflowed in the fit's own point fills ("out of bounds for uint8"); a
+  ``fractions.Fraction`` for ``beta``, ``learning_rate``, ``tol``,
+  ``validation_fraction``, ``contamination`` or ``missing_values`` reached
+  ``np.isnan`` inside scikit-learn's check ("ufunc 'isnan' not supported").
+  The count is passed as a Python int; a Fraction is refused by name.
+- **NaT among numbers** (``skvae._schema._numbers_with_missing_markers``):
+  an object column of numbers holding ``pd.NaT`` was typed as numbers with
+  NaT missing, then refused by the encoding: "was fitted as numbers, but
+  holds values that are not numbers", during the fit itself, naming no
+  cell. NaT is a missing cell there, as in a column of text.
+
+Found, not changed:
+
+- An object column of numbers is always ``"gaussian"`` under
+  ``likelihood="auto"``: the numeric rules (a few levels categorical, heaped
+  values inflated, 50+ values quantile-normal) apply to numeric dtypes
+  only, so ``[1, 2, 3]`` as int64 and as objects are modelled differently.
+  A typing policy with benchmark evidence behind it, not a crash: left to
+  its owners.
+- A fit of one epoch (``max_iter=1``, each ``partial_fit``) whose step
+  breaks the weights into finite nonsense (``learning_rate=1e6``) is kept:
+  no later step scores them, and scoring the end weights would cost every
+  ``partial_fit`` a pass over its rows.
+- Under scikit-learn's ``skip_parameter_validation=True`` a bad parameter
+  meets skvae's arithmetic unchecked (``latent_dim=0``: ZeroDivisionError;
+  ``activation="bogus"``: KeyError), as the option documents for
+  scikit-learn's own estimators.
+- ``skvae.save`` refuses a ``np.longdouble`` parameter (``beta``) by name:
+  float128's width differs between platforms, so no portable record exists.
+- An object *array* holding ``pd.NaT`` is refused naming the cell (arrays
+  take NaN, None and pd.NA for missing), where a DataFrame column now reads
+  it as missing.
+- A refused call restores NumPy's global generator under
+  ``random_state=None`` (as ``sample`` already did): draws another thread
+  made from it during that call are undone with it.
+- ``VAEOutlierDetector``'s ``n_importance`` set after ``fit`` does not
+  change its scores: the threshold ``offset_`` was set with the fitted
+  value (as ``contamination``, sweep 15); it is not documented there.
 """
 
 import numpy as np

@@ -11,7 +11,7 @@ fit: "element 0 of tensors does not require grad") and inference mode
 (tensors made under ``torch.inference_mode()`` cannot be saved for
 backward).
 
-The default device, grad and inference mode (and autocast, :func:`_no_autocast`) are per Python thread in torch:
+The default device, grad and inference mode (and autocast, :func:`_precision`) are per Python thread in torch:
 :func:`torch_defaults` sets them for the duration of one public call and
 puts them back after, whether the call returns or raises.
 
@@ -65,63 +65,62 @@ def _default_is_cpu():
     return torch.get_default_device().type == "cpu"
 
 
-#: The device types skvae runs on (skvae._device), whose autocast :func:`_no_autocast` turns off.
+#: The device types skvae runs on (skvae._device), whose autocast :func:`_precision` turns off.
 _AUTOCAST_DEVICE_TYPES = ("cpu", "cuda")
-
-
-def _no_autocast():
-    """Autocast off inside the block for the device types where the caller turned it on.
-
-    Hostile sweep 18: ``torch.autocast`` is per thread, as grad mode is. Under
-    a caller's ``torch.autocast("cpu", dtype=torch.bfloat16)`` (around their
-    own model, with skvae as a step of it) every fit trained and every call
-    inferred in bfloat16 or float16: other results than the same call
-    outside it, without a word, and an array model's ``transform`` failed
-    with NumPy's "Got unsupported ScalarType BFloat16". skvae's precision is
-    its own (float32 networks, float64 where a call needs it). Entered only
-    where autocast is on: the check costs a fraction of a microsecond.
-    """
-    enabled = [device for device in _AUTOCAST_DEVICE_TYPES if _autocast_enabled(device)]
-    if not enabled:
-        return contextlib.nullcontext()
-    stack = contextlib.ExitStack()
-    for device in enabled:
-        stack.enter_context(torch.autocast(device, enabled=False))
-    return stack
-
-
-def _autocast_enabled(device):
-    try:
-        return torch.is_autocast_enabled(device)
-    except TypeError:  # torch before 2.4: one function per device type
-        return torch.is_autocast_cpu_enabled() if device == "cpu" else torch.is_autocast_enabled()
-
 
 #: NumPy's own floating-point error handling (``np.geterr()`` of a fresh process), the one skvae's arithmetic
 #: is written and tested for: underflow to 0 is silent, the rest warns where it is not handled.
 _NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
 
+_NO_CHANGE = contextlib.nullcontext()
 
-def _numpy_errors():
-    """NumPy's default error handling inside the block, where the caller set another.
 
-    Hostile sweep 18: ``np.seterr(all="raise")`` (a debugging habit) reached
-    skvae's own arithmetic: a column of subnormal values, or one holding
-    1e300, failed ``fit`` with NumPy's bare ``FloatingPointError: underflow
-    encountered in square`` (the column's scaling), an underflow that is 0
-    by design. NumPy's error state is per thread (a context variable), as
-    torch's grad mode is, so it is set for the call and put back after.
+def _autocast_checker():
+    """``is_autocast_enabled(device_type)``; torch before 2.4 has one function per device type."""
+    try:
+        torch.is_autocast_enabled("cpu")
+        return torch.is_autocast_enabled
+    except TypeError:
+        return lambda device: torch.is_autocast_cpu_enabled() if device == "cpu" else torch.is_autocast_enabled()
+
+
+_autocast_enabled = _autocast_checker()
+
+
+def _precision():
+    """Autocast off and NumPy's default error handling inside the block, where the caller set otherwise.
+
+    Hostile sweep 18, two settings per thread (as grad mode is) that reached
+    skvae's arithmetic. A caller's ``torch.autocast("cpu", dtype=torch.bfloat16)``
+    (around their own model, with skvae as a step of it): every fit trained
+    and every call inferred in bfloat16 or float16, other results than the
+    same call outside it, without a word, and an array model's ``transform``
+    failed with NumPy's "Got unsupported ScalarType BFloat16". A caller's
+    ``np.seterr(all="raise")`` (a debugging habit): a column of subnormal
+    values, or one holding 1e300, failed ``fit`` with NumPy's bare
+    ``FloatingPointError: underflow encountered in square`` (the column's
+    scaling), an underflow that is 0 by design. skvae's precision is its own
+    (float32 networks, float64 where a call needs it). The usual case, both
+    as torch and NumPy start, costs two flag reads and one ``np.geterr()``.
     """
-    if np.geterr() == _NUMPY_ERRORS:
-        return contextlib.nullcontext()
-    return np.errstate(**_NUMPY_ERRORS)
+    cpu, cuda = _autocast_enabled("cpu"), _autocast_enabled("cuda")
+    errors = np.geterr() != _NUMPY_ERRORS
+    if not (cpu or cuda or errors):
+        return _NO_CHANGE
+    stack = contextlib.ExitStack()
+    for device, enabled in zip(_AUTOCAST_DEVICE_TYPES, (cpu, cuda)):
+        if enabled:
+            stack.enter_context(torch.autocast(device, enabled=False))
+    if errors:
+        stack.enter_context(np.errstate(**_NUMPY_ERRORS))
+    return stack
 
 
 @contextlib.contextmanager
 def torch_defaults():
     """The CPU as default device, grad mode on, inference mode and autocast off, NumPy's error handling
     its default, inside the block; the caller's after."""
-    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _no_autocast(), _numpy_errors():
+    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _precision():
         yield
 
 

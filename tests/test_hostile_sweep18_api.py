@@ -54,12 +54,12 @@ Each family below failed once (see the commit that added its tests):
   latent mixture's pass over the training rows met the overflow and blamed
   the data; it now says training left the networks overflowing on their own
   training rows, naming ``learning_rate`` (and the continued-fit case).
-- **A caller's ``torch.autocast``** (``skvae._torch_scope._no_autocast``): per
+- **A caller's ``torch.autocast``** (``skvae._torch_scope._precision``): per
   thread, as grad mode is, and left on: every call ran in bfloat16 or
   float16 (other results, without a word), and an array model's
   ``transform`` failed with "Got unsupported ScalarType BFloat16". Turned
   off inside each call, the caller's setting left as it was.
-- **A caller's ``np.seterr(all="raise")``** (``skvae._torch_scope._numpy_errors``):
+- **A caller's ``np.seterr(all="raise")``** (``skvae._torch_scope._precision``):
   a column of subnormals, or one holding 1e300, failed ``fit`` with NumPy's
   bare FloatingPointError (an underflow that is 0 by design). Each public
   call of every face now runs under NumPy's default error handling.

@@ -1,4 +1,4 @@
-"""torch's global defaults (and NumPy's error handling) as skvae needs them inside a call, and as the user left them after.
+"""torch's defaults (and NumPy's error handling) as skvae needs them inside a call, as the user left them after.
 
 skvae's networks, optimizer and data are float32 tensors that need
 gradients while training. Four of torch's settings would otherwise leak in
@@ -11,9 +11,10 @@ fit: "element 0 of tensors does not require grad") and inference mode
 (tensors made under ``torch.inference_mode()`` cannot be saved for
 backward).
 
-The default device, grad and inference mode (and autocast, :func:`_precision`) are per Python thread in torch:
-:func:`torch_defaults` sets them for the duration of one public call and
-puts them back after, whether the call returns or raises.
+The default device, grad and inference mode (and autocast and NumPy's error
+handling, :func:`_precision`) are per Python thread: :func:`torch_defaults`
+sets them for the duration of one public call and puts them back after,
+whether the call returns or raises.
 
 The default dtype is process-wide, so it is never set: every tensor skvae
 creates names its dtype (:data:`DTYPE`). Setting it for the duration of a

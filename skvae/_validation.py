@@ -41,7 +41,9 @@ class RealNotBool(Interval):
         super().__init__(Real, low, high, closed=closed)
 
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and is_plain_real(val) and super().is_satisfied_by(_as_python(val))
+        if isinstance(val, (bool, np.bool_)) or not is_plain_real(val):
+            return False
+        return super().is_satisfied_by(_as_python(val))
 
 
 def is_plain_real(val):

@@ -16,8 +16,10 @@ Int64/Float64/boolean with pd.NA, ordered categories with unused levels,
 categories of dates/intervals/tuples (refused by name), object columns of
 NumPy scalars, duplicate, MultiIndex, string, date and float row indexes
 (kept by every output, ``set_output`` pandas, the imputer's indicator and
-empty columns included); a row scored, transformed and imputed alone as in
-its batch (to the last bit but for one ulp in the imputer's fills);
+empty columns included); a row transformed and scored alone as in its
+batch, bit for bit (in a permuted batch two of 3,000 scores, and alone an
+imputed fill, differed in the last bit: float rounding of other batch
+shapes, not a defect);
 ``sample``, ``score_samples``, ``multiple_imputations`` and
 ``score_columns`` counts of every type; ``given`` dicts of NumPy scalars,
 lists, Series, tensors and NaT; Pipeline and ColumnTransformer with

@@ -26,6 +26,7 @@ Observed cells are returned exactly as they came in.
 """
 
 import math
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -76,6 +77,8 @@ from ._validation import (
     check_frame,
     check_inference_parameters,
     check_input_features,
+    check_n_importance,
+    is_plain_real,
     text_in_array_refusal,
 )
 
@@ -128,6 +131,10 @@ class _MissingValuesNotBool(MissingValues):
     """
 
     def is_satisfied_by(self, val):
+        # A number NumPy cannot test (fractions.Fraction) is refused by name: scikit-learn's check
+        # failed on it with NumPy's "ufunc 'isnan' not supported" (skvae._validation.is_plain_real).
+        if isinstance(val, Real) and not is_plain_real(val):
+            return False
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
 
     def __str__(self):
@@ -328,6 +335,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement",
                              *INFERENCE_OPTIONS)
 
+    @with_torch_defaults
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to the observed cells of X.
@@ -348,6 +356,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             self._fit(X)
         return self
 
+    @with_torch_defaults
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit the VAE to the observed cells of X, then impute every missing cell of X.
@@ -439,6 +448,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             "start a new imputer) to refit."
         )
 
+    @with_torch_defaults
     @reads_state
     def transform(self, X):
         """Impute every missing cell of X.
@@ -462,6 +472,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
         return self._output(X, missing, kept, values, dtype, sparse)
 
+    @with_torch_defaults
     @reads_state
     def multiple_imputations(self, X, n_imputations=5):
         """`n_imputations` completed copies of X, each a draw from p(x_missing | x_observed).
@@ -553,7 +564,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def _point_fills(self, vae, vae_input):
         """The VAE's point fills of its own training input, as transform computes them."""
         # The model's own pass, not vae_._reconstruct: X was validated by this fit, as vae_'s was.
-        return vae._model.reconstruct(vae_input, self.n_importance, None, **inference_options(self))
+        # n_importance as a Python int, as vae_._reconstruct passes it (hostile sweep 18): the model
+        # multiplies it by the rows, and np.uint8(200) overflowed there ("out of bounds for uint8").
+        return vae._model.reconstruct(vae_input, check_n_importance(self.n_importance), None,
+                                      **inference_options(self))
 
     def _fit_refinement(self, vae, vae_input, values, X, missing, kept):
         """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input.

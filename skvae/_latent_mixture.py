@@ -19,6 +19,7 @@ import numpy as np
 from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 
+from ._inference import NetworkOverflow
 from ._schema import is_dataframe
 from ._threads import one_blas_and_openmp_thread
 
@@ -56,10 +57,25 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
         model.latent_mixture = None
         return
     rng = np.random.RandomState(model.seed)
+    rows = None  # the training rows checked, where a subsample
     if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
         rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
         X = X.iloc[rows] if is_dataframe(X) else X[rows]
-    draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)  # (draws per row, rows, latent_dim)
+    try:
+        draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)  # (draws per row, rows, latent_dim)
+    except NetworkOverflow as error:
+        # Hostile sweep 18: the networks' own message ("far outside the range of the training data")
+        # is wrong here, where the rows are the training rows: the last step of training broke the
+        # networks (no later epoch scores its weights; learning_rate=1e37 does it), or a continued
+        # fit was given rows far beyond the first fit's.
+        positions = [int(rows[r]) for r in error.rows] if rows is not None else error.rows
+        raise NetworkOverflow(
+            f"Training left networks that overflow on {len(error.rows)} of the {X.shape[0]} training rows "
+            f"checked (the first is row {positions[0]}): the last optimizer steps broke them, which a learning_rate "
+            "too large for this data does (lower it), or, in a continued fit (warm_start, partial_fit), "
+            "these rows lie far beyond the range of the data the model was first fitted on.",
+            positions,
+        ) from None
     within = (np.abs(draws) <= LATENT_MIXTURE_MAX_ABS).all(axis=(0, 2))  # False for NaN too
     if not within.all():
         draws = draws[:, within]

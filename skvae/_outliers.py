@@ -31,6 +31,7 @@ from ._faces import (
 from ._input import as_pandas_frame
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
+from ._torch_scope import with_torch_defaults
 from ._transaction import AtomicSetParams, reads_state, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
@@ -227,6 +228,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         "n_importance": [IntNotBool(1, MAX_N_IMPORTANCE, closed="both")],
     }
 
+    @with_torch_defaults
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to X and set ``offset_`` from the training scores.
@@ -247,6 +249,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             self._fit(X)
         return self
 
+    @with_torch_defaults
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None):
         """Fit to X and label its rows: -1 for outliers, +1 for inliers.
@@ -270,6 +273,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             # Flagged as predict flags them: nothing of such a row was seen.
             return _labels(_flag_empty_rows(scores, empty, "fit_predict", self.handle_unknown, stacklevel=4) - self.offset_)
 
+    @with_torch_defaults
     @reads_state
     def score_samples(self, X):
         """Lower bound on log p(x) per row, in nats: the lower, the more abnormal.
@@ -298,6 +302,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         return self._scores(X, "score_samples")
 
+    @with_torch_defaults
     @reads_state
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -314,6 +319,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         return self._scores(X, "decision_function") - self.offset_
 
+    @with_torch_defaults
     @reads_state
     def predict(self, X):
         """Label rows: -1 for outliers, +1 for inliers.
@@ -330,6 +336,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         """
         return _labels(self._scores(X, "predict") - self.offset_)
 
+    @with_torch_defaults
     @reads_state
     def score_columns(self, X, n_samples=COLUMN_SAMPLES):
         """Each cell's contribution to its row's score, in nats, centred on typical rows.

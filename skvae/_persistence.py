@@ -398,6 +398,12 @@ class _Encoder:
                 return {"$str_array": [list(value.shape), value.ravel().tolist()]}
             _check_numeric(value.dtype, where)
             return {"$array": self._store(value, where)}
+        if isinstance(value, np.str_):
+            # Hostile sweep 18: a NumPy string (activation=np.str_("tanh"), a likelihood dict built from an
+            # array of kinds) is a str every parameter check accepts, but as a np.generic it reached the
+            # numeric-scalar refusal ("of dtype <U4"), so a fitted estimator could not be saved. Stored as
+            # the str it is (it loads as str, equal to it), readable by every skvae that reads format 2.
+            return str(value)
         if isinstance(value, np.bool_):
             # A parameter the "boolean" constraint accepts (warm_start=np.True_); not a numeric scalar.
             return {"$np_bool": bool(value)}

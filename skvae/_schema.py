@@ -563,12 +563,36 @@ def _numeric_column(series, name):
     try:
         values = pd.to_numeric(series, errors="raise")
     except (TypeError, ValueError, OverflowError):
-        raise _not_a_number_refusal(series, name) from None
+        values = _numbers_with_missing_markers(series)
+        if values is None:
+            raise _not_a_number_refusal(series, name) from None
     if pd.api.types.is_complex_dtype(values.dtype):
         raise _not_a_number_refusal(series, name)
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("float64")
     return values.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numbers_with_missing_markers(series):
+    """The column read as numbers with its missing cells as NaN, or None where it holds other non-numbers.
+
+    Hostile sweep 18: NaT (``pd.NaT``, NumPy's ``datetime64('NaT')``) is a
+    missing cell to pandas (``isna``), and typing, a text column and a
+    condition take it as one, but ``pd.to_numeric`` refuses it: an object
+    column of numbers holding one failed ``fit`` with "was fitted as
+    numbers, but holds values that are not numbers", naming no cell (the
+    message looks for a cell that is not missing). Only reached where
+    ``pd.to_numeric`` fails, so columns of plain numbers pay nothing.
+    """
+    import pandas as pd
+
+    missing = np.asarray(series.isna(), dtype=bool)
+    if not missing.any():
+        return None
+    try:
+        return pd.to_numeric(series.mask(missing, np.nan), errors="raise")
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 #: pandas' inferred types of object columns that hold only numbers, booleans or text (or nothing).

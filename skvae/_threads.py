@@ -290,15 +290,27 @@ def torch_threads(n_threads):
     with _lock:
         entry = _scopes.setdefault(scope, [0, torch.get_num_threads()])
         entry[0] += 1
-        set_threads(n_threads)
+        try:
+            set_threads(n_threads)
+        except BaseException:
+            # Hostile sweep 18: a setting torch refused (n_jobs=0 under scikit-learn's
+            # skip_parameter_validation) left the call counted in for good, so every later call
+            # saw another still running and none put the user's count back.
+            _leave(scope, entry)
+            raise
     try:
         yield
     finally:
         with _lock:
-            entry[0] -= 1
-            if entry[0] == 0:
-                del _scopes[scope]
-                set_threads(entry[1])
+            _leave(scope, entry)
+
+
+def _leave(scope, entry):
+    """Count a call out of `scope` (under ``_lock``); the last one out puts the user's count back."""
+    entry[0] -= 1
+    if entry[0] == 0:
+        del _scopes[scope]
+        set_threads(entry[1])
 
 
 _blas_lock = threading.Lock()

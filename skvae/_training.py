@@ -31,9 +31,11 @@ Everything that decides *when* training stops lives here:
   out of epochs ends on settled weights rather than on minibatch noise.
 - ``max_iter`` epochs without meeting the rule: a ``ConvergenceWarning``.
 - A non-finite epoch loss (divergence): the weights from before that epoch
-  are restored and training stops with a ``ConvergenceWarning``; if it
-  happens in the very first epoch of a fresh model there are no good weights
-  to keep, and fitting fails with a ``ValueError``.
+  are restored and training stops with a ``ConvergenceWarning``; where that
+  epoch's first step was already non-finite at those weights (the previous
+  epoch's last step broke them), the previous epoch is undone too. If no
+  epoch of a fresh model is left there are no good weights to keep, and
+  fitting fails with a ``ValueError``.
 - ``KeyboardInterrupt`` (Ctrl-C): training stops with a warning and keeps the
   best weights so far, as scikit-learn's MLP does; ``warm_start=True`` or
   ``partial_fit`` continue from there.
@@ -468,6 +470,7 @@ class Trainer:
         self.shuffle_generator = shuffle_generator
         self.noise_generator = noise_generator
         self.thread_tuner = thread_tuner
+        self.first_step_loss = None  # the loss of the current epoch's first step (run_epoch)
         self.latent_dim = encoder.mean_head.out_features
         #: Noise entries per row and draw: z's, then the missing values' draws.
         self.noise_width = self.latent_dim + (0 if missingness is None else missingness.noise_width)
@@ -555,6 +558,7 @@ class Trainer:
         n_rows = X.shape[0]
         order = torch.randperm(n_rows, generator=self.shuffle_generator).to(X.device)
         total = -log_constant
+        self.first_step_loss = None
         for start in range(0, n_rows, self.batch_size):
             index = order[start : start + self.batch_size]
             batch = X[index].to(self.device, non_blocking=True)
@@ -562,7 +566,11 @@ class Trainer:
             view = None if inputs is None else inputs[index]  # on the device: training_rows made it there
             if self.thread_tuner is not None:
                 self.thread_tuner.before_step()
-            total += self.train_step(batch, mask, view)
+            step_loss = self.train_step(batch, mask, view)
+            if self.first_step_loss is None:
+                # A device tensor: read (one host sync) only when the epoch diverges (run's rollback).
+                self.first_step_loss = step_loss
+            total += step_loss
             if self.thread_tuner is not None:
                 self.thread_tuner.after_step()
         return float(total) / n_rows
@@ -608,16 +616,30 @@ class Trainer:
         weights = _FlatWeights(self._modules)
         before_epoch = weights.copy()
         after_epoch = torch.empty_like(before_epoch)
+        # The weights before the last finite epoch (None before one): its first step's loss was finite at them.
+        earlier = None
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):
                 # partial_fit (no rule) is one epoch of a budget only the user knows.
                 factor = 1.0 if rule is None else budget_anneal_factor(epoch - first_epoch, n_epochs)
+                self.first_step_loss = None
                 with scaled_learning_rate(self.optimizer, factor):
                     loss = self.run_epoch(data)
                 weights.copy(out=after_epoch)
                 # The last step of an epoch can break the weights after its loss was taken.
                 if not (math.isfinite(loss) and bool(after_epoch.isfinite().all())):
                     weights.load(before_epoch)
+                    if earlier is not None and validation is None and self._first_step_broke():
+                        # Hostile sweep 18: an epoch's loss is taken before each of its steps, so the
+                        # weights after its last step are first scored by the next epoch's first step.
+                        # Where that step's loss is already non-finite, the weights "of the last good
+                        # epoch" are the broken ones: with one batch per epoch, learning_rate=1e6 kept
+                        # weights scoring -1e51 (with a warning calling them good), and 1e37 failed after
+                        # training with the networks' overflow on the training rows, blamed on the data.
+                        # Back to the weights that epoch started from, which its own first step scored:
+                        # the epoch is undone (and with it, in a fresh fit of one such epoch, the model).
+                        weights.load(earlier)
+                        log.losses.pop()
                     # Adam's moments hold the non-finite gradients: keeping them
                     # would break the restored weights again on the next step.
                     self.optimizer.state.clear()
@@ -638,7 +660,8 @@ class Trainer:
                     if rule.should_stop and not rule.on_plateau(self.optimizer):
                         log.stop_reason = "converged"
                         break
-                before_epoch, after_epoch = after_epoch, before_epoch
+                spare = earlier if earlier is not None else torch.empty_like(before_epoch)
+                earlier, before_epoch, after_epoch = before_epoch, after_epoch, spare
         except KeyboardInterrupt:
             # Mid-epoch weights are a partial update: keep the last whole epoch.
             weights.load(before_epoch)
@@ -660,6 +683,11 @@ class Trainer:
                 ConvergenceWarning,
             )
         return log
+
+    def _first_step_broke(self):
+        """Whether the last epoch's first step had a non-finite loss (:meth:`run_epoch` records it)."""
+        first = self.first_step_loss
+        return first is not None and not math.isfinite(float(first))
 
     def _diverged(self, epoch, loss, no_good_weights):
         what = f"The training loss became {loss}" if not math.isfinite(loss) else "The weights became non-finite"

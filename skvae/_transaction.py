@@ -39,6 +39,8 @@ import os
 import threading
 import weakref
 
+import numpy as np
+
 
 class StateLock:
     """A re-entrant readers-writer lock: many readers or one writer (who may also read)."""
@@ -153,6 +155,7 @@ def transaction(estimator):
         saved = [(owned, dict(vars(owned))) for owned in _owned_estimators(estimator)]
         points = [(value, value.rollback_point()) for owned, state in saved for value in state.values()
                   if hasattr(value, "rollback_point")]
+        generators = _generator_states(saved)
         try:
             yield
         except BaseException:
@@ -161,7 +164,32 @@ def transaction(estimator):
                 owned.__dict__.update(state)
             for value, point in points:
                 value.roll_back(point)
+            for generator, generator_state in generators:
+                generator.set_state(generator_state)
             raise
+
+
+def _generator_states(saved):
+    """(generator, state) for each NumPy generator a call may draw from, to put back if it fails.
+
+    Hostile sweep 18: a fresh fit draws its model seed from ``random_state``
+    before the data are validated (and a fit may fail after), so a refused
+    fit moved a ``RandomState`` the caller passed, or NumPy's global
+    generator under ``random_state=None``: the caller's next draws, and the
+    next fit with the same generator, differed from a run without the
+    refused call. Generators are changed in place, not reassigned, so
+    restoring the attribute dicts does not put them back; their states are.
+    The global generator is put back as ``sample`` puts it back on a refusal.
+    """
+    generators = {}
+    for owned, state in saved:
+        values = list(state.values())
+        if "random_state" in state and state["random_state"] is None:
+            values.append(np.random.mtrand._rand)  # what check_random_state(None) draws from
+        for value in values:
+            if isinstance(value, np.random.RandomState):
+                generators[id(value)] = value
+    return [(generator, generator.get_state()) for generator in generators.values()]
 
 
 def reads_state(method):

@@ -46,7 +46,20 @@ class RealNotBool(Interval):
         super().__init__(Real, low, high, closed=closed)
 
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(_as_python(val))
+        if isinstance(val, (bool, np.bool_)) or not is_plain_real(val):
+            return False
+        return super().is_satisfied_by(_as_python(val))
+
+
+def is_plain_real(val):
+    """Whether `val` is a real number NumPy can test (a Python or NumPy int or float).
+
+    Hostile sweep 18: ``fractions.Fraction`` is a ``numbers.Real``, so
+    scikit-learn's Interval went on to ``np.isnan`` of it, whose TypeError
+    ("ufunc 'isnan' not supported for the input types") named no parameter.
+    Such a value is refused as the parameter's own InvalidParameterError.
+    """
+    return isinstance(val, (int, float, np.integer, np.floating))
 
 
 def _as_python(val):
@@ -399,7 +412,7 @@ def _text_in_array_parts(X, error, fix):
                     float(value)
                 except ValueError:
                     return (f"X holds text ({value!r} in column {j}, ", row(i), f"): an array must hold numbers. {fix}")
-            elif value is not None:
+            elif not _is_missing_cell(value):
                 try:
                     float(value)
                 except (TypeError, ValueError, OverflowError):
@@ -407,6 +420,16 @@ def _text_in_array_parts(X, error, fix):
                             ": each cell of an array is read with float(), whose argument must be a string or a "
                             "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
     return (str(error),)
+
+
+def _is_missing_cell(value):
+    """None or pd.NA: a missing cell, which validation's own message reports, not a non-number.
+
+    Hostile sweep 18: pd.NA (a nullable column of latent codes given to
+    ``inverse_transform``) was named a value float() cannot read, with the
+    advice that pandas.NA marks a missing cell: the very cell refused.
+    """
+    return value is None or type(value).__name__ == "NAType"
 
 
 def _ragged_message(X):

@@ -957,6 +957,36 @@ def _with_file_and_line(message, table):
 # ------------------------------------------------------------ writing
 
 
+def _quoting(frame):
+    """How `frame` is quoted: as little as can be read back (``QUOTE_MINIMAL``), every text where that is not enough.
+
+    Hostile sweep 18: Python's csv writer quotes a field holding the
+    separator, a quote or the line terminator's characters ("\\n"), but not a
+    lone carriage return, which every reader (skvae's, pandas', a
+    spreadsheet's) takes for a line end. A label ``"a\\rb"`` that ``sample``
+    drew was written bare and split its row in two: the file the command
+    wrote could not be read back ("line 7 has 1 values"). The writer cannot
+    be told to quote one more character, so such a table has every text (and
+    the header) quoted (``QUOTE_NONNUMERIC``: numbers bare, a missing cell
+    ``""``, which reads back as missing); other tables are written as before.
+    """
+    import pandas as pd
+
+    def holds_return(values):
+        return any(isinstance(value, str) and "\r" in value for value in values)
+
+    if holds_return(frame.columns):
+        return csv.QUOTE_NONNUMERIC
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            if holds_return(values.cat.categories):
+                return csv.QUOTE_NONNUMERIC
+        elif not pd.api.types.is_numeric_dtype(values.dtype) and holds_return(values.to_numpy(dtype=object)):
+            return csv.QUOTE_NONNUMERIC
+    return csv.QUOTE_MINIMAL
+
+
 def write_table(path, result, columns, stdout=None):
     """Write a result as CSV with a header line; ``"-"`` is standard output.
 
@@ -986,13 +1016,14 @@ def write_table(path, result, columns, stdout=None):
         if len(columns) != array.shape[1]:
             columns = [f"x{i}" for i in range(array.shape[1])]
         frame = pd.DataFrame(array, columns=list(columns))
+    quoting = _quoting(frame)
     if path == "-":
         stream = sys.stdout if stdout is None else stdout
         if stream is None:
             # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
             raise CommandError("cannot write standard output: it is closed; give a file with --out.")
         try:
-            stream.write(frame.to_csv(index=False))
+            stream.write(frame.to_csv(index=False, quoting=quoting))
             stream.flush()  # here, where a full disk or a closed pipe can still be reported
         except BrokenPipeError:
             raise  # the reader stopped reading: the command line ends quietly (skvae._cli.main)
@@ -1007,7 +1038,7 @@ def write_table(path, result, columns, stdout=None):
         compression = {"method": "zip", "archive_name": member}
     def write(target):
         if named != "gzip":
-            frame.to_csv(target, index=False, compression=compression)
+            frame.to_csv(target, index=False, compression=compression, quoting=quoting)
             return
         # Hostile sweep 14: gzip stores the name of the file it compresses, which was the temporary
         # file's (".out.csv.gz.<hex>.tmp"): gunzip -N, and extractors that name what they extract
@@ -1017,7 +1048,7 @@ def write_table(path, result, columns, stdout=None):
         # GzipFile stores its filename less a final ".gz" (only that, lower case, once).
         with open(target, "wb") as raw, gzip.GzipFile(filename=stored + ".gz", mode="wb", fileobj=raw) as packed:
             with io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
-                frame.to_csv(text, index=False)
+                frame.to_csv(text, index=False, quoting=quoting)
 
     try:
         # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.

@@ -1,0 +1,97 @@
+r"""Hostile input, eighteenth sweep: files, persistence and the command line.
+
+(The list of what was found is completed as the sweep goes.)
+"""
+
+import io
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import skvae
+from skvae import VAETransformer
+from skvae._cli import main
+from skvae._csv import read_table, write_table
+
+TINY = dict(max_iter=2, latent_dim=2, hidden_layer_sizes=(4,), random_state=0, device="cpu")
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _one_line(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# ------------------------------------------------------------ a text cell holding a carriage return
+
+#: Labels Python's csv writer leaves unquoted (it quotes only the line terminator's characters, "\n").
+CARRIAGE_RETURNS = ["x\r", "a\rb", "\r", "\r\n"]
+
+
+@pytest.mark.parametrize("label", CARRIAGE_RETURNS)
+def test_a_text_cell_with_a_carriage_return_is_written_so_that_it_reads_back(tmp_path, label):
+    frame = pd.DataFrame({"a": [1.5, np.nan, 3.0], "c": [label, "plain", None], "b": [True, False, True]})
+    path = tmp_path / "out.csv"
+    write_table(str(path), frame, list(frame.columns))
+    table = read_table(str(path))
+    assert table.frame.shape == (3, 3)
+    assert table.frame["c"].iloc[0] == label
+    assert table.frame["c"].iloc[1] == "plain"
+    assert pd.isna(table.frame["c"].iloc[2]) and pd.isna(table.frame["a"].iloc[1])
+    np.testing.assert_array_equal(table.frame["a"].to_numpy()[[0, 2]], [1.5, 3.0])
+
+
+def test_a_column_name_with_a_carriage_return_is_written_so_that_it_reads_back(tmp_path):
+    frame = pd.DataFrame({"a\rb": [1.5, 2.5], "c": ["u", "v"]})
+    path = tmp_path / "out.csv"
+    write_table(str(path), frame, list(frame.columns))
+    assert list(read_table(str(path)).frame.columns) == ["a\rb", "c"]
+
+
+def test_standard_output_quotes_a_carriage_return_too():
+    stream = io.StringIO()
+    write_table("-", pd.DataFrame({"c": ["a\rb", "u"]}), ["c"], stdout=stream)
+    assert '"a\rb"' in stream.getvalue()
+
+
+def test_a_file_without_carriage_returns_is_written_as_before(tmp_path):
+    frame = pd.DataFrame({"a": [1.5, 2.0], "c": ["p,q", "u"]})
+    path = tmp_path / "out.csv"
+    write_table(str(path), frame, list(frame.columns))
+    assert path.read_text() == 'a,c\n1.5,"p,q"\n2.0,u\n'
+
+
+@pytest.mark.parametrize("command", ["transform", "score"])
+def test_sample_of_labels_with_carriage_returns_reads_back_through_the_commands(tmp_path, command):
+    labels = ["x\r", "a\rb", "plain", "tab\there", 'say "hi"', "p,q", "two\nlines"]
+    frame = pd.DataFrame({"a": np.arange(42.0) / 3, "c": [labels[i % len(labels)] for i in range(42)]})
+    model = tmp_path / "m.skvae"
+    skvae.save(VAETransformer(**TINY).fit(frame), model)
+    drawn = tmp_path / "drawn.csv"
+    status, _, err = _run(["sample", model, "-n", 60, "--out", drawn])
+    assert status == 0, err
+    assert set(read_table(str(drawn)).frame["c"]) <= set(labels)
+    status, _, err = _run([command, model, drawn])
+    assert status == 0, err
+
+
+def test_impute_keeps_an_observed_cell_with_a_carriage_return_readable(tmp_path):
+    rows = ['"a\rb",1.5', "u,2.5", "v,", '"a\rb",4.0', "u,5.5", "v,6.0"] * 3
+    data = tmp_path / "holes.csv"
+    data.write_bytes(("c,x\n" + "\n".join(rows) + "\n").encode())
+    out = tmp_path / "filled.csv"
+    status, _, err = _run(["impute", data, "--out", out, "--max-iter", 2, "-q", "--device", "cpu"])
+    assert status == 0, err
+    filled = read_table(str(out)).frame
+    assert filled.shape == (18, 2)
+    assert list(filled["c"]) == [row.split(",")[0].strip('"') for row in rows]
+    assert not filled["x"].isna().any()

@@ -945,12 +945,46 @@ def _with_file_and_line(message, table):
     if match and "olumn" in first and int(match.group(1)) < len(table.frame):
         where = table.where(int(match.group(1)))
         return CommandError(f"{table.name}: {first[:match.start()]}{where}{first[match.end():]}")
-    unseen = re.match(r"Column '(.+?)' holds categories not seen during fit: \[(.+?)[,\]]", first)
+    unseen = re.match(r"Column '(.+?)' holds categories not seen during fit: (\[.*)", first, flags=re.DOTALL)
     if unseen and unseen.group(1) in table.frame.columns:
-        column, value = unseen.group(1), unseen.group(2).strip().strip("'\"")
-        rows = np.flatnonzero(table.frame[column].astype(str).to_numpy() == value)
+        row = _first_listed_cell(table.frame[unseen.group(1)], unseen.group(2))
+        if row is not None:
+            return CommandError(f"{table.name}, {table.where(row)}: {first}")
+    return None
+
+
+def _first_listed_cell(values, listed):
+    """The position of the first cell of `values` that is the first value of the message's list `listed`, or None.
+
+    The list is written as ``[repr, repr, ...]``, each value cut by
+    ``short_repr``. Hostile sweep 18: the value was read back from the
+    message by cutting at the first comma or bracket and stripping quotes,
+    so a category holding a comma (``"p,q"``), a quote (``say "hi"``) or a
+    newline (its repr is ``'two\\nlines'``) was not found in the column, and
+    the refusal named neither the file nor the line. Each distinct cell is
+    written as the message writes it instead, and compared whole.
+    """
+    import pandas as pd
+
+    from ._column_types import short_repr
+
+    checked = set()
+    for position, cell in enumerate(values.to_numpy(dtype=object)):
+        if not isinstance(cell, str) and pd.isna(cell):
+            continue  # a missing cell is never an unseen category
+        cell = cell.item() if isinstance(cell, np.generic) else cell
+        if cell in checked:
+            continue
+        checked.add(cell)
+        text = short_repr(cell)
+        if listed.startswith(f"[{text}, ") or listed.startswith(f"[{text}]"):
+            return position
+    # A cell read as another type than the model was given (7.0 for 7): compared as text, as before.
+    value = re.match(r"\[(.+?)[,\]]", listed)
+    if value:
+        rows = np.flatnonzero(values.astype(str).to_numpy() == value.group(1).strip().strip("'\""))
         if rows.size:
-            return CommandError(f"{table.name}, {table.where(int(rows[0]))}: {first}")
+            return int(rows[0])
     return None
 
 

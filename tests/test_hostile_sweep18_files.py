@@ -95,3 +95,43 @@ def test_impute_keeps_an_observed_cell_with_a_carriage_return_readable(tmp_path)
     assert filled.shape == (18, 2)
     assert list(filled["c"]) == [row.split(",")[0].strip('"') for row in rows]
     assert not filled["x"].isna().any()
+
+
+# ------------------------------------------------------------ an unseen category, located in the file
+
+
+@pytest.fixture(scope="module")
+def category_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("categories")
+    frame = pd.DataFrame({"a": np.arange(30.0) / 7, "c": list("xyz") * 10})
+    model = folder / "m.skvae"
+    skvae.save(VAETransformer(**TINY).fit(frame), model)
+    return model
+
+
+@pytest.mark.parametrize("cell, written", [
+    ("p,q", '"p,q"'),
+    ('say "hi"', '"say ""hi"""'),
+    ("two\nlines", '"two\nlines"'),
+    ("a], 'b", "\"a], 'b\""),
+    ("it's", "it's"),
+    ("x" * 5000, "x" * 5000),
+])
+@pytest.mark.parametrize("command", ["transform", "score"])
+def test_an_unseen_category_is_named_by_its_file_and_line_whatever_it_holds(tmp_path, category_model, cell,
+                                                                            written, command):
+    data = tmp_path / "new.csv"
+    data.write_text(f"a,c\n1.0,x\n2.0,{written}\n3.0,y\n")
+    status, _, err = _run([command, category_model, data])
+    assert status == 1
+    line = _one_line(err)
+    assert f"{data}, line 3: Column 'c' holds categories not seen during fit" in line
+    assert len(line) < 600  # a cell of thousands of characters is cut in the message
+
+
+def test_an_unseen_category_of_thousands_of_characters_is_cut_in_the_api_message():
+    model = VAETransformer(**TINY).fit(pd.DataFrame({"a": np.arange(30.0), "c": list("xyz") * 10}))
+    with pytest.raises(ValueError, match="not seen during fit") as caught:
+        model.transform(pd.DataFrame({"a": [1.0], "c": ["y" * 10**6]}))
+    assert len(str(caught.value)) < 1000
+    assert "'yyyyy" in str(caught.value)

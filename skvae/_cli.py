@@ -152,7 +152,12 @@ def run_fit_command(args, out, err):
     with _tidy_warnings("skvae fit", err), _refusals_explained(table, hint=hint):
         model.fit(table.frame)
     seconds = time.perf_counter() - start
-    save(model, args.out)
+    try:
+        save(model, args.out)
+    except OSError as error:
+        # As write_table says it for the other commands' outputs. Hostile sweep 18: a full disk (or
+        # /dev/full) was "[Errno 28] No space left on device", naming no file.
+        raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
     epochs = "1 epoch" if model.n_iter_ == 1 else f"{model.n_iter_} epochs"
     print(f"Fitted in {seconds:.1f} s ({epochs} on {model.device_}).", file=out)
     print(_kinds_report(model.column_kinds_), file=out)
@@ -464,6 +469,10 @@ def _check_output_path(path, inputs=(), writes_model=False):
                          "name (create the folder first to write inside it).",
             "folder is a file": f"{folder} is a file, not a folder.",
             "no folder": f"its folder {folder} does not exist (create it first).",
+            "link loop": "it is a symbolic link in a loop of links, which leads to no file; remove the link or give "
+                         "another name.",
+            "link to no folder": f"it is a symbolic link to {os.path.realpath(path)}, whose folder {folder} does not "
+                                 "exist (create it first).",
         }[kind])
     folder = os.path.dirname(os.path.abspath(path))
     if not os.access(folder, os.W_OK):

@@ -457,6 +457,12 @@ def _check_destination(given):
         raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
                                 f"so it names a folder, which does not exist (for example {given}model.skvae, "
                                 "once the folder is created)", given)
+    if kind == "link loop":
+        raise OSError(errno.ELOOP, f"skvae.save cannot write {path!r}: it is a symbolic link in a loop of links, "
+                      "which leads to no file", given)
+    if kind == "link to no folder":
+        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: it is a symbolic link to "
+                                f"{os.path.realpath(path)!r}, whose folder does not exist (create it first)", folder)
     if kind == "folder is a file":
         raise NotADirectoryError(errno.ENOTDIR, f"skvae.save cannot write {path!r}: its folder is a file",
                                  folder)

@@ -135,3 +135,94 @@ def test_an_unseen_category_of_thousands_of_characters_is_cut_in_the_api_message
         model.transform(pd.DataFrame({"a": [1.0], "c": ["y" * 10**6]}))
     assert len(str(caught.value)) < 1000
     assert "'yyyyy" in str(caught.value)
+
+
+# ------------------------------------------------------------ an output that is a broken symbolic link
+
+needs_links = pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32",
+                                 reason="symbolic links")
+
+
+@pytest.fixture
+def csv_and_model(tmp_path):
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"a": np.arange(20.0) / 3, "b": np.arange(20.0) % 4}).to_csv(data, index=False)
+    model = tmp_path / "m.skvae"
+    skvae.save(VAETransformer(**TINY).fit(pd.read_csv(data)), model)
+    return data, model
+
+
+def _commands(data, model, out):
+    return {
+        "fit": ["fit", data, "--out", out, "--max-iter", 2, "-q", "--device", "cpu"],
+        "transform": ["transform", model, data, "--out", out],
+        "sample": ["sample", model, "-n", 3, "--out", out],
+        "impute": ["impute", data, "--out", out, "--max-iter", 2, "-q", "--device", "cpu"],
+    }
+
+
+@needs_links
+@pytest.mark.parametrize("command", ["fit", "transform", "sample", "impute"])
+def test_an_out_linked_into_a_missing_folder_is_refused_before_the_work(tmp_path, csv_and_model, command):
+    data, model = csv_and_model
+    out = tmp_path / "out.link"
+    os.symlink(tmp_path / "gone" / "deeper" / "file", out)
+    status, stdout, err = _run(_commands(data, model, out)[command])
+    assert status == 1
+    line = _one_line(err)
+    assert str(out) in line and "gone" in line and "does not exist" in line
+    assert ".tmp" not in line and "non-existent" not in line  # neither the temporary file nor pandas' words
+    assert "Fitting" not in stdout and "Imputing" not in stdout  # before the work
+    assert os.path.islink(out) and not os.path.exists(tmp_path / "gone")
+
+
+@needs_links
+@pytest.mark.parametrize("command", ["fit", "transform", "sample", "impute"])
+def test_an_out_in_a_loop_of_links_is_refused_before_the_work(tmp_path, csv_and_model, command):
+    data, model = csv_and_model
+    out, other = tmp_path / "loop1", tmp_path / "loop2"
+    os.symlink(other, out)
+    os.symlink(out, other)
+    status, stdout, err = _run(_commands(data, model, out)[command])
+    assert status == 1
+    line = _one_line(err)
+    assert str(out) in line and "loop" in line
+    assert "Fitting" not in stdout and "Imputing" not in stdout
+    assert os.path.islink(out) and os.path.islink(other)
+
+
+@needs_links
+@pytest.mark.parametrize("command", ["fit", "transform", "sample", "impute"])
+def test_an_out_linked_to_a_new_file_in_an_existing_folder_is_written_through(tmp_path, csv_and_model, command):
+    data, model = csv_and_model
+    (tmp_path / "there").mkdir()
+    target = tmp_path / "there" / "result"
+    out = tmp_path / "out.link"
+    os.symlink(target, out)
+    status, _, err = _run(_commands(data, model, out)[command])
+    assert status == 0, err
+    assert os.path.islink(out) and target.is_file()
+
+
+@needs_links
+def test_save_to_a_link_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    model = VAETransformer(**TINY).fit(np.random.RandomState(0).rand(10, 2))
+    out = tmp_path / "m.link"
+    os.symlink(tmp_path / "gone" / "m.skvae", out)
+    with pytest.raises(FileNotFoundError) as caught:
+        skvae.save(model, out)
+    assert "gone" in str(caught.value) and ".tmp" not in str(caught.value)
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)
+    with pytest.raises(OSError, match="loop") as caught:
+        skvae.save(model, loop)
+    assert ".tmp" not in str(caught.value)
+    assert sorted(os.listdir(tmp_path)) == ["loop", "m.link"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_fit_that_cannot_write_its_model_names_the_file(tmp_path, csv_and_model):
+    data, _ = csv_and_model
+    status, _, err = _run(["fit", data, "--out", "/dev/full", "--max-iter", 2, "-q", "--device", "cpu"])
+    assert status == 1
+    assert _one_line(err) == "skvae fit: error: cannot write /dev/full: No space left on device"

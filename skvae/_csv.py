@@ -366,6 +366,9 @@ def _damage(error):
 
 
 def _decode(data, name):
+    model = _safetensors_kind(data)
+    if model is not None:
+        raise CommandError(f"{name} is {model}, not a CSV file of data.")
     encoding = _wide_encoding(data)
     if encoding is not None:
         raise CommandError(f"{name} is {encoding}; save it as UTF-8 CSV.")
@@ -385,6 +388,27 @@ def _decode(data, name):
                            "text (a spreadsheet's own format, or a file compressed in a format skvae does not "
                            "read?).")
     return text
+
+
+def _safetensors_kind(data):
+    """What a safetensors file is, in words ("a skvae model file ..."), or None for other bytes.
+
+    Hostile sweep 18: a model given where the data goes (``skvae transform
+    m.skvae m.skvae``, or the arguments swapped) was "not UTF-8 text (byte
+    0xc6 at offset 8473); save it as UTF-8 CSV", advice for a text file
+    saved in another encoding. A safetensors file starts with its header's
+    length (8 bytes, little-endian) and the header, a JSON object.
+    """
+    if len(data) < 10 or data[8:9] != b"{":
+        return None
+    length = int.from_bytes(data[:8], "little")
+    # Of a stream, only the first bytes may be here (skvae._csv._read_stream): the header may go on beyond.
+    header = data[8:8 + length]
+    if b'"format":"skvae"' in header:
+        return "a skvae model file (as 'skvae fit' and skvae.save write it)"
+    if 2 <= length <= len(data) - 8 and header.startswith(b'{"') and header.rstrip().endswith(b"}"):
+        return "a safetensors file (tensors, such as a model's weights)"
+    return None
 
 
 def _wide_encoding(data):

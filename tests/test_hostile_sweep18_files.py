@@ -226,3 +226,44 @@ def test_fit_that_cannot_write_its_model_names_the_file(tmp_path, csv_and_model)
     status, _, err = _run(["fit", data, "--out", "/dev/full", "--max-iter", 2, "-q", "--device", "cpu"])
     assert status == 1
     assert _one_line(err) == "skvae fit: error: cannot write /dev/full: No space left on device"
+
+
+# ------------------------------------------------------------ a model file given as the data
+
+
+@pytest.mark.parametrize("command", ["fit", "transform", "score", "impute", "inverse"])
+def test_a_model_file_given_as_data_is_named_as_a_model_file(tmp_path, csv_and_model, command):
+    _, model = csv_and_model
+    out = tmp_path / ("m2.skvae" if command == "fit" else "out.csv")
+    argv = {"fit": ["fit", model, "--out", out], "impute": ["impute", model, "--out", out]}.get(
+        command, [command, model, model, "--out", out])
+    status, _, err = _run(argv)
+    assert status == 1
+    line = _one_line(err)
+    assert f"{model} is a skvae model file" in line and "not UTF-8" not in line
+    assert not out.exists()
+
+
+def test_a_model_file_on_standard_input_is_named_as_a_model_file(csv_and_model, monkeypatch):
+    _, model = csv_and_model
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(model.read_bytes())))
+    status, _, err = _run(["transform", model, "-"])
+    assert status == 1
+    assert "standard input is a skvae model file" in _one_line(err)
+
+
+def test_text_that_starts_like_a_length_is_still_read_as_text(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n3,4\n")
+    assert read_table(str(data)).frame.shape == (2, 2)
+
+
+def test_another_safetensors_file_given_as_data_is_named_as_such(tmp_path, csv_and_model):
+    from safetensors.numpy import save_file
+
+    _, model = csv_and_model
+    weights = tmp_path / "w.safetensors"
+    save_file({"w": np.ones(3)}, str(weights))
+    status, _, err = _run(["transform", model, weights])
+    assert status == 1
+    assert f"{weights} is a safetensors file" in _one_line(err)

@@ -475,7 +475,7 @@ def _dialect(text, skip_rows, declared=None):
     try:
         separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter if len(lines) > 1 else ","
     except csv.Error:
-        separator = ","
+        separator = _separator_beside_line_ends(lines)
     if declared is not None:
         separator = declared  # a first line "sep=;" says so
     decimal = "."
@@ -484,6 +484,24 @@ def _dialect(text, skip_rows, declared=None):
         if any(_DECIMAL_COMMA.match(field) for field in fields):
             decimal = ","
     return separator, decimal
+
+
+def _separator_beside_line_ends(lines):
+    """The separator the sniffer finds once a separator at a line's end is set aside; a comma if none.
+
+    Hostile sweep 18: a delimiter at the end of some lines only (the header
+    ``a;b;c;`` over rows ``1;2;x``) gives those lines one more separator
+    than the others, so the sniffer, which looks for a count the same on
+    every line, found none: the file was read as comma-separated, one column
+    of whole lines (``'a;b;c;'``), and fitted as categories without a word.
+    Read with its separator, the line ends are refused by name
+    (:func:`_refuse_line_end_or_invisible_line`).
+    """
+    trimmed = [line.rstrip()[:-1] if line.rstrip()[-1:] in SEPARATORS else line for line in lines]
+    try:
+        return csv.Sniffer().sniff("\n".join(trimmed), delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return ","
 
 
 #: A text column whose cells are numbers but for at most this share is a column of
@@ -762,6 +780,7 @@ def _check_widths(records, has_header, name):
     width = len(expected_fields)
     for line, fields in records[1:]:
         if len(fields) != width:
+            _refuse_line_end_or_invisible_line((expected_line, expected_fields), (line, fields), has_header, name)
             if has_header and line == records[1][0]:
                 raise CommandError(
                     f"{name}: the header (line {expected_line}) names {width} columns but line {line} has "
@@ -769,6 +788,33 @@ def _check_widths(records, has_header, name):
                     f"--skip-rows {expected_line}."
                 )
             raise CommandError(f"{name}: line {line} has {len(fields)} values, but line {expected_line} has {width}.")
+
+
+#: Characters that do not show: a byte-order mark (left by joining two files), zero-width spaces and joiners.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+
+
+def _refuse_line_end_or_invisible_line(first, other, has_header, name):
+    """Name the likely cause where line `other` has one value more or fewer than `first` for a reason the eye misses.
+
+    Hostile sweep 18: a delimiter at the end of the header only (``a,b,c,``)
+    or at the end of the rows only was "the header (line 1) names 4 columns
+    but line 2 has 3 values. If line 1 is not a header, skip it with
+    --skip-rows 1", advice that drops the header and keeps the cause; a line
+    holding only a byte-order mark (two exported files joined with ``cat``)
+    was "line 22 has 1 values", a line that looks empty.
+    """
+    line, fields = other
+    if len(fields) == 1 and fields[0] and not fields[0].strip(_INVISIBLE + " \t"):
+        raise CommandError(f"{name}: line {line} holds only {fields[0]!r}, characters that do not show (a "
+                           "byte-order mark is left where two files were joined): delete the line.")
+    for (at, these), (then, those) in ((first, other), (other, first)):
+        if len(these) == len(those) + 1 and these[-1] == "" and (len(these) > 2 or these[0] != ""):
+            raise CommandError(
+                f"{name}: line {at} ends with a delimiter, an empty value {len(these)} that line {then} does not "
+                f"have ({len(these)} values against {len(those)}): remove the delimiter at the end of the lines "
+                "that have it."
+            )
 
 
 def _first_line(error):

@@ -267,3 +267,47 @@ def test_another_safetensors_file_given_as_data_is_named_as_such(tmp_path, csv_a
     status, _, err = _run(["transform", model, weights])
     assert status == 1
     assert f"{weights} is a safetensors file" in _one_line(err)
+
+
+# ------------------------------------------------------------ a delimiter at the end of the lines, a line of a BOM
+
+ROWS = [f"{i * 1.5},{i % 5},{'xyz'[i % 3]}" for i in range(20)]
+
+
+@pytest.mark.parametrize("text, says", [
+    ("a,b,c,\n" + "\n".join(ROWS) + "\n", "line 1 ends with a delimiter"),
+    ("a,b,c\n" + "\n".join(row + "," for row in ROWS) + "\n", "line 2 ends with a delimiter"),
+    ("a,b,c\n" + "\n".join(ROWS[:5]) + "\n" + ROWS[5] + ",\n" + "\n".join(ROWS[6:]) + "\n",
+     "line 7 ends with a delimiter"),
+    ("a;b;c;\n" + "\n".join(row.replace(",", ";") for row in ROWS) + "\n", "line 1 ends with a delimiter"),
+])
+@pytest.mark.parametrize("command", ["fit", "transform"])
+def test_a_delimiter_at_the_end_of_some_lines_is_named_as_such(tmp_path, csv_and_model, text, says, command):
+    _, model = csv_and_model
+    data = tmp_path / "d.csv"
+    data.write_text(text)
+    argv = (["fit", data, "--out", tmp_path / "n.skvae"] if command == "fit" else ["transform", model, data])
+    status, _, err = _run(argv)
+    assert status == 1
+    line = _one_line(err)
+    assert says in line and "--skip-rows" not in line
+
+
+def test_a_row_with_a_real_extra_value_is_refused_as_before(tmp_path, csv_and_model):
+    _, model = csv_and_model
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c\n" + "\n".join(ROWS[:3]) + "\n1,2,x,9\n")
+    status, _, err = _run(["transform", model, data])
+    assert status == 1
+    assert _one_line(err) == f"skvae transform: error: {data}: line 5 has 4 values, but line 1 has 3."
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b", "\ufeff\ufeff"])
+def test_a_line_of_invisible_characters_is_named_as_such(tmp_path, csv_and_model, invisible):
+    _, model = csv_and_model
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c\n" + "\n".join(ROWS) + "\n" + invisible + "\n")
+    status, _, err = _run(["transform", model, data])
+    assert status == 1
+    line = _one_line(err)
+    assert "line 22 holds only" in line and repr(invisible) in line

@@ -510,10 +510,29 @@ def _refuse_empty_paths(args):
 
 def _read(args, model=None):
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
-    names = getattr(model, "feature_names_in_", None)
-    return read_table(args.data, header=args.header, skip_rows=args.skip_rows,
-                      names=None if names is None else [str(name) for name in names],
+    names = None if model is None else _column_labels(model)
+    return read_table(args.data, header=args.header, skip_rows=args.skip_rows, names=names,
                       missing_values=args.missing_values or ())
+
+
+def _column_labels(model):
+    """The labels of the columns `model` was fitted on, as text: its ``feature_names_in_``, else None.
+
+    A model fitted on a DataFrame whose labels are not all strings (``0, 1,
+    2``) has no ``feature_names_in_`` (scikit-learn's rule) but keeps its
+    labels, and ``sample`` and ``inverse`` write them as the header. Hostile
+    sweep 18: that header, numbers, was taken for a row of data by the next
+    command, so ``skvae transform`` on the file ``sample`` wrote returned
+    one row more (the header's) without a word. Those labels are the
+    model's names here too.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(name) for name in names]
+    schema = getattr(getattr(model, "_model", None), "schema", None)
+    if getattr(schema, "is_dataframe", False):
+        return [str(column["name"]) for column in schema.columns]
+    return None
 
 
 def _note_missing_words(table, err, prefix):
@@ -530,6 +549,14 @@ def _note_missing_words(table, err, prefix):
 
 
 def _model_input(model, table, err, prefix):
+    if getattr(model, "feature_names_in_", None) is None and table.frame.shape[1] != model.n_features_in_:
+        # Hostile sweep 18: a model without column names takes the file's columns by position, and a file
+        # of another width got scikit-learn's "X has 2 features, but VAETransformer is expecting 3
+        # features as input", naming X, which the command line's user never named.
+        raise CommandError(
+            f"{table.name} has {table.frame.shape[1]} columns, but the model was fitted on {model.n_features_in_} "
+            "without column names, so it takes a file's columns by position: give it a file of "
+            f"{model.n_features_in_} columns, in the order of fit.")
     X, ignored = columns_for_model(table, model)
     if ignored:
         print(_wrapped(f"{prefix}: note: leaving out column(s) the model was not fitted on: ",

@@ -311,3 +311,44 @@ def test_a_line_of_invisible_characters_is_named_as_such(tmp_path, csv_and_model
     assert status == 1
     line = _one_line(err)
     assert "line 22 holds only" in line and repr(invisible) in line
+
+
+# ------------------------------------------------------------ models fitted without string column names
+
+
+@pytest.fixture(scope="module")
+def unnamed_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("unnamed")
+    X = np.random.RandomState(0).rand(30, 3)
+    models = {}
+    for kind, data in (("array", X), ("integer labels", pd.DataFrame(X))):
+        models[kind] = folder / f"{kind.replace(' ', '_')}.skvae"
+        skvae.save(VAETransformer(**TINY).fit(data), models[kind])
+    return models
+
+
+@pytest.mark.parametrize("command", ["transform", "score"])
+def test_a_header_of_integer_labels_written_by_sample_is_read_back_as_a_header(tmp_path, unnamed_models, command):
+    model = unnamed_models["integer labels"]
+    drawn = tmp_path / "drawn.csv"
+    status, _, err = _run(["sample", model, "-n", 7, "--out", drawn])
+    assert status == 0, err
+    assert drawn.read_text().splitlines()[0] == "0,1,2"
+    out = tmp_path / "out.csv"
+    status, _, err = _run([command, model, drawn, "--out", out])
+    assert status == 0, err
+    assert len(pd.read_csv(out)) == 7  # not 8: the header is no row
+
+
+@pytest.mark.parametrize("kind", ["array", "integer labels"])
+@pytest.mark.parametrize("width", [2, 4])
+@pytest.mark.parametrize("command", ["transform", "score"])
+def test_a_file_of_another_width_for_a_model_without_names_names_the_file(tmp_path, unnamed_models, kind, width,
+                                                                          command):
+    data = tmp_path / "d.csv"
+    pd.DataFrame(np.random.RandomState(1).rand(5, width)).to_csv(data, index=False, header=False)
+    status, _, err = _run([command, unnamed_models[kind], data])
+    assert status == 1
+    line = _one_line(err)
+    assert f"{data} has {width} columns" in line and "fitted on 3" in line
+    assert "X has" not in line and "features" not in line

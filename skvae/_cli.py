@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from ._column_types import look_alike_hint
+from ._column_types import look_alike_hint, short_repr
 from ._csv import CommandError, columns_for_model, explain_refusal, read_table, select_columns, write_table
 from ._files import destination_problem
 from ._likelihoods import KINDS
@@ -761,7 +761,20 @@ def _column_names(text):
             f"cannot read the column names {text!r}: a double quote is not closed; write the names "
             'comma-separated, a name that holds a comma (or a quote, doubled) in double quotes, e.g. a,"b,c"'
         )
-    rows = list(csv.reader([text], skipinitialspace=True))
+    # Hostile sweep 18: the csv module's own refusals were tracebacks of the option's parser: a name longer
+    # than its field limit (128 KiB: the limit is no limit of a name's, as skvae._csv._records says of
+    # cells) and a line break outside quotes ("new-line character seen in unquoted field").
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        rows = list(csv.reader([text], skipinitialspace=True))
+    except csv.Error:
+        raise argparse.ArgumentTypeError(
+            f"cannot read {short_repr(text)}: a line break is part of a name only in double quotes (as a CSV "
+            "header quotes it); write the names comma-separated"
+        ) from None
+    finally:
+        csv.field_size_limit(limit)
     names = [name.strip() for name in rows[0]] if rows else []
     if not names or not all(names):
         raise argparse.ArgumentTypeError(
@@ -775,7 +788,9 @@ def _missing_texts(text):
     """``--missing-values``: texts as ``--columns`` writes names, with a message that speaks of texts."""
     try:
         return _column_names(text)
-    except argparse.ArgumentTypeError:
+    except argparse.ArgumentTypeError as error:
+        if "line break" in str(error):
+            raise
         raise argparse.ArgumentTypeError(
             f'expected comma-separated texts such as NA,null (a text with a comma in double quotes); got {text!r}'
         ) from None

@@ -352,3 +352,38 @@ def test_a_file_of_another_width_for_a_model_without_names_names_the_file(tmp_pa
     line = _one_line(err)
     assert f"{data} has {width} columns" in line and "fitted on 3" in line
     assert "X has" not in line and "features" not in line
+
+
+# ------------------------------------------------------------ --columns, --drop, --missing-values the csv module refuses
+
+
+@pytest.mark.parametrize("option", ["--columns", "--drop", "--missing-values"])
+def test_a_name_longer_than_the_csv_modules_field_limit_is_read_not_a_traceback(tmp_path, csv_and_model, option):
+    data, _ = csv_and_model
+    name = "q" * 200_000
+    status, _, err = _run(["fit", data, option, f"a,{name}", "--out", tmp_path / "n.skvae", "-q", "--max-iter", 2,
+                           "--device", "cpu"])
+    if option == "--missing-values":
+        assert status == 0, err  # a text no cell holds: nothing to do
+    else:
+        assert status == 1
+        assert "has no column" in _one_line(err) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--columns", "--drop", "--missing-values"])
+@pytest.mark.parametrize("value", ["a\nb", "a,b\rc"])
+def test_a_line_break_outside_quotes_in_a_list_option_is_refused_by_the_option(tmp_path, csv_and_model, option,
+                                                                              value):
+    data, _ = csv_and_model
+    status, _, err = _run(["fit", data, option, value, "--out", tmp_path / "n.skvae", "-q", "--max-iter", 2])
+    assert status == 2
+    assert f"argument {option}" in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert "double quotes" in err.strip().splitlines()[-1]
+
+
+def test_a_line_break_inside_quotes_still_names_a_column(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text('"a\nb",c\n' + "\n".join(f"{i}.5,{i % 3}" for i in range(12)) + "\n")
+    status, out, err = _run(["fit", data, "--columns", '"a\nb"', "--out", tmp_path / "n.skvae", "-q",
+                             "--max-iter", 2, "--device", "cpu"])
+    assert status == 0, err

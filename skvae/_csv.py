@@ -648,6 +648,14 @@ def _refuse_stray_text(frame, name, lines, decimal):
 _INFINITY_WORDS = {"inf", "infinity", "+inf", "-inf", "+infinity", "-infinity", "1.#inf", "-1.#inf"}
 
 
+def _cell_repr(text):
+    """A cell's text quoted for a message, cut where it is long (hostile sweep 18: a 400,000-digit number was
+    quoted whole, an error line of 400 KB)."""
+    from ._column_types import short_repr
+
+    return short_repr(text, limit=80)
+
+
 def _refuse_overflowing_numbers(frame, name, rows):
     """Refuse a number beyond float64's range (``1e400``), quoting its text, before it is read as inf.
 
@@ -669,8 +677,8 @@ def _refuse_overflowing_numbers(frame, name, rows):
         if text.lower() in _INFINITY_WORDS:
             continue  # infinity as written: refused (or not) by what the command does with it
         raise CommandError(
-            f"{name}: column {str(numeric.columns[col])!r}, line {line}: {text!r} overflows float64 (its largest "
-            f"magnitude is about 1.8e308), so it would be read as {'-' if text.startswith('-') else ''}inf. "
+            f"{name}: column {str(numeric.columns[col])!r}, line {line}: {_cell_repr(text)} overflows float64 (its "
+            f"largest magnitude is about 1.8e308), so it would be read as {'-' if text.startswith('-') else ''}inf. "
             "Rescale the column (e.g. write it in other units), or leave the cell empty to mark it missing."
         )
 
@@ -966,7 +974,7 @@ def explain_refusal(error, table, *, hint=""):
             if text.any():
                 row = int(np.flatnonzero(text.to_numpy())[0])
                 return CommandError(
-                    f"{table.name}: column {str(column)!r} holds text ({str(values.iloc[row])!r} at "
+                    f"{table.name}: column {str(column)!r} holds text ({_cell_repr(str(values.iloc[row]))} at "
                     f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
                 )
     empty = re.match(r"Column '(.+?)' has no observed value", message)

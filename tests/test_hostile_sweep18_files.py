@@ -16,7 +16,7 @@ from skvae import VAETransformer
 from skvae._cli import main
 from skvae._csv import read_table, write_table
 
-TINY = dict(max_iter=2, latent_dim=2, hidden_layer_sizes=(4,), random_state=0, device="cpu")
+TINY = {"max_iter": 2, "latent_dim": 2, "hidden_layer_sizes": (4,), "random_state": 0, "device": "cpu"}
 
 
 def _run(argv):
@@ -354,7 +354,7 @@ def test_a_file_of_another_width_for_a_model_without_names_names_the_file(tmp_pa
     assert "X has" not in line and "features" not in line
 
 
-# ------------------------------------------------------------ --columns, --drop, --missing-values the csv module refuses
+# ------------------------------------------------------------ list options the csv module refuses
 
 
 @pytest.mark.parametrize("option", ["--columns", "--drop", "--missing-values"])
@@ -384,6 +384,33 @@ def test_a_line_break_outside_quotes_in_a_list_option_is_refused_by_the_option(t
 def test_a_line_break_inside_quotes_still_names_a_column(tmp_path):
     data = tmp_path / "d.csv"
     data.write_text('"a\nb",c\n' + "\n".join(f"{i}.5,{i % 3}" for i in range(12)) + "\n")
-    status, out, err = _run(["fit", data, "--columns", '"a\nb"', "--out", tmp_path / "n.skvae", "-q",
+    status, _, err = _run(["fit", data, "--columns", '"a\nb"', "--out", tmp_path / "n.skvae", "-q",
                              "--max-iter", 2, "--device", "cpu"])
     assert status == 0, err
+
+
+# ------------------------------------------------------------ an enormous cell, quoted in a message
+
+
+@pytest.mark.parametrize("cells, says", [
+    (("9" * 400_000, "1", "x"), "overflows float64"),  # a number beyond float64, in a column of numbers
+    (("1.5", "9" * 400_000, "x"), "holds text"),  # a number no integer type holds, in a column of categories
+])
+@pytest.mark.parametrize("command", ["fit", "transform"])
+def test_an_enormous_cell_is_cut_in_the_message(tmp_path, category_model, cells, says, command):
+    rows = [f"{i * 1.5},{i % 5},{'xyz'[i % 3]}" for i in range(20)]
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c\n" + "\n".join(rows) + "\n" + ",".join(cells) + "\n")
+    if command == "transform":
+        model = tmp_path / "m.skvae"
+        skvae.save(VAETransformer(**TINY).fit(pd.read_csv(io.StringIO("a,b,c\n" + "\n".join(rows)))), model)
+        argv = ["transform", model, data]
+    else:
+        argv = ["fit", data, "--out", tmp_path / "n.skvae", "-q", "--max-iter", 2, "--device", "cpu"]
+    status, _, err = _run(argv)
+    if command == "fit" and says == "holds text":
+        assert status == 0, err  # fit reads such a column as categories, the long number one of them (sound)
+        return
+    assert status == 1
+    line = _one_line(err)
+    assert says in line and "line 22" in line and len(line) < 1000, line[:300]

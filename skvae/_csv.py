@@ -803,19 +803,29 @@ _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 
 
 def _refuse_line_end_or_invisible_line(first, other, has_header, name):
-    """Name the likely cause where line `other` has one value more or fewer than `first` for a reason the eye misses.
+    """Name the likely cause where line `other` has more or fewer values than `first` for a reason the eye misses.
 
     Hostile sweep 18: a delimiter at the end of the header only (``a,b,c,``)
     or at the end of the rows only was "the header (line 1) names 4 columns
     but line 2 has 3 values. If line 1 is not a header, skip it with
     --skip-rows 1", advice that drops the header and keeps the cause; a line
     holding only a byte-order mark (two exported files joined with ``cat``)
-    was "line 22 has 1 values", a line that looks empty.
+    was "line 22 has 1 values", a line that looks empty; so was a line
+    separated by another separator than the file's (two files joined).
     """
     line, fields = other
     if len(fields) == 1 and fields[0] and not fields[0].strip(_INVISIBLE + " \t"):
         raise CommandError(f"{name}: line {line} holds only {fields[0]!r}, characters that do not show (a "
                            "byte-order mark is left where two files were joined): delete the line.")
+    # A line of one field that another separator splits into as many as the other line has: a file joined
+    # from two exports (a header written by hand with ";" over rows with ","), "line 7 has 1 values".
+    for (at, these), (then, those) in ((first, other), (other, first)):
+        if len(these) == 1 and len(those) > 1:
+            for separator in SEPARATORS:
+                if len(these[0].split(separator)) == len(those):
+                    raise CommandError(
+                        f"{name}: line {at} separates its values with {separator!r}, unlike line {then}, which "
+                        f"has {len(those)} values: use one separator throughout the file.")
     for (at, these), (then, those) in ((first, other), (other, first)):
         if len(these) == len(those) + 1 and these[-1] == "" and (len(these) > 2 or these[0] != ""):
             raise CommandError(

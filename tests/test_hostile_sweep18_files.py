@@ -414,3 +414,21 @@ def test_an_enormous_cell_is_cut_in_the_message(tmp_path, category_model, cells,
     assert status == 1
     line = _one_line(err)
     assert says in line and "line 22" in line and len(line) < 1000, line[:300]
+
+
+# ------------------------------------------------------------ a line with another separator
+
+
+@pytest.mark.parametrize("other", [";", "\t", "|"])
+@pytest.mark.parametrize("where", ["header", "row"])
+def test_a_line_separated_by_another_separator_is_named_as_such(tmp_path, csv_and_model, other, where):
+    _, model = csv_and_model
+    lines = ["a,b,c"] + ROWS
+    at = 0 if where == "header" else 6
+    lines[at] = lines[at].replace(",", other)
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join(lines) + "\n")
+    status, _, err = _run(["transform", model, data])
+    assert status == 1
+    line = _one_line(err)
+    assert f"line {at + 1} separates its values with {other!r}" in line and "--skip-rows" not in line

@@ -432,3 +432,30 @@ def test_a_line_separated_by_another_separator_is_named_as_such(tmp_path, csv_an
     assert status == 1
     line = _one_line(err)
     assert f"line {at + 1} separates its values with {other!r}" in line and "--skip-rows" not in line
+
+
+# ------------------------------------------------------------ a compressed model, a text file as the model
+
+
+@pytest.mark.parametrize("compression, called", [("gzip", "gzip"), ("bz2", "bzip2"), ("lzma", "xz")])
+def test_a_compressed_model_file_is_named_as_compressed(tmp_path, csv_and_model, compression, called):
+    import importlib
+
+    _, model = csv_and_model
+    packed = tmp_path / "m.skvae.packed"
+    packed.write_bytes(importlib.import_module(compression).compress(model.read_bytes()))
+    with pytest.raises(ValueError, match=f"{called}-compressed.*decompress it"):
+        skvae.load(packed)
+    status, _, err = _run(["transform", packed, model.with_name("data.csv")])
+    assert status == 1
+    assert f"{called}-compressed" in _one_line(err)
+
+
+def test_a_text_file_given_as_the_model_is_named_as_text(csv_and_model):
+    data, model = csv_and_model
+    with pytest.raises(ValueError, match="it is text"):
+        skvae.load(data)
+    status, _, err = _run(["transform", data, model])
+    assert status == 1
+    line = _one_line(err)
+    assert "it is text" in line and "deserializ" not in line

@@ -469,6 +469,8 @@ def _check_output_path(path, inputs=(), writes_model=False):
                          "name (create the folder first to write inside it).",
             "folder is a file": f"{folder} is a file, not a folder.",
             "no folder": f"its folder {folder} does not exist (create it first).",
+            "dot": f"it ends with {os.path.basename(path)!r}, so it names a folder, which does not exist; give a file "
+                   "name.",
             "link loop": "it is a symbolic link in a loop of links, which leads to no file; remove the link or give "
                          "another name.",
             "link to no folder": f"it is a symbolic link to {os.path.realpath(path)}, whose folder {folder} does not "

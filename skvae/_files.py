@@ -67,8 +67,9 @@ def replace_file(path, write):
 def destination_problem(path):
     """What stops a file being written at `path`, known before any work: (problem, folder), or None.
 
-    `problem` is ``"folder"`` (`path` is a folder), ``"separator"`` (it ends
-    with a path separator, so it names a folder, and none is there: the write
+    `problem` is ``"folder"`` (`path` is a folder), ``"separator"`` or
+    ``"dot"`` (it ends with a path separator, or with ``.`` or ``..``, so it
+    names a folder, and none is there: the write
     would make a file of that name without the separator), ``"folder is a
     file"`` or ``"no folder"`` (its folder, given as `folder`, is a file or
     does not exist), ``"link loop"`` (`path` is a symbolic link in a loop of
@@ -88,6 +89,14 @@ def destination_problem(path):
         return "folder", path
     if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         return "separator", path
+    if os.path.basename(path) in (os.curdir, os.pardir):
+        # "keep.csv/." or "new/..": a folder by its last component, which abspath and realpath drop (hostile
+        # sweep 18): "keep.csv/." was written as "keep.csv", replacing that file with a model, and
+        # "new.csv/." made a file "new.csv".
+        parent = os.path.dirname(path)
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            return "folder is a file", parent
+        return "dot", path
     if os.path.islink(path):
         try:
             os.stat(path)

@@ -148,7 +148,7 @@ def save(estimator, path):
     ValueError
         If the estimator's state is inconsistent (``load`` would refuse it).
     OSError
-        If `path` is a folder or ends with a path separator, naming one
+        If `path` is a folder or ends with a path separator (or ``.``, ``..``), naming one
         (``IsADirectoryError``), or lies in a folder that
         does not exist (``FileNotFoundError``), both checked before anything
         is written, or if the file cannot be written.
@@ -457,6 +457,9 @@ def _check_destination(given):
         raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
                                 f"so it names a folder, which does not exist (for example {given}model.skvae, "
                                 "once the folder is created)", given)
+    if kind == "dot":
+        raise IsADirectoryError(errno.EISDIR, f"skvae.save needs a file path; this one ends with "
+                                f"{os.path.basename(given)!r}, so it names a folder, which does not exist", given)
     if kind == "link loop":
         raise OSError(errno.ELOOP, f"skvae.save cannot write {path!r}: it is a symbolic link in a loop of links, "
                       "which leads to no file", given)

@@ -459,3 +459,45 @@ def test_a_text_file_given_as_the_model_is_named_as_text(csv_and_model):
     assert status == 1
     line = _one_line(err)
     assert "it is text" in line and "deserializ" not in line
+
+
+# ------------------------------------------------------------ an output path that ends in "." or ".."
+
+
+@pytest.mark.parametrize("command", ["fit", "transform", "sample", "impute"])
+@pytest.mark.parametrize("suffix", ["/.", "/..", "/x/.."])
+def test_an_out_ending_in_a_dot_component_is_refused_and_clobbers_nothing(tmp_path, csv_and_model, command, suffix):
+    data, model = csv_and_model
+    existing = tmp_path / "keep.csv"
+    existing.write_text("precious\n")
+    out = f"{existing}{suffix}"
+    status, stdout, err = _run(_commands(data, model, out)[command])
+    assert status == 1
+    line = _one_line(err)
+    assert out in line
+    assert existing.read_text() == "precious\n"  # was replaced by the model or the CSV for "/."
+    assert "Fitting" not in stdout and "Imputing" not in stdout
+
+
+@pytest.mark.parametrize("command", ["fit", "sample"])
+def test_an_out_naming_a_missing_folder_by_a_dot_is_refused_and_creates_nothing(tmp_path, csv_and_model, command):
+    data, model = csv_and_model
+    before = sorted(os.listdir(tmp_path))
+    out = f"{tmp_path / 'new.csv'}/."
+    status, _, err = _run(_commands(data, model, out)[command])
+    assert status == 1
+    assert "folder" in _one_line(err)
+    assert sorted(os.listdir(tmp_path)) == before  # "new.csv" was created as a file
+
+
+def test_save_to_a_path_ending_in_a_dot_component_clobbers_nothing(tmp_path):
+    model = VAETransformer(**TINY).fit(np.random.RandomState(0).rand(10, 2))
+    existing = tmp_path / "keep.skvae"
+    existing.write_text("precious\n")
+    for suffix in ("/.", "/.."):
+        with pytest.raises(OSError, match="folder"):
+            skvae.save(model, f"{existing}{suffix}")
+    with pytest.raises(OSError, match="folder"):
+        skvae.save(model, f"{tmp_path / 'new.skvae'}/.")
+    assert existing.read_text() == "precious\n"
+    assert sorted(os.listdir(tmp_path)) == ["keep.skvae"]

@@ -1,6 +1,87 @@
 r"""Hostile input, eighteenth sweep: files, persistence and the command line.
 
-(The list of what was found is completed as the sweep goes.)
+Swept and found sound: ``skvae.load`` of zero-byte, truncated, appended-to,
+wrong-magic and doubled files, ``/dev/zero``, ``/dev/urandom``, a folder, a
+symbolic link, paths with spaces and non-ASCII or non-UTF-8 bytes, pathlib
+paths, bytes paths (refused), closed, text-mode and write-only file objects;
+``save`` of unfitted and refused-fit estimators, over the file just loaded,
+after ``set_params`` (an invalid value refused by save, a valid one loaded
+and used); a saved, pickled, joblib'd or deep-copied VAETransformer,
+VAEImputer (with and without ``sample_posterior``) and VAEOutlierDetector
+transforming, sampling, scoring and predicting bit-identically; CSV files
+with a BOM mid-file (the cell named), CR-only line ends, NUL bytes, quoted
+newlines, header longer or shorter than the rows, whitespace only, a
+header repeated mid-file, Ctrl-Z at the end; categories with commas,
+quotes, newlines, ``=``, ``#``, a BOM or ``NA`` through ``sample`` ->
+file -> ``transform``/``score``/``impute``, also compressed; ``--columns``
+with quoted commas, unicode look-alikes (named), names that are numbers;
+repeated and conflicting options; 5,000-digit option values (refused);
+``--out`` the input, a folder, ``/dev/full`` for CSV outputs, ``-``;
+model files given as models of another class, as pickles or zip files.
+
+Each family below failed once (see the commit that added its tests):
+
+- **A text cell holding a lone carriage return** (``skvae._csv._quoting``):
+  Python's csv writer quotes only the line terminator's characters, so a
+  label ``"a\rb"`` drawn by ``sample`` (or an observed cell ``impute``
+  copied) was written bare and split its row: the file the command wrote
+  could not be read back. Such a table is written with its text quoted.
+- **An unseen category with a comma, a quote or a newline** (``skvae._csv._first_listed_cell``):
+  the refusal lost its file and line (the value was read back from the
+  message by cutting at the first comma); a cell of 2,000,000 characters was
+  quoted whole, in the API's message too (``skvae._schema._short_list``).
+- **An output that is a broken symbolic link or a loop of links** (``skvae._files.destination_problem``):
+  passed the check before the work (the link's own folder exists): ``fit``
+  trained and then failed naming the temporary file, the others failed
+  after the work with pandas' words. ``fit`` unable to write its model (a
+  full disk) said "[Errno 28] ...", naming no file (``_cli.run_fit_command``).
+- **A path ending in ``.`` or ``..``** (``destination_problem``): ``fit
+  --out keep.csv/.`` and ``skvae.save(m, "keep.csv/.")`` replaced the file
+  ``keep.csv`` (abspath drops the component); ``new.csv/.`` made a file.
+- **A model file given as the data** (``skvae._csv._safetensors_kind``): "not
+  UTF-8 text (byte 0xc6 at offset 8473); save it as UTF-8 CSV".
+- **A compressed model, or text given as the model** (``skvae._persistence._deserialize``):
+  safetensors' "Error while deserializing: header too large"; now named as
+  gzip/bzip2/xz/zstd data to decompress, or as text (the model goes first).
+- **A delimiter at the end of the header or of the rows only, a line of
+  only a byte-order mark, a line with another separator** (``skvae._csv._refuse_line_end_or_invisible_line``,
+  ``_separator_beside_line_ends``): told to skip the header with
+  ``--skip-rows``, or "line 22 has 1 values"; in a semicolon file the
+  header's extra ``;`` defeated the sniffer and the file was fitted as one
+  column of whole lines (``'a;b;c;'``) without a word.
+- **A model fitted on a DataFrame labelled 0, 1, 2** (``skvae._cli._column_labels``):
+  ``sample`` wrote the header ``0,1,2``, which ``transform`` and ``score``
+  read as a row of data (one row more); a file of another width for a
+  model without names was scikit-learn's "X has 2 features" (``_model_input``).
+- **List options the csv module refuses** (``skvae._cli._column_names``): a
+  ``--columns``/``--drop``/``--missing-values`` name over 128 KiB, or with a
+  line break outside quotes, was a traceback of the option's parser.
+- **An enormous cell in a refusal** (``skvae._csv._cell_repr``): a
+  400,000-digit number was quoted whole where it overflows float64 or where
+  a column of categories holds text.
+
+Found, not changed:
+
+- A cell's leading spaces are dropped by the reader (``skipinitialspace``
+  in ``read_table``), so ``impute`` writes an observed ``" lead"`` as
+  ``"lead"``: ``read_table`` is being changed by another engineer (leading
+  zeros, stray words); the fix belongs there.
+- The same ``_refuse_stray_text`` quotes a stray cell whole (a 400 KB
+  line for a 400,000-character cell), and ``columns_for_model`` names an
+  enormous column name whole (sweep 8 decided messages name columns whole):
+  both functions are being changed concurrently.
+- A model fitted through the API on text labels that are numerals
+  (``"1"``, ``"2"``, or ``"01"``) cannot read back the file ``sample``
+  writes: the reader makes them numbers (``columns_for_model``'s family,
+  leading-zero codes, is being worked on); the refusal names the cause.
+- A header ``a,,Unnamed: 1``: pandas names the empty field ``Unnamed: 1``
+  and renames it ``Unnamed: 1.1`` beside the literal name; consistent from
+  file to file, so left.
+- A NUL byte in a path (only from Python, never from a shell) is Python's
+  "embedded null byte", naming no path.
+- A 5,000-digit ``-n`` or ``--latent-dim`` is "expected a positive
+  integer" (Python's int() limit), refused as it should be, in slightly
+  wrong words.
 """
 
 import io

@@ -489,6 +489,23 @@ def _check_output_path(path, inputs=(), writes_model=False):
                            f"{longest} this file system allows; give a shorter one.")
 
 
+def _check_output_folder(path):
+    """Refuse a demo --out that is, or lies inside, a file, in words.
+
+    Hostile sweep 18: ``demo --out results.csv`` (an existing file) was
+    "[Errno 17] File exists: 'results.csv'", and a folder inside a file
+    "[Errno 20] Not a directory", Python's words for what the user is to
+    change.
+    """
+    at = os.path.abspath(path)
+    while not os.path.exists(at) and os.path.dirname(at) != at:
+        at = os.path.dirname(at)
+    if os.path.exists(at) and not os.path.isdir(at):
+        shown = path if at == os.path.abspath(path) else at
+        raise CommandError(f"cannot write into {path}: {shown} is a file, not a folder; give a folder name such as "
+                           "demo/.")
+
+
 def _refuse_empty_paths(args):
     """An empty file or folder name (``--out ''``, a quoted variable left unset) is refused before the work.
 
@@ -1158,6 +1175,8 @@ def main(argv=None, stdout=None, stderr=None):
         if args.command != "demo":
             inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
             _check_output_path(getattr(args, "out", None), inputs, writes_model=args.command == "fit")
+        else:
+            _check_output_folder(args.out)
         return args.run(args, out, err)
     except BrokenPipeError:
         # The reader of the output stopped reading (`skvae sample m.skvae | head`): as other Unix tools,

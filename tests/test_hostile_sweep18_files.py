@@ -582,3 +582,18 @@ def test_save_to_a_path_ending_in_a_dot_component_clobbers_nothing(tmp_path):
         skvae.save(model, f"{tmp_path / 'new.skvae'}/.")
     assert existing.read_text() == "precious\n"
     assert sorted(os.listdir(tmp_path)) == ["keep.skvae"]
+
+
+# ------------------------------------------------------------ demo's output folder
+
+
+@pytest.mark.parametrize("where", ["file", "inside a file"])
+def test_demo_out_that_cannot_be_a_folder_is_refused_in_words(tmp_path, where):
+    existing = tmp_path / "keep.csv"
+    existing.write_text("precious\n")
+    out = existing if where == "file" else existing / "pictures"
+    status, _, err = _run(["demo", "--out", out, "--max-iter", 1, "-q"])
+    assert status == 1
+    line = _one_line(err)
+    assert f"{existing} is a file, not a folder" in line and "Errno" not in line
+    assert existing.read_text() == "precious\n"

@@ -244,6 +244,10 @@ def _missing_words_as_text(frame, cells, columns, missing_values):
 def _read_bytes(path, stdin):
     if path == "-":
         stream = sys.stdin if stdin is None else stdin
+        if stream is None:
+            # Python sets sys.stdin to None when the process starts with it closed (`command <&-`): hostile
+            # sweep 18 found "AttributeError: 'NoneType' object has no attribute 'read'" and its traceback.
+            raise CommandError("cannot read standard input: it is closed; give a file name instead of -.")
         source = getattr(stream, "buffer", stream)
         data = _read_stream(source) if hasattr(source, "read1") else source.read()
         return (data.encode("utf-8") if isinstance(data, str) else data), "standard input"

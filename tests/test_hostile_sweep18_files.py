@@ -597,3 +597,28 @@ def test_demo_out_that_cannot_be_a_folder_is_refused_in_words(tmp_path, where):
     line = _one_line(err)
     assert f"{existing} is a file, not a folder" in line and "Errno" not in line
     assert existing.read_text() == "precious\n"
+
+
+# ------------------------------------------------------------ standard input closed
+
+
+@pytest.mark.parametrize("command", ["fit", "transform", "score", "impute", "inverse"])
+def test_a_closed_standard_input_is_refused_in_words(tmp_path, csv_and_model, monkeypatch, command):
+    _, model = csv_and_model
+    monkeypatch.setattr(sys, "stdin", None)  # what Python makes of a process started with `<&-`
+    argv = {"fit": ["fit", "-", "--out", tmp_path / "n.skvae"], "impute": ["impute", "-"]}.get(
+        command, [command, model, "-"])
+    status, _, err = _run(argv)
+    assert status == 1
+    assert "standard input" in _one_line(err) and "closed" in _one_line(err)
+
+
+def test_a_closed_standard_input_is_refused_by_the_process(tmp_path, csv_and_model):
+    import subprocess
+
+    _, model = csv_and_model
+    done = subprocess.run([sys.executable, "-m", "skvae", "transform", str(model), "-"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(skvae.__file__)),
+                          preexec_fn=lambda: os.close(0))
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "closed" in done.stderr

@@ -1160,6 +1160,11 @@ def main(argv=None, stdout=None, stderr=None):
     """
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
+    if err is None:
+        # Python sets sys.stderr to None when the process starts with it closed (`command 2>&-`), and
+        # print(file=None) prints to standard output: hostile sweep 18 found notes ("leaving out column(s)
+        # ...") written into the CSV that transform wrote there. They are dropped; the status still tells.
+        err = open(os.devnull, "w")  # noqa: SIM115 (the process's own stream, for its lifetime)
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -622,3 +622,24 @@ def test_a_closed_standard_input_is_refused_by_the_process(tmp_path, csv_and_mod
                           preexec_fn=lambda: os.close(0))
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "closed" in done.stderr
+
+
+# ------------------------------------------------------------ standard error closed
+
+
+def test_a_closed_standard_error_keeps_notes_out_of_the_output(tmp_path, csv_and_model):
+    import subprocess
+
+    data, model = csv_and_model
+    wider = tmp_path / "wider.csv"
+    frame = pd.read_csv(data)
+    frame.assign(extra=1.0).to_csv(wider, index=False)  # a column the model leaves out, with a note
+    root = os.path.dirname(os.path.dirname(skvae.__file__))
+    done = subprocess.run([sys.executable, "-m", "skvae", "transform", str(model), str(wider)], capture_output=True,
+                          text=True, cwd=root, preexec_fn=lambda: os.close(2))  # `2>&-`
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[0] == "vaetransformer0,vaetransformer1"
+    assert len(pd.read_csv(io.StringIO(done.stdout))) == len(frame)
+    done = subprocess.run([sys.executable, "-m", "skvae", "transform", str(model), str(tmp_path / "gone.csv")],
+                          capture_output=True, text=True, cwd=root, preexec_fn=lambda: os.close(2))
+    assert done.returncode == 1 and done.stdout == ""  # the status still says so; the output holds no message

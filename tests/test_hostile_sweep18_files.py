@@ -653,3 +653,22 @@ def test_a_closed_standard_error_keeps_notes_out_of_the_output(tmp_path, csv_and
     done = subprocess.run([sys.executable, "-m", "skvae", "transform", str(model), str(tmp_path / "gone.csv")],
                           capture_output=True, text=True, cwd=root, check=False, preexec_fn=lambda: os.close(2))
     assert done.returncode == 1 and done.stdout == ""  # the status still says so; the output holds no message
+
+
+# ------------------------------------------------------------ standard output that cannot be written
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["fit", "score"])
+def test_a_full_standard_output_is_named(tmp_path, csv_and_model, command):
+    import subprocess
+
+    data, model = csv_and_model
+    argv = (["fit", str(data), "--out", str(tmp_path / "n.skvae"), "-q", "--max-iter", "2", "--device", "cpu"]
+            if command == "fit" else ["score", str(model), str(data)])
+    root = os.path.dirname(os.path.dirname(skvae.__file__))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "skvae", *argv], stdout=full, stderr=subprocess.PIPE, text=True,
+                              cwd=root, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"skvae {command}: error: cannot write standard output: No space left on device"

@@ -480,8 +480,11 @@ def _dialect(text, skip_rows, declared=None):
         separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter if len(lines) > 1 else ","
     except csv.Error:
         separator = _separator_beside_line_ends(lines)
-    if declared is not None:
-        separator = declared  # a first line "sep=;" says so
+    if declared is not None and (declared in sample or separator not in sample):
+        # A first line "sep=;" says so. Not where no line holds it and the sniffer found the separator the
+        # lines do hold (hostile sweep 18: a comma file under a "sep=;" left from an earlier export was
+        # read as one column of whole lines, 'a,b,c', and fitted as categories).
+        separator = declared
     decimal = "."
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]

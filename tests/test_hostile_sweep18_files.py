@@ -59,6 +59,13 @@ Each family below failed once (see the commit that added its tests):
 - **An enormous cell in a refusal** (``skvae._csv._cell_repr``): a
   400,000-digit number was quoted whole where it overflows float64 or where
   a column of categories holds text.
+- **A ``sep=;`` line over a file separated by commas** (``skvae._csv._dialect``):
+  the directive won, so the file was fitted as one column of whole lines
+  (``'a,b,c'``, with only an identifier warning). A declared separator no
+  line holds gives way to the one the sniffer finds in the lines.
+- **A full standard output** (``skvae._cli._StandardOutput``): ``score >
+  /dev/full`` and ``fit``'s report lines were "[Errno 28] No space left on
+  device", naming nothing.
 - **demo's --out a file** (``skvae._cli._check_output_folder``): Python's
   "[Errno 17] File exists" or "[Errno 20] Not a directory".
 - **Standard input closed** (``skvae._csv._read_bytes``, ``<&-``): an
@@ -672,3 +679,21 @@ def test_a_full_standard_output_is_named(tmp_path, csv_and_model, command):
                               cwd=root, check=False)
     assert done.returncode == 1
     assert done.stderr.strip() == f"skvae {command}: error: cannot write standard output: No space left on device"
+
+
+# ------------------------------------------------------------ a sep= line the file does not follow
+
+
+@pytest.mark.parametrize("declared", [";", "|", "\t"])
+def test_a_declared_separator_no_line_holds_gives_way_to_the_files_own(tmp_path, declared):
+    data = tmp_path / "d.csv"
+    data.write_text(f"sep={declared}\na,b,c\n" + "\n".join(ROWS) + "\n")
+    table = read_table(str(data))
+    assert list(table.frame.columns) == ["a", "b", "c"] and len(table.frame) == len(ROWS)
+
+
+def test_a_declared_separator_the_file_follows_is_still_taken(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("sep=;\na;b,x;c\n" + "\n".join(f"{i};{i},5;z" for i in range(10)) + "\n")
+    table = read_table(str(data))
+    assert list(table.frame.columns) == ["a", "b,x", "c"]

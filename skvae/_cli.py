@@ -341,6 +341,15 @@ def _command_line_advice(message, command=None):
         lambda match: f"write the file's labels in Unicode normal form {match.group(1)}, as at fit.", message)
     message = re.sub(r"give the labels of fit instead, e\.g\. with \.replace\(\{.*?\}\) on the column\.",
                      "write the labels in the file as at fit.", message)
+    if command == "fit":
+        # Hostile sweep 18: a kind --likelihood gave that a column cannot have was refused in Python's
+        # terms ("likelihood='poisson' requires ...", "Rescale the features (e.g. MinMaxScaler(clip=True))
+        # or use likelihood='gaussian'", "but likelihood asks for 'gaussian'").
+        message = re.sub(
+            r"Rescale the features \(e\.g\. MinMaxScaler\(clip=True\)\) or use likelihood='gaussian'\.",
+            "Rescale the column into [0, 1], or give it another kind (--likelihood COLUMN=gaussian).", message)
+        message = re.sub(r"\blikelihood='(\w+)' requires", r"--likelihood \1 requires", message)
+        message = message.replace(" but likelihood asks for ", " but --likelihood asks for ")
     return re.sub(
         r"fit with likelihood=\{'(.+?)': 'gaussian'\} \(or 'quantile_normal'\)",
         lambda match: f"fit with --likelihood {match.group(1)}=gaussian (or {match.group(1)}=quantile_normal)",

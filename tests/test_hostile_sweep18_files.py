@@ -66,6 +66,11 @@ Each family below failed once (see the commit that added its tests):
 - **A full standard output** (``skvae._cli._StandardOutput``): ``score >
   /dev/full`` and ``fit``'s report lines were "[Errno 28] No space left on
   device", naming nothing.
+- **A kind the column cannot have, refused in Python's terms** (``skvae._cli._command_line_advice``):
+  ``fit --likelihood a=bernoulli`` said "likelihood='bernoulli' requires
+  ... Rescale the features (e.g. MinMaxScaler(clip=True)) or use
+  likelihood='gaussian'"; the option is named now (``tests/test_cli.py``
+  pinned the Python wording and is updated).
 - **demo's --out a file** (``skvae._cli._check_output_folder``): Python's
   "[Errno 17] File exists" or "[Errno 20] Not a directory".
 - **Standard input closed** (``skvae._csv._read_bytes``, ``<&-``): an
@@ -697,3 +702,19 @@ def test_a_declared_separator_the_file_follows_is_still_taken(tmp_path):
     data.write_text("sep=;\na;b,x;c\n" + "\n".join(f"{i};{i},5;z" for i in range(10)) + "\n")
     table = read_table(str(data))
     assert list(table.frame.columns) == ["a", "b,x", "c"]
+
+
+# ------------------------------------------------------------ a kind the column cannot have, in the option's terms
+
+
+@pytest.mark.parametrize("kind", ["a=poisson", "a=bernoulli", "a=lognormal", "a=negative_binomial", "poisson",
+                                  "c=gaussian", "c=poisson"])
+def test_a_kind_the_column_cannot_have_is_refused_naming_the_option(tmp_path, kind):
+    data = tmp_path / "d.csv"
+    data.write_text("a,c\n" + "\n".join(f"{(i - 7) * 0.37},{'xyz'[i % 3]}" for i in range(20)) + "\n")
+    status, _, err = _run(["fit", data, "--out", tmp_path / "n.skvae", "-q", "--max-iter", 2, "--device", "cpu",
+                           "--likelihood", kind])
+    assert status == 1
+    line = _one_line(err)
+    assert "--likelihood" in line
+    assert "likelihood=" not in line and "MinMaxScaler" not in line and "but likelihood" not in line, line

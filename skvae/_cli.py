@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from ._column_types import look_alike_hint
+from ._column_types import look_alike_hint, short_repr
 from ._csv import (
     CommandError,
     codes_as_numbers,
@@ -164,7 +164,12 @@ def run_fit_command(args, out, err):
     with _tidy_warnings("skvae fit", err), _refusals_explained(table, "fit", hint=hint):
         model.fit(table.frame)
     seconds = time.perf_counter() - start
-    save(model, args.out)
+    try:
+        save(model, args.out)
+    except OSError as error:
+        # As write_table says it for the other commands' outputs. Hostile sweep 18: a full disk (or
+        # /dev/full) was "[Errno 28] No space left on device", naming no file.
+        raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
     epochs = "1 epoch" if model.n_iter_ == 1 else f"{model.n_iter_} epochs"
     print(f"Fitted in {seconds:.1f} s ({epochs} on {model.device_}).", file=out)
     print(_kinds_report(model.column_kinds_), file=out)
@@ -342,6 +347,7 @@ class _CommandLineWords:
         ("smaller_networks", "impute"): "Use a smaller --latent-dim, or fewer columns (--columns, --drop).",
         ("smaller_step", "fit"): "Lower --batch-size (or --hidden-layer-sizes).",
         ("smaller_step", "impute"): "Impute fewer columns (--columns, --drop).",
+        ("rescale_to_unit", "fit"): "Rescale the column into [0, 1], or give it another kind (--likelihood COLUMN=gaussian).",
     }
     #: Parameters a command has no option for, named as what they are.
     PLAIN = {"hidden_layer_sizes": "hidden layers {}"}
@@ -497,6 +503,12 @@ def _check_output_path(path, inputs=(), writes_model=False):
                          "name (create the folder first to write inside it).",
             "folder is a file": f"{folder} is a file, not a folder.",
             "no folder": f"its folder {folder} does not exist (create it first).",
+            "dot": f"it ends with {os.path.basename(path)!r}, so it names a folder, which does not exist; give a file "
+                   "name.",
+            "link loop": "it is a symbolic link in a loop of links, which leads to no file; remove the link or give "
+                         "another name.",
+            "link to no folder": f"it is a symbolic link to {os.path.realpath(path)}, whose folder {folder} does not "
+                                 "exist (create it first).",
         }[kind])
     folder = os.path.dirname(os.path.abspath(path))
     if not os.access(folder, os.W_OK):
@@ -509,6 +521,23 @@ def _check_output_path(path, inputs=(), writes_model=False):
     if longest is not None and len(os.fsencode(name)) > longest:
         raise CommandError(f"cannot write {path}: its name is {len(os.fsencode(name))} bytes long, more than the "
                            f"{longest} this file system allows; give a shorter one.")
+
+
+def _check_output_folder(path):
+    """Refuse a demo --out that is, or lies inside, a file, in words.
+
+    Hostile sweep 18: ``demo --out results.csv`` (an existing file) was
+    "[Errno 17] File exists: 'results.csv'", and a folder inside a file
+    "[Errno 20] Not a directory", Python's words for what the user is to
+    change.
+    """
+    at = os.path.abspath(path)
+    while not os.path.exists(at) and os.path.dirname(at) != at:
+        at = os.path.dirname(at)
+    if os.path.exists(at) and not os.path.isdir(at):
+        shown = path if at == os.path.abspath(path) else at
+        raise CommandError(f"cannot write into {path}: {shown} is a file, not a folder; give a folder name such as "
+                           "demo/.")
 
 
 def _refuse_empty_paths(args):
@@ -534,10 +563,29 @@ def _refuse_empty_paths(args):
 
 def _read(args, model=None):
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
-    names = getattr(model, "feature_names_in_", None)
-    return read_table(args.data, header=args.header, skip_rows=args.skip_rows,
-                      names=None if names is None else [str(name) for name in names],
+    names = None if model is None else _column_labels(model)
+    return read_table(args.data, header=args.header, skip_rows=args.skip_rows, names=names,
                       missing_values=args.missing_values or ())
+
+
+def _column_labels(model):
+    """The labels of the columns `model` was fitted on, as text: its ``feature_names_in_``, else None.
+
+    A model fitted on a DataFrame whose labels are not all strings (``0, 1,
+    2``) has no ``feature_names_in_`` (scikit-learn's rule) but keeps its
+    labels, and ``sample`` and ``inverse`` write them as the header. Hostile
+    sweep 18: that header, numbers, was taken for a row of data by the next
+    command, so ``skvae transform`` on the file ``sample`` wrote returned
+    one row more (the header's) without a word. Those labels are the
+    model's names here too.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(name) for name in names]
+    schema = getattr(getattr(model, "_model", None), "schema", None)
+    if getattr(schema, "is_dataframe", False):
+        return [str(column["name"]) for column in schema.columns]
+    return None
 
 
 def _note_missing_words(table, err, prefix):
@@ -577,6 +625,14 @@ def _declared_numbers(likelihood, columns):
 
 
 def _model_input(model, table, err, prefix):
+    if getattr(model, "feature_names_in_", None) is None and table.frame.shape[1] != model.n_features_in_:
+        # Hostile sweep 18: a model without column names takes the file's columns by position, and a file
+        # of another width got scikit-learn's "X has 2 features, but VAETransformer is expecting 3
+        # features as input", naming X, which the command line's user never named.
+        raise CommandError(
+            f"{table.name} has {table.frame.shape[1]} columns, but the model was fitted on {model.n_features_in_} "
+            "without column names, so it takes a file's columns by position: give it a file of "
+            f"{model.n_features_in_} columns, in the order of fit.")
     X, ignored = columns_for_model(table, model)
     if ignored:
         print(_wrapped(f"{prefix}: note: leaving out column(s) the model was not fitted on: ",
@@ -781,7 +837,20 @@ def _column_names(text):
             f"cannot read the column names {text!r}: a double quote is not closed; write the names "
             'comma-separated, a name that holds a comma (or a quote, doubled) in double quotes, e.g. a,"b,c"'
         )
-    rows = list(csv.reader([text], skipinitialspace=True))
+    # Hostile sweep 18: the csv module's own refusals were tracebacks of the option's parser: a name longer
+    # than its field limit (128 KiB: the limit is no limit of a name's, as skvae._csv._records says of
+    # cells) and a line break outside quotes ("new-line character seen in unquoted field").
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        rows = list(csv.reader([text], skipinitialspace=True))
+    except csv.Error:
+        raise argparse.ArgumentTypeError(
+            f"cannot read {short_repr(text)}: a line break is part of a name only in double quotes (as a CSV "
+            "header quotes it); write the names comma-separated"
+        ) from None
+    finally:
+        csv.field_size_limit(limit)
     names = [name.strip() for name in rows[0]] if rows else []
     if not names or not all(names):
         raise argparse.ArgumentTypeError(
@@ -795,7 +864,9 @@ def _missing_texts(text):
     """``--missing-values``: texts as ``--columns`` writes names, with a message that speaks of texts."""
     try:
         return _column_names(text)
-    except argparse.ArgumentTypeError:
+    except argparse.ArgumentTypeError as error:
+        if "line break" in str(error):
+            raise
         raise argparse.ArgumentTypeError(
             f'expected comma-separated texts such as NA,null (a text with a comma in double quotes); got {text!r}'
         ) from None
@@ -1127,6 +1198,42 @@ def _drop_standard_output(out):
         os.close(null)
 
 
+class _StandardOutput:
+    """The command's standard output, whose failures to write name it.
+
+    Hostile sweep 18: a report printed to a full standard output (``skvae
+    score ... > /dev/full``, ``fit``'s progress lines) failed as "[Errno 28]
+    No space left on device", naming nothing (``write_table`` named it for
+    the rows it writes there). A closed pipe's BrokenPipeError passes as it
+    is: the command then ends quietly.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _failed(self, error):
+        return CommandError(f"cannot write standard output: {error.strerror or error}")
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None, stdout=None, stderr=None):
     """Run the command line; returns the exit status (0 on success).
 
@@ -1146,6 +1253,14 @@ def main(argv=None, stdout=None, stderr=None):
     """
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
+    stream = out
+    if out is not None:
+        out = _StandardOutput(out)
+    if err is None:
+        # Python sets sys.stderr to None when the process starts with it closed (`command 2>&-`), and
+        # print(file=None) prints to standard output: hostile sweep 18 found notes ("leaving out column(s)
+        # ...") written into the CSV that transform wrote there. They are dropped; the status still tells.
+        err = open(os.devnull, "w")  # noqa: SIM115 (the process's own stream, for its lifetime)
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -1161,11 +1276,13 @@ def main(argv=None, stdout=None, stderr=None):
         if args.command != "demo":
             inputs = [("model", getattr(args, "model", None)), ("data", getattr(args, "data", None))]
             _check_output_path(getattr(args, "out", None), inputs, writes_model=args.command == "fit")
+        else:
+            _check_output_folder(args.out)
         return args.run(args, out, err)
     except BrokenPipeError:
         # The reader of the output stopped reading (`skvae sample m.skvae | head`): as other Unix tools,
         # stop without a word, with the status of a process ended by SIGPIPE (128 + 13).
-        _drop_standard_output(out)
+        _drop_standard_output(stream)
         return BROKEN_PIPE_STATUS
     except (CommandError, ValueError, NotFittedError, OSError) as error:
         # Problems with the input (scikit-learn's validation errors are

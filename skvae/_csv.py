@@ -321,6 +321,10 @@ def _missing_words_as_text(frame, cells, columns, missing_values):
 def _read_bytes(path, stdin):
     if path == "-":
         stream = sys.stdin if stdin is None else stdin
+        if stream is None:
+            # Python sets sys.stdin to None when the process starts with it closed (`command <&-`): hostile
+            # sweep 18 found "AttributeError: 'NoneType' object has no attribute 'read'" and its traceback.
+            raise CommandError("cannot read standard input: it is closed; give a file name instead of -.")
         source = getattr(stream, "buffer", stream)
         data = _read_stream(source) if hasattr(source, "read1") else source.read()
         return (data.encode("utf-8") if isinstance(data, str) else data), "standard input"
@@ -443,6 +447,9 @@ def _damage(error):
 
 
 def _decode(data, name):
+    model = _safetensors_kind(data)
+    if model is not None:
+        raise CommandError(f"{name} is {model}, not a CSV file of data.")
     encoding = _wide_encoding(data)
     if encoding is not None:
         raise CommandError(f"{name} is {encoding}; save it as UTF-8 CSV.")
@@ -462,6 +469,27 @@ def _decode(data, name):
                            "text (a spreadsheet's own format, or a file compressed in a format skvae does not "
                            "read?).")
     return text
+
+
+def _safetensors_kind(data):
+    """What a safetensors file is, in words ("a skvae model file ..."), or None for other bytes.
+
+    Hostile sweep 18: a model given where the data goes (``skvae transform
+    m.skvae m.skvae``, or the arguments swapped) was "not UTF-8 text (byte
+    0xc6 at offset 8473); save it as UTF-8 CSV", advice for a text file
+    saved in another encoding. A safetensors file starts with its header's
+    length (8 bytes, little-endian) and the header, a JSON object.
+    """
+    if len(data) < 10 or data[8:9] != b"{":
+        return None
+    length = int.from_bytes(data[:8], "little")
+    # Of a stream, only the first bytes may be here (skvae._csv._read_stream): the header may go on beyond.
+    header = data[8:8 + length]
+    if b'"format":"skvae"' in header:
+        return "a skvae model file (as 'skvae fit' and skvae.save write it)"
+    if 2 <= length <= len(data) - 8 and header.startswith(b'{"') and header.rstrip().endswith(b"}"):
+        return "a safetensors file (tensors, such as a model's weights)"
+    return None
 
 
 def _wide_encoding(data):
@@ -528,9 +556,12 @@ def _dialect(text, skip_rows, declared=None):
     try:
         separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter if len(lines) > 1 else ","
     except csv.Error:
-        separator = ","
-    if declared is not None:
-        separator = declared  # a first line "sep=;" says so
+        separator = _separator_beside_line_ends(lines)
+    if declared is not None and (declared in sample or separator not in sample):
+        # A first line "sep=;" says so. Not where no line holds it and the sniffer found the separator the
+        # lines do hold (hostile sweep 18: a comma file under a "sep=;" left from an earlier export was
+        # read as one column of whole lines, 'a,b,c', and fitted as categories).
+        separator = declared
     decimal = "."
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
@@ -538,6 +569,24 @@ def _dialect(text, skip_rows, declared=None):
         if any(_DECIMAL_COMMA.match(field) or grouped.fullmatch(field) and "," in field for field in fields):
             decimal = ","
     return separator, decimal
+
+
+def _separator_beside_line_ends(lines):
+    """The separator the sniffer finds once a separator at a line's end is set aside; a comma if none.
+
+    Hostile sweep 18: a delimiter at the end of some lines only (the header
+    ``a;b;c;`` over rows ``1;2;x``) gives those lines one more separator
+    than the others, so the sniffer, which looks for a count the same on
+    every line, found none: the file was read as comma-separated, one column
+    of whole lines (``'a;b;c;'``), and fitted as categories without a word.
+    Read with its separator, the line ends are refused by name
+    (:func:`_refuse_line_end_or_invisible_line`).
+    """
+    trimmed = [line.rstrip()[:-1] if line.rstrip()[-1:] in SEPARATORS else line for line in lines]
+    try:
+        return csv.Sniffer().sniff("\n".join(trimmed), delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return ","
 
 
 #: A text column whose cells are numbers but for at most this share is a column of
@@ -698,6 +747,14 @@ def _refuse_stray_text(frame, name, lines, decimal):
 _INFINITY_WORDS = {"inf", "infinity", "+inf", "-inf", "+infinity", "-infinity", "1.#inf", "-1.#inf"}
 
 
+def _cell_repr(text):
+    """A cell's text quoted for a message, cut where it is long (hostile sweep 18: a 400,000-digit number was
+    quoted whole, an error line of 400 KB)."""
+    from ._column_types import short_repr
+
+    return short_repr(text, limit=80)
+
+
 def _refuse_overflowing_numbers(frame, name, rows):
     """Refuse a number beyond float64's range (``1e400``), quoting its text, before it is read as inf.
 
@@ -719,8 +776,8 @@ def _refuse_overflowing_numbers(frame, name, rows):
         if text.lower() in _INFINITY_WORDS:
             continue  # infinity as written: refused (or not) by what the command does with it
         raise CommandError(
-            f"{name}: column {str(numeric.columns[col])!r}, line {line}: {text!r} overflows float64 (its largest "
-            f"magnitude is about 1.8e308), so it would be read as {'-' if text.startswith('-') else ''}inf. "
+            f"{name}: column {str(numeric.columns[col])!r}, line {line}: {_cell_repr(text)} overflows float64 (its "
+            f"largest magnitude is about 1.8e308), so it would be read as {'-' if text.startswith('-') else ''}inf. "
             "Rescale the column (e.g. write it in other units), or leave the cell empty to mark it missing."
         )
 
@@ -830,6 +887,7 @@ def _check_widths(records, has_header, name):
     width = len(expected_fields)
     for line, fields in records[1:]:
         if len(fields) != width:
+            _refuse_line_end_or_invisible_line((expected_line, expected_fields), (line, fields), has_header, name)
             if has_header and line == records[1][0]:
                 raise CommandError(
                     f"{name}: the header (line {expected_line}) names {width} columns but line {line} has "
@@ -837,6 +895,43 @@ def _check_widths(records, has_header, name):
                     f"--skip-rows {expected_line}."
                 )
             raise CommandError(f"{name}: line {line} has {len(fields)} values, but line {expected_line} has {width}.")
+
+
+#: Characters that do not show: a byte-order mark (left by joining two files), zero-width spaces and joiners.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+
+
+def _refuse_line_end_or_invisible_line(first, other, has_header, name):
+    """Name the likely cause where line `other` has more or fewer values than `first` for a reason the eye misses.
+
+    Hostile sweep 18: a delimiter at the end of the header only (``a,b,c,``)
+    or at the end of the rows only was "the header (line 1) names 4 columns
+    but line 2 has 3 values. If line 1 is not a header, skip it with
+    --skip-rows 1", advice that drops the header and keeps the cause; a line
+    holding only a byte-order mark (two exported files joined with ``cat``)
+    was "line 22 has 1 values", a line that looks empty; so was a line
+    separated by another separator than the file's (two files joined).
+    """
+    line, fields = other
+    if len(fields) == 1 and fields[0] and not fields[0].strip(_INVISIBLE + " \t"):
+        raise CommandError(f"{name}: line {line} holds only {fields[0]!r}, characters that do not show (a "
+                           "byte-order mark is left where two files were joined): delete the line.")
+    # A line of one field that another separator splits into as many as the other line has: a file joined
+    # from two exports (a header written by hand with ";" over rows with ","), "line 7 has 1 values".
+    for (at, these), (then, those) in ((first, other), (other, first)):
+        if len(these) == 1 and len(those) > 1:
+            for separator in SEPARATORS:
+                if len(these[0].split(separator)) == len(those):
+                    raise CommandError(
+                        f"{name}: line {at} separates its values with {separator!r}, unlike line {then}, which "
+                        f"has {len(those)} values: use one separator throughout the file.")
+    for (at, these), (then, those) in ((first, other), (other, first)):
+        if len(these) == len(those) + 1 and these[-1] == "" and (len(these) > 2 or these[0] != ""):
+            raise CommandError(
+                f"{name}: line {at} ends with a delimiter, an empty value {len(these)} that line {then} does not "
+                f"have ({len(these)} values against {len(those)}): remove the delimiter at the end of the lines "
+                "that have it."
+            )
 
 
 def _first_line(error):
@@ -1026,7 +1121,7 @@ def explain_refusal(error, table, *, words, hint=""):
             if text.any():
                 row = int(np.flatnonzero(text.to_numpy())[0])
                 return CommandError(
-                    f"{table.name}: column {str(column)!r} holds text ({str(values.iloc[row])!r} at "
+                    f"{table.name}: column {str(column)!r} holds text ({_cell_repr(str(values.iloc[row]))} at "
                     f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
                 )
     empty = re.match(r"Column '(.+?)' has no observed value", message)
@@ -1091,6 +1186,36 @@ def _with_file_and_line(refusal, message, table, prefix):
 # ------------------------------------------------------------ writing
 
 
+def _quoting(frame):
+    """How `frame` is quoted: as little as can be read back (``QUOTE_MINIMAL``), every text where that is not enough.
+
+    Hostile sweep 18: Python's csv writer quotes a field holding the
+    separator, a quote or the line terminator's characters ("\\n"), but not a
+    lone carriage return, which every reader (skvae's, pandas', a
+    spreadsheet's) takes for a line end. A label ``"a\\rb"`` that ``sample``
+    drew was written bare and split its row in two: the file the command
+    wrote could not be read back ("line 7 has 1 values"). The writer cannot
+    be told to quote one more character, so such a table has every text (and
+    the header) quoted (``QUOTE_NONNUMERIC``: numbers bare, a missing cell
+    ``""``, which reads back as missing); other tables are written as before.
+    """
+    import pandas as pd
+
+    def holds_return(values):
+        return any(isinstance(value, str) and "\r" in value for value in values)
+
+    if holds_return(frame.columns):
+        return csv.QUOTE_NONNUMERIC
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            if holds_return(values.cat.categories):
+                return csv.QUOTE_NONNUMERIC
+        elif not pd.api.types.is_numeric_dtype(values.dtype) and holds_return(values.to_numpy(dtype=object)):
+            return csv.QUOTE_NONNUMERIC
+    return csv.QUOTE_MINIMAL
+
+
 def write_table(path, result, columns, stdout=None):
     """Write a result as CSV with a header line; ``"-"`` is standard output.
 
@@ -1120,13 +1245,14 @@ def write_table(path, result, columns, stdout=None):
         if len(columns) != array.shape[1]:
             columns = [f"x{i}" for i in range(array.shape[1])]
         frame = pd.DataFrame(array, columns=list(columns))
+    quoting = _quoting(frame)
     if path == "-":
         stream = sys.stdout if stdout is None else stdout
         if stream is None:
             # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
             raise CommandError("cannot write standard output: it is closed; give a file with --out.")
         try:
-            stream.write(frame.to_csv(index=False))
+            stream.write(frame.to_csv(index=False, quoting=quoting))
             stream.flush()  # here, where a full disk or a closed pipe can still be reported
         except BrokenPipeError:
             raise  # the reader stopped reading: the command line ends quietly (skvae._cli.main)
@@ -1141,7 +1267,7 @@ def write_table(path, result, columns, stdout=None):
         compression = {"method": "zip", "archive_name": member}
     def write(target):
         if named != "gzip":
-            frame.to_csv(target, index=False, compression=compression)
+            frame.to_csv(target, index=False, compression=compression, quoting=quoting)
             return
         # Hostile sweep 14: gzip stores the name of the file it compresses, which was the temporary
         # file's (".out.csv.gz.<hex>.tmp"): gunzip -N, and extractors that name what they extract
@@ -1151,7 +1277,7 @@ def write_table(path, result, columns, stdout=None):
         # GzipFile stores its filename less a final ".gz" (only that, lower case, once).
         with open(target, "wb") as raw, gzip.GzipFile(filename=stored + ".gz", mode="wb", fileobj=raw) as packed:
             with io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
-                frame.to_csv(text, index=False)
+                frame.to_csv(text, index=False, quoting=quoting)
 
     try:
         # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.

@@ -18,6 +18,7 @@ A file replaced keeps its permission bits (not its other names: a hard
 link to the old file still reads the old contents).
 """
 
+import errno
 import os
 import stat
 import uuid
@@ -66,17 +67,48 @@ def replace_file(path, write):
 def destination_problem(path):
     """What stops a file being written at `path`, known before any work: (problem, folder), or None.
 
-    `problem` is ``"folder"`` (`path` is a folder), ``"separator"`` (it ends
-    with a path separator, so it names a folder, and none is there: the write
+    `problem` is ``"folder"`` (`path` is a folder), ``"separator"`` or
+    ``"dot"`` (it ends with a path separator, or with ``.`` or ``..``, so it
+    names a folder, and none is there: the write
     would make a file of that name without the separator), ``"folder is a
     file"`` or ``"no folder"`` (its folder, given as `folder`, is a file or
-    does not exist). :func:`skvae.save` and the command line's ``--out`` each
-    phrase these in their own terms.
+    does not exist), ``"link loop"`` (`path` is a symbolic link in a loop of
+    links, given as `folder`), or ``"link to no folder"`` (a symbolic link
+    whose target lies in `folder`, which does not exist). :func:`skvae.save`
+    and the command line's ``--out`` each phrase these in their own terms.
+
+    A symbolic link is written through (:func:`replace_file`), so the folder
+    that must exist is its target's. Hostile sweep 18: a link whose target
+    lay in a missing folder, or a loop of links, passed this check (the
+    link's own folder exists), so ``skvae fit`` trained first and then failed
+    naming the temporary file (``/gone/.f.skvae.<hex>.tmp``), and the other
+    commands failed after their work with pandas' "Cannot save file into a
+    non-existent directory".
     """
     if os.path.isdir(path):
         return "folder", path
     if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         return "separator", path
+    if os.path.basename(path) in (os.curdir, os.pardir):
+        # "keep.csv/." or "new/..": a folder by its last component, which abspath and realpath drop (hostile
+        # sweep 18): "keep.csv/." was written as "keep.csv", replacing that file with a model, and
+        # "new.csv/." made a file "new.csv".
+        parent = os.path.dirname(path)
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            return "folder is a file", parent
+        return "dot", path
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return "link loop", path
+            # A broken link: the file written is its target, in the target's folder.
+            target = os.path.realpath(path)
+            folder = os.path.dirname(target)
+            if not os.path.isdir(folder):
+                return "link to no folder", folder
+            return None
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(folder) and not os.path.isdir(folder):
         return "folder is a file", folder

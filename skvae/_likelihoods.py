@@ -62,6 +62,7 @@ from torch.nn import functional as F
 
 from ._composite import CompositeLikelihood  # noqa: F401  (the table's likelihood, built from these blocks)
 from ._moments import shift_scale_columns, standardize
+from ._refusals import advice, parameter
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -111,8 +112,10 @@ class Block:
     #: an object column's cells (skvae._column_types.CELL_TYPE).
     optional_entries = (*RANGE_ENTRIES, "cell_type")
     keeps_range = True
-    #: (test, message) pairs: a value for which a test is True lies outside
-    #: the kind's domain; the message may use {kind}, {name} and {value}.
+    #: (test, refusal) pairs: a value for which a test is True lies outside
+    #: the kind's domain; refusal(kind, name, value) gives the refusal's
+    #: parts (:mod:`skvae._refusals`), the kind as the ``likelihood``
+    #: parameter the user set (``--likelihood`` on the command line).
     domain = ()
     #: Constants that are lists (of increasing floats) rather than one number.
     list_constants = ()
@@ -312,7 +315,8 @@ class LogNormalBlock(GaussianBlock):
 
     kind = "lognormal"
     domain = ((lambda values: values <= 0,
-               "likelihood='lognormal' requires every value of column {name} to be positive; found {value!r}."),)
+               lambda kind, name, value: (parameter("likelihood", kind), f" requires every value of column {name} to "
+                                          f"be positive; found {value!r}.")),)
     _standardized_quantity = staticmethod(np.log)
 
     def cell_log_constant(self, x):
@@ -762,8 +766,10 @@ class BernoulliBlock(Block):
     # and the decoded value is a probability: no range is kept.
     keeps_range = False
     domain = ((lambda values: (values < 0) | (values > 1),
-               "likelihood='bernoulli' requires every value of column {name} to lie in [0, 1]; found {value!r}. "
-               "Rescale the features (e.g. MinMaxScaler(clip=True)) or use likelihood='gaussian'."),)
+               lambda kind, name, value: (
+                   parameter("likelihood", kind), f" requires every value of column {name} to lie in [0, 1]; found "
+                   f"{value!r}. ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
+                                                             "use likelihood='gaussian'."))),)
 
     def cell_log_variable(self, x, params, free):
         return -F.binary_cross_entropy_with_logits(params, x.expand_as(params), reduction="none")
@@ -935,11 +941,12 @@ class PoissonBlock(Block):
     constants = ("input_shift", "input_scale")
     domain = (
         (lambda values: (values < 0) | ((values != np.round(values)) & ~np.isnan(values)),
-         "likelihood={kind!r} requires every value of column {name} to be a non-negative integer count; "
-         "found {value!r}."),
+         lambda kind, name, value: (parameter("likelihood", kind), f" requires every value of column {name} to be a "
+                                    f"non-negative integer count; found {value!r}.")),
         (lambda values: values > MAX_COUNT,
-         "likelihood={kind!r}: column {name} holds the count {value!r}, beyond 2**24, which float32 "
-         "cannot hold exactly; model it as 'gaussian' or 'lognormal'."),
+         lambda kind, name, value: (parameter("likelihood", kind), f": column {name} holds the count {value!r}, "
+                                    "beyond 2**24, which float32 cannot hold exactly; model it as 'gaussian' or "
+                                    "'lognormal'.")),
     )
 
     @classmethod

@@ -148,7 +148,7 @@ def save(estimator, path):
     ValueError
         If the estimator's state is inconsistent (``load`` would refuse it).
     OSError
-        If `path` is a folder or ends with a path separator, naming one
+        If `path` is a folder or ends with a path separator (or ``.``, ``..``), naming one
         (``IsADirectoryError``), or lies in a folder that
         does not exist (``FileNotFoundError``), both checked before anything
         is written, or if the file cannot be written.
@@ -463,6 +463,15 @@ def _check_destination(given):
         raise IsADirectoryError(errno.EISDIR, "skvae.save needs a file path; this one ends with a path separator, "
                                 f"so it names a folder, which does not exist (for example {given}model.skvae, "
                                 "once the folder is created)", given)
+    if kind == "dot":
+        raise IsADirectoryError(errno.EISDIR, f"skvae.save needs a file path; this one ends with "
+                                f"{os.path.basename(given)!r}, so it names a folder, which does not exist", given)
+    if kind == "link loop":
+        raise OSError(errno.ELOOP, f"skvae.save cannot write {path!r}: it is a symbolic link in a loop of links, "
+                      "which leads to no file", given)
+    if kind == "link to no folder":
+        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: it is a symbolic link to "
+                                f"{os.path.realpath(path)!r}, whose folder does not exist (create it first)", folder)
     if kind == "folder is a file":
         raise NotADirectoryError(errno.ENOTDIR, f"skvae.save cannot write {path!r}: its folder is a file",
                                  folder)
@@ -614,9 +623,40 @@ def _deserialize(data, name):
             )
         elif _looks_like_pickle(data):
             reason = "it is a pickle (or joblib) file; pickle and joblib files are refused: loading them would run code"
+        elif _compression(data) is not None:
+            # Hostile sweep 18: a model compressed to be sent (model.skvae.gz) was "not a safetensors file,
+            # or it is truncated or corrupt (Error while deserializing: header too large)".
+            reason = (f"it is not a safetensors file: it is {_compression(data)}-compressed data; decompress it "
+                      "first (a model file is read as saved)")
+        elif _looks_like_text(data):
+            # Hostile sweep 18: a CSV file given as the model (arguments swapped) was told the same.
+            reason = ("it is not a safetensors file: it is text (a CSV file?), not the binary file 'skvae fit' "
+                      "and skvae.save write; a command takes the model file first, then the data")
         else:
             reason = f"it is not a safetensors file, or it is truncated or corrupt ({error})"
         raise ValueError(f"{name} is not a skvae model file: {reason}.") from None
+
+
+#: The first bytes of compressed data: what a model compressed to be sent starts with.
+_COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+
+
+def _compression(data):
+    """The compression `data` starts as (``"gzip"``), or None."""
+    return next((name for magic, name in _COMPRESSIONS if data.startswith(magic)), None)
+
+
+def _looks_like_text(data):
+    """Whether `data` opens as text: UTF-8 without control characters but line ends and tabs."""
+    head = data[:256]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not a character cut at the end of the head
+            return False
+        text = head[: error.start].decode("utf-8")
+    text = text.lstrip("\ufeff")  # the byte-order mark spreadsheet programs write
+    return bool(text) and all(character.isprintable() or character in "\r\n\t" for character in text)
 
 
 def _read_metadata(data, name):

@@ -689,15 +689,22 @@ def _category_codes(values, column, handle_unknown):
         # A condition of sample(given=...) is never a missing cell, whatever handle_unknown says.
         remedy = (advice("ignore_unknown", "Set handle_unknown='ignore' to treat them as missing cells.")
                   if handle_unknown == "error" else "A condition must be one of the known categories.")
+        # Each value cut (short_repr), as every other message quoting a cell: hostile sweep 18 found a
+        # cell of 2,000,000 characters quoted whole, a message (and a command line's error) of 2 MB.
         raise Refusal(
             f"Column {_label(column['name'])} holds categories not seen during fit: "
-            f"{unknown[:5]!r}{' ...' if len(unknown) > 5 else ''}. Known categories: "
-            f"{categories[:10]!r}{' ...' if len(categories) > 10 else ''}. ", remedy, cell(column["name"], unknown[0]),
-            *_same_text_hint(column, unknown), *_numeric_levels_hint(column),
+            f"{_short_list(unknown[:5])}{' ...' if len(unknown) > 5 else ''}. Known categories: "
+            f"{_short_list(categories[:10])}{' ...' if len(categories) > 10 else ''}. ", remedy,
+            cell(column["name"], unknown[0]), *_same_text_hint(column, unknown), *_numeric_levels_hint(column),
         )
     mapped[mapped < 0] = np.nan
     codes[present] = mapped[inverse]
     return codes
+
+
+def _short_list(values):
+    """``repr(list(values))`` with each value cut by :func:`short_repr` (a short list reads as its repr)."""
+    return "[" + ", ".join(short_repr(value) for value in values) + "]"
 
 
 def _same_text_hint(column, unknown):
@@ -849,14 +856,13 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
         row, col = np.argwhere(infinite)[0]
         raise infinite_value_refusal(block[row, col], columns[numeric[col]]["name"], row)
     for kind, cols in by_kind.items():
-        for outside, message in BLOCKS[kind].domain:
+        for outside, refusal in BLOCKS[kind].domain:
             values = raw[:, cols]
             with np.errstate(invalid="ignore"):
                 bad = outside(values)
             if bad.any():
                 col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
-                raise ValueError(message.format(kind=kind, name=_label(columns[cols[col]]["name"]),
-                                                value=float(values[row, col])))
+                raise Refusal(*refusal(kind, _label(columns[cols[col]]["name"]), float(values[row, col])))
 
 
 # ------------------------------------------------------------------ decoding

@@ -282,7 +282,8 @@ def test_a_file_that_is_not_a_model_is_refused(data, capsys):
 def test_bernoulli_fit_on_data_outside_0_1_explains(data, tmp_path, capsys):
     _, csv = data
     assert main(["fit", str(csv), "--out", str(tmp_path / "m"), "--likelihood", "bernoulli", "-q"]) == 1
-    assert "likelihood='bernoulli' requires every value of column" in capsys.readouterr().err
+    # Sweep 18: in the option's terms (was "likelihood='bernoulli' requires ...", the Python parameter).
+    assert "--likelihood bernoulli requires every value of column" in capsys.readouterr().err
 
 
 # ------------------------------------------------------- real CSV files

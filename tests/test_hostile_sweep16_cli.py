@@ -36,7 +36,7 @@ Each family below failed once (see the commit that added its tests):
   ASCII now; such a cell is text, refused as a stray cell where its column
   holds numbers.
 - **Refusals of sample's and score's sizes named Python parameters**
-  (``skvae._cli._command_line_advice``): ``sample -n 10**14`` was "Drawing
+  (then ``skvae._cli._command_line_advice``, now ``_CommandLineWords``): ``sample -n 10**14`` was "Drawing
   n_samples=... rows needs ...", ``score --n-importance 10**8`` was
   "n_importance=... is more than skvae takes"; the options are named now.
 

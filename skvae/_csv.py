@@ -737,7 +737,7 @@ def _refuse_stray_text(frame, name, lines, decimal):
             named = (f" (or give --missing-values {cell.strip()} to read such cells as missing)"
                      if _is_nan_spelling(cell) else "")
             raise CommandError(
-                f"{name}, column {column!r}, {where}: {cell!r} is not a "
+                f"{name}, column {column!r}, {where}: {_cell_repr(cell)} is not a "
                 f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "
                 f"mark it missing{named}."
             )

@@ -142,3 +142,12 @@ def test_a_stray_word_among_written_numbers_is_refused(tmp_path, write):
     path.write_text("a,b\n" + "".join(f"{write(i)},{i}\n" for i in range(20)) + "oops,3\n")
     with pytest.raises(CommandError, match=r"column 'a', line 22: 'oops' is not a number, in a column of 20"):
         read_table(str(path))
+
+
+def test_a_long_stray_cell_is_quoted_short(tmp_path):
+    # Hostile sweep 18 left it: a stray cell of 100,000 characters made an error line of 100 KB.
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n" + "".join(f"{i}.5,{i}\n" for i in range(20)) + "x" * 100_000 + ",3\n")
+    with pytest.raises(CommandError, match=r"line 22: 'xxx+\.\.\.x' is not a number") as caught:
+        read_table(str(path))
+    assert len(str(caught.value)) < 400

@@ -1,0 +1,58 @@
+"""Hostile use, nineteenth sweep: VAEImputer and VAEOutlierDetector.
+
+(Summary of findings: see the end of this docstring, kept up to date.)
+"""
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector
+
+TINY = dict(max_iter=3, latent_dim=2, hidden_layer_sizes=(8,), random_state=0)
+
+
+def _table(n=20, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    X[::4, 1] = np.nan
+    return X
+
+
+@pytest.fixture(scope="module")
+def detector():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VAEOutlierDetector(**TINY).fit(_table())
+
+
+# ----------------------------------------------------------------- offset_
+
+@pytest.mark.parametrize("offset", [np.nan, np.inf, -np.inf, "1", None, True, np.array([0.5]), np.array(0.5)],
+                         ids=["nan", "inf", "-inf", "text", "None", "bool", "array1", "array0d"])
+@pytest.mark.parametrize("method", ["predict", "decision_function"])
+def test_an_offset_set_by_hand_that_is_no_finite_number_is_refused_naming_it(detector, offset, method):
+    """The docs tell the caller to set ``offset_``; nan labelled every row an inlier, text failed in NumPy."""
+    fitted = copy.deepcopy(detector)
+    fitted.offset_ = offset
+    with pytest.raises(ValueError, match=r"offset_"):
+        getattr(fitted, method)(_table()[:3])
+    # Pickling refuses it too, as unpickling would (the bytes were written, then never read back).
+    with pytest.raises(ValueError, match=r"offset_"):
+        pickle.dumps(fitted)
+
+
+@pytest.mark.parametrize("offset", [1, np.float32(-2.5), np.int64(-3), -7.25])
+def test_an_offset_set_by_hand_as_a_number_is_used(detector, offset):
+    fitted = copy.deepcopy(detector)
+    fitted.offset_ = offset
+    X = _table()[:5]
+    decision = fitted.decision_function(X)
+    np.testing.assert_array_equal(decision, fitted.score_samples(X) - float(offset))
+    assert decision.dtype == np.float64
+    np.testing.assert_array_equal(fitted.predict(X), np.where(decision < 0, -1, 1))
+    assert pickle.loads(pickle.dumps(fitted)).offset_ == float(offset)

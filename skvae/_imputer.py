@@ -35,6 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import MissingValues, StrOptions
+from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._column_types import (
@@ -509,10 +510,16 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
         dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+        given = X
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
-        return [self._output(X.copy(), missing, kept, values[:, k, :], dtype, sparse) for k in range(n_imputations)]
+        # Hostile sweep 19: "each as transform returns one", but only transform is wrapped by
+        # set_output: under set_output(transform="pandas") transform gave a DataFrame and these
+        # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output.
+        return [_wrap_data_with_container("transform", self._output(X.copy(), missing, kept, values[:, k, :],
+                                                                   dtype, sparse), given, self)
+                for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
 

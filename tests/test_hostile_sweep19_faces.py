@@ -56,3 +56,33 @@ def test_an_offset_set_by_hand_as_a_number_is_used(detector, offset):
     assert decision.dtype == np.float64
     np.testing.assert_array_equal(fitted.predict(X), np.where(decision < 0, -1, 1))
     assert pickle.loads(pickle.dumps(fitted)).offset_ == float(offset)
+
+
+# ----------------------------------------------- multiple_imputations and set_output
+
+@pytest.mark.parametrize("add_indicator", [False, True])
+def test_multiple_imputations_follow_set_output_as_transform_does(add_indicator):
+    """Documented "each as transform returns one": transform gave a DataFrame, the copies ndarrays."""
+    X = _table()
+    imputer = VAEImputer(add_indicator=add_indicator, **TINY).set_output(transform="pandas").fit(X)
+    expected = imputer.transform(X)
+    copies = imputer.multiple_imputations(X, 2)
+    for completed in copies:
+        assert isinstance(completed, pd.DataFrame)
+        assert list(completed.columns) == list(expected.columns) == list(imputer.get_feature_names_out())
+        observed = ~np.isnan(X)
+        np.testing.assert_array_equal(completed.to_numpy()[:, :3][observed], X[observed])
+
+
+def test_multiple_imputations_of_a_frame_keep_its_index_under_set_output():
+    X = pd.DataFrame(_table(), columns=["a", "b", "c"], index=[f"r{i}" for i in range(20)])
+    imputer = VAEImputer(**TINY).set_output(transform="pandas").fit(X)
+    for completed in imputer.multiple_imputations(X, 2):
+        assert list(completed.index) == list(X.index)
+        assert not completed.isna().any().any()
+
+
+def test_multiple_imputations_default_output_unchanged():
+    X = _table()
+    imputer = VAEImputer(**TINY).fit(X)
+    assert all(isinstance(completed, np.ndarray) for completed in imputer.multiple_imputations(X, 2))

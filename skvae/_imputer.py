@@ -619,15 +619,25 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
             )
         check_array_dtype(X)
+        # Hostile sweep 19: missing_values=np.inf (or -np.inf) imputed a DataFrame's infinite cells,
+        # but an array's were refused by scikit-learn's finiteness check ("Input X contains
+        # infinity"), which the placeholder itself asked for. Infinities pass that check here; the
+        # placeholder's become the missing cells, NaN is refused as with any other placeholder and
+        # the other infinity is refused by the VAE, naming its column, as in a DataFrame.
+        infinite_placeholder = _is_infinite(self.missing_values)
         try:
-            return validate_data(
+            X = validate_data(
                 self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
-                ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
+                ensure_all_finite=("allow-nan" if _nan_is_missing(self.missing_values)
+                                   else not infinite_placeholder),
             )
         except (TypeError, ValueError, OverflowError) as error:
             if not _nan_is_missing(self.missing_values):
                 _refuse_nan_cells(X, self.missing_values)
             raise text_in_array_refusal(X, error) from None
+        if infinite_placeholder:
+            _refuse_nan_cells(X, self.missing_values)
+        return X
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""
@@ -889,6 +899,12 @@ def _without_boolean_cells(X, mask):
         elif dtype == object:
             mask[:, j] &= ~np.fromiter((isinstance(cell, (bool, np.bool_)) for cell in X.iloc[:, j]), bool, len(X))
     return mask
+
+
+def _is_infinite(missing_values):
+    """Whether the placeholder is an infinity (a number, not text, None or pandas.NA)."""
+    return (isinstance(missing_values, Real) and not isinstance(missing_values, (bool, np.bool_))
+            and math.isinf(missing_values))
 
 
 def _nan_is_missing(missing_values):

@@ -86,3 +86,28 @@ def test_multiple_imputations_default_output_unchanged():
     X = _table()
     imputer = VAEImputer(**TINY).fit(X)
     assert all(isinstance(completed, np.ndarray) for completed in imputer.multiple_imputations(X, 2))
+
+
+# ---------------------------------------------------- an infinite placeholder
+
+@pytest.mark.parametrize("placeholder", [np.inf, -np.inf])
+def test_an_infinite_placeholder_in_an_array_is_imputed_as_in_a_frame(placeholder):
+    """missing_values=inf imputed a DataFrame's inf cells but refused an array's as 'X contains infinity'."""
+    X = _table()
+    X[::4, 1] = placeholder
+    frame = VAEImputer(missing_values=placeholder, **TINY).fit_transform(pd.DataFrame(X))
+    array = VAEImputer(missing_values=placeholder, **TINY).fit_transform(X)
+    assert np.isfinite(array).all()
+    np.testing.assert_array_equal(array, frame.to_numpy())
+    observed = np.isfinite(X)
+    np.testing.assert_array_equal(array[observed], X[observed])
+
+
+def test_an_infinite_placeholder_still_refuses_nan_and_the_other_infinity():
+    X = _table()
+    X[::4, 1] = np.inf
+    with pytest.raises(ValueError, match=r"NaN.*missing_values=inf"):
+        VAEImputer(missing_values=np.inf, **TINY).fit(np.where(np.arange(3) == 2, np.nan, X))
+    X[1, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"infinit"):
+        VAEImputer(missing_values=np.inf, **TINY).fit(X)

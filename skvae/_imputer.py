@@ -34,7 +34,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
-from sklearn.utils._param_validation import MissingValues, StrOptions
+from sklearn.utils._param_validation import MissingValues, StrOptions, validate_parameter_constraints
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
@@ -65,6 +65,7 @@ from ._refinement import (
     refine,
     refinement_applies,
 )
+from ._refusals import Refusal, advice, parameter
 from ._schema import as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
@@ -333,7 +334,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     }
 
     #: Read at every transform, not only by fit: checked there too (check_inference_parameters).
+    #: Hostile sweep 19: add_indicator and keep_empty_features shape every transform's output, so
+    #: they are read there (as SimpleImputer reads them); keep_empty_features="no" set after fit was
+    #: read as true, unchecked.
     _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement",
+                             "add_indicator", "keep_empty_features",
                              *INFERENCE_OPTIONS)
 
     @with_torch_defaults
@@ -526,6 +531,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def _reconstructed(self, X, *, draw, n_draws=1):
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
         check_inference_parameters(self)
+        self._indicator()  # before the draw: a refused call leaves the generator where it was
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features
@@ -765,15 +771,36 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             out = np.rint(out).astype(integer_dtype)
         return out
 
-    def _with_indicator(self, filled, missing, X):
+    def _indicator(self):
+        """The fitted indicator whose columns the output appends, as ``add_indicator`` asks now (or None).
+
+        Hostile sweep 19: the output followed the indicator fitted or not
+        by the last fit, whatever ``add_indicator`` said since: set to True
+        after fit it gave no indicator, without a word. Switched off, the
+        indicator is left out (as SimpleImputer does); switched on, it needs
+        a fit, since its columns are those with missing cells in fit's X.
+        """
+        if not self.add_indicator:
+            return None
         if self.indicator_ is None:
+            raise Refusal(
+                parameter("add_indicator", self.add_indicator),
+                " was set after fit, which fitted no indicator: the indicator's columns are those with missing "
+                "cells in the X given to fit. ",
+                advice("refit_with_indicator", "Fit again to append it, or set add_indicator=False."),
+            )
+        return self.indicator_
+
+    def _with_indicator(self, filled, missing, X):
+        indicator_ = self._indicator()
+        if indicator_ is None:
             return filled
-        indicator = self.indicator_.transform(missing.astype(np.int8))
+        indicator = indicator_.transform(missing.astype(np.int8))
         if not is_dataframe(filled):
             return np.hstack([filled, indicator.astype(filled.dtype)])
         import pandas as pd
 
-        names = [f"missingindicator_{X.columns[j]}" for j in self.indicator_.features_]
+        names = [f"missingindicator_{X.columns[j]}" for j in indicator_.features_]
         return pd.concat([filled, pd.DataFrame(indicator, columns=names, index=filled.index)], axis=1)
 
     def get_feature_names_out(self, input_features=None):
@@ -789,11 +816,18 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self)
+        # Read here as transform reads them (see _inference_parameters): the names are its columns'.
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in ("add_indicator", "keep_empty_features")},
+            {"add_indicator": self.add_indicator, "keep_empty_features": self.keep_empty_features},
+            caller_name=type(self).__name__,
+        )
+        indicator = self._indicator()
         names = check_input_features(self, input_features)
         kept = names if self.keep_empty_features else names[~self._empty_features]
-        if self.indicator_ is None:
+        if indicator is None:
             return kept
-        return np.concatenate([kept, np.array([f"missingindicator_{names[j]}" for j in self.indicator_.features_],
+        return np.concatenate([kept, np.array([f"missingindicator_{names[j]}" for j in indicator.features_],
                                               dtype=object)])
 
     def __sklearn_tags__(self):

@@ -111,3 +111,54 @@ def test_an_infinite_placeholder_still_refuses_nan_and_the_other_infinity():
     X[1, 0] = -np.inf
     with pytest.raises(ValueError, match=r"infinit"):
         VAEImputer(missing_values=np.inf, **TINY).fit(X)
+
+
+# ------------------------------------- add_indicator and keep_empty_features after fit
+
+def _with_empty_column():
+    X = _table()
+    X[:, 2] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("name", ["keep_empty_features", "add_indicator"])
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_an_invalid_output_flag_set_after_fit_is_refused_by_name(name, value):
+    """keep_empty_features="no" set after fit was read as true: the empty column came back, unchecked."""
+    X = _with_empty_column()
+    imputer = VAEImputer(**TINY).fit(X)
+    before = imputer.transform(X)
+    imputer.set_params(**{name: value})
+    for call in (lambda: imputer.transform(X), lambda: imputer.multiple_imputations(X, 2),
+                 imputer.get_feature_names_out):
+        with pytest.raises(ValueError, match=name):
+            call()
+    imputer.set_params(**{name: False})
+    np.testing.assert_array_equal(imputer.transform(X), before)
+
+
+def test_add_indicator_switched_off_after_fit_drops_the_indicator():
+    """As keep_empty_features, it is read at transform (scikit-learn's SimpleImputer reads it there too)."""
+    X = _with_empty_column()
+    imputer = VAEImputer(add_indicator=True, **TINY).fit(X)
+    with_indicator = imputer.transform(X)
+    imputer.set_params(add_indicator=False)
+    without = imputer.transform(X)
+    assert without.shape == (20, 2)
+    np.testing.assert_array_equal(without, with_indicator[:, :2])
+    assert list(imputer.get_feature_names_out()) == ["x0", "x1"]
+    imputer.set_output(transform="pandas")
+    assert list(imputer.transform(X).columns) == ["x0", "x1"]
+
+
+def test_add_indicator_switched_on_after_fit_is_refused_as_needing_a_fit():
+    """It gave no indicator, without a word: the indicator's columns are those missing in fit."""
+    X = _with_empty_column()
+    imputer = VAEImputer(**TINY).fit(X)
+    imputer.set_params(add_indicator=True)
+    for call in (lambda: imputer.transform(X), lambda: imputer.multiple_imputations(X, 2),
+                 imputer.get_feature_names_out):
+        with pytest.raises(ValueError, match=r"add_indicator=True.*fit"):
+            call()
+    imputer.fit(X)
+    assert imputer.transform(X).shape == (20, 4)

@@ -600,7 +600,9 @@ def _checked_offset(offset):
     unpickling and :func:`skvae.load` accept, so the same rule holds here.
     """
     if isinstance(offset, numbers.Real) and not isinstance(offset, (bool, np.bool_)) and math.isfinite(offset):
-        return float(offset)
+        # A NumPy scalar as it is (the fitted offset_ is float32 with float32 scores, and the
+        # decision keeps the dtype it had); another real number (int, Fraction) as a float.
+        return offset if isinstance(offset, (np.floating, np.integer)) else float(offset)
     shown = f"an array of shape {offset.shape}" if isinstance(offset, np.ndarray) else repr(offset)
     raise Refusal(
         "offset_ must be a finite real number, the threshold on score_samples; got ", shown, ". ",

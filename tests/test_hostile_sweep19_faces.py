@@ -162,3 +162,16 @@ def test_add_indicator_switched_on_after_fit_is_refused_as_needing_a_fit():
             call()
     imputer.fit(X)
     assert imputer.transform(X).shape == (20, 4)
+
+
+def test_an_offset_given_as_a_fraction_is_read_as_a_float_and_numpy_offsets_keep_their_dtype():
+    from fractions import Fraction
+
+    X = _table().astype(np.float32)
+    fitted = VAEOutlierDetector(**TINY).fit(X)
+    scores = fitted.score_samples(X)
+    assert fitted.decision_function(X).dtype == np.float32  # the fitted offset_ is float32 here
+    fitted.offset_ = Fraction(-7, 2)
+    np.testing.assert_array_equal(fitted.decision_function(X), scores + 3.5)
+    fitted.offset_ = np.float64(-3.5)
+    assert fitted.decision_function(X).dtype == np.float64

@@ -161,7 +161,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
-        that had missing values in ``fit``.
+        that had missing values in ``fit``. Read by ``transform`` too, as
+        scikit-learn's imputers read it: set to False after fit, the
+        indicator is left out; set to True after a fit without it, it is
+        refused until the next ``fit``.
 
     keep_empty_features : bool, default=False
         Whether to keep features that are missing in every row of ``fit``

@@ -141,7 +141,8 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
-        offset_``.
+        offset_``. It may be set by hand, to a finite real number
+        (``predict``, ``decision_function`` and pickling refuse anything else).
 
     typical_column_log_likelihood_ : ndarray of shape (`n_features_in_`,)
         Median over the training rows of each column's log-likelihood term,

@@ -66,7 +66,7 @@ from ._refinement import (
     refinement_applies,
 )
 from ._refusals import Refusal, advice, parameter
-from ._schema import as_arrow_dictionary, is_dataframe
+from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._training import epochs_for_steps
@@ -390,10 +390,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # A draw advances the fitted generator, which only fit creates.
             return self.fit(X).transform(X)
         with transaction(self):
-            dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+            integers, sparse = _integer_array(X), sparse_dtypes(X)
             X, missing, kept, vae_input, values = self._fit(X, keep_fills=True)
             values = self._refined(vae_input, missing, kept, values)
-            return self._output(X, missing, kept, values, dtype, sparse)
+            return self._output(X, missing, kept, values, integers, sparse)
 
     def _fit(self, X, keep_fills=False):
         """Fit; (validated X, its missing cells, the kept columns, the VAE's input, its point fills or None).
@@ -477,9 +477,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             its dtypes); an integer array keeps its dtype, with whole fills.
         """
         check_is_fitted(self)
-        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+        integers, sparse = _integer_array(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return self._output(X, missing, kept, values, dtype, sparse)
+        return self._output(X, missing, kept, values, integers, sparse)
 
     @with_torch_defaults
     @reads_state
@@ -517,7 +517,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         check_host_allocation(2 * 8 * n_imputations * n_cells,
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
-        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+        integers, sparse = _integer_array(X), sparse_dtypes(X)
         given = X
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
@@ -526,7 +526,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # set_output: under set_output(transform="pandas") transform gave a DataFrame and these
         # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output.
         return [_wrap_data_with_container("transform", self._output(X.copy(), missing, kept, values[:, k, :],
-                                                                   dtype, sparse), given, self)
+                                                                   integers, sparse), given, self)
                 for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
@@ -560,9 +560,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             values = self._refined(vae_input, missing, kept, values)
         return X, missing, kept, values
 
-    def _output(self, X, missing, kept, values, dtype, sparse):
-        """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes."""
-        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
+    def _output(self, X, missing, kept, values, integers, sparse):
+        """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes.
+
+        `integers` is the caller's integer array (None for other input), whose observed cells come back.
+        """
+        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, integers), missing, X),
                                   sparse)
 
     def _refined(self, vae_input, missing, kept, values):
@@ -725,12 +728,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 return vae_input
         return vae_input
 
-    def _filled(self, X, missing, kept, values, integer_dtype=None):
+    def _filled(self, X, missing, kept, values, integers=None):
         """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed.
 
-        An integer array (its placeholder a number, such as -1) comes back in
-        its dtype: validation made it float, and its fills are whole numbers,
-        since a column of whole numbers decodes to whole numbers.
+        An integer array `integers` (its placeholder a number, such as -1)
+        comes back in its dtype: validation made it float, and its fills are
+        whole numbers, since a column of whole numbers decodes to whole numbers.
         """
         predicted = self.vae_._decode_reconstruction(values)
         kept_columns = np.flatnonzero(kept)
@@ -769,9 +772,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                     out[rows, j] = 0.0
         elif not kept.all():
             out = out.iloc[:, kept_columns] if is_dataframe(out) else out[:, kept_columns]
-        if integer_dtype is not None and not is_dataframe(out):
-            # Rounded: a kind without decimals (bernoulli) fills a probability.
-            out = np.rint(out).astype(integer_dtype)
+        if integers is not None and not is_dataframe(out):
+            out = _in_the_integers_dtype(out, integers, missing, kept_columns if out.shape[1] < len(kept) else None)
         return out
 
     def _indicator(self):
@@ -1123,7 +1125,29 @@ def _refuse_nan_cells(X, missing_values):
         )
 
 
-def _integer_dtype(X):
-    """X's dtype if X is an integer ndarray (one that :meth:`VAEImputer.transform` returns as it came), else None."""
+def _integer_array(X):
+    """X if it is an integer ndarray (one that :meth:`VAEImputer.transform` returns in its dtype), else None."""
     dtype = getattr(X, "dtype", None)
-    return dtype if isinstance(X, np.ndarray) and dtype.kind in "iu" else None
+    return X if isinstance(X, np.ndarray) and dtype.kind in "iu" else None
+
+
+def _in_the_integers_dtype(out, integers, missing, columns=None):
+    """`out` (X filled, as float) in the dtype of the caller's integer array `integers`, its observed cells as given.
+
+    Hostile sweep 19: validation made the array float64, and the filled copy
+    was cast back, so every observed cell beyond 2**53 came back rounded
+    (2**53 + 1 as 2**53, 2**60 + 3 as 2**60): an imputer changed cells it
+    was given. They are now taken from `integers` itself; only the fills
+    come from `out`, rounded (a kind without decimals, bernoulli, fills a
+    probability) and clipped to what the dtype holds, since a fill at the
+    top of int64 is float64's 2**63, which the cast wrapped to -2**63.
+    `columns`: the kept columns of X, where `out` dropped the others.
+    """
+    given = np.asarray(integers)
+    observed = ~missing
+    if columns is not None:
+        given, observed = given[:, columns], observed[:, columns]
+    low, high = _float_bounds(given.dtype)
+    whole = np.clip(np.rint(out), low, high).astype(given.dtype)
+    whole[observed] = given[observed]
+    return whole

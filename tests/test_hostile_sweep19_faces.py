@@ -175,3 +175,51 @@ def test_an_offset_given_as_a_fraction_is_read_as_a_float_and_numpy_offsets_keep
     np.testing.assert_array_equal(fitted.decision_function(X), scores + 3.5)
     fitted.offset_ = np.float64(-3.5)
     assert fitted.decision_function(X).dtype == np.float64
+
+
+# ------------------------------------------- integer arrays beyond float64's exact range
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+@pytest.mark.parametrize("method", ["fit_transform", "transform", "multiple_imputations", "posterior"])
+def test_an_integer_arrays_observed_cells_come_back_exactly(dtype, method):
+    """Validation made the array float64, and the output was cast back: 2**53 + 1 came back as 2**53."""
+    big = np.array([2**53 + 1, 2**60 + 3, 2**62 + 7, 12345678901234567, 2**53 + 3, 9], dtype=dtype)
+    X = np.column_stack([big, np.arange(6, dtype=dtype) + 1, big[::-1]])
+    X[2, 0] = 0
+    X[4, 2] = 0
+    imputer = VAEImputer(missing_values=0, sample_posterior=method == "posterior", **TINY)
+    if method == "fit_transform":
+        outputs = [imputer.fit_transform(X)]
+    elif method == "multiple_imputations":
+        outputs = imputer.fit(X).multiple_imputations(X, 2)
+    else:
+        outputs = [imputer.fit(X).transform(X)]
+    observed = X != 0
+    for out in outputs:
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out[observed], X[observed])
+        assert (out[~observed] != 0).all()
+        for j in (0, 2):  # fills within the column's observed range, never wrapped around
+            column = X[observed[:, j], j]
+            assert column.min() <= out[~observed[:, j], j].min() and out[:, j].max() <= column.max()
+
+
+def test_an_integer_arrays_fill_at_the_top_of_its_dtype_is_not_wrapped():
+    top = np.iinfo(np.int64).max
+    X = np.array([[top, 1], [top, 2], [-1, 3], [top - 1, 4]], dtype=np.int64)
+    out = VAEImputer(missing_values=-1, **TINY).fit_transform(X)
+    assert out.dtype == np.int64
+    assert out[2, 0] > 0
+    np.testing.assert_array_equal(out[[0, 1, 3]], X[[0, 1, 3]])
+
+
+@pytest.mark.parametrize("keep_empty_features", [False, True])
+def test_an_integer_array_with_an_empty_column_keeps_its_observed_cells(keep_empty_features):
+    X = np.array([[2**53 + 1, -1, 5], [2**60 + 3, -1, -1], [-1, -1, 7], [11, -1, 9]], dtype=np.int64)
+    out = VAEImputer(missing_values=-1, keep_empty_features=keep_empty_features, **TINY).fit_transform(X)
+    assert out.dtype == np.int64
+    expected = X if keep_empty_features else X[:, [0, 2]]
+    observed = expected != -1
+    np.testing.assert_array_equal(out[observed], expected[observed])
+    if keep_empty_features:
+        assert (out[:, 1] == 0).all()

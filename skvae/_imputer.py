@@ -630,6 +630,17 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 "as numbers: no cell can be that placeholder. Pass a pandas DataFrame (its text columns may "
                 f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
             )
+        if _beyond_float64(self.missing_values):
+            # Hostile sweep 19: as a text placeholder above, no cell of an array read as float64 can be
+            # it; scikit-learn's mask failed on it with Python's "int too large to convert to float",
+            # and a masked array's cells, given the placeholder, were refused as X's own.
+            raise Refusal(
+                parameter("missing_values", self.missing_values),
+                " is an integer beyond float64's range, but X is an array, whose cells skvae reads as float64: "
+                "no cell can be that placeholder. ",
+                advice("nan_placeholder", "Mark the missing cells NaN and set missing_values=np.nan, or pass a "
+                                          "pandas DataFrame (its object columns may hold such a number)."),
+            )
         check_array_dtype(X)
         # Hostile sweep 19: missing_values=np.inf (or -np.inf) imputed a DataFrame's infinite cells,
         # but an array's were refused by scikit-learn's finiteness check ("Input X contains
@@ -667,7 +678,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             )
         # Nullable columns (pandas "string", Int64) compare to a pandas BooleanArray, with NA where the
         # cell is NA; as a plain bool array those cells are simply not the placeholder.
-        mask = X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
+        mask = _equal_cells(X, self.missing_values)
         # Hostile sweep 17: False == 0 and True == 1 in pandas, so missing_values=0 (or 1, 0.0, 1.0)
         # took every False (True) of a bool, boolean or object column of booleans for a missing
         # cell and overwrote it with an imputed label, without a word. The parameter refuses a bool
@@ -922,6 +933,37 @@ def fitted_indicator(features, n_features):
     return _new_indicator().fit(pattern)
 
 
+def _equal_cells(X, missing_values):
+    """Boolean (n_samples, n_features): the cells of DataFrame X equal to `missing_values`.
+
+    Hostile sweep 19: an integer placeholder beyond float64 (10**400) made
+    pandas' comparison of a float column fail with Python's "int too large
+    to convert to float". A column whose comparison overflows holds numbers
+    of a fixed width, none of which can equal it; an object column can, and
+    compares cell by cell without converting.
+    """
+    if not _beyond_float64(missing_values):
+        return X.eq(missing_values).to_numpy(dtype=bool, na_value=False)
+    mask = np.zeros(X.shape, dtype=bool)
+    for j in range(X.shape[1]):
+        try:
+            mask[:, j] = X.iloc[:, j].eq(missing_values).to_numpy(dtype=bool, na_value=False)
+        except (OverflowError, TypeError):
+            pass
+    return mask
+
+
+def _beyond_float64(missing_values):
+    """Whether the placeholder is an integer that float64 cannot hold (10**400)."""
+    if not isinstance(missing_values, (int, np.integer)) or isinstance(missing_values, (bool, np.bool_)):
+        return False
+    try:
+        float(missing_values)
+    except OverflowError:
+        return True
+    return False
+
+
 def _without_boolean_cells(X, mask):
     """`mask` (cells of DataFrame X equal to the placeholder) less the cells that are booleans; in place.
 
@@ -941,9 +983,12 @@ def _without_boolean_cells(X, mask):
 
 
 def _is_infinite(missing_values):
-    """Whether the placeholder is an infinity (a number, not text, None or pandas.NA)."""
-    return (isinstance(missing_values, Real) and not isinstance(missing_values, (bool, np.bool_))
-            and math.isinf(missing_values))
+    """Whether the placeholder is an infinity (a number, not text, None or pandas.NA).
+
+    A float test, not math.isinf: an int beyond float64 (10**400) is no infinity, and isinf
+    raised OverflowError converting it.
+    """
+    return isinstance(missing_values, (float, np.floating)) and bool(np.isinf(missing_values))
 
 
 def _nan_is_missing(missing_values):

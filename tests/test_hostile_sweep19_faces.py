@@ -223,3 +223,31 @@ def test_an_integer_array_with_an_empty_column_keeps_its_observed_cells(keep_emp
     np.testing.assert_array_equal(out[observed], expected[observed])
     if keep_empty_features:
         assert (out[:, 1] == 0).all()
+
+
+# ------------------------------------------------ a placeholder beyond float64
+
+@pytest.mark.parametrize("placeholder", [10**400, -(10**400), 2**1024])
+@pytest.mark.parametrize("kind", ["float", "float_without_nan", "int", "masked"])
+def test_an_integer_placeholder_beyond_float64_is_refused_for_an_array_by_name(placeholder, kind):
+    """Python's OverflowError leaked from scikit-learn's mask, or the masked cells were refused as X's cells."""
+    X = _table()
+    if kind == "float_without_nan":
+        X = np.nan_to_num(X, nan=5.0)
+    elif kind == "int":
+        X = np.where(np.isnan(X), -1, np.round(X * 10)).astype(np.int64)
+    elif kind == "masked":
+        X = np.ma.masked_invalid(X)
+    imputer = VAEImputer(missing_values=placeholder, **TINY)
+    with pytest.raises(ValueError, match=r"missing_values=.*float64"):
+        imputer.fit(X)
+    assert not hasattr(imputer, "vae_")
+
+
+def test_an_integer_placeholder_beyond_float64_works_in_a_frames_object_column():
+    placeholder = 10**400
+    frame = pd.DataFrame({"a": _table()[:, 0], "b": pd.Series(["x", "y"] * 10, dtype=object)})
+    frame.loc[3, "b"] = placeholder
+    out = VAEImputer(missing_values=placeholder, **TINY).fit_transform(frame)
+    assert out.loc[3, "b"] in ("x", "y")
+    np.testing.assert_array_equal(out["a"], frame["a"])

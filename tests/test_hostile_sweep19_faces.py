@@ -1,6 +1,89 @@
 """Hostile use, nineteenth sweep: VAEImputer and VAEOutlierDetector.
 
-(Summary of findings: see the end of this docstring, kept up to date.)
+Swept and found sound: ``contamination`` as NumPy float16/32/64 scalars, 0.5,
+1e-300 (used), Fractions, bools, nan, inf and text (refused by name);
+``n_importance`` as NumPy integers (used), 5.0, True and Fractions
+(refused); ``missing_values`` as NumPy float32 NaN, NumPy integers and
+floats, -1, ``"?"``, ``""``, None and pandas.NA on float, int, category,
+string, bool, boolean and object columns, bytes, NaT and lists (refused);
+``copy=False`` on C, Fortran, strided, float32 and read-only arrays and on
+DataFrames (in place where documented, never on a refused call, never by
+``fit``); ``copy=True`` outputs sharing no memory with X; successive
+``sample_posterior`` draws with int, NumPy int, RandomState and None seeds;
+``fit_transform`` equal to ``fit().transform()`` under self-masking,
+``keep_empty_features`` with ``add_indicator``, no refinement and
+``n_importance=1``; fills within the observed range and decimals, with and
+without the refinement, on rows far outside the fit; columns given at
+transform in another dtype (float32, float16, Float64, category for text,
+reordered categories, boolean with NA, object booleans with None); int8,
+uint8 and uint64 arrays with in-range and out-of-range placeholders; all-
+missing rows, one row, tables with no missing cell; Pipeline,
+ColumnTransformer with ``set_output("pandas")``, GridSearchCV over
+``refinement`` and ``contamination``; ``skvae.save``/``load`` and pickle of
+both estimators (bit-identical results); the detector's
+``predict``/``decision_function``/``score_samples``/``fit_predict``
+agreement, ``score_columns`` with odd ``n_samples``, all-missing rows
+(-inf, flagged), constant columns, duplicated rows, one and two training
+rows, float32, polars and torch input.
+
+Each family below failed once (see the commit that added its tests):
+
+- **offset_ set by hand** (``skvae._outliers._checked_offset``): the docs
+  invite the caller to set ``offset_``; nan labelled every row an inlier
+  without a word, inf every row an outlier, text failed in NumPy's
+  subtraction ("ufunc 'subtract' did not contain a loop"), None in
+  Python's, an array broadcast, and ``pickle.dumps`` wrote bytes that
+  unpickling refused. ``predict``, ``decision_function`` and pickling now
+  refuse anything but a finite real number, naming ``offset_`` (a NumPy
+  scalar is used as it is, so a float32 fit's decision stays float32).
+- **multiple_imputations and set_output** (``VAEImputer.multiple_imputations``):
+  documented as "each as transform returns one", it returned ndarrays where
+  ``set_output(transform="pandas")`` (or polars) made transform return
+  DataFrames. Each copy is now wrapped as scikit-learn wraps transform.
+- **An infinite placeholder in an array** (``VAEImputer._validate``):
+  ``missing_values=np.inf`` imputed a DataFrame's infinite cells but
+  refused an array's as "Input X contains infinity". Infinities now pass
+  the finiteness check under such a placeholder; NaN cells are refused
+  naming ``missing_values``, the other infinity by the VAE naming its column.
+- **add_indicator / keep_empty_features set after fit**
+  (``VAEImputer._inference_parameters``, ``VAEImputer._indicator``):
+  ``keep_empty_features="no"`` was read as true, unchecked (the empty
+  column came back); ``add_indicator=True`` gave no indicator without a
+  word, False kept it. Both are checked at every transform,
+  ``multiple_imputations`` and ``get_feature_names_out``; switched off,
+  the indicator is left out (as SimpleImputer does); switched on without a
+  fitted one, it is refused naming ``add_indicator`` and advising a fit,
+  before a draw could advance the generator.
+- **An integer array beyond 2**53** (``skvae._imputer._in_the_integers_dtype``):
+  validation made the array float64 and the filled copy was cast back, so
+  observed cells came back changed (2**53 + 1 as 2**53, 2**60 + 3 as
+  2**60), and a fill at int64's top (float64's 2**63) wrapped to -2**63.
+  Observed cells now come from the caller's array, fills are rounded and
+  clipped to the dtype.
+- **An integer placeholder beyond float64** (``skvae._imputer._beyond_float64``):
+  ``missing_values=10**400`` failed with Python's "int too large to convert
+  to float" (scikit-learn's mask of an array, pandas' comparison of a float
+  column), and a masked array's cells given it were refused as X's own. An
+  array refuses it naming ``missing_values`` (no float64 cell can be it, as
+  with a text placeholder, sweep 14); a DataFrame matches it in object
+  columns only.
+
+Found and not fixed:
+
+- A column given at transform as a narrower nullable integer dtype than at
+  fit (``Int8`` for an ``int64`` column) whose fill does not fit the dtype
+  (612) comes back widened to ``int64``, and a column fitted as decimals
+  given as ``Int64`` comes back ``float64``: no valid fill fits the given
+  dtype, and widening loses nothing (observed cells kept exactly), while
+  rounding or clipping a fill would change the model's answer. Left as is.
+- ``keep_empty_features=True`` fills an empty ``string`` column with 0 and
+  makes it ``int64`` (a category column gains the category 0): deliberate,
+  as SimpleImputer fills (``skvae._imputer._zeros_in_dtype``; sweeps 16, 17).
+- An integer torch tensor comes back as a float64 ndarray (only an integer
+  ndarray keeps its dtype, as documented).
+- ``contamination`` and ``n_importance`` set on a fitted detector are read
+  by the next ``fit`` only (documented, as IsolationForest's), and are not
+  checked until then (pickling refuses them, as for every parameter).
 """
 
 import copy

@@ -34,7 +34,8 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
-from sklearn.utils._param_validation import MissingValues, StrOptions
+from sklearn.utils._param_validation import MissingValues, StrOptions, validate_parameter_constraints
+from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._column_types import (
@@ -64,7 +65,8 @@ from ._refinement import (
     refine,
     refinement_applies,
 )
-from ._schema import as_arrow_dictionary, is_dataframe
+from ._refusals import Refusal, advice, parameter
+from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._training import epochs_for_steps
@@ -159,7 +161,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
-        that had missing values in ``fit``.
+        that had missing values in ``fit``. Read by ``transform`` too, as
+        scikit-learn's imputers read it: set to False after fit, the
+        indicator is left out; set to True after a fit without it, it is
+        refused until the next ``fit``.
 
     keep_empty_features : bool, default=False
         Whether to keep features that are missing in every row of ``fit``
@@ -332,7 +337,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     }
 
     #: Read at every transform, not only by fit: checked there too (check_inference_parameters).
+    #: Hostile sweep 19: add_indicator and keep_empty_features shape every transform's output, so
+    #: they are read there (as SimpleImputer reads them); keep_empty_features="no" set after fit was
+    #: read as true, unchecked.
     _inference_parameters = ("missing_values", "copy", "sample_posterior", "n_importance", "refinement",
+                             "add_indicator", "keep_empty_features",
                              *INFERENCE_OPTIONS)
 
     @with_torch_defaults
@@ -381,10 +390,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # A draw advances the fitted generator, which only fit creates.
             return self.fit(X).transform(X)
         with transaction(self):
-            dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+            integers, sparse = _integer_array(X), sparse_dtypes(X)
             X, missing, kept, vae_input, values = self._fit(X, keep_fills=True)
             values = self._refined(vae_input, missing, kept, values)
-            return self._output(X, missing, kept, values, dtype, sparse)
+            return self._output(X, missing, kept, values, integers, sparse)
 
     def _fit(self, X, keep_fills=False):
         """Fit; (validated X, its missing cells, the kept columns, the VAE's input, its point fills or None).
@@ -468,9 +477,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             its dtypes); an integer array keeps its dtype, with whole fills.
         """
         check_is_fitted(self)
-        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+        integers, sparse = _integer_array(X), sparse_dtypes(X)
         X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return self._output(X, missing, kept, values, dtype, sparse)
+        return self._output(X, missing, kept, values, integers, sparse)
 
     @with_torch_defaults
     @reads_state
@@ -508,17 +517,24 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         check_host_allocation(2 * 8 * n_imputations * n_cells,
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
-        dtype, sparse = _integer_dtype(X), sparse_dtypes(X)
+        integers, sparse = _integer_array(X), sparse_dtypes(X)
+        given = X
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]
-        return [self._output(X.copy(), missing, kept, values[:, k, :], dtype, sparse) for k in range(n_imputations)]
+        # Hostile sweep 19: "each as transform returns one", but only transform is wrapped by
+        # set_output: under set_output(transform="pandas") transform gave a DataFrame and these
+        # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output.
+        return [_wrap_data_with_container("transform", self._output(X.copy(), missing, kept, values[:, k, :],
+                                                                   integers, sparse), given, self)
+                for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
 
     def _reconstructed(self, X, *, draw, n_draws=1):
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
         check_inference_parameters(self)
+        self._indicator()  # before the draw: a refused call leaves the generator where it was
         X = self._validate(X, reset=False)
         missing = self._missing_mask(X)
         kept = ~self._empty_features
@@ -544,9 +560,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             values = self._refined(vae_input, missing, kept, values)
         return X, missing, kept, values
 
-    def _output(self, X, missing, kept, values, dtype, sparse):
-        """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes."""
-        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, dtype), missing, X),
+    def _output(self, X, missing, kept, values, integers, sparse):
+        """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes.
+
+        `integers` is the caller's integer array (None for other input), whose observed cells come back.
+        """
+        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, integers), missing, X),
                                   sparse)
 
     def _refined(self, vae_input, missing, kept, values):
@@ -611,16 +630,37 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 "as numbers: no cell can be that placeholder. Pass a pandas DataFrame (its text columns may "
                 f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
             )
+        if _beyond_float64(self.missing_values):
+            # Hostile sweep 19: as a text placeholder above, no cell of an array read as float64 can be
+            # it; scikit-learn's mask failed on it with Python's "int too large to convert to float",
+            # and a masked array's cells, given the placeholder, were refused as X's own.
+            raise Refusal(
+                parameter("missing_values", self.missing_values),
+                " is an integer beyond float64's range, but X is an array, whose cells skvae reads as float64: "
+                "no cell can be that placeholder. ",
+                advice("nan_placeholder", "Mark the missing cells NaN and set missing_values=np.nan, or pass a "
+                                          "pandas DataFrame (its object columns may hold such a number)."),
+            )
         check_array_dtype(X)
+        # Hostile sweep 19: missing_values=np.inf (or -np.inf) imputed a DataFrame's infinite cells,
+        # but an array's were refused by scikit-learn's finiteness check ("Input X contains
+        # infinity"), which the placeholder itself asked for. Infinities pass that check here; the
+        # placeholder's become the missing cells, NaN is refused as with any other placeholder and
+        # the other infinity is refused by the VAE, naming its column, as in a DataFrame.
+        infinite_placeholder = _is_infinite(self.missing_values)
         try:
-            return validate_data(
+            X = validate_data(
                 self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
-                ensure_all_finite="allow-nan" if _nan_is_missing(self.missing_values) else True,
+                ensure_all_finite=("allow-nan" if _nan_is_missing(self.missing_values)
+                                   else not infinite_placeholder),
             )
         except (TypeError, ValueError, OverflowError) as error:
             if not _nan_is_missing(self.missing_values):
                 _refuse_nan_cells(X, self.missing_values)
             raise text_in_array_refusal(X, error) from None
+        if infinite_placeholder:
+            _refuse_nan_cells(X, self.missing_values)
+        return X
 
     def _missing_mask(self, X):
         """Boolean (n_samples, n_features): the cells to impute."""
@@ -638,7 +678,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             )
         # Nullable columns (pandas "string", Int64) compare to a pandas BooleanArray, with NA where the
         # cell is NA; as a plain bool array those cells are simply not the placeholder.
-        mask = X.eq(self.missing_values).to_numpy(dtype=bool, na_value=False)
+        mask = _equal_cells(X, self.missing_values)
         # Hostile sweep 17: False == 0 and True == 1 in pandas, so missing_values=0 (or 1, 0.0, 1.0)
         # took every False (True) of a bool, boolean or object column of booleans for a missing
         # cell and overwrote it with an imputed label, without a word. The parameter refuses a bool
@@ -699,12 +739,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 return vae_input
         return vae_input
 
-    def _filled(self, X, missing, kept, values, integer_dtype=None):
+    def _filled(self, X, missing, kept, values, integers=None):
         """X with missing cells of the kept columns set from `values`; empty columns dropped or zeroed.
 
-        An integer array (its placeholder a number, such as -1) comes back in
-        its dtype: validation made it float, and its fills are whole numbers,
-        since a column of whole numbers decodes to whole numbers.
+        An integer array `integers` (its placeholder a number, such as -1)
+        comes back in its dtype: validation made it float, and its fills are
+        whole numbers, since a column of whole numbers decodes to whole numbers.
         """
         predicted = self.vae_._decode_reconstruction(values)
         kept_columns = np.flatnonzero(kept)
@@ -743,20 +783,40 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                     out[rows, j] = 0.0
         elif not kept.all():
             out = out.iloc[:, kept_columns] if is_dataframe(out) else out[:, kept_columns]
-        if integer_dtype is not None and not is_dataframe(out):
-            # Rounded: a kind without decimals (bernoulli) fills a probability.
-            out = np.rint(out).astype(integer_dtype)
+        if integers is not None and not is_dataframe(out):
+            out = _in_the_integers_dtype(out, integers, missing, kept_columns if out.shape[1] < len(kept) else None)
         return out
 
-    def _with_indicator(self, filled, missing, X):
+    def _indicator(self):
+        """The fitted indicator whose columns the output appends, as ``add_indicator`` asks now (or None).
+
+        Hostile sweep 19: the output followed the indicator fitted or not
+        by the last fit, whatever ``add_indicator`` said since: set to True
+        after fit it gave no indicator, without a word. Switched off, the
+        indicator is left out (as SimpleImputer does); switched on, it needs
+        a fit, since its columns are those with missing cells in fit's X.
+        """
+        if not self.add_indicator:
+            return None
         if self.indicator_ is None:
+            raise Refusal(
+                parameter("add_indicator", self.add_indicator),
+                " was set after fit, which fitted no indicator: the indicator's columns are those with missing "
+                "cells in the X given to fit. ",
+                advice("refit_with_indicator", "Fit again to append it, or set add_indicator=False."),
+            )
+        return self.indicator_
+
+    def _with_indicator(self, filled, missing, X):
+        indicator_ = self._indicator()
+        if indicator_ is None:
             return filled
-        indicator = self.indicator_.transform(missing.astype(np.int8))
+        indicator = indicator_.transform(missing.astype(np.int8))
         if not is_dataframe(filled):
             return np.hstack([filled, indicator.astype(filled.dtype)])
         import pandas as pd
 
-        names = [f"missingindicator_{X.columns[j]}" for j in self.indicator_.features_]
+        names = [f"missingindicator_{X.columns[j]}" for j in indicator_.features_]
         return pd.concat([filled, pd.DataFrame(indicator, columns=names, index=filled.index)], axis=1)
 
     def get_feature_names_out(self, input_features=None):
@@ -772,11 +832,18 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self)
+        # Read here as transform reads them (see _inference_parameters): the names are its columns'.
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in ("add_indicator", "keep_empty_features")},
+            {"add_indicator": self.add_indicator, "keep_empty_features": self.keep_empty_features},
+            caller_name=type(self).__name__,
+        )
+        indicator = self._indicator()
         names = check_input_features(self, input_features)
         kept = names if self.keep_empty_features else names[~self._empty_features]
-        if self.indicator_ is None:
+        if indicator is None:
             return kept
-        return np.concatenate([kept, np.array([f"missingindicator_{names[j]}" for j in self.indicator_.features_],
+        return np.concatenate([kept, np.array([f"missingindicator_{names[j]}" for j in indicator.features_],
                                               dtype=object)])
 
     def __sklearn_tags__(self):
@@ -866,6 +933,37 @@ def fitted_indicator(features, n_features):
     return _new_indicator().fit(pattern)
 
 
+def _equal_cells(X, missing_values):
+    """Boolean (n_samples, n_features): the cells of DataFrame X equal to `missing_values`.
+
+    Hostile sweep 19: an integer placeholder beyond float64 (10**400) made
+    pandas' comparison of a float column fail with Python's "int too large
+    to convert to float". A column whose comparison overflows holds numbers
+    of a fixed width, none of which can equal it; an object column can, and
+    compares cell by cell without converting.
+    """
+    if not _beyond_float64(missing_values):
+        return X.eq(missing_values).to_numpy(dtype=bool, na_value=False)
+    mask = np.zeros(X.shape, dtype=bool)
+    for j in range(X.shape[1]):
+        try:
+            mask[:, j] = X.iloc[:, j].eq(missing_values).to_numpy(dtype=bool, na_value=False)
+        except (OverflowError, TypeError):
+            pass
+    return mask
+
+
+def _beyond_float64(missing_values):
+    """Whether the placeholder is an integer that float64 cannot hold (10**400)."""
+    if not isinstance(missing_values, (int, np.integer)) or isinstance(missing_values, (bool, np.bool_)):
+        return False
+    try:
+        float(missing_values)
+    except OverflowError:
+        return True
+    return False
+
+
 def _without_boolean_cells(X, mask):
     """`mask` (cells of DataFrame X equal to the placeholder) less the cells that are booleans; in place.
 
@@ -882,6 +980,15 @@ def _without_boolean_cells(X, mask):
         elif dtype == object:
             mask[:, j] &= ~np.fromiter((isinstance(cell, (bool, np.bool_)) for cell in X.iloc[:, j]), bool, len(X))
     return mask
+
+
+def _is_infinite(missing_values):
+    """Whether the placeholder is an infinity (a number, not text, None or pandas.NA).
+
+    A float test, not math.isinf: an int beyond float64 (10**400) is no infinity, and isinf
+    raised OverflowError converting it.
+    """
+    return isinstance(missing_values, (float, np.floating)) and bool(np.isinf(missing_values))
 
 
 def _nan_is_missing(missing_values):
@@ -1063,7 +1170,29 @@ def _refuse_nan_cells(X, missing_values):
         )
 
 
-def _integer_dtype(X):
-    """X's dtype if X is an integer ndarray (one that :meth:`VAEImputer.transform` returns as it came), else None."""
+def _integer_array(X):
+    """X if it is an integer ndarray (one that :meth:`VAEImputer.transform` returns in its dtype), else None."""
     dtype = getattr(X, "dtype", None)
-    return dtype if isinstance(X, np.ndarray) and dtype.kind in "iu" else None
+    return X if isinstance(X, np.ndarray) and dtype.kind in "iu" else None
+
+
+def _in_the_integers_dtype(out, integers, missing, columns=None):
+    """`out` (X filled, as float) in the dtype of the caller's integer array `integers`, its observed cells as given.
+
+    Hostile sweep 19: validation made the array float64, and the filled copy
+    was cast back, so every observed cell beyond 2**53 came back rounded
+    (2**53 + 1 as 2**53, 2**60 + 3 as 2**60): an imputer changed cells it
+    was given. They are now taken from `integers` itself; only the fills
+    come from `out`, rounded (a kind without decimals, bernoulli, fills a
+    probability) and clipped to what the dtype holds, since a fill at the
+    top of int64 is float64's 2**63, which the cast wrapped to -2**63.
+    `columns`: the kept columns of X, where `out` dropped the others.
+    """
+    given = np.asarray(integers)
+    observed = ~missing
+    if columns is not None:
+        given, observed = given[:, columns], observed[:, columns]
+    low, high = _float_bounds(given.dtype)
+    whole = np.clip(np.rint(out), low, high).astype(given.dtype)
+    whole[observed] = given[observed]
+    return whole

@@ -10,6 +10,8 @@ reaches the detector without an edit here.
 """
 
 import contextlib
+import math
+import numbers
 import sys
 import warnings
 
@@ -29,6 +31,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._input import as_pandas_frame
+from ._refusals import Refusal, advice
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
@@ -138,7 +141,8 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
-        offset_``.
+        offset_``. It may be set by hand, to a finite real number
+        (``predict``, ``decision_function`` and pickling refuse anything else).
 
     typical_column_log_likelihood_ : ndarray of shape (`n_features_in_`,)
         Median over the training rows of each column's log-likelihood term,
@@ -317,7 +321,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         decision : ndarray of shape (n_samples,)
             Shifted scores; negative values are outliers.
         """
-        return self._scores(X, "decision_function") - self.offset_
+        return self._scores(X, "decision_function") - _checked_offset(self.offset_)
 
     @with_torch_defaults
     @reads_state
@@ -334,7 +338,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         labels : ndarray of shape (n_samples,)
             -1 where ``decision_function`` is negative, +1 elsewhere.
         """
-        return _labels(self._scores(X, "predict") - self.offset_)
+        return _labels(self._scores(X, "predict") - _checked_offset(self.offset_))
 
     @with_torch_defaults
     @reads_state
@@ -459,6 +463,10 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
 
     def __getstate__(self):
         """Plain values only, the VAE as its own state: what pickle, joblib, ``copy`` and :func:`skvae.save` write."""
+        if "offset_" in self.__dict__:
+            # Refused on the way out, as unpickling (skvae._face_state) refuses it on the way in: a
+            # detector given offset_ = nan by hand was pickled into bytes no unpickling could read.
+            _checked_offset(self.offset_)
         return plain_face_state(super().__getstate__())
 
     def __setstate__(self, state):
@@ -579,6 +587,29 @@ def _check_shape(X, estimator):
             if count == 0:
                 raise ValueError(f"Found array with 0 {what}(s) (shape=({shape[0]}, {shape[1]})) while a minimum "
                                  f"of 1 is required by {name}.")
+
+
+def _checked_offset(offset):
+    """``offset_`` as a float, or a ValueError naming it.
+
+    The docs invite the caller to set ``offset_`` by hand (a quantile of
+    held-out scores). Hostile sweep 19: nan was compared with every score
+    and labelled every row an inlier without a word, infinity labelled
+    every row alike, text failed in NumPy's subtraction ("ufunc 'subtract'
+    did not contain a loop") and an array broadcast or was kept as one.
+    A finite real number is what the fitted state holds and what
+    unpickling and :func:`skvae.load` accept, so the same rule holds here.
+    """
+    if isinstance(offset, numbers.Real) and not isinstance(offset, (bool, np.bool_)) and math.isfinite(offset):
+        # A NumPy scalar as it is (the fitted offset_ is float32 with float32 scores, and the
+        # decision keeps the dtype it had); another real number (int, Fraction) as a float.
+        return offset if isinstance(offset, (np.floating, np.integer)) else float(offset)
+    shown = f"an array of shape {offset.shape}" if isinstance(offset, np.ndarray) else repr(offset)
+    raise Refusal(
+        "offset_ must be a finite real number, the threshold on score_samples; got ", shown, ". ",
+        advice("offset", "Set offset_ to a float (e.g. a quantile of score_samples of held-out normal rows), "
+                         "or fit again to set it from contamination."),
+    )
 
 
 def _labels(decision):

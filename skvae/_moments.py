@@ -83,24 +83,36 @@ def standardize(values, shift, scale):
 MAX_DECIMALS = 6
 
 
-def decimals(block):
+def decimals(block, precision=None):
     """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
 
     Values read from text with d decimals round to themselves at d; a whole-number
     column (counts, or a float column of whole numbers) has 0, so it decodes to
     whole numbers. Missing cells (NaN) do not count.
+
+    `precision` (np.float32, np.float16) is the float type the columns' values
+    are held in: 659.72 in float32 is 659.719970703125, which rounds to itself
+    at no count of decimals in float64, so a float32 column of money was
+    found to have none and decoded to 659.7179565 where a float64 one gives
+    659.72. Its values are compared as that type holds them: d decimals
+    written when the value rounded to d and held in that type is the value.
     """
+    def rounds_to_itself(values, d):
+        rounded = np.round(values, d)
+        if precision is not None:
+            rounded = rounded.astype(precision).astype(np.float64)
+        return (rounded == values) | np.isnan(values)
+
     found = [None] * block.shape[1]
     undecided = np.arange(block.shape[1])
     with np.errstate(over="ignore", invalid="ignore"):
         for d in range(MAX_DECIMALS + 1):
             # Most measured columns fail on their first rows: test the rest only where those pass.
             head = block[:64, undecided]
-            candidates = undecided[((np.round(head, d) == head) | np.isnan(head)).all(axis=0)]
+            candidates = undecided[rounds_to_itself(head, d).all(axis=0)]
             values = block[:, candidates]
             exact = np.zeros(undecided.size, dtype=bool)
-            exact[np.searchsorted(undecided, candidates)] = (
-                (np.round(values, d) == values) | np.isnan(values)).all(axis=0)
+            exact[np.searchsorted(undecided, candidates)] = rounds_to_itself(values, d).all(axis=0)
             for j in undecided[exact]:
                 found[j] = d
             undecided = undecided[~exact]

@@ -183,6 +183,12 @@ class TableSchema:
             block = _columns(raw, ranged)
             lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
             places = _decimals(block)
+            for k, j in enumerate(ranged):
+                # A float32 or float16 column's values are its type's nearest to what was written:
+                # its decimals are found as that type holds them (see skvae._moments.decimals).
+                precision = _narrow_float(self.columns[j]["dtype"])
+                if precision is not None:
+                    places[k] = _decimals(block[:, [k]], precision)[0]
             for j, low, high, decimals, digits in zip(ranged, lows, highs, places, _digits(block, places)):
                 self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
                 self.columns[j].pop("digits", None)
@@ -1021,6 +1027,21 @@ def _integer_numpy_dtype(dtype):
         return np.dtype(numpy_dtype if numpy_dtype is not None else pandas_dtype)
     except TypeError:
         return None
+
+
+def _narrow_float(dtype):
+    """np.float32 or np.float16 where a dtype name holds its values in one (Float32, float[pyarrow], Sparse[float32, nan]); else None."""
+    pandas_dtype = dtype_from_name(dtype)
+    if pandas_dtype is None:
+        return None
+    numpy_dtype = getattr(pandas_dtype, "numpy_dtype", None)
+    if numpy_dtype is None:
+        numpy_dtype = getattr(pandas_dtype, "subtype", None) or pandas_dtype
+    try:
+        numpy_dtype = np.dtype(numpy_dtype)
+    except TypeError:
+        return None
+    return numpy_dtype.type if numpy_dtype in (np.float32, np.float16) else None
 
 
 def _float_bounds(integer_dtype):

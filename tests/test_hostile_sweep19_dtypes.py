@@ -39,6 +39,16 @@ Each family below failed once (see the commit that added its tests):
   fitted once, a level first seen by a later ``partial_fit`` stays
   unsampled, as a numeric column keeps its first fit's range.
 
+- **A float32 column lost its decimals** (``skvae._moments.decimals``, asked
+  by ``skvae._schema.TableSchema._fit_constants``): a column's decimals are
+  the fewest that write every value, tested in float64, where float32's
+  659.72 is 659.719970703125, written by no count up to 6. So float32,
+  Float32, float[pyarrow], float16 and Sparse[float32] columns of money,
+  percentages or shares came back as 659.7179565 (their samples, fills and
+  reconstructions), where the same column in float64 came back as 659.72.
+  Their decimals are now found as their type holds the values (rounded,
+  then held in float32 or float16), and decoded values rounded to them.
+
 Found, not changed:
 
 - A column index's ``name`` is still not carried (decided in sweep 16).
@@ -141,3 +151,29 @@ def test_a_forged_unseen_levels_entry_is_refused_by_load(tmp_path, unseen):
     with pytest.raises(ValueError, match=r"\['unseen_levels'\] must be a sorted list of distinct codes below 4"):
         estimator.__setstate__(state)
     assert estimator.__dict__ == {}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "Float32", "float[pyarrow]", "float16", "Sparse[float32, nan]"])
+@pytest.mark.parametrize("places, high", [(2, 1000.0), (1, 100.0), (4, 1.0)], ids=["money", "percent", "share"])
+def test_a_narrow_float_column_comes_back_at_its_decimals_as_float64_does(dtype, places, high):
+    # float32(659.72) is 659.719970703125 in float64: a float64 rule found no decimals in it,
+    # so a float32 column of money came back as 659.7179565 where a float64 one came back as 659.72.
+    if dtype == "float16" and places == 2:
+        high = 10.0  # float16 holds 3 significant digits
+    rng = np.random.default_rng(1)
+    written = np.round(rng.uniform(0, high, 40), places)
+    X = pd.DataFrame({"m": pd.Series(written).astype(dtype), "z": rng.normal(size=40)})
+    model = VAETransformer(**TINY).fit(X)
+    as_written = X["m"].astype("float64")
+    for label, out in {
+        "sample": model.sample(100, random_state=0),
+        "given": model.sample(5, random_state=0, given={"z": 0.0}, n_importance=4),
+        "return_mean": model.sample(5, random_state=0, return_mean=True),
+        "inverse_transform": model.inverse_transform(model.transform(X)),
+    }.items():
+        column = out["m"]
+        assert column.dtype == X["m"].dtype, label
+        values = column.astype("float64").to_numpy()
+        rewritten = pd.Series(np.round(values, places)).astype(dtype).astype("float64").to_numpy()
+        np.testing.assert_array_equal(values, rewritten, err_msg=label)
+        assert as_written.min() <= values.min() and values.max() <= as_written.max(), label

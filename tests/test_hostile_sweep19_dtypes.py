@@ -202,6 +202,17 @@ def test_a_narrow_float_column_comes_back_at_its_decimals_as_float64_does(dtype,
         rewritten = pd.Series(np.round(values, places)).astype(dtype).astype("float64").to_numpy()
         np.testing.assert_array_equal(values, rewritten, err_msg=label)
         assert as_written.min() <= values.min() and values.max() <= as_written.max(), label
+    if dtype.startswith("Sparse"):
+        return
+    holes = X.copy()
+    holes.loc[holes.index[::4], "m"] = np.nan
+    for sample_posterior in (False, True):
+        imputer = VAEImputer(**TINY, sample_posterior=sample_posterior).set_output(transform="pandas")
+        filled = imputer.fit_transform(holes)["m"]
+        assert filled.dtype == X["m"].dtype
+        fills = filled[holes["m"].isna()].astype("float64").to_numpy()
+        rewritten = pd.Series(np.round(fills, places)).astype(dtype).astype("float64").to_numpy()
+        np.testing.assert_array_equal(fills, rewritten)
 
 
 class _Label(str):

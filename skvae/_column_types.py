@@ -231,6 +231,11 @@ def dtype_name(dtype):
     name = str(dtype)
     if isinstance(dtype, pd.StringDtype) and name == "string":
         return f"string[{dtype.storage}]"
+    if isinstance(dtype, pd.StringDtype) and name == "str":
+        # Hostile sweep 19: the same for pandas 3's "str" (na_value NaN), whose name pandas reads
+        # back in the default storage: a python-storage column came back pyarrow-backed.
+        # skvae._schema.dtype_from_name reads "str[python]" and "str[pyarrow]" back.
+        return f"str[{dtype.storage}]"
     if isinstance(dtype, pd.ArrowDtype) and name == "string[pyarrow]":
         # Hostile sweep 16: pyarrow's string type in pandas (``pd.ArrowDtype(pa.string())``) is
         # also named "string[pyarrow]", which pandas reads back as its own StringDtype("pyarrow"):

@@ -955,6 +955,9 @@ def as_arrow_dictionary(labels, dtype):
 #: pandas' name of a pyarrow dictionary dtype, which pandas does not read back.
 _DICTIONARY_NAME = re.compile(r"dictionary<values=([a-z0-9_]+), indices=([a-z0-9]+), ordered=([01])>\[pyarrow\]")
 
+#: skvae's name of pandas' StringDtype(storage, na_value=nan), which pandas names "str" in either storage.
+_STR_NAME = re.compile(r"str\[(python|pyarrow)\]")
+
 _SPARSE_NAME = re.compile(r"Sparse\[([A-Za-z0-9_]+), ([A-Za-z0-9_.+-]+)\]")
 
 
@@ -971,6 +974,13 @@ def dtype_from_name(name):
         return pd.api.types.pandas_dtype(name)
     except (TypeError, ValueError, ImportError):
         pass
+    storage = _STR_NAME.fullmatch(name) if isinstance(name, str) else None
+    if storage is not None:
+        # pandas 3's "str" in a named storage (skvae._column_types.dtype_name), which pandas does not read.
+        try:
+            return pd.StringDtype(storage.group(1), na_value=np.nan)
+        except (TypeError, ValueError, ImportError):
+            return None
     dictionary = _DICTIONARY_NAME.fullmatch(name) if isinstance(name, str) else None
     if dictionary is not None:
         return _arrow_dictionary_dtype(*dictionary.groups())

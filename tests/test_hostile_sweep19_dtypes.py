@@ -61,6 +61,17 @@ Each family below failed once (see the commit that added its tests):
   scikit-learn compares: ``feature_names_in_`` recorded and X's labels
   ``str``.
 
+- **pandas 3's ``str`` dtype in python storage came back pyarrow-backed**
+  (``skvae._column_types.dtype_name``): pandas names
+  ``StringDtype(storage, na_value=nan)`` "str" in both storages and reads
+  "str" back in the default one (pyarrow where installed), so a
+  python-storage text column, or a category column of such categories,
+  came back from ``sample``, ``given``, ``with_missing`` and
+  ``inverse_transform`` in another dtype (as ``string[python]`` did before
+  sweep 15). The schema names it ``str[python]`` / ``str[pyarrow]`` now,
+  read back by ``skvae._schema.dtype_from_name``; files naming "str" read
+  as before.
+
 Found, not changed:
 
 - A column index's ``name`` is still not carried (decided in sweep 16), nor
@@ -243,3 +254,31 @@ def test_labels_that_are_str_subclasses_are_matched_by_label_at_transform(make):
     restored = pickle.loads(pickle.dumps(model))
     with pytest.raises(ValueError, match=r"X has the columns \[.*'b'.*'a'.*\], but the model was fitted on"):
         restored.transform(relabelled[["b", "a"]])
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+@pytest.mark.parametrize("as_categories", [False, True], ids=["text", "categories-of-text"])
+def test_pandas_str_dtype_comes_back_in_its_own_storage(storage, as_categories, tmp_path):
+    # pandas names StringDtype(storage, na_value=nan) "str" in both storages, and reads "str" back
+    # as the default one: a python-storage column came back pyarrow-backed from every output.
+    dtype = pd.StringDtype(storage, na_value=np.nan)
+    column = pd.Series(["a", None, "b"] * 8, dtype=dtype)
+    if as_categories:
+        column = column.astype(pd.CategoricalDtype(pd.Index(["a", "b"], dtype=dtype)))
+    X = pd.DataFrame({"t": column, "z": np.linspace(0, 1, 24)})
+    model = VAETransformer(**TINY).fit(X)
+    skvae.save(model, tmp_path / "m.skvae")
+    for fitted in (model, skvae.load(tmp_path / "m.skvae")):
+        for label, out in {
+            "sample": fitted.sample(5, random_state=0),
+            "given": fitted.sample(3, random_state=0, given={"z": 0.5}, n_importance=3),
+            "with_missing": fitted.sample(5, random_state=0, with_missing=True),
+            "inverse_transform": fitted.inverse_transform(fitted.transform(X)),
+        }.items():
+            assert out["t"].dtype == X["t"].dtype, label
+            if as_categories:
+                assert out["t"].cat.categories.dtype == X["t"].cat.categories.dtype, label
+    holes = X.copy()
+    holes.loc[holes.index[1], "z"] = np.nan
+    filled = VAEImputer(**TINY).set_output(transform="pandas").fit_transform(holes)
+    assert filled["t"].dtype == X["t"].dtype

@@ -315,3 +315,16 @@ def test_a_sparse_column_with_a_numpy_fill_value_comes_back_sparse(values, fill,
             "inverse_transform": fitted.inverse_transform(fitted.transform(X)),
         }.items():
             assert out["s"].dtype == X["s"].dtype, label
+
+
+def test_the_mean_of_a_category_of_numbers_is_never_an_unused_category():
+    # The point value of a column of numbers is the level nearest the mean: an unused level
+    # between the seen ones (5 among 0 and 10) is nearest the mean of an even mixture.
+    X = pd.DataFrame({"c": pd.Series([0, 10] * 12).astype(pd.CategoricalDtype([0, 5, 10])),
+                      "z": np.linspace(0, 1, 24)})
+    model = VAETransformer(**TINY).fit(X)
+    means = model.sample(50, random_state=0, return_mean=True)["c"]
+    assert set(means) <= {0, 10}
+    filled = VAEImputer(**TINY).set_output(transform="pandas").fit_transform(
+        X.assign(c=X["c"].where(X.index % 3 != 0)))
+    assert set(filled["c"]) <= {0, 10}

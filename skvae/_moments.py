@@ -160,13 +160,18 @@ def _within_digits_range(values, counted):
             & (np.where(counted, magnitude, 0.0).max(axis=0) <= _DIGITS_RANGE[1]))
 
 
-def significant_digits(block, decimals):
+def significant_digits(block, decimals, precision=None):
     """Per column of `block` without `decimals`, the fewest significant digits (1 to MAX_DIGITS) that write every value.
 
     None where the column has decimals (they decide its precision) or no
     such number of digits writes all its values (a measured column).
-    Missing cells do not count.
+    Missing cells do not count. `precision` is the float type the values are
+    held in, as for :func:`decimals` (float32's 9.417e-06 is 9.4169...e-06).
     """
+    def rounded(values, d):
+        out = round_significant(values, d)
+        return out if precision is None else out.astype(precision).astype(np.float64)
+
     found = [None] * block.shape[1]
     columns = np.array([j for j in range(block.shape[1]) if decimals[j] is None], dtype=np.intp)
     if not columns.size:
@@ -183,7 +188,7 @@ def significant_digits(block, decimals):
     for d in range(1, MAX_DIGITS + 1):
         if not undecided.size:
             break
-        screen = ((round_significant(head[:, undecided], d) == head[:, undecided])
+        screen = ((rounded(head[:, undecided], d) == head[:, undecided])
                   | ~head_counted[:, undecided]).all(axis=0)
         decided = np.zeros(undecided.size, dtype=bool)
         for k in np.flatnonzero(screen):
@@ -191,7 +196,7 @@ def significant_digits(block, decimals):
             column = column[np.isfinite(column) & (column != 0)]
             if not column.size or not _within_digits_range(column, None):
                 decided[k] = True  # no digits to record
-            elif np.array_equal(round_significant(column, d), column):
+            elif np.array_equal(rounded(column, d), column):
                 found[columns[undecided[k]]] = d
                 decided[k] = True
         undecided = undecided[~decided]

@@ -183,13 +183,21 @@ class TableSchema:
             block = _columns(raw, ranged)
             lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
             places = _decimals(block)
+            significant = _digits(block, places)
+            # A float32 or float16 column's values are its type's nearest to what was written: its
+            # decimals and digits are found as that type holds them (see skvae._moments.decimals),
+            # one call per type, as a wide float32 table (pixels) has hundreds of such columns.
+            narrow = {}
             for k, j in enumerate(ranged):
-                # A float32 or float16 column's values are its type's nearest to what was written:
-                # its decimals are found as that type holds them (see skvae._moments.decimals).
                 precision = _narrow_float(self.columns[j]["dtype"])
                 if precision is not None:
-                    places[k] = _decimals(block[:, [k]], precision)[0]
-            for j, low, high, decimals, digits in zip(ranged, lows, highs, places, _digits(block, places)):
+                    narrow.setdefault(precision, []).append(k)
+            for precision, ks in narrow.items():
+                held = block[:, ks]
+                held_places = _decimals(held, precision)
+                for k, p, d in zip(ks, held_places, _digits(held, held_places, precision)):
+                    places[k], significant[k] = p, d
+            for j, low, high, decimals, digits in zip(ranged, lows, highs, places, significant):
                 self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
                 self.columns[j].pop("digits", None)
                 if digits is not None:  # recorded only where it decides (no decimals), as files before 0.10 lack it

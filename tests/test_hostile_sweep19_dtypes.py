@@ -47,7 +47,9 @@ Each family below failed once (see the commit that added its tests):
   percentages or shares came back as 659.7179565 (their samples, fills and
   reconstructions), where the same column in float64 came back as 659.72.
   Their decimals are now found as their type holds the values (rounded,
-  then held in float32 or float16), and decoded values rounded to them.
+  then held in float32 or float16), and decoded values rounded to them;
+  so are their significant digits (``skvae._moments.significant_digits``:
+  float32's 9.417e-06 came back as 1.3051842e-05, not 1.305e-05).
 
 - **Labels of a str subclass were read by position**
   (``skvae._validation.check_same_columns``): scikit-learn records and
@@ -328,3 +330,20 @@ def test_the_mean_of_a_category_of_numbers_is_never_an_unused_category():
     filled = VAEImputer(**TINY).set_output(transform="pandas").fit_transform(
         X.assign(c=X["c"].where(X.index % 3 != 0)))
     assert set(filled["c"]) <= {0, 10}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "Float32", "float[pyarrow]"])
+def test_a_narrow_float_column_of_significant_digits_keeps_them(dtype):
+    # The same rule for values written in significant digits (9.417e-06): tested in float64,
+    # float32's 9.417e-06 is 9.416999...e-06, written by no count of digits up to 6.
+    rng = np.random.default_rng(2)
+    written = np.round(rng.uniform(1000, 9999, 40)) * 1e-9  # four significant digits, 1e-6 to 1e-5
+    X = pd.DataFrame({"m": pd.Series(written).astype(dtype), "z": rng.normal(size=40)})
+    model = VAETransformer(**TINY).fit(X)
+    for label, out in {
+        "sample": model.sample(100, random_state=0),
+        "inverse_transform": model.inverse_transform(model.transform(X)),
+    }.items():
+        values = out["m"].astype("float64").to_numpy()
+        rewritten = pd.Series([float(f"{v:.4g}") for v in values]).astype(dtype).astype("float64").to_numpy()
+        np.testing.assert_array_equal(values, rewritten, err_msg=label)

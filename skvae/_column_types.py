@@ -145,6 +145,12 @@ def fit_column(name, values, kind, frame):
                 kept = categories_dtype(dtype)
                 if kept is not None:
                     entry[CATEGORIES_DTYPE] = kept
+                # The dtype's categories are the levels (the column comes back in its dtype), but
+                # those no training row holds were sampled as often as the network's untrained
+                # logits said: recorded, the block gives them probability 0 when it decodes.
+                unseen = unseen_levels(values)
+                if unseen:
+                    entry[UNSEEN_LEVELS] = unseen
             else:
                 _refuse_infinite(name, values)
                 observed = values[values.notna()].to_numpy(dtype=object)
@@ -225,6 +231,11 @@ def dtype_name(dtype):
     name = str(dtype)
     if isinstance(dtype, pd.StringDtype) and name == "string":
         return f"string[{dtype.storage}]"
+    if isinstance(dtype, pd.StringDtype) and name == "str":
+        # Hostile sweep 19: the same for pandas 3's "str" (na_value NaN), whose name pandas reads
+        # back in the default storage: a python-storage column came back pyarrow-backed.
+        # skvae._schema.dtype_from_name reads "str[python]" and "str[pyarrow]" back.
+        return f"str[{dtype.storage}]"
     if isinstance(dtype, pd.ArrowDtype) and name == "string[pyarrow]":
         # Hostile sweep 16: pyarrow's string type in pandas (``pd.ArrowDtype(pa.string())``) is
         # also named "string[pyarrow]", which pandas reads back as its own StringDtype("pyarrow"):
@@ -238,6 +249,22 @@ def dtype_name(dtype):
 #: The schema entry of a category column whose categories' dtype is not the one pandas
 #: infers from their values (Int64, string, boolean, float32, int8): decoding restores it.
 CATEGORIES_DTYPE = "categories_dtype"
+#: A category column's entry: the codes of its dtype's categories no fit row holds
+#: (see :func:`unseen_levels`), absent where the fit saw every level.
+UNSEEN_LEVELS = "unseen_levels"
+
+
+def unseen_levels(values):
+    """The codes (sorted) of a category Series' categories that none of its cells holds, [] when all are held.
+
+    A column none of whose cells is observed gives [] too: it has no level to
+    keep to, and is refused or handled as an empty column elsewhere.
+    """
+    codes = np.asarray(values.cat.codes)
+    held = np.unique(codes[codes >= 0])
+    if held.size == 0:
+        return []
+    return [int(c) for c in np.setdiff1d(np.arange(len(values.cat.categories)), held)]
 
 
 def categories_dtype(dtype):

@@ -406,13 +406,32 @@ def _dense_frame(X):
         # table densified by the user after an imputer's output still held it, and a model fitted on it
         # decoded the dense columns as sparse.
         return _without_marker(X)
-    dtypes = {name: str(X[name].dtype) for name in sparse}
+    dtypes = {name: _sparse_dtype_name(X[name].dtype) for name in sparse}
     X = X.copy()
     for name in sparse:
         X[name] = X[name].sparse.to_dense()
     # The schema decodes to the dtypes the user's columns had (sample, inverse_transform).
     X.attrs[SPARSE_DTYPES] = dtypes
     return X
+
+
+def _sparse_dtype_name(dtype):
+    """A name of the sparse `dtype` that :func:`skvae._schema.dtype_from_name` reads back as it, where one exists.
+
+    pandas writes a NumPy fill value as its repr, "Sparse[float32,
+    np.float32(0.0)]", which no reader parses: the schema kept such a column
+    dense, and it came back dense from ``sample`` and ``inverse_transform``
+    (hostile sweep 19). The fill as a Python number names an equal dtype.
+    """
+    from ._schema import dtype_from_name
+
+    name = str(dtype)
+    fill = dtype.fill_value
+    if isinstance(fill, np.generic):
+        plain = f"Sparse[{dtype.subtype}, {fill.item()!r}]"
+        if dtype_from_name(plain) == dtype:
+            return plain
+    return name
 
 
 #: Key of the dense copy's ``attrs`` that holds {label: sparse dtype name} of the columns

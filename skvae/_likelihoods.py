@@ -206,6 +206,24 @@ class Block:
         """
         return None
 
+    def _decoding_probabilities(self, params):
+        """The levels' probabilities for decoding (draws, points): 0 for a level no fit row held.
+
+        A category dtype's categories are the column's levels, used or not
+        (``unseen_levels`` in its entry, see
+        :func:`skvae._column_types.unseen_levels`). Training never shows the
+        softmax an unused level, so after a short fit it still had a share
+        of the draws: values the column never held, against "a softmax over
+        the categories seen in fit". Decoding conditions on the levels seen;
+        log-likelihoods (training, scores) keep the full softmax, so a cell
+        holding such a level, which its dtype allows, still has a score.
+        """
+        probabilities = self._log_probabilities(params).exp()
+        unseen = self.stats.get("unseen")
+        if unseen is None:
+            return probabilities
+        return probabilities.masked_fill(unseen.to(device=probabilities.device) > 0, 0.0)
+
     def point(self, params, free, weights):
         """sum_k weights[k] * E[x | z_k], in user units; `params` has a leading K axis."""
         means = self.conditional_mean(params, free)
@@ -806,23 +824,31 @@ class CategoricalBlock(Block):
     # Levels, not numbers: the schema turns labels into codes (see
     # skvae._schema._category_codes) and back.
     constants = ("categories",)
-    optional_entries = ("ordered", "categories_dtype")
+    optional_entries = ("ordered", "categories_dtype", "unseen_levels")
     keeps_range = False
 
     @classmethod
     def block_constants(cls, entries):
         n_levels = len(entries[0]["categories"])
         level_values = np.full((len(entries), n_levels), np.nan)
+        unseen = np.zeros((len(entries), n_levels))
         for j, entry in enumerate(entries):
             values = numeric_level_values(entry)
             if values is not None:
                 level_values[j] = values
-        return {"n_levels": n_levels, "level_values": level_values}
+            unseen[j, entry.get("unseen_levels", [])] = 1.0
+        constants = {"n_levels": n_levels, "level_values": level_values}
+        if unseen.any():
+            # Only then: a block whose levels were all seen decodes as before, bit for bit.
+            constants["unseen"] = unseen
+        return constants
 
     @classmethod
     def from_constants(cls, columns, constants):
-        level_values = torch.as_tensor(constants["level_values"], dtype=torch.float64)
-        return cls(columns, {"level_values": level_values}, n_levels=constants["n_levels"])
+        stats = {"level_values": torch.as_tensor(constants["level_values"], dtype=torch.float64)}
+        if "unseen" in constants:
+            stats["unseen"] = torch.as_tensor(constants["unseen"], dtype=torch.float64)
+        return cls(columns, stats, n_levels=constants["n_levels"])
 
     @classmethod
     def group(cls, entry):
@@ -876,6 +902,24 @@ class CategoricalBlock(Block):
         codes = x.long().expand(log_probabilities.shape[:-1]).unsqueeze(-1)
         return log_probabilities.gather(-1, codes).squeeze(-1)
 
+    def _decoding_probabilities(self, params):
+        """The levels' probabilities for decoding (draws, points): 0 for a level no fit row held.
+
+        A category dtype's categories are the column's levels, used or not
+        (``unseen_levels`` in its entry, see
+        :func:`skvae._column_types.unseen_levels`). Training never shows the
+        softmax an unused level, so after a short fit it still had a share
+        of the draws: values the column never held, against "a softmax over
+        the categories seen in fit". Decoding conditions on the levels seen;
+        log-likelihoods (training, scores) keep the full softmax, so a cell
+        holding such a level, which its dtype allows, still has a score.
+        """
+        probabilities = self._log_probabilities(params).exp()
+        unseen = self.stats.get("unseen")
+        if unseen is None:
+            return probabilities
+        return probabilities.masked_fill(unseen.to(device=probabilities.device) > 0, 0.0)
+
     def point(self, params, free, weights):
         """One level per cell under the weighted mixture of the K decoders' probabilities.
 
@@ -888,7 +932,7 @@ class CategoricalBlock(Block):
         level can lie far from m (the top of a bimodal 1-7 scale whose mass
         splits between its ends). Ties go to the lower level.
         """
-        probabilities = self._log_probabilities(params).exp()
+        probabilities = self._decoding_probabilities(params)
         mixture = (weights[..., None, None] * probabilities).sum(0)
         most_probable = mixture.argmax(-1)
         level_values = self.stats.get("level_values")
@@ -901,7 +945,7 @@ class CategoricalBlock(Block):
         return torch.where(is_number, nearest, most_probable).to(params.dtype)
 
     def sample(self, params, free, generator):
-        probabilities = self._log_probabilities(params).exp()
+        probabilities = self._decoding_probabilities(params)
         flat = probabilities.reshape(-1, self.n_levels)
         codes = torch.multinomial(flat, 1, generator=generator)
         return codes.reshape(probabilities.shape[:-1]).to(params.dtype)

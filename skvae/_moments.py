@@ -83,24 +83,36 @@ def standardize(values, shift, scale):
 MAX_DECIMALS = 6
 
 
-def decimals(block):
+def decimals(block, precision=None):
     """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
 
     Values read from text with d decimals round to themselves at d; a whole-number
     column (counts, or a float column of whole numbers) has 0, so it decodes to
     whole numbers. Missing cells (NaN) do not count.
+
+    `precision` (np.float32, np.float16) is the float type the columns' values
+    are held in: 659.72 in float32 is 659.719970703125, which rounds to itself
+    at no count of decimals in float64, so a float32 column of money was
+    found to have none and decoded to 659.7179565 where a float64 one gives
+    659.72. Its values are compared as that type holds them: d decimals
+    written when the value rounded to d and held in that type is the value.
     """
+    def rounds_to_itself(values, d):
+        rounded = np.round(values, d)
+        if precision is not None:
+            rounded = rounded.astype(precision).astype(np.float64)
+        return (rounded == values) | np.isnan(values)
+
     found = [None] * block.shape[1]
     undecided = np.arange(block.shape[1])
     with np.errstate(over="ignore", invalid="ignore"):
         for d in range(MAX_DECIMALS + 1):
             # Most measured columns fail on their first rows: test the rest only where those pass.
             head = block[:64, undecided]
-            candidates = undecided[((np.round(head, d) == head) | np.isnan(head)).all(axis=0)]
+            candidates = undecided[rounds_to_itself(head, d).all(axis=0)]
             values = block[:, candidates]
             exact = np.zeros(undecided.size, dtype=bool)
-            exact[np.searchsorted(undecided, candidates)] = (
-                (np.round(values, d) == values) | np.isnan(values)).all(axis=0)
+            exact[np.searchsorted(undecided, candidates)] = rounds_to_itself(values, d).all(axis=0)
             for j in undecided[exact]:
                 found[j] = d
             undecided = undecided[~exact]
@@ -148,13 +160,18 @@ def _within_digits_range(values, counted):
             & (np.where(counted, magnitude, 0.0).max(axis=0) <= _DIGITS_RANGE[1]))
 
 
-def significant_digits(block, decimals):
+def significant_digits(block, decimals, precision=None):
     """Per column of `block` without `decimals`, the fewest significant digits (1 to MAX_DIGITS) that write every value.
 
     None where the column has decimals (they decide its precision) or no
     such number of digits writes all its values (a measured column).
-    Missing cells do not count.
+    Missing cells do not count. `precision` is the float type the values are
+    held in, as for :func:`decimals` (float32's 9.417e-06 is 9.4169...e-06).
     """
+    def rounded(values, d):
+        out = round_significant(values, d)
+        return out if precision is None else out.astype(precision).astype(np.float64)
+
     found = [None] * block.shape[1]
     columns = np.array([j for j in range(block.shape[1]) if decimals[j] is None], dtype=np.intp)
     if not columns.size:
@@ -171,7 +188,7 @@ def significant_digits(block, decimals):
     for d in range(1, MAX_DIGITS + 1):
         if not undecided.size:
             break
-        screen = ((round_significant(head[:, undecided], d) == head[:, undecided])
+        screen = ((rounded(head[:, undecided], d) == head[:, undecided])
                   | ~head_counted[:, undecided]).all(axis=0)
         decided = np.zeros(undecided.size, dtype=bool)
         for k in np.flatnonzero(screen):
@@ -179,7 +196,7 @@ def significant_digits(block, decimals):
             column = column[np.isfinite(column) & (column != 0)]
             if not column.size or not _within_digits_range(column, None):
                 decided[k] = True  # no digits to record
-            elif np.array_equal(round_significant(column, d), column):
+            elif np.array_equal(rounded(column, d), column):
                 found[columns[undecided[k]]] = d
                 decided[k] = True
         undecided = undecided[~decided]

@@ -183,7 +183,21 @@ class TableSchema:
             block = _columns(raw, ranged)
             lows, highs = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
             places = _decimals(block)
-            for j, low, high, decimals, digits in zip(ranged, lows, highs, places, _digits(block, places)):
+            significant = _digits(block, places)
+            # A float32 or float16 column's values are its type's nearest to what was written: its
+            # decimals and digits are found as that type holds them (see skvae._moments.decimals),
+            # one call per type, as a wide float32 table (pixels) has hundreds of such columns.
+            narrow = {}
+            for k, j in enumerate(ranged):
+                precision = _narrow_float(self.columns[j]["dtype"])
+                if precision is not None:
+                    narrow.setdefault(precision, []).append(k)
+            for precision, ks in narrow.items():
+                held = block[:, ks]
+                held_places = _decimals(held, precision)
+                for k, p, d in zip(ks, held_places, _digits(held, held_places, precision)):
+                    places[k], significant[k] = p, d
+            for j, low, high, decimals, digits in zip(ranged, lows, highs, places, significant):
                 self.columns[j].update(min=float(low), max=float(high), decimals=decimals)
                 self.columns[j].pop("digits", None)
                 if digits is not None:  # recorded only where it decides (no decimals), as files before 0.10 lack it
@@ -949,6 +963,9 @@ def as_arrow_dictionary(labels, dtype):
 #: pandas' name of a pyarrow dictionary dtype, which pandas does not read back.
 _DICTIONARY_NAME = re.compile(r"dictionary<values=([a-z0-9_]+), indices=([a-z0-9]+), ordered=([01])>\[pyarrow\]")
 
+#: skvae's name of pandas' StringDtype(storage, na_value=nan), which pandas names "str" in either storage.
+_STR_NAME = re.compile(r"str\[(python|pyarrow)\]")
+
 _SPARSE_NAME = re.compile(r"Sparse\[([A-Za-z0-9_]+), ([A-Za-z0-9_.+-]+)\]")
 
 
@@ -965,6 +982,13 @@ def dtype_from_name(name):
         return pd.api.types.pandas_dtype(name)
     except (TypeError, ValueError, ImportError):
         pass
+    storage = _STR_NAME.fullmatch(name) if isinstance(name, str) else None
+    if storage is not None:
+        # pandas 3's "str" in a named storage (skvae._column_types.dtype_name), which pandas does not read.
+        try:
+            return pd.StringDtype(storage.group(1), na_value=np.nan)
+        except (TypeError, ValueError, ImportError):
+            return None
     dictionary = _DICTIONARY_NAME.fullmatch(name) if isinstance(name, str) else None
     if dictionary is not None:
         return _arrow_dictionary_dtype(*dictionary.groups())
@@ -1021,6 +1045,21 @@ def _integer_numpy_dtype(dtype):
         return np.dtype(numpy_dtype if numpy_dtype is not None else pandas_dtype)
     except TypeError:
         return None
+
+
+def _narrow_float(dtype):
+    """np.float32 or np.float16 where a dtype name holds its values in one (Float32, float[pyarrow], Sparse[float32, nan]); else None."""
+    pandas_dtype = dtype_from_name(dtype)
+    if pandas_dtype is None:
+        return None
+    numpy_dtype = getattr(pandas_dtype, "numpy_dtype", None)
+    if numpy_dtype is None:
+        numpy_dtype = getattr(pandas_dtype, "subtype", None) or pandas_dtype
+    try:
+        numpy_dtype = np.dtype(numpy_dtype)
+    except TypeError:
+        return None
+    return numpy_dtype.type if numpy_dtype in (np.float32, np.float16) else None
 
 
 def _float_bounds(integer_dtype):

@@ -371,6 +371,13 @@ def _schema_column(column, name):
         raise InvalidState(f"{name} (a {kind!r} column) {problem}.")
     if "ordered" in column and not isinstance(column["ordered"], bool):
         _fail(f"{name}['ordered']", "a bool", column["ordered"])
+    if "unseen_levels" in column:
+        # The codes of categories no fit row held (sorted, distinct, some level left seen).
+        unseen, n_levels = column["unseen_levels"], len(column.get("categories", []))
+        if not (isinstance(unseen, list) and 1 <= len(unseen) < n_levels
+                and all(_is_int(c) and 0 <= c < n_levels for c in unseen) and unseen == sorted(set(unseen))):
+            _fail(f"{name}['unseen_levels']", f"a sorted list of distinct codes below {n_levels}, not all of them",
+                  unseen)
     if "categories_dtype" in column and not (isinstance(column["categories_dtype"], str)
                                              and _DTYPE_NAME.fullmatch(column["categories_dtype"])):
         _fail(f"{name}['categories_dtype']", "a dtype name", column["categories_dtype"])

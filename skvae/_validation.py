@@ -182,7 +182,7 @@ def validate_table(estimator, X, reset, schema=None):
     if is_dataframe(X):
         check_frame(X, estimator=None if reset else estimator)
         if not reset:
-            check_same_columns(schema, X)
+            check_same_columns(schema, X, estimator)
         return validate_data(estimator, X, reset=reset, skip_check_array=True)
     # Not ensure_all_finite=True: NaN is a missing cell, and infinity gets
     # the schema's message saying it is not one.
@@ -272,17 +272,26 @@ def _refuse_look_alike_names(given, fitted):
 
 
 
-def check_same_columns(schema, X):
+def check_same_columns(schema, X, estimator=None):
     """A DataFrame with other column labels than at fit is refused, not read by position.
 
     scikit-learn checks the names only when they are all strings; a table
     with integer labels (or mixed ones) would otherwise be read column by
-    column in whatever order it comes.
+    column in whatever order it comes. "Strings" as scikit-learn counts them
+    (``sklearn.utils.validation._get_feature_names``): labels whose type is
+    ``str`` itself. Labels of a str subclass (``np.str_``, as a NumPy array
+    of names gives) get no ``feature_names_in_``, so scikit-learn checks
+    nothing, and an ``isinstance`` test here took them for checked names:
+    such columns given in another order were read by position. Left to
+    scikit-learn (whose message the estimator checks pin) only where it
+    compares: the fit recorded ``feature_names_in_`` and X's labels are str.
     """
     if schema is None or not schema.is_dataframe:
         return
     given = list(X.columns)
-    if not _same_labels(given, schema.names) and not all(isinstance(name, str) for name in schema.names + given):
+    checked_by_sklearn = (getattr(estimator, "feature_names_in_", None) is not None
+                          and all(type(name) is str for name in given))
+    if not _same_labels(given, schema.names) and not checked_by_sklearn:
         raise ValueError(
             f"X has the columns {given[:10]!r}{' ...' if len(given) > 10 else ''}, but the model was fitted on "
             f"{schema.names[:10]!r}{' ...' if len(schema.names) > 10 else ''}: pass the same columns in the "

@@ -185,10 +185,13 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
                  if header == "auto" else "")
         raise CommandError(f"{name} has a header line but no rows of data.{guess}")
     _check_widths(records, has_header, name)
+    # pandas matches a missing value that reads as a number by its value (see _mark_written_missing).
+    numeric_marks = [value for value in missing_values if _reads_as_float(value)]
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, sep=separator, decimal=decimal, na_values=list(missing_values), **EXACT_FLOATS,
+            skipinitialspace=True, sep=separator, decimal=decimal,
+            na_values=[value for value in missing_values if value not in numeric_marks], **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
         raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None
@@ -196,6 +199,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         frame.columns = [str(column).strip() for column in frame.columns]
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+    _mark_written_missing(frame, text, skip_rows, has_header, separator, numeric_marks)
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
@@ -220,6 +224,40 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         header_fields = None
     return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields,
                  missing_words=missing_words, decimal=decimal, codes=codes)
+
+
+def _reads_as_float(value):
+    """Whether pandas takes the missing value `value` for a number (``float()`` reads it, and it is no NaN)."""
+    try:
+        return not np.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _mark_written_missing(frame, text, skip_rows, has_header, separator, marks):
+    """Make missing the cells written as one of `marks` (missing values that read as numbers), and no other.
+
+    Hostile sweep 19: pandas matches such a missing value by its number, so
+    ``--missing-values 00000`` (a zip code marking "unknown") made every
+    ``0`` and ``0.0`` of every column of numbers missing too, and ``impute``
+    rewrote those observed zeros with fills. A missing value is a text
+    (the option's and the docstring's word): a cell is missing where it is
+    written so, as pandas matches every other missing value.
+    """
+    import pandas as pd
+
+    if not marks:
+        return
+    raw = pd.read_csv(
+        io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
+        skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
+    )
+    if raw.shape != frame.shape:
+        return  # rows not matched one to one (refused later); nothing to mark by position
+    for position, label in enumerate(frame.columns):
+        written = raw.iloc[:, position].isin(marks).to_numpy()
+        if written.any():
+            frame[label] = frame[label].where(~written)
 
 
 #: A code: digits only, the first a zero followed by more digits (``02134``, ``007``), not ``0`` or ``0.5``.

@@ -1,0 +1,51 @@
+"""Hostile input, nineteenth sweep: the command line given codes with leading zeros, and its commands' semantics.
+
+(Summary of what was found, fixed and left is completed below as the sweep goes.)
+"""
+
+import io
+
+import pandas as pd
+import pytest
+
+from skvae._cli import main
+from skvae._csv import read_table
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+# ------------------------------------------- --missing-values are texts, not numbers
+
+
+@pytest.mark.parametrize("marker", ["00000", "0.0", "-0"])
+def test_a_missing_text_of_digits_leaves_the_number_it_equals(tmp_path, marker):
+    path = tmp_path / "t.csv"
+    path.write_text(f"zip,a\n{marker},1.5\n00123,0\n02134,3.5\n0456,0\n00123,1\n")
+    table = read_table(str(path), missing_values=[marker])
+    # Only the cell written as the marker is missing; the 0 cells of column 'a' are zeros.
+    assert table.frame["a"].tolist() == [1.5, 0.0, 3.5, 0.0, 1.0]
+    assert table.frame["zip"].isna().tolist() == [True, False, False, False, False]
+
+
+def test_impute_keeps_the_zeros_a_missing_code_equals(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("zip,a\n00000,1.5\n00123,0\n02134,3.5\n0456,0\n00123,1\n0456,2\n")
+    status, out, err = _run(["impute", path, "--missing-values", "00000", "--max-iter", 2])
+    assert status == 0, err
+    written = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    assert written["a"].tolist() == ["1.5", "0", "3.5", "0", "1", "2"]
+    assert written["zip"].iloc[0] in {"00123", "02134", "0456"}
+    assert "Imputing 1 empty cell(s)" in err
+
+
+def test_a_missing_number_still_marks_its_cells(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n-999,1\n2.5,-999\n3,4\n")
+    table = read_table(str(path), missing_values=["-999"])
+    assert table.frame["a"].isna().tolist() == [True, False, False]
+    assert table.frame["b"].isna().tolist() == [False, True, False]
+    assert pd.api.types.is_float_dtype(table.frame["a"].dtype)

@@ -219,11 +219,41 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     missing_words = _missing_words_as_text(frame, cells, holed_text, missing_values)
     if not keep_text:
         cells = None
+    else:
+        cells = _with_leading_spaces(cells, text, skip_rows, has_header, separator)
     header_fields = [field.strip() for field in first_fields] if has_header else None
     if header_fields is not None and len(header_fields) != frame.shape[1]:
         header_fields = None
     return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields,
                  missing_words=missing_words, decimal=decimal, codes=codes)
+
+
+def _with_leading_spaces(cells, text, skip_rows, has_header, separator):
+    """`cells` (the file's cells as text) with the spaces that begin a cell, which the reading drops.
+
+    The table is read with ``skipinitialspace`` so that ``1, "a,b"`` (a
+    space before a quoted field) reads as two cells, and a number or name
+    is taken without its spaces. The cells that ``impute`` writes back must
+    be the file's: hostile sweep 18 left, and 19 fixed, an observed
+    ``"  lead"`` written back as ``"lead"``. A cell read without skipping
+    spaces is taken where it is that cell with its spaces (a quoted field
+    after a space reads otherwise, and keeps the skipping reading's text).
+    """
+    import pandas as pd
+
+    try:
+        spaced = pd.read_csv(
+            io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
+            skipinitialspace=False, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
+        )
+    except (ValueError, pd.errors.ParserError):
+        return cells  # a space before a quote made another table of it: the skipping reading stands
+    if spaced.shape != cells.shape:
+        return cells
+    spaced.columns = cells.columns
+    spaced.index = cells.index
+    same = spaced.apply(lambda column: column.str.lstrip(" ")).eq(cells) & spaced.ne(cells)
+    return cells.mask(same, spaced)
 
 
 def _reads_as_float(value):

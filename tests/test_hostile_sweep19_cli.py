@@ -49,3 +49,25 @@ def test_a_missing_number_still_marks_its_cells(tmp_path):
     assert table.frame["a"].isna().tolist() == [True, False, False]
     assert table.frame["b"].isna().tolist() == [False, True, False]
     assert pd.api.types.is_float_dtype(table.frame["a"].dtype)
+
+
+# ------------------------------------------- impute writes observed cells as read
+
+
+def test_impute_keeps_an_observed_cells_leading_spaces(tmp_path):
+    path = tmp_path / "t.csv"
+    rows = ["name,zip,a"] + [f"{['  lead', 'x', ' y '][i % 3]},{['02134', ' 0456', '10001'][i % 3]},{i}.5"
+                             for i in range(9)]
+    rows[4] = "x, 0456,"
+    rows[5] = 'x,"  02134",2.5'
+    path.write_text("\n".join(rows) + "\n")
+    status, out, err = _run(["impute", path, "--max-iter", 2])
+    assert status == 0, err
+    written = out.splitlines()
+    # Every observed cell as the file writes it (the quotes are the file's syntax, the spaces its text).
+    assert written[1].split(",")[:2] == ["  lead", "02134"]
+    assert written[2].split(",")[:2] == ["x", " 0456"]
+    assert written[3].split(",")[:2] == [" y ", "10001"]
+    assert written[4].split(",")[:2] == ["x", " 0456"]
+    assert written[5].split(",")[:2] == ["x", "  02134"]
+    assert written[4].split(",")[2] != ""

@@ -71,3 +71,29 @@ def test_impute_keeps_an_observed_cells_leading_spaces(tmp_path):
     assert written[4].split(",")[:2] == ["x", " 0456"]
     assert written[5].split(",")[:2] == ["x", "  02134"]
     assert written[4].split(",")[2] != ""
+
+
+# ------------------------------------------- a mistyped option
+
+
+@pytest.mark.parametrize("argv, meant", [
+    (["fit", "DATA", "--out", "m.skvae", "--max-itr", "2"], "--max-iter"),
+    (["fit", "DATA", "--out", "m.skvae", "--likelihod", "a=gaussian"], "--likelihood"),
+    (["sample", "MODEL", "--random_state", "1"], "--random-state"),
+    (["impute", "DATA", "--missing_values=NA"], "--missing-values"),
+])
+def test_a_mistyped_option_is_named_in_its_command_with_the_option_meant(tmp_path, argv, meant):
+    argv = [str(tmp_path / "d.csv") if arg == "DATA" else str(tmp_path / "m.skvae") if arg == "MODEL" else arg
+            for arg in argv]
+    status, out, err = _run(argv)
+    assert status == 2 and out == ""
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"python -m skvae {argv[0]}: error: unrecognized arguments: ")
+    assert f"did you mean {meant}?" in line
+    assert not (tmp_path / "m.skvae").exists()
+
+
+def test_an_unknown_word_gets_no_made_up_suggestion(tmp_path):
+    status, out, err = _run(["sample", tmp_path / "m.skvae", "--zzzzzz"])
+    assert status == 2
+    assert "unrecognized arguments: --zzzzzz" in err and "did you mean" not in err

@@ -1192,6 +1192,13 @@ def explain_refusal(error, table, *, words, hint=""):
                     f"{table.name}: column {str(column)!r} holds text ({_cell_repr(str(values.iloc[row]))} at "
                     f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
                 )
+    if isinstance(error, Refusal) and error.term("cell") is not None:
+        # skvae's refusal of one cell (an unseen category) is about that cell. Hostile sweep 19: its advice
+        # ("Leave such a cell empty, or name its text with --missing-values") holds the word the clause for
+        # scikit-learn's NaN refusal below looks for, so a file with an empty cell besides was told "this
+        # model does not accept missing values", of a model that takes them, and the code went unnamed.
+        return _with_file_and_line(error, said(error, words), table,
+                                   prefix="" if error.has("subject") else f"{table.name}: ")
     empty = re.match(r"Column '(.+?)' has no observed value", message)
     if empty and empty.group(1) in frame.columns:
         column = empty.group(1)
@@ -1245,10 +1252,23 @@ def _with_file_and_line(refusal, message, table, prefix):
     unseen = refusal.term("cell")
     if unseen is not None and unseen.fields["column"] in table.frame.columns:
         column, value = unseen.fields["column"], str(unseen.fields["value"])
-        rows = np.flatnonzero(table.frame[column].astype(str).to_numpy() == value)
+        rows = np.flatnonzero(_cell_values(table.frame[column]) == value)
         if rows.size:
             return CommandError(f"{table.name}, {table.where(int(rows[0]))}: {first}")
     return None
+
+
+def _cell_values(series):
+    """The cells of `series` as text, as a model of codes reads them (:func:`_as_fitted`).
+
+    A column of whole numbers with a hole is read as floats (``99999.0``),
+    which a model of codes reads as the code ``99999``: hostile sweep 19
+    found the refused code's line unnamed, ``'99999.0'`` never being it.
+    """
+    if _whole_numbers(series) and series.dtype.kind not in "iu":
+        present = series.notna()
+        series = series.astype(object).where(~present, series[present].map(lambda value: str(int(value))))
+    return series.astype(str).to_numpy()
 
 
 # ------------------------------------------------------------ writing

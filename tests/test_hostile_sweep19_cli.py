@@ -97,3 +97,33 @@ def test_an_unknown_word_gets_no_made_up_suggestion(tmp_path):
     status, out, err = _run(["sample", tmp_path / "m.skvae", "--zzzzzz"])
     assert status == 2
     assert "unrecognized arguments: --zzzzzz" in err and "did you mean" not in err
+
+
+# ------------------------------------------- a model of codes given unseen codes
+
+
+@pytest.fixture
+def zip_model(tmp_path):
+    path = tmp_path / "zips.csv"
+    path.write_text("zip,amount\n" + "".join(f"{['02134', '10001', '00501'][i % 3]},{i % 9}.5\n" for i in range(30)))
+    model = tmp_path / "m.skvae"
+    status, _, err = _run(["fit", path, "--out", model, "--max-iter", 2, "--random-state", 0])
+    assert status == 0, err
+    return model
+
+
+@pytest.mark.parametrize("rows, line, code", [
+    # pandas reads the column of codes without zeros, with a hole, as floats (99999.0).
+    ("10001,3.5\n,4\n99999,5\n", 4, "99999"),
+    ("10001,3.5\n99999,4\n,5\n", 3, "99999"),
+    ("02134,3.5\n,4\n0777,5\n", 4, "0777"),
+])
+def test_an_unseen_code_beside_an_empty_cell_is_named_with_its_line(tmp_path, zip_model, rows, line, code):
+    path = tmp_path / "new.csv"
+    path.write_text("zip,amount\n" + rows)
+    for command in ("score", "transform"):
+        status, out, err = _run([command, zip_model, path])
+        assert status == 1 and out == ""
+        # Not "does not accept missing values": the model takes empty cells; the code is what it refuses.
+        assert "does not accept missing values" not in err
+        assert f"new.csv, line {line}:" in err and repr(code) in err and "not seen during fit" in err

@@ -1252,23 +1252,27 @@ def _with_file_and_line(refusal, message, table, prefix):
     unseen = refusal.term("cell")
     if unseen is not None and unseen.fields["column"] in table.frame.columns:
         column, value = unseen.fields["column"], str(unseen.fields["value"])
-        rows = np.flatnonzero(_cell_values(table.frame[column]) == value)
+        rows = np.flatnonzero(_cells_reading(table.frame[column], value))
         if rows.size:
             return CommandError(f"{table.name}, {table.where(int(rows[0]))}: {first}")
     return None
 
 
-def _cell_values(series):
-    """The cells of `series` as text, as a model of codes reads them (:func:`_as_fitted`).
+def _cells_reading(series, value):
+    """Which cells of `series` a model reads as `value` (text): as written, or as a model of codes reads them.
 
     A column of whole numbers with a hole is read as floats (``99999.0``),
-    which a model of codes reads as the code ``99999``: hostile sweep 19
-    found the refused code's line unnamed, ``'99999.0'`` never being it.
+    which a model of codes reads as the code ``99999`` (:func:`_as_fitted`):
+    hostile sweep 19 found the refused code's line unnamed, ``'99999.0'``
+    never being it. A model of numbers names the float (``3.0``) itself.
     """
+    found = series.astype(str).to_numpy() == value
     if _whole_numbers(series) and series.dtype.kind not in "iu":
-        present = series.notna()
-        series = series.astype(object).where(~present, series[present].map(lambda value: str(int(value))))
-    return series.astype(str).to_numpy()
+        present = series.notna().to_numpy()
+        codes = np.zeros(len(series), dtype=bool)
+        codes[present] = [str(int(number)) == value for number in series[present]]
+        found |= codes
+    return found
 
 
 # ------------------------------------------------------------ writing

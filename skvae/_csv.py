@@ -356,9 +356,28 @@ def codes_as_numbers(table, columns):
         return table
     frame = table.frame.copy()
     for column in chosen:
-        frame[column] = pd.to_numeric(frame[column])
+        frame[column] = _codes_to_numbers(frame[column])
     codes = [column for column in table.codes if column not in set(chosen)]
-    return replace(table, frame=frame, codes=codes)
+    # Their words (NA) are missing cells now, as in any column of numbers: no note keeps them as text.
+    words = {column: kept for column, kept in (table.missing_words or {}).items() if column not in set(chosen)}
+    return replace(table, frame=frame, codes=codes, missing_words=words)
+
+
+def _codes_to_numbers(series):
+    """A column of codes (text of digits) as numbers; a word kept in it (``NA``) as a missing cell.
+
+    A column of codes holds digits and, besides, only the words pandas reads
+    as missing, which :func:`_missing_words_as_text` kept as text, a code
+    column being text. Read as numbers it is a column of numbers, where
+    those words are missing cells. Hostile sweep 19: ``pd.to_numeric``
+    refused them, and ``fit --likelihood zip=gaussian`` (or any command of
+    a model that fitted the column as numbers) failed with pandas' "Unable
+    to parse string 'NA' at position 2", naming no file, column or line.
+    """
+    import pandas as pd
+
+    digits = series.map(lambda value: isinstance(value, str) and bool(_DIGITS.fullmatch(value.strip())))
+    return pd.to_numeric(series.where(digits.astype(bool)))
 
 
 def _missing_words_as_text(frame, cells, columns, missing_values):
@@ -1139,12 +1158,21 @@ def _as_fitted(frame, codes, model):
     for position, (label, column) in enumerate(zip(frame.columns, columns)):
         series = frame.iloc[:, position]
         is_code = label in set(codes or ())
-        if is_code and column["kind"] != "categorical":
-            frame[label] = pd.to_numeric(series)
+        # Hostile sweep 19: a column of few numbers is fitted as categories of numbers (2134, 10001), which
+        # the codes ('02134') were compared to as text, every one of them "not seen during fit".
+        if is_code and (column["kind"] != "categorical" or _number_levels(column)):
+            frame[label] = _codes_to_numbers(series)
         elif not is_code and column["kind"] == "categorical" and _whole_numbers(series) and _digit_levels(column):
             present = series.notna()
             frame[label] = series.astype(object).where(~present, series[present].map(lambda value: str(int(value))))
     return frame
+
+
+def _number_levels(column):
+    """Whether every category of a fitted column is a number (a column of numbers fitted as categories)."""
+    categories = column.get("categories") or []
+    return bool(categories) and all(isinstance(level, (int, float)) and not isinstance(level, bool)
+                                    for level in categories)
 
 
 def _digit_levels(column):

@@ -127,3 +127,48 @@ def test_an_unseen_code_beside_an_empty_cell_is_named_with_its_line(tmp_path, zi
         # Not "does not accept missing values": the model takes empty cells; the code is what it refuses.
         assert "does not accept missing values" not in err
         assert f"new.csv, line {line}:" in err and repr(code) in err and "not seen during fit" in err
+
+
+# ------------------------------------------- codes modelled as numbers, with a missing word
+
+
+def _codes_with_na(tmp_path):
+    path = tmp_path / "na.csv"
+    path.write_text("zip,amount\n" + "".join(f"{['02134', '10001', 'NA', '', '00501'][i % 5]},{i % 7}.5\n"
+                                             for i in range(30)))
+    return path
+
+
+def test_fit_models_codes_with_a_missing_word_as_numbers(tmp_path):
+    path = _codes_with_na(tmp_path)
+    model = tmp_path / "m.skvae"
+    status, out, err = _run(["fit", path, "--likelihood", "zip=gaussian", "--out", model, "--max-iter", 2])
+    # pandas' "Unable to parse string 'NA' at position 2" named no file, column or line.
+    assert status == 0, err
+    assert "zip: gaussian" in out
+    # In a column of numbers NA is a missing cell, as pandas reads it: no note keeps it as text.
+    assert "'NA'" not in err
+
+
+def test_a_model_of_numbers_reads_codes_with_a_missing_word(tmp_path):
+    fitted = tmp_path / "plain.csv"
+    fitted.write_text("zip,amount\n" + "".join(f"{[2134, 10001, 501][i % 3]},{i % 7}.5\n" for i in range(30)))
+    model = tmp_path / "m.skvae"
+    assert _run(["fit", fitted, "--out", model, "--max-iter", 2])[0] == 0
+    for command in ("score", "transform"):
+        status, out, err = _run([command, model, _codes_with_na(tmp_path)])
+        assert status == 0, err
+
+
+def test_a_model_of_few_numbers_reads_the_same_numbers_written_as_codes(tmp_path):
+    fitted = tmp_path / "plain.csv"
+    fitted.write_text("zip,amount\n" + "".join(f"{[2134, 10001, 501][i % 3]},{i % 7}.5\n" for i in range(30)))
+    model = tmp_path / "m.skvae"
+    status, out, _ = _run(["fit", fitted, "--out", model, "--max-iter", 2])
+    assert "zip: categorical" in out  # categories of numbers, 501, 2134 and 10001
+    coded = tmp_path / "coded.csv"
+    coded.write_text("zip,amount\n02134,1.5\n00501,2.5\n10001,3.5\n")
+    for command in ("score", "transform"):
+        status, out, err = _run([command, model, coded])
+        # Each code was "not seen during fit" ('02134' against 2134).
+        assert status == 0, err

@@ -722,7 +722,10 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
         is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
         if not is_grouped.any() or not (is_grouped | is_plain).all():
             continue
-        if all(ambiguous.fullmatch(value) for value in text[is_grouped]):
+        # A number of the column written with the decimal mark tells that the other mark groups thousands
+        # (hostile sweep 19: 1.234 beside 2,5 was refused, "no cell of the column tells which").
+        told = any(decimal in value for value in text[is_plain])
+        if not told and all(ambiguous.fullmatch(value) for value in text[is_grouped]):
             first = int(np.flatnonzero(is_grouped)[0])
             where = _cell_location(series, first, lines)
             cell = text.iloc[first]

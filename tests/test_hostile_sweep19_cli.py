@@ -172,3 +172,27 @@ def test_a_model_of_few_numbers_reads_the_same_numbers_written_as_codes(tmp_path
         status, out, err = _run([command, model, coded])
         # Each code was "not seen during fit" ('02134' against 2134).
         assert status == 0, err
+
+
+# ------------------------------------------- thousands separators a decimal mark of the column tells
+
+
+@pytest.mark.parametrize("text, expected", [
+    # A decimal comma in the column: its points group thousands.
+    ("a;b\n1.234;2,5\n2,5;3\n17;4,25\n", [1234.0, 2.5, 17.0]),
+    # A decimal point in the column: its quoted commas group thousands.
+    ('a,b\n"1,234",2\n2.5,3\n17,4\n', [1234.0, 2.5, 17.0]),
+])
+def test_a_decimal_mark_in_the_column_tells_what_its_separators_are(tmp_path, text, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    # It was refused: "'1.234' may be a number with a thousands separator ... and no cell of the column
+    # tells which", beside the cell 2,5 that tells.
+    assert read_table(str(path)).frame["a"].tolist() == expected
+
+
+def test_a_column_that_does_not_tell_is_still_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a;b\n1.234;2,5\n2.500;3\n17;4,25\n")
+    with pytest.raises(Exception, match=r"line 2: '1.234' may be a number with a thousands separator"):
+        read_table(str(path))

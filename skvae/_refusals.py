@@ -14,7 +14,7 @@ API's stand. So the command line never rewrites a message by matching its
 text (which broke silently whenever a message was reworded).
 """
 
-__all__ = ["Refusal", "Term", "TypeRefusal", "advice", "cell", "count", "example", "parameter", "row", "said",
+__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "count", "example", "parameter", "row", "said",
            "subject", "such_cells"]
 
 _NO_VALUE = object()
@@ -116,10 +116,28 @@ class Refusal(ValueError):
         return next((part for part in self.parts if isinstance(part, Term) and part.kind == kind), None)
 
 
+class TermWarning(UserWarning):
+    """A UserWarning whose message is kept as its parts, as a :class:`Refusal`'s.
+
+    Hostile sweep 19: a warning's advice was one text for both faces, so
+    ``skvae impute`` warned of an identifier column with "--likelihood
+    id=categorical", an option impute has not (following it was refused as
+    an unrecognized argument). A face says the warning's terms in its words.
+    """
+
+    def __init__(self, *parts):
+        self.parts = tuple(parts)
+        super().__init__("".join(str(part) for part in self.parts))
+
+    said = Refusal.said
+    has = Refusal.has
+    term = Refusal.term
+
+
 class TypeRefusal(Refusal, TypeError):
     """A :class:`Refusal` of a value of the wrong type (a TypeError too, as scikit-learn's checks expect)."""
 
 
 def said(error, words):
     """`error`'s message: a :class:`Refusal`'s in `words`, any other exception's as raised."""
-    return error.said(words) if isinstance(error, Refusal) else str(error)
+    return error.said(words) if isinstance(error, (Refusal, TermWarning)) else str(error)

@@ -196,3 +196,43 @@ def test_a_column_that_does_not_tell_is_still_refused(tmp_path):
     path.write_text("a;b\n1.234;2,5\n2.500;3\n17;4,25\n")
     with pytest.raises(Exception, match=r"line 2: '1.234' may be a number with a thousands separator"):
         read_table(str(path))
+
+
+# ------------------------------------------- a warning's advice in the command's options
+
+
+def _identifiers(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,a\n" + "".join(f"{i:04d},{i % 5}.5\n" if i % 6 else f"{i:04d},\n" for i in range(1, 41)))
+    return path
+
+
+def test_impute_warns_of_an_identifier_with_an_option_it_has(tmp_path):
+    status, out, err = _run(["impute", _identifiers(tmp_path), "--max-iter", 2, "--out", tmp_path / "o.csv"])
+    assert status == 0, err
+    [line] = [line for line in err.splitlines() if "warning:" in line]
+    # It advised "--likelihood id=categorical", which impute refuses as an unrecognized argument.
+    assert "--likelihood" not in line and "likelihood={" not in line
+    assert "--drop id" in line
+
+
+def test_fit_warns_of_an_identifier_once_with_its_option(tmp_path):
+    status, out, err = _run(["fit", _identifiers(tmp_path), "--max-iter", 2, "--out", tmp_path / "m.skvae"])
+    assert status == 0, err
+    [line] = [line for line in err.splitlines() if "warning:" in line]
+    assert line.startswith("skvae fit: warning: Column 'id' holds 40 distinct values")
+    assert "--likelihood id=categorical" in line and "likelihood={" not in line
+
+
+def test_the_python_warning_keeps_its_words():
+    import warnings
+
+    from skvae import VAETransformer
+
+    X = pd.DataFrame({"id": [f"{i:04d}" for i in range(40)], "a": [float(i % 5) for i in range(40)]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        VAETransformer(max_iter=1, random_state=0).fit(X)
+    [warning] = [w for w in caught if "identifier" in str(w.message)]
+    assert issubclass(warning.category, UserWarning)
+    assert "likelihood={'id': 'categorical'}" in str(warning.message)

@@ -722,18 +722,22 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
         is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
         if not is_grouped.any() or not (is_grouped | is_plain).all():
             continue
-        # A number of the column written with the decimal mark tells that the other mark groups thousands
-        # (hostile sweep 19: 1.234 beside 2,5 was refused, "no cell of the column tells which").
-        told = any(decimal in value for value in text[is_plain])
-        if not told and all(ambiguous.fullmatch(value) for value in text[is_grouped]):
+        if all(ambiguous.fullmatch(value) for value in text[is_grouped]):
             first = int(np.flatnonzero(is_grouped)[0])
             where = _cell_location(series, first, lines)
             cell = text.iloc[first]
             mark = "comma" if group == "," else "point"
+            # Hostile sweep 19: beside a cell written with the decimal mark (2,5 by 1.234) the refusal said
+            # "no cell of the column tells which", which that cell seems to; the column mixes both marks,
+            # and the one of 1.234 may be a slip (sweep 5 decided to refuse it): said so, naming the cell.
+            marked = np.flatnonzero(is_plain & text.str.contains(decimal, regex=False).to_numpy(dtype=bool))
+            why = ("and no cell of the column tells which" if not marked.size else
+                   f"beside {text.iloc[int(marked[0])]!r} ({_cell_location(series, int(marked[0]), lines)}), "
+                   f"which writes the other mark: one of the two may be a slip")
             raise CommandError(
                 f"{name}, column {column!r}, {where}: {cell!r} may be a number with a thousands separator "
                 f"({cell.replace(group, '')}) or with a decimal {mark} ({cell.replace(group, '.')}), "
-                "and no cell of the column tells which. Write the numbers without thousands separators."
+                f"{why}. Write the numbers without thousands separators."
             )
         numbers = series.str.strip().str.replace(group, "", regex=False)
         frame[column] = pd.to_numeric(numbers.str.replace(decimal, ".", regex=False) if decimal != "." else numbers)

@@ -43,9 +43,12 @@ Each family below failed once (see the commit that added its tests):
 - **A model of few numbers given the same numbers as codes** (``skvae._csv._as_fitted``):
   a column of numbers fitted as categories (2134, 10001) refused each code
   of a file writing them with zeros (``02134``) as "not seen during fit".
-- **A thousands separator a decimal mark of the column tells** (``skvae._csv._grouped_numbers_as_numbers``):
-  ``1.234`` beside ``2,5`` in one column was refused as ambiguous, "no cell
-  of the column tells which".
+- **A thousands separator beside the decimal mark** (``skvae._csv._grouped_numbers_as_numbers``):
+  ``1.234`` beside ``2,5`` in one column is refused (sweep 5 decided so: one
+  of the marks may be a slip), but the refusal said "no cell of the column
+  tells which" beside the cell that seems to; it names that cell now. (A
+  first fix read such a column as grouped numbers; ``tests/test_hostile_sweep5_cli.py``
+  pins the refusal, and it stands.)
 - **A warning's advice in another command's options** (``skvae._refusals.TermWarning``,
   ``skvae._column_types._warn_if_identifier``): ``impute`` warned of an
   identifier column "--likelihood id=categorical", an option impute has not;
@@ -242,27 +245,28 @@ def test_a_model_of_few_numbers_reads_the_same_numbers_written_as_codes(tmp_path
         assert status == 0, err
 
 
-# ------------------------------------------- thousands separators a decimal mark of the column tells
+# ------------------------------------------- thousands separators beside the decimal mark
 
 
-@pytest.mark.parametrize("text, expected", [
-    # A decimal comma in the column: its points group thousands.
-    ("a;b\n1.234;2,5\n2,5;3\n17;4,25\n", [1234.0, 2.5, 17.0]),
-    # A decimal point in the column: its quoted commas group thousands.
-    ('a,b\n"1,234",2\n2.5,3\n17,4\n', [1234.0, 2.5, 17.0]),
+@pytest.mark.parametrize("text, cell, other", [
+    ("a;b\n1.234;2,5\n2,5;3\n17;4,25\n", "'1.234'", "'2,5' (line 3)"),
+    ('a,b\n"1,234",2\n2.5,3\n17,4\n', "'1,234'", "'2.5' (line 3)"),
 ])
-def test_a_decimal_mark_in_the_column_tells_what_its_separators_are(tmp_path, text, expected):
+def test_a_separator_beside_the_decimal_mark_is_refused_naming_both(tmp_path, text, cell, other):
     path = tmp_path / "t.csv"
     path.write_text(text)
-    # It was refused: "'1.234' may be a number with a thousands separator ... and no cell of the column
-    # tells which", beside the cell 2,5 that tells.
-    assert read_table(str(path)).frame["a"].tolist() == expected
+    # Refused (sweep 5 decided a column mixing both marks may hold a slip), but the refusal said
+    # "no cell of the column tells which" beside a cell that seems to tell.
+    with pytest.raises(Exception, match=rf"line 2: {cell} may be a number with a thousands separator") as refused:
+        read_table(str(path))
+    assert "no cell of the column tells" not in str(refused.value)
+    assert f"beside {other}" in str(refused.value)
 
 
-def test_a_column_that_does_not_tell_is_still_refused(tmp_path):
+def test_a_column_that_does_not_tell_is_refused_as_before(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a;b\n1.234;2,5\n2.500;3\n17;4,25\n")
-    with pytest.raises(Exception, match=r"line 2: '1.234' may be a number with a thousands separator"):
+    with pytest.raises(Exception, match=r"line 2: '1.234' may be a number .* no cell of the column tells which"):
         read_table(str(path))
 
 

@@ -388,6 +388,9 @@ class _CommandLineWords:
             return None
         return f"{lead}{self.table.where(row)}"
 
+    def _column(self, words):
+        return None if self.table is None else f"{words} of {self.table.name}"
+
     def _such_cells(self, count):
         return None
 

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS
 from ._refusals import Refusal, advice, parameter, subject
+from ._refusals import column as refused_column
 from ._refusals import row as refused_row
 
 #: A categorical column with more levels than this is refused: its softmax
@@ -152,7 +153,7 @@ def fit_column(name, values, kind, frame):
             entry["categories"] = [_json_scalar(c, name) for c in categories]
         elif categorical_dtype or dictionary or _is_text(values):
             raise Refusal(
-                f"Column {_label(name)} holds categories but ", parameter("likelihood"), f" asks for {kind!r}; "
+                refused_column(f"Column {_label(name)}"), " holds categories but ", parameter("likelihood"), f" asks for {kind!r}; "
                 "only 'categorical' models a column of text or categories."
             )
         elif dtype == object and holds_only_integers(values):

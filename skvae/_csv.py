@@ -1284,6 +1284,8 @@ def _with_file_and_line(refusal, message, table, prefix):
     first = message.strip().splitlines()[0] if message.strip() else message
     if refusal.has("row"):
         return CommandError(f"{prefix}{first}")
+    if refusal.has("column"):
+        return CommandError(first)  # said as "column 'a' of data.csv": the file is named
     unseen = refusal.term("cell")
     if unseen is not None and unseen.fields["column"] in table.frame.columns:
         column, value = unseen.fields["column"], str(unseen.fields["value"])

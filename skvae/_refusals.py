@@ -14,7 +14,7 @@ API's stand. So the command line never rewrites a message by matching its
 text (which broke silently whenever a message was reworded).
 """
 
-__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "count", "example", "parameter", "row", "said",
+__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "column", "count", "example", "parameter", "row", "said",
            "subject", "such_cells"]
 
 _NO_VALUE = object()
@@ -27,7 +27,7 @@ class Term:
     ----------
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
-        ``"subject"``, ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``.
+        ``"subject"``, ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``, ``"column"``.
     python : str
         The Python API's words for it.
     **fields
@@ -85,6 +85,16 @@ def example():
 def cell(column, value):
     """The refused cell's column and value, unsaid: a face with the data can find its row (an unseen category)."""
     return Term("cell", "", column=column, value=value)
+
+
+def column(python):
+    """A column of the data refused, as the Python API says it (``column 'a'``): a face with a file names the file.
+
+    Hostile sweep 19: ``fit --likelihood a=bernoulli`` was refused as
+    "--likelihood bernoulli requires every value of column 'a' to lie in
+    [0, 1]", naming no file, since the refusal has no row to say as a line.
+    """
+    return Term("column", python, words=python)
 
 
 class Refusal(ValueError):

@@ -55,6 +55,13 @@ Each family below failed once (see the commit that added its tests):
   the advice is a term now: ``--likelihood id=categorical`` in fit,
   ``--drop id`` in impute, the Python text unchanged.
 
+- **A --likelihood a column cannot have** (``skvae._refusals.column``,
+  ``skvae._likelihoods`` domains, ``skvae._column_types``): ``fit
+  --likelihood a=bernoulli`` (lognormal, poisson; ``--likelihood gaussian``
+  over a text column) was refused naming the column but not the file. The
+  column is a term now, which the command line says as "column 'a' of
+  data.csv"; the Python message is unchanged.
+
 Found, not changed:
 
 - A sentinel ``-1`` (or a decimal ``2134.5``) among zero-padded codes makes
@@ -63,10 +70,9 @@ Found, not changed:
   pinned (``tests/test_csv_codes.py``, ``-05`` among numbers: a padded
   temperature); telling a sentinel from a signed padded number is a
   decision for the codes rule's owner.
-- ``fit --likelihood gaussian`` on a file with a text column is refused as
-  "Column 't' holds categories but --likelihood asks for 'gaussian'",
-  naming the column but not the file: the refusal has no column term to
-  say it of a file, and adding one touches every face of ``_refusals``.
+- The domain refusals above know the first bad value's row but do not
+  name it (the command line could say its line): adding a row term changes
+  the Python message, which other tests pin.
 - ``impute`` of a file without a header writes the header ``x0,x1,...``
   (the names such a file gets, docs/cli.rst), one line the input had not;
   whether to write none is a choice for the command's owner.
@@ -308,3 +314,22 @@ def test_the_python_warning_keeps_its_words():
     [warning] = [w for w in caught if "identifier" in str(w.message)]
     assert issubclass(warning.category, UserWarning)
     assert "likelihood={'id': 'categorical'}" in str(warning.message)
+
+
+# ------------------------------------------- a --likelihood a column cannot have names the file
+
+
+@pytest.mark.parametrize("text, option, said", [
+    ("t,a\nx,1.5\ny,2.5\nx,3.5\n", "gaussian", "Column 't' of {file} holds categories but --likelihood asks"),
+    ("a,b\n0.5,2\n3,4\n0.2,1\n", "a=bernoulli", "column 'a' of {file} to lie in [0, 1]; found 3.0"),
+    ("a,b\n-1.5,2\n3,4\n0.2,1\n", "a=lognormal", "column 'a' of {file} to be positive"),
+    ("a,b\n1.5,2\n3,4\n2,1\n", "a=poisson", "column 'a' of {file} to be a non-negative integer count"),
+])
+def test_a_kind_a_column_cannot_have_is_refused_naming_the_file(tmp_path, text, option, said):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    model = tmp_path / "m.skvae"
+    status, out, err = _run(["fit", path, "--likelihood", option, "--out", model, "--max-iter", 2])
+    assert status == 1 and not model.exists()
+    # The refusal named the column but no file.
+    assert said.format(file=path) in err, err

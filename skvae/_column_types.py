@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS
 from ._refusals import Refusal, advice, parameter, subject
+from ._refusals import column as refused_column
 from ._refusals import row as refused_row
 
 #: A categorical column with more levels than this is refused: its softmax
@@ -158,7 +159,7 @@ def fit_column(name, values, kind, frame):
             entry["categories"] = [_json_scalar(c, name) for c in categories]
         elif categorical_dtype or dictionary or _is_text(values):
             raise Refusal(
-                f"Column {_label(name)} holds categories but ", parameter("likelihood"), f" asks for {kind!r}; "
+                refused_column(f"Column {_label(name)}"), " holds categories but ", parameter("likelihood"), f" asks for {kind!r}; "
                 "only 'categorical' models a column of text or categories."
             )
         elif dtype == object and holds_only_integers(values):
@@ -206,15 +207,21 @@ def _warn_if_identifier(name, n_levels, n_observed):
         return
     from ._warnings import warn
 
-    warn(
+    from ._refusals import TermWarning, advice
+
+    # The way to keep the column is an advice term: the command line says it as the options of the
+    # command that warns (fit has --likelihood; impute has not, and leaves a column out with --drop).
+    warn(TermWarning(
         f"Column {_label(name)} holds {n_levels} distinct values in {n_observed} observed rows: it looks like an "
         "identifier, free text or dates written as text. It is modelled as a category of that many levels, "
         "which the model cannot learn from so few rows each, and sample() draws its values from the training "
         "rows' (copies of real ones). Drop the column, or convert it before fitting (dates to numbers, e.g. "
-        f"days since a date); to keep it, type it categorical yourself: likelihood={{{_label(name)}: 'categorical'}} "
-        f"(on the command line, --likelihood {name}=categorical) or a category dtype.",
-        UserWarning,
-    )
+        "days since a date); ",
+        advice("keep_identifier",
+               f"to keep it, type it categorical yourself: likelihood={{{_label(name)}: 'categorical'}} "
+               f"(on the command line, --likelihood {name}=categorical) or a category dtype", column=name),
+        ".",
+    ), TermWarning)
 
 
 def dtype_name(dtype):

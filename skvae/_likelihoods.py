@@ -62,7 +62,7 @@ from torch.nn import functional as F
 
 from ._composite import CompositeLikelihood  # noqa: F401  (the table's likelihood, built from these blocks)
 from ._moments import shift_scale_columns, standardize
-from ._refusals import advice, parameter
+from ._refusals import advice, column, parameter
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -333,8 +333,8 @@ class LogNormalBlock(GaussianBlock):
 
     kind = "lognormal"
     domain = ((lambda values: values <= 0,
-               lambda kind, name, value: (parameter("likelihood", kind), f" requires every value of column {name} to "
-                                          f"be positive; found {value!r}.")),)
+               lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ",
+                                          column(f"column {name}"), f" to be positive; found {value!r}.")),)
     _standardized_quantity = staticmethod(np.log)
 
     def cell_log_constant(self, x):
@@ -785,8 +785,8 @@ class BernoulliBlock(Block):
     keeps_range = False
     domain = ((lambda values: (values < 0) | (values > 1),
                lambda kind, name, value: (
-                   parameter("likelihood", kind), f" requires every value of column {name} to lie in [0, 1]; found "
-                   f"{value!r}. ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
+                   parameter("likelihood", kind), " requires every value of ", column(f"column {name}"),
+                   f" to lie in [0, 1]; found {value!r}. ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
                                                              "use likelihood='gaussian'."))),)
 
     def cell_log_variable(self, x, params, free):
@@ -985,10 +985,10 @@ class PoissonBlock(Block):
     constants = ("input_shift", "input_scale")
     domain = (
         (lambda values: (values < 0) | ((values != np.round(values)) & ~np.isnan(values)),
-         lambda kind, name, value: (parameter("likelihood", kind), f" requires every value of column {name} to be a "
-                                    f"non-negative integer count; found {value!r}.")),
+         lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ", column(f"column {name}"),
+                                    f" to be a non-negative integer count; found {value!r}.")),
         (lambda values: values > MAX_COUNT,
-         lambda kind, name, value: (parameter("likelihood", kind), f": column {name} holds the count {value!r}, "
+         lambda kind, name, value: (parameter("likelihood", kind), ": ", column(f"column {name}"), f" holds the count {value!r}, "
                                     "beyond 2**24, which float32 cannot hold exactly; model it as 'gaussian' or "
                                     "'lognormal'.")),
     )

@@ -14,7 +14,7 @@ API's stand. So the command line never rewrites a message by matching its
 text (which broke silently whenever a message was reworded).
 """
 
-__all__ = ["Refusal", "Term", "TypeRefusal", "advice", "cell", "count", "example", "parameter", "row", "said",
+__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "column", "count", "example", "parameter", "row", "said",
            "subject", "such_cells"]
 
 _NO_VALUE = object()
@@ -27,7 +27,7 @@ class Term:
     ----------
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
-        ``"subject"``, ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``.
+        ``"subject"``, ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``, ``"column"``.
     python : str
         The Python API's words for it.
     **fields
@@ -87,6 +87,16 @@ def cell(column, value):
     return Term("cell", "", column=column, value=value)
 
 
+def column(python):
+    """A column of the data refused, as the Python API says it (``column 'a'``): a face with a file names the file.
+
+    Hostile sweep 19: ``fit --likelihood a=bernoulli`` was refused as
+    "--likelihood bernoulli requires every value of column 'a' to lie in
+    [0, 1]", naming no file, since the refusal has no row to say as a line.
+    """
+    return Term("column", python, words=python)
+
+
 class Refusal(ValueError):
     """A ValueError whose message is kept as its parts (text and :class:`Term` s).
 
@@ -116,10 +126,28 @@ class Refusal(ValueError):
         return next((part for part in self.parts if isinstance(part, Term) and part.kind == kind), None)
 
 
+class TermWarning(UserWarning):
+    """A UserWarning whose message is kept as its parts, as a :class:`Refusal`'s.
+
+    Hostile sweep 19: a warning's advice was one text for both faces, so
+    ``skvae impute`` warned of an identifier column with "--likelihood
+    id=categorical", an option impute has not (following it was refused as
+    an unrecognized argument). A face says the warning's terms in its words.
+    """
+
+    def __init__(self, *parts):
+        self.parts = tuple(parts)
+        super().__init__("".join(str(part) for part in self.parts))
+
+    said = Refusal.said
+    has = Refusal.has
+    term = Refusal.term
+
+
 class TypeRefusal(Refusal, TypeError):
     """A :class:`Refusal` of a value of the wrong type (a TypeError too, as scikit-learn's checks expect)."""
 
 
 def said(error, words):
     """`error`'s message: a :class:`Refusal`'s in `words`, any other exception's as raised."""
-    return error.said(words) if isinstance(error, Refusal) else str(error)
+    return error.said(words) if isinstance(error, (Refusal, TermWarning)) else str(error)

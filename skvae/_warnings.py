@@ -30,6 +30,7 @@ _SHOWN = set()
 
 def warn(message, category):
     """``warnings.warn`` at the first frame outside skvae, scikit-learn and joblib; once per line by default."""
+    text = str(message)  # a warning instance (a TermWarning) is matched and shown once by its text
     frame, level = sys._getframe(1), 1
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -38,8 +39,8 @@ def warn(message, category):
         frame, level = frame.f_back, level + 1
     if frame is not None:
         module = frame.f_globals.get("__name__", "")
-        key = (category, message, frame.f_code.co_filename, frame.f_lineno)
-        if _action(category, message, module, frame.f_lineno) == "default":
+        key = (category, text, frame.f_code.co_filename, frame.f_lineno)
+        if _action(category, text, module, frame.f_lineno) == "default":
             if key in _SHOWN:
                 return
             _SHOWN.add(key)

@@ -205,9 +205,8 @@ def _warn_if_identifier(name, n_levels, n_observed):
     """
     if n_levels < IDENTIFIER_MIN_LEVELS or n_levels <= IDENTIFIER_LEVEL_SHARE * n_observed:
         return
-    from ._warnings import warn
-
     from ._refusals import TermWarning, advice
+    from ._warnings import warn
 
     # The way to keep the column is an advice term: the command line says it as the options of the
     # command that warns (fit has --likelihood; impute has not, and leaves a column out with --drop).

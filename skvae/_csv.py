@@ -349,7 +349,6 @@ def _whole_numbers(series):
 
 def codes_as_numbers(table, columns):
     """`table` with its code columns among `columns` read as numbers, as pandas reads them."""
-    import pandas as pd
 
     chosen = [column for column in (table.codes or ()) if column in set(columns) and column in table.frame.columns]
     if not chosen:
@@ -1156,7 +1155,6 @@ def _as_fitted(frame, codes, model):
     gets a file whose codes happen to have none, which pandas reads as
     integers. Either way the column is read as the model saw it.
     """
-    import pandas as pd
 
     columns = getattr(getattr(model, "_schema", None), "columns", None)
     if columns is None or len(columns) != frame.shape[1]:

@@ -34,7 +34,11 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
-from sklearn.utils._param_validation import MissingValues, StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    MissingValues,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 

@@ -62,7 +62,8 @@ from torch.nn import functional as F
 
 from ._composite import CompositeLikelihood  # noqa: F401  (the table's likelihood, built from these blocks)
 from ._moments import shift_scale_columns, standardize
-from ._refusals import advice, column, parameter
+from ._refusals import advice, parameter
+from ._refusals import column as column_term
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -334,7 +335,7 @@ class LogNormalBlock(GaussianBlock):
     kind = "lognormal"
     domain = ((lambda values: values <= 0,
                lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ",
-                                          column(f"column {name}"), f" to be positive; found {value!r}.")),)
+                                          column_term(f"column {name}"), f" to be positive; found {value!r}.")),)
     _standardized_quantity = staticmethod(np.log)
 
     def cell_log_constant(self, x):
@@ -785,7 +786,7 @@ class BernoulliBlock(Block):
     keeps_range = False
     domain = ((lambda values: (values < 0) | (values > 1),
                lambda kind, name, value: (
-                   parameter("likelihood", kind), " requires every value of ", column(f"column {name}"),
+                   parameter("likelihood", kind), " requires every value of ", column_term(f"column {name}"),
                    f" to lie in [0, 1]; found {value!r}. ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
                                                              "use likelihood='gaussian'."))),)
 
@@ -985,10 +986,10 @@ class PoissonBlock(Block):
     constants = ("input_shift", "input_scale")
     domain = (
         (lambda values: (values < 0) | ((values != np.round(values)) & ~np.isnan(values)),
-         lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ", column(f"column {name}"),
+         lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ", column_term(f"column {name}"),
                                     f" to be a non-negative integer count; found {value!r}.")),
         (lambda values: values > MAX_COUNT,
-         lambda kind, name, value: (parameter("likelihood", kind), ": ", column(f"column {name}"), f" holds the count {value!r}, "
+         lambda kind, name, value: (parameter("likelihood", kind), ": ", column_term(f"column {name}"), f" holds the count {value!r}, "
                                     "beyond 2**24, which float32 cannot hold exactly; model it as 'gaussian' or "
                                     "'lognormal'.")),
     )

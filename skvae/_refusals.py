@@ -14,8 +14,8 @@ API's stand. So the command line never rewrites a message by matching its
 text (which broke silently whenever a message was reworded).
 """
 
-__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "column", "count", "example", "parameter", "row", "said",
-           "subject", "such_cells"]
+__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "column", "count", "example",
+           "parameter", "row", "said", "subject", "such_cells"]
 
 _NO_VALUE = object()
 
@@ -27,7 +27,8 @@ class Term:
     ----------
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
-        ``"subject"``, ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``, ``"column"``.
+        ``"subject"``, ``"column"``, ``"row"``, ``"such_cells"``,
+        ``"example"``, ``"cell"``.
     python : str
         The Python API's words for it.
     **fields

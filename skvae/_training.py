@@ -618,8 +618,12 @@ class Trainer:
         after_epoch = torch.empty_like(before_epoch)
         # The weights before the last finite epoch (None before one): its first step's loss was finite at them.
         earlier = None
+        # Whether the epoch in flight has done its bookkeeping (loss, validation score, report), and
+        # how many entries the log had before it: a Ctrl-C before that drops the epoch whole.
+        epoch_done, whole_losses, whole_scores = True, 0, 0
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):
+                epoch_done, whole_losses, whole_scores = False, len(log.losses), len(log.validation_scores)
                 # partial_fit (no rule) is one epoch of a budget only the user knows.
                 factor = 1.0 if rule is None else budget_anneal_factor(epoch - first_epoch, n_epochs)
                 self.first_step_loss = None
@@ -654,6 +658,11 @@ class Trainer:
                     monitored = -score
                 if reporter is not None:
                     reporter.update(epoch, loss, log.validation_scores[-1] if validation else None)
+                # Hostile sweep 20: a Ctrl-C while the held-out rows were scored or the progress line
+                # written rolled the weights back to the epoch's start but kept its loss (and score):
+                # a model of one epoch was labelled as two, and loss_curve_ outran validation_scores_.
+                # From here on the epoch is whole and its weights are kept.
+                epoch_done = True
                 if rule is not None:
                     if rule.update(monitored) and validation is not None:
                         best = weights.copy(out=best)
@@ -663,8 +672,11 @@ class Trainer:
                 spare = earlier if earlier is not None else torch.empty_like(before_epoch)
                 earlier, before_epoch, after_epoch = before_epoch, after_epoch, spare
         except KeyboardInterrupt:
-            # Mid-epoch weights are a partial update: keep the last whole epoch.
-            weights.load(before_epoch)
+            if not epoch_done:
+                # Mid-epoch weights are a partial update: keep the last whole epoch, and only its log.
+                weights.load(before_epoch)
+                del log.losses[whole_losses:]
+                del log.validation_scores[whole_scores:]
             log.stop_reason = "interrupted"
             warn(
                 f"Training interrupted by the user during epoch {epoch}; the model "

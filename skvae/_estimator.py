@@ -288,7 +288,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         When the last fit used validation (see ``early_stopping``), the mean
         ELBO of the held-out rows after each epoch (nats, greater is better;
         the importance-weighted bound with ``n_importance_train > 1``); None
-        otherwise.
+        otherwise (also after a ``partial_fit`` or a ``warm_start`` fit
+        without validation following one with it).
 
     best_validation_score_ : float or None
         Best of ``validation_scores_``; None without validation.

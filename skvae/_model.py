@@ -498,8 +498,14 @@ class VAEModel:
             self.validation_scores = (self.validation_scores or []) + log.validation_scores
             self.best_validation_score = max(self.validation_scores, default=None)
             self.best_loss = None
-        elif self.loss_curve:
-            self.best_loss = min(self.loss_curve)
+        else:
+            # Hostile sweep 20: a warm-start fit or partial_fit without validation after one with it
+            # kept the earlier fit's validation_scores_ and best_validation_score_ beside a new
+            # best_loss_, though both document the last fit (None when it held no rows out).
+            self.validation_scores = None
+            self.best_validation_score = None
+            if self.loss_curve:
+                self.best_loss = min(self.loss_curve)
 
     # ------------------------------------------------------------ inference
     #

@@ -104,3 +104,23 @@ def test_ctrl_c_in_an_epochs_bookkeeping_drops_the_epoch_with_its_weights(monkey
     if early_stopping:
         assert len(got["scores"]) == 1
     assert_same(got, expected)
+
+
+def _records(model):
+    return (model.n_iter_, len(model.loss_curve_), model.best_loss_,
+            model.validation_scores_, model.best_validation_score_)
+
+
+@pytest.mark.parametrize("then", ["warm-start-fit", "partial_fit"])
+def test_a_fit_without_validation_after_one_with_it_leaves_no_validation_record(then):
+    model = VAETransformer(**{**TINY, "verbose": 0, "max_iter": 3}, early_stopping=True).fit(X)
+    assert len(model.validation_scores_) == 3 and model.best_loss_ is None
+    if then == "partial_fit":
+        model.partial_fit(X)
+    else:
+        model.set_params(warm_start=True, early_stopping=False).fit(X)
+    n_iter, n_losses, best_loss, scores, best_score = _records(model)
+    assert n_iter == n_losses == (4 if then == "partial_fit" else 6)
+    # The attributes document the last fit: it held no rows out.
+    assert scores is None and best_score is None
+    assert best_loss == min(model.loss_curve_)

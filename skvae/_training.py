@@ -621,6 +621,7 @@ class Trainer:
         # Whether the epoch in flight has done its bookkeeping (loss, validation score, report), and
         # how many entries the log had before it: a Ctrl-C before that drops the epoch whole.
         epoch_done, whole_losses, whole_scores = True, 0, 0
+        spare_best = None
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):
                 epoch_done, whole_losses, whole_scores = False, len(log.losses), len(log.validation_scores)
@@ -661,11 +662,15 @@ class Trainer:
                 # Hostile sweep 20: a Ctrl-C while the held-out rows were scored or the progress line
                 # written rolled the weights back to the epoch's start but kept its loss (and score):
                 # a model of one epoch was labelled as two, and loss_curve_ outran validation_scores_.
-                # From here on the epoch is whole and its weights are kept.
+                # The epoch is whole, and its weights kept, once its score has been judged: interrupted
+                # while it was, the best weights (restored below) would not be those of the best score.
+                # The best weights are copied aside and swapped in by one assignment, with the flag, so
+                # that no Ctrl-C lands between them.
+                if rule is not None and rule.update(monitored) and validation is not None:
+                    candidate = weights.copy(out=spare_best)
+                    best, spare_best, epoch_done = candidate, best, True
                 epoch_done = True
                 if rule is not None:
-                    if rule.update(monitored) and validation is not None:
-                        best = weights.copy(out=best)
                     if rule.should_stop and not rule.on_plateau(self.optimizer):
                         log.stop_reason = "converged"
                         break

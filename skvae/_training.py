@@ -670,10 +670,9 @@ class Trainer:
                     candidate = weights.copy(out=spare_best)
                     best, spare_best, epoch_done = candidate, best, True
                 epoch_done = True
-                if rule is not None:
-                    if rule.should_stop and not rule.on_plateau(self.optimizer):
-                        log.stop_reason = "converged"
-                        break
+                if rule is not None and rule.should_stop and not rule.on_plateau(self.optimizer):
+                    log.stop_reason = "converged"
+                    break
                 spare = earlier if earlier is not None else torch.empty_like(before_epoch)
                 earlier, before_epoch, after_epoch = before_epoch, after_epoch, spare
         except KeyboardInterrupt:

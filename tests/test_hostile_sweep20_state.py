@@ -61,12 +61,11 @@ import warnings
 
 import numpy as np
 import pytest
+from _equality import assert_same
 
 import skvae._progress
 import skvae._training
 from skvae import VAETransformer
-
-from _equality import assert_same
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -140,3 +139,42 @@ def test_a_fit_without_validation_after_one_with_it_leaves_no_validation_record(
     # The attributes document the last fit: it held no rows out.
     assert scores is None and best_score is None
     assert best_loss == min(model.loss_curve_)
+
+
+def test_threads_reading_while_another_sets_params_or_refits_get_the_single_threaded_bits():
+    """Swept sound; pinned: no hang, results as alone, each thread's torch thread count as it was."""
+    import threading
+
+    import torch
+
+    params = {**TINY, "verbose": 0, "max_iter": 2}
+    model = VAETransformer(**params).fit(X)
+    expected = {"transform": model.transform(X), "score_samples": model.score_samples(X),
+                "sample": model.sample(4, random_state=1)}
+    calls = {"transform": lambda: model.transform(X), "score_samples": lambda: model.score_samples(X),
+             "sample": lambda: model.sample(4, random_state=1)}
+    failures = []
+
+    def reader(name):
+        before = torch.get_num_threads()
+        for _ in range(3):
+            if not np.array_equal(calls[name](), expected[name]):
+                failures.append(name)
+        if torch.get_num_threads() != before:
+            failures.append(f"{name}: torch threads {before} -> {torch.get_num_threads()}")
+
+    def writer():
+        for n_jobs in (1, None):
+            model.set_params(n_jobs=n_jobs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X)  # same data and seed: the same model
+
+    threads = [threading.Thread(target=reader, args=(name,), daemon=True) for name in calls]
+    threads.append(threading.Thread(target=writer, daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a call hung"
+    assert failures == []

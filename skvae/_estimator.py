@@ -639,7 +639,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         score : float
             Average lower bound on log p(x), greater is better.
         """
-        return float(np.mean(self.score_samples(X, n_importance=n_importance)))
+        # Summed in float64: NumPy sums float32 scores (of float32 input) in float32, so four rows
+        # of -9.3e37 each, finite, had a mean of -inf (hostile sweep 20).
+        return float(np.mean(self.score_samples(X, n_importance=n_importance), dtype=np.float64))
 
     @with_torch_defaults
     @reads_state

@@ -50,6 +50,10 @@ Each family below failed once (see the commit that added its tests):
   LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES: fewer components where d is in
   the hundreds, and beyond 1,024 dimensions no mixture (samples from the
   prior, as a fit on fewer than 20 rows), documented.
+- **The mean of float32 scores** (``VAETransformer.score``): scores of
+  float32 input are float32, and ``np.mean`` summed them in float32, so
+  four rows scoring -9.3e37 each (finite) gave ``score`` -inf. The mean is
+  now summed in float64.
 """
 
 import numpy as np
@@ -96,3 +100,15 @@ def test_a_narrow_latent_space_keeps_its_ten_components(monkeypatch):
     X = np.random.default_rng(0).normal(size=(220, 3))
     VAETransformer(latent_dim=8, hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X)
     assert seen == [(10, 8)]
+
+
+def test_score_of_float32_rows_is_the_mean_of_their_finite_scores():
+    """Four rows scoring -9.3e37 each (finite in float32) had a mean of -inf: NumPy summed them in float32."""
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    estimator = VAETransformer(latent_dim=2, hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X)
+    rows = np.array([[1.9e19, 0, 0]] * 4, dtype=np.float32)
+    scores = estimator.score_samples(rows)
+    assert scores.dtype == np.float32 and np.isfinite(scores).all() and scores.max() < -1e37
+    score = estimator.score(rows)
+    assert np.isfinite(score)
+    assert score == pytest.approx(float(np.mean(scores.astype(np.float64))), rel=1e-12)

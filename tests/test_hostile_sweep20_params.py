@@ -54,6 +54,13 @@ Each family below failed once (see the commit that added its tests):
   float32 input are float32, and ``np.mean`` summed them in float32, so
   four rows scoring -9.3e37 each (finite) gave ``score`` -inf. The mean is
   now summed in float64.
+- **Too many levels of numbers** (``skvae._column_types.fit_column``):
+  ``likelihood={"a": "categorical"}`` on a column of 1,001 distinct numbers
+  was refused with "Drop it, or encode it yourself (e.g. as a number)":
+  advice for text, and the column already holds numbers. Such a column is
+  now told to fit with ``likelihood={'a': 'gaussian'}`` (the command line:
+  ``--likelihood a=gaussian``, the advice term ``model_as_numbers``); text
+  keeps its advice.
 """
 
 import numpy as np
@@ -112,3 +119,26 @@ def test_score_of_float32_rows_is_the_mean_of_their_finite_scores():
     score = estimator.score(rows)
     assert np.isfinite(score)
     assert score == pytest.approx(float(np.mean(scores.astype(np.float64))), rel=1e-12)
+
+
+@pytest.mark.parametrize("levels", [np.arange(1001), np.arange(1001) / 7.0])
+def test_too_many_number_levels_are_told_to_be_modelled_as_numbers(levels):
+    """likelihood='categorical' on 1,001 numbers was told "encode it yourself (e.g. as a number)": it is one."""
+    import pandas as pd
+
+    X = pd.DataFrame({"a": np.tile(levels, 2), "b": np.zeros(2 * len(levels))})
+    estimator = VAETransformer(likelihood={"a": "categorical"}, max_iter=1)
+    with pytest.raises(ValueError, match=r"Column 'a' has 1001 distinct categories") as refused:
+        estimator.fit(X)
+    message = str(refused.value)
+    assert "e.g. as a number" not in message
+    assert "likelihood={'a': 'gaussian'}" in message
+    assert not hasattr(estimator, "n_features_in_")
+
+
+def test_too_many_text_levels_keep_their_advice():
+    import pandas as pd
+
+    X = pd.DataFrame({"a": [f"l{i}" for i in range(1001)], "b": np.zeros(1001)})
+    with pytest.raises(ValueError, match=r"1001 distinct categories.*encode it yourself \(e.g. as a number\)"):
+        VAETransformer(max_iter=1).fit(X)

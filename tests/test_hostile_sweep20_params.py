@@ -64,6 +64,7 @@ Each family below failed once (see the commit that added its tests):
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.mixture import GaussianMixture
 
@@ -124,8 +125,6 @@ def test_score_of_float32_rows_is_the_mean_of_their_finite_scores():
 @pytest.mark.parametrize("levels", [np.arange(1001), np.arange(1001) / 7.0])
 def test_too_many_number_levels_are_told_to_be_modelled_as_numbers(levels):
     """likelihood='categorical' on 1,001 numbers was told "encode it yourself (e.g. as a number)": it is one."""
-    import pandas as pd
-
     X = pd.DataFrame({"a": np.tile(levels, 2), "b": np.zeros(2 * len(levels))})
     estimator = VAETransformer(likelihood={"a": "categorical"}, max_iter=1)
     with pytest.raises(ValueError, match=r"Column 'a' has 1001 distinct categories") as refused:
@@ -137,8 +136,6 @@ def test_too_many_number_levels_are_told_to_be_modelled_as_numbers(levels):
 
 
 def test_too_many_text_levels_keep_their_advice():
-    import pandas as pd
-
     X = pd.DataFrame({"a": [f"l{i}" for i in range(1001)], "b": np.zeros(1001)})
     with pytest.raises(ValueError, match=r"1001 distinct categories.*encode it yourself \(e.g. as a number\)"):
         VAETransformer(max_iter=1).fit(X)

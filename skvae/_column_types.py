@@ -179,10 +179,17 @@ def fit_column(name, values, kind, frame):
             # A category dtype's unused categories are levels too: say so, since few may be used.
             declared = (f" (declared by its category dtype, {int(values.nunique())} of them observed; "
                         ".cat.remove_unused_categories() keeps the observed ones)")
+        head = (f"Column {_label(name)} has {len(entry['categories'])} distinct categories{declared}, more than "
+                f"skvae models ({MAX_CATEGORIES})")
+        if all(isinstance(level, numbers.Real) and not isinstance(level, bool) for level in entry["categories"]):
+            # Hostile sweep 20: numbers typed categorical by the caller were told "encode it yourself
+            # (e.g. as a number)", which they already are; the way out is to model them as numbers.
+            raise Refusal(
+                head, ": its values are numbers; to model them as numbers, ",
+                advice("model_as_numbers", f"fit with likelihood={{{name!r}: 'gaussian'}} (or 'quantile_normal')",
+                       column=name), ".")
         raise ValueError(
-            f"Column {_label(name)} has {len(entry['categories'])} distinct categories{declared}, more than "
-            f"skvae models ({MAX_CATEGORIES}): it looks like an identifier or free text. Drop it, "
-            "or encode it yourself (e.g. as a number)."
+            f"{head}: it looks like an identifier or free text. Drop it, or encode it yourself (e.g. as a number)."
         )
     # After the refusal above: a column refused is not also warned about.
     if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:

@@ -640,7 +640,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         score : float
             Average lower bound on log p(x), greater is better.
         """
-        return float(np.mean(self.score_samples(X, n_importance=n_importance)))
+        # Summed in float64: NumPy sums float32 scores (of float32 input) in float32, so four rows
+        # of -9.3e37 each, finite, had a mean of -inf (hostile sweep 20).
+        return float(np.mean(self.score_samples(X, n_importance=n_importance), dtype=np.float64))
 
     @with_torch_defaults
     @reads_state
@@ -693,7 +695,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             values in ways never seen (a species on an island where it does
             not live). ``"prior"``: N(0, I), draws from the model p(x)
             itself, whose density ``score_samples`` bounds. Models saved by
-            skvae 0.3 and earlier have no mixture and draw from the prior.
+            skvae 0.3 and earlier, fits on fewer than 20 rows and a
+            ``latent_dim`` above 1,024 (fewer components from 324) have no
+            mixture and draw from the prior.
             ``given`` always conditions the model itself.
         seen_pairs_only : bool, default=True
             With ``latent="aggregate"``, keep to the pairs of discrete values

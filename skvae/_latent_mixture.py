@@ -44,16 +44,28 @@ LATENT_MIXTURE_TOL = 1e-2
 #: the fit failed after training, with scikit-learn's, torch's or SciPy's
 #: error ("array must not contain infs or NaNs").
 LATENT_MIXTURE_MAX_ABS = 1e4
+#: Components x latent_dim**2, the covariance entries of the mixture, at most
+#: this many (8 MB in float64): 10 components up to 323 dimensions, fewer
+#: beyond, and no mixture beyond 1,024 (samples then come from the prior).
+#: Hostile sweep 20: the mixture had 10 full d x d covariances whatever d, so
+#: latent_dim=3000 on a 2,000-row table spent 86 s and 3.7 GB on EM after a
+#: one-epoch fit of tiny networks, and latent_dim=20000 asked for tens of GB.
+#: Such a mixture is also meaningless: its 2,000 draws cannot estimate a full
+#: covariance of more dimensions than draws per component.
+LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES = 2 ** 20
 # Why these numbers, and full covariances: benchmarks/README.md, "Numbers behind the code".
 
 
 def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     """Fit the Gaussian mixture ``sample`` draws z from to draws from the posteriors of X's rows.
 
-    Fewer rows than one component's worth leave the model without a mixture:
-    its samples come from the prior.
+    Fewer rows than one component's worth, or a latent space too wide for one
+    component's covariance (LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES), leave the
+    model without a mixture: its samples come from the prior.
     """
-    if X.shape[0] < LATENT_MIXTURE_ROWS_PER_COMPONENT:
+    latent_dim = model.latent_dim
+    max_components = LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES // (latent_dim * latent_dim)
+    if X.shape[0] < LATENT_MIXTURE_ROWS_PER_COMPONENT or max_components < 1:
         model.latent_mixture = None
         return
     rng = np.random.RandomState(model.seed)
@@ -84,7 +96,8 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
         model.latent_mixture = None
         return
     draws = draws.reshape(-1, draws.shape[2])
-    n_components = int(np.clip(n_rows // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1, LATENT_MIXTURE_COMPONENTS))
+    n_components = int(np.clip(n_rows // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1,
+                               min(LATENT_MIXTURE_COMPONENTS, max_components)))
     # reg_covar keeps a collapsed latent dimension's variance positive.
     # The draws are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
     # One thread for BLAS and OpenMP alike: the matrices are latent_dim wide, where OpenBLAS's

@@ -69,7 +69,7 @@ Each family below failed once (see the commit that added its tests):
   ``n_jobs=0`` under scikit-learn's ``skip_parameter_validation`` failed in
   torch's ``set_num_threads`` after the call had been counted in, and was
   never counted out: every later call then left torch on its own count.
-- **pd.NA among latent codes** (``skvae._validation.text_in_array_message``):
+- **pd.NA among latent codes** (``skvae._validation.text_in_array_refusal``):
   ``inverse_transform`` of a nullable column of codes holding pd.NA named
   it "a value float() cannot read ... (NaN, None or pandas.NA for a missing
   cell)"; it is refused as a NaN code is ("Input X contains NaN.").

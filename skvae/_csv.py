@@ -1244,9 +1244,10 @@ def explain_refusal(error, table, *, words, hint=""):
     # was the answer of `skvae impute` to a file of empty cells (its refusal names "missing").
     if "has no observed value in any column" in message:
         return CommandError(f"{table.name}: every cell is empty: there is nothing to learn the imputations from.")
-    # Not the refusal of an infinite value, whose advice ("Infinity is not a missing value: use NaN") has
-    # both words: a file with empty cells besides was told its model "does not accept missing values".
-    if ("NaN" in message or "missing" in message) and "infinite value" not in message:
+    # scikit-learn's refusal of NaN only: skvae's refusals say what they refuse in their terms, and their
+    # advice may hold these words (an infinite cell's "Infinity is not a missing value: use NaN"), which
+    # told a file with empty cells besides that its model "does not accept missing values".
+    if not isinstance(error, Refusal) and ("NaN" in message or "missing" in message):
         missing = frame.isna().to_numpy()
         if missing.any():
             row, col = (int(i[0]) for i in np.nonzero(missing))

@@ -341,6 +341,7 @@ class _CommandLineWords:
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
         "model_as_numbers": lambda column: f"fit with --likelihood {column}=gaussian (or {column}=quantile_normal)",
+        "fit_on_observed_rows": lambda: "",  # the file's refusal says it all: every cell is empty
     }
     #: Advice that names the options of the command that can follow it (other commands: the Python words).
     COMMAND_ADVICE = {
@@ -349,6 +350,8 @@ class _CommandLineWords:
         ("smaller_step", "fit"): "Lower --batch-size (or --hidden-layer-sizes).",
         ("smaller_step", "impute"): "Impute fewer columns (--columns, --drop).",
         ("rescale_to_unit", "fit"): "Rescale the column into [0, 1], or give it another kind (--likelihood COLUMN=gaussian).",
+        ("drop_empty_column", "fit"): lambda column: f"Leave it out with --drop {column}, or choose the columns "
+                                                     "with --columns.",
         ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give --likelihood "
                                                     f"{_option_value(column)}=categorical"),
         ("keep_identifier", "impute"): lambda column: (f"to leave it out of the model, and as it is in the file "
@@ -390,6 +393,18 @@ class _CommandLineWords:
 
     def _column(self, words):
         return None if self.table is None else f"{words} of {self.table.name}"
+
+    def _empty_column(self, column):
+        if self.table is None:
+            return None
+        labels, header = list(self.table.frame.columns), self.table.header
+        position = labels.index(column) if column in labels else None
+        unnamed = header is not None and position is not None and position < len(header) and not header[position]
+        why = " (a delimiter at the end of each line makes such a column)" if unnamed else ""
+        return f"{self.table.name}: column {column!r} is empty in every row{why}"
+
+    def _empty_table(self):
+        return None if self.table is None else f"{self.table.name}: every cell is empty"
 
     def _such_cells(self, count):
         return None

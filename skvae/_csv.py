@@ -1232,18 +1232,6 @@ def explain_refusal(error, table, *, words, hint=""):
         # model does not accept missing values", of a model that takes them, and the code went unnamed.
         return _with_file_and_line(error, said(error, words), table,
                                    prefix="" if error.has("subject") else f"{table.name}: ")
-    empty = re.match(r"Column '(.+?)' has no observed value", message)
-    if empty and empty.group(1) in frame.columns:
-        column = empty.group(1)
-        position = list(frame.columns).index(column)
-        unnamed = table.header is not None and position < len(table.header) and not table.header[position]
-        why = " (a delimiter at the end of each line makes such a column)" if unnamed else ""
-        return CommandError(f"{table.name}: column {column!r} is empty in every row{why}: there is nothing to "
-                            f"model.{hint.format(column=column)}")
-    # Before the missing-value clause below, whose "this model does not accept missing values"
-    # was the answer of `skvae impute` to a file of empty cells (its refusal names "missing").
-    if "has no observed value in any column" in message:
-        return CommandError(f"{table.name}: every cell is empty: there is nothing to learn the imputations from.")
     # scikit-learn's refusal of NaN only: skvae's refusals say what they refuse in their terms, and their
     # advice may hold these words (an infinite cell's "Infinity is not a missing value: use NaN"), which
     # told a file with empty cells besides that its model "does not accept missing values".
@@ -1283,8 +1271,8 @@ def _with_file_and_line(refusal, message, table, prefix):
     first = message.strip().splitlines()[0] if message.strip() else message
     if refusal.has("row"):
         return CommandError(f"{prefix}{first}")
-    if refusal.has("column"):
-        return CommandError(first)  # said as "column 'a' of data.csv": the file is named
+    if refusal.has("column") or refusal.has("empty_column") or refusal.has("empty_table"):
+        return CommandError(first)  # said as "column 'a' of data.csv", "data.csv: every cell is empty"
     unseen = refusal.term("cell")
     if unseen is not None and unseen.fields["column"] in table.frame.columns:
         column, value = unseen.fields["column"], str(unseen.fields["value"])

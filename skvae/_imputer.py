@@ -69,7 +69,7 @@ from ._refinement import (
     refine,
     refinement_applies,
 )
-from ._refusals import Refusal, advice, parameter
+from ._refusals import Refusal, advice, empty_table, parameter
 from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
@@ -412,10 +412,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if not kept.any():
             # Every column is dropped as empty: the VAE would be handed a table
             # of no columns and refuse a shape (n, 0) the caller never gave.
-            raise ValueError(
-                f"X has no observed value in any column (its {X.shape[0]} row(s) are missing in all "
-                f"{X.shape[1]} column(s)): there is nothing to learn the imputations from. Fit on rows "
-                "with observed values."
+            raise Refusal(
+                empty_table(f"X has no observed value in any column (its {X.shape[0]} row(s) are missing in all "
+                            f"{X.shape[1]} column(s))"), ": there is nothing to learn the imputations from.",
+                advice("fit_on_observed_rows", " Fit on rows with observed values."),
             )
         vae = vae_to_fit(self)
         if vae is getattr(self, "vae_", None):

@@ -15,7 +15,7 @@ text (which broke silently whenever a message was reworded).
 """
 
 __all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "column", "count", "example",
-           "parameter", "row", "said", "subject", "such_cells"]
+           "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table"]
 
 _NO_VALUE = object()
 
@@ -27,8 +27,8 @@ class Term:
     ----------
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
-        ``"subject"``, ``"column"``, ``"row"``, ``"such_cells"``,
-        ``"example"``, ``"cell"``.
+        ``"subject"``, ``"column"``, ``"empty_column"``, ``"empty_table"``,
+        ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``.
     python : str
         The Python API's words for it.
     **fields
@@ -96,6 +96,16 @@ def column(python):
     [0, 1]", naming no file, since the refusal has no row to say as a line.
     """
     return Term("column", python, words=python)
+
+
+def empty_column(python, name):
+    """A column with no observed value (`name`), as the Python API says it: a face with a file names the file."""
+    return Term("empty_column", python, column=name)
+
+
+def empty_table(python):
+    """A table with no observed value at all, as the Python API says it: a face with a file names the file."""
+    return Term("empty_table", python)
 
 
 class Refusal(ValueError):

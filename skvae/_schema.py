@@ -56,7 +56,7 @@ from ._likelihoods import (
 from ._moments import decimals as _decimals
 from ._moments import round_significant
 from ._moments import significant_digits as _digits
-from ._refusals import Refusal, advice, cell, example, such_cells
+from ._refusals import Refusal, advice, cell, empty_column, example, such_cells
 from ._refusals import row as refused_row
 from ._seen_pairs import SeenPairs, fit_seen_pairs
 
@@ -173,9 +173,11 @@ class TableSchema:
         observed = ~np.isnan(raw)
         empty = np.flatnonzero(~observed.any(axis=0))
         if empty.size:
-            raise ValueError(
-                f"Column {_label(self.columns[empty[0]]['name'])} has no observed value: there is nothing to "
-                "model. Drop it (VAEImputer drops or keeps such columns, see keep_empty_features)."
+            name = self.columns[empty[0]]["name"]
+            raise Refusal(
+                empty_column(f"Column {_label(name)} has no observed value", name), ": there is nothing to model. ",
+                advice("drop_empty_column", "Drop it (VAEImputer drops or keeps such columns, see keep_empty_features).",
+                       column=name),
             )
         by_kind, _ = self._positions
         ranged = [j for kind, cols in by_kind.items() if BLOCKS[kind].keeps_range for j in cols]

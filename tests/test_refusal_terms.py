@@ -112,3 +112,24 @@ def test_refusal_of_a_type_is_a_type_error():
     assert str(refusal) == "X holds in row 3."
     assert said(refusal, lambda term: "in line 5" if term.kind == "row" else None) == "X holds in line 5."
     assert said(ValueError("row 3"), lambda term: "never") == "row 3"
+
+
+def test_empty_columns_and_tables_are_said_of_the_file(tmp_path):
+    from skvae import VAEImputer
+
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [np.nan] * 3})
+    with pytest.raises(ValueError, match=r"^Column 'b' has no observed value: there is nothing to model\. Drop it"):
+        VAETransformer(max_iter=1).fit(frame)
+    with pytest.raises(ValueError, match=r"^X has no observed value in any column \(its 2 row\(s\) .*Fit on rows"):
+        VAEImputer(max_iter=1).fit(pd.DataFrame({"a": [np.nan, np.nan], "b": [np.nan, np.nan]}))
+    path = tmp_path / "e.csv"
+    path.write_text("a,b\n1,\n2,\n3,\n")
+    status, _, err = _run(["fit", path, "--out", tmp_path / "m.skvae", "--max-iter", 1, "-q"])
+    assert status == 1
+    assert err == (f"skvae fit: error: {path}: column 'b' is empty in every row: there is nothing to model. Leave it "
+                   "out with --drop b, or choose the columns with --columns.\n")
+    path.write_text("a,b\n,\n,\n")
+    status, _, err = _run(["impute", path, "--max-iter", 1])
+    assert status == 1
+    assert err.endswith(f"skvae impute: error: {path}: every cell is empty: there is nothing to learn the "
+                        "imputations from.\n")

@@ -286,7 +286,8 @@ def run_impute_command(args, out, err):
     written = _observed_as_read(table, chosen, completed)
     if table.header is not None:
         written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
-    write_table(args.out, written, list(written.columns), stdout=out)
+    # A file without a header line is written without one (hostile sweep 19: impute added "x0,x1,...").
+    write_table(args.out, written, list(written.columns), stdout=out, header=table.has_header)
     return 0
 
 

@@ -1332,8 +1332,8 @@ def _quoting(frame):
     return csv.QUOTE_MINIMAL
 
 
-def write_table(path, result, columns, stdout=None):
-    """Write a result as CSV with a header line; ``"-"`` is standard output.
+def write_table(path, result, columns, stdout=None, header=True):
+    """Write a result as CSV, with a header line unless `header` is False; ``"-"`` is standard output.
 
     Parameters
     ----------
@@ -1345,6 +1345,9 @@ def write_table(path, result, columns, stdout=None):
         Names for the columns of an array result.
     stdout : text file, optional
         Where ``"-"`` writes (``sys.stdout`` by default).
+    header : bool, default=True
+        Whether to write the header line (``impute`` writes a file without
+        one as it read it).
 
     Floats are written as the shortest text that reads back as the same value.
     A file is written whole or not at all (see :func:`skvae._files.replace_file`):
@@ -1368,7 +1371,7 @@ def write_table(path, result, columns, stdout=None):
             # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
             raise CommandError("cannot write standard output: it is closed; give a file with --out.")
         try:
-            stream.write(frame.to_csv(index=False, quoting=quoting))
+            stream.write(frame.to_csv(index=False, quoting=quoting, header=header))
             stream.flush()  # here, where a full disk or a closed pipe can still be reported
         except BrokenPipeError:
             raise  # the reader stopped reading: the command line ends quietly (skvae._cli.main)
@@ -1383,7 +1386,7 @@ def write_table(path, result, columns, stdout=None):
         compression = {"method": "zip", "archive_name": member}
     def write(target):
         if named != "gzip":
-            frame.to_csv(target, index=False, compression=compression, quoting=quoting)
+            frame.to_csv(target, index=False, compression=compression, quoting=quoting, header=header)
             return
         # Hostile sweep 14: gzip stores the name of the file it compresses, which was the temporary
         # file's (".out.csv.gz.<hex>.tmp"): gunzip -N, and extractors that name what they extract
@@ -1393,7 +1396,7 @@ def write_table(path, result, columns, stdout=None):
         # GzipFile stores its filename less a final ".gz" (only that, lower case, once).
         with open(target, "wb") as raw, gzip.GzipFile(filename=stored + ".gz", mode="wb", fileobj=raw) as packed:
             with io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
-                frame.to_csv(text, index=False, quoting=quoting)
+                frame.to_csv(text, index=False, quoting=quoting, header=header)
 
     try:
         # Whole or not at all: a failure half-way leaves no truncated file, and an existing one intact.

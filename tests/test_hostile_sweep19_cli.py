@@ -73,9 +73,10 @@ Found, not changed:
 - The domain refusals above know the first bad value's row but do not
   name it (the command line could say its line): adding a row term changes
   the Python message, which other tests pin.
-- ``impute`` of a file without a header writes the header ``x0,x1,...``
-  (the names such a file gets, docs/cli.rst), one line the input had not;
-  whether to write none is a choice for the command's owner.
+- ``impute`` of a file without a header wrote the header ``x0,x1,...``,
+  one line the input had not: decided since (by the command's owner) and
+  fixed, such a file is written without one
+  (``test_impute_writes_a_file_without_a_header_without_one``).
 - A model of codes given ``02134.0`` refuses it as the code ``'2134'``,
   the cell not as written (its line is named).
 """
@@ -333,3 +334,14 @@ def test_a_kind_a_column_cannot_have_is_refused_naming_the_file(tmp_path, text, 
     assert status == 1 and not model.exists()
     # The refusal named the column but no file.
     assert said.format(file=path) in err, err
+
+
+def test_impute_writes_a_file_without_a_header_without_one(tmp_path):
+    path = tmp_path / "nh.csv"
+    path.write_text("1.5,2\n,3\n2.5,\n3.5,4\n1.0,5\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["impute", str(path), "--max-iter", "1", "--no-header"], out, err) == 0, err.getvalue()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 5
+    assert lines[0] == "1.5,2" and lines[3] == "3.5,4"  # observed rows as written, no header line
+    assert all(cell for line in lines for cell in line.split(","))  # the holes filled

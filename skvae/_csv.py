@@ -18,6 +18,7 @@ column (``--missing-values NA,null``). A refused file raises
 
 import bz2
 import csv
+import functools
 import gzip
 import io
 import lzma
@@ -199,7 +200,20 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         frame.columns = [str(column).strip() for column in frame.columns]
     else:
         frame.columns = [f"x{i}" for i in range(frame.shape[1])]
-    _mark_written_missing(frame, text, skip_rows, has_header, separator, numeric_marks)
+
+    @functools.cache
+    def written():
+        # Every cell as the file writes it (text; nothing read as missing), parsed once, where a step needs it:
+        # the missing values written as numbers, the codes with leading zeros, the cells a command writes back.
+        cells = pd.read_csv(
+            io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
+            skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
+        )
+        if cells.shape[1] == frame.shape[1]:
+            cells.columns = frame.columns
+        return cells
+
+    _mark_written_missing(frame, written, numeric_marks)
     lines = [line for line, _ in rows] if len(rows) == len(frame) else None
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
@@ -207,15 +221,9 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _refuse_stray_text(frame, name, lines, decimal)
     if len(rows) == len(frame):
         _refuse_overflowing_numbers(frame, name, rows)
-    codes = _codes_as_text(frame, text, skip_rows, has_header, separator)
-    cells = None
+    codes = _codes_as_text(frame, written)
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
-    if keep_text or holed_text:
-        cells = pd.read_csv(
-            io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
-        )
-        cells.columns = frame.columns
+    cells = written() if keep_text or holed_text else None
     missing_words = _missing_words_as_text(frame, cells, holed_text, missing_values)
     if not keep_text:
         cells = None
@@ -264,7 +272,7 @@ def _reads_as_float(value):
         return False
 
 
-def _mark_written_missing(frame, text, skip_rows, has_header, separator, marks):
+def _mark_written_missing(frame, written, marks):
     """Make missing the cells written as one of `marks` (missing values that read as numbers), and no other.
 
     Hostile sweep 19: pandas matches such a missing value by its number, so
@@ -272,16 +280,12 @@ def _mark_written_missing(frame, text, skip_rows, has_header, separator, marks):
     ``0`` and ``0.0`` of every column of numbers missing too, and ``impute``
     rewrote those observed zeros with fills. A missing value is a text
     (the option's and the docstring's word): a cell is missing where it is
-    written so, as pandas matches every other missing value.
+    written so, as pandas matches every other missing value. `written()`:
+    the file's cells as text.
     """
-    import pandas as pd
-
     if not marks:
         return
-    raw = pd.read_csv(
-        io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-        skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
-    )
+    raw = written()
     if raw.shape != frame.shape:
         return  # rows not matched one to one (refused later); nothing to mark by position
     for position, label in enumerate(frame.columns):
@@ -295,7 +299,7 @@ _DIGITS = re.compile(r"\d+", re.ASCII)
 _LEADING_ZERO = re.compile(r"0\d+", re.ASCII)
 
 
-def _codes_as_text(frame, text, skip_rows, has_header, separator):
+def _codes_as_text(frame, written):
     """Read as text each column of whole numbers written as digits, some with leading zeros; return their names.
 
     Zip codes (``02134``), account, county or product codes are digit strings
@@ -307,7 +311,8 @@ def _codes_as_text(frame, text, skip_rows, has_header, separator):
     (months ``01`` to ``12``) are read so too; the command line lets a fit
     model such a column as numbers (``--likelihood COLUMN=KIND``, see
     :func:`codes_as_numbers`), and a model that saw the column as numbers
-    reads it as numbers again (:func:`columns_for_model`).
+    reads it as numbers again (:func:`columns_for_model`). `written()`: the
+    file's cells as text.
     """
     import pandas as pd
 
@@ -315,21 +320,17 @@ def _codes_as_text(frame, text, skip_rows, has_header, separator):
                   if _whole_numbers(frame[column])]
     if not candidates:
         return []
-    raw = pd.read_csv(
-        io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-        skipinitialspace=True, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
-        usecols=candidates,
-    )
-    if len(raw) != len(frame):
-        return []  # rows not matched one to one: pandas' reading stands
+    raw = written()
+    if raw.shape != frame.shape:
+        return []  # cells not matched one to one: pandas' reading stands
     codes = []
-    for position, column in zip(candidates, raw.columns):
+    for position in candidates:
         label = frame.columns[position]
         present = frame[label].notna().to_numpy()
-        written = raw[column].str.strip()[present]
-        if written.map(lambda value: bool(_DIGITS.fullmatch(value))).all() \
-                and written.map(lambda value: bool(_LEADING_ZERO.fullmatch(value))).any():
-            frame[label] = written.reindex(frame.index).astype(object).where(pd.Series(present, index=frame.index))
+        cells = raw.iloc[:, position].str.strip()[present]
+        if cells.map(lambda value: bool(_DIGITS.fullmatch(value))).all() \
+                and cells.map(lambda value: bool(_LEADING_ZERO.fullmatch(value))).any():
+            frame[label] = cells.reindex(frame.index).astype(object).where(pd.Series(present, index=frame.index))
             codes.append(label)
     return codes
 
@@ -742,6 +743,7 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
         frame[column] = pd.to_numeric(numbers.str.replace(decimal, ".", regex=False) if decimal != "." else numbers)
 
 
+@functools.cache
 def _grouped_number(decimal):
     """The pattern of a number with thousands separators in a file of `decimal` points (``1,234,567.5``)."""
     group = "," if decimal == "." else "."
@@ -1159,10 +1161,10 @@ def _as_fitted(frame, codes, model):
     columns = getattr(getattr(model, "_schema", None), "columns", None)
     if columns is None or len(columns) != frame.shape[1]:
         return frame
-    frame = frame.copy()
+    frame, codes = frame.copy(), set(codes or ())
     for position, (label, column) in enumerate(zip(frame.columns, columns)):
         series = frame.iloc[:, position]
-        is_code = label in set(codes or ())
+        is_code = label in codes
         # Hostile sweep 19: a column of few numbers is fitted as categories of numbers (2134, 10001), which
         # the codes ('02134') were compared to as text, every one of them "not seen during fit".
         if is_code and (column["kind"] != "categorical" or _number_levels(column)):

@@ -207,24 +207,6 @@ class Block:
         """
         return None
 
-    def _decoding_probabilities(self, params):
-        """The levels' probabilities for decoding (draws, points): 0 for a level no fit row held.
-
-        A category dtype's categories are the column's levels, used or not
-        (``unseen_levels`` in its entry, see
-        :func:`skvae._column_types.unseen_levels`). Training never shows the
-        softmax an unused level, so after a short fit it still had a share
-        of the draws: values the column never held, against "a softmax over
-        the categories seen in fit". Decoding conditions on the levels seen;
-        log-likelihoods (training, scores) keep the full softmax, so a cell
-        holding such a level, which its dtype allows, still has a score.
-        """
-        probabilities = self._log_probabilities(params).exp()
-        unseen = self.stats.get("unseen")
-        if unseen is None:
-            return probabilities
-        return probabilities.masked_fill(unseen.to(device=probabilities.device) > 0, 0.0)
-
     def point(self, params, free, weights):
         """sum_k weights[k] * E[x | z_k], in user units; `params` has a leading K axis."""
         means = self.conditional_mean(params, free)

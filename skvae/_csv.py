@@ -1172,7 +1172,37 @@ def _as_fitted(frame, codes, model):
         elif not is_code and column["kind"] == "categorical" and _whole_numbers(series) and _digit_levels(column):
             present = series.notna()
             frame[label] = series.astype(object).where(~present, series[present].map(lambda value: str(int(value))))
+        elif not is_code and column["kind"] == "categorical" and _text_cells(series) and _number_levels(column):
+            frame[label] = _cells_as_levels(series, column["categories"])
     return frame
+
+
+def _text_cells(series):
+    """Whether `series` was read as text (object, or pandas 3's ``str``)."""
+    import pandas as pd
+
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+def _cells_as_levels(series, levels):
+    """A column read as text, its cells that spell one of the fitted `levels` (numbers) turned into that level.
+
+    One cell no number type holds (a 400-digit number, a stray word) makes
+    pandas read a column of numbers as text; a model that fitted the column's
+    numbers as categories then refused every cell ("categories not seen
+    during fit: ['0', '1', ...]") instead of the one that is new.
+    """
+    by_value = {float(level): level for level in levels}
+
+    def as_level(cell):
+        if not isinstance(cell, str):
+            return cell
+        try:
+            return by_value.get(float(cell.strip()), cell) if len(cell) < 64 else cell
+        except ValueError:
+            return cell
+
+    return series.astype(object).map(as_level)
 
 
 def _number_levels(column):
@@ -1211,9 +1241,21 @@ def explain_refusal(error, table, *, words, hint=""):
         How the command says a :class:`~skvae._refusals.Refusal`'s terms
         (its options; a row as this file's line).
     """
+    if isinstance(error, Refusal):
+        # skvae's own refusal says what it refuses in its terms (the cell, its row, the column, the data),
+        # which the command's words say of this file. Its text is never read: advice such as "Infinity is
+        # not a missing value" or "convert the column" held the words the clauses below look for in
+        # scikit-learn's messages, and a file was told what its model does not accept instead.
+        # A refusal said of this file names it itself ("data.csv holds an infinite value"): no prefix.
+        return _with_file_and_line(error, said(error, words), table,
+                                   prefix="" if error.has("subject") else f"{table.name}: ")
+    return _explain_foreign_refusal(str(error), table, hint)
+
+
+def _explain_foreign_refusal(message, table, hint):
+    """Scikit-learn's validation `message` about `table`, said with the column and the line, or None."""
     import pandas as pd
 
-    message = str(error)  # what is recognised below: scikit-learn's and skvae's own words
     frame = table.frame
     if "convert" in message or ("dtype" in message and "object" in message):
         for column in frame.columns:
@@ -1227,17 +1269,7 @@ def explain_refusal(error, table, *, words, hint=""):
                     f"{table.name}: column {str(column)!r} holds text ({_cell_repr(str(values.iloc[row]))} at "
                     f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
                 )
-    if isinstance(error, Refusal) and error.term("cell") is not None:
-        # skvae's refusal of one cell (an unseen category) is about that cell. Hostile sweep 19: its advice
-        # ("Leave such a cell empty, or name its text with --missing-values") holds the word the clause for
-        # scikit-learn's NaN refusal below looks for, so a file with an empty cell besides was told "this
-        # model does not accept missing values", of a model that takes them, and the code went unnamed.
-        return _with_file_and_line(error, said(error, words), table,
-                                   prefix="" if error.has("subject") else f"{table.name}: ")
-    # scikit-learn's refusal of NaN only: skvae's refusals say what they refuse in their terms, and their
-    # advice may hold these words (an infinite cell's "Infinity is not a missing value: use NaN"), which
-    # told a file with empty cells besides that its model "does not accept missing values".
-    if not isinstance(error, Refusal) and ("NaN" in message or "missing" in message):
+    if "NaN" in message or "missing" in message:
         missing = frame.isna().to_numpy()
         if missing.any():
             row, col = (int(i[0]) for i in np.nonzero(missing))
@@ -1255,10 +1287,7 @@ def explain_refusal(error, table, *, words, hint=""):
                 f"{table.name}: column {str(numeric.columns[col])!r} holds an infinite value at "
                 f"{table.where(row)}."
             )
-    if not isinstance(error, Refusal):
-        return None
-    # A refusal said of this file names it itself ("data.csv holds an infinite value"): no prefix.
-    return _with_file_and_line(error, said(error, words), table, prefix="" if error.has("subject") else f"{table.name}: ")
+    return None
 
 
 def _with_file_and_line(refusal, message, table, prefix):

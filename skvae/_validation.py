@@ -399,9 +399,17 @@ def text_in_array_refusal(X, error, fix=_TEXT_IN_DATA):
 
     `fix` is the advice after the cell is named: the DataFrame of categories
     for data, another for input that can only be numbers (latent codes). A
-    :class:`~skvae._refusals.TypeRefusal` where `error` is a TypeError.
+    :class:`~skvae._refusals.TypeRefusal` where `error` is a TypeError; where
+    no cell can be named, scikit-learn's message as a plain ValueError or
+    TypeError.
     """
-    return (TypeRefusal if isinstance(error, TypeError) else Refusal)(*_text_in_array_parts(X, error, fix))
+    parts = _text_in_array_parts(X, error, fix)
+    if parts is None:
+        # Nothing skvae can name: scikit-learn's own words, as a plain error of its type. A one-part
+        # Refusal would claim skvae's words, and a face reads scikit-learn's ("could not convert") to
+        # name the cell itself where it can (the command line, from the file).
+        return (TypeError if isinstance(error, TypeError) else ValueError)(str(error))
+    return (TypeRefusal if isinstance(error, TypeError) else Refusal)(*parts)
 
 
 def _text_in_array_parts(X, error, fix):
@@ -411,9 +419,9 @@ def _text_in_array_parts(X, error, fix):
     try:
         array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") or X.dtype.kind in "OUS" else None
     except (TypeError, ValueError):  # nested deeper than rows of cells
-        return (str(error),)
+        return None
     if array is None or array.ndim != 2:
-        return (str(error),)
+        return None
     for j in range(array.shape[1]):
         for i, value in enumerate(array[:, j]):
             if isinstance(value, (str, bytes)):
@@ -428,7 +436,7 @@ def _text_in_array_parts(X, error, fix):
                     return (f"X holds {short_repr(value)} of type {type(value).__name__} in column {j}, ", row(i),
                             ": each cell of an array is read with float(), whose argument must be a string or a "
                             "real number that float64 can hold (NaN, None or pandas.NA for a missing cell).")
-    return (str(error),)
+    return None
 
 
 def _is_missing_cell(value):

@@ -514,6 +514,10 @@ def test_an_enormous_cell_is_cut_in_the_message(tmp_path, category_model, cells,
     if command == "fit" and says == "holds text":
         assert status == 0, err  # fit reads such a column as categories, the long number one of them (sound)
         return
+    if command == "transform" and says == "holds text":
+        # The model fitted column b's numbers as categories: the enormous number is the one category it never
+        # saw (the other cells are read as its levels, not refused with it as text).
+        says = "not seen during fit"
     assert status == 1
     line = _one_line(err)
     assert says in line and "line 22" in line and len(line) < 1000, line[:300]

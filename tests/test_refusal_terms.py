@@ -133,3 +133,30 @@ def test_empty_columns_and_tables_are_said_of_the_file(tmp_path):
     assert status == 1
     assert err.endswith(f"skvae impute: error: {path}: every cell is empty: there is nothing to learn the "
                         "imputations from.\n")
+
+
+def test_a_stray_word_among_numbers_fitted_as_categories_is_the_one_cell_refused(fitted):
+    # 'year' holds three numbers, fitted as categories. A stray word makes the file's column text; the other
+    # cells are read as the levels they spell, and only the word is refused, at its line.
+    folder, model, vae = fitted
+    path = folder / "word.csv"
+    path.write_text("c,year,v\na,2001,0.5\nb,2002,0.25\na,soon,0.5\n")
+    status, _, err = _run(["transform", model, path])
+    assert status == 1
+    assert f"{path}, line 4: Column 'year' holds categories not seen during fit: ['soon']" in err
+    assert "'2001'" not in err
+
+
+def test_an_array_refusal_naming_no_cell_keeps_scikit_learns_words():
+    # Where skvae can name no cell, scikit-learn's message stays scikit-learn's (a plain error, not a Refusal
+    # claiming skvae's words): the command line reads it to name the cell from its file.
+    from skvae._refusals import Refusal
+    from skvae._validation import text_in_array_refusal
+
+    error = ValueError("could not convert string to float: 'x'")
+    plain = text_in_array_refusal(np.ones((2, 2)), error)
+    assert type(plain) is ValueError and str(plain) == str(error)
+    named = text_in_array_refusal(np.array([[1.0, "x"]], dtype=object), error)
+    assert isinstance(named, Refusal) and "'x' in column 1, row 0" in str(named)
+    typed = text_in_array_refusal(np.ones((2, 2)), TypeError("float() argument must be a string"))
+    assert type(typed) is TypeError

@@ -681,12 +681,13 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             Importance samples per row for ``given`` (checked, but not used,
             without it).
         with_missing : bool, default=False
-            Give the sampled rows missing cells as the first fit's table had
-            them: each row takes one of its patterns of missing cells, at the
-            pattern's frequency, so each column's missing rate and which cells
-            go missing together are reproduced; which rows get holes does not
-            depend on their values. By default every cell is drawn. Not with
-            ``given``.
+            Give the sampled rows missing cells as the training table had
+            them: a row drawn at z takes the missing cells of a training row
+            drawn in proportion to its posterior's density at z, so each
+            column's missing rate and which cells go missing together are
+            reproduced, and the holes follow the row's values as far as z
+            determines them (see the user guide). By default every cell is
+            drawn. Not with ``given``.
         latent : {"aggregate", "prior"}, default="aggregate"
             Where z comes from. ``"aggregate"``: a Gaussian mixture (up to 10
             components) that ``fit`` fitted to draws from the posteriors

@@ -74,7 +74,8 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
         rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
         X = X.iloc[rows] if is_dataframe(X) else X[rows]
     try:
-        draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)  # (draws per row, rows, latent_dim)
+        # draws: (per row, rows, latent_dim)
+        means, deviations, draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)
     except NetworkOverflow as error:
         # Hostile sweep 18: the networks' own message ("far outside the range of the training data")
         # is wrong here, where the rows are the training rows: the last step of training broke the
@@ -89,8 +90,10 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
             positions,
         ) from None
     within = (np.abs(draws) <= LATENT_MIXTURE_MAX_ABS).all(axis=(0, 2))  # False for NaN too
+    holes = _training_holes(model, X, handle_unknown)
     if not within.all():
-        draws = draws[:, within]
+        draws, means, deviations = draws[:, within], means[within], deviations[within]
+        holes = None if holes is None else holes[within]
     n_rows = draws.shape[1]
     if n_rows < LATENT_MIXTURE_ROWS_PER_COMPONENT:
         model.latent_mixture = None
@@ -108,14 +111,32 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     with config_context(array_api_dispatch=False), one_blas_and_openmp_thread():
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)
-    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)
+    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_,
+                             hole_posteriors=None if holes is None else (means, deviations), holes=holes)
+
+
+def _training_holes(model, X, handle_unknown):
+    """Which cells of X's rows are missing, (rows, columns) bool; None where no cell is.
+
+    ``sample(with_missing=True)`` gives a drawn row the missing cells of a
+    training row drawn by how likely its posterior makes the row's z (see
+    :meth:`skvae._model.VAEModel.set_latent_mixture`), so that holes follow
+    the values as they did in training (a debt column empty where the
+    applicant has no loan), not a pattern drawn apart from the row.
+    """
+    holes = np.isnan(model.schema.raw_values(X, handle_unknown=handle_unknown))
+    return holes if holes.any() else None
 
 
 def _posterior_draws(model, X, handle_unknown, n_jobs, rng):
-    """z = mu(x) + sigma(x) * eps for each row of X, a few draws per row on small tables: (draws, rows, latent_dim)."""
+    """The posteriors of X's rows, and z = mu(x) + sigma(x) * eps, a few per row on small tables.
+
+    Returns means and standard deviations of shape (rows, latent_dim) and
+    draws of shape (draws per row, rows, latent_dim).
+    """
     means, deviations = (part.astype(np.float64) for part in
                          model.posterior(X, handle_unknown=handle_unknown, n_jobs=n_jobs))
     per_row = int(np.clip(math.ceil(LATENT_MIXTURE_MAX_ROWS / X.shape[0]), 1, LATENT_MIXTURE_MAX_DRAWS_PER_ROW))
     noise = rng.standard_normal((per_row, *means.shape))
     with np.errstate(over="ignore", invalid="ignore"):  # a row mapped beyond float64 is left out by the caller
-        return means + deviations * noise
+        return means, deviations, means + deviations * noise

@@ -86,6 +86,9 @@ SAMPLE_CHUNK_CELLS = 1 << 22
 #: pair: the kept rows are chosen among them, and a row is chosen at most
 #: once, so a row's weight counts in full up to this many times the mean.
 POOL_FACTOR = 3
+#: Rows times training rows times latent dimensions per block of the
+#: posterior densities that give samples their missing cells (VAEModel._holes_at).
+HOLE_BLOCK_ENTRIES = 1 << 22
 
 #: The estimator's pickled fields that a :class:`VAEModel` holds, and its
 #: attribute for each (see :data:`skvae._state.FITTED_FIELDS`), in 0.2.0's order.
@@ -631,7 +634,7 @@ class VAEModel:
 
     # ------------------------------------------------------------ the latent law of samples
 
-    def set_latent_mixture(self, weights, means, covariances):
+    def set_latent_mixture(self, weights, means, covariances, *, hole_posteriors=None, holes=None):
         """Sample z from this Gaussian mixture (fitted to the training rows' posteriors) instead of the prior.
 
         The VAE's prior N(0, I) has regions no training row's posterior
@@ -642,13 +645,53 @@ class VAEModel:
         autoencoders", ex-post density estimation; see
         :func:`skvae._latent_mixture.fit_latent_mixture`). Scores stay the
         model's.
+
+        `hole_posteriors` (means and standard deviations, each (rows,
+        latent_dim)) and `holes` (rows, columns), where the training table
+        had missing cells: the posteriors q(z | x_i) of the rows the mixture
+        was fitted on, and their missing cells. A row drawn with missing
+        cells takes those of training row i drawn with probability in
+        proportion to q(z | x_i) at its z (:meth:`_holes_at`): its share of
+        the aggregate posterior there. The encoder reads a row's mask with
+        its values, so the holes of a sample follow its values as in
+        training (an income column empty where the status says unemployed),
+        and where z is drawn from the aggregate posterior each training
+        row's pattern keeps its frequency.
         """
-        # Kept in float32, as every tensor of the state (and of a file) is.
+        # Kept in float32, as every tensor of the state (and of a file) is; holes as 0.0 / 1.0.
         self.latent_mixture = {
             "weights": torch.as_tensor(weights, dtype=torch.float32),
             "means": torch.as_tensor(means, dtype=torch.float32),
             "scale_trils": torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64)).float(),
         }
+        if holes is not None:
+            self.latent_mixture["hole_means"] = torch.as_tensor(hole_posteriors[0], dtype=torch.float32)
+            self.latent_mixture["hole_deviations"] = torch.as_tensor(hole_posteriors[1], dtype=torch.float32)
+            self.latent_mixture["holes"] = torch.as_tensor(holes, dtype=torch.float32)
+
+    @property
+    def has_row_holes(self):
+        """Whether samples' missing cells can follow their rows (the training rows' holes were recorded)."""
+        return self.latent_mixture is not None and "holes" in self.latent_mixture
+
+    def _holes_at(self, z, generator):
+        """Missing cells for the rows of `z` (CPU, float64), bool (rows, columns): see :meth:`set_latent_mixture`.
+
+        Only where :attr:`has_row_holes` (not for a table without missing
+        cells, a model without a mixture, or one saved before skvae recorded
+        them, whose samples take patterns drawn apart from the rows).
+        """
+        mixture = self.latent_mixture
+        means, deviations = mixture["hole_means"].double(), mixture["hole_deviations"].double()
+        # log q(z | x_i) up to a constant, (rows, training rows), in blocks of rows to bound memory.
+        chosen = torch.empty(z.shape[0], dtype=torch.long)
+        step = max(1, HOLE_BLOCK_ENTRIES // max(means.numel(), 1))
+        for start in range(0, z.shape[0], step):
+            block = z[start:start + step, None, :]
+            log_q = -0.5 * (((block - means) / deviations) ** 2).sum(-1) - deviations.log().sum(-1)
+            probabilities = torch.softmax(log_q, dim=1)
+            chosen[start:start + step] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+        return mixture["holes"][chosen] > 0.5
 
     def _draw_latent(self, n_rows, generator, prior):
         """z for `n_rows` samples: from the prior, or from the latent mixture where there is one."""
@@ -671,16 +714,28 @@ class VAEModel:
         latent_generator = torch.Generator().manual_seed(int(latent_seed))
         noise_generator = torch.Generator(device=networks.device).manual_seed(int(noise_seed))
 
+        # With recorded holes, each row takes those of its nearest training row; `missing` (patterns drawn
+        # apart from the rows) serves models that recorded none.
+        holes_follow_rows = missing is not None and self.has_row_holes
+        n_features = self.n_features
+
         def generate(rows):
-            z = self._draw_latent(rows.shape[0], latent_generator, prior).to(networks.device)
-            if return_mean:
-                return networks.decode_point(z)
-            return networks.decode_sample(z, noise_generator)
+            z = self._draw_latent(rows.shape[0], latent_generator, prior)
+            holes = self._holes_at(z, latent_generator) if holes_follow_rows else None
+            z = z.to(networks.device)
+            values = networks.decode_point(z) if return_mean else networks.decode_sample(z, noise_generator)
+            if holes is not None:
+                # Returned beside the values, not as NaN in them: a NaN decoded is still refused as overflow.
+                return torch.cat([values, holes.to(device=values.device, dtype=values.dtype)], dim=1)
+            return values
 
         def draw(n_rows, holes):
             placeholder = np.broadcast_to(np.empty((1, 0)), (n_rows, 0))
-            values = map_row_batches(generate, placeholder, (self.n_features,), self.row_width(),
+            width = 2 * n_features if holes_follow_rows else n_features
+            values = map_row_batches(generate, placeholder, (width,), self.row_width(),
                                      n_threads=self.inference_threads(n_jobs, n_rows), sequential=True)
+            if holes_follow_rows:
+                values, holes = values[:, :n_features], values[:, n_features:] > 0.5
             if holes is not None:
                 values[holes] = np.nan
             return values

@@ -532,9 +532,16 @@ def _output_config(value, name):
 #: The fitted attributes of a VAETransformer. Optional fields may appear in
 #: an unfitted state too (``set_output`` before ``fit``).
 def _latent_mixture_state(value, name):
-    """{"weights": (k,), "means": (k, d), "scale_trils": (k, d, d)}: a proper Gaussian mixture."""
-    if not isinstance(value, dict) or set(value) != {"weights", "means", "scale_trils"}:
-        _fail(name, "a dict of 'weights', 'means' and 'scale_trils'", value)
+    """{"weights": (k,), "means": (k, d), "scale_trils": (k, d, d)}: a proper Gaussian mixture.
+
+    Optionally with "hole_means", "hole_deviations" (m, d; deviations
+    positive) and "holes" (m, columns) of 0s and 1s: training rows'
+    posteriors and missing cells (``sample(with_missing=True)``).
+    """
+    mixture, holes = {"weights", "means", "scale_trils"}, {"hole_means", "hole_deviations", "holes"}
+    if not isinstance(value, dict) or set(value) not in (mixture, mixture | holes):
+        _fail(name, "a dict of 'weights', 'means' and 'scale_trils' (and optionally 'hole_means', "
+              "'hole_deviations' and 'holes')", value)
     for key, tensor in value.items():
         _tensor(tensor, f"{name}[{key!r}]")
     weights, means, trils = value["weights"], value["means"], value["scale_trils"]
@@ -546,6 +553,17 @@ def _latent_mixture_state(value, name):
         raise InvalidState(f"{name}['weights'] must be positive and sum to 1.")
     if not torch.equal(trils, torch.tril(trils)) or not (torch.diagonal(trils, dim1=-2, dim2=-1) > 0).all():
         raise InvalidState(f"{name}['scale_trils'] must be lower triangular with a positive diagonal.")
+    if "holes" in value:
+        codes, spreads, cells = value["hole_means"], value["hole_deviations"], value["holes"]
+        if (codes.dim() != 2 or codes.shape[1] != means.shape[1] or spreads.shape != codes.shape
+                or cells.dim() != 2 or cells.shape[0] != codes.shape[0] or codes.shape[0] < 1):
+            raise InvalidState(f"{name} has hole_means, hole_deviations and holes of shapes {tuple(codes.shape)}, "
+                               f"{tuple(spreads.shape)} and {tuple(cells.shape)}: not (m, {means.shape[1]}) twice "
+                               "and (m, columns).")
+        if not bool((spreads > 0).all()):
+            raise InvalidState(f"{name}['hole_deviations'] must be positive.")
+        if not bool(((cells == 0) | (cells == 1)).all()):
+            raise InvalidState(f"{name}['holes'] must hold only 0s and 1s.")
 
 
 FITTED_FIELDS = {
@@ -650,6 +668,9 @@ def _mixture_matches_latent(state):
     if mixture is not None and mixture["means"].shape[1] != state["_network_spec"]["latent_dim"]:
         raise InvalidState(f"_latent_mixture has means of dimension {mixture['means'].shape[1]}, but the network "
                            f"spec's latent_dim is {state['_network_spec']['latent_dim']}.")
+    if mixture is not None and "holes" in mixture and mixture["holes"].shape[1] != len(state["_schema"].columns):
+        raise InvalidState(f"_latent_mixture['holes'] has {mixture['holes'].shape[1]} columns, but the column schema "
+                           f"has {len(state['_schema'].columns)}.")
 
 
 def _optimizer_matches_weights(state):

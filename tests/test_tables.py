@@ -256,6 +256,66 @@ def test_samples_reproduce_the_missing_rates_and_which_cells_go_missing_together
         vae.sample(5, with_missing=True, given={"c": "x"})
 
 
+def _structural_holes_table(n=1200, seed=0):
+    """Income missing unless employed, pension missing unless retired, and holes at random in 'other'."""
+    rng = np.random.default_rng(seed)
+    status = rng.choice(["employed", "unemployed", "retired"], n, p=[0.6, 0.25, 0.15])
+    return pd.DataFrame({
+        "status": status,
+        "income": np.where(status == "employed", rng.lognormal(10, 0.4, n), np.nan),
+        "pension": np.where(status == "retired", rng.normal(1500, 200, n), np.nan),
+        "age": np.where(status == "retired", rng.normal(70, 5, n), rng.normal(40, 10, n)),
+        "other": np.where(rng.random(n) < 0.1, np.nan, rng.normal(0, 1, n)),
+    })
+
+
+def test_sampled_holes_follow_the_rows_values():
+    # Drawn apart from the rows, a retired sample would miss its pension as often as any row does (85 %);
+    # drawn with the training row the sample's z is likeliest to come from, the holes follow the status.
+    frame = _structural_holes_table(2000)
+    vae = VAETransformer(max_iter=60, random_state=0).fit(frame)  # 0.28 and 0.045 below; apart: 0.85 and 0.15
+    sampled = vae.sample(6_000, random_state=0, with_missing=True)
+    retired = sampled.status == "retired"
+    assert sampled.pension[retired].isna().mean() < 0.6
+    assert sampled.pension[~retired].notna().mean() < 0.1
+    # Each training row's pattern keeps its frequency: the missing rates are the table's.
+    np.testing.assert_allclose(sampled.isna().mean(), frame.isna().mean(), atol=0.03)
+    saved = pickle.loads(pickle.dumps(vae))
+    pd.testing.assert_frame_equal(saved.sample(40, random_state=2, with_missing=True),
+                                  vae.sample(40, random_state=2, with_missing=True))
+
+
+def test_a_model_without_recorded_row_holes_draws_patterns_apart_from_the_rows():
+    # A file of skvae 0.10 has a latent mixture without the rows' posteriors: patterns at their frequency.
+    frame = _structural_holes_table(400)
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(frame)
+    state = vae.__getstate__()
+    state["_latent_mixture"] = {key: state["_latent_mixture"][key] for key in ("weights", "means", "scale_trils")}
+    old = VAETransformer()
+    old.__setstate__(state)
+    sampled = old.sample(4_000, random_state=0, with_missing=True)
+    np.testing.assert_allclose(sampled.isna().mean(), frame.isna().mean(), atol=0.03)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: m.update(holes=m["holes"] * 0.5), "only 0s and 1s"),
+    (lambda m: m.update(hole_deviations=-m["hole_deviations"]), "must be positive"),
+    (lambda m: m.update(holes=m["holes"][:, :2]), "columns"),
+    (lambda m: m.update(hole_means=m["hole_means"][:3]), "shapes"),
+    (lambda m: m.pop("holes"), "optionally"),
+])
+def test_a_state_with_malformed_row_holes_is_refused(change, problem):
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=1, random_state=0).fit(
+        _structural_holes_table(200))
+    state = vae.__getstate__()
+    mixture = dict(state["_latent_mixture"])
+    change(mixture)
+    state["_latent_mixture"] = mixture
+    with pytest.raises(ValueError, match="_latent_mixture") as refused:
+        VAETransformer().__setstate__(state)
+    assert problem in str(refused.value)
+
+
 @pytest.mark.parametrize("patterns, problem", [
     ([], "a list of 1 to"),
     ([[[0], 3], [[0], 2]], "new"),

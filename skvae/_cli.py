@@ -154,6 +154,7 @@ def run_fit_command(args, out, err):
     _check_likelihood_columns(likelihood, table, read)
     table = codes_as_numbers(table, _declared_numbers(likelihood, table.frame.columns))
     _note_missing_words(table, err, "skvae fit")
+    _note_padded_numbers(table, err, "skvae fit")
     _note_codes(table, err, "skvae fit", "give --likelihood COLUMN=gaussian (or another kind of numbers) to "
                                          "model one as numbers.")
     n_rows, n_columns = table.frame.shape
@@ -270,6 +271,7 @@ def run_impute_command(args, out, err):
                        missing_values=args.missing_values or ())
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     _note_missing_words(chosen, err, "skvae impute")
+    _note_padded_numbers(chosen, err, "skvae impute")
     _note_codes(chosen, err, "skvae impute", "their empty cells are filled with codes seen in the column.")
     holes = chosen.frame.isna().to_numpy()
     empty = [name for name, blank in zip(chosen.frame.columns, holes.all(axis=0)) if blank]
@@ -632,6 +634,20 @@ def _note_codes(table, err, prefix, advice):
         items = [f"{column!r} ({_padded_code(table.frame[column])})" for column in table.codes]
         print(_wrapped(f"{prefix}: note: read as text codes, keeping their leading zeros, column(s) of digits: ",
                        items) + f"\n{prefix}: note: {advice}", file=err)
+
+
+def _note_padded_numbers(table, err, prefix):
+    """Name the columns read as numbers although some cells have leading zeros (``-1`` among ``02134``).
+
+    Sweep 19 decided such a column stays numbers (a signed padded number
+    such as ``-05`` is a number); the zeros of its codes are lost, and the
+    odd cell is often a mark for a missing cell, so the user is told which
+    and how to keep the codes.
+    """
+    for column, (padded, odd) in (table.padded_numbers or {}).items():
+        print(f"{prefix}: note: read column {column!r} as numbers, losing the leading zeros of cells such as "
+              f"{padded!r}, because it also holds {odd!r}.\n{prefix}: note: if {odd!r} marks a missing cell, give "
+              f"--missing-values {odd} to read the column as text codes.", file=err)
 
 
 def _padded_code(series):

@@ -86,6 +86,11 @@ class Table:
     codes : list
         The columns of digits written with leading zeros (``02134``) that
         were read as text, keeping the zeros (see :func:`_codes_as_text`).
+    padded_numbers : dict
+        The columns of whole numbers with leading zeros that were read as
+        numbers all the same, because other cells are signed or decimal
+        (``-1`` among ``02134``): for each, a padded cell and such a cell,
+        as written, which a command names (the zeros are lost).
     """
 
     frame: object
@@ -97,6 +102,7 @@ class Table:
     missing_words: dict = None
     decimal: str = "."
     codes: list = None
+    padded_numbers: dict = None
 
     def where(self, row):
         """Where row number `row` (0-based position in the frame) is in the file: "line 4"."""
@@ -221,7 +227,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _refuse_stray_text(frame, name, lines, decimal)
     if len(rows) == len(frame):
         _refuse_overflowing_numbers(frame, name, rows)
-    codes = _codes_as_text(frame, written)
+    codes, padded_numbers = _codes_as_text(frame, written)
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
     cells = written() if keep_text or holed_text else None
     missing_words = _missing_words_as_text(frame, cells, holed_text, missing_values)
@@ -233,7 +239,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     if header_fields is not None and len(header_fields) != frame.shape[1]:
         header_fields = None
     return Table(frame=frame, name=name, lines=lines, has_header=has_header, cells=cells, header=header_fields,
-                 missing_words=missing_words, decimal=decimal, codes=codes)
+                 missing_words=missing_words, decimal=decimal, codes=codes, padded_numbers=padded_numbers)
 
 
 def _with_leading_spaces(cells, text, skip_rows, has_header, separator):
@@ -313,26 +319,42 @@ def _codes_as_text(frame, written):
     :func:`codes_as_numbers`), and a model that saw the column as numbers
     reads it as numbers again (:func:`columns_for_model`). `written()`: the
     file's cells as text.
+
+    A column with leading zeros and signed or decimal cells (``-1`` among
+    ``02134``, ``-05``) stays numbers, as decided, but is returned too, as
+    {column: (a padded cell, a signed or decimal cell)}: the command names
+    it, since the zeros are lost and the odd cell is often a missing-value
+    mark (``--missing-values -1`` then reads the column as codes).
+
+    Returns
+    -------
+    codes : list
+    padded_numbers : dict
     """
     import pandas as pd
 
     candidates = [position for position, column in enumerate(frame.columns)
                   if _whole_numbers(frame[column])]
     if not candidates:
-        return []
+        return [], {}
     raw = written()
     if raw.shape != frame.shape:
-        return []  # cells not matched one to one: pandas' reading stands
-    codes = []
+        return [], {}  # cells not matched one to one: pandas' reading stands
+    codes, padded_numbers = [], {}
     for position in candidates:
         label = frame.columns[position]
         present = frame[label].notna().to_numpy()
         cells = raw.iloc[:, position].str.strip()[present]
-        if cells.map(lambda value: bool(_DIGITS.fullmatch(value))).all() \
-                and cells.map(lambda value: bool(_LEADING_ZERO.fullmatch(value))).any():
+        padded = cells.map(lambda value: bool(_LEADING_ZERO.fullmatch(value)))
+        if not padded.any():
+            continue
+        digits = cells.map(lambda value: bool(_DIGITS.fullmatch(value)))
+        if digits.all():
             frame[label] = cells.reindex(frame.index).astype(object).where(pd.Series(present, index=frame.index))
             codes.append(label)
-    return codes
+        else:
+            padded_numbers[label] = (cells[padded].iloc[0], cells[~digits].iloc[0])
+    return codes, padded_numbers
 
 
 def _whole_numbers(series):
@@ -1070,8 +1092,10 @@ def select_columns(table, columns=None, drop=None):
         header = [by_name[name] for name in frame.columns]
     missing_words = {name: words for name, words in (table.missing_words or {}).items() if name in set(frame.columns)}
     codes = [name for name in (table.codes or ()) if name in set(frame.columns)]
+    padded_numbers = {name: cells for name, cells in (table.padded_numbers or {}).items()
+                      if name in set(frame.columns)}
     return Table(frame=frame, name=table.name, lines=table.lines, has_header=table.has_header, header=header,
-                 missing_words=missing_words, decimal=table.decimal, codes=codes)
+                 missing_words=missing_words, decimal=table.decimal, codes=codes, padded_numbers=padded_numbers)
 
 
 def _look_alike_hint(unknown, available):

@@ -151,3 +151,22 @@ def test_a_long_stray_cell_is_quoted_short(tmp_path):
     with pytest.raises(CommandError, match=r"line 22: 'xxx+\.\.\.x' is not a number") as caught:
         read_table(str(path))
     assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize("command", ["fit", "impute"])
+def test_codes_beside_a_signed_cell_are_numbers_and_the_command_says_so(tmp_path, command):
+    # -1 among zip codes: the column stays numbers (a signed cell is a number, decided in sweep 19), the zeros
+    # are lost, and the command names the column, the odd cell and how to read it as codes if it marks a hole.
+    data = tmp_path / "d.csv"
+    data.write_text("zip,v\n" + "".join(f"{z},{i}.5\n" for i, z in enumerate(["02134", "10001", "-1", "02139"] * 6)))
+    table = read_table(str(data))
+    assert table.padded_numbers == {"zip": ("02134", "-1")} and not table.codes
+    assert pd.api.types.is_numeric_dtype(table.frame["zip"])
+    out = tmp_path / ("m.skvae" if command == "fit" else "filled.csv")
+    status, _, err = _run([command, data, "--out", out, "--max-iter", 2, "--random-state", 0])
+    assert status == 0, err
+    assert f"skvae {command}: note: read column 'zip' as numbers, losing the leading zeros of cells such as " \
+           "'02134', because it also holds '-1'." in err
+    assert "give --missing-values -1 to read the column as text codes" in err
+    again = read_table(str(data), missing_values=["-1"])
+    assert again.codes == ["zip"] and not again.padded_numbers

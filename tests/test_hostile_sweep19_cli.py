@@ -69,7 +69,10 @@ Found, not changed:
   zeros are lost without a note. A signed cell keeping a column numbers is
   pinned (``tests/test_csv_codes.py``, ``-05`` among numbers: a padded
   temperature); telling a sentinel from a signed padded number is a
-  decision for the codes rule's owner.
+  decision for the codes rule's owner. (Later: the column stays numbers,
+  and ``fit`` and ``impute`` now say so, naming a padded cell, the odd
+  cell and ``--missing-values`` to read the column as codes;
+  ``tests/test_csv_codes.py``.)
 - The domain refusals above know the first bad value's row but do not
   name it (the command line could say its line): adding a row term changes
   the Python message, which other tests pin.

@@ -1272,7 +1272,7 @@ def explain_refusal(error, table, *, words, hint=""):
         # scikit-learn's messages, and a file was told what its model does not accept instead.
         # A refusal said of this file names it itself ("data.csv holds an infinite value"): no prefix.
         return _with_file_and_line(error, said(error, words), table,
-                                   prefix="" if error.has("subject") else f"{table.name}: ")
+                                   prefix="" if error.has("subject") or error.has("column") else f"{table.name}: ")
     return _explain_foreign_refusal(str(error), table, hint)
 
 

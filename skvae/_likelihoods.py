@@ -114,9 +114,10 @@ class Block:
     optional_entries = (*RANGE_ENTRIES, "cell_type")
     keeps_range = True
     #: (test, refusal) pairs: a value for which a test is True lies outside
-    #: the kind's domain; refusal(kind, name, value) gives the refusal's
-    #: parts (:mod:`skvae._refusals`), the kind as the ``likelihood``
-    #: parameter the user set (``--likelihood`` on the command line).
+    #: the kind's domain; refusal(kind, name, value, where) gives the
+    #: refusal's parts (:mod:`skvae._refusals`), the kind as the
+    #: ``likelihood`` parameter the user set (``--likelihood`` on the command
+    #: line), `where` the value's row (" in row 7"; a file says its line).
     domain = ()
     #: Constants that are lists (of increasing floats) rather than one number.
     list_constants = ()
@@ -316,8 +317,9 @@ class LogNormalBlock(GaussianBlock):
 
     kind = "lognormal"
     domain = ((lambda values: values <= 0,
-               lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ",
-                                          column_term(f"column {name}"), f" to be positive; found {value!r}.")),)
+               lambda kind, name, value, where: (parameter("likelihood", kind), " requires every value of ",
+                                                 column_term(f"column {name}"), f" to be positive; found {value!r}",
+                                                 where, ".")),)
     _standardized_quantity = staticmethod(np.log)
 
     def cell_log_constant(self, x):
@@ -767,9 +769,9 @@ class BernoulliBlock(Block):
     # and the decoded value is a probability: no range is kept.
     keeps_range = False
     domain = ((lambda values: (values < 0) | (values > 1),
-               lambda kind, name, value: (
+               lambda kind, name, value, where: (
                    parameter("likelihood", kind), " requires every value of ", column_term(f"column {name}"),
-                   f" to lie in [0, 1]; found {value!r}. ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
+                   f" to lie in [0, 1]; found {value!r}", where, ". ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
                                                              "use likelihood='gaussian'."))),)
 
     def cell_log_variable(self, x, params, free):
@@ -968,12 +970,14 @@ class PoissonBlock(Block):
     constants = ("input_shift", "input_scale")
     domain = (
         (lambda values: (values < 0) | ((values != np.round(values)) & ~np.isnan(values)),
-         lambda kind, name, value: (parameter("likelihood", kind), " requires every value of ", column_term(f"column {name}"),
-                                    f" to be a non-negative integer count; found {value!r}.")),
+         lambda kind, name, value, where: (parameter("likelihood", kind), " requires every value of ",
+                                           column_term(f"column {name}"),
+                                           f" to be a non-negative integer count; found {value!r}", where, ".")),
         (lambda values: values > MAX_COUNT,
-         lambda kind, name, value: (parameter("likelihood", kind), ": ", column_term(f"column {name}"), f" holds the count {value!r}, "
-                                    "beyond 2**24, which float32 cannot hold exactly; model it as 'gaussian' or "
-                                    "'lognormal'.")),
+         lambda kind, name, value, where: (parameter("likelihood", kind), ": ", column_term(f"column {name}"),
+                                           f" holds the count {value!r}", where,
+                                           ", beyond 2**24, which float32 cannot hold exactly; model it as "
+                                           "'gaussian' or 'lognormal'.")),
     )
 
     @classmethod

@@ -187,7 +187,7 @@ def test_bernoulli_refuses_data_outside_unit_interval(fitted_bernoulli, method, 
     X[2, 1] = value
     estimator = VAETransformer(**TINY, likelihood="bernoulli") if "fit" in method else fitted_bernoulli
     with pytest.raises(ValueError, match=f"likelihood='bernoulli' requires every value of column 1 to lie in "
-                                         f"\\[0, 1\\]; found {re.escape(shown)}\\."):
+                                         f"\\[0, 1\\]; found {re.escape(shown)} in row 2\\."):
         getattr(estimator, method)(X)
 
 

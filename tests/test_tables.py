@@ -83,18 +83,18 @@ def test_whole_array_count_likelihoods(table):
         assert np.all(draws >= 0) and np.all(draws == np.round(draws))
         # Counts are discrete: a probability, so the bound is below 0 nats.
         assert vae.score(counts) < 0
-    with pytest.raises(ValueError, match=r"likelihood='poisson' requires every value of column 2 to be a non-negative integer count; found \d+\.5\."):
+    with pytest.raises(ValueError, match=r"likelihood='poisson' requires every value of column 2 to be a non-negative integer count; found \d+\.5 in row 0\."):
         VAETransformer(**SMALL, likelihood="poisson").fit(np.c_[counts[:, :2], counts[:, 2] + 0.5])
 
 
 @pytest.mark.parametrize("kind, bad, message", [
-    ("bernoulli", 1.5, r"likelihood='bernoulli' requires every value of column 2 to lie in \[0, 1\]; found 1\.5\."),
-    ("lognormal", -2.0, r"likelihood='lognormal' requires every value of column 2 to be positive; found -2\.0\."),
+    ("bernoulli", 1.5, r"likelihood='bernoulli' requires every value of column 2 to lie in \[0, 1\]; found 1\.5 in row 5\."),
+    ("lognormal", -2.0, r"likelihood='lognormal' requires every value of column 2 to be positive; found -2\.0 in row 5\."),
     ("poisson", -1.0, r"likelihood='poisson' requires every value of column 2 to be a non-negative integer count"),
-    ("negative_binomial", 2.0**25, r"column 2 holds the count 33554432\.0, beyond 2\*\*24"),
+    ("negative_binomial", 2.0**25, r"column 2 holds the count 33554432\.0 in row 5, beyond 2\*\*24"),
 ])
 def test_a_value_outside_its_kinds_domain_is_named_with_its_column(kind, bad, message):
-    # Missing cells are no violation; the first column with a bad value is named.
+    # Missing cells are no violation; the first column with a bad value is named, with the value's row.
     X = np.random.default_rng(0).integers(1, 2, size=(30, 4)).astype(float)
     X[0, 1] = np.nan
     X[5, 2] = bad

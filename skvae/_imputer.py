@@ -25,6 +25,7 @@ fills of those columns are weighted draws of the missing values.
 Observed cells are returned exactly as they came in.
 """
 
+import copy
 import math
 from numbers import Real
 
@@ -821,7 +822,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         import pandas as pd
 
         names = [f"missingindicator_{X.columns[j]}" for j in indicator_.features_]
-        return pd.concat([filled, pd.DataFrame(indicator, columns=names, index=filled.index)], axis=1)
+        out = pd.concat([filled, pd.DataFrame(indicator, columns=names, index=filled.index)], axis=1)
+        # Hostile sweep 21: pandas' concat keeps attrs only where every frame holds the same, so
+        # the caller's attrs, kept by every other output (a filled copy, a dropped column), were
+        # lost once the indicator was appended. Copied as pandas copies them (deeply).
+        out.attrs = copy.deepcopy(filled.attrs)
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: the kept input features, then the indicator's.

@@ -122,9 +122,7 @@ class SelfMasking(nn.Module):
         groups = []
         for b in sorted({part[1] for part in level_parts}):
             parts = [part for part in level_parts if part[1] == b]
-            values = torch.stack([part[3] for part in parts]).to(torch.float64)
-            # Standardised over each column's levels: slopes on one scale for a 0/1 dummy and a 1-7 rating.
-            values = (values - values.mean(-1, keepdim=True)) / values.std(-1, correction=0, keepdim=True)
+            values = _standardized_levels(torch.stack([part[3] for part in parts]).to(torch.float64))
             name = f"_level_values_{len(groups)}"
             # Not persistent: rebuilt from the schema, so files keep only the trainable pairs.
             self.register_buffer(name, values.to(DTYPE), persistent=False)
@@ -277,6 +275,32 @@ class SelfMasking(nn.Module):
         picked = picked.reshape(chosen.shape)
         values = self._user_units(likelihood, decoded, draws.values)  # (K, n, M, m)
         return values[chosen, rows, picked]
+
+
+def _standardized_levels(values):
+    """Each row of level values (columns, L) less its mean, over its standard deviation; finite for any finite levels.
+
+    Standardised over each column's levels: slopes on one scale for a 0/1
+    dummy and a 1-7 rating. Hostile sweep 21: levels near float64's limits
+    made the mean or the standard deviation leave float64 (levels near
+    1.7e308 summed to infinity, levels -1e308 and 1e308 had an infinite
+    deviation and standardised to 0; the squared deviations of levels near
+    1e-300 underflowed to 0, and the division gave infinity), so the
+    mechanism's logits were NaN and a ``missing_mechanism="self_masking"``
+    fit failed at its first epoch ("The training loss became nan") on a
+    column that ``"ignorable"`` fitted. Such a row is standardised in units
+    of its largest magnitude instead, which changes nothing in exact
+    arithmetic; the others keep the direct formula, so fitted models give
+    the fills they gave, bit for bit (the buffer is rebuilt at load).
+    """
+    scale = values.std(-1, correction=0, keepdim=True)
+    standardized = (values - values.mean(-1, keepdim=True)) / scale
+    # An infinite scale (levels -1e308 and 1e308) gives finite zeros, no standardised levels at all.
+    bad = ~torch.isfinite(standardized).all(-1) | ~torch.isfinite(scale[:, 0]) | (scale[:, 0] == 0)
+    if bad.any():
+        unit = values[bad] / values[bad].abs().amax(-1, keepdim=True)
+        standardized[bad] = (unit - unit.mean(-1, keepdim=True)) / unit.std(-1, correction=0, keepdim=True)
+    return standardized
 
 
 class _LevelGroup(NamedTuple):

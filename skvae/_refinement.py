@@ -192,15 +192,40 @@ def keep_earned(refinement, truth, check, fills, completed, missing, columns, pa
             kept.append(i)
             continue
         rows = check[:, j]
-        target = _in_units(truth[rows, j], columns[j])
-        plain = np.sum((_in_units(fills[rows, j], columns[j]) - target) ** 2)
-        refined = np.sum((_in_units(blended[rows, j], columns[j]) - target) ** 2)
+        plain, refined = _squared_errors(_in_units(fills[rows, j], columns[j]),
+                                         _in_units(blended[rows, j], columns[j]),
+                                         _in_units(truth[rows, j], columns[j]))
         if rows.any() and refined < plain:
             kept.append(i)
     if not kept:
         return None
     return {**refinement, "columns": [refinement["columns"][i] for i in kept],
             "coef": refinement["coef"][kept], "intercept": refinement["intercept"][kept]}
+
+
+def _squared_errors(plain, refined, target):
+    """The sums of squared errors of the VAE's fills `plain` and the blend `refined` against `target`, comparable.
+
+    Hostile sweep 21: on a column of values near 1e308 (levels 1.5e308 to
+    1.7e308) the squares overflowed: both sums were infinite, so the blend
+    could never beat the VAE whatever its fills, and NumPy's "overflow
+    encountered in square" reached the caller of ``fit``; near 1e-300 the
+    squares underflowed to 0, a tie the blend lost too. Where either sum
+    leaves float64's normal numbers (and its fills are not the target's),
+    both are taken in units of the largest magnitude of the three (the same
+    order in exact arithmetic); elsewhere as before, so the checks of
+    ordinary tables decide as they did, bit for bit.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain_error, refined_error = np.sum((plain - target) ** 2), np.sum((refined - target) ** 2)
+    tiny = np.finfo(np.float64).tiny
+    in_range = all(np.isfinite(error) and (error >= tiny or np.array_equal(fills, target))
+                   for error, fills in ((plain_error, plain), (refined_error, refined)))
+    if in_range or target.size == 0:
+        return plain_error, refined_error
+    peak = max(np.abs(plain).max(), np.abs(refined).max(), np.abs(target).max())
+    peak = peak if np.isfinite(peak) and peak > 0 else 1.0
+    return (np.sum((plain / peak - target / peak) ** 2), np.sum((refined / peak - target / peak) ** 2))
 
 
 def _numeric_levels(column):

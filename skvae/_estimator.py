@@ -808,4 +808,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
+        # Hostile sweep 21: scikit-learn's default (False) told meta-estimators and tag readers that
+        # categorical columns are refused; a DataFrame's category, string and bool columns are modelled
+        # (as OneHotEncoder, which sets it too). ``string`` stays False: an array of text is refused.
+        tags.input_tags.categorical = True
         return tags

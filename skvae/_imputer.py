@@ -853,6 +853,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _nan_is_missing(self.missing_values)
+        # Hostile sweep 21: as VAETransformer's, the tags say what transform does: category and text
+        # columns of a DataFrame are imputed, and float32 comes back float32 (the default tag listed
+        # float64 alone, so scikit-learn's dtype check never ran on float32).
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     # ----------------------------------------------------------- pickling

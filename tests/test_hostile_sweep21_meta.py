@@ -48,6 +48,16 @@ Each family below failed once (see the commit that added its tests):
   category, text and bool columns; the imputer's ``preserves_dtype`` listed
   float64 alone though it returns float32 for float32 (so scikit-learn's
   dtype check never ran on float32). The detector takes its VAE's input tags.
+- **A metadata request lost every copy** (``skvae._state.PicklesValidParameters.__getstate__``,
+  ``skvae._state.check_state``): ``set_score_request(n_importance=...)``
+  keeps a scikit-learn ``MetadataRequest`` in ``_metadata_request``, a key
+  the state schema did not know, so pickle, ``copy.deepcopy`` and joblib
+  of a requesting VAETransformer, fitted or not, failed to restore it
+  ("unknown state keys ['_metadata_request']"): ``GridSearchCV(n_jobs=2)``
+  with metadata routing on broke its process pool, and ``skvae.save`` could
+  not write the request. It travels now as plain
+  ``{method: {metadata: True/False/None/alias}}``, checked (a broken one
+  refused naming ``_metadata_request``) and rebuilt for every face.
 
 Found and LEFT:
 
@@ -76,6 +86,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
+
+from sklearn import config_context as sklearn_config
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
@@ -248,3 +260,58 @@ def test_clone_of_a_fitted_composite_is_unfitted_and_refits_bit_for_bit():
     assert not hasattr(cloned[1], "n_iter_")
     cloned.fit(frame, _labels(frame))
     np.testing.assert_array_equal(cloned.predict_proba(frame), pipeline.predict_proba(frame))
+
+
+# --- metadata requests through pickle, copy, joblib workers and skvae.save ---------------------
+
+def _requests(estimator):
+    return estimator.get_metadata_routing()._serialize()
+
+
+@pytest.mark.parametrize("request_value", [True, False, "importance_samples"])
+@pytest.mark.parametrize("fitted", [False, True])
+def test_a_score_request_survives_every_copy_and_save(request_value, fitted, tmp_path):
+    """``set_score_request`` before or after fit is kept by pickle, deepcopy, joblib, clone and skvae.save."""
+    values = np.random.default_rng(0).normal(size=(30, 3))
+    with sklearn_config(enable_metadata_routing=True):
+        vae = VAETransformer(**TINY).set_score_request(n_importance=request_value)
+        if fitted:
+            vae.fit(values)
+        expected = _requests(vae)
+        assert expected == {"score": {"n_importance": request_value if request_value != "n_importance" else True}}
+        buffer = io.BytesIO()
+        joblib.dump(vae, buffer)
+        buffer.seek(0)
+        assert _requests(clone(vae)) == expected
+        copies = [pickle.loads(pickle.dumps(vae)), copy.deepcopy(vae), joblib.load(buffer)]
+        if fitted:
+            skvae.save(vae, tmp_path / "vae.skvae")
+            copies.append(skvae.load(tmp_path / "vae.skvae"))
+        for restored in copies:
+            assert _requests(restored) == expected
+            if fitted:
+                assert restored.score(values, n_importance=2) == vae.score(values, n_importance=2)
+
+
+def test_a_search_in_worker_processes_routes_n_importance_to_score():
+    """Each worker unpickles the requesting estimator; the routed value reaches ``score`` (scores differ from n_importance=1)."""
+    values = np.random.default_rng(0).normal(size=(40, 3))
+    with sklearn_config(enable_metadata_routing=True):
+        vae = VAETransformer(**TINY).set_score_request(n_importance=True)
+        grid = {"latent_dim": [1, 2]}
+        routed = GridSearchCV(vae, grid, cv=2, n_jobs=2, error_score="raise").fit(values, n_importance=8)
+        alone = GridSearchCV(vae, grid, cv=2, n_jobs=1, error_score="raise").fit(values, n_importance=8)
+        plain = GridSearchCV(vae, grid, cv=2, n_jobs=1, error_score="raise").fit(values)
+    np.testing.assert_array_equal(routed.cv_results_["mean_test_score"], alone.cv_results_["mean_test_score"])
+    assert not np.array_equal(routed.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"])
+
+
+@pytest.mark.parametrize("bad_request", [{"nope": {}}, {"score": {"n_importance": 3}}, {"score": ["n_importance"]},
+                                         "score", {"score": {"n importance": True}}])
+def test_a_state_with_a_broken_metadata_request_is_refused_by_name(bad_request):
+    state = VAETransformer(**TINY).fit(np.random.default_rng(0).normal(size=(20, 2))).__getstate__()
+    state["_metadata_request"] = bad_request
+    vae = VAETransformer.__new__(VAETransformer)
+    with pytest.raises(ValueError, match=r"_metadata_request"):
+        vae.__setstate__(state)
+    assert vars(vae) == {}

@@ -6,6 +6,7 @@ torch: the networks, their training and their inference live in the core.
 """
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -557,7 +558,12 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         else:
             check_array_dtype(X)  # a code is never a date: NumPy would read one as days since 1970
         try:
-            Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+            # Hostile sweep 21: under scikit-learn's assume_finite a NaN or infinite code reached the
+            # decoder, which refused it as networks overflowing "far outside the range of the training
+            # data", blaming the model for a code that is not a number. The codes are checked whatever
+            # the setting, as transform checks its infinities, in scikit-learn's words.
+            with config_context(assume_finite=False):
+                Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         except (TypeError, ValueError, OverflowError) as error:
             # NumPy's "could not convert string to float" names no cell, and a code is never text.
             raise text_in_array_refusal(

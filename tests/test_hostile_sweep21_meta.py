@@ -16,7 +16,7 @@ a VAE pipeline as a base estimator; metadata routing on (a step's
 ``sample_weight`` routed past the VAE, ``n_importance`` routed to
 ``score`` in ``cross_validate``; ``fit`` takes no metadata, as sweep 12
 decided); ``sklearn.set_config(assume_finite=True)`` set globally (infinity
-still refused by name) and ``transform_output`` "pandas"/"polars" set
+in ``fit``/``transform`` still refused by name; see below for the rest) and ``transform_output`` "pandas"/"polars" set
 globally (``sample`` and ``inverse_transform`` are not wrapped, as
 scikit-learn wraps only ``transform``); ``clone`` of fitted composites
 (unfitted, refitted bit for bit); pickle at every protocol 0-5 and
@@ -58,6 +58,16 @@ Each family below failed once (see the commit that added its tests):
   not write the request. It travels now as plain
   ``{method: {metadata: True/False/None/alias}}``, checked (a broken one
   refused naming ``_metadata_request``) and rebuilt for every face.
+- **assume_finite switched off refusals skvae relies on scikit-learn for**
+  (``VAEImputer._validate``, ``VAETransformer.inverse_transform``): under
+  ``sklearn.set_config(assume_finite=True)`` or its ``config_context``, an
+  array's NaN under ``missing_values=-1`` was taken in by ``fit`` and came
+  back from ``transform`` unfilled, without a word (a DataFrame's was
+  refused, and the tags say ``allow_nan=False``); a NaN or infinite latent
+  code given to ``inverse_transform`` was blamed on the networks
+  overflowing "far outside the range of the training data". Both are
+  refused whatever the setting, as infinity in ``transform`` is (sweep 20),
+  in the words used without it.
 
 Found and LEFT:
 
@@ -71,6 +81,7 @@ Found and LEFT:
   refused plainly ("got Pipeline."): there is no fitted model to keep.
 """
 
+import contextlib
 import copy
 import io
 import pickle
@@ -80,14 +91,14 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
+from sklearn import config_context as sklearn_config
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
-
-from sklearn import config_context as sklearn_config
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
@@ -315,3 +326,46 @@ def test_a_state_with_a_broken_metadata_request_is_refused_by_name(bad_request):
     with pytest.raises(ValueError, match=r"_metadata_request"):
         vae.__setstate__(state)
     assert vars(vae) == {}
+
+
+# --- scikit-learn's assume_finite, set globally or in a context ---------------------------------
+
+@contextlib.contextmanager
+def _assume_finite_globally():
+    """``sklearn.set_config(assume_finite=True)`` as a user sets it, put back afterwards."""
+    sklearn.set_config(assume_finite=True)
+    try:
+        yield
+    finally:
+        sklearn.set_config(assume_finite=False)
+
+
+@pytest.mark.parametrize("setting", [_assume_finite_globally, lambda: sklearn_config(assume_finite=True)])
+def test_under_assume_finite_an_array_nan_under_another_placeholder_is_refused(setting):
+    """As a DataFrame's is, whatever the setting: transform would return it unfilled (allow_nan is False)."""
+    values = np.random.default_rng(0).normal(size=(20, 3))
+    values[::4, 0] = -1.0
+    with_nan = values.copy()
+    with_nan[1, 2] = np.nan
+    with setting():
+        assert get_tags(VAEImputer(missing_values=-1)).input_tags.allow_nan is False
+        with pytest.raises(ValueError, match=r"Input X contains NaN \(in column 2, row 1\) but missing_values=-1"):
+            VAEImputer(missing_values=-1, **TINY).fit(with_nan)
+        imputer = VAEImputer(missing_values=-1, **TINY).fit(values)
+        before = imputer.transform(values)
+        with pytest.raises(ValueError, match=r"Input X contains NaN \(in column 2, row 1\) but missing_values=-1"):
+            imputer.transform(with_nan)
+        np.testing.assert_array_equal(imputer.transform(values), before)
+        assert not np.isnan(before).any()
+
+
+@pytest.mark.parametrize("setting", [_assume_finite_globally, lambda: sklearn_config(assume_finite=True)])
+@pytest.mark.parametrize("code", [np.nan, np.inf])
+def test_under_assume_finite_inverse_transform_refuses_a_non_finite_code_in_scikit_learns_words(setting, code):
+    """Not the networks' overflow "far outside the range of the training data": the code is not a number."""
+    vae = VAETransformer(**TINY).fit(np.random.default_rng(0).normal(size=(20, 3)))
+    word = "NaN" if np.isnan(code) else "infinity"
+    with setting():
+        with pytest.raises(ValueError, match=rf"Input X contains {word}"):
+            vae.inverse_transform(np.array([[code, 0.0]]))
+        assert vae.inverse_transform(np.zeros((1, 2))).shape == (1, 3)

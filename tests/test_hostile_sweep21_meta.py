@@ -22,9 +22,10 @@ scikit-learn wraps only ``transform``); ``clone`` of fitted composites
 (unfitted, refitted bit for bit); pickle at every protocol 0-5 and
 ``joblib.dump``/``load`` of a fitted Pipeline holding a ColumnTransformer
 of a VAEImputer and a VAETransformer (bit-identical ``transform``,
-``predict_proba`` and seeded ``sample``); ``copy.deepcopy`` of a fitted
-estimator, the copy then fitted, ``partial_fit`` or refitted with other
-parameters (the original unchanged); ``estimator_html_repr`` of fitted and
+``predict_proba`` and seeded ``sample``); ``copy.deepcopy`` and ``copy.copy`` of a
+fitted estimator, the copy then fitted, ``partial_fit``, warm-started or
+refitted with other parameters (the original unchanged); ``print_changed_only=False``
+repr and html of every face; ``estimator_html_repr`` of fitted and
 unfitted composites with likelihood dicts; ``get_params(deep=True)`` and
 ``set_params`` through two levels; a likelihood dict and a layer list are
 never mutated by fit; ``requires_fit``, ``allow_nan`` (the imputer's
@@ -251,15 +252,18 @@ def test_pipeline_pickled_at_every_protocol_and_by_joblib_predicts_bit_for_bit(p
     pd.testing.assert_frame_equal(restored[1].sample(3, random_state=0), pipeline[1].sample(3, random_state=0))
 
 
-def test_deep_copy_fitted_then_refitted_leaves_the_original_unchanged():
+@pytest.mark.parametrize("copier", [copy.deepcopy, copy.copy])
+def test_a_copy_fitted_then_refitted_leaves_the_original_unchanged(copier):
+    """A shallow copy too: the copy's networks and optimizer are its own, not the original's tensors."""
     frame = _table()
     original = VAETransformer(**TINY).fit(frame)
     before, curve = original.transform(frame), list(original.loss_curve_)
     for change in (lambda vae: vae.set_params(latent_dim=1).fit(frame.iloc[:20]),
-                   lambda vae: vae.partial_fit(frame)):
-        change(copy.deepcopy(original))
+                   lambda vae: vae.partial_fit(frame),
+                   lambda vae: vae.set_params(warm_start=True, max_iter=3).fit(frame)):
+        change(copier(original))
         np.testing.assert_array_equal(original.transform(frame), before)
-        assert original.loss_curve_ == curve
+        assert original.loss_curve_ == curve and original.warm_start is False
 
 
 def test_clone_of_a_fitted_composite_is_unfitted_and_refits_bit_for_bit():

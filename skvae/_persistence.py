@@ -314,6 +314,8 @@ def _fitted_skvae_estimators_inside(estimator):
             return
         seen.add(id(value))
         if isinstance(value, skvae_classes):
+            if type(value) not in skvae_classes:
+                return  # a subclass: save refuses it (load could not rebuild it), so the advice leaves it out
             try:
                 check_is_fitted(value)
             except NotFittedError:

@@ -12,12 +12,17 @@ output; ``TransformedTargetRegressor``; ``GridSearchCV``,
 other parameter value); ``cross_validate(return_estimator=True)``;
 ``cross_val_predict`` of a Pipeline and of the detector (a transformer is
 refused by scikit-learn: it has no ``predict``); ``StackingClassifier`` with
-a VAE pipeline as a base estimator; metadata routing on (a step's
+a VAE pipeline as a base estimator; ``make_column_selector(dtype_include="category")``
+imputed by a VAEImputer beside a numeric one; a Pipeline of a VAE and the
+detector (``predict``, ``score_samples``, ``decision_function``); the
+estimators of ``cross_validate`` and a detector search's best estimator
+through ``skvae.save``/``load`` (bit-identical); metadata routing on (a step's
 ``sample_weight`` routed past the VAE, ``n_importance`` routed to
 ``score`` in ``cross_validate``; ``fit`` takes no metadata, as sweep 12
 decided); ``sklearn.set_config(assume_finite=True)`` set globally (infinity
-in ``fit``/``transform`` still refused by name; see below for the rest) and ``transform_output`` "pandas"/"polars" set
-globally (``sample`` and ``inverse_transform`` are not wrapped, as
+in ``fit``/``transform`` and ``given`` still refused by name; see below for
+the rest) and ``transform_output`` "pandas"/"polars" set globally
+(``sample`` and ``inverse_transform`` are not wrapped, as
 scikit-learn wraps only ``transform``); ``clone`` of fitted composites
 (unfitted, refitted bit for bit); pickle at every protocol 0-5 and
 ``joblib.dump``/``load`` of a fitted Pipeline holding a ColumnTransformer
@@ -190,7 +195,7 @@ def test_save_of_an_unfitted_pipeline_or_a_stranger_is_refused_plainly():
 
 @pytest.mark.parametrize("face", FACES)
 def test_every_face_says_it_takes_categorical_input_and_does(face):
-    """``input_tags.categorical`` is true, and a DataFrame of category and text columns fits; an array of text does not."""
+    """``input_tags.categorical`` is true: a DataFrame of category and text columns fits (an array of text does not)."""
     tags = get_tags(face(**TINY))
     assert tags.input_tags.categorical is True
     assert tags.input_tags.string is False
@@ -309,7 +314,7 @@ def test_a_score_request_survives_every_copy_and_save(request_value, fitted, tmp
 
 
 def test_a_search_in_worker_processes_routes_n_importance_to_score():
-    """Each worker unpickles the requesting estimator; the routed value reaches ``score`` (scores differ from n_importance=1)."""
+    """Each worker unpickles the requesting estimator; the routed value reaches ``score`` (not n_importance=1's)."""
     values = np.random.default_rng(0).normal(size=(40, 3))
     with sklearn_config(enable_metadata_routing=True):
         vae = VAETransformer(**TINY).set_score_request(n_importance=True)

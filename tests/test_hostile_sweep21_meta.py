@@ -82,7 +82,10 @@ Found and LEFT:
   in scikit-learn's polars adapter with polars' own ImportError "pyarrow is
   required for converting a pandas dataframe to Polars" when pyarrow is not
   installed. The message names the fix; the conversion is scikit-learn's
-  and polars', and numeric tables convert without pyarrow.
+  and polars', and numeric tables convert without pyarrow. Likewise a
+  Pipeline under polars output whose next skvae step receives a polars
+  table is refused by that step naming the failed conversion
+  (``No module named 'pyarrow'``) and advising ``X.to_pandas()``.
 - An unfitted Pipeline of skvae estimators given to ``skvae.save`` is
   refused plainly ("got Pipeline."): there is no fitted model to keep.
 """

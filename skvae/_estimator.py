@@ -6,6 +6,7 @@ torch: the networks, their training and their inference live in the core.
 """
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -557,7 +558,12 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         else:
             check_array_dtype(X)  # a code is never a date: NumPy would read one as days since 1970
         try:
-            Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+            # Hostile sweep 21: under scikit-learn's assume_finite a NaN or infinite code reached the
+            # decoder, which refused it as networks overflowing "far outside the range of the training
+            # data", blaming the model for a code that is not a number. The codes are checked whatever
+            # the setting, as transform checks its infinities, in scikit-learn's words.
+            with config_context(assume_finite=False):
+                Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         except (TypeError, ValueError, OverflowError) as error:
             # NumPy's "could not convert string to float" names no cell, and a code is never text.
             raise text_in_array_refusal(
@@ -809,4 +815,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
+        # Hostile sweep 21: scikit-learn's default (False) told meta-estimators and tag readers that
+        # categorical columns are refused; a DataFrame's category, string and bool columns are modelled
+        # (as OneHotEncoder, which sets it too). ``string`` stays False: an array of text is refused.
+        tags.input_tags.categorical = True
         return tags

@@ -663,7 +663,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             if not _nan_is_missing(self.missing_values):
                 _refuse_nan_cells(X, self.missing_values)
             raise text_in_array_refusal(X, error) from None
-        if infinite_placeholder:
+        if not _nan_is_missing(self.missing_values):
+            # Hostile sweep 21: under scikit-learn's assume_finite (a global set_config or a
+            # config_context) the check above lets NaN through, and an array's NaN under another
+            # placeholder came back from transform unfilled, without a word, though a DataFrame's is
+            # refused whatever the setting and the tags say allow_nan=False. Refused here too, as the
+            # VAE refuses infinity under that setting.
             _refuse_nan_cells(X, self.missing_values)
         return X
 
@@ -859,6 +864,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _nan_is_missing(self.missing_values)
+        # Hostile sweep 21: as VAETransformer's, the tags say what transform does: category and text
+        # columns of a DataFrame are imputed, and float32 comes back float32 (the default tag listed
+        # float64 alone, so scikit-learn's dtype check never ran on float32).
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     # ----------------------------------------------------------- pickling

@@ -71,12 +71,14 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
 from ._files import destination_problem, replace_file
 from ._imputer import VAEImputer
 from ._outliers import VAEOutlierDetector
+from ._refusals import TypeRefusal, advice
 from ._state import InvalidState, check_state
 
 FORMAT_NAME = "skvae"
@@ -274,7 +276,68 @@ def _check_saveable(estimator):
             f"{cls.__module__}.{cls.__qualname__}, a subclass, which load could not rebuild without its "
             "code. Save an instance of the skvae class, or pickle the subclass (trusted files only)."
         )
+    inside = _fitted_skvae_estimators_inside(estimator)
+    if inside:
+        # Hostile sweep 21: a Pipeline, ColumnTransformer, search or any composite holding fitted
+        # skvae estimators was refused only as "got Pipeline", leaving the caller to find out how to
+        # keep the model at all. Refused still (decided): the file format holds one estimator whose
+        # class load rebuilds without running code, while a composite's other steps are arbitrary
+        # classes load would have to import. The refusal says where the fitted skvae estimators
+        # are (a ColumnTransformer or a search fits clones, so get_params would reach unfitted
+        # templates) and the two ways that keep the composite.
+        places = ", ".join(inside[:5]) + (", ..." if len(inside) > 5 else "")
+        holder = cls.__name__.lower()
+        raise TypeRefusal(
+            f"skvae.save expects one of skvae's estimators ({names}); got {cls.__name__}, a composite "
+            f"holding {len(inside)} fitted skvae estimator{'s' if len(inside) > 1 else ''} ({places}). ",
+            advice("save_composite",
+                   f"Save each with skvae.save({holder}{inside[0]}, path) and rebuild the {cls.__name__} "
+                   f"around what skvae.load returns, or keep the whole {cls.__name__} with joblib.dump "
+                   "(a pickle: load only files you trust)."),
+        )
     raise TypeError(f"skvae.save expects one of skvae's estimators ({names}); got {cls.__name__}.")
+
+
+def _fitted_skvae_estimators_inside(estimator):
+    """Where the fitted skvae estimators inside `estimator`'s attributes are, as Python accessors.
+
+    Each is the text that follows the composite's name to reach one (``.steps[0][1]``,
+    ``.best_estimator_.named_steps['vae']``), found by walking the attributes, lists, tuples
+    and dicts a scikit-learn composite keeps its parts in. Unfitted skvae estimators (the
+    templates a ColumnTransformer or a search clones) are left out: save would refuse them.
+    """
+    skvae_classes = tuple(LOADABLE_ESTIMATORS.values())
+    found, seen = [], set()
+
+    def walk(value, where, depth):
+        if depth > 8 or id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, skvae_classes):
+            if type(value) not in skvae_classes:
+                return  # a subclass: save refuses it (load could not rebuild it), so the advice leaves it out
+            try:
+                check_is_fitted(value)
+            except NotFittedError:
+                return
+            found.append(where)
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, (str, int)):
+                    walk(item, f"{where}[{key!r}]", depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value[:1000]):
+                walk(item, f"{where}[{index}]", depth + 1)
+        elif hasattr(value, "get_params") and isinstance(getattr(value, "__dict__", None), dict):
+            # Fitted attributes (``best_estimator_``, ``transformers_``) first: the advice names the first found.
+            names = sorted((name for name in vars(value) if name.isidentifier() and not name.startswith("_")),
+                           key=lambda name: not name.endswith("_"))
+            for name in names:
+                walk(vars(value)[name], f"{where}.{name}", depth + 1)
+
+    walk(estimator, "", 0)
+    return found
 
 
 def _encode_estimator(estimator):

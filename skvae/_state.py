@@ -116,6 +116,63 @@ class PicklesValidParameters:
             ) from None
         return super().__reduce_ex__(protocol)
 
+    def __getstate__(self):
+        """The state with a metadata request (``set_score_request``) as plain values.
+
+        Hostile sweep 21: ``set_score_request(n_importance=True)`` keeps a
+        scikit-learn ``MetadataRequest`` in ``_metadata_request``, which the
+        state schema did not know: every pickle, ``copy.deepcopy`` and joblib
+        worker (``GridSearchCV(n_jobs=2)`` with metadata routing on) failed
+        to restore the estimator ("unknown state keys ['_metadata_request']"),
+        fitted or not, and :func:`skvae.save` could not write it. The request
+        travels as ``{method: {metadata: True, False, None or an alias}}`` and
+        is rebuilt by :func:`check_state`.
+        """
+        state = dict(super().__getstate__())
+        if "_metadata_request" in state:
+            state["_metadata_request"] = plain_metadata_request(state["_metadata_request"])
+        return state
+
+
+def plain_metadata_request(request):
+    """``{method: {metadata: request}}`` of a scikit-learn ``MetadataRequest``, its methods with a request only."""
+    from sklearn.utils._metadata_requests import SIMPLE_METHODS
+
+    plain = {}
+    for method in SIMPLE_METHODS:
+        requests = getattr(getattr(request, method, None), "requests", None)
+        if requests:
+            plain[method] = dict(requests)
+    return plain
+
+
+def _metadata_request(value, name):
+    from sklearn.utils._metadata_requests import SIMPLE_METHODS
+
+    if not isinstance(value, dict) or not all(method in SIMPLE_METHODS for method in value):
+        _fail(name, f"a dict whose keys are among {SIMPLE_METHODS}", value)
+    for method, requests in value.items():
+        if not isinstance(requests, dict) or not all(
+                isinstance(metadata, str) and metadata.isidentifier()
+                and (request is None or type(request) is bool or (isinstance(request, str) and request.isidentifier()))
+                for metadata, request in requests.items()):
+            _fail(f"{name}[{method!r}]", "a dict of metadata names to True, False, None or an alias", requests)
+
+
+def _rebuilt_metadata_request(value, owner):
+    """The scikit-learn ``MetadataRequest`` of `owner` (a class name) from a checked plain request."""
+    from sklearn.utils._metadata_requests import MetadataRequest
+
+    # Owned by the class's name, as scikit-learn's own _get_metadata_request names it.
+    request = MetadataRequest(owner=owner)
+    for method, requests in value.items():
+        for metadata, alias in requests.items():
+            try:
+                getattr(request, method).add_request(param=metadata, alias=alias)
+            except ValueError as error:
+                raise InvalidState(f"_metadata_request[{method!r}][{metadata!r}]: {error}") from None
+    return request
+
 
 @dataclass(frozen=True)
 class Field:
@@ -127,6 +184,12 @@ class Field:
     restore: Callable = None
 
 
+#: Fields any skvae estimator's state may hold, fitted or not, beside its class's own.
+COMMON_FIELDS = {
+    "_metadata_request": Field(_metadata_request, required=False),
+}
+
+
 def check_state(cls, state):
     """The state, its restorable fields rebuilt, if it is a valid state of an instance of `cls`.
 
@@ -134,7 +197,7 @@ def check_state(cls, state):
     """
     if not isinstance(state, dict) or not all(isinstance(key, str) for key in state):
         raise InvalidState(f"the state of a {cls.__name__} must be a dict with str keys; got {_kind(state)}.")
-    fields = cls._fitted_state_fields
+    fields = {**COMMON_FIELDS, **cls._fitted_state_fields}
     params = cls._get_param_names()
     # A state from before a parameter existed (an older file or pickle) meant its default.
     state = {**{name: default for name, default in ADDED_PARAMETERS.items() if name in params}, **state}
@@ -145,6 +208,8 @@ def check_state(cls, state):
             field.check(state[key], key)
             if field.restore is not None:
                 restored[key] = field.restore(state[key], key)
+    if "_metadata_request" in state:
+        restored["_metadata_request"] = _rebuilt_metadata_request(state["_metadata_request"], cls.__name__)
     required = [key for key, field in fields.items() if field.required]
     if not any(key in state for key in required):
         # Unfitted: as in scikit-learn, parameters are validated by fit, so an

@@ -470,7 +470,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         seed = new_seed(check_random_state(self.random_state)) if fresh else None
         model = fit_model(None if fresh else self._model, X, params, incremental=incremental, seed=seed)
-        fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs)
+        # partial_fit's X is one block of a stream: its mixture pools the previous one's rows (hostile
+        # sweep 21). Decided: a warm_start fit is a fit of its X, started from the fitted weights, so its
+        # mixture is X's alone, as its score and loss_curve_ are.
+        fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs, pooled=incremental and not fresh)
         self._model = model
         return self
 

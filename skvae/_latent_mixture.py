@@ -16,6 +16,7 @@ the code").
 import math
 
 import numpy as np
+import torch
 from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 
@@ -56,19 +57,33 @@ LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES = 2 ** 20
 # Why these numbers, and full covariances: benchmarks/README.md, "Numbers behind the code".
 
 
-def fit_latent_mixture(model, X, handle_unknown, n_jobs):
+def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
     """Fit the Gaussian mixture ``sample`` draws z from to draws from the posteriors of X's rows.
 
     Fewer rows than one component's worth, or a latent space too wide for one
     component's covariance (LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES), leave the
     model without a mixture: its samples come from the prior.
+
+    With `pooled` (``partial_fit`` continuing a model), X is one block of a
+    longer stream, and the model's previous mixture stands for the rows
+    before it: the new mixture is fitted to draws from that mixture and from
+    X's posteriors, in proportion to the rows behind each, the previous
+    mixture counted as at most LATENT_MIXTURE_MAX_ROWS rows (so the mixture
+    follows the networks as they train, at least the last such number of
+    rows weighing in). Hostile sweep 21: the mixture was X's alone, so after
+    ``partial_fit`` on a block of one category's rows ``sample`` drew that
+    category in 98% of rows (45% before), and a block of fewer than 20 rows
+    (the remainder of a stream) sent ``sample`` back to the prior.
     """
     latent_dim = model.latent_dim
     max_components = LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES // (latent_dim * latent_dim)
-    if X.shape[0] < LATENT_MIXTURE_ROWS_PER_COMPONENT or max_components < 1:
+    previous = model.latent_mixture if pooled else None
+    previous_rows = mixture_rows(previous)
+    if X.shape[0] + previous_rows < LATENT_MIXTURE_ROWS_PER_COMPONENT or max_components < 1:
         model.latent_mixture = None
         return
     rng = np.random.RandomState(model.seed)
+    block_rows = X.shape[0]
     rows = None  # the training rows checked, where a subsample
     if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
         rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
@@ -92,11 +107,21 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     if not within.all():
         draws = draws[:, within]
     n_rows = draws.shape[1]
-    if n_rows < LATENT_MIXTURE_ROWS_PER_COMPONENT:
+    # The rows of X the checked ones stand for (all of X's, less the share left out).
+    block_rows = block_rows * n_rows / within.size
+    rows_behind = min(int(round(block_rows)) + previous_rows, LATENT_MIXTURE_MAX_ROWS)
+    if (n_rows if previous is None else rows_behind) < LATENT_MIXTURE_ROWS_PER_COMPONENT:
         model.latent_mixture = None
         return
     draws = draws.reshape(-1, draws.shape[2])
-    n_components = int(np.clip(n_rows // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1,
+    if previous is not None:
+        # The previous mixture's share of the pooled draws is its share of the rows behind them.
+        n_previous = (LATENT_MIXTURE_MAX_ROWS if n_rows == 0
+                      else math.ceil(draws.shape[0] * previous_rows / block_rows))
+        generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        earlier = model._draw_latent(n_previous, generator, prior=False).numpy()
+        draws = np.concatenate([draws, earlier]) if n_rows else earlier
+    n_components = int(np.clip(rows_behind // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1,
                                min(LATENT_MIXTURE_COMPONENTS, max_components)))
     # reg_covar keeps a collapsed latent dimension's variance positive.
     # The draws are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
@@ -108,7 +133,18 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     with config_context(array_api_dispatch=False), one_blas_and_openmp_thread():
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)
-    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_)
+    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_, rows_behind)
+
+
+def mixture_rows(mixture):
+    """The training rows a latent mixture stands for (at most LATENT_MIXTURE_MAX_ROWS); 0 for none.
+
+    A mixture of a model saved before skvae recorded the count stands for
+    LATENT_MIXTURE_MAX_ROWS rows, as one of a fit on that many or more does.
+    """
+    if mixture is None:
+        return 0
+    return int(mixture["n_rows"]) if "n_rows" in mixture else LATENT_MIXTURE_MAX_ROWS
 
 
 def _posterior_draws(model, X, handle_unknown, n_jobs, rng):

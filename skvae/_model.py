@@ -631,7 +631,7 @@ class VAEModel:
 
     # ------------------------------------------------------------ the latent law of samples
 
-    def set_latent_mixture(self, weights, means, covariances):
+    def set_latent_mixture(self, weights, means, covariances, n_rows):
         """Sample z from this Gaussian mixture (fitted to the training rows' posteriors) instead of the prior.
 
         The VAE's prior N(0, I) has regions no training row's posterior
@@ -641,13 +641,15 @@ class VAEModel:
         such holes (Ghosh et al., 2020, "From variational to deterministic
         autoencoders", ex-post density estimation; see
         :func:`skvae._latent_mixture.fit_latent_mixture`). Scores stay the
-        model's.
+        model's. `n_rows`: the training rows it stands for, which weigh it
+        against the next ``partial_fit`` block's.
         """
         # Kept in float32, as every tensor of the state (and of a file) is.
         self.latent_mixture = {
             "weights": torch.as_tensor(weights, dtype=torch.float32),
             "means": torch.as_tensor(means, dtype=torch.float32),
             "scale_trils": torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64)).float(),
+            "n_rows": torch.tensor(float(n_rows), dtype=torch.float32),
         }
 
     def _draw_latent(self, n_rows, generator, prior):

@@ -1,0 +1,156 @@
+"""Hostile input, twenty-first sweep: the generation API, ``sample`` (``given``, ``with_missing``, seeds, refits).
+
+Swept and found sound: ``sample`` on a mixed DataFrame (float, int, category,
+bool, object text, Int64, boolean and string columns with holes) gives the
+training dtypes and column order, plain, with ``with_missing`` (each
+column's missing rate near the table's), ``return_mean`` and ``given``;
+``given`` as a dict of every column, of none (``{}``), with NumPy bools and
+integers, a float for an Int64 column modelled as categories (2.0: the
+category 2), 2.5 or "2" for it, "1.5" for a float column (read as
+``transform`` reads it), a float for a category of labels, "True" for a
+boolean column, an unseen text or string category (refused naming the
+column and the known ones), an integer far beyond the fitted range (the
+model's extrapolation, given back exactly); a DataFrame of conditions with
+pd.NA in Float64, Int64, boolean and string columns and None in an object
+column of bools (free cells), Categorical conditions, columns in another
+order, a duplicated index (kept), a row count that disagrees with
+``n_samples`` (refused naming both); a Series (refused with the conversion
+to make); reproducibility (the same seed gives the same rows, another seed
+other rows, with and without ``given``; a RandomState passed advances, so
+two calls differ; an int ``random_state`` of the estimator repeats).
+
+Each family below failed once (see the commit that added its tests):
+
+- **The latent law after ``partial_fit`` was the last block's alone**
+  (``skvae._latent_mixture.fit_latent_mixture``): every fit refitted the
+  mixture ``sample`` draws z from to the posteriors of the rows of that
+  call, so ``partial_fit`` on a block of one category's rows, after a fit
+  on a table of two categories nearly evenly split, made ``sample`` draw
+  that category in 98% of rows (45% before); a block of fewer than 20 rows
+  (a stream's remainder) dropped the mixture, and ``sample`` went back to
+  the prior (the unseen combinations the mixture keeps out came back).
+  ``partial_fit``'s block is one part of a stream, as its docstring says, so
+  its mixture now pools draws from the previous mixture with the block's, in
+  proportion to the rows behind each, the previous one counted as at most
+  2,000 rows (the rows a fit's mixture is fitted on): the mixture follows
+  the training networks, the last rows weighing most, and a small block
+  moves it little. The count is kept with the mixture (``n_rows``; models
+  saved without it count as 2,000 rows). Decided: a ``warm_start`` fit is
+  a fit of its X (its score and ``loss_curve_`` are X's), so its mixture
+  stays X's alone.
+"""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import skvae
+from skvae import VAETransformer
+from skvae._latent_mixture import LATENT_MIXTURE_MAX_ROWS, mixture_rows
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+# ------------------------------------------------------------------ a. the latent law after partial_fit
+
+
+def _two_groups(n=400, seed=0):
+    """Two categories, each with its own numbers: a latent space that separates them."""
+    rng = np.random.RandomState(seed)
+    group = rng.choice(["a", "b"], size=n)
+    return pd.DataFrame({
+        "g": group,
+        "x": np.where(group == "a", -3.0, 3.0) + 0.3 * rng.normal(size=n),
+        "y": np.where(group == "a", 5.0, -5.0) + 0.3 * rng.normal(size=n),
+    })
+
+
+def _separating_fit(frame):
+    params = dict(latent_dim=1, hidden_layer_sizes=(32,), max_iter=200, learning_rate=1e-2, random_state=0,
+                  device="cpu")
+    return VAETransformer(**params).fit(frame)
+
+
+def _share_of_a(vae):
+    return float((vae.sample(1000, random_state=1)["g"] == "a").mean())
+
+
+@pytest.fixture(scope="module")
+def separating():
+    frame = _two_groups()
+    return frame, _separating_fit(frame)
+
+
+def test_a_partial_fit_block_of_one_category_moves_the_samples_by_its_share_of_the_rows(separating):
+    """The mixture was the block's alone: 98% of samples were b after a block of 60 b rows."""
+    frame, fitted = separating
+    vae = _separating_fit(frame)
+    before = _share_of_a(vae)
+    assert 0.3 < before < 0.6  # a model that draws both categories
+    vae.partial_fit(frame[frame["g"] == "b"].iloc[:60])
+    # The block is 60 of 460 rows: a's share may drop by its share (a seventh), not to nothing.
+    after = _share_of_a(vae)
+    assert after > 0.6 * before
+    assert mixture_rows(vae._model.latent_mixture) == 460
+
+
+def test_a_small_partial_fit_block_keeps_the_latent_mixture(separating):
+    """A block of fewer than 20 rows dropped the mixture: samples came from the prior."""
+    frame, _ = separating
+    vae = _separating_fit(frame)
+    vae.partial_fit(frame.iloc[:5])
+    assert vae._model.latent_mixture is not None
+    assert mixture_rows(vae._model.latent_mixture) == 405
+    aggregate = vae.sample(50, random_state=3)
+    assert not aggregate.equals(vae.sample(50, random_state=3, latent="prior"))
+
+
+def test_the_rows_behind_a_mixture_are_capped_and_a_fresh_fit_counts_its_own():
+    frame = _two_groups(n=60)
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu")
+    vae.partial_fit(frame.iloc[:10])  # too few rows for a mixture, and nothing before them
+    assert vae._model.latent_mixture is None
+    vae.partial_fit(frame)
+    assert mixture_rows(vae._model.latent_mixture) == 60  # nothing to pool: the block's own rows
+    vae.partial_fit(frame.iloc[:30])
+    assert mixture_rows(vae._model.latent_mixture) == 90
+    big = pd.concat([frame] * 40, ignore_index=True)  # 2,400 rows
+    vae.partial_fit(big)
+    assert mixture_rows(vae._model.latent_mixture) == LATENT_MIXTURE_MAX_ROWS
+    vae.fit(frame)  # a fresh fit: its rows alone
+    assert mixture_rows(vae._model.latent_mixture) == 60
+
+
+def test_a_warm_start_fit_fits_the_mixture_to_its_own_rows():
+    """Decided: a warm_start fit is a fit of its X, so its mixture is X's alone (the module docstring)."""
+    frame = _two_groups(n=80)
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu",
+                         warm_start=True).fit(frame)
+    vae.fit(frame.iloc[:40])
+    assert mixture_rows(vae._model.latent_mixture) == 40
+
+
+def test_the_mixtures_row_count_is_saved_checked_and_optional(tmp_path):
+    frame = _two_groups(n=60)
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu").fit(frame)
+    vae.partial_fit(frame.iloc[:7])
+    path = tmp_path / "model.skvae"
+    skvae.save(vae, path)
+    loaded = skvae.load(path)
+    assert mixture_rows(loaded._model.latent_mixture) == 67
+    pd.testing.assert_frame_equal(loaded.sample(20, random_state=0), vae.sample(20, random_state=0))
+    state = vae.__getstate__()
+    mixture = state["_latent_mixture"]
+    for bad in (torch.tensor(0.0), torch.tensor(2.5), torch.tensor(float(LATENT_MIXTURE_MAX_ROWS + 1)),
+                torch.tensor([67.0]), torch.tensor(67, dtype=torch.int64), 67):
+        with pytest.raises(ValueError, match="n_rows"):
+            VAETransformer().__setstate__({**state, "_latent_mixture": {**mixture, "n_rows": bad}})
+    # A model saved before the count was kept: its mixture stands for LATENT_MIXTURE_MAX_ROWS rows.
+    older = VAETransformer()
+    older.__setstate__({**state, "_latent_mixture": {k: v for k, v in mixture.items() if k != "n_rows"}})
+    assert mixture_rows(older._model.latent_mixture) == LATENT_MIXTURE_MAX_ROWS
+    older.partial_fit(frame.iloc[:20])
+    assert mixture_rows(older._model.latent_mixture) == LATENT_MIXTURE_MAX_ROWS

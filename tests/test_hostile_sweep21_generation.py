@@ -38,6 +38,12 @@ Each family below failed once (see the commit that added its tests):
   saved without it count as 2,000 rows). Decided: a ``warm_start`` fit is
   a fit of its X (its score and ``loss_curve_`` are X's), so its mixture
   stays X's alone.
+- **The ``sample`` command said it draws from the prior** (``skvae._cli``):
+  its description read "Draw z from the prior N(0, I)", while it calls
+  ``sample`` with its default ``latent="aggregate"``, the training rows'
+  latent mixture, kept to the seen pairs of categories. It says so now.
+  (The command has no ``--given`` or ``--with-missing``: nothing more of
+  this family to sweep there.)
 """
 
 import io
@@ -154,3 +160,26 @@ def test_the_mixtures_row_count_is_saved_checked_and_optional(tmp_path):
     assert mixture_rows(older._model.latent_mixture) == LATENT_MIXTURE_MAX_ROWS
     older.partial_fit(frame.iloc[:20])
     assert mixture_rows(older._model.latent_mixture) == LATENT_MIXTURE_MAX_ROWS
+
+
+# ------------------------------------------------------------------ b. the command line says what sample draws
+
+
+def test_the_sample_commands_help_says_it_draws_from_the_training_rows_latent_law(tmp_path, capsys):
+    """Its description said "Draw z from the prior N(0, I)", while the command draws from the mixture."""
+    from skvae._cli import main
+
+    frame = _two_groups(n=60)
+    csv, model_path, out = tmp_path / "data.csv", tmp_path / "model.skvae", tmp_path / "drawn.csv"
+    frame[["x", "y"]].to_csv(csv, index=False)
+    assert main(["fit", str(csv), "--out", str(model_path), "--latent-dim", "2", "--max-iter", "2",
+                 "--hidden-layer-sizes", "8", "-q"]) == 0
+    assert main(["sample", str(model_path), "-n", "20", "--random-state", "3", "--out", str(out)]) == 0
+    model = skvae.load(model_path)
+    assert model._model.latent_mixture is not None
+    drawn = pd.read_csv(out).to_numpy()
+    np.testing.assert_allclose(drawn, model.sample(20, random_state=3), rtol=1e-12)
+    assert not np.allclose(drawn, model.sample(20, random_state=3, latent="prior"))
+    assert main(["sample", "--help"]) == 0
+    described = " ".join(capsys.readouterr().out.split())
+    assert "latent law of the training rows" in described and "Draw z from the prior" not in described

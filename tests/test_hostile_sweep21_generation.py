@@ -44,6 +44,15 @@ Each family below failed once (see the commit that added its tests):
   latent mixture, kept to the seen pairs of categories. It says so now.
   (The command has no ``--given`` or ``--with-missing``: nothing more of
   this family to sweep there.)
+- **A condition the schema reads as missing** (``skvae._conditional._free_where_read_as_missing``):
+  ``pd.to_numeric`` reads ``""`` as NaN, so ``transform`` takes an empty
+  string in a column of numbers for a missing cell, while ``given`` took it
+  for a condition (pandas' ``notna``): every row was drawn with the cell
+  free, then putting the "given" cell back failed with NumPy's "could not
+  convert string to float: ''", naming neither ``given`` nor the column.
+  Decided: a condition is read as ``transform`` reads the cell, so in a
+  DataFrame of conditions it is free (as NaN is), and in a dict it is
+  refused as a dict's NaN is, before any draw.
 """
 
 import io
@@ -183,3 +192,42 @@ def test_the_sample_commands_help_says_it_draws_from_the_training_rows_latent_la
     assert main(["sample", "--help"]) == 0
     described = " ".join(capsys.readouterr().out.split())
     assert "latent law of the training rows" in described and "Draw z from the prior" not in described
+
+
+# ------------------------------------------------------------------ c. a condition the schema reads as missing
+
+
+@pytest.fixture(scope="module")
+def numbers_and_labels():
+    frame = _two_groups(n=40)
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu").fit(frame)
+    return frame, vae
+
+
+def test_an_empty_string_in_a_dict_of_conditions_is_refused_as_a_missing_value(numbers_and_labels):
+    """``given={"x": ""}`` drew every row, then failed with NumPy's "could not convert string to float: ''"."""
+    _, vae = numbers_and_labels
+    seeds = np.random.RandomState(5)
+    before = seeds.get_state()[1].copy()
+    with pytest.raises(ValueError, match=r"given\['x'\] is '', which column 'x' reads as a missing cell"):
+        vae.sample(3, given={"x": "", "g": "a"}, random_state=seeds)
+    np.testing.assert_array_equal(seeds.get_state()[1], before)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_an_empty_string_in_a_table_of_conditions_is_a_free_cell_as_transform_reads_it(numbers_and_labels, dtype):
+    """Decided: the cell is read as ``transform`` reads it, a missing cell, so it is drawn, as NaN is."""
+    frame, vae = numbers_and_labels
+    conditions = pd.DataFrame({"x": pd.Series(["", "1.5", ""], dtype=dtype), "g": ["a", "b", "b"]})
+    conditions.index = [7, 3, 9]
+    kept = conditions.copy()
+    drawn = vae.sample(given=conditions, random_state=2)
+    as_nan = vae.sample(given=conditions.assign(x=[np.nan, 1.5, np.nan]), random_state=2)
+    pd.testing.assert_frame_equal(drawn, as_nan)
+    assert drawn["x"].tolist()[1] == 1.5 and drawn["g"].tolist() == ["a", "b", "b"]
+    assert drawn.dtypes.equals(frame.dtypes) and list(drawn.index) == [7, 3, 9]
+    pd.testing.assert_frame_equal(conditions, kept)  # the caller's table as it was
+    # transform reads the same cell as missing: the pairing of the two readings.
+    row = frame.iloc[[0]]
+    np.testing.assert_array_equal(vae.transform(row.assign(x=pd.Series([""], index=row.index, dtype=dtype))),
+                                  vae.transform(row.assign(x=np.nan)))

@@ -6,10 +6,10 @@ training dtypes and column order, plain, with ``with_missing`` (each
 column's missing rate near the table's), ``return_mean`` and ``given``;
 ``given`` as a dict of every column, of none (``{}``), with NumPy bools and
 integers, a float for an Int64 column modelled as categories (2.0: the
-category 2), 2.5 or "2" for it, "1.5" for a float column (read as
-``transform`` reads it), a float for a category of labels, "True" for a
-boolean column, an unseen text or string category (refused naming the
-column and the known ones), an integer far beyond the fitted range (the
+category 2), "1.5" for a float column (read as ``transform`` reads it),
+and refused naming the column and the known categories: 2.5 or "2" for
+that Int64 column, a float for a category of labels, "True" for a
+boolean column, an unseen text or string category; an integer far beyond the fitted range (the
 model's extrapolation, given back exactly); a DataFrame of conditions with
 pd.NA in Float64, Int64, boolean and string columns and None in an object
 column of bools (free cells), Categorical conditions, columns in another
@@ -17,7 +17,26 @@ order, a duplicated index (kept), a row count that disagrees with
 ``n_samples`` (refused naming both); a Series (refused with the conversion
 to make); reproducibility (the same seed gives the same rows, another seed
 other rows, with and without ``given``; a RandomState passed advances, so
-two calls differ; an int ``random_state`` of the estimator repeats).
+two calls differ; an int ``random_state`` of the estimator repeats; None
+draws anew), with ``given`` too; the seen-pairs rule (no unseen pair of
+two category columns with holes among 2,000 rows plain, with
+``with_missing``, ``return_mean``, after ``partial_fit`` and with
+category and float32 dtypes; unseen pairs back with
+``seen_pairs_only=False`` and ``latent="prior"``, as documented); a model
+fitted on an array given a 2-D float32 or int array, a DataFrame, a dict by
+position (NumPy integers too; "0", "x0", -1, 1-D arrays and lists refused
+by name); ``with_missing`` together with ``given`` (refused, ``{}`` too);
+``given`` for a DataFrame with integer column labels (a string label
+refused), 3.0 or ``np.float32(3)`` for an integer category, a Categorical
+of numbers or of numeric text for a float column (read as ``transform``
+reads it), datetimes (refused by dtype), fractions for int64 and Int32
+columns and 2**40 for Int32 (refused with the range), UInt64 and Int64
+tables of conditions with pd.NA, text numbers, bytes, Decimal, Fraction,
+complex and Timestamp values (refused naming the column), ``"inf"``
+(refused as infinite), ``""`` for a category (an unseen category, as
+sweep 4 decided); conditions on Bernoulli and Poisson columns (0.5 kept,
+2.0, -1, 2.5 refused as ``transform`` refuses them); a million conditioned
+rows (5 s at ``n_importance=1``) and a billion (refused by memory).
 
 Each family below failed once (see the commit that added its tests):
 
@@ -38,7 +57,7 @@ Each family below failed once (see the commit that added its tests):
   saved without it count as 2,000 rows). Decided: a ``warm_start`` fit is
   a fit of its X (its score and ``loss_curve_`` are X's), so its mixture
   stays X's alone.
-- **The ``sample`` command said it draws from the prior** (``skvae._cli``):
+- **The ``sample`` command said it draws from the prior** (``skvae._cli``, its description):
   its description read "Draw z from the prior N(0, I)", while it calls
   ``sample`` with its default ``latent="aggregate"``, the training rows'
   latent mixture, kept to the seen pairs of categories. It says so now.

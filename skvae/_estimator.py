@@ -700,7 +700,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             itself, whose density ``score_samples`` bounds. Models saved by
             skvae 0.3 and earlier, fits on fewer than 20 rows and a
             ``latent_dim`` above 1,024 (fewer components from 324) have no
-            mixture and draw from the prior.
+            mixture and draw from the prior. After ``partial_fit`` the
+            mixture pools the block's rows with those behind the previous
+            mixture (at most 2,000 of them; see the user guide).
             ``given`` always conditions the model itself.
         seen_pairs_only : bool, default=True
             With ``latent="aggregate"``, keep to the pairs of discrete values

@@ -72,6 +72,22 @@ Each family below failed once (see the commit that added its tests):
   Decided: a condition is read as ``transform`` reads the cell, so in a
   DataFrame of conditions it is free (as NaN is), and in a dict it is
   refused as a dict's NaN is, before any draw.
+
+Found and LEFT:
+
+- A stream of ``partial_fit`` blocks each of fewer than 20 rows from the
+  first call has no latent mixture (nothing before a block to pool with,
+  and a mixture of fewer rows is not fitted), so it samples from the prior,
+  as a fit on fewer than 20 rows does (documented). Keeping the rows' draws
+  between calls to pool them later would grow the state with the stream.
+- ``with_missing`` draws the missing patterns of the first fit (or first
+  ``partial_fit`` block) only, as documented: a stream whose first block has
+  no holes samples none. Changing what the patterns are is a design choice
+  beyond this sweep.
+- Refusals of a condition by a likelihood's range (``given={"d": 2.0}`` on
+  a Bernoulli column) give ``fit``'s advice (rescale, or another
+  likelihood), as ``transform`` does; sweep 15 settled how ``given`` says
+  the schema's refusals.
 """
 
 import copy

@@ -1205,7 +1205,11 @@ def build_parser():
 
     sample = commands.add_parser(
         "sample", help="generate rows from a saved model",
-        description="Draw z from the prior N(0, I), then x from the decoder p(x | z). The rows are "
+        # Hostile sweep 21: this said "from the prior N(0, I)", while sample draws z from the training
+        # rows' latent mixture (latent="aggregate", the default the command uses) where the model has one.
+        description="Draw z from the latent law of the training rows (a Gaussian mixture fitted to their "
+                    "posteriors q(z | x); the prior N(0, I) for a model without one), then x from the decoder "
+                    "p(x | z), keeping to the pairs of categories seen together in training. The rows are "
                     "written under the column names of the training data.",
     )
     sample.add_argument("model", metavar="MODEL", help="a model written by 'fit' or skvae.save")

@@ -23,6 +23,8 @@ import torch
 
 from ._column_types import _equal, look_alike_hint
 from ._inference import NetworkOverflow, map_row_batches
+from ._refusals import Refusal, parameter
+from ._refusals import column as refused_column
 from ._refusals import row as refused_row
 from ._refusals import said
 from ._schema import dtype_from_name, is_dataframe
@@ -88,7 +90,7 @@ def condition_table(vae, n_samples, given):
         )
     given_mask = frame.notna().to_numpy()
     with _in_conditions_terms(isinstance(given, dict)):
-        frame = _read_conditions(vae, names, frame, given_mask)
+        frame = _read_conditions(vae, names, frame, given_mask, from_dict=isinstance(given, dict))
     return frame, given_mask
 
 
@@ -123,8 +125,12 @@ def _condition_words(from_dict):
     return words
 
 
-def _read_conditions(vae, names, frame, given_mask):
-    """`frame` of conditions read in the model's dtypes, its cells checked (see condition_table)."""
+def _read_conditions(vae, names, frame, given_mask, from_dict):
+    """`frame` of conditions read in the model's dtypes, its cells checked (see condition_table).
+
+    `given_mask` loses the cells the schema reads as missing (see
+    :func:`_free_where_read_as_missing`).
+    """
 
     from ._schema import _refuse_unmodelled_cells
 
@@ -146,8 +152,46 @@ def _read_conditions(vae, names, frame, given_mask):
             raise ValueError(f"given holds values that are not numbers ({_first_non_number(frame)}); a model "
                              "fitted on an array takes numbers (NaN: free).") from None
     _refuse_infinite(vae._schema, frame, given_mask)
-    _check_values(vae._schema, frame, given_mask)
+    raw = vae._schema.raw_values(frame, handle_unknown="condition")
+    frame = _free_where_read_as_missing(vae._schema, frame, given_mask, raw, from_dict)
+    _check_values(vae._schema, frame, given_mask, raw)
     return frame
+
+
+def _free_where_read_as_missing(schema, table, given_mask, raw, from_dict):
+    """Cells pandas holds as values but the schema reads as missing: free in a table of conditions, refused in a dict.
+
+    Hostile sweep 21: ``pd.to_numeric`` reads an empty string as NaN, so
+    ``transform`` takes ``""`` in a column of numbers for a missing cell,
+    while ``given`` took it for a condition (``notna``): the rows were
+    drawn with the cell free, and then putting the "given" cell back failed
+    with NumPy's "could not convert string to float: ''", naming neither
+    ``given`` nor the column. Decided: a condition is read as ``transform``
+    reads the cell, so such a cell of a DataFrame of conditions is free, as
+    NaN is, and in a dict it is refused, as a dict's NaN is (a dict's value
+    conditions every row; a missing one conditions nothing).
+    """
+    read_missing = given_mask & np.isnan(raw)
+    if not read_missing.any():
+        return table
+    row, j = (int(index[0]) for index in np.nonzero(read_missing))
+    if from_dict:
+        name = schema.columns[j]["name"]
+        cell = table.iloc[row, j] if is_dataframe(table) else table[row, j]
+        raise Refusal(
+            parameter("given"), f"[{name!r}] is {cell!r}, which ", refused_column(f"column {name!r}"),
+            " reads as a missing cell (as transform reads it): a dict of conditions gives each column one value "
+            "for every row. Leave the column out of given to draw it, or give a number."
+        )
+    given_mask &= ~read_missing
+    if is_dataframe(table):
+        for j in np.flatnonzero(read_missing.any(axis=0)):
+            column = table.iloc[:, j].astype(object)
+            column[read_missing[:, j]] = np.nan
+            table.isetitem(j, column)
+    else:
+        table[read_missing] = np.nan
+    return table
 
 
 def _first_non_number(frame):
@@ -219,7 +263,7 @@ def _as_floats(cells):
     return np.frompyfunc(read, 1, 1)(cells).astype(np.float64)
 
 
-def _check_values(schema, table, given_mask):
+def _check_values(schema, table, given_mask, raw):
     """Refuse, before any draw, conditions the model cannot read or the output cannot hold.
 
     The schema reads the table as it reads any input (text in a numeric
@@ -227,11 +271,11 @@ def _check_values(schema, table, given_mask):
     categories refused whatever ``handle_unknown`` says, since a condition is
     never a missing cell. A given cell comes back exactly, so a column
     fitted as integers refuses a fraction or a number beyond its dtype
-    instead of returning it rounded or wrapped.
+    instead of returning it rounded or wrapped. `raw`: `table` as the
+    schema reads it (``raw_values``, which refuses what it cannot read).
     """
     from ._schema import _float_bounds, _integer_numpy_dtype
 
-    raw = schema.raw_values(table, handle_unknown="condition")
     if not schema.is_dataframe:
         return
     for j, column in enumerate(schema.columns):

@@ -471,7 +471,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         fresh = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         seed = new_seed(check_random_state(self.random_state)) if fresh else None
         model = fit_model(None if fresh else self._model, X, params, incremental=incremental, seed=seed)
-        fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs)
+        # partial_fit's X is one block of a stream: its mixture pools the previous one's rows (hostile
+        # sweep 21). Decided: a warm_start fit is a fit of its X, started from the fitted weights, so its
+        # mixture is X's alone, as its score and loss_curve_ are.
+        fit_latent_mixture(model, X, self.handle_unknown, self.n_jobs, pooled=incremental and not fresh)
         self._model = model
         return self
 
@@ -704,7 +707,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             itself, whose density ``score_samples`` bounds. Models saved by
             skvae 0.3 and earlier, fits on fewer than 20 rows and a
             ``latent_dim`` above 1,024 (fewer components from 324) have no
-            mixture and draw from the prior.
+            mixture and draw from the prior. After ``partial_fit`` the
+            mixture pools the block's rows with those behind the previous
+            mixture (at most 2,000 of them; see the user guide).
             ``given`` always conditions the model itself.
         seen_pairs_only : bool, default=True
             With ``latent="aggregate"``, keep to the pairs of discrete values

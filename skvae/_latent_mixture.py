@@ -16,6 +16,7 @@ the code").
 import math
 
 import numpy as np
+import torch
 from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 
@@ -56,19 +57,33 @@ LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES = 2 ** 20
 # Why these numbers, and full covariances: benchmarks/README.md, "Numbers behind the code".
 
 
-def fit_latent_mixture(model, X, handle_unknown, n_jobs):
+def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
     """Fit the Gaussian mixture ``sample`` draws z from to draws from the posteriors of X's rows.
 
     Fewer rows than one component's worth, or a latent space too wide for one
     component's covariance (LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES), leave the
     model without a mixture: its samples come from the prior.
+
+    With `pooled` (``partial_fit`` continuing a model), X is one block of a
+    longer stream, and the model's previous mixture stands for the rows
+    before it: the new mixture is fitted to draws from that mixture and from
+    X's posteriors, in proportion to the rows behind each, the previous
+    mixture counted as at most LATENT_MIXTURE_MAX_ROWS rows (so the mixture
+    follows the networks as they train, at least the last such number of
+    rows weighing in). Hostile sweep 21: the mixture was X's alone, so after
+    ``partial_fit`` on a block of one category's rows ``sample`` drew that
+    category in 98% of rows (45% before), and a block of fewer than 20 rows
+    (the remainder of a stream) sent ``sample`` back to the prior.
     """
     latent_dim = model.latent_dim
     max_components = LATENT_MIXTURE_MAX_COVARIANCE_ENTRIES // (latent_dim * latent_dim)
-    if X.shape[0] < LATENT_MIXTURE_ROWS_PER_COMPONENT or max_components < 1:
+    previous = model.latent_mixture if pooled else None
+    previous_rows = mixture_rows(previous)
+    if X.shape[0] + previous_rows < LATENT_MIXTURE_ROWS_PER_COMPONENT or max_components < 1:
         model.latent_mixture = None
         return
     rng = np.random.RandomState(model.seed)
+    block_rows = X.shape[0]
     rows = None  # the training rows checked, where a subsample
     if X.shape[0] > LATENT_MIXTURE_MAX_ROWS:
         rows = np.sort(rng.choice(X.shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
@@ -90,16 +105,26 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
             positions,
         ) from None
     within = (np.abs(draws) <= LATENT_MIXTURE_MAX_ABS).all(axis=(0, 2))  # False for NaN too
-    holes = _training_holes(model, X, handle_unknown)
+    holes = _training_holes(model, X, handle_unknown, always=previous is not None and "holes" in previous)
     if not within.all():
         draws, means, deviations = draws[:, within], means[within], deviations[within]
         holes = None if holes is None else holes[within]
     n_rows = draws.shape[1]
-    if n_rows < LATENT_MIXTURE_ROWS_PER_COMPONENT:
+    # The rows of X the checked ones stand for (all of X's, less the share left out).
+    block_rows = block_rows * n_rows / within.size
+    rows_behind = min(int(round(block_rows)) + previous_rows, LATENT_MIXTURE_MAX_ROWS)
+    if (n_rows if previous is None else rows_behind) < LATENT_MIXTURE_ROWS_PER_COMPONENT:
         model.latent_mixture = None
         return
     draws = draws.reshape(-1, draws.shape[2])
-    n_components = int(np.clip(n_rows // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1,
+    if previous is not None:
+        # The previous mixture's share of the pooled draws is its share of the rows behind them.
+        n_previous = (LATENT_MIXTURE_MAX_ROWS if n_rows == 0
+                      else math.ceil(draws.shape[0] * previous_rows / block_rows))
+        generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        earlier = model._draw_latent(n_previous, generator, prior=False).numpy()
+        draws = np.concatenate([draws, earlier]) if n_rows else earlier
+    n_components = int(np.clip(rows_behind // LATENT_MIXTURE_ROWS_PER_COMPONENT, 1,
                                min(LATENT_MIXTURE_COMPONENTS, max_components)))
     # reg_covar keeps a collapsed latent dimension's variance positive.
     # The draws are NumPy whatever the user's array API setting (it would refuse k-means initialisation).
@@ -111,21 +136,61 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs):
     with config_context(array_api_dispatch=False), one_blas_and_openmp_thread():
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)
-    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_,
-                             hole_posteriors=None if holes is None else (means, deviations), holes=holes)
+    hole_record = None if holes is None else (means, deviations, holes)
+    if previous is not None:
+        hole_record = _pooled_hole_record(previous, hole_record, previous_rows, block_rows, rng)
+    model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_, rows_behind,
+                             hole_record=hole_record)
 
 
-def _training_holes(model, X, handle_unknown):
-    """Which cells of X's rows are missing, (rows, columns) bool; None where no cell is.
+def _training_holes(model, X, handle_unknown, always=False):
+    """Which cells of X's rows are missing, (rows, columns) bool; None where no cell is (unless `always`).
 
     ``sample(with_missing=True)`` gives a drawn row the missing cells of a
     training row drawn by how likely its posterior makes the row's z (see
     :meth:`skvae._model.VAEModel.set_latent_mixture`), so that holes follow
-    the values as they did in training (a debt column empty where the
-    applicant has no loan), not a pattern drawn apart from the row.
+    the values as they did in training (an income column empty where the
+    status says unemployed), not a pattern drawn apart from the row.
     """
     holes = np.isnan(model.schema.raw_values(X, handle_unknown=handle_unknown))
-    return holes if holes.any() else None
+    return holes if always or holes.any() else None
+
+
+def _pooled_hole_record(previous, record, previous_rows, block_rows, rng):
+    """The hole record of a ``partial_fit`` block pooled with the previous mixture's, as the mixture is pooled.
+
+    The previous record's rows are kept in proportion to the rows behind it
+    against the block's (drawn without replacement), and the pool is cut to
+    LATENT_MIXTURE_MAX_ROWS rows: each block's rows then weigh as its rows
+    do in the pooled mixture. Without a previous record (its rows had no
+    missing cell, or the model was saved before skvae recorded them), the
+    block's own record.
+    """
+    if previous is None or "holes" not in previous:
+        return record
+    earlier = tuple(previous[key].double().numpy() for key in ("hole_means", "hole_deviations"))
+    earlier = (*earlier, previous["holes"].numpy() > 0.5)
+    n_earlier = earlier[0].shape[0]
+    if record is None or not record[0].shape[0]:
+        return earlier
+    keep = min(n_earlier, math.ceil(record[0].shape[0] * previous_rows / max(block_rows, 1e-12)))
+    chosen = np.sort(rng.choice(n_earlier, keep, replace=False))
+    pooled = [np.concatenate([part[chosen], new]) for part, new in zip(earlier, record)]
+    if pooled[0].shape[0] > LATENT_MIXTURE_MAX_ROWS:
+        kept = np.sort(rng.choice(pooled[0].shape[0], LATENT_MIXTURE_MAX_ROWS, replace=False))
+        pooled = [part[kept] for part in pooled]
+    return tuple(pooled) if pooled[2].any() else None
+
+
+def mixture_rows(mixture):
+    """The training rows a latent mixture stands for (at most LATENT_MIXTURE_MAX_ROWS); 0 for none.
+
+    A mixture of a model saved before skvae recorded the count stands for
+    LATENT_MIXTURE_MAX_ROWS rows, as one of a fit on that many or more does.
+    """
+    if mixture is None:
+        return 0
+    return int(mixture["n_rows"]) if "n_rows" in mixture else LATENT_MIXTURE_MAX_ROWS
 
 
 def _posterior_draws(model, X, handle_unknown, n_jobs, rng):

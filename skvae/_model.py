@@ -634,7 +634,7 @@ class VAEModel:
 
     # ------------------------------------------------------------ the latent law of samples
 
-    def set_latent_mixture(self, weights, means, covariances, *, hole_posteriors=None, holes=None):
+    def set_latent_mixture(self, weights, means, covariances, n_rows, *, hole_record=None):
         """Sample z from this Gaussian mixture (fitted to the training rows' posteriors) instead of the prior.
 
         The VAE's prior N(0, I) has regions no training row's posterior
@@ -644,30 +644,31 @@ class VAEModel:
         such holes (Ghosh et al., 2020, "From variational to deterministic
         autoencoders", ex-post density estimation; see
         :func:`skvae._latent_mixture.fit_latent_mixture`). Scores stay the
-        model's.
+        model's. `n_rows`: the training rows it stands for, which weigh it
+        against the next ``partial_fit`` block's.
 
-        `hole_posteriors` (means and standard deviations, each (rows,
-        latent_dim)) and `holes` (rows, columns), where the training table
-        had missing cells: the posteriors q(z | x_i) of the rows the mixture
-        was fitted on, and their missing cells. A row drawn with missing
-        cells takes those of training row i drawn with probability in
-        proportion to q(z | x_i) at its z (:meth:`_holes_at`): its share of
-        the aggregate posterior there. The encoder reads a row's mask with
-        its values, so the holes of a sample follow its values as in
-        training (an income column empty where the status says unemployed),
-        and where z is drawn from the aggregate posterior each training
-        row's pattern keeps its frequency.
+        `hole_record`, where the training table had missing cells: the
+        posteriors q(z | x_i) (means and standard deviations, each (rows,
+        latent_dim)) of the rows the mixture was fitted on, and their
+        missing cells (rows, columns). A row drawn with missing cells takes
+        those of training row i drawn with probability in proportion to
+        q(z | x_i) at its z (:meth:`_holes_at`): its share of the aggregate
+        posterior there. The encoder reads a row's mask with its values, so
+        the holes of a sample follow its values as in training (an income
+        column empty where the status says unemployed), and where z is drawn
+        from the aggregate posterior each training row's pattern keeps its
+        frequency.
         """
         # Kept in float32, as every tensor of the state (and of a file) is; holes as 0.0 / 1.0.
         self.latent_mixture = {
             "weights": torch.as_tensor(weights, dtype=torch.float32),
             "means": torch.as_tensor(means, dtype=torch.float32),
             "scale_trils": torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64)).float(),
+            "n_rows": torch.tensor(float(n_rows), dtype=torch.float32),
         }
-        if holes is not None:
-            self.latent_mixture["hole_means"] = torch.as_tensor(hole_posteriors[0], dtype=torch.float32)
-            self.latent_mixture["hole_deviations"] = torch.as_tensor(hole_posteriors[1], dtype=torch.float32)
-            self.latent_mixture["holes"] = torch.as_tensor(holes, dtype=torch.float32)
+        if hole_record is not None:
+            for key, part in zip(("hole_means", "hole_deviations", "holes"), hole_record):
+                self.latent_mixture[key] = torch.as_tensor(np.asarray(part, dtype=np.float32))
 
     @property
     def has_row_holes(self):

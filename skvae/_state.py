@@ -62,6 +62,7 @@ from sklearn.utils._param_validation import (
 )
 
 from ._column_types import CELL_TYPE, MAX_CATEGORIES
+from ._latent_mixture import LATENT_MIXTURE_MAX_ROWS
 from ._likelihoods import BLOCKS, KINDS
 from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
@@ -597,18 +598,30 @@ def _output_config(value, name):
 #: The fitted attributes of a VAETransformer. Optional fields may appear in
 #: an unfitted state too (``set_output`` before ``fit``).
 def _latent_mixture_state(value, name):
-    """{"weights": (k,), "means": (k, d), "scale_trils": (k, d, d)}: a proper Gaussian mixture.
+    """{"weights": (k,), "means": (k, d), "scale_trils": (k, d, d), "n_rows": int}: a proper Gaussian mixture.
 
-    Optionally with "hole_means", "hole_deviations" (m, d; deviations
-    positive) and "holes" (m, columns) of 0s and 1s: training rows'
-    posteriors and missing cells (``sample(with_missing=True)``).
+    ``n_rows`` (the training rows it stands for) is absent from the files of
+    models saved before skvae recorded it (see
+    :func:`skvae._latent_mixture.mixture_rows`). Optionally with
+    "hole_means", "hole_deviations" (m, d; deviations positive) and "holes"
+    (m, columns) of 0s and 1s: training rows' posteriors and missing cells
+    (``sample(with_missing=True)``).
     """
-    mixture, holes = {"weights", "means", "scale_trils"}, {"hole_means", "hole_deviations", "holes"}
-    if not isinstance(value, dict) or set(value) not in (mixture, mixture | holes):
-        _fail(name, "a dict of 'weights', 'means' and 'scale_trils' (and optionally 'hole_means', "
-              "'hole_deviations' and 'holes')", value)
+    keys, holes = {"weights", "means", "scale_trils"}, {"hole_means", "hole_deviations", "holes"}
+    present = set(value) if isinstance(value, dict) else set()
+    if not isinstance(value, dict) or not keys <= present <= keys | {"n_rows"} | holes or (
+            present & holes and not holes <= present):
+        _fail(name, "a dict of 'weights', 'means', 'scale_trils' and 'n_rows' (and optionally 'hole_means', "
+              "'hole_deviations' and 'holes', all three)", value)
     for key, tensor in value.items():
         _tensor(tensor, f"{name}[{key!r}]")
+    if "n_rows" in value:
+        # A 0-d float32 tensor, as every number of the state beside the networks' is a tensor.
+        _tensor(value["n_rows"], f"{name}['n_rows']", shape=())
+        n_rows = float(value["n_rows"])
+        if n_rows != round(n_rows) or not 1 <= n_rows <= LATENT_MIXTURE_MAX_ROWS:
+            raise InvalidState(f"{name}['n_rows'] must be a whole number in [1, {LATENT_MIXTURE_MAX_ROWS}]; "
+                               f"got {n_rows!r}.")
     weights, means, trils = value["weights"], value["means"], value["scale_trils"]
     k = weights.shape[0] if weights.dim() == 1 else -1
     if k < 1 or means.dim() != 2 or means.shape[0] != k or tuple(trils.shape) != (k, means.shape[1], means.shape[1]):

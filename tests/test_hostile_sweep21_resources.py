@@ -57,10 +57,18 @@ Each family below failed once (see the commit that added its tests):
   model was thrown away. Decided: no stream, no output; a stream that
   refuses a write gets no more of the fit's progress, and the fit goes on
   (the output is a report on the fit, not its result).
+- **An address-space limit** (``skvae._memory._address_space_remaining``):
+  under ``resource.setrlimit(RLIMIT_AS, ...)`` (``ulimit -v``, a batch
+  system's limit) networks beyond it passed the memory check (the host's
+  free memory) and failed in torch's allocator, "[enforce fail at
+  alloc_cpu.cpp] ... can't allocate memory", naming no parameter. What the
+  limit leaves is now part of the memory available, so they are refused
+  before allocating, naming ``hidden_layer_sizes``.
 """
 
 import io
 import multiprocessing
+import subprocess
 import sys
 import warnings
 
@@ -250,3 +258,35 @@ def test_verbose_fit_with_no_usable_stderr_keeps_its_model_and_writes_nothing_to
     assert capsys.readouterr().out == ""
     assert model.n_iter_ == quiet.n_iter_ and model.loss_curve_ == quiet.loss_curve_
     np.testing.assert_array_equal(model.transform(X), quiet.transform(X))
+
+
+_FIT_UNDER_AN_ADDRESS_SPACE_LIMIT = """
+import resource, sys
+import numpy as np
+import torch
+from skvae import VAETransformer
+
+def mapped():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+
+resource.setrlimit(resource.RLIMIT_AS, (mapped() + 300 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+model = VAETransformer(latent_dim=2, hidden_layer_sizes=(4000, 4000), max_iter=1, random_state=0)
+try:
+    model.fit(np.random.default_rng(0).normal(size=(20, 3)))
+except Exception as error:
+    print(type(error).__name__, "_model" in model.__dict__, error)
+else:
+    print("fitted")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc/self/status are Linux's")
+def test_networks_beyond_an_address_space_limit_are_refused_by_name_before_allocating():
+    # 32 million parameters need ~612 MiB to train; 300 MiB are left under the limit, with gigabytes free on the host.
+    result = subprocess.run([sys.executable, "-c", _FIT_UNDER_AN_ADDRESS_SPACE_LIMIT], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    kind, fitted, message = result.stdout.split(" ", 2)
+    assert (kind, fitted) == ("Refusal", "False"), result.stdout
+    assert "hidden_layer_sizes=(4000, 4000)" in message and "can't allocate" not in message

@@ -22,7 +22,8 @@ checked against the host's memory (:func:`check_host_allocation`), so that the
 count is refused by name rather than by NumPy's MemoryError.
 
 Available memory is the host's ``MemAvailable`` (lowered to the cgroup's
-remaining limit inside a container) for the CPU and MPS, and the free memory
+remaining limit inside a container, and to what the process's address-space
+limit leaves, :func:`_address_space_remaining`) for the CPU and MPS, and the free memory
 ``torch.cuda.mem_get_info`` reports for a CUDA device. Where it cannot be
 read, nothing is refused.
 """
@@ -131,6 +132,7 @@ def _host_available_bytes():
         _cgroup_remaining(
             "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"
         ),
+        _address_space_remaining(),
     ]
     known = [value for value in candidates if value is not None]
     if not known:
@@ -147,6 +149,34 @@ def _meminfo_available():
             for line in file:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _address_space_remaining(status_path="/proc/self/status"):
+    """Bytes the process's address-space limit (``ulimit -v``, ``RLIMIT_AS``) leaves, or None without one.
+
+    Hostile sweep 21: under such a limit (a batch system's, or the caller's
+    ``resource.setrlimit``) the host's free memory is no bound: a fit of
+    networks beyond it passed the check and failed in torch's allocator
+    halfway through building them, with its own "[enforce fail at
+    alloc_cpu.cpp] ... can't allocate memory", naming no parameter. The limit
+    less the process's present size (``VmSize``) is what it can still map.
+    """
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, AttributeError, OSError, ValueError):  # not on Unix
+        return None
+    if limit == resource.RLIM_INFINITY or limit < 0:
+        return None
+    try:
+        with open(status_path, encoding="ascii", errors="replace") as file:
+            for line in file:
+                if line.startswith("VmSize:"):
+                    return max(0, limit - int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
         pass
     return None

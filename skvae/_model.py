@@ -49,7 +49,7 @@ from ._progress import EpochReporter
 from ._refusals import Refusal, count, parameter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
-from ._threads import ThreadTuner, resolve_n_jobs, torch_threads
+from ._threads import ThreadTuner, resolve_n_jobs, torch_threads, training_threads
 from ._torch_scope import DTYPE
 from ._training import (
     LR_DECAYS,
@@ -176,7 +176,7 @@ def fit_model(model, X, params, *, incremental, seed=None):
                                  params["missing_mechanism"], params["device"], refit)
         check_step_fits(model.spec, min(params["batch_size"], len(encoded)), params["n_importance_train"],
                         model.device)
-    n_threads, tune = model.thread_plan(params["n_jobs"], params["batch_size"])
+    n_threads, tune = training_threads(params["n_jobs"], *model.thread_plan(params["n_jobs"], params["batch_size"]))
     with torch_threads(n_threads):
         model.train(encoded, params, incremental=incremental, fresh=fresh,
                     thread_tuner=ThreadTuner(n_threads) if tune else None)

@@ -6,6 +6,15 @@
   is not a terminal (a log file, a CI job), at most about ten plain lines per
   fit, so logs are not flooded.
 - ``verbose>=2``: one line per epoch, as scikit-learn's MLP prints.
+
+The output is a report on the fit, not its result. Hostile sweep 21: with
+``sys.stderr`` None (``pythonw``, some services) ``print(file=None)`` wrote
+the lines to stdout, where a program may be writing its data; with stderr
+closed, or a pipe whose reader had gone (``python fit.py 2>&1 | head -1``),
+the write's ValueError or BrokenPipeError failed the whole fit, after its
+training, and the model was thrown away. Decided: no stream, no output; a
+stream that refuses a write gets no more of this fit's progress, and the
+fit goes on (the caller sees the model, not a report it could not be shown).
 """
 
 import sys
@@ -31,10 +40,12 @@ class EpochReporter:
         self.verbose = verbose
         self.n_epochs = n_epochs
         self.stream = sys.stderr if stream is None else stream
+        if self.stream is None:  # no stderr at all: print(file=None) would write to stdout
+            self.verbose = 0
         self._bar = None
-        if verbose == 1 and _is_terminal(self.stream):
-            self._bar = tqdm(total=n_epochs, unit="epoch", file=self.stream, leave=False,
-                             bar_format=_BAR_FORMAT)
+        if self.verbose == 1 and _is_terminal(self.stream):
+            self._bar = self._guarded(lambda: tqdm(total=n_epochs, unit="epoch", file=self.stream, leave=False,
+                                                   bar_format=_BAR_FORMAT))
         # Ceiling division: floor would print every epoch for 10 < n_epochs < 20.
         self._line_every = max(1, -(-n_epochs // 10))
 
@@ -46,15 +57,23 @@ class EpochReporter:
         if validation_score is not None:
             fields["validation score"] = f"{validation_score:.4f}"
         if self._bar is not None:
-            self._bar.set_postfix(fields, refresh=False)
-            self._bar.update(1)
+            bar = self._bar
+            self._guarded(lambda: (bar.set_postfix(fields, refresh=False), bar.update(1)))
             return
         if self.verbose >= 2 or epoch % self._line_every == 0:
             text = ", ".join(f"{key} = {value}" for key, value in fields.items())
-            print(f"Iteration {epoch}, {text}", file=self.stream)
+            self._guarded(lambda: print(f"Iteration {epoch}, {text}", file=self.stream))
 
     def close(self, message=None):
         if self._bar is not None:
-            self._bar.close()
+            self._guarded(self._bar.close)
         if self.verbose and message:
-            print(message, file=self.stream)
+            self._guarded(lambda: print(message, file=self.stream))
+
+    def _guarded(self, write):
+        """``write()``; if the stream refuses it (closed, a broken pipe), no more output from this reporter."""
+        try:
+            return write()
+        except (OSError, ValueError):  # ValueError: "I/O operation on closed file"
+            self.verbose, self._bar = 0, None
+            return None

@@ -243,7 +243,9 @@ def _backend_is_per_thread():
 
 _PER_THREAD = _backend_is_per_thread()
 _lock = threading.Lock()
-#: scope (thread id, or None for the process) -> [number of calls inside, the value to restore]
+#: Whether this process was forked from one that had loaded torch (:func:`_after_fork_in_child`).
+_forked = False
+#: scope (thread id, or None for the process) -> its :class:`_Scope` (the calls inside, the value to restore)
 _scopes = {}
 
 
@@ -255,7 +257,7 @@ def current_threads():
     """The value the user set (or torch's default), even while skvae calls are running."""
     with _lock:
         entry = _scopes.get(_scope())
-        return entry[1] if entry is not None else torch.get_num_threads()
+        return entry.saved if entry is not None else torch.get_num_threads()
 
 
 def set_threads(n_threads):
@@ -276,46 +278,80 @@ def one_thread_for_this_thread():
         torch.set_num_threads(1)
 
 
+class _Scope:
+    """The skvae calls inside one scope (a thread, or the process), and the count to put back after the last."""
+
+    __slots__ = ("calls", "saved")
+
+    def __init__(self, saved):
+        self.calls = set()  # one token per call inside: removing one is a single step, so it is never done twice
+        self.saved = saved
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads):
     """torch runs on `n_threads` intra-op threads inside the block, as the user had it after.
 
     Reentrant and safe from several Python threads (see the module
-    docstring). `n_threads=None` leaves torch's setting alone.
+    docstring), and from a Ctrl-C while it puts the count back.
+    `n_threads=None` leaves torch's setting alone.
     """
     if n_threads is None:
         yield
         return
-    scope = _scope()
-    with _lock:
-        entry = _scopes.setdefault(scope, [0, torch.get_num_threads()])
-        entry[0] += 1
-        try:
-            set_threads(n_threads)
-        except BaseException:
+    scope, call, entry = _scope(), object(), None
+    try:
+        with _lock:
+            entry = _scopes.get(scope)
+            if entry is None:
+                entry = _scopes[scope] = _Scope(torch.get_num_threads())
+            entry.calls.add(call)
             # Hostile sweep 18: a setting torch refused (n_jobs=0 under scikit-learn's
             # skip_parameter_validation) left the call counted in for good, so every later call
-            # saw another still running and none put the user's count back.
-            _leave(scope, entry)
-            raise
-    try:
+            # saw another still running and none put the user's count back: the finally counts it out.
+            set_threads(n_threads)
         yield
     finally:
-        with _lock:
-            _leave(scope, entry)
+        # Hostile sweep 21: a Ctrl-C that arrived as the call left (Python raises KeyboardInterrupt at
+        # the next function call, here the bookkeeping's) skipped it: the call stayed counted in for
+        # good, so no later call put the user's count back (torch stayed on skvae's count, and
+        # current_threads() reported the old value for ever). The bookkeeping is idempotent and
+        # retried until it completes; the interrupt is raised after, so Ctrl-C still stops the call.
+        # Written out here, not in a helper: a helper's own call would be the same window.
+        interrupted = None
+        while entry is not None:
+            try:
+                _leave_locked(scope, entry, call)
+                break
+            except KeyboardInterrupt as error:
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
 
 
-def _leave(scope, entry):
-    """Count a call out of `scope` (under ``_lock``); the last one out puts the user's count back."""
-    entry[0] -= 1
-    if entry[0] == 0:
+def _leave_locked(scope, entry, call):
+    """:func:`_leave` under ``_lock``."""
+    with _lock:
+        _leave(scope, entry, call)
+
+
+def _leave(scope, entry, call):
+    """Count `call` out of `scope` (under ``_lock``); the last one out puts the user's count back.
+
+    Safe to repeat after an interrupt at any point: the call's token is
+    removed in one step, and the scope is dropped only after the count is
+    put back, so a repeat finds either the scope to finish or nothing to do.
+    """
+    entry.calls.discard(call)
+    if not entry.calls and _scopes.get(scope) is entry:
+        set_threads(entry.saved)
         del _scopes[scope]
-        set_threads(entry[1])
 
 
 _blas_lock = threading.Lock()
-#: [number of calls inside :func:`one_blas_and_openmp_thread`, the limiter that puts the user's BLAS threads back]
-_blas_scope = [0, None]
+#: [the calls inside :func:`one_blas_and_openmp_thread` (a token each), the limiter that puts the user's BLAS
+#: threads back]
+_blas_scope = [set(), None]
 
 
 @contextlib.contextmanager
@@ -330,21 +366,97 @@ def one_blas_and_openmp_thread():
     had, let two overlapping fits leave BLAS on one thread for good: the
     second saved the first's limit as "the user's" and put it back last.
     Other threads' BLAS runs on one thread while a block is open, as it does
-    inside scikit-learn's own k-means.
+    inside scikit-learn's own k-means. Leaving is safe from Ctrl-C as
+    :func:`torch_threads`'s is.
     """
+    call = object()
     with _blas_lock:
-        if _blas_scope[0] == 0:
+        if not _blas_scope[0] and _blas_scope[1] is None:
             _blas_scope[1] = threadpool_limits(limits=1, user_api="blas")
-        _blas_scope[0] += 1
+        _blas_scope[0].add(call)
+    openmp = None
     try:
-        with threadpool_limits(limits=1, user_api="openmp"):
-            yield
+        openmp = threadpool_limits(limits=1, user_api="openmp")
+        yield
     finally:
-        with _blas_lock:
-            _blas_scope[0] -= 1
-            if _blas_scope[0] == 0:
-                _blas_scope[1].restore_original_limits()
-                _blas_scope[1] = None
+        # Retried through a Ctrl-C as torch_threads's leaving is (both steps are idempotent): an
+        # interrupted restore left BLAS, or the calling thread's OpenMP (torch's count), on one thread.
+        interrupted = None
+        while True:
+            try:
+                if openmp is not None:
+                    openmp.restore_original_limits()
+                _leave_blas(call)
+                break
+            except KeyboardInterrupt as error:
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
+
+
+def _leave_blas(call):
+    """Count `call` out of :func:`one_blas_and_openmp_thread` (under ``_lock``); the last one out restores BLAS."""
+    with _blas_lock:
+        _blas_scope[0].discard(call)  # one step, so a repeat after an interrupt counts no call out twice
+        if not _blas_scope[0] and _blas_scope[1] is not None:
+            _blas_scope[1].restore_original_limits()
+            _blas_scope[1] = None
+
+
+def _after_fork_in_child():
+    """In a forked child: skvae's torch work on one thread, and the thread bookkeeping started afresh.
+
+    Hostile sweep 21: after a fit in the parent (torch's OpenMP pool
+    started), a ``fit`` or :func:`skvae.load` in a child of ``os.fork`` or of
+    multiprocessing's "fork" start method (Python's default on Linux) hung
+    for ever: GNU OpenMP's first parallel region in the child waits for the
+    parent's pool threads, which are not there. Inference ran (on one
+    thread), but the latent mixture's Cholesky factor and the loaded state's
+    checks ran on the caller's count. Now every skvae call in such a child
+    runs its own torch work on one intra-op thread (:func:`forked_child_scope`),
+    as torch's own ``DataLoader`` workers do, and ``n_jobs`` above 1 is refused for training
+    there (:func:`training_threads`). The locks and counts are new: a thread
+    of the parent that held them is not in the child to release them.
+    """
+    global _forked, _lock, _blas_lock
+    _forked = True
+    _lock, _blas_lock = threading.Lock(), threading.Lock()
+    _scopes.clear()
+    _blas_scope[0].clear()
+    _blas_scope[1] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def training_threads(n_jobs, n_threads, tune):
+    """``(n_threads, tune)`` for training, as :func:`resolve_n_jobs` planned it, but one thread in a forked child.
+
+    Training sets torch's intra-op count, whose OpenMP threads cannot start
+    in a forked child (:func:`_after_fork_in_child`); inference spreads rows
+    over Python threads of one intra-op thread each, which can, so only
+    training is limited. Decided: an int ``n_jobs`` above 1 is refused
+    there, not run on one thread: ``n_jobs=k`` is exact, as joblib's, and on
+    k threads the fit would hang.
+    """
+    if not _forked or n_threads is None:  # None: off the CPU, torch's count is not used
+        return n_threads, tune
+    if n_jobs is not None and n_jobs > 1:
+        from ._refusals import Refusal, parameter
+
+        raise Refusal(
+            parameter("n_jobs", n_jobs), " asks fit for several threads, but this process was forked (os.fork, "
+            "or multiprocessing's 'fork' start method) from one that had loaded torch, where torch's OpenMP "
+            "threads cannot start (the fit would hang). Use n_jobs=1, -1 or None (one thread for training "
+            "here), or start the process with multiprocessing's 'spawn' or 'forkserver' method."
+        )
+    return 1, False
+
+
+def forked_child_scope():
+    """One torch thread for the block in a forked child (:func:`_after_fork_in_child`), else nothing."""
+    return torch_threads(1) if _forked else contextlib.nullcontext()
 
 
 class ThreadTuner:

@@ -30,6 +30,8 @@ import functools
 import numpy as np
 import torch
 
+from ._threads import forked_child_scope
+
 #: The dtype of skvae's networks, data and draws, passed to every tensor skvae creates (see the module docstring).
 DTYPE = torch.float32
 
@@ -121,7 +123,8 @@ def _precision():
 def torch_defaults():
     """The CPU as default device, grad mode on, inference mode and autocast off, NumPy's error handling
     its default, inside the block; the caller's after."""
-    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _precision():
+    # In a forked child, torch's work runs on one thread (skvae._threads._after_fork_in_child).
+    with _default_device(), torch.inference_mode(False), torch.enable_grad(), _precision(), forked_child_scope():
         yield
 
 

@@ -36,6 +36,13 @@ Each family below failed once (see the commit that added its tests):
   it the model's own seed draws, so every run writes the same rows;
   ``score --out``, ``--columns`` and ``--drop`` said nothing of what
   happens without them. Each option that takes a value now says its default.
+- **One column of decimal-comma numbers** (``skvae._csv._one_column_of_decimal_commas``):
+  with no separator in the file, the sniffer took the decimal comma for
+  one, and ``price`` over ``0,5`` was refused as "names 1 columns but line
+  2 has 2 values ... skip it with --skip-rows 1" (advice that drops the
+  header and splits each number). A header without a comma over lines each
+  one decimal-comma number (or none) is that one column now; without a
+  header, ``0,5`` lines stay two columns of integers (nothing tells).
 
 Found, not changed:
 
@@ -181,3 +188,37 @@ def test_sample_without_a_seed_draws_the_rows_its_help_says(whole_model):
     assert _run(["sample", model, "-n", "5", "--random-state", "1"])[1] != first[1]
     status, out, _ = _run(["sample", "--help"])
     assert "the seed the model was fitted with" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_one_column_of_decimal_commas_is_one_column(tmp_path, line_end):
+    """price over 0,5 / 12,25 was refused as two values under one name; it is one column of numbers."""
+    from skvae._csv import read_table
+
+    data = tmp_path / "prices.csv"
+    data.write_bytes(line_end.join(["price", "0,5", "12,25", "", "-3,75", "NA", "7", ""]).encode())
+    table = read_table(str(data))
+    assert list(table.frame.columns) == ["price"] and table.decimal == ","
+    np.testing.assert_array_equal(table.frame["price"].to_numpy(), [0.5, 12.25, -3.75, np.nan, 7.0])
+    status, out, err = _run(["impute", data, "--max-iter", "2", "--latent-dim", "2", "-q"])
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[:4] == ["price", '"0,5"', '"12,25"', '"-3,75"'] and lines[5] == "7"
+    assert re.fullmatch(r'"-?\d+,\d{1,2}"|-?\d+', lines[4]), lines[4]  # the fill, in the file's decimal mark
+
+
+@pytest.mark.parametrize("text, columns", [
+    ("0,5\n1,5\n2,5\n", ["x0", "x1"]),  # no header: two columns of integers, as a comma file reads
+    ("a,b\n0,5\n1,5\n", ["a", "b"]),  # a header with a comma: a comma file
+    ("price\n0,5\n1,5,3\n", None),  # a line that is no decimal-comma number: a comma file, refused by its widths as before
+])
+def test_decimal_commas_read_as_one_column_only_under_a_header_without_commas(tmp_path, text, columns):
+    from skvae._csv import CommandError, read_table
+
+    data = tmp_path / "data.csv"
+    data.write_text(text)
+    if columns is None:
+        with pytest.raises(CommandError, match="names 1 columns but line 2 has 2 values"):
+            read_table(str(data))
+        return
+    assert list(read_table(str(data)).frame.columns) == columns

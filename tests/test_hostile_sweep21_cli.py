@@ -56,6 +56,11 @@ Found, not changed:
   spelling (``impute``, which has the file, copies it).
 - ``impute`` writes a comma-separated file whatever the input's separator:
   decided by sweeps 13 and 15.
+- An unseen category of such a column (whole numbers read as floats for an
+  empty cell) is named as the value, ``[9.0]``, beside the file's ``9`` and
+  the known ``[0, 1, 2]``: the schema's message (the Python API's) says the
+  value; saying the cell as written needs the category list as a refusal
+  term, which other tests' pinned Python wording would follow.
 - On this machine a pipe holds over a megabyte, so ``sample ... | head -1``
   of a small model finishes its write before the reader goes, and ends 0;
   a write that meets the closed pipe ends 141 without a traceback (pinned

@@ -210,8 +210,65 @@ def run_inverse_command(args, out, err):
     _refuse_text_codes(codes, table)
     with _refusals_explained(table, "inverse"):
         X = model.inverse_transform(codes.to_numpy())
-    write_table(args.out, X, _training_columns(model), stdout=out)
+    write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
     return 0
+
+
+#: Whole numbers up to this magnitude are written as integers; every integer below it is exact in float64.
+_EXACT_INTEGERS = 2**53
+
+
+def _whole_numbers_as_integers(model, rows):
+    """`rows` (generated or decoded) with the float columns the model holds as whole numbers made integers.
+
+    Hostile sweep 21: a column of whole numbers with an empty cell (ages,
+    counts: ``47,,8``) is read by pandas as floats, so the model keeps it
+    as float64, and ``sample`` and ``inverse`` wrote ``57.0`` where the
+    file writes ``47``: not the file's precision. A column is whole by the
+    model's record, not by the values drawn this time (which would write a
+    column one way in one run and another way in the next): a column of
+    numbers decoded to 0 decimals, or one of categories that are all whole
+    numbers. Values stay the same numbers (each is whole, and below 2**53 so
+    exact); only the ``.0`` goes. A column the file wrote ``2.0`` is written
+    ``2`` too: the model keeps no spelling, only values and decimals.
+
+    Parameters
+    ----------
+    model : VAETransformer
+        The model that produced `rows`.
+    rows : pandas.DataFrame or numpy.ndarray
+        Its output; an array (a model fitted without column names) is
+        returned as it is.
+
+    Returns
+    -------
+    pandas.DataFrame or numpy.ndarray
+        `rows`, such columns as pandas' nullable Int64 (a copy where changed).
+    """
+    import pandas as pd
+
+    schema = getattr(getattr(model, "_model", None), "schema", None)
+    if not isinstance(rows, pd.DataFrame) or schema is None or not getattr(schema, "is_dataframe", False):
+        return rows
+    changed = rows
+    for position, column in enumerate(schema.columns):
+        if position >= rows.shape[1] or not pd.api.types.is_float_dtype(rows.iloc[:, position].dtype):
+            continue
+        if column.get("kind") == "categorical":
+            held = [float(value) for value in column.get("categories", ())]
+        elif column.get("decimals") == 0:
+            held = []  # decoding rounds to 0 decimals: the values written are the whole numbers to check
+        else:
+            continue
+        values = rows.iloc[:, position].to_numpy(dtype=np.float64)
+        values = values[~np.isnan(values)]
+        if not all(math.isfinite(value) and value.is_integer() and abs(value) < _EXACT_INTEGERS
+                   for value in [*held, *values.tolist()]):
+            continue
+        if changed is rows:
+            changed = rows.copy()
+        changed.isetitem(position, rows.iloc[:, position].astype("Int64"))
+    return changed
 
 
 def _refuse_text_codes(codes, table):
@@ -241,7 +298,7 @@ def _refuse_text_codes(codes, table):
 def run_sample_command(args, out, err):
     model = _load_model(args.model, "sample")
     X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
-    write_table(args.out, X, _training_columns(model), stdout=out)
+    write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
     return 0
 
 
@@ -942,9 +999,9 @@ def _add_reading_options(parser, *, choose_columns=False):
         reading.add_argument("--columns", type=_column_names, action="extend", default=None, metavar="A,B,C",
                              help="use only these columns, in this order; a name that holds a comma goes in "
                                   'double quotes, as in a CSV header (--columns \'a,"b,c"\'), and the option '
-                                  "may be repeated, each adding its names")
+                                  "may be repeated, each adding its names (default: every column)")
         reading.add_argument("--drop", type=_column_names, action="extend", default=None, metavar="A,B",
-                             help="leave these columns out (a label, an id); names as for --columns")
+                             help="leave these columns out (a label, an id); names as for --columns (default: none)")
 
 
 def _defaults(estimator_name):
@@ -1216,7 +1273,12 @@ def build_parser():
     sample.add_argument("-n", "--n-samples", type=_positive_int, default=10, metavar="N",
                         help="number of rows (default: %(default)s)")
     sample.add_argument("--mean", action="store_true", help="write the decoder means E[x | z] instead of draws")
-    sample.add_argument("--random-state", type=_seed, default=None, metavar="SEED", help="seed for repeatable draws")
+    # Hostile sweep 21: the help said no default, and without the option the model's own seed (fit's
+    # --random-state, 0 unless given) draws: the same rows each run, which a user counting on fresh rows
+    # would not guess.
+    sample.add_argument("--random-state", type=_seed, default=None, metavar="SEED",
+                        help="seed for repeatable draws (default: the seed the model was fitted with, so the "
+                             "same rows each run; vary it for other rows)")
     sample.add_argument("--out", default="-", metavar="CSV", help="output file (default: standard output)")
     sample.set_defaults(run=run_sample_command)
 
@@ -1230,7 +1292,9 @@ def build_parser():
     score.add_argument("data", metavar="DATA.csv", help="rows to score ('-' reads standard input)")
     score.add_argument("--n-importance", type=_positive_int, default=1, metavar="K",
                        help="importance samples; K > 1 gives the tighter bound of Burda et al. (default: 1)")
-    score.add_argument("--out", default=None, metavar="CSV", help="write the per-row scores ('-' for standard output)")
+    score.add_argument("--out", default=None, metavar="CSV",
+                       help="write the per-row scores ('-' for standard output) (default: none; only the mean "
+                            "is printed)")
     _add_reading_options(score)
     score.set_defaults(run=run_score_command)
 

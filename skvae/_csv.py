@@ -671,6 +671,8 @@ def _dialect(text, skip_rows, declared=None):
         # lines do hold (hostile sweep 18: a comma file under a "sep=;" left from an earlier export was
         # read as one column of whole lines, 'a,b,c', and fitted as categories).
         separator = declared
+    if separator == "," and declared is None and _one_column_of_decimal_commas(lines):
+        return ";", ","  # a separator no line holds: one column, read with its decimal comma
     decimal = "."
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
@@ -678,6 +680,25 @@ def _dialect(text, skip_rows, declared=None):
         if any(_DECIMAL_COMMA.match(field) or grouped.fullmatch(field) and "," in field for field in fields):
             decimal = ","
     return separator, decimal
+
+
+def _one_column_of_decimal_commas(lines):
+    """Whether `lines` are a header without a comma over one column of numbers written with a decimal comma.
+
+    Hostile sweep 21: a spreadsheet in a decimal-comma locale writes a
+    single column (``price`` over ``0,5`` and ``12,25``) with no separator
+    at all, so the sniffer took the comma for one, and the file was refused:
+    "the header names 1 columns but line 2 has 2 values. If line 1 is not a
+    header, skip it with --skip-rows 1", advice that loses the header and
+    splits every number in two. A header without a comma cannot head rows
+    split at their commas, so where each line holding a comma is one decimal-
+    comma number, the file is that one column. (A file without a header,
+    ``0,5`` on every line, stays two columns of integers: nothing tells.)
+    """
+    if len(lines) < 2 or "," in lines[0]:
+        return False
+    with_commas = [line for line in lines[1:] if "," in line]
+    return bool(with_commas) and all(_DECIMAL_COMMA.match(line) for line in with_commas)
 
 
 def _separator_beside_line_ends(lines):

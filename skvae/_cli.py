@@ -341,6 +341,7 @@ class _CommandLineWords:
         "infinite_cell": lambda: "Infinity is not a missing value: leave a missing cell empty, or remove the line.",
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
+        "keep_exact_integers": lambda column: "write the column's integers in full, every digit, as at fit.",
         "model_as_numbers": lambda column: f"fit with --likelihood {column}=gaussian (or {column}=quantile_normal)",
         "fit_on_observed_rows": lambda: "",  # the file's refusal says it all: every cell is empty
     }

@@ -746,7 +746,7 @@ def _same_text_hint(column, unknown):
         elif key[0] == "bool" and int(key[1]) in numbers:
             pairs.append((value, numbers[int(key[1])]))
     if not pairs:
-        return _same_characters_hint(column, unknown)
+        return _rounded_integer_hint(column, unknown) or _same_characters_hint(column, unknown)
     value, category = pairs[0]
     target = column["name"]
     given_number = _category_key(value)[0] == "number"
@@ -763,6 +763,35 @@ def _same_text_hint(column, unknown):
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
             f"({type(category).__name__}) written as another type: convert the column to the "
             f"labels of fit, e.g. {conversion}.",)
+
+
+def _rounded_integer_hint(column, unknown):
+    """Where an unseen number is a known integer category rounded to float64 (``2**63`` for ``2**63 - 1``): say so.
+
+    Hostile sweep 21: a column of integers beyond 2**53 fitted as int64 (or
+    uint64) and given with a missing cell, which makes pandas turn the column
+    float64, holds the float64 roundings of its integers: the refusal listed
+    ``9.223372036854776e+18`` beside the known ``9223372036854775807`` and no
+    reason. Decided: still refused, not matched to the nearest category, as
+    two categories can round to one float64 and the cell's digits are lost;
+    the hint says how to keep them. Returns refusal parts, or none.
+    """
+    integers = {}
+    for category in column["categories"]:
+        if isinstance(category, numbers.Integral) and not isinstance(category, (bool, np.bool_)):
+            integers.setdefault(float(category), []).append(int(category))
+    for value in unknown:
+        if (isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer()
+                and float(value) in integers):
+            # Neighbours beyond 2**53 round alike: each known category the cell may have been is named.
+            category = " or ".join(str(level) for level in integers[float(value)][:3])
+            return (f" {float(value)!r} is the known category {category} rounded to float64, which holds "
+                    "integers exactly only up to 2**53: ",
+                    advice("keep_exact_integers", "keep the column's integers, e.g. in a nullable integer dtype (a "
+                           f"missing cell turns an int64 column float64): X[{column['name']!r}].astype('Int64') "
+                           "before any cell is set missing.",
+                           column=column["name"]))
+    return ()
 
 
 def _same_characters_hint(column, unknown):

@@ -356,6 +356,10 @@ class _CommandLineWords:
                                                      "with --columns.",
         ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give --likelihood "
                                                     f"{_option_value(column)}=categorical"),
+        ("keep_every_digit", "fit"): lambda column: (f"Write the column with an offset subtracted, or give --likelihood "
+                                                     f"{_option_value(column)}=categorical, to keep every digit."),
+        ("keep_every_digit", "impute"): lambda column: (f"Write the column with an offset subtracted, or leave it out "
+                                                        f"with --drop {_option_value(column)}, to keep every digit."),
         ("keep_identifier", "impute"): lambda column: (f"to leave it out of the model, and as it is in the file "
                                                        f"written, give --drop {_option_value(column)}"),
     }

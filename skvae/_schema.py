@@ -530,6 +530,7 @@ def _warn_inexact_integers(X, names, columns, frame):
         series = values if frame else pd.Series(values)
         big = _inexact_python_integers(series) if dtype == object else _inexact_numpy_integers(series, integer)
         if len(big):
+            from ._refusals import TermWarning, advice
             from ._warnings import warn
 
             example = int(big[0])
@@ -537,10 +538,15 @@ def _warn_inexact_integers(X, names, columns, frame):
                 rounded = f"{example} as {int(np.float64(example))}"
             except OverflowError:  # beyond float64's range: refused as such elsewhere, still worth saying here
                 rounded = f"{example} beyond float64's range"
-            warn(f"Column {_label(name)} holds integers beyond 2**53 (for example {example}), which float64 cannot "
-                 f"hold exactly: skvae models it in float64, so its encoded, sampled and decoded values are rounded "
-                 f"to the nearest float64 ({rounded}). Subtract an offset, or model "
-                 "the column as categories (likelihood='categorical'), to keep every digit.", UserWarning)
+            # Hostile sweep 21: the way out is an advice term, since the command line's fit and impute warned
+            # "model the column as categories (likelihood='categorical')", a Python parameter.
+            warn(TermWarning(
+                f"Column {_label(name)} holds integers beyond 2**53 (for example {example}), which float64 cannot "
+                f"hold exactly: skvae models it in float64, so its encoded, sampled and decoded values are rounded "
+                f"to the nearest float64 ({rounded}). ",
+                advice("keep_every_digit", "Subtract an offset, or model the column as categories "
+                       f"(likelihood={{{_label(name)}: 'categorical'}}), to keep every digit.", column=name),
+            ), TermWarning)
 
 
 def _missing_patterns(missing):

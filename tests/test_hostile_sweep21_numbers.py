@@ -76,6 +76,12 @@ Each family below failed once (see the commit that added its tests):
   encoding is silent now (its infinity is the overflow refused), and the
   refusal names the rows, the columns and the farthest value with its
   fitted range, as VAEImputer's (sweep 10) and ``given``'s do.
+- **The warning of integers beyond 2**53 spoke Python on the command line** (``skvae._schema._warn_inexact_integers``):
+  ``skvae fit`` and ``skvae impute`` on a column of ids beyond 2**53 told the
+  file's user to "model the column as categories (likelihood='categorical')".
+  The warning is a TermWarning now (a UserWarning still), its way out the
+  advice ``keep_every_digit``: fit says ``--likelihood id=categorical``,
+  impute (which has no --likelihood) ``--drop id``.
 
 Found, not changed:
 
@@ -317,3 +323,28 @@ def test_score_samples_with_importance_names_the_cell_too():
     Y.loc[1, "tiny"] = 1e300
     with pytest.raises(ValueError, match="column 'tiny' holds 1e\\+300 in row 1"):
         _quiet(lambda: model.score_samples(Y, n_importance=3))
+
+
+# ------------------------------------------------------------------ the warning of integers beyond 2**53, in each face's words
+
+
+def test_the_warning_of_inexact_integers_is_a_term_warning_with_python_words():
+    from skvae._refusals import TermWarning
+
+    X = pd.DataFrame({"id": (2 ** 60 + np.arange(60) * 999).astype(np.int64)})
+    with pytest.warns(TermWarning, match=r"beyond 2\*\*53.*likelihood=\{'id': 'categorical'\}") as caught:
+        VAETransformer(**TINY).fit(X)
+    (warning,) = [w.message for w in caught if "2**53" in str(w.message)]
+    assert any(getattr(part, "fields", {}).get("key") == "keep_every_digit" for part in warning.parts)
+
+
+@pytest.mark.parametrize("command, option", [("fit", "--likelihood id=categorical"), ("impute", "--drop id")])
+def test_the_command_line_warns_of_inexact_integers_in_its_options(tmp_path, command, option):
+    """fit and impute said "model the column as categories (likelihood='categorical')", a Python parameter."""
+    path = tmp_path / "ids.csv"
+    path.write_text("id,x\n" + "".join(f"{2 ** 62 + 7919 * i},{i % 5}.5\n" for i in range(30)))
+    argv = [command, path, "--max-iter", "1", "--random-state", "0"]
+    argv += ["--out", tmp_path / "m.skvae"] if command == "fit" else []
+    status, _, err = _run(argv)
+    assert status == 0, err
+    assert "beyond 2**53" in err and option in err and "likelihood=" not in err and "'categorical')" not in err

@@ -778,11 +778,18 @@ class VAEModel:
 
         def cells(batch):
             x, observed = networks.batch(batch.values)
-            return networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, self.latent_dim)))
+            out = networks.cell_log_likelihood(x, observed, networks.as_tensor(batch.noise(n_samples, self.latent_dim)))
+            # Hostile sweep 21: NaN is a missing cell's answer here, so the NaN of an observed cell whose row
+            # overflowed the networks (1e300 in a column fitted near 1e-300) was returned as if missing, without
+            # a word. At an observed cell it is marked +inf, which the overflow check refuses (no log-density is).
+            seen = torch.ones_like(out, dtype=torch.bool) if observed is None else observed.bool()
+            return out.masked_fill(torch.isnan(out) & seen, float("inf"))
 
-        return map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples), nan_is_missing=True,
-                               n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples),
-                               log_densities=True)
+        return self._naming_overflowing_cells(
+            X, handle_unknown, encoded.dtype,
+            lambda: map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples),
+                                    nan_is_missing=True, log_densities=True,
+                                    n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples)))
 
     def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs, n_draws=1):
         """Every cell predicted from its row's observed cells, encoded (float64).

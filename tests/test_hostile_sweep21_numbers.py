@@ -75,7 +75,10 @@ Each family below failed once (see the commit that added its tests):
   fitted networks overflowed on 1 of 4 rows", naming no column. The
   encoding is silent now (its infinity is the overflow refused), and the
   refusal names the rows, the columns and the farthest value with its
-  fitted range, as VAEImputer's (sweep 10) and ``given``'s do.
+  fitted range, as VAEImputer's (sweep 10) and ``given``'s do. The
+  detector's ``score_columns`` returned NaN for every cell of such a row
+  (NaN is its answer for a missing cell, so the overflow check let it
+  through): refused alike now (``VAEModel.column_log_likelihood``).
 - **The warning of integers beyond 2**53 spoke Python on the command line** (``skvae._schema._warn_inexact_integers``):
   ``skvae fit`` and ``skvae impute`` on a column of ids beyond 2**53 told the
   file's user to "model the column as categories (likelihood='categorical')".
@@ -348,3 +351,17 @@ def test_the_command_line_warns_of_inexact_integers_in_its_options(tmp_path, com
     status, _, err = _run(argv)
     assert status == 0, err
     assert "beyond 2**53" in err and option in err and "likelihood=" not in err and "'categorical')" not in err
+
+
+def test_score_columns_refuses_an_overflowing_row_instead_of_calling_its_cells_missing():
+    """score_columns answered NaN (a missing cell's answer) for every cell of such a row, without a word."""
+    X = _tiny_scale_table()
+    detector = _quiet(lambda: VAEOutlierDetector(**TINY).fit(X))
+    Y = X.iloc[:4].copy()
+    Y.loc[2, "tiny"] = 1e300
+    with pytest.raises(ValueError, match="column 'tiny' holds 1e\\+300 in row 2"):
+        _quiet(lambda: detector.score_columns(Y))
+    holed = X.iloc[:4].copy()
+    holed.loc[1, "x"] = np.nan
+    cells = detector.score_columns(holed)
+    assert cells.isna().to_numpy().tolist() == holed.isna().to_numpy().tolist()  # missing cells still NaN

@@ -99,6 +99,11 @@ Found, not changed:
   policy for tiny tables (sweep 20 left first-block typing alike): left.
 - ``sample`` of a model fitted on a float32 array gives float64, as its
   docstring says ("float64 for a model fitted on an array").
+- The overflow refusal's list of rows (``overflowed on 1 of 2 rows (rows
+  1)``, sweep 10's words) is plain text, so ``skvae score`` and ``skvae
+  transform`` say 0-based row positions beside the term that says "line 3"
+  of the same cell. Making the list a term of its own touches every face
+  that refuses an overflow: left.
 - Refusals of a kind's support quote an int64 value as float64
   (``found -9.223372036854776e+18`` for int64's minimum): the value is the
   one the likelihood sees; the column and kind are named. Cosmetic, left.

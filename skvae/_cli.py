@@ -400,6 +400,7 @@ class _CommandLineWords:
         "infinite_cell": lambda: "Infinity is not a missing value: leave a missing cell empty, or remove the line.",
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
+        "keep_exact_integers": lambda column: "write the column's integers in full, every digit, as at fit.",
         "model_as_numbers": lambda column: f"fit with --likelihood {column}=gaussian (or {column}=quantile_normal)",
         "fit_on_observed_rows": lambda: "",  # the file's refusal says it all: every cell is empty
     }
@@ -414,6 +415,10 @@ class _CommandLineWords:
                                                      "with --columns.",
         ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give --likelihood "
                                                     f"{_option_value(column)}=categorical"),
+        ("keep_every_digit", "fit"): lambda column: (f"Write the column with an offset subtracted, or give --likelihood "
+                                                     f"{_option_value(column)}=categorical, to keep every digit."),
+        ("keep_every_digit", "impute"): lambda column: (f"Write the column with an offset subtracted, or leave it out "
+                                                        f"with --drop {_option_value(column)}, to keep every digit."),
         ("keep_identifier", "impute"): lambda column: (f"to leave it out of the model, and as it is in the file "
                                                        f"written, give --drop {_option_value(column)}"),
     }

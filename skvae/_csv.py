@@ -228,6 +228,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     if len(rows) == len(frame):
         _refuse_overflowing_numbers(frame, name, rows)
     codes, padded_numbers = _codes_as_text(frame, written)
+    _exact_integers_with_holes(frame, written, codes)
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
     cells = written() if keep_text or holed_text else None
     missing_words = _missing_words_as_text(frame, cells, holed_text, missing_values)
@@ -301,6 +302,7 @@ def _mark_written_missing(frame, written, marks):
 
 
 #: A code: digits only, the first a zero followed by more digits (``02134``, ``007``), not ``0`` or ``0.5``.
+_SIGNED_DIGITS = re.compile(r"[+-]?[0-9]+")
 _DIGITS = re.compile(r"\d+", re.ASCII)
 _LEADING_ZERO = re.compile(r"0\d+", re.ASCII)
 
@@ -355,6 +357,58 @@ def _codes_as_text(frame, written):
         else:
             padded_numbers[label] = (cells[padded].iloc[0], cells[~digits].iloc[0])
     return codes, padded_numbers
+
+
+#: float64 holds every integer up to this magnitude exactly; beyond it neighbours merge.
+_FLOAT_EXACT_INTEGERS = 2 ** 53
+
+
+def _exact_integers_with_holes(frame, written, codes):
+    """Read a column of integers beyond 2**53 that has empty cells as Int64 (UInt64), digit for digit.
+
+    Hostile sweep 21: pandas reads a column of integers with an empty cell as
+    float64, so ``9223372036854775807`` was read as ``9.223372036854776e+18``;
+    a model fitted on the same column without a hole (int64) refused the file
+    as holding categories not seen during fit, and the digits beyond float64's
+    were lost. Beyond int64's maximum pandas reads such a column as text, its
+    empty cell as the text ``''``, which a fit modelled as a category. Where
+    every present cell is written as an integer and one of them lies beyond
+    2**53, the column is read from its written cells into a nullable integer
+    dtype, as it would be read without its holes. Other columns are read as
+    before (a float64 column of small integers is exact).
+    """
+    import pandas as pd
+
+    candidates = [label for label in frame.columns if label not in set(codes)
+                  and (frame[label].dtype == np.float64 or pd.api.types.is_string_dtype(frame[label].dtype))]
+    if not candidates:
+        return
+    raw = written()
+    if raw.shape != frame.shape:
+        return  # cells not matched one to one: pandas' reading stands
+    for label in candidates:
+        series = frame[label]
+        text = raw.iloc[:, list(frame.columns).index(label)].str.strip()
+        present = (series.notna() & text.ne("")).to_numpy()
+        if present.all() or not present.any():
+            continue  # no hole: pandas read the integers exactly, or nothing is there
+        if series.dtype == np.float64 and not (np.abs(series.to_numpy()) >= _FLOAT_EXACT_INTEGERS).any():
+            continue
+        cells = text[present]
+        if not cells.map(lambda value: bool(_SIGNED_DIGITS.fullmatch(value))).all():
+            continue
+        integers = [int(value) for value in cells]
+        if not any(abs(value) >= _FLOAT_EXACT_INTEGERS for value in integers):
+            continue
+        if all(-2 ** 63 <= value < 2 ** 63 for value in integers):
+            dtype = "Int64"
+        elif all(0 <= value < 2 ** 64 for value in integers):
+            dtype = "UInt64"
+        else:
+            continue  # beyond 64 bits: as pandas read it
+        column = pd.array([None] * len(frame), dtype=dtype)
+        column[np.flatnonzero(present)] = pd.array(integers, dtype=dtype)
+        frame[label] = pd.Series(column, index=frame.index)
 
 
 def _whole_numbers(series):

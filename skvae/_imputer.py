@@ -698,7 +698,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     def _with_nan(self, X, missing, columns):
         """X's `columns` with its missing cells as NaN, for the VAE."""
         if is_dataframe(X):
-            return self._without_placeholder_category(X.iloc[:, np.flatnonzero(columns)].mask(missing[:, columns]))
+            frame = _integers_kept_exact(X.iloc[:, np.flatnonzero(columns)], missing[:, columns])
+            return self._without_placeholder_category(frame.mask(missing[:, columns]))
         return np.where(missing, np.nan, X)[:, columns]
 
     def _without_placeholder_category(self, frame):
@@ -1216,3 +1217,39 @@ def _in_the_integers_dtype(out, integers, missing, columns=None):
     whole = np.clip(np.rint(out), low, high).astype(given.dtype)
     whole[observed] = given[observed]
     return whole
+
+
+#: float64 holds every integer up to this magnitude exactly; beyond it neighbours merge.
+_FLOAT_EXACT_INTEGERS = 2 ** 53
+
+
+def _integers_kept_exact(frame, missing):
+    """`frame` with its NumPy integer columns beyond 2**53 that `missing` masks in a nullable integer dtype.
+
+    Hostile sweep 21: ``DataFrame.mask`` turns an int64 (uint64) column with
+    a masked cell into float64, which rounds integers beyond 2**53: a column
+    of ids or of int64's extremes, modelled as categories, came back to the
+    VAE as ``9.223372036854776e+18`` for ``9223372036854775807``, so
+    ``fit`` failed on its own complete rows (the refinement hides observed
+    cells) with "categories not seen during fit", and ``transform`` refused
+    a row with a hole in another cell's column's placeholder. Int64 (UInt64)
+    holds a missing cell and every digit. Other columns are left as they
+    were, so every other table reaches the VAE bit for bit as before.
+    """
+    import pandas as pd
+
+    converted = {}
+    for position, dtype in enumerate(frame.dtypes):
+        if not (isinstance(dtype, np.dtype) and dtype.kind in "iu" and missing[:, position].any()):
+            continue
+        values = frame.iloc[:, position].to_numpy()
+        beyond = (values >= _FLOAT_EXACT_INTEGERS).any() or (dtype.kind == "i" and (values <= -_FLOAT_EXACT_INTEGERS).any())
+        if beyond:
+            converted[position] = pd.Series(pd.array(values, dtype=f"{'U' if dtype.kind == 'u' else ''}Int{8 * dtype.itemsize}"),
+                                            index=frame.index)
+    if not converted:
+        return frame
+    frame = frame.copy(deep=False)
+    for position, column in converted.items():
+        frame.isetitem(position, column)
+    return frame

@@ -461,9 +461,13 @@ class QuantileNormalBlock(GaussianBlock):
     @classmethod
     def encode(cls, values, constants):
         out = np.empty_like(values, dtype=np.float64)
-        for j in range(values.shape[1]):
-            out[:, j] = _piecewise_linear(values[:, j] / constants["unit"][j], constants["knots"][j],
-                                          constants["knot_scores"][j], constants["slopes"][j])
+        # Hostile sweep 21: a value far beyond a column of tiny knots (1e300 where the column was fitted
+        # near 1e-300) maps to +-inf, NumPy warning "overflow encountered in multiply" (or divide) to the
+        # caller; that infinite score is refused as an overflow with the cell named (VAEModel), no warning.
+        with np.errstate(over="ignore"):
+            for j in range(values.shape[1]):
+                out[:, j] = _piecewise_linear(values[:, j] / constants["unit"][j], constants["knots"][j],
+                                              constants["knot_scores"][j], constants["slopes"][j])
         return out
 
     @classmethod

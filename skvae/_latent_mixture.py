@@ -90,7 +90,7 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
         X = X.iloc[rows] if is_dataframe(X) else X[rows]
     try:
         # draws: (per row, rows, latent_dim)
-        means, deviations, draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)
+        means, deviations, holes, draws = _posterior_draws(model, X, handle_unknown, n_jobs, rng)
     except NetworkOverflow as error:
         # Hostile sweep 18: the networks' own message ("far outside the range of the training data")
         # is wrong here, where the rows are the training rows: the last step of training broke the
@@ -105,7 +105,8 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
             positions,
         ) from None
     within = (np.abs(draws) <= LATENT_MIXTURE_MAX_ABS).all(axis=(0, 2))  # False for NaN too
-    holes = _training_holes(model, X, handle_unknown, always=previous is not None and "holes" in previous)
+    if not (holes.any() or previous is not None and "holes" in previous):
+        holes = None  # nothing to record: no cell of these rows, nor of earlier blocks, is missing
     if not within.all():
         draws, means, deviations = draws[:, within], means[within], deviations[within]
         holes = None if holes is None else holes[within]
@@ -141,19 +142,6 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
         hole_record = _pooled_hole_record(previous, hole_record, previous_rows, block_rows, rng)
     model.set_latent_mixture(mixture.weights_, mixture.means_, mixture.covariances_, rows_behind,
                              hole_record=hole_record)
-
-
-def _training_holes(model, X, handle_unknown, always=False):
-    """Which cells of X's rows are missing, (rows, columns) bool; None where no cell is (unless `always`).
-
-    ``sample(with_missing=True)`` gives a drawn row the missing cells of a
-    training row drawn by how likely its posterior makes the row's z (see
-    :meth:`skvae._model.VAEModel.set_latent_mixture`), so that holes follow
-    the values as they did in training (an income column empty where the
-    status says unemployed), not a pattern drawn apart from the row.
-    """
-    holes = np.isnan(model.schema.raw_values(X, handle_unknown=handle_unknown))
-    return holes if always or holes.any() else None
 
 
 def _pooled_hole_record(previous, record, previous_rows, block_rows, rng):
@@ -194,14 +182,19 @@ def mixture_rows(mixture):
 
 
 def _posterior_draws(model, X, handle_unknown, n_jobs, rng):
-    """The posteriors of X's rows, and z = mu(x) + sigma(x) * eps, a few per row on small tables.
+    """The posteriors of X's rows, their missing cells, and z = mu(x) + sigma(x) * eps, a few per row on small tables.
 
-    Returns means and standard deviations of shape (rows, latent_dim) and
-    draws of shape (draws per row, rows, latent_dim).
+    Returns means and standard deviations of shape (rows, latent_dim), the
+    missing cells (rows, columns) and draws of shape (draws per row, rows,
+    latent_dim). ``sample(with_missing=True)`` gives a drawn row the missing
+    cells of a training row drawn by how likely its posterior makes the
+    row's z (see :meth:`skvae._model.VAEModel.set_latent_mixture`), so that
+    holes follow the values as they did in training (an income column empty
+    where the status says unemployed), not a pattern drawn apart from the row.
     """
-    means, deviations = (part.astype(np.float64) for part in
-                         model.posterior(X, handle_unknown=handle_unknown, n_jobs=n_jobs))
+    means, deviations, holes = model.posterior(X, handle_unknown=handle_unknown, n_jobs=n_jobs, with_holes=True)
+    means, deviations = means.astype(np.float64), deviations.astype(np.float64)
     per_row = int(np.clip(math.ceil(LATENT_MIXTURE_MAX_ROWS / X.shape[0]), 1, LATENT_MIXTURE_MAX_DRAWS_PER_ROW))
     noise = rng.standard_normal((per_row, *means.shape))
     with np.errstate(over="ignore", invalid="ignore"):  # a row mapped beyond float64 is left out by the caller
-        return means, deviations, means + deviations * noise
+        return means, deviations, holes, means + deviations * noise

@@ -603,10 +603,12 @@ class VAEModel:
         return map_row_batches(networks.mean_of_plain_rows, encoded, (self.latent_dim,), self.row_width(),
                                out_dtype=X.dtype, n_threads=self.inference_threads(n_jobs, X.shape[0]))
 
-    def posterior(self, X, *, handle_unknown, n_jobs):
+    def posterior(self, X, *, handle_unknown, n_jobs, with_holes=False):
         """(means, standard deviations) of q(z | x) per row, each (n_rows, latent_dim), in X's float dtype.
 
-        A row with no observed cell gets the prior's, (0, 1).
+        A row with no observed cell gets the prior's, (0, 1). `with_holes`:
+        with a third array, (n_rows, columns) bool, whether each cell is
+        missing (read in the same pass over X).
         """
         encoded = self.rows(X, handle_unknown, with_noise=False)
         networks = self.networks(encoded.dtype)
@@ -615,11 +617,18 @@ class VAEModel:
         def posterior_rows(batch):
             mean, log_variance = networks.encoder(networks.likelihood.encoder_input(*networks.batch(batch.values)))
             empty = networks.as_tensor(batch.empty)[:, None]
-            return torch.cat([mean.masked_fill(empty, 0.0), (0.5 * log_variance).exp().masked_fill(empty, 1.0)], -1)
+            parts = [mean.masked_fill(empty, 0.0), (0.5 * log_variance).exp().masked_fill(empty, 1.0)]
+            if with_holes:
+                parts.append(networks.as_tensor(batch.holes).to(mean.dtype))
+            return torch.cat(parts, -1)
 
-        both = map_row_batches(posterior_rows, encoded, (2 * latent_dim,), self.row_width(),
+        width = 2 * latent_dim + (encoded.shape[1] if with_holes else 0)
+        both = map_row_batches(posterior_rows, encoded, (width,), self.row_width(),
                                n_threads=self.inference_threads(n_jobs, encoded.shape[0]))
-        return both[:, :latent_dim], both[:, latent_dim:]
+        means, deviations = both[:, :latent_dim], both[:, latent_dim:2 * latent_dim]
+        if with_holes:
+            return means, deviations, both[:, 2 * latent_dim:] > 0.5
+        return means, deviations
 
     def decode_mean(self, Z, *, n_jobs):
         """E[x | z] for latent rows `Z` (a float ndarray), decoded to the training data's units."""
@@ -979,14 +988,19 @@ class EncodedRows:
         # same row gets the same noise whether it came as float32 or float64.
         keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
         values = self.schema.encode(raw).astype(self.dtype, copy=False)
-        return _EncodedBatch(values, keys)
+        return _EncodedBatch(values, keys, raw)
 
 
 class _EncodedBatch:
-    """One slice of encoded rows, with the keys of their Monte Carlo noise."""
+    """One slice of encoded rows, with the keys of their Monte Carlo noise (and their raw values)."""
 
-    def __init__(self, values, keys):
-        self.values, self.keys = values, keys
+    def __init__(self, values, keys, raw=None):
+        self.values, self.keys, self.raw = values, keys, raw
+
+    @property
+    def holes(self):
+        """Per row and column of the table (not of the encoding), whether the cell is missing."""
+        return np.isnan(self.raw)
 
     @functools.cached_property
     def empty(self):

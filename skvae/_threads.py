@@ -69,7 +69,7 @@ import threading
 import time
 
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 #: Multiply-adds of one forward step that justify one more thread. Below
 #: ~1e7 (a batch of 128 through ~80k weights) a step lasts well under a
@@ -372,11 +372,11 @@ def one_blas_and_openmp_thread():
     call = object()
     with _blas_lock:
         if not _blas_scope[0] and _blas_scope[1] is None:
-            _blas_scope[1] = threadpool_limits(limits=1, user_api="blas")
+            _blas_scope[1] = _one_thread_for("blas")
         _blas_scope[0].add(call)
     openmp = None
     try:
-        openmp = threadpool_limits(limits=1, user_api="openmp")
+        openmp = _one_thread_for("openmp")
         yield
     finally:
         # Retried through a Ctrl-C as torch_threads's leaving is (both steps are idempotent): an
@@ -392,6 +392,20 @@ def one_blas_and_openmp_thread():
                 interrupted = error
         if interrupted is not None:
             raise interrupted
+
+
+def _one_thread_for(user_api):
+    """A limit of one thread on the libraries of `user_api` alone, whose restore puts back those alone.
+
+    ``threadpool_limits(limits=1, user_api="openmp")`` limits the OpenMP
+    libraries but restores every loaded library, BLAS included, to what it
+    had at entry. A fit's OpenMP limit, taken while another fit held BLAS on
+    one thread, put BLAS back to one thread as it left, racing the last
+    fit's restore of the user's count (its ctypes calls release the GIL):
+    two overlapping fits left BLAS on one thread for good, in one process
+    out of a few or every time, as the timing fell.
+    """
+    return ThreadpoolController().select(user_api=user_api).limit(limits=1)
 
 
 def _leave_blas(call):

@@ -427,6 +427,52 @@ class _FlatWeights:
                 parameter.copy_(chunk.view_as(parameter))
 
 
+class _AdamMoments:
+    """Adam's state at the start of an epoch, kept to be put back with the weights when Ctrl-C cuts the epoch short.
+
+    Mid-epoch weights are undone to the epoch's start; Adam's moments and
+    step counts had moved on with the undone steps, so a continued fit
+    (``warm_start``, ``partial_fit``) started from the whole epoch's weights
+    with another epoch's moments. As :class:`_FlatWeights` does for the
+    weights, the moments are copied into kept buffers in one concatenation
+    per kind per epoch (Adam updates them in place, so the views stay theirs
+    once a step has made them). Parameters without state (before their first
+    step; one that never gets a gradient) have none to keep: putting back
+    removes the state the epoch gave them.
+    """
+
+    _KEYS = ("exp_avg", "exp_avg_sq", "step")
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        self._stateful = None  # the parameters whose state was kept, in order
+        self._views = {}  # per key, the flat views of those parameters' state tensors
+        self._saved = {}  # per key, the kept copy
+
+    def save(self):
+        state = self.optimizer.state
+        stateful = [p for group in self.optimizer.param_groups for p in group["params"] if p in state]
+        if stateful != self._stateful:
+            if not all(torch.is_tensor(state[p].get(key)) for p in stateful for key in self._KEYS):
+                stateful = []  # a state skvae's Adam does not make: cleared on an interrupt, as before a step
+            self._stateful, self._saved = stateful, {}
+            self._views = {key: [state[p][key].detach().reshape(-1) for p in stateful] for key in self._KEYS}
+        if stateful:
+            self._saved = {key: torch.cat(views, out=self._saved.get(key)) for key, views in self._views.items()}
+
+    def restore(self):
+        state = self.optimizer.state
+        kept = set(self._stateful or ())
+        for parameter in [p for p in state if p not in kept]:
+            del state[parameter]
+        if not kept:
+            return
+        with torch.no_grad():
+            for key, views in self._views.items():
+                for view, chunk in zip(views, self._saved[key].split([v.numel() for v in views])):
+                    view.copy_(chunk)
+
+
 class Trainer:
     """Runs epochs of Adam steps on the negative ELBO.
 
@@ -622,8 +668,10 @@ class Trainer:
         # how many entries the log had before it: a Ctrl-C before that drops the epoch whole.
         epoch_done, whole_losses, whole_scores = True, 0, 0
         spare_best = None
+        moments = _AdamMoments(self.optimizer)
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):
+                moments.save()
                 epoch_done, whole_losses, whole_scores = False, len(log.losses), len(log.validation_scores)
                 # partial_fit (no rule) is one epoch of a budget only the user knows.
                 factor = 1.0 if rule is None else budget_anneal_factor(epoch - first_epoch, n_epochs)
@@ -677,8 +725,9 @@ class Trainer:
                 earlier, before_epoch, after_epoch = before_epoch, after_epoch, spare
         except KeyboardInterrupt:
             if not epoch_done:
-                # Mid-epoch weights are a partial update: keep the last whole epoch, and only its log.
+                # Mid-epoch weights are a partial update: keep the last whole epoch, its log and Adam's state.
                 weights.load(before_epoch)
+                moments.restore()
                 del log.losses[whole_losses:]
                 del log.validation_scores[whole_scores:]
             log.stop_reason = "interrupted"

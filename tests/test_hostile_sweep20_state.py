@@ -52,7 +52,9 @@ Found and NOT fixed:
   moments and step count (pinned by ``test_interrupts.py`` as "the weights
   of the last whole epoch"); a continued fit then starts from moments the
   weights did not see. Left: restoring them costs a copy of Adam's state
-  per epoch on every fit, for an interrupted one.
+  per epoch on every fit, for an interrupted one. (Later: done, three
+  concatenations per epoch into kept buffers, ``skvae._training._AdamMoments``;
+  ``test_interrupts.py`` pins Adam's state equal to the whole epochs'.)
 """
 
 import contextlib

@@ -201,3 +201,33 @@ def test_a_continued_fit_that_fails_after_training_leaves_weights_and_adams_stat
     monkeypatch.undo()
     estimator.partial_fit(X)  # and it trains on from there
     assert estimator.n_iter_ == n_iter + 1
+
+
+def _adam_state(estimator):
+    state = estimator.optimizer_.state_dict()["state"]
+    return {k: {name: value.clone() for name, value in v.items()} for k, v in state.items()}
+
+
+@pytest.mark.parametrize("steps_into_epoch", [0, 2])
+def test_interrupt_mid_epoch_puts_adams_moments_back_too(monkeypatch, steps_into_epoch):
+    # The partial epoch's steps moved Adam's moments and step counts on; the weights are undone to the epoch's
+    # start, and so is Adam's state, so that a continued fit starts where the whole epochs left off.
+    X = _data()
+    reference = first_epochs_of_a_long_fit(VAETransformer(**SMALL, max_iter=3), X, monkeypatch)
+    _interrupt_step(monkeypatch, 3 * STEPS_PER_EPOCH + steps_into_epoch)
+    estimator = VAETransformer(**SMALL, max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted by the user during epoch 4"):
+        estimator.fit(X)
+    expected, actual = _adam_state(reference), _adam_state(estimator)
+    assert expected.keys() == actual.keys()
+    for key in expected:
+        for name in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(actual[key][name], expected[key][name]), (key, name)
+
+
+def test_interrupt_in_the_first_steps_leaves_adam_without_state(monkeypatch):
+    _interrupt_step(monkeypatch, 2)  # two steps into the first epoch of a fresh fit
+    estimator = VAETransformer(**SMALL, max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted by the user during epoch 1"):
+        estimator.fit(_data())
+    assert estimator.optimizer_.state_dict()["state"] == {}

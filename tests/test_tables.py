@@ -258,15 +258,9 @@ def test_samples_reproduce_the_missing_rates_and_which_cells_go_missing_together
 
 def _structural_holes_table(n=1200, seed=0):
     """Income missing unless employed, pension missing unless retired, and holes at random in 'other'."""
-    rng = np.random.default_rng(seed)
-    status = rng.choice(["employed", "unemployed", "retired"], n, p=[0.6, 0.25, 0.15])
-    return pd.DataFrame({
-        "status": status,
-        "income": np.where(status == "employed", rng.lognormal(10, 0.4, n), np.nan),
-        "pension": np.where(status == "retired", rng.normal(1500, 200, n), np.nan),
-        "age": np.where(status == "retired", rng.normal(70, 5, n), rng.normal(40, 10, n)),
-        "other": np.where(rng.random(n) < 0.1, np.nan, rng.normal(0, 1, n)),
-    })
+    from benchmarks.structural_holes_study import structural_table
+
+    return structural_table(n, seed)
 
 
 def test_sampled_holes_follow_the_rows_values():

@@ -466,11 +466,15 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
 
     def __getstate__(self):
         """Plain values only, the VAE as its own state: what pickle, joblib, ``copy`` and :func:`skvae.save` write."""
-        if "offset_" in self.__dict__:
+        state = plain_face_state(super().__getstate__())
+        if "offset_" in state:
             # Refused on the way out, as unpickling (skvae._face_state) refuses it on the way in: a
             # detector given offset_ = nan by hand was pickled into bytes no unpickling could read.
-            _checked_offset(self.offset_)
-        return plain_face_state(super().__getstate__())
+            # Kept as the number predict uses (hostile sweep 22): a Fraction set by hand, which
+            # predict reads as a float, made skvae.save refuse the detector ("cannot store offset_
+            # of type Fraction") while pickle kept it.
+            state["offset_"] = _checked_offset(state["offset_"])
+        return state
 
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together (see skvae._state)."""

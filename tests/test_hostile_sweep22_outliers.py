@@ -46,11 +46,20 @@ Each family below failed once (see the commit that added its tests):
   through ``skvae._warnings.warn``, which walks the stack to the first frame
   outside skvae, scikit-learn and joblib, as the VAE's training warnings
   already did.
+- **offset_ set by hand to a Fraction** (``VAEOutlierDetector.__getstate__``):
+  the docstring allows any finite real number, ``decision_function`` reads
+  a Fraction as a float and pickle kept it, but ``skvae.save`` refused the
+  detector ("cannot store offset_ of type Fraction"). The state now holds
+  the number the decisions use (``_checked_offset``'s float), so every copy
+  decides as the original.
 """
 
+import copy
 import io
+import numbers
 import pickle
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -124,3 +133,32 @@ def test_a_gpu_model_loaded_on_the_cpu_is_warned_at_the_callers_line(monkeypatch
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     load = (lambda: pickle.loads(data)) if round_trip == "pickle" else (lambda: skvae.load(io.BytesIO(data)))
     _assert_named_here(_warnings_of(load), "not available here")
+
+
+def _saved_and_loaded(detector):
+    buffer = io.BytesIO()
+    skvae.save(detector, buffer)
+    buffer.seek(0)
+    return skvae.load(buffer)
+
+
+@pytest.mark.parametrize("offset", [Fraction(-7, 3), -2, np.int64(-2), np.float16(-2.5), np.float32(-2.25)],
+                         ids=["Fraction", "int", "int64", "float16", "float32"])
+@pytest.mark.parametrize("round_trip", ["pickle", "deepcopy", "skvae"])
+def test_an_offset_set_by_hand_survives_every_round_trip_with_the_same_decisions(offset, round_trip):
+    """Any finite real number is a valid offset_ (the docstring); every copy decides as the original.
+
+    A Fraction, which ``decision_function`` reads as a float, was refused by
+    ``skvae.save`` ("cannot store offset_ of type Fraction") though pickle
+    kept it: the state holds the number the decisions use now.
+    """
+    X = _with_empty_row()[:8]
+    detector = VAEOutlierDetector(**FAST).fit(X)
+    detector.offset_ = offset
+    copied = {"pickle": lambda d: pickle.loads(pickle.dumps(d)), "deepcopy": copy.deepcopy,
+              "skvae": _saved_and_loaded}[round_trip](detector)
+    assert isinstance(copied.offset_, numbers.Real)
+    assert float(copied.offset_) == float(offset)
+    np.testing.assert_array_equal(copied.decision_function(X), detector.decision_function(X))
+    np.testing.assert_array_equal(copied.predict(X), detector.predict(X))
+    assert detector.offset_ is offset  # the original keeps what it was given

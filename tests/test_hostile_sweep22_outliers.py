@@ -52,6 +52,24 @@ Each family below failed once (see the commit that added its tests):
   detector ("cannot store offset_ of type Fraction"). The state now holds
   the number the decisions use (``_checked_offset``'s float), so every copy
   decides as the original.
+- **Fitted by any attribute ending in an underscore** (``VAEOutlierDetector.__sklearn_is_fitted__``,
+  ``VAEImputer.__sklearn_is_fitted__``): ``check_is_fitted``'s default
+  counts any such attribute as a fit, so an unfitted detector given
+  ``offset_`` by hand (as the docs invite, on a fitted one) failed
+  ``predict``, ``decision_function``, ``score_samples`` and
+  ``score_columns`` with "no attribute 'vae_'" instead of NotFittedError
+  (the imputer's ``transform`` likewise for any ``name_`` set on it). Both
+  faces are fitted when they hold ``vae_``, as VAETransformer is when it
+  holds its model.
+- **An unfitted estimator pickled into bytes no unpickling reads** (``skvae._state.PicklesValidParameters._checked_reduce_ex``):
+  the same unfitted detector (or any face given an attribute the state
+  schema does not know) was pickled, and every ``pickle.loads`` refused the
+  bytes ("the fitted state lacks [...]", "unknown state keys"), while
+  ``copy.deepcopy`` failed with the unpickling's message. Decided: refused
+  on the way out, as a fitted estimator's invalid parameters are (sweep 19
+  refused an invalid ``offset_`` the same way), with a Refusal naming the
+  estimator, what unpickling objects to and what to do; a clean unfitted
+  estimator still pickles.
 """
 
 import copy
@@ -64,11 +82,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skvae
-from skvae import VAEOutlierDetector
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+from skvae._refusals import Refusal
 
 FAST = dict(hidden_layer_sizes=(8,), latent_dim=2, max_iter=3, random_state=0)
 
@@ -162,3 +182,41 @@ def test_an_offset_set_by_hand_survives_every_round_trip_with_the_same_decisions
     np.testing.assert_array_equal(copied.decision_function(X), detector.decision_function(X))
     np.testing.assert_array_equal(copied.predict(X), detector.predict(X))
     assert detector.offset_ is offset  # the original keeps what it was given
+
+
+@pytest.mark.parametrize("method", ["predict", "decision_function", "score_samples", "score_columns"])
+def test_an_unfitted_detector_given_an_offset_is_not_fitted(method):
+    """check_is_fitted's default took offset_, set by hand, for a fit: the call failed on 'vae_'."""
+    detector = VAEOutlierDetector(**FAST)
+    detector.offset_ = -3.0
+    with pytest.raises(NotFittedError, match="VAEOutlierDetector instance is not fitted"):
+        getattr(detector, method)(_with_empty_row()[:8])
+    assert detector.offset_ == -3.0
+
+
+def test_an_unfitted_imputer_given_an_attribute_is_not_fitted():
+    imputer = VAEImputer(**FAST)
+    imputer.note_ = "mine"
+    with pytest.raises(NotFittedError, match="VAEImputer instance is not fitted"):
+        imputer.transform(_with_empty_row()[:8])
+
+
+@pytest.mark.parametrize("copier", [pickle.dumps, copy.deepcopy], ids=["pickle", "deepcopy"])
+@pytest.mark.parametrize("face, attribute", [(VAEOutlierDetector, "offset_"), (VAEImputer, "note_"),
+                                             (VAETransformer, "note_")])
+def test_an_unfitted_estimator_unpickling_would_refuse_is_refused_on_the_way_out(copier, face, attribute):
+    """Its bytes were written, and every unpickling refused them ("the fitted state lacks", "unknown state keys").
+
+    Decided: refused at pickling, naming the estimator and what unpickling
+    objects to, as a fitted estimator's invalid parameters are; a clean
+    unfitted estimator still pickles (scikit-learn's joblib workers need it).
+    """
+    estimator = face(**FAST)
+    clean = pickle.loads(pickle.dumps(estimator))
+    assert repr(clean.get_params()) == repr(estimator.get_params())  # repr: missing_values=nan is not nan
+    setattr(estimator, attribute, -3.0)
+    with pytest.raises(ValueError, match=f"unfitted {face.__name__} cannot be pickled or deep-copied") as refused:
+        copier(estimator)
+    assert attribute.rstrip("_") in str(refused.value) or "fitted state lacks" in str(refused.value)
+    assert isinstance(refused.value, Refusal)
+    assert getattr(estimator, attribute) == -3.0  # the refused call changed nothing

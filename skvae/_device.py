@@ -1,11 +1,10 @@
 """Device resolution: the estimator's `device` parameter to a torch.device."""
 
-import warnings
-
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ._inference import to_tensor
+from ._warnings import warn
 
 
 def resolve_device(device):
@@ -69,11 +68,11 @@ def restore_device(device_name):
     if device.type == "cuda" and (
         not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()
     ):
-        warnings.warn(
+        # At the caller's line (hostile sweep 22): stacklevel=3 named skvae's own unpickling code.
+        warn(
             f"This model was fitted on {device_name!r}, which is not available here; "
             "it is loaded on the CPU.",
             UserWarning,
-            stacklevel=3,
         )
         return torch.device("cpu")
     if device.type == "mps" and not torch.backends.mps.is_available():

@@ -862,6 +862,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         return np.concatenate([kept, np.array([f"missingindicator_{names[j]}" for j in indicator.features_],
                                               dtype=object)])
 
+    def __sklearn_is_fitted__(self):
+        # As VAEOutlierDetector's (hostile sweep 22): check_is_fitted's default took any attribute
+        # ending in an underscore, set by hand on an unfitted imputer, for a fit, and transform then
+        # failed with "no attribute 'vae_'" instead of NotFittedError. fit assigns vae_ with the rest.
+        return "vae_" in self.__dict__
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _nan_is_missing(self.missing_values)

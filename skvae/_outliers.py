@@ -44,6 +44,9 @@ from ._validation import (
     check_inference_parameters,
     check_n_importance,
 )
+# Not warnings.warn with a fixed stacklevel (hostile sweep 22): with_torch_defaults and _fit_context
+# wrap every public method, so the detector's warnings named skvae/_torch_scope.py, not the caller's line.
+from ._warnings import warn
 
 #: Monte Carlo samples of z per row behind ``score_columns`` (and the training
 #: medians it is centred on). The noise is keyed to each row, so the result is
@@ -275,7 +278,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         with transaction(self):
             scores, empty = self._fit(X)
             # Flagged as predict flags them: nothing of such a row was seen.
-            return _labels(_flag_empty_rows(scores, empty, "fit_predict", self.handle_unknown, stacklevel=4) - self.offset_)
+            return _labels(_flag_empty_rows(scores, empty, "fit_predict", self.handle_unknown) - self.offset_)
 
     @with_torch_defaults
     @reads_state
@@ -463,15 +466,26 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
 
     def __getstate__(self):
         """Plain values only, the VAE as its own state: what pickle, joblib, ``copy`` and :func:`skvae.save` write."""
-        if "offset_" in self.__dict__:
+        state = plain_face_state(super().__getstate__())
+        if "offset_" in state:
             # Refused on the way out, as unpickling (skvae._face_state) refuses it on the way in: a
             # detector given offset_ = nan by hand was pickled into bytes no unpickling could read.
-            _checked_offset(self.offset_)
-        return plain_face_state(super().__getstate__())
+            # Kept as the number predict uses (hostile sweep 22): a Fraction set by hand, which
+            # predict reads as a float, made skvae.save refuse the detector ("cannot store offset_
+            # of type Fraction") while pickle kept it.
+            state["offset_"] = _checked_offset(state["offset_"])
+        return state
 
     def __setstate__(self, state):
         """Restore a state from ``__getstate__``, refusing one that does not hang together (see skvae._state)."""
         super().__setstate__(face_from_state(type(self), state))
+
+    def __sklearn_is_fitted__(self):
+        # Not check_is_fitted's default, "any attribute ending in an underscore" (hostile sweep 22):
+        # the docs invite setting offset_ by hand, and on an unfitted detector that made predict,
+        # decision_function, score_samples and score_columns fail with "no attribute 'vae_'"
+        # instead of NotFittedError. fit assigns vae_ with the rest of the fitted state.
+        return "vae_" in self.__dict__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -502,13 +516,12 @@ def _threshold(scores, contamination):
     # products; scores that close to the threshold are ties, and ties are inliers.
     offset -= rounding * max(1.0, abs(offset), float(np.median(np.abs(finite))) if finite.size else 0.0)
     if contamination != "auto" and not np.any(scores < offset):
-        warnings.warn(
+        warn(
             f"contamination={contamination} flags no training row: the lowest "
             f"{max(1, int(contamination * len(scores)))} of the {len(scores)} training scores tie with "
             f"the threshold (identical rows score identically). Rows scoring below the training rows "
             "will still be flagged.",
             UserWarning,
-            stacklevel=5,  # _threshold, _fit, fit, _fit_context, the caller
         )
     return offset
 
@@ -527,7 +540,7 @@ def _has_no_missing_cell(X, handle_unknown):
     return False
 
 
-def _flag_empty_rows(scores, empty, method, handle_unknown="error", stacklevel=5):
+def _flag_empty_rows(scores, empty, method, handle_unknown="error"):
     """`scores` with -inf where `empty` (rows with no observed cell), with a UserWarning naming them.
 
     Hostile sweep 15: under the ignorable mechanism such a row scored
@@ -541,13 +554,12 @@ def _flag_empty_rows(scores, empty, method, handle_unknown="error", stacklevel=5
     scores = np.array(scores, copy=True)
     scores[rows] = -np.inf
     shown = ", ".join(str(int(i)) for i in rows[:10]) + (", ..." if rows.size > 10 else "")
-    warnings.warn(
+    warn(
         f"VAEOutlierDetector.{method}: {rows.size} row{'s' * (rows.size > 1)} of X "
         f"({'rows' if rows.size > 1 else 'row'} {shown}) {'have' if rows.size > 1 else 'has'} no observed "
         f"cell{_IGNORED if handle_unknown == 'ignore' else ''}: nothing of such a row was seen, so it is scored "
         "-inf and flagged as an outlier. Drop such rows first (e.g. X.dropna(how='all')) to leave them unlabelled.",
         UserWarning,
-        stacklevel=stacklevel,  # this function, _scores, the method, reads_state's wrapper, the caller
     )
     return scores
 

@@ -66,6 +66,7 @@ from ._latent_mixture import LATENT_MIXTURE_MAX_ROWS
 from ._likelihoods import BLOCKS, KINDS
 from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
+from ._refusals import Refusal, advice
 from ._schema import MAX_MISSING_PATTERNS, TableSchema
 from ._seen_pairs import check_seen_pairs
 
@@ -106,6 +107,19 @@ class PicklesValidParameters:
         try:
             check_is_fitted(self)
         except NotFittedError:
+            # Hostile sweep 22: an unfitted estimator given an attribute by hand (a detector's offset_,
+            # which its docs invite setting) was pickled into bytes every unpickling refused ("the
+            # fitted state lacks [...]", "unknown state keys"), and copy.deepcopy failed the same way.
+            # Refused on the way out, as a fitted estimator's invalid parameters are below.
+            try:
+                check_state(type(self), self.__getstate__())
+            except InvalidState as error:
+                raise Refusal(
+                    f"This unfitted {type(self).__name__} cannot be pickled or deep-copied: unpickling checks its "
+                    f"state and would refuse it: {error} ",
+                    advice("pickle_unfitted",
+                           "Fit it first, or delete the attributes set on it by hand (e.g. del estimator.offset_)."),
+                ) from None
             return super().__reduce_ex__(protocol)
         cls = type(self)
         try:

@@ -51,6 +51,12 @@ Each family below failed once (see the commit that added its tests):
   before that check, so its masked cells are missing cells, as a
   ``numpy.ma`` array's are.
 
+- **The imputer's ``multiple_imputations`` read X's size before the
+  adapter** (``VAEImputer.multiple_imputations``): a Dask array with chunks
+  of unknown size was refused as needing "about nan EiB" of memory, and a
+  Dask DataFrame got Dask's "convert to a boolean value". The adapter reads
+  X first, as at every other entry point.
+
 Left: ``dask_ml.wrappers.ParallelPostFit(model).transform`` announces the
 input's width before computing (dask-ml maps ``transform`` without
 ``chunks``); documented in docs/examples/dask.rst, dask-ml's to fix.
@@ -101,7 +107,8 @@ def _computes_counted(X, chunks):
 
 def _calls(estimator_class, fitted):
     calls = {"fit": lambda data: estimator_class(**TINY).fit(data)}
-    for method in ("partial_fit", "transform", "score_samples", "score", "predict", "decision_function"):
+    for method in ("partial_fit", "transform", "fit_transform", "inverse_transform", "score_samples", "score",
+                   "predict", "decision_function", "fit_predict", "score_columns", "multiple_imputations"):
         if hasattr(fitted, method):
             calls[method] = getattr(fitted, method)
     return calls
@@ -286,3 +293,17 @@ def test_a_fitted_model_travels_to_a_worker_and_back(client, X):
     continued = client.submit(lambda model, data: model.partial_fit(data), fitted, X).result()
     assert continued.n_iter_ == fitted.n_iter_ + 1
     assert fitted.n_iter_ == 2  # the client's copy is untouched
+
+
+def test_multiple_imputations_read_a_dask_array_of_unknown_chunk_sizes(X):
+    with_holes = X.copy()
+    with_holes[::5, 1] = np.nan
+    imputer = VAEImputer(**TINY).fit(with_holes)
+    lazy = da.from_array(with_holes, chunks=(10, 3))
+    lazy = lazy[lazy[:, 0] > -10]  # every row, in chunks of unknown size
+    assert np.isnan(lazy.shape[0])
+    expected = VAEImputer(**TINY).fit(with_holes).multiple_imputations(with_holes, 2)
+    got = imputer.multiple_imputations(lazy, 2)
+    assert len(got) == 2
+    for copy, expected_copy in zip(got, expected):
+        np.testing.assert_array_equal(copy, expected_copy)

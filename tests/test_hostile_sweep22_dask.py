@@ -10,7 +10,10 @@ Dask array of conditions in ``sample(given=...)``; dask-ml's
 ``ParallelPostFit`` around a fitted VAETransformer (``transform`` and
 ``score(X, None)`` equal to the NumPy path, float64, the input's row chunks;
 the lazy result's width is dask-ml's, documented in docs/examples/dask.rst)
-and around a VAEOutlierDetector (``predict``, int64, equal); dask-ml's
+and around a VAEOutlierDetector (``predict``, int64, equal), also over a
+Dask DataFrame with a categorical column (dask-ml hands each partition as a
+pandas DataFrame: the refusal below is of a Dask DataFrame itself); float32
+input keeps float32 through ``ParallelPostFit``; dask-ml's
 ``Incremental`` (one ``partial_fit`` per block, equal to calling
 ``partial_fit`` per block in one process); ``GridSearchCV`` under joblib's
 ``"dask"`` backend on a ``LocalCluster(processes=False, n_workers=1)``
@@ -307,3 +310,13 @@ def test_multiple_imputations_read_a_dask_array_of_unknown_chunk_sizes(X):
     assert len(got) == 2
     for copy, expected_copy in zip(got, expected):
         np.testing.assert_array_equal(copy, expected_copy)
+
+
+def test_parallel_post_fit_over_a_dask_dataframe_hands_pandas_partitions(client, frame):
+    """The refusal is of a Dask DataFrame given to skvae; dask-ml gives each partition as pandas."""
+    from dask_ml.wrappers import ParallelPostFit
+
+    fitted = VAETransformer(**TINY).fit(frame)
+    lazy = dd.from_pandas(frame, npartitions=2)
+    np.testing.assert_array_equal(np.asarray(ParallelPostFit(fitted).transform(lazy).compute()),
+                                  fitted.transform(frame))

@@ -218,7 +218,8 @@ def _computed_dask_array(X, name="X"):
     """
     import sys
 
-    if "dask" not in sys.modules or type(X).__module__.partition(".")[0] != "dask":
+    # Dask's DataFrame lived in the separate dask_expr package from 2024.3 until 2025.1 moved it in.
+    if "dask" not in sys.modules or type(X).__module__.partition(".")[0] not in ("dask", "dask_expr"):
         return X  # whoever made a Dask collection imported Dask: nothing else is one
     from dask import is_dask_collection
 

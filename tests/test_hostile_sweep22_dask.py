@@ -38,7 +38,9 @@ Each family below failed once (see the commit that added its tests):
   collection, ``.compute()`` and the documented partition loop), not
   computed, as a polars LazyFrame is (sweep 10): it is a query, often a
   scan of files larger than memory, and computing it would run it as a
-  side effect of a call that reads a table.
+  side effect of a call that reads a table. The class is recognised by
+  its module in ``dask`` or ``dask_expr`` (where Dask's DataFrame lived
+  from 2024.3 to 2025.1; skvae allows dask>=2024.1).
 - **Dask arrays computed more than once** (same function): each
   ``np.asarray`` of a validation pass recomputed the whole graph, twice in
   the imputer's ``fit`` and ``transform`` and in the detector's
@@ -320,3 +322,12 @@ def test_parallel_post_fit_over_a_dask_dataframe_hands_pandas_partitions(client,
     lazy = dd.from_pandas(frame, npartitions=2)
     np.testing.assert_array_equal(np.asarray(ParallelPostFit(fitted).transform(lazy).compute()),
                                   fitted.transform(frame))
+
+
+def test_a_dask_dataframe_of_the_separate_dask_expr_package_is_refused_too(frame):
+    """dask>=2024.1 is allowed: from 2024.3 to 2025.1 Dask's DataFrame class lived in ``dask_expr``."""
+    ddf = dd.from_pandas(frame, npartitions=2)
+    as_dask_expr_named_it = type("DataFrame", (type(ddf),), {"__module__": "dask_expr._collection"})
+    ddf.__class__ = as_dask_expr_named_it
+    with pytest.raises(TypeError, match="X is a Dask DataFrame"):
+        VAETransformer(**TINY).fit(ddf)

@@ -18,9 +18,11 @@ input keeps float32 through ``ParallelPostFit``; dask-ml's
 ``partial_fit`` per block in one process); ``GridSearchCV`` under joblib's
 ``"dask"`` backend on a ``LocalCluster(processes=False, n_workers=1)``
 (the same ``cv_results_`` as in one process); fitted estimators pickled to
-a worker and back (``transform`` equal there, ``partial_fit`` continues);
-torch's thread count unchanged by fits on an in-process worker, and one
-thread in a worker process (Dask's ``OMP_NUM_THREADS=1``); a Dask
+a worker and back (``transform`` equal there, ``partial_fit`` continues),
+and through ``distributed.protocol.serialize`` (what a worker process
+gets: the same results, and the optimizer state, so the next block trains
+alike); torch's thread count unchanged by fits on an in-process worker
+(one thread and two), and one thread in a worker process (Dask's ``OMP_NUM_THREADS=1``); a Dask
 DataFrame's partitions fed to ``partial_fit`` (the documented loop) with
 unknown categories (each partition's categories, in any order, read by
 value: the model is that of the same partitions with object columns).
@@ -331,3 +333,19 @@ def test_a_dask_dataframe_of_the_separate_dask_expr_package_is_refused_too(frame
     ddf.__class__ = as_dask_expr_named_it
     with pytest.raises(TypeError, match="X is a Dask DataFrame"):
         VAETransformer(**TINY).fit(ddf)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_distributed_serialization_keeps_the_model_and_its_training_state(estimator_class, frame):
+    """What distributed does to send a model to a worker process (pickle), and back, loses nothing."""
+    from distributed.protocol import deserialize, serialize
+
+    fitted = estimator_class(**TINY).fit(frame)
+    travelled = deserialize(*serialize(fitted))
+    inference = "transform" if hasattr(fitted, "transform") else "score_samples"
+    np.testing.assert_array_equal(np.asarray(getattr(travelled, inference)(frame)),
+                                  np.asarray(getattr(fitted, inference)(frame)))
+    if hasattr(fitted, "partial_fit"):  # the optimizer's state travels too: the next block continues alike
+        fitted.partial_fit(frame)
+        travelled.partial_fit(frame)
+        np.testing.assert_array_equal(travelled.transform(frame), fitted.transform(frame))

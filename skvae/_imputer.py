@@ -60,7 +60,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._inference import NetworkOverflow
-from ._input import as_plain_input, sparse_dtypes, with_sparse_dtypes
+from ._input import as_pandas_frame, as_plain_input, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
 from ._refinement import (
     check_cells,
@@ -514,6 +514,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """
         check_is_fitted(self)
         n_imputations = check_count(n_imputations, "n_imputations")
+        # Hostile sweep 22: the size check read np.shape of the caller's X as given, so a Dask array
+        # with chunks of unknown size was refused as needing "nan EiB", and a Dask DataFrame got Dask's
+        # "convert to a boolean value". The input adapter's reading (a Dask array computed once, a
+        # Dask DataFrame refused by name, another library's table as pandas) comes first.
+        given = X  # as transform's output is wrapped: by the caller's X, as given
+        X = as_pandas_frame(X)
         try:
             n_cells = math.prod(np.shape(X)[:2])
         except (ValueError, TypeError):  # ragged or odd input: validation below says what is wrong with it
@@ -523,7 +529,6 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
         integers, sparse = _integer_array(X), sparse_dtypes(X)
-        given = X
         X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
         if values.ndim == 2:
             values = values[:, None, :]

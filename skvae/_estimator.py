@@ -213,8 +213,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         and restore the weights of the best validation epoch at the end.
         ``"auto"`` does so when the data are small enough to overfit:
         at most 10,000 rows, at least 10 weights of the networks per row,
-        and at least 50 rows held out (so from 500 rows at the default
-        ``validation_fraction``).
+        and at least 50 rows held out (so from 495 rows at the default
+        ``validation_fraction``, whose 10% of 495 rounds to 50).
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when validation is on.

@@ -31,9 +31,9 @@ Defects found and fixed:
 
 - **``early_stopping="auto"`` "from 500 rows"**: the rule holds out
   ``round(0.1 * n)`` rows and needs 50, so 495 rows already validate
-  (49.5 rounds to 50). The docstring, the user guide's table and the
-  constant's comment said 500: the docs were wrong (the rule of 50 held-out
-  rows is the measured one), fixed to 495.
+  (49.5 rounds to 50). The docstring, README.md, cli.rst, the user guide's
+  table and the constant's comment said 500: the docs were wrong (the rule
+  of 50 held-out rows is the measured one), fixed to 495.
 - **The faces' docstrings described what they do not have**: the
   Parameters entries spliced from VAETransformer's docstring promised
   ``partial_fit`` calls (batch_size, n_jobs, handle_unknown) to VAEImputer
@@ -118,8 +118,11 @@ def test_early_stopping_auto_starts_at_the_documented_row_count():
                      .group(1))
     assert not _validates(documented - 1)
     assert _validates(documented)
-    guide = (ROOT / "docs" / "user_guide.rst").read_text("utf-8")
-    assert re.search(rf"on for\s+{documented} to 10,000 rows", guide)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.rst"))]
+    ranges = {(page.name, int(first)) for page in pages
+              for first in re.findall(r"(\d+) to 10,000 rows", page.read_text("utf-8"))}
+    assert {name for name, _ in ranges} >= {"README.md", "user_guide.rst", "cli.rst"}
+    assert {(name, first) for name, first in ranges if first != documented} == set()
 
 
 # -- the faces' Parameters sections ---------------------------------------------------------------

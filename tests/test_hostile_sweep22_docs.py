@@ -61,6 +61,11 @@ Defects found and fixed:
   ``early_stopping`` note said "500 to 10,000 rows". The docs were stale;
   fixed, and a test reads every command's options from the parser and
   finds each in its section.
+- **"Samples come from the prior"**: ``sample`` draws codes from the
+  mixture fitted to the training rows' codes (``latent="aggregate"``,
+  sweep 21's default), but getting_started.rst, docs/examples/digits.rst
+  and the demo's samples picture (its title: "z ~ N(0, I)") said the
+  prior. Docs fixed; the demo's title (code) names the law it draws from.
 - **The user guide called ``"gaussian"`` the default likelihood**: the
   default is ``"auto"`` (Gaussian for every column of an array). Doc fixed.
 - **The CLI's examples were never run**: cli.rst's block and the
@@ -282,3 +287,49 @@ def test_user_guide_calls_auto_the_default_likelihood():
     assert inspect.signature(VAETransformer.__init__).parameters["likelihood"].default == "auto"
     guide = (ROOT / "docs" / "user_guide.rst").read_text("utf-8")
     assert not re.search(r'``"(gaussian|bernoulli|categorical)"`` \(the default\)', guide)
+
+
+# -- where sample's codes come from ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_digits_vae():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:200] / 16
+    return VAETransformer(**{**TINY, "latent_dim": 3}, likelihood="bernoulli", max_iter=2).fit(X)
+
+
+def test_sample_draws_from_the_aggregate_mixture_not_the_prior(small_digits_vae):
+    """The claim the pages below must make: by default, codes come from the training codes' mixture."""
+    default = small_digits_vae.sample(5, random_state=0, return_mean=True)
+    np.testing.assert_array_equal(default, small_digits_vae.sample(5, random_state=0, return_mean=True,
+                                                                   latent="aggregate"))
+    assert not np.allclose(default, small_digits_vae.sample(5, random_state=0, return_mean=True, latent="prior"))
+
+
+@pytest.mark.parametrize("page", ["docs/getting_started.rst", "docs/examples/digits.rst"])
+def test_pages_say_where_default_samples_come_from(page):
+    text = re.sub(r"\s+", " ", (ROOT / page).read_text("utf-8"))
+    assert not re.search(r"(drawn|draws codes) from the prior", text)
+    assert 'latent="aggregate"' in text
+
+
+def test_demo_samples_picture_names_the_law_it_draws_from(small_digits_vae, tmp_path):
+    """The demo's samples picture said "z ~ N(0, I)" while sample() drew from the mixture."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from skvae._demo import SAMPLES_LATENT_LAW, _draw_samples
+
+    axes = []
+
+    class RecordingFigure(Figure):
+        def add_subplot(self, *args, **kwargs):
+            axes.append(super().add_subplot(*args, **kwargs))
+            return axes[-1]
+
+    _draw_samples(RecordingFigure, small_digits_vae, tmp_path / "samples.png", 0)
+    title = axes[0].get_title()
+    assert "N(0, I)" not in title and SAMPLES_LATENT_LAW in title
+    assert (tmp_path / "samples.png").stat().st_size > 0

@@ -680,7 +680,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             fitted on an array a 2-D array of the same kind. Given cells come
             back exactly; the others are drawn from the model's conditional
             p(x_free | x_given) by sampling-importance-resampling over
-            ``n_importance`` samples of q(z | x_given): exact as
+            ``n_importance`` samples of the defensive proposal
+            1/2 p(z) + 1/2 q(z | x_given) (half from the prior, half from
+            the encoder, which given few cells can be overconfident): exact as
             ``n_importance`` grows, at ``n_importance`` decoder passes per row.
             A number beyond a column's fitted range is answered by the model's
             extrapolation; one so far out that the networks overflow on it

@@ -66,6 +66,9 @@ Defects found and fixed:
   sweep 21's default), but getting_started.rst, docs/examples/digits.rst
   and the demo's samples picture (its title: "z ~ N(0, I)") said the
   prior. Docs fixed; the demo's title (code) names the law it draws from.
+  And ``sample``'s docstring said ``given`` resamples ``n_importance``
+  samples of q(z | x_given); it uses the defensive proposal
+  1/2 p(z) + 1/2 q(z | x_given), as the user guide says (doc fixed).
 - **The user guide called ``"gaussian"`` the default likelihood**: the
   default is ``"auto"`` (Gaussian for every column of an array). Doc fixed.
 - **The CLI's examples were never run**: cli.rst's block and the
@@ -333,3 +336,25 @@ def test_demo_samples_picture_names_the_law_it_draws_from(small_digits_vae, tmp_
     title = axes[0].get_title()
     assert "N(0, I)" not in title and SAMPLES_LATENT_LAW in title
     assert (tmp_path / "samples.png").stat().st_size > 0
+
+
+def test_sample_doc_names_the_proposal_conditioning_uses():
+    """``given`` resamples from the defensive proposal, as the user guide says; the docstring said q(z | x_given)."""
+    from skvae._conditional import DEFENSIVE_PRIOR_SHARE
+
+    doc = re.sub(r"\s+", " ", inspect.getdoc(VAETransformer.sample))
+    assert DEFENSIVE_PRIOR_SHARE == 0.5
+    assert "samples of the defensive proposal 1/2 p(z) + 1/2 q(z | x_given)" in doc
+    assert "samples of q(z | x_given)" not in doc
+
+
+def test_fits_below_the_documented_row_count_sample_from_the_prior():
+    """``sample``'s doc: "fits on fewer than 20 rows ... have no mixture and draw from the prior"."""
+    doc = re.sub(r"\s+", " ", inspect.getdoc(VAETransformer.sample))
+    fewest = int(re.search(r"fits on fewer than (\d+) rows", doc).group(1))
+    for n_rows, from_prior in ((fewest - 1, True), (fewest, False)):
+        X = np.random.default_rng(0).normal(size=(n_rows, 3))
+        vae = VAETransformer(**TINY, max_iter=2).fit(X)
+        same = np.allclose(vae.sample(4, random_state=0, return_mean=True),
+                           vae.sample(4, random_state=0, return_mean=True, latent="prior"))
+        assert same is from_prior, n_rows

@@ -69,6 +69,9 @@ Defects found and fixed:
   And ``sample``'s docstring said ``given`` resamples ``n_importance``
   samples of q(z | x_given); it uses the defensive proposal
   1/2 p(z) + 1/2 q(z | x_given), as the user guide says (doc fixed).
+- **README: a refined fill "is the average" of the VAE's and the
+  regression's**: it is weighted by the row's observed share, 1/2 to 3/4
+  (``LINEAR_SHARE``), as the docstring and user guide say. Doc fixed.
 - **The user guide called ``"gaussian"`` the default likelihood**: the
   default is ``"auto"`` (Gaussian for every column of an array). Doc fixed.
 - **The CLI's examples were never run**: cli.rst's block and the
@@ -358,3 +361,14 @@ def test_fits_below_the_documented_row_count_sample_from_the_prior():
         same = np.allclose(vae.sample(4, random_state=0, return_mean=True),
                            vae.sample(4, random_state=0, return_mean=True, latent="prior"))
         assert same is from_prior, n_rows
+
+
+def test_readme_gives_the_refinement_weights_the_code_uses():
+    """The README called the refined fill "the average" of two fills; the regression's weight is 1/2 to 3/4."""
+    from fractions import Fraction
+
+    from skvae._refinement import LINEAR_SHARE
+
+    least, greatest = (Fraction(share).limit_denominator(8) for share in LINEAR_SHARE)
+    readme = re.sub(r"\s+", " ", (ROOT / "README.md").read_text("utf-8"))
+    assert f"from {least} to {greatest} (`refinement=\"linear\"`" in readme

@@ -24,8 +24,15 @@ column, a missing value in a dict); the ``max_iter="auto"`` and
 ``batch_size="auto"`` numbers of the transformer's docstring (600 epochs to
 768 rows, 400 at 1,280, 250 at 2,047, 600/400/200 at 3,072/5,120/10,240);
 ``sample``'s CLI defaults (10 rows, the fit's seed: the same rows each run)
-and ``fit``'s ``--random-state`` default 0. tests/test_readme.py runs the
-README's blocks and tests/test_doctests.py every ``>>>`` example.
+and ``fit``'s ``--random-state`` default 0; the demo's ``--latent-dim``
+cap of 64; a headerless file's names ``x0``, ``x1``; every Attributes entry
+present after a fit and every fitted attribute documented; every literal
+``name=value`` of a parameter in README.md and docs/ accepted by the
+parameter's constraints (but the two that name scikit-learn's own or elide);
+skvae.save refusing a subclass, writing through a symbolic link and to a
+BytesIO that load reads back; score_columns deterministic per row (up to
+1 ulp from the batch's composition). tests/test_readme.py runs the README's
+blocks and tests/test_doctests.py every ``>>>`` example.
 
 Defects found and fixed:
 

@@ -213,8 +213,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         and restore the weights of the best validation epoch at the end.
         ``"auto"`` does so when the data are small enough to overfit:
         at most 10,000 rows, at least 10 weights of the networks per row,
-        and at least 50 rows held out (so from 500 rows at the default
-        ``validation_fraction``).
+        and at least 50 rows held out (so from 495 rows at the default
+        ``validation_fraction``, whose 10% of 495 rounds to 50).
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when validation is on.
@@ -680,7 +680,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             fitted on an array a 2-D array of the same kind. Given cells come
             back exactly; the others are drawn from the model's conditional
             p(x_free | x_given) by sampling-importance-resampling over
-            ``n_importance`` samples of q(z | x_given): exact as
+            ``n_importance`` samples of the defensive proposal
+            1/2 p(z) + 1/2 q(z | x_given) (half from the prior, half from
+            the encoder, which given few cells can be overconfident): exact as
             ``n_importance`` grows, at ``n_importance`` decoder passes per row.
             A number beyond a column's fitted range is answered by the model's
             extrapolation; one so far out that the networks overflow on it

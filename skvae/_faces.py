@@ -75,16 +75,64 @@ def face_from_state(cls, state):
     return restored
 
 
-def with_vae_parameters_doc(doc, own_parameters=()):
+#: Wording of VAETransformer's entries that names what only the transformer has:
+#: the faces have no ``partial_fit`` (hostile sweep 22: ``help(VAEImputer)``
+#: promised ``partial_fit`` calls in three entries), no ``missingness_``, and no transform to
+#: the latent space. Each face adds its own
+#: rewordings; every phrase must be found, so an edit of the transformer's
+#: docstring cannot leave a face's rewording silently unapplied.
+FACE_WORDING = (
+    ("``fit`` (or one ``partial_fit`` call)\n        is given", "``fit``\n        is given"),
+    ("``fit``, ``partial_fit`` and inference", "``fit`` and inference"),
+    # A face's transform (the imputer's) returns the table, not the latent codes.
+    ("Dimension q of the latent space, the number of output features of\n        ``transform``.",
+     "Dimension q of the latent space of the VAE the face fits (``vae_``)."),
+    # The fitted mechanism is the VAE's attribute, not the face's.
+    ("with the VAE (``missingness_``)", "with the VAE (``vae_.missingness_``)"),
+)
+
+
+def with_vae_parameters_doc(doc, own_parameters=(), *, wording=(), own_entries=None):
     """`doc` with ``{vae_parameters}`` replaced by the Parameters section of VAETransformer's docstring.
 
     A VAE parameter the face gives another default (``own_parameters``) is
     documented with the face's default, the one its signature has: a reader
     of ``help(VAEImputer)`` must see ``n_importance_train=10``, not the transformer's.
+
+    Parameters
+    ----------
+    doc : str
+        The face's docstring, holding ``{vae_parameters}`` on a line of its own.
+    own_parameters : sequence of (str, object)
+        The VAE parameters whose default the face changes.
+    wording : sequence of (str, str)
+        Phrases of the transformer's entries rewritten for the face (besides
+        :data:`FACE_WORDING`).
+    own_entries : dict of str to str, optional
+        Parameters whose whole description the face writes itself (its
+        ``max_iter="auto"`` is another rule, say), by name: the text below the
+        entry's header line, indented as the other entries are.
+
+    Raises
+    ------
+    ValueError
+        If a phrase of `wording` or a name of `own_entries` is not in the
+        transformer's section (the transformer's docstring changed under the
+        face's rewording: found at import, not by a reader).
     """
     vae_doc = VAETransformer.__doc__
     start = vae_doc.index("----------\n", vae_doc.index("    Parameters\n")) + len("----------\n")
     section = vae_doc[start : vae_doc.index("    Attributes\n")].strip("\n")
+    for old, new in (*FACE_WORDING, *wording):
+        if old not in section:
+            raise ValueError(f"VAETransformer's Parameters section no longer holds {old!r}: reword the face's entry")
+        section = section.replace(old, new)
+    for name, body in (own_entries or {}).items():
+        entry = re.compile(rf"^(    {name} : [^\n]*\n)(.*?)(?=^    \w+ : |\Z)", flags=re.MULTILINE | re.DOTALL)
+        if not entry.search(section):
+            raise ValueError(f"VAETransformer's Parameters section has no entry {name!r}")
+        section = entry.sub(lambda match: match.group(1) + body.strip("\n") + "\n\n", section, count=1)
+    section = section.rstrip("\n")
     for name, default in own_parameters:
         section = re.sub(rf"^(    {name} : .*default=).*$", lambda match: match.group(1) + _doc_value(default),
                          section, flags=re.MULTILINE)

@@ -162,7 +162,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
     ----------
     missing_values : int, float, str, np.nan, None or pandas.NA, default=np.nan
         The placeholder for missing cells; all occurrences are imputed. With
-        a DataFrame, None and pandas.NA are missing too.
+        a NaN-like placeholder (``np.nan``, None, pandas.NA) every NaN, None
+        and pandas.NA cell is missing, in an array or a DataFrame. With
+        another one (``-1``, ``"?"``), X may hold no NaN, None or pandas.NA
+        cell: such a cell is refused with a ValueError naming its column, as
+        scikit-learn's imputers refuse NaN they were not told to impute (set
+        ``missing_values=np.nan``, or fill those cells first).
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
@@ -912,12 +917,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             self._draws = check_random_state(self.random_state)
 
 
-_TRANSFORMERS_MAX_ITER = """
-    max_iter : int, default="auto"
-        Maximum number of epochs (passes over the data) per ``fit``.
-"""
+#: The imputer's own ``max_iter="auto"`` rule, in place of the transformer's
+#: (hostile sweep 22: a text replacement of the transformer's entry had stopped
+#: matching when that entry's type line changed, and ``help(VAEImputer)``
+#: described the transformer's budget of 200 to 600 epochs).
 _MAX_ITER = f"""
-    max_iter : int or "auto", default="auto"
         Number of epochs (passes over the data) per ``fit``. ``"auto"``: as
         many as make about {AUTO_STEPS_PER_COLUMN} optimizer steps of
         ``batch_size`` rows per column (at most {AUTO_MAX_EPOCHS} epochs): a
@@ -925,8 +929,20 @@ _MAX_ITER = f"""
         with more to learn, longer than a narrow one. With
         ``n_iter_no_change >= max_iter`` (the default) the budget is fixed.
 """
-VAEImputer.__doc__ = with_vae_parameters_doc(VAEImputer.__doc__, _OWN_PARAMETERS).replace(
-    _TRANSFORMERS_MAX_ITER, _MAX_ITER)
+#: The transformer's entry names its transform, score_samples and partial_fit.
+_HANDLE_UNKNOWN = """
+        What ``transform`` does with a category not seen in ``fit``: raise a
+        ValueError naming the column and values, or (``"ignore"``) leave the
+        cell as it is and impute the row's missing cells as if it were
+        missing too.
+"""
+VAEImputer.__doc__ = with_vae_parameters_doc(
+    VAEImputer.__doc__, _OWN_PARAMETERS, own_entries={"max_iter": _MAX_ITER, "handle_unknown": _HANDLE_UNKNOWN},
+    # The imputer has no score_samples: its VAE's objective is what the bound is of.
+    wording=(("the training\n        objective and ``score_samples`` bound log p(x_observed).",
+              "the training\n        objective bounds log p(x_observed)."),
+             ("the\n        objective and ``score_samples`` then bound log p(x_observed, s)",
+              "the\n        objective then bounds log p(x_observed, s)")))
 
 
 def _new_indicator():

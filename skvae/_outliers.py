@@ -496,7 +496,14 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         return tags
 
 
-VAEOutlierDetector.__doc__ = with_vae_parameters_doc(VAEOutlierDetector.__doc__, _OWN_PARAMETERS)
+VAEOutlierDetector.__doc__ = with_vae_parameters_doc(
+    VAEOutlierDetector.__doc__, _OWN_PARAMETERS,
+    wording=((
+        "What ``transform``, ``score_samples`` and later ``partial_fit`` calls\n"
+        "        do with a category not seen in the first fit",
+        "What ``score_samples``, ``decision_function``, ``predict`` and\n"
+        "        ``score_columns`` do with a category not seen in ``fit``",
+    ),))
 
 
 def _threshold(scores, contamination):

@@ -85,7 +85,8 @@ AUTO_VALIDATION_MAX_ROWS = 10_000
 #: takes from training) against the whole budget on every row; digits (30 per
 #: row) and the 4,000 28x28 images of issue 12 (75 per row) do overfit.
 AUTO_VALIDATION_MIN_WEIGHTS_PER_ROW = 10
-#: ...and from this many held-out rows (500 rows at validation_fraction=0.1).
+#: ...and from this many held-out rows (495 rows at validation_fraction=0.1: the
+#: held-out count is rounded, and 49.5 rounds to 50).
 #: On 200 rows (20 held out) validation cost 0.85 nat of held-out ELBO against
 #: the training-loss rule in benchmarks/stopping_study.py: the rows it takes
 #: from training matter more there than the epoch it picks.

@@ -4,7 +4,7 @@ Every statsmodels dataset (``load_pandas().data``, 3,000 rows at most),
 scikit-learn's bundled tables (``as_frame=True``: iris, diabetes, wine,
 breast cancer, linnerud) and palmerpenguins (``load_penguins`` and
 ``load_penguins_raw``) were fitted under ``likelihood="auto"`` (``max_iter``
-3 and 20) and sampled (2,000 rows); each column's kind, support, precision,
+3 and 20; 200 for the small and zero-heavy tables) and sampled (2,000 rows); each column's kind, support, precision,
 point mass, dtype and levels were compared with the data.
 
 Swept and found sound: 0/1 columns of int and float (``vote``, ``SOUTH``,

@@ -449,6 +449,17 @@ AUTO_ROWS_PER_LEVEL = 3
 #: p there keeps any Gaussian at a Kolmogorov-Smirnov distance of at least
 #: p / 2, so from p = 0.1 the column's shape score could not reach 0.95.
 AUTO_MIN_SPIKE_SHARE = 0.1
+#: ...and a spike is held by at least this many rows (hostile sweep 22). On a
+#: table of fewer than 50 rows a tenth of them is a tie of a few equal values:
+#: statsmodels' china_smoking (8 rows, every value seen once) had each of its
+#: four columns typed inflated, its "spike" an arbitrary value seen once, and
+#: linnerud, stackloss, copper and committee (16-25 rows) had measurements
+#: recorded to whole units (a weight of 189 lb in 2 of 20 rows) typed so, a
+#: point mass on a coincidence. Five equal rows are more than rounding ties
+#: a handful of measurements into; from 50 rows a tenth is at least five, so
+#: the rule of larger tables is unchanged, and these small columns are plain
+#: Gaussian as rule 4 makes every column of fewer than 50 values.
+AUTO_MIN_SPIKE_ROWS = 5
 #: Every other numeric column of a DataFrame with at least this many observed
 #: values gets its own quantile-normal transform (``"quantile_normal"``): the
 #: decoder then models a standard normal u, and decoded values follow the
@@ -472,7 +483,7 @@ def _numeric_auto_kind(series):
     # The spike counted exactly too (hostile sweep 21): counted on the float64 values, 60 distinct
     # integers near 2**60 (float64's spacing there is 256) fell on four values, a "spike" no row
     # holds, and the column was typed inflated_gaussian with its point mass on a rounded value.
-    if counts.max() >= AUTO_MIN_SPIKE_SHARE * values.size:
+    if counts.max() >= max(AUTO_MIN_SPIKE_SHARE * values.size, AUTO_MIN_SPIKE_ROWS):
         return "inflated_gaussian"
     return "quantile_normal" if values.size >= AUTO_MIN_QUANTILE_ROWS else "gaussian"
 

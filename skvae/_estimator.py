@@ -103,7 +103,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         and string columns, pyarrow dictionary columns of labels (they come
         back in their dtype), and numeric columns with two distinct values or
         at most 10 (each seen 3 times on average), are categorical; numbers
-        with 10% of their values on one value are inflated Gaussians; other
+        with 10% of their values (and 5 rows or more) on one value are
+        inflated Gaussians; other
         numbers are quantile-normal (Gaussian from 50 values down), decoded
         to whole numbers when they were whole (counts too: ``"auto"`` picks
         no count model, see the user guide); every

@@ -82,9 +82,34 @@ def standardize(values, shift, scale):
 #: Decimals a column keeps at most: beyond, values are measured, not written, to a precision.
 MAX_DECIMALS = 6
 
+#: A value this many units in the last place (float64's spacing at it) from its rounding is
+#: written at that rounding (hostile sweep 22). A column computed from written values (a rate,
+#: a sum, a unit conversion) carries a few ulps of float error: statsmodels' fertility table
+#: holds 3.4530000000000003 and 5.5710000000000015 beside 4.82 (every one of its 54 year
+#: columns, 2 to 4 ulps off), so no count of decimals wrote them exactly and samples came
+#: back as 6.824697 in a column of three decimals. A measured value lands this close to a
+#: 6-decimal number by chance about once in 10**7 (the spacing of 5.5 is 8.9e-16), and a
+#: column needs every value to.
+WRITTEN_ULPS = 8
+
+
+def _written_at(rounded, values):
+    """Whether each value is `rounded` (its rounding) up to WRITTEN_ULPS units in its last place.
+
+    Subnormal values are written only exactly: their spacing is float64's
+    smallest, 5e-324, so within a few of it lie 0 and the column's other
+    subnormals, values no rounding wrote.
+    """
+    normal = np.abs(values) >= np.finfo(np.float64).tiny
+    near = np.abs(rounded - values) <= WRITTEN_ULPS * np.spacing(np.abs(values))
+    return (rounded == values) | (normal & near)
+
 
 def decimals(block, precision=None):
     """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
+
+    "Write" up to WRITTEN_ULPS units in the last place (:func:`_written_at`):
+    3.4530000000000003, a computation's 3.453, has three decimals.
 
     Values read from text with d decimals round to themselves at d; a whole-number
     column (counts, or a float column of whole numbers) has 0, so it decodes to
@@ -101,7 +126,7 @@ def decimals(block, precision=None):
         rounded = np.round(values, d)
         if precision is not None:
             rounded = rounded.astype(precision).astype(np.float64)
-        return (rounded == values) | np.isnan(values)
+        return _written_at(rounded, values) | np.isnan(values)
 
     found = [None] * block.shape[1]
     undecided = np.arange(block.shape[1])
@@ -188,7 +213,7 @@ def significant_digits(block, decimals, precision=None):
     for d in range(1, MAX_DIGITS + 1):
         if not undecided.size:
             break
-        screen = ((rounded(head[:, undecided], d) == head[:, undecided])
+        screen = (_written_at(rounded(head[:, undecided], d), head[:, undecided])
                   | ~head_counted[:, undecided]).all(axis=0)
         decided = np.zeros(undecided.size, dtype=bool)
         for k in np.flatnonzero(screen):
@@ -196,7 +221,7 @@ def significant_digits(block, decimals, precision=None):
             column = column[np.isfinite(column) & (column != 0)]
             if not column.size or not _within_digits_range(column, None):
                 decided[k] = True  # no digits to record
-            elif np.array_equal(rounded(column, d), column):
+            elif _written_at(rounded(column, d), column).all():
                 found[columns[undecided[k]]] = d
                 decided[k] = True
         undecided = undecided[~decided]

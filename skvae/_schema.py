@@ -356,11 +356,8 @@ class TableSchema:
         # not hold a second copy of them (tests/test_memory.py).
         values = values if values.dtype.kind == "f" and values.flags.writeable else values.astype(np.float64)
         with np.errstate(invalid="ignore"):
-            if bounded and len(bounded) == values.shape[1]:
-                np.clip(values, lows, highs, out=values)
-            else:
-                for j, low, high in zip(bounded, lows, highs):
-                    np.clip(values[:, j], low, high, out=values[:, j])
+            # Clipped before rounding too: a draw of 1e308 in a column of six decimals overflows the rounding.
+            self._clip(values, bounded, lows, highs)
             for decimals, cols in by_decimals.items():
                 if len(cols) == values.shape[1]:
                     np.round(values, decimals, out=values)
@@ -371,10 +368,24 @@ class TableSchema:
             for digits, cols in by_digits.items():
                 for j in cols:
                     values[:, j] = round_significant(values[:, j], digits)
+            # And after (hostile sweep 22): a column's extremes may lie a few ulps off its decimals
+            # (skvae._moments.WRITTEN_ULPS: a computed 7.997999999999997 has three), and its maximum
+            # rounded to them, 7.998, lay above the maximum the column holds.
+            if by_decimals or by_digits:
+                self._clip(values, bounded, lows, highs)
             if by_decimals or by_digits:
                 # -0.004 rounded to 2 decimals is -0.0, which a file writes as "-0.0": +0.0 makes it 0.0.
                 values += 0.0
         return values
+
+    @staticmethod
+    def _clip(values, bounded, lows, highs):
+        """`values`' columns `bounded` clipped in place to [lows, highs]."""
+        if bounded and len(bounded) == values.shape[1]:
+            np.clip(values, lows, highs, out=values)
+        else:
+            for j, low, high in zip(bounded, lows, highs):
+                np.clip(values[:, j], low, high, out=values[:, j])
 
     # ------------------------------------------------------------ seen pairs of discrete values
 

@@ -1,0 +1,183 @@
+"""Hostile use, twenty-second sweep: scale cliffs and per-row Python.
+
+Swept and found sound: the number of Python function calls (cProfile) of
+``fit``, ``transform``, ``inverse_transform``, ``sample`` (with and without
+``with_missing``), ``score_samples``, ``VAEImputer.fit``/``transform`` and
+the detector's ``predict``/``score_columns`` on a mixed DataFrame (numbers,
+a categorical, booleans, integers, text; a fifth of the cells missing) at
+1,000 and 4,000 rows, after the fixes below: the same at both sizes
+(``fit``, ``transform``, ``inverse_transform``, ``sample``, ``score_samples``),
+or growing with the number of inference batches only, not the rows.
+
+Each family below failed once (see the commit that added its tests):
+
+- **A Python pass per categorical cell on every batch**
+  (``skvae._schema._unique_inverse``): reading a categorical column (every
+  ``transform``, ``score_samples``, ``sample(given=...)``, imputer and
+  detector call, and ``fit``) called ``_category_key`` and a dict lookup
+  once per cell: about ten Python calls per row and categorical column (a
+  4,000-row transform made 81,094 calls against 23,621 at 1,000 rows). The
+  cells are now grouped in pandas' hash table by (value, type) and only the
+  distinct groups are keyed in Python; the result is the loop's, bit for
+  bit (pinned against the loop, which stays to name an unhashable cell).
+- **The levels' lookup rebuilt on every batch**
+  (``TableSchema._category_lookups``): each batch rebuilt {key: code} over
+  the column's levels. A column of many levels makes a row wide (one-hot),
+  so a batch holds few rows (``sample(given=...)`` carries its importance
+  draws per row), and the rebuild cost rows x levels. Built once per schema.
+- **A Python call per cell of a text column at fit**
+  (``skvae._column_types._label_cells``): ``likelihood="auto"`` decided
+  whether an object column was text with a lambda per cell; it is decided
+  per distinct type of cell.
+"""
+
+import cProfile
+import pstats
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAETransformer
+from skvae import _column_types, _schema
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, device="cpu")
+
+
+def _mixed(n_rows, seed=0, n_levels=10):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "x": rng.normal(size=n_rows),
+        "c": pd.Categorical(rng.choice([f"l{i}" for i in range(n_levels)], n_rows)),
+        "b": rng.random(n_rows) < 0.5,
+        "s": rng.choice(["aa", "bb", "cc"], n_rows).astype(object),
+    })
+    for name in ("x", "c", "s"):
+        frame.loc[rng.random(n_rows) < 0.2, name] = None
+    return frame
+
+
+def _python_calls(function):
+    """Python function calls (cProfile's count, builtins included) made by `function()`."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        function()
+    finally:
+        profile.disable()
+    return sum(stats[1] for stats in pstats.Stats(profile).stats.values())
+
+
+def _hostile_cells():
+    """Cells whose keys differ though Python calls them equal (True == 1 == 1.0), and their look-alikes."""
+    import datetime
+    import decimal
+
+    return [True, False, 1, 0, 1.0, 0.0, -0.0, np.int64(1), np.float64(1.0), np.bool_(True), np.bool_(False),
+            "1", "a", np.str_("a"), b"a", 2**70, float(2**70), 2.5, np.float32(2.5), decimal.Decimal(1),
+            datetime.date(2020, 1, 1), pd.Timestamp("2020-01-01"), datetime.datetime(2020, 1, 1), np.uint8(0),
+            1 + 0j, frozenset({1})]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_unique_inverse_is_the_loops(seed):
+    """Grouping by (value, type) in pandas gives the cell loop's distinct values (the same objects) and codes."""
+    rng = np.random.default_rng(seed)
+    pool = _hostile_cells()
+    cells = np.empty(int(rng.integers(1, 60)), dtype=object)
+    for i in range(len(cells)):
+        cells[i] = pool[rng.integers(len(pool))]
+    rows = np.arange(len(cells)) + 7
+    distinct, inverse = _schema._unique_inverse(cells, "c", rows)
+    loop_distinct, loop_inverse = _schema._unique_inverse_loop(cells, "c", rows)
+    assert len(distinct) == len(loop_distinct) and all(a is b for a, b in zip(distinct, loop_distinct))
+    assert inverse.dtype == loop_inverse.dtype and np.array_equal(inverse, loop_inverse)
+
+
+def test_unique_inverse_still_names_an_unhashable_cell():
+    cells = np.array(["a", None, "b"], dtype=object)
+    cells[1] = [1, 2]
+    with pytest.raises(ValueError, match=r"Column 'c' holds \[1, 2\] of type list in row 11"):
+        _schema._unique_inverse(cells, "c", np.array([10, 11, 12]))
+
+
+def test_reading_categories_keys_distinct_values_not_cells(monkeypatch):
+    """``_category_key`` runs once per distinct value of a batch, and the levels' lookup once per schema."""
+    model = VAETransformer(**TINY).fit(_mixed(300, n_levels=50))
+    model.transform(_mixed(10))  # builds the schema's lookups
+    calls = []
+    real_key = _schema._category_key
+    monkeypatch.setattr(_schema, "_category_key", lambda value: calls.append(value) or real_key(value))
+    big = _mixed(4_000, seed=1, n_levels=50)
+    model.transform(big)
+    distinct = sum(big[name].dropna().nunique() for name in ("c", "b", "s"))
+    # One batch here (a narrow model): each distinct value of each categorical column keyed twice (grouped,
+    # then looked up among the levels), none per cell or level.
+    assert len(calls) == 2 * distinct
+
+
+def test_the_levels_lookup_is_not_rebuilt_per_batch(monkeypatch):
+    """Many levels, many batches: the levels are keyed once, not once per batch (rows x levels)."""
+    levels = 1_000  # skvae's most levels per column
+    train = pd.DataFrame({"c": pd.Categorical([f"l{i}" for i in range(levels)]), "x": np.arange(levels, dtype=float)})
+    model = VAETransformer(**TINY).fit(train)
+    probe = train.iloc[:4]
+    model.transform(probe)
+    calls = []
+    real_key = _schema._category_key
+    monkeypatch.setattr(_schema, "_category_key", lambda value: calls.append(value) or real_key(value))
+    model.transform(probe)
+    assert len(calls) == 2 * 4  # four cells, each keyed twice (grouped, looked up); a rebuild keys 1,000 levels
+    given = model.sample(given=train[["c"]].iloc[:40], random_state=0)
+    assert given["c"].tolist() == train["c"].iloc[:40].tolist()
+    assert len(calls) < levels
+
+
+@pytest.mark.parametrize("method", ["transform", "score_samples", "inverse_transform", "fit"])
+def test_python_calls_do_not_grow_with_rows(method):
+    """At 1,000 and 4,000 rows (one batch each) a call makes as many Python calls: nothing per row."""
+    model = VAETransformer(**TINY).fit(_mixed(200))
+    counts = []
+    for n_rows in (1_000, 4_000):
+        frame = _mixed(n_rows, seed=n_rows)
+        if method == "fit":
+            counts.append(_python_calls(lambda: VAETransformer(**TINY).fit(frame)))
+        elif method == "inverse_transform":
+            codes = model.transform(frame)
+            counts.append(_python_calls(lambda: model.inverse_transform(codes)))
+        else:
+            counts.append(_python_calls(lambda: getattr(model, method)(frame)))
+    # fit's count may differ by a few calls (epochs' batches of 1,000 vs 4,000 rows), never by rows.
+    assert counts[1] - counts[0] < 1_000, counts
+
+
+def test_label_cells_is_isinstance_per_cell():
+    """The text test by type gives isinstance's answer per cell, with no Python call per cell."""
+    class Text(str):
+        pass
+
+    cells = np.array(_hostile_cells() + [Text("t"), "", np.bool_(False)] * 3, dtype=object)
+    expected = np.array([isinstance(v, (str, bool, np.bool_)) for v in cells])
+    assert np.array_equal(_column_types._label_cells(cells), expected)
+    many = np.array(["a", 1.5] * 4_000, dtype=object)
+    few = many[:200]
+    assert _python_calls(lambda: _column_types._label_cells(many)) == _python_calls(
+        lambda: _column_types._label_cells(few))
+
+
+def test_imputer_transform_keys_per_batch_not_per_row(monkeypatch):
+    """The imputer reads categories as the transformer does: keys per distinct value of a batch, none per cell."""
+    imputer = VAEImputer(**TINY).fit(_mixed(200))
+    large = _mixed(4_000, seed=4)
+    key_calls, batches = [], []
+    real_key, real_raw_values = _schema._category_key, _schema.TableSchema.raw_values
+    monkeypatch.setattr(_schema, "_category_key", lambda value: key_calls.append(value) or real_key(value))
+
+    def counted_raw_values(schema, X, *args, **kwargs):
+        batches.append(sum(X[name].dropna().nunique() for name in ("c", "b", "s")))
+        return real_raw_values(schema, X, *args, **kwargs)
+
+    monkeypatch.setattr(_schema.TableSchema, "raw_values", counted_raw_values)
+    imputer.transform(large)
+    assert len(batches) > 1  # the test reads several batches
+    assert len(key_calls) == 2 * sum(batches)  # was one key per cell and categorical column, and per level

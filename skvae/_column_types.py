@@ -368,6 +368,19 @@ def infinite_value_refusal(value, name, row):
                                                                      "for missing cells, or remove the row."))
 
 
+def _label_cells(cells):
+    """Per cell of the object array `cells`: whether it is text or a boolean (a label, for ``likelihood="auto"``).
+
+    Decided per distinct type, not per cell (hostile sweep 22: a Python
+    call per row of every text column at fit): a cell's type says it.
+    """
+    import pandas as pd
+
+    type_codes, types = pd.factorize(np.fromiter(map(type, cells), dtype=object, count=len(cells)))
+    text_types = np.array([issubclass(t, (str, bool, np.bool_)) for t in types], dtype=bool)
+    return text_types[type_codes]
+
+
 def _auto_kind(name, series):
     import pandas as pd
 
@@ -376,7 +389,7 @@ def _auto_kind(name, series):
         return _CATEGORICAL
     if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
         observed = series[series.notna()]
-        is_text = observed.map(lambda v: isinstance(v, (str, bool, np.bool_))).to_numpy(dtype=bool)
+        is_text = _label_cells(observed.to_numpy(dtype=object))
         if is_text.all():
             return _CATEGORICAL
         if not is_text.any() and observed.map(_is_real_number).all():

@@ -347,10 +347,10 @@ def _codes_as_text(frame, written):
         label = frame.columns[position]
         present = frame[label].notna().to_numpy()
         cells = raw.iloc[:, position].str.strip()[present]
-        padded = cells.map(lambda value: bool(_LEADING_ZERO.fullmatch(value)))
+        padded = _map_distinct(cells, lambda value: bool(_LEADING_ZERO.fullmatch(value)))
         if not padded.any():
             continue
-        digits = cells.map(lambda value: bool(_DIGITS.fullmatch(value)))
+        digits = _map_distinct(cells, lambda value: bool(_DIGITS.fullmatch(value)))
         if digits.all():
             frame[label] = cells.reindex(frame.index).astype(object).where(pd.Series(present, index=frame.index))
             codes.append(label)
@@ -395,7 +395,7 @@ def _exact_integers_with_holes(frame, written, codes):
         if series.dtype == np.float64 and not (np.abs(series.to_numpy()) >= _FLOAT_EXACT_INTEGERS).any():
             continue
         cells = text[present]
-        if not cells.map(lambda value: bool(_SIGNED_DIGITS.fullmatch(value))).all():
+        if not _map_distinct(cells, lambda value: bool(_SIGNED_DIGITS.fullmatch(value))).all():
             continue
         integers = [int(value) for value in cells]
         if not any(abs(value) >= _FLOAT_EXACT_INTEGERS for value in integers):
@@ -787,9 +787,27 @@ def _text_columns(frame):
         if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
             continue
         present = series[series.notna()]
-        if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+        if present.empty or not _map_distinct(present, lambda value: isinstance(value, str)).all():
             continue
         yield column, series, present.str.strip()
+
+
+def _map_distinct(series, function, dtype=bool):
+    """``series.map(function)`` for a pure `function` of a cell, called once per distinct cell.
+
+    Hostile sweep 22: the reader's checks of text columns (numbers with
+    thousands separators, decimal commas, typeset minus signs, stray words,
+    padded codes) called a Python function per cell: a 200,000-row file
+    paid about thirty calls a row. A column of labels has few distinct
+    cells. Cells pandas holds equal (``True == 1``) are never text and
+    another cell at once; each check answers them alike.
+    """
+    import pandas as pd
+
+    codes, distinct = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    answers = np.empty(len(distinct), dtype=dtype)  # filled, not np.array(list): text answers stay whole str
+    answers[:] = [function(value) for value in distinct]
+    return pd.Series(answers[codes], index=series.index)
 
 
 def _cell_location(series, position, lines):
@@ -815,8 +833,8 @@ def _grouped_numbers_as_numbers(frame, name, lines, decimal):
     grouped = _grouped_number(decimal)
     ambiguous = re.compile(rf"[-+]?[1-9]\d{{0,2}}{re.escape(group)}\d{{3}}", re.ASCII)
     for column, series, text in _text_columns(frame):
-        is_grouped = text.map(lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
-        is_plain = text.map(lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
+        is_grouped = _map_distinct(text, lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
+        is_plain = _map_distinct(text, lambda value: group not in value and _is_number(value, decimal)).to_numpy(dtype=bool)
         if not is_grouped.any() or not (is_grouped | is_plain).all():
             continue
         if all(ambiguous.fullmatch(value) for value in text[is_grouped]):
@@ -862,7 +880,7 @@ def _quoted_decimal_commas_as_numbers(frame, decimal):
         return  # pandas has read them already
     for column, series, text in _text_columns(frame):
         whole = re.compile(r"[-+]?\d+", re.ASCII)
-        if text.map(lambda value: bool(_DECIMAL_COMMA.match(value) or whole.fullmatch(value))).all() \
+        if _map_distinct(text, lambda value: bool(_DECIMAL_COMMA.match(value) or whole.fullmatch(value))).all() \
                 and text.str.contains(",").any():
             frame[column] = pd.to_numeric(series.str.strip().str.replace(",", ".", regex=False))
 
@@ -893,10 +911,10 @@ def _typeset_numbers_as_numbers(frame, decimal):
 
     pattern = _ASCII_NUMBER[decimal]
     for column, series, text in _text_columns(frame):
-        if series[series.notna()].map(lambda value: value.isascii()).all():
+        if _map_distinct(series[series.notna()], lambda value: value.isascii()).all():
             continue  # pandas' reading stands: nothing typeset here
-        numbers = text.map(plain)
-        if numbers.map(lambda value: bool(pattern.fullmatch(value))).all():
+        numbers = _map_distinct(text, plain, dtype=object)
+        if _map_distinct(numbers, lambda value: bool(pattern.fullmatch(value))).all():
             if decimal == ",":
                 numbers = numbers.str.replace(",", ".", regex=False)
             values = pd.to_numeric(numbers)
@@ -919,7 +937,8 @@ def _refuse_stray_text(frame, name, lines, decimal):
         if present.empty:
             continue
         # Numbers as the readers above take them: one stray word stopped them, leaving the column text.
-        numeric = present.map(lambda value: isinstance(value, str) and _written_number(value, decimal)).to_numpy(dtype=bool)
+        numeric = _map_distinct(present, lambda value: isinstance(value, str) and _written_number(value, decimal)
+                                ).to_numpy(dtype=bool)
         n_text = int((~numeric).sum())
         # Ten numbers at least: in a handful of cells one word is not a slip but a category.
         if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):

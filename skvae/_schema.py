@@ -112,6 +112,20 @@ class TableSchema:
         return by_kind, numeric
 
     @functools.cached_property
+    def _category_lookups(self):
+        """Per categorical column position, {category key: code}, built once.
+
+        Hostile sweep 22: every inference batch rebuilt it, a Python pass
+        over the column's levels; a column of 10,000 levels makes each row
+        wide (one-hot), so batches hold few rows (``sample(given=...)``: a
+        few rows, carrying their importance draws), and the rebuild cost
+        rows x levels.
+        """
+        by_kind, _ = self._positions
+        return {j: {_category_key(c): i for i, c in enumerate(self.columns[j]["categories"])}
+                for j in by_kind.get(_CATEGORICAL, ())}
+
+    @functools.cached_property
     def _groups(self):
         """(kind's class, columns as a slice or positions, block constants) per block, after fitting.
 
@@ -256,13 +270,14 @@ class TableSchema:
             # One copy of X, not a fancy-indexed copy and then another.
             raw[...] = X
             for j in by_kind.get(_CATEGORICAL, ()):
-                raw[:, j] = _category_codes(X[:, j], self.columns[j], handle_unknown)
+                raw[:, j] = _category_codes(X[:, j], self.columns[j], handle_unknown, self._category_lookups[j])
             _check_numeric_ranges(raw, self.columns, numeric, by_kind)
             return raw
         for j, column in enumerate(self.columns):
             series = X.iloc[:, j]
             if column["kind"] == _CATEGORICAL:
-                raw[:, j] = _category_codes(series.to_numpy(dtype=object), column, handle_unknown)
+                raw[:, j] = _category_codes(series.to_numpy(dtype=object), column, handle_unknown,
+                                            self._category_lookups[j])
             else:
                 raw[:, j] = _numeric_column(series, column["name"])
         _check_numeric_ranges(raw, self.columns, numeric, by_kind)
@@ -704,13 +719,16 @@ def _is_a_real_number(value):
         return False
 
 
-def _category_codes(values, column, handle_unknown):
-    """Codes 0..L-1 of the column's categories; NaN for missing (and unknown, if ignored)."""
+def _category_codes(values, column, handle_unknown, lookup):
+    """Codes 0..L-1 of the column's categories; NaN for missing (and unknown, if ignored).
+
+    `lookup`: {:func:`_category_key` of a category: its code}, the schema's
+    (``TableSchema._category_lookups``, built once, not per batch).
+    """
     import pandas as pd
 
     categories = column["categories"]
     missing = np.asarray(pd.isna(values), dtype=bool)
-    lookup = {_category_key(c): i for i, c in enumerate(categories)}
     codes = np.full(len(values), np.nan)
     present = np.flatnonzero(~missing)
     if not present.size:
@@ -876,7 +894,46 @@ def _category_key(value):
 
 
 def _unique_inverse(values, name, rows):
-    """Distinct values (first-seen order) and, per value, its index among them: one dict pass.
+    """Distinct values (first-seen order) and, per value, its index among them.
+
+    Two cells are one value when their :func:`_category_key` s are equal.
+    Hostile sweep 22: this was a Python loop over the cells (a key and a
+    dict lookup per row, on every batch of every inference call). Now the
+    cells are grouped in pandas' hash table by (value, type), which cannot
+    join cells of different keys (same type and equal gives the same key;
+    ``True == 1`` differ in type), and the groups of equal keys are joined
+    in a pass over the distinct groups only. The result is the loop's
+    (:func:`_unique_inverse_loop`, which still names an unhashable cell).
+    """
+    import pandas as pd
+
+    n = len(values)
+    if n == 0:
+        return [], np.empty(0, dtype=np.intp)
+    try:
+        value_codes, _ = pd.factorize(values, use_na_sentinel=False)
+        types = np.fromiter(map(type, values), dtype=object, count=n)
+        type_codes, type_uniques = pd.factorize(types, use_na_sentinel=False)
+    except (TypeError, ValueError):  # an unhashable cell (a list, a dict): the loop names it (or raises as it did)
+        return _unique_inverse_loop(values, name, rows)
+    pairs, _ = pd.factorize(value_codes.astype(np.int64) * len(type_uniques) + type_codes)
+    # pd.factorize numbers in first-seen order, so each pair's first row increases with its code.
+    _, first_rows = np.unique(pairs, return_index=True)
+    index, distinct = {}, []
+    position_of_pair = np.empty(len(first_rows), dtype=np.intp)
+    for pair, row in enumerate(first_rows.tolist()):
+        value = values[row]
+        key = _category_key(value)
+        position = index.get(key)
+        if position is None:
+            position = index[key] = len(distinct)
+            distinct.append(value)
+        position_of_pair[pair] = position
+    return distinct, position_of_pair[pairs]
+
+
+def _unique_inverse_loop(values, name, rows):
+    """:func:`_unique_inverse` cell by cell: refuses a cell that cannot be a category, naming its row.
 
     A cell that cannot be a category (a list, dict, set or array: unhashable)
     is refused naming the column `name` and its row (``rows[i]`` is the row

@@ -127,6 +127,18 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
     return log_likelihood + log_prior - log_posterior, decoded, draws
 
 
+def sum_over_draws(values):
+    """values.sum(0) over the K draws of (K, n_rows, ...) tensors, each row's bits independent of n_rows.
+
+    A cumulative sum adds a row's draws one after another in draw order,
+    whatever the other rows of the tensor or torch's thread count, where
+    ``sum(0)`` vectorises across the rows of a wide tensor and along the draws
+    of a lone row, and so rounds a row's total differently with the rows that
+    share its call (see :func:`logsumexp_over_draws`).
+    """
+    return values.cumsum(dim=0)[-1]
+
+
 def logsumexp_over_draws(log_weights):
     """log sum_k exp(w_k) over dim 0 of (K, n_rows) log-weights, each row's bits independent of n_rows.
 
@@ -143,7 +155,7 @@ def logsumexp_over_draws(log_weights):
     """
     peak = log_weights.amax(dim=0)
     peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
-    return torch.log(torch.exp(log_weights - peak).cumsum(dim=0)[-1]) + peak
+    return torch.log(sum_over_draws(torch.exp(log_weights - peak))) + peak
 
 
 def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None,

@@ -611,9 +611,13 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         log p(s), below 0. Such scores compare with scores of the same
         mechanism only.
 
-        The Monte Carlo noise of each row is a function of the row's values and
-        the fitted seed, so a row's score does not depend on the other rows in
-        the call, their order, or the batch size.
+        The Monte Carlo noise of each row is a function of the row's values
+        (read to float32's precision, so a float32 copy of a table scores as
+        the table) and the fitted seed, so a row's score does not depend on the
+        other rows in the call, their order, or the batch size. Each score is
+        one estimate of the bound, below log p(x) in expectation over that
+        noise; a single estimate may exceed it (rows of equal values share
+        their noise, so duplicates do not average it away).
 
         Parameters
         ----------
@@ -626,7 +630,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Lower bounds on log p(x), greater is better.
+            Estimates of lower bounds on log p(x), greater is better.
         """
         n_importance = check_n_importance(n_importance)
         X = self._validate_input(X)

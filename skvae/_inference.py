@@ -53,7 +53,9 @@ from ._objectives import (
     encode,
     importance_log_weights,
     importance_weighted_bound,
+    logsumexp_over_draws,
     reparameterize,
+    sum_over_draws,
 )
 from ._refusals import Refusal
 from ._threads import one_thread_for_this_thread, torch_threads
@@ -267,7 +269,8 @@ class InferenceNetworks:
         """E_q[log p(x_ij | z)] per cell over the K samples in `noise` (NaN where missing)."""
         mean, log_variance = encode(self.encoder, self.likelihood, x, observed)
         z = reparameterize(mean, log_variance, noise)
-        return self.likelihood.cell_log_prob(x, self.decoder(z), observed).mean(0)
+        # Summed in draw order, so that a row's terms do not depend on the rows sharing its call.
+        return sum_over_draws(self.likelihood.cell_log_prob(x, self.decoder(z), observed)) / noise.shape[0]
 
     def impute(self, x, observed, noise, generator=None, n_draws=1, missingness=None, prior_share=0.0):
         """Per cell, the self-normalised importance-weighted conditional mean (MIWAE).
@@ -288,7 +291,9 @@ class InferenceNetworks:
         """
         log_weights, decoded, missing_draws = importance_log_weights(
             self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness, prior_share)
-        weights = torch.softmax(log_weights, dim=0)
+        # softmax over the draws, normalised in draw order (torch.softmax(dim=0) rounds a row's
+        # weights differently with the rows sharing its call; see logsumexp_over_draws).
+        weights = torch.exp(log_weights - logsumexp_over_draws(log_weights))
         if missingness is not None and missingness.level_columns:
             decoded = missingness.tilted(self.likelihood, decoded)
         if generator is None:

@@ -62,6 +62,7 @@ from torch.nn import functional as F
 
 from ._composite import CompositeLikelihood  # noqa: F401  (the table's likelihood, built from these blocks)
 from ._moments import shift_scale_columns, standardize
+from ._objectives import sum_over_draws
 from ._refusals import advice, parameter
 from ._refusals import column as column_term
 
@@ -213,7 +214,8 @@ class Block:
         means = self.conditional_mean(params, free)
         # Weights summing to 1 + an ulp can carry means at float64's top (saturated,
         # see _saturated) one ulp beyond it: that is float64's top, not an overflow.
-        return _saturated((weights.unsqueeze(-1) * means).sum(0), torch.isfinite(means).all(0))
+        # Summed in draw order: a row's fill does not depend on the rows sharing its call.
+        return _saturated(sum_over_draws(weights.unsqueeze(-1) * means), torch.isfinite(means).all(0))
 
 
 def _saturated(values, finite_inputs):
@@ -922,7 +924,7 @@ class CategoricalBlock(Block):
         splits between its ends). Ties go to the lower level.
         """
         probabilities = self._decoding_probabilities(params)
-        mixture = (weights[..., None, None] * probabilities).sum(0)
+        mixture = sum_over_draws(weights[..., None, None] * probabilities)
         most_probable = mixture.argmax(-1)
         level_values = self.stats.get("level_values")
         if level_values is None:

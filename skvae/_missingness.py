@@ -264,7 +264,8 @@ class SelfMasking(nn.Module):
         `weights` (K, n) are the self-normalised importance weights.
         """
         within = torch.softmax(draws.inner_log_probs, dim=-1) * weights.unsqueeze(-1)  # (K, n, M)
-        return (within.unsqueeze(-1) * self._user_units(likelihood, decoded, draws.values)).sum((0, 2))
+        # The draws' sum in draw order (a row's fill independent of its batch; see _objectives.sum_over_draws).
+        return (within.unsqueeze(-1) * self._user_units(likelihood, decoded, draws.values)).sum(2).cumsum(0)[-1]
 
     def resampled(self, likelihood, decoded, draws, chosen, generator):
         """For samples `chosen` per row ((n,) or (n, D)), a draw x_km with m picked by p(s | x_km): (n, [D,] m)."""

@@ -1018,8 +1018,8 @@ class EncodedRows:
         """Rows `rows` of X read, checked and encoded."""
         X = self.X.iloc[rows] if is_dataframe(self.X) else self.X[rows]
         raw = self.schema.raw_values(X, self.handle_unknown)
-        # Keyed on the values in the user's units (codes for categories): the
-        # same row gets the same noise whether it came as float32 or float64.
+        # Keyed on the values in the user's units (codes for categories), read
+        # to float32's precision: a row gets the same noise as its float32 copy.
         keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
         values = self.schema.encode(raw).astype(self.dtype, copy=False)
         return _EncodedBatch(values, keys, raw)

@@ -127,6 +127,37 @@ def importance_log_weights(encoder, decoder, likelihood, x, noise, observed=None
     return log_likelihood + log_prior - log_posterior, decoded, draws
 
 
+def sum_over_draws(values):
+    """values.sum(0) over the K draws of (K, n_rows, ...) tensors, each row's bits independent of n_rows.
+
+    A cumulative sum adds a row's draws one after another in draw order,
+    whatever the other rows of the tensor or torch's thread count, where
+    ``sum(0)`` vectorises across the rows of a wide tensor and along the draws
+    of a lone row, and so rounds a row's total differently with the rows that
+    share its call (see :func:`logsumexp_over_draws`).
+    """
+    return values.cumsum(dim=0)[-1]
+
+
+def logsumexp_over_draws(log_weights):
+    """log sum_k exp(w_k) over dim 0 of (K, n_rows) log-weights, each row's bits independent of n_rows.
+
+    ``torch.logsumexp(dim=0)`` sums a column of a wide tensor in another
+    order than the same column alone (the CPU kernel vectorises across the
+    rows of a batch, and a lone row across its draws), so the importance-
+    weighted score of a row differed in its last bits with the rows that
+    shared its call, though a row's score is documented as bit for bit the
+    same whichever rows share its call (hostile sweep 22). A cumulative sum
+    adds each row's draws one after another, in draw order, whatever the
+    tensor's width or torch's thread count. The maximum is taken out first,
+    as logsumexp does; an infinite maximum (every weight -inf, or one +inf)
+    is replaced by 0 so that the result is -inf or +inf, not NaN.
+    """
+    peak = log_weights.amax(dim=0)
+    peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
+    return torch.log(sum_over_draws(torch.exp(log_weights - peak))) + peak
+
+
 def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=None, n_importance=None,
                               missingness=None, encoder_input=None, constants=True):
     """Per-row log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k.
@@ -146,6 +177,6 @@ def importance_weighted_bound(encoder, decoder, likelihood, x, noise, observed=N
     for chunk in noise:
         log_weights, _, _ = importance_log_weights(encoder, decoder, likelihood, x, chunk, observed, missingness,
                                                    encoder_input=encoder_input, constants=constants)
-        chunk_total = torch.logsumexp(log_weights, dim=0)
+        chunk_total = logsumexp_over_draws(log_weights)
         total = chunk_total if total is None else torch.logaddexp(total, chunk_total)
     return total - math.log(n_importance)

@@ -128,8 +128,12 @@ def test_n_importance_one_scores_by_the_elbo(fitted):
     detector = VAEOutlierDetector(n_importance=1, **SMALL).fit(X)
     elbo = detector.score_samples(X)
     np.testing.assert_array_equal(elbo, detector.vae_.score_samples(X))
-    # Same seed, same fit: the default's IW bound is tighter on average than the ELBO.
-    assert default.score_samples(X).mean() > elbo.mean()
+    # Same seed, same fit: the default's IW bound is tighter on average than the ELBO. Tighter in
+    # expectation over the noise: one draw per row left the ELBO's mean over these rows 0.17 nats
+    # above its expectation (hostile sweep 22, whose noise keys changed the draws), so the ELBO is
+    # averaged over 20 copies of each row, apart beyond float32's precision, so each draws its own noise.
+    copies = np.concatenate([X * (1 + 1e-5 * j) for j in range(20)])
+    assert default.score_samples(X).mean() > detector.vae_.score(copies)
 
 
 def test_n_importance_changed_after_fit_waits_for_the_next_fit(fitted):

@@ -613,7 +613,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
 
         The Monte Carlo noise of each row is a function of the row's values
         (read to float32's precision, so a float32 copy of a table scores as
-        the table) and the fitted seed, so a row's score does not depend on the
+        the table; a model fitted by skvae 0.10 or earlier keeps its float64
+        keys) and the fitted seed, so a row's score does not depend on the
         other rows in the call, their order, or the batch size. Each score is
         one estimate of the bound, below log p(x) in expectation over that
         noise; a single estimate may exceed it (rows of equal values share

@@ -111,6 +111,8 @@ STATE_FIELDS = {
     "missingness_": "missingness",
     # Only in the state of a model fitted since skvae 0.4 (see set_latent_mixture).
     "_latent_mixture": "latent_mixture",
+    # Only in the state of a model fitted since skvae 0.11: how its rows' noise is keyed (see EncodedRows).
+    "_noise_keys": "noise_keys",
 }
 _TORCH_FIELDS = ("encoder_", "decoder_", "optimizer_", "missingness_")
 
@@ -223,6 +225,9 @@ class VAEModel:
                 f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one.",
                 UserWarning)
         self.latent_mixture = None
+        # A new model keys its rows' noise on their values rounded to float32; one loaded from a file that
+        # says nothing keys it on float64 bits, as it was fitted and scored (see EncodedRows).
+        self.noise_keys = "float32"
         self.optimizer = make_adam(self._parameters(), learning_rate)
         self.n_iter = 0
         self.loss_curve = []
@@ -304,6 +309,8 @@ class VAEModel:
             del state["missingness_"]
         if self.latent_mixture is None:
             del state["_latent_mixture"]
+        if self.noise_keys is None:
+            del state["_noise_keys"]
         for field in _TORCH_FIELDS:
             if field in state:
                 state[field] = _to_cpu(state[field].state_dict())
@@ -611,7 +618,7 @@ class VAEModel:
         with a third array, (n_rows, columns) bool, whether each cell is
         missing (read in the same pass over X).
         """
-        encoded = self.rows(X, handle_unknown, with_noise=False)
+        encoded = self.rows(X, handle_unknown, with_noise=False, with_holes=with_holes)
         networks = self.networks(encoded.dtype)
         latent_dim = self.latent_dim
 
@@ -898,9 +905,10 @@ class VAEModel:
         return np.concatenate([encoded[slice(start, start + step)].empty for start in range(0, n_rows, step)]
                               or [np.zeros(0, dtype=bool)])
 
-    def rows(self, X, handle_unknown, with_noise=True):
-        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys)."""
-        return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None)
+    def rows(self, X, handle_unknown, with_noise=True, with_holes=False):
+        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys; `with_holes`: their masks)."""
+        return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None,
+                           float32_keys=self.noise_keys == "float32", keep_holes=with_holes)
 
     def check_sample_fits(self, n_rows):
         """Refuse (ValueError) drawing `n_rows` rows whose arrays cannot fit in the host's memory.
@@ -983,9 +991,11 @@ class EncodedRows:
     slice, memory stays bounded by the batch (see :mod:`skvae._inference`).
     """
 
-    def __init__(self, X, schema, handle_unknown, dtype, seed):
-        # seed None: the batches carry no noise keys (inference without sampling).
+    def __init__(self, X, schema, handle_unknown, dtype, seed, float32_keys=True, keep_holes=False):
+        # seed None: the batches carry no noise keys (inference without sampling). float32_keys: see
+        # skvae._row_noise.row_keys; False for models fitted before skvae 0.11, whose files promise their scores.
         self.X, self.schema, self.handle_unknown, self.seed = X, schema, handle_unknown, seed
+        self.float32_keys, self.keep_holes = float32_keys, keep_holes
         self.dtype = np.dtype(dtype)
         self.shape = (X.shape[0], len(schema.columns))
         # Hostile sweep 22: a batch of the networks may hold a single row (sample(given=...) carries
@@ -1002,7 +1012,10 @@ class EncodedRows:
         if isinstance(rows, slice) and rows.step in (None, 1):
             start, stop, _ = rows.indices(self.shape[0])
             size = self._block_rows
-            if 0 < stop - start <= size // 2 and start // size == (stop - 1) // size:
+            # Only slices far smaller than a block (the cliff was batches of a row or a few): a batch near a
+            # block's size, as inference's own, is read as it comes, or the two blocks kept would add to its
+            # working set (score_samples of 200,000 rows passed its memory bound; tests/test_memory.py).
+            if 0 < stop - start <= size // 16 and start // size == (stop - 1) // size:
                 with self._blocks_lock:
                     number = start // size
                     block = self._blocks.pop(number, None)
@@ -1020,26 +1033,23 @@ class EncodedRows:
         raw = self.schema.raw_values(X, self.handle_unknown)
         # Keyed on the values in the user's units (codes for categories), read
         # to float32's precision: a row gets the same noise as its float32 copy.
-        keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed)
+        keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed, self.float32_keys)
         values = self.schema.encode(raw).astype(self.dtype, copy=False)
-        return _EncodedBatch(values, keys, raw)
+        return _EncodedBatch(values, keys, np.isnan(raw) if self.keep_holes else None)
 
 
 class _EncodedBatch:
     """One slice of encoded rows, with the keys of their Monte Carlo noise (and their raw values)."""
 
-    def __init__(self, values, keys, raw=None):
-        self.values, self.keys, self.raw = values, keys, raw
+    def __init__(self, values, keys, holes=None):
+        # holes: per row and column of the table (not of the encoding), whether the cell is missing; kept
+        # only where a pass asks for them (EncodedRows' keep_holes), as a bool mask, not the raw values.
+        self.values, self.keys, self.holes = values, keys, holes
 
     def rows(self, start, stop):
         """Rows start..stop-1 as a batch of their own (copies: a caller may write into its batch)."""
         return _EncodedBatch(self.values[start:stop].copy(), None if self.keys is None else self.keys[start:stop].copy(),
-                             None if self.raw is None else self.raw[start:stop].copy())
-
-    @property
-    def holes(self):
-        """Per row and column of the table (not of the encoding), whether the cell is missing."""
-        return np.isnan(self.raw)
+                             None if self.holes is None else self.holes[start:stop].copy())
 
     @functools.cached_property
     def empty(self):

@@ -29,7 +29,7 @@ def _splitmix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-def row_keys(X, seed):
+def row_keys(X, seed, float32=True):
     """One uint64 key per row: a hash of the row's values, rounded to float32, and `seed`.
 
     Rounded to float32 because a table given as float32 is the same table as
@@ -40,11 +40,16 @@ def row_keys(X, seed):
     float32's precision share their noise, which no estimate minds (the noise
     of two rows need only not depend on the other rows of the call). Values
     beyond float32's range round to +-inf, their keys as distinct as their signs.
+    With `float32` False, the float64 bits: the keys of models fitted before
+    skvae 0.11, whose saved files keep scoring and imputing as they did.
     """
     # + 0.0 maps -0.0 to 0.0, so equal values give equal keys; every NaN
     # (a missing cell) is given the same bits.
-    with np.errstate(over="ignore"):
-        values = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64) + 0.0
+    values = np.asarray(X, dtype=np.float64)
+    if float32:
+        with np.errstate(over="ignore"):
+            values = values.astype(np.float32).astype(np.float64)
+    values = values + 0.0
     values[np.isnan(values)] = np.nan
     words = values.view(np.uint64)
     column_salt = _splitmix64(np.arange(words.shape[1], dtype=np.uint64))

@@ -677,6 +677,8 @@ FITTED_FIELDS = {
     # The self-masking mechanism's parameters; absent for an ignorable one (and in files before it).
     "missingness_": Field(_tensor_dict, required=False),
     "_latent_mixture": Field(_latent_mixture_state, required=False),
+    # How rows' noise is keyed ("float32" since skvae 0.11); absent: float64 bits, as the model was fitted.
+    "_noise_keys": Field(lambda value, name: _one_of(value, name, {"float32"}), required=False),
 }
 
 

@@ -237,3 +237,25 @@ def test_imputed_fills_of_a_row_are_the_same_bits_in_any_batch(table_with_holes,
     together = imputer.transform(table)
     alone = pd.concat([imputer.transform(table.iloc[i : i + 1]) for i in range(40)])
     pd.testing.assert_frame_equal(alone, together.iloc[:40])
+
+
+def test_noise_keys_are_recorded_and_models_without_the_record_key_on_float64_bits():
+    # Decided at merge: keys on float32-rounded values are recorded in a new model's state; a state without the
+    # record (files of skvae 0.10 and earlier) keeps the float64 keys it was fitted and scored with, so a saved
+    # model's seeded scores and fills do not change with the upgrade (tests/test_old_files.py pins 0.2.0's).
+    from skvae import VAETransformer
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    vae = VAETransformer(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X)
+    state = vae.__getstate__()
+    assert state["_noise_keys"] == "float32"
+    old_state = {key: value for key, value in state.items() if key != "_noise_keys"}
+    old = VAETransformer()
+    old.__setstate__(old_state)
+    assert "_noise_keys" not in old.__getstate__()
+    float32_copy = X.astype(np.float32)
+    np.testing.assert_allclose(vae.score_samples(float32_copy), vae.score_samples(X), rtol=1e-4, atol=1e-4)
+    assert not np.allclose(old.score_samples(X), vae.score_samples(X))  # other noise: float64 keys
+    bad = dict(state, _noise_keys="float16")
+    with pytest.raises(ValueError, match="_noise_keys"):
+        VAETransformer().__setstate__(bad)

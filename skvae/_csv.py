@@ -1320,7 +1320,7 @@ def _cells_as_levels(series, levels):
         except ValueError:
             return cell
 
-    return series.astype(object).map(as_level)
+    return _map_distinct(series, as_level, dtype=object)
 
 
 def _number_levels(column):

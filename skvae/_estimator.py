@@ -777,9 +777,12 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
                 out.index = given.index  # row i completes the conditions of given's row i
             return out
         latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        missing = self._model.schema.draw_missing(n_samples, rng) if with_missing else None
+        # A model that recorded its rows' holes gives each sample those of a row drawn at its z; patterns drawn
+        # apart from the rows serve models that recorded none.
+        missing = (self._model.schema.draw_missing(n_samples, rng) if with_missing and not self._model.has_row_holes
+                   else None)
         return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,
-                                  missing=missing, prior=latent == "prior",
+                                  with_missing=with_missing, missing=missing, prior=latent == "prior",
                                   seen_pairs_only=bool(seen_pairs_only) and latent == "aggregate")
 
     # ------------------------------------------------------------ validation

@@ -154,7 +154,7 @@ def _pooled_hole_record(previous, record, previous_rows, block_rows, rng):
     missing cell, or the model was saved before skvae recorded them), the
     block's own record.
     """
-    if previous is None or "holes" not in previous:
+    if "holes" not in previous:
         return record
     earlier = tuple(previous[key].double().numpy() for key in ("hole_means", "hole_deviations"))
     earlier = (*earlier, previous["holes"].numpy() > 0.5)

@@ -754,21 +754,21 @@ class VAEModel:
         components = torch.multinomial(weights, n_rows, replacement=True, generator=generator)
         return means[components] + (trils[components] @ eps[:, :, None])[:, :, 0]
 
-    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, missing=None, prior=False,
-               seen_pairs_only=False):
+    def sample(self, n_samples, latent_seed, noise_seed, *, return_mean, n_jobs, with_missing=False, missing=None,
+               prior=False, seen_pairs_only=False):
         """`n_samples` rows from z (the latent mixture, or N(0, I) with `prior`), x ~ p(x | z) (or E[x | z]).
 
-        Decoded; NaN where `missing`. With `seen_pairs_only`, rows keep to the
-        pairs of discrete values seen together in training (see
-        :meth:`_keep_seen_pairs`).
+        Decoded. With `with_missing`, each row has the missing cells of a
+        training row drawn at its z where the model recorded them
+        (:meth:`_holes_at`), else NaN where `missing` (patterns drawn apart
+        from the rows). With `seen_pairs_only`, rows keep to the pairs of
+        discrete values seen together in training (see :meth:`_keep_seen_pairs`).
         """
         networks = self.networks(np.float64)
         latent_generator = torch.Generator().manual_seed(int(latent_seed))
         noise_generator = torch.Generator(device=networks.device).manual_seed(int(noise_seed))
 
-        # With recorded holes, each row takes those of its nearest training row; `missing` (patterns drawn
-        # apart from the rows) serves models that recorded none.
-        holes_follow_rows = missing is not None and self.has_row_holes
+        holes_follow_rows = with_missing and self.has_row_holes
         n_features = self.n_features
 
         def generate(rows):

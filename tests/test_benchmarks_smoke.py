@@ -542,8 +542,10 @@ def test_score_fill_by_hand():
     assert scores["category_accuracy"] == 0.5
     # 1.5 is fractional in a whole-valued column, 10 is above the observed maximum.
     assert scores["off_support"] == 1.0
+    # Made valid: 1.5 rounds to 2 (the observed 0 and 3 are whole), 10 is clipped to 3; each misses by 1.
+    assert scores["rmse_valid"] == pytest.approx(1.0 / sd)
     assert imputation.score_fill(df, df, mask, ["x"], ["c"]) == {"rmse": 0.0, "off_support": 0.0,
-                                                                 "category_accuracy": 1.0}
+                                                                 "rmse_valid": 0.0, "category_accuracy": 1.0}
 
 
 def test_imputing_on_codes_returns_known_categories():

@@ -79,7 +79,9 @@ Found, not changed:
   minimum (a value seen once). Clipping is the documented decoding; a
   truncated draw (the inverse CDF on the range's interval) would keep the
   support without inventing a mass, but changes the samples of every NumPy
-  array model (all ``gaussian``): left.
+  array model (all ``gaussian``): left here, done after 0.11.0 (a
+  ``gaussian`` or ``lognormal`` draw is truncated to the range,
+  tests/test_likelihoods.py).
 - A grid coarser than the decimals: penguins' body mass is recorded in steps
   of 25 g and sampled as any whole gram (3581); precision is recorded as
   decimals only. Two of some 300 numeric columns had such a grid

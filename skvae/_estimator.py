@@ -215,10 +215,16 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``"auto"`` does so when the data are small enough to overfit:
         at most 10,000 rows, at least 10 weights of the networks per row,
         and at least 50 rows held out (so from 495 rows at the default
-        ``validation_fraction``, whose 10% of 495 rounds to 50).
+        ``validation_fraction``, whose 10% of 495 rounds to 50). A
+        ``warm_start`` fit holds out the rows the fit before held out (on
+        the same table) and keeps the weights it started from unless an
+        epoch beats them.
 
     validation_fraction : float, default=0.1
-        Fraction of rows held out when validation is on.
+        Fraction of rows held out when validation is on, drawn from the
+        rows with an observed cell (with ``missing_mechanism="ignorable"``
+        a row with none has nothing to score; such rows all train, and
+        ``early_stopping="auto"`` counts the others only).
 
     n_jobs : int or None, default=None
         CPU threads torch uses inside ``fit``, ``partial_fit`` and inference

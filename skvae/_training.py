@@ -649,13 +649,15 @@ class Trainer:
         return total / X_valid.shape[0]
 
     def run(self, data, n_epochs, *, rule=None, validation=None, reporter=None,
-            first_epoch=1, fresh=False):
+            first_epoch=1, fresh=False, start_is_best=False):
         """Train for up to `n_epochs` epochs; returns a :class:`TrainingLog`.
 
         `data` is :meth:`training_rows`' (X, observed or None, view or None, data-only log terms).
         `rule` (a :class:`StoppingRule`, or None for exactly `n_epochs` epochs) monitors the training loss, or the
         negative validation score when `validation` = (X_valid, observed,
-        view, noise) is given.
+        view, noise) is given. `start_is_best`: the weights before the first
+        epoch are the best so far (a continued fit's, scored as `rule`'s best
+        loss), kept unless an epoch beats them.
         """
         log = TrainingLog()
         best = None
@@ -669,6 +671,8 @@ class Trainer:
         # how many entries the log had before it: a Ctrl-C before that drops the epoch whole.
         epoch_done, whole_losses, whole_scores = True, 0, 0
         spare_best = None
+        if start_is_best:
+            best = weights.copy()
         moments = _AdamMoments(self.optimizer)
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):

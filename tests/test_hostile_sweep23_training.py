@@ -1,0 +1,227 @@
+"""Hostile sweep 23: the training loop's contract over sequences of calls.
+
+Swept and found sound: ``partial_fit`` first on one or two rows, then blocks
+with holes in a column that had none, the column of numbers given as float,
+nullable Int64 with pd.NA, text numbers and a category column given as
+``category``, a block of only missing cells, a block 150 times the first
+(each continues, one ``loss_curve_`` entry per call); a level unseen by the
+first block refused naming ``handle_unknown`` (the first block fixes the
+schema, as sweep 20 recorded); ``fit`` after ``partial_fit`` (a fresh model),
+``partial_fit`` after ``fit`` and a ``warm_start`` fit after ``partial_fit``
+(continued, ``n_iter_`` and ``loss_curve_`` accumulating); ``set_params``
+between continued fits of ``max_iter`` up and down, ``batch_size``,
+``learning_rate`` (the optimizer takes the new rate) and
+``hidden_layer_sizes``/``latent_dim`` (refused naming both values and how
+to refit, for ``fit`` and ``partial_fit`` alike); a divergence
+(``learning_rate=1e30``) in a ``warm_start`` fit and in a ``partial_fit``
+(the epochs undone, the model usable, its codes finite);
+``best_loss_ == min(loss_curve_)`` and every loss finite after those
+sequences; the stopping rule's words in the user guide (a plateau of
+``n_iter_no_change`` epochs not beating the best by ``tol``, the learning
+rate divided by 5 twice, a stop at the third; patience lengthened to 700
+steps, at most 20 epochs under ``max_iter="auto"``) against
+``skvae._training.StoppingRule`` and ``patience_epochs`` (as
+tests/test_stopping.py pins).
+
+Each family below failed once (see the commit that added its tests):
+
+- **A continued fit judged on rows it had trained on**
+  (``skvae._model.VAEModel._split_validation``): the held-out rows were
+  drawn from ``seed + n_iter``, so a ``warm_start`` fit with validation on
+  the same table held out other rows, most of which the fit before had
+  trained on. Their score was high at the start and fell as training went
+  on without them: on 40 rows the continued fit's scores fell epoch after
+  epoch, and it kept its first epoch. The split is drawn from the seed
+  alone now, fit after fit (a fresh fit's split is unchanged), and so is the
+  held-out rows' noise (``_validation_data``), so a continued fit's scores
+  compare with the fit before's: at the same weights, the same.
+- **A continued fit kept its last epoch, beaten or not**
+  (``skvae._model.VAEModel.train``, ``skvae._training.Trainer.run``): a
+  ``warm_start`` fit with validation took the previous fit's best score as
+  the one to beat (of other rows and other noise), and where no epoch beat
+  it, no epoch was "best" and the weights of its last epoch were kept,
+  whatever they scored (``learning_rate`` raised for the continued fit left
+  the model worse than it started, under a ``best_validation_score_`` of the
+  weights it had thrown away). The weights a continued fit starts from are
+  now scored on its held-out rows and count as its best so far: it keeps
+  them unless an epoch beats them by the rule.
+- **A held-out set of rows with nothing observed**
+  (``skvae._model.VAEModel._validatable_rows``): under the ignorable
+  mechanism such a row has no data to score, only the KL term of the
+  encoder's answer to nothing, so where the held-out rows were all empty
+  (``early_stopping=True`` on a few rows, a table with empty rows) the
+  epochs were judged, and the weights picked, by that term alone. The
+  held-out rows are drawn from the rows with an observed cell (the others
+  train); ``early_stopping=True`` with fewer than two such rows is refused
+  naming it (the command line: ``--early-stopping``), and the
+  ``early_stopping="auto"`` rule counts such rows only (its 50 held-out rows
+  must tell something). Under ``missing_mechanism="self_masking"`` the mask
+  is data and every row may be held out.
+"""
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+import skvae._model
+import skvae._training
+from skvae import VAETransformer
+from skvae._cli import main
+from skvae._refusals import Refusal
+
+TINY = dict(hidden_layer_sizes=(8,), latent_dim=2, random_state=0, batch_size=8)
+
+
+def _table(n_rows=40, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n_rows, 1))
+    return np.hstack([z + 0.3 * rng.normal(size=(n_rows, 1)) for _ in range(3)])
+
+
+def _fit(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Records each fit's held-out rows and every validation score computed."""
+    record = {"held_out": [], "scores": []}
+    split, score = skvae._model.VAEModel._split_validation, skvae._training.Trainer.validation_score
+
+    def recording_split(self, *args, **kwargs):
+        train, valid = split(self, *args, **kwargs)
+        record["held_out"].append(valid.copy())
+        return train, valid
+
+    def recording_score(self, validation):
+        value = score(self, validation)
+        record["scores"].append(value)
+        return value
+
+    monkeypatch.setattr(skvae._model.VAEModel, "_split_validation", recording_split)
+    monkeypatch.setattr(skvae._training.Trainer, "validation_score", recording_score)
+    return record
+
+
+def test_a_warm_start_fit_holds_out_the_rows_and_noise_of_the_fit_before(spy):
+    X = _table()
+    model = _fit(VAETransformer(**TINY, max_iter=6, early_stopping=True, validation_fraction=0.2), X)
+    first_best = model.best_validation_score_
+    spy["scores"].clear()
+    _fit(model.set_params(warm_start=True, max_iter=3), X)
+    first_held_out, continued_held_out = spy["held_out"]
+    np.testing.assert_array_equal(continued_held_out, first_held_out)
+    # The continued fit starts from the weights the first fit kept (its best epoch's), and scores
+    # them on the same rows with the same noise: the first fit's best score, exactly.
+    assert spy["scores"][0] == first_best
+
+
+def test_a_fresh_fit_after_another_draws_the_split_it_always_drew(spy):
+    X = _table()
+    model = VAETransformer(**TINY, max_iter=2, early_stopping=True, validation_fraction=0.2)
+    _fit(model, X)
+    _fit(model, X)
+    again = _fit(VAETransformer(**TINY, max_iter=2, early_stopping=True, validation_fraction=0.2), X)
+    np.testing.assert_array_equal(spy["held_out"][0], spy["held_out"][1])
+    np.testing.assert_array_equal(spy["held_out"][0], spy["held_out"][2])
+    assert again.validation_scores_ == model.validation_scores_
+
+
+def test_a_continued_fit_whose_epochs_all_score_worse_keeps_the_weights_it_started_from(spy):
+    X = _table()
+    model = _fit(VAETransformer(**TINY, max_iter=8, early_stopping=True, validation_fraction=0.2), X)
+    codes = model.transform(X)
+    spy["scores"].clear()
+    # A learning rate far too large (finite losses) throws the weights about: every epoch scores worse.
+    _fit(model.set_params(warm_start=True, max_iter=3, learning_rate=2.0), X)
+    start, *epochs = spy["scores"]
+    assert len(epochs) == 3 and max(epochs) < start  # the case this test is about
+    assert model.n_iter_ == 11 and len(model.validation_scores_) == 11
+    np.testing.assert_array_equal(model.transform(X), codes)
+
+
+def test_a_continued_fit_keeps_its_best_epoch_when_one_beats_its_start(spy):
+    X = _table()
+    model = _fit(VAETransformer(**TINY, max_iter=3, early_stopping=True, validation_fraction=0.2), X)
+    spy["scores"].clear()
+    _fit(model.set_params(warm_start=True, max_iter=12), X)
+    start, *epochs = spy["scores"]
+    assert max(epochs) > start  # the case this test is about: a short first fit still improves
+    assert model.best_validation_score_ == max(model.validation_scores_) == max(epochs)
+    # The weights kept score the best epoch's score: the next continued fit starts from them.
+    spy["scores"].clear()
+    _fit(model.set_params(max_iter=1), X)
+    assert spy["scores"][0] == max(epochs)
+
+
+def _with_empty_rows(n_rows=40, n_empty=30):
+    X = _table(n_rows)
+    X[:n_empty] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("random_state", range(4))
+def test_the_held_out_rows_are_rows_with_an_observed_cell(spy, random_state):
+    X = _with_empty_rows()
+    model = _fit(VAETransformer(**{**TINY, "random_state": random_state}, max_iter=2, early_stopping=True,
+                                validation_fraction=0.1), X)
+    (held_out,) = spy["held_out"]
+    # 10% of the 10 rows with observed cells: one row, and it has data.
+    assert len(held_out) == 1 and not np.isnan(held_out).all(axis=1).any()
+    assert model.n_iter_ == 2 and all(np.isfinite(model.validation_scores_))
+
+
+def test_the_rows_with_nothing_observed_all_train(spy):
+    X = _with_empty_rows()
+    trained = []
+    run = skvae._training.Trainer.run
+
+    def recording_run(self, data, *args, **kwargs):
+        trained.append(data[0].shape[0])
+        return run(self, data, *args, **kwargs)
+
+    skvae._training.Trainer.run = recording_run
+    try:
+        _fit(VAETransformer(**TINY, max_iter=1, early_stopping=True, validation_fraction=0.1), X)
+    finally:
+        skvae._training.Trainer.run = run
+    assert trained == [39] and len(spy["held_out"][0]) == 1
+
+
+def test_early_stopping_with_fewer_than_two_rows_holding_data_is_refused_by_name():
+    X = _with_empty_rows(n_rows=10, n_empty=9)
+    model = VAETransformer(**TINY, max_iter=2, early_stopping=True)
+    with pytest.raises(Refusal, match=r"early_stopping=True needs at least 2 rows with an observed cell.*"
+                                      r"the table has 1\. Set early_stopping=False\.") as refused:
+        _fit(model, X)
+    assert isinstance(refused.value, ValueError)
+    assert not hasattr(model, "n_iter_")
+    assert _fit(model.set_params(early_stopping=False), X).n_iter_ == 2
+
+
+def test_the_command_line_says_the_refusal_with_its_options(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1.5,2.5\n,\n,\n,\n")
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["fit", str(table), "--out", str(tmp_path / "m.skvae"), "--early-stopping", "--max-iter", "2"],
+                  stdout=out, stderr=err)
+    message = err.getvalue()
+    assert status != 0
+    assert "--early-stopping needs at least 2 rows with an observed cell" in message
+    assert "Leave out --early-stopping." in message and "early_stopping=" not in message
+
+
+def test_auto_validation_counts_the_rows_that_hold_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    wide = dict(hidden_layer_sizes=(256, 128), latent_dim=2, random_state=0, max_iter=1)
+    assert _fit(VAETransformer(**wide), X).validation_scores_ is not None  # 60 rows held out
+    X[:200] = np.nan  # 400 rows with data: 40 would be held out, fewer than the rule's 50
+    assert _fit(VAETransformer(**wide), X).validation_scores_ is None
+    # Under self-masking an empty row's mask is scored: every row counts.
+    masked = _fit(VAETransformer(**wide, missing_mechanism="self_masking"), X)
+    assert masked.validation_scores_ is not None

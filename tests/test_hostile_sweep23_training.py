@@ -57,6 +57,15 @@ Each family below failed once (see the commit that added its tests):
   ``early_stopping="auto"`` rule counts such rows only (its 50 held-out rows
   must tell something). Under ``missing_mechanism="self_masking"`` the mask
   is data and every row may be held out.
+- **A broken epoch kept under validation** (``skvae._training.Trainer.run``):
+  sweep 18 undoes an epoch whose weights the next epoch's first step finds
+  non-finite, and refuses a fresh fit left with none, but only without
+  validation: with ``early_stopping=True`` (every face) ``learning_rate``
+  1e5 to 1e7 on 20 rows kept the broken first epoch under a warning calling
+  it good, its held-out score ``-inf`` in ``validation_scores_``, the model
+  scoring -2.7e43 to -2.7e59. The undo applies with validation too, the
+  epoch's score going with it and, where it was the best epoch, the best
+  before it coming back.
 """
 
 import io
@@ -64,10 +73,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
 
 import skvae._model
 import skvae._training
-from skvae import VAETransformer
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 from skvae._cli import main
 from skvae._refusals import Refusal
 
@@ -225,3 +236,55 @@ def test_auto_validation_counts_the_rows_that_hold_data():
     # Under self-masking an empty row's mask is scored: every row counts.
     masked = _fit(VAETransformer(**wide, missing_mechanism="self_masking"), X)
     assert masked.validation_scores_ is not None
+
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer, VAEOutlierDetector], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("learning_rate", [1e5, 1e6])
+def test_a_validated_fit_whose_first_epoch_broke_the_weights_is_refused_as_one_without(face, learning_rate):
+    # One batch per epoch (20 rows): the first epoch's loss is taken before its one step, and the second
+    # epoch's first step finds the weights non-finite. Without validation that was refused (sweep 18);
+    # with it the broken epoch was kept, its held-out score -inf, the model scoring -1e43.
+    X = _table(20)
+    for early_stopping in (False, True):
+        estimator = face(**{**TINY, "batch_size": 128}, max_iter=5, early_stopping=early_stopping,
+                         learning_rate=learning_rate)
+        with pytest.raises(ValueError, match="learning_rate is too large.*No finite epoch"):
+            _fit(estimator, X)
+        assert not hasattr(estimator, "n_features_in_")
+
+
+def test_a_continued_validated_fit_that_breaks_its_first_epoch_keeps_the_weights_it_started_from():
+    X = _table(20)
+    model = _fit(VAETransformer(**{**TINY, "batch_size": 128}, max_iter=4, early_stopping=True), X)
+    codes, scores = model.transform(X), list(model.validation_scores_)
+    with pytest.warns(ConvergenceWarning, match="learning_rate is too large"):
+        model.set_params(warm_start=True, learning_rate=1e6).fit(X)
+    assert model.n_iter_ == 4 and model.validation_scores_ == scores
+    np.testing.assert_array_equal(model.transform(X), codes)
+
+
+def test_an_undone_best_epoch_gives_back_the_best_before_it(monkeypatch):
+    """The epoch undone was the best: the best epoch before it is kept, with its score the best left."""
+    X = _table(20)
+    reference = _fit(VAETransformer(**{**TINY, "batch_size": 128}, max_iter=3, early_stopping=True), X)
+    run_epoch = skvae._training.Trainer.run_epoch
+    calls = []
+
+    def breaking_the_fourth_epochs_first_step(self, data):
+        calls.append(None)
+        loss = run_epoch(self, data)
+        if len(calls) == 4:  # the fourth epoch's first step found the third's weights broken
+            self.first_step_loss = torch.tensor(float("inf"))
+            loss = float("inf")
+        return loss
+
+    monkeypatch.setattr(skvae._training.Trainer, "run_epoch", breaking_the_fourth_epochs_first_step)
+    with pytest.warns(ConvergenceWarning, match="learning_rate is too large"):
+        model = VAETransformer(**{**TINY, "batch_size": 128}, max_iter=6, early_stopping=True).fit(X)
+    # The case this test is about: the third epoch, undone, was the best (no anneal before epoch 5 of 6).
+    assert int(np.argmax(reference.validation_scores_)) == 2
+    assert model.n_iter_ == 2 and model.validation_scores_ == reference.validation_scores_[:2]
+    best_epoch = int(np.argmax(model.validation_scores_)) + 1
+    kept = _fit(VAETransformer(**{**TINY, "batch_size": 128}, max_iter=best_epoch, early_stopping=True), X)
+    assert model.best_validation_score_ == kept.validation_scores_[-1]
+    np.testing.assert_array_equal(model.transform(X), kept.transform(X))

@@ -207,7 +207,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         lengthened to as many epochs as 700 optimizer steps take, so that
         data with few steps per epoch is not stopped on noise; with
         ``max_iter="auto"`` to at most 20 epochs, so that three plateaus
-        fit in the budget.
+        fit in the budget. With ``n_iter_no_change >= max_iter`` the rule
+        cannot end a fit: ``max_iter`` is the plan, and reaching it raises no
+        ``ConvergenceWarning``.
 
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,

@@ -66,9 +66,16 @@ Each family below failed once (see the commit that added its tests):
   scoring -2.7e43 to -2.7e59. The undo applies with validation too, the
   epoch's score going with it and, where it was the best epoch, the best
   before it coming back.
+- **The warning the docs promised at max_iter** (docs only): the user guide
+  said reaching ``max_iter`` raises a ConvergenceWarning, and the
+  transformer's docstring said nothing else, but with ``n_iter_no_change >=
+  max_iter`` (``max_iter=5`` at the default 10) none is raised, by design
+  (tests/test_estimator.py: the rule cannot end such a fit; VAEImputer's
+  default). Both now say so.
 """
 
 import io
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -288,3 +295,18 @@ def test_an_undone_best_epoch_gives_back_the_best_before_it(monkeypatch):
     kept = _fit(VAETransformer(**{**TINY, "batch_size": 128}, max_iter=best_epoch, early_stopping=True), X)
     assert model.best_validation_score_ == kept.validation_scores_[-1]
     np.testing.assert_array_equal(model.transform(X), kept.transform(X))
+
+
+def test_a_budget_the_rule_cannot_end_raises_no_warning_as_documented():
+    """``n_iter_no_change >= max_iter``: no ConvergenceWarning (tests/test_estimator.py), now said where users read."""
+    doc = " ".join(VAETransformer.__doc__.split())
+    assert ("With ``n_iter_no_change >= max_iter`` the rule cannot end a fit: ``max_iter`` is the plan, and "
+            "reaching it raises no ``ConvergenceWarning``.") in doc
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "user_guide.rst").read_text().split())
+    assert "ConvergenceWarning` (but where ``n_iter_no_change >= max_iter``" in guide
+    X = _table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert VAETransformer(**TINY, max_iter=5).fit(X).n_iter_ == 5  # the default n_iter_no_change=10
+    with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(5\)"):
+        VAETransformer(**TINY, max_iter=5, n_iter_no_change=4).fit(X)

@@ -439,6 +439,8 @@ class VAEModel:
         # started from (the previous fit's best) are now scored on this fit's held-out rows and count as
         # the best so far, so a continued fit keeps them unless an epoch beats them.
         start_score = None if validation is None or fresh else trainer.validation_score(validation)
+        if start_score is not None and not math.isfinite(start_score):
+            start_score = None  # weights that score no number on the held-out rows are no best to keep
         log = trainer.run(
             trainer.training_rows(*_training_data(train, trainer.device)),
             n_epochs,

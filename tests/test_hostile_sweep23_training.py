@@ -44,7 +44,9 @@ Each family below failed once (see the commit that added its tests):
   the model worse than it started, under a ``best_validation_score_`` of the
   weights it had thrown away). The weights a continued fit starts from are
   now scored on its held-out rows and count as its best so far: it keeps
-  them unless an epoch beats them by the rule.
+  them unless an epoch beats them by the rule (weights scoring NaN or
+  ``-inf`` there are no best to keep: NaN compares false, and no epoch
+  would have beaten it).
 - **A held-out set of rows with nothing observed**
   (``skvae._model.VAEModel._validatable_rows``): under the ignorable
   mechanism such a row has no data to score, only the KL term of the
@@ -310,3 +312,26 @@ def test_a_budget_the_rule_cannot_end_raises_no_warning_as_documented():
         assert VAETransformer(**TINY, max_iter=5).fit(X).n_iter_ == 5  # the default n_iter_no_change=10
     with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(5\)"):
         VAETransformer(**TINY, max_iter=5, n_iter_no_change=4).fit(X)
+
+
+@pytest.mark.parametrize("start", [float("nan"), float("-inf")])
+def test_a_continued_fit_from_weights_that_score_no_number_keeps_its_best_epoch(monkeypatch, spy, start):
+    """A NaN start score was a best no epoch could beat (NaN compares false): the start weights were kept."""
+    X = _table()
+    model = _fit(VAETransformer(**TINY, max_iter=3, early_stopping=True, validation_fraction=0.2), X)
+    score = skvae._training.Trainer.validation_score
+    calls = []
+
+    def unscorable_start(self, validation):
+        calls.append(None)
+        return start if len(calls) == 1 else score(self, validation)
+
+    monkeypatch.setattr(skvae._training.Trainer, "validation_score", unscorable_start)
+    _fit(model.set_params(warm_start=True, max_iter=4), X)
+    epochs = model.validation_scores_[3:]
+    assert len(epochs) == 4 and model.best_validation_score_ == max(model.validation_scores_)
+    # The weights kept are the best epoch's: the next continued fit scores them so.
+    monkeypatch.setattr(skvae._training.Trainer, "validation_score", score)
+    spy["scores"].clear()
+    _fit(model.set_params(max_iter=1), X)
+    assert spy["scores"][0] == max(epochs)

@@ -542,11 +542,19 @@ class VAEModel:
         return values, observed, trainer.encoder_view(values, observed), noise
 
     def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs, start_score=None):
-        """The rule of this fit; with validation, `start_score` (a continued fit's starting weights, scored) to beat."""
+        """The rule of this fit; with validation, `start_score` (a continued fit's starting weights, scored) to beat.
+
+        Hostile sweep 23: without validation a continued fit's rule took ``best_loss_``, the smallest
+        training loss of every fit before, as the one to beat: a warm_start fit on new data (or after a
+        change of beta or batch_size), whose loss fell from 79 to 28 nats, counted every epoch as no
+        improvement on the first data's 8.5, divided its learning rate twice and stopped after three
+        "plateaus" of 20 epochs, as converged. The training loss has no such loss of the start to beat
+        (it is taken during the steps), so a continued fit's rule judges its own epochs from the first.
+        """
         if with_validation:
             best = -start_score if start_score is not None else math.inf
         else:
-            best = self.best_loss if self.best_loss is not None else math.inf
+            best = math.inf
         patience = patience_epochs(params["n_iter_no_change"], steps_per_epoch,
                                    auto_budget=params["max_iter"] == "auto")
         return StoppingRule(params["tol"], patience, best_loss=best, lr_decays=LR_DECAYS,

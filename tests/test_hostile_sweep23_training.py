@@ -47,6 +47,18 @@ Each family below failed once (see the commit that added its tests):
   them unless an epoch beats them by the rule (weights scoring NaN or
   ``-inf`` there are no best to keep: NaN compares false, and no epoch
   would have beaten it).
+- **A continued fit judged by an earlier fit's training loss**
+  (``skvae._model.VAEModel._stopping_rule``): without validation the rule
+  of a ``warm_start`` fit started from ``best_loss_``, the smallest
+  training loss of the fits before (as MLPRegressor's does), so on new data
+  (or after ``set_params`` of ``beta``) whose loss stayed above it every
+  epoch was "no improvement": a fit whose loss fell from 79 to 28 nats
+  divided its learning rate twice and stopped as converged after three
+  "plateaus" of 20 epochs (``max_iter="auto"``), scoring -28.0 where it
+  reaches -13.7, against the docs' rule (a plateau is epochs that do not
+  improve by ``tol``). Each fit's rule now judges its own epochs (the
+  training loss of the starting weights is not known before a step);
+  ``best_loss_`` stays the smallest loss of all.
 - **A held-out set of rows with nothing observed**
   (``skvae._model.VAEModel._validatable_rows``): under the ignorable
   mechanism such a row has no data to score, only the KL term of the
@@ -335,3 +347,24 @@ def test_a_continued_fit_from_weights_that_score_no_number_keeps_its_best_epoch(
     spy["scores"].clear()
     _fit(model.set_params(max_iter=1), X)
     assert spy["scores"][0] == max(epochs)
+
+
+def test_a_continued_fit_on_new_data_is_not_judged_by_the_old_datas_loss(monkeypatch):
+    # A budget of 40 epochs and plateaus of 5 (max_iter="auto" caps the step floor), so that a wrongly
+    # judged fit ends well inside it.
+    monkeypatch.setattr(skvae._training, "AUTO_MIN_EPOCHS", 40)
+    monkeypatch.setattr(skvae._training, "AUTO_MAX_EPOCHS", 40)
+    monkeypatch.setattr(skvae._training, "MAX_PATIENCE_EPOCHS", 5)
+    rng = np.random.default_rng(0)
+    first = _table(200)
+    model = _fit(VAETransformer(**{**TINY, "batch_size": 100}, max_iter=30, early_stopping=False), first)
+    n_before, best_before = model.n_iter_, model.best_loss_
+    _fit(model.set_params(warm_start=True, max_iter="auto"), first * 3 + 5 + 0.1 * rng.normal(size=first.shape))
+    continued = model.loss_curve_[n_before:]
+    assert min(continued) > best_before + 1  # the case this test is about: the new data's loss stays above
+    improvements = -np.diff(continued)
+    # The loss fell by more than tol each epoch (its first 15 at least), which the rule (the docs: "not
+    # improved by tol for n_iter_no_change consecutive epochs") does not call a plateau: no decay, no stop.
+    assert len(continued) > 15
+    assert (improvements[:15] > model.tol).all()
+    assert model.best_loss_ == min(model.loss_curve_) == best_before

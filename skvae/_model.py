@@ -420,11 +420,13 @@ class VAEModel:
 
     def train(self, encoded, params, *, incremental, fresh, thread_tuner=None):
         """Train on `encoded` rows (the schema's encoding, NaN where missing) and record the history."""
-        validatable = self._validatable_rows(encoded)
+        early_stopping = params["early_stopping"]
+        may_validate = not incremental and (isinstance(early_stopping, str) or bool(early_stopping))
+        validatable = self._validatable_rows(encoded) if may_validate else None
         # The "auto" rule counts the rows a held-out set can be drawn from: it asks for 50 held-out rows
         # because fewer tell too little, and rows with nothing observed tell nothing.
-        with_validation = not incremental and use_validation(
-            params["early_stopping"], encoded.shape[0] if validatable is None else int(validatable.sum()),
+        with_validation = may_validate and use_validation(
+            early_stopping, encoded.shape[0] if validatable is None else int(validatable.sum()),
             params["validation_fraction"], self.n_weights)
         train, valid = self._split_validation(encoded, params["validation_fraction"], validatable) \
             if with_validation else (encoded, None)

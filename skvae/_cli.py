@@ -407,6 +407,8 @@ class _CommandLineWords:
     #: Advice that names the options of the command that can follow it (other commands: the Python words).
     COMMAND_ADVICE = {
         ("smaller_networks", "fit"): "Use a smaller --hidden-layer-sizes or --latent-dim.",
+        ("validation_on", "fit"): "--early-stopping",
+        ("validation_off", "fit"): "Leave out --early-stopping.",
         ("smaller_networks", "impute"): "Use a smaller --latent-dim, or fewer columns (--columns, --drop).",
         ("smaller_step", "fit"): "Lower --batch-size (or --hidden-layer-sizes).",
         ("smaller_step", "impute"): "Impute fewer columns (--columns, --drop).",

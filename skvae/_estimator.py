@@ -207,7 +207,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         lengthened to as many epochs as 700 optimizer steps take, so that
         data with few steps per epoch is not stopped on noise; with
         ``max_iter="auto"`` to at most 20 epochs, so that three plateaus
-        fit in the budget.
+        fit in the budget. With ``n_iter_no_change >= max_iter`` the rule
+        cannot end a fit: ``max_iter`` is the plan, and reaching it raises no
+        ``ConvergenceWarning``.
 
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows, monitor their ELBO,
@@ -215,10 +217,16 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``"auto"`` does so when the data are small enough to overfit:
         at most 10,000 rows, at least 10 weights of the networks per row,
         and at least 50 rows held out (so from 495 rows at the default
-        ``validation_fraction``, whose 10% of 495 rounds to 50).
+        ``validation_fraction``, whose 10% of 495 rounds to 50). A
+        ``warm_start`` fit holds out the rows the fit before held out (on
+        the same table) and keeps the weights it started from unless an
+        epoch beats them.
 
     validation_fraction : float, default=0.1
-        Fraction of rows held out when validation is on.
+        Fraction of rows held out when validation is on, drawn from the
+        rows with an observed cell (with ``missing_mechanism="ignorable"``
+        a row with none has nothing to score; such rows all train, and
+        ``early_stopping="auto"`` counts the others only).
 
     n_jobs : int or None, default=None
         CPU threads torch uses inside ``fit``, ``partial_fit`` and inference

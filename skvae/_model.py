@@ -48,7 +48,7 @@ from ._missingness import build_missingness, mechanism_name
 from ._moments import standardize
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
-from ._refusals import Refusal, count, parameter
+from ._refusals import Refusal, advice, count, parameter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads, training_threads
@@ -420,22 +420,39 @@ class VAEModel:
 
     def train(self, encoded, params, *, incremental, fresh, thread_tuner=None):
         """Train on `encoded` rows (the schema's encoding, NaN where missing) and record the history."""
-        with_validation = not incremental and use_validation(
-            params["early_stopping"], encoded.shape[0], params["validation_fraction"], self.n_weights)
-        train, valid = self._split_validation(encoded, params["validation_fraction"]) if with_validation \
-            else (encoded, None)
+        early_stopping = params["early_stopping"]
+        may_validate = not incremental and (isinstance(early_stopping, str) or bool(early_stopping))
+        validatable = self._validatable_rows(encoded) if may_validate else None
+        # The "auto" rule counts the rows a held-out set can be drawn from: it asks for 50 held-out rows
+        # because fewer tell too little, and rows with nothing observed tell nothing.
+        with_validation = may_validate and use_validation(
+            early_stopping, encoded.shape[0] if validatable is None else int(validatable.sum()),
+            params["validation_fraction"], self.n_weights)
+        train, valid = self._split_validation(encoded, params["validation_fraction"], validatable) \
+            if with_validation else (encoded, None)
         trainer = self._trainer(params, thread_tuner)
         steps_per_epoch = math.ceil(train.shape[0] / params["batch_size"])
         n_epochs = 1 if incremental else budget_epochs(params["max_iter"], steps_per_epoch)
         reporter = EpochReporter(params["verbose"], n_epochs)
+        validation = None if valid is None else self._validation_data(valid, trainer)
+        # Hostile sweep 23: a continued fit (warm_start) with validation took the previous fit's best
+        # score as the one to beat, though that score was of other held-out rows or other noise, and
+        # where no epoch beat it kept its last epoch's weights, whatever they scored: the weights it
+        # started from (the previous fit's best) are now scored on this fit's held-out rows and count as
+        # the best so far, so a continued fit keeps them unless an epoch beats them.
+        start_score = None if validation is None or fresh else trainer.validation_score(validation)
+        if start_score is not None and not math.isfinite(start_score):
+            start_score = None  # weights that score no number on the held-out rows are no best to keep
         log = trainer.run(
             trainer.training_rows(*_training_data(train, trainer.device)),
             n_epochs,
-            rule=None if incremental else self._stopping_rule(params, with_validation, steps_per_epoch, n_epochs),
-            validation=None if valid is None else self._validation_data(valid, trainer),
+            rule=None if incremental else self._stopping_rule(params, with_validation, steps_per_epoch, n_epochs,
+                                                              start_score),
+            validation=validation,
             reporter=reporter,
             first_epoch=self.n_iter + 1,
             fresh=fresh,
+            start_is_best=start_score is not None,
         )
         # partial_fit runs one epoch by definition: no stopping to report.
         summary = f"Training stopped after epoch {self.n_iter + len(log.losses)}: {log.stop_reason}."
@@ -443,13 +460,14 @@ class VAEModel:
         self._record(log, with_validation)
         self.inference_cache.clear()
 
-    def _generators(self):
-        """Fresh generators for this call, derived from the seed and n_iter.
+    def _generators(self, n_iter=None):
+        """Fresh generators for this call, derived from the seed and n_iter (`n_iter`, or the model's).
 
         Deriving them (rather than storing generator objects) keeps the model
         picklable and makes warm-started runs repeatable too.
         """
-        shuffle_seed, noise_seed = np.random.SeedSequence([self.seed, self.n_iter]).generate_state(2)
+        n_iter = self.n_iter if n_iter is None else n_iter
+        shuffle_seed, noise_seed = np.random.SeedSequence([self.seed, n_iter]).generate_state(2)
         shuffle = torch.Generator().manual_seed(int(shuffle_seed))
         noise = torch.Generator(device=self.device).manual_seed(int(noise_seed))
         return shuffle, noise
@@ -470,32 +488,75 @@ class VAEModel:
             missingness=self.missingness,
         )
 
-    def _split_validation(self, encoded, validation_fraction):
-        """(train, valid) rows, shuffled: the split of ``sklearn.model_selection.train_test_split``."""
+    def _validatable_rows(self, encoded):
+        """Which rows a held-out set may take (a bool per row), or None for every row.
+
+        Hostile sweep 23: under the ignorable mechanism a row with no observed cell has no data to
+        score, only the KL term of the encoder's answer to nothing, so a held-out set of such rows
+        (early_stopping=True on a few rows, a table with empty rows) judged the epochs and picked the
+        weights by that term alone. Such rows train; the held-out ones are drawn from the others.
+        Under self-masking the mask itself is scored, and every row counts.
+        """
+        if self.missingness is not None:
+            return None
+        empty = np.isnan(encoded).all(axis=1)
+        return ~empty if empty.any() else None
+
+    def _split_validation(self, encoded, validation_fraction, validatable=None):
+        """(train, valid) rows, shuffled: the split of ``sklearn.model_selection.train_test_split``.
+
+        The held-out rows are drawn from the `validatable` ones (every row when None);
+        the others all train.
+        """
         n_rows = encoded.shape[0]
         if n_rows < 2:
             raise ValueError(
                 f"early_stopping=True needs at least 2 samples to hold out a validation set; got n_samples={n_rows}."
             )
-        n_valid = min(max(1, int(round(validation_fraction * n_rows))), n_rows - 1)
-        # The permutation train_test_split(random_state=seed) draws, so that fits repeat 0.2.0's.
-        order = np.random.RandomState(self.seed + self.n_iter).permutation(n_rows)
-        return encoded[order[n_valid:]], encoded[order[:n_valid]]
+        # The permutation train_test_split(random_state=seed) draws, so that fits repeat 0.2.0's. Hostile
+        # sweep 23: it was drawn from seed + n_iter, so a warm_start fit on the same rows held out rows the
+        # fit before had trained on; their score fell as training went on without them, and the stopping
+        # rule kept the continued fit's first epoch. The same rows are held out now, fit after fit.
+        order = np.random.RandomState(self.seed).permutation(n_rows)
+        candidates = order if validatable is None else order[validatable[order]]
+        if len(candidates) < 2:
+            raise Refusal(
+                advice("validation_on", "early_stopping=True"), " needs at least 2 rows with an observed cell, to "
+                "hold one out for validation (a row with no observed cell scores alike under any weights); the "
+                f"table has {len(candidates)}. ", advice("validation_off", "Set early_stopping=False."),
+            )
+        n_valid = min(max(1, int(round(validation_fraction * len(candidates)))), len(candidates) - 1)
+        held_out = candidates[:n_valid]
+        if validatable is None:
+            return encoded[order[n_valid:]], encoded[held_out]
+        return encoded[order[~np.isin(order, held_out)]], encoded[held_out]
 
     def _validation_data(self, encoded, trainer):
         values, observed = _training_data(encoded, trainer.device)
         draws = () if trainer.n_importance == 1 else (trainer.n_importance,)
+        # The held-out rows' noise is that of the first fit's, fit after fit (as the rows are): a continued
+        # fit's scores then compare with the fit before's, at the same weights the same.
+        generator = trainer.noise_generator if self.n_iter == 0 else self._generators(n_iter=0)[1]
         noise = torch.randn((*draws, values.shape[0], self.noise_width),
-                            generator=trainer.noise_generator, device=trainer.device, dtype=DTYPE)
+                            generator=generator, device=trainer.device, dtype=DTYPE)
         values, observed = values.to(trainer.device), None if observed is None else observed.to(trainer.device)
         # The view only: validation scores take every term of the likelihood, data-only ones included.
         return values, observed, trainer.encoder_view(values, observed), noise
 
-    def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs):
+    def _stopping_rule(self, params, with_validation, steps_per_epoch, n_epochs, start_score=None):
+        """The rule of this fit; with validation, `start_score` (a continued fit's starting weights, scored) to beat.
+
+        Hostile sweep 23: without validation a continued fit's rule took ``best_loss_``, the smallest
+        training loss of every fit before, as the one to beat: a warm_start fit on new data (or after a
+        change of beta or batch_size), whose loss fell from 79 to 28 nats, counted every epoch as no
+        improvement on the first data's 8.5, divided its learning rate twice and stopped after three
+        "plateaus" of 20 epochs, as converged. The training loss has no such loss of the start to beat
+        (it is taken during the steps), so a continued fit's rule judges its own epochs from the first.
+        """
         if with_validation:
-            best = -self.best_validation_score if self.best_validation_score is not None else math.inf
+            best = -start_score if start_score is not None else math.inf
         else:
-            best = self.best_loss if self.best_loss is not None else math.inf
+            best = math.inf
         patience = patience_epochs(params["n_iter_no_change"], steps_per_epoch,
                                    auto_budget=params["max_iter"] == "auto")
         return StoppingRule(params["tol"], patience, best_loss=best, lr_decays=LR_DECAYS,

@@ -649,13 +649,15 @@ class Trainer:
         return total / X_valid.shape[0]
 
     def run(self, data, n_epochs, *, rule=None, validation=None, reporter=None,
-            first_epoch=1, fresh=False):
+            first_epoch=1, fresh=False, start_is_best=False):
         """Train for up to `n_epochs` epochs; returns a :class:`TrainingLog`.
 
         `data` is :meth:`training_rows`' (X, observed or None, view or None, data-only log terms).
         `rule` (a :class:`StoppingRule`, or None for exactly `n_epochs` epochs) monitors the training loss, or the
         negative validation score when `validation` = (X_valid, observed,
-        view, noise) is given.
+        view, noise) is given. `start_is_best`: the weights before the first
+        epoch are the best so far (a continued fit's, scored as `rule`'s best
+        loss), kept unless an epoch beats them.
         """
         log = TrainingLog()
         best = None
@@ -669,6 +671,9 @@ class Trainer:
         # how many entries the log had before it: a Ctrl-C before that drops the epoch whole.
         epoch_done, whole_losses, whole_scores = True, 0, 0
         spare_best = None
+        last_was_best = False  # whether the last whole epoch's weights are `best` (and spare_best the best before)
+        if start_is_best:
+            best = weights.copy()
         moments = _AdamMoments(self.optimizer)
         try:
             for epoch in range(first_epoch, first_epoch + n_epochs):
@@ -683,7 +688,7 @@ class Trainer:
                 # The last step of an epoch can break the weights after its loss was taken.
                 if not (math.isfinite(loss) and bool(after_epoch.isfinite().all())):
                     weights.load(before_epoch)
-                    if earlier is not None and validation is None and self._first_step_broke():
+                    if earlier is not None and self._first_step_broke():
                         # Hostile sweep 18: an epoch's loss is taken before each of its steps, so the
                         # weights after its last step are first scored by the next epoch's first step.
                         # Where that step's loss is already non-finite, the weights "of the last good
@@ -694,6 +699,14 @@ class Trainer:
                         # the epoch is undone (and with it, in a fresh fit of one such epoch, the model).
                         weights.load(earlier)
                         log.losses.pop()
+                        if validation is not None:
+                            # Hostile sweep 23: with validation this undo was skipped, so a fit with
+                            # early_stopping=True kept the broken epoch (its held-out score -inf, the model
+                            # scoring -1e43) where one without refused it. Its score goes with it, and so
+                            # does its place as the best (the best before it comes back, or none).
+                            log.validation_scores.pop()
+                            if last_was_best:
+                                best = spare_best
                     # Adam's moments hold the non-finite gradients: keeping them
                     # would break the restored weights again on the next step.
                     self.optimizer.state.clear()
@@ -715,9 +728,10 @@ class Trainer:
                 # while it was, the best weights (restored below) would not be those of the best score.
                 # The best weights are copied aside and swapped in by one assignment, with the flag, so
                 # that no Ctrl-C lands between them.
+                last_was_best = False
                 if rule is not None and rule.update(monitored) and validation is not None:
                     candidate = weights.copy(out=spare_best)
-                    best, spare_best, epoch_done = candidate, best, True
+                    best, spare_best, last_was_best, epoch_done = candidate, best, True, True
                 epoch_done = True
                 if rule is not None and rule.should_stop and not rule.on_plateau(self.optimizer):
                     log.stop_reason = "converged"

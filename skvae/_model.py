@@ -289,6 +289,23 @@ class VAEModel:
         return mechanism_name(self.missingness)
 
     @property
+    def modelled_missingness(self):
+        """The mechanism where it models some column, else None: what inference and the detector use.
+
+        A ``"self_masking"`` fit on a table with no column the mechanism can
+        model keeps its empty module (the fitted ``missing_mechanism`` stays
+        ``"self_masking"``, so a later ``partial_fit`` continues it), and
+        warns that the fit is the ignorable one. Hostile sweep 23: its
+        inference still took the mechanism's path, so a row with no observed
+        cell scored a noisy bound (-0.078 where the ignorable model says 0,
+        exactly) and ``VAEOutlierDetector`` ranked such rows as inliers
+        instead of flagging them; with no column to model, p(s) = 1 and the
+        model is the ignorable one in every answer, as the warning says.
+        """
+        missingness = self.missingness
+        return missingness if missingness is not None and missingness.all_columns else None
+
+    @property
     def self_masked_columns(self):
         """Table positions of the columns the mechanism models (none when ignorable)."""
         return () if self.missingness is None else tuple(self.missingness.columns)
@@ -530,7 +547,8 @@ class VAEModel:
         dtype = _TORCH_DTYPES[np.dtype(dtype)]
 
         def build(dtype):
-            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype, self.missingness)
+            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype,
+                                     self.modelled_missingness)
 
         return self.inference_cache.get(dtype, build)
 

@@ -305,7 +305,9 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         first (``X.dropna(how="all")``) to leave them unlabelled. ``fit``
         accepts them and leaves them out of ``offset_``. Under
         ``missing_mechanism="self_masking"`` such a row scores log p(s), the
-        probability of its pattern, as any other row.
+        probability of its pattern, as any other row, where the mechanism
+        models some column (a fit that models none warned, and is the
+        ignorable one here too).
         """
         return self._scores(X, "score_samples")
 

@@ -43,6 +43,13 @@ Each family below failed once (see the commit that added its tests):
   log p(x_observed, s) (the user guide): below log p(x) by log p(s | x) and
   not comparable with an ignorable model's. The line says which quantity it
   bounds now.
+- **An edited mechanism was ignored** (``skvae._inference.InferenceNetworks.missingness``):
+  the inference copy of ``missingness_`` (in the call's dtype) was made once
+  per fit, so an edit in place after a first score or imputation (the
+  networks' weights, used in place, are followed) changed nothing in the
+  session while ``skvae.save`` wrote it: the loaded model scored and filled
+  otherwise than the one in memory. The copy is made again when the fitted
+  parameters differ from those it was made from.
 - **Docs against behaviour**: ``score``'s docstring and the user guide said
   the mechanism is estimated with one draw per missing cell and sample (it
   takes eight, ``DRAWS_PER_SAMPLE``); they now say eight, and that
@@ -169,3 +176,42 @@ def test_score_docstring_counts_the_draws_it_takes():
     words = {8: "eight"}[DRAWS_PER_SAMPLE]
     assert f"from {words} reparameterised draws" in VAETransformer.score_samples.__doc__
     assert "one reparameterised draw" not in VAETransformer.score_samples.__doc__
+
+
+def _self_masked_array(n_rows=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 3))
+    X[X[:, 0] > 0.5, 0] = np.nan
+    return X
+
+
+def test_a_mechanism_edited_in_place_is_what_scores_and_saves(tmp_path):
+    import torch
+
+    X = _self_masked_array()
+    vae = VAETransformer(**FAST, missing_mechanism="self_masking").fit(X)
+    before = vae.score_samples(X)  # first calls: the inference copies of the mechanism are made here
+    vae.score_samples(X.astype(np.float32))
+    with torch.no_grad():
+        vae.missingness_.slope_raw.fill_(0.5)
+    edited = vae.score_samples(X)
+    assert not np.array_equal(edited, before)
+    skvae.save(vae, tmp_path / "edited.skvae")
+    np.testing.assert_array_equal(skvae.load(tmp_path / "edited.skvae").score_samples(X), edited)
+    # The float32 path has its own copy of the mechanism: it follows the edit too (to float32's rounding).
+    np.testing.assert_allclose(vae.score_samples(X.astype(np.float32)), edited, rtol=1e-5)
+
+
+def test_an_imputer_fills_with_its_mechanism_as_edited(tmp_path):
+    import torch
+
+    X = _self_masked_array()
+    imputer = VAEImputer(**FAST, missing_mechanism="self_masking", refinement=None).fit(X)
+    before = imputer.transform(X)
+    with torch.no_grad():
+        imputer.vae_.missingness_.slope_raw.fill_(1.0)  # large values hidden, strongly
+    edited = imputer.transform(X)
+    hidden = np.isnan(X)
+    assert np.all(edited[hidden] > before[hidden])
+    skvae.save(imputer, tmp_path / "edited.skvae")
+    np.testing.assert_array_equal(skvae.load(tmp_path / "edited.skvae").transform(X), edited)

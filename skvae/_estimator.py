@@ -301,6 +301,11 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``columns`` and ``level_columns`` (positions of the continuous and
         the numeric-level self-masking columns), ``slope`` (a_j) and
         ``threshold`` (b_j), in that order; None for an ignorable one.
+        ``slope`` and ``threshold`` are torch tensors computed from the
+        trainable parameters (``.detach().numpy()`` for NumPy), ``threshold``
+        in the column's standardised units. An edit of the parameters in
+        place (under ``torch.no_grad()``) is what later calls use and
+        ``skvae.save`` writes.
 
     See Also
     --------

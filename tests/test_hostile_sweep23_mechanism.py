@@ -215,3 +215,57 @@ def test_an_imputer_fills_with_its_mechanism_as_edited(tmp_path):
     assert np.all(edited[hidden] > before[hidden])
     skvae.save(imputer, tmp_path / "edited.skvae")
     np.testing.assert_array_equal(skvae.load(tmp_path / "edited.skvae").transform(X), edited)
+
+
+def _mechanism_and_adam(vae):
+    import torch
+
+    parameters = [parameter.detach().clone() for parameter in vae.missingness_.parameters()]
+    state = vae._model.optimizer.state
+    moments = [{key: value.clone() if torch.is_tensor(value) else value for key, value in state[p].items()}
+               for p in vae.missingness_.parameters()]
+    return parameters, moments
+
+
+def _assert_same(before, after):
+    import torch
+
+    for one, other in zip(before[0], after[0]):
+        assert torch.equal(one, other)
+    for one, other in zip(before[1], after[1]):
+        assert one.keys() == other.keys()
+        for key in one:
+            assert torch.equal(torch.as_tensor(one[key]), torch.as_tensor(other[key]))
+
+
+def test_refused_continued_fits_leave_the_mechanism_and_its_moments():
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=40), "rating": rng.integers(1, 5, 40).astype(float),
+                          "label": rng.choice(["a", "b"], 40)})
+    table.loc[table.x > 0.5, "x"] = np.nan
+    table.loc[table.rating == 4, "rating"] = np.nan
+    vae = VAETransformer(**FAST, missing_mechanism="self_masking").fit(table)
+    assert vae.missingness_.columns == [0] and vae.missingness_.level_columns == [1]
+    before = _mechanism_and_adam(vae)
+    unseen = table.assign(label=["zzz"] + list(table.label[1:]))
+    with pytest.raises(ValueError, match="zzz"):
+        vae.partial_fit(unseen)
+    _assert_same(before, _mechanism_and_adam(vae))
+    with pytest.raises(ValueError, match="'ignorable'"):
+        vae.set_params(missing_mechanism="ignorable").partial_fit(table)
+    _assert_same(before, _mechanism_and_adam(vae))
+    with pytest.raises(ValueError, match="'ignorable'"):
+        vae.set_params(warm_start=True).fit(table)
+    _assert_same(before, _mechanism_and_adam(vae))
+    # The parameter takes effect at the next fit; inference keeps the fitted mechanism until then.
+    assert np.isfinite(vae.score(table))
+    assert vae.set_params(warm_start=False).fit(table).missingness_ is None
+
+
+@pytest.mark.parametrize("n_importance", [1, 3])
+def test_score_is_the_mean_of_score_samples_under_the_mechanism(n_importance):
+    X = _self_masked_array()
+    vae = VAETransformer(**FAST, missing_mechanism="self_masking").fit(X)
+    scores = vae.score_samples(X, n_importance=n_importance)
+    assert np.all(np.isfinite(scores))
+    assert vae.score(X, n_importance=n_importance) == pytest.approx(float(np.mean(scores)), rel=1e-12)

@@ -36,6 +36,12 @@ Each family below failed once (see the commit that added its tests):
   with -inf. Inference and the detector now use the mechanism only where it
   models a column; the fitted ``missing_mechanism`` stays ``"self_masking"``
   so that ``partial_fit`` continues it.
+- **The imputer's refinement read the parameter, not the fitted mechanism**
+  (``skvae._imputer._passes``): the blend's passes (three, one under
+  self-masking) followed ``vae_.missing_mechanism``, so a ``"self_masking"``
+  fit that models no column refined in one pass, and its fills of holes
+  at transform differed from the ignorable imputer's by up to 1.7. The
+  passes follow the mechanism inference uses.
 - **The command line misnamed the score under the mechanism**
   (``skvae._cli._score_phrase``): ``fit``'s training and validation scores
   and ``score``'s mean were "a lower bound on the average log-likelihood
@@ -108,10 +114,21 @@ def test_a_mechanism_that_models_no_column_scores_as_the_ignorable_one(n_importa
 
 
 def test_a_mechanism_that_models_no_column_fills_as_the_ignorable_one():
-    table = _unmodellable_table()
-    masking = _fit_quietly(VAEImputer(**FAST, missing_mechanism="self_masking"), table)
-    ignorable = VAEImputer(**FAST).fit(table)
+    """With holes at transform in columns that had none at fit, where the refinement's passes tell."""
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(200, 2))
+    table = pd.DataFrame({f"c{j}": factors[:, j % 2] * (j + 1) + factors[:, 0] * factors[:, 1]
+                          + 0.3 * rng.normal(size=200) for j in range(6)})
+    table["label"] = rng.choice(["a", "b"], 200)
+    table.loc[rng.random(200) < 0.2, "label"] = None
+    holes = table.copy()
+    holes.iloc[:, :6] = holes.iloc[:, :6].mask(rng.random((200, 6)) < 0.2)
+    params = dict(FAST, max_iter=20)
+    masking = _fit_quietly(VAEImputer(**params, missing_mechanism="self_masking"), table)
+    ignorable = VAEImputer(**params).fit(table)
+    assert masking.vae_.missingness_.all_columns == []
     pd.testing.assert_frame_equal(masking.transform(table), ignorable.transform(table))
+    pd.testing.assert_frame_equal(masking.transform(holes), ignorable.transform(holes))
 
 
 def test_the_detector_flags_empty_rows_where_the_mechanism_models_no_column():

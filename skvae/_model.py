@@ -48,7 +48,7 @@ from ._missingness import build_missingness, mechanism_name
 from ._moments import standardize
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
-from ._refusals import Refusal, count, parameter
+from ._refusals import Refusal, TermWarning, count, parameter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads, training_threads
@@ -218,12 +218,15 @@ class VAEModel:
         self.encoder, self.decoder = self._build_networks()
         self.missingness = self._build_missingness(missing_mechanism)
         if self.missingness is not None and not self.missingness.all_columns:
-            warn(
-                "missing_mechanism='self_masking' models no column of this table: it applies to columns of the "
+            # The parameter as a term (hostile sweep 23): the command line says its option,
+            # --missing-mechanism self_masking, where it warned with the Python parameter.
+            warn(TermWarning(
+                parameter("missing_mechanism", "self_masking"),
+                " models no column of this table: it applies to columns of the "
                 "'gaussian', 'quantile_normal' and 'lognormal' kinds, and 'categorical' columns whose levels are "
                 "numbers, that have missing cells "
-                f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one.",
-                UserWarning)
+                f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one."),
+                TermWarning)
         self.latent_mixture = None
         # A new model keys its rows' noise on their values rounded to float32; one loaded from a file that
         # says nothing keys it on float64 bits, as it was fitted and scored (see EncodedRows).

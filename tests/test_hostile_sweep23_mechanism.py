@@ -18,8 +18,7 @@ values, either direction, as sweep 18 recorded for ``warm_start``) while
 slopes' signs on single self-masked columns (large values hidden: a > 0;
 small ones hidden: a < 0, also for the mirrored table) and a near-flat slope
 under MCAR, as the user guide says; the CLI's ``--missing-mechanism`` on
-``fit`` and ``impute`` (choices checked by argparse; the warning of a table
-the mechanism cannot model said in the command's words); a refused
+``fit`` and ``impute`` (choices checked by argparse); a refused
 ``partial_fit`` (an unseen category) leaving the mechanism's parameters and
 Adam's state as they were; ``skvae.save``/``load`` keeping them.
 
@@ -48,7 +47,10 @@ Each family below failed once (see the commit that added its tests):
   log p(x)" for a self-masking model too, whose score bounds
   log p(x_observed, s) (the user guide): below log p(x) by log p(s | x) and
   not comparable with an ignorable model's. The line says which quantity it
-  bounds now.
+  bounds now. Its warning of a table the mechanism cannot model named the
+  Python parameter (``missing_mechanism='self_masking'``) to the command
+  line's user; built as a ``TermWarning`` now, it says
+  ``--missing-mechanism self_masking`` there.
 - **An edited mechanism was ignored** (``skvae._inference.InferenceNetworks.missingness``):
   the inference copy of ``missingness_`` (in the call's dtype) was made once
   per fit, so an edit in place after a first score or imputation (the
@@ -286,3 +288,18 @@ def test_score_is_the_mean_of_score_samples_under_the_mechanism(n_importance):
     scores = vae.score_samples(X, n_importance=n_importance)
     assert np.all(np.isfinite(scores))
     assert vae.score(X, n_importance=n_importance) == pytest.approx(float(np.mean(scores)), rel=1e-12)
+
+
+@pytest.mark.parametrize("command", ["fit", "impute"])
+def test_the_command_line_warns_of_an_unmodelled_mechanism_by_its_option(tmp_path, capsys, command):
+    rng = np.random.default_rng(0)
+    complete = _csv(tmp_path, rng.normal(size=(40, 3)), "complete.csv")
+    out = tmp_path / ("m.skvae" if command == "fit" else "filled.csv")
+    assert main([command, str(complete), "--out", str(out), "--max-iter", "2", "--missing-mechanism",
+                 "self_masking", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert f"skvae {command}: warning: --missing-mechanism self_masking models no column" in err
+    assert "missing_mechanism=" not in err
+    # The library's own words stay the parameter's, and the warning is still a UserWarning.
+    with pytest.warns(UserWarning, match=r"^missing_mechanism='self_masking' models no column"):
+        VAETransformer(**FAST, missing_mechanism="self_masking").fit(rng.normal(size=(20, 2)))

@@ -330,3 +330,27 @@ def test_the_command_line_warns_of_an_unmodelled_mechanism_by_its_option(tmp_pat
     # The library's own words stay the parameter's, and the warning is still a UserWarning.
     with pytest.warns(UserWarning, match=r"^missing_mechanism='self_masking' models no column"):
         VAETransformer(**FAST, missing_mechanism="self_masking").fit(rng.normal(size=(20, 2)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_user_guides_claims_on_when_to_choose_the_mechanism():
+    """MCAR holes fit a flat slope; a column hiding its large (small) values a clearly positive (negative) one.
+
+    Measured (seed 1, 300 rows, 200 epochs): MCAR slopes -0.12 and -0.05;
+    large values hidden 2.14, small ones -2.07.
+    """
+    rng = np.random.default_rng(1)
+    factor = rng.normal(size=(300, 1))
+    X = np.hstack([factor + 0.3 * rng.normal(size=(300, 1)) for _ in range(3)])
+    params = dict(hidden_layer_sizes=(16,), latent_dim=2, max_iter=200, random_state=0,
+                  missing_mechanism="self_masking")
+    mcar = X.copy()
+    mcar[rng.random(300) < 0.35, 0] = np.nan
+    mcar[rng.random(300) < 0.35, 1] = np.nan
+    slopes = VAETransformer(**params).fit(mcar).missingness_.slope.detach().numpy()
+    assert np.all(np.abs(slopes) < 0.5)
+    for sign in (1, -1):
+        hidden = X.copy()
+        hidden[sign * hidden[:, 1] > 0.3, 1] = np.nan
+        slope = VAETransformer(**params).fit(hidden).missingness_.slope.detach().numpy()
+        assert slope.shape == (1,) and sign * slope[0] > 1.5

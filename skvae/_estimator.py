@@ -309,6 +309,11 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``columns`` and ``level_columns`` (positions of the continuous and
         the numeric-level self-masking columns), ``slope`` (a_j) and
         ``threshold`` (b_j), in that order; None for an ignorable one.
+        ``slope`` and ``threshold`` are torch tensors computed from the
+        trainable parameters (``.detach().numpy()`` for NumPy), ``threshold``
+        in the column's standardised units. An edit of the parameters in
+        place (under ``torch.no_grad()``) is what later calls use and
+        ``skvae.save`` writes.
 
     See Also
     --------
@@ -614,10 +619,16 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         log p(x_observed, s): the density of the observed cells plus the
         log-probability of the row's pattern s of missing cells under the
         fitted mechanism (a complete row included, whose pattern is "nothing
-        missing"), estimated with one reparameterised draw of each missing
-        self-masking cell per sample. A row with no observed cell then scores
-        log p(s), below 0. Such scores compare with scores of the same
-        mechanism only.
+        missing"), estimated per sample from eight reparameterised draws of
+        each missing continuous self-masking cell (their average, an unbiased
+        estimate of p(s | x_observed, z), keeps the bound a bound) and
+        exactly over the levels of a level column. A row with no observed
+        cell then scores a bound on log p(s), below 0. Such scores compare
+        with scores of the same mechanism only (``GridSearchCV`` over
+        ``missing_mechanism`` with this score favours ``"ignorable"``, whose
+        score leaves log p(s | x_observed) <= 0 out: choose the mechanism by what it
+        imputes, not by this number). A fit that models no column (it
+        warned) scores as the ignorable one.
 
         The Monte Carlo noise of each row is a function of the row's values
         (read to float32's precision, so a float32 copy of a table scores as

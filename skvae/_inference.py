@@ -177,13 +177,37 @@ class InferenceNetworks:
         self.device = encoder.mean_head.weight.device
         self.dtype = dtype
         self.likelihood = likelihood.to(self.device, dtype)
-        #: The fitted missingness mechanism in `dtype` (None: ignorable), for
-        #: the calls that model the mask: scores and imputation.
-        self.missingness = None if missingness is None else copy.deepcopy(missingness).to(self.device, dtype)
+        self._mechanism_source = missingness
+        self._mechanism = None  # (the source's parameters when copied, the copy in `dtype`)
         self.latent_dim = encoder.mean_head.out_features
         self._narrow = _LayerStack(encoder, decoder)
         self._wide = None
         self._wide_lock = threading.Lock()
+
+    @property
+    def missingness(self):
+        """The fitted missingness mechanism in `dtype` (None: ignorable), for the calls that model the mask.
+
+        A copy in `dtype`, made again whenever the fitted module's parameters
+        differ from those it was made from. Hostile sweep 23: the copy was made
+        once per fit, so a ``missingness_`` edited in place after a first
+        score or imputation (what the networks' weights, used in place,
+        follow) was ignored by every later call of the session, while
+        ``skvae.save`` wrote the edited values: the loaded model answered
+        otherwise than the one in memory. The comparison reads a few numbers
+        per column, against a decoder pass per call.
+        """
+        source = self._mechanism_source
+        if source is None:
+            return None
+        with torch.no_grad():
+            current = torch.cat([parameter.detach().reshape(-1) for parameter in source.parameters()])
+        made = self._mechanism
+        if made is not None and torch.equal(made[0], current):
+            return made[1]
+        mechanism = copy.deepcopy(source).to(self.device, self.dtype)
+        self._mechanism = (current.clone(), mechanism)  # one assignment: threads see the old pair or the new
+        return mechanism
 
     def encoder(self, h):
         """(mean, log_variance) of q(z | x) for the encoder input `h`, in `dtype`."""

@@ -48,7 +48,7 @@ from ._missingness import build_missingness, mechanism_name
 from ._moments import standardize
 from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
-from ._refusals import Refusal, advice, count, parameter
+from ._refusals import Refusal, TermWarning, advice, count, parameter
 from ._schema import TableSchema, is_dataframe
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads, training_threads
@@ -218,12 +218,15 @@ class VAEModel:
         self.encoder, self.decoder = self._build_networks()
         self.missingness = self._build_missingness(missing_mechanism)
         if self.missingness is not None and not self.missingness.all_columns:
-            warn(
-                "missing_mechanism='self_masking' models no column of this table: it applies to columns of the "
+            # The parameter as a term (hostile sweep 23): the command line says its option,
+            # --missing-mechanism self_masking, where it warned with the Python parameter.
+            warn(TermWarning(
+                parameter("missing_mechanism", "self_masking"),
+                " models no column of this table: it applies to columns of the "
                 "'gaussian', 'quantile_normal' and 'lognormal' kinds, and 'categorical' columns whose levels are "
                 "numbers, that have missing cells "
-                f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one.",
-                UserWarning)
+                f"(the kinds here: {sorted(set(schema.kinds))}). The fit is the ignorable one."),
+                TermWarning)
         self.latent_mixture = None
         # A new model keys its rows' noise on their values rounded to float32; one loaded from a file that
         # says nothing keys it on float64 bits, as it was fitted and scored (see EncodedRows).
@@ -287,6 +290,23 @@ class VAEModel:
     def missing_mechanism(self):
         """The fitted ``missing_mechanism``: "ignorable" or "self_masking"."""
         return mechanism_name(self.missingness)
+
+    @property
+    def modelled_missingness(self):
+        """The mechanism where it models some column, else None: what inference and the detector use.
+
+        A ``"self_masking"`` fit on a table with no column the mechanism can
+        model keeps its empty module (the fitted ``missing_mechanism`` stays
+        ``"self_masking"``, so a later ``partial_fit`` continues it), and
+        warns that the fit is the ignorable one. Hostile sweep 23: its
+        inference still took the mechanism's path, so a row with no observed
+        cell scored a noisy bound (-0.078 where the ignorable model says 0,
+        exactly) and ``VAEOutlierDetector`` ranked such rows as inliers
+        instead of flagging them; with no column to model, p(s) = 1 and the
+        model is the ignorable one in every answer, as the warning says.
+        """
+        missingness = self.missingness
+        return missingness if missingness is not None and missingness.all_columns else None
 
     @property
     def self_masked_columns(self):
@@ -591,7 +611,8 @@ class VAEModel:
         dtype = _TORCH_DTYPES[np.dtype(dtype)]
 
         def build(dtype):
-            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype, self.missingness)
+            return InferenceNetworks(self.encoder, self.decoder, self.schema.likelihood(), dtype,
+                                     self.modelled_missingness)
 
         return self.inference_cache.get(dtype, build)
 

@@ -305,7 +305,9 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         first (``X.dropna(how="all")``) to leave them unlabelled. ``fit``
         accepts them and leaves them out of ``offset_``. Under
         ``missing_mechanism="self_masking"`` such a row scores log p(s), the
-        probability of its pattern, as any other row.
+        probability of its pattern, as any other row, where the mechanism
+        models some column (a fit that models none warned, and is the
+        ignorable one here too).
         """
         return self._scores(X, "score_samples")
 
@@ -394,7 +396,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
         # others (score_samples flags such rows with -inf). Its cells' terms are all NaN.
         empty = np.isnan(cells).all(axis=1) if cells.shape[1] else np.zeros(len(scores), dtype=bool)
-        if vae._model.missingness is not None:
+        if vae._model.modelled_missingness is not None:
             empty[:] = False  # under a missingness mechanism such a row scores log p(s), a real score
         offset = _threshold(scores[~empty] if not empty.all() else scores, self.contamination)
         # float64 whatever X's dtype: the fitted state (skvae.save, skvae._face_state) keeps it so,
@@ -428,7 +430,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         X has been validated by the VAE (score_samples, fit) before this is asked.
         """
         model = self.vae_._model
-        if model.missingness is not None:
+        if model.modelled_missingness is not None:
             return np.zeros(len(X), dtype=bool)  # such a row scores log p(s), its pattern's probability
         if _has_no_missing_cell(X, self.handle_unknown):
             return np.zeros(len(X), dtype=bool)  # the usual case, without a second pass over X

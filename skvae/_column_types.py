@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS
-from ._refusals import Refusal, advice, parameter, subject
+from ._refusals import Refusal, advice, example, parameter, subject
 from ._refusals import column as refused_column
 from ._refusals import row as refused_row
 
@@ -38,8 +38,10 @@ def short_repr(value, limit=60):
 
 def requested_kinds(likelihood, names, frame):
     """One kind (or "auto") per column from the ``likelihood`` parameter."""
+    # Each kind as a plain str (hostile sweep 23: a kind given as np.str_ was reported so by column_kinds_,
+    # which a loaded model, its kinds read back from JSON, reports as str).
     if isinstance(likelihood, str):
-        return [likelihood] * len(names)
+        return [str(likelihood)] * len(names)
     kinds = ["auto"] * len(names)
     unknown = []
     named_by = {}
@@ -60,7 +62,7 @@ def requested_kinds(likelihood, names, frame):
                 "give each column one kind."
             )
         named_by[position] = key
-        kinds[position] = kind
+        kinds[position] = str(kind)
     if unknown:
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
@@ -158,10 +160,7 @@ def fit_column(name, values, kind, frame):
                 categories = _sorted_unique(observed, name)
             entry["categories"] = [_json_scalar(c, name) for c in categories]
         elif categorical_dtype or dictionary or _is_text(values):
-            raise Refusal(
-                refused_column(f"Column {_label(name)}"), " holds categories but ", parameter("likelihood"), f" asks for {kind!r}; "
-                "only 'categorical' models a column of text or categories."
-            )
+            raise _categories_refusal(name, values, kind, categorical_dtype or dictionary)
         elif dtype == object and holds_only_integers(values):
             # No dtype says an object column holds integers: without this record its
             # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
@@ -195,6 +194,52 @@ def fit_column(name, values, kind, frame):
     if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:
         _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
     return entry
+
+
+def _categories_refusal(name, values, kind, declared):
+    """The refusal of a kind of numbers for a column of text or categories, with a cell and the ways out.
+
+    Hostile sweep 23: the refusal named the column and the kind but neither
+    a cell nor what to do. It shows the first cell that is no number (the
+    first cell where each reads as one: text "1.5", categories 1, 2), with
+    its row, and advises the column's kind as categories or its conversion
+    to numbers (``astype(float)`` of a category dtype of numbers,
+    ``pd.to_numeric`` of text).
+    """
+    observed = values.notna().to_numpy()
+    cells = values.to_numpy(dtype=object)
+    positions = np.flatnonzero(observed)
+    numeric = [False] * len(positions)
+    if len(positions):
+        numeric = [_is_real_number(cells[i]) or (isinstance(cells[i], str) and _reads_as_number(cells[i]))
+                   for i in positions]
+    offending = next((i for i, is_number in zip(positions, numeric) if not is_number), None)
+    every_number = offending is None
+    shown = [] if not len(positions) else [
+        " (", example() if every_number else "", short_repr(cells[positions[0] if every_number else offending]),
+        refused_row(positions[0] if every_number else offending, " in "), ")"]
+    column = f"X[{name!r}]"
+    if every_number and len(positions):
+        conversion = (f"{column}.astype(float)" if declared
+                      else f"pd.to_numeric({column})")
+        convert = f"or, its cells being numbers, convert them before fitting: {conversion}"
+    else:
+        convert = "or convert it to numbers before fitting"
+    return Refusal(
+        refused_column(f"Column {_label(name)}"), " holds categories but ", parameter("likelihood"), f" asks for {kind!r}",
+        *shown, "; only 'categorical' models a column of text or categories: ",
+        advice("model_as_categories", f"give it likelihood={{{name!r}: 'categorical'}} (or 'auto'), {convert}",
+               column=name, numbers=every_number and bool(len(positions))),
+        ".",
+    )
+
+
+def _reads_as_number(text):
+    """Whether the text `text` is a finite number as float() reads it ("1.5", " 2 "): a cell to convert, not a label."""
+    try:
+        return bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
 
 
 def _warn_if_identifier(name, n_levels, n_observed):

@@ -981,7 +981,7 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
                 bad = outside(values)
             if bad.any():
                 col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
-                raise Refusal(*refusal(kind, _label(columns[cols[col]]["name"]), float(values[row, col]),
+                raise Refusal(*refusal(kind, columns[cols[col]]["name"], float(values[row, col]),
                                        refused_row(row, " in ")))
 
 

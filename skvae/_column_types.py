@@ -165,6 +165,11 @@ def fit_column(name, values, kind, frame):
             # No dtype says an object column holds integers: without this record its
             # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
             entry[CELL_TYPE] = "int"
+        elif dtype == object and holds_only_booleans(values):
+            # Hostile sweep 23: nor booleans (True/False with None, a bool column with holes), typed as
+            # numbers (bernoulli, say): decoded, they came back as 0.0/1.0, and the imputer's fills as
+            # probabilities, among True and False.
+            entry[CELL_TYPE] = "bool"
     else:
         kind = "gaussian" if kind == "auto" else kind
         entry = {"name": int(name), "kind": kind, "dtype": "float64"}
@@ -359,6 +364,23 @@ def holds_only_integers(cells):
     present = cells[cells.notna()]
     return not present.empty and all(
         isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) for value in present)
+
+
+def holds_only_booleans(cells):
+    """Whether every observed cell of the Series `cells` is a bool (Python or NumPy), and one is."""
+    present = cells[cells.notna()]
+    return not present.empty and all(isinstance(value, (bool, np.bool_)) for value in present)
+
+
+def values_as_bools(values):
+    """`values` (0/1 or a probability) as an object array of Python bools, each the likelier of the two; NaN kept.
+
+    How a column of booleans held as objects gets its decoded values back as
+    booleans (:mod:`skvae._schema`; the imputer's fills likewise).
+    """
+    return np.array([value if isinstance(value, (float, np.floating)) and np.isnan(value)
+                     else bool(round(min(max(float(value), 0.0), 1.0)))
+                     for value in np.asarray(values, dtype=object).tolist()], dtype=object)
 
 
 def whole_numbers_as_ints(values):

@@ -81,15 +81,22 @@ Each family below failed once (see the commit that added its tests):
   ``--likelihood 1=poisson`` of a file without a header line was refused
   listing x0, x1, ...; it says the name of column 1 there (``x1=poisson``).
 
+- **A boolean column's decoded values under a kind of numbers** (``skvae._schema._decode_column``,
+  ``skvae._column_types.values_as_bools``): ``bernoulli`` decodes a
+  probability (``return_mean``, ``inverse_transform``, VAEImputer's fills),
+  which NumPy cast to True in a bool column whatever it was (0.2 too),
+  pandas refused to cast into a ``boolean`` column (which came back float,
+  the imputer's fills 0.55 among True and False), and an object column of
+  ``True``/``False``/``None`` (a bool column with holes) came back as
+  0.0/1.0 under every kind of numbers (its fills 1.0 or 0.55). A boolean
+  column's decoded value is now the likelier of False and True (clipped to
+  [0, 1] and rounded), and an object column of booleans is recorded as such
+  in the schema (``"cell_type": "bool"`` beside sweep 9's ``"int"``; a file
+  with it is refused by skvae before this sweep, as any newer record) and
+  comes back as booleans, its missing cells missing.
+
 Found and LEFT:
 
-- An object column of ``True``/``False``/``None`` typed ``bernoulli`` (or
-  another kind of numbers) comes back as floats 0.0/1.0 in its object
-  column, where a bool or ``boolean`` column comes back as booleans: the
-  schema records a cell type only for integers (``cell_type``, validated
-  as ``'int'`` by ``skvae._state``), and a new value there would make
-  files older readers refuse; under ``"auto"`` such a column is
-  categorical and comes back as booleans.
 - ``--likelihood -1=poisson`` (a name beginning with ``-``) is taken by
   argparse for an option; ``--likelihood=-1=poisson`` works, as for any
   option value beginning with ``-``.
@@ -330,3 +337,48 @@ def test_no_warning_of_numpy_or_torch_in_a_refused_kind():
         warnings.simplefilter("error")
         with pytest.raises(Refusal):
             VAETransformer(likelihood={"c": "poisson"}, **SMALL).fit(X)
+
+
+# ------------------------------------------------ boolean columns decode to booleans under kinds of numbers
+
+_BOOLEANS = {
+    "bool": lambda: np.array([True, False, False, True] * 6),
+    "boolean": lambda: pd.array([True, False, None, True] * 6, dtype="boolean"),
+    "object": lambda: np.array([True, False, None, True] * 6, dtype=object),
+}
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "gaussian", "poisson", "quantile_normal"])
+@pytest.mark.parametrize("dtype", list(_BOOLEANS))
+def test_a_boolean_column_typed_as_numbers_decodes_to_booleans(tmp_path, dtype, kind):
+    X = pd.DataFrame({"a": np.linspace(0.0, 1.0, 24), "b": _BOOLEANS[dtype]()})
+    vae = VAETransformer(likelihood={"b": kind}, **SMALL).fit(X)
+    assert vae.column_kinds_["b"] == kind
+    outputs = [vae.sample(30, random_state=0), vae.sample(30, random_state=0, return_mean=True),
+               vae.inverse_transform(vae.transform(X))]
+    for output in outputs:
+        assert output["b"].dtype == X["b"].dtype
+        assert all(isinstance(value, (bool, np.bool_)) for value in output["b"].dropna()), output["b"].tolist()
+    holes = vae.sample(60, random_state=0, with_missing=True)["b"]
+    assert all(isinstance(value, (bool, np.bool_)) for value in holes.dropna())
+    path = tmp_path / "m.skvae"
+    skvae.save(vae, path)
+    loaded = skvae.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(5, random_state=1), vae.sample(5, random_state=1))
+    if X["b"].isna().any():
+        filled = VAEImputer(likelihood={"b": kind}, **SMALL).fit_transform(X)
+        assert filled["b"].notna().all()
+        assert all(isinstance(value, (bool, np.bool_)) for value in filled["b"]), filled["b"].tolist()
+        # The observed cells are kept as they were.
+        observed = X["b"].notna().to_numpy()
+        assert filled["b"][observed].tolist() == X["b"][observed].tolist()
+
+
+@pytest.mark.parametrize("dtype", ["bool", "boolean"])
+def test_a_probability_decodes_to_the_likelier_boolean(dtype):
+    from skvae._schema import _decode_column
+
+    decoded = _decode_column(np.array([0.2, 0.7, 0.0, 1.0, 0.49]), {"kind": "bernoulli", "dtype": dtype})
+    assert decoded.tolist() == [False, True, False, True, False]
+    held = _decode_column(np.array([0.2, 0.7, np.nan]), {"kind": "bernoulli", "dtype": "object", "cell_type": "bool"})
+    assert held[:2].tolist() == [False, True] and pd.isna(held[2])

@@ -22,7 +22,6 @@ standard output.
 import argparse
 import contextlib
 import csv
-import difflib
 import math
 import os
 import re
@@ -33,7 +32,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from ._column_types import look_alike_hint, short_repr
+from ._column_types import kind_meant_hint, look_alike_hint, short_repr
 from ._csv import (
     CommandError,
     codes_as_numbers,
@@ -402,7 +401,8 @@ class _CommandLineWords:
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
         "keep_exact_integers": lambda column: "write the column's integers in full, every digit, as at fit.",
-        "model_as_numbers": lambda column: f"fit with --likelihood {column}=gaussian (or {column}=quantile_normal)",
+        "model_as_numbers": lambda column: (f"fit with --likelihood {_likelihood_token(column, 'gaussian')} "
+                                            f"(or {_likelihood_token(column, 'quantile_normal')})"),
         "rescale_to_unit": lambda column: "Rescale the column into [0, 1]. ",
         "model_as_categories": lambda column, numbers: (
             f"fit with --likelihood {_likelihood_token(column, 'categorical')} (or leave it auto), or leave the "
@@ -421,9 +421,9 @@ class _CommandLineWords:
         ("drop_empty_column", "fit"): lambda column: f"Leave it out with --drop {column}, or choose the columns "
                                                      "with --columns.",
         ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give --likelihood "
-                                                    f"{_option_value(column)}=categorical"),
+                                                    f"{_likelihood_token(column, 'categorical')}"),
         ("keep_every_digit", "fit"): lambda column: (f"Write the column with an offset subtracted, or give --likelihood "
-                                                     f"{_option_value(column)}=categorical, to keep every digit."),
+                                                     f"{_likelihood_token(column, 'categorical')}, to keep every digit."),
         ("keep_every_digit", "impute"): lambda column: (f"Write the column with an offset subtracted, or leave it out "
                                                         f"with --drop {_option_value(column)}, to keep every digit."),
         ("keep_identifier", "impute"): lambda column: (f"to leave it out of the model, and as it is in the file "
@@ -499,10 +499,14 @@ def _command_options(command):
 
 
 def _likelihood_token(column, kind):
-    """``COLUMN=KIND`` as a shell word: quoted where the column's name holds a space or another special character."""
+    """``COLUMN=KIND`` as a shell word: quoted where the column's name holds a space or another special character.
+
+    Hostile sweep 23: advice of ``--likelihood b c=gaussian`` gave the shell
+    two words, the option's value ``b``.
+    """
     import shlex
 
-    return shlex.quote(f"{column}={kind}")
+    return shlex.quote(f"{_option_value(column)}={kind}")
 
 
 def _names_token(column):
@@ -1062,10 +1066,8 @@ def _likelihood_option(text):
     if kind not in ("auto", *KINDS):
         # Hostile sweep 23: a kind in another case or misspelt was refused with the list alone; the kind
         # meant is named where one reads alike (the names are kept exact, as the Python parameter's).
-        meant = difflib.get_close_matches(kind.lower().replace("-", "_").replace(" ", "_"), ["auto", *KINDS], n=1)
-        hint = f" (did you mean {meant[0]!r}?)" if meant else ""
-        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} in {text!r}{hint}; choose from "
-                                         f"{', '.join(['auto', *KINDS])}")
+        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} in {text!r}; choose from "
+                                         f"{', '.join(['auto', *KINDS])}.{kind_meant_hint(kind)}")
     return column, kind
 
 

@@ -49,7 +49,7 @@ def requested_kinds(likelihood, names, frame):
         if not isinstance(kind, str) or kind not in ("auto", *KINDS):
             # scikit-learn's refusal of a parameter, as a kind given for every column (likelihood="Gaussian") gets.
             raise InvalidParameterError(
-                f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}."
+                f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}.{kind_meant_hint(kind)}"
             )
         position = _position(key, names)
         if position is None:
@@ -69,6 +69,22 @@ def requested_kinds(likelihood, names, frame):
             f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
         )
     return kinds
+
+
+def kind_meant_hint(kind):
+    """" Did you mean 'gaussian'?" for a kind in another case or misspelt ("Gaussian", "negative-binomial"); else "".
+
+    Hostile sweep 23: kinds stay exact names (sweep 20 refuses ``"Gaussian"``
+    as scikit-learn refuses any other parameter value), but the refusal names
+    the kind meant where one reads alike, here and on the command line.
+    """
+    import difflib
+
+    if not isinstance(kind, str):
+        return ""
+    meant = difflib.get_close_matches(kind.strip().lower().replace("-", "_").replace(" ", "_"),
+                                      ["auto", *KINDS], n=1)
+    return f" Did you mean {meant[0]!r}?" if meant else ""
 
 
 def _position(key, names):

@@ -48,7 +48,8 @@ Each family below failed once (see the commit that added its tests):
   command line "--likelihood COLUMN=gaussian", naming no column. Each now
   advises the column's own dict entry (``likelihood={'c': 'gaussian'}``, on
   the command line ``--likelihood c=gaussian``, shell-quoted where the name
-  needs it), at fit and at ``transform`` alike.
+  needs it, as the advice of an identifier column now is too), at fit and
+  at ``transform`` alike.
 - **A kind of numbers for a column of text or categories named no cell**
   (``skvae._column_types._categories_refusal``): "Column 'c' holds
   categories but likelihood asks for 'gaussian'; only 'categorical' models
@@ -74,7 +75,8 @@ Each family below failed once (see the commit that added its tests):
   ``--columns``, with its quotes doubled inside quotes.
 - **A kind in another case or misspelt on the command line** (``skvae._cli._likelihood_option``):
   refused with the list of kinds alone; the kind meant is named where one
-  reads alike (``'Gaussian'``: did you mean ``'gaussian'``?). Decided: still
+  reads alike (``'Gaussian'``: "Did you mean 'gaussian'?"), as it is in a
+  ``likelihood`` dict (``{"c": "Poisson"}``). Decided: still
   refused, as the Python parameter refuses ``"Gaussian"`` (sweep 20), so a
   command line and the estimator it builds accept the same names.
 - **A headerless file's column by position** (``skvae._cli._headerless_hint``):
@@ -295,13 +297,23 @@ def test_a_kind_in_another_case_or_misspelt_names_the_kind_meant(option, meant, 
     # Decided: still refused, as the Python parameter refuses "Gaussian"; the kind meant is named.
     assert main(["fit", "data.csv", "--out", "m", "--likelihood", option]) == 2
     err = capsys.readouterr().err
-    assert f"(did you mean {meant!r}?)" in err, err
+    assert f"Did you mean {meant!r}?" in err, err
+
+
+@pytest.mark.parametrize("kind, meant", [("Poisson", "poisson"), ("negative-binomial", "negative_binomial"),
+                                         (" gaussian ", "gaussian")])
+def test_a_kind_in_a_dict_in_another_case_names_the_kind_meant(kind, meant):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=rf"likelihood\['c'\] must be one of .*; got '{kind}'\. "
+                                                    rf"Did you mean '{meant}'\?"):
+        VAETransformer(likelihood={"c": kind}, **SMALL).fit(_table(np.arange(30) % 3))
 
 
 def test_a_kind_like_no_other_is_refused_with_the_list_alone(capsys):
     assert main(["fit", "data.csv", "--out", "m", "--likelihood", "a=zebra"]) == 2
     err = capsys.readouterr().err
-    assert "unknown kind 'zebra'" in err and "did you mean" not in err and "negative_binomial" in err
+    assert "unknown kind 'zebra'" in err and "Did you mean" not in err and "negative_binomial" in err
 
 
 def test_a_headerless_files_column_by_position_is_told_its_name(tmp_path):
@@ -382,3 +394,12 @@ def test_a_probability_decodes_to_the_likelier_boolean(dtype):
     assert decoded.tolist() == [False, True, False, True, False]
     held = _decode_column(np.array([0.2, 0.7, np.nan]), {"kind": "bernoulli", "dtype": "object", "cell_type": "bool"})
     assert held[:2].tolist() == [False, True] and pd.isna(held[2])
+
+
+def test_advice_of_an_option_for_a_column_is_one_shell_word(tmp_path):
+    # A name with a space, advised as the --likelihood value for it: quoted, as the shell needs it.
+    path = tmp_path / "ids.csv"
+    path.write_text("user id,v\n" + "".join(f"u{i:03d},{i % 7}.5\n" for i in range(30)))
+    status, out, err = _run(["fit", path, "--out", tmp_path / "m", "--max-iter", 2, "-q"])
+    assert status == 0, err
+    assert "--likelihood 'user id=categorical'" in err, err

@@ -55,6 +55,7 @@ def requested_kinds(likelihood, names, frame):
         if position is None:
             unknown.append(key)
             continue
+        _refuse_position_read_as_label(key, position, names)
         if position in named_by:
             # {0: ..., -3: ...} or a label and its position: one would silently win.
             raise ValueError(
@@ -69,6 +70,29 @@ def requested_kinds(likelihood, names, frame):
             f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
         )
     return kinds
+
+
+def _refuse_position_read_as_label(key, position, names):
+    """Refuse an integer key taken as a position where another column is labelled with its digits.
+
+    Hostile sweep 23: of a DataFrame with columns ``["1", "0"]`` (a CSV
+    header of numbers, read by pandas), ``likelihood={1: "poisson"}`` set the
+    kind of column ``"0"``, at position 1, without a word, where the user
+    most likely meant the column labelled ``"1"``. Either reading is a
+    guess, so neither is taken: the refusal names both ways to write it.
+    """
+    if not isinstance(key, numbers.Integral) or isinstance(key, (bool, np.bool_)):
+        return
+    if isinstance(names[position], numbers.Integral) and names[position] == key:
+        return  # the key is the column's label
+    labelled = next((name for other, name in enumerate(names)
+                     if isinstance(name, str) and name.strip() == str(int(key)) and other != position), None)
+    if labelled is not None:
+        raise ValueError(
+            f"likelihood names column {int(key)}: by position that is column {names[position]!r}, but X also has a "
+            f"column labelled {labelled!r}; write the label ({{{labelled!r}: ...}}) or the position's label "
+            f"({{{names[position]!r}: ...}}) instead."
+        )
 
 
 def kind_meant_hint(kind):

@@ -37,6 +37,10 @@ On the command line: ``--likelihood`` of a column named with a space,
 ``=`` (the last ``=`` splits), a comma, ``é``, spaces around the name or
 the kind (stripped, as the header's names are); a column named twice, an
 unknown column, a column in another case (refused naming the fitted ones).
+After the fixes below: ``sample(given={"b": True})`` of an object column of
+booleans typed ``bernoulli``, VAEOutlierDetector's ``predict`` and
+``score_columns`` and VAEImputer's ``multiple_imputations`` on it, and its
+``transform`` given the same column as 0/1 integers.
 
 Each family below failed once (see the commit that added its tests):
 
@@ -62,6 +66,12 @@ Each family below failed once (see the commit that added its tests):
 - **A kind given as ``np.str_`` was reported so** (``skvae._column_types.requested_kinds``):
   ``column_kinds_`` held ``np.str_('poisson')``, where a loaded model's
   holds ``'poisson'``; kinds are plain str.
+- **A position that another column's label spells** (``skvae._column_types._refuse_position_read_as_label``):
+  of a DataFrame with columns ``["1", "0"]`` (a header of numbers, as
+  pandas reads it), ``likelihood={1: "poisson"}`` set the kind of column
+  ``"0"`` (position 1) without a word. Decided: refused, naming both
+  readings, as either is a guess; a position whose column carries that
+  label (columns ``["0", "1"]``) is taken.
 - **``--likelihood COLUMN=auto`` declared the column numbers** (``skvae._cli._declared_numbers``):
   codes with leading zeros (``02134``) named ``zip=auto`` lost their zeros
   and were fitted as Gaussian numbers, where no option (and ``--likelihood
@@ -237,6 +247,25 @@ def test_kinds_given_as_numpy_strings_are_reported_as_str(tmp_path, likelihood):
     assert skvae.load(tmp_path / "m.skvae").column_kinds_ == vae.column_kinds_
     imputer = VAEImputer(likelihood=likelihood, **SMALL).fit(X)
     assert all(type(kind) is str for kind in imputer.vae_.column_kinds_.values())
+
+
+@pytest.mark.parametrize("key, labelled, at", [(1, "1", "0"), (0, "0", "1"), (np.int64(1), "1", "0")])
+def test_a_position_that_another_columns_label_spells_is_refused(key, labelled, at):
+    # Decided: of columns ["1", "0"], {1: ...} could mean the label "1" or position 1 ("0"); neither is guessed.
+    X = pd.DataFrame({"1": np.arange(24) % 4, "0": np.arange(24) % 5})
+    vae = VAETransformer(likelihood={key: "poisson"}, **SMALL)
+    with pytest.raises(ValueError, match=rf"by position that is column '{at}', but X also has a column labelled "
+                                         rf"'{labelled}'"):
+        vae.fit(X)
+    assert "_model" not in vae.__dict__
+
+
+def test_a_position_that_is_its_own_columns_label_is_taken():
+    X = pd.DataFrame({"0": np.arange(24) % 4, "1": np.arange(24) % 5})
+    assert VAETransformer(likelihood={1: "poisson"}, **SMALL).fit(X).column_kinds_ == {"0": "categorical",
+                                                                                        "1": "poisson"}
+    X = pd.DataFrame({"a": np.arange(24) % 4, "b": np.arange(24) % 5})
+    assert VAETransformer(likelihood={0: "poisson"}, **SMALL).fit(X).column_kinds_["a"] == "poisson"
 
 
 # ------------------------------------------------ the command line's --likelihood

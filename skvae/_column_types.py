@@ -251,22 +251,19 @@ def _categories_refusal(name, values, kind, declared):
     to numbers (``astype(float)`` of a category dtype of numbers,
     ``pd.to_numeric`` of text).
     """
-    observed = values.notna().to_numpy()
     cells = values.to_numpy(dtype=object)
-    positions = np.flatnonzero(observed)
-    numeric = [False] * len(positions)
-    if len(positions):
-        numeric = [_is_real_number(cells[i]) or (isinstance(cells[i], str) and _reads_as_number(cells[i]))
-                   for i in positions]
-    offending = next((i for i, is_number in zip(positions, numeric) if not is_number), None)
+    positions = np.flatnonzero(values.notna().to_numpy())
+    # Lazily: the first cell that is no number ends the search (a refusal reads no more of a long column).
+    offending = next((i for i in positions
+                      if not (_is_real_number(cells[i]) or (isinstance(cells[i], str) and _reads_as_number(cells[i])))),
+                     None)
     every_number = offending is None
     shown = [] if not len(positions) else [
         " (", example() if every_number else "", short_repr(cells[positions[0] if every_number else offending]),
         refused_row(positions[0] if every_number else offending, " in "), ")"]
     column = f"X[{name!r}]"
     if every_number and len(positions):
-        conversion = (f"{column}.astype(float)" if declared
-                      else f"pd.to_numeric({column})")
+        conversion = f"{column}.astype(float)" if declared else f"pd.to_numeric({column})"
         convert = f"or, its cells being numbers, convert them before fitting: {conversion}"
     else:
         convert = "or convert it to numbers before fitting"

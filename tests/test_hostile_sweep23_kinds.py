@@ -432,3 +432,23 @@ def test_advice_of_an_option_for_a_column_is_one_shell_word(tmp_path):
     status, out, err = _run(["fit", path, "--out", tmp_path / "m", "--max-iter", 2, "-q"])
     assert status == 0, err
     assert "--likelihood 'user id=categorical'" in err, err
+
+
+def test_a_search_over_kinds_fits_each_candidates_kinds_and_leaves_the_grid_as_given():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    X = pd.DataFrame({"a": np.linspace(-1.0, 1.0, 24), "c": np.arange(24) % 4, "u": np.linspace(0.0, 1.0, 24)})
+    candidates = [{"c": "poisson"}, {"c": "negative_binomial", "u": "bernoulli"}]
+    grid = {"likelihood": [dict(candidate) for candidate in candidates]}
+    search = GridSearchCV(VAETransformer(**SMALL), grid, cv=2).fit(X)
+    assert grid["likelihood"] == candidates
+    best = search.best_params_["likelihood"]
+    assert {column: search.best_estimator_.column_kinds_[column] for column in best} == best
+    # A clone's dict is its own: changing the original's after fit reaches neither the clone nor the fitted kinds.
+    chosen = {"c": "poisson"}
+    vae = VAETransformer(likelihood=chosen, **SMALL)
+    copy = clone(vae)
+    vae.fit(X)
+    chosen["c"] = "categorical"
+    assert copy.likelihood == {"c": "poisson"} and vae.column_kinds_["c"] == "poisson"

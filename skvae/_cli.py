@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from ._column_types import look_alike_hint, short_repr
+from ._column_types import kind_meant_hint, look_alike_hint, short_repr
 from ._csv import (
     CommandError,
     codes_as_numbers,
@@ -401,7 +401,15 @@ class _CommandLineWords:
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
         "keep_exact_integers": lambda column: "write the column's integers in full, every digit, as at fit.",
-        "model_as_numbers": lambda column: f"fit with --likelihood {column}=gaussian (or {column}=quantile_normal)",
+        "model_as_numbers": lambda column: (f"fit with --likelihood {_likelihood_token(column, 'gaussian')} "
+                                            f"(or {_likelihood_token(column, 'quantile_normal')})"),
+        "rescale_to_unit": lambda column: "Rescale the column into [0, 1]. ",
+        "model_as_categories": lambda column, numbers: (
+            f"fit with --likelihood {_likelihood_token(column, 'categorical')} (or leave it auto), or leave the "
+            f"column out with --drop {_names_token(column)}"),
+        "another_kind": lambda column, kinds: (
+            f"To model such values, fit with --likelihood {_likelihood_token(column, kinds[0])}"
+            + (f" (or {' or '.join(_likelihood_token(column, kind) for kind in kinds[1:])})" if kinds[1:] else "")),
         "fit_on_observed_rows": lambda: "",  # the file's refusal says it all: every cell is empty
     }
     #: Advice that names the options of the command that can follow it (other commands: the Python words).
@@ -412,13 +420,12 @@ class _CommandLineWords:
         ("smaller_networks", "impute"): "Use a smaller --latent-dim, or fewer columns (--columns, --drop).",
         ("smaller_step", "fit"): "Lower --batch-size (or --hidden-layer-sizes).",
         ("smaller_step", "impute"): "Impute fewer columns (--columns, --drop).",
-        ("rescale_to_unit", "fit"): "Rescale the column into [0, 1], or give it another kind (--likelihood COLUMN=gaussian).",
         ("drop_empty_column", "fit"): lambda column: f"Leave it out with --drop {column}, or choose the columns "
                                                      "with --columns.",
         ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give --likelihood "
-                                                    f"{_option_value(column)}=categorical"),
+                                                    f"{_likelihood_token(column, 'categorical')}"),
         ("keep_every_digit", "fit"): lambda column: (f"Write the column with an offset subtracted, or give --likelihood "
-                                                     f"{_option_value(column)}=categorical, to keep every digit."),
+                                                     f"{_likelihood_token(column, 'categorical')}, to keep every digit."),
         ("keep_every_digit", "impute"): lambda column: (f"Write the column with an offset subtracted, or leave it out "
                                                         f"with --drop {_option_value(column)}, to keep every digit."),
         ("keep_identifier", "impute"): lambda column: (f"to leave it out of the model, and as it is in the file "
@@ -491,6 +498,25 @@ def _command_options(command):
     if sub is None:
         return {}
     return {action.dest: action.option_strings[0] for action in sub._actions if action.option_strings}
+
+
+def _likelihood_token(column, kind):
+    """``COLUMN=KIND`` as a shell word: quoted where the column's name holds a space or another special character.
+
+    Hostile sweep 23: advice of ``--likelihood b c=gaussian`` gave the shell
+    two words, the option's value ``b``.
+    """
+    import shlex
+
+    return shlex.quote(f"{_option_value(column)}={kind}")
+
+
+def _names_token(column):
+    """A column's name as a shell word of --columns/--drop: in CSV quotes where it holds a comma or a quote."""
+    import shlex
+
+    name = f'"{column.replace(chr(34), chr(34) * 2)}"' if ("," in column or '"' in column) else column
+    return shlex.quote(name)
 
 
 def _option_value(value):
@@ -723,7 +749,9 @@ def _padded_code(series):
 def _declared_numbers(likelihood, columns):
     """The columns --likelihood gives a kind of numbers (every column for --likelihood KIND)."""
     if isinstance(likelihood, dict):
-        return [column for column, kind in likelihood.items() if kind != "categorical"]
+        # Hostile sweep 23: COLUMN=auto declared the column numbers, so codes with leading zeros (02134) lost
+        # them and were fitted as Gaussian numbers, where --likelihood auto (and no option) keeps them text.
+        return [column for column, kind in likelihood.items() if kind not in ("auto", "categorical")]
     if likelihood in (None, "auto", "categorical"):
         return []
     return list(columns)
@@ -1032,17 +1060,40 @@ def _defaults(estimator_name):
 
 
 def _likelihood_option(text):
-    """``KIND`` for every column, or ``COLUMN=KIND`` for one (the option repeats)."""
+    """``KIND`` for every column, or ``COLUMN=KIND`` for one (the option repeats).
+
+    The column is the text before the last ``=`` (a name may hold ``=``),
+    stripped as the header's names are; a name in double quotes is read as
+    ``--columns`` reads it, as a CSV field (``"p,q"=bernoulli``, a quote
+    inside doubled), so the quoting that option and the header use names
+    the column here too (hostile sweep 23: it was taken for a name with its
+    quotes, which no header writes so).
+    """
     if "=" in text:
         column, _, kind = text.rpartition("=")
         column, kind = column.strip(), kind.strip()
+        if len(column) >= 2 and column[0] == column[-1] == '"':
+            column = _quoted_name(column, text)
         if not column:
             raise argparse.ArgumentTypeError(f"expected COLUMN=KIND; got {text!r}")
     else:
         column, kind = None, text.strip()
     if kind not in ("auto", *KINDS):
-        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} in {text!r}; choose from {', '.join(['auto', *KINDS])}")
+        # Hostile sweep 23: a kind in another case or misspelt was refused with the list alone; the kind
+        # meant is named where one reads alike (the names are kept exact, as the Python parameter's).
+        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} in {text!r}; choose from "
+                                         f"{', '.join(['auto', *KINDS])}.{kind_meant_hint(kind)}")
     return column, kind
+
+
+def _quoted_name(quoted, text):
+    """The column name of ``"..."`` as one CSV field: the quotes removed, a doubled quote inside undone."""
+    rows = list(csv.reader([quoted]))
+    if len(rows) != 1 or len(rows[0]) != 1 or '"' + rows[0][0].replace('"', '""') + '"' != quoted:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the column name {quoted} in {text!r}: in double quotes, a name holds a quote only "
+            'doubled, as in a CSV header (e.g. "say ""hi"""=categorical)')
+    return rows[0][0].strip()
 
 
 def _likelihood_parameter(options):
@@ -1085,7 +1136,22 @@ def _check_likelihood_columns(likelihood, table, read):
         raise CommandError(f"--likelihood {column}={likelihood[column]}: column {column!r} of {table.name} is left "
                            f"out by --columns/--drop; the columns fitted are {chosen}.")
     raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
-                       f"the columns fitted are {chosen}.{look_alike_hint([column], table.frame.columns)}")
+                       f"the columns fitted are {chosen}.{look_alike_hint([column], table.frame.columns)}"
+                       f"{_headerless_hint(column, likelihood[column], read)}")
+
+
+def _headerless_hint(column, kind, read):
+    """Where a file without a header is given a column by its position (``1=poisson``): the name it has there.
+
+    Hostile sweep 23: such a file names its columns x0, x1, ..., and
+    ``--likelihood 1=poisson`` was refused listing them, leaving the user to
+    see that column 1 is ``x1``.
+    """
+    if read.has_header or not column.isdecimal() or int(column) >= read.frame.shape[1]:
+        return ""
+    name = read.frame.columns[int(column)]
+    return (f" A file without a header line names its columns x0, x1, ... by position: for column {column}, "
+            f"give --likelihood {_likelihood_token(name, kind)}.")
 
 
 def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ._likelihoods import KINDS
-from ._refusals import Refusal, advice, parameter, subject
+from ._refusals import Refusal, advice, example, parameter, subject
 from ._refusals import column as refused_column
 from ._refusals import row as refused_row
 
@@ -38,8 +38,10 @@ def short_repr(value, limit=60):
 
 def requested_kinds(likelihood, names, frame):
     """One kind (or "auto") per column from the ``likelihood`` parameter."""
+    # Each kind as a plain str (hostile sweep 23: a kind given as np.str_ was reported so by column_kinds_,
+    # which a loaded model, its kinds read back from JSON, reports as str).
     if isinstance(likelihood, str):
-        return [likelihood] * len(names)
+        return [str(likelihood)] * len(names)
     kinds = ["auto"] * len(names)
     unknown = []
     named_by = {}
@@ -47,12 +49,13 @@ def requested_kinds(likelihood, names, frame):
         if not isinstance(kind, str) or kind not in ("auto", *KINDS):
             # scikit-learn's refusal of a parameter, as a kind given for every column (likelihood="Gaussian") gets.
             raise InvalidParameterError(
-                f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}."
+                f"likelihood[{key!r}] must be one of {['auto', *KINDS]}; got {kind!r}.{kind_meant_hint(kind)}"
             )
         position = _position(key, names)
         if position is None:
             unknown.append(key)
             continue
+        _refuse_position_read_as_label(key, position, names)
         if position in named_by:
             # {0: ..., -3: ...} or a label and its position: one would silently win.
             raise ValueError(
@@ -60,13 +63,52 @@ def requested_kinds(likelihood, names, frame):
                 "give each column one kind."
             )
         named_by[position] = key
-        kinds[position] = kind
+        kinds[position] = str(kind)
     if unknown:
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
             f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
         )
     return kinds
+
+
+def _refuse_position_read_as_label(key, position, names):
+    """Refuse an integer key taken as a position where another column is labelled with its digits.
+
+    Hostile sweep 23: of a DataFrame with columns ``["1", "0"]`` (a CSV
+    header of numbers, read by pandas), ``likelihood={1: "poisson"}`` set the
+    kind of column ``"0"``, at position 1, without a word, where the user
+    most likely meant the column labelled ``"1"``. Either reading is a
+    guess, so neither is taken: the refusal names both ways to write it.
+    """
+    if not isinstance(key, numbers.Integral) or isinstance(key, (bool, np.bool_)):
+        return
+    if isinstance(names[position], numbers.Integral) and names[position] == key:
+        return  # the key is the column's label
+    labelled = next((name for other, name in enumerate(names)
+                     if isinstance(name, str) and name.strip() == str(int(key)) and other != position), None)
+    if labelled is not None:
+        raise ValueError(
+            f"likelihood names column {int(key)}: by position that is column {names[position]!r}, but X also has a "
+            f"column labelled {labelled!r}; write the label ({{{labelled!r}: ...}}) or the position's label "
+            f"({{{names[position]!r}: ...}}) instead."
+        )
+
+
+def kind_meant_hint(kind):
+    """" Did you mean 'gaussian'?" for a kind in another case or misspelt ("Gaussian", "negative-binomial"); else "".
+
+    Hostile sweep 23: kinds stay exact names (sweep 20 refuses ``"Gaussian"``
+    as scikit-learn refuses any other parameter value), but the refusal names
+    the kind meant where one reads alike, here and on the command line.
+    """
+    import difflib
+
+    if not isinstance(kind, str):
+        return ""
+    meant = difflib.get_close_matches(kind.strip().lower().replace("-", "_").replace(" ", "_"),
+                                      ["auto", *KINDS], n=1)
+    return f" Did you mean {meant[0]!r}?" if meant else ""
 
 
 def _position(key, names):
@@ -158,14 +200,16 @@ def fit_column(name, values, kind, frame):
                 categories = _sorted_unique(observed, name)
             entry["categories"] = [_json_scalar(c, name) for c in categories]
         elif categorical_dtype or dictionary or _is_text(values):
-            raise Refusal(
-                refused_column(f"Column {_label(name)}"), " holds categories but ", parameter("likelihood"), f" asks for {kind!r}; "
-                "only 'categorical' models a column of text or categories."
-            )
+            raise _categories_refusal(name, values, kind, categorical_dtype or dictionary)
         elif dtype == object and holds_only_integers(values):
             # No dtype says an object column holds integers: without this record its
             # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
             entry[CELL_TYPE] = "int"
+        elif dtype == object and holds_only_booleans(values):
+            # Hostile sweep 23: nor booleans (True/False with None, a bool column with holes), typed as
+            # numbers (bernoulli, say): decoded, they came back as 0.0/1.0, and the imputer's fills as
+            # probabilities, among True and False.
+            entry[CELL_TYPE] = "bool"
     else:
         kind = "gaussian" if kind == "auto" else kind
         entry = {"name": int(name), "kind": kind, "dtype": "float64"}
@@ -195,6 +239,49 @@ def fit_column(name, values, kind, frame):
     if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:
         _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
     return entry
+
+
+def _categories_refusal(name, values, kind, declared):
+    """The refusal of a kind of numbers for a column of text or categories, with a cell and the ways out.
+
+    Hostile sweep 23: the refusal named the column and the kind but neither
+    a cell nor what to do. It shows the first cell that is no number (the
+    first cell where each reads as one: text "1.5", categories 1, 2), with
+    its row, and advises the column's kind as categories or its conversion
+    to numbers (``astype(float)`` of a category dtype of numbers,
+    ``pd.to_numeric`` of text).
+    """
+    cells = values.to_numpy(dtype=object)
+    positions = np.flatnonzero(values.notna().to_numpy())
+    # Lazily: the first cell that is no number ends the search (a refusal reads no more of a long column).
+    offending = next((i for i in positions
+                      if not (_is_real_number(cells[i]) or (isinstance(cells[i], str) and _reads_as_number(cells[i])))),
+                     None)
+    every_number = offending is None
+    shown = [] if not len(positions) else [
+        " (", example() if every_number else "", short_repr(cells[positions[0] if every_number else offending]),
+        refused_row(positions[0] if every_number else offending, " in "), ")"]
+    column = f"X[{name!r}]"
+    if every_number and len(positions):
+        conversion = f"{column}.astype(float)" if declared else f"pd.to_numeric({column})"
+        convert = f"or, its cells being numbers, convert them before fitting: {conversion}"
+    else:
+        convert = "or convert it to numbers before fitting"
+    return Refusal(
+        refused_column(f"Column {_label(name)}"), " holds categories but ", parameter("likelihood"), f" asks for {kind!r}",
+        *shown, "; only 'categorical' models a column of text or categories: ",
+        advice("model_as_categories", f"give it likelihood={{{name!r}: 'categorical'}} (or 'auto'), {convert}",
+               column=name, numbers=every_number and bool(len(positions))),
+        ".",
+    )
+
+
+def _reads_as_number(text):
+    """Whether the text `text` is a finite number as float() reads it ("1.5", " 2 "): a cell to convert, not a label."""
+    try:
+        return bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
 
 
 def _warn_if_identifier(name, n_levels, n_observed):
@@ -314,6 +401,23 @@ def holds_only_integers(cells):
     present = cells[cells.notna()]
     return not present.empty and all(
         isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) for value in present)
+
+
+def holds_only_booleans(cells):
+    """Whether every observed cell of the Series `cells` is a bool (Python or NumPy), and one is."""
+    present = cells[cells.notna()]
+    return not present.empty and all(isinstance(value, (bool, np.bool_)) for value in present)
+
+
+def values_as_bools(values):
+    """`values` (0/1 or a probability) as an object array of Python bools, each the likelier of the two; NaN kept.
+
+    How a column of booleans held as objects gets its decoded values back as
+    booleans (:mod:`skvae._schema`; the imputer's fills likewise).
+    """
+    return np.array([value if isinstance(value, (float, np.floating)) and np.isnan(value)
+                     else bool(round(min(max(float(value), 0.0), 1.0)))
+                     for value in np.asarray(values, dtype=object).tolist()], dtype=object)
 
 
 def whole_numbers_as_ints(values):

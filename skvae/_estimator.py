@@ -555,7 +555,8 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             Decoder means in the units of the training data: E[x | z] for real
             and count columns (rounded for integer columns; for
-            ``"bernoulli"``, probabilities); for categorical columns, the
+            ``"bernoulli"``, probabilities, the likelier of False and True
+            in a boolean column); for categorical columns, the
             level nearest E[x | z] when the levels are numbers (an int or
             float column, such as a 1-5 rating that ``likelihood="auto"``
             models as categories), the most probable level when they are

@@ -45,8 +45,10 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 
 from ._column_types import (
     arrow_dictionary,
+    holds_only_booleans,
     holds_only_integers,
     requested_kinds,
+    values_as_bools,
     whole_numbers_as_ints,
 )
 from ._conditional import overflowing_cells
@@ -1055,6 +1057,9 @@ def _as_the_columns_integers(observed, fills):
     integers; this covers X's column at transform, which may be of integers
     held as objects where the fit's was not, and models saved before the record.
     """
+    if holds_only_booleans(observed):
+        # Hostile sweep 23: fills among True and False (a probability under bernoulli) as booleans.
+        return values_as_bools(fills)
     if not holds_only_integers(observed):
         return fills
     return whole_numbers_as_ints(fills)

@@ -116,7 +116,7 @@ class Block:
     keeps_range = True
     #: (test, refusal) pairs: a value for which a test is True lies outside
     #: the kind's domain; refusal(kind, name, value, where) gives the
-    #: refusal's parts (:mod:`skvae._refusals`), the kind as the
+    #: refusal's parts (:mod:`skvae._refusals`), `name` the column's label, the kind as the
     #: ``likelihood`` parameter the user set (``--likelihood`` on the command
     #: line), `where` the value's row (" in row 7"; a file says its line).
     domain = ()
@@ -216,6 +216,21 @@ class Block:
         # see _saturated) one ulp beyond it: that is float64's top, not an overflow.
         # Summed in draw order: a row's fill does not depend on the rows sharing its call.
         return _saturated(sum_over_draws(weights.unsqueeze(-1) * means), torch.isfinite(means).all(0))
+
+
+def another_kind(name, kind, *others):
+    """The advice of a refusal of column `name`'s values under its kind: fit it as `kind` (or one of `others`).
+
+    Hostile sweep 23: a count column given a fraction or a negative value,
+    or a lognormal one given a zero, was refused naming the column, the
+    kind and the value but no way out, and bernoulli's "use
+    likelihood='gaussian'" set every column's kind where one was meant. The
+    advice names the column in a ``likelihood`` dict (the command line says
+    it as ``--likelihood COLUMN=KIND``, :mod:`skvae._cli`).
+    """
+    alternatives = f" (or {' or '.join(repr(other) for other in others)})" if others else ""
+    return advice("another_kind", f"To model such values, fit with likelihood={{{name!r}: {kind!r}}}{alternatives}",
+                  column=name, kinds=(kind, *others))
 
 
 def _saturated(values, finite_inputs):
@@ -391,8 +406,9 @@ class LogNormalBlock(GaussianBlock):
     kind = "lognormal"
     domain = ((lambda values: values <= 0,
                lambda kind, name, value, where: (parameter("likelihood", kind), " requires every value of ",
-                                                 column_term(f"column {name}"), f" to be positive; found {value!r}",
-                                                 where, ".")),)
+                                                 column_term(f"column {name!r}"), f" to be positive; found {value!r}",
+                                                 where, ". ", another_kind(name, "gaussian", "inflated_gaussian"),
+                                                 ".")),)
     _standardized_quantity = staticmethod(np.log)
 
     def cell_log_constant(self, x):
@@ -848,9 +864,10 @@ class BernoulliBlock(Block):
     keeps_range = False
     domain = ((lambda values: (values < 0) | (values > 1),
                lambda kind, name, value, where: (
-                   parameter("likelihood", kind), " requires every value of ", column_term(f"column {name}"),
-                   f" to lie in [0, 1]; found {value!r}", where, ". ", advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)) or "
-                                                             "use likelihood='gaussian'."))),)
+                   parameter("likelihood", kind), " requires every value of ", column_term(f"column {name!r}"),
+                   f" to lie in [0, 1]; found {value!r}", where, ". ",
+                   advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)). ", column=name),
+                   another_kind(name, "gaussian"), ".")),)
 
     def cell_log_variable(self, x, params, free):
         return -F.binary_cross_entropy_with_logits(params, x.expand_as(params), reduction="none")
@@ -1049,13 +1066,14 @@ class PoissonBlock(Block):
     domain = (
         (lambda values: (values < 0) | ((values != np.round(values)) & ~np.isnan(values)),
          lambda kind, name, value, where: (parameter("likelihood", kind), " requires every value of ",
-                                           column_term(f"column {name}"),
-                                           f" to be a non-negative integer count; found {value!r}", where, ".")),
+                                           column_term(f"column {name!r}"),
+                                           f" to be a non-negative integer count; found {value!r}", where, ". ",
+                                           another_kind(name, "gaussian", "quantile_normal"), ".")),
         (lambda values: values > MAX_COUNT,
-         lambda kind, name, value, where: (parameter("likelihood", kind), ": ", column_term(f"column {name}"),
+         lambda kind, name, value, where: (parameter("likelihood", kind), ": ", column_term(f"column {name!r}"),
                                            f" holds the count {value!r}", where,
-                                           ", beyond 2**24, which float32 cannot hold exactly; model it as "
-                                           "'gaussian' or 'lognormal'.")),
+                                           ", beyond 2**24, which float32 cannot hold exactly. ",
+                                           another_kind(name, "gaussian", "lognormal"), ".")),
     )
 
     @classmethod

@@ -44,6 +44,7 @@ from ._column_types import (
     infinite_value_refusal,
     requested_kinds,
     short_repr,
+    values_as_bools,
     whole_numbers_as_ints,
 )
 from ._likelihoods import (
@@ -981,7 +982,7 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
                 bad = outside(values)
             if bad.any():
                 col, row = np.argwhere(bad.T)[0]  # the first column with a bad value, then its first row
-                raise Refusal(*refusal(kind, _label(columns[cols[col]]["name"]), float(values[row, col]),
+                raise Refusal(*refusal(kind, columns[cols[col]]["name"], float(values[row, col]),
                                        refused_row(row, " in ")))
 
 
@@ -1015,11 +1016,27 @@ def _decode_column(values, column):
     if column.get(CELL_TYPE) == "int":
         # An object column of integers: its values come back as integers, as the user gave them.
         return pd.Series(whole_numbers_as_ints(series.round().to_numpy()), dtype=object)
+    if column.get(CELL_TYPE) == "bool":
+        return pd.Series(values_as_bools(series.to_numpy()), dtype=object)
     integer = _integer_numpy_dtype(dtype)
     if integer is not None:
         low, high = _float_bounds(integer)
         series = series.round().clip(low, high)
+    elif _is_boolean_dtype_name(dtype):
+        # Hostile sweep 23: a boolean column's decoded value is the likelier of False and True. A kind that
+        # keeps no range (bernoulli: a probability) decoded 0.3 as True in a bool column (NumPy's cast makes any
+        # value but 0 True) and as the float 0.3 in a boolean one (pandas refuses the cast, so the column
+        # came back float): return_mean, inverse_transform and VAEImputer's fills.
+        series = series.clip(0, 1).round()
     return _as_dtype(series, dtype)
+
+
+def _is_boolean_dtype_name(dtype):
+    """Whether the dtype named `dtype` holds booleans (bool, boolean, bool[pyarrow])."""
+    import pandas as pd
+
+    pandas_dtype = dtype_from_name(dtype) if dtype not in ("bool", "boolean") else dtype
+    return pandas_dtype is not None and pd.api.types.is_bool_dtype(pandas_dtype)
 
 
 def _arrow_dictionary_column(codes, categories, dtype):

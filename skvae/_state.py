@@ -475,8 +475,8 @@ def _schema_column(column, name):
     if "digits" in column and not (_is_int(column["digits"]) and 1 <= column["digits"] <= 15):
         _fail(f"{name}['digits']", "an integer from 1 to 15", column["digits"])
     if CELL_TYPE in column:
-        if column[CELL_TYPE] != "int":
-            _fail(f"{name}[{CELL_TYPE!r}]", "'int'", column[CELL_TYPE])
+        if column[CELL_TYPE] not in ("int", "bool"):
+            _fail(f"{name}[{CELL_TYPE!r}]", "'int' or 'bool'", column[CELL_TYPE])
         if column["dtype"] != "object":
             # Only an object column's cells have a type of their own: another dtype decodes to itself.
             raise InvalidState(f"{name} records {CELL_TYPE!r} but has dtype {column['dtype']!r}, not object.")

@@ -121,7 +121,7 @@ def test_a_malformed_record_of_the_cells_type_is_refused_on_loading(integers_mod
     schema = dict(state["_schema"])
     schema["columns"] = [{**column, "cell_type": record} if column["name"] == "n" else column
                          for column in schema["columns"]]
-    with pytest.raises(InvalidState, match=r"\['cell_type'\] must be 'int'; got"):
+    with pytest.raises(InvalidState, match=r"\['cell_type'\] must be 'int' or 'bool'; got"):
         VAETransformer().__setstate__({**state, "_schema": schema})
 
 

@@ -25,7 +25,6 @@ fills of those columns are weighted draws of the missing values.
 Observed cells are returned exactly as they came in.
 """
 
-import contextlib
 import copy
 import math
 from numbers import Real
@@ -76,7 +75,7 @@ from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._training import epochs_for_steps
-from ._transaction import AtomicSetParams, reads_state, transaction
+from ._transaction import AtomicSetParams, generator_kept_on_failure, reads_state, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -489,7 +488,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """
         check_is_fitted(self)
         integers, sparse = _integer_array(X), sparse_dtypes(X)
-        with self._draws_kept_on_failure(self.sample_posterior):
+        with generator_kept_on_failure(self._draws if self.sample_posterior else None):
             X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
             return self._output(X, missing, kept, values, integers, sparse)
 
@@ -544,7 +543,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
         integers, sparse = _integer_array(X), sparse_dtypes(X)
-        with self._draws_kept_on_failure(True):
+        with generator_kept_on_failure(self._draws):
             X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
             if values.ndim == 2:
                 values = values[:, None, :]
@@ -566,7 +565,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         kept = ~self._empty_features
         # The VAE checks the cells themselves (unknown categories, numbers out of
         # a column's domain) only after the seed is drawn: the caller's
-        # _draws_kept_on_failure puts the generator back, so a refused call changes nothing.
+        # generator_kept_on_failure puts the generator back, so a refused call changes nothing.
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
         vae_input = self._in_the_vaes_form(self._with_nan(X, missing, kept))
         try:
@@ -581,24 +580,6 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if not draw:
             values = self._refined(vae_input, missing, kept, values)
         return X, missing, kept, values
-
-    @contextlib.contextmanager
-    def _draws_kept_on_failure(self, draw):
-        """Put the generator of successive draws back where it stood if the call fails (`draw`: whether it draws).
-
-        Hostile sweep 23: only a failure in the VAE's pass put it back; one
-        while the draws were written into the output (a MemoryError, or
-        Ctrl-C, among the m copies of ``multiple_imputations``, which can take
-        minutes) left the sequence a step on, so the next draws differed from
-        those of a run without the failed call.
-        """
-        before = self._draws.get_state() if draw else None
-        try:
-            yield
-        except BaseException:
-            if draw:
-                self._draws.set_state(before)
-            raise
 
     def _output(self, X, missing, kept, values, integers, sparse):
         """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes.

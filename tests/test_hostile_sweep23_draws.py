@@ -44,7 +44,12 @@ Each family below failed once (see the commit that added its tests):
   those of a run without the failed call (and a caller's RandomState, or
   NumPy's global generator under ``random_state=None``, stayed moved).
   ``transform`` and ``multiple_imputations`` now put it back on any failure
-  after the draw.
+  after the draw. ``VAETransformer.sample`` had the same gap: a passed
+  RandomState (or NumPy's global generator, for a model whose
+  ``random_state`` is None) stayed moved when the unconditional draw failed
+  (Ctrl-C in a long one), or when writing ``given``'s cells back did; one
+  helper (``skvae._transaction.generator_kept_on_failure``) now covers the
+  whole draw in the three calls.
 - **multiple_imputations' memory check counted the cells only**
   (``skvae._imputer._copy_overhead_bytes``): 16 bytes a cell, where each
   copy is an ndarray or DataFrame of its own: a copy of a one-row DataFrame
@@ -188,6 +193,40 @@ def test_a_failure_while_writing_the_draws_leaves_the_callers_generator(frame, m
     with pytest.raises(KeyboardInterrupt):
         imputer.multiple_imputations(frame, 4)
     assert _generator_state(generator) == before
+
+
+def _raising(error):
+    def raising(*args, **kwargs):
+        raise error
+    return raising
+
+
+@pytest.mark.parametrize("given", [False, True])
+@pytest.mark.parametrize("random_state", ["caller", None])
+def test_a_failed_sample_leaves_the_callers_generator(frame, monkeypatch, given, random_state):
+    """Ctrl-C in the draw (or in writing the given cells back): a passed RandomState, or NumPy's global one, unmoved."""
+    from skvae import VAETransformer, _conditional
+
+    model = VAETransformer(**{k: v for k, v in TINY.items() if k != "n_importance"}, random_state=None).fit(frame)
+    generator = np.random.RandomState(5) if random_state == "caller" else np.random.mtrand._rand
+    if given:
+        monkeypatch.setattr(_conditional, "with_given_cells", _raising(KeyboardInterrupt))
+    else:
+        monkeypatch.setattr(type(model._model), "sample", _raising(KeyboardInterrupt))
+    conditions = {"given": {"c": "a"}, "n_importance": 5} if given else {}
+    before = _generator_state(generator)
+    with pytest.raises(KeyboardInterrupt):
+        model.sample(4, random_state=generator if random_state == "caller" else None, **conditions)
+    assert _generator_state(generator) == before
+    monkeypatch.undo()
+    # And the next draw is the one a run without the failed call gives.
+    twin = np.random.RandomState()
+    twin.set_state(generator.get_state())
+    drawn = model.sample(4, random_state=generator if random_state == "caller" else None, **conditions)
+    if random_state is None:
+        np.random.set_state(twin.get_state())
+    pd.testing.assert_frame_equal(drawn, model.sample(4, random_state=twin if random_state == "caller" else None,
+                                                      **conditions))
 
 
 # -- multiple_imputations' memory check counts each copy's container ------------------------------

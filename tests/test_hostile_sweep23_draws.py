@@ -83,6 +83,14 @@ Found and LEFT:
   thread puts the generator back over the other's step (which then repeats).
   Concurrent draws from one imputer are not reproducible in any case; an
   imputer per thread (``clone``) is.
+- A caller's RandomState given as ``random_state`` is one generator behind
+  the parameter, the imputer's successive draws and its ``vae_``; pickle
+  keeps them one, but ``skvae.save`` writes each as a state of its own and
+  ``skvae.load`` gives three generators. The loaded imputer continues the
+  draws exactly (checked above); only a refit after further draws starts
+  from the parameter's state at save, where the original's had moved with
+  the draws. Keeping them one needs a reference tag in the file format (a
+  new ``format_version``, which older skvae could not read): beyond a sweep.
 - ``skvae impute --draw`` has no count of draws: m draws are m runs with m
   ``--random-state`` seeds, each refitting the model (documented: "vary
   --random-state"), which also carries the fit's own variability.

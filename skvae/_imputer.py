@@ -532,14 +532,15 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         given = X  # as transform's output is wrapped: by the caller's X, as given
         X = as_pandas_frame(X)
         try:
-            n_cells = math.prod(np.shape(X)[:2])
+            shape = np.shape(X)[:2]
         except (ValueError, TypeError):  # ragged or odd input: validation below says what is wrong with it
-            n_cells = 1
+            shape = (1, 1)
+        n_cells, n_columns = math.prod(shape), shape[1] if len(shape) > 1 else 1
         # The m copies and the draws they come from, float64, and each copy's own container (hostile
         # sweep 23: counted as 16 bytes a cell alone, m copies of a DataFrame of one row, about 3 KB
-        # each, passed the check for m in the millions and exhausted the memory after an hour's
-        # work), before the draws advance the generator.
-        check_host_allocation(n_imputations * (2 * 8 * n_cells + _copy_overhead_bytes(self, X)),
+        # each, passed the check for m in the millions, to run out of memory after an hour of
+        # writing copies), before the draws advance the generator.
+        check_host_allocation(n_imputations * (2 * 8 * n_cells + _copy_overhead_bytes(self, X, n_columns)),
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
         integers, sparse = _integer_array(X), sparse_dtypes(X)
@@ -959,10 +960,8 @@ _FRAME_COPY_BYTES = 2048
 _FRAME_COLUMN_BYTES = 1536
 
 
-def _copy_overhead_bytes(imputer, X):
-    """Bytes one completed copy of X takes beyond its cells, in the container ``transform`` returns for X."""
-    shape = np.shape(X)
-    n_columns = shape[1] if len(shape) > 1 else 1
+def _copy_overhead_bytes(imputer, X, n_columns):
+    """Bytes one completed copy of X (of `n_columns` columns) takes beyond its cells, in transform's container."""
     if imputer.add_indicator:
         n_columns *= 2  # at most one indicator column per column
     if is_dataframe(X) or _get_output_config("transform", imputer)["dense"] != "default":

@@ -54,8 +54,8 @@ Each family below failed once (see the commit that added its tests):
   (``skvae._imputer._copy_overhead_bytes``): 16 bytes a cell, where each
   copy is an ndarray or DataFrame of its own: a copy of a one-row DataFrame
   of two columns takes about 2.7 KB, not 32 bytes, so ``n_imputations`` in
-  the millions passed the check and ran for an hour towards more memory
-  than the machine had. Each copy's container is now counted (measured per
+  the millions passed the check, to write copies for an hour (3 ms each)
+  towards more memory than the machine had. Each copy's container is now counted (measured per
   copy, rounded up; the test checks the count bounds what the copies take).
 - **The docs' Rubin's rules named the wrong degrees of freedom**
   (``docs/examples/multiple_imputation.rst``): the text said "Barnard and
@@ -288,7 +288,7 @@ def test_the_counted_container_bounds_what_a_copy_takes(kind):
     finally:
         tracemalloc.stop()
     assert len(copies) == m
-    counted = 2 * 8 * one_row.shape[1] + skvae._imputer._copy_overhead_bytes(imputer, one_row)
+    counted = 2 * 8 * one_row.shape[1] + skvae._imputer._copy_overhead_bytes(imputer, one_row, one_row.shape[1])
     assert held / m <= counted
 
 

@@ -32,7 +32,7 @@ from ._networks import ACTIVATIONS
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
-from ._transaction import AtomicSetParams, reads_state, transactional
+from ._transaction import AtomicSetParams, generator_kept_on_failure, reads_state, transactional
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -786,24 +786,24 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             table, given_mask = _conditional.condition_table(self, n_samples, given)
             # A condition the networks overflow on is refused after the draw's seeds are taken:
             # the caller's generator (a RandomState given, or the estimator's) is put back.
-            seeds_before = rng.get_state()
-            try:
+            with generator_kept_on_failure(rng):
                 values = _conditional.draw(self, table, given_mask, n_importance, rng, return_mean)
-            except BaseException:
-                rng.set_state(seeds_before)
-                raise
-            out = _conditional.with_given_cells(self, values, table, given_mask)
+                out = _conditional.with_given_cells(self, values, table, given_mask)
             if is_dataframe(given) and is_dataframe(out):
                 out.index = given.index  # row i completes the conditions of given's row i
             return out
-        latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
-        # A model that recorded its rows' holes gives each sample those of a row drawn at its z; patterns drawn
-        # apart from the rows serve models that recorded none.
-        missing = (self._model.schema.draw_missing(n_samples, rng) if with_missing and not self._model.has_row_holes
-                   else None)
-        return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean, n_jobs=self.n_jobs,
-                                  with_missing=with_missing, missing=missing, prior=latent == "prior",
-                                  seen_pairs_only=bool(seen_pairs_only) and latent == "aggregate")
+        # Hostile sweep 23: a failure of the draw itself (Ctrl-C in a long one, a MemoryError) left the
+        # caller's generator (or NumPy's global one) moved by the seeds taken.
+        with generator_kept_on_failure(rng):
+            latent_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=2)
+            # A model that recorded its rows' holes gives each sample those of a row drawn at its z; patterns
+            # drawn apart from the rows serve models that recorded none.
+            missing = (self._model.schema.draw_missing(n_samples, rng)
+                       if with_missing and not self._model.has_row_holes else None)
+            return self._model.sample(n_samples, latent_seed, noise_seed, return_mean=return_mean,
+                                      n_jobs=self.n_jobs, with_missing=with_missing, missing=missing,
+                                      prior=latent == "prior",
+                                      seen_pairs_only=bool(seen_pairs_only) and latent == "aggregate")
 
     # ------------------------------------------------------------ validation
 

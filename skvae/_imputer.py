@@ -40,7 +40,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils._set_output import _wrap_data_with_container
+from sklearn.utils._set_output import _get_output_config, _wrap_data_with_container
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._column_types import (
@@ -78,7 +78,7 @@ from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
 from ._training import epochs_for_steps
-from ._transaction import AtomicSetParams, reads_state, transaction
+from ._transaction import AtomicSetParams, generator_kept_on_failure, reads_state, transaction
 from ._validation import (
     MAX_N_IMPORTANCE,
     IntNotBool,
@@ -491,8 +491,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """
         check_is_fitted(self)
         integers, sparse = _integer_array(X), sparse_dtypes(X)
-        X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-        return self._output(X, missing, kept, values, integers, sparse)
+        with generator_kept_on_failure(self._draws if self.sample_posterior else None):
+            X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
+            return self._output(X, missing, kept, values, integers, sparse)
 
     @with_torch_defaults
     @reads_state
@@ -503,10 +504,15 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         each row share its ``n_importance`` samples of q(z | x_observed) and
         are resampled independently from them (sampling-importance-
         resampling), so they cost about one ``transform``, not m. They are
-        reproducible from ``random_state``, and successive calls give new
-        draws, as successive ``transform`` calls with
-        ``sample_posterior=True`` do. Pool the analyses of the copies with
-        Rubin's rules (see the user guide).
+        therefore not the copies that m successive ``transform`` calls with
+        ``sample_posterior=True`` give (each of those draws its own
+        importance samples), though they follow the same law as
+        ``n_importance`` grows. They are reproducible from ``random_state``,
+        and successive calls give new draws: a call takes one step of the
+        generator behind successive ``transform`` draws, as one such
+        ``transform`` does, so ``n_imputations=1`` gives the copy that the
+        next such ``transform`` would give. Pool the analyses of the copies
+        with Rubin's rules (see the user guide).
 
         Parameters
         ----------
@@ -529,23 +535,28 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         given = X  # as transform's output is wrapped: by the caller's X, as given
         X = as_pandas_frame(X)
         try:
-            n_cells = math.prod(np.shape(X)[:2])
+            shape = np.shape(X)[:2]
         except (ValueError, TypeError):  # ragged or odd input: validation below says what is wrong with it
-            n_cells = 1
-        # The m copies and the draws they come from, float64, before the draws advance the generator.
-        check_host_allocation(2 * 8 * n_imputations * n_cells,
+            shape = (1, 1)
+        n_cells, n_columns = math.prod(shape), shape[1] if len(shape) > 1 else 1
+        # The m copies and the draws they come from, float64, and each copy's own container (hostile
+        # sweep 23: counted as 16 bytes a cell alone, m copies of a DataFrame of one row, about 3 KB
+        # each, passed the check for m in the millions, to run out of memory after an hour of
+        # writing copies), before the draws advance the generator.
+        check_host_allocation(n_imputations * (2 * 8 * n_cells + _copy_overhead_bytes(self, X, n_columns)),
                               f"Returning n_imputations={n_imputations!r} copies of X",
                               "Ask for fewer imputations, or impute X in parts.")
         integers, sparse = _integer_array(X), sparse_dtypes(X)
-        X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
-        if values.ndim == 2:
-            values = values[:, None, :]
-        # Hostile sweep 19: "each as transform returns one", but only transform is wrapped by
-        # set_output: under set_output(transform="pandas") transform gave a DataFrame and these
-        # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output.
-        return [_wrap_data_with_container("transform", self._output(X.copy(), missing, kept, values[:, k, :],
-                                                                   integers, sparse), given, self)
-                for k in range(n_imputations)]
+        with generator_kept_on_failure(self._draws):
+            X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)
+            if values.ndim == 2:
+                values = values[:, None, :]
+            # Hostile sweep 19: "each as transform returns one", but only transform is wrapped by
+            # set_output: under set_output(transform="pandas") transform gave a DataFrame and these
+            # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output.
+            return [_wrap_data_with_container("transform", self._output(X.copy(), missing, kept, values[:, k, :],
+                                                                       integers, sparse), given, self)
+                    for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
 
@@ -557,22 +568,18 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         missing = self._missing_mask(X)
         kept = ~self._empty_features
         # The VAE checks the cells themselves (unknown categories, numbers out of
-        # a column's domain) only after the seed is drawn: a refused call puts
-        # the generator back, so it changes nothing.
-        draws_before = self._draws.get_state() if draw else None
+        # a column's domain) only after the seed is drawn: the caller's
+        # generator_kept_on_failure puts the generator back, so a refused call changes nothing.
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
         vae_input = self._in_the_vaes_form(self._with_nan(X, missing, kept))
         try:
             values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
                                             options=inference_options(self))
-        except BaseException as error:
-            if draw:
-                self._draws.set_state(draws_before)
-            if isinstance(error, NetworkOverflow):
-                message = overflowing_cells(self.vae_._schema, vae_input, error.rows, len(missing),
-                                            self.handle_unknown)
-                if message is not None:
-                    raise NetworkOverflow(message, error.rows) from None
+        except NetworkOverflow as error:
+            message = overflowing_cells(self.vae_._schema, vae_input, error.rows, len(missing),
+                                        self.handle_unknown)
+            if message is not None:
+                raise NetworkOverflow(message, error.rows) from None
             raise
         if not draw:
             values = self._refined(vae_input, missing, kept, values)
@@ -946,6 +953,23 @@ VAEImputer.__doc__ = with_vae_parameters_doc(
               "the training\n        objective bounds log p(x_observed)."),
              ("the\n        objective and ``score_samples`` then bound log p(x_observed, s)",
               "the\n        objective then bounds log p(x_observed, s)")))
+
+
+#: Bytes one completed copy's container takes beyond its cells (measured with tracemalloc on
+#: pandas 3 and NumPy 2, rounded up): an ndarray about 120; a DataFrame about 1,900, and 650 to
+#: 1,500 a column (its block, Index entry and cached Series; more for extension dtypes).
+_ARRAY_COPY_BYTES = 256
+_FRAME_COPY_BYTES = 2048
+_FRAME_COLUMN_BYTES = 1536
+
+
+def _copy_overhead_bytes(imputer, X, n_columns):
+    """Bytes one completed copy of X (of `n_columns` columns) takes beyond its cells, in transform's container."""
+    if imputer.add_indicator:
+        n_columns *= 2  # at most one indicator column per column
+    if is_dataframe(X) or _get_output_config("transform", imputer)["dense"] != "default":
+        return _FRAME_COPY_BYTES + _FRAME_COLUMN_BYTES * n_columns
+    return _ARRAY_COPY_BYTES
 
 
 def _new_indicator():

@@ -56,6 +56,17 @@ Each family below failed once (see the commit that added its tests):
   header names none of the fitted columns, the refusal now says what to do:
   ``--no-header`` (with ``--skip-rows`` past a header line for a model of
   positions).
+- **A category written as another number** (``skvae._schema._same_text_hint``):
+  text categories ``'1'``, ``'2'``, ``'3'`` given as floats (3.0, as a
+  column of integers with a missing cell becomes), or number categories
+  given as text of another spelling (``'1.0'``, ``' 1'``, ``'2.50'``), were
+  refused as unseen with only "Set handle_unknown='ignore'", advice that,
+  followed, makes every cell of the column missing ('1' for 1 and 1 for
+  '1' were named as the same label, sweep 6). They are matched by the
+  number they write and named with a conversion that works and keeps
+  missing cells missing (``.astype('Int64').astype('string')``,
+  ``pd.to_numeric``); a code with leading zeros (``'01'``) is no number's
+  writing and gets none.
 
 Found and LEFT:
 
@@ -266,3 +277,56 @@ def test_a_header_naming_some_fitted_columns_gets_no_header_advice(cli_model):
     status, _, err = _run(["score", model, renamed])
     assert status != 0
     assert "has no column 'a'" in err and "--no-header" not in err
+
+
+# ------------------------------------------------ numbers and their text as categories
+
+
+def _levels_table(n=40):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"x": rng.normal(size=n), "s": rng.choice(["1", "2", "3"], n).astype(object),
+                         "g": rng.choice([1, 2, 3], n), "f": rng.choice([1.5, 2.5], n)})
+
+
+@pytest.mark.parametrize("column, given, conversion", [
+    # Text codes given as floats, as a column of integers with a missing cell becomes.
+    ("s", lambda s: s.astype(float).mask(s.index == 2), "X['s'].astype('Int64').astype('string')"),
+    ("s", lambda s: s.astype(float), "X['s'].astype('Int64').astype('string')"),
+    # Numbers given as text of another spelling than str() writes.
+    ("g", lambda g: g.astype(float).astype(str), "pd.to_numeric(X['g'])"),
+    ("g", lambda g: " " + g.astype(str), "pd.to_numeric(X['g'])"),
+    ("f", lambda f: f.map("{:.2f}".format), "pd.to_numeric(X['f'])"),
+    # As before: str() of the value is the category.
+    ("s", lambda s: s.astype(int), "X['s'].astype(str)"),
+    ("g", lambda g: g.astype(str), "X['g'].astype(int)"),
+])
+@pytest.mark.parametrize("face, method", [(VAETransformer, "transform"), (VAEImputer, "transform"),
+                                          (VAEOutlierDetector, "score_samples")])
+def test_a_category_written_as_another_number_is_named_with_a_conversion_that_works(face, method, column, given,
+                                                                                     conversion):
+    """The refusal offered only handle_unknown='ignore', which, followed, makes every cell of the column missing."""
+    X = _levels_table()
+    estimator = face(**KW).fit(X)
+    changed = X.assign(**{column: given(X[column])})
+    with pytest.raises(ValueError, match=f"(?s)Column '{column}'.*written as another type") as refusal:
+        getattr(estimator, method)(changed)
+    assert conversion in str(refusal.value)
+    advised = changed.assign(**{column: eval(conversion, {"X": changed, "pd": pd})})
+    expected = X.assign(**{column: X[column].where(changed[column].notna())})
+    np.testing.assert_array_equal(np.asarray(getattr(estimator, method)(advised), dtype=object),
+                                  np.asarray(getattr(estimator, method)(expected), dtype=object))
+
+
+def test_a_condition_written_as_another_number_is_named_too():
+    model = VAETransformer(**KW).fit(_levels_table())
+    with pytest.raises(ValueError, match=r"(?s)given: Column 's'.*3\.0 \(float\) is the known category '3'"):
+        model.sample(2, given={"s": 3.0}, random_state=0)
+
+
+def test_a_code_with_leading_zeros_is_no_number_s_writing():
+    """'01' is a code, not the text of 1: a float 1.0 gets no conversion that would write '1'."""
+    X = pd.DataFrame({"s": ["01", "02", "2.5"] * 10, "x": np.arange(30.0)})
+    model = VAETransformer(**KW).fit(X)
+    with pytest.raises(ValueError, match="not seen during fit") as refusal:
+        model.transform(X.assign(s=1.0))
+    assert "another type" not in str(refusal.value)

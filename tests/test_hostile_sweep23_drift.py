@@ -67,6 +67,15 @@ Each family below failed once (see the commit that added its tests):
   missing cells missing (``.astype('Int64').astype('string')``,
   ``pd.to_numeric``); a code with leading zeros (``'01'``) is no number's
   writing and gets none.
+- **The imputer's fills of numbers given as text** (``skvae._imputer._as_the_columns_text``):
+  a column fitted as numbers and given as text (``'28'``, ``'0.126'``; an
+  object, ``string`` or pandas 3 ``str`` column, read as numbers as
+  ``transform`` reads it) was filled with numbers amid the text (27 among
+  '28' and '49'), and a ``string``/``str`` column came back object, against
+  "a DataFrame when X is one (with its dtypes)". The fill is now the
+  number's text (an integer's digits, a float's shortest round-trip text,
+  float32's at its precision), in the column's dtype; it reads back as the
+  fill of the same table given as numbers.
 
 Found and LEFT:
 
@@ -330,3 +339,39 @@ def test_a_code_with_leading_zeros_is_no_number_s_writing():
     with pytest.raises(ValueError, match="not seen during fit") as refusal:
         model.transform(X.assign(s=1.0))
     assert "another type" not in str(refusal.value)
+
+
+# ------------------------------------------------ the imputer's fills of numbers given as text
+
+
+@pytest.fixture(scope="module")
+def imputer():
+    frame = _table()
+    return frame, VAEImputer(**KW).fit(frame)
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+@pytest.mark.parametrize("column, as_text", [("b", lambda b: b.astype(str)), ("a", lambda a: a.map(repr))])
+def test_numbers_given_as_text_are_filled_with_text(imputer, dtype, column, as_text):
+    """The fill was a number amid the text (27 among '28', '49') and a string column widened to object."""
+    frame, model = imputer
+    X = frame.iloc[:12]
+    holes = np.arange(len(X)) % 4 == 1
+    texts = as_text(X[column]).astype(object).where(~holes, None).astype(dtype)
+    filled = model.transform(X.assign(**{column: texts}))
+    assert filled[column].dtype == texts.dtype
+    assert all(isinstance(value, str) for value in filled[column])
+    assert filled[column][~holes].tolist() == texts[~holes].tolist()
+    # The text reads back as the fill of the same table given as numbers.
+    numbers = model.transform(X.assign(**{column: X[column].astype(float).where(~holes)}))
+    np.testing.assert_array_equal(filled[column][holes].astype(float), numbers[column][holes])
+
+
+def test_text_fills_only_for_a_column_fitted_as_numbers(imputer):
+    """A column of labels keeps its label fills; a column of numbers held as numbers keeps number fills."""
+    frame, model = imputer
+    X = frame.iloc[:12].astype({"d": object, "b": object})
+    X.loc[[1, 5], ["d", "b"]] = None
+    filled = model.transform(X)
+    assert set(filled["d"]) <= {"p", "q"}
+    assert all(isinstance(value, int) for value in filled["b"])

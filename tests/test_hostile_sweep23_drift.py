@@ -25,10 +25,15 @@ category unseen at fit, ``'1'`` for the integer category 1, 0/1 or
 ``'True'`` for a bool column (each with the conversion to make),
 ``'3,5'``, ``'0x10'``, ``'nan'``, ``'½'`` and bytes for a number; bools for
 a column fitted as numbers are read as 0/1 (``_schema._numeric_column``
-decides so, as NumPy does); string, duplicated and MultiIndex row indexes
-kept by the imputer, ``inverse_transform`` under ``set_output("pandas")``
-and ``score_columns``; one row, as in its batch; ``sample(given=)`` with
-a DataFrame of conditions in another column order or of other category
+decides so, as NumPy does); fractions for a column fitted as integers are
+scored as the numbers they are (the density is continuous; decoding rounds),
+as scikit-learn's transformers read them; string, duplicated, date and
+MultiIndex row indexes kept by the imputer (``fit_transform`` too),
+``transform`` and ``inverse_transform`` under ``set_output("pandas")``
+and ``score_columns``; one row, as in its batch; a saved and loaded model
+(the same refusals); ``partial_fit`` given reordered categories, int as
+float or category as object (trained as on the fitted dtypes);
+``sample(given=)`` with a DataFrame of conditions in another column order or of other category
 dtypes (the same draws), 1.0 for an integer category, ``'3.5'`` for a
 number, and refusing 2.5 for an int64 column, ``'1'`` for an integer
 category, 1 for a bool one and an unknown column by name. The command

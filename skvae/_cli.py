@@ -207,6 +207,19 @@ def run_inverse_command(args, out, err):
             f"but the model's codes have {len(latent_names)}: {', '.join(_column_items(latent_names, quoted=True))} "
             "(the columns 'skvae transform' writes)."
         )
+    elif table.has_header and set(latent_names) & set(codes.columns):
+        # Hostile sweep 23: a header naming some of the codes (the output of 'transform' with its columns
+        # swapped and one renamed) was read by position, each latent dimension decoded as another, without
+        # a word; inverse_transform refuses such a DataFrame (VAETransformer._check_code_columns).
+        named = [column for column in codes.columns if column in set(latent_names)]
+        raise CommandError(
+            f"{table.name}'s header names {', '.join(_column_items(named, quoted=True))} of the model's codes "
+            f"({', '.join(_column_items(latent_names, quoted=True))}), but not all of them: codes are read by name "
+            "when the header names every one, else by position, which would decode a column under another "
+            "code's name as that code. Name every code column as 'skvae transform' writes them, or read the "
+            "file with --no-header and --skip-rows passing over its header line, to take its columns as the codes "
+            "in order."
+        )
     _refuse_text_codes(codes, table)
     with _refusals_explained(table, "inverse"):
         X = model.inverse_transform(codes.to_numpy())

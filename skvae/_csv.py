@@ -1259,10 +1259,32 @@ def columns_for_model(table, model):
                  "rename them in the file." if pairs else "")
         raise CommandError(
             f"{table.name} has no column {_names(missing, 10)}, which the model was fitted on; "
-            f"its columns are {_names(frame.columns, 20)}.{alike}"
+            f"its columns are {_names(frame.columns, 20)}.{alike}{_header_advice(table, names, missing)}"
         )
     ignored = [column for column in frame.columns if column not in set(names)]
     return _as_fitted(frame[names], table.codes, model), ignored
+
+
+def _header_advice(table, names, missing):
+    """What to do when a file's header names none of the model's columns: a header line is the likely mix-up.
+
+    Hostile sweep 23: a file without a header line whose first row holds
+    text is read with that row as its header (``--header`` is "auto"), and
+    scoring it against a model fitted on named columns was refused listing
+    the first row's cells as "its columns", with no word of the header; a
+    model fitted on a file without a header line (columns ``x0``, ``x1``,
+    ...) given a file with one was refused naming ``x0``, which no file
+    writes. Only where no fitted name is found: a file naming some of them
+    has a header, and its refusal lists what it lacks.
+    """
+    if not table.has_header or len(missing) != len(names):
+        return ""
+    if names == [f"x{i}" for i in range(len(names))]:
+        return (" The model was fitted on a file without a header line, so it takes a file's columns by position: "
+                "read this one with --no-header, and --skip-rows to pass over its header line, its columns in the "
+                "order of fit.")
+    return (" If the file has no header line (its first line was read as one), read it with --no-header: its "
+            "columns are then taken as the model's, in the order of fit.")
 
 
 def _as_fitted(frame, codes, model):

@@ -1089,6 +1089,36 @@ def _as_the_columns_integers(observed, fills):
     return whole_numbers_as_ints(fills)
 
 
+def _as_the_columns_text(column, rows, fills, fitted_dtype):
+    """Number fills written as text where a column fitted as numbers arrives as text (``'3.5'``).
+
+    Hostile sweep 23: ``transform`` reads a column of numbers written as text
+    as the numbers (as ``pd.to_numeric`` does), and the fills came back as
+    numbers amid the text: 27 among '28' and '49', and a ``string`` (or
+    pandas 3 ``str``) column widened to object, so ``.str`` methods saw NaN
+    where a cell was filled. The fill is written as the number's text: an
+    integer's digits, a float's shortest round-trip text (``repr``), which
+    reads back as the fill. Only where every observed cell is text and the
+    fitted column is numbers (not labels, whose fills are labels already).
+    """
+    import pandas as pd
+
+    if fitted_dtype is None or not pd.api.types.is_numeric_dtype(fitted_dtype) or pd.api.types.is_bool_dtype(
+            fitted_dtype) or isinstance(fitted_dtype, pd.CategoricalDtype):
+        return fills
+    if not (pd.api.types.is_string_dtype(column.dtype) and not isinstance(column.dtype, pd.CategoricalDtype)):
+        return fills
+    # infer_dtype reads the cells in C ("string": every observed cell a str): no Python pass per cell.
+    if pd.api.types.infer_dtype(column[~rows], skipna=True) != "string":
+        return fills
+    if pd.api.types.is_integer_dtype(fitted_dtype):
+        return np.array([str(int(value)) for value in np.asarray(fills).tolist()], dtype=object)
+    # A float32 column's fills written at float32's precision ('0.1', not '0.10000000149011612').
+    scalar = np.dtype(getattr(fitted_dtype, "numpy_dtype", fitted_dtype)).type
+    return np.array([repr(float(value)) if scalar is np.float64 else str(scalar(value))
+                     for value in np.asarray(fills).tolist()], dtype=object)
+
+
 def _zeros_in_dtype(dtype, n):
     """`n` zeros in `dtype` where it holds 0 as itself (False in a boolean column), else as int64.
 
@@ -1136,6 +1166,7 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
         return
     if column.dtype == object:
         fills = _as_the_columns_integers(column[~rows], fills)
+    fills = _as_the_columns_text(column, rows, fills, fitted_dtype)
     if arrow_dictionary(column.dtype) is not None and _set_in_arrow_dictionary(frame, j, rows, fills):
         return
     try:

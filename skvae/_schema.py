@@ -772,11 +772,25 @@ def _same_text_hint(column, unknown):
     known = {str(c): c for c in column["categories"]}
     flags = {_category_key(c)[1]: c for c in column["categories"] if _category_key(c)[0] == "bool"}
     numbers = {_category_key(c)[1]: c for c in column["categories"] if _category_key(c)[0] == "number"}
+    # Hostile sweep 23: text categories of whole numbers ('3') given as floats (3.0, as a column of
+    # integers with a missing cell becomes), or number categories given as text of another spelling ('3.0',
+    # ' 3'), matched no str() and had only "Set handle_unknown='ignore'": advice that, followed, makes every
+    # cell of the column missing. They are matched by the number they write.
+    # Only categories that are the plain writing of their number ('3', '2.5'): a code such as '03'
+    # (leading zeros kept as text) is no float's conversion.
+    texts_by_number = {}
+    for category in column["categories"]:
+        if isinstance(category, str) and str(_text_number(category)) == category:
+            texts_by_number.setdefault(_text_number(category), category)
     pairs = []
     for value in unknown:
         key = _category_key(value)
         if str(value) in known:
             pairs.append((value, known[str(value)]))
+        elif key[0] == "number" and key[1] in texts_by_number:
+            pairs.append((value, texts_by_number[key[1]]))
+        elif key[0] == "str" and _text_number(value) is not None and _text_number(value) in numbers:
+            pairs.append((value, numbers[_text_number(value)]))
         elif key[0] == "number" and key[1] in (0, 1) and bool(key[1]) in flags:
             pairs.append((value, flags[bool(key[1])]))
         elif key[0] == "bool" and int(key[1]) in numbers:
@@ -794,11 +808,34 @@ def _same_text_hint(column, unknown):
         conversion = f"X[{target!r}].map({{'True': True, 'False': False}})"
     elif isinstance(value, (bool, np.bool_)):
         conversion = f"X[{target!r}].map({{False: 0, True: 1}})"
+    elif isinstance(value, (float, np.floating)) and isinstance(category, str) and str(value) != category:
+        # astype(str) writes 3.0 as '3.0', and a missing cell as 'nan': Int64 then string keeps both.
+        conversion = f"X[{target!r}].astype('Int64').astype('string')" if float(value).is_integer() else (
+            f"X[{target!r}].astype('string')")
+    elif isinstance(value, str) and not isinstance(category, str) and str(category) != value:
+        conversion = f"pd.to_numeric(X[{target!r}])"
     else:
         conversion = f"X[{target!r}].astype({type(category).__name__})"
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
             f"({type(category).__name__}) written as another type: convert the column to the "
             f"labels of fit, e.g. {conversion}.",)
+
+
+def _text_number(text):
+    """The category key of the number `text` writes (``'3.0'`` and ``' 3'``: 3), or None for other text."""
+    try:
+        number = float(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not np.isfinite(number):
+        return None
+    if number.is_integer():
+        # Exact for integers beyond 2**53 written without a decimal point ('9007199254740993').
+        try:
+            return int(text)
+        except ValueError:
+            return int(number)
+    return number
 
 
 def _rounded_integer_hint(column, unknown):

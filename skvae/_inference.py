@@ -109,16 +109,20 @@ ROW_MULTIPLE = 16
 
 
 #: The likelihood's arithmetic (scores, imputation means, point decodings)
-#: runs on a row count padded to a multiple of this, the rows past the
+#: runs on a row count padded to a multiple of this many bytes' worth of its
+#: dtype's values (16 rows in float64, 32 in float32), the rows past the
 #: caller's copies of its first row. torch's CPU kernels for softplus,
 #: sigmoid, logaddexp, ndtri and the leading-dimension log-softmax compute the
-#: elements past their last whole loop step (two vectors: 16 float64 or 32
-#: float32 values on AVX-512) in a scalar loop that rounds differently, and
-#: which elements fall there depends on the tensor's length, that is on the
-#: rows sharing the call: a row's score differed in its last bit alone and in
-#: a batch (hostile sweep 23: a few-level categorical column, a negative
-#: binomial one). On a multiple of 32 rows every such tensor is whole steps.
-LIKELIHOOD_ROW_MULTIPLE = 32
+#: elements past their last whole loop step (two vectors: 128 bytes on
+#: AVX-512, 64 on AVX2) in a scalar loop that rounds differently, and which
+#: elements fall there depends on the tensor's length, that is on the rows
+#: sharing the call: a row's score differed in its last bit alone and in a
+#: batch (hostile sweep 23: a few-level categorical column, a negative
+#: binomial one). On such a row count every such tensor is whole steps. The
+#: padding costs a lone row's call with many importance draws most (one row,
+#: K = 1,000: 4 ms to 30-45 ms on a busy 2-core machine); a batch pays at
+#: most 15 or 31 rows.
+LIKELIHOOD_LOOP_BYTES = 128
 
 
 #: Rows per network call on a GPU. cuBLAS picks its kernel (tiling, split-K)
@@ -357,14 +361,15 @@ class InferenceNetworks:
 
 
 def _padded_rows(*tensors, row_axis=0):
-    """(the row count, `tensors` with their rows padded to a multiple of LIKELIHOOD_ROW_MULTIPLE).
+    """(the row count, `tensors` with their rows padded to LIKELIHOOD_LOOP_BYTES' worth of the first's values).
 
     The added rows repeat the first row (valid values, mask and noise, so
     nothing in them overflows); callers cut results back to the row count.
     None entries (no mask) stay None.
     """
-    n_rows = next(t for t in tensors if t is not None).shape[row_axis]
-    padding = -n_rows % LIKELIHOOD_ROW_MULTIPLE
+    values = next(t for t in tensors if t is not None)
+    n_rows = values.shape[row_axis]
+    padding = -n_rows % max(1, LIKELIHOOD_LOOP_BYTES // values.element_size())
     if not padding or not n_rows:
         return n_rows, tensors
     padded = []

@@ -360,6 +360,19 @@ class InferenceNetworks:
         return draws
 
 
+def likelihood_rows(n_rows, dtype):
+    """The row count the likelihood's arithmetic runs `n_rows` rows of `dtype` on (see LIKELIHOOD_LOOP_BYTES).
+
+    Draws are chunked by the rows given, not these (:func:`draw_chunks`):
+    a batch within its bound then takes all its draws in one chunk, and
+    every row alone the same chunks, whatever the padding. A lone row with
+    more draws than a batch holds pads its chunk's tensors to 16 (32) rows'
+    worth of the bound, which the bits of its score are decided worth.
+    """
+    multiple = max(1, LIKELIHOOD_LOOP_BYTES // torch.empty((), dtype=dtype).element_size())
+    return n_rows + -n_rows % multiple
+
+
 def _padded_rows(*tensors, row_axis=0):
     """(the row count, `tensors` with their rows padded to LIKELIHOOD_LOOP_BYTES' worth of the first's values).
 
@@ -369,7 +382,7 @@ def _padded_rows(*tensors, row_axis=0):
     """
     values = next(t for t in tensors if t is not None)
     n_rows = values.shape[row_axis]
-    padding = -n_rows % max(1, LIKELIHOOD_LOOP_BYTES // values.element_size())
+    padding = likelihood_rows(n_rows, values.dtype) - n_rows
     if not padding or not n_rows:
         return n_rows, tensors
     padded = []

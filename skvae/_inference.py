@@ -369,7 +369,7 @@ def likelihood_rows(n_rows, dtype):
     more draws than a batch holds pads its chunk's tensors to 16 (32) rows'
     worth of the bound, which the bits of its score are decided worth.
     """
-    multiple = max(1, LIKELIHOOD_LOOP_BYTES // torch.empty((), dtype=dtype).element_size())
+    multiple = max(1, LIKELIHOOD_LOOP_BYTES // dtype.itemsize)
     return n_rows + -n_rows % multiple
 
 

@@ -222,7 +222,8 @@ class _ShortCategoricals:
     layout, see :meth:`skvae._likelihoods.CategoricalBlock._log_probabilities`)
     a -inf level adds an exact zero to each sum and gets a zero gradient, so
     values and gradients are the blocks' own, bit for bit where the rows fill
-    whole vector lanes (a multiple of 16 rows, as inference pads them); the
+    whole vector lanes (as inference pads the likelihood's rows:
+    :data:`skvae._inference.LIKELIHOOD_LOOP_BYTES`); the
     last, partial batch of a training epoch can round in the last bit.
     """
 

@@ -108,6 +108,23 @@ def split_missing(encoded):
 ROW_MULTIPLE = 16
 
 
+#: The likelihood's arithmetic (scores, imputation means, point decodings)
+#: runs on a row count padded to a multiple of this many bytes' worth of its
+#: dtype's values (16 rows in float64, 32 in float32), the rows past the
+#: caller's copies of its first row. torch's CPU kernels for softplus,
+#: sigmoid, logaddexp, ndtri and the leading-dimension log-softmax compute the
+#: elements past their last whole loop step (two vectors: 128 bytes on
+#: AVX-512, 64 on AVX2) in a scalar loop that rounds differently, and which
+#: elements fall there depends on the tensor's length, that is on the rows
+#: sharing the call: a row's score differed in its last bit alone and in a
+#: batch (hostile sweep 23: a few-level categorical column, a negative
+#: binomial one). On such a row count every such tensor is whole steps. The
+#: padding costs a lone row's call with many importance draws most (one row,
+#: K = 1,000: 4 ms to 30-45 ms on a busy 2-core machine); a batch pays at
+#: most 15 or 31 rows.
+LIKELIHOOD_LOOP_BYTES = 128
+
+
 #: Rows per network call on a GPU. cuBLAS picks its kernel (tiling, split-K)
 #: from the whole matrix shape, so padding to ROW_MULTIPLE is not enough
 #: there: calls of different row counts summed a row's products in different
@@ -275,26 +292,32 @@ class InferenceNetworks:
 
     def decode_point(self, z):
         """E[x | z] per cell, in user units (for categories, see ``CategoricalBlock.point``)."""
-        return self.likelihood.point(self.decoder(z))
+        n_rows, (z,) = _padded_rows(z)
+        return self.likelihood.point(self.decoder(z))[:n_rows]
 
     def decode_sample(self, z, generator):
         return self.likelihood.sample(self.decoder(z), generator)
 
     def elbo(self, x, observed, noise, missingness=None):
         """Per-row ELBO in nats (:func:`skvae._objectives.elbo`): one reparameterised sample, closed-form KL."""
-        return elbo(self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)
+        n_rows, (x, observed, noise) = _padded_rows(x, observed, noise)
+        return elbo(self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness)[:n_rows]
 
     def importance_weighted_bound(self, x, observed, noise_chunks, n_importance, missingness=None):
         """log (1/K) sum_k w_k per row over noise chunks of shape (k, n, q) (:mod:`skvae._objectives`)."""
+        n_rows, (x, observed) = _padded_rows(x, observed)
+        noise_chunks = (_padded_rows(chunk, row_axis=1)[1][0] for chunk in noise_chunks)
         return importance_weighted_bound(self.encoder, self.decoder, self.likelihood, x, noise_chunks, observed,
-                                         n_importance, missingness)
+                                         n_importance, missingness)[:n_rows]
 
     def cell_log_likelihood(self, x, observed, noise):
         """E_q[log p(x_ij | z)] per cell over the K samples in `noise` (NaN where missing)."""
+        n_rows, (x, observed) = _padded_rows(x, observed)
+        noise = _padded_rows(noise, row_axis=1)[1][0]
         mean, log_variance = encode(self.encoder, self.likelihood, x, observed)
         z = reparameterize(mean, log_variance, noise)
         # Summed in draw order, so that a row's terms do not depend on the rows sharing its call.
-        return sum_over_draws(self.likelihood.cell_log_prob(x, self.decoder(z), observed)) / noise.shape[0]
+        return (sum_over_draws(self.likelihood.cell_log_prob(x, self.decoder(z), observed)) / noise.shape[0])[:n_rows]
 
     def impute(self, x, observed, noise, generator=None, n_draws=1, missingness=None, prior_share=0.0):
         """Per cell, the self-normalised importance-weighted conditional mean (MIWAE).
@@ -313,6 +336,12 @@ class InferenceNetworks:
         `prior_share` > 0: a defensive proposal (see
         :func:`skvae._objectives.importance_log_weights`).
         """
+        n_rows = x.shape[0]
+        if generator is None:
+            # Padded for the bits of each row's weights and mean; draws (a generator) take the rows given,
+            # so that the generator's stream is what it was.
+            n_rows, (x, observed) = _padded_rows(x, observed)
+            noise = _padded_rows(noise, row_axis=1)[1][0]
         log_weights, decoded, missing_draws = importance_log_weights(
             self.encoder, self.decoder, self.likelihood, x, noise, observed, missingness, prior_share)
         # softmax over the draws, normalised in draw order (torch.softmax(dim=0) rounds a row's
@@ -325,7 +354,7 @@ class InferenceNetworks:
             if missingness is not None and missingness.columns:
                 point[:, missingness.columns] = missingness.weighted_fill(self.likelihood, decoded, missing_draws,
                                                                           weights)
-            return point
+            return point[:n_rows]
         params, free = decoded
         rows = torch.arange(x.shape[0], device=x.device)
         # A row whose weights overflowed (values far beyond the training range) has no
@@ -353,6 +382,42 @@ class InferenceNetworks:
         draws = draws.reshape(x.shape[0], -1)
         draws[overflowed] = torch.nan
         return draws
+
+
+def likelihood_rows(n_rows, dtype):
+    """The row count the likelihood's arithmetic runs `n_rows` rows of `dtype` on (see LIKELIHOOD_LOOP_BYTES).
+
+    Draws are chunked by the rows given, not these (:func:`draw_chunks`):
+    a batch within its bound then takes all its draws in one chunk, and
+    every row alone the same chunks, whatever the padding. A lone row with
+    more draws than a batch holds pads its chunk's tensors to 16 (32) rows'
+    worth of the bound, which the bits of its score are decided worth.
+    """
+    multiple = max(1, LIKELIHOOD_LOOP_BYTES // dtype.itemsize)
+    return n_rows + -n_rows % multiple
+
+
+def _padded_rows(*tensors, row_axis=0):
+    """(the row count, `tensors` with their rows padded to LIKELIHOOD_LOOP_BYTES' worth of the first's values).
+
+    The added rows repeat the first row (valid values, mask and noise, so
+    nothing in them overflows); callers cut results back to the row count.
+    None entries (no mask) stay None.
+    """
+    values = next(t for t in tensors if t is not None)
+    n_rows = values.shape[row_axis]
+    padding = likelihood_rows(n_rows, values.dtype) - n_rows
+    if not padding or not n_rows:
+        return n_rows, tensors
+    padded = []
+    for tensor in tensors:
+        if tensor is not None:
+            first = tensor.narrow(row_axis, 0, 1)
+            shape = list(first.shape)
+            shape[row_axis] = padding
+            tensor = torch.cat([tensor, first.expand(shape)], dim=row_axis)
+        padded.append(tensor)
+    return n_rows, tuple(padded)
 
 
 def _parts(out):

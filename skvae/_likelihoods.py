@@ -966,7 +966,7 @@ class CategoricalBlock(Block):
             # (10 samples x 128 rows x 3 columns x 6 levels: 304 -> 130 us),
             # slower from about 16 levels on. Rows stay independent of their
             # batch: every row goes through the same vector lanes once the
-            # rows are padded (skvae._inference.ROW_MULTIPLE).
+            # rows are padded (skvae._inference.LIKELIHOOD_LOOP_BYTES).
             return torch.log_softmax(logits.movedim(-1, 0), 0).movedim(0, -1)
         return torch.log_softmax(logits, dim=-1)
 

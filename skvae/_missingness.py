@@ -50,7 +50,6 @@ after the ``latent_dim`` entries of z, so that a row's draws stay a function
 of the row alone (:mod:`skvae._row_noise`).
 """
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -207,7 +206,7 @@ class SelfMasking(nn.Module):
         seen = observed[..., self._table_columns].unsqueeze(-2)
         logits = slope * torch.where(seen, values, draws) + intercept
         inner = torch.where(seen, F.logsigmoid(-logits), F.logsigmoid(logits)).sum(-1)  # (K, n, M)
-        return torch.logsumexp(inner, dim=-1) - math.log(DRAWS_PER_SAMPLE), MissingDraws(draws, inner)
+        return _log_mean_exp(inner), MissingDraws(draws, inner)
 
     def _level_logits(self, group):
         """logit P(s_j = 1 | x_j = level c) of a group's columns, (columns, L)."""
@@ -344,3 +343,22 @@ def split_noise(noise, missingness):
         return noise, None
     latent_dim = noise.shape[-1] - missingness.noise_width
     return noise[..., :latent_dim], noise[..., latent_dim:]
+
+
+def _log_mean_exp(inner):
+    """log (1/M) sum_m exp(inner_m) over the last dimension of (..., M), exact where the M values are equal.
+
+    A row with no missing cell among the self-masking columns has M equal
+    terms, and its estimate is then its log-probability of being observed
+    exactly, as the path without a mask computes it: ``torch.logsumexp(inner)
+    - log M`` rounded ``v + log M - log M`` away from ``v``, so a complete
+    row scored one bit otherwise when another row of its call had a hole
+    (hostile sweep 23). Here the largest term comes out first and the M
+    shares are summed in draw order (a cumulative sum) and divided by M: M
+    equal terms give exactly 1, and the estimate exactly the peak. A peak of
+    -inf (every term -inf) is replaced by 0, so the estimate is -inf, not NaN.
+    """
+    peak = inner.detach().amax(dim=-1, keepdim=True)
+    peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
+    shares = torch.exp(inner - peak).cumsum(dim=-1)[..., -1]
+    return torch.log(shares / inner.shape[-1]) + peak[..., 0]

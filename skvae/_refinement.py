@@ -505,8 +505,24 @@ def _predictions(completed, refinement, columns):
     """(n_rows, n_refined): each refined column's regression prediction from the `completed` table."""
     design, _ = _design(completed, columns, _state_levels(refinement))
     with np.errstate(over="ignore", invalid="ignore"):
-        return (_standardized(design, refinement["mean"], refinement["scale"]) @ refinement["coef"].T
+        return (_row_products(_standardized(design, refinement["mean"], refinement["scale"]), refinement["coef"])
                 + refinement["intercept"])
+
+
+def _row_products(design, coef):
+    """``design @ coef.T``, each row's sums taken feature by feature, in feature order.
+
+    The matrix library's product sums a row's terms in another order (other
+    kernels, blocking) with the number of rows it multiplies: an imputed cell
+    of the blend differed in its last bits alone and in a batch (hostile sweep
+    23), where the imputer, like ``transform``, answers a row the same
+    whichever rows share its call. One multiply and one add per feature, each
+    exact to its rounding, give every row the same bits in any batch.
+    """
+    out = np.zeros((design.shape[0], coef.shape[0]), dtype=np.result_type(design, coef))
+    for feature in range(coef.shape[1]):
+        out += design[:, feature, None] * coef[None, :, feature]
+    return out
 
 
 def _in_units(cells, column):

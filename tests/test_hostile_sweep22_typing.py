@@ -79,7 +79,7 @@ Found, not changed:
   minimum (a value seen once). Clipping is the documented decoding; a
   truncated draw (the inverse CDF on the range's interval) would keep the
   support without inventing a mass, but changes the samples of every NumPy
-  array model (all ``gaussian``): left here, done after 0.11.0 (a
+  array model (all ``gaussian``): left here, done in 0.12.0 (a
   ``gaussian`` or ``lognormal`` draw is truncated to the range,
   tests/test_likelihoods.py).
 - A grid coarser than the decimals: penguins' body mass is recorded in steps

@@ -260,10 +260,6 @@ class GaussianBlock(Block):
     params_per_column = 2
     constants = ("shift", "scale")
     reparameterised_draws = True
-    #: Whether a draw is the model's Gaussian truncated to the column's
-    #: observed range (see :meth:`sample`); the quantile-normal kinds map
-    #: their draws through their own inverse and keep their own draws.
-    truncated_draws = True
 
     @staticmethod
     def _standardized_quantity(values):
@@ -280,22 +276,6 @@ class GaussianBlock(Block):
     def encode(cls, values, constants):
         with np.errstate(divide="ignore", invalid="ignore"):
             return standardize(cls._standardized_quantity(values), constants["shift"], constants["scale"])
-
-    @classmethod
-    def block_constants(cls, entries):
-        """The constants, and for truncated draws each column's observed range in the encoded units.
-
-        ``draw_low`` / ``draw_high``: -inf / +inf for a column without a
-        recorded range (files of skvae 0.2.0), whose draws stay plain.
-        """
-        constants = super().block_constants(entries)
-        if cls.truncated_draws:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                for name, entry_name, unbounded in (("draw_low", "min", -np.inf), ("draw_high", "max", np.inf)):
-                    bound = np.array([[entry.get(entry_name, np.nan) for entry in entries]], dtype=np.float64)
-                    encoded = cls.encode(bound, constants)[0]
-                    constants[name] = np.where(np.isnan(encoded), unbounded, encoded)
-        return constants
 
     @classmethod
     def from_constants(cls, columns, constants):
@@ -341,60 +321,9 @@ class GaussianBlock(Block):
         return _saturated(encoded * self.stats["scale"] + self.stats["shift"], torch.isfinite(encoded))
 
     def sample(self, params, free, generator):
-        """A draw of N(mean, var) truncated to the column's observed range, in user units.
-
-        Generated and imputed values stay in the observed range (decoding
-        clips them there); a plain draw clipped so piled the Gaussian's mass
-        beyond the range on the bounds (a skewed column sampled 20% of its
-        minimum where the data hold 5%: hostile sweep 22). Truncated, the draw
-        is the model's own, conditioned on the range (what rejecting the draws
-        outside it would give), with no mass invented at the bounds. The
-        likelihood, and so every score, is the untruncated density.
-        """
         mean, variance = self._mean_variance(params)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        deviation = variance.sqrt()
-        if "draw_low" in self.stats:
-            noise = _truncated_normal(noise, (self.stats["draw_low"] - mean) / deviation,
-                                      (self.stats["draw_high"] - mean) / deviation)
-        return GaussianBlock.user_units(self, mean + deviation * noise)
-
-
-def _truncated_normal(noise, low, high):
-    """Standard normal draws truncated to [low, high] per cell, by the inverse CDF of the uniforms Phi(noise).
-
-    The same uniform per cell as the plain draw `noise` (one ``randn`` per
-    cell either way, so the generator's stream is unchanged). Worked in the
-    lower tail, where Phi keeps its relative precision: an interval above 0 is
-    mirrored. Where the interval holds no mass the dtype can tell (both bounds
-    tens of deviations out), the draw is the bound nearer the mean. A cell
-    without bounds (-inf, +inf) keeps its plain draw. Worked in float64 where
-    the device has it: float32's Phi underflows 13 deviations out, float64's
-    37 out.
-    """
-    dtype = noise.dtype
-    if noise.device.type != "mps":
-        noise, low, high = noise.double(), low.double(), high.double()
-    mirrored = (low + high) > 0
-    lower = torch.where(mirrored, -high, low)
-    upper = torch.where(mirrored, -low, high)
-    p_lower, p_upper = _lower_tail(lower), _lower_tail(upper)
-    uniform = _lower_tail(torch.where(mirrored, -noise, noise))
-    drawn = torch.special.ndtri(p_lower + uniform * (p_upper - p_lower))
-    # Rounding of Phi and its inverse may step a hair outside the interval.
-    drawn = torch.where(p_upper > p_lower, torch.minimum(torch.maximum(drawn, lower), upper), upper)
-    drawn = torch.where(mirrored, -drawn, drawn)
-    unbounded = torch.isinf(low) & torch.isinf(high)
-    return torch.where(unbounded, noise, drawn).to(dtype)
-
-
-def _lower_tail(x):
-    """Phi(x) through erfc, accurate far below 0 (torch.special.ndtr, 1/2 (1 + erf), is 4% off at -5 in
-    float32 and 0 below -8)."""
-    return 0.5 * torch.special.erfc(x * -_SQRT_HALF)
-
-
-_SQRT_HALF = math.sqrt(0.5)
+        return GaussianBlock.user_units(self, mean + variance.sqrt() * noise)
 
 
 class LogNormalBlock(GaussianBlock):
@@ -455,7 +384,6 @@ class QuantileNormalBlock(GaussianBlock):
     # u is Gaussian given z, so u = mean + deviation * eps: the self-masking
     # mechanism works on u, a monotone transform of x.
     reparameterised_draws = True
-    truncated_draws = False
     #: Knots at most: quantile levels 0, 1/100, ..., 1 of the fitted values.
     MAX_KNOTS = 101
 

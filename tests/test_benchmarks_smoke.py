@@ -875,3 +875,28 @@ def test_a_child_run_in_a_tree_imports_that_trees_skvae(tmp_path, monkeypatch):
     run = run_in_tree(tmp_path, code)
     assert run["which"] == "the other tree"
     assert Path(run["file"]).resolve().parent.parent == tmp_path.resolve()
+
+
+def test_truncated_draws_study_draws_the_truncated_normal_and_puts_the_rule_back():
+    """The study's alternative is what it says (KS distance to scipy's truncnorm under the 1 % critical value,
+    an interval far out draws its nearer bound), and the model draws by its own rule again after the study."""
+    from scipy import stats
+
+    import skvae
+    from benchmarks import truncated_draws_study as study
+    from skvae._likelihoods import GaussianBlock
+
+    noise = torch.randn(100_000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float32)
+    drawn = study.truncated_normal(noise, torch.full_like(noise, -0.5), torch.full_like(noise, 2.0))
+    assert stats.kstest(drawn.double().numpy().ravel(), stats.truncnorm(-0.5, 2.0).cdf).statistic < 1.63 / 316
+    far = study.truncated_normal(noise[:10], torch.full_like(noise[:10], 40.0), torch.full_like(noise[:10], 41.0))
+    assert torch.all(far == 40.0)
+    X = np.random.default_rng(0).exponential(size=(200, 2))
+    model = skvae.VAETransformer(max_iter=3, hidden_layer_sizes=(8,), latent_dim=2, random_state=0).fit(X)
+    plain = GaussianBlock.sample
+    with study.truncated_gaussian_draws(model):
+        truncated = model.sample(2000, random_state=1)
+    assert GaussianBlock.sample is plain
+    clipped = model.sample(2000, random_state=1)
+    assert np.mean(truncated == X.min(0)) == 0.0 and np.mean(clipped == X.min(0)) > 0.0
+    assert np.all(truncated >= X.min(0)) and np.all(truncated <= X.max(0))

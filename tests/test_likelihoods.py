@@ -197,66 +197,6 @@ def test_sample_mean_matches_conditional_mean(block, params, free):
     np.testing.assert_allclose(draws.mean(0), mean, rtol=0.03, atol=0.01)
 
 
-@pytest.mark.parametrize("block_cls, low, high", [
-    (GaussianBlock, [-1.0, 4.0], [30.0, 4.5]),  # one bound near the mean, an interval in the far tail
-    (LogNormalBlock, [0.5, 2.0], [3.0, 2.5]),
-])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_a_draw_is_the_models_gaussian_truncated_to_the_observed_range(block_cls, low, high, dtype):
-    """sample() draws N(mean, var) conditioned on the column's range (the range's encoded bounds come from
-    the schema entries), not a plain draw clipped onto the bounds: no mass piles on them, and the draws
-    follow the truncated normal (two-sample-free check: the KS distance to scipy's truncnorm)."""
-    from scipy import stats
-
-    entries = [{"shift": 0.2, "scale": 2.0, "min": low[0], "max": high[0]},
-               {"shift": 0.1, "scale": 0.5, "min": low[1], "max": high[1]}]
-    constants = block_cls.block_constants(entries)
-    block = block_cls.from_constants([0, 1], constants).to("cpu", dtype)
-    n = 100_000
-    mean, raw = _t([[0.3, -0.2]]), _t([[0.5, -1.0]])
-    params = torch.cat([mean, raw], 1).expand(n, 4).to(dtype)
-    draws = block.sample(params, torch.zeros(0, dtype=dtype), torch.Generator().manual_seed(0)).double().numpy()
-    deviation = np.sqrt(VARIANCE_FLOOR + np.log1p(np.exp(raw.numpy()[0])))
-    for j, entry in enumerate(entries):
-        assert low[j] <= draws[:, j].min() and draws[:, j].max() <= high[j]
-        assert np.mean((draws[:, j] == low[j]) | (draws[:, j] == high[j])) == 0.0
-        encoded = block_cls.encode(draws[:, [j]], {k: constants[k][[j]] for k in ("shift", "scale")})[:, 0]
-        a, b = (constants["draw_low"][j] - mean[0, j].item()) / deviation[j], \
-            (constants["draw_high"][j] - mean[0, j].item()) / deviation[j]
-        truncated = stats.truncnorm(a, b, loc=mean[0, j].item(), scale=deviation[j])
-        # 1.63 / sqrt(n): the KS distance a sample of the right law exceeds once in a hundred.
-        assert stats.kstest(encoded, truncated.cdf).statistic < 1.63 / np.sqrt(n)
-
-
-def test_a_range_tens_of_deviations_out_draws_its_nearer_bound_and_no_range_draws_plainly():
-    block = GaussianBlock.from_constants([0, 1, 2], GaussianBlock.block_constants(
-        [{"shift": 0.0, "scale": 1.0, "min": 40.0, "max": 41.0},
-         {"shift": 0.0, "scale": 1.0, "min": -41.0, "max": -40.0},
-         {"shift": 0.0, "scale": 1.0}]))  # no recorded range: a file of skvae 0.2.0
-    params = torch.zeros(1000, 6, dtype=D)
-    draws = block.sample(params, torch.zeros(0, dtype=D), torch.Generator().manual_seed(3))
-    assert torch.all(draws[:, 0] == 40.0) and torch.all(draws[:, 1] == -40.0)
-    plain = _scaled(GaussianBlock, [0.0] * 3, [1.0] * 3)
-    plain.columns = [0, 1, 2]
-    expected = plain.sample(params, torch.zeros(0, dtype=D), torch.Generator().manual_seed(3))
-    assert torch.equal(draws[:, 2], expected[:, 2])
-
-
-def test_samples_of_a_skewed_array_column_pile_nothing_on_its_bounds():
-    """Hostile sweep 22 left it: a fitted Gaussian's draws clipped to a skewed column's range put 11% of an
-    exponential column's samples on its minimum (the data hold it once)."""
-    import skvae
-
-    rng = np.random.default_rng(0)
-    X = np.column_stack([rng.exponential(1.0, 600), rng.uniform(0.0, 1.0, 600)])
-    model = skvae.VAETransformer(max_iter=20, random_state=0, hidden_layer_sizes=(16,), latent_dim=2).fit(X)
-    samples = model.sample(5000, random_state=1)
-    for j in range(2):
-        assert X[:, j].min() <= samples[:, j].min() and samples[:, j].max() <= X[:, j].max()
-        on_bounds = np.mean((samples[:, j] == X[:, j].min()) | (samples[:, j] == X[:, j].max()))
-        assert on_bounds < 0.002, (j, on_bounds)
-
-
 def test_categorical_draws_follow_the_softmax():
     block = CategoricalBlock([0], n_levels=3)
     logits = _t([[0.0, 1.0, -1.0]]).expand(100_000, 3)

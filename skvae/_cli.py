@@ -354,13 +354,38 @@ def run_impute_command(args, out, err):
                        "learn from: ", _column_items(empty)), file=err)
     with _tidy_warnings("skvae impute", err, _CommandLineWords("impute")), \
             _refusals_explained(chosen, "impute", hint=hint):
-        completed = imputer.fit_transform(chosen.frame)
-    written = _observed_as_read(table, chosen, completed)
-    if table.header is not None:
-        written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
+        if args.draws is None:
+            completions = [imputer.fit_transform(chosen.frame)]
+        else:
+            # One fit and one importance-sampling pass for every copy (VAEImputer.multiple_imputations),
+            # where M runs of --draw with M seeds refit the model M times.
+            completions = imputer.fit(chosen.frame).multiple_imputations(chosen.frame, args.draws)
+    copies = []
+    for completed in completions:
+        written = _observed_as_read(table, chosen, completed)
+        if table.header is not None:
+            written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
+        copies.append(written)
+    written = copies[0] if args.draws is None else _long_format(copies)
     # A file without a header line is written without one (hostile sweep 19: impute added "x0,x1,...").
     write_table(args.out, written, list(written.columns), stdout=out, header=table.has_header)
     return 0
+
+
+#: The first column of ``skvae impute --draws M``'s output: which copy a row belongs to, 1 to M.
+IMPUTATION_COLUMN = ".imp"
+
+
+def _long_format(copies):
+    """The completed copies one after another, each row numbered by its copy in a first column."""
+    import pandas as pd
+
+    numbered = [copy.set_axis(range(len(copy.columns)), axis=1) for copy in copies]
+    long = pd.concat(numbered, ignore_index=True)
+    long.insert(0, -1, np.repeat(np.arange(1, len(copies) + 1).astype(str), [len(copy) for copy in copies]))
+    # Positions, then the names: a file's header may repeat a name, or hold '.imp' itself.
+    long.columns = [IMPUTATION_COLUMN, *copies[0].columns]
+    return long
 
 
 def _checked_parameters(estimator):
@@ -1413,6 +1438,11 @@ def build_parser():
     impute.add_argument("--draw", action="store_true",
                         help="fill with a draw from the conditional distribution (multiple imputation; vary "
                              "--random-state) instead of the conditional mean")
+    impute.add_argument("--draws", type=_positive_int, default=None, metavar="M",
+                        help=f"write M completed copies of the file, each filled with its own draw from the "
+                             f"conditional distribution, from one fit (multiple imputation in one run): one "
+                             f"after another, numbered 1 to M in a first column '{IMPUTATION_COLUMN}' (the long "
+                             f"format of R's mice)")
     impute.set_defaults(run=run_impute_command)
     return parser
 

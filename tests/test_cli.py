@@ -506,6 +506,49 @@ def test_impute_fills_empty_cells_and_copies_the_rest(tmp_path, capsys):
 
 
 
+@pytest.mark.parametrize("header", [True, False])
+def test_impute_draws_writes_m_numbered_copies_from_one_fit(tmp_path, capsys, header):
+    """--draws M: M completed copies one after another, numbered 1..M in a first column, observed cells as read
+    in every copy, fills that differ between copies, the same file for the same seed; a file without a header
+    gets none."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=80)
+    lines = ["a,b,kind"] if header else []
+    for i, value in enumerate(z):
+        a = "" if i % 7 == 3 else f"{value:.3f}"
+        kind = "" if i % 11 == 2 else ("high" if value > 0 else "low")
+        lines.append(f"{a},{2 * value:.3f},{kind}")
+    path = tmp_path / "holes.csv"
+    path.write_text("\n".join(lines) + "\n")
+    options = [] if header else ["--no-header"]
+    outs = []
+    for run in range(2):
+        out = tmp_path / f"copies{run}.csv"
+        assert main(["impute", str(path), "--draws", "3", "--max-iter", "5", "--out", str(out), "-q", *options]) == 0
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
+    before = pd.read_csv(path, header=0 if header else None, dtype=str, keep_default_na=False)
+    after = pd.read_csv(tmp_path / "copies0.csv", header=0 if header else None, dtype=str, keep_default_na=False)
+    if header:
+        assert list(after.columns) == [".imp", "a", "b", "kind"]
+    assert len(after) == 3 * len(before)
+    assert list(after.iloc[:, 0]) == [str(m) for m in (1, 2, 3) for _ in range(len(before))]
+    copies = [after.iloc[m * len(before):(m + 1) * len(before), 1:].reset_index(drop=True) for m in range(3)]
+    holes = (before == "").to_numpy()
+    for copy in copies:
+        copy.columns = before.columns
+        assert (copy.to_numpy()[~holes] == before.to_numpy()[~holes]).all()
+        assert (copy.to_numpy()[holes] != "").all()
+        assert set(copy.iloc[:, 2]) <= {"high", "low"}
+    assert (copies[0].to_numpy()[holes] != copies[1].to_numpy()[holes]).any()
+    refused = tmp_path / "refused.csv"
+    status = main(["impute", str(path), "--draws", "0", "--out", str(refused), "-q", *options])
+    assert status != 0 and not refused.exists()
+    assert "--draws" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("max_iter, accepted", [("auto", True), ("3", True), ("often", False), ("0", False)])
 def test_impute_and_fit_take_an_epoch_count_or_auto(tmp_path, capsys, max_iter, accepted):
     path = tmp_path / "holes.csv"

@@ -1442,7 +1442,7 @@ def build_parser():
                         help=f"write M completed copies of the file, each filled with its own draw from the "
                              f"conditional distribution, from one fit (multiple imputation in one run): one "
                              f"after another, numbered 1 to M in a first column '{IMPUTATION_COLUMN}' (the long "
-                             f"format of R's mice)")
+                             f"format of R's mice) (default: none; one copy filled with means, or with draws under --draw)")
     impute.set_defaults(run=run_impute_command)
     return parser
 

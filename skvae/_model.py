@@ -515,9 +515,11 @@ class VAEModel:
         score, only the KL term of the encoder's answer to nothing, so a held-out set of such rows
         (early_stopping=True on a few rows, a table with empty rows) judged the epochs and picked the
         weights by that term alone. Such rows train; the held-out ones are drawn from the others.
-        Under self-masking the mask itself is scored, and every row counts.
+        Under self-masking the mask itself is scored, and every row counts; a self_masking fit that models
+        no column scores no mask (p(s) = 1, :attr:`modelled_missingness`), so its empty rows hold nothing out
+        either (a review of sweep 23: they were held out there, the ignorable fit's defect again).
         """
-        if self.missingness is not None:
+        if self.modelled_missingness is not None:
             return None
         empty = np.isnan(encoded).all(axis=1)
         return ~empty if empty.any() else None

@@ -747,7 +747,7 @@ class VAEModel:
             else:
                 chunks = (
                     networks.as_tensor(batch.noise(size, noise_width, first_draw=start))
-                    for start, size in draw_chunks(n_importance, row_width, x.shape[0])
+                    for start, size in draw_chunks(n_importance, row_width, x.shape[0], x.dtype)
                 )
                 scores = networks.importance_weighted_bound(x, observed, chunks, n_importance, missingness)
             if missingness is not None:
@@ -758,7 +758,8 @@ class VAEModel:
         return self._naming_overflowing_cells(
             X, handle_unknown, encoded.dtype,
             lambda: map_row_batches(score_rows, encoded, (), self.draws_width(n_importance),
-                                    n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance)))
+                                    n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance),
+                                    padded=True))
 
     # ------------------------------------------------------------ the latent law of samples
 

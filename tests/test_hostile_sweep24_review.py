@@ -45,3 +45,47 @@ def test_auto_validation_counts_the_rows_with_an_observed_cell_alike(mechanism, 
     vae = _fit(_text_only(n_observed, n_empty), early_stopping="auto", missing_mechanism=mechanism,
                hidden_layer_sizes=(128, 64))
     assert bool(vae.validation_scores_) == validates
+
+
+def _recording_chunks(monkeypatch):
+    """Record (draws, rows) of every noise chunk the importance-weighted bound runs its likelihood on."""
+    import skvae._inference as inference
+
+    shapes, bound = [], inference.importance_weighted_bound
+
+    def recording(encoder, decoder, likelihood, x, noise_chunks, *args, **kwargs):
+        def seen(chunks):
+            for chunk in chunks:
+                shapes.append(chunk.shape[:2])
+                yield chunk
+        return bound(encoder, decoder, likelihood, x, seen(noise_chunks), *args, **kwargs)
+
+    monkeypatch.setattr(inference, "importance_weighted_bound", recording)
+    return shapes
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_rows", [1, 5, 40])
+def test_scores_with_many_draws_keep_the_likelihood_within_the_batch_bound(monkeypatch, dtype, n_rows):
+    # The invariants branch padded the likelihood's rows to 16 (32) after the draws were chunked by the
+    # rows given: a lone row's chunk of K = 100,000 draws ran on 16 times the bound (16 MB to 209 MB).
+    from skvae._inference import MAX_BATCH_ELEMENTS
+
+    X = np.random.default_rng(3).normal(size=(60, 4)).astype(dtype)
+    vae = _fit(X)
+    shapes = _recording_chunks(monkeypatch)
+    vae.score_samples(X[:n_rows], n_importance=20_000)
+    assert shapes and sum(draws for draws, _ in shapes) >= 20_000
+    row_width = vae._model.row_width()
+    assert max(draws * rows * row_width for draws, rows in shapes) <= MAX_BATCH_ELEMENTS
+
+
+def test_a_row_scores_its_bits_alone_and_in_a_batch_when_its_draws_take_several_chunks():
+    # Chunked by the padded rows, a row alone and a batch of fewer rows than one padding take the same
+    # chunks, and batches are whole paddings: the bits of sweep 23's invariant stand past one chunk.
+    X = np.random.default_rng(2).normal(size=(40, 4))
+    vae = _fit(X)
+    together = vae.score_samples(X, n_importance=10_000)
+    rows = [0, 7, 23, 39]
+    alone = np.concatenate([vae.score_samples(X[i:i + 1], n_importance=10_000) for i in rows])
+    np.testing.assert_array_equal(alone, together[rows])

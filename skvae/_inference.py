@@ -548,14 +548,18 @@ def map_row_batches(function, X, out_shape_tail, row_width, out_dtype=None, nan_
 
     `padded`: `function` runs the likelihood on rows padded to
     :func:`likelihood_rows`; a batch is then a whole number of such
-    paddings where the bound holds one, so that a full batch padded stays
-    within the bound (see :func:`draw_chunks`).
+    paddings: where the bound holds one, as many as it holds, so that a
+    full batch padded stays within the bound (see :func:`draw_chunks`);
+    where it holds fewer rows (many draws), one padding's worth, which its
+    tensors take anyway (a review of sweep 23: batches of 2 rows each
+    padded to 16 made an imputer's ``transform`` with ``n_importance=2000``
+    5.7 times slower).
     """
     out_dtype = X.dtype if out_dtype is None else np.dtype(out_dtype)
     step = rows_per_batch(row_width)
-    padding = likelihood_rows(1, X.dtype) if padded else 1
-    if step > padding:
-        step -= step % padding
+    if padded:
+        padding = likelihood_rows(1, X.dtype)
+        step = padding if step <= padding else step - step % padding
     parallel = n_threads is not None and n_threads > 1 and not sequential
     if parallel:
         step = row_blocks(X.shape[0], step, n_threads)

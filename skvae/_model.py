@@ -954,7 +954,8 @@ class VAEModel:
             X, handle_unknown, encoded.dtype,
             lambda: map_row_batches(cells, encoded, (self.n_features,), self.draws_width(n_samples),
                                     nan_is_missing=True, log_densities=True,
-                                    n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples)))
+                                    n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_samples),
+                                    padded=True))
 
     def reconstruct(self, X, n_importance, seed, *, handle_unknown, n_jobs, n_draws=1):
         """Every cell predicted from its row's observed cells, encoded (float64).
@@ -977,7 +978,8 @@ class VAEModel:
         width = self.n_features * (n_draws if generator is not None else 1)
         values = map_row_batches(reconstruct, encoded, (width,), self.draws_width(max(n_importance, n_draws)),
                                  out_dtype=np.float64, sequential=generator is not None,
-                                 n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance))
+                                 n_threads=self.inference_threads(n_jobs, encoded.shape[0] * n_importance),
+                                 padded=generator is None)  # draws take the rows given (InferenceNetworks.impute)
         return values if n_draws == 1 or generator is None else values.reshape(len(values), n_draws, -1)
 
     def empty_rows(self, X, *, handle_unknown, step=4096):

@@ -224,8 +224,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when validation is on, drawn from the
-        rows with an observed cell (with ``missing_mechanism="ignorable"``
-        a row with none has nothing to score; such rows all train, and
+        rows with an observed cell (with ``missing_mechanism="ignorable"``,
+        or a ``"self_masking"`` fit that models no column, a row with none
+        has nothing to score; such rows all train, and
         ``early_stopping="auto"`` counts the others only).
 
     n_jobs : int or None, default=None

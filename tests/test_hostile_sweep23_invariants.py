@@ -82,7 +82,9 @@ than a batch holds runs its likelihood on 16 (32) padded rows per chunk, so
 its tensors reach 16 (32) times the batch bound
 (``skvae._inference.likelihood_rows``): chunking by the padded rows instead
 would split a full batch's draws where a lone row's stay whole, and the
-bits would differ again; the bits were decided worth the memory.
+bits would differ again; the bits were decided worth the memory. (Sweep 24,
+review: batches of scores are now whole paddings and draws are chunked by
+the padded rows, so both hold; tests/test_hostile_sweep24_review.py.)
 """
 
 import os

@@ -113,9 +113,11 @@ _state_locks_guard = threading.Lock()
 
 def _forget_state_locks():
     # A forked child has one thread: a lock another thread of the parent held would never be released.
-    global _state_locks, _state_locks_guard
+    global _state_locks, _state_locks_guard, _drawing_guard
     _state_locks = weakref.WeakKeyDictionary()
     _state_locks_guard = threading.Lock()
+    _drawing_guard = threading.Lock()
+    _drawing_calls.clear()  # the calls of the parent's other threads are not in the child
 
 
 if hasattr(os, "register_at_fork"):
@@ -164,9 +166,11 @@ def transaction(estimator):
                 owned.__dict__.update(state)
             for value, point in points:
                 value.roll_back(point)
-            for generator, generator_state in generators:
-                generator.set_state(generator_state)
+            for drawing in generators:
+                drawing.leave(failed=True)
             raise
+        for drawing in generators:
+            drawing.leave(failed=False)
 
 
 def _generator_states(saved):
@@ -189,7 +193,56 @@ def _generator_states(saved):
         for value in values:
             if isinstance(value, np.random.RandomState):
                 generators[id(value)] = value
-    return [(generator, generator.get_state()) for generator in generators.values()]
+    return [_DrawingCall(generator) for generator in generators.values()]
+
+
+#: id(generator) -> the :class:`_DrawingCall` objects of the calls now drawing from it (each keeps its
+#: generator alive, so an id is not reused while listed). Guarded by ``_drawing_guard``.
+_drawing_calls = {}
+_drawing_guard = threading.Lock()
+
+
+class _DrawingCall:
+    """One call that may draw from a NumPy `generator` that outlives it, and may put it back if it fails.
+
+    Hostile sweep 24: a failed call put the generator back to its state at
+    the call's start, and with calls in several threads (one imputer or one
+    ``RandomState`` shared by threads) that undid the draws another call had
+    made meanwhile: the next call repeated that call's draws bit for bit.
+    So a call puts the generator back only where no other skvae call drew
+    from it while it ran (:meth:`leave`). Decided: a failed call that
+    overlapped another leaves its own step taken, which any interleaving of
+    threads could give; putting it back would hand out the other call's
+    draws twice. Draws of the caller's own code in another thread are not
+    seen (NumPy's global generator under ``random_state=None``): use a
+    generator per thread there, as NumPy advises.
+    """
+
+    __slots__ = ("generator", "before", "overlapped", "thread")
+
+    def __init__(self, generator):
+        self.generator, self.thread = generator, threading.get_ident()
+        with _drawing_guard:
+            calls = _drawing_calls.setdefault(id(generator), [])
+            # A call inside another of the same thread (an imputer's fit fits its VAE) is part of it:
+            # the outer call's state covers the inner's draws. Calls of other threads overlap.
+            others = [other for other in calls if other.thread != self.thread]
+            for other in others:
+                other.overlapped = True
+            self.overlapped = bool(others)
+            calls.append(self)
+            self.before = generator.get_state()  # under the guard: no skvae call restores it meanwhile
+
+    def leave(self, failed):
+        """Count this call out; where it `failed` and ran alone, put the generator back as it found it."""
+        with _drawing_guard:
+            calls = _drawing_calls.get(id(self.generator), [])
+            if self in calls:  # once only, also when a Ctrl-C made the caller repeat it
+                calls.remove(self)
+                if not calls:
+                    del _drawing_calls[id(self.generator)]
+            if failed and not self.overlapped:
+                self.generator.set_state(self.before)
 
 
 @contextlib.contextmanager
@@ -206,13 +259,16 @@ def generator_kept_on_failure(generator):
     refusal of the unconditional draw) left the generator moved, and the
     next draws differed from those of a run without the failed call.
     """
-    before = generator.get_state() if generator is not None else None
+    if generator is None:
+        yield
+        return
+    drawing = _DrawingCall(generator)  # with other threads' calls: see _DrawingCall
     try:
         yield
     except BaseException:
-        if generator is not None:
-            generator.set_state(before)
+        drawing.leave(failed=True)
         raise
+    drawing.leave(failed=False)
 
 
 def reads_state(method):

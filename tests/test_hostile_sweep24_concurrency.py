@@ -1,0 +1,198 @@
+"""Hostile use, twenty-fourth sweep: one fitted model used from several threads and processes at once.
+
+Swept and found sound: 8 Python threads sharing a fitted ``VAETransformer``,
+``VAEImputer`` and ``VAEOutlierDetector`` (a mixed DataFrame with holes)
+calling ``transform``, ``score_samples``, ``inverse_transform``, seeded
+``sample`` with and without ``given``, the imputer's ``transform``, the
+detector's ``predict``, ``decision_function`` and ``score_columns`` six
+times each at once: every result bit for bit the single-threaded one, no
+exception, no hang; unseeded ``sample`` and ``score_samples`` from 8 threads;
+torch's thread count, grad mode and default dtype as the caller left them
+after; four threads transforming and sampling while a fifth runs
+``skvae.save``/``skvae.load``, ``pickle``, ``copy.deepcopy``,
+``partial_fit`` and ``set_output`` in turn (no exception, no hang, no half
+state: sweeps 6 and 20 already pin ``set_params`` and ``fit`` beside
+inference); ``joblib.Parallel`` with the loky and threading backends over a
+fitted model's ``transform`` (the parent's codes) and over fits with
+``n_jobs=2`` inside (the codes of the same fit in the parent), and over the
+imputer's ``multiple_imputations``; ``cross_val_score(n_jobs=2)`` over a
+transformer and a detector; a multiprocessing "fork" child after fits
+(``transform`` equal to the parent's, a new fit, an ``n_jobs=2`` imputer's
+transform: sweep 21's fork fix holds).
+
+Each family below failed once (see the commit that added its tests):
+
+- **A failed call rewound another thread's draws** (``skvae._transaction.generator_kept_on_failure``
+  and ``transaction``'s generators): a call that draws from a generator
+  that outlives it (the imputer's generator of successive draws, a
+  ``RandomState`` passed to ``sample``, NumPy's global one under
+  ``random_state=None``) puts it back as it was at the call's start when the
+  call fails, so that a refused call changes nothing. With two calls at once
+  (one imputer shared by threads, a documented use), a call refused in one
+  thread after another thread's call had drawn put the generator back to
+  before that draw: the next call gave the other thread's imputations again,
+  bit for bit, duplicates where independent draws are promised. Now a
+  failed call puts the generator back only where no other skvae call drew
+  from it while it ran. Decided: a failed call that overlapped another
+  call's draws leaves its own step taken (the stream then differs from a
+  run without the failed call, as it would in any interleaving of threads),
+  since putting it back would give the other call's draws twice.
+"""
+
+import copy
+import threading
+
+import numpy as np
+import pytest
+
+import skvae._conditional
+import skvae._transaction
+
+from skvae import VAEImputer, VAETransformer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0, batch_size=32)
+TIMEOUT = 120
+
+
+def _reconstruct_owner():
+    """The class that defines the VAE's ``_reconstruct`` (the imputer's step after its seed is drawn)."""
+    return next(cls for cls in VAETransformer.__mro__ if "_reconstruct" in vars(cls))
+
+
+def _with_holes():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    X[::4, 1] = np.nan
+    return X
+
+
+def _refused_while_another_draws(monkeypatch, owner, name, call_a, call_b):
+    """Run `call_a` in a thread that fails after its draw, and `call_b` meanwhile; `call_b`'s result.
+
+    `call_a` reaches ``owner.name`` (called after its seed is drawn), waits
+    there until `call_b` has finished in this thread, then is refused.
+    """
+    original = getattr(owner, name)
+    drew, other_done, refused = threading.Event(), threading.Event(), []
+
+    def stalled(*args, **kwargs):
+        if threading.current_thread().name == "refused":
+            drew.set()
+            assert other_done.wait(TIMEOUT)
+            raise ValueError("refused after its draw")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stalled)
+
+    def run_a():
+        try:
+            call_a()
+        except ValueError as error:
+            refused.append(error)
+        finally:
+            drew.set()  # refused before its draw: the test fails below, without waiting
+
+    thread = threading.Thread(target=run_a, name="refused")
+    thread.start()
+    assert drew.wait(TIMEOUT)
+    result = call_b()
+    other_done.set()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive() and len(refused) == 1
+    return result
+
+
+@pytest.mark.parametrize("method", ["multiple_imputations", "transform"])
+def test_a_refused_imputation_does_not_rewind_another_threads_draw(monkeypatch, method):
+    X = _with_holes()
+    imputer = VAEImputer(**TINY, sample_posterior=True).fit(X)
+    alone = copy.deepcopy(imputer)
+    impute = {"multiple_imputations": lambda e: e.multiple_imputations(X, n_imputations=2),
+              "transform": lambda e: e.transform(X)}[method]
+    # Alone, one call after another: the failed call's step is taken (it overlapped B's draw), B draws the
+    # second step of the stream and the next call the third.
+    expected = [impute(alone) for _ in range(3)][1:]
+    during = _refused_while_another_draws(monkeypatch, _reconstruct_owner(), "_reconstruct",
+                                          lambda: impute(imputer), lambda: impute(imputer))
+    monkeypatch.undo()
+    after = impute(imputer)
+    np.testing.assert_array_equal(np.asarray(during), np.asarray(expected[0]))
+    np.testing.assert_array_equal(np.asarray(after), np.asarray(expected[1]))
+    assert not np.array_equal(np.asarray(after), np.asarray(during))
+
+
+def test_a_refused_sample_does_not_rewind_another_threads_draw_from_a_shared_generator(monkeypatch):
+    X = _with_holes()
+    transformer = VAETransformer(**TINY).fit(np.nan_to_num(X))
+    shared = np.random.RandomState(5)
+    # sample(given=...) reconstructs its conditions; the refused one fails there, after its seeds are taken.
+    generator_after = {}
+
+    def refused():
+        conditions = np.full((3, 3), np.nan)
+        conditions[:, 0] = [0.5, -0.5, 1.0]  # the first column given, the others drawn
+        transformer.sample(given=conditions, random_state=shared)
+
+    def other():
+        draws = transformer.sample(4, random_state=shared)
+        generator_after["state"] = shared.get_state()[1].copy()
+        return draws
+
+    _refused_while_another_draws(monkeypatch, skvae._conditional, "with_given_cells", refused, other)
+    # Not put back to before the other call's draws: the next draw is not a repeat of them.
+    np.testing.assert_array_equal(shared.get_state()[1], generator_after["state"])
+
+
+def test_a_refused_call_alone_still_changes_nothing(monkeypatch):
+    X = _with_holes()
+    imputer = VAEImputer(**TINY, sample_posterior=True).fit(X)
+    alone = copy.deepcopy(imputer)
+    monkeypatch.setattr(_reconstruct_owner(), "_reconstruct", lambda *a, **k: (_ for _ in ()).throw(ValueError("refused")))
+    with pytest.raises(ValueError, match="refused"):
+        imputer.multiple_imputations(X, n_imputations=2)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(np.asarray(imputer.multiple_imputations(X, n_imputations=2)),
+                                  np.asarray(alone.multiple_imputations(X, n_imputations=2)))
+
+
+def test_a_failed_fit_in_one_thread_does_not_rewind_a_generator_another_threads_fit_drew_from():
+    """``transaction``'s generators (a fit's ``random_state``) follow the same rule as the inference calls'."""
+    shared = np.random.RandomState(5)
+    first, second = VAETransformer(random_state=shared), VAETransformer(random_state=shared)
+    inside, other_done, failures = threading.Event(), threading.Event(), []
+
+    def failing_fit():
+        try:
+            with skvae._transaction.transaction(first):
+                shared.randint(100)  # the fit's seed
+                inside.set()
+                assert other_done.wait(TIMEOUT)
+                raise ValueError("refused after its seed")
+        except ValueError as error:
+            failures.append(error)
+        finally:
+            inside.set()
+
+    thread = threading.Thread(target=failing_fit)
+    thread.start()
+    assert inside.wait(TIMEOUT)
+    with skvae._transaction.transaction(second):
+        shared.randint(100)
+    after_other = shared.get_state()[1].copy()
+    other_done.set()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive() and len(failures) == 1
+    np.testing.assert_array_equal(shared.get_state()[1], after_other)
+
+
+def test_a_failed_call_inside_another_of_the_same_thread_is_put_back_with_it():
+    """An imputer's fit fits its VAE with the same generator: one call, put back whole (sweep 18's rule)."""
+    shared = np.random.RandomState(5)
+    outer, inner = VAETransformer(random_state=shared), VAETransformer(random_state=shared)
+    with pytest.raises(ValueError), skvae._transaction.transaction(outer):
+        shared.randint(100)
+        with skvae._transaction.transaction(inner):
+            shared.randint(100)
+        raise ValueError("refused")
+    assert shared.randint(2**31 - 1, size=4).tolist() == np.random.RandomState(5).randint(2**31 - 1, size=4).tolist()

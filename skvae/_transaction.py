@@ -40,6 +40,8 @@ import threading
 import weakref
 
 import numpy as np
+from sklearn.utils._set_output import _SetOutputMixin
+from sklearn.utils.metaestimators import available_if
 
 
 class StateLock:
@@ -310,3 +312,15 @@ class AtomicSetParams:
     def set_params(self, **params):
         with transaction(self):
             return super().set_params(**params)
+
+    # Hostile sweep 24: scikit-learn's set_output changes the output container in place without the
+    # state lock, so a set_output from another thread during multiple_imputations (which wraps each
+    # copy as transform's output is wrapped) gave a list of some ndarrays and some DataFrames. It
+    # changes the estimator, so it holds it as set_params does. Only where the face has set_output
+    # (VAEOutlierDetector has none: no transform).
+    def set_output(self, *, transform=None):
+        with transaction(self):
+            return super().set_output(transform=transform)
+
+    set_output.__doc__ = _SetOutputMixin.set_output.__doc__
+    set_output = available_if(lambda self: hasattr(super(AtomicSetParams, self), "set_output"))(set_output)

@@ -36,7 +36,16 @@ Each family below failed once (see the commit that added its tests):
   from it while it ran. Decided: a failed call that overlapped another
   call's draws leaves its own step taken (the stream then differs from a
   run without the failed call, as it would in any interleaving of threads),
-  since putting it back would give the other call's draws twice.
+  since putting it back would give the other call's draws twice. A call
+  inside another of the same thread (an imputer's fit fits its VAE with the
+  same generator) is part of it and is put back with it (sweep 18's rule).
+- **set_output beside a running call** (``skvae._transaction.AtomicSetParams.set_output``):
+  scikit-learn's ``set_output`` changes the output container in place and
+  took no lock, so a ``set_output`` from another thread while
+  ``multiple_imputations`` ran (it wraps each copy as ``transform``'s output
+  is wrapped) returned a list of some ndarrays and some DataFrames. It
+  changes the estimator, so it now holds it as ``set_params`` does: it waits
+  for running calls, and later calls see its container.
 """
 
 import copy
@@ -46,6 +55,7 @@ import numpy as np
 import pytest
 
 import skvae._conditional
+import skvae._imputer
 import skvae._transaction
 
 from skvae import VAEImputer, VAETransformer
@@ -196,3 +206,28 @@ def test_a_failed_call_inside_another_of_the_same_thread_is_put_back_with_it():
             shared.randint(100)
         raise ValueError("refused")
     assert shared.randint(2**31 - 1, size=4).tolist() == np.random.RandomState(5).randint(2**31 - 1, size=4).tolist()
+
+
+@pytest.mark.parametrize("output", ["pandas", "default"])
+def test_set_output_from_another_thread_waits_for_a_running_multiple_imputations(monkeypatch, output):
+    """``set_output`` changes the estimator: it holds it as ``set_params`` does, and a running call's
+    copies all come in one container."""
+    X = _with_holes()
+    imputer = VAEImputer(**TINY).fit(X).set_output(transform="default" if output == "pandas" else "pandas")
+    wrap = skvae._imputer._wrap_data_with_container
+    switcher = threading.Thread(target=lambda: imputer.set_output(transform=output))
+
+    def wrap_then_switch(*args, **kwargs):
+        wrapped = wrap(*args, **kwargs)
+        if not switcher.is_alive() and switcher.ident is None:
+            switcher.start()  # another thread switches the container between the copies
+            switcher.join(1.0)  # done at once where set_output does not wait for the call
+        return wrapped
+
+    monkeypatch.setattr(skvae._imputer, "_wrap_data_with_container", wrap_then_switch)
+    copies = imputer.multiple_imputations(X, n_imputations=3)
+    switcher.join(TIMEOUT)
+    assert not switcher.is_alive()
+    assert len({type(copy) for copy in copies}) == 1, [type(copy).__name__ for copy in copies]
+    assert imputer.multiple_imputations(X, n_imputations=1)[0].__class__.__name__ == (
+        "DataFrame" if output == "pandas" else "ndarray")

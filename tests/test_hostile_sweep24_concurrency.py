@@ -231,3 +231,94 @@ def test_set_output_from_another_thread_waits_for_a_running_multiple_imputations
     assert len({type(copy) for copy in copies}) == 1, [type(copy).__name__ for copy in copies]
     assert imputer.multiple_imputations(X, n_imputations=1)[0].__class__.__name__ == (
         "DataFrame" if output == "pandas" else "ndarray")
+
+
+def _mixed_table():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=80), "kind": pd.Categorical(rng.choice(["a", "b", "c"], 80)),
+                          "count": rng.integers(0, 5, 80), "flag": rng.choice([True, False], 80)})
+    table.loc[::5, "x"] = np.nan
+    table.loc[1::6, "kind"] = np.nan
+    return table
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "equals"):
+        return a.equals(b)
+    return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+
+
+def test_eight_threads_on_one_fitted_model_each_get_the_single_threaded_result():
+    """Deterministic and seeded calls of the three faces from 8 threads at once: the bits of one thread alone."""
+    import torch
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skvae import VAEOutlierDetector
+
+    table = _mixed_table()
+    transformer, imputer, detector = (face(**TINY).fit(table) for face in (VAETransformer, VAEImputer,
+                                                                           VAEOutlierDetector))
+    calls = {
+        "transform": lambda: transformer.transform(table),
+        "score_samples": lambda: transformer.score_samples(table),
+        "inverse_transform": lambda: transformer.inverse_transform(transformer.transform(table)),
+        "sample": lambda: transformer.sample(10, random_state=3),
+        "sample given": lambda: transformer.sample(given=table.iloc[:4, :1], random_state=3),
+        "impute": lambda: imputer.transform(table),
+        "predict": lambda: detector.predict(table),
+        "decision_function": lambda: detector.decision_function(table),
+        "score_columns": lambda: detector.score_columns(table),
+    }
+    alone = {name: call() for name, call in calls.items()}
+    threads_before, grad_before, dtype_before = torch.get_num_threads(), torch.is_grad_enabled(), torch.get_default_dtype()
+    with ThreadPoolExecutor(8) as pool:
+        futures = [(name, pool.submit(call)) for _ in range(3) for name, call in calls.items()]
+        differ = [name for name, future in futures if not _same(future.result(timeout=TIMEOUT), alone[name])]
+    assert differ == []
+    assert (torch.get_num_threads(), torch.is_grad_enabled(), torch.get_default_dtype()) == (
+        threads_before, grad_before, dtype_before)
+
+
+def test_concurrent_draws_of_one_imputer_are_the_draws_of_successive_calls():
+    """Each call takes one whole step of the imputer's stream: the results are those of calls one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = _with_holes()
+    imputer = VAEImputer(**TINY, sample_posterior=True).fit(X)
+    alone = copy.deepcopy(imputer)
+    one_after_another = sorted(alone.multiple_imputations(X, n_imputations=2)[0].tobytes() for _ in range(6))
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(imputer.multiple_imputations, X, 2) for _ in range(6)]
+        at_once = sorted(future.result(timeout=TIMEOUT)[0].tobytes() for future in futures)
+    assert at_once == one_after_another
+
+
+def test_transform_beside_partial_fit_sees_one_whole_state():
+    """Decided (documented): inference beside ``partial_fit`` sees the model before or after each call, never between."""
+    X = np.random.default_rng(1).normal(size=(60, 3))
+    transformer = VAETransformer(**TINY).fit(X)
+    replay = copy.deepcopy(transformer)
+    states = [replay.transform(X).tobytes()]
+    for start in (0, 20, 40):
+        states.append(replay.partial_fit(X[start:start + 20]).transform(X).tobytes())
+    seen, done = [], threading.Event()
+
+    def read():
+        while not done.is_set():
+            seen.append(transformer.transform(X).tobytes())
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for start in (0, 20, 40):
+        transformer.partial_fit(X[start:start + 20])
+    done.set()
+    for reader in readers:
+        reader.join(TIMEOUT)
+    assert not any(reader.is_alive() for reader in readers)
+    assert transformer.transform(X).tobytes() == states[-1]
+    assert set(seen) <= set(states)

@@ -120,6 +120,7 @@ def _forget_state_locks():
     _state_locks_guard = threading.Lock()
     _drawing_guard = threading.Lock()
     _drawing_calls.clear()  # the calls of the parent's other threads are not in the child
+    _roll_back_the_parents_writes()
 
 
 if hasattr(os, "register_at_fork"):
@@ -160,19 +161,61 @@ def transaction(estimator):
         points = [(value, value.rollback_point()) for owned, state in saved for value in state.values()
                   if hasattr(value, "rollback_point")]
         generators = _generator_states(saved)
+        call = object()
+        _writing_calls[call] = (threading.get_ident(), saved, points, generators)  # one step each way
         try:
             yield
         except BaseException:
-            for owned, state in saved:
-                owned.__dict__.clear()
-                owned.__dict__.update(state)
-            for value, point in points:
-                value.roll_back(point)
-            for drawing in generators:
-                drawing.leave(failed=True)
+            _roll_back(saved, points, generators)
             raise
+        finally:
+            _writing_calls.pop(call, None)
         for drawing in generators:
             drawing.leave(failed=False)
+
+
+def _roll_back(saved, points, generators):
+    """Put back what :func:`transaction` saved: the attribute dicts, the models changed in place, the generators."""
+    for owned, state in saved:
+        owned.__dict__.clear()
+        owned.__dict__.update(state)
+    for value, point in points:
+        value.roll_back(point)
+    for drawing in generators:
+        drawing.leave(failed=True)
+
+
+#: The state-changing calls running now (in entry order): token -> (thread id, what
+#: :func:`_roll_back` needs), for a forked child (:func:`_roll_back_the_parents_writes`).
+_writing_calls = {}
+
+
+def _roll_back_the_parents_writes():
+    """In a forked child: put back the estimators that another thread of the parent was changing.
+
+    Hostile sweep 24: a process forked while a thread refitted an estimator
+    (a server's worker forked while a background thread refits the shared
+    model) got the estimator as the fork found it, halfway: after a refit
+    on other columns had validated X, ``transform`` in the child took the
+    new column names and encoded them with the old networks, silently. The
+    thread that would finish the call is not in the child, so the call ends
+    there as a failed call ends: what it changed is put back, innermost
+    call first. A call of the forking thread itself goes on in the child and is left alone.
+    """
+    me = threading.get_ident()
+    interrupted = [entry for entry in _writing_calls.values() if entry[0] != me]
+    _writing_calls.clear()
+    if not interrupted:
+        return
+    import torch  # the models' weights are put back by tensor copies: on one thread, as in any forked child
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _, saved, points, generators in reversed(interrupted):
+            _roll_back(saved, points, generators)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _generator_states(saved):

@@ -46,6 +46,17 @@ Each family below failed once (see the commit that added its tests):
   is wrapped) returned a list of some ndarrays and some DataFrames. It
   changes the estimator, so it now holds it as ``set_params`` does: it waits
   for running calls, and later calls see its container.
+- **A fork during a refit in another thread** (``skvae._transaction._roll_back_the_parents_writes``):
+  a process forked while another thread refitted an estimator (a server
+  forking its workers while a background thread refits the shared model)
+  got the estimator halfway: after a refit on other columns had validated
+  its X, the child's ``transform`` took the new column names and encoded
+  them with the old networks, without a word (sweep 21 frees the locks in
+  a child, so nothing waited). The thread that would finish the call is not
+  in the child, so there the call ends as a failed call does: what it
+  changed is put back (innermost call first, the weights copied on one
+  torch thread), and the child has the model as it was before the refit.
+  A call of the forking thread itself goes on in the child and is left alone.
 """
 
 import copy
@@ -322,3 +333,54 @@ def test_transform_beside_partial_fit_sees_one_whole_state():
     assert not any(reader.is_alive() for reader in readers)
     assert transformer.transform(X).tobytes() == states[-1]
     assert set(seen) <= set(states)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="os.fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Python 3.12: fork() of a multi-threaded process
+@pytest.mark.parametrize("face", ["VAETransformer", "VAEImputer"])
+def test_a_child_forked_during_a_refit_in_another_thread_gets_the_model_before_it(monkeypatch, face):
+    import os
+    import pickle
+
+    import pandas as pd
+
+    import skvae._training
+
+    rng = np.random.default_rng(0)
+    before = pd.DataFrame(rng.normal(size=(60, 3)), columns=["x", "y", "z"])
+    other = pd.DataFrame(rng.normal(size=(60, 3)), columns=["p", "q", "r"])
+    estimator = {"VAETransformer": VAETransformer, "VAEImputer": VAEImputer}[face](**TINY).fit(before)
+    codes_before = np.asarray(estimator.transform(before))
+    run, training, forked = skvae._training.Trainer.run, threading.Event(), threading.Event()
+
+    def stalled_run(*args, **kwargs):
+        training.set()  # the refit has validated its X: the column names are the new ones
+        assert forked.wait(TIMEOUT)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(skvae._training.Trainer, "run", stalled_run)
+    refit = threading.Thread(target=lambda: estimator.fit(other))
+    refit.start()
+    assert training.wait(TIMEOUT)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what the estimator is, then leave without pytest's teardown
+        try:
+            os.close(read_end)
+            report = (list(estimator.feature_names_in_), np.asarray(estimator.transform(before)))
+        except BaseException as error:  # noqa: BLE001 - the parent's assertion shows it
+            report = repr(error)
+        with os.fdopen(write_end, "wb") as pipe:
+            pickle.dump(report, pipe)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pickle.load(pipe)
+    os.waitpid(pid, 0)
+    forked.set()
+    refit.join(TIMEOUT)
+    assert not refit.is_alive()
+    assert not isinstance(report, str), report
+    assert report[0] == ["x", "y", "z"]
+    np.testing.assert_array_equal(report[1], codes_before)
+    assert list(estimator.feature_names_in_) == ["p", "q", "r"]  # the parent's refit went on

@@ -57,6 +57,17 @@ Each family below failed once (see the commit that added its tests):
   changed is put back (innermost call first, the weights copied on one
   torch thread), and the child has the model as it was before the refit.
   A call of the forking thread itself goes on in the child and is left alone.
+
+Found and NOT fixed:
+
+- A child forked while another thread holds a fitted model's cache lock
+  (``InferenceCache._lock`` while building the networks on a first
+  ``transform``, ``InferenceNetworks._wide_lock``, ``skvae._inference._row_pools_lock``)
+  hangs for ever in its first ``transform`` (the holder is not in the
+  child). A fix renewing these locks after a fork (a lock class registered
+  in a WeakSet, renewed by ``os.register_at_fork``) cured the reproduction
+  but hung part of ``test_hostile_sweep21_resources.py`` under this
+  session's time limit, and was taken out; left for the next sweep.
 """
 
 import copy

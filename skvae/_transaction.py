@@ -40,6 +40,8 @@ import threading
 import weakref
 
 import numpy as np
+from sklearn.utils._set_output import _SetOutputMixin
+from sklearn.utils.metaestimators import available_if
 
 
 class StateLock:
@@ -113,9 +115,12 @@ _state_locks_guard = threading.Lock()
 
 def _forget_state_locks():
     # A forked child has one thread: a lock another thread of the parent held would never be released.
-    global _state_locks, _state_locks_guard
+    global _state_locks, _state_locks_guard, _drawing_guard
     _state_locks = weakref.WeakKeyDictionary()
     _state_locks_guard = threading.Lock()
+    _drawing_guard = threading.Lock()
+    _drawing_calls.clear()  # the calls of the parent's other threads are not in the child
+    _roll_back_the_parents_writes()
 
 
 if hasattr(os, "register_at_fork"):
@@ -156,17 +161,61 @@ def transaction(estimator):
         points = [(value, value.rollback_point()) for owned, state in saved for value in state.values()
                   if hasattr(value, "rollback_point")]
         generators = _generator_states(saved)
+        call = object()
+        _writing_calls[call] = (threading.get_ident(), saved, points, generators)  # one step each way
         try:
             yield
         except BaseException:
-            for owned, state in saved:
-                owned.__dict__.clear()
-                owned.__dict__.update(state)
-            for value, point in points:
-                value.roll_back(point)
-            for generator, generator_state in generators:
-                generator.set_state(generator_state)
+            _roll_back(saved, points, generators)
             raise
+        finally:
+            _writing_calls.pop(call, None)
+        for drawing in generators:
+            drawing.leave(failed=False)
+
+
+def _roll_back(saved, points, generators):
+    """Put back what :func:`transaction` saved: the attribute dicts, the models changed in place, the generators."""
+    for owned, state in saved:
+        owned.__dict__.clear()
+        owned.__dict__.update(state)
+    for value, point in points:
+        value.roll_back(point)
+    for drawing in generators:
+        drawing.leave(failed=True)
+
+
+#: The state-changing calls running now (in entry order): token -> (thread id, what
+#: :func:`_roll_back` needs), for a forked child (:func:`_roll_back_the_parents_writes`).
+_writing_calls = {}
+
+
+def _roll_back_the_parents_writes():
+    """In a forked child: put back the estimators that another thread of the parent was changing.
+
+    Hostile sweep 24: a process forked while a thread refitted an estimator
+    (a server's worker forked while a background thread refits the shared
+    model) got the estimator as the fork found it, halfway: after a refit
+    on other columns had validated X, ``transform`` in the child took the
+    new column names and encoded them with the old networks, silently. The
+    thread that would finish the call is not in the child, so the call ends
+    there as a failed call ends: what it changed is put back, innermost
+    call first. A call of the forking thread itself goes on in the child and is left alone.
+    """
+    me = threading.get_ident()
+    interrupted = [entry for entry in _writing_calls.values() if entry[0] != me]
+    _writing_calls.clear()
+    if not interrupted:
+        return
+    import torch  # the models' weights are put back by tensor copies: on one thread, as in any forked child
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _, saved, points, generators in reversed(interrupted):
+            _roll_back(saved, points, generators)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _generator_states(saved):
@@ -189,7 +238,56 @@ def _generator_states(saved):
         for value in values:
             if isinstance(value, np.random.RandomState):
                 generators[id(value)] = value
-    return [(generator, generator.get_state()) for generator in generators.values()]
+    return [_DrawingCall(generator) for generator in generators.values()]
+
+
+#: id(generator) -> the :class:`_DrawingCall` objects of the calls now drawing from it (each keeps its
+#: generator alive, so an id is not reused while listed). Guarded by ``_drawing_guard``.
+_drawing_calls = {}
+_drawing_guard = threading.Lock()
+
+
+class _DrawingCall:
+    """One call that may draw from a NumPy `generator` that outlives it, and may put it back if it fails.
+
+    Hostile sweep 24: a failed call put the generator back to its state at
+    the call's start, and with calls in several threads (one imputer or one
+    ``RandomState`` shared by threads) that undid the draws another call had
+    made meanwhile: the next call repeated that call's draws bit for bit.
+    So a call puts the generator back only where no other skvae call drew
+    from it while it ran (:meth:`leave`). Decided: a failed call that
+    overlapped another leaves its own step taken, which any interleaving of
+    threads could give; putting it back would hand out the other call's
+    draws twice. Draws of the caller's own code in another thread are not
+    seen (NumPy's global generator under ``random_state=None``): use a
+    generator per thread there, as NumPy advises.
+    """
+
+    __slots__ = ("generator", "before", "overlapped", "thread")
+
+    def __init__(self, generator):
+        self.generator, self.thread = generator, threading.get_ident()
+        with _drawing_guard:
+            calls = _drawing_calls.setdefault(id(generator), [])
+            # A call inside another of the same thread (an imputer's fit fits its VAE) is part of it:
+            # the outer call's state covers the inner's draws. Calls of other threads overlap.
+            others = [other for other in calls if other.thread != self.thread]
+            for other in others:
+                other.overlapped = True
+            self.overlapped = bool(others)
+            calls.append(self)
+            self.before = generator.get_state()  # under the guard: no skvae call restores it meanwhile
+
+    def leave(self, failed):
+        """Count this call out; where it `failed` and ran alone, put the generator back as it found it."""
+        with _drawing_guard:
+            calls = _drawing_calls.get(id(self.generator), [])
+            if self in calls:  # once only, also when a Ctrl-C made the caller repeat it
+                calls.remove(self)
+                if not calls:
+                    del _drawing_calls[id(self.generator)]
+            if failed and not self.overlapped:
+                self.generator.set_state(self.before)
 
 
 @contextlib.contextmanager
@@ -206,13 +304,16 @@ def generator_kept_on_failure(generator):
     refusal of the unconditional draw) left the generator moved, and the
     next draws differed from those of a run without the failed call.
     """
-    before = generator.get_state() if generator is not None else None
+    if generator is None:
+        yield
+        return
+    drawing = _DrawingCall(generator)  # with other threads' calls: see _DrawingCall
     try:
         yield
     except BaseException:
-        if generator is not None:
-            generator.set_state(before)
+        drawing.leave(failed=True)
         raise
+    drawing.leave(failed=False)
 
 
 def reads_state(method):
@@ -254,3 +355,15 @@ class AtomicSetParams:
     def set_params(self, **params):
         with transaction(self):
             return super().set_params(**params)
+
+    # Hostile sweep 24: scikit-learn's set_output changes the output container in place without the
+    # state lock, so a set_output from another thread during multiple_imputations (which wraps each
+    # copy as transform's output is wrapped) gave a list of some ndarrays and some DataFrames. It
+    # changes the estimator, so it holds it as set_params does. Only where the face has set_output
+    # (VAEOutlierDetector has none: no transform).
+    def set_output(self, *, transform=None):
+        with transaction(self):
+            return super().set_output(transform=transform)
+
+    set_output.__doc__ = _SetOutputMixin.set_output.__doc__
+    set_output = available_if(lambda self: hasattr(super(AtomicSetParams, self), "set_output"))(set_output)

@@ -503,19 +503,50 @@ class QuantileNormalBlock(GaussianBlock):
 
     def _segments(self, u):
         """Per cell, how many of its column's knot scores lie at or below u (0 .. knots)."""
-        return self._search(self.stats["knot_scores"], u, right=True)
+        return self._search("knot_scores", u, right=True)
 
-    def _search(self, table, u, right):
-        """Per cell of u, its position among its column's row of the sorted `table`: (columns, cells per column)."""
-        flat = u.reshape(-1, self.n_columns).T.contiguous()
-        return torch.searchsorted(table.contiguous(), flat.to(table.dtype), right=right)
+    def _search(self, name, u, right):
+        """Per cell of u (..., columns), its position among its column's row of the sorted table ``stats[name]``.
+
+        What ``torch.searchsorted`` gives per column, bit for bit, in the
+        cells' own layout (:class:`_RowSearch`).
+        """
+        return self._derived(name, lambda: _RowSearch(self.stats[name]))(u, right)
+
+    def _derived(self, name, build):
+        """The structure `name` derived from the stats, built on first use (not pickled: rebuilt from the stats)."""
+        derived = self.__dict__.setdefault("_derived_structures", {})
+        value = derived.get(name)
+        if value is None:
+            value = derived[name] = build()
+        return value
+
+    def __getstate__(self):
+        return {key: value for key, value in self.__dict__.items() if key != "_derived_structures"}
 
     def _per_cell(self, table, index, like):
-        return table.gather(1, index).T.reshape(like.shape)
+        """``table[j, index]`` for each cell of column j (`index` shaped like the cells)."""
+        offsets = torch.arange(table.shape[0], device=index.device) * table.shape[1]
+        return table.reshape(-1).take(index + offsets)
+
+    def _segment_tables(self):
+        """Per segment (the count of knot scores at or below u, 0 .. width), flattened row after row:
+        its anchor knot, that knot's score, its slope and log-slope; and each column's first position.
+
+        The anchor is the knot below the segment, the first knot below them
+        all: one lookup per quantity in :meth:`user_units`, where the anchor
+        was an index computed per cell.
+        """
+        knots, scores = self.stats["knots"], self.stats["knot_scores"]
+        anchor = (torch.arange(knots.shape[1] + 1, device=knots.device) - 1).clamp_min(0)
+        tables = [knots[:, anchor], scores[:, anchor], self.stats["slopes"], self.stats["log_slopes"]]
+        starts = torch.arange(knots.shape[0], device=knots.device) * (knots.shape[1] + 1)
+        return (*(table.reshape(-1) for table in tables), starts)
 
     def cell_log_constant(self, x):
         """log g'(x), the log-Jacobian of the quantile-normal map: constant on each segment."""
-        return self._per_cell(self.stats["log_slopes"], self._segments(x), x)
+        *_, log_slopes, starts = self._derived("segments", self._segment_tables)
+        return log_slopes.take(self._segments(x) + starts)
 
     def user_units(self, encoded):
         """x = g^{-1}(u), from the knot below u (the first one below them all) along its segment's slope.
@@ -525,11 +556,9 @@ class QuantileNormalBlock(GaussianBlock):
         beyond float64's range, a value decoding clamps into the observed
         range anyway, not the networks' overflow.
         """
-        index = self._segments(encoded)
-        anchor = (index - 1).clamp_min(0)
-        x0 = self._per_cell(self.stats["knots"], anchor, encoded)
-        u0 = self._per_cell(self.stats["knot_scores"], anchor, encoded)
-        scaled = x0 + (encoded - u0) / self._per_cell(self.stats["slopes"], index, encoded)
+        x0, u0, slopes, _, starts = self._derived("segments", self._segment_tables)
+        segment = self._segments(encoded) + starts
+        scaled = x0.take(segment) + (encoded - u0.take(segment)) / slopes.take(segment)
         return _saturated(scaled * self.stats["unit"].to(scaled.dtype), torch.isfinite(encoded))
 
     def conditional_mean(self, params, free):
@@ -580,7 +609,7 @@ class QuantileNormalBlock(GaussianBlock):
         """`values` with the cells of heaped columns replaced by the heap their encoded value falls on."""
         if "heaps" not in self.stats:
             return values
-        index = self._search(self.stats["heap_scores"], encoded, right=False)
+        index = self._search("heap_scores", encoded, right=False)
         index = index.clamp_max(self.stats["heaps"].shape[1] - 1)
         heaps = self._per_cell(self.stats["heaps"], index, encoded).to(values.dtype)
         keep = torch.isnan(heaps) | torch.isnan(encoded)
@@ -688,6 +717,106 @@ def _piecewise_linear(values, knots, scores, slopes):
     out[above] = u[-1] + (values[above] - x[-1]) * slopes[-1]
     return out
 
+
+#: Buckets of :class:`_RowSearch`'s grid per entry of the table's rows, and the most
+#: entries one bucket may hold for the grid to be used (else ``torch.searchsorted`` runs).
+ROW_SEARCH_BUCKETS_PER_ENTRY = 8
+ROW_SEARCH_MAX_PER_BUCKET = 4
+
+
+class _RowSearch:
+    """``torch.searchsorted`` of each cell against its column's row of a sorted table, through a uniform grid.
+
+    A binary search over a quantile-normal column's up to 101 knot scores
+    costs about 80 ns a cell on a CPU (a mispredicted branch at each level),
+    and E[x | z] by quadrature searches 12 values of every cell in each of K
+    draws: on VAEImputer's fills of randhie at MCAR 80 % (K = 100), the
+    searches took about a third of fit plus transform. Here each column's
+    entries, lo to hi, are cut into equal buckets. A value's bucket,
+    ``floor(clamp((v - lo) * scale, 0, buckets - 1))``, never decreases as v
+    grows, in floating point as in exact arithmetic (each step rounds
+    monotonically), and the entries' own buckets come from the same
+    arithmetic. So an entry in a lower bucket than a cell's lies below it and
+    one in a higher bucket above it: the count of entries in lower buckets
+    (a lookup) is at most the answer, and one comparison per entry of the
+    cell's bucket (at most ROW_SEARCH_MAX_PER_BUCKET) reaches it, the same
+    integer as the binary search's, whatever the values. A NaN or +inf cell,
+    which the binary search places past the rows' +inf padding, takes the
+    binary search's own answer for its column. Where a bucket would hold more
+    entries (entries far closer together than their range over the grid's
+    size, or a scale that overflows), ``torch.searchsorted`` runs instead.
+
+    Parameters
+    ----------
+    table : Tensor of shape (columns, width)
+        Per column an increasing row of finite entries, padded with +inf.
+    """
+
+    def __init__(self, table):
+        self.table = table.contiguous()
+        self.grid = self._grid(self.table)
+
+    @staticmethod
+    def _grid(table):
+        """The grid's constants (see :meth:`__call__`), or None where the binary search must run."""
+        n_columns, width = table.shape
+        finite = torch.isfinite(table)
+        counts = finite.sum(1)
+        prefix = torch.arange(width, device=table.device) < counts[:, None]
+        if not (torch.equal(finite, prefix) and bool((table[~finite] == math.inf).all())):
+            return None  # not finite entries padded with +inf: the binary search decides
+        columns = torch.arange(n_columns, device=table.device)
+        lo = torch.where(counts > 0, table[:, 0], 0)
+        hi = torch.where(counts > 0, table[columns, (counts - 1).clamp_min(0)], 0)
+        buckets = max(1, ROW_SEARCH_BUCKETS_PER_ENTRY * width)
+        span = hi - lo
+        scale = torch.where(span > 0, buckets / span, 0)
+        if not bool(torch.isfinite(scale).all()):
+            return None
+        entry_buckets = _RowSearch._buckets(table, lo[:, None], scale[:, None], buckets)
+        per_bucket = torch.zeros((n_columns, buckets), dtype=torch.long, device=table.device)
+        per_bucket.scatter_add_(1, entry_buckets, finite.long())
+        steps = int(per_bucket.max())
+        if steps > ROW_SEARCH_MAX_PER_BUCKET:
+            return None
+        lookup = (per_bucket.cumsum(1) - per_bucket).reshape(-1)  # entries in lower buckets
+        padded = torch.cat([table, table.new_full((n_columns, 1), math.inf)], dim=1).reshape(-1)
+        beyond = table.new_tensor([math.inf, math.nan]).expand(n_columns, 2).contiguous()
+        answers = {right: torch.searchsorted(table, beyond, right=right) for right in (True, False)}
+        # A zero scale (a column of one entry or none) makes inf * 0 = NaN of a finite cell whose
+        # difference from lo overflows: such grids always turn NaN positions into bucket 0.
+        exact_positions = bool((scale > 0).all())
+        return (lo, scale, buckets, exact_positions, lookup, columns * buckets, steps, padded, columns * (width + 1),
+                answers)
+
+    @staticmethod
+    def _buckets(values, lo, scale, buckets, no_nan=False):
+        """Each value's bucket, monotone in the value (NaN goes to the first: callers answer it apart)."""
+        position = (values - lo) * scale
+        if not no_nan:
+            position = position.nan_to_num_(0.0)
+        return position.clamp_(0, buckets - 1).floor_().long()
+
+    def __call__(self, u, right):
+        """Per cell of u (..., columns): how many of its column's entries are below it (or at it: `right`)."""
+        table = self.table
+        u = u.to(table.dtype)
+        if self.grid is None:
+            flat = u.reshape(-1, table.shape[0]).T.contiguous()
+            return torch.searchsorted(table, flat, right=right).T.reshape(u.shape)
+        lo, scale, buckets, exact_positions, lookup, bucket_starts, steps, padded, row_starts, answers = self.grid
+        finite = bool(torch.isfinite(u).all())
+        index = lookup.take(self._buckets(u, lo, scale, buckets, finite and exact_positions) + bucket_starts)
+        for _ in range(steps):
+            entry = padded.take(index + row_starts)
+            index += (entry <= u) if right else (entry < u)
+            if not finite:
+                index.clamp_max_(table.shape[1])  # +inf cells walk into the padding; answered below
+        if not finite:
+            # -inf is already right (no entry is below it); +inf and NaN take the search's answers.
+            index = torch.where(u == math.inf, answers[right][:, 0], index)
+            index = torch.where(torch.isnan(u), answers[right][:, 1], index)
+        return index
 
 class InflatedGaussianBlock(QuantileNormalBlock):
     r"""A point mass at one value (the *spike*: zeros of a debt column, a bound) plus a continuous part.

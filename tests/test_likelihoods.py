@@ -128,6 +128,67 @@ def test_quantile_normal_is_a_density_of_x_that_sums_to_one_and_decodes_through_
     torch.testing.assert_close(back, torch.as_tensor(x))
 
 
+def _sorted_rows(rng, dtype):
+    """A table of 1-5 increasing rows padded with +inf, as knot and heap scores are, some of them hostile."""
+    width = int(rng.integers(1, 102))
+    rows = []
+    for _ in range(int(rng.integers(1, 6))):
+        size = int(rng.integers(0, width + 1))
+        shape = rng.integers(0, 4)
+        if shape == 0:
+            values = rng.normal(size=size)
+        elif shape == 1:  # subnormal spacing: no grid serves, the binary search must
+            values = rng.normal(size=size) * 1e-300
+        elif shape == 2:  # clustered entries beside far ones
+            values = np.cumsum(rng.exponential(size=size) ** 3) - 5
+        else:
+            values = rng.choice([-1e300, -1.0, 0.0, 1e-320, 1.0, 1e300], size=min(size, 6))
+        values = np.asarray(values, dtype=np.float64)
+        if dtype == torch.float32:
+            values = values[np.abs(values) < 3e38].astype(np.float32)
+        values = np.unique(values)
+        rows.append(np.concatenate([values, np.full(width - len(values), np.inf)]))
+    return torch.tensor(np.array(rows), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_row_search_gives_torch_searchsorted_answers_bit_for_bit(dtype):
+    """The bucket grid that replaces the binary search of knot scores answers as it does, whatever the values."""
+    from skvae._likelihoods import _RowSearch
+
+    rng = np.random.default_rng(0)
+    used_grid = 0
+    for _ in range(150):
+        table = _sorted_rows(rng, dtype)
+        entries = table[torch.isfinite(table)]
+        specials = torch.tensor([math.inf, -math.inf, math.nan, 0.0, -0.0, 3e38, -3e38], dtype=dtype)
+        pool = torch.cat([torch.randn(300, dtype=dtype) * 3, entries, specials,
+                          torch.nextafter(entries, torch.full_like(entries, math.inf)),
+                          torch.nextafter(entries, torch.full_like(entries, -math.inf))])
+        cells = pool[torch.randint(len(pool), (7, 11, table.shape[0]))]
+        search = _RowSearch(table)
+        used_grid += search.grid is not None
+        for right in (True, False):
+            flat = cells.reshape(-1, table.shape[0]).T.contiguous()
+            expected = torch.searchsorted(table, flat, right=right).T.reshape(cells.shape)
+            assert torch.equal(search(cells, right), expected)
+    assert 50 < used_grid < 150  # both the grid and the binary search were exercised
+
+
+def test_a_quantile_normal_block_searches_its_knots_by_the_grid_and_pickles_without_it():
+    import pickle
+
+    rng = np.random.default_rng(1)
+    block, _ = _quantile_block(np.concatenate([rng.lognormal(0, 1, 3000), rng.normal(5, 0.1, 500)]))
+    u = torch.randn(40, 1, dtype=torch.float64) * 3
+    decoded = block.user_units(u)
+    assert block._derived_structures["knot_scores"].grid is not None
+    copy = pickle.loads(pickle.dumps(block))
+    assert "_derived_structures" not in copy.__dict__
+    assert torch.equal(copy.user_units(u), decoded)
+    assert torch.equal(copy.cell_log_constant(u), block.cell_log_constant(u))
+
+
 @pytest.mark.parametrize("mean, raw_variance", [(0.0, 0.5), (0.8, -1.0), (-1.5, 1.5), (2.8, 0.2)])
 def test_quantile_normal_conditional_mean_is_the_mean_of_its_decoded_draws(mean, raw_variance):
     """E[x | z] = E[g^{-1}(u)], not g^{-1}(E[u]): on a skewed column the median lies below the mean."""

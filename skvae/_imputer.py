@@ -629,7 +629,15 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             return refinement
         hidden = missing.copy()
         hidden[:, kept] |= check
-        fills = self._point_fills(vae, self._with_nan(X, hidden, kept))
+        # Only the rows holding a checked cell are passed again: every other row's input is the one
+        # `values` came from, and a row's fills do not depend on the rows sharing its call (noise is a
+        # function of the row; skvae._inference), so its fills would be `values`' bit for bit. At
+        # MCAR 80 % a third of the rows hold one, and this pass was a third of fit's time.
+        rows = np.flatnonzero(check.any(axis=1))
+        fills = values.copy()
+        if rows.size:
+            holed = self._with_nan(X, hidden, kept)
+            fills[rows] = self._point_fills(vae, holed.iloc[rows] if is_dataframe(holed) else holed[rows])
         # completed holds the observed values, the checked cells' truth among them.
         return keep_earned(refinement, completed, check, fills, np.where(check, fills, completed),
                            ~observed | check, columns, _passes(vae))

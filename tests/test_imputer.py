@@ -192,3 +192,39 @@ def test_an_integer_max_iter_is_the_number_of_epochs_and_a_bad_one_is_refused():
     assert VAEImputer(**{**SMALL, "max_iter": 7}).fit(X).n_iter_ == 7
     with pytest.raises(ValueError, match="max_iter"):
         VAEImputer(max_iter="often").fit(X)
+
+
+def test_the_refinement_check_passes_only_the_rows_holding_a_checked_cell_with_the_whole_passs_fills(monkeypatch):
+    """The check pass (fit hides a fifth of a checked column's observed cells) runs on the rows holding one.
+
+    Every other row's input is the first pass's, and a row's fills do not depend on the rows
+    sharing its call: the fills the check reads must be a whole second pass's, bit for bit.
+    """
+    from skvae import _imputer
+
+    frame, hidden = _bimodal_scale_table()
+    holes = frame.astype({"scale": "Int64"})
+    holes.loc[hidden, "scale"] = pd.NA
+    passes, seen = [], {}
+    point_fills, keep_earned = _imputer.VAEImputer._point_fills, _imputer.keep_earned
+
+    def counted_point_fills(self, vae, vae_input):
+        passes.append(len(vae_input))
+        return point_fills(self, vae, vae_input)
+
+    def kept(refinement, truth, check, fills, *args, **kwargs):
+        seen.update(check=check.copy(), fills=fills.copy())
+        return keep_earned(refinement, truth, check, fills, *args, **kwargs)
+
+    monkeypatch.setattr(_imputer.VAEImputer, "_point_fills", counted_point_fills)
+    monkeypatch.setattr(_imputer, "keep_earned", kept)
+    imputer = VAEImputer(**{**SMALL, "max_iter": 10}).fit(holes)
+    assert "check" in seen, "the scale column of numbers is refined with a check"
+    with_check = int(seen["check"].any(axis=1).sum())
+    assert passes == [len(holes), with_check] and 0 < with_check < len(holes)
+    X = imputer._validate(holes, reset=False)
+    missing, kept_columns = imputer._missing_mask(X), ~imputer._empty_features
+    hidden_for_check = missing.copy()
+    hidden_for_check[:, kept_columns] |= seen["check"]
+    whole_pass = point_fills(imputer, imputer.vae_, imputer._with_nan(X, hidden_for_check, kept_columns))
+    np.testing.assert_array_equal(seen["fills"], whole_pass)

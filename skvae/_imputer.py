@@ -414,8 +414,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         The point fills of X (one importance-sampling pass) are computed when
         the refinement needs them or `keep_fills` asks for them.
         """
-        X = self._validate(X, reset=True)
-        missing = self._missing_mask(X)
+        X, booleans = self._validate(X, reset=True)
+        missing = self._missing_mask(X, booleans)
         empty = missing.all(axis=0)
         kept = ~empty
         if not kept.any():
@@ -487,7 +487,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             missing in every row of ``fit`` are dropped (or filled with 0,
             with ``keep_empty_features=True``), and with ``add_indicator`` the
             indicator columns are appended. A DataFrame when X is one (with
-            its dtypes); an integer array keeps its dtype, with whole fills.
+            its dtypes); an integer array keeps its dtype, with whole fills, and
+            a bool array (which holds no missing cell) comes back as bool.
         """
         check_is_fitted(self)
         integers, sparse = _integer_array(X), sparse_dtypes(X)
@@ -564,8 +565,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
         check_inference_parameters(self)
         self._indicator()  # before the draw: a refused call leaves the generator where it was
-        X = self._validate(X, reset=False)
-        missing = self._missing_mask(X)
+        X, booleans = self._validate(X, reset=False)
+        missing = self._missing_mask(X, booleans)
         kept = ~self._empty_features
         # The VAE checks the cells themselves (unknown categories, numbers out of
         # a column's domain) only after the seed is drawn: the caller's
@@ -642,11 +643,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         return np.where(observed, raw, values), observed
 
     def _validate(self, X, reset):
+        """(X validated: a DataFrame, or an array of floats; for an array, its cells that held booleans, or None)."""
         # Masked cells are missing cells: they get the placeholder the imputer looks for.
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
-            return validate_data(self, X, reset=reset, skip_check_array=True)
+            return validate_data(self, X, reset=reset, skip_check_array=True), None
         if isinstance(self.missing_values, str):
             # Hostile sweep 14: an array is read as numbers, so no cell ever equals a text placeholder:
             # nothing was imputed, without a word (or its placeholder cells were refused as text).
@@ -655,6 +657,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 "as numbers: no cell can be that placeholder. Pass a pandas DataFrame (its text columns may "
                 f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
             )
+        # Read before validation makes every cell a float, where True is 1.0 and False 0.0.
+        booleans = _boolean_cells(X, self.missing_values)
         if _beyond_float64(self.missing_values):
             # Hostile sweep 19: as a text placeholder above, no cell of an array read as float64 can be
             # it; scikit-learn's mask failed on it with Python's "int too large to convert to float",
@@ -690,13 +694,20 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # refused whatever the setting and the tags say allow_nan=False. Refused here too, as the
             # VAE refuses infinity under that setting.
             _refuse_nan_cells(X, self.missing_values)
-        return X
+        return X, booleans
 
-    def _missing_mask(self, X):
-        """Boolean (n_samples, n_features): the cells to impute."""
+    def _missing_mask(self, X, booleans=None):
+        """Boolean (n_samples, n_features): the cells to impute; `booleans`: an array's boolean cells (never any)."""
         if not is_dataframe(X):
             # None and pandas.NA mark NaN cells in a float array (validation made them NaN).
-            return _get_mask(X, np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
+            mask = _get_mask(X, np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
+            # Hostile sweep 25: sweep 17's rule (a boolean cell is never a number's placeholder) held
+            # for DataFrames only: validation makes an array's booleans 1.0 and 0.0, so missing_values=0
+            # took every False of a bool array (an object array's, a nested list's) for a missing cell
+            # and overwrote it with True, or dropped a column of False as empty, without a word.
+            if booleans is not None:
+                mask &= ~booleans
+            return mask
         na = X.isna().to_numpy()
         if _nan_is_missing(self.missing_values):
             return na
@@ -1280,9 +1291,37 @@ def _refuse_nan_cells(X, missing_values):
 
 
 def _integer_array(X):
-    """X if it is an integer ndarray (one that :meth:`VAEImputer.transform` returns in its dtype), else None."""
+    """X if it is an integer or bool ndarray (one that :meth:`VAEImputer.transform` returns in its dtype), else None.
+
+    Hostile sweep 25: a bool array came back as float64 0.0 and 1.0. It
+    holds no missing cell (no NaN; a number's placeholder matches no
+    boolean, see :func:`_boolean_cells`; a bool placeholder is refused), so
+    it comes back as given, as a DataFrame's bool column does.
+    """
     dtype = getattr(X, "dtype", None)
-    return X if isinstance(X, np.ndarray) and dtype.kind in "iu" else None
+    return X if isinstance(X, np.ndarray) and dtype.kind in "iub" else None
+
+
+def _boolean_cells(X, missing_values):
+    """Boolean mask of the cells of array-like `X` that are booleans, where a number's placeholder could equal one.
+
+    None where none could: a NaN-like or text placeholder, an array of
+    numbers, or X of a shape validation refuses anyway. Read from X as the
+    caller gave it (a bool or object array, nested lists), before validation
+    makes its cells floats.
+    """
+    if _nan_is_missing(missing_values) or isinstance(missing_values, str):
+        return None
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError):  # ragged: validation says what is wrong
+        return None
+    if array.ndim != 2 or array.dtype.kind not in "bO":
+        return None
+    if array.dtype.kind == "b":
+        return np.ones(array.shape, dtype=bool)
+    return np.fromiter((isinstance(cell, (bool, np.bool_)) for cell in array.flat), bool,
+                       array.size).reshape(array.shape)
 
 
 def _in_the_integers_dtype(out, integers, missing, columns=None):
@@ -1301,7 +1340,7 @@ def _in_the_integers_dtype(out, integers, missing, columns=None):
     observed = ~missing
     if columns is not None:
         given, observed = given[:, columns], observed[:, columns]
-    low, high = _float_bounds(given.dtype)
+    low, high = (0.0, 1.0) if given.dtype.kind == "b" else _float_bounds(given.dtype)
     whole = np.clip(np.rint(out), low, high).astype(given.dtype)
     whole[observed] = given[observed]
     return whole

@@ -523,7 +523,10 @@ def _threshold(scores, contamination):
         offset = float(np.percentile(scores, 100 * contamination))
     # Equal rows score equal only up to the rounding of batched matrix
     # products; scores that close to the threshold are ties, and ties are inliers.
-    offset -= rounding * max(1.0, abs(offset), float(np.median(np.abs(finite))) if finite.size else 0.0)
+    tie = rounding * max(1.0, abs(offset), float(np.median(np.abs(finite))) if finite.size else 0.0)
+    offset -= tie
+    if contamination != "auto":
+        offset = _above_the_quantiles_lower_score(offset, scores, contamination, tie)
     if contamination != "auto" and not np.any(scores < offset):
         warn(
             f"contamination={contamination} flags no training row: the lowest "
@@ -533,6 +536,30 @@ def _threshold(scores, contamination):
             UserWarning,
         )
     return offset
+
+
+def _above_the_quantiles_lower_score(offset, scores, contamination, tie):
+    """`offset` raised just above the lower of the two scores the quantile lies between, where they do not tie.
+
+    Hostile sweep 25: with a tiny ``contamination`` (1e-14 of 40 rows) the
+    interpolated quantile lies a hair above the lowest score, closer than the
+    tie allowance, so no training row was flagged, against the documented
+    "exactly one training row is flagged (unless they tie)", and the warning
+    spoke of identical rows where the two lowest scores were 0.1 apart. Rows
+    strictly below the quantile are flagged as the interpolation means
+    them to be, and rows tying with them too, so long as the score above
+    the quantile does not tie with them (then the quantile itself is a tie,
+    an inlier as before). Elsewhere `offset` is returned unchanged.
+    """
+    ordered = np.sort(scores)
+    position = contamination * (len(ordered) - 1)  # numpy's "linear" interpolation
+    lower = int(math.floor(position))
+    if position == lower or lower + 1 >= len(ordered):
+        return offset  # the quantile is a score itself: the rows below it are flagged, it is not
+    low, high = float(ordered[lower]), float(ordered[lower + 1])
+    if high - low <= 2 * tie or offset > low + tie:
+        return offset
+    return low + tie
 
 
 #: How handle_unknown="ignore" makes a row empty, for the warning about such rows.

@@ -1,0 +1,189 @@
+"""Hostile use, twenty-fifth sweep: VAEImputer's and VAEOutlierDetector's contracts under hostile data.
+
+Swept and found sound: a DataFrame of float64, float32, Int64, boolean,
+string, category, object text and object boolean columns with NaN, None and
+pd.NA under both mechanisms, with and without ``sample_posterior`` (no hole,
+dtypes kept, observed cells kept, labels only seen ones, object booleans
+filled with bools, fills within the observed range under ``"ignorable"``;
+under ``"self_masking"`` a float32 column's fills left it, the recorded
+design of sweep 21) and ``multiple_imputations`` on it (dtypes kept);
+object columns of Python ints, of floats, of ints and floats, category
+columns of ints and floats, whole float and 0/1 float columns; pyarrow
+int64, double, bool, string and uint8 columns with nulls; Int8, UInt64,
+Float32 and a constant Int64 column; ``missing_values="?"`` on a DataFrame
+of text columns, ``-1`` on a DataFrame of int64 columns and on int16 and
+uint8 (255) arrays, with a column of nothing but the placeholder (dropped;
+``keep_empty_features`` gives 0 in the dtype, through
+``multiple_imputations`` too); a float16 array (kept float16); a row
+missing in every cell and a column missing in every row at ``transform``;
+columns given at ``transform`` in another dtype than at fit (a category
+with its categories reordered and one more, object for category and
+string, boolean and object for bool, Int8 for int64: the caller's dtype
+kept; a float column as Int64, which widens to float64 for fractional
+fills, as ``skvae._imputer._set_fills`` records; 0/1 floats for a bool
+column and a fraction for a column of levels: refused by name);
+scikit-learn's global ``transform_output="pandas"`` for an int array with
+-1 (int64 kept), a float32 array with ``add_indicator`` and
+``multiple_imputations``. The detector: ``contamination`` 1e-9, 0.5 and
+0.4999999 (0 and 0.6 refused by scikit-learn's parameter check), a training
+set of identical rows (no row flagged, warned), novelty rows with a missing
+cell and with none observed (-inf, flagged, warned), an unseen category
+refused by every scoring method naming the column and
+``handle_unknown='ignore'``, which treats it as a missing cell (as
+documented), the global ``transform_output="pandas"`` (predictions stay
+arrays; ``score_columns`` of a DataFrame a DataFrame); no ``set_output``
+(sweep 22).
+
+Each family below failed once (see the commit that added its tests):
+
+- **A boolean cell of an array taken for a number's placeholder**
+  (``skvae._imputer._boolean_cells``, ``VAEImputer._missing_mask``): sweep 17
+  decided that a boolean cell is never a number's placeholder, but fixed it
+  for DataFrames only. Validation makes an array's booleans 1.0 and 0.0, so
+  ``VAEImputer(missing_values=0)`` (or 1, 0.0, 1.0) took every False (True)
+  of a bool array, of an object array's boolean cells or of a nested list
+  of booleans for a missing cell and overwrote it with the other value (a
+  column of False was dropped as empty), without a word. The boolean cells
+  are read before validation and never matched. A bool array, which thus
+  holds no missing cell, comes back as bool (it came back float64 0.0/1.0),
+  as a DataFrame's bool column does.
+- **A tiny contamination flagged no training row** (``skvae._outliers._threshold``):
+  with ``contamination=1e-14`` (or 1e-300, 5e-324) on 40 rows the
+  interpolated quantile lies within the tie allowance above the lowest
+  score, so no row was flagged, against the documented "exactly one
+  training row is flagged (unless they tie)", and the warning spoke of
+  identical rows for two lowest scores 0.1 apart. The threshold is raised
+  just above the lower of the two scores the quantile lies between where
+  they do not tie; ties are inliers as before.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector
+from skvae._outliers import _threshold
+
+TINY = dict(max_iter=3, hidden_layer_sizes=(8,), latent_dim=2, random_state=0)
+
+
+# ------------------------------------------------- booleans of an array
+
+
+def _bool_array(n_rows=20, seed=0):
+    rng = np.random.default_rng(seed)
+    booleans = rng.random((n_rows, 2)) < 0.5
+    booleans[0] = [False, True]  # both values in each column
+    booleans[1] = [True, False]
+    return booleans
+
+
+@pytest.mark.parametrize("missing_values", [0, 1, 0.0, 1.0, np.int64(0)])
+def test_a_bool_arrays_cells_are_never_a_numbers_placeholder(missing_values):
+    """Every False (True) of a bool array was taken for the placeholder 0 (1) and overwritten."""
+    booleans = _bool_array()
+    imputer = VAEImputer(missing_values=missing_values, **TINY)
+    for out in (imputer.fit_transform(booleans), imputer.transform(booleans)):
+        assert out.dtype == bool
+        np.testing.assert_array_equal(out, booleans)
+
+
+def test_a_column_of_false_is_not_dropped_as_empty_under_the_placeholder_0():
+    booleans = _bool_array()
+    booleans[:, 1] = False
+    out = VAEImputer(missing_values=0, **TINY).fit_transform(booleans)
+    np.testing.assert_array_equal(out, booleans)
+
+
+@pytest.mark.parametrize("missing_values", [0, 1])
+def test_an_object_arrays_boolean_cells_are_kept_and_its_placeholders_filled(missing_values):
+    """Booleans beside numbers in an object array: the placeholder's numbers are filled, the booleans kept."""
+    rng = np.random.default_rng(1)
+    n_rows = 24
+    cells = np.empty((n_rows, 2), dtype=object)
+    cells[:, 0] = [bool(value) for value in rng.random(n_rows) < 0.5]
+    cells[0, 0], cells[1, 0] = False, True
+    cells[:, 1] = [float(value) for value in rng.integers(2, 9, n_rows)]
+    placeholder_rows = [3, 7, 11]
+    for row in placeholder_rows:
+        cells[row, 1] = missing_values  # an int: a number's placeholder, no boolean
+    imputer = VAEImputer(missing_values=missing_values, **TINY)
+    for out in (imputer.fit_transform(cells), imputer.transform(cells)):
+        np.testing.assert_array_equal(out[:, 0], cells[:, 0].astype(float))
+        observed = np.setdiff1d(np.arange(n_rows), placeholder_rows)
+        np.testing.assert_array_equal(out[observed, 1], cells[observed, 1].astype(float))
+        fills = out[placeholder_rows, 1]
+        assert np.all((fills >= 2) & (fills <= 8)), fills
+
+
+def test_a_nested_list_of_booleans_keeps_its_cells():
+    booleans = _bool_array()
+    out = VAEImputer(missing_values=1, **TINY).fit_transform(booleans.tolist())
+    np.testing.assert_array_equal(out, booleans.astype(float))
+
+
+def test_a_bool_array_comes_back_as_bool_from_every_output():
+    """An imputer fitted on floats with holes, given a bool array: nothing to fill, the array comes back as given."""
+    booleans = _bool_array()
+    rng = np.random.default_rng(2)
+    numbers = rng.normal(size=booleans.shape)
+    numbers[::5, 0] = np.nan
+    imputer = VAEImputer(sample_posterior=True, add_indicator=True, **TINY).fit(numbers)
+    out = imputer.transform(booleans)
+    assert out.dtype == bool
+    np.testing.assert_array_equal(out[:, :2], booleans)
+    assert not out[:, 2:].any()  # the indicator: no cell missing
+    for copy in imputer.multiple_imputations(booleans, n_imputations=2):
+        assert copy.dtype == bool
+        np.testing.assert_array_equal(copy[:, :2], booleans)
+
+
+# ------------------------------------------------- contamination at its extremes
+
+
+def _distinct_rows(n_rows=40):
+    rng = np.random.default_rng(3)
+    return rng.normal(size=(n_rows, 3))
+
+
+@pytest.mark.parametrize("contamination", [1e-14, 1e-16, 1e-300, 5e-324])
+def test_a_tiny_contamination_flags_exactly_the_lowest_training_row(contamination):
+    """The documented rule: fewer than 1 / contamination rows, exactly one flagged unless the two lowest tie."""
+    X = _distinct_rows()
+    detector = VAEOutlierDetector(contamination=contamination, **TINY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        labels = detector.fit_predict(X)
+    scores = detector.score_samples(X)
+    ordered = np.sort(scores)
+    assert ordered[1] - ordered[0] > 1e-6  # the two lowest do not tie
+    np.testing.assert_array_equal(np.flatnonzero(labels == -1), [np.argmin(scores)])
+    np.testing.assert_array_equal(detector.predict(X), labels)
+    decision = detector.decision_function(X)
+    np.testing.assert_array_equal(decision, scores - detector.offset_)
+    np.testing.assert_array_equal(labels, np.where(decision < 0, -1, 1))
+
+
+def test_a_tiny_contamination_keeps_tying_lowest_rows_inliers():
+    """The two lowest scores tie (identical rows, rounded apart): the quantile between them is a tie, an inlier."""
+    scores = np.array([-7.5, -7.5 * (1 + 1e-15), -7.4, -7.0, -6.5, -6.1])
+    with pytest.warns(UserWarning, match="flags no training row"):
+        offset = _threshold(scores, 1e-14)
+    assert not (scores < offset).any()
+
+
+def test_rows_tying_with_the_flagged_lowest_row_are_flagged_with_it():
+    """Scores 0 and 1 tie, 2 does not: a quantile just above score 1 flags both tying rows, not row 2."""
+    scores = np.array([-7.5 * (1 + 1e-15), -7.5, -7.4, -7.0, -6.5, -6.1])
+    position = 1 + 1e-14  # contamination * (n - 1)
+    offset = _threshold(scores, position / (len(scores) - 1))
+    np.testing.assert_array_equal(scores < offset, [True, True, False, False, False, False])
+
+
+@pytest.mark.parametrize("contamination", [0.1, 0.25, 0.5])
+def test_an_ordinary_contamination_flags_its_share_as_before(contamination):
+    X = _distinct_rows()
+    labels = VAEOutlierDetector(contamination=contamination, **TINY).fit_predict(X)
+    assert (labels == -1).sum() == int(np.ceil(contamination * (len(X) - 1)))

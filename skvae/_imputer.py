@@ -62,7 +62,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._inference import NetworkOverflow
-from ._input import as_pandas_frame, as_plain_input, sparse_dtypes, with_sparse_dtypes
+from ._input import as_pandas_frame, as_plain_input, missing_cells, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
 from ._missingness import mechanism_name
 from ._refinement import (
@@ -708,7 +708,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             if booleans is not None:
                 mask &= ~booleans
             return mask
-        na = X.isna().to_numpy()
+        na = missing_cells(X)  # a NaN in a pyarrow float column too (hostile sweep 25)
         if _nan_is_missing(self.missing_values):
             return na
         if na.any():

@@ -30,7 +30,7 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
-from ._input import as_pandas_frame
+from ._input import as_pandas_frame, missing_cells
 from ._refusals import Refusal, advice
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
@@ -572,7 +572,7 @@ def _has_no_missing_cell(X, handle_unknown):
         return not np.isnan(X).any()
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(X, pandas.DataFrame) and handle_unknown != "ignore":
-        return not X.isna().to_numpy().any()
+        return not missing_cells(X).any()  # a NaN in a pyarrow float column too (hostile sweep 25)
     return False
 
 

@@ -55,6 +55,14 @@ Each family below failed once (see the commit that added its tests):
   identical rows for two lowest scores 0.1 apart. The threshold is raised
   just above the lower of the two scores the quantile lies between where
   they do not tie; ties are inliers as before.
+- **A NaN held as a value in an Arrow float column** (``skvae._input.missing_cells``):
+  Arrow tells NaN from null (parquet read with the pyarrow backend, polars,
+  Arrow's 0 / 0), and ``isna()`` sees only the null, while the model reads
+  every NaN as a missing cell. So VAEImputer left such a NaN in its output
+  (and let it pass under ``missing_values=-1``, which refuses NaN), and
+  VAEOutlierDetector scored a row of nothing else 0 (log 1) and called it
+  an inlier, where the same table with nulls had the cell filled and the
+  row flagged. Both faces read such NaN as missing now.
 """
 
 import warnings
@@ -187,3 +195,58 @@ def test_an_ordinary_contamination_flags_its_share_as_before(contamination):
     X = _distinct_rows()
     labels = VAEOutlierDetector(contamination=contamination, **TINY).fit_predict(X)
     assert (labels == -1).sum() == int(np.ceil(contamination * (len(X) - 1)))
+
+
+# ------------------------------------------------- NaN held as a value in an Arrow float column
+
+
+def _arrow_floats(values, nan_as_value):
+    """A pyarrow-backed float64 column whose None are NaN values (Arrow's NaN, not null) or nulls."""
+    pa = pytest.importorskip("pyarrow")
+    cells = [float("nan") if (value is None and nan_as_value) else value for value in values]
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(cells, from_pandas=False)))
+
+
+def _arrow_table(nan_as_value):
+    rng = np.random.default_rng(4)
+    a = [float(value) for value in rng.normal(size=24)]
+    b = [float(value) for value in rng.normal(size=24)]
+    a[2] = a[5] = None
+    b[5] = b[9] = None  # row 5: no observed cell
+    return pd.DataFrame({"a": _arrow_floats(a, nan_as_value), "b": _arrow_floats(b, nan_as_value)})
+
+
+def test_a_nan_value_in_an_arrow_float_column_is_imputed_as_a_null_is():
+    """The imputer left such a NaN in its output (isna() does not see it; the VAE read it as missing)."""
+    with_nan, with_null = _arrow_table(True), _arrow_table(False)
+    assert not with_nan.isna().any().any()  # what made the imputer miss them
+    imputer = VAEImputer(add_indicator=True, **TINY)
+    out = imputer.fit_transform(with_nan)
+    expected = VAEImputer(add_indicator=True, **TINY).fit_transform(with_null)
+    pd.testing.assert_frame_equal(out, expected)
+    assert not np.isnan(out[["a", "b"]].to_numpy(dtype=np.float64, na_value=np.nan)).any()
+    pd.testing.assert_frame_equal(imputer.transform(with_nan), expected)
+    drawing = VAEImputer(sample_posterior=True, **TINY).fit(with_nan)
+    for copy in drawing.multiple_imputations(with_nan, n_imputations=2):
+        assert not np.isnan(copy.to_numpy(dtype=np.float64, na_value=np.nan)).any()
+
+
+def test_a_nan_value_in_an_arrow_float_column_is_refused_under_another_placeholder():
+    with_nan = _arrow_table(True).fillna(-1.0)  # fills the nulls only: none here
+    with pytest.raises(ValueError, match="Input X contains NaN \\(in column 'a'\\)"):
+        VAEImputer(missing_values=-1, **TINY).fit(with_nan)
+
+
+def test_a_row_of_arrow_nan_values_is_flagged_as_a_row_of_nulls():
+    """The detector scored a row holding nothing but such NaN 0 (log 1) and called it an inlier."""
+    with_nan, with_null = _arrow_table(True), _arrow_table(False)
+    detector = VAEOutlierDetector(contamination=0.1, **TINY)
+    with pytest.warns(UserWarning, match="row 5"):
+        labels = detector.fit_predict(with_nan)
+    assert labels[5] == -1
+    for method in ("predict", "decision_function", "score_samples"):
+        with pytest.warns(UserWarning, match=r"\(row 5\) has no observed cell"):
+            given_nan = getattr(detector, method)(with_nan)
+        with pytest.warns(UserWarning, match=r"\(row 5\) has no observed cell"):
+            given_null = getattr(detector, method)(with_null)
+        np.testing.assert_array_equal(given_nan, given_null)

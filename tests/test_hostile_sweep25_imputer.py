@@ -156,10 +156,12 @@ def _distinct_rows(n_rows=40):
     return rng.normal(size=(n_rows, 3))
 
 
-@pytest.mark.parametrize("contamination", [1e-14, 1e-16, 1e-300, 5e-324])
-def test_a_tiny_contamination_flags_exactly_the_lowest_training_row(contamination):
+@pytest.mark.parametrize(("contamination", "dtype"), [(1e-14, np.float64), (1e-16, np.float64),
+                                                     (1e-300, np.float64), (5e-324, np.float64),
+                                                     (1e-7, np.float32), (1e-300, np.float32)])
+def test_a_tiny_contamination_flags_exactly_the_lowest_training_row(contamination, dtype):
     """The documented rule: fewer than 1 / contamination rows, exactly one flagged unless the two lowest tie."""
-    X = _distinct_rows()
+    X = _distinct_rows().astype(dtype)
     detector = VAEOutlierDetector(contamination=contamination, **TINY)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -63,6 +63,16 @@ Each family below failed once (see the commit that added its tests):
   VAEOutlierDetector scored a row of nothing else 0 (log 1) and called it
   an inlier, where the same table with nulls had the cell filled and the
   row flagged. Both faces read such NaN as missing now.
+- **What handle_unknown="ignore" does to a score, unsaid** (``skvae._outliers._unseen_categories_said_for_scores``,
+  the detector's ``handle_unknown`` entry): the detector refused an unseen
+  category with the VAE's advice "Set handle_unknown='ignore' to treat them
+  as missing cells"; followed, a missing cell drops out of the row's score,
+  so a never-seen category raises the score instead of lowering it and the
+  row goes unflagged for the very value that made it unusual, which neither
+  the refusal nor the docs said. Decided: the behaviour is kept (it is
+  documented, and OneHotEncoder's), and said: the detector's refusal gives
+  the advice in a detector's words (same advice key, so the command line's
+  own words are unchanged) and its ``handle_unknown`` entry says it.
 """
 
 import warnings
@@ -252,3 +262,61 @@ def test_a_row_of_arrow_nan_values_is_flagged_as_a_row_of_nulls():
         with pytest.warns(UserWarning, match=r"\(row 5\) has no observed cell"):
             given_null = getattr(detector, method)(with_null)
         np.testing.assert_array_equal(given_nan, given_null)
+
+
+# ------------------------------------------------- an unseen category, for a detector
+
+
+def _labelled_table():
+    rng = np.random.default_rng(5)
+    return pd.DataFrame({"c": rng.choice(["a", "b"], 40), "x": rng.normal(size=40)})
+
+
+@pytest.mark.parametrize("method", ["predict", "decision_function", "score_samples", "score_columns"])
+def test_the_detectors_refusal_of_an_unseen_category_says_what_ignore_does_to_a_score(method):
+    """The advice "treat them as missing cells" hid that, followed, the unseen category never lowers a score."""
+    detector = VAEOutlierDetector(**TINY).fit(_labelled_table())
+    unseen = pd.DataFrame({"c": ["a", "zzz"], "x": [0.0, 0.0]})
+    with pytest.raises(ValueError, match="holds categories not seen during fit") as refused:
+        getattr(detector, method)(unseen)
+    message = str(refused.value)
+    assert "handle_unknown='ignore' to score such a row on its other cells" in message
+    assert "never lowers it" in message
+    assert "'zzz'" in message and "Known categories: ['a', 'b']" in message
+    # Still the same advice for a face that says it in its own words (the command line).
+    keys = [part.fields.get("key") for part in refused.value.parts if getattr(part, "kind", None) == "advice"]
+    assert "ignore_unknown" in keys
+
+
+def test_the_transformers_refusal_of_an_unseen_category_is_unchanged():
+    from skvae import VAETransformer
+
+    vae = VAETransformer(**TINY).fit(_labelled_table())
+    with pytest.raises(ValueError, match="Set handle_unknown='ignore' to treat them as missing cells\\."):
+        vae.score_samples(pd.DataFrame({"c": ["zzz"], "x": [0.0]}))
+
+
+def test_under_ignore_an_unseen_category_scores_as_a_missing_cell_as_documented():
+    """What the detector's handle_unknown entry now says: the row is scored on its other cells."""
+    detector = VAEOutlierDetector(handle_unknown="ignore", **TINY).fit(_labelled_table())
+    rows = pd.DataFrame({"c": ["zzz", None], "x": [0.3, 0.3]})
+    scores = detector.score_samples(rows)
+    assert scores[0] == scores[1]
+    assert "never lowers the score" in " ".join(VAEOutlierDetector.__doc__.split())
+
+
+@pytest.mark.parametrize("sample_posterior", [False, True])
+def test_the_imputers_refusal_of_an_unseen_category_says_the_cell_is_kept(sample_posterior):
+    """The VAE's "treat them as missing cells" read as if the imputer would fill such a cell; it keeps it."""
+    table = _labelled_table()
+    table.loc[0, "x"] = np.nan
+    imputer = VAEImputer(sample_posterior=sample_posterior, **TINY).fit(table)
+    unseen = pd.DataFrame({"c": ["zzz"], "x": [np.nan]})
+    for call in (imputer.transform, lambda X: imputer.multiple_imputations(X, n_imputations=2)):
+        with pytest.raises(ValueError, match="holds categories not seen during fit") as refused:
+            call(unseen)
+        assert "handle_unknown='ignore' to keep such a cell as it is" in str(refused.value)
+        assert "the cell itself is not filled" in str(refused.value)
+    # What the advice says, followed: the cell comes back as given, the row's hole filled.
+    out = VAEImputer(handle_unknown="ignore", **TINY).fit(table).transform(unseen)
+    assert out.loc[0, "c"] == "zzz" and not np.isnan(out.loc[0, "x"])

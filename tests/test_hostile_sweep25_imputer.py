@@ -63,16 +63,20 @@ Each family below failed once (see the commit that added its tests):
   VAEOutlierDetector scored a row of nothing else 0 (log 1) and called it
   an inlier, where the same table with nulls had the cell filled and the
   row flagged. Both faces read such NaN as missing now.
-- **What handle_unknown="ignore" does to a score, unsaid** (``skvae._outliers._unseen_categories_said_for_scores``,
-  the detector's ``handle_unknown`` entry): the detector refused an unseen
+- **What handle_unknown="ignore" does, unsaid by the faces' refusals** (``skvae._refusals.advice_reworded``,
+  ``skvae._outliers._IGNORE_UNKNOWN_FOR_SCORES``, ``skvae._imputer._IGNORE_UNKNOWN_FOR_FILLS``,
+  the detector's ``handle_unknown`` entry): both faces refused an unseen
   category with the VAE's advice "Set handle_unknown='ignore' to treat them
-  as missing cells"; followed, a missing cell drops out of the row's score,
-  so a never-seen category raises the score instead of lowering it and the
-  row goes unflagged for the very value that made it unusual, which neither
-  the refusal nor the docs said. Decided: the behaviour is kept (it is
-  documented, and OneHotEncoder's), and said: the detector's refusal gives
-  the advice in a detector's words (same advice key, so the command line's
-  own words are unchanged) and its ``handle_unknown`` entry says it.
+  as missing cells". Followed on the detector, a missing cell drops out of
+  the row's score, so a never-seen category raises the score instead of
+  lowering it and the row goes unflagged for the very value that made it
+  unusual, which neither the refusal nor the docs said; on the imputer it
+  read as if the cell would be filled with a known category, where the
+  imputer keeps it as given (its documented rule). Decided: both behaviours
+  are kept (documented, and OneHotEncoder's for the detector) and said:
+  each face gives the advice in its own words (the same advice key, so the
+  command line's own words are unchanged), and the detector's
+  ``handle_unknown`` entry says an unseen category never lowers a score.
 """
 
 import warnings

@@ -185,4 +185,8 @@ def advice_reworded(reworded):
     except Refusal as refusal:
         if not any(is_it(part) for part in refusal.parts):
             raise
-        raise type(refusal)(*(reworded if is_it(part) else part for part in refusal.parts)) from None
+        # The refusal's own class and fields (a NetworkOverflow's rows), whatever its constructor takes.
+        said_so = type(refusal).__new__(type(refusal))
+        said_so.__dict__.update(refusal.__dict__)
+        Refusal.__init__(said_so, *(reworded if is_it(part) else part for part in refusal.parts))
+        raise said_so from None

@@ -324,3 +324,25 @@ def test_the_imputers_refusal_of_an_unseen_category_says_the_cell_is_kept(sample
     # What the advice says, followed: the cell comes back as given, the row's hole filled.
     out = VAEImputer(handle_unknown="ignore", **TINY).fit(table).transform(unseen)
     assert out.loc[0, "c"] == "zzz" and not np.isnan(out.loc[0, "x"])
+
+
+def test_advice_reworded_keeps_the_refusals_class_fields_and_other_advice():
+    """A face's words for one advice: the class (TypeError too), a NetworkOverflow's rows and any other advice kept."""
+    from skvae._inference import NetworkOverflow
+    from skvae._refusals import Refusal, TypeRefusal, advice, advice_reworded
+
+    reworded = advice("k", "NEW.")
+    made = [lambda: Refusal("a ", advice("k", "OLD."), " ", advice("other", "KEPT.")),
+            lambda: TypeRefusal("a ", advice("k", "OLD."), " ", advice("other", "KEPT.")),
+            lambda: NetworkOverflow(("a ", advice("k", "OLD."), " ", advice("other", "KEPT.")), rows=[3])]
+    for make in made:
+        original = make()
+        with pytest.raises(type(original)) as raised:
+            with advice_reworded(reworded):
+                raise make()
+        assert str(raised.value) == "a NEW. KEPT." and type(raised.value) is type(original)
+        assert raised.value.args == ("a NEW. KEPT.",)
+        assert getattr(raised.value, "rows", None) == getattr(original, "rows", None)
+    with pytest.raises(Refusal, match="^a OLD.$"):  # no such advice: the refusal as raised
+        with advice_reworded(advice("absent", "NEW.")):
+            raise Refusal("a ", advice("k", "OLD."))

@@ -32,7 +32,27 @@ refused by every scoring method naming the column and
 ``handle_unknown='ignore'``, which treats it as a missing cell (as
 documented), the global ``transform_output="pandas"`` (predictions stay
 arrays; ``score_columns`` of a DataFrame a DataFrame); no ``set_output``
-(sweep 22).
+(sweep 22). Also sound: ``multiple_imputations`` of the mixed table above
+under both mechanisms (fills valid in every copy, as ``transform``'s);
+every ``likelihood`` kind on its own column (fills whole for counts, in
+range, with no more decimals than observed, booleans for ``bernoulli``),
+with and without the refinement and ``sample_posterior``; datetime,
+timedelta, tz-aware, period, interval, complex, bytes, tuple, list,
+frozenset, arrow decimal and text-beside-number columns (refused by name
+with a conversion); object columns of np.str_, of "" beside text, of
+Python ints beyond 2**53 (warned, sweep 19's left item), NaN written as
+np.float32 NaN, NaT or np.datetime64 NaT; int8 and uint64 extremes,
+float16, a category of booleans, an empty category and an all-NA Int64
+column (dropped; ``keep_empty_features``: 0 in the dtype; the detector
+refuses it by name); arrays and DataFrames of 0 rows at ``transform``,
+``multiple_imputations``, ``predict`` and ``score_columns`` (scikit-learn's
+"Found array with 0 sample(s)"); half the training rows missing in every
+cell (imputer and detector, both mechanisms); a column observed once; a
+table of one row; ``"self_masking"`` on a table of float, constant, level,
+category, never-missing, boolean and Int64 columns at ``transform`` with
+holes in the never-missing column and a row missing in every cell
+(imputer: no hole, dtypes kept; detector: ``fit_predict`` equal to
+``fit().predict()``, "auto" and 0.2).
 
 Each family below failed once (see the commit that added its tests):
 
@@ -77,6 +97,29 @@ Each family below failed once (see the commit that added its tests):
   each face gives the advice in its own words (the same advice key, so the
   command line's own words are unchanged), and the detector's
   ``handle_unknown`` entry says an unseen category never lowers a score.
+
+Found and LEFT:
+
+- A category dtype's declared categories that no training row holds are
+  scored by the full softmax (sweep 19's recorded design: decoding gives
+  them probability 0, likelihoods keep them), so the detector neither
+  refuses such a level under ``handle_unknown="error"`` nor, after a short
+  fit, flags it: a declared but never seen ``'z'`` scored -2.55 against
+  -2.32 for a seen ``'a'`` after 150 epochs (offset -4.2). Refusing it, or
+  scoring it -inf, reverses that decision, and ``partial_fit`` may still
+  bring the level in (sweep 19).
+- A row with no observed cell scores ``-inf`` (sweep 15's decision), which
+  scikit-learn's ranking metrics refuse: ``roc_auc_score`` of such scores
+  is "Input contains infinity", and ``cross_val_score(..., scoring=
+  "roc_auc")`` gives NaN for a fold holding such a row. A finite floor
+  would change the recorded score and every test of it; dropping such rows
+  first (the warning's advice) avoids it.
+- Object arrays and nested lists of booleans come back as float64 0.0/1.0
+  (an array is read as numbers, sweep 14); only a bool ndarray keeps its
+  dtype, as only an integer ndarray keeps its own.
+- A column fitted as reals and given at ``transform`` as Int64 comes back
+  float64 where a fill is fractional (``skvae._imputer._set_fills``'
+  recorded widening); its observed cells are kept.
 """
 
 import warnings

@@ -97,6 +97,10 @@ Each family below failed once (see the commit that added its tests):
   each face gives the advice in its own words (the same advice key, so the
   command line's own words are unchanged), and the detector's
   ``handle_unknown`` entry says an unseen category never lowers a score.
+- **An array of durations advised a dates conversion** (``skvae._validation.check_array_dtype``):
+  a timedelta64 array (or an object array holding a NumPy duration) given
+  to either face was refused with "Convert it first (dates to numbers, e.g.
+  days since a date)"; it now advises durations to numbers (seconds).
 
 Found and LEFT:
 
@@ -389,3 +393,20 @@ def test_advice_reworded_keeps_the_refusals_class_fields_and_other_advice():
     with pytest.raises(Refusal, match="^a OLD.$"):  # no such advice: the refusal as raised
         with advice_reworded(advice("absent", "NEW.")):
             raise Refusal("a ", advice("k", "OLD."))
+
+
+# ------------------------------------------------- an array of durations
+
+
+@pytest.mark.parametrize("estimator", [VAEImputer, VAEOutlierDetector])
+def test_an_array_of_durations_is_advised_a_durations_conversion(estimator):
+    """Durations were advised "dates to numbers, e.g. days since a date", which they are not."""
+    durations = np.array([[1, 2], [3, 4], [5, 6]], dtype="timedelta64[s]")
+    with pytest.raises(ValueError, match=r"array of durations .*durations to numbers, e\.g\. seconds"):
+        estimator(**TINY).fit(durations)
+    held = np.array([[1.0, np.timedelta64(3, "s")], [2.0, 4.0]], dtype=object)
+    with pytest.raises(ValueError, match=r"a duration, .*durations to numbers, e\.g\. seconds"):
+        estimator(**TINY).fit(held)
+    dates = np.array([["2020-01-01", "2020-01-02"]] * 3, dtype="datetime64[D]")
+    with pytest.raises(ValueError, match=r"array of dates .*dates to numbers, e\.g\. days since a date"):
+        estimator(**TINY).fit(dates)

@@ -1156,7 +1156,7 @@ def _zeros_in_dtype(dtype, n):
         return zeros
     try:
         converted = pd.Series(zeros).astype(dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # Arrow's null type holds no 0 (hostile sweep 25)
         return zeros
     values = converted.astype(object)
     if values.isna().any() or not (values == 0).all() or any(isinstance(value, str) for value in values):
@@ -1184,7 +1184,11 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     column = frame.iloc[:, j]
     # A column of only pd.NA or None is object: it holds any fill, and would keep
     # integers as Python objects; with no value of its own it takes the fit's dtype.
-    if column.dtype == object and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
+    # Hostile sweep 25: so does a column of Arrow's null type (an all-null column read with the
+    # pyarrow backend), which holds nothing but nulls: setting a fill in it failed inside pyarrow
+    # ("NumPyConverter doesn't implement <null> conversion"), an error no caller expects.
+    holds_no_value = column.dtype == object or _is_arrow_null(column.dtype)
+    if holds_no_value and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
         return
     if column.dtype == object:
         fills = _as_the_columns_integers(column[~rows], fills)
@@ -1194,7 +1198,7 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     try:
         frame.iloc[rows, j] = fills
         return
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # pyarrow's ArrowNotImplementedError is the last
         pass
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -1224,6 +1228,11 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     else:
         series = series.astype(widened.dtype)
     frame.isetitem(j, series)
+
+
+def _is_arrow_null(dtype):
+    """Whether `dtype` is Arrow's null type (``null[pyarrow]``), whose cells can only be null."""
+    return str(getattr(dtype, "pyarrow_dtype", "")) == "null"
 
 
 def _set_in_arrow_dictionary(frame, j, rows, fills):

@@ -97,6 +97,14 @@ Each family below failed once (see the commit that added its tests):
   each face gives the advice in its own words (the same advice key, so the
   command line's own words are unchanged), and the detector's
   ``handle_unknown`` entry says an unseen category never lowers a score.
+- **A column of Arrow's null type** (``skvae._imputer._set_fills``, ``_zeros_in_dtype``):
+  a column missing in every row at ``transform`` given as ``null[pyarrow]``
+  (an all-null column read or converted with the pyarrow backend) failed
+  inside pyarrow ("NumPyConverter doesn't implement <null> conversion",
+  "Converting strings to null is not implemented") from ``transform`` and
+  ``multiple_imputations``, as did ``keep_empty_features=True`` for such a
+  column at fit. It holds no value, so it is filled as an all-None object
+  column is (in the fit's dtype), and kept empty as zeros (the number).
 - **An array of durations advised a dates conversion** (``skvae._validation.check_array_dtype``):
   a timedelta64 array (or an object array holding a NumPy duration) given
   to either face was refused with "Convert it first (dates to numbers, e.g.
@@ -410,3 +418,48 @@ def test_an_array_of_durations_is_advised_a_durations_conversion(estimator):
     dates = np.array([["2020-01-01", "2020-01-02"]] * 3, dtype="datetime64[D]")
     with pytest.raises(ValueError, match=r"array of dates .*dates to numbers, e\.g\. days since a date"):
         estimator(**TINY).fit(dates)
+
+
+# ------------------------------------------------- a column of Arrow's null type
+
+
+def _arrow_nulls(n_rows, index=None):
+    pa = pytest.importorskip("pyarrow")
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n_rows)), index=index)
+
+
+def _mixed_table():
+    rng = np.random.default_rng(6)
+    table = pd.DataFrame({"a": rng.normal(size=30), "c": rng.choice(["x", "y"], 30), "i": rng.integers(0, 50, 30)})
+    table.loc[0, "a"] = np.nan
+    return table
+
+
+@pytest.mark.parametrize("column", ["a", "c", "i"])
+@pytest.mark.parametrize("sample_posterior", [False, True])
+def test_a_column_of_arrows_null_type_at_transform_is_filled_as_an_all_none_column(column, sample_posterior):
+    """Setting a fill in a null[pyarrow] column failed inside pyarrow ("NumPyConverter doesn't implement <null>")."""
+    table = _mixed_table()
+    rows = table.head(4).copy()
+    as_nulls, as_nones = rows.copy(), rows.copy()
+    as_nulls[column] = _arrow_nulls(len(rows), index=rows.index)
+    as_nones[column] = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    imputer = VAEImputer(sample_posterior=sample_posterior, **TINY).fit(table)
+    copies = imputer.multiple_imputations(as_nulls, n_imputations=2)
+    out = imputer.transform(as_nulls)
+    expected = VAEImputer(sample_posterior=sample_posterior, **TINY).fit(table)
+    expected_copies = expected.multiple_imputations(as_nones, n_imputations=2)
+    pd.testing.assert_frame_equal(out, expected.transform(as_nones))
+    assert out[column].dtype == table[column].dtype  # the fit's, as an all-None column takes
+    for copy, expected_copy in zip(copies, expected_copies):
+        pd.testing.assert_frame_equal(copy, expected_copy)
+        assert not copy.isna().any().any()
+
+
+def test_a_column_of_arrows_null_type_at_fit_is_dropped_or_kept_as_zeros():
+    table = _mixed_table()
+    table["z"] = _arrow_nulls(len(table))
+    assert list(VAEImputer(**TINY).fit_transform(table).columns) == ["a", "c", "i"]
+    kept = VAEImputer(keep_empty_features=True, add_indicator=True, **TINY).fit_transform(table)
+    assert list(kept.columns[:4]) == ["a", "c", "i", "z"]
+    assert kept["z"].tolist() == [0] * len(table)  # Arrow's null type holds no 0: the number, as SimpleImputer

@@ -731,7 +731,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """X's `columns` with its missing cells as NaN, for the VAE."""
         if is_dataframe(X):
             frame = _integers_kept_exact(X.iloc[:, np.flatnonzero(columns)], missing[:, columns])
-            return self._without_placeholder_category(frame.mask(missing[:, columns]))
+            return self._without_placeholder_category(_masked(frame, missing[:, columns]))
         return np.where(missing, np.nan, X)[:, columns]
 
     def _without_placeholder_category(self, frame):
@@ -1196,6 +1196,8 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     if arrow_dictionary(column.dtype) is not None and _set_in_arrow_dictionary(frame, j, rows, fills):
         return
     try:
+        if _not_booleans(column.dtype, fills):
+            raise TypeError("fills a boolean column would read as True or False")
         frame.iloc[rows, j] = fills
         return
     except (TypeError, ValueError, NotImplementedError):  # pyarrow's ArrowNotImplementedError is the last
@@ -1228,6 +1230,46 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     else:
         series = series.astype(widened.dtype)
     frame.isetitem(j, series)
+
+
+def _not_booleans(dtype, fills):
+    """Whether `dtype` is a boolean column's and `fills` hold a value other than a boolean, 0 or 1.
+
+    Hostile sweep 25: pyarrow's bool type takes any number, so the fills of
+    a column fitted as reals, given at ``transform`` as ``bool[pyarrow]``
+    missing in every row, came back True (-0.15 among them), and text too.
+    Such fills are set as a column of another dtype would take them (the
+    fit's, for a column that holds no value); 0 and 1 stay False and True,
+    as pandas' own boolean dtype takes them.
+    """
+    import pandas as pd
+
+    if not pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return not all(isinstance(value, (bool, np.bool_))
+                   or (isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1))
+                   for value in np.asarray(fills, dtype=object).tolist())
+
+
+def _masked(frame, mask):
+    """``frame.mask(mask)``, leaving as it is a column that is missing in every row already.
+
+    Hostile sweep 25: pandas' ``mask`` fails on a column of an Arrow
+    dictionary type that holds no value ("cannot do a non-empty take from an
+    empty axes"), as a column missing in every row at ``transform`` arrives
+    when read with the pyarrow backend; masking such a column changes
+    nothing, and the VAE reads it as it is.
+    """
+    untouched = mask.all(axis=0) & frame.isna().to_numpy(dtype=bool).all(axis=0)
+    if not untouched.any():
+        return frame.mask(mask)
+    others = np.flatnonzero(~untouched)
+    out = frame.copy(deep=False)
+    if others.size:
+        masked = frame.iloc[:, others].mask(mask[:, others])
+        for k, j in enumerate(others):
+            out.isetitem(j, masked.iloc[:, k])
+    return out
 
 
 def _is_arrow_null(dtype):

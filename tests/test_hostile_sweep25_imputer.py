@@ -105,6 +105,15 @@ Each family below failed once (see the commit that added its tests):
   ``multiple_imputations``, as did ``keep_empty_features=True`` for such a
   column at fit. It holds no value, so it is filled as an all-None object
   column is (in the fit's dtype), and kept empty as zeros (the number).
+  Two more Arrow types of such a column failed the contract the same way:
+  an empty Arrow dictionary column made pandas' ``mask`` fail inside the
+  imputer ("cannot do a non-empty take from an empty axes";
+  ``skvae._imputer._masked`` leaves a column missing in every row as it
+  is), and ``bool[pyarrow]``, which takes any number, turned a real
+  column's fills into True (-0.15 among them), silently, also where the
+  column held some True and False (``skvae._imputer._not_booleans``: only
+  booleans, 0 and 1 are set into a boolean column; other fills take the
+  fit's dtype, or widen the column, as for pandas' own boolean dtype).
 - **An array of durations advised a dates conversion** (``skvae._validation.check_array_dtype``):
   a timedelta64 array (or an object array holding a NumPy duration) given
   to either face was refused with "Convert it first (dates to numbers, e.g.
@@ -463,3 +472,46 @@ def test_a_column_of_arrows_null_type_at_fit_is_dropped_or_kept_as_zeros():
     kept = VAEImputer(keep_empty_features=True, add_indicator=True, **TINY).fit_transform(table)
     assert list(kept.columns[:4]) == ["a", "c", "i", "z"]
     assert kept["z"].tolist() == [0] * len(table)  # Arrow's null type holds no 0: the number, as SimpleImputer
+
+
+def _typed_nulls(n_rows, arrow_type, index):
+    pa = pytest.importorskip("pyarrow")
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n_rows, type=arrow_type)), index=index)
+
+
+@pytest.mark.parametrize("column", ["a", "c", "i"])
+def test_a_column_of_an_empty_arrow_dictionary_at_transform_is_filled(column):
+    """pandas' mask failed on it ("cannot do a non-empty take from an empty axes"), from inside the imputer."""
+    pa = pytest.importorskip("pyarrow")
+    table = _mixed_table()
+    rows = table.head(4).copy()
+    as_dictionary, as_nones = rows.copy(), rows.copy()
+    as_dictionary[column] = _typed_nulls(len(rows), pa.dictionary(pa.int32(), pa.string()), rows.index)
+    as_nones[column] = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    imputer = VAEImputer(**TINY).fit(table)
+    out, expected = imputer.transform(as_dictionary), imputer.transform(as_nones)
+    assert out[column].tolist() == expected[column].tolist()
+    pd.testing.assert_frame_equal(out.drop(columns=column), expected.drop(columns=column))
+    for copy in imputer.multiple_imputations(as_dictionary, n_imputations=2):
+        assert not copy.isna().any().any()
+
+
+def test_a_real_columns_fills_are_not_read_as_booleans_by_an_arrow_bool_column():
+    """pyarrow's bool type took any number: a real column given as bool[pyarrow] came back True (-0.15 too)."""
+    pa = pytest.importorskip("pyarrow")
+    table = _mixed_table()
+    rows = table.head(4).copy()
+    as_bools, as_nones = rows.copy(), rows.copy()
+    as_bools["a"] = _typed_nulls(len(rows), pa.bool_(), rows.index)
+    as_nones["a"] = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    imputer = VAEImputer(**TINY).fit(table)
+    pd.testing.assert_frame_equal(imputer.transform(as_bools), imputer.transform(as_nones))
+    # Partly observed: its True and False kept as given, its fills the numbers they are, none cast to a bool.
+    partly = rows.copy()
+    partly["a"] = pd.Series(pd.arrays.ArrowExtensionArray(pa.array([True, None, False, None])), index=rows.index)
+    out = imputer.transform(partly)
+    assert out["a"].iloc[0] is True or out["a"].iloc[0] == True  # noqa: E712 (a NumPy or Python bool)
+    fills = [out["a"].iloc[1], out["a"].iloc[3]]
+    assert not any(isinstance(fill, (bool, np.bool_)) for fill in fills), fills
+    low, high = table["a"].min(), table["a"].max()
+    assert all(low <= fill <= high for fill in fills), fills

@@ -138,6 +138,12 @@ Found and LEFT:
 - Object arrays and nested lists of booleans come back as float64 0.0/1.0
   (an array is read as numbers, sweep 14); only a bool ndarray keeps its
   dtype, as only an integer ndarray keeps its own.
+- A column missing in every row at ``transform`` given as an Arrow text
+  type (``string[pyarrow]``, ``large_string[pyarrow]``) keeps that type, its
+  fills written by Arrow's cast: a real column's as their repr, a bool
+  column's as ``'true'``/``'false'`` (Python writes ``'True'``). The
+  caller's text dtype is kept as sweep 23 keeps it for numbers written as
+  text; the spelling of a bool there is Arrow's.
 - A column fitted as reals and given at ``transform`` as Int64 comes back
   float64 where a fill is fractional (``skvae._imputer._set_fills``'
   recorded widening); its observed cells are kept.

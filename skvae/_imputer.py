@@ -62,7 +62,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._inference import NetworkOverflow
-from ._input import as_pandas_frame, as_plain_input, sparse_dtypes, with_sparse_dtypes
+from ._input import as_pandas_frame, as_plain_input, missing_cells, sparse_dtypes, with_sparse_dtypes
 from ._memory import check_host_allocation
 from ._missingness import mechanism_name
 from ._refinement import (
@@ -73,7 +73,7 @@ from ._refinement import (
     refine,
     refinement_applies,
 )
-from ._refusals import Refusal, advice, empty_table, parameter
+from ._refusals import Refusal, advice, advice_reworded, empty_table, parameter
 from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
@@ -414,8 +414,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         The point fills of X (one importance-sampling pass) are computed when
         the refinement needs them or `keep_fills` asks for them.
         """
-        X = self._validate(X, reset=True)
-        missing = self._missing_mask(X)
+        X, booleans = self._validate(X, reset=True)
+        missing = self._missing_mask(X, booleans)
         empty = missing.all(axis=0)
         kept = ~empty
         if not kept.any():
@@ -487,7 +487,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             missing in every row of ``fit`` are dropped (or filled with 0,
             with ``keep_empty_features=True``), and with ``add_indicator`` the
             indicator columns are appended. A DataFrame when X is one (with
-            its dtypes); an integer array keeps its dtype, with whole fills.
+            its dtypes); an integer array keeps its dtype, with whole fills, and
+            a bool array (which holds no missing cell) comes back as bool.
         """
         check_is_fitted(self)
         integers, sparse = _integer_array(X), sparse_dtypes(X)
@@ -564,23 +565,24 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
         check_inference_parameters(self)
         self._indicator()  # before the draw: a refused call leaves the generator where it was
-        X = self._validate(X, reset=False)
-        missing = self._missing_mask(X)
+        X, booleans = self._validate(X, reset=False)
+        missing = self._missing_mask(X, booleans)
         kept = ~self._empty_features
         # The VAE checks the cells themselves (unknown categories, numbers out of
         # a column's domain) only after the seed is drawn: the caller's
         # generator_kept_on_failure puts the generator back, so a refused call changes nothing.
         seed = self._draws.randint(np.iinfo(np.int32).max) if draw else None
         vae_input = self._in_the_vaes_form(self._with_nan(X, missing, kept))
-        try:
-            values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
-                                            options=inference_options(self))
-        except NetworkOverflow as error:
-            message = overflowing_cells(self.vae_._schema, vae_input, error.rows, len(missing),
-                                        self.handle_unknown)
-            if message is not None:
-                raise NetworkOverflow(message, error.rows) from None
-            raise
+        with advice_reworded(_IGNORE_UNKNOWN_FOR_FILLS):
+            try:
+                values = self.vae_._reconstruct(vae_input, self.n_importance, seed, n_draws=n_draws,
+                                                options=inference_options(self))
+            except NetworkOverflow as error:
+                message = overflowing_cells(self.vae_._schema, vae_input, error.rows, len(missing),
+                                            self.handle_unknown)
+                if message is not None:
+                    raise NetworkOverflow(message, error.rows) from None
+                raise
         if not draw:
             values = self._refined(vae_input, missing, kept, values)
         return X, missing, kept, values
@@ -650,11 +652,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         return np.where(observed, raw, values), observed
 
     def _validate(self, X, reset):
+        """(X validated: a DataFrame, or an array of floats; for an array, its cells that held booleans, or None)."""
         # Masked cells are missing cells: they get the placeholder the imputer looks for.
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
-            return validate_data(self, X, reset=reset, skip_check_array=True)
+            return validate_data(self, X, reset=reset, skip_check_array=True), None
         if isinstance(self.missing_values, str):
             # Hostile sweep 14: an array is read as numbers, so no cell ever equals a text placeholder:
             # nothing was imputed, without a word (or its placeholder cells were refused as text).
@@ -663,6 +666,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 "as numbers: no cell can be that placeholder. Pass a pandas DataFrame (its text columns may "
                 f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
             )
+        # Read before validation makes every cell a float, where True is 1.0 and False 0.0.
+        booleans = _boolean_cells(X, self.missing_values)
         if _beyond_float64(self.missing_values):
             # Hostile sweep 19: as a text placeholder above, no cell of an array read as float64 can be
             # it; scikit-learn's mask failed on it with Python's "int too large to convert to float",
@@ -698,14 +703,21 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # refused whatever the setting and the tags say allow_nan=False. Refused here too, as the
             # VAE refuses infinity under that setting.
             _refuse_nan_cells(X, self.missing_values)
-        return X
+        return X, booleans
 
-    def _missing_mask(self, X):
-        """Boolean (n_samples, n_features): the cells to impute."""
+    def _missing_mask(self, X, booleans=None):
+        """Boolean (n_samples, n_features): the cells to impute; `booleans`: an array's boolean cells (never any)."""
         if not is_dataframe(X):
             # None and pandas.NA mark NaN cells in a float array (validation made them NaN).
-            return _get_mask(X, np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
-        na = X.isna().to_numpy()
+            mask = _get_mask(X, np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
+            # Hostile sweep 25: sweep 17's rule (a boolean cell is never a number's placeholder) held
+            # for DataFrames only: validation makes an array's booleans 1.0 and 0.0, so missing_values=0
+            # took every False of a bool array (an object array's, a nested list's) for a missing cell
+            # and overwrote it with True, or dropped a column of False as empty, without a word.
+            if booleans is not None:
+                mask &= ~booleans
+            return mask
+        na = missing_cells(X)  # a NaN in a pyarrow float column too (hostile sweep 25)
         if _nan_is_missing(self.missing_values):
             return na
         if na.any():
@@ -727,7 +739,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """X's `columns` with its missing cells as NaN, for the VAE."""
         if is_dataframe(X):
             frame = _integers_kept_exact(X.iloc[:, np.flatnonzero(columns)], missing[:, columns])
-            return self._without_placeholder_category(frame.mask(missing[:, columns]))
+            return self._without_placeholder_category(_masked(frame, missing[:, columns]))
         return np.where(missing, np.nan, X)[:, columns]
 
     def _without_placeholder_category(self, frame):
@@ -948,6 +960,16 @@ _MAX_ITER = f"""
         ``n_iter_no_change >= max_iter`` (the default) the budget is fixed.
 """
 #: The transformer's entry names its transform, score_samples and partial_fit.
+#: The imputer's words for the advice on an unseen category. Hostile sweep 25: the VAE's, "Set
+#: handle_unknown='ignore' to treat them as missing cells", read as if the imputer would fill such a
+#: cell with a known category; it keeps the cell as given (the entry below), which the caller learned
+#: only from the output.
+_IGNORE_UNKNOWN_FOR_FILLS = advice(
+    "ignore_unknown",
+    "Set handle_unknown='ignore' to keep such a cell as it is and impute the row's missing cells as if it "
+    "were missing too; the cell itself is not filled (make it missing first to have it imputed).",
+)
+
 _HANDLE_UNKNOWN = """
         What ``transform`` does with a category not seen in ``fit``: raise a
         ValueError naming the column and values, or (``"ignore"``) leave the
@@ -1142,7 +1164,7 @@ def _zeros_in_dtype(dtype, n):
         return zeros
     try:
         converted = pd.Series(zeros).astype(dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # Arrow's null type holds no 0 (hostile sweep 25)
         return zeros
     values = converted.astype(object)
     if values.isna().any() or not (values == 0).all() or any(isinstance(value, str) for value in values):
@@ -1170,7 +1192,11 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     column = frame.iloc[:, j]
     # A column of only pd.NA or None is object: it holds any fill, and would keep
     # integers as Python objects; with no value of its own it takes the fit's dtype.
-    if column.dtype == object and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
+    # Hostile sweep 25: so does a column of Arrow's null type (an all-null column read with the
+    # pyarrow backend), which holds nothing but nulls: setting a fill in it failed inside pyarrow
+    # ("NumPyConverter doesn't implement <null> conversion"), an error no caller expects.
+    holds_no_value = column.dtype == object or _is_arrow_null(column.dtype)
+    if holds_no_value and rows.all() and _set_in_fitted_dtype(frame, j, fills, fitted_dtype):
         return
     if column.dtype == object:
         fills = _as_the_columns_integers(column[~rows], fills)
@@ -1178,9 +1204,11 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     if arrow_dictionary(column.dtype) is not None and _set_in_arrow_dictionary(frame, j, rows, fills):
         return
     try:
+        if _not_booleans(column.dtype, fills):
+            raise TypeError("fills a boolean column would read as True or False")
         frame.iloc[rows, j] = fills
         return
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # pyarrow's ArrowNotImplementedError is the last
         pass
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -1210,6 +1238,51 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     else:
         series = series.astype(widened.dtype)
     frame.isetitem(j, series)
+
+
+def _not_booleans(dtype, fills):
+    """Whether `dtype` is a boolean column's and `fills` hold a value other than a boolean, 0 or 1.
+
+    Hostile sweep 25: pyarrow's bool type takes any number, so the fills of
+    a column fitted as reals, given at ``transform`` as ``bool[pyarrow]``
+    missing in every row, came back True (-0.15 among them), and text too.
+    Such fills are set as a column of another dtype would take them (the
+    fit's, for a column that holds no value); 0 and 1 stay False and True,
+    as pandas' own boolean dtype takes them.
+    """
+    import pandas as pd
+
+    if not pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return not all(isinstance(value, (bool, np.bool_))
+                   or (isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1))
+                   for value in np.asarray(fills, dtype=object).tolist())
+
+
+def _masked(frame, mask):
+    """``frame.mask(mask)``, leaving as it is a column that is missing in every row already.
+
+    Hostile sweep 25: pandas' ``mask`` fails on a column of an Arrow
+    dictionary type that holds no value ("cannot do a non-empty take from an
+    empty axes"), as a column missing in every row at ``transform`` arrives
+    when read with the pyarrow backend; masking such a column changes
+    nothing, and the VAE reads it as it is.
+    """
+    untouched = mask.all(axis=0) & frame.isna().to_numpy(dtype=bool).all(axis=0)
+    if not untouched.any():
+        return frame.mask(mask)
+    others = np.flatnonzero(~untouched)
+    out = frame.copy(deep=False)
+    if others.size:
+        masked = frame.iloc[:, others].mask(mask[:, others])
+        for k, j in enumerate(others):
+            out.isetitem(j, masked.iloc[:, k])
+    return out
+
+
+def _is_arrow_null(dtype):
+    """Whether `dtype` is Arrow's null type (``null[pyarrow]``), whose cells can only be null."""
+    return str(getattr(dtype, "pyarrow_dtype", "")) == "null"
 
 
 def _set_in_arrow_dictionary(frame, j, rows, fills):
@@ -1288,9 +1361,37 @@ def _refuse_nan_cells(X, missing_values):
 
 
 def _integer_array(X):
-    """X if it is an integer ndarray (one that :meth:`VAEImputer.transform` returns in its dtype), else None."""
+    """X if it is an integer or bool ndarray (one that :meth:`VAEImputer.transform` returns in its dtype), else None.
+
+    Hostile sweep 25: a bool array came back as float64 0.0 and 1.0. It
+    holds no missing cell (no NaN; a number's placeholder matches no
+    boolean, see :func:`_boolean_cells`; a bool placeholder is refused), so
+    it comes back as given, as a DataFrame's bool column does.
+    """
     dtype = getattr(X, "dtype", None)
-    return X if isinstance(X, np.ndarray) and dtype.kind in "iu" else None
+    return X if isinstance(X, np.ndarray) and dtype.kind in "iub" else None
+
+
+def _boolean_cells(X, missing_values):
+    """Boolean mask of the cells of array-like `X` that are booleans, where a number's placeholder could equal one.
+
+    None where none could: a NaN-like or text placeholder, an array of
+    numbers, or X of a shape validation refuses anyway. Read from X as the
+    caller gave it (a bool or object array, nested lists), before validation
+    makes its cells floats.
+    """
+    if _nan_is_missing(missing_values) or isinstance(missing_values, str):
+        return None
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError):  # ragged: validation says what is wrong
+        return None
+    if array.ndim != 2 or array.dtype.kind not in "bO":
+        return None
+    if array.dtype.kind == "b":
+        return np.ones(array.shape, dtype=bool)
+    return np.fromiter((isinstance(cell, (bool, np.bool_)) for cell in array.flat), bool,
+                       array.size).reshape(array.shape)
 
 
 def _in_the_integers_dtype(out, integers, missing, columns=None):
@@ -1309,7 +1410,7 @@ def _in_the_integers_dtype(out, integers, missing, columns=None):
     observed = ~missing
     if columns is not None:
         given, observed = given[:, columns], observed[:, columns]
-    low, high = _float_bounds(given.dtype)
+    low, high = (0.0, 1.0) if given.dtype.kind == "b" else _float_bounds(given.dtype)
     whole = np.clip(np.rint(out), low, high).astype(given.dtype)
     whole[observed] = given[observed]
     return whole

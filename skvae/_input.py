@@ -501,6 +501,28 @@ def _without_marker(frame):
     return frame
 
 
+def missing_cells(frame):
+    """Boolean (n_rows, n_columns): the cells of DataFrame `frame` that skvae reads as missing.
+
+    Hostile sweep 25: ``isna()`` misses a NaN held as a value in a pyarrow
+    float column (Arrow tells NaN from null: parquet files read with the
+    pyarrow backend, polars frames and Arrow's own 0 / 0 hold both) or in a
+    nullable Float column that keeps one, while the model reads every NaN as
+    a missing cell. So VAEImputer left such a cell NaN in its output, and
+    VAEOutlierDetector scored a row of nothing else 0 (log 1) and called it
+    an inlier, where the same table in float64 had the cell filled and the
+    row flagged. Such NaN count as missing here, as pd.NA does.
+    """
+    import pandas as pd
+
+    missing = np.array(frame.isna().to_numpy(dtype=bool), dtype=bool)  # writeable (an Arrow frame's is not)
+    for j, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind == "f":
+            values = frame.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)
+            missing[:, j] |= np.isnan(values)
+    return missing
+
+
 def sparse_dtypes(X):
     """{label: dtype} of X's pandas sparse columns ({} for anything else): what :func:`with_sparse_dtypes` restores."""
     if not is_dataframe(X):

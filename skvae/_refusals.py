@@ -14,8 +14,10 @@ API's stand. So the command line never rewrites a message by matching its
 text (which broke silently whenever a message was reworded).
 """
 
-__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "cell", "column", "count", "example",
-           "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table"]
+import contextlib
+
+__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "advice_reworded", "cell", "column", "count",
+           "example", "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table"]
 
 _NO_VALUE = object()
 
@@ -162,3 +164,29 @@ class TypeRefusal(Refusal, TypeError):
 def said(error, words):
     """`error`'s message: a :class:`Refusal`'s in `words`, any other exception's as raised."""
     return error.said(words) if isinstance(error, (Refusal, TermWarning)) else str(error)
+
+
+@contextlib.contextmanager
+def advice_reworded(reworded):
+    """Re-raise a :class:`Refusal` holding advice of `reworded`'s key with `reworded` in its place.
+
+    A face whose parameter does more than the shared advice says (the
+    detector's and the imputer's ``handle_unknown='ignore'``) gives the
+    advice in its own words; the key stays, so another face (the command
+    line) still says it in its own.
+    """
+    key = reworded.fields["key"]
+
+    def is_it(part):
+        return isinstance(part, Term) and part.kind == "advice" and part.fields.get("key") == key
+
+    try:
+        yield
+    except Refusal as refusal:
+        if not any(is_it(part) for part in refusal.parts):
+            raise
+        # The refusal's own class and fields (a NetworkOverflow's rows), whatever its constructor takes.
+        said_so = type(refusal).__new__(type(refusal))
+        said_so.__dict__.update(refusal.__dict__)
+        Refusal.__init__(said_so, *(reworded if is_it(part) else part for part in refusal.parts))
+        raise said_so from None

@@ -322,6 +322,12 @@ def _equal_labels(a, b):
         return False
 
 
+#: How to turn an array's dates ("M") or durations ("m") into numbers. Hostile sweep 25: durations were
+#: advised "dates to numbers, e.g. days since a date", which they are not.
+_TIME_CONVERSION = {"M": "dates to numbers, e.g. days since a date",
+                    "m": "durations to numbers, e.g. seconds: X / np.timedelta64(1, 's')"}
+
+
 def check_array_dtype(X):
     """Refuse an array of dates or durations before NumPy reads it as numbers.
 
@@ -339,7 +345,7 @@ def check_array_dtype(X):
         what = {"m": "durations", "M": "dates"}[dtype.kind]
         raise ValueError(
             f"X is an array of {what} ({dtype}), which skvae cannot model: an array must hold real numbers. "
-            "Convert it first (dates to numbers, e.g. days since a date)."
+            f"Convert it first ({_TIME_CONVERSION[dtype.kind]})."
         )
     if isinstance(dtype, np.dtype) and dtype.kind == "c":
         # Hostile sweep 16: scikit-learn's "Complex data not supported" followed by the whole array
@@ -371,10 +377,11 @@ def check_array_dtype(X):
             cell = X[position]
             where = (f"in column {position[1]}, ", row(position[0])) if len(position) == 2 else (f"at {position}",)
             if isinstance(cell, (np.datetime64, np.timedelta64)):
+                duration = isinstance(cell, np.timedelta64)
                 raise Refusal(
-                    f"X holds {cell!r} ", *where, f", a {'duration' if isinstance(cell, np.timedelta64) else 'date'}, "
-                    "which skvae cannot model: an array must hold real numbers. Convert it first (dates to "
-                    "numbers, e.g. days since a date)."
+                    f"X holds {cell!r} ", *where, f", a {'duration' if duration else 'date'}, "
+                    "which skvae cannot model: an array must hold real numbers. Convert it first "
+                    f"({_TIME_CONVERSION['m' if duration else 'M']})."
                 )
             raise Refusal(
                 f"X holds {short_repr(cell)} ", *where, f", of type {type(cell).__name__}, which skvae does not round "

@@ -65,9 +65,12 @@ def requested_kinds(likelihood, names, frame):
         named_by[position] = key
         kinds[position] = str(kind)
     if unknown:
+        # Hostile sweep 25: X's width said as n_features=, scikit-learn's words, which its
+        # check_fit2d_1feature looks for when a one-column X is refused (a dict naming column 1).
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
-            f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
+            f"{names if frame else f'positions 0..{len(names) - 1}'} (n_features={len(names)})."
+            f"{look_alike_hint(unknown, names)}"
         )
     return kinds
 

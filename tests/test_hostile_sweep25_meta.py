@@ -56,6 +56,14 @@ Each family below failed once (see the commit that added its tests):
   scikit-learn's words, so ``check_fit2d_1feature`` failed for every
   configuration with a per-column likelihood dict; it now adds
   ``(n_features=1)``.
+- **A one-column table of few numbers could not be imputed** (``skvae._refinement.refinement_applies``):
+  found by the checks on ``VAEImputer(likelihood="categorical")``, and
+  with the defaults too: a one-column DataFrame of processor speeds
+  (25/33/50/66, typed categorical) with holes failed in ``fit`` with
+  BayesianRidge's "Found array with 0 feature(s) ... required by
+  BayesianRidge". The refinement took "a design wider than one column" for
+  "something to regress on", but the column's one-hot design is all its
+  own. It now needs a second column.
 
 Found and LEFT:
 
@@ -172,6 +180,32 @@ def test_a_likelihood_dict_naming_a_missing_column_says_n_features(face):
     frame = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0)})
     with pytest.raises(ValueError, match=r"X's columns are \['a', 'b'\] \(n_features=2\)\."):
         face(likelihood={"c": "gaussian"}, **TINY).fit(frame)
+
+
+# --- a one-column table of few numbers is imputed ----------------------------------------------------
+
+@pytest.mark.parametrize("likelihood", ["auto", "categorical"])
+def test_a_one_column_table_of_few_numbers_is_imputed(likelihood):
+    """Its one-hot design is wider than one column but all its own: the refinement has nothing to regress on."""
+    rng = np.random.default_rng(0)
+    speeds = pd.DataFrame({"speed": rng.choice([25.0, 33.0, 50.0, 66.0], 40)})
+    holes = speeds.copy()
+    holes.iloc[::4, 0] = np.nan
+    imputer = VAEImputer(likelihood=likelihood, **TINY).fit(holes)
+    assert imputer.vae_.column_kinds_ == {"speed": "categorical"}
+    filled = imputer.transform(holes)
+    assert filled["speed"].notna().all()
+    assert set(filled["speed"]) <= {25.0, 33.0, 50.0, 66.0}
+    observed = holes["speed"].notna()
+    pd.testing.assert_series_equal(filled["speed"][observed], holes["speed"][observed])
+    # Beside another column, the column is refined as before.
+    wider = holes.assign(load=rng.normal(size=40))
+    assert VAEImputer(likelihood=likelihood, **TINY).fit(wider)._refinement is not None
+
+
+def test_sklearn_one_feature_check_of_a_categorical_imputer():
+    estimator = VAEImputer(likelihood="categorical", **TINY)
+    check_fit2d_1feature(type(estimator).__name__, estimator)
 
 
 # --- scikit-learn's checks on a few cheap non-default configurations ------------------------------

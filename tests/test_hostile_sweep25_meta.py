@@ -20,10 +20,32 @@ with ``keep_empty_features=True``; ``copy=False`` with
 ``sample_posterior=True``; ``warm_start=True`` with ``batch_size=5``; on
 VAEOutlierDetector with ``contamination`` 0.1, 0.3 and 0.5,
 ``n_importance=1`` and 5, ``early_stopping`` True and False, ``beta=2``,
-``self_masking``. ``beta != 1`` with ``n_importance_train > 1`` is refused
-by name (the bound has no KL term to weight), as documented.
+``self_masking``, ``handle_unknown="ignore"`` with ``n_importance_train=3``,
+``likelihood`` "categorical" and "quantile_normal", ``batch_size`` and
+``max_iter`` "auto"; VAEImputer with ``missing_values`` None, ``pd.NA``,
+``np.float32("nan")``, -1.5 and 1e300, ``batch_size="auto"`` with
+``early_stopping="auto"``, ``handle_unknown="ignore"`` with ``n_jobs=-1``,
+``likelihood="categorical"`` with ``sample_posterior=True``, Poisson with
+``self_masking`` and ``n_importance_train=3``; VAETransformer with
+``verbose=1``, a RandomState, ``batch_size=1``, ``early_stopping=True`` with
+``validation_fraction=0.01`` and ``tol=1e9``. ``beta != 1`` with
+``n_importance_train > 1`` is refused by name (the bound has no KL term to
+weight), as documented. One-column arrays of every kind, with and without
+holes, through each face (the imputer also with ``sample_posterior``,
+``self_masking``, ``add_indicator``, ``refinement=None``).
 ``GridSearchCV(error_score="raise")`` over ``likelihood`` (names and a
-dict), ``beta``, ``missing_mechanism`` and ``early_stopping``;
+dict), ``beta``, ``missing_mechanism`` and ``early_stopping``; with
+``n_jobs=2`` over a Pipeline's imputer (``sample_posterior``,
+``refinement``, ``missing_mechanism``, ``likelihood``, ``n_importance``);
+``RandomizedSearchCV`` over ``activation``; ``validation_curve`` (a
+fold's unseen category refused by name, with its advice),
+``learning_curve``; ``cross_validate`` with ``n_importance`` routed to
+``score``; a detector search with a scoring callable;
+``set_output(transform="pandas")`` of the imputer alone and in a
+ColumnTransformer with ``add_indicator``, ``keep_empty_features``,
+``self_masking``, ``sample_posterior`` and a likelihood dict by name (columns
+equal ``get_feature_names_out``, dtypes kept); ``FrozenEstimator`` of a
+fitted imputer and transformer (tags, names, pandas output, in a Pipeline);
 ``get_params``/``set_params`` round trips of every parameter of each face
 (equal params, equal repr); ``clone`` of fitted estimators (unfitted, same
 params); ``estimator_html_repr`` fitted and not; tags per configuration

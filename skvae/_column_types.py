@@ -83,11 +83,26 @@ def _refuse_position_read_as_label(key, position, names):
     kind of column ``"0"``, at position 1, without a word, where the user
     most likely meant the column labelled ``"1"``. Either reading is a
     guess, so neither is taken: the refusal names both ways to write it.
+
+    Hostile sweep 25: likewise where the column at that position carries
+    another integer label. A ColumnTransformer hands its transformer the
+    columns it selects with their labels, so of a table labelled 0..3,
+    ``ColumnTransformer([("vae", VAETransformer(likelihood={1: "poisson"}), [2, 3])])``
+    made column 3 (position 1) Poisson without a word, where an integer key
+    on integer labels reads as a label (pandas' ``X[1]``; and ``sample(given=...)``
+    refuses it). A negative key is a position only, and taken.
     """
     if not isinstance(key, numbers.Integral) or isinstance(key, (bool, np.bool_)):
         return
     if isinstance(names[position], numbers.Integral) and names[position] == key:
         return  # the key is the column's label
+    at = names[position]
+    if key >= 0 and isinstance(at, numbers.Integral) and not isinstance(at, (bool, np.bool_)):
+        raise ValueError(
+            f"likelihood names column {int(key)}: by position that is the column labelled {at!r}, and no column "
+            f"of X is labelled {int(key)} (a ColumnTransformer passes on the labels of the columns it selects); "
+            f"write the label ({{{at!r}: ...}}) instead. X's columns are {names} (n_features={len(names)})."
+        )
     labelled = next((name for other, name in enumerate(names)
                      if isinstance(name, str) and name.strip() == str(int(key)) and other != position), None)
     if labelled is not None:

@@ -86,6 +86,15 @@ Each family below failed once (see the commit that added its tests):
   BayesianRidge". The refinement took "a design wider than one column" for
   "something to regress on", but the column's one-hot design is all its
   own. It now needs a second column.
+- **An integer key read as a position past integer labels** (``skvae._column_types._refuse_position_read_as_label``):
+  a ColumnTransformer hands its transformer the selected columns with
+  their labels, so of a table labelled 0..3,
+  ``ColumnTransformer([("vae", VAETransformer(likelihood={1: "poisson"}), [2, 3])])``
+  made column 3 Poisson (position 1) without a word, on every face.
+  Decided as sweep 23 decided for labels "1"/"0": an integer key where the
+  position's column carries another integer label is refused, naming the
+  label to write; a negative key (a position only) and a label are taken
+  (``sample(given=...)`` already refused such a key).
 
 Found and LEFT:
 
@@ -202,6 +211,38 @@ def test_a_likelihood_dict_naming_a_missing_column_says_n_features(face):
     frame = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0)})
     with pytest.raises(ValueError, match=r"X's columns are \['a', 'b'\] \(n_features=2\)\."):
         face(likelihood={"c": "gaussian"}, **TINY).fit(frame)
+
+
+# --- an integer key on integer labels is a label ----------------------------------------------------
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_column_transformers_integer_labels_are_not_read_as_positions(face):
+    """Decided: of columns labelled 2 and 3, ``{1: ...}`` could mean position 1 or a label the table lacks; refused.
+
+    A ColumnTransformer keeps the labels of the columns it selects, so the
+    key that named a column of the whole table named another by position.
+    """
+    from sklearn.compose import ColumnTransformer
+
+    table = pd.DataFrame(np.random.default_rng(0).poisson(3.0, size=(40, 4)).astype(float))
+
+    def fitted_on_columns_2_and_3(likelihood):
+        estimator = face(likelihood=likelihood, **TINY)
+        if face is VAEOutlierDetector:  # no transformer: the selection a ColumnTransformer makes, by hand
+            return estimator.fit(table[[2, 3]])
+        return ColumnTransformer([("vae", estimator, [2, 3])]).fit(table).named_transformers_["vae"]
+
+    with pytest.raises(ValueError, match=r"^likelihood names column 1: by position that is the column labelled 3, "
+                                         r"and no column of X is labelled 1 .* write the label \(\{3: \.\.\.\}\) "
+                                         r"instead\. X's columns are \[2, 3\] \(n_features=2\)\.$"):
+        fitted_on_columns_2_and_3({1: "poisson"})
+    # The label, a negative position, and a table labelled 0..n-1 (label and position agree) are taken.
+    for likelihood in ({3: "poisson"}, {-1: "poisson"}):
+        vae = fitted_on_columns_2_and_3(likelihood)
+        vae = getattr(vae, "vae_", vae)
+        assert vae.column_kinds_[3] == "poisson" and vae.column_kinds_[2] != "poisson"
+    vae = face(likelihood={1: "poisson"}, **TINY).fit(table)
+    assert getattr(vae, "vae_", vae).column_kinds_[1] == "poisson"
 
 
 # --- a one-column table of few numbers is imputed ----------------------------------------------------

@@ -59,6 +59,20 @@ Not a defect: with ``warm_start=True`` scikit-learn's
 ``check_outliers_fit_predict`` fail, since a second ``fit`` continues the
 first as documented (scikit-learn's own ``check_fit_idempotent`` turns
 ``warm_start`` off for that reason; the other checks do not).
+The checks' data have no missing cell, so an imputer's checks never
+impute; the checks that matter were rerun on a table with 15% holes
+(``fit_transform`` against ``fit().transform()``, refits, batches of 7
+rows, a permutation, pickle, float32) for ten configurations of the three
+faces, ``copy=False`` included: all hold, except that with
+``sample_posterior=True`` a row's draw depends on its batch and place in it
+(subset and order invariance fail). Not a defect: the draws are documented
+as successive and reproducible from ``random_state``, which is
+scikit-learn's meaning of deterministic (its ``non_deterministic`` tag,
+which would skip those checks, is set by none of its own estimators,
+IterativeImputer with ``sample_posterior=True`` included). ``copy=False``
+imputes a writeable float array (C, Fortran, strided, float32) and a
+DataFrame in place and a read-only or integer array in a copy, as
+documented.
 
 Each family below failed once (see the commit that added its tests):
 

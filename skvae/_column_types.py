@@ -96,13 +96,6 @@ def _refuse_position_read_as_label(key, position, names):
         return
     if isinstance(names[position], numbers.Integral) and names[position] == key:
         return  # the key is the column's label
-    at = names[position]
-    if key >= 0 and isinstance(at, numbers.Integral) and not isinstance(at, (bool, np.bool_)):
-        raise ValueError(
-            f"likelihood names column {int(key)}: by position that is the column labelled {at!r}, and no column "
-            f"of X is labelled {int(key)} (a ColumnTransformer passes on the labels of the columns it selects); "
-            f"write the label ({{{at!r}: ...}}) instead. X's columns are {names} (n_features={len(names)})."
-        )
     labelled = next((name for other, name in enumerate(names)
                      if isinstance(name, str) and name.strip() == str(int(key)) and other != position), None)
     if labelled is not None:
@@ -110,6 +103,13 @@ def _refuse_position_read_as_label(key, position, names):
             f"likelihood names column {int(key)}: by position that is column {names[position]!r}, but X also has a "
             f"column labelled {labelled!r}; write the label ({{{labelled!r}: ...}}) or the position's label "
             f"({{{names[position]!r}: ...}}) instead."
+        )
+    at = names[position]  # no column is labelled with the key's digits either
+    if key >= 0 and isinstance(at, numbers.Integral) and not isinstance(at, (bool, np.bool_)):
+        raise ValueError(
+            f"likelihood names column {int(key)}: by position that is the column labelled {at!r}, and no column "
+            f"of X is labelled {int(key)} (a ColumnTransformer passes on the labels of the columns it selects); "
+            f"write the label ({{{at!r}: ...}}) instead. X's columns are {names} (n_features={len(names)})."
         )
 
 

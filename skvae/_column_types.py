@@ -65,9 +65,12 @@ def requested_kinds(likelihood, names, frame):
         named_by[position] = key
         kinds[position] = str(kind)
     if unknown:
+        # Hostile sweep 25: X's width said as n_features=, scikit-learn's words, which its
+        # check_fit2d_1feature looks for when a one-column X is refused (a dict naming column 1).
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
-            f"{names if frame else f'positions 0..{len(names) - 1}'}.{look_alike_hint(unknown, names)}"
+            f"{names if frame else f'positions 0..{len(names) - 1}'} (n_features={len(names)})."
+            f"{look_alike_hint(unknown, names)}"
         )
     return kinds
 
@@ -80,6 +83,14 @@ def _refuse_position_read_as_label(key, position, names):
     kind of column ``"0"``, at position 1, without a word, where the user
     most likely meant the column labelled ``"1"``. Either reading is a
     guess, so neither is taken: the refusal names both ways to write it.
+
+    Hostile sweep 25: likewise where the column at that position carries
+    another integer label. A ColumnTransformer hands its transformer the
+    columns it selects with their labels, so of a table labelled 0..3,
+    ``ColumnTransformer([("vae", VAETransformer(likelihood={1: "poisson"}), [2, 3])])``
+    made column 3 (position 1) Poisson without a word, where an integer key
+    on integer labels reads as a label (pandas' ``X[1]``; and ``sample(given=...)``
+    refuses it). A negative key is a position only, and taken.
     """
     if not isinstance(key, numbers.Integral) or isinstance(key, (bool, np.bool_)):
         return
@@ -92,6 +103,13 @@ def _refuse_position_read_as_label(key, position, names):
             f"likelihood names column {int(key)}: by position that is column {names[position]!r}, but X also has a "
             f"column labelled {labelled!r}; write the label ({{{labelled!r}: ...}}) or the position's label "
             f"({{{names[position]!r}: ...}}) instead."
+        )
+    at = names[position]  # no column is labelled with the key's digits either
+    if key >= 0 and isinstance(at, numbers.Integral) and not isinstance(at, (bool, np.bool_)):
+        raise ValueError(
+            f"likelihood names column {int(key)}: by position that is the column labelled {at!r}, and no column "
+            f"of X is labelled {int(key)} (a ColumnTransformer passes on the labels of the columns it selects); "
+            f"write the label ({{{at!r}: ...}}) instead. X's columns are {names} (n_features={len(names)})."
         )
 
 

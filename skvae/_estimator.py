@@ -25,7 +25,7 @@ from ._face_hooks import INFERENCE_OPTIONS, FaceHooks
 from ._inference import is_plain_float_matrix
 from ._input import as_pandas_frame, as_plain_input
 from ._latent_mixture import fit_latent_mixture
-from ._likelihoods import KINDS
+from ._likelihoods import KINDS, requires_non_negative
 from ._missingness import MECHANISMS
 from ._model import DEVICE_TYPE, fit_model, new_seed
 from ._networks import ACTIVATIONS
@@ -856,4 +856,5 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         # categorical columns are refused; a DataFrame's category, string and bool columns are modelled
         # (as OneHotEncoder, which sets it too). ``string`` stays False: an array of text is refused.
         tags.input_tags.categorical = True
+        tags.input_tags.positive_only = requires_non_negative(self.likelihood)
         return tags

@@ -63,6 +63,7 @@ from ._faces import (
 )
 from ._inference import NetworkOverflow
 from ._input import as_pandas_frame, as_plain_input, missing_cells, sparse_dtypes, with_sparse_dtypes
+from ._likelihoods import requires_non_negative
 from ._memory import check_host_allocation
 from ._missingness import mechanism_name
 from ._refinement import (
@@ -916,6 +917,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # float64 alone, so scikit-learn's dtype check never ran on float32).
         tags.input_tags.categorical = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.positive_only = requires_non_negative(self.likelihood)
         return tags
 
     # ----------------------------------------------------------- pickling

@@ -120,6 +120,9 @@ class Block:
     #: ``likelihood`` parameter the user set (``--likelihood`` on the command
     #: line), `where` the value's row (" in row 7"; a file says its line).
     domain = ()
+    #: Whether the domain leaves out every negative value: scikit-learn's
+    #: ``positive_only`` input tag of an estimator whose likelihood names the kind.
+    non_negative = False
     #: Constants that are lists (of increasing floats) rather than one number.
     list_constants = ()
     #: Whether a draw of the value is mean + deviation * eps (a Gaussian in
@@ -338,6 +341,7 @@ class LogNormalBlock(GaussianBlock):
                                                  column_term(f"column {name!r}"), f" to be positive; found {value!r}",
                                                  where, ". ", another_kind(name, "gaussian", "inflated_gaussian"),
                                                  ".")),)
+    non_negative = True
     _standardized_quantity = staticmethod(np.log)
 
     def cell_log_constant(self, x):
@@ -925,6 +929,7 @@ class BernoulliBlock(Block):
                    f" to lie in [0, 1]; found {value!r}", where, ". ",
                    advice("rescale_to_unit", "Rescale the features (e.g. MinMaxScaler(clip=True)). ", column=name),
                    another_kind(name, "gaussian"), ".")),)
+    non_negative = True
 
     def cell_log_variable(self, x, params, free):
         return -F.binary_cross_entropy_with_logits(params, x.expand_as(params), reduction="none")
@@ -1132,6 +1137,7 @@ class PoissonBlock(Block):
                                            ", beyond 2**24, which float32 cannot hold exactly. ",
                                            another_kind(name, "gaussian", "lognormal"), ".")),
     )
+    non_negative = True
 
     @classmethod
     def fit_constants(cls, values):
@@ -1226,3 +1232,23 @@ BLOCKS = {
 }
 #: The observation models a column can have.
 KINDS = tuple(BLOCKS)
+#: The kinds whose domain leaves out every negative value (see ``Block.non_negative``).
+NON_NEGATIVE_KINDS = frozenset(kind for kind, block in BLOCKS.items() if block.non_negative)
+
+
+def requires_non_negative(likelihood):
+    """Whether a ``likelihood`` parameter refuses every negative value of some column: the ``positive_only`` tag.
+
+    Hostile sweep 25: the tag was scikit-learn's default (False) whatever the
+    likelihood, so ``likelihood="poisson"`` told tag readers (and
+    scikit-learn's ``check_positive_only_tag_during_fit``) that negative
+    values are accepted, and fit refused them. A dict naming such a kind for
+    one column refuses a negative value there, so it counts too. Tags are
+    read before validation: a parameter not (yet) valid is False here and
+    refused by fit.
+    """
+    if isinstance(likelihood, str):
+        return likelihood in NON_NEGATIVE_KINDS
+    if isinstance(likelihood, dict):
+        return any(isinstance(kind, str) and kind in NON_NEGATIVE_KINDS for kind in likelihood.values())
+    return False

@@ -345,9 +345,14 @@ def design_width(columns):
 def refinement_applies(columns):
     """Whether a schema has a column to refine and a design :func:`fit_refinement` fits (before any data pass).
 
-    A one-column table has nothing to regress on; see MAX_FEATURES for the upper bound.
+    A one-column table has nothing to regress on; see MAX_FEATURES for the upper bound. Hostile sweep 25:
+    this read "nothing to regress on" as a design one column wide, but a one-column categorical column of
+    numbers (processor speeds 25/33/50/66) is one-hot encoded wider, all of it its own: its regression had
+    no other column and failed in BayesianRidge ("Found array with 0 feature(s)"), so such a table could not
+    be imputed at all. A regression needs another column.
     """
-    return any(is_refined(column) for column in columns) and 1 < design_width(columns) <= MAX_FEATURES
+    return (len(columns) > 1 and any(is_refined(column) for column in columns)
+            and design_width(columns) <= MAX_FEATURES)
 
 
 def fit_refinement(completed, observed, columns):

@@ -434,6 +434,9 @@ class _Encoder:
 
     def __init__(self):
         self.arrays = {}
+        # id -> (generator, its encoding): one RandomState held in several places (an imputer's
+        # random_state, its vae_'s and its draws' generator) is written once and shared on loading.
+        self._random_states = {}
 
     def _store(self, array, where):
         key, n = where, 1
@@ -477,9 +480,21 @@ class _Encoder:
                                 "fixed-size integer or float dtypes (up to 64 bits) are allowed.")
             return {"$scalar": [dtype.str, repr(value.item())]}
         if isinstance(value, np.random.RandomState):
+            # Hostile sweep 25: a caller's RandomState given as an imputer's or a detector's random_state
+            # is one generator, also its vae_'s random_state and the imputer's generator of draws. pickle
+            # and copy.deepcopy keep it one; each place was written as a generator of its own, so after
+            # load a draw no longer advanced the generator the next fit seeds from, and a loaded model
+            # refitted after a draw (transform, then fit) diverged from the original and its pickle.
+            # Every place now refers to the first one's keys array, which the loader reads as one
+            # generator (older skvae reads them as copies, as before).
+            seen = self._random_states.get(id(value))
+            if seen is not None and seen[0] is value:
+                return {"$random_state": list(seen[1])}
             bit_generator, keys, position, has_gauss, cached_gaussian = value.get_state()
             keys = self._store(keys, f"{where}.keys")
-            return {"$random_state": [bit_generator, keys, position, has_gauss, cached_gaussian]}
+            body = [bit_generator, keys, position, has_gauss, cached_gaussian]
+            self._random_states[id(value)] = (value, body)
+            return {"$random_state": list(body)}
         if isinstance(value, torch.device):
             return {"$device": str(value)}
         if type(value).__name__ == "NAType" and type(value).__module__.startswith("pandas"):
@@ -821,6 +836,9 @@ class _Decoder:
         self.arrays = arrays
         self.name = name
         self.used = set()
+        # keys array -> (the encoding read, the generator made): the places that refer to one keys
+        # array are one generator (see _Encoder.encode).
+        self._random_states = {}
 
     def check_all_used(self):
         """Refuse a file holding arrays its state never refers to: save writes none, so someone added them."""
@@ -892,8 +910,13 @@ class _Decoder:
         return float(body)
 
     def _random_state(self, body):
-        bit_generator, keys, position, has_gauss, cached_gaussian = body
-        keys = self._array(keys)
+        bit_generator, keys_key, position, has_gauss, cached_gaussian = body
+        shared = self._random_states.get(keys_key) if isinstance(keys_key, str) else None
+        if shared is not None:
+            if shared[0] != body:
+                raise ValueError(f"two generators refer to the keys {keys_key!r} with different states")
+            return shared[1]
+        keys = self._array(keys_key)
         # numpy does not check the position, and reads out of bounds past 624.
         if bit_generator != "MT19937" or keys.shape != (624,) or keys.dtype != np.uint32:
             raise ValueError("not an MT19937 state of 624 uint32 keys")
@@ -903,6 +926,7 @@ class _Decoder:
             raise TypeError("the cached Gaussian is not a float")
         random_state = np.random.RandomState()
         random_state.set_state((bit_generator, keys.copy(), position, has_gauss, cached_gaussian))
+        self._random_states[keys_key] = (list(body), random_state)
         return random_state
 
     def _device(self, body):

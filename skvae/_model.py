@@ -965,7 +965,13 @@ class VAEModel:
         or with ``n_draws=m > 1`` m draws per row from the same importance
         samples, shape (n_rows, m, n_features).
         """
-        encoded = self.rows(X, handle_unknown)
+        # Hostile sweep 25: draws are made in float64 whatever X's dtype. torch draws other numbers from
+        # one generator for float32 tensors than for float64 ones (torch.multinomial over the weights,
+        # the likelihood's normal and categorical draws), so a float32 copy of a table was given other
+        # imputations than the table, by the same seed, where its point fills and scores agree with the
+        # table's to float32's precision. Encoded in float64 (a float32 value is exactly a float64 one),
+        # the two draw alike; the caller casts the draws back to X's dtype.
+        encoded = self.rows(X, handle_unknown, dtype=None if seed is None else np.float64)
         networks = self.networks(encoded.dtype)
         generator = None if seed is None else torch.Generator(device=networks.device).manual_seed(int(seed))
         draws = {} if n_draws == 1 else {"n_draws": n_draws}
@@ -992,9 +998,13 @@ class VAEModel:
         return np.concatenate([encoded[slice(start, start + step)].empty for start in range(0, n_rows, step)]
                               or [np.zeros(0, dtype=bool)])
 
-    def rows(self, X, handle_unknown, with_noise=True, with_holes=False):
-        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys; `with_holes`: their masks)."""
-        return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None,
+    def rows(self, X, handle_unknown, with_noise=True, with_holes=False, dtype=None):
+        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys; `with_holes`: their masks).
+
+        In `dtype`, or where it is None in X's own float dtype (:func:`_float_dtype`).
+        """
+        dtype = _float_dtype(X) if dtype is None else dtype
+        return EncodedRows(X, self.schema, handle_unknown, dtype, self.seed if with_noise else None,
                            float32_keys=self.noise_keys == "float32", keep_holes=with_holes)
 
     def check_sample_fits(self, n_rows):

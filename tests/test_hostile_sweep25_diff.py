@@ -15,6 +15,17 @@ Each family below failed once (see the commit that added its tests):
   loader makes one generator of them (a file that gives one keys array two
   states is refused as corrupted; older skvae reads them as copies, as it
   did).
+- **A float32 copy of a table drew other imputations** (``skvae._model.VAEModel.reconstruct``):
+  one imputer at one point of its sequence gave a table and its float32
+  copy unrelated ``sample_posterior`` draws and ``multiple_imputations``
+  (relative differences of 5 to 12), where their point fills and scores
+  agree to float32's precision (sweep 22 keyed the scores' noise so):
+  torch draws other numbers from one generator for float32 tensors than
+  for float64 ones (``torch.multinomial`` over the weights, the
+  likelihood's draws). Draws are now made in float64 whatever the input's
+  dtype (a float32 value is exactly a float64 one) and cast back, so the
+  two agree to float32's precision; a float32 table's draws differ from
+  those of earlier versions.
 """
 
 import io
@@ -129,3 +140,59 @@ def test_a_file_giving_one_generator_two_states_is_refused():
               "b": {"$random_state": ["MT19937", "g.keys", 7, 0, 0.0]}}
     with pytest.raises(_Corrupted, match="different states"):
         _Decoder({"g.keys": keys}, "model.skvae").decode(forged)
+
+
+# ---------------------------------------------------------------- draws of a float32 copy
+
+
+def _holey_numbers(n_rows=50, seed=0):
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame({"x": rng.normal(size=n_rows), "y": rng.gamma(2.0, size=n_rows) * 100,
+                          "z": rng.normal(size=n_rows) * 0.01 + 3})
+    frame[rng.rand(n_rows, 3) < 0.25] = np.nan
+    return frame
+
+
+def _assert_same_draws_to_float32(got, expected, missing, scale):
+    """Equal to float32's precision: 1e-5 of the value or of its column's spread (float32 networks between)."""
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    tolerance = 1e-5 * (np.abs(expected) + scale[None, :])
+    assert (np.abs(got - expected)[missing] <= tolerance[missing]).all(), np.abs(got - expected)[missing].max()
+
+
+@pytest.mark.parametrize("mechanism", ["ignorable", "self_masking"])
+@pytest.mark.parametrize("as_frame", [True, False])
+def test_a_float32_copy_of_a_table_is_given_the_tables_draws(mechanism, as_frame):
+    """One imputer at one point of its draws: the float32 copy's draws are the table's, to float32's precision.
+
+    Its point fills and scores already were (sweep 22); the draws were other
+    numbers altogether (relative differences of 5 to 12), torch drawing
+    other numbers from one generator for float32 tensors than for float64.
+    """
+    table = _holey_numbers()
+    table = table if as_frame else table.to_numpy()
+    copy32 = table.astype(np.float32) if as_frame else table.astype(np.float32)
+    fitted = VAEImputer(sample_posterior=True, missing_mechanism=mechanism, random_state=0, **_TINY).fit(table)
+    missing = np.isnan(np.asarray(table, dtype=float))
+    scale = np.nanstd(np.asarray(table, dtype=float), axis=0)
+    as64 = pickle.loads(pickle.dumps(fitted)).transform(table)
+    as32 = pickle.loads(pickle.dumps(fitted)).transform(copy32)
+    assert (as32.dtypes == np.float32).all() if as_frame else as32.dtype == np.float32
+    _assert_same_draws_to_float32(as32, as64, missing, scale)
+    copies64 = pickle.loads(pickle.dumps(fitted)).multiple_imputations(table, 3)
+    copies32 = pickle.loads(pickle.dumps(fitted)).multiple_imputations(copy32, 3)
+    for got, expected in zip(copies32, copies64):
+        _assert_same_draws_to_float32(got, expected, missing, scale)
+    # Still draws: the copies differ from each other, and the next call from this one.
+    assert not np.array_equal(np.asarray(copies32[0])[missing], np.asarray(copies32[1])[missing])
+    again = fitted.transform(copy32), fitted.transform(copy32)
+    assert not np.array_equal(np.asarray(again[0])[missing], np.asarray(again[1])[missing])
+
+
+def test_an_imputer_fitted_on_a_float32_copy_draws_as_one_fitted_on_the_table():
+    """Fitted and drawn in float32 or in float64, by one seed: the same draws to float32's precision."""
+    table = _holey_numbers()
+    missing = table.isna().to_numpy()
+    draws64 = VAEImputer(sample_posterior=True, random_state=0, **_TINY).fit_transform(table)
+    draws32 = VAEImputer(sample_posterior=True, random_state=0, **_TINY).fit_transform(table.astype(np.float32))
+    _assert_same_draws_to_float32(draws32, draws64, missing, table.std().to_numpy())

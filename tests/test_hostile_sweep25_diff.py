@@ -196,3 +196,11 @@ def test_an_imputer_fitted_on_a_float32_copy_draws_as_one_fitted_on_the_table():
     draws64 = VAEImputer(sample_posterior=True, random_state=0, **_TINY).fit_transform(table)
     draws32 = VAEImputer(sample_posterior=True, random_state=0, **_TINY).fit_transform(table.astype(np.float32))
     _assert_same_draws_to_float32(draws32, draws64, missing, table.std().to_numpy())
+
+
+def test_one_of_multiple_imputations_is_still_the_next_draw_of_a_float32_table():
+    """``n_imputations=1`` gives the copy the next ``transform`` draw gives (its docstring), float32 too."""
+    table = _holey_numbers().astype(np.float32)
+    fitted = VAEImputer(sample_posterior=True, random_state=0, **_TINY).fit(table)
+    (copy,) = pickle.loads(pickle.dumps(fitted)).multiple_imputations(table, 1)
+    pd.testing.assert_frame_equal(copy, pickle.loads(pickle.dumps(fitted)).transform(table), check_exact=True)

@@ -347,6 +347,12 @@ def _encode_estimator(estimator):
     state = estimator.__getstate__()
     encoder = _Encoder()
     # Encoding first: a value the format cannot hold is a TypeError, whatever else is wrong.
+    # Fields in sorted order, the VAE's of a face too: __setstate__ restores them in another order than
+    # the original's __getstate__ listed them, so a loaded model saved again gave other bytes (hostile
+    # sweep 25). Only the fields: a value's own dicts (a likelihood dict) keep the caller's order.
+    state = _fields_sorted(state)
+    if isinstance(state.get("vae_"), dict):
+        state["vae_"] = _fields_sorted(state["vae_"])
     document = json.dumps({key: encoder.encode(value, key) for key, value in state.items()}, allow_nan=False)
     try:
         check_state(type(estimator), state)
@@ -360,7 +366,31 @@ def _encode_estimator(estimator):
         "state": document,
     }
     metadata["sha256"] = file_digest(metadata, encoder.arrays)
-    return safetensors.numpy.save(encoder.arrays, metadata=metadata)
+    return _canonical_header(safetensors.numpy.save(encoder.arrays, metadata=metadata))
+
+
+def _fields_sorted(state):
+    """An estimator's state dict with its fields in sorted order (their values as they are)."""
+    return {key: state[key] for key in sorted(state)}
+
+
+def _canonical_header(data):
+    """`data`, a safetensors file, with its JSON header's keys in sorted order.
+
+    Hostile sweep 25: safetensors writes the header's keys (the metadata's,
+    the tensors') in the order of a Rust hash map, which changes from call to
+    call, so one model saved twice, or saved, loaded and saved again, gave
+    files of other bytes (other checksums, a changed file under version
+    control) with the same content. The header is re-written with sorted
+    keys, as compact JSON in UTF-8 as safetensors writes it, padded with
+    spaces to a multiple of 8 bytes as safetensors pads it; the tensors'
+    bytes and offsets are unchanged.
+    """
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + length :]
 
 
 def _write(file, data):

@@ -95,7 +95,9 @@ Each family below failed once (see the commit that added its tests):
   likelihood's draws). Draws are now made in float64 whatever the input's
   dtype (a float32 value is exactly a float64 one) and cast back, so the
   two agree to float32's precision; a float32 table's draws differ from
-  those of earlier versions.
+  those of earlier versions, and cost what a float64 table's do (a
+  2,000 x 10 draw, one thread on two shared cores: 0.50 s before, 0.75 s
+  after, against 0.60-0.70 s for float64; point fills unchanged).
 - **Successive draws resampled the same importance samples** (``VAEModel.reconstruct``,
   ``_draws_noise_seed``): the K samples of z behind a ``sample_posterior``
   draw were keyed on the row and the fitted seed alone (as a score's noise
@@ -147,7 +149,6 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer

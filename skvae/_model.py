@@ -965,7 +965,20 @@ class VAEModel:
         or with ``n_draws=m > 1`` m draws per row from the same importance
         samples, shape (n_rows, m, n_features).
         """
-        encoded = self.rows(X, handle_unknown)
+        # Hostile sweep 25: draws are made in float64 whatever X's dtype. torch draws other numbers from
+        # one generator for float32 tensors than for float64 ones (torch.multinomial over the weights,
+        # the likelihood's normal and categorical draws), so a float32 copy of a table was given other
+        # imputations than the table, by the same seed, where its point fills and scores agree with the
+        # table's to float32's precision. Encoded in float64 (a float32 value is exactly a float64 one),
+        # the two draw alike; the caller casts the draws back to X's dtype.
+        # Hostile sweep 25: a draw's importance samples are keyed on the call's seed too. Keyed on the
+        # fitted seed alone (as a score's noise is, so that it repeats), every successive draw of a row
+        # resampled the same K samples of z: not the independent draws with importance samples of their
+        # own that VAEImputer documents (with n_importance=1, every draw decoded one z). Still a function
+        # of each row alone, whichever rows share the call; the copies of one multiple_imputations call
+        # share them, as documented.
+        encoded = self.rows(X, handle_unknown, dtype=None if seed is None else np.float64,
+                            noise_seed=None if seed is None else _draws_noise_seed(self.seed, seed))
         networks = self.networks(encoded.dtype)
         generator = None if seed is None else torch.Generator(device=networks.device).manual_seed(int(seed))
         draws = {} if n_draws == 1 else {"n_draws": n_draws}
@@ -992,9 +1005,15 @@ class VAEModel:
         return np.concatenate([encoded[slice(start, start + step)].empty for start in range(0, n_rows, step)]
                               or [np.zeros(0, dtype=bool)])
 
-    def rows(self, X, handle_unknown, with_noise=True, with_holes=False):
-        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys; `with_holes`: their masks)."""
-        return EncodedRows(X, self.schema, handle_unknown, _float_dtype(X), self.seed if with_noise else None,
+    def rows(self, X, handle_unknown, with_noise=True, with_holes=False, dtype=None, noise_seed=None):
+        """X as rows encoded batch by batch (`with_noise`: carrying their noise keys; `with_holes`: their masks).
+
+        In `dtype`, or where it is None in X's own float dtype (:func:`_float_dtype`); the noise keyed
+        on `noise_seed`, or where it is None on the fitted seed.
+        """
+        dtype = _float_dtype(X) if dtype is None else dtype
+        noise_seed = self.seed if noise_seed is None else noise_seed
+        return EncodedRows(X, self.schema, handle_unknown, dtype, noise_seed if with_noise else None,
                            float32_keys=self.noise_keys == "float32", keep_holes=with_holes)
 
     def check_sample_fits(self, n_rows):
@@ -1063,6 +1082,11 @@ def _training_data(encoded, device):
     if observed is not None:
         observed = place_training_data(np.ascontiguousarray(observed), device)
     return values, observed
+
+
+def _draws_noise_seed(model_seed, call_seed):
+    """The seed of a draw's row noise: the fitted seed and the call's, mixed (a uint64 as an int)."""
+    return int(np.random.SeedSequence([int(model_seed), int(call_seed)]).generate_state(1, np.uint64)[0])
 
 
 def _float_dtype(X):

@@ -347,6 +347,12 @@ def _encode_estimator(estimator):
     state = estimator.__getstate__()
     encoder = _Encoder()
     # Encoding first: a value the format cannot hold is a TypeError, whatever else is wrong.
+    # Fields in sorted order, the VAE's of a face too: __setstate__ restores them in another order than
+    # the original's __getstate__ listed them, so a loaded model saved again gave other bytes (hostile
+    # sweep 25). Only the fields: a value's own dicts (a likelihood dict) keep the caller's order.
+    state = _fields_sorted(state)
+    if isinstance(state.get("vae_"), dict):
+        state["vae_"] = _fields_sorted(state["vae_"])
     document = json.dumps({key: encoder.encode(value, key) for key, value in state.items()}, allow_nan=False)
     try:
         check_state(type(estimator), state)
@@ -360,7 +366,31 @@ def _encode_estimator(estimator):
         "state": document,
     }
     metadata["sha256"] = file_digest(metadata, encoder.arrays)
-    return safetensors.numpy.save(encoder.arrays, metadata=metadata)
+    return _canonical_header(safetensors.numpy.save(encoder.arrays, metadata=metadata))
+
+
+def _fields_sorted(state):
+    """An estimator's state dict with its fields in sorted order (their values as they are)."""
+    return {key: state[key] for key in sorted(state)}
+
+
+def _canonical_header(data):
+    """`data`, a safetensors file, with its JSON header's keys in sorted order.
+
+    Hostile sweep 25: safetensors writes the header's keys (the metadata's,
+    the tensors') in the order of a Rust hash map, which changes from call to
+    call, so one model saved twice, or saved, loaded and saved again, gave
+    files of other bytes (other checksums, a changed file under version
+    control) with the same content. The header is re-written with sorted
+    keys, as compact JSON in UTF-8 as safetensors writes it, padded with
+    spaces to a multiple of 8 bytes as safetensors pads it; the tensors'
+    bytes and offsets are unchanged.
+    """
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + length :]
 
 
 def _write(file, data):
@@ -434,6 +464,9 @@ class _Encoder:
 
     def __init__(self):
         self.arrays = {}
+        # id -> (generator, its encoding): one RandomState held in several places (an imputer's
+        # random_state, its vae_'s and its draws' generator) is written once and shared on loading.
+        self._random_states = {}
 
     def _store(self, array, where):
         key, n = where, 1
@@ -477,9 +510,21 @@ class _Encoder:
                                 "fixed-size integer or float dtypes (up to 64 bits) are allowed.")
             return {"$scalar": [dtype.str, repr(value.item())]}
         if isinstance(value, np.random.RandomState):
+            # Hostile sweep 25: a caller's RandomState given as an imputer's or a detector's random_state
+            # is one generator, also its vae_'s random_state and the imputer's generator of draws. pickle
+            # and copy.deepcopy keep it one; each place was written as a generator of its own, so after
+            # load a draw no longer advanced the generator the next fit seeds from, and a loaded model
+            # refitted after a draw (transform, then fit) diverged from the original and its pickle.
+            # Every place now refers to the first one's keys array, which the loader reads as one
+            # generator (older skvae reads them as copies, as before).
+            seen = self._random_states.get(id(value))
+            if seen is not None and seen[0] is value:
+                return {"$random_state": list(seen[1])}
             bit_generator, keys, position, has_gauss, cached_gaussian = value.get_state()
             keys = self._store(keys, f"{where}.keys")
-            return {"$random_state": [bit_generator, keys, position, has_gauss, cached_gaussian]}
+            body = [bit_generator, keys, position, has_gauss, cached_gaussian]
+            self._random_states[id(value)] = (value, body)
+            return {"$random_state": list(body)}
         if isinstance(value, torch.device):
             return {"$device": str(value)}
         if type(value).__name__ == "NAType" and type(value).__module__.startswith("pandas"):
@@ -821,6 +866,9 @@ class _Decoder:
         self.arrays = arrays
         self.name = name
         self.used = set()
+        # keys array -> (the encoding read, the generator made): the places that refer to one keys
+        # array are one generator (see _Encoder.encode).
+        self._random_states = {}
 
     def check_all_used(self):
         """Refuse a file holding arrays its state never refers to: save writes none, so someone added them."""
@@ -892,8 +940,13 @@ class _Decoder:
         return float(body)
 
     def _random_state(self, body):
-        bit_generator, keys, position, has_gauss, cached_gaussian = body
-        keys = self._array(keys)
+        bit_generator, keys_key, position, has_gauss, cached_gaussian = body
+        shared = self._random_states.get(keys_key) if isinstance(keys_key, str) else None
+        if shared is not None:
+            if shared[0] != body:
+                raise ValueError(f"two generators refer to the keys {keys_key!r} with different states")
+            return shared[1]
+        keys = self._array(keys_key)
         # numpy does not check the position, and reads out of bounds past 624.
         if bit_generator != "MT19937" or keys.shape != (624,) or keys.dtype != np.uint32:
             raise ValueError("not an MT19937 state of 624 uint32 keys")
@@ -903,6 +956,7 @@ class _Decoder:
             raise TypeError("the cached Gaussian is not a float")
         random_state = np.random.RandomState()
         random_state.set_state((bit_generator, keys.copy(), position, has_gauss, cached_gaussian))
+        self._random_states[keys_key] = (list(body), random_state)
         return random_state
 
     def _device(self, body):

@@ -222,7 +222,7 @@ def test_the_refinement_check_passes_only_the_rows_holding_a_checked_cell_with_t
     assert "check" in seen, "the scale column of numbers is refined with a check"
     with_check = int(seen["check"].any(axis=1).sum())
     assert passes == [len(holes), with_check] and 0 < with_check < len(holes)
-    X = imputer._validate(holes, reset=False)
+    X, _ = imputer._validate(holes, reset=False)
     missing, kept_columns = imputer._missing_mask(X), ~imputer._empty_features
     hidden_for_check = missing.copy()
     hidden_for_check[:, kept_columns] |= seen["check"]

@@ -190,3 +190,141 @@ def test_a_block_whose_seen_levels_underflow_decodes_a_seen_level(level_values):
                       else (torch.tensor(level_values) - (probabilities * torch.tensor(level_values)).sum()
                             / probabilities.sum()).abs().argmin()).item()
     assert block.point(near, None, weights).item() == expected_point
+
+
+# ------------------------------------------------------------------ c. the seeded fuzzer, small
+
+def _fuzz_column(kind, n, rng):
+    """A column of `n` rows of one hostile-but-legal kind."""
+    if kind == "float":
+        return pd.Series(rng.normal(0, 1, n) * 10.0 ** int(rng.integers(-3, 4)))
+    if kind == "whole":
+        return pd.Series(rng.integers(-50, 50, n).astype(float))
+    if kind == "huge":
+        return pd.Series(rng.normal(0, 1, n) * 1e300)
+    if kind == "Int64":
+        return pd.Series(rng.integers(0, 30, n), dtype="Int64")
+    if kind == "boolean":
+        return pd.Series(rng.random(n) < 0.5, dtype="boolean")
+    if kind == "string":
+        return pd.Series(rng.choice(["a", "bb", ""], n), dtype="string")
+    if kind == "category_unused":
+        return pd.Series(pd.Categorical(rng.choice(["mid", "hi"], n), categories=["lo", "mid", "hi"]))
+    if kind == "ordered":
+        return pd.Series(pd.Categorical(rng.choice([1, 2], n), categories=[1, 2, 3], ordered=True))
+    if kind == "constant":
+        return pd.Series(np.full(n, 7.25))
+    assert kind == "collapsed_levels"  # two uint64 levels that are one float64
+    return pd.Series(rng.choice([2**63 + 196, 2**63 + 569], n).astype(np.uint64))
+
+
+FUZZ_KINDS = ("float", "whole", "huge", "Int64", "boolean", "string", "category_unused", "ordered", "constant",
+              "collapsed_levels")
+
+
+def _fuzz_table(seed):
+    """A DataFrame of 1-6 rows and 1-4 columns, a third of its columns with holes, an odd index."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([1, 2, 3, 6]))
+    columns = {}
+    for i, kind in enumerate(rng.choice(FUZZ_KINDS, int(rng.integers(1, 5)))):
+        series = _fuzz_column(kind, n, rng)
+        if n > 1 and rng.random() < 0.35:
+            series = series.astype({"huge": float, "collapsed_levels": "UInt64"}.get(kind, series.dtype))
+            series[int(rng.integers(n))] = np.nan if series.dtype == float or kind in (
+                "category_unused", "ordered") else pd.NA
+        columns[f"{kind}_{i}"] = series
+    table = pd.DataFrame(columns)
+    table.index = [f"r{i}" for i in range(n)][::-1]
+    return table
+
+
+def _decoding_problems(what, table, decoded):
+    """How `decoded` leaves the fitted table's dtypes, columns, observed ranges or seen categories."""
+    if list(decoded.columns) != list(table.columns):
+        return [f"{what}: columns {list(decoded.columns)}"]
+    problems = []
+    for name in table.columns:
+        observed, values = table[name].dropna(), decoded[name]
+        if values.dtype != table[name].dtype:
+            problems.append(f"{what}: {name} came back {values.dtype}")
+        if values.isna().any():
+            problems.append(f"{what}: {name} has holes")
+        if (pd.api.types.is_numeric_dtype(observed.dtype) and not pd.api.types.is_bool_dtype(observed.dtype)
+                and not isinstance(observed.dtype, pd.CategoricalDtype)):
+            got, seen = values.to_numpy(dtype=float), observed.to_numpy(dtype=float)
+            if not np.isfinite(got).all() or got.min() < seen.min() or got.max() > seen.max():
+                problems.append(f"{what}: {name} leaves [{seen.min()}, {seen.max()}]: {got}")
+        elif not set(values.tolist()) <= set(observed.tolist()):
+            problems.append(f"{what}: {name} holds unseen {set(values.tolist()) - set(observed.tolist())}")
+    return problems
+
+
+def _round_trips(estimator):
+    buffer = io.BytesIO()
+    skvae.save(estimator, buffer)
+    buffer.seek(0)
+    return [skvae.load(buffer), pickle.loads(pickle.dumps(estimator))]
+
+
+def _fuzz_problems(seed):
+    """Every broken promise of the three faces on the table of `seed`, as text (empty: none)."""
+    table = _fuzz_table(seed)
+    before = table.copy(deep=True)
+    mechanism = "self_masking" if seed % 2 else "ignorable"
+    problems = []
+    vae = VAETransformer(missing_mechanism=mechanism, **SMALL).fit(table)
+    codes = vae.transform(table)
+    if not np.isfinite(codes).all():
+        problems.append("transform: not finite")
+    if not np.isfinite(vae.score_samples(table, n_importance=3)).all():
+        problems.append("score_samples: not finite")
+    far_codes = np.random.default_rng(seed).normal(0, 1, (20, 2)) * 1e6
+    problems += _decoding_problems("inverse_transform(far codes)", table, vae.inverse_transform(far_codes))
+    problems += _decoding_problems("inverse_transform", table, vae.inverse_transform(codes))
+    drawn = vae.sample(8, random_state=1)
+    problems += _decoding_problems("sample", table, drawn)
+    imputer = VAEImputer(missing_mechanism=mechanism, **SMALL).fit(table)
+    filled = imputer.transform(table)
+    if mechanism == "ignorable":  # self-masked fills may leave the observed range, as documented
+        problems += _decoding_problems("VAEImputer", table, filled)
+    detector = VAEOutlierDetector(missing_mechanism=mechanism, **SMALL).fit(table)
+    scores = detector.score_samples(table)
+    if not np.isfinite(scores).all():
+        problems.append("detector: not finite")
+    for copy in _round_trips(vae):
+        if not (np.array_equal(copy.transform(table), codes) and copy.sample(8, random_state=1).equals(drawn)):
+            problems.append("transformer copy differs")
+    for copy in _round_trips(imputer):
+        if not copy.transform(table).equals(filled):
+            problems.append("imputer copy differs")
+    for copy in _round_trips(detector):
+        if not np.array_equal(copy.score_samples(table), scores):
+            problems.append("detector copy differs")
+    if not table.equals(before):
+        problems.append("the caller's table changed")
+    return problems
+
+
+def _alarm(signum, frame):
+    raise TimeoutError("a fuzz case ran past 60 s")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_seeded_hostile_tables_keep_the_contract(seed):
+    """Tiny hostile tables (the fuzzer of this sweep, 20 of its cases): no internal error, no broken promise.
+
+    Without the fixes, seeds 1 and 19 (two uint64 levels float64 cannot
+    tell apart, under self-masking) failed as family a (the fit's NaN epoch),
+    and seeds 7, 9 and 14 (a category no row holds, far codes decoded) as
+    family b (the unused category came back).
+    """
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(60)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # integers beyond 2**53, one-row fits: warned as documented
+            assert _fuzz_problems(seed) == []
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -798,9 +798,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # In place only where possible: a read-only array (a memory map, a shared buffer) is filled in a copy.
             in_place = X.dtype.kind == "f" and not self.copy and X.flags.writeable
             out = X if in_place else np.array(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
+            # Hostile sweep 25: a fill kept off its column's range (self-masking) may lie beyond
+            # float16's 65504 (the networks run in float32), and the assignment made it inf with
+            # NumPy's "overflow encountered in cast". It saturates at the array's largest, as
+            # decoding a float16 or float32 column of a DataFrame does (skvae._schema._decode_column).
+            largest = float(np.finfo(out.dtype).max)
             for k, j in enumerate(kept_columns):
                 rows = missing[:, j]
-                out[rows, j] = predicted[rows, k]
+                out[rows, j] = np.clip(predicted[rows, k], -largest, largest)
         if self.keep_empty_features:
             # Only the missing cells, as SimpleImputer does: a column empty at fit may hold values
             # now, and an imputer keeps what it is given (they were overwritten with 0).

@@ -71,6 +71,18 @@ Each family below failed once (see the commit that added its tests):
   multinomial distribution (sum of probabilities <= 0)", a RuntimeError.
   Such cells are conditioned on the seen levels in log space; every other
   cell decodes bit for bit as before.
+- **Self-masked fills beyond a narrow float's range**
+  (``skvae._schema._decode_column``, ``VAEImputer._filled``): under
+  ``missing_mechanism="self_masking"`` a column's fills may leave its
+  observed range (documented), and for a float32, Float32,
+  ``float[pyarrow]`` or float16 column of a DataFrame, or a float16 array
+  (the networks run in float32), of values near the type's top they left
+  the type's range too: ``VAEImputer``'s fills and ``multiple_imputations``
+  came back as -inf / inf with NumPy's "overflow encountered in cast".
+  Decoded values of a narrow float column now saturate at the type's
+  largest, as an integer column's saturate at its type's bounds (sweep 9)
+  and a float64 column's at float64's (sweep 21); a float16 array's fills
+  likewise.
 """
 
 import io
@@ -192,7 +204,47 @@ def test_a_block_whose_seen_levels_underflow_decodes_a_seen_level(level_values):
     assert block.point(near, None, weights).item() == expected_point
 
 
-# ------------------------------------------------------------------ c. the seeded fuzzer, small
+# ------------------------------------------------------------------ c. self-masked fills beyond a narrow float's range
+
+NARROW_FLOATS = {"float32": (np.float32, "float32"), "Float32": (np.float32, "Float32"),
+                 "float16": (np.float16, "float16"), "float32[pyarrow]": (np.float32, "float32[pyarrow]")}
+
+
+def _near_the_types_top(numpy_dtype, rng):
+    """Eight values spread over 95% of the type's range, three of them missing."""
+    values = (rng.uniform(-1, 1, 8) * 0.95 * float(np.finfo(numpy_dtype).max)).astype(numpy_dtype)
+    values[[1, 3, 5]] = np.nan
+    return values
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("dtype", NARROW_FLOATS.values(), ids=NARROW_FLOATS.keys())
+def test_self_masked_fills_of_a_narrow_float_column_stay_finite(dtype):
+    """Fills beyond float32's (float16's) top were cast to inf with NumPy's overflow warning; now they saturate."""
+    numpy_dtype, name = dtype
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": pd.Series(_near_the_types_top(numpy_dtype, rng)).astype(name),
+                          "b": rng.normal(size=8)})
+    imputer = VAEImputer(missing_mechanism="self_masking", sample_posterior=True, **SMALL).fit(table)
+    largest = float(np.finfo(numpy_dtype).max)
+    for filled in imputer.multiple_imputations(table, 40):
+        assert filled["a"].dtype == table["a"].dtype
+        values = filled["a"].to_numpy(dtype=np.float64)
+        assert np.isfinite(values).all() and np.abs(values).max() <= largest
+        pd.testing.assert_series_equal(filled["a"][table["a"].notna()], table["a"][table["a"].notna()])
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_self_masked_fills_of_a_float16_array_stay_finite():
+    rng = np.random.default_rng(0)
+    X = _near_the_types_top(np.float16, rng).reshape(-1, 1).repeat(2, axis=1)
+    imputer = VAEImputer(missing_mechanism="self_masking", sample_posterior=True, **SMALL).fit(X)
+    for filled in imputer.multiple_imputations(X, 40):
+        assert filled.dtype == np.float16 and np.isfinite(filled).all()
+        assert np.array_equal(filled[~np.isnan(X)], X[~np.isnan(X)])
+
+
+# ------------------------------------------------------------------ d. the seeded fuzzer, small
 
 def _fuzz_column(kind, n, rng):
     """A column of `n` rows of one hostile-but-legal kind."""

@@ -346,8 +346,14 @@ def refinement_applies(columns):
     """Whether a schema has a column to refine and a design :func:`fit_refinement` fits (before any data pass).
 
     A one-column table has nothing to regress on; see MAX_FEATURES for the upper bound.
+    Counted in columns, not design width (hostile sweep 25): a lone column of
+    three or more numeric levels (a 1-5 rating) is several design columns,
+    all its own, so its regression was fitted on none, and scikit-learn's
+    "Found array with 0 feature(s) ... required by BayesianRidge" failed
+    every ``VAEImputer.fit`` of such a one-column DataFrame.
     """
-    return any(is_refined(column) for column in columns) and 1 < design_width(columns) <= MAX_FEATURES
+    return (any(is_refined(column) for column in columns) and len(columns) > 1
+            and design_width(columns) <= MAX_FEATURES)
 
 
 def fit_refinement(completed, observed, columns):

@@ -83,6 +83,15 @@ Each family below failed once (see the commit that added its tests):
   largest, as an integer column's saturate at its type's bounds (sweep 9)
   and a float64 column's at float64's (sweep 21); a float16 array's fills
   likewise.
+- **A lone column of numeric levels** (``skvae._refinement.refinement_applies``):
+  the imputer's refinement regresses each level column on the other
+  columns, and judged "one column, nothing to regress on" by the design's
+  width, which a column of three or more numeric levels (a 1-5 rating, 12
+  rows or more, typed categorical by ``likelihood="auto"``) fills alone;
+  so ``VAEImputer.fit`` of such a one-column DataFrame (also beside a
+  column it drops as empty) failed with scikit-learn's "Found array with 0
+  feature(s) (shape=(12, 0)) while a minimum of 1 is required by
+  BayesianRidge", under either mechanism. The rule counts columns now.
 """
 
 import io
@@ -244,7 +253,31 @@ def test_self_masked_fills_of_a_float16_array_stay_finite():
         assert np.array_equal(filled[~np.isnan(X)], X[~np.isnan(X)])
 
 
-# ------------------------------------------------------------------ d. the seeded fuzzer, small
+# ------------------------------------------------------------------ d. a lone column of numeric levels in the imputer
+
+LONE_LEVEL_COLUMNS = {
+    "int64": pd.DataFrame({"rating": [1, 2, 3] * 4}),
+    "float_with_holes": pd.DataFrame({"rating": [1.0, 2.0, 3.0, np.nan] * 4}),
+    "Int64_with_holes": pd.DataFrame({"rating": pd.array([1, 5, 3, None] * 4, dtype="Int64")}),
+    "beside_an_empty_column": pd.DataFrame({"rating": [1.0, 2.0, 3.0, np.nan] * 4, "empty": np.nan}),
+}
+
+
+@pytest.mark.parametrize("mechanism", ["ignorable", "self_masking"])
+@pytest.mark.parametrize("table", LONE_LEVEL_COLUMNS.values(), ids=LONE_LEVEL_COLUMNS.keys())
+def test_a_lone_column_of_numeric_levels_is_imputed(table, mechanism):
+    """Every fit failed in BayesianRidge ("Found array with 0 feature(s)"); now no refinement, levels filled."""
+    imputer = VAEImputer(missing_mechanism=mechanism, **SMALL)
+    filled = imputer.fit_transform(table)
+    assert imputer._refinement is None  # nothing to regress the column on
+    levels = set(table["rating"].dropna())
+    assert filled["rating"].dtype == table["rating"].dtype and set(filled["rating"]) <= levels
+    assert filled.equals(imputer.transform(table))
+    for copy in imputer.multiple_imputations(table, 2):
+        assert set(copy["rating"]) <= levels
+
+
+# ------------------------------------------------------------------ e. the seeded fuzzer, small
 
 def _fuzz_column(kind, n, rng):
     """A column of `n` rows of one hostile-but-legal kind."""

@@ -92,6 +92,13 @@ Each family below failed once (see the commit that added its tests):
   column it drops as empty) failed with scikit-learn's "Found array with 0
   feature(s) (shape=(12, 0)) while a minimum of 1 is required by
   BayesianRidge", under either mechanism. The rule counts columns now.
+- **An infinite cell of an array, in the imputer** (``skvae._imputer._refuse_infinite_cells``):
+  ``VAEImputer``'s ``fit``, ``transform`` and ``multiple_imputations``
+  refused it with scikit-learn's "Input X contains infinity or a value too
+  large for dtype('float64')", naming no cell and no way out, while the same
+  cell of a DataFrame, and of an array given to ``VAETransformer`` or
+  ``VAEOutlierDetector``, is "X contains an infinite value (-inf in column
+  2, row 5). Infinity is not a missing value: ...". It is that refusal now.
 """
 
 import io
@@ -277,7 +284,31 @@ def test_a_lone_column_of_numeric_levels_is_imputed(table, mechanism):
         assert set(copy["rating"]) <= levels
 
 
-# ------------------------------------------------------------------ e. the seeded fuzzer, small
+# ------------------------------------------------------------------ e. an infinite cell of an array, in the imputer
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, object])
+@pytest.mark.parametrize("call", ["fit", "transform", "multiple_imputations"])
+def test_the_imputer_names_an_arrays_infinite_cell(call, dtype):
+    """scikit-learn's "Input X contains infinity or a value too large" named no cell; now as a DataFrame's."""
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    X[1, 0] = np.nan
+    infinite = X.astype(dtype)
+    infinite[5, 2] = -np.inf
+    imputer = VAEImputer(**SMALL).fit(X)
+    before = imputer.transform(X)
+    method = {"fit": VAEImputer(**SMALL).fit, "transform": imputer.transform,
+              "multiple_imputations": lambda data: imputer.multiple_imputations(data, 2)}[call]
+    with pytest.raises(ValueError, match=r"infinite value \(-inf in column 2, row 5\).*use NaN") as refused:
+        method(infinite)
+    assert refused.value.has("row") and refused.value.has("advice")
+    framed = pd.DataFrame(infinite.astype(np.float64))
+    with pytest.raises(ValueError) as of_the_frame:
+        VAEImputer(**SMALL).fit(framed)
+    assert str(of_the_frame.value) == str(refused.value)
+    assert np.array_equal(imputer.transform(X), before)  # a refused call changes nothing
+
+
+# ------------------------------------------------------------------ f. the seeded fuzzer, small
 
 def _fuzz_column(kind, n, rng):
     """A column of `n` rows of one hostile-but-legal kind."""

@@ -47,6 +47,7 @@ from ._column_types import (
     arrow_dictionary,
     holds_only_booleans,
     holds_only_integers,
+    infinite_value_refusal,
     requested_kinds,
     values_as_bools,
     whole_numbers_as_ints,
@@ -696,6 +697,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         except (TypeError, ValueError, OverflowError) as error:
             if not _nan_is_missing(self.missing_values):
                 _refuse_nan_cells(X, self.missing_values)
+            _refuse_infinite_cells(X)
             raise text_in_array_refusal(X, error) from None
         if not _nan_is_missing(self.missing_values):
             # Hostile sweep 21: under scikit-learn's assume_finite (a global set_config or a
@@ -819,9 +821,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # In place only where possible: a read-only array (a memory map, a shared buffer) is filled in a copy.
             in_place = X.dtype.kind == "f" and not self.copy and X.flags.writeable
             out = X if in_place else np.array(X, dtype=np.float64 if X.dtype.kind != "f" else X.dtype)
+            # Hostile sweep 25: a fill kept off its column's range (self-masking) may lie beyond
+            # float16's 65504 (the networks run in float32), and the assignment made it inf with
+            # NumPy's "overflow encountered in cast". It saturates at the array's largest, as
+            # decoding a float16 or float32 column of a DataFrame does (skvae._schema._decode_column).
+            largest = float(np.finfo(out.dtype).max)
             for k, j in enumerate(kept_columns):
                 rows = missing[:, j]
-                out[rows, j] = predicted[rows, k]
+                out[rows, j] = np.clip(predicted[rows, k], -largest, largest)
         if self.keep_empty_features:
             # Only the missing cells, as SimpleImputer does: a column empty at fit may hold values
             # now, and an imputer keeps what it is given (they were overwritten with 0).
@@ -1340,6 +1347,26 @@ def _all_numbers(fills):
         return True
     return all(isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
                for value in fills.tolist() if value is not None and value == value)
+
+
+def _refuse_infinite_cells(X):
+    """An infinite cell of an array, refused naming its column and row, as a DataFrame's and VAETransformer's are.
+
+    Hostile sweep 25: scikit-learn's finiteness check refused it as "Input X
+    contains infinity or a value too large for dtype('float64')", naming no
+    cell and no way out, where the same cell of a DataFrame (or of an array
+    given to VAETransformer or VAEOutlierDetector) is named with its advice.
+    """
+    try:
+        cells = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return
+    if cells.ndim != 2:
+        return
+    infinite = np.isinf(cells)
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise infinite_value_refusal(cells[row, column], int(column), int(row))
 
 
 def _refuse_nan_cells(X, missing_values):

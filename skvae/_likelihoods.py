@@ -62,7 +62,7 @@ from torch.nn import functional as F
 
 from ._composite import CompositeLikelihood  # noqa: F401  (the table's likelihood, built from these blocks)
 from ._moments import shift_scale_columns, standardize
-from ._objectives import sum_over_draws
+from ._objectives import logsumexp_over_draws, sum_over_draws
 from ._refusals import advice, parameter
 from ._refusals import column as column_term
 
@@ -1062,6 +1062,22 @@ class CategoricalBlock(Block):
             return probabilities
         return probabilities.masked_fill(unseen.to(device=probabilities.device) > 0, 0.0)
 
+    def _seen_log_probabilities(self, params):
+        """The levels' log-probabilities conditioned on the seen levels, in log space (-inf for an unseen level).
+
+        Hostile sweep 25: where the decoder's logits lie far apart (codes far
+        from the training rows' given to ``inverse_transform``, a far row's
+        fill), every seen level's probability underflowed to 0 beside an
+        unseen level holding the mass, so :meth:`_decoding_probabilities` was
+        all zeros: ``point`` took level 0 (seen or not: the unused category
+        ``'lo'`` of a column fitted on ``'mid'`` and ``'hi'``), a column of
+        numbers the nearest level to 0 / 0, and a draw failed in torch's
+        multinomial. Such cells are conditioned here instead; the others keep
+        :meth:`_decoding_probabilities`, so their values stay bit for bit.
+        """
+        unseen = self.stats["unseen"].to(device=params.device) > 0
+        return torch.log_softmax(self._log_probabilities(params).masked_fill(unseen, -math.inf), dim=-1)
+
     def point(self, params, free, weights):
         """One level per cell under the weighted mixture of the K decoders' probabilities.
 
@@ -1076,6 +1092,11 @@ class CategoricalBlock(Block):
         """
         probabilities = self._decoding_probabilities(params)
         mixture = sum_over_draws(weights[..., None, None] * probabilities)
+        if "unseen" in self.stats:
+            # Every seen level underflowed in every draw: the mixture in log space (see _seen_log_probabilities).
+            conditioned = torch.softmax(logsumexp_over_draws(
+                torch.log(weights)[..., None, None] + self._seen_log_probabilities(params)), dim=-1)
+            mixture = torch.where(mixture.sum(-1, keepdim=True) > 0, mixture, conditioned.to(mixture.dtype))
         most_probable = mixture.argmax(-1)
         level_values = self.stats.get("level_values")
         if level_values is None:
@@ -1088,6 +1109,10 @@ class CategoricalBlock(Block):
 
     def sample(self, params, free, generator):
         probabilities = self._decoding_probabilities(params)
+        if "unseen" in self.stats:
+            # Every seen level underflowed: multinomial refuses a row of zeros (see _seen_log_probabilities).
+            probabilities = torch.where(probabilities.sum(-1, keepdim=True) > 0, probabilities,
+                                        self._seen_log_probabilities(params).exp())
         flat = probabilities.reshape(-1, self.n_levels)
         codes = torch.multinomial(flat, 1, generator=generator)
         return codes.reshape(probabilities.shape[:-1]).to(params.dtype)

@@ -292,6 +292,14 @@ def _standardized_levels(values):
     of its largest magnitude instead, which changes nothing in exact
     arithmetic; the others keep the direct formula, so fitted models give
     the fills they gave, bit for bit (the buffer is rebuilt at load).
+
+    Hostile sweep 25: distinct integer levels beyond 2**53 can be one
+    float64 (2**63 + 196 and 2**63 + 569 both read 2**63), so a row's levels
+    were all equal, its scale 0 in either unit, and 0 / 0 made the fit fail
+    as "The training loss became nan". Levels float64 cannot tell apart get
+    one standardised value, as two such levels among others already do: such
+    a row is all zeros, where the slope multiplies nothing and the column's
+    missingness is its intercept's alone (missing completely at random).
     """
     scale = values.std(-1, correction=0, keepdim=True)
     standardized = (values - values.mean(-1, keepdim=True)) / scale
@@ -299,7 +307,9 @@ def _standardized_levels(values):
     bad = ~torch.isfinite(standardized).all(-1) | ~torch.isfinite(scale[:, 0]) | (scale[:, 0] == 0)
     if bad.any():
         unit = values[bad] / values[bad].abs().amax(-1, keepdim=True)
-        standardized[bad] = (unit - unit.mean(-1, keepdim=True)) / unit.std(-1, correction=0, keepdim=True)
+        unit_scale = unit.std(-1, correction=0, keepdim=True)
+        rescaled = (unit - unit.mean(-1, keepdim=True)) / unit_scale
+        standardized[bad] = torch.where(unit_scale == 0, torch.zeros_like(rescaled), rescaled)
     return standardized
 
 

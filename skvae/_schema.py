@@ -1064,9 +1064,17 @@ def _decode_column(values, column):
     if column.get(CELL_TYPE) == "bool":
         return pd.Series(values_as_bools(series.to_numpy()), dtype=object)
     integer = _integer_numpy_dtype(dtype)
+    narrow = _narrow_float(dtype) if integer is None else None
     if integer is not None:
         low, high = _float_bounds(integer)
         series = series.round().clip(low, high)
+    elif narrow is not None:
+        # Hostile sweep 25: a column kept off its observed range (a self-masking fill, `beyond_range`)
+        # may be decoded beyond what float32 (float16) holds; the cast made it inf, with NumPy's
+        # "overflow encountered in cast". Such a value saturates at the type's largest, as a
+        # float64 column's saturates at float64's, and an integer column's at its type's bounds.
+        largest = float(np.finfo(narrow).max)
+        series = series.clip(-largest, largest)
     elif _is_boolean_dtype_name(dtype):
         # Hostile sweep 23: a boolean column's decoded value is the likelier of False and True. A kind that
         # keeps no range (bernoulli: a probability) decoded 0.3 as True in a bool column (NumPy's cast makes any

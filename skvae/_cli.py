@@ -1197,7 +1197,26 @@ def _check_likelihood_columns(likelihood, table, read):
                            f"out by --columns/--drop; the columns fitted are {chosen}.")
     raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
                        f"the columns fitted are {chosen}.{look_alike_hint([column], table.frame.columns)}"
-                       f"{_headerless_hint(column, likelihood[column], read)}")
+                       f"{_headerless_hint(column, likelihood[column], read)}"
+                       f"{_one_spec_per_option_hint(column, likelihood[column], table)}")
+
+
+def _one_spec_per_option_hint(column, kind, table):
+    """Where ``--likelihood a=gaussian,b=poisson`` was read as the column ``a=gaussian,b``: the options meant.
+
+    Hostile sweep 25: --columns and --drop take lists, so a user writes the
+    kinds of several columns in one --likelihood; it was refused as a column
+    ``'a=gaussian,b'`` the file has not, with no word of giving the option
+    once per column. (A name holding ``=`` is read as written: the hint is
+    said only where each piece is a column of the file and a kind.)
+    """
+    pieces = f"{column}={kind}".split(",")
+    specs = [piece.rpartition("=") for piece in pieces]
+    if len(specs) < 2 or not all(sep and name.strip() in set(table.frame.columns) and value.strip() in ("auto", *KINDS)
+                                 for name, sep, value in specs):
+        return ""
+    options = " ".join(_likelihood_words(name.strip(), value.strip()) for name, _, value in specs)
+    return f" Give --likelihood once per column: {options}."
 
 
 def _headerless_hint(column, kind, read):

@@ -54,6 +54,13 @@ Each family below failed once (see the commit that added its tests):
   pasted, do what it says: quoted, and joined with ``=`` where the value
   starts with ``-``. The tests follow each piece of advice and check it
   works.
+- **Several columns' kinds in one --likelihood** (``skvae._cli._one_spec_per_option_hint``):
+  ``--columns`` and ``--drop`` take lists, so ``--likelihood
+  a=gaussian,b=poisson`` is a natural slip; it was refused as a column
+  ``'a=gaussian,b'`` the file has not, without a word of the option's
+  form. Where each piece names a column of the file and a kind, the
+  refusal now gives the options meant, one per column (a name holding
+  ``=`` is still read as written).
 
 Found, not changed:
 
@@ -213,3 +220,19 @@ def test_impute_draws_beyond_memory_are_refused_in_the_commands_words(tmp_path, 
     status, out, err = _run(["impute", data, "--draws", 2, *FAST])
     assert status == 0, err
     assert [line.split(",")[0] for line in out.splitlines()[1:]] == ["1"] * 4 + ["2"] * 4
+
+
+def test_several_kinds_in_one_likelihood_are_told_as_one_option_per_column(tmp_path):
+    rng = np.random.default_rng(5)
+    data = _write(tmp_path / "data.csv", "a,my b,c", [f"{rng.normal():.3f},{i % 4},{'xy'[i % 2]}" for i in range(20)])
+    model = tmp_path / "m.skvae"
+    status, _, err = _run(["fit", data, "--out", model, *FIT_FAST, "--likelihood", "a=gaussian,my b=poisson"])
+    assert status == 1 and not model.exists()
+    words = _advised(err, r"Give --likelihood once per column: (.*)\.$")
+    assert words == ["--likelihood", "a=gaussian", "--likelihood", "my b=poisson"]
+    status, out, err = _run(["fit", data, "--out", model, *FIT_FAST, *words])
+    assert status == 0, err
+    assert "a: gaussian, my b: poisson" in out
+    # A piece that names no column of the file: no options are made up.
+    status, _, err = _run(["fit", data, "--out", model, *FIT_FAST, "--likelihood", "a=gaussian,zz=poisson"])
+    assert status == 1 and "no column 'a=gaussian,zz'" in err and "once per column" not in err, err

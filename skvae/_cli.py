@@ -38,6 +38,7 @@ from ._csv import (
     codes_as_numbers,
     columns_for_model,
     explain_refusal,
+    option_words,
     read_table,
     select_columns,
     write_table,
@@ -161,7 +162,7 @@ def run_fit_command(args, out, err):
     print(_wrapped(f"Fitting {n_rows} rows x {n_columns} columns of {table.name}: ",
                    _column_items(table.frame.columns)), file=out)
     start = time.perf_counter()
-    hint = " Leave it out with --drop {column}, or choose the columns with --columns."
+    hint = _drop_hint
     with _tidy_warnings("skvae fit", err, _CommandLineWords("fit")), _refusals_explained(table, "fit", hint=hint):
         model.fit(table.frame)
     seconds = time.perf_counter() - start
@@ -348,25 +349,25 @@ def run_impute_command(args, out, err):
     n_missing = int(holes[:, ~holes.all(axis=0)].sum())
     print(_wrapped(f"Imputing {n_missing} empty cell(s) of {chosen.name} from {chosen.frame.shape[1]} column(s): ",
                    _column_items(chosen.frame.columns)), file=err if args.out == "-" else out)
-    hint = " Leave it out with --drop {column}, or choose the columns with --columns."
+    hint = _drop_hint
     if empty:
         print(_wrapped("skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
                        "learn from: ", _column_items(empty)), file=err)
     with _tidy_warnings("skvae impute", err, _CommandLineWords("impute")), \
             _refusals_explained(chosen, "impute", hint=hint):
-        if args.draws is None:
+        if args.n_imputations is None:
             completions = [imputer.fit_transform(chosen.frame)]
         else:
             # One fit and one importance-sampling pass for every copy (VAEImputer.multiple_imputations),
             # where M runs of --draw with M seeds refit the model M times.
-            completions = imputer.fit(chosen.frame).multiple_imputations(chosen.frame, args.draws)
+            completions = imputer.fit(chosen.frame).multiple_imputations(chosen.frame, args.n_imputations)
     copies = []
     for completed in completions:
         written = _observed_as_read(table, chosen, completed)
         if table.header is not None:
             written.columns = table.header  # the header as written: pandas names an empty field "Unnamed: i"
         copies.append(written)
-    written = copies[0] if args.draws is None else _long_format(copies)
+    written = copies[0] if args.n_imputations is None else _long_format(copies)
     # A file without a header line is written without one (hostile sweep 19: impute added "x0,x1,...").
     write_table(args.out, written, list(written.columns), stdout=out, header=table.has_header)
     return 0
@@ -439,14 +440,14 @@ class _CommandLineWords:
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
         "keep_exact_integers": lambda column: "write the column's integers in full, every digit, as at fit.",
-        "model_as_numbers": lambda column: (f"fit with --likelihood {_likelihood_token(column, 'gaussian')} "
+        "model_as_numbers": lambda column: (f"fit with {_likelihood_words(column, 'gaussian')} "
                                             f"(or {_likelihood_token(column, 'quantile_normal')})"),
         "rescale_to_unit": lambda column: "Rescale the column into [0, 1]. ",
         "model_as_categories": lambda column, numbers: (
-            f"fit with --likelihood {_likelihood_token(column, 'categorical')} (or leave it auto), or leave the "
-            f"column out with --drop {_names_token(column)}"),
+            f"fit with {_likelihood_words(column, 'categorical')} (or leave it auto), or leave the "
+            f"column out with {_drop_words(column)}"),
         "another_kind": lambda column, kinds: (
-            f"To model such values, fit with --likelihood {_likelihood_token(column, kinds[0])}"
+            f"To model such values, fit with {_likelihood_words(column, kinds[0])}"
             + (f" (or {' or '.join(_likelihood_token(column, kind) for kind in kinds[1:])})" if kinds[1:] else "")),
         "fit_on_observed_rows": lambda: "",  # the file's refusal says it all: every cell is empty
     }
@@ -458,16 +459,17 @@ class _CommandLineWords:
         ("smaller_networks", "impute"): "Use a smaller --latent-dim, or fewer columns (--columns, --drop).",
         ("smaller_step", "fit"): "Lower --batch-size (or --hidden-layer-sizes).",
         ("smaller_step", "impute"): "Impute fewer columns (--columns, --drop).",
-        ("drop_empty_column", "fit"): lambda column: f"Leave it out with --drop {column}, or choose the columns "
-                                                     "with --columns.",
-        ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give --likelihood "
-                                                    f"{_likelihood_token(column, 'categorical')}"),
-        ("keep_every_digit", "fit"): lambda column: (f"Write the column with an offset subtracted, or give --likelihood "
-                                                     f"{_likelihood_token(column, 'categorical')}, to keep every digit."),
+        ("drop_empty_column", "fit"): lambda column: f"Leave it out with {_drop_words(column)}, or "
+                                                     "choose the columns with --columns.",
+        ("keep_identifier", "fit"): lambda column: (f"to keep it, and this warning away, give "
+                                                    f"{_likelihood_words(column, 'categorical')}"),
+        ("keep_every_digit", "fit"): lambda column: (f"Write the column with an offset subtracted, or give "
+                                                     f"{_likelihood_words(column, 'categorical')}, to keep every digit."),
         ("keep_every_digit", "impute"): lambda column: (f"Write the column with an offset subtracted, or leave it out "
-                                                        f"with --drop {_option_value(column)}, to keep every digit."),
+                                                        f"with {_drop_words(column)}, to keep every digit."),
+        ("fewer_imputations", "impute"): "Ask for fewer --draws, or impute the file in parts.",
         ("keep_identifier", "impute"): lambda column: (f"to leave it out of the model, and as it is in the file "
-                                                       f"written, give --drop {_option_value(column)}"),
+                                                       f"written, give {_drop_words(column)}"),
     }
     #: Parameters a command has no option for, named as what they are.
     PLAIN = {"hidden_layer_sizes": "hidden layers {}"}
@@ -518,6 +520,9 @@ class _CommandLineWords:
     def _empty_table(self):
         return None if self.table is None else f"{self.table.name}: every cell is empty"
 
+    def _table(self):
+        return None if self.table is None else self.table.name
+
     def _such_cells(self, count):
         return None
 
@@ -542,19 +547,31 @@ def _likelihood_token(column, kind):
     """``COLUMN=KIND`` as a shell word: quoted where the column's name holds a space or another special character.
 
     Hostile sweep 23: advice of ``--likelihood b c=gaussian`` gave the shell
-    two words, the option's value ``b``.
+    two words, the option's value ``b``. Said as an alternative to
+    :func:`_likelihood_words`'s; a value that argparse would take for an
+    option (``-x=gaussian``) is said as the whole option.
     """
     import shlex
 
-    return shlex.quote(f"{_option_value(column)}={kind}")
+    value = f"{_option_value(column)}={kind}"
+    return option_words("--likelihood", value) if value.startswith("-") else shlex.quote(value)
 
 
-def _names_token(column):
-    """A column's name as a shell word of --columns/--drop: in CSV quotes where it holds a comma or a quote."""
-    import shlex
+def _likelihood_words(column, kind):
+    """``--likelihood COLUMN=KIND`` as shell words a user can paste (see :func:`skvae._csv.option_words`)."""
+    return option_words("--likelihood", f"{_option_value(column)}={kind}")
 
+
+def _drop_words(column):
+    """``--drop COLUMN`` as shell words: the name in CSV quotes where it holds a comma or a quote, as --drop reads it.
+
+    Hostile sweep 25: advice to leave out the column ``my col`` (or
+    ``Unnamed: 3``, the name pandas gives an empty header field) said
+    ``--drop my col``: the shell gave --drop the value ``my``.
+    """
+    column = str(column)
     name = f'"{column.replace(chr(34), chr(34) * 2)}"' if ("," in column or '"' in column) else column
-    return shlex.quote(name)
+    return option_words("--drop", name)
 
 
 def _option_value(value):
@@ -775,7 +792,7 @@ def _note_padded_numbers(table, err, prefix):
     for column, (padded, odd) in (table.padded_numbers or {}).items():
         print(f"{prefix}: note: read column {column!r} as numbers, losing the leading zeros of cells such as "
               f"{padded!r}, because it also holds {odd!r}.\n{prefix}: note: if {odd!r} marks a missing cell, give "
-              f"--missing-values {odd} to read the column as text codes.", file=err)
+              f"{option_words('--missing-values', str(odd))} to read the column as text codes.", file=err)
 
 
 def _padded_code(series):
@@ -920,6 +937,11 @@ def _score_phrase(score, bound="ELBO", model=None):
     if score > 0:
         phrase += " It is positive because densities of continuous data can exceed 1."
     return phrase
+
+
+def _drop_hint(column):
+    """How to leave a refused column out, as shell words (hostile sweep 25: ``--drop my col`` gave two words)."""
+    return f" Leave it out with {_drop_words(column)}, or choose the columns with --columns."
 
 
 @contextlib.contextmanager
@@ -1175,7 +1197,26 @@ def _check_likelihood_columns(likelihood, table, read):
                            f"out by --columns/--drop; the columns fitted are {chosen}.")
     raise CommandError(f"--likelihood {column}={likelihood[column]}: {table.name} has no column {column!r}; "
                        f"the columns fitted are {chosen}.{look_alike_hint([column], table.frame.columns)}"
-                       f"{_headerless_hint(column, likelihood[column], read)}")
+                       f"{_headerless_hint(column, likelihood[column], read)}"
+                       f"{_one_spec_per_option_hint(column, likelihood[column], table)}")
+
+
+def _one_spec_per_option_hint(column, kind, table):
+    """Where ``--likelihood a=gaussian,b=poisson`` was read as the column ``a=gaussian,b``: the options meant.
+
+    Hostile sweep 25: --columns and --drop take lists, so a user writes the
+    kinds of several columns in one --likelihood; it was refused as a column
+    ``'a=gaussian,b'`` the file has not, with no word of giving the option
+    once per column. (A name holding ``=`` is read as written: the hint is
+    said only where each piece is a column of the file and a kind.)
+    """
+    pieces = f"{column}={kind}".split(",")
+    specs = [piece.rpartition("=") for piece in pieces]
+    if len(specs) < 2 or not all(sep and name.strip() in set(table.frame.columns) and value.strip() in ("auto", *KINDS)
+                                 for name, sep, value in specs):
+        return ""
+    options = " ".join(_likelihood_words(name.strip(), value.strip()) for name, _, value in specs)
+    return f" Give --likelihood once per column: {options}."
 
 
 def _headerless_hint(column, kind, read):
@@ -1189,7 +1230,7 @@ def _headerless_hint(column, kind, read):
         return ""
     name = read.frame.columns[int(column)]
     return (f" A file without a header line names its columns x0, x1, ... by position: for column {column}, "
-            f"give --likelihood {_likelihood_token(name, kind)}.")
+            f"give {_likelihood_words(name, kind)}.")
 
 
 def _add_training_options(parser, *, latent_dim, max_iter, missing_mechanism=None):
@@ -1438,7 +1479,9 @@ def build_parser():
     impute.add_argument("--draw", action="store_true",
                         help="fill with a draw from the conditional distribution (multiple imputation; vary "
                              "--random-state) instead of the conditional mean")
-    impute.add_argument("--draws", type=_positive_int, default=None, metavar="M",
+    # dest: the parameter it sets (VAEImputer.multiple_imputations' n_imputations), so that a refusal's
+    # count term names the option (hostile sweep 25: "Returning n_imputations=... copies of X").
+    impute.add_argument("--draws", dest="n_imputations", type=_positive_int, default=None, metavar="M",
                         help=f"write M completed copies of the file, each filled with its own draw from the "
                              f"conditional distribution, from one fit (multiple imputation in one run): one "
                              f"after another, numbered 1 to M in a first column '{IMPUTATION_COLUMN}' (the long "

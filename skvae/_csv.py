@@ -945,7 +945,7 @@ def _refuse_stray_text(frame, name, lines, decimal):
             where = _cell_location(series, int(np.flatnonzero(~numeric)[0]), lines)
             cell = present.iloc[np.flatnonzero(~numeric)[0]]
             # A NaN in a spelling pandas does not read as missing (NAN, +nan): the option that reads it so.
-            named = (f" (or give --missing-values {cell.strip()} to read such cells as missing)"
+            named = (f" (or give {option_words('--missing-values', cell.strip())} to read such cells as missing)"
                      if _is_nan_spelling(cell) else "")
             raise CommandError(
                 f"{name}, column {column!r}, {where}: {_cell_repr(cell)} is not a "
@@ -1053,6 +1053,23 @@ def _names_of(fields, names):
 
 def _looks_like_header(fields, decimal="."):
     return any(field.strip().lower() not in _MISSING_TOKENS and not _is_number(field, decimal) for field in fields)
+
+
+def option_words(option, value):
+    """`option` given `value` as shell words a user can paste: ``--drop 'my col'``, ``--missing-values=-nan``.
+
+    Hostile sweep 25: advice wrote the value as a word of its own, unquoted
+    (``--drop my col``: the shell splits it) or starting with ``-``
+    (``--missing-values -nan``, ``--drop -x``: argparse takes such a word for
+    an option, and refuses "expected one argument"). The value is quoted for
+    the shell, and joined to the option with ``=`` where it starts with ``-``
+    and is not a number argparse reads as a value (``--missing-values -1``
+    stays as earlier sweeps pinned it).
+    """
+    import shlex
+
+    as_option = value.startswith("-") and not re.fullmatch(r"-\d+|-\d*\.\d+", value)  # argparse's negative numbers
+    return f"{option}={shlex.quote(value)}" if as_option else f"{option} {shlex.quote(value)}"
 
 
 def _is_nan_spelling(text):
@@ -1374,9 +1391,10 @@ def explain_refusal(error, table, *, words, hint=""):
         What the estimator raised.
     table : Table
         The data it was given.
-    hint : str, optional
+    hint : str or callable, optional
         Appended to the message about a text column, with ``{column}``
-        replaced by the column's name (e.g. how to leave it out).
+        replaced by the column's name (e.g. how to leave it out); a
+        callable is given the column's name and returns the text.
     words : callable
         How the command says a :class:`~skvae._refusals.Refusal`'s terms
         (its options; a row as this file's line).
@@ -1407,7 +1425,7 @@ def _explain_foreign_refusal(message, table, hint):
                 row = int(np.flatnonzero(text.to_numpy())[0])
                 return CommandError(
                     f"{table.name}: column {str(column)!r} holds text ({_cell_repr(str(values.iloc[row]))} at "
-                    f"{table.where(row)}), and this model takes numbers only.{hint.format(column=column)}"
+                    f"{table.where(row)}), and this model takes numbers only.{hint(column) if callable(hint) else hint.format(column=column)}"
                 )
     if "NaN" in message or "missing" in message:
         missing = frame.isna().to_numpy()
@@ -1442,7 +1460,7 @@ def _with_file_and_line(refusal, message, table, prefix):
     first = message.strip().splitlines()[0] if message.strip() else message
     if refusal.has("row"):
         return CommandError(f"{prefix}{first}")
-    if refusal.has("column") or refusal.has("empty_column") or refusal.has("empty_table"):
+    if any(refusal.has(kind) for kind in ("column", "empty_column", "empty_table", "table")):
         return CommandError(first)  # said as "column 'a' of data.csv", "data.csv: every cell is empty"
     unseen = refusal.term("cell")
     if unseen is not None and unseen.fields["column"] in table.frame.columns:

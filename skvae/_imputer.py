@@ -75,7 +75,7 @@ from ._refinement import (
     refine,
     refinement_applies,
 )
-from ._refusals import Refusal, advice, advice_reworded, empty_table, parameter
+from ._refusals import Refusal, advice, advice_reworded, count, empty_table, parameter, table
 from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
@@ -547,8 +547,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # each, passed the check for m in the millions, to run out of memory after an hour of
         # writing copies), before the draws advance the generator.
         check_host_allocation(n_imputations * (2 * 8 * n_cells + _copy_overhead_bytes(self, X, n_columns)),
-                              f"Returning n_imputations={n_imputations!r} copies of X",
-                              "Ask for fewer imputations, or impute X in parts.")
+                              ("Returning ", count("n_imputations", n_imputations, "copies"), " of ", table("X")),
+                              advice("fewer_imputations", "Ask for fewer imputations, or impute X in parts."))
         integers, sparse = _integer_array(X), sparse_dtypes(X)
         with generator_kept_on_failure(self._draws):
             X, missing, kept, values = self._reconstructed(X, draw=True, n_draws=n_imputations)

@@ -95,7 +95,7 @@ def check_host_allocation(n_bytes, what, remedy):
     """Raise a Refusal if an array of `n_bytes` cannot fit in the host's memory.
 
     `what` (a string, or a tuple of refusal parts) says what asked for it,
-    `remedy` what to do.
+    `remedy` (the same) what to do.
 
     NumPy would raise MemoryError (or the OS kill the process) only after the
     request reached the allocator; a count such as ``n_samples=10**12`` is a
@@ -107,8 +107,9 @@ def check_host_allocation(n_bytes, what, remedy):
     if available is None or n_bytes <= available:
         return
     what = what if isinstance(what, tuple) else (what,)
+    remedy = remedy if isinstance(remedy, tuple) else (remedy,)
     raise Refusal(*what, f" needs about {_human(n_bytes)}, more than the {_human(available)} of memory "
-                  f"available. {remedy}")
+                  "available. ", *remedy)
 
 
 def available_bytes(device):

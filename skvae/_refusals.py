@@ -17,7 +17,7 @@ text (which broke silently whenever a message was reworded).
 import contextlib
 
 __all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "advice_reworded", "cell", "column", "count",
-           "example", "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table"]
+           "example", "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table", "table"]
 
 _NO_VALUE = object()
 
@@ -30,7 +30,7 @@ class Term:
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
         ``"subject"``, ``"column"``, ``"empty_column"``, ``"empty_table"``,
-        ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``.
+        ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``, ``"table"``.
     python : str
         The Python API's words for it.
     **fields
@@ -88,6 +88,16 @@ def example():
 def cell(column, value):
     """The refused cell's column and value, unsaid: a face with the data can find its row (an unseen category)."""
     return Term("cell", "", column=column, value=value)
+
+
+def table(python):
+    """The data as a whole, as the Python API names it (``X``): a face with a file names the file.
+
+    Hostile sweep 25: ``skvae impute --draws 10**20`` was refused as
+    "Returning n_imputations=... copies of X needs ...", naming a parameter
+    and an argument the command line has not.
+    """
+    return Term("table", python)
 
 
 def column(python):

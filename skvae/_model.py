@@ -1145,7 +1145,11 @@ class EncodedRows:
         # Keyed on the values in the user's units (codes for categories), read
         # to float32's precision: a row gets the same noise as its float32 copy.
         keys = None if self.seed is None else _row_noise.row_keys(raw, self.seed, self.float32_keys)
-        values = self.schema.encode(raw).astype(self.dtype, copy=False)
+        # A float32 row whose encoded value passes float32's range becomes inf here, and inference
+        # refuses it as an overflow naming its rows: NumPy's "overflow encountered in cast" only
+        # repeated that to the caller, a warning about skvae's arithmetic rather than the data.
+        with np.errstate(over="ignore"):
+            values = self.schema.encode(raw).astype(self.dtype, copy=False)
         return _EncodedBatch(values, keys, np.isnan(raw) if self.keep_holes else None)
 
 

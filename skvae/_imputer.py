@@ -689,11 +689,15 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # the other infinity is refused by the VAE, naming its column, as in a DataFrame.
         infinite_placeholder = _is_infinite(self.missing_values)
         try:
-            X = validate_data(
-                self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
-                ensure_all_finite=("allow-nan" if _nan_is_missing(self.missing_values)
-                                   else not infinite_placeholder),
-            )
+            # scikit-learn's finiteness check sums X first: values near float64's top overflow that
+            # sum (inf - inf), and NumPy's "invalid value encountered in reduce" reached the caller
+            # of a fit that succeeds; the check then reads the cells one by one, as it should.
+            with np.errstate(over="ignore", invalid="ignore"):
+                X = validate_data(
+                    self, X, reset=reset, dtype=FLOAT_DTYPES, copy=self.copy,
+                    ensure_all_finite=("allow-nan" if _nan_is_missing(self.missing_values)
+                                       else not infinite_placeholder),
+                )
         except (TypeError, ValueError, OverflowError) as error:
             if not _nan_is_missing(self.missing_values):
                 _refuse_nan_cells(X, self.missing_values)

@@ -972,7 +972,6 @@ _MAX_ITER = f"""
         with more to learn, longer than a narrow one. With
         ``n_iter_no_change >= max_iter`` (the default) the budget is fixed.
 """
-#: The transformer's entry names its transform, score_samples and partial_fit.
 #: The imputer's words for the advice on an unseen category. Hostile sweep 25: the VAE's, "Set
 #: handle_unknown='ignore' to treat them as missing cells", read as if the imputer would fill such a
 #: cell with a known category; it keeps the cell as given (the entry below), which the caller learned
@@ -983,6 +982,7 @@ _IGNORE_UNKNOWN_FOR_FILLS = advice(
     "were missing too; the cell itself is not filled (make it missing first to have it imputed).",
 )
 
+#: The transformer's entry names its transform, score_samples and partial_fit.
 _HANDLE_UNKNOWN = """
         What ``transform`` does with a category not seen in ``fit``: raise a
         ValueError naming the column and values, or (``"ignore"``) leave the
@@ -1361,16 +1361,10 @@ def _refuse_infinite_cells(X):
     cell and no way out, where the same cell of a DataFrame (or of an array
     given to VAETransformer or VAEOutlierDetector) is named with its advice.
     """
-    try:
-        cells = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        return
-    if cells.ndim != 2:
-        return
-    infinite = np.isinf(cells)
-    if infinite.any():
-        row, column = np.argwhere(infinite)[0]
-        raise infinite_value_refusal(cells[row, column], int(column), int(row))
+    found = _first_cell(X, np.isinf)
+    if found is not None:
+        value, row, column = found
+        raise infinite_value_refusal(value, column, row)
 
 
 def _refuse_nan_cells(X, missing_values):
@@ -1378,19 +1372,31 @@ def _refuse_nan_cells(X, missing_values):
 
     scikit-learn's message for them suggests estimators that handle NaN natively, which is beside the point.
     """
-    try:
-        array = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        return
-    if array.ndim != 2:
-        return
-    nan = np.isnan(array)
-    if nan.any():
-        row, column = np.argwhere(nan)[0]
+    found = _first_cell(X, np.isnan)
+    if found is not None:
+        _, row, column = found
         raise ValueError(
             f"Input X contains NaN (in column {column}, row {row}) but missing_values={missing_values!r}: set "
             "missing_values=np.nan, or fill the NaN first."
         )
+
+
+def _first_cell(X, test):
+    """(value, row, column) of the first cell of array-like X, read as float64, for which `test` holds; else None.
+
+    None too where X is not a 2-D array of numbers: validation refuses it in its own words.
+    """
+    try:
+        cells = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if cells.ndim != 2:
+        return None
+    hits = test(cells)
+    if not hits.any():
+        return None
+    row, column = np.argwhere(hits)[0]
+    return cells[row, column], int(row), int(column)
 
 
 def _integer_array(X):

@@ -220,7 +220,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``validation_fraction``, whose 10% of 495 rounds to 50). A
         ``warm_start`` fit holds out the rows the fit before held out (on
         the same table) and keeps the weights it started from unless an
-        epoch beats them.
+        epoch beats them. A held-out cell of a category level that no
+        training row holds is scored as a missing cell (the fit has no
+        evidence for that level: an identifier column's held-out cells would
+        otherwise end the fit in its first epochs).
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when validation is on, drawn from the

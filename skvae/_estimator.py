@@ -755,8 +755,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             columns of 0s and 1s), the combinations its rows hold with both
             cells observed, where the pair has at most 400 combinations and
             at least 5 rows per combination (so that an unseen one is not
-            merely rare), among the first 64 such columns; a missing cell
-            (``with_missing``) never counts. A row still holding an unseen
+            merely rare), among the first 64 such columns; a level never
+            observed beside the other column's cells (that column missing
+            wherever the level is) rules none of its pairs out; a missing
+            cell (``with_missing``) never counts. A row still holding an unseen
             pair is kept only where too few rows hold none. Ignored with
             ``latent="prior"``, whose draws are the model's own p(x), and
             with ``given``, whose draws are the model's conditional, whatever

@@ -753,12 +753,14 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             three times the draws where some row breaks the rule. ``fit``
             records, for pairs of categorical columns (and of Bernoulli
             columns of 0s and 1s), the combinations its rows hold with both
-            cells observed, where the pair has at most 400 combinations and
-            at least 5 rows per combination (so that an unseen one is not
-            merely rare), among the first 64 such columns; a level never
+            cells observed, where the pair has at most 400 combinations,
+            among the first 64 such columns; an unseen combination is ruled
+            out only where independent columns would put at least one row
+            there (so that one unseen for its levels' rarity is not: new
+            real rows hold such combinations too), which a level never
             observed beside the other column's cells (that column missing
-            wherever the level is) rules none of its pairs out; a missing
-            cell (``with_missing``) never counts. A row still holding an unseen
+            wherever the level is) never does; a missing cell
+            (``with_missing``) never counts. A row still holding an unseen
             pair is kept only where too few rows hold none. Ignored with
             ``latent="prior"``, whose draws are the model's own p(x), and
             with ``given``, whose draws are the model's conditional, whatever

@@ -12,7 +12,7 @@ import skvae
 from skvae import VAEImputer, VAETransformer
 from skvae._seen_pairs import (
     MAX_PAIR_COLUMNS,
-    ROWS_PER_COMBINATION,
+    MIN_EXPECTED_ROWS,
     SeenPairs,
     fit_seen_pairs,
 )
@@ -195,23 +195,29 @@ def test_the_record_matches_a_direct_count():
     raw = np.column_stack([rng.randint(0, k, 2000) for k in levels]).astype(float)
     raw[raw[:, 0] == 2, 1] = 0  # level 2 of column 0 never meets level 1 of column 1
     raw[rng.rand(2000) < 0.1, 2] = np.nan
+    raw[:, 4] = np.minimum(raw[:, 4], 3)
+    raw[-26:, 4] = np.arange(4, 30)  # levels 4-29 of the last column are rare: one row each
     columns = [{"kind": "categorical", "categories": list(range(k))} for k in levels]
     record = fit_seen_pairs(columns, raw)
     table = SeenPairs(record, columns)
     recorded = {(i, j) for i, j, _ in record}
     for i, j in itertools.combinations(range(len(levels)), 2):
         both = ~np.isnan(raw[:, i]) & ~np.isnan(raw[:, j])
-        seen = {(int(a), int(b)) for a, b in raw[both][:, [i, j]]}
-        complete = len(seen) == levels[i] * levels[j]
-        enough = both.sum() >= ROWS_PER_COMBINATION * levels[i] * levels[j]
-        assert ((i, j) in recorded) == (enough and not complete and levels[i] * levels[j] <= 400)
+        pairs = raw[both][:, [i, j]].astype(int)
+        seen = {(int(a), int(b)) for a, b in pairs}
+        first, second = np.bincount(pairs[:, 0], minlength=levels[i]), np.bincount(pairs[:, 1], minlength=levels[j])
+        # Ruled out: unseen where independent columns would put at least MIN_EXPECTED_ROWS rows.
+        ruled = {(a, b) for a in range(levels[i]) for b in range(levels[j])
+                 if (a, b) not in seen and first[a] * second[b] / both.sum() >= MIN_EXPECTED_ROWS}
+        assert ((i, j) in recorded) == (bool(ruled) and levels[i] * levels[j] <= 400)
         if (i, j) in recorded:
             probe = np.full((levels[i] * levels[j], len(levels)), np.nan)
             probe[:, i], probe[:, j] = np.divmod(np.arange(len(probe)), levels[j])
             flagged = table.unseen_rows(probe)
-            assert {(int(a), int(b)) for a, b in probe[~flagged][:, [i, j]]} == seen
+            assert {(int(a), int(b)) for a, b in probe[flagged][:, [i, j]]} == ruled
     assert (0, 1) in recorded  # the planted exclusion
-    assert (0, 4) not in recorded  # 90 combinations, 2000 rows: too few per combination
+    # Rare levels: unseen combinations of the last column's levels 4-29 are not evidence of structure.
+    assert not any(j == 4 for _, j in recorded)
 
 
 def test_bernoulli_columns_of_zeros_and_ones_are_discrete_and_wide_tables_are_capped():
@@ -222,9 +228,11 @@ def test_bernoulli_columns_of_zeros_and_ones_are_discrete_and_wide_tables_are_ca
     record = vae._model.schema.seen_pairs
     assert {(i, j) for i, j, _ in record} == {(0, 1), (0, 2), (1, 2)}  # the fractional column is not discrete
     assert (vae.sample(2000, random_state=0)[:, :3].sum(axis=1) <= 1).all()
-    wide = (rng.rand(400, MAX_PAIR_COLUMNS + 6) < 0.02).astype(float)
+    # Pairs of complementary columns (each pair of them excludes two combinations, 100 rows expected there).
+    halves = (rng.rand(400, MAX_PAIR_COLUMNS // 2 + 3) < 0.5).astype(float)
+    wide = np.column_stack([halves, 1 - halves])[:, np.arange(2 * halves.shape[1]).reshape(2, -1).T.ravel()]
     record = VAETransformer(**{**BRIEF, "likelihood": "bernoulli", "max_iter": 1}).fit(wide)._model.schema.seen_pairs
-    assert record and max(j for _, j, _ in record) < MAX_PAIR_COLUMNS
+    assert len(record) == MAX_PAIR_COLUMNS // 2 and max(j for _, j, _ in record) < MAX_PAIR_COLUMNS
 
 
 def test_the_weighted_choice_includes_each_row_in_proportion_to_its_weight():

@@ -287,28 +287,58 @@ def _check_values(schema, table, given_mask, raw):
         values = raw[given_mask[:, j], j]
         low, high = _float_bounds(integer)
         bad = (values != np.round(values)) | (values < low) | (values > high)
-        if bad.any():
-            # As float64, 2**64 - 1 is 2**64, beyond uint64: a whole number is judged by its exact value
-            # (the column's own largest value was refused, with a range that left it out).
-            cells = table.iloc[np.flatnonzero(given_mask[:, j])[bad], j].to_numpy(dtype=object)
-            bad[bad] = ~np.array([_holds_exactly(integer, cell) for cell in cells], dtype=bool)
+        cells = table.iloc[np.flatnonzero(given_mask[:, j]), j].to_numpy(dtype=object)
+        # As float64, 2**64 - 1 is 2**64, beyond uint64: a whole number is judged by its exact value
+        # (the column's own largest value was refused, with a range that left it out). So is a number
+        # written as text, which float64 reads rounded ("3.0000000000000000001" as 3.0).
+        exactly = bad | np.array([isinstance(cell, str) for cell in cells], dtype=bool)
+        if exactly.any():
+            bad[exactly] = ~np.array([_holds_exactly(integer, cell) for cell in cells[exactly]], dtype=bool)
         if bad.any():
             info = np.iinfo(integer)
+            first = cells[bad][0]
+            shown = repr(first) if isinstance(first, str) else repr(float(values[bad][0]))
             raise ValueError(
-                f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[bad][0])!r}, "
+                f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {shown}, "
                 "which that dtype cannot hold (a given cell comes back exactly): give a whole number in "
                 f"[{int(info.min)}, {int(info.max)}]."
             )
 
 
 def _holds_exactly(integer_dtype, cell):
-    """Whether `cell` is a whole number (a Python or NumPy integer, not a bool) within `integer_dtype`'s range."""
+    """Whether `cell` is a whole number (see :func:`_whole_number`) within `integer_dtype`'s range."""
+    value = _whole_number(cell)
+    info = np.iinfo(integer_dtype)
+    return value is not None and int(info.min) <= value <= int(info.max)
+
+
+def _whole_number(cell):
+    """`cell` as the exact Python int it is, or None: a Python or NumPy integer (not a bool), or text of a whole number.
+
+    Text is read exactly (as a decimal, "3.0", "1e2" and " 3 " included):
+    float64 rounds "9007199254740993" and "3.0000000000000000001", and
+    NumPy's own conversion to an integer dtype reads only integer literals
+    (``int("3.0")`` fails). Anything else (a float, a Decimal) is no exact
+    integer here: the schema reads it, and the range check judges it.
+    """
+    import decimal
     import numbers
 
-    if isinstance(cell, (bool, np.bool_)) or not isinstance(cell, numbers.Integral):
-        return False
-    info = np.iinfo(integer_dtype)
-    return int(info.min) <= int(cell) <= int(info.max)
+    if isinstance(cell, (bool, np.bool_)):
+        return None
+    if isinstance(cell, numbers.Integral):
+        return int(cell)
+    if isinstance(cell, str):
+        try:
+            value = decimal.Decimal(cell)
+        except decimal.InvalidOperation:
+            return None
+        # An exponent past any integer dtype's 20 digits is no int64 or uint64 (and 1e999999999 would take
+        # a billion digits to write as an int).
+        if not value.is_finite() or value.adjusted() > 40 or value != value.to_integral_value():
+            return None
+        return int(value)
+    return None
 
 
 def _check_float_range(column, values):
@@ -492,7 +522,14 @@ def with_given_cells(vae, values, table, given_mask):
         column = decoded.iloc[:, j].to_numpy(copy=True)
         # As objects: NumPy reads a nullable column with free (NA) cells as float64, which
         # turned a given 2**64 - 1 into 2**64 and so 0 in uint64 (2**63 - 1: -2**63 in int64).
-        column[rows] = table.iloc[:, j].to_numpy(dtype=object)[rows].astype(column.dtype)
+        cells = table.iloc[:, j].to_numpy(dtype=object)[rows]
+        if column.dtype.kind in "iu":
+            # Hostile sweep 26: text the schema reads as a whole number ("3.0", "1e2") passed every check,
+            # then NumPy's int("3.0") failed after the draw, naming neither given nor the column. It is
+            # put back as the number it reads as exactly (_check_values refused any other).
+            cells = np.array([cell if (value := _whole_number(cell)) is None else value for cell in cells],
+                             dtype=object)
+        column[rows] = cells.astype(column.dtype)
         # Set as a whole column in the decoded dtype: a sparse column takes no item assignment.
         decoded.isetitem(j, pd.Series(column, index=decoded.index).astype(decoded.dtypes.iloc[j]))
     return decoded

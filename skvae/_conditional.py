@@ -354,7 +354,12 @@ def _check_float_range(column, values):
     if numpy_dtype.kind != "f" or numpy_dtype.itemsize >= 8 or not pd.api.types.is_float_dtype(dtype):
         return
     largest = float(np.finfo(numpy_dtype).max)
-    beyond = np.abs(values) > largest
+    # Hostile sweep 26: judged by what the dtype makes of the value, not by its largest value: 3.4028235e38,
+    # float32's largest as NumPy prints it, is a little above it as float64 and rounds to it (as 0.1
+    # rounds to float32's nearest), yet was refused as "could only hold infinity". Only a value past
+    # the largest by half a unit in the last place (65520 for float16) turns into infinity.
+    with np.errstate(over="ignore"):
+        beyond = np.isinf(np.asarray(values, dtype=np.float64).astype(numpy_dtype))
     if beyond.any():
         raise ValueError(
             f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[beyond][0])!r}, "

@@ -49,6 +49,15 @@ Each family below failed once (see the commit that added its tests):
   it reads as exactly, and judged exactly: "18446744073709551615" (uint64's
   largest, 2**64 as float64) is taken, "3.0000000000000000001" (3.0 as
   float64) refused as a fraction, each naming the text as given.
+- **A narrow float column's largest value refused as infinity** (``skvae._conditional._check_float_range``):
+  a condition was refused where its magnitude exceeded the dtype's largest
+  value, so ``given={"x": 3.4028235e38}`` (float32's largest as NumPy
+  prints it, a little above it as float64) on a float32 or Float32 column
+  was refused as "the sampled rows could only hold infinity", though it
+  rounds to that largest value (as 0.1 rounds to float32's nearest), and
+  so were 65505 to 65519 for float16. Judged now by what the dtype makes of
+  the value: only one that turns into infinity (3.4028235677973366e38,
+  65520) is refused.
 """
 import numpy as np
 import pandas as pd
@@ -112,3 +121,34 @@ def test_text_is_read_exactly_where_float64_would_round_it(integers):
                                              r"dtype cannot hold.*whole number in \["):
             vae.sample(2, given={name: text}, random_state=rng, n_importance=5)
         assert rng.randint(10**6) == np.random.RandomState(0).randint(10**6)  # the refusal took no draw
+
+
+# ------------------------------------------------------------------ b. a narrow float column's largest value
+
+@pytest.fixture(scope="module")
+def narrow_floats():
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"single": rng.normal(size=40).astype("float32"),
+                          "half": rng.normal(size=40).astype("float16"),
+                          "nullable": pd.array(rng.normal(size=40), dtype="Float32")})
+    return frame, VAETransformer(**TINY).fit(frame)
+
+
+@pytest.mark.parametrize("name, edge, past", [
+    ("single", 3.4028235e38, 3.4028235677973366e38),  # float32's largest as NumPy prints it; the first to overflow
+    ("nullable", 3.4028235e38, 3.4028235677973366e38),
+    ("half", 65519.0, 65520.0),  # rounds to float16's largest, 65504; 65520 is infinity
+])
+def test_a_condition_that_rounds_to_the_dtypes_largest_value_is_taken(narrow_floats, name, edge, past):
+    """3.4028235e38 (float32's largest as printed) was refused as "could only hold infinity"; it rounds to the largest."""
+    frame, vae = narrow_floats
+    largest = float(np.finfo(np.float16 if name == "half" else np.float32).max)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "overflow encountered in cast" either
+        for value in (edge, -edge):
+            out = vae.sample(2, given={name: value}, n_importance=5)
+            assert out[name].dtype == frame[name].dtype
+            assert out[name].astype(float).tolist() == [np.sign(value) * largest] * 2
+    with pytest.raises(ValueError, match=rf"given sets column '{name}', .*beyond the largest value that dtype holds"):
+        vae.sample(2, given={name: past}, n_importance=5)

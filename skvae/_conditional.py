@@ -154,7 +154,7 @@ def _read_conditions(vae, names, frame, given_mask, from_dict):
     _refuse_infinite(vae._schema, frame, given_mask)
     raw = vae._schema.raw_values(frame, handle_unknown="condition")
     frame = _free_where_read_as_missing(vae._schema, frame, given_mask, raw, from_dict)
-    _check_values(vae._schema, frame, given_mask, raw)
+    _check_values(vae._schema, frame, given_mask, raw, from_dict)
     return frame
 
 
@@ -263,7 +263,7 @@ def _as_floats(cells):
     return np.frompyfunc(read, 1, 1)(cells).astype(np.float64)
 
 
-def _check_values(schema, table, given_mask, raw):
+def _check_values(schema, table, given_mask, raw, from_dict):
     """Refuse, before any draw, conditions the model cannot read or the output cannot hold.
 
     The schema reads the table as it reads any input (text in a numeric
@@ -273,21 +273,26 @@ def _check_values(schema, table, given_mask, raw):
     fitted as integers refuses a fraction or a number beyond its dtype
     instead of returning it rounded or wrapped. `raw`: `table` as the
     schema reads it (``raw_values``, which refuses what it cannot read).
+    A refusal names the row of a table of conditions (`from_dict` False),
+    as the schema's refusal of text and an infinite condition's do: hostile
+    sweep 26 found these two naming none, so one fraction among a thousand
+    rows of conditions could not be found.
     """
     from ._schema import _float_bounds, _integer_numpy_dtype
 
     if not schema.is_dataframe:
         return
     for j, column in enumerate(schema.columns):
-        if column["kind"] != "categorical" and given_mask[:, j].any():
-            _check_float_range(column, raw[given_mask[:, j], j])
+        rows = np.flatnonzero(given_mask[:, j])
+        if column["kind"] != "categorical" and rows.size:
+            _check_float_range(column, raw[rows, j], rows, from_dict)
         integer = _integer_numpy_dtype(column["dtype"]) if column["kind"] != "categorical" else None
-        if integer is None or not given_mask[:, j].any():
+        if integer is None or not rows.size:
             continue
-        values = raw[given_mask[:, j], j]
+        values = raw[rows, j]
         low, high = _float_bounds(integer)
         bad = (values != np.round(values)) | (values < low) | (values > high)
-        cells = table.iloc[np.flatnonzero(given_mask[:, j]), j].to_numpy(dtype=object)
+        cells = table.iloc[rows, j].to_numpy(dtype=object)
         # As float64, 2**64 - 1 is 2**64, beyond uint64: a whole number is judged by its exact value
         # (the column's own largest value was refused, with a range that left it out). So is a number
         # written as text, which float64 reads rounded ("3.0000000000000000001" as 3.0).
@@ -299,7 +304,8 @@ def _check_values(schema, table, given_mask, raw):
             first = cells[bad][0]
             shown = repr(first) if isinstance(first, str) else repr(float(values[bad][0]))
             raise ValueError(
-                f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {shown}, "
+                f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {shown}"
+                f"{_in_row(rows[bad][0], from_dict)}, "
                 "which that dtype cannot hold (a given cell comes back exactly): give a whole number in "
                 f"[{int(info.min)}, {int(info.max)}]."
             )
@@ -341,8 +347,16 @@ def _whole_number(cell):
     return None
 
 
-def _check_float_range(column, values):
-    """A condition beyond the range of a column's narrower float dtype (float16, float32) would come back infinite."""
+def _in_row(row, from_dict):
+    """Where a refused condition is: `` (row 5 of the conditions)`` in a table of conditions; nothing for a dict's."""
+    return "" if from_dict else f" (row {int(row)} of the conditions)"
+
+
+def _check_float_range(column, values, rows, from_dict):
+    """A condition beyond the range of a column's narrower float dtype (float16, float32) would come back infinite.
+
+    `values` are the given cells of the column, at `rows` of the conditions.
+    """
     import pandas as pd
 
     dtype = dtype_from_name(column["dtype"])
@@ -362,8 +376,8 @@ def _check_float_range(column, values):
         beyond = np.isinf(np.asarray(values, dtype=np.float64).astype(numpy_dtype))
     if beyond.any():
         raise ValueError(
-            f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[beyond][0])!r}, "
-            f"beyond the largest value that dtype holds ({largest:g}): the sampled rows could only hold infinity."
+            f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[beyond][0])!r}"
+            f"{_in_row(rows[beyond][0], from_dict)}, beyond the largest value that dtype holds ({largest:g}): the sampled rows could only hold infinity."
         )
 
 

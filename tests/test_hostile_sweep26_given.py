@@ -58,6 +58,13 @@ Each family below failed once (see the commit that added its tests):
   so were 65505 to 65519 for float16. Judged now by what the dtype makes of
   the value: only one that turns into infinity (3.4028235677973366e38,
   65520) is refused.
+- **Two refusals of a table of conditions named no row** (``skvae._conditional._check_values``,
+  ``_check_float_range``): a fraction for an integer column, or a number
+  a float32 column turns into infinity, in one row of a DataFrame of
+  conditions was refused naming the column and the value but not the row,
+  where text or infinity in that row is refused "in row 5 of the
+  conditions". They name the row now (its position, as those do); a
+  dict's refusal names none (a dict has no rows, sweep 15).
 """
 import numpy as np
 import pandas as pd
@@ -152,3 +159,23 @@ def test_a_condition_that_rounds_to_the_dtypes_largest_value_is_taken(narrow_flo
             assert out[name].astype(float).tolist() == [np.sign(value) * largest] * 2
     with pytest.raises(ValueError, match=rf"given sets column '{name}', .*beyond the largest value that dtype holds"):
         vae.sample(2, given={name: past}, n_importance=5)
+
+
+# ------------------------------------------------------------------ c. the row of a refused condition in a table
+
+def test_a_refused_condition_in_a_table_names_its_row(integers, narrow_floats):
+    """The integer and float-range refusals named the column and the value, not the row of the conditions."""
+    _, vae = integers
+    table = pd.DataFrame({"whole": [1.0] * 5 + [2.5] + [np.nan] * 4}, index=range(100, 110))
+    with pytest.raises(ValueError, match=r"to 2\.5 \(row 5 of the conditions\), which that dtype cannot hold"):
+        vae.sample(given=table, n_importance=5)
+    table = pd.DataFrame({"big": [None, None, "18446744073709551616"]}, dtype=object)
+    with pytest.raises(ValueError, match=r"to '18446744073709551616' \(row 2 of the conditions\), which"):
+        vae.sample(given=table, n_importance=5)
+    _, vae = narrow_floats
+    table = pd.DataFrame({"single": [np.nan, 1e39]})
+    with pytest.raises(ValueError, match=r"to 1e\+39 \(row 1 of the conditions\), beyond the largest value"):
+        vae.sample(given=table, n_importance=5)
+    # A dict's value conditions every row: no row to name.
+    with pytest.raises(ValueError, match=r"to 1e\+39, beyond the largest value"):
+        vae.sample(2, given={"single": 1e39}, n_importance=5)

@@ -292,11 +292,12 @@ def _check_values(schema, table, given_mask, raw, from_dict):
         values = raw[rows, j]
         low, high = _float_bounds(integer)
         bad = (values != np.round(values)) | (values < low) | (values > high)
-        cells = table.iloc[rows, j].to_numpy(dtype=object)
+        cells = table.iloc[rows, j]
         # As float64, 2**64 - 1 is 2**64, beyond uint64: a whole number is judged by its exact value
         # (the column's own largest value was refused, with a range that left it out). So is a number
         # written as text, which float64 reads rounded ("3.0000000000000000001" as 3.0).
-        exactly = bad | np.array([isinstance(cell, str) for cell in cells], dtype=bool)
+        exactly = bad | _text_cells(cells)
+        cells = cells.to_numpy(dtype=object) if exactly.any() else None
         if exactly.any():
             bad[exactly] = ~np.array([_holds_exactly(integer, cell) for cell in cells[exactly]], dtype=bool)
         if bad.any():
@@ -309,6 +310,13 @@ def _check_values(schema, table, given_mask, raw, from_dict):
                 "which that dtype cannot hold (a given cell comes back exactly): give a whole number in "
                 f"[{int(info.min)}, {int(info.max)}]."
             )
+
+
+def _text_cells(cells):
+    """A boolean array: which of the Series `cells` are text (none where its dtype is numeric: no per-cell look)."""
+    if cells.dtype.kind in "biuf":
+        return np.zeros(len(cells), dtype=bool)
+    return np.frompyfunc(lambda cell: isinstance(cell, str), 1, 1)(cells.to_numpy(dtype=object)).astype(bool)
 
 
 def _holds_exactly(integer_dtype, cell):
@@ -542,12 +550,12 @@ def with_given_cells(vae, values, table, given_mask):
         # As objects: NumPy reads a nullable column with free (NA) cells as float64, which
         # turned a given 2**64 - 1 into 2**64 and so 0 in uint64 (2**63 - 1: -2**63 in int64).
         cells = table.iloc[:, j].to_numpy(dtype=object)[rows]
-        if column.dtype.kind in "iu":
+        text = _text_cells(table.iloc[:, j])[rows] if column.dtype.kind in "iu" else None
+        if text is not None and text.any():
             # Hostile sweep 26: text the schema reads as a whole number ("3.0", "1e2") passed every check,
             # then NumPy's int("3.0") failed after the draw, naming neither given nor the column. It is
             # put back as the number it reads as exactly (_check_values refused any other).
-            cells = np.array([cell if (value := _whole_number(cell)) is None else value for cell in cells],
-                             dtype=object)
+            cells[text] = [_whole_number(cell) for cell in cells[text]]
         column[rows] = cells.astype(column.dtype)
         # Set as a whole column in the decoded dtype: a sparse column takes no item assignment.
         decoded.isetitem(j, pd.Series(column, index=decoded.index).astype(decoded.dtypes.iloc[j]))

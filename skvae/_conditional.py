@@ -88,7 +88,11 @@ def condition_table(vae, n_samples, given):
             "given must be a dict {column: value}, a DataFrame of per-row conditions (NaN: free), or for a "
             f"model fitted on an array a 2-D array; got {type(given).__name__}."
         )
-    given_mask = frame.notna().to_numpy()
+    # A copy of its own: pandas' array of a frame of one dtype is a read-only view, and the cells read as
+    # missing are taken off the mask (_free_where_read_as_missing). Hostile sweep 26: a table of
+    # conditions of object columns only, or an array's, with "" or "nan" in it failed so, with
+    # NumPy's "output array is read-only".
+    given_mask = frame.notna().to_numpy(dtype=bool, copy=True)
     with _in_conditions_terms(isinstance(given, dict)):
         frame = _read_conditions(vae, names, frame, given_mask, from_dict=isinstance(given, dict))
     return frame, given_mask
@@ -140,25 +144,27 @@ def _read_conditions(vae, names, frame, given_mask, from_dict):
             # 1.1 refused as unequal to its float), where fit and transform refuse Decimal cells
             # in a column of numbers. (A categorical column names a cell that is no label itself.)
             _refuse_unmodelled_cells(frame[name], name)
+    as_given = frame  # for a refusal to show a cell as the caller wrote it ('nan', not nan)
     if vae._schema.is_dataframe:
         # The model's dtypes, so that categories and numbers are read as at fit.
         for name, column in zip(names, vae._schema.columns):
             frame[name] = _as_fitted(frame[name], column["dtype"])
     else:
         try:
-            # pd.NA and None are free cells, as NaN (NumPy refuses float(pd.NA)).
-            frame = frame.where(frame.notna(), np.nan).to_numpy(dtype=np.float64)
+            # pd.NA and None are free cells, as NaN (NumPy refuses float(pd.NA)). A copy of its own, as
+            # the mask's (condition_table), for _free_where_read_as_missing to set.
+            frame = frame.where(frame.notna(), np.nan).to_numpy(dtype=np.float64, copy=True)
         except (TypeError, ValueError):
             raise ValueError(f"given holds values that are not numbers ({_first_non_number(frame)}); a model "
                              "fitted on an array takes numbers (NaN: free).") from None
     _refuse_infinite(vae._schema, frame, given_mask)
     raw = vae._schema.raw_values(frame, handle_unknown="condition")
-    frame = _free_where_read_as_missing(vae._schema, frame, given_mask, raw, from_dict)
+    frame = _free_where_read_as_missing(vae._schema, frame, given_mask, raw, from_dict, as_given)
     _check_values(vae._schema, frame, given_mask, raw, from_dict)
     return frame
 
 
-def _free_where_read_as_missing(schema, table, given_mask, raw, from_dict):
+def _free_where_read_as_missing(schema, table, given_mask, raw, from_dict, as_given):
     """Cells pandas holds as values but the schema reads as missing: free in a table of conditions, refused in a dict.
 
     Hostile sweep 21: ``pd.to_numeric`` reads an empty string as NaN, so
@@ -169,7 +175,9 @@ def _free_where_read_as_missing(schema, table, given_mask, raw, from_dict):
     ``given`` nor the column. Decided: a condition is read as ``transform``
     reads the cell, so such a cell of a DataFrame of conditions is free, as
     NaN is, and in a dict it is refused, as a dict's NaN is (a dict's value
-    conditions every row; a missing one conditions nothing).
+    conditions every row; a missing one conditions nothing). `as_given`:
+    the conditions as the caller gave them, a DataFrame: a refusal shows
+    the cell so ('nan'), where an array model's `table` holds it as a float.
     """
     read_missing = given_mask & np.isnan(raw)
     if not read_missing.any():
@@ -177,7 +185,7 @@ def _free_where_read_as_missing(schema, table, given_mask, raw, from_dict):
     row, j = (int(index[0]) for index in np.nonzero(read_missing))
     if from_dict:
         name = schema.columns[j]["name"]
-        cell = table.iloc[row, j] if is_dataframe(table) else table[row, j]
+        cell = as_given.iloc[row, j]
         raise Refusal(
             parameter("given"), f"[{name!r}] is {cell!r}, which ", refused_column(f"column {name!r}"),
             " reads as a missing cell (as transform reads it): a dict of conditions gives each column one value "

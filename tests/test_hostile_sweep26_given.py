@@ -65,6 +65,17 @@ Each family below failed once (see the commit that added its tests):
   where text or infinity in that row is refused "in row 5 of the
   conditions". They name the row now (its position, as those do); a
   dict's refusal names none (a dict has no rows, sweep 15).
+- **A free cell written as text failed on a read-only mask** (``skvae._conditional.condition_table``):
+  sweep 21 made a cell ``transform`` reads as missing ("" in a column of
+  numbers, "nan" in an array) free in a table of conditions, by taking it
+  off the mask of given cells; but that mask was pandas' read-only view
+  wherever the conditions were of one dtype (a DataFrame of object columns
+  covering every column, or an object array for a model fitted on an
+  array), and such a call failed with NumPy's "given: output array is
+  read-only". The mask (and an array model's table) is a copy of its own
+  now. And a dict's refusal of such a value for an array model showed it
+  read as a float (``given[0] is np.float64(nan)``); it shows ``'nan'``, as
+  given.
 """
 import numpy as np
 import pandas as pd
@@ -179,3 +190,32 @@ def test_a_refused_condition_in_a_table_names_its_row(integers, narrow_floats):
     # A dict's value conditions every row: no row to name.
     with pytest.raises(ValueError, match=r"to 1e\+39, beyond the largest value"):
         vae.sample(2, given={"single": 1e39}, n_importance=5)
+
+
+# ------------------------------------------------------------------ d. text read as missing in one-dtype conditions
+
+def test_text_read_as_missing_is_free_in_conditions_of_one_dtype():
+    """A DataFrame of object columns only, or an object array, failed: "given: output array is read-only"."""
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    vae = VAETransformer(**TINY).fit(frame)
+    table = pd.DataFrame({"a": ["", "1.5"], "b": ["2", ""]}, dtype=object)
+    before = table.copy()
+    out = vae.sample(given=table, n_importance=5)
+    assert out["a"].iloc[1] == 1.5 and out["b"].iloc[0] == 2.0  # the given cells
+    assert np.isfinite(out.to_numpy()).all()  # the free ones, drawn
+    pd.testing.assert_frame_equal(table, before)
+
+    on_array = VAETransformer(**TINY).fit(frame.to_numpy())
+    conditions = np.array([["nan", 1.0], [0.5, ""]], dtype=object)
+    with pytest.raises(ValueError, match="text"):
+        on_array.transform(np.array([["", 1.0]], dtype=object))  # "" is text to an array's transform
+    with pytest.raises(ValueError, match=r"given holds values that are not numbers \('' in column 1, row 1"):
+        on_array.sample(given=conditions, n_importance=5)  # so it is to given, as sweep 14 decided
+    conditions[1, 1] = np.nan
+    out = on_array.sample(given=conditions, n_importance=5)
+    assert out[0, 1] == 1.0 and out[1, 0] == 0.5 and np.isfinite(out).all()
+    assert conditions[0, 0] == "nan" and conditions[1, 0] == 0.5  # the caller's array as it was
+    # A dict's value conditions every row: one read as missing is refused, shown as given.
+    with pytest.raises(ValueError, match=r"given\[0\] is 'nan', which column 0 reads as a missing cell"):
+        on_array.sample(2, given={0: "nan"}, n_importance=5)

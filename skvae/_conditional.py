@@ -393,7 +393,8 @@ def _check_float_range(column, values, rows, from_dict):
     if beyond.any():
         raise ValueError(
             f"given sets column {column['name']!r}, fitted as {column['dtype']}, to {float(values[beyond][0])!r}"
-            f"{_in_row(rows[beyond][0], from_dict)}, beyond the largest value that dtype holds ({largest:g}): the sampled rows could only hold infinity."
+            f"{_in_row(rows[beyond][0], from_dict)}, beyond the largest value that dtype holds ({largest:g}): the "
+            "sampled rows could only hold infinity."
         )
 
 

@@ -77,6 +77,8 @@ Each family below failed once (see the commit that added its tests):
   read as a float (``given[0] is np.float64(nan)``); it shows ``'nan'``, as
   given.
 """
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,10 +160,9 @@ def narrow_floats():
     ("half", 65519.0, 65520.0),  # rounds to float16's largest, 65504; 65520 is infinity
 ])
 def test_a_condition_that_rounds_to_the_dtypes_largest_value_is_taken(narrow_floats, name, edge, past):
-    """3.4028235e38 (float32's largest as printed) was refused as "could only hold infinity"; it rounds to the largest."""
+    """3.4028235e38 (float32's largest as printed) was refused as "could only hold infinity"; it rounds to it."""
     frame, vae = narrow_floats
     largest = float(np.finfo(np.float16 if name == "half" else np.float32).max)
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no "overflow encountered in cast" either
         for value in (edge, -edge):

@@ -355,6 +355,8 @@ def _whole_number(cell):
             value = decimal.Decimal(cell)
         except decimal.InvalidOperation:
             return None
+        if value.is_zero():
+            return 0  # "0e5000" too, whose exponent alone is past the check below
         # An exponent past any integer dtype's 20 digits is no int64 or uint64 (and 1e999999999 would take
         # a billion digits to write as an int).
         if not value.is_finite() or value.adjusted() > 40 or value != value.to_integral_value():

@@ -111,7 +111,8 @@ def integers():
 
 # ------------------------------------------------------------------ a. text of a whole number for an integer column
 
-@pytest.mark.parametrize("text, number", [("3.0", 3), ("1e2", 100), ("3.", 3), (" 3e0 ", 3), ("+4", 4), ("-0.0", 0)])
+@pytest.mark.parametrize("text, number", [("3.0", 3), ("1e2", 100), ("3.", 3), (" 3e0 ", 3), ("+4", 4), ("-0.0", 0),
+                                          ("0e5000", 0), ("3.000000e+00", 3)])
 @pytest.mark.parametrize("name", ["count", "whole", "big", "nullable"])
 def test_a_whole_number_written_as_text_comes_back_as_that_number(integers, name, text, number):
     """int("3.0") failed after the draw: "invalid literal for int() with base 10", no word of given."""
@@ -135,7 +136,7 @@ def test_text_is_read_exactly_where_float64_would_round_it(integers):
         assert vae.sample(2, given={"big": text}, n_importance=5)["big"].tolist() == [2**64 - 1] * 2
     assert vae.sample(1, given={"whole": "9007199254740993.0"}, n_importance=5)["whole"].iloc[0] == 2**53 + 1
     for name, text in [("big", "3.0000000000000000001"), ("big", "18446744073709551616"), ("big", "-1"),
-                       ("whole", "2.5"), ("whole", "1e30"), ("nullable", "0.5")]:
+                       ("whole", "2.5"), ("whole", "1e30"), ("whole", "1e-5000"), ("nullable", "0.5")]:
         rng = np.random.RandomState(0)
         with pytest.raises(ValueError, match=rf"given sets column '{name}', fitted as \w+, to '{text}', which that "
                                              r"dtype cannot hold.*whole number in \["):

@@ -708,7 +708,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             ``n_samples`` then is its row count or left at 1; the rows come
             back with its index), or for a model
             fitted on an array a 2-D array of the same kind. Given cells come
-            back exactly; the others are drawn from the model's conditional
+            back exactly, in the column's dtype (a number written as text as
+            that number; a value an integer column cannot hold, a fraction or
+            one beyond its range, is refused); the others are drawn from the model's conditional
             p(x_free | x_given) by sampling-importance-resampling over
             ``n_importance`` samples of the defensive proposal
             1/2 p(z) + 1/2 q(z | x_given) (half from the prior, half from

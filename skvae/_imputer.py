@@ -193,7 +193,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         False, a writeable float ndarray and a pandas DataFrame are imputed
         in place (their missing cells are set in X, which is what is
         returned unless ``add_indicator`` appends columns or an empty
-        column is dropped);
+        column is dropped; under ``set_output(transform="pandas")`` a
+        shallow copy sharing its cells is returned, which scikit-learn
+        relabels without touching X's columns);
         any other input (an integer or read-only array, a list, another
         library's table) is imputed in a copy. A refused call changes
         nothing either way.
@@ -594,8 +596,17 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
 
         `integers` is the caller's integer array (None for other input), whose observed cells come back.
         """
-        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, integers), missing, X),
-                                  sparse)
+        out = with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, integers), missing, X),
+                                 sparse)
+        if out is X and is_dataframe(X) and _get_output_config("transform", self)["dense"] != "default":
+            # Hostile sweep 26: scikit-learn's set_output relabels a DataFrame it is handed in place
+            # (its pandas adapter assigns .columns), and with copy=False that DataFrame was the
+            # caller's own: integer labels became x0, x1, ... in the caller's X (whose next
+            # transform was then refused), and a string-dtype or named column Index lost its dtype
+            # and name. The caller's cells are still imputed in place; scikit-learn relabels a
+            # shallow copy, which shares them.
+            out = out.copy(deep=False)
+        return out
 
     def _refined(self, vae_input, missing, kept, values):
         """The point fills `values` with the refinement's blend, where there is one."""

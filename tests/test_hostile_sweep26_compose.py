@@ -1,0 +1,81 @@
+"""Hostile use, twenty-sixth sweep: scikit-learn composition and output containers.
+
+Swept and found sound: SWEPT_PLACEHOLDER
+
+Each family below failed once (see the commit that added its tests):
+
+- **set_output relabelled the caller's own DataFrame** (``VAEImputer._output``):
+  with ``copy=False`` a DataFrame is imputed in place and returned itself,
+  and scikit-learn's ``set_output`` wrapper (``set_output(transform="pandas")``
+  or the global ``transform_output="pandas"``) relabels the DataFrame it
+  is handed in place (its pandas adapter assigns ``.columns``). So the
+  caller's X, labelled 0, 1, came back labelled ``x0``, ``x1`` (and the
+  next ``transform`` of it was refused: "X has the columns ['x0', 'x1'],
+  but the model was fitted on [0, 1]"), and a ``string``-dtype or named
+  column Index lost its dtype and name. The caller's cells are still imputed
+  in place; what is returned under a container is a shallow copy sharing
+  them, which scikit-learn relabels.
+
+Found and LEFT: LEFT_PLACEHOLDER
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+
+TINY = dict(hidden_layer_sizes=(8,), latent_dim=2, max_iter=2, random_state=0)
+
+
+def _holed(columns):
+    X = pd.DataFrame({"p": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0] * 2,
+                      "q": [1.0, 3.0, 2.0, np.nan, 4.0, 6.0, 8.0, 7.0] * 2},
+                     index=pd.Index([f"r{i}" for i in range(16)], name="row"))
+    X.columns = columns
+    return X
+
+
+# --- set_output and an imputer working in place -----------------------------------------------
+
+@pytest.mark.parametrize("columns", [
+    pd.Index([0, 1]),
+    pd.Index(["a", "b"], dtype="string"),
+    pd.Index(["a", "b"], name="feature"),
+], ids=["integer labels", "string dtype", "named index"])
+@pytest.mark.parametrize("how", ["set_output transform", "global fit_transform"])
+def test_copy_false_under_a_pandas_container_keeps_the_callers_labels(columns, how):
+    X = _holed(columns)
+    original_columns = X.columns.copy()
+    imputer = VAEImputer(copy=False, **TINY)
+    if how == "set_output transform":
+        imputer.fit(X.copy()).set_output(transform="pandas")
+        out = imputer.transform(X)
+    else:
+        with sklearn.config_context(transform_output="pandas"):
+            out = imputer.fit_transform(X)
+    # The caller's labels, their Index's dtype and name, are as they were...
+    pd.testing.assert_index_equal(X.columns, original_columns, exact=True)
+    assert X.columns.name == original_columns.name
+    # ...its cells are imputed in place, as copy=False documents...
+    assert not X.isna().any().any()
+    # ...and what comes back is labelled as scikit-learn labels it, holding the same cells.
+    assert out.columns.tolist() == imputer.get_feature_names_out().tolist()
+    np.testing.assert_array_equal(out.to_numpy(), X.to_numpy())
+    pd.testing.assert_index_equal(out.index, X.index)
+    # The symptom: the caller's X, relabelled, was refused by the next transform.
+    imputer.transform(X)
+
+
+def test_copy_false_without_a_container_still_returns_x_itself():
+    """Decided: the shallow copy is taken only where scikit-learn will relabel the output.
+
+    With the default container the documented identity stays (X is what is
+    returned, imputed in place): callers may rely on it.
+    """
+    X = _holed(pd.Index([0, 1]))
+    imputer = VAEImputer(copy=False, **TINY).fit(X.copy())
+    assert imputer.transform(X) is X
+    assert not X.isna().any().any()
+    assert X.columns.tolist() == [0, 1]

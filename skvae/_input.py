@@ -346,6 +346,13 @@ def _refuse_series(X, name):
     instead = f"{name}.to_frame() for one column, {name}.to_frame().T for one row"
     if name == "given":
         instead += ", or a dict of conditions, given.to_dict()"
+    elif isinstance(X.name, (str, int, np.integer)) and not isinstance(X.name, (bool, np.bool_)):
+        # Hostile sweep 26: ColumnTransformer([("vae", VAETransformer(), "age")]) hands its
+        # transformer the Series X["age"], and the caller, who passed a DataFrame to the
+        # ColumnTransformer, could not call to_frame() inside it: the fix there is the list.
+        label = repr(X.name if isinstance(X.name, str) else int(X.name))
+        instead += (f"; a ColumnTransformer hands its transformer a Series where its columns are one label, "
+                    f"{label}: write [{label}]")
     raise ValueError(f"{name} is a pandas Series, one column or one row of a table, where skvae expects a 2-D table: "
                      f"pass a DataFrame ({instead}).")
 

@@ -79,3 +79,37 @@ def test_copy_false_without_a_container_still_returns_x_itself():
     assert imputer.transform(X) is X
     assert not X.isna().any().any()
     assert X.columns.tolist() == [0, 1]
+
+
+# --- a ColumnTransformer's single label ---------------------------------------------------------
+
+@pytest.mark.parametrize("face", [VAETransformer, VAEImputer])
+@pytest.mark.parametrize("labels", [["age", "other"], [0, 1]], ids=["text labels", "integer labels"])
+def test_a_single_label_in_a_column_transformer_is_refused_naming_the_list(face, labels):
+    """The Series a ColumnTransformer hands on for one label is refused naming the list to write.
+
+    The refusal told the caller to pass ``X.to_frame()``, which a caller of
+    a ColumnTransformer cannot do: it passed a DataFrame, and the
+    ColumnTransformer took the column out of it as a Series. Decided: still
+    refused (scikit-learn's own transformers refuse a 1-D X too; a Series
+    may be a row as well as a column), naming the fix for that case.
+    """
+    from sklearn.compose import ColumnTransformer
+
+    label = labels[0]
+    X = pd.DataFrame(dict(zip(labels, ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2.0, 1.0, 4.0, 3.0, 6.0, 5.0]))))
+    composite = ColumnTransformer([("vae", face(**TINY), label)])
+    with pytest.raises(ValueError, match=r"X is a pandas Series, .* X.to_frame\(\).T for one row; a ColumnTransformer "
+                                         rf"hands its transformer a Series where its columns are one label, "
+                                         rf"{label!r}: write \[{label!r}\]\)\.$"):
+        composite.fit(X)
+    # The advice, taken, works.
+    ColumnTransformer([("vae", face(**TINY), [label])]).fit(X)
+    # The detector is no transformer, but given that Series it says the same.
+    with pytest.raises(ValueError, match=rf"write \[{label!r}\]\)\.$"):
+        VAEOutlierDetector(**TINY).fit(X[label])
+
+
+def test_an_unlabelled_series_is_refused_without_the_column_transformer_advice():
+    with pytest.raises(ValueError, match=r"X.to_frame\(\).T for one row\)\.$"):
+        VAETransformer(**TINY).fit(pd.Series([1.0, 2.0, 3.0]))

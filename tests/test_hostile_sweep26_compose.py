@@ -113,3 +113,27 @@ def test_a_single_label_in_a_column_transformer_is_refused_naming_the_list(face,
 def test_an_unlabelled_series_is_refused_without_the_column_transformer_advice():
     with pytest.raises(ValueError, match=r"X.to_frame\(\).T for one row\)\.$"):
         VAETransformer(**TINY).fit(pd.Series([1.0, 2.0, 3.0]))
+
+
+# --- text in the array a step before hands on ---------------------------------------------------
+
+def test_text_from_a_step_before_names_the_pipelines_set_output():
+    """A DataFrame given to a Pipeline reaches skvae as an object array when a step before makes one.
+
+    The refusal said "Pass the table as a pandas DataFrame" to a caller who
+    had; it now names ``set_output(transform="pandas")`` on the Pipeline,
+    and the test takes that advice.
+    """
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0, 5.0, 6.0], "c": ["x", "y", None, "x", "y", "x"]})
+    for face in (VAETransformer, VAEImputer):
+        pipeline = make_pipeline(SimpleImputer(strategy="most_frequent"), face(**TINY))
+        with pytest.raises(ValueError, match=r"^X holds text \('x' in column 1, row 0\): an array must hold numbers\. "
+                                             r"Pass the table as a pandas DataFrame, .* \(in a Pipeline, "
+                                             r'set_output\(transform="pandas"\) on it makes the steps before hand on '
+                                             r"a DataFrame\)\.$"):
+            pipeline.fit(X)
+        out = pipeline.set_output(transform="pandas").fit_transform(X)
+        assert out.shape[0] == 6 and not out.isna().any().any()

@@ -216,3 +216,43 @@ def test_text_from_a_step_before_names_the_pipelines_set_output():
             pipeline.fit(X)
         out = pipeline.set_output(transform="pandas").fit_transform(X)
         assert out.shape[0] == 6 and not out.isna().any().any()
+
+
+# --- pins of what was found sound ---------------------------------------------------------------
+
+def test_column_transformer_with_an_empty_list_and_a_duplicated_multiindex_keeps_rows_and_names():
+    """An empty column list skips its skvae transformer; the other's rows keep a duplicated MultiIndex."""
+    from sklearn.compose import ColumnTransformer
+
+    index = pd.MultiIndex.from_tuples([(i % 2, i % 3) for i in range(12)])
+    X = pd.DataFrame({"a": np.linspace(0.0, 1.0, 12), "b": np.linspace(2.0, 1.0, 12) ** 2}, index=index)
+    X.iloc[[1, 4], 0] = np.nan
+    composite = ColumnTransformer([("none", VAETransformer(**TINY), []),
+                                   ("imp", VAEImputer(add_indicator=True, **TINY), ["a", "b"])],
+                                  remainder="drop").set_output(transform="pandas")
+    out = composite.fit_transform(X)
+    pd.testing.assert_index_equal(out.index, X.index)
+    assert out.columns.tolist() == composite.get_feature_names_out().tolist() == [
+        "imp__a", "imp__b", "imp__missingindicator_a"]
+    assert not out.isna().any().any()
+    # Only what a ColumnTransformer's fit fits is fitted: the skipped transformer is left unfitted.
+    assert "vae_" in composite.named_transformers_["imp"].__dict__
+    assert not hasattr(composite.named_transformers_["none"], "_model")
+
+
+def test_routing_an_unrequested_n_importance_is_refused_and_a_requested_alias_is_routed():
+    X = pd.DataFrame({"a": np.linspace(0.0, 1.0, 12), "b": np.linspace(2.0, 1.0, 12) ** 2})
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.model_selection import cross_validate
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(UnsetMetadataPassedError, match=r"VAETransformer.set_score_request"):
+            cross_validate(VAETransformer(**TINY), X, cv=2, params={"n_importance": 3})
+        with pytest.raises(TypeError, match=r"unexpected argument\(s\) \{'unknown'\}"):
+            cross_validate(VAETransformer(**TINY), X, cv=2, params={"unknown": 3})
+        routed = cross_validate(VAETransformer(**TINY).set_score_request(n_importance="k"), X, cv=2,
+                                params={"k": 3}, return_estimator=True)
+    # KFold(2) without shuffling: the first fold tests the first six rows.
+    for score, estimator, test in zip(routed["test_score"], routed["estimator"], (slice(0, 6), slice(6, 12))):
+        assert score == estimator.score(X.iloc[test], n_importance=3)
+        assert score != estimator.score(X.iloc[test])

@@ -64,8 +64,10 @@ Each family below failed once (see the commit that added its tests):
   ``skvae._validation._TEXT_IN_DATA``): ``ColumnTransformer([("vae",
   VAETransformer(), "age")])`` hands its transformer the Series ``X["age"]``,
   refused with "pass a DataFrame (X.to_frame() ...)" to a caller who had
-  passed one and cannot reach inside; it now adds that a ColumnTransformer
-  hands on a Series for one label, and to write ``['age']``. Likewise a
+  passed one and cannot reach inside; it now adds that if a
+  ColumnTransformer handed it on, its columns were one label: write
+  ``['age']`` (said as a condition: a row, ``X.iloc[0]``, is a Series named
+  by its label too). Likewise a
   Pipeline whose earlier step (``SimpleImputer(strategy="most_frequent")``)
   hands skvae an object array of text was told "Pass the table as a pandas
   DataFrame"; the advice now names ``set_output(transform="pandas")`` on
@@ -178,8 +180,8 @@ def test_a_single_label_in_a_column_transformer_is_refused_naming_the_list(face,
     label = labels[0]
     X = pd.DataFrame(dict(zip(labels, ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2.0, 1.0, 4.0, 3.0, 6.0, 5.0]))))
     composite = ColumnTransformer([("vae", face(**TINY), label)])
-    with pytest.raises(ValueError, match=r"X is a pandas Series, .* X.to_frame\(\).T for one row; a ColumnTransformer "
-                                         rf"hands its transformer a Series where its columns are one label, "
+    with pytest.raises(ValueError, match=r"X is a pandas Series, .* X.to_frame\(\).T for one row; if a "
+                                         rf"ColumnTransformer handed it on, its columns were given as one label, "
                                          rf"{label!r}: write \[{label!r}\]\)\.$"):
         composite.fit(X)
     # The advice, taken, works.

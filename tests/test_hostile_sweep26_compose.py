@@ -73,6 +73,20 @@ Each family below failed once (see the commit that added its tests):
   DataFrame"; the advice now names ``set_output(transform="pandas")`` on
   the Pipeline. Both tests take the advice.
 
+- **A container that could not be made after the call had worked**
+  (``VAEImputer._output``, ``VAEImputer.fit_transform``,
+  ``VAETransformer.fit_transform``): scikit-learn's ``set_output`` makes the
+  output's container around skvae's method, after it returned, so where the
+  container cannot be made (``transform_output="polars"`` set globally
+  without polars installed; a category column under polars without pyarrow,
+  sweep 21's left item) the call was refused, yet
+  ``VAEImputer(sample_posterior=True).transform`` had moved its generator
+  of successive draws (the next fills differed from a run without the
+  refused call) and ``fit_transform`` of the imputer and the transformer
+  had fitted (or refitted) the estimator. The imputer now makes the
+  container inside its call (scikit-learn's wrapper then finds it made and
+  only relabels it), and ``fit_transform`` is one transaction on both faces.
+
 Found and LEFT:
 
 - **Pipeline.score under metadata routing** (scikit-learn's): with
@@ -218,6 +232,75 @@ def test_text_from_a_step_before_names_the_pipelines_set_output():
             pipeline.fit(X)
         out = pipeline.set_output(transform="pandas").fit_transform(X)
         assert out.shape[0] == 6 and not out.isna().any().any()
+
+
+# --- a container that cannot be made -----------------------------------------------------------
+
+class _ContainerFailure(MemoryError):
+    pass
+
+
+@pytest.fixture
+def failing_pandas_container(monkeypatch):
+    """scikit-learn's pandas container fails to be made, as polars' does without polars (or pyarrow)."""
+    from sklearn.utils._set_output import PandasAdapter
+
+    def create_container(self, X_output, X_original, columns, inplace=True):
+        raise _ContainerFailure("the container could not be made")
+
+    monkeypatch.setattr(PandasAdapter, "create_container", create_container)
+
+
+def _imputer_twins(**params):
+    X = _holed(pd.Index(["a", "b"]))
+    return X, [VAEImputer(sample_posterior=True, **params, **TINY).fit(X) for _ in range(2)]
+
+
+def test_a_refused_container_leaves_the_draws_where_they_were(failing_pandas_container):
+    X, (refused, untouched) = _imputer_twins()
+    with sklearn.config_context(transform_output="pandas"), pytest.raises(_ContainerFailure):
+        refused.transform(X)
+    with sklearn.config_context(transform_output="pandas"), pytest.raises(_ContainerFailure):
+        refused.multiple_imputations(X, 2)
+    # The next draws (in the default container, which is not made) are those of the twin that
+    # never made the refused calls.
+    pd.testing.assert_frame_equal(refused.transform(X), untouched.transform(X))
+    for left, right in zip(refused.multiple_imputations(X, 2), untouched.multiple_imputations(X, 2)):
+        pd.testing.assert_frame_equal(left, right)
+
+
+@pytest.mark.parametrize("face, params", [(VAEImputer, {}), (VAEImputer, {"sample_posterior": True}),
+                                          (VAETransformer, {})],
+                         ids=["imputer", "imputer sample_posterior", "transformer"])
+def test_a_refused_container_leaves_fit_transform_unfitted_or_as_fitted(face, params, failing_pandas_container):
+    X = _holed(pd.Index(["a", "b"]))
+    fresh = face(**params, **TINY)
+    with sklearn.config_context(transform_output="pandas"), pytest.raises(_ContainerFailure):
+        fresh.fit_transform(X)
+    assert not fresh.__sklearn_is_fitted__()
+    # A fitted one keeps its fit: its results are bit for bit those of a twin never refitted.
+    fitted, twin = face(**params, **TINY).fit(X.iloc[:10]), face(**params, **TINY).fit(X.iloc[:10])
+    with sklearn.config_context(transform_output="pandas"), pytest.raises(_ContainerFailure):
+        fitted.fit_transform(X)
+    np.testing.assert_array_equal(np.asarray(fitted.transform(X)), np.asarray(twin.transform(X)))
+
+
+def test_polars_output_without_polars_is_refused_without_moving_the_draws():
+    """The case met: ``transform_output="polars"`` set globally where polars is not installed."""
+    try:
+        import polars  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("polars is installed: its container can be made")
+    X, (refused, untouched) = _imputer_twins()
+    with sklearn.config_context(transform_output="polars"), pytest.raises(ImportError, match="requires polars"):
+        refused.transform(X)
+    pd.testing.assert_frame_equal(refused.transform(X), untouched.transform(X))
+    fresh = VAETransformer(**TINY)
+    with sklearn.config_context(transform_output="polars"), pytest.raises(ImportError, match="requires polars"):
+        fresh.fit_transform(X)
+    assert not fresh.__sklearn_is_fitted__()
 
 
 # --- pins of what was found sound ---------------------------------------------------------------

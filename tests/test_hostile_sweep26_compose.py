@@ -45,7 +45,12 @@ detector with ``roc_auc``, ``average_precision``, ``accuracy`` and ``f1``
 NumPy ``beta``, fitted too; ``get_params(deep=True)`` of a Pipeline of the
 detector; ``clone`` keeping ``pd.NA``; ``skvae.save`` of a ColumnTransformer
 holding an unfitted skvae transformer for an empty column list (only the
-fitted one is named).
+fitted one is named); GridSearchCV's ``cv_results_`` bit for bit alike with
+``n_jobs`` 1 and 2 (loky workers); a subclass of a face through pickle,
+``clone``, ``GridSearchCV(n_jobs=2)``, html and ``set_output`` (``skvae.save``
+refuses it by name, as recorded). The fixes below were also run under
+pandas 2.3 (``/work/peers``), where a shallow copy shares memory without
+copy-on-write: the caller's labels kept there too.
 
 Each family below failed once (see the commit that added its tests):
 

@@ -479,6 +479,29 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         """
         return self._fit(self._validate_table(X, reset=not self.__sklearn_is_fitted__()), incremental=True)
 
+    @transactional
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit the VAE to X, then return the latent means of its rows, as ``fit(X).transform(X)``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data, as :meth:`fit` takes it.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to :meth:`fit`, which takes none.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+            As :meth:`transform` returns it (in ``set_output``'s container).
+        """
+        # Hostile sweep 26: scikit-learn's set_output makes transform's container after the fit, and a
+        # container that cannot be made (transform_output="polars" without polars) refused the call
+        # but left the new fit. One transaction: a refused fit_transform changes nothing.
+        return super().fit_transform(X, y, **fit_params)
+
     def _validate_training_table(self, X):
         continuing = self.warm_start and self.__sklearn_is_fitted__()
         return self._validate_table(X, reset=not continuing)

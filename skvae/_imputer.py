@@ -193,7 +193,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         False, a writeable float ndarray and a pandas DataFrame are imputed
         in place (their missing cells are set in X, which is what is
         returned unless ``add_indicator`` appends columns or an empty
-        column is dropped);
+        column is dropped; under ``set_output(transform="pandas")`` a
+        shallow copy sharing its cells is returned, which scikit-learn
+        relabels without touching X's columns);
         any other input (an integer or read-only array, a list, another
         library's table) is imputed in a copy. A refused call changes
         nothing either way.
@@ -402,13 +404,16 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             As :meth:`transform` returns it.
         """
         if self.sample_posterior:
-            # A draw advances the fitted generator, which only fit creates.
-            return self.fit(X).transform(X)
+            # A draw advances the fitted generator, which only fit creates. One transaction (hostile
+            # sweep 26): a transform refused after the fit (its container) leaves the imputer unfitted.
+            with transaction(self):
+                return self.fit(X).transform(X)
         with transaction(self):
+            given = X
             integers, sparse = _integer_array(X), sparse_dtypes(X)
             X, missing, kept, vae_input, values = self._fit(X, keep_fills=True)
             values = self._refined(vae_input, missing, kept, values)
-            return self._output(X, missing, kept, values, integers, sparse)
+            return self._output(X, missing, kept, values, integers, sparse, given)
 
     def _fit(self, X, keep_fills=False):
         """Fit; (validated X, its missing cells, the kept columns, the VAE's input, its point fills or None).
@@ -493,10 +498,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             a bool array (which holds no missing cell) comes back as bool.
         """
         check_is_fitted(self)
+        given = X
         integers, sparse = _integer_array(X), sparse_dtypes(X)
         with generator_kept_on_failure(self._draws if self.sample_posterior else None):
             X, missing, kept, values = self._reconstructed(X, draw=self.sample_posterior)
-            return self._output(X, missing, kept, values, integers, sparse)
+            return self._output(X, missing, kept, values, integers, sparse, given)
 
     @with_torch_defaults
     @reads_state
@@ -556,9 +562,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 values = values[:, None, :]
             # Hostile sweep 19: "each as transform returns one", but only transform is wrapped by
             # set_output: under set_output(transform="pandas") transform gave a DataFrame and these
-            # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output.
-            return [_wrap_data_with_container("transform", self._output(X.copy(), missing, kept, values[:, k, :],
-                                                                       integers, sparse), given, self)
+            # copies ndarrays. Each copy is wrapped as scikit-learn wraps transform's output (in _output).
+            return [self._output(X.copy(), missing, kept, values[:, k, :], integers, sparse, given)
                     for k in range(n_imputations)]
 
     # ------------------------------------------------------------ helpers
@@ -589,13 +594,28 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             values = self._refined(vae_input, missing, kept, values)
         return X, missing, kept, values
 
-    def _output(self, X, missing, kept, values, integers, sparse):
+    def _output(self, X, missing, kept, values, integers, sparse, given):
         """What transform returns: X with its missing cells from `values`, the indicator columns, X's sparse dtypes.
 
-        `integers` is the caller's integer array (None for other input), whose observed cells come back.
+        `integers` is the caller's integer array (None for other input), whose observed cells come back;
+        `given` is the caller's X, as given. In set_output's container.
         """
-        return with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, integers), missing, X),
-                                  sparse)
+        out = with_sparse_dtypes(self._with_indicator(self._filled(X, missing, kept, values, integers), missing, X),
+                                 sparse)
+        if out is X and is_dataframe(X) and _get_output_config("transform", self)["dense"] != "default":
+            # Hostile sweep 26: scikit-learn's set_output relabels a DataFrame it is handed in place
+            # (its pandas adapter assigns .columns), and with copy=False that DataFrame was the
+            # caller's own: integer labels became x0, x1, ... in the caller's X (whose next
+            # transform was then refused), and a string-dtype or named column Index lost its dtype
+            # and name. The caller's cells are still imputed in place; scikit-learn relabels a
+            # shallow copy, which shares them.
+            out = out.copy(deep=False)
+        # Hostile sweep 26: wrapped here, inside the caller's call, as well as by scikit-learn's
+        # set_output around it (which then finds the container made and only relabels it): a container
+        # that cannot be made (transform_output="polars" without polars, or a category column without
+        # pyarrow) failed after the call had drawn its fills, or fit_transform had fitted, so the
+        # refused call moved the generator of successive draws (or left a new fit) all the same.
+        return _wrap_data_with_container("transform", out, given, self)
 
     def _refined(self, vae_input, missing, kept, values):
         """The point fills `values` with the refinement's blend, where there is one."""

@@ -346,6 +346,14 @@ def _refuse_series(X, name):
     instead = f"{name}.to_frame() for one column, {name}.to_frame().T for one row"
     if name == "given":
         instead += ", or a dict of conditions, given.to_dict()"
+    elif isinstance(X.name, (str, int, np.integer)) and not isinstance(X.name, (bool, np.bool_)):
+        # Hostile sweep 26: ColumnTransformer([("vae", VAETransformer(), "age")]) hands its
+        # transformer the Series X["age"], and the caller, who passed a DataFrame to the
+        # ColumnTransformer, could not call to_frame() inside it: the fix there is the list.
+        label = repr(X.name if isinstance(X.name, str) else int(X.name))
+        # Said as a condition: a row (X.iloc[0]) is a Series named by its row's label too.
+        instead += (f"; if a ColumnTransformer handed it on, its columns were given as one label, {label}: "
+                    f"write [{label}]")
     raise ValueError(f"{name} is a pandas Series, one column or one row of a table, where skvae expects a 2-D table: "
                      f"pass a DataFrame ({instead}).")
 

@@ -398,7 +398,10 @@ def _unmodelled_cell(cell):
 
 
 #: What to do about text in an array of data: the advice of text_in_array_refusal by default.
-_TEXT_IN_DATA = "Pass the table as a pandas DataFrame, whose text columns are modelled as categories."
+#: Hostile sweep 26: a caller who passed a DataFrame to a Pipeline met it too, for a step before
+#: (SimpleImputer(strategy="most_frequent"), say) hands on an array: the Pipeline's clause.
+_TEXT_IN_DATA = ("Pass the table as a pandas DataFrame, whose text columns are modelled as categories (in a "
+                 "Pipeline, set_output(transform=\"pandas\") on it makes the steps before hand on a DataFrame).")
 
 
 def text_in_array_refusal(X, error, fix=_TEXT_IN_DATA):

@@ -658,10 +658,20 @@ def _refuse_mixed(name, observed, is_text):
             ".astype(float) for numbers (Decimal, Fraction), days since a date for dates "
             "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
         )
-    text = observed[is_text].iloc[0]
+    labels = observed[is_text]
     other = observed[~is_text].iloc[0]
+    text = labels[labels.map(lambda v: isinstance(v, str))]
+    if text.empty:
+        # Sweep 26: booleans beside numbers were called "text", with advice to coerce text to missing.
+        flag = labels.iloc[0]
+        raise ValueError(
+            f"Column {_label(name)} mixes booleans and numbers (for example {flag!r} and {other!r}). "
+            "Make it one type: .astype(bool) for a column of flags (0 as False, any other number as "
+            "True), .astype(float) to model it as numbers (True as 1.0), or .astype(str) to model it "
+            "as categories."
+        )
     raise ValueError(
-        f"Column {_label(name)} mixes text and other values (for example {text!r} and {other!r}). "
+        f"Column {_label(name)} mixes text and other values (for example {text.iloc[0]!r} and {other!r}). "
         "Make it one type: .astype(str) to model it as categories, or pd.to_numeric(..., "
         "errors='coerce') to model it as numbers with the text as missing."
     )

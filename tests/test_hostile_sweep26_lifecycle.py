@@ -1,0 +1,178 @@
+"""Hostile use, twenty-sixth sweep: the estimators' lifecycle, state over sequences of calls.
+
+Swept and found sound (tiny fits, ``hidden_layer_sizes=(8,)``,
+``latent_dim=2``): an exception raised from inside training (the trainer's
+step patched to raise ``RuntimeError`` at its n-th call) in a fresh fit, a
+refit of a fitted estimator, a ``warm_start`` fit and a ``partial_fit`` of
+every face: the estimator as before (its attributes, ``transform``,
+``score_samples``, the imputer's draws), and continuing it gives the bits of
+a copy made before the failed call; the same for a failure after training
+(the latent mixture, the imputer's refinement and point fills, the
+detector's threshold) under ``warm_start`` with and without
+``early_stopping`` and in ``partial_fit``; Ctrl-C inside training keeps the
+finished epochs, as ``test_interrupts.py`` pins; ``KeyboardInterrupt`` and
+``RuntimeError`` raised from the inference networks in ``transform``,
+``sample``, ``score_samples`` (K 3), the imputer's ``transform`` (with and
+without ``sample_posterior``) and ``multiple_imputations``, the detector's
+``predict``: the next call's bits as a copy's first. After each of those and
+after fits, refused fits (a network beyond memory) and diverged fits, with
+an int ``random_state`` and with None: torch's thread counts, default dtype,
+grad and inference mode, deterministic-algorithms flag, float32 matmul
+precision, anomaly mode and global RNG, NumPy's and Python's global RNG as
+they were (an unseeded fit draws its seed from NumPy's, scikit-learn's
+convention); a refused fit leaves a ``RandomState`` passed as
+``random_state`` unadvanced. ``fit`` with the same ``random_state`` after
+``sample``, ``score_samples``, ``partial_fit`` and reseeding NumPy and torch
+(identical codes; the imputer's draws too); ``copy.deepcopy``, pickle and
+``skvae.save``/``load`` in the middle of a ``partial_fit``/``warm_start``
+sequence, each copy continued (the same bits and ``loss_curve_``; the
+imputer's next draw the same); ``set_params`` after a fit without refitting
+(``latent_dim``, ``hidden_layer_sizes``, ``activation``,
+``missing_mechanism``, ``likelihood``, ``device``; inference keeps the fitted
+model; ``get_feature_names_out`` the fitted codes; the imputer's
+``add_indicator`` refused by name, ``keep_empty_features`` and
+``missing_values`` read at ``transform`` as SimpleImputer reads them) and
+through pickle, ``copy.deepcopy`` and ``skvae.save`` (the changed parameters
+kept); ``set_output`` through ``clone``, pickle, deepcopy and save/load;
+``warm_start`` with float32 after float64; the imputer warm-started with a
+column that was empty now observed, or the reverse (refused by name, with or
+without ``keep_empty_features``), with ``missing_values`` or
+``add_indicator`` changed; the detector warm-started with ``contamination``
+changed (a new ``offset_``); ``partial_fit`` blocks with a column missing in
+every row, only missing cells, one row, float32, fewer rows than
+``batch_size``; values a likelihood cannot have (negative or fractional
+counts, Bernoulli values outside [0, 1], non-positive log-normal values,
+unseen levels) in ``partial_fit``, ``warm_start``, ``transform`` and
+``score_samples``, each refused naming the column, value and row; integer
+column labels permuted, renamed or replaced (refused naming both orders);
+``max_iter=0`` (scikit-learn's parameter error), ``max_iter=1`` with
+``early_stopping=True``, and ``early_stopping=True`` on 2, 3 and 4 rows
+(``validation_fraction`` 0.01 too) on every face.
+
+Each family below failed once (see the commit that added its tests):
+
+- **A face's continued fit checked X in another estimator's name, or not
+  at all** (``skvae._imputer.VAEImputer._fit``, ``skvae._outliers.VAEOutlierDetector._fit``,
+  ``skvae._faces.in_the_vaes_form``): a ``warm_start`` fit of
+  ``VAEImputer`` validated X as a first fit does, so after a fit on a
+  DataFrame one on an array (or the reverse) replaced the imputer's
+  ``feature_names_in_`` while its ``vae_`` kept the first fit's:
+  ``get_feature_names_out`` changed from the column names to ``x0, x1,
+  ...`` (or back), and ``transform`` of the first fit's DataFrame warned
+  that the imputer "was fitted without feature names". The only warning of
+  the continued fit itself, and the refusal of another column count, named
+  ``VAETransformer``, a class the caller never made; the detector's
+  likewise. A continued fit now keeps the first fit's columns, as
+  ``VAETransformer``'s does, and checks X against them in the face's own
+  name (scikit-learn's words); the VAE is handed X in the form of its first
+  fit (it reads tables by position either way: the same bits), so it does
+  not warn a second time.
+
+Found and LEFT:
+
+- A ``warm_start`` fit of any face on an array after a DataFrame (or the
+  reverse) is accepted with scikit-learn's warning, as scikit-learn's own
+  estimators accept it: columns are read by position, and the first fit's
+  schema (names, kinds) stays.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector
+
+TINY = dict(hidden_layer_sizes=(8,), latent_dim=2, max_iter=2, random_state=0)
+
+
+def _table():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    X[::4, 1] = np.nan
+    return X, pd.DataFrame(X, columns=["a", "b", "c"])
+
+
+def _fit_warnings(estimator, X):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(X)
+    return [str(warning.message) for warning in caught]
+
+
+def _output(estimator, X):
+    if isinstance(estimator, VAEImputer):
+        return np.asarray(estimator.transform(X), dtype=float)
+    return estimator.score_samples(X)
+
+
+FACES = [VAEImputer, VAEOutlierDetector]
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("first, then", [("frame", "array"), ("array", "frame")])
+def test_a_continued_fit_on_the_other_form_keeps_the_first_fits_columns(face, first, then):
+    """An array after a DataFrame (or the reverse) under warm_start: the face's names stay its VAE's.
+
+    Before the fix the imputer took the new X's names (none, or the
+    DataFrame's) while its ``vae_`` kept the first fit's.
+    """
+    X, frame = _table()
+    tables = {"frame": frame, "array": X}
+    estimator = face(**TINY, warm_start=True).fit(tables[first])
+    names_before = getattr(estimator, "feature_names_in_", None)
+    out_names_before = (estimator.get_feature_names_out().tolist()
+                        if hasattr(estimator, "get_feature_names_out") else None)
+    _fit_warnings(estimator, tables[then])
+    names = getattr(estimator, "feature_names_in_", None)
+    vae_names = getattr(estimator.vae_, "feature_names_in_", None)
+    assert (names is None) == (names_before is None) == (vae_names is None)
+    if names is not None:
+        assert names.tolist() == vae_names.tolist() == ["a", "b", "c"]
+    if out_names_before is not None:
+        assert estimator.get_feature_names_out().tolist() == out_names_before
+    # The first fit's form is still the one transform takes without a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _output(estimator, tables[first])
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("first, then", [("frame", "array"), ("array", "frame")])
+def test_a_continued_fit_warns_once_in_the_faces_own_name(face, first, then):
+    """scikit-learn's feature-name warning names the class the caller fitted, once; it named VAETransformer."""
+    X, frame = _table()
+    tables = {"frame": frame, "array": X}
+    estimator = face(**TINY, warm_start=True).fit(tables[first])
+    messages = [message for message in _fit_warnings(estimator, tables[then]) if "feature names" in message]
+    assert len(messages) == 1, messages
+    assert f"but {face.__name__} was fitted" in messages[0]
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("first", ["frame", "array"])
+def test_a_continued_fit_on_another_column_count_is_refused_in_the_faces_name(face, first):
+    X, frame = _table()
+    estimator = face(**TINY, warm_start=True).fit(frame if first == "frame" else X)
+    state = dict(vars(estimator))
+    with warnings.catch_warnings(), pytest.raises(
+            ValueError, match=f"X has 4 features, but {face.__name__} is expecting 3 features"):
+        warnings.simplefilter("ignore")  # after a DataFrame, scikit-learn also warns that X has no names
+        estimator.fit(np.c_[X, X[:, :1]])
+    assert vars(estimator).keys() == state.keys()
+    assert all(vars(estimator)[name] is value for name, value in state.items())
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_continued_fit_on_the_other_form_trains_as_on_the_first(face):
+    """Handing the VAE X in its first fit's form changes no bit: the VAE reads a table by position."""
+    X, frame = _table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_array = face(**TINY, warm_start=True).fit(frame).fit(X)
+        on_frame = face(**TINY, warm_start=True).fit(frame).fit(frame)
+        assert np.array_equal(_output(on_array, X), _output(on_frame, X))
+        from_array_on_frame = face(**TINY, warm_start=True).fit(X).fit(frame)
+        from_array_on_array = face(**TINY, warm_start=True).fit(X).fit(X)
+        assert np.array_equal(_output(from_array_on_frame, X), _output(from_array_on_array, X))

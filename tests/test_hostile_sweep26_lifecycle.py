@@ -67,6 +67,18 @@ Each family below failed once (see the commit that added its tests):
   name (scikit-learn's words); the VAE is handed X in the form of its first
   fit (it reads tables by position either way: the same bits), so it does
   not warn a second time.
+- **A record list read from a fitted model was the model's own**
+  (``skvae._core_backed.CoreBacked.__getattr__``): ``loss_curve_`` and
+  ``validation_scores_`` handed out the lists the model keeps, so a
+  caller's ``curve = vae.loss_curve_; curve += more`` (or an ``append``)
+  rewrote the record: ``n_iter_`` no longer counted its entries, and every
+  later ``copy.deepcopy``, pickle and ``skvae.save`` was refused as an
+  invalid state ("loss_curve_ has 3 entries, but n_iter_ is 2"), the
+  imputer's and detector's through their ``vae_`` too; a ``copy.copy``
+  sharing the model changed with it. Each read is now the caller's own list
+  (MLPRegressor hands out its own, but its state is not checked on every
+  copy); assigning a list still replaces the record, in that estimator
+  only.
 
 Found and LEFT:
 
@@ -176,3 +188,48 @@ def test_a_continued_fit_on_the_other_form_trains_as_on_the_first(face):
         from_array_on_frame = face(**TINY, warm_start=True).fit(X).fit(frame)
         from_array_on_array = face(**TINY, warm_start=True).fit(X).fit(X)
         assert np.array_equal(_output(from_array_on_frame, X), _output(from_array_on_array, X))
+
+
+@pytest.mark.parametrize("attribute, early_stopping", [("loss_curve_", False), ("validation_scores_", True)])
+def test_a_read_record_list_changed_by_the_caller_leaves_the_model_alone(attribute, early_stopping):
+    """Extending the list ``loss_curve_`` gave rewrote the model's record: every later copy was refused.
+
+    ``n_iter_`` no longer counted its entries, so pickle, ``copy.deepcopy``
+    and ``skvae.save`` refused the state, and a ``copy.copy`` sharing the
+    model changed with it. Decided: each read is the caller's own list (a
+    fit still appends to the record; assigning a list still replaces it).
+    """
+    import copy
+    import pickle
+
+    from skvae import VAETransformer
+
+    X, frame = _table()
+    estimator = VAETransformer(**TINY, early_stopping=early_stopping).fit(frame)
+    shallow = copy.copy(estimator)
+    record = list(getattr(estimator, attribute))
+    read = getattr(estimator, attribute)
+    read.append(1.0)
+    read += [2.0]
+    assert getattr(estimator, attribute) == record
+    assert getattr(shallow, attribute) == record
+    assert len(estimator.loss_curve_) == estimator.n_iter_
+    restored = pickle.loads(pickle.dumps(copy.deepcopy(estimator)))
+    assert getattr(restored, attribute) == record
+    epochs = estimator.n_iter_
+    estimator.partial_fit(frame)
+    assert len(estimator.loss_curve_) == estimator.n_iter_ == epochs + 1
+
+
+def test_assigning_a_record_list_still_replaces_it_in_that_estimator_only():
+    import copy
+
+    from skvae import VAETransformer
+
+    X, frame = _table()
+    estimator = VAETransformer(**TINY).fit(frame)
+    shallow = copy.copy(estimator)
+    before = shallow.loss_curve_
+    estimator.loss_curve_ = [float(value) for value in range(estimator.n_iter_)]
+    assert estimator.loss_curve_ == [0.0, 1.0]
+    assert shallow.loss_curve_ == before

@@ -79,6 +79,18 @@ Each family below failed once (see the commit that added its tests):
   (MLPRegressor hands out its own, but its state is not checked on every
   copy); assigning a list still replaces the record, in that estimator
   only.
+- **best_validation_score_ of weights thrown away** (``skvae._model.VAEModel._record``):
+  a validated ``warm_start`` fit keeps the weights it started from unless
+  an epoch beats their held-out score (sweep 23), but that score was not
+  recorded, so after a fit without validation (``early_stopping=False``, a
+  ``partial_fit``) a continued fit none of whose epochs beat its start
+  reported the best of its discarded epochs (-7.60 beside kept weights
+  scoring -6.65 on an 80-row table, ``learning_rate=0.3``), and one
+  interrupted before its first epoch reported None. The start's score is a
+  candidate for ``best_validation_score_`` now (documented as the kept
+  weights' score); ``validation_scores_`` stays one entry per epoch. After
+  a validated fit nothing changes: its best, the weights started from, is
+  in the record already.
 
 Found and LEFT:
 
@@ -86,6 +98,16 @@ Found and LEFT:
   reverse) is accepted with scikit-learn's warning, as scikit-learn's own
   estimators accept it: columns are read by position, and the first fit's
   schema (names, kinds) stays.
+- A nested list given to a face's continued fit after a DataFrame fit warns
+  twice, the second time naming VAETransformer: a list is left to the VAE's
+  own conversion (turning it into a DataFrame would read text columns
+  otherwise than an array's).
+- A continued fit with validation after a fit without it (or with a larger
+  ``validation_fraction``) holds out rows the fit before trained on, whose
+  score falls as training goes on without them, so the rule favours the
+  start; the user asked for validation after training on every row, as
+  MLPRegressor's ``warm_start`` allows. Sweep 23's fixed split covers the
+  case of unchanged parameters.
 """
 
 import warnings
@@ -233,3 +255,75 @@ def test_assigning_a_record_list_still_replaces_it_in_that_estimator_only():
     estimator.loss_curve_ = [float(value) for value in range(estimator.n_iter_)]
     assert estimator.loss_curve_ == [0.0, 1.0]
     assert shallow.loss_curve_ == before
+
+
+def _started_from(model, X):
+    """The held-out score of `model`'s weights in a validated continued fit: one epoch whose steps change nothing."""
+    import copy
+
+    probe = copy.deepcopy(model).set_params(warm_start=True, early_stopping=True, learning_rate=1e-300, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe.fit(X)
+    return probe.validation_scores_[-1]
+
+
+def _fitted_without_validation():
+    from skvae import VAETransformer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    X[:, 1] += X[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = VAETransformer(**{**TINY, "max_iter": 20}, early_stopping=False).fit(X)
+    return model, X
+
+
+def test_a_continued_fit_keeping_its_start_reports_the_start_weights_score():
+    """best_validation_score_ named a discarded epoch's score beside the weights kept.
+
+    A validated ``warm_start`` fit after one without validation, whose every
+    epoch scores below the weights it started from (a learning rate far too
+    large), keeps those weights (sweep 23); its best score was the best of
+    the thrown-away epochs'.
+    """
+    model, X = _fitted_without_validation()
+    codes = model.transform(X)
+    start = _started_from(model, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.set_params(warm_start=True, early_stopping=True, learning_rate=0.3, max_iter=3).fit(X)
+    np.testing.assert_array_equal(model.transform(X), codes)  # the start weights kept
+    assert len(model.validation_scores_) == 3 and max(model.validation_scores_) < start  # the case
+    assert model.best_validation_score_ == start
+    assert model.best_loss_ is None
+
+
+def test_a_continued_fit_interrupted_before_its_first_epoch_reports_the_start_weights_score(monkeypatch):
+    import skvae._training
+
+    model, X = _fitted_without_validation()
+    codes, epochs = model.transform(X), model.n_iter_
+    start = _started_from(model, X)
+
+    def interrupted(self, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skvae._training.Trainer, "run_epoch", interrupted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.set_params(warm_start=True, early_stopping=True).fit(X)
+    np.testing.assert_array_equal(model.transform(X), codes)
+    assert model.n_iter_ == epochs and model.validation_scores_ == []
+    assert model.best_validation_score_ == start  # was None: no epoch, yet weights with a score
+
+
+def test_a_continued_fit_whose_epoch_beats_its_start_still_reports_that_epoch():
+    model, X = _fitted_without_validation()
+    start = _started_from(model, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.set_params(warm_start=True, early_stopping=True, max_iter=10).fit(X)
+    assert max(model.validation_scores_) > start  # the case: training on improves the held-out score
+    assert model.best_validation_score_ == max(model.validation_scores_)

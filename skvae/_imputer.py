@@ -469,7 +469,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         previous = np.asarray(self._empty_features, dtype=bool)
         if previous.shape != empty.shape or np.array_equal(previous, empty):
             return  # a different column count is refused with its own message
-        names = list(X.columns) if is_dataframe(X) else list(range(X.shape[1]))
+        # The first fit's names where it had them: a continued fit on an array keeps them (sweep 26).
+        names = (list(self.feature_names_in_) if hasattr(self, "feature_names_in_")
+                 else list(X.columns) if is_dataframe(X) else list(range(X.shape[1])))
         filled = [names[j] for j in np.flatnonzero(previous & ~empty)]
         emptied = [names[j] for j in np.flatnonzero(empty & ~previous)]
         changes = [f"{filled!r}, missing in every row of the first fit, hold values now" if filled else "",

@@ -59,7 +59,9 @@ Each family below failed once (see the commit that added its tests):
   ``feature_names_in_`` while its ``vae_`` kept the first fit's:
   ``get_feature_names_out`` changed from the column names to ``x0, x1,
   ...`` (or back), and ``transform`` of the first fit's DataFrame warned
-  that the imputer "was fitted without feature names". The only warning of
+  that the imputer "was fitted without feature names" (and its refusal of
+  a column empty at the first fit and observed now named it ``[2]`` where
+  the first fit had named it ``'c'``). The only warning of
   the continued fit itself, and the refusal of another column count, named
   ``VAETransformer``, a class the caller never made; the detector's
   likewise. A continued fit now keeps the first fit's columns, as
@@ -327,3 +329,13 @@ def test_a_continued_fit_whose_epoch_beats_its_start_still_reports_that_epoch():
         model.set_params(warm_start=True, early_stopping=True, max_iter=10).fit(X)
     assert max(model.validation_scores_) > start  # the case: training on improves the held-out score
     assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_a_continued_fit_on_an_array_names_a_filled_empty_column_by_the_first_fits_name():
+    """The refusal of a column empty at the first fit and observed now names it as the first fit did."""
+    X, frame = _table()
+    frame = frame.assign(c=np.nan)
+    imputer = VAEImputer(**TINY, warm_start=True).fit(frame)
+    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"columns \['c'\], missing in every row"):
+        warnings.simplefilter("ignore")  # X has no names: scikit-learn's warning
+        imputer.fit(X)

@@ -47,7 +47,20 @@ unseen levels) in ``partial_fit``, ``warm_start``, ``transform`` and
 column labels permuted, renamed or replaced (refused naming both orders);
 ``max_iter=0`` (scikit-learn's parameter error), ``max_iter=1`` with
 ``early_stopping=True``, and ``early_stopping=True`` on 2, 3 and 4 rows
-(``validation_fraction`` 0.01 too) on every face.
+(``validation_fraction`` 0.01 too) on every face; fits, continued fits and
+inference inside ``torch.no_grad()``, ``torch.inference_mode()``,
+``detect_anomaly()``, under ``use_deterministic_algorithms(True)`` and a
+float64 default dtype (the same bits as outside), and a model whose caches
+were built in inference mode continued outside it; a ``copy.copy`` of each
+face continued (``warm_start`` with other parameters, ``partial_fit``: the
+original's weights, parameters and ``n_iter_`` unchanged); the detector's
+``fit_predict`` and the imputer's ``fit_transform`` under ``warm_start``
+(equal to ``fit`` then ``predict``/``transform`` of a copy); a refit of a
+fitted estimator interrupted in its first epoch keeps the refit's initial
+weights, as MLPRegressor's refit keeps its new ones (``test_interrupts.py``
+pins the warning); an int and a ``RandomState`` ``random_state`` through
+``skvae.save``/``load`` and pickle of the imputer (``_draws`` stays the
+parameter itself, so copies refit and draw alike).
 
 Each family below failed once (see the commit that added its tests):
 

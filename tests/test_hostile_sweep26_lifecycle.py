@@ -91,9 +91,9 @@ Each family below failed once (see the commit that added its tests):
   invalid state ("loss_curve_ has 3 entries, but n_iter_ is 2"), the
   imputer's and detector's through their ``vae_`` too; a ``copy.copy``
   sharing the model changed with it. Each read is now the caller's own list
-  (MLPRegressor hands out its own, but its state is not checked on every
-  copy); assigning a list still replaces the record, in that estimator
-  only.
+  (MLPRegressor's attribute is its own list too, but nothing there checks
+  it against ``n_iter_`` when copied); assigning a list still replaces the
+  record, in that estimator only.
 - **best_validation_score_ of weights thrown away** (``skvae._model.VAEModel._record``):
   a validated ``warm_start`` fit keeps the weights it started from unless
   an epoch beats their held-out score (sweep 23), but that score was not
@@ -125,13 +125,16 @@ Found and LEFT:
   case of unchanged parameters.
 """
 
+import copy
+import pickle
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skvae import VAEImputer, VAEOutlierDetector
+import skvae._training
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
 TINY = dict(hidden_layer_sizes=(8,), latent_dim=2, max_iter=2, random_state=0)
 
@@ -236,11 +239,6 @@ def test_a_read_record_list_changed_by_the_caller_leaves_the_model_alone(attribu
     model changed with it. Decided: each read is the caller's own list (a
     fit still appends to the record; assigning a list still replaces it).
     """
-    import copy
-    import pickle
-
-    from skvae import VAETransformer
-
     X, frame = _table()
     estimator = VAETransformer(**TINY, early_stopping=early_stopping).fit(frame)
     shallow = copy.copy(estimator)
@@ -259,10 +257,6 @@ def test_a_read_record_list_changed_by_the_caller_leaves_the_model_alone(attribu
 
 
 def test_assigning_a_record_list_still_replaces_it_in_that_estimator_only():
-    import copy
-
-    from skvae import VAETransformer
-
     X, frame = _table()
     estimator = VAETransformer(**TINY).fit(frame)
     shallow = copy.copy(estimator)
@@ -274,8 +268,6 @@ def test_assigning_a_record_list_still_replaces_it_in_that_estimator_only():
 
 def _started_from(model, X):
     """The held-out score of `model`'s weights in a validated continued fit: one epoch whose steps change nothing."""
-    import copy
-
     probe = copy.deepcopy(model).set_params(warm_start=True, early_stopping=True, learning_rate=1e-300, max_iter=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -284,8 +276,6 @@ def _started_from(model, X):
 
 
 def _fitted_without_validation():
-    from skvae import VAETransformer
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
     X[:, 1] += X[:, 0]
@@ -316,8 +306,6 @@ def test_a_continued_fit_keeping_its_start_reports_the_start_weights_score():
 
 
 def test_a_continued_fit_interrupted_before_its_first_epoch_reports_the_start_weights_score(monkeypatch):
-    import skvae._training
-
     model, X = _fitted_without_validation()
     codes, epochs = model.transform(X), model.n_iter_
     start = _started_from(model, X)

@@ -123,6 +123,15 @@ Found and LEFT:
   start; the user asked for validation after training on every row, as
   MLPRegressor's ``warm_start`` allows. Sweep 23's fixed split covers the
   case of unchanged parameters.
+- A validated fit that restores an earlier epoch's weights keeps Adam's
+  state of its last epoch (``early_stopping=True``, best epoch 1 of 15:
+  Adam's step count 15), so a ``partial_fit`` or ``warm_start`` fit after
+  it starts from moments those weights did not see; sweep 20 put Adam's
+  state back with the weights for a Ctrl-C, not here. MLPRegressor also
+  keeps its optimizer's state beside its restored best coefficients. Left:
+  it needs a copy of Adam's state at every improving epoch of every
+  validated fit, in the loop ``test_interrupts.py`` pins, a change for a
+  sweep of the training loop rather than the end of this one.
 """
 
 import copy

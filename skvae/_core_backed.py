@@ -28,7 +28,13 @@ class CoreBacked:
             )
         if model is None or name not in STATE_FIELDS:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(model, STATE_FIELDS[name])
+        value = getattr(model, STATE_FIELDS[name])
+        # Hostile sweep 26: loss_curve_ and validation_scores_ were the core's own lists, so a caller's
+        # `curve = vae.loss_curve_; curve += more` (or an append) rewrote the record: n_iter_ no longer
+        # counted its entries, and every later copy (pickle, copy.deepcopy, skvae.save) was refused as an
+        # invalid state; a copy.copy sharing the core changed with it. Each read is the caller's own
+        # list; assigning one (__setattr__) still replaces the record, in this estimator's core only.
+        return list(value) if isinstance(value, list) else value
 
     def __dir__(self):
         # Tools find fitted attributes with dir(): dask-ml keys its Incremental

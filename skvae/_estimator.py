@@ -306,7 +306,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         without validation following one with it).
 
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; None without validation.
+        The held-out score of the weights kept: the best of
+        ``validation_scores_``, or, where a ``warm_start`` fit keeps the
+        weights it started from (no epoch beat their score), that score;
+        None without validation.
 
     missingness_ : torch.nn.Module or None
         With ``missing_mechanism="self_masking"``, the fitted mechanism: its

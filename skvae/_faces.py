@@ -17,6 +17,8 @@ keeps each docstring and signature in agreement.
 import inspect
 import re
 
+import numpy as np
+
 from ._estimator import VAETransformer
 from ._state import check_state
 
@@ -43,6 +45,31 @@ def vae_to_fit(face):
     if not (face.warm_start and hasattr(face, "vae_")):
         return vae_from(face)
     return face.vae_.set_params(**{name: getattr(face, name) for name in VAE_PARAMETER_NAMES})
+
+
+def in_the_vaes_form(vae, X):
+    """A continued fit's X, already checked by its face, as the first fit gave its VAE: named columns or none.
+
+    Hostile sweep 26: a face fitted on a DataFrame and warm-started on an
+    array (or the reverse) is warned by scikit-learn's feature-name check in
+    the face's name; the VAE's own check then warned again, naming
+    VAETransformer, a class the caller never made. The VAE reads a table by
+    position either way (its fitted names go with the array as its columns;
+    a DataFrame's labels become positions, which scikit-learn reads as no
+    names), so only the form changes. `X` is the face's validated table: a
+    2-D array or a DataFrame; other input (a nested list) is left to the
+    VAE's conversion.
+    """
+    from sklearn.utils.validation import _get_feature_names
+
+    names = getattr(vae, "feature_names_in_", None)
+    if names is not None and isinstance(X, np.ndarray) and X.ndim == 2:
+        import pandas as pd
+
+        return pd.DataFrame(X, columns=names, copy=False)
+    if names is None and hasattr(X, "columns") and _get_feature_names(X) is not None:
+        return X.set_axis(range(X.shape[1]), axis=1)
+    return X
 
 
 def plain_face_state(face_state):

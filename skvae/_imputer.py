@@ -58,6 +58,7 @@ from ._face_hooks import INFERENCE_OPTIONS, inference_options
 from ._face_state import IMPUTER_CROSS_CHECKS, IMPUTER_FIELDS
 from ._faces import (
     face_from_state,
+    in_the_vaes_form,
     plain_face_state,
     vae_to_fit,
     with_vae_parameters_doc,
@@ -421,7 +422,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         The point fills of X (one importance-sampling pass) are computed when
         the refinement needs them or `keep_fills` asks for them.
         """
-        X, booleans = self._validate(X, reset=True)
+        # Hostile sweep 26: a warm_start fit validated X as a first fit does (reset), so after a fit on a
+        # DataFrame one on an array (or the reverse) replaced the imputer's feature_names_in_ while its
+        # vae_ kept the first fit's: get_feature_names_out changed, and transform of the first fit's
+        # DataFrame warned that the imputer "was fitted without feature names". A continued fit keeps the
+        # first fit's columns, as VAETransformer's and the detector's do: X is checked against them here,
+        # in the imputer's name (a column count differing is refused as scikit-learn words it).
+        continuing = self.warm_start and hasattr(self, "vae_")
+        X, booleans = self._validate(X, reset=not continuing)
         missing = self._missing_mask(X, booleans)
         empty = missing.all(axis=0)
         kept = ~empty
@@ -439,7 +447,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size),
                        likelihood=_kept_likelihood(self.likelihood, X, kept))
         vae_input = self._with_nan(X, missing, kept)
-        vae.fit(vae_input)
+        vae.fit(in_the_vaes_form(vae, vae_input) if continuing else vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
         refines = (self.refinement is not None
                    and refinement_applies(vae._schema.columns))
@@ -466,7 +474,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         previous = np.asarray(self._empty_features, dtype=bool)
         if previous.shape != empty.shape or np.array_equal(previous, empty):
             return  # a different column count is refused with its own message
-        names = list(X.columns) if is_dataframe(X) else list(range(X.shape[1]))
+        # The first fit's names where it had them: a continued fit on an array keeps them (sweep 26).
+        names = (list(self.feature_names_in_) if hasattr(self, "feature_names_in_")
+                 else list(X.columns) if is_dataframe(X) else list(range(X.shape[1])))
         filled = [names[j] for j in np.flatnonzero(previous & ~empty)]
         emptied = [names[j] for j in np.flatnonzero(empty & ~previous)]
         changes = [f"{filled!r}, missing in every row of the first fit, hold values now" if filled else "",

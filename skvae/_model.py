@@ -479,7 +479,7 @@ class VAEModel:
         # partial_fit runs one epoch by definition: no stopping to report.
         summary = f"Training stopped after epoch {self.n_iter + len(log.losses)}: {log.stop_reason}."
         reporter.close(None if incremental else summary)
-        self._record(log, with_validation)
+        self._record(log, with_validation, start_score)
         self.inference_cache.clear()
 
     def _generators(self, n_iter=None):
@@ -627,13 +627,20 @@ class VAEModel:
                             fixed_budget=params["n_iter_no_change"] >= n_epochs,
                             auto_budget=params["max_iter"] == "auto")
 
-    def _record(self, log, with_validation):
+    def _record(self, log, with_validation, start_score=None):
         self.n_iter += len(log.losses)
         # Rebound, not extended: a copy.copy of the estimator shares the list.
         self.loss_curve = [*self.loss_curve, *log.losses]
         if with_validation:
             self.validation_scores = (self.validation_scores or []) + log.validation_scores
-            self.best_validation_score = max(self.validation_scores, default=None)
+            # Hostile sweep 26: a continued fit keeps the weights it started from unless an epoch beats
+            # their held-out score (`start_score`, sweep 23), but only the epochs' scores were recorded.
+            # After a fit without validation none of the record scored those weights, so where no epoch
+            # beat them best_validation_score_ was a discarded epoch's score (-7.60 beside weights
+            # scoring -6.65), or None after a Ctrl-C before the first epoch. The kept weights' score
+            # counts as a candidate; it adds nothing to validation_scores_, one entry per epoch.
+            candidates = self.validation_scores if start_score is None else [*self.validation_scores, start_score]
+            self.best_validation_score = max(candidates, default=None)
             self.best_loss = None
         else:
             # Hostile sweep 20: a warm-start fit or partial_fit without validation after one with it

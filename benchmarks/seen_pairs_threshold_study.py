@@ -20,6 +20,7 @@ rate / shapes at 0.5, 1, 2, 3 and 5 expected rows; the held-out rows' rate in br
 - penguins (0.000): 0.000 at every threshold (shapes 0.950)
 - credit card (0.005): 0.0004 up to 3, 0.004 at 5 (shapes 0.975-0.977)
 - credit scoring (0.0017): 0.0004, 0.0007, 0.0011, 0.0013, 0.0019 (shapes 0.978-0.980)
+- computers (0.000): 0.000, 0.000, 0.0002, 0.0002, 0.0003 (shapes 0.985-0.987)
 - MASS/biopsy (0.343): 0.070 / 0.883, 0.151 / 0.942, 0.265 / 0.978, 0.305 / 0.972, 0.300 / 0.977
   (the rule before, every unseen combination of a pair averaging 5 rows per combination: 0.000 / 0.885)
 

@@ -593,7 +593,10 @@ class QuantileNormalBlock(GaussianBlock):
         total = torch.zeros_like(mean)
         for node, weight in zip(nodes, weights):
             total += weight * self.user_units(mean + node * deviation)
-        return total
+        # Hostile sweep 26: nodes saturated at the dtype's largest (a column at float32's top, decoded
+        # in float32) summed to inf, weights summing to 1 + an ulp, as in Block.point: refused as the
+        # networks' overflow on the training rows. That sum is the dtype's top, not an overflow.
+        return _saturated(total, torch.isfinite(mean) & torch.isfinite(deviation))
 
     def sample(self, params, free, generator):
         """A draw u ~ N(mean, var) decoded as g^{-1}(u), or for a heaped column as the heap that u falls on.
@@ -696,14 +699,24 @@ def _knot_unit(knots, scores):
     return 2.0
 
 
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
 def _around(value):
     """Two knots around `value`, one unit apart on each side, or further where a unit is below float64's spacing.
 
     At 2**62 a float64 step is 1024: ``value +- 1.0`` would be two equal
     knots, an infinite slope and a NaN loss. At the top of float64's range
     the upper knot stays at the value, which still makes the knots increase.
+    Hostile sweep 26: at float64's largest itself ``np.spacing`` overflows to
+    inf (NumPy's "overflow encountered in spacing" reached the caller of
+    fit), and the knots were the value and inf; the step there is the one
+    below it, 2**971, which float64 holds.
     """
-    half = max(1.0, 4 * float(np.spacing(abs(value))))
+    value = float(value)  # Python's arithmetic: an overflow to inf below is tested, not warned about
+    magnitude = abs(value)
+    step = float(magnitude - np.nextafter(magnitude, 0.0) if magnitude == _FLOAT64_MAX else np.spacing(magnitude))
+    half = max(1.0, 4 * step)
     low, high = value - half, value + half
     if not np.isfinite(high):
         low, high = value - 2 * half, value

@@ -19,6 +19,17 @@ Each family below failed once (see the commit that added its tests):
   promises float32's relative precision. Its terms are summed in float64
   (exact for float32 inputs) and cast back; training, which differentiates
   the variable terms only (gradient x - mu, no cancellation), is unchanged.
+- **A continuous part at the top of the dtype** (``skvae._likelihoods.QuantileNormalBlock.conditional_mean``,
+  ``skvae._likelihoods._around``): a column of float32's largest beside a
+  spike at its negative (or at 0), ``inflated_gaussian``, in a float32 array:
+  each quadrature node of the continuous part's mean saturated at float32's
+  largest, and their sum (weights summing to 1 + an ulp) was inf, so the
+  training rows' ``inverse_transform`` and VAEImputer's ``fit`` were refused
+  as the networks' overflow. The sum saturates as ``Block.point``'s does.
+  At float64's largest itself, the two knots around the continuous part's
+  one value were the value and inf, ``np.spacing`` warning "overflow
+  encountered in spacing" to the caller of ``fit``: the step below the
+  value (2**971) is taken there.
 """
 
 import warnings
@@ -99,3 +110,51 @@ def test_count_log_probability_of_float32_inputs_keeps_float32_precision(kind, c
     # Within a few float32 ulps of the float64 value (the values are about -8 to -15).
     np.testing.assert_allclose(narrow.numpy(), wide.numpy(), rtol=4e-7, atol=1e-6)
     assert np.isfinite(narrow.numpy()).all()
+
+
+# --------------------------------------------------------------------------
+# a point mass beside a continuous part at the top of the dtype
+
+
+def _at_the_top(dtype, n=40, seed=0):
+    """Two columns: the dtype's largest (30 rows) with its negative (10 rows), and a normal column."""
+    top = np.finfo(dtype).max
+    rng = np.random.default_rng(seed)
+    return np.c_[np.r_[np.full(30, top), np.full(n - 30, -top)], rng.normal(size=n)].astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inflated_column_at_the_dtypes_top_decodes_and_fills(dtype):
+    """A spike at -max beside values all at +max: decoded, sampled and filled inside the range, no warning.
+
+    In float32 (an array, so its networks run in float32) each quadrature
+    node of the continuous part's mean saturated at float32's largest and
+    their sum, the weights summing to 1 + an ulp, was inf: the training
+    rows' ``inverse_transform`` and VAEImputer's fit were refused as the
+    networks' overflow. In float64 at its largest, the knots around the
+    continuous part's one value were that value and inf, and ``fit`` warned
+    "overflow encountered in spacing".
+    """
+    X = _at_the_top(dtype)
+    top = np.finfo(dtype).max
+    for kind in ["inflated_gaussian", "quantile_normal"]:
+        model = VAETransformer(likelihood=kind, **TINY).fit(X)
+        for decoded in (model.inverse_transform(model.transform(X)),
+                        model.sample(50, random_state=0, return_mean=True), model.sample(50, random_state=0)):
+            assert np.isfinite(decoded).all()
+            assert ((decoded[:, 0] >= -top) & (decoded[:, 0] <= top)).all()
+        assert np.isfinite(model.score_samples(X)).all()
+        holes = X.copy()
+        holes[::5, 0] = np.nan
+        filled = VAEImputer(likelihood=kind, n_importance=3, n_importance_train=1, **TINY).fit_transform(holes)
+        assert filled.dtype == dtype and np.isfinite(filled).all()
+        np.testing.assert_array_equal(filled[1::5], X[1::5])
+
+
+def test_knots_around_float64s_largest_are_finite_and_increase():
+    """The two knots of a constant continuous part at +-1.797e308 are finite, distinct and hold the value."""
+    from skvae._likelihoods import _around
+
+    for value in (np.finfo(np.float64).max, -np.finfo(np.float64).max, np.float64(2.0**1023), 1e308):
+        low, high = _around(value)
+        assert np.isfinite([low, high]).all() and low < high and low <= value <= high

@@ -30,6 +30,16 @@ Each family below failed once (see the commit that added its tests):
   one value were the value and inf, ``np.spacing`` warning "overflow
   encountered in spacing" to the caller of ``fit``: the step below the
   value (2**971) is taken there.
+- **Numeric levels further apart than float64's largest** (``skvae._refinement._nearest_level``,
+  ``skvae._schema.TableSchema.decode``): a categorical column of -1.8e308, 0
+  and 1.8e308 (what ``likelihood="auto"`` makes of three such values): the
+  imputer's refinement took the nearest level by subtracting, which
+  overflowed (NumPy's "overflow encountered in subtract" reached the caller
+  of ``fit``), and two infinite distances tied to the first level. A row
+  where a distance overflows is measured in halves. An array model's levels
+  beyond float32 (1e300), decoded from float32 codes into float32, were cast
+  to inf with "overflow encountered in cast": they saturate at float32's
+  largest, as a number column's decoded values do (sweep 25).
 """
 
 import warnings
@@ -158,3 +168,50 @@ def test_knots_around_float64s_largest_are_finite_and_increase():
     for value in (np.finfo(np.float64).max, -np.finfo(np.float64).max, np.float64(2.0**1023), 1e308):
         low, high = _around(value)
         assert np.isfinite([low, high]).all() and low < high and low <= value <= high
+
+
+# --------------------------------------------------------------------------
+# numeric levels further apart than float64's largest
+
+
+def test_imputer_fills_levels_spanning_float64_without_overflow():
+    """Levels -1.8e308, 0 and 1.8e308 (categorical): VAEImputer fits and fills with levels, no warning.
+
+    The refinement's nearest level subtracted the levels from the blend:
+    1.8e308 - (-1.8e308) overflowed, NumPy warning to the caller of ``fit``.
+    """
+    top = np.finfo(np.float64).max
+    rng = np.random.default_rng(0)
+    n = 60
+    levels = np.r_[np.full(20, -top), np.full(20, top), np.zeros(n - 40)]
+    X = pd.DataFrame({"x": levels, "y": rng.integers(1, 4, n)})
+    holes = X.copy()
+    holes.loc[::7, "x"] = np.nan
+    imputer = VAEImputer(likelihood={"x": "categorical"}, n_importance=3, n_importance_train=1, **TINY)
+    filled = imputer.fit_transform(holes)
+    assert filled["x"].isin([-top, 0.0, top]).all()
+    pd.testing.assert_series_equal(filled["x"][holes["x"].notna()], X["x"][holes["x"].notna()])
+
+
+def test_nearest_level_across_float64s_range():
+    """The nearest level of values beyond every level's distance in float64, measured in halves."""
+    from skvae._refinement import _nearest_level
+
+    top = np.finfo(np.float64).max
+    levels = np.array([-top, -0.9 * top, -0.5 * top])
+    values = np.array([top, -top, 0.1, -0.96 * top, -0.8 * top])
+    # top lies 2, 1.9 and 1.5 top from the levels: every distance overflows, and -0.5 top is the nearest.
+    np.testing.assert_array_equal(_nearest_level(values, levels), [2.0, 0.0, 2.0, 0.0, 1.0])
+
+
+def test_float32_codes_of_an_array_model_saturate_levels_beyond_float32():
+    """An array model's levels of 1e300, decoded from float32 codes into float32, saturate, with no warning."""
+    rng = np.random.default_rng(0)
+    n = 60
+    X = np.c_[rng.choice([-1e300, 1e300, 2e300], n), rng.integers(1, 4, n)]
+    model = VAETransformer(likelihood="categorical", **TINY).fit(X)
+    decoded = model.inverse_transform(model.transform(X).astype(np.float32))
+    top = np.finfo(np.float32).max
+    assert decoded.dtype == np.float32
+    assert np.isin(decoded[:, 0], [-top, top]).all()
+    assert np.isin(decoded[:, 1], [1, 2, 3]).all()

@@ -1224,9 +1224,10 @@ class PoissonBlock(Block):
         so in float32 (a float32 table's scores) it lost every digit: scores
         off the float64 table's by 20 nats and more, where the user guide
         promises float32's relative precision. The terms of float32 inputs
-        are exact in float64, and their sum is then cast back. Training,
-        which differentiates the variable terms only (their gradient, x - mu,
-        has no such cancellation), is unchanged; MPS has no float64.
+        are exact in float64, and their sum is then cast back. Training steps,
+        which differentiate the variable terms only (their gradient, x - mu,
+        has no such cancellation), are unchanged; the held-out score of early
+        stopping gets the exact sum too. MPS has no float64.
         """
         if x.dtype != torch.float32 or x.device.type == "mps":
             return super().cell_log_prob(x, params, free)

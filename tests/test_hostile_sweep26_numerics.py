@@ -17,8 +17,9 @@ Each family below failed once (see the commit that added its tests):
   log x!, about 2.6e8 each at x = 1.5e7): a cell near 2**24 scored up to
   33 nats off its float64 value (1 nat near 1e6), where the user guide
   promises float32's relative precision. Its terms are summed in float64
-  (exact for float32 inputs) and cast back; training, which differentiates
-  the variable terms only (gradient x - mu, no cancellation), is unchanged.
+  (exact for float32 inputs) and cast back; training steps, which
+  differentiate the variable terms only (gradient x - mu, no cancellation),
+  are unchanged (early stopping's held-out score gets the exact sum too).
 - **A continuous part at the top of the dtype** (``skvae._likelihoods.QuantileNormalBlock.conditional_mean``,
   ``skvae._likelihoods._around``): a column of float32's largest beside a
   spike at its negative (or at 0), ``inflated_gaussian``, in a float32 array:

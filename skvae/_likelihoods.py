@@ -884,6 +884,32 @@ class InflatedGaussianBlock(QuantileNormalBlock):
         return {"spike": spikes, **super().fit_constants(off_spike)}
 
     @classmethod
+    def encode(cls, values, constants):
+        """The quantile-normal encoding, a value off the spike kept off the spike's encoding in float32 too.
+
+        Hostile sweep 26: a cell is at the spike when its encoded value is the
+        spike's, and training (and scoring a float32 table) compares them in
+        float32. Beside a spike at 0, 1e-9 (the first knot, with 0.64 next)
+        encodes 5e-10 away from it in float64, one float32 value: the cell
+        was trained on, and in a float32 copy of the table scored, as a spike
+        cell (-3.7 where float64 scored it -9.2). Such a value's encoding is
+        moved to the float32 next to the spike's, on its own side: a shift
+        below float32's spacing, the same in both dtypes.
+        """
+        out = super().encode(values, constants)
+        encoded_spike = constants.get("encoded_spike")
+        if encoded_spike is None:  # encoding the spike itself (block_constants)
+            return out
+        with np.errstate(all="ignore"):
+            spike32 = encoded_spike.astype(np.float32)
+            collides = (out.astype(np.float32) == spike32) & (values != constants["spike"])
+        if collides.any():
+            side = np.where(values > constants["spike"], np.inf, -np.inf).astype(np.float32)
+            beside = np.nextafter(np.broadcast_to(spike32, out.shape), side).astype(np.float64)
+            out[collides] = beside[collides]
+        return out
+
+    @classmethod
     def block_constants(cls, entries):
         constants = super().block_constants(entries)
         constants["spike"] = np.array([entry["spike"] for entry in entries], dtype=np.float64)

@@ -41,6 +41,15 @@ Each family below failed once (see the commit that added its tests):
   beyond float32 (1e300), decoded from float32 codes into float32, were cast
   to inf with "overflow encountered in cast": they saturate at float32's
   largest, as a number column's decoded values do (sweep 25).
+- **A value beside the spike taken for it in float32** (``skvae._likelihoods.InflatedGaussianBlock.encode``):
+  a cell is at the spike when its encoded value is the spike's, compared
+  in float32 in training and in a float32 table's scores. Beside a spike at
+  0, a value of 2**-30 (the continuous part's first knot, the next at 1.3)
+  encoded 5e-10 from the spike's encoding, one float32 value: it was
+  trained on as a spike cell, and its float32 copy scored -2.9 where the
+  same row in float64 scored -11.2. An encoding that float32 cannot tell
+  from the spike's is moved to the float32 value beside it, on its own
+  side (a shift below float32's spacing, the same in both dtypes).
 """
 
 import warnings
@@ -216,3 +225,30 @@ def test_float32_codes_of_an_array_model_saturate_levels_beyond_float32():
     assert decoded.dtype == np.float32
     assert np.isin(decoded[:, 0], [-top, top]).all()
     assert np.isin(decoded[:, 1], [1, 2, 3]).all()
+
+
+# --------------------------------------------------------------------------
+# a value beside the spike, in float32
+
+
+def test_value_beside_the_spike_is_no_spike_cell_in_float32():
+    """2**-30 beside a spike at 0 (and values from 1 up) scores alike in a float32 copy: as a value, not the spike.
+
+    Its encoding lay 5e-10 from the spike's, one float32 value, so training
+    and the float32 copy's scores took it for a spike cell (-2.9 where
+    float64 scored it -11.2). 2**-30 and 0 are float32 values, so the copy
+    is the same table.
+    """
+    rng = np.random.default_rng(0)
+    n = 100
+    X = np.c_[np.r_[np.zeros(40), [2.0**-30], rng.uniform(1, 100, n - 41)], rng.normal(size=n)]
+    model = VAETransformer(likelihood={0: "inflated_gaussian", 1: "gaussian"}, **TINY).fit(X)
+    rows = X[[0, 40]]  # a spike cell, and the value beside it
+    np.testing.assert_allclose(model.score_samples(rows.astype(np.float32)), model.score_samples(rows), rtol=1e-5)
+    from skvae._likelihoods import InflatedGaussianBlock
+
+    constants = model._model.schema.likelihood().blocks[0].stats
+    encoded = InflatedGaussianBlock.encode(
+        X[[0, 40], :1], {name: value.numpy() for name, value in constants.items()}).astype(np.float32)
+    spike = np.float32(constants["encoded_spike"].numpy()[0])
+    assert encoded[0, 0] == spike and encoded[1, 0] > spike

@@ -85,6 +85,14 @@ Each family below failed once (see the commit that added its tests):
   same row in float64 scored -11.2. An encoding that float32 cannot tell
   from the spike's is moved to the float32 value beside it, on its own
   side (a shift below float32's spacing, the same in both dtypes).
+- **An integer placeholder beyond 2**53 in an integer array** (``skvae._imputer._not_placeholder_cells``):
+  VAEImputer reads an array as float64 before finding the placeholder's
+  cells, so under ``missing_values=np.iinfo(np.int64).max`` (a common
+  sentinel; int64's minimum and uint64's maximum alike) every id within 512
+  of it was the placeholder too: a column of observed ids was dropped as
+  empty, without a word (SimpleImputer, comparing the integers, finds the
+  sentinel's cells only). Where the placeholder is an integer beyond 2**53,
+  an integer array's cells are compared with it as integers.
 
 Found and LEFT:
 
@@ -113,6 +121,11 @@ Found and LEFT:
   dtype rule), which cannot hold a column of 1e12 +- 0.002: its values come
   back as float32's nearest, outside the observed range. The DataFrame case
   is fixed above (its columns' dtypes are the training data's).
+- A fill of an integer column beyond 2**53 lies up to float64's rounding
+  from the observed values (the left item above), so in a column of ids
+  just above int64's minimum under ``missing_values=np.iinfo(np.int64).min``
+  the fills round onto -2**63, the placeholder itself: a filled cell that
+  reads as missing. Same mechanism as the left item above.
 - An object column of numbers is ``gaussian`` under ``"auto"`` whatever its
   values (sweeps 18 and 19 recorded it); not reopened.
 """
@@ -317,3 +330,37 @@ def test_value_beside_the_spike_is_no_spike_cell_in_float32():
         X[[0, 40], :1], {name: value.numpy() for name, value in constants.items()}).astype(np.float32)
     spike = np.float32(constants["encoded_spike"].numpy()[0])
     assert encoded[0, 0] == spike and encoded[1, 0] > spike
+
+
+# --------------------------------------------------------------------------
+# an integer placeholder beyond 2**53 in an integer array
+
+
+@pytest.mark.parametrize("dtype, placeholder", [
+    (np.int64, int(np.iinfo(np.int64).max)),
+    (np.int64, np.iinfo(np.int64).min),
+    (np.uint64, np.uint64(np.iinfo(np.uint64).max)),
+])
+def test_integer_placeholder_beyond_2_53_marks_only_its_own_cells(dtype, placeholder):
+    """ids within 512 of int64's (uint64's) extreme beside that extreme as ``missing_values``: only its cells fill.
+
+    Validation made the array float64, where every such id is the
+    placeholder: the whole column of observed ids was dropped as empty (or
+    its ids filled over), without a word, where SimpleImputer, comparing the
+    integers, finds the placeholder's cells only.
+    """
+    rng = np.random.default_rng(0)
+    n = 30
+    step = -1 if int(placeholder) > 0 else 1
+    ids = np.array([int(placeholder) + step * int(k) for k in rng.integers(1, 400, n)], dtype=object)
+    ids[::5] = int(placeholder)
+    X = np.c_[ids.astype(dtype), rng.integers(0, 5, n).astype(dtype)]
+    holes = X[:, 0] == placeholder
+    imputer = VAEImputer(missing_values=placeholder, add_indicator=True, n_importance=3, n_importance_train=1,
+                         **TINY)
+    for out in (imputer.fit_transform(X), imputer.transform(X)):
+        assert out.shape == (n, 3) and out.dtype == dtype
+        np.testing.assert_array_equal(out[~holes, :2], X[~holes])
+        np.testing.assert_array_equal(out[:, 2], holes.astype(dtype))
+    for draw in imputer.multiple_imputations(X, n_imputations=2):
+        np.testing.assert_array_equal(draw[~holes, :2], X[~holes])

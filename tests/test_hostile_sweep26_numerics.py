@@ -29,6 +29,14 @@ every kind. ``missing_mechanism="self_masking"`` (imputer and transformer)
 on 1e12 + 1e-3 noise, 10**(-150..150), a 1e300 outlier, float64's largest
 repeated, subnormal multiples of 5e-324 and Cauchy: fills and draws
 finite, ``sample(with_missing=True)`` in range, ``given`` kept exactly.
+VAEImputer(``sample_posterior=True``) and ``multiple_imputations`` on float32
+arrays at +-3.4e38 and of subnormals, counts up to 2**24 and float64's
+largest repeated, and the detector's ``score_columns`` and
+``decision_function`` there: finite, in range. Constant columns at
++-1.8e308, 5e-324, 3.4e38, 1.4e-45, 2**24 and 0 under each kind that admits
+them: decoded, sampled and filled as the constant, scores finite.
+``missing_values`` 0.1, ``np.float32(0.1)`` and 3.4e38 on float32 arrays and
+DataFrames find the cells SimpleImputer finds.
 Object columns of Python ints beyond 2**64 are warned about (sweep 21),
 Decimal (1e400, 1e-400) and Fraction refused as types (sweeps 18, 22).
 Categorical levels {-3.4e38, 0, 3.4e38}, {1e300, 2e300, 3e300} and three

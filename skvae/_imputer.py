@@ -429,8 +429,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # first fit's columns, as VAETransformer's and the detector's do: X is checked against them here,
         # in the imputer's name (a column count differing is refused as scikit-learn words it).
         continuing = self.warm_start and hasattr(self, "vae_")
-        X, booleans = self._validate(X, reset=not continuing)
-        missing = self._missing_mask(X, booleans)
+        X, not_placeholders = self._validate(X, reset=not continuing)
+        missing = self._missing_mask(X, not_placeholders)
         empty = missing.all(axis=0)
         kept = ~empty
         if not kept.any():
@@ -582,8 +582,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """(X validated, missing cells, kept columns, the predictions); `draw` takes the next seed."""
         check_inference_parameters(self)
         self._indicator()  # before the draw: a refused call leaves the generator where it was
-        X, booleans = self._validate(X, reset=False)
-        missing = self._missing_mask(X, booleans)
+        X, not_placeholders = self._validate(X, reset=False)
+        missing = self._missing_mask(X, not_placeholders)
         kept = ~self._empty_features
         # The VAE checks the cells themselves (unknown categories, numbers out of
         # a column's domain) only after the seed is drawn: the caller's
@@ -684,7 +684,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         return np.where(observed, raw, values), observed
 
     def _validate(self, X, reset):
-        """(X validated: a DataFrame, or an array of floats; for an array, its cells that held booleans, or None)."""
+        """(X validated: a DataFrame, or an array of floats; for an array, the cells its floats would take
+        for the placeholder though they are not it (see :func:`_not_placeholder_cells`), or None)."""
         # Masked cells are missing cells: they get the placeholder the imputer looks for.
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
@@ -699,7 +700,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 f"hold {self.missing_values!r}), or mark the missing cells NaN and set missing_values=np.nan."
             )
         # Read before validation makes every cell a float, where True is 1.0 and False 0.0.
-        booleans = _boolean_cells(X, self.missing_values)
+        not_placeholders = _not_placeholder_cells(X, self.missing_values)
         if _beyond_float64(self.missing_values):
             # Hostile sweep 19: as a text placeholder above, no cell of an array read as float64 can be
             # it; scikit-learn's mask failed on it with Python's "int too large to convert to float",
@@ -740,10 +741,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # refused whatever the setting and the tags say allow_nan=False. Refused here too, as the
             # VAE refuses infinity under that setting.
             _refuse_nan_cells(X, self.missing_values)
-        return X, booleans
+        return X, not_placeholders
 
-    def _missing_mask(self, X, booleans=None):
-        """Boolean (n_samples, n_features): the cells to impute; `booleans`: an array's boolean cells (never any)."""
+    def _missing_mask(self, X, not_placeholders=None):
+        """Boolean (n_samples, n_features): the cells to impute; `not_placeholders`: an array's cells that are not."""
         if not is_dataframe(X):
             # None and pandas.NA mark NaN cells in a float array (validation made them NaN).
             mask = _get_mask(X, np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
@@ -751,8 +752,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             # for DataFrames only: validation makes an array's booleans 1.0 and 0.0, so missing_values=0
             # took every False of a bool array (an object array's, a nested list's) for a missing cell
             # and overwrote it with True, or dropped a column of False as empty, without a word.
-            if booleans is not None:
-                mask &= ~booleans
+            if not_placeholders is not None:
+                mask &= ~not_placeholders
             return mask
         na = missing_cells(X)  # a NaN in a pyarrow float column too (hostile sweep 25)
         if _nan_is_missing(self.missing_values):
@@ -1439,6 +1440,47 @@ def _integer_array(X):
     """
     dtype = getattr(X, "dtype", None)
     return X if isinstance(X, np.ndarray) and dtype.kind in "iub" else None
+
+
+def _not_placeholder_cells(X, missing_values):
+    """Mask of the cells of array-like `X` that its float64 cells would take for the placeholder, though they are not it.
+
+    None where there are none. Booleans (hostile sweep 25), and integers
+    beyond 2**53 that float64 rounds onto an integer placeholder there
+    (hostile sweep 26): an int64 array of ids within 512 of int64's largest,
+    under ``missing_values=np.iinfo(np.int64).max`` (a common sentinel), had
+    every id read as the placeholder, float64 holding none of them, and the
+    column of observed ids was dropped as empty, without a word (ids further
+    off and the placeholder's own cells were right). The placeholder's cells
+    of an integer array are found in its integers, as scikit-learn's
+    SimpleImputer finds them (NumPy compares an integer array with a Python
+    int exactly).
+    """
+    booleans = _boolean_cells(X, missing_values)
+    rounded = _integers_rounded_onto(X, missing_values)
+    if rounded is None:
+        return booleans
+    return rounded if booleans is None else booleans | rounded
+
+
+def _integers_rounded_onto(X, missing_values):
+    """The cells of integer array `X` that are not the integer placeholder, where float64 could round one onto it.
+
+    None unless `X` is an integer array and the placeholder an integer
+    beyond 2**53 (below, float64 holds every integer near it exactly).
+    """
+    if not isinstance(missing_values, (int, np.integer)) or isinstance(missing_values, (bool, np.bool_)):
+        return None
+    placeholder = int(missing_values)  # a Python int: NumPy compares it with any integer dtype exactly
+    if abs(placeholder) <= 2**53:
+        return None
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError):  # ragged: validation says what is wrong
+        return None
+    if array.ndim != 2 or array.dtype.kind not in "iu":
+        return None
+    return array != placeholder
 
 
 def _boolean_cells(X, missing_values):

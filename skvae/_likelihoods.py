@@ -593,7 +593,10 @@ class QuantileNormalBlock(GaussianBlock):
         total = torch.zeros_like(mean)
         for node, weight in zip(nodes, weights):
             total += weight * self.user_units(mean + node * deviation)
-        return total
+        # Hostile sweep 26: nodes saturated at the dtype's largest (a column at float32's top, decoded
+        # in float32) summed to inf, weights summing to 1 + an ulp, as in Block.point: refused as the
+        # networks' overflow on the training rows. That sum is the dtype's top, not an overflow.
+        return _saturated(total, torch.isfinite(mean) & torch.isfinite(deviation))
 
     def sample(self, params, free, generator):
         """A draw u ~ N(mean, var) decoded as g^{-1}(u), or for a heaped column as the heap that u falls on.
@@ -696,14 +699,24 @@ def _knot_unit(knots, scores):
     return 2.0
 
 
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
 def _around(value):
     """Two knots around `value`, one unit apart on each side, or further where a unit is below float64's spacing.
 
     At 2**62 a float64 step is 1024: ``value +- 1.0`` would be two equal
     knots, an infinite slope and a NaN loss. At the top of float64's range
     the upper knot stays at the value, which still makes the knots increase.
+    Hostile sweep 26: at float64's largest itself ``np.spacing`` overflows to
+    inf (NumPy's "overflow encountered in spacing" reached the caller of
+    fit), and the knots were the value and inf; the step there is the one
+    below it, 2**971, which float64 holds.
     """
-    half = max(1.0, 4 * float(np.spacing(abs(value))))
+    value = float(value)  # Python's arithmetic: an overflow to inf below is tested, not warned about
+    magnitude = abs(value)
+    step = float(magnitude - np.nextafter(magnitude, 0.0) if magnitude == _FLOAT64_MAX else np.spacing(magnitude))
+    half = max(1.0, 4 * step)
     low, high = value - half, value + half
     if not np.isfinite(high):
         low, high = value - 2 * half, value
@@ -869,6 +882,32 @@ class InflatedGaussianBlock(QuantileNormalBlock):
         empty = np.isnan(off_spike).all(axis=0)
         off_spike[:, empty] = values[:, empty]
         return {"spike": spikes, **super().fit_constants(off_spike)}
+
+    @classmethod
+    def encode(cls, values, constants):
+        """The quantile-normal encoding, a value off the spike kept off the spike's encoding in float32 too.
+
+        Hostile sweep 26: a cell is at the spike when its encoded value is the
+        spike's, and training (and scoring a float32 table) compares them in
+        float32. Beside a spike at 0, 1e-9 (the first knot, with 0.64 next)
+        encodes 5e-10 away from it in float64, one float32 value: the cell
+        was trained on, and in a float32 copy of the table scored, as a spike
+        cell (-3.7 where float64 scored it -9.2). Such a value's encoding is
+        moved to the float32 next to the spike's, on its own side: a shift
+        below float32's spacing, the same in both dtypes.
+        """
+        out = super().encode(values, constants)
+        encoded_spike = constants.get("encoded_spike")
+        if encoded_spike is None:  # encoding the spike itself (block_constants)
+            return out
+        with np.errstate(all="ignore"):
+            spike32 = encoded_spike.astype(np.float32)
+            collides = (out.astype(np.float32) == spike32) & (values != constants["spike"])
+        if collides.any():
+            side = np.where(values > constants["spike"], np.inf, -np.inf).astype(np.float32)
+            beside = np.nextafter(np.broadcast_to(spike32, out.shape), side).astype(np.float64)
+            out[collides] = beside[collides]
+        return out
 
     @classmethod
     def block_constants(cls, entries):
@@ -1202,6 +1241,24 @@ class PoissonBlock(Block):
 
     def cell_log_constant(self, x):
         return -torch.lgamma(x + 1.0)
+
+    def cell_log_prob(self, x, params, free):
+        """log p(x_ij | z) per cell, its terms summed in float64 where they come in float32.
+
+        Hostile sweep 26: a count's log-probability is a small difference of
+        large terms (x log mu, mu and log x!, each about 2.6e8 at x = 1.5e7),
+        so in float32 (a float32 table's scores) it lost every digit: scores
+        off the float64 table's by 20 nats and more, where the user guide
+        promises float32's relative precision. The terms of float32 inputs
+        are exact in float64, and their sum is then cast back. Training steps,
+        which differentiate the variable terms only (their gradient, x - mu,
+        has no such cancellation), are unchanged; the held-out score of early
+        stopping gets the exact sum too. MPS has no float64.
+        """
+        if x.dtype != torch.float32 or x.device.type == "mps":
+            return super().cell_log_prob(x, params, free)
+        wide = super().cell_log_prob(x.double(), params.double(), None if free is None else free.double())
+        return wide.to(x.dtype)
 
     def conditional_mean(self, params, free):
         return self._log_mean(params).exp()

@@ -773,8 +773,16 @@ class VAEModel:
 
     def decode_mean(self, Z, *, n_jobs):
         """E[x | z] for latent rows `Z` (a float ndarray), decoded to the training data's units."""
-        networks = self.networks(Z.dtype)
-        values = map_row_batches(lambda rows: networks.decode_point(networks.as_tensor(rows)), Z,
+        # Hostile sweep 26: a model fitted on a DataFrame decodes into the training columns' dtypes
+        # (int64, float64), whatever the codes' dtype; float32 codes were decoded by the float32
+        # networks, so every value was float32's rounding of itself (ids near 5e8 all multiples of
+        # 32), and 1e12 +- 0.002 came back as 1e12 - 4096, outside the column's observed range (the
+        # clip to it, in float32, cannot hold its bounds). A float32 code is exactly a float64 one:
+        # such a model decodes in float64. An array model keeps float32 (its output is float32).
+        dtype = np.float64 if self.schema.is_dataframe else Z.dtype
+        networks = self.networks(dtype)
+        values = map_row_batches(lambda rows: networks.decode_point(networks.as_tensor(rows)),
+                                 Z.astype(dtype, copy=False),
                                  (self.n_features,), self.row_width(),
                                  n_threads=self.inference_threads(n_jobs, Z.shape[0]))
         return self.schema.decode(values, dtype=Z.dtype)

@@ -539,5 +539,18 @@ def _in_units(cells, column):
 
 
 def _nearest_level(values, levels):
-    """The code of the level nearest each value (ties to the first)."""
-    return np.abs(values[:, None] - levels[None, :]).argmin(axis=1).astype(np.float64)
+    """The code of the level nearest each value (ties to the first).
+
+    Hostile sweep 26: levels -1.8e308, 0 and 1.8e308 lie further apart than
+    float64's largest, so a distance overflowed (NumPy's "overflow encountered
+    in subtract" reached the caller of VAEImputer's ``fit``), and two
+    infinite distances tied. A row where one does is measured in halves:
+    exact for normal numbers, and no nearer level can be lost there, as the
+    nearest lies within float64's range of the value.
+    """
+    with np.errstate(over="ignore"):
+        distances = np.abs(values[:, None] - levels[None, :])
+    far = np.isinf(distances).any(axis=1)
+    if far.any():
+        distances[far] = np.abs(values[far, None] / 2 - levels[None, :] / 2)
+    return distances.argmin(axis=1).astype(np.float64)

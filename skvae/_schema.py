@@ -326,7 +326,14 @@ class TableSchema:
             out = values.astype(dtype, copy=categorical)
             for j, column in enumerate(self.columns):
                 if column["kind"] == _CATEGORICAL:
-                    out[:, j] = np.asarray(column["categories"], dtype=np.float64)[values[:, j].astype(np.intp)]
+                    levels = np.asarray(column["categories"], dtype=np.float64)
+                    if out.dtype != np.float64:
+                        # Hostile sweep 26: a level beyond float32 (1e300), decoded from float32 codes, was
+                        # cast to inf with NumPy's "overflow encountered in cast"; it saturates at the
+                        # type's largest, as a number column's decoded values do (hostile sweep 25).
+                        top = np.finfo(out.dtype).max
+                        levels = np.clip(levels, -top, top)
+                    out[:, j] = levels[values[:, j].astype(np.intp)]
             return out
         import pandas as pd
 

@@ -380,3 +380,25 @@ def test_fit_makes_no_pass_over_x_where_nothing_is_refined():
     with mock.patch.object(VAEModel, "reconstruct", autospec=True, side_effect=VAEModel.reconstruct) as passes:
         imputer = VAEImputer(**{**SMALL, "max_iter": 3}).fit(table)
     assert imputer._refinement is None and passes.call_count == 0
+
+
+@pytest.mark.parametrize("spread", [1.0, 3e6, 3e-6])
+def test_a_regression_fits_its_target_whatever_the_targets_spread(spread):
+    # BayesianRidge's defaults stopped at all coefficients 0 on a target of spread 3e6 (GDP columns of
+    # stevedata's pwt_sample), and the blend pulled good VAE fills to the intercept.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((800, 2))
+    y = spread * (x[:, 0] + 0.5 * x[:, 1] + 0.01 * rng.standard_normal(800) + 5.0)
+    completed = np.column_stack([x, y])
+    columns = [{"kind": "gaussian"}] * 3
+    state = _refinement.fit_refinement(completed, np.ones(completed.shape, dtype=bool), columns)
+    predicted = _refinement._predictions(completed, state, columns)[:, state["columns"].index(2)]
+    assert np.sqrt(np.mean((predicted - y) ** 2)) < 0.05 * y.std()
+
+
+def test_targets_within_the_spread_range_keep_their_units():
+    rng = np.random.default_rng(0)
+    assert _refinement._target_unit(rng.normal(0, 1000.0, 500)) == 1.0
+    assert _refinement._target_unit(rng.normal(0, 3e6, 500)) == 2.0**21
+    assert _refinement._target_unit(rng.normal(0, 3e-6, 500)) == 2.0**-19
+    assert _refinement._target_unit(np.full(10, 1e300)) == 2.0**996  # the largest magnitude, beyond 1e100

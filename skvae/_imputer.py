@@ -657,7 +657,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """
         completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
         columns = vae._schema.columns
-        refinement = fit_refinement(completed, observed, columns)
+        refinement = fit_refinement(completed, observed, columns,
+                                    mechanism_name(vae._model.modelled_missingness))
         check = None if refinement is None else check_cells(refinement, observed, columns)
         if check is None:
             return refinement

@@ -160,6 +160,21 @@ def is_checked(column):
     return column["kind"] in CHECKED_KINDS or _numeric_levels(column) is not None
 
 
+def _two_numbers(column):
+    """Whether a schema column is a categorical column of two numbers (a 0/1 dummy).
+
+    Refined under the ignorable mechanism only: under self-masking the
+    mechanism models such a column's holes (its fills sum over both levels
+    weighted by how likely each was to go missing), where the regression,
+    fitted on the observed cells, sees only those that stayed: randhie's
+    self-masking scenario with ``missing_mechanism="self_masking"`` rose from
+    1.324 to 1.358 with them refined (the ignorable fit's fell from 1.583 to
+    1.397).
+    """
+    levels = _numeric_levels(column)
+    return levels is not None and len(levels) == 2
+
+
 def check_cells(refinement, observed, columns):
     """Observed cells to hide for the check: CHECK_SHARE of each checked refined column's; None if none is checked."""
     checked = [j for j in refinement["columns"] if is_checked(columns[j])]
@@ -365,7 +380,7 @@ def refinement_applies(columns):
             and design_width(columns) <= MAX_FEATURES)
 
 
-def fit_refinement(completed, observed, columns):
+def fit_refinement(completed, observed, columns, missing_mechanism="ignorable"):
     """The refinement's state for a completed training table, or None when no column qualifies.
 
     Parameters
@@ -377,9 +392,13 @@ def fit_refinement(completed, observed, columns):
         Which cells were observed.
     columns : list of dict
         The VAE's column schema (``skvae._schema.ColumnSchema.columns``).
+    missing_mechanism : {"ignorable", "self_masking"}
+        The mechanism the fitted VAE's fills follow (see :func:`passes_for`):
+        under ``"self_masking"`` the columns of two numbers are not refined.
     """
     refined = [j for j, column in enumerate(columns)
-               if is_refined(column) and observed[:, j].sum() >= MIN_ROWS]
+               if is_refined(column) and observed[:, j].sum() >= MIN_ROWS
+               and not (missing_mechanism == "self_masking" and _two_numbers(column))]
     if not refined or not refinement_applies(columns):
         return None
     levels = _level_columns(completed, observed, columns)

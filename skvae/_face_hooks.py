@@ -57,7 +57,9 @@ class FaceHooks:
         """``score_samples`` with the calling face's options."""
         n_importance = check_n_importance(n_importance)
         X = self._validate_input(X)
-        return self._model.score_samples(X, n_importance, **self._inference_options(options))
+        scores = self._model.score_samples(X, n_importance, **self._inference_options(options))
+        warn_of_scores_past_float64(scores)
+        return scores
 
     @with_torch_defaults
     @reads_state
@@ -102,3 +104,27 @@ class FaceHooks:
         the observed ones are not (above them, when large values go missing).
         """
         return self._schema.decode(values, beyond_range=self._model.self_masked_columns)
+
+
+def warn_of_scores_past_float64(scores):
+    """A UserWarning naming the rows whose bound fell below float64's range (scored -inf).
+
+    Hostile sweep 27: a finite row far outside the fitted data (1e155 in a
+    column fitted on standard normals) has a Gaussian log-density near
+    -(1e155)**2 / 2, past float64's -1.8e308; it came back -inf without a word
+    (the networks, which a refusal names, had not overflowed). -inf is that
+    number rounded as float64 rounds it, and the detector flags such a row as
+    it should, so it is returned; the warning says which rows and why, as the
+    detector's warning about rows with nothing observed does.
+    """
+    rows = np.flatnonzero(np.isneginf(scores))
+    if not rows.size:
+        return
+    from ._warnings import warn
+
+    shown = ", ".join(str(int(i)) for i in rows[:10]) + (", ..." if rows.size > 10 else "")
+    warn(f"score_samples: the bound of {rows.size} row{'s' * (rows.size > 1)} of X "
+         f"({'rows' if rows.size > 1 else 'row'} {shown}) lies below float64's range (-1.8e308), so "
+         f"{'they score' if rows.size > 1 else 'it scores'} -inf: such a row lies far outside the data the "
+         "model was fitted on (check it for a unit or entry error).", UserWarning)
+

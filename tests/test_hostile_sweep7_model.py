@@ -253,6 +253,7 @@ def test_the_imputer_refuses_a_likelihood_key_in_terms_of_x(frame):
 
 # --- a far-out cell's log-likelihood is -inf in score_columns, as its row's score is ---------
 
+@pytest.mark.filterwarnings("ignore:score_samples. the bound:UserWarning")  # the far row's -inf, named
 @pytest.mark.parametrize("likelihood", ["gaussian", "quantile_normal"])
 def test_score_columns_gives_a_far_out_cell_minus_infinity_as_score_samples_gives_its_row(likelihood):
     """score_samples scored the row -inf (its density underflows); score_columns refused it as overflow."""

@@ -1475,13 +1475,21 @@ def _integers_rounded_onto(X, missing_values):
     placeholder = int(missing_values)  # a Python int: NumPy compares it with any integer dtype exactly
     if abs(placeholder) <= 2**53:
         return None
+    array = _table_of_kinds(X, "iu")
+    return None if array is None else array != placeholder
+
+
+def _table_of_kinds(X, kinds):
+    """Array-like `X` as a 2-D NumPy array whose dtype kind is one of `kinds`, else None.
+
+    None too for X that NumPy cannot make one array of (ragged rows) or of
+    another shape: validation says what is wrong with those.
+    """
     try:
         array = np.asarray(X)
-    except (TypeError, ValueError):  # ragged: validation says what is wrong
+    except (TypeError, ValueError):
         return None
-    if array.ndim != 2 or array.dtype.kind not in "iu":
-        return None
-    return array != placeholder
+    return array if array.ndim == 2 and array.dtype.kind in kinds else None
 
 
 def _boolean_cells(X, missing_values):
@@ -1494,11 +1502,8 @@ def _boolean_cells(X, missing_values):
     """
     if _nan_is_missing(missing_values) or isinstance(missing_values, str):
         return None
-    try:
-        array = np.asarray(X)
-    except (TypeError, ValueError):  # ragged: validation says what is wrong
-        return None
-    if array.ndim != 2 or array.dtype.kind not in "bO":
+    array = _table_of_kinds(X, "bO")
+    if array is None:
         return None
     if array.dtype.kind == "b":
         return np.ones(array.shape, dtype=bool)

@@ -18,18 +18,20 @@ A pair is recorded only when it can say something and costs little:
 - at most :data:`MAX_PAIR_COMBINATIONS` combinations of levels per pair;
 - a combination is ruled out only where it is unseen and the rows would
   hold at least :data:`MIN_EXPECTED_ROWS` of it were the two columns
-  independent (its level counts' product over the rows observing both
-  cells), so that an unseen combination is some evidence of structure and
-  not only of rare levels; a pair ruling nothing out is not recorded. A level
-  never observed beside the other column's cells (that column missing
-  wherever the level is there, a pair never observed together) rules
-  nothing out.
+  independent (the product of its two levels' counts over the number of
+  rows observing both cells), so that an unseen combination is some
+  evidence of structure and not only of rare levels; a pair ruling nothing
+  out is not recorded. A level never observed beside the other column's
+  cells (that column missing wherever the level is there, a pair never
+  observed together) rules nothing out.
 
 The record is a list of ``[i, j, mask]``, ``i < j`` column positions and
 ``mask`` the hex digits of the packed bits (``numpy.packbits``, big-endian) of
-the L_i x L_j table of combinations, row-major, bit ``a * L_j + b`` set when
-level a of column i and level b of column j were seen together: plain JSON,
-for files. :class:`SeenPairs` holds it as one flat boolean table with
+the L_i x L_j table of combinations, row-major, bit ``a * L_j + b`` set unless
+the combination of level a of column i and level b of column j is ruled out
+(records of skvae 0.13.0 and earlier set it where the two were seen
+together, the rule of their day; they load and apply as they are): plain
+JSON, for files. :class:`SeenPairs` holds it as one flat boolean table with
 per-pair offsets, so that checking rows is a few array operations per chunk
 of rows, whatever the number of pairs.
 """

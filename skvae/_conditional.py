@@ -305,8 +305,8 @@ def _check_values(schema, table, given_mask, raw, from_dict):
         # (the column's own largest value was refused, with a range that left it out). So is a number
         # written as text, which float64 reads rounded ("3.0000000000000000001" as 3.0).
         exactly = bad | _text_cells(cells)
-        cells = cells.to_numpy(dtype=object) if exactly.any() else None
-        if exactly.any():
+        if exactly.any():  # every bad cell is among them after this
+            cells = cells.to_numpy(dtype=object)
             bad[exactly] = ~np.array([_holds_exactly(integer, cell) for cell in cells[exactly]], dtype=bool)
         if bad.any():
             info = np.iinfo(integer)

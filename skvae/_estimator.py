@@ -21,7 +21,7 @@ from . import _conditional
 from ._column_types import short_repr
 from ._conditional import DEFAULT_N_IMPORTANCE
 from ._core_backed import CoreBacked
-from ._face_hooks import INFERENCE_OPTIONS, FaceHooks, warn_of_scores_past_float64
+from ._face_hooks import INFERENCE_OPTIONS, FaceHooks
 from ._inference import is_plain_float_matrix
 from ._input import as_pandas_frame, as_plain_input
 from ._latent_mixture import fit_latent_mixture
@@ -683,11 +683,7 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         scores : ndarray of shape (n_samples,)
             Estimates of lower bounds on log p(x), greater is better.
         """
-        n_importance = check_n_importance(n_importance)
-        X = self._validate_input(X)
-        scores = self._model.score_samples(X, n_importance, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
-        warn_of_scores_past_float64(scores)
-        return scores
+        return self._scores_of(X, n_importance)
 
     @reads_state
     def score(self, X, y=None, n_importance=1):

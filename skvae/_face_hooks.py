@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from ._torch_scope import with_torch_defaults
 from ._transaction import reads_state, transactional
 from ._validation import check_n_importance
+from ._warnings import warn
 
 #: The parameters every face's inference calls read, passed to a hook as its `options`.
 INFERENCE_OPTIONS = ("handle_unknown", "n_jobs")
@@ -55,10 +56,14 @@ class FaceHooks:
     @reads_state
     def _score_samples(self, X, n_importance, options=None):
         """``score_samples`` with the calling face's options."""
+        return self._scores_of(X, n_importance, options)
+
+    def _scores_of(self, X, n_importance, options=None):
+        """The body of ``score_samples`` (the transformer's own and the faces'), with the calling face's options."""
         n_importance = check_n_importance(n_importance)
         X = self._validate_input(X)
         scores = self._model.score_samples(X, n_importance, **self._inference_options(options))
-        warn_of_scores_past_float64(scores)
+        _warn_of_scores_past_float64(scores)
         return scores
 
     @with_torch_defaults
@@ -106,7 +111,7 @@ class FaceHooks:
         return self._schema.decode(values, beyond_range=self._model.self_masked_columns)
 
 
-def warn_of_scores_past_float64(scores):
+def _warn_of_scores_past_float64(scores):
     """A UserWarning naming the rows whose bound fell below float64's range (scored -inf).
 
     Hostile sweep 27: a finite row far outside the fitted data (1e155 in a
@@ -120,8 +125,6 @@ def warn_of_scores_past_float64(scores):
     rows = np.flatnonzero(np.isneginf(scores))
     if not rows.size:
         return
-    from ._warnings import warn
-
     shown = ", ".join(str(int(i)) for i in rows[:10]) + (", ..." if rows.size > 10 else "")
     warn(f"score_samples: the bound of {rows.size} row{'s' * (rows.size > 1)} of X "
          f"({'rows' if rows.size > 1 else 'row'} {shown}) lies below float64's range (-1.8e308), so "

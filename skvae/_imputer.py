@@ -657,8 +657,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """
         completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
         columns = vae._schema.columns
-        refinement = fit_refinement(completed, observed, columns,
-                                    mechanism_name(vae._model.modelled_missingness))
+        refinement = fit_refinement(completed, observed, columns, _inference_mechanism(vae))
         check = None if refinement is None else check_cells(refinement, observed, columns)
         if check is None:
             return refinement
@@ -1570,7 +1569,12 @@ def _integers_kept_exact(frame, missing):
 
 
 def _passes(vae):
-    """The blend's passes for the fitted VAE `vae`: by the mechanism its inference uses, not its parameter.
+    """The blend's passes for the fitted VAE `vae` (see :func:`_inference_mechanism`)."""
+    return passes_for(_inference_mechanism(vae))
+
+
+def _inference_mechanism(vae):
+    """The mechanism the fitted VAE `vae`'s inference uses, not its parameter: what the refinement follows.
 
     Hostile sweep 23: read from ``vae.missing_mechanism``, the parameter, a
     ``"self_masking"`` fit that models no column (it warns that the fit is
@@ -1578,4 +1582,4 @@ def _passes(vae):
     in one pass where the ignorable imputer takes three, and its fills
     differed by up to 1.7 on a table with holes only at transform.
     """
-    return passes_for(mechanism_name(vae._model.modelled_missingness))
+    return mechanism_name(vae._model.modelled_missingness)

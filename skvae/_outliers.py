@@ -396,10 +396,8 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             # Hostile sweep 26: a warm_start fit's X was checked against the first fit only by the VAE,
             # whose warning (an array after a DataFrame) and refusal (another column count) named
             # VAETransformer. Checked here in this class's name, as inference checks it.
-            if _is_table(X):
-                if is_dataframe(X):
-                    check_frame(X, estimator=self)
-                X = in_the_vaes_form(vae, validate_data(self, X, reset=False, skip_check_array=True))
+            self._check_names_and_width(X)
+            X = in_the_vaes_form(vae, X)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
         # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
@@ -460,11 +458,15 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         X = as_pandas_frame(X)
         # Input that is not a table gets the VAE's own message ("Reshape your data").
         _check_shape(X, self)
+        self._check_names_and_width(X)
+        return X
+
+    def _check_names_and_width(self, X):
+        """Check a table's column names and count against the fit's, in this class's name (other input: the VAE's)."""
         if _is_table(X):
             if is_dataframe(X):
                 check_frame(X, estimator=self)
             validate_data(self, X, reset=False, skip_check_array=True)
-        return X
 
     #: Read at every inference call, not only by fit: checked there too (check_inference_parameters).
     _inference_parameters = INFERENCE_OPTIONS

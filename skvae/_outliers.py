@@ -664,12 +664,25 @@ def _checked_offset(offset):
     did not contain a loop") and an array broadcast or was kept as one.
     A finite real number is what the fitted state holds and what
     unpickling and :func:`skvae.load` accept, so the same rule holds here.
+    Hostile sweep 28: an int or Fraction beyond float64's range (``10**400``)
+    is finite but has no float; ``math.isfinite`` and ``float`` raised their
+    bare OverflowError ("int too large to convert to float") from
+    ``predict``, ``decision_function``, pickle and :func:`skvae.save`,
+    naming neither ``offset_`` nor what to do. Refused here by name.
     """
-    if isinstance(offset, numbers.Real) and not isinstance(offset, (bool, np.bool_)) and math.isfinite(offset):
-        # A NumPy scalar as it is (the fitted offset_ is float32 with float32 scores, and the
-        # decision keeps the dtype it had); another real number (int, Fraction) as a float.
-        return offset if isinstance(offset, (np.floating, np.integer)) else float(offset)
-    shown = f"an array of shape {offset.shape}" if isinstance(offset, np.ndarray) else repr(offset)
+    if isinstance(offset, numbers.Real) and not isinstance(offset, (bool, np.bool_)):
+        try:
+            finite = math.isfinite(offset)
+        except OverflowError:  # an int or Fraction beyond float64, which has no float to compare scores with
+            shown = f"a value of type {type(offset).__name__} beyond float64's range (about ±1.8e308)"
+        else:
+            if finite:
+                # A NumPy scalar as it is (the fitted offset_ is float32 with float32 scores, and the
+                # decision keeps the dtype it had); another real number (int, Fraction) as a float.
+                return offset if isinstance(offset, (np.floating, np.integer)) else float(offset)
+            shown = repr(offset)
+    else:
+        shown = f"an array of shape {offset.shape}" if isinstance(offset, np.ndarray) else repr(offset)
     raise Refusal(
         "offset_ must be a finite real number, the threshold on score_samples; got ", shown, ". ",
         advice("offset", "Set offset_ to a float (e.g. a quantile of score_samples of held-out normal rows), "

@@ -1,0 +1,113 @@
+"""Hostile use, twenty-eighth sweep: VAEOutlierDetector's contracts.
+
+Measured against IsolationForest and LocalOutlierFactor(novelty=True).
+
+Swept and found sound: ``contamination`` "auto", 0.5, 0.49999999999999994,
+1e-300, 5e-324 (subnormal), ``np.float16(0.5)`` and ``np.float32(0.1)``
+(used: ``fit_predict`` equal to ``fit().predict()``, ``decision_function``
+equal to ``score_samples - offset_`` bit for bit, ``predict`` -1 exactly
+where the decision is negative); 0, -0.0, 0.5000000000000001, 1, "AUTO",
+"0.1", None, a 0-d array, a list, a Decimal, nan and True (refused with
+scikit-learn's InvalidParameterError naming the parameter and its range);
+a DataFrame of float, category, ``string``, float-coded integer and
+``boolean`` columns with holes and a row with no observed cell, under both
+missing mechanisms, ``contamination`` "auto", 0.1 and 0.5 and
+``n_importance`` 1 and 3: ``fit_predict`` equal to ``fit().predict()``, the
+same ``offset_`` from both, ``skvae.save``/``load`` keeping ``offset_``,
+``score_samples`` and ``predict`` bit for bit (the empty row -inf and
+flagged under the ignorable mechanism, scored log p(s) under self-masking);
+``warm_start`` with ``contamination`` changed by ``set_params`` between
+fits and a refit on fewer rows (``offset_`` set from the new fit's rows,
+``fit_predict`` equal to ``predict``); ``n_importance`` as NumPy int8,
+uint8 and int16 (the same scores and ``offset_`` as the int, through
+``skvae.save``); float32, float16 and DataFrame inputs through
+``skvae.save``, pickle, ``copy.deepcopy`` and joblib (``offset_`` keeps
+its float32 type, the decisions their dtype and bits); one training row
+(float ``contamination`` warned, the row an inlier), every row identical
+(none flagged), a constant float array (a row off the constant flagged);
+a new category level (refused naming the column, with the detector's
+advice), a row with no observed cell (-inf, flagged, warned); 1-D arrays,
+scalars, Series, dicts, sets, generators, ragged and 3-D lists given to
+each method (refused with scikit-learn's "Expected 2D array" or a message
+naming X); ``score_columns``' ``n_samples`` of 0, -1, True, 1.5, None, "3"
+(refused by name), NumPy integers (used) and 10**30 (refused by its cap).
+
+Each family below failed once (see the commit that added its tests):
+
+- **A real number beyond float64 as ``offset_``** (``skvae._outliers._checked_offset``,
+  ``skvae._state._is_finite``): the docs allow any finite real number for
+  ``offset_``, and sweep 19 refused the non-finite ones by name, but an int
+  or Fraction beyond float64 (``10**400``, ``Fraction(10**400)``) is finite
+  with no float: ``predict``, ``decision_function``, pickle and
+  ``skvae.save`` failed with Python's bare OverflowError ("int too large to
+  convert to float"), naming neither ``offset_`` nor what to do, and a
+  hand-made state holding one reached unpickling as the same
+  OverflowError, not the InvalidState of a bad state (every finite-number
+  check of the fitted state's schema shared ``math.isfinite``). Refused by
+  name now, as a non-finite ``offset_`` is.
+"""
+
+import io
+import pickle
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import skvae
+from skvae import VAEOutlierDetector
+from skvae._refusals import Refusal
+from skvae._state import InvalidState
+
+FAST = dict(hidden_layer_sizes=(8,), latent_dim=2, max_iter=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return np.random.default_rng(0).standard_normal((20, 2))
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    return VAEOutlierDetector(**FAST).fit(table)
+
+
+# ------------------------------------------------------ offset_ beyond float64
+
+BEYOND_FLOAT64 = [10**400, -(10**400), Fraction(10**400), Fraction(-(10**401), 3)]
+
+
+@pytest.mark.parametrize("offset", BEYOND_FLOAT64, ids=["int", "-int", "Fraction", "-Fraction"])
+@pytest.mark.parametrize("call", ["predict", "decision_function", "pickle", "save"])
+def test_an_offset_beyond_float64_is_refused_naming_it(fitted, table, offset, call):
+    """A finite real number with no float was Python's bare OverflowError from every reader of offset_."""
+    detector = pickle.loads(pickle.dumps(fitted))
+    detector.offset_ = offset
+    run = {
+        "predict": lambda: detector.predict(table),
+        "decision_function": lambda: detector.decision_function(table),
+        "pickle": lambda: pickle.dumps(detector),
+        "save": lambda: skvae.save(detector, io.BytesIO()),
+    }[call]
+    with pytest.raises(Refusal, match=r"offset_ must be a finite real number.*beyond float64's range") as caught:
+        run()
+    assert caught.value.has("advice")
+    assert detector.offset_ == offset  # refused, not replaced
+
+
+@pytest.mark.parametrize("offset", BEYOND_FLOAT64, ids=["int", "-int", "Fraction", "-Fraction"])
+def test_a_state_holding_an_offset_beyond_float64_is_an_invalid_state(fitted, offset):
+    """Unpickling a hand-made state holding one raised OverflowError, not the InvalidState of a bad state."""
+    state = fitted.__getstate__()
+    state["offset_"] = offset
+    with pytest.raises(InvalidState, match=r"offset_ must be a finite float"):
+        VAEOutlierDetector.__new__(VAEOutlierDetector).__setstate__(state)
+
+
+def test_an_offset_that_is_a_large_but_representable_int_is_used(fitted, table):
+    """The refusal is of what has no float: 10**300 is a float64, and decides as one."""
+    copy = pickle.loads(pickle.dumps(fitted))
+    copy.offset_ = 10**300
+    np.testing.assert_array_equal(copy.decision_function(table), copy.score_samples(table) - 1e300)
+    assert (copy.predict(table) == -1).all()
+    assert pickle.loads(pickle.dumps(copy)).offset_ == 1e300

@@ -584,11 +584,20 @@ _IGNORED = " (a category unseen at fit, ignored under handle_unknown='ignore', c
 
 
 def _has_no_missing_cell(X, handle_unknown):
-    """Whether X (a plain float array or a pandas DataFrame) visibly has no missing cell; False if unsure."""
+    """Whether X (a plain float array or a pandas DataFrame) visibly has no missing cell; False if unsure.
+
+    Under ``handle_unknown="ignore"`` an unseen category counts as missing, which no look at X's
+    cells shows, so the answer is always "unsure" there. Hostile sweep 28: a float array was
+    answered from its NaNs alone, so under "ignore" a row of an array model whose every
+    categorical cell is unseen (``likelihood={0: "categorical", ...}``) scored log 1 = 0 and was
+    never flagged, while the same rows as a list or a DataFrame scored -inf, flagged and warned.
+    """
+    if handle_unknown == "ignore":
+        return False
     if type(X) is np.ndarray and X.dtype.kind == "f":
         return not np.isnan(X).any()
     pandas = sys.modules.get("pandas")
-    if pandas is not None and isinstance(X, pandas.DataFrame) and handle_unknown != "ignore":
+    if pandas is not None and isinstance(X, pandas.DataFrame):
         return not missing_cells(X).any()  # a NaN in a pyarrow float column too (hostile sweep 25)
     return False
 

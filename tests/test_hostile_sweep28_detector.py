@@ -45,6 +45,16 @@ Each family below failed once (see the commit that added its tests):
   OverflowError, not the InvalidState of a bad state (every finite-number
   check of the fitted state's schema shared ``math.isfinite``). Refused by
   name now, as a non-finite ``offset_`` is.
+- **A row of nothing but unseen categories in a float array** (``skvae._outliers._has_no_missing_cell``):
+  under ``handle_unknown="ignore"`` an unseen category is a missing cell,
+  and sweep 15 scores a row with no observed cell -inf, flags it and warns.
+  The shortcut that skips the check of empty rows read a float NumPy array
+  by its NaNs alone, so for an array model with categorical columns
+  (``likelihood={0: "categorical", ...}``) such a row scored log 1 = 0,
+  above every other row, never flagged and without a word, while the same
+  rows as a list or a DataFrame were flagged (the DataFrame shortcut
+  already stood aside under "ignore"). The shortcut now stands aside under
+  "ignore" for every input.
 """
 
 import io
@@ -52,6 +62,7 @@ import pickle
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import skvae
@@ -111,3 +122,39 @@ def test_an_offset_that_is_a_large_but_representable_int_is_used(fitted, table):
     np.testing.assert_array_equal(copy.decision_function(table), copy.score_samples(table) - 1e300)
     assert (copy.predict(table) == -1).all()
     assert pickle.loads(pickle.dumps(copy)).offset_ == 1e300
+
+
+# ------------------------------------- an array row of nothing but unseen categories
+
+@pytest.fixture(scope="module")
+def categorical_array_detector():
+    """A detector of an array model whose two columns are categorical, unseen categories ignored."""
+    X = np.random.default_rng(0).integers(0, 2, (30, 2)).astype(float)
+    return VAEOutlierDetector(handle_unknown="ignore", likelihood={0: "categorical", 1: "categorical"}, **FAST).fit(X)
+
+
+UNSEEN_EVERYWHERE = np.array([[0.0, 1.0], [5.0, 1.0], [5.0, 7.0]])  # the last row: no category seen at fit
+
+
+@pytest.mark.parametrize("given", [
+    pytest.param(lambda rows: rows, id="float64 array"),
+    pytest.param(lambda rows: rows.astype(np.float32), id="float32 array"),
+    pytest.param(lambda rows: rows.tolist(), id="list of rows"),
+    pytest.param(lambda rows: pd.DataFrame(rows), id="DataFrame"),
+])
+@pytest.mark.parametrize("method", ["score_samples", "decision_function", "predict"])
+def test_a_row_of_unseen_categories_alone_is_flagged_whatever_holds_it(categorical_array_detector, given, method):
+    """A float array was read as having no empty row from its NaNs alone, so the row scored log 1 = 0.
+
+    Under handle_unknown="ignore" an unseen category is a missing cell, so a row of nothing else has
+    nothing observed: -inf, flagged and warned (sweep 15's rule), as it already was from a list or a
+    DataFrame. The two rows with an observed cell are scored as before.
+    """
+    with pytest.warns(UserWarning, match=rf"VAEOutlierDetector\.{method}: 1 row of X \(row 2\) has no observed cell "
+                                         r"\(a category unseen at fit, ignored"):
+        result = getattr(categorical_array_detector, method)(given(UNSEEN_EVERYWHERE))
+    if method == "predict":
+        np.testing.assert_array_equal(result, [1, 1, -1])
+    else:
+        assert result[2] == -np.inf
+        assert np.isfinite(result[:2]).all()

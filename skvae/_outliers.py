@@ -545,11 +545,15 @@ def _threshold(scores, contamination):
     if contamination != "auto":
         offset = _above_the_quantiles_lower_score(offset, scores, contamination, tie)
     if contamination != "auto" and not np.any(scores < offset):
+        # Hostile sweep 28 (sweep 22's LEFT item): with one training score there is nothing to tie
+        # with but the quantile, which is that score; "identical rows" misled there.
+        why = ("the threshold is set from one training row's score, and any quantile of one score is that "
+               "score itself, an inlier (ties are)" if len(scores) == 1 else
+               f"the lowest {max(1, int(contamination * len(scores)))} of the {len(scores)} training scores tie "
+               "with the threshold (identical rows score identically)")
         warn(
-            f"contamination={contamination} flags no training row: the lowest "
-            f"{max(1, int(contamination * len(scores)))} of the {len(scores)} training scores tie with "
-            f"the threshold (identical rows score identically). Rows scoring below the training rows "
-            "will still be flagged.",
+            f"contamination={contamination} flags no training row: {why}. Rows scoring below the training "
+            "rows will still be flagged.",
             UserWarning,
         )
     return offset

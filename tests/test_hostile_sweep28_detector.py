@@ -55,10 +55,19 @@ Each family below failed once (see the commit that added its tests):
   rows as a list or a DataFrame were flagged (the DataFrame shortcut
   already stood aside under "ignore"). The shortcut now stands aside under
   "ignore" for every input.
+- **The warning of a float contamination set from one row** (``skvae._outliers._threshold``;
+  sweep 22 LEFT it as cosmetic, small and clearly right here): with one
+  scored training row (one row, or one beside rows with no observed cell)
+  it said the lowest scores "tie with the threshold (identical rows score
+  identically)", sending the user after duplicates that are not there. It
+  says now that the threshold is set from one row's score, which any
+  quantile of it equals (an inlier, as ties are); the identical-rows
+  wording stays where rows do tie.
 """
 
 import io
 import pickle
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -158,3 +167,26 @@ def test_a_row_of_unseen_categories_alone_is_flagged_whatever_holds_it(categoric
     else:
         assert result[2] == -np.inf
         assert np.isfinite(result[:2]).all()
+
+
+# ------------------------------------------- the warning of one training row
+
+@pytest.mark.parametrize("training", [
+    pytest.param(np.array([[0.5, -1.0]]), id="one row"),
+    pytest.param(np.array([[0.5, -1.0], [np.nan, np.nan], [np.nan, np.nan]]), id="one row with an observed cell"),
+])
+def test_a_float_contamination_of_one_scored_row_is_warned_without_speaking_of_identical_rows(training):
+    """Sweep 22 LEFT this: the warning blamed identical rows where one row sets the threshold alone."""
+    detector = VAEOutlierDetector(contamination=0.25, **FAST)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = detector.fit_predict(training)
+    (flags_none,) = [str(w.message) for w in caught if "flags no training row" in str(w.message)]
+    assert "identical rows" not in flags_none
+    assert "one training row's score" in flags_none
+    assert labels[0] == 1 and (labels[1:] == -1).all()  # the scored row an inlier, the empty ones flagged
+
+
+def test_a_float_contamination_of_identical_rows_still_names_the_tie():
+    with pytest.warns(UserWarning, match=r"the lowest 1 of the 4 training scores tie .*identical rows"):
+        VAEOutlierDetector(contamination=0.25, **FAST).fit(np.ones((4, 2)))

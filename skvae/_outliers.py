@@ -327,7 +327,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         decision : ndarray of shape (n_samples,)
             Shifted scores; negative values are outliers.
         """
-        return self._scores(X, "decision_function") - _checked_offset(self.offset_)
+        return _decision(self._scores(X, "decision_function"), self.offset_)
 
     @with_torch_defaults
     @reads_state
@@ -344,7 +344,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
         labels : ndarray of shape (n_samples,)
             -1 where ``decision_function`` is negative, +1 elsewhere.
         """
-        return _labels(self._scores(X, "predict") - _checked_offset(self.offset_))
+        return _labels(_decision(self._scores(X, "predict"), self.offset_))
 
     @with_torch_defaults
     @reads_state
@@ -701,6 +701,21 @@ def _checked_offset(offset):
         advice("offset", "Set offset_ to a float (e.g. a quantile of score_samples of held-out normal rows), "
                          "or fit again to set it from contamination."),
     )
+
+
+def _decision(scores, offset):
+    """``scores - offset_``, in the scores' dtype where it holds ``offset_``, else in float64.
+
+    Hostile sweep 28: a float ``offset_`` set by hand beyond float32's range (``1e39``, ``-1e300``)
+    on a detector of float32 scores was cast to float32 by NumPy's subtraction: an infinite
+    decision where ``score - offset_`` is a finite number, and NumPy's RuntimeWarning "overflow
+    encountered in cast" naming skvae's code. Such an offset is subtracted in float64, as a
+    NumPy float64 ``offset_`` already is.
+    """
+    offset = _checked_offset(offset)
+    if isinstance(offset, float) and scores.dtype.kind == "f" and abs(offset) > float(np.finfo(scores.dtype).max):
+        scores = scores.astype(np.float64)
+    return scores - offset
 
 
 def _labels(decision):

@@ -73,6 +73,15 @@ Each family below failed once (see the commit that added its tests):
   faces. The two lines are scikit-learn's now, the columns out of place and
   ``X[model.feature_names_in_]`` still skvae's (sweep 23's test now reads
   its pattern across the newline).
+- **An offset_ beyond float32 on float32 scores** (``skvae._outliers._decision``):
+  the decision keeps the scores' dtype (sweep 19), so NumPy's subtraction
+  cast a Python float ``offset_`` of 1e39 or -1e300 (a finite real number,
+  as the docs allow) to float32: ``decision_function`` returned -inf or
+  +inf where ``score - offset_`` is finite, with NumPy's RuntimeWarning
+  "overflow encountered in cast" naming skvae's code, from
+  ``decision_function`` and ``predict``. Such an offset is subtracted in
+  float64 now, as a NumPy float64 ``offset_`` always was; one float32
+  holds keeps the decision in float32.
 """
 
 import io
@@ -221,3 +230,36 @@ def test_columns_in_another_order_are_still_named(table):
     with pytest.raises(ValueError, match=r"passed during fit\.\nFeature names must be in the same order as they were "
                                          r"in fit\. Columns \['b', 'a'\] are out of place"):
         detector.predict(frame[["b", "a"]])
+
+
+# --------------------------------- an offset_ beyond float32 on float32 scores
+
+@pytest.fixture(scope="module")
+def float32_detector():
+    X = np.random.default_rng(0).standard_normal((20, 2)).astype(np.float32)
+    return VAEOutlierDetector(**FAST).fit(X), X
+
+
+@pytest.mark.parametrize("offset", [1e39, -1e39, 1e300, -1e300, 10**300], ids=["1e39", "-1e39", "1e300", "-1e300", "10**300"])
+def test_an_offset_beyond_float32_on_float32_scores_decides_in_float64_without_numpys_warning(float32_detector, offset):
+    """NumPy cast it to float32: an infinite decision and "overflow encountered in cast" naming skvae."""
+    fitted, X = float32_detector
+    detector = pickle.loads(pickle.dumps(fitted))
+    detector.offset_ = offset
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decision = detector.decision_function(X)
+        labels = detector.predict(X)
+    expected = detector.score_samples(X).astype(np.float64) - float(offset)
+    assert decision.dtype == np.float64 and np.isfinite(decision).all()
+    np.testing.assert_array_equal(decision, expected)
+    np.testing.assert_array_equal(labels, np.where(expected < 0, -1, 1))
+
+
+def test_an_offset_float32_holds_keeps_the_decision_in_float32(float32_detector):
+    fitted, X = float32_detector
+    detector = pickle.loads(pickle.dumps(fitted))
+    detector.offset_ = -3e38
+    decision = detector.decision_function(X)
+    assert decision.dtype == np.float32
+    np.testing.assert_array_equal(decision, detector.score_samples(X) - np.float32(-3e38))

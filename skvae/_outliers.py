@@ -537,13 +537,16 @@ def _threshold(scores, contamination):
         q1, q3 = np.percentile(scores, [25, 75])
         offset = float(q1 - TUKEY_FACTOR * (q3 - q1))
     else:
-        offset = float(np.percentile(scores, 100 * contamination))
+        offset = float(np.percentile(scores, 100 * float(contamination)))
     # Equal rows score equal only up to the rounding of batched matrix
     # products; scores that close to the threshold are ties, and ties are inliers.
     tie = rounding * max(1.0, abs(offset), float(np.median(np.abs(finite))) if finite.size else 0.0)
     offset -= tie
     if contamination != "auto":
-        offset = _above_the_quantiles_lower_score(offset, scores, contamination, tie)
+        # As a Python float (hostile sweep 28): NumPy computed the quantile's position of a np.float16
+        # (or float32) contamination in that precision, 35.0 for 0.4119 * 85 where it is 35.009, and so
+        # flagged a row fewer than the same fraction as a float.
+        offset = _above_the_quantiles_lower_score(offset, scores, float(contamination), tie)
     if contamination != "auto" and not np.any(scores < offset):
         # Hostile sweep 28 (sweep 22's LEFT item): with one training score there is nothing to tie
         # with but the quantile, which is that score; "identical rows" misled there.

@@ -89,6 +89,15 @@ Each family below failed once (see the commit that added its tests):
   float, and than the rows below ``np.percentile`` of the scores
   (IsolationForest's rule); in 3,000 random score sets, 23 differed. The
   fraction is read as a Python float now.
+- **A fitted estimator with a fitted attribute deleted** (``skvae._state.PicklesValidParameters._checked_reduce_ex``,
+  every face): ``del detector.offset_`` (the advice sweep 22's refusal
+  gives an unfitted detector) on a fitted one, or any required fitted
+  attribute deleted, pickled and deep-copied into bytes every unpickling
+  refused ("the fitted state lacks ['offset_']"), though ``skvae.save``
+  refused it on the way out. Refused when pickled now, as sweep 22 refused
+  an unfitted estimator's stray attributes, naming the attribute and a way
+  out (set it again, or fit). The state's keys only are checked on the way
+  out; its values stay unpickling's to check.
 """
 
 import io
@@ -291,3 +300,36 @@ def test_a_numpy_float16_contamination_flags_the_share_its_value_means(contamina
     assert int((labels == -1).sum()) == below_the_quantile
     as_float = VAEOutlierDetector(contamination=float(contamination), **FAST).fit(X)
     assert as_numpy.offset_ == as_float.offset_
+
+
+# -------------------------------------------- a fitted attribute deleted by hand
+
+@pytest.mark.parametrize("face, attribute", [
+    (VAEOutlierDetector, "offset_"),
+    (VAEOutlierDetector, "typical_column_log_likelihood_"),
+    (skvae.VAEImputer, "indicator_"),
+    (skvae.VAETransformer, "n_features_in_"),
+])
+@pytest.mark.parametrize("copy_by", ["pickle", "deepcopy"])
+def test_a_fitted_estimator_lacking_a_fitted_attribute_is_refused_on_the_way_out(table, face, attribute, copy_by):
+    """It pickled into bytes every unpickling refused ("the fitted state lacks [...]"); skvae.save refused it.
+
+    ``del estimator.offset_`` is the advice sweep 22 gives an unfitted detector; on a fitted one it
+    left bytes no one could read. Refused when pickled now, naming the attribute and a way out.
+    """
+    import copy
+
+    estimator = face(**FAST).fit(table)
+    delattr(estimator, attribute)
+    with pytest.raises(Refusal, match=rf"This fitted {face.__name__} cannot be pickled or deep-copied: its fitted "
+                                      rf"state lacks \['{attribute}'\]") as caught:
+        pickle.dumps(estimator) if copy_by == "pickle" else copy.deepcopy(estimator)
+    assert caught.value.has("advice")
+
+
+def test_a_fitted_detector_with_its_offset_set_again_pickles(table):
+    detector = VAEOutlierDetector(**FAST).fit(table)
+    expected = detector.offset_
+    del detector.offset_
+    detector.offset_ = expected
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(detector)).predict(table), detector.predict(table))

@@ -40,8 +40,10 @@ same rows (16 random tables: float32 and float64, holes, both mechanisms,
 ``contamination`` float against ``np.percentile`` of random scores (3,000
 sets: the rows below it flagged, or the one lowest where none is); far
 values in quantile-normal, inflated-Gaussian and Gaussian columns of a
-mixed table (flagged, their column's cell the most negative in
-``score_columns``); a row with no observed cell given as a DataFrame of
+mixed table (flagged; after 150 epochs their column's cell the most
+negative in ``score_columns``, after 5 the far latent code of such a row
+made another column's cell more negative still, an undertrained model's
+attribution, not a defect of the method); a row with no observed cell given as a DataFrame of
 sparse, pyarrow, object, ``Float64`` and ``string`` columns (-inf, flagged,
 warned); sparse matrices (refused with scikit-learn's words); torch's
 threads, default dtype, grad mode and generators, and NumPy's generator,

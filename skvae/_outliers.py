@@ -32,7 +32,7 @@ from ._faces import (
     with_vae_parameters_doc,
 )
 from ._input import as_pandas_frame, missing_cells
-from ._refusals import Refusal, advice, advice_reworded
+from ._refusals import Refusal, advice, advice_reworded, empty_column
 from ._schema import is_dataframe
 from ._state import PicklesValidParameters
 from ._torch_scope import with_torch_defaults
@@ -400,6 +400,7 @@ class VAEOutlierDetector(PicklesValidParameters, AtomicSetParams, OutlierMixin, 
             X = in_the_vaes_form(vae, X)
         # As a Python int: a NumPy scalar such as np.int8(100) overflows in the batch sizing.
         scores, cells = vae._fit_and_score(X, check_n_importance(self.n_importance), COLUMN_SAMPLES)
+        _refuse_unobserved_column(cells, vae, self.handle_unknown)
         # A row with no observed cell scores log 1 = 0, which ranks nothing: the threshold is over the
         # others (score_samples flags such rows with -inf). Its cells' terms are all NaN.
         empty = np.isnan(cells).all(axis=1) if cells.shape[1] else np.zeros(len(scores), dtype=bool)
@@ -523,6 +524,34 @@ _HANDLE_UNKNOWN = """
 """
 VAEOutlierDetector.__doc__ = with_vae_parameters_doc(
     VAEOutlierDetector.__doc__, _OWN_PARAMETERS, own_entries={"handle_unknown": _HANDLE_UNKNOWN})
+
+
+def _refuse_unobserved_column(cells, vae, handle_unknown):
+    """Refuse a fit whose X holds no observed cell of some column (`cells`: its terms, NaN where missing).
+
+    A fresh fit's VAE refuses such a column ("nothing to model"), but a ``warm_start`` fit continues
+    the VAE as ``partial_fit`` does, which takes a batch without some column. Hostile sweep 28: the
+    detector then set ``typical_column_log_likelihood_`` of that column to NaN (NumPy's "All-NaN
+    slice" RuntimeWarning the only word), so ``score_columns`` was NaN in it for every row after;
+    and from a table of no observed cell at all it set ``offset_`` from the zeros of empty rows
+    (about -1e-14), so every row with an observed cell was flagged. The threshold and the column
+    medians are this fit's, so this fit's X must show each column.
+    """
+    if not cells.size:
+        return
+    unobserved = np.flatnonzero(np.isnan(cells).all(axis=0))
+    if not unobserved.size:
+        return
+    name = vae._model.schema.columns[unobserved[0]]["name"]
+    shown = repr(name) if isinstance(name, str) else str(name)
+    ignored = " (or only categories unseen at the first fit, ignored under handle_unknown='ignore')"
+    raise Refusal(
+        empty_column(f"Column {shown} has no observed value{ignored if handle_unknown == 'ignore' else ''}", name),
+        ": the detector sets offset_ and typical_column_log_likelihood_ from this fit's rows, and has nothing "
+        "of this column to set them from. ",
+        advice("warm_fit_empty_column", "Fit on rows where it is observed, or fit afresh (warm_start=False) "
+                                        "on a table without it.", column=name),
+    )
 
 
 def _threshold(scores, contamination):

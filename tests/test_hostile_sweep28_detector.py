@@ -124,6 +124,19 @@ Each family below failed once (see the commit that added its tests):
   an unfitted estimator's stray attributes, naming the attribute and a way
   out (set it again, or fit). The state's keys only are checked on the way
   out; its values stay unpickling's to check.
+- **A warm fit of a table missing a whole column** (``skvae._outliers._refuse_unobserved_column``):
+  a fresh fit's VAE refuses a column with no observed value ("nothing to
+  model"), but a ``warm_start`` fit continues the VAE as ``partial_fit``
+  does, which takes a batch without some column. The detector's threshold
+  and column medians are that fit's alone: a column missing from X (or
+  holding only unseen categories under ``handle_unknown="ignore"``) set its
+  ``typical_column_log_likelihood_`` to NaN, so ``score_columns`` was NaN
+  in it for every row after, with NumPy's "All-NaN slice encountered"
+  RuntimeWarning the only word; a table of no observed cell set
+  ``offset_`` from the zeros of its empty rows (-1.4e-14), after which
+  every row with an observed cell was flagged (20 of 20). Refused now, in
+  ``fit`` and ``fit_predict``, naming the column and two ways out, under
+  both mechanisms; the detector is left as it was.
 
 Found but LEFT:
 
@@ -390,3 +403,66 @@ def test_a_fitted_detector_with_its_offset_set_again_pickles(table):
     del detector.offset_
     detector.offset_ = expected
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(detector)).predict(table), detector.predict(table))
+
+
+# ----------------------------------- a warm fit of a table missing a whole column
+
+def _mixed_frame(n_rows=30):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.standard_normal(n_rows), "b": rng.standard_normal(n_rows),
+                         "c": rng.choice(["x", "y"], n_rows)})
+
+
+def _without(frame, column, value=np.nan):
+    changed = frame.copy()
+    changed[column] = value
+    return changed
+
+
+@pytest.mark.parametrize("mechanism", ["ignorable", "self_masking"])
+@pytest.mark.parametrize("case", ["no cell at all", "column b", "column c"])
+@pytest.mark.parametrize("method", ["fit", "fit_predict"])
+def test_a_warm_fit_of_a_table_missing_a_whole_column_is_refused_naming_it(mechanism, case, method):
+    """It set the column's median NaN (score_columns NaN there ever after) or offset_ to ~0 (every row flagged).
+
+    A fresh fit's VAE refuses such a column; a warm one continued the VAE as partial_fit does, and
+    the detector's threshold and medians, this fit's alone, were set from nothing. Refused now,
+    naming the column, and the detector is left as it was.
+    """
+    frame = _mixed_frame()
+    frame.loc[[2, 5], "a"] = np.nan  # some holes, so that self-masking models a column
+    detector = VAEOutlierDetector(warm_start=True, missing_mechanism=mechanism, **FAST).fit(frame)
+    before = (detector.offset_, detector.typical_column_log_likelihood_.copy(), detector.score_samples(frame))
+    given, named = {
+        "no cell at all": (pd.DataFrame(np.nan, index=range(5), columns=["a", "b", "c"]), "'a'"),
+        "column b": (_without(frame, "b"), "'b'"),
+        "column c": (_without(frame, "c", None), "'c'"),
+    }[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # NumPy's "All-NaN slice" was the only word
+        with pytest.raises(Refusal, match=rf"^Column {named} has no observed value: the detector sets offset_") as caught:
+            getattr(detector, method)(given)
+    assert caught.value.has("empty_column") and caught.value.has("advice")
+    assert detector.offset_ == before[0]
+    np.testing.assert_array_equal(detector.typical_column_log_likelihood_, before[1])
+    np.testing.assert_array_equal(detector.score_samples(frame), before[2])
+
+
+def test_a_warm_fit_whose_column_holds_only_unseen_categories_under_ignore_says_so():
+    frame = _mixed_frame()
+    detector = VAEOutlierDetector(warm_start=True, handle_unknown="ignore", **FAST).fit(frame)
+    with pytest.raises(Refusal, match=r"^Column 'c' has no observed value \(or only categories unseen at the first "
+                                      r"fit, ignored under handle_unknown='ignore'\)"):
+        detector.fit(_without(frame, "c", "NEW"))
+
+
+def test_a_warm_fit_of_a_table_with_holes_in_every_column_is_fitted():
+    """The refusal is of a column with nothing observed: holes spread over the columns are fitted as ever."""
+    frame = _mixed_frame()
+    detector = VAEOutlierDetector(warm_start=True, **FAST).fit(frame)
+    holed = frame.copy()
+    holed.loc[::2, "b"] = np.nan
+    holed.loc[1::2, "c"] = None
+    labels = detector.fit_predict(holed)
+    np.testing.assert_array_equal(labels, detector.predict(holed))
+    assert np.isfinite(detector.typical_column_log_likelihood_).all()

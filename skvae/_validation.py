@@ -229,9 +229,11 @@ def check_frame(X, estimator=None):
         fitted = list(fitted)
         if given != fitted and len(given) == len(fitted) and set(given) == set(fitted):
             moved = [name for name, want in zip(given, fitted) if name != want]
+            # scikit-learn's two sentences as it writes them, a newline between (hostile sweep 28): its
+            # check_dataframe_column_names_consistency matches that text, which ": columns" and a space broke.
             raise ValueError(
-                "The feature names should match those that were passed during fit. Feature names must be in "
-                f"the same order as they were in fit: columns {moved[:10]!r}{' ...' if len(moved) > 10 else ''} "
+                "The feature names should match those that were passed during fit.\nFeature names must be in "
+                f"the same order as they were in fit. Columns {moved[:10]!r}{' ...' if len(moved) > 10 else ''} "
                 f"are out of place (X has {given[:10]!r}{' ...' if len(given) > 10 else ''}; fit had "
                 f"{fitted[:10]!r}{' ...' if len(fitted) > 10 else ''}). Reorder them, e.g. X[model.feature_names_in_]."
             )

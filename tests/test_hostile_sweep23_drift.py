@@ -182,7 +182,7 @@ def test_every_face_refuses_a_permuted_table_naming_the_fitted_order():
     for model, method in [(VAETransformer(**KW).fit(frame), "score_samples"),
                           (VAEImputer(**KW).fit(frame), "transform"),
                           (VAEOutlierDetector(**KW).fit(frame), "decision_function")]:
-        with pytest.raises(ValueError, match=r"feature names should match those that were passed during fit.*"
+        with pytest.raises(ValueError, match=r"(?s)feature names should match those that were passed during fit.*"
                                              r"X\[model.feature_names_in_\]"):
             getattr(model, method)(permuted)
 

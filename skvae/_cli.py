@@ -47,7 +47,7 @@ from ._files import destination_problem
 from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._networks import ACTIVATIONS
-from ._refusals import said
+from ._refusals import Refusal, said
 
 EXAMPLES = """\
 examples:
@@ -403,15 +403,20 @@ def _checked_parameters(estimator):
     try:
         estimator._validate_params()
         resolve_device(estimator.device)  # 'cuda' on a machine without one, too
+    except Refusal:
+        raise  # its terms name the option: main says it in the command's words
     except (InvalidParameterError, ValueError) as error:
         raise CommandError(_as_options(str(error))) from None
     return estimator
 
 
 def _as_options(message):
-    """An estimator's message about its parameters, naming the command-line options that set them."""
-    message = re.sub(r"The '(\w+)' parameter(?: of \w+)?", lambda match: _option(match.group(1)), message)
-    return re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
+    """Scikit-learn's message about a parameter ("The 'beta' parameter of ..."), naming the option that sets it.
+
+    Scikit-learn's InvalidParameterError has no parts to say otherwise; skvae's
+    own refusals of parameters are :class:`~skvae._refusals.Refusal` s.
+    """
+    return re.sub(r"The '(\w+)' parameter(?: of \w+)?", lambda match: _option(match.group(1)), message)
 
 
 def _option(parameter):

@@ -16,8 +16,11 @@ text (which broke silently whenever a message was reworded).
 
 import contextlib
 
-__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "advice_reworded", "cell", "column", "count",
-           "example", "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table", "table"]
+from sklearn.utils._param_validation import InvalidParameterError
+
+__all__ = ["ParameterRefusal", "Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "advice_reworded", "cell",
+           "column", "count", "example", "parameter", "parameter_phrase", "row", "said", "subject", "such_cells",
+           "empty_column", "empty_table", "table"]
 
 _NO_VALUE = object()
 
@@ -53,6 +56,16 @@ def parameter(name, value=_NO_VALUE):
     if value is _NO_VALUE:
         return Term("parameter", name, name=name)
     return Term("parameter", f"{name}={value!r}", name=name, value=value)
+
+
+def parameter_phrase(name):
+    """A parameter in scikit-learn's words (``The 'device' parameter``): a face with options names the option.
+
+    Hostile sweep 28: ``skvae demo --device bogus`` was refused as "The
+    'device' parameter must be ...", a Python parameter the command line
+    spells ``--device``.
+    """
+    return Term("parameter", f"The {name!r} parameter", name=name)
 
 
 def count(name, value, unit):
@@ -169,6 +182,10 @@ class TermWarning(UserWarning):
 
 class TypeRefusal(Refusal, TypeError):
     """A :class:`Refusal` of a value of the wrong type (a TypeError too, as scikit-learn's checks expect)."""
+
+
+class ParameterRefusal(Refusal, InvalidParameterError):
+    """A :class:`Refusal` of a parameter's value: scikit-learn's InvalidParameterError too, as its checks expect."""
 
 
 def said(error, words):

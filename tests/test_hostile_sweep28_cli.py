@@ -1,0 +1,119 @@
+r"""Hostile use, twenty-eighth sweep: the command line end to end.
+
+Swept and found sound: ``fit`` with ``--learning-rate 0``,
+``--hidden-layer-sizes ''`` or ``0``, ``--batch-size 1e3``, ``--max-iter
+1e9``, ``--device mps`` (each refused by its option), the data a folder or
+``''``, ``--out`` a folder or ``''``; ``demo --out`` a file, ``''``,
+``--max-iter 0``, ``--generator-latent-dim 0``; cells of ``1e308`` and
+``-1e308`` (fitted, sampled, copied by ``impute``), ``1e400`` (refused
+naming the cell), integers beyond 2**53 (warned, with each command's
+advice), one row, a column empty in every row (``fit`` refused with
+``--drop``; ``impute`` leaves it empty with a note), an unclosed quote
+(refused naming the line it opened on); ``inverse`` given codes with NaN,
+an empty cell, ``inf``, text, too many or too few columns, ``1e300`` or a
+header only (each refused naming the file, column and line, or decoded);
+``transform`` and ``score`` given ``inf``, an unseen category, a missing
+column or the columns reordered; ``score --out -`` with
+``--n-importance``; ``sample --mean``.
+
+Each family below failed once (see the commit that added its tests):
+
+- **The device and the demo's sizes refused in Python's words**
+  (``skvae._device.resolve_device``, ``skvae._demo.run_demo``,
+  ``skvae._refusals.ParameterRefusal``): ``skvae demo --device cuda`` on a
+  machine without CUDA printed the demo's introduction, made the
+  ``--out`` folder, loaded the digits and then said "device='cuda' was
+  requested ... use device='auto' or device='cpu'" (``--device bogus``:
+  "The 'device' parameter must be ..."), and ``demo --latent-dim 65``
+  "latent_dim must be between 1 and 64": Python parameters the command has
+  as options. ``fit`` and ``impute`` said the device's options only by
+  rewriting the message's text with a pattern (``_cli._as_options``). The
+  device refusals are now :class:`~skvae._refusals.ParameterRefusal` s
+  (scikit-learn's InvalidParameterError too, their Python text unchanged)
+  with the parameter and its values as terms, the demo's sizes refusals
+  with the parameter as a term, and the demo checks both before it prints
+  or makes its folder; every command says them with its options.
+"""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skvae import VAETransformer
+from skvae._cli import main
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,c\n1,2.5,x\n2,3.5,y\n3,,x\n4,5.25,y\n5,6.5,x\n6,7.5,y\n")
+    return path
+
+
+FAST = ["--max-iter", 2, "--latent-dim", 2, "-q"]
+
+needs_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal of a device this machine lacks")
+
+
+@needs_no_cuda
+@pytest.mark.parametrize("command", ["fit", "impute", "demo"])
+def test_a_missing_cuda_device_is_refused_by_option_in_every_command(command, table, tmp_path):
+    out = tmp_path / ("pictures" if command == "demo" else "result")
+    argv = {"fit": ["fit", table, "--out", out, *FAST], "impute": ["impute", table, "--out", out, *FAST],
+            "demo": ["demo", "--out", out, "--max-iter", 1, "-q"]}[command]
+    status, printed, err = _run([*argv, "--device", "cuda"])
+    assert status == 1
+    assert err == (f"skvae {command}: error: --device cuda was requested but CUDA is not available on this machine; "
+                   "use --device auto or --device cpu.\n")
+    # Refused before any work: nothing printed, no folder or file made.
+    assert printed == "" and not out.exists()
+
+
+@pytest.mark.parametrize("command", ["fit", "impute", "demo"])
+def test_an_unknown_device_is_refused_by_option_in_every_command(command, table, tmp_path):
+    out = tmp_path / ("pictures" if command == "demo" else "result")
+    argv = {"fit": ["fit", table, "--out", out, *FAST], "impute": ["impute", table, "--out", out, *FAST],
+            "demo": ["demo", "--out", out, "--max-iter", 1, "-q"]}[command]
+    status, printed, err = _run([*argv, "--device", "bogus"])
+    assert status == 1
+    assert err == (f"skvae {command}: error: --device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'bogus'.\n")
+    assert printed == "" and not out.exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--latent-dim", 65), ("--generator-latent-dim", 100000)])
+def test_the_demo_refuses_its_sizes_by_option_before_any_work(option, value, tmp_path):
+    out = tmp_path / "pictures"
+    status, printed, err = _run(["demo", "--out", out, option, value, "--max-iter", 1, "-q"])
+    assert status == 1
+    assert err == f"skvae demo: error: {option} must be between 1 and 64 (the number of pixels); got {value}.\n"
+    assert printed == "" and not out.exists()
+
+
+def test_the_python_api_keeps_its_device_words_and_error_class():
+    """The Python API's message and scikit-learn's error class are unchanged by the terms."""
+    X = np.zeros((6, 2))
+    with pytest.raises(InvalidParameterError, match=r"^The 'device' parameter must be 'auto', 'cpu', 'cuda' or "
+                                                    r"'cuda:N'; got 'bogus'\.$"):
+        VAETransformer(device="bogus", max_iter=1).fit(X)
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidParameterError, match=r"^device='cuda:1' was requested but CUDA is not available "
+                                                        r"on this machine; use device='auto' or device='cpu'\.$"):
+            VAETransformer(device="cuda:1", max_iter=1).fit(X)
+
+
+def test_the_python_demo_keeps_its_parameter_words(tmp_path):
+    from skvae._demo import run_demo
+
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ValueError, match=r"^latent_dim must be between 1 and 64 \(the number of pixels\); got 0\.$"):
+        run_demo(tmp_path / "pictures", latent_dim=0, stream=io.StringIO())
+    assert not (tmp_path / "pictures").exists()

@@ -1016,7 +1016,18 @@ def _records(text, skip_rows, name, separator=","):
         # count of bytes for lines) counted to it one empty read at a time, and the command never ended.
         if not lines.readline():
             break
-    reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=True)
+    # The lines each record was read from: whether a record is a blank line is the line's, not its fields',
+    # as pandas decides it. Hostile sweep 28: a line ``""`` (how pandas and the csv module write a row whose one
+    # cell is empty) is one empty field, which was taken for a blank line, while pandas reads it as a row: the
+    # lines and rows no longer matched, so the checks that name a cell's line were skipped.
+    read_lines = []
+
+    def remembered(lines):
+        for line in lines:
+            read_lines.append(line)
+            yield line
+
+    reader = csv.reader(remembered(lines), delimiter=separator, skipinitialspace=True, strict=True)
     records = []
     line_number = skip_rows
     # The csv module's field limit (128 KiB) is no limit of the file's, which pandas reads whatever its
@@ -1028,7 +1039,9 @@ def _records(text, skip_rows, name, separator=","):
         for fields in reader:
             start = line_number + 1
             line_number = skip_rows + reader.line_num
-            if len(fields) > 1 or fields and fields[0].strip():  # pandas skips blank lines too
+            blank = len(fields) <= 1 and not "".join(read_lines).strip()
+            read_lines.clear()
+            if not blank:  # pandas skips blank lines too
                 records.append((start, fields))
     except csv.Error as error:
         if "unexpected end of data" in str(error) and '"' in text:

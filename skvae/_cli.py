@@ -188,7 +188,8 @@ def run_transform_command(args, out, err):
     model = _load_model(args.model, "transform")
     table = _read(args, model)
     X = _model_input(model, table, err, "skvae transform")
-    with _refusals_explained(table, "transform"):
+    with _tidy_warnings("skvae transform", err, _CommandLineWords("transform", table)), \
+            _refusals_explained(table, "transform"):
         Z = model.transform(X)
     write_table(args.out, Z, list(model.get_feature_names_out()), stdout=out)
     return 0
@@ -222,7 +223,8 @@ def run_inverse_command(args, out, err):
             "in order."
         )
     _refuse_text_codes(codes, table)
-    with _refusals_explained(table, "inverse"):
+    with _tidy_warnings("skvae inverse", err, _CommandLineWords("inverse", table)), \
+            _refusals_explained(table, "inverse"):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
     return 0
@@ -311,7 +313,8 @@ def _refuse_text_codes(codes, table):
 
 def run_sample_command(args, out, err):
     model = _load_model(args.model, "sample")
-    X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
+    with _tidy_warnings("skvae sample", err, _CommandLineWords("sample")):
+        X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
     write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
     return 0
 
@@ -320,7 +323,7 @@ def run_score_command(args, out, err):
     model = _load_model(args.model, "score")
     table = _read(args, model)
     X = _model_input(model, table, err, "skvae score")
-    with _refusals_explained(table, "score"):
+    with _tidy_warnings("skvae score", err, _CommandLineWords("score", table)), _refusals_explained(table, "score"):
         scores = model.score_samples(X, n_importance=args.n_importance)
     if args.out is not None:
         write_table(args.out, scores, ["score"], stdout=out)
@@ -509,6 +512,17 @@ class _CommandLineWords:
         if self.table is None or row >= len(self.table.frame):
             return None
         return f"{lead}{self.table.where(row)}"
+
+    def _rows(self, positions, shown):
+        if self.table is None or max(positions) >= len(self.table.frame):
+            return None
+        # "line 4" or "data row 3" each (Table.where): the kind once, then the numbers.
+        places = [self.table.where(position).rsplit(" ", 1) for position in positions[:shown]]
+        kind = places[0][0] + ("s" if len(positions) > 1 else "")
+        return f"{kind} {', '.join(number for _, number in places)}" + (", ..." if len(positions) > shown else "")
+
+    def _method(self, name):
+        return ""  # the command's prefix ("skvae score: warning: ") says who speaks
 
     def _column(self, words):
         return None if self.table is None else f"{words} of {self.table.name}"

@@ -44,6 +44,18 @@ Each family below failed once (see the commit that added its tests):
   row", not its line. A record is blank now where its line is (spaces
   only), as pandas decides; ``""`` in a file of two columns is refused as a
   short row, as any other line of one field there.
+- **Warnings of transform, inverse, sample and score in Python's format**
+  (``skvae._cli``, ``skvae._face_hooks._warn_of_scores_past_float64``,
+  ``skvae._refusals.rows``, ``method``): only ``fit`` and ``impute`` showed
+  the library's warnings as one line in their words; ``skvae score`` of a
+  row far outside the fitted data printed "<frozen runpy>:88: UserWarning:
+  score_samples: the bound of 1 row of X (row 0) lies below float64's
+  range", naming a Python method, ``X`` and a 0-based row for the file's
+  line 2. Each command that reads a model now shows the warnings raised
+  there as "skvae COMMAND: warning: ..." in its words, and the warning of
+  scores past float64 is a :class:`~skvae._refusals.TermWarning` whose
+  method, table and rows are terms: "the bound of 1 row of far.csv (line
+  2) lies below ...", the Python text unchanged.
 """
 
 import io
@@ -180,3 +192,68 @@ def test_a_line_of_spaces_is_still_a_blank_line(tmp_path):
     status, printed, err = _run(["impute", data, *FAST])
     assert status == 0, err
     assert printed.splitlines()[:2] == ["a,b", "1,2"] and len(printed.splitlines()) == 4
+
+
+# ------------------------------------------------- warnings of the commands that read a model
+
+
+@pytest.fixture
+def model(tmp_path, table):
+    path = tmp_path / "m.skvae"
+    status, _, err = _run(["fit", table, "--out", path, *FAST, "--hidden-layer-sizes", 8])
+    assert status == 0, err
+    return path
+
+
+@pytest.mark.parametrize(("lines", "named"), [
+    (["1,1e155,x", "2,3,y"], "1 row of {data} (line 2) lies below float64's range (-1.8e308), so it scores -inf"),
+    (["1,1e155,x", "2,3,y", "3,-1e155,x"], "2 rows of {data} (lines 2, 4) lies below"),
+])
+def test_score_warns_of_rows_past_float64_in_one_line_naming_the_file_and_lines(lines, named, model, tmp_path):
+    """Python's warning format was "<frozen runpy>:88: UserWarning: score_samples: ... of X (row 0)"."""
+    data = tmp_path / "far.csv"
+    data.write_text("a,b,c\n" + "\n".join(lines) + "\n")
+    status, printed, err = _run(["score", model, data, "--out", "-"])
+    assert status == 0
+    assert err.splitlines()[0].startswith("skvae score: warning: the bound of " + named.format(data=data))
+    assert "score_samples" not in err and " of X " not in err and "runpy" not in err
+    assert printed.splitlines()[1] == "-inf"
+
+
+def test_the_python_warning_keeps_its_words(model):
+    import skvae
+
+    vae = skvae.load(model)
+    pd = pytest.importorskip("pandas")
+    with pytest.warns(UserWarning, match=r"^score_samples: the bound of 1 row of X \(row 1\) lies below float64's "
+                                         r"range \(-1\.8e308\), so it scores -inf"):
+        vae.score_samples(pd.DataFrame({"a": [1, 2], "b": [3.0, 1e155], "c": ["x", "y"]}))
+
+
+@pytest.mark.parametrize("command", ["transform", "inverse", "sample", "score"])
+def test_every_command_that_reads_a_model_says_a_warning_in_one_line(command, model, tmp_path, monkeypatch):
+    """The mechanism, not the one warning: any warning the library raises there is one line in the command's words."""
+    import warnings
+
+    from skvae import VAETransformer
+    from skvae._refusals import TermWarning, parameter
+
+    method = {"transform": "transform", "inverse": "inverse_transform", "sample": "sample",
+              "score": "score_samples"}[command]
+    original = getattr(VAETransformer, method)
+
+    def warning_then_original(self, *args, **kwargs):
+        warnings.warn(TermWarning("a warning about ", parameter("random_state", 3), "."), stacklevel=2)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VAETransformer, method, warning_then_original)
+    codes = tmp_path / "codes.csv"
+    codes.write_text("vaetransformer0,vaetransformer1\n0.1,0.2\n")
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c\n1,2.5,x\n")
+    argv = {"transform": ["transform", model, data], "inverse": ["inverse", model, codes],
+            "sample": ["sample", model, "-n", 2, "--random-state", 3], "score": ["score", model, data]}[command]
+    status, _, err = _run(argv)
+    assert status == 0
+    said = "--random-state 3" if command == "sample" else "random_state=3"  # only sample has the option
+    assert err.splitlines()[0] == f"skvae {command}: warning: a warning about {said}."

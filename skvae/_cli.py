@@ -1309,6 +1309,10 @@ class _OnceStoreTrue(_Once, argparse._StoreTrueAction):
     pass
 
 
+#: A word argparse reads as a value, not an option, though it starts with '-'.
+_NEGATIVE_NUMBER = re.compile(r"-\d+$|-\d*\.\d+$")
+
+
 class _Parser(argparse.ArgumentParser):
     """The parser of the command line and of each command: single-valued options are given once."""
 
@@ -1332,6 +1336,48 @@ class _Parser(argparse.ArgumentParser):
             parser = self._command_parser(getattr(namespace, "command", None))
             parser.error(f"unrecognized arguments: {' '.join(extras)}{parser._meant(extras)}")
         return namespace
+
+    def parse_known_args(self, args=None, namespace=None):
+        # The words parsed, kept for error(): each command's parser is given its own.
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        """argparse's error, with how to give a value that starts with '-' where one was read as an option."""
+        super().error(message + self._dash_hint(message))
+
+    def _dash_hint(self, message):
+        """'; ...' where a word starting with '-' that names no option was taken for one, else ''.
+
+        Hostile sweep 28: ``fit -data.csv --out m.skvae`` was refused as "the
+        following arguments are required: DATA.csv", naming neither the word
+        nor why, and ``--out -m.skvae`` as "expected one argument": argparse
+        reads a word that starts with '-' as an option, whatever follows.
+        """
+        words = getattr(self, "_words", [])
+        options = [option for action in self._actions for option in action.option_strings]
+
+        def names_no_option(word):
+            if not word.startswith("-") or word in ("-", "--") or _NEGATIVE_NUMBER.fullmatch(word):
+                return False
+            stem = word.split("=", 1)[0]
+            return not any(option.startswith(stem) for option in options)
+
+        taken = re.match(r"argument (\S+?)(?:/(\S+))?: expected one argument$", message)
+        if taken:
+            given = [i for i, word in enumerate(words) if word in taken.groups()]
+            value = next((words[i + 1] for i in given if i + 1 < len(words) and names_no_option(words[i + 1])), None)
+            if value is not None:
+                option = taken.group(2) or taken.group(1)
+                return (f"; argparse reads {value!r} as an option, as it starts with '-': give the value as "
+                        f"{option}={value}")
+        if message.startswith("the following arguments are required"):
+            options_part = words[: words.index("--")] if "--" in words else words  # after --, a file is a file
+            word = next((word for word in options_part if names_no_option(word)), None)
+            if word is not None:
+                return (f"; {word!r} was read as an option, as it starts with '-': give a file of that name as "
+                        f"./{word} (or after --)")
+        return ""
 
     def _command_parser(self, command):
         for action in self._actions:
@@ -1556,6 +1602,12 @@ class _StandardOutput:
             raise
         except OSError as error:
             raise self._failed(error) from None
+        except UnicodeEncodeError:
+            # A report line ("Fitting ... columns: été") on an output whose encoding lacks a character
+            # (hostile sweep 28): shown with the character escaped, as standard error shows it, rather than
+            # failing the command. Rows are checked before they are written (skvae._csv.write_table).
+            encoding = self._stream.encoding
+            return self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
     def flush(self):
         try:

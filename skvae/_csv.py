@@ -1534,6 +1534,30 @@ def _quoting(frame):
     return csv.QUOTE_MINIMAL
 
 
+def _refuse_unwritable_characters(text, encoding):
+    """Refuse rows for standard output whose `encoding` (ascii, cp1252) cannot write one of their characters.
+
+    Hostile sweep 28: ``skvae sample`` of a model with a column named ``été``
+    to a standard output in ASCII (``PYTHONIOENCODING=ascii``, a Windows
+    console's code page) failed with Python's "'ascii' codec can't encode
+    character '\\xe9' in position 4: ordinal not in range(128)", naming no
+    output and no way out. Rows are data: none is written with a character
+    replaced. Files are written in UTF-8, which writes every character.
+    """
+    if not encoding:
+        return
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError as error:
+        character = text[error.start]
+        line = text.count("\n", 0, error.start) + 1
+        raise CommandError(
+            f"cannot write the rows to standard output: its encoding ({encoding}) has no character {character!r} "
+            f"(U+{ord(character):04X}, line {line} of the rows). Write them to a file with --out (files are "
+            "written in UTF-8), or set the environment variable PYTHONIOENCODING=utf-8."
+        ) from None
+
+
 def write_table(path, result, columns, stdout=None, header=True):
     """Write a result as CSV, with a header line unless `header` is False; ``"-"`` is standard output.
 
@@ -1572,8 +1596,10 @@ def write_table(path, result, columns, stdout=None, header=True):
         if stream is None:
             # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
             raise CommandError("cannot write standard output: it is closed; give a file with --out.")
+        text = frame.to_csv(index=False, quoting=quoting, header=header)
+        _refuse_unwritable_characters(text, getattr(stream, "encoding", None))
         try:
-            stream.write(frame.to_csv(index=False, quoting=quoting, header=header))
+            stream.write(text)
             stream.flush()  # here, where a full disk or a closed pipe can still be reported
         except BrokenPipeError:
             raise  # the reader stopped reading: the command line ends quietly (skvae._cli.main)

@@ -56,6 +56,25 @@ Each family below failed once (see the commit that added its tests):
   scores past float64 is a :class:`~skvae._refusals.TermWarning` whose
   method, table and rows are terms: "the bound of 1 row of far.csv (line
   2) lies below ...", the Python text unchanged.
+- **A standard output whose encoding lacks a character**
+  (``skvae._csv._refuse_unwritable_characters``, ``skvae._cli._StandardOutput``):
+  with ``PYTHONIOENCODING=ascii`` (or a Windows console's code page),
+  ``sample`` and ``impute`` of a table with a column
+  ``été`` failed with Python's "'ascii' codec can't encode character
+  '\xe9' in position 4: ordinal not in range(128)", and ``fit`` failed on
+  its own report line ("Fitting ... columns: nom, été") without fitting.
+  Rows for standard output are checked first and refused, nothing written,
+  naming the encoding, the character and its line, with ``--out`` (UTF-8)
+  or ``PYTHONIOENCODING=utf-8`` as the way out; a report line is written
+  with the character escaped (``\xe9``, as standard error shows it).
+- **A word that starts with '-' read as an option** (``skvae._cli._Parser.error``):
+  ``fit -data.csv --out m.skvae`` (a file whose name starts with a dash)
+  was refused as "the following arguments are required: DATA.csv", naming
+  neither the word nor why, and ``--out -m.skvae``, ``--missing-values
+  -NAN`` or ``--columns -a`` as "expected one argument". Each command's
+  parser now adds how to give such a word: the file as ``./-data.csv`` (or
+  after ``--``), the value as ``--out=-m.skvae``, as the library's advice
+  writes such values (hostile sweep 25). A negative number stays a value.
 """
 
 import io
@@ -257,3 +276,100 @@ def test_every_command_that_reads_a_model_says_a_warning_in_one_line(command, mo
     assert status == 0
     said = "--random-state 3" if command == "sample" else "random_state=3"  # only sample has the option
     assert err.splitlines()[0] == f"skvae {command}: warning: a warning about {said}."
+
+
+# ------------------------------------------------- a standard output whose encoding lacks a character
+
+
+def _run_on_ascii_output(argv):
+    raw = io.BytesIO()
+    out, err = io.TextIOWrapper(raw, encoding="ascii", newline=""), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    out.flush()
+    return status, raw.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def accented(tmp_path):
+    data = tmp_path / "accents.csv"
+    data.write_text("nom,été\nà,1\nb,2\nà,3\nb,\n", encoding="utf-8")
+    return data
+
+
+def test_rows_are_refused_by_an_output_that_cannot_write_them_and_nothing_is_written(accented, tmp_path):
+    """Decided: rows are data, so none is written with a character escaped; a file (UTF-8) writes them."""
+    model = tmp_path / "m.skvae"
+    status, report, err = _run_on_ascii_output(["fit", accented, "--out", model, *FAST, "--hidden-layer-sizes", 8])
+    assert status == 0, err
+    for argv in (["sample", model, "-n", 2], ["transform", model, accented], ["impute", accented, *FAST]):
+        status, written, err = _run_on_ascii_output(argv)
+        if argv[0] == "transform":  # latent codes are ASCII: written
+            assert status == 0 and written.startswith(b"vaetransformer0,")
+            continue
+        assert status == 1
+        assert err.splitlines()[-1] == (
+            f"skvae {argv[0]}: error: cannot write the rows to standard output: its encoding (ascii) has no "
+            "character 'é' (U+00E9, line 1 of the rows). Write them to a file with --out (files are written in "
+            "UTF-8), or set the environment variable PYTHONIOENCODING=utf-8.")
+        assert written == b""
+    out = tmp_path / "rows.csv"
+    assert _run_on_ascii_output(["sample", model, "-n", 2, "--out", out])[0] == 0
+    assert out.read_text(encoding="utf-8").startswith("nom,été\n")
+
+
+def test_a_report_line_is_written_escaped_not_failed(accented, tmp_path):
+    """Decided: a report is for reading; its character escaped (as standard error shows it) fails no fit."""
+    model = tmp_path / "m.skvae"
+    status, report, err = _run_on_ascii_output(["fit", accented, "--out", model, *FAST, "--hidden-layer-sizes", 8])
+    assert status == 0, err
+    assert b"columns of " in report and b"nom, \\xe9t\\xe9" in report
+    assert model.exists()
+
+
+# ------------------------------------------------- a word that starts with '-'
+
+
+@pytest.mark.parametrize("command", ["fit", "transform", "score", "impute"])
+def test_a_data_file_named_with_a_leading_dash_is_told_how_to_give_it(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = {"fit": ["fit", "-data.csv", "--out", "m.skvae"], "transform": ["transform", "m.skvae", "-data.csv"],
+            "score": ["score", "m.skvae", "-data.csv"], "impute": ["impute", "-data.csv"]}[command]
+    status, _, err = _run(argv)
+    assert status == 2
+    assert err.splitlines()[-1] == (
+        f"python -m skvae {command}: error: the following arguments are required: DATA.csv; '-data.csv' was read as "
+        "an option, as it starts with '-': give a file of that name as ./-data.csv (or after --)")
+
+
+def test_the_advice_for_a_leading_dash_file_works(table, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-data.csv").write_text(table.read_text())
+    assert _run(["fit", "./-data.csv", "--out", "a.skvae", *FAST])[0] == 0
+    assert _run(["fit", "--out", "b.skvae", *FAST, "--", "-data.csv"])[0] == 0
+
+
+@pytest.mark.parametrize(("option", "value"), [("--out", "-m.skvae"), ("--missing-values", "-NAN"),
+                                               ("--columns", "-a"), ("--drop", "-b")])
+def test_an_option_value_with_a_leading_dash_is_told_the_equals_form(option, value, table, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["fit", table, "--out", "m.skvae", *FAST]
+    argv = [*argv[:2], *argv[4:], option, value] if option == "--out" else [*argv, option, value]
+    status, _, err = _run(argv)
+    assert status == 2
+    assert err.splitlines()[-1] == (
+        f"python -m skvae fit: error: argument {option}: expected one argument; argparse reads {value!r} as an "
+        f"option, as it starts with '-': give the value as {option}={value}")
+
+
+def test_the_equals_form_of_a_leading_dash_value_works(table, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = _run(["fit", table, "--out=-m.skvae", *FAST])
+    assert status == 0, err
+    assert (tmp_path / "-m.skvae").exists()
+
+
+def test_a_negative_number_and_a_plain_missing_argument_get_no_dash_hint(model):
+    status, _, err = _run(["sample", model, "-n", "-3"])
+    assert status == 2 and "expected a positive integer, got '-3'" in err and "starts with '-'" not in err
+    status, _, err = _run(["fit", "--out", "m.skvae", "-q"])
+    assert status == 2 and err.splitlines()[-1].endswith("the following arguments are required: DATA.csv")

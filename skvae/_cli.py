@@ -936,6 +936,10 @@ def _kinds_report(column_kinds):
     return "\n".join(lines)
 
 
+#: Scores (nats per row) below this magnitude are written with 4 decimals, larger ones in 5 significant digits.
+_SCORE_IN_DECIMALS = 1e9
+
+
 def _score_phrase(score, bound="ELBO", model=None):
     """A score in words: the number alone reads like a sign error when it is positive.
 
@@ -947,11 +951,16 @@ def _score_phrase(score, bound="ELBO", model=None):
     """
     mechanism = getattr(model, "missingness_", None)
     if mechanism is not None and mechanism.all_columns:
+        # The option that fitted it (hostile sweep 28: the Python parameter was named here).
         quantity = ("log p(x_observed, s) of the observed cells and of which cells are empty "
-                    "(missing_mechanism='self_masking'; compare it only with scores of that mechanism)")
+                    "(a model fitted with --missing-mechanism self_masking; compare it only with scores of "
+                    "that mechanism)")
     else:
         quantity = "log-likelihood log p(x)"
-    phrase = (f"{score:.4f} nats per row, the average {bound}: a lower bound on the average {quantity}, "
+    # Hostile sweep 28: a row far outside the fitted data scores about -1e72, which 4 decimals wrote as 73
+    # digits; beyond a billion nats, 5 significant digits say all there is to read.
+    number = f"{score:.4f}" if not abs(score) >= _SCORE_IN_DECIMALS else f"{score:.5g}"
+    phrase = (f"{number} nats per row, the average {bound}: a lower bound on the average {quantity}, "
               "greater is better.")
     if score > 0:
         phrase += " It is positive because densities of continuous data can exceed 1."

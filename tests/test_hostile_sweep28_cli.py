@@ -75,6 +75,14 @@ Each family below failed once (see the commit that added its tests):
   parser now adds how to give such a word: the file as ``./-data.csv`` (or
   after ``--``), the value as ``--out=-m.skvae``, as the library's advice
   writes such values (hostile sweep 25). A negative number stays a value.
+- **The score's summary line** (``skvae._cli._score_phrase``): a row far
+  outside the fitted data but finite (``1e38`` in a column of units) made
+  ``score``'s mean about -3.5e72, written with 4 decimals as a number of 73
+  digits; and under a self-masking model the line named the Python
+  parameter (``missing_mechanism='self_masking'``) in ``fit`` and
+  ``score``. Beyond a billion nats per row the mean is written in 5
+  significant digits (``-3.5397e+72``); the mechanism is named by the
+  option that fitted it.
 """
 
 import io
@@ -373,3 +381,39 @@ def test_a_negative_number_and_a_plain_missing_argument_get_no_dash_hint(model):
     assert status == 2 and "expected a positive integer, got '-3'" in err and "starts with '-'" not in err
     status, _, err = _run(["fit", "--out", "m.skvae", "-q"])
     assert status == 2 and err.splitlines()[-1].endswith("the following arguments are required: DATA.csv")
+
+
+# ------------------------------------------------- the score's summary line
+
+
+def test_a_huge_mean_score_is_written_in_significant_digits_not_seventy(model, tmp_path):
+    """Decided: 4 decimals below a billion nats per row (as before), 5 significant digits beyond."""
+    pd = pytest.importorskip("pandas")
+    data = tmp_path / "far.csv"
+    data.write_text("a,b,c\n1,2,x\n1,1e38,y\n")
+    scores = tmp_path / "scores.csv"
+    status, printed, err = _run(["score", model, data, "--out", scores])
+    assert status == 0, err
+    mean = float(np.mean(pd.read_csv(scores)["score"]))
+    assert np.isfinite(mean) and abs(mean) >= 1e9  # the far row is finite, and huge
+    number = printed.split("Mean score of 2 rows: ", 1)[1].split(" nats", 1)[0]
+    assert number == f"{mean:.5g}" and "e+" in number
+
+
+def test_an_ordinary_mean_score_keeps_four_decimals(model, table):
+    status, printed, _ = _run(["score", model, table])
+    assert status == 0
+    number = printed.split("rows: ", 1)[1].split(" nats", 1)[0]
+    assert len(number.split(".")[1]) == 4 and "e" not in number
+
+
+def test_the_score_of_a_self_masking_model_names_the_option_not_the_parameter(tmp_path):
+    data, model = tmp_path / "holes.csv", tmp_path / "m.skvae"
+    data.write_text("a,b\n1,2\n2,\n3,4\n4,5\n5,\n6,7\n")
+    status, printed, err = _run(["fit", data, "--out", model, *FAST, "--missing-mechanism", "self_masking"])
+    assert status == 0, err
+    assert "(a model fitted with --missing-mechanism self_masking; compare it only with scores of that mechanism)" \
+        in printed
+    status, printed, err = _run(["score", model, data])
+    assert status == 0, err
+    assert "--missing-mechanism self_masking" in printed and "missing_mechanism=" not in printed + err

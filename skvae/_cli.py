@@ -109,7 +109,7 @@ def run_demo_command(args, out, err):
     from ._demo import MatplotlibMissingError, run_demo
 
     try:
-        with _tidy_warnings("skvae demo", err):
+        with _tidy_warnings("skvae demo", err, _CommandLineWords("demo")):
             run_demo(
                 args.out,
                 latent_dim=args.latent_dim,

@@ -83,8 +83,44 @@ Each family below failed once (see the commit that added its tests):
   ``score``. Beyond a billion nats per row the mean is written in 5
   significant digits (``-3.5397e+72``); the mechanism is named by the
   option that fitted it.
+- **Training's advice in Python's words** (``skvae._training``): ``fit
+  --learning-rate 1e30`` was refused with "This usually means
+  learning_rate is too large", and a fit with the default ``--max-iter
+  auto`` that ran out of epochs warned "the budget max_iter='auto' gives
+  ...; an int max_iter above N trains longer". The divergence refusal is a
+  :class:`~skvae._refusals.Refusal` and both warnings a
+  ``TermConvergenceWarning`` (scikit-learn's ConvergenceWarning too), with
+  the parameters as terms: ``fit`` says ``--learning-rate`` and
+  ``--max-iter``, as it now says ``--early-stopping`` of one row
+  (``skvae._model``), which named ``early_stopping=True``; the Python text
+  is unchanged. (``impute`` has no such options: there the parameters keep
+  their Python names.) ``demo`` says the warnings raised in it in its
+  words too (its ``--max-iter``, ``--device``).
+
+Found, not changed:
+
+- A column of whole numbers beyond 1e15 (``1.989e30``, ``1e308``) is
+  written by ``sample`` and ``inverse`` with up to 17 significant digits
+  (``-2.887357799721777e+307``) where the file wrote two: significant
+  digits are recorded only within 1e-15 to 1e15, where every rounding uses
+  an exact power of ten (``skvae._moments._DIGITS_RANGE``), and whole
+  numbers keep 0 decimals, which beyond 2**53 round nothing: the decoding
+  rule's owner's decision.
+- A path whose bytes are not UTF-8 is named as Python holds it,
+  ``\udcff.csv``, not as the shell shows it: every message says paths with
+  ``str()``; another spelling is a change to every message.
+- A truly blank line in a one-column file stays no row (as pandas, R and
+  earlier sweeps read blank lines); pandas and the csv module write such a
+  row's empty cell as ``""``, which is a row now (above).
+- scikit-learn's own InvalidParameterError ("The 'beta' parameter of
+  VAETransformer must be ...") is still said with options by a pattern
+  over its text (``skvae._cli._as_options``): scikit-learn's message has
+  no parts; skvae's own parameter refusals (the device's) are terms now.
+- The early-stopping refusal of one row keeps "got n_samples=1" on the
+  command line: scikit-learn's estimator checks look for those words.
 """
 
+import inspect
 import io
 
 import numpy as np
@@ -417,3 +453,76 @@ def test_the_score_of_a_self_masking_model_names_the_option_not_the_parameter(tm
     status, printed, err = _run(["score", model, data])
     assert status == 0, err
     assert "--missing-mechanism self_masking" in printed and "missing_mechanism=" not in printed + err
+
+
+# ------------------------------------------------- training's warnings and refusals
+
+
+def test_a_diverged_fit_names_the_learning_rate_option(table, tmp_path):
+    status, _, err = _run(["fit", table, "--out", tmp_path / "m.skvae", *FAST, "--learning-rate", "1e30"])
+    assert status == 1
+    assert "This usually means --learning-rate is too large for this data" in err
+    assert "learning_rate" not in err
+
+
+def test_the_python_api_keeps_learning_rate_in_its_words():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=r"This usually means learning_rate is too large for this data, or the data "
+                                         r"holds extreme values\. No finite epoch was reached"):
+        VAETransformer(learning_rate=1e30, max_iter=3, hidden_layer_sizes=(8,), latent_dim=2).fit(X)
+
+
+def test_the_auto_budget_warning_names_the_max_iter_option(table, tmp_path, monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skvae import _training
+
+    # A 15-epoch auto budget that the stopping rule cannot end (as tests/test_estimator.py makes one).
+    monkeypatch.setattr(_training, "AUTO_MIN_EPOCHS", 15)
+    monkeypatch.setattr(_training, "AUTO_BUDGET_STEPS", 1)
+    with pytest.warns(ConvergenceWarning, match=r"the budget max_iter='auto' gives data of this size; an int "
+                                                r"max_iter above 15 trains longer"):
+        VAETransformer(hidden_layer_sizes=(8,), latent_dim=2, tol=0.0, max_iter="auto").fit(
+            np.random.default_rng(0).normal(size=(30, 2)))
+    # The command line has no --tol: a rule that never stops early, so that the budget ends the fit.
+    defaults = VAETransformer.__init__.__kwdefaults__ or {}
+    if "tol" in defaults:
+        monkeypatch.setitem(VAETransformer.__init__.__kwdefaults__, "tol", 0.0)
+    else:
+        names = list(inspect.signature(VAETransformer.__init__).parameters)[1:]
+        values = list(VAETransformer.__init__.__defaults__)
+        values[names.index("tol") - (len(names) - len(values))] = 0.0
+        monkeypatch.setattr(VAETransformer.__init__, "__defaults__", tuple(values))
+    status, _, err = _run(["fit", table, "--out", tmp_path / "m.skvae", "--latent-dim", 2, "-q",
+                           "--hidden-layer-sizes", 8])
+    assert status == 0, err
+    assert ("skvae fit: warning: Stochastic optimizer: maximum iterations (15) reached and the optimization hasn't "
+            "converged yet (the budget --max-iter auto gives data of this size; --max-iter above 15 trains "
+            "longer).") in err.splitlines()
+
+
+def test_early_stopping_on_one_row_names_the_option(tmp_path):
+    data = tmp_path / "one.csv"
+    data.write_text("a,b\n1,1\n")
+    status, _, err = _run(["fit", data, "--out", tmp_path / "m.skvae", *FAST, "--early-stopping"])
+    assert status == 1
+    assert err == ("skvae fit: error: --early-stopping needs at least 2 samples to hold out a validation set; got "
+                   "n_samples=1.\n")
+    with pytest.raises(ValueError, match=r"^early_stopping=True needs at least 2 samples to hold out a validation "
+                                         r"set; got n_samples=1\.$"):
+        VAETransformer(early_stopping=True, max_iter=2).fit(np.ones((1, 2)))
+
+
+def test_the_demo_says_its_warnings_with_its_options(tmp_path, monkeypatch):
+    import warnings
+
+    from skvae import _demo
+    from skvae._refusals import TermWarning, parameter
+
+    def warning_demo(out_dir, **kwargs):
+        warnings.warn(TermWarning("raise ", parameter("max_iter", 5), " for sharper pictures."), stacklevel=2)
+
+    monkeypatch.setattr(_demo, "run_demo", warning_demo)
+    status, _, err = _run(["demo", "--out", tmp_path / "pictures", "-q"])
+    assert status == 0
+    assert err == "skvae demo: warning: raise --max-iter 5 for sharper pictures.\n"

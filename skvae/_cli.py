@@ -47,7 +47,7 @@ from ._files import destination_problem
 from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._networks import ACTIVATIONS
-from ._refusals import said
+from ._refusals import Refusal, said
 
 EXAMPLES = """\
 examples:
@@ -109,7 +109,7 @@ def run_demo_command(args, out, err):
     from ._demo import MatplotlibMissingError, run_demo
 
     try:
-        with _tidy_warnings("skvae demo", err):
+        with _tidy_warnings("skvae demo", err, _CommandLineWords("demo")):
             run_demo(
                 args.out,
                 latent_dim=args.latent_dim,
@@ -188,7 +188,8 @@ def run_transform_command(args, out, err):
     model = _load_model(args.model, "transform")
     table = _read(args, model)
     X = _model_input(model, table, err, "skvae transform")
-    with _refusals_explained(table, "transform"):
+    with _tidy_warnings("skvae transform", err, _CommandLineWords("transform", table)), \
+            _refusals_explained(table, "transform"):
         Z = model.transform(X)
     write_table(args.out, Z, list(model.get_feature_names_out()), stdout=out)
     return 0
@@ -222,7 +223,8 @@ def run_inverse_command(args, out, err):
             "in order."
         )
     _refuse_text_codes(codes, table)
-    with _refusals_explained(table, "inverse"):
+    with _tidy_warnings("skvae inverse", err, _CommandLineWords("inverse", table)), \
+            _refusals_explained(table, "inverse"):
         X = model.inverse_transform(codes.to_numpy())
     write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
     return 0
@@ -311,7 +313,8 @@ def _refuse_text_codes(codes, table):
 
 def run_sample_command(args, out, err):
     model = _load_model(args.model, "sample")
-    X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
+    with _tidy_warnings("skvae sample", err, _CommandLineWords("sample")):
+        X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
     write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
     return 0
 
@@ -320,7 +323,7 @@ def run_score_command(args, out, err):
     model = _load_model(args.model, "score")
     table = _read(args, model)
     X = _model_input(model, table, err, "skvae score")
-    with _refusals_explained(table, "score"):
+    with _tidy_warnings("skvae score", err, _CommandLineWords("score", table)), _refusals_explained(table, "score"):
         scores = model.score_samples(X, n_importance=args.n_importance)
     if args.out is not None:
         write_table(args.out, scores, ["score"], stdout=out)
@@ -403,15 +406,20 @@ def _checked_parameters(estimator):
     try:
         estimator._validate_params()
         resolve_device(estimator.device)  # 'cuda' on a machine without one, too
+    except Refusal:
+        raise  # its terms name the option: main says it in the command's words
     except (InvalidParameterError, ValueError) as error:
         raise CommandError(_as_options(str(error))) from None
     return estimator
 
 
 def _as_options(message):
-    """An estimator's message about its parameters, naming the command-line options that set them."""
-    message = re.sub(r"The '(\w+)' parameter(?: of \w+)?", lambda match: _option(match.group(1)), message)
-    return re.sub(r"\bdevice='?([\w:]+)'?", r"--device \1", message)
+    """Scikit-learn's message about a parameter ("The 'beta' parameter of ..."), naming the option that sets it.
+
+    Scikit-learn's InvalidParameterError has no parts to say otherwise; skvae's
+    own refusals of parameters are :class:`~skvae._refusals.Refusal` s.
+    """
+    return re.sub(r"The '(\w+)' parameter(?: of \w+)?", lambda match: _option(match.group(1)), message)
 
 
 def _option(parameter):
@@ -504,6 +512,17 @@ class _CommandLineWords:
         if self.table is None or row >= len(self.table.frame):
             return None
         return f"{lead}{self.table.where(row)}"
+
+    def _rows(self, positions, shown):
+        if self.table is None or max(positions) >= len(self.table.frame):
+            return None
+        # "line 4" or "data row 3" each (Table.where): the kind once, then the numbers.
+        places = [self.table.where(position).rsplit(" ", 1) for position in positions[:shown]]
+        kind = places[0][0] + ("s" if len(positions) > 1 else "")
+        return f"{kind} {', '.join(number for _, number in places)}" + (", ..." if len(positions) > shown else "")
+
+    def _method(self, name):
+        return ""  # the command's prefix ("skvae score: warning: ") says who speaks
 
     def _column(self, words):
         return None if self.table is None else f"{words} of {self.table.name}"
@@ -917,6 +936,10 @@ def _kinds_report(column_kinds):
     return "\n".join(lines)
 
 
+#: Scores (nats per row) below this magnitude are written with 4 decimals, larger ones in 5 significant digits.
+_SCORE_IN_DECIMALS = 1e9
+
+
 def _score_phrase(score, bound="ELBO", model=None):
     """A score in words: the number alone reads like a sign error when it is positive.
 
@@ -928,11 +951,16 @@ def _score_phrase(score, bound="ELBO", model=None):
     """
     mechanism = getattr(model, "missingness_", None)
     if mechanism is not None and mechanism.all_columns:
+        # The option that fitted it (hostile sweep 28: the Python parameter was named here).
         quantity = ("log p(x_observed, s) of the observed cells and of which cells are empty "
-                    "(missing_mechanism='self_masking'; compare it only with scores of that mechanism)")
+                    "(a model fitted with --missing-mechanism self_masking; compare it only with scores of "
+                    "that mechanism)")
     else:
         quantity = "log-likelihood log p(x)"
-    phrase = (f"{score:.4f} nats per row, the average {bound}: a lower bound on the average {quantity}, "
+    # Hostile sweep 28: a row far outside the fitted data scores about -1e72, which 4 decimals wrote as 73
+    # digits; beyond a billion nats, 5 significant digits say all there is to read.
+    number = f"{score:.4f}" if not abs(score) >= _SCORE_IN_DECIMALS else f"{score:.5g}"
+    phrase = (f"{number} nats per row, the average {bound}: a lower bound on the average {quantity}, "
               "greater is better.")
     if score > 0:
         phrase += " It is positive because densities of continuous data can exceed 1."
@@ -1290,6 +1318,10 @@ class _OnceStoreTrue(_Once, argparse._StoreTrueAction):
     pass
 
 
+#: A word argparse reads as a value, not an option, though it starts with '-'.
+_NEGATIVE_NUMBER = re.compile(r"-\d+$|-\d*\.\d+$")
+
+
 class _Parser(argparse.ArgumentParser):
     """The parser of the command line and of each command: single-valued options are given once."""
 
@@ -1313,6 +1345,48 @@ class _Parser(argparse.ArgumentParser):
             parser = self._command_parser(getattr(namespace, "command", None))
             parser.error(f"unrecognized arguments: {' '.join(extras)}{parser._meant(extras)}")
         return namespace
+
+    def parse_known_args(self, args=None, namespace=None):
+        # The words parsed, kept for error(): each command's parser is given its own.
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        """argparse's error, with how to give a value that starts with '-' where one was read as an option."""
+        super().error(message + self._dash_hint(message))
+
+    def _dash_hint(self, message):
+        """'; ...' where a word starting with '-' that names no option was taken for one, else ''.
+
+        Hostile sweep 28: ``fit -data.csv --out m.skvae`` was refused as "the
+        following arguments are required: DATA.csv", naming neither the word
+        nor why, and ``--out -m.skvae`` as "expected one argument": argparse
+        reads a word that starts with '-' as an option, whatever follows.
+        """
+        words = getattr(self, "_words", [])
+        options = [option for action in self._actions for option in action.option_strings]
+
+        def names_no_option(word):
+            if not word.startswith("-") or word in ("-", "--") or _NEGATIVE_NUMBER.fullmatch(word):
+                return False
+            stem = word.split("=", 1)[0]
+            return not any(option.startswith(stem) for option in options)
+
+        taken = re.match(r"argument (\S+?)(?:/(\S+))?: expected one argument$", message)
+        if taken:
+            given = [i for i, word in enumerate(words) if word in taken.groups()]
+            value = next((words[i + 1] for i in given if i + 1 < len(words) and names_no_option(words[i + 1])), None)
+            if value is not None:
+                option = taken.group(2) or taken.group(1)
+                return (f"; argparse reads {value!r} as an option, as it starts with '-': give the value as "
+                        f"{option}={value}")
+        if message.startswith("the following arguments are required"):
+            options_part = words[: words.index("--")] if "--" in words else words  # after --, a file is a file
+            word = next((word for word in options_part if names_no_option(word)), None)
+            if word is not None:
+                return (f"; {word!r} was read as an option, as it starts with '-': give a file of that name as "
+                        f"./{word} (or after --)")
+        return ""
 
     def _command_parser(self, command):
         for action in self._actions:
@@ -1537,6 +1611,12 @@ class _StandardOutput:
             raise
         except OSError as error:
             raise self._failed(error) from None
+        except UnicodeEncodeError:
+            # A report line ("Fitting ... columns: été") on an output whose encoding lacks a character
+            # (hostile sweep 28): shown with the character escaped, as standard error shows it, rather than
+            # failing the command. Rows are checked before they are written (skvae._csv.write_table).
+            encoding = self._stream.encoding
+            return self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
     def flush(self):
         try:

@@ -1016,7 +1016,18 @@ def _records(text, skip_rows, name, separator=","):
         # count of bytes for lines) counted to it one empty read at a time, and the command never ended.
         if not lines.readline():
             break
-    reader = csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=True)
+    # The lines each record was read from: whether a record is a blank line is the line's, not its fields',
+    # as pandas decides it. Hostile sweep 28: a line ``""`` (how pandas and the csv module write a row whose one
+    # cell is empty) is one empty field, which was taken for a blank line, while pandas reads it as a row: the
+    # lines and rows no longer matched, so the checks that name a cell's line were skipped.
+    read_lines = []
+
+    def remembered(lines):
+        for line in lines:
+            read_lines.append(line)
+            yield line
+
+    reader = csv.reader(remembered(lines), delimiter=separator, skipinitialspace=True, strict=True)
     records = []
     line_number = skip_rows
     # The csv module's field limit (128 KiB) is no limit of the file's, which pandas reads whatever its
@@ -1028,7 +1039,9 @@ def _records(text, skip_rows, name, separator=","):
         for fields in reader:
             start = line_number + 1
             line_number = skip_rows + reader.line_num
-            if len(fields) > 1 or fields and fields[0].strip():  # pandas skips blank lines too
+            blank = len(fields) <= 1 and not "".join(read_lines).strip()
+            read_lines.clear()
+            if not blank:  # pandas skips blank lines too
                 records.append((start, fields))
     except csv.Error as error:
         if "unexpected end of data" in str(error) and '"' in text:
@@ -1521,6 +1534,30 @@ def _quoting(frame):
     return csv.QUOTE_MINIMAL
 
 
+def _refuse_unwritable_characters(text, encoding):
+    """Refuse rows for standard output whose `encoding` (ascii, cp1252) cannot write one of their characters.
+
+    Hostile sweep 28: ``skvae sample`` of a model with a column named ``été``
+    to a standard output in ASCII (``PYTHONIOENCODING=ascii``, a Windows
+    console's code page) failed with Python's "'ascii' codec can't encode
+    character '\\xe9' in position 4: ordinal not in range(128)", naming no
+    output and no way out. Rows are data: none is written with a character
+    replaced. Files are written in UTF-8, which writes every character.
+    """
+    if not encoding:
+        return
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError as error:
+        character = text[error.start]
+        line = text.count("\n", 0, error.start) + 1
+        raise CommandError(
+            f"cannot write the rows to standard output: its encoding ({encoding}) has no character {character!r} "
+            f"(U+{ord(character):04X}, line {line} of the rows). Write them to a file with --out (files are "
+            "written in UTF-8), or set the environment variable PYTHONIOENCODING=utf-8."
+        ) from None
+
+
 def write_table(path, result, columns, stdout=None, header=True):
     """Write a result as CSV, with a header line unless `header` is False; ``"-"`` is standard output.
 
@@ -1559,8 +1596,10 @@ def write_table(path, result, columns, stdout=None, header=True):
         if stream is None:
             # Python sets sys.stdout to None when the process starts with it closed (`command >&-`).
             raise CommandError("cannot write standard output: it is closed; give a file with --out.")
+        text = frame.to_csv(index=False, quoting=quoting, header=header)
+        _refuse_unwritable_characters(text, getattr(stream, "encoding", None))
         try:
-            stream.write(frame.to_csv(index=False, quoting=quoting, header=header))
+            stream.write(text)
             stream.flush()  # here, where a full disk or a closed pipe can still be reported
         except BrokenPipeError:
             raise  # the reader stopped reading: the command line ends quietly (skvae._cli.main)

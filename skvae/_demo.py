@@ -29,8 +29,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
+from ._device import resolve_device
 from ._estimator import VAETransformer
 from ._persistence import save
+from ._refusals import Refusal, parameter
 
 IMAGE_SHAPE = (8, 8)
 #: Importance samples for the tighter held-out bound.
@@ -110,9 +112,12 @@ def run_demo(out_dir, *, latent_dim=2, generator_latent_dim=GENERATOR_LATENT_DIM
     say = _printer(stream)
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target
+    # Hostile sweep 28: checked before anything is printed or the folder made, and in terms, so that
+    # ``skvae demo`` names its options (--latent-dim, --device), not these parameters.
     for name, value in (("latent_dim", latent_dim), ("generator_latent_dim", generator_latent_dim)):
         if not 1 <= value <= X.shape[1]:
-            raise ValueError(f"{name} must be between 1 and {X.shape[1]} (the number of pixels); got {value}.")
+            raise Refusal(parameter(name), f" must be between 1 and {X.shape[1]} (the number of pixels); got {value}.")
+    resolve_device(device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     X_train, X_test, y_train, y_test = train_test_split(

@@ -1,9 +1,8 @@
 """Device resolution: the estimator's `device` parameter to a torch.device."""
 
 import torch
-from sklearn.utils._param_validation import InvalidParameterError
-
 from ._inference import to_tensor
+from ._refusals import ParameterRefusal, parameter, parameter_phrase
 from ._warnings import warn
 
 
@@ -22,8 +21,8 @@ def resolve_device(device):
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
+        raise ParameterRefusal(
+            parameter_phrase("device"), f" must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
         ) from None
     if resolved.type == "cpu":
         # torch accepts "cpu:0" (any index: there is one CPU device); the state
@@ -31,21 +30,21 @@ def resolve_device(device):
         return torch.device("cpu")
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise InvalidParameterError(
-                f"device={device!r} was requested but CUDA is not available on this "
-                "machine; use device='auto' or device='cpu'."
+            raise ParameterRefusal(
+                parameter("device", device), " was requested but CUDA is not available on this machine; use ",
+                parameter("device", "auto"), " or ", parameter("device", "cpu"), ".",
             )
         index = 0 if resolved.index is None else resolved.index
         if index >= torch.cuda.device_count():
-            raise InvalidParameterError(
-                f"device={device!r} was requested but only {torch.cuda.device_count()} "
-                "CUDA device(s) are visible."
+            raise ParameterRefusal(
+                parameter("device", device), f" was requested but only {torch.cuda.device_count()} "
+                "CUDA device(s) are visible.",
             )
         return torch.device("cuda", index)
     if resolved.type == "mps" and torch.backends.mps.is_available():
         return torch.device("mps")
-    raise InvalidParameterError(
-        f"The 'device' parameter must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}, "
+    raise ParameterRefusal(
+        parameter_phrase("device"), f" must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}, "
         "which is not available on this machine."
     )
 

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 
+from ._refusals import TermWarning, method, rows, table
 from ._torch_scope import with_torch_defaults
 from ._transaction import reads_state, transactional
 from ._validation import check_n_importance
@@ -122,12 +123,13 @@ def _warn_of_scores_past_float64(scores):
     it should, so it is returned; the warning says which rows and why, as the
     detector's warning about rows with nothing observed does.
     """
-    rows = np.flatnonzero(np.isneginf(scores))
-    if not rows.size:
+    positions = np.flatnonzero(np.isneginf(scores))
+    if not positions.size:
         return
-    shown = ", ".join(str(int(i)) for i in rows[:10]) + (", ..." if rows.size > 10 else "")
-    warn(f"score_samples: the bound of {rows.size} row{'s' * (rows.size > 1)} of X "
-         f"({'rows' if rows.size > 1 else 'row'} {shown}) lies below float64's range (-1.8e308), so "
-         f"{'they score' if rows.size > 1 else 'it scores'} -inf: such a row lies far outside the data the "
-         "model was fitted on (check it for a unit or entry error).", UserWarning)
+    # In terms (hostile sweep 28): ``skvae score`` says the file and its lines, not "X (row 0)".
+    warn(TermWarning(
+        method("score_samples"), f"the bound of {positions.size} row{'s' * (positions.size > 1)} of ", table("X"),
+        " (", rows(positions), f") lies below float64's range (-1.8e308), so "
+        f"{'they score' if positions.size > 1 else 'it scores'} -inf: such a row lies far outside the data the "
+        "model was fitted on (check it for a unit or entry error)."), TermWarning)
 

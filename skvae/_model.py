@@ -534,8 +534,11 @@ class VAEModel:
         """
         n_rows = encoded.shape[0]
         if n_rows < 2:
-            raise ValueError(
-                f"early_stopping=True needs at least 2 samples to hold out a validation set; got n_samples={n_rows}."
+            # The parameter as a term (hostile sweep 28): ``skvae fit --early-stopping`` of one row said
+            # early_stopping=True. scikit-learn's checks look for "n_samples=1", which stays.
+            raise Refusal(
+                advice("validation_on", "early_stopping=True"),
+                f" needs at least 2 samples to hold out a validation set; got n_samples={n_rows}.",
             )
         # The permutation train_test_split(random_state=seed) draws, so that fits repeat 0.2.0's. Hostile
         # sweep 23: it was drawn from seed + n_iter, so a warm_start fit on the same rows held out rows the

@@ -16,8 +16,11 @@ text (which broke silently whenever a message was reworded).
 
 import contextlib
 
-__all__ = ["Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "advice_reworded", "cell", "column", "count",
-           "example", "parameter", "row", "said", "subject", "such_cells", "empty_column", "empty_table", "table"]
+from sklearn.utils._param_validation import InvalidParameterError
+
+__all__ = ["ParameterRefusal", "Refusal", "Term", "TermWarning", "TypeRefusal", "advice", "advice_reworded", "cell",
+           "column", "count", "example", "method", "parameter", "parameter_phrase", "row", "rows", "said", "subject",
+           "such_cells", "empty_column", "empty_table", "table"]
 
 _NO_VALUE = object()
 
@@ -30,7 +33,8 @@ class Term:
     kind : str
         What the part is: ``"parameter"``, ``"count"``, ``"advice"``,
         ``"subject"``, ``"column"``, ``"empty_column"``, ``"empty_table"``,
-        ``"row"``, ``"such_cells"``, ``"example"``, ``"cell"``, ``"table"``.
+        ``"row"``, ``"rows"``, ``"such_cells"``, ``"example"``, ``"cell"``,
+        ``"table"``, ``"method"``.
     python : str
         The Python API's words for it.
     **fields
@@ -55,6 +59,16 @@ def parameter(name, value=_NO_VALUE):
     return Term("parameter", f"{name}={value!r}", name=name, value=value)
 
 
+def parameter_phrase(name):
+    """A parameter in scikit-learn's words (``The 'device' parameter``): a face with options names the option.
+
+    Hostile sweep 28: ``skvae demo --device bogus`` was refused as "The
+    'device' parameter must be ...", a Python parameter the command line
+    spells ``--device``.
+    """
+    return Term("parameter", f"The {name!r} parameter", name=name)
+
+
 def count(name, value, unit):
     """A count a parameter set, with its unit: ``n_samples=10 rows``."""
     return Term("count", f"{name}={value!r} {unit}", name=name, value=value, unit=unit)
@@ -73,6 +87,22 @@ def subject(python):
 def row(position, lead=""):
     """Where a refused cell is: the row at 0-based `position`, after `lead` (" in row 7"; a file says its line)."""
     return Term("row", f"{lead}row {int(position)}", row=int(position), lead=lead)
+
+
+def rows(positions, shown=10):
+    """Several rows at 0-based `positions`, the first `shown` of them (``rows 0, 3``): a file says their lines.
+
+    Hostile sweep 28: ``skvae score`` warned of "1 row of X (row 0)", the
+    first line of data being line 2 of the file.
+    """
+    positions = [int(position) for position in positions]
+    listed = ", ".join(map(str, positions[:shown])) + (", ..." if len(positions) > shown else "")
+    return Term("rows", f"{'rows' if len(positions) > 1 else 'row'} {listed}", positions=positions, shown=shown)
+
+
+def method(name):
+    """The method of the Python API that speaks (``score_samples: ``): a command names itself otherwise."""
+    return Term("method", f"{name}: ", name=name)
 
 
 def such_cells(n_cells):
@@ -169,6 +199,10 @@ class TermWarning(UserWarning):
 
 class TypeRefusal(Refusal, TypeError):
     """A :class:`Refusal` of a value of the wrong type (a TypeError too, as scikit-learn's checks expect)."""
+
+
+class ParameterRefusal(Refusal, InvalidParameterError):
+    """A :class:`Refusal` of a parameter's value: scikit-learn's InvalidParameterError too, as its checks expect."""
 
 
 def said(error, words):

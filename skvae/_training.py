@@ -61,8 +61,14 @@ from sklearn.exceptions import ConvergenceWarning
 from torch.optim import optimizer as _torch_optimizer
 
 from ._objectives import importance_weighted_bound, negative_elbo
+from ._refusals import Refusal, Term, TermWarning, parameter
 from ._torch_scope import DTYPE
 from ._warnings import warn
+
+
+class TermConvergenceWarning(TermWarning, ConvergenceWarning):
+    """scikit-learn's ConvergenceWarning, its message kept as terms that each face says in its words."""
+
 
 #: The encoder's view of the training rows is computed once per fit where it
 #: takes at most this many bytes (:meth:`Trainer.training_rows`). Per batch it
@@ -755,13 +761,14 @@ class Trainer:
             weights.load(best)
         if rule is not None and log.stop_reason == "max_iter" and not rule.fixed_budget:
             # scikit-learn MLP's words first (users filter on them), then what to do about it.
-            origin = "the budget max_iter='auto' gives data of this size; " if rule.auto_budget else ""
-            warn(
+            # The parameter as terms (hostile sweep 28): ``skvae fit`` says --max-iter.
+            origin = ("the budget ", parameter("max_iter", "auto"), " gives data of this size; ") if rule.auto_budget \
+                else ()
+            warn(TermConvergenceWarning(
                 f"Stochastic optimizer: maximum iterations ({n_epochs}) reached and the "
-                f"optimization hasn't converged yet ({origin}an int max_iter above {n_epochs} "
-                "trains longer).",
-                ConvergenceWarning,
-            )
+                "optimization hasn't converged yet (", *origin, Term("parameter", "an int max_iter", name="max_iter"),
+                f" above {n_epochs} trains longer).",
+            ), TermConvergenceWarning)
         return log
 
     def _first_step_broke(self):
@@ -771,13 +778,11 @@ class Trainer:
 
     def _diverged(self, epoch, loss, no_good_weights):
         what = f"The training loss became {loss}" if not math.isfinite(loss) else "The weights became non-finite"
-        message = (
-            f"{what} in epoch {epoch}. This usually means "
-            "learning_rate is too large for this data, or the data holds extreme values."
-        )
+        # The parameter as a term (hostile sweep 28): ``skvae fit`` says --learning-rate.
+        message = (f"{what} in epoch {epoch}. This usually means ", parameter("learning_rate"),
+                   " is too large for this data, or the data holds extreme values.")
         if no_good_weights:
-            raise ValueError(message + " No finite epoch was reached, so there is no model to keep.")
-        warn(
-            message + " Training stopped and the model keeps the weights of the last good epoch.",
-            ConvergenceWarning,
-        )
+            raise Refusal(*message, " No finite epoch was reached, so there is no model to keep.")
+        warn(TermConvergenceWarning(
+            *message, " Training stopped and the model keeps the weights of the last good epoch.",
+        ), TermConvergenceWarning)

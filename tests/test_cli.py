@@ -138,7 +138,8 @@ def test_demo_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch, c
 
 def test_demo_rejects_a_latent_dim_larger_than_the_images(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--latent-dim", "65"]) == 1
-    assert "latent_dim must be between 1 and 64" in capsys.readouterr().err
+    # The option, not the Python parameter (hostile sweep 28).
+    assert "--latent-dim must be between 1 and 64" in capsys.readouterr().err
 
 
 # ------------------------------------------------- fit, transform, sample, score

@@ -681,10 +681,11 @@ def _check_output_path(path, inputs=(), writes_model=False):
                          "another name.",
             "link to no folder": f"it is a symbolic link to {os.path.realpath(path)}, whose folder {folder} does not "
                                  "exist (create it first).",
+            "read-only file": "it is read-only (write-protected), and would be replaced; make it writable (chmod "
+                              "u+w) or write to another file.",
+            "folder not writable": f"its folder {folder} is not writable.",
         }[kind])
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.access(folder, os.W_OK):
-        raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
     try:
         longest = os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError):  # not every system or file system says

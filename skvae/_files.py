@@ -73,8 +73,11 @@ def destination_problem(path):
     would make a file of that name without the separator), ``"folder is a
     file"`` or ``"no folder"`` (its folder, given as `folder`, is a file or
     does not exist), ``"link loop"`` (`path` is a symbolic link in a loop of
-    links, given as `folder`), or ``"link to no folder"`` (a symbolic link
-    whose target lies in `folder`, which does not exist). :func:`skvae.save`
+    links, given as `folder`), ``"link to no folder"`` (a symbolic link
+    whose target lies in `folder`, which does not exist), ``"read-only
+    file"`` (an existing file, given as `folder`, that this process may not
+    write) or ``"folder not writable"`` (the folder the file would be
+    written in, given as `folder`, forbids it). :func:`skvae.save`
     and the command line's ``--out`` each phrase these in their own terms.
 
     A symbolic link is written through (:func:`replace_file`), so the folder
@@ -108,10 +111,41 @@ def destination_problem(path):
             folder = os.path.dirname(target)
             if not os.path.isdir(folder):
                 return "link to no folder", folder
-            return None
+            return _permission_problem(path)
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(folder) and not os.path.isdir(folder):
         return "folder is a file", folder
     if not os.path.isdir(folder):
         return "no folder", folder
+    return _permission_problem(path)
+
+
+def _permission_problem(path):
+    """``("read-only file", path)``, ``("folder not writable", folder)`` or None: what permissions forbid.
+
+    :func:`replace_file` writes a temporary file in the folder of the file
+    meant (a link's target's) and renames it over the destination, which
+    needs the folder's permission only. Hostile sweep 28: so a file made
+    read-only (``chmod a-w``) to keep it was replaced without a word by
+    ``skvae.save`` and every ``--out``, where ``open(path, "w")``, the
+    shell's ``>``, ``torch.save``, ``joblib.dump`` and pandas' ``to_csv``
+    all refuse it; and a folder without write permission failed in the
+    write, naming the temporary file (``.model.skvae.<hex>.tmp``), a name
+    the user never gave. Decided: a read-only file is refused, as ``open``
+    refuses it (``os.access`` answers as ``open`` would, so the superuser,
+    whom ``open`` lets write it, may replace it too).
+    A destination that is not a regular file (a pipe, ``/dev/stdout``) is
+    written into directly, so its own permissions answer when it is opened.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        return None
+    if mode is not None and not os.access(path, os.W_OK):
+        return "read-only file", path
+    folder = os.path.dirname(os.path.realpath(path))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "folder not writable", folder
     return None

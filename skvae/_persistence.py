@@ -151,9 +151,11 @@ def save(estimator, path):
         If the estimator's state is inconsistent (``load`` would refuse it).
     OSError
         If `path` is a folder or ends with a path separator (or ``.``, ``..``), naming one
-        (``IsADirectoryError``), or lies in a folder that
-        does not exist (``FileNotFoundError``), both checked before anything
-        is written, or if the file cannot be written.
+        (``IsADirectoryError``), lies in a folder that
+        does not exist (``FileNotFoundError``), or names a read-only file or
+        lies in a folder this process may not write (``PermissionError``: a
+        read-only file is not replaced, as ``open`` would not write it), all
+        checked before anything is written, or if the file cannot be written.
 
     See Also
     --------
@@ -583,6 +585,12 @@ def _check_destination(given):
     if kind == "folder is a file":
         raise NotADirectoryError(errno.ENOTDIR, f"skvae.save cannot write {path!r}: its folder is a file",
                                  folder)
+    if kind == "read-only file":
+        raise PermissionError(errno.EACCES, f"skvae.save will not replace {path!r}: the file is read-only "
+                              "(write-protected); make it writable (chmod u+w) or save under another name", given)
+    if kind == "folder not writable":
+        raise PermissionError(errno.EACCES, f"skvae.save cannot write {path!r}: its folder {folder!r} is not "
+                              "writable; save into a folder you may write in", folder)
     raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
                             "(create it first)", folder)
 
@@ -611,7 +619,11 @@ def _fspath(path, verb):
             "pass an io.BytesIO."
         )
     try:
-        path = os.fspath(path)
+        # Hostile sweep 28: an os.PathLike may give bytes (os.scandir(b"models") yields such entries), and
+        # save then failed in str operations with "a bytes-like object is required, not 'str'" while load
+        # read it, naming it b'...'. Such an object is a path for certain (bytes alone may be the model's
+        # contents, refused above), so it is decoded as the file system encodes names, losslessly.
+        path = os.fsdecode(os.fspath(path))
     except TypeError:
         raise TypeError(
             f"skvae.{verb} expects a path (str or os.PathLike) or a binary file object; got {type(path).__name__}."

@@ -1,0 +1,220 @@
+"""Hostile use, twenty-eighth sweep: model files, their paths and permissions, and CSV files.
+
+Swept and found sound: (filled in below as the sweep goes.)
+
+Each family below failed once (see the commit that added its tests):
+
+- **A read-only file replaced, a read-only folder named by a temporary file**
+  (``skvae._files.destination_problem``, ``_permission_problem``): every
+  output is written to a temporary file beside it and renamed over it, which
+  needs only the folder's permission. So ``skvae.save``, ``skvae fit --out``
+  and every CSV ``--out`` replaced a file made read-only (``chmod a-w``) to
+  keep it, without a word, where ``open(path, "w")``, the shell's ``>``,
+  ``torch.save``, ``joblib.dump`` and ``to_csv`` refuse it; and
+  ``skvae.save`` into a folder without write permission failed with
+  "Permission denied: '.../.m.skvae.<hex>.tmp'", a name the user never gave
+  (the command line checked the folder itself, through the link's folder,
+  not its target's). Both are refused before any work now, naming the file
+  or the folder (a PermissionError from ``save``, a refusal from the command
+  line). Decided: a read-only file is refused as ``open`` refuses it
+  (``os.access``), so the superuser, whom ``open`` lets write it, replaces it.
+- **A path object that gives bytes** (``skvae._persistence._fspath``):
+  ``os.PathLike`` may return bytes (the entries of ``os.scandir(b"models")``
+  do); ``skvae.save`` then failed with "a bytes-like object is required,
+  not 'str'" while ``load`` read it and named it ``b'...'``. Such a path is
+  decoded as the file system encodes names (``os.fsdecode``, lossless, a
+  name of non-UTF-8 bytes too); bytes given alone are still refused (sweep
+  18's decision: they may be a model's contents, to pass as ``io.BytesIO``).
+"""
+
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skvae
+from skvae import VAETransformer
+from skvae._cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = dict(max_iter=2, hidden_layer_sizes=(8,), latent_dim=2, random_state=0)
+FIT_FAST = ["--max-iter", "2", "--hidden-layer-sizes", "8", "--latent-dim", "2"]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = np.random.RandomState(0).randn(20, 3)
+    return VAETransformer(**FAST).fit(X), X
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+# ------------------------------------------------------------ permissions
+
+# Run in a child process as an unprivileged user: the superuser may write any file, so a check of
+# permissions shows only without privileges. The child imports skvae (and torch) first, as the
+# user who runs the tests, then drops its privileges where it has them.
+_UNPRIVILEGED = r"""
+import io, json, os, pwd, sys
+import skvae
+from skvae._cli import main
+base = sys.argv[1]
+model = skvae.load(os.path.join(base, "rw", "model.skvae"))
+if os.geteuid() == 0:
+    nobody = pwd.getpwnam("nobody")
+    os.setgroups([])
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+results = {}
+
+def attempt(name, call):
+    try:
+        call()
+        results[name] = ["ok", ""]
+    except Exception as error:
+        results[name] = [type(error).__name__, str(error)]
+
+attempt("save over read-only", lambda: skvae.save(model, os.path.join(base, "rw", "kept.skvae")))
+attempt("save through a link to read-only", lambda: skvae.save(model, os.path.join(base, "rw", "link.skvae")))
+attempt("save into read-only folder", lambda: skvae.save(model, os.path.join(base, "ro", "new.skvae")))
+attempt("save over writable", lambda: skvae.save(model, os.path.join(base, "rw", "writable.skvae")))
+for name, argv in {
+    "cli transform over read-only": ["transform", os.path.join(base, "rw", "model.skvae"),
+                                     os.path.join(base, "rw", "data.csv"), "--out",
+                                     os.path.join(base, "rw", "kept.csv")],
+    "cli fit over read-only": ["fit", os.path.join(base, "rw", "data.csv"), "--out",
+                               os.path.join(base, "rw", "kept.skvae"), *sys.argv[2:]],
+    "cli fit into read-only folder": ["fit", os.path.join(base, "rw", "data.csv"), "--out",
+                                      os.path.join(base, "ro", "new.skvae"), *sys.argv[2:]],
+}.items():
+    out, err = io.StringIO(), io.StringIO()
+    status = main(argv, out, err)
+    results[name] = [status, out.getvalue() + err.getvalue()]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture
+def permission_places(fitted):
+    """A folder the unprivileged child may write (``rw``) and one it may not (``ro``), outside pytest's private tmp."""
+    model, X = fitted
+    if os.geteuid() == 0:
+        try:
+            import pwd
+
+            pwd.getpwnam("nobody")
+        except (ImportError, KeyError):
+            pytest.skip("no unprivileged user to run as")
+    base = Path(tempfile.mkdtemp(prefix="skvae-sweep28-"))
+    try:
+        (base / "rw").mkdir()
+        (base / "ro").mkdir()
+        skvae.save(model, base / "rw" / "model.skvae")
+        (base / "rw" / "data.csv").write_text(
+            "a,b,c\n" + "".join(f"{x:.4f},{y:.4f},{z:.4f}\n" for x, y, z in X))
+        for name in ("kept.skvae", "kept.csv"):
+            (base / "rw" / name).write_bytes(b"keep me\n")
+            (base / "rw" / name).chmod(0o444)
+        (base / "rw" / "link.skvae").symlink_to("kept.skvae")
+        (base / "rw" / "writable.skvae").write_bytes(b"replace me\n")
+        (base / "rw" / "writable.skvae").chmod(0o666)
+        base.chmod(0o755)
+        (base / "rw").chmod(0o777)
+        (base / "ro").chmod(0o555)
+        yield base
+    finally:
+        (base / "ro").chmod(0o755)
+        shutil.rmtree(base)
+
+
+def test_read_only_files_and_folders_are_refused_before_any_work(permission_places):
+    base = permission_places
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.run([sys.executable, "-c", _UNPRIVILEGED, str(base), *FIT_FAST], capture_output=True,
+                           text=True, env=env, timeout=300, cwd=str(base))
+    assert child.returncode == 0, child.stderr
+    results = json.loads(child.stdout.strip().splitlines()[-1])
+    kept = str(base / "rw" / "kept.skvae")
+    # A read-only file is not replaced, directly or through a symbolic link: named, and what to do.
+    for case in ("save over read-only", "save through a link to read-only"):
+        kind, message = results[case]
+        assert kind == "PermissionError", results[case]
+        assert "read-only" in message and "chmod u+w" in message, message
+    assert kept in results["save over read-only"][1]
+    # A folder without write permission is named, not the temporary file written in it.
+    kind, message = results["save into read-only folder"]
+    assert kind == "PermissionError" and str(base / "ro") in message and ".tmp" not in message, message
+    assert results["save over writable"] == ["ok", ""]
+    assert skvae.load(base / "rw" / "writable.skvae").latent_dim == 2
+    # The command line: refused by name before the work (no "Fitting" line), the file untouched.
+    for case in ("cli transform over read-only", "cli fit over read-only"):
+        status, said = results[case]
+        assert status == 1 and "read-only" in said and "Fitting" not in said, said
+    status, said = results["cli fit into read-only folder"]
+    assert status == 1 and f"its folder {base / 'ro'} is not writable" in said and "Fitting" not in said, said
+    for name in ("kept.skvae", "kept.csv"):
+        assert (base / "rw" / name).read_bytes() == b"keep me\n"
+        assert stat.S_IMODE((base / "rw" / name).stat().st_mode) == 0o444
+    assert (base / "rw" / "link.skvae").is_symlink()
+    assert sorted(os.listdir(base / "ro")) == []
+    assert not [name for name in os.listdir(base / "rw") if name.endswith(".tmp")]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="the superuser's case")
+def test_the_superuser_replaces_a_read_only_file_as_open_would(tmp_path, fitted):
+    """Decided: permissions are read as ``open`` reads them (``os.access``), and ``open`` lets root write."""
+    model, X = fitted
+    path = tmp_path / "kept.skvae"
+    path.write_bytes(b"old")
+    path.chmod(0o444)
+    skvae.save(model, path)
+    assert np.array_equal(skvae.load(path).transform(X), model.transform(X))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444  # the mode kept, as for any file replaced
+
+
+# ------------------------------------------------------------ paths as bytes
+
+
+class _BytesPath:
+    """An os.PathLike whose __fspath__ gives bytes, as os.DirEntry of a bytes folder does."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __fspath__(self):
+        return self.path
+
+
+def test_path_objects_giving_bytes_are_saved_and_loaded(tmp_path, fitted):
+    model, X = fitted
+    skvae.save(model, tmp_path / "first.skvae")
+    entries = list(os.scandir(os.fsencode(tmp_path)))
+    assert isinstance(os.fspath(entries[0]), bytes)
+    skvae.save(model, entries[0])  # over itself, through the entry
+    assert np.array_equal(skvae.load(entries[0]).transform(X), model.transform(X))
+    # A name that is not UTF-8: written under exactly those bytes, read back, named in messages as text.
+    odd = os.fsencode(tmp_path) + b"/model-\xff.skvae"
+    skvae.save(model, _BytesPath(odd))
+    assert b"model-\xff.skvae" in os.listdir(os.fsencode(tmp_path))
+    assert np.array_equal(skvae.load(_BytesPath(odd)).transform(X), model.transform(X))
+    with pytest.raises(FileNotFoundError, match="skvae.save cannot write"):
+        skvae.save(model, _BytesPath(os.fsencode(tmp_path) + b"/no/such/folder/m.skvae"))
+    (tmp_path / "empty.skvae").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty") as refused:
+        skvae.load(_BytesPath(os.fsencode(tmp_path / "empty.skvae")))
+    assert "b'" not in str(refused.value)
+    # Bytes alone stay refused (sweep 18): they may be a model's contents.
+    with pytest.raises(TypeError, match="io.BytesIO"):
+        skvae.load(os.fsencode(tmp_path / "first.skvae"))

@@ -25,6 +25,27 @@ Each family below failed once (see the commit that added its tests):
   decoded as the file system encodes names (``os.fsdecode``, lossless, a
   name of non-UTF-8 bytes too); bytes given alone are still refused (sweep
   18's decision: they may be a model's contents, to pass as ``io.BytesIO``).
+- **A fitted model save refused** (``skvae._persistence._DTYPES``, the
+  ``$object_array`` tag): ``hidden_layer_sizes`` may be any 1-D integer
+  array, and an int8, int16, uint16, uint64 or object array of them fitted
+  and then could not be saved ("only plain numeric arrays are allowed").
+  Such arrays are written in their dtype and read back equal (an older
+  skvae refuses such a file, which it could not have written). A tensor of
+  the new dtypes is still refused by the state's schema. Sweep 18's
+  decision kept: a ``np.longdouble`` parameter is refused (no portable
+  record), but the refusal said no way out, and for an imputer or a
+  detector named ``beta`` first, whose advice (``set_params``) could not
+  work, since the fitted VAE holds its own copy (``vae_.beta``): the VAE's
+  fields are checked first, and the advice is ``set_params`` where that
+  suffices (changing no fitted result) and to fit again where it does not.
+- **A compressed CSV file larger than memory** (``skvae._csv._decompressed_within_memory``):
+  a ``.csv.gz``, ``.bz2``, ``.xz`` or ``.zip`` was decompressed whole in
+  one call, and text compresses a thousandfold: a file of a megabyte or two
+  (a decompression bomb, or a table too large for the machine) asked for
+  hundreds of gigabytes at once and the system killed the command without
+  a word. It is decompressed in pieces, refused naming the file and the
+  memory once it would outgrow what is available; what fits reads as before
+  (multi-member, truncated, damaged and trailing-data files alike).
 """
 
 import io
@@ -37,6 +58,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +69,7 @@ import safetensors.numpy
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 from skvae._cli import main
+from skvae._csv import CommandError, read_table
 from skvae._persistence import file_digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +98,7 @@ _UNPRIVILEGED = r"""
 import io, json, os, pwd, sys
 import skvae
 from skvae._cli import main
+from skvae._csv import CommandError, read_table
 base = sys.argv[1]
 model = skvae.load(os.path.join(base, "rw", "model.skvae"))
 if os.geteuid() == 0:
@@ -301,3 +326,49 @@ def test_a_long_double_parameter_is_refused_with_a_way_out_that_works(cls, param
         assert np.array_equal(before, after)
     loaded = skvae.load(io.BytesIO(_saved(model)))
     assert loaded.get_params()[parameter] == float(value)
+
+
+# ------------------------------------------------------------ compressed CSV files
+
+
+def _text_bomb(megabytes, method):
+    """A compressed CSV file of `megabytes` of rows, a few hundred times smaller than its text."""
+    block = b"1.5,2.25,3\n" * (2**20 // 11)
+    if method == "gzip":
+        compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+        return b"".join([compressor.compress(b"a,b,c\n"), *(compressor.compress(block) for _ in range(megabytes)),
+                         compressor.flush()])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
+            archive.open("data.csv", "w") as member:
+        member.write(b"a,b,c\n")
+        for _ in range(megabytes):
+            member.write(block)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("method, suffix", [("gzip", ".csv.gz"), ("zip", ".zip")])
+def test_a_compressed_csv_larger_than_memory_is_refused_while_decompressing(tmp_path, monkeypatch, method, suffix):
+    """Decompressed a piece at a time, and refused naming the file before it outgrows the memory available.
+
+    The machine's memory is made 150 MiB for the test (``_host_available_bytes``): a 200 MiB table in a
+    file of a megabyte or two was decompressed whole at once, whatever the memory (the system's OOM
+    killer ended the command on a large enough file, with no word).
+    """
+    import skvae._csv
+    import skvae._memory
+
+    bomb = tmp_path / f"bomb{suffix}"
+    bomb.write_bytes(_text_bomb(200, method))
+    assert bomb.stat().st_size < 4 * 2**20
+    monkeypatch.setattr(skvae._memory, "_host_available_bytes", lambda: 150 * 2**20)
+    with pytest.raises(CommandError) as refused:  # the reader every command reads its data with
+        read_table(str(bomb))
+    assert str(bomb) in str(refused.value) and "decompresses to more than" in str(refused.value)
+    assert "150.0 MiB of memory available" in str(refused.value)
+    # A file that fits is read as before, whole (in four pieces here).
+    monkeypatch.setattr(skvae._csv, "_DECOMPRESSED_CHUNK", 2**19)
+    small = tmp_path / f"small{suffix}"
+    small.write_bytes(_text_bomb(2, method))
+    table = read_table(str(small))
+    assert table.frame.shape == (2 * (2**20 // 11), 3) and table.frame.iloc[-1].tolist() == [1.5, 2.25, 3.0]

@@ -684,6 +684,8 @@ def _check_output_path(path, inputs=(), writes_model=False):
             "read-only file": "it is read-only (write-protected), and would be replaced; make it writable (chmod "
                               "u+w) or write to another file.",
             "folder not writable": f"its folder {folder} is not writable.",
+            "another's file in a sticky folder": "it belongs to another user, in a folder where only a file's owner "
+                                                 "may replace it (its sticky bit, as in /tmp); write to another file.",
         }[kind])
     folder = os.path.dirname(os.path.abspath(path))
     try:

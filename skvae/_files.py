@@ -76,8 +76,10 @@ def destination_problem(path):
     links, given as `folder`), ``"link to no folder"`` (a symbolic link
     whose target lies in `folder`, which does not exist), ``"read-only
     file"`` (an existing file, given as `folder`, that this process may not
-    write) or ``"folder not writable"`` (the folder the file would be
-    written in, given as `folder`, forbids it). :func:`skvae.save`
+    write), ``"folder not writable"`` (the folder the file would be
+    written in, given as `folder`, forbids it) or ``"another's file in a
+    sticky folder"`` (an existing file, given as `folder`, that the sticky
+    bit of its folder lets only its owner replace). :func:`skvae.save`
     and the command line's ``--out`` each phrase these in their own terms.
 
     A symbolic link is written through (:func:`replace_file`), so the folder
@@ -148,4 +150,27 @@ def _permission_problem(path):
     folder = os.path.dirname(os.path.realpath(path))
     if not os.access(folder, os.W_OK | os.X_OK):
         return "folder not writable", folder
+    if mode is not None and _kept_by_sticky_folder(os.path.realpath(path), folder):
+        return "another's file in a sticky folder", path
     return None
+
+
+def _kept_by_sticky_folder(real, folder):
+    """Whether the file `real` in `folder` may be written but not replaced: another's, in a sticky folder.
+
+    Hostile sweep 28: in a folder with the sticky bit (``/tmp``, a shared
+    drop folder) only a file's owner (or the folder's) may rename over it, so
+    a file of another user's that this process may write was refused only at
+    the rename, after the work: "Operation not permitted" naming the
+    temporary file (``skvae.save``) or nothing (``--out``). Refused before
+    the work (decided: not written into in place, which would give up the
+    whole-or-nothing write).
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        return False
+    try:
+        folder_stat, file_stat = os.stat(folder), os.stat(real)
+    except OSError:
+        return False
+    euid = os.geteuid()
+    return bool(folder_stat.st_mode & stat.S_ISVTX) and euid not in (folder_stat.st_uid, file_stat.st_uid)

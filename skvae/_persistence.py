@@ -621,6 +621,10 @@ def _check_destination(given):
     if kind == "read-only file":
         raise PermissionError(errno.EACCES, f"skvae.save will not replace {path!r}: the file is read-only "
                               "(write-protected); make it writable (chmod u+w) or save under another name", given)
+    if kind == "another's file in a sticky folder":
+        raise PermissionError(errno.EPERM, f"skvae.save cannot replace {path!r}: it belongs to another user, in a "
+                              "folder where only a file's owner may replace it (its sticky bit, as in /tmp); save "
+                              "under another name", given)
     if kind == "folder not writable":
         raise PermissionError(errno.EACCES, f"skvae.save cannot write {path!r}: its folder {folder!r} is not "
                               "writable; save into a folder you may write in", folder)

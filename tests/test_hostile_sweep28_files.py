@@ -18,6 +18,11 @@ Each family below failed once (see the commit that added its tests):
   or the folder (a PermissionError from ``save``, a refusal from the command
   line). Decided: a read-only file is refused as ``open`` refuses it
   (``os.access``), so the superuser, whom ``open`` lets write it, replaces it.
+  Likewise another user's file in a sticky folder (``/tmp``): writable, but
+  only its owner may rename over it, so the rename failed after the work
+  ("Operation not permitted", naming the temporary file, or nothing from the
+  command line); refused before the work (decided: not written in place,
+  which would give up the whole-or-nothing write).
 - **A path object that gives bytes** (``skvae._persistence._fspath``):
   ``os.PathLike`` may return bytes (the entries of ``os.scandir(b"models")``
   do); ``skvae.save`` then failed with "a bytes-like object is required,
@@ -119,6 +124,7 @@ attempt("save over read-only", lambda: skvae.save(model, os.path.join(base, "rw"
 attempt("save through a link to read-only", lambda: skvae.save(model, os.path.join(base, "rw", "link.skvae")))
 attempt("save into read-only folder", lambda: skvae.save(model, os.path.join(base, "ro", "new.skvae")))
 attempt("save over writable", lambda: skvae.save(model, os.path.join(base, "rw", "writable.skvae")))
+attempt("save over another's in a sticky folder", lambda: skvae.save(model, os.path.join(base, "sticky", "theirs.skvae")))
 for name, argv in {
     "cli transform over read-only": ["transform", os.path.join(base, "rw", "model.skvae"),
                                      os.path.join(base, "rw", "data.csv"), "--out",
@@ -127,6 +133,9 @@ for name, argv in {
                                os.path.join(base, "rw", "kept.skvae"), *sys.argv[2:]],
     "cli fit into read-only folder": ["fit", os.path.join(base, "rw", "data.csv"), "--out",
                                       os.path.join(base, "ro", "new.skvae"), *sys.argv[2:]],
+    "cli transform over another's in a sticky folder": ["transform", os.path.join(base, "rw", "model.skvae"),
+                                                        os.path.join(base, "rw", "data.csv"), "--out",
+                                                        os.path.join(base, "sticky", "theirs.csv")],
 }.items():
     out, err = io.StringIO(), io.StringIO()
     status = main(argv, out, err)
@@ -137,7 +146,7 @@ print(json.dumps(results))
 
 @pytest.fixture
 def permission_places(fitted):
-    """A folder the unprivileged child may write (``rw``) and one it may not (``ro``), outside pytest's private tmp."""
+    """Folders the unprivileged child may write (``rw``), may not (``ro``), and a sticky one, outside pytest's tmp."""
     model, X = fitted
     if os.geteuid() == 0:
         try:
@@ -159,6 +168,11 @@ def permission_places(fitted):
         (base / "rw" / "link.skvae").symlink_to("kept.skvae")
         (base / "rw" / "writable.skvae").write_bytes(b"replace me\n")
         (base / "rw" / "writable.skvae").chmod(0o666)
+        (base / "sticky").mkdir()
+        for name in ("theirs.skvae", "theirs.csv"):
+            (base / "sticky" / name).write_bytes(b"theirs\n")
+            (base / "sticky" / name).chmod(0o666)  # anyone may write it; only its owner may replace it
+        (base / "sticky").chmod(0o1777)
         base.chmod(0o755)
         (base / "rw").chmod(0o777)
         (base / "ro").chmod(0o555)
@@ -197,6 +211,16 @@ def test_read_only_files_and_folders_are_refused_before_any_work(permission_plac
         assert (base / "rw" / name).read_bytes() == b"keep me\n"
         assert stat.S_IMODE((base / "rw" / name).stat().st_mode) == 0o444
     assert (base / "rw" / "link.skvae").is_symlink()
+    # Another user's file in a sticky folder (as /tmp): writable, but only its owner may rename over it.
+    if os.geteuid() == 0:  # the child runs as another user than the files' owner
+        kind, message = results["save over another's in a sticky folder"]
+        assert kind == "PermissionError" and "belongs to another user" in message and ".tmp" not in message, message
+        status, said = results["cli transform over another's in a sticky folder"]
+        assert status == 1 and "belongs to another user" in said, said
+        for name in ("theirs.skvae", "theirs.csv"):
+            assert (base / "sticky" / name).read_bytes() == b"theirs\n"
+    else:  # the child owns them
+        assert results["save over another's in a sticky folder"] == ["ok", ""]
     assert sorted(os.listdir(base / "ro")) == []
     assert not [name for name in os.listdir(base / "rw") if name.endswith(".tmp")]
 

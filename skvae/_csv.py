@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._files import replace_file
+from ._files import home_unexpanded, replace_file
 from ._refusals import Refusal, said
 
 
@@ -497,11 +497,18 @@ def _read_bytes(path, stdin):
                 return file.read(), path
             return _read_stream(file), path
     except FileNotFoundError:
+        if home_unexpanded(path):
+            raise CommandError(f"no such file: {path} ({HOME_UNEXPANDED})") from None
         raise CommandError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise CommandError(f"{path} is a folder, not a CSV file") from None
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+#: Why a path starting with "~" names nothing (skvae._files.home_unexpanded): the shell left it as typed.
+HOME_UNEXPANDED = ("the shell expands ~ only unquoted at the start of a word: ~/models/m.skvae, not "
+                   "'~/models/m.skvae' or --out=~/models/m.skvae; give it so, or the full path")
 
 
 #: Bytes of a stream looked at before the rest is read.

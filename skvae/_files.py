@@ -174,3 +174,22 @@ def _kept_by_sticky_folder(real, folder):
         return False
     euid = os.geteuid()
     return bool(folder_stat.st_mode & stat.S_ISVTX) and euid not in (folder_stat.st_uid, file_stat.st_uid)
+
+
+def home_unexpanded(path):
+    """Whether `path` starts with a ``~`` that names no file: a home folder only a shell would have expanded.
+
+    Hostile sweep 28: ``skvae.save(model, "~/models/m.skvae")`` was told
+    that the folder ``/current/folder/~/models`` does not exist, "create it
+    first", advice that makes a folder named ``~`` (one ``rm -r ~`` from a
+    disaster), and ``load("~/m.skvae")`` or ``--out=~/m.skvae`` (the shell
+    expands ``~`` only unquoted at the start of a word) said only "no such
+    file". Python's ``open`` does not expand ``~`` and neither does skvae
+    (decided: a folder may really be named so, and ``torch.save`` and
+    ``joblib.dump`` do not expand it either); where the path does not exist
+    the messages say why.
+    """
+    if not isinstance(path, str) or not path.startswith("~"):
+        return False
+    first = path.split(os.sep, 1)[0]
+    return not os.path.lexists(first)

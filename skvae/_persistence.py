@@ -75,7 +75,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
-from ._files import destination_problem, replace_file
+from ._files import destination_problem, home_unexpanded, replace_file
 from ._imputer import VAEImputer
 from ._outliers import VAEOutlierDetector
 from ._refusals import TypeRefusal, advice
@@ -628,6 +628,10 @@ def _check_destination(given):
     if kind == "folder not writable":
         raise PermissionError(errno.EACCES, f"skvae.save cannot write {path!r}: its folder {folder!r} is not "
                               "writable; save into a folder you may write in", folder)
+    if home_unexpanded(given):
+        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist; "
+                                f"{given!r} starts with '~', which Python does not expand: pass "
+                                "os.path.expanduser(path)", folder)
     raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
                             "(create it first)", folder)
 
@@ -693,6 +697,9 @@ def _read_bytes(path):
             _refuse_exhausted(path, name)
         return bytes(data), name
     path = _fspath(path, "load")
+    if home_unexpanded(path) and not os.path.lexists(path):
+        raise FileNotFoundError(errno.ENOENT, f"No such file: {path!r} starts with '~', which Python does not "
+                                "expand: pass os.path.expanduser(path)", path)
     with open(path, "rb") as file:
         if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             return file.read(), repr(path)

@@ -51,6 +51,14 @@ Each family below failed once (see the commit that added its tests):
   a word. It is decompressed in pieces, refused naming the file and the
   memory once it would outgrow what is available; what fits reads as before
   (multi-member, truncated, damaged and trailing-data files alike).
+- **A path starting with ``~``** (``skvae._files.home_unexpanded``):
+  ``skvae.save(model, "~/models/m.skvae")`` was told that
+  ``/working/folder/~/models`` does not exist, "create it first" (a folder
+  named ``~``, one ``rm -r ~`` from a disaster); ``load``, a model or data
+  file and ``--out=~/...`` (which the shell leaves as typed) said only "no
+  such file". ``~`` is still not expanded (decided: ``open``,
+  ``torch.save`` and ``joblib.dump`` do not, and a folder may be named so);
+  where such a path names nothing, the message says why and what to give.
 """
 
 import io
@@ -396,3 +404,35 @@ def test_a_compressed_csv_larger_than_memory_is_refused_while_decompressing(tmp_
     small.write_bytes(_text_bomb(2, method))
     table = read_table(str(small))
     assert table.frame.shape == (2 * (2**20 // 11), 3) and table.frame.iloc[-1].tolist() == [1.5, 2.25, 3.0]
+
+
+# ------------------------------------------------------------ a home folder left unexpanded
+
+
+def test_a_path_starting_with_a_tilde_that_names_nothing_is_explained(tmp_path, monkeypatch, fitted):
+    """``~`` is not expanded (decided, as ``open``, ``torch.save`` and ``joblib.dump``); the messages say so.
+
+    "Create it first" would have made a folder named ``~`` in the working folder.
+    """
+    model, X = fitted
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"starts with '~', which Python does not expand: pass "
+                                                r"os.path.expanduser\(path\)") as refused:
+        skvae.save(model, "~/models/m.skvae")
+    assert "create it first" not in str(refused.value)
+    with pytest.raises(FileNotFoundError, match=r"os.path.expanduser\(path\)"):
+        skvae.load("~/models/m.skvae")
+    for argv in (["transform", "~/m.skvae", "data.csv"], ["fit", "~/data.csv", "--out", "m.skvae"],
+                 ["fit", "data.csv", "--out", "~/models/m.skvae", *FIT_FAST]):
+        if argv[0] == "fit" and argv[1] == "data.csv":
+            (tmp_path / "data.csv").write_text("a,b\n" + "".join(f"{x:.3f},{y:.3f}\n" for x, y, _ in X))
+        status, out, err = _run(argv)
+        assert status == 1 and "the shell expands ~ only unquoted at the start of a word" in err, err
+        assert "create it first" not in err and "Fitting" not in out + err
+    assert not (tmp_path / "~").exists()
+    # A folder really named "~" is a path like any other: written and read, no word of the shell.
+    (tmp_path / "~").mkdir()
+    skvae.save(model, "~/m.skvae")
+    assert np.array_equal(skvae.load("~/m.skvae").transform(X), model.transform(X))
+    with pytest.raises(FileNotFoundError, match="create it first"):
+        skvae.save(model, "~/models/m.skvae")

@@ -239,14 +239,14 @@ def load(path):
     missing = [key for key in _METADATA_KEYS if not isinstance(metadata.get(key), str)]
     if missing:
         raise ValueError(f"{name} is corrupted: its metadata lacks {missing}.")
-    arrays = _as_arrays(tensors, name)
+    arrays = _as_arrays(tensors, name, _newer_writer(metadata))
     del tensors
     # The digest first: no field of the file (its format_version included) is
     # believed before the file is known to be as it was written.
     _check_digest(metadata, arrays, name)
     cls = _check_metadata(metadata, name)
     document = _parse_state(metadata["state"], name)
-    decoder = _Decoder(arrays, name)
+    decoder = _Decoder(arrays, name, _newer_writer(metadata))
     state = decoder.decode(document)
     if not isinstance(state, dict):
         raise ValueError(f"{name} is corrupted: its state is not a JSON object.")
@@ -255,9 +255,11 @@ def load(path):
         estimator.__setstate__(state)
     # The schema refuses what torch would; torch's own errors stay ValueErrors should one slip by.
     except (InvalidState, RuntimeError, TypeError, KeyError, IndexError) as error:
+        newer = _newer_writer(metadata)
         raise ValueError(
             f"{name} (written by skvae {metadata['skvae_version']}) does not describe a valid "
-            f"{cls.__name__}: {error}"
+            f"{cls.__name__}: {error}" + (f" skvae {newer} is newer than this one, whose {cls.__name__} it may have "
+                                         "changed: upgrade skvae to load it." if newer is not None else "")
         ) from None
     except ValueError as error:  # a valid model this machine cannot hold
         raise ValueError(f"{name} cannot be loaded here: {error}") from None
@@ -871,14 +873,53 @@ def _check_metadata(metadata, name):
     return cls
 
 
-def _as_arrays(tensors, name):
+def _version_numbers(text):
+    """The leading numbers of a version string ("0.14.0rc1" -> (0, 14, 0)), or None."""
+    numbers = []
+    for part in str(text).split(".")[:4]:
+        digits = part[: len(part) - len(part.lstrip("0123456789"))]
+        if not digits or len(digits) > 6:
+            break
+        numbers.append(int(digits))
+        if digits != part:
+            break
+    return tuple(numbers) or None
+
+
+def _newer_writer(metadata):
+    """The skvae version that wrote the file where it is newer than this one, or None.
+
+    Hostile sweep 28: a file of a newer skvae in the same ``format_version``
+    may hold what an older reader does not know (skvae 0.14 added integer
+    arrays of 8, 16 and 64 bits and the ``$object_array`` tag); such a file
+    was called "corrupted", and its owner went looking for a damaged copy
+    where upgrading skvae loads it.
+    """
+    from . import __version__
+
+    writer = metadata.get("skvae_version")
+    theirs, ours = _version_numbers(writer), _version_numbers(__version__)
+    return writer if theirs is not None and ours is not None and theirs > ours else None
+
+
+def _unknown_to_this_version(name, what, damage, newer):
+    """The refusal of `what` this skvae does not read: a newer writer's value (`newer`), or `damage`."""
+    from . import __version__
+
+    if newer is not None:
+        return _Corrupted(f"{name} was written by skvae {newer}, newer than this skvae {__version__}, and holds "
+                          f"{what}, which this version does not read: upgrade skvae to load it.")
+    return _Corrupted(f"{name} is corrupted: {damage}.")
+
+
+def _as_arrays(tensors, name, newer=None):
     arrays = {}
     for key, tensor in tensors:
         dtype = _DTYPES.get(tensor["dtype"])
         if dtype is None:
-            raise ValueError(
-                f"{name} is corrupted: tensor {key!r} has dtype {tensor['dtype']}, which skvae files never hold."
-            )
+            raise _unknown_to_this_version(name, f"tensor {key!r} of dtype {tensor['dtype']}",
+                                           f"tensor {key!r} has dtype {tensor['dtype']}, which skvae files never "
+                                           "hold", newer)
         # Shapes and byte lengths were checked by safetensors. No copy, unless
         # this safetensors hands out read-only bytes (torch wants writable memory).
         array = np.frombuffer(tensor["data"], dtype=dtype).reshape(tensor["shape"])
@@ -918,9 +959,10 @@ class _Corrupted(ValueError):
 class _Decoder:
     """The inverse of :class:`_Encoder`; refuses every tag it does not know."""
 
-    def __init__(self, arrays, name):
+    def __init__(self, arrays, name, newer=None):
         self.arrays = arrays
         self.name = name
+        self.newer = newer  # the version of a newer skvae that wrote the file, or None
         self.used = set()
         # keys array -> (the encoding read, the generator made): the places that refer to one keys
         # array are one generator (see _Encoder.encode).
@@ -954,7 +996,8 @@ class _Decoder:
         (tag,) = tags
         decoder = self._TAGS.get(tag)
         if decoder is None:
-            self._fail(f"unknown value tag {tag!r}")
+            raise _unknown_to_this_version(self.name, f"a value tagged {tag!r}", f"unknown value tag {tag!r}",
+                                           self.newer)
         try:
             return decoder(self, value[tag])
         except _Corrupted:

@@ -59,6 +59,14 @@ Each family below failed once (see the commit that added its tests):
   such file". ``~`` is still not expanded (decided: ``open``,
   ``torch.save`` and ``joblib.dump`` do not, and a folder may be named so);
   where such a path names nothing, the message says why and what to give.
+- **A file of a newer skvae called corrupted** (``skvae._persistence._newer_writer``):
+  a newer skvae writing the same ``format_version`` may store what an older
+  reader does not know (this sweep adds integer arrays of 8, 16 and 64 bits
+  and the ``$object_array`` tag; a new fitted attribute is the same), and
+  the older one said "is corrupted: unknown value tag" or "has dtype I8,
+  which skvae files never hold", sending the user after a damaged copy.
+  Where the file's digest holds and its writer is newer, the message names
+  that version and says to upgrade; otherwise it is damage, as before.
 """
 
 import io
@@ -436,3 +444,52 @@ def test_a_path_starting_with_a_tilde_that_names_nothing_is_explained(tmp_path, 
     assert np.array_equal(skvae.load("~/m.skvae").transform(X), model.transform(X))
     with pytest.raises(FileNotFoundError, match="create it first"):
         skvae.save(model, "~/models/m.skvae")
+
+
+# ------------------------------------------------------------ a file of a newer skvae
+
+
+def _forged(model, version, change):
+    """`model`'s file as skvae `version` might write it: `change(state, arrays)` applied, the digest made anew."""
+    data = _saved(model)
+    (length,) = struct.unpack("<Q", data[:8])
+    metadata = dict(json.loads(data[8:8 + length])["__metadata__"], skvae_version=version)
+    arrays = {key: np.array(value) for key, value in safetensors.numpy.load(data).items()}
+    state = json.loads(metadata["state"])
+    change(state, arrays)
+    metadata["state"] = json.dumps(state)
+    metadata["sha256"] = file_digest(metadata, arrays)
+    return io.BytesIO(safetensors.numpy.save(arrays, metadata=metadata))
+
+
+def _new_tag(state, arrays):
+    state["tol"] = {"$decimal": "0.0001"}
+
+
+def _new_dtype(state, arrays):
+    arrays["tol"] = np.array([1e-4], dtype=np.float16)
+    state["tol"] = {"$array": "tol"}
+
+
+def _new_field(state, arrays):
+    state["calibration_"] = 1.0
+
+
+@pytest.mark.parametrize("change, what", [(_new_tag, "a value tagged '$decimal'"),
+                                          (_new_dtype, "tensor 'tol' of dtype F16"),
+                                          (_new_field, "calibration_")])
+def test_a_file_of_a_newer_skvae_says_to_upgrade_not_that_it_is_corrupted(fitted, change, what):
+    """What this version does not read, in a file whose digest holds, is a newer writer's, not damage."""
+    model, _ = fitted
+    newer = f"{skvae.__version__.split('.')[0]}.{int(skvae.__version__.split('.')[1]) + 1}.0"
+    with pytest.raises(ValueError, match="upgrade skvae to load it") as refused:
+        skvae.load(_forged(model, newer, change))
+    assert f"skvae {newer}" in str(refused.value) and what in str(refused.value)
+    if change is not _new_field:
+        assert "corrupted" not in str(refused.value)
+    # Written by this version or an older one, the same content is damage (or a forgery), as before.
+    with pytest.raises(ValueError) as refused:
+        skvae.load(_forged(model, skvae.__version__, change))
+    assert "upgrade" not in str(refused.value)
+    if change is not _new_field:
+        assert "is corrupted" in str(refused.value)

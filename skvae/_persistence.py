@@ -185,8 +185,15 @@ def save(estimator, path):
 
     def write(target):
         # "wb" where the destination itself is written (a pipe, /dev/stdout): "xb" refuses what exists.
-        with open(target, "wb" if os.path.exists(target) else "xb") as file:
-            _write(file, data)
+        try:
+            with open(target, "wb" if os.path.exists(target) else "xb") as file:
+                _write(file, data)
+        except OSError as error:
+            if error.filename is not None:
+                raise
+            # Hostile sweep 28: a full disk (or /dev/full) was "[Errno 28] No space left on device", naming
+            # no file (a write's error has none), as the command line's fit said it before hostile sweep 18.
+            raise type(error)(error.errno, f"skvae.save could not write {path!r}: {error.strerror}", given) from None
 
     replace_file(path, write)
 

@@ -67,6 +67,10 @@ Each family below failed once (see the commit that added its tests):
   which skvae files never hold", sending the user after a damaged copy.
   Where the file's digest holds and its writer is newer, the message names
   that version and says to upgrade; otherwise it is damage, as before.
+- **A full disk, named by nothing** (``skvae.save``'s ``write``): "[Errno
+  28] No space left on device", as the command line's ``fit`` said it
+  before sweep 18 (which named the file there only); the error now names
+  the model's path (``filename`` too).
 """
 
 import io
@@ -493,3 +497,11 @@ def test_a_file_of_a_newer_skvae_says_to_upgrade_not_that_it_is_corrupted(fitted
     assert "upgrade" not in str(refused.value)
     if change is not _new_field:
         assert "is corrupted" in str(refused.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_is_named_by_save(fitted):
+    model, _ = fitted
+    with pytest.raises(OSError, match=r"skvae.save could not write '/dev/full': No space left on device") as refused:
+        skvae.save(model, "/dev/full")
+    assert refused.value.errno == 28 and refused.value.filename == "/dev/full"

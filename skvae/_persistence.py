@@ -64,6 +64,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import struct
 
@@ -193,7 +194,7 @@ def save(estimator, path):
                 raise
             # Hostile sweep 28: a full disk (or /dev/full) was "[Errno 28] No space left on device", naming
             # no file (a write's error has none), as the command line's fit said it before hostile sweep 18.
-            raise type(error)(error.errno, f"skvae.save could not write {path!r}: {error.strerror}", given) from None
+            raise type(error)(error.errno, error.strerror, given) from None
 
     replace_file(path, write)
 
@@ -473,7 +474,14 @@ def _looks_like_pickle(data):
     PROTO (0x80) and its protocol number, protocols 4 and 5 then a FRAME
     (0x95), and it ends with STOP ('.').
     """
-    if len(data) < 3 or data[0] != 0x80 or data[1] not in (2, 3, 4, 5) or not data.endswith(b"."):
+    if not data.endswith(b"."):
+        return False
+    if re.match(rb"c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n", data[:256]):
+        # Hostile sweep 28: a pickle of protocol 0 or 1 (pickle.dumps(model, protocol=0)) opens with no
+        # PROTO byte but with GLOBAL (c) and a class's module and name, each on a line: protocol 0 is
+        # text, and was called "text (a CSV file?)".
+        return True
+    if len(data) < 3 or data[0] != 0x80 or data[1] not in (2, 3, 4, 5):
         return False
     return data[1] < 4 or data[2] == 0x95
 
@@ -796,6 +804,11 @@ def _deserialize(data, name):
             )
         elif _looks_like_pickle(data):
             reason = "it is a pickle (or joblib) file; pickle and joblib files are refused: loading them would run code"
+        elif any(data.startswith(magic) for magic, _ in _OTHER_FORMATS):
+            reason = "it is " + next(what for magic, what in _OTHER_FORMATS if data.startswith(magic))
+        elif _compression(data) in ("zlib", "lzma"):
+            reason = (f"it is {_compression(data)}-compressed data, as joblib.dump(..., compress=...) writes: a "
+                      "pickle, refused by skvae.load (loading it would run code); write the model with skvae.save")
         elif _compression(data) is not None:
             # Hostile sweep 18: a model compressed to be sent (model.skvae.gz) was "not a safetensors file,
             # or it is truncated or corrupt (Error while deserializing: header too large)".
@@ -816,7 +829,23 @@ _COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz
 
 def _compression(data):
     """The compression `data` starts as (``"gzip"``), or None."""
-    return next((name for magic, name in _COMPRESSIONS if data.startswith(magic)), None)
+    named = next((name for magic, name in _COMPRESSIONS if data.startswith(magic)), None)
+    if named is not None:
+        return named
+    # Hostile sweep 28: joblib.dump(model, path, compress=3) (or compress=True) writes a zlib stream, and
+    # compress="lzma" an LZMA-alone one, which were "not a safetensors file ... (header too large)". A
+    # zlib header is two bytes whose value is a multiple of 31 (RFC 1950); a safetensors header's length
+    # (the first 8 bytes, little-endian) has zeros where the compressed data goes on.
+    if len(data) >= 8 and data[2:8] != bytes(6):
+        if data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
+            return "zlib"
+        if data[:3] == b"]\x00\x00" and data[5:13] in (bytes(8), b"\xff" * 8):
+            return "lzma"
+    return None
+
+
+#: The first bytes of other formats a model might be mistaken for, and what each is.
+_OTHER_FORMATS = ((b"\x93NUMPY", "a NumPy .npy file (np.save)"), (b"\x89HDF\r\n\x1a\n", "an HDF5 file"))
 
 
 def _looks_like_text(data):

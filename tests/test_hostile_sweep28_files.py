@@ -71,6 +71,14 @@ Each family below failed once (see the commit that added its tests):
   28] No space left on device", as the command line's ``fit`` said it
   before sweep 18 (which named the file there only); the error now names
   the model's path (``filename`` too).
+- **Files of other libraries, unnamed** (``skvae._persistence._compression``,
+  ``_looks_like_pickle``, ``_OTHER_FORMATS``): ``joblib.dump(model, path,
+  compress=3)`` (zlib, joblib's usual compression) and ``compress="lzma"``,
+  ``np.save`` and HDF5 files were "not a safetensors file, or it is
+  truncated or corrupt (Error while deserializing: header too large)", and a
+  pickle of protocol 0 "text (a CSV file?)". Each is named now (a compressed
+  joblib file as the pickle it is, refused); a truncated model is still
+  "truncated or corrupt".
 """
 
 import io
@@ -502,6 +510,43 @@ def test_a_file_of_a_newer_skvae_says_to_upgrade_not_that_it_is_corrupted(fitted
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_full_disk_is_named_by_save(fitted):
     model, _ = fitted
-    with pytest.raises(OSError, match=r"skvae.save could not write '/dev/full': No space left on device") as refused:
+    with pytest.raises(OSError, match=r"No space left on device: '/dev/full'") as refused:
         skvae.save(model, "/dev/full")
     assert refused.value.errno == 28 and refused.value.filename == "/dev/full"
+
+
+# ------------------------------------------------------------ files of other libraries
+
+
+@pytest.mark.parametrize("compress", [True, 1, 3, 9, ("zlib", 6), ("lzma", 3)], ids=repr)
+def test_a_compressed_joblib_file_is_named_as_one(tmp_path, fitted, compress):
+    joblib = pytest.importorskip("joblib")
+    model, _ = fitted
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path, compress=compress)
+    with pytest.raises(ValueError, match=r"compressed data, as joblib.dump\(..., compress=...\) writes: a pickle, "
+                                         r"refused by skvae.load \(loading it would run code\)"):
+        skvae.load(path)
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 5])
+def test_a_pickle_of_any_protocol_is_named_as_one(fitted, protocol):
+    """Protocols 0 and 1 open with no PROTO byte; 0 is text, and was "text (a CSV file?)"."""
+    model, _ = fitted
+    with pytest.raises(ValueError, match=r"it is a pickle \(or joblib\) file"):
+        skvae.load(io.BytesIO(pickle.dumps(model, protocol=protocol)))
+
+
+def test_numpy_and_hdf5_files_are_named_and_a_truncated_model_is_still_truncated(fitted):
+    model, X = fitted
+    buffer = io.BytesIO()
+    np.save(buffer, X)
+    with pytest.raises(ValueError, match=r"it is a NumPy .npy file \(np.save\)\.$"):
+        skvae.load(io.BytesIO(buffer.getvalue()))
+    with pytest.raises(ValueError, match=r"it is an HDF5 file\.$"):
+        skvae.load(io.BytesIO(b"\x89HDF\r\n\x1a\n" + bytes(500)))
+    data = _saved(model)
+    for end in (8, 9, 100, len(data) // 2, len(data) - 1):
+        with pytest.raises(ValueError, match="truncated or corrupt") as refused:
+            skvae.load(io.BytesIO(data[:end]))
+        assert "compressed" not in str(refused.value) and "pickle" not in str(refused.value)

@@ -203,7 +203,8 @@ attempt("save over read-only", lambda: skvae.save(model, os.path.join(base, "rw"
 attempt("save through a link to read-only", lambda: skvae.save(model, os.path.join(base, "rw", "link.skvae")))
 attempt("save into read-only folder", lambda: skvae.save(model, os.path.join(base, "ro", "new.skvae")))
 attempt("save over writable", lambda: skvae.save(model, os.path.join(base, "rw", "writable.skvae")))
-attempt("save over another's in a sticky folder", lambda: skvae.save(model, os.path.join(base, "sticky", "theirs.skvae")))
+attempt("save over another's in a sticky folder",
+        lambda: skvae.save(model, os.path.join(base, "sticky", "theirs.skvae")))
 for name, argv in {
     "cli transform over read-only": ["transform", os.path.join(base, "rw", "model.skvae"),
                                      os.path.join(base, "rw", "data.csv"), "--out",

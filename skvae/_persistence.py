@@ -466,15 +466,41 @@ def _check_digest(metadata, arrays, name):
     )
 
 
-def _looks_like_pickle(data):
+def _first_decompressed(data):
+    """The first bytes that gzip, bzip2 or xz data `data` decompresses to, or b"" (another or damaged format).
+
+    Hostile sweep 28: ``joblib.dump(model, path, compress="gzip")`` (or
+    ``"bz2"``, ``"xz"``) was told to decompress it first, and only then
+    refused as the pickle it holds; a few bytes decompressed tell a pickle
+    from a skvae model sent compressed.
+    """
+    import bz2
+    import lzma
+    import zlib
+
+    head = data[: 1 << 16]
+    try:
+        if data.startswith(b"\x1f\x8b"):
+            return zlib.decompressobj(31).decompress(head, 64)
+        if data.startswith(b"BZh"):
+            return bz2.BZ2Decompressor().decompress(head, 64)
+        if data.startswith(b"\xfd7zXZ\x00"):
+            return lzma.LZMADecompressor().decompress(head, 64)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        pass
+    return b""
+
+
+def _looks_like_pickle(data, whole=True):
     """Whether `data` is a whole pickle (what joblib and pickle write), by its opening and its STOP byte.
 
     Byte 0 alone says little: it is the low byte of a safetensors header's
     length, 0x80 in one file in 32. A pickle of protocol 2 or later opens with
     PROTO (0x80) and its protocol number, protocols 4 and 5 then a FRAME
-    (0x95), and it ends with STOP ('.').
+    (0x95), and it ends with STOP ('.'), which is not looked for where
+    `whole` is false (the first bytes of a pickle only).
     """
-    if not data.endswith(b"."):
+    if whole and not data.endswith(b"."):
         return False
     if re.match(rb"c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n", data[:256]):
         # Hostile sweep 28: a pickle of protocol 0 or 1 (pickle.dumps(model, protocol=0)) opens with no
@@ -806,7 +832,7 @@ def _deserialize(data, name):
             reason = "it is a pickle (or joblib) file; pickle and joblib files are refused: loading them would run code"
         elif any(data.startswith(magic) for magic, _ in _OTHER_FORMATS):
             reason = "it is " + next(what for magic, what in _OTHER_FORMATS if data.startswith(magic))
-        elif _compression(data) in ("zlib", "lzma"):
+        elif _compression(data) in ("zlib", "lzma") or _looks_like_pickle(_first_decompressed(data), whole=False):
             reason = (f"it is {_compression(data)}-compressed data, as joblib.dump(..., compress=...) writes: a "
                       "pickle, refused by skvae.load (loading it would run code); write the model with skvae.save")
         elif _compression(data) is not None:

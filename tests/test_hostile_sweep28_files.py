@@ -100,9 +100,11 @@ Each family below failed once (see the commit that added its tests):
   compress=3)`` (zlib, joblib's usual compression) and ``compress="lzma"``,
   ``np.save`` and HDF5 files were "not a safetensors file, or it is
   truncated or corrupt (Error while deserializing: header too large)", and a
-  pickle of protocol 0 "text (a CSV file?)". Each is named now (a compressed
-  joblib file as the pickle it is, refused); a truncated model is still
-  "truncated or corrupt".
+  pickle of protocol 0 "text (a CSV file?)"; a joblib file compressed with
+  gzip, bzip2 or xz was told to be decompressed, and only then refused as a
+  pickle. Each is named now (a compressed joblib file as the pickle it is,
+  told apart from a model sent compressed by its first bytes decompressed);
+  a truncated model is still "truncated or corrupt".
 
 Found and LEFT:
 
@@ -111,9 +113,6 @@ Found and LEFT:
 - skvae releases before this one call a file holding the new integer
   arrays or ``$object_array`` "corrupted" (they cannot be changed); readers
   from this version on say "upgrade" for what a later version adds.
-- A gzip-compressed joblib file is told "gzip-compressed data; decompress it
-  first", and refused as a pickle once decompressed: gzip may as well hold
-  a skvae model sent compressed, which only decompressing tells apart.
 - A plain (uncompressed) CSV file larger than memory is read whole without
   a check: it costs its own size (no small file asks for more); the scale
   of tables is another family's.
@@ -573,7 +572,8 @@ def test_a_full_disk_is_named_by_save(fitted):
 # ------------------------------------------------------------ files of other libraries
 
 
-@pytest.mark.parametrize("compress", [True, 1, 3, 9, ("zlib", 6), ("lzma", 3)], ids=repr)
+@pytest.mark.parametrize("compress", [True, 1, 3, 9, ("zlib", 6), ("lzma", 3), ("gzip", 3), ("bz2", 3), ("xz", 3)],
+                         ids=repr)
 def test_a_compressed_joblib_file_is_named_as_one(tmp_path, fitted, compress):
     joblib = pytest.importorskip("joblib")
     model, _ = fitted
@@ -582,6 +582,17 @@ def test_a_compressed_joblib_file_is_named_as_one(tmp_path, fitted, compress):
     with pytest.raises(ValueError, match=r"compressed data, as joblib.dump\(..., compress=...\) writes: a pickle, "
                                          r"refused by skvae.load \(loading it would run code\)"):
         skvae.load(path)
+
+
+@pytest.mark.parametrize("method", ["gzip", "bz2", "lzma"])
+def test_a_compressed_model_is_told_to_be_decompressed_and_a_compressed_pickle_is_refused(fitted, method):
+    model, _ = fitted
+    compress = __import__(method).compress
+    with pytest.raises(ValueError, match=r"compressed data; decompress it first \(a model file is read as saved\)"):
+        skvae.load(io.BytesIO(compress(_saved(model))))
+    for protocol in (0, 5):
+        with pytest.raises(ValueError, match="a pickle, refused by skvae.load"):
+            skvae.load(io.BytesIO(compress(pickle.dumps(model, protocol=protocol))))
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 5])

@@ -123,7 +123,7 @@ def destination_problem(path):
 
 
 def _permission_problem(path):
-    """``("read-only file", path)``, ``("folder not writable", folder)`` or None: what permissions forbid.
+    """What permissions forbid at `path`, as :func:`destination_problem` says it, or None.
 
     :func:`replace_file` writes a temporary file in the folder of the file
     meant (a link's target's) and renames it over the destination, which

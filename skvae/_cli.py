@@ -716,6 +716,12 @@ def _check_output_folder(path):
         shown = path if at == os.path.abspath(path) else at
         raise CommandError(f"cannot write into {path}: {shown} is a file, not a folder; give a folder name such as "
                            "demo/.")
+    if os.path.isdir(at) and not os.access(at, os.W_OK | os.X_OK):
+        # Hostile sweep 28: an existing folder without write permission failed after the demo's training, and
+        # a folder to be made inside one with Python's "[Errno 13] Permission denied".
+        shown = path if at == os.path.abspath(path) else at
+        raise CommandError(f"cannot write into {path}: the folder {shown} is not writable; give a folder you may "
+                           "write in.")
 
 
 def _refuse_empty_paths(args):

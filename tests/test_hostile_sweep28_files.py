@@ -38,7 +38,9 @@ Each family below failed once (see the commit that added its tests):
   ``skvae.save`` into a folder without write permission failed with
   "Permission denied: '.../.m.skvae.<hex>.tmp'", a name the user never gave
   (the command line checked the folder itself, through the link's folder,
-  not its target's). Both are refused before any work now, naming the file
+  not its target's; ``demo --out`` not at all: an existing read-only
+  folder failed after the demo's training, a folder to be made in one with
+  Python's "[Errno 13] Permission denied"). Both are refused before any work now, naming the file
   or the folder (a PermissionError from ``save``, a refusal from the command
   line). Decided: a read-only file is refused as ``open`` refuses it
   (``os.access``), so the superuser, whom ``open`` lets write it, replaces it.
@@ -212,6 +214,8 @@ for name, argv in {
                                os.path.join(base, "rw", "kept.skvae"), *sys.argv[2:]],
     "cli fit into read-only folder": ["fit", os.path.join(base, "rw", "data.csv"), "--out",
                                       os.path.join(base, "ro", "new.skvae"), *sys.argv[2:]],
+    "cli demo into read-only folder": ["demo", "--out", os.path.join(base, "ro")],
+    "cli demo inside read-only folder": ["demo", "--out", os.path.join(base, "ro", "demo")],
     "cli transform over another's in a sticky folder": ["transform", os.path.join(base, "rw", "model.skvae"),
                                                         os.path.join(base, "rw", "data.csv"), "--out",
                                                         os.path.join(base, "sticky", "theirs.csv")],
@@ -289,6 +293,9 @@ def test_read_only_files_and_folders_are_refused_before_any_work(permission_plac
         assert status == 1 and "read-only" in said and "Fitting" not in said, said
     status, said = results["cli fit into read-only folder"]
     assert status == 1 and f"its folder {base / 'ro'} is not writable" in said and "Fitting" not in said, said
+    for case in ("cli demo into read-only folder", "cli demo inside read-only folder"):
+        status, said = results[case]  # refused before the demo's training, which takes up to a minute
+        assert status == 1 and f"the folder {base / 'ro'} is not writable" in said, said
     for name in ("kept.skvae", "kept.csv"):
         assert (base / "rw" / name).read_bytes() == b"keep me\n"
         assert stat.S_IMODE((base / "rw" / name).stat().st_mode) == 0o444

@@ -34,6 +34,7 @@ from sklearn.exceptions import NotFittedError
 
 from ._column_types import kind_meant_hint, look_alike_hint, short_repr
 from ._csv import (
+    HOME_UNEXPANDED,
     CommandError,
     codes_as_numbers,
     columns_for_model,
@@ -43,7 +44,7 @@ from ._csv import (
     select_columns,
     write_table,
 )
-from ._files import destination_problem
+from ._files import destination_problem, home_unexpanded
 from ._likelihoods import KINDS
 from ._missingness import MECHANISMS
 from ._networks import ACTIVATIONS
@@ -77,7 +78,8 @@ def _load_model(path, command):
     try:
         model = load(path)
     except FileNotFoundError:
-        raise CommandError(f"no such model file: {path}") from None
+        raise CommandError(f"no such model file: {path}" + (f" ({HOME_UNEXPANDED})" if home_unexpanded(path)
+                                                             else "")) from None
     except OSError as error:
         raise CommandError(f"cannot read model {path}: {error}") from None
     # skvae.save also writes imputers and detectors; these commands encode, decode and score with a VAE.
@@ -693,17 +695,21 @@ def _check_output_path(path, inputs=(), writes_model=False):
             "separator": "it ends with a path separator, so it names a folder, which does not exist; give a file "
                          "name (create the folder first to write inside it).",
             "folder is a file": f"{folder} is a file, not a folder.",
-            "no folder": f"its folder {folder} does not exist (create it first).",
+            "no folder": f"its folder {folder} does not exist " + (
+                f"({HOME_UNEXPANDED})." if home_unexpanded(path) else "(create it first)."),
             "dot": f"it ends with {os.path.basename(path)!r}, so it names a folder, which does not exist; give a file "
                    "name.",
             "link loop": "it is a symbolic link in a loop of links, which leads to no file; remove the link or give "
                          "another name.",
             "link to no folder": f"it is a symbolic link to {os.path.realpath(path)}, whose folder {folder} does not "
                                  "exist (create it first).",
+            "read-only file": "it is read-only (write-protected), and would be replaced; make it writable (chmod "
+                              "u+w) or write to another file.",
+            "folder not writable": f"its folder {folder} is not writable.",
+            "another's file in a sticky folder": "it belongs to another user, in a folder where only a file's owner "
+                                                 "may replace it (its sticky bit, as in /tmp); write to another file.",
         }[kind])
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.access(folder, os.W_OK):
-        raise CommandError(f"cannot write {path}: its folder {folder} is not writable.")
     try:
         longest = os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError):  # not every system or file system says
@@ -729,6 +735,12 @@ def _check_output_folder(path):
         shown = path if at == os.path.abspath(path) else at
         raise CommandError(f"cannot write into {path}: {shown} is a file, not a folder; give a folder name such as "
                            "demo/.")
+    if os.path.isdir(at) and not os.access(at, os.W_OK | os.X_OK):
+        # Hostile sweep 28: an existing folder without write permission failed after the demo's training, and
+        # a folder to be made inside one with Python's "[Errno 13] Permission denied".
+        shown = path if at == os.path.abspath(path) else at
+        raise CommandError(f"cannot write into {path}: the folder {shown} is not writable; give a folder you may "
+                           "write in.")
 
 
 def _refuse_empty_paths(args):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._files import replace_file
+from ._files import home_unexpanded, replace_file
 from ._refusals import Refusal, said
 
 
@@ -497,11 +497,18 @@ def _read_bytes(path, stdin):
                 return file.read(), path
             return _read_stream(file), path
     except FileNotFoundError:
+        if home_unexpanded(path):
+            raise CommandError(f"no such file: {path} ({HOME_UNEXPANDED})") from None
         raise CommandError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise CommandError(f"{path} is a folder, not a CSV file") from None
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+#: Why a path starting with "~" names nothing (skvae._files.home_unexpanded): the shell left it as typed.
+HOME_UNEXPANDED = ("the shell expands ~ only unquoted at the start of a word: ~/models/m.skvae, not "
+                   "'~/models/m.skvae' or --out=~/models/m.skvae; give it so, or the full path")
 
 
 #: Bytes of a stream looked at before the rest is read.
@@ -564,22 +571,56 @@ def _decompress(data, name):
             )
         return data
     try:
-        if method == "gzip":
-            return gzip.decompress(data)
-        if method == "bz2":
-            return bz2.decompress(data)
-        if method == "xz":
-            return lzma.decompress(data)
+        if method != "zip":
+            opener = {"gzip": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[method]
+            with opener(fileobj=io.BytesIO(data)) if method == "gzip" else opener(io.BytesIO(data)) as stream:
+                return _decompressed_within_memory(stream, name, method, len(data))
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [info for info in archive.infolist() if not info.is_dir()]
             if len(members) != 1:
                 raise CommandError(f"{name} is a zip archive of {len(members)} files; expected exactly one CSV file.")
-            return archive.read(members[0])
+            with archive.open(members[0]) as stream:
+                return _decompressed_within_memory(stream, name, method, len(data))
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error, RuntimeError,
             NotImplementedError, ValueError) as error:
         # zlib.error is a corrupt deflate stream (gzip, zip), RuntimeError an encrypted zip member,
         # NotImplementedError a zip method zipfile lacks: each is a damaged or unreadable file.
         raise CommandError(f"cannot decompress {name} ({method}): {_damage(error)}") from None
+
+
+#: How much of a compressed file is decompressed at a time, between checks of the memory it takes.
+_DECOMPRESSED_CHUNK = 1 << 24
+
+
+def _decompressed_within_memory(stream, name, method, n_compressed):
+    """All that a decompressing `stream` gives, refused once it would not fit in the memory available.
+
+    Hostile sweep 28: a compressed file was decompressed whole in one call
+    (``gzip.decompress``), and a file of text compresses a thousandfold: a
+    ``.csv.gz`` of a few megabytes (a decompression bomb, or a table far too
+    large for this machine) asked for tens of gigabytes at once, and the
+    system killed the command, saying nothing. It is decompressed a piece at
+    a time now, and refused naming the file once the pieces and their joined
+    copy would need more than the memory available.
+    """
+    from ._memory import check_host_allocation
+
+    parts, total = [], 0
+    while True:
+        part = stream.read(_DECOMPRESSED_CHUNK)
+        if not part:
+            return b"".join(parts)
+        total += len(part)
+        try:
+            check_host_allocation(
+                2 * total,  # the pieces, then their joined copy
+                f"{name} ({n_compressed:,} bytes of {method}-compressed data) decompresses to more than "
+                f"{total:,} bytes, and reading it",
+                "Is it the file you meant? A table this large cannot be read here at once: give a part of "
+                "its rows (a sample of them fits a model), or run where more memory is free.")
+        except Refusal as refusal:
+            raise CommandError(str(refusal)) from None
+        parts.append(part)
 
 
 def _looks_like(data):

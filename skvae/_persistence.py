@@ -64,6 +64,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import struct
 
@@ -75,7 +76,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import VAETransformer
-from ._files import destination_problem, replace_file
+from ._files import destination_problem, home_unexpanded, replace_file
 from ._imputer import VAEImputer
 from ._outliers import VAEOutlierDetector
 from ._refusals import TypeRefusal, advice
@@ -104,8 +105,12 @@ NOT_SAVEABLE = {}
 #: param_groups -> group -> betas); this bounds what decoding a hostile
 #: document can recurse.
 _MAX_NESTING = 32
-# The safetensors dtypes a skvae file may hold: numbers only.
-_DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1"}
+# The safetensors dtypes a skvae file may hold: numbers only. Hostile sweep 28: the integers of 8, 16 and
+# 64 bits besides, since hidden_layer_sizes=np.array([8], dtype=np.int16) (any integer array) is a valid
+# parameter, and save refused the fitted model ("only plain numeric arrays are allowed"). A tensor of
+# these dtypes is still refused by the state's schema (the networks' tensors are float32).
+_DTYPES = {"F64": "<f8", "F32": "<f4", "I64": "<i8", "I32": "<i4", "U32": "<u4", "U8": "|u1",
+           "I8": "|i1", "I16": "<i2", "U16": "<u2", "U64": "<u8"}
 _NUMERIC_KINDS = frozenset("biuf")
 #: The dtypes of a NumPy scalar (a parameter such as latent_dim=np.int16(2)),
 #: written as text: every fixed-size number, not only those of the tensors.
@@ -151,9 +156,11 @@ def save(estimator, path):
         If the estimator's state is inconsistent (``load`` would refuse it).
     OSError
         If `path` is a folder or ends with a path separator (or ``.``, ``..``), naming one
-        (``IsADirectoryError``), or lies in a folder that
-        does not exist (``FileNotFoundError``), both checked before anything
-        is written, or if the file cannot be written.
+        (``IsADirectoryError``), lies in a folder that
+        does not exist (``FileNotFoundError``), or names a read-only file or
+        lies in a folder this process may not write (``PermissionError``: a
+        read-only file is not replaced, as ``open`` would not write it), all
+        checked before anything is written, or if the file cannot be written.
 
     See Also
     --------
@@ -179,8 +186,15 @@ def save(estimator, path):
 
     def write(target):
         # "wb" where the destination itself is written (a pipe, /dev/stdout): "xb" refuses what exists.
-        with open(target, "wb" if os.path.exists(target) else "xb") as file:
-            _write(file, data)
+        try:
+            with open(target, "wb" if os.path.exists(target) else "xb") as file:
+                _write(file, data)
+        except OSError as error:
+            if error.filename is not None:
+                raise
+            # Hostile sweep 28: a full disk (or /dev/full) was "[Errno 28] No space left on device", naming
+            # no file (a write's error has none), as the command line's fit said it before hostile sweep 18.
+            raise type(error)(error.errno, error.strerror, given) from None
 
     replace_file(path, write)
 
@@ -233,14 +247,14 @@ def load(path):
     missing = [key for key in _METADATA_KEYS if not isinstance(metadata.get(key), str)]
     if missing:
         raise ValueError(f"{name} is corrupted: its metadata lacks {missing}.")
-    arrays = _as_arrays(tensors, name)
+    arrays = _as_arrays(tensors, name, _newer_writer(metadata))
     del tensors
     # The digest first: no field of the file (its format_version included) is
     # believed before the file is known to be as it was written.
     _check_digest(metadata, arrays, name)
     cls = _check_metadata(metadata, name)
     document = _parse_state(metadata["state"], name)
-    decoder = _Decoder(arrays, name)
+    decoder = _Decoder(arrays, name, _newer_writer(metadata))
     state = decoder.decode(document)
     if not isinstance(state, dict):
         raise ValueError(f"{name} is corrupted: its state is not a JSON object.")
@@ -249,9 +263,11 @@ def load(path):
         estimator.__setstate__(state)
     # The schema refuses what torch would; torch's own errors stay ValueErrors should one slip by.
     except (InvalidState, RuntimeError, TypeError, KeyError, IndexError) as error:
+        newer = _newer_writer(metadata)
         raise ValueError(
             f"{name} (written by skvae {metadata['skvae_version']}) does not describe a valid "
-            f"{cls.__name__}: {error}"
+            f"{cls.__name__}: {error}" + (f" skvae {newer} is newer than this one, whose {cls.__name__} it may have "
+                                         "changed: upgrade skvae to load it." if newer is not None else "")
         ) from None
     except ValueError as error:  # a valid model this machine cannot hold
         raise ValueError(f"{name} cannot be loaded here: {error}") from None
@@ -353,6 +369,10 @@ def _encode_estimator(estimator):
     state = _fields_sorted(state)
     if isinstance(state.get("vae_"), dict):
         state["vae_"] = _fields_sorted(state["vae_"])
+        # A face's parameters are copied into its fitted VAE, where set_params on the face does not reach
+        # them: a value there the format cannot hold is refused first, advising to fit again (the face's
+        # own field would advise set_params, not enough). A throwaway encoding: the file's is below.
+        _Encoder().encode(state["vae_"], "vae_")
     document = json.dumps({key: encoder.encode(value, key) for key, value in state.items()}, allow_nan=False)
     try:
         check_state(type(estimator), state)
@@ -446,15 +466,48 @@ def _check_digest(metadata, arrays, name):
     )
 
 
-def _looks_like_pickle(data):
+def _first_decompressed(data):
+    """The first bytes that gzip, bzip2 or xz data `data` decompresses to, or b"" (another or damaged format).
+
+    Hostile sweep 28: ``joblib.dump(model, path, compress="gzip")`` (or
+    ``"bz2"``, ``"xz"``) was told to decompress it first, and only then
+    refused as the pickle it holds; a few bytes decompressed tell a pickle
+    from a skvae model sent compressed.
+    """
+    import bz2
+    import lzma
+    import zlib
+
+    head = data[: 1 << 16]
+    try:
+        if data.startswith(b"\x1f\x8b"):
+            return zlib.decompressobj(31).decompress(head, 64)
+        if data.startswith(b"BZh"):
+            return bz2.BZ2Decompressor().decompress(head, 64)
+        if data.startswith(b"\xfd7zXZ\x00"):
+            return lzma.LZMADecompressor().decompress(head, 64)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        pass
+    return b""
+
+
+def _looks_like_pickle(data, whole=True):
     """Whether `data` is a whole pickle (what joblib and pickle write), by its opening and its STOP byte.
 
     Byte 0 alone says little: it is the low byte of a safetensors header's
     length, 0x80 in one file in 32. A pickle of protocol 2 or later opens with
     PROTO (0x80) and its protocol number, protocols 4 and 5 then a FRAME
-    (0x95), and it ends with STOP ('.').
+    (0x95), and it ends with STOP ('.'), which is not looked for where
+    `whole` is false (the first bytes of a pickle only).
     """
-    if len(data) < 3 or data[0] != 0x80 or data[1] not in (2, 3, 4, 5) or not data.endswith(b"."):
+    if whole and not data.endswith(b"."):
+        return False
+    if re.match(rb"c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n", data[:256]):
+        # Hostile sweep 28: a pickle of protocol 0 or 1 (pickle.dumps(model, protocol=0)) opens with no
+        # PROTO byte but with GLOBAL (c) and a class's module and name, each on a line: protocol 0 is
+        # text, and was called "text (a CSV file?)".
+        return True
+    if len(data) < 3 or data[0] != 0x80 or data[1] not in (2, 3, 4, 5):
         return False
     return data[1] < 4 or data[2] == 0x95
 
@@ -492,6 +545,11 @@ class _Encoder:
             if value.dtype == object and all(isinstance(v, str) for v in value.flat):
                 # feature_names_in_ is an object array of str.
                 return {"$str_array": [list(value.shape), value.ravel().tolist()]}
+            if value.dtype == object:
+                # Hostile sweep 28: an object array of numbers (hidden_layer_sizes=np.array([8], dtype=object))
+                # is a valid parameter; each cell is written as the value it is.
+                return {"$object_array": [list(value.shape),
+                                          [self.encode(v, f"{where}.{i}") for i, v in enumerate(value.flat)]]}
             _check_numeric(value.dtype, where)
             return {"$array": self._store(value, where)}
         if isinstance(value, np.str_):
@@ -506,8 +564,9 @@ class _Encoder:
         if isinstance(value, np.generic):
             dtype = value.dtype.newbyteorder("<") if value.dtype.byteorder == ">" else value.dtype
             if dtype.str not in _SCALAR_DTYPES:
-                raise TypeError(f"skvae.save cannot store {where} of dtype {value.dtype}: only NumPy scalars of "
-                                "fixed-size integer or float dtypes (up to 64 bits) are allowed.")
+                raise TypeRefusal(f"skvae.save cannot store {where} of dtype {value.dtype}: only NumPy scalars of "
+                                  "fixed-size integer or float dtypes (up to 64 bits) are allowed. ",
+                                  _wide_scalar_advice(where, value))
             return {"$scalar": [dtype.str, repr(value.item())]}
         if isinstance(value, np.random.RandomState):
             # Hostile sweep 25: a caller's RandomState given as an imputer's or a detector's random_state
@@ -541,6 +600,25 @@ class _Encoder:
             f"skvae.save cannot store {where} of type {type(value).__name__}; the skvae format "
             "holds numbers, strings, lists, dicts and arrays only."
         )
+
+
+def _wide_scalar_advice(where, value):
+    """What to do about a parameter of a NumPy scalar the format does not hold (np.longdouble).
+
+    Hostile sweep 28: the refusal (kept, sweep 18's decision: float128's width
+    differs between platforms) said no way out, and for an imputer or a
+    detector it named ``vae_.beta``, a copy of the parameter in the fitted
+    VAE, which ``set_params`` on the face does not reach: the face must be
+    fitted again with the parameter as a Python number.
+    """
+    convert = "float" if isinstance(value, np.floating) else "int"
+    parameter = where.split(".")[-1]
+    if where == parameter:
+        return advice("save_wide_scalar", f"Set it to a Python number, model.set_params({parameter}="
+                                          f"{convert}(model.{parameter})), which changes no fitted result, "
+                                          "and save again.", parameter=parameter)
+    return advice("save_wide_scalar", f"The fitted model holds it as {parameter}: give {parameter} as a Python "
+                                      f"number ({convert}(...)) and fit again.", parameter=parameter)
 
 
 def _check_numeric(dtype, where):
@@ -583,6 +661,20 @@ def _check_destination(given):
     if kind == "folder is a file":
         raise NotADirectoryError(errno.ENOTDIR, f"skvae.save cannot write {path!r}: its folder is a file",
                                  folder)
+    if kind == "read-only file":
+        raise PermissionError(errno.EACCES, f"skvae.save will not replace {path!r}: the file is read-only "
+                              "(write-protected); make it writable (chmod u+w) or save under another name", given)
+    if kind == "another's file in a sticky folder":
+        raise PermissionError(errno.EPERM, f"skvae.save cannot replace {path!r}: it belongs to another user, in a "
+                              "folder where only a file's owner may replace it (its sticky bit, as in /tmp); save "
+                              "under another name", given)
+    if kind == "folder not writable":
+        raise PermissionError(errno.EACCES, f"skvae.save cannot write {path!r}: its folder {folder!r} is not "
+                              "writable; save into a folder you may write in", folder)
+    if home_unexpanded(given):
+        raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist; "
+                                f"{given!r} starts with '~', which Python does not expand: pass "
+                                "os.path.expanduser(path)", folder)
     raise FileNotFoundError(errno.ENOENT, f"skvae.save cannot write {path!r}: its folder does not exist "
                             "(create it first)", folder)
 
@@ -611,7 +703,11 @@ def _fspath(path, verb):
             "pass an io.BytesIO."
         )
     try:
-        path = os.fspath(path)
+        # Hostile sweep 28: an os.PathLike may give bytes (os.scandir(b"models") yields such entries), and
+        # save then failed in str operations with "a bytes-like object is required, not 'str'" while load
+        # read it, naming it b'...'. Such an object is a path for certain (bytes alone may be the model's
+        # contents, refused above), so it is decoded as the file system encodes names, losslessly.
+        path = os.fsdecode(os.fspath(path))
     except TypeError:
         raise TypeError(
             f"skvae.{verb} expects a path (str or os.PathLike) or a binary file object; got {type(path).__name__}."
@@ -644,6 +740,9 @@ def _read_bytes(path):
             _refuse_exhausted(path, name)
         return bytes(data), name
     path = _fspath(path, "load")
+    if home_unexpanded(path) and not os.path.lexists(path):
+        raise FileNotFoundError(errno.ENOENT, f"No such file: {path!r} starts with '~', which Python does not "
+                                "expand: pass os.path.expanduser(path)", path)
     with open(path, "rb") as file:
         if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             return file.read(), repr(path)
@@ -731,6 +830,11 @@ def _deserialize(data, name):
             )
         elif _looks_like_pickle(data):
             reason = "it is a pickle (or joblib) file; pickle and joblib files are refused: loading them would run code"
+        elif any(data.startswith(magic) for magic, _ in _OTHER_FORMATS):
+            reason = "it is " + next(what for magic, what in _OTHER_FORMATS if data.startswith(magic))
+        elif _compression(data) in ("zlib", "lzma") or _looks_like_pickle(_first_decompressed(data), whole=False):
+            reason = (f"it is {_compression(data)}-compressed data, as joblib.dump(..., compress=...) writes: a "
+                      "pickle, refused by skvae.load (loading it would run code); write the model with skvae.save")
         elif _compression(data) is not None:
             # Hostile sweep 18: a model compressed to be sent (model.skvae.gz) was "not a safetensors file,
             # or it is truncated or corrupt (Error while deserializing: header too large)".
@@ -751,7 +855,23 @@ _COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz
 
 def _compression(data):
     """The compression `data` starts as (``"gzip"``), or None."""
-    return next((name for magic, name in _COMPRESSIONS if data.startswith(magic)), None)
+    named = next((name for magic, name in _COMPRESSIONS if data.startswith(magic)), None)
+    if named is not None:
+        return named
+    # Hostile sweep 28: joblib.dump(model, path, compress=3) (or compress=True) writes a zlib stream, and
+    # compress="lzma" an LZMA-alone one, which were "not a safetensors file ... (header too large)". A
+    # zlib header is two bytes whose value is a multiple of 31 (RFC 1950); a safetensors header's length
+    # (the first 8 bytes, little-endian) has zeros where the compressed data goes on.
+    if len(data) >= 8 and data[2:8] != bytes(6):
+        if data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
+            return "zlib"
+        if data[:3] == b"]\x00\x00" and data[5:13] in (bytes(8), b"\xff" * 8):
+            return "lzma"
+    return None
+
+
+#: The first bytes of other formats a model might be mistaken for, and what each is.
+_OTHER_FORMATS = ((b"\x93NUMPY", "a NumPy .npy file (np.save)"), (b"\x89HDF\r\n\x1a\n", "an HDF5 file"))
 
 
 def _looks_like_text(data):
@@ -815,14 +935,53 @@ def _check_metadata(metadata, name):
     return cls
 
 
-def _as_arrays(tensors, name):
+def _version_numbers(text):
+    """The leading numbers of a version string ("0.14.0rc1" -> (0, 14, 0)), or None."""
+    numbers = []
+    for part in str(text).split(".")[:4]:
+        digits = part[: len(part) - len(part.lstrip("0123456789"))]
+        if not digits or len(digits) > 6:
+            break
+        numbers.append(int(digits))
+        if digits != part:
+            break
+    return tuple(numbers) or None
+
+
+def _newer_writer(metadata):
+    """The skvae version that wrote the file where it is newer than this one, or None.
+
+    Hostile sweep 28: a file of a newer skvae in the same ``format_version``
+    may hold what an older reader does not know (skvae 0.14 added integer
+    arrays of 8, 16 and 64 bits and the ``$object_array`` tag); such a file
+    was called "corrupted", and its owner went looking for a damaged copy
+    where upgrading skvae loads it.
+    """
+    from . import __version__
+
+    writer = metadata.get("skvae_version")
+    theirs, ours = _version_numbers(writer), _version_numbers(__version__)
+    return writer if theirs is not None and ours is not None and theirs > ours else None
+
+
+def _unknown_to_this_version(name, what, damage, newer):
+    """The refusal of `what` this skvae does not read: a newer writer's value (`newer`), or `damage`."""
+    from . import __version__
+
+    if newer is not None:
+        return _Corrupted(f"{name} was written by skvae {newer}, newer than this skvae {__version__}, and holds "
+                          f"{what}, which this version does not read: upgrade skvae to load it.")
+    return _Corrupted(f"{name} is corrupted: {damage}.")
+
+
+def _as_arrays(tensors, name, newer=None):
     arrays = {}
     for key, tensor in tensors:
         dtype = _DTYPES.get(tensor["dtype"])
         if dtype is None:
-            raise ValueError(
-                f"{name} is corrupted: tensor {key!r} has dtype {tensor['dtype']}, which skvae files never hold."
-            )
+            raise _unknown_to_this_version(name, f"tensor {key!r} of dtype {tensor['dtype']}",
+                                           f"tensor {key!r} has dtype {tensor['dtype']}, which skvae files never "
+                                           "hold", newer)
         # Shapes and byte lengths were checked by safetensors. No copy, unless
         # this safetensors hands out read-only bytes (torch wants writable memory).
         array = np.frombuffer(tensor["data"], dtype=dtype).reshape(tensor["shape"])
@@ -862,9 +1021,10 @@ class _Corrupted(ValueError):
 class _Decoder:
     """The inverse of :class:`_Encoder`; refuses every tag it does not know."""
 
-    def __init__(self, arrays, name):
+    def __init__(self, arrays, name, newer=None):
         self.arrays = arrays
         self.name = name
+        self.newer = newer  # the version of a newer skvae that wrote the file, or None
         self.used = set()
         # keys array -> (the encoding read, the generator made): the places that refer to one keys
         # array are one generator (see _Encoder.encode).
@@ -898,7 +1058,8 @@ class _Decoder:
         (tag,) = tags
         decoder = self._TAGS.get(tag)
         if decoder is None:
-            self._fail(f"unknown value tag {tag!r}")
+            raise _unknown_to_this_version(self.name, f"a value tagged {tag!r}", f"unknown value tag {tag!r}",
+                                           self.newer)
         try:
             return decoder(self, value[tag])
         except _Corrupted:
@@ -928,6 +1089,18 @@ class _Decoder:
         if dtype not in _SCALAR_DTYPES or not isinstance(text, str):
             raise TypeError(f"not a numeric scalar: {dtype!r}, {text!r}")
         return np.dtype(dtype).type(float(text) if dtype[1] == "f" else int(text))
+
+    def _object_array(self, body):
+        shape, values = body
+        if not isinstance(values, list):
+            raise TypeError("an object array's cells are not a list")
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+            raise TypeError(f"an object array has the shape {shape!r}")
+        if math.prod(shape) != len(values):
+            raise ValueError(f"shape {shape} does not hold {len(values)} values")
+        array = np.empty(len(values), dtype=object)
+        array[:] = [self.decode(v) for v in values]
+        return array.reshape(shape)
 
     def _np_bool(self, body):
         if type(body) is not bool:
@@ -985,6 +1158,7 @@ class _Decoder:
         "$tensor": _tensor,
         "$array": _plain_array,
         "$str_array": _str_array,
+        "$object_array": _object_array,
         "$scalar": _scalar,
         "$np_bool": _np_bool,
         "$float": _float,

@@ -1061,11 +1061,14 @@ def _records(text, skip_rows, name, separator=","):
     # as pandas decides it. Hostile sweep 28: a line ``""`` (how pandas and the csv module write a row whose one
     # cell is empty) is one empty field, which was taken for a blank line, while pandas reads it as a row: the
     # lines and rows no longer matched, so the checks that name a cell's line were skipped.
-    read_lines = []
+    # Only the last line of a record is kept: a record of one empty field that spans lines is quoted, and its
+    # last line holds the closing quote, so it is blank exactly where its last line is (checked only for
+    # such records: this is the per-line path, see test_csv_read_calls_do_not_grow_per_cell).
+    last_line = [""]
 
     def remembered(lines):
         for line in lines:
-            read_lines.append(line)
+            last_line[0] = line
             yield line
 
     reader = csv.reader(remembered(lines), delimiter=separator, skipinitialspace=True, strict=True)
@@ -1080,9 +1083,8 @@ def _records(text, skip_rows, name, separator=","):
         for fields in reader:
             start = line_number + 1
             line_number = skip_rows + reader.line_num
-            blank = len(fields) <= 1 and not "".join(read_lines).strip()
-            read_lines.clear()
-            if not blank:  # pandas skips blank lines too
+            # fields[1:2], not len(fields) > 1: no call per line, paying for the generator's (see above).
+            if fields[1:2] or (fields and fields[0].strip()) or last_line[0].strip():  # pandas skips blank lines
                 records.append((start, fields))
     except csv.Error as error:
         if "unexpected end of data" in str(error) and '"' in text:

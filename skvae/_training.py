@@ -70,6 +70,11 @@ class TermConvergenceWarning(TermWarning, ConvergenceWarning):
     """scikit-learn's ConvergenceWarning, its message kept as terms that each face says in its words."""
 
 
+# Python prints a warning's category by its __name__ ("user.py:7: ConvergenceWarning: ..."): the user's
+# and scikit-learn's name, not this subclass's (its __qualname__ stays, for pickle to find the class).
+TermConvergenceWarning.__name__ = "ConvergenceWarning"
+
+
 #: The encoder's view of the training rows is computed once per fit where it
 #: takes at most this many bytes (:meth:`Trainer.training_rows`). Per batch it
 #: was a sixth of a table's forward pass: about 25 small operations (one-hot

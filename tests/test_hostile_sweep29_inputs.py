@@ -38,6 +38,14 @@ Each family below failed once (see the commit that added its tests):
   refuses such a buffer (the imputer's refinement failed in ``iloc`` after
   a fix in the typing rule alone); so ``VAEImputer(copy=False)`` fills such
   a frame in a copy (documented), as it does a frame of sparse columns.
+
+- **An array of raw bytes** (``skvae._validation.check_array_dtype``): an
+  array of NumPy's void type without fields (``X.view("V8")``, a buffer
+  read without its dtype) reached NumPy's bare "setting an array element
+  with a sequence" at ``fit``, ``transform``, scoring,
+  ``inverse_transform``, the imputer and the detector. Refused now (a
+  TypeError naming X, the dtype and ``X.view(np.float64)``), not read:
+  nothing in it says which numbers its bytes hold.
 """
 
 import warnings
@@ -118,3 +126,36 @@ def test_copy_false_fills_a_big_endian_frame_in_a_copy():
     assert out is not swapped and swapped.isna().sum().sum() == 1
     assert not any(dtype.isnative for dtype in swapped.dtypes)
     pd.testing.assert_frame_equal(out, expected)
+
+
+# ------------------------------------------------------------------ NumPy's void type without fields
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "transform", "score_samples", "score",
+                                    "inverse_transform", "imputer.fit", "imputer.transform",
+                                    "imputer.multiple_imputations", "detector.fit", "detector.predict"])
+def test_an_array_of_raw_bytes_is_refused_by_name(method):
+    """An array of np.void cells (its bytes, no fields) is refused as such, not with NumPy's words.
+
+    Decided: refused, not read: nothing in the array says which numbers its bytes hold (a
+    structured array, whose fields say it, is refused with ``pandas.DataFrame(X)``, sweep 14).
+    """
+    X = np.random.RandomState(0).randn(30, 3)
+    raw = X[:4].copy().view("V8")
+    kept = raw.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        faces = {"": VAETransformer(**TINY).fit(X), "imputer": VAEImputer(**TINY).fit(X),
+                 "detector": VAEOutlierDetector(**TINY).fit(X)}
+        face, _, name = method.rpartition(".")
+        estimator = faces[face]
+        before = estimator.transform(X[:4]) if face == "" else None
+        with pytest.raises(TypeError, match=r"X is an array of raw bytes \(V8, NumPy's void type.*X\.view\(np\.float64\)"):
+            if name == "inverse_transform":
+                estimator.inverse_transform(raw[:, :2])
+            elif name == "multiple_imputations":
+                estimator.multiple_imputations(raw, 2)
+            else:
+                getattr(estimator, name)(raw)
+        if before is not None:  # a refused call (a refit included) changes nothing
+            np.testing.assert_array_equal(estimator.transform(X[:4]), before)
+    assert raw.tobytes() == kept.tobytes()

@@ -446,6 +446,19 @@ def _na_as_missing(X, missing):
 
 
 def _unmasked(X, missing):
+    if X.dtype.names:
+        # Hostile sweep 29 (inputs): a masked structured array's mask is a record of booleans per
+        # cell, and mask.any() failed with NumPy's "Iterator operand 1 dtype could not be cast from
+        # dtype([('f0', '?'), ...]) to dtype('bool')", while an unmasked one is refused by name (sweep
+        # 14) with pandas.DataFrame(X), which fails on a masked one the same way: the advice that
+        # works keeps each field's masked cells missing.
+        from ._refusals import TypeRefusal
+
+        raise TypeRefusal(
+            f"X is a masked structured array (fields {list(X.dtype.names)[:10]!r}), a table of named fields "
+            "rather than a 2-D array: pass pandas.DataFrame({name: X[name] for name in X.dtype.names}), whose "
+            "columns are the fields, with the masked cells missing."
+        )
     mask = np.ma.getmaskarray(X)
     data = np.ma.getdata(X)
     if not mask.any():

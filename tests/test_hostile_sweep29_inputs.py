@@ -19,7 +19,29 @@ sweeps decided: scipy.sparse matrices and arrays (csr, coo; scikit-learn's
 columns (scikit-learn's "Found array with 0 sample(s)/feature(s)"), 1-D
 ("Expected 2D array") and 3-D arrays, ``np.matrix`` (``np.asarray``),
 structured arrays (``pandas.DataFrame(X)``), a dict of columns, a
-MultiIndex of column labels (tuples, by label).
+MultiIndex of column labels (tuples, by label). Also sound:
+``inverse_transform`` of big-endian, big-endian float32 memmap, Fortran,
+list, tuple, object, ``longdouble``, float16, masked, tensor, DataFrame
+(``>f8``, ``Float64``, string labels) codes (the same rows), and of sparse,
+Series, 0-row, 1-D, structured, ``np.matrix``, complex and duplicated-label
+codes (refused by name); masked arrays whose masked cells hold inf, text
+(object and ``<U``), a huge int, big-endian data, through every method
+(masked cells missing, the same results as NaN; ``missing_values=-1``
+imputes them); a torch tensor with NaN; pandas ``Float64``, ``Int64``,
+``double[pyarrow]``, ``uint8[pyarrow]``, ``Sparse``, object, category and
+``string`` columns and reordered and MultiIndex row indexes at transform
+of a float model (the same codes, scores, fills and column scores; the
+imputer keeps X's index); ragged lists, generators, sets, strings, lists
+of dicts, ``range``, ``pd.Index``, ``pd.Categorical``, scalars and None
+(refused by name or with scikit-learn's words); lists of Series and of
+arrays, float16/bfloat16/grad-requiring/transposed tensors (read as their
+numbers); outputs never alias the estimator (every returned array and
+frame of all three faces mutated, the next call's result unchanged); a
+DataFrame backed by a read-only array or a read-only memmap with
+``VAEImputer(copy=False)`` (pandas 3 and 2: the frame filled, the buffer
+untouched); one column of 300,000 rows through ``transform``,
+``score_samples``, the imputer and the detector; torch's threads, default
+dtype, grad mode and RNG and NumPy's global RNG after the refusals below.
 
 Each family below failed once (see the commit that added its tests):
 
@@ -56,6 +78,24 @@ Each family below failed once (see the commit that added its tests):
   (``pandas.DataFrame({name: X[name] for name in X.dtype.names})``, the
   masked cells missing; sweep 14's ``pandas.DataFrame(X)`` fails on a
   masked one with the same NumPy error).
+
+Found and LEFT:
+
+- ``VAEImputer``'s refinement reads numeric columns of 3 to 64 values also
+  as exact level lookups (documented), so a table given at ``transform`` in
+  float32 to a model fitted in float64 matches no level where its values
+  were rounded: a fill of a 0-100 column was 52 for the float32 table and
+  48 for the float64 one (the regression's prediction 48.9 against 42.0;
+  the VAE's own fills and the codes agree to float32's precision). The
+  float32 table holds other numbers (rounded), the lookup is the
+  refinement's documented design, and matching at the input's precision
+  needs the input dtype carried into ``skvae._refinement._design``: left
+  for the refinement's owners, not an input-container fix.
+- ``np.asfortranarray`` (and ``np.ascontiguousarray``) of a masked array
+  return a plain array whose masked cells hold their data: NumPy drops the
+  mask before skvae sees it; nothing to do here.
+- An unmasked array of NumPy's void type is refused, not read as numbers,
+  even where its item size is 8 (it might be a float64, an int64 or text).
 """
 
 import warnings
@@ -209,3 +249,45 @@ def test_a_masked_structured_array_is_refused_with_advice_that_works(method):
             else:
                 getattr(estimator, name)(masked)
     assert masked.data.tobytes() == kept_data.tobytes() and masked.mask.tobytes() == kept_mask.tobytes()
+
+
+# ------------------------------------------------------------------ what comes back (sound, pinned)
+
+def test_no_returned_array_or_frame_aliases_the_estimator():
+    """Every returned array and frame of all three faces, overwritten, leaves the next call's answer as it was."""
+    table = _table().astype({"weight": "float64"})
+    holes = table.iloc[:6].copy()
+    holes.iloc[2, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        transformer = VAETransformer(**TINY).fit(table)
+        imputer = VAEImputer(**TINY).fit(table)
+        detector = VAEOutlierDetector(**TINY).fit(table)
+        codes = transformer.transform(holes)
+        calls = {
+            "transform": lambda: transformer.transform(holes),
+            "score_samples": lambda: transformer.score_samples(holes),
+            "sample": lambda: transformer.sample(4, random_state=0),
+            "sample(return_mean)": lambda: transformer.sample(4, random_state=0, return_mean=True),
+            "inverse_transform": lambda: transformer.inverse_transform(codes),
+            "get_feature_names_out": lambda: transformer.get_feature_names_out(),
+            "imputer.transform": lambda: imputer.transform(holes),
+            "detector.predict": lambda: detector.predict(holes),
+            "detector.decision_function": lambda: detector.decision_function(holes),
+            "detector.score_samples": lambda: detector.score_samples(holes),
+            "detector.score_columns": lambda: detector.score_columns(holes),
+        }
+        for name, call in calls.items():
+            first = call()
+            assert isinstance(first, (np.ndarray, pd.DataFrame)), name  # never a torch tensor
+            expected = first.copy()
+            if isinstance(first, pd.DataFrame):
+                for column in first.columns:
+                    first[column] = first[column].iloc[::-1].to_numpy()
+            else:
+                first[...] = first[::-1].copy() if first.dtype == object else 7
+            again = call()
+            if isinstance(expected, pd.DataFrame):
+                pd.testing.assert_frame_equal(again, expected, obj=name)
+            else:
+                np.testing.assert_array_equal(again, expected, err_msg=name)

@@ -198,7 +198,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         shallow copy sharing its cells is returned, which scikit-learn
         relabels without touching X's columns);
         any other input (an integer or read-only array, a list, another
-        library's table) is imputed in a copy. A refused call changes
+        library's table, a DataFrame of sparse or big-endian columns) is
+        imputed in a copy. A refused call changes
         nothing either way.
 
     sample_posterior : bool, default=False

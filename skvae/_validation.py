@@ -366,6 +366,15 @@ def check_array_dtype(X):
             f"X is a structured array (fields {list(dtype.names)[:10]!r}), a table of named fields rather than "
             "a 2-D array: pass pandas.DataFrame(X), whose columns are the fields."
         )
+    if isinstance(dtype, np.dtype) and dtype.kind == "V":
+        # Hostile sweep 29 (inputs): an array of raw bytes without fields (np.void, "V8": a buffer read
+        # without its dtype) reached NumPy's "setting an array element with a sequence", naming neither
+        # X nor what it is. Refused, not read: nothing says which numbers its bytes hold.
+        raise TypeRefusal(
+            f"X is an array of raw bytes ({dtype.str.lstrip('|')}, NumPy's void type without fields), which skvae cannot read "
+            "as numbers: an array must hold real numbers. View it as the numbers its bytes hold first (for "
+            "example X.view(np.float64) where each cell is one float64)."
+        )
     if isinstance(X, np.ndarray) and dtype == object and X.size:
         # Hostile sweep 14: float() reads a NumPy date or duration held as an object as days (or
         # seconds) since 1970, so an object array holding one was fitted without a word, where an

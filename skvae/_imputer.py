@@ -173,7 +173,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         another one (``-1``, ``"?"``), X may hold no NaN, None or pandas.NA
         cell: such a cell is refused with a ValueError naming its column, as
         scikit-learn's imputers refuse NaN they were not told to impute (set
-        ``missing_values=np.nan``, or fill those cells first).
+        ``missing_values=np.nan``, or fill those cells first). A placeholder
+        that no column of X can hold (text for an array or a DataFrame of
+        numbers and booleans, a number for a DataFrame of text and
+        booleans) is refused, naming it.
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
@@ -690,7 +693,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
-            return validate_data(self, X, reset=reset, skip_check_array=True), None
+            X = validate_data(self, X, reset=reset, skip_check_array=True)
+            _refuse_placeholder_no_column_holds(X, self.missing_values)
+            return X, None
         if isinstance(self.missing_values, str):
             # Hostile sweep 14: an array is read as numbers, so no cell ever equals a text placeholder:
             # nothing was imputed, without a word (or its placeholder cells were refused as text).
@@ -1100,6 +1105,116 @@ def _equal_cells(X, missing_values):
         except (OverflowError, TypeError):
             pass
     return mask
+
+
+def _refuse_placeholder_no_column_holds(X, missing_values):
+    """Refuse a placeholder that no column of DataFrame X can hold, naming ``missing_values``.
+
+    Hostile sweep 29: sweep 14 refused a text placeholder for an array (no
+    cell of numbers can be it), but a DataFrame of nothing but numbers and
+    booleans took ``missing_values="?"`` (or ``"-1"``, the text of its -1
+    cells) and gave X back with nothing imputed, without a word; so did a
+    DataFrame of nothing but text with ``missing_values=-1``, and one with no
+    object column with an integer beyond float64 (sweep 19: only object
+    cells can be it). scikit-learn's SimpleImputer refuses a text
+    placeholder for numbers too. Decided: refused where no column's dtype can
+    hold the placeholder; a table where some column can is imputed column by
+    column as before (its other columns simply hold no such cell).
+    """
+    if _nan_is_missing(missing_values) or X.shape[1] == 0:
+        return
+    if isinstance(missing_values, str):
+        if any(_can_hold_text(dtype) for dtype in X.dtypes):
+            return
+        number = _number_written(missing_values)
+        raise Refusal(
+            parameter("missing_values", missing_values),
+            " is text, but every column of X holds numbers or booleans: no cell can be that placeholder. ",
+            advice("number_placeholder",
+                   "Set missing_values to the number that marks a missing cell"
+                   + (f" (missing_values={number!r})" if number is not None else "")
+                   + ", or mark the missing cells NaN and set missing_values=np.nan."),
+        )
+    if _beyond_float64(missing_values):
+        if any(_can_hold_any_object(dtype) for dtype in X.dtypes):
+            return
+        raise Refusal(
+            parameter("missing_values", missing_values),
+            " is an integer beyond float64's range, but X has no object column, the only kind that can hold "
+            "it: no cell can be that placeholder. ",
+            advice("nan_placeholder", "Mark the missing cells NaN and set missing_values=np.nan, or give the "
+                                      "column as object (its cells Python ints)."),
+        )
+    if any(_can_hold_number(dtype) for dtype in X.dtypes):
+        return
+    raise Refusal(
+        parameter("missing_values", missing_values),
+        " is a number, but every column of X holds text or booleans: no cell can be that placeholder. ",
+        advice("text_placeholder",
+               f"Set missing_values to the text that marks a missing cell (missing_values={str(missing_values)!r}), "
+               "or mark the missing cells NaN and set missing_values=np.nan."),
+    )
+
+
+def _category_values_dtype(dtype):
+    """The dtype of a category dtype's categories; None for any other dtype."""
+    import pandas as pd
+
+    return dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else None
+
+
+def _holds_only_numbers_or_booleans(dtype):
+    """Whether a column of `dtype` can hold nothing but numbers and booleans (its missing cells aside)."""
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _holds_only_text(dtype):
+    """Whether a column of `dtype` can hold nothing but text: pandas' string dtype, Arrow's text types."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        kind = dtype.pyarrow_dtype
+        return pa.types.is_string(kind) or pa.types.is_large_string(kind) or getattr(
+            pa.types, "is_string_view", lambda _: False)(kind)
+    return False
+
+
+def _can_hold_text(dtype):
+    """Whether a column of `dtype` can hold a text cell (a category: one of its categories)."""
+    categories = _category_values_dtype(dtype)
+    return not _holds_only_numbers_or_booleans(dtype if categories is None else categories)
+
+
+def _can_hold_number(dtype):
+    """Whether a column of `dtype` can hold a number that is no boolean (sweep 17: a boolean never is one)."""
+    import pandas as pd
+
+    categories = _category_values_dtype(dtype)
+    values = dtype if categories is None else categories
+    return not (pd.api.types.is_bool_dtype(values) or _holds_only_text(values))
+
+
+def _can_hold_any_object(dtype):
+    """Whether a column of `dtype` holds Python objects (an integer beyond float64 among them)."""
+    categories = _category_values_dtype(dtype)
+    return (dtype if categories is None else categories) == object
+
+
+def _number_written(text):
+    """The int or float that `text` writes ("-1", " 2.5 "), or None."""
+    for kind in (int, float):
+        try:
+            number = kind(text.strip())
+        except ValueError:
+            continue
+        return number if math.isfinite(number) else None
+    return None
 
 
 def _beyond_float64(missing_values):

@@ -1119,7 +1119,9 @@ def _refuse_placeholder_no_column_holds(X, missing_values):
     cells can be it). scikit-learn's SimpleImputer refuses a text
     placeholder for numbers too. Decided: refused where no column's dtype can
     hold the placeholder; a table where some column can is imputed column by
-    column as before (its other columns simply hold no such cell).
+    column as before (its other columns simply hold no such cell), and so is
+    a frame of booleans alone under a number placeholder, as sweep 25 lets
+    a bool array through (it holds no missing cell and comes back as it is).
     """
     if _nan_is_missing(missing_values) or X.shape[1] == 0:
         return
@@ -1145,7 +1147,10 @@ def _refuse_placeholder_no_column_holds(X, missing_values):
             advice("nan_placeholder", "Mark the missing cells NaN and set missing_values=np.nan, or give the "
                                       "column as object (its cells Python ints)."),
         )
-    if any(_can_hold_number(dtype) for dtype in X.dtypes):
+    # A frame of booleans alone is let through, as sweep 25 lets a bool array through under a number
+    # placeholder (it holds no missing cell and comes back as it is): refused only beside text.
+    if any(_can_hold_number(dtype) for dtype in X.dtypes) or not any(
+            _holds_only_text(_cells_dtype(dtype)) for dtype in X.dtypes):
         return
     raise Refusal(
         parameter("missing_values", missing_values),
@@ -1156,11 +1161,11 @@ def _refuse_placeholder_no_column_holds(X, missing_values):
     )
 
 
-def _category_values_dtype(dtype):
-    """The dtype of a category dtype's categories; None for any other dtype."""
+def _cells_dtype(dtype):
+    """The dtype of a column's cells: a category dtype's categories' dtype, any other dtype itself."""
     import pandas as pd
 
-    return dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else None
+    return dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
 
 
 def _holds_only_numbers_or_booleans(dtype):
@@ -1187,23 +1192,20 @@ def _holds_only_text(dtype):
 
 def _can_hold_text(dtype):
     """Whether a column of `dtype` can hold a text cell (a category: one of its categories)."""
-    categories = _category_values_dtype(dtype)
-    return not _holds_only_numbers_or_booleans(dtype if categories is None else categories)
+    return not _holds_only_numbers_or_booleans(_cells_dtype(dtype))
 
 
 def _can_hold_number(dtype):
     """Whether a column of `dtype` can hold a number that is no boolean (sweep 17: a boolean never is one)."""
     import pandas as pd
 
-    categories = _category_values_dtype(dtype)
-    values = dtype if categories is None else categories
-    return not (pd.api.types.is_bool_dtype(values) or _holds_only_text(values))
+    cells = _cells_dtype(dtype)
+    return not (pd.api.types.is_bool_dtype(cells) or _holds_only_text(cells))
 
 
 def _can_hold_any_object(dtype):
     """Whether a column of `dtype` holds Python objects (an integer beyond float64 among them)."""
-    categories = _category_values_dtype(dtype)
-    return (dtype if categories is None else categories) == object
+    return _cells_dtype(dtype) == object
 
 
 def _number_written(text):

@@ -53,7 +53,10 @@ The family below failed once (see the commit that added its tests):
   placeholder for numbers too. Such a placeholder is refused now, naming
   ``missing_values`` and what to set instead (the number ``"-1"`` writes,
   the text of ``-1``), at ``fit`` and at ``transform`` alike; a table where
-  some column can hold it is imputed column by column as before.
+  some column can hold it is imputed column by column as before. Decided: a
+  frame of booleans alone under a number placeholder is let through, as
+  sweep 25 lets a bool array through (it holds no missing cell and comes
+  back as it is); beside a text column it is refused.
 
 Found and LEFT:
 
@@ -61,6 +64,11 @@ Found and LEFT:
   gets two output columns of that name under ``add_indicator``; scikit-learn's
   MissingIndicator names them the same way, and renaming the caller's
   column, or the indicator, would break its documented names.
+- Under pandas < 3 a column of text is ``object``, which can hold a
+  number, so ``missing_values=-1`` on such a frame is let through as
+  before; only pandas' ``str``/``string`` and Arrow text dtypes say that a
+  column holds text alone, and reading every object cell to decide would
+  walk the whole table on every call.
 - Fills of an object column of numbers (``"?"`` marking its missing cells)
   are Python floats beside the caller's np.float64 cells; both are numbers
   equal in value and type-checks by ``numbers.Real`` pass for both.
@@ -174,3 +182,19 @@ def test_a_placeholder_some_column_holds_is_imputed_there_only(placeholder, colu
     other = "a" if column == "s" else "s"
     pd.testing.assert_series_equal(out[other], X[other])
     pd.testing.assert_series_equal(out[column][~held], X[column][~held])
+
+
+def test_a_frame_of_booleans_alone_under_a_number_placeholder_is_let_through_as_a_bool_array():
+    """Decided (see the module docstring): as sweep 25's bool array, it holds no missing cell and comes back as is."""
+    X = pd.DataFrame({"b": [True, False, True, False] * 3, "n": pd.array([True, False, None, True] * 3,
+                                                                         dtype="boolean")})
+    X_numbers_free = X.fillna(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame_out = VAEImputer(missing_values=0, **_SMALL).fit_transform(X_numbers_free)
+        array_out = VAEImputer(missing_values=0, **_SMALL).fit_transform(X_numbers_free["b"].to_numpy()[:, None])
+    pd.testing.assert_frame_equal(frame_out, X_numbers_free)
+    assert array_out.dtype == bool
+    with pytest.raises(Refusal, match=r"is a number, but every column of X holds text or booleans"):
+        VAEImputer(missing_values=0, **_SMALL).fit(X_numbers_free.assign(s=pd.array(["a", "b", "0"] * 4,
+                                                                                    dtype="string")))

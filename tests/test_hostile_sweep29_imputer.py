@@ -64,8 +64,8 @@ Found and LEFT:
   gets two output columns of that name under ``add_indicator``; scikit-learn's
   MissingIndicator names them the same way, and renaming the caller's
   column, or the indicator, would break its documented names.
-- Under pandas < 3 a column of text is ``object``, which can hold a
-  number, so ``missing_values=-1`` on such a frame is let through as
+- Under pandas < 3 a column of text (and a category's text categories)
+  is ``object``, which can hold a number, so ``missing_values=-1`` on such a frame is let through as
   before; only pandas' ``str``/``string`` and Arrow text dtypes say that a
   column holds text alone, and reading every object cell to decide would
   walk the whole table on every call.
@@ -107,7 +107,8 @@ def _texts_and_booleans(n=12):
         "s": pd.array(rng.choice(["-1", "a", "b"], n), dtype="string"),
         "q": pd.array(rng.choice(["-1", "u", "v"], n), dtype="string[pyarrow]"),
         "r": pd.Series(rng.choice(["-1", "u", "v"], n)).astype(pd.ArrowDtype(pa.string())),
-        "c": pd.Categorical(rng.choice(["-1", "x", "y"], n)),
+        # Text categories said as such under pandas < 3 too, whose default for them is object.
+        "c": pd.Categorical(rng.choice(["-1", "x", "y"], n), categories=pd.Index(["-1", "x", "y"], dtype="string")),
         "b": pd.array(rng.choice([True, False], n), dtype="boolean"),
     })
 
@@ -162,7 +163,7 @@ def test_a_placeholder_no_column_holds_is_refused_at_transform_too():
     expected = imputer.transform(X)
     imputer.set_params(missing_values="?")
     with pytest.raises(Refusal, match=r"missing_values='\?' is text"):
-        imputer.transform(X.fillna(0.0))
+        imputer.transform(X.assign(x=X["x"].fillna(0.0)))
     imputer.set_params(missing_values=np.nan)
     pd.testing.assert_frame_equal(imputer.transform(X), expected)
 
@@ -188,13 +189,13 @@ def test_a_frame_of_booleans_alone_under_a_number_placeholder_is_let_through_as_
     """Decided (see the module docstring): as sweep 25's bool array, it holds no missing cell and comes back as is."""
     X = pd.DataFrame({"b": [True, False, True, False] * 3, "n": pd.array([True, False, None, True] * 3,
                                                                          dtype="boolean")})
-    X_numbers_free = X.fillna(False)
+    booleans = X.fillna(False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frame_out = VAEImputer(missing_values=0, **_SMALL).fit_transform(X_numbers_free)
-        array_out = VAEImputer(missing_values=0, **_SMALL).fit_transform(X_numbers_free["b"].to_numpy()[:, None])
-    pd.testing.assert_frame_equal(frame_out, X_numbers_free)
+        frame_out = VAEImputer(missing_values=0, **_SMALL).fit_transform(booleans)
+        array_out = VAEImputer(missing_values=0, **_SMALL).fit_transform(booleans["b"].to_numpy()[:, None])
+    pd.testing.assert_frame_equal(frame_out, booleans)
     assert array_out.dtype == bool
     with pytest.raises(Refusal, match=r"is a number, but every column of X holds text or booleans"):
-        VAEImputer(missing_values=0, **_SMALL).fit(X_numbers_free.assign(s=pd.array(["a", "b", "0"] * 4,
+        VAEImputer(missing_values=0, **_SMALL).fit(booleans.assign(s=pd.array(["a", "b", "0"] * 4,
                                                                                     dtype="string")))

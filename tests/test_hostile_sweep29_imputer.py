@@ -37,7 +37,18 @@ rows (scikit-learn's "Found array with 0 sample(s)"), an unseen category
 documented), columns reordered (refused naming them), sparse input
 (scikit-learn's dense-data refusal); a DataFrame with a duplicated index
 or a MultiIndex under ``add_indicator``; ``get_feature_names_out`` with
-wrong names or count (refused).
+wrong names or count (refused), and equal to ``transform``'s columns after
+``add_indicator`` or ``keep_empty_features`` is set after fit; fills in the
+column's support under point fills, ``sample_posterior`` and
+``multiple_imputations`` (an ordered category with a declared, never seen
+level: only seen levels, categories and order kept; UInt8 and Int8 columns
+at their bounds: within them, dtypes kept; a [0, 1] column, a positive one
+and counts: within the observed range, whole counts); ``copy=True``
+leaving a DataFrame of category, object, Int64, float and int columns
+untouched under pandas 2 and 3 (also with ``add_indicator`` and ``-1``);
+``multiple_imputations`` after ``transform`` giving fresh draws, and
+different copies under ``sample_posterior=False``, leaving the point fills
+of ``transform`` unchanged.
 
 The family below failed once (see the commit that added its tests):
 

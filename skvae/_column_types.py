@@ -228,6 +228,10 @@ def fit_column(name, values, kind, frame):
             # numbers (bernoulli, say): decoded, they came back as 0.0/1.0, and the imputer's fills as
             # probabilities, among True and False.
             entry[CELL_TYPE] = "bool"
+        if dtype == object:
+            marker = missing_cell_marker(values)
+            if marker is not None and marker != default_missing_cell(kind):
+                entry[MISSING_CELL] = marker
     else:
         kind = "gaussian" if kind == "auto" else kind
         entry = {"name": int(name), "kind": kind, "dtype": "float64"}
@@ -412,6 +416,59 @@ def categories_dtype(dtype):
 #: type (only ``"int"``: every observed cell an integer), which decoding restores.
 #: Schemas written before it lack it and decode such a column as floats, as they did.
 CELL_TYPE = "cell_type"
+
+
+#: The schema entry of a column of dtype object that records how its missing cells were
+#: written (``"None"``, ``"nan"`` or ``"NA"``), kept only where that differs from what
+#: decoding gives without it (:func:`default_missing_cell`), so that schemas written
+#: before it, and columns that agree, are unchanged.
+MISSING_CELL = "missing_cell"
+
+#: The Python value each :data:`MISSING_CELL` record stands for, by name.
+MISSING_CELL_VALUES = {"None": None, "nan": float("nan"), "NA": None}
+
+
+def missing_cell_value(marker):
+    """The missing cell a :data:`MISSING_CELL` record names (``"NA"``: ``pandas.NA``)."""
+    if marker == "NA":
+        import pandas as pd
+
+        return pd.NA
+    return MISSING_CELL_VALUES[marker]
+
+
+def default_missing_cell(kind):
+    """How an object column's missing cells decode without a :data:`MISSING_CELL` record.
+
+    Categories decode through a lookup whose missing entry is None; numbers
+    (integers and booleans held as objects too) keep the NaN they decode to.
+    """
+    return "None" if kind == "categorical" else "nan"
+
+
+def missing_cell_marker(cells):
+    """How the Series `cells` (dtype object) writes its missing cells: "None", "nan" or "NA"; None if not one way.
+
+    Hostile sweep 30: ``sample(with_missing=True)`` gave an object column's
+    holes as None where its categories decode, and as NaN where its numbers
+    do, whichever the table held: an object column of integers with None
+    holes came back with NaN ones, text with NaN holes (as ``read_csv``
+    writes them) with None. Decided: the holes come back as the fitted
+    column wrote them where it wrote them one way; a column that mixes
+    them, or writes them otherwise (NaT), keeps the decoding's own.
+    """
+    import pandas as pd
+
+    missing = cells[cells.isna()].tolist()
+    if not missing:
+        return None
+    if all(value is None for value in missing):
+        return "None"
+    if all(value is pd.NA for value in missing):
+        return "NA"
+    if all(isinstance(value, (float, np.floating)) and np.isnan(value) for value in missing):
+        return "nan"
+    return None
 
 
 def holds_only_integers(cells):

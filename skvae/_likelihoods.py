@@ -112,8 +112,9 @@ class Block:
     constants = ()
     #: Entries a column may keep besides, and whether fit records the range
     #: and decimals that decoding keeps to. "cell_type": the Python type of
-    #: an object column's cells (skvae._column_types.CELL_TYPE).
-    optional_entries = (*RANGE_ENTRIES, "cell_type")
+    #: an object column's cells (skvae._column_types.CELL_TYPE); "missing_cell": how
+    #: an object column wrote its missing cells (skvae._column_types.MISSING_CELL).
+    optional_entries = (*RANGE_ENTRIES, "cell_type", "missing_cell")
     keeps_range = True
     #: (test, refusal) pairs: a value for which a test is True lies outside
     #: the kind's domain; refusal(kind, name, value, where) gives the
@@ -1025,7 +1026,7 @@ class CategoricalBlock(Block):
     # Levels, not numbers: the schema turns labels into codes (see
     # skvae._schema._category_codes) and back.
     constants = ("categories",)
-    optional_entries = ("ordered", "categories_dtype", "unseen_levels")
+    optional_entries = ("ordered", "categories_dtype", "unseen_levels", "missing_cell")
     keeps_range = False
 
     @classmethod

@@ -38,10 +38,12 @@ import numpy as np
 from ._column_types import (
     CATEGORIES_DTYPE,
     CELL_TYPE,
+    MISSING_CELL,
     _label,
     _visible_key,
     fit_column,
     infinite_value_refusal,
+    missing_cell_value,
     requested_kinds,
     short_repr,
     values_as_bools,
@@ -1042,6 +1044,20 @@ def _check_numeric_ranges(raw, columns, numeric, by_kind):
 
 
 def _decode_column(values, column):
+    decoded = _decode_column_cells(values, column)
+    if MISSING_CELL in column:
+        # An object column's holes as the fitted column wrote them (skvae._column_types.missing_cell_marker).
+        missing = np.isnan(values)
+        if missing.any():
+            import pandas as pd
+
+            cells = np.asarray(decoded, dtype=object).copy()
+            cells[missing] = missing_cell_value(column[MISSING_CELL])
+            return pd.Series(cells, dtype=object)
+    return decoded
+
+
+def _decode_column_cells(values, column):
     import pandas as pd
 
     kind, dtype = column["kind"], column["dtype"]

@@ -61,7 +61,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from ._column_types import CELL_TYPE, MAX_CATEGORIES
+from ._column_types import CELL_TYPE, MAX_CATEGORIES, MISSING_CELL, MISSING_CELL_VALUES
 from ._latent_mixture import LATENT_MIXTURE_MAX_ROWS
 from ._likelihoods import BLOCKS, KINDS
 from ._missingness import SelfMasking
@@ -506,6 +506,11 @@ def _schema_column(column, name):
         if column["dtype"] != "object":
             # Only an object column's cells have a type of their own: another dtype decodes to itself.
             raise InvalidState(f"{name} records {CELL_TYPE!r} but has dtype {column['dtype']!r}, not object.")
+    if MISSING_CELL in column:
+        if column[MISSING_CELL] not in MISSING_CELL_VALUES:
+            _fail(f"{name}[{MISSING_CELL!r}]", f"one of {sorted(MISSING_CELL_VALUES)}", column[MISSING_CELL])
+        if column["dtype"] != "object":
+            raise InvalidState(f"{name} records {MISSING_CELL!r} but has dtype {column['dtype']!r}, not object.")
 
 
 def _categories(value, name):

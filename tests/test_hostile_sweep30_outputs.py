@@ -1,0 +1,165 @@
+"""Hostile input, thirtieth sweep: output fidelity and round trips (``sample``, ``inverse_transform``, VAEImputer).
+
+Swept and found sound: ``sample()``, ``sample(with_missing=True)``,
+``sample(given=...)``, ``inverse_transform(transform(X))`` (from an array and
+from ``set_output(transform="pandas")``'s DataFrame) and VAEImputer's
+``transform`` on a DataFrame of float64, float32, int64, int8, uint8, Int8,
+Int64, Float32, boolean, bool, string, pandas 3's ``str``, object and
+ordered category columns (with an unused level) keep each column's dtype,
+categories and their order, the column labels (integers too) and their
+order; the transform outputs keep the input's row index and its name (a
+named string index); the imputer keeps the columns' own name and its
+``add_indicator`` columns are bool; the missing cells of
+``with_missing=True`` are NaN in float and category columns and ``pd.NA``
+in Int64, boolean and string ones, as the table wrote them; draws and
+decoded rows keep to each column's observed range (2000 draws and a
+transform scaled by 50 never left it; int8/uint8/Int8 at their extremes)
+and precision (1 or 2 decimals, mixed 0.001/100.5/7.25 levels, quarter
+steps on 1e15, whole floats with NaN, and 1e-6 values left unrounded);
+``given`` cells come back exactly (0.123456789; 0.1 in float32 as float32's
+0.1) and in the fitted dtype, and values the dtype cannot hold (1000 for
+int8, -5 or 300 for uint8, 200 for Int8, 2.5 for an integer, 1e40 for
+float32, also in a DataFrame of conditions) are refused naming the column,
+the dtype and the values it holds; samples (with holes too) fit a new
+estimator.
+
+Defect found and fixed:
+
+- **An object column's missing cells in another representation**
+  (``skvae._column_types.missing_cell_marker``, the schema's
+  ``missing_cell`` entry, ``skvae._schema._decode_column``):
+  ``sample(with_missing=True)`` gave an object column's holes as None where
+  its values decode as categories and as NaN where they decode as numbers,
+  whatever the table held: integers held as objects with None holes came
+  back with NaN ones, text with NaN holes (``read_csv`` before pandas 3)
+  with None, and ``pd.NA`` holes as None. Decided: the fitted column's
+  holes, where written one way (None, NaN or ``pd.NA``), are how its
+  sampled holes are written; the schema records it only where it differs
+  from the decoding's own, so schemas of columns that agree (and files
+  saved before) are unchanged. A column that mixes them keeps the
+  decoding's own.
+
+Found but LEFT:
+
+- A plain NumPy array is fitted as float64 columns: ``sample`` on an int
+  or bool array gives float64 (whole numbers, within range), while
+  ``inverse_transform`` gives its input's float dtype (float32 for float32
+  codes). Long-standing, tested elsewhere (test_gpu: float64 samples);
+  changing the returned dtype of arrays is a change of API for a later round.
+- ``sample`` and ``inverse_transform`` drop the columns' own name
+  (``df.columns.name``) that VAEImputer keeps; scikit-learn's
+  ``set_output`` drops it too, and no value is lost.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import skvae
+from skvae import VAEImputer, VAETransformer
+
+TINY = dict(max_iter=2, hidden_layer_sizes=(8,), latent_dim=2, random_state=0)
+
+
+def _table(holes, n=30):
+    """A table of an object column of text, of integers and of booleans, each with `holes` in every fourth row."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "text": pd.Series(rng.choice(["a", "b", "c"], n), dtype=object),
+        "ints": pd.Series([int(v) for v in rng.integers(0, 40, n)], dtype=object),
+        "flags": pd.Series([bool(v) for v in rng.random(n) < 0.5], dtype=object),
+        "x": rng.normal(size=n),
+    })
+    for name in ("text", "ints", "flags"):
+        frame.loc[frame.index % 4 == 1, name] = holes
+        frame[name] = frame[name].astype(object)
+    return frame
+
+
+def _holes(series):
+    """The distinct kinds of the missing cells of `series`: 'None', 'nan' or 'NA'."""
+    kinds = set()
+    for value in series[series.isna()]:
+        kinds.add("None" if value is None else "NA" if value is pd.NA else "nan")
+    return kinds
+
+
+@pytest.mark.parametrize("holes, kind", [(None, "None"), (np.nan, "nan"), (pd.NA, "NA")])
+def test_sampled_holes_of_object_columns_are_written_as_the_table_wrote_them(holes, kind):
+    """Each object column's sampled holes are the fitted table's (before: None for text, NaN for numbers)."""
+    table = _table(holes)
+    for name in ("text", "ints", "flags"):
+        assert _holes(table[name]) == {kind}
+    model = VAETransformer(**TINY).fit(table)
+    drawn = model.sample(200, random_state=0, with_missing=True)
+    for name in ("text", "ints", "flags"):
+        assert drawn[name].dtype == object
+        assert drawn[name].isna().any(), name
+        assert _holes(drawn[name]) == {kind}, name
+    # The observed cells keep their Python types.
+    assert all(isinstance(v, int) for v in drawn["ints"].dropna())
+    assert all(isinstance(v, bool) for v in drawn["flags"].dropna())
+    # Samples with their holes fit a new model, which samples them alike.
+    refit = VAETransformer(**TINY).fit(drawn)
+    assert _holes(refit.sample(200, random_state=1, with_missing=True)["text"]) == {kind}
+
+
+def test_holes_survive_save_and_load(tmp_path):
+    """The record of how holes were written is saved with the model (and checked on load)."""
+    model = VAETransformer(**TINY).fit(_table(np.nan))
+    path = tmp_path / "model.skvae"
+    skvae.save(model, path)
+    loaded = skvae.load(path)
+    drawn = loaded.sample(200, random_state=0, with_missing=True)
+    assert _holes(drawn["text"]) == {"nan"} and _holes(drawn["ints"]) == {"nan"}
+    pd.testing.assert_frame_equal(drawn, model.sample(200, random_state=0, with_missing=True))
+
+
+def test_the_schema_records_holes_only_where_decoding_would_write_them_otherwise():
+    """Text with None holes and numbers with NaN holes decode so already: nothing is recorded for them."""
+    table = _table(None)
+    table["ints"] = table["ints"].where(table["ints"].notna(), np.nan).astype(object)
+    model = VAETransformer(**TINY).fit(table)
+    columns = {column["name"]: column for column in model._model.schema.columns}
+    assert "missing_cell" not in columns["text"]
+    assert "missing_cell" not in columns["ints"]
+    assert columns["flags"].get("missing_cell") in (None, "None")
+
+
+def test_a_column_mixing_holes_keeps_the_decodings_own():
+    """None and NaN in one column: no one way to write them, so the decoding's (None for text) stays."""
+    table = _table(None)
+    table.loc[2, "text"] = np.nan
+    assert _holes(table["text"]) == {"None", "nan"}
+    model = VAETransformer(**TINY).fit(table)
+    assert _holes(model.sample(200, random_state=0, with_missing=True)["text"]) == {"None"}
+
+
+def test_imputer_and_inverse_transform_leave_no_holes_in_such_columns():
+    """The record only writes holes: the imputer's fills and decoded rows have none, in the fitted dtypes."""
+    table = _table(np.nan)
+    filled = VAEImputer(**TINY).fit_transform(table)
+    assert not filled.isna().any().any()
+    assert (filled.dtypes == table.dtypes).all()
+    model = VAETransformer(**TINY).fit(table)
+    decoded = model.inverse_transform(model.transform(table))
+    assert not decoded.isna().any().any()
+    assert all(isinstance(v, int) for v in decoded["ints"])
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"missing_cell": "null"}, "missing_cell"),
+    ({"missing_cell": None}, "missing_cell"),
+    ({"missing_cell": "nan", "dtype": "float64"}, "not object"),
+])
+def test_a_tampered_record_of_holes_is_refused_on_load(change, words):
+    """A saved model's record is one of the names it writes, on an object column; anything else is refused."""
+    from skvae._state import InvalidState, _schema_column
+
+    model = VAETransformer(**TINY).fit(_table(np.nan))
+    column = dict(next(c for c in model._model.schema.columns if c["name"] == "text"))
+    assert column["missing_cell"] == "nan"
+    _schema_column(column, "text")  # as saved: accepted
+    column.update(change)
+    with pytest.raises(InvalidState, match=words):
+        _schema_column(column, "text")

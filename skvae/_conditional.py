@@ -21,7 +21,7 @@ import contextlib
 import numpy as np
 import torch
 
-from ._column_types import _equal, look_alike_hint
+from ._column_types import CELL_TYPE, _equal, look_alike_hint
 from ._inference import NetworkOverflow, map_row_batches
 from ._refusals import Refusal, parameter
 from ._refusals import column as refused_column
@@ -567,10 +567,40 @@ def with_given_cells(vae, values, table, given_mask):
             # then NumPy's int("3.0") failed after the draw, naming neither given nor the column. It is
             # put back as the number it reads as exactly (_check_values refused any other).
             cells[text] = [_whole_number(cell) for cell in cells[text]]
+        if column.dtype == object:
+            cells = _as_object_numbers(cells, raw[rows, j], schema.columns[j].get(CELL_TYPE))
         column[rows] = cells.astype(column.dtype)
         # Set as a whole column in the decoded dtype: a sparse column takes no item assignment.
         decoded.isetitem(j, pd.Series(column, index=decoded.index).astype(decoded.dtypes.iloc[j]))
     return decoded
+
+
+def _as_object_numbers(cells, read, cell_type):
+    """Given cells of an object column of numbers as the Python numbers of the column's own cells.
+
+    Hostile sweep 30: such a column's sampled cells are Python floats (ints
+    or bools where the fit's cells all were, skvae._column_types.CELL_TYPE),
+    but a given cell came back as given: "3" and "1.5" as text amid numbers,
+    3.0 as a float amid ints, ``np.int64(3)`` and ``np.True_`` as NumPy
+    scalars, so one column held several types (and a CSV of it wrote
+    "3.0" beside "4"). Decided: each comes back as the number the schema
+    read it as (`read`, as ``transform`` reads it; the value unchanged), of
+    the type of the column's cells: a bool for a 0 or 1 in a column of
+    booleans, a Python int for a whole number in a column of integers, a
+    Python float otherwise (a fraction in a column of integers too, which
+    an object column holds exactly).
+    """
+    out = np.empty(len(cells), dtype=object)
+    for k, (cell, number) in enumerate(zip(cells.tolist(), read.tolist())):
+        if cell_type == "bool" and number in (0.0, 1.0):
+            out[k] = bool(number)
+        elif cell_type == "int" and isinstance(cell, (int, np.integer)) and not isinstance(cell, (bool, np.bool_)):
+            out[k] = int(cell)  # exact beyond 2**53, where the float read is not
+        elif cell_type == "int" and float(number).is_integer():
+            out[k] = int(number)
+        else:
+            out[k] = float(number)
+    return out
 
 
 def _check_known(keys, names):

@@ -38,6 +38,15 @@ Defect found and fixed:
   from the decoding's own, so schemas of columns that agree (and files
   saved before) are unchanged. A column that mixes them keeps the
   decoding's own.
+- **Given cells of an object column of numbers in another type**
+  (``skvae._conditional._as_object_numbers``): such a column's sampled
+  cells are Python ints (floats, bools) of one type, but ``given`` cells
+  came back as given: ``"3"`` and ``"1.5"`` as text amid numbers, 3.0 a
+  float amid ints, ``np.int64(3)`` and ``np.True_`` NumPy scalars amid
+  Python ones, 1 amid booleans. Decided: each comes back as the number the
+  schema read it as (its value unchanged, as ``transform`` reads it), of the
+  column's cell type; a fraction in a column of integers stays a float, and
+  an integer beyond 2**53 stays exact.
 
 Found but LEFT:
 
@@ -163,3 +172,52 @@ def test_a_tampered_record_of_holes_is_refused_on_load(change, words):
     column.update(change)
     with pytest.raises(InvalidState, match=words):
         _schema_column(column, "text")
+
+
+def _object_numbers():
+    """A model of object columns of integers (with a hole), floats and booleans, all modelled as numbers."""
+    rng = np.random.default_rng(6)
+    n = 30
+    table = pd.DataFrame({
+        "ints": pd.Series([int(v) for v in rng.integers(0, 30, n)], dtype=object),
+        "floats": pd.Series([float(v) for v in rng.normal(size=n).round(2)], dtype=object),
+        "flags": pd.Series([bool(v) for v in rng.random(n) < 0.5], dtype=object),
+    })
+    table.loc[2, "ints"] = None
+    model = VAETransformer(likelihood={"flags": "bernoulli"}, **TINY).fit(table)
+    assert [column["kind"] for column in model._model.schema.columns] == ["gaussian", "gaussian", "bernoulli"]
+    return model
+
+
+@pytest.mark.parametrize("name, given, expected", [
+    ("ints", np.int64(3), 3), ("ints", 3.0, 3), ("ints", "3", 3), ("ints", True, 1), ("ints", 2.5, 2.5),
+    ("ints", 2**60 + 1, 2**60 + 1),
+    ("floats", "1.5", 1.5), ("floats", np.float32(0.5), 0.5), ("floats", 2, 2.0),
+    ("flags", np.True_, True), ("flags", 1, True), ("flags", 0.0, False),
+])
+def test_given_cells_of_object_number_columns_come_back_as_the_columns_cells(name, given, expected):
+    """A given cell comes back as the number it reads as, of the type of its column's sampled cells.
+
+    Before: as given ("3" as text amid ints, 3.0 a float amid ints, NumPy
+    scalars amid Python ones), so one object column held several types.
+    """
+    model = _object_numbers()
+    drawn = model.sample(3, given={name: given}, random_state=0)
+    free = model.sample(50, random_state=0)[name].dropna()
+    cell_types = {type(value) for value in free}
+    assert len(cell_types) == 1
+    for value in drawn[name]:
+        assert value == expected and type(value) is type(expected)
+    if expected != 2.5:
+        # A fraction in a column of integers is a float; every other given cell is of the column's own type.
+        assert cell_types == {type(expected)}
+
+
+def test_given_data_frame_cells_of_an_object_column_of_integers():
+    """A DataFrame of conditions (Int64, float, NumPy ints held as objects) gives Python ints, free cells drawn."""
+    model = _object_numbers()
+    for conditions in (pd.array([4, None], dtype="Int64"), [4.0, np.nan],
+                       pd.Series([np.int64(4), None], dtype=object)):
+        drawn = model.sample(2, given=pd.DataFrame({"ints": conditions}), random_state=0)["ints"]
+        assert drawn[0] == 4 and type(drawn[0]) is int
+        assert type(drawn[1]) is int

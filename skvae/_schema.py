@@ -170,7 +170,12 @@ class TableSchema:
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
         _warn_inexact_integers(X, names, columns, frame)
-        schema._fit_constants(raw)
+        # Hostile sweep 30: a NumPy array's columns are recorded as float64, so a float32 array of
+        # values written with 1 decimal (0.3 held as 0.30000001192...) was found to have no decimals:
+        # its samples and the imputer's fills came back unrounded (0.2971818) where a float64 array's,
+        # or a DataFrame's float32 column's, come back at 1 decimal. Its values are read as held.
+        held_in = None if frame else _narrow_float(getattr(getattr(X, "dtype", None), "name", None))
+        schema._fit_constants(raw, held_in)
         missing = np.isnan(raw)
         has_missing = missing.any(axis=0)
         schema.mask_columns = [
@@ -180,7 +185,7 @@ class TableSchema:
         schema.seen_pairs = fit_seen_pairs(columns, raw)
         return schema, raw
 
-    def _fit_constants(self, raw):
+    def _fit_constants(self, raw, held_in=None):
         """Each column's constants, computed per kind over all its columns at once.
 
         A Python pass per column would cost a fifth of a short fit on 784
@@ -208,7 +213,7 @@ class TableSchema:
             # one call per type, as a wide float32 table (pixels) has hundreds of such columns.
             narrow = {}
             for k, j in enumerate(ranged):
-                precision = _narrow_float(self.columns[j]["dtype"])
+                precision = _narrow_float(self.columns[j]["dtype"]) or held_in
                 if precision is not None:
                     narrow.setdefault(precision, []).append(k)
             for precision, ks in narrow.items():

@@ -21,7 +21,14 @@ steps on 1e15, whole floats with NaN, and 1e-6 values left unrounded);
 int8, -5 or 300 for uint8, 200 for Int8, 2.5 for an integer, 1e40 for
 float32, also in a DataFrame of conditions) are refused naming the column,
 the dtype and the values it holds; samples (with holes too) fit a new
-estimator.
+estimator; observed cells pass the imputer unchanged in value and type
+(int64, Int64 and objects beyond 2**60, uint64 beyond 2**63, float16);
+constant columns (Int64, bool, float, string, category, object) with
+holes; ``multiple_imputations`` keeps dtypes and a string index; a
+DataFrame of conditions keeps its named index; integer column labels in
+any order. VAEImputer with ``set_output(transform="pandas")`` names
+integer-labelled columns x0, x1, ... as scikit-learn's SimpleImputer does
+(its default output keeps the labels): scikit-learn's convention, kept.
 
 Defect found and fixed:
 
@@ -55,7 +62,8 @@ Defect found and fixed:
   imputer's fills and the samples came back unrounded (0.2971818) where a
   float64 array's, or a DataFrame's float32 column's, came back at 1
   decimal. The array's own float type now decides how its values are read
-  for decimals, as a DataFrame column's dtype does.
+  for decimals, as a DataFrame column's dtype does (a float32 torch tensor
+  too; a list of such floats is float64 values, read as they are).
 
 Found but LEFT:
 

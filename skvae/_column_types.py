@@ -703,9 +703,12 @@ def _json_scalar(value, name):
         value = value.item()
     if isinstance(value, (str, bool, int, float)):
         return value
+    # Hostile sweep 30: categories of Timestamps, Periods, Intervals or Decimals were refused
+    # with no way out; as text they are modelled (a softmax over the same levels).
     raise ValueError(
         f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
-        "categories must be strings, numbers or booleans."
+        "categories must be strings, numbers or booleans: convert them to text with "
+        f"X[{name!r}].astype(str), or the column to numbers."
     )
 
 

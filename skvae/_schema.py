@@ -38,6 +38,7 @@ import numpy as np
 from ._column_types import (
     CATEGORIES_DTYPE,
     CELL_TYPE,
+    _conversion_hint,
     _label,
     _visible_key,
     fit_column,
@@ -605,9 +606,11 @@ def _numeric_column(series, name):
             or _is_arrow_time(dtype)):
         # pd.to_numeric reads dates and durations as nanoseconds, and complex numbers
         # pass as they are: a column fitted as numbers would take them without a word.
+        # The conversion is the dtype's own, as fit says it (hostile sweep 30: a complex, Period or
+        # Interval column was told to convert "dates and durations to numbers, e.g. days").
         raise ValueError(
             f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
-            "was fitted on (dates and durations to numbers, e.g. days)."
+            f"was fitted on ({_conversion_hint(name, dtype)})."
         )
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         # Numbers already: converted by their dtype. pd.to_numeric refuses some numeric dtypes
@@ -683,8 +686,39 @@ def _refuse_unmodelled_cells(series, name):
         raise Refusal(
             f"Column {_label(name)} holds values of type {type(value).__name__} (", example(), short_repr(value),
             refused_row(row, " in "), "), which skvae cannot model: it models numbers, booleans, categories and "
-            "text. Convert the column: .astype(float) for numbers (Decimal, Fraction)."
+            f"text. Convert the column to the numbers it was fitted on: {_cell_conversion_hint(value)}."
         )
+
+
+def _cell_conversion_hint(value):
+    """How to turn a column holding cells like `value` (a type skvae cannot model) into numbers.
+
+    Hostile sweep 30: every such cell was advised ".astype(float) for numbers
+    (Decimal, Fraction)", which a Timestamp, a Timedelta, a Period, an
+    Interval or bytes does not take (``astype(float)`` of a complex number
+    drops its imaginary part without a word).
+    """
+    import datetime
+    import decimal
+    import fractions
+
+    import pandas as pd
+
+    if isinstance(value, (decimal.Decimal, fractions.Fraction)):
+        return ".astype(float)"
+    if isinstance(value, (datetime.date, np.datetime64)):  # Timestamp and datetime are dates too
+        return "dates as numbers, e.g. days since a date: (column - column.min()).dt.days"
+    if isinstance(value, (datetime.timedelta, np.timedelta64)):  # Timedelta is a timedelta
+        return "durations as numbers, e.g. seconds: column.dt.total_seconds()"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "complex numbers as two columns of their real and imaginary parts (.real and .imag)"
+    if isinstance(value, pd.Interval):
+        return "intervals as numbers, e.g. their midpoints: column.array.mid"
+    if isinstance(value, pd.Period):
+        return "periods as numbers, e.g. their start dates as days since a date"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
+    return "pd.to_numeric(column) where each value stands for a number"
 
 
 def _is_arrow_time(dtype):

@@ -1,0 +1,176 @@
+"""Hostile use, thirtieth sweep: DataFrame columns of unusual types.
+
+Swept and found sound: ``VAETransformer.fit`` refuses by name, with the
+dtype's own conversion, columns of ``datetime64`` (naive, tz-aware, with
+NaT), ``timedelta64``, ``period``, ``interval`` and ``complex128``; object
+columns of ``Decimal``, ``Fraction`` and ``bytes`` (the type and an example
+named, with ``.astype(float)`` / ``.astype(str)``), of numbers beside text
+(both named, ``.astype(str)`` or ``pd.to_numeric(..., errors='coerce')``),
+and of no observed value (every dtype: "Drop it"). Modelled and given back
+in their dtype by ``sample`` (plain, ``with_missing``, ``return_mean``),
+``inverse_transform(transform(X))``, ``score_samples`` (finite),
+VAEImputer's ``transform`` (no cell left missing) and VAEOutlierDetector's
+``predict``: object columns of floats or ints with ``None``, ``boolean``
+with ``pd.NA``, categories of floats, ints, bools and of mixed ints and
+text (with missing cells), ordered categories with an unused level, sparse
+float (NaN fill, with holes) and int columns, constant columns (float,
+``Int64`` and text, with holes: sampled as the constant); VAEImputer drops
+an all-missing column of object, ``Int64`` or category dtype. At
+``transform``/``score_samples``/the imputer/the detector, a column fitted
+as numbers given text, Decimal, Fraction, bytes or categories of Timestamps
+is refused naming the column, the value and its row; categories of numbers,
+``boolean`` and sparse columns are read as numbers. No refused call changed
+the caller's DataFrame.
+
+Each family below failed once (see the commit that added its tests):
+
+- **The wrong conversion advised for a dtype at transform** (``skvae._schema._numeric_column``):
+  a column fitted as numbers given a ``complex128``, ``period`` or
+  ``interval`` column was refused with "(dates and durations to numbers,
+  e.g. days)", the advice for dates alone; fit says each dtype's own
+  (``.to_numpy().real and .imag``, ``.array.mid``, periods since the
+  first). It now says the conversion fit says
+  (``skvae._column_types._conversion_hint``).
+- **The wrong conversion advised for a cell at transform and in ``given``**
+  (``skvae._schema._refuse_unmodelled_cells``): an object cell of a type
+  skvae cannot model, in a column fitted as numbers, was advised
+  ".astype(float) for numbers (Decimal, Fraction)" whatever it was: a
+  Timestamp, Timedelta, Period, Interval, complex number or bytes, of
+  which ``astype(float)`` refuses most and drops a complex number's
+  imaginary part without a word. The advice now follows the cell's type
+  (``skvae._schema._cell_conversion_hint``).
+- **Categories of a type skvae cannot store were refused with no way out**
+  (``skvae._column_types._json_scalar``): a category column of Timestamps,
+  Periods, Intervals or Decimals was refused as "categories must be
+  strings, numbers or booleans." It now names the conversion
+  (``X['c'].astype(str)``, under which the same levels are modelled).
+
+Found and LEFT:
+
+- A column fitted as numbers given text at ``transform`` is refused naming
+  the column, the cell and its row, without advice: the message is built
+  of Terms the command line words itself (its most common face, text in a
+  CSV column of numbers), so advice belongs with that face's words, a
+  change beyond this sweep.
+"""
+import datetime
+import decimal
+import fractions
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
+
+N_ROWS = 30
+TINY = dict(max_iter=2, hidden_layer_sizes=(8,), latent_dim=2, random_state=0, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def fitted_on_numbers():
+    """A transformer, an imputer and a detector fitted on two numeric columns ``x`` and ``c``."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=N_ROWS), "c": rng.normal(100.0, 10.0, size=N_ROWS)})
+    return (VAETransformer(**TINY).fit(table), VAEImputer(**TINY).fit(table),
+            VAEOutlierDetector(**TINY).fit(table), table)
+
+
+def _calls(estimators, table):
+    transformer, imputer, detector, _ = estimators
+    return {
+        "transform": lambda: transformer.transform(table),
+        "score_samples": lambda: transformer.score_samples(table),
+        "imputer": lambda: imputer.transform(table),
+        "detector": lambda: detector.predict(table),
+    }
+
+
+@pytest.mark.parametrize("column, advice", [
+    (pd.Series(np.arange(N_ROWS) + 1j), "X['c'].to_numpy().real and .imag"),
+    (pd.Series(pd.interval_range(0, N_ROWS)), "X['c'].array.mid"),
+    (pd.Series(pd.period_range("2020-01", periods=N_ROWS, freq="M")), "periods since the first"),
+    (pd.Series(pd.to_timedelta(np.arange(N_ROWS), unit="D")), "X['c'].dt.total_seconds()"),
+    (pd.Series(pd.date_range("2020-01-01", periods=N_ROWS, tz="UTC")), "days since a date"),
+], ids=["complex", "interval", "period", "timedelta", "datetime-tz"])
+def test_a_dtype_skvae_cannot_model_is_advised_its_own_conversion_at_transform(fitted_on_numbers, column, advice):
+    """Each face that reads a table refuses the dtype naming the column and the conversion fit would name."""
+    table = fitted_on_numbers[3].copy()
+    table["c"] = column
+    before = table.copy()
+    for name, call in _calls(fitted_on_numbers, table).items():
+        with pytest.raises(ValueError) as refused:
+            call()
+        message = str(refused.value)
+        assert "Column 'c'" in message and str(column.dtype) in message, (name, message)
+        assert advice in message, (name, message)
+        if not pd.api.types.is_datetime64_any_dtype(column.dtype):
+            assert "days" not in message, (name, message)
+    pd.testing.assert_frame_equal(table, before)
+
+
+def test_the_advised_conversion_of_a_dtype_is_accepted(fitted_on_numbers):
+    """The advice is runnable: the converted column is taken as numbers."""
+    transformer = fitted_on_numbers[0]
+    table = fitted_on_numbers[3].copy()
+    X = table.assign(c=pd.Series(pd.interval_range(0, N_ROWS)))
+    X["c"] = X["c"].array.mid
+    assert np.isfinite(transformer.score_samples(X)).all()
+    X = table.assign(c=pd.Series(pd.period_range("2020-01", periods=N_ROWS, freq="M")))
+    X["c"] = (X["c"] - X["c"].min()).apply(lambda offset: offset.n)
+    assert np.isfinite(transformer.score_samples(X)).all()
+
+
+@pytest.mark.parametrize("cell, advice", [
+    (decimal.Decimal("1.5"), ".astype(float)"),
+    (fractions.Fraction(1, 3), ".astype(float)"),
+    (pd.Timestamp("2020-01-01"), "days since a date"),
+    (datetime.date(2020, 1, 1), "days since a date"),
+    (pd.Timedelta(days=1), "total_seconds()"),
+    (pd.Period("2020-01", freq="M"), "periods as numbers"),
+    (pd.Interval(0, 1), "midpoints"),
+    (complex(1, 2), ".real and .imag"),
+    (b"12", "decode"),
+], ids=["Decimal", "Fraction", "Timestamp", "date", "Timedelta", "Period", "Interval", "complex", "bytes"])
+def test_a_cell_skvae_cannot_model_is_advised_by_its_type(fitted_on_numbers, cell, advice):
+    """An object cell in a column fitted as numbers: column, type, row and the conversion for that type."""
+    transformer = fitted_on_numbers[0]
+    table = fitted_on_numbers[3].copy()
+    column = table["c"].astype(object)
+    column.iloc[3] = cell
+    table["c"] = column
+    before = table.copy()
+    for name, call in _calls(fitted_on_numbers, table).items():
+        with pytest.raises(ValueError) as refused:
+            call()
+        message = str(refused.value)
+        assert "Column 'c'" in message and type(cell).__name__ in message and "row 3" in message, (name, message)
+        assert advice in message, (name, message)
+        if not isinstance(cell, (decimal.Decimal, fractions.Fraction)):
+            assert ".astype(float)" not in message, (name, message)
+    pd.testing.assert_frame_equal(table, before)
+    with pytest.raises(ValueError, match=f"Column 'c'.*{type(cell).__name__}.*{re.escape(advice)}"):
+        transformer.sample(2, given={"c": cell}, random_state=0)
+
+
+@pytest.mark.parametrize("categories", [
+    list(pd.to_datetime(["2020-01-01", "2021-06-30", "2022-12-31"])),
+    list(pd.period_range("2020-01", periods=3, freq="M")),
+    list(pd.interval_range(0, 3)),
+    [decimal.Decimal("1.5"), decimal.Decimal("2.5"), decimal.Decimal("3.5")],
+], ids=["Timestamp", "Period", "Interval", "Decimal"])
+def test_categories_of_a_type_skvae_cannot_store_are_refused_with_the_conversion(categories):
+    """The refusal names the column, the category and ``.astype(str)``, under which the same levels are modelled."""
+    table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS),
+                          "when": pd.Categorical(categories * (N_ROWS // len(categories)))})
+    before = table.copy()
+    with pytest.raises(ValueError) as refused:
+        VAETransformer(**TINY).fit(table)
+    message = str(refused.value)
+    assert "Column 'when'" in message and type(categories[0]).__name__ in message
+    assert "X['when'].astype(str)" in message
+    pd.testing.assert_frame_equal(table, before)
+    table["when"] = table["when"].astype(str)
+    model = VAETransformer(**TINY).fit(table)
+    assert set(model.sample(20, random_state=0)["when"]) <= {str(value) for value in categories}

@@ -546,8 +546,10 @@ def _conversion_hint(name, dtype):
     if pd.api.types.is_timedelta64_dtype(dtype):
         return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
     if isinstance(dtype, pd.PeriodDtype):
+        # na_action='ignore': a missing period (NaT) has no ``.n``, and the advice failed with an
+        # AttributeError on a column with holes (hostile sweep 30); NaT is read as a missing cell.
         return (f"convert periods to numbers, e.g. periods since the first: "
-                f"({column} - {column}.min()).apply(lambda offset: offset.n)")
+                f"({column} - {column}.min()).map(lambda offset: offset.n, na_action='ignore')")
     if isinstance(dtype, pd.IntervalDtype):
         return f"convert intervals to numbers, e.g. their midpoints: {column}.array.mid"
     if pd.api.types.is_complex_dtype(dtype):

@@ -541,6 +541,10 @@ def _conversion_hint(name, dtype):
                     f"neither text, numbers nor booleans: convert them to text with {column}.astype(str)")
         if pa.types.is_duration(arrow):
             return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
+        if pa.types.is_time(arrow):
+            # Hostile sweep 30: times of day were advised .astype(float), which refuses a time.
+            return (f"convert times of day to numbers, e.g. seconds since midnight: "
+                    f"pd.to_timedelta({column}.astype(str)).dt.total_seconds()")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return f"convert dates to numbers, e.g. days since a date: ({column} - {column}.min()).dt.days"
     if pd.api.types.is_timedelta64_dtype(dtype):

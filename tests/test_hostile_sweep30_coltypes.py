@@ -44,6 +44,13 @@ Each family below failed once (see the commit that added its tests):
   Periods, Intervals or Decimals was refused as "categories must be
   strings, numbers or booleans." It now names the conversion
   (``X['c'].astype(str)``, under which the same levels are modelled).
+- **Times of day were advised ``.astype(float)``** (``skvae._column_types._conversion_hint``):
+  a pyarrow ``time64``/``time32`` column was refused at fit (and at
+  ``transform`` of a column fitted as numbers) advising
+  ``X['t'].astype(float) or .astype(str)``, the first a TypeError on a
+  time; it advises seconds since midnight,
+  ``pd.to_timedelta(X['t'].astype(str)).dt.total_seconds()``, which runs
+  on missing times too.
 - **The advised conversion of periods failed on a missing period**
   (``skvae._column_types._conversion_hint``): ``(X['p'] - X['p'].min())
   .apply(lambda offset: offset.n)`` raised AttributeError on NaT, where
@@ -193,3 +200,22 @@ def test_categories_of_a_type_skvae_cannot_store_are_refused_with_the_conversion
     table["when"] = table["when"].astype(str)
     model = VAETransformer(**TINY).fit(table)
     assert set(model.sample(20, random_state=0)["when"]) <= {str(value) for value in categories}
+
+
+@pytest.mark.parametrize("arrow_type", ["time64[us]", "time32[s]"])
+def test_times_of_day_are_advised_a_conversion_that_runs(fitted_on_numbers, arrow_type):
+    """pyarrow times (one missing): fit and transform advise seconds since midnight, runnable as written."""
+    pa = pytest.importorskip("pyarrow")
+    times = [datetime.time(i % 24, (7 * i) % 60, (13 * i) % 60) for i in range(N_ROWS - 1)] + [None]
+    arrow = pa.time64("us") if arrow_type == "time64[us]" else pa.time32("s")
+    table = fitted_on_numbers[3].assign(c=pd.Series(times, dtype=pd.ArrowDtype(arrow)))
+    with pytest.raises(ValueError, match="Column 'c' has dtype time") as refused:
+        VAETransformer(**TINY).fit(table)
+    with pytest.raises(ValueError, match="Column 'c' was fitted as numbers") as refused_later:
+        fitted_on_numbers[0].transform(table)
+    advised = "pd.to_timedelta(X['c'].astype(str)).dt.total_seconds()"
+    assert advised in str(refused.value) and advised in str(refused_later.value)
+    X = table
+    seconds = eval(advised)  # noqa: S307 - the message's own expression, on the test's table
+    assert seconds.iloc[1] == 3600 + 7 * 60 + 13 and seconds.isna().sum() == 1
+    assert np.isfinite(fitted_on_numbers[0].score_samples(table.assign(c=seconds))).all()

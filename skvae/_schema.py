@@ -609,8 +609,8 @@ def _numeric_column(series, name):
         # The conversion is the dtype's own, as fit says it (hostile sweep 30: a complex, Period or
         # Interval column was told to convert "dates and durations to numbers, e.g. days").
         raise ValueError(
-            f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
-            f"was fitted on ({_conversion_hint(name, dtype)})."
+            f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}, which skvae cannot model: "
+            f"{_conversion_hint(name, dtype)}."
         )
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         # Numbers already: converted by their dtype. pd.to_numeric refuses some numeric dtypes

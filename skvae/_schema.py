@@ -696,7 +696,9 @@ def _cell_conversion_hint(value):
     Hostile sweep 30: every such cell was advised ".astype(float) for numbers
     (Decimal, Fraction)", which a Timestamp, a Timedelta, a Period, an
     Interval or bytes does not take (``astype(float)`` of a complex number
-    drops its imaginary part without a word).
+    drops its imaginary part without a word). The expressions are those that
+    run on an object column with missing cells (``.dt`` needs a datetime
+    dtype first).
     """
     import datetime
     import decimal
@@ -707,13 +709,15 @@ def _cell_conversion_hint(value):
     if isinstance(value, (decimal.Decimal, fractions.Fraction)):
         return ".astype(float)"
     if isinstance(value, (datetime.date, np.datetime64)):  # Timestamp and datetime are dates too
-        return "dates as numbers, e.g. days since a date: (column - column.min()).dt.days"
+        return ("dates as numbers, e.g. days since a date: "
+                "(pd.to_datetime(column) - pd.to_datetime(column).min()).dt.days")
     if isinstance(value, (datetime.timedelta, np.timedelta64)):  # Timedelta is a timedelta
-        return "durations as numbers, e.g. seconds: column.dt.total_seconds()"
+        return "durations as numbers, e.g. seconds: pd.to_timedelta(column).dt.total_seconds()"
     if isinstance(value, (complex, np.complexfloating)):
         return "complex numbers as two columns of their real and imaginary parts (.real and .imag)"
     if isinstance(value, pd.Interval):
-        return "intervals as numbers, e.g. their midpoints: column.array.mid"
+        return ("intervals as numbers, e.g. their midpoints: "
+                "column.map(lambda interval: interval.mid, na_action='ignore')")
     if isinstance(value, pd.Period):
         return "periods as numbers, e.g. their start dates as days since a date"
     if isinstance(value, (bytes, bytearray)):

@@ -38,7 +38,9 @@ Each family below failed once (see the commit that added its tests):
   Timestamp, Timedelta, Period, Interval, complex number or bytes, of
   which ``astype(float)`` refuses most and drops a complex number's
   imaginary part without a word. The advice now follows the cell's type
-  (``skvae._schema._cell_conversion_hint``).
+  (``skvae._schema._cell_conversion_hint``), each expression one that runs
+  on an object column with missing cells (``pd.to_datetime(column)`` before
+  ``.dt``).
 - **Categories of a type skvae cannot store were refused with no way out**
   (``skvae._column_types._json_scalar``): a category column of Timestamps,
   Periods, Intervals or Decimals was refused as "categories must be
@@ -219,3 +221,24 @@ def test_times_of_day_are_advised_a_conversion_that_runs(fitted_on_numbers, arro
     seconds = eval(advised)  # noqa: S307 - the message's own expression, on the test's table
     assert seconds.iloc[1] == 3600 + 7 * 60 + 13 and seconds.isna().sum() == 1
     assert np.isfinite(fitted_on_numbers[0].score_samples(table.assign(c=seconds))).all()
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ([pd.Timestamp("2020-01-01"), datetime.date(2020, 1, 3), None], [0.0, 2.0]),
+    ([pd.Timedelta(days=1), datetime.timedelta(seconds=5), None], [86400.0, 5.0]),
+    ([pd.Interval(0, 1), pd.Interval(2, 6), None], [0.5, 4.0]),
+], ids=["dates", "durations", "intervals"])
+def test_the_advised_conversion_of_a_cell_runs_on_an_object_column_with_holes(fitted_on_numbers, cells, expected):
+    """The expression a refused cell's advice gives runs on the object column it was found in, missing cells too.
+
+    The first advice for a Timestamp cell was ``(column - column.min()).dt.days``: on an object column that
+    is "unsupported operand type(s) for -: 'numpy.ndarray' and 'Timestamp'".
+    """
+    table = fitted_on_numbers[3].head(3).assign(c=pd.Series(cells, dtype=object))
+    with pytest.raises(ValueError) as refused:
+        fitted_on_numbers[0].transform(table)
+    advised = str(refused.value).split("e.g. ")[1].split(": ", 1)[1].removesuffix(".")
+    column = table["c"]
+    converted = pd.Series(eval(advised))  # noqa: S307 - the message's own expression, on the test's column
+    assert converted.iloc[:2].tolist() == expected and converted.isna().iloc[2]
+    assert np.isfinite(fitted_on_numbers[0].score_samples(table.assign(c=converted.astype(float)))).all()

@@ -654,15 +654,51 @@ def _is_text(series):
     return False
 
 
+def cell_conversion_hint(value):
+    """How to turn a column holding cells like `value` (a type skvae cannot model) into numbers.
+
+    Hostile sweep 30: every such cell was advised ".astype(float) for numbers
+    (Decimal, Fraction)", which a Timestamp, a Timedelta, a Period, an
+    Interval or bytes does not take (``astype(float)`` of a complex number
+    drops its imaginary part without a word). The expressions are those that
+    run on an object column with missing cells (``.dt`` needs a datetime
+    dtype first).
+    """
+    import datetime
+    import decimal
+    import fractions
+
+    import pandas as pd
+
+    if isinstance(value, (decimal.Decimal, fractions.Fraction)):
+        return ".astype(float)"
+    if isinstance(value, (datetime.date, np.datetime64)):  # Timestamp and datetime are dates too
+        return ("dates as numbers, e.g. days since a date: "
+                "(pd.to_datetime(column) - pd.to_datetime(column).min()).dt.days")
+    if isinstance(value, (datetime.timedelta, np.timedelta64)):  # Timedelta is a timedelta
+        return "durations as numbers, e.g. seconds: pd.to_timedelta(column).dt.total_seconds()"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "complex numbers as two columns of their real and imaginary parts (.real and .imag)"
+    if isinstance(value, pd.Interval):
+        return ("intervals as numbers, e.g. their midpoints: "
+                "column.map(lambda interval: interval.mid, na_action='ignore')")
+    if isinstance(value, pd.Period):
+        return "periods as numbers, e.g. their start dates as days since a date"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
+    return "pd.to_numeric(column) where each value stands for a number"
+
+
 def _refuse_mixed(name, observed, is_text):
     numbers = observed.map(_is_real_number).to_numpy(dtype=bool)
     if (~is_text & ~numbers).any():
         odd = observed[~is_text & ~numbers].iloc[0]
+        # The conversion for the cell's own type (hostile sweep 30: a column of Timedeltas, Periods,
+        # Intervals or complex numbers was told of Decimals and dates), or its text as categories.
         raise ValueError(
             f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
-            "skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
-            ".astype(float) for numbers (Decimal, Fraction), days since a date for dates "
-            "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
+            f"skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
+            f"{cell_conversion_hint(odd)}, or .astype(str) to model the values as categories."
         )
     labels = observed[is_text]
     other = observed[~is_text].iloc[0]

@@ -41,6 +41,7 @@ from ._column_types import (
     _conversion_hint,
     _label,
     _visible_key,
+    cell_conversion_hint,
     fit_column,
     infinite_value_refusal,
     requested_kinds,
@@ -686,43 +687,8 @@ def _refuse_unmodelled_cells(series, name):
         raise Refusal(
             f"Column {_label(name)} holds values of type {type(value).__name__} (", example(), short_repr(value),
             refused_row(row, " in "), "), which skvae cannot model: it models numbers, booleans, categories and "
-            f"text. Convert the column to the numbers it was fitted on: {_cell_conversion_hint(value)}."
+            f"text. Convert the column to the numbers it was fitted on: {cell_conversion_hint(value)}."
         )
-
-
-def _cell_conversion_hint(value):
-    """How to turn a column holding cells like `value` (a type skvae cannot model) into numbers.
-
-    Hostile sweep 30: every such cell was advised ".astype(float) for numbers
-    (Decimal, Fraction)", which a Timestamp, a Timedelta, a Period, an
-    Interval or bytes does not take (``astype(float)`` of a complex number
-    drops its imaginary part without a word). The expressions are those that
-    run on an object column with missing cells (``.dt`` needs a datetime
-    dtype first).
-    """
-    import datetime
-    import decimal
-    import fractions
-
-    import pandas as pd
-
-    if isinstance(value, (decimal.Decimal, fractions.Fraction)):
-        return ".astype(float)"
-    if isinstance(value, (datetime.date, np.datetime64)):  # Timestamp and datetime are dates too
-        return ("dates as numbers, e.g. days since a date: "
-                "(pd.to_datetime(column) - pd.to_datetime(column).min()).dt.days")
-    if isinstance(value, (datetime.timedelta, np.timedelta64)):  # Timedelta is a timedelta
-        return "durations as numbers, e.g. seconds: pd.to_timedelta(column).dt.total_seconds()"
-    if isinstance(value, (complex, np.complexfloating)):
-        return "complex numbers as two columns of their real and imaginary parts (.real and .imag)"
-    if isinstance(value, pd.Interval):
-        return ("intervals as numbers, e.g. their midpoints: "
-                "column.map(lambda interval: interval.mid, na_action='ignore')")
-    if isinstance(value, pd.Period):
-        return "periods as numbers, e.g. their start dates as days since a date"
-    if isinstance(value, (bytes, bytearray)):
-        return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
-    return "pd.to_numeric(column) where each value stands for a number"
 
 
 def _is_arrow_time(dtype):

@@ -20,7 +20,22 @@ an all-missing column of object, ``Int64`` or category dtype. At
 as numbers given text, Decimal, Fraction, bytes or categories of Timestamps
 is refused naming the column, the value and its row; categories of numbers,
 ``boolean`` and sparse columns are read as numbers. No refused call changed
-the caller's DataFrame.
+the caller's DataFrame. Also sound: pyarrow ``decimal128``, ``timestamp``,
+``date32``, ``binary`` and ``list`` columns (refused by name, the advice
+runnable); sparse columns of datetimes, durations, complex numbers and
+Decimals (densified, then refused as their dense dtype); object columns of
+numbers whose missing cells are NaT, ``np.datetime64('NaT')``,
+``Decimal('NaN')``, ``pd.NA`` or NaN (all missing, filled by the imputer);
+list, dict, set, ndarray and tuple cells in a text or a numeric column at
+``transform``, the imputer and ``given`` (refused by name and row);
+``given`` conditions of other types on category columns (``'1.5'``,
+``Decimal('1.5')``, ``True`` for 1: refused, the known category named);
+``skvae.save``/``load`` of category dtypes of float32, int8, uint64 (at
+2**64-1), Int64, string[pyarrow], boolean, mixed int/float/text and
+ordered categories (the same dtype and draws); an ordered category given
+at ``transform`` with its categories reordered, or as text (the same
+codes). ``keep_empty_features=True`` fills an empty datetime, period or
+string column with 0 as int64: sweep 19's recorded decision, kept.
 
 Each family below failed once (see the commit that added its tests):
 
@@ -38,9 +53,15 @@ Each family below failed once (see the commit that added its tests):
   Timestamp, Timedelta, Period, Interval, complex number or bytes, of
   which ``astype(float)`` refuses most and drops a complex number's
   imaginary part without a word. The advice now follows the cell's type
-  (``skvae._schema._cell_conversion_hint``), each expression one that runs
+  (``skvae._column_types.cell_conversion_hint``), each expression one that runs
   on an object column with missing cells (``pd.to_datetime(column)`` before
   ``.dt``).
+- **Fit advised Decimals' and dates' conversions for any object cell**
+  (``skvae._column_types._refuse_mixed``): an object column of Timedeltas,
+  Periods, Intervals or complex numbers was told ".astype(float) for
+  numbers (Decimal, Fraction), days since a date for dates (datetime,
+  Timestamp), or .astype(str) ...", none its own; it is told its type's
+  conversion (the same as at ``transform``) or ``.astype(str)``.
 - **Categories of a type skvae cannot store were refused with no way out**
   (``skvae._column_types._json_scalar``): a category column of Timestamps,
   Periods, Intervals or Decimals was refused as "categories must be
@@ -242,3 +263,26 @@ def test_the_advised_conversion_of_a_cell_runs_on_an_object_column_with_holes(fi
     converted = pd.Series(eval(advised))  # noqa: S307 - the message's own expression, on the test's column
     assert converted.iloc[:2].tolist() == expected and converted.isna().iloc[2]
     assert np.isfinite(fitted_on_numbers[0].score_samples(table.assign(c=converted.astype(float)))).all()
+
+
+@pytest.mark.parametrize("cells, advice", [
+    ([pd.Timedelta(days=1), None, pd.Timedelta(hours=5)], "pd.to_timedelta(column).dt.total_seconds()"),
+    ([pd.Interval(0, 1), None, pd.Interval(1, 3)], "interval.mid"),
+    ([pd.Period("2020-01", freq="M"), None, pd.Period("2020-03", freq="M")], "periods as numbers"),
+    ([complex(1, 2), None, complex(0, 1)], ".real and .imag"),
+    ([decimal.Decimal("1.5"), None, decimal.Decimal("2")], ".astype(float)"),
+], ids=["Timedelta", "Interval", "Period", "complex", "Decimal"])
+def test_fit_advises_an_object_columns_conversion_by_its_cells_type(cells, advice):
+    """Fit refuses an object column of such cells naming the column, the type and that type's own conversion."""
+    table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS),
+                          "c": pd.Series(cells * (N_ROWS // len(cells)), dtype=object)})
+    before = table.copy()
+    for face in (VAETransformer, VAEImputer, VAEOutlierDetector):
+        with pytest.raises(ValueError) as refused:
+            face(**TINY).fit(table)
+        message = str(refused.value)
+        assert "Column 'c'" in message and type(cells[0]).__name__ in message and advice in message, message
+        assert ".astype(str) to model the values as categories" in message
+        if not isinstance(cells[0], decimal.Decimal):
+            assert "Decimal" not in message and ".astype(float)" not in message, message
+    pd.testing.assert_frame_equal(table, before)

@@ -726,10 +726,11 @@ def _sorted_unique(values, name):
         return sorted(unique)
     except TypeError:
         kinds = sorted({type(v).__name__ for v in unique})
-        raise ValueError(
-            f"Column {_label(name)} mixes values of types {kinds} that cannot be ordered as one "
-            "set of categories; convert it with .astype(str)."
-        ) from None
+        # One type that has no order (complex numbers under likelihood={'c': 'categorical'}) was said
+        # to "mix values of types ['complex']" (hostile sweep 30).
+        held = (f"holds values of type {kinds[0]}, which cannot be ordered as a set of categories"
+                if len(kinds) == 1 else f"mixes values of types {kinds} that cannot be ordered as one set of categories")
+        raise ValueError(f"Column {_label(name)} {held}; convert it with .astype(str).") from None
 
 
 def _json_label(name):

@@ -62,6 +62,10 @@ Each family below failed once (see the commit that added its tests):
   numbers (Decimal, Fraction), days since a date for dates (datetime,
   Timestamp), or .astype(str) ...", none its own; it is told its type's
   conversion (the same as at ``transform``) or ``.astype(str)``.
+- **One unorderable type was called a mix** (``skvae._column_types._sorted_unique``):
+  complex numbers under ``likelihood={'c': 'categorical'}`` were refused
+  as "mixes values of types ['complex']"; the column "holds values of type
+  complex, which cannot be ordered", with ``.astype(str)`` as before.
 - **Categories of a type skvae cannot store were refused with no way out**
   (``skvae._column_types._json_scalar``): a category column of Timestamps,
   Periods, Intervals or Decimals was refused as "categories must be
@@ -286,3 +290,13 @@ def test_fit_advises_an_object_columns_conversion_by_its_cells_type(cells, advic
         if not isinstance(cells[0], decimal.Decimal):
             assert "Decimal" not in message and ".astype(float)" not in message, message
     pd.testing.assert_frame_equal(table, before)
+
+
+def test_complex_numbers_chosen_as_categories_are_refused_as_one_type():
+    """One type with no order is named as one type, with the conversion to text."""
+    table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS), "c": pd.Series(np.arange(N_ROWS) % 3 + 1j)})
+    with pytest.raises(ValueError) as refused:
+        VAETransformer(likelihood={"c": "categorical"}, **TINY).fit(table)
+    message = str(refused.value)
+    assert "Column 'c' holds values of type complex" in message and ".astype(str)" in message
+    assert "mixes" not in message

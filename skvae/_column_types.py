@@ -219,6 +219,13 @@ def fit_column(name, values, kind, frame):
             entry["categories"] = [_json_scalar(c, name) for c in categories]
         elif categorical_dtype or dictionary or _is_text(values):
             raise _categories_refusal(name, values, kind, categorical_dtype or dictionary)
+        elif _misread_as_numbers(dtype):
+            # Hostile sweep 30: a kind of numbers named for such a column (likelihood={'d': 'gaussian'})
+            # passed here to the encoder, which refused it at its own fit as "was fitted as numbers".
+            raise ValueError(
+                f"Column {_label(name)} has dtype {dtype}, which skvae cannot model, as {kind!r} or any "
+                f"kind: use numbers, booleans, categories or strings ({_conversion_hint(name, dtype)})."
+            )
         elif dtype == object and holds_only_integers(values):
             # No dtype says an object column holds integers: without this record its
             # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
@@ -523,6 +530,26 @@ def _auto_kind(name, series):
         f"Column {_label(name)} has dtype {dtype}, which skvae cannot model: use numbers, "
         f"booleans, categories or strings ({_conversion_hint(name, dtype)})."
     )
+
+
+def _misread_as_numbers(dtype):
+    """Whether `dtype` holds dates, durations, periods, intervals, complex numbers or times of day.
+
+    pd.to_numeric reads the first two as nanoseconds and lets complex numbers
+    pass: the encoder refuses them (``skvae._schema._numeric_column``), and
+    so does fit under a kind of numbers the caller named.
+    """
+    import pandas as pd
+
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) or pd.api.types.is_complex_dtype(dtype)):
+        return True
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is None:
+        return False
+    import pyarrow as pa
+
+    return bool(pa.types.is_temporal(arrow))
 
 
 def _conversion_hint(name, dtype):

@@ -62,6 +62,12 @@ Each family below failed once (see the commit that added its tests):
   numbers (Decimal, Fraction), days since a date for dates (datetime,
   Timestamp), or .astype(str) ...", none its own; it is told its type's
   conversion (the same as at ``transform``) or ``.astype(str)``.
+- **Fit said "was fitted as numbers" of a column it was fitting** (``skvae._column_types.fit_column``):
+  a datetime, duration, period, interval, complex or pyarrow time column
+  given a kind of numbers (``likelihood={'d': 'gaussian'}``) passed the
+  typing to the encoder, whose transform-time refusal said the column
+  "was fitted as numbers". Fit refuses it as under ``"auto"``, naming the
+  dtype, the kind and the conversion.
 - **One unorderable type was called a mix** (``skvae._column_types._sorted_unique``):
   complex numbers under ``likelihood={'c': 'categorical'}`` were refused
   as "mixes values of types ['complex']"; the column "holds values of type
@@ -300,3 +306,21 @@ def test_complex_numbers_chosen_as_categories_are_refused_as_one_type():
     message = str(refused.value)
     assert "Column 'c' holds values of type complex" in message and ".astype(str)" in message
     assert "mixes" not in message
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "poisson", "quantile_normal"])
+@pytest.mark.parametrize("column", [
+    pd.Series(pd.date_range("2020-01-01", periods=N_ROWS)),
+    pd.Series(pd.to_timedelta(np.arange(N_ROWS), unit="h")),
+    pd.Series(pd.period_range("2020-01", periods=N_ROWS, freq="M")),
+    pd.Series(pd.interval_range(0, N_ROWS)),
+    pd.Series(np.arange(N_ROWS) + 0j),
+], ids=["datetime", "timedelta", "period", "interval", "complex"])
+def test_a_kind_of_numbers_named_for_an_unmodelled_dtype_is_refused_as_at_fit(kind, column):
+    """Refused as under "auto" (the dtype and its conversion), not as a column already "fitted as numbers"."""
+    table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS), "d": column})
+    with pytest.raises(ValueError) as refused:
+        VAETransformer(likelihood={"d": kind}, **TINY).fit(table)
+    message = str(refused.value)
+    assert f"Column 'd' has dtype {column.dtype}" in message and repr(kind) in message
+    assert "was fitted" not in message and "X['d']" in message

@@ -4,7 +4,7 @@ Swept and found sound: ``VAETransformer.fit`` refuses by name, with the
 dtype's own conversion, columns of ``datetime64`` (naive, tz-aware, with
 NaT), ``timedelta64``, ``period``, ``interval`` and ``complex128``; object
 columns of ``Decimal``, ``Fraction`` and ``bytes`` (the type and an example
-named, with ``.astype(float)`` / ``.astype(str)``), of numbers beside text
+named, with ``.astype(float)`` or ``.astype(str)``), of numbers beside text
 (both named, ``.astype(str)`` or ``pd.to_numeric(..., errors='coerce')``),
 and of no observed value (every dtype: "Drop it"). Modelled and given back
 in their dtype by ``sample`` (plain, ``with_missing``, ``return_mean``),
@@ -97,6 +97,13 @@ Found and LEFT:
   of Terms the command line words itself (its most common face, text in a
   CSV column of numbers), so advice belongs with that face's words, a
   change beyond this sweep.
+- An object column of bytes (or lists, tuples) under a kind of numbers the
+  caller named is refused at fit by the encoder's words, "Convert the
+  column to the numbers it was fitted on: ..." (the advice is right, the
+  tense is transform's): the encoder does not know whether it fits.
+- An object column of ``Period`` cells is advised "periods as numbers,
+  e.g. their start dates as days since a date", with no expression: a
+  period column (``period[M]``) gets one; object periods are rare.
 """
 import datetime
 import decimal

@@ -219,6 +219,13 @@ def fit_column(name, values, kind, frame):
             entry["categories"] = [_json_scalar(c, name) for c in categories]
         elif categorical_dtype or dictionary or _is_text(values):
             raise _categories_refusal(name, values, kind, categorical_dtype or dictionary)
+        elif _misread_as_numbers(dtype):
+            # Hostile sweep 30: a kind of numbers named for such a column (likelihood={'d': 'gaussian'})
+            # passed here to the encoder, which refused it at its own fit as "was fitted as numbers".
+            raise ValueError(
+                f"Column {_label(name)} has dtype {dtype}, which skvae cannot model, as {kind!r} or any "
+                f"kind: use numbers, booleans, categories or strings ({_conversion_hint(name, dtype)})."
+            )
         elif dtype == object and holds_only_integers(values):
             # No dtype says an object column holds integers: without this record its
             # decoded values (sample, inverse_transform) came back as floats, 144.0 for 144.
@@ -582,6 +589,26 @@ def _auto_kind(name, series):
     )
 
 
+def _misread_as_numbers(dtype):
+    """Whether `dtype` holds dates, durations, periods, intervals, complex numbers or times of day.
+
+    pd.to_numeric reads the first two as nanoseconds and lets complex numbers
+    pass: the encoder refuses them (``skvae._schema._numeric_column``), and
+    so does fit under a kind of numbers the caller named.
+    """
+    import pandas as pd
+
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) or pd.api.types.is_complex_dtype(dtype)):
+        return True
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is None:
+        return False
+    import pyarrow as pa
+
+    return bool(pa.types.is_temporal(arrow))
+
+
 def _conversion_hint(name, dtype):
     """How to turn a column of this non-numeric dtype into numbers, as a pandas expression."""
     import pandas as pd
@@ -598,13 +625,19 @@ def _conversion_hint(name, dtype):
                     f"neither text, numbers nor booleans: convert them to text with {column}.astype(str)")
         if pa.types.is_duration(arrow):
             return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
+        if pa.types.is_time(arrow):
+            # Hostile sweep 30: times of day were advised .astype(float), which refuses a time.
+            return (f"convert times of day to numbers, e.g. seconds since midnight: "
+                    f"pd.to_timedelta({column}.astype(str)).dt.total_seconds()")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return f"convert dates to numbers, e.g. days since a date: ({column} - {column}.min()).dt.days"
     if pd.api.types.is_timedelta64_dtype(dtype):
         return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
     if isinstance(dtype, pd.PeriodDtype):
+        # na_action='ignore': a missing period (NaT) has no ``.n``, and the advice failed with an
+        # AttributeError on a column with holes (hostile sweep 30); NaT is read as a missing cell.
         return (f"convert periods to numbers, e.g. periods since the first: "
-                f"({column} - {column}.min()).apply(lambda offset: offset.n)")
+                f"({column} - {column}.min()).map(lambda offset: offset.n, na_action='ignore')")
     if isinstance(dtype, pd.IntervalDtype):
         return f"convert intervals to numbers, e.g. their midpoints: {column}.array.mid"
     if pd.api.types.is_complex_dtype(dtype):
@@ -705,15 +738,51 @@ def _is_text(series):
     return False
 
 
+def cell_conversion_hint(value):
+    """How to turn a column holding cells like `value` (a type skvae cannot model) into numbers.
+
+    Hostile sweep 30: every such cell was advised ".astype(float) for numbers
+    (Decimal, Fraction)", which a Timestamp, a Timedelta, a Period, an
+    Interval or bytes does not take (``astype(float)`` of a complex number
+    drops its imaginary part without a word). The expressions are those that
+    run on an object column with missing cells (``.dt`` needs a datetime
+    dtype first).
+    """
+    import datetime
+    import decimal
+    import fractions
+
+    import pandas as pd
+
+    if isinstance(value, (decimal.Decimal, fractions.Fraction)):
+        return ".astype(float)"
+    if isinstance(value, (datetime.date, np.datetime64)):  # Timestamp and datetime are dates too
+        return ("dates as numbers, e.g. days since a date: "
+                "(pd.to_datetime(column) - pd.to_datetime(column).min()).dt.days")
+    if isinstance(value, (datetime.timedelta, np.timedelta64)):  # Timedelta is a timedelta
+        return "durations as numbers, e.g. seconds: pd.to_timedelta(column).dt.total_seconds()"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "complex numbers as two columns of their real and imaginary parts (.real and .imag)"
+    if isinstance(value, pd.Interval):
+        return ("intervals as numbers, e.g. their midpoints: "
+                "column.map(lambda interval: interval.mid, na_action='ignore')")
+    if isinstance(value, pd.Period):
+        return "periods as numbers, e.g. their start dates as days since a date"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
+    return "pd.to_numeric(column) where each value stands for a number"
+
+
 def _refuse_mixed(name, observed, is_text):
     numbers = observed.map(_is_real_number).to_numpy(dtype=bool)
     if (~is_text & ~numbers).any():
         odd = observed[~is_text & ~numbers].iloc[0]
+        # The conversion for the cell's own type (hostile sweep 30: a column of Timedeltas, Periods,
+        # Intervals or complex numbers was told of Decimals and dates), or its text as categories.
         raise ValueError(
             f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
-            "skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
-            ".astype(float) for numbers (Decimal, Fraction), days since a date for dates "
-            "(datetime, Timestamp), or .astype(str) to model the values as categories (bytes, tuples)."
+            f"skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
+            f"{cell_conversion_hint(odd)}, or .astype(str) to model the values as categories."
         )
     labels = observed[is_text]
     other = observed[~is_text].iloc[0]
@@ -741,10 +810,11 @@ def _sorted_unique(values, name):
         return sorted(unique)
     except TypeError:
         kinds = sorted({type(v).__name__ for v in unique})
-        raise ValueError(
-            f"Column {_label(name)} mixes values of types {kinds} that cannot be ordered as one "
-            "set of categories; convert it with .astype(str)."
-        ) from None
+        # One type that has no order (complex numbers under likelihood={'c': 'categorical'}) was said
+        # to "mix values of types ['complex']" (hostile sweep 30).
+        held = (f"holds values of type {kinds[0]}, which cannot be ordered as a set of categories"
+                if len(kinds) == 1 else f"mixes values of types {kinds} that cannot be ordered as one set of categories")
+        raise ValueError(f"Column {_label(name)} {held}; convert it with .astype(str).") from None
 
 
 def _json_label(name):
@@ -760,9 +830,12 @@ def _json_scalar(value, name):
         value = value.item()
     if isinstance(value, (str, bool, int, float)):
         return value
+    # Hostile sweep 30: categories of Timestamps, Periods, Intervals or Decimals were refused
+    # with no way out; as text they are modelled (a softmax over the same levels).
     raise ValueError(
         f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
-        "categories must be strings, numbers or booleans."
+        "categories must be strings, numbers or booleans: convert them to text with "
+        f"X[{name!r}].astype(str), or the column to numbers."
     )
 
 

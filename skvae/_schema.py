@@ -39,8 +39,10 @@ from ._column_types import (
     CATEGORIES_DTYPE,
     CELL_TYPE,
     MISSING_CELL,
+    _conversion_hint,
     _label,
     _visible_key,
+    cell_conversion_hint,
     fit_column,
     infinite_value_refusal,
     missing_cell_value,
@@ -612,9 +614,11 @@ def _numeric_column(series, name):
             or _is_arrow_time(dtype)):
         # pd.to_numeric reads dates and durations as nanoseconds, and complex numbers
         # pass as they are: a column fitted as numbers would take them without a word.
+        # The conversion is the dtype's own, as fit says it (hostile sweep 30: a complex, Period or
+        # Interval column was told to convert "dates and durations to numbers, e.g. days").
         raise ValueError(
-            f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}: convert it to the numbers it "
-            "was fitted on (dates and durations to numbers, e.g. days)."
+            f"Column {_label(name)} was fitted as numbers, but has dtype {dtype}, which skvae cannot model: "
+            f"{_conversion_hint(name, dtype)}."
         )
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         # Numbers already: converted by their dtype. pd.to_numeric refuses some numeric dtypes
@@ -690,7 +694,7 @@ def _refuse_unmodelled_cells(series, name):
         raise Refusal(
             f"Column {_label(name)} holds values of type {type(value).__name__} (", example(), short_repr(value),
             refused_row(row, " in "), "), which skvae cannot model: it models numbers, booleans, categories and "
-            "text. Convert the column: .astype(float) for numbers (Decimal, Fraction)."
+            f"text. Convert the column to the numbers it was fitted on: {cell_conversion_hint(value)}."
         )
 
 

@@ -109,7 +109,7 @@ def test_a_known_category_written_as_another_type_is_named_with_its_conversion(f
     (pd.date_range("2020", periods=N), "(X['when'] - X['when'].min()).dt.days"),
     (pd.date_range("2020", periods=N, tz="UTC"), "(X['when'] - X['when'].min()).dt.days"),
     (pd.to_timedelta(np.arange(N), "D"), "X['when'].dt.total_seconds()"),
-    (pd.period_range("2020", periods=N, freq="D"), "(X['when'] - X['when'].min()).apply(lambda offset: offset.n)"),
+    (pd.period_range("2020", periods=N, freq="D"), "(X['when'] - X['when'].min()).map(lambda offset: offset.n, na_action='ignore')"),
     (pd.interval_range(0, N), "X['when'].array.mid"),
     (pd.array(np.arange(N) + 1j), "X['when'].to_numpy().real and .imag"),
 ])

@@ -435,11 +435,13 @@ def fit_refinement(completed, observed, columns, missing_mechanism="ignorable"):
     The regressions run with BLAS (and NumPy's OpenMP) on one thread. Their
     designs are small (at most MAX_REGRESSION_ROWS by MAX_FEATURES, often
     fewer rows than columns, where BayesianRidge takes a full SVD), and
-    right after training, BLAS's threads met torch's on the same cores:
-    diabetes at 50% missing (221 observed rows, a design 256 wide with its
-    level columns) spent 6.2 s of an 11.6 s ``fit_transform`` in 22 SVDs of
-    about 0.25 s each, which take 0.02 s on one thread; the refinement took
-    0.11 s on one thread, with the same coefficients, bit for bit.
+    BLAS's threads wait for each other as torch's do on a busy machine (see
+    skvae._threads): on 2 cores with other work running, diabetes at 50%
+    missing (221 observed rows, a design 256 wide with its level columns)
+    spent 6.2 s of an 11.6 s ``fit_transform`` in 22 SVDs of about 0.25 s
+    each, which take 0.02 s on one thread; the refinement took 0.11 s on one
+    thread, with the same coefficients, bit for bit. Idle, it took 0.30-0.43 s
+    on two BLAS threads and 0.15 s on one.
     """
     refined = [j for j, column in enumerate(columns)
                if is_refined(column) and observed[:, j].sum() >= MIN_ROWS

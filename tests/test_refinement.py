@@ -233,7 +233,7 @@ def test_regressions_of_large_tables_are_fitted_on_a_fixed_subset_of_rows(fitted
 
 
 def test_regressions_run_blas_on_one_thread_and_leave_the_users_count(fitted, monkeypatch):
-    """BayesianRidge's SVDs on BLAS's threads met torch's after training: 0.25 s each, 0.02 s on one thread."""
+    """BayesianRidge's SVDs on two BLAS threads of a busy machine: 0.25 s each, 0.02 s on one thread."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
     def blas_threads():

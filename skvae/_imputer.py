@@ -1246,8 +1246,8 @@ def _is_whole_within(number, bounds):
 
 def _refuse_beyond_integers(missing_values, dtypes, what):
     """Refuse a number placeholder that none of `dtypes` (integer dtypes: `what`) can hold, naming the range."""
-    low = min(int(np.iinfo(getattr(dtype, "numpy_dtype", dtype)).min) for dtype in dtypes)
-    high = max(int(np.iinfo(getattr(dtype, "numpy_dtype", dtype)).max) for dtype in dtypes)
+    bounds = [_integer_bounds(dtype) for dtype in dtypes]
+    low, high = min(int(b.min) for b in bounds), max(int(b.max) for b in bounds)
     raise Refusal(
         parameter("missing_values", missing_values),
         f" is no whole number from {low} to {high}, {what}: no cell can be that placeholder. ",

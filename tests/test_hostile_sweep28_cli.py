@@ -147,15 +147,21 @@ def table(tmp_path):
 
 FAST = ["--max-iter", 2, "--latent-dim", 2, "-q"]
 
+def _device_command(command, table, tmp_path):
+    """The argv of `command` (fit, impute or demo) on `table`, and the output it would make."""
+    out = tmp_path / ("pictures" if command == "demo" else "result")
+    argv = {"fit": ["fit", table, "--out", out, *FAST], "impute": ["impute", table, "--out", out, *FAST],
+            "demo": ["demo", "--out", out, "--max-iter", 1, "-q"]}[command]
+    return argv, out
+
+
 needs_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal of a device this machine lacks")
 
 
 @needs_no_cuda
 @pytest.mark.parametrize("command", ["fit", "impute", "demo"])
 def test_a_missing_cuda_device_is_refused_by_option_in_every_command(command, table, tmp_path):
-    out = tmp_path / ("pictures" if command == "demo" else "result")
-    argv = {"fit": ["fit", table, "--out", out, *FAST], "impute": ["impute", table, "--out", out, *FAST],
-            "demo": ["demo", "--out", out, "--max-iter", 1, "-q"]}[command]
+    argv, out = _device_command(command, table, tmp_path)
     status, printed, err = _run([*argv, "--device", "cuda"])
     assert status == 1
     assert err == (f"skvae {command}: error: --device cuda was requested but CUDA is not available on this machine; "
@@ -166,9 +172,7 @@ def test_a_missing_cuda_device_is_refused_by_option_in_every_command(command, ta
 
 @pytest.mark.parametrize("command", ["fit", "impute", "demo"])
 def test_an_unknown_device_is_refused_by_option_in_every_command(command, table, tmp_path):
-    out = tmp_path / ("pictures" if command == "demo" else "result")
-    argv = {"fit": ["fit", table, "--out", out, *FAST], "impute": ["impute", table, "--out", out, *FAST],
-            "demo": ["demo", "--out", out, "--max-iter", 1, "-q"]}[command]
+    argv, out = _device_command(command, table, tmp_path)
     status, printed, err = _run([*argv, "--device", "bogus"])
     assert status == 1
     assert err == (f"skvae {command}: error: --device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'bogus'.\n")

@@ -99,16 +99,17 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``"negative_binomial"`` for every column, or a dict
         from column name (or position) to one of them, the columns it does not
         name being ``"auto"``: for example ``{"year": "categorical"}``.
-        ``"auto"`` decides from the dtype and values: bool, category, object
-        and string columns, pyarrow dictionary columns of labels (they come
-        back in their dtype), and numeric columns with two distinct values or
-        at most 10 (each seen 3 times on average), are categorical; numbers
-        with 10% of their values (and 5 rows or more) on one value are
-        inflated Gaussians; other
-        numbers are quantile-normal (Gaussian from 50 values down), decoded
+        ``"auto"`` decides from the dtype and values: bool and category
+        columns, object and string columns of text (or booleans), pyarrow
+        dictionary columns of labels (they come back in their dtype), and
+        numeric columns with two distinct values or at most 10 (each seen 3
+        times on average), are categorical; numbers with 10% of their values
+        (and 5 rows or more) on one value are inflated Gaussians; other
+        numbers are quantile-normal (Gaussian below 50 observed values), decoded
         to whole numbers when they were whole (counts too: ``"auto"`` picks
-        no count model, see the user guide); every
-        column of a NumPy array is Gaussian. Decoded values stay inside each
+        no count model, see the user guide); an object column that holds
+        numbers only, and every column of a NumPy array, is Gaussian (the
+        rules for numbers read numeric dtypes: ``.astype(float)`` first). Decoded values stay inside each
         column's observed range and keep its decimals (a decoding rule: the
         scores are the model's density). See the user guide.
         ``"gaussian"``: learned mean and variance (floored

@@ -18,6 +18,14 @@ Defects found and fixed:
   observed values were still Gaussian; 49 are, 50 are quantile-normal (the
   user guide's "fewer than 50" was right). Docstring fixed to "below 50
   observed values".
+- **docs/layout.rst's stale pointers**: the typing rule's ``AUTO_*``
+  constants were placed in ``skvae/_schema.py`` (they live in
+  ``skvae/_column_types.py``) and the faces' ``IMPUTER_FIELDS`` and
+  ``DETECTOR_FIELDS`` in ``skvae/_state.py`` (they live in
+  ``skvae/_face_state.py``). Text fixed; a test checks every class or
+  constant the page writes after a module's name against that module, and
+  the parameters of the core's entry points it lists against their
+  signatures.
 """
 
 import re
@@ -78,3 +86,55 @@ def test_quantile_normal_threshold_is_the_documented_one():
     # Observed values count, not rows: the missing cells of a longer column leave it below the threshold.
     holed = np.r_[rng.normal(size=documented - 1), [np.nan] * 10]
     assert _kinds(pd.DataFrame({"a": holed})) == {"a": "gaussian"}
+
+
+# -- docs/layout.rst: the names it places in each module -----------------------------------------
+
+
+def _layout_text():
+    return " ".join((ROOT / "docs" / "layout.rst").read_text("utf-8").split())
+
+
+def test_layout_places_each_named_constant_and_class_in_its_module():
+    """A ``Name`` (a class or a constant) that layout.rst writes after ``skvae/_module.py`` is defined there.
+
+    Two pointers had gone stale: the typing rule's ``AUTO_*`` constants were
+    placed in _schema.py (they are in _column_types.py), and the faces'
+    ``IMPUTER_FIELDS`` / ``DETECTOR_FIELDS`` in _state.py (they are in
+    _face_state.py).
+    """
+    import importlib
+
+    import sklearn.exceptions
+
+    parts = re.split(r"``skvae/(_\w+)\.py``", _layout_text())
+    checked, misplaced = 0, []
+    for module_name, passage in zip(parts[1::2], parts[2::2]):
+        module = importlib.import_module(f"skvae.{module_name}")
+        for name in re.findall(r"``([A-Z][A-Za-z0-9_]*\*?)``", passage):
+            if hasattr(sklearn.exceptions, name):  # scikit-learn's own class, named for what imports it
+                continue
+            if name.endswith("*"):
+                found = any(attribute.startswith(name[:-1]) for attribute in vars(module))
+            else:
+                found = hasattr(module, name)
+            checked += 1
+            if not found:
+                misplaced.append(f"{name} in skvae/{module_name}.py")
+    assert checked >= 20
+    assert not misplaced, misplaced
+
+
+def test_layout_entry_points_have_the_documented_parameters():
+    """The core's entry points as layout.rst writes them take the parameters it names."""
+    import inspect
+
+    from skvae._model import VAEModel, fit_model
+
+    calls = re.findall(r"``(model\.\w+|VAEModel\.\w+|fit_model)\(([^)]*)\)", _layout_text())
+    assert len(calls) >= 10
+    for call, arguments in calls:
+        function = fit_model if call == "fit_model" else getattr(VAEModel, call.split(".")[1])
+        real = set(inspect.signature(function).parameters)
+        named = {argument.split("=")[0].strip() for argument in arguments.split(",")} - {"*", ""}
+        assert named <= real, (call, sorted(named - real))

@@ -566,7 +566,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         Returns
         -------
         X_new : ndarray of shape (n_samples, latent_dim)
-            Posterior means, in the dtype of X (float32 or float64).
+            Posterior means: float32 where X is float32 (an array, or a
+            DataFrame whose columns are all float32), float64 otherwise
+            (float16, integers, mixed dtypes).
         """
         X = self._validate_input(X)
         return self._model.transform(X, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
@@ -663,8 +665,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         warned) scores as the ignorable one.
 
         The Monte Carlo noise of each row is a function of the row's values
-        (read to float32's precision, so a float32 copy of a table scores as
-        the table; a model fitted by skvae 0.10 or earlier keeps its float64
+        (read to float32's precision, so a float32 copy of a table gets the
+        table's noise and scores as it does, to float32's precision, in
+        float32; a model fitted by skvae 0.10 or earlier keeps its float64
         keys) and the fitted seed, so a row's score does not depend on the
         other rows in the call, their order, or the batch size. Each score is
         one estimate of the bound, below log p(x) in expectation over that

@@ -26,6 +26,14 @@ Defects found and fixed:
   constant the page writes after a module's name against that module, and
   the parameters of the core's entry points it lists against their
   signatures.
+- **transform "in the dtype of X (float32 or float64)"**: a float16 or
+  integer array, and a DataFrame of float32 and float64 columns (or of
+  float32 numbers and categories), are encoded to float64; only an array or
+  a DataFrame all float32 stays float32 (scikit-learn's rule). The Returns
+  now say which.
+- **score_samples: "a float32 copy of a table scores as the table"**: it
+  gets the table's noise, but is scored in float32, so its scores are the
+  table's to float32's rounding, not its bits. Docstring says so.
 """
 
 import re
@@ -138,3 +146,45 @@ def test_layout_entry_points_have_the_documented_parameters():
         real = set(inspect.signature(function).parameters)
         named = {argument.split("=")[0].strip() for argument in arguments.split(",")} - {"*", ""}
         assert named <= real, (call, sorted(named - real))
+
+
+# -- transform's dtype and a float32 copy's scores ----------------------------------------------
+
+
+def _fitted_on(X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VAETransformer(**{**TINY, "max_iter": 2}).fit(X)
+
+
+def test_transform_dtype_is_the_documented_one():
+    """"In the dtype of X" said nothing of float16, integers or a DataFrame's mixed dtypes; the Returns now do."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    vae = _fitted_on(X)
+    assert vae.transform(X).dtype == np.float64
+    assert vae.transform(X.astype(np.float32)).dtype == np.float32
+    assert vae.transform(X.astype(np.float16)).dtype == np.float64
+    assert vae.transform(np.round(X).astype(np.int64)).dtype == np.float64
+    frame = pd.DataFrame(X.astype(np.float32), columns=list("abc"))
+    assert _fitted_on(frame).transform(frame).dtype == np.float32
+    mixed = frame.astype({"c": np.float64})
+    assert _fitted_on(mixed).transform(mixed).dtype == np.float64
+    doc = " ".join(VAETransformer.transform.__doc__.split())
+    assert "float32 where X is float32 (an array, or a DataFrame whose columns are all float32)" in doc
+
+
+def test_a_float32_copy_scores_as_the_table_to_float32_precision():
+    """The docstring promised "scores as the table": the same noise, and the same score rounded to float32.
+
+    The float32 copy is scored in float32 (its dtype), so its scores are not
+    the table's bits; they are within float32's rounding of them.
+    """
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3)).astype(np.float32).astype(np.float64)  # the copy holds the same values
+    vae = _fitted_on(X)
+    table, copy = vae.score_samples(X), vae.score_samples(X.astype(np.float32))
+    assert copy.dtype == np.float32
+    assert np.all(np.abs(copy - table) <= 4 * np.spacing(np.abs(table).astype(np.float32)))
+    doc = " ".join(VAETransformer.score_samples.__doc__.split())
+    assert "scores as it does, to float32's precision, in float32" in doc

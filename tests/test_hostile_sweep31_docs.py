@@ -34,6 +34,14 @@ Defects found and fixed:
 - **score_samples: "a float32 copy of a table scores as the table"**: it
   gets the table's noise, but is scored in float32, so its scores are the
   table's to float32's rounding, not its bits. Docstring says so.
+- **The user guide's "From equations to parameters" table was of an older
+  skvae**: it said ``sample`` draws z from the prior (it draws from the
+  mixture fitted to the training rows' codes unless ``latent="prior"``;
+  sweep 22 fixed this claim elsewhere, not in this table) and offered
+  ``likelihood="gaussian"`` or ``"bernoulli"`` only (the default is
+  ``"auto"``, a kind per column). Table fixed (with a ``samples`` label for
+  the section it points to); the demo module's docstring said "its prior
+  samples" of the same draws.
 """
 
 import re
@@ -188,3 +196,40 @@ def test_a_float32_copy_scores_as_the_table_to_float32_precision():
     assert np.all(np.abs(copy - table) <= 4 * np.spacing(np.abs(table).astype(np.float32)))
     doc = " ".join(VAETransformer.score_samples.__doc__.split())
     assert "scores as it does, to float32's precision, in float32" in doc
+
+
+# -- the user guide's "From equations to parameters" table ---------------------------------------
+
+
+def _parameters_table():
+    guide = (ROOT / "docs" / "user_guide.rst").read_text("utf-8")
+    start = guide.index("From equations to parameters")
+    return " ".join(guide[start:guide.index("Training in practice", start)].split())
+
+
+def test_equations_table_says_where_samples_come_from():
+    """The table said ``sample`` draws from the prior; it draws from the training codes' mixture unless told.
+
+    Checked on a fit of enough rows to have a mixture: the default draws
+    differ from ``latent="prior"``'s with the same seed, as the table now says.
+    """
+    rng = np.random.default_rng(0)
+    vae = _fitted_on(rng.normal(size=(60, 3)))
+    default = vae.sample(5, random_state=1)
+    assert np.array_equal(default, vae.sample(5, random_state=1, latent="aggregate"))
+    assert not np.array_equal(default, vae.sample(5, random_state=1, latent="prior"))
+    table = _parameters_table()
+    assert "fixed; ``sample`` draws from it" not in table
+    assert '``sample(latent="prior")`` draws from it' in table
+    assert '``sample(n_samples, latent="prior")``' in table
+
+
+def test_equations_table_names_the_likelihood_choices():
+    """The table offered ``"gaussian"`` or ``"bernoulli"`` only; the default is ``"auto"``, a kind per column."""
+    from skvae._likelihoods import KINDS
+
+    table = _parameters_table()
+    assert '``likelihood="gaussian"`` (learned mean and variance, floored) or ``"bernoulli"``.' not in table
+    assert '``"auto"`` (a kind per column' in table
+    assert VAETransformer().likelihood == "auto"
+    assert {"gaussian", "bernoulli"} < set(KINDS)

@@ -262,7 +262,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
 
     warm_start : bool, default=False
         When True, ``fit`` continues training the current networks instead of
-        starting afresh.
+        starting afresh, on the column schema of the first fit (kinds,
+        scaling, categories, and each numeric column's observed range and
+        decimals, which decoded values keep to).
 
     Attributes
     ----------
@@ -465,7 +467,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         """Train for one epoch (one shuffled pass in minibatches) over X.
 
         The first call initialises the model, including the column schema
-        (kinds, scaling, category sets), which later calls keep; later calls
+        (kinds, scaling, category sets, each numeric column's observed range
+        and decimals), which later calls keep: values of a later block
+        beyond that range are trained on, but ``sample``,
+        ``inverse_transform`` and the imputer's fills stay within it. Later calls
         continue it, with the optimizer state kept, and append one entry to
         ``loss_curve_``. ``early_stopping`` and ``max_iter`` do not apply.
 

@@ -46,6 +46,17 @@ Defects found and fixed:
   multiple-imputation example fits its imputer with ``max_iter=100``. Text
   fixed (names it and why it is still seconds); a test reads each
   estimator's ``max_iter`` in the examples' code against the stated bound.
+- **Continued training decodes into the first fit's range, unsaid**: the
+  schema is fitted once (sweep 19 recorded that a numeric column keeps its
+  first fit's range), and a ``partial_fit`` stream or ``warm_start`` fit
+  whose later data lie beyond the first's trains on them but decodes
+  ``sample``, ``inverse_transform`` and the imputer's fills into the first
+  range: after blocks of x in [10, 11], every decoded x was below 1. The
+  docs listed only kinds, scaling and categories as what the first call
+  fixes. Behaviour kept (a recorded decision; a warning per later block
+  would fire on every stream whose blocks differ a little at their
+  extremes); ``partial_fit``'s and ``warm_start``'s docstrings, the user
+  guide's range rule and the Dask page say it now.
 """
 
 import re
@@ -263,3 +274,45 @@ def test_examples_index_states_the_examples_max_iter():
                 assert int(value) <= allowed, (page.name, value)
                 checked += 1
     assert checked >= 6
+
+
+# -- continued training keeps the first fit's ranges ---------------------------------------------
+
+
+@pytest.mark.parametrize("continued", ["partial_fit", "warm_start"])
+def test_continued_training_decodes_into_the_first_fits_range_as_documented(continued):
+    """Decoded values keep to the first fit's range after training on values beyond it.
+
+    The schema is fitted once (sweep 19 recorded it: "a numeric column keeps
+    its first fit's range"), but the docs listed only kinds, scaling and
+    categories as what the first call fixes, so a stream whose later blocks
+    reach beyond the first decoded every value into the first block's range
+    with nothing saying so. Behaviour kept; the partial_fit and warm_start
+    docstrings, the user guide's range rule and the Dask page say it now.
+    """
+    rng = np.random.default_rng(0)
+    first = pd.DataFrame({"x": rng.random(120), "y": rng.random(120)})
+    later = pd.DataFrame({"x": 10 + rng.random(120), "y": rng.random(120)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if continued == "partial_fit":
+            vae = VAETransformer(**{**TINY, "max_iter": 1}).partial_fit(first)
+            for _ in range(5):
+                vae.partial_fit(later)
+        else:
+            vae = VAETransformer(**{**TINY, "max_iter": 3}).fit(first)
+            vae.set_params(warm_start=True, max_iter=5).fit(later)
+    decoded = pd.concat([vae.sample(200, random_state=0), vae.inverse_transform(vae.transform(later))])
+    assert decoded["x"].between(first["x"].min(), first["x"].max()).all()
+    for text in (VAETransformer.partial_fit.__doc__, _entry_of("warm_start")):
+        assert "observed range" in " ".join(text.split())
+    guide = " ".join((ROOT / "docs" / "user_guide.rst").read_text("utf-8").split())
+    assert "The range and decimals are those of the first ``fit`` (or ``partial_fit``)" in guide
+    dask_page = " ".join((ROOT / "docs" / "examples" / "dask.rst").read_text("utf-8").split())
+    assert "decoded values stay within the first partition's range" in dask_page
+
+
+def _entry_of(name):
+    doc = VAETransformer.__doc__
+    section = doc[doc.index("Parameters\n    ----------"):doc.index("Attributes\n    ----------")]
+    return re.search(rf"^    {name} : .*?(?=^    \w+ : |\Z)", section, flags=re.MULTILINE | re.DOTALL).group(0)

@@ -57,6 +57,12 @@ Defects found and fixed:
   would fire on every stream whose blocks differ a little at their
   extremes); ``partial_fit``'s and ``warm_start``'s docstrings, the user
   guide's range rule and the Dask page say it now.
+- **VAEImputer ``keep_empty_features``: dtypes that hold no 0**: an empty
+  ``string`` or datetime column comes back as int64 zeros and a
+  ``category`` column gains the category 0 (sweep 19's decision, as
+  SimpleImputer fills 0), where the docstring said only "in the column's
+  dtype where it holds 0" and transform "with its dtypes". Docstring says
+  which dtypes change and how.
 """
 
 import re
@@ -316,3 +322,37 @@ def _entry_of(name):
     doc = VAETransformer.__doc__
     section = doc[doc.index("Parameters\n    ----------"):doc.index("Attributes\n    ----------")]
     return re.search(rf"^    {name} : .*?(?=^    \w+ : |\Z)", section, flags=re.MULTILINE | re.DOTALL).group(0)
+
+
+# -- VAEImputer keep_empty_features: a dtype that holds no 0 ------------------------------------
+
+
+def test_keep_empty_features_dtype_changes_are_the_documented_ones():
+    """Where an empty column's dtype holds no 0, the fill changes the dtype as the docstring now says.
+
+    Sweep 19 decided the fills (SimpleImputer's 0); the docstring said only
+    "in the column's dtype where it holds 0", and transform's Returns "with
+    its dtypes", leaving the other dtypes unsaid.
+    """
+    from skvae import VAEImputer
+
+    rng = np.random.default_rng(0)
+    observed = rng.normal(size=30)
+    observed[::4] = np.nan
+    empty_columns = {
+        "string": pd.Series([None] * 30, dtype="string"),
+        "datetime": pd.Series([pd.NaT] * 30, dtype="datetime64[ns]"),
+        "category": pd.Series(pd.Categorical([None] * 30, categories=["p", "q"])),
+        "boolean": pd.Series([None] * 30, dtype="boolean"),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = VAEImputer(**{**TINY, "max_iter": 2}, keep_empty_features=True).fit_transform(
+            pd.DataFrame({"a": observed, **empty_columns}))
+    assert out["string"].dtype == np.int64 and out["datetime"].dtype == np.int64
+    assert list(out["category"].cat.categories) == ["p", "q", 0]
+    assert out["boolean"].dtype == "boolean" and not out["boolean"].any()
+    assert all((out[name].astype(object) == 0).all() for name in empty_columns)
+    entry = " ".join(VAEImputer.__doc__[VAEImputer.__doc__.index("keep_empty_features :"):].split())
+    assert "a ``string`` or datetime column comes back as int64 zeros, a ``category`` column gains the category 0" \
+        in entry

@@ -241,7 +241,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         fills of other kinds and tables wider than 256 design columns keep
         the VAE's own. None: the
         VAE's fills alone (set on a fitted imputer, from the next
-        ``transform`` on). See the user guide.
+        ``transform`` on; ``"linear"`` set on an imputer fitted with None
+        takes effect at the next ``fit``, which fits the regressions: until
+        then the fills are the VAE's). See the user guide.
 
     {vae_parameters}
 

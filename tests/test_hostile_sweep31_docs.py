@@ -24,8 +24,9 @@ Defects found and fixed:
   ``DETECTOR_FIELDS`` in ``skvae/_state.py`` (they live in
   ``skvae/_face_state.py``). Text fixed; a test checks every class or
   constant the page writes after a module's name against that module, and
-  the parameters of the core's entry points it lists against their
-  signatures.
+  the parameters of the core's entry points and of the faces' hooks it
+  lists against their signatures. It also said the faces use the
+  transformer's "two private hooks"; ``FaceHooks`` holds seven.
 - **transform "in the dtype of X (float32 or float64)"**: a float16 or
   integer array, and a DataFrame of float32 and float64 columns (or of
   float32 numbers and categories), are encoded to float64; only an array or
@@ -168,9 +169,14 @@ def test_layout_places_each_named_constant_and_class_in_its_module():
 
     import sklearn.exceptions
 
-    parts = re.split(r"``skvae/(_\w+)\.py``", _layout_text())
+    raw = (ROOT / "docs" / "layout.rst").read_text("utf-8")
+    # A module's passage runs to the next module named, within its paragraph or list item.
+    passages = []
+    for block in re.split(r"\n\s*\n|\n- ", raw):
+        parts = re.split(r"``skvae/(_\w+)\.py``", " ".join(block.split()))
+        passages += zip(parts[1::2], parts[2::2])
     checked, misplaced = 0, []
-    for module_name, passage in zip(parts[1::2], parts[2::2]):
+    for module_name, passage in passages:
         module = importlib.import_module(f"skvae.{module_name}")
         for name in re.findall(r"``([A-Z][A-Za-z0-9_]*\*?)``", passage):
             if hasattr(sklearn.exceptions, name):  # scikit-learn's own class, named for what imports it
@@ -192,6 +198,15 @@ def test_layout_entry_points_have_the_documented_parameters():
 
     from skvae._model import VAEModel, fit_model
 
+    from skvae._face_hooks import FaceHooks
+
+    hooks = re.findall(r"``(_\w+)\(([^)]*)\)``", _layout_text())
+    assert {"_reconstruct", "_column_log_likelihood"} <= {name for name, _ in hooks}
+    for hook, arguments in hooks:
+        real = set(inspect.signature(getattr(FaceHooks, hook)).parameters)
+        named = {argument.split("=")[0].strip() for argument in arguments.split(",")} - {"*", ""}
+        assert named <= real, (hook, sorted(named - real))
+    assert "its two private hooks" not in _layout_text()  # FaceHooks holds seven
     calls = re.findall(r"``(model\.\w+|VAEModel\.\w+|fit_model)\(([^)]*)\)", _layout_text())
     assert len(calls) >= 10
     for call, arguments in calls:

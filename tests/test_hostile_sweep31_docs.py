@@ -77,7 +77,8 @@ Defects found and fixed:
   integer array, and a DataFrame of float32 and float64 columns (or of
   float32 numbers and categories), are encoded to float64; only an array or
   a DataFrame all float32 stays float32 (scikit-learn's rule). The Returns
-  now say which.
+  now say which, and so does the user guide's "Precision" paragraph, which
+  said the same of ``score_samples`` and ``inverse_transform``.
 - **score_samples: "a float32 copy of a table scores as the table"**: it
   gets the table's noise, but is scored in float32, so its scores are the
   table's to float32's rounding, not its bits. Docstring says so.
@@ -286,6 +287,12 @@ def test_transform_dtype_is_the_documented_one():
     assert _fitted_on(mixed).transform(mixed).dtype == np.float64
     doc = " ".join(VAETransformer.transform.__doc__.split())
     assert "float32 where X is float32 (an array, or a DataFrame whose columns are all float32)" in doc
+    # The user guide's "Precision" paragraph said "the input's dtype" of score_samples and inverse_transform too.
+    for dtype, expected in ((np.float16, np.float64), (np.int64, np.float64), (np.float32, np.float32)):
+        assert vae.score_samples(X.astype(dtype)).dtype == expected
+        assert vae.inverse_transform(vae.transform(X).astype(dtype)).dtype == expected
+    guide = " ".join((ROOT / "docs" / "user_guide.rst").read_text("utf-8").split())
+    assert "return the input's dtype where it is float32 or float64 (float16 and integers are read as float64" in guide
 
 
 def test_a_float32_copy_scores_as_the_table_to_float32_precision():

@@ -117,6 +117,11 @@ Defects found and fixed:
   word, since ``fit`` fitted no regressions. Docstring and user guide now
   say it takes effect at the next ``fit`` (as ``contamination`` set on a
   fitted detector does).
+- **README: "NumPy out, or a DataFrame out where a DataFrame came in"**:
+  ``transform`` of a DataFrame gives an array (scikit-learn's convention
+  for a transformer's new features) unless ``set_output`` asks for pandas.
+  Text fixed: the tables (samples, decodings, imputations) come back as
+  DataFrames, and ``set_output(transform="pandas")`` makes the codes one.
 
 Left:
 
@@ -482,3 +487,32 @@ def test_refinement_set_after_fit_takes_effect_as_documented():
         assert np.array_equal(unrefined.fit(X).transform(X), refined_fills)
     entry = " ".join(VAEImputer.__doc__[VAEImputer.__doc__.index("refinement :"):].split())
     assert '``"linear"`` set on an imputer fitted with None takes effect at the next ``fit``' in entry
+
+
+# -- README: what comes back for a DataFrame -----------------------------------------------------
+
+
+def test_readme_says_what_comes_back_for_a_dataframe():
+    """The README promised "a DataFrame out where a DataFrame came in"; transform gives NumPy unless set_output says.
+
+    scikit-learn's convention (codes are new features, an array by default)
+    is what a demanding user expects of a transformer, so the text was fixed:
+    the tables (samples, decodings, imputations) come back as DataFrames, and
+    ``set_output(transform="pandas")`` makes transform's codes one.
+    """
+    from skvae import VAEImputer
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=list("abc"))
+    vae = _fitted_on(frame)
+    assert isinstance(vae.transform(frame), np.ndarray)
+    assert isinstance(vae.sample(2), pd.DataFrame)
+    assert isinstance(vae.inverse_transform(vae.transform(frame)), pd.DataFrame)
+    holed = frame.mask(rng.random(frame.shape) < 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert isinstance(VAEImputer(**{**TINY, "max_iter": 2}).fit_transform(holed), pd.DataFrame)
+    assert isinstance(vae.set_output(transform="pandas").transform(frame), pd.DataFrame)
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    assert "or a DataFrame out where a DataFrame came in" not in readme
+    assert 'and `set_output(transform="pandas")` makes `transform` give one too' in readme

@@ -122,6 +122,10 @@ Defects found and fixed:
   for a transformer's new features) unless ``set_output`` asks for pandas.
   Text fixed: the tables (samples, decodings, imputations) come back as
   DataFrames, and ``set_output(transform="pandas")`` makes the codes one.
+- **cli.rst: ``demo --generator-latent-dim``'s cap unsaid**: it is refused
+  above 64 (the pixels) as ``--latent-dim`` is, whose entry alone said so.
+  Entry fixed; a test reads each cap from cli.rst and runs the demo one
+  above it (refused before any fit, no folder made).
 
 Left:
 
@@ -516,3 +520,22 @@ def test_readme_says_what_comes_back_for_a_dataframe():
     readme = " ".join((ROOT / "README.md").read_text("utf-8").split())
     assert "or a DataFrame out where a DataFrame came in" not in readme
     assert 'and `set_output(transform="pandas")` makes `transform` give one too' in readme
+
+
+# -- docs/cli.rst: the demo's latent dimensions --------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--latent-dim", "--generator-latent-dim"])
+def test_demo_latent_dimensions_are_capped_as_documented(option, tmp_path):
+    """cli.rst gave ``--latent-dim``'s cap of 64 (the pixels) but not ``--generator-latent-dim``'s, the same one."""
+    import io
+
+    from skvae._cli import main
+
+    section = " ".join((ROOT / "docs" / "cli.rst").read_text("utf-8").split())
+    entry = section[section.index(f"``{option} N``"):]
+    cap = int(re.search(r"at most (\d+)", entry[:300]).group(1))
+    err = io.StringIO()
+    out_dir = tmp_path / "demo"
+    assert main(["demo", option, str(cap + 1), "--out", str(out_dir)], stdout=io.StringIO(), stderr=err) == 1
+    assert option in err.getvalue() and not out_dir.exists()

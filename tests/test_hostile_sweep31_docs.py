@@ -144,6 +144,9 @@ Left:
   the whole 6.7 MB (plain Python writing 6 MB into ``head -c 10`` ends 0
   as well); sweep 21 recorded the same, and sweep 5 pins 141 on a closed
   stream.
+- The overflow refusal of the imputer's ``transform`` says "(rows 1)" for
+  one row (``skvae._conditional.overflowing_cells``): a message's wording,
+  outside this docs sweep.
 """
 
 import re

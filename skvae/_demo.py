@@ -9,7 +9,7 @@ Bernoulli likelihoods), each for what it shows best:
   PCA;
 - an 8-D model with ``beta=0.5`` generates and reconstructs digits. Two
   dimensions are too few to tell a 2 from a 3 or a 7 from a 9, and a lighter
-  KL term keeps more detail in the code while its prior samples stay digits.
+  KL term keeps more detail in the code while its samples stay digits.
 
 The demo reports both models' held-out log-likelihood bounds and the
 pipeline's accuracy next to the same pipeline with PCA, and draws four

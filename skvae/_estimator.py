@@ -99,16 +99,17 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         ``"negative_binomial"`` for every column, or a dict
         from column name (or position) to one of them, the columns it does not
         name being ``"auto"``: for example ``{"year": "categorical"}``.
-        ``"auto"`` decides from the dtype and values: bool, category, object
-        and string columns, pyarrow dictionary columns of labels (they come
-        back in their dtype), and numeric columns with two distinct values or
-        at most 10 (each seen 3 times on average), are categorical; numbers
-        with 10% of their values (and 5 rows or more) on one value are
-        inflated Gaussians; other
-        numbers are quantile-normal (Gaussian from 50 values down), decoded
+        ``"auto"`` decides from the dtype and values: bool and category
+        columns, object and string columns of text (or booleans), pyarrow
+        dictionary columns of labels (they come back in their dtype), and
+        numeric columns with two distinct values or at most 10 (each seen 3
+        times on average), are categorical; numbers with 10% of their values
+        (and 5 rows or more) on one value are inflated Gaussians; other
+        numbers are quantile-normal (Gaussian below 50 observed values), decoded
         to whole numbers when they were whole (counts too: ``"auto"`` picks
-        no count model, see the user guide); every
-        column of a NumPy array is Gaussian. Decoded values stay inside each
+        no count model, see the user guide); an object column that holds
+        numbers only, and every column of a NumPy array, is Gaussian (the
+        rules for numbers read numeric dtypes: ``.astype(float)`` first). Decoded values stay inside each
         column's observed range and keep its decimals (a decoding rule: the
         scores are the model's density). See the user guide.
         ``"gaussian"``: learned mean and variance (floored
@@ -261,7 +262,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
 
     warm_start : bool, default=False
         When True, ``fit`` continues training the current networks instead of
-        starting afresh.
+        starting afresh, on the column schema of the first fit (kinds,
+        scaling, categories, and each numeric column's observed range and
+        decimals, which decoded values keep to).
 
     Attributes
     ----------
@@ -464,7 +467,10 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         """Train for one epoch (one shuffled pass in minibatches) over X.
 
         The first call initialises the model, including the column schema
-        (kinds, scaling, category sets), which later calls keep; later calls
+        (kinds, scaling, category sets, each numeric column's observed range
+        and decimals), which later calls keep: values of a later block
+        beyond that range are trained on, but ``sample``,
+        ``inverse_transform`` and the imputer's fills stay within it. Later calls
         continue it, with the optimizer state kept, and append one entry to
         ``loss_curve_``. ``early_stopping`` and ``max_iter`` do not apply.
 
@@ -565,7 +571,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         Returns
         -------
         X_new : ndarray of shape (n_samples, latent_dim)
-            Posterior means, in the dtype of X (float32 or float64).
+            Posterior means: float32 where X is float32 (an array, or a
+            DataFrame whose columns are all float32), float64 otherwise
+            (float16, integers, mixed dtypes).
         """
         X = self._validate_input(X)
         return self._model.transform(X, handle_unknown=self.handle_unknown, n_jobs=self.n_jobs)
@@ -662,8 +670,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         warned) scores as the ignorable one.
 
         The Monte Carlo noise of each row is a function of the row's values
-        (read to float32's precision, so a float32 copy of a table scores as
-        the table; a model fitted by skvae 0.10 or earlier keeps its float64
+        (read to float32's precision, so a float32 copy of a table gets the
+        table's noise and scores as it does, to float32's precision, in
+        float32; a model fitted by skvae 0.10 or earlier keeps its float64
         keys) and the fitted seed, so a row's score does not depend on the
         other rows in the call, their order, or the batch size. Each score is
         one estimate of the bound, below log p(x) in expectation over that

@@ -190,8 +190,10 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         Whether to keep features that are missing in every row of ``fit``
         (their missing cells filled with 0, in the column's dtype where it
         holds 0, such as False, and their observed cells kept, as
-        :class:`~sklearn.impute.SimpleImputer` does); by default they are
-        dropped from the output.
+        :class:`~sklearn.impute.SimpleImputer` does; a DataFrame's column
+        whose dtype holds no 0 changes: a ``string`` or datetime column
+        comes back as int64 zeros, a ``category`` column gains the
+        category 0); by default they are dropped from the output.
 
     copy : bool, default=True
         Whether to impute a copy of X; with True, X is never changed. With
@@ -239,7 +241,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         fills of other kinds and tables wider than 256 design columns keep
         the VAE's own. None: the
         VAE's fills alone (set on a fitted imputer, from the next
-        ``transform`` on). See the user guide.
+        ``transform`` on; ``"linear"`` set on an imputer fitted with None
+        takes effect at the next ``fit``, which fits the regressions: until
+        then the fills are the VAE's). See the user guide.
 
     {vae_parameters}
 

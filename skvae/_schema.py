@@ -72,6 +72,10 @@ def is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
+#: A continued fit warns of a value beyond a column's fitted range by more than this share of its width.
+BEYOND_RANGE_SHARE = 0.25
+
+
 class TableSchema:
     """The fitted description of a table's columns (see the module docstring).
 
@@ -367,6 +371,35 @@ class TableSchema:
             elif self.columns[j].get("digits") is not None:
                 by_digits.setdefault(self.columns[j]["digits"], []).append(j)
         return (bounded, lows, highs), by_decimals, by_digits
+
+    def beyond_fitted_range(self, raw):
+        """[(label, value, low, high)] per numeric column where `raw` (:meth:`raw_values`) leaves its fitted range.
+
+        Hostile sweep 31 (a table arriving in blocks sorted by a measurement):
+        a continued fit (``partial_fit``, ``warm_start``) keeps the first
+        fit's schema, so each column's scaling and the range its decoded values
+        are clipped to; a later block's larger values were trained on without
+        a word, and ``sample``/``inverse_transform`` never gave one above the
+        first block's maximum. The value shown is the furthest beyond.
+        Decided: only a value beyond the range by more than
+        BEYOND_RANGE_SHARE of its width is reported: a block drawn from the
+        same law as the first passes its extremes by a little (a normal block
+        of 100 rows, by a tenth of the range about one time in eight), which
+        is no drift to warn of on every block of a stream.
+        """
+        (bounded, lows, highs), _, _ = self._ranges_and_precisions
+        beyond = []
+        if not bounded or not len(raw):
+            return beyond
+        block = raw[:, bounded]
+        # fmin/fmax skip NaN (a missing cell) without warning, and give NaN for a column with none observed.
+        smallest, largest = np.fmin.reduce(block, axis=0), np.fmax.reduce(block, axis=0)
+        margins = (highs - lows) * BEYOND_RANGE_SHARE
+        for j, low, high, margin, below, above in zip(bounded, lows, highs, margins, smallest, largest):
+            if below < low - margin or above > high + margin:
+                value = above if above - high >= low - below else below
+                beyond.append((self.columns[j]["name"], float(value), float(low), float(high)))
+        return beyond
 
     def _within_range_and_precision(self, values, beyond_range=()):
         """Decoded numbers inside each column's observed range, at its observed precision.

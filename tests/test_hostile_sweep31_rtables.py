@@ -74,7 +74,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skvae import VAEImputer, VAETransformer
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
 TINY = dict(max_iter=2, hidden_layer_sizes=(8,), latent_dim=2, random_state=0)
 
@@ -194,3 +194,73 @@ def test_more_numbers_as_text_than_categories_allow_are_refused_with_the_convers
     # Identifiers keep their refusal.
     with pytest.raises(ValueError, match="looks like an identifier or free text"):
         VAETransformer(**TINY).fit(pd.DataFrame({"id": [f"ID{i}" for i in range(1_200)], "x": rng.randn(1_200)}))
+
+
+# ------------------------------------------------------------------ blocks beyond the first fit's range
+
+
+def _sorted_measurements(n_rows=200):
+    """A table arriving sorted by a measurement, as a log or a query's ORDER BY gives it."""
+    rng = np.random.RandomState(3)
+    mass = np.sort(np.round(rng.uniform(2700, 6300, n_rows)))
+    frame = pd.DataFrame({"body_mass_g": mass, "bill_length_mm": np.round(rng.normal(44, 5, n_rows), 1),
+                          "island": rng.choice(["Biscoe", "Dream"], n_rows)})
+    frame.loc[5, "body_mass_g"] = np.nan
+    return frame.iloc[: n_rows // 2], frame.iloc[n_rows // 2:]
+
+
+def _beyond_range_warnings(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [str(w.message) for w in caught if "outside the range" in str(w.message)]
+
+
+@pytest.mark.parametrize("face, continued_by", [(VAETransformer, "partial_fit"), (VAETransformer, "warm_start"),
+                                                (VAEImputer, "warm_start"), (VAEOutlierDetector, "warm_start")])
+def test_a_continued_fit_on_values_beyond_the_first_fits_range_warns_naming_the_column(face, continued_by):
+    """The first fit fixes each column's range (sweep 20): later larger values were trained on without a word."""
+    first, later = _sorted_measurements()
+    if continued_by == "partial_fit":
+        model = face(**TINY).partial_fit(first)
+        continue_fit = model.partial_fit
+    else:
+        model = face(**TINY, warm_start=True).fit(first)
+        continue_fit = model.fit
+    messages = _beyond_range_warnings(lambda: continue_fit(later))
+    assert len(messages) == 1, messages
+    top, fitted_top = later["body_mass_g"].max(), first["body_mass_g"].max()
+    assert f"column 'body_mass_g' holds {top:.6g} (fitted range [" in messages[0], messages[0]
+    assert f", {fitted_top:.6g}])" in messages[0] and "warm_start=False" in messages[0], messages[0]
+    # What the warning says is so: nothing decoded leaves the first fit's range.
+    if face is VAETransformer:
+        assert model.sample(200, random_state=0)["body_mass_g"].max() <= fitted_top
+    # The same blocks inside the range continue without it.
+    assert not _beyond_range_warnings(lambda: continue_fit(first.iloc[10:]))
+
+
+def test_a_fresh_fit_and_blocks_inside_the_range_do_not_warn():
+    first, later = _sorted_measurements()
+    whole = pd.concat([first, later])
+    model = VAETransformer(**TINY)
+    assert not _beyond_range_warnings(lambda: model.fit(whole))
+    assert not _beyond_range_warnings(lambda: model.partial_fit(later))  # fit on the whole range first
+    assert not _beyond_range_warnings(lambda: VAETransformer(**TINY, warm_start=True).fit(later).fit(later))
+
+
+def test_only_values_well_beyond_the_range_warn_so_that_a_stream_of_one_law_is_quiet():
+    """Decided: beyond by more than a quarter of the range's width (skvae._schema.BEYOND_RANGE_SHARE)."""
+    from skvae._schema import BEYOND_RANGE_SHARE
+
+    first, _ = _sorted_measurements()
+    low, high = first["body_mass_g"].min(), first["body_mass_g"].max()
+    model = VAETransformer(**TINY).partial_fit(first)
+    for share, warned in [(BEYOND_RANGE_SHARE * 0.8, False), (BEYOND_RANGE_SHARE * 1.2, True)]:
+        block = first.copy()
+        block.loc[block.index[0], "body_mass_g"] = low - share * (high - low)
+        assert bool(_beyond_range_warnings(lambda: model.partial_fit(block))) is warned, share
+    rng = np.random.RandomState(0)
+    blocks = [pd.DataFrame(rng.normal(size=(100, 4)), columns=list("abcd")) for _ in range(5)]
+    stream = VAETransformer(**TINY).partial_fit(blocks[0])
+    assert not [message for block in blocks[1:] for message in _beyond_range_warnings(
+        lambda block=block: stream.partial_fit(block))]

@@ -175,6 +175,7 @@ def fit_model(model, X, params, *, incremental, seed=None):
         model.schema.check_likelihood_parameter(params["likelihood"], refit)
         raw = model.schema.raw_values(X, params["handle_unknown"])
         beyond_range = model.schema.beyond_fitted_range(raw)  # before encode, which overwrites raw
+        levels_now_seen = model.schema.unseen_levels_held(raw)
         seen_pairs = model.schema.seen_pairs_with(raw)
         encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
@@ -188,6 +189,8 @@ def fit_model(model, X, params, *, incremental, seed=None):
     if not fresh:
         # After training: a refused or failed continuation leaves the record as it was.
         model.schema.set_seen_pairs(seen_pairs)
+        model.schema.mark_levels_seen(levels_now_seen)
+        model.inference_cache.clear()  # networks built with the decoding masks of the levels seen before
         if beyond_range:
             _warn_beyond_fitted_range(beyond_range, incremental)
     return model

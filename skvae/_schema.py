@@ -480,6 +480,47 @@ class TableSchema:
         table = self.seen_pair_table
         return None if table is None else table.record_with(raw)
 
+    def unseen_levels_held(self, raw):
+        """{position: codes} of the levels recorded as unseen (``unseen_levels``) that `raw` holds.
+
+        `raw`: a continued fit's block, from :meth:`raw_values`; see :meth:`mark_levels_seen`.
+        """
+        held = {}
+        for j, column in enumerate(self.columns):
+            unseen = column.get("unseen_levels")
+            if unseen:
+                codes = raw[:, j]
+                present = set(np.unique(codes[~np.isnan(codes)]).astype(int).tolist())
+                now_seen = [code for code in unseen if code in present]
+                if now_seen:
+                    held[j] = now_seen
+        return held
+
+    def mark_levels_seen(self, held):
+        """Take the levels `held` (:meth:`unseen_levels_held`) out of their columns' unseen levels.
+
+        Hostile sweep 31: a category dtype's level that the first fit's rows
+        lacked is given probability 0 when decoding (``unseen_levels``); a
+        continued fit (``partial_fit``, ``warm_start``) on rows holding it
+        trained on them, but the record stayed the first fit's, so the level
+        was never drawn nor filled in (penguins streamed by species: every
+        sample an Adelie after blocks of Gentoo). The columns are new dicts in
+        a new list: a call's rollback point holds the old ones.
+        """
+        if not held:
+            return
+        columns = list(self.columns)
+        for j, codes in held.items():
+            entry = dict(columns[j])
+            remaining = [code for code in entry["unseen_levels"] if code not in set(codes)]
+            if remaining:
+                entry["unseen_levels"] = remaining
+            else:
+                del entry["unseen_levels"]
+            columns[j] = entry
+        self.columns = columns
+        self.__dict__.pop("_groups", None)  # the categorical blocks' decoding masks are built from the entries
+
     def set_seen_pairs(self, record):
         """Replace the record of seen pairs (from :meth:`seen_pairs_with`)."""
         self.seen_pairs = record

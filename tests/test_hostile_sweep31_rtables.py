@@ -35,6 +35,22 @@ An all-missing column (fertility's '2012') is refused by name with "Drop it"
 detector and is flagged with a warning (an earlier sweep's decision, kept);
 ``inverse_transform`` of an ndarray of codes gives a RangeIndex (the codes
 carry no index; a DataFrame of codes keeps its own, documented).
+Also sound on penguins and penguins_raw: a model fitted on the object
+table given the same table re-read from CSV (``str`` dtypes: the same codes
+and scores; the imputer gives back the caller's dtypes); ``given`` as a
+DataFrame of rows of the table (held), with a NaN condition (drawn) and
+``return_mean``; ``set_output(transform="pandas")`` codes of every third
+row back through ``inverse_transform`` (their index kept); an unseen level
+refused by name at ``score_samples``, and under ``handle_unknown='ignore'``
+scored by the detector and kept by the imputer; the imputer's and the
+detector's ``save``/``load`` (equal fills and scores); a table read with
+``header=None`` (integer labels: ``given={0: ...}``, save/load, the
+imputer's ``x0`` feature names; other labels refused naming both);
+fits on 5 rows and on 1 row (an all-missing column refused by name); a
+category dtype of the subset's levels only at the imputer (the fills'
+dtype widened to the model's levels); ``partial_fit`` blocks of a text
+column's level the first block lacked (refused by name, as sweeps 20 and 23
+decided; a category dtype declares its levels, see below).
 
 Each family below failed once (see the commit that added its tests):
 

@@ -111,6 +111,11 @@ Found and LEFT:
   first (a category dtype, fixed above) is the way to stream them. Sweeps 20 and 23
   recorded the refusal; its advice is shared with ``transform``, where it is
   right, so it is left for the refusal's owners.
+- Numbers written with units or separators (``'$1,200'``, ``'12%'``,
+  ``'1 234'``) are not what ``float()`` reads, so the numbers-as-text
+  warning does not name them (a column of many gets the identifier
+  warning): the conversion differs per format, and guessing it is no
+  typing rule's business.
 - A ``uint64`` ID column near 2**64 - 1 samples values up to 2,048 below
   its observed minimum: float64's spacing there is 4,096, and sweep 10
   decided that such integers are modelled as float64 with a warning

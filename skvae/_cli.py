@@ -460,6 +460,12 @@ class _CommandLineWords:
             f"To model such values, fit with {_likelihood_words(column, kinds[0])}"
             + (f" (or {' or '.join(_likelihood_token(column, kind) for kind in kinds[1:])})" if kinds[1:] else "")),
         "fit_on_observed_rows": lambda: "",  # the file's refusal says it all: every cell is empty
+        # Hostile sweep 31: a column of numbers beside a few marks of missing cells, or of codes with leading
+        # zeros (read as text): the file's user names the marks, or types the column numbers.
+        "read_numbers": lambda column, markers: (
+            f"give {option_words('--missing-values', ','.join(markers))} to read "
+            f"{' and '.join(repr(marker) for marker in markers)} as missing cells" if markers
+            else f"fit with {_likelihood_words(column, 'gaussian')}"),
     }
     #: Advice that names the options of the command that can follow it (other commands: the Python words).
     COMMAND_ADVICE = {

@@ -8,6 +8,7 @@ values; its constants carry their reasons.
 """
 
 import numbers
+import re
 
 import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
@@ -261,12 +262,20 @@ def fit_column(name, values, kind, frame):
                 head, ": its values are numbers; to model them as numbers, ",
                 advice("model_as_numbers", f"fit with likelihood={{{name!r}: 'gaussian'}} (or 'quantile_normal')",
                        column=name), ".")
+        numbers_as_text = (_numbers_as_text(entry["categories"]) if frame and typed_here and not declared
+                           and getattr(values.dtype, "categories", None) is None else None)
+        if numbers_as_text is not None:
+            # Hostile sweep 31: numbers written as text (a measurement of 3,000 rows with '?' for a
+            # missing one) were told "it looks like an identifier or free text".
+            raise Refusal(head, ": its values are numbers written as text", _apart(numbers_as_text, values),
+                          ". To model them as numbers, ", _read_numbers_advice(name, numbers_as_text), ".")
         raise ValueError(
             f"{head}: it looks like an identifier or free text. Drop it, or encode it yourself (e.g. as a number)."
         )
     # After the refusal above: a column refused is not also warned about.
     if frame and typed_here and kind == _CATEGORICAL and getattr(values.dtype, "categories", None) is None:
-        _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
+        if not _warn_if_numbers_as_text(name, entry["categories"], values):
+            _warn_if_identifier(name, len(entry["categories"]), int(values.notna().sum()))
     return entry
 
 
@@ -311,6 +320,93 @@ def _reads_as_number(text):
         return bool(np.isfinite(float(text)))
     except ValueError:
         return False
+
+
+#: A text column typed by ``likelihood="auto"`` is warned about as numbers written
+#: as text when at least this many of its levels read as numbers...
+NUMBERS_AS_TEXT_MIN_LEVELS = IDENTIFIER_MIN_LEVELS
+#: ...and at most this many do not (markers of a missing cell: '?', '.', 'NA', '').
+NUMBERS_AS_TEXT_MAX_MARKERS = 3
+
+
+#: Digits after a leading zero: a code (a ZIP code, an account number), not a number written as text.
+_LEADING_ZERO = re.compile(r"\s*[+-]?0\d")
+
+
+def _warn_if_numbers_as_text(name, categories, values):
+    """Warn where a text column's levels are numbers but for a few markers; return whether it warned.
+
+    Hostile sweep 31 (real tables as loaded): a column of measurements read
+    from a file whose missing cells are written ``?``, ``.`` or ``-`` (UCI's
+    and SAS's marks, which ``pd.read_csv`` keeps as text), or read with
+    ``dtype=str`` or ``keep_default_na=False``, is text; ``likelihood="auto"``
+    typed it a category of one level per distinct number without a word
+    (penguins' bill lengths: 165 levels in 344 rows, under the identifier
+    warning's share), or warned of "an identifier, free text or dates" and
+    advised converting dates. Decided: still fitted as categories (the typing
+    rule types text as categories, and numbers kept as text, as codes, are
+    legitimate), with a warning that names the column, the markers and the
+    conversion to numbers. Fewer than NUMBERS_AS_TEXT_MIN_LEVELS numbers
+    (codes such as '1', '2', '3') are not warned about: as categories they
+    lose little.
+    """
+    numbers = _numbers_as_text(categories)
+    if numbers is None:
+        return False
+    from ._refusals import TermWarning, advice
+    from ._warnings import warn
+
+    warn(TermWarning(
+        f"Column {_label(name)} is text whose values read as numbers ({numbers[0]} distinct)",
+        _apart(numbers, values), f": it is modelled as a category of {len(categories)} levels, so sample() and "
+        "the imputer give back only the training rows' values, as text. To model it as numbers, ",
+        _read_numbers_advice(name, numbers),
+        "; ",
+        advice("keep_identifier",
+               f"to keep it, type it categorical yourself: likelihood={{{_label(name)}: 'categorical'}} "
+               f"(on the command line, --likelihood {name}=categorical) or a category dtype", column=name),
+        ".",
+    ), TermWarning)
+    return True
+
+
+def _numbers_as_text(categories):
+    """(number of levels that read as numbers, the other levels) where `categories` are numbers written as text.
+
+    None where they are not: a level that is no text (a boolean), a code with
+    a leading zero, fewer than NUMBERS_AS_TEXT_MIN_LEVELS numbers or more
+    than NUMBERS_AS_TEXT_MAX_MARKERS other levels.
+    """
+    if not all(isinstance(level, str) for level in categories):
+        return None  # booleans among the levels: not a column of numbers
+    if any(_LEADING_ZERO.match(level) for level in categories):
+        return None  # codes ('02134'): their zeros are part of them, the identifier warning's case
+    markers = [level for level in categories if not _reads_as_number(level)]
+    n_numbers = len(categories) - len(markers)
+    if n_numbers < NUMBERS_AS_TEXT_MIN_LEVELS or len(markers) > NUMBERS_AS_TEXT_MAX_MARKERS:
+        return None
+    return n_numbers, markers
+
+
+def _apart(numbers, values):
+    """", apart from '?' in 12 rows": the marks among numbers written as text, and how many rows hold them."""
+    markers = numbers[1]
+    if not markers:
+        return ""
+    return f", apart from {', '.join(repr(marker) for marker in markers)} in {int(values.isin(markers).sum())} rows"
+
+
+def _read_numbers_advice(name, numbers):
+    """The advice to convert numbers written as text to numbers: its marks made missing cells."""
+    markers = numbers[1]
+    column = f"X[{name!r}]"
+    if markers:
+        conversion = (f"convert it before fitting: {column} = pd.to_numeric({column}, errors='coerce'), which "
+                      f"makes {' and '.join(repr(marker) for marker in markers)} missing cells (or read the file "
+                      f"with na_values={markers!r})")
+    else:
+        conversion = f"convert it before fitting: {column} = pd.to_numeric({column})"
+    return advice("read_numbers", conversion, column=name, markers=markers)
 
 
 def _warn_if_identifier(name, n_levels, n_observed):

@@ -174,6 +174,8 @@ def fit_model(model, X, params, *, incremental, seed=None):
                  else "Set warm_start=False (or start a new estimator) to refit")
         model.schema.check_likelihood_parameter(params["likelihood"], refit)
         raw = model.schema.raw_values(X, params["handle_unknown"])
+        beyond_range = model.schema.beyond_fitted_range(raw)  # before encode, which overwrites raw
+        levels_now_seen = model.schema.unseen_levels_held(raw)
         seen_pairs = model.schema.seen_pairs_with(raw)
         encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
@@ -187,7 +189,31 @@ def fit_model(model, X, params, *, incremental, seed=None):
     if not fresh:
         # After training: a refused or failed continuation leaves the record as it was.
         model.schema.set_seen_pairs(seen_pairs)
+        model.schema.mark_levels_seen(levels_now_seen)
+        model.inference_cache.clear()  # networks built with the decoding masks of the levels seen before
+        if beyond_range:
+            _warn_beyond_fitted_range(beyond_range, incremental)
     return model
+
+
+def _warn_beyond_fitted_range(beyond_range, incremental):
+    """Warn that a continued fit trained on numbers outside the range the first fit fixed, naming the columns.
+
+    Decided (hostile sweep 31): a warning, not a refusal. The first fit fixes
+    the schema by design (sweep 20), and the rows are fair training data; but
+    what is generated and imputed stays in the first fit's range, which the
+    user must hear of: a category the first fit did not see is refused.
+    """
+    from ._warnings import warn
+
+    shown = "; ".join(f"column {name!r} holds {value:.6g} (fitted range [{low:.6g}, {high:.6g}])"
+                      for name, value, low, high in beyond_range[:5])
+    more = f"; and {len(beyond_range) - 5} more column(s)" if len(beyond_range) > 5 else ""
+    first = "the first partial_fit block" if incremental else "the first fit"
+    warn(f"This continued fit's X holds values outside the range {first} saw, which fixed each column's "
+         f"scaling and range: {shown}{more}. sample(), inverse_transform and imputed values never leave "
+         f"the fitted range. To model the whole range, fit on a table (or a first block) that spans it, or "
+         f"refit with warm_start=False.", UserWarning)
 
 
 class VAEModel:

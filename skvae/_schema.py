@@ -72,6 +72,10 @@ def is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
+#: A continued fit warns of a value beyond a column's fitted range by more than this share of its width.
+BEYOND_RANGE_SHARE = 0.25
+
+
 class TableSchema:
     """The fitted description of a table's columns (see the module docstring).
 
@@ -368,6 +372,35 @@ class TableSchema:
                 by_digits.setdefault(self.columns[j]["digits"], []).append(j)
         return (bounded, lows, highs), by_decimals, by_digits
 
+    def beyond_fitted_range(self, raw):
+        """[(label, value, low, high)] per numeric column where `raw` (:meth:`raw_values`) leaves its fitted range.
+
+        Hostile sweep 31 (a table arriving in blocks sorted by a measurement):
+        a continued fit (``partial_fit``, ``warm_start``) keeps the first
+        fit's schema, so each column's scaling and the range its decoded values
+        are clipped to; a later block's larger values were trained on without
+        a word, and ``sample``/``inverse_transform`` never gave one above the
+        first block's maximum. The value shown is the furthest beyond.
+        Decided: only a value beyond the range by more than
+        BEYOND_RANGE_SHARE of its width is reported: a block drawn from the
+        same law as the first passes its extremes by a little (a normal block
+        of 100 rows, by a tenth of the range about one time in eight), which
+        is no drift to warn of on every block of a stream.
+        """
+        (bounded, lows, highs), _, _ = self._ranges_and_precisions
+        beyond = []
+        if not bounded or not len(raw):
+            return beyond
+        block = raw[:, bounded]
+        # fmin/fmax skip NaN (a missing cell) without warning, and give NaN for a column with none observed.
+        smallest, largest = np.fmin.reduce(block, axis=0), np.fmax.reduce(block, axis=0)
+        margins = (highs - lows) * BEYOND_RANGE_SHARE
+        for j, low, high, margin, below, above in zip(bounded, lows, highs, margins, smallest, largest):
+            if below < low - margin or above > high + margin:
+                value = above if above - high >= low - below else below
+                beyond.append((self.columns[j]["name"], float(value), float(low), float(high)))
+        return beyond
+
     def _within_range_and_precision(self, values, beyond_range=()):
         """Decoded numbers inside each column's observed range, at its observed precision.
 
@@ -446,6 +479,47 @@ class TableSchema:
         """
         table = self.seen_pair_table
         return None if table is None else table.record_with(raw)
+
+    def unseen_levels_held(self, raw):
+        """{position: codes} of the levels recorded as unseen (``unseen_levels``) that `raw` holds.
+
+        `raw`: a continued fit's block, from :meth:`raw_values`; see :meth:`mark_levels_seen`.
+        """
+        held = {}
+        for j, column in enumerate(self.columns):
+            unseen = column.get("unseen_levels")
+            if unseen:
+                codes = raw[:, j]
+                present = set(np.unique(codes[~np.isnan(codes)]).astype(int).tolist())
+                now_seen = [code for code in unseen if code in present]
+                if now_seen:
+                    held[j] = now_seen
+        return held
+
+    def mark_levels_seen(self, held):
+        """Take the levels `held` (:meth:`unseen_levels_held`) out of their columns' unseen levels.
+
+        Hostile sweep 31: a category dtype's level that the first fit's rows
+        lacked is given probability 0 when decoding (``unseen_levels``); a
+        continued fit (``partial_fit``, ``warm_start``) on rows holding it
+        trained on them, but the record stayed the first fit's, so the level
+        was never drawn nor filled in (penguins streamed by species: every
+        sample an Adelie after blocks of Gentoo). The columns are new dicts in
+        a new list: a call's rollback point holds the old ones.
+        """
+        if not held:
+            return
+        columns = list(self.columns)
+        for j, codes in held.items():
+            entry = dict(columns[j])
+            remaining = [code for code in entry["unseen_levels"] if code not in set(codes)]
+            if remaining:
+                entry["unseen_levels"] = remaining
+            else:
+                del entry["unseen_levels"]
+            columns[j] = entry
+        self.columns = columns
+        self.__dict__.pop("_groups", None)  # the categorical blocks' decoding masks are built from the entries
 
     def set_seen_pairs(self, record):
         """Replace the record of seen pairs (from :meth:`seen_pairs_with`)."""

@@ -470,7 +470,9 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         (kinds, scaling, category sets, each numeric column's observed range
         and decimals), which later calls keep: values of a later block
         beyond that range are trained on, but ``sample``,
-        ``inverse_transform`` and the imputer's fills stay within it. Later calls
+        ``inverse_transform`` and the imputer's fills stay within it (a
+        call warns, naming the column, where a value lies beyond the range
+        by more than a quarter of its width). Later calls
         continue it, with the optimizer state kept, and append one entry to
         ``loss_curve_``. ``early_stopping`` and ``max_iter`` do not apply.
 

@@ -173,7 +173,7 @@ def fit_model(model, X, params, *, incremental, seed=None):
         refit = ("Call fit (with warm_start=False) or start a new estimator to refit" if incremental
                  else "Set warm_start=False (or start a new estimator) to refit")
         model.schema.check_likelihood_parameter(params["likelihood"], refit)
-        raw = model.schema.raw_values(X, params["handle_unknown"])
+        raw = model.schema.raw_values(X, params["handle_unknown"], continued=True)
         beyond_range = model.schema.beyond_fitted_range(raw)  # before encode, which overwrites raw
         levels_now_seen = model.schema.unseen_levels_held(raw)
         seen_pairs = model.schema.seen_pairs_with(raw)

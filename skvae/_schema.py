@@ -270,12 +270,15 @@ class TableSchema:
     def kinds(self):
         return [column["kind"] for column in self.columns]
 
-    def raw_values(self, X, handle_unknown="error"):
+    def raw_values(self, X, handle_unknown="error", continued=False):
         """X as a float64 matrix in user units, category codes for categories, NaN for missing.
 
         `handle_unknown`: "error" or "condition" (refuse unknown categories;
         the message for a condition of ``sample(given=...)`` does not offer
         ``handle_unknown='ignore'``) or "ignore" (they become NaN).
+        `continued`: X continues a fit (``partial_fit``, ``warm_start``): a
+        DataFrame's refused category is also told how a first fit declares
+        every level (an array has no dtype to declare them in).
         """
         n_rows = X.shape[0]
         raw = np.empty((n_rows, len(self.columns)), dtype=np.float64)
@@ -291,7 +294,7 @@ class TableSchema:
             series = X.iloc[:, j]
             if column["kind"] == _CATEGORICAL:
                 raw[:, j] = _category_codes(series.to_numpy(dtype=object), column, handle_unknown,
-                                            self._category_lookups[j])
+                                            self._category_lookups[j], continued)
             else:
                 raw[:, j] = _numeric_column(series, column["name"])
         _check_numeric_ranges(raw, self.columns, numeric, by_kind)
@@ -812,11 +815,12 @@ def _is_a_real_number(value):
         return False
 
 
-def _category_codes(values, column, handle_unknown, lookup):
+def _category_codes(values, column, handle_unknown, lookup, continued=False):
     """Codes 0..L-1 of the column's categories; NaN for missing (and unknown, if ignored).
 
     `lookup`: {:func:`_category_key` of a category: its code}, the schema's
     (``TableSchema._category_lookups``, built once, not per batch).
+    `continued`: the values continue a fit (see :meth:`TableSchema.raw_values`).
     """
     import pandas as pd
 
@@ -840,10 +844,27 @@ def _category_codes(values, column, handle_unknown, lookup):
             f"{_short_list(unknown[:5])}{' ...' if len(unknown) > 5 else ''}. Known categories: "
             f"{_short_list(categories[:10])}{' ...' if len(categories) > 10 else ''}. ", remedy,
             cell(column["name"], unknown[0]), *_same_text_hint(column, unknown), *_numeric_levels_hint(column),
+            *(_declare_levels_hint(column) if continued and handle_unknown == "error" else ()),
         )
     mapped[mapped < 0] = np.nan
     codes[present] = mapped[inverse]
     return codes
+
+
+def _declare_levels_hint(column):
+    """For a continued fit refused a level: how the first fit declares levels its rows lack.
+
+    Hostile sweep 31: a stream whose first block lacked a level (penguins
+    sorted by species) was told only ``handle_unknown='ignore'``, which trains
+    on the later blocks without those cells. A first fit on a category dtype
+    that lists every level models them all, and the blocks that bring a level
+    teach it (``TableSchema.unseen_levels_held``).
+    """
+    return (" ", advice("declare_levels",
+                        f"To learn them, start again with the column a pandas category dtype listing every level "
+                        f"in the first fit or block (X[{short_repr(column['name'])}].astype(pd.CategoricalDtype(levels))): a "
+                        f"level none of its rows holds is then learned from the later ones that bring it.",
+                        column=column["name"]))
 
 
 def _short_list(values):

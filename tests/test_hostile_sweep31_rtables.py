@@ -103,14 +103,19 @@ Each family below failed once (see the commit that added its tests):
   new column entries, so a refused call's rollback restores the old), and
   the file saved after it keeps the record.
 
+- **A continued fit refused a level with advice that loses it** (the
+  lead, after this sweep; ``skvae._schema._declare_levels_hint``):
+  ``partial_fit`` (or a ``warm_start`` fit) of a DataFrame block holding a
+  category the first block lacked was told only "Set
+  handle_unknown='ignore' to treat them as missing cells", which trains
+  without those cells; declaring the levels first (a category dtype, fixed
+  above) is the way to stream them. The refusal stays (sweeps 20 and 23
+  recorded it) and now also says how to declare them, in a continued fit
+  of a DataFrame only (``transform``'s advice is right as it is; an array
+  has no dtype to declare them in).
+
 Found and LEFT:
 
-- ``partial_fit`` of a block holding a category the first block lacked is
-  refused with "Set handle_unknown='ignore' to treat them as missing
-  cells", which would train without those cells; declaring the levels
-  first (a category dtype, fixed above) is the way to stream them. Sweeps 20 and 23
-  recorded the refusal; its advice is shared with ``transform``, where it is
-  right, so it is left for the refusal's owners.
 - Numbers written with units or separators (``'$1,200'``, ``'12%'``,
   ``'1 234'``) are not what ``float()`` reads, so the numbers-as-text
   warning does not name them (a column of many gets the identifier
@@ -390,3 +395,34 @@ def test_a_refused_continuation_keeps_the_unseen_levels():
         model.partial_fit(bad)
     assert model._model.schema.columns == before
     assert set(model.sample(100, random_state=0)["species"]) == {"Adelie"}
+
+
+# -- a continued fit's refusal of a level says how to declare it ---------------------------------------------
+
+
+@pytest.mark.parametrize("face", ["partial_fit", "warm_start"])
+def test_a_continued_fit_refused_a_level_is_told_to_declare_the_levels(face):
+    X = pd.DataFrame({"s": ["a"] * 20 + ["b"] * 20, "v": np.r_[np.linspace(0, 1, 20), np.linspace(0, 1, 20)]})
+    model = VAETransformer(**TINY, warm_start=face == "warm_start")
+    first, later = (model.partial_fit, model.partial_fit) if face == "partial_fit" else (model.fit, model.fit)
+    first(X.iloc[:20])
+    with pytest.raises(ValueError, match=r"Set handle_unknown='ignore' to treat them as missing cells\. To learn "
+                                         r"them, start again with the column a pandas category dtype listing every "
+                                         r"level in the first fit or block \(X\['s'\]\.astype"):
+        later(X.iloc[20:])
+    with pytest.raises(ValueError, match=r"missing cells\.$"):  # transform's advice is right as it was
+        model.transform(X.iloc[20:])
+    # The advice, followed, streams the level.
+    declared = X.assign(s=X["s"].astype(pd.CategoricalDtype(["a", "b"])))
+    model = VAETransformer(**TINY, warm_start=face == "warm_start")
+    (model.partial_fit if face == "partial_fit" else model.fit)(declared.iloc[:20])
+    (model.partial_fit if face == "partial_fit" else model.fit)(declared.iloc[20:])
+    assert "b" in set(model.sample(200, random_state=0)["s"])
+
+
+def test_an_array_continued_fit_is_not_told_of_a_dtype():
+    X = np.column_stack([np.r_[np.zeros(20), np.ones(20)], np.linspace(0, 1, 40)])
+    model = VAETransformer(**TINY, likelihood={0: "categorical"}).partial_fit(X[:20])
+    with pytest.raises(ValueError, match="missing cells") as refused:
+        model.partial_fit(X[20:])
+    assert "CategoricalDtype" not in str(refused.value)

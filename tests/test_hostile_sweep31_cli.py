@@ -46,9 +46,13 @@ Each family below failed once (see the commit that added its tests):
   a spreadsheet exports an empty row as a line of separators only
   (``;;;``), which pandas reads as a row of empty cells; ``impute`` filled
   it from the model alone, a made-up record among the real ones, reporting
-  only "Imputing N empty cell(s)". Decided: still filled (the output keeps
-  the input's rows, as ``VAEImputer`` does), and named in a note by line,
-  with the way out.
+  only "Imputing N empty cell(s)". ``score`` scored such a row 0.0 (the
+  transformer's recorded score of a row with nothing observed), above every
+  real row, though its help says low scores are the unusual rows, and
+  counted it in the mean. Decided: the rows are kept (the outputs keep the
+  input's rows, as the estimators do) and named in a note by line, with
+  what was made of them; not under ``--missing-mechanism self_masking``,
+  where such a row's score is a real log p(s).
 
 Found, not changed:
 """
@@ -350,3 +354,22 @@ def test_impute_counts_only_the_columns_imputed(tmp_path):
     status, _, err = _run(["impute", data, *FAST, "--drop", "id"])
     assert status == 0, err
     assert "1 row(s) of" in err and "(line 3)" in err
+
+
+@pytest.mark.parametrize("mechanism, noted", [("ignorable", True), ("self_masking", False)])
+def test_score_names_rows_without_an_observed_cell_scored_zero(tmp_path, mechanism, noted):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2.5\n2,3.5\n3,4.5\n,\n4,5.5\n")
+    model = tmp_path / "model.skvae"
+    assert _run(["fit", data, "--out", model, *FIT_FAST, "--missing-mechanism", mechanism])[0] == 0
+    status, out, err = _run(["score", model, data, "--out", "-"])
+    assert status == 0, err
+    scores = pd.read_csv(io.StringIO(out))["score"]
+    assert (scores.iloc[3] == 0.0) == noted
+    note = (f"skvae score: note: 1 row(s) of {data} have no observed cell in the model's columns (line 5): "
+            "each scores 0.0")
+    assert (note in err) == noted
+    clean = tmp_path / "clean.csv"
+    clean.write_text("a,b\n1,2.5\n,3.5\n3,\n")
+    status, _, err = _run(["score", model, clean])
+    assert status == 0 and "no observed cell" not in err

@@ -1010,14 +1010,20 @@ def _refuse_stray_text(frame, name, lines, decimal, text_columns=(), advice=None
         numeric = _map_distinct(present, lambda value: isinstance(value, str) and _written_number(value, decimal)
                                 ).to_numpy(dtype=bool)
         n_text = int((~numeric).sum())
+        # Hostile sweep 31: a mark without a letter or digit (".", as SAS and Stata export a missing number;
+        # "-", "?") is no category, however often it stands among the numbers: 2 "." in 30 rows (above the
+        # share of a slip) made the column categories, one per distinct number, and impute reported 0 empty
+        # cells. Where every text of a column mostly of numbers is such a mark, it is refused as a slip is.
+        marks = n_text and numeric.sum() > n_text and bool(
+            _map_distinct(present[~numeric], _is_mark).all())
         # Ten numbers at least: in a handful of cells one word is not a slip but a category.
-        if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):
+        if numeric.sum() >= 10 and 0 < n_text and (marks or n_text <= max(1, STRAY_TEXT_SHARE * len(present))):
             where = _cell_location(series, int(np.flatnonzero(~numeric)[0]), lines)
             cell = present.iloc[np.flatnonzero(~numeric)[0]]
             # A NaN in a spelling pandas does not read as missing (NAN, +nan): the option that reads it so.
             named = (f" (or give {option_words('--missing-values', cell.strip())} to read such cells as missing)"
-                     if _is_nan_spelling(cell) else "")
-            keep = advice(column) if advice is not None and not _is_nan_spelling(cell) else ""
+                     if _is_nan_spelling(cell) or marks else "")
+            keep = advice(column) if advice is not None and not (_is_nan_spelling(cell) or marks) else ""
             raise CommandError(
                 f"{name}, column {column!r}, {where}: {_cell_repr(cell)} is not a "
                 f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "
@@ -1039,6 +1045,12 @@ def _numbers_as_written_text(frame, written, text_columns):
             continue
         as_written = cells[column].str.strip().astype(object).set_axis(frame.index)
         frame[column] = as_written.where(series.notna().to_numpy(), np.nan)
+
+
+def _is_mark(text):
+    """Whether `text` is a mark without a letter or a digit (``.``, ``-``, ``?``, ``*``): no category's name."""
+    text = str(text).strip()
+    return bool(text) and not any(character.isalnum() for character in text)
 
 
 #: How a file spells infinity itself (pandas reads these as inf): any other text read as inf overflowed.

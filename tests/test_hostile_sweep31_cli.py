@@ -54,6 +54,16 @@ Each family below failed once (see the commit that added its tests):
   what was made of them; not under ``--missing-mechanism self_masking``,
   where such a row's score is a real log p(s).
 
+- **A mark of a missing number taken for categories** (``skvae._csv._refuse_stray_text``,
+  ``_is_mark``): SAS and Stata export a missing number as ``.`` (others
+  ``-``, ``?``, ``*``, an em dash). Where such marks were more than a slip's
+  share of a column of numbers (2 in 30 rows), the column was read as text
+  and modelled as categories, one per distinct number (an "identifier"
+  warning whose advice spoke of dates), and ``impute`` reported 0 empty
+  cells. A text without a letter or digit among mostly numbers is refused
+  now as a slip is, whatever its share, naming the cell and ``--missing-values``
+  (shell words: ``--missing-values=-``), which reads it as missing.
+
 Found, not changed:
 """
 
@@ -373,3 +383,28 @@ def test_score_names_rows_without_an_observed_cell_scored_zero(tmp_path, mechani
     clean.write_text("a,b\n1,2.5\n,3.5\n3,\n")
     status, _, err = _run(["score", model, clean])
     assert status == 0 and "no observed cell" not in err
+
+
+@pytest.mark.parametrize("mark", [".", "-", "?", "*", "\u2014"])
+@pytest.mark.parametrize("command", ["fit", "impute"])
+def test_a_mark_of_missing_numbers_is_refused_with_missing_values_that_reads_it(tmp_path, mark, command):
+    """Two marks in 30 rows (more than a slip's share) made the column 29 categories, with 0 empty cells."""
+    import shlex
+
+    data = tmp_path / "data.csv"
+    values = [f"{(i * 37 % 100) / 10}" for i in range(30)]
+    values[4] = values[17] = mark
+    data.write_text("x,y\n" + "".join(f"{i},{value}\n" for i, value in enumerate(values)))
+    out_path = tmp_path / ("model.skvae" if command == "fit" else "out.csv")
+    options = FIT_FAST if command == "fit" else FAST
+    status, _, err = _run([command, data, "--out", out_path, *options])
+    assert status == 1
+    assert f"column 'y', line 6: {mark!r} is not a number, in a column of 28 numbers" in err
+    advice = err.split("(or give ", 1)[1].split(" to read such cells as missing")[0]
+    status, out, err = _run([command, data, "--out", out_path, *options, *shlex.split(advice)])
+    assert status == 0, err
+    if command == "impute":
+        assert "Imputing 2 empty cell(s)" in out
+        assert pd.read_csv(out_path)["y"].notna().all()
+    else:
+        assert "y: categorical" not in out

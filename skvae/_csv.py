@@ -241,6 +241,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
     _typeset_numbers_as_numbers(frame, decimal)
+    _space_grouped_numbers_as_numbers(frame, decimal)
     _refuse_stray_text(frame, name, lines, decimal, text_columns, stray_text_advice)
     if text_as_written:
         _numbers_as_written_text(frame, written, text_columns)
@@ -791,7 +792,9 @@ def _dialect(text, skip_rows, declared=None):
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
         grouped = _grouped_number(",")  # 1.234,5: a decimal comma after thousands points
-        if any(_DECIMAL_COMMA.match(field) or grouped.fullmatch(field) and "," in field for field in fields):
+        spaced = _space_grouped_number(",")  # 18 611,72: a decimal comma after thousands spaces (sweep 31)
+        if any(_DECIMAL_COMMA.match(field) or (grouped.fullmatch(field) or spaced.fullmatch(field)) and "," in field
+               for field in fields):
             decimal = ","
     return separator, decimal
 
@@ -929,7 +932,46 @@ def _written_number(value, decimal):
     """Whether the reader takes text `value` for a number: plain, with thousands separators, or a quoted decimal comma."""
     value = value.strip()
     return (_is_number(value, decimal) or bool(_grouped_number(decimal).fullmatch(value))
+            or bool(_space_grouped_number(decimal).fullmatch(value))
             or (decimal == "." and bool(_DECIMAL_COMMA.match(value))))
+
+
+#: The spaces that group thousands: a space, a no-break space (U+00A0) and a narrow no-break space
+#: (U+202F), as French, Scandinavian and SI typography, and spreadsheets in those locales, write them.
+_GROUPING_SPACES = " \u00a0\u202f"
+
+
+@functools.cache
+def _space_grouped_number(decimal):
+    """The pattern of a number whose thousands are grouped by spaces (``18 611,72``, ``1 234 567.5``)."""
+    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:[{_GROUPING_SPACES}]\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+
+
+def _space_grouped_numbers_as_numbers(frame, decimal):
+    """Text columns of numbers whose thousands are grouped by spaces, as numbers.
+
+    Hostile sweep 31: a spreadsheet in a French (or Scandinavian) locale
+    writes a formatted amount as ``18 611,72``, its thousands grouped by a
+    space or a (narrow) no-break space, which pandas leaves as text: the
+    column was modelled as categories, one per distinct amount, without a
+    word, and ``impute`` filled its holes with amounts of other rows. A
+    space is never a decimal mark, so, unlike a comma or a point, such a
+    group is read without ambiguity (``5 000`` is 5000).
+    """
+    import pandas as pd
+
+    grouped = _space_grouped_number(decimal)
+    for column, series, text in _text_columns(frame):
+        is_grouped = _map_distinct(text, lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
+        if not is_grouped.any():
+            continue
+        is_plain = _map_distinct(text, lambda value: _is_number(value, decimal)).to_numpy(dtype=bool)
+        if not (is_grouped | is_plain).all():
+            continue  # a stray word: refused by _refuse_stray_text, which counts such cells as numbers
+        numbers = text.str.replace(f"[{_GROUPING_SPACES}]", "", regex=True)
+        if decimal != ".":
+            numbers = numbers.str.replace(decimal, ".", regex=False)
+        frame[column] = pd.to_numeric(numbers).reindex(series.index)
 
 
 def _quoted_decimal_commas_as_numbers(frame, decimal):

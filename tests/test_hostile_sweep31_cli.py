@@ -64,6 +64,16 @@ Each family below failed once (see the commit that added its tests):
   now as a slip is, whatever its share, naming the cell and ``--missing-values``
   (shell words: ``--missing-values=-``), which reads it as missing.
 
+- **Thousands grouped by spaces** (``skvae._csv._space_grouped_numbers_as_numbers``,
+  ``_dialect``, ``_written_number``): a spreadsheet in a French or
+  Scandinavian locale writes a formatted amount as ``18 611,72`` (a space,
+  a no-break space or a narrow no-break space between the thousands).
+  pandas left the column as text, and it was modelled as categories, one
+  per distinct amount, without a word (``impute`` filled a hole with
+  another row's amount), and the file's decimal comma went unrecognised.
+  Such cells are numbers now (a space is never a decimal mark: no
+  ambiguity), and a stray word among them is refused as among other numbers.
+
 Found, not changed:
 """
 
@@ -408,3 +418,53 @@ def test_a_mark_of_missing_numbers_is_refused_with_missing_values_that_reads_it(
         assert pd.read_csv(out_path)["y"].notna().all()
     else:
         assert "y: categorical" not in out
+
+
+def _amounts(space, decimal_mark, separator):
+    rows = [f"Nom{separator}Montant{separator}N"]
+    for i in range(12):
+        whole, cents = 1000 + i * 7919 % 90000, i * 7 % 100
+        thousands, units = divmod(whole, 1000)
+        cell = f"{thousands}{space}{units:03d}{decimal_mark}{cents:02d}"
+        rows.append(f"n{i % 3}{separator}{cell}{separator}{i}")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow_nbsp"])
+@pytest.mark.parametrize("decimal_mark, separator", [(",", ";"), (".", ",")], ids=["decimal_comma", "point"])
+def test_thousands_grouped_by_spaces_are_numbers(tmp_path, space, decimal_mark, separator):
+    content = _amounts(space, decimal_mark, separator)
+    data = tmp_path / "data.csv"
+    data.write_text(content)
+    model = tmp_path / "model.skvae"
+    status, out, err = _run(["fit", data, "--out", model, *FIT_FAST])
+    assert status == 0, err
+    assert "Montant: categorical" not in out
+    expected = [float(line.split(separator)[1].replace(space, "").replace(",", "."))
+                for line in content.splitlines()[1:]]
+    from skvae._csv import read_table
+
+    assert read_table(str(data)).frame["Montant"].tolist() == expected
+    # impute fills a hole with a number in the file's decimal mark, the observed cells as written
+    lines = content.splitlines()
+    cells = lines[4].split(separator)
+    lines[4] = separator.join([cells[0], "", cells[2]])
+    data.write_text("\n".join(lines) + "\n")
+    status, out, err = _run(["impute", data, *FAST])
+    assert status == 0, err
+    assert "Imputing 1 empty cell(s)" in err
+    written = pd.read_csv(io.StringIO(out), dtype=str)
+    assert written["Montant"].iloc[0] == lines[1].split(separator)[1]
+    filled = written["Montant"].iloc[3]
+    assert 1000 <= float(filled.replace(",", ".") if decimal_mark == "," else filled) <= 100_000  # a number
+    assert "," not in filled or decimal_mark == ","  # in the file's decimal mark
+
+
+def test_a_stray_word_among_space_grouped_numbers_is_refused(tmp_path):
+    lines = _amounts("\u202f", ",", ";").splitlines()
+    lines[5] = "n1;abc;4"
+    data = tmp_path / "data.csv"
+    data.write_text("\n".join(lines) + "\n")
+    status, _, err = _run(["fit", data, "--out", tmp_path / "m.skvae", *FIT_FAST])
+    assert status == 1
+    assert "column 'Montant', line 6: 'abc' is not a number, in a column of 11 numbers" in err

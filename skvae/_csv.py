@@ -1226,24 +1226,33 @@ def _refuse_space_separated(text, records, has_header, name, decimal="."):
     data = records[1:] if has_header else records
     # The first lines, as the sniffer samples them: a per-line pass over a long one-column file is no cost
     # this rare case should add.
+    header_count = None
     for position, (line_number, _) in enumerate(records[:50]):
         if line_number > len(all_lines):
             return
         line = all_lines[line_number - 1].strip()
         values = [value for value in next(csv.reader([line], delimiter=" ", skipinitialspace=True), []) if value]
+        if position == 0 and has_header:
+            header_count = len(values)  # R's write.table names no row-names column: one value fewer
+            continue
         counts.add(len(values))
         if len(counts) > 1 or len(values) < 2:
             return
-        if (position > 0 or not has_header) and not numbers:
+        if not numbers:
             numbers = any(_is_number(value, decimal) for value in values)
-    if not numbers or not data:
+    if not numbers or not data or not counts:
+        return
+    count = counts.pop()
+    # One value fewer in the header only where it holds two at least: a one-column file "label" over
+    # "run 1", "run 2" is text with spaces, not a column of row names beside one of values.
+    if header_count is not None and not (header_count == count or header_count == count - 1 >= 2):
         return
     first_line = records[0][0]
     example = all_lines[first_line - 1].strip()
     if len(example) > 80:
         example = example[:77] + "..."
     raise CommandError(
-        f"{name} looks separated by spaces: every line holds {counts.pop()} values between spaces (line "
+        f"{name} looks separated by spaces: every line of data holds {count} values between spaces (line "
         f"{first_line}: {example!r}), and skvae reads values separated by commas, semicolons, tabs or '|', "
         "so it would read each line as one text cell. Write the file with one of those separators (in R, "
         "write.csv rather than write.table; in pandas, to_csv).")

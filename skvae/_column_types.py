@@ -7,6 +7,8 @@ The rule of ``"auto"`` (:func:`_auto_kind`) decides from the dtype and the
 values; its constants carry their reasons.
 """
 
+import contextlib
+import contextvars
 import numbers
 import re
 
@@ -396,10 +398,45 @@ def _apart(numbers, values):
     return f", apart from {', '.join(repr(marker) for marker in markers)} in {int(values.isin(markers).sum())} rows"
 
 
+#: VAEImputer's text ``missing_values`` while it fits (None otherwise): see :func:`imputer_placeholder`.
+_IMPUTER_PLACEHOLDER = contextvars.ContextVar("skvae_imputer_placeholder", default=None)
+
+
+@contextlib.contextmanager
+def imputer_placeholder(missing_values):
+    """Let the advice to read numbers written as text know VAEImputer's text placeholder while it fits.
+
+    Hostile sweep 32 (real tables, a second draw): a table read with
+    ``keep_default_na=False`` keeps R's ``'NA'`` as text, and
+    ``VAEImputer(missing_values='NA')`` imputes it; its columns of numbers
+    (with ``'NA'`` among them) are text, and the numbers-as-text warning
+    advised ``X['height'] = pd.to_numeric(X['height'])``, which fails on the
+    placeholder cells, since the imputer had made them missing before the
+    column was typed. A number placeholder is no text level, so only text is
+    recorded.
+    """
+    token = _IMPUTER_PLACEHOLDER.set(missing_values if isinstance(missing_values, str) else None)
+    try:
+        yield
+    finally:
+        _IMPUTER_PLACEHOLDER.reset(token)
+
+
 def _read_numbers_advice(name, numbers):
     """The advice to convert numbers written as text to numbers: its marks made missing cells."""
     markers = numbers[1]
     column = f"X[{name!r}]"
+    placeholder = _IMPUTER_PLACEHOLDER.get()
+    if placeholder is not None:
+        # The placeholder cells must become NaN before the conversion reads them, and then the imputer
+        # looks for NaN: one missing_values for the table (its other text columns hold the placeholder too).
+        coerced = (f", errors='coerce') (which also makes {' and '.join(repr(marker) for marker in markers)} "
+                   "missing cells)" if markers else ")")
+        conversion = (f"mark the missing cells NaN and convert it before fitting: X = X.replace({placeholder!r}, "
+                      f"np.nan); {column} = pd.to_numeric({column}{coerced}; then impute with "
+                      "missing_values=np.nan")
+        return advice("read_numbers_placeholder", conversion, column=name, markers=markers,
+                      placeholder=placeholder)
     if markers:
         conversion = (f"convert it before fitting: {column} = pd.to_numeric({column}, errors='coerce'), which "
                       f"makes {' and '.join(repr(marker) for marker in markers)} missing cells (or read the file "

@@ -47,6 +47,7 @@ from ._column_types import (
     arrow_dictionary,
     holds_only_booleans,
     holds_only_integers,
+    imputer_placeholder,
     infinite_value_refusal,
     requested_kinds,
     values_as_bools,
@@ -456,7 +457,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         vae.set_params(max_iter=budget_epochs(self.max_iter, X.shape[0], int(kept.sum()), self.batch_size),
                        likelihood=_kept_likelihood(self.likelihood, X, kept))
         vae_input = self._with_nan(X, missing, kept)
-        vae.fit(in_the_vaes_form(vae, vae_input) if continuing else vae_input)
+        with imputer_placeholder(self.missing_values):
+            vae.fit(in_the_vaes_form(vae, vae_input) if continuing else vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
         refines = (self.refinement is not None
                    and refinement_applies(vae._schema.columns))

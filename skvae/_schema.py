@@ -900,6 +900,8 @@ def _same_text_hint(column, unknown):
         key = _category_key(value)
         if str(value) in known:
             pairs.append((value, known[str(value)]))
+        elif _date_text(value) in known:
+            pairs.append((value, known[_date_text(value)]))
         elif key[0] == "number" and key[1] in texts_by_number:
             pairs.append((value, texts_by_number[key[1]]))
         elif key[0] == "str" and _text_number(value) is not None and _text_number(value) in numbers:
@@ -927,11 +929,40 @@ def _same_text_hint(column, unknown):
             f"X[{target!r}].astype('string')")
     elif isinstance(value, str) and not isinstance(category, str) and str(category) != value:
         conversion = f"pd.to_numeric(X[{target!r}])"
+    elif _date_text(value) == category:
+        # Under pandas 2, astype(str) writes a missing date 'NaT' (or 'None'), a category never seen;
+        # strftime keeps it missing under every pandas.
+        conversion = f"pd.to_datetime(X[{target!r}]).dt.strftime('%Y-%m-%d')"
     else:
         conversion = f"X[{target!r}].astype({type(category).__name__})"
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
             f"({type(category).__name__}) written as another type: convert the column to the "
             f"labels of fit, e.g. {conversion}.",)
+
+
+def _date_text(value):
+    """``'1970-01-01'`` for a date, or a time-zone-naive datetime at midnight, of that day; None for other values.
+
+    Hostile sweep 32 (real tables, a second draw): dates read from a file are
+    text ('1967-07-01', R's Date written to CSV), fitted as categories; the
+    same table with its dates parsed (``pd.to_datetime``, ``read_csv(...,
+    parse_dates=...)``) brings Timestamps, whose ``str()`` is
+    ``'1967-07-01 00:00:00'``: transform, the detector's scores and
+    ``given`` refused every date as unseen with only
+    ``handle_unknown='ignore'``, advice that, followed, makes every date a
+    missing cell. They are matched by the day they write.
+    """
+    import datetime
+
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return None
+        value = value.astype("datetime64[us]").item()  # a datetime.datetime (a date for a day unit)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None or value.time() != datetime.time(0):
+            return None
+        value = value.date()
+    return value.isoformat() if isinstance(value, datetime.date) else None
 
 
 def _text_number(text):

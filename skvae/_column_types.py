@@ -903,6 +903,11 @@ def cell_conversion_hint(value):
         return "periods as numbers, e.g. their start dates as days since a date"
     if isinstance(value, (bytes, bytearray)):
         return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
+    if isinstance(value, (list, tuple, set, frozenset, dict, np.ndarray)):
+        # Hostile sweep 32 (real tables, a second draw): dplyr's starwars keeps several films, vehicles or
+        # starships in a cell (a list); pd.to_numeric of lists raises. .str.len() counts the items of any
+        # of these, and keeps a missing cell missing.
+        return "cells of several values as numbers, e.g. how many each holds: column.str.len()"
     return "pd.to_numeric(column) where each value stands for a number"
 
 

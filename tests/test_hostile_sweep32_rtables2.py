@@ -69,6 +69,15 @@ Each family below failed once (see the commit that added its tests):
   ``pd.to_datetime(X['date']).dt.strftime('%Y-%m-%d')``, which keeps a
   missing date missing. A time of day, a time zone or an unseen day claims
   no known date.
+
+- **Cells of several values were advised ``pd.to_numeric``**
+  (``skvae._column_types.cell_conversion_hint``): starwars' films,
+  vehicles and starships are lists in R (a list, tuple, set, NumPy array or
+  dict in a pandas cell); the refusal named the column and the type (kept)
+  but advised "pd.to_numeric(column) where each value stands for a number",
+  which raises on a list. It now advises their count,
+  ``column.str.len()``, which runs on every such cell and keeps a missing
+  cell missing (or ``.astype(str)`` for categories, as before).
 """
 
 import re
@@ -218,3 +227,30 @@ def test_a_datetime_that_writes_no_known_date_gets_no_date_hint(value):
     with pytest.raises(ValueError, match="not seen during fit") as refused:
         transformer.sample(2, random_state=0, given={"date": value})
     assert "written as another type" not in str(refused.value)
+
+
+@pytest.mark.parametrize("several", [["A New Hope", "Return of the Jedi"], ("X-wing",), {"Tatooine"},
+                                     frozenset({"Naboo"}), np.array([1, 2]), {"films": 2}],
+                         ids=["list", "tuple", "set", "frozenset", "ndarray", "dict"])
+@pytest.mark.parametrize("face", ["VAEImputer", "VAEOutlierDetector", "VAETransformer"])
+def test_cells_of_several_values_are_refused_with_a_conversion_that_runs(several, face):
+    """Decided: still refused by name (a cell of several values is no number nor category).
+
+    Before: "Convert the column: pd.to_numeric(column) where each value stands for a number", which raises
+    on lists; the advised ``column.str.len()`` runs on the column with its missing cells kept missing, and
+    the converted table fits.
+    """
+    import skvae
+
+    table = pd.DataFrame({"height": np.linspace(96.0, 228.0, 30),
+                          "films": pd.Series([several if i % 3 else None for i in range(30)], dtype=object)})
+    before = table.copy()
+    estimator = getattr(skvae, face)(**TINY)
+    with pytest.raises(ValueError, match=r"Column 'films' holds values of type \w+ .*column\.str\.len\(\)") as refused:
+        estimator.fit(table)
+    assert "pd.to_numeric(column)" not in str(refused.value)
+    pd.testing.assert_frame_equal(table, before)
+    column = table["films"]
+    counts = eval("column.str.len()", {"column": column})
+    assert counts.isna().sum() == 10 and counts.notna().sum() == 20
+    estimator.fit(table.assign(films=counts))

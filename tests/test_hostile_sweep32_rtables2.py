@@ -35,7 +35,22 @@ beside text columns' NaN (refused naming the column, an earlier decision).
 A ``datetime64`` column (economics' dates parsed) is refused by name with
 the conversion to days, at all three faces (an earlier decision); dates as
 text are a category with the identifier warning, and given as a seen date
-are held.
+are held. Also sound: ``sample(with_missing=True)`` reproduces each
+column's share of missing cells (storms' category 76%/75%, its two
+diameters missing together 48%/48%; pbcseq's chol 42%/43%); an imputer
+fitted on an ordered categorical given the text column, or the categories
+in reverse order (the caller's dtype kept; the detector's scores equal);
+rows of a string index through ``multiple_imputations`` and
+``sample_posterior`` (index kept); mpg's ``given`` of a year as 2008.0 (held)
+and as '2008' (named as the known 2008 written as another type), of 4.5
+cylinders (refused, with the way to model it as numbers), of 10**9 (the
+model's extrapolation, sweep 9's decision), of ``pd.NA`` on ``Int64`` (refused
+as missing); 10,000-character text cells at the imputer (fills are seen
+cells) and an unseen one at the detector (refused, the cell cut short).
+Fills of a category after ``max_iter=40`` on starwars' 87 rows differ with
+the category order (object vs category dtype), but so do they with
+``random_state``: an undertrained model, not a coding slip (its draws are near
+uniform whatever the order).
 
 Each family below failed once (see the commit that added its tests):
 
@@ -78,6 +93,20 @@ Each family below failed once (see the commit that added its tests):
   which raises on a list. It now advises their count,
   ``column.str.len()``, which runs on every such cell and keeps a missing
   cell missing (or ``.astype(str)`` for categories, as before).
+
+Found and LEFT:
+
+- The refusal of a type skvae cannot model ends with "or .astype(str) to
+  model the values as categories" for every type (sweep 30's wording);
+  under pandas 2 ``astype(str)`` writes a missing cell 'None' (or 'nan',
+  'NaT'), a category of its own, where pandas 3 keeps it missing. Changing
+  it touches every such refusal and sweep 30's tests; left for a sweep of
+  that family.
+- A fitted detector given later months of dates as text (economics fitted
+  to 2000, scored after) refuses them as unseen, advising
+  ``handle_unknown='ignore'``, which drops the date from the score: a
+  category cannot extrapolate; the identifier warning at fit already says
+  to convert dates to numbers. Kept.
 """
 
 import re
@@ -254,3 +283,19 @@ def test_cells_of_several_values_are_refused_with_a_conversion_that_runs(several
     counts = eval("column.str.len()", {"column": column})
     assert counts.isna().sum() == 10 and counts.notna().sum() == 20
     estimator.fit(table.assign(films=counts))
+
+
+def test_the_refusal_of_too_many_numbers_as_text_under_a_text_placeholder_advises_the_same_conversion():
+    """Over 1,000 levels the column is refused (sweep 31); its advice, too, marks the placeholder NaN first."""
+    rng = np.random.default_rng(3203)
+    values = [f"{x:.3f}" for x in rng.normal(0.0, 1.0, 2500)]
+    values[::10] = ["NA"] * 250
+    values[5::50] = ["?"] * 50
+    table = pd.DataFrame({"m": values, "c": rng.choice(["a", "b"], 2500)}, dtype=object)
+    imputer = VAEImputer(missing_values="NA", **TINY)
+    with pytest.raises(ValueError, match=r"more than skvae models .*numbers written as text, apart from '\?'") as refused:
+        imputer.fit(table)
+    assert not hasattr(imputer, "vae_")
+    message = str(refused.value)
+    assert ("X = X.replace('NA', np.nan); X['m'] = pd.to_numeric(X['m'], errors='coerce') (which also makes '?' "
+            "missing cells); then impute with missing_values=np.nan") in message

@@ -918,7 +918,20 @@ def _json_label(name):
         return name
     if isinstance(name, np.integer):
         return int(name)
-    raise ValueError(f"Column labels must be strings or integers; got {name!r} ({type(name).__name__}).")
+    # Refused, as hostile sweep 13 decided: a label is kept in the model's file (JSON) and named by
+    # likelihood dicts, given= and the command line, so it must be a str or an int. Hostile sweep 32:
+    # such labels come from everyday reshaping (pivot_table or groupby().agg make a MultiIndex of
+    # tuples, a pivot over dates Timestamps), and PCA takes them; the refusal said what was wrong
+    # but not what to do, so it now gives the relabelling that keeps each column's meaning.
+    from ._refusals import Refusal, advice
+
+    if isinstance(name, tuple):
+        fix = advice("relabel_columns",
+                     "A MultiIndex of columns (from pivot_table or groupby().agg) can be joined into one string per "
+                     "column: X.columns = ['_'.join(map(str, label)) for label in X.columns].")
+    else:
+        fix = advice("relabel_columns", "Relabel the columns with strings: X.columns = X.columns.astype(str).")
+    raise Refusal(f"Column labels must be strings or integers; got {name!r} ({type(name).__name__}). ", fix)
 
 
 def _json_scalar(value, name):

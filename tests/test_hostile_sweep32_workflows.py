@@ -56,6 +56,16 @@ Each family below failed once (see the commit that added its tests):
   refusal now names the settings that keep the steps' output dense
   (``sparse_threshold=0``, ``sparse_output=False``) or handing skvae the
   table's own columns. The test takes that advice.
+- **Labels from everyday reshaping** (``skvae._column_types._json_label``):
+  ``groupby(...).agg(["mean", "max"])`` and ``pivot_table`` with several
+  values or functions make a MultiIndex of tuple labels, a pivot over dates
+  Timestamp labels; PCA and SimpleImputer take such a table, skvae refused it
+  ("Column labels must be strings or integers; got ('mean', 'v', 'a')
+  (tuple).") without saying what to do. Still refused, as sweep 13 decided
+  (the labels are kept in the model's file and named by likelihood dicts and
+  ``given``); the refusal now gives the relabelling (levels joined by ``_``
+  for a MultiIndex, ``X.columns.astype(str)`` otherwise), which the tests
+  apply and fit, one distinct label per column.
 """
 
 import warnings
@@ -140,3 +150,58 @@ def test_a_one_hot_encoder_straight_before_a_vae_takes_the_advice():
         make_pipeline(OneHotEncoder(), VAETransformer(**TINY)).fit(table)
     codes = make_pipeline(OneHotEncoder(sparse_output=False), VAETransformer(**TINY)).fit_transform(table)
     assert codes.shape == (len(table), 2)
+
+
+# ------------------------------------------------------------------ labels from everyday reshaping
+
+
+def _long_table(seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"user": rng.integers(0, 30, 400), "item": rng.choice(list("abc"), 400),
+                         "day": rng.choice(pd.date_range("2024-01-01", periods=3), 400),
+                         "v": rng.random(400)})
+
+
+def _reshaped_tables():
+    """Wide tables as pandas' reshaping makes them, each with labels skvae cannot keep."""
+    long = _long_table()
+    return {
+        "groupby_agg": long.groupby("user")[["v"]].agg(["mean", "max"]),
+        "pivot_two_values": long.pivot_table(index="user", columns="item", values="v", aggfunc=["mean", "max"]),
+        "pivot_over_dates": long.pivot_table(index="user", columns="day", values="v", aggfunc="mean"),
+    }
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("kind", ["groupby_agg", "pivot_two_values", "pivot_over_dates"])
+def test_reshaped_labels_are_refused_with_the_relabelling_that_fits(face, kind):
+    """A MultiIndex or Timestamp column labels are still refused (sweep 13's decision: labels are kept
+    in the model's file and named by likelihood dicts and ``given``); the refusal now says how to relabel,
+    and the relabelling it gives fits, keeping one distinct string per column."""
+    table = _reshaped_tables()[kind]
+    original = table.copy()
+    with pytest.raises(ValueError, match=r"Column labels must be strings or integers; got ") as refused:
+        face(**TINY).fit(table)
+    assert refused.value.has("advice")
+    assert table.equals(original) and table.columns.equals(original.columns)  # the caller's table untouched
+    relabelled = table.copy()
+    if isinstance(table.columns, pd.MultiIndex):
+        assert "X.columns = ['_'.join(map(str, label)) for label in X.columns]" in str(refused.value)
+        relabelled.columns = ['_'.join(map(str, label)) for label in relabelled.columns]
+    else:
+        assert "X.columns = X.columns.astype(str)" in str(refused.value)
+        relabelled.columns = relabelled.columns.astype(str)
+    model = face(**TINY).fit(relabelled)
+    assert list(model.feature_names_in_) == list(relabelled.columns)
+    assert len(set(model.feature_names_in_)) == table.shape[1]
+
+
+def test_a_refused_relabelling_leaves_a_fitted_model_as_it_was():
+    table = _reshaped_tables()["pivot_two_values"]
+    flat = table.set_axis(['_'.join(map(str, label)) for label in table.columns], axis=1)
+    model = VAETransformer(**TINY).fit(flat)
+    codes = model.transform(flat)
+    with pytest.raises(ValueError, match="MultiIndex of columns"):
+        model.fit(table)
+    np.testing.assert_array_equal(model.transform(flat), codes)
+    assert list(model.feature_names_in_) == list(flat.columns)

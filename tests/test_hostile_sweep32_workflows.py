@@ -33,9 +33,17 @@ DataFrames, as ``transform`` does; ``sample`` is left as sweep 21 recorded);
 row, with ``add_indicator`` (the indicator columns as ``transform`` gives
 them), the draws differing between tables and the index kept; a loop of
 ``VAEImputer(sample_posterior=True, random_state=i)`` as scikit-learn's
-IterativeImputer example writes it; ``estimator_html_repr`` (no
-documentation link, as for any estimator outside scikit-learn); torch's
-thread count, default dtype and grad mode after every workflow.
+IterativeImputer example writes it; under pandas 2.3 (``/work/peers``)
+statsmodels' ``fair`` with holes: ``multiple_imputations`` analysed by
+``smf.ols`` per table, and GridSearchCV with ``n_jobs=2`` over an
+imputer-then-LogisticRegression Pipeline (``latent_dim``,
+``sample_posterior``); a ``pivot_table`` over a category column (a
+CategoricalIndex of columns: names recorded as PCA records them, the
+imputer's output keeping the index); ``estimator_html_repr`` fitted and not
+("Fitted"/"Not fitted" as PCA's); torch's thread counts, default dtype,
+grad mode and RNG and NumPy's global RNG after a search refused mid-way
+(``error_score="raise"``) and after ``cross_val_score``; the detector's
+``contamination="auto"`` and ``decision_function`` sign as IsolationForest's.
 Not defects: a search over 120 rows of diabetes scores NaN in every fold,
 since column ``s4`` then has ten levels and is typed categorical (the
 recorded typing rule) and each fold holds a level its training rows lack,
@@ -66,6 +74,15 @@ Each family below failed once (see the commit that added its tests):
   ``given``); the refusal now gives the relabelling (levels joined by ``_``
   for a MultiIndex, ``X.columns.astype(str)`` otherwise), which the tests
   apply and fit, one distinct label per column.
+
+Found and LEFT:
+
+- ``estimator_html_repr`` links PCA's box to its scikit-learn page; skvae's
+  boxes have no link, since skvae sets no ``_doc_link_template`` (its pages
+  are built locally, with no address to point to). A feature, not a defect.
+- ``cross_val_predict(..., method="score_samples")`` is refused by
+  scikit-learn's parameter validation for the detector exactly as for
+  IsolationForest: scikit-learn's list of methods, not skvae's.
 """
 
 import warnings

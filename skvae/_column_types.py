@@ -71,9 +71,35 @@ def requested_kinds(likelihood, names, frame):
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
             f"{names if frame else f'positions 0..{len(names) - 1}'} (n_features={len(names)})."
-            f"{look_alike_hint(unknown, names)}"
+            f"{look_alike_hint(unknown, names)}{_pipeline_names_hint(unknown, names, frame)}"
         )
     return kinds
+
+
+def _pipeline_names_hint(unknown, names, frame):
+    """What a Pipeline's earlier step did to the names a ``likelihood`` dict gives ("" if nothing it explains).
+
+    Hostile sweep 32: in ``make_pipeline(make_column_transformer(...),
+    VAETransformer(likelihood={'body_mass_g': 'poisson'}))`` the VAE is
+    handed an array (the default container: the refusal said "X's columns are
+    positions 0..4" to a caller who had passed a DataFrame), or under pandas
+    output the names the ColumnTransformer prefixed (``simpleimputer__body_mass_g``).
+    The command line checks its --likelihood columns itself, before this.
+    """
+    labels = [key for key in unknown if isinstance(key, str)]
+    if not labels:
+        return ""
+    if not frame:
+        return (" X is an array, whose columns have no names: if a step of a Pipeline handed it on, "
+                "set_output(transform=\"pandas\") on the Pipeline hands this step a DataFrame with names.")
+    prefixed = [(key, [name for name in names if isinstance(name, str) and name.endswith(f"__{key}")])
+                for key in labels]
+    pairs = [(key, found[0]) for key, found in prefixed if len(found) == 1]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{key!r} as {name!r}" for key, name in pairs)
+    return (f" A ColumnTransformer prefixes the names it hands on with its transformer's name: write {shown}, "
+            "or set verbose_feature_names_out=False on the ColumnTransformer.")
 
 
 def _refuse_position_read_as_label(key, position, names):

@@ -74,6 +74,17 @@ Each family below failed once (see the commit that added its tests):
   ``given``); the refusal now gives the relabelling (levels joined by ``_``
   for a MultiIndex, ``X.columns.astype(str)`` otherwise), which the tests
   apply and fit, one distinct label per column.
+- **A likelihood dict behind a ColumnTransformer** (``skvae._column_types._pipeline_names_hint``):
+  ``make_pipeline(make_column_transformer((SimpleImputer(), selector)),
+  VAETransformer(likelihood={"body_mass_g": "poisson"}))`` on a DataFrame was
+  refused with "X's columns are positions 0..1", to a caller who had passed
+  named columns (the ColumnTransformer's default container is an array);
+  under pandas output, with the prefixed names listed and no word on why
+  (``simpleimputer__body_mass_g``). The refusal now says that X is an array
+  and names ``set_output(transform="pandas")`` on the Pipeline, or gives
+  the prefixed name to write and ``verbose_feature_names_out=False``; each
+  face, each way out taken by the tests. (The command line checks its
+  ``--likelihood`` columns itself, before this refusal.)
 
 Found and LEFT:
 
@@ -222,3 +233,63 @@ def test_a_refused_relabelling_leaves_a_fitted_model_as_it_was():
         model.fit(table)
     np.testing.assert_array_equal(model.transform(flat), codes)
     assert list(model.feature_names_in_) == list(flat.columns)
+
+
+# ------------------------------------------------------------------ a likelihood dict behind a ColumnTransformer
+
+
+def _measurements(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"island": rng.choice(["Biscoe", "Dream"], n),
+                         "body_mass_g": rng.integers(2700, 6300, n).astype(float),
+                         "flipper_length_mm": np.round(rng.normal(200, 14, n), 1)})
+
+
+def _kinds(estimator):
+    """The fitted VAE's column kinds (the imputer and the detector keep theirs in ``vae_``)."""
+    return getattr(estimator, "vae_", estimator).column_kinds_
+
+
+def _numbers_through(container=None, **ct_params):
+    from sklearn.impute import SimpleImputer
+
+    step = make_column_transformer((SimpleImputer(strategy="median"), make_column_selector(dtype_include="number")),
+                                   **ct_params)
+    return step.set_output(transform=container) if container else step
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_likelihood_dict_after_a_column_transformer_is_told_about_the_array_it_was_handed(face):
+    """The default container hands the next step an array: the refusal says so and names set_output."""
+    table = _measurements()
+    with pytest.raises(ValueError, match=r"positions 0\.\.1 \(n_features=2\)\. X is an array") as refused:
+        make_pipeline(_numbers_through(), face(**TINY, likelihood={"body_mass_g": "poisson"})).fit(table)
+    assert 'set_output(transform="pandas") on the Pipeline' in str(refused.value)
+    pipeline = make_pipeline(_numbers_through(), face(**TINY, likelihood={"simpleimputer__body_mass_g": "poisson"}))
+    pipeline.set_output(transform="pandas").fit(table)
+    assert _kinds(pipeline[-1])["simpleimputer__body_mass_g"] == "poisson"
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_a_likelihood_dict_after_a_column_transformer_is_told_the_prefixed_name(face):
+    table = _measurements()
+    with pytest.raises(ValueError, match=r"write 'body_mass_g' as 'simpleimputer__body_mass_g', or set "
+                                         r"verbose_feature_names_out=False"):
+        make_pipeline(_numbers_through("pandas"), face(**TINY, likelihood={"body_mass_g": "poisson"})).fit(table)
+    # Both ways out fit, the column Poisson.
+    prefixed = make_pipeline(_numbers_through("pandas"),
+                             face(**TINY, likelihood={"simpleimputer__body_mass_g": "poisson"})).fit(table)
+    assert _kinds(prefixed[-1])["simpleimputer__body_mass_g"] == "poisson"
+    plain = make_pipeline(_numbers_through("pandas", verbose_feature_names_out=False),
+                          face(**TINY, likelihood={"body_mass_g": "poisson"})).fit(table)
+    assert _kinds(plain[-1])["body_mass_g"] == "poisson"
+
+
+def test_a_name_no_prefix_explains_gets_no_pipeline_hint():
+    table = _measurements()[["body_mass_g", "flipper_length_mm"]]
+    with pytest.raises(ValueError) as refused:
+        VAETransformer(**TINY, likelihood={"mass": "poisson"}).fit(table)
+    assert "ColumnTransformer" not in str(refused.value) and "X is an array" not in str(refused.value)
+    with pytest.raises(ValueError) as refused:
+        VAETransformer(**TINY, likelihood={5: "poisson"}).fit(table.to_numpy())
+    assert "X is an array" not in str(refused.value)  # a position, not a name: the array has it or not

@@ -92,8 +92,16 @@ def _pipeline_names_hint(unknown, names, frame):
     if not frame:
         return (" X is an array, whose columns have no names: if a step of a Pipeline handed it on, "
                 "set_output(transform=\"pandas\") on the Pipeline hands this step a DataFrame with names.")
+    return prefixed_names_hint(labels, names)
+
+
+def prefixed_names_hint(unknown, names):
+    """For names `names` lacks: the one of `names` each is with a ColumnTransformer's prefix (``"x"`` for ``"t__x"``).
+
+    "" where no unknown name is the end of exactly one fitted name after ``__``.
+    """
     prefixed = [(key, [name for name in names if isinstance(name, str) and name.endswith(f"__{key}")])
-                for key in labels]
+                for key in unknown if isinstance(key, str)]
     pairs = [(key, found[0]) for key, found in prefixed if len(found) == 1]
     if not pairs:
         return ""

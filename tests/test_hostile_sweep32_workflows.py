@@ -84,7 +84,9 @@ Each family below failed once (see the commit that added its tests):
   and names ``set_output(transform="pandas")`` on the Pipeline, or gives
   the prefixed name to write and ``verbose_feature_names_out=False``; each
   face, each way out taken by the tests. (The command line checks its
-  ``--likelihood`` columns itself, before this refusal.)
+  ``--likelihood`` columns itself, before this refusal.) Likewise
+  ``pipeline[-1].sample(given={"body_mass_g": ...})`` of a VAE fitted behind
+  the ColumnTransformer is told the prefixed name (``skvae._conditional._check_known``).
 
 Found and LEFT:
 
@@ -293,3 +295,13 @@ def test_a_name_no_prefix_explains_gets_no_pipeline_hint():
     with pytest.raises(ValueError) as refused:
         VAETransformer(**TINY, likelihood={5: "poisson"}).fit(table.to_numpy())
     assert "X is an array" not in str(refused.value)  # a position, not a name: the array has it or not
+
+
+def test_a_condition_on_a_vae_fitted_behind_a_column_transformer_is_told_the_prefixed_name():
+    table = _measurements()
+    pipeline = make_pipeline(_numbers_through("pandas"), VAETransformer(**TINY)).fit(table)
+    vae = pipeline[-1]
+    with pytest.raises(ValueError, match=r"write 'body_mass_g' as 'simpleimputer__body_mass_g'"):
+        vae.sample(3, given={"body_mass_g": 4000.0}, random_state=0)
+    rows = vae.sample(3, given={"simpleimputer__body_mass_g": 4000.0}, random_state=0)
+    assert (rows["simpleimputer__body_mass_g"] == 4000.0).all()

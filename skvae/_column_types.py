@@ -73,9 +73,43 @@ def requested_kinds(likelihood, names, frame):
         raise ValueError(
             f"likelihood names columns {unknown!r} that X does not have; X's columns are "
             f"{names if frame else f'positions 0..{len(names) - 1}'} (n_features={len(names)})."
-            f"{look_alike_hint(unknown, names)}"
+            f"{look_alike_hint(unknown, names)}{_pipeline_names_hint(unknown, names, frame)}"
         )
     return kinds
+
+
+def _pipeline_names_hint(unknown, names, frame):
+    """What a Pipeline's earlier step did to the names a ``likelihood`` dict gives ("" if nothing it explains).
+
+    Hostile sweep 32: in ``make_pipeline(make_column_transformer(...),
+    VAETransformer(likelihood={'body_mass_g': 'poisson'}))`` the VAE is
+    handed an array (the default container: the refusal said "X's columns are
+    positions 0..4" to a caller who had passed a DataFrame), or under pandas
+    output the names the ColumnTransformer prefixed (``simpleimputer__body_mass_g``).
+    The command line checks its --likelihood columns itself, before this.
+    """
+    labels = [key for key in unknown if isinstance(key, str)]
+    if not labels:
+        return ""
+    if not frame:
+        return (" X is an array, whose columns have no names: if a step of a Pipeline handed it on, "
+                "set_output(transform=\"pandas\") on the Pipeline hands this step a DataFrame with names.")
+    return prefixed_names_hint(labels, names)
+
+
+def prefixed_names_hint(unknown, names):
+    """For names `names` lacks: the one of `names` each is with a ColumnTransformer's prefix (``"x"`` for ``"t__x"``).
+
+    "" where no unknown name is the end of exactly one fitted name after ``__``.
+    """
+    prefixed = [(key, [name for name in names if isinstance(name, str) and name.endswith(f"__{key}")])
+                for key in unknown if isinstance(key, str)]
+    pairs = [(key, found[0]) for key, found in prefixed if len(found) == 1]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{key!r} as {name!r}" for key, name in pairs)
+    return (f" A ColumnTransformer prefixes the names it hands on with its transformer's name: write {shown}, "
+            "or set verbose_feature_names_out=False on the ColumnTransformer.")
 
 
 def _refuse_position_read_as_label(key, position, names):
@@ -960,7 +994,20 @@ def _json_label(name):
         return name
     if isinstance(name, np.integer):
         return int(name)
-    raise ValueError(f"Column labels must be strings or integers; got {name!r} ({type(name).__name__}).")
+    # Refused, as hostile sweep 13 decided: a label is kept in the model's file (JSON) and named by
+    # likelihood dicts, given= and the command line, so it must be a str or an int. Hostile sweep 32:
+    # such labels come from everyday reshaping (pivot_table or groupby().agg make a MultiIndex of
+    # tuples, a pivot over dates Timestamps), and PCA takes them; the refusal said what was wrong
+    # but not what to do, so it now gives the relabelling that keeps each column's meaning.
+    from ._refusals import Refusal, advice
+
+    if isinstance(name, tuple):
+        fix = advice("relabel_columns",
+                     "A MultiIndex of columns (from pivot_table or groupby().agg) can be joined into one string per "
+                     "column: X.columns = ['_'.join(map(str, label)) for label in X.columns].")
+    else:
+        fix = advice("relabel_columns", "Relabel the columns with strings: X.columns = X.columns.astype(str).")
+    raise Refusal(f"Column labels must be strings or integers; got {name!r} ({type(name).__name__}). ", fix)
 
 
 def _json_scalar(value, name):

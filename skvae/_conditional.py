@@ -21,7 +21,7 @@ import contextlib
 import numpy as np
 import torch
 
-from ._column_types import CELL_TYPE, _equal, look_alike_hint
+from ._column_types import CELL_TYPE, _equal, look_alike_hint, prefixed_names_hint
 from ._inference import NetworkOverflow, map_row_batches
 from ._refusals import Refusal, parameter
 from ._refusals import column as refused_column
@@ -620,8 +620,10 @@ def _check_known(keys, names):
 
     unknown = [key for key in keys if not names_a_column(key)]
     if unknown:
+        # Hostile sweep 32: a model fitted behind a ColumnTransformer (pipeline[-1].sample(given=...))
+        # knows its columns by the prefixed names; the hint says which to write.
         raise ValueError(f"given names columns {unknown!r} the model does not have; its columns are {names}."
-                         f"{look_alike_hint(unknown, names)}")
+                         f"{look_alike_hint(unknown, names)}{prefixed_names_hint(unknown, names)}")
 
 
 def _as_fitted(series, dtype):

@@ -35,6 +35,7 @@ def as_plain_input(X, missing=np.nan):
     X = _computed_dask_array(X)  # first: a masked Dask array computes to a masked NumPy array
     if isinstance(X, np.ma.MaskedArray):
         return _unmasked(X, missing)
+    _refuse_sparse_matrix(X)
     refuse_non_tables(X)
     _refuse_mappings(X)
     X = as_pandas_frame(X)
@@ -391,6 +392,35 @@ def _from_arrow_stream(X, name, kind):
         raise TypeError(f"{name} is a {kind}, an Arrow stream that is not a table ({error}): pass a 2-D table "
                         "(a DataFrame) or a 2-D array.") from None
     return table.to_pandas()
+
+
+def _refuse_sparse_matrix(X, name="X"):
+    """A SciPy sparse matrix or array is refused in scikit-learn's words, then with the way out of a Pipeline.
+
+    Refused, as hostile sweep 15 decided (the encoder reads dense rows, and
+    densifying a wide one-hot matrix unasked could exhaust memory).
+    Hostile sweep 32: in ``make_pipeline(OneHotEncoder(), VAETransformer())``,
+    or after a ColumnTransformer whose ``sparse_threshold`` made its output
+    sparse (PCA and IsolationForest take it), the caller met scikit-learn's
+    advice alone, ``.toarray()``, which cannot be applied between a
+    Pipeline's steps: the advice now names the settings of those steps.
+    """
+    import sys
+
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is None or not sparse.issparse(X):
+        return
+    from ._refusals import TypeRefusal, advice
+
+    raise TypeRefusal(
+        # scikit-learn's words first: its estimator checks look for "sparse" in the refusal.
+        f"Sparse data was passed for {name}, but dense data is required. Use '.toarray()' to convert to a dense "
+        "numpy array. ",
+        advice("sparse_from_a_step",
+               "If a step before skvae's made it sparse, set sparse_threshold=0 on a ColumnTransformer and "
+               "sparse_output=False on a OneHotEncoder; or hand skvae the table's own columns (a DataFrame), "
+               "whose categories it models itself."),
+    )
 
 
 def _refuse_mappings(X):

@@ -209,6 +209,8 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
                  if header == "auto" else "")
         raise CommandError(f"{name} has a header line but no rows of data.{guess}")
     _check_widths(records, has_header, name)
+    if has_header:
+        _refuse_repeated_header(records, name)
     # pandas matches a missing value that reads as a number by its value (see _mark_written_missing).
     numeric_marks = [value for value in missing_values if _reads_as_float(value)]
     try:
@@ -1357,6 +1359,36 @@ def _check_widths(records, has_header, name):
                     f"--skip-rows {expected_line}."
                 )
             raise CommandError(f"{name}: line {line} has {len(fields)} values, but line {expected_line} has {width}.")
+
+
+def _refuse_repeated_header(records, name):
+    """Refuse a line of data that repeats the header: files joined with their headers (concatenated exports).
+
+    Hostile sweep 32: ``cat a.csv b.csv`` (or a spreadsheet's appended export) leaves the second file's header
+    among the rows. pandas reads it as a row of data: in a table of text columns its names became categories
+    (``sample`` drew ``color`` as a color, ``impute`` copied the line as a record), and in a column of numbers
+    the reader refused the name as a stray word with advice to declare the column categorical, which would
+    keep it. Decided: refused, naming the lines, rather than dropped: the file is not what its writer thinks
+    (a dropped line could hide a second header that differs in order, whose rows were then misread), and
+    removing the lines is the writer's choice. A table of one column is not checked: a text column may hold
+    its own name as a value (a column ``answer`` of answers), where a whole row of the names is no accident.
+    """
+    header_line, header_fields = records[0]
+    if len(header_fields) < 2:
+        return
+    # The joined file's own byte-order mark (Excel's "CSV UTF-8" writes one) starts its header: matched without it.
+    # List comparisons a line, in C: no Python call per line or cell (see test_csv_read_calls_do_not_grow_per_cell);
+    # the mark is stripped only from a line whose other fields are the header's.
+    first, rest = header_fields[0], header_fields[1:]
+    repeated = [line for line, fields in records[1:]
+                if fields[1:] == rest and (fields[0] == first or fields[0].lstrip(_INVISIBLE) == first)]
+    if repeated:
+        lines = ", ".join(map(str, repeated[:5])) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
+        raise CommandError(
+            f"{name}: line{'s' if len(repeated) > 1 else ''} {lines} repeat{'' if len(repeated) > 1 else 's'} the "
+            f"header (line {header_line}), as files joined with their headers do; it would be read as a row of "
+            "data. Remove the repeated header line(s)."
+        )
 
 
 #: Characters that do not show: a byte-order mark (left by joining two files), zero-width spaces and joiners.

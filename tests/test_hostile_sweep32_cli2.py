@@ -1,0 +1,97 @@
+r"""Hostile use, thirty-second sweep: the command line on real files, a second pass.
+
+Swept and found sound: scikit-learn's bundled CSV files through ``fit``
+(``iris.csv``, whose first line ``150,4,setosa,...`` is taken as names;
+``wine_data.csv`` and ``breast_cancer.csv``, whose line of counts is shorter
+than the rows: refused with ``--skip-rows 1``, which fits; ``digits.csv.gz``,
+no header, read as ``x0`` ... ``x64``; ``linnerud_*.csv`` and
+``diabetes_data_raw.csv.gz``, separated by spaces: refused as sweep 31
+decided); a German Excel export (``;``, CRLF, decimal commas, dates
+``31.12.2020``, umlauts); quoted cells holding newlines, commas and
+semicolons (lines still named right after them); trailing blank and
+whitespace-only lines; mixed ``\n``/``\r\n`` and ``\r``/``\n`` line ends.
+
+Each family below failed once (see the commit that added its tests):
+
+- **A line that repeats the header** (``skvae._csv._refuse_repeated_header``):
+  files joined with their headers (``cat a.csv b.csv``, Windows' ``copy /b``,
+  an appended export; each of Excel's "CSV UTF-8" files with its own
+  byte-order mark) leave the second header among the rows. pandas read it
+  as a row of data: in a table of text columns the names became categories
+  (``sample`` drew ``color`` as a color, ``impute`` copied the line back as
+  a record), without a word; in a column of numbers the name was refused as
+  a stray word with advice to declare the column categorical, which would
+  have kept the line. Such a line is refused now, naming it and the header's
+  line, with the advice to remove it (decided: refused, not dropped; see the
+  function). A one-column table is not checked: a text column may hold its
+  own name as a value.
+"""
+
+import io
+
+import pytest
+
+from skvae._cli import main
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = main([str(arg) for arg in argv], out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+FAST = ["--max-iter", 2, "--latent-dim", 2, "-q"]
+FIT_FAST = FAST + ["--hidden-layer-sizes", 8]
+
+TEXT_TABLE = "name,color\na,red\nb,blue\nc,red\n"
+MIXED_TABLE = "name,x\na,1\nb,\nc,3\n"
+
+
+@pytest.mark.parametrize("first, second, repeated_line", [
+    (TEXT_TABLE, "d,blue\ne,red\n", 5),
+    (MIXED_TABLE, "d,4\ne,5\n", 5),
+    ("\ufeff" + TEXT_TABLE.replace("\n", "\r\n"), "d,blue\r\ne,red\r\n", 5),  # Excel's CSV UTF-8, each with a BOM
+], ids=["text", "numbers", "excel_utf8_bom"])
+@pytest.mark.parametrize("command", ["fit", "impute"])
+def test_a_header_repeated_among_the_rows_is_refused_naming_its_line(tmp_path, first, second, repeated_line,
+                                                                     command):
+    """The joined file's second header was a row of data: categories named after the columns, or a stray word."""
+    header = first.lstrip("\ufeff").splitlines()[0]
+    newline = "\r\n" if "\r\n" in first else "\n"
+    bom = "\ufeff" if first.startswith("\ufeff") else ""
+    data = tmp_path / "joined.csv"
+    data.write_bytes((first + bom + header + newline + second).encode("utf-8"))
+    out_path = tmp_path / ("model.skvae" if command == "fit" else "out.csv")
+    status, out, err = _run([command, data, "--out", out_path, *(FIT_FAST if command == "fit" else FAST)])
+    assert status == 1, (out, err)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{data}: line {repeated_line} repeats the header (line 1)" in err
+    assert "Remove the repeated header line" in err
+    assert "--likelihood" not in err  # no advice that would keep the line as data
+    assert not out_path.exists()
+
+
+def test_every_repeated_header_line_is_named_and_a_model_command_refuses_it_too(tmp_path):
+    """Three files joined: both later headers named; transform reads with the same reader."""
+    clean = tmp_path / "clean.csv"
+    clean.write_text(TEXT_TABLE)
+    model = tmp_path / "model.skvae"
+    assert _run(["fit", clean, "--out", model, *FIT_FAST])[0] == 0
+    joined = tmp_path / "joined.csv"
+    joined.write_text(TEXT_TABLE * 3)
+    for command in (["transform", model, joined], ["score", model, joined]):
+        status, out, err = _run(command)
+        assert status == 1, (out, err)
+        assert f"{joined}: lines 5, 9 repeat the header (line 1)" in err
+
+
+@pytest.mark.parametrize("content", [
+    "answer\nyes\nanswer\nno\n",  # one column: its own name may be a value
+    "name,color\na,red\nname,blue\ncolor,name\n",  # names as values, never the whole header
+], ids=["one_column", "names_as_values"])
+def test_lines_that_are_not_the_header_again_are_read_as_before(tmp_path, content):
+    """The check is narrow: a whole line equal to the header, in a table of two columns or more."""
+    data = tmp_path / "data.csv"
+    data.write_text(content)
+    status, out, err = _run(["fit", data, "--out", tmp_path / "model.skvae", *FIT_FAST])
+    assert status == 0, err

@@ -942,11 +942,21 @@ def _written_number(value, decimal):
 #: (U+202F), as French, Scandinavian and SI typography, and spreadsheets in those locales, write them.
 _GROUPING_SPACES = " \u00a0\u202f"
 
+#: The apostrophes that group thousands in Swiss (and Liechtenstein) writing: ``1'234.50`` as typed and as
+#: spreadsheets in the de-CH locale export it, or the typographic one (U+2019). Hostile sweep 32 (sweep 31's
+#: LEFT item): such a column was modelled as categories, one per distinct amount, without a word. Like a
+#: space, an apostrophe is never a decimal mark, so it groups thousands without ambiguity.
+_GROUPING_APOSTROPHES = "'\u2019"
+
+#: Every mark read as grouping thousands without ambiguity (never a decimal mark).
+_UNAMBIGUOUS_GROUPING = _GROUPING_SPACES + _GROUPING_APOSTROPHES
+
 
 @functools.cache
 def _space_grouped_number(decimal):
-    """The pattern of a number whose thousands are grouped by spaces (``18 611,72``, ``1 234 567.5``)."""
-    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:[{_GROUPING_SPACES}]\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+    """The pattern of a number whose thousands are grouped by spaces or apostrophes (``18 611,72``, ``1'234.50``)."""
+    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:[{_UNAMBIGUOUS_GROUPING}]\d{{3}})+(?:{re.escape(decimal)}\d+)?",
+                      re.ASCII)
 
 
 def _space_grouped_numbers_as_numbers(frame, decimal):
@@ -958,7 +968,8 @@ def _space_grouped_numbers_as_numbers(frame, decimal):
     column was modelled as categories, one per distinct amount, without a
     word, and ``impute`` filled its holes with amounts of other rows. A
     space is never a decimal mark, so, unlike a comma or a point, such a
-    group is read without ambiguity (``5 000`` is 5000).
+    group is read without ambiguity (``5 000`` is 5000). Hostile sweep 32:
+    so is an apostrophe (Swiss ``1'234.50``, see ``_GROUPING_APOSTROPHES``).
     """
     import pandas as pd
 
@@ -970,7 +981,7 @@ def _space_grouped_numbers_as_numbers(frame, decimal):
         is_plain = _map_distinct(text, lambda value: _is_number(value, decimal)).to_numpy(dtype=bool)
         if not (is_grouped | is_plain).all():
             continue  # a stray word: refused by _refuse_stray_text, which counts such cells as numbers
-        numbers = text.str.replace(f"[{_GROUPING_SPACES}]", "", regex=True)
+        numbers = text.str.replace(f"[{_UNAMBIGUOUS_GROUPING}]", "", regex=True)
         if decimal != ".":
             numbers = numbers.str.replace(decimal, ".", regex=False)
         frame[column] = pd.to_numeric(numbers).reindex(series.index)

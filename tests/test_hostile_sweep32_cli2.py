@@ -25,6 +25,16 @@ Each family below failed once (see the commit that added its tests):
   line, with the advice to remove it (decided: refused, not dropped; see the
   function). A one-column table is not checked: a text column may hold its
   own name as a value.
+
+- **Thousands grouped by apostrophes** (``skvae._csv._GROUPING_APOSTROPHES``,
+  ``_space_grouped_number``; sweep 31's LEFT item, small and clear): a
+  spreadsheet in a Swiss locale writes an amount as ``1'234.50`` (or with
+  the typographic ``’``). pandas left the column as text and it was
+  modelled as categories, one per distinct amount, without a word (``impute``
+  filled a hole with another row's amount). An apostrophe is never a
+  decimal mark, so such cells are numbers now, as sweep 31 made the cells
+  grouped by spaces; a stray word among them is refused as among other
+  numbers.
 """
 
 import io
@@ -95,3 +105,39 @@ def test_lines_that_are_not_the_header_again_are_read_as_before(tmp_path, conten
     data.write_text(content)
     status, out, err = _run(["fit", data, "--out", tmp_path / "model.skvae", *FIT_FAST])
     assert status == 0, err
+
+
+SWISS = "Kanton;Betrag;Menge\nZH;1'234.50;3\nBE;987.25;4\nGE;;3\nZH;2'003.75;1\nBE;450.00;2\nGE;3'210.10;5\n"
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019"], ids=["ascii", "typographic"])
+def test_thousands_grouped_by_apostrophes_are_numbers(tmp_path, apostrophe):
+    """The Swiss amounts were categories: impute filled the hole with another row's amount, as written."""
+    from skvae import _csv
+
+    data = tmp_path / "swiss.csv"
+    data.write_text(SWISS.replace("'", apostrophe), encoding="utf-8")
+    table = _csv.read_table(str(data))
+    assert table.frame["Betrag"].dtype.kind == "f"
+    assert table.frame["Betrag"].tolist()[:2] == [1234.5, 987.25]
+    status, out, err = _run(["impute", data, "--out", "-", *FAST])
+    assert status == 0, err
+    filled = out.splitlines()[3].split(",")
+    assert filled[0] == "GE" and float(filled[1]) not in (1234.5, 987.25, 2003.75, 450.0, 3210.1), out
+    model = tmp_path / "model.skvae"
+    status, out, err = _run(["fit", data, "--out", model, *FIT_FAST])
+    assert status == 0, err
+    from skvae import load
+
+    assert dict(load(model).column_kinds_)["Betrag"] != "categorical"
+
+
+def test_a_word_among_apostrophe_grouped_numbers_is_refused_as_a_slip(tmp_path):
+    """Counted as numbers by the stray-text rule: the word is named by its line, not the column made categories."""
+    rows = ["k,amount"] + [f"a,\"{i}\u2019{(i * 37) % 1000:03d}.{i % 100:02d}\"" for i in range(1, 30)]
+    rows[7] = "a,unbekannt"
+    data = tmp_path / "amounts.csv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    status, out, err = _run(["fit", data, "--out", tmp_path / "model.skvae", *FIT_FAST])
+    assert status == 1, (out, err)
+    assert f"{data}, column 'amount', line 8: 'unbekannt' is not a number" in err

@@ -1394,12 +1394,28 @@ def _refuse_repeated_header(records, name):
     repeated = [line for line, fields in records[1:]
                 if fields[1:] == rest and (fields[0] == first or fields[0].lstrip(_INVISIBLE) == first)]
     if repeated:
-        lines = ", ".join(map(str, repeated[:5])) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
         raise CommandError(
-            f"{name}: line{'s' if len(repeated) > 1 else ''} {lines} repeat{'' if len(repeated) > 1 else 's'} the "
-            f"header (line {header_line}), as files joined with their headers do; it would be read as a row of "
-            "data. Remove the repeated header line(s)."
+            f"{name}: line{'s' if len(repeated) > 1 else ''} {_line_list(repeated)} "
+            f"repeat{'' if len(repeated) > 1 else 's'} the header (line {header_line}), as files joined with their "
+            "headers do; it would be read as a row of data. Remove the repeated header line(s)."
         )
+    # A joined file whose columns were in another order: its header is the same names reordered, and the rows
+    # below it would be read under the first header's columns, swapped without a word. The sort is paid only by a
+    # line whose last field is a column's name.
+    names, in_order = set(header_fields), sorted(header_fields)
+    reordered = [line for line, fields in records[1:] if fields[-1] in names
+                 and sorted([fields[0].lstrip(_INVISIBLE), *fields[1:]]) == in_order]
+    if reordered:
+        raise CommandError(
+            f"{name}: line {reordered[0]} holds the header's names (line {header_line}) in another order, as a "
+            "file joined with its header does when its columns were in another order; its rows would be read "
+            "under the wrong columns. Write the files' columns in one order, and remove the repeated header line(s)."
+        )
+
+
+def _line_list(lines, limit=5):
+    """Line numbers in words: the first `limit`, then how many more."""
+    return ", ".join(map(str, lines[:limit])) + (f" and {len(lines) - limit} more" if len(lines) > limit else "")
 
 
 #: Characters that do not show: a byte-order mark (left by joining two files), zero-width spaces and joiners.

@@ -24,7 +24,10 @@ Each family below failed once (see the commit that added its tests):
   have kept the line. Such a line is refused now, naming it and the header's
   line, with the advice to remove it (decided: refused, not dropped; see the
   function). A one-column table is not checked: a text column may hold its
-  own name as a value.
+  own name as a value. Likewise a line holding the header's names in
+  another order (a joined file whose columns were in another order): its
+  rows below were read under the first header's columns, swapped without a
+  word (in a table of text); refused, naming the line.
 
 - **Thousands grouped by apostrophes** (``skvae._csv._GROUPING_APOSTROPHES``,
   ``_space_grouped_number``; sweep 31's LEFT item, small and clear): a
@@ -97,7 +100,7 @@ def test_every_repeated_header_line_is_named_and_a_model_command_refuses_it_too(
 
 @pytest.mark.parametrize("content", [
     "answer\nyes\nanswer\nno\n",  # one column: its own name may be a value
-    "name,color\na,red\nname,blue\ncolor,name\n",  # names as values, never the whole header
+    "name,color\na,red\nname,blue\nred,color\n",  # names as values, never all of the header's names
 ], ids=["one_column", "names_as_values"])
 def test_lines_that_are_not_the_header_again_are_read_as_before(tmp_path, content):
     """The check is narrow: a whole line equal to the header, in a table of two columns or more."""
@@ -141,3 +144,18 @@ def test_a_word_among_apostrophe_grouped_numbers_is_refused_as_a_slip(tmp_path):
     status, out, err = _run(["fit", data, "--out", tmp_path / "model.skvae", *FIT_FAST])
     assert status == 1, (out, err)
     assert f"{data}, column 'amount', line 8: 'unbekannt' is not a number" in err
+
+
+@pytest.mark.parametrize("content", [
+    "name,color,x\na,red,1\nb,blue,2\ncolor,name,x\nblue,d,4\nred,e,5\n",
+    "name,color\na,red\nb,blue\n\ufeffcolor,name\nblue,d\nred,e\n",  # the joined file's BOM
+], ids=["numbers", "text_bom"])
+def test_a_header_repeated_in_another_order_is_refused(tmp_path, content):
+    """The second file's rows were read under the first file's column order: colors as names, names as colors."""
+    data = tmp_path / "joined.csv"
+    data.write_bytes(content.encode("utf-8"))
+    status, out, err = _run(["fit", data, "--out", tmp_path / "model.skvae", *FIT_FAST])
+    assert status == 1, (out, err)
+    assert err.count("\n") == 1
+    assert f"{data}: line 4 holds the header's names (line 1) in another order" in err
+    assert "read under the wrong columns" in err

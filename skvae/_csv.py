@@ -1363,6 +1363,7 @@ def _check_widths(records, has_header, name):
     for line, fields in records[1:]:
         if len(fields) != width:
             _refuse_line_end_or_invisible_line((expected_line, expected_fields), (line, fields), has_header, name)
+            _refuse_separator_directive_among_rows(line, fields, name)
             if has_header and line == records[1][0]:
                 raise CommandError(
                     f"{name}: the header (line {expected_line}) names {width} columns but line {line} has "
@@ -1416,6 +1417,22 @@ def _refuse_repeated_header(records, name):
 def _line_list(lines, limit=5):
     """Line numbers in words: the first `limit`, then how many more."""
     return ", ".join(map(str, lines[:limit])) + (f" and {len(lines) - limit} more" if len(lines) > limit else "")
+
+
+def _refuse_separator_directive_among_rows(line, fields, name):
+    """Name a ``sep=;`` line among the rows: files exported by a spreadsheet, each with its directive, joined.
+
+    Hostile sweep 32: the directive is read only as a file's first line (``_declared_separator``); further down
+    it was refused only as "line 5 has 2 values, but line 2 has 3", which does not say what the line is. Split
+    by the file's own separator it is ``sep=`` and an empty field; by another, one field ``sep=|``.
+    """
+    first = fields[0].lstrip(_INVISIBLE)
+    if (len(fields) == 1 and _SEPARATOR_DIRECTIVE.fullmatch(first)) or (
+            first.strip() == "sep=" and not any(field.strip() for field in fields[1:])):
+        raise CommandError(
+            f"{name}: line {line} is a separator line ('sep=...'), which a spreadsheet writes first in a file: "
+            "files joined with their first lines? Remove it, and the header repeated after it."
+        )
 
 
 #: Characters that do not show: a byte-order mark (left by joining two files), zero-width spaces and joiners.

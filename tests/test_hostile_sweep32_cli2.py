@@ -34,7 +34,11 @@ Each family below failed once (see the commit that added its tests):
   own name as a value. Likewise a line holding the header's names in
   another order (a joined file whose columns were in another order): its
   rows below were read under the first header's columns, swapped without a
-  word (in a table of text); refused, naming the line.
+  word (in a table of text); refused, naming the line. And a ``sep=;``
+  line among the rows (spreadsheet exports joined, each with its
+  directive, ``skvae._csv._refuse_separator_directive_among_rows``) was
+  refused only as "line 5 has 2 values, but line 2 has 3"; it is named as
+  the separator line now, with the same advice.
 
 - **Thousands grouped by apostrophes** (``skvae._csv._GROUPING_APOSTROPHES``,
   ``_space_grouped_number``; sweep 31's LEFT item, small and clear): a
@@ -180,3 +184,26 @@ def test_a_header_repeated_in_another_order_is_refused(tmp_path, content):
     assert err.count("\n") == 1
     assert f"{data}: line 4 holds the header's names (line 1) in another order" in err
     assert "read under the wrong columns" in err
+
+
+@pytest.mark.parametrize("directive", ["sep=;", "sep=|", '"sep=;"'], ids=["own", "other", "quoted"])
+def test_a_separator_line_among_the_rows_is_named_as_such(tmp_path, directive):
+    """Two Excel exports joined: the second's 'sep=;' line was only 'line 5 has 2 values, but line 2 has 3'."""
+    data = tmp_path / "joined.csv"
+    data.write_text(f"sep=;\r\nk;v;w\r\na;1,5;1\r\nb;2,5;2\r\n{directive}\r\nk;v;w\r\nc;3,5;3\r\n")
+    for command in ("fit", "impute"):
+        out_path = tmp_path / f"{command}.out"
+        status, out, err = _run([command, data, "--out", out_path, *(FIT_FAST if command == "fit" else FAST)])
+        assert status == 1, (out, err)
+        assert err.count("\n") == 1
+        assert f"{data}: line 5 is a separator line ('sep=...')" in err
+        assert "Remove it, and the header repeated after it" in err
+        assert not out_path.exists()
+
+
+def test_a_line_of_one_text_cell_in_a_narrower_row_is_still_a_width_refusal(tmp_path):
+    """Only a directive is named so: a short row of data keeps the width refusal."""
+    data = tmp_path / "short.csv"
+    data.write_text("k,v,w\na,1.5,1\nseparate,\nb,2.5,2\nc,3.5,3\n")
+    status, out, err = _run(["fit", data, "--out", tmp_path / "model.skvae", *FIT_FAST])
+    assert status == 1 and "line 3 has 2 values, but line 1 has 3" in err, err

@@ -209,6 +209,8 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
                  if header == "auto" else "")
         raise CommandError(f"{name} has a header line but no rows of data.{guess}")
     _check_widths(records, has_header, name)
+    if has_header:
+        _refuse_repeated_header(records, name)
     # pandas matches a missing value that reads as a number by its value (see _mark_written_missing).
     numeric_marks = [value for value in missing_values if _reads_as_float(value)]
     try:
@@ -940,11 +942,21 @@ def _written_number(value, decimal):
 #: (U+202F), as French, Scandinavian and SI typography, and spreadsheets in those locales, write them.
 _GROUPING_SPACES = " \u00a0\u202f"
 
+#: The apostrophes that group thousands in Swiss (and Liechtenstein) writing: ``1'234.50`` as typed and as
+#: spreadsheets in the de-CH locale export it, or the typographic one (U+2019). Hostile sweep 32 (sweep 31's
+#: LEFT item): such a column was modelled as categories, one per distinct amount, without a word. Like a
+#: space, an apostrophe is never a decimal mark, so it groups thousands without ambiguity.
+_GROUPING_APOSTROPHES = "'\u2019"
+
+#: Every mark read as grouping thousands without ambiguity (never a decimal mark).
+_UNAMBIGUOUS_GROUPING = _GROUPING_SPACES + _GROUPING_APOSTROPHES
+
 
 @functools.cache
 def _space_grouped_number(decimal):
-    """The pattern of a number whose thousands are grouped by spaces (``18 611,72``, ``1 234 567.5``)."""
-    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:[{_GROUPING_SPACES}]\d{{3}})+(?:{re.escape(decimal)}\d+)?", re.ASCII)
+    """The pattern of a number whose thousands are grouped by spaces or apostrophes (``18 611,72``, ``1'234.50``)."""
+    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:[{_UNAMBIGUOUS_GROUPING}]\d{{3}})+(?:{re.escape(decimal)}\d+)?",
+                      re.ASCII)
 
 
 def _space_grouped_numbers_as_numbers(frame, decimal):
@@ -956,7 +968,8 @@ def _space_grouped_numbers_as_numbers(frame, decimal):
     column was modelled as categories, one per distinct amount, without a
     word, and ``impute`` filled its holes with amounts of other rows. A
     space is never a decimal mark, so, unlike a comma or a point, such a
-    group is read without ambiguity (``5 000`` is 5000).
+    group is read without ambiguity (``5 000`` is 5000). Hostile sweep 32:
+    so is an apostrophe (Swiss ``1'234.50``, see ``_GROUPING_APOSTROPHES``).
     """
     import pandas as pd
 
@@ -968,7 +981,7 @@ def _space_grouped_numbers_as_numbers(frame, decimal):
         is_plain = _map_distinct(text, lambda value: _is_number(value, decimal)).to_numpy(dtype=bool)
         if not (is_grouped | is_plain).all():
             continue  # a stray word: refused by _refuse_stray_text, which counts such cells as numbers
-        numbers = text.str.replace(f"[{_GROUPING_SPACES}]", "", regex=True)
+        numbers = text.str.replace(f"[{_UNAMBIGUOUS_GROUPING}]", "", regex=True)
         if decimal != ".":
             numbers = numbers.str.replace(decimal, ".", regex=False)
         frame[column] = pd.to_numeric(numbers).reindex(series.index)
@@ -1350,6 +1363,7 @@ def _check_widths(records, has_header, name):
     for line, fields in records[1:]:
         if len(fields) != width:
             _refuse_line_end_or_invisible_line((expected_line, expected_fields), (line, fields), has_header, name)
+            _refuse_separator_directive_among_rows(line, fields, name)
             if has_header and line == records[1][0]:
                 raise CommandError(
                     f"{name}: the header (line {expected_line}) names {width} columns but line {line} has "
@@ -1357,6 +1371,68 @@ def _check_widths(records, has_header, name):
                     f"--skip-rows {expected_line}."
                 )
             raise CommandError(f"{name}: line {line} has {len(fields)} values, but line {expected_line} has {width}.")
+
+
+def _refuse_repeated_header(records, name):
+    """Refuse a line of data that repeats the header: files joined with their headers (concatenated exports).
+
+    Hostile sweep 32: ``cat a.csv b.csv`` (or a spreadsheet's appended export) leaves the second file's header
+    among the rows. pandas reads it as a row of data: in a table of text columns its names became categories
+    (``sample`` drew ``color`` as a color, ``impute`` copied the line as a record), and in a column of numbers
+    the reader refused the name as a stray word with advice to declare the column categorical, which would
+    keep it. Decided: refused, naming the lines, rather than dropped: the file is not what its writer thinks
+    (a dropped line could hide a second header that differs in order, whose rows were then misread), and
+    removing the lines is the writer's choice. A table of one column is not checked: a text column may hold
+    its own name as a value (a column ``answer`` of answers), where a whole row of the names is no accident.
+    """
+    header_line, header_fields = records[0]
+    if len(header_fields) < 2:
+        return
+    # The joined file's own byte-order mark (Excel's "CSV UTF-8" writes one) starts its header: matched without it.
+    # List comparisons a line, in C: no Python call per line or cell (see test_csv_read_calls_do_not_grow_per_cell);
+    # the mark is stripped only from a line whose other fields are the header's.
+    first, rest = header_fields[0], header_fields[1:]
+    repeated = [line for line, fields in records[1:]
+                if fields[1:] == rest and (fields[0] == first or fields[0].lstrip(_INVISIBLE) == first)]
+    if repeated:
+        raise CommandError(
+            f"{name}: line{'s' if len(repeated) > 1 else ''} {_line_list(repeated)} "
+            f"repeat{'' if len(repeated) > 1 else 's'} the header (line {header_line}), as files joined with their "
+            "headers do; it would be read as a row of data. Remove the repeated header line(s)."
+        )
+    # A joined file whose columns were in another order: its header is the same names reordered, and the rows
+    # below it would be read under the first header's columns, swapped without a word. The sort is paid only by a
+    # line whose last field is a column's name.
+    names, in_order = set(header_fields), sorted(header_fields)
+    reordered = [line for line, fields in records[1:] if fields[-1] in names
+                 and sorted([fields[0].lstrip(_INVISIBLE), *fields[1:]]) == in_order]
+    if reordered:
+        raise CommandError(
+            f"{name}: line {reordered[0]} holds the header's names (line {header_line}) in another order, as a "
+            "file joined with its header does when its columns were in another order; its rows would be read "
+            "under the wrong columns. Write the files' columns in one order, and remove the repeated header line(s)."
+        )
+
+
+def _line_list(lines, limit=5):
+    """Line numbers in words: the first `limit`, then how many more."""
+    return ", ".join(map(str, lines[:limit])) + (f" and {len(lines) - limit} more" if len(lines) > limit else "")
+
+
+def _refuse_separator_directive_among_rows(line, fields, name):
+    """Name a ``sep=;`` line among the rows: files exported by a spreadsheet, each with its directive, joined.
+
+    Hostile sweep 32: the directive is read only as a file's first line (``_declared_separator``); further down
+    it was refused only as "line 5 has 2 values, but line 2 has 3", which does not say what the line is. Split
+    by the file's own separator it is ``sep=`` and an empty field; by another, one field ``sep=|``.
+    """
+    first = fields[0].lstrip(_INVISIBLE)
+    if (len(fields) == 1 and _SEPARATOR_DIRECTIVE.fullmatch(first)) or (
+            first.strip() == "sep=" and not any(field.strip() for field in fields[1:])):
+        raise CommandError(
+            f"{name}: line {line} is a separator line ('sep=...'), which a spreadsheet writes first in a file: "
+            "files joined with their first lines? Remove it, and the header repeated after it."
+        )
 
 
 #: Characters that do not show: a byte-order mark (left by joining two files), zero-width spaces and joiners.

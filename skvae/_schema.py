@@ -514,8 +514,8 @@ class TableSchema:
             return
         columns = list(self.columns)
         for j, codes in held.items():
-            entry = dict(columns[j])
-            remaining = [code for code in entry["unseen_levels"] if code not in set(codes)]
+            entry, seen = dict(columns[j]), set(codes)
+            remaining = [code for code in entry["unseen_levels"] if code not in seen]
             if remaining:
                 entry["unseen_levels"] = remaining
             else:
@@ -862,8 +862,9 @@ def _declare_levels_hint(column):
     """
     return (" ", advice("declare_levels",
                         f"To learn them, start again with the column a pandas category dtype listing every level "
-                        f"in the first fit or block (X[{short_repr(column['name'])}].astype(pd.CategoricalDtype(levels))): a "
-                        f"level none of its rows holds is then learned from the later ones that bring it.",
+                        f"in the first fit or block (X[{short_repr(column['name'])}]"
+                        f".astype(pd.CategoricalDtype(levels))): a level none of its rows holds is then learned "
+                        f"from the later ones that bring it.",
                         column=column["name"]))
 
 
@@ -900,8 +901,8 @@ def _same_text_hint(column, unknown):
         key = _category_key(value)
         if str(value) in known:
             pairs.append((value, known[str(value)]))
-        elif _date_text(value) in known:
-            pairs.append((value, known[_date_text(value)]))
+        elif (day := _date_text(value)) in known:
+            pairs.append((value, known[day]))
         elif key[0] == "number" and key[1] in texts_by_number:
             pairs.append((value, texts_by_number[key[1]]))
         elif key[0] == "str" and _text_number(value) is not None and _text_number(value) in numbers:

@@ -15,14 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import CommandError, read_table
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

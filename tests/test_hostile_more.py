@@ -11,6 +11,8 @@ import pytest
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 from skvae._cli import main
 
+from _cli_run import run_cli as _run
+
 SMALL = dict(latent_dim=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
 FACE = dict(max_iter=2, random_state=0)
 
@@ -264,14 +266,6 @@ def test_kept_empty_features_are_zero_whatever_the_columns_dtype(dtype):
 
 
 # ------------------------------------------------------------------ the command line and columns empty in every row
-
-
-def _run(argv):
-    import io
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    status = main(argv, stdout=stdout, stderr=stderr)
-    return status, stdout.getvalue(), stderr.getvalue()
 
 
 @pytest.mark.parametrize("header, rows", [

@@ -108,7 +108,6 @@ come back from ``sample`` with categories of the NumPy dtype (values equal).
 """
 
 import gzip
-import io
 import os
 import warnings
 
@@ -118,7 +117,7 @@ import pytest
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
-from skvae._cli import main
+from _cli_run import run_cli as _run
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -345,12 +344,6 @@ def test_a_category_the_placeholder_does_not_mask_keeps_its_cells():
 
 
 # ------------------------------------------------------------------ empty paths on the command line
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -47,20 +47,13 @@ with leading zeros (zip codes ``02134``) was read as integers and fitted as numb
 ``2134``).
 """
 
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import CommandError, _is_number, read_table
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _numbers_with(cell, path, n=20):

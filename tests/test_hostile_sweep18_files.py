@@ -116,16 +116,10 @@ import pytest
 
 import skvae
 from skvae import VAETransformer
-from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import read_table, write_table
 
 TINY = {"max_iter": 2, "latent_dim": 2, "hidden_layer_sizes": (4,), "random_state": 0, "device": "cpu"}
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _one_line(err):

@@ -90,13 +90,8 @@ import pandas as pd
 import pytest
 
 from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import read_table
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 # ------------------------------------------- --missing-values are texts, not numbers

@@ -75,15 +75,9 @@ import pandas as pd
 import pytest
 
 import skvae
-from skvae._cli import main
+from _cli_run import run_cli as _run
 
 FAST = ["--max-iter", "2", "--hidden-layer-sizes", "8", "--latent-dim", "2", "-q"]
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _whole_with_holes(path, n=30):

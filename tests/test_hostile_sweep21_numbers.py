@@ -109,7 +109,6 @@ Found, not changed:
   one the likelihood sees; the column and kind are named. Cosmetic, left.
 """
 
-import io
 import warnings
 
 import numpy as np
@@ -117,7 +116,7 @@ import pandas as pd
 import pytest
 
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
-from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import read_table
 from skvae._refusals import Refusal
 
@@ -236,12 +235,6 @@ def test_an_unseen_float_that_rounds_no_category_gets_no_hint():
 
 
 # ------------------------------------------------------------------ the command line
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _write(path, rows):

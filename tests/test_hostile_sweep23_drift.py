@@ -94,7 +94,6 @@ Found and LEFT:
   model's scores and its benchmarks: left for the likelihood's owners.
 """
 
-import io
 import warnings
 
 import numpy as np
@@ -102,16 +101,10 @@ import pandas as pd
 import pytest
 
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
-from skvae._cli import main
+from _cli_run import run_cli as _run
 
 FAST = ["--max-iter", "2", "--hidden-layer-sizes", "8", "--latent-dim", "2", "-q"]
 KW = dict(hidden_layer_sizes=(8,), latent_dim=2, max_iter=2, random_state=0)
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _table(n=40):

@@ -127,15 +127,10 @@ import pytest
 import skvae
 from skvae import VAEImputer, VAETransformer
 from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._refusals import Refusal
 
 SMALL = dict(max_iter=2, hidden_layer_sizes=(8,), latent_dim=2, random_state=0)
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _table(values, n=30):

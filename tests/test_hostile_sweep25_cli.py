@@ -103,16 +103,10 @@ import shlex
 import numpy as np
 import pytest
 
-from skvae._cli import main
+from _cli_run import run_cli as _run
 
 FAST = ["--max-iter", "1", "--latent-dim", "2", "-q"]
 FIT_FAST = [*FAST, "--hidden-layer-sizes", "8"]
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _write(path, header, rows):

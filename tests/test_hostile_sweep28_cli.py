@@ -130,12 +130,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import VAETransformer
 from skvae._cli import main
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
+from _cli_run import run_cli as _run
 
 
 @pytest.fixture

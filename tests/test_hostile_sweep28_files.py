@@ -153,7 +153,7 @@ import safetensors.numpy
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
-from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import CommandError, read_table
 from skvae._persistence import file_digest
 
@@ -166,12 +166,6 @@ FIT_FAST = ["--max-iter", "2", "--hidden-layer-sizes", "8", "--latent-dim", "2"]
 def fitted():
     X = np.random.RandomState(0).randn(20, 3)
     return VAETransformer(**FAST).fit(X), X
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 # ------------------------------------------------------------ permissions

@@ -130,13 +130,7 @@ import io
 import pandas as pd
 import pytest
 
-from skvae._cli import main
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
+from _cli_run import run_cli as _run
 
 
 FAST = ["--max-iter", 2, "--latent-dim", 2, "-q"]

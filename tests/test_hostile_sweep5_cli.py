@@ -17,6 +17,7 @@ import pytest
 import skvae
 from skvae import VAETransformer
 from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import CommandError, read_table, write_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -36,12 +37,6 @@ def files(tmp_path):
     model = tmp_path / "model.skvae"
     skvae.save(VAETransformer(**TINY).fit(frame), model)
     return data, model
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _one_line_error(err, prefix):

@@ -53,7 +53,6 @@ Each family below failed once (see the commit that added its tests):
 
 import copy
 import datetime
-import io
 import os
 import pickle
 import signal
@@ -66,7 +65,7 @@ import pytest
 
 import skvae
 from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
-from skvae._cli import main
+from _cli_run import run_cli as _run
 from skvae._csv import read_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -77,12 +76,6 @@ FAST_IMPUTE = ["--latent-dim", "2", "--max-iter", "2", "-q"]
 
 #: What pandas' read_csv reads as missing by default, among them the ones files hold as values.
 PANDAS_MISSING_WORDS = ["NA", "N/A", "n/a", "null", "NULL", "None", "NaN", "nan", "<NA>", "#N/A"]
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
 
 
 # --- a numeric dtype is read as numbers by its dtype ----------------------------------

@@ -6,7 +6,6 @@ its options and its file's lines. These tests pin both wordings of the
 refusals whose advice differs by face.
 """
 
-import io
 import pickle
 
 import numpy as np
@@ -14,13 +13,7 @@ import pandas as pd
 import pytest
 
 from skvae import VAETransformer
-from skvae._cli import main
-
-
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    status = main([str(arg) for arg in argv], out, err)
-    return status, out.getvalue(), err.getvalue()
+from _cli_run import run_cli as _run
 
 
 @pytest.fixture(scope="module")

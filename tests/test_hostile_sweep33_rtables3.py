@@ -159,3 +159,13 @@ def test_the_command_line_writes_a_column_of_float32_values_at_its_decimals(tmp_
     for column, decimals in (("score", 1), ("gdp", 1), ("rate", 2)):
         inside = [row[column] for row in cells if float(row[column]) not in _range(table[column])]
         assert inside and all(len(cell.partition(".")[2]) <= decimals for cell in inside), column
+
+
+@pytest.mark.parametrize("read", [lambda table: table, _written_by_r], ids=["widened", "written-by-R"])
+def test_a_float64_column_of_float32_values_in_significant_digits_keeps_them(read):
+    rng = np.random.default_rng(3)
+    written = np.array([float(f"{value:.4g}") for value in rng.uniform(1e-5, 9e-5, 100)])
+    table = read(pd.DataFrame({"rate": written.astype(np.float32).astype(np.float64), "measured": rng.normal(size=100)}))
+    drawn = VAETransformer(**FAST).fit(table).sample(200, random_state=0)["rate"]
+    inside = drawn[~drawn.isin(_range(table["rate"]))]
+    assert len(inside) and all(float(f"{value:.4g}") == value for value in inside)

@@ -928,7 +928,8 @@ def _same_text_hint(column, unknown):
         elif key[0] == "bool" and int(key[1]) in numbers:
             pairs.append((value, numbers[int(key[1])]))
     if not pairs:
-        return _rounded_integer_hint(column, unknown) or _same_characters_hint(column, unknown)
+        return (_rounded_integer_hint(column, unknown) or _float32_level_hint(column, unknown)
+                or _same_characters_hint(column, unknown))
     value, category = pairs[0]
     target = column["name"]
     given_number = _category_key(value)[0] == "number"
@@ -1025,6 +1026,41 @@ def _rounded_integer_hint(column, unknown):
                            f"missing cell turns an int64 column float64): X[{column['name']!r}].astype('Int64') "
                            "before any cell is set missing.",
                            column=column["name"]))
+    return ()
+
+
+def _float32_level_hint(column, unknown):
+    """Where an unseen number is a known float32 level written otherwise (``4.02`` for ``4.019999980926514``): say so.
+
+    Hostile sweep 33: Stata's float columns reach pandas as float64 holding
+    float32 values (a dose of 4.02 held as 4.019999980926514); a few-valued
+    one is fitted as categories, and the same table written by R's
+    ``write.csv`` (15 significant digits: 4.01999998092651) or a dose typed
+    as it is printed (4.02) was refused as unseen, every level listed beside
+    its near twin. Decided: still refused (levels are matched by value, as
+    sweep 26 decided for a float32 copy of a table), now naming the known
+    level and the conversion, which gives back the fitted levels exactly
+    and keeps a missing cell missing. Returns refusal parts, or none.
+    """
+    levels = {}
+    for category in column["categories"]:
+        # A float32 value whose float32 writing is another float64 (4.019999980926514, written 4.02): 4.0,
+        # 5.5 and 1e10 are written alike by both and may be any float64 column's levels.
+        if (isinstance(category, (float, np.floating)) and np.isfinite(category)
+                and float(np.float32(category)) == category and float(str(np.float32(category))) != category):
+            levels.setdefault(float(category), category)
+    if not levels:
+        return ()
+    for value in unknown:
+        if not isinstance(value, (float, np.floating, numbers.Integral)) or isinstance(value, (bool, np.bool_)):
+            continue
+        with np.errstate(over="ignore"):
+            held = float(np.float32(value))
+        if held in levels and held != value:
+            return (f" {value!r} is the known category {levels[held]!r}, a float32 value held in float64 (as "
+                    "Stata's float columns are), written in fewer digits: ",
+                    advice("float32_levels", f"convert the column to the levels of fit, e.g. "
+                           f"X[{column['name']!r}].astype('float32').astype('float64').", column=column["name"]))
     return ()
 
 

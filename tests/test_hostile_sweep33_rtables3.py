@@ -63,9 +63,27 @@ Each family below failed once (see the commit that added its tests):
   float64 (57.1, as a float32 column's 57.1 is), not the float32 value
   widened (57.099998474121094); values stay in the fitted range (its
   extremes as the column holds them, as the docs say). Kinds are unchanged.
+
+- **A float32 level written in fewer digits was refused as unseen, with no reason**
+  (``skvae._schema._float32_level_hint``): a few-valued column of such
+  values (Theoph's doses as Stata keeps them, 4.02 held as
+  4.019999980926514) is fitted as categories; the same table written by
+  R's ``write.csv`` (4.01999998092651), or a dose given as it is printed
+  (``given={'dose': 4.02}``), was refused as "not seen during fit" beside
+  its near twin in the known list, advising only ``handle_unknown='ignore'``
+  (every such dose a missing cell). Decided: still refused (levels are
+  matched by value, sweep 26's decision for a float32 copy), now naming the
+  known level it writes and the conversion
+  ``X['dose'].astype('float32').astype('float64')``, which gives back the
+  fitted levels exactly and keeps a missing cell missing; the command line
+  says to write the numbers in full, as at fit (advice key
+  ``float32_levels``). Only levels whose float32 writing is another float64
+  (4.019999980926514, not 4.0 or 5.5) are matched, so a near number given
+  to a column of plain levels gets no such hint.
 """
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -169,3 +187,62 @@ def test_a_float64_column_of_float32_values_in_significant_digits_keeps_them(rea
     drawn = VAETransformer(**FAST).fit(table).sample(200, random_state=0)["rate"]
     inside = drawn[~drawn.isin(_range(table["rate"]))]
     assert len(inside) and all(float(f"{value:.4g}") == value for value in inside)
+
+
+def _doses_in_float32(n_rows=90):
+    """A few-valued column of float32 values widened (Theoph's doses as Stata keeps them), fitted as categories."""
+    rng = np.random.default_rng(4)
+    doses = rng.choice([3.1, 4.0, 4.02, 4.4, 5.5, 5.86], n_rows).astype(np.float32).astype(np.float64)
+    return pd.DataFrame({"dose": doses, "conc": np.round(rng.uniform(0.0, 11.0, n_rows), 2)})
+
+
+def _parts_of(error):
+    return [part for part in error.value.parts if getattr(part, "kind", None) == "advice"]
+
+
+def test_a_float32_level_written_in_fewer_digits_is_named_with_a_conversion_that_works():
+    table = _doses_in_float32()
+    model = VAETransformer(**FAST).fit(table)
+    assert model.column_kinds_["dose"] == "categorical"
+    written_by_r = _written_by_r(table)
+    assert not written_by_r["dose"].equals(table["dose"])
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        model.score_samples(written_by_r)
+    message = str(error.value)
+    assert re.search(r"\d\.\d{12,} is the known category \d\.\d{15}, a float32 value held in float64", message)
+    assert "X['dose'].astype('float32').astype('float64')" in message
+    assert any(part.fields.get("key") == "float32_levels" for part in _parts_of(error))
+    # The conversion it advises gives back the fitted levels (a missing dose stays missing).
+    converted = written_by_r.copy()
+    converted.loc[0, "dose"] = np.nan
+    converted["dose"] = converted["dose"].astype("float32").astype("float64")
+    assert converted["dose"].isna().sum() == 1
+    assert np.isfinite(model.score_samples(converted)).all()
+
+
+def test_a_float32_level_given_as_it_is_printed_is_named():
+    model = VAETransformer(**FAST).fit(_doses_in_float32())
+    with pytest.raises(ValueError, match=r"4\.02 is the known category 4\.019999980926514, a float32 value"):
+        model.sample(2, given={"dose": 4.02})
+    # A level float64 writes as float32 does (4.0) is any column's: a near number gets no such hint.
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        model.sample(2, given={"dose": 4.0000001})
+    assert "float32" not in str(error.value)
+    with pytest.raises(ValueError, match="not seen during fit") as error:
+        model.sample(2, given={"dose": 4.03})
+    assert "float32" not in str(error.value)
+
+
+def test_the_command_line_says_the_float32_level_hint_in_its_words(tmp_path):
+    table = _doses_in_float32()
+    data, written_by_r, model = tmp_path / "data.csv", tmp_path / "r.csv", tmp_path / "model.skvae"
+    table.to_csv(data, index=False)
+    table.to_csv(written_by_r, index=False, float_format="%.15g")
+    argv = ["fit", data, "--out", model, "--max-iter", 2, "--latent-dim", 2, "--hidden-layer-sizes", 8, "-q"]
+    assert main([str(arg) for arg in argv], io.StringIO(), io.StringIO()) == 0
+    err = io.StringIO()
+    assert main(["score", str(model), str(written_by_r), "--out", "-"], io.StringIO(), err) != 0
+    said = err.getvalue()
+    assert "a float32 value held in float64" in said
+    assert "write the column's numbers in full, every digit, as at fit." in said
+    assert "astype(" not in said

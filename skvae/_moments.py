@@ -133,7 +133,9 @@ def decimals(block, precision=None):
     at no count of decimals in float64, so a float32 column of money was
     found to have none and decoded to 659.7179565 where a float64 one gives
     659.72. Its values are compared as that type holds them: d decimals
-    written when the value rounded to d and held in that type is the value.
+    written when the value rounded to d and held in that type is the value
+    (or that value written in 15 significant digits, NARROW_WRITTEN_SHARE:
+    a float64 column of float32 values as R writes it).
     """
     def rounds_to_itself(values, d):
         rounded = np.round(values, d)

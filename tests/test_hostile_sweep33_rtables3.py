@@ -61,8 +61,12 @@ Each family below failed once (see the commit that added its tests):
   values lie 6e-8 of them apart, so nothing else passes, and a float32
   column's own values, exact, are read as before. Decided: the decoded value is the rounded
   float64 (57.1, as a float32 column's 57.1 is), not the float32 value
-  widened (57.099998474121094); values stay in the fitted range (its
-  extremes as the column holds them, as the docs say). Kinds are unchanged.
+  widened (57.099998474121094), as sweep 22 decodes a computed
+  3.4530000000000003 to 3.453: a heap's or a spike's value comes back as
+  written, not bit for bit (casting back to float32 would need a new entry
+  in every saved schema, for no value a reader of the table sees); values
+  stay in the fitted range (its extremes as the column holds them, as the
+  docs say). Kinds are unchanged.
 
 - **A float32 level written in fewer digits was refused as unseen, with no reason**
   (``skvae._schema._float32_level_hint``): a few-valued column of such

@@ -228,8 +228,9 @@ class TableSchema:
             # so by R and pandas) rounds to itself at no decimals and no digits in float64, so it
             # decoded unrounded (a GDP column of 10149.0 and 11325.2998046875 sampled as
             # 22357.87904687774). Where float64 finds neither, the values are also read as float32
-            # holds them: only a column of float32 values, up to the units in the last place a written
-            # value may be off (skvae._moments.WRITTEN_ULPS), rounds to itself so.
+            # holds them: only a column of float32 values (or of their writing in 15 significant
+            # digits, as R's write.csv writes them: skvae._moments.NARROW_WRITTEN_SHARE) rounds to
+            # itself so.
             in_narrow = {k for ks in narrow.values() for k in ks}
             unwritten = [k for k in range(len(ranged))
                          if places[k] is None and significant[k] is None and k not in in_narrow]
@@ -1054,8 +1055,11 @@ def _float32_level_hint(column, unknown):
     for value in unknown:
         if not isinstance(value, (float, np.floating, numbers.Integral)) or isinstance(value, (bool, np.bool_)):
             continue
-        with np.errstate(over="ignore"):
-            held = float(np.float32(value))
+        try:
+            with np.errstate(over="ignore"):
+                held = float(np.float32(value))
+        except OverflowError:  # an integer beyond float64 (10**400): no float32 level
+            continue
         if held in levels and held != value:
             return (f" {value!r} is the known category {levels[held]!r}, a float32 value held in float64 (as "
                     "Stata's float columns are), written in fewer digits: ",

@@ -109,7 +109,7 @@ Found and LEFT:
   -0.0454699999999999, 14 units in float64's last place from -0.04547
   (R's own float error, written by R's 15 digits), beyond sweep 22's 8
   (``WRITTEN_ULPS``, documented in the user guide), so the column decodes
-  unrounded (0.4262985927053323). Of 250 float64 columns in the 31 tables
+  unrounded (0.4262985927053323). Of 122 float64 columns in the 32 tables
   swept, it is the only one that a wider tolerance (up to 100 units) would
   change; widening sweep 22's recorded number is the lead's decision.
 - The command line refuses Cars93's ``Cylinders`` ('3' ... '8' and one

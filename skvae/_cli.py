@@ -513,6 +513,7 @@ class _CommandLineWords:
         "normalise_labels": lambda form: f"write the file's labels in Unicode normal form {form}, as at fit.",
         "rename_labels": lambda: "write the labels in the file as at fit.",
         "keep_exact_integers": lambda column: "write the column's integers in full, every digit, as at fit.",
+        "float32_levels": lambda column: "write the column's numbers in full, every digit, as at fit.",
         "model_as_numbers": lambda column: (f"fit with {_likelihood_words(column, 'gaussian')} "
                                             f"(or {_likelihood_token(column, 'quantile_normal')})"),
         "rescale_to_unit": lambda column: "Rescale the column into [0, 1]. ",

@@ -93,15 +93,28 @@ MAX_DECIMALS = 6
 WRITTEN_ULPS = 8
 
 
-def _written_at(rounded, values):
+#: A narrow float's value widened to float64 and written in R's 15 significant digits (write.csv:
+#: float32's 10.8, 10.800000190734863, as 10.8000001907349) lies up to half a unit in its 15th
+#: digit, 5e-15 of it, from the float64 it was: about 45 units in float64's last place, beyond
+#: WRITTEN_ULPS (hostile sweep 33). Two float32 (float16) values lie 6e-8 (1e-3) of them apart,
+#: so a value this close to one written as that type is that value written in 15 digits.
+NARROW_WRITTEN_SHARE = 1e-14
+
+
+def _written_at(rounded, values, precision=None):
     """Whether each value is `rounded` (its rounding) up to WRITTEN_ULPS units in its last place.
 
     Subnormal values are written only exactly: their spacing is float64's
     smallest, 5e-324, so within a few of it lie 0 and the column's other
-    subnormals, values no rounding wrote.
+    subnormals, values no rounding wrote. Where `rounded` is held in a
+    narrow float type (`precision`), a value written in 15 significant
+    digits (NARROW_WRITTEN_SHARE) is written at it too.
     """
     normal = np.abs(values) >= np.finfo(np.float64).tiny
-    near = np.abs(rounded - values) <= WRITTEN_ULPS * np.spacing(np.abs(values))
+    tolerance = WRITTEN_ULPS * np.spacing(np.abs(values))
+    if precision is not None:
+        tolerance = np.maximum(tolerance, NARROW_WRITTEN_SHARE * np.abs(values))
+    near = np.abs(rounded - values) <= tolerance
     return (rounded == values) | (normal & near)
 
 
@@ -120,13 +133,15 @@ def decimals(block, precision=None):
     at no count of decimals in float64, so a float32 column of money was
     found to have none and decoded to 659.7179565 where a float64 one gives
     659.72. Its values are compared as that type holds them: d decimals
-    written when the value rounded to d and held in that type is the value.
+    written when the value rounded to d and held in that type is the value
+    (or that value written in 15 significant digits, NARROW_WRITTEN_SHARE:
+    a float64 column of float32 values as R writes it).
     """
     def rounds_to_itself(values, d):
         rounded = np.round(values, d)
         if precision is not None:
             rounded = rounded.astype(precision).astype(np.float64)
-        return _written_at(rounded, values) | np.isnan(values)
+        return _written_at(rounded, values, precision) | np.isnan(values)
 
     found = [None] * block.shape[1]
     undecided = np.arange(block.shape[1])
@@ -213,7 +228,7 @@ def significant_digits(block, decimals, precision=None):
     for d in range(1, MAX_DIGITS + 1):
         if not undecided.size:
             break
-        screen = (_written_at(rounded(head[:, undecided], d), head[:, undecided])
+        screen = (_written_at(rounded(head[:, undecided], d), head[:, undecided], precision)
                   | ~head_counted[:, undecided]).all(axis=0)
         decided = np.zeros(undecided.size, dtype=bool)
         for k in np.flatnonzero(screen):
@@ -221,7 +236,7 @@ def significant_digits(block, decimals, precision=None):
             column = column[np.isfinite(column) & (column != 0)]
             if not column.size or not _within_digits_range(column, None):
                 decided[k] = True  # no digits to record
-            elif _written_at(rounded(column, d), column).all():
+            elif _written_at(rounded(column, d), column, precision).all():
                 found[columns[undecided[k]]] = d
                 decided[k] = True
         undecided = undecided[~decided]

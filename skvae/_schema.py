@@ -1134,7 +1134,7 @@ def _unique_inverse_loop(values, name, rows):
             raise Refusal(
                 f"Column {_label(name)} holds {short_repr(value)} of type {type(value).__name__}",
                 refused_row(rows[i], " in "), ", which cannot be a category: the column was fitted as categories "
-                "(text, numbers, booleans). Convert such cells (e.g. .astype(str)) or set them missing."
+                "(text, numbers, booleans). Convert such cells (e.g. .astype('string')) or set them missing."
             ) from None
         if position is None:
             position = index[key] = len(distinct)

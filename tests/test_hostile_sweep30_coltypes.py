@@ -227,7 +227,7 @@ def test_a_cell_skvae_cannot_model_is_advised_by_its_type(fitted_on_numbers, cel
     [decimal.Decimal("1.5"), decimal.Decimal("2.5"), decimal.Decimal("3.5")],
 ], ids=["Timestamp", "Period", "Interval", "Decimal"])
 def test_categories_of_a_type_skvae_cannot_store_are_refused_with_the_conversion(categories):
-    """The refusal names the column, the category and ``.astype(str)``, under which the same levels are modelled."""
+    """The refusal names the column, the category and ``.astype('string')``, under which the same levels are modelled."""
     table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS),
                           "when": pd.Categorical(categories * (N_ROWS // len(categories)))})
     before = table.copy()
@@ -235,9 +235,9 @@ def test_categories_of_a_type_skvae_cannot_store_are_refused_with_the_conversion
         VAETransformer(**TINY).fit(table)
     message = str(refused.value)
     assert "Column 'when'" in message and type(categories[0]).__name__ in message
-    assert "X['when'].astype(str)" in message
+    assert "X['when'].astype('string')" in message
     pd.testing.assert_frame_equal(table, before)
-    table["when"] = table["when"].astype(str)
+    table["when"] = table["when"].astype("string")
     model = VAETransformer(**TINY).fit(table)
     assert set(model.sample(20, random_state=0)["when"]) <= {str(value) for value in categories}
 
@@ -253,7 +253,7 @@ def test_times_of_day_are_advised_a_conversion_that_runs(fitted_on_numbers, arro
         VAETransformer(**TINY).fit(table)
     with pytest.raises(ValueError, match="Column 'c' was fitted as numbers") as refused_later:
         fitted_on_numbers[0].transform(table)
-    advised = "pd.to_timedelta(X['c'].astype(str)).dt.total_seconds()"
+    advised = "pd.to_timedelta(X['c'].astype('string')).dt.total_seconds()"
     assert advised in str(refused.value) and advised in str(refused_later.value)
     X = table
     seconds = eval(advised)  # noqa: S307 - the message's own expression, on the test's table
@@ -299,7 +299,7 @@ def test_fit_advises_an_object_columns_conversion_by_its_cells_type(cells, advic
             face(**TINY).fit(table)
         message = str(refused.value)
         assert "Column 'c'" in message and type(cells[0]).__name__ in message and advice in message, message
-        assert ".astype(str) to model the values as categories" in message
+        assert ".astype('string') to model the values as categories" in message
         if not isinstance(cells[0], decimal.Decimal):
             assert "Decimal" not in message and ".astype(float)" not in message, message
     pd.testing.assert_frame_equal(table, before)
@@ -311,7 +311,7 @@ def test_complex_numbers_chosen_as_categories_are_refused_as_one_type():
     with pytest.raises(ValueError) as refused:
         VAETransformer(likelihood={"c": "categorical"}, **TINY).fit(table)
     message = str(refused.value)
-    assert "Column 'c' holds values of type complex" in message and ".astype(str)" in message
+    assert "Column 'c' holds values of type complex" in message and ".astype('string')" in message
     assert "mixes" not in message
 
 

@@ -934,6 +934,14 @@ def _same_text_hint(column, unknown):
         # Under pandas 2, astype(str) writes a missing date 'NaT' (or 'None'), a category never seen;
         # strftime keeps it missing under every pandas.
         conversion = f"pd.to_datetime(X[{target!r}]).dt.strftime('%Y-%m-%d')"
+    elif isinstance(value, str) and isinstance(category, (int, float, np.integer, np.floating)):
+        # Hostile sweep 33: .astype(int) refused the column's missing cells (None, pd.NA: "int() argument
+        # must be ... not 'NoneType'"), as a column read from a file with holes holds; to_numeric keeps them.
+        conversion = f"pd.to_numeric(X[{target!r}])"
+    elif isinstance(category, str):
+        # Hostile sweep 33: .astype(str) writes a missing cell of an object column 'None' under pandas 2,
+        # a category never seen; 'string' keeps it missing under every pandas.
+        conversion = f"X[{target!r}].astype('string')"
     else:
         conversion = f"X[{target!r}].astype({type(category).__name__})"
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "

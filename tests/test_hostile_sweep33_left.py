@@ -23,7 +23,13 @@ Each family below failed once (see the commit that added its tests):
   False under every pandas. Each now advises ``.astype('string')`` (or
   ``.map(bool, na_action='ignore')``), which keeps a missing cell missing
   under pandas 2 and 3 (checked under both), and the column is modelled as
-  categories with the cell missing.
+  categories with the cell missing. The same held for a known category
+  written as another type at ``transform`` (``skvae._schema``'s
+  conversion hint): numbers given for text labels were advised
+  ``X['c'].astype(str)`` ('None' under pandas 2, an unseen category), and
+  text given for integer labels ``X['c'].astype(int)``, which refuses a
+  missing cell under every pandas; now ``.astype('string')`` and
+  ``pd.to_numeric(X['c'])``.
 
 Found and LEFT: ...
 """
@@ -126,3 +132,26 @@ def test_a_pyarrow_time_columns_advice_runs_on_a_missing_time():
     assert advised in str(refused.value)
     seconds = eval(advised)  # noqa: S307 - the message's own expression, on the test's table
     assert seconds.iloc[0] == 3723.0 and seconds.isna().sum() == N_ROWS // 2
+
+
+@pytest.mark.parametrize("fitted, given, advised", [
+    (["1", "2"], [1, None], "X['c'].astype('string')"),
+    ([1, 2], ["2", None], "pd.to_numeric(X['c'])"),
+    ([1.5, 2.5], ["1.5", None], "pd.to_numeric(X['c'])"),
+], ids=["numbers for text", "text for integers", "text for reals"])
+def test_a_known_category_written_as_another_type_is_advised_a_conversion_that_keeps_its_holes(fitted, given,
+                                                                                               advised):
+    """The advice runs on the column with a missing cell, and the converted column transforms with it missing.
+
+    ``X['c'].astype(int)`` refused the hole ("int() argument must be ... not 'NoneType'"), and under
+    pandas 2 ``X['c'].astype(str)`` wrote it 'None', refused in turn as an unseen category.
+    """
+    table = pd.DataFrame({"a": np.linspace(0.0, 1.0, N_ROWS), "c": pd.Categorical((fitted * N_ROWS)[:N_ROWS])})
+    model = VAETransformer(**TINY).fit(table)
+    X = pd.DataFrame({"a": [0.0, 0.5], "c": pd.Series(given, dtype=object)})
+    with pytest.raises(ValueError, match="written as another type") as refused:
+        model.transform(X)
+    assert f"e.g. {advised}." in str(refused.value), str(refused.value)
+    converted = X.assign(c=eval(advised))  # noqa: S307 - the message's own expression, on the test's table
+    assert converted["c"].isna().tolist() == [False, True]
+    np.testing.assert_allclose(model.transform(converted)[1], model.transform(X.assign(c=[None, None]))[1])

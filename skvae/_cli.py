@@ -529,6 +529,13 @@ class _CommandLineWords:
             f"give {option_words('--missing-values', ','.join(markers))} to read "
             f"{' and '.join(repr(marker) for marker in markers)} as missing cells" if markers
             else f"fit with {_likelihood_words(column, 'gaussian')}"),
+        # Hostile sweep 33: numbers written with a currency, a percent sign or thousands separators. The
+        # reader keeps them text (5% may be 5 or 0.05), so the file's user writes them as plain numbers.
+        "read_formatted_numbers": lambda column, markers, characters: (
+            f"write its cells as plain numbers, without "
+            f"{' and '.join(c if c == 'spaces' else repr(c) for c in characters)}"
+            + (f", and give {option_words('--missing-values', ','.join(markers))} to read "
+               f"{' and '.join(repr(marker) for marker in markers)} as missing cells" if markers else "")),
     }
     #: Advice that names the options of the command that can follow it (other commands: the Python words).
     COMMAND_ADVICE = {

@@ -42,6 +42,14 @@ Each family below failed once (see the commit that added its tests):
   the cells as plain numbers. Identifiers, zip codes, dates, telephones,
   versions, decimal commas, an ambiguous '1,107', postcodes '123 45', two
   currencies and ranges are not warned of as numbers (pinned).
+- **The command line's --missing-values forgotten without a word**
+  (``skvae._cli._note_missing_values_not_kept``; the lead's note): ``fit
+  --missing-values=NA,-999`` and then ``score`` without the option read
+  ``-999`` as a number (a mean score of -2e8 nats a row, no warning); ``NA``
+  in a text column is refused as an unseen category naming
+  ``--missing-values``, which is sound. The model file has no field for the
+  words, so ``fit`` now says that it does not keep them, with the option as
+  shell words to paste (cli.rst says so too); remembering them is LEFT below.
 
 Found and LEFT: ...
 """
@@ -268,3 +276,41 @@ def test_the_command_line_says_how_to_write_formatted_numbers(tmp_path):
             and "write its cells as plain numbers, without '$' and ',', and give --missing-values '?' to read "
                 "'?' as missing cells" in said), said
     assert "pd.to_numeric" not in said
+
+
+# -- the command line's --missing-values, which the model file does not keep -------------------------
+
+def test_fit_says_that_the_model_file_does_not_keep_missing_values(tmp_path):
+    """``fit`` names the words to give ``transform`` and ``score`` again; given, they score as fit read them.
+
+    Decided: the model file has no field for the words (a new field is a file format change, left to the
+    lead), so a placeholder is neither remembered nor refusable later: ``NA`` in a text column is refused
+    as an unseen category naming ``--missing-values``, but ``-999`` in a column of numbers is read as a
+    value, silently. ``fit`` now says so, with the option as shell words to paste.
+    """
+    import shlex
+
+    from skvae._cli import main
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=40).round(3), "c": rng.choice(["red", "blue", "NA"], 40),
+                          "y": np.where(np.arange(40) % 7 == 0, -999.0, rng.normal(size=40).round(3))})
+    data, model = tmp_path / "d.csv", tmp_path / "m.skvae"
+    frame.to_csv(data, index=False)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fit", str(data), "--out", str(model), "--max-iter", "2", "-q", "--missing-values=NA,-999"],
+                out, err) == 0
+    note = next(line for line in err.getvalue().splitlines() if "does not keep --missing-values" in line)
+    words = shlex.split(note.split("give ", 1)[1].split(" to transform")[0])
+    assert words == ["--missing-values", "NA,-999"], note
+    training = re.search(r"Training score: (-?[\d.]+)", out.getvalue()).group(1)
+
+    def score(*options):
+        out, err = io.StringIO(), io.StringIO()
+        return main(["score", str(model), str(data), *options], out, err), out.getvalue() + err.getvalue()
+
+    status, said = score(*words)
+    assert status == 0 and f"Mean score of 40 rows: {training} nats" in said, said
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fit", str(data), "--out", str(model), "--max-iter", "2", "-q"], out, err) == 0
+    assert "does not keep --missing-values" not in err.getvalue()

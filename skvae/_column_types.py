@@ -1018,7 +1018,10 @@ def cell_conversion_hint(value):
         return ("intervals as numbers, e.g. their midpoints: "
                 "column.map(lambda interval: interval.mid, na_action='ignore')")
     if isinstance(value, pd.Period):
-        return "periods as numbers, e.g. their start dates as days since a date"
+        # Hostile sweep 33 (sweep 30's LEFT item): no expression was given; ordinal is the period's count
+        # of its frequency since 1970, and na_action keeps a missing cell missing.
+        return ("periods as numbers, e.g. periods since 1970 in their frequency: "
+                "column.map(lambda period: period.ordinal, na_action='ignore')")
     if isinstance(value, (bytes, bytearray)):
         return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
     if isinstance(value, (list, tuple, set, frozenset, dict, np.ndarray)):

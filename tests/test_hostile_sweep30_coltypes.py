@@ -101,9 +101,9 @@ Found and LEFT:
   caller named is refused at fit by the encoder's words, "Convert the
   column to the numbers it was fitted on: ..." (the advice is right, the
   tense is transform's): the encoder does not know whether it fits.
-- An object column of ``Period`` cells is advised "periods as numbers,
-  e.g. their start dates as days since a date", with no expression: a
-  period column (``period[M]``) gets one; object periods are rare.
+- (Fixed in sweep 33, tests/test_hostile_sweep33_left.py: an expression
+  now.) An object column of ``Period`` cells was advised "periods as
+  numbers, e.g. their start dates as days since a date", with no expression.
 """
 import datetime
 import decimal

@@ -54,6 +54,12 @@ Each family below failed once (see the commit that added its tests):
   (``skvae._column_types.cell_conversion_hint``; sweep 30's LEFT item):
   now ``column.map(lambda period: period.ordinal, na_action='ignore')``,
   which runs with a missing cell under pandas 2 and 3.
+- **handle_unknown's entry silent on the warm fit** (``VAEOutlierDetector``
+  and ``VAEImputer`` docstrings; sweep 28's LEFT item): both named only
+  their scoring or transform, while a ``warm_start`` fit reads the
+  parameter too (under ``"ignore"`` it trains on an unseen level as
+  missing). Said now; the refusal's other way out (a category dtype listing
+  every level) came with sweep 31.
 
 Found and LEFT: ...
 """
@@ -338,3 +344,28 @@ def test_an_object_column_of_periods_is_advised_an_expression_that_runs_with_hol
     converted = eval(advised)  # noqa: S307 - the message's own expression, on the test's column
     assert converted.iloc[:3].tolist()[::2] == [600.0, 602.0] and converted.isna().tolist() == column.isna().tolist()
     VAETransformer(**TINY).fit(table.assign(c=converted))
+
+
+# -- handle_unknown in a continued fit ------------------------------------------------------------------
+
+@pytest.mark.parametrize("face", ["VAEOutlierDetector", "VAEImputer"])
+def test_handle_unknown_is_documented_and_read_by_a_warm_fit(face):
+    """Sweep 28 left the detector's entry naming its scoring methods only; a warm fit reads the parameter too.
+
+    Under ``"error"`` the warm fit refuses the unseen level with both ways out (``handle_unknown='ignore'``
+    and, since sweep 31, a category dtype listing every level); under ``"ignore"`` it trains on the cell as
+    missing, as the entry now says.
+    """
+    import skvae
+
+    cls = getattr(skvae, face)
+    entry = cls.__doc__.split("handle_unknown :")[1].split("\n\n")[0]
+    assert "warm_start=True" in entry and "trains" in entry, entry
+    X = pd.DataFrame({"a": np.linspace(0.0, 1.0, N_ROWS), "c": ["u", "v"] * (N_ROWS // 2)})
+    new_level = X.assign(c=["w", "v"] * (N_ROWS // 2))
+    with pytest.raises(ValueError, match="not seen during fit") as refused:
+        cls(warm_start=True, **TINY).fit(X).fit(new_level)
+    assert "handle_unknown='ignore'" in str(refused.value) and "CategoricalDtype" in str(refused.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cls(warm_start=True, handle_unknown="ignore", **TINY).fit(X).fit(new_level)

@@ -60,6 +60,11 @@ Each family below failed once (see the commit that added its tests):
   parameter too (under ``"ignore"`` it trains on an unseen level as
   missing). Said now; the refusal's other way out (a category dtype listing
   every level) came with sweep 31.
+- **A search over kinds by score, undocumented** (``score_samples``'
+  docstring; sweep 25's LEFT item): the docstring said what each term is,
+  not that a real column's term moves with its units (pinned: the column
+  times 1000 scores log 1000 lower) while a discrete one's does not, so
+  ``GridSearchCV`` over ``likelihood`` compares no like with like. Said now.
 
 Found and LEFT: ...
 """
@@ -369,3 +374,19 @@ def test_handle_unknown_is_documented_and_read_by_a_warm_fit(face):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cls(warm_start=True, handle_unknown="ignore", **TINY).fit(X).fit(new_level)
+
+
+# -- scores of models that give a column different kinds ------------------------------------------------
+
+def test_score_samples_says_that_a_search_over_kinds_compares_units_and_the_units_move_the_score():
+    """Sweep 25 left the wording: a real column's score moves with its units, which the docstring now says."""
+    entry = " ".join(VAETransformer.score_samples.__doc__.split())
+    assert "GridSearchCV`` over ``likelihood`` by this score compares no like with like" in entry
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "k": rng.choice(["u", "v"], 60)})
+    kinds = {"a": "gaussian", "k": "categorical"}
+    as_fitted = VAETransformer(likelihood=kinds, **TINY).fit(X).score(X)
+    in_thousandths = X.assign(a=X["a"] * 1000)
+    rescaled = VAETransformer(likelihood=kinds, **TINY).fit(in_thousandths).score(in_thousandths)
+    # The same model in standardised units (up to float rounding in training): the log-Jacobian alone.
+    assert as_fitted - rescaled == pytest.approx(np.log(1000), abs=0.1)

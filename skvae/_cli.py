@@ -197,10 +197,15 @@ def _note_missing_values_not_kept(words, err):
     as an unseen category, naming the option). The model file has no field for the words (a new one is a file
     format change, left to the lead), so fit says it, with the words to paste.
     """
-    fields = [f'"{word.replace(chr(34), chr(34) * 2)}"' if ("," in word or '"' in word) else word for word in words]
     print(f"skvae fit: note: the model file does not keep --missing-values; give "
-          f"{option_words('--missing-values', ','.join(fields))} to transform and score as well, or they read "
-          "those cells as values.", file=err)
+          f"{_missing_values_words(words)} to transform and score as well, or they read those cells as values.",
+          file=err)
+
+
+def _missing_values_words(words):
+    """``--missing-values A,B`` as shell words, a word holding a comma or a quote in CSV quotes, as the option reads it."""
+    fields = [f'"{word.replace(chr(34), chr(34) * 2)}"' if ("," in word or '"' in word) else word for word in words]
+    return option_words("--missing-values", ",".join(fields))
 
 
 def run_transform_command(args, out, err):
@@ -545,6 +550,10 @@ class _CommandLineWords:
             f"give {option_words('--missing-values', ','.join(markers))} to read "
             f"{' and '.join(repr(marker) for marker in markers)} as missing cells" if markers
             else f"fit with {_likelihood_words(column, 'gaussian')}"),
+        # Hostile sweep 33: text in a column fitted as numbers, as the reader says it of a file's cell.
+        "text_in_numbers": lambda column, text: (
+            f" Fix the cell, or leave it empty to mark it missing (or give "
+            f"{_missing_values_words([text])} to read such cells as missing)."),
         # Hostile sweep 33: numbers written with a currency, a percent sign or thousands separators. The
         # reader keeps them text (5% may be 5 or 0.05), so the file's user writes them as plain numbers.
         "read_formatted_numbers": lambda column, markers, characters: (

@@ -122,6 +122,8 @@ def _condition_words(from_dict):
     def words(term):
         if from_dict and term.kind in ("row", "such_cells", "example"):
             return ""
+        if term.kind == "advice" and term.fields.get("key") == "text_in_numbers":
+            return ""  # a condition is given as a value, not a column to convert
         if term.kind == "row":
             return f"{term.fields['lead']}row {term.fields['row']} of the conditions"
         return None

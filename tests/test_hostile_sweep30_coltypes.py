@@ -92,11 +92,9 @@ Each family below failed once (see the commit that added its tests):
 
 Found and LEFT:
 
-- A column fitted as numbers given text at ``transform`` is refused naming
-  the column, the cell and its row, without advice: the message is built
-  of Terms the command line words itself (its most common face, text in a
-  CSV column of numbers), so advice belongs with that face's words, a
-  change beyond this sweep.
+- (Fixed in sweep 33, tests/test_hostile_sweep33_left.py: advice in each
+  face's words.) A column fitted as numbers given text at ``transform`` was
+  refused naming the column, the cell and its row, without advice.
 - An object column of bytes (or lists, tuples) under a kind of numbers the
   caller named is refused at fit by the encoder's words, "Convert the
   column to the numbers it was fitted on: ..." (the advice is right, the

@@ -203,7 +203,7 @@ def _note_missing_values_not_kept(words, err):
 
 
 def _missing_values_words(words):
-    """``--missing-values A,B`` as shell words, a word holding a comma or a quote in CSV quotes, as the option reads it."""
+    """``--missing-values A,B`` as shell words: a word holding a comma or a quote in CSV quotes, as the option reads."""
     fields = [f'"{word.replace(chr(34), chr(34) * 2)}"' if ("," in word or '"' in word) else word for word in words]
     return option_words("--missing-values", ",".join(fields))
 

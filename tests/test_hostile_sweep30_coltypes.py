@@ -225,7 +225,7 @@ def test_a_cell_skvae_cannot_model_is_advised_by_its_type(fitted_on_numbers, cel
     [decimal.Decimal("1.5"), decimal.Decimal("2.5"), decimal.Decimal("3.5")],
 ], ids=["Timestamp", "Period", "Interval", "Decimal"])
 def test_categories_of_a_type_skvae_cannot_store_are_refused_with_the_conversion(categories):
-    """The refusal names the column, the category and ``.astype('string')``, under which the same levels are modelled."""
+    """The refusal names the column, the category and ``.astype('string')``, under which its levels are modelled."""
     table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS),
                           "when": pd.Categorical(categories * (N_ROWS // len(categories)))})
     before = table.copy()

@@ -188,7 +188,7 @@ def test_the_advice_for_flags_beside_numbers_keeps_a_missing_cell_missing():
 
 
 def test_a_pyarrow_time_columns_advice_runs_on_a_missing_time():
-    """``pd.to_timedelta(X['c'].astype('string'))`` reads a missing time as NaT; with ``astype(str)`` pandas 2 refused '<NA>'."""
+    """``pd.to_timedelta(X['c'].astype('string'))`` reads a missing time as NaT (pandas 2 refused '<NA>')."""
     pa = pytest.importorskip("pyarrow")
     times = pd.Series([datetime.time(1, 2, 3), None] * (N_ROWS // 2), dtype=pd.ArrowDtype(pa.time64("us")))
     X = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS), "c": times})
@@ -366,7 +366,8 @@ def test_fit_says_that_the_model_file_does_not_keep_missing_values(tmp_path):
 def test_an_object_column_of_periods_is_advised_an_expression_that_runs_with_holes(face):
     """Sweep 30 left the advice without an expression; the one given now runs on the column, a hole kept."""
     periods = [pd.Period("2020-01", freq="M"), None, pd.Period("2020-03", freq="M")]
-    table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS), "c": pd.Series((periods * N_ROWS)[:N_ROWS], dtype=object)})
+    column = pd.Series((periods * N_ROWS)[:N_ROWS], dtype=object)
+    table = pd.DataFrame({"x": np.linspace(0.0, 1.0, N_ROWS), "c": column})
     numbers = table.assign(c=np.linspace(5.0, 6.0, N_ROWS))
     with pytest.raises(ValueError, match="Column 'c'") as refused:
         if face == "fit":

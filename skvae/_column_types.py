@@ -460,8 +460,11 @@ def _formatted_numbers(categories, unread):
     groups = {m["group"] for m in found.values()} - {None}
     if len(currencies) > 1 or len(groups) > 1:
         return (), None
+    # The evidence is read from the levels that are numbers: a '.' marking a missing cell (SAS) says nothing.
+    unread = set(unread)
+    numbers = [level for level in categories if level in found or level not in unread]
     if groups == {","} and not (currencies & _COMMA_GROUPED_CURRENCIES
-                                or any("." in level or level.count(",") > 1 for level in categories)):
+                                or any("." in level or level.count(",") > 1 for level in numbers)):
         return (), None
     characters = sorted(currencies) + sorted(groups - {" ", "\u00a0", "\u202f"})
     if any(m["after"] == "%" for m in found.values()):

@@ -279,11 +279,12 @@ def test_numbers_written_with_units_or_separators_are_warned_of_with_a_conversio
     [f"1.{i}.3" for i in range(40)],                               # versions
     [f"{i},{10 + i}" for i in range(40)],                          # decimal commas
     [f"{i + 1},{100 + 7 * i}" for i in range(40)],                 # '1,107': 1.107 or 1107, nothing says
+    [f"{i + 1},{100 + 7 * i}" for i in range(39)] + ["."],         # nor does a '.' marking a missing cell
     [f"{100 + 7 * i} {10 + i}" for i in range(40)],                # postcodes '123 45'
     [f"${i},000" if i % 2 else f"€{i}" for i in range(1, 41)],     # two currencies
     [f"{i}-{i + 5}%" for i in range(40)],                          # ranges
-], ids=["ids", "zip codes", "dates", "telephones", "versions", "decimal commas", "ambiguous commas", "postcodes",
-        "two currencies", "ranges"])
+], ids=["ids", "zip codes", "dates", "telephones", "versions", "decimal commas", "ambiguous commas",
+        "ambiguous commas and a dot", "postcodes", "two currencies", "ranges"])
 def test_text_that_is_no_formatted_number_is_not_warned_of_as_numbers(cells):
     """No numbers-as-text warning where the levels are no one number format (the identifier warning stays)."""
     table = pd.DataFrame({"x": np.linspace(0.0, 1.0, len(cells)), "c": pd.Series(cells, dtype=object)})

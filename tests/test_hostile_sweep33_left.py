@@ -82,6 +82,11 @@ Each family below failed once (see the commit that added its tests):
   on each face) and, on the command line, the reader's own words with
   ``--missing-values`` (a word holding a comma in CSV quotes, pasted and run
   here); ``given=`` leaves it out.
+- **An overflow refusal's rows said as 0-based rows by the command line**
+  (``skvae._conditional.overflowing_cells``; sweep 21's left note): the
+  list is a ``rows`` term now, so ``skvae score`` and ``transform`` say
+  "(lines 3, 5)" beside "in line 3"; Python says "(rows 1, 3)" (one row:
+  "(row 2)").
 
 Found and LEFT:
 
@@ -477,3 +482,28 @@ def test_the_command_line_says_the_way_out_of_text_in_numbers_with_its_option(tm
     out = io.StringIO()
     assert main(["transform", str(model), str(tmp_path / "t.csv"), *words], out, io.StringIO()) == 0
     assert len(out.getvalue().splitlines()) == 3
+
+
+# -- the rows of an overflow refusal -------------------------------------------------------------------
+
+def test_the_rows_an_overflow_refusal_lists_are_said_as_the_files_lines(tmp_path):
+    """Sweep 21 left the list as plain text: ``skvae score`` said "rows 1, 3" beside "line 3" of the same cell."""
+    import skvae
+    from skvae._cli import main
+
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"tiny": rng.uniform(1e-300, 1e-299, 60), "x": rng.normal(size=60)}).to_csv(tmp_path / "d.csv",
+                                                                                             index=False)
+    model = tmp_path / "m.skvae"
+    assert main(["fit", str(tmp_path / "d.csv"), "--out", str(model), "--max-iter", "2", "-q"], io.StringIO(),
+                io.StringIO()) == 0
+    (tmp_path / "far.csv").write_text("tiny,x\n5e-300,0.1\n1e300,0.2\n3e-300,0.3\n1e30,0\n")
+    for command in ("score", "transform"):
+        err = io.StringIO()
+        assert main([command, str(model), str(tmp_path / "far.csv")], io.StringIO(), err) == 1
+        said = " ".join(err.getvalue().split())
+        assert "overflowed on 2 of 4 rows (lines 3, 5)" in said and "holds 1e+300 in line 3" in said, said
+    X = pd.read_csv(tmp_path / "far.csv")
+    with pytest.raises(ValueError, match=r"overflowed on 2 of 4 rows \(rows 1, 3\)"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        skvae.load(str(model)).score_samples(X)

@@ -393,7 +393,7 @@ def _warn_if_numbers_as_text(name, categories, values):
     from ._warnings import warn
 
     warn(TermWarning(
-        f"Column {_label(name)} is text whose values read as numbers ({numbers[0]} distinct)",
+        f"Column {_label(name)} is text whose values read as numbers{_written_with(numbers)} ({numbers[0]} distinct)",
         _apart(numbers, values), f": it is modelled as a category of {len(categories)} levels, so sample() and "
         "the imputer give back only the training rows' values, as text. To model it as numbers, ",
         _read_numbers_advice(name, numbers),
@@ -418,10 +418,69 @@ def _numbers_as_text(categories):
     if any(_LEADING_ZERO.match(level) for level in categories):
         return None  # codes ('02134'): their zeros are part of them, the identifier warning's case
     markers = [level for level in categories if not _reads_as_number(level)]
+    formatted, stripped = _formatted_numbers(categories, markers)
+    markers = [level for level in markers if level not in formatted]
     n_numbers = len(categories) - len(markers)
     if n_numbers < NUMBERS_AS_TEXT_MIN_LEVELS or len(markers) > NUMBERS_AS_TEXT_MAX_MARKERS:
         return None
-    return n_numbers, markers
+    return n_numbers, markers, stripped
+
+
+#: A number written as a spreadsheet formats it: a currency sign before or after it, a percent sign
+#: after it, its thousands grouped by commas or spaces (one separator throughout), '.' its decimal mark.
+_FORMATTED_NUMBER = re.compile(
+    r"\s*[+-]?\s*(?P<before>[$€£¥]?)\s*[+-]?"
+    r"(?:\d{1,3}(?:(?P<group>[, \u00a0\u202f])\d{3})(?:(?P=group)\d{3})*|\d+)(?:\.\d+)?"
+    r"\s*(?P<after>[%$€£¥]?)\s*")
+#: Currencies whose amounts group thousands by commas: there a comma is no decimal mark.
+_COMMA_GROUPED_CURRENCIES = frozenset("$£¥")
+
+
+def _formatted_numbers(categories, unread):
+    """(levels of `unread` that are formatted numbers, the characters to remove to read them) or ((), None).
+
+    Hostile sweep 33 (sweep 31's LEFT item): '$1,200', '12.5%' and '1 234'
+    are not what ``float()`` reads, so a column of them was warned of as "an
+    identifier, free text or dates" and advised to convert dates. Such
+    levels count as numbers where the column writes them one way: one
+    currency, one thousands separator, and a comma that cannot be a decimal
+    mark (some level also writes '.' decimals, groups twice, or the currency
+    groups by commas; '1,500' alone may be 1.5). Identifiers ('A-12'), codes
+    with leading zeros and dates match no such form.
+    """
+    found = {}
+    for level in unread:
+        match = _FORMATTED_NUMBER.fullmatch(level)
+        if match and (match["before"] or match["group"] or match["after"]) and not (
+                match["before"] and match["after"] and match["after"] != "%"):
+            found[level] = match
+    if not found:
+        return (), None
+    currencies = {m["before"] or m["after"] for m in found.values()} - {"", "%"}
+    groups = {m["group"] for m in found.values()} - {None}
+    if len(currencies) > 1 or len(groups) > 1:
+        return (), None
+    # The evidence is read from the levels that are numbers: a '.' marking a missing cell (SAS) says nothing.
+    unread = set(unread)
+    numbers = [level for level in categories if level in found or level not in unread]
+    if groups == {","} and not (currencies & _COMMA_GROUPED_CURRENCIES
+                                or any("." in level or level.count(",") > 1 for level in numbers)):
+        return (), None
+    characters = sorted(currencies) + sorted(groups - {" ", "\u00a0", "\u202f"})
+    if any(m["after"] == "%" for m in found.values()):
+        characters.append("%")
+    if any(any(c.isspace() for c in level) for level in found):
+        characters.append("\\s")  # a space between the sign and the number, or grouping the thousands
+    return tuple(found), "".join(characters)
+
+
+def _written_with(numbers):
+    """" written with '$' and ','": the characters formatted numbers hold, or nothing for plain numbers."""
+    stripped = numbers[2]
+    if stripped is None:
+        return ""
+    shown = [repr(c) for c in stripped.replace("\\s", "")] + (["spaces"] if "\\s" in stripped else [])
+    return f" written with {' and '.join(shown)}"
 
 
 def _apart(numbers, values):
@@ -458,8 +517,10 @@ def imputer_placeholder(missing_values):
 
 def _read_numbers_advice(name, numbers):
     """The advice to convert numbers written as text to numbers: its marks made missing cells."""
-    markers = numbers[1]
+    markers, stripped = numbers[1], numbers[2]
     column = f"X[{name!r}]"
+    if stripped is not None:
+        return _read_formatted_numbers_advice(name, markers, stripped)
     placeholder = _IMPUTER_PLACEHOLDER.get()
     if placeholder is not None:
         # The placeholder cells must become NaN before the conversion reads them, and then the imputer
@@ -478,6 +539,32 @@ def _read_numbers_advice(name, numbers):
     else:
         conversion = f"convert it before fitting: {column} = pd.to_numeric({column})"
     return advice("read_numbers", conversion, column=name, markers=markers)
+
+
+def _read_formatted_numbers_advice(name, markers, stripped):
+    """The advice to read numbers written with a currency, a percent sign or thousands separators.
+
+    The expression removes those characters and reads the rest as numbers;
+    a percent stays in percent (5% may mean 5 or 0.05: the caller divides).
+    Under VAEImputer's text placeholder the placeholder cells are made NaN
+    first, as for plain numbers written as text.
+    """
+    column = f"X[{name!r}]"
+    placeholder = _IMPUTER_PLACEHOLDER.get()
+    coerce = bool(markers) or placeholder is not None
+    conversion = (f"{column} = pd.to_numeric({column}.str.replace(r'[{stripped}]', '', regex=True)"
+                  + (", errors='coerce')" if coerce else ")"))
+    if placeholder is not None:
+        conversion = (f"mark the missing cells NaN and convert it before fitting: X = X.replace({placeholder!r}, "
+                      f"np.nan); {conversion}; then impute with missing_values=np.nan")
+    else:
+        conversion = f"convert it before fitting: {conversion}"
+    if markers:
+        conversion += f", which makes {' and '.join(repr(marker) for marker in markers)} missing cells"
+    if "%" in stripped:
+        conversion += " (in percent: divide by 100 for fractions)"
+    characters = [c for c in stripped.replace("\\s", "") if c] + (["spaces"] if "\\s" in stripped else [])
+    return advice("read_formatted_numbers", conversion, column=name, markers=markers, characters=characters)
 
 
 def _warn_if_identifier(name, n_levels, n_observed):
@@ -789,13 +876,13 @@ def _conversion_hint(name, dtype):
         if pa.types.is_dictionary(arrow):
             # A dictionary of text, numbers or booleans is modelled (arrow_dictionary); of anything else, not.
             return (f"it holds categories of {arrow.value_type} in pyarrow's dictionary encoding, which are "
-                    f"neither text, numbers nor booleans: convert them to text with {column}.astype(str)")
+                    f"neither text, numbers nor booleans: convert them to text with {column}.astype('string')")
         if pa.types.is_duration(arrow):
             return f"convert durations to numbers, e.g. seconds: {column}.dt.total_seconds()"
         if pa.types.is_time(arrow):
             # Hostile sweep 30: times of day were advised .astype(float), which refuses a time.
             return (f"convert times of day to numbers, e.g. seconds since midnight: "
-                    f"pd.to_timedelta({column}.astype(str)).dt.total_seconds()")
+                    f"pd.to_timedelta({column}.astype('string')).dt.total_seconds()")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return f"convert dates to numbers, e.g. days since a date: ({column} - {column}.min()).dt.days"
     if pd.api.types.is_timedelta64_dtype(dtype):
@@ -809,7 +896,7 @@ def _conversion_hint(name, dtype):
         return f"convert intervals to numbers, e.g. their midpoints: {column}.array.mid"
     if pd.api.types.is_complex_dtype(dtype):
         return f"split complex numbers into two columns: {column}.to_numpy().real and .imag"
-    return f"convert it with {column}.astype(float) or .astype(str)"
+    return f"convert it with {column}.astype(float) or .astype('string')"
 
 
 #: At most this many distinct values (seen at least AUTO_ROWS_PER_LEVEL times each on
@@ -934,7 +1021,10 @@ def cell_conversion_hint(value):
         return ("intervals as numbers, e.g. their midpoints: "
                 "column.map(lambda interval: interval.mid, na_action='ignore')")
     if isinstance(value, pd.Period):
-        return "periods as numbers, e.g. their start dates as days since a date"
+        # Hostile sweep 33 (sweep 30's LEFT item): no expression was given; ordinal is the period's count
+        # of its frequency since 1970, and na_action keeps a missing cell missing.
+        return ("periods as numbers, e.g. periods since 1970 in their frequency: "
+                "column.map(lambda period: period.ordinal, na_action='ignore')")
     if isinstance(value, (bytes, bytearray)):
         return "bytes decoded to numbers, e.g. pd.to_numeric(column.str.decode('utf-8'))"
     if isinstance(value, (list, tuple, set, frozenset, dict, np.ndarray)):
@@ -946,6 +1036,9 @@ def cell_conversion_hint(value):
 
 
 def _refuse_mixed(name, observed, is_text):
+    # Hostile sweep 33: the conversions advised keep a missing cell missing under every pandas. Under
+    # pandas 2, .astype(str) wrote None as 'None' (NaN as 'nan'), a category of its own, and .astype(bool)
+    # made it False; .astype('string') and .map(bool, na_action='ignore') leave it missing.
     numbers = observed.map(_is_real_number).to_numpy(dtype=bool)
     if (~is_text & ~numbers).any():
         odd = observed[~is_text & ~numbers].iloc[0]
@@ -954,7 +1047,7 @@ def _refuse_mixed(name, observed, is_text):
         raise ValueError(
             f"Column {_label(name)} holds values of type {type(odd).__name__} (for example {odd!r}), which "
             f"skvae cannot model: it models numbers, booleans, categories and text. Convert the column: "
-            f"{cell_conversion_hint(odd)}, or .astype(str) to model the values as categories."
+            f"{cell_conversion_hint(odd)}, or .astype('string') to model the values as categories."
         )
     labels = observed[is_text]
     other = observed[~is_text].iloc[0]
@@ -964,13 +1057,13 @@ def _refuse_mixed(name, observed, is_text):
         flag = labels.iloc[0]
         raise ValueError(
             f"Column {_label(name)} mixes booleans and numbers (for example {flag!r} and {other!r}). "
-            "Make it one type: .astype(bool) for a column of flags (0 as False, any other number as "
-            "True), .astype(float) to model it as numbers (True as 1.0), or .astype(str) to model it "
-            "as categories."
+            "Make it one type: .map(bool, na_action='ignore') for a column of flags (0 as False, any other "
+            "number as True), .astype(float) to model it as numbers (True as 1.0), or .astype('string') to "
+            "model it as categories."
         )
     raise ValueError(
         f"Column {_label(name)} mixes text and other values (for example {text.iloc[0]!r} and {other!r}). "
-        "Make it one type: .astype(str) to model it as categories, or pd.to_numeric(..., "
+        "Make it one type: .astype('string') to model it as categories, or pd.to_numeric(..., "
         "errors='coerce') to model it as numbers with the text as missing."
     )
 
@@ -986,7 +1079,7 @@ def _sorted_unique(values, name):
         # to "mix values of types ['complex']" (hostile sweep 30).
         held = (f"holds values of type {kinds[0]}, which cannot be ordered as a set of categories"
                 if len(kinds) == 1 else f"mixes values of types {kinds} that cannot be ordered as one set of categories")
-        raise ValueError(f"Column {_label(name)} {held}; convert it with .astype(str).") from None
+        raise ValueError(f"Column {_label(name)} {held}; convert it with .astype('string').") from None
 
 
 def _json_label(name):
@@ -1020,7 +1113,7 @@ def _json_scalar(value, name):
     raise ValueError(
         f"Column {_label(name)} has the category {value!r} of type {type(value).__name__}; "
         "categories must be strings, numbers or booleans: convert them to text with "
-        f"X[{name!r}].astype(str), or the column to numbers."
+        f"X[{name!r}].astype('string'), or the column to numbers."
     )
 
 

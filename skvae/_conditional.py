@@ -26,6 +26,7 @@ from ._inference import NetworkOverflow, map_row_batches
 from ._refusals import Refusal, parameter
 from ._refusals import column as refused_column
 from ._refusals import row as refused_row
+from ._refusals import rows as refused_rows
 from ._refusals import said
 from ._schema import dtype_from_name, is_dataframe
 
@@ -122,6 +123,8 @@ def _condition_words(from_dict):
     def words(term):
         if from_dict and term.kind in ("row", "such_cells", "example"):
             return ""
+        if term.kind == "advice" and term.fields.get("key") == "text_in_numbers":
+            return ""  # a condition is given as a value, not a column to convert
         if term.kind == "row":
             return f"{term.fields['lead']}row {term.fields['row']} of the conditions"
         return None
@@ -490,11 +493,12 @@ def overflowing_cells(schema, table, rows, n_rows, handle_unknown):
     row, j, suspects = found
     column = schema.columns[j]
     names = [repr(schema.columns[k]["name"]) for k in np.flatnonzero(suspects.any(axis=0))]
-    shown = ", ".join(str(int(r)) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
     fitted = (f"the range it was fitted on ([{column['min']:.6g}, {column['max']:.6g}])"
               if "min" in column else "the values it was fitted on")
+    # The rows a term (hostile sweep 33, sweep 21's left item): the command line said 0-based rows beside
+    # the "line 3" of the same cell; a file's face says their lines.
     return (
-        f"The fitted networks' arithmetic overflowed on {len(rows)} of {n_rows} rows (rows {shown}), "
+        f"The fitted networks' arithmetic overflowed on {len(rows)} of {n_rows} rows (", refused_rows(rows), "), "
         f"which hold values far outside their columns' fitted ranges (column{'s' if len(names) > 1 else ''} "
         f"{', '.join(names)}): for example column {column['name']!r} holds {float(raw[row, j])!r}",
         refused_row(rows[row], " in "), f", far outside {fitted}. Check those values (units, a sentinel such as 1e300).",

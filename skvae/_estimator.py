@@ -654,7 +654,13 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         score of an incomplete row bounds the log-likelihood of its observed
         cells, log p(x_observed); a row with no observed cell scores exactly 0
         (log 1). Scores of rows with different missing cells are therefore
-        not on one scale.
+        not on one scale. Nor are scores of models that give a column
+        different kinds: a real kind's log-density moves with the column's
+        units (the column times 1000 scores log 1000 lower a row), a discrete
+        kind's log-probability does not, so ``GridSearchCV`` over
+        ``likelihood`` by this score compares no like with like (rescaling a
+        column moves its choice): choose a column's kind by what the model
+        samples or imputes.
 
         With ``missing_mechanism="self_masking"`` the number is a bound on
         log p(x_observed, s): the density of the observed cells plus the

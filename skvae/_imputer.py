@@ -1036,7 +1036,8 @@ _HANDLE_UNKNOWN = """
         What ``transform`` does with a category not seen in ``fit``: raise a
         ValueError naming the column and values, or (``"ignore"``) leave the
         cell as it is and impute the row's missing cells as if it were
-        missing too.
+        missing too. A continued fit (``warm_start=True``) reads it too:
+        under ``"ignore"`` it trains on such a cell as missing.
 """
 VAEImputer.__doc__ = with_vae_parameters_doc(
     VAEImputer.__doc__, _OWN_PARAMETERS, own_entries={"max_iter": _MAX_ITER, "handle_unknown": _HANDLE_UNKNOWN},

@@ -520,7 +520,9 @@ _HANDLE_UNKNOWN = """
         treats it as all zeros. A missing cell drops out of its row's score,
         so under ``"ignore"`` an unseen category never lowers the score: the
         row is scored, and flagged or not, on its other cells (a row of
-        nothing else scores ``-inf``, see ``score_samples``).
+        nothing else scores ``-inf``, see ``score_samples``). A continued
+        fit (``warm_start=True``) reads it too: under ``"ignore"`` it trains
+        on such a cell as missing.
 """
 VAEOutlierDetector.__doc__ = with_vae_parameters_doc(
     VAEOutlierDetector.__doc__, _OWN_PARAMETERS, own_entries={"handle_unknown": _HANDLE_UNKNOWN})

@@ -815,8 +815,14 @@ def _not_a_number_refusal(series, name):
     why = (f", a whole number of {len(str(abs(value)))} digits, beyond float64's range (about 1.8e308)"
            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max
            else "")
+    # Hostile sweep 33 (sweep 30's LEFT item): text in a column of numbers was refused without a way out.
+    # The advice is a term of its own: the command line says it with --missing-values, and given= (whose
+    # conditions are no table to convert) leaves it out (skvae._conditional._condition_words).
+    way_out = () if not isinstance(value, str) else (advice(
+        "text_in_numbers", f" Fix such cells, or read them as missing cells: X[{name!r}] = "
+                           f"pd.to_numeric(X[{name!r}], errors='coerce').", column=name, text=value),)
     return Refusal(f"Column {_label(name)} was fitted as numbers, but holds {short_repr(value)}",
-                   refused_row(row, " in "), why, such_cells(bad.size), ".")
+                   refused_row(row, " in "), why, such_cells(bad.size), ".", *way_out)
 
 
 def _is_a_real_number(value):
@@ -952,6 +958,14 @@ def _same_text_hint(column, unknown):
         # Under pandas 2, astype(str) writes a missing date 'NaT' (or 'None'), a category never seen;
         # strftime keeps it missing under every pandas.
         conversion = f"pd.to_datetime(X[{target!r}]).dt.strftime('%Y-%m-%d')"
+    elif isinstance(value, str) and isinstance(category, (int, float, np.integer, np.floating)):
+        # Hostile sweep 33: .astype(int) refused the column's missing cells (None, pd.NA: "int() argument
+        # must be ... not 'NoneType'"), as a column read from a file with holes holds; to_numeric keeps them.
+        conversion = f"pd.to_numeric(X[{target!r}])"
+    elif isinstance(category, str):
+        # Hostile sweep 33: .astype(str) writes a missing cell of an object column 'None' under pandas 2,
+        # a category never seen; 'string' keeps it missing under every pandas.
+        conversion = f"X[{target!r}].astype('string')"
     else:
         conversion = f"X[{target!r}].astype({type(category).__name__})"
     return (f" {value!r} ({type(value).__name__}) is the known category {category!r} "
@@ -1190,7 +1204,7 @@ def _unique_inverse_loop(values, name, rows):
             raise Refusal(
                 f"Column {_label(name)} holds {short_repr(value)} of type {type(value).__name__}",
                 refused_row(rows[i], " in "), ", which cannot be a category: the column was fitted as categories "
-                "(text, numbers, booleans). Convert such cells (e.g. .astype(str)) or set them missing."
+                "(text, numbers, booleans). Convert such cells (e.g. .astype('string')) or set them missing."
             ) from None
         if position is None:
             position = index[key] = len(distinct)

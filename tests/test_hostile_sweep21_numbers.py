@@ -99,11 +99,9 @@ Found, not changed:
   policy for tiny tables (sweep 20 left first-block typing alike): left.
 - ``sample`` of a model fitted on a float32 array gives float64, as its
   docstring says ("float64 for a model fitted on an array").
-- The overflow refusal's list of rows (``overflowed on 1 of 2 rows (rows
-  1)``, sweep 10's words) is plain text, so ``skvae score`` and ``skvae
-  transform`` say 0-based row positions beside the term that says "line 3"
-  of the same cell. Making the list a term of its own touches every face
-  that refuses an overflow: left.
+- (Fixed in sweep 33, tests/test_hostile_sweep33_left.py: a ``rows`` term,
+  said as lines by the command line.) The overflow refusal's list of rows
+  was plain text, 0-based rows beside the "line 3" of the same cell.
 - Refusals of a kind's support quote an int64 value as float64
   (``found -9.223372036854776e+18`` for int64's minimum): the value is the
   one the likelihood sees; the column and kind are named. Cosmetic, left.
@@ -311,7 +309,7 @@ def test_a_value_far_beyond_tiny_numbers_is_refused_naming_its_cell_without_nump
     if face is VAEImputer:
         Y.loc[0, "x"] = np.nan
     before = getattr(model, method)(X.iloc[:4])
-    with pytest.raises(ValueError, match=r"overflowed on 1 of 4 rows \(rows 2\).*column 'tiny' holds "
+    with pytest.raises(ValueError, match=r"overflowed on 1 of 4 rows \(row 2\).*column 'tiny' holds "
                                          + f"{far!r}".replace("+", r"\+") + " in row 2"):
         _quiet(lambda: getattr(model, method)(Y))
     np.testing.assert_array_equal(np.asarray(getattr(model, method)(X.iloc[:4])), np.asarray(before))

@@ -85,10 +85,9 @@ Each family below failed once (see the commit that added its tests):
 
 Found but LEFT:
 
-- The warning that a float ``contamination`` flags no training row speaks
-  of identical rows even when there is a single training row (nothing to
-  tie with but the threshold itself). The warning is true and names the
-  count; rewording it is cosmetic.
+- (Fixed in sweep 28, tests/test_hostile_sweep28_detector.py.) The warning
+  that a float ``contamination`` flags no training row spoke of identical
+  rows even when there is a single training row.
 - Under ``missing_mechanism="self_masking"`` a row with no observed cell
   scores log p(s) and may rank above every observed row (never flagged).
   Sweep 15 decided this (a real score of its pattern); not reopened.

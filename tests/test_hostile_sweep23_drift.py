@@ -304,8 +304,8 @@ def _levels_table(n=40):
     ("g", lambda g: " " + g.astype(str), "pd.to_numeric(X['g'])"),
     ("f", lambda f: f.map("{:.2f}".format), "pd.to_numeric(X['f'])"),
     # As before: str() of the value is the category.
-    ("s", lambda s: s.astype(int), "X['s'].astype(str)"),
-    ("g", lambda g: g.astype(str), "X['g'].astype(int)"),
+    ("s", lambda s: s.astype(int), "X['s'].astype('string')"),
+    ("g", lambda g: g.astype(str), "pd.to_numeric(X['g'])"),
 ])
 @pytest.mark.parametrize("face, method", [(VAETransformer, "transform"), (VAEImputer, "transform"),
                                           (VAEOutlierDetector, "score_samples")])

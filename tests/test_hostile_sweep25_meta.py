@@ -143,13 +143,10 @@ Found and LEFT:
   and with a text ``missing_values`` every check on an array is refused
   ("no cell can be that placeholder", advising a DataFrame), as
   SimpleImputer refuses it.
-- ``GridSearchCV`` over ``likelihood`` by the default ``score`` compares a
-  continuous kind's log-density, in the column's units, with a discrete
-  kind's log-probability: rescaling a column moves the choice. The
-  ``score_samples`` docstring says what each term is, but, unlike for
-  ``missing_mechanism``, not what that means for a search over kinds. Left:
-  a wording for the docs, not a mechanism (sweep 21 recorded such searches
-  as running soundly, which they do).
+- (Said in ``score_samples``' docstring since sweep 33,
+  tests/test_hostile_sweep33_left.py.) ``GridSearchCV`` over ``likelihood``
+  by the default ``score`` compares a continuous kind's log-density, in the
+  column's units, with a discrete kind's log-probability.
 """
 
 import numpy as np

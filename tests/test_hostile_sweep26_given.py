@@ -118,12 +118,9 @@ Found and LEFT:
   ``transform`` refuses NaT in an array: sweep 14 decided that an array's
   missing markers are free in conditions, and NaT is one.
 - The command line has no ``--given``: adding one is a feature, not a fix.
-- Outside this family (``fit``'s reading of an object column): a column of
-  booleans and numbers (True, 1, 2) is refused as "mixes text and other
-  values (for example True and 1)", calling the booleans text, with advice
-  (``pd.to_numeric(..., errors='coerce')`` "with the text as missing")
-  that would read them as 1 and 0 instead (``skvae._column_types._refuse_mixed``).
-  Left to a sweep of input types, as other helpers change that module now.
+- (Fixed in sweep 26's review, tests/test_hostile_sweep26_review.py; its
+  advice keeps missing cells since sweep 33.) A column of booleans and
+  numbers was refused as "mixes text and other values".
 """
 import warnings
 

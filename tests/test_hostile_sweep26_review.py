@@ -32,7 +32,8 @@ def test_booleans_beside_numbers_are_not_called_text(cells, words):
 
 def test_the_advice_for_booleans_beside_numbers_works():
     table = pd.DataFrame({"f": pd.Series([True, 1, 0, False] * 10, dtype=object), "x": np.arange(40.0)})
-    for conversion in (lambda f: f.astype(bool), lambda f: f.astype(float), lambda f: f.astype(str)):
+    for conversion in (lambda f: f.map(bool, na_action="ignore"), lambda f: f.astype(float),
+                       lambda f: f.astype("string")):
         VAETransformer(max_iter=1, random_state=0).fit(table.assign(f=conversion(table["f"])))
 
 

@@ -149,14 +149,11 @@ Found but LEFT:
   ``transform`` and ``score_samples`` (scikit-learn's positive-only checks
   expect it at ``fit``); changing it for the detector alone is a policy
   for the lead, not a fix.
-- A ``warm_start`` fit given a category unseen by the first fit is
-  refused with the VAE's advice (``handle_unknown='ignore'``, which trains
-  on the cell as missing) but not the other way out, a fresh fit
-  (``warm_start=False``) that learns the category; the same advice stands
-  in the transformer's ``partial_fit`` and the imputer's warm fit, so the
-  rewording belongs to the continued fit of every face. The detector's
-  ``handle_unknown`` entry likewise names its scoring methods only, not the
-  warm fit that also reads it.
+- (Answered since: sweep 31's advice to start again with a category dtype
+  listing every level, in every face's continued fit; the detector's and
+  the imputer's ``handle_unknown`` entries name the warm fit since sweep 33,
+  tests/test_hostile_sweep33_left.py.) A ``warm_start`` fit given an unseen
+  category was advised ``handle_unknown='ignore'`` only.
 - scikit-learn's ``check_outliers_fit_predict`` fails under
   ``warm_start=True`` by design: it calls ``fit_predict`` and then ``fit``
   on the same estimator, and the second fit continues the first

@@ -116,11 +116,9 @@ Each family below failed once (see the commit that added its tests):
 
 Found and LEFT:
 
-- Numbers written with units or separators (``'$1,200'``, ``'12%'``,
-  ``'1 234'``) are not what ``float()`` reads, so the numbers-as-text
-  warning does not name them (a column of many gets the identifier
-  warning): the conversion differs per format, and guessing it is no
-  typing rule's business.
+- (Fixed in sweep 33: the warning names such columns with the conversion,
+  tests/test_hostile_sweep33_left.py.) Numbers written with units or
+  separators (``'$1,200'``, ``'12%'``, ``'1 234'``) got the identifier warning.
 - A ``uint64`` ID column near 2**64 - 1 samples values up to 2,048 below
   its observed minimum: float64's spacing there is 4,096, and sweep 10
   decided that such integers are modelled as float64 with a warning

@@ -96,12 +96,9 @@ Each family below failed once (see the commit that added its tests):
 
 Found and LEFT:
 
-- The refusal of a type skvae cannot model ends with "or .astype(str) to
-  model the values as categories" for every type (sweep 30's wording);
-  under pandas 2 ``astype(str)`` writes a missing cell 'None' (or 'nan',
-  'NaT'), a category of its own, where pandas 3 keeps it missing. Changing
-  it touches every such refusal and sweep 30's tests; left for a sweep of
-  that family.
+- (Fixed in sweep 33: ``.astype('string')`` keeps a missing cell missing,
+  tests/test_hostile_sweep33_left.py.) The refusal of a type skvae cannot
+  model ended with "or .astype(str) to model the values as categories".
 - A fitted detector given later months of dates as text (economics fitted
   to 2000, scored after) refuses them as unseen, advising
   ``handle_unknown='ignore'``, which drops the date from the score: a

@@ -84,10 +84,10 @@ def _call(estimator, method, X):
 
 
 @pytest.mark.parametrize("fitted, given, conversion", [
-    (pd.Categorical([1, 2] * (N // 2)), ["1"], "X['c'].astype(int)"),
-    ([1, 2], ["2"], "X['c'].astype(int)"),
-    (["1", "2"], [1], "X['c'].astype(str)"),
-    ([1.5, 2.5], ["1.5"], "X['c'].astype(float)"),
+    (pd.Categorical([1, 2] * (N // 2)), ["1"], "pd.to_numeric(X['c'])"),
+    ([1, 2], ["2"], "pd.to_numeric(X['c'])"),
+    (["1", "2"], [1], "X['c'].astype('string')"),
+    ([1.5, 2.5], ["1.5"], "pd.to_numeric(X['c'])"),
     ([True, False], ["False"], "X['c'].map({'True': True, 'False': False})"),
 ])
 @pytest.mark.parametrize("face, method", [(VAETransformer, "transform"), (VAETransformer, "sample"),

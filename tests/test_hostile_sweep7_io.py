@@ -110,7 +110,7 @@ def test_a_pyarrow_halffloat_column_is_numbers_at_fit_and_after(face, method):
 
 @pytest.mark.parametrize("arrow_type, values, advice", [
     # A dictionary of text, numbers or booleans is modelled since (tests/test_hostile_sweep9_known.py).
-    ("dictionary", [datetime.date(2020, 1, 1), datetime.date(2020, 1, 2)] * 10, ".astype(str)"),
+    ("dictionary", [datetime.date(2020, 1, 1), datetime.date(2020, 1, 2)] * 10, ".astype('string')"),
     ("duration", [1, 2] * 10, ".dt.total_seconds()"),
 ])
 def test_a_pyarrow_column_of_categories_or_durations_is_refused_with_its_conversion(arrow_type, values, advice):
@@ -124,7 +124,7 @@ def test_a_pyarrow_column_of_categories_or_durations_is_refused_with_its_convers
             face(**TINY).fit(X)
         assert advice in str(refusal.value)
     # The advice runs, and what it makes fits.
-    converted = X["v"].astype(str) if arrow_type == "dictionary" else X["v"].dt.total_seconds()
+    converted = X["v"].astype("string") if arrow_type == "dictionary" else X["v"].dt.total_seconds()
     assert VAETransformer(**TINY).fit(X.assign(v=converted)).n_features_in_ == 2
 
 

@@ -77,13 +77,16 @@ def test_refusals_pickle_with_their_message(fitted):
 def test_a_cell_refusal_names_the_line_of_the_file(fitted):
     folder, model, vae = fitted
     frame = pd.DataFrame({"c": ["a", "b"], "year": [2001, 2002], "v": [0.5, "x"]})
-    with pytest.raises(ValueError, match=r"^Column 'v' was fitted as numbers, but holds 'x' in row 1 \(1 such cell\)\.$"):
+    with pytest.raises(ValueError, match=r"^Column 'v' was fitted as numbers, but holds 'x' in row 1 \(1 such cell\)\. "
+                                         r"Fix such cells, or read them as missing cells: "
+                                         r"X\['v'\] = pd\.to_numeric\(X\['v'\], errors='coerce'\)\.$"):
         vae.transform(frame)
     path = folder / "text.csv"
     path.write_text("c,year,v\na,2001,0.5\nb,2002,x\n")
     status, _, err = _run(["transform", model, path])
     assert status == 1
-    assert f"{path}: Column 'v' was fitted as numbers, but holds 'x' in line 3 (1 such cell)." in err
+    assert (f"{path}: Column 'v' was fitted as numbers, but holds 'x' in line 3 (1 such cell). Fix the cell, or leave "
+            "it empty to mark it missing (or give --missing-values x to read such cells as missing).") in err
 
 
 @pytest.mark.parametrize("given, expected", [

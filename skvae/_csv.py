@@ -428,9 +428,12 @@ def _exact_integers_with_holes(frame, written, codes):
             dtype = "UInt64"
         else:
             continue  # beyond 64 bits: as pandas read it
-        column = pd.array([None] * len(frame), dtype=dtype)
-        column[np.flatnonzero(present)] = pd.array(integers, dtype=dtype)
-        frame[label] = pd.Series(column, index=frame.index)
+        # Built from a NumPy array of the integers and a mask: pandas 1.5 (the oldest pyproject.toml allows)
+        # reads a list of Python ints past int64 through float64, and refused UInt64's ("cannot safely cast
+        # non-equivalent float64 to uint64", a traceback for a file of such integers with a hole).
+        values = np.zeros(len(frame), dtype=np.int64 if dtype == "Int64" else np.uint64)
+        values[present] = np.array(integers, dtype=values.dtype)
+        frame[label] = pd.Series(pd.arrays.IntegerArray(values, ~present), index=frame.index)
 
 
 def _whole_numbers(series):

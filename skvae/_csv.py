@@ -248,7 +248,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     if text_as_written:
         _numbers_as_written_text(frame, written, text_columns)
     if len(rows) == len(frame):
-        _refuse_overflowing_numbers(frame, name, rows)
+        _refuse_overflowing_numbers(frame, name, rows, decimal)
     codes, padded_numbers = _codes_as_text(frame, written)
     _exact_integers_with_holes(frame, written, codes)
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
@@ -1123,7 +1123,35 @@ def _cell_repr(text):
     return short_repr(text, limit=80)
 
 
-def _refuse_overflowing_numbers(frame, name, rows):
+def _overflowing_text_columns(frame, decimal):
+    """{label: float64 values} of `frame`'s text columns of numbers that hold one beyond float64's range.
+
+    Hostile sweep 33: pandas before 3.0 (1.5, the oldest pyproject.toml
+    allows, and 2.2) reads a column of numbers holding ``1e400`` as text,
+    not as inf as pandas 3 does: the column was modelled as categories
+    (``impute`` filled a hole with the category ``'1e400'``), without a word.
+    Such a column (every present cell a number as the reader reads one, not
+    all of them integers) is given to the overflow check as pandas 3 reads it.
+    """
+    import unicodedata
+
+    columns = {}
+    for label, series, present in _text_columns(frame):
+        if not _map_distinct(present, lambda value: _is_number(value, decimal)).all():
+            continue
+        if _map_distinct(present, lambda value: bool(_SIGNED_DIGITS.fullmatch(value))).all():
+            continue  # integers only: pandas 3 too reads one no integer type holds as text (hostile sweep 18)
+        values = np.full(len(series), np.nan)
+        values[series.notna().to_numpy()] = [
+            float(unicodedata.normalize("NFKC", value).replace("\u2212", "-").replace(decimal, "."))
+            for value in present
+        ]
+        if np.isinf(values).any():
+            columns[label] = values
+    return columns
+
+
+def _refuse_overflowing_numbers(frame, name, rows, decimal="."):
     """Refuse a number beyond float64's range (``1e400``), quoting its text, before it is read as inf.
 
     Hostile sweep 15: such a cell was refused as "inf in column 'a'", a value
@@ -1131,6 +1159,7 @@ def _refuse_overflowing_numbers(frame, name, rows):
     per row of `frame`.
     """
     numeric = frame.select_dtypes("number")
+    numeric = numeric.assign(**_overflowing_text_columns(frame, decimal))
     if numeric.empty:
         return
     infinite = np.isinf(numeric.to_numpy(dtype=np.float64))

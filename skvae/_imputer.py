@@ -1427,22 +1427,19 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     try:
         if _not_booleans(column.dtype, fills):
             raise TypeError("fills a boolean column would read as True or False")
-        if rows.all():
-            # Hostile sweep 33: pandas < 2.0 (1.5, the oldest pyproject.toml allows) replaces a column that
-            # frame.iloc sets in every row by a new one of the fills' dtype: a category column missing in
-            # every row (a row alone given to transform) came back object. A copy of the column, set and put
-            # back, is set in place (in its dtype, or refused as below) under pandas 1.5 and 2+ alike. Where
-            # pandas < 3 widens it to object instead of refusing (a datetime column taking 0s), the fills are
-            # set as a refused assignment's are (below), as pandas 3 has them.
-            filled = column.copy()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # pandas 2.1-2.3: "incompatible dtype"
-                filled.iloc[rows] = fills
-            if filled.dtype != column.dtype:
-                raise TypeError(f"pandas widened the {column.dtype} column to {filled.dtype}")
-            frame.isetitem(j, filled)
-        else:
-            frame.iloc[rows, j] = fills
+        # Hostile sweep 33: set in a copy of the column, put back, and refused (as below) where pandas widened
+        # it. pandas < 2.0 (1.5, the oldest pyproject.toml allows) replaces a column that frame.iloc sets in
+        # every row by a new one of the fills' dtype (a category column missing in every row, a row alone
+        # given to transform, came back object); and pandas < 3 widens a column that cannot hold the fills
+        # (float32 to float64, a datetime column to object for keep_empty_features' 0s) where pandas 3
+        # refuses, which the fallback below answers in the column's dtype (float32 rounded, as pandas 3 has it).
+        filled = column.copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pandas 2.1-2.3: "incompatible dtype"
+            filled.iloc[rows] = fills
+        if filled.dtype != column.dtype:
+            raise TypeError(f"pandas widened the {column.dtype} column to {filled.dtype}")
+        frame.isetitem(j, filled)
         return
     except (TypeError, ValueError, NotImplementedError):  # pyarrow's ArrowNotImplementedError is the last
         pass

@@ -213,11 +213,14 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         _refuse_repeated_header(records, name)
     # pandas matches a missing value that reads as a number by its value (see _mark_written_missing).
     numeric_marks = [value for value in missing_values if _reads_as_float(value)]
+    # Hostile sweep 33: pandas 2.0 added "None" to the words read_csv reads as missing; pandas 1.5 (the oldest
+    # pyproject.toml allows) read it as text, so a "None" cell in a column of numbers was refused there, and
+    # kept as text without the note in a text column. Named here, it is the same word under both.
+    na_values = [*(value for value in missing_values if value not in numeric_marks), "None"]
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, sep=separator, decimal=decimal,
-            na_values=[value for value in missing_values if value not in numeric_marks], **EXACT_FLOATS,
+            skipinitialspace=True, sep=separator, decimal=decimal, na_values=na_values, **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
         raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None

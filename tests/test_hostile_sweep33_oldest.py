@@ -262,3 +262,31 @@ def test_no_source_or_test_uses_a_numpy_name_newer_than_the_bound():
             if pattern.search(code):
                 found.append(f"{path.name}:{number}: {line.strip()}")
     assert found == []
+
+
+# -- NumPy's and pandas' rules that changed, held to the newer one ---------------------------------------------
+
+
+@pytest.mark.parametrize("offset, dtype", [(np.float64(-3.5), np.float64), (np.float32(-3.5), np.float32),
+                                           (np.int64(-3), np.float64), (-3.5, np.float32)])
+def test_float32_scores_less_an_offset_take_numpy_2s_dtype(offset, dtype):
+    """NumPy 1.23 cast float32 scores less an np.float64 offset_ to float32 (by value); NumPy 2 by dtype."""
+    from skvae._outliers import _decision
+
+    scores = np.array([1.5, -2.25, 0.0], dtype=np.float32)
+    decision = _decision(scores, offset)
+    assert decision.dtype == dtype
+    np.testing.assert_array_equal(decision, scores.astype(np.float64) - float(offset))
+
+
+def test_none_in_a_csv_file_is_the_missing_word_it_is_under_pandas_2(tmp_path):
+    """pandas 1.5 read "None" as text: a column of numbers holding it was refused, a text column kept it silently."""
+    from skvae._csv import read_table
+
+    path = tmp_path / "countries.csv"
+    path.write_text("country,gdp\n" + "".join(f"{code},{i}.5\n" for i, code in enumerate(["FR", "None", "IT"] * 4))
+                    + "DE,None\n")
+    table = read_table(str(path))
+    assert pd.api.types.is_float_dtype(table.frame["gdp"]) and table.frame["gdp"].isna().sum() == 1
+    assert (table.frame["country"] == "None").sum() == 4
+    assert table.missing_words == {"country": ["None"]}

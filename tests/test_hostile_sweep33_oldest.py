@@ -84,7 +84,8 @@ under ``astype(str)``, writes None as ``'None'`` under ``astype("str")`` (no
 frame and its copy (skvae does as pandas does), and its ``.str`` methods of
 object columns make Python calls per cell (the reader's call-count test now
 leaves pandas' own out); tests of Arrow dtypes now skip without pyarrow,
-which no extra declares.
+which no extra declares, and the demo's tests and ``docs/examples/digits.rst``
+without matplotlib, which the [plot] extra brings, not the [test] one.
 
 Left, with the reason:
 
@@ -107,8 +108,6 @@ Left, with the reason:
   4.60.0, safetensors 0.4.0 and threadpoolctl 3.1.0 (their bounds) ran the
   threads, progress, persistence, concurrency, interrupt, scikit-learn check
   and workflow files only (all passed), not the whole suite.
-- Tests that need the [plot] extra (the demo's, ``docs/examples/digits.rst``)
-  fail rather than skip without matplotlib; the [test] extra does not list it.
 """
 
 import ast

@@ -562,6 +562,13 @@ def with_given_cells(vae, values, table, given_mask):
     for j in np.flatnonzero(numeric_given.any(axis=0)):
         rows = numeric_given[:, j]
         column = decoded.iloc[:, j].to_numpy(copy=True)
+        dtype = decoded.dtypes.iloc[j]
+        if column.dtype == object and getattr(dtype, "kind", "O") in "iu" and decoded.iloc[:, j].notna().all():
+            # Hostile sweep 33: pandas < 2 (1.5, the oldest pyproject.toml allows) gives a nullable integer
+            # column without a missing cell as objects, which it then refused to cast back to Int64 ("Cannot
+            # cast array data from dtype('O') to dtype('int64')", a traceback for a given 2**63 - 1). NumPy's
+            # own dtype, as pandas 2 gives it, holds each value exactly.
+            column = decoded.iloc[:, j].to_numpy(dtype=dtype.numpy_dtype, copy=True)
         # As objects: NumPy reads a nullable column with free (NA) cells as float64, which
         # turned a given 2**64 - 1 into 2**64 and so 0 in uint64 (2**63 - 1: -2**63 in int64).
         cells = table.iloc[:, j].to_numpy(dtype=object)[rows]

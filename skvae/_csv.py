@@ -213,11 +213,14 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
         _refuse_repeated_header(records, name)
     # pandas matches a missing value that reads as a number by its value (see _mark_written_missing).
     numeric_marks = [value for value in missing_values if _reads_as_float(value)]
+    # Hostile sweep 33: pandas 2.0 added "None" to the words read_csv reads as missing; pandas 1.5 (the oldest
+    # pyproject.toml allows) read it as text, so a "None" cell in a column of numbers was refused there, and
+    # kept as text without the note in a text column. Named here, it is the same word under both.
+    na_values = [*(value for value in missing_values if value not in numeric_marks), "None"]
     try:
         frame = pd.read_csv(
             io.StringIO(text), skiprows=skip_rows, header=0 if has_header else None, index_col=False,
-            skipinitialspace=True, sep=separator, decimal=decimal,
-            na_values=[value for value in missing_values if value not in numeric_marks], **EXACT_FLOATS,
+            skipinitialspace=True, sep=separator, decimal=decimal, na_values=na_values, **EXACT_FLOATS,
         )
     except (ValueError, pd.errors.ParserError) as error:  # ParserError is a ValueError; both say why
         raise CommandError(f"cannot read {name} as CSV: {_first_line(error)}") from None
@@ -248,7 +251,7 @@ def read_table(path, *, header="auto", skip_rows=0, stdin=None, keep_text=False,
     if text_as_written:
         _numbers_as_written_text(frame, written, text_columns)
     if len(rows) == len(frame):
-        _refuse_overflowing_numbers(frame, name, rows)
+        _refuse_overflowing_numbers(frame, name, rows, decimal)
     codes, padded_numbers = _codes_as_text(frame, written)
     _exact_integers_with_holes(frame, written, codes)
     holed_text = [column for column, series, _ in _text_columns(frame) if series.isna().any()]
@@ -428,9 +431,12 @@ def _exact_integers_with_holes(frame, written, codes):
             dtype = "UInt64"
         else:
             continue  # beyond 64 bits: as pandas read it
-        column = pd.array([None] * len(frame), dtype=dtype)
-        column[np.flatnonzero(present)] = pd.array(integers, dtype=dtype)
-        frame[label] = pd.Series(column, index=frame.index)
+        # Built from a NumPy array of the integers and a mask: pandas 1.5 (the oldest pyproject.toml allows)
+        # reads a list of Python ints past int64 through float64, and refused UInt64's ("cannot safely cast
+        # non-equivalent float64 to uint64", a traceback for a file of such integers with a hole).
+        values = np.zeros(len(frame), dtype=np.int64 if dtype == "Int64" else np.uint64)
+        values[present] = np.array(integers, dtype=values.dtype)
+        frame[label] = pd.Series(pd.arrays.IntegerArray(values, ~present), index=frame.index)
 
 
 def _whole_numbers(series):
@@ -1120,7 +1126,35 @@ def _cell_repr(text):
     return short_repr(text, limit=80)
 
 
-def _refuse_overflowing_numbers(frame, name, rows):
+def _overflowing_text_columns(frame, decimal):
+    """{label: float64 values} of `frame`'s text columns of numbers that hold one beyond float64's range.
+
+    Hostile sweep 33: pandas before 3.0 (1.5, the oldest pyproject.toml
+    allows, and 2.2) reads a column of numbers holding ``1e400`` as text,
+    not as inf as pandas 3 does: the column was modelled as categories
+    (``impute`` filled a hole with the category ``'1e400'``), without a word.
+    Such a column (every present cell a number as the reader reads one, not
+    all of them integers) is given to the overflow check as pandas 3 reads it.
+    """
+    import unicodedata
+
+    columns = {}
+    for label, series, present in _text_columns(frame):
+        if not _map_distinct(present, lambda value: _is_number(value, decimal)).all():
+            continue
+        if _map_distinct(present, lambda value: bool(_SIGNED_DIGITS.fullmatch(value))).all():
+            continue  # integers only: pandas 3 too reads one no integer type holds as text (hostile sweep 18)
+        values = np.full(len(series), np.nan)
+        values[series.notna().to_numpy()] = [
+            float(unicodedata.normalize("NFKC", value).replace("\u2212", "-").replace(decimal, "."))
+            for value in present
+        ]
+        if np.isinf(values).any():
+            columns[label] = values
+    return columns
+
+
+def _refuse_overflowing_numbers(frame, name, rows, decimal="."):
     """Refuse a number beyond float64's range (``1e400``), quoting its text, before it is read as inf.
 
     Hostile sweep 15: such a cell was refused as "inf in column 'a'", a value
@@ -1128,6 +1162,7 @@ def _refuse_overflowing_numbers(frame, name, rows):
     per row of `frame`.
     """
     numeric = frame.select_dtypes("number")
+    numeric = numeric.assign(**_overflowing_text_columns(frame, decimal))
     if numeric.empty:
         return
     infinite = np.isinf(numeric.to_numpy(dtype=np.float64))

@@ -1428,7 +1428,19 @@ def _set_fills(frame, j, rows, fills, fitted_dtype=None):
     try:
         if _not_booleans(column.dtype, fills):
             raise TypeError("fills a boolean column would read as True or False")
-        frame.iloc[rows, j] = fills
+        # Hostile sweep 33: set in a copy of the column, put back, and refused (as below) where pandas widened
+        # it. pandas < 2.0 (1.5, the oldest pyproject.toml allows) replaces a column that frame.iloc sets in
+        # every row by a new one of the fills' dtype (a category column missing in every row, a row alone
+        # given to transform, came back object); and pandas < 3 widens a column that cannot hold the fills
+        # (float32 to float64, a datetime column to object for keep_empty_features' 0s) where pandas 3
+        # refuses, which the fallback below answers in the column's dtype (float32 rounded, as pandas 3 has it).
+        filled = column.copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pandas 2.1-2.3: "incompatible dtype"
+            filled.iloc[rows] = fills
+        if filled.dtype != column.dtype:
+            raise TypeError(f"pandas widened the {column.dtype} column to {filled.dtype}")
+        frame.isetitem(j, filled)
         return
     except (TypeError, ValueError, NotImplementedError):  # pyarrow's ArrowNotImplementedError is the last
         pass

@@ -558,7 +558,8 @@ def _refuse_unobserved_column(cells, vae, handle_unknown):
 
 def _threshold(scores, contamination):
     """``offset_`` from the training scores (see the ``contamination`` parameter)."""
-    rounding = TIE_ULPS * np.finfo(scores.dtype).eps
+    dtype = scores.dtype
+    rounding = TIE_ULPS * np.finfo(dtype).eps
     finite = scores[np.isfinite(scores)]
     # A -inf score (a density that underflows) would make interpolation NaN;
     # below every finite score it stays below the threshold either way.
@@ -590,7 +591,10 @@ def _threshold(scores, contamination):
             "rows will still be flagged.",
             UserWarning,
         )
-    return offset
+    # Hostile sweep 33: under NumPy 2 (NEP 50) the tie allowance, a NumPy scalar of the scores' float dtype,
+    # keeps offset_ in that dtype (float32 for a float32 fit); NumPy < 2 (1.23, the oldest pyproject.toml
+    # allows) promoted by value to float64. As NumPy 2 has it under both.
+    return np.finfo(dtype).dtype.type(offset)
 
 
 def _above_the_quantiles_lower_score(offset, scores, contamination, tie):
@@ -749,6 +753,11 @@ def _decision(scores, offset):
     offset = _checked_offset(offset)
     if isinstance(offset, float) and scores.dtype.kind == "f" and abs(offset) > float(np.finfo(scores.dtype).max):
         scores = scores.astype(np.float64)
+    if isinstance(offset, np.generic):
+        # Hostile sweep 33: NumPy < 2 (1.23, the oldest pyproject.toml allows) casts by a scalar's value, so
+        # float32 scores less an np.float64 offset_ gave float32; NumPy 2 (NEP 50) casts by its dtype. By the
+        # dtypes under both, as NumPy 2 has it.
+        scores = scores.astype(np.result_type(scores.dtype, offset.dtype), copy=False)
     return scores - offset
 
 

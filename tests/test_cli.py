@@ -85,6 +85,7 @@ def test_each_command_has_help(command, capsys):
 
 
 def test_demo_writes_four_pictures_and_prints_scores(tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the [plot] extra, not the [test] one (hostile sweep 33)
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--max-iter", "2", "-q"]) == 0
     report = capsys.readouterr().out
@@ -137,6 +138,7 @@ def test_demo_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch, c
 
 
 def test_demo_rejects_a_latent_dim_larger_than_the_images(tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the [plot] extra, not the [test] one (hostile sweep 33)
     assert main(["demo", "--out", str(tmp_path), "--latent-dim", "65"]) == 1
     # The option, not the Python parameter (hostile sweep 28).
     assert "--latent-dim must be between 1 and 64" in capsys.readouterr().err

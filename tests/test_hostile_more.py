@@ -4,6 +4,8 @@ Each test states the contract for a whole family (every estimator, every
 entry point that reads the input), not for the one example that showed it.
 """
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,6 +82,15 @@ def test_an_array_of_dates_durations_or_complex_numbers_is_refused(dtype, face):
         face(**FACE).fit(X)
 
 
+def _arrow_timestamps():
+    """A pyarrow timestamp column, or a skipped case where pyarrow (no extra declares it) is not installed."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # hostile sweep 33 ran the suite without it
+        return pytest.param(None, marks=pytest.mark.skip(reason="pyarrow is not installed"))
+    return pd.Series(pd.date_range("2020-01-01", periods=40)).astype("timestamp[ns][pyarrow]")
+
+
 @pytest.mark.parametrize("column", [
     pd.Series(pd.to_timedelta(np.arange(40), unit="D")),
     pd.Series(pd.date_range("2020-01-01", periods=40)),
@@ -88,7 +99,7 @@ def test_an_array_of_dates_durations_or_complex_numbers_is_refused(dtype, face):
     pd.Series([1 + 1j] * 40, dtype=object),
     pd.Series([pd.Timestamp("2020-01-01")] * 40, dtype=object),
     pd.Series([10**400] * 40, dtype=object),
-    pd.Series(pd.date_range("2020-01-01", periods=40)).astype("timestamp[ns][pyarrow]"),
+    _arrow_timestamps(),
 ], ids=["timedelta", "datetime", "period", "complex", "complex objects", "timestamp objects", "huge int",
         "pyarrow timestamp"])
 def test_a_numeric_column_refuses_values_that_are_no_real_numbers_after_fit(column):
@@ -110,8 +121,11 @@ def test_a_numeric_column_still_reads_numbers_in_other_containers():
     table = _table()
     vae = VAETransformer(**SMALL).fit(table)
     expected = vae.transform(table)
-    for column in (pd.Categorical(table["a"]), table["a"].astype("Float64"), table["a"].astype("double[pyarrow]"),
-                   table["a"].astype(object), table["a"].astype(str)):
+    columns = [pd.Categorical(table["a"]), table["a"].astype("Float64"), table["a"].astype(object),
+               table["a"].astype(str)]
+    if importlib.util.find_spec("pyarrow") is not None:  # no extra declares it (hostile sweep 33)
+        columns.append(table["a"].astype("double[pyarrow]"))
+    for column in columns:
         np.testing.assert_allclose(vae.transform(table.assign(a=column)), expected, rtol=1e-12)
 
 
@@ -257,6 +271,9 @@ def test_the_imputer_fills_columns_whose_dtype_cannot_hold_the_fills(variant, ca
 @pytest.mark.parametrize("dtype", ["category", "str", "boolean"])
 def test_kept_empty_features_are_zero_whatever_the_columns_dtype(dtype):
     """keep_empty_features fills a column empty at fit with 0; a category, str or boolean column refused 0."""
+    if dtype == "str" and not pd.Series([None], dtype=object).astype("str").isna().all():
+        # Before pandas 3 astype("str") writes None as 'None': the column is not empty (hostile sweep 33).
+        pytest.skip("astype('str') keeps no missing cell before pandas 3")
     table = _table().assign(e=pd.Series([None] * 40, dtype=object))
     imputer = VAEImputer(keep_empty_features=True, **FACE).fit(table)
     X = table.assign(e=pd.Series([None] * 40, dtype=object).astype(dtype))
@@ -340,6 +357,8 @@ def test_sparse_columns_with_a_non_default_fill_value_save_and_come_back_sparse(
 @pytest.mark.parametrize("dtype, beyond", [(np.float16, 1e6), ("Float32", 1e39), ("float[pyarrow]", -1e39)])
 def test_a_condition_beyond_a_narrow_float_dtype_is_refused_not_returned_infinite(dtype, beyond):
     """A given cell comes back in the column's dtype: float16 turned 1e6 into inf without a word."""
+    if str(dtype).endswith("[pyarrow]"):
+        pytest.importorskip("pyarrow")  # not among the [test] extras (hostile sweep 33 ran without it)
     table = _table().assign(a=lambda t: t["a"].astype(dtype))
     vae = VAETransformer(**SMALL).fit(table)
     import re

@@ -301,7 +301,13 @@ def test_categories_keep_their_dtype_through_every_face(name, tmp_path):
 def test_categories_pandas_infers_back_are_not_recorded():
     model = VAETransformer(**TINY).fit(_category_frame(["x", "y", "z"]))
     assert "categories_dtype" not in model._schema.columns[1]
-    assert "categories_dtype" in VAETransformer(**TINY).fit(_category_frame(CATEGORIES["int8"]))._schema.columns[1]
+    narrow = _category_frame(CATEGORIES["int8"])
+    if narrow.iloc[:, 1].cat.categories.dtype != np.int8:
+        # pandas < 2 (1.5, the oldest pyproject.toml allows) has no int8 Index: its categories are int64,
+        # which pandas infers back, so nothing is recorded (hostile sweep 33).
+        assert "categories_dtype" not in VAETransformer(**TINY).fit(narrow)._schema.columns[1]
+        return
+    assert "categories_dtype" in VAETransformer(**TINY).fit(narrow)._schema.columns[1]
 
 
 def test_a_malformed_categories_dtype_in_a_state_is_refused():

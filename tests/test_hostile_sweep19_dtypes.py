@@ -208,6 +208,8 @@ def test_a_forged_unseen_levels_entry_is_refused_by_load(tmp_path, unseen):
 def test_a_narrow_float_column_comes_back_at_its_decimals_as_float64_does(dtype, places, high):
     # float32(659.72) is 659.719970703125 in float64: a float64 rule found no decimals in it,
     # so a float32 column of money came back as 659.7179565 where a float64 one came back as 659.72.
+    if dtype.endswith("[pyarrow]"):
+        pytest.importorskip("pyarrow")  # not among the [test] extras (hostile sweep 33 ran without it)
     if dtype == "float16" and places == 2:
         high = 10.0  # float16 holds 3 significant digits
     rng = np.random.default_rng(1)
@@ -275,7 +277,12 @@ def test_labels_that_are_str_subclasses_are_matched_by_label_at_transform(make):
 def test_pandas_str_dtype_comes_back_in_its_own_storage(storage, as_categories, tmp_path):
     # pandas names StringDtype(storage, na_value=nan) "str" in both storages, and reads "str" back
     # as the default one: a python-storage column came back pyarrow-backed from every output.
-    dtype = pd.StringDtype(storage, na_value=np.nan)
+    if storage == "pyarrow":
+        pytest.importorskip("pyarrow")  # not among the [test] extras (hostile sweep 33 ran without it)
+    try:
+        dtype = pd.StringDtype(storage, na_value=np.nan)
+    except TypeError:  # hostile sweep 33: pandas 1.5 (the oldest pyproject.toml allows) has no "str" dtype
+        pytest.skip("pandas < 2.3 has no StringDtype(na_value=nan), the 'str' dtype")
     column = pd.Series(["a", None, "b"] * 8, dtype=dtype)
     if as_categories:
         column = column.astype(pd.CategoricalDtype(pd.Index(["a", "b"], dtype=dtype)))
@@ -336,6 +343,8 @@ def test_the_mean_of_a_category_of_numbers_is_never_an_unused_category():
 def test_a_narrow_float_column_of_significant_digits_keeps_them(dtype):
     # The same rule for values written in significant digits (9.417e-06): tested in float64,
     # float32's 9.417e-06 is 9.416999...e-06, written by no count of digits up to 6.
+    if dtype.endswith("[pyarrow]"):
+        pytest.importorskip("pyarrow")  # not among the [test] extras (hostile sweep 33 ran without it)
     rng = np.random.default_rng(2)
     written = np.round(rng.uniform(1000, 9999, 40)) * 1e-9  # four significant digits, 1e-6 to 1e-5
     X = pd.DataFrame({"m": pd.Series(written).astype(dtype), "z": rng.normal(size=40)})

@@ -353,6 +353,10 @@ def imputer():
 def test_numbers_given_as_text_are_filled_with_text(imputer, dtype, column, as_text):
     """The fill was a number amid the text (27 among '28', '49') and a string column widened to object."""
     frame, model = imputer
+    if dtype == "str" and not pd.Series([None], dtype=object).astype("str").isna().all():
+        # Before pandas 3 (1.5, the oldest pyproject.toml allows, and 2.x) astype("str") writes None as 'None':
+        # the table holds no hole to fill, and the text 'None' is rightly refused for a column of numbers.
+        pytest.skip("astype('str') keeps no missing cell before pandas 3")
     X = frame.iloc[:12]
     holes = np.arange(len(X)) % 4 == 1
     texts = as_text(X[column]).astype(object).where(~holes, None).astype(dtype)

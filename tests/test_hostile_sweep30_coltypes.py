@@ -237,7 +237,9 @@ def test_categories_of_a_type_skvae_cannot_store_are_refused_with_the_conversion
     pd.testing.assert_frame_equal(table, before)
     table["when"] = table["when"].astype("string")
     model = VAETransformer(**TINY).fit(table)
-    assert set(model.sample(20, random_state=0)["when"]) <= {str(value) for value in categories}
+    # The levels as astype(str) wrote them: pandas 1.5 writes a midnight Timestamp as '2020-01-01', where
+    # str() and pandas 2+ write '2020-01-01 00:00:00' (hostile sweep 33).
+    assert set(model.sample(20, random_state=0)["when"]) <= set(table["when"])
 
 
 @pytest.mark.parametrize("arrow_type", ["time64[us]", "time32[s]"])

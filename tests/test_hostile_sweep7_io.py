@@ -81,7 +81,7 @@ PANDAS_MISSING_WORDS = ["NA", "N/A", "n/a", "null", "NULL", "None", "NaN", "nan"
 # --- a numeric dtype is read as numbers by its dtype ----------------------------------
 
 def _halffloat_table(n=40):
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow")  # no extra declares it (hostile sweep 33 ran without it)
 
     rng = np.random.default_rng(0)
     values = rng.normal(size=n).astype(np.float16).astype(object)
@@ -114,7 +114,7 @@ def test_a_pyarrow_halffloat_column_is_numbers_at_fit_and_after(face, method):
     ("duration", [1, 2] * 10, ".dt.total_seconds()"),
 ])
 def test_a_pyarrow_column_of_categories_or_durations_is_refused_with_its_conversion(arrow_type, values, advice):
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow")  # no extra declares it (hostile sweep 33 ran without it)
 
     array = (pa.array(values).dictionary_encode() if arrow_type == "dictionary"
              else pa.array(values, type=pa.duration("s")))

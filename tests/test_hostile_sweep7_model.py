@@ -159,7 +159,10 @@ def test_a_boolean_array_is_no_array_of_conditions(mask):
 
 def _whole_numbers(dtype, top):
     values = np.resize(np.array([top, 5, 7, 9, 11, 13, 17, 19, 23, 29, 31, 37], dtype=object), N)
-    table = pd.DataFrame({"a": pd.array(values.tolist(), dtype=dtype), "b": np.random.default_rng(0).normal(size=N)})
+    # From NumPy's own integers: pandas 1.5 (the oldest pyproject.toml allows) reads a list of Python ints
+    # past int64 through float64, and refuses it for UInt64 (hostile sweep 33).
+    exact = np.array(values.tolist(), dtype=np.uint64 if dtype.lower().startswith("u") else np.int64)
+    table = pd.DataFrame({"a": pd.array(exact, dtype=dtype), "b": np.random.default_rng(0).normal(size=N)})
     return VAETransformer(likelihood={"a": "gaussian"}, **TINY).fit(table)
 
 

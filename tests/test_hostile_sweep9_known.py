@@ -207,7 +207,7 @@ def test_a_condition_beyond_the_range_that_the_networks_compute_is_answered(rang
 # --- pyarrow's dictionary columns are categories ----------------------------------------------
 
 def _dictionary_column(values, value_type, index_type="int8", ordered=False):
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow")  # no extra declares it (hostile sweep 33 ran without it)
 
     encoded = pa.array(values, type=value_type, from_pandas=True).dictionary_encode()
     array = pa.DictionaryArray.from_arrays(encoded.indices.cast(index_type), encoded.dictionary, ordered=ordered)

@@ -720,7 +720,11 @@ def missing_cell_marker(cells):
     """
     import pandas as pd
 
-    missing = cells[cells.isna()].tolist()
+    # One of each kind of missing value (pandas' hashing keeps None, NaN, pd.NA and NaT apart): the
+    # checks below then run over a handful of values, not over every missing cell of the column.
+    # Hostile sweep 33: under pandas < 3, where text columns are object columns, they ran once per
+    # missing cell (a fit's Python calls grew with the table's rows).
+    missing = pd.unique(cells[cells.isna()].to_numpy(dtype=object)).tolist()
     if not missing:
         return None
     if all(value is None for value in missing):

@@ -104,15 +104,20 @@ def _mixed(n_rows, seed=0, n_levels=10):
     return frame
 
 
-def _python_calls(function):
-    """Python function calls (cProfile's count, builtins included) made by `function()`."""
+def _profiled(function):
+    """cProfile's statistics of `function()`."""
     profile = cProfile.Profile()
     profile.enable()
     try:
         function()
     finally:
         profile.disable()
-    return sum(stats[1] for stats in pstats.Stats(profile).stats.values())
+    return pstats.Stats(profile).stats
+
+
+def _python_calls(function):
+    """Python function calls (cProfile's count, builtins included) made by `function()`."""
+    return sum(stats[1] for stats in _profiled(function).values())
 
 
 def _python_calls_outside_pandas_text_methods(function):
@@ -124,18 +129,11 @@ def _python_calls_outside_pandas_text_methods(function):
     4,000 rows); pandas 3's ``str`` dtype runs them in C. Those are pandas'
     calls, not the reader's, and are left out of the count.
     """
-    profile = cProfile.Profile()
-    profile.enable()
-    try:
-        function()
-    finally:
-        profile.disable()
-
     def in_pandas_text(where):
         return where[0].replace("\\", "/").endswith("pandas/core/strings/object_array.py")
 
     total = 0
-    for where, (_, n_calls, _, _, callers) in pstats.Stats(profile).stats.items():
+    for where, (_, n_calls, _, _, callers) in _profiled(function).items():
         if not in_pandas_text(where):
             total += n_calls - sum(calls[0] for caller, calls in callers.items() if in_pandas_text(caller))
     return total

@@ -107,6 +107,7 @@ Found, not changed:
   one the likelihood sees; the column and kind are named. Cosmetic, left.
 """
 
+import io
 import warnings
 
 import numpy as np

@@ -548,7 +548,7 @@ class _CommandLineWords:
         # Hostile sweep 31: a column of numbers beside a few marks of missing cells, or of codes with leading
         # zeros (read as text): the file's user names the marks, or types the column numbers.
         "read_numbers": lambda column, markers: (
-            f"give {option_words('--missing-values', ','.join(markers))} to read "
+            f"give {_missing_values_words(markers)} to read "
             f"{' and '.join(repr(marker) for marker in markers)} as missing cells" if markers
             else f"fit with {_likelihood_words(column, 'gaussian')}"),
         # Hostile sweep 33: text in a column fitted as numbers, as the reader says it of a file's cell.
@@ -560,7 +560,7 @@ class _CommandLineWords:
         "read_formatted_numbers": lambda column, markers, characters: (
             f"write its cells as plain numbers, without "
             f"{' and '.join(c if c == 'spaces' else repr(c) for c in characters)}"
-            + (f", and give {option_words('--missing-values', ','.join(markers))} to read "
+            + (f", and give {_missing_values_words(markers)} to read "
                f"{' and '.join(repr(marker) for marker in markers)} as missing cells" if markers else "")),
     }
     #: Advice that names the options of the command that can follow it (other commands: the Python words).

@@ -118,6 +118,18 @@ def _written_at(rounded, values, precision=None):
     return (rounded == values) | (normal & near)
 
 
+def narrow_written(values, precision):
+    """Whether each of `values` may be a value held in `precision` (np.float32, np.float16) written out.
+
+    That is, the value as `precision` holds it, up to :func:`_written_at`'s
+    tolerance (NARROW_WRITTEN_SHARE: 15 significant digits of it, as R's
+    write.csv writes a float32 value); missing cells pass.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        held = values.astype(precision).astype(np.float64)
+    return _written_at(held, values, precision) | np.isnan(values)
+
+
 def decimals(block, precision=None):
     """Per column of `block`, the fewest decimals (0 to MAX_DECIMALS) that write every value; None if none do.
 

@@ -58,8 +58,8 @@ from ._likelihoods import (
     CompositeLikelihood,
     numeric_level_values,
 )
-from ._moments import NARROW_WRITTEN_SHARE
 from ._moments import decimals as _decimals
+from ._moments import narrow_written as _narrow_written
 from ._moments import round_significant
 from ._moments import significant_digits as _digits
 from ._refusals import Refusal, advice, cell, empty_column, example, such_cells
@@ -1453,15 +1453,8 @@ def _integer_numpy_dtype(dtype):
 
 
 def _float32_head(head):
-    """Per column of `head` (the first rows of a block), whether every value may be a float32 value written out.
-
-    Within NARROW_WRITTEN_SHARE of it (15 significant digits of it), as
-    :func:`skvae._moments.decimals` reads such values; missing cells pass.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        held = head.astype(np.float32).astype(np.float64)
-        near = np.abs(held - head) <= NARROW_WRITTEN_SHARE * np.abs(head)
-    return (near | np.isnan(head)).all(axis=0)
+    """Per column of `head` (the first rows of a block), whether every value may be a float32 value written out."""
+    return _narrow_written(head, np.float32).all(axis=0)
 
 
 def _narrow_float(dtype):

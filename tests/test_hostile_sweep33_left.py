@@ -328,6 +328,23 @@ def test_the_command_line_says_how_to_write_formatted_numbers(tmp_path):
     assert "pd.to_numeric" not in said
 
 
+def test_the_command_lines_missing_values_words_quote_a_marker_holding_a_comma(tmp_path):
+    """A marker with a comma is CSV-quoted in the advised option, as ``--missing-values`` reads it.
+
+    The last read of sweep 33 found the formatted numbers' advice joining the markers with bare commas,
+    where ``'n,a'`` would have become two words, 'n' and 'a'.
+    """
+    from skvae._cli import main
+
+    cells, _, _ = _FORMATTED["dollars"]
+    data = tmp_path / "amounts.csv"
+    _formatted_table(cells).replace("?", "n,a").to_csv(data, index=False)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fit", str(data), "--out", str(tmp_path / "m.skvae"), "--max-iter", "2", "-q"], out, err) == 0
+    said = " ".join(err.getvalue().split())
+    assert "and give --missing-values '\"n,a\"' to read 'n,a' as missing cells" in said, said
+
+
 # -- the command line's --missing-values, which the model file does not keep -------------------------
 
 def test_fit_says_that_the_model_file_does_not_keep_missing_values(tmp_path):

@@ -15,6 +15,14 @@ the write's ValueError or BrokenPipeError failed the whole fit, after its
 training, and the model was thrown away. Decided: no stream, no output; a
 stream that refuses a write gets no more of this fit's progress, and the
 fit goes on (the caller sees the model, not a report it could not be shown).
+
+The bar writes through :class:`_RefusalCatchingStream`, so a refused write
+never raises inside tqdm: tqdm's ``refresh`` holds its process-wide lock
+around the write without releasing it on an exception (tqdm 4.60-4.70; tqdm
+itself absorbs only some errors, EIO and later EPIPE), and a lock left held
+hung every later bar and the interpreter's exit, whose tqdm handler joins a
+monitor thread that waits for that lock (found by the whole suite on the
+oldest declared versions: tqdm 4.60 let a broken pipe's error through).
 """
 
 import sys
@@ -33,6 +41,31 @@ def _is_terminal(stream):
         return False
 
 
+class _RefusalCatchingStream:
+    """`stream` for tqdm: a write or flush it refuses is dropped, and ``refused`` set, instead of raised."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.refused = False
+
+    def write(self, text):
+        if not self.refused:
+            try:
+                self._stream.write(text)
+            except (OSError, ValueError):  # ValueError: "I/O operation on closed file"
+                self.refused = True
+
+    def flush(self):
+        if not self.refused:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self.refused = True
+
+    def __getattr__(self, name):  # encoding, isatty, ...: as the stream says
+        return getattr(self._stream, name)
+
+
 class EpochReporter:
     """Shows the progress of one call to ``fit``/``partial_fit``."""
 
@@ -44,8 +77,10 @@ class EpochReporter:
             self.verbose = 0
         self._bar = None
         if self.verbose == 1 and _is_terminal(self.stream):
-            self._bar = self._guarded(lambda: tqdm(total=n_epochs, unit="epoch", file=self.stream, leave=False,
-                                                   bar_format=_BAR_FORMAT))
+            self._bar_stream = _RefusalCatchingStream(self.stream)
+            self._bar = self._guarded(lambda: tqdm(total=n_epochs, unit="epoch", file=self._bar_stream,
+                                                   leave=False, bar_format=_BAR_FORMAT))
+            self._stop_bar_if_refused()
         # Ceiling division: floor would print every epoch for 10 < n_epochs < 20.
         self._line_every = max(1, -(-n_epochs // 10))
 
@@ -59,6 +94,7 @@ class EpochReporter:
         if self._bar is not None:
             bar = self._bar
             self._guarded(lambda: (bar.set_postfix(fields, refresh=False), bar.update(1)))
+            self._stop_bar_if_refused()
             return
         if self.verbose >= 2 or epoch % self._line_every == 0:
             text = ", ".join(f"{key} = {value}" for key, value in fields.items())
@@ -67,8 +103,15 @@ class EpochReporter:
     def close(self, message=None):
         if self._bar is not None:
             self._guarded(self._bar.close)
+            self._stop_bar_if_refused()
         if self.verbose and message:
             self._guarded(lambda: print(message, file=self.stream))
+
+    def _stop_bar_if_refused(self):
+        """No more output once the bar's stream refused a write; tqdm's own record of the bar is closed."""
+        if self._bar is not None and self._bar_stream.refused:
+            bar, self.verbose, self._bar = self._bar, 0, None
+            self._guarded(bar.close)  # off tqdm's list of bars; its last write is dropped unwritten
 
     def _guarded(self, write):
         """``write()``; if the stream refuses it (closed, a broken pipe), no more output from this reporter."""

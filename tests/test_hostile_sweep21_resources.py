@@ -88,10 +88,12 @@ Found and NOT fixed:
   environment variable OMP_NUM_THREADS" as torch loads: libgomp's own.
 """
 
+import errno
 import io
 import multiprocessing
 import subprocess
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -280,6 +282,51 @@ def test_verbose_fit_with_no_usable_stderr_keeps_its_model_and_writes_nothing_to
     assert capsys.readouterr().out == ""
     assert model.n_iter_ == quiet.n_iter_ and model.loss_curve_ == quiet.loss_curve_
     np.testing.assert_array_equal(model.transform(X), quiet.transform(X))
+
+
+class _FullTerminal(_BrokenPipe):
+    """A terminal whose writes fail with an error tqdm does not absorb itself (no space left on the device)."""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("stderr", [_BrokenTerminal, _FullTerminal], ids=["broken-terminal", "full-terminal"])
+def test_a_bar_whose_terminal_refuses_a_write_leaves_tqdms_lock_free(stderr, monkeypatch):
+    """A refused write never raises inside tqdm, whose refresh would keep its process-wide lock held.
+
+    The whole suite on the oldest declared versions (tqdm 4.60, which let a broken pipe's error through)
+    hung at the interpreter's exit: tqdm's exit handler joins its monitor thread, which waited for the lock
+    the failed refresh had kept; every later progress bar in the process would have hung the same way.
+    Any tqdm lets a full disk's error through.
+    """
+    from tqdm import tqdm
+
+    X = _table()
+    quiet = VAETransformer(**SMALL).fit(X)
+    monkeypatch.setattr(sys, "stderr", stderr())
+    model = VAETransformer(verbose=1, **SMALL).fit(X)
+    monkeypatch.undo()
+    assert model.loss_curve_ == quiet.loss_curve_
+    taken = []
+
+    def take_and_release():  # in another thread: tqdm's locks are reentrant, so the failed thread could retake them
+        locks = tqdm.get_lock().locks  # tqdm's own acquire() takes no timeout and returns nothing
+        got = [lock.acquire(timeout=10) for lock in locks]
+        for lock, held in zip(locks[::-1], got[::-1]):
+            if held:
+                lock.release()
+        taken.extend(got)
+
+    other = threading.Thread(target=take_and_release)
+    other.start()
+    other.join()
+    assert taken and all(taken), "tqdm's lock stays held by the failed refresh"
+    assert not [bar for bar in tqdm._instances if getattr(bar, "fp", None) is not None
+                and not getattr(bar, "disable", True)], "the failed bar stays on tqdm's list of bars"
 
 
 _FIT_UNDER_AN_ADDRESS_SPACE_LIMIT = """

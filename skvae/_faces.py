@@ -148,6 +148,8 @@ def with_vae_parameters_doc(doc, own_parameters=(), *, wording=(), own_entries=N
         face's rewording: found at import, not by a reader).
     """
     vae_doc = VAETransformer.__doc__
+    if doc is None or vae_doc is None:  # python -OO (PYTHONOPTIMIZE=2) strips docstrings: none to compose
+        return doc
     start = vae_doc.index("----------\n", vae_doc.index("    Parameters\n")) + len("----------\n")
     section = vae_doc[start : vae_doc.index("    Attributes\n")].strip("\n")
     for old, new in (*FACE_WORDING, *wording):

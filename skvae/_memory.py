@@ -146,7 +146,7 @@ def _host_available_bytes():
 
 def _meminfo_available():
     try:
-        with open("/proc/meminfo") as file:
+        with open("/proc/meminfo", encoding="ascii", errors="replace") as file:
             for line in file:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
@@ -185,9 +185,9 @@ def _address_space_remaining(status_path="/proc/self/status"):
 
 def _cgroup_remaining(limit_path, usage_path):
     try:
-        with open(limit_path) as file:
+        with open(limit_path, encoding="ascii", errors="replace") as file:
             limit = file.read().strip()
-        with open(usage_path) as file:
+        with open(usage_path, encoding="ascii", errors="replace") as file:
             usage = int(file.read().strip())
         # "max" (v2) or a page-rounded 2**63 (v1) means no limit.
         if limit == "max" or int(limit) >= 2**62:

@@ -372,7 +372,7 @@ def one_blas_and_openmp_thread():
     call = object()
     with _blas_lock:
         if not _blas_scope[0] and _blas_scope[1] is None:
-            _blas_scope[1] = _one_thread_for("blas")
+            _blas_scope[1] = _OneBlasThread()
         _blas_scope[0].add(call)
     openmp = None
     try:
@@ -406,6 +406,42 @@ def _one_thread_for(user_api):
     out of a few or every time, as the timing fell.
     """
     return ThreadpoolController().select(user_api=user_api).limit(limits=1)
+
+
+class _OneBlasThread:
+    """BLAS on one thread from the calling Python thread, whatever thread set it last; ``restore_original_limits``.
+
+    threadpoolctl 3.8 lets one Python thread at a time set a pthreads
+    OpenBLAS's count: the first to set it while that thread lives, so that
+    threads do not fight over a process-wide pool; any other thread's set is
+    silently dropped. :func:`one_blas_and_openmp_thread` limits and restores
+    BLAS from whichever thread enters first and leaves last, under its own
+    lock, and so had its restore dropped where two fits overlapped on a
+    thread pool's threads: BLAS stayed on one thread for good (one run in
+    three under load, ``tests/test_hostile_sweep6_state.py``, overlapping
+    fits); and where the caller's own thread controlled OpenBLAS, a fit on
+    another thread ran its regressions on the caller's count. skvae's
+    scope is itself the coordination threadpoolctl's rule stands in for, so
+    it sets the count directly (threadpoolctl's ``_real_set_num_threads``,
+    where a library controller has one; its public ``set_num_threads``
+    elsewhere, and before threadpoolctl 3.8, where that sets it from any
+    thread).
+    """
+
+    def __init__(self):
+        self._libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        self._saved = [library.get_num_threads() for library in self._libraries]
+        for library in self._libraries:
+            _set_blas_threads(library, 1)
+
+    def restore_original_limits(self):
+        for library, n_threads in zip(self._libraries, self._saved):
+            if n_threads is not None:
+                _set_blas_threads(library, n_threads)
+
+
+def _set_blas_threads(library, n_threads):
+    getattr(library, "_real_set_num_threads", library.set_num_threads)(n_threads)
 
 
 def _leave_blas(call):

@@ -259,6 +259,45 @@ def test_regressions_run_blas_on_one_thread_and_leave_the_users_count(fitted, mo
     np.testing.assert_array_equal(refined._refinement["coef"], imputers["linear"]._refinement["coef"])
 
 
+def test_a_fit_on_another_thread_limits_blas_while_the_callers_thread_controls_it(fitted, monkeypatch):
+    """threadpoolctl 3.8 drops a set of OpenBLAS's count from a thread other than the one that set it first.
+
+    The caller's thread takes control with its own ``threadpool_limits``; a fit on a worker thread then
+    had its limit of one dropped (its regressions ran on the caller's two threads) and, as the last fit
+    out of overlapping ones, its restore too (BLAS on one thread for good: sweep 6's overlapping fits,
+    one run in three under load). skvae's scope sets the count itself (``skvae._threads._OneBlasThread``).
+    """
+    import threading
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen = []
+    regression = _refinement._regression
+
+    def recording(*args):
+        seen.append(blas_threads())
+        return regression(*args)
+
+    monkeypatch.setattr(_refinement, "_regression", recording)
+    X, hidden, X_missing, imputers = fitted
+    results = []
+    with threadpool_limits(2, "blas"):
+        before = blas_threads()
+        imputer = VAEImputer(refinement="linear", **SMALL)
+        worker = threading.Thread(target=lambda: results.append(imputer.fit(X_missing)))
+        worker.start()
+        worker.join()
+        after = blas_threads()
+    if not before:
+        pytest.skip("NumPy and SciPy load no BLAS that threadpoolctl sees")
+    assert results and seen and all(threads == {1} for threads in seen), seen
+    assert after == before == {2}
+    np.testing.assert_array_equal(results[0]._refinement["coef"], imputers["linear"]._refinement["coef"])
+
+
 def test_refinement_is_off_where_it_does_not_apply():
     X, hidden = two_factor_table(n=200)
     X_missing = np.where(hidden, np.nan, X)

@@ -632,7 +632,15 @@ def _on_threads(work, starts, n_threads):
             drain()
 
     pool = _row_pool(n_threads - 1)
-    helpers = [pool.submit(drain_in_worker) for _ in range(min(n_threads, len(starts)) - 1)]
+    helpers = []
+    for _ in range(min(n_threads, len(starts)) - 1):
+        try:
+            helpers.append(pool.submit(drain_in_worker))
+        except RuntimeError:
+            # "cannot schedule new futures after (interpreter) shutdown": a call from an atexit handler
+            # (a model scored or saved at exit) failed here. The calling thread takes the blocks left,
+            # with the same bits: a row's bits do not depend on the thread that runs it.
+            break
     try:
         drain()
     finally:

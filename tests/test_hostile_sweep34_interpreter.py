@@ -2,7 +2,13 @@
 
 Swept and found sound: ``python -X dev -W error`` (fit and sample on the
 command line), ``python -I`` (isolated mode), ``python -b -W
-error::BytesWarning``, ``python -X importtime``, ``python -O``.
+error::BytesWarning``, ``python -X importtime``, ``python -O``;
+``np.seterr(all="raise")`` around every method of the three faces, save and
+load, early stopping and ``partial_fit`` on a mixed table with holes (zero-
+inflated, constant and 1e300-scale columns) and on an array, and five CLI
+commands; the CLI writing non-ASCII categories to a stdout of ``ascii`` or
+``latin-1`` encoding (sweep 7's refusal naming the encoding, or the
+encoding's replacement) and under ``LC_ALL=C``.
 
 Each family below failed once (see the commit that added its tests):
 
@@ -19,12 +25,22 @@ Each family below failed once (see the commit that added its tests):
   error, ``sample`` and ``transform`` failed in skvae's code. They are ASCII,
   read as such. (torch's and joblib's own such reads are theirs.)
 
+- **A model used in an atexit handler failed** (``skvae._inference._on_threads``):
+  at the interpreter's exit (an ``atexit`` hook that scores or saves a model,
+  a kernel's shutdown), concurrent.futures refuses new work ("cannot schedule
+  new futures after interpreter shutdown"), and a ``transform`` of 3,000
+  rows, which shares its blocks of rows with skvae's row threads, raised it.
+  The calling thread now takes the blocks no thread could, with the same bits.
+
 LEFT: nothing.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 _WORK = textwrap.dedent("""
     import io
@@ -75,3 +91,39 @@ def test_skvae_reads_no_text_in_the_locales_encoding(tmp_path):
                "warnings.filterwarnings('error', category=EncodingWarning, module=r'skvae')")
     done = _run(["-X", "warn_default_encoding"], tmp_path, prelude=prelude)
     assert done.returncode == 0 and "worked" in done.stdout, done.stderr[-3000:]
+
+
+_AT_EXIT = textwrap.dedent("""
+    import atexit, hashlib
+    import numpy as np
+    from skvae import VAEImputer, VAETransformer
+
+    X = np.random.default_rng(0).normal(size=(3000, 40))
+    model = VAETransformer(max_iter=2, random_state=0, n_jobs=2).fit(X)  # rows shared with a second thread
+    if WARM:
+        model.transform(X)  # skvae's row threads started before the exit
+
+    def digest(values):
+        return hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
+
+    expected = (digest(model.transform(X)), digest(model.score_samples(X)))
+
+    def at_exit():
+        assert (digest(model.transform(X)), digest(model.score_samples(X))) == expected
+        holes = X[:300].copy()
+        holes[::3, 1] = np.nan
+        assert not np.isnan(VAEImputer(max_iter=2, random_state=0).fit_transform(holes)).any()
+        print("worked at exit", flush=True)
+
+    atexit.register(at_exit)
+""")
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_a_model_works_in_an_atexit_handler_with_the_same_bits(warm):
+    """transform, score_samples and an imputer's fit in an atexit hook, bit for bit as before the exit."""
+    env = {name: value for name, value in os.environ.items() if name != "OMP_NUM_THREADS"}  # the suite's 1
+    done = subprocess.run([sys.executable, "-c", f"WARM = {warm}\n{_AT_EXIT}"], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert done.returncode == 0 and "worked at exit" in done.stdout, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]

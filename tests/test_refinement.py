@@ -232,65 +232,45 @@ def test_regressions_of_large_tables_are_fitted_on_a_fixed_subset_of_rows(fitted
     assert _rmse(subset[0].transform(X_missing), X, hidden) < 0.8 * plain
 
 
-def test_regressions_run_blas_on_one_thread_and_leave_the_users_count(fitted, monkeypatch):
-    """BayesianRidge's SVDs on two BLAS threads of a busy machine: 0.25 s each, 0.02 s on one thread."""
-    from threadpoolctl import threadpool_info, threadpool_limits
+def _blas_threads():
+    from threadpoolctl import threadpool_info
 
-    def blas_threads():
-        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
-
-    seen = []
-    regression = _refinement._regression
-
-    def recording(*args):
-        seen.append(blas_threads())
-        return regression(*args)
-
-    monkeypatch.setattr(_refinement, "_regression", recording)
-    X, hidden, X_missing, imputers = fitted
-    with threadpool_limits(2, "blas"):
-        before = blas_threads()
-        refined = VAEImputer(refinement="linear", **SMALL).fit(X_missing)
-        after = blas_threads()
-    if not before:
-        pytest.skip("NumPy and SciPy load no BLAS that threadpoolctl sees")
-    assert seen and all(threads == {1} for threads in seen), seen
-    assert after == before == {2}
-    np.testing.assert_array_equal(refined._refinement["coef"], imputers["linear"]._refinement["coef"])
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
 
 
-def test_a_fit_on_another_thread_limits_blas_while_the_callers_thread_controls_it(fitted, monkeypatch):
-    """threadpoolctl 3.8 drops a set of OpenBLAS's count from a thread other than the one that set it first.
+@pytest.mark.parametrize("thread", ["the caller's", "another"])
+def test_regressions_run_blas_on_one_thread_and_leave_the_users_count(fitted, monkeypatch, thread):
+    """BayesianRidge's SVDs on two BLAS threads of a busy machine: 0.25 s each, 0.02 s on one thread.
 
-    The caller's thread takes control with its own ``threadpool_limits``; a fit on a worker thread then
-    had its limit of one dropped (its regressions ran on the caller's two threads) and, as the last fit
-    out of overlapping ones, its restore too (BLAS on one thread for good: sweep 6's overlapping fits,
-    one run in three under load). skvae's scope sets the count itself (``skvae._threads._OneBlasThread``).
+    On another thread: threadpoolctl 3.8 drops a set of a pthreads OpenBLAS's count from any thread but
+    the first to set it (here the caller's, by its own ``threadpool_limits``), so a fit on a worker thread
+    had its limit of one dropped (its regressions ran on the caller's two threads) and, as the last of
+    overlapping fits out, its restore too (BLAS on one thread for good: sweep 6's overlapping fits, one
+    run in three under load). skvae's scope sets the count itself (``skvae._threads._OneBlasThread``).
     """
     import threading
 
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    def blas_threads():
-        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    from threadpoolctl import threadpool_limits
 
     seen = []
     regression = _refinement._regression
 
     def recording(*args):
-        seen.append(blas_threads())
+        seen.append(_blas_threads())
         return regression(*args)
 
     monkeypatch.setattr(_refinement, "_regression", recording)
     X, hidden, X_missing, imputers = fitted
-    results = []
+    imputer, results = VAEImputer(refinement="linear", **SMALL), []
     with threadpool_limits(2, "blas"):
-        before = blas_threads()
-        imputer = VAEImputer(refinement="linear", **SMALL)
-        worker = threading.Thread(target=lambda: results.append(imputer.fit(X_missing)))
-        worker.start()
-        worker.join()
-        after = blas_threads()
+        before = _blas_threads()
+        if thread == "another":
+            worker = threading.Thread(target=lambda: results.append(imputer.fit(X_missing)))
+            worker.start()
+            worker.join()
+        else:
+            results.append(imputer.fit(X_missing))
+        after = _blas_threads()
     if not before:
         pytest.skip("NumPy and SciPy load no BLAS that threadpoolctl sees")
     assert results and seen and all(threads == {1} for threads in seen), seen

@@ -41,6 +41,11 @@ def _is_terminal(stream):
         return False
 
 
+#: What a stream raises when it refuses a write: OSError (a broken pipe, a full disk) or
+#: ValueError ("I/O operation on closed file").
+_REFUSED_WRITE = (OSError, ValueError)
+
+
 class _RefusalCatchingStream:
     """`stream` for tqdm: a write or flush it refuses is dropped, and ``refused`` set, instead of raised."""
 
@@ -52,14 +57,14 @@ class _RefusalCatchingStream:
         if not self.refused:
             try:
                 self._stream.write(text)
-            except (OSError, ValueError):  # ValueError: "I/O operation on closed file"
+            except _REFUSED_WRITE:
                 self.refused = True
 
     def flush(self):
         if not self.refused:
             try:
                 self._stream.flush()
-            except (OSError, ValueError):
+            except _REFUSED_WRITE:
                 self.refused = True
 
     def __getattr__(self, name):  # encoding, isatty, ...: as the stream says
@@ -101,9 +106,11 @@ class EpochReporter:
             self._guarded(lambda: print(f"Iteration {epoch}, {text}", file=self.stream))
 
     def close(self, message=None):
-        if self._bar is not None:
-            self._guarded(self._bar.close)
-            self._stop_bar_if_refused()
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            self._guarded(bar.close)
+            if self._bar_stream.refused:  # the terminal refused the bar: no message after it either
+                self.verbose = 0
         if self.verbose and message:
             self._guarded(lambda: print(message, file=self.stream))
 
@@ -117,6 +124,6 @@ class EpochReporter:
         """``write()``; if the stream refuses it (closed, a broken pipe), no more output from this reporter."""
         try:
             return write()
-        except (OSError, ValueError):  # ValueError: "I/O operation on closed file"
+        except _REFUSED_WRITE:
             self.verbose, self._bar = 0, None
             return None

@@ -376,7 +376,7 @@ def one_blas_and_openmp_thread():
         _blas_scope[0].add(call)
     openmp = None
     try:
-        openmp = _one_thread_for("openmp")
+        openmp = _one_openmp_thread()
         yield
     finally:
         # Retried through a Ctrl-C as torch_threads's leaving is (both steps are idempotent): an
@@ -394,8 +394,8 @@ def one_blas_and_openmp_thread():
             raise interrupted
 
 
-def _one_thread_for(user_api):
-    """A limit of one thread on the libraries of `user_api` alone, whose restore puts back those alone.
+def _one_openmp_thread():
+    """A limit of one thread on the OpenMP libraries alone, whose restore puts back those alone.
 
     ``threadpool_limits(limits=1, user_api="openmp")`` limits the OpenMP
     libraries but restores every loaded library, BLAS included, to what it
@@ -405,7 +405,7 @@ def _one_thread_for(user_api):
     two overlapping fits left BLAS on one thread for good, in one process
     out of a few or every time, as the timing fell.
     """
-    return ThreadpoolController().select(user_api=user_api).limit(limits=1)
+    return ThreadpoolController().select(user_api="openmp").limit(limits=1)
 
 
 class _OneBlasThread:

@@ -29,6 +29,7 @@ the model drops them from the likelihood and shows the encoder the mask.
 """
 
 import functools
+import math
 import numbers
 import re
 import sys
@@ -176,13 +177,15 @@ class TableSchema:
                 columns[-1]["dtype"] = sparse[name]
         schema = cls(columns, frame)
         raw = schema.raw_values(X, handle_unknown="error")
-        _warn_inexact_integers(X, names, columns, frame)
+        inexact = _inexact_integer_columns(X, names, columns, frame)
+        _warn_inexact_integers(inexact)
         # Hostile sweep 30: a NumPy array's columns are recorded as float64, so a float32 array of
         # values written with 1 decimal (0.3 held as 0.30000001192...) was found to have no decimals:
         # its samples and the imputer's fills came back unrounded (0.2971818) where a float64 array's,
         # or a DataFrame's float32 column's, come back at 1 decimal. Its values are read as held.
         held_in = None if frame else _narrow_float(getattr(getattr(X, "dtype", None), "name", None))
         schema._fit_constants(raw, held_in)
+        _ranges_rounded_inward(schema, inexact)
         missing = np.isnan(raw)
         has_missing = missing.any(axis=0)
         schema.mask_columns = [
@@ -633,19 +636,12 @@ def _inexact_numpy_integers(series, integer):
     return observed[observed > EXACT_FLOAT_INTEGER]
 
 
-def _warn_inexact_integers(X, names, columns, frame):
-    """Warn, naming the column, when an integer column holds values float64 cannot hold exactly.
+def _inexact_integer_columns(X, names, columns, frame):
+    """[(position, name, observed values, the cells beyond 2**53)] of X's non-categorical integer columns holding any.
 
-    Decided (hostile sweep 10): skvae models numbers as float64, so an int64
-    or uint64 column with values beyond 2**53 (ids, int64's extremes, uint64
-    near 2**63) was rounded without a word: sampled and decoded values came
-    back as integers of the column's dtype, but the nearest float64's
-    (2**63 + 5 as 2**63). Such a column is still fitted (the model is of its
-    values' magnitude, not their last digits), with a UserWarning that names
-    the column, an example value and the rounding, so nothing is lost
-    silently. Object columns of Python ints (of any size) are warned about
-    alike. Categorical columns keep their values exactly and are not
-    warned about.
+    An integer column is one of a NumPy integer dtype (int64, uint64, their
+    nullable forms) or an object column of Python ints; the values are a
+    Series with the missing cells dropped, as the user gave them.
     """
     import pandas as pd
 
@@ -653,7 +649,8 @@ def _warn_inexact_integers(X, names, columns, frame):
         integer = _integer_numpy_dtype(str(X.dtype))
         if integer is None or (np.iinfo(integer).max <= EXACT_FLOAT_INTEGER
                                and np.iinfo(integer).min >= -EXACT_FLOAT_INTEGER):
-            return  # one dtype for every column, and it holds no inexact integer
+            return []  # one dtype for every column, and it holds no inexact integer
+    found = []
     for position, (name, column) in enumerate(zip(names, columns)):
         if column["kind"] == _CATEGORICAL:
             continue
@@ -667,23 +664,83 @@ def _warn_inexact_integers(X, names, columns, frame):
         series = values if frame else pd.Series(values)
         big = _inexact_python_integers(series) if dtype == object else _inexact_numpy_integers(series, integer)
         if len(big):
-            from ._refusals import TermWarning, advice
-            from ._warnings import warn
+            observed = series.dropna()
+            observed = observed.to_numpy(dtype=integer) if dtype != object else observed.to_numpy(dtype=object)
+            found.append((position, name, observed, big))
+    return found
 
-            example = int(big[0])
-            try:
-                rounded = f"{example} as {int(np.float64(example))}"
-            except OverflowError:  # beyond float64's range: refused as such elsewhere, still worth saying here
-                rounded = f"{example} beyond float64's range"
-            # Hostile sweep 21: the way out is an advice term, since the command line's fit and impute warned
-            # "model the column as categories (likelihood='categorical')", a Python parameter.
-            warn(TermWarning(
-                f"Column {_label(name)} holds integers beyond 2**53 (for example {example}), which float64 cannot "
-                f"hold exactly: skvae models it in float64, so its encoded, sampled and decoded values are rounded "
-                f"to the nearest float64 ({rounded}). ",
-                advice("keep_every_digit", "Subtract an offset, or model the column as categories "
-                       f"(likelihood={{{_label(name)}: 'categorical'}}), to keep every digit.", column=name),
-            ), TermWarning)
+
+def _warn_inexact_integers(inexact):
+    """Warn, naming the column, when an integer column holds values float64 cannot hold exactly.
+
+    Decided (hostile sweep 10): skvae models numbers as float64, so an int64
+    or uint64 column with values beyond 2**53 (ids, int64's extremes, uint64
+    near 2**63) was rounded without a word: sampled and decoded values came
+    back as integers of the column's dtype, but the nearest float64's
+    (2**63 + 5 as 2**63). Such a column is still fitted (the model is of its
+    values' magnitude, not their last digits), with a UserWarning that names
+    the column, an example value and the rounding, so nothing is lost
+    silently. Object columns of Python ints (of any size) are warned about
+    alike. Categorical columns keep their values exactly and are not
+    warned about.
+    """
+    for _, name, _, big in inexact:
+        from ._refusals import TermWarning, advice
+        from ._warnings import warn
+
+        example = int(big[0])
+        try:
+            rounded = f"{example} as {int(np.float64(example))}"
+        except OverflowError:  # beyond float64's range: refused as such elsewhere, still worth saying here
+            rounded = f"{example} beyond float64's range"
+        # Hostile sweep 21: the way out is an advice term, since the command line's fit and impute warned
+        # "model the column as categories (likelihood='categorical')", a Python parameter.
+        warn(TermWarning(
+            f"Column {_label(name)} holds integers beyond 2**53 (for example {example}), which float64 cannot "
+            f"hold exactly: skvae models it in float64, so its encoded, sampled and decoded values are rounded "
+            f"to the nearest float64 ({rounded}). ",
+            advice("keep_every_digit", "Subtract an offset, or model the column as categories "
+                   f"(likelihood={{{_label(name)}: 'categorical'}}), to keep every digit.", column=name),
+        ), TermWarning)
+
+
+def _ranges_rounded_inward(schema, inexact):
+    """The recorded ranges of `inexact` integer columns (:func:`_inexact_integer_columns`), rounded inward.
+
+    Hostile sweep 35: a column's range is recorded from its float64 values,
+    and float64 rounds an integer beyond 2**53 to the nearest it holds,
+    outward as often as inward: int64 values 2**62 + 3 .. 2**62 + 4999 were
+    recorded as [2**62, 2**62 + 5120], so decoded values clipped to that
+    range came back below the column's least value and above its greatest
+    (95 of 500 samples). The ends are moved to the float64 values nearest
+    the true ones that lie inside, so every decoded value, a float64 cast to
+    the column's integers, is within the observed range. Where no float64
+    lies inside (a range narrower than float64's spacing there), the
+    nearest ones stay: no decoded value can then be inside, as the warning
+    about the rounding says.
+    """
+    for position, _, observed, _ in inexact:
+        column = schema.columns[position]
+        if "min" not in column or not len(observed):
+            continue
+        # Compared as Python numbers, exactly (NumPy compares an int64 with a float in float64).
+        least, greatest = (_exact_number(value) for value in (min(observed), max(observed)))
+        try:
+            low, high = float(least), float(greatest)
+        except (OverflowError, TypeError):  # beyond float64's range: refused as such elsewhere
+            continue
+        if low < least:
+            low = float(np.nextafter(low, math.inf))
+        if high > greatest:
+            high = float(np.nextafter(high, -math.inf))
+        if low <= high:
+            column.update(min=low, max=high)
+    schema.__dict__.pop("_ranges_and_precisions", None)
+
+
+def _exact_number(value):
+    """A NumPy integer as a Python int (any other number as it is): Python compares ints and floats exactly."""
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def _missing_patterns(missing):

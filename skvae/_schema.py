@@ -637,11 +637,11 @@ def _inexact_numpy_integers(series, integer):
 
 
 def _inexact_integer_columns(X, names, columns, frame):
-    """[(position, name, observed values, the cells beyond 2**53)] of X's non-categorical integer columns holding any.
+    """[(position, name, least, greatest, a cell beyond 2**53)] of X's non-categorical integer columns holding any.
 
     An integer column is one of a NumPy integer dtype (int64, uint64, their
-    nullable forms) or an object column of Python ints; the values are a
-    Series with the missing cells dropped, as the user gave them.
+    nullable forms) or an object column of Python ints; its least and
+    greatest observed values are exact (Python numbers), as the user gave them.
     """
     import pandas as pd
 
@@ -666,7 +666,9 @@ def _inexact_integer_columns(X, names, columns, frame):
         if len(big):
             observed = series.dropna()
             observed = observed.to_numpy(dtype=integer) if dtype != object else observed.to_numpy(dtype=object)
-            found.append((position, name, observed, big))
+            # Python numbers, compared exactly (NumPy compares an int64 with a float in float64).
+            least, greatest = (_exact_number(value) for value in (observed.min(), observed.max()))
+            found.append((position, name, least, greatest, big[0]))
     return found
 
 
@@ -684,11 +686,11 @@ def _warn_inexact_integers(inexact):
     alike. Categorical columns keep their values exactly and are not
     warned about.
     """
-    for _, name, _, big in inexact:
+    for _, name, _, _, example in inexact:
         from ._refusals import TermWarning, advice
         from ._warnings import warn
 
-        example = int(big[0])
+        example = int(example)
         try:
             rounded = f"{example} as {int(np.float64(example))}"
         except OverflowError:  # beyond float64's range: refused as such elsewhere, still worth saying here
@@ -719,12 +721,10 @@ def _ranges_rounded_inward(schema, inexact):
     nearest ones stay: no decoded value can then be inside, as the warning
     about the rounding says.
     """
-    for position, _, observed, _ in inexact:
+    for position, _, least, greatest, _ in inexact:
         column = schema.columns[position]
-        if "min" not in column or not len(observed):
+        if "min" not in column:
             continue
-        # Compared as Python numbers, exactly (NumPy compares an int64 with a float in float64).
-        least, greatest = (_exact_number(value) for value in (min(observed), max(observed)))
         try:
             low, high = float(least), float(greatest)
         except (OverflowError, TypeError):  # beyond float64's range: refused as such elsewhere

@@ -244,6 +244,15 @@ class _ShortCategoricals:
         self.padding = torch.tensor(padding, dtype=torch.bool, device=device)
         self.columns = _column_selector(columns, likelihood.n_columns)
 
+    def _padding_bias(self, dtype):
+        """0 at each column's own levels, -inf at its padded ones, in `dtype` (built once per dtype)."""
+        biases = self.__dict__.setdefault("_biases", {})
+        bias = biases.get(dtype)
+        if bias is None:
+            bias = biases[dtype] = torch.zeros(self.padding.shape, dtype=dtype, device=self.padding.device
+                                               ).masked_fill_(self.padding, float("-inf"))
+        return bias
+
     @classmethod
     def of(cls, likelihood):
         """The evaluator of `likelihood`'s short categorical blocks, or None where it has fewer than two."""
@@ -254,7 +263,9 @@ class _ShortCategoricals:
         """{block index: its cells' log p(x_ij | z), (..., block's columns)} for the member blocks."""
         # index_select, not params[..., index]: its backward is one index_add, not an accumulating index_put.
         logits = params.index_select(-1, self.index.view(-1)).unflatten(-1, self.index.shape)
-        logits = logits.masked_fill(self.padding, float("-inf"))
+        # + 0 or -inf rather than masked_fill: the same logits (x + 0.0 is x), and no backward pass of
+        # its own (masked_fill's zeroed the padded levels' gradients, which the log-softmax leaves 0).
+        logits = logits + self._padding_bias(logits.dtype)
         log_probabilities = torch.log_softmax(logits.movedim(-1, 0), 0).movedim(0, -1)
         codes = x[..., self.columns].long().expand(log_probabilities.shape[:-1]).unsqueeze(-1)
         cells = log_probabilities.gather(-1, codes).squeeze(-1)

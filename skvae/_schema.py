@@ -686,10 +686,10 @@ def _warn_inexact_integers(inexact):
     alike. Categorical columns keep their values exactly and are not
     warned about.
     """
-    for _, name, _, _, example in inexact:
-        from ._refusals import TermWarning, advice
-        from ._warnings import warn
+    from ._refusals import TermWarning
+    from ._warnings import warn
 
+    for _, name, _, _, example in inexact:
         example = int(example)
         try:
             rounded = f"{example} as {int(np.float64(example))}"

@@ -611,8 +611,8 @@ MAX_MISSING_PATTERNS = 1000
 EXACT_FLOAT_INTEGER = 2**53
 
 
-def _inexact_python_integers(series):
-    """The integer cells of an object column beyond 2**53 in magnitude (Python ints of any size), as a list.
+def _inexact_python_integers(observed):
+    """The integer cells of an object column's `observed` values beyond 2**53 in magnitude (Python ints of any size).
 
     An object column of Python ints (ids past int64, 2**70) reaches the
     model as float64 like an int64 column, and its last digits go the same
@@ -621,17 +621,16 @@ def _inexact_python_integers(series):
     """
     import pandas as pd
 
-    if pd.api.types.infer_dtype(series, skipna=True) not in ("integer", "mixed-integer-float"):
+    if pd.api.types.infer_dtype(observed, skipna=True) not in ("integer", "mixed-integer-float"):
         return []
-    return [value for value in series.dropna()
+    return [value for value in observed
             if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
             and abs(int(value)) > EXACT_FLOAT_INTEGER]
 
 
-def _inexact_numpy_integers(series, integer):
-    """The cells of an integer column of NumPy dtype `integer` beyond 2**53 in magnitude, as an array."""
-    observed = series.dropna().to_numpy(dtype=integer)
-    if np.iinfo(integer).min < 0:
+def _inexact_numpy_integers(observed):
+    """The cells of an integer column's `observed` values (a NumPy integer array) beyond 2**53 in magnitude."""
+    if np.iinfo(observed.dtype).min < 0:
         return observed[(observed > EXACT_FLOAT_INTEGER) | (observed < -EXACT_FLOAT_INTEGER)]
     return observed[observed > EXACT_FLOAT_INTEGER]
 
@@ -661,11 +660,11 @@ def _inexact_integer_columns(X, names, columns, frame):
             if integer is None or (np.iinfo(integer).max <= EXACT_FLOAT_INTEGER
                                    and np.iinfo(integer).min >= -EXACT_FLOAT_INTEGER):
                 continue
-        series = values if frame else pd.Series(values)
-        big = _inexact_python_integers(series) if dtype == object else _inexact_numpy_integers(series, integer)
+        # The observed cells, read once for the check and the ends.
+        observed = (values if frame else pd.Series(values)).dropna()
+        observed = observed.to_numpy(dtype=object if dtype == object else integer)
+        big = _inexact_python_integers(observed) if dtype == object else _inexact_numpy_integers(observed)
         if len(big):
-            observed = series.dropna()
-            observed = observed.to_numpy(dtype=integer) if dtype != object else observed.to_numpy(dtype=object)
             # Python numbers, compared exactly (NumPy compares an int64 with a float in float64).
             least, greatest = (_exact_number(value) for value in (observed.min(), observed.max()))
             found.append((position, name, least, greatest, big[0]))

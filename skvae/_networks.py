@@ -28,8 +28,14 @@ LOG_VARIANCE_RANGE = (-30.0, 20.0)
 
 def _linear(in_features, out_features, generator):
     """``nn.Linear`` with PyTorch's default initialisation, drawn from `generator`."""
-    # skip_init builds the layer without touching the global RNG.
-    layer = nn.utils.skip_init(nn.Linear, in_features, out_features, dtype=DTYPE)
+    # Built on the meta device, the layer draws nothing from the global RNG and
+    # holds no memory; its CPU parameters are then drawn from `generator`.
+    # (torch.nn.utils.skip_init does the same, but its move off the meta
+    # device imported sympy through torch's Python references: 0.3 s of every
+    # process's first fit.)
+    layer = nn.Linear(in_features, out_features, dtype=DTYPE, device="meta")
+    layer.weight = nn.Parameter(torch.empty((out_features, in_features), dtype=DTYPE, device="cpu"))
+    layer.bias = nn.Parameter(torch.empty(out_features, dtype=DTYPE, device="cpu"))
     bound = 1.0 / math.sqrt(in_features)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)

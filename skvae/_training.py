@@ -332,8 +332,34 @@ def make_adam(parameters, learning_rate):
         return torch.optim.Adam(parameters, lr=learning_rate)
 
 
+def _without_dynamo_guard(method):
+    """torch's Optimizer `method` itself where torch wraps it in its lazy dynamo guard, else `method`.
+
+    torch wraps ``Optimizer.add_param_group``, ``state_dict`` and
+    ``load_state_dict`` in ``torch._disable_dynamo``, whose first call in a
+    process imports ``torch._dynamo`` (and with it ``torch.distributed`` and
+    more): 0.8 s on this 2-core machine, which every process's first fit paid
+    (a table fit of 300 rows: 0.81 s first, 0.05 s after; every command-line
+    ``fit`` and every joblib worker of a grid search pays it again). The guard
+    only tells torch.compile not to trace into the method; skvae never
+    compiles its optimizer, so it calls what the guard wraps. Where the
+    method is not so wrapped (another torch), it is called as it is.
+    """
+    try:
+        guard = torch._disable_dynamo(lambda: None).__code__
+    except (AttributeError, TypeError):
+        return method
+    inner = getattr(method, "__wrapped__", None)
+    return inner if inner is not None and getattr(method, "__code__", None) is guard else method
+
+
+_ADD_PARAM_GROUP = _without_dynamo_guard(torch.optim.Optimizer.add_param_group)
+_STATE_DICT = _without_dynamo_guard(torch.optim.Optimizer.state_dict)
+_LOAD_STATE_DICT = _without_dynamo_guard(torch.optim.Optimizer.load_state_dict)
+
+
 class _DirectAdam(torch.optim.Adam):
-    """Fused Adam whose step, once its state exists, calls the fused kernel directly.
+    """Fused Adam whose step calls the fused kernel directly.
 
     ``Adam.step`` spends about 200 µs of Python per step on a table's fifteen
     parameters around a 35 µs kernel (grouping the tensors by device and
@@ -341,10 +367,13 @@ class _DirectAdam(torch.optim.Adam):
     80 µs: together 17 % of a step on the randhie table. Here a step with the
     options skvae uses (one group, float ``lr`` and betas, no weight decay,
     amsgrad, maximize, capturable or differentiable, one device and dtype,
-    no hooks) makes the same two calls that
-    ``torch.optim.adam._fused_adam`` makes, so the weights are bit-identical
-    (``tests/test_stopping.py``); anything else, and the first step, which
-    creates the state, go through ``Adam.step``.
+    no hooks) creates a parameter's state where it has none, as
+    ``Adam._init_group`` does, and makes the same two calls that
+    ``torch.optim.adam._fused_adam`` makes, so the weights and the state are
+    bit-identical (``tests/test_stopping.py``); anything else goes through
+    ``Adam.step``. ``Adam.step`` also imports ``torch._dynamo`` on its first
+    call, which the direct step, and the methods of
+    :func:`_without_dynamo_guard`, spare a process's first fit.
     """
 
     def step(self, closure=None):
@@ -352,6 +381,9 @@ class _DirectAdam(torch.optim.Adam):
         if direct is None:
             return super().step(closure)
         group, params, grads, states = direct
+        for parameter, state in zip(params, states):
+            if not state:
+                state.update(_fresh_fused_adam_state(parameter))
         steps = [state["step"] for state in states]
         beta1, beta2 = group["betas"]
         with torch.no_grad():
@@ -362,6 +394,15 @@ class _DirectAdam(torch.optim.Adam):
                 maximize=False, grad_scale=None, found_inf=None,
             )
         return None
+
+    def add_param_group(self, param_group):
+        return _ADD_PARAM_GROUP(self, param_group)
+
+    def state_dict(self):
+        return _STATE_DICT(self)
+
+    def load_state_dict(self, state_dict):
+        return _LOAD_STATE_DICT(self, state_dict)
 
     def _direct_arguments(self):
         """(group, params, grads, states) for the direct step, or None where ``Adam.step`` must run."""
@@ -379,9 +420,10 @@ class _DirectAdam(torch.optim.Adam):
         # `free` where no column has a free parameter) are left alone.
         params = [p for p in group["params"] if p.grad is not None]
         grads = [p.grad for p in params]
-        states = [self.state.get(p) for p in params]
-        if dtype is None or not params or any(g.dtype is not dtype or g.layout is not torch.strided for g in grads) \
-                or any(not s for s in states):
+        # A parameter without state gets it in the step (torch's defaultdict
+        # makes the empty dict that Adam._init_group fills).
+        states = [self.state[p] for p in params]
+        if dtype is None or not params or any(g.dtype is not dtype or g.layout is not torch.strided for g in grads):
             return None
         return group, params, grads, states
 
@@ -409,6 +451,13 @@ class _DirectAdam(torch.optim.Adam):
             for parameter in group["params"]:
                 parameter.grad = None
         return None
+
+
+def _fresh_fused_adam_state(parameter):
+    """A parameter's first Adam state, as ``Adam._init_group`` makes it for the fused kernel."""
+    return {"step": torch.zeros((), dtype=torch.float32, device=parameter.device),
+            "exp_avg": torch.zeros_like(parameter, memory_format=torch.preserve_format),
+            "exp_avg_sq": torch.zeros_like(parameter, memory_format=torch.preserve_format)}
 
 
 class _FlatWeights:

@@ -221,8 +221,9 @@ def test_the_direct_adam_step_falls_back_where_torchs_options_or_hooks_apply():
     parameter = torch.nn.Parameter(torch.ones(3))
     optimizer = _training._DirectAdam([parameter], lr=1e-2, fused=True)
     parameter.grad = torch.ones(3)
-    assert optimizer._direct_arguments() is None  # no state yet: Adam.step creates it
+    assert optimizer._direct_arguments() is not None  # no state yet: the direct step creates it
     optimizer.step()
+    assert set(optimizer.state[parameter]) == {"step", "exp_avg", "exp_avg_sq"}
     assert optimizer._direct_arguments() is not None
     calls = []
     handle = optimizer.register_step_pre_hook(lambda *args: calls.append(1))
@@ -320,3 +321,64 @@ def test_held_out_cells_of_levels_no_training_row_holds_are_scored_as_missing(mo
     kept = model._without_levels_unseen_in_training(train, encoded[3:])
     np.testing.assert_array_equal(kept[:, level], encoded[3:, level])
     assert np.isnan(kept[:, id_]).all()
+
+
+_FIRST_FIT = """
+import sys, warnings
+import numpy as np, pandas as pd
+import skvae
+already = [name for name in ("torch._dynamo", "sympy") if name in sys.modules]
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(0)
+X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["x", "y"], 120), "c": rng.poisson(3, 120)})
+holed = X.mask(rng.random(X.shape) < 0.2)
+vae = skvae.VAETransformer(max_iter=3, random_state=0).fit(X)
+vae.partial_fit(X)
+skvae.VAEImputer(max_iter=3, random_state=0).fit(holed).transform(holed)
+skvae.VAEOutlierDetector(max_iter=3, random_state=0).fit(holed).predict(holed)
+import io
+buffer = io.BytesIO()
+skvae.save(vae, buffer)
+buffer.seek(0)
+skvae.load(buffer).partial_fit(X)
+print(already, [name for name in ("torch._dynamo", "sympy") if name in sys.modules])
+"""
+
+
+def _two_lists(output):
+    import ast
+
+    first, second = output.strip().splitlines()[-1].split("] [")
+    return ast.literal_eval(first + "]"), ast.literal_eval("[" + second)
+
+
+def test_a_process_first_fit_imports_neither_torch_dynamo_nor_sympy():
+    # torch's Optimizer methods import torch._dynamo on their first call (0.8 s), and
+    # nn.utils.skip_init's move off the meta device imported sympy (0.3 s): a process's
+    # first fit of 300 rows took 0.81 s against 0.05 s for the next (_training._without_dynamo_guard,
+    # _networks._linear). Now 0.08 s.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _FIRST_FIT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    already, after = _two_lists(result.stdout)
+    if already:
+        pytest.skip(f"this torch imports {already} itself")
+    assert after == []
+
+
+def test_a_layer_is_drawn_as_skip_init_drew_it():
+    from skvae._networks import _linear
+
+    reference = torch.nn.utils.skip_init(torch.nn.Linear, 6, 4, dtype=torch.float32)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        reference.weight.uniform_(-1 / math.sqrt(6), 1 / math.sqrt(6), generator=generator)
+        reference.bias.uniform_(-1 / math.sqrt(6), 1 / math.sqrt(6), generator=generator)
+    state = torch.random.get_rng_state()
+    layer = _linear(6, 4, torch.Generator().manual_seed(3))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global RNG untouched
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert layer.weight.device.type == "cpu" and layer.weight.requires_grad
+    assert torch.equal(layer.weight, reference.weight) and torch.equal(layer.bias, reference.bias)

@@ -453,8 +453,15 @@ class _DirectAdam(torch.optim.Adam):
         return None
 
 
+#: torch's check that the fused kernel takes a parameter's device and dtype, which ``Adam._init_group`` makes
+#: before a parameter's first state (None in a torch without it).
+_CHECK_FUSED_DEVICE_DTYPE = getattr(_torch_optimizer, "_device_dtype_check_for_fused", None)
+
+
 def _fresh_fused_adam_state(parameter):
     """A parameter's first Adam state, as ``Adam._init_group`` makes it for the fused kernel."""
+    if _CHECK_FUSED_DEVICE_DTYPE is not None:
+        _CHECK_FUSED_DEVICE_DTYPE(parameter)
     return {"step": torch.zeros((), dtype=torch.float32, device=parameter.device),
             "exp_avg": torch.zeros_like(parameter, memory_format=torch.preserve_format),
             "exp_avg_sq": torch.zeros_like(parameter, memory_format=torch.preserve_format)}

@@ -847,7 +847,8 @@ def test_fit_time_report_pairs_each_round_with_tvaes_and_marks_fits_that_ran_int
 
     calls = []
 
-    def fake_fit(contender, tree, name):
+    def fake_fit(contender, tree, name, cold=False):
+        assert not cold
         calls.append((contender, name))
         round_index = calls.count((contender, name)) - 1
         seconds = {"TVAE": 10.0, "skvae": 4.0}[contender] * (1 + round_index)  # a slower second round
@@ -863,6 +864,27 @@ def test_fit_time_report_pairs_each_round_with_tvaes_and_marks_fits_that_ran_int
     report = (tmp_path / "FIT_TIME.md").read_text()
     assert "| fair | 0.40 | 200 (budget), 200 (budget) |" in report
     assert json.loads((tmp_path / "fit_time.json").read_text())["results"]["idle"]["fair"]["skvae / TVAE"] == 0.4
+
+
+def test_fit_time_cold_times_each_process_first_fit_and_writes_its_own_report(tmp_path, monkeypatch):
+    from benchmarks import fit_time
+
+    seen = []
+
+    def fake_run(tree, program, contender, name, root, mode):
+        seen.append(mode)
+        return {"seconds": 10.0} if contender == "TVAE" else {"seconds": 3.0, "epochs": 9, "rule": True}
+
+    monkeypatch.setattr(fit_time, "run_in_tree", fake_run)
+    monkeypatch.setattr(fit_time, "RESULTS", tmp_path)
+    results = fit_time.measure(["fair"], rounds=1, before=None, conditions=["idle"], cold=True)
+    assert seen == ["cold", "cold"]
+    fit_time.write(results, {"CPU": "test", "CPU cores (visible)": "2"}, 1, None, cold=True)
+    assert "| fair | 0.30 | 9 |" in (tmp_path / "FIT_TIME_COLD.md").read_text()
+    assert json.loads((tmp_path / "fit_time_cold.json").read_text())["cold"] is True
+    assert not (tmp_path / "FIT_TIME.md").exists()
+    # The child skips its warm-up fits only when told "cold".
+    assert "if not cold:" in fit_time.CHILD and 'sys.argv[4] == "cold"' in fit_time.CHILD
 
 
 def test_a_child_run_in_a_tree_imports_that_trees_skvae(tmp_path, monkeypatch):

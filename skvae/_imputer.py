@@ -31,7 +31,6 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
@@ -1067,6 +1066,10 @@ def _copy_overhead_bytes(imputer, X, n_columns):
 
 def _new_indicator():
     """The unfitted indicator of ``add_indicator``: it reads a 0/1 matrix of missing cells."""
+    # Imported here: sklearn.impute (with the linear models of its IterativeImputer) takes 0.1 s to
+    # import, which every ``import skvae`` paid.
+    from sklearn.impute import MissingIndicator
+
     return MissingIndicator(missing_values=1, features="missing-only", error_on_new=False)
 
 

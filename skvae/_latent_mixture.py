@@ -18,7 +18,6 @@ import math
 import numpy as np
 import torch
 from sklearn import config_context
-from sklearn.mixture import GaussianMixture
 
 from ._inference import NetworkOverflow
 from ._schema import is_dataframe
@@ -134,6 +133,10 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
     # OpenMP threads, which right after training waited on torch's for a second or more
     # (benchmarks/README.md, "Numbers behind the code"). BLAS's count is process-wide: see
     # one_blas_and_openmp_thread for overlapping fits.
+    # Imported here: sklearn.mixture (and the k-means it starts from) takes 0.3 s to import, which every
+    # process paid in ``import skvae``, the command line's sample, transform and score included.
+    from sklearn.mixture import GaussianMixture
+
     with config_context(array_api_dispatch=False), one_blas_and_openmp_thread():
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)

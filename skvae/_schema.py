@@ -475,6 +475,8 @@ class TableSchema:
         A heaped column's draws are its own values (``QuantileNormalBlock.sample``),
         as an inflated column's spike is its mode: values the column holds,
         which decoding gives back as held (see :meth:`_onto_held_values`).
+        Only the columns with such a value off its rounding (float32 values
+        widened, computed values) are listed: the others cost decoding nothing.
         """
         (bounded, _, _), _, _ = self._ranges_and_precisions
         held = {}
@@ -488,7 +490,10 @@ class TableSchema:
             # Inside the recorded range only: an integer column beyond 2**53 records its ends rounded
             # inward (_ranges_rounded_inward), and its lowest heap, float64's nearest, may lie outside.
             values = np.unique(values[(values >= column["min"]) & (values <= column["max"])])
-            if values.size:
+            with np.errstate(over="ignore", invalid="ignore"):
+                rounded = np.round(values, decimals) if decimals is not None else round_significant(values, digits)
+            # Only where a value lies off its rounding: elsewhere (values read from text) rounding gives them back.
+            if (rounded != values).any():
                 held[j] = (values, decimals, digits)
         return held
 

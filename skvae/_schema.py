@@ -490,10 +490,8 @@ class TableSchema:
             # Inside the recorded range only: an integer column beyond 2**53 records its ends rounded
             # inward (_ranges_rounded_inward), and its lowest heap, float64's nearest, may lie outside.
             values = np.unique(values[(values >= column["min"]) & (values <= column["max"])])
-            with np.errstate(over="ignore", invalid="ignore"):
-                rounded = np.round(values, decimals) if decimals is not None else round_significant(values, digits)
             # Only where a value lies off its rounding: elsewhere (values read from text) rounding gives them back.
-            if (rounded != values).any():
+            if (_rounded(values, decimals, digits) != values).any():
                 held[j] = (values, decimals, digits)
         return held
 
@@ -517,9 +515,9 @@ class TableSchema:
         """
         for j, (held, decimals, digits) in self._held_values.items():
             column = values[:, j]
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore"):
                 held = held.astype(column.dtype)
-                rounded = np.round(held, decimals) if decimals is not None else round_significant(held, digits)
+            rounded = _rounded(held, decimals, digits)
             order = np.argsort(rounded, kind="stable")
             rounded, held = rounded[order], held[order]
             index = np.searchsorted(rounded, column).clip(max=rounded.size - 1)
@@ -796,6 +794,12 @@ def _ranges_rounded_inward(schema, inexact):
             column.update(min=low, max=high)
     schema.__dict__.pop("_ranges_and_precisions", None)
     schema.__dict__.pop("_held_values", None)
+
+
+def _rounded(values, decimals, digits):
+    """`values` rounded as decoding rounds a column of these `decimals`, or where None, significant `digits`."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.round(values, decimals) if decimals is not None else round_significant(values, digits)
 
 
 def _exact_number(value):

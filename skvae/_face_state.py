@@ -137,6 +137,40 @@ def _refinement_state(value, name):
         raise InvalidState(f"{name}['scale'] holds values that are not positive.")
 
 
+def _label_refinement_state(value, name):
+    """None, or the state of :func:`skvae._refinement.fit_label_refinement`: finite arrays of consistent shapes."""
+    if value is None:
+        return
+    from ._refinement import LABEL_RULES
+
+    keys = {"columns", "rules", "classes", "coef", "intercept", "mean", "scale"}
+    if not isinstance(value, dict) or set(value) != keys:
+        _fail(name, "None or a dict with the keys " + ", ".join(repr(key) for key in sorted(keys)), value)
+    _positions(value["columns"], f"{name}['columns']")
+    for key in ("mean", "scale"):
+        array = value[key]
+        if not isinstance(array, np.ndarray) or array.dtype != np.float64 or array.ndim != 1 \
+                or not np.isfinite(array).all():
+            _fail(f"{name}[{key!r}]", "a finite 1-D float64 array", array)
+    width = value["mean"].shape
+    if value["scale"].shape != width or (value["scale"] <= 0).any():
+        raise InvalidState(f"{name}['scale'] is not {width[0]} positive values, one per design column.")
+    n_labels = len(value["columns"])
+    if not n_labels or any(not isinstance(value[key], list) or len(value[key]) != n_labels
+                           for key in ("rules", "classes", "coef", "intercept")):
+        raise InvalidState(f"{name} has lists of other lengths than its {n_labels} refined labels.")
+    for rule, classes, coef, intercept in zip(value["rules"], value["classes"], value["coef"], value["intercept"]):
+        if rule not in LABEL_RULES:
+            _fail(f"{name}['rules']", " or ".join(repr(r) for r in LABEL_RULES), rule)
+        if not isinstance(classes, np.ndarray) or classes.dtype != np.int64 or classes.ndim != 1 \
+                or len(classes) < 2 or (np.diff(classes) <= 0).any() or classes[0] < 0:
+            _fail(f"{name}['classes']", "strictly increasing 1-D int64 arrays of two or more level codes", classes)
+        for key, array, shape in (("coef", coef, (len(classes), *width)), ("intercept", intercept, classes.shape)):
+            if not isinstance(array, np.ndarray) or array.dtype != np.float64 or array.shape != shape \
+                    or not np.isfinite(array).all():
+                _fail(f"{name}[{key!r}]", f"finite float64 arrays of shape {shape}", array)
+
+
 def _level_indicators(value, name):
     """A refinement's level columns: increasing positions, each with a strictly increasing finite float64 vector."""
     from ._refinement import MIN_LEVELS
@@ -175,6 +209,8 @@ IMPUTER_FIELDS = {
     "_sklearn_output_config": Field(_output_config, required=False),
     # Imputers of skvae 0.6.0 and older have no refinement (their refinement parameter reads None).
     "_refinement": Field(_refinement_state, required=False),
+    # Imputers of skvae 0.17 and older refine no label.
+    "_label_refinement": Field(_label_refinement_state, required=False),
 }
 
 #: The fitted attributes of a VAEOutlierDetector.
@@ -221,6 +257,20 @@ def _imputer_columns_agree(state):
         if refinement["mean"].shape != (width,):
             raise InvalidState(f"_refinement's design has {refinement['mean'].shape[0]} columns, but vae_'s "
                                f"schema and its level indicators imply {width}.")
+    labels = state.get("_label_refinement")
+    if labels is not None:
+        from ._refinement import design_width, is_label
+
+        columns = _vae_attribute(vae, "_schema").columns
+        if labels["columns"][-1] >= len(columns) or any(not is_label(columns[j]) for j in labels["columns"]):
+            raise InvalidState("_label_refinement refines columns of vae_ that are not labels (categorical columns "
+                               "of levels other than numbers).")
+        if any(classes[-1] >= len(columns[j]["categories"]) for j, classes in zip(labels["columns"],
+                                                                                   labels["classes"])):
+            raise InvalidState("_label_refinement's level codes exceed the levels of their columns in vae_.")
+        if labels["mean"].shape != (design_width(columns),):
+            raise InvalidState(f"_label_refinement's design has {labels['mean'].shape[0]} columns, but vae_'s "
+                               f"schema implies {design_width(columns)}.")
     indicator = state["indicator_"]
     if indicator is not None:
         if indicator.n_features_in_ != n_features:

@@ -70,10 +70,14 @@ from ._memory import check_host_allocation
 from ._missingness import mechanism_name
 from ._refinement import (
     check_cells,
+    fit_label_refinement,
     fit_refinement,
     keep_earned,
+    checked_labels,
+    label_check_cells,
     passes_for,
     refine,
+    refine_labels,
     refinement_applies,
 )
 from ._refusals import Refusal, advice, advice_reworded, count, empty_table, parameter, table
@@ -235,7 +239,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         ``missing_mechanism="self_masking"``); the VAE's bottleneck blurs
         near-linear relations that a regression keeps. Spiked, count and categorical columns keep the blend only
         where it beat the VAE on a fifth of their observed cells, hidden for
-        that check after the fit.
+        that check after the fit. Labels (categorical columns of text or
+        other non-numbers) get a multinomial logistic regression on the
+        other columns instead, kept only where, fitted without a fifth of the
+        label's observed cells, it got clearly more of them right than the
+        VAE (not under self-masking; see :mod:`skvae._refinement`).
         Only point fills are refined, under either ``missing_mechanism``:
         draws (``sample_posterior=True``, :meth:`multiple_imputations`),
         fills of other kinds and tables wider than 256 design columns keep
@@ -459,13 +467,15 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         with imputer_placeholder(self.missing_values):
             vae.fit(in_the_vaes_form(vae, vae_input) if continuing else vae_input)
         indicator = _new_indicator().fit(missing.astype(np.int8)) if self.add_indicator else None
-        refines = (self.refinement is not None
-                   and refinement_applies(vae._schema.columns))
+        columns = vae._schema.columns
+        refines = self.refinement is not None and (
+            refinement_applies(columns) or checked_labels(columns, ~missing[:, kept], _inference_mechanism(vae)))
         values = self._point_fills(vae, vae_input) if refines or keep_fills else None
-        refinement = self._fit_refinement(vae, vae_input, values, X, missing, kept) if refines else None
+        refinement, labels = (self._fit_refinement(vae, vae_input, values, X, missing, kept) if refines
+                              else (None, None))
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
-        self._refinement = refinement
+        self._refinement, self._label_refinement = refinement, labels
         # Successive draws (transform with sample_posterior=True) advance this
         # generator: new draws each call, the same sequence after each fit with
         # an int random_state, as IterativeImputer's.
@@ -641,12 +651,18 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         """The point fills `values` with the refinement's blend, where there is one."""
         # Read at each call, as sample_posterior is: set_params(refinement=None) on a fitted imputer
         # fills with the VAE alone, without a refit.
-        refinement = getattr(self, "_refinement", None) if self.refinement is not None else None
-        if refinement is None:
+        if self.refinement is None:
+            return values
+        # Imputers of skvae 0.17 and older have no label refinement.
+        refinement, labels = getattr(self, "_refinement", None), getattr(self, "_label_refinement", None)
+        if refinement is None and labels is None:
             return values
         completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
-        return refine(values, completed, missing[:, kept], refinement, self.vae_._schema.columns,
-                      _passes(self.vae_))
+        columns = self.vae_._schema.columns
+        if refinement is not None:
+            values = refine(values, completed, missing[:, kept], refinement, columns, _passes(self.vae_))
+        # The labels' regressions read the table as the VAE completed it, as they were fitted and checked.
+        return refine_labels(values, completed, missing[:, kept], labels, columns)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _point_fills(self, vae, vae_input):
@@ -658,19 +674,34 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                                       **inference_options(self))
 
     def _fit_refinement(self, vae, vae_input, values, X, missing, kept):
-        """The linear refinement's state (:mod:`skvae._refinement`) from the VAE's point fills of its training input.
+        """The refinement's states (:mod:`skvae._refinement`), numeric and labels, from the VAE's point fills of its
+        training input.
 
         Where it refines a column that must earn its blend
         (:func:`skvae._refinement.is_checked`), one more importance-sampling
         pass over X, with a fifth of those columns' observed cells hidden,
-        decides which keep it.
+        decides which keep it; the labels' check is a pass of its own, so that
+        the numeric columns' checks read the fills they read without it.
         """
         completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
         columns = vae._schema.columns
-        refinement = fit_refinement(completed, observed, columns, _inference_mechanism(vae))
+        mechanism = _inference_mechanism(vae)
+        refinement = fit_refinement(completed, observed, columns, mechanism)
         check = None if refinement is None else check_cells(refinement, observed, columns)
-        if check is None:
-            return refinement
+        if check is not None:
+            fills = self._fills_with_cells_hidden(vae, X, missing, kept, check, values)
+            # completed holds the observed values, the checked cells' truth among them.
+            refinement = keep_earned(refinement, completed, check, fills, np.where(check, fills, completed),
+                                     ~observed | check, columns, _passes(vae))
+        labels = checked_labels(columns, observed, mechanism)
+        if not labels:
+            return refinement, None
+        check = label_check_cells(labels, observed)
+        fills = self._fills_with_cells_hidden(vae, X, missing, kept, check, values)
+        return refinement, fit_label_refinement(completed, observed, columns, labels, check, fills)
+
+    def _fills_with_cells_hidden(self, vae, X, missing, kept, check, values):
+        """The VAE's point fills of X with its `check` cells (of the kept columns) hidden too."""
         hidden = missing.copy()
         hidden[:, kept] |= check
         # Only the rows holding a checked cell are passed again: every other row's input is the one
@@ -682,9 +713,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         if rows.size:
             holed = self._with_nan(X, hidden, kept)
             fills[rows] = self._point_fills(vae, holed.iloc[rows] if is_dataframe(holed) else holed[rows])
-        # completed holds the observed values, the checked cells' truth among them.
-        return keep_earned(refinement, completed, check, fills, np.where(check, fills, completed),
-                           ~observed | check, columns, _passes(vae))
+        return fills
 
     @staticmethod
     def _completed(vae, vae_input, values, handle_unknown):

@@ -48,15 +48,18 @@ fitting it on every row of the completed table lost on breast cancer. The
 plain blend, the rule of the ignorable mechanism, won every measured case
 against every peer, so no separate rule.
 
-Draws (``sample_posterior=True``, ``multiple_imputations``) are never
-refined: they are draws from the model's conditional, and a blend would
-shrink their spread. Columns of other kinds (labels, Bernoulli columns)
-keep the VAE's fills, which are valid values of theirs.
+Labels (categorical columns whose levels are not numbers) are refined by a
+logistic regression on the same design, each kept only where a check of its
+own says so (:func:`fit_label_refinement`, LABEL_CHECK_Z), under the
+ignorable mechanism. Draws (``sample_posterior=True``,
+``multiple_imputations``) are never refined: they are draws from the
+model's conditional, and a blend would shrink their spread. Columns of other
+kinds (Bernoulli columns) keep the VAE's fills, which are valid values of theirs.
 
 The state (:func:`fit_refinement`) is plain arrays and lists: the refined
 columns' positions, the design's standardisation, one coefficient row and
 intercept per refined column, and the level columns' positions with their
-levels.
+levels; the labels' (:func:`fit_label_refinement`) is a second such state.
 """
 
 import numpy as np
@@ -676,3 +679,205 @@ def _nearest_level(values, levels):
     if far.any():
         distances[far] = np.abs(values[far, None] / 2 - levels[None, :] / 2)
     return distances.argmin(axis=1).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------- labels
+
+#: A label column (a categorical column whose levels are not numbers: text,
+#: booleans held as categories) is refined by a multinomial logistic
+#: regression on every other column of the completed table, which keeps it
+#: only where the check says so (:func:`fit_label_refinement`). A fill is
+#: either the regression's likeliest level ("logistic") or the level of
+#: highest (1 - w) * [the VAE's fill] + w * the regression's probability,
+#: w the row's observed share clipped to LINEAR_SHARE ("gated": the
+#: regression overrides the VAE only where it is confident, 1/3 of a
+#: probability ahead at w = 3/4). The check hides CHECK_SHARE of the
+#: label's observed cells (one more pass of the VAE over the rows holding
+#: them), fits the regression without them, and keeps the rule that got more
+#: of them right than the VAE by McNemar's statistic (right where the VAE
+#: was wrong, b, against wrong where it was right, c: (b - c) / sqrt(b + c))
+#: above LABEL_CHECK_Z, for labels of enough observed cells to hide about
+#: MIN_LABEL_CHECK_CELLS of them. Measured on the imputation benchmark's four
+#: tables with labels (computers, penguins, credit card, anes96), MCAR
+#: 20/50/80 % and MAR, the masks of seeds 0 and 1 (32 cases), category
+#: accuracy: 8 higher (anes96 MCAR 80 % 0.343 -> 0.367 and 0.341 -> 0.363,
+#: penguins MAR 0.736 -> 0.793, credit card MAR 0.855 -> 0.866, computers
+#: MCAR 20 % 0.855 -> 0.865, MAR 0.850 -> 0.856), none lower. The check's
+#: rows read every other missing cell as the check's own pass fills it: a
+#: first version read them as the first pass had filled them, seeing the
+#: hidden label, so the regression read the label back from them, and the
+#: check chose it where it lost (9 of the 32 cases lower, by up to 0.016;
+#: credit card MCAR 80 % 0.797 -> 0.783). Fitted on the check cells too (as
+#: the numeric regressions are), its optimism on them chose it where it
+#: lost as well (anes96 MCAR 20 %, education's 7 levels: 0.40 right on the
+#: check against the VAE's 0.37, 0.31 of the hidden cells against 0.39).
+#: Not refined under self-masking, where the mechanism models the holes (see
+#: :func:`_two_numbers`).
+LABEL_CHECK_Z = 1.0
+MIN_LABEL_CHECK_CELLS = 20
+
+#: lbfgs iterations of a label's logistic regression; a fit that stops short keeps its coefficients.
+LABEL_MAX_ITER = 500
+
+LABEL_RULES = ("gated", "logistic")
+
+
+def is_label(column):
+    """Whether a schema column is a label: categorical, of two or more levels that are not numbers."""
+    return (column["kind"] == "categorical" and len(column["categories"]) >= 2
+            and _numeric_levels(column) is None)
+
+
+def checked_labels(columns, observed, missing_mechanism="ignorable"):
+    """The labels the refinement may refine (their check decides): those with enough observed cells to check.
+
+    About CHECK_SHARE of a label's observed cells are hidden for its check, so
+    a label needs MIN_LABEL_CHECK_CELLS / CHECK_SHARE of them. None under
+    self-masking, nor where the design does not apply (see :func:`refinement_applies`).
+    """
+    if missing_mechanism == "self_masking" or len(columns) < 2 or design_width(columns) > MAX_FEATURES:
+        return []
+    least = MIN_LABEL_CHECK_CELLS / CHECK_SHARE
+    return [j for j, column in enumerate(columns) if is_label(column) and observed[:, j].sum() >= least]
+
+
+def label_check_cells(labels, observed):
+    """The observed cells of the `labels` hidden for their check: CHECK_SHARE of each, as check_cells draws them."""
+    draws = np.random.default_rng(CHECK_SEED).random(observed.shape)
+    cells = np.zeros_like(observed)
+    cells[:, labels] = observed[:, labels] & (draws[:, labels] < CHECK_SHARE)
+    return cells
+
+
+def fit_label_refinement(completed, observed, columns, labels, check, fills):
+    """The label refinement's state, or None where no label earns one.
+
+    Parameters
+    ----------
+    completed : ndarray of shape (n_rows, n_columns)
+        The training table in user units (category codes), missing cells
+        filled by the VAE.
+    observed : ndarray of bool, same shape
+        Which cells were observed.
+    columns : list of dict
+        The VAE's column schema.
+    labels : list of int
+        The candidate columns (:func:`checked_labels`).
+    check : ndarray of bool, same shape
+        The cells hidden for their check (:func:`label_check_cells`).
+    fills : ndarray, same shape
+        The VAE's point fills of the table with the `check` cells hidden too.
+
+    The state is plain arrays and lists: the design's standardisation, and per
+    kept label its position, rule, level codes, coefficients (one row per
+    level, the label's own design columns 0) and intercepts.
+    """
+    design, owners = _design(completed, columns)
+    mean, scale = _moments(design)
+    standardized = _standardized(design, mean, scale)
+    # The check's rows read every missing cell as the check's pass fills it: the first pass filled a row's
+    # other cells seeing the checked cell, and a design of those fills told the regression its value.
+    checked = _standardized(_design(np.where(check | ~observed, fills, completed), columns)[0], mean, scale)
+    weight = np.clip(1.0 - (~observed | check).mean(axis=1), *LINEAR_SHARE)
+    sampler = np.random.default_rng(0)
+    state = {"columns": [], "rules": [], "classes": [], "coef": [], "intercept": [], "mean": mean, "scale": scale}
+    with one_blas_and_openmp_thread():  # as the regressions (fit_refinement's Notes)
+        for j in labels:
+            cells = check[:, j]
+            if not cells.any():
+                continue
+            others = owners != j
+            model = _classifier(standardized, completed[:, j], observed[:, j] & ~cells, others, sampler)
+            if model is None:
+                continue
+            rule = _earned_rule(model, checked[cells], fills[cells, j], completed[cells, j], weight[cells])
+            model = None if rule is None else _classifier(standardized, completed[:, j], observed[:, j], others,
+                                                          sampler)
+            if model is None:
+                continue
+            state["columns"].append(j)
+            state["rules"].append(rule)
+            for key, value in zip(("classes", "coef", "intercept"), model):
+                state[key].append(value)
+    return state if state["columns"] else None
+
+
+def _classifier(design, target, rows, others, sampler):
+    """(level codes, coefficients (levels, design width), intercepts) of a logistic regression of `target` on the
+    `others` design columns over `rows` (at most MAX_REGRESSION_ROWS); None where it cannot be fitted.
+
+    A two-level fit is written as two rows of logits, the first 0, so that
+    every label's probabilities are one softmax.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    rows = _regression_rows(rows, sampler)
+    target = target[rows].astype(np.intp)
+    if len(rows) < MIN_ROWS or len(np.unique(target)) < 2:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = LogisticRegression(max_iter=LABEL_MAX_ITER).fit(design[rows][:, others], target)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    coef = np.zeros((len(model.classes_), design.shape[1]))
+    intercept = np.zeros(len(model.classes_))
+    if len(model.classes_) == 2:
+        coef[1, others], intercept[1] = model.coef_[0], model.intercept_[0]
+    else:
+        coef[:, others], intercept[:] = model.coef_, model.intercept_
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        return None
+    return model.classes_.astype(np.int64), coef, intercept
+
+
+def _earned_rule(model, design, vae_codes, truth, weight):
+    """The rule of LABEL_RULES whose fills beat the VAE's `vae_codes` on the check cells (`truth`), or None."""
+    right = vae_codes == truth
+    best, best_statistic = None, LABEL_CHECK_Z
+    for rule in LABEL_RULES:
+        codes = _label_fills(design, vae_codes, model, rule, weight)
+        hits = codes == truth
+        gained, lost = int(np.sum(hits & ~right)), int(np.sum(~hits & right))
+        if gained + lost and (gained - lost) / np.sqrt(gained + lost) > best_statistic:
+            best, best_statistic = rule, (gained - lost) / np.sqrt(gained + lost)
+    return best
+
+
+def _label_fills(design, vae_codes, model, rule, weight):
+    """The fills of a label's rows (their standardized design) under `rule`; a row whose logits leave float64 keeps
+    the VAE's."""
+    classes, coef, intercept = model
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = _row_products(design, coef) + intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+    if rule == "gated":
+        probabilities = (1.0 - weight[:, None]) * (classes[None, :] == vae_codes[:, None]) \
+            + weight[:, None] * probabilities
+    usable = np.isfinite(probabilities).all(axis=1)
+    return np.where(usable, classes[np.argmax(np.where(usable[:, None], probabilities, 0.0), axis=1)], vae_codes)
+
+
+def refine_labels(values, completed, missing, state, columns):
+    """`values` with the refined labels' missing cells filled by their rule; in place.
+
+    `completed` is the table with its missing cells filled by the VAE (the
+    table the regressions were fitted and checked on), `missing` the cells to fill.
+    """
+    if state is None:
+        return values
+    design = _standardized(_design(completed, columns)[0], state["mean"], state["scale"])
+    weight = np.clip(1.0 - missing.mean(axis=1), *LINEAR_SHARE)
+    for j, rule, *model in zip(state["columns"], state["rules"], state["classes"], state["coef"],
+                               state["intercept"]):
+        rows = missing[:, j]
+        if rows.any():
+            vae_codes = values[rows, j].astype(np.int64)
+            values[rows, j] = _label_fills(design[rows], vae_codes, model, rule, weight[rows])
+    return values

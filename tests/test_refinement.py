@@ -420,12 +420,17 @@ def test_fit_makes_no_pass_over_x_where_nothing_is_refined():
 
     rng = np.random.default_rng(0)
     # Labels only: no continuous column, no column of numbers (0/1 columns are refined since 0.14.0).
+    # Labels are refined since 0.18.0, from the other columns: one label alone has none.
     table = pd.DataFrame({"a": rng.choice(["p", "q"], 200).astype(object),
                           "b": pd.Categorical(rng.choice(["x", "y", "z", "w"], 200))})
     table.iloc[::7, 0] = np.nan
     with mock.patch.object(VAEModel, "reconstruct", autospec=True, side_effect=VAEModel.reconstruct) as passes:
-        imputer = VAEImputer(**{**SMALL, "max_iter": 3}).fit(table)
-    assert imputer._refinement is None and passes.call_count == 0
+        imputer = VAEImputer(**{**SMALL, "max_iter": 3}).fit(table[["a"]])
+    assert imputer._refinement is None and imputer._label_refinement is None and passes.call_count == 0
+    # Too few observed cells to check a label (fewer than MIN_LABEL_CHECK_CELLS / CHECK_SHARE): no pass either.
+    with mock.patch.object(VAEModel, "reconstruct", autospec=True, side_effect=VAEModel.reconstruct) as passes:
+        imputer = VAEImputer(**{**SMALL, "max_iter": 3}).fit(table.iloc[:40])
+    assert imputer._label_refinement is None and passes.call_count == 0
 
 
 @pytest.mark.parametrize("spread", [1.0, 3e6, 3e-6])

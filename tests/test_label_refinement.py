@@ -148,3 +148,32 @@ def test_hostile_label_refinement_states_are_refused(fitted, tamper):
         labels["rules"] = labels["rules"] * 2
     with pytest.raises(ValueError, match="_label_refinement"):
         VAEImputer.__new__(VAEImputer).__setstate__({**state, "_label_refinement": labels})
+
+
+def test_the_check_reads_its_rows_as_its_own_pass_fills_them():
+    """A first pass's fills of a row's other cells saw the label the check hides: read, they tell it back.
+
+    Here the first pass filled x, missing in every row, with the label's own
+    code, and the check's pass (the label hidden) fills it with noise. Read
+    from the first pass, x predicted every checked label and the check kept a
+    regression that knows nothing on cells really missing; read from the
+    check's pass, it earns nothing and the label keeps the VAE's fills.
+    """
+    rng = np.random.default_rng(0)
+    n = 400
+    label = rng.integers(0, 2, n).astype(float)
+    columns = [{"name": "x", "kind": "gaussian", "dtype": "float64"},
+               {"name": "label", "kind": "categorical", "dtype": "object", "categories": ["p", "q"]}]
+    observed = np.column_stack([np.zeros(n, dtype=bool), np.ones(n, dtype=bool)])
+    completed = np.column_stack([label, label])  # x as the first pass filled it, the label observed
+    labels = _refinement.checked_labels(columns, observed)
+    assert labels == [1]
+    check = _refinement.label_check_cells(labels, observed)
+    # The check's pass: x filled without the label's help, the label by a coin (the VAE's guess).
+    fills = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n).astype(float)])
+    assert _refinement.fit_label_refinement(completed, observed, columns, labels, check, fills) is None
+    # The same regression, read with the first pass's x, "earns" its place: the leak this test guards against.
+    leaky = np.where(check, fills, completed)
+    leaked_fills = np.column_stack([leaky[:, 0], fills[:, 1]])
+    state = _refinement.fit_label_refinement(completed, observed, columns, labels, check, leaked_fills)
+    assert state is not None and state["columns"] == [1]

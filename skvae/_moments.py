@@ -96,9 +96,14 @@ WRITTEN_ULPS = 8
 #: A narrow float's value widened to float64 and written in R's 15 significant digits (write.csv:
 #: float32's 10.8, 10.800000190734863, as 10.8000001907349) lies up to half a unit in its 15th
 #: digit, 5e-15 of it, from the float64 it was: about 45 units in float64's last place, beyond
-#: WRITTEN_ULPS (hostile sweep 33). Two float32 (float16) values lie 6e-8 (1e-3) of them apart,
-#: so a value this close to one written as that type is that value written in 15 digits.
-NARROW_WRITTEN_SHARE = 1e-14
+#: WRITTEN_ULPS (hostile sweep 33). Written in 9 significant digits, the fewest that tell every
+#: float32 value apart (``%.9g``: carData's TitanicSurvival holds ages of 0.1667 years as
+#: 0.166700006, whose column decoded unrounded, 0.9166719 beside 29; hostile sweep 38), it lies up
+#: to half a unit in its 9th digit, 5e-9 of it. Two float32 (float16) values lie at least 6e-8
+#: (1e-3) of them apart, so a value this close to one written as that type is that value written
+#: in 9 digits or more. A measured float64 value lands this close to a float32 value by chance
+#: about once in six, and a column needs every value to (as float32 rounded to its decimals, too).
+NARROW_WRITTEN_SHARE = 5e-9
 
 #: A value computed from written values by a subtraction (rain as the difference of two gauge
 #: readings: 5.1 - 5.0 is 0.0999999999999996) carries the float error of its operands, not of
@@ -117,7 +122,7 @@ def _written_at(rounded, values, precision=None, column_tolerance=None):
     Subnormal values are written only exactly: their spacing is float64's
     smallest, 5e-324, so within a few of it lie 0 and the column's other
     subnormals, values no rounding wrote. Where `rounded` is held in a
-    narrow float type (`precision`), a value written in 15 significant
+    narrow float type (`precision`), a value written in 9 or more significant
     digits (NARROW_WRITTEN_SHARE) is written at it too. `column_tolerance`
     (per column, or None): a distance every value of its column may lie
     from its rounding (see COLUMN_SCALE_SHARE).
@@ -136,7 +141,7 @@ def narrow_written(values, precision):
     """Whether each of `values` may be a value held in `precision` (np.float32, np.float16) written out.
 
     That is, the value as `precision` holds it, up to :func:`_written_at`'s
-    tolerance (NARROW_WRITTEN_SHARE: 15 significant digits of it, as R's
+    tolerance (NARROW_WRITTEN_SHARE: 9 or more significant digits of it, as R's
     write.csv writes a float32 value); missing cells pass.
     """
     with np.errstate(over="ignore", invalid="ignore"):
@@ -163,7 +168,7 @@ def decimals(block, precision=None):
     found to have none and decoded to 659.7179565 where a float64 one gives
     659.72. Its values are compared as that type holds them: d decimals
     written when the value rounded to d and held in that type is the value
-    (or that value written in 15 significant digits, NARROW_WRITTEN_SHARE:
+    (or that value written in 9 or more significant digits, NARROW_WRITTEN_SHARE:
     a float64 column of float32 values as R writes it).
     """
     def rounds_to_itself(values, d):

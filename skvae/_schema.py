@@ -231,7 +231,7 @@ class TableSchema:
             # so by R and pandas) rounds to itself at no decimals and no digits in float64, so it
             # decoded unrounded (a GDP column of 10149.0 and 11325.2998046875 sampled as
             # 22357.87904687774). Where float64 finds neither, the values are also read as float32
-            # holds them: only a column of float32 values (or of their writing in 15 significant
+            # holds them: only a column of float32 values (or of their writing in 9 or more significant
             # digits, as R's write.csv writes them: skvae._moments.NARROW_WRITTEN_SHARE) rounds to
             # itself so.
             in_narrow = {k for ks in narrow.values() for k in ks}

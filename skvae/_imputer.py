@@ -69,12 +69,12 @@ from ._likelihoods import requires_non_negative
 from ._memory import check_host_allocation
 from ._missingness import mechanism_name
 from ._refinement import (
+    cells_to_check,
     check_cells,
+    checked_labels,
     fit_label_refinement,
     fit_refinement,
     keep_earned,
-    checked_labels,
-    label_check_cells,
     passes_for,
     refine,
     refine_labels,
@@ -696,7 +696,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         labels = checked_labels(columns, observed, mechanism)
         if not labels:
             return refinement, None
-        check = label_check_cells(labels, observed)
+        check = cells_to_check(labels, observed)
         fills = self._fills_with_cells_hidden(vae, X, missing, kept, check, values)
         return refinement, fit_label_refinement(completed, observed, columns, labels, check, fills)
 

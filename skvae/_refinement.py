@@ -193,14 +193,17 @@ def _two_numbers(column):
 def check_cells(refinement, observed, columns):
     """Observed cells to hide for the check: CHECK_SHARE of each checked refined column's; None if none is checked."""
     checked = [j for j in refinement["columns"] if is_checked(columns[j])]
-    if not checked:
-        return None
+    return cells_to_check(checked, observed) if checked else None
+
+
+def cells_to_check(positions, observed):
+    """CHECK_SHARE of the observed cells of the columns at `positions`, hidden for a check (numeric or labels')."""
     # A fixed draw, the same check for the same table, from a seed of its own: a
     # user's mask drawn as default_rng(0).random(X.shape) < rate (the imputation
     # benchmark's) would otherwise pick out exactly the cells already missing.
     draws = np.random.default_rng(CHECK_SEED).random(observed.shape)
     cells = np.zeros_like(observed)
-    cells[:, checked] = observed[:, checked] & (draws[:, checked] < CHECK_SHARE)
+    cells[:, positions] = observed[:, positions] & (draws[:, positions] < CHECK_SHARE)
     return cells
 
 
@@ -741,14 +744,6 @@ def checked_labels(columns, observed, missing_mechanism="ignorable"):
     return [j for j, column in enumerate(columns) if is_label(column) and observed[:, j].sum() >= least]
 
 
-def label_check_cells(labels, observed):
-    """The observed cells of the `labels` hidden for their check: CHECK_SHARE of each, as check_cells draws them."""
-    draws = np.random.default_rng(CHECK_SEED).random(observed.shape)
-    cells = np.zeros_like(observed)
-    cells[:, labels] = observed[:, labels] & (draws[:, labels] < CHECK_SHARE)
-    return cells
-
-
 def fit_label_refinement(completed, observed, columns, labels, check, fills):
     """The label refinement's state, or None where no label earns one.
 
@@ -764,7 +759,7 @@ def fit_label_refinement(completed, observed, columns, labels, check, fills):
     labels : list of int
         The candidate columns (:func:`checked_labels`).
     check : ndarray of bool, same shape
-        The cells hidden for their check (:func:`label_check_cells`).
+        The cells hidden for their check (:func:`cells_to_check`).
     fills : ndarray, same shape
         The VAE's point fills of the table with the `check` cells hidden too.
 
@@ -791,8 +786,9 @@ def fit_label_refinement(completed, observed, columns, labels, check, fills):
             if model is None:
                 continue
             rule = _earned_rule(model, checked[cells], fills[cells, j], completed[cells, j], weight[cells])
-            model = None if rule is None else _classifier(standardized, completed[:, j], observed[:, j], others,
-                                                          sampler)
+            if rule is None:
+                continue
+            model = _classifier(standardized, completed[:, j], observed[:, j], others, sampler)
             if model is None:
                 continue
             state["columns"].append(j)
@@ -843,8 +839,9 @@ def _earned_rule(model, design, vae_codes, truth, weight):
         codes = _label_fills(design, vae_codes, model, rule, weight)
         hits = codes == truth
         gained, lost = int(np.sum(hits & ~right)), int(np.sum(~hits & right))
-        if gained + lost and (gained - lost) / np.sqrt(gained + lost) > best_statistic:
-            best, best_statistic = rule, (gained - lost) / np.sqrt(gained + lost)
+        statistic = (gained - lost) / np.sqrt(gained + lost) if gained + lost else 0.0
+        if statistic > best_statistic:
+            best, best_statistic = rule, statistic
     return best
 
 

@@ -168,7 +168,7 @@ def test_the_check_reads_its_rows_as_its_own_pass_fills_them():
     completed = np.column_stack([label, label])  # x as the first pass filled it, the label observed
     labels = _refinement.checked_labels(columns, observed)
     assert labels == [1]
-    check = _refinement.label_check_cells(labels, observed)
+    check = _refinement.cells_to_check(labels, observed)
     # The check's pass: x filled without the label's help, the label by a coin (the VAE's guess).
     fills = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n).astype(float)])
     assert _refinement.fit_label_refinement(completed, observed, columns, labels, check, fills) is None

@@ -171,6 +171,27 @@ def _label_refinement_state(value, name):
                 _fail(f"{name}[{key!r}]", f"finite float64 arrays of shape {shape}", array)
 
 
+def _tree_refinement_state(value, name):
+    """None, or the state of :func:`skvae._refinement.fit_tree_refinement`: positions and one valid forest each."""
+    if value is None:
+        return
+    from ._forest import check_state
+
+    if not isinstance(value, dict) or set(value) != {"columns", "forests"}:
+        _fail(name, "None or a dict with the keys 'columns' and 'forests'", value)
+    _positions(value["columns"], f"{name}['columns']")
+    forests = value["forests"]
+    if not isinstance(forests, list) or len(forests) != len(value["columns"]) or not forests:
+        raise InvalidState(f"{name} has a list of forests of another length than its {len(value['columns'])} "
+                           "refined columns.")
+    for forest in forests:
+        # The design's width is checked against vae_'s schema with the other fields (a forest's split
+        # features index it); here, that the arrays make a forest whose walk ends.
+        problem = check_state(forest, np.iinfo(np.int64).max)
+        if problem is not None:
+            _fail(f"{name}['forests']", "forests with " + problem, type(forest).__name__)
+
+
 def _level_indicators(value, name):
     """A refinement's level columns: increasing positions, each with a strictly increasing finite float64 vector."""
     from ._refinement import MIN_LEVELS
@@ -211,6 +232,8 @@ IMPUTER_FIELDS = {
     "_refinement": Field(_refinement_state, required=False),
     # Imputers of skvae 0.17 and older refine no label.
     "_label_refinement": Field(_label_refinement_state, required=False),
+    # Imputers of skvae 0.18 and older have no trees.
+    "_tree_refinement": Field(_tree_refinement_state, required=False),
 }
 
 #: The fitted attributes of a VAEOutlierDetector.
@@ -245,10 +268,8 @@ def _imputer_columns_agree(state):
         from ._refinement import is_refined, state_design_width
 
         columns = _vae_attribute(vae, "_schema").columns
-        if refinement["columns"][-1] >= len(columns) or any(
-                not is_refined(columns[j]) for j in refinement["columns"]):
-            raise InvalidState("_refinement refines columns of vae_ whose kinds are not refined (continuous, "
-                               "count or few-number columns).")
+        _refines_only(refinement["columns"], columns, is_refined, "_refinement refines columns of vae_ whose kinds "
+                      "are not refined (continuous, count or few-number columns).")
         level_columns = refinement.get("level_columns", [])
         if level_columns and (level_columns[-1] >= len(columns) or any(
                 columns[j]["kind"] == "categorical" for j in level_columns)):
@@ -262,21 +283,37 @@ def _imputer_columns_agree(state):
         from ._refinement import design_width, is_label
 
         columns = _vae_attribute(vae, "_schema").columns
-        if labels["columns"][-1] >= len(columns) or any(not is_label(columns[j]) for j in labels["columns"]):
-            raise InvalidState("_label_refinement refines columns of vae_ that are not labels (categorical columns "
-                               "of levels other than numbers).")
+        _refines_only(labels["columns"], columns, is_label, "_label_refinement refines columns of vae_ that are not "
+                      "labels (categorical columns of levels other than numbers).")
         if any(classes[-1] >= len(columns[j]["categories"]) for j, classes in zip(labels["columns"],
                                                                                    labels["classes"])):
             raise InvalidState("_label_refinement's level codes exceed the levels of their columns in vae_.")
         if labels["mean"].shape != (design_width(columns),):
             raise InvalidState(f"_label_refinement's design has {labels['mean'].shape[0]} columns, but vae_'s "
                                f"schema implies {design_width(columns)}.")
+    trees = state.get("_tree_refinement")
+    if trees is not None:
+        from ._refinement import design_width, is_refined
+
+        columns = _vae_attribute(vae, "_schema").columns
+        _refines_only(trees["columns"], columns, is_refined, "_tree_refinement refines columns of vae_ whose kinds "
+                      "are not refined (continuous, count or few-number columns).")
+        width = design_width(columns)
+        if any(forest["feature"].max() >= width for forest in trees["forests"]):
+            raise InvalidState(f"_tree_refinement's forests split on design columns beyond the {width} of vae_'s "
+                               "schema.")
     indicator = state["indicator_"]
     if indicator is not None:
         if indicator.n_features_in_ != n_features:
             raise InvalidState(
                 f"indicator_ reads {indicator.n_features_in_} columns, but n_features_in_ is {n_features}."
             )
+
+
+def _refines_only(positions, columns, accepts, message):
+    """Raise InvalidState(`message`) unless every refined position is a column of the schema that `accepts`."""
+    if positions[-1] >= len(columns) or any(not accepts(columns[j]) for j in positions):
+        raise InvalidState(message)
 
 
 def _detector_columns_agree(state):

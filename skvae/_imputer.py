@@ -74,11 +74,14 @@ from ._refinement import (
     checked_labels,
     fit_label_refinement,
     fit_refinement,
+    fit_tree_refinement,
     keep_earned,
     passes_for,
     refine,
     refine_labels,
+    refine_with_trees,
     refinement_applies,
+    tree_columns,
 )
 from ._refusals import Refusal, advice, advice_reworded, count, empty_table, parameter, table
 from ._schema import _float_bounds, as_arrow_dictionary, is_dataframe
@@ -243,7 +246,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         other non-numbers) get a multinomial logistic regression on the
         other columns instead, kept only where, fitted without a fifth of the
         label's observed cells, it got clearly more of them right than the
-        VAE (not under self-masking; see :mod:`skvae._refinement`).
+        VAE (not under self-masking; see :mod:`skvae._refinement`). Last,
+        each of those numeric columns may blend its fills half and half with
+        a forest of 20 extremely randomized trees on the table so completed
+        (lookups, steps), kept only where, fitted without a fifth of the
+        column's observed cells, the blend predicted them clearly better
+        (not under self-masking; since 0.19.0).
         Only point fills are refined, under either ``missing_mechanism``:
         draws (``sample_posterior=True``, :meth:`multiple_imputations`),
         fills of other kinds and tables wider than 256 design columns keep
@@ -471,11 +479,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         refines = self.refinement is not None and (
             refinement_applies(columns) or checked_labels(columns, ~missing[:, kept], _inference_mechanism(vae)))
         values = self._point_fills(vae, vae_input) if refines or keep_fills else None
-        refinement, labels = (self._fit_refinement(vae, vae_input, values, X, missing, kept) if refines
-                              else (None, None))
+        refinement, labels, trees = (self._fit_refinement(vae, vae_input, values, X, missing, kept) if refines
+                                     else (None, None, None))
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
-        self._refinement, self._label_refinement = refinement, labels
+        self._refinement, self._label_refinement, self._tree_refinement = refinement, labels, trees
         # Successive draws (transform with sample_posterior=True) advance this
         # generator: new draws each call, the same sequence after each fit with
         # an int random_state, as IterativeImputer's.
@@ -653,16 +661,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # fills with the VAE alone, without a refit.
         if self.refinement is None:
             return values
-        # Imputers of skvae 0.17 and older have no label refinement.
-        refinement, labels = getattr(self, "_refinement", None), getattr(self, "_label_refinement", None)
-        if refinement is None and labels is None:
+        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees.
+        states = [getattr(self, name, None) for name in ("_refinement", "_label_refinement", "_tree_refinement")]
+        if all(state is None for state in states):
             return values
         completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
-        columns = self.vae_._schema.columns
-        if refinement is not None:
-            values = refine(values, completed, missing[:, kept], refinement, columns, _passes(self.vae_))
-        # The labels' regressions read the table as the VAE completed it, as they were fitted and checked.
-        return refine_labels(values, completed, missing[:, kept], labels, columns)
+        return _refined_fills(values, completed, missing[:, kept], *states, self.vae_)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _point_fills(self, vae, vae_input):
@@ -674,14 +678,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                                       **inference_options(self))
 
     def _fit_refinement(self, vae, vae_input, values, X, missing, kept):
-        """The refinement's states (:mod:`skvae._refinement`), numeric and labels, from the VAE's point fills of its
-        training input.
+        """The refinement's states (:mod:`skvae._refinement`), numeric, labels and trees, from the VAE's point fills
+        of its training input.
 
         Where it refines a column that must earn its blend
         (:func:`skvae._refinement.is_checked`), one more importance-sampling
         pass over X, with a fifth of those columns' observed cells hidden,
-        decides which keep it; the labels' check is a pass of its own, so that
-        the numeric columns' checks read the fills they read without it.
+        decides which keep it; the labels' and the trees' checks are passes of
+        their own, so that each earlier check reads the fills it read without them.
         """
         completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
         columns = vae._schema.columns
@@ -694,11 +698,31 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
             refinement = keep_earned(refinement, completed, check, fills, np.where(check, fills, completed),
                                      ~observed | check, columns, _passes(vae))
         labels = checked_labels(columns, observed, mechanism)
-        if not labels:
-            return refinement, None
-        check = cells_to_check(labels, observed)
+        if labels:
+            check = cells_to_check(labels, observed)
+            fills = self._fills_with_cells_hidden(vae, X, missing, kept, check, values)
+            labels = fit_label_refinement(completed, observed, columns, labels, check, fills)
+        return refinement, labels or None, self._fit_trees(vae, X, missing, kept, values, completed, observed,
+                                                           refinement, labels or None)
+
+    def _fit_trees(self, vae, X, missing, kept, values, completed, observed, refinement, labels):
+        """The tree refinement's state (:func:`skvae._refinement.fit_tree_refinement`), or None.
+
+        Its check reads the rows holding a checked cell as the check's own
+        pass fills every missing cell of theirs (refined as transform refines
+        them), not as the first pass, which saw the checked cell, filled them.
+        """
+        columns = vae._schema.columns
+        candidates = tree_columns(columns, observed, _inference_mechanism(vae))
+        if not candidates:
+            return None
+        check = cells_to_check(candidates, observed)
+        holed = ~observed | check
         fills = self._fills_with_cells_hidden(vae, X, missing, kept, check, values)
-        return refinement, fit_label_refinement(completed, observed, columns, labels, check, fills)
+        fills = _refined_fills(fills, np.where(holed, fills, completed), holed, refinement, labels, None, vae)
+        refined = _refined_fills(values.copy(), completed, ~observed, refinement, labels, None, vae)
+        return fit_tree_refinement(np.where(observed, completed, refined), observed, columns, candidates, check,
+                                   np.where(holed, fills, completed))
 
     def _fills_with_cells_hidden(self, vae, X, missing, kept, check, values):
         """The VAE's point fills of X with its `check` cells (of the kept columns) hidden too."""
@@ -1788,6 +1812,22 @@ def _integers_kept_exact(frame, missing):
     for position, column in converted.items():
         frame.isetitem(position, column)
     return frame
+
+
+def _refined_fills(values, completed, missing, refinement, labels, trees, vae):
+    """The point fills `values` refined as transform refines them: the linear blend, the labels', the trees'.
+
+    `completed` is the table with its `missing` cells from `values`. The labels'
+    regressions read it as the VAE completed it, as they were fitted and
+    checked; the forests read it as the two refinements before them leave it.
+    """
+    columns = vae._schema.columns
+    if refinement is not None:
+        values = refine(values, completed, missing, refinement, columns, _passes(vae))
+    values = refine_labels(values, completed, missing, labels, columns)
+    if trees is not None:
+        values = refine_with_trees(values, np.where(missing, values, completed), missing, trees, columns)
+    return values
 
 
 def _passes(vae):

@@ -51,7 +51,10 @@ against every peer, so no separate rule.
 Labels (categorical columns whose levels are not numbers) are refined by a
 logistic regression on the same design, each kept only where a check of its
 own says so (:func:`fit_label_refinement`, LABEL_CHECK_Z), under the
-ignorable mechanism. Draws (``sample_posterior=True``,
+ignorable mechanism. Last, each refined column may blend its fills with a
+small forest of extremely randomized trees on the table so completed,
+kept only where a check of its own says so (:func:`fit_tree_refinement`,
+TREE_SHARE), under the ignorable mechanism too. Draws (``sample_posterior=True``,
 ``multiple_imputations``) are never refined: they are draws from the
 model's conditional, and a blend would shrink their spread. Columns of other
 kinds (Bernoulli columns) keep the VAE's fills, which are valid values of theirs.
@@ -59,11 +62,13 @@ kinds (Bernoulli columns) keep the VAE's fills, which are valid values of theirs
 The state (:func:`fit_refinement`) is plain arrays and lists: the refined
 columns' positions, the design's standardisation, one coefficient row and
 intercept per refined column, and the level columns' positions with their
-levels; the labels' (:func:`fit_label_refinement`) is a second such state.
+levels; the labels' (:func:`fit_label_refinement`) is a second such state,
+and the forests' (:func:`fit_tree_refinement`, :mod:`skvae._forest`) a third.
 """
 
 import numpy as np
 
+from . import _forest
 from ._likelihoods import numeric_level_values
 from ._threads import one_blas_and_openmp_thread
 
@@ -877,4 +882,164 @@ def refine_labels(values, completed, missing, state, columns):
         if rows.any():
             vae_codes = values[rows, j].astype(np.int64)
             values[rows, j] = _label_fills(design[rows], vae_codes, model, rule, weight[rows])
+    return values
+
+
+# --------------------------------------------------------------------------------------------- trees
+
+#: After the linear (and labels') refinement, each numeric column the
+#: refinement may refine (:func:`is_refined`) may also blend its fills half
+#: and half (TREE_SHARE) with a small forest of extremely randomized trees
+#: (scikit-learn's; :mod:`skvae._forest`) of the column on every other column
+#: of the table so completed, fitted on its observed cells but those hidden
+#: for the check: a tree copies what a smooth decoder and a line blur, a
+#: lookup (one value per level of another column), a step, an interaction.
+#: Each column keeps its forest only where, on CHECK_SHARE of its observed
+#: cells hidden after the fit (the VAE's pass over their rows, refined as
+#: transform refines), the blend predicted them better than the fills
+#: without it by a paired statistic of the squared errors (their mean
+#: difference over its standard error) above TREE_CHECK_Z. Under the
+#: ignorable mechanism only (see :func:`_two_numbers`: a forest of the
+#: observed cells of a self-masked column sees only those that stayed). The
+#: forest kept is the one the check measured (fitted without the checked
+#: cells): a second fit on every observed cell would cost as much again.
+#: Measured on the imputation benchmark's eight tables, five scenarios, masks
+#: of seed 0 (40 cases), against 0.18.0: RMSE lower in 13 (computer prices
+#: MCAR 20 % 0.636 -> 0.627, randhie MAR 0.927 -> 0.916, MCAR 20 % 0.942 ->
+#: 0.939, credit card MCAR 20 % 0.844 -> 0.839, anes96 MCAR 80 % 1.011 ->
+#: 1.008), higher in 3 (anes96 MCAR 20 % 0.889 -> 0.894, breast cancer MCAR 20 %
+#: 0.382 -> 0.385, self-masking 0.555 -> 0.557), the same in 24, category
+#: accuracy unchanged; ``fit_transform`` 1.05-1.11x the time without (the check's
+#: pass and the forests). The check's statistic decides: with "the blend's
+#: squared error lower" alone (a statistic above 0), scratch runs had
+#: larger gains (randhie MCAR 50 % 1.011 -> 0.973) but lost where the hidden
+#: cells are not like the checked ones (penguins self-masking 0.939 -> 0.998,
+#: diabetes 0.979 -> 0.987); a margin of 10 % lost most gains (computer prices
+#: MCAR 20 % 0.609 against 0.594). A categorical column of numbers is blended in
+#: its units and put on the nearest level, so half the way to the forest's
+#: value rarely moves it; the forest alone there (share 1) moved randhie both
+#: ways (MCAR 20 % 0.931, 50 % 1.016 against 0.939 and 1.011): one share.
+TREE_SHARE = 0.5
+TREE_CHECK_Z = 1.0
+MIN_TREE_CHECK_CELLS = 20
+
+#: The forests: few and small, for time and for the model file (at most
+#: 2 * TREE_MAX_LEAVES nodes a tree, whatever the rows).
+TREE_COUNT = 20
+TREE_MAX_LEAVES = 128
+TREE_MIN_LEAF = 3
+TREE_SEED = 0
+
+
+def tree_columns(columns, observed, missing_mechanism="ignorable"):
+    """The columns the tree refinement may refine (its check decides): refined columns with enough observed cells."""
+    if missing_mechanism == "self_masking" or not refinement_applies(columns):
+        return []
+    least = MIN_TREE_CHECK_CELLS / CHECK_SHARE
+    return [j for j, column in enumerate(columns) if is_refined(column) and observed[:, j].sum() >= least]
+
+
+def fit_tree_refinement(completed, observed, columns, candidates, check, checked):
+    """The tree refinement's state, or None where no column earns a forest.
+
+    Parameters
+    ----------
+    completed : ndarray of shape (n_rows, n_columns)
+        The training table in user units (category codes), its missing cells
+        filled as transform fills them before the trees (the VAE's fills,
+        refined).
+    observed : ndarray of bool, same shape
+        Which cells were observed.
+    columns : list of dict
+        The VAE's column schema.
+    candidates : list of int
+        The candidate columns (:func:`tree_columns`).
+    check : ndarray of bool, same shape
+        The cells hidden for the check (:func:`cells_to_check`).
+    checked : ndarray, same shape
+        The table with every missing cell and every `check` cell as the
+        check's own pass fills and refines them.
+
+    The state is the refined columns' positions and one forest per column
+    (:mod:`skvae._forest`), fitted on the design with the column's own
+    design columns zeroed.
+    """
+    design, owners = _design(completed, columns)
+    checked_design, _ = _design(checked, columns)
+    sampler = np.random.default_rng(0)
+    state = {"columns": [], "forests": []}
+    for j in candidates:
+        cells = check[:, j]
+        rows = _regression_rows(observed[:, j] & ~cells, sampler)
+        if cells.sum() < 2 or len(rows) < MIN_ROWS:
+            continue
+        own = owners == j
+        target = _in_units(completed[:, j], columns[j])
+        unit = _target_unit(target[rows])
+        forest = _forest.fit(_without(design[rows], own), target[rows] / unit, n_trees=TREE_COUNT,
+                             max_leaves=TREE_MAX_LEAVES, min_leaf=TREE_MIN_LEAF, seed=TREE_SEED)
+        if forest is None:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            forest["value"] = forest["value"] * unit
+        if not np.isfinite(forest["value"]).all():
+            continue
+        plain = checked[cells, j]
+        blended = _tree_fills(forest, checked_design[cells], own, plain, columns[j])
+        if _paired_statistic(_in_units(plain, columns[j]) / unit, _in_units(blended, columns[j]) / unit,
+                             target[cells] / unit) > TREE_CHECK_Z:
+            state["columns"].append(j)
+            state["forests"].append(forest)
+    return state if state["columns"] else None
+
+
+def _without(design, own):
+    """A copy of (rows of) the design with a column's own design columns zeroed (a constant no tree splits on)."""
+    design = design.copy()
+    design[:, own] = 0.0
+    return design
+
+
+def _tree_fills(forest, design, own, fills, column):
+    """`fills` (a column's, codes for a categorical column of numbers) blended with the forest's predictions.
+
+    A blend beyond float64 keeps the fill; a categorical column of numbers takes the level nearest the blend.
+    """
+    predicted = _forest.predict(forest, _without(design, own))
+    levels = _numeric_levels(column)
+    with np.errstate(over="ignore", invalid="ignore"):
+        blend = (1.0 - TREE_SHARE) * _in_units(fills, column) + TREE_SHARE * predicted
+    finite = np.isfinite(blend)
+    out = fills.astype(np.float64, copy=True)
+    out[finite] = blend[finite] if levels is None else _nearest_level(blend[finite], levels)
+    return out
+
+
+def _paired_statistic(plain, blended, truth):
+    """Mean over the cells of (plain error)^2 - (blended error)^2, over its standard error.
+
+    Gains all equal have no spread: plus or minus infinity by their sign (0 where
+    they are all 0); a statistic that is not a number (errors beyond float64) is 0.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        gains = (plain - truth) ** 2 - (blended - truth) ** 2
+        mean = np.mean(gains) if len(gains) else 0.0
+        spread = np.std(gains, ddof=1) if len(gains) > 1 else 0.0
+        statistic = mean / (spread / np.sqrt(len(gains))) if spread > 0 else np.sign(mean) * np.inf
+    return float(statistic) if not np.isnan(statistic) else 0.0
+
+
+def refine_with_trees(values, completed, missing, state, columns):
+    """`values` with the forests' columns' missing cells blended (see TREE_SHARE); in place.
+
+    `completed` is the table with its missing cells filled by `values`, as the
+    linear and label refinements left them: every forest reads it, one pass.
+    """
+    if state is None:
+        return values
+    design, owners = _design(completed, columns)
+    for j, forest in zip(state["columns"], state["forests"]):
+        rows = np.flatnonzero(missing[:, j])
+        if rows.size:
+            values[rows, j] = _tree_fills(forest, design[rows], owners == j, values[rows, j], columns[j])
     return values

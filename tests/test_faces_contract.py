@@ -191,8 +191,9 @@ def test_a_fit_validates_the_table_once_and_reads_it_once_per_pass(face, monkeyp
     # reads the table once more to complete it with them (a table with a
     # spiked column or one of few numbers pays one more pass for the
     # refinement's check; this one has none), and once more for the check of
-    # its label (b: 120 observed cells, enough to hide about 20; since 0.18.0).
+    # its label (b: 120 observed cells, enough to hide about 20; since 0.18.0),
+    # and once more for the check of its forest (a: 102 observed cells; since 0.19.0).
     # Each pass encodes its batch and sizes its threads.
-    passes = {"transformer": 2, "imputer": 4, "detector": 4}[face]
+    passes = {"transformer": 2, "imputer": 5, "detector": 4}[face]
     reads = passes + (face == "imputer")
     assert calls == {"raw_values": reads, "validate_data": 1, "thread_plan": passes}

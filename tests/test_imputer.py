@@ -106,6 +106,8 @@ def test_a_scale_of_numbers_is_filled_with_the_seen_level_nearest_its_conditiona
     holes.loc[hidden, "scale"] = pd.NA
     imputer = VAEImputer(**SMALL).fit(holes)
     assert imputer.vae_.column_kinds_["scale"] == "categorical"
+    # The VAE's and the line's conditional mean: a forest (0.19.0) is another estimate of it.
+    imputer._tree_refinement = None
     filled = imputer.transform(holes)
     assert filled["scale"].dtype == "Int64"
     fills = filled["scale"].to_numpy(dtype=np.int64)[hidden]
@@ -221,7 +223,8 @@ def test_the_refinement_check_passes_only_the_rows_holding_a_checked_cell_with_t
     imputer = VAEImputer(**{**SMALL, "max_iter": 10}).fit(holes)
     assert "check" in seen, "the scale column of numbers is refined with a check"
     with_check = int(seen["check"].any(axis=1).sum())
-    assert passes == [len(holes), with_check] and 0 < with_check < len(holes)
+    # Then the forests' check (0.19.0), a pass of its own.
+    assert passes[:2] == [len(holes), with_check] and 0 < with_check < len(holes) and len(passes) == 3
     X, _ = imputer._validate(holes, reset=False)
     missing, kept_columns = imputer._missing_mask(X), ~imputer._empty_features
     hidden_for_check = missing.copy()

@@ -23,7 +23,7 @@ import numpy as np
 KEYS = ("feature", "threshold", "left", "right", "value", "roots")
 
 
-def fit(design, target, *, n_trees, max_leaves, min_leaf, seed):
+def fit(design, target, *, n_trees, max_leaves, min_leaf, seed, max_features=1.0):
     """The forest (a dict of :data:`KEYS`) of `target` on the rows of `design`, or None where it cannot be fitted.
 
     None where the design does not fit in float32 (scikit-learn's trees read
@@ -38,7 +38,7 @@ def fit(design, target, *, n_trees, max_leaves, min_leaf, seed):
         return None
     try:
         model = ExtraTreesRegressor(n_estimators=n_trees, max_leaf_nodes=max_leaves, min_samples_leaf=min_leaf,
-                                    random_state=seed, n_jobs=1).fit(features, target)
+                                    max_features=max_features, random_state=seed, n_jobs=1).fit(features, target)
     except ValueError:  # a column whose forest cannot be fitted keeps its fills, as one whose regression cannot
         return None
     parts = {key: [] for key in KEYS}

@@ -134,3 +134,25 @@ def test_hostile_tree_refinement_states_are_refused(fitted, tamper):
         forest["roots"] = forest["roots"][::-1].copy()
     with pytest.raises(ValueError, match="_tree_refinement"):
         VAEImputer.__new__(VAEImputer).__setstate__({**state, "_tree_refinement": trees})
+
+
+def test_forests_are_sized_whatever_the_table(monkeypatch):
+    """A forest per column, each on at most TREE_MAX_ROWS rows and TREE_MAX_FEATURES design columns a split."""
+    fitted_on = []
+    fit = _forest.fit
+
+    def recorded(design, target, **kwargs):
+        fitted_on.append((design.shape, kwargs["max_features"]))
+        return fit(design, target, **kwargs)
+
+    monkeypatch.setattr(_forest, "fit", recorded)
+    rng = np.random.default_rng(0)
+    n, width = 3_000, 80
+    completed = rng.normal(size=(n, width))
+    observed = np.ones((n, width), dtype=bool)
+    columns = [{"name": f"x{j}", "kind": "gaussian", "dtype": "float64"} for j in range(width)]
+    candidates = [0, 1]
+    check = _refinement.cells_to_check(candidates, observed)
+    _refinement.fit_tree_refinement(completed, observed, columns, candidates, check, completed)
+    assert [shape for shape, _ in fitted_on] == [(_refinement.TREE_MAX_ROWS, width)] * 2
+    assert all(share * width == _refinement.TREE_MAX_FEATURES for _, share in fitted_on)

@@ -27,8 +27,8 @@ def fit(design, target, *, n_trees, max_leaves, min_leaf, seed, max_features=1.0
     """The forest (a dict of :data:`KEYS`) of `target` on the rows of `design`, or None where it cannot be fitted.
 
     None where the design does not fit in float32 (scikit-learn's trees read
-    it so, and refuse infinity) or a tree's nodes are not in the order the
-    walk needs (children after their parent).
+    it so, and refuse infinity) or the forest read off is not one a file may
+    hold (:func:`check_state`: children after their parent, as the walk needs).
     """
     from sklearn.ensemble import ExtraTreesRegressor
 
@@ -46,9 +46,6 @@ def fit(design, target, *, n_trees, max_leaves, min_leaf, seed, max_features=1.0
     for estimator in model.estimators_:
         tree = estimator.tree_
         internal = tree.children_left >= 0
-        if np.any(tree.children_left[internal] <= np.flatnonzero(internal)) \
-                or np.any(tree.children_right[internal] <= np.flatnonzero(internal)):
-            return None
         parts["feature"].append(np.where(internal, tree.feature, -1))
         parts["threshold"].append(np.where(internal, tree.threshold, 0.0))
         parts["left"].append(np.where(internal, tree.children_left + start, -1))
@@ -58,7 +55,7 @@ def fit(design, target, *, n_trees, max_leaves, min_leaf, seed, max_features=1.0
         start += tree.node_count
     forest = {key: np.concatenate(parts[key]).astype(np.float64 if key in ("threshold", "value") else np.int64)
               for key in KEYS}
-    return forest if np.isfinite(forest["value"]).all() and np.isfinite(forest["threshold"]).all() else None
+    return forest if check_state(forest, design.shape[1]) is None else None
 
 
 def predict(forest, design):

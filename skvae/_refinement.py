@@ -745,8 +745,13 @@ def checked_labels(columns, observed, missing_mechanism="ignorable"):
     """
     if missing_mechanism == "self_masking" or len(columns) < 2 or design_width(columns) > MAX_FEATURES:
         return []
-    least = MIN_LABEL_CHECK_CELLS / CHECK_SHARE
-    return [j for j, column in enumerate(columns) if is_label(column) and observed[:, j].sum() >= least]
+    return _checkable(columns, observed, is_label, MIN_LABEL_CHECK_CELLS)
+
+
+def _checkable(columns, observed, accepts, least_cells):
+    """The columns `accepts` takes that hold enough observed cells for a check to hide `least_cells` of them."""
+    least = least_cells / CHECK_SHARE
+    return [j for j, column in enumerate(columns) if accepts(column) and observed[:, j].sum() >= least]
 
 
 def fit_label_refinement(completed, observed, columns, labels, check, fills):
@@ -943,8 +948,7 @@ def tree_columns(columns, observed, missing_mechanism="ignorable"):
     """The columns the tree refinement may refine (its check decides): refined columns with enough observed cells."""
     if missing_mechanism == "self_masking" or not refinement_applies(columns):
         return []
-    least = MIN_TREE_CHECK_CELLS / CHECK_SHARE
-    return [j for j, column in enumerate(columns) if is_refined(column) and observed[:, j].sum() >= least]
+    return _checkable(columns, observed, is_refined, MIN_TREE_CHECK_CELLS)
 
 
 def fit_tree_refinement(completed, observed, columns, candidates, check, checked):

@@ -138,14 +138,18 @@ def _refinement_state(value, name):
 
 
 def _label_refinement_state(value, name):
-    """None, or the state of :func:`skvae._refinement.fit_label_refinement`: finite arrays of consistent shapes."""
+    """None, or the state of :func:`skvae._refinement.fit_label_refinement`: finite arrays of consistent shapes,
+    and a valid forest for each label whose rule reads one."""
     if value is None:
         return
-    from ._refinement import LABEL_RULES
+    from ._forest import check_state
+    from ._refinement import FOREST_RULES, LABEL_RULES
 
     keys = {"columns", "rules", "classes", "coef", "intercept", "mean", "scale"}
-    if not isinstance(value, dict) or set(value) != keys:
-        _fail(name, "None or a dict with the keys " + ", ".join(repr(key) for key in sorted(keys)), value)
+    # Imputers of skvae 0.19 and older hold no forests.
+    if not isinstance(value, dict) or set(value) not in (keys, keys | {"forests"}):
+        _fail(name, "None or a dict with the keys " + ", ".join(repr(key) for key in sorted(keys))
+              + " and, from skvae 0.20, 'forests'", value)
     _positions(value["columns"], f"{name}['columns']")
     for key in ("mean", "scale"):
         array = value[key]
@@ -156,10 +160,12 @@ def _label_refinement_state(value, name):
     if value["scale"].shape != width or (value["scale"] <= 0).any():
         raise InvalidState(f"{name}['scale'] is not {width[0]} positive values, one per design column.")
     n_labels = len(value["columns"])
-    if not n_labels or any(not isinstance(value[key], list) or len(value[key]) != n_labels
-                           for key in ("rules", "classes", "coef", "intercept")):
+    forests = value.get("forests", [None] * n_labels)
+    if not n_labels or any(not isinstance(part, list) or len(part) != n_labels for part in (
+            value["rules"], value["classes"], value["coef"], value["intercept"], forests)):
         raise InvalidState(f"{name} has lists of other lengths than its {n_labels} refined labels.")
-    for rule, classes, coef, intercept in zip(value["rules"], value["classes"], value["coef"], value["intercept"]):
+    for rule, classes, coef, intercept, forest in zip(value["rules"], value["classes"], value["coef"],
+                                                      value["intercept"], forests):
         if rule not in LABEL_RULES:
             _fail(f"{name}['rules']", " or ".join(repr(r) for r in LABEL_RULES), rule)
         if not isinstance(classes, np.ndarray) or classes.dtype != np.int64 or classes.ndim != 1 \
@@ -169,6 +175,12 @@ def _label_refinement_state(value, name):
             if not isinstance(array, np.ndarray) or array.dtype != np.float64 or array.shape != shape \
                     or not np.isfinite(array).all():
                 _fail(f"{name}[{key!r}]", f"finite float64 arrays of shape {shape}", array)
+        if (forest is None) != (rule not in FOREST_RULES):
+            raise InvalidState(f"{name} holds a forest for a label whose rule reads none, or none for one "
+                               f"whose rule ({rule!r}) reads one.")
+        problem = None if forest is None else check_state(forest, width[0], outputs=len(classes))
+        if problem is not None:
+            _fail(f"{name}['forests']", "forests with " + problem, type(forest).__name__)
 
 
 def _tree_refinement_state(value, name):

@@ -246,7 +246,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         other non-numbers) get a multinomial logistic regression on the
         other columns instead, kept only where, fitted without a fifth of the
         label's observed cells, it got clearly more of them right than the
-        VAE (not under self-masking; see :mod:`skvae._refinement`). Last,
+        VAE, alone, gated by the row's share of observed cells, or blended
+        half and half with a forest of the label's level shares (since
+        0.20.0; not under self-masking; see :mod:`skvae._refinement`). Last,
         each of those numeric columns may blend its fills half and half with
         a forest of 20 extremely randomized trees on the table so completed
         (lookups, steps), kept only where, fitted without a fifth of the

@@ -100,15 +100,15 @@ def test_the_rule_is_kept_only_where_it_wins_by_enough():
     design, weight = np.zeros((40, 1)), np.full(40, 0.75)
     truth = np.ones(40)
     vae_wrong, vae_right = np.zeros(40), np.ones(40)
-    assert _refinement._earned_rule(model, design, vae_wrong, truth, weight) == "gated"
-    assert _refinement._earned_rule(model, design, vae_right, truth, weight) is None
+    assert _refinement._earned_rule(model, None, None, design, vae_wrong, truth, weight) == "gated"
+    assert _refinement._earned_rule(model, None, None, design, vae_right, truth, weight) is None
     # Three cells changed, two of them right: no evidence (McNemar's statistic 1 / sqrt(3) < 1) ...
     vae = np.array([0.0, 0.0, 0.0] + [1.0] * 37)
     truth = np.array([1.0, 1.0, 0.0] + [1.0] * 37)
-    assert _refinement._earned_rule(model, design, vae, truth, weight) is None
+    assert _refinement._earned_rule(model, None, None, design, vae, truth, weight) is None
     # ... and four changed cells, all four right, are (4 / sqrt(4) = 2 > 1).
     truth[2], vae[3] = 1.0, 0.0
-    assert _refinement._earned_rule(model, design, vae, truth, weight) == "gated"
+    assert _refinement._earned_rule(model, None, None, design, vae, truth, weight) == "gated"
 
 
 def test_files_keep_the_label_refinement_and_old_states_leave_labels_to_the_vae(fitted):
@@ -179,3 +179,90 @@ def test_the_check_reads_its_rows_as_its_own_pass_fills_them():
     leaked_fills = np.column_stack([leaky[:, 0], fills[:, 1]])
     state = _refinement.fit_label_refinement(completed, observed, columns, labels, check, leaked_fills)
     assert state is not None and state["columns"] == [1]
+
+
+def xor_table(n=600, seed=0):
+    """A label that is whether two columns share a sign: a line reads nothing of it, a tree reads it."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
+    frame["label"] = np.where((X[:, 0] > 0) == (X[:, 1] > 0), "same", "other")
+    return frame, rng.random(frame.shape) < 0.2
+
+
+@pytest.fixture(scope="module")
+def blended():
+    frame, hidden = xor_table()
+    missing = frame.mask(hidden)
+    return frame, hidden, missing, VAEImputer(**FAST).fit(missing)
+
+
+def test_a_label_of_an_interaction_is_refined_by_the_blend_with_a_forest(blended, monkeypatch):
+    frame, hidden, missing, imputer = blended
+    labels = imputer._label_refinement
+    assert labels["columns"] == [4] and labels["rules"] == ["blend"]
+    forest = labels["forests"][0]
+    assert forest["value"].shape[1] == len(labels["classes"][0])
+    refined = _accuracy(imputer.transform(missing), frame, hidden)
+    vae_alone = _accuracy(copy.deepcopy(imputer).set_params(refinement=None).transform(missing), frame, hidden)
+    # 130 hidden labels: 0.83 against the VAE's 0.57 when written.
+    assert refined > vae_alone + 0.15
+    # Without a forest, no rule earns its place: the regression reads nothing of the interaction.
+    monkeypatch.setattr(_refinement, "LABEL_RULES", ("gated", "logistic"))
+    assert VAEImputer(**FAST).fit(missing)._label_refinement is None
+
+
+def test_blended_labels_do_not_depend_on_the_rows_beside_them_and_survive_a_file(blended):
+    _, hidden, missing, imputer = blended
+    whole = imputer.transform(missing)
+    rows = np.flatnonzero(hidden[:, -1])[:7]
+    pd.testing.assert_frame_equal(imputer.transform(missing.iloc[rows]), whole.iloc[rows])
+    buffer = io.BytesIO()
+    skvae.save(imputer, buffer)
+    buffer.seek(0)
+    pd.testing.assert_frame_equal(skvae.load(buffer).transform(missing), whole)
+
+
+def test_a_state_of_0_19_without_forests_still_refines_its_labels(fitted):
+    _, _, missing, imputer = fitted
+    state = imputer.__getstate__()
+    labels = {k: v for k, v in state["_label_refinement"].items() if k != "forests"}
+    restored = VAEImputer.__new__(VAEImputer)
+    restored.__setstate__({**state, "_label_refinement": labels})
+    pd.testing.assert_frame_equal(restored.transform(missing), imputer.transform(missing))
+
+
+@pytest.mark.parametrize("tamper", ["missing forest", "forest for a regression", "outputs", "walk", "length"])
+def test_hostile_label_forests_are_refused(blended, fitted, tamper):
+    state = blended[3].__getstate__()
+    labels = {k: (v.copy() if isinstance(v, np.ndarray) else list(v)) for k, v in state["_label_refinement"].items()}
+    forest = {k: v.copy() for k, v in labels["forests"][0].items()}
+    if tamper == "missing forest":
+        labels["forests"] = [None]
+    elif tamper == "forest for a regression":
+        labels["rules"] = ["logistic"]
+    elif tamper == "outputs":
+        forest["value"] = forest["value"][:, :1]
+        labels["forests"] = [forest]
+    elif tamper == "walk":
+        forest["left"][0] = 0  # the root its own child: a walk that never ends
+        labels["forests"] = [forest]
+    else:
+        labels["forests"] = labels["forests"] * 2
+    with pytest.raises(ValueError, match="_label_refinement"):
+        VAEImputer.__new__(VAEImputer).__setstate__({**state, "_label_refinement": labels})
+
+
+def test_a_label_of_many_levels_gets_no_forest():
+    rng = np.random.default_rng(0)
+    design = rng.normal(size=(200, 3))
+    others = np.ones(3, dtype=bool)
+    for n_levels, has_forest in ((_refinement.LABEL_TREE_MAX_LEVELS, True),
+                                 (_refinement.LABEL_TREE_MAX_LEVELS + 1, False)):
+        classes = np.arange(n_levels, dtype=np.int64)
+        target = rng.integers(0, n_levels, 200).astype(float)
+        forest = _refinement._label_forest(design, target, np.ones(200, dtype=bool), others, classes,
+                                           np.random.default_rng(0))
+        assert (forest is not None) == has_forest
+        if has_forest:
+            assert forest["value"].shape[1] == n_levels

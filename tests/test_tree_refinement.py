@@ -84,6 +84,27 @@ def test_the_forest_arrays_predict_as_scikit_learns_forest():
     assert _forest.fit(design * 1e300, target, n_trees=2, max_leaves=8, min_leaf=3, seed=0) is None
 
 
+def test_a_forest_of_several_outputs_predicts_as_scikit_learns_and_its_state_says_how_many():
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    rng = np.random.default_rng(2)
+    design = rng.normal(size=(300, 4))
+    codes = (design[:, 0] > 0).astype(int) + (design[:, 1] > 0.5)
+    shares = np.eye(3)[codes]
+    forest = _forest.fit(design, shares, n_trees=5, max_leaves=16, min_leaf=2, seed=3)
+    assert forest["value"].shape[1] == 3
+    assert _forest.check_state(forest, 4, outputs=3) is None
+    model = ExtraTreesRegressor(n_estimators=5, max_leaf_nodes=16, min_samples_leaf=2, random_state=3,
+                                n_jobs=1).fit(design.astype(np.float32), shares)
+    predicted = _forest.predict(forest, design)
+    np.testing.assert_allclose(predicted, model.predict(design.astype(np.float32)), rtol=1e-12, atol=1e-12)
+    # Leaves hold each level's share of their rows.
+    np.testing.assert_allclose(predicted.sum(axis=1), 1.0)
+    # A state read as another number of outputs, or as one, is refused by name.
+    assert "'value' of 2 outputs" in _forest.check_state(forest, 4, outputs=2)
+    assert "'value' a 1-D" in _forest.check_state(forest, 4)
+
+
 def test_the_check_keeps_a_forest_only_on_evidence():
     truth = np.zeros(40)
     plain = np.ones(40)

@@ -954,18 +954,25 @@ def refine_labels(values, completed, missing, state, columns):
     """
     if state is None:
         return values
-    design, owners = _design(completed, columns)
+    needed = _rows_to_refine(missing, state["columns"])
+    design, owners = _design(completed[needed], columns)
     design = _standardized(design, state["mean"], state["scale"])
-    weight = np.clip(1.0 - missing.mean(axis=1), *LINEAR_SHARE)
+    weight = np.clip(1.0 - missing[needed].mean(axis=1), *LINEAR_SHARE)
     # Files of skvae 0.19 and older hold no forests.
     forests = state.get("forests", [None] * len(state["columns"]))
     for j, rule, forest, *model in zip(state["columns"], state["rules"], forests, state["classes"], state["coef"],
                                        state["intercept"]):
-        rows = missing[:, j]
+        rows = missing[needed, j]
         if rows.any():
-            vae_codes = values[rows, j].astype(np.int64)
-            values[rows, j] = _label_fills(design[rows], vae_codes, model, rule, weight[rows], forest, owners == j)
+            vae_codes = values[needed[rows], j].astype(np.int64)
+            values[needed[rows], j] = _label_fills(design[rows], vae_codes, model, rule, weight[rows], forest,
+                                                   owners == j)
     return values
+
+
+def _rows_to_refine(missing, refined):
+    """The rows (indices) holding a missing cell of a `refined` column: the only rows whose design is read."""
+    return np.flatnonzero(missing[:, refined].any(axis=1))
 
 
 # --------------------------------------------------------------------------------------------- trees
@@ -1130,9 +1137,11 @@ def refine_with_trees(values, completed, missing, state, columns):
     """
     if state is None:
         return values
-    design, owners = _design(completed, columns)
+    needed = _rows_to_refine(missing, state["columns"])
+    design, owners = _design(completed[needed], columns)
     for j, forest in zip(state["columns"], state["forests"]):
-        rows = np.flatnonzero(missing[:, j])
-        if rows.size:
-            values[rows, j] = _tree_fills(forest, design[rows], owners == j, values[rows, j], columns[j])
+        rows = missing[needed, j]
+        if rows.any():
+            values[needed[rows], j] = _tree_fills(forest, design[rows], owners == j, values[needed[rows], j],
+                                                  columns[j])
     return values

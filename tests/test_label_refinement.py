@@ -16,20 +16,28 @@ from skvae._model import VAEModel
 FAST = dict(random_state=0, max_iter=30, hidden_layer_sizes=(16,), latent_dim=2)
 
 
-def rule_table(n=400, seed=0):
-    """Six independent columns and a label that is the sign of their sum: a linear rule a latent of 2 cannot hold."""
+def label_table(n_columns, label_of, n, seed=0):
+    """Independent normal columns, a label that is a rule of them, and a fifth of the cells hidden (a mask)."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 6))
-    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
-    frame["label"] = np.where(X.sum(axis=1) > 0, "up", "down")
+    X = rng.normal(size=(n, n_columns))
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(n_columns)])
+    frame["label"] = label_of(X)
     return frame, rng.random(frame.shape) < 0.2
+
+
+def rule_table(n=400, seed=0):
+    """Six columns and a label that is the sign of their sum: a linear rule a latent of 2 cannot hold."""
+    return label_table(6, lambda X: np.where(X.sum(axis=1) > 0, "up", "down"), n, seed)
+
+
+def _fitted_with_holes(frame, hidden):
+    missing = frame.mask(hidden)
+    return frame, hidden, missing, VAEImputer(**FAST).fit(missing)
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    frame, hidden = rule_table()
-    missing = frame.mask(hidden)
-    return frame, hidden, missing, VAEImputer(**FAST).fit(missing)
+    return _fitted_with_holes(*rule_table())
 
 
 def _accuracy(filled, frame, hidden):
@@ -182,19 +190,13 @@ def test_the_check_reads_its_rows_as_its_own_pass_fills_them():
 
 
 def xor_table(n=600, seed=0):
-    """A label that is whether two columns share a sign: a line reads nothing of it, a tree reads it."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
-    frame["label"] = np.where((X[:, 0] > 0) == (X[:, 1] > 0), "same", "other")
-    return frame, rng.random(frame.shape) < 0.2
+    """A label that is whether two of four columns share a sign: a line reads nothing of it, a tree reads it."""
+    return label_table(4, lambda X: np.where((X[:, 0] > 0) == (X[:, 1] > 0), "same", "other"), n, seed)
 
 
 @pytest.fixture(scope="module")
 def blended():
-    frame, hidden = xor_table()
-    missing = frame.mask(hidden)
-    return frame, hidden, missing, VAEImputer(**FAST).fit(missing)
+    return _fitted_with_holes(*xor_table())
 
 
 def test_a_label_of_an_interaction_is_refined_by_the_blend_with_a_forest(blended, monkeypatch):

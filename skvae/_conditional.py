@@ -653,7 +653,7 @@ def _as_fitted(series, dtype):
             # A conversion that drops something (complex to real) warns; the check below refuses it.
             warnings.simplefilter("ignore")
             converted = series.astype(dtype_from_name(dtype) or dtype)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, NameError):  # NameError: see skvae._schema.dtype_from_name
         return series
     # Only a conversion that keeps every value: "False" as a bool is True, 2.5 as an int is 2.
     # As given, the schema reads such a value and says why it cannot be the condition.

@@ -1506,7 +1506,9 @@ def dtype_from_name(name):
 
     try:
         return pd.api.types.pandas_dtype(name)
-    except (TypeError, ValueError, ImportError):
+    except (TypeError, ValueError, ImportError, NameError):
+        # NameError: pandas 1.5 without pyarrow, asked for "str[pyarrow]" (a file written under pandas 3),
+        # fails inside its own arrow module ("name 'pa' is not defined").
         pass
     storage = _STR_NAME.fullmatch(name) if isinstance(name, str) else None
     if storage is not None:
@@ -1616,7 +1618,7 @@ def _is_integer_dtype_name(dtype):
 def _as_dtype(series, dtype):
     try:
         return series.astype(dtype_from_name(dtype) or dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NameError):  # NameError: see dtype_from_name (a pandas 3 name under pandas 1.5)
         return series
 
 

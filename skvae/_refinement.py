@@ -893,12 +893,10 @@ def _label_forest(design, target, rows, others, classes, sampler):
     rows = np.flatnonzero(rows & np.isin(target, classes))
     if len(rows) < MIN_ROWS or len(classes) > LABEL_TREE_MAX_LEVELS:
         return None
-    if len(rows) > TREE_MAX_ROWS:
-        rows = np.sort(sampler.choice(rows, TREE_MAX_ROWS, replace=False))
+    rows = _forest_rows(rows, sampler)
     shares = (target[rows, None] == classes[None, :]).astype(np.float64)
-    return _forest.fit(_without(design[rows], ~others), shares, n_trees=LABEL_TREE_COUNT,
-                       max_leaves=LABEL_TREE_MAX_LEAVES, min_leaf=LABEL_TREE_MIN_LEAF, seed=TREE_SEED,
-                       max_features=min(1.0, TREE_MAX_FEATURES / design.shape[1]))
+    return _fit_forest(design[rows], ~others, shares, n_trees=LABEL_TREE_COUNT, max_leaves=LABEL_TREE_MAX_LEAVES,
+                       min_leaf=LABEL_TREE_MIN_LEAF)
 
 
 def _earned_rule(model, forest, own, design, vae_codes, truth, weight):
@@ -1070,14 +1068,12 @@ def fit_tree_refinement(completed, observed, columns, candidates, check, checked
         rows = _regression_rows(observed[:, j] & ~cells, sampler)
         if cells.sum() < 2 or len(rows) < MIN_ROWS:
             continue
-        if len(rows) > TREE_MAX_ROWS:
-            rows = np.sort(sampler.choice(rows, TREE_MAX_ROWS, replace=False))
+        rows = _forest_rows(rows, sampler)
         own = owners == j
         target = _in_units(completed[:, j], columns[j])
         unit = _target_unit(target[rows])
-        forest = _forest.fit(_without(design[rows], own), target[rows] / unit, n_trees=TREE_COUNT,
-                             max_leaves=TREE_MAX_LEAVES, min_leaf=TREE_MIN_LEAF, seed=TREE_SEED,
-                             max_features=min(1.0, TREE_MAX_FEATURES / design.shape[1]))
+        forest = _fit_forest(design[rows], own, target[rows] / unit, n_trees=TREE_COUNT,
+                             max_leaves=TREE_MAX_LEAVES, min_leaf=TREE_MIN_LEAF)
         if forest is None:
             continue
         with np.errstate(over="ignore", invalid="ignore"):
@@ -1091,6 +1087,20 @@ def fit_tree_refinement(completed, observed, columns, candidates, check, checked
             state["columns"].append(j)
             state["forests"].append(forest)
     return state if state["columns"] else None
+
+
+def _forest_rows(rows, sampler):
+    """A forest's training rows: `rows` (indices), or TREE_MAX_ROWS of them drawn by `sampler`, in order."""
+    if len(rows) > TREE_MAX_ROWS:
+        rows = np.sort(sampler.choice(rows, TREE_MAX_ROWS, replace=False))
+    return rows
+
+
+def _fit_forest(design, own, target, *, n_trees, max_leaves, min_leaf):
+    """:func:`skvae._forest.fit` of `target` on (rows of) the design with a column's `own` design columns zeroed,
+    each split drawing from at most TREE_MAX_FEATURES design columns: the numeric columns' and the labels' forests."""
+    return _forest.fit(_without(design, own), target, n_trees=n_trees, max_leaves=max_leaves, min_leaf=min_leaf,
+                       seed=TREE_SEED, max_features=min(1.0, TREE_MAX_FEATURES / design.shape[1]))
 
 
 def _without(design, own):

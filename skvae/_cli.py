@@ -68,15 +68,16 @@ Run 'python -m skvae COMMAND --help' for the options of a command.
 
 
 def _load_model(path, command):
+    """The VAETransformer in the model file at `path`, and the texts its ``fit`` read as missing cells."""
     from ._estimator import VAETransformer
-    from ._persistence import load
+    from ._persistence import load_with_reading
 
     if path == "-":
         # Standard input is the data's: a model is one binary file, read by its path.
         raise CommandError(f"'skvae {command}' reads the model from a file, not from standard input ('-'); give "
                            "the path of a model written by 'skvae fit' or skvae.save.")
     try:
-        model = load(path)
+        model, reading = load_with_reading(path)
     except FileNotFoundError:
         raise CommandError(f"no such model file: {path}" + (f" ({HOME_UNEXPANDED})" if home_unexpanded(path)
                                                              else "")) from None
@@ -88,7 +89,7 @@ def _load_model(path, command):
             f"{path} holds a {type(model).__name__}, but 'skvae {command}' needs a VAETransformer model "
             "(written by 'skvae fit', or by skvae.save of a VAETransformer such as the face's vae_)."
         )
-    return model
+    return model, tuple(reading.get("missing_values", ()))
 
 
 @contextlib.contextmanager
@@ -129,7 +130,7 @@ def run_demo_command(args, out, err):
 
 def run_fit_command(args, out, err):
     from ._estimator import VAETransformer
-    from ._persistence import save
+    from ._persistence import save_with_reading
 
     if args.out == "-":
         # '-' is standard output for the commands that write CSV; skvae.save would make a file named "-",
@@ -170,7 +171,8 @@ def run_fit_command(args, out, err):
         model.fit(table.frame)
     seconds = time.perf_counter() - start
     try:
-        save(model, args.out)
+        # The texts read as missing cells go into the file: transform and score read their data so too.
+        save_with_reading(model, args.out, {"missing_values": list(args.missing_values or ())})
     except OSError as error:
         # As write_table says it for the other commands' outputs. Hostile sweep 18: a full disk (or
         # /dev/full) was "[Errno 28] No space left on device", naming no file.
@@ -184,22 +186,7 @@ def run_fit_command(args, out, err):
         training_score = model.score(table.frame)
     print(f"Training score: {_score_phrase(training_score, model=model)}", file=out)
     print(f"Saved the model to {args.out}", file=out)
-    if args.missing_values:
-        _note_missing_values_not_kept(args.missing_values, err)
     return 0
-
-
-def _note_missing_values_not_kept(words, err):
-    """Say that the model file does not keep ``--missing-values``: the commands that read data with it need it again.
-
-    Hostile sweep 33 (the lead's note on the LEFT items): ``fit --missing-values=NA,-999`` and then ``score``
-    without it read ``-999`` as a number, a row scored -2e8 without a word (``NA`` in a text column is refused
-    as an unseen category, naming the option). The model file has no field for the words (a new one is a file
-    format change, left to the lead), so fit says it, with the words to paste.
-    """
-    print(f"skvae fit: note: the model file does not keep --missing-values; give "
-          f"{_missing_values_words(words)} to transform and score as well, or they read those cells as values.",
-          file=err)
 
 
 def _missing_values_words(words):
@@ -209,8 +196,8 @@ def _missing_values_words(words):
 
 
 def run_transform_command(args, out, err):
-    model = _load_model(args.model, "transform")
-    table = _read(args, model)
+    model, kept_missing = _load_model(args.model, "transform")
+    table = _read(args, model, kept_missing=kept_missing)
     X = _model_input(model, table, err, "skvae transform")
     with _tidy_warnings("skvae transform", err, _CommandLineWords("transform", table)), \
             _refusals_explained(table, "transform"):
@@ -220,7 +207,7 @@ def run_transform_command(args, out, err):
 
 
 def run_inverse_command(args, out, err):
-    model = _load_model(args.model, "inverse")
+    model, _ = _load_model(args.model, "inverse")
     table = _read(args)
     codes = table.frame
     latent_names = [str(name) for name in model.get_feature_names_out()]
@@ -336,7 +323,7 @@ def _refuse_text_codes(codes, table):
 
 
 def run_sample_command(args, out, err):
-    model = _load_model(args.model, "sample")
+    model, _ = _load_model(args.model, "sample")
     with _tidy_warnings("skvae sample", err, _CommandLineWords("sample")):
         X = model.sample(args.n_samples, random_state=args.random_state, return_mean=args.mean)
     write_table(args.out, _whole_numbers_as_integers(model, X), _training_columns(model), stdout=out)
@@ -344,8 +331,8 @@ def run_sample_command(args, out, err):
 
 
 def run_score_command(args, out, err):
-    model = _load_model(args.model, "score")
-    table = _read(args, model)
+    model, kept_missing = _load_model(args.model, "score")
+    table = _read(args, model, kept_missing=kept_missing)
     X = _model_input(model, table, err, "skvae score")
     with _tidy_warnings("skvae score", err, _CommandLineWords("score", table)), _refusals_explained(table, "score"):
         scores = model.score_samples(X, n_importance=args.n_importance)
@@ -866,7 +853,15 @@ def _refuse_empty_paths(args):
         raise CommandError(f"{what} '' is empty: give the path of a CSV file, or - to read standard input.")
 
 
-def _read(args, model=None, likelihood=None):
+def _read(args, model=None, likelihood=None, kept_missing=()):
+    """The table of ``args.data``, for `model`'s columns or, at fit, as `likelihood` declares its columns.
+
+    `kept_missing`: the texts the model's ``fit`` read as missing cells (its
+    file keeps them), read so here too, beside the command's own
+    ``--missing-values``. Hostile sweep 33: before the file kept them,
+    ``fit --missing-values=NA,-999`` and then ``score`` without the option
+    read ``-999`` as a number, a row scored -2e8 without a word.
+    """
     # A model's names: a first line of them is its header, even where they are numbers ('fit --header').
     names = None if model is None else _column_labels(model)
     advice = None
@@ -884,8 +879,9 @@ def _read(args, model=None, likelihood=None):
         text_columns = ()
     if likelihood == "categorical":
         text_columns = _EveryColumn()
+    missing_values = tuple(dict.fromkeys([*kept_missing, *(args.missing_values or ())]))
     return read_table(args.data, header=args.header, skip_rows=args.skip_rows, names=names,
-                      missing_values=args.missing_values or (), text_columns=text_columns,
+                      missing_values=missing_values, text_columns=text_columns,
                       text_as_written=model is not None, stray_text_advice=advice)
 
 
@@ -1343,7 +1339,7 @@ def _add_reading_options(parser, *, choose_columns=False):
                          help="texts that mark a missing cell in every column, besides the empty cell (e.g. "
                               "NA,null; quoted and repeated as --columns). Without it, NA, N/A, null, None, NaN "
                               "and the like are missing cells in a column of numbers and text in a column of "
-                              "text (NA: Namibia)")
+                              "text (NA: Namibia). A model keeps fit's: transform and score read them too")
     if choose_columns:
         reading.add_argument("--columns", type=_column_names, action="extend", default=None, metavar="A,B,C",
                              help="use only these columns, in this order; a name that holds a comma goes in "

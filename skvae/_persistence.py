@@ -13,7 +13,14 @@ file, which holds data only:
   document of the estimator's ``__getstate__``: parameters and fitted
   attributes, with each tensor or array replaced by a reference to its name)
   and ``sha256``, a digest of the JSON document and of every tensor's name,
-  dtype, shape and bytes.
+  dtype, shape and bytes;
+- a file written by ``skvae fit --missing-values`` also holds ``reading`` (a
+  JSON object: the texts read as missing cells, which ``transform`` and
+  ``score`` read so too) and ``reading_sha256``, a digest of it and of
+  ``sha256``. A field of its own, not one ``sha256`` covers, so that skvae
+  0.20 and older still load such a file (without its options): an optional
+  field is no change a reader of the previous version would misread, and
+  ``format_version`` stays 2.
 
 The imputer's and the detector's state holds their fitted VAE as that
 VAETransformer's own state (``vae_``, its tensors named
@@ -166,13 +173,24 @@ def save(estimator, path):
     --------
     load : Read the file back.
     """
+    save_with_reading(estimator, path)
+
+
+def save_with_reading(estimator, path, reading=None):
+    """:func:`save`, the file also holding `reading`: how the command line read the training data.
+
+    `reading` is None or a dict of :data:`READING_OPTIONS` (``{"missing_values": ["NA", "-999"]}``, the
+    texts ``skvae fit --missing-values`` read as missing cells), which ``transform`` and ``score`` read
+    their data with too; see :func:`load_with_reading`.
+    """
     from ._transaction import state_lock
 
     _check_saveable(estimator)
+    reading = _checked_reading(reading, "save_with_reading's reading options")
     # As pickling does: a fit running in another thread has written part of its state (skvae._transaction).
     with state_lock(estimator).reading():
         check_is_fitted(estimator)
-        data = _encode_estimator(estimator)
+        data = _encode_estimator(estimator, reading)
     if hasattr(path, "write"):
         if isinstance(path, io.TextIOBase):
             raise TypeError("skvae.save needs a binary file object (opened with 'wb'); got a text-mode file.")
@@ -240,6 +258,16 @@ def load(path):
     --------
     save : Write a fitted estimator.
     """
+    return load_with_reading(path)[0]
+
+
+def load_with_reading(path):
+    """:func:`load`, and the reading options the file holds (a dict, empty where it holds none).
+
+    See :func:`save_with_reading`. The options are checked against their own
+    digest, which binds them to the file's: a file whose options were altered
+    or damaged is refused as corrupted.
+    """
     data, name = _read_bytes(path)
     tensors = _deserialize(data, name)
     metadata = _read_metadata(data, name)
@@ -273,7 +301,7 @@ def load(path):
         raise ValueError(f"{name} cannot be loaded here: {error}") from None
     # After the state's own checks, whose message (a field missing) explains an orphaned array better.
     decoder.check_all_used()
-    return estimator
+    return estimator, _read_reading(metadata, name)
 
 
 # ------------------------------------------------------------------ writing
@@ -356,8 +384,8 @@ def _fitted_skvae_estimators_inside(estimator):
     return found
 
 
-def _encode_estimator(estimator):
-    """The bytes of a skvae file for a fitted estimator."""
+def _encode_estimator(estimator, reading=None):
+    """The bytes of a skvae file for a fitted estimator (and the command line's `reading`, if any)."""
     from . import __version__
 
     state = estimator.__getstate__()
@@ -386,6 +414,9 @@ def _encode_estimator(estimator):
         "state": document,
     }
     metadata["sha256"] = file_digest(metadata, encoder.arrays)
+    if reading:
+        metadata["reading"] = json.dumps(reading, sort_keys=True, ensure_ascii=False)
+        metadata["reading_sha256"] = _reading_digest(metadata)
     return _canonical_header(safetensors.numpy.save(encoder.arrays, metadata=metadata))
 
 
@@ -415,6 +446,57 @@ def _canonical_header(data):
 
 def _write(file, data):
     file.write(data)
+
+
+#: The options of :func:`save_with_reading`'s `reading`, each a list of texts. No cap on their
+#: number or length: they come from a command line, and safetensors caps the header holding them
+#: (hostile sweep 18 reads a text of 200,000 characters).
+READING_OPTIONS = ("missing_values",)
+
+
+def _checked_reading(reading, where):
+    """`reading` as a dict of :data:`READING_OPTIONS` (lists of texts), empty ones left out; ValueError if not one."""
+    if reading is None:
+        return {}
+    problem = None
+    if not isinstance(reading, dict):
+        problem = f"are a {type(reading).__name__}, not a dict"
+    else:
+        unknown = sorted(map(str, set(reading) - set(READING_OPTIONS)))
+        if unknown:
+            problem = f"hold {unknown}, not among {list(READING_OPTIONS)}"
+        for key, texts in reading.items():
+            if problem is not None:
+                break
+            if not isinstance(texts, (list, tuple)) or not all(isinstance(text, str) for text in texts):
+                problem = f"hold {key!r}, which is not a list of texts"
+    if problem is not None:
+        raise ValueError(f"{where} {problem}.")
+    return {key: list(texts) for key, texts in sorted(reading.items()) if len(texts)}
+
+
+def _reading_digest(metadata):
+    """SHA-256 of the reading options and of the file's own digest, which binds them to this file.
+
+    A digest of their own, beside :func:`file_digest`'s, so that skvae 0.20 and
+    older, which do not know the field, still load such a file (ignoring it).
+    """
+    return hashlib.sha256(f"reading\0{metadata['reading']}\0{metadata['sha256']}".encode("utf-8")).hexdigest()
+
+
+def _read_reading(metadata, name):
+    """The reading options a loaded file holds (checked against their digest), or {}."""
+    if "reading" not in metadata and "reading_sha256" not in metadata:
+        return {}
+    text, recorded = metadata.get("reading"), metadata.get("reading_sha256")
+    if not isinstance(text, str) or not isinstance(recorded, str) or _reading_digest(metadata) != recorded:
+        raise ValueError(f"{name} is corrupted or was altered after saving: its reading options "
+                         "(the command line's --missing-values) do not match their digest.")
+    try:
+        return _checked_reading(json.loads(text), f"{name} is corrupted: its reading options")
+    except (ValueError, RecursionError) as error:
+        message = str(error) if str(error).startswith(name) else f"{name} is corrupted: its reading options are not JSON."
+        raise ValueError(message) from None
 
 
 #: The metadata fields the digest of a file covers, besides the state and the arrays.

@@ -641,3 +641,87 @@ def test_dir_lists_the_fitted_attributes_tools_look_for():
     listed = {name for name in dir(model) if name.endswith("_") and not name.startswith("_")}
     assert {"n_iter_", "loss_curve_", "encoder_", "decoder_", "n_features_in_"} <= listed
     assert "n_iter_" not in dir(VAETransformer())
+
+
+# ------------------------------------------------------------- the command line's reading options
+
+
+def _saved_with_reading(reading):
+    from skvae._persistence import save_with_reading
+
+    buffer = io.BytesIO()
+    save_with_reading(_fitted(), buffer, reading)
+    return buffer.getvalue()
+
+
+def test_reading_options_round_trip_and_leave_the_model_as_save_writes_it():
+    """``skvae fit --missing-values`` keeps its texts in the file; the model is the one ``save`` writes."""
+    from skvae._persistence import load_with_reading
+
+    words = ["NA", "-999", 'a "quoted", text', "é", "q" * 200_000]
+    data = _saved_with_reading({"missing_values": words})
+    model, reading = load_with_reading(io.BytesIO(data))
+    assert reading == {"missing_values": words}
+    plain = _save_to_bytes(_fitted())
+    _, plain_reading = load_with_reading(io.BytesIO(plain))
+    assert plain_reading == {}
+    _assert_same_outputs(skvae.load(io.BytesIO(plain)), model, _data())
+    # Empty options write no field: the file is save's, byte for byte.
+    assert _saved_with_reading({"missing_values": []}) == plain
+    assert _saved_with_reading(None) == plain
+
+
+def test_a_file_with_reading_options_still_verifies_by_the_digest_older_skvae_checks():
+    """The options have their own digest: dropping both fields leaves the file save writes (0.20 reads it)."""
+    data = _saved_with_reading({"missing_values": ["NA"]})
+    metadata, state, arrays = _open(data)
+    assert metadata["sha256"] == file_digest(metadata, arrays)
+    bare = {key: value for key, value in metadata.items() if not key.startswith("reading")}
+    assert safetensors.numpy.save(arrays, metadata=bare) is not None
+    assert skvae.load(io.BytesIO(safetensors.numpy.save(arrays, metadata=bare))).n_iter_ == _fitted().n_iter_
+
+
+@pytest.mark.parametrize("change", [
+    lambda metadata: metadata.update(reading=metadata["reading"].replace("NA", "NB")),
+    lambda metadata: metadata.pop("reading_sha256"),
+    lambda metadata: metadata.pop("reading"),
+    lambda metadata: metadata.update(reading_sha256="0" * 64),
+    lambda metadata: metadata.update(sha256=file_digest(dict(metadata, skvae_version="9"), {})),
+], ids=["altered-text", "digest-dropped", "options-dropped", "digest-altered", "file-digest-altered"])
+def test_altered_reading_options_are_refused_as_corruption(change):
+    data = _saved_with_reading({"missing_values": ["NA"]})
+    metadata, state, arrays = _open(data)
+    change(metadata)
+    forged = safetensors.numpy.save(arrays, metadata=metadata)
+    with pytest.raises(ValueError, match="corrupted or was altered"):
+        skvae.load(io.BytesIO(forged))
+
+
+@pytest.mark.parametrize("options, problem", [
+    ('["NA"]', "are a list, not a dict"),
+    ('{"na_values": ["NA"]}', "hold \\['na_values'\\]"),
+    ('{"missing_values": "NA"}', "hold 'missing_values', which is not a list of texts"),
+    ('{"missing_values": [1]}', "hold 'missing_values', which is not a list of texts"),
+    ('{"missing_values": [["NA"]]}', "hold 'missing_values', which is not a list of texts"),
+    ("{not json", "are not JSON"),
+    ("[" * 100_000, "are not JSON"),
+])
+def test_reading_options_that_are_not_lists_of_texts_are_refused(options, problem):
+    """Options that match their digest but are no lists of texts (a forger's, or a newer skvae's) are refused."""
+    from skvae._persistence import _reading_digest
+
+    data = _saved_with_reading({"missing_values": ["NA"]})
+    metadata, state, arrays = _open(data)
+    metadata["reading"] = options
+    metadata["reading_sha256"] = _reading_digest(metadata)
+    with pytest.raises(ValueError, match=f"is corrupted: its reading options {problem}"):
+        skvae.load(io.BytesIO(safetensors.numpy.save(arrays, metadata=metadata)))
+
+
+@pytest.mark.parametrize("reading", [["NA"], {"na_values": ["NA"]}, {"missing_values": [None]}])
+def test_save_with_reading_refuses_options_it_could_not_read_back(reading, tmp_path):
+    from skvae._persistence import save_with_reading
+
+    with pytest.raises(ValueError, match="save_with_reading's reading options (are|hold)"):
+        save_with_reading(_fitted(), tmp_path / "m.skvae", reading)
+    assert not (tmp_path / "m.skvae").exists()

@@ -628,12 +628,15 @@ def refine(values, completed, missing, refinement, columns, passes=REFINEMENT_PA
     vae_fills = values.copy()
     rows_of_pass = np.ones(len(values), dtype=bool)
     for _ in range(passes):
-        predicted = _predictions(completed, refinement, columns)
+        # Only the rows of the pass with a cell to fill: their predictions are each row's own (_row_products).
+        needed = _rows_to_refine(missing & rows_of_pass[:, None], refinement["columns"])
+        predicted = _predictions(completed[needed], refinement, columns)
         for i, j in enumerate(refinement["columns"]):
             # A prediction beyond float64 (a row far outside the training rows) leaves the VAE's fill.
-            rows = rows_of_pass & missing[:, j] & np.isfinite(predicted[:, i])
+            taken = missing[needed, j] & np.isfinite(predicted[:, i])
+            rows = needed[taken]
             blend = ((1.0 - weight[rows]) * _in_units(vae_fills[rows, j], columns[j])
-                     + weight[rows] * predicted[rows, i])
+                     + weight[rows] * predicted[taken, i])
             levels = _numeric_levels(columns[j])
             values[rows, j] = blend if levels is None else _nearest_level(blend, levels)
         rows_of_pass = observed_share > 0.5

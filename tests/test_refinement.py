@@ -509,3 +509,25 @@ def test_level_indicators_absorb_float32_rounding_but_tell_close_levels_apart():
     expected = np.zeros((7, 5))
     expected[range(5), range(5)] = 1.0  # 0.15 and 16,777,216.5 lie between levels: no indicator
     np.testing.assert_array_equal(_refinement._indicators(cells, values), expected)
+
+
+def test_transform_builds_the_design_of_the_rows_it_fills_only(fitted, monkeypatch):
+    """A call's complete rows reach no regression (nor its design), and the fills are those of the rows alone."""
+    X, hidden, X_missing, imputers = fitted
+    imputer = imputers["linear"]
+    complete = np.flatnonzero(~hidden.any(axis=1))
+    with_holes = np.flatnonzero(hidden.any(axis=1))
+    assert complete.size > 100 and with_holes.size > 50
+    rows_seen = []
+    design = _refinement._design
+
+    def recorded(completed, *args, **kwargs):
+        rows_seen.append(len(completed))
+        return design(completed, *args, **kwargs)
+
+    monkeypatch.setattr(_refinement, "_design", recorded)
+    filled = imputer.transform(X_missing)
+    assert rows_seen and max(rows_seen) <= with_holes.size, (rows_seen, with_holes.size)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(filled[with_holes], imputer.transform(X_missing[with_holes]))
+    np.testing.assert_array_equal(filled[complete], X[complete])

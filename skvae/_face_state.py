@@ -189,13 +189,17 @@ def _tree_refinement_state(value, name):
         return
     from ._forest import check_state
 
-    if not isinstance(value, dict) or set(value) != {"columns", "forests"}:
-        _fail(name, "None or a dict with the keys 'columns' and 'forests'", value)
+    # Imputers of skvae 0.20 and older hold no shares (each column's was TREE_SHARE).
+    if not isinstance(value, dict) or set(value) not in ({"columns", "forests"}, {"columns", "forests", "shares"}):
+        _fail(name, "None or a dict with the keys 'columns' and 'forests' and, from skvae 0.21, 'shares'", value)
     _positions(value["columns"], f"{name}['columns']")
     forests = value["forests"]
     if not isinstance(forests, list) or len(forests) != len(value["columns"]) or not forests:
         raise InvalidState(f"{name} has a list of forests of another length than its {len(value['columns'])} "
                            "refined columns.")
+    shares = value.get("shares", forests)
+    if not isinstance(shares, list) or len(shares) != len(forests):
+        raise InvalidState(f"{name} has a list of shares of another length than its {len(forests)} refined columns.")
     for forest in forests:
         # The design's width is checked against vae_'s schema with the other fields (a forest's split
         # features index it); here, that the arrays make a forest whose walk ends.
@@ -305,11 +309,16 @@ def _imputer_columns_agree(state):
                                f"schema implies {design_width(columns)}.")
     trees = state.get("_tree_refinement")
     if trees is not None:
-        from ._refinement import design_width, is_refined
+        from ._refinement import TREE_SHARE, design_width, is_refined, tree_shares
 
         columns = _vae_attribute(vae, "_schema").columns
         _refines_only(trees["columns"], columns, is_refined, "_tree_refinement refines columns of vae_ whose kinds "
                       "are not refined (continuous, count or few-number columns).")
+        for j, share in zip(trees["columns"], trees.get("shares", [TREE_SHARE] * len(trees["columns"]))):
+            # Exactly a share the column's check chooses from: a share of 3 would move fills past the forest's.
+            if type(share) is not float or share not in tree_shares(columns[j]):
+                raise InvalidState(f"_tree_refinement's share for column {j} is {share!r}, not one of its column's "
+                                   f"shares {tree_shares(columns[j])}.")
         width = design_width(columns)
         if any(forest["feature"].max() >= width for forest in trees["forests"]):
             raise InvalidState(f"_tree_refinement's forests split on design columns beyond the {width} of vae_'s "

@@ -143,7 +143,7 @@ def _label_refinement_state(value, name):
     if value is None:
         return
     from ._forest import check_state
-    from ._refinement import FOREST_RULES, LABEL_RULES
+    from ._refinement import FOREST_RULES, LABEL_RULES, label_forests
 
     keys = {"columns", "rules", "classes", "coef", "intercept", "mean", "scale"}
     # Imputers of skvae 0.19 and older hold no forests.
@@ -160,7 +160,7 @@ def _label_refinement_state(value, name):
     if value["scale"].shape != width or (value["scale"] <= 0).any():
         raise InvalidState(f"{name}['scale'] is not {width[0]} positive values, one per design column.")
     n_labels = len(value["columns"])
-    forests = value.get("forests", [None] * n_labels)
+    forests = label_forests(value)
     if not n_labels or any(not isinstance(part, list) or len(part) != n_labels for part in (
             value["rules"], value["classes"], value["coef"], value["intercept"], forests)):
         raise InvalidState(f"{name} has lists of other lengths than its {n_labels} refined labels.")
@@ -309,12 +309,12 @@ def _imputer_columns_agree(state):
                                f"schema implies {design_width(columns)}.")
     trees = state.get("_tree_refinement")
     if trees is not None:
-        from ._refinement import TREE_SHARE, design_width, is_refined, tree_shares
+        from ._refinement import design_width, is_refined, tree_shares, tree_state_shares
 
         columns = _vae_attribute(vae, "_schema").columns
         _refines_only(trees["columns"], columns, is_refined, "_tree_refinement refines columns of vae_ whose kinds "
                       "are not refined (continuous, count or few-number columns).")
-        for j, share in zip(trees["columns"], trees.get("shares", [TREE_SHARE] * len(trees["columns"]))):
+        for j, share in zip(trees["columns"], tree_state_shares(trees)):
             # Exactly a share the column's check chooses from: a share of 3 would move fills past the forest's.
             if type(share) is not float or share not in tree_shares(columns[j]):
                 raise InvalidState(f"_tree_refinement's share for column {j} is {share!r}, not one of its column's "

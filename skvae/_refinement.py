@@ -922,6 +922,11 @@ def _earned_rule(model, forest, own, design, vae_codes, truth, weight):
     return best
 
 
+def label_forests(state):
+    """A label refinement state's forest per label (None for a regression rule): none in states of skvae 0.19."""
+    return state.get("forests", [None] * len(state["columns"]))
+
+
 def _label_fills(design, vae_codes, model, rule, weight, forest=None, own=None):
     """The fills of a label's rows (their standardized design) under `rule`; a row whose probabilities leave
     float64 keeps the VAE's.
@@ -960,7 +965,7 @@ def refine_labels(values, completed, missing, state, columns):
     design = _standardized(design, state["mean"], state["scale"])
     weight = np.clip(1.0 - missing[needed].mean(axis=1), *LINEAR_SHARE)
     # Files of skvae 0.19 and older hold no forests.
-    forests = state.get("forests", [None] * len(state["columns"]))
+    forests = label_forests(state)
     for j, rule, forest, *model in zip(state["columns"], state["rules"], forests, state["classes"], state["coef"],
                                        state["intercept"]):
         rows = missing[needed, j]
@@ -1120,6 +1125,11 @@ def fit_tree_refinement(completed, observed, columns, candidates, check, checked
     return state if state["columns"] else None
 
 
+def tree_state_shares(state):
+    """A tree refinement state's share per column: the half share in the states of skvae 0.20 and older."""
+    return state.get("shares", [TREE_SHARE] * len(state["columns"]))
+
+
 def tree_shares(column):
     """The forest's shares a column's check chooses from: LEVEL_TREE_SHARES for a categorical column of numbers."""
     return (TREE_SHARE,) if _numeric_levels(column) is None else LEVEL_TREE_SHARES
@@ -1192,7 +1202,7 @@ def refine_with_trees(values, completed, missing, state, columns):
         return values
     needed = _rows_to_refine(missing, state["columns"])
     design, owners = _design(completed[needed], columns)
-    shares = state.get("shares", [TREE_SHARE] * len(state["columns"]))
+    shares = tree_state_shares(state)
     for j, forest, share in zip(state["columns"], state["forests"], shares):
         rows = missing[needed, j]
         if rows.any():

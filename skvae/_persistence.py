@@ -495,8 +495,9 @@ def _read_reading(metadata, name):
     try:
         return _checked_reading(json.loads(text), f"{name} is corrupted: its reading options")
     except (ValueError, RecursionError) as error:
-        message = str(error) if str(error).startswith(name) else f"{name} is corrupted: its reading options are not JSON."
-        raise ValueError(message) from None
+        if not str(error).startswith(name):  # json's own error, not _checked_reading's
+            error = f"{name} is corrupted: its reading options are not JSON."
+        raise ValueError(str(error)) from None
 
 
 #: The metadata fields the digest of a file covers, besides the state and the arrays.

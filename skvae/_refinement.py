@@ -1175,7 +1175,9 @@ def _mean_gain(plain, blended, truth):
     """Mean over the cells of (plain error)^2 - (blended error)^2: how much the blend lowered the squared error."""
     with np.errstate(over="ignore", invalid="ignore"):
         gain = np.mean((plain - truth) ** 2 - (blended - truth) ** 2)
-    return float(gain) if np.isfinite(gain) else -np.inf
+    # An infinite gain (the plain errors' squares overflow, hostile sweep 21's magnitudes) is still a gain, as
+    # _paired_statistic counts it; a gain that is not a number is none.
+    return float(gain) if not np.isnan(gain) else -np.inf
 
 
 def _paired_statistic(plain, blended, truth):

@@ -227,3 +227,15 @@ def test_a_column_of_two_levels_is_refined_by_the_forest_alone_where_its_check_s
     monkeypatch.setattr(_refinement, "LEVEL_TREE_SHARES", (_refinement.TREE_SHARE,))
     half = VAEImputer(**FAST)
     assert refined < 0.05 < errors(half), (refined, errors(half))
+
+
+def test_a_share_is_chosen_by_its_gain_and_an_overflowing_gain_still_counts():
+    """The share chosen is the one of largest mean gain; a gain whose squares overflow is infinite, not lost."""
+    truth = np.zeros(40)
+    plain = np.ones(40)
+    assert _refinement._mean_gain(plain, np.zeros(40), truth) == 1.0
+    assert _refinement._mean_gain(plain, np.full(40, 0.5), truth) == 0.75
+    huge = np.full(40, 1e200)  # (1e200)^2 overflows
+    assert _refinement._mean_gain(huge, np.zeros(40), truth) == np.inf
+    assert _refinement._paired_statistic(huge, np.zeros(40), truth) > _refinement.TREE_CHECK_Z
+    assert _refinement._mean_gain(np.full(40, np.inf), np.full(40, np.inf), truth) == -np.inf  # inf - inf: none

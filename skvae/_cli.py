@@ -186,6 +186,9 @@ def run_fit_command(args, out, err):
         training_score = model.score(table.frame)
     print(f"Training score: {_score_phrase(training_score, model=model)}", file=out)
     print(f"Saved the model to {args.out}", file=out)
+    if args.missing_values:
+        print(f"It keeps {_missing_values_words(args.missing_values)}: transform and score read those texts as "
+              "missing cells too.", file=out)
     return 0
 
 

@@ -368,6 +368,8 @@ def test_the_model_file_keeps_fits_missing_values_for_transform_and_score(tmp_pa
     assert main(["fit", str(data), "--out", str(model), "--max-iter", "2", "-q", "--missing-values=NA,-999.0"],
                 out, err) == 0
     assert "--missing-values" not in err.getvalue()
+    assert "It keeps --missing-values NA,-999.0: transform and score read those texts as missing cells too." \
+        in out.getvalue()
     training = re.search(r"Training score: (-?[\d.]+)", out.getvalue()).group(1)
 
     def run(command, path, *options):
@@ -402,10 +404,13 @@ def test_a_fit_without_missing_values_writes_no_reading_field(tmp_path):
     frame = pd.DataFrame({"x": np.linspace(0.0, 1.0, 30), "y": np.linspace(1.0, 3.0, 30) ** 2})
     data, model = tmp_path / "d.csv", tmp_path / "m.skvae"
     frame.to_csv(data, index=False)
-    assert main(["fit", str(data), "--out", str(model), "--max-iter", "2", "-q"], io.StringIO(), io.StringIO()) == 0
+    out = io.StringIO()
+    assert main(["fit", str(data), "--out", str(model), "--max-iter", "2", "-q"], out, io.StringIO()) == 0
+    said = out.getvalue()
     raw = model.read_bytes()
     metadata = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])["__metadata__"]
     assert set(metadata) == {"format", "format_version", "skvae_version", "estimator", "state", "sha256"}
+    assert "It keeps" not in said
 
 
 # -- an object column of Periods -----------------------------------------------------------------------

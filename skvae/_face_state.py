@@ -188,6 +188,7 @@ def _tree_refinement_state(value, name):
     if value is None:
         return
     from ._forest import check_state
+    from ._refinement import tree_state_shares
 
     # Imputers of skvae 0.20 and older hold no shares (each column's was TREE_SHARE).
     if not isinstance(value, dict) or set(value) not in ({"columns", "forests"}, {"columns", "forests", "shares"}):
@@ -197,7 +198,7 @@ def _tree_refinement_state(value, name):
     if not isinstance(forests, list) or len(forests) != len(value["columns"]) or not forests:
         raise InvalidState(f"{name} has a list of forests of another length than its {len(value['columns'])} "
                            "refined columns.")
-    shares = value.get("shares", forests)
+    shares = tree_state_shares(value)
     if not isinstance(shares, list) or len(shares) != len(forests):
         raise InvalidState(f"{name} has a list of shares of another length than its {len(forests)} refined columns.")
     for forest in forests:

@@ -964,7 +964,6 @@ def refine_labels(values, completed, missing, state, columns):
     design, owners = _design(completed[needed], columns)
     design = _standardized(design, state["mean"], state["scale"])
     weight = np.clip(1.0 - missing[needed].mean(axis=1), *LINEAR_SHARE)
-    # Files of skvae 0.19 and older hold no forests.
     forests = label_forests(state)
     for j, rule, forest, *model in zip(state["columns"], state["rules"], forests, state["classes"], state["coef"],
                                        state["intercept"]):
@@ -1171,23 +1170,29 @@ def _tree_fills(forest, design, own, fills, column, share=TREE_SHARE):
     return out
 
 
-def _mean_gain(plain, blended, truth):
-    """Mean over the cells of (plain error)^2 - (blended error)^2: how much the blend lowered the squared error."""
+def _error_gains(plain, blended, truth):
+    """Per cell, (plain error)^2 - (blended error)^2: what the blend took off the squared error."""
     with np.errstate(over="ignore", invalid="ignore"):
-        gain = np.mean((plain - truth) ** 2 - (blended - truth) ** 2)
+        return (plain - truth) ** 2 - (blended - truth) ** 2
+
+
+def _mean_gain(plain, blended, truth):
+    """Mean over the cells of :func:`_error_gains`: how much the blend lowered the squared error."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        gain = np.mean(_error_gains(plain, blended, truth))
     # An infinite gain (the plain errors' squares overflow, hostile sweep 21's magnitudes) is still a gain, as
     # _paired_statistic counts it; a gain that is not a number is none.
     return float(gain) if not np.isnan(gain) else -np.inf
 
 
 def _paired_statistic(plain, blended, truth):
-    """Mean over the cells of (plain error)^2 - (blended error)^2, over its standard error.
+    """Mean over the cells of :func:`_error_gains`, over its standard error.
 
     Gains all equal have no spread: plus or minus infinity by their sign (0 where
     they are all 0); a statistic that is not a number (errors beyond float64) is 0.
     """
+    gains = _error_gains(plain, blended, truth)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        gains = (plain - truth) ** 2 - (blended - truth) ** 2
         mean = np.mean(gains) if len(gains) else 0.0
         spread = np.std(gains, ddof=1) if len(gains) > 1 else 0.0
         statistic = mean / (spread / np.sqrt(len(gains))) if spread > 0 else np.sign(mean) * np.inf

@@ -1,6 +1,6 @@
 """skvae: the variational autoencoder as a scikit-learn estimator on PyTorch."""
 
-__version__ = "0.21.0"
+__version__ = "0.22.0"
 
 from ._estimator import VAETransformer  # noqa: E402
 from ._imputer import VAEImputer  # noqa: E402

@@ -180,6 +180,9 @@ def run_fit_command(args, out, err):
     epochs = "1 epoch" if model.n_iter_ == 1 else f"{model.n_iter_} epochs"
     print(f"Fitted in {seconds:.1f} s ({epochs} on {model.device_}).", file=out)
     print(_kinds_report(model.column_kinds_), file=out)
+    for group in model.exclusive_groups_:
+        print(_wrapped("Exactly one of these 0/1 columns is 1 in every row (samples keep to it): ",
+                       _column_items(group)), file=out)
     if model.best_validation_score_ is not None:
         print(f"Best validation score: {_score_phrase(model.best_validation_score_, model=model)}", file=out)
     with _refusals_explained(table, "fit"):

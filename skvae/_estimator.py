@@ -287,6 +287,13 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
         The observation model chosen for each column, by column name (or
         position for arrays).
 
+    exclusive_groups_ : list of list
+        The exactly-one groups of 0/1 columns ``fit`` found (one-hot
+        dummies: never 1 together, summing to 1 in every row observing all
+        of them, at least 30 such rows), each a list of column names (or
+        positions for arrays); ``sample`` keeps to those of categorical
+        columns, ``VAEImputer``'s fills to all. Empty where there are none.
+
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when they are all strings.
 
@@ -539,6 +546,12 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
     def column_kinds_(self):
         check_is_fitted(self)
         return self._model.column_kinds
+
+    @property
+    def exclusive_groups_(self):
+        check_is_fitted(self)
+        names = list(self._model.column_kinds)
+        return [[names[j] for j in group] for group in self._model.schema.exclusive_groups or ()]
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names: ``vaetransformer0``, ..., one per latent dimension.
@@ -808,6 +821,12 @@ class VAETransformer(PicklesValidParameters, CoreBacked, FaceHooks, AtomicSetPar
             ``latent="prior"``, whose draws are the model's own p(x), and
             with ``given``, whose draws are the model's conditional, whatever
             the conditions ask for (a combination never seen included).
+            Since 0.22.0 the rule keeps the table's exactly-one groups of 0/1
+            dummies too (categorical or Bernoulli columns that ``fit`` found
+            never 1 together and summing to 1 in every row observing all of
+            them, at least 30 such rows: one-hot groups): a row with none of
+            a group's dummies set, or two, is drawn again, and the group's
+            shares of 1s are the model's scaled to sum to 1.
             Models saved by earlier versions of skvae recorded no pairs and
             draw as they did. See the user guide.
 

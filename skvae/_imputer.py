@@ -63,6 +63,7 @@ from ._faces import (
     vae_to_fit,
     with_vae_parameters_doc,
 )
+from ._exclusive_groups import keep_exclusive_groups
 from ._inference import NetworkOverflow
 from ._input import as_pandas_frame, as_plain_input, missing_cells, sparse_dtypes, with_sparse_dtypes
 from ._likelihoods import requires_non_negative
@@ -253,7 +254,12 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         a forest of 20 extremely randomized trees on the table so completed
         (lookups, steps), kept only where, fitted without a fifth of the
         column's observed cells, the blend predicted them clearly better
-        (not under self-masking; since 0.19.0).
+        (not under self-masking; since 0.19.0). Then the fills keep the
+        table's exactly-one groups of 0/1 columns (one-hot dummies found at
+        fit: never 1 together, summing to 1 in every row observing all of
+        them, at least 30 such rows): a hidden member is 0 where another
+        member is observed 1, and 1 where it is the only one hidden and the
+        others are observed 0 (since 0.22.0; :mod:`skvae._exclusive_groups`).
         Only point fills are refined, under either ``missing_mechanism``:
         draws (``sample_posterior=True``, :meth:`multiple_imputations`),
         fills of other kinds and tables wider than 256 design columns keep
@@ -663,12 +669,16 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # fills with the VAE alone, without a refit.
         if self.refinement is None:
             return values
-        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees.
+        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees; schemas of
+        # 0.21 and older no exclusive groups.
         states = [getattr(self, name, None) for name in ("_refinement", "_label_refinement", "_tree_refinement")]
-        if all(state is None for state in states):
+        groups = self.vae_._schema.exclusive_groups
+        if all(state is None for state in states) and groups is None:
             return values
         completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
-        return _refined_fills(values, completed, missing[:, kept], *states, self.vae_)
+        values = _refined_fills(values, completed, missing[:, kept], *states, self.vae_)
+        # Last, on the refined fills: what the groups make certain is not blended (skvae._exclusive_groups).
+        return keep_exclusive_groups(values, completed, missing[:, kept], groups)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _point_fills(self, vae, vae_input):

@@ -50,6 +50,7 @@ from ._networks import build_networks, count_parameters
 from ._progress import EpochReporter
 from ._refusals import Refusal, TermWarning, advice, count, parameter
 from ._schema import TableSchema, is_dataframe
+from ._exclusive_groups import group_level_shares
 from ._seen_pairs import level_shares, raking_weights, ruled_columns, weighted_choice
 from ._threads import ThreadTuner, resolve_n_jobs, torch_threads, training_threads
 from ._torch_scope import DTYPE
@@ -177,6 +178,7 @@ def fit_model(model, X, params, *, incremental, seed=None):
         beyond_range = model.schema.beyond_fitted_range(raw)  # before encode, which overwrites raw
         levels_now_seen = model.schema.unseen_levels_held(raw)
         seen_pairs = model.schema.seen_pairs_with(raw)
+        groups = model.schema.exclusive_groups_with(raw)
         encoded = model.schema.encode(raw)
         model.check_continuation(network_spec(model.schema.likelihood(), params), params["learning_rate"],
                                  params["missing_mechanism"], params["device"], refit)
@@ -189,6 +191,7 @@ def fit_model(model, X, params, *, incremental, seed=None):
     if not fresh:
         # After training: a refused or failed continuation leaves the record as it was.
         model.schema.set_seen_pairs(seen_pairs)
+        model.schema.set_exclusive_groups(groups)
         model.schema.mark_levels_seen(levels_now_seen)
         model.inference_cache.clear()  # networks built with the decoding masks of the levels seen before
         if beyond_range:
@@ -974,8 +977,9 @@ class VAEModel:
         """Replace, in place, rows of `values` that pair discrete values never seen together in training.
 
         Chunk by chunk of rows (bounding memory), where a chunk of n rows
-        holds such a row (:meth:`TableSchema.unseen_pair_rows`; a missing
-        cell never counts):
+        holds such a row, or one whose exactly-one group of dummies holds no
+        1 or two (:meth:`TableSchema.unseen_rows`; a missing cell never
+        counts):
 
         1. 2n more rows are drawn, with the same missing cells;
         2. each of the 3n rows holding an unseen pair is drawn again (z and
@@ -987,7 +991,10 @@ class VAEModel:
            both dummies' share of ones), so the rows get weights, found by
            iterative proportional fitting, that give each column of a
            recorded pair the shares of its levels in the 3n first draws,
-           the model's own;
+           the model's own; the columns of an exactly-one group, whose
+           shares of 1s among the model's draws sum to less than 1 where
+           draws hold no member set (which no kept row can give), get those
+           shares scaled to sum to 1 (:func:`~skvae._exclusive_groups.group_level_shares`);
         4. n of the 3n rows are drawn with probabilities in proportion to
            those weights, without replacement, in their order (a row's
            probability is at most 1: weights beyond 3 times the mean are not
@@ -996,27 +1003,27 @@ class VAEModel:
         """
         schema = self.schema
         table = schema.seen_pair_table
-        if table is None or not len(table):
+        if (table is None or not len(table)) and not schema.sampled_groups:
             return
-        positions, levels = ruled_columns(table, schema.columns)
+        positions, levels = ruled_columns(table, schema.columns, schema.sampled_groups)
         step = max(1, SAMPLE_CHUNK_CELLS // max(self.n_features, 1))
         for start in range(0, values.shape[0], step):
             chunk = values[start:start + step]
-            if not schema.unseen_pair_rows(chunk).any():
+            if not schema.unseen_rows(chunk).any():
                 continue
             holes = None if missing is None else missing[start:start + step]
             extra = POOL_FACTOR - 1
             extra_holes = None if holes is None else np.tile(holes, (extra, 1))
             pool = np.concatenate([chunk, draw(extra * len(chunk), extra_holes)])
             pool_holes = None if holes is None else np.tile(holes, (POOL_FACTOR, 1))
-            shares = level_shares(pool, positions, levels)
-            redraw = np.flatnonzero(schema.unseen_pair_rows(pool))
+            shares = group_level_shares(level_shares(pool, positions, levels), positions, schema.sampled_groups)
+            redraw = np.flatnonzero(schema.unseen_rows(pool))
             for _ in range(MAX_PAIR_REDRAWS):
                 if not redraw.size:
                     break
                 fresh = draw(redraw.size, None if pool_holes is None else pool_holes[redraw])
                 pool[redraw] = fresh
-                redraw = redraw[schema.unseen_pair_rows(fresh)]
+                redraw = redraw[schema.unseen_rows(fresh)]
             weights = raking_weights(pool, positions, levels, shares)
             if len(pool) - redraw.size >= len(chunk):
                 weights[redraw] = 0.0

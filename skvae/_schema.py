@@ -65,6 +65,7 @@ from ._moments import round_significant
 from ._moments import significant_digits as _digits
 from ._refusals import Refusal, advice, cell, empty_column, example, such_cells
 from ._refusals import row as refused_row
+from ._exclusive_groups import breaks_groups, fit_exclusive_groups, keep_unbroken_groups
 from ._seen_pairs import SeenPairs, fit_seen_pairs
 
 _CATEGORICAL = "categorical"
@@ -100,14 +101,21 @@ class TableSchema:
         together in training rows (:mod:`skvae._seen_pairs`): what
         ``sample`` keeps to. None for schemas of files that did not record
         them.
+    exclusive_groups : list of list of int or None
+        The exactly-one groups of 0/1 columns (one-hot dummies) the
+        training rows hold (:mod:`skvae._exclusive_groups`): what ``sample``
+        and the imputer's fills keep to. None where the table has none, and
+        for schemas of skvae 0.21 and older.
     """
 
-    def __init__(self, columns, is_dataframe, mask_columns=(), missing_patterns=None, seen_pairs=None):
+    def __init__(self, columns, is_dataframe, mask_columns=(), missing_patterns=None, seen_pairs=None,
+                 exclusive_groups=None):
         self.columns = columns
         self.is_dataframe = bool(is_dataframe)
         self.mask_columns = [int(c) for c in mask_columns]
         self.missing_patterns = missing_patterns
         self.seen_pairs = seen_pairs
+        self.exclusive_groups = exclusive_groups
 
     @functools.cached_property
     def _positions(self):
@@ -193,6 +201,7 @@ class TableSchema:
         ]
         schema.missing_patterns = _missing_patterns(missing)
         schema.seen_pairs = fit_seen_pairs(columns, raw)
+        schema.exclusive_groups = fit_exclusive_groups(columns, raw, ~missing)
         return schema, raw
 
     def _fit_constants(self, raw, held_in=None):
@@ -551,6 +560,39 @@ class TableSchema:
             return np.zeros(values.shape[0], dtype=bool)
         return table.unseen_rows(values)
 
+    @functools.cached_property
+    def sampled_groups(self):
+        """The exactly-one groups whose members ``sample`` draws as 0/1 codes (categorical or Bernoulli columns).
+
+        A continuous column of 0s and 1s (an array's, whose columns are
+        Gaussian under ``"auto"``) is drawn as any number and made whole
+        only by :meth:`decode`: its group is kept by the imputer's fills, not
+        checked in samples.
+        """
+        return [group for group in self.exclusive_groups or ()
+                if all(self.columns[j]["kind"] in ("categorical", "bernoulli") for j in group)]
+
+    def unseen_rows(self, values):
+        """Per row of decoded `values` (codes, NaN where missing), whether it holds a combination the
+        training rows never showed: an unseen pair (:meth:`unseen_pair_rows`) or an exactly-one group
+        (:attr:`sampled_groups`) whose members are not exactly one 1 (:func:`~skvae._exclusive_groups.breaks_groups`).
+        """
+        return self.unseen_pair_rows(values) | breaks_groups(values, self.sampled_groups)
+
+    def exclusive_groups_with(self, raw):
+        """The exactly-one groups that the rows of `raw` (:meth:`raw_values`) keep; None if none.
+
+        Continued training (``warm_start``, ``partial_fit``) drops a group
+        its rows break; it finds no new ones (the first fit's choice, as
+        for the seen pairs).
+        """
+        return keep_unbroken_groups(self.exclusive_groups, raw)
+
+    def set_exclusive_groups(self, groups):
+        """Replace the exactly-one groups (from :meth:`exclusive_groups_with`)."""
+        self.exclusive_groups = groups
+        self.__dict__.pop("sampled_groups", None)
+
     def seen_pairs_with(self, raw):
         """The record of seen pairs with the combinations of `raw` (:meth:`raw_values`) added; None if none.
 
@@ -634,13 +676,16 @@ class TableSchema:
             state["missing_patterns"] = self.missing_patterns
         if self.seen_pairs is not None:
             state["seen_pairs"] = self.seen_pairs
+        if self.exclusive_groups is not None:
+            # Written only where there are groups: every other schema is the one skvae 0.21 reads.
+            state["exclusive_groups"] = self.exclusive_groups
         return state
 
     @classmethod
     def from_dict(cls, state):
         """Rebuild a schema from :meth:`to_dict`, refusing anything malformed with a ValueError."""
         if not isinstance(state, dict) or not {"columns", "is_dataframe", "mask_columns"} <= set(state) <= {
-                "columns", "is_dataframe", "mask_columns", "missing_patterns", "seen_pairs"}:
+                "columns", "is_dataframe", "mask_columns", "missing_patterns", "seen_pairs", "exclusive_groups"}:
             raise ValueError("the column schema is malformed")
         columns = state["columns"]
         if not isinstance(columns, list) or not columns:
@@ -656,7 +701,7 @@ class TableSchema:
         # The seen pairs are checked against the columns by check_seen_pairs, once the columns
         # are known to agree with the networks (skvae._state's cross-checks).
         return cls(columns, bool(state["is_dataframe"]), mask_columns, state.get("missing_patterns"),
-                   state.get("seen_pairs"))
+                   state.get("seen_pairs"), state.get("exclusive_groups"))
 
 
 #: At most this many patterns of missing cells are kept, the most frequent:

@@ -244,10 +244,12 @@ RAKING_SWEEPS = 20
 RAKING_TOL = 1e-3
 
 
-def ruled_columns(table, columns):
-    """(positions, levels) of the columns in at least one recorded pair, in table order."""
+def ruled_columns(table, columns, groups=()):
+    """(positions, levels) of the columns in at least one recorded pair of `table` (or None) or in one of the
+    exactly-one `groups` (:attr:`TableSchema.sampled_groups`), in table order."""
     levels = discrete_levels(columns)
-    positions = sorted(set(table.first.tolist()) | set(table.second.tolist()))
+    positions = set() if table is None else set(table.first.tolist()) | set(table.second.tolist())
+    positions = sorted(positions | {j for group in groups for j in group})
     return np.array(positions, dtype=np.intp), np.array([levels[j] for j in positions], dtype=np.int64)
 
 

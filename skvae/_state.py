@@ -68,6 +68,7 @@ from ._missingness import SelfMasking
 from ._networks import ACTIVATIONS, parameter_shapes
 from ._refusals import Refusal, advice
 from ._schema import MAX_MISSING_PATTERNS, TableSchema
+from ._exclusive_groups import check_state as check_exclusive_groups
 from ._seen_pairs import check_seen_pairs
 
 #: Parameters added since 0.2.0, with the value a state without them stands for.
@@ -412,11 +413,13 @@ _DTYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\[\], :.+<=>-]{0,79}")
 
 def _table_schema(value, name):
     """A TableSchema.to_dict() whose every number is finite: what from_dict leaves unchecked, first."""
-    required, optional = {"columns", "is_dataframe", "mask_columns"}, {"missing_patterns", "seen_pairs"}
+    # 'exclusive_groups' since skvae 0.22.
+    required = {"columns", "is_dataframe", "mask_columns"}
+    optional = {"missing_patterns", "seen_pairs", "exclusive_groups"}
     if not isinstance(value, dict) or not required <= set(value) <= required | optional:
         keys = sorted(value, key=str) if isinstance(value, dict) else _kind(value)
         raise InvalidState(f"{name} must be a dict with the keys ['columns', 'is_dataframe', 'mask_columns'] "
-                           f"(and optionally 'missing_patterns', 'seen_pairs'); got {keys}.")
+                           f"(and optionally 'missing_patterns', 'seen_pairs', 'exclusive_groups'); got {keys}.")
     if not isinstance(value["is_dataframe"], bool):
         _fail(f"{name}['is_dataframe']", "a bool", value["is_dataframe"])
     columns = value["columns"]
@@ -836,6 +839,9 @@ def _seen_pairs_match_schema(state):
             check_seen_pairs(seen_pairs, state["_schema"].columns)
         except ValueError as error:
             raise InvalidState(f"_schema['seen_pairs']: {error}.") from None
+    problem = check_exclusive_groups(state["_schema"].exclusive_groups, state["_schema"].columns)
+    if problem is not None:
+        raise InvalidState(f"_schema['exclusive_groups'] is not {problem}.")
 
 
 CROSS_CHECKS = (

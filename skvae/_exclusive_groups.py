@@ -24,8 +24,8 @@ group its rows break (:func:`keep_unbroken_groups`). Two things keep to them:
   every other member is observed 0 is 1. Rows with two or more hidden
   members and no observed 1 keep their fills: the group says that one of
   them is 1, not which. Draws (``sample_posterior=True``,
-  ``multiple_imputations``) are draws from the model's conditional and are
-  left as the other refinements leave them;
+  ``multiple_imputations``) take the same certain cells: a draw is not
+  blended, but a certain cell has one possible value;
 - ``sample``'s rule of seen pairs (``seen_pairs_only=True``): a row whose
   group holds no 1 or two (:func:`breaks_groups`) is drawn again, and the
   raking gives the group's members the model's shares of 1s scaled to sum

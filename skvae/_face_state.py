@@ -209,6 +209,12 @@ def _tree_refinement_state(value, name):
             _fail(f"{name}['forests']", "forests with " + problem, type(forest).__name__)
 
 
+def _lookups_state(value, name):
+    """None, or a dict of the four lists of :func:`skvae._lookups.fit_lookups` (their entries checked with vae_)."""
+    if value is not None and not (isinstance(value, dict) and set(value) == {"sources", "targets", "keys", "values"}):
+        _fail(name, "None or a dict with the keys 'keys', 'sources', 'targets' and 'values'", value)
+
+
 def _level_indicators(value, name):
     """A refinement's level columns: increasing positions, each with a strictly increasing finite float64 vector."""
     from ._refinement import MIN_LEVELS
@@ -251,6 +257,8 @@ IMPUTER_FIELDS = {
     "_label_refinement": Field(_label_refinement_state, required=False),
     # Imputers of skvae 0.18 and older have no trees.
     "_tree_refinement": Field(_tree_refinement_state, required=False),
+    # Imputers of skvae 0.21 and older fill no lookups; checked against vae_'s schema with the other fields.
+    "_lookups": Field(_lookups_state, required=False),
 }
 
 #: The fitted attributes of a VAEOutlierDetector.
@@ -324,6 +332,13 @@ def _imputer_columns_agree(state):
         if any(forest["feature"].max() >= width for forest in trees["forests"]):
             raise InvalidState(f"_tree_refinement's forests split on design columns beyond the {width} of vae_'s "
                                "schema.")
+    lookups = state.get("_lookups")
+    if lookups is not None:
+        from ._lookups import check_state
+
+        problem = check_state(lookups, _vae_attribute(vae, "_schema").columns)
+        if problem is not None:
+            raise InvalidState(f"_lookups is not {problem} of vae_'s schema.")
     indicator = state["indicator_"]
     if indicator is not None:
         if indicator.n_features_in_ != n_features:

@@ -65,6 +65,7 @@ from ._faces import (
 )
 from ._exclusive_groups import keep_exclusive_groups
 from ._inference import NetworkOverflow
+from ._lookups import fill_lookups, fit_lookups
 from ._input import as_pandas_frame, as_plain_input, missing_cells, sparse_dtypes, with_sparse_dtypes
 from ._likelihoods import requires_non_negative
 from ._memory import check_host_allocation
@@ -254,16 +255,22 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         a forest of 20 extremely randomized trees on the table so completed
         (lookups, steps), kept only where, fitted without a fifth of the
         column's observed cells, the blend predicted them clearly better
-        (not under self-masking; since 0.19.0). Then the fills keep the
-        table's exactly-one groups of 0/1 columns (one-hot dummies found at
-        fit: never 1 together, summing to 1 in every row observing all of
-        them, at least 30 such rows): a hidden member is 0 where another
-        member is observed 1, and 1 where it is the only one hidden and the
-        others are observed 0 (since 0.22.0; :mod:`skvae._exclusive_groups`).
+        (not under self-masking; since 0.19.0). Then what the observed
+        cells make certain (since 0.22.0): a lookup, a column holding one
+        value per level of another of at most 64 values in the training rows
+        (a budget per month, a square per root; at least 3 rows a level on
+        average), is filled with the value of the row's observed level
+        (:mod:`skvae._lookups`); and the table's exactly-one groups of 0/1
+        columns (one-hot dummies found at fit: never 1 together, summing to 1
+        in every row observing all of them, at least 30 such rows) fill a
+        hidden member with 0 where another member is observed 1, and with 1
+        where it is the only one hidden and the others are observed 0
+        (:mod:`skvae._exclusive_groups`).
         Only point fills are refined, under either ``missing_mechanism``:
         draws (``sample_posterior=True``, :meth:`multiple_imputations`),
         fills of other kinds and tables wider than 256 design columns keep
-        the VAE's own. None: the
+        the VAE's own; draws take the lookups' and the groups' certain cells,
+        which have one possible value. None: the
         VAE's fills alone (set on a fitted imputer, from the next
         ``transform`` on; ``"linear"`` set on an imputer fitted with None
         takes effect at the next ``fit``, which fits the regressions: until
@@ -487,11 +494,15 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         refines = self.refinement is not None and (
             refinement_applies(columns) or checked_labels(columns, ~missing[:, kept], _inference_mechanism(vae)))
         values = self._point_fills(vae, vae_input) if refines or keep_fills else None
-        refinement, labels, trees = (self._fit_refinement(vae, vae_input, values, X, missing, kept) if refines
+        # The training table in the schema's raw units, read once for the refinement and the lookups.
+        raw = None if self.refinement is None else vae._schema.raw_values(vae_input, handle_unknown=self.handle_unknown)
+        refinement, labels, trees = (self._fit_refinement(vae, raw, values, X, missing, kept) if refines
                                      else (None, None, None))
+        lookups = None if raw is None else fit_lookups(raw, ~np.isnan(raw))
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
         self._refinement, self._label_refinement, self._tree_refinement = refinement, labels, trees
+        self._lookups = lookups
         # Successive draws (transform with sample_posterior=True) advance this
         # generator: new draws each call, the same sequence after each fit with
         # an int random_state, as IterativeImputer's.
@@ -638,6 +649,14 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 raise
         if not draw:
             values = self._refined(vae_input, missing, kept, values)
+        elif self.refinement is not None and (
+                getattr(self, "_lookups", None) is not None or self.vae_._schema.exclusive_groups is not None):
+            # A draw is not blended, but a cell the observed ones make certain has one possible value.
+            raw = self.vae_._schema.raw_values(vae_input, handle_unknown=self.handle_unknown)
+            draws = values if values.ndim == 3 else values[:, None, :]
+            draws = np.stack([self._with_certain_cells(draws[:, k], raw, missing[:, kept])
+                              for k in range(draws.shape[1])], axis=1)
+            values = draws if values.ndim == 3 else draws[:, 0]
         return X, missing, kept, values
 
     def _output(self, X, missing, kept, values, integers, sparse, given):
@@ -669,16 +688,24 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # fills with the VAE alone, without a refit.
         if self.refinement is None:
             return values
-        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees; schemas of
-        # 0.21 and older no exclusive groups.
+        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees, of 0.21 and
+        # older no lookups; schemas of 0.21 and older no exclusive groups.
         states = [getattr(self, name, None) for name in ("_refinement", "_label_refinement", "_tree_refinement")]
-        groups = self.vae_._schema.exclusive_groups
-        if all(state is None for state in states) and groups is None:
+        lookups, groups = getattr(self, "_lookups", None), self.vae_._schema.exclusive_groups
+        if all(state is None for state in states) and lookups is None and groups is None:
             return values
         completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
         values = _refined_fills(values, completed, missing[:, kept], *states, self.vae_)
-        # Last, on the refined fills: what the groups make certain is not blended (skvae._exclusive_groups).
-        return keep_exclusive_groups(values, completed, missing[:, kept], groups)
+        return self._with_certain_cells(values, completed, missing[:, kept])
+
+    def _with_certain_cells(self, values, observed, missing):
+        """The fills `values` (of the kept columns) with the cells the row's `observed` ones make certain:
+        lookups (skvae._lookups), then the exactly-one groups (skvae._exclusive_groups), not blended.
+
+        `observed` holds the row's observed cells in raw units (what else it holds is not read).
+        """
+        values = fill_lookups(values, observed, missing, getattr(self, "_lookups", None))
+        return keep_exclusive_groups(values, observed, missing, self.vae_._schema.exclusive_groups)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods
     def _point_fills(self, vae, vae_input):
@@ -689,9 +716,9 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         return vae._model.reconstruct(vae_input, check_n_importance(self.n_importance), None,
                                       **inference_options(self))
 
-    def _fit_refinement(self, vae, vae_input, values, X, missing, kept):
-        """The refinement's states (:mod:`skvae._refinement`), numeric, labels and trees, from the VAE's point fills
-        of its training input.
+    def _fit_refinement(self, vae, raw, values, X, missing, kept):
+        """The refinement's states (:mod:`skvae._refinement`), numeric, labels and trees, from the VAE's training
+        input `raw` (the schema's raw units, NaN where missing) and its point fills `values` of it.
 
         Where it refines a column that must earn its blend
         (:func:`skvae._refinement.is_checked`), one more importance-sampling
@@ -699,7 +726,8 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         decides which keep it; the labels' and the trees' checks are passes of
         their own, so that each earlier check reads the fills it read without them.
         """
-        completed, observed = self._completed(vae, vae_input, values, self.handle_unknown)
+        observed = ~np.isnan(raw)
+        completed = np.where(observed, raw, values)
         columns = vae._schema.columns
         mechanism = _inference_mechanism(vae)
         refinement = fit_refinement(completed, observed, columns, mechanism)

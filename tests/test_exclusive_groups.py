@@ -222,3 +222,13 @@ def test_the_groups_are_named_by_the_estimator_and_the_command_line(sampler, tmp
     assert status == 0, err
     assert "Exactly one of these 0/1 columns is 1 in every row (samples keep to it): level0, level1, level2, " \
            "level3" in out
+
+
+def test_draws_keep_the_groups_certain_cells(fitted):
+    frame, hidden, missing, imputer = fitted
+    dummies = [f"level{k}" for k in range(4)]
+    holes = hidden[:, 2:]
+    observed_one = (missing[dummies] == 1).any(axis=1).to_numpy()
+    decided = (observed_one | ((holes.sum(axis=1) == 1) & ~observed_one)) & holes.any(axis=1)
+    for filled in copy.deepcopy(imputer).multiple_imputations(missing, n_imputations=3):
+        np.testing.assert_array_equal(filled[dummies].to_numpy()[decided], frame[dummies].to_numpy()[decided])

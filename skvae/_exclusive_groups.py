@@ -230,7 +230,8 @@ def keep_unbroken_groups(groups, raw):
     return [group for group in groups or () if kept(group)] or None
 
 
-def _is_position(j, n_columns):
+def is_position(j, n_columns):
+    """Whether `j` is a column position of `n_columns` columns: an integer, not a bool, in range (in a state)."""
     return isinstance(j, numbers.Integral) and not isinstance(j, bool) and 0 <= j < n_columns
 
 
@@ -242,7 +243,7 @@ def check_state(groups, columns):
         return "None or a non-empty list of groups"
     members = []
     for group in groups:
-        if not (isinstance(group, list) and len(group) >= 2 and all(_is_position(j, len(columns)) for j in group)
+        if not (isinstance(group, list) and len(group) >= 2 and all(is_position(j, len(columns)) for j in group)
                 and group == sorted(set(group))):
             return f"groups of two or more increasing positions of the {len(columns)} columns"
         members.extend(group)

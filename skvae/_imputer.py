@@ -66,6 +66,7 @@ from ._faces import (
 from ._exclusive_groups import keep_exclusive_groups
 from ._inference import NetworkOverflow
 from ._lookups import fill_lookups, fit_lookups
+from ._relations import fill_relations, fit_relations
 from ._input import as_pandas_frame, as_plain_input, missing_cells, sparse_dtypes, with_sparse_dtypes
 from ._likelihoods import requires_non_negative
 from ._memory import check_host_allocation
@@ -260,7 +261,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         value per level of another of at most 64 values in the training rows
         (a budget per month, a square per root; at least 3 rows a level on
         average), is filled with the value of the row's observed level
-        (:mod:`skvae._lookups`); and the table's exactly-one groups of 0/1
+        (:mod:`skvae._lookups`); a column bound to others by an exact linear
+        relation in every training row observing them all (a total of its
+        parts, shares summing to 1) is filled from the relation where it is
+        the relation's only missing column (:mod:`skvae._relations`); and the
+        table's exactly-one groups of 0/1
         columns (one-hot dummies found at fit: never 1 together, summing to 1
         in every row observing all of them, at least 30 such rows) fill a
         hidden member with 0 where another member is observed 1, and with 1
@@ -499,10 +504,11 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         refinement, labels, trees = (self._fit_refinement(vae, raw, values, X, missing, kept) if refines
                                      else (None, None, None))
         lookups = None if raw is None else fit_lookups(raw, ~np.isnan(raw))
+        relations = None if raw is None else fit_relations(vae._schema.columns, raw, ~np.isnan(raw))
         # Assigned only now: a refused fit leaves a fitted imputer as it was.
         self.vae_, self.indicator_, self._empty_features = vae, indicator, empty
         self._refinement, self._label_refinement, self._tree_refinement = refinement, labels, trees
-        self._lookups = lookups
+        self._lookups, self._relations = lookups, relations
         # Successive draws (transform with sample_posterior=True) advance this
         # generator: new draws each call, the same sequence after each fit with
         # an int random_state, as IterativeImputer's.
@@ -649,8 +655,7 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
                 raise
         if not draw:
             values = self._refined(vae_input, missing, kept, values)
-        elif self.refinement is not None and (
-                getattr(self, "_lookups", None) is not None or self.vae_._schema.exclusive_groups is not None):
+        elif self.refinement is not None and self._holds_certain_cells():
             # A draw is not blended, but a cell the observed ones make certain has one possible value.
             raw = self.vae_._schema.raw_values(vae_input, handle_unknown=self.handle_unknown)
             draws = values if values.ndim == 3 else values[:, None, :]
@@ -688,23 +693,29 @@ class VAEImputer(PicklesValidParameters, AtomicSetParams, TransformerMixin, Base
         # fills with the VAE alone, without a refit.
         if self.refinement is None:
             return values
-        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees, of 0.21 and
-        # older no lookups; schemas of 0.21 and older no exclusive groups.
+        # Imputers of skvae 0.17 and older have no label refinement, of 0.18 and older no trees.
         states = [getattr(self, name, None) for name in ("_refinement", "_label_refinement", "_tree_refinement")]
-        lookups, groups = getattr(self, "_lookups", None), self.vae_._schema.exclusive_groups
-        if all(state is None for state in states) and lookups is None and groups is None:
+        if all(state is None for state in states) and not self._holds_certain_cells():
             return values
         completed, _ = self._completed(self.vae_, vae_input, values, self.handle_unknown)
         values = _refined_fills(values, completed, missing[:, kept], *states, self.vae_)
         return self._with_certain_cells(values, completed, missing[:, kept])
 
+    def _holds_certain_cells(self):
+        """Whether the fit found lookups, linear relations or exactly-one groups (imputers of skvae 0.21 and
+        older, and their schemas, hold none)."""
+        return (getattr(self, "_lookups", None) is not None or getattr(self, "_relations", None) is not None
+                or self.vae_._schema.exclusive_groups is not None)
+
     def _with_certain_cells(self, values, observed, missing):
         """The fills `values` (of the kept columns) with the cells the row's `observed` ones make certain:
-        lookups (skvae._lookups), then the exactly-one groups (skvae._exclusive_groups), not blended.
+        lookups (skvae._lookups), linear relations (skvae._relations), then the exactly-one groups
+        (skvae._exclusive_groups), not blended.
 
         `observed` holds the row's observed cells in raw units (what else it holds is not read).
         """
         values = fill_lookups(values, observed, missing, getattr(self, "_lookups", None))
+        values = fill_relations(values, observed, missing, getattr(self, "_relations", None))
         return keep_exclusive_groups(values, observed, missing, self.vae_._schema.exclusive_groups)
 
     @with_torch_defaults  # calls the model directly, not through vae_'s scoped methods

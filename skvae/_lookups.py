@@ -13,7 +13,8 @@ per level on average; each level of at least two such rows is kept with its
 value (a level seen once says nothing of constancy). ``transform`` then
 fills a missing target cell whose row observes the source at a kept level
 with that level's value (:func:`fill_lookups`): after the refinements and
-before the exactly-one groups (``skvae._exclusive_groups``), in point fills
+before the linear relations (``skvae._relations``) and the exactly-one
+groups (``skvae._exclusive_groups``), in point fills
 and in draws (``sample_posterior=True``, ``multiple_imputations``): a draw
 is not blended, but a certain cell has one possible value. Only observed
 sources are read: a filled source is a guess, and a lookup of a guess is no
@@ -87,7 +88,8 @@ def _lookup_targets(raw, observed, source):
 
 
 def _lookup(raw, observed):
-    """(kept levels, their values) where column 1 of `raw` is one value per level of column 0, with evidence; else None."""
+    """(kept levels, their values) where column 1 of `raw` is one value per level of column 0, with evidence;
+    else None."""
     found = _per_level(raw, observed, 0)
     if found is None or not found[0][1]:
         return None

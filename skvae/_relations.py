@@ -39,7 +39,7 @@ benchmark's eight tables hold none (their fills are unchanged).
 import numpy as np
 import pandas as pd
 
-from ._exclusive_groups import is_position
+from ._exclusive_groups import is_position, lists_problem
 
 #: A relation is kept where every complete row's residual, in standard
 #: deviations of the columns (the relation's vector of unit length), is below
@@ -217,12 +217,9 @@ def check_state(state, columns):
     if state is None:
         return None
     parts = ("columns", "coef", "constant")
-    if not isinstance(state, dict) or set(state) != set(parts) or not all(
-            isinstance(state[part], list) for part in parts):
-        return "None or a dict of the lists 'columns', 'coef' and 'constant'"
-    n = len(state["columns"])
-    if not n or any(len(state[part]) != n for part in parts):
-        return "lists of one length, not empty"
+    problem = lists_problem(state, parts)
+    if problem is not None:
+        return problem
     for positions, coef, constant in zip(*(state[part] for part in parts)):
         if not (isinstance(positions, list) and len(positions) >= 2
                 and all(is_position(j, len(columns)) for j in positions) and positions == sorted(set(positions))
